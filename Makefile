@@ -1,0 +1,152 @@
+# scratchnet: one non-recursive Makefile.  Knobs:
+#   WITH_MPI=1     MPI backend (src/dist/dist_mpi.c); 0 = one process only
+#   WITH_OPENMP=1  OpenMP loops
+#   WITH_BLAS=1    OpenBLAS (OpenMP build) for GEMM; 0 = plain loops
+#   DEBUG=0        1 = -O0 -g
+#   SAN=           address,undefined ... (e.g. make SAN=address,undefined test)
+#   WERROR=0       1 = -Werror (CI sets it)
+WITH_MPI    ?= 1
+WITH_OPENMP ?= 1
+WITH_BLAS   ?= 1
+DEBUG       ?= 0
+SAN         ?=
+WERROR      ?= 0
+
+# Debian packages scratchnet builds and runs with.
+DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
+            libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev dataset-fashion-mnist
+PC_PKGS  := hdf5-serial inih zlib cmocka
+ifeq ($(WITH_MPI),1)
+PC_PKGS  += ompi-c
+endif
+ifeq ($(WITH_BLAS),1)
+PC_PKGS  += openblas
+endif
+
+CC      ?= cc
+BUILD   := build
+CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter \
+           -MMD -MP -Isrc -Iinclude
+ifeq ($(DEBUG),1)
+CFLAGS  += -O0 -g
+else
+CFLAGS  += -O3 -g -march=x86-64-v2
+endif
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifneq ($(SAN),)
+CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SAN)
+endif
+ifeq ($(WITH_OPENMP),1)
+CFLAGS  += -fopenmp
+LDFLAGS += -fopenmp
+endif
+
+PC_CFLAGS := $(shell pkg-config --cflags $(PC_PKGS) 2>/dev/null)
+PC_LIBS   := $(shell pkg-config --libs $(PC_PKGS) 2>/dev/null)
+CFLAGS    += $(PC_CFLAGS)
+LDLIBS    := $(PC_LIBS) -lm
+
+CORE_SRC := $(filter-out src/core/blas_%.c,$(wildcard src/core/*.c)) src/core/blas_naive.c
+ifeq ($(WITH_BLAS),1)
+CORE_SRC += src/core/blas_openblas.c
+CFLAGS   += -DSN_WITH_BLAS
+else
+CORE_SRC += src/core/blas_none.c
+endif
+IO_SRC   := $(wildcard src/io/*.c)
+DIST_SRC := src/dist/shard.c
+ifeq ($(WITH_MPI),1)
+DIST_SRC += src/dist/dist_mpi.c
+else
+DIST_SRC += src/dist/dist_local.c
+endif
+CLI_SRC  := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
+LIB_SRC  := $(CORE_SRC) $(IO_SRC) $(DIST_SRC) $(CLI_SRC)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libscratchnet.a
+BIN      := $(BUILD)/scratchnet
+
+TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/cli/test_*.c)
+TEST_BIN   := $(TEST_SRC:%.c=$(BUILD)/%)
+TEST_COMMON := $(BUILD)/tests/common/testutil.o
+
+# mpirun as the tests and `make run` use it: root and oversubscription are
+# allowed here because this machine runs everything as root on 2 cores.
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+export OMPI_MCA_btl_vader_single_copy_mechanism := none
+export OMPI_MCA_rmaps_base_oversubscribe := 1
+MPIRUN := mpirun --oversubscribe
+export SN_MPIRUN := $(MPIRUN)
+
+DATA := data/fashion-mnist.h5
+FMNIST := /usr/share/datasets/fashion-mnist
+
+.PHONY: all build deps data run test test-build clean check-deps
+all build: $(BIN) $(LIB)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/cli/main.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(TEST_COMMON) $(LIB) $(LDLIBS) -o $@
+
+# deps: install what is missing (as root), or print the command to do so.
+deps:
+	@if pkg-config --exists $(PC_PKGS) && command -v mpirun >/dev/null && \
+	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
+	    echo "deps: all present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing $(DEB_PKGS)"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
+	else \
+	    echo "deps: missing packages; run as root:"; \
+	    echo "  apt-get update && apt-get install -y $(DEB_PKGS)"; exit 1; \
+	fi
+
+$(DATA): | $(BIN)
+	@[ -f $(FMNIST)/train-images-idx3-ubyte.gz ] || $(MAKE) deps
+	@mkdir -p data
+	$(BIN) convert idx --images $(FMNIST)/train-images-idx3-ubyte.gz \
+	    --labels $(FMNIST)/train-labels-idx1-ubyte.gz \
+	    --test-images $(FMNIST)/t10k-images-idx3-ubyte.gz \
+	    --test-labels $(FMNIST)/t10k-labels-idx1-ubyte.gz \
+	    --classes "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot" \
+	    --source "Fashion-MNIST (Debian dataset-fashion-mnist)" -o $@
+
+data:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory $(DATA)
+
+# run: everything from a fresh machine to a trained MLP on 2 ranks.
+run:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	OMP_NUM_THREADS=1 $(MPIRUN) -np 2 $(BIN) train --model models/mlp.cfg --data $(DATA) \
+	    --out data/mlp.h5 --log data/mlp.jsonl
+	$(MPIRUN) -np 2 $(BIN) eval --weights data/mlp.h5 --data $(DATA)
+
+test-build: $(BIN) $(LIB) $(TEST_BIN)
+
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory test-build
+	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TEST_BIN:%=%.d) $(TEST_COMMON:.o=.d)

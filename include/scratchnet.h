@@ -1,0 +1,31 @@
+/* scratchnet: the public API, one include for programs built on
+ * libscratchnet.a (compile with -I<scratchnet>/include -I<scratchnet>/src).
+ *
+ *   core  tensors, layers, losses, optimizers, the model (no MPI, no HDF5)
+ *   io    HDF5 datasets, weights, checkpoints, IDX, the model file
+ *   dist  ranks and collectives (MPI or one local process)
+ */
+#ifndef SCRATCHNET_H
+#define SCRATCHNET_H
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "core/rng.h"
+#include "core/blas.h"
+#include "core/parallel.h"
+#include "core/layer.h"
+#include "core/activation.h"
+#include "core/dense.h"
+#include "core/loss.h"
+#include "core/optim.h"
+#include "core/sched.h"
+#include "core/model.h"
+#include "io/dataset.h"
+#include "io/idx.h"
+#include "io/weights.h"
+#include "io/ckpt.h"
+#include "io/modelfile.h"
+#include "dist/dist.h"
+#include "dist/shard.h"
+
+#endif

@@ -1,0 +1,89 @@
+/* cli: the commands of the scratchnet program and what they share.
+ *
+ * Each command returns its process exit status (0 success, 2 usage error or
+ * invalid input, 1 any other failure) to main.c, the only place that ends
+ * the process.  Commands are collective: every rank runs them, and every
+ * fallible step before training is followed by cli_agree so one rank's
+ * failure stops every rank instead of hanging them.
+ */
+#ifndef SN_CLI_CLI_H
+#define SN_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+#include "io/dataset.h"
+#include "io/modelfile.h"
+
+int sn_cmd_train(int argc, char **argv);
+int sn_cmd_eval(int argc, char **argv);
+int sn_cmd_info(int argc, char **argv);
+int sn_cmd_convert(int argc, char **argv);
+
+/* ---- command-line options ---- */
+enum cli_opt_type { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT };
+
+struct cli_opt {
+    const char *name;         /* without the leading "--" */
+    enum cli_opt_type type;
+    void *dst;                /* bool, const char *, long or double */
+    bool seen;
+};
+
+/* Parse argv[first..argc-1] as "--name value", "--name=value" or "--flag".
+ * Arguments not starting with "--" go to positional[] (up to max_pos,
+ * count in *n_pos; pass NULL to refuse them).  SN_EUSAGE naming the flag. */
+int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts,
+              const char **positional, int max_pos, int *n_pos);
+
+/* true if argv holds --help or -h. */
+bool cli_wants_help(int argc, char **argv);
+
+/* Exit status for a status code (0, 1 or 2). */
+int cli_exit_code(int rc);
+
+/* Collective.  Combine every rank's status: SN_OK if all succeeded.
+ * Otherwise print the error once on stderr (from rank 0 if every rank
+ * failed, else from each failing rank, naming it) and return the exit
+ * status, the same on every rank. */
+int cli_agree(int rc);
+
+/* Print "scratchnet: error: <message>" for a local failure. */
+void cli_print_error(int rc);
+
+/* Refuse to run as a world of one when the launcher's environment says the
+ * job has more ranks (a program started without MPI support, or mpirun of
+ * another MPI).  SN_EUSAGE. */
+int cli_check_world(void);
+
+/* Set threads per rank: `requested` if > 0, else OMP_NUM_THREADS if set,
+ * else cores / ranks on this host.  Returns the count in use. */
+int cli_setup_threads(long requested);
+
+/* Collective: rank 0 prints rank, host, threads and pid of every rank. */
+int cli_print_ranks(int threads);
+
+/* Collective: evaluate m on split s, rank r taking its block of rows, in
+ * batches of up to chunk rows (chunk <= m->max_batch, x holds chunk
+ * inputs).  Returns global sums: *loss_sum, *n_correct, *n_seen. */
+int cli_evaluate(struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
+                 const struct sn_split *s, int chunk, float *x, int *labels,
+                 float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen);
+
+/* Check that dataset split s fits model m under loss: sample length equals
+ * the model input length, labels or targets match the outputs, and (for
+ * integer labels) every label of this rank's block is in range.
+ * SN_EINVAL naming the problem. */
+int cli_check_data(const struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
+                   const struct sn_split *s);
+
+/* Load the model a weights file or checkpoint describes (or the one in
+ * model_path, if not NULL), built for batches of max_batch, with every
+ * parameter read from the file.  *cfg_text (if not NULL) receives the model
+ * text (caller frees). */
+int cli_load_weights(const char *weights, const char *model_path, int max_batch,
+                     struct sn_netcfg *net, struct sn_model **m, char **cfg_text);
+
+#endif

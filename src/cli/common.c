@@ -1,0 +1,246 @@
+/* common: argument parsing, status agreement across ranks, threads, and
+ * evaluation, shared by the commands (see cli.h). */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/loss.h"
+#include "core/parallel.h"
+#include "core/status.h"
+#include "dist/dist.h"
+#include "dist/shard.h"
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+static int set_opt(struct cli_opt *o, const char *val)
+{
+    char *end;
+    errno = 0;
+    switch (o->type) {
+    case OPT_FLAG:
+        *(bool *)o->dst = true;
+        break;
+    case OPT_STR:
+        *(const char **)o->dst = val;
+        break;
+    case OPT_INT: {
+        long v = strtol(val, &end, 10);
+        if (errno || end == val || *end)
+            return sn_fail(SN_EUSAGE, "--%s: expected an integer, got '%s'", o->name, val);
+        *(long *)o->dst = v;
+        break;
+    }
+    case OPT_FLOAT: {
+        double v = strtod(val, &end);
+        if (errno || end == val || *end || !isfinite(v))
+            return sn_fail(SN_EUSAGE, "--%s: expected a number, got '%s'", o->name, val);
+        *(double *)o->dst = v;
+        break;
+    }
+    }
+    o->seen = true;
+    return SN_OK;
+}
+
+int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts,
+              const char **positional, int max_pos, int *n_pos)
+{
+    if (n_pos)
+        *n_pos = 0;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (!positional || *n_pos == max_pos)
+                return sn_fail(SN_EUSAGE, "unexpected argument '%s'", a);
+            positional[(*n_pos)++] = a;
+            continue;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        struct cli_opt *o = NULL;
+        for (int k = 0; k < n_opts; k++)
+            if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0)
+                o = &opts[k];
+        if (!o)
+            return sn_fail(SN_EUSAGE, "unknown flag --%.*s (see --help)", (int)len, name);
+        if (o->seen)
+            return sn_fail(SN_EUSAGE, "--%s is given twice", o->name);
+        const char *val = NULL;
+        if (o->type == OPT_FLAG) {
+            if (eq)
+                return sn_fail(SN_EUSAGE, "--%s takes no value", o->name);
+        } else if (eq) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            return sn_fail(SN_EUSAGE, "--%s needs a value", o->name);
+        }
+        int rc = set_opt(o, val);
+        if (rc)
+            return rc;
+    }
+    return SN_OK;
+}
+
+int cli_exit_code(int rc)
+{
+    return rc == SN_OK ? 0 : sn_status_is_input(rc) ? 2 : 1;
+}
+
+void cli_print_error(int rc)
+{
+    fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
+}
+
+int cli_agree(int rc)
+{
+    int64_t failed = rc != SN_OK;
+    int code = cli_exit_code(rc);
+    if (sn_dist_allreduce_sum_i64(&failed, 1) || sn_dist_allreduce_max_int(&code, 1)) {
+        fprintf(stderr, "scratchnet: error: rank %d: %s\n", sn_dist_rank(), sn_errmsg());
+        sn_dist_abort(1);
+    }
+    if (failed == 0)
+        return 0;
+    if (failed == sn_dist_size()) {
+        if (sn_dist_rank() == 0)
+            cli_print_error(rc);
+    } else if (rc != SN_OK) {
+        fprintf(stderr, "scratchnet: error: rank %d: %s\n", sn_dist_rank(),
+                sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
+    }
+    return code;
+}
+
+int cli_check_world(void)
+{
+    static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
+                                        "SLURM_NTASKS" };
+    if (sn_dist_size() != 1)
+        return SN_OK;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atol(v) > 1)
+            return sn_fail(SN_EUSAGE,
+                           "this process sees a world of 1 rank but %s=%s says the job has more: "
+                           "scratchnet was started by a launcher of another MPI, or built "
+                           "without MPI (WITH_MPI=0); refusing to train alone",
+                           vars[i], v);
+    }
+    return SN_OK;
+}
+
+int cli_setup_threads(long requested)
+{
+    int n;
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (requested > 0) {
+        n = (int)requested;
+    } else if (env && atoi(env) > 0) {
+        n = atoi(env);
+    } else {
+        int local = sn_dist_local_size();
+        n = sn_parallel_cores() / (local > 0 ? local : 1);
+        if (n < 1)
+            n = 1;
+    }
+    sn_parallel_set_threads(n);
+    return sn_parallel_threads() < n ? sn_parallel_threads() : n;
+}
+
+struct rank_info {
+    int rank, threads;
+    long pid;
+    char host[64];
+};
+
+int cli_print_ranks(int threads)
+{
+    struct rank_info me = { .rank = sn_dist_rank(), .threads = threads, .pid = (long)getpid() };
+    gethostname(me.host, sizeof me.host - 1);
+    int P = sn_dist_size();
+    struct rank_info *all = sn_dist_rank() == 0 ? calloc((size_t)P, sizeof *all) : NULL;
+    if (sn_dist_rank() == 0 && !all)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    int rc = sn_dist_gather(&me, all, sizeof me);
+    if (!rc && all) {
+        printf("scratchnet: %d rank%s (%s)\n  rank  host                      threads  pid\n", P,
+               P == 1 ? "" : "s", sn_dist_backend());
+        for (int r = 0; r < P; r++)
+            printf("  %4d  %-24s  %7d  %ld\n", all[r].rank, all[r].host, all[r].threads,
+                   all[r].pid);
+        fflush(stdout);
+    }
+    free(all);
+    return rc;
+}
+
+int cli_check_data(const struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
+                   const struct sn_split *s)
+{
+    size_t in_len = sn_shape_len(&m->in_shape);
+    size_t K = sn_model_out_len(m);
+    char a[64], b[64];
+    if (s->row_len != in_len)
+        return sn_fail(SN_EINVAL, "/%s/x samples have shape %s (%zu values) but the model "
+                       "input is %s (%zu values)", s->name, sn_shape_str(&s->shape, a, sizeof a),
+                       s->row_len, sn_shape_str(&m->in_shape, b, sizeof b), in_len);
+    if (loss == SN_LOSS_CROSS_ENTROPY && !s->y_int)
+        return sn_fail(SN_EINVAL, "/%s/y holds float targets; cross_entropy needs integer labels",
+                       s->name);
+    if (loss == SN_LOSS_CROSS_ENTROPY && K < 2)
+        return sn_fail(SN_EINVAL, "cross_entropy needs at least 2 outputs, the model has %zu", K);
+    if (!s->y_int && (size_t)s->y_k != K)
+        return sn_fail(SN_EINVAL, "/%s/y has %d targets per row but the model has %zu outputs",
+                       s->name, s->y_k, K);
+    if (s->y_int) {
+        size_t begin, end;
+        int n_classes = (loss == SN_LOSS_BCE && K == 1) ? 2 : (int)K;
+        sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
+        return sn_dataset_check_labels(ds, s, begin, end - begin, n_classes);
+    }
+    return SN_OK;
+}
+
+int cli_evaluate(struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
+                 const struct sn_split *s, int chunk, float *x, int *labels,
+                 float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen)
+{
+    size_t begin, end;
+    int K = (int)sn_model_out_len(m);
+    sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
+    double sum = 0.0;
+    long correct = 0;
+    int rc = SN_OK;
+    for (size_t at = begin; at < end && rc == SN_OK; at += (size_t)chunk) {
+        int n = (int)(end - at < (size_t)chunk ? end - at : (size_t)chunk);
+        rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, labels, targets);
+        if (rc)
+            break;
+        const float *z = sn_model_forward(m, x, n, false, NULL);
+        sum += sn_loss_eval(loss, z, s->y_int ? labels : NULL, s->y_int ? NULL : targets, n, K,
+                            1.0f, NULL, &correct);
+    }
+    /* Every rank reaches the reductions, even after a local read error, so a
+     * bad file cannot leave the others waiting; the caller agrees on rc. */
+    int64_t counts[2] = { correct, (int64_t)(end - begin) };
+    int rc2 = sn_dist_allreduce_sum_f64(&sum, 1);
+    if (!rc2)
+        rc2 = sn_dist_allreduce_sum_i64(counts, 2);
+    *loss_sum = sum;
+    *n_correct = counts[0];
+    *n_seen = counts[1];
+    return rc ? rc : rc2;
+}

@@ -1,0 +1,52 @@
+/* main: the scratchnet command.  The only place that ends the process:
+ * it starts the distributed runtime, runs one command, and turns its
+ * status into the exit status (0 ok, 2 usage or invalid input, 1 other). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/status.h"
+#include "dist/dist.h"
+
+static const char usage[] =
+    "usage: scratchnet COMMAND [options]   (COMMAND --help for its options)\n"
+    "  train    train a model file on an HDF5 dataset, on every rank of the job\n"
+    "  eval     loss and accuracy of a weights file or checkpoint on a dataset split\n"
+    "  info     summary of a model file or of the model in a weights file\n"
+    "  convert  other data formats to the HDF5 dataset layout (idx)\n"
+    "Run under mpirun -np P for P ranks; without mpirun it runs as one rank.\n";
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    { "train", sn_cmd_train },
+    { "eval", sn_cmd_eval },
+    { "info", sn_cmd_info },
+    { "convert", sn_cmd_convert },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    int (*run)(int, char **) = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            run = commands[i].run;
+    if (!run) {
+        fprintf(stderr, "scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
+        return 2;
+    }
+    int rc = sn_dist_init(&argc, &argv);
+    if (rc) {
+        fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+        return 1;
+    }
+    int code = run(argc, argv);
+    fflush(stdout);
+    sn_dist_finalize();
+    return code;
+}

@@ -1,0 +1,504 @@
+/* train: the data-parallel training loop.
+ *
+ * Every rank holds the whole model.  Per optimizer step, all ranks take the
+ * same global batch of B rows from one shared permutation (dist/shard.h),
+ * rank r its r-th slice of B/P rows; forward, loss and backward run on the
+ * slice; one allreduce averages the gradient arena; every rank applies the
+ * same update, so the replicas stay identical.  Rank 0 alone prints, logs
+ * and writes files.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "core/loss.h"
+#include "core/optim.h"
+#include "core/parallel.h"
+#include "core/sched.h"
+#include "core/status.h"
+#include "dist/dist.h"
+#include "dist/shard.h"
+#include "io/ckpt.h"
+#include "io/fsutil.h"
+#include "io/h5.h"
+#include "io/modelfile.h"
+#include "io/weights.h"
+
+#define INIT_STREAM 0x494e4954ULL
+#define STEP_STREAM 0x53544550ULL
+
+static const char usage[] =
+    "usage: scratchnet train --model M.cfg --data D.h5 [options]\n"
+    "  --epochs N            epochs to train (model file: [net] epochs)\n"
+    "  --batch B             GLOBAL batch, split B/P per rank (B divisible by P)\n"
+    "  --lr X                learning rate\n"
+    "  --optimizer NAME      sgd | adam | adamw | adagrad | rmsprop\n"
+    "  --seed S              seed of initialisation and shuffling\n"
+    "  --steps N             stop when the global step count reaches N\n"
+    "  --no-shuffle          keep file order\n"
+    "  --init W.h5           load parameters by layer name before training\n"
+    "  --out W.h5            write the final weights here\n"
+    "  --checkpoint-dir DIR  write DIR/ckpt-<step>.h5 at every epoch end\n"
+    "  --checkpoint-every N  ... and every N steps\n"
+    "  --resume FILE|auto    continue from a checkpoint (auto: newest in --checkpoint-dir)\n"
+    "  --log FILE.jsonl      append one JSON line of metrics per epoch\n"
+    "  --threads T           threads per rank (default: cores / ranks on the host)\n"
+    "  --quiet               print nothing but errors\n";
+
+struct trainer {
+    /* inputs */
+    char *cfg_text;
+    struct sn_netcfg net;
+    struct sn_model *m;
+    struct sn_dataset *ds;
+    const struct sn_split *train, *test;
+    struct sn_optim opt;
+    bool opt_ready;
+    struct sn_train_state st;
+    /* buffers, all sized once before the first step */
+    int b;                  /* local batch */
+    int K;                  /* outputs */
+    int32_t *perm, *rows;
+    float *x, *targets, *dz;
+    int *labels;
+    FILE *log;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void trainer_free(struct trainer *t)
+{
+    free(t->cfg_text);
+    sn_model_destroy(t->m);
+    sn_dataset_close(t->ds);
+    if (t->opt_ready)
+        sn_optim_deinit(&t->opt);
+    free(t->st.history);
+    free(t->perm);
+    free(t->rows);
+    sn_free(t->x);
+    sn_free(t->targets);
+    sn_free(t->dz);
+    free(t->labels);
+    if (t->log)
+        fclose(t->log);
+}
+
+/* The newest DIR/ckpt-<step>.h5, or "" if there is none. */
+static void newest_checkpoint(const char *dir, char *out, size_t out_len)
+{
+    out[0] = '\0';
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d)
+        return;
+    long long best = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long long step;
+        char tail[8];
+        if (sscanf(e->d_name, "ckpt-%lld%7s", &step, tail) == 2 && strcmp(tail, ".h5") == 0 &&
+            step > best) {
+            best = step;
+            snprintf(out, out_len, "%s/%s", dir, e->d_name);
+        }
+    }
+    closedir(d);
+}
+
+static int write_checkpoint(struct trainer *t, const char *dir)
+{
+    int rc = SN_OK;
+    if (sn_dist_rank() == 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/ckpt-%08lld.h5", dir, (long long)t->st.global_step);
+        rc = sn_ckpt_save(path, t->m, &t->opt, &t->st, t->cfg_text);
+    }
+    return cli_agree(rc);   /* also the barrier every rank meets after the rename */
+}
+
+/* Index of the first layer whose gradient holds a NaN or Inf, for the message. */
+static const char *nonfinite_layer(const struct sn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        for (int p = 0; p < m->layers[i]->n_params; p++) {
+            const struct sn_param *pr = &m->layers[i]->params[p];
+            for (size_t k = 0; k < pr->len; k++)
+                if (!isfinite(pr->dw[k]))
+                    return m->layers[i]->name;
+        }
+    return "(none)";
+}
+
+/* One epoch's worth of reporting: reduce the train sums, evaluate, print,
+ * log, remember. */
+static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], double t0,
+                        double epoch_t0, int64_t steps_done, int threads, bool quiet)
+{
+    int rc = sn_dist_allreduce_sum_f64(&loss_sum, 1);
+    if (!rc)
+        rc = sn_dist_allreduce_sum_i64(counts, 2);
+    if (rc)
+        return rc;
+    double epoch_s = now_s() - epoch_t0;
+    struct sn_metrics mt = {
+        .epoch = (double)(t->st.epoch + 1),
+        .step = (double)t->st.global_step,
+        .train_loss = counts[1] ? loss_sum / (double)counts[1] : NAN,
+        .train_acc = counts[1] ? (double)counts[0] / (double)counts[1] : NAN,
+        .test_loss = NAN,
+        .test_acc = NAN,
+        .lr = sn_sched_lr(&t->net.sched, t->st.global_step > 0 ? t->st.global_step - 1 : 0),
+        .elapsed_s = now_s() - t0,
+    };
+    if (t->test) {
+        double tl;
+        int64_t correct, seen;
+        rc = cli_evaluate(t->m, t->net.loss, t->ds, t->test, t->b, t->x, t->labels, t->targets,
+                          &tl, &correct, &seen);
+        if (rc)
+            return rc;
+        mt.test_loss = tl / (double)seen;
+        mt.test_acc = (double)correct / (double)seen;
+    }
+    double ips = epoch_s > 0 ? (double)(steps_done * t->net.batch) / epoch_s : 0.0;
+    if (t->st.n_metrics < t->st.cap_metrics)
+        t->st.history[t->st.n_metrics++] = mt;
+    if (sn_dist_rank() != 0)
+        return SN_OK;
+    if (!quiet) {
+        printf("epoch %lld/%d  step %lld  train loss %.4f acc %.2f%%", (long long)t->st.epoch + 1,
+               t->net.epochs, (long long)t->st.global_step, mt.train_loss, 100 * mt.train_acc);
+        if (t->test)
+            printf("  test loss %.4f acc %.2f%%", mt.test_loss, 100 * mt.test_acc);
+        printf("  lr %.4g  %.0f img/s  %.1f s\n", mt.lr, ips, mt.elapsed_s);
+        fflush(stdout);
+    }
+    if (t->log) {
+        fprintf(t->log, "{\"epoch\": %lld, \"step\": %lld, \"train_loss\": %.6f, "
+                "\"train_acc\": %.6f", (long long)t->st.epoch + 1, (long long)t->st.global_step,
+                mt.train_loss, mt.train_acc);
+        if (t->test)
+            fprintf(t->log, ", \"test_loss\": %.6f, \"test_acc\": %.6f", mt.test_loss,
+                    mt.test_acc);
+        fprintf(t->log, ", \"lr\": %.6g, \"images_per_s\": %.1f, \"elapsed_s\": %.3f, "
+                "\"ranks\": %d, \"threads\": %d}\n", mt.lr, ips, mt.elapsed_s, sn_dist_size(),
+                threads);
+        fflush(t->log);
+    }
+    return SN_OK;
+}
+
+int sn_cmd_train(int argc, char **argv)
+{
+    const char *model = NULL, *data = NULL, *optimizer = NULL, *init = NULL, *out = NULL,
+               *ckdir = NULL, *resume = NULL, *logpath = NULL;
+    long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0;
+    double lr = 0;
+    bool no_shuffle = false, quiet = false;
+    struct cli_opt opts[] = {
+        { "model", OPT_STR, &model, 0 },        { "data", OPT_STR, &data, 0 },
+        { "epochs", OPT_INT, &epochs, 0 },      { "batch", OPT_INT, &batch, 0 },
+        { "lr", OPT_FLOAT, &lr, 0 },            { "optimizer", OPT_STR, &optimizer, 0 },
+        { "seed", OPT_INT, &seed, 0 },          { "steps", OPT_INT, &steps, 0 },
+        { "no-shuffle", OPT_FLAG, &no_shuffle, 0 }, { "init", OPT_STR, &init, 0 },
+        { "out", OPT_STR, &out, 0 },            { "checkpoint-dir", OPT_STR, &ckdir, 0 },
+        { "checkpoint-every", OPT_INT, &ckevery, 0 }, { "resume", OPT_STR, &resume, 0 },
+        { "log", OPT_STR, &logpath, 0 },        { "threads", OPT_INT, &threads_req, 0 },
+        { "quiet", OPT_FLAG, &quiet, 0 },
+    };
+    enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
+    if (cli_wants_help(argc, argv)) {
+        if (sn_dist_rank() == 0)
+            fputs(usage, stdout);
+        return 0;
+    }
+    struct trainer t;
+    memset(&t, 0, sizeof t);
+    int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0,
+                             NULL);
+    if (!rc && (!model || !data))
+        rc = sn_fail(SN_EUSAGE, "train needs --model and --data (see --help)");
+    if (!rc && opts[O_EPOCHS].seen && epochs < 0)
+        rc = sn_fail(SN_EUSAGE, "--epochs must be >= 0");
+    if (!rc && opts[O_BATCH].seen && batch < 1)
+        rc = sn_fail(SN_EUSAGE, "--batch must be >= 1");
+    if (!rc && opts[O_LR].seen && !(lr >= 0))
+        rc = sn_fail(SN_EUSAGE, "--lr must be >= 0");
+    if (!rc && opts[O_STEPS].seen && steps < 1)
+        rc = sn_fail(SN_EUSAGE, "--steps must be >= 1");
+    if (!rc && ckevery < 0)
+        rc = sn_fail(SN_EUSAGE, "--checkpoint-every must be >= 1");
+    if (!rc && ckevery > 0 && !ckdir)
+        rc = sn_fail(SN_EUSAGE, "--checkpoint-every needs --checkpoint-dir");
+    if (!rc && resume && strcmp(resume, "auto") == 0 && !ckdir)
+        rc = sn_fail(SN_EUSAGE, "--resume auto needs --checkpoint-dir");
+    if (!rc)
+        rc = cli_check_world();
+    if ((code = cli_agree(rc)))
+        return code;
+
+    int threads = cli_setup_threads(threads_req);
+    int P = sn_dist_size(), rank = sn_dist_rank();
+
+    /* model file and flag overrides */
+    rc = sn_modelfile_read(model, &t.cfg_text);
+    if (!rc)
+        rc = sn_modelfile_parse(t.cfg_text, model, &t.net, &t.m);
+    if (!rc) {
+        if (opts[O_EPOCHS].seen)
+            t.net.epochs = (int)epochs;
+        if (opts[O_BATCH].seen)
+            t.net.batch = (int)batch;
+        if (opts[O_LR].seen)
+            t.net.sched.lr = (float)lr;
+        if (opts[O_SEED].seen)
+            t.net.seed = (uint64_t)seed;
+        if (opts[O_OPT].seen) {
+            enum sn_optim_kind kind;
+            rc = sn_optim_parse(optimizer, &kind);
+            if (rc)
+                rc = sn_fail_prefix(SN_EUSAGE, "--optimizer: ");
+            else if (kind != t.net.optim.kind) {
+                struct sn_optim_cfg d = sn_optim_defaults(kind);
+                d.momentum = kind == SN_OPT_SGD || kind == SN_OPT_RMSPROP ? t.net.optim.momentum : 0;
+                d.weight_decay = t.net.optim.weight_decay;
+                t.net.optim = d;
+            }
+        }
+    }
+    if (!rc && t.net.batch % P != 0)
+        rc = sn_fail(SN_EUSAGE, "global batch %d is not divisible by %d ranks", t.net.batch, P);
+    if ((code = cli_agree(rc)))
+        goto out;
+
+    /* data */
+    t.b = t.net.batch / P;
+    rc = sn_dataset_open(data, &t.ds);
+    if (!rc) {
+        t.train = sn_dataset_split(t.ds, "train");
+        t.test = sn_dataset_split(t.ds, "test");
+        rc = cli_check_data(t.m, t.net.loss, t.ds, t.train);
+    }
+    if (!rc && t.test)
+        rc = cli_check_data(t.m, t.net.loss, t.ds, t.test);
+    if (!rc && t.train->n < (size_t)t.net.batch)
+        rc = sn_fail(SN_EINVAL, "%s: /train has %zu rows, fewer than one global batch of %d", data,
+                     t.train->n, t.net.batch);
+    if ((code = cli_agree(rc)))
+        goto out;
+
+    /* model, optimizer and every buffer of the loop */
+    t.K = (int)sn_model_out_len(t.m);
+    struct sn_rng init_rng;
+    sn_rng_seed(&init_rng, t.net.seed, INIT_STREAM);
+    size_t in_len = sn_shape_len(&t.m->in_shape);
+    rc = sn_model_build(t.m, t.b, &init_rng);
+    if (!rc)
+        rc = sn_optim_init(&t.opt, &t.net.optim, t.m->n_params);
+    t.opt_ready = rc == SN_OK;
+    if (!rc)
+        rc = sn_dataset_reserve(t.ds, (size_t)t.b);
+    t.st.cap_metrics = 2 * t.net.epochs + 64;
+    t.st.history = calloc((size_t)t.st.cap_metrics, sizeof *t.st.history);
+    t.perm = malloc(t.train->n * sizeof *t.perm);
+    t.rows = malloc((size_t)t.b * sizeof *t.rows);
+    t.x = sn_alloc_f32((size_t)t.b * in_len);
+    t.targets = sn_alloc_f32((size_t)t.b * (size_t)t.K);
+    t.dz = sn_alloc_f32((size_t)t.b * (size_t)t.K);
+    t.labels = malloc((size_t)t.b * sizeof *t.labels);
+    if (!rc && (!t.st.history || !t.perm || !t.rows || !t.x || !t.targets || !t.dz || !t.labels))
+        rc = sn_fail(SN_ENOMEM, "out of memory for the training buffers");
+    if (!rc && ckdir && rank == 0)
+        rc = sn_fs_mkdirs(ckdir);
+    if (!rc && logpath && rank == 0 && !(t.log = fopen(logpath, "a")))
+        rc = sn_fail(SN_EIO, "%s: cannot open the log for appending", logpath);
+    if ((code = cli_agree(rc)))
+        goto out;
+
+    /* starting point: --init, then --resume */
+    if (init) {
+        struct sn_h5 *f;
+        int n_loaded = 0;
+        rc = sn_h5_open(init, &f);
+        if (!rc) {
+            rc = sn_weights_read(f, t.m, false, &n_loaded);
+            sn_h5_close(f);
+        }
+        if (!rc && n_loaded == 0)
+            rc = sn_fail(SN_EINVAL, "%s: no parameter of this model's layers is in the file", init);
+        if ((code = cli_agree(rc)))
+            goto out;
+    }
+    t.st.world_size = P;
+    t.st.global_batch = t.net.batch;
+    t.st.seed = (int64_t)t.net.seed;
+    char resume_path[4096] = "";
+    if (resume && strcmp(resume, "auto") == 0) {
+        /* rank 0 chooses, every rank loads the same file */
+        if (rank == 0)
+            newest_checkpoint(ckdir, resume_path, sizeof resume_path);
+        rc = sn_dist_bcast(resume_path, sizeof resume_path, 0);
+        if ((code = cli_agree(rc)))
+            goto out;
+        if (!resume_path[0] && rank == 0 && !quiet)
+            printf("resume auto: no checkpoint in %s, starting fresh\n", ckdir);
+    } else if (resume) {
+        snprintf(resume_path, sizeof resume_path, "%s", resume);
+    }
+    if (resume_path[0]) {
+        rc = sn_ckpt_load(resume_path, t.m, &t.opt, &t.st);
+        if (!rc && t.st.global_batch != t.net.batch)
+            rc = sn_fail(SN_EINVAL, "%s: written with global batch %lld, this run uses %d; the "
+                         "example sequence would change", resume_path,
+                         (long long)t.st.global_batch, t.net.batch);
+        if (!rc && (uint64_t)t.st.seed != t.net.seed)
+            rc = sn_fail(SN_EINVAL, "%s: written with seed %lld, this run uses %llu", resume_path,
+                         (long long)t.st.seed, (unsigned long long)t.net.seed);
+        if ((code = cli_agree(rc)))
+            goto out;
+        if (rank == 0 && !quiet)
+            printf("resumed from %s: epoch %lld, step %lld (written by %lld ranks)\n", resume_path,
+                   (long long)t.st.epoch + 1, (long long)t.st.global_step,
+                   (long long)t.st.world_size);
+        t.st.world_size = P;
+    }
+    /* one set of parameters everywhere, whatever each rank read */
+    rc = sn_dist_bcast(t.m->params, t.m->n_params * sizeof(float), 0);
+    for (int s = 0; s < t.opt.n_states && !rc; s++)
+        rc = sn_dist_bcast(t.opt.state[s], t.m->n_params * sizeof(float), 0);
+    if (!rc && !quiet)
+        rc = cli_print_ranks(threads);
+    if ((code = cli_agree(rc)))
+        goto out;
+
+    int64_t steps_per_epoch = sn_shard_steps(t.train->n, t.net.batch);
+    t.net.sched.total_steps = steps > 0 ? steps : steps_per_epoch * t.net.epochs;
+    if (rank == 0 && !quiet) {
+        printf("training %s on %s: %zu examples, global batch %d (%d per rank), %lld steps per "
+               "epoch (the last %zu examples of each shuffled epoch are skipped), %zu "
+               "parameters, %s\n", model, data, t.train->n, t.net.batch, t.b,
+               (long long)steps_per_epoch, t.train->n % (size_t)t.net.batch, t.m->n_params,
+               sn_optim_name(t.net.optim.kind));
+        fflush(stdout);
+    }
+
+    /* the loop */
+    const double t0 = now_s();
+    const float grad_scale = 1.0f / (float)t.b;
+    bool stop = steps > 0 && t.st.global_step >= steps;
+    for (; t.st.epoch < t.net.epochs && !stop; t.st.epoch++, t.st.step_in_epoch = 0) {
+        sn_shard_permutation(t.net.seed, t.st.epoch, !no_shuffle, t.perm, t.train->n);
+        double loss_sum = 0.0, epoch_t0 = now_s();
+        long correct = 0;
+        int64_t steps_done = 0;
+        for (; t.st.step_in_epoch < steps_per_epoch; t.st.step_in_epoch++) {
+            memcpy(t.rows, sn_shard_rows(t.perm, t.st.step_in_epoch, t.net.batch, rank, P),
+                   (size_t)t.b * sizeof *t.rows);
+            qsort(t.rows, (size_t)t.b, sizeof *t.rows, cmp_i32);
+            rc = sn_dataset_read(t.ds, t.train, t.rows, (size_t)t.b, t.x, t.labels, t.targets);
+            if (rc) {
+                /* the other ranks are inside a collective: end the job */
+                fprintf(stderr, "scratchnet: error: rank %d: step %lld: %s\n", rank,
+                        (long long)t.st.global_step, sn_errmsg());
+                sn_dist_abort(cli_exit_code(rc));
+            }
+            struct sn_rng step_rng;
+            sn_rng_seed(&step_rng, sn_rng_mix(t.net.seed, (uint64_t)t.st.global_step),
+                        STEP_STREAM + (uint64_t)rank);
+            sn_model_zero_grad(t.m);
+            const float *z = sn_model_forward(t.m, t.x, t.b, true, &step_rng);
+            loss_sum += sn_loss_eval(t.net.loss, z, t.train->y_int ? t.labels : NULL,
+                                     t.train->y_int ? NULL : t.targets, t.b, t.K, grad_scale,
+                                     t.dz, &correct);
+            sn_model_backward(t.m, t.dz, t.b, &step_rng);
+            rc = sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params);
+            if (rc) {
+                fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+                sn_dist_abort(1);
+            }
+            /* Every rank holds the same averaged gradient, so every rank
+             * takes the same decision here: no collective needed. */
+            double norm2 = 0.0;
+            for (size_t i = 0; i < t.m->n_params; i++)
+                norm2 += (double)t.m->grads[i] * t.m->grads[i];
+            if (!isfinite(norm2)) {
+                rc = sn_fail(SN_ENUM, "step %lld: the gradient of layer %s is not finite (NaN or "
+                             "Inf); lower the learning rate or set clip_norm; the last "
+                             "checkpoint is kept", (long long)t.st.global_step + 1,
+                             nonfinite_layer(t.m));
+                code = cli_agree(rc);
+                goto out;
+            }
+            if (t.net.clip_norm > 0 && sqrt(norm2) > t.net.clip_norm) {
+                float s = (float)(t.net.clip_norm / (sqrt(norm2) + 1e-6));
+                for (size_t i = 0; i < t.m->n_params; i++)
+                    t.m->grads[i] *= s;
+            }
+            sn_optim_step(&t.opt, t.m->plist, t.m->n_plist,
+                          sn_sched_lr(&t.net.sched, t.st.global_step));
+            t.st.global_step++;
+            steps_done++;
+            if (steps > 0 && t.st.global_step >= steps) {
+                t.st.step_in_epoch++;
+                stop = true;
+                break;
+            }
+            if (ckevery > 0 && t.st.global_step % ckevery == 0 &&
+                t.st.step_in_epoch + 1 < steps_per_epoch) {
+                t.st.step_in_epoch++;
+                code = write_checkpoint(&t, ckdir);
+                t.st.step_in_epoch--;
+                if (code)
+                    goto out;
+            }
+        }
+        int64_t counts[2] = { correct, steps_done * t.b };
+        rc = end_of_epoch(&t, loss_sum, counts, t0, epoch_t0, steps_done, threads, quiet);
+        if ((code = cli_agree(rc)))
+            goto out;
+        if (stop)
+            break;
+        if (ckdir) {
+            t.st.epoch++;
+            t.st.step_in_epoch = 0;
+            code = write_checkpoint(&t, ckdir);
+            t.st.epoch--;
+            if (code)
+                goto out;
+        }
+    }
+    if (stop && ckdir) {
+        if (t.st.step_in_epoch >= steps_per_epoch) {   /* stopped on an epoch's last step */
+            t.st.epoch++;
+            t.st.step_in_epoch = 0;
+        }
+        if ((code = write_checkpoint(&t, ckdir)))
+            goto out;
+    }
+    if (out) {
+        rc = rank == 0 ? sn_weights_save(out, t.m, t.cfg_text) : SN_OK;
+        if ((code = cli_agree(rc)))
+            goto out;
+        if (rank == 0 && !quiet)
+            printf("wrote %s\n", out);
+    }
+    code = 0;
+out:
+    trainer_free(&t);
+    return code;
+}

@@ -1,0 +1,193 @@
+/* activation: elementwise and softmax kernels, and the [activation] layer.
+ *
+ * Legend: B rows, F features; buffers are row-major B x F.
+ */
+#include "core/activation.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+static const char *const act_names[] = {
+    [SN_ACT_LINEAR] = "linear",   [SN_ACT_RELU] = "relu",
+    [SN_ACT_LEAKY_RELU] = "leaky_relu", [SN_ACT_SIGMOID] = "sigmoid",
+    [SN_ACT_TANH] = "tanh",       [SN_ACT_SOFTMAX] = "softmax",
+};
+
+int sn_act_parse(const char *name, enum sn_act *out)
+{
+    for (size_t i = 0; i < sizeof act_names / sizeof act_names[0]; i++) {
+        if (strcmp(name, act_names[i]) == 0) {
+            *out = (enum sn_act)i;
+            return SN_OK;
+        }
+    }
+    return sn_fail(SN_EINVAL,
+                   "unknown activation '%s' (expected linear, relu, leaky_relu, "
+                   "sigmoid, tanh or softmax)", name);
+}
+
+const char *sn_act_name(enum sn_act a)
+{
+    return act_names[a];
+}
+
+/* Stable logistic: never exponentiates a large positive number. */
+static inline float sigmoidf(float v)
+{
+    if (v >= 0.0f)
+        return 1.0f / (1.0f + expf(-v));
+    float e = expf(v);
+    return e / (1.0f + e);
+}
+
+/* Softmax of one row, max-subtracted for stability. */
+static void softmax_row(const float *x, float *y, size_t F)
+{
+    float m = x[0];
+    for (size_t j = 1; j < F; j++)
+        m = x[j] > m ? x[j] : m;
+    float s = 0.0f;
+    for (size_t j = 0; j < F; j++) {
+        y[j] = expf(x[j] - m);
+        s += y[j];
+    }
+    float inv = 1.0f / s;
+    for (size_t j = 0; j < F; j++)
+        y[j] *= inv;
+}
+
+void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
+{
+    size_t n = B * F;
+    switch (a) {
+    case SN_ACT_LINEAR:
+        if (y != x)
+            memcpy(y, x, n * sizeof *y);
+        break;
+    case SN_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case SN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : SN_LEAKY_SLOPE * x[i];
+        break;
+    case SN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            y[i] = sigmoidf(x[i]);
+        break;
+    case SN_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            y[i] = tanhf(x[i]);
+        break;
+    case SN_ACT_SOFTMAX:
+#pragma omp parallel for schedule(static) if (B * F > 4096)
+        for (size_t b = 0; b < B; b++)
+            softmax_row(x + b * F, y + b * F, F);
+        break;
+    }
+}
+
+void sn_act_backward(enum sn_act a, const float *y, const float *dy, float *dx,
+                     size_t B, size_t F)
+{
+    size_t n = B * F;
+    switch (a) {
+    case SN_ACT_LINEAR:
+        if (dx != dy)
+            memcpy(dx, dy, n * sizeof *dx);
+        break;
+    case SN_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case SN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            dx[i] = y[i] > 0.0f ? dy[i] : SN_LEAKY_SLOPE * dy[i];
+        break;
+    case SN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case SN_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case SN_ACT_SOFTMAX:
+#pragma omp parallel for schedule(static) if (B * F > 4096)
+        for (size_t b = 0; b < B; b++) {
+            const float *yr = y + b * F, *dyr = dy + b * F;
+            float *dxr = dx + b * F;
+            float dot = 0.0f;
+            for (size_t j = 0; j < F; j++)
+                dot += dyr[j] * yr[j];
+            for (size_t j = 0; j < F; j++)
+                dxr[j] = yr[j] * (dyr[j] - dot);
+        }
+        break;
+    }
+}
+
+/* ---- the [activation] layer ------------------------------------------- */
+
+struct activation {
+    struct sn_layer base;   /* first */
+    enum sn_act act;
+};
+
+static size_t activation_rows(const struct sn_layer *l, int B, size_t *F)
+{
+    const struct sn_shape *s = &l->out_shape;
+    *F = (size_t)s->d[s->ndim - 1];
+    return (size_t)B * sn_shape_len(s) / *F;
+}
+
+static size_t activation_workspace_len(const struct sn_layer *l, int B)
+{
+    return (size_t)B * sn_shape_len(&l->out_shape);
+}
+
+static void activation_forward(struct sn_layer *l, const float *const *x, float *y,
+                               const struct sn_ctx *c)
+{
+    const struct activation *a = (const struct activation *)l;
+    size_t F, rows = activation_rows(l, c->B, &F);
+    sn_act_forward(a->act, x[0], y, rows, F);
+}
+
+static void activation_backward(struct sn_layer *l, const float *const *x,
+                                const float *y, const float *dy, float *const *dx,
+                                const struct sn_ctx *c)
+{
+    (void)x;
+    const struct activation *a = (const struct activation *)l;
+    if (!dx[0])
+        return;
+    size_t F, rows = activation_rows(l, c->B, &F), n = rows * F;
+    sn_act_backward(a->act, y, dy, c->ws, rows, F);
+    for (size_t i = 0; i < n; i++)
+        dx[0][i] += c->ws[i];
+}
+
+static const struct sn_layer_ops activation_ops = {
+    .kind = "activation",
+    .workspace_len = activation_workspace_len,
+    .forward = activation_forward,
+    .backward = activation_backward,
+};
+
+int sn_activation_create(const char *name, struct sn_shape in, enum sn_act act,
+                         struct sn_layer **out)
+{
+    struct activation *a = calloc(1, sizeof *a);
+    if (!a)
+        return sn_fail(SN_ENOMEM, "activation: out of memory");
+    sn_layer_base_init(&a->base, &activation_ops, name, in);
+    a->base.out_shape = in;
+    a->act = act;
+    *out = &a->base;
+    return SN_OK;
+}

@@ -1,0 +1,24 @@
+/* blas: the one matrix-product entry point of scratchnet.
+ *
+ * Row-major single-precision GEMM:  C = alpha * op(A) op(B) + beta * C,
+ * op(X) = X or X^T; op(A) is M x K, op(B) is K x N, C is M x N with leading
+ * dimensions lda, ldb, ldc (row strides, in elements).  Built on OpenBLAS
+ * (WITH_BLAS=1) or a plain loop otherwise.  Never call it inside an OpenMP
+ * parallel region: OpenBLAS runs its own threads.
+ */
+#ifndef SN_CORE_BLAS_H
+#define SN_CORE_BLAS_H
+
+#include <stdbool.h>
+
+void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
+
+/* The same product by the plain triple loop, for tests and for builds
+ * without BLAS. */
+void sn_sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb, float beta,
+                    float *C, int ldc);
+
+#endif

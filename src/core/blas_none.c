@@ -1,0 +1,9 @@
+/* blas_none: sn_sgemm without a BLAS library (WITH_BLAS=0). */
+#include "core/blas.h"
+
+void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc)
+{
+    sn_sgemm_naive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}

@@ -1,0 +1,110 @@
+/* dense: fully connected layer (see dense.h).
+ *
+ * Legend: B batch, I inputs, O outputs.  x (B,I), w (O,I), b (O), y (B,O).
+ * Both directions are three GEMMs through sn_sgemm (OpenBLAS threads them);
+ * the bias and activation are fused into one pass over y.
+ */
+#include "core/dense.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/blas.h"
+#include "core/status.h"
+
+void sn_dense_forward(const float *x, const float *w, const float *b, float *y,
+                      int B, int I, int O, enum sn_act act)
+{
+    sn_sgemm(false, true, B, O, I, 1.0f, x, I, w, I, 0.0f, y, O);
+#pragma omp parallel for schedule(static) if ((size_t)B * O > 16384)
+    for (int n = 0; n < B; n++) {
+        float *yr = y + (size_t)n * O;
+        for (int o = 0; o < O; o++)
+            yr[o] += b[o];
+        if (act != SN_ACT_SOFTMAX)
+            sn_act_forward(act, yr, yr, 1, (size_t)O);
+    }
+    if (act == SN_ACT_SOFTMAX)
+        sn_act_forward(act, y, y, (size_t)B, (size_t)O);
+}
+
+void sn_dense_backward(const float *x, const float *w, const float *y,
+                       const float *dy, float *dz, float *dx, float *dw, float *db,
+                       int B, int I, int O, enum sn_act act)
+{
+    sn_act_backward(act, y, dy, dz, (size_t)B, (size_t)O);
+    if (dw)   /* dw (O,I) += dz^T (O,B) x (B,I) */
+        sn_sgemm(true, false, O, I, B, 1.0f, dz, O, x, I, 1.0f, dw, I);
+    if (db) {
+        /* Column sums; split by output so no two threads write one db[o]. */
+#pragma omp parallel for schedule(static) if ((size_t)B * O > 16384)
+        for (int o = 0; o < O; o++) {
+            float s = 0.0f;
+            for (int n = 0; n < B; n++)
+                s += dz[(size_t)n * O + o];
+            db[o] += s;
+        }
+    }
+    if (dx)   /* dx (B,I) += dz (B,O) w (O,I) */
+        sn_sgemm(false, false, B, I, O, 1.0f, dz, O, w, I, 1.0f, dx, I);
+}
+
+struct dense {
+    struct sn_layer base;   /* first */
+    int I, O;
+    enum sn_act act;
+};
+
+static size_t dense_workspace_len(const struct sn_layer *l, int B)
+{
+    const struct dense *d = (const struct dense *)l;
+    return (size_t)B * d->O;
+}
+
+static void dense_forward(struct sn_layer *l, const float *const *x, float *y,
+                          const struct sn_ctx *c)
+{
+    struct dense *d = (struct dense *)l;
+    sn_dense_forward(x[0], l->params[0].w, l->params[1].w, y, c->B, d->I, d->O, d->act);
+}
+
+static void dense_backward(struct sn_layer *l, const float *const *x, const float *y,
+                           const float *dy, float *const *dx, const struct sn_ctx *c)
+{
+    struct dense *d = (struct dense *)l;
+    struct sn_param *w = &l->params[0], *b = &l->params[1];
+    sn_dense_backward(x[0], w->w, y, dy, c->ws, dx[0], w->trainable ? w->dw : NULL,
+                      b->trainable ? b->dw : NULL, c->B, d->I, d->O, d->act);
+}
+
+static const struct sn_layer_ops dense_ops = {
+    .kind = "dense",
+    .workspace_len = dense_workspace_len,
+    .forward = dense_forward,
+    .backward = dense_backward,
+};
+
+int sn_dense_create(const char *name, struct sn_shape in, int units, enum sn_act act,
+                    enum sn_init init, struct sn_layer **out)
+{
+    if (units < 1)
+        return sn_fail(SN_ESHAPE, "dense: units must be >= 1, got %d", units);
+    size_t I = sn_shape_len(&in);
+    if (I > (size_t)1 << 30)
+        return sn_fail(SN_ESHAPE, "dense: input of %zu features is too large", I);
+    struct dense *d = calloc(1, sizeof *d);
+    if (!d)
+        return sn_fail(SN_ENOMEM, "dense: out of memory");
+    sn_layer_base_init(&d->base, &dense_ops, name, in);
+    d->I = (int)I;
+    d->O = units;
+    d->act = act;
+    d->base.out_shape = sn_shape_make(units, 0, 0, 0);
+    sn_layer_add_param(&d->base, "weight", sn_shape_make(units, d->I, 0, 0), init,
+                       d->I, units);
+    sn_layer_add_param(&d->base, "bias", sn_shape_make(units, 0, 0, 0),
+                       init == SN_INIT_FANIN_UNIFORM ? SN_INIT_FANIN_UNIFORM : SN_INIT_ZERO,
+                       d->I, units);
+    *out = &d->base;
+    return SN_OK;
+}

@@ -1,0 +1,70 @@
+/* layer: common layer plumbing and parameter initialisation. */
+#include "core/layer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sn_layer_base_init(struct sn_layer *l, const struct sn_layer_ops *ops,
+                        const char *name, struct sn_shape in)
+{
+    l->ops = ops;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->n_in = 1;
+    l->in[0] = -1;
+    l->in_shape[0] = in;
+}
+
+struct sn_param *sn_layer_add_param(struct sn_layer *l, const char *name,
+                                    struct sn_shape shape, enum sn_init init,
+                                    int fan_in, int fan_out)
+{
+    struct sn_param *p = &l->params[l->n_params++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->shape = shape;
+    p->len = sn_shape_len(&shape);
+    p->init = init;
+    p->fan_in = fan_in;
+    p->fan_out = fan_out;
+    p->trainable = true;
+    return p;
+}
+
+void sn_layer_destroy(struct sn_layer *l)
+{
+    if (!l)
+        return;
+    if (l->ops->destroy)
+        l->ops->destroy(l);
+    free(l);
+}
+
+void sn_param_init(struct sn_param *p, struct sn_rng *r)
+{
+    float bound, std;
+    switch (p->init) {
+    case SN_INIT_ZERO:
+        memset(p->w, 0, p->len * sizeof *p->w);
+        break;
+    case SN_INIT_ONE:
+        for (size_t i = 0; i < p->len; i++)
+            p->w[i] = 1.0f;
+        break;
+    case SN_INIT_FANIN_UNIFORM:
+        bound = 1.0f / sqrtf((float)p->fan_in);
+        for (size_t i = 0; i < p->len; i++)
+            p->w[i] = (2.0f * sn_rng_uniform(r) - 1.0f) * bound;
+        break;
+    case SN_INIT_HE:
+        std = sqrtf(2.0f / (float)p->fan_in);
+        for (size_t i = 0; i < p->len; i++)
+            p->w[i] = std * sn_rng_normal(r);
+        break;
+    case SN_INIT_XAVIER:
+        bound = sqrtf(6.0f / (float)(p->fan_in + p->fan_out));
+        for (size_t i = 0; i < p->len; i++)
+            p->w[i] = (2.0f * sn_rng_uniform(r) - 1.0f) * bound;
+        break;
+    }
+}

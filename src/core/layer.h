@@ -1,0 +1,98 @@
+/* layer: the interface every layer kind implements.
+ *
+ * A layer kind is one file: pure kernels (pointers and sizes in, no state),
+ * a private struct that embeds struct sn_layer first, and a static const
+ * ops table.  Layers declare their parameters (name, shape, how to
+ * initialise); the model points every w and dw into one parameter arena and
+ * one gradient arena, so the optimizer, the allreduce and the checkpoint see
+ * flat arrays.
+ *
+ * Contract of the ops:
+ *   forward   y = f(x[0..n_in-1]) for c->B examples; never allocates, never
+ *             fails (shapes were checked at create time).
+ *   backward  ADDS dL/dw into each param's dw and dL/dx into each non-NULL
+ *             dx[i]; a NULL dx[i] means nobody needs that gradient.  Uses
+ *             c->ws (workspace_len floats) as scratch.
+ */
+#ifndef SN_CORE_LAYER_H
+#define SN_CORE_LAYER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/rng.h"
+#include "core/tensor.h"
+
+#define SN_MAX_INPUTS 8
+#define SN_MAX_PARAMS 4
+#define SN_NAME_LEN 64
+
+enum sn_init {
+    SN_INIT_ZERO,
+    SN_INIT_ONE,
+    SN_INIT_FANIN_UNIFORM,   /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default */
+    SN_INIT_HE,              /* N(0, 2/fan_in): He et al. 2015, for ReLU nets */
+    SN_INIT_XAVIER,          /* U(+-sqrt(6/(fan_in+fan_out))): Glorot & Bengio 2010 */
+};
+
+struct sn_param {
+    char name[SN_NAME_LEN];   /* PyTorch's name: "weight", "bias" ... */
+    struct sn_shape shape;    /* PyTorch's layout */
+    size_t len;
+    enum sn_init init;
+    int fan_in, fan_out;
+    bool trainable;           /* false for frozen layers and running stats */
+    float *w;                 /* points into the model's parameter arena */
+    float *dw;                /* points into the model's gradient arena */
+    size_t offset;            /* of w in the parameter arena, in floats */
+};
+
+/* What every call gets: the batch size of this call, train or eval, the
+ * shared scratch buffer, the random stream for this step. */
+struct sn_ctx {
+    int B;
+    bool train;
+    float *ws;
+    struct sn_rng *rng;
+};
+
+struct sn_layer;
+
+struct sn_layer_ops {
+    const char *kind;   /* the model-file section word */
+    size_t (*workspace_len)(const struct sn_layer *l, int B);   /* may be NULL */
+    void (*forward)(struct sn_layer *l, const float *const *x, float *y,
+                    const struct sn_ctx *c);
+    void (*backward)(struct sn_layer *l, const float *const *x, const float *y,
+                     const float *dy, float *const *dx, const struct sn_ctx *c);
+    void (*destroy)(struct sn_layer *l);   /* extra cleanup; may be NULL */
+};
+
+struct sn_layer {
+    const struct sn_layer_ops *ops;
+    char name[SN_NAME_LEN];
+    int n_in;
+    int in[SN_MAX_INPUTS];               /* producer layer index, -1 = model input */
+    struct sn_shape in_shape[SN_MAX_INPUTS];
+    struct sn_shape out_shape;           /* per example */
+    int n_params;
+    struct sn_param params[SN_MAX_PARAMS];
+    bool freeze;
+};
+
+/* Fill the common fields of a new single-input layer. */
+void sn_layer_base_init(struct sn_layer *l, const struct sn_layer_ops *ops,
+                        const char *name, struct sn_shape in);
+
+/* Declare parameter number l->n_params; returns it. */
+struct sn_param *sn_layer_add_param(struct sn_layer *l, const char *name,
+                                    struct sn_shape shape, enum sn_init init,
+                                    int fan_in, int fan_out);
+
+/* Free a layer made by any sn_<kind>_create (NULL is fine). */
+void sn_layer_destroy(struct sn_layer *l);
+
+/* Fill a parameter according to its init rule from r. */
+void sn_param_init(struct sn_param *p, struct sn_rng *r);
+
+#endif

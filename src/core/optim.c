@@ -1,0 +1,194 @@
+/* optim: SGD, Adam, AdamW, Adagrad, RMSprop over flat arrays (see optim.h).
+ *
+ * Each update is elementwise, so the loop over a parameter's elements is
+ * the parallel one; no two threads touch one element.
+ */
+#include "core/optim.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+static const char *const optim_names[] = {
+    [SN_OPT_SGD] = "sgd",         [SN_OPT_ADAM] = "adam", [SN_OPT_ADAMW] = "adamw",
+    [SN_OPT_ADAGRAD] = "adagrad", [SN_OPT_RMSPROP] = "rmsprop",
+};
+
+int sn_optim_parse(const char *name, enum sn_optim_kind *out)
+{
+    for (size_t i = 0; i < sizeof optim_names / sizeof optim_names[0]; i++) {
+        if (strcmp(name, optim_names[i]) == 0) {
+            *out = (enum sn_optim_kind)i;
+            return SN_OK;
+        }
+    }
+    return sn_fail(SN_EINVAL,
+                   "unknown optimizer '%s' (expected sgd, adam, adamw, adagrad or rmsprop)",
+                   name);
+}
+
+const char *sn_optim_name(enum sn_optim_kind k)
+{
+    return optim_names[k];
+}
+
+struct sn_optim_cfg sn_optim_defaults(enum sn_optim_kind kind)
+{
+    struct sn_optim_cfg c = { .kind = kind, .beta1 = 0.9f, .beta2 = 0.999f,
+                              .eps = 1e-8f, .alpha = 0.99f };
+    if (kind == SN_OPT_ADAGRAD)
+        c.eps = 1e-10f;
+    if (kind == SN_OPT_ADAMW)
+        c.weight_decay = 0.01f;
+    return c;
+}
+
+int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len)
+{
+    memset(o, 0, sizeof *o);
+    o->cfg = *cfg;
+    o->len = len;
+    if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
+        return sn_fail(SN_EINVAL, "momentum must be in [0, 1), got %g", cfg->momentum);
+    if (!(cfg->weight_decay >= 0.0f))
+        return sn_fail(SN_EINVAL, "weight_decay must be >= 0, got %g", cfg->weight_decay);
+    if (!(cfg->beta1 >= 0.0f && cfg->beta1 < 1.0f) || !(cfg->beta2 >= 0.0f && cfg->beta2 < 1.0f))
+        return sn_fail(SN_EINVAL, "beta1 and beta2 must be in [0, 1), got %g, %g",
+                       cfg->beta1, cfg->beta2);
+    if (!(cfg->eps > 0.0f))
+        return sn_fail(SN_EINVAL, "eps must be > 0, got %g", cfg->eps);
+    if (!(cfg->alpha >= 0.0f && cfg->alpha < 1.0f))
+        return sn_fail(SN_EINVAL, "alpha must be in [0, 1), got %g", cfg->alpha);
+    if (cfg->nesterov && !(cfg->kind == SN_OPT_SGD && cfg->momentum > 0.0f))
+        return sn_fail(SN_EINVAL, "nesterov needs optimizer sgd with momentum > 0");
+
+    switch (cfg->kind) {
+    case SN_OPT_SGD:
+        if (cfg->momentum > 0.0f)
+            o->state_names[o->n_states++] = "momentum_buffer";
+        break;
+    case SN_OPT_ADAM:
+    case SN_OPT_ADAMW:
+        o->state_names[o->n_states++] = "exp_avg";
+        o->state_names[o->n_states++] = "exp_avg_sq";
+        break;
+    case SN_OPT_ADAGRAD:
+        o->state_names[o->n_states++] = "sum";
+        break;
+    case SN_OPT_RMSPROP:
+        o->state_names[o->n_states++] = "square_avg";
+        if (cfg->momentum > 0.0f)
+            o->state_names[o->n_states++] = "momentum_buffer";
+        break;
+    }
+    for (int i = 0; i < o->n_states; i++) {
+        o->state[i] = sn_alloc_f32(len);
+        if (!o->state[i]) {
+            sn_optim_deinit(o);
+            return sn_fail(SN_ENOMEM, "optimizer: out of memory for %zu floats", len);
+        }
+    }
+    return SN_OK;
+}
+
+void sn_optim_deinit(struct sn_optim *o)
+{
+    for (int i = 0; i < SN_OPTIM_MAX_STATES; i++) {
+        sn_free(o->state[i]);
+        o->state[i] = NULL;
+    }
+}
+
+static void sgd_update(const struct sn_optim_cfg *c, float *w, const float *dw,
+                       float *buf, size_t n, float lr)
+{
+    const float mu = c->momentum, wd = c->weight_decay;
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t i = 0; i < n; i++) {
+        float g = dw[i] + wd * w[i];
+        if (buf) {
+            buf[i] = mu * buf[i] + g;
+            g = c->nesterov ? g + mu * buf[i] : buf[i];
+        }
+        w[i] -= lr * g;
+    }
+}
+
+static void adam_update(const struct sn_optim_cfg *c, float *w, const float *dw, float *m,
+                        float *v, size_t n, float lr, int64_t t)
+{
+    const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    const bool decoupled = c->kind == SN_OPT_ADAMW;
+    const float wd = c->weight_decay;
+    const float bc1 = 1.0f - powf(b1, (float)t), bc2 = 1.0f - powf(b2, (float)t);
+    const float step_size = lr / bc1, bc2_sqrt = sqrtf(bc2);
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t i = 0; i < n; i++) {
+        float g = dw[i];
+        if (decoupled)
+            w[i] *= 1.0f - lr * wd;
+        else
+            g += wd * w[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        w[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+    }
+}
+
+static void adagrad_update(const struct sn_optim_cfg *c, float *w, const float *dw,
+                           float *s, size_t n, float lr)
+{
+    const float wd = c->weight_decay, eps = c->eps;
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t i = 0; i < n; i++) {
+        float g = dw[i] + wd * w[i];
+        s[i] += g * g;
+        w[i] -= lr * g / (sqrtf(s[i]) + eps);
+    }
+}
+
+static void rmsprop_update(const struct sn_optim_cfg *c, float *w, const float *dw,
+                           float *s, float *buf, size_t n, float lr)
+{
+    const float wd = c->weight_decay, eps = c->eps, a = c->alpha, mu = c->momentum;
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (size_t i = 0; i < n; i++) {
+        float g = dw[i] + wd * w[i];
+        s[i] = a * s[i] + (1.0f - a) * g * g;
+        float d = g / (sqrtf(s[i]) + eps);
+        if (buf) {
+            buf[i] = mu * buf[i] + d;
+            d = buf[i];
+        }
+        w[i] -= lr * d;
+    }
+}
+
+void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr)
+{
+    o->t++;
+    for (int p = 0; p < n; p++) {
+        struct sn_param *pr = params[p];
+        if (!pr->trainable)
+            continue;
+        float *s0 = o->state[0] ? o->state[0] + pr->offset : NULL;
+        float *s1 = o->state[1] ? o->state[1] + pr->offset : NULL;
+        switch (o->cfg.kind) {
+        case SN_OPT_SGD:
+            sgd_update(&o->cfg, pr->w, pr->dw, s0, pr->len, lr);
+            break;
+        case SN_OPT_ADAM:
+        case SN_OPT_ADAMW:
+            adam_update(&o->cfg, pr->w, pr->dw, s0, s1, pr->len, lr, o->t);
+            break;
+        case SN_OPT_ADAGRAD:
+            adagrad_update(&o->cfg, pr->w, pr->dw, s0, pr->len, lr);
+            break;
+        case SN_OPT_RMSPROP:
+            rmsprop_update(&o->cfg, pr->w, pr->dw, s0, s1, pr->len, lr);
+            break;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+/* optim: optimizers over flat parameter arrays, with PyTorch's semantics
+ * (torch.optim docs) so trajectories can be compared step for step.
+ *
+ *   sgd      g = dw + wd w; buf = momentum buf + g;
+ *            w -= lr (nesterov ? g + momentum buf : buf)   (buf = g if momentum 0)
+ *   adam     g = dw + wd w; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *            w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ *   adamw    w *= 1 - lr wd, then adam with wd = 0
+ *   adagrad  g = dw + wd w; s += g^2; w -= lr g / (sqrt(s) + eps)
+ *   rmsprop  g = dw + wd w; s = alpha s + (1-alpha) g^2; d = g / (sqrt(s) + eps);
+ *            buf = momentum buf + d; w -= lr (momentum ? buf : d)
+ * State arrays have the parameter arena's length and PyTorch's names
+ * (momentum_buffer, exp_avg, exp_avg_sq, sum, square_avg).
+ */
+#ifndef SN_CORE_OPTIM_H
+#define SN_CORE_OPTIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/layer.h"
+
+enum sn_optim_kind { SN_OPT_SGD, SN_OPT_ADAM, SN_OPT_ADAMW, SN_OPT_ADAGRAD, SN_OPT_RMSPROP };
+
+struct sn_optim_cfg {
+    enum sn_optim_kind kind;
+    float momentum;       /* sgd, rmsprop */
+    bool nesterov;        /* sgd */
+    float weight_decay;
+    float beta1, beta2;   /* adam, adamw */
+    float eps;            /* adam, adamw, adagrad, rmsprop */
+    float alpha;          /* rmsprop smoothing */
+};
+
+#define SN_OPTIM_MAX_STATES 2
+
+struct sn_optim {
+    struct sn_optim_cfg cfg;
+    int64_t t;                                   /* steps taken */
+    size_t len;                                  /* parameter arena length */
+    int n_states;
+    const char *state_names[SN_OPTIM_MAX_STATES];
+    float *state[SN_OPTIM_MAX_STATES];           /* owned, len floats each */
+};
+
+int sn_optim_parse(const char *name, enum sn_optim_kind *out);
+const char *sn_optim_name(enum sn_optim_kind k);
+
+/* The default hyperparameters of a kind (PyTorch's defaults; momentum 0). */
+struct sn_optim_cfg sn_optim_defaults(enum sn_optim_kind kind);
+
+/* Set up o for a parameter arena of len floats; state zeroed.  SN_EINVAL for
+ * a bad hyperparameter (named), SN_ENOMEM. */
+int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len);
+void sn_optim_deinit(struct sn_optim *o);
+
+/* One update of every trainable parameter in params[0..n-1] (which point
+ * into the arena whose state o holds, at their offsets) with learning rate
+ * lr.  Never allocates. */
+void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr);
+
+#endif

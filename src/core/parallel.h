@@ -1,0 +1,15 @@
+/* parallel: the only place that talks to the OpenMP runtime and to
+ * OpenBLAS's thread count.  Everything builds and runs without -fopenmp. */
+#ifndef SN_CORE_PARALLEL_H
+#define SN_CORE_PARALLEL_H
+
+/* Use n threads (n >= 1) for our loops and for OpenBLAS. */
+void sn_parallel_set_threads(int n);
+
+/* Threads our parallel loops will use (1 without OpenMP). */
+int sn_parallel_threads(void);
+
+/* Cores this process may run on (sched_getaffinity, else sysconf). */
+int sn_parallel_cores(void);
+
+#endif

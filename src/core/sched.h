@@ -1,0 +1,35 @@
+/* sched: learning-rate schedules, a pure function of the step number, so a
+ * resumed run needs only the global step to continue the schedule exactly.
+ *
+ *   warmup    for step < warmup_steps: lr * (step + 1) / warmup_steps
+ *   constant  lr
+ *   step      lr * gamma ^ floor(step / step_size)
+ *   cosine    min_lr + (lr - min_lr) (1 + cos(pi t / T)) / 2,
+ *             t = step - warmup_steps, T = total_steps - warmup_steps
+ * (PyTorch's LinearLR warm-up, StepLR and CosineAnnealingLR, counted in
+ * optimizer steps.)
+ */
+#ifndef SN_CORE_SCHED_H
+#define SN_CORE_SCHED_H
+
+#include <stdint.h>
+
+enum sn_sched_kind { SN_SCHED_CONSTANT, SN_SCHED_STEP, SN_SCHED_COSINE };
+
+struct sn_sched {
+    enum sn_sched_kind kind;
+    float lr;
+    int64_t warmup_steps;
+    int64_t step_size;     /* step */
+    float gamma;           /* step */
+    float min_lr;          /* cosine */
+    int64_t total_steps;   /* cosine */
+};
+
+int sn_sched_parse(const char *name, enum sn_sched_kind *out);
+const char *sn_sched_name(enum sn_sched_kind k);
+
+/* The learning rate of optimizer step `step` (0-based). */
+float sn_sched_lr(const struct sn_sched *s, int64_t step);
+
+#endif

@@ -1,0 +1,59 @@
+/* tensor: shapes and aligned arenas (see tensor.h). */
+#include "core/tensor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sn_shape sn_shape_make(int d0, int d1, int d2, int d3)
+{
+    struct sn_shape s = { 0, { 0, 0, 0, 0 } };
+    int d[SN_MAX_DIMS] = { d0, d1, d2, d3 };
+    for (int i = 0; i < SN_MAX_DIMS && d[i] > 0; i++)
+        s.d[s.ndim++] = d[i];
+    return s;
+}
+
+bool sn_shape_equal(const struct sn_shape *a, const struct sn_shape *b)
+{
+    if (a->ndim != b->ndim)
+        return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->d[i] != b->d[i])
+            return false;
+    return true;
+}
+
+char *sn_shape_str(const struct sn_shape *s, char *buf, size_t buf_len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < s->ndim && used < buf_len; i++) {
+        int n = snprintf(buf + used, buf_len - used, i ? "x%d" : "%d", s->d[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+void *sn_alloc_bytes(size_t bytes)
+{
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (p)
+        memset(p, 0, rounded ? rounded : 64);
+    return p;
+}
+
+float *sn_alloc_f32(size_t len)
+{
+    if (len > ((size_t)-1) / sizeof(float) - 64)
+        return NULL;
+    return sn_alloc_bytes(len * sizeof(float));
+}
+
+void sn_free(void *p)
+{
+    free(p);
+}

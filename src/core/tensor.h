@@ -1,0 +1,44 @@
+/* tensor: per-example shapes and 64-byte aligned float arenas.
+ *
+ * A shape describes ONE example (C,H,W for images, T,F for sequences, F for
+ * vectors); the batch dimension B is always outermost and passed separately,
+ * so a buffer of B examples of shape s holds B * sn_shape_len(s) floats.
+ */
+#ifndef SN_CORE_TENSOR_H
+#define SN_CORE_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SN_MAX_DIMS 4
+
+struct sn_shape {
+    int ndim;              /* 1..SN_MAX_DIMS */
+    int d[SN_MAX_DIMS];    /* each >= 1 */
+};
+
+/* Number of elements of one example. */
+static inline size_t sn_shape_len(const struct sn_shape *s)
+{
+    size_t n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        n *= (size_t)s->d[i];
+    return n;
+}
+
+/* A shape from up to 4 dimensions; ndim is the number of leading non-zero
+ * entries. */
+struct sn_shape sn_shape_make(int d0, int d1, int d2, int d3);
+
+bool sn_shape_equal(const struct sn_shape *a, const struct sn_shape *b);
+
+/* Write "1x28x28" into buf (always NUL-terminated); returns buf. */
+char *sn_shape_str(const struct sn_shape *s, char *buf, size_t buf_len);
+
+/* Allocate len floats, 64-byte aligned and zeroed; NULL on failure (no
+ * message: the caller knows what the buffer was for).  Free with sn_free. */
+float *sn_alloc_f32(size_t len);
+void *sn_alloc_bytes(size_t bytes);
+void sn_free(void *p);
+
+#endif

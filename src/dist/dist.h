@@ -1,0 +1,51 @@
+/* dist: the distributed runtime behind one interface of plain C types.
+ *
+ * dist_mpi.c implements it on MPI (the only file that includes mpi.h);
+ * dist_local.c implements it for one process without MPI.  The Makefile picks
+ * one (WITH_MPI).  Every function returns SN_OK or SN_EDIST with a message
+ * naming the MPI error; nothing here exits except sn_dist_abort.
+ */
+#ifndef SN_DIST_DIST_H
+#define SN_DIST_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Start the runtime (MPI_Init_thread with MPI_THREAD_FUNNELED; errors are
+ * returned, not fatal).  Call once, first. */
+int sn_dist_init(int *argc, char ***argv);
+
+/* Stop the runtime (after success; on failure use sn_dist_abort). */
+void sn_dist_finalize(void);
+
+int sn_dist_rank(void);
+int sn_dist_size(void);
+
+/* Ranks of this job on this host. */
+int sn_dist_local_size(void);
+
+/* "mpi" or "local". */
+const char *sn_dist_backend(void);
+
+/* In place: buf = mean over ranks of buf (one allreduce, chunked so every
+ * count fits an int). */
+int sn_dist_allreduce_mean_f32(float *buf, size_t len);
+
+/* In place sums and maxima over ranks. */
+int sn_dist_allreduce_sum_f64(double *buf, int n);
+int sn_dist_allreduce_sum_i64(int64_t *buf, int n);
+int sn_dist_allreduce_max_int(int *buf, int n);
+
+/* Broadcast bytes from root to every rank. */
+int sn_dist_bcast(void *buf, size_t bytes, int root);
+
+int sn_dist_barrier(void);
+
+/* Gather each rank's fixed-size record (each bytes) into out on rank 0
+ * (out holds size * each bytes there; ignored elsewhere). */
+int sn_dist_gather(const void *mine, void *out, size_t each);
+
+/* End every rank of the job now with exit status code. */
+_Noreturn void sn_dist_abort(int code);
+
+#endif

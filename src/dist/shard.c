@@ -1,0 +1,31 @@
+/* shard: permutations and row blocks (see shard.h). */
+#include "dist/shard.h"
+
+#include "core/rng.h"
+
+/* Stream id reserved for data shuffling. */
+#define SHUFFLE_STREAM 0x5348554646ULL
+
+void sn_shard_permutation(uint64_t seed, int64_t epoch, bool shuffle, int32_t *perm,
+                          size_t N)
+{
+    for (size_t i = 0; i < N; i++)
+        perm[i] = (int32_t)i;
+    if (!shuffle)
+        return;
+    struct sn_rng r;
+    sn_rng_seed(&r, sn_rng_mix(seed, (uint64_t)epoch), SHUFFLE_STREAM);
+    for (size_t i = N; i > 1; i--) {
+        size_t j = sn_rng_below(&r, (uint32_t)i);
+        int32_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
+void sn_shard_range(size_t N, int rank, int size, size_t *begin, size_t *end)
+{
+    size_t base = N / (size_t)size, extra = N % (size_t)size, r = (size_t)rank;
+    *begin = r * base + (r < extra ? r : extra);
+    *end = *begin + base + (r < extra ? 1 : 0);
+}

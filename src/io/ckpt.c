@@ -1,0 +1,202 @@
+/* ckpt: checkpoint save and load (see ckpt.h). */
+#include "io/ckpt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/fsutil.h"
+#include "io/h5.h"
+#include "io/weights.h"
+
+static const char *const metric_cols[SN_METRIC_COLS] = {
+    "epoch", "step", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "elapsed_s",
+};
+
+bool sn_ckpt_is_checkpoint(const char *path)
+{
+    struct sn_h5 *f;
+    if (sn_h5_open(path, &f))
+        return false;
+    bool yes = sn_h5_exists(f, "/state/format_version");
+    sn_h5_close(f);
+    return yes;
+}
+
+static int write_i64(struct sn_h5 *f, const char *path, int64_t v)
+{
+    return sn_h5_write(f, path, 0, NULL, SN_H5_I64, &v);
+}
+
+static int read_i64(struct sn_h5 *f, const char *path, int64_t *v)
+{
+    return sn_h5_read_all(f, path, SN_H5_I64, v, 1);
+}
+
+static int write_all(struct sn_h5 *f, const struct sn_model *m, const struct sn_optim *o,
+                     const struct sn_train_state *st, const char *cfg_text)
+{
+    int rc = sn_weights_write(f, m, cfg_text);
+    if (!rc)
+        rc = sn_h5_mkgroup(f, "/optimizer");
+    if (!rc)
+        rc = sn_h5_attr_set_str(f, "/optimizer", "kind", sn_optim_name(o->cfg.kind));
+    double t = (double)o->t;
+    if (!rc)
+        rc = sn_h5_attr_set_f64(f, "/optimizer", "t", &t, 1);
+    for (int i = 0; i < m->n_layers && !rc; i++) {
+        const struct sn_layer *l = m->layers[i];
+        for (int p = 0; p < l->n_params && !rc; p++) {
+            const struct sn_param *pr = &l->params[p];
+            for (int s = 0; s < o->n_states && !rc; s++) {
+                char path[320];
+                size_t dims[SN_MAX_DIMS];
+                for (int d = 0; d < pr->shape.ndim; d++)
+                    dims[d] = (size_t)pr->shape.d[d];
+                snprintf(path, sizeof path, "/optimizer/%s/%s/%s", l->name, pr->name,
+                         o->state_names[s]);
+                rc = sn_h5_write(f, path, pr->shape.ndim, dims, SN_H5_F32,
+                                 o->state[s] + pr->offset);
+            }
+        }
+    }
+    if (!rc) rc = write_i64(f, "/state/format_version", SN_CKPT_VERSION);
+    if (!rc) rc = write_i64(f, "/state/epoch", st->epoch);
+    if (!rc) rc = write_i64(f, "/state/step_in_epoch", st->step_in_epoch);
+    if (!rc) rc = write_i64(f, "/state/global_step", st->global_step);
+    if (!rc) rc = write_i64(f, "/state/world_size", st->world_size);
+    if (!rc) rc = write_i64(f, "/state/global_batch", st->global_batch);
+    if (!rc) rc = write_i64(f, "/state/seed", st->seed);
+    if (!rc)
+        rc = sn_h5_mkgroup(f, "/metrics");
+    size_t n = (size_t)st->n_metrics;
+    double *col = malloc((n ? n : 1) * sizeof *col);
+    if (!col && !rc)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
+    for (int c = 0; c < SN_METRIC_COLS && !rc && n > 0; c++) {
+        char path[64];
+        for (size_t r = 0; r < n; r++)
+            col[r] = ((const double *)&st->history[r])[c];
+        snprintf(path, sizeof path, "/metrics/%s", metric_cols[c]);
+        rc = sn_h5_write(f, path, 1, &n, SN_H5_F64, col);
+    }
+    free(col);
+    return rc;
+}
+
+int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_optim *o,
+                 const struct sn_train_state *st, const char *cfg_text)
+{
+    char tmp[4200];
+    struct sn_h5 *f;
+    sn_fs_tmpname(path, tmp, sizeof tmp);
+    int rc = sn_h5_create(tmp, &f);
+    if (rc)
+        return rc;
+    rc = write_all(f, m, o, st, cfg_text);
+    int rc2 = sn_h5_close(f);
+    if (!rc)
+        rc = rc2;
+    if (rc) {
+        remove(tmp);
+        return rc;
+    }
+    return sn_fs_commit(tmp, path);
+}
+
+static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
+                    struct sn_train_state *st)
+{
+    const char *file = sn_h5_path(f);
+    int64_t version;
+    if (!sn_h5_exists(f, "/state/format_version"))
+        return sn_fail(SN_EINVAL, "%s: not a checkpoint (no /state/format_version)", file);
+    int rc = read_i64(f, "/state/format_version", &version);
+    if (rc)
+        return rc;
+    if (version != SN_CKPT_VERSION)
+        return sn_fail(SN_EINVAL, "%s: checkpoint format version %lld, this scratchnet reads %d",
+                       file, (long long)version, SN_CKPT_VERSION);
+    char *kind = NULL;
+    if ((rc = sn_h5_attr_get_str(f, "/optimizer", "kind", &kind)))
+        return rc;
+    bool same = strcmp(kind, sn_optim_name(o->cfg.kind)) == 0;
+    if (!same)
+        rc = sn_fail(SN_EINVAL, "%s: checkpoint was written with optimizer %s, this run uses %s",
+                     file, kind, sn_optim_name(o->cfg.kind));
+    free(kind);
+    if (rc)
+        return rc;
+    if ((rc = sn_weights_read(f, m, true, NULL)))
+        return rc;
+    double t;
+    size_t cnt;
+    if ((rc = sn_h5_attr_get_f64(f, "/optimizer", "t", &t, 1, &cnt)))
+        return rc;
+    if (!(t >= 0 && t < 9e15))
+        return sn_fail(SN_EINVAL, "%s: /optimizer attribute t is invalid", file);
+    o->t = (int64_t)t;
+    for (int i = 0; i < m->n_layers; i++) {
+        const struct sn_layer *l = m->layers[i];
+        for (int p = 0; p < l->n_params; p++) {
+            const struct sn_param *pr = &l->params[p];
+            for (int s = 0; s < o->n_states; s++) {
+                char path[320];
+                snprintf(path, sizeof path, "/optimizer/%s/%s/%s", l->name, pr->name,
+                         o->state_names[s]);
+                if ((rc = sn_h5_read_all(f, path, SN_H5_F32, o->state[s] + pr->offset,
+                                         pr->len)))
+                    return rc;
+            }
+        }
+    }
+    if ((rc = read_i64(f, "/state/epoch", &st->epoch)) ||
+        (rc = read_i64(f, "/state/step_in_epoch", &st->step_in_epoch)) ||
+        (rc = read_i64(f, "/state/global_step", &st->global_step)) ||
+        (rc = read_i64(f, "/state/world_size", &st->world_size)) ||
+        (rc = read_i64(f, "/state/global_batch", &st->global_batch)) ||
+        (rc = read_i64(f, "/state/seed", &st->seed)))
+        return rc;
+    if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
+        st->global_batch < 1)
+        return sn_fail(SN_EINVAL, "%s: /state holds negative or zero counters", file);
+
+    st->n_metrics = 0;
+    if (sn_h5_exists(f, "/metrics/epoch")) {
+        int nd;
+        size_t dims[SN_H5_MAX_DIMS], size;
+        enum sn_h5_class cls;
+        if ((rc = sn_h5_info(f, "/metrics/epoch", &nd, dims, &cls, &size)))
+            return rc;
+        size_t n = nd == 1 ? dims[0] : 0;
+        double *col = malloc((n ? n : 1) * sizeof *col);
+        if (!col)
+            return sn_fail(SN_ENOMEM, "out of memory");
+        size_t keep = n < (size_t)st->cap_metrics ? n : (size_t)st->cap_metrics;
+        for (int c = 0; c < SN_METRIC_COLS && !rc; c++) {
+            char path[64];
+            snprintf(path, sizeof path, "/metrics/%s", metric_cols[c]);
+            rc = sn_h5_read_all(f, path, SN_H5_F64, col, n);
+            for (size_t r = 0; r < keep && !rc; r++)
+                ((double *)&st->history[r])[c] = col[r];
+        }
+        free(col);
+        if (rc)
+            return rc;
+        st->n_metrics = (int)keep;
+    }
+    return SN_OK;
+}
+
+int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
+                 struct sn_train_state *st)
+{
+    struct sn_h5 *f;
+    int rc = sn_h5_open(path, &f);
+    if (rc)
+        return rc;
+    rc = read_all(f, m, o, st);
+    sn_h5_close(f);
+    return rc;
+}

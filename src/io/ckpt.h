@@ -1,0 +1,58 @@
+/* ckpt: checkpoints: a weights file plus everything needed to continue.
+ *
+ *   /model, /params                          as in a weights file
+ *   /optimizer                               attributes kind, t (steps taken)
+ *   /optimizer/<layer>/<param>/<state>       momentum_buffer, exp_avg, ...
+ *   /state/format_version, epoch, step_in_epoch, global_step, world_size,
+ *          global_batch, seed                int64 scalars
+ *   /metrics/<column>                        float64 (n_epochs), one entry
+ *                                            per finished epoch
+ * Random streams are derived from (seed, epoch) for shuffling and from the
+ * seed for initialisation, so the seed and the step counters are their
+ * whole state; the learning-rate schedule is a function of global_step.
+ */
+#ifndef SN_IO_CKPT_H
+#define SN_IO_CKPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/model.h"
+#include "core/optim.h"
+
+#define SN_CKPT_VERSION 1
+#define SN_METRIC_COLS 8
+
+/* One finished epoch. */
+struct sn_metrics {
+    double epoch, step, train_loss, train_acc, test_loss, test_acc, lr, elapsed_s;
+};
+
+struct sn_train_state {
+    int64_t epoch;           /* epoch in progress, from 0 */
+    int64_t step_in_epoch;   /* optimizer steps already done in it */
+    int64_t global_step;     /* optimizer steps done in all */
+    int64_t world_size;      /* when written */
+    int64_t global_batch;
+    int64_t seed;
+    int n_metrics;           /* rows of history used */
+    int cap_metrics;         /* rows of history allocated */
+    struct sn_metrics *history;   /* owned by the caller */
+};
+
+/* true if the file at path looks like a checkpoint (has /state). */
+bool sn_ckpt_is_checkpoint(const char *path);
+
+/* Write a checkpoint crash-safely (temporary file in the same folder,
+ * fsync, rename).  Call on one rank. */
+int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_optim *o,
+                 const struct sn_train_state *st, const char *cfg_text);
+
+/* Load parameters, optimizer state and training state into m, o and st
+ * (st->history must have room for st->cap_metrics rows; extra rows are
+ * dropped).  SN_EINVAL if the file is not a checkpoint of this model and
+ * optimizer, naming the first mismatch. */
+int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
+                 struct sn_train_state *st);
+
+#endif

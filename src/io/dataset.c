@@ -1,0 +1,252 @@
+/* dataset: validated row reads from the HDF5 dataset layout (see dataset.h).
+ *
+ * Legend: N rows, L = row_len elements per sample, C channels (dim 1 of x
+ * when x has rank >= 3), K float targets per row.
+ */
+#include "io/dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/h5.h"
+
+static int open_split(struct sn_dataset *d, const char *name, bool required,
+                      struct sn_split *s)
+{
+    char xp[64], yp[64];
+    snprintf(xp, sizeof xp, "/%s/x", name);
+    snprintf(yp, sizeof yp, "/%s/y", name);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    const char *file = sn_h5_path(d->f);
+    bool hx = sn_h5_exists(d->f, xp), hy = sn_h5_exists(d->f, yp);
+    if (!hx && !hy && !required)
+        return SN_OK;
+    if (!hx || !hy)
+        return sn_fail(SN_EINVAL, "%s: dataset %s is missing", file, hx ? yp : xp);
+
+    int nd, ny;
+    size_t dims[SN_H5_MAX_DIMS], ydims[SN_H5_MAX_DIMS], size, ysize;
+    enum sn_h5_class cls, ycls;
+    int rc = sn_h5_info(d->f, xp, &nd, dims, &cls, &size);
+    if (rc)
+        return rc;
+    if (nd < 2 || nd > 1 + SN_MAX_DIMS)
+        return sn_fail(SN_EINVAL, "%s: %s must have shape (N, sample...) with 1 to %d sample "
+                       "dimensions, it has rank %d", file, xp, SN_MAX_DIMS, nd);
+    if (!(cls == SN_H5_CLASS_INT && size == 1) && !(cls == SN_H5_CLASS_FLOAT))
+        return sn_fail(SN_EINVAL, "%s: %s must be uint8 or float", file, xp);
+    if (dims[0] == 0 || dims[0] > INT32_MAX)
+        return sn_fail(SN_EINVAL, "%s: %s has %zu rows (need 1 to %d)", file, xp, dims[0],
+                       INT32_MAX);
+    s->n = dims[0];
+    s->shape.ndim = nd - 1;
+    s->row_len = 1;
+    for (int i = 1; i < nd; i++) {
+        if (dims[i] == 0 || dims[i] > (1u << 24))
+            return sn_fail(SN_EINVAL, "%s: %s has a bad dimension %zu", file, xp, dims[i]);
+        s->shape.d[i - 1] = (int)dims[i];
+        s->row_len *= dims[i];
+    }
+    if (s->row_len > (1u << 26))
+        return sn_fail(SN_EINVAL, "%s: samples of %s are too large (%zu elements)", file, xp,
+                       s->row_len);
+    s->x_u8 = cls == SN_H5_CLASS_INT;
+
+    rc = sn_h5_info(d->f, yp, &ny, ydims, &ycls, &ysize);
+    if (rc)
+        return rc;
+    if (ydims[0] != s->n)
+        return sn_fail(SN_EINVAL, "%s: %s has %zu rows but %s has %zu", file, yp, ydims[0],
+                       xp, s->n);
+    if (ny == 1 && ycls == SN_H5_CLASS_INT) {
+        s->y_int = true;
+    } else if (ny == 2 && ycls == SN_H5_CLASS_FLOAT && ydims[1] >= 1 && ydims[1] < (1u << 20)) {
+        s->y_int = false;
+        s->y_k = (int)ydims[1];
+    } else {
+        return sn_fail(SN_EINVAL, "%s: %s must be integer labels (N) or float targets (N, K)",
+                       file, yp);
+    }
+
+    /* attributes of x: scale, mean, std */
+    double v[SN_MAX_CHANNELS];
+    size_t cnt;
+    s->scale = 1.0f;
+    if (sn_h5_has_attr(d->f, xp, "scale")) {
+        if ((rc = sn_h5_attr_get_f64(d->f, xp, "scale", v, 1, &cnt)))
+            return rc;
+        if (!isfinite(v[0]) || v[0] == 0.0)
+            return sn_fail(SN_EINVAL, "%s: attribute scale of %s must be finite and non-zero",
+                           file, xp);
+        s->scale = (float)v[0];
+    }
+    bool hm = sn_h5_has_attr(d->f, xp, "mean"), hs = sn_h5_has_attr(d->f, xp, "std");
+    if (hm != hs)
+        return sn_fail(SN_EINVAL, "%s: %s has %s without %s", file, xp, hm ? "mean" : "std",
+                       hm ? "std" : "mean");
+    if (hm) {
+        int C = nd >= 3 ? s->shape.d[0] : 1;
+        size_t cm, cs;
+        if ((rc = sn_h5_attr_get_f64(d->f, xp, "mean", v, SN_MAX_CHANNELS, &cm)))
+            return rc;
+        for (size_t i = 0; i < cm; i++)
+            s->mean[i] = (float)v[i];
+        if ((rc = sn_h5_attr_get_f64(d->f, xp, "std", v, SN_MAX_CHANNELS, &cs)))
+            return rc;
+        for (size_t i = 0; i < cs; i++) {
+            if (!(v[i] > 0.0) || !isfinite(v[i]))
+                return sn_fail(SN_EINVAL, "%s: std of %s must be positive", file, xp);
+            s->std[i] = (float)v[i];
+        }
+        if ((int)cm != C || (int)cs != C)
+            return sn_fail(SN_EINVAL, "%s: mean and std of %s need %d values (one per channel),"
+                           " found %zu and %zu", file, xp, C, cm, cs);
+        s->n_norm = C;
+    }
+    s->present = true;
+    return SN_OK;
+}
+
+int sn_dataset_open(const char *path, struct sn_dataset **out)
+{
+    struct sn_dataset *d = calloc(1, sizeof *d);
+    if (!d)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    int rc = sn_h5_open(path, &d->f);
+    if (!rc)
+        rc = open_split(d, "train", true, &d->train);
+    if (!rc)
+        rc = open_split(d, "test", false, &d->test);
+    if (!rc)
+        rc = open_split(d, "val", false, &d->val);
+    if (!rc && d->test.present && d->test.row_len != d->train.row_len)
+        rc = sn_fail(SN_EINVAL, "%s: /test/x samples have %zu elements, /train/x %zu", path,
+                     d->test.row_len, d->train.row_len);
+    if (rc) {
+        sn_dataset_close(d);
+        return rc;
+    }
+    *out = d;
+    return SN_OK;
+}
+
+void sn_dataset_close(struct sn_dataset *d)
+{
+    if (!d)
+        return;
+    sn_h5_close(d->f);
+    sn_free(d->stage);
+    free(d);
+}
+
+const struct sn_split *sn_dataset_split(const struct sn_dataset *d, const char *name)
+{
+    const struct sn_split *s = strcmp(name, "train") == 0 ? &d->train
+                             : strcmp(name, "test") == 0  ? &d->test
+                             : strcmp(name, "val") == 0   ? &d->val
+                                                          : NULL;
+    return s && s->present ? s : NULL;
+}
+
+int sn_dataset_reserve(struct sn_dataset *d, size_t max_rows)
+{
+    size_t L = d->train.row_len;
+    if (d->test.present && d->test.row_len > L)
+        L = d->test.row_len;
+    if (d->val.present && d->val.row_len > L)
+        L = d->val.row_len;
+    sn_free(d->stage);
+    d->stage = sn_alloc_bytes(max_rows * L);
+    d->stage_rows = d->stage ? max_rows : 0;
+    if (!d->stage)
+        return sn_fail(SN_ENOMEM, "out of memory for a batch of %zu rows", max_rows);
+    return SN_OK;
+}
+
+/* x = (v * scale - mean[c]) / std[c] over n rows; src is uint8 or float. */
+static void convert_rows(const struct sn_split *s, const uint8_t *u8, float *x, size_t n)
+{
+    size_t L = s->row_len, total = n * L;
+    if (s->x_u8) {
+        for (size_t i = 0; i < total; i++)
+            x[i] = (float)u8[i] * s->scale;
+    } else if (s->scale != 1.0f) {
+        for (size_t i = 0; i < total; i++)
+            x[i] *= s->scale;
+    }
+    if (s->n_norm) {
+        size_t per_c = L / (size_t)s->n_norm;
+        for (size_t r = 0; r < n; r++)
+            for (int c = 0; c < s->n_norm; c++) {
+                float *p = x + r * L + (size_t)c * per_c;
+                float m = s->mean[c], inv = 1.0f / s->std[c];
+                for (size_t i = 0; i < per_c; i++)
+                    p[i] = (p[i] - m) * inv;
+            }
+    }
+}
+
+static int read_common(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
+                       size_t first, size_t n, float *x, int *labels, float *targets)
+{
+    char xp[64], yp[64];
+    snprintf(xp, sizeof xp, "/%s/x", s->name);
+    snprintf(yp, sizeof yp, "/%s/y", s->name);
+    if (n > d->stage_rows)
+        return sn_fail(SN_EINVAL, "dataset: read of %zu rows exceeds the reserved %zu", n,
+                       d->stage_rows);
+    enum sn_h5_type xt = s->x_u8 ? SN_H5_U8 : SN_H5_F32;
+    void *xdst = s->x_u8 ? (void *)d->stage : (void *)x;
+    int rc = rows ? sn_h5_read_rows(d->f, xp, rows, n, s->row_len, xt, xdst)
+                  : sn_h5_read_block(d->f, xp, first, n, s->row_len, xt, xdst);
+    if (rc)
+        return rc;
+    convert_rows(s, d->stage, x, n);
+    if (s->y_int && labels)
+        rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels)
+                  : sn_h5_read_block(d->f, yp, first, n, 1, SN_H5_I32, labels);
+    else if (!s->y_int && targets)
+        rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets)
+                  : sn_h5_read_block(d->f, yp, first, n, (size_t)s->y_k, SN_H5_F32, targets);
+    return rc;
+}
+
+int sn_dataset_read(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
+                    size_t n, float *x, int *labels, float *targets)
+{
+    return read_common(d, s, rows, 0, n, x, labels, targets);
+}
+
+int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t first,
+                          size_t n, float *x, int *labels, float *targets)
+{
+    return read_common(d, s, NULL, first, n, x, labels, targets);
+}
+
+int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
+                            size_t n, int K)
+{
+    if (!s->y_int)
+        return SN_OK;
+    char yp[64];
+    snprintf(yp, sizeof yp, "/%s/y", s->name);
+    enum { CHUNK = 65536 };
+    int *buf = malloc(CHUNK * sizeof *buf);
+    if (!buf)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    int rc = SN_OK;
+    for (size_t at = first; at < first + n && rc == SN_OK; at += CHUNK) {
+        size_t cnt = first + n - at < CHUNK ? first + n - at : CHUNK;
+        rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
+        for (size_t i = 0; i < cnt && rc == SN_OK; i++)
+            if (buf[i] < 0 || buf[i] >= K)
+                rc = sn_fail(SN_EINVAL, "%s: %s row %zu has label %d, outside [0, %d) for a "
+                             "model with %d outputs", sn_h5_path(d->f), yp, at + i, buf[i],
+                             K, K);
+    }
+    free(buf);
+    return rc;
+}

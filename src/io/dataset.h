@@ -1,0 +1,68 @@
+/* dataset: the HDF5 dataset layout of INTERFACES.md, read by rows.
+ *
+ *   /<split>/x  uint8 or float, (N, sample shape...)
+ *   /<split>/y  integer labels (N) or float targets (N, K)
+ *   attributes on x: scale (default 1), optional mean, std (per channel)
+ * A split is "train", "test" or "val".  Each rank reads only the rows it is
+ * given; nothing reads a whole x.
+ */
+#ifndef SN_IO_DATASET_H
+#define SN_IO_DATASET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tensor.h"
+
+#define SN_MAX_CHANNELS 64
+
+struct sn_split {
+    bool present;
+    char name[8];
+    size_t n;                 /* rows */
+    struct sn_shape shape;    /* one sample (up to 4 dims) */
+    size_t row_len;           /* elements per sample */
+    bool x_u8;                /* stored uint8 (else float) */
+    bool y_int;               /* integer labels (else float targets) */
+    int y_k;                  /* float targets per row (y_int: 0) */
+    float scale;
+    int n_norm;               /* channels with mean/std (0: none) */
+    float mean[SN_MAX_CHANNELS], std[SN_MAX_CHANNELS];
+};
+
+struct sn_dataset {
+    struct sn_h5 *f;
+    struct sn_split train, test, val;
+    uint8_t *stage;           /* uint8 staging for max_rows rows (owned) */
+    size_t stage_rows;
+};
+
+/* Open and validate the file: /train/x and /train/y must exist (test and val
+ * are optional), with matching row counts, a supported element type, and y
+ * of rank 1 (integer) or 2 (float).  SN_EINVAL naming the dataset path. */
+int sn_dataset_open(const char *path, struct sn_dataset **out);
+void sn_dataset_close(struct sn_dataset *d);
+
+/* The split called name ("train", "test", "val"), or NULL if absent. */
+const struct sn_split *sn_dataset_split(const struct sn_dataset *d, const char *name);
+
+/* Allocate staging for reads of up to max_rows rows (call before reading). */
+int sn_dataset_reserve(struct sn_dataset *d, size_t max_rows);
+
+/* Read rows (ascending, n <= reserved) of split s: x as floats (scaled and
+ * normalised), and labels (int) or targets (float, n*K), whichever the split
+ * has; the other pointer may be NULL.  Never allocates. */
+int sn_dataset_read(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
+                    size_t n, float *x, int *labels, float *targets);
+
+/* Read the contiguous rows [first, first+n) likewise. */
+int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t first,
+                          size_t n, float *x, int *labels, float *targets);
+
+/* Check that every label in rows [first, first+n) of s lies in [0, K);
+ * SN_EINVAL naming the first bad row.  Reads labels only, in blocks. */
+int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
+                            size_t n, int K);
+
+#endif

@@ -1,0 +1,24 @@
+/* fsutil: crash-safe file replacement.
+ *
+ * Writers write a temporary file in the destination's folder, then call
+ * sn_fs_commit: the temporary file is fsync'ed, renamed over the final name
+ * (atomic on POSIX file systems) and the folder fsync'ed, so a crash leaves
+ * either the old file or the new one under the final name, never a half
+ * written one.
+ */
+#ifndef SN_IO_FSUTIL_H
+#define SN_IO_FSUTIL_H
+
+#include <stddef.h>
+
+/* tmp = "<dir of path>/.<base of path>.tmp.<pid>" */
+void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len);
+
+/* fsync tmp, rename it to path, fsync the folder.  On failure tmp is
+ * removed and path is untouched.  SN_EIO. */
+int sn_fs_commit(const char *tmp, const char *path);
+
+/* Create a folder (and parents) if missing.  SN_EIO. */
+int sn_fs_mkdirs(const char *dir);
+
+#endif

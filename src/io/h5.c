@@ -1,0 +1,432 @@
+/* h5: HDF5 helpers (see h5.h).  Datasets are written contiguous (no
+ * chunking), so reading a row is one seek and one read. */
+#include "io/h5.h"
+
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/status.h"
+
+struct sn_h5 {
+    hid_t id;
+    bool writable;
+    char path[4096];
+};
+
+static void quiet_hdf5(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static hid_t mem_type(enum sn_h5_type t)
+{
+    switch (t) {
+    case SN_H5_U8: return H5T_NATIVE_UINT8;
+    case SN_H5_I32: return H5T_NATIVE_INT32;
+    case SN_H5_I64: return H5T_NATIVE_INT64;
+    case SN_H5_U64: return H5T_NATIVE_UINT64;
+    case SN_H5_F32: return H5T_NATIVE_FLOAT;
+    case SN_H5_F64: return H5T_NATIVE_DOUBLE;
+    }
+    return H5T_NATIVE_UINT8;
+}
+
+int sn_h5_open(const char *path, struct sn_h5 **out)
+{
+    quiet_hdf5();
+    if (access(path, R_OK) != 0)
+        return sn_fail(SN_EIO, "%s: cannot read the file", path);
+    if (H5Fis_hdf5(path) <= 0)
+        return sn_fail(SN_EINVAL, "%s: not an HDF5 file", path);
+    struct sn_h5 *f = calloc(1, sizeof *f);
+    if (!f)
+        return sn_fail(SN_ENOMEM, "%s: out of memory", path);
+    f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f->id < 0) {
+        free(f);
+        return sn_fail(SN_EINVAL, "%s: HDF5 cannot open the file (damaged?)", path);
+    }
+    snprintf(f->path, sizeof f->path, "%s", path);
+    *out = f;
+    return SN_OK;
+}
+
+int sn_h5_create(const char *path, struct sn_h5 **out)
+{
+    quiet_hdf5();
+    struct sn_h5 *f = calloc(1, sizeof *f);
+    if (!f)
+        return sn_fail(SN_ENOMEM, "%s: out of memory", path);
+    f->id = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f->id < 0) {
+        free(f);
+        return sn_fail(SN_EIO, "%s: cannot create the file", path);
+    }
+    f->writable = true;
+    snprintf(f->path, sizeof f->path, "%s", path);
+    *out = f;
+    return SN_OK;
+}
+
+int sn_h5_close(struct sn_h5 *f)
+{
+    if (!f)
+        return SN_OK;
+    int rc = SN_OK;
+    if (f->writable && H5Fflush(f->id, H5F_SCOPE_GLOBAL) < 0)
+        rc = sn_fail(SN_EIO, "%s: writing failed (disk full?)", f->path);
+    if (H5Fclose(f->id) < 0 && rc == SN_OK)
+        rc = sn_fail(SN_EIO, "%s: closing failed (disk full?)", f->path);
+    free(f);
+    return rc;
+}
+
+const char *sn_h5_path(const struct sn_h5 *f)
+{
+    return f->path;
+}
+
+bool sn_h5_exists(struct sn_h5 *f, const char *path)
+{
+    /* Check each prefix: H5Lexists fails on a missing intermediate group. */
+    char buf[1024];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf || path[0] != '/')
+        return false;
+    if (n == 1)
+        return true;
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] == '/' || path[i] == '\0') {
+            memcpy(buf, path, i);
+            buf[i] = '\0';
+            if (H5Lexists(f->id, buf, H5P_DEFAULT) <= 0)
+                return false;
+        }
+    }
+    return H5Oexists_by_name(f->id, path, H5P_DEFAULT) > 0;
+}
+
+/* Open dataset path, or fail naming it. */
+static int open_dset(struct sn_h5 *f, const char *path, hid_t *d)
+{
+    if (!sn_h5_exists(f, path))
+        return sn_fail(SN_EINVAL, "%s: dataset %s is missing", f->path, path);
+    *d = H5Dopen2(f->id, path, H5P_DEFAULT);
+    if (*d < 0)
+        return sn_fail(SN_EINVAL, "%s: %s is not a dataset", f->path, path);
+    return SN_OK;
+}
+
+int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_MAX_DIMS],
+               enum sn_h5_class *cls, size_t *size)
+{
+    hid_t d = -1;
+    int rc = open_dset(f, path, &d);
+    if (rc)
+        return rc;
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    int n = H5Sget_simple_extent_ndims(s);
+    if (n < 0 || n > SN_H5_MAX_DIMS) {
+        rc = sn_fail(SN_EINVAL, "%s: %s has an unsupported rank %d", f->path, path, n);
+    } else {
+        hsize_t hd[SN_H5_MAX_DIMS];
+        H5Sget_simple_extent_dims(s, hd, NULL);
+        for (int i = 0; i < n; i++)
+            dims[i] = (size_t)hd[i];
+        *ndim = n;
+        H5T_class_t c = H5Tget_class(t);
+        *cls = c == H5T_INTEGER ? SN_H5_CLASS_INT
+             : c == H5T_FLOAT   ? SN_H5_CLASS_FLOAT
+                                : SN_H5_CLASS_OTHER;
+        *size = H5Tget_size(t);
+    }
+    H5Tclose(t);
+    H5Sclose(s);
+    H5Dclose(d);
+    return rc;
+}
+
+/* Read the selection fsel (with `count` elements) of dataset d into out. */
+static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size_t count,
+                    enum sn_h5_type type, void *out)
+{
+    hsize_t mdim = count;
+    hid_t m = H5Screate_simple(1, &mdim, NULL);
+    herr_t e = H5Dread(d, mem_type(type), m, fsel, H5P_DEFAULT, out);
+    H5Sclose(m);
+    if (e < 0)
+        return sn_fail(SN_EINVAL, "%s: reading %s failed (type or size mismatch, or damaged file)",
+                       f->path, path);
+    return SN_OK;
+}
+
+int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size_t n,
+                    size_t row_len, enum sn_h5_type type, void *out)
+{
+    hid_t d = -1;
+    int rc = open_dset(f, path, &d);
+    if (rc)
+        return rc;
+    hid_t s = H5Dget_space(d);
+    int nd = H5Sget_simple_extent_ndims(s);
+    hsize_t dims[SN_H5_MAX_DIMS], start[SN_H5_MAX_DIMS] = { 0 }, cnt[SN_H5_MAX_DIMS];
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    for (int i = 0; i < nd; i++)
+        cnt[i] = dims[i];
+    H5Sselect_none(s);
+    /* Coalesce runs of consecutive rows into one block each. */
+    for (size_t i = 0; i < n && rc == SN_OK;) {
+        size_t j = i + 1;
+        while (j < n && rows[j] == rows[j - 1] + 1)
+            j++;
+        if (rows[i] < 0 || (hsize_t)rows[j - 1] >= dims[0])
+            rc = sn_fail(SN_EINVAL, "%s: row %d of %s is out of range", f->path,
+                         (int)rows[i], path);
+        start[0] = (hsize_t)rows[i];
+        cnt[0] = j - i;
+        if (rc == SN_OK && H5Sselect_hyperslab(s, H5S_SELECT_OR, start, NULL, cnt, NULL) < 0)
+            rc = sn_fail(SN_EINVAL, "%s: selecting rows of %s failed", f->path, path);
+        i = j;
+    }
+    if (rc == SN_OK)
+        rc = read_sel(f, path, d, s, n * row_len, type, out);
+    H5Sclose(s);
+    H5Dclose(d);
+    return rc;
+}
+
+int sn_h5_read_block(struct sn_h5 *f, const char *path, size_t first, size_t n,
+                     size_t row_len, enum sn_h5_type type, void *out)
+{
+    hid_t d = -1;
+    int rc = open_dset(f, path, &d);
+    if (rc)
+        return rc;
+    hid_t s = H5Dget_space(d);
+    int nd = H5Sget_simple_extent_ndims(s);
+    hsize_t dims[SN_H5_MAX_DIMS], start[SN_H5_MAX_DIMS] = { 0 }, cnt[SN_H5_MAX_DIMS];
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    for (int i = 0; i < nd; i++)
+        cnt[i] = dims[i];
+    if (nd < 1 || first + n > dims[0]) {
+        rc = sn_fail(SN_EINVAL, "%s: rows %zu..%zu of %s are out of range", f->path, first,
+                     first + n, path);
+    } else {
+        start[0] = first;
+        cnt[0] = n;
+        H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, cnt, NULL);
+        rc = read_sel(f, path, d, s, n * row_len, type, out);
+    }
+    H5Sclose(s);
+    H5Dclose(d);
+    return rc;
+}
+
+int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void *out,
+                   size_t len)
+{
+    hid_t d = -1;
+    int rc = open_dset(f, path, &d);
+    if (rc)
+        return rc;
+    hid_t s = H5Dget_space(d);
+    hssize_t have = H5Sget_simple_extent_npoints(s);
+    if (have < 0 || (size_t)have != len)
+        rc = sn_fail(SN_EINVAL, "%s: %s has %lld elements, expected %zu", f->path, path,
+                     (long long)have, len);
+    else
+        rc = read_sel(f, path, d, H5S_ALL, len, type, out);
+    H5Sclose(s);
+    H5Dclose(d);
+    return rc;
+}
+
+int sn_h5_mkgroup(struct sn_h5 *f, const char *path)
+{
+    char buf[1024];
+    size_t n = strlen(path);
+    if (n >= sizeof buf)
+        return sn_fail(SN_EINVAL, "%s: path %s is too long", f->path, path);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        memcpy(buf, path, i);
+        buf[i] = '\0';
+        if (H5Lexists(f->id, buf, H5P_DEFAULT) > 0)
+            continue;
+        hid_t g = H5Gcreate2(f->id, buf, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0)
+            return sn_fail(SN_EIO, "%s: cannot create group %s", f->path, buf);
+        H5Gclose(g);
+    }
+    return SN_OK;
+}
+
+/* Create the parent groups of path. */
+static int make_parents(struct sn_h5 *f, const char *path)
+{
+    char buf[1024];
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return SN_OK;
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof buf)
+        return sn_fail(SN_EINVAL, "%s: path %s is too long", f->path, path);
+    memcpy(buf, path, n);
+    buf[n] = '\0';
+    return sn_h5_mkgroup(f, buf);
+}
+
+int sn_h5_write(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
+                enum sn_h5_type type, const void *data)
+{
+    int rc = make_parents(f, path);
+    if (rc)
+        return rc;
+    hsize_t hd[SN_H5_MAX_DIMS];
+    for (int i = 0; i < ndim; i++)
+        hd[i] = dims[i];
+    hid_t s = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, hd, NULL);
+    hid_t t = mem_type(type);
+    hid_t d = H5Dcreate2(f->id, path, t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (d < 0) {
+        H5Sclose(s);
+        return sn_fail(SN_EIO, "%s: cannot create dataset %s", f->path, path);
+    }
+    if (H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        rc = sn_fail(SN_EIO, "%s: writing %s failed (disk full?)", f->path, path);
+    H5Dclose(d);
+    H5Sclose(s);
+    return rc;
+}
+
+bool sn_h5_has_attr(struct sn_h5 *f, const char *path, const char *name)
+{
+    return sn_h5_exists(f, path) &&
+           H5Aexists_by_name(f->id, path, name, H5P_DEFAULT) > 0;
+}
+
+static int open_attr(struct sn_h5 *f, const char *path, const char *name, hid_t *a)
+{
+    if (!sn_h5_has_attr(f, path, name))
+        return sn_fail(SN_EINVAL, "%s: attribute %s of %s is missing", f->path, name, path);
+    *a = H5Aopen_by_name(f->id, path, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (*a < 0)
+        return sn_fail(SN_EINVAL, "%s: cannot open attribute %s of %s", f->path, name, path);
+    return SN_OK;
+}
+
+int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char **out)
+{
+    hid_t a = -1;
+    int rc = open_attr(f, path, name, &a);
+    if (rc)
+        return rc;
+    hid_t t = H5Aget_type(a), s = H5Aget_space(a);
+    char *res = NULL;
+    if (H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_npoints(s) != 1) {
+        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s is not one string", f->path, name, path);
+    } else if (H5Tis_variable_str(t) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        char *v = NULL;
+        if (H5Aread(a, mt, &v) < 0 || !v)
+            rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
+        else if (!(res = strdup(v)))
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+        if (v)
+            H5free_memory(v);
+        H5Tclose(mt);
+    } else {
+        size_t n = H5Tget_size(t);
+        res = calloc(n + 1, 1);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, n + 1);
+        if (!res)
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+        else if (H5Aread(a, mt, res) < 0)
+            rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
+        H5Tclose(mt);
+    }
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Aclose(a);
+    if (rc) {
+        free(res);
+        return rc;
+    }
+    *out = res;
+    return SN_OK;
+}
+
+static int write_attr(struct sn_h5 *f, const char *path, const char *name, hid_t t,
+                      hid_t s, const void *data)
+{
+    if (H5Aexists_by_name(f->id, path, name, H5P_DEFAULT) > 0)
+        H5Adelete_by_name(f->id, path, name, H5P_DEFAULT);
+    hid_t a = H5Acreate_by_name(f->id, path, name, t, s, H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT);
+    if (a < 0)
+        return sn_fail(SN_EIO, "%s: cannot create attribute %s of %s", f->path, name, path);
+    int rc = H5Awrite(a, t, data) < 0
+                 ? sn_fail(SN_EIO, "%s: cannot write attribute %s of %s", f->path, name, path)
+                 : SN_OK;
+    H5Aclose(a);
+    return rc;
+}
+
+int sn_h5_attr_set_str(struct sn_h5 *f, const char *path, const char *name, const char *str)
+{
+    return sn_h5_attr_set_strs(f, path, name, &str, 0);
+}
+
+int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,
+                        const char *const *str, size_t n)
+{
+    /* n == 0: one scalar string; otherwise an array of n strings. */
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hsize_t hn = n;
+    hid_t s = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &hn, NULL);
+    int rc = write_attr(f, path, name, t, s, str);
+    H5Sclose(s);
+    H5Tclose(t);
+    return rc;
+}
+
+int sn_h5_attr_get_f64(struct sn_h5 *f, const char *path, const char *name, double *v,
+                       size_t max, size_t *n)
+{
+    hid_t a = -1;
+    int rc = open_attr(f, path, name, &a);
+    if (rc)
+        return rc;
+    hid_t t = H5Aget_type(a), s = H5Aget_space(a);
+    hssize_t cnt = H5Sget_simple_extent_npoints(s);
+    H5T_class_t c = H5Tget_class(t);
+    if ((c != H5T_FLOAT && c != H5T_INTEGER) || cnt < 1 || (size_t)cnt > max)
+        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s must be 1..%zu numbers", f->path,
+                     name, path, max);
+    else if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0)
+        rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
+    else
+        *n = (size_t)cnt;
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Aclose(a);
+    return rc;
+}
+
+int sn_h5_attr_set_f64(struct sn_h5 *f, const char *path, const char *name, const double *v,
+                       size_t n)
+{
+    hsize_t hn = n;
+    hid_t s = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &hn, NULL);
+    int rc = write_attr(f, path, name, H5T_NATIVE_DOUBLE, s, v);
+    H5Sclose(s);
+    return rc;
+}

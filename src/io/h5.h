@@ -1,0 +1,79 @@
+/* h5: the thin HDF5 layer of scratchnet (the only file that includes hdf5.h).
+ *
+ * Paths are absolute HDF5 paths ("/train/x").  Every function returns SN_OK
+ * or an SN_E* code with a message naming the file and the HDF5 path; HDF5's
+ * own error printing is switched off.
+ */
+#ifndef SN_IO_H5_H
+#define SN_IO_H5_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SN_H5_MAX_DIMS 8
+
+struct sn_h5;   /* an open file */
+
+/* In-memory element types. */
+enum sn_h5_type { SN_H5_U8, SN_H5_I32, SN_H5_I64, SN_H5_U64, SN_H5_F32, SN_H5_F64 };
+
+/* The stored element class of a dataset. */
+enum sn_h5_class { SN_H5_CLASS_INT, SN_H5_CLASS_FLOAT, SN_H5_CLASS_OTHER };
+
+/* Open an existing file read-only.  SN_EIO (missing, unreadable) or
+ * SN_EINVAL (not HDF5). */
+int sn_h5_open(const char *path, struct sn_h5 **out);
+
+/* Create (truncate) a file for writing. */
+int sn_h5_create(const char *path, struct sn_h5 **out);
+
+/* Close; for a written file, flushes first and reports a failed flush.
+ * NULL is fine. */
+int sn_h5_close(struct sn_h5 *f);
+
+const char *sn_h5_path(const struct sn_h5 *f);
+
+/* true if an object (group or dataset) exists at path. */
+bool sn_h5_exists(struct sn_h5 *f, const char *path);
+
+/* Shape and stored class of a dataset; size = bytes per stored element.
+ * SN_EINVAL if it is missing or is not a dataset. */
+int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_MAX_DIMS],
+               enum sn_h5_class *cls, size_t *size);
+
+/* Read n rows (first dimension) given by ascending indices rows[] of a dataset
+ * whose rows hold row_len elements, converted to type, into out
+ * (n * row_len elements, in the order of rows[]).  One hyperslab union. */
+int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size_t n,
+                    size_t row_len, enum sn_h5_type type, void *out);
+
+/* Read rows [first, first+n) (n * row_len elements). */
+int sn_h5_read_block(struct sn_h5 *f, const char *path, size_t first, size_t n,
+                     size_t row_len, enum sn_h5_type type, void *out);
+
+/* Read a whole dataset of exactly len elements. */
+int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void *out,
+                   size_t len);
+
+/* Write a dataset (creating missing parent groups). ndim 0 = a scalar. */
+int sn_h5_write(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
+                enum sn_h5_type type, const void *data);
+
+/* Create a group (and its parents) if missing. */
+int sn_h5_mkgroup(struct sn_h5 *f, const char *path);
+
+/* Attributes on the object at path.  get_str returns a malloc'd string the
+ * caller frees; SN_EINVAL if absent.  has_attr tells without failing. */
+bool sn_h5_has_attr(struct sn_h5 *f, const char *path, const char *name);
+int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char **out);
+int sn_h5_attr_set_str(struct sn_h5 *f, const char *path, const char *name, const char *s);
+int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,
+                        const char *const *s, size_t n);
+/* Numeric attribute of up to max elements (n set to the count). */
+int sn_h5_attr_get_f64(struct sn_h5 *f, const char *path, const char *name, double *v,
+                       size_t max, size_t *n);
+int sn_h5_attr_set_f64(struct sn_h5 *f, const char *path, const char *name, const double *v,
+                       size_t n);
+
+#endif

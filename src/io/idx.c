@@ -1,0 +1,93 @@
+/* idx: IDX reader over zlib's gzread, which also reads uncompressed files. */
+#include "io/idx.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+/* Refuse files that would need more than this many bytes (1 GiB). */
+#define IDX_MAX_BYTES ((size_t)1 << 30)
+
+static int read_exact(gzFile g, void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
+        int got = gzread(g, p, chunk);
+        if (got <= 0)
+            return -1;
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+int sn_idx_read(const char *path, struct sn_idx *out)
+{
+    memset(out, 0, sizeof *out);
+    gzFile g = gzopen(path, "rb");
+    if (!g)
+        return sn_fail(SN_EIO, "%s: cannot open", path);
+    int rc = SN_OK;
+    unsigned char hdr[4];
+    if (read_exact(g, hdr, 4) != 0) {
+        rc = sn_fail(SN_EINVAL, "%s: too short for an IDX header", path);
+        goto out_close;
+    }
+    if (hdr[0] != 0 || hdr[1] != 0) {
+        rc = sn_fail(SN_EINVAL, "%s: not an IDX file (bad magic)", path);
+        goto out_close;
+    }
+    if (hdr[2] != 0x08) {
+        rc = sn_fail(SN_EINVAL, "%s: IDX element type 0x%02x is not unsigned byte (0x08)",
+                     path, hdr[2]);
+        goto out_close;
+    }
+    if (hdr[3] < 1 || hdr[3] > SN_IDX_MAX_DIMS) {
+        rc = sn_fail(SN_EINVAL, "%s: IDX rank %d is not 1 to %d", path, hdr[3], SN_IDX_MAX_DIMS);
+        goto out_close;
+    }
+    out->ndim = hdr[3];
+    out->len = 1;
+    for (int i = 0; i < out->ndim; i++) {
+        unsigned char b[4];
+        if (read_exact(g, b, 4) != 0) {
+            rc = sn_fail(SN_EINVAL, "%s: truncated IDX header", path);
+            goto out_close;
+        }
+        size_t d = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+        if (d == 0 || d > IDX_MAX_BYTES / out->len) {
+            rc = sn_fail(SN_EINVAL, "%s: IDX dimension %d has a bad size %zu", path, i, d);
+            goto out_close;
+        }
+        out->dims[i] = d;
+        out->len *= d;
+    }
+    out->data = sn_alloc_bytes(out->len);
+    if (!out->data) {
+        rc = sn_fail(SN_ENOMEM, "%s: out of memory for %zu bytes", path, out->len);
+        goto out_close;
+    }
+    if (read_exact(g, out->data, out->len) != 0) {
+        rc = sn_fail(SN_EINVAL, "%s: truncated: the header promises %zu data bytes", path,
+                     out->len);
+        goto out_close;
+    }
+    unsigned char extra;
+    if (gzread(g, &extra, 1) != 0)
+        rc = sn_fail(SN_EINVAL, "%s: trailing bytes after the %zu data bytes", path, out->len);
+out_close:
+    gzclose(g);
+    if (rc)
+        sn_idx_free(out);
+    return rc;
+}
+
+void sn_idx_free(struct sn_idx *x)
+{
+    sn_free(x->data);
+    x->data = NULL;
+}

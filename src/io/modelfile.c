@@ -1,0 +1,522 @@
+/* modelfile: model file parsing and model construction (see modelfile.h).
+ *
+ * libinih does the INI grammar.  Our line reader in front of it counts lines
+ * (so every key knows its line), strips '#' comments and leading blanks,
+ * and notices section headers itself, because libinih reports nothing for
+ * a section without keys ("[flatten]").  Parsing collects sections and
+ * keys; building then walks them with typed getters that mark each key used,
+ * so any key left unused is unknown and reported with its line.
+ */
+#include "io/modelfile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/activation.h"
+#include "core/dense.h"
+#include "core/status.h"
+
+#define MAX_KEYS 48
+#define MAX_VALUE 160
+#define MAX_FILE_BYTES (1 << 20)
+
+struct kv {
+    char key[SN_NAME_LEN];
+    char value[MAX_VALUE];
+    int line;
+    int used;
+};
+
+struct section {
+    char word[SN_NAME_LEN];
+    int line;
+    int n_kv;
+    struct kv kv[MAX_KEYS];
+};
+
+struct parser {
+    const char *fname;
+    const char *text;
+    size_t pos;
+    int line;
+    struct section *secs;
+    int n_secs, cap;
+    int rc;          /* first error, with its message recorded */
+};
+
+/* ---- reading ------------------------------------------------------------ */
+
+int sn_modelfile_read(const char *path, char **text)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return sn_fail(SN_EIO, "%s: cannot open model file: %s", path, strerror(errno));
+    char *buf = malloc(MAX_FILE_BYTES + 1);
+    if (!buf) {
+        fclose(fp);
+        return sn_fail(SN_ENOMEM, "out of memory");
+    }
+    size_t n = fread(buf, 1, MAX_FILE_BYTES + 1, fp);
+    int err = ferror(fp);
+    fclose(fp);
+    if (err) {
+        free(buf);
+        return sn_fail(SN_EIO, "%s: cannot read model file", path);
+    }
+    if (n > MAX_FILE_BYTES) {
+        free(buf);
+        return sn_fail(SN_EINVAL, "%s: model file is larger than 1 MiB", path);
+    }
+    if (memchr(buf, '\0', n)) {
+        free(buf);
+        return sn_fail(SN_EINVAL, "%s: model file is not text (it contains NUL bytes)", path);
+    }
+    buf[n] = '\0';
+    *text = buf;
+    return SN_OK;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+static int perr(struct parser *p, int line, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int perr(struct parser *p, int line, int code, const char *fmt, ...)
+{
+    if (p->rc)
+        return p->rc;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    p->rc = sn_fail(code, "%s:%d: %s", p->fname, line, msg);
+    return p->rc;
+}
+
+static int new_section(struct parser *p, const char *word, size_t len)
+{
+    if (p->n_secs == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        struct section *s = realloc(p->secs, (size_t)cap * sizeof *s);
+        if (!s)
+            return perr(p, p->line, SN_ENOMEM, "out of memory");
+        p->secs = s;
+        p->cap = cap;
+    }
+    struct section *s = &p->secs[p->n_secs++];
+    memset(s, 0, sizeof *s);
+    if (len >= sizeof s->word)
+        return perr(p, p->line, SN_EINVAL, "section name is too long");
+    memcpy(s->word, word, len);
+    s->line = p->line;
+    return SN_OK;
+}
+
+/* libinih line reader: one line of p->text per call, cleaned (see top). */
+static char *reader(char *str, int num, void *stream)
+{
+    struct parser *p = stream;
+    if (p->text[p->pos] == '\0' || p->rc)
+        return NULL;
+    const char *start = p->text + p->pos;
+    const char *nl = strchr(start, '\n');
+    size_t len = nl ? (size_t)(nl - start) : strlen(start);
+    p->pos += len + (nl ? 1 : 0);
+    p->line++;
+
+    while (len > 0 && (*start == ' ' || *start == '\t')) {
+        start++;
+        len--;
+    }
+    const char *hash = memchr(start, '#', len);
+    if (hash)
+        len = (size_t)(hash - start);
+    while (len > 0 && isspace((unsigned char)start[len - 1]))
+        len--;
+    if (len + 2 > (size_t)num) {
+        perr(p, p->line, SN_EINVAL, "line is too long (at most %d characters)", num - 2);
+        return NULL;
+    }
+    memcpy(str, start, len);
+    str[len] = '\n';
+    str[len + 1] = '\0';
+
+    if (len > 0 && start[0] == '[') {
+        const char *close = memchr(start, ']', len);
+        if (!close) {
+            perr(p, p->line, SN_EINVAL, "section header without ']'");
+            return NULL;
+        }
+        const char *w = start + 1;
+        size_t wl = (size_t)(close - w);
+        while (wl > 0 && isspace((unsigned char)*w)) {
+            w++;
+            wl--;
+        }
+        while (wl > 0 && isspace((unsigned char)w[wl - 1]))
+            wl--;
+        if (new_section(p, w, wl))
+            return NULL;
+    }
+    return str;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    (void)section;
+    struct parser *p = user;
+    if (p->rc)
+        return 0;
+    if (p->n_secs == 0) {
+        perr(p, p->line, SN_EINVAL, "'%s' appears before the first section", name);
+        return 0;
+    }
+    struct section *s = &p->secs[p->n_secs - 1];
+    for (int i = 0; i < s->n_kv; i++) {
+        if (strcmp(s->kv[i].key, name) == 0) {
+            perr(p, p->line, SN_EINVAL, "[%s] key '%s' is given twice (first on line %d)",
+                 s->word, name, s->kv[i].line);
+            return 0;
+        }
+    }
+    if (s->n_kv == MAX_KEYS) {
+        perr(p, p->line, SN_EINVAL, "[%s] has more than %d keys", s->word, MAX_KEYS);
+        return 0;
+    }
+    struct kv *kv = &s->kv[s->n_kv++];
+    if (strlen(name) >= sizeof kv->key || strlen(value) >= sizeof kv->value) {
+        perr(p, p->line, SN_EINVAL, "key or value is too long");
+        return 0;
+    }
+    snprintf(kv->key, sizeof kv->key, "%s", name);
+    snprintf(kv->value, sizeof kv->value, "%s", value);
+    kv->line = p->line;
+    return 1;
+}
+
+/* ---- typed getters: each marks its key used ---------------------------- */
+
+static struct kv *find(struct section *s, const char *key)
+{
+    for (int i = 0; i < s->n_kv; i++)
+        if (strcmp(s->kv[i].key, key) == 0) {
+            s->kv[i].used = 1;
+            return &s->kv[i];
+        }
+    return NULL;
+}
+
+static int get_int(struct parser *p, struct section *s, const char *key, long def, long min,
+                   long max, long *out)
+{
+    struct kv *kv = find(s, key);
+    if (!kv) {
+        *out = def;
+        return SN_OK;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(kv->value, &end, 10);
+    if (errno || end == kv->value || *end != '\0' || v < min || v > max)
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected an integer in [%ld, %ld], got '%s'",
+                    s->word, key, min, max, kv->value);
+    *out = v;
+    return SN_OK;
+}
+
+static int get_float(struct parser *p, struct section *s, const char *key, double def,
+                     double min, double max, float *out)
+{
+    struct kv *kv = find(s, key);
+    if (!kv) {
+        *out = (float)def;
+        return SN_OK;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(kv->value, &end);
+    if (errno || end == kv->value || *end != '\0' || !isfinite(v) || v < min || v > max)
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected a number in [%g, %g], got '%s'",
+                    s->word, key, min, max, kv->value);
+    *out = (float)v;
+    return SN_OK;
+}
+
+static int get_bool(struct parser *p, struct section *s, const char *key, bool *out)
+{
+    long v;
+    int rc = get_int(p, s, key, 0, 0, 1, &v);
+    *out = v != 0;
+    return rc;
+}
+
+/* A key whose value an sn_*_parse function refused: report it at its line. */
+static int bad_value(struct parser *p, struct section *s, struct kv *kv)
+{
+    return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s", s->word, kv->key, sn_errmsg());
+}
+
+static int get_shape(struct parser *p, struct section *s, const char *key,
+                     struct sn_shape *out)
+{
+    struct kv *kv = find(s, key);
+    if (!kv)
+        return perr(p, s->line, SN_EINVAL, "[%s] needs '%s' (e.g. 1,28,28 or 784)", s->word, key);
+    struct sn_shape sh = { 0, { 0 } };
+    const char *c = kv->value;
+    while (*c) {
+        char *end;
+        errno = 0;
+        long v = strtol(c, &end, 10);
+        if (errno || end == c || v < 1 || v > (1 << 24) || sh.ndim == SN_MAX_DIMS)
+            return perr(p, kv->line, SN_EINVAL,
+                        "[%s] %s: expected 1 to %d positive integers separated by commas, got '%s'",
+                        s->word, key, SN_MAX_DIMS, kv->value);
+        sh.d[sh.ndim++] = (int)v;
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (*end == ',')
+            end++;
+        else if (*end != '\0')
+            return perr(p, kv->line, SN_EINVAL, "[%s] %s: unexpected '%s'", s->word, key, end);
+        c = end;
+        while (*c == ' ' || *c == '\t')
+            c++;
+    }
+    *out = sh;
+    return SN_OK;
+}
+
+/* Any key nobody asked for is unknown. */
+static int check_unused(struct parser *p, struct section *s)
+{
+    for (int i = 0; i < s->n_kv; i++)
+        if (!s->kv[i].used)
+            return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s'", s->word,
+                        s->kv[i].key);
+    return SN_OK;
+}
+
+/* ---- [net] --------------------------------------------------------------- */
+
+static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
+{
+    long v;
+    enum sn_optim_kind kind;
+    memset(net, 0, sizeof *net);
+    if (get_shape(p, s, "input", &net->input))
+        return p->rc;
+    if (get_int(p, s, "batch", 64, 1, 1 << 20, &v))
+        return p->rc;
+    net->batch = (int)v;
+    if (get_int(p, s, "epochs", 10, 0, 1 << 20, &v))
+        return p->rc;
+    net->epochs = (int)v;
+    struct kv *kv;
+    net->loss = SN_LOSS_CROSS_ENTROPY;
+    if ((kv = find(s, "loss")) && sn_loss_parse(kv->value, &net->loss))
+        return bad_value(p, s, kv);
+    kind = SN_OPT_SGD;
+    if ((kv = find(s, "optimizer")) && sn_optim_parse(kv->value, &kind))
+        return bad_value(p, s, kv);
+    struct sn_optim_cfg *o = &net->optim;
+    *o = sn_optim_defaults(kind);
+    if (get_float(p, s, "momentum", 0.0, 0.0, 0.999999, &o->momentum) ||
+        get_bool(p, s, "nesterov", &o->nesterov) ||
+        get_float(p, s, "weight_decay", o->weight_decay, 0.0, 1.0, &o->weight_decay) ||
+        get_float(p, s, "beta1", o->beta1, 0.0, 0.999999, &o->beta1) ||
+        get_float(p, s, "beta2", o->beta2, 0.0, 0.999999, &o->beta2) ||
+        get_float(p, s, "eps", o->eps, 1e-30, 1.0, &o->eps) ||
+        get_float(p, s, "alpha", o->alpha, 0.0, 0.999999, &o->alpha))
+        return p->rc;
+    if (o->nesterov && !(kind == SN_OPT_SGD && o->momentum > 0.0f))
+        return perr(p, find(s, "nesterov")->line, SN_EINVAL,
+                    "[net] nesterov = 1 needs optimizer = sgd and momentum > 0");
+
+    struct sn_sched *sc = &net->sched;
+    sc->kind = SN_SCHED_CONSTANT;
+    if ((kv = find(s, "lr_schedule")) && sn_sched_parse(kv->value, &sc->kind))
+        return bad_value(p, s, kv);
+    if (get_float(p, s, "lr", 0.01, 0.0, 1e6, &sc->lr) ||
+        get_int(p, s, "warmup_steps", 0, 0, 1L << 40, &v))
+        return p->rc;
+    sc->warmup_steps = v;
+    if (get_int(p, s, "lr_step", 1000, 1, 1L << 40, &v))
+        return p->rc;
+    sc->step_size = v;
+    if (get_float(p, s, "lr_gamma", 0.1, 0.0, 1.0, &sc->gamma) ||
+        get_float(p, s, "lr_min", 0.0, 0.0, 1e6, &sc->min_lr) ||
+        get_float(p, s, "clip_norm", 0.0, 0.0, 1e12, &net->clip_norm) ||
+        get_int(p, s, "seed", 1, 0, 0x7fffffffL, &v))
+        return p->rc;
+    net->seed = (uint64_t)v;
+    return check_unused(p, s);
+}
+
+/* ---- layers -------------------------------------------------------------- */
+
+struct build {
+    struct parser *p;
+    struct sn_model *m;
+    int prev;              /* index of the previous layer (-1: model input) */
+};
+
+static int build_dense(struct build *b, struct section *s, const char *name,
+                       struct sn_layer **out)
+{
+    long units;
+    enum sn_act act;
+    int init_rule;
+    struct kv *ikv;
+    if (get_int(b->p, s, "units", 0, 1, 1 << 24, &units))
+        return b->p->rc;
+    if (!find(s, "units"))
+        return perr(b->p, s->line, SN_EINVAL, "[dense] needs 'units'");
+    act = SN_ACT_LINEAR;
+    struct kv *akv = find(s, "activation");
+    if (akv && sn_act_parse(akv->value, &act))
+        return bad_value(b->p, s, akv);
+    init_rule = SN_INIT_FANIN_UNIFORM;
+    if ((ikv = find(s, "init"))) {
+        if (strcmp(ikv->value, "pytorch") == 0)
+            init_rule = SN_INIT_FANIN_UNIFORM;
+        else if (strcmp(ikv->value, "he") == 0)
+            init_rule = SN_INIT_HE;
+        else if (strcmp(ikv->value, "xavier") == 0)
+            init_rule = SN_INIT_XAVIER;
+        else
+            return perr(b->p, ikv->line, SN_EINVAL,
+                        "[dense] init: expected pytorch, he or xavier, got '%s'", ikv->value);
+    }
+    return sn_dense_create(name, sn_model_shape(b->m, b->prev), (int)units, act,
+                           (enum sn_init)init_rule, out);
+}
+
+static int build_activation(struct build *b, struct section *s, const char *name,
+                            struct sn_layer **out)
+{
+    enum sn_act act;
+    struct kv *akv = find(s, "activation");
+    if (!akv)
+        return perr(b->p, s->line, SN_EINVAL, "[activation] needs 'activation'");
+    if (sn_act_parse(akv->value, &act))
+        return bad_value(b->p, s, akv);
+    return sn_activation_create(name, sn_model_shape(b->m, b->prev), act, out);
+}
+
+/* The one table from section words to constructors. */
+static const struct {
+    const char *word;
+    int (*build)(struct build *b, struct section *s, const char *name, struct sn_layer **out);
+} kinds[] = {
+    { "dense", build_dense },
+    { "activation", build_activation },
+};
+
+/* Section words of INTERFACES.md that this version cannot build yet. */
+static const char *const planned[] = {
+    "conv", "maxpool", "avgpool", "flatten", "dropout", "batchnorm",
+    "rnn", "lstm", "gru", "concat", "add",
+};
+
+static int build_layer(struct build *b, struct section *s, int index)
+{
+    struct parser *p = b->p;
+    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
+        if (strcmp(s->word, planned[i]) == 0)
+            return perr(p, s->line, SN_EINVAL,
+                        "[%s] layers are not available in this version of scratchnet", s->word);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(s->word, kinds[i].word) != 0)
+            continue;
+        char name[SN_NAME_LEN];
+        struct kv *nkv = find(s, "name");
+        if (nkv) {
+            if (strlen(nkv->value) >= sizeof name || !nkv->value[0])
+                return perr(p, nkv->line, SN_EINVAL, "[%s] name must be 1 to %d characters",
+                            s->word, SN_NAME_LEN - 1);
+            for (const char *c = nkv->value; *c; c++)
+                if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+                    return perr(p, nkv->line, SN_EINVAL,
+                                "[%s] name '%s' may hold only letters, digits, '_', '-', '.'",
+                                s->word, nkv->value);
+            snprintf(name, sizeof name, "%s", nkv->value);
+        } else {
+            snprintf(name, sizeof name, "%.40s%d", s->word, index);
+        }
+        bool freeze;
+        if (get_bool(p, s, "freeze", &freeze))
+            return p->rc;
+        struct sn_layer *l = NULL;
+        int rc = kinds[i].build(b, s, name, &l);
+        if (rc)
+            return p->rc ? p->rc : perr(p, s->line, rc, "%s", sn_errmsg());
+        l->freeze = freeze;
+        l->in[0] = b->prev;
+        if (check_unused(p, s)) {
+            sn_layer_destroy(l);
+            return p->rc;
+        }
+        if ((rc = sn_model_add(b->m, l)))
+            return perr(p, s->line, rc, "%s", sn_errmsg());
+        b->prev = b->m->n_layers - 1;
+        return SN_OK;
+    }
+    if (strcmp(s->word, "net") == 0)
+        return perr(p, s->line, SN_EINVAL, "[net] may appear only once, first");
+    return perr(p, s->line, SN_EINVAL, "unknown section [%s]", s->word);
+}
+
+int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *net,
+                       struct sn_model **model)
+{
+    struct parser p = { .fname = fname, .text = text };
+    int ini_rc = ini_parse_stream(reader, &p, handler, &p);
+    if (!p.rc && ini_rc > 0)
+        perr(&p, ini_rc, SN_EINVAL, "cannot parse this line (expected [section] or key = value)");
+    if (!p.rc && ini_rc < 0)
+        perr(&p, 0, SN_ENOMEM, "the INI parser failed (%d)", ini_rc);
+    if (!p.rc && (p.n_secs == 0 || strcmp(p.secs[0].word, "net") != 0))
+        perr(&p, p.n_secs ? p.secs[0].line : 1, SN_EINVAL, "the first section must be [net]");
+    if (!p.rc && p.n_secs < 2)
+        perr(&p, p.secs[0].line, SN_EINVAL, "the model has no layers after [net]");
+    if (!p.rc)
+        parse_net(&p, &p.secs[0], net);
+
+    struct sn_model *m = NULL;
+    if (!p.rc && sn_model_create(net->input, &m))
+        perr(&p, 0, SN_ENOMEM, "%s", sn_errmsg());
+    struct build b = { .p = &p, .m = m, .prev = -1 };
+    for (int i = 1; i < p.n_secs && !p.rc; i++)
+        build_layer(&b, &p.secs[i], i - 1);
+    /* The losses apply their own softmax / sigmoid to the last layer. */
+    if (!p.rc && p.n_secs > 1) {
+        struct section *last = &p.secs[p.n_secs - 1];
+        for (int i = 0; i < last->n_kv; i++) {
+            const struct kv *kv = &last->kv[i];
+            if (strcmp(kv->key, "activation") != 0)
+                continue;
+            if (net->loss == SN_LOSS_CROSS_ENTROPY && strcmp(kv->value, "softmax") == 0)
+                perr(&p, kv->line, SN_EINVAL, "[%s] activation = softmax before loss = "
+                     "cross_entropy: the loss applies softmax itself; use linear", last->word);
+            if (net->loss == SN_LOSS_BCE && strcmp(kv->value, "sigmoid") == 0)
+                perr(&p, kv->line, SN_EINVAL, "[%s] activation = sigmoid before loss = "
+                     "binary_cross_entropy: the loss applies sigmoid itself; use linear",
+                     last->word);
+        }
+    }
+    free(p.secs);
+    if (p.rc) {
+        sn_model_destroy(m);
+        return p.rc;
+    }
+    *model = m;
+    return SN_OK;
+}

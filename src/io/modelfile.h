@@ -1,0 +1,39 @@
+/* modelfile: the INI model file (INTERFACES.md), parsed with libinih.
+ *
+ * [net] comes first and holds the training settings; every following
+ * section is one layer, in order.  Unknown sections and keys, repeated keys
+ * and values out of range are errors reported as "FILE:LINE: ...".  Layer
+ * kinds are mapped to their constructors through one table in modelfile.c.
+ */
+#ifndef SN_IO_MODELFILE_H
+#define SN_IO_MODELFILE_H
+
+#include <stdint.h>
+
+#include "core/loss.h"
+#include "core/model.h"
+#include "core/optim.h"
+#include "core/sched.h"
+
+/* The [net] section. */
+struct sn_netcfg {
+    struct sn_shape input;
+    int batch;                 /* global batch */
+    int epochs;
+    enum sn_loss loss;
+    struct sn_optim_cfg optim;
+    struct sn_sched sched;     /* lr, schedule and warm-up */
+    uint64_t seed;
+    float clip_norm;           /* 0 = off */
+};
+
+/* Read a model file into a malloc'd NUL-terminated string (caller frees).
+ * SN_EIO if unreadable, SN_EINVAL if larger than 1 MiB or not text. */
+int sn_modelfile_read(const char *path, char **text);
+
+/* Parse text (fname is used in messages) into net and a new, unbuilt model
+ * (caller destroys it).  SN_EINVAL / SN_ESHAPE with "fname:line: ...". */
+int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *net,
+                       struct sn_model **model);
+
+#endif
