@@ -88,6 +88,10 @@ FMNIST := /usr/share/datasets/fashion-mnist
 .PHONY: all build deps data run test test-build clean check-deps
 all build: $(BIN) $(LIB)
 
+$(BUILD)/tests/common/%.o: tests/common/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/common -c $< -o $@
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -101,7 +105,7 @@ $(BIN): $(BUILD)/src/cli/main.o $(LIB)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(TEST_COMMON) $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIB) $(LDLIBS) -o $@
 
 # deps: install what is missing (as root), or print the command to do so.
 deps:

@@ -1,0 +1,127 @@
+/* test_activation: activation kernels and the [activation] layer. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/activation.h"
+#include "core/status.h"
+
+/* Hand values of every activation at a few points. */
+static void test_activation_forward_hand(void **state)
+{
+    (void)state;
+    const float x[4] = { -2.0f, -0.5f, 0.0f, 3.0f };
+    float y[4];
+    sn_act_forward(SN_ACT_RELU, x, y, 1, 4);
+    assert_close_arrays(y, ((float[]){ 0, 0, 0, 3 }), 4, 0, 0);
+    sn_act_forward(SN_ACT_LEAKY_RELU, x, y, 1, 4);
+    assert_close_arrays(y, ((float[]){ -0.02f, -0.005f, 0, 3 }), 4, 1e-7, 1e-6);
+    sn_act_forward(SN_ACT_SIGMOID, x, y, 1, 4);
+    assert_close_arrays(y, ((float[]){ 0.11920292f, 0.37754067f, 0.5f, 0.95257413f }), 4, 1e-7, 1e-6);
+    sn_act_forward(SN_ACT_TANH, x, y, 1, 4);
+    assert_close_arrays(y, ((float[]){ -0.96402758f, -0.46211716f, 0, 0.99505475f }), 4, 1e-7, 1e-6);
+    sn_act_forward(SN_ACT_LINEAR, x, y, 1, 4);
+    assert_close_arrays(y, x, 4, 0, 0);
+    /* softmax of (1,2,3): e^k / (e + e^2 + e^3) */
+    const float s[3] = { 1, 2, 3 };
+    sn_act_forward(SN_ACT_SOFTMAX, s, y, 1, 3);
+    assert_close_arrays(y, ((float[]){ 0.09003057f, 0.24472847f, 0.66524096f }), 3, 1e-7, 1e-6);
+}
+
+/* Extreme inputs stay finite: sigmoid of +-100, softmax of 1000s. */
+static void test_activation_stable(void **state)
+{
+    (void)state;
+    const float x[2] = { -100.0f, 100.0f };
+    float y[2];
+    sn_act_forward(SN_ACT_SIGMOID, x, y, 1, 2);
+    assert_true(y[0] >= 0.0f && y[0] < 1e-30f);
+    assert_float_equal(y[1], 1.0f, 0);
+    const float big[3] = { 1000.0f, 1001.0f, 1002.0f };
+    float s[3];
+    sn_act_forward(SN_ACT_SOFTMAX, big, s, 1, 3);
+    assert_close_arrays(s, ((float[]){ 0.09003057f, 0.24472847f, 0.66524096f }), 3, 1e-6, 1e-5);
+}
+
+struct fd {
+    enum sn_act a;
+    size_t B, F;
+    float *x, *y, *r;
+};
+
+static double fd_loss(void *ctx)
+{
+    struct fd *f = ctx;
+    sn_act_forward(f->a, f->x, f->y, f->B, f->F);
+    double s = 0;
+    for (size_t i = 0; i < f->B * f->F; i++)
+        s += (double)f->r[i] * f->y[i];
+    return s;
+}
+
+/* Every backward matches finite differences (x kept away from relu's kink). */
+static void test_activation_backward_fd(void **state)
+{
+    (void)state;
+    enum { B = 3, F = 5, N = B * F };
+    for (int a = SN_ACT_LINEAR; a <= SN_ACT_SOFTMAX; a++) {
+        float x[N], y[N], r[N], dx[N];
+        sn_test_fill(x, N, 11 + a, -2, 2);
+        for (int i = 0; i < N; i++)
+            if (fabsf(x[i]) < 0.1f)
+                x[i] = 0.3f;
+        sn_test_fill(r, N, 12, -1, 1);
+        struct fd f = { (enum sn_act)a, B, F, x, y, r };
+        fd_loss(&f);
+        sn_act_backward((enum sn_act)a, y, r, dx, B, F);
+        assert_grad_fd(fd_loss, &f, x, dx, N, 1e-2, 1e-3, 1e-2);
+    }
+}
+
+/* The layer adds into dx: two backward calls double it. */
+static void test_activation_layer_accumulates(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_activation_create("act", sn_shape_make(2, 3, 0, 0), SN_ACT_TANH, &l), SN_OK);
+    float x[12], y[12], dy[12], ws[12], dx1[12] = { 0 }, dx2[12] = { 0 };
+    sn_test_fill(x, 12, 1, -1, 1);
+    sn_test_fill(dy, 12, 2, -1, 1);
+    struct sn_ctx c = { .B = 2, .train = true, .ws = ws, .rng = NULL };
+    const float *in[1] = { x };
+    float *d1[1] = { dx1 }, *d2[1] = { dx2 };
+    l->ops->forward(l, in, y, &c);
+    l->ops->backward(l, in, y, dy, d1, &c);
+    l->ops->backward(l, in, y, dy, d2, &c);
+    l->ops->backward(l, in, y, dy, d2, &c);
+    for (int i = 0; i < 12; i++)
+        dx1[i] *= 2;
+    assert_close_arrays(dx2, dx1, 12, 1e-6, 1e-6);
+    sn_layer_destroy(l);
+}
+
+/* Names parse both ways; unknown names are refused with the list. */
+static void test_activation_parse(void **state)
+{
+    (void)state;
+    enum sn_act a;
+    assert_int_equal(sn_act_parse("leaky_relu", &a), SN_OK);
+    assert_int_equal(a, SN_ACT_LEAKY_RELU);
+    assert_string_equal(sn_act_name(SN_ACT_SOFTMAX), "softmax");
+    assert_int_equal(sn_act_parse("swish", &a), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "swish"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_activation_forward_hand),
+        cmocka_unit_test(test_activation_stable),
+        cmocka_unit_test(test_activation_backward_fd),
+        cmocka_unit_test(test_activation_layer_accumulates),
+        cmocka_unit_test(test_activation_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,133 @@
+/* test_optim: optimizer trajectories against PyTorch's torch.optim
+ * (tests/ref/ref_core.h) and the arithmetic of a hand-computed case. */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "core/optim.h"
+#include "core/status.h"
+#include "ref/ref_core.h"
+
+/* Run 3 steps of cfg on w0 with the reference gradients. */
+static void run3(const struct sn_optim_cfg *cfg, float lr, float traj[15])
+{
+    float w[5], dw[5];
+    memcpy(w, optim_w0, sizeof w);
+    struct sn_param p = { .name = "w", .len = 5, .trainable = true, .w = w, .dw = dw, .offset = 0 };
+    struct sn_param *plist[1] = { &p };
+    struct sn_optim o;
+    assert_int_equal(sn_optim_init(&o, cfg, 5), SN_OK);
+    for (int s = 0; s < 3; s++) {
+        memcpy(dw, optim_grads + 5 * s, sizeof dw);
+        sn_optim_step(&o, plist, 1, lr);
+        memcpy(traj + 5 * s, w, sizeof w);
+    }
+    assert_int_equal(o.t, 3);
+    sn_optim_deinit(&o);
+}
+
+static struct sn_optim_cfg cfg_of(enum sn_optim_kind k, float mom, bool nest, float wd)
+{
+    struct sn_optim_cfg c = sn_optim_defaults(k);
+    c.momentum = mom;
+    c.nesterov = nest;
+    c.weight_decay = wd;
+    return c;
+}
+
+/* Each optimizer follows PyTorch's trajectory to 1e-5 relative. */
+static void test_optim_matches_pytorch(void **state)
+{
+    (void)state;
+    float t[15];
+    struct sn_optim_cfg c;
+    c = cfg_of(SN_OPT_SGD, 0, false, 0);
+    run3(&c, 0.1f, t);
+    assert_close_arrays(t, optim_sgd_traj, 15, 1e-6, 1e-5);
+    c = cfg_of(SN_OPT_SGD, 0.9f, false, 0.01f);
+    run3(&c, 0.1f, t);
+    assert_close_arrays(t, optim_sgd_momentum_traj, 15, 1e-6, 1e-5);
+    c = cfg_of(SN_OPT_SGD, 0.9f, true, 0.01f);
+    run3(&c, 0.1f, t);
+    assert_close_arrays(t, optim_sgd_nesterov_traj, 15, 1e-6, 1e-5);
+    c = cfg_of(SN_OPT_ADAM, 0, false, 0.01f);
+    run3(&c, 0.1f, t);
+    assert_close_arrays(t, optim_adam_traj, 15, 1e-6, 1e-5);
+    c = cfg_of(SN_OPT_ADAMW, 0, false, 0.05f);
+    run3(&c, 0.1f, t);
+    assert_close_arrays(t, optim_adamw_traj, 15, 1e-6, 1e-5);
+    c = cfg_of(SN_OPT_ADAGRAD, 0, false, 0.01f);
+    run3(&c, 0.1f, t);
+    assert_close_arrays(t, optim_adagrad_traj, 15, 1e-6, 1e-5);
+    c = cfg_of(SN_OPT_RMSPROP, 0, false, 0.01f);
+    run3(&c, 0.01f, t);
+    assert_close_arrays(t, optim_rmsprop_traj, 15, 1e-6, 1e-5);
+    c = cfg_of(SN_OPT_RMSPROP, 0.9f, false, 0);
+    run3(&c, 0.01f, t);
+    assert_close_arrays(t, optim_rmsprop_momentum_traj, 15, 1e-6, 1e-5);
+}
+
+/* SGD with momentum by hand: w=1, g=0.5 then -0.2, lr 0.1, mu 0.9, wd 0.01. */
+static void test_optim_sgd_momentum_hand(void **state)
+{
+    (void)state;
+    float w = 1.0f, dw = 0.5f;
+    struct sn_param p = { .len = 1, .trainable = true, .w = &w, .dw = &dw };
+    struct sn_param *pl[1] = { &p };
+    struct sn_optim o;
+    struct sn_optim_cfg c = cfg_of(SN_OPT_SGD, 0.9f, false, 0.01f);
+    assert_int_equal(sn_optim_init(&o, &c, 1), SN_OK);
+    sn_optim_step(&o, pl, 1, 0.1f);          /* g = 0.51, buf = 0.51 */
+    assert_float_equal(w, 0.949f, 1e-6);
+    dw = -0.2f;
+    sn_optim_step(&o, pl, 1, 0.1f);          /* g = -0.19051, buf = 0.26849 */
+    assert_float_equal(o.state[0][0], 0.26849f, 1e-6);
+    assert_float_equal(w, 0.922151f, 1e-6);
+    sn_optim_deinit(&o);
+}
+
+/* Frozen parameters do not move; state names are PyTorch's. */
+static void test_optim_frozen_and_names(void **state)
+{
+    (void)state;
+    float w[2] = { 1, 2 }, dw[2] = { 1, 1 };
+    struct sn_param a = { .len = 1, .trainable = true, .w = w, .dw = dw, .offset = 0 };
+    struct sn_param b = { .len = 1, .trainable = false, .w = w + 1, .dw = dw + 1, .offset = 1 };
+    struct sn_param *pl[2] = { &a, &b };
+    struct sn_optim o;
+    struct sn_optim_cfg c = cfg_of(SN_OPT_ADAM, 0, false, 0);
+    assert_int_equal(sn_optim_init(&o, &c, 2), SN_OK);
+    assert_int_equal(o.n_states, 2);
+    assert_string_equal(o.state_names[0], "exp_avg");
+    assert_string_equal(o.state_names[1], "exp_avg_sq");
+    sn_optim_step(&o, pl, 2, 0.1f);
+    assert_true(w[0] < 1.0f);
+    assert_float_equal(w[1], 2.0f, 0);
+    sn_optim_deinit(&o);
+}
+
+/* Bad hyperparameters are refused with their name. */
+static void test_optim_rejects_bad_values(void **state)
+{
+    (void)state;
+    struct sn_optim o;
+    struct sn_optim_cfg c = cfg_of(SN_OPT_SGD, 1.5f, false, 0);
+    assert_int_equal(sn_optim_init(&o, &c, 1), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "momentum"));
+    c = cfg_of(SN_OPT_ADAM, 0, true, 0);
+    assert_int_equal(sn_optim_init(&o, &c, 1), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "nesterov"));
+    enum sn_optim_kind k;
+    assert_int_equal(sn_optim_parse("lbfgs", &k), SN_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_optim_matches_pytorch),
+        cmocka_unit_test(test_optim_sgd_momentum_hand),
+        cmocka_unit_test(test_optim_frozen_and_names),
+        cmocka_unit_test(test_optim_rejects_bad_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
