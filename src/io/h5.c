@@ -332,6 +332,7 @@ int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char
     } else if (H5Tis_variable_str(t) > 0) {
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t));   /* HDF5 does not convert ASCII <-> UTF-8 */
         char *v = NULL;
         if (H5Aread(a, mt, &v) < 0 || !v)
             rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
@@ -345,6 +346,7 @@ int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char
         res = calloc(n + 1, 1);
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, n + 1);
+        H5Tset_cset(mt, H5Tget_cset(t));
         if (!res)
             rc = sn_fail(SN_ENOMEM, "out of memory");
         else if (H5Aread(a, mt, res) < 0)

@@ -1,0 +1,149 @@
+/* test_model: the layer graph, its arenas, and whole-model gradients. */
+#include "testutil.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/activation.h"
+#include "core/dense.h"
+#include "core/loss.h"
+#include "core/model.h"
+#include "core/status.h"
+
+enum { B = 3, IN = 6, K = 4 };
+
+/* 6 -> dense 5 tanh -> activation sigmoid -> dense 4 (logits). */
+static struct sn_model *small_model(void)
+{
+    struct sn_model *m;
+    struct sn_layer *l;
+    assert_int_equal(sn_model_create(sn_shape_make(1, 2, 3, 0), &m), SN_OK);
+    assert_int_equal(sn_dense_create("fc1", m->in_shape, 5, SN_ACT_TANH, SN_INIT_XAVIER, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_activation_create("act", sn_model_shape(m, 0), SN_ACT_SIGMOID, &l), SN_OK);
+    l->in[0] = 0;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_dense_create("fc2", sn_model_shape(m, 1), K, SN_ACT_LINEAR,
+                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    l->in[0] = 1;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 42, 1);
+    assert_int_equal(sn_model_build(m, B, &r), SN_OK);
+    return m;
+}
+
+struct fd {
+    struct sn_model *m;
+    float x[B * IN];
+    int y[B];
+};
+
+static double fd_loss(void *ctx)
+{
+    struct fd *f = ctx;
+    const float *z = sn_model_forward(f->m, f->x, B, true, NULL);
+    return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 1.0f, NULL, NULL) / B;
+}
+
+/* The gradient arena matches finite differences over every parameter. */
+static void test_model_gradient_fd(void **state)
+{
+    (void)state;
+    struct fd f = { .m = small_model(), .y = { 3, 0, 2 } };
+    sn_test_fill(f.x, B * IN, 5, -1, 1);
+    assert_int_equal(f.m->n_params, 6 * 5 + 5 + 5 * 4 + 4);
+    float dz[B * K];
+    sn_model_zero_grad(f.m);
+    const float *z = sn_model_forward(f.m, f.x, B, true, NULL);
+    sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f.y, NULL, B, K, 1.0f / B, dz, NULL);
+    sn_model_backward(f.m, dz, B, NULL);
+    assert_grad_fd(fd_loss, &f, f.m->params, f.m->grads, f.m->n_params, 1e-2, 1e-4, 1e-2);
+    sn_model_destroy(f.m);
+}
+
+/* Parameters live in one arena, in layer order, named as in PyTorch. */
+static void test_model_arena_layout(void **state)
+{
+    (void)state;
+    struct sn_model *m = small_model();
+    assert_int_equal(m->n_plist, 4);
+    assert_ptr_equal(m->plist[0]->w, m->params);
+    assert_ptr_equal(m->plist[1]->w, m->params + 30);
+    assert_ptr_equal(m->plist[2]->dw, m->grads + 35);
+    assert_string_equal(m->plist[3]->name, "bias");
+    assert_int_equal(sn_model_find(m, "fc2"), 2);
+    assert_int_equal(sn_model_find(m, "nope"), -1);
+    assert_int_equal(sn_model_out_len(m), K);
+    sn_model_destroy(m);
+}
+
+/* Two backward passes without zero_grad double the gradients; zero_grad clears. */
+static void test_model_backward_accumulates(void **state)
+{
+    (void)state;
+    struct sn_model *m = small_model();
+    float x[B * IN], dz[B * K], once[6 * 5 + 5 + 5 * 4 + 4];
+    sn_test_fill(x, B * IN, 6, -1, 1);
+    sn_test_fill(dz, B * K, 7, -1, 1);
+    sn_model_zero_grad(m);
+    sn_model_forward(m, x, B, true, NULL);
+    sn_model_backward(m, dz, B, NULL);
+    memcpy(once, m->grads, sizeof once);
+    sn_model_backward(m, dz, B, NULL);
+    for (size_t i = 0; i < m->n_params; i++)
+        once[i] *= 2;
+    assert_close_arrays(m->grads, once, m->n_params, 1e-6, 1e-6);
+    sn_model_zero_grad(m);
+    for (size_t i = 0; i < m->n_params; i++)
+        assert_float_equal(m->grads[i], 0.0f, 0);
+    sn_model_destroy(m);
+}
+
+/* The same seed gives the same parameters; another seed different ones. */
+static void test_model_init_is_seeded(void **state)
+{
+    (void)state;
+    struct sn_model *a = small_model(), *b = small_model();
+    assert_memory_equal(a->params, b->params, a->n_params * sizeof(float));
+    sn_model_destroy(b);
+    sn_model_destroy(a);
+}
+
+/* Names must be unique and inputs must be earlier layers; a refused
+ * layer is freed by sn_model_add (checked under the sanitizers). */
+static void test_model_add_rejects(void **state)
+{
+    (void)state;
+    struct sn_model *m;
+    struct sn_layer *l;
+    assert_int_equal(sn_model_create(sn_shape_make(4, 0, 0, 0), &m), SN_OK);
+    assert_int_equal(sn_dense_create("a", m->in_shape, 3, SN_ACT_RELU, SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_dense_create("a", m->in_shape, 3, SN_ACT_RELU, SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_ESHAPE);
+    assert_non_null(strstr(sn_errmsg(), "used twice"));
+    assert_int_equal(sn_dense_create("b", m->in_shape, 3, SN_ACT_RELU, SN_INIT_HE, &l), SN_OK);
+    l->in[0] = 5;
+    assert_int_equal(sn_model_add(m, l), SN_ESHAPE);
+    assert_int_equal(m->n_layers, 1);
+    sn_model_destroy(m);
+    struct sn_model *empty;
+    struct sn_rng r;
+    sn_rng_seed(&r, 1, 1);
+    assert_int_equal(sn_model_create(sn_shape_make(4, 0, 0, 0), &empty), SN_OK);
+    assert_int_equal(sn_model_build(empty, 2, &r), SN_ESHAPE);
+    sn_model_destroy(empty);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model_gradient_fd),
+        cmocka_unit_test(test_model_arena_layout),
+        cmocka_unit_test(test_model_backward_accumulates),
+        cmocka_unit_test(test_model_init_is_seeded),
+        cmocka_unit_test(test_model_add_rejects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

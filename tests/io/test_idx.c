@@ -1,0 +1,99 @@
+/* test_idx: the IDX reader on files the test writes, plain and gzip. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/status.h"
+#include "io/idx.h"
+
+static void write_file(const char *path, const unsigned char *b, size_t n, bool gz)
+{
+    if (gz) {
+        gzFile g = gzopen(path, "wb");
+        gzwrite(g, b, (unsigned)n);
+        gzclose(g);
+    } else {
+        FILE *f = fopen(path, "wb");
+        fwrite(b, 1, n, f);
+        fclose(f);
+    }
+}
+
+/* 2 images of 2x3, plain and gzip, read back exactly. */
+static void test_idx_reads_images(void **state)
+{
+    (void)state;
+    unsigned char b[16 + 12] = { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3 };
+    for (int i = 0; i < 12; i++)
+        b[16 + i] = (unsigned char)(i * 20);
+    for (int gz = 0; gz < 2; gz++) {
+        const char *p = sn_test_path(gz ? "img.gz" : "img");
+        write_file(p, b, sizeof b, gz);
+        struct sn_idx x;
+        assert_int_equal(sn_idx_read(p, &x), SN_OK);
+        assert_int_equal(x.ndim, 3);
+        assert_int_equal(x.dims[0], 2);
+        assert_int_equal(x.dims[1], 2);
+        assert_int_equal(x.dims[2], 3);
+        assert_int_equal(x.len, 12);
+        assert_memory_equal(x.data, b + 16, 12);
+        sn_idx_free(&x);
+    }
+}
+
+static void expect_bad(const unsigned char *b, size_t n, int code, const char *words)
+{
+    const char *p = sn_test_path("bad.idx");
+    write_file(p, b, n, false);
+    struct sn_idx x;
+    int rc = sn_idx_read(p, &x);
+    if (rc != code || !strstr(sn_errmsg(), words)) {
+        fprintf(stderr, "got %d '%s', wanted %d '%s'\n", rc, sn_errmsg(), code, words);
+        fail();
+    }
+    assert_null(x.data);
+}
+
+/* Bad magic, type, rank, zero size, truncation and trailing bytes are refused. */
+static void test_idx_rejects_bad_files(void **state)
+{
+    (void)state;
+    unsigned char ok[9] = { 0, 0, 8, 1, 0, 0, 0, 1, 7 };
+    unsigned char b[32];
+    memcpy(b, ok, 9);
+    b[0] = 1;
+    expect_bad(b, 9, SN_EINVAL, "magic");
+    memcpy(b, ok, 9);
+    b[2] = 0x0d;
+    expect_bad(b, 9, SN_EINVAL, "type");
+    memcpy(b, ok, 9);
+    b[3] = 0;
+    expect_bad(b, 9, SN_EINVAL, "rank");
+    memcpy(b, ok, 9);
+    b[7] = 0;
+    expect_bad(b, 9, SN_EINVAL, "bad size");
+    memcpy(b, ok, 9);
+    b[7] = 5;
+    expect_bad(b, 9, SN_EINVAL, "truncated");
+    memcpy(b, ok, 9);
+    b[9] = 1;
+    expect_bad(b, 10, SN_EINVAL, "trailing");
+    expect_bad(ok, 2, SN_EINVAL, "too short");
+    expect_bad(ok, 6, SN_EINVAL, "truncated IDX header");
+    /* sizes whose product overflows the 1 GiB limit */
+    unsigned char huge[16] = { 0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1 };
+    expect_bad(huge, 16, SN_EINVAL, "bad size");
+    struct sn_idx x;
+    assert_int_equal(sn_idx_read(sn_test_path("nothing-here"), &x), SN_EIO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idx_reads_images),
+        cmocka_unit_test(test_idx_rejects_bad_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,176 @@
+/* test_modelfile: parsing model files, good and bad. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/modelfile.h"
+
+static const char good[] =
+    "# a comment line\n"
+    "[net]\n"
+    "input = 1,28,28   # C,H,W\n"
+    "batch = 32\n"
+    "epochs = 3\n"
+    "loss = cross_entropy\n"
+    "optimizer = sgd\n"
+    "lr = 0.05\n"
+    "momentum = 0.9\n"
+    "nesterov = 1\n"
+    "weight_decay = 0.0005\n"
+    "lr_schedule = cosine\n"
+    "warmup_steps = 10\n"
+    "seed = 7\n"
+    "\n"
+    "[dense]\n"
+    "  units = 64      ; indented keys are fine\n"
+    "  activation = relu\n"
+    "  init = he\n"
+    "[activation]\n"
+    "activation = tanh\n"
+    "name = squash\n"
+    "[dense]\n"
+    "units = 10\n"
+    "freeze = 1\n";
+
+/* A full file parses into the settings and layers it names. */
+static void test_modelfile_parses_good_file(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    assert_int_equal(sn_modelfile_parse(good, "good.cfg", &net, &m), SN_OK);
+    assert_int_equal(net.input.ndim, 3);
+    assert_int_equal(net.input.d[2], 28);
+    assert_int_equal(net.batch, 32);
+    assert_int_equal(net.epochs, 3);
+    assert_int_equal(net.loss, SN_LOSS_CROSS_ENTROPY);
+    assert_int_equal(net.optim.kind, SN_OPT_SGD);
+    assert_true(net.optim.nesterov);
+    assert_float_equal(net.optim.momentum, 0.9f, 1e-7);
+    assert_float_equal(net.optim.weight_decay, 0.0005f, 1e-9);
+    assert_float_equal(net.sched.lr, 0.05f, 1e-7);
+    assert_int_equal(net.sched.kind, SN_SCHED_COSINE);
+    assert_int_equal(net.sched.warmup_steps, 10);
+    assert_int_equal(net.seed, 7);
+    assert_int_equal(m->n_layers, 3);
+    assert_string_equal(m->layers[0]->name, "dense0");
+    assert_string_equal(m->layers[1]->name, "squash");
+    assert_string_equal(m->layers[2]->name, "dense2");
+    assert_string_equal(m->layers[1]->ops->kind, "activation");
+    assert_int_equal(m->layers[0]->params[0].init, SN_INIT_HE);
+    assert_int_equal(m->layers[0]->params[0].shape.d[1], 784);
+    assert_true(m->layers[2]->freeze);
+    assert_false(m->layers[0]->freeze);
+    assert_int_equal(m->layers[2]->in[0], 1);
+    sn_model_destroy(m);
+}
+
+/* Each bad file is refused with "file:line: <words>" and the right code. */
+static void expect_error(const char *text, int code, const char *where, const char *words)
+{
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    int rc = sn_modelfile_parse(text, "bad.cfg", &net, &m);
+    if (rc != code || !strstr(sn_errmsg(), where) || !strstr(sn_errmsg(), words)) {
+        fprintf(stderr, "got %d '%s', wanted %d with '%s' and '%s'\nfor:\n%s\n", rc,
+                sn_errmsg(), code, where, words, text);
+        fail();
+    }
+    assert_null(m);
+}
+
+#define NET "[net]\ninput = 784\n"
+
+static void test_modelfile_errors(void **state)
+{
+    (void)state;
+    expect_error(NET "[dense]\nunits = 10\n[bogus]\n", SN_EINVAL, "bad.cfg:5:", "unknown section [bogus]");
+    expect_error(NET "[dense]\nunits = 10\nunitz = 4\n", SN_EINVAL, "bad.cfg:5:", "unknown key 'unitz'");
+    expect_error(NET "[dense]\nunits = ten\n", SN_EINVAL, "bad.cfg:4:", "units");
+    expect_error(NET "[dense]\nunits = 0\n", SN_EINVAL, "bad.cfg:4:", "units");
+    expect_error(NET "[dense]\nunits = 10\nunits = 11\n", SN_EINVAL, "bad.cfg:5:", "given twice");
+    expect_error(NET "[dense]\nactivation = relu\n", SN_EINVAL, "bad.cfg:3:", "needs 'units'");
+    expect_error(NET "[dense]\nunits = 3\nactivation = swish\n", SN_EINVAL, "bad.cfg:5:", "swish");
+    expect_error("[dense]\nunits = 3\n", SN_EINVAL, "bad.cfg:1:", "first section must be [net]");
+    expect_error("units = 3\n[net]\ninput = 4\n", SN_EINVAL, "bad.cfg:1:", "before the first section");
+    expect_error("[net]\nbatch = 4\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:1:", "needs 'input'");
+    expect_error("[net]\ninput = 1,x,3\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:2:", "input");
+    expect_error("[net]\ninput = 1,2,3,4,5\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:2:", "input");
+    expect_error(NET, SN_EINVAL, "bad.cfg:1:", "no layers");
+    expect_error(NET "batch = 0\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "batch");
+    expect_error(NET "lr = -1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "lr");
+    expect_error(NET "loss = hinge\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "hinge");
+    expect_error(NET "optimizer = lbfgs\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "lbfgs");
+    expect_error(NET "momentum = 1.5\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "momentum");
+    expect_error(NET "nesterov = 1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "nesterov");
+    expect_error(NET "lr_schedule = onecycle\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "onecycle");
+    expect_error(NET "colour = blue\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "unknown key 'colour'");
+    expect_error(NET "[dense]\nunits = 2\n[net]\ninput = 3\n", SN_EINVAL, "bad.cfg:5:", "only once");
+    expect_error(NET "[dense]\nunits = 2\nname = a b\n", SN_EINVAL, "bad.cfg:5:", "name");
+    expect_error(NET "[dense]\nunits = 2\nname = x\n[dense]\nunits = 2\nname = x\n", SN_ESHAPE,
+                 "bad.cfg:6:", "used twice");
+    expect_error(NET "[dense]\nunits = 2\nfreeze = 2\n", SN_EINVAL, "bad.cfg:5:", "freeze");
+    expect_error(NET "[dense]\nunits = 2\ninit = magic\n", SN_EINVAL, "bad.cfg:5:", "init");
+    expect_error(NET "[conv]\nfilters = 2\n", SN_EINVAL, "bad.cfg:3:", "not available");
+    expect_error(NET "[dense]\nunits = 10\nactivation = softmax\n", SN_EINVAL, "bad.cfg:5:",
+                 "applies softmax itself");
+    expect_error("[net]\ninput = 4\nloss = binary_cross_entropy\n[dense]\nunits = 1\nactivation = sigmoid\n",
+                 SN_EINVAL, "bad.cfg:6:", "applies sigmoid itself");
+    expect_error(NET "[dense\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "]");
+    expect_error(NET "[dense]\nthis line has no equals sign\n", SN_EINVAL, "bad.cfg:4:", "cannot parse");
+    expect_error(NET "[activation]\n", SN_EINVAL, "bad.cfg:3:", "needs 'activation'");
+    char longline[400];
+    memset(longline, 'x', sizeof longline);
+    memcpy(longline, NET "[dense]\nunits = 2\nname = ", strlen(NET "[dense]\nunits = 2\nname = "));
+    longline[sizeof longline - 1] = '\0';
+    expect_error(longline, SN_EINVAL, "bad.cfg:5:", "too long");
+}
+
+/* Reading: missing files, binary files. */
+static void test_modelfile_read_errors(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    assert_int_equal(sn_modelfile_read(sn_test_path("missing.cfg"), &text), SN_EIO);
+    assert_non_null(strstr(sn_errmsg(), "missing.cfg"));
+    FILE *f = fopen(sn_test_path("bin.cfg"), "wb");
+    fwrite("[net]\0\1\2", 1, 8, f);
+    fclose(f);
+    assert_int_equal(sn_modelfile_read(sn_test_path("bin.cfg"), &text), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "not text"));
+    f = fopen(sn_test_path("ok.cfg"), "wb");
+    fputs(good, f);
+    fclose(f);
+    assert_int_equal(sn_modelfile_read(sn_test_path("ok.cfg"), &text), SN_OK);
+    assert_string_equal(text, good);
+    free(text);
+}
+
+/* The zoo's mlp.cfg parses (it is what make run trains). */
+static void test_modelfile_zoo_mlp(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    assert_int_equal(sn_modelfile_read("models/mlp.cfg", &text), SN_OK);
+    assert_int_equal(sn_modelfile_parse(text, "models/mlp.cfg", &net, &m), SN_OK);
+    assert_int_equal(m->n_layers, 3);
+    assert_int_equal(sn_model_out_len(m), 10);
+    sn_model_destroy(m);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_modelfile_parses_good_file),
+        cmocka_unit_test(test_modelfile_errors),
+        cmocka_unit_test(test_modelfile_read_errors),
+        cmocka_unit_test(test_modelfile_zoo_mlp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,177 @@
+/* test_weights: weights files and checkpoints, written and read back. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/ckpt.h"
+#include "io/h5.h"
+#include "io/modelfile.h"
+#include "io/weights.h"
+
+static const char cfg_a[] = "[net]\ninput = 6\noptimizer = adam\n[dense]\nunits = 4\nactivation = relu\n[dense]\nunits = 3\n";
+static const char cfg_b[] = "[net]\ninput = 6\noptimizer = adam\n[dense]\nunits = 5\nactivation = relu\n[dense]\nunits = 3\n";
+
+static struct sn_model *build(const char *cfg, uint64_t seed, struct sn_netcfg *net)
+{
+    struct sn_model *m;
+    assert_int_equal(sn_modelfile_parse(cfg, "t.cfg", net, &m), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, seed, 1);
+    assert_int_equal(sn_model_build(m, 2, &r), SN_OK);
+    return m;
+}
+
+/* Only final files remain in dir: no temporary file left behind. */
+static void assert_no_tmp_files(void)
+{
+    DIR *d = opendir(sn_test_tmpdir());
+    struct dirent *e;
+    while ((e = readdir(d)))
+        assert_null(strstr(e->d_name, ".tmp."));
+    closedir(d);
+}
+
+/* Parameters and model text survive a save/load; names are PyTorch's. */
+static void test_weights_round_trip(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net), *b = build(cfg_a, 2, &net);
+    const char *p = sn_test_path("w.h5");
+    assert_int_equal(sn_weights_save(p, a, cfg_a), SN_OK);
+    assert_no_tmp_files();
+    char *text;
+    assert_int_equal(sn_weights_read_cfg(p, &text), SN_OK);
+    assert_string_equal(text, cfg_a);
+    free(text);
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(p, &f), SN_OK);
+    assert_true(sn_h5_exists(f, "/params/dense0/weight"));
+    assert_true(sn_h5_exists(f, "/params/dense1/bias"));
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    assert_int_equal(sn_h5_info(f, "/params/dense0/weight", &nd, dims, &cls, &size), SN_OK);
+    assert_int_equal(nd, 2);
+    assert_int_equal(dims[0], 4);   /* (out, in) as in PyTorch */
+    assert_int_equal(dims[1], 6);
+    int n = 0;
+    assert_int_equal(sn_weights_read(f, b, true, &n), SN_OK);
+    assert_int_equal(n, 4);
+    sn_h5_close(f);
+    assert_memory_equal(a->params, b->params, a->n_params * sizeof(float));
+    assert_false(sn_ckpt_is_checkpoint(p));
+    sn_model_destroy(a);
+    sn_model_destroy(b);
+}
+
+/* Loading into another model fails, naming the mismatched array. */
+static void test_weights_refuses_other_model(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net), *b = build(cfg_b, 1, &net);
+    const char *p = sn_test_path("a.h5");
+    assert_int_equal(sn_weights_save(p, a, cfg_a), SN_OK);
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(p, &f), SN_OK);
+    assert_int_equal(sn_weights_read(f, b, true, NULL), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "/params/dense0/weight"));
+    sn_h5_close(f);
+    assert_int_equal(sn_weights_read_cfg(sn_test_path("nope.h5"), &(char *){ NULL }), SN_EIO);
+    sn_model_destroy(a);
+    sn_model_destroy(b);
+}
+
+/* A checkpoint restores parameters, optimizer state, counters and history. */
+static void test_ckpt_round_trip(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net), *b = build(cfg_a, 9, &net);
+    struct sn_optim oa, ob;
+    assert_int_equal(sn_optim_init(&oa, &net.optim, a->n_params), SN_OK);
+    assert_int_equal(sn_optim_init(&ob, &net.optim, b->n_params), SN_OK);
+    for (size_t i = 0; i < a->n_params; i++)
+        a->grads[i] = 0.01f * (float)(i % 7) - 0.03f;
+    sn_optim_step(&oa, a->plist, a->n_plist, 0.01f);
+    sn_optim_step(&oa, a->plist, a->n_plist, 0.01f);
+    struct sn_metrics hist[2] = { { 1, 10, 0.5, 0.8, 0.6, 0.7, 0.01, 3.0 },
+                                  { 2, 20, 0.4, 0.85, 0.5, 0.75, 0.01, 6.0 } };
+    struct sn_train_state st = { .epoch = 2, .step_in_epoch = 3, .global_step = 23, .world_size = 2,
+                                 .global_batch = 8, .seed = 5, .n_metrics = 2, .cap_metrics = 2,
+                                 .history = hist };
+    const char *p = sn_test_path("ckpt.h5");
+    assert_int_equal(sn_ckpt_save(p, a, &oa, &st, cfg_a), SN_OK);
+    assert_no_tmp_files();
+    assert_true(sn_ckpt_is_checkpoint(p));
+    struct sn_metrics back_hist[4];
+    struct sn_train_state back = { .cap_metrics = 4, .history = back_hist };
+    assert_int_equal(sn_ckpt_load(p, b, &ob, &back), SN_OK);
+    assert_memory_equal(a->params, b->params, a->n_params * sizeof(float));
+    assert_memory_equal(oa.state[0], ob.state[0], a->n_params * sizeof(float));
+    assert_memory_equal(oa.state[1], ob.state[1], a->n_params * sizeof(float));
+    assert_int_equal(ob.t, 2);
+    assert_int_equal(back.epoch, 2);
+    assert_int_equal(back.step_in_epoch, 3);
+    assert_int_equal(back.global_step, 23);
+    assert_int_equal(back.world_size, 2);
+    assert_int_equal(back.global_batch, 8);
+    assert_int_equal(back.seed, 5);
+    assert_int_equal(back.n_metrics, 2);
+    assert_float_equal(back_hist[1].test_acc, 0.75, 1e-12);
+    assert_float_equal(back_hist[0].elapsed_s, 3.0, 1e-12);
+    /* a weights file is not a checkpoint; another optimizer is refused */
+    assert_int_equal(sn_weights_save(sn_test_path("plain.h5"), a, cfg_a), SN_OK);
+    assert_int_equal(sn_ckpt_load(sn_test_path("plain.h5"), b, &ob, &back), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "not a checkpoint"));
+    struct sn_optim osgd;
+    struct sn_optim_cfg sgd = sn_optim_defaults(SN_OPT_SGD);
+    assert_int_equal(sn_optim_init(&osgd, &sgd, b->n_params), SN_OK);
+    assert_int_equal(sn_ckpt_load(p, b, &osgd, &back), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "optimizer adam"));
+    sn_optim_deinit(&osgd);
+    /* a checkpoint of another model is refused */
+    struct sn_model *c = build(cfg_b, 1, &net);
+    assert_int_equal(sn_ckpt_load(p, c, &ob, &back), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "another model"));
+    sn_model_destroy(c);
+    sn_optim_deinit(&oa);
+    sn_optim_deinit(&ob);
+    sn_model_destroy(a);
+    sn_model_destroy(b);
+}
+
+/* A failed write leaves the previous file untouched. */
+static void test_ckpt_failed_write_keeps_old(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net);
+    const char *p = sn_test_path("keep.h5");
+    assert_int_equal(sn_weights_save(p, a, cfg_a), SN_OK);
+    char *before = sn_test_slurp(p);
+    assert_non_null(before);
+    /* the folder of the target does not exist: the write fails */
+    assert_int_not_equal(sn_weights_save(sn_test_path("no/such/dir/x.h5"), a, cfg_a), SN_OK);
+    char *after = sn_test_slurp(p);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    sn_model_destroy(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_weights_round_trip),
+        cmocka_unit_test(test_weights_refuses_other_model),
+        cmocka_unit_test(test_ckpt_round_trip),
+        cmocka_unit_test(test_ckpt_failed_write_keeps_old),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
