@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run every test program given; tests/dist/* run under mpirun with 2 and 3
+# Run every test program given; the ones named *_mpi run under mpirun with 2 and 3
 # ranks as well as alone.  Prints one line per run and a closing
 # "N passed, N failed" line; exits non-zero if anything failed.
 MPIRUN=${SN_MPIRUN:-mpirun --oversubscribe}
@@ -16,7 +16,7 @@ run() {
 log=$(mktemp)
 for t in "$@"; do
     case "$t" in
-    */tests/dist/*)
+    *_mpi)
         run "$t" "$t"
         run "$t -np 2" $MPIRUN -np 2 "$t"
         run "$t -np 3" $MPIRUN -np 3 "$t" ;;

@@ -38,7 +38,7 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
 {
     quiet_hdf5();
     if (access(path, R_OK) != 0)
-        return sn_fail(SN_EIO, "%s: cannot read the file", path);
+        return sn_fail(SN_EINVAL, "%s: cannot read the file", path);   /* a bad input: exit 2 */
     if (H5Fis_hdf5(path) <= 0)
         return sn_fail(SN_EINVAL, "%s: not an HDF5 file", path);
     struct sn_h5 *f = calloc(1, sizeof *f);

@@ -21,8 +21,8 @@ enum sn_h5_type { SN_H5_U8, SN_H5_I32, SN_H5_I64, SN_H5_U64, SN_H5_F32, SN_H5_F6
 /* The stored element class of a dataset. */
 enum sn_h5_class { SN_H5_CLASS_INT, SN_H5_CLASS_FLOAT, SN_H5_CLASS_OTHER };
 
-/* Open an existing file read-only.  SN_EIO (missing, unreadable) or
- * SN_EINVAL (not HDF5). */
+/* Open an existing file read-only.  SN_EINVAL if it is missing, unreadable
+ * or not HDF5: files opened this way are inputs the user named (exit 2). */
 int sn_h5_open(const char *path, struct sn_h5 **out);
 
 /* Create (truncate) a file for writing. */

@@ -30,7 +30,7 @@ int sn_idx_read(const char *path, struct sn_idx *out)
     memset(out, 0, sizeof *out);
     gzFile g = gzopen(path, "rb");
     if (!g)
-        return sn_fail(SN_EIO, "%s: cannot open", path);
+        return sn_fail(SN_EINVAL, "%s: cannot open", path);
     int rc = SN_OK;
     unsigned char hdr[4];
     if (read_exact(g, hdr, 4) != 0) {

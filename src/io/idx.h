@@ -19,7 +19,8 @@ struct sn_idx {
 
 /* Read a whole IDX file of unsigned bytes.  Every size is validated against
  * the bytes actually present: SN_EINVAL for a bad magic, type, rank, a size
- * of 0, a truncated file or trailing bytes; SN_EIO if it cannot be opened. */
+ * of 0, a truncated file or trailing bytes, or a file that cannot be
+ * opened (a bad input: exit status 2). */
 int sn_idx_read(const char *path, struct sn_idx *out);
 void sn_idx_free(struct sn_idx *x);
 

@@ -56,7 +56,7 @@ int sn_modelfile_read(const char *path, char **text)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return sn_fail(SN_EIO, "%s: cannot open model file: %s", path, strerror(errno));
+        return sn_fail(SN_EINVAL, "%s: cannot open model file: %s", path, strerror(errno));
     char *buf = malloc(MAX_FILE_BYTES + 1);
     if (!buf) {
         fclose(fp);

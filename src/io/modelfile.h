@@ -28,7 +28,7 @@ struct sn_netcfg {
 };
 
 /* Read a model file into a malloc'd NUL-terminated string (caller frees).
- * SN_EIO if unreadable, SN_EINVAL if larger than 1 MiB or not text. */
+ * SN_EINVAL if it cannot be read, is larger than 1 MiB or is not text. */
 int sn_modelfile_read(const char *path, char **text);
 
 /* Parse text (fname is used in messages) into net and a new, unbuilt model

@@ -1,0 +1,329 @@
+/* test_train: the scratchnet command end to end, under mpirun: training on
+ * a small dataset the test makes, rank-count independence, checkpoint and
+ * resume, and bad input (exit status 2, one clear message, no hang, and
+ * nothing overwritten). */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/h5.h"
+
+#define BIN "build/scratchnet"
+
+enum { NTRAIN = 480, NTEST = 120, F = 8, K = 3 };
+
+static const char *mpirun(void)
+{
+    const char *m = getenv("SN_MPIRUN");
+    return m ? m : "mpirun --oversubscribe";
+}
+
+/* Three separable blobs in 8 dimensions: class c centred on +-2 in dims c. */
+static void write_blobs(const char *path, int label_shift, bool with_y)
+{
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 99, 1);
+    for (int split = 0; split < 2; split++) {
+        int n = split ? NTEST : NTRAIN;
+        float *x = malloc((size_t)n * F * sizeof *x);
+        int32_t *y = malloc((size_t)n * sizeof *y);
+        for (int i = 0; i < n; i++) {
+            int c = i % K;
+            y[i] = c + label_shift;
+            for (int j = 0; j < F; j++)
+                x[i * F + j] = 0.7f * sn_rng_normal(&r) + (j % K == c ? 2.0f : -1.0f);
+        }
+        size_t xd[2] = { (size_t)n, F }, yd[1] = { (size_t)n };
+        assert_int_equal(sn_h5_write(f, split ? "/test/x" : "/train/x", 2, xd, SN_H5_F32, x), SN_OK);
+        if (with_y)
+            assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+        free(x);
+        free(y);
+    }
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
+static const char model_cfg[] =
+    "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\noptimizer = sgd\n"
+    "lr = 0.05\nmomentum = 0.9\nseed = 3\n"
+    "[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n";
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    write_blobs(sn_test_path("blobs.h5"), 0, true);
+    write_text(sn_test_path("m.cfg"), model_cfg);
+    return 0;
+}
+
+/* Read /params of a weights file into one flat array (rows of every
+ * parameter, in layer order); returns the count. */
+static size_t read_params(const char *path, float *out, size_t cap)
+{
+    static const char *names[] = { "/params/dense0/weight", "/params/dense0/bias",
+                                   "/params/dense1/weight", "/params/dense1/bias" };
+    static const size_t lens[] = { 16 * 8, 16, 3 * 16, 3 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_true(n + lens[i] <= cap);
+        assert_int_equal(sn_h5_read_all(f, names[i], SN_H5_F32, out + n, lens[i]), SN_OK);
+        n += lens[i];
+    }
+    sn_h5_close(f);
+    return n;
+}
+
+static char *out_text(void) { return sn_test_slurp(sn_test_path("out.txt")); }
+static char *err_text(void) { return sn_test_slurp(sn_test_path("err.txt")); }
+
+/* Train on 2 ranks: exit 0, the log has one line per epoch, the blobs are
+ * learnt, and eval of the written weights gives the same test accuracy at
+ * 1, 2 and 3 ranks. */
+static void test_train_end_to_end(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --out %s "
+                         "--log %s --threads 1", mpirun(), sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), sn_test_path("w.h5"), sn_test_path("log.jsonl"));
+    char *out = out_text(), *err = err_text();
+    if (rc != 0)
+        fprintf(stderr, "exit %d\n%s\n%s\n", rc, out, err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "epoch 3/3"));
+    assert_non_null(strstr(out, "rank"));
+    free(out);
+    free(err);
+    char *log = sn_test_slurp(sn_test_path("log.jsonl"));
+    int lines = 0;
+    for (char *c = log; *c; c++)
+        lines += *c == '\n';
+    assert_int_equal(lines, 3);
+    char *last = strstr(log, "\"epoch\": 3");
+    assert_non_null(last);
+    double acc = atof(strstr(last, "\"test_acc\": ") + 12);
+    assert_true(acc > 0.95);
+    assert_non_null(strstr(last, "\"ranks\": 2"));
+    free(log);
+
+    char want[64];
+    snprintf(want, sizeof want, "accuracy %.2f%%", 100 * acc);
+    for (int np = 1; np <= 3; np++) {
+        rc = sn_test_run("timeout 60 %s -np %d " BIN " eval --weights %s --data %s", mpirun(), np,
+                         sn_test_path("w.h5"), sn_test_path("blobs.h5"));
+        assert_int_equal(rc, 0);
+        out = out_text();
+        if (!strstr(out, want))
+            fprintf(stderr, "np %d: '%s' lacks '%s'\n", np, out, want);
+        assert_non_null(strstr(out, want));
+        assert_non_null(strstr(out, "120 examples"));
+        free(out);
+    }
+    rc = sn_test_run(BIN " info --weights %s", sn_test_path("w.h5"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    assert_non_null(strstr(out, "dense1"));
+    assert_non_null(strstr(out, "total parameters: 195"));
+    free(out);
+}
+
+/* 1 rank and 2 ranks at the same global batch reach the same parameters
+ * after 20 steps (within 1e-5 relative: only the order of sums differs). */
+static void test_train_one_vs_two_ranks(void **state)
+{
+    (void)state;
+    float a[256], b[256];
+    for (int np = 1; np <= 2; np++) {
+        int rc = sn_test_run("timeout 120 %s -np %d " BIN " train --model %s --data %s --steps 20 "
+                             "--out %s --quiet --threads 1", mpirun(), np, sn_test_path("m.cfg"),
+                             sn_test_path("blobs.h5"), sn_test_path(np == 1 ? "p1.h5" : "p2.h5"));
+        assert_int_equal(rc, 0);
+    }
+    size_t n = read_params(sn_test_path("p1.h5"), a, 256);
+    read_params(sn_test_path("p2.h5"), b, 256);
+    assert_close_arrays(b, a, n, 1e-6, 1e-5);
+}
+
+/* 3 epochs straight, and 1 epoch + resume for 2 more, end bitwise equal;
+ * so do 17 steps + resume (mid-epoch) and --resume auto. */
+static void test_train_resume_is_exact(void **state)
+{
+    (void)state;
+    float a[256], b[256];
+    const char *mp = mpirun();
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --out %s "
+                                 "--quiet --threads 1", mp, sn_test_path("m.cfg"),
+                                 sn_test_path("blobs.h5"), sn_test_path("full.h5")), 0);
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --epochs 1 "
+                                 "--checkpoint-dir %s --quiet --threads 1", mp, sn_test_path("m.cfg"),
+                                 sn_test_path("blobs.h5"), sn_test_path("ck")), 0);
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s "
+                                 "--resume %s --out %s --quiet --threads 1", mp,
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                                 sn_test_path("ck/ckpt-00000020.h5"), sn_test_path("resumed.h5")), 0);
+    size_t n = read_params(sn_test_path("full.h5"), a, 256);
+    read_params(sn_test_path("resumed.h5"), b, 256);
+    assert_memory_equal(a, b, n * sizeof(float));
+
+    /* mid-epoch: stop at step 17 (epoch 1 has 20), resume auto, on 1 rank
+     * after 2 (elastic: same examples, sums in another order) */
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --steps 17 "
+                                 "--checkpoint-dir %s --quiet --threads 1", mp, sn_test_path("m.cfg"),
+                                 sn_test_path("blobs.h5"), sn_test_path("ck2")), 0);
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s "
+                                 "--checkpoint-dir %s --resume auto --out %s --threads 1", mp,
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                                 sn_test_path("ck2"), sn_test_path("auto.h5")), 0);
+    char *out = out_text();
+    assert_non_null(strstr(out, "resumed from"));
+    assert_non_null(strstr(out, "step 17"));
+    free(out);
+    read_params(sn_test_path("auto.h5"), b, 256);
+    assert_memory_equal(a, b, n * sizeof(float));
+    assert_int_equal(sn_test_run("timeout 120 %s -np 1 " BIN " train --model %s --data %s "
+                                 "--resume %s --out %s --quiet --threads 1", mp,
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                                 sn_test_path("ck2/ckpt-00000017.h5"), sn_test_path("elastic.h5")), 0);
+    read_params(sn_test_path("elastic.h5"), b, 256);
+    assert_close_arrays(b, a, n, 1e-6, 1e-5);
+    /* auto with an empty folder starts fresh */
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --steps 2 "
+                                 "--checkpoint-dir %s --resume auto --threads 1", mp,
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                                 sn_test_path("ck3")), 0);
+    out = out_text();
+    assert_non_null(strstr(out, "starting fresh"));
+    free(out);
+}
+
+/* One bad run: exit status, the message once on stderr, output untouched. */
+static void expect_bad(int np, const char *args, int code, const char *words)
+{
+    const char *guard = sn_test_path("guard.h5");
+    write_text(guard, "precious");
+    int rc = sn_test_run("timeout 60 %s -np %d " BIN " %s --out %s", mpirun(), np, args, guard);
+    char *err = err_text();
+    int count = 0;
+    for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+        count++;
+    if (rc != code || !strstr(err, words) || count != 1)
+        fprintf(stderr, "np %d: %s\n  exit %d (want %d), %d error lines, stderr:\n%s\n  wanted '%s'\n",
+                np, args, rc, code, count, err, words);
+    assert_int_equal(rc, code);
+    assert_non_null(strstr(err, words));
+    assert_int_equal(count, 1);
+    free(err);
+    char *g = sn_test_slurp(guard);
+    assert_string_equal(g, "precious");
+    free(g);
+}
+
+static void test_train_bad_input(void **state)
+{
+    (void)state;
+    char args[4096], m[1024], d[1024], ck[1024];
+    snprintf(m, sizeof m, "%s", sn_test_path("m.cfg"));   /* sn_test_path's buffers rotate */
+    snprintf(d, sizeof d, "%s", sn_test_path("blobs.h5"));
+    write_blobs(sn_test_path("badlabels.h5"), 1, true);
+    write_blobs(sn_test_path("noy.h5"), 0, false);
+    write_text(sn_test_path("badkey.cfg"), "[net]\ninput = 8\n[dense]\nunits = 3\nunitz = 4\n");
+    write_text(sn_test_path("wide.cfg"), "[net]\ninput = 10\n[dense]\nunits = 3\n");
+    write_text(sn_test_path("other.cfg"), "[net]\ninput = 8\nbatch = 24\noptimizer = sgd\n"
+                                          "momentum = 0.9\nseed = 3\n[dense]\nunits = 5\n[dense]\nunits = 3\n");
+    write_text(sn_test_path("notcfg.h5"), "hello");
+    /* a checkpoint of this model, for the resume cases */
+    assert_int_equal(sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 3 "
+                                 "--checkpoint-dir %s --quiet", mpirun(), m, d, sn_test_path("ckb")), 0);
+    snprintf(ck, sizeof ck, "%s", sn_test_path("ckb/ckpt-00000003.h5"));
+
+    for (int np = 1; np <= 2; np++) {
+        snprintf(args, sizeof args, "train --model %s --data %s", m, sn_test_path("missing.h5"));
+        expect_bad(np, args, 2, "missing.h5: cannot read");
+        snprintf(args, sizeof args, "train --model %s --data %s", m, sn_test_path("notcfg.h5"));
+        expect_bad(np, args, 2, "not an HDF5 file");
+        snprintf(args, sizeof args, "train --model %s --data %s", m, sn_test_path("noy.h5"));
+        expect_bad(np, args, 2, "/train/y is missing");
+        snprintf(args, sizeof args, "train --model %s --data %s", m, sn_test_path("badlabels.h5"));
+        expect_bad(np, args, 2, "has label 3, outside [0, 3)");
+        snprintf(args, sizeof args, "train --model %s --data %s", sn_test_path("badkey.cfg"), d);
+        expect_bad(np, args, 2, "badkey.cfg:5: [dense] unknown key 'unitz'");
+        snprintf(args, sizeof args, "train --model %s --data %s", sn_test_path("nope.cfg"), d);
+        expect_bad(np, args, 2, "nope.cfg: cannot open model file");
+        snprintf(args, sizeof args, "train --model %s --data %s", sn_test_path("wide.cfg"), d);
+        expect_bad(np, args, 2, "model input is 10");
+        snprintf(args, sizeof args, "train --model %s --data %s --frobnicate", m, d);
+        expect_bad(np, args, 2, "unknown flag --frobnicate");
+        snprintf(args, sizeof args, "train --model %s --data %s --batch 0", m, d);
+        expect_bad(np, args, 2, "--batch must be >= 1");
+        snprintf(args, sizeof args, "train --model %s --data %s --optimizer lbfgs", m, d);
+        expect_bad(np, args, 2, "--optimizer: unknown optimizer 'lbfgs'");
+        snprintf(args, sizeof args, "train --model %s --data %s --resume %s", sn_test_path("other.cfg"), d, ck);
+        expect_bad(np, args, 2, "another model");
+        snprintf(args, sizeof args, "train --model %s --data %s --resume %s --batch 48", m, d, ck);
+        expect_bad(np, args, 2, "global batch 24, this run uses 48");
+        snprintf(args, sizeof args, "train --model %s --data %s --resume %s", m, d, sn_test_path("blobs.h5"));
+        expect_bad(np, args, 2, "not a checkpoint");
+        snprintf(args, sizeof args, "train --model %s --data %s --batch 1000", m, d);
+        expect_bad(np, args, 2, "fewer than one global batch");
+        snprintf(args, sizeof args, "train --data %s", d);
+        expect_bad(np, args, 2, "needs --model and --data");
+        snprintf(args, sizeof args, "eval --weights %s --data %s --split val", ck, d);
+        expect_bad(np, args, 2, "unknown flag --out");
+    }
+    snprintf(args, sizeof args, "train --model %s --data %s --batch 25", m, d);
+    expect_bad(2, args, 2, "global batch 25 is not divisible by 2 ranks");
+    snprintf(args, sizeof args, "train --model %s --data %s --batch 24", m, d);
+    expect_bad(5, args, 2, "global batch 24 is not divisible by 5 ranks");
+}
+
+/* eval and info refuse bad input too; a lone process whose environment
+ * says the job has 2 ranks refuses to train alone. */
+static void test_train_other_commands_bad_input(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("timeout 60 %s -np 2 " BIN " eval --weights %s --data %s --split val",
+                         mpirun(), sn_test_path("ckb/ckpt-00000003.h5"), sn_test_path("blobs.h5"));
+    char *err = err_text();
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "/val/x is missing"));
+    free(err);
+    rc = sn_test_run(BIN " info --model %s", sn_test_path("badkey.cfg"));
+    assert_int_equal(rc, 2);
+    rc = sn_test_run(BIN " frob");
+    assert_int_equal(rc, 2);
+    rc = sn_test_run(BIN " train --help");
+    assert_int_equal(rc, 0);
+    rc = sn_test_run("OMPI_COMM_WORLD_SIZE=2 " BIN " train --model %s --data %s",
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    err = err_text();
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "world of 1 rank"));
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_train_end_to_end),
+        cmocka_unit_test(test_train_one_vs_two_ranks),
+        cmocka_unit_test(test_train_resume_is_exact),
+        cmocka_unit_test(test_train_bad_input),
+        cmocka_unit_test(test_train_other_commands_bad_input),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
