@@ -12,7 +12,9 @@
 #include "core/status.h"
 #include "io/h5.h"
 
-#define BIN "build/scratchnet"
+/* The command under test, $BUILD/scratchnet (tests/run.sh sets BUILD),
+ * passed to the shell through the environment. */
+#define BIN "\"$SN_BIN\""
 
 enum { NTRAIN = 480, NTEST = 120, F = 8, K = 3 };
 
@@ -65,6 +67,11 @@ static void write_text(const char *path, const char *text)
 static int setup(void **state)
 {
     (void)state;
+    char bin[512];
+    const char *build = getenv("BUILD");
+    snprintf(bin, sizeof bin, "%s/scratchnet", build ? build : "build");
+    if (setenv("SN_BIN", bin, 1) != 0)
+        return -1;
     write_blobs(sn_test_path("blobs.h5"), 0, true);
     write_text(sn_test_path("m.cfg"), model_cfg);
     return 0;
