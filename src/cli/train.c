@@ -131,7 +131,7 @@ static int write_checkpoint(struct trainer *t, const char *dir)
     return cli_agree(rc);   /* also the barrier every rank meets after the rename */
 }
 
-/* Index of the first layer whose gradient holds a NaN or Inf, for the message. */
+/* Name of the first layer whose gradient holds a NaN or Inf, for the message. */
 static const char *nonfinite_layer(const struct sn_model *m)
 {
     for (int i = 0; i < m->n_layers; i++)
@@ -401,6 +401,10 @@ int sn_cmd_train(int argc, char **argv)
     const double t0 = now_s();
     const float grad_scale = 1.0f / (float)t.b;
     bool stop = steps > 0 && t.st.global_step >= steps;
+    if (rank == 0 && !quiet && (stop || t.st.epoch >= t.net.epochs))
+        printf("nothing to train: the starting point is at epoch %lld, step %lld, and this run "
+               "ends at %d epochs%s\n", (long long)t.st.epoch, (long long)t.st.global_step,
+               t.net.epochs, steps > 0 ? " or at --steps" : "");
     for (; t.st.epoch < t.net.epochs && !stop; t.st.epoch++, t.st.step_in_epoch = 0) {
         sn_shard_permutation(t.net.seed, t.st.epoch, !no_shuffle, t.perm, t.train->n);
         double loss_sum = 0.0, epoch_t0 = now_s();

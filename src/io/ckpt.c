@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "core/status.h"
-#include "io/fsutil.h"
 #include "io/h5.h"
 #include "io/weights.h"
 
@@ -34,9 +33,20 @@ static int read_i64(struct sn_h5 *f, const char *path, int64_t *v)
     return sn_h5_read_all(f, path, SN_H5_I64, v, 1);
 }
 
-static int write_all(struct sn_h5 *f, const struct sn_model *m, const struct sn_optim *o,
-                     const struct sn_train_state *st, const char *cfg_text)
+struct ckpt_job {
+    const struct sn_model *m;
+    const struct sn_optim *o;
+    const struct sn_train_state *st;
+    const char *cfg_text;
+};
+
+static int write_all(struct sn_h5 *f, const void *ctx)
 {
+    const struct ckpt_job *j = ctx;
+    const struct sn_model *m = j->m;
+    const struct sn_optim *o = j->o;
+    const struct sn_train_state *st = j->st;
+    const char *cfg_text = j->cfg_text;
     int rc = sn_weights_write(f, m, cfg_text);
     if (!rc)
         rc = sn_h5_mkgroup(f, "/optimizer");
@@ -88,21 +98,8 @@ static int write_all(struct sn_h5 *f, const struct sn_model *m, const struct sn_
 int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_optim *o,
                  const struct sn_train_state *st, const char *cfg_text)
 {
-    char tmp[4200];
-    struct sn_h5 *f;
-    sn_fs_tmpname(path, tmp, sizeof tmp);
-    int rc = sn_h5_create(tmp, &f);
-    if (rc)
-        return rc;
-    rc = write_all(f, m, o, st, cfg_text);
-    int rc2 = sn_h5_close(f);
-    if (!rc)
-        rc = rc2;
-    if (rc) {
-        remove(tmp);
-        return rc;
-    }
-    return sn_fs_commit(tmp, path);
+    struct ckpt_job j = { m, o, st, cfg_text };
+    return sn_h5_write_atomic(path, write_all, &j);
 }
 
 static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/status.h"
+#include "io/fsutil.h"
 
 struct sn_h5 {
     hid_t id;
@@ -82,6 +83,26 @@ int sn_h5_close(struct sn_h5 *f)
         rc = sn_fail(SN_EIO, "%s: closing failed (disk full?)", f->path);
     free(f);
     return rc;
+}
+
+int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
+                       const void *ctx)
+{
+    char tmp[4200];
+    struct sn_h5 *f;
+    sn_fs_tmpname(path, tmp, sizeof tmp);
+    int rc = sn_h5_create(tmp, &f);
+    if (rc)
+        return rc;
+    rc = fill(f, ctx);
+    int rc2 = sn_h5_close(f);
+    if (!rc)
+        rc = rc2;
+    if (rc) {
+        remove(tmp);
+        return rc;
+    }
+    return sn_fs_commit(tmp, path);
 }
 
 const char *sn_h5_path(const struct sn_h5 *f)
@@ -163,8 +184,11 @@ static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size
     return SN_OK;
 }
 
-int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size_t n,
-                    size_t row_len, enum sn_h5_type type, void *out)
+/* Read whole rows of a dataset: the ascending rows[0..n-1], or, when rows
+ * is NULL, the block [first, first+n).  Runs of consecutive rows become one
+ * hyperslab block each; the union is read with one H5Dread. */
+static int read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size_t first,
+                     size_t n, size_t row_len, enum sn_h5_type type, void *out)
 {
     hid_t d = -1;
     int rc = open_dset(f, path, &d);
@@ -177,52 +201,37 @@ int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size
     for (int i = 0; i < nd; i++)
         cnt[i] = dims[i];
     H5Sselect_none(s);
-    /* Coalesce runs of consecutive rows into one block each. */
     for (size_t i = 0; i < n && rc == SN_OK;) {
-        size_t j = i + 1;
-        while (j < n && rows[j] == rows[j - 1] + 1)
+        size_t j = rows ? i + 1 : n;
+        while (rows && j < n && rows[j] == rows[j - 1] + 1)
             j++;
-        if (rows[i] < 0 || (hsize_t)rows[j - 1] >= dims[0])
-            rc = sn_fail(SN_EINVAL, "%s: row %d of %s is out of range", f->path,
-                         (int)rows[i], path);
-        start[0] = (hsize_t)rows[i];
+        long long lo = rows ? rows[i] : (long long)first, hi = lo + (long long)(j - i);
+        if (nd < 1 || lo < 0 || (hsize_t)hi > dims[0])
+            rc = sn_fail(SN_EINVAL, "%s: rows %lld..%lld of %s are out of range", f->path, lo,
+                         hi - 1, path);
+        start[0] = (hsize_t)lo;
         cnt[0] = j - i;
         if (rc == SN_OK && H5Sselect_hyperslab(s, H5S_SELECT_OR, start, NULL, cnt, NULL) < 0)
             rc = sn_fail(SN_EINVAL, "%s: selecting rows of %s failed", f->path, path);
         i = j;
     }
-    if (rc == SN_OK)
+    if (rc == SN_OK && n > 0)
         rc = read_sel(f, path, d, s, n * row_len, type, out);
     H5Sclose(s);
     H5Dclose(d);
     return rc;
 }
 
+int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size_t n,
+                    size_t row_len, enum sn_h5_type type, void *out)
+{
+    return read_rows(f, path, rows, 0, n, row_len, type, out);
+}
+
 int sn_h5_read_block(struct sn_h5 *f, const char *path, size_t first, size_t n,
                      size_t row_len, enum sn_h5_type type, void *out)
 {
-    hid_t d = -1;
-    int rc = open_dset(f, path, &d);
-    if (rc)
-        return rc;
-    hid_t s = H5Dget_space(d);
-    int nd = H5Sget_simple_extent_ndims(s);
-    hsize_t dims[SN_H5_MAX_DIMS], start[SN_H5_MAX_DIMS] = { 0 }, cnt[SN_H5_MAX_DIMS];
-    H5Sget_simple_extent_dims(s, dims, NULL);
-    for (int i = 0; i < nd; i++)
-        cnt[i] = dims[i];
-    if (nd < 1 || first + n > dims[0]) {
-        rc = sn_fail(SN_EINVAL, "%s: rows %zu..%zu of %s are out of range", f->path, first,
-                     first + n, path);
-    } else {
-        start[0] = first;
-        cnt[0] = n;
-        H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, cnt, NULL);
-        rc = read_sel(f, path, d, s, n * row_len, type, out);
-    }
-    H5Sclose(s);
-    H5Dclose(d);
-    return rc;
+    return read_rows(f, path, NULL, first, n, row_len, type, out);
 }
 
 int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void *out,

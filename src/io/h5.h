@@ -28,6 +28,13 @@ int sn_h5_open(const char *path, struct sn_h5 **out);
 /* Create (truncate) a file for writing. */
 int sn_h5_create(const char *path, struct sn_h5 **out);
 
+/* Write the file at path crash-safely: create a temporary file in the same
+ * folder, let fill(f, ctx) write it, flush and close it, then fsync and
+ * rename it over path (io/fsutil.h).  On any failure the temporary file is
+ * removed and path is untouched. */
+int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
+                       const void *ctx);
+
 /* Close; for a written file, flushes first and reports a failed flush.
  * NULL is fine. */
 int sn_h5_close(struct sn_h5 *f);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "core/status.h"
-#include "io/fsutil.h"
 
 int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_text)
 {
@@ -29,23 +28,21 @@ int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_
     return rc;
 }
 
+struct weights_job {
+    const struct sn_model *m;
+    const char *cfg_text;
+};
+
+static int fill_weights(struct sn_h5 *f, const void *ctx)
+{
+    const struct weights_job *j = ctx;
+    return sn_weights_write(f, j->m, j->cfg_text);
+}
+
 int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_text)
 {
-    char tmp[4200];
-    struct sn_h5 *f;
-    sn_fs_tmpname(path, tmp, sizeof tmp);
-    int rc = sn_h5_create(tmp, &f);
-    if (rc)
-        return rc;
-    rc = sn_weights_write(f, m, cfg_text);
-    int rc2 = sn_h5_close(f);
-    if (!rc)
-        rc = rc2;
-    if (rc) {
-        remove(tmp);
-        return rc;
-    }
-    return sn_fs_commit(tmp, path);
+    struct weights_job j = { m, cfg_text };
+    return sn_h5_write_atomic(path, fill_weights, &j);
 }
 
 int sn_weights_read_cfg(const char *path, char **cfg_text)
