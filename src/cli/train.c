@@ -379,6 +379,8 @@ int sn_cmd_train(int argc, char **argv)
     }
     /* one set of parameters everywhere, whatever each rank read */
     rc = sn_dist_bcast(t.m->params, t.m->n_params * sizeof(float), 0);
+    if (!rc)
+        rc = sn_dist_bcast(t.m->buffers, t.m->n_buffers * sizeof(float), 0);
     for (int s = 0; s < t.opt.n_states && !rc; s++)
         rc = sn_dist_bcast(t.opt.state[s], t.m->n_params * sizeof(float), 0);
     if (!rc && !quiet)
@@ -455,6 +457,12 @@ int sn_cmd_train(int argc, char **argv)
             }
             sn_optim_step(&t.opt, t.m->plist, t.m->n_plist,
                           sn_sched_lr(&t.net.sched, t.st.global_step));
+            /* running statistics come from each rank's slice: average them so
+             * every replica evaluates and saves the same model */
+            if (t.m->n_buffers && sn_dist_allreduce_mean_f32(t.m->buffers, t.m->n_buffers)) {
+                fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+                sn_dist_abort(1);
+            }
             t.st.global_step++;
             steps_done++;
             if (steps > 0 && t.st.global_step >= steps) {

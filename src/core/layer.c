@@ -31,6 +31,15 @@ struct sn_param *sn_layer_add_param(struct sn_layer *l, const char *name,
     return p;
 }
 
+struct sn_param *sn_layer_add_buffer(struct sn_layer *l, const char *name,
+                                     struct sn_shape shape, enum sn_init init)
+{
+    struct sn_param *p = sn_layer_add_param(l, name, shape, init, 1, 1);
+    p->trainable = false;
+    p->buffer = true;
+    return p;
+}
+
 void sn_layer_destroy(struct sn_layer *l)
 {
     if (!l)

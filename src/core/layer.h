@@ -41,10 +41,11 @@ struct sn_param {
     size_t len;
     enum sn_init init;
     int fan_in, fan_out;
-    bool trainable;           /* false for frozen layers and running stats */
-    float *w;                 /* points into the model's parameter arena */
-    float *dw;                /* points into the model's gradient arena */
-    size_t offset;            /* of w in the parameter arena, in floats */
+    bool trainable;           /* false for frozen layers and buffers */
+    bool buffer;              /* state that is not learnt (batchnorm running stats) */
+    float *w;                 /* into the parameter arena (buffers: the buffer arena) */
+    float *dw;                /* into the gradient arena (buffers: NULL) */
+    size_t offset;            /* of w in its arena, in floats */
 };
 
 /* What every call gets: the batch size of this call, train or eval, the
@@ -61,6 +62,10 @@ struct sn_layer;
 struct sn_layer_ops {
     const char *kind;   /* the model-file section word */
     size_t (*workspace_len)(const struct sn_layer *l, int B);   /* may be NULL */
+    /* Allocate what forward keeps for backward (masks, indices, gate
+     * histories) for batches of up to max_batch; called once by
+     * sn_model_build.  May be NULL. */
+    int (*reserve)(struct sn_layer *l, int max_batch);
     void (*forward)(struct sn_layer *l, const float *const *x, float *y,
                     const struct sn_ctx *c);
     void (*backward)(struct sn_layer *l, const float *const *x, const float *y,
@@ -83,6 +88,11 @@ struct sn_layer {
 /* Fill the common fields of a new single-input layer. */
 void sn_layer_base_init(struct sn_layer *l, const struct sn_layer_ops *ops,
                         const char *name, struct sn_shape in);
+
+/* Declare a non-learnt state array (saved with the parameters, averaged
+ * over ranks after each step, never given a gradient). */
+struct sn_param *sn_layer_add_buffer(struct sn_layer *l, const char *name,
+                                     struct sn_shape shape, enum sn_init init);
 
 /* Declare parameter number l->n_params; returns it. */
 struct sn_param *sn_layer_add_param(struct sn_layer *l, const char *name,

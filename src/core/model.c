@@ -33,6 +33,7 @@ void sn_model_destroy(struct sn_model *m)
     free(m->plist);
     sn_free(m->params);
     sn_free(m->grads);
+    sn_free(m->buffers);
     sn_free(m->ws);
     free(m);
 }
@@ -85,24 +86,28 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
         return sn_fail(SN_ESHAPE, "the model has no layers");
     m->max_batch = max_batch;
 
-    /* Count parameters; give each its place in the arenas. */
-    size_t total = 0;
+    /* Count parameters and buffers; give each its place in its arena. */
+    size_t total = 0, nbuf = 0;
     int n_plist = 0;
     for (int i = 0; i < m->n_layers; i++) {
         struct sn_layer *l = m->layers[i];
         for (int p = 0; p < l->n_params; p++) {
-            l->params[p].offset = total;
-            total += l->params[p].len;
+            struct sn_param *pr = &l->params[p];
+            size_t *at = pr->buffer ? &nbuf : &total;
+            pr->offset = *at;
+            *at += pr->len;
             n_plist++;
         }
     }
     m->n_params = total;
+    m->n_buffers = nbuf;
     m->params = sn_alloc_f32(total ? total : 1);
     m->grads = sn_alloc_f32(total ? total : 1);
+    m->buffers = sn_alloc_f32(nbuf ? nbuf : 1);
     m->plist = calloc((size_t)(n_plist ? n_plist : 1), sizeof *m->plist);
     m->y = calloc((size_t)m->n_layers, sizeof *m->y);
     m->dy = calloc((size_t)m->n_layers, sizeof *m->dy);
-    if (!m->params || !m->grads || !m->plist || !m->y || !m->dy)
+    if (!m->params || !m->grads || !m->buffers || !m->plist || !m->y || !m->dy)
         return sn_fail(SN_ENOMEM, "model: out of memory for %zu parameters", total);
 
     size_t ws = 0;
@@ -110,8 +115,8 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
         struct sn_layer *l = m->layers[i];
         for (int p = 0; p < l->n_params; p++) {
             struct sn_param *pr = &l->params[p];
-            pr->w = m->params + pr->offset;
-            pr->dw = m->grads + pr->offset;
+            pr->w = (pr->buffer ? m->buffers : m->params) + pr->offset;
+            pr->dw = pr->buffer ? NULL : m->grads + pr->offset;
             if (l->freeze)
                 pr->trainable = false;
             sn_param_init(pr, r);
@@ -122,6 +127,11 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
         m->dy[i] = sn_alloc_f32(len);
         if (!m->y[i] || !m->dy[i])
             return sn_fail(SN_ENOMEM, "model: out of memory for the outputs of %s", l->name);
+        if (l->ops->reserve) {
+            int rc = l->ops->reserve(l, max_batch);
+            if (rc)
+                return rc;
+        }
         if (l->ops->workspace_len) {
             size_t w = l->ops->workspace_len(l, max_batch);
             ws = w > ws ? w : ws;

@@ -22,9 +22,11 @@ struct sn_model {
     int n_layers;
     struct sn_layer **layers;     /* owned */
     int max_batch;
-    size_t n_params;              /* floats in each arena */
+    size_t n_params;              /* floats in the parameter and gradient arenas */
     float *params;                /* owned arena */
     float *grads;                 /* owned arena */
+    size_t n_buffers;             /* floats in the buffer arena */
+    float *buffers;               /* owned arena: running statistics */
     int n_plist;
     struct sn_param **plist;      /* every parameter, in layer order */
     float **y, **dy;              /* owned, per layer */

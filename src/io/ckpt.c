@@ -59,7 +59,7 @@ static int write_all(struct sn_h5 *f, const void *ctx)
         const struct sn_layer *l = m->layers[i];
         for (int p = 0; p < l->n_params && !rc; p++) {
             const struct sn_param *pr = &l->params[p];
-            for (int s = 0; s < o->n_states && !rc; s++) {
+            for (int s = 0; s < o->n_states && !rc && !pr->buffer; s++) {
                 char path[320];
                 size_t dims[SN_MAX_DIMS];
                 for (int d = 0; d < pr->shape.ndim; d++)
@@ -138,7 +138,7 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         const struct sn_layer *l = m->layers[i];
         for (int p = 0; p < l->n_params; p++) {
             const struct sn_param *pr = &l->params[p];
-            for (int s = 0; s < o->n_states; s++) {
+            for (int s = 0; s < o->n_states && !pr->buffer; s++) {
                 char path[320];
                 snprintf(path, sizeof path, "/optimizer/%s/%s/%s", l->name, pr->name,
                          o->state_names[s]);

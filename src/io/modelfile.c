@@ -19,7 +19,18 @@
 #include <string.h>
 
 #include "core/activation.h"
+#include "core/add.h"
+#include "core/avgpool.h"
+#include "core/batchnorm.h"
+#include "core/concat.h"
+#include "core/conv.h"
 #include "core/dense.h"
+#include "core/dropout.h"
+#include "core/flatten.h"
+#include "core/gru.h"
+#include "core/lstm.h"
+#include "core/maxpool.h"
+#include "core/rnn.h"
 #include "core/status.h"
 
 #define MAX_KEYS 48
@@ -365,74 +376,205 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 struct build {
     struct parser *p;
     struct sn_model *m;
-    int prev;              /* index of the previous layer (-1: model input) */
+    int prev;                               /* the previous layer (-1: model input) */
+    int n_in;                               /* this layer's inputs */
+    int in[SN_MAX_INPUTS];
+    struct sn_shape in_shape[SN_MAX_INPUTS];
 };
+
+/* A required positive integer key. */
+static int need_int(struct build *b, struct section *s, const char *key, long max, long *out)
+{
+    if (!find(s, key))
+        return perr(b->p, s->line, SN_EINVAL, "[%s] needs '%s'", s->word, key);
+    return get_int(b->p, s, key, 0, 1, max, out);
+}
+
+static int get_act(struct build *b, struct section *s, enum sn_act *act)
+{
+    *act = SN_ACT_LINEAR;
+    struct kv *kv = find(s, "activation");
+    if (kv && sn_act_parse(kv->value, act))
+        return bad_value(b->p, s, kv);
+    return SN_OK;
+}
+
+static int get_init(struct build *b, struct section *s, enum sn_init *init)
+{
+    *init = SN_INIT_FANIN_UNIFORM;
+    struct kv *kv = find(s, "init");
+    if (!kv)
+        return SN_OK;
+    if (strcmp(kv->value, "pytorch") == 0)
+        *init = SN_INIT_FANIN_UNIFORM;
+    else if (strcmp(kv->value, "he") == 0)
+        *init = SN_INIT_HE;
+    else if (strcmp(kv->value, "xavier") == 0)
+        *init = SN_INIT_XAVIER;
+    else
+        return perr(b->p, kv->line, SN_EINVAL, "[%s] init: expected pytorch, he or xavier, got '%s'",
+                    s->word, kv->value);
+    return SN_OK;
+}
 
 static int build_dense(struct build *b, struct section *s, const char *name,
                        struct sn_layer **out)
 {
     long units;
     enum sn_act act;
-    int init_rule;
-    struct kv *ikv;
-    if (get_int(b->p, s, "units", 0, 1, 1 << 24, &units))
+    enum sn_init init;
+    if (need_int(b, s, "units", 1 << 24, &units) || get_act(b, s, &act) || get_init(b, s, &init))
         return b->p->rc;
-    if (!find(s, "units"))
-        return perr(b->p, s->line, SN_EINVAL, "[dense] needs 'units'");
-    act = SN_ACT_LINEAR;
-    struct kv *akv = find(s, "activation");
-    if (akv && sn_act_parse(akv->value, &act))
-        return bad_value(b->p, s, akv);
-    init_rule = SN_INIT_FANIN_UNIFORM;
-    if ((ikv = find(s, "init"))) {
-        if (strcmp(ikv->value, "pytorch") == 0)
-            init_rule = SN_INIT_FANIN_UNIFORM;
-        else if (strcmp(ikv->value, "he") == 0)
-            init_rule = SN_INIT_HE;
-        else if (strcmp(ikv->value, "xavier") == 0)
-            init_rule = SN_INIT_XAVIER;
-        else
-            return perr(b->p, ikv->line, SN_EINVAL,
-                        "[dense] init: expected pytorch, he or xavier, got '%s'", ikv->value);
-    }
-    return sn_dense_create(name, sn_model_shape(b->m, b->prev), (int)units, act,
-                           (enum sn_init)init_rule, out);
+    return sn_dense_create(name, b->in_shape[0], (int)units, act, init, out);
 }
 
 static int build_activation(struct build *b, struct section *s, const char *name,
                             struct sn_layer **out)
 {
     enum sn_act act;
-    struct kv *akv = find(s, "activation");
-    if (!akv)
+    if (!find(s, "activation"))
         return perr(b->p, s->line, SN_EINVAL, "[activation] needs 'activation'");
-    if (sn_act_parse(akv->value, &act))
-        return bad_value(b->p, s, akv);
-    return sn_activation_create(name, sn_model_shape(b->m, b->prev), act, out);
+    if (get_act(b, s, &act))
+        return b->p->rc;
+    return sn_activation_create(name, b->in_shape[0], act, out);
 }
 
-/* The one table from section words to constructors. */
+static int build_conv(struct build *b, struct section *s, const char *name,
+                      struct sn_layer **out)
+{
+    long filters, size, stride, pad;
+    enum sn_act act;
+    enum sn_init init;
+    if (need_int(b, s, "filters", 1 << 16, &filters) || need_int(b, s, "size", 1 << 12, &size) ||
+        get_int(b->p, s, "stride", 1, 1, 1 << 12, &stride) ||
+        get_int(b->p, s, "pad", 0, 0, 1 << 12, &pad) || get_act(b, s, &act) ||
+        get_init(b, s, &init))
+        return b->p->rc;
+    return sn_conv_create(name, b->in_shape[0], (int)filters, (int)size, (int)stride, (int)pad,
+                          act, init, out);
+}
+
+static int build_pool(struct build *b, struct section *s, const char *name,
+                      struct sn_layer **out)
+{
+    long size, stride;
+    if (need_int(b, s, "size", 1 << 12, &size) ||
+        get_int(b->p, s, "stride", size, 1, 1 << 12, &stride))
+        return b->p->rc;
+    return strcmp(s->word, "maxpool") == 0
+               ? sn_maxpool_create(name, b->in_shape[0], (int)size, (int)stride, out)
+               : sn_avgpool_create(name, b->in_shape[0], (int)size, (int)stride, out);
+}
+
+static int build_flatten(struct build *b, struct section *s, const char *name,
+                         struct sn_layer **out)
+{
+    (void)s;
+    return sn_flatten_create(name, b->in_shape[0], out);
+}
+
+static int build_dropout(struct build *b, struct section *s, const char *name,
+                         struct sn_layer **out)
+{
+    float rate;
+    if (get_float(b->p, s, "rate", 0.5, 0.0, 0.999, &rate))
+        return b->p->rc;
+    return sn_dropout_create(name, b->in_shape[0], rate, out);
+}
+
+static int build_batchnorm(struct build *b, struct section *s, const char *name,
+                           struct sn_layer **out)
+{
+    float momentum, eps;
+    if (get_float(b->p, s, "momentum", 0.1, 0.0, 1.0, &momentum) ||
+        get_float(b->p, s, "eps", 1e-5, 1e-12, 1.0, &eps))
+        return b->p->rc;
+    return sn_batchnorm_create(name, b->in_shape[0], momentum, eps, out);
+}
+
+static int build_recurrent(struct build *b, struct section *s, const char *name,
+                           struct sn_layer **out)
+{
+    long units;
+    bool seq;
+    if (need_int(b, s, "units", 1 << 20, &units) || get_bool(b->p, s, "return_sequences", &seq))
+        return b->p->rc;
+    if (strcmp(s->word, "rnn") == 0)
+        return sn_rnn_create(name, b->in_shape[0], (int)units, seq, out);
+    if (strcmp(s->word, "lstm") == 0)
+        return sn_lstm_create(name, b->in_shape[0], (int)units, seq, out);
+    return sn_gru_create(name, b->in_shape[0], (int)units, seq, out);
+}
+
+static int build_merge(struct build *b, struct section *s, const char *name,
+                       struct sn_layer **out)
+{
+    return strcmp(s->word, "concat") == 0 ? sn_concat_create(name, b->in_shape, b->n_in, out)
+                                          : sn_add_create(name, b->in_shape, b->n_in, out);
+}
+
+/* The one table from section words to constructors; `many` kinds take the
+ * layers named by `from` (two or more), the others one input. */
 static const struct {
     const char *word;
     int (*build)(struct build *b, struct section *s, const char *name, struct sn_layer **out);
+    bool many;
 } kinds[] = {
-    { "dense", build_dense },
-    { "activation", build_activation },
+    { "dense", build_dense, false },         { "conv", build_conv, false },
+    { "maxpool", build_pool, false },        { "avgpool", build_pool, false },
+    { "flatten", build_flatten, false },     { "dropout", build_dropout, false },
+    { "batchnorm", build_batchnorm, false }, { "activation", build_activation, false },
+    { "rnn", build_recurrent, false },       { "lstm", build_recurrent, false },
+    { "gru", build_recurrent, false },       { "concat", build_merge, true },
+    { "add", build_merge, true },
 };
 
-/* Section words of INTERFACES.md that this version cannot build yet. */
-static const char *const planned[] = {
-    "conv", "maxpool", "avgpool", "flatten", "dropout", "batchnorm",
-    "rnn", "lstm", "gru", "concat", "add",
-};
+/* Resolve `from` (names of earlier layers, or "input") into b->in[];
+ * without it a layer reads the previous one. */
+static int resolve_inputs(struct build *b, struct section *s, bool many)
+{
+    struct kv *kv = find(s, "from");
+    b->n_in = 0;
+    if (!kv) {
+        if (many)
+            return perr(b->p, s->line, SN_EINVAL, "[%s] needs 'from' (two or more earlier layers)",
+                        s->word);
+        b->in[0] = b->prev;
+        b->in_shape[0] = sn_model_shape(b->m, b->prev);
+        b->n_in = 1;
+        return SN_OK;
+    }
+    char buf[MAX_VALUE];
+    snprintf(buf, sizeof buf, "%s", kv->value);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *end = tok + strlen(tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        bool is_input = strcmp(tok, "input") == 0;
+        int idx = is_input ? -1 : sn_model_find(b->m, tok);
+        if (idx == -1 && !is_input)
+            return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: no earlier layer is named '%s' "
+                        "(a layer may only read layers above it)", s->word, tok);
+        if (b->n_in == SN_MAX_INPUTS)
+            return perr(b->p, kv->line, SN_EINVAL, "[%s] from: at most %d inputs", s->word,
+                        SN_MAX_INPUTS);
+        b->in[b->n_in] = idx;
+        b->in_shape[b->n_in] = sn_model_shape(b->m, idx);
+        b->n_in++;
+    }
+    if (many && b->n_in < 2)
+        return perr(b->p, kv->line, SN_EINVAL, "[%s] from: needs two or more layers", s->word);
+    if (!many && b->n_in != 1)
+        return perr(b->p, kv->line, SN_EINVAL, "[%s] from: takes one layer", s->word);
+    return SN_OK;
+}
 
 static int build_layer(struct build *b, struct section *s, int index)
 {
     struct parser *p = b->p;
-    for (size_t i = 0; i < sizeof planned / sizeof planned[0]; i++)
-        if (strcmp(s->word, planned[i]) == 0)
-            return perr(p, s->line, SN_EINVAL,
-                        "[%s] layers are not available in this version of scratchnet", s->word);
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         if (strcmp(s->word, kinds[i].word) != 0)
             continue;
@@ -452,14 +594,16 @@ static int build_layer(struct build *b, struct section *s, int index)
             snprintf(name, sizeof name, "%.40s%d", s->word, index);
         }
         bool freeze;
-        if (get_bool(p, s, "freeze", &freeze))
+        if (get_bool(p, s, "freeze", &freeze) || resolve_inputs(b, s, kinds[i].many))
             return p->rc;
         struct sn_layer *l = NULL;
         int rc = kinds[i].build(b, s, name, &l);
         if (rc)
             return p->rc ? p->rc : perr(p, s->line, rc, "%s", sn_errmsg());
         l->freeze = freeze;
-        l->in[0] = b->prev;
+        l->n_in = b->n_in;
+        for (int j = 0; j < b->n_in; j++)
+            l->in[j] = b->in[j];
         if (check_unused(p, s)) {
             sn_layer_destroy(l);
             return p->rc;

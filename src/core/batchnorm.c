@@ -1,0 +1,156 @@
+/* batchnorm: forward and backward (see batchnorm.h).
+ *
+ * Legend: B batch, C channels, S = H*W values per channel and example
+ * (S = 1 for (F) inputs), n = B*S values per channel.  Channels are
+ * independent, so the loops over C are the parallel ones.
+ *
+ * backward (per channel, xh = normalised input, g = weight):
+ *   dw += sum(dy xh);  db += sum(dy)
+ *   dx += g invstd / n * (n dy - sum(dy) - xh sum(dy xh))
+ */
+#include "core/batchnorm.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+struct batchnorm {
+    struct sn_layer base;   /* first */
+    int C;
+    size_t S;
+    float momentum, eps;
+    float *xhat;            /* max_batch * C*S, owned */
+    float *invstd;          /* C, owned */
+};
+
+static int batchnorm_reserve(struct sn_layer *l, int max_batch)
+{
+    struct batchnorm *n = (struct batchnorm *)l;
+    n->xhat = sn_alloc_f32((size_t)max_batch * n->C * n->S);
+    n->invstd = sn_alloc_f32((size_t)n->C);
+    return n->xhat && n->invstd ? SN_OK : sn_fail(SN_ENOMEM, "%s: out of memory", l->name);
+}
+
+static void batchnorm_forward(struct sn_layer *l, const float *const *x, float *y,
+                              const struct sn_ctx *c)
+{
+    struct batchnorm *n = (struct batchnorm *)l;
+    const int B = c->B, C = n->C;
+    const size_t S = n->S, per = (size_t)C * S;
+    const float *w = l->params[0].w, *b = l->params[1].w;
+    float *rm = l->params[2].w, *rv = l->params[3].w;
+    const double cnt = (double)B * (double)S;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < C; ch++) {
+        float mean, var;
+        if (c->train) {
+            double s = 0.0, s2 = 0.0;
+            for (int i = 0; i < B; i++) {
+                const float *xp = x[0] + (size_t)i * per + (size_t)ch * S;
+                for (size_t k = 0; k < S; k++)
+                    s += xp[k];
+            }
+            double m = s / cnt;
+            for (int i = 0; i < B; i++) {
+                const float *xp = x[0] + (size_t)i * per + (size_t)ch * S;
+                for (size_t k = 0; k < S; k++)
+                    s2 += ((double)xp[k] - m) * ((double)xp[k] - m);
+            }
+            mean = (float)m;
+            var = (float)(s2 / cnt);
+            float unbiased = cnt > 1 ? (float)(s2 / (cnt - 1)) : var;
+            rm[ch] += n->momentum * (mean - rm[ch]);
+            rv[ch] += n->momentum * (unbiased - rv[ch]);
+        } else {
+            mean = rm[ch];
+            var = rv[ch];
+        }
+        float is = 1.0f / sqrtf(var + n->eps);
+        n->invstd[ch] = is;
+        for (int i = 0; i < B; i++) {
+            size_t at = (size_t)i * per + (size_t)ch * S;
+            for (size_t k = 0; k < S; k++) {
+                float xh = (x[0][at + k] - mean) * is;
+                n->xhat[at + k] = xh;
+                y[at + k] = w[ch] * xh + b[ch];
+            }
+        }
+    }
+}
+
+static void batchnorm_backward(struct sn_layer *l, const float *const *x, const float *y,
+                               const float *dy, float *const *dx, const struct sn_ctx *c)
+{
+    struct batchnorm *n = (struct batchnorm *)l;
+    const int B = c->B, C = n->C;
+    const size_t S = n->S, per = (size_t)C * S;
+    struct sn_param *pw = &l->params[0], *pb = &l->params[1];
+    const float cnt = (float)B * (float)S;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < C; ch++) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (int i = 0; i < B; i++) {
+            size_t at = (size_t)i * per + (size_t)ch * S;
+            for (size_t k = 0; k < S; k++) {
+                sdy += dy[at + k];
+                sdyx += (double)dy[at + k] * n->xhat[at + k];
+            }
+        }
+        if (pw->trainable)
+            pw->dw[ch] += (float)sdyx;
+        if (pb->trainable)
+            pb->dw[ch] += (float)sdy;
+        if (!dx[0])
+            continue;
+        float k0 = pw->w[ch] * n->invstd[ch] / cnt;
+        for (int i = 0; i < B; i++) {
+            size_t at = (size_t)i * per + (size_t)ch * S;
+            for (size_t k = 0; k < S; k++)
+                dx[0][at + k] += k0 * (cnt * dy[at + k] - (float)sdy - n->xhat[at + k] * (float)sdyx);
+        }
+    }
+}
+
+static void batchnorm_destroy(struct sn_layer *l)
+{
+    struct batchnorm *n = (struct batchnorm *)l;
+    sn_free(n->xhat);
+    sn_free(n->invstd);
+}
+
+static const struct sn_layer_ops batchnorm_ops = {
+    .kind = "batchnorm",
+    .reserve = batchnorm_reserve,
+    .forward = batchnorm_forward,
+    .backward = batchnorm_backward,
+    .destroy = batchnorm_destroy,
+};
+
+int sn_batchnorm_create(const char *name, struct sn_shape in, float momentum, float eps,
+                        struct sn_layer **out)
+{
+    char s[64];
+    if (in.ndim != 3 && in.ndim != 1)
+        return sn_fail(SN_ESHAPE, "batchnorm: needs a (C,H,W) or (F) input, got %s",
+                       sn_shape_str(&in, s, sizeof s));
+    if (!(momentum >= 0.0f && momentum <= 1.0f) || !(eps > 0.0f))
+        return sn_fail(SN_EINVAL, "batchnorm: momentum must be in [0, 1] and eps > 0");
+    struct batchnorm *n = calloc(1, sizeof *n);
+    if (!n)
+        return sn_fail(SN_ENOMEM, "batchnorm: out of memory");
+    sn_layer_base_init(&n->base, &batchnorm_ops, name, in);
+    n->base.out_shape = in;
+    n->C = in.d[0];
+    n->S = in.ndim == 3 ? (size_t)in.d[1] * in.d[2] : 1;
+    n->momentum = momentum;
+    n->eps = eps;
+    struct sn_shape cs = sn_shape_make(n->C, 0, 0, 0);
+    sn_layer_add_param(&n->base, "weight", cs, SN_INIT_ONE, n->C, n->C);
+    sn_layer_add_param(&n->base, "bias", cs, SN_INIT_ZERO, n->C, n->C);
+    sn_layer_add_buffer(&n->base, "running_mean", cs, SN_INIT_ZERO);
+    sn_layer_add_buffer(&n->base, "running_var", cs, SN_INIT_ONE);
+    *out = &n->base;
+    return SN_OK;
+}

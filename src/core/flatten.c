@@ -1,0 +1,41 @@
+/* flatten: (C,H,W) or (T,F) -> (C*H*W), in C,H,W order.  Memory already
+ * holds each example flat, so forward copies and backward adds. */
+#include "core/flatten.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+static void flatten_forward(struct sn_layer *l, const float *const *x, float *y,
+                            const struct sn_ctx *c)
+{
+    memcpy(y, x[0], (size_t)c->B * sn_shape_len(&l->out_shape) * sizeof *y);
+}
+
+static void flatten_backward(struct sn_layer *l, const float *const *x, const float *y,
+                             const float *dy, float *const *dx, const struct sn_ctx *c)
+{
+    if (!dx[0])
+        return;
+    size_t n = (size_t)c->B * sn_shape_len(&l->out_shape);
+    for (size_t i = 0; i < n; i++)
+        dx[0][i] += dy[i];
+}
+
+static const struct sn_layer_ops flatten_ops = {
+    .kind = "flatten",
+    .forward = flatten_forward,
+    .backward = flatten_backward,
+};
+
+int sn_flatten_create(const char *name, struct sn_shape in, struct sn_layer **out)
+{
+    struct sn_layer *l = calloc(1, sizeof *l);
+    if (!l)
+        return sn_fail(SN_ENOMEM, "flatten: out of memory");
+    sn_layer_base_init(l, &flatten_ops, name, in);
+    l->out_shape = sn_shape_make((int)sn_shape_len(&in), 0, 0, 0);
+    *out = l;
+    return SN_OK;
+}

@@ -1,0 +1,118 @@
+/* gru: the GRU cell forward and backward through time (see gru.h and
+ * recurrent.h for the legend).  gates holds the input projections, then
+ * the activated r z n; hh holds W_hh h_{t-1} + b_hh of every step (n needs
+ * its third block).  backward, per step, with hn = (W_hn h + b_hn):
+ *   dh = dH_t + dh_next;  dn = dh (1-z);  dz = dh (h_{t-1} - n)
+ *   dn' = dn (1-n^2);  dz' = dz z(1-z);  dr' = dn' hn r(1-r)
+ *   d(input proj) = (dr', dz', dn');  d(hidden proj) = (dr', dz', dn' r)
+ *   dh_next = dh z + d(hidden proj) W_hh
+ */
+#include "core/gru.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/blas.h"
+#include "core/recurrent.h"
+#include "core/status.h"
+
+static inline float sigm(float v)
+{
+    return v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
+}
+
+static void gru_forward(struct sn_layer *l, const float *const *x, float *y,
+                        const struct sn_ctx *c)
+{
+    struct sn_recurrent *r = (struct sn_recurrent *)l;
+    const int B = c->B, T = r->T, H = r->H, GH = 3 * H;
+    const size_t ldg = (size_t)T * GH, ldh = (size_t)T * H;
+    const float *bhh = l->params[3].w;
+    sn_recurrent_project(r, x[0], B, false);
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < GH; k++)
+                r->hh[b * ldg + (size_t)t * GH + k] = bhh[k];
+        if (t > 0)
+            sn_sgemm(false, true, B, GH, H, 1.0f, r->hs + (size_t)(t - 1) * H, (int)ldh,
+                     l->params[1].w, H, 1.0f, r->hh + (size_t)t * GH, (int)ldg);
+#pragma omp parallel for schedule(static) if (B * H > 4096)
+        for (int b = 0; b < B; b++) {
+            float *g = r->gates + b * ldg + (size_t)t * GH;
+            const float *hv = r->hh + b * ldg + (size_t)t * GH;
+            const float *hp = t > 0 ? r->hs + b * ldh + (size_t)(t - 1) * H : NULL;
+            float *h = r->hs + b * ldh + (size_t)t * H;
+            for (int k = 0; k < H; k++) {
+                float rr = sigm(g[k] + hv[k]), z = sigm(g[H + k] + hv[H + k]);
+                float n = tanhf(g[2 * H + k] + rr * hv[2 * H + k]);
+                g[k] = rr;
+                g[H + k] = z;
+                g[2 * H + k] = n;
+                h[k] = (1.0f - z) * n + z * (hp ? hp[k] : 0.0f);
+            }
+        }
+    }
+    sn_recurrent_output(r, y, B);
+}
+
+static void gru_backward(struct sn_layer *l, const float *const *x, const float *y,
+                         const float *dy, float *const *dx, const struct sn_ctx *c)
+{
+    struct sn_recurrent *r = (struct sn_recurrent *)l;
+    const int B = c->B, T = r->T, H = r->H, GH = 3 * H;
+    const size_t ldg = (size_t)T * GH, ldh = (size_t)T * H;
+    struct sn_recurrent_ws w = sn_recurrent_ws(r, c->ws, B);
+    sn_recurrent_begin_backward(r, dy, &w, B);
+    for (int t = T - 1; t >= 0; t--) {
+#pragma omp parallel for schedule(static) if (B * H > 4096)
+        for (int b = 0; b < B; b++) {
+            const float *g = r->gates + b * ldg + (size_t)t * GH;
+            const float *hv = r->hh + b * ldg + (size_t)t * GH;
+            const float *hp = w.hprev + b * ldh + (size_t)t * H;
+            const float *dH = w.dH + b * ldh + (size_t)t * H;
+            float *dp = w.dpre + b * ldg + (size_t)t * GH, *dq = w.dph + b * ldg + (size_t)t * GH;
+            float *dhn = w.dhn + (size_t)b * H;
+            for (int k = 0; k < H; k++) {
+                float rr = g[k], z = g[H + k], n = g[2 * H + k];
+                float dh = dH[k] + dhn[k];
+                float dn = dh * (1.0f - z), dz = dh * (hp[k] - n);
+                float dnp = dn * (1.0f - n * n), dzp = dz * z * (1.0f - z);
+                float drp = dnp * hv[2 * H + k] * rr * (1.0f - rr);
+                dp[k] = drp;
+                dp[H + k] = dzp;
+                dp[2 * H + k] = dnp;
+                dq[k] = drp;
+                dq[H + k] = dzp;
+                dq[2 * H + k] = dnp * rr;
+                dhn[k] = dh * z;
+            }
+        }
+        if (t > 0)
+            sn_recurrent_hh_back(r, w.dph + (size_t)t * GH, ldg, w.dhn, B, true);
+    }
+    sn_recurrent_finish_backward(r, x[0], &w, dx[0], B);
+}
+
+static const struct sn_layer_ops gru_ops = {
+    .kind = "gru",
+    .workspace_len = sn_recurrent_workspace_len,
+    .reserve = sn_recurrent_reserve,
+    .forward = gru_forward,
+    .backward = gru_backward,
+    .destroy = sn_recurrent_destroy,
+};
+
+int sn_gru_create(const char *name, struct sn_shape in, int units, bool return_sequences,
+                  struct sn_layer **out)
+{
+    struct sn_recurrent *r = calloc(1, sizeof *r);
+    if (!r)
+        return sn_fail(SN_ENOMEM, "gru: out of memory");
+    int rc = sn_recurrent_init(r, &gru_ops, "gru", name, in, units, return_sequences, 3);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    *out = &r->base;
+    return SN_OK;
+}

@@ -1,0 +1,77 @@
+/* rnn: the tanh cell forward and backward through time (see rnn.h and
+ * recurrent.h for the legend).  backward: dpre_t = (dH_t + dh_{t+1}) (1 - h_t^2),
+ * dh_t (for step t-1) = dpre_t W_hh. */
+#include "core/rnn.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/blas.h"
+#include "core/recurrent.h"
+#include "core/status.h"
+
+static void rnn_forward(struct sn_layer *l, const float *const *x, float *y,
+                        const struct sn_ctx *c)
+{
+    struct sn_recurrent *r = (struct sn_recurrent *)l;
+    const int B = c->B, T = r->T, H = r->H;
+    const size_t ld = (size_t)T * H;
+    sn_recurrent_project(r, x[0], B, true);
+    for (int t = 0; t < T; t++) {
+        float *pre = r->gates + (size_t)t * H;
+        if (t > 0)
+            sn_sgemm(false, true, B, H, H, 1.0f, r->hs + (size_t)(t - 1) * H, (int)ld,
+                     l->params[1].w, H, 1.0f, pre, (int)ld);
+#pragma omp parallel for schedule(static) if (B * H > 4096)
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < H; k++)
+                r->hs[b * ld + (size_t)t * H + k] = tanhf(pre[b * ld + k]);
+    }
+    sn_recurrent_output(r, y, B);
+}
+
+static void rnn_backward(struct sn_layer *l, const float *const *x, const float *y,
+                         const float *dy, float *const *dx, const struct sn_ctx *c)
+{
+    struct sn_recurrent *r = (struct sn_recurrent *)l;
+    const int B = c->B, T = r->T, H = r->H;
+    const size_t ld = (size_t)T * H;
+    struct sn_recurrent_ws w = sn_recurrent_ws(r, c->ws, B);
+    sn_recurrent_begin_backward(r, dy, &w, B);
+    for (int t = T - 1; t >= 0; t--) {
+#pragma omp parallel for schedule(static) if (B * H > 4096)
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < H; k++) {
+                size_t at = b * ld + (size_t)t * H + k;
+                float h = r->hs[at], dh = w.dH[at] + w.dhn[(size_t)b * H + k];
+                w.dpre[at] = dh * (1.0f - h * h);
+            }
+        if (t > 0)
+            sn_recurrent_hh_back(r, w.dpre + (size_t)t * H, ld, w.dhn, B, false);
+    }
+    sn_recurrent_finish_backward(r, x[0], &w, dx[0], B);
+}
+
+static const struct sn_layer_ops rnn_ops = {
+    .kind = "rnn",
+    .workspace_len = sn_recurrent_workspace_len,
+    .reserve = sn_recurrent_reserve,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .destroy = sn_recurrent_destroy,
+};
+
+int sn_rnn_create(const char *name, struct sn_shape in, int units, bool return_sequences,
+                  struct sn_layer **out)
+{
+    struct sn_recurrent *r = calloc(1, sizeof *r);
+    if (!r)
+        return sn_fail(SN_ENOMEM, "rnn: out of memory");
+    int rc = sn_recurrent_init(r, &rnn_ops, "rnn", name, in, units, return_sequences, 1);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    *out = &r->base;
+    return SN_OK;
+}
