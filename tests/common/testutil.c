@@ -143,3 +143,146 @@ char *sn_test_slurp(const char *path)
     fclose(f);
     return s;
 }
+
+/* ---- layer harness ----------------------------------------------------- */
+#include "core/layer.h"
+#include "core/tensor.h"
+
+void sn_test_layer_init(struct sn_test_layer *t, struct sn_layer *l, int B, bool train)
+{
+    memset(t, 0, sizeof *t);
+    t->l = l;
+    t->B = B;
+    t->train = train;
+    t->rng_seed = 77;
+    size_t np = 0, nb = 0;
+    for (int p = 0; p < l->n_params; p++) {
+        if (l->params[p].buffer)
+            nb += l->params[p].len;
+        else
+            np += l->params[p].len;
+    }
+    t->params = sn_alloc_f32(np + 1);
+    t->grads = sn_alloc_f32(np + 1);
+    t->buffers = sn_alloc_f32(nb + 1);
+    struct sn_rng r;
+    sn_rng_seed(&r, 5, 5);
+    size_t op = 0, ob = 0;
+    for (int p = 0; p < l->n_params; p++) {
+        struct sn_param *pr = &l->params[p];
+        if (pr->buffer) {
+            pr->w = t->buffers + ob;
+            pr->dw = NULL;
+            ob += pr->len;
+        } else {
+            pr->w = t->params + op;
+            pr->dw = t->grads + op;
+            op += pr->len;
+        }
+        sn_param_init(pr, &r);
+        /* batchnorm's weight 1 / bias 0 would hide mistakes: perturb them */
+        if (!pr->buffer && (pr->init == SN_INIT_ONE || pr->init == SN_INIT_ZERO))
+            for (size_t i = 0; i < pr->len; i++)
+                pr->w[i] += 0.5f * (sn_rng_uniform(&r) - 0.5f);
+    }
+    if (l->ops->reserve && l->ops->reserve(l, B) != 0)
+        abort();
+    size_t ws = l->ops->workspace_len ? l->ops->workspace_len(l, B) : 0;
+    t->ws = sn_alloc_f32(ws + 1);
+    for (int j = 0; j < l->n_in; j++) {
+        t->in_len[j] = sn_shape_len(&l->in_shape[j]);
+        t->x[j] = sn_alloc_f32((size_t)B * t->in_len[j]);
+        t->dx[j] = sn_alloc_f32((size_t)B * t->in_len[j]);
+        sn_test_fill(t->x[j], (size_t)B * t->in_len[j], 100 + (uint64_t)j, -1, 1);
+    }
+    t->out_len = sn_shape_len(&l->out_shape);
+    t->y = sn_alloc_f32((size_t)B * t->out_len);
+    t->r = sn_alloc_f32((size_t)B * t->out_len);
+    sn_test_fill(t->r, (size_t)B * t->out_len, 200, -1, 1);
+}
+
+void sn_test_layer_free(struct sn_test_layer *t)
+{
+    sn_layer_destroy(t->l);
+    sn_free(t->params);
+    sn_free(t->grads);
+    sn_free(t->buffers);
+    sn_free(t->ws);
+    for (int j = 0; j < 8; j++) {
+        sn_free(t->x[j]);
+        sn_free(t->dx[j]);
+    }
+    sn_free(t->y);
+    sn_free(t->r);
+}
+
+double sn_test_layer_loss(void *ctx)
+{
+    struct sn_test_layer *t = ctx;
+    struct sn_rng rng;
+    sn_rng_seed(&rng, t->rng_seed, 1);   /* the same dropout mask every call */
+    struct sn_ctx c = { .B = t->B, .train = t->train, .ws = t->ws, .rng = &rng };
+    t->l->ops->forward(t->l, (const float *const *)t->x, t->y, &c);
+    double s = 0;
+    for (size_t i = 0; i < (size_t)t->B * t->out_len; i++)
+        s += (double)t->r[i] * t->y[i];
+    return s;
+}
+
+void sn_test_layer_backward(struct sn_test_layer *t)
+{
+    struct sn_layer *l = t->l;
+    for (int p = 0; p < l->n_params; p++)
+        if (l->params[p].dw)
+            memset(l->params[p].dw, 0, l->params[p].len * sizeof(float));
+    for (int j = 0; j < l->n_in; j++)
+        memset(t->dx[j], 0, (size_t)t->B * t->in_len[j] * sizeof(float));
+    sn_test_layer_loss(t);
+    struct sn_rng rng;
+    sn_rng_seed(&rng, t->rng_seed, 1);
+    struct sn_ctx c = { .B = t->B, .train = t->train, .ws = t->ws, .rng = &rng };
+    l->ops->backward(l, (const float *const *)t->x, t->y, t->r, t->dx, &c);
+}
+
+void sn_test_layer_check(struct sn_test_layer *t, double h, double atol, double rtol)
+{
+    sn_test_layer_backward(t);
+    struct sn_layer *l = t->l;
+    for (int j = 0; j < l->n_in; j++)
+        sn_test_fd_check(sn_test_layer_loss, t, t->x[j], t->dx[j], (size_t)t->B * t->in_len[j], h,
+                         atol, rtol, "x", l->name, j);
+    for (int p = 0; p < l->n_params; p++) {
+        struct sn_param *pr = &l->params[p];
+        if (pr->buffer || !pr->trainable)
+            continue;
+        float *g = malloc(pr->len * sizeof *g);
+        memcpy(g, pr->dw, pr->len * sizeof *g);
+        sn_test_fd_check(sn_test_layer_loss, t, pr->w, g, pr->len, h, atol, rtol, pr->name,
+                         l->name, p);
+        free(g);
+    }
+}
+
+void sn_test_layer_ref(struct sn_test_layer *t, const float *x, const float *const *params,
+                       const float *r, const float *y, const float *dx,
+                       const float *const *dparams, double atol, double rtol)
+{
+    struct sn_layer *l = t->l;
+    memcpy(t->x[0], x, (size_t)t->B * t->in_len[0] * sizeof *x);
+    memcpy(t->r, r, (size_t)t->B * t->out_len * sizeof *r);
+    int k = 0;
+    for (int p = 0; p < l->n_params; p++)
+        if (!l->params[p].buffer)
+            memcpy(l->params[p].w, params[k++], l->params[p].len * sizeof(float));
+    sn_test_layer_backward(t);
+    sn_test_close_arrays(t->y, y, (size_t)t->B * t->out_len, atol, rtol, "y", "ref y", l->name, 0);
+    sn_test_close_arrays(t->dx[0], dx, (size_t)t->B * t->in_len[0], atol, rtol, "dx", "ref dx",
+                         l->name, 1);
+    k = 0;
+    for (int p = 0; p < l->n_params; p++)
+        if (!l->params[p].buffer) {
+            sn_test_close_arrays(l->params[p].dw, dparams[k], l->params[p].len, atol, rtol,
+                                 l->params[p].name, "ref", l->name, 2 + k);
+            k++;
+        }
+}

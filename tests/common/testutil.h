@@ -49,3 +49,43 @@ int sn_test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *sn_test_slurp(const char *path);
 
 #endif
+
+/* ---- layer harness ----------------------------------------------------- */
+struct sn_layer;
+
+/* A layer prepared for direct calls: parameter and gradient storage,
+ * workspace, reserved state, inputs x[j] (B x in_len_j), outputs y, a
+ * random projection r of y (the test loss is L = sum r*y) and input
+ * gradients dx[j]. */
+struct sn_test_layer {
+    struct sn_layer *l;
+    int B;
+    bool train;
+    float *params, *grads, *buffers, *ws;
+    float *x[8], *dx[8], *y, *r;
+    size_t in_len[8], out_len;
+    uint64_t rng_seed;
+};
+
+/* Prepare l (taken: freed by sn_test_layer_free) for batch B; inputs are
+ * filled from U[-1,1), parameters by their init rule. */
+void sn_test_layer_init(struct sn_test_layer *t, struct sn_layer *l, int B, bool train);
+void sn_test_layer_free(struct sn_test_layer *t);
+
+/* Forward; returns L = sum r*y in double. */
+double sn_test_layer_loss(void *t);
+
+/* Zero all gradients, forward, backward with dy = r. */
+void sn_test_layer_backward(struct sn_test_layer *t);
+
+/* Check every input gradient and every trainable parameter gradient
+ * against central finite differences of L. */
+void sn_test_layer_check(struct sn_test_layer *t, double h, double atol, double rtol);
+
+/* Load a PyTorch reference case into t (B examples): x (first input), the
+ * trainable parameters in declaration order (params[k] for the k-th
+ * non-buffer parameter), r; run backward; compare y, dx and every
+ * parameter gradient with rtol/atol. */
+void sn_test_layer_ref(struct sn_test_layer *t, const float *x, const float *const *params,
+                       const float *r, const float *y, const float *dx,
+                       const float *const *dparams, double atol, double rtol);

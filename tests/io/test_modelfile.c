@@ -114,7 +114,8 @@ static void test_modelfile_errors(void **state)
                  "bad.cfg:6:", "used twice");
     expect_error(NET "[dense]\nunits = 2\nfreeze = 2\n", SN_EINVAL, "bad.cfg:5:", "freeze");
     expect_error(NET "[dense]\nunits = 2\ninit = magic\n", SN_EINVAL, "bad.cfg:5:", "init");
-    expect_error(NET "[conv]\nfilters = 2\n", SN_EINVAL, "bad.cfg:3:", "not available");
+    expect_error(NET "[conv]\nfilters = 2\nsize = 3\n", SN_ESHAPE, "bad.cfg:3:", "(C,H,W)");
+    expect_error(NET "[conv]\nsize = 3\n", SN_EINVAL, "bad.cfg:3:", "needs 'filters'");
     expect_error(NET "[dense]\nunits = 10\nactivation = softmax\n", SN_EINVAL, "bad.cfg:5:",
                  "applies softmax itself");
     expect_error("[net]\ninput = 4\nloss = binary_cross_entropy\n[dense]\nunits = 1\nactivation = sigmoid\n",
@@ -127,6 +128,70 @@ static void test_modelfile_errors(void **state)
     memcpy(longline, NET "[dense]\nunits = 2\nname = ", strlen(NET "[dense]\nunits = 2\nname = "));
     longline[sizeof longline - 1] = '\0';
     expect_error(longline, SN_EINVAL, "bad.cfg:5:", "too long");
+}
+
+#define IMG "[net]\ninput = 1,8,8\n"
+
+/* Shape errors of branching and sequence models, each at its line. */
+static void test_modelfile_graph_errors(void **state)
+{
+    (void)state;
+    expect_error(IMG "[conv]\nfilters = 2\nsize = 9\n", SN_ESHAPE, "bad.cfg:3:", "does not fit");
+    expect_error(IMG "[maxpool]\nsize = 9\n", SN_ESHAPE, "bad.cfg:3:", "does not fit");
+    expect_error(IMG "[conv]\nname = a\nfilters = 2\nsize = 3\n[conv]\nname = b\nfilters = 2\n"
+                 "size = 5\nfrom = input\n[concat]\nfrom = a, b\n", SN_ESHAPE, "bad.cfg:12:",
+                 "does not fit");
+    expect_error(IMG "[conv]\nname = a\nfilters = 2\nsize = 3\npad = 1\n[conv]\nname = b\n"
+                 "filters = 3\nsize = 3\npad = 1\nfrom = input\n[add]\nfrom = a,b\n", SN_ESHAPE,
+                 "bad.cfg:14:", "input 1 has shape 3x8x8");
+    expect_error(IMG "[concat]\nfrom = nothere, input\n", SN_ESHAPE, "bad.cfg:4:",
+                 "no earlier layer is named 'nothere'");
+    expect_error(IMG "[dense]\nunits = 4\nfrom = later\n[dense]\nname = later\nunits = 2\n",
+                 SN_ESHAPE, "bad.cfg:5:", "no earlier layer is named 'later'");
+    expect_error(IMG "[dense]\nname = self\nunits = 4\nfrom = self\n", SN_ESHAPE, "bad.cfg:6:",
+                 "no earlier layer is named 'self'");
+    expect_error(IMG "[add]\nfrom = input\n", SN_EINVAL, "bad.cfg:4:", "two or more");
+    expect_error(IMG "[add]\n", SN_EINVAL, "bad.cfg:3:", "needs 'from'");
+    expect_error(IMG "[dense]\nunits = 4\n[lstm]\nunits = 3\n", SN_ESHAPE, "bad.cfg:5:",
+                 "time axis");
+    expect_error(IMG "[dense]\nunits = 4\nfrom = input, input\n", SN_EINVAL, "bad.cfg:5:",
+                 "takes one layer");
+    expect_error(IMG "[dropout]\nrate = 1\n", SN_EINVAL, "bad.cfg:4:", "rate");
+    expect_error(IMG "[lstm]\nunits = 3\nreturn_sequences = 2\n", SN_EINVAL, "bad.cfg:5:",
+                 "return_sequences");
+}
+
+/* An inception-style module and a residual block build with the right shapes. */
+static void test_modelfile_builds_branches(void **state)
+{
+    (void)state;
+    const char *cfg = IMG
+        "[conv]\nname = stem\nfilters = 4\nsize = 3\npad = 1\nactivation = relu\n"
+        "[conv]\nname = b1\nfilters = 2\nsize = 1\nfrom = stem\n"
+        "[conv]\nname = b3\nfilters = 3\nsize = 3\npad = 1\nfrom = stem\n"
+        "[maxpool]\nname = bp\nsize = 3\nstride = 1\nfrom = stem\n"
+        "[conv]\nname = bpc\nfilters = 1\nsize = 3\npad = 2\n"
+        "[concat]\nname = mix\nfrom = b1, b3, bpc\n"
+        "[conv]\nname = r\nfilters = 6\nsize = 3\npad = 1\n"
+        "[add]\nfrom = r, mix\n"
+        "[batchnorm]\n[avgpool]\nsize = 8\n[flatten]\n[dropout]\nrate = 0.2\n[dense]\nunits = 10\n";
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    int rc = sn_modelfile_parse(cfg, "inc.cfg", &net, &m);
+    if (rc)
+        fprintf(stderr, "%s\n", sn_errmsg());
+    assert_int_equal(rc, SN_OK);
+    int mix = sn_model_find(m, "mix");
+    assert_int_equal(m->layers[mix]->n_in, 3);
+    assert_int_equal(m->layers[mix]->out_shape.d[0], 6);
+    assert_int_equal(m->layers[mix]->out_shape.d[1], 8);
+    int add = sn_model_find(m, "add7");
+    assert_true(add >= 0);
+    assert_int_equal(m->layers[add]->in[0], sn_model_find(m, "r"));
+    assert_int_equal(m->layers[add]->in[1], mix);
+    assert_int_equal(sn_model_out_len(m), 10);
+    assert_int_equal(m->layers[sn_model_find(m, "b1")]->in[0], 0);
+    sn_model_destroy(m);
 }
 
 /* Reading: missing files, binary files. */
@@ -170,6 +235,8 @@ int main(void)
         cmocka_unit_test(test_modelfile_parses_good_file),
         cmocka_unit_test(test_modelfile_errors),
         cmocka_unit_test(test_modelfile_read_errors),
+        cmocka_unit_test(test_modelfile_graph_errors),
+        cmocka_unit_test(test_modelfile_builds_branches),
         cmocka_unit_test(test_modelfile_zoo_mlp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,86 @@
+/* test_batchnorm: batch statistics, running statistics, eval mode. */
+#include "testutil.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/batchnorm.h"
+#include "core/status.h"
+#include "ref/ref_layers.h"
+
+/* Training output, gradients and updated running statistics match
+ * BatchNorm2d (4 x (3,4,5)) and BatchNorm1d (5 x 6). */
+static void test_batchnorm_matches_pytorch(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(3, 4, 5, 0), 0.1f, 1e-5f, &l), SN_OK);
+    struct sn_test_layer t;
+    sn_test_layer_init(&t, l, 4, true);
+    l->params[2].w[0] = l->params[2].w[1] = l->params[2].w[2] = 0.0f;   /* fresh statistics */
+    l->params[3].w[0] = l->params[3].w[1] = l->params[3].w[2] = 1.0f;
+    const float *p[2] = { bn2d_weight, bn2d_bias }, *dp[2] = { bn2d_dweight, bn2d_dbias };
+    sn_test_layer_ref(&t, bn2d_x, p, bn2d_r, bn2d_y, bn2d_dx, dp, 1e-5, 1e-4);
+    /* one training forward updated the running statistics as PyTorch's did */
+    assert_close_arrays(l->params[2].w, bn2d_running_mean, 3, 1e-6, 1e-5);
+    assert_close_arrays(l->params[3].w, bn2d_running_var, 3, 1e-6, 1e-5);
+    sn_test_layer_free(&t);
+
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(6, 0, 0, 0), 0.1f, 1e-5f, &l), SN_OK);
+    sn_test_layer_init(&t, l, 5, true);
+    const float *q[2] = { bn1d_weight, bn1d_bias }, *dq[2] = { bn1d_dweight, bn1d_dbias };
+    sn_test_layer_ref(&t, bn1d_x, q, bn1d_r, bn1d_y, bn1d_dx, dq, 1e-5, 1e-4);
+    assert_close_arrays(l->params[2].w, bn1d_running_mean, 6, 1e-6, 1e-5);
+    assert_close_arrays(l->params[3].w, bn1d_running_var, 6, 1e-6, 1e-5);
+    sn_test_layer_free(&t);
+}
+
+/* Finite differences in training mode, odd shapes, batch 2. */
+static void test_batchnorm_backward_fd(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(2, 3, 3, 0), 0.1f, 1e-5f, &l), SN_OK);
+    struct sn_test_layer t;
+    sn_test_layer_init(&t, l, 2, true);
+    sn_test_layer_check(&t, 1e-2, 2e-3, 2e-2);
+    sn_test_layer_free(&t);
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(5, 0, 0, 0), 0.1f, 1e-5f, &l), SN_OK);
+    sn_test_layer_init(&t, l, 3, true);
+    sn_test_layer_check(&t, 1e-2, 2e-3, 2e-2);
+    sn_test_layer_free(&t);
+}
+
+/* In evaluation the running statistics are used: y = w (x - rm)/sqrt(rv+eps) + b. */
+static void test_batchnorm_eval_uses_running_stats(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(2, 0, 0, 0), 0.1f, 1e-5f, &l), SN_OK);
+    struct sn_test_layer t;
+    sn_test_layer_init(&t, l, 1, false);
+    l->params[0].w[0] = 2.0f; l->params[0].w[1] = 1.0f;   /* weight */
+    l->params[1].w[0] = 0.5f; l->params[1].w[1] = 0.0f;   /* bias */
+    l->params[2].w[0] = 1.0f; l->params[2].w[1] = -1.0f;  /* running_mean */
+    l->params[3].w[0] = 4.0f; l->params[3].w[1] = 0.25f;  /* running_var */
+    t.x[0][0] = 3.0f;
+    t.x[0][1] = 0.0f;
+    sn_test_layer_loss(&t);
+    assert_float_equal(t.y[0], 2.0f * 2.0f / sqrtf(4.0f + 1e-5f) + 0.5f, 1e-5);
+    assert_float_equal(t.y[1], 1.0f / sqrtf(0.25f + 1e-5f), 1e-5);
+    assert_float_equal(l->params[2].w[0], 1.0f, 0);   /* untouched in eval */
+    assert_true(l->params[2].buffer && !l->params[2].trainable);
+    sn_test_layer_free(&t);
+    struct sn_layer *bad = NULL;
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(3, 4, 0, 0), 0.1f, 1e-5f, &bad), SN_ESHAPE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batchnorm_matches_pytorch),
+        cmocka_unit_test(test_batchnorm_backward_fd),
+        cmocka_unit_test(test_batchnorm_eval_uses_running_stats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

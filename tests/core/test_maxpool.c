@@ -1,0 +1,70 @@
+/* test_maxpool: max pooling forward, backward and PyTorch agreement. */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "core/maxpool.h"
+#include "core/status.h"
+#include "ref/ref_layers.h"
+
+/* 4x4 input 0..15, 2x2 windows: the maxima are 5 7 13 15 and the gradient
+ * goes to them only. */
+static void test_maxpool_hand(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_maxpool_create("p", sn_shape_make(1, 4, 4, 0), 2, 2, &l), SN_OK);
+    struct sn_test_layer t;
+    sn_test_layer_init(&t, l, 1, true);
+    for (int i = 0; i < 16; i++)
+        t.x[0][i] = (float)i;
+    for (int i = 0; i < 4; i++)
+        t.r[i] = 1.0f;
+    sn_test_layer_backward(&t);
+    assert_close_arrays(t.y, ((float[]){ 5, 7, 13, 15 }), 4, 0, 0);
+    for (int i = 0; i < 16; i++)
+        assert_float_equal(t.dx[0][i], (i == 5 || i == 7 || i == 13 || i == 15) ? 1.0f : 0.0f, 0);
+    sn_test_layer_free(&t);
+}
+
+/* Finite differences (overlapping windows, stride 1, odd sizes). */
+static void test_maxpool_backward_fd(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_maxpool_create("p", sn_shape_make(2, 5, 4, 0), 3, 1, &l), SN_OK);
+    struct sn_test_layer t;
+    sn_test_layer_init(&t, l, 2, true);
+    sn_test_layer_check(&t, 1e-3, 1e-3, 1e-2);
+    sn_test_layer_free(&t);
+}
+
+static void test_maxpool_matches_pytorch(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_maxpool_create("p", sn_shape_make(2, 5, 6, 0), 2, 2, &l), SN_OK);
+    struct sn_test_layer t;
+    sn_test_layer_init(&t, l, 2, true);
+    sn_test_layer_ref(&t, maxpool_x, NULL, maxpool_r, maxpool_y, maxpool_dx, NULL, 1e-6, 1e-6);
+    sn_test_layer_free(&t);
+}
+
+static void test_maxpool_rejects_big_window(void **state)
+{
+    (void)state;
+    struct sn_layer *l = NULL;
+    assert_int_equal(sn_maxpool_create("p", sn_shape_make(1, 3, 3, 0), 4, 4, &l), SN_ESHAPE);
+    assert_non_null(strstr(sn_errmsg(), "does not fit"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_maxpool_hand),
+        cmocka_unit_test(test_maxpool_backward_fd),
+        cmocka_unit_test(test_maxpool_matches_pytorch),
+        cmocka_unit_test(test_maxpool_rejects_big_window),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
