@@ -174,3 +174,11 @@ throughput:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(DATA)
 	sh bench/throughput.sh models/mlp.cfg $(DATA) 5
+
+# zoo: train the model zoo on Fashion-MNIST at 2 ranks and print the
+# results table of docs/RESULTS.md (hours on 2 cores).  Not part of make test.
+.PHONY: zoo
+zoo:
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh bench/zoo.sh

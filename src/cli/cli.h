@@ -62,21 +62,24 @@ int cli_check_world(void);
  * else cores / ranks on this host.  Returns the count in use. */
 int cli_setup_threads(long requested);
 
+/* Peak resident memory of this process so far, in MiB (VmHWM; 0 if unknown). */
+double cli_peak_rss_mb(void);
+
 /* Collective: rank 0 prints rank, host, threads and pid of every rank. */
 int cli_print_ranks(int threads);
 
 /* Collective: evaluate m on split s, rank r taking its block of rows, in
  * batches of up to chunk rows (chunk <= m->max_batch, x holds chunk
  * inputs).  Returns global sums: *loss_sum, *n_correct, *n_seen. */
-int cli_evaluate(struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
+int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                  const struct sn_split *s, int chunk, float *x, int *labels,
                  float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen);
 
-/* Check that dataset split s fits model m under loss: sample length equals
- * the model input length, labels or targets match the outputs, and (for
- * integer labels) every label of this rank's block is in range.
- * SN_EINVAL naming the problem. */
-int cli_check_data(const struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
+/* Check that dataset split s fits model m under net's loss and target:
+ * sample length equals the model input length, labels or targets match the
+ * outputs, and (for integer labels) every label of this rank's block is in
+ * range.  SN_EINVAL naming the problem. */
+int cli_check_data(const struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                    const struct sn_split *s);
 
 /* Load the model a weights file or checkpoint describes (or the one in

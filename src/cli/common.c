@@ -160,6 +160,19 @@ int cli_setup_threads(long requested)
     return sn_parallel_threads() < n ? sn_parallel_threads() : n;
 }
 
+double cli_peak_rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double mb = 0.0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            mb = atof(line + 6) / 1024.0;
+    if (f)
+        fclose(f);
+    return mb;
+}
+
 struct rank_info {
     int rank, threads;
     long pid;
@@ -187,9 +200,10 @@ int cli_print_ranks(int threads)
     return rc;
 }
 
-int cli_check_data(const struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
+int cli_check_data(const struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                    const struct sn_split *s)
 {
+    enum sn_loss loss = net->loss;
     size_t in_len = sn_shape_len(&m->in_shape);
     size_t K = sn_model_out_len(m);
     char a[64], b[64];
@@ -197,6 +211,12 @@ int cli_check_data(const struct sn_model *m, enum sn_loss loss, struct sn_datase
         return sn_fail(SN_EINVAL, "/%s/x samples have shape %s (%zu values) but the model "
                        "input is %s (%zu values)", s->name, sn_shape_str(&s->shape, a, sizeof a),
                        s->row_len, sn_shape_str(&m->in_shape, b, sizeof b), in_len);
+    if (net->target_input) {
+        if (K != in_len)
+            return sn_fail(SN_EINVAL, "target = input: the model has %zu outputs for %zu inputs",
+                           K, in_len);
+        return SN_OK;
+    }
     if (loss == SN_LOSS_CROSS_ENTROPY && !s->y_int)
         return sn_fail(SN_EINVAL, "/%s/y holds float targets; cross_entropy needs integer labels",
                        s->name);
@@ -214,7 +234,7 @@ int cli_check_data(const struct sn_model *m, enum sn_loss loss, struct sn_datase
     return SN_OK;
 }
 
-int cli_evaluate(struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
+int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                  const struct sn_split *s, int chunk, float *x, int *labels,
                  float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen)
 {
@@ -230,8 +250,9 @@ int cli_evaluate(struct sn_model *m, enum sn_loss loss, struct sn_dataset *ds,
         if (rc)
             break;
         const float *z = sn_model_forward(m, x, n, false, NULL);
-        sum += sn_loss_eval(loss, z, s->y_int ? labels : NULL, s->y_int ? NULL : targets, n, K,
-                            1.0f, NULL, &correct);
+        const int *lab = s->y_int && !net->target_input ? labels : NULL;
+        const float *tgt = net->target_input ? x : s->y_int ? NULL : targets;
+        sum += sn_loss_eval(net->loss, z, lab, tgt, n, K, 1.0f, NULL, &correct);
     }
     /* Every rank reaches the reductions, even after a local read error, so a
      * bad file cannot leave the others waiting; the caller agrees on rc. */

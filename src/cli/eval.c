@@ -89,7 +89,7 @@ int sn_cmd_eval(int argc, char **argv)
     if (!rc && !(s = sn_dataset_split(ds, split)))
         rc = sn_fail(SN_EINVAL, "%s: dataset /%s/x is missing", data, split);
     if (!rc)
-        rc = cli_check_data(m, net.loss, ds, s);
+        rc = cli_check_data(m, &net, ds, s);
     if (!rc)
         rc = sn_dataset_reserve(ds, (size_t)batch);
     if (!rc) {
@@ -103,13 +103,13 @@ int sn_cmd_eval(int argc, char **argv)
         goto out;
     double loss_sum;
     int64_t correct, seen;
-    rc = cli_evaluate(m, net.loss, ds, s, (int)batch, x, labels, targets, &loss_sum, &correct,
+    rc = cli_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &loss_sum, &correct,
                       &seen);
     if ((code = cli_agree(rc)))
         goto out;
     if (sn_dist_rank() == 0) {
         printf("%s: %lld examples  loss %.4f", split, (long long)seen, loss_sum / (double)seen);
-        if (s->y_int)
+        if (s->y_int && !net.target_input)
             printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
                    (long long)correct, (long long)seen);
         printf("\n");

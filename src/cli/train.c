@@ -152,6 +152,9 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
     int rc = sn_dist_allreduce_sum_f64(&loss_sum, 1);
     if (!rc)
         rc = sn_dist_allreduce_sum_i64(counts, 2);
+    int rss = (int)cli_peak_rss_mb();   /* the largest rank's */
+    if (!rc)
+        rc = sn_dist_allreduce_max_int(&rss, 1);
     if (rc)
         return rc;
     double epoch_s = now_s() - epoch_t0;
@@ -168,7 +171,7 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
     if (t->test) {
         double tl;
         int64_t correct, seen;
-        rc = cli_evaluate(t->m, t->net.loss, t->ds, t->test, t->b, t->x, t->labels, t->targets,
+        rc = cli_evaluate(t->m, &t->net, t->ds, t->test, t->b, t->x, t->labels, t->targets,
                           &tl, &correct, &seen);
         if (rc)
             return rc;
@@ -180,24 +183,32 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
         t->st.history[t->st.n_metrics++] = mt;
     if (sn_dist_rank() != 0)
         return SN_OK;
+    /* accuracy only means something against class labels */
+    const bool acc = t->train->y_int && !t->net.target_input;
     if (!quiet) {
-        printf("epoch %lld/%d  step %lld  train loss %.4f acc %.2f%%", (long long)t->st.epoch + 1,
-               t->net.epochs, (long long)t->st.global_step, mt.train_loss, 100 * mt.train_acc);
+        printf("epoch %lld/%d  step %lld  train loss %.4f", (long long)t->st.epoch + 1,
+               t->net.epochs, (long long)t->st.global_step, mt.train_loss);
+        if (acc)
+            printf(" acc %.2f%%", 100 * mt.train_acc);
         if (t->test)
-            printf("  test loss %.4f acc %.2f%%", mt.test_loss, 100 * mt.test_acc);
+            printf("  test loss %.4f", mt.test_loss);
+        if (t->test && acc)
+            printf(" acc %.2f%%", 100 * mt.test_acc);
         printf("  lr %.4g  %.0f img/s  %.1f s\n", mt.lr, ips, mt.elapsed_s);
         fflush(stdout);
     }
     if (t->log) {
-        fprintf(t->log, "{\"epoch\": %lld, \"step\": %lld, \"train_loss\": %.6f, "
-                "\"train_acc\": %.6f", (long long)t->st.epoch + 1, (long long)t->st.global_step,
-                mt.train_loss, mt.train_acc);
+        fprintf(t->log, "{\"epoch\": %lld, \"step\": %lld, \"train_loss\": %.6f",
+                (long long)t->st.epoch + 1, (long long)t->st.global_step, mt.train_loss);
+        if (acc)
+            fprintf(t->log, ", \"train_acc\": %.6f", mt.train_acc);
         if (t->test)
-            fprintf(t->log, ", \"test_loss\": %.6f, \"test_acc\": %.6f", mt.test_loss,
-                    mt.test_acc);
+            fprintf(t->log, ", \"test_loss\": %.6f", mt.test_loss);
+        if (t->test && acc)
+            fprintf(t->log, ", \"test_acc\": %.6f", mt.test_acc);
         fprintf(t->log, ", \"lr\": %.6g, \"images_per_s\": %.1f, \"elapsed_s\": %.3f, "
-                "\"ranks\": %d, \"threads\": %d}\n", mt.lr, ips, mt.elapsed_s, sn_dist_size(),
-                threads);
+                "\"ranks\": %d, \"threads\": %d, \"peak_rss_mb\": %d}\n", mt.lr, ips,
+                mt.elapsed_s, sn_dist_size(), threads, rss);
         fflush(t->log);
     }
     return SN_OK;
@@ -292,10 +303,10 @@ int sn_cmd_train(int argc, char **argv)
     if (!rc) {
         t.train = sn_dataset_split(t.ds, "train");
         t.test = sn_dataset_split(t.ds, "test");
-        rc = cli_check_data(t.m, t.net.loss, t.ds, t.train);
+        rc = cli_check_data(t.m, &t.net, t.ds, t.train);
     }
     if (!rc && t.test)
-        rc = cli_check_data(t.m, t.net.loss, t.ds, t.test);
+        rc = cli_check_data(t.m, &t.net, t.ds, t.test);
     if (!rc && t.train->n < (size_t)t.net.batch)
         rc = sn_fail(SN_EINVAL, "%s: /train has %zu rows, fewer than one global batch of %d", data,
                      t.train->n, t.net.batch);
@@ -401,6 +412,9 @@ int sn_cmd_train(int argc, char **argv)
 
     /* the loop */
     const double t0 = now_s();
+    /* what the loss compares the outputs with */
+    const int *labels = t.train->y_int && !t.net.target_input ? t.labels : NULL;
+    const float *targets = t.net.target_input ? t.x : t.train->y_int ? NULL : t.targets;
     const float grad_scale = 1.0f / (float)t.b;
     bool stop = steps > 0 && t.st.global_step >= steps;
     if (rank == 0 && !quiet && (stop || t.st.epoch >= t.net.epochs))
@@ -428,9 +442,8 @@ int sn_cmd_train(int argc, char **argv)
                         STEP_STREAM + (uint64_t)rank);
             sn_model_zero_grad(t.m);
             const float *z = sn_model_forward(t.m, t.x, t.b, true, &step_rng);
-            loss_sum += sn_loss_eval(t.net.loss, z, t.train->y_int ? t.labels : NULL,
-                                     t.train->y_int ? NULL : t.targets, t.b, t.K, grad_scale,
-                                     t.dz, &correct);
+            loss_sum += sn_loss_eval(t.net.loss, z, labels, targets, t.b, t.K, grad_scale, t.dz,
+                                     &correct);
             sn_model_backward(t.m, t.dz, t.b, &step_rng);
             rc = sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params);
             if (rc) {

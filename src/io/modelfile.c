@@ -317,6 +317,17 @@ static int check_unused(struct parser *p, struct section *s)
 
 /* ---- [net] --------------------------------------------------------------- */
 
+/* target = labels (the dataset's y, default) | input (autoencoders). */
+static int get_target(struct parser *p, struct section *s, bool *input)
+{
+    struct kv *kv = find(s, "target");
+    *input = kv && strcmp(kv->value, "input") == 0;
+    if (kv && !*input && strcmp(kv->value, "labels") != 0)
+        return perr(p, kv->line, SN_EINVAL, "[net] target: expected labels or input, got '%s'",
+                    kv->value);
+    return SN_OK;
+}
+
 static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 {
     long v;
@@ -365,6 +376,7 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
     if (get_float(p, s, "lr_gamma", 0.1, 0.0, 1.0, &sc->gamma) ||
         get_float(p, s, "lr_min", 0.0, 0.0, 1e6, &sc->min_lr) ||
         get_float(p, s, "clip_norm", 0.0, 0.0, 1e12, &net->clip_norm) ||
+        get_target(p, s, &net->target_input) ||
         get_int(p, s, "seed", 1, 0, 0x7fffffffL, &v))
         return p->rc;
     net->seed = (uint64_t)v;
@@ -640,6 +652,9 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     struct build b = { .p = &p, .m = m, .prev = -1 };
     for (int i = 1; i < p.n_secs && !p.rc; i++)
         build_layer(&b, &p.secs[i], i - 1);
+    if (!p.rc && net->target_input && net->loss == SN_LOSS_CROSS_ENTROPY)
+        perr(&p, p.secs[0].line, SN_EINVAL, "[net] target = input needs loss = mse or "
+             "binary_cross_entropy");
     /* The losses apply their own softmax / sigmoid to the last layer. */
     if (!p.rc && p.n_secs > 1) {
         struct section *last = &p.secs[p.n_secs - 1];

@@ -25,6 +25,7 @@ struct sn_netcfg {
     struct sn_sched sched;     /* lr, schedule and warm-up */
     uint64_t seed;
     float clip_norm;           /* 0 = off */
+    bool target_input;         /* target = input: the loss compares the output with the input */
 };
 
 /* Read a model file into a malloc'd NUL-terminated string (caller frees).
