@@ -14,8 +14,9 @@ WERROR      ?= 0
 
 # Debian packages scratchnet builds and runs with.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
-            libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev dataset-fashion-mnist
-PC_PKGS  := hdf5-serial inih zlib cmocka
+            libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev libpng-dev libjpeg-dev \
+            dataset-fashion-mnist
+PC_PKGS  := hdf5-serial inih zlib cmocka libpng libjpeg
 ifeq ($(WITH_MPI),1)
 PC_PKGS  += ompi-c
 endif
@@ -182,3 +183,24 @@ zoo:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(DATA)
 	sh bench/zoo.sh
+
+# data-cifar10: CIFAR-10 as data/cifar10.h5, from the official binary
+# batches in data/cifar-10-batches-bin when present, else from the offline
+# JPEG copy in ../shared/datasets/cifar10-images (see its README).
+CIFAR_JPEG := ../shared/datasets/cifar10-images
+.PHONY: data-cifar10
+data-cifar10: $(BIN)
+	@mkdir -p data
+	@if [ -f data/cifar-10-batches-bin/data_batch_1.bin ]; then \
+	    $(BIN) convert cifar10 data/cifar-10-batches-bin -o data/cifar10.h5 \
+	        --source "CIFAR-10 (official binary version)"; \
+	elif [ -f $(CIFAR_JPEG)/train.tar ]; then \
+	    rm -rf data/cifar10-images && mkdir -p data/cifar10-images && \
+	    tar xf $(CIFAR_JPEG)/train.tar -C data/cifar10-images && \
+	    tar xf $(CIFAR_JPEG)/test.tar -C data/cifar10-images && \
+	    $(BIN) convert folder data/cifar10-images/train --test data/cifar10-images/test \
+	        -o data/cifar10.h5 --source "CIFAR-10 (JPEG copy)"; \
+	else \
+	    echo "data-cifar10: neither data/cifar-10-batches-bin nor $(CIFAR_JPEG) is here;"; \
+	    echo "  with internet, download the binary version from the CIFAR-10 page into data/"; exit 2; \
+	fi

@@ -1,0 +1,100 @@
+/* cifar10: read the official binary batches (see cifar10.h). */
+#include "io/cifar10.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+#define REC (1 + 3 * 32 * 32)
+
+static const char *const default_names[10] = {
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+};
+
+/* Append the records of one batch file to s. */
+static int read_batch(const char *path, struct sn_folder *s)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sn_fail(SN_EINVAL, "%s: cannot open (is this the CIFAR-10 binary version?)", path);
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (bytes <= 0 || bytes % REC != 0) {
+        fclose(f);
+        return sn_fail(SN_EINVAL, "%s: %ld bytes is not a whole number of %d-byte records", path,
+                       bytes, REC);
+    }
+    size_t n = (size_t)bytes / REC, row = (size_t)REC - 1;
+    uint8_t *x = realloc(s->x, (s->n + n) * row);
+    int32_t *y = x ? realloc(s->y, (s->n + n) * sizeof *y) : NULL;
+    if (x)
+        s->x = x;
+    if (y)
+        s->y = y;
+    int rc = x && y ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
+    unsigned char rec[REC];
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (fread(rec, 1, REC, f) != REC)
+            rc = sn_fail(SN_EINVAL, "%s: short read at record %zu", path, i);
+        else if (rec[0] > 9)
+            rc = sn_fail(SN_EINVAL, "%s: record %zu has label %d (0..9 expected)", path, i, rec[0]);
+        else {
+            s->y[s->n] = rec[0];
+            memcpy(s->x + s->n * row, rec + 1, row);
+            s->n++;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int set_names(const char *dir, struct sn_folder *s)
+{
+    char path[4096], line[256];
+    snprintf(path, sizeof path, "%s/batches.meta.txt", dir);
+    FILE *f = fopen(path, "r");
+    s->n_classes = 10;
+    for (int c = 0; c < 10; c++) {
+        const char *name = default_names[c];
+        if (f && fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            if (line[0])
+                name = line;
+        }
+        if (!(s->classes[c] = strdup(name))) {
+            if (f)
+                fclose(f);
+            return sn_fail(SN_ENOMEM, "out of memory");
+        }
+    }
+    if (f)
+        fclose(f);
+    s->C = 3;
+    s->H = s->W = 32;
+    return SN_OK;
+}
+
+int sn_cifar10_read(const char *dir, struct sn_folder *train, struct sn_folder *test)
+{
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    char path[4096];
+    int rc = set_names(dir, train);
+    if (!rc)
+        rc = set_names(dir, test);
+    for (int b = 1; b <= 5 && !rc; b++) {
+        snprintf(path, sizeof path, "%s/data_batch_%d.bin", dir, b);
+        rc = read_batch(path, train);
+    }
+    snprintf(path, sizeof path, "%s/test_batch.bin", dir);
+    if (!rc)
+        rc = read_batch(path, test);
+    if (rc) {
+        sn_folder_free(train);
+        sn_folder_free(test);
+    }
+    return rc;
+}

@@ -1,0 +1,172 @@
+/* folder: read DIR/<class>/<image> trees (see folder.h). */
+#include "io/folder.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "io/image.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names in dir (not starting with '.'); want_dirs picks folders or
+ * files.  *names is malloc'd (free each and the array). */
+static int list_dir(const char *dir, bool want_dirs, char ***names, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return sn_fail(SN_EINVAL, "%s: cannot open the folder", dir);
+    size_t cap = 64, cnt = 0;
+    char **v = malloc(cap * sizeof *v);
+    struct dirent *e;
+    int rc = v ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
+    while (!rc && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) != 0 || (bool)S_ISDIR(st.st_mode) != want_dirs)
+            continue;
+        if (cnt == cap) {
+            char **g = realloc(v, 2 * cap * sizeof *v);
+            if (!g) {
+                rc = sn_fail(SN_ENOMEM, "out of memory");
+                break;
+            }
+            v = g;
+            cap *= 2;
+        }
+        if (!(v[cnt] = strdup(e->d_name)))
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+        else
+            cnt++;
+    }
+    closedir(d);
+    if (rc) {
+        for (size_t i = 0; i < cnt; i++)
+            free(v[i]);
+        free(v);
+        return rc;
+    }
+    qsort(v, cnt, sizeof *v, cmp_str);
+    *names = v;
+    *n = cnt;
+    return SN_OK;
+}
+
+static void free_names(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static bool is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_folder *out)
+{
+    memset(out, 0, sizeof *out);
+    char **classes;
+    size_t n_classes;
+    int rc = list_dir(dir, true, &classes, &n_classes);
+    if (rc)
+        return rc;
+    if (n_classes == 0 || n_classes > SN_FOLDER_MAX_CLASSES) {
+        free_names(classes, n_classes);
+        return sn_fail(SN_EINVAL, "%s: expected 1 to %d class folders, found %zu", dir,
+                       SN_FOLDER_MAX_CLASSES, n_classes);
+    }
+    if (like) {
+        bool same = (int)n_classes == like->n_classes;
+        for (size_t c = 0; same && c < n_classes; c++)
+            same = strcmp(classes[c], like->classes[c]) == 0;
+        if (!same) {
+            free_names(classes, n_classes);
+            return sn_fail(SN_EINVAL, "%s: its class folders differ from the training folder's",
+                           dir);
+        }
+    }
+    out->n_classes = (int)n_classes;
+    for (size_t c = 0; c < n_classes; c++)
+        out->classes[c] = classes[c];
+    free(classes);
+
+    size_t cap = 0, row = 0;
+    for (int c = 0; c < out->n_classes && !rc; c++) {
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", dir, out->classes[c]);
+        char **files;
+        size_t n_files;
+        if ((rc = list_dir(sub, false, &files, &n_files)))
+            break;
+        for (size_t i = 0; i < n_files && !rc; i++) {
+            if (!is_image_name(files[i])) {
+                out->skipped++;
+                continue;
+            }
+            char path[8192];
+            snprintf(path, sizeof path, "%s/%s", sub, files[i]);
+            struct sn_image img;
+            if ((rc = sn_image_read(path, &img)))
+                break;
+            if (out->n == 0) {
+                out->C = img.channels;
+                out->H = img.height;
+                out->W = img.width;
+                if (like && (out->C != like->C || out->H != like->H || out->W != like->W))
+                    rc = sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the training images are %dx%dx%d",
+                                 path, out->C, out->H, out->W, like->C, like->H, like->W);
+                row = (size_t)out->C * out->H * out->W;
+            } else if (img.channels != out->C || img.height != out->H || img.width != out->W) {
+                rc = sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the first image is %dx%dx%d", path,
+                             img.channels, img.height, img.width, out->C, out->H, out->W);
+            }
+            if (!rc && out->n == cap) {
+                size_t ncap = cap ? 2 * cap : 1024;
+                uint8_t *gx = realloc(out->x, ncap * row);
+                int32_t *gy = gx ? realloc(out->y, ncap * sizeof *gy) : NULL;
+                if (gx)
+                    out->x = gx;
+                if (gy)
+                    out->y = gy;
+                if (!gx || !gy)
+                    rc = sn_fail(SN_ENOMEM, "out of memory after %zu images", out->n);
+                cap = ncap;
+            }
+            if (!rc) {
+                sn_image_to_chw(&img, out->x + out->n * row);
+                out->y[out->n++] = c;
+            }
+            sn_image_free(&img);
+        }
+        free_names(files, n_files);
+    }
+    if (!rc && out->n == 0)
+        rc = sn_fail(SN_EINVAL, "%s: no .png or .jpg images in the class folders", dir);
+    if (rc)
+        sn_folder_free(out);
+    return rc;
+}
+
+void sn_folder_free(struct sn_folder *f)
+{
+    for (int c = 0; c < f->n_classes; c++)
+        free(f->classes[c]);
+    free(f->x);
+    free(f->y);
+    memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,149 @@
+/* test_folder: image folder trees and the CIFAR-10 binary batches. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <png.h>
+
+#include "core/status.h"
+#include "io/cifar10.h"
+#include "io/folder.h"
+
+static void png(const char *path, int w, int h, unsigned char v)
+{
+    unsigned char px[64 * 64 * 3];
+    memset(px, v, sizeof px);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)w;
+    img.height = (png_uint_32)h;
+    img.format = PNG_FORMAT_RGB;
+    assert_true(png_image_write_to_file(&img, path, 0, px, 0, NULL));
+}
+
+static const char *mk(const char *rel)
+{
+    const char *p = sn_test_path(rel);
+    mkdir(p, 0777);
+    return p;
+}
+
+/* Two classes in name order, images in name order, labels by folder. */
+static void test_folder_reads_tree(void **state)
+{
+    (void)state;
+    mk("tr");
+    mk("tr/cat");
+    mk("tr/ant");
+    png(sn_test_path("tr/cat/2.png"), 5, 4, 30);
+    png(sn_test_path("tr/cat/1.png"), 5, 4, 20);
+    png(sn_test_path("tr/ant/x.png"), 5, 4, 10);
+    FILE *f = fopen(sn_test_path("tr/ant/notes.txt"), "w");
+    fputs("not an image", f);
+    fclose(f);
+    struct sn_folder s;
+    assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_OK);
+    assert_int_equal(s.n_classes, 2);
+    assert_string_equal(s.classes[0], "ant");
+    assert_string_equal(s.classes[1], "cat");
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.C, 3);
+    assert_int_equal(s.H, 4);
+    assert_int_equal(s.W, 5);
+    assert_int_equal(s.skipped, 1);
+    assert_int_equal(s.y[0], 0);
+    assert_int_equal(s.y[1], 1);
+    assert_int_equal(s.x[0], 10);
+    assert_int_equal(s.x[60], 20);    /* cat/1.png before cat/2.png */
+    assert_int_equal(s.x[120], 30);
+
+    /* a test tree must have the same classes and image size */
+    mk("te");
+    mk("te/ant");
+    mk("te/cat");
+    png(sn_test_path("te/ant/a.png"), 5, 4, 1);
+    png(sn_test_path("te/cat/b.png"), 5, 4, 2);
+    struct sn_folder t;
+    assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_OK);
+    assert_int_equal(t.n, 2);
+    sn_folder_free(&t);
+    mk("te/dog");
+    png(sn_test_path("te/dog/c.png"), 5, 4, 2);
+    assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "class folders differ"));
+    sn_folder_free(&s);
+
+    /* images of different sizes */
+    png(sn_test_path("tr/cat/3.png"), 6, 4, 30);
+    assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "3.png"));
+    assert_int_equal(sn_folder_read(sn_test_path("nowhere"), NULL, &s), SN_EINVAL);
+    mk("empty");
+    assert_int_equal(sn_folder_read(sn_test_path("empty"), NULL, &s), SN_EINVAL);
+}
+
+/* Batches in the official record format: label byte, then the 3 planes. */
+static void write_batch(const char *name, int n, int first_label)
+{
+    FILE *f = fopen(sn_test_path(name), "wb");
+    unsigned char rec[3073];
+    for (int i = 0; i < n; i++) {
+        rec[0] = (unsigned char)((first_label + i) % 10);
+        for (int k = 0; k < 3072; k++)
+            rec[1 + k] = (unsigned char)(k / 1024 * 100 + i);
+        fwrite(rec, 1, sizeof rec, f);
+    }
+    fclose(f);
+}
+
+static void test_folder_cifar10_binary(void **state)
+{
+    (void)state;
+    mk("cb");
+    for (int b = 1; b <= 5; b++) {
+        char name[64];
+        snprintf(name, sizeof name, "cb/data_batch_%d.bin", b);
+        write_batch(name, 3, b);
+    }
+    write_batch("cb/test_batch.bin", 2, 7);
+    struct sn_folder tr, te;
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_OK);
+    assert_int_equal(tr.n, 15);
+    assert_int_equal(te.n, 2);
+    assert_int_equal(tr.y[0], 1);
+    assert_int_equal(tr.y[14], (5 + 2) % 10);
+    assert_int_equal(te.y[1], 8);
+    assert_int_equal(tr.x[1024], 100);      /* green plane of record 0 */
+    assert_int_equal(tr.x[3072 + 2048], 201);
+    assert_string_equal(tr.classes[9], "truck");
+    sn_folder_free(&tr);
+    sn_folder_free(&te);
+    /* a truncated batch and a bad label are refused */
+    FILE *f = fopen(sn_test_path("cb/test_batch.bin"), "ab");
+    fputc(1, f);
+    fclose(f);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "whole number of"));
+    write_batch("cb/test_batch.bin", 1, 0);
+    f = fopen(sn_test_path("cb/test_batch.bin"), "r+b");
+    fputc(42, f);
+    fclose(f);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "label 42"));
+    remove(sn_test_path("cb/data_batch_3.bin"));
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "data_batch_3.bin"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_folder_reads_tree),
+        cmocka_unit_test(test_folder_cifar10_binary),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
