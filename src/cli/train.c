@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/augment.h"
 #include "core/loss.h"
 #include "core/optim.h"
 #include "core/parallel.h"
@@ -64,6 +65,7 @@ struct trainer {
     int K;                  /* outputs */
     int32_t *perm, *rows;
     float *x, *targets, *dz;
+    float *aug_tmp;         /* augmentation scratch (NULL without [augment]) */
     int *labels;
     FILE *log;
 };
@@ -94,6 +96,7 @@ static void trainer_free(struct trainer *t)
     sn_free(t->x);
     sn_free(t->targets);
     sn_free(t->dz);
+    sn_free(t->aug_tmp);
     free(t->labels);
     if (t->log)
         fclose(t->log);
@@ -332,7 +335,10 @@ int sn_cmd_train(int argc, char **argv)
     t.targets = sn_alloc_f32((size_t)t.b * (size_t)t.K);
     t.dz = sn_alloc_f32((size_t)t.b * (size_t)t.K);
     t.labels = malloc((size_t)t.b * sizeof *t.labels);
-    if (!rc && (!t.st.history || !t.perm || !t.rows || !t.x || !t.targets || !t.dz || !t.labels))
+    if (sn_augment_any(&t.net.augment))
+        t.aug_tmp = sn_alloc_f32((size_t)t.b * in_len);
+    if (!rc && (!t.st.history || !t.perm || !t.rows || !t.x || !t.targets || !t.dz || !t.labels ||
+                (sn_augment_any(&t.net.augment) && !t.aug_tmp)))
         rc = sn_fail(SN_ENOMEM, "out of memory for the training buffers");
     if (!rc && ckdir && rank == 0)
         rc = sn_fs_mkdirs(ckdir);
@@ -436,6 +442,11 @@ int sn_cmd_train(int argc, char **argv)
                 fprintf(stderr, "scratchnet: error: rank %d: step %lld: %s\n", rank,
                         (long long)t.st.global_step, sn_errmsg());
                 sn_dist_abort(cli_exit_code(rc));
+            }
+            if (t.aug_tmp) {
+                const struct sn_shape *is = &t.m->in_shape;
+                sn_augment_batch(&t.net.augment, t.x, t.aug_tmp, t.b, is->d[0], is->d[1], is->d[2],
+                                 t.net.seed, t.st.global_step, rank);
             }
             struct sn_rng step_rng;
             sn_rng_seed(&step_rng, sn_rng_mix(t.net.seed, (uint64_t)t.st.global_step),

@@ -584,6 +584,21 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
     return SN_OK;
 }
 
+/* [augment]: shift, flip, rotate, zoom for (C,H,W) inputs. */
+static int parse_augment(struct parser *p, struct section *s, struct sn_netcfg *net)
+{
+    long shift;
+    struct sn_augment *a = &net->augment;
+    if (get_int(p, s, "shift", 0, 0, 64, &shift) || get_bool(p, s, "flip", &a->flip) ||
+        get_float(p, s, "rotate", 0.0, 0.0, 180.0, &a->rotate) ||
+        get_float(p, s, "zoom", 0.0, 0.0, 0.9, &a->zoom))
+        return p->rc;
+    a->shift = (int)shift;
+    if (net->input.ndim != 3)
+        return perr(p, s->line, SN_EINVAL, "[augment] needs an image input (C,H,W)");
+    return check_unused(p, s);
+}
+
 static int build_layer(struct build *b, struct section *s, int index)
 {
     struct parser *p = b->p;
@@ -650,8 +665,19 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     if (!p.rc && sn_model_create(net->input, &m))
         perr(&p, 0, SN_ENOMEM, "%s", sn_errmsg());
     struct build b = { .p = &p, .m = m, .prev = -1 };
-    for (int i = 1; i < p.n_secs && !p.rc; i++)
-        build_layer(&b, &p.secs[i], i - 1);
+    int n_aug = 0;
+    for (int i = 1; i < p.n_secs && !p.rc; i++) {
+        if (strcmp(p.secs[i].word, "augment") == 0) {
+            if (n_aug++)
+                perr(&p, p.secs[i].line, SN_EINVAL, "[augment] may appear only once");
+            else
+                parse_augment(&p, &p.secs[i], net);
+            continue;
+        }
+        build_layer(&b, &p.secs[i], i - 1 - n_aug);
+    }
+    if (!p.rc && m->n_layers == 0)
+        perr(&p, p.secs[0].line, SN_EINVAL, "the model has no layers after [net]");
     if (!p.rc && net->target_input && net->loss == SN_LOSS_CROSS_ENTROPY)
         perr(&p, p.secs[0].line, SN_EINVAL, "[net] target = input needs loss = mse or "
              "binary_cross_entropy");

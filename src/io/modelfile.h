@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "core/augment.h"
 #include "core/loss.h"
 #include "core/model.h"
 #include "core/optim.h"
@@ -26,6 +27,7 @@ struct sn_netcfg {
     uint64_t seed;
     float clip_norm;           /* 0 = off */
     bool target_input;         /* target = input: the loss compares the output with the input */
+    struct sn_augment augment; /* [augment]: training-time image transformations */
 };
 
 /* Read a model file into a malloc'd NUL-terminated string (caller frees).

@@ -159,6 +159,17 @@ static void test_modelfile_graph_errors(void **state)
     expect_error(IMG "[dropout]\nrate = 1\n", SN_EINVAL, "bad.cfg:4:", "rate");
     expect_error(IMG "[lstm]\nunits = 3\nreturn_sequences = 2\n", SN_EINVAL, "bad.cfg:5:",
                  "return_sequences");
+    expect_error(NET "[augment]\nflip = 1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "needs an image input");
+    expect_error(IMG "[augment]\nflip = 1\nspin = 3\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:5:",
+                 "unknown key 'spin'");
+    expect_error(IMG "[augment]\nshift = 100\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:4:", "shift");
+    expect_error(IMG "[augment]\n[augment]\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:4:", "only once");
+    expect_error(IMG "[augment]\nflip = 1\n", SN_EINVAL, "bad.cfg:1:", "no layers");
+    expect_error("[net]\ninput = 4\ntarget = input\n[dense]\nunits = 4\n", SN_EINVAL, "bad.cfg:1:",
+                 "target = input needs loss = mse");
+    expect_error("[net]\ninput = 4\ntarget = pixels\n[dense]\nunits = 4\n", SN_EINVAL, "bad.cfg:3:",
+                 "target");
 }
 
 /* An inception-style module and a residual block build with the right shapes. */
@@ -214,19 +225,30 @@ static void test_modelfile_read_errors(void **state)
     free(text);
 }
 
-/* The zoo's mlp.cfg parses (it is what make run trains). */
-static void test_modelfile_zoo_mlp(void **state)
+/* Every model of the zoo parses and ends in 10 outputs (784 for the
+ * autoencoder); mlp.cfg is what make run trains. */
+static void test_modelfile_zoo(void **state)
 {
     (void)state;
-    char *text = NULL;
-    struct sn_netcfg net;
-    struct sn_model *m = NULL;
-    assert_int_equal(sn_modelfile_read("models/mlp.cfg", &text), SN_OK);
-    assert_int_equal(sn_modelfile_parse(text, "models/mlp.cfg", &net, &m), SN_OK);
-    assert_int_equal(m->n_layers, 3);
-    assert_int_equal(sn_model_out_len(m), 10);
-    sn_model_destroy(m);
-    free(text);
+    static const char *zoo[] = { "mlp", "lenet5", "cnn", "rnn", "lstm", "gru", "inception",
+                                 "resnet", "autoencoder", "alexnet", "cifar_inception",
+                                 "cifar_resnet" };
+    for (size_t i = 0; i < sizeof zoo / sizeof zoo[0]; i++) {
+        char path[64], *text = NULL;
+        struct sn_netcfg net;
+        struct sn_model *m = NULL;
+        snprintf(path, sizeof path, "models/%s.cfg", zoo[i]);
+        assert_int_equal(sn_modelfile_read(path, &text), SN_OK);
+        int rc = sn_modelfile_parse(text, path, &net, &m);
+        if (rc)
+            fprintf(stderr, "%s\n", sn_errmsg());
+        assert_int_equal(rc, SN_OK);
+        assert_int_equal(sn_model_out_len(m), strcmp(zoo[i], "autoencoder") ? 10 : 784);
+        if (strncmp(zoo[i], "cifar", 5) == 0 || strcmp(zoo[i], "alexnet") == 0)
+            assert_true(net.augment.flip && net.augment.shift == 4);
+        sn_model_destroy(m);
+        free(text);
+    }
 }
 
 int main(void)
@@ -237,7 +259,7 @@ int main(void)
         cmocka_unit_test(test_modelfile_read_errors),
         cmocka_unit_test(test_modelfile_graph_errors),
         cmocka_unit_test(test_modelfile_builds_branches),
-        cmocka_unit_test(test_modelfile_zoo_mlp),
+        cmocka_unit_test(test_modelfile_zoo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
