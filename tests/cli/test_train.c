@@ -24,8 +24,9 @@ static const char *mpirun(void)
     return m ? m : "mpirun --oversubscribe";
 }
 
-/* Three separable blobs in 8 dimensions: class c centred on +-2 in dims c. */
-static void write_blobs(const char *path, int label_shift, bool with_y)
+/* Three separable blobs in 8 dimensions: class c centred on +-2 in dims c.
+ * As images of (1, 2, 4) when image is set. */
+static void write_blobs_as(const char *path, int label_shift, bool with_y, bool image)
 {
     struct sn_h5 *f;
     assert_int_equal(sn_h5_create(path, &f), SN_OK);
@@ -41,8 +42,9 @@ static void write_blobs(const char *path, int label_shift, bool with_y)
             for (int j = 0; j < F; j++)
                 x[i * F + j] = 0.7f * sn_rng_normal(&r) + (j % K == c ? 2.0f : -1.0f);
         }
-        size_t xd[2] = { (size_t)n, F }, yd[1] = { (size_t)n };
-        assert_int_equal(sn_h5_write(f, split ? "/test/x" : "/train/x", 2, xd, SN_H5_F32, x), SN_OK);
+        size_t xd[4] = { (size_t)n, F, 0, 0 }, xi[4] = { (size_t)n, 1, 2, 4 }, yd[1] = { (size_t)n };
+        assert_int_equal(sn_h5_write(f, split ? "/test/x" : "/train/x", image ? 4 : 2,
+                                     image ? xi : xd, SN_H5_F32, x), SN_OK);
         if (with_y)
             assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
         free(x);
@@ -50,6 +52,20 @@ static void write_blobs(const char *path, int label_shift, bool with_y)
     }
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
+
+static void write_blobs(const char *path, int label_shift, bool with_y)
+{
+    write_blobs_as(path, label_shift, with_y, false);
+}
+
+/* Every stochastic and stateful part at once: augmentation, dropout,
+ * batchnorm buffers, adam moments, a branch. */
+static const char image_cfg[] =
+    "[net]\ninput = 1,2,4\nbatch = 24\nepochs = 3\noptimizer = adam\nlr = 0.01\nseed = 9\n"
+    "[augment]\nshift = 1\nflip = 1\n"
+    "[conv]\nname = c\nfilters = 4\nsize = 2\npad = 1\n[batchnorm]\n[activation]\nname = a\n"
+    "activation = relu\n[conv]\nname = side\nfrom = a\nfilters = 4\nsize = 1\n"
+    "[add]\nfrom = a, side\n[dropout]\nrate = 0.3\n[flatten]\n[dense]\nunits = 3\n";
 
 static const char model_cfg[] =
     "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\noptimizer = sgd\n"
@@ -73,7 +89,9 @@ static int setup(void **state)
     if (setenv("SN_BIN", bin, 1) != 0)
         return -1;
     write_blobs(sn_test_path("blobs.h5"), 0, true);
+    write_blobs_as(sn_test_path("images.h5"), 0, true, true);
     write_text(sn_test_path("m.cfg"), model_cfg);
+    write_text(sn_test_path("img.cfg"), image_cfg);
     return 0;
 }
 
@@ -218,6 +236,62 @@ static void test_train_resume_is_exact(void **state)
     free(out);
 }
 
+/* All parameters and buffers of a weights file, as raw bytes. */
+static char *weights_bytes(const char *path)
+{
+    /* the file holds only datasets written in one order, so its data
+     * section compares; read every /params array through the library */
+    static const char *names[] = { "/params/c/weight", "/params/c/bias", "/params/batchnorm1/weight",
+                                   "/params/batchnorm1/bias", "/params/batchnorm1/running_mean",
+                                   "/params/batchnorm1/running_var", "/params/side/weight",
+                                   "/params/side/bias", "/params/dense7/weight", "/params/dense7/bias" };
+    static const size_t lens[] = { 16, 4, 4, 4, 4, 4, 16, 4, 3 * 4 * 3 * 5, 3 };
+    size_t total = 0;
+    for (int i = 0; i < 10; i++)
+        total += lens[i];
+    float *all = malloc(total * sizeof *all), *at = all;
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    for (int i = 0; i < 10; i++) {
+        int rc = sn_h5_read_all(f, names[i], SN_H5_F32, at, lens[i]);
+        if (rc)
+            fprintf(stderr, "%s\n", sn_errmsg());
+        assert_int_equal(rc, SN_OK);
+        at += lens[i];
+    }
+    sn_h5_close(f);
+    return (char *)all;
+}
+
+/* With augmentation, dropout, batchnorm and adam, a run stopped at step 11
+ * and resumed ends bitwise equal to an uninterrupted one. */
+static void test_train_resume_stochastic_model(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    char m[1024], d[1024];
+    snprintf(m, sizeof m, "%s", sn_test_path("img.cfg"));
+    snprintf(d, sizeof d, "%s", sn_test_path("images.h5"));
+    int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --out %s --quiet "
+                         "--threads 1", mp, m, d, sn_test_path("s_full.h5"));
+    if (rc) {
+        char *e = err_text();
+        fprintf(stderr, "%s\n", e);
+        free(e);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --steps 11 "
+                                 "--checkpoint-dir %s --quiet --threads 1", mp, m, d,
+                                 sn_test_path("s_ck")), 0);
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --resume "
+                                 "auto --checkpoint-dir %s --out %s --quiet --threads 1", mp, m, d,
+                                 sn_test_path("s_ck"), sn_test_path("s_res.h5")), 0);
+    char *a = weights_bytes(sn_test_path("s_full.h5")), *b = weights_bytes(sn_test_path("s_res.h5"));
+    assert_memory_equal(a, b, (16 + 4 * 5 + 16 + 4 + 180 + 3) * sizeof(float));
+    free(a);
+    free(b);
+}
+
 /* One bad run: exit status, the message once on stderr, output untouched. */
 static void expect_bad(int np, const char *args, int code, const char *words)
 {
@@ -329,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_train_end_to_end),
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
+        cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_bad_input),
         cmocka_unit_test(test_train_other_commands_bad_input),
     };
