@@ -50,7 +50,7 @@ endif
 PC_CFLAGS := $(shell pkg-config --cflags $(PC_PKGS) 2>/dev/null)
 PC_LIBS   := $(shell pkg-config --libs $(PC_PKGS) 2>/dev/null)
 CFLAGS    += $(PC_CFLAGS)
-LDLIBS    := $(PC_LIBS) -lm
+LDLIBS    := $(PC_LIBS) -lpthread -lm
 
 CORE_SRC := $(filter-out src/core/blas_%.c,$(wildcard src/core/*.c)) src/core/blas_naive.c
 ifeq ($(WITH_BLAS),1)
@@ -204,3 +204,10 @@ data-cifar10: $(BIN)
 	    echo "data-cifar10: neither data/cifar-10-batches-bin nor $(CIFAR_JPEG) is here;"; \
 	    echo "  with internet, download the binary version from the CIFAR-10 page into data/"; exit 2; \
 	fi
+
+# faults: the end-to-end suite with 20 random SIGKILL points (make test
+# runs 3), each resumed with --resume auto and compared bit for bit.
+.PHONY: faults
+faults:
+	@$(MAKE) --no-print-directory test-build
+	SN_KILLS=20 BUILD=$(BUILD) sh tests/run.sh $(BUILD)/tests/cli/test_train

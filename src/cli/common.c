@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "dist/shard.h"
+#include "cli/watchdog.h"
 
 bool cli_wants_help(int argc, char **argv)
 {
@@ -249,6 +250,7 @@ int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_data
         rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, labels, targets);
         if (rc)
             break;
+        watchdog_progress(-1);   /* evaluation is progress too */
         const float *z = sn_model_forward(m, x, n, false, NULL);
         const int *lab = s->y_int && !net->target_input ? labels : NULL;
         const float *tgt = net->target_input ? x : s->y_int ? NULL : targets;

@@ -9,12 +9,14 @@
  */
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/watchdog.h"
 #include "core/augment.h"
 #include "core/loss.h"
 #include "core/optim.h"
@@ -45,10 +47,24 @@ static const char usage[] =
     "  --out W.h5            write the final weights here\n"
     "  --checkpoint-dir DIR  write DIR/ckpt-<step>.h5 at every epoch end\n"
     "  --checkpoint-every N  ... and every N steps\n"
-    "  --resume FILE|auto    continue from a checkpoint (auto: newest in --checkpoint-dir)\n"
+    "  --keep K              keep only the newest K checkpoints in --checkpoint-dir\n"
+    "  --resume FILE|auto    continue from a checkpoint (auto: newest valid one in\n"
+    "                        --checkpoint-dir, or a fresh start if there is none)\n"
     "  --log FILE.jsonl      append one JSON line of metrics per epoch\n"
     "  --threads T           threads per rank (default: cores / ranks on the host)\n"
-    "  --quiet               print nothing but errors\n";
+    "  --timeout S           end the job when a rank makes no progress for S seconds\n"
+    "                        (a peer hung in a collective; default 900, 0 = never)\n"
+    "  --quiet               print nothing but errors\n"
+    "SIGTERM or SIGINT: the step in progress finishes, a checkpoint is written\n"
+    "(with --checkpoint-dir) and the command exits 0.\n";
+
+/* Set by SIGTERM / SIGINT; every rank looks at it after each step. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    stop_requested = sig;
+}
 
 struct trainer {
     /* inputs */
@@ -102,36 +118,83 @@ static void trainer_free(struct trainer *t)
         fclose(t->log);
 }
 
-/* The newest DIR/ckpt-<step>.h5, or "" if there is none. */
-static void newest_checkpoint(const char *dir, char *out, size_t out_len)
+static int cmp_desc(const void *a, const void *b)
 {
-    out[0] = '\0';
-    DIR *d = dir ? opendir(dir) : NULL;
-    if (!d)
-        return;
-    long long best = -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        long long step;
-        char tail[8];
-        if (sscanf(e->d_name, "ckpt-%lld%7s", &step, tail) == 2 && strcmp(tail, ".h5") == 0 &&
-            step > best) {
-            best = step;
-            snprintf(out, out_len, "%s/%s", dir, e->d_name);
-        }
-    }
-    closedir(d);
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x < y) - (x > y);
 }
 
-static int write_checkpoint(struct trainer *t, const char *dir)
+/* The steps of the DIR/ckpt-<step>.h5 files (up to max of them), newest
+ * first; returns how many. */
+static int list_checkpoints(const char *dir, long long *steps, int max)
+{
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        long long step;
+        char tail[8];
+        if (sscanf(e->d_name, "ckpt-%lld%7s", &step, tail) == 2 && strcmp(tail, ".h5") == 0)
+            steps[n++] = step;
+    }
+    closedir(d);
+    qsort(steps, (size_t)n, sizeof *steps, cmp_desc);
+    return n;
+}
+
+/* Remove all but the newest keep checkpoints (rank 0, after a save). */
+static void prune_checkpoints(const char *dir, long keep)
+{
+    enum { MAXC = 100000 };
+    long long *steps = malloc(MAXC * sizeof *steps);
+    int n = steps ? list_checkpoints(dir, steps, MAXC) : 0;
+    for (int i = (int)keep; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/ckpt-%08lld.h5", dir, steps[i]);
+        remove(path);
+    }
+    free(steps);
+}
+
+static int write_checkpoint(struct trainer *t, const char *dir, long keep)
 {
     int rc = SN_OK;
     if (sn_dist_rank() == 0) {
         char path[4096];
         snprintf(path, sizeof path, "%s/ckpt-%08lld.h5", dir, (long long)t->st.global_step);
         rc = sn_ckpt_save(path, t->m, &t->opt, &t->st, t->cfg_text);
+        if (!rc && keep > 0)
+            prune_checkpoints(dir, keep);
     }
-    return cli_agree(rc);   /* also the barrier every rank meets after the rename */
+    rc = cli_agree(rc);   /* also the barrier every rank meets after the rename */
+    watchdog_progress(t->st.global_step);
+    return rc;
+}
+
+/* --resume auto, on rank 0: load the newest checkpoint of dir that is not
+ * damaged into t, warning about each damaged one passed over.  *path is
+ * "" when there is none (a fresh start).  A checkpoint that is intact but
+ * does not fit this run is an error, not something to skip. */
+static int resume_auto(struct trainer *t, const char *dir, char *path, size_t path_len)
+{
+    enum { MAXC = 100000 };
+    long long *steps = malloc(MAXC * sizeof *steps);
+    int n = steps ? list_checkpoints(dir, steps, MAXC) : 0;
+    path[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        snprintf(path, path_len, "%s/ckpt-%08lld.h5", dir, steps[i]);
+        int rc = sn_ckpt_load(path, t->m, &t->opt, &t->st);
+        if (rc != SN_EDAMAGED) {
+            free(steps);
+            return rc;
+        }
+        fprintf(stderr, "scratchnet: warning: %s; trying the one before\n", sn_errmsg());
+        path[0] = '\0';
+    }
+    free(steps);
+    return SN_OK;
 }
 
 /* Name of the first layer whose gradient holds a NaN or Inf, for the message. */
@@ -221,8 +284,8 @@ int sn_cmd_train(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *optimizer = NULL, *init = NULL, *out = NULL,
                *ckdir = NULL, *resume = NULL, *logpath = NULL;
-    long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0;
-    double lr = 0;
+    long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0, keep = 0;
+    double lr = 0, timeout = 900;
     bool no_shuffle = false, quiet = false;
     struct cli_opt opts[] = {
         { "model", OPT_STR, &model, 0 },        { "data", OPT_STR, &data, 0 },
@@ -233,7 +296,8 @@ int sn_cmd_train(int argc, char **argv)
         { "out", OPT_STR, &out, 0 },            { "checkpoint-dir", OPT_STR, &ckdir, 0 },
         { "checkpoint-every", OPT_INT, &ckevery, 0 }, { "resume", OPT_STR, &resume, 0 },
         { "log", OPT_STR, &logpath, 0 },        { "threads", OPT_INT, &threads_req, 0 },
-        { "quiet", OPT_FLAG, &quiet, 0 },
+        { "quiet", OPT_FLAG, &quiet, 0 },       { "keep", OPT_INT, &keep, 0 },
+        { "timeout", OPT_FLOAT, &timeout, 0 },
     };
     enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
     if (cli_wants_help(argc, argv)) {
@@ -257,6 +321,12 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--steps must be >= 1");
     if (!rc && ckevery < 0)
         rc = sn_fail(SN_EUSAGE, "--checkpoint-every must be >= 1");
+    if (!rc && timeout < 0)
+        rc = sn_fail(SN_EUSAGE, "--timeout must be >= 0 seconds");
+    if (!rc && keep < 0)
+        rc = sn_fail(SN_EUSAGE, "--keep must be >= 1");
+    if (!rc && keep > 0 && !ckdir)
+        rc = sn_fail(SN_EUSAGE, "--keep needs --checkpoint-dir");
     if (!rc && ckevery > 0 && !ckdir)
         rc = sn_fail(SN_EUSAGE, "--checkpoint-every needs --checkpoint-dir");
     if (!rc && resume && strcmp(resume, "auto") == 0 && !ckdir)
@@ -365,20 +435,22 @@ int sn_cmd_train(int argc, char **argv)
     t.st.global_batch = t.net.batch;
     t.st.seed = (int64_t)t.net.seed;
     char resume_path[4096] = "";
+    bool loaded = false;
     if (resume && strcmp(resume, "auto") == 0) {
-        /* rank 0 chooses, every rank loads the same file */
-        if (rank == 0)
-            newest_checkpoint(ckdir, resume_path, sizeof resume_path);
-        rc = sn_dist_bcast(resume_path, sizeof resume_path, 0);
+        /* rank 0 chooses (passing over damaged files), every rank loads the same one */
+        rc = rank == 0 ? resume_auto(&t, ckdir, resume_path, sizeof resume_path) : SN_OK;
+        if (!rc)
+            rc = sn_dist_bcast(resume_path, sizeof resume_path, 0);
         if ((code = cli_agree(rc)))
             goto out;
+        loaded = rank == 0 && resume_path[0];
         if (!resume_path[0] && rank == 0 && !quiet)
             printf("resume auto: no checkpoint in %s, starting fresh\n", ckdir);
     } else if (resume) {
         snprintf(resume_path, sizeof resume_path, "%s", resume);
     }
     if (resume_path[0]) {
-        rc = sn_ckpt_load(resume_path, t.m, &t.opt, &t.st);
+        rc = loaded ? SN_OK : sn_ckpt_load(resume_path, t.m, &t.opt, &t.st);
         if (!rc && t.st.global_batch != t.net.batch)
             rc = sn_fail(SN_EINVAL, "%s: written with global batch %lld, this run uses %d; the "
                          "example sequence would change", resume_path,
@@ -416,7 +488,17 @@ int sn_cmd_train(int argc, char **argv)
         fflush(stdout);
     }
 
-    /* the loop */
+    /* the loop; a SIGTERM / SIGINT from here on ends it cleanly */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    int signalled = 0;
+    rc = watchdog_start(timeout, rank);
+    if ((code = cli_agree(rc)))
+        goto out;
     const double t0 = now_s();
     /* what the loss compares the outputs with */
     const int *labels = t.train->y_int && !t.net.target_input ? t.labels : NULL;
@@ -489,6 +571,18 @@ int sn_cmd_train(int argc, char **argv)
             }
             t.st.global_step++;
             steps_done++;
+            watchdog_progress(t.st.global_step);
+            /* a signal may reach some ranks only: they agree before anyone stops */
+            signalled = stop_requested;
+            if (sn_dist_allreduce_max_int(&signalled, 1)) {
+                fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+                sn_dist_abort(1);
+            }
+            if (signalled) {
+                t.st.step_in_epoch++;
+                stop = true;
+                break;
+            }
             if (steps > 0 && t.st.global_step >= steps) {
                 t.st.step_in_epoch++;
                 stop = true;
@@ -497,14 +591,16 @@ int sn_cmd_train(int argc, char **argv)
             if (ckevery > 0 && t.st.global_step % ckevery == 0 &&
                 t.st.step_in_epoch + 1 < steps_per_epoch) {
                 t.st.step_in_epoch++;
-                code = write_checkpoint(&t, ckdir);
+                code = write_checkpoint(&t, ckdir, keep);
                 t.st.step_in_epoch--;
                 if (code)
                     goto out;
             }
         }
         int64_t counts[2] = { correct, steps_done * t.b };
-        rc = end_of_epoch(&t, loss_sum, counts, t0, epoch_t0, steps_done, threads, quiet);
+        /* after a signal, time is short: no evaluation, straight to the checkpoint */
+        rc = signalled ? SN_OK
+                       : end_of_epoch(&t, loss_sum, counts, t0, epoch_t0, steps_done, threads, quiet);
         if ((code = cli_agree(rc)))
             goto out;
         if (stop)
@@ -512,7 +608,7 @@ int sn_cmd_train(int argc, char **argv)
         if (ckdir) {
             t.st.epoch++;
             t.st.step_in_epoch = 0;
-            code = write_checkpoint(&t, ckdir);
+            code = write_checkpoint(&t, ckdir, keep);
             t.st.epoch--;
             if (code)
                 goto out;
@@ -523,8 +619,16 @@ int sn_cmd_train(int argc, char **argv)
             t.st.epoch++;
             t.st.step_in_epoch = 0;
         }
-        if ((code = write_checkpoint(&t, ckdir)))
+        if ((code = write_checkpoint(&t, ckdir, keep)))
             goto out;
+    }
+    if (stop && signalled) {
+        if (rank == 0)
+            fprintf(stderr, "scratchnet: stopped by signal %d after step %lld; %s\n", signalled,
+                    (long long)t.st.global_step, ckdir ? "checkpoint written, resume with "
+                    "--resume auto" : "no --checkpoint-dir: this progress is not saved");
+        code = ckdir ? 0 : 1;
+        goto out;
     }
     if (out) {
         rc = rank == 0 ? sn_weights_save(out, t.m, t.cfg_text) : SN_OK;
@@ -535,6 +639,7 @@ int sn_cmd_train(int argc, char **argv)
     }
     code = 0;
 out:
+    watchdog_stop();
     trainer_free(&t);
     return code;
 }

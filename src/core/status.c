@@ -47,6 +47,7 @@ const char *sn_strstatus(int code)
     case SN_EIO: return "i/o error";
     case SN_EDIST: return "distributed runtime error";
     case SN_ENUM: return "non-finite value";
+    case SN_EDAMAGED: return "damaged file";
     default: return "unknown error";
     }
 }

@@ -17,6 +17,7 @@ enum sn_status {
     SN_EIO = -5,      /* a file could not be read or written */
     SN_EDIST = -6,    /* the distributed runtime failed */
     SN_ENUM = -7,     /* a NaN or Inf appeared in training */
+    SN_EDAMAGED = -8, /* a file is truncated or corrupted (checksum) */
 };
 
 /* Record a printf-style message for code and return code, so a failing site
@@ -36,7 +37,7 @@ const char *sn_strstatus(int code);
 /* true for the codes that mean the user gave something invalid (exit 2). */
 static inline int sn_status_is_input(int code)
 {
-    return code == SN_EINVAL || code == SN_ESHAPE || code == SN_EUSAGE;
+    return code == SN_EINVAL || code == SN_ESHAPE || code == SN_EUSAGE || code == SN_EDAMAGED;
 }
 
 #endif

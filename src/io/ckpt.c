@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "io/h5.h"
@@ -21,6 +22,32 @@ bool sn_ckpt_is_checkpoint(const char *path)
     bool yes = sn_h5_exists(f, "/state/format_version");
     sn_h5_close(f);
     return yes;
+}
+
+/* FNV-1a, 64 bit: a checksum of everything that defines the continuation. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t checksum(const struct sn_model *m, const struct sn_optim *o,
+                         const struct sn_train_state *st, const char *cfg_text)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    if (cfg_text)
+        h = fnv(h, cfg_text, strlen(cfg_text));
+    h = fnv(h, m->params, m->n_params * sizeof(float));
+    h = fnv(h, m->buffers, m->n_buffers * sizeof(float));
+    for (int s = 0; s < o->n_states; s++)
+        h = fnv(h, o->state[s], m->n_params * sizeof(float));
+    int64_t c[7] = { o->t, st->epoch, st->step_in_epoch, st->global_step, st->world_size,
+                     st->global_batch, st->seed };
+    return fnv(h, c, sizeof c);
 }
 
 static int write_i64(struct sn_h5 *f, const char *path, int64_t v)
@@ -78,6 +105,9 @@ static int write_all(struct sn_h5 *f, const void *ctx)
     if (!rc) rc = write_i64(f, "/state/world_size", st->world_size);
     if (!rc) rc = write_i64(f, "/state/global_batch", st->global_batch);
     if (!rc) rc = write_i64(f, "/state/seed", st->seed);
+    uint64_t sum = checksum(m, o, st, cfg_text);
+    if (!rc)
+        rc = sn_h5_write(f, "/state/checksum", 0, NULL, SN_H5_U64, &sum);
     if (!rc)
         rc = sn_h5_mkgroup(f, "/metrics");
     size_t n = (size_t)st->n_metrics;
@@ -157,7 +187,20 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         return rc;
     if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
         st->global_batch < 1)
-        return sn_fail(SN_EINVAL, "%s: /state holds negative or zero counters", file);
+        return sn_fail(SN_EDAMAGED, "%s: /state holds negative or zero counters", file);
+    uint64_t stored;
+    if (!sn_h5_exists(f, "/state/checksum"))
+        return sn_fail(SN_EDAMAGED, "%s: /state/checksum is missing", file);
+    if ((rc = sn_h5_read_all(f, "/state/checksum", SN_H5_U64, &stored, 1)))
+        return rc;
+    char *text = NULL;
+    if ((rc = sn_h5_attr_get_str(f, "/model", "cfg", &text)))
+        return rc;
+    uint64_t sum = checksum(m, o, st, text);
+    free(text);
+    if (sum != stored)
+        return sn_fail(SN_EDAMAGED, "%s: the contents do not match the checksum: the file is "
+                       "corrupted", file);
 
     st->n_metrics = 0;
     if (sn_h5_exists(f, "/metrics/epoch")) {
@@ -191,6 +234,8 @@ int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
 {
     struct sn_h5 *f;
     int rc = sn_h5_open(path, &f);
+    if (rc == SN_EINVAL && access(path, R_OK) == 0)   /* there, but no longer HDF5 */
+        return sn_fail(SN_EDAMAGED, "%s: truncated or damaged (HDF5 cannot open it)", path);
     if (rc)
         return rc;
     rc = read_all(f, m, o, st);

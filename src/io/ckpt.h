@@ -7,9 +7,14 @@
  *          global_batch, seed                int64 scalars
  *   /metrics/<column>                        float64 (n_epochs), one entry
  *                                            per finished epoch
- * Random streams are derived from (seed, epoch) for shuffling and from the
- * seed for initialisation, so the seed and the step counters are their
- * whole state; the learning-rate schedule is a function of global_step.
+ *   /state/checksum                          uint64 FNV-1a over the model
+ *                                            text, every parameter, buffer
+ *                                            and optimizer array and the
+ *                                            counters, checked on load
+ * Random streams are derived from (seed, epoch) for shuffling, from the
+ * seed for initialisation and from (seed, rank, step) for dropout and
+ * augmentation, so the seed and the step counters are their whole state;
+ * the learning-rate schedule is a function of global_step.
  */
 #ifndef SN_IO_CKPT_H
 #define SN_IO_CKPT_H
@@ -51,7 +56,9 @@ int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_opt
 /* Load parameters, optimizer state and training state into m, o and st
  * (st->history must have room for st->cap_metrics rows; extra rows are
  * dropped).  SN_EINVAL if the file is not a checkpoint of this model and
- * optimizer, naming the first mismatch. */
+ * optimizer, naming the first mismatch; SN_EDAMAGED if it is truncated,
+ * not HDF5 any more, or its contents do not match the checksum (m, o and
+ * st then hold garbage: load again or give up). */
 int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
                  struct sn_train_state *st);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/status.h"
 #include "io/h5.h"
@@ -292,6 +293,118 @@ static void test_train_resume_stochastic_model(void **state)
     free(b);
 }
 
+/* SIGKILL of every process of the job at a random moment, while it writes
+ * a checkpoint every step; --resume auto then ends bitwise equal to the
+ * uninterrupted run (make faults repeats this at 20 points). */
+static void test_train_killed_and_resumed(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    int kills = getenv("SN_KILLS") ? atoi(getenv("SN_KILLS")) : 3;
+    float a[256], b[256];
+    /* 30 epochs = 600 steps, long enough to be killed in the middle */
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --epochs 30 "
+                                 "--out %s --quiet --threads 1", mp, sn_test_path("m.cfg"),
+                                 sn_test_path("blobs.h5"), sn_test_path("ref30.h5")), 0);
+    size_t n = read_params(sn_test_path("ref30.h5"), a, 256);
+    struct sn_rng r;
+    sn_rng_seed(&r, (uint64_t)time(NULL), 3);
+    for (int k = 0; k < kills; k++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/kill%d", sn_test_tmpdir(), k);
+        double at = 0.4 + 1.2 * sn_rng_uniform(&r);
+        /* the unique folder name picks out this job's processes */
+        int rc = sn_test_run("( timeout 120 %s -np 2 " BIN " train --model %s --data %s --epochs 30 "
+                             "--checkpoint-dir %s --checkpoint-every 1 --quiet --threads 1 & ); "
+                             "sleep %.2f; pkill -KILL -f '%s'; sleep 0.5", mp,
+                             sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, at, dir);
+        (void)rc;
+        rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --checkpoint-dir %s "
+                         "--epochs 30 --resume auto --out %s/final.h5 --threads 1", mp,
+                         sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), dir, dir);
+        char *out = out_text(), *err = err_text();
+        if (rc)
+            fprintf(stderr, "kill at %.2f s: resume exit %d\n%s\n%s\n", at, rc, out, err);
+        const char *from = strstr(out, "resumed from");
+        fprintf(stderr, "  killed at %.2f s: %.60s\n", at, from ? from : "no checkpoint yet, fresh start");
+        free(out);
+        free(err);
+        assert_int_equal(rc, 0);
+        char final[1100];
+        snprintf(final, sizeof final, "%s/final.h5", dir);
+        read_params(final, b, 256);
+        assert_memory_equal(a, b, n * sizeof(float));
+    }
+}
+
+/* SIGTERM to the ranks (what Slurm sends): the step finishes, a checkpoint
+ * is written, every rank exits 0, and resuming ends bitwise equal. */
+static void test_train_sigterm_checkpoints(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/term", sn_test_tmpdir());
+    int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --checkpoint-dir %s "
+                         "--quiet --threads 1 --epochs 200 & sleep 1.5; pkill -TERM -f '^[^ ]*scratchnet "
+                         "train.*%s'; wait $!", mp, sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                         dir, dir);
+    char *err = err_text();
+    if (rc)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(err, "stopped by signal 15"));
+    free(err);
+    rc = sn_test_run("ls %s | grep -c ckpt", dir);
+    assert_int_equal(rc, 0);
+}
+
+/* One rank killed: the others and mpirun are gone within 30 s, non-zero. */
+static void test_train_rank_death_ends_job(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/death", sn_test_tmpdir());
+    int rc = sn_test_run("start=$(date +%%s); timeout 60 %s -np 3 " BIN " train --model %s --data %s "
+                         "--epochs 500 --threads 1 --checkpoint-dir %s > %s/run.txt 2>&1 & job=$!; "
+                         "sleep 2; pid=$(awk '$1 == 1 && NF == 4 {print $4}' %s/run.txt); "
+                         "kill -KILL $pid; wait $job; st=$?; echo $(( $(date +%%s) - start )) > %s/secs; "
+                         "exit $st", mpirun(), sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir,
+                         sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir());
+    char *secs = sn_test_slurp(sn_test_path("secs"));
+    assert_non_null(secs);
+    fprintf(stderr, "  rank 1 killed: job ended with %d after %s", rc, secs);
+    assert_int_not_equal(rc, 0);
+    assert_int_not_equal(rc, 124);   /* not the timeout guard */
+    assert_true(atoi(secs) < 30);
+    free(secs);
+}
+
+/* One rank frozen (SIGSTOP) inside training: the others wait in the
+ * allreduce until --timeout, name themselves, and the job ends. */
+static void test_train_hung_rank_times_out(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/hang", sn_test_tmpdir());
+    int rc = sn_test_run("start=$(date +%%s); timeout 90 %s -np 2 " BIN " train --model %s --data %s "
+                         "--epochs 500 --threads 1 --timeout 5 --checkpoint-dir %s > %s/hang.txt 2>&1 & "
+                         "job=$!; sleep 2; pid=$(awk '$1 == 1 && NF == 4 {print $4}' %s/hang.txt); "
+                         "kill -STOP $pid; wait $job; st=$?; echo $(( $(date +%%s) - start )) > %s/hsecs; "
+                         "kill -KILL $pid 2>/dev/null; exit $st", mpirun(), sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), dir, sn_test_tmpdir(), sn_test_tmpdir(),
+                         sn_test_tmpdir());
+    char *secs = sn_test_slurp(sn_test_path("hsecs")), *log = sn_test_slurp(sn_test_path("hang.txt"));
+    fprintf(stderr, "  rank 1 frozen: job ended with %d after %s", rc, secs ? secs : "?\n");
+    assert_int_not_equal(rc, 0);
+    assert_int_not_equal(rc, 124);
+    assert_non_null(strstr(log, "rank 0: no progress for"));
+    assert_true(atoi(secs) < 30);
+    free(secs);
+    free(log);
+}
+
 /* One bad run: exit status, the message once on stderr, output untouched. */
 static void expect_bad(int np, const char *args, int code, const char *words)
 {
@@ -404,6 +517,10 @@ int main(void)
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_stochastic_model),
+        cmocka_unit_test(test_train_killed_and_resumed),
+        cmocka_unit_test(test_train_sigterm_checkpoints),
+        cmocka_unit_test(test_train_rank_death_ends_job),
+        cmocka_unit_test(test_train_hung_rank_times_out),
         cmocka_unit_test(test_train_bad_input),
         cmocka_unit_test(test_train_other_commands_bad_input),
     };

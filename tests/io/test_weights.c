@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "io/ckpt.h"
@@ -146,6 +147,62 @@ static void test_ckpt_round_trip(void **state)
     sn_model_destroy(b);
 }
 
+/* Flip one bit of the first occurrence of the 4 bytes of v in the file. */
+static void corrupt_value(const char *path, float v)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    unsigned char *b = malloc((size_t)n);
+    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    long at = -1;
+    for (long i = 0; i + 4 <= n && at < 0; i++)
+        if (memcmp(b + i, &v, 4) == 0)
+            at = i;
+    assert_true(at >= 0);
+    b[at + 1] ^= 0x10;
+    fseek(f, 0, SEEK_SET);
+    fwrite(b, 1, (size_t)n, f);
+    fclose(f);
+    free(b);
+}
+
+/* A bit flipped in a parameter, in an optimizer state, or a truncated file
+ * is reported as damaged (SN_EDAMAGED), not loaded. */
+static void test_ckpt_detects_damage(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net);
+    struct sn_optim o;
+    assert_int_equal(sn_optim_init(&o, &net.optim, a->n_params), SN_OK);
+    a->params[3] = 1234.5678f;
+    o.state[1][7] = 8765.4321f;
+    struct sn_metrics hist[1] = { { 1, 2, 3, 4, 5, 6, 7, 8 } };
+    struct sn_train_state st = { .epoch = 1, .global_step = 5, .world_size = 1, .global_batch = 4,
+                                 .seed = 1, .n_metrics = 1, .cap_metrics = 1, .history = hist };
+    const char *p = sn_test_path("dmg.h5");
+    struct sn_metrics back_hist[1];
+    struct sn_train_state back = { .cap_metrics = 1, .history = back_hist };
+    float values[2] = { 1234.5678f, 8765.4321f };
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
+        assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_OK);
+        corrupt_value(p, values[k]);
+        assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
+        assert_non_null(strstr(sn_errmsg(), "checksum"));
+        a->params[3] = 1234.5678f;
+        o.state[1][7] = 8765.4321f;
+    }
+    assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
+    assert_int_equal(truncate(p, 3000), 0);
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
+    sn_optim_deinit(&o);
+    sn_model_destroy(a);
+}
+
 /* A failed write leaves the previous file untouched. */
 static void test_ckpt_failed_write_keeps_old(void **state)
 {
@@ -172,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_weights_refuses_other_model),
         cmocka_unit_test(test_ckpt_round_trip),
         cmocka_unit_test(test_ckpt_failed_write_keeps_old),
+        cmocka_unit_test(test_ckpt_detects_damage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

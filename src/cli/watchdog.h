@@ -1,0 +1,25 @@
+/* watchdog: ends this rank when training stops making progress.
+ *
+ * Open MPI waits forever in a collective whose peer has stopped (a hung or
+ * frozen process, a node that went silent without closing its sockets).
+ * The trainer calls watchdog_progress() after every step, evaluation batch
+ * and checkpoint; a thread checks every second and, after `timeout`
+ * seconds without progress, prints which rank and step it was and ends the
+ * process with status 1, so mpirun (or srun) ends the whole job.  It lives
+ * in src/cli because only the command's top level may end the process.
+ */
+#ifndef SN_CLI_WATCHDOG_H
+#define SN_CLI_WATCHDOG_H
+
+#include <stdint.h>
+
+/* Start watching (timeout_s > 0) or do nothing (0). */
+int watchdog_start(double timeout_s, int rank);
+
+/* Record progress at global step `step` (step < 0: progress within the
+ * current step, e.g. an evaluation batch). */
+void watchdog_progress(int64_t step);
+
+void watchdog_stop(void);
+
+#endif
