@@ -405,6 +405,37 @@ static void test_train_hung_rank_times_out(void **state)
     free(log);
 }
 
+/* A learning rate that blows the weights up stops training with the step
+ * and layer named, exit 1, and the last good checkpoint stays the newest. */
+static void test_train_nan_stops(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/nan", sn_test_tmpdir());
+    int rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --lr 1e30 "
+                         "--checkpoint-dir %s --checkpoint-every 1 --quiet", mpirun(),
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir);
+    char *err = err_text();
+    if (rc != 1)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "is not finite"));
+    assert_non_null(strstr(err, "of layer dense"));
+    /* no checkpoint was written at or after the failing step */
+    int bad_step = atoi(strstr(err, "step ") + 5);
+    assert_true(bad_step >= 1);
+    free(err);
+    assert_int_equal(sn_test_run("ls %s", dir), 0);
+    char *out = out_text(), name[64];
+    snprintf(name, sizeof name, "ckpt-%08d.h5", bad_step);
+    assert_null(strstr(out, name));
+    if (bad_step > 1) {
+        snprintf(name, sizeof name, "ckpt-%08d.h5", bad_step - 1);
+        assert_non_null(strstr(out, name));
+    }
+    free(out);
+}
+
 /* One bad run: exit status, the message once on stderr, output untouched. */
 static void expect_bad(int np, const char *args, int code, const char *words)
 {
@@ -521,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_train_sigterm_checkpoints),
         cmocka_unit_test(test_train_rank_death_ends_job),
         cmocka_unit_test(test_train_hung_rank_times_out),
+        cmocka_unit_test(test_train_nan_stops),
         cmocka_unit_test(test_train_bad_input),
         cmocka_unit_test(test_train_other_commands_bad_input),
     };
