@@ -33,7 +33,7 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
         rc = sn_model_build(*m, max_batch, &r);
     struct sn_h5 *f = NULL;
     if (!rc)
-        rc = sn_h5_open(weights, &f);
+        rc = sn_weights_open(weights, &f);
     if (!rc)
         rc = sn_weights_read(f, *m, true, NULL);
     sn_h5_close(f);

@@ -421,7 +421,7 @@ int sn_cmd_train(int argc, char **argv)
     if (init) {
         struct sn_h5 *f;
         int n_loaded = 0;
-        rc = sn_h5_open(init, &f);
+        rc = sn_weights_open(init, &f);
         if (!rc) {
             rc = sn_weights_read(f, t.m, false, &n_loaded);
             sn_h5_close(f);

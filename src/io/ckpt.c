@@ -17,7 +17,7 @@ static const char *const metric_cols[SN_METRIC_COLS] = {
 bool sn_ckpt_is_checkpoint(const char *path)
 {
     struct sn_h5 *f;
-    if (sn_h5_open(path, &f))
+    if (sn_h5_check_seal(path) || sn_h5_open(path, &f))
         return false;
     bool yes = sn_h5_exists(f, "/state/format_version");
     sn_h5_close(f);
@@ -232,12 +232,17 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
 int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
                  struct sn_train_state *st)
 {
-    struct sn_h5 *f;
-    int rc = sn_h5_open(path, &f);
-    if (rc == SN_EINVAL && access(path, R_OK) == 0)   /* there, but no longer HDF5 */
-        return sn_fail(SN_EDAMAGED, "%s: truncated or damaged (HDF5 cannot open it)", path);
+    /* The seal first: a damaged file never reaches HDF5's parser. */
+    int rc = sn_h5_check_seal(path);
+    if (rc == SN_EINVAL && access(path, R_OK) == 0)
+        return sn_fail(SN_EDAMAGED, "%s: no scratchnet seal: not a scratchnet checkpoint, or its "
+                       "first bytes are damaged", path);
     if (rc)
         return rc;
+    struct sn_h5 *f;
+    rc = sn_h5_open(path, &f);
+    if (rc)
+        return rc == SN_EINVAL ? sn_fail_prefix(SN_EDAMAGED, "sealed but unreadable: ") : rc;
     rc = read_all(f, m, o, st);
     sn_h5_close(f);
     return rc;

@@ -55,13 +55,20 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     return SN_OK;
 }
 
-int sn_h5_create(const char *path, struct sn_h5 **out)
+#define SEAL_BYTES 512
+#define SEAL_MAGIC "SNSEAL1"
+
+static int create_file(const char *path, bool sealed, struct sn_h5 **out)
 {
     quiet_hdf5();
     struct sn_h5 *f = calloc(1, sizeof *f);
     if (!f)
         return sn_fail(SN_ENOMEM, "%s: out of memory", path);
-    f->id = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (sealed)
+        H5Pset_userblock(fcpl, SEAL_BYTES);
+    f->id = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    H5Pclose(fcpl);
     if (f->id < 0) {
         free(f);
         return sn_fail(SN_EIO, "%s: cannot create the file", path);
@@ -69,6 +76,73 @@ int sn_h5_create(const char *path, struct sn_h5 **out)
     f->writable = true;
     snprintf(f->path, sizeof f->path, "%s", path);
     *out = f;
+    return SN_OK;
+}
+
+int sn_h5_create(const char *path, struct sn_h5 **out)
+{
+    return create_file(path, false, out);
+}
+
+/* FNV-1a 64 of the file's bytes from offset SEAL_BYTES to the end. */
+static int hash_after_block(FILE *fp, uint64_t *hash, uint64_t *len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL, n = 0;
+    unsigned char buf[65536];
+    size_t got;
+    if (fseek(fp, SEAL_BYTES, SEEK_SET) != 0)
+        return -1;
+    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) {
+        for (size_t i = 0; i < got; i++) {
+            h ^= buf[i];
+            h *= 0x100000001b3ULL;
+        }
+        n += got;
+    }
+    if (ferror(fp))
+        return -1;
+    *hash = h;
+    *len = n + SEAL_BYTES;
+    return 0;
+}
+
+static int seal(const char *path)
+{
+    FILE *fp = fopen(path, "r+b");
+    uint64_t h, len;
+    if (!fp || hash_after_block(fp, &h, &len) != 0) {
+        if (fp)
+            fclose(fp);
+        return sn_fail(SN_EIO, "%s: cannot seal the file", path);
+    }
+    unsigned char block[32] = SEAL_MAGIC;
+    memcpy(block + 8, &len, 8);
+    memcpy(block + 16, &h, 8);
+    int ok = fseek(fp, 0, SEEK_SET) == 0 && fwrite(block, 1, sizeof block, fp) == sizeof block;
+    ok = fclose(fp) == 0 && ok;
+    return ok ? SN_OK : sn_fail(SN_EIO, "%s: cannot seal the file (disk full?)", path);
+}
+
+int sn_h5_check_seal(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return sn_fail(SN_EINVAL, "%s: cannot read the file", path);
+    unsigned char block[32];
+    uint64_t want_len, want_h, h, len;
+    if (fread(block, 1, sizeof block, fp) != sizeof block || memcmp(block, SEAL_MAGIC, 8) != 0) {
+        fclose(fp);
+        return sn_fail(SN_EINVAL, "%s: not written by scratchnet (no seal)", path);
+    }
+    memcpy(&want_len, block + 8, 8);
+    memcpy(&want_h, block + 16, 8);
+    int r = hash_after_block(fp, &h, &len);
+    fclose(fp);
+    if (r != 0 || len != want_len || h != want_h)
+        return sn_fail(SN_EDAMAGED, "%s: damaged: %s", path,
+                       r != 0 || len != want_len ? "its length differs from the one sealed in it "
+                                                   "(truncated?)"
+                                                 : "its bytes do not match the seal (corrupted)");
     return SN_OK;
 }
 
@@ -91,13 +165,15 @@ int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void
     char tmp[4200];
     struct sn_h5 *f;
     sn_fs_tmpname(path, tmp, sizeof tmp);
-    int rc = sn_h5_create(tmp, &f);
+    int rc = create_file(tmp, true, &f);
     if (rc)
         return rc;
     rc = fill(f, ctx);
     int rc2 = sn_h5_close(f);
     if (!rc)
         rc = rc2;
+    if (!rc)
+        rc = seal(tmp);
     if (rc) {
         remove(tmp);
         return rc;

@@ -29,11 +29,22 @@ int sn_h5_open(const char *path, struct sn_h5 **out);
 int sn_h5_create(const char *path, struct sn_h5 **out);
 
 /* Write the file at path crash-safely: create a temporary file in the same
- * folder, let fill(f, ctx) write it, flush and close it, then fsync and
- * rename it over path (io/fsutil.h).  On any failure the temporary file is
- * removed and path is untouched. */
+ * folder, let fill(f, ctx) write it, flush and close it, seal it, then
+ * fsync and rename it over path (io/fsutil.h).  On any failure the
+ * temporary file is removed and path is untouched.
+ *
+ * The seal: the file starts with a 512-byte HDF5 user block (which HDF5
+ * and h5py skip) holding "SNSEAL1", the file length and an FNV-1a 64 of
+ * every byte after the block.  sn_h5_check_seal verifies it before HDF5
+ * parses anything, so a damaged file is refused cleanly instead of
+ * reaching libhdf5's parser (which crashes on some corrupted files). */
 int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
                        const void *ctx);
+
+/* SN_OK if path carries a seal that matches its contents; SN_EDAMAGED if
+ * the seal does not match (truncated, corrupted); SN_EINVAL if the file
+ * has no seal (not written by scratchnet) or cannot be read. */
+int sn_h5_check_seal(const char *path);
 
 /* Close; for a written file, flushes first and reports a failed flush.
  * NULL is fine. */

@@ -66,14 +66,30 @@ int sn_idx_read(const char *path, struct sn_idx *out)
         out->dims[i] = d;
         out->len *= d;
     }
-    out->data = sn_alloc_bytes(out->len);
-    if (!out->data) {
-        rc = sn_fail(SN_ENOMEM, "%s: out of memory for %zu bytes", path, out->len);
-        goto out_close;
+    /* Grow the buffer as data arrives, so a header that promises a
+     * gigabyte in a short (or hostile) file costs no gigabyte. */
+    size_t cap = out->len < ((size_t)1 << 20) ? out->len : ((size_t)1 << 20), have = 0;
+    out->data = malloc(cap);
+    while (out->data && have < out->len) {
+        if (have == cap) {
+            size_t ncap = cap * 2 < out->len ? cap * 2 : out->len;
+            uint8_t *grown = realloc(out->data, ncap);
+            if (!grown)
+                break;
+            out->data = grown;
+            cap = ncap;
+        }
+        size_t want = cap - have;
+        int got = gzread(g, out->data + have, want > (1u << 30) ? (1u << 30) : (unsigned)want);
+        if (got <= 0) {
+            rc = sn_fail(SN_EINVAL, "%s: truncated: the header promises %zu data bytes, the file "
+                         "has %zu", path, out->len, have);
+            goto out_close;
+        }
+        have += (size_t)got;
     }
-    if (read_exact(g, out->data, out->len) != 0) {
-        rc = sn_fail(SN_EINVAL, "%s: truncated: the header promises %zu data bytes", path,
-                     out->len);
+    if (!out->data || have < out->len) {
+        rc = sn_fail(SN_ENOMEM, "%s: out of memory for %zu bytes", path, out->len);
         goto out_close;
     }
     unsigned char extra;
@@ -88,6 +104,6 @@ out_close:
 
 void sn_idx_free(struct sn_idx *x)
 {
-    sn_free(x->data);
+    free(x->data);
     x->data = NULL;
 }

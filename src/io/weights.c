@@ -45,10 +45,18 @@ int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_
     return sn_h5_write_atomic(path, fill_weights, &j);
 }
 
+int sn_weights_open(const char *path, struct sn_h5 **f)
+{
+    int rc = sn_h5_check_seal(path);
+    if (rc == SN_EDAMAGED)
+        return rc;
+    return sn_h5_open(path, f);
+}
+
 int sn_weights_read_cfg(const char *path, char **cfg_text)
 {
     struct sn_h5 *f;
-    int rc = sn_h5_open(path, &f);
+    int rc = sn_weights_open(path, &f);
     if (rc)
         return rc;
     if (!sn_h5_has_attr(f, "/model", "cfg"))

@@ -17,6 +17,11 @@ int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_
 /* Write a weights file crash-safely (temporary file, fsync, rename). */
 int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_text);
 
+/* Open a weights file or checkpoint for reading: a sealed file (one
+ * scratchnet wrote) is verified first and refused as SN_EDAMAGED if its
+ * bytes changed; an unsealed one (written by other tools) is opened as is. */
+int sn_weights_open(const char *path, struct sn_h5 **f);
+
 /* The model text stored in the file at path (malloc'd; caller frees).
  * SN_EINVAL if the file has no /model cfg attribute. */
 int sn_weights_read_cfg(const char *path, char **cfg_text);

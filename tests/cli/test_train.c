@@ -502,7 +502,7 @@ static void test_train_bad_input(void **state)
         snprintf(args, sizeof args, "train --model %s --data %s --resume %s --batch 48", m, d, ck);
         expect_bad(np, args, 2, "global batch 24, this run uses 48");
         snprintf(args, sizeof args, "train --model %s --data %s --resume %s", m, d, sn_test_path("blobs.h5"));
-        expect_bad(np, args, 2, "not a checkpoint");
+        expect_bad(np, args, 2, "not a scratchnet checkpoint");
         snprintf(args, sizeof args, "train --model %s --data %s --batch 1000", m, d);
         expect_bad(np, args, 2, "fewer than one global batch");
         snprintf(args, sizeof args, "train --data %s", d);

@@ -130,6 +130,12 @@ static void test_ckpt_round_trip(void **state)
     assert_int_equal(sn_weights_save(sn_test_path("plain.h5"), a, cfg_a), SN_OK);
     assert_int_equal(sn_ckpt_load(sn_test_path("plain.h5"), b, &ob, &back), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "not a checkpoint"));
+    /* a file without the seal (written by another tool) is not loaded */
+    struct sn_h5 *raw;
+    assert_int_equal(sn_h5_create(sn_test_path("raw.h5"), &raw), SN_OK);
+    sn_h5_close(raw);
+    assert_int_equal(sn_ckpt_load(sn_test_path("raw.h5"), b, &ob, &back), SN_EDAMAGED);
+    assert_non_null(strstr(sn_errmsg(), "no scratchnet seal"));
     struct sn_optim osgd;
     struct sn_optim_cfg sgd = sn_optim_defaults(SN_OPT_SGD);
     assert_int_equal(sn_optim_init(&osgd, &sgd, b->n_params), SN_OK);
@@ -192,13 +198,16 @@ static void test_ckpt_detects_damage(void **state)
         assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_OK);
         corrupt_value(p, values[k]);
         assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
-        assert_non_null(strstr(sn_errmsg(), "checksum"));
+        assert_non_null(strstr(sn_errmsg(), "do not match the seal"));
+        struct sn_h5 *h;
+        assert_int_equal(sn_weights_open(p, &h), SN_EDAMAGED);
         a->params[3] = 1234.5678f;
         o.state[1][7] = 8765.4321f;
     }
     assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
     assert_int_equal(truncate(p, 3000), 0);
     assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
+    assert_non_null(strstr(sn_errmsg(), "truncated"));
     sn_optim_deinit(&o);
     sn_model_destroy(a);
 }
