@@ -16,11 +16,6 @@
 #include "core/recurrent.h"
 #include "core/status.h"
 
-static inline float sigm(float v)
-{
-    return v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
-}
-
 static void gru_forward(struct sn_layer *l, const float *const *x, float *y,
                         const struct sn_ctx *c)
 {
@@ -43,7 +38,7 @@ static void gru_forward(struct sn_layer *l, const float *const *x, float *y,
             const float *hp = t > 0 ? r->hs + b * ldh + (size_t)(t - 1) * H : NULL;
             float *h = r->hs + b * ldh + (size_t)t * H;
             for (int k = 0; k < H; k++) {
-                float rr = sigm(g[k] + hv[k]), z = sigm(g[H + k] + hv[H + k]);
+                float rr = sn_gate_sigmoid(g[k] + hv[k]), z = sn_gate_sigmoid(g[H + k] + hv[H + k]);
                 float n = tanhf(g[2 * H + k] + rr * hv[2 * H + k]);
                 g[k] = rr;
                 g[H + k] = z;
@@ -105,14 +100,5 @@ static const struct sn_layer_ops gru_ops = {
 int sn_gru_create(const char *name, struct sn_shape in, int units, bool return_sequences,
                   struct sn_layer **out)
 {
-    struct sn_recurrent *r = calloc(1, sizeof *r);
-    if (!r)
-        return sn_fail(SN_ENOMEM, "gru: out of memory");
-    int rc = sn_recurrent_init(r, &gru_ops, "gru", name, in, units, return_sequences, 3);
-    if (rc) {
-        free(r);
-        return rc;
-    }
-    *out = &r->base;
-    return SN_OK;
+    return sn_recurrent_create(&gru_ops, name, in, units, return_sequences, 3, out);
 }

@@ -14,11 +14,6 @@
 #include "core/recurrent.h"
 #include "core/status.h"
 
-static inline float sigm(float v)
-{
-    return v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
-}
-
 static void lstm_forward(struct sn_layer *l, const float *const *x, float *y,
                          const struct sn_ctx *c)
 {
@@ -36,8 +31,8 @@ static void lstm_forward(struct sn_layer *l, const float *const *x, float *y,
             const float *cp = t > 0 ? r->cs + b * ldh + (size_t)(t - 1) * H : NULL;
             float *cc = r->cs + b * ldh + (size_t)t * H, *hh = r->hs + b * ldh + (size_t)t * H;
             for (int k = 0; k < H; k++) {
-                float i = sigm(g[k]), f = sigm(g[H + k]), gg = tanhf(g[2 * H + k]),
-                      o = sigm(g[3 * H + k]);
+                float i = sn_gate_sigmoid(g[k]), f = sn_gate_sigmoid(g[H + k]), gg = tanhf(g[2 * H + k]),
+                      o = sn_gate_sigmoid(g[3 * H + k]);
                 g[k] = i;
                 g[H + k] = f;
                 g[2 * H + k] = gg;
@@ -95,16 +90,7 @@ static const struct sn_layer_ops lstm_ops = {
 };
 
 int sn_lstm_create(const char *name, struct sn_shape in, int units, bool return_sequences,
-                   struct sn_layer **out)
+                  struct sn_layer **out)
 {
-    struct sn_recurrent *r = calloc(1, sizeof *r);
-    if (!r)
-        return sn_fail(SN_ENOMEM, "lstm: out of memory");
-    int rc = sn_recurrent_init(r, &lstm_ops, "lstm", name, in, units, return_sequences, 4);
-    if (rc) {
-        free(r);
-        return rc;
-    }
-    *out = &r->base;
-    return SN_OK;
+    return sn_recurrent_create(&lstm_ops, name, in, units, return_sequences, 4, out);
 }

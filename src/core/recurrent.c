@@ -8,9 +8,10 @@
 #include "core/status.h"
 #include "core/tensor.h"
 
-int sn_recurrent_init(struct sn_recurrent *r, const struct sn_layer_ops *ops, const char *kind,
-                      const char *name, struct sn_shape in, int units, bool seq, int G)
+int sn_recurrent_create(const struct sn_layer_ops *ops, const char *name, struct sn_shape in,
+                        int units, bool seq, int G, struct sn_layer **out)
 {
+    const char *kind = ops->kind;
     char s[64];
     int T, F;
     if (in.ndim == 2) {
@@ -25,6 +26,9 @@ int sn_recurrent_init(struct sn_recurrent *r, const struct sn_layer_ops *ops, co
     }
     if (units < 1)
         return sn_fail(SN_ESHAPE, "%s: units must be >= 1, got %d", kind, units);
+    struct sn_recurrent *r = calloc(1, sizeof *r);
+    if (!r)
+        return sn_fail(SN_ENOMEM, "%s: out of memory", kind);
     sn_layer_base_init(&r->base, ops, name, in);
     r->T = T;
     r->F = F;
@@ -41,6 +45,7 @@ int sn_recurrent_init(struct sn_recurrent *r, const struct sn_layer_ops *ops, co
                        units, GH);
     sn_layer_add_param(&r->base, "bias_hh", sn_shape_make(GH, 0, 0, 0), SN_INIT_FANIN_UNIFORM,
                        units, GH);
+    *out = &r->base;
     return SN_OK;
 }
 

@@ -15,6 +15,7 @@
 #ifndef SN_CORE_RECURRENT_H
 #define SN_CORE_RECURRENT_H
 
+#include <math.h>
 #include <stdbool.h>
 
 #include "core/layer.h"
@@ -38,9 +39,16 @@ struct sn_recurrent_ws {
     float *dhn, *dc;        /* B*H: carried to the previous step */
 };
 
-/* Shape checks and parameters (PyTorch's U(+-1/sqrt(H)) init). */
-int sn_recurrent_init(struct sn_recurrent *r, const struct sn_layer_ops *ops, const char *kind,
-                      const char *name, struct sn_shape in, int units, bool seq, int G);
+/* A new recurrent layer of kind ops->kind with G gates: shape checks and
+ * parameters (PyTorch's U(+-1/sqrt(H)) init).  SN_ESHAPE, SN_ENOMEM. */
+int sn_recurrent_create(const struct sn_layer_ops *ops, const char *name, struct sn_shape in,
+                        int units, bool seq, int G, struct sn_layer **out);
+
+/* Stable logistic function for the gates. */
+static inline float sn_gate_sigmoid(float v)
+{
+    return v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
+}
 int sn_recurrent_reserve(struct sn_layer *l, int max_batch);
 void sn_recurrent_destroy(struct sn_layer *l);
 size_t sn_recurrent_workspace_len(const struct sn_layer *l, int B);

@@ -64,14 +64,5 @@ static const struct sn_layer_ops rnn_ops = {
 int sn_rnn_create(const char *name, struct sn_shape in, int units, bool return_sequences,
                   struct sn_layer **out)
 {
-    struct sn_recurrent *r = calloc(1, sizeof *r);
-    if (!r)
-        return sn_fail(SN_ENOMEM, "rnn: out of memory");
-    int rc = sn_recurrent_init(r, &rnn_ops, "rnn", name, in, units, return_sequences, 1);
-    if (rc) {
-        free(r);
-        return rc;
-    }
-    *out = &r->base;
-    return SN_OK;
+    return sn_recurrent_create(&rnn_ops, name, in, units, return_sequences, 1, out);
 }
