@@ -15,7 +15,7 @@ WERROR      ?= 0
 # Debian packages scratchnet builds and runs with.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
             libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev libpng-dev libjpeg-dev \
-            dataset-fashion-mnist
+            procps dataset-fashion-mnist
 PC_PKGS  := hdf5-serial inih zlib cmocka libpng libjpeg
 ifeq ($(WITH_MPI),1)
 PC_PKGS  += ompi-c
@@ -114,7 +114,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 
 # deps: install what is missing (as root), or print the command to do so.
 deps:
-	@if pkg-config --exists $(PC_PKGS) && command -v mpirun >/dev/null && \
+	@if pkg-config --exists $(PC_PKGS) && command -v mpirun >/dev/null && command -v pkill >/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
 	    echo "deps: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
