@@ -19,6 +19,7 @@
 
 int sn_cmd_train(int argc, char **argv);
 int sn_cmd_eval(int argc, char **argv);
+int sn_cmd_predict(int argc, char **argv);
 int sn_cmd_info(int argc, char **argv);
 int sn_cmd_convert(int argc, char **argv);
 

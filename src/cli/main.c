@@ -12,6 +12,7 @@ static const char usage[] =
     "usage: scratchnet COMMAND [options]   (COMMAND --help for its options)\n"
     "  train    train a model file on an HDF5 dataset, on every rank of the job\n"
     "  eval     loss and accuracy of a weights file or checkpoint on a dataset split\n"
+    "  predict  class probabilities and predictions for the rows of a dataset\n"
     "  info     summary of a model file or of the model in a weights file\n"
     "  convert  other data formats to the HDF5 dataset layout (idx)\n"
     "Run under mpirun -np P for P ranks; without mpirun it runs as one rank.\n";
@@ -22,6 +23,7 @@ static const struct {
 } commands[] = {
     { "train", sn_cmd_train },
     { "eval", sn_cmd_eval },
+    { "predict", sn_cmd_predict },
     { "info", sn_cmd_info },
     { "convert", sn_cmd_convert },
 };

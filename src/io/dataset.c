@@ -24,8 +24,9 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     bool hx = sn_h5_exists(d->f, xp), hy = sn_h5_exists(d->f, yp);
     if (!hx && !hy && !required)
         return SN_OK;
-    if (!hx || !hy)
+    if (!hx || (!hy && !d->inputs_only))
         return sn_fail(SN_EINVAL, "%s: dataset %s is missing", file, hx ? yp : xp);
+    s->has_y = hy;
 
     int nd, ny;
     size_t dims[SN_H5_MAX_DIMS], ydims[SN_H5_MAX_DIMS], size, ysize;
@@ -55,20 +56,22 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
                        s->row_len);
     s->x_u8 = cls == SN_H5_CLASS_INT;
 
-    rc = sn_h5_info(d->f, yp, &ny, ydims, &ycls, &ysize);
+    rc = hy ? sn_h5_info(d->f, yp, &ny, ydims, &ycls, &ysize) : SN_OK;
     if (rc)
         return rc;
-    if (ydims[0] != s->n)
-        return sn_fail(SN_EINVAL, "%s: %s has %zu rows but %s has %zu", file, yp, ydims[0],
-                       xp, s->n);
-    if (ny == 1 && ycls == SN_H5_CLASS_INT) {
-        s->y_int = true;
-    } else if (ny == 2 && ycls == SN_H5_CLASS_FLOAT && ydims[1] >= 1 && ydims[1] < (1u << 20)) {
-        s->y_int = false;
-        s->y_k = (int)ydims[1];
-    } else {
-        return sn_fail(SN_EINVAL, "%s: %s must be integer labels (N) or float targets (N, K)",
-                       file, yp);
+    if (hy) {
+        if (ydims[0] != s->n)
+            return sn_fail(SN_EINVAL, "%s: %s has %zu rows but %s has %zu", file, yp, ydims[0],
+                           xp, s->n);
+        if (ny == 1 && ycls == SN_H5_CLASS_INT) {
+            s->y_int = true;
+        } else if (ny == 2 && ycls == SN_H5_CLASS_FLOAT && ydims[1] >= 1 && ydims[1] < (1u << 20)) {
+            s->y_int = false;
+            s->y_k = (int)ydims[1];
+        } else {
+            return sn_fail(SN_EINVAL, "%s: %s must be integer labels (N) or float targets (N, K)",
+                           file, yp);
+        }
     }
 
     /* attributes of x: scale, mean, std */
@@ -110,19 +113,22 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     return SN_OK;
 }
 
-int sn_dataset_open(const char *path, struct sn_dataset **out)
+static int open_dataset(const char *path, bool inputs_only, struct sn_dataset **out)
 {
     struct sn_dataset *d = calloc(1, sizeof *d);
     if (!d)
         return sn_fail(SN_ENOMEM, "out of memory");
+    d->inputs_only = inputs_only;
     int rc = sn_h5_open(path, &d->f);
     if (!rc)
-        rc = open_split(d, "train", true, &d->train);
+        rc = open_split(d, "train", !inputs_only, &d->train);
     if (!rc)
         rc = open_split(d, "test", false, &d->test);
     if (!rc)
         rc = open_split(d, "val", false, &d->val);
-    if (!rc && d->test.present && d->test.row_len != d->train.row_len)
+    if (!rc && inputs_only && !d->train.present && !d->test.present && !d->val.present)
+        rc = sn_fail(SN_EINVAL, "%s: none of /train/x, /test/x, /val/x is there", path);
+    if (!rc && d->train.present && d->test.present && d->test.row_len != d->train.row_len)
         rc = sn_fail(SN_EINVAL, "%s: /test/x samples have %zu elements, /train/x %zu", path,
                      d->test.row_len, d->train.row_len);
     if (rc) {
@@ -131,6 +137,16 @@ int sn_dataset_open(const char *path, struct sn_dataset **out)
     }
     *out = d;
     return SN_OK;
+}
+
+int sn_dataset_open(const char *path, struct sn_dataset **out)
+{
+    return open_dataset(path, false, out);
+}
+
+int sn_dataset_open_inputs(const char *path, struct sn_dataset **out)
+{
+    return open_dataset(path, true, out);
 }
 
 void sn_dataset_close(struct sn_dataset *d)

@@ -24,6 +24,7 @@ struct sn_split {
     struct sn_shape shape;    /* one sample (up to 4 dims) */
     size_t row_len;           /* elements per sample */
     bool x_u8;                /* stored uint8 (else float) */
+    bool has_y;               /* /<split>/y present (always, but for inputs-only files) */
     bool y_int;               /* integer labels (else float targets) */
     int y_k;                  /* float targets per row (y_int: 0) */
     float scale;
@@ -35,6 +36,7 @@ struct sn_dataset {
     struct sn_h5 *f;
     struct sn_split train, test, val;
     uint8_t *stage;           /* uint8 staging for max_rows rows (owned) */
+    bool inputs_only;         /* opened by sn_dataset_open_inputs */
     size_t stage_rows;
 };
 
@@ -43,6 +45,10 @@ struct sn_dataset {
  * of rank 1 (integer) or 2 (float).  SN_EINVAL naming the dataset path. */
 int sn_dataset_open(const char *path, struct sn_dataset **out);
 void sn_dataset_close(struct sn_dataset *d);
+
+/* The same for prediction: only x is needed (y, if present, is checked as
+ * usual); at least one split must be there.  SN_EINVAL otherwise. */
+int sn_dataset_open_inputs(const char *path, struct sn_dataset **out);
 
 /* The split called name ("train", "test", "val"), or NULL if absent. */
 const struct sn_split *sn_dataset_split(const struct sn_dataset *d, const char *name);

@@ -160,6 +160,24 @@ static void test_train_end_to_end(void **state)
         assert_non_null(strstr(out, "120 examples"));
         free(out);
     }
+    /* predict: one row per example, argmax agreeing with eval's accuracy */
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " predict --weights %s --input %s -o %s", mpirun(),
+                     sn_test_path("w.h5"), sn_test_path("blobs.h5"), sn_test_path("pred.csv"));
+    assert_int_equal(rc, 0);
+    char *csv = sn_test_slurp(sn_test_path("pred.csv"));
+    int rows = 0, right = 0;
+    for (char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        int idx, pred;
+        assert_int_equal(sscanf(line + 1, "%d,%d", &idx, &pred), 2);
+        right += pred == idx % K;   /* write_blobs labels row i with i mod 3 */
+        rows++;
+    }
+    free(csv);
+    assert_int_equal(rows, NTEST);
+    assert_float_equal((double)right / NTEST, acc, 1e-9);
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("w.h5"),
+                     sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 2);
     rc = sn_test_run(BIN " info --weights %s", sn_test_path("w.h5"));
     assert_int_equal(rc, 0);
     out = out_text();

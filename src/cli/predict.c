@@ -1,0 +1,174 @@
+/* predict: class probabilities and predictions of a weights file or
+ * checkpoint for every row of a dataset split.
+ *
+ *   predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg] [--split S]
+ * OUT.h5 holds /probs (N, K) float32 and /pred (N) int32; OUT.csv holds
+ * lines "index,pred,p0,...,pK-1".  Probabilities are the softmax of the
+ * outputs for cross_entropy, the sigmoid for binary_cross_entropy, and the
+ * outputs themselves for mse.  Rank 0 computes (the other ranks wait);
+ * the output appears atomically.  Image files as input come with issue 7.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/activation.h"
+#include "core/loss.h"
+#include "core/status.h"
+#include "dist/dist.h"
+#include "io/fsutil.h"
+#include "io/h5.h"
+
+static const char usage[] =
+    "usage: scratchnet predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg]\n"
+    "                          [--split test|train|val] [--batch N]\n"
+    "  OUT.h5: /probs (N, K) float32 and /pred (N) int32; OUT.csv: index,pred,p0..pK-1\n"
+    "  --split  which /<split>/x of D.h5 (default: test if present, else train, else val)\n";
+
+struct outputs {
+    size_t n;
+    int K;
+    const float *probs;
+    const int32_t *pred;
+};
+
+static int fill_outputs(struct sn_h5 *f, const void *ctx)
+{
+    const struct outputs *o = ctx;
+    size_t pd[2] = { o->n, (size_t)o->K };
+    int rc = sn_h5_write(f, "/probs", 2, pd, SN_H5_F32, o->probs);
+    if (!rc)
+        rc = sn_h5_write(f, "/pred", 1, pd, SN_H5_I32, o->pred);
+    return rc;
+}
+
+static int write_csv(const char *path, const struct outputs *o)
+{
+    char tmp[4200];
+    sn_fs_tmpname(path, tmp, sizeof tmp);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return sn_fail(SN_EIO, "%s: cannot create", path);
+    fprintf(f, "index,pred");
+    for (int k = 0; k < o->K; k++)
+        fprintf(f, ",p%d", k);
+    fprintf(f, "\n");
+    for (size_t i = 0; i < o->n; i++) {
+        fprintf(f, "%zu,%d", i, o->pred[i]);
+        for (int k = 0; k < o->K; k++)
+            fprintf(f, ",%.6g", o->probs[i * (size_t)o->K + (size_t)k]);
+        fprintf(f, "\n");
+    }
+    if (fclose(f) != 0) {
+        remove(tmp);
+        return sn_fail(SN_EIO, "%s: writing failed (disk full?)", path);
+    }
+    return sn_fs_commit(tmp, path);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* Everything rank 0 does: read, forward, convert, write. */
+static int run(const char *weights, const char *model, const char *input, const char *split,
+               const char *out, int batch)
+{
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    struct sn_dataset *ds = NULL;
+    const struct sn_split *s = NULL;
+    float *x = NULL, *probs = NULL;
+    int32_t *pred = NULL;
+    int rc = cli_load_weights(weights, model, batch, &net, &m, NULL);
+    if (!rc)
+        rc = sn_dataset_open_inputs(input, &ds);
+    if (!rc) {
+        s = split ? sn_dataset_split(ds, split)
+                  : sn_dataset_split(ds, "test") ? sn_dataset_split(ds, "test")
+                  : sn_dataset_split(ds, "train") ? sn_dataset_split(ds, "train")
+                                                  : sn_dataset_split(ds, "val");
+        if (!s)
+            rc = sn_fail(SN_EINVAL, "%s: /%s/x is missing", input, split ? split : "test");
+    }
+    size_t in_len = m ? sn_shape_len(&m->in_shape) : 0;
+    if (!rc && s->row_len != in_len)
+        rc = sn_fail(SN_EINVAL, "%s: /%s/x samples have %zu values, the model input %zu", input,
+                     s->name, s->row_len, in_len);
+    int K = m ? (int)sn_model_out_len(m) : 0;
+    if (!rc)
+        rc = sn_dataset_reserve(ds, (size_t)batch);
+    if (!rc) {
+        x = sn_alloc_f32((size_t)batch * in_len);
+        probs = sn_alloc_f32(s->n * (size_t)K);
+        pred = malloc(s->n * sizeof *pred);
+        if (!x || !probs || !pred)
+            rc = sn_fail(SN_ENOMEM, "out of memory for %zu predictions", s->n);
+    }
+    for (size_t at = 0; !rc && at < s->n; at += (size_t)batch) {
+        int n = (int)(s->n - at < (size_t)batch ? s->n - at : (size_t)batch);
+        rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, NULL, NULL);
+        if (rc)
+            break;
+        const float *z = sn_model_forward(m, x, n, false, NULL);
+        float *p = probs + at * (size_t)K;
+        if (net.loss == SN_LOSS_CROSS_ENTROPY)
+            sn_act_forward(SN_ACT_SOFTMAX, z, p, (size_t)n, (size_t)K);
+        else if (net.loss == SN_LOSS_BCE)
+            sn_act_forward(SN_ACT_SIGMOID, z, p, (size_t)n, (size_t)K);
+        else
+            memcpy(p, z, (size_t)n * (size_t)K * sizeof *p);
+        for (int i = 0; i < n; i++)
+            pred[at + (size_t)i] = sn_loss_predict(z + (size_t)i * (size_t)K, K);
+    }
+    if (!rc) {
+        struct outputs o = { s->n, K, probs, pred };
+        rc = ends_with(out, ".csv") ? write_csv(out, &o) : sn_h5_write_atomic(out, fill_outputs, &o);
+        if (!rc)
+            printf("wrote %s: %zu predictions of %d classes\n", out, s->n, K);
+    }
+    sn_model_destroy(m);
+    sn_dataset_close(ds);
+    sn_free(x);
+    sn_free(probs);
+    free(pred);
+    return rc;
+}
+
+int sn_cmd_predict(int argc, char **argv)
+{
+    const char *weights = NULL, *input = NULL, *out = NULL, *model = NULL, *split = NULL;
+    long batch = 256;
+    struct cli_opt opts[] = {
+        { "weights", OPT_STR, &weights, 0 }, { "input", OPT_STR, &input, 0 },
+        { "o", OPT_STR, &out, 0 },           { "model", OPT_STR, &model, 0 },
+        { "split", OPT_STR, &split, 0 },     { "batch", OPT_INT, &batch, 0 },
+    };
+    if (cli_wants_help(argc, argv)) {
+        if (sn_dist_rank() == 0)
+            fputs(usage, stdout);
+        return 0;
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "-o") == 0)
+            argv[i] = "--o";
+    int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
+    if (!rc && (!weights || !input || !out))
+        rc = sn_fail(SN_EUSAGE, "predict needs --weights, --input and -o (see --help)");
+    if (!rc && (batch < 1 || batch > 65536))
+        rc = sn_fail(SN_EUSAGE, "--batch must be in [1, 65536]");
+    if (!rc && !ends_with(input, ".h5"))
+        rc = sn_fail(SN_EUSAGE, "--input %s: this version predicts from HDF5 datasets (.h5); "
+                     "image files are not read yet", input);
+    if (!rc && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
+        rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 or .csv", out);
+    if ((code = cli_agree(rc)))
+        return code;
+    cli_setup_threads(0);
+    rc = sn_dist_rank() == 0 ? run(weights, model, input, split, out, (int)batch) : SN_OK;
+    return cli_agree(rc);
+}
