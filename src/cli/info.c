@@ -1,33 +1,55 @@
-/* info: a summary of a model file or of the model stored in a weights file:
- * the [net] settings, then per layer its name, kind, output shape and
- * parameter count. */
+/* info: a summary of a model file or of the model stored in a weights file,
+ * in the spirit of Keras's model.summary(): the [net] settings, then per
+ * layer its name, kind, output shape, parameters, forward FLOPs and
+ * activation memory per example; totals; and an estimate of the memory a
+ * rank needs at the configured batch (--ranks P splits it). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "core/optim.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/ckpt.h"
 #include "io/modelfile.h"
 #include "io/weights.h"
 
-static const char usage[] = "usage: scratchnet info --model M.cfg | --weights W.h5\n";
+static const char usage[] =
+    "usage: scratchnet info --model M.cfg | --weights W.h5 [--ranks P]\n"
+    "  --ranks P   estimate memory per rank for P ranks (default 1)\n";
+
+/* "1.23 M" style numbers. */
+static const char *human(double v, char *buf, size_t n)
+{
+    const char *unit[] = { "", " k", " M", " G", " T" };
+    int u = 0;
+    while (v >= 1000.0 && u < 4) {
+        v /= 1000.0;
+        u++;
+    }
+    snprintf(buf, n, u ? "%.2f%s" : "%.0f%s", v, unit[u]);
+    return buf;
+}
 
 int sn_cmd_info(int argc, char **argv)
 {
     const char *model = NULL, *weights = NULL;
+    long ranks = 1;
     struct cli_opt opts[] = {
         { "model", OPT_STR, &model, 0 },
         { "weights", OPT_STR, &weights, 0 },
+        { "ranks", OPT_INT, &ranks, 0 },
     };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
             fputs(usage, stdout);
         return 0;
     }
-    int code, rc = cli_parse(argc, argv, 2, opts, 2, NULL, 0, NULL);
+    int code, rc = cli_parse(argc, argv, 2, opts, 3, NULL, 0, NULL);
     if (!rc && !model == !weights)
         rc = sn_fail(SN_EUSAGE, "info needs exactly one of --model and --weights");
+    if (!rc && ranks < 1)
+        rc = sn_fail(SN_EUSAGE, "--ranks must be >= 1");
     char *text = NULL;
     struct sn_netcfg net;
     struct sn_model *m = NULL;
@@ -45,20 +67,63 @@ int sn_cmd_info(int argc, char **argv)
                sn_shape_str(&net.input, buf, sizeof buf), net.batch, net.epochs,
                sn_loss_name(net.loss), sn_optim_name(net.optim.kind), net.sched.lr,
                (unsigned long long)net.seed);
-        printf("%-4s %-20s %-12s %-16s %12s\n", "#", "name", "kind", "output", "params");
-        printf("%-4s %-20s %-12s %-16s %12s\n", "-", "(input)", "", 
-               sn_shape_str(&m->in_shape, buf, sizeof buf), "");
-        size_t total = 0;
+        printf("%-4s %-18s %-11s %-14s %10s %11s %11s\n", "#", "name", "kind", "output",
+               "params", "FLOPs/ex", "act. bytes");
+        printf("%-4s %-18s %-11s %-14s\n", "-", "(input)", "",
+               sn_shape_str(&m->in_shape, buf, sizeof buf));
+        size_t total = 0, bufs = 0, acts = 0;
+        double flops = 0;
         for (int i = 0; i < m->n_layers; i++) {
             const struct sn_layer *l = m->layers[i];
             size_t n = 0;
-            for (int p = 0; p < l->n_params; p++)
-                n += l->params[p].len;
+            for (int p = 0; p < l->n_params; p++) {
+                if (l->params[p].buffer)
+                    bufs += l->params[p].len;
+                else
+                    n += l->params[p].len;
+            }
             total += n;
-            printf("%-4d %-20s %-12s %-16s %12zu%s\n", i, l->name, l->ops->kind,
-                   sn_shape_str(&l->out_shape, buf, sizeof buf), n, l->freeze ? "  (frozen)" : "");
+            double f = sn_layer_flops(l);
+            size_t a = sn_shape_len(&l->out_shape) * sizeof(float);
+            flops += f;
+            acts += a;
+            char fb[32], ab[32], ins[96] = "";
+            if (l->n_in > 1 || l->in[0] != i - 1) {
+                size_t used = (size_t)snprintf(ins, sizeof ins, "  <- ");
+                for (int j = 0; j < l->n_in && used < sizeof ins; j++)
+                    used += (size_t)snprintf(ins + used, sizeof ins - used, "%s%s", j ? ", " : "",
+                                             l->in[j] < 0 ? "input" : m->layers[l->in[j]]->name);
+            }
+            printf("%-4d %-18s %-11s %-14s %10zu %11s %11s%s%s\n", i, l->name, l->ops->kind,
+                   sn_shape_str(&l->out_shape, buf, sizeof buf), n, human(f, fb, sizeof fb),
+                   human((double)a, ab, sizeof ab), l->freeze ? "  (frozen)" : "", ins);
         }
-        printf("\ntotal parameters: %zu (%.2f MB as float32)\n", total, (double)total * 4 / 1e6);
+        char fb[32], tb[32];
+        printf("\nparameters: %zu learnt (%.2f MB as float32), %zu buffer values\n", total,
+               (double)total * 4 / 1e6, bufs);
+        printf("forward: %s FLOPs per example; a training step (forward + backward) is about "
+               "3x: %s FLOPs per example\n", human(flops, fb, sizeof fb),
+               human(3 * flops, tb, sizeof tb));
+        /* memory of one rank at the configured batch: parameters, gradients
+         * and optimizer state, every layer's output and output gradient, and
+         * the shared workspace (layer-private state such as dropout masks
+         * and recurrent gate histories comes on top) */
+        int b = net.batch / (int)ranks > 0 ? net.batch / (int)ranks : 1;
+        struct sn_optim o;
+        int states = sn_optim_init(&o, &net.optim, 1) == 0 ? o.n_states : 0;
+        sn_optim_deinit(&o);
+        size_t ws = 0;
+        for (int i = 0; i < m->n_layers; i++)
+            if (m->layers[i]->ops->workspace_len) {
+                size_t w = m->layers[i]->ops->workspace_len(m->layers[i], b);
+                ws = w > ws ? w : ws;
+            }
+        double mem = (double)total * 4 * (2 + states) + (double)bufs * 4 + 2.0 * (double)acts * b +
+                     (double)ws * 4;
+        printf("memory per rank at batch %d / %ld rank%s = %d: about %.1f MB (parameters, "
+               "gradients and %d optimizer state%s, activations and their gradients, workspace)\n",
+               net.batch, ranks, ranks == 1 ? "" : "s", b, mem / 1e6, states,
+               states == 1 ? "" : "s");
     }
     code = 0;
 out:

@@ -56,8 +56,16 @@ static void avgpool_backward(struct sn_layer *l, const float *const *x, const fl
     }
 }
 
+/* K*K reads per output. */
+static double avgpool_flops(const struct sn_layer *l)
+{
+    const struct avgpool *p = (const struct avgpool *)l;
+    return (double)p->C * p->OH * p->OW * p->K * p->K;
+}
+
 static const struct sn_layer_ops avgpool_ops = {
     .kind = "avgpool",
+    .flops = avgpool_flops,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
 };

@@ -120,8 +120,15 @@ static void batchnorm_destroy(struct sn_layer *l)
     sn_free(n->invstd);
 }
 
+/* statistics and the affine map: about 4 per value. */
+static double batchnorm_flops(const struct sn_layer *l)
+{
+    return 4.0 * (double)sn_shape_len(&l->out_shape);
+}
+
 static const struct sn_layer_ops batchnorm_ops = {
     .kind = "batchnorm",
+    .flops = batchnorm_flops,
     .reserve = batchnorm_reserve,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,

@@ -51,8 +51,16 @@ static void concat_backward(struct sn_layer *l, const float *const *x, const flo
     }
 }
 
+/* copies only */
+static double concat_flops(const struct sn_layer *l)
+{
+    (void)l;
+    return 0.0;
+}
+
 static const struct sn_layer_ops concat_ops = {
     .kind = "concat",
+    .flops = concat_flops,
     .forward = concat_forward,
     .backward = concat_backward,
 };

@@ -127,8 +127,17 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
     }
 }
 
+/* W cols: 2 OC CKK L; bias and activation: 2 OC L. */
+static double conv_flops(const struct sn_layer *l)
+{
+    const struct conv *k = (const struct conv *)l;
+    double L = (double)k->g.OH * k->g.OW;
+    return 2.0 * k->OC * k->g.C * k->g.K * k->g.K * L + 2.0 * k->OC * L;
+}
+
 static const struct sn_layer_ops conv_ops = {
     .kind = "conv",
+    .flops = conv_flops,
     .workspace_len = conv_workspace_len,
     .forward = conv_forward,
     .backward = conv_backward,

@@ -77,8 +77,16 @@ static void dense_backward(struct sn_layer *l, const float *const *x, const floa
                       b->trainable ? b->dw : NULL, c->B, d->I, d->O, d->act);
 }
 
+/* x w^T: 2 I O; bias and activation: 2 O. */
+static double dense_flops(const struct sn_layer *l)
+{
+    const struct dense *d = (const struct dense *)l;
+    return 2.0 * d->I * d->O + 2.0 * d->O;
+}
+
 static const struct sn_layer_ops dense_ops = {
     .kind = "dense",
+    .flops = dense_flops,
     .workspace_len = dense_workspace_len,
     .forward = dense_forward,
     .backward = dense_backward,

@@ -23,8 +23,16 @@ static void flatten_backward(struct sn_layer *l, const float *const *x, const fl
         dx[0][i] += dy[i];
 }
 
+/* a copy only */
+static double flatten_flops(const struct sn_layer *l)
+{
+    (void)l;
+    return 0.0;
+}
+
 static const struct sn_layer_ops flatten_ops = {
     .kind = "flatten",
+    .flops = flatten_flops,
     .forward = flatten_forward,
     .backward = flatten_backward,
 };

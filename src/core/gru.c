@@ -91,6 +91,7 @@ static void gru_backward(struct sn_layer *l, const float *const *x, const float 
 static const struct sn_layer_ops gru_ops = {
     .kind = "gru",
     .workspace_len = sn_recurrent_workspace_len,
+    .flops = sn_recurrent_flops,
     .reserve = sn_recurrent_reserve,
     .forward = gru_forward,
     .backward = gru_backward,

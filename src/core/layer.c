@@ -49,6 +49,11 @@ void sn_layer_destroy(struct sn_layer *l)
     free(l);
 }
 
+double sn_layer_flops(const struct sn_layer *l)
+{
+    return l->ops->flops ? l->ops->flops(l) : (double)sn_shape_len(&l->out_shape);
+}
+
 void sn_param_init(struct sn_param *p, struct sn_rng *r)
 {
     float bound, std;

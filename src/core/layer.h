@@ -71,6 +71,9 @@ struct sn_layer_ops {
     void (*backward)(struct sn_layer *l, const float *const *x, const float *y,
                      const float *dy, float *const *dx, const struct sn_ctx *c);
     void (*destroy)(struct sn_layer *l);   /* extra cleanup; may be NULL */
+    /* Forward floating-point operations for one example (multiply-adds
+     * count 2); NULL: one per output value. */
+    double (*flops)(const struct sn_layer *l);
 };
 
 struct sn_layer {
@@ -101,6 +104,9 @@ struct sn_param *sn_layer_add_param(struct sn_layer *l, const char *name,
 
 /* Free a layer made by any sn_<kind>_create (NULL is fine). */
 void sn_layer_destroy(struct sn_layer *l);
+
+/* Forward FLOPs of one example (ops->flops, or one per output value). */
+double sn_layer_flops(const struct sn_layer *l);
 
 /* Fill a parameter according to its init rule from r. */
 void sn_param_init(struct sn_param *p, struct sn_rng *r);

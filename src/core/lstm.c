@@ -83,6 +83,7 @@ static void lstm_backward(struct sn_layer *l, const float *const *x, const float
 static const struct sn_layer_ops lstm_ops = {
     .kind = "lstm",
     .workspace_len = sn_recurrent_workspace_len,
+    .flops = sn_recurrent_flops,
     .reserve = sn_recurrent_reserve,
     .forward = lstm_forward,
     .backward = lstm_backward,

@@ -70,8 +70,16 @@ static void maxpool_destroy(struct sn_layer *l)
     sn_free(((struct maxpool *)l)->argmax);
 }
 
+/* K*K reads per output. */
+static double maxpool_flops(const struct sn_layer *l)
+{
+    const struct maxpool *p = (const struct maxpool *)l;
+    return (double)p->C * p->OH * p->OW * p->K * p->K;
+}
+
 static const struct sn_layer_ops maxpool_ops = {
     .kind = "maxpool",
+    .flops = maxpool_flops,
     .reserve = maxpool_reserve,
     .forward = maxpool_forward,
     .backward = maxpool_backward,

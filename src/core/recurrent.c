@@ -73,6 +73,13 @@ void sn_recurrent_destroy(struct sn_layer *l)
     sn_free(r->hh);
 }
 
+double sn_recurrent_flops(const struct sn_layer *l)
+{
+    const struct sn_recurrent *r = (const struct sn_recurrent *)l;
+    double gh = (double)r->G * r->H;
+    return (double)r->T * (2.0 * gh * (r->F + r->H) + 4.0 * gh);
+}
+
 size_t sn_recurrent_workspace_len(const struct sn_layer *l, int B)
 {
     const struct sn_recurrent *r = (const struct sn_recurrent *)l;

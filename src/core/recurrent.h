@@ -44,6 +44,10 @@ struct sn_recurrent_ws {
 int sn_recurrent_create(const struct sn_layer_ops *ops, const char *name, struct sn_shape in,
                         int units, bool seq, int G, struct sn_layer **out);
 
+/* Input and hidden projections of all T steps: 2 T GH (F + H), plus the
+ * gate arithmetic (about 4 GH per step). */
+double sn_recurrent_flops(const struct sn_layer *l);
+
 /* Stable logistic function for the gates. */
 static inline float sn_gate_sigmoid(float v)
 {

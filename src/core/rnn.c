@@ -55,6 +55,7 @@ static void rnn_backward(struct sn_layer *l, const float *const *x, const float 
 static const struct sn_layer_ops rnn_ops = {
     .kind = "rnn",
     .workspace_len = sn_recurrent_workspace_len,
+    .flops = sn_recurrent_flops,
     .reserve = sn_recurrent_reserve,
     .forward = rnn_forward,
     .backward = rnn_backward,

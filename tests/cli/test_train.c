@@ -182,7 +182,9 @@ static void test_train_end_to_end(void **state)
     assert_int_equal(rc, 0);
     out = out_text();
     assert_non_null(strstr(out, "dense1"));
-    assert_non_null(strstr(out, "total parameters: 195"));
+    assert_non_null(strstr(out, "parameters: 195 learnt"));
+    /* dense 8->16: 2*8*16 + 2*16 = 288; dense 16->3: 2*16*3 + 2*3 = 102 */
+    assert_non_null(strstr(out, "forward: 390 FLOPs per example"));
     free(out);
 }
 
