@@ -242,3 +242,11 @@ fuzz: fuzz-build
 	        -artifact_prefix=build-fuzz/$$t- -print_final_stats=1 \
 	        build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | tail -12 || exit 1; \
 	done
+
+# test-slurm: a one-node Slurm (slurmctld, slurmd, munge) on this machine,
+# then launch/slurm.sbatch submitted for real: train, resubmit and resume,
+# requeue a running job (SIGTERM -> checkpoint -> resume).  Installs
+# Debian's slurm-wlm when run as root.  Not part of make test (about 1 min).
+.PHONY: test-slurm
+test-slurm: build
+	bash tests/slurm/run.sh
