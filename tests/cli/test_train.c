@@ -247,6 +247,19 @@ static void test_train_resume_is_exact(void **state)
                                  sn_test_path("ck2/ckpt-00000017.h5"), sn_test_path("elastic.h5")), 0);
     read_params(sn_test_path("elastic.h5"), b, 256);
     assert_close_arrays(b, a, n, 1e-6, 1e-5);
+    /* auto passes over a damaged newest checkpoint to the one before */
+    assert_int_equal(sn_test_run("truncate -s 2000 %s/ckpt-00000060.h5", sn_test_path("ck2")), 0);
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s "
+                                 "--checkpoint-dir %s --resume auto --threads 1", mp,
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                                 sn_test_path("ck2")), 0);
+    char *err = err_text();
+    out = out_text();
+    assert_non_null(strstr(err, "ckpt-00000060.h5: damaged"));
+    assert_non_null(strstr(err, "trying the one before"));
+    assert_non_null(strstr(out, "ckpt-00000040.h5: epoch 3, step 40"));
+    free(err);
+    free(out);
     /* auto with an empty folder starts fresh */
     assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --steps 2 "
                                  "--checkpoint-dir %s --resume auto --threads 1", mp,

@@ -106,14 +106,11 @@ static void test_image_rejects_bad_files(void **state)
     fclose(f);
     assert_int_equal(sn_image_read(sn_test_path("text.png"), &img), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "neither a PNG nor a JPEG"));
-    /* a JPEG cut in half */
-    char *whole = sn_test_slurp(sn_test_path("a.jpg"));
-    (void)whole;
+    /* a JPEG cut to a third */
     f = fopen(sn_test_path("a.jpg"), "rb");
     unsigned char buf[4096];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    free(whole);
     f = fopen(sn_test_path("cut.jpg"), "wb");
     fwrite(buf, 1, n / 3, f);
     fclose(f);
