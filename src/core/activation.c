@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fastmath.h"
 #include "core/status.h"
 
 static const char *const act_names[] = {
@@ -35,13 +36,6 @@ const char *sn_act_name(enum sn_act a)
 }
 
 /* Stable logistic: never exponentiates a large positive number. */
-static inline float sigmoidf(float v)
-{
-    if (v >= 0.0f)
-        return 1.0f / (1.0f + expf(-v));
-    float e = expf(v);
-    return e / (1.0f + e);
-}
 
 /* Softmax of one row, max-subtracted for stability. */
 static void softmax_row(const float *x, float *y, size_t F)
@@ -59,6 +53,10 @@ static void softmax_row(const float *x, float *y, size_t F)
         y[j] *= inv;
 }
 
+/* Elementwise passes go parallel above this many values (below it, starting
+ * the threads costs more than the pass). */
+#define SN_ELEMWISE_PAR 32768
+
 void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
 {
     size_t n = B * F;
@@ -68,20 +66,24 @@ void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
             memcpy(y, x, n * sizeof *y);
         break;
     case SN_ACT_RELU:
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case SN_ACT_LEAKY_RELU:
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : SN_LEAKY_SLOPE * x[i];
         break;
     case SN_ACT_SIGMOID:
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
-            y[i] = sigmoidf(x[i]);
+            y[i] = sn_sigmoidf(x[i]);
         break;
     case SN_ACT_TANH:
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
-            y[i] = tanhf(x[i]);
+            y[i] = sn_tanhf(x[i]);
         break;
     case SN_ACT_SOFTMAX:
 #pragma omp parallel for schedule(static) if (B * F > 4096)
@@ -101,18 +103,22 @@ void sn_act_backward(enum sn_act a, const float *y, const float *dy, float *dx,
             memcpy(dx, dy, n * sizeof *dx);
         break;
     case SN_ACT_RELU:
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         break;
     case SN_ACT_LEAKY_RELU:
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             dx[i] = y[i] > 0.0f ? dy[i] : SN_LEAKY_SLOPE * dy[i];
         break;
     case SN_ACT_SIGMOID:
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             dx[i] = dy[i] * y[i] * (1.0f - y[i]);
         break;
     case SN_ACT_TANH:
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             dx[i] = dy[i] * (1.0f - y[i] * y[i]);
         break;
@@ -177,6 +183,7 @@ static const struct sn_layer_ops activation_ops = {
     .workspace_len = activation_workspace_len,
     .forward = activation_forward,
     .backward = activation_backward,
+    .in_place = true,
 };
 
 int sn_activation_create(const char *name, struct sn_shape in, enum sn_act act,

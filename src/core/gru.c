@@ -37,9 +37,10 @@ static void gru_forward(struct sn_layer *l, const float *const *x, float *y,
             const float *hv = r->hh + b * ldg + (size_t)t * GH;
             const float *hp = t > 0 ? r->hs + b * ldh + (size_t)(t - 1) * H : NULL;
             float *h = r->hs + b * ldh + (size_t)t * H;
+#pragma omp simd
             for (int k = 0; k < H; k++) {
                 float rr = sn_gate_sigmoid(g[k] + hv[k]), z = sn_gate_sigmoid(g[H + k] + hv[H + k]);
-                float n = tanhf(g[2 * H + k] + rr * hv[2 * H + k]);
+                float n = sn_tanhf(g[2 * H + k] + rr * hv[2 * H + k]);
                 g[k] = rr;
                 g[H + k] = z;
                 g[2 * H + k] = n;
@@ -67,6 +68,7 @@ static void gru_backward(struct sn_layer *l, const float *const *x, const float 
             const float *dH = w.dH + b * ldh + (size_t)t * H;
             float *dp = w.dpre + b * ldg + (size_t)t * GH, *dq = w.dph + b * ldg + (size_t)t * GH;
             float *dhn = w.dhn + (size_t)b * H;
+#pragma omp simd
             for (int k = 0; k < H; k++) {
                 float rr = g[k], z = g[H + k], n = g[2 * H + k];
                 float dh = dH[k] + dhn[k];

@@ -30,15 +30,16 @@ static void lstm_forward(struct sn_layer *l, const float *const *x, float *y,
             float *g = r->gates + b * ldg + (size_t)t * GH;
             const float *cp = t > 0 ? r->cs + b * ldh + (size_t)(t - 1) * H : NULL;
             float *cc = r->cs + b * ldh + (size_t)t * H, *hh = r->hs + b * ldh + (size_t)t * H;
+#pragma omp simd
             for (int k = 0; k < H; k++) {
-                float i = sn_gate_sigmoid(g[k]), f = sn_gate_sigmoid(g[H + k]), gg = tanhf(g[2 * H + k]),
+                float i = sn_gate_sigmoid(g[k]), f = sn_gate_sigmoid(g[H + k]), gg = sn_tanhf(g[2 * H + k]),
                       o = sn_gate_sigmoid(g[3 * H + k]);
                 g[k] = i;
                 g[H + k] = f;
                 g[2 * H + k] = gg;
                 g[3 * H + k] = o;
                 cc[k] = (cp ? f * cp[k] : 0.0f) + i * gg;
-                hh[k] = o * tanhf(cc[k]);
+                hh[k] = o * sn_tanhf(cc[k]);
             }
         }
     }
@@ -62,9 +63,10 @@ static void lstm_backward(struct sn_layer *l, const float *const *x, const float
             const float *dH = w.dH + b * ldh + (size_t)t * H;
             float *dp = w.dpre + b * ldg + (size_t)t * GH;
             float *dhn = w.dhn + (size_t)b * H, *dc = w.dc + (size_t)b * H;
+#pragma omp simd
             for (int k = 0; k < H; k++) {
                 float i = g[k], f = g[H + k], gg = g[2 * H + k], o = g[3 * H + k];
-                float tc = tanhf(cc[k]), dh = dH[k] + dhn[k];
+                float tc = sn_tanhf(cc[k]), dh = dH[k] + dhn[k];
                 float dO = dh * tc, dcv = dc[k] + dh * o * (1.0f - tc * tc);
                 float di = dcv * gg, dg = dcv * i, df = dcv * (cp ? cp[k] : 0.0f);
                 dc[k] = dcv * f;

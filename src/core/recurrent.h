@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdbool.h>
 
+#include "core/fastmath.h"
 #include "core/layer.h"
 
 struct sn_recurrent {
@@ -51,7 +52,7 @@ double sn_recurrent_flops(const struct sn_layer *l);
 /* Stable logistic function for the gates. */
 static inline float sn_gate_sigmoid(float v)
 {
-    return v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v));
+    return sn_sigmoidf(v);
 }
 int sn_recurrent_reserve(struct sn_layer *l, int max_batch);
 void sn_recurrent_destroy(struct sn_layer *l);

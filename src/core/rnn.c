@@ -24,8 +24,9 @@ static void rnn_forward(struct sn_layer *l, const float *const *x, float *y,
                      l->params[1].w, H, 1.0f, pre, (int)ld);
 #pragma omp parallel for schedule(static) if (B * H > 4096)
         for (int b = 0; b < B; b++)
+#pragma omp simd
             for (int k = 0; k < H; k++)
-                r->hs[b * ld + (size_t)t * H + k] = tanhf(pre[b * ld + k]);
+                r->hs[b * ld + (size_t)t * H + k] = sn_tanhf(pre[b * ld + k]);
     }
     sn_recurrent_output(r, y, B);
 }
@@ -41,6 +42,7 @@ static void rnn_backward(struct sn_layer *l, const float *const *x, const float 
     for (int t = T - 1; t >= 0; t--) {
 #pragma omp parallel for schedule(static) if (B * H > 4096)
         for (int b = 0; b < B; b++)
+#pragma omp simd
             for (int k = 0; k < H; k++) {
                 size_t at = b * ld + (size_t)t * H + k;
                 float h = r->hs[at], dh = w.dH[at] + w.dhn[(size_t)b * H + k];
