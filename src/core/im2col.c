@@ -42,8 +42,9 @@ void sn_im2col(const struct sn_conv_geom *g, const float *x, int nb, float *cols
                         const float *src = xb + ((size_t)c * g->H + ih) * g->W - g->P + kj;
                         for (int ow = 0; ow < lo; ow++)
                             d[ow] = 0.0f;
-                        if (g->S == 1)
-                            memcpy(d + lo, src + lo, (size_t)(hi - lo) * sizeof *d);
+                        if (g->S == 1)   /* rows are short: a loop beats memcpy's call */
+                            for (int ow = lo; ow < hi; ow++)
+                                d[ow] = src[ow];
                         else
                             for (int ow = lo; ow < hi; ow++)
                                 d[ow] = src[(ptrdiff_t)ow * g->S];

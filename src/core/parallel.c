@@ -33,6 +33,15 @@ int sn_parallel_threads(void)
 #endif
 }
 
+int sn_parallel_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 int sn_parallel_cores(void)
 {
     cpu_set_t set;

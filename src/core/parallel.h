@@ -9,6 +9,10 @@ void sn_parallel_set_threads(int n);
 /* Threads our parallel loops will use (1 without OpenMP). */
 int sn_parallel_threads(void);
 
+/* The calling thread's number inside a parallel region, 0 .. threads-1
+ * (0 outside one, and without OpenMP). */
+int sn_parallel_thread_id(void);
+
 /* Cores this process may run on (sched_getaffinity, else sysconf). */
 int sn_parallel_cores(void);
 
