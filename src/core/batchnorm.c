@@ -4,7 +4,8 @@
  * (S = 1 for (F) inputs), n = B*S values per channel.  Channels are
  * independent, so the loops over C are the parallel ones.
  *
- * backward (per channel, xh = normalised input, g = weight):
+ * backward (per channel, xh = (x - mean) invstd, recomputed from the input
+ * rather than stored, g = weight):
  *   dw += sum(dy xh);  db += sum(dy)
  *   dx += g invstd / n * (n dy - sum(dy) - xh sum(dy xh))
  */
@@ -21,16 +22,15 @@ struct batchnorm {
     int C;
     size_t S;
     float momentum, eps;
-    float *xhat;            /* max_batch * C*S, owned */
-    float *invstd;          /* C, owned */
+    float *mean, *invstd;   /* C each, owned: backward recomputes xhat from x */
 };
 
 static int batchnorm_reserve(struct sn_layer *l, int max_batch)
 {
     struct batchnorm *n = (struct batchnorm *)l;
-    n->xhat = sn_alloc_f32((size_t)max_batch * n->C * n->S);
+    n->mean = sn_alloc_f32((size_t)n->C);
     n->invstd = sn_alloc_f32((size_t)n->C);
-    return n->xhat && n->invstd ? SN_OK : sn_fail(SN_ENOMEM, "%s: out of memory", l->name);
+    return n->mean && n->invstd ? SN_OK : sn_fail(SN_ENOMEM, "%s: out of memory", l->name);
 }
 
 static void batchnorm_forward(struct sn_layer *l, const float *const *x, float *y,
@@ -46,17 +46,26 @@ static void batchnorm_forward(struct sn_layer *l, const float *const *x, float *
     for (int ch = 0; ch < C; ch++) {
         float mean, var;
         if (c->train) {
+            /* float sums over one example's S values (vectorised),
+             * accumulated over examples in double */
             double s = 0.0, s2 = 0.0;
             for (int i = 0; i < B; i++) {
                 const float *xp = x[0] + (size_t)i * per + (size_t)ch * S;
+                float r = 0.0f;
+#pragma omp simd reduction(+ : r)
                 for (size_t k = 0; k < S; k++)
-                    s += xp[k];
+                    r += xp[k];
+                s += r;
             }
             double m = s / cnt;
+            const float mf = (float)m;
             for (int i = 0; i < B; i++) {
                 const float *xp = x[0] + (size_t)i * per + (size_t)ch * S;
+                float r = 0.0f;
+#pragma omp simd reduction(+ : r)
                 for (size_t k = 0; k < S; k++)
-                    s2 += ((double)xp[k] - m) * ((double)xp[k] - m);
+                    r += (xp[k] - mf) * (xp[k] - mf);
+                s2 += r;
             }
             mean = (float)m;
             var = (float)(s2 / cnt);
@@ -67,15 +76,16 @@ static void batchnorm_forward(struct sn_layer *l, const float *const *x, float *
             mean = rm[ch];
             var = rv[ch];
         }
-        float is = 1.0f / sqrtf(var + n->eps);
+        const float is = 1.0f / sqrtf(var + n->eps), wc = w[ch], bc = b[ch];
+        n->mean[ch] = mean;
         n->invstd[ch] = is;
         for (int i = 0; i < B; i++) {
             size_t at = (size_t)i * per + (size_t)ch * S;
-            for (size_t k = 0; k < S; k++) {
-                float xh = (x[0][at + k] - mean) * is;
-                n->xhat[at + k] = xh;
-                y[at + k] = w[ch] * xh + b[ch];
-            }
+            const float *xp = x[0] + at;
+            float *yp = y + at;
+#pragma omp simd
+            for (size_t k = 0; k < S; k++)
+                yp[k] = wc * ((xp[k] - mean) * is) + bc;
         }
     }
 }
@@ -90,13 +100,19 @@ static void batchnorm_backward(struct sn_layer *l, const float *const *x, const 
     const float cnt = (float)B * (float)S;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < C; ch++) {
+        const float mean = n->mean[ch], is = n->invstd[ch];
         double sdy = 0.0, sdyx = 0.0;
         for (int i = 0; i < B; i++) {
             size_t at = (size_t)i * per + (size_t)ch * S;
+            const float *dyp = dy + at, *xp = x[0] + at;
+            float r = 0.0f, rx = 0.0f;
+#pragma omp simd reduction(+ : r, rx)
             for (size_t k = 0; k < S; k++) {
-                sdy += dy[at + k];
-                sdyx += (double)dy[at + k] * n->xhat[at + k];
+                r += dyp[k];
+                rx += dyp[k] * ((xp[k] - mean) * is);
             }
+            sdy += r;
+            sdyx += rx;
         }
         if (pw->trainable)
             pw->dw[ch] += (float)sdyx;
@@ -104,11 +120,14 @@ static void batchnorm_backward(struct sn_layer *l, const float *const *x, const 
             pb->dw[ch] += (float)sdy;
         if (!dx[0])
             continue;
-        float k0 = pw->w[ch] * n->invstd[ch] / cnt;
+        const float k0 = pw->w[ch] * is / cnt, fs = (float)sdy, fsx = (float)sdyx;
         for (int i = 0; i < B; i++) {
             size_t at = (size_t)i * per + (size_t)ch * S;
+            const float *dyp = dy + at, *xp = x[0] + at;
+            float *dxp = dx[0] + at;
+#pragma omp simd
             for (size_t k = 0; k < S; k++)
-                dx[0][at + k] += k0 * (cnt * dy[at + k] - (float)sdy - n->xhat[at + k] * (float)sdyx);
+                dxp[k] += k0 * (cnt * dyp[k] - fs - ((xp[k] - mean) * is) * fsx);
         }
     }
 }
@@ -116,7 +135,7 @@ static void batchnorm_backward(struct sn_layer *l, const float *const *x, const 
 static void batchnorm_destroy(struct sn_layer *l)
 {
     struct batchnorm *n = (struct batchnorm *)l;
-    sn_free(n->xhat);
+    sn_free(n->mean);
     sn_free(n->invstd);
 }
 
@@ -158,6 +177,7 @@ int sn_batchnorm_create(const char *name, struct sn_shape in, float momentum, fl
     sn_layer_add_param(&n->base, "bias", cs, SN_INIT_ZERO, n->C, n->C);
     sn_layer_add_buffer(&n->base, "running_mean", cs, SN_INIT_ZERO);
     sn_layer_add_buffer(&n->base, "running_var", cs, SN_INIT_ONE);
+    n->base.backward_reads_y = false;   /* it recomputes xhat from x */
     *out = &n->base;
     return SN_OK;
 }
