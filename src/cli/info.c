@@ -104,26 +104,26 @@ int sn_cmd_info(int argc, char **argv)
         printf("forward: %s FLOPs per example; a training step (forward + backward) is about "
                "3x: %s FLOPs per example\n", human(flops, fb, sizeof fb),
                human(3 * flops, tb, sizeof tb));
-        /* memory of one rank at the configured batch: parameters, gradients
-         * and optimizer state, every layer's output and output gradient, and
-         * the shared workspace (layer-private state such as dropout masks
-         * and recurrent gate histories comes on top) */
+        /* memory of one rank at the configured batch: the model built for
+         * it (arenas, outputs, shared output-gradient slots, workspace),
+         * plus the optimizer state */
         int b = net.batch / (int)ranks > 0 ? net.batch / (int)ranks : 1;
         struct sn_optim o;
         int states = sn_optim_init(&o, &net.optim, 1) == 0 ? o.n_states : 0;
         sn_optim_deinit(&o);
-        size_t ws = 0;
-        for (int i = 0; i < m->n_layers; i++)
-            if (m->layers[i]->ops->workspace_len) {
-                size_t w = m->layers[i]->ops->workspace_len(m->layers[i], b);
-                ws = w > ws ? w : ws;
-            }
-        double mem = (double)total * 4 * (2 + states) + (double)bufs * 4 + 2.0 * (double)acts * b +
-                     (double)ws * 4;
-        printf("memory per rank at batch %d / %ld rank%s = %d: about %.1f MB (parameters, "
-               "gradients and %d optimizer state%s, activations and their gradients, workspace)\n",
-               net.batch, ranks, ranks == 1 ? "" : "s", b, mem / 1e6, states,
-               states == 1 ? "" : "s");
+        struct sn_rng r;
+        sn_rng_seed(&r, 1, 1);
+        if (sn_model_build(m, b, &r) == SN_OK) {
+            double mem = (double)sn_model_bytes(m) + (double)total * 4 * states;
+            printf("memory per rank at batch %d / %ld rank%s = %d: %.1f MB allocated (parameters, "
+                   "gradients and %d optimizer state%s, outputs, %d shared output-gradient "
+                   "buffer%s, workspace)\n", net.batch, ranks, ranks == 1 ? "" : "s", b,
+                   mem / 1e6, states, states == 1 ? "" : "s", m->n_dy_slots,
+                   m->n_dy_slots == 1 ? "" : "s");
+        } else {
+            printf("memory per rank at batch %d: the model cannot be allocated (%s)\n",
+                   net.batch, sn_errmsg());
+        }
     }
     code = 0;
 out:

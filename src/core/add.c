@@ -51,6 +51,7 @@ int sn_add_create(const char *name, const struct sn_shape *in, int n, struct sn_
     for (int j = 0; j < n; j++)
         l->in_shape[j] = in[j];
     l->out_shape = in[0];
+    l->backward_reads_y = false;
     *out = l;
     return SN_OK;
 }

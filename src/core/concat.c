@@ -102,6 +102,7 @@ int sn_concat_create(const char *name, const struct sn_shape *in, int n,
         o.d[axis] += in[j].d[axis];
     }
     k->base.out_shape = o;
+    k->base.backward_reads_y = false;
     *out = &k->base;
     return SN_OK;
 }

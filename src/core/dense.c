@@ -113,6 +113,7 @@ int sn_dense_create(const char *name, struct sn_shape in, int units, enum sn_act
     sn_layer_add_param(&d->base, "bias", sn_shape_make(units, 0, 0, 0),
                        init == SN_INIT_FANIN_UNIFORM ? SN_INIT_FANIN_UNIFORM : SN_INIT_ZERO,
                        d->I, units);
+    d->base.backward_reads_y = act != SN_ACT_LINEAR;
     *out = &d->base;
     return SN_OK;
 }

@@ -45,7 +45,8 @@ static void dropout_forward(struct sn_layer *l, const float *const *x, float *y,
     if (c->train && d->p > 0.0f && c->rng)
         sn_dropout_forward(x[0], y, d->mask, n, d->p, c->rng);
     else {
-        memcpy(y, x[0], n * sizeof *y);
+        if (y != x[0])
+            memcpy(y, x[0], n * sizeof *y);
         for (size_t i = 0; i < n; i++)
             d->mask[i] = 1.0f;
     }
@@ -70,6 +71,7 @@ static const struct sn_layer_ops dropout_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .destroy = dropout_destroy,
+    .in_place = true,
 };
 
 int sn_dropout_create(const char *name, struct sn_shape in, float p, struct sn_layer **out)
@@ -82,6 +84,7 @@ int sn_dropout_create(const char *name, struct sn_shape in, float p, struct sn_l
     sn_layer_base_init(&d->base, &dropout_ops, name, in);
     d->base.out_shape = in;
     d->p = p;
+    d->base.backward_reads_y = false;   /* the mask is enough */
     *out = &d->base;
     return SN_OK;
 }

@@ -10,7 +10,8 @@
 static void flatten_forward(struct sn_layer *l, const float *const *x, float *y,
                             const struct sn_ctx *c)
 {
-    memcpy(y, x[0], (size_t)c->B * sn_shape_len(&l->out_shape) * sizeof *y);
+    if (y != x[0])   /* in place it is free */
+        memcpy(y, x[0], (size_t)c->B * sn_shape_len(&l->out_shape) * sizeof *y);
 }
 
 static void flatten_backward(struct sn_layer *l, const float *const *x, const float *y,
@@ -35,6 +36,7 @@ static const struct sn_layer_ops flatten_ops = {
     .flops = flatten_flops,
     .forward = flatten_forward,
     .backward = flatten_backward,
+    .in_place = true,
 };
 
 int sn_flatten_create(const char *name, struct sn_shape in, struct sn_layer **out)
@@ -44,6 +46,7 @@ int sn_flatten_create(const char *name, struct sn_shape in, struct sn_layer **ou
         return sn_fail(SN_ENOMEM, "flatten: out of memory");
     sn_layer_base_init(l, &flatten_ops, name, in);
     l->out_shape = sn_shape_make((int)sn_shape_len(&in), 0, 0, 0);
+    l->backward_reads_y = false;
     *out = l;
     return SN_OK;
 }

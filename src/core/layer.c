@@ -14,6 +14,7 @@ void sn_layer_base_init(struct sn_layer *l, const struct sn_layer_ops *ops,
     l->n_in = 1;
     l->in[0] = -1;
     l->in_shape[0] = in;
+    l->backward_reads_y = true;
 }
 
 struct sn_param *sn_layer_add_param(struct sn_layer *l, const char *name,

@@ -74,6 +74,9 @@ struct sn_layer_ops {
     /* Forward floating-point operations for one example (multiply-adds
      * count 2); NULL: one per output value. */
     double (*flops)(const struct sn_layer *l);
+    /* forward and backward stay correct when y is x[0] (elementwise
+     * layers): the model then runs them in place where it may */
+    bool in_place;
 };
 
 struct sn_layer {
@@ -86,6 +89,8 @@ struct sn_layer {
     int n_params;
     struct sn_param params[SN_MAX_PARAMS];
     bool freeze;
+    bool backward_reads_y;               /* backward looks at this layer's own y
+                                          * (true unless the create says not) */
 };
 
 /* Fill the common fields of a new single-input layer. */

@@ -103,6 +103,7 @@ int sn_maxpool_create(const char *name, struct sn_shape in, int size, int stride
                            .S = stride, .OH = (in.d[1] - size) / stride + 1,
                            .OW = (in.d[2] - size) / stride + 1 };
     p->base.out_shape = sn_shape_make(p->C, p->OH, p->OW, 0);
+    p->base.backward_reads_y = false;   /* argmax is enough */
     *out = &p->base;
     return SN_OK;
 }

@@ -22,13 +22,16 @@ void sn_model_destroy(struct sn_model *m)
         return;
     for (int i = 0; i < m->n_layers; i++) {
         sn_layer_destroy(m->layers[i]);
-        if (m->y)
+        if (m->y && !(m->y_shared && m->y_shared[i]))
             sn_free(m->y[i]);
-        if (m->dy)
-            sn_free(m->dy[i]);
     }
+    for (int k = 0; k < m->n_dy_slots; k++)
+        sn_free(m->dy_slots[k]);
+    free(m->dy_slots);
+    free(m->dy_first);
     free(m->layers);
     free(m->y);
+    free(m->y_shared);
     free(m->dy);
     free(m->plist);
     sn_free(m->params);
@@ -41,6 +44,27 @@ void sn_model_destroy(struct sn_model *m)
 struct sn_shape sn_model_shape(const struct sn_model *m, int i)
 {
     return i < 0 ? m->in_shape : m->layers[i]->out_shape;
+}
+
+size_t sn_model_bytes(const struct sn_model *m)
+{
+    size_t n = 2 * m->n_params + SN_GRAD_SPARE + m->n_buffers + m->ws_len;
+    for (int i = 0; i < m->n_layers; i++)
+        if (!m->y_shared[i])
+            n += (size_t)m->max_batch * sn_shape_len(&m->layers[i]->out_shape);
+    size_t *cap = calloc((size_t)m->n_dy_slots + 1, sizeof *cap);
+    for (int i = 0; cap && i < m->n_layers; i++) {
+        int k = 0;
+        while (k < m->n_dy_slots && m->dy_slots[k] != m->dy[i])
+            k++;
+        size_t len = (size_t)m->max_batch * sn_shape_len(&m->layers[i]->out_shape);
+        if (k < m->n_dy_slots && len > cap[k])
+            cap[k] = len;
+    }
+    for (int k = 0; cap && k < m->n_dy_slots; k++)
+        n += cap[k];
+    free(cap);
+    return n * sizeof(float);
 }
 
 int sn_model_find(const struct sn_model *m, const char *name)
@@ -80,6 +104,63 @@ size_t sn_model_out_len(const struct sn_model *m)
     return sn_shape_len(&m->layers[m->n_layers - 1]->out_shape);
 }
 
+/* Give every dy[i] a slot.  dy[i] is live from the backward of
+ * dy_first[i] (its last reader, or i itself if nobody reads it) down to the
+ * backward of i.  Walking the backward order, a layer takes any slot whose
+ * holder's backward has already run, else a new one; a slot's size is the
+ * largest it serves. */
+static int assign_dy_slots(struct sn_model *m, int max_batch)
+{
+    const int n = m->n_layers;
+    int *slot_of = malloc((size_t)n * sizeof *slot_of);
+    int *holder = malloc((size_t)n * sizeof *holder);   /* per slot: the layer in it */
+    size_t *cap = calloc((size_t)n, sizeof *cap);
+    m->dy_first = malloc((size_t)n * sizeof *m->dy_first);
+    m->dy_slots = calloc((size_t)n, sizeof *m->dy_slots);
+    if (!slot_of || !holder || !cap || !m->dy_first || !m->dy_slots) {
+        free(slot_of);
+        free(holder);
+        free(cap);
+        return sn_fail(SN_ENOMEM, "model: out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        m->dy_first[i] = i;
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < m->layers[j]->n_in; k++) {
+            int src = m->layers[j]->in[k];
+            if (src >= 0 && j > m->dy_first[src])
+                m->dy_first[src] = j;
+        }
+    int n_slots = 0;
+    for (int t = n - 1; t >= 0; t--)            /* backward of layer t is about to run */
+        for (int i = 0; i < n; i++) {
+            if (m->dy_first[i] != t)
+                continue;
+            int s = -1;
+            for (int k = 0; k < n_slots && s < 0 && !m->plain_memory; k++)
+                if (holder[k] > t)              /* its layer's backward is done */
+                    s = k;
+            if (s < 0)
+                s = n_slots++;
+            holder[s] = i;
+            slot_of[i] = s;
+            size_t len = (size_t)max_batch * sn_shape_len(&m->layers[i]->out_shape);
+            if (len > cap[s])
+                cap[s] = len;
+        }
+    int rc = SN_OK;
+    m->n_dy_slots = n_slots;
+    for (int k = 0; k < n_slots && !rc; k++)
+        if (!(m->dy_slots[k] = sn_alloc_f32(cap[k] ? cap[k] : 1)))
+            rc = sn_fail(SN_ENOMEM, "model: out of memory for the output gradients");
+    for (int i = 0; i < n && !rc; i++)
+        m->dy[i] = m->dy_slots[slot_of[i]];
+    free(slot_of);
+    free(holder);
+    free(cap);
+    return rc;
+}
+
 int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
 {
     if (m->n_layers == 0)
@@ -102,13 +183,22 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
     m->n_params = total;
     m->n_buffers = nbuf;
     m->params = sn_alloc_f32(total ? total : 1);
-    m->grads = sn_alloc_f32(total ? total : 1);
+    m->grads = sn_alloc_f32(total + SN_GRAD_SPARE);
     m->buffers = sn_alloc_f32(nbuf ? nbuf : 1);
     m->plist = calloc((size_t)(n_plist ? n_plist : 1), sizeof *m->plist);
     m->y = calloc((size_t)m->n_layers, sizeof *m->y);
+    m->y_shared = calloc((size_t)m->n_layers, sizeof *m->y_shared);
     m->dy = calloc((size_t)m->n_layers, sizeof *m->dy);
-    if (!m->params || !m->grads || !m->buffers || !m->plist || !m->y || !m->dy)
+    int *readers = calloc((size_t)m->n_layers, sizeof *readers);
+    if (!m->params || !m->grads || !m->buffers || !m->plist || !m->y || !m->y_shared ||
+        !m->dy || !readers) {
+        free(readers);
         return sn_fail(SN_ENOMEM, "model: out of memory for %zu parameters", total);
+    }
+    for (int j = 0; j < m->n_layers; j++)
+        for (int k = 0; k < m->layers[j]->n_in; k++)
+            if (m->layers[j]->in[k] >= 0)
+                readers[m->layers[j]->in[k]]++;
 
     size_t ws = 0;
     for (int i = 0; i < m->n_layers; i++) {
@@ -123,20 +213,35 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
             m->plist[m->n_plist++] = pr;
         }
         size_t len = (size_t)max_batch * sn_shape_len(&l->out_shape);
-        m->y[i] = sn_alloc_f32(len);
-        m->dy[i] = sn_alloc_f32(len);
-        if (!m->y[i] || !m->dy[i])
+        int src = l->in[0];
+        if (!m->plain_memory && l->ops->in_place && l->n_in == 1 && src >= 0 && readers[src] == 1 &&
+            !m->layers[src]->backward_reads_y &&
+            sn_shape_len(&m->layers[src]->out_shape) == sn_shape_len(&l->out_shape)) {
+            m->y[i] = m->y[src];
+            m->y_shared[i] = true;
+        } else {
+            m->y[i] = sn_alloc_f32(len);
+        }
+        if (!m->y[i]) {
+            free(readers);
             return sn_fail(SN_ENOMEM, "model: out of memory for the outputs of %s", l->name);
+        }
         if (l->ops->reserve) {
             int rc = l->ops->reserve(l, max_batch);
-            if (rc)
+            if (rc) {
+                free(readers);
                 return rc;
+            }
         }
         if (l->ops->workspace_len) {
             size_t w = l->ops->workspace_len(l, max_batch);
             ws = w > ws ? w : ws;
         }
     }
+    free(readers);
+    int rc = assign_dy_slots(m, max_batch);
+    if (rc)
+        return rc;
     m->ws_len = ws;
     m->ws = sn_alloc_f32(ws ? ws : 1);
     if (!m->ws)
@@ -174,10 +279,13 @@ void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_r
 {
     struct sn_ctx c = { .B = B, .train = true, .ws = m->ws, .rng = rng };
     int last = m->n_layers - 1;
-    for (int i = 0; i < last; i++)
-        memset(m->dy[i], 0, (size_t)B * sn_shape_len(&m->layers[i]->out_shape) * sizeof(float));
     for (int i = last; i >= 0; i--) {
         struct sn_layer *l = m->layers[i];
+        /* the gradients this backward starts accumulating into begin at zero */
+        for (int k = 0; k <= i; k++)
+            if (m->dy_first[k] == i && k != last)
+                memset(m->dy[k], 0, (size_t)B * sn_shape_len(&m->layers[k]->out_shape) *
+                                        sizeof(float));
         const float *in[SN_MAX_INPUTS];
         float *din[SN_MAX_INPUTS];
         gather_inputs(m, l, in, din);

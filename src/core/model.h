@@ -17,6 +17,10 @@
 #include "core/rng.h"
 #include "core/tensor.h"
 
+/* Floats after the gradient arena that travel with it in the gradient
+ * allreduce: the trainer's stop flag, so a signal costs no extra collective. */
+#define SN_GRAD_SPARE 1
+
 struct sn_model {
     struct sn_shape in_shape;     /* one example */
     int n_layers;
@@ -24,12 +28,27 @@ struct sn_model {
     int max_batch;
     size_t n_params;              /* floats in the parameter and gradient arenas */
     float *params;                /* owned arena */
-    float *grads;                 /* owned arena */
+    float *grads;                 /* owned arena: n_params + SN_GRAD_SPARE floats */
     size_t n_buffers;             /* floats in the buffer arena */
     float *buffers;               /* owned arena: running statistics */
     int n_plist;
     struct sn_param **plist;      /* every parameter, in layer order */
-    float **y, **dy;              /* owned, per layer */
+    float **y;                    /* per layer: outputs, kept for backward; owned
+                                   * unless y_shared[i] */
+    /* y_shared[i]: layer i runs in place on its input's buffer.  It may
+     * when its kind allows (ops->in_place), it is that input's only reader,
+     * and the input's backward never looks at its own output. */
+    bool *y_shared;
+    bool plain_memory;            /* set before sn_model_build: no sharing at all,
+                                   * every layer its own y and dy (tests, debugging) */
+    /* Output gradients.  dy[i] is needed only from the backward of the last
+     * layer that reads layer i down to layer i's own backward, so layers
+     * whose intervals do not overlap share a slot: in a chain, two slots
+     * serve the whole network. */
+    float **dy;                   /* per layer, pointing into a slot */
+    int *dy_first;                /* per layer: the layer whose backward first writes dy[i] */
+    float **dy_slots;             /* owned */
+    int n_dy_slots;
     float *ws;                    /* owned scratch */
     size_t ws_len;
     const float *x;               /* input of the current forward (borrowed) */
@@ -48,6 +67,11 @@ int sn_model_add(struct sn_model *m, struct sn_layer *l);
 
 /* The per-example output shape of layer i (i = -1: the model input). */
 struct sn_shape sn_model_shape(const struct sn_model *m, int i);
+
+/* Bytes sn_model_build allocated: the parameter, gradient and buffer
+ * arenas, every output, the output-gradient slots and the workspace
+ * (layer-private state, such as dropout masks, comes on top). */
+size_t sn_model_bytes(const struct sn_model *m);
 
 /* Index of the layer called name, or -1. */
 int sn_model_find(const struct sn_model *m, const char *name);

@@ -5,7 +5,13 @@
 #include <string.h>
 
 #include "core/activation.h"
+#include "core/add.h"
+#include "core/batchnorm.h"
+#include "core/conv.h"
 #include "core/dense.h"
+#include "core/dropout.h"
+#include "core/flatten.h"
+#include "core/maxpool.h"
 #include "core/loss.h"
 #include "core/model.h"
 #include "core/status.h"
@@ -78,6 +84,116 @@ static void test_model_arena_layout(void **state)
     sn_model_destroy(m);
 }
 
+/* A branching convolutional model, to test the memory plan:
+ *   0 conv (linear) -> 1 batchnorm -> 2 relu -> 3 conv tanh -> 4 add(2, 3)
+ *   -> 5 maxpool -> 6 dropout -> 7 flatten -> 8 dense (logits)
+ * relu, dropout and flatten run in place (2 on 1, 6 on 5, 7 on 6's buffer);
+ * the output gradients share slots; the gradient still matches finite
+ * differences (dropout is the identity without an rng). */
+static struct sn_model *dag_model(int batch, bool plain)
+{
+    struct sn_model *m;
+    struct sn_layer *l;
+    assert_int_equal(sn_model_create(sn_shape_make(1, 6, 5, 0), &m), SN_OK);
+    m->plain_memory = plain;
+    assert_int_equal(sn_conv_create("c1", m->in_shape, 3, 3, 1, 1, SN_ACT_LINEAR,
+                                    SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_model_shape(m, 0), 0.1f, 1e-5f, &l), SN_OK);
+    l->in[0] = 0;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_activation_create("relu", sn_model_shape(m, 1), SN_ACT_RELU, &l), SN_OK);
+    l->in[0] = 1;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_conv_create("c2", sn_model_shape(m, 2), 3, 3, 1, 1, SN_ACT_TANH,
+                                    SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    l->in[0] = 2;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    struct sn_shape two[2] = { sn_model_shape(m, 2), sn_model_shape(m, 3) };
+    assert_int_equal(sn_add_create("sum", two, 2, &l), SN_OK);
+    l->in[0] = 2;
+    l->in[1] = 3;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_maxpool_create("pool", sn_model_shape(m, 4), 2, 2, &l), SN_OK);
+    l->in[0] = 4;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_dropout_create("drop", sn_model_shape(m, 5), 0.5f, &l), SN_OK);
+    l->in[0] = 5;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_flatten_create("flat", sn_model_shape(m, 6), &l), SN_OK);
+    l->in[0] = 6;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_dense_create("fc", sn_model_shape(m, 7), K, SN_ACT_LINEAR,
+                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    l->in[0] = 7;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 42, 2);
+    assert_int_equal(sn_model_build(m, batch, &r), SN_OK);
+    return m;
+}
+
+struct fd_dag {
+    struct sn_model *m;
+    float x[B * 30];
+    int y[B];
+};
+
+static double fd_dag_loss(void *ctx)
+{
+    struct fd_dag *f = ctx;
+    const float *z = sn_model_forward(f->m, f->x, B, true, NULL);
+    return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 1.0f, NULL, NULL) / B;
+}
+
+static void test_model_memory_plan(void **state)
+{
+    (void)state;
+    struct fd_dag f = { .m = dag_model(B, false), .y = { 1, 3, 0 } };
+    struct sn_model *m = f.m, *plain = dag_model(B, true);
+    const bool shared[9] = { false, false, true, false, false, false, true, true, false };
+    for (int i = 0; i < 9; i++) {
+        assert_int_equal(m->y_shared[i], shared[i]);
+        assert_false(plain->y_shared[i]);
+    }
+    assert_ptr_equal(m->y[2], m->y[1]);
+    assert_ptr_equal(m->y[7], m->y[5]);
+    /* live gradients never share a slot: relu's dy (read by c2 and sum) and
+     * c2's dy overlap, so do sum's and pool's; at most 4 slots for 9 layers */
+    assert_true(m->n_dy_slots <= 4);
+    assert_int_equal(plain->n_dy_slots, 9);
+    assert_ptr_not_equal(m->dy[2], m->dy[3]);
+    assert_ptr_not_equal(m->dy[1], m->dy[2]);
+    assert_ptr_not_equal(m->dy[4], m->dy[5]);
+    assert_true(sn_model_bytes(m) < sn_model_bytes(plain));
+
+    /* the same outputs and gradients, bit for bit, as with no sharing */
+    sn_test_fill(f.x, B * 30, 8, -1, 1);
+    float dz[B * K], z_plain[B * K];
+    sn_model_zero_grad(plain);
+    memcpy(z_plain, sn_model_forward(plain, f.x, B, true, NULL), sizeof z_plain);
+    sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z_plain, f.y, NULL, B, K, 1.0f / B, dz, NULL);
+    sn_model_backward(plain, dz, B, NULL);
+    sn_model_zero_grad(m);
+    const float *z = sn_model_forward(m, f.x, B, true, NULL);
+    assert_memory_equal(z, z_plain, sizeof z_plain);
+    sn_model_backward(m, dz, B, NULL);
+    assert_memory_equal(m->grads, plain->grads, m->n_params * sizeof(float));
+    /* and a second step over the same buffers changes nothing */
+    sn_model_zero_grad(m);
+    sn_model_forward(m, f.x, B, true, NULL);
+    sn_model_backward(m, dz, B, NULL);
+    assert_memory_equal(m->grads, plain->grads, m->n_params * sizeof(float));
+    /* the dense head's gradient against finite differences (its inputs come
+     * through every shared buffer; upstream, relu and max kinks make
+     * finite differences unreliable at this size) */
+    size_t head = m->layers[8]->params[0].offset;
+    assert_grad_fd(fd_dag_loss, &f, m->params + head, m->grads + head, m->n_params - head,
+                   1e-2, 1e-4, 1e-2);
+    sn_model_destroy(plain);
+    sn_model_destroy(m);
+}
+
 /* Two backward passes without zero_grad double the gradients; zero_grad clears. */
 static void test_model_backward_accumulates(void **state)
 {
@@ -140,6 +256,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_gradient_fd),
+        cmocka_unit_test(test_model_memory_plan),
         cmocka_unit_test(test_model_arena_layout),
         cmocka_unit_test(test_model_backward_accumulates),
         cmocka_unit_test(test_model_init_is_seeded),
