@@ -51,12 +51,30 @@ static const char usage[] =
     "  --resume FILE|auto    continue from a checkpoint (auto: newest valid one in\n"
     "                        --checkpoint-dir, or a fresh start if there is none)\n"
     "  --log FILE.jsonl      append one JSON line of metrics per epoch\n"
+    "  --cache-mb N          hold train and test in memory (as stored: uint8 stays\n"
+    "                        uint8) when they fit in N MB per rank (default 4096);\n"
+    "                        0 = read each batch from the file\n"
     "  --threads T           threads per rank (default: cores / ranks on the host)\n"
     "  --timeout S           end the job when a rank makes no progress for S seconds\n"
     "                        (a peer hung in a collective; default 900, 0 = never)\n"
     "  --quiet               print nothing but errors\n"
+    "  --profile             at the end, print images/s and the time split of a step\n"
+    "                        (data, forward, backward, allreduce, optimizer), the\n"
+    "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
     "SIGTERM or SIGINT: the step in progress finishes, a checkpoint is written\n"
     "(with --checkpoint-dir) and the command exits 0.\n";
+
+/* --profile: wall time of each phase of a step, summed over the steps
+ * after the warm-up.  Reading the clock costs tens of nanoseconds. */
+#define PROFILE_WARMUP 5
+enum { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_ALLREDUCE, PH_OPTIMIZER, PH_N };
+static const char *const phase_names[PH_N] = { "data", "forward", "backward", "allreduce",
+                                               "optimizer" };
+struct step_clock {
+    double sum[PH_N];
+    double last;
+    int64_t steps;          /* steps seen, warm-up included */
+};
 
 /* Set by SIGTERM / SIGINT; every rank looks at it after each step. */
 static volatile sig_atomic_t stop_requested;
@@ -91,6 +109,35 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Charge the time since the last mark to phase ph (after the warm-up). */
+static void clock_mark(struct step_clock *c, int ph)
+{
+    double t = now_s();
+    if (c->steps >= PROFILE_WARMUP)
+        c->sum[ph] += t - c->last;
+    c->last = t;
+}
+
+static void print_profile(const struct step_clock *c, int global_batch, int threads)
+{
+    int64_t n = c->steps - PROFILE_WARMUP;
+    double total = 0;
+    for (int p = 0; p < PH_N; p++)
+        total += c->sum[p];
+    if (n <= 0 || total <= 0) {
+        printf("profile: fewer than %d steps after the warm-up, nothing to report\n",
+               PROFILE_WARMUP + 1);
+        return;
+    }
+    printf("profile: %lld steps after %d warm-up, %d ranks x %d threads: %.1f images/s, "
+           "%.3f ms/step (rank 0):", (long long)n, PROFILE_WARMUP, sn_dist_size(), threads,
+           (double)n * global_batch / total, 1e3 * total / (double)n);
+    for (int p = 0; p < PH_N; p++)
+        printf(" %s %.3f", phase_names[p], 1e3 * c->sum[p] / (double)n);
+    printf(" ms; peak RSS %.1f MB\n", cli_peak_rss_mb());
+    fflush(stdout);
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -285,8 +332,9 @@ int sn_cmd_train(int argc, char **argv)
     const char *model = NULL, *data = NULL, *optimizer = NULL, *init = NULL, *out = NULL,
                *ckdir = NULL, *resume = NULL, *logpath = NULL;
     long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0, keep = 0;
+    long cache_mb = 4096;
     double lr = 0, timeout = 900;
-    bool no_shuffle = false, quiet = false;
+    bool no_shuffle = false, quiet = false, profile = false;
     struct cli_opt opts[] = {
         { "model", OPT_STR, &model, 0 },        { "data", OPT_STR, &data, 0 },
         { "epochs", OPT_INT, &epochs, 0 },      { "batch", OPT_INT, &batch, 0 },
@@ -297,7 +345,8 @@ int sn_cmd_train(int argc, char **argv)
         { "checkpoint-every", OPT_INT, &ckevery, 0 }, { "resume", OPT_STR, &resume, 0 },
         { "log", OPT_STR, &logpath, 0 },        { "threads", OPT_INT, &threads_req, 0 },
         { "quiet", OPT_FLAG, &quiet, 0 },       { "keep", OPT_INT, &keep, 0 },
-        { "timeout", OPT_FLOAT, &timeout, 0 },
+        { "timeout", OPT_FLOAT, &timeout, 0 },  { "profile", OPT_FLAG, &profile, 0 },
+        { "cache-mb", OPT_INT, &cache_mb, 0 },
     };
     enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
     if (cli_wants_help(argc, argv)) {
@@ -325,6 +374,8 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--timeout must be >= 0 seconds");
     if (!rc && keep < 0)
         rc = sn_fail(SN_EUSAGE, "--keep must be >= 1");
+    if (!rc && cache_mb < 0)
+        rc = sn_fail(SN_EUSAGE, "--cache-mb must be >= 0");
     if (!rc && keep > 0 && !ckdir)
         rc = sn_fail(SN_EUSAGE, "--keep needs --checkpoint-dir");
     if (!rc && ckevery > 0 && !ckdir)
@@ -383,6 +434,14 @@ int sn_cmd_train(int argc, char **argv)
     if (!rc && t.train->n < (size_t)t.net.batch)
         rc = sn_fail(SN_EINVAL, "%s: /train has %zu rows, fewer than one global batch of %d", data,
                      t.train->n, t.net.batch);
+    /* the data in memory when it fits: no file access inside a step */
+    if (!rc && (double)(sn_dataset_cache_bytes(t.train) +
+                        (t.test ? sn_dataset_cache_bytes(t.test) : 0)) <=
+               (double)cache_mb * 1048576.0) {
+        rc = sn_dataset_cache(t.ds, t.train);
+        if (!rc && t.test)
+            rc = sn_dataset_cache(t.ds, t.test);
+    }
     if ((code = cli_agree(rc)))
         goto out;
 
@@ -500,6 +559,8 @@ int sn_cmd_train(int argc, char **argv)
     if ((code = cli_agree(rc)))
         goto out;
     const double t0 = now_s();
+    struct step_clock clk;
+    memset(&clk, 0, sizeof clk);
     /* what the loss compares the outputs with */
     const int *labels = t.train->y_int && !t.net.target_input ? t.labels : NULL;
     const float *targets = t.net.target_input ? t.x : t.train->y_int ? NULL : t.targets;
@@ -515,6 +576,7 @@ int sn_cmd_train(int argc, char **argv)
         long correct = 0;
         int64_t steps_done = 0;
         for (; t.st.step_in_epoch < steps_per_epoch; t.st.step_in_epoch++) {
+            clk.last = now_s();
             memcpy(t.rows, sn_shard_rows(t.perm, t.st.step_in_epoch, t.net.batch, rank, P),
                    (size_t)t.b * sizeof *t.rows);
             qsort(t.rows, (size_t)t.b, sizeof *t.rows, cmp_i32);
@@ -530,6 +592,7 @@ int sn_cmd_train(int argc, char **argv)
                 sn_augment_batch(&t.net.augment, t.x, t.aug_tmp, t.b, is->d[0], is->d[1], is->d[2],
                                  t.net.seed, t.st.global_step, rank);
             }
+            clock_mark(&clk, PH_DATA);
             struct sn_rng step_rng;
             sn_rng_seed(&step_rng, sn_rng_mix(t.net.seed, (uint64_t)t.st.global_step),
                         STEP_STREAM + (uint64_t)rank);
@@ -537,12 +600,27 @@ int sn_cmd_train(int argc, char **argv)
             const float *z = sn_model_forward(t.m, t.x, t.b, true, &step_rng);
             loss_sum += sn_loss_eval(t.net.loss, z, labels, targets, t.b, t.K, grad_scale, t.dz,
                                      &correct);
+            clock_mark(&clk, PH_FORWARD);
             sn_model_backward(t.m, t.dz, t.b, &step_rng);
-            rc = sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params);
+            clock_mark(&clk, PH_BACKWARD);
+            /* A signal may reach some ranks only: its flag rides in the spare
+             * float after the gradients, so all ranks learn of it from the
+             * one allreduce (mean > 0: someone was signalled). */
+            t.m->grads[t.m->n_params] = stop_requested ? 1.0f : 0.0f;
+            rc = sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params + SN_GRAD_SPARE);
             if (rc) {
                 fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
                 sn_dist_abort(1);
             }
+            signalled = t.m->grads[t.m->n_params] > 0.0f ? (stop_requested ? stop_requested
+                                                                            : SIGTERM) : 0;
+            /* running statistics come from each rank's slice: average them so
+             * every replica evaluates and saves the same model */
+            if (t.m->n_buffers && sn_dist_allreduce_mean_f32(t.m->buffers, t.m->n_buffers)) {
+                fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+                sn_dist_abort(1);
+            }
+            clock_mark(&clk, PH_ALLREDUCE);
             /* Every rank holds the same averaged gradient, so every rank
              * takes the same decision here: no collective needed. */
             double norm2 = 0.0;
@@ -563,21 +641,11 @@ int sn_cmd_train(int argc, char **argv)
             }
             sn_optim_step(&t.opt, t.m->plist, t.m->n_plist,
                           sn_sched_lr(&t.net.sched, t.st.global_step));
-            /* running statistics come from each rank's slice: average them so
-             * every replica evaluates and saves the same model */
-            if (t.m->n_buffers && sn_dist_allreduce_mean_f32(t.m->buffers, t.m->n_buffers)) {
-                fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
-                sn_dist_abort(1);
-            }
+            clock_mark(&clk, PH_OPTIMIZER);
+            clk.steps++;
             t.st.global_step++;
             steps_done++;
             watchdog_progress(t.st.global_step);
-            /* a signal may reach some ranks only: they agree before anyone stops */
-            signalled = stop_requested;
-            if (sn_dist_allreduce_max_int(&signalled, 1)) {
-                fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
-                sn_dist_abort(1);
-            }
             if (signalled) {
                 t.st.step_in_epoch++;
                 stop = true;
@@ -614,6 +682,8 @@ int sn_cmd_train(int argc, char **argv)
                 goto out;
         }
     }
+    if (profile && rank == 0)
+        print_profile(&clk, t.net.batch, threads);
     if (stop && ckdir) {
         if (t.st.step_in_epoch >= steps_per_epoch) {   /* stopped on an epoch's last step */
             t.st.epoch++;

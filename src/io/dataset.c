@@ -155,6 +155,11 @@ void sn_dataset_close(struct sn_dataset *d)
         return;
     sn_h5_close(d->f);
     sn_free(d->stage);
+    struct sn_split *sp[3] = { &d->train, &d->test, &d->val };
+    for (int i = 0; i < 3; i++) {
+        sn_free(sp[i]->x_mem);
+        sn_free(sp[i]->y_mem);
+    }
     free(d);
 }
 
@@ -186,12 +191,15 @@ int sn_dataset_reserve(struct sn_dataset *d, size_t max_rows)
 static void convert_rows(const struct sn_split *s, const uint8_t *u8, float *x, size_t n)
 {
     size_t L = s->row_len, total = n * L;
+    const float scale = s->scale;
     if (s->x_u8) {
+#pragma omp parallel for simd schedule(static) if (total > 65536)
         for (size_t i = 0; i < total; i++)
-            x[i] = (float)u8[i] * s->scale;
-    } else if (s->scale != 1.0f) {
+            x[i] = (float)u8[i] * scale;
+    } else if (scale != 1.0f) {
+#pragma omp parallel for simd schedule(static) if (total > 65536)
         for (size_t i = 0; i < total; i++)
-            x[i] *= s->scale;
+            x[i] *= scale;
     }
     if (s->n_norm) {
         size_t per_c = L / (size_t)s->n_norm;
@@ -205,6 +213,70 @@ static void convert_rows(const struct sn_split *s, const uint8_t *u8, float *x, 
     }
 }
 
+size_t sn_dataset_cache_bytes(const struct sn_split *s)
+{
+    size_t y_row = s->has_y ? (s->y_int ? sizeof(int32_t) : (size_t)s->y_k * sizeof(float)) : 0;
+    return s->n * (s->row_len * (s->x_u8 ? 1 : sizeof(float)) + y_row);
+}
+
+int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
+{
+    struct sn_split *s = (struct sn_split *)cs;   /* one of d's own splits */
+    if (s->x_mem)
+        return SN_OK;
+    char xp[64], yp[64];
+    snprintf(xp, sizeof xp, "/%s/x", s->name);
+    snprintf(yp, sizeof yp, "/%s/y", s->name);
+    size_t x_bytes = s->n * s->row_len * (s->x_u8 ? 1 : sizeof(float));
+    size_t y_len = s->has_y ? s->n * (s->y_int ? 1 : (size_t)s->y_k) : 0;
+    void *x = sn_alloc_bytes(x_bytes ? x_bytes : 1);
+    void *y = sn_alloc_bytes(y_len ? y_len * 4 : 1);
+    int rc = x && y ? SN_OK
+                    : sn_fail(SN_ENOMEM, "%s: out of memory to hold %s in memory (%zu MB)",
+                              sn_h5_path(d->f), s->name, (x_bytes + 4 * y_len) >> 20);
+    /* in blocks: HDF5's own conversion buffers stay small */
+    const size_t block = 8192;
+    for (size_t at = 0; at < s->n && !rc; at += block) {
+        size_t cnt = s->n - at < block ? s->n - at : block;
+        rc = s->x_u8 ? sn_h5_read_block(d->f, xp, at, cnt, s->row_len, SN_H5_U8,
+                                        (uint8_t *)x + at * s->row_len)
+                     : sn_h5_read_block(d->f, xp, at, cnt, s->row_len, SN_H5_F32,
+                                        (float *)x + at * s->row_len);
+        if (!rc && s->has_y)
+            rc = s->y_int ? sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, (int32_t *)y + at)
+                          : sn_h5_read_block(d->f, yp, at, cnt, (size_t)s->y_k, SN_H5_F32,
+                                             (float *)y + at * (size_t)s->y_k);
+    }
+    if (rc) {
+        sn_free(x);
+        sn_free(y);
+        return rc;
+    }
+    s->x_mem = x;
+    s->y_mem = y;
+    return SN_OK;
+}
+
+/* Rows of a split held in memory: gather, then convert like a file read. */
+static void read_cached(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
+                        size_t first, size_t n, float *x, int *labels, float *targets)
+{
+    const size_t L = s->row_len, K = (size_t)s->y_k;
+#pragma omp parallel for schedule(static) if (n * L > 65536)
+    for (size_t i = 0; i < n; i++) {
+        size_t r = rows ? (size_t)rows[i] : first + i;
+        if (s->x_u8)
+            memcpy(d->stage + i * L, (const uint8_t *)s->x_mem + r * L, L);
+        else
+            memcpy(x + i * L, (const float *)s->x_mem + r * L, L * sizeof(float));
+        if (s->y_int && labels)
+            labels[i] = ((const int32_t *)s->y_mem)[r];
+        else if (!s->y_int && targets && s->has_y)
+            memcpy(targets + i * K, (const float *)s->y_mem + r * K, K * sizeof(float));
+    }
+    convert_rows(s, d->stage, x, n);
+}
+
 static int read_common(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
                        size_t first, size_t n, float *x, int *labels, float *targets)
 {
@@ -214,6 +286,10 @@ static int read_common(struct sn_dataset *d, const struct sn_split *s, const int
     if (n > d->stage_rows)
         return sn_fail(SN_EINVAL, "dataset: read of %zu rows exceeds the reserved %zu", n,
                        d->stage_rows);
+    if (s->x_mem) {
+        read_cached(d, s, rows, first, n, x, labels, targets);
+        return SN_OK;
+    }
     enum sn_h5_type xt = s->x_u8 ? SN_H5_U8 : SN_H5_F32;
     void *xdst = s->x_u8 ? (void *)d->stage : (void *)x;
     int rc = rows ? sn_h5_read_rows(d->f, xp, rows, n, s->row_len, xt, xdst)

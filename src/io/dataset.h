@@ -3,8 +3,11 @@
  *   /<split>/x  uint8 or float, (N, sample shape...)
  *   /<split>/y  integer labels (N) or float targets (N, K)
  *   attributes on x: scale (default 1), optional mean, std (per channel)
- * A split is "train", "test" or "val".  Each rank reads only the rows it is
- * given; nothing reads a whole x.
+ * A split is "train", "test" or "val".  A split is either read from the
+ * file row by row (only the rows a rank is given), or, after
+ * sn_dataset_cache, held in memory as stored (uint8 stays uint8: a quarter
+ * of the floats) and scaled per batch, which takes the file off the
+ * training step's critical path.
  */
 #ifndef SN_IO_DATASET_H
 #define SN_IO_DATASET_H
@@ -30,6 +33,8 @@ struct sn_split {
     float scale;
     int n_norm;               /* channels with mean/std (0: none) */
     float mean[SN_MAX_CHANNELS], std[SN_MAX_CHANNELS];
+    void *x_mem;              /* whole x as stored, after sn_dataset_cache (owned) */
+    void *y_mem;              /* whole y: int32 labels or float targets (owned) */
 };
 
 struct sn_dataset {
@@ -52,6 +57,13 @@ int sn_dataset_open_inputs(const char *path, struct sn_dataset **out);
 
 /* The split called name ("train", "test", "val"), or NULL if absent. */
 const struct sn_split *sn_dataset_split(const struct sn_dataset *d, const char *name);
+
+/* Bytes sn_dataset_cache would hold for split s. */
+size_t sn_dataset_cache_bytes(const struct sn_split *s);
+
+/* Read the whole of split s (x as stored, y) into memory; later reads of s
+ * come from there.  SN_ENOMEM if it does not fit (s stays on file). */
+int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *s);
 
 /* Allocate staging for reads of up to max_rows rows (call before reading). */
 int sn_dataset_reserve(struct sn_dataset *d, size_t max_rows);

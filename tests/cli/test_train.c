@@ -380,7 +380,7 @@ static void test_train_sigterm_checkpoints(void **state)
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/term", sn_test_tmpdir());
     int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --checkpoint-dir %s "
-                         "--quiet --threads 1 --epochs 200 & sleep 1.5; pkill -TERM -f '^[^ ]*scratchnet "
+                         "--quiet --threads 1 --epochs 100000 & sleep 1.5; pkill -TERM -f '^[^ ]*scratchnet "
                          "train.*%s'; wait $!", mp, sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
                          dir, dir);
     char *err = err_text();
