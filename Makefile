@@ -5,12 +5,15 @@
 #   DEBUG=0        1 = -O0 -g
 #   SAN=           address,undefined ... (e.g. make SAN=address,undefined test)
 #   WERROR=0       1 = -Werror (CI sets it)
+#   PORTABLE=0     1 = -march=x86-64-v2 (any x86-64 of the last decade) instead
+#                  of -march=native (this machine's SIMD: AVX2 and FMA here)
 WITH_MPI    ?= 1
 WITH_OPENMP ?= 1
 WITH_BLAS   ?= 1
 DEBUG       ?= 0
 SAN         ?=
 WERROR      ?= 0
+PORTABLE    ?= 0
 
 # Debian packages scratchnet builds and runs with.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
@@ -31,7 +34,12 @@ CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused
 ifeq ($(DEBUG),1)
 CFLAGS  += -O0 -g
 else
-CFLAGS  += -O3 -g -march=x86-64-v2
+CFLAGS  += -O3 -g
+endif
+ifeq ($(PORTABLE),1)
+CFLAGS  += -march=x86-64-v2
+else
+CFLAGS  += -march=native
 endif
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
@@ -45,7 +53,7 @@ ifeq ($(WITH_OPENMP),1)
 CFLAGS  += -fopenmp
 LDFLAGS += -fopenmp
 else
-CFLAGS  += -Wno-unknown-pragmas
+CFLAGS  += -fopenmp-simd -Wno-unknown-pragmas
 endif
 
 PC_CFLAGS := $(shell pkg-config --cflags $(PC_PKGS) 2>/dev/null)
@@ -176,6 +184,21 @@ throughput:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(DATA)
 	sh bench/throughput.sh models/mlp.cfg $(DATA) 5
+
+# bench: scratchnet against PyTorch, one table (docs/PERFORMANCE.md; about
+# 15 minutes).  Installs Debian's python3-torch and python3-h5py for the
+# PyTorch side when missing; nothing else ever needs them.
+.PHONY: bench
+bench: $(BUILD)/bench/gemm_peak
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	@/usr/bin/python3 -c 'import torch, h5py' 2>/dev/null || \
+	    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch python3-h5py)
+	sh bench/bench.sh
+
+$(BUILD)/bench/gemm_peak: bench/gemm_peak.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $< $(shell pkg-config --cflags --libs openblas) -o $@
 
 # zoo: train the model zoo on Fashion-MNIST at 2 ranks and print the
 # results table of docs/RESULTS.md (hours on 2 cores).  Not part of make test.
