@@ -623,9 +623,7 @@ int sn_cmd_train(int argc, char **argv)
             clock_mark(&clk, PH_ALLREDUCE);
             /* Every rank holds the same averaged gradient, so every rank
              * takes the same decision here: no collective needed. */
-            double norm2 = 0.0;
-            for (size_t i = 0; i < t.m->n_params; i++)
-                norm2 += (double)t.m->grads[i] * t.m->grads[i];
+            double norm2 = sn_sumsq(t.m->grads, t.m->n_params);
             if (!isfinite(norm2)) {
                 rc = sn_fail(SN_ENUM, "step %lld: the gradient of layer %s is not finite (NaN or "
                              "Inf); lower the learning rate or set clip_norm; the last "

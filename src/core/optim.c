@@ -192,3 +192,29 @@ void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, fl
         }
     }
 }
+
+double sn_sumsq(const float *g, size_t n)
+{
+    enum { PARTS = 64 };   /* fixed split: the same sum on any thread count */
+    double part[PARTS];
+    const size_t per = (n + PARTS - 1) / PARTS;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int k = 0; k < PARTS; k++) {
+        size_t lo = (size_t)k * per < n ? (size_t)k * per : n;
+        size_t hi = lo + per < n ? lo + per : n;
+        double acc = 0.0;
+        for (size_t b = lo; b < hi; b += 4096) {   /* float sums of 4096 values */
+            size_t e = b + 4096 < hi ? b + 4096 : hi;
+            float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+            for (size_t i = b; i < e; i++)
+                s += g[i] * g[i];
+            acc += (double)s;
+        }
+        part[k] = acc;
+    }
+    double total = 0.0;
+    for (int k = 0; k < PARTS; k++)
+        total += part[k];
+    return total;
+}

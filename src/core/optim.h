@@ -55,6 +55,12 @@ struct sn_optim_cfg sn_optim_defaults(enum sn_optim_kind kind);
 int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len);
 void sn_optim_deinit(struct sn_optim *o);
 
+/* Squared L2 norm of g[0..n), the global norm of gradient clipping (and
+ * the trainer's finiteness check): 64 fixed parts, each a double sum of
+ * vectorised float sums over 4096 values, added in part order: the same
+ * bits on any thread count, so every rank takes the same clipping step. */
+double sn_sumsq(const float *g, size_t n);
+
 /* One update of every trainable parameter in params[0..n-1] (which point
  * into the arena whose state o holds, at their offsets) with learning rate
  * lr.  Never allocates. */

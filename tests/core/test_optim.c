@@ -2,9 +2,12 @@
  * (tests/ref/ref_core.h) and the arithmetic of a hand-computed case. */
 #include "testutil.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/optim.h"
+#include "core/parallel.h"
 #include "core/status.h"
 #include "ref/ref_core.h"
 
@@ -107,6 +110,31 @@ static void test_optim_frozen_and_names(void **state)
 }
 
 /* Bad hyperparameters are refused with their name. */
+/* sn_sumsq: right, and the same bits at 1 and 2 threads. */
+static void test_optim_sumsq(void **state)
+{
+    (void)state;
+    enum { N = 300001 };
+    float *g = malloc(N * sizeof *g);
+    assert_non_null(g);
+    sn_test_fill(g, N, 11, -2, 2);
+    double want = 0.0;
+    for (size_t i = 0; i < N; i++)
+        want += (double)g[i] * g[i];
+    sn_parallel_set_threads(1);
+    double one = sn_sumsq(g, N);
+    sn_parallel_set_threads(2);
+    double two = sn_sumsq(g, N);
+    assert_true(fabs(one - want) <= 1e-6 * want);
+    assert_memory_equal(&one, &two, sizeof one);
+    assert_true(sn_sumsq(g, 0) == 0.0);
+    assert_true(fabs(sn_sumsq(g, 5) - ((double)g[0] * g[0] + (double)g[1] * g[1] +
+                (double)g[2] * g[2] + (double)g[3] * g[3] + (double)g[4] * g[4])) < 1e-5);
+    g[N / 2] = NAN;
+    assert_true(isnan(sn_sumsq(g, N)));
+    free(g);
+}
+
 static void test_optim_rejects_bad_values(void **state)
 {
     (void)state;
@@ -128,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_optim_sgd_momentum_hand),
         cmocka_unit_test(test_optim_frozen_and_names),
         cmocka_unit_test(test_optim_rejects_bad_values),
+        cmocka_unit_test(test_optim_sumsq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
