@@ -87,10 +87,10 @@ for m in $MODELS; do
                 'NR == k {$1 = ""; print}' | sed 's/^ //; s/data //; s/ forward / \/ /;
                 s/ backward / \/ /; s/ allreduce / \/ /; s/ optimizer / \/ /')
         awk -v m="$m" -v B="$B" -v s12="$s12" -v s21="$s21" -v pt="$pt" -v tf="$tflops" \
-            -v peak="$P2" -v rss="$rss" -v ptrss="$ptrss" -v split="$split" 'BEGIN {
+            -v peak="$P2" -v rss="$rss" -v ptrss="$ptrss" -v sp="$split" 'BEGIN {
             gf = s12 * tf / 1000
             printf "| %s | %d | %.0f | %.0f | %.2fx | %.0f | %.2f | %.1f (%.0f%%) | %.0f / %.0f | %s |\n",
-                   m, B, s12, pt, s12 / pt, s21, s21 / s12, gf, 100 * gf / peak, rss, ptrss, split
+                   m, B, s12, pt, s12 / pt, s21, s21 / s12, gf, 100 * gf / peak, rss, ptrss, sp
         }'
     done
 done

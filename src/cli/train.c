@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "cli/watchdog.h"
 #include "core/augment.h"
 #include "core/loss.h"
@@ -58,6 +60,9 @@ static const char usage[] =
     "  --timeout S           end the job when a rank makes no progress for S seconds\n"
     "                        (a peer hung in a collective; default 900, 0 = never)\n"
     "  --quiet               print nothing but errors\n"
+    "  --progress-every N    without a terminal, a progress line every N steps\n"
+    "                        (default: ten per epoch); on a terminal one line is\n"
+    "                        redrawn in place\n"
     "  --profile             at the end, print images/s and the time split of a step\n"
     "                        (data, forward, backward, allreduce, optimizer), the\n"
     "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
@@ -285,7 +290,7 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
         double tl;
         int64_t correct, seen;
         rc = cli_evaluate(t->m, &t->net, t->ds, t->test, t->b, t->x, t->labels, t->targets,
-                          &tl, &correct, &seen);
+                          &tl, &correct, &seen, NULL);
         if (rc)
             return rc;
         mt.test_loss = tl / (double)seen;
@@ -332,7 +337,7 @@ int sn_cmd_train(int argc, char **argv)
     const char *model = NULL, *data = NULL, *optimizer = NULL, *init = NULL, *out = NULL,
                *ckdir = NULL, *resume = NULL, *logpath = NULL;
     long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0, keep = 0;
-    long cache_mb = 4096;
+    long cache_mb = 4096, progress_every = 0;
     double lr = 0, timeout = 900;
     bool no_shuffle = false, quiet = false, profile = false;
     struct cli_opt opts[] = {
@@ -346,7 +351,7 @@ int sn_cmd_train(int argc, char **argv)
         { "log", OPT_STR, &logpath, 0 },        { "threads", OPT_INT, &threads_req, 0 },
         { "quiet", OPT_FLAG, &quiet, 0 },       { "keep", OPT_INT, &keep, 0 },
         { "timeout", OPT_FLOAT, &timeout, 0 },  { "profile", OPT_FLAG, &profile, 0 },
-        { "cache-mb", OPT_INT, &cache_mb, 0 },
+        { "cache-mb", OPT_INT, &cache_mb, 0 },  { "progress-every", OPT_INT, &progress_every, 0 },
     };
     enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
     if (cli_wants_help(argc, argv)) {
@@ -374,6 +379,8 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--timeout must be >= 0 seconds");
     if (!rc && keep < 0)
         rc = sn_fail(SN_EUSAGE, "--keep must be >= 1");
+    if (!rc && progress_every < 0)
+        rc = sn_fail(SN_EUSAGE, "--progress-every must be >= 1");
     if (!rc && cache_mb < 0)
         rc = sn_fail(SN_EUSAGE, "--cache-mb must be >= 0");
     if (!rc && keep > 0 && !ckdir)
@@ -561,6 +568,13 @@ int sn_cmd_train(int argc, char **argv)
     const double t0 = now_s();
     struct step_clock clk;
     memset(&clk, 0, sizeof clk);
+    struct progress pg;
+    const int64_t end_step = steps > 0 && steps < steps_per_epoch * t.net.epochs
+                                 ? steps : steps_per_epoch * t.net.epochs;
+    progress_init(&pg, stdout, rank == 0 && !quiet, isatty(STDOUT_FILENO),
+                  progress_every > 0 ? progress_every
+                                     : (steps_per_epoch >= 10 ? steps_per_epoch / 10 : 1),
+                  t.st.global_step);
     /* what the loss compares the outputs with */
     const int *labels = t.train->y_int && !t.net.target_input ? t.labels : NULL;
     const float *targets = t.net.target_input ? t.x : t.train->y_int ? NULL : t.targets;
@@ -644,6 +658,13 @@ int sn_cmd_train(int argc, char **argv)
             t.st.global_step++;
             steps_done++;
             watchdog_progress(t.st.global_step);
+            {
+                double seen = (double)steps_done * t.b;
+                progress_step(&pg, (int)t.st.epoch + 1, t.net.epochs, t.st.step_in_epoch + 1,
+                              steps_per_epoch, loss_sum / seen,
+                              labels ? (double)correct / seen : NAN, t.net.batch,
+                              t.st.global_step, end_step);
+            }
             if (signalled) {
                 t.st.step_in_epoch++;
                 stop = true;
@@ -663,6 +684,7 @@ int sn_cmd_train(int argc, char **argv)
                     goto out;
             }
         }
+        progress_break(&pg);
         int64_t counts[2] = { correct, steps_done * t.b };
         /* after a signal, time is short: no evaluation, straight to the checkpoint */
         rc = signalled ? SN_OK
@@ -699,7 +721,13 @@ int sn_cmd_train(int argc, char **argv)
         goto out;
     }
     if (out) {
-        rc = rank == 0 ? sn_weights_save(out, t.m, t.cfg_text) : SN_OK;
+        if (rank == 0) {   /* with the data's scaling and class names, for predict */
+            struct sn_data_meta meta;
+            rc = sn_data_meta_from(t.ds, t.train, &meta);
+            if (!rc)
+                rc = sn_weights_save_meta(out, t.m, t.cfg_text, &meta);
+            sn_data_meta_free(&meta);
+        }
         if ((code = cli_agree(rc)))
             goto out;
         if (rank == 0 && !quiet)

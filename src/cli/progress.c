@@ -1,0 +1,88 @@
+/* progress: the live training line of rank 0 (see progress.h). */
+#include "cli/progress.h"
+
+#include <math.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void progress_format_duration(double s, char *buf, size_t len)
+{
+    if (!(s >= 0) || s > 1e8) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(buf, len, "%lds", t);
+}
+
+void progress_init(struct progress *p, FILE *out, bool on, bool tty, int64_t every,
+                   int64_t global_step)
+{
+    p->out = out;
+    p->on = on;
+    p->tty = tty;
+    p->drawn = false;
+    p->every = every >= 1 ? every : 1;
+    p->t_run = now_s();
+    p->steps_at_start = global_step;
+    p->last_draw = 0.0;
+}
+
+void progress_step(struct progress *p, int epoch, int epochs, int64_t step, int64_t steps,
+                   double loss_mean, double acc, int global_batch, int64_t global_step,
+                   int64_t total_steps)
+{
+    if (!p->on)
+        return;
+    double t = now_s();
+    bool last = step == steps;
+    if (p->tty ? (t - p->last_draw < 0.1 && !last) : (step % p->every != 0 && !last))
+        return;
+    p->last_draw = t;
+    int64_t done = global_step - p->steps_at_start;
+    double elapsed = t - p->t_run;
+    double ips = elapsed > 0 ? (double)done * global_batch / elapsed : 0.0;
+    double eta = done > 0 ? elapsed / (double)done * (double)(total_steps - global_step) : -1;
+    char eta_s[32];
+    progress_format_duration(eta, eta_s, sizeof eta_s);
+    enum { BAR = 20 };
+    char bar[BAR + 1];
+    int full = steps > 0 ? (int)(BAR * step / steps) : BAR;
+    for (int i = 0; i < BAR; i++)
+        bar[i] = i < full ? '#' : '.';
+    bar[BAR] = '\0';
+    if (p->tty)
+        fputs("\r", p->out);
+    fprintf(p->out, "epoch %d/%d [%s] %lld/%lld  loss %.4f", epoch, epochs, bar,
+            (long long)step, (long long)steps, loss_mean);
+    if (!isnan(acc))
+        fprintf(p->out, " acc %.2f%%", 100.0 * acc);
+    fprintf(p->out, "  %.0f img/s  ETA %s", ips, eta_s);
+    if (p->tty) {
+        fputs("\033[K", p->out);   /* clear what a longer line left */
+        p->drawn = true;
+    } else {
+        fputc('\n', p->out);
+    }
+    fflush(p->out);
+}
+
+void progress_break(struct progress *p)
+{
+    if (p->on && p->tty && p->drawn) {
+        fputs("\r\033[K", p->out);
+        fflush(p->out);
+    }
+    p->drawn = false;
+}
