@@ -18,7 +18,7 @@ PORTABLE    ?= 0
 # Debian packages scratchnet builds and runs with.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
             libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev libpng-dev libjpeg-dev \
-            procps dataset-fashion-mnist
+            procps gnuplot-nox bsdutils dataset-fashion-mnist
 PC_PKGS  := hdf5-serial inih zlib cmocka libpng libjpeg
 ifeq ($(WITH_MPI),1)
 PC_PKGS  += ompi-c
@@ -123,6 +123,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 # deps: install what is missing (as root), or print the command to do so.
 deps:
 	@if pkg-config --exists $(PC_PKGS) && command -v mpirun >/dev/null && command -v pkill >/dev/null && \
+	    command -v gnuplot >/dev/null && command -v script >/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
 	    echo "deps: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then \

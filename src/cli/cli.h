@@ -22,6 +22,7 @@ int sn_cmd_eval(int argc, char **argv);
 int sn_cmd_predict(int argc, char **argv);
 int sn_cmd_info(int argc, char **argv);
 int sn_cmd_convert(int argc, char **argv);
+int sn_cmd_plot(int argc, char **argv);
 
 /* ---- command-line options ---- */
 enum cli_opt_type { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT };
@@ -71,10 +72,13 @@ int cli_print_ranks(int threads);
 
 /* Collective: evaluate m on split s, rank r taking its block of rows, in
  * batches of up to chunk rows (chunk <= m->max_batch, x holds chunk
- * inputs).  Returns global sums: *loss_sum, *n_correct, *n_seen. */
+ * inputs).  Returns global sums: *loss_sum, *n_correct, *n_seen, and,
+ * when confusion is not NULL (K x K, zeroed by the caller; class labels
+ * only), confusion[true * K + predicted] counts. */
 int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                  const struct sn_split *s, int chunk, float *x, int *labels,
-                 float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen);
+                 float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen,
+                 int64_t *confusion);
 
 /* Check that dataset split s fits model m under net's loss and target:
  * sample length equals the model input length, labels or targets match the

@@ -61,6 +61,12 @@ int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts
         *n_pos = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
+        char shortname[4];
+        if (a[0] == '-' && a[1] != '-' && a[1] != '\0' && a[2] == '\0') {
+            /* -o and the like: the one-letter option of that name */
+            snprintf(shortname, sizeof shortname, "--%c", a[1]);
+            a = shortname;
+        }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (!positional || *n_pos == max_pos)
                 return sn_fail(SN_EUSAGE, "unexpected argument '%s'", a);
@@ -237,7 +243,8 @@ int cli_check_data(const struct sn_model *m, const struct sn_netcfg *net, struct
 
 int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                  const struct sn_split *s, int chunk, float *x, int *labels,
-                 float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen)
+                 float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen,
+                 int64_t *confusion)
 {
     size_t begin, end;
     int K = (int)sn_model_out_len(m);
@@ -255,6 +262,13 @@ int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_data
         const int *lab = s->y_int && !net->target_input ? labels : NULL;
         const float *tgt = net->target_input ? x : s->y_int ? NULL : targets;
         sum += sn_loss_eval(net->loss, z, lab, tgt, n, K, 1.0f, NULL, &correct);
+        for (int r = 0; confusion && lab && r < n; r++) {
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                if (z[(size_t)r * K + k] > z[(size_t)r * K + best])
+                    best = k;
+            confusion[(size_t)lab[r] * K + best]++;
+        }
     }
     /* Every rank reaches the reductions, even after a local read error, so a
      * bad file cannot leave the others waiting; the caller agrees on rc. */
@@ -262,6 +276,8 @@ int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_data
     int rc2 = sn_dist_allreduce_sum_f64(&sum, 1);
     if (!rc2)
         rc2 = sn_dist_allreduce_sum_i64(counts, 2);
+    if (!rc2 && confusion)
+        rc2 = sn_dist_allreduce_sum_i64(confusion, K * K);
     *loss_sum = sum;
     *n_correct = counts[0];
     *n_seen = counts[1];

@@ -228,9 +228,6 @@ int sn_cmd_convert(int argc, char **argv)
     if (strcmp(argv[2], "idx") == 0)
         return cli_wants_help(argc, argv) ? (fputs(usage, stdout), 0) : convert_idx(argc, argv);
     if (strcmp(argv[2], "folder") == 0 || strcmp(argv[2], "cifar10") == 0) {
-        for (int i = 3; i < argc; i++)
-            if (strcmp(argv[i], "-o") == 0)
-                argv[i] = "--o";
         return cli_wants_help(argc, argv) ? (fputs(usage, stdout), 0) : convert_images(argc, argv);
     }
     if (sn_dist_rank() == 0)

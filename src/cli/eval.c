@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/gnuplot.h"
 #include "core/loss.h"
 #include "core/status.h"
 #include "dist/dist.h"
@@ -18,6 +19,7 @@ static const char usage[] =
     "  --weights W.h5   a weights file or a checkpoint\n"
     "  --model M.cfg    use this model file instead of the one stored in W.h5\n"
     "  --batch N        rows per forward pass on each rank (default 256)\n"
+    "  --confusion-png F.png  draw the confusion matrix with class names (gnuplot)\n"
     "  --threads T      threads per rank\n";
 
 int cli_load_weights(const char *weights, const char *model_path, int max_batch,
@@ -50,14 +52,135 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
     return SN_OK;
 }
 
+/* Class names from the dataset's root attribute classes when it has K of
+ * them, else the numbers 0 .. K-1.  names gets K malloc'd strings. */
+static char **class_names(struct sn_dataset *ds, int K)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (sn_h5_has_attr(ds->f, "/", "classes") &&
+        sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n) == SN_OK && n == (size_t)K)
+        return names;
+    sn_h5_free_strs(names, n);
+    names = calloc((size_t)K, sizeof *names);
+    for (int k = 0; names && k < K; k++) {
+        names[k] = malloc(16);
+        if (names[k])
+            snprintf(names[k], 16, "%d", k);
+    }
+    return names;
+}
+
+/* The matrix, then precision, recall and F1 per class and their means. */
+static void print_confusion(const int64_t *cm, int K, char **names)
+{
+    int w = 6;
+    for (int k = 0; k < K; k++)
+        if ((int)strlen(names[k]) > w)
+            w = (int)strlen(names[k]);
+    if (w > 24)
+        w = 24;
+    printf("\nconfusion matrix (rows: true class, columns: predicted class)\n%*s", w + 4, "");
+    for (int j = 0; j < K; j++)
+        printf(" %6d", j);
+    printf("\n");
+    for (int i = 0; i < K; i++) {
+        printf("%2d %-*.*s ", i, w, w, names[i]);
+        for (int j = 0; j < K; j++)
+            printf(" %6lld", (long long)cm[(size_t)i * K + j]);
+        printf("\n");
+    }
+    printf("\n%-*s %9s %9s %9s %9s\n", w + 3, "class", "precision", "recall", "F1", "support");
+    double sp = 0, sr = 0, sf = 0;
+    for (int k = 0; k < K; k++) {
+        int64_t tp = cm[(size_t)k * K + k], pred = 0, sup = 0;
+        for (int i = 0; i < K; i++) {
+            pred += cm[(size_t)i * K + k];
+            sup += cm[(size_t)k * K + i];
+        }
+        double p = pred ? (double)tp / (double)pred : 0.0, r = sup ? (double)tp / (double)sup : 0.0;
+        double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+        sp += p;
+        sr += r;
+        sf += f;
+        printf("%2d %-*.*s %9.4f %9.4f %9.4f %9lld\n", k, w, w, names[k], p, r, f, (long long)sup);
+    }
+    printf("%-*s %9.4f %9.4f %9.4f\n", w + 3, "macro mean", sp / K, sr / K, sf / K);
+}
+
+/* The matrix as a picture: each cell coloured by its share of the true
+ * class (row), labelled with its count. */
+static int draw_confusion(const int64_t *cm, int K, char **names, const char *png)
+{
+    char dir[4096], frac[4200], lab[4200];
+    int rc = cli_tmpdir(dir, sizeof dir);
+    if (rc)
+        return rc;
+    snprintf(frac, sizeof frac, "%s/frac.dat", dir);
+    snprintf(lab, sizeof lab, "%s/labels.dat", dir);
+    FILE *a = fopen(frac, "w"), *b = fopen(lab, "w");
+    for (int i = 0; a && b && i < K; i++) {
+        int64_t sup = 0;
+        for (int j = 0; j < K; j++)
+            sup += cm[(size_t)i * K + j];
+        for (int j = 0; j < K; j++) {
+            double v = sup ? (double)cm[(size_t)i * K + j] / (double)sup : 0.0;
+            fprintf(a, "%s%.6f", j ? " " : "", v);
+            fprintf(b, "%d %d %lld %d\n", j, i, (long long)cm[(size_t)i * K + j],
+                    v > 0.5 ? 0xffffff : 0x000000);
+        }
+        fputc('\n', a);
+    }
+    if (!a || !b)
+        rc = sn_fail(SN_EIO, "%s: cannot write the picture's data", dir);
+    if (a)
+        fclose(a);
+    if (b)
+        fclose(b);
+    size_t cap = 4096 + (size_t)K * 80, len = 0;
+    char *script = rc ? NULL : malloc(cap);
+    if (!rc && !script)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
+    if (!rc) {
+        for (int axis = 0; axis < 2; axis++) {
+            len += (size_t)snprintf(script + len, cap - len, "set %s (", axis ? "ytics" : "xtics");
+            for (int k = 0; k < K; k++) {
+                char clean[40];
+                snprintf(clean, sizeof clean, "%s", names[k]);
+                for (char *p = clean; *p; p++)
+                    if (*p == '\'' || *p == '\\')
+                        *p = ' ';
+                len += (size_t)snprintf(script + len, cap - len, "%s'%s' %d", k ? ", " : "",
+                                        clean, k);
+            }
+            len += (size_t)snprintf(script + len, cap - len, ")%s\n",
+                                    axis ? "" : " rotate by 40 right");
+        }
+        snprintf(script + len, cap - len,
+                 "set xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\nset size ratio -1\n"
+                 "set xlabel 'predicted class'\nset ylabel 'true class'\n"
+                 "set title 'confusion matrix (colour: share of the true class)'\n"
+                 "set palette defined (0 '#ffffff', 1 '#08306b')\nset cbrange [0:1]\n"
+                 "unset key\nset tics nomirror\n"
+                 "plot '%s' matrix with image, '%s' using 1:2:3:4 with labels tc rgb variable\n",
+                 K - 1, K - 1, frac, lab);
+        int side = 260 + 55 * K;
+        rc = cli_gnuplot(script, png, side + 120, side);
+    }
+    free(script);
+    cli_tmpdir_remove(dir);
+    return rc;
+}
+
 int sn_cmd_eval(int argc, char **argv)
 {
-    const char *weights = NULL, *data = NULL, *split = "test", *model = NULL;
+    const char *weights = NULL, *data = NULL, *split = "test", *model = NULL, *cpng = NULL;
     long batch = 256, threads = 0;
     struct cli_opt opts[] = {
         { "weights", OPT_STR, &weights, 0 }, { "data", OPT_STR, &data, 0 },
         { "split", OPT_STR, &split, 0 },     { "model", OPT_STR, &model, 0 },
         { "batch", OPT_INT, &batch, 0 },     { "threads", OPT_INT, &threads, 0 },
+        { "confusion-png", OPT_STR, &cpng, 0 },
     };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
@@ -83,6 +206,9 @@ int sn_cmd_eval(int argc, char **argv)
     const struct sn_split *s = NULL;
     float *x = NULL, *targets = NULL;
     int *labels = NULL;
+    int64_t *cm = NULL;
+    char **names = NULL;
+    int K = 0;
     rc = cli_load_weights(weights, model, (int)batch, &net, &m, NULL);
     if (!rc)
         rc = sn_dataset_open(data, &ds);
@@ -99,12 +225,23 @@ int sn_cmd_eval(int argc, char **argv)
         if (!x || !targets || !labels)
             rc = sn_fail(SN_ENOMEM, "out of memory");
     }
+    bool classes = !rc && s->y_int && !net.target_input;
+    if (!rc && cpng && !classes)
+        rc = sn_fail(SN_EUSAGE, "--confusion-png needs class labels; %s /%s/y holds targets",
+                     data, split);
+    if (!rc && classes) {
+        K = (int)sn_model_out_len(m);
+        cm = calloc((size_t)K * K, sizeof *cm);
+        names = class_names(ds, K);
+        if (!cm || !names)
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+    }
     if ((code = cli_agree(rc)))
         goto out;
     double loss_sum;
     int64_t correct, seen;
     rc = cli_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &loss_sum, &correct,
-                      &seen);
+                      &seen, cm);
     if ((code = cli_agree(rc)))
         goto out;
     if (sn_dist_rank() == 0) {
@@ -113,7 +250,14 @@ int sn_cmd_eval(int argc, char **argv)
             printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
                    (long long)correct, (long long)seen);
         printf("\n");
+        if (cm)
+            print_confusion(cm, K, names);
     }
+    rc = cpng && sn_dist_rank() == 0 ? draw_confusion(cm, K, names, cpng) : SN_OK;
+    if ((code = cli_agree(rc)))
+        goto out;
+    if (cpng && sn_dist_rank() == 0)
+        printf("wrote %s\n", cpng);
     code = 0;
 out:
     sn_model_destroy(m);
@@ -121,5 +265,8 @@ out:
     sn_free(x);
     sn_free(targets);
     free(labels);
+    free(cm);
+    if (names)
+        sn_h5_free_strs(names, (size_t)K);
     return code;
 }

@@ -1,6 +1,7 @@
 /* main: the scratchnet command.  The only place that ends the process:
  * it starts the distributed runtime, runs one command, and turns its
  * status into the exit status (0 ok, 2 usage or invalid input, 1 other). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,18 +15,21 @@ static const char usage[] =
     "  eval     loss and accuracy of a weights file or checkpoint on a dataset split\n"
     "  predict  class probabilities and predictions for the rows of a dataset\n"
     "  info     summary of a model file or of the model in a weights file\n"
-    "  convert  other data formats to the HDF5 dataset layout (idx)\n"
+    "  convert  other data formats to the HDF5 dataset layout (idx, folder, cifar10)\n"
+    "  plot     learning curves of a train --log file as a PNG (gnuplot)\n"
     "Run under mpirun -np P for P ranks; without mpirun it runs as one rank.\n";
 
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
+    bool local;   /* one process, no MPI runtime: it never talks to other ranks */
 } commands[] = {
-    { "train", sn_cmd_train },
-    { "eval", sn_cmd_eval },
-    { "predict", sn_cmd_predict },
-    { "info", sn_cmd_info },
-    { "convert", sn_cmd_convert },
+    { "train", sn_cmd_train, false },
+    { "eval", sn_cmd_eval, false },
+    { "predict", sn_cmd_predict, false },
+    { "info", sn_cmd_info, false },
+    { "convert", sn_cmd_convert, false },
+    { "plot", sn_cmd_plot, true },
 };
 
 int main(int argc, char **argv)
@@ -35,13 +39,18 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     int (*run)(int, char **) = NULL;
+    bool local = false;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
+        if (strcmp(argv[1], commands[i].name) == 0) {
             run = commands[i].run;
+            local = commands[i].local;
+        }
     if (!run) {
         fprintf(stderr, "scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
         return 2;
     }
+    if (local)
+        return run(argc, argv);
     int rc = sn_dist_init(&argc, &argv);
     if (rc) {
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());

@@ -2,11 +2,16 @@
  * checkpoint for every row of a dataset split.
  *
  *   predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg] [--split S]
+ *   predict --weights W.h5 --input IMAGE.png|.jpg|.pgm [--top K] [-o OUT.h5|OUT.csv]
  * OUT.h5 holds /probs (N, K) float32 and /pred (N) int32; OUT.csv holds
  * lines "index,pred,p0,...,pK-1".  Probabilities are the softmax of the
  * outputs for cross_entropy, the sigmoid for binary_cross_entropy, and the
  * outputs themselves for mse.  Rank 0 computes (the other ranks wait);
- * the output appears atomically.  Image files as input come with issue 7.
+ * the output appears atomically.  An image is read with the same libpng and
+ * libjpeg-turbo code as convert folder (or as a netpbm PGM), fitted to the
+ * model's input (channels and size, see sn_image_fit), scaled as the
+ * training data was (the weights file keeps its scale, mean and std), and
+ * its top K classes are printed with their names.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,12 +25,19 @@
 #include "dist/dist.h"
 #include "io/fsutil.h"
 #include "io/h5.h"
+#include "io/image.h"
+#include "io/weights.h"
 
 static const char usage[] =
     "usage: scratchnet predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg]\n"
     "                          [--split test|train|val] [--batch N]\n"
+    "       scratchnet predict --weights W.h5 --input IMAGE.png|.jpg|.pgm [--top K]\n"
+    "                          [-o OUT.h5|OUT.csv]\n"
     "  OUT.h5: /probs (N, K) float32 and /pred (N) int32; OUT.csv: index,pred,p0..pK-1\n"
-    "  --split  which /<split>/x of D.h5 (default: test if present, else train, else val)\n";
+    "  --split  which /<split>/x of D.h5 (default: test if present, else train, else val)\n"
+    "  --top K  for an image: print the K most likely classes (default 5)\n"
+    "  An image is converted to the model's input: grey or colour, resized to its\n"
+    "  H x W, scaled like the training data (kept in weights files written by train).\n";
 
 struct outputs {
     size_t n;
@@ -74,6 +86,116 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+static bool is_image_name(const char *s)
+{
+    static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".pgm" };
+    size_t a = strlen(s);
+    for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++) {
+        size_t b = strlen(ext[e]);
+        if (a >= b) {
+            bool same = true;
+            for (size_t i = 0; i < b; i++)
+                same = same && (s[a - b + i] | 0x20) == ext[e][i];
+            if (same)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Probabilities from the model's outputs, as the loss defines them. */
+static void to_probs(enum sn_loss loss, const float *z, float *p, int n, int K)
+{
+    if (loss == SN_LOSS_CROSS_ENTROPY)
+        sn_act_forward(SN_ACT_SOFTMAX, z, p, (size_t)n, (size_t)K);
+    else if (loss == SN_LOSS_BCE)
+        sn_act_forward(SN_ACT_SIGMOID, z, p, (size_t)n, (size_t)K);
+    else
+        memcpy(p, z, (size_t)n * (size_t)K * sizeof *p);
+}
+
+/* One image: fit, scale, forward, print the top classes, write out if asked. */
+static int run_image(const char *weights, const char *model, const char *input, int top,
+                     const char *out)
+{
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    struct sn_data_meta meta;
+    struct sn_image img = { 0 };
+    uint8_t *px = NULL;
+    float *x = NULL, *probs = NULL;
+    memset(&meta, 0, sizeof meta);
+    int rc = cli_load_weights(weights, model, 1, &net, &m, NULL);
+    struct sn_h5 *f = NULL;
+    if (!rc)
+        rc = sn_weights_open(weights, &f);
+    if (!rc)
+        rc = sn_data_meta_read(f, &meta);
+    sn_h5_close(f);
+    const struct sn_shape *is = m ? &m->in_shape : NULL;
+    if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
+        rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "
+                     "channels: predict from an .h5 dataset instead", weights, is->ndim);
+    if (!rc && meta.n_norm > 0 && meta.n_norm != is->d[0])
+        rc = sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input",
+                     weights, meta.n_norm, is->d[0]);
+    if (!rc)
+        rc = sn_image_read(input, &img);
+    const int C = is ? is->d[0] : 0, H = is ? is->d[1] : 0, W = is ? is->d[2] : 0;
+    const int K = m ? (int)sn_model_out_len(m) : 0;
+    if (!rc) {
+        px = malloc((size_t)C * H * W);
+        x = sn_alloc_f32((size_t)C * H * W);
+        probs = sn_alloc_f32((size_t)K);
+        if (!px || !x || !probs)
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+    }
+    if (!rc) {
+        sn_image_fit(&img, C, H, W, px);
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < H * W; i++) {
+                size_t at = (size_t)c * H * W + (size_t)i;
+                double v = px[at] * meta.scale;
+                if (meta.n_norm)
+                    v = (v - meta.mean[c]) / meta.std[c];
+                x[at] = (float)v;
+            }
+        const float *z = sn_model_forward(m, x, 1, false, NULL);
+        to_probs(net.loss, z, probs, 1, K);
+        int32_t pred = sn_loss_predict(z, K);
+        printf("%s: %dx%d %s -> model input %dx%dx%d%s\n", input, img.width, img.height,
+               img.channels == 1 ? "grey" : "colour", C, H, W,
+               meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
+        bool named = meta.n_classes == (size_t)K;
+        int k_max = top < K ? top : K;
+        bool *used = calloc((size_t)K, sizeof *used);
+        for (int r = 0; used && r < k_max; r++) {
+            int best = -1;
+            for (int k = 0; k < K; k++)
+                if (!used[k] && (best < 0 || probs[k] > probs[best]))
+                    best = k;
+            used[best] = true;
+            printf("  %d. %-3d %-24s %.4f\n", r + 1, best, named ? meta.classes[best] : "",
+                   probs[best]);
+        }
+        free(used);
+        if (out) {
+            struct outputs o = { 1, K, probs, &pred };
+            rc = ends_with(out, ".csv") ? write_csv(out, &o)
+                                        : sn_h5_write_atomic(out, fill_outputs, &o);
+            if (!rc)
+                printf("wrote %s\n", out);
+        }
+    }
+    sn_model_destroy(m);
+    sn_data_meta_free(&meta);
+    sn_image_free(&img);
+    free(px);
+    sn_free(x);
+    sn_free(probs);
+    return rc;
+}
+
 /* Everything rank 0 does: read, forward, convert, write. */
 static int run(const char *weights, const char *model, const char *input, const char *split,
                const char *out, int batch)
@@ -115,13 +237,7 @@ static int run(const char *weights, const char *model, const char *input, const 
         if (rc)
             break;
         const float *z = sn_model_forward(m, x, n, false, NULL);
-        float *p = probs + at * (size_t)K;
-        if (net.loss == SN_LOSS_CROSS_ENTROPY)
-            sn_act_forward(SN_ACT_SOFTMAX, z, p, (size_t)n, (size_t)K);
-        else if (net.loss == SN_LOSS_BCE)
-            sn_act_forward(SN_ACT_SIGMOID, z, p, (size_t)n, (size_t)K);
-        else
-            memcpy(p, z, (size_t)n * (size_t)K * sizeof *p);
+        to_probs(net.loss, z, probs + at * (size_t)K, n, K);
         for (int i = 0; i < n; i++)
             pred[at + (size_t)i] = sn_loss_predict(z + (size_t)i * (size_t)K, K);
     }
@@ -142,33 +258,36 @@ static int run(const char *weights, const char *model, const char *input, const 
 int sn_cmd_predict(int argc, char **argv)
 {
     const char *weights = NULL, *input = NULL, *out = NULL, *model = NULL, *split = NULL;
-    long batch = 256;
+    long batch = 256, top = 5;
     struct cli_opt opts[] = {
         { "weights", OPT_STR, &weights, 0 }, { "input", OPT_STR, &input, 0 },
         { "o", OPT_STR, &out, 0 },           { "model", OPT_STR, &model, 0 },
         { "split", OPT_STR, &split, 0 },     { "batch", OPT_INT, &batch, 0 },
+        { "top", OPT_INT, &top, 0 },
     };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
             fputs(usage, stdout);
         return 0;
     }
-    for (int i = 2; i < argc; i++)
-        if (strcmp(argv[i], "-o") == 0)
-            argv[i] = "--o";
     int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
-    if (!rc && (!weights || !input || !out))
+    bool image = input && is_image_name(input);
+    if (!rc && (!weights || !input || (!out && !image)))
         rc = sn_fail(SN_EUSAGE, "predict needs --weights, --input and -o (see --help)");
+    if (!rc && top < 1)
+        rc = sn_fail(SN_EUSAGE, "--top must be >= 1");
     if (!rc && (batch < 1 || batch > 65536))
         rc = sn_fail(SN_EUSAGE, "--batch must be in [1, 65536]");
-    if (!rc && !ends_with(input, ".h5"))
-        rc = sn_fail(SN_EUSAGE, "--input %s: this version predicts from HDF5 datasets (.h5); "
-                     "image files are not read yet", input);
-    if (!rc && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
+    if (!rc && !image && !ends_with(input, ".h5"))
+        rc = sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or an image (.png, "
+                     ".jpg, .jpeg, .pgm)", input);
+    if (!rc && out && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
         rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 or .csv", out);
     if ((code = cli_agree(rc)))
         return code;
     cli_setup_threads(0);
-    rc = sn_dist_rank() == 0 ? run(weights, model, input, split, out, (int)batch) : SN_OK;
+    rc = sn_dist_rank() != 0 ? SN_OK
+         : image ? run_image(weights, model, input, (int)top, out)
+                 : run(weights, model, input, split, out, (int)batch);
     return cli_agree(rc);
 }

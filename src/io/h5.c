@@ -485,6 +485,75 @@ int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,
     return rc;
 }
 
+void sn_h5_free_strs(char **s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, char ***out,
+                        size_t *n_out)
+{
+    hid_t a = -1;
+    int rc = open_attr(f, path, name, &a);
+    if (rc)
+        return rc;
+    hid_t t = H5Aget_type(a), s = H5Aget_space(a);
+    hssize_t cnt = H5Sget_simple_extent_npoints(s);
+    size_t n = cnt > 0 ? (size_t)cnt : 0;
+    char **res = NULL;
+    if (H5Tget_class(t) != H5T_STRING || cnt < 1 || cnt > 100000) {
+        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s is not an array of strings", f->path,
+                     name, path);
+    } else if (!(res = calloc(n, sizeof *res))) {
+        rc = sn_fail(SN_ENOMEM, "out of memory");
+    } else if (H5Tis_variable_str(t) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t));
+        char **v = calloc(n, sizeof *v);
+        if (!v || H5Aread(a, mt, v) < 0)
+            rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
+        for (size_t i = 0; v && i < n; i++) {
+            if (!rc && !(res[i] = strdup(v[i] ? v[i] : "")))
+                rc = sn_fail(SN_ENOMEM, "out of memory");
+            if (v[i])
+                H5free_memory(v[i]);
+        }
+        free(v);
+        H5Tclose(mt);
+    } else {
+        size_t len = H5Tget_size(t);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, len);
+        H5Tset_cset(mt, H5Tget_cset(t));
+        H5Tset_strpad(mt, H5T_STR_NULLPAD);
+        char *buf = calloc(n, len + 1);
+        if (!buf || H5Aread(a, mt, buf) < 0)
+            rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
+        for (size_t i = 0; !rc && i < n; i++) {
+            res[i] = calloc(len + 1, 1);
+            if (!res[i])
+                rc = sn_fail(SN_ENOMEM, "out of memory");
+            else
+                memcpy(res[i], buf + i * len, len);
+        }
+        free(buf);
+        H5Tclose(mt);
+    }
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Aclose(a);
+    if (rc) {
+        sn_h5_free_strs(res, n);
+        return rc;
+    }
+    *out = res;
+    *n_out = n;
+    return SN_OK;
+}
+
 int sn_h5_attr_get_f64(struct sn_h5 *f, const char *path, const char *name, double *v,
                        size_t max, size_t *n)
 {

@@ -88,6 +88,11 @@ int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char
 int sn_h5_attr_set_str(struct sn_h5 *f, const char *path, const char *name, const char *s);
 int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,
                         const char *const *s, size_t n);
+/* An array attribute of strings (variable or fixed length): *out gets n
+ * malloc'd strings in a malloc'd array; free with sn_h5_free_strs. */
+int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, char ***out,
+                        size_t *n);
+void sn_h5_free_strs(char **s, size_t n);
 /* Numeric attribute of up to max elements (n set to the count). */
 int sn_h5_attr_get_f64(struct sn_h5 *f, const char *path, const char *name, double *v,
                        size_t max, size_t *n);

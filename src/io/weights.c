@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/status.h"
 
@@ -31,18 +32,92 @@ int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_
 struct weights_job {
     const struct sn_model *m;
     const char *cfg_text;
+    const struct sn_data_meta *meta;
 };
+
+static int write_meta(struct sn_h5 *f, const struct sn_data_meta *d)
+{
+    int rc = sn_h5_attr_set_f64(f, "/model", "input_scale", &d->scale, 1);
+    if (!rc && d->n_norm > 0)
+        rc = sn_h5_attr_set_f64(f, "/model", "input_mean", d->mean, (size_t)d->n_norm);
+    if (!rc && d->n_norm > 0)
+        rc = sn_h5_attr_set_f64(f, "/model", "input_std", d->std, (size_t)d->n_norm);
+    if (!rc && d->n_classes > 0)
+        rc = sn_h5_attr_set_strs(f, "/model", "classes", (const char *const *)d->classes,
+                                 d->n_classes);
+    return rc;
+}
 
 static int fill_weights(struct sn_h5 *f, const void *ctx)
 {
     const struct weights_job *j = ctx;
-    return sn_weights_write(f, j->m, j->cfg_text);
+    int rc = sn_weights_write(f, j->m, j->cfg_text);
+    if (!rc && j->meta)
+        rc = write_meta(f, j->meta);
+    return rc;
 }
 
 int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_text)
 {
-    struct weights_job j = { m, cfg_text };
+    return sn_weights_save_meta(path, m, cfg_text, NULL);
+}
+
+int sn_weights_save_meta(const char *path, const struct sn_model *m, const char *cfg_text,
+                         const struct sn_data_meta *meta)
+{
+    struct weights_job j = { m, cfg_text, meta };
     return sn_h5_write_atomic(path, fill_weights, &j);
+}
+
+int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_data_meta *out)
+{
+    memset(out, 0, sizeof *out);
+    out->known = true;
+    out->scale = s->scale;
+    out->n_norm = s->n_norm;
+    for (int c = 0; c < s->n_norm; c++) {
+        out->mean[c] = s->mean[c];
+        out->std[c] = s->std[c];
+    }
+    if (sn_h5_has_attr(d->f, "/", "classes"))
+        return sn_h5_attr_get_strs(d->f, "/", "classes", &out->classes, &out->n_classes);
+    return SN_OK;
+}
+
+int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
+{
+    memset(out, 0, sizeof *out);
+    out->scale = 1.0 / 255.0;
+    int rc = SN_OK;
+    size_t n = 0, n2 = 0;
+    if (sn_h5_has_attr(f, "/model", "input_scale")) {
+        out->known = true;
+        rc = sn_h5_attr_get_f64(f, "/model", "input_scale", &out->scale, 1, &n);
+    }
+    if (!rc && sn_h5_has_attr(f, "/model", "input_mean")) {
+        rc = sn_h5_attr_get_f64(f, "/model", "input_mean", out->mean, SN_MAX_CHANNELS, &n);
+        if (!rc)
+            rc = sn_h5_attr_get_f64(f, "/model", "input_std", out->std, SN_MAX_CHANNELS, &n2);
+        if (!rc && n != n2)
+            rc = sn_fail(SN_EINVAL, "%s: /model input_mean and input_std differ in length",
+                         sn_h5_path(f));
+        for (size_t c = 0; !rc && c < n2; c++)
+            if (!(out->std[c] > 0))
+                rc = sn_fail(SN_EINVAL, "%s: /model input_std must be positive", sn_h5_path(f));
+        out->n_norm = rc ? 0 : (int)n;
+    }
+    if (!rc && sn_h5_has_attr(f, "/model", "classes"))
+        rc = sn_h5_attr_get_strs(f, "/model", "classes", &out->classes, &out->n_classes);
+    if (rc)
+        sn_data_meta_free(out);
+    return rc;
+}
+
+void sn_data_meta_free(struct sn_data_meta *m)
+{
+    sn_h5_free_strs(m->classes, m->n_classes);
+    m->classes = NULL;
+    m->n_classes = 0;
 }
 
 int sn_weights_open(const char *path, struct sn_h5 **f)

@@ -1,6 +1,9 @@
 /* weights: the weights file layout of INTERFACES.md.
  *
  *   /model                   attribute cfg: the full model file text
+ *                            optional attributes from the training data:
+ *                            input_scale, input_mean, input_std (per
+ *                            channel), classes (names)
  *   /params/<layer>/<param>  float32, PyTorch's names and layouts
  */
 #ifndef SN_IO_WEIGHTS_H
@@ -9,13 +12,38 @@
 #include <stdbool.h>
 
 #include "core/model.h"
+#include "io/dataset.h"
 #include "io/h5.h"
+
+/* How the training data was scaled, and its class names: what predict needs
+ * to turn a raw image into the model's input. */
+struct sn_data_meta {
+    bool known;                      /* read from the file (else the defaults) */
+    double scale;                    /* default 1/255 */
+    int n_norm;                      /* channels with mean and std (0: none) */
+    double mean[SN_MAX_CHANNELS], std[SN_MAX_CHANNELS];
+    char **classes;                  /* NULL or n_classes names */
+    size_t n_classes;
+};
 
 /* Write /model and /params of m into the open file f. */
 int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_text);
 
 /* Write a weights file crash-safely (temporary file, fsync, rename). */
 int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_text);
+
+/* The same with the training data's description (meta may be NULL). */
+int sn_weights_save_meta(const char *path, const struct sn_model *m, const char *cfg_text,
+                         const struct sn_data_meta *meta);
+
+/* The description of split s of dataset d (its scale, mean, std, and the
+ * root attribute classes if present); free with sn_data_meta_free. */
+int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_data_meta *out);
+
+/* Read the description stored in a weights file (defaults when absent:
+ * known false, scale 1/255, no normalisation, no classes). */
+int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out);
+void sn_data_meta_free(struct sn_data_meta *m);
 
 /* Open a weights file or checkpoint for reading: a sealed file (one
  * scratchnet wrote) is verified first and refused as SN_EDAMAGED if its

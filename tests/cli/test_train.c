@@ -118,6 +118,135 @@ static size_t read_params(const char *path, float *out, size_t cap)
 static char *out_text(void) { return sn_test_slurp(sn_test_path("out.txt")); }
 static char *err_text(void) { return sn_test_slurp(sn_test_path("err.txt")); }
 
+/* Progress: plain lines every N steps without a terminal, one redrawn line
+ * on a pseudo-terminal (script(1) provides one), nothing with --quiet. */
+static void test_train_progress(void **state)
+{
+    (void)state;
+    int rc = sn_test_run(BIN " train --model %s --data %s --epochs 1 --threads 1 "
+                         "--progress-every 2", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    char *out = out_text();
+    int lines = 0;
+    for (const char *p = out; (p = strstr(p, "epoch 1/1 [")); p++)
+        lines++;
+    assert_true(lines >= 3);
+    assert_non_null(strstr(out, "ETA "));
+    assert_non_null(strstr(out, "img/s"));
+    assert_null(strchr(out, '\r'));
+    assert_non_null(strstr(out, "[####################]"));   /* the epoch's last step */
+    assert_non_null(strstr(out, "epoch 1/1  step"));            /* then the epoch line */
+    free(out);
+
+    rc = sn_test_run("script -qec \"" BIN " train --model %s --data %s --epochs 2 --threads 1\" "
+                     "/dev/null", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    assert_non_null(strstr(out, "\repoch 1/2 ["));
+    assert_non_null(strstr(out, "\033[K"));
+    assert_non_null(strstr(out, "\repoch 2/2 [####################]"));
+    /* the redrawn line is cleared before each epoch line */
+    assert_non_null(strstr(out, "\r\033[Kepoch 1/2  step"));
+    free(out);
+
+    rc = sn_test_run(BIN " train --model %s --data %s --epochs 1 --threads 1 --quiet",
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    assert_string_equal(out, "");
+    free(out);
+}
+
+/* Predict from an image file: a PGM holding test row 0 of a uint8 dataset
+ * gives the same probabilities as predicting from the dataset (the weights
+ * keep the data's scale), with the class names. */
+static void test_train_predict_image(void **state)
+{
+    (void)state;
+    enum { N = 300, NT = 30, IH = 4, IW = 6 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(sn_test_path("u8.h5"), &f), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 5, 5);
+    uint8_t row0[IH * IW];
+    for (int split = 0; split < 2; split++) {
+        int n = split ? NT : N;
+        uint8_t *x = malloc((size_t)n * IH * IW);
+        int32_t *y = malloc((size_t)n * sizeof *y);
+        for (int i = 0; i < n; i++) {
+            y[i] = i % 3;   /* a bright vertical band at columns 2c, 2c+1 */
+            for (int p = 0; p < IH * IW; p++) {
+                int col = p % IW, v = (col / 2 == y[i] ? 200 : 40) + (int)(sn_rng_u32(&r) % 40);
+                x[(size_t)i * IH * IW + (size_t)p] = (uint8_t)v;
+            }
+        }
+        if (split)
+            memcpy(row0, x, sizeof row0);
+        size_t xd[4] = { (size_t)n, 1, IH, IW }, yd[1] = { (size_t)n };
+        const char *xp = split ? "/test/x" : "/train/x";
+        assert_int_equal(sn_h5_write(f, xp, 4, xd, SN_H5_U8, x), SN_OK);
+        double scale = 1.0 / 255.0;
+        assert_int_equal(sn_h5_attr_set_f64(f, xp, "scale", &scale, 1), SN_OK);
+        assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, yd, SN_H5_I32, y),
+                         SN_OK);
+        free(x);
+        free(y);
+    }
+    const char *names[3] = { "left", "middle", "right" };
+    assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", names, 3), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    write_text(sn_test_path("u8.cfg"), "[net]\ninput = 1,4,6\nbatch = 20\nepochs = 3\n"
+               "optimizer = adam\nlr = 0.01\nseed = 4\n[conv]\nfilters = 4\nsize = 3\n"
+               "pad = 1\nactivation = relu\n[dense]\nunits = 3\n");
+    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1",
+                         sn_test_path("u8.cfg"), sn_test_path("u8.h5"), sn_test_path("wu8.h5"));
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("wu8.h5"),
+                     sn_test_path("u8.h5"), sn_test_path("all.csv"));
+    assert_int_equal(rc, 0);
+    /* test row 0 as a PGM (W H order in the header), and as a 12x8 PNG */
+    FILE *pg = fopen(sn_test_path("row0.pgm"), "wb");
+    assert_non_null(pg);
+    fprintf(pg, "P5\n%d %d\n255\n", IW, IH);
+    assert_int_equal(fwrite(row0, 1, sizeof row0, pg), sizeof row0);
+    fclose(pg);
+    rc = sn_test_run(BIN " predict --weights %s --input %s -o %s --top 2", sn_test_path("wu8.h5"),
+                     sn_test_path("row0.pgm"), sn_test_path("one.csv"));
+    char *out = out_text();
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, err_text());
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "6x4 grey -> model input 1x4x6"));
+    assert_non_null(strstr(out, "  1. 0   left"));   /* row 0 is class 0 */
+    assert_non_null(strstr(out, "  2. "));
+    assert_null(strstr(out, "  3. "));
+    free(out);
+    char *all = sn_test_slurp(sn_test_path("all.csv")), *one = sn_test_slurp(sn_test_path("one.csv"));
+    char *a1 = strchr(all, '\n') + 1, *o1 = strchr(one, '\n') + 1;
+    size_t len = (size_t)(strchr(a1, '\n') - a1);
+    assert_int_equal(strlen(o1), len + 1);
+    assert_memory_equal(a1, o1, len);
+    free(all);
+    free(one);
+    /* wrong inputs: not an image model, an unknown extension, a damaged image */
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("w.h5"),
+                     sn_test_path("row0.pgm"));
+    assert_int_equal(rc, 2);
+    char *err = err_text();
+    assert_non_null(strstr(err, "not images of 1 or 3 channels"));
+    free(err);
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
+                     sn_test_path("u8.cfg"));
+    assert_int_equal(rc, 2);
+    write_text(sn_test_path("broken.png"), "not a png");
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
+                     sn_test_path("broken.png"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "broken.png: not a PNG, JPEG or PGM file"));
+    free(err);
+}
+
 /* Train on 2 ranks: exit 0, the log has one line per epoch, the blobs are
  * learnt, and eval of the written weights gives the same test accuracy at
  * 1, 2 and 3 ranks. */
@@ -149,6 +278,7 @@ static void test_train_end_to_end(void **state)
 
     char want[64];
     snprintf(want, sizeof want, "accuracy %.2f%%", 100 * acc);
+    char *matrix1 = NULL;
     for (int np = 1; np <= 3; np++) {
         rc = sn_test_run("timeout 60 %s -np %d " BIN " eval --weights %s --data %s", mpirun(), np,
                          sn_test_path("w.h5"), sn_test_path("blobs.h5"));
@@ -158,7 +288,49 @@ static void test_train_end_to_end(void **state)
             fprintf(stderr, "np %d: '%s' lacks '%s'\n", np, out, want);
         assert_non_null(strstr(out, want));
         assert_non_null(strstr(out, "120 examples"));
+        /* the confusion matrix and per-class table: the same at any rank count,
+         * 40 examples of each class, the diagonal holding the correct ones */
+        char *cm = strstr(out, "confusion matrix");
+        assert_non_null(cm);
+        assert_non_null(strstr(cm, "precision"));
+        assert_non_null(strstr(cm, "macro mean"));
+        int diag = 0;
+        for (int k = 0; k < K; k++) {
+            char row[16];
+            snprintf(row, sizeof row, "\n%2d %-6d", k, k);
+            char *r = strstr(cm, row);
+            assert_non_null(r);
+            long v[K];
+            char *p = r + strlen(row);
+            for (int j = 0; j < K; j++)
+                v[j] = strtol(p, &p, 10);
+            assert_int_equal(v[0] + v[1] + v[2], NTEST / K);
+            diag += (int)v[k];
+        }
+        assert_int_equal(diag, (int)(acc * NTEST + 0.5));
+        if (np == 1)
+            matrix1 = strdup(cm);
+        else
+            assert_string_equal(cm, matrix1);
         free(out);
+    }
+    free(matrix1);
+    /* --confusion-png: a real PNG; on a regression target it is refused */
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " eval --weights %s --data %s --confusion-png %s",
+                     mpirun(), sn_test_path("w.h5"), sn_test_path("blobs.h5"),
+                     sn_test_path("cm.png"));
+    assert_int_equal(rc, 0);
+    {
+        unsigned char b[24] = { 0 };
+        FILE *f = fopen(sn_test_path("cm.png"), "rb");
+        assert_non_null(f);
+        assert_int_equal(fread(b, 1, sizeof b, f), sizeof b);
+        fclose(f);
+        assert_memory_equal(b + 1, "PNG", 3);
+        assert_memory_equal(b + 12, "IHDR", 4);
+        unsigned w = (unsigned)b[18] << 8 | b[19], h = (unsigned)b[22] << 8 | b[23];
+        assert_int_equal(w, 260 + 55 * K + 120);   /* the size eval asks gnuplot for */
+        assert_int_equal(h, 260 + 55 * K);
     }
     /* predict: one row per example, argmax agreeing with eval's accuracy */
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " predict --weights %s --input %s -o %s", mpirun(),
@@ -578,6 +750,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_end_to_end),
+        cmocka_unit_test(test_train_progress),
+        cmocka_unit_test(test_train_predict_image),
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_stochastic_model),

@@ -1,4 +1,5 @@
-/* test_image: PNG and JPEG reading on files the test writes. */
+/* test_image: PNG, JPEG and PGM reading on files the test writes, and
+ * fitting images to a model input. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -105,7 +106,7 @@ static void test_image_rejects_bad_files(void **state)
     fputs("hello", f);
     fclose(f);
     assert_int_equal(sn_image_read(sn_test_path("text.png"), &img), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "neither a PNG nor a JPEG"));
+    assert_non_null(strstr(sn_errmsg(), "not a PNG, JPEG or PGM file"));
     /* a JPEG cut to a third */
     f = fopen(sn_test_path("a.jpg"), "rb");
     unsigned char buf[4096];
@@ -124,12 +125,112 @@ static void test_image_rejects_bad_files(void **state)
     assert_int_equal(sn_image_read(sn_test_path("none.png"), &img), SN_EINVAL);
 }
 
+static void write_bytes(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+/* PGM: binary P5 and ASCII P2, comments in the header, maxval < 255 scaled. */
+static void test_image_pgm(void **state)
+{
+    (void)state;
+    const char p5[] = "P5\n# a comment\n3 2\n255\n\x00\x10\x20\x30\x40\xff";
+    write_bytes(sn_test_path("a.pgm"), p5, sizeof p5 - 1);
+    struct sn_image img;
+    assert_int_equal(sn_image_read(sn_test_path("a.pgm"), &img), SN_OK);
+    assert_int_equal(img.width, 3);
+    assert_int_equal(img.height, 2);
+    assert_int_equal(img.channels, 1);
+    const unsigned char want[6] = { 0x00, 0x10, 0x20, 0x30, 0x40, 0xff };
+    assert_memory_equal(img.data, want, 6);
+    sn_image_free(&img);
+
+    const char p2[] = "P2 2 2 15\n0 15\n# mid\n5 10\n";
+    write_bytes(sn_test_path("b.pgm"), p2, sizeof p2 - 1);
+    assert_int_equal(sn_image_read(sn_test_path("b.pgm"), &img), SN_OK);
+    const unsigned char want2[4] = { 0, 255, 85, 170 };   /* v * 255 / 15 */
+    assert_memory_equal(img.data, want2, 4);
+    sn_image_free(&img);
+
+    static const char *const bad[] = {
+        "P5\n3 2\n255\n\x01\x02",        /* pixels cut short */
+        "P5\n3 2\n65535\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c",   /* 16-bit */
+        "P5\n0 2\n255\n",                   /* empty */
+        "P5\nx 2\n255\n",                   /* no width */
+        "P2 2 1 10\n3 11\n",                 /* above maxval */
+        "P5\n99999 99999\n255\n",           /* too large */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_bytes(sn_test_path("bad.pgm"), bad[i], strlen(bad[i]));
+        int rc = sn_image_read(sn_test_path("bad.pgm"), &img);
+        if (rc != SN_EINVAL)
+            fprintf(stderr, "bad PGM %zu accepted\n", i);
+        assert_int_equal(rc, SN_EINVAL);
+        assert_null(img.data);
+    }
+}
+
+/* Fitting: the same size is the identity; shrinking by 2 averages 2x2
+ * blocks (so undoes a 2x nearest enlargement exactly); growing keeps a
+ * constant constant and interpolates a ramp; channels convert. */
+static void test_image_fit(void **state)
+{
+    (void)state;
+    unsigned char px[4 * 6], big[8 * 12], out[3 * 8 * 12];
+    for (int i = 0; i < 24; i++)
+        px[i] = (unsigned char)(i * 10);
+    struct sn_image img = { .width = 6, .height = 4, .channels = 1, .data = px };
+    sn_image_fit(&img, 1, 4, 6, out);
+    assert_memory_equal(out, px, 24);
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 12; x++)
+            big[y * 12 + x] = px[(y / 2) * 6 + x / 2];
+    struct sn_image bi = { .width = 12, .height = 8, .channels = 1, .data = big };
+    sn_image_fit(&bi, 1, 4, 6, out);
+    assert_memory_equal(out, px, 24);
+    /* a 2x2 block average */
+    unsigned char sq[4] = { 0, 100, 200, 255 };
+    struct sn_image s2 = { .width = 2, .height = 2, .channels = 1, .data = sq };
+    sn_image_fit(&s2, 1, 1, 1, out);
+    assert_int_equal(out[0], 139);   /* 555 / 4 = 138.75 */
+    /* growing: constant stays, a two-pixel ramp 0..200 becomes monotone */
+    unsigned char c7[2] = { 77, 77 };
+    struct sn_image ci = { .width = 2, .height = 1, .channels = 1, .data = c7 };
+    sn_image_fit(&ci, 1, 5, 9, out);
+    for (int i = 0; i < 45; i++)
+        assert_int_equal(out[i], 77);
+    unsigned char ramp[2] = { 0, 200 };
+    struct sn_image ri = { .width = 2, .height = 1, .channels = 1, .data = ramp };
+    sn_image_fit(&ri, 1, 1, 4, out);
+    assert_int_equal(out[0], 0);      /* centres at -0.25, 0.25, 0.75, 1.25: clamped ends */
+    assert_int_equal(out[1], 50);
+    assert_int_equal(out[2], 150);
+    assert_int_equal(out[3], 200);
+    /* grey to colour repeats; colour to grey is the luma */
+    sn_image_fit(&img, 3, 4, 6, out);
+    for (int c = 0; c < 3; c++)
+        assert_memory_equal(out + c * 24, px, 24);
+    unsigned char rgb[3] = { 200, 100, 50 };
+    struct sn_image col = { .width = 1, .height = 1, .channels = 3, .data = rgb };
+    sn_image_fit(&col, 1, 1, 1, out);
+    assert_int_equal(out[0], 124);    /* 0.299*200 + 0.587*100 + 0.114*50 = 123.2 */
+    sn_image_fit(&col, 3, 2, 2, out);
+    assert_int_equal(out[0], 200);
+    assert_int_equal(out[4], 100);
+    assert_int_equal(out[8], 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_png),
         cmocka_unit_test(test_image_jpeg),
         cmocka_unit_test(test_image_rejects_bad_files),
+        cmocka_unit_test(test_image_pgm),
+        cmocka_unit_test(test_image_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,132 @@
+/* test_plot: scratchnet plot draws a real PNG of the asked size from a
+ * train --log file; bad logs and a missing gnuplot are clear errors that
+ * leave an existing picture alone. */
+#include "testutil.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BIN "\"$SN_BIN\""
+
+/* Width and height from a PNG's IHDR; false if it is not a PNG. */
+static bool png_size(const char *path, uint32_t *w, uint32_t *h)
+{
+    unsigned char b[24];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    if (n != sizeof b || memcmp(b, sig, 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0)
+        return false;
+    *w = (uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19];
+    *h = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
+    return true;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Two runs appended to one log, as `make run` twice leaves it. */
+static const char log_text[] =
+    "{\"epoch\": 1, \"step\": 10, \"train_loss\": 0.9, \"train_acc\": 0.6, \"test_loss\": 0.8, "
+    "\"test_acc\": 0.65, \"lr\": 0.05}\n"
+    "{\"epoch\": 2, \"step\": 20, \"train_loss\": 0.5, \"train_acc\": 0.8, \"test_loss\": 0.6, "
+    "\"test_acc\": 0.75, \"lr\": 0.01}\n"
+    "{\"epoch\": 1, \"step\": 10, \"train_loss\": 0.8, \"train_acc\": 0.62, \"test_loss\": 0.7, "
+    "\"test_acc\": 0.66, \"lr\": 0.05}\n"
+    "\n"
+    "{\"epoch\": 2, \"step\": 20, \"train_loss\": 0.4, \"train_acc\": 0.85, \"test_loss\": 0.5, "
+    "\"test_acc\": 0.8, \"lr\": 0.01}\n"
+    "{\"epoch\": 3, \"step\": 30, \"train_loss\": 0.3, \"train_acc\": 0.9, \"test_loss\": 0.45, "
+    "\"test_acc\": 0.82, \"lr\": 0.0}\n";
+
+static int setup(void **state)
+{
+    (void)state;
+    char bin[512];
+    const char *build = getenv("BUILD");
+    snprintf(bin, sizeof bin, "%s/scratchnet", build ? build : "build");
+    return setenv("SN_BIN", bin, 1);
+}
+
+static void test_plot_draws_png(void **state)
+{
+    (void)state;
+    write_text(sn_test_path("log.jsonl"), log_text);
+    int rc = sn_test_run(BIN " plot %s -o %s --size 640,300", sn_test_path("log.jsonl"),
+                         sn_test_path("c.png"));
+    if (rc)
+        fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    uint32_t w = 0, h = 0;
+    assert_true(png_size(sn_test_path("c.png"), &w, &h));
+    assert_int_equal(w, 640);
+    assert_int_equal(h, 300);
+    /* a log with the loss only (an autoencoder): one panel, still a PNG */
+    write_text(sn_test_path("mse.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.1}\n"
+                                          "{\"epoch\": 2, \"train_loss\": 0.05}\n");
+    rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("mse.jsonl"), sn_test_path("m.png"));
+    assert_int_equal(rc, 0);
+    assert_true(png_size(sn_test_path("m.png"), &w, &h));
+    assert_int_equal(w, 1000);
+    assert_int_equal(h, 420);
+}
+
+static void test_plot_bad_input_keeps_png(void **state)
+{
+    (void)state;
+    write_text(sn_test_path("keep.png"), "precious");
+    write_text(sn_test_path("bad.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
+    int rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("bad.jsonl"), sn_test_path("keep.png"));
+    assert_int_equal(rc, 2);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "bad.jsonl:2: not a train --log line"));
+    free(err);
+    char *kept = sn_test_slurp(sn_test_path("keep.png"));
+    assert_string_equal(kept, "precious");
+    free(kept);
+
+    write_text(sn_test_path("empty.jsonl"), "\n");
+    rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("empty.jsonl"), sn_test_path("keep.png"));
+    assert_int_equal(rc, 2);
+    rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("missing.jsonl"), sn_test_path("keep.png"));
+    assert_int_equal(rc, 2);
+    rc = sn_test_run(BIN " plot %s", sn_test_path("log.jsonl"));
+    assert_int_equal(rc, 2);
+    rc = sn_test_run(BIN " plot %s -o %s --size 5,5", sn_test_path("log.jsonl"),
+                     sn_test_path("keep.png"));
+    assert_int_equal(rc, 2);
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "--size must be W,H"));
+    free(err);
+
+    /* no gnuplot on PATH: exit 1, the package named, the old file intact */
+    write_text(sn_test_path("log.jsonl"), log_text);
+    rc = sn_test_run("PATH=/nonexistent " BIN " plot %s -o %s", sn_test_path("log.jsonl"),
+                     sn_test_path("keep.png"));
+    assert_int_equal(rc, 1);
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "gnuplot-nox"));
+    free(err);
+    kept = sn_test_slurp(sn_test_path("keep.png"));
+    assert_string_equal(kept, "precious");
+    free(kept);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plot_draws_png),
+        cmocka_unit_test(test_plot_bad_input_keeps_png),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
