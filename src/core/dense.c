@@ -35,16 +35,8 @@ void sn_dense_backward(const float *x, const float *w, const float *y,
     sn_act_backward(act, y, dy, dz, (size_t)B, (size_t)O);
     if (dw)   /* dw (O,I) += dz^T (O,B) x (B,I) */
         sn_sgemm(true, false, O, I, B, 1.0f, dz, O, x, I, 1.0f, dw, I);
-    if (db) {
-        /* Column sums; split by output so no two threads write one db[o]. */
-#pragma omp parallel for schedule(static) if ((size_t)B * O > 16384)
-        for (int o = 0; o < O; o++) {
-            float s = 0.0f;
-            for (int n = 0; n < B; n++)
-                s += dz[(size_t)n * O + o];
-            db[o] += s;
-        }
-    }
+    if (db)   /* db += column sums of dz */
+        sn_add_colsums(dz, (size_t)B, (size_t)O, db);
     if (dx)   /* dx (B,I) += dz (B,O) w (O,I) */
         sn_sgemm(false, false, B, I, O, 1.0f, dz, O, w, I, 1.0f, dx, I);
 }

@@ -145,18 +145,6 @@ void sn_recurrent_begin_backward(const struct sn_recurrent *r, const float *dy,
     memset(w->dc, 0, (size_t)B * H * sizeof *dy);
 }
 
-/* Column sums of a (rows, n) matrix added into out (split by column). */
-static void add_colsums(const float *m, int rows, int n, float *out)
-{
-#pragma omp parallel for schedule(static) if ((size_t)rows * n > 16384)
-    for (int k = 0; k < n; k++) {
-        float s = 0.0f;
-        for (int i = 0; i < rows; i++)
-            s += m[(size_t)i * n + k];
-        out[k] += s;
-    }
-}
-
 void sn_recurrent_finish_backward(struct sn_recurrent *r, const float *x,
                                   const struct sn_recurrent_ws *w, float *dx, int B)
 {
@@ -169,9 +157,9 @@ void sn_recurrent_finish_backward(struct sn_recurrent *r, const float *x,
         sn_sgemm(true, false, GH, r->H, rows, 1.0f, w->dph, GH, w->hprev, r->H, 1.0f, whh->dw,
                  r->H);
     if (bih->trainable)
-        add_colsums(w->dpre, rows, GH, bih->dw);
+        sn_add_colsums(w->dpre, (size_t)rows, (size_t)GH, bih->dw);
     if (bhh->trainable)
-        add_colsums(w->dph, rows, GH, bhh->dw);
+        sn_add_colsums(w->dph, (size_t)rows, (size_t)GH, bhh->dw);
     if (dx)
         sn_sgemm(false, false, rows, r->F, GH, 1.0f, w->dpre, GH, wih->w, r->F, 1.0f, dx, r->F);
 }

@@ -57,3 +57,22 @@ void sn_free(void *p)
 {
     free(p);
 }
+
+void sn_add_colsums(const float *m, size_t rows, size_t n, float *out)
+{
+    enum { COLS = 256 };
+    const size_t blocks = (n + COLS - 1) / COLS;
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+    for (size_t b = 0; b < blocks; b++) {
+        const size_t k0 = b * COLS, nk = n - k0 < COLS ? n - k0 : COLS;
+        float acc[COLS] = { 0 };
+        for (size_t i = 0; i < rows; i++) {
+            const float *row = m + i * n + k0;
+#pragma omp simd
+            for (size_t k = 0; k < nk; k++)
+                acc[k] += row[k];
+        }
+        for (size_t k = 0; k < nk; k++)
+            out[k0 + k] += acc[k];
+    }
+}

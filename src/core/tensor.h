@@ -41,4 +41,11 @@ float *sn_alloc_f32(size_t len);
 void *sn_alloc_bytes(size_t bytes);
 void sn_free(void *p);
 
+/* out[k] += sum over rows i of m[i * n + k]: the bias gradient of a layer
+ * whose output rows are examples (or time steps).  Rows are read in order
+ * (cache lines used whole), in blocks of 256 columns spread over threads;
+ * each column's sum runs over the rows in order, so the result is the same
+ * at any thread count. */
+void sn_add_colsums(const float *m, size_t rows, size_t n, float *out);
+
 #endif
