@@ -19,7 +19,7 @@ PORTABLE    ?= 0
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
             libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev libpng-dev libjpeg-dev \
             procps gnuplot-nox bsdutils dataset-fashion-mnist
-PC_PKGS  := hdf5-serial inih zlib cmocka libpng libjpeg
+PC_PKGS  := hdf5-serial inih zlib libpng libjpeg
 ifeq ($(WITH_MPI),1)
 PC_PKGS  += ompi-c
 endif
@@ -34,7 +34,7 @@ BUILD   ?= build
 # branches and calls (the gates' exp and tanh).  Results do not change (no
 # reassociation, unlike -ffast-math).
 CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter \
-           -fno-trapping-math -fno-math-errno -MMD -MP -Isrc -Iinclude
+           -fno-trapping-math -fno-math-errno -fPIC -MMD -MP -Isrc -Iinclude
 ifeq ($(DEBUG),1)
 CFLAGS  += -O0 -g
 else
@@ -64,6 +64,8 @@ PC_CFLAGS := $(shell pkg-config --cflags $(PC_PKGS) 2>/dev/null)
 PC_LIBS   := $(shell pkg-config --libs $(PC_PKGS) 2>/dev/null)
 CFLAGS    += $(PC_CFLAGS)
 LDLIBS    := $(PC_LIBS) -lpthread -lm
+TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+TEST_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 
 CORE_SRC := $(filter-out src/core/blas_%.c,$(wildcard src/core/*.c)) src/core/blas_naive.c
 ifeq ($(WITH_BLAS),1)
@@ -83,7 +85,10 @@ CLI_SRC  := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
 LIB_SRC  := $(CORE_SRC) $(IO_SRC) $(DIST_SRC) $(CLI_SRC)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libscratchnet.a
+SO       := $(BUILD)/libscratchnet.so
 BIN      := $(BUILD)/scratchnet
+VERSION  := 0.2.0
+PREFIX   ?= /usr/local
 
 TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/cli/test_*.c)
 TEST_BIN   := $(TEST_SRC:%.c=$(BUILD)/%)
@@ -105,11 +110,19 @@ FMNIST := /usr/share/datasets/fashion-mnist
 .SECONDARY: $(TEST_COMMON)
 all build: $(BIN) $(LIB)
 
-$(BUILD)/tests/common/%.o: tests/common/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/common -c $< -o $@
+# Objects depend on the flags they were compiled with: changing a knob
+# (PORTABLE, SAN, DEBUG ...) rebuilds what it affects.
+FLAGS_STAMP := $(BUILD)/.flags
+.PHONY: FORCE
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CFLAGS) | $(LDFLAGS)' | cmp -s - $@ || echo '$(CFLAGS) | $(LDFLAGS)' > $@
 
-$(BUILD)/%.o: %.c
+$(BUILD)/tests/common/%.o: tests/common/%.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests/common -c $< -o $@
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -120,13 +133,41 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(BUILD)/src/cli/main.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(SO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libscratchnet.so.0 $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# install: the command, libscratchnet.a and .so, the headers (under
+# include/scratchnet, found through pkg-config), scratchnet.pc, the man
+# page and the model zoo.  PREFIX=/usr/local by default; DESTDIR for staging.
+.PHONY: install
+install: $(BIN) $(LIB) $(SO)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include/scratchnet/core $(DESTDIR)$(PREFIX)/include/scratchnet/io \
+	    $(DESTDIR)$(PREFIX)/include/scratchnet/dist $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/scratchnet/models
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scratchnet
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libscratchnet.a
+	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/libscratchnet.so.0
+	ln -sf libscratchnet.so.0 $(DESTDIR)$(PREFIX)/lib/libscratchnet.so
+	install -m 644 include/scratchnet.h $(DESTDIR)$(PREFIX)/include/scratchnet/
+	install -m 644 src/core/*.h $(DESTDIR)$(PREFIX)/include/scratchnet/core/
+	install -m 644 src/io/*.h $(DESTDIR)$(PREFIX)/include/scratchnet/io/
+	install -m 644 src/dist/*.h $(DESTDIR)$(PREFIX)/include/scratchnet/dist/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(strip $(LDFLAGS) $(LDLIBS))|' tools/scratchnet.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/scratchnet.pc
+	install -m 644 docs/scratchnet.1 $(DESTDIR)$(PREFIX)/share/man/man1/scratchnet.1
+	install -m 644 models/*.cfg $(DESTDIR)$(PREFIX)/share/scratchnet/models/
+	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
+
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIB) \
+	    $(LDLIBS) $(TEST_LIBS) -o $@
 
 # deps: install what is missing (as root), or print the command to do so.
 deps:
-	@if pkg-config --exists $(PC_PKGS) && command -v mpirun >/dev/null && command -v pkill >/dev/null && \
+	@if pkg-config --exists $(PC_PKGS) cmocka && command -v mpirun >/dev/null && command -v pkill >/dev/null && \
 	    command -v gnuplot >/dev/null && command -v script >/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
 	    echo "deps: all present"; \
@@ -161,7 +202,7 @@ run:
 	    --out data/mlp.h5 --log data/mlp.jsonl
 	$(MPIRUN) -np 2 $(BIN) eval --weights data/mlp.h5 --data $(DATA)
 
-test-build: $(BIN) $(LIB) $(TEST_BIN)
+test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN)
 
 test:
 	@$(MAKE) --no-print-directory deps
@@ -174,7 +215,7 @@ test:
 sanitize:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=address,undefined test-build
-	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 BUILD=build-san sh tests/run.sh \
+	@SN_SANITIZE=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 BUILD=build-san sh tests/run.sh \
 	    $(TEST_SRC:%.c=build-san/%)
 
 clean:
@@ -204,6 +245,15 @@ bench: $(BUILD)/bench/gemm_peak
 $(BUILD)/bench/gemm_peak: bench/gemm_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $< $(shell pkg-config --cflags --libs openblas) -o $@
+
+# transfer: the transfer-learning example of docs/TRANSFER.md (pretrain
+# LeNet-5 on classes 0-4, fine-tune on 100 images per class of 5-9, against
+# training from scratch; a few minutes).  Not part of make test.
+.PHONY: transfer
+transfer:
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh examples/transfer/run.sh
 
 # zoo: train the model zoo on Fashion-MNIST at 2 ranks and print the
 # results table of docs/RESULTS.md (hours on 2 cores).  Not part of make test.

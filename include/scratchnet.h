@@ -1,5 +1,6 @@
 /* scratchnet: the public API, one include for programs built on
- * libscratchnet.a (compile with -I<scratchnet>/include -I<scratchnet>/src).
+ * libscratchnet (installed: cc prog.c $(pkg-config --cflags --libs scratchnet);
+ * in the source tree: -Iinclude -Isrc build/libscratchnet.a and its libraries).
  *
  *   core  tensors, layers, losses, optimizers, the model (no MPI, no HDF5)
  *   io    HDF5 datasets, weights, checkpoints, IDX, the model file

@@ -24,6 +24,11 @@ int sn_cmd_info(int argc, char **argv);
 int sn_cmd_convert(int argc, char **argv);
 int sn_cmd_plot(int argc, char **argv);
 
+/* Whether a launcher (mpirun, srun) started this process: main notes it
+ * before MPI starts, because a singleton MPI_Init sets the same variables. */
+void cli_note_launcher(void);
+bool cli_launched(void);
+
 /* ---- command-line options ---- */
 enum cli_opt_type { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT };
 

@@ -54,6 +54,19 @@ static int set_opt(struct cli_opt *o, const char *val)
     return SN_OK;
 }
 
+static bool launched;
+
+void cli_note_launcher(void)
+{
+    launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK") ||
+               getenv("SLURM_PROCID");
+}
+
+bool cli_launched(void)
+{
+    return launched;
+}
+
 int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts,
               const char **positional, int max_pos, int *n_pos)
 {

@@ -2,6 +2,7 @@
  *
  *   convert idx --images F --labels F [--test-images F --test-labels F] -o D.h5
  *   convert folder DIR [--test DIR] -o D.h5       (DIR/<class>/<image>.png|.jpg)
+ *   convert subset D.h5 --classes LIST [--per-class N] -o OUT.h5
  * write /train/x uint8 (N, C, H, W) with attribute scale = 1/255, /train/y
  * int32 (N), the same under /test, and root attributes classes and source.
  * Rank 0 does the work; the output appears atomically (temporary file,
@@ -15,6 +16,7 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/cifar10.h"
+#include "io/dataset.h"
 #include "io/folder.h"
 #include "io/fsutil.h"
 #include "io/h5.h"
@@ -25,9 +27,12 @@ static const char usage[] =
     "                              [--classes a,b,...] [--source TEXT] -o D.h5\n"
     "       scratchnet convert folder DIR [--test DIR] [--source TEXT] -o D.h5\n"
     "       scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
+    "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N] -o OUT.h5\n"
     "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
     "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size\n"
-    "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin)\n";
+    "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin)\n"
+    "  subset: the rows of some classes (labels kept as they are), the first N per\n"
+    "          class of /train (all of them without --per-class) and all of /test\n";
 
 /* /<split>/x uint8 (n, C, H, W) with scale 1/255, and /<split>/y int32 (n). */
 static int write_split(struct sn_h5 *f, const char *split, const uint8_t *x, const size_t xd[4],
@@ -101,10 +106,6 @@ static int convert_idx(int argc, char **argv)
         { "o", OPT_STR, &out, 0 },              { "classes", OPT_STR, &classes, 0 },
         { "source", OPT_STR, &source, 0 },
     };
-    /* accept -o as well as --o */
-    for (int i = 3; i < argc; i++)
-        if (strcmp(argv[i], "-o") == 0)
-            argv[i] = "--o";
     int rc = cli_parse(argc, argv, 3, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
     if (!rc && (!images || !labels || !out))
         rc = sn_fail(SN_EUSAGE, "convert idx needs --images, --labels and -o (see --help)");
@@ -170,6 +171,164 @@ static int fill_folder(struct sn_h5 *f, const void *ctx)
 }
 
 /* convert folder and convert cifar10: an image set in memory, then one file. */
+/* "5-9" or "0,2,4" (or a mix) into a class mask of K entries. */
+static int parse_classes(const char *list, bool *mask, int K)
+{
+    const char *p = list;
+    int n = 0;
+    while (*p) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        if (end == p)
+            break;
+        p = end;
+        if (*p == '-') {
+            b = strtol(p + 1, &end, 10);
+            if (end == p + 1)
+                break;
+            p = end;
+        }
+        if (a < 0 || b < a || b >= K)
+            return sn_fail(SN_EUSAGE, "--classes %s: %ld-%ld is not within the %d classes", list,
+                           a, b, K);
+        for (long c = a; c <= b; c++)
+            n += !mask[c], mask[c] = true;
+        if (*p == ',')
+            p++;
+        else
+            break;
+    }
+    if (*p || n == 0)
+        return sn_fail(SN_EUSAGE, "--classes %s: expected a list like 5-9 or 0,2,4", list);
+    return SN_OK;
+}
+
+struct subset_job {
+    struct sn_dataset *d;
+    const bool *mask;
+    long per_class;
+    int K;
+};
+
+/* The kept rows of one split (x as stored, y, attributes) into f. */
+static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const struct sn_split *s,
+                              long per_class)
+{
+    const size_t L = s->row_len, esz = s->x_u8 ? 1 : sizeof(float);
+    const int32_t *y = s->y_mem;
+    long *seen = calloc((size_t)j->K, sizeof *seen);
+    size_t n = 0;
+    uint8_t *x = malloc(s->n * L * esz + 1);
+    int32_t *yo = malloc(s->n * sizeof *yo + 1);
+    int rc = seen && x && yo ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
+    for (size_t r = 0; !rc && r < s->n; r++) {
+        int c = y[r];
+        if (c < 0 || c >= j->K || !j->mask[c] || (per_class > 0 && seen[c] >= per_class))
+            continue;
+        seen[c]++;
+        memcpy(x + n * L * esz, (const uint8_t *)s->x_mem + r * L * esz, L * esz);
+        yo[n++] = c;
+    }
+    char xp[64], yp[64];
+    snprintf(xp, sizeof xp, "/%s/x", s->name);
+    snprintf(yp, sizeof yp, "/%s/y", s->name);
+    size_t dims[SN_H5_MAX_DIMS] = { n };
+    for (int d = 0; d < s->shape.ndim; d++)
+        dims[d + 1] = (size_t)s->shape.d[d];
+    if (!rc && n == 0)
+        rc = sn_fail(SN_EINVAL, "%s: no rows of the chosen classes in /%s", sn_h5_path(j->d->f),
+                     s->name);
+    if (!rc)
+        rc = sn_h5_write(f, xp, s->shape.ndim + 1, dims, s->x_u8 ? SN_H5_U8 : SN_H5_F32, x);
+    double v[SN_MAX_CHANNELS];
+    v[0] = s->scale;
+    if (!rc)
+        rc = sn_h5_attr_set_f64(f, xp, "scale", v, 1);
+    for (int c = 0; !rc && c < s->n_norm; c++)
+        v[c] = s->mean[c];
+    if (!rc && s->n_norm)
+        rc = sn_h5_attr_set_f64(f, xp, "mean", v, (size_t)s->n_norm);
+    for (int c = 0; !rc && c < s->n_norm; c++)
+        v[c] = s->std[c];
+    if (!rc && s->n_norm)
+        rc = sn_h5_attr_set_f64(f, xp, "std", v, (size_t)s->n_norm);
+    if (!rc)
+        rc = sn_h5_write(f, yp, 1, dims, SN_H5_I32, yo);
+    if (!rc)
+        printf("/%s: %zu of %zu rows\n", s->name, n, s->n);
+    free(seen);
+    free(x);
+    free(yo);
+    return rc;
+}
+
+static int fill_subset(struct sn_h5 *f, const void *ctx)
+{
+    const struct subset_job *j = ctx;
+    const struct sn_split *tr = sn_dataset_split(j->d, "train"), *te = sn_dataset_split(j->d, "test");
+    int rc = write_subset_split(f, j, tr, j->per_class);
+    if (!rc && te)
+        rc = write_subset_split(f, j, te, 0);
+    char **names = NULL;
+    size_t nn = 0;
+    if (!rc && sn_h5_has_attr(j->d->f, "/", "classes")) {
+        rc = sn_h5_attr_get_strs(j->d->f, "/", "classes", &names, &nn);
+        if (!rc)
+            rc = sn_h5_attr_set_strs(f, "/", "classes", (const char *const *)names, nn);
+        sn_h5_free_strs(names, nn);
+    }
+    if (!rc)
+        rc = sn_h5_attr_set_str(f, "/", "source", sn_h5_path(j->d->f));
+    return rc;
+}
+
+static int convert_subset(int argc, char **argv)
+{
+    const char *out = NULL, *classes = NULL, *pos[1] = { NULL };
+    long per_class = 0;
+    int n_pos = 0;
+    struct cli_opt opts[] = {
+        { "o", OPT_STR, &out, 0 },
+        { "classes", OPT_STR, &classes, 0 },
+        { "per-class", OPT_INT, &per_class, 0 },
+    };
+    int rc = cli_parse(argc, argv, 3, opts, 3, pos, 1, &n_pos);
+    if (!rc && (n_pos != 1 || !out || !classes))
+        rc = sn_fail(SN_EUSAGE, "convert subset needs D.h5, --classes and -o (see --help)");
+    if (!rc && per_class < 0)
+        rc = sn_fail(SN_EUSAGE, "--per-class must be >= 1");
+    int code = cli_agree(rc);
+    if (code)
+        return code;
+    if (sn_dist_rank() == 0) {
+        struct sn_dataset *d = NULL;
+        bool mask[4096] = { false };
+        int K = 0;
+        rc = sn_dataset_open(pos[0], &d);
+        const struct sn_split *tr = d ? sn_dataset_split(d, "train") : NULL;
+        const struct sn_split *te = d ? sn_dataset_split(d, "test") : NULL;
+        if (!rc && !tr->y_int)
+            rc = sn_fail(SN_EINVAL, "%s: /train/y holds targets, not class labels", pos[0]);
+        if (!rc)
+            rc = sn_dataset_cache(d, tr);
+        if (!rc && te)
+            rc = sn_dataset_cache(d, te);
+        for (size_t r = 0; !rc && r < tr->n; r++)
+            K = ((const int32_t *)tr->y_mem)[r] + 1 > K ? ((const int32_t *)tr->y_mem)[r] + 1 : K;
+        if (!rc && (K < 1 || K > 4096))
+            rc = sn_fail(SN_EINVAL, "%s: labels must lie in [0, 4096)", pos[0]);
+        if (!rc)
+            rc = parse_classes(classes, mask, K);
+        struct subset_job j = { d, mask, per_class, K };
+        if (!rc)
+            rc = sn_h5_write_atomic(out, fill_subset, &j);
+        if (!rc)
+            printf("wrote %s\n", out);
+        sn_dataset_close(d);
+    }
+    return cli_agree(rc);
+}
+
 static int convert_images(int argc, char **argv)
 {
     const char *test = NULL, *out = NULL, *source = NULL, *dir[1];
@@ -230,8 +389,11 @@ int sn_cmd_convert(int argc, char **argv)
     if (strcmp(argv[2], "folder") == 0 || strcmp(argv[2], "cifar10") == 0) {
         return cli_wants_help(argc, argv) ? (fputs(usage, stdout), 0) : convert_images(argc, argv);
     }
+    if (strcmp(argv[2], "subset") == 0)
+        return cli_wants_help(argc, argv) ? (fputs(usage, stdout), 0) : convert_subset(argc, argv);
     if (sn_dist_rank() == 0)
-        fprintf(stderr, "scratchnet: error: unknown conversion '%s' (expected idx or folder)\n%s", argv[2],
+        fprintf(stderr, "scratchnet: error: unknown conversion '%s' (expected idx, folder, "
+                "cifar10 or subset)\n%s", argv[2],
                 usage);
     return 2;
 }

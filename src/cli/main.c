@@ -51,6 +51,7 @@ int main(int argc, char **argv)
     }
     if (local)
         return run(argc, argv);
+    cli_note_launcher();
     int rc = sn_dist_init(&argc, &argv);
     if (rc) {
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());

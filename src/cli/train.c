@@ -60,9 +60,11 @@ static const char usage[] =
     "  --timeout S           end the job when a rank makes no progress for S seconds\n"
     "                        (a peer hung in a collective; default 900, 0 = never)\n"
     "  --quiet               print nothing but errors\n"
-    "  --progress-every N    without a terminal, a progress line every N steps\n"
-    "                        (default: ten per epoch); on a terminal one line is\n"
-    "                        redrawn in place\n"
+    "  --progress MODE       tty: one line redrawn in place; plain: a line every\n"
+    "                        --progress-every N steps (default: ten per epoch);\n"
+    "                        auto (default): tty on a terminal, plain otherwise and\n"
+    "                        under mpirun or srun (which give ranks a pseudo-terminal)\n"
+    "  --progress-every N    see --progress\n"
     "  --profile             at the end, print images/s and the time split of a step\n"
     "                        (data, forward, backward, allreduce, optimizer), the\n"
     "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
@@ -125,7 +127,8 @@ static void clock_mark(struct step_clock *c, int ph)
     c->last = t;
 }
 
-static void print_profile(const struct step_clock *c, int global_batch, int threads)
+static void print_profile(const struct step_clock *c, const struct sn_model *m,
+                          int global_batch, int threads)
 {
     int64_t n = c->steps - PROFILE_WARMUP;
     double total = 0;
@@ -142,6 +145,13 @@ static void print_profile(const struct step_clock *c, int global_batch, int thre
     for (int p = 0; p < PH_N; p++)
         printf(" %s %.3f", phase_names[p], 1e3 * c->sum[p] / (double)n);
     printf(" ms; peak RSS %.1f MB\n", cli_peak_rss_mb());
+    printf("%-20s %-11s %12s %12s %7s\n", "layer", "kind", "forward ms", "backward ms", "share");
+    for (int i = 0; i < m->n_layers; i++) {
+        double f = m->layer_s[2 * i], b = m->layer_s[2 * i + 1];
+        printf("%-20s %-11s %12.3f %12.3f %6.1f%%%s\n", m->layers[i]->name, m->layers[i]->ops->kind,
+               1e3 * f / (double)n, 1e3 * b / (double)n, 100.0 * (f + b) / total,
+               m->y_shared[i] ? "  (in place)" : "");
+    }
     fflush(stdout);
 }
 
@@ -335,7 +345,7 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
 int sn_cmd_train(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *optimizer = NULL, *init = NULL, *out = NULL,
-               *ckdir = NULL, *resume = NULL, *logpath = NULL;
+               *ckdir = NULL, *resume = NULL, *logpath = NULL, *progress = "auto";
     long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0, keep = 0;
     long cache_mb = 4096, progress_every = 0;
     double lr = 0, timeout = 900;
@@ -352,6 +362,7 @@ int sn_cmd_train(int argc, char **argv)
         { "quiet", OPT_FLAG, &quiet, 0 },       { "keep", OPT_INT, &keep, 0 },
         { "timeout", OPT_FLOAT, &timeout, 0 },  { "profile", OPT_FLAG, &profile, 0 },
         { "cache-mb", OPT_INT, &cache_mb, 0 },  { "progress-every", OPT_INT, &progress_every, 0 },
+        { "progress", OPT_STR, &progress, 0 },
     };
     enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
     if (cli_wants_help(argc, argv)) {
@@ -379,6 +390,8 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--timeout must be >= 0 seconds");
     if (!rc && keep < 0)
         rc = sn_fail(SN_EUSAGE, "--keep must be >= 1");
+    if (!rc && strcmp(progress, "auto") && strcmp(progress, "tty") && strcmp(progress, "plain"))
+        rc = sn_fail(SN_EUSAGE, "--progress must be auto, tty or plain, got '%s'", progress);
     if (!rc && progress_every < 0)
         rc = sn_fail(SN_EUSAGE, "--progress-every must be >= 1");
     if (!rc && cache_mb < 0)
@@ -487,15 +500,20 @@ int sn_cmd_train(int argc, char **argv)
     if (init) {
         struct sn_h5 *f;
         int n_loaded = 0;
+        char refit[1024] = "";
         rc = sn_weights_open(init, &f);
         if (!rc) {
-            rc = sn_weights_read(f, t.m, false, &n_loaded);
+            rc = sn_weights_read_fit(f, t.m, &n_loaded, refit, sizeof refit);
             sn_h5_close(f);
         }
         if (!rc && n_loaded == 0)
             rc = sn_fail(SN_EINVAL, "%s: no parameter of this model's layers is in the file", init);
         if ((code = cli_agree(rc)))
             goto out;
+        if (rank == 0 && !quiet)
+            printf("init: %d parameter arrays from %s%s%s\n", n_loaded, init,
+                   refit[0] ? "; re-initialised (their shapes differ in the file): " : "",
+                   refit);
     }
     t.st.world_size = P;
     t.st.global_batch = t.net.batch;
@@ -571,7 +589,11 @@ int sn_cmd_train(int argc, char **argv)
     struct progress pg;
     const int64_t end_step = steps > 0 && steps < steps_per_epoch * t.net.epochs
                                  ? steps : steps_per_epoch * t.net.epochs;
-    progress_init(&pg, stdout, rank == 0 && !quiet, isatty(STDOUT_FILENO),
+    /* Open MPI and srun hand ranks a pseudo-terminal even when the job's
+     * output goes to a file: under a launcher, auto means plain lines */
+    bool tty = strcmp(progress, "tty") == 0 ||
+               (strcmp(progress, "auto") == 0 && !cli_launched() && isatty(STDOUT_FILENO));
+    progress_init(&pg, stdout, rank == 0 && !quiet, tty,
                   progress_every > 0 ? progress_every
                                      : (steps_per_epoch >= 10 ? steps_per_epoch / 10 : 1),
                   t.st.global_step);
@@ -585,6 +607,7 @@ int sn_cmd_train(int argc, char **argv)
                "ends at %d epochs%s\n", (long long)t.st.epoch, (long long)t.st.global_step,
                t.net.epochs, steps > 0 ? " or at --steps" : "");
     for (; t.st.epoch < t.net.epochs && !stop; t.st.epoch++, t.st.step_in_epoch = 0) {
+        t.m->profile = profile;
         sn_shard_permutation(t.net.seed, t.st.epoch, !no_shuffle, t.perm, t.train->n);
         double loss_sum = 0.0, epoch_t0 = now_s();
         long correct = 0;
@@ -655,6 +678,8 @@ int sn_cmd_train(int argc, char **argv)
                           sn_sched_lr(&t.net.sched, t.st.global_step));
             clock_mark(&clk, PH_OPTIMIZER);
             clk.steps++;
+            if (profile && clk.steps == PROFILE_WARMUP)   /* layer times: after the warm-up */
+                memset(t.m->layer_s, 0, 2 * (size_t)t.m->n_layers * sizeof *t.m->layer_s);
             t.st.global_step++;
             steps_done++;
             watchdog_progress(t.st.global_step);
@@ -685,6 +710,7 @@ int sn_cmd_train(int argc, char **argv)
             }
         }
         progress_break(&pg);
+        t.m->profile = false;   /* evaluation is not part of a step */
         int64_t counts[2] = { correct, steps_done * t.b };
         /* after a signal, time is short: no evaluation, straight to the checkpoint */
         rc = signalled ? SN_OK
@@ -703,7 +729,7 @@ int sn_cmd_train(int argc, char **argv)
         }
     }
     if (profile && rank == 0)
-        print_profile(&clk, t.net.batch, threads);
+        print_profile(&clk, t.m, t.net.batch, threads);
     if (stop && ckdir) {
         if (t.st.step_in_epoch >= steps_per_epoch) {   /* stopped on an epoch's last step */
             t.st.epoch++;

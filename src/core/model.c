@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/status.h"
 
@@ -32,6 +33,7 @@ void sn_model_destroy(struct sn_model *m)
     free(m->layers);
     free(m->y);
     free(m->y_shared);
+    free(m->layer_s);
     free(m->dy);
     free(m->plist);
     sn_free(m->params);
@@ -188,10 +190,11 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
     m->plist = calloc((size_t)(n_plist ? n_plist : 1), sizeof *m->plist);
     m->y = calloc((size_t)m->n_layers, sizeof *m->y);
     m->y_shared = calloc((size_t)m->n_layers, sizeof *m->y_shared);
+    m->layer_s = calloc(2 * (size_t)m->n_layers, sizeof *m->layer_s);
     m->dy = calloc((size_t)m->n_layers, sizeof *m->dy);
     int *readers = calloc((size_t)m->n_layers, sizeof *readers);
     if (!m->params || !m->grads || !m->buffers || !m->plist || !m->y || !m->y_shared ||
-        !m->dy || !readers) {
+        !m->layer_s || !m->dy || !readers) {
         free(readers);
         return sn_fail(SN_ENOMEM, "model: out of memory for %zu parameters", total);
     }
@@ -261,6 +264,13 @@ static void gather_inputs(const struct sn_model *m, const struct sn_layer *l,
     }
 }
 
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 const float *sn_model_forward(struct sn_model *m, const float *x, int B, bool train,
                               struct sn_rng *rng)
 {
@@ -270,7 +280,10 @@ const float *sn_model_forward(struct sn_model *m, const float *x, int B, bool tr
         struct sn_layer *l = m->layers[i];
         const float *in[SN_MAX_INPUTS];
         gather_inputs(m, l, in, NULL);
+        double t0 = m->profile ? seconds() : 0.0;
         l->ops->forward(l, in, m->y[i], &c);
+        if (m->profile)
+            m->layer_s[2 * i] += seconds() - t0;
     }
     return m->y[m->n_layers - 1];
 }
@@ -289,7 +302,10 @@ void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_r
         const float *in[SN_MAX_INPUTS];
         float *din[SN_MAX_INPUTS];
         gather_inputs(m, l, in, din);
+        double t0 = m->profile ? seconds() : 0.0;
         l->ops->backward(l, in, m->y[i], i == last ? dout : m->dy[i], din, &c);
+        if (m->profile)
+            m->layer_s[2 * i + 1] += seconds() - t0;
     }
 }
 

@@ -41,6 +41,8 @@ struct sn_model {
     bool *y_shared;
     bool plain_memory;            /* set before sn_model_build: no sharing at all,
                                    * every layer its own y and dy (tests, debugging) */
+    bool profile;                 /* while set, forward and backward add each layer's */
+    double *layer_s;              /* wall seconds here: [2i] forward, [2i+1] backward (owned) */
     /* Output gradients.  dy[i] is needed only from the backward of the last
      * layer that reads layer i down to layer i's own backward, so layers
      * whose intervals do not overlap share a slot: in a chain, two slots

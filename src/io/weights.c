@@ -143,14 +143,49 @@ int sn_weights_read_cfg(const char *path, char **cfg_text)
     return rc;
 }
 
-int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loaded)
+/* Whether the file's array at path has parameter pr's shape (float). */
+static int same_shape(struct sn_h5 *f, const char *path, const struct sn_param *pr, bool *same)
+{
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    int rc = sn_h5_info(f, path, &nd, dims, &cls, &size);
+    *same = !rc && nd == pr->shape.ndim && cls == SN_H5_CLASS_FLOAT;
+    for (int d = 0; *same && d < nd; d++)
+        *same = dims[d] == (size_t)pr->shape.d[d];
+    return rc;
+}
+
+static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fit,
+                       int *n_loaded, char *refit, size_t refit_len)
 {
     int loaded = 0;
+    size_t used = 0;
+    if (refit && refit_len)
+        refit[0] = '\0';
     for (int i = 0; i < m->n_layers; i++) {
         struct sn_layer *l = m->layers[i];
+        char path[256];
+        bool skip_layer = false;
+        /* fit: a layer with any array of another shape keeps its fresh values */
+        for (int p = 0; fit && p < l->n_params && !skip_layer; p++) {
+            snprintf(path, sizeof path, "/params/%s/%s", l->name, l->params[p].name);
+            bool same;
+            if (sn_h5_exists(f, path)) {
+                int rc = same_shape(f, path, &l->params[p], &same);
+                if (rc)
+                    return rc;
+                skip_layer = !same;
+            }
+        }
+        if (skip_layer) {
+            if (refit && used < refit_len)
+                used += (size_t)snprintf(refit + used, refit_len - used, "%s%s",
+                                         used ? ", " : "", l->name);
+            continue;
+        }
         for (int p = 0; p < l->n_params; p++) {
             struct sn_param *pr = &l->params[p];
-            char path[256];
             snprintf(path, sizeof path, "/params/%s/%s", l->name, pr->name);
             if (!sn_h5_exists(f, path)) {
                 if (strict)
@@ -158,15 +193,10 @@ int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loa
                                    sn_h5_path(f), path);
                 continue;
             }
-            int nd;
-            size_t dims[SN_H5_MAX_DIMS], size;
-            enum sn_h5_class cls;
-            int rc = sn_h5_info(f, path, &nd, dims, &cls, &size);
+            bool same;
+            int rc = same_shape(f, path, pr, &same);
             if (rc)
                 return rc;
-            bool same = nd == pr->shape.ndim && cls == SN_H5_CLASS_FLOAT;
-            for (int d = 0; same && d < nd; d++)
-                same = dims[d] == (size_t)pr->shape.d[d];
             if (!same) {
                 char want[64];
                 return sn_fail(SN_EINVAL, "%s: %s does not have the model's shape %s "
@@ -181,4 +211,15 @@ int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loa
     if (n_loaded)
         *n_loaded = loaded;
     return SN_OK;
+}
+
+int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loaded)
+{
+    return read_params(f, m, strict, false, n_loaded, NULL, 0);
+}
+
+int sn_weights_read_fit(struct sn_h5 *f, struct sn_model *m, int *n_loaded, char *refit,
+                        size_t refit_len)
+{
+    return read_params(f, m, false, true, n_loaded, refit, refit_len);
 }

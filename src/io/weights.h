@@ -10,6 +10,7 @@
 #define SN_IO_WEIGHTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/model.h"
 #include "io/dataset.h"
@@ -59,5 +60,12 @@ int sn_weights_read_cfg(const char *path, char **cfg_text);
  * strict, every parameter of m must be present; without, absent layers keep
  * their values.  *n_loaded (may be NULL) counts the parameters read. */
 int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loaded);
+
+/* For fine-tuning (train --init): load every layer whose stored arrays all
+ * have the model's shapes; a layer with an array of another shape (a
+ * replaced head) keeps its fresh initialisation and is named in refit
+ * ("a, b", empty if none).  Absent layers keep theirs too. */
+int sn_weights_read_fit(struct sn_h5 *f, struct sn_model *m, int *n_loaded, char *refit,
+                        size_t refit_len);
 
 #endif

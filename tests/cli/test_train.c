@@ -262,6 +262,9 @@ static void test_train_end_to_end(void **state)
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "epoch 3/3"));
     assert_non_null(strstr(out, "rank"));
+    /* mpirun gives ranks a pseudo-terminal: progress must still be plain lines */
+    assert_null(strchr(out, '\r'));
+    assert_non_null(strstr(out, "ETA"));
     free(out);
     free(err);
     char *log = sn_test_slurp(sn_test_path("log.jsonl"));

@@ -1,0 +1,73 @@
+/* test_install: make install into a temporary prefix gives a working
+ * command, man page, zoo, headers, static and shared libraries and a
+ * pkg-config file; examples/spiral.c compiles against the installed files
+ * through pkg-config and trains. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_install_prefix(void **state)
+{
+    (void)state;
+    const char *p = sn_test_path("prefix");
+    /* the same build settings as the suite (make passes them in MAKEFLAGS) */
+    int rc = sn_test_run("make --no-print-directory install PREFIX=%s", p);
+    if (rc)
+        fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    static const char *const files[] = {
+        "bin/scratchnet", "lib/libscratchnet.a", "lib/libscratchnet.so.0", "lib/libscratchnet.so",
+        "lib/pkgconfig/scratchnet.pc", "include/scratchnet/scratchnet.h",
+        "include/scratchnet/core/model.h", "include/scratchnet/io/weights.h",
+        "include/scratchnet/dist/dist.h", "share/man/man1/scratchnet.1",
+        "share/scratchnet/models/mlp.cfg", "share/scratchnet/models/cifar_resnet.cfg",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", p, files[i]);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            fprintf(stderr, "missing %s\n", path);
+        assert_non_null(f);
+        fclose(f);
+    }
+    rc = sn_test_run("%s/bin/scratchnet info --model %s/share/scratchnet/models/lenet5.cfg", p, p);
+    assert_int_equal(rc, 0);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(out, "61706 learnt"));   /* LeNet-5's parameter count */
+    free(out);
+    rc = sn_test_run("man -l %s/share/man/man1/scratchnet.1 | grep -q 'scratchnet train'", p);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run("PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config --cflags --libs scratchnet", p);
+    assert_int_equal(rc, 0);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(out, "-lscratchnet"));
+    free(out);
+    if (getenv("SN_SANITIZE")) {   /* a sanitised library wants its runtime first */
+        print_message("skipping the example program in a sanitizer build\n");
+        return;
+    }
+    rc = sn_test_run("cc -std=c11 -O2 examples/spiral.c $(PKG_CONFIG_PATH=%s/lib/pkgconfig "
+                     "pkg-config --cflags --libs scratchnet) -lm -o %s/spiral && "
+                     "LD_LIBRARY_PATH=%s/lib %s/spiral", p, p, p, p);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "step 1500"));
+    free(out);
+    /* the shared library is the one used */
+    rc = sn_test_run("LD_LIBRARY_PATH=%s/lib ldd %s/spiral | grep -q '%s/lib/libscratchnet.so.0'",
+                     p, p, p);
+    assert_int_equal(rc, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_install_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
