@@ -90,7 +90,8 @@ BIN      := $(BUILD)/scratchnet
 VERSION  := 0.2.0
 PREFIX   ?= /usr/local
 
-TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/cli/test_*.c)
+TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/cli/test_*.c \
+                        tests/datasets/test_*.c)
 TEST_BIN   := $(TEST_SRC:%.c=$(BUILD)/%)
 TEST_COMMON := $(BUILD)/tests/common/testutil.o
 

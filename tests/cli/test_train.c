@@ -247,6 +247,71 @@ static void test_train_predict_image(void **state)
     free(err);
 }
 
+/* Fine-tuning: --init loads the layers whose shapes match, re-initialises
+ * a replaced head and names it; a frozen layer keeps the loaded values bit
+ * for bit.  convert subset keeps the chosen classes' rows and labels. */
+static void test_train_init_replaced_head(void **state)
+{
+    (void)state;
+    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1",
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("base.h5"));
+    assert_int_equal(rc, 0);
+    write_text(sn_test_path("head4.cfg"),
+               "[net]\ninput = 8\nbatch = 24\nepochs = 2\noptimizer = sgd\nlr = 0.05\n"
+               "seed = 8\n[dense]\nunits = 16\nactivation = relu\nfreeze = 1\n"
+               "[dense]\nunits = 4\n");
+    rc = sn_test_run(BIN " train --model %s --data %s --init %s --out %s --threads 1",
+                     sn_test_path("head4.cfg"), sn_test_path("blobs.h5"), sn_test_path("base.h5"),
+                     sn_test_path("tuned.h5"));
+    char *out = out_text();
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, err_text());
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "init: 2 parameter arrays from"));
+    assert_non_null(strstr(out, "re-initialised (their shapes differ in the file): dense1"));
+    free(out);
+    float a[16 * 8 + 16], b[16 * 8 + 16];
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(sn_test_path("base.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/params/dense0/weight", SN_H5_F32, a, 128), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/params/dense0/bias", SN_H5_F32, a + 128, 16), SN_OK);
+    sn_h5_close(f);
+    assert_int_equal(sn_h5_open(sn_test_path("tuned.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/params/dense0/weight", SN_H5_F32, b, 128), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/params/dense0/bias", SN_H5_F32, b + 128, 16), SN_OK);
+    sn_h5_close(f);
+    assert_memory_equal(a, b, sizeof a);   /* frozen: exactly as loaded */
+
+    /* a file of an unrelated model: nothing fits, a clear error */
+    rc = sn_test_run(BIN " train --model %s --data %s --init %s --threads 1", sn_test_path("img.cfg"),
+                     sn_test_path("images.h5"), sn_test_path("base.h5"));
+    assert_int_equal(rc, 2);
+    char *err = err_text();
+    assert_non_null(strstr(err, "no parameter of this model's layers is in the file"));
+    free(err);
+
+    /* convert subset: classes 1-2, 10 training rows each, all their test rows */
+    rc = sn_test_run(BIN " convert subset %s --classes 1-2 --per-class 10 -o %s",
+                     sn_test_path("blobs.h5"), sn_test_path("sub.h5"));
+    assert_int_equal(rc, 0);
+    assert_int_equal(sn_h5_open(sn_test_path("sub.h5"), &f), SN_OK);
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    assert_int_equal(sn_h5_info(f, "/train/y", &nd, dims, &cls, &size), SN_OK);
+    assert_int_equal(dims[0], 20);
+    int32_t y[80];
+    assert_int_equal(sn_h5_read_all(f, "/train/y", SN_H5_I32, y, 20), SN_OK);
+    for (int i = 0; i < 20; i++)
+        assert_true(y[i] == 1 || y[i] == 2);
+    assert_int_equal(sn_h5_info(f, "/test/y", &nd, dims, &cls, &size), SN_OK);
+    assert_int_equal(dims[0], NTEST * 2 / K);
+    sn_h5_close(f);
+    rc = sn_test_run(BIN " convert subset %s --classes 7 -o %s", sn_test_path("blobs.h5"),
+                     sn_test_path("sub2.h5"));
+    assert_int_equal(rc, 2);
+}
+
 /* Train on 2 ranks: exit 0, the log has one line per epoch, the blobs are
  * learnt, and eval of the written weights gives the same test accuracy at
  * 1, 2 and 3 ranks. */
@@ -755,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_train_end_to_end),
         cmocka_unit_test(test_train_progress),
         cmocka_unit_test(test_train_predict_image),
+        cmocka_unit_test(test_train_init_replaced_head),
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_stochastic_model),

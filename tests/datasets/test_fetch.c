@@ -1,0 +1,63 @@
+/* test_fetch: datasets/fetch.sh without the internet.  An unreachable
+ * source is a clear error pointing to the offline route; a file whose
+ * checksum is not the published one is refused and deleted; an unknown
+ * dataset name is a usage error.  (The download itself needs the internet
+ * and is not tested here.) */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *err_text(void) { return sn_test_slurp(sn_test_path("err.txt")); }
+
+static void test_fetch_offline(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("FETCH_BASE=http://127.0.0.1:9 sh datasets/fetch.sh fashion-mnist %s",
+                         sn_test_path("out"));
+    assert_int_equal(rc, 1);
+    char *err = err_text();
+    assert_non_null(strstr(err, "could not download http://127.0.0.1:9/train-images-idx3-ubyte.gz"));
+    assert_non_null(strstr(err, "make data"));
+    free(err);
+    rc = sn_test_run("ls %s/fashion-mnist-download | grep -c part", sn_test_path("out"));
+    assert_int_not_equal(rc, 0);   /* no partial file left */
+}
+
+static void test_fetch_bad_checksum(void **state)
+{
+    (void)state;
+    char src[1100];
+    snprintf(src, sizeof src, "%s/src", sn_test_tmpdir());
+    int rc = sn_test_run("mkdir -p %s && echo junk > %s/train-images-idx3-ubyte.gz", src, src);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run("FETCH_BASE=file://%s sh datasets/fetch.sh mnist %s", src,
+                     sn_test_path("out2"));
+    assert_int_equal(rc, 1);
+    char *err = err_text();
+    assert_non_null(strstr(err, "the publishers give f68b3c2dcbeaaa9fbdd348bbdeb94873: refused and deleted"));
+    free(err);
+    rc = sn_test_run("ls %s/mnist-download/ | grep -q ubyte", sn_test_path("out2"));
+    assert_int_not_equal(rc, 0);   /* nothing kept */
+}
+
+static void test_fetch_usage(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("sh datasets/fetch.sh imagenet");
+    assert_int_equal(rc, 2);
+    char *err = err_text();
+    assert_non_null(strstr(err, "usage: datasets/fetch.sh mnist|fashion-mnist|cifar10"));
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fetch_offline),
+        cmocka_unit_test(test_fetch_bad_checksum),
+        cmocka_unit_test(test_fetch_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
