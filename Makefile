@@ -91,7 +91,7 @@ VERSION  := 0.2.0
 PREFIX   ?= /usr/local
 
 TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/cli/test_*.c \
-                        tests/datasets/test_*.c)
+                        tests/datasets/test_*.c tests/tools/test_*.c)
 TEST_BIN   := $(TEST_SRC:%.c=$(BUILD)/%)
 TEST_COMMON := $(BUILD)/tests/common/testutil.o
 

@@ -1,0 +1,160 @@
+/* test_torch: tools/h5_to_torch.py and tools/torch_to_h5.py move weights
+ * both ways and PyTorch's predictions agree with scratchnet's to 1e-4, for
+ * models/mlp, lenet5, lstm and gru (and PyTorch to scratchnet for the
+ * batchnorm and branching cnn, inception and resnet).  Needs Debian's python3-torch and
+ * python3-h5py; without them the test says so and is skipped (scratchnet
+ * itself never needs them). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "io/h5.h"
+
+#define BIN "\"$SN_BIN\""
+#define PY "/usr/bin/python3"
+
+static int setup(void **state)
+{
+    (void)state;
+    char bin[512];
+    const char *build = getenv("BUILD");
+    snprintf(bin, sizeof bin, "%s/scratchnet", build ? build : "build");
+    return setenv("SN_BIN", bin, 1);
+}
+
+/* 64 training and 40 test images of 1x28x28, uint8 with scale 1/255. */
+static void write_images(const char *path)
+{
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 12, 3);
+    for (int split = 0; split < 2; split++) {
+        size_t n = split ? 40 : 64;
+        uint8_t *x = malloc(n * 784);
+        int32_t *y = malloc(n * sizeof *y);
+        for (size_t i = 0; i < n * 784; i++)
+            x[i] = (uint8_t)(sn_rng_u32(&r) & 0xff);
+        for (size_t i = 0; i < n; i++)
+            y[i] = (int32_t)(i % 10);
+        size_t xd[4] = { n, 1, 28, 28 }, yd[1] = { n };
+        const char *xp = split ? "/test/x" : "/train/x";
+        assert_int_equal(sn_h5_write(f, xp, 4, xd, SN_H5_U8, x), SN_OK);
+        double scale = 1.0 / 255.0;
+        assert_int_equal(sn_h5_attr_set_f64(f, xp, "scale", &scale, 1), SN_OK);
+        assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, yd, SN_H5_I32, y),
+                         SN_OK);
+        free(x);
+        free(y);
+    }
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
+static void test_torch_both_ways(void **state)
+{
+    (void)state;
+    if (sn_test_run(PY " -c 'import torch, h5py'") != 0) {
+        print_message("SKIPPED: /usr/bin/python3 with torch and h5py is not here (Debian: "
+                      "apt-get install python3-torch python3-h5py); the interop tools are "
+                      "optional\n");
+        skip();
+    }
+    write_images(sn_test_path("img.h5"));
+    static const char *const models[] = { "mlp", "lenet5", "lstm", "gru" };
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        const char *m = models[i];
+        char cfg[256], a[1100], apt[1100], mod[1100], pred[1100], bpt[1100], b[1100];
+        snprintf(cfg, sizeof cfg, "models/%s.cfg", m);
+        snprintf(a, sizeof a, "%s/%s_a.h5", sn_test_tmpdir(), m);
+        snprintf(apt, sizeof apt, "%s/%s_a.pt", sn_test_tmpdir(), m);
+        snprintf(mod, sizeof mod, "%s/%s_net.py", sn_test_tmpdir(), m);
+        snprintf(pred, sizeof pred, "%s/%s_pred.h5", sn_test_tmpdir(), m);
+        snprintf(bpt, sizeof bpt, "%s/%s_b.pt", sn_test_tmpdir(), m);
+        snprintf(b, sizeof b, "%s/%s_b.h5", sn_test_tmpdir(), m);
+        /* PyTorch -> scratchnet: a PyTorch initialisation */
+        int rc = sn_test_run(PY " tests/tools/torch_agree.py init %s %s %zu", cfg, bpt, i + 1);
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(PY " tools/torch_to_h5.py %s --model %s -o %s", bpt, cfg, b);
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", b, sn_test_path("img.h5"),
+                         pred);
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(PY " tests/tools/torch_agree.py check %s %s %s %s", cfg, bpt,
+                         sn_test_path("img.h5"), pred);
+        char *out = sn_test_slurp(sn_test_path("out.txt"));
+        print_message("%s, torch -> scratchnet: %s", m, out);
+        free(out);
+        assert_int_equal(rc, 0);
+        /* scratchnet -> PyTorch: a few steps of training from those weights,
+         * then the same predictions through the generated module */
+        rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 3 --out %s --quiet "
+                         "--threads 1", cfg, sn_test_path("img.h5"), b, a);
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(PY " tools/h5_to_torch.py %s -o %s --module %s", a, apt, mod);
+        if (rc)
+            fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", a, sn_test_path("img.h5"),
+                         pred);
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(PY " tests/tools/torch_agree.py check %s %s %s %s", mod, apt,
+                         sn_test_path("img.h5"), pred);
+        out = sn_test_slurp(sn_test_path("out.txt"));
+        print_message("%s, scratchnet -> torch: %s", m, out);
+        free(out);
+        assert_int_equal(rc, 0);
+    }
+    /* the branching and batchnorm models, PyTorch -> scratchnet */
+    static const char *const dags[] = { "cnn", "inception", "resnet" };
+    for (size_t i = 0; i < sizeof dags / sizeof dags[0]; i++) {
+        char cfg[256], bpt[1100], b[1100], pred[1100];
+        snprintf(cfg, sizeof cfg, "models/%s.cfg", dags[i]);
+        snprintf(bpt, sizeof bpt, "%s/%s_b.pt", sn_test_tmpdir(), dags[i]);
+        snprintf(b, sizeof b, "%s/%s_b.h5", sn_test_tmpdir(), dags[i]);
+        snprintf(pred, sizeof pred, "%s/%s_pred.h5", sn_test_tmpdir(), dags[i]);
+        int rc = sn_test_run(PY " tests/tools/torch_agree.py init %s %s 7", cfg, bpt);
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(PY " tools/torch_to_h5.py %s --model %s -o %s", bpt, cfg, b);
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", b, sn_test_path("img.h5"),
+                         pred);
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(PY " tests/tools/torch_agree.py check %s %s %s %s", cfg, bpt,
+                         sn_test_path("img.h5"), pred);
+        char *out = sn_test_slurp(sn_test_path("out.txt"));
+        print_message("%s, torch -> scratchnet: %s", dags[i], out);
+        free(out);
+        assert_int_equal(rc, 0);
+    }
+    /* --by-order: a plain nn.Sequential's state_dict onto models/mlp.cfg */
+    {
+        int rc = sn_test_run(PY " -c \"import torch, torch.nn as nn; torch.manual_seed(5); "
+                             "net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), "
+                             "nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)); "
+                             "torch.save(net.state_dict(), '%s/seq.pt')\"", sn_test_tmpdir());
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(PY " tools/torch_to_h5.py %s/seq.pt --model models/mlp.cfg -o %s/seq.h5",
+                         sn_test_tmpdir(), sn_test_tmpdir());
+        assert_int_equal(rc, 2 - 1);   /* keys differ: refused, pointing to --by-order */
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        assert_non_null(strstr(err, "try --by-order"));
+        free(err);
+        rc = sn_test_run(PY " tools/torch_to_h5.py %s/seq.pt --model models/mlp.cfg -o %s/seq.h5 "
+                         "--by-order", sn_test_tmpdir(), sn_test_tmpdir());
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(BIN " info --weights %s/seq.h5", sn_test_tmpdir());
+        assert_int_equal(rc, 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_torch_both_ways),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+"""Helper of tests/tools/test_torch.c (needs python3-torch and python3-h5py).
+
+    torch_agree.py init CFG OUT.pt SEED     a freshly initialised Net(CFG)'s
+                                            state_dict (batchnorm running
+                                            statistics made non-trivial)
+    torch_agree.py check CFG|MODULE.py STATE.pt DATA.h5 PRED.h5
+                                            PyTorch's softmax of /test/x
+                                            against scratchnet predict's
+                                            /probs; exit 1 above 1e-4
+"""
+import importlib.util
+import os
+import sys
+
+import h5py
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools"))
+import scratchnet_torch  # noqa: E402
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "init":
+        cfg, out, seed = sys.argv[2], sys.argv[3], int(sys.argv[4])
+        torch.manual_seed(seed)
+        net = scratchnet_torch.Net(open(cfg).read())
+        with torch.no_grad():
+            # a sharper head than a fresh initialisation, so the softmax is far
+            # from uniform and a 1e-4 agreement means something
+            last = [p for n, p in net.named_parameters() if n.endswith("weight")][-1]
+            last.mul_(20.0)
+            for name, buf in net.named_buffers():
+                if name.endswith("running_mean"):
+                    buf.uniform_(-0.2, 0.2)
+                elif name.endswith("running_var"):
+                    buf.uniform_(0.5, 1.5)
+        torch.save(net.state_dict(), out)
+        return 0
+    src, state, data, pred = sys.argv[2:6]
+    if src.endswith(".py"):
+        spec = importlib.util.spec_from_file_location("generated", src)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        net = mod.make()
+    else:
+        net = scratchnet_torch.Net(open(src).read())
+    net.load_state_dict(torch.load(state))
+    net.eval()
+    with h5py.File(data, "r") as f:
+        x = f["/test/x"][...].astype(np.float32) * float(f["/test/x"].attrs.get("scale", 1.0))
+    with torch.no_grad():
+        p = net(torch.from_numpy(x)).softmax(1).numpy()
+    with h5py.File(pred, "r") as f:
+        q = f["/probs"][...]
+    diff = float(np.abs(p - q).max())
+    print("max |p_torch - p_scratchnet| = %.3g over %d x %d (largest p %.3f, %d classes "
+          "predicted)" % (diff, p.shape[0], p.shape[1], p.max(), len(set(p.argmax(1)))))
+    return 0 if diff <= 1e-4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

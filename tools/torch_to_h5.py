@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""torch_to_h5: a PyTorch state_dict as a scratchnet weights file.
+
+    tools/torch_to_h5.py W.pt --model M.cfg -o W.h5 [--by-order]
+
+By default the state_dict's keys are those of scratchnet_torch.Net for
+M.cfg (what tools/h5_to_torch.py writes).  --by-order takes any state_dict
+(your own nn.Sequential, say) and assigns its tensors in order to the
+model's parameters in order, checking every shape: the layouts are the
+same as PyTorch's, only the names differ.  BatchNorm's num_batches_tracked
+is skipped.  W.h5 gets /model cfg (the text of M.cfg) and
+/params/<layer>/<param>, readable by scratchnet eval, predict, train --init.
+
+Needs Debian's python3-h5py and python3-torch (never needed by scratchnet).
+"""
+import argparse
+import os
+import sys
+
+import h5py
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scratchnet_torch  # noqa: E402
+
+# scratchnet's parameters per layer kind, in its arena order
+PARAMS = {"dense": ["weight", "bias"], "conv": ["weight", "bias"],
+          "batchnorm": ["weight", "bias", "running_mean", "running_var"],
+          "rnn": ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]}
+PARAMS["lstm"] = PARAMS["gru"] = PARAMS["rnn"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("state")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("-o", "--out", required=True)
+    ap.add_argument("--by-order", action="store_true")
+    a = ap.parse_args()
+    cfg = open(a.model).read()
+    net = scratchnet_torch.Net(cfg)
+    shapes = net.state_dict()
+    state = torch.load(a.state, map_location="cpu")
+    if hasattr(state, "state_dict"):
+        state = state.state_dict()
+    wanted = [(layer, p) for layer, kind in zip(net.names, net.kinds) for p in PARAMS.get(kind, [])]
+    if a.by_order:
+        tensors = [(k, v) for k, v in state.items() if not k.endswith("num_batches_tracked")]
+        if len(tensors) != len(wanted):
+            raise SystemExit("torch_to_h5: the state_dict has %d tensors, %s needs %d"
+                             % (len(tensors), a.model, len(wanted)))
+        pairs = [(w, t) for w, t in zip(wanted, tensors)]
+    else:
+        pairs = []
+        for w in wanted:
+            key = net.state_key(*w)
+            if key not in state:
+                raise SystemExit("torch_to_h5: the state_dict has no %s (for %s/%s); "
+                                 "try --by-order" % (key, w[0], w[1]))
+            pairs.append((w, (key, state[key])))
+    tmp = a.out + ".tmp"
+    with h5py.File(tmp, "w") as f:
+        f.create_group("model").attrs["cfg"] = cfg
+        for (layer, param), (key, value) in pairs:
+            want = tuple(shapes[net.state_key(layer, param)].shape)
+            if tuple(value.shape) != want:
+                raise SystemExit("torch_to_h5: %s has shape %s, %s/%s needs %s"
+                                 % (key, tuple(value.shape), layer, param, want))
+            f.create_dataset("params/%s/%s" % (layer, param),
+                             data=value.detach().cpu().numpy().astype(np.float32))
+    os.replace(tmp, a.out)
+    print("wrote %s (%d arrays)" % (a.out, len(pairs)))
+
+
+if __name__ == "__main__":
+    main()
