@@ -243,6 +243,20 @@ bench: $(BUILD)/bench/gemm_peak
 	    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch python3-h5py)
 	sh bench/bench.sh
 
+# scaling: how much of the gradient allreduce the overlap hides at 2 ranks,
+# MPI_Allreduce latency and bandwidth, and the cost model's predicted
+# efficiency at 2 ... 512 ranks (docs/SCALING.md; about 10 minutes).
+.PHONY: scaling
+scaling: $(BUILD)/bench/allreduce
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh bench/overlap.sh
+	sh bench/scaling.sh
+
+$(BUILD)/bench/allreduce: bench/allreduce.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $< $(shell pkg-config --cflags --libs ompi-c) -o $@
+
 $(BUILD)/bench/gemm_peak: bench/gemm_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $< $(shell pkg-config --cflags --libs openblas) -o $@

@@ -27,6 +27,11 @@ int sn_cmd_plot(int argc, char **argv);
 /* Whether a launcher (mpirun, srun) started this process: main notes it
  * before MPI starts, because a singleton MPI_Init sets the same variables. */
 void cli_note_launcher(void);
+
+/* Collective: SN_EUSAGE on every rank unless every rank passes the same
+ * command line (argv from first on) and the same text (the model file):
+ * ranks started with different settings would train different models. */
+int cli_same_everywhere(int argc, char **argv, int first, const char *text);
 bool cli_launched(void);
 
 /* ---- command-line options ---- */

@@ -54,6 +54,32 @@ static int set_opt(struct cli_opt *o, const char *val)
     return SN_OK;
 }
 
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return (h ^ 0xff) * 0x100000001b3ULL;   /* a separator: "ab","c" != "a","bc" */
+}
+
+int cli_same_everywhere(int argc, char **argv, int first, const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = first; i < argc; i++)
+        h = fnv1a(h, argv[i]);
+    h = fnv1a(h, text ? text : "");
+    /* equal everywhere iff max(v) == -max(-v) for each 31-bit part */
+    int v[4] = { (int)(h & 0x7fffffff), (int)((h >> 31) & 0x7fffffff) };
+    v[2] = -v[0];
+    v[3] = -v[1];
+    int rc = sn_dist_allreduce_max_int(v, 4);
+    if (rc)
+        return rc;
+    if (v[0] != -v[2] || v[1] != -v[3])
+        return sn_fail(SN_EUSAGE, "the ranks were started with different flags or model files "
+                       "(an MPMD launch?): every rank must run the same command");
+    return SN_OK;
+}
+
 static bool launched;
 
 void cli_note_launcher(void)

@@ -16,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/buckets.h"
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "cli/trace.h"
 #include "cli/watchdog.h"
 #include "core/augment.h"
 #include "core/loss.h"
@@ -56,6 +58,12 @@ static const char usage[] =
     "  --cache-mb N          hold train and test in memory (as stored: uint8 stays\n"
     "                        uint8) when they fit in N MB per rank (default 4096);\n"
     "                        0 = read each batch from the file\n"
+    "  --accumulate K        split each rank's share of a step into K micro-batches\n"
+    "                        (less activation memory; the same step up to batchnorm\n"
+    "                        statistics and float order); one allreduce per step\n"
+    "  --bucket-mb X         gradients are reduced in buckets of about X MB, each\n"
+    "                        started as soon as backward has produced it (default 1)\n"
+    "  --no-overlap          one blocking allreduce after backward instead\n"
     "  --threads T           threads per rank (default: cores / ranks on the host)\n"
     "  --timeout S           end the job when a rank makes no progress for S seconds\n"
     "                        (a peer hung in a collective; default 900, 0 = never)\n"
@@ -65,6 +73,9 @@ static const char usage[] =
     "                        auto (default): tty on a terminal, plain otherwise and\n"
     "                        under mpirun or srun (which give ranks a pseudo-terminal)\n"
     "  --progress-every N    see --progress\n"
+    "  --trace FILE.json     a timeline of 10 steps after the warm-up, every rank's\n"
+    "                        phases, layers and allreduce starts, in Chrome's trace\n"
+    "                        format (chrome://tracing, ui.perfetto.dev)\n"
     "  --profile             at the end, print images/s and the time split of a step\n"
     "                        (data, forward, backward, allreduce, optimizer), the\n"
     "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
@@ -77,10 +88,12 @@ static const char usage[] =
 enum { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_ALLREDUCE, PH_OPTIMIZER, PH_N };
 static const char *const phase_names[PH_N] = { "data", "forward", "backward", "allreduce",
                                                "optimizer" };
+#define TRACE_STEPS 10   /* --trace: the steps after the warm-up it records */
 struct step_clock {
     double sum[PH_N];
     double last;
     int64_t steps;          /* steps seen, warm-up included */
+    struct trace *trace;
 };
 
 /* Set by SIGTERM / SIGINT; every rank looks at it after each step. */
@@ -103,6 +116,7 @@ struct trainer {
     struct sn_train_state st;
     /* buffers, all sized once before the first step */
     int b;                  /* local batch */
+    int mb;                 /* micro-batch: b / --accumulate */
     int K;                  /* outputs */
     int32_t *perm, *rows;
     float *x, *targets, *dz;
@@ -124,6 +138,8 @@ static void clock_mark(struct step_clock *c, int ph)
     double t = now_s();
     if (c->steps >= PROFILE_WARMUP)
         c->sum[ph] += t - c->last;
+    if (c->steps >= PROFILE_WARMUP && c->steps < PROFILE_WARMUP + TRACE_STEPS)
+        trace_add(c->trace, TR_PHASE, ph, c->last, t);
     c->last = t;
 }
 
@@ -299,7 +315,7 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
     if (t->test) {
         double tl;
         int64_t correct, seen;
-        rc = cli_evaluate(t->m, &t->net, t->ds, t->test, t->b, t->x, t->labels, t->targets,
+        rc = cli_evaluate(t->m, &t->net, t->ds, t->test, t->mb, t->x, t->labels, t->targets,
                           &tl, &correct, &seen, NULL);
         if (rc)
             return rc;
@@ -345,9 +361,12 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
 int sn_cmd_train(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *optimizer = NULL, *init = NULL, *out = NULL,
-               *ckdir = NULL, *resume = NULL, *logpath = NULL, *progress = "auto";
+               *ckdir = NULL, *resume = NULL, *logpath = NULL, *progress = "auto",
+               *trace_path = NULL;
     long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0, keep = 0;
-    long cache_mb = 4096, progress_every = 0;
+    long cache_mb = 4096, progress_every = 0, accumulate = 1;
+    double bucket_mb = 1.0;
+    bool no_overlap = false;
     double lr = 0, timeout = 900;
     bool no_shuffle = false, quiet = false, profile = false;
     struct cli_opt opts[] = {
@@ -363,6 +382,8 @@ int sn_cmd_train(int argc, char **argv)
         { "timeout", OPT_FLOAT, &timeout, 0 },  { "profile", OPT_FLAG, &profile, 0 },
         { "cache-mb", OPT_INT, &cache_mb, 0 },  { "progress-every", OPT_INT, &progress_every, 0 },
         { "progress", OPT_STR, &progress, 0 },
+        { "accumulate", OPT_INT, &accumulate, 0 }, { "bucket-mb", OPT_FLOAT, &bucket_mb, 0 },
+        { "no-overlap", OPT_FLAG, &no_overlap, 0 }, { "trace", OPT_STR, &trace_path, 0 },
     };
     enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
     if (cli_wants_help(argc, argv)) {
@@ -372,6 +393,8 @@ int sn_cmd_train(int argc, char **argv)
     }
     struct trainer t;
     memset(&t, 0, sizeof t);
+    struct trace tr;
+    memset(&tr, 0, sizeof tr);
     int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0,
                              NULL);
     if (!rc && (!model || !data))
@@ -392,6 +415,10 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--keep must be >= 1");
     if (!rc && strcmp(progress, "auto") && strcmp(progress, "tty") && strcmp(progress, "plain"))
         rc = sn_fail(SN_EUSAGE, "--progress must be auto, tty or plain, got '%s'", progress);
+    if (!rc && accumulate < 1)
+        rc = sn_fail(SN_EUSAGE, "--accumulate must be >= 1");
+    if (!rc && !(bucket_mb > 0))
+        rc = sn_fail(SN_EUSAGE, "--bucket-mb must be > 0");
     if (!rc && progress_every < 0)
         rc = sn_fail(SN_EUSAGE, "--progress-every must be >= 1");
     if (!rc && cache_mb < 0)
@@ -412,8 +439,11 @@ int sn_cmd_train(int argc, char **argv)
 
     /* model file and flag overrides */
     rc = sn_modelfile_read(model, &t.cfg_text);
-    if (!rc)
-        rc = sn_modelfile_parse(t.cfg_text, model, &t.net, &t.m);
+    if ((code = cli_agree(rc)))
+        goto out;
+    if ((code = cli_agree(cli_same_everywhere(argc, argv, 2, t.cfg_text))))
+        goto out;
+    rc = sn_modelfile_parse(t.cfg_text, model, &t.net, &t.m);
     if (!rc) {
         if (opts[O_EPOCHS].seen)
             t.net.epochs = (int)epochs;
@@ -436,8 +466,15 @@ int sn_cmd_train(int argc, char **argv)
             }
         }
     }
+    if (!rc && t.net.batch < P)
+        rc = sn_fail(SN_EUSAGE, "global batch %d is smaller than the %d ranks: every rank needs "
+                     "at least one example per step", t.net.batch, P);
     if (!rc && t.net.batch % P != 0)
         rc = sn_fail(SN_EUSAGE, "global batch %d is not divisible by %d ranks", t.net.batch, P);
+    if (!rc && (t.net.batch / P) % accumulate != 0)
+        rc = sn_fail(SN_EUSAGE, "--accumulate %ld does not divide the %d examples each rank "
+                     "takes per step (global batch %d / %d ranks)", accumulate, t.net.batch / P,
+                     t.net.batch, P);
     if ((code = cli_agree(rc)))
         goto out;
 
@@ -470,7 +507,8 @@ int sn_cmd_train(int argc, char **argv)
     struct sn_rng init_rng;
     sn_rng_seed(&init_rng, t.net.seed, INIT_STREAM);
     size_t in_len = sn_shape_len(&t.m->in_shape);
-    rc = sn_model_build(t.m, t.b, &init_rng);
+    t.mb = t.b / (int)accumulate;   /* the model runs micro-batches of mb rows */
+    rc = sn_model_build(t.m, t.mb, &init_rng);
     if (!rc)
         rc = sn_optim_init(&t.opt, &t.net.optim, t.m->n_params);
     t.opt_ready = rc == SN_OK;
@@ -586,6 +624,13 @@ int sn_cmd_train(int argc, char **argv)
     const double t0 = now_s();
     struct step_clock clk;
     memset(&clk, 0, sizeof clk);
+    struct buckets bk;
+    buckets_plan(&bk, t.m, (size_t)(bucket_mb * 1048576.0 / sizeof(float)));
+    rc = trace_init(&tr, trace_path != NULL);
+    if ((code = cli_agree(rc)))
+        goto out;
+    clk.trace = &tr;
+    bk.trace = &tr;
     struct progress pg;
     const int64_t end_step = steps > 0 && steps < steps_per_epoch * t.net.epochs
                                  ? steps : steps_per_epoch * t.net.epochs;
@@ -614,6 +659,12 @@ int sn_cmd_train(int argc, char **argv)
         int64_t steps_done = 0;
         for (; t.st.step_in_epoch < steps_per_epoch; t.st.step_in_epoch++) {
             clk.last = now_s();
+            /* the timeline's steps: every layer's times too */
+            bool traced = tr.on && clk.steps >= PROFILE_WARMUP &&
+                          clk.steps < PROFILE_WARMUP + TRACE_STEPS;
+            t.m->on_layer = traced ? trace_on_layer : NULL;
+            t.m->on_layer_ctx = &tr;
+            t.m->profile = profile || traced;
             memcpy(t.rows, sn_shard_rows(t.perm, t.st.step_in_epoch, t.net.batch, rank, P),
                    (size_t)t.b * sizeof *t.rows);
             qsort(t.rows, (size_t)t.b, sizeof *t.rows, cmp_i32);
@@ -634,17 +685,32 @@ int sn_cmd_train(int argc, char **argv)
             sn_rng_seed(&step_rng, sn_rng_mix(t.net.seed, (uint64_t)t.st.global_step),
                         STEP_STREAM + (uint64_t)rank);
             sn_model_zero_grad(t.m);
-            const float *z = sn_model_forward(t.m, t.x, t.b, true, &step_rng);
-            loss_sum += sn_loss_eval(t.net.loss, z, labels, targets, t.b, t.K, grad_scale, t.dz,
-                                     &correct);
-            clock_mark(&clk, PH_FORWARD);
-            sn_model_backward(t.m, t.dz, t.b, &step_rng);
-            clock_mark(&clk, PH_BACKWARD);
             /* A signal may reach some ranks only: its flag rides in the spare
              * float after the gradients, so all ranks learn of it from the
-             * one allreduce (mean > 0: someone was signalled). */
+             * gradient allreduce (mean > 0: someone was signalled). */
             t.m->grads[t.m->n_params] = stop_requested ? 1.0f : 0.0f;
-            rc = sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params + SN_GRAD_SPARE);
+            /* --accumulate K: the rank's rows in K micro-batches, gradients
+             * summed in the arena (each scaled by 1 / local batch) */
+            for (long k = 0; k < accumulate; k++) {
+                const size_t r0 = (size_t)k * (size_t)t.mb;
+                const float *xk = t.x + r0 * in_len;
+                const float *z = sn_model_forward(t.m, xk, t.mb, true, &step_rng);
+                loss_sum += sn_loss_eval(t.net.loss, z, labels ? labels + r0 : NULL,
+                                         t.net.target_input ? xk
+                                         : targets ? targets + r0 * (size_t)t.K : NULL,
+                                         t.mb, t.K, grad_scale, t.dz, &correct);
+                clock_mark(&clk, PH_FORWARD);
+                if (k == accumulate - 1 && !no_overlap) {   /* reduce while backward runs */
+                    buckets_begin(&bk);
+                    t.m->on_backward = buckets_on_backward;
+                    t.m->on_backward_ctx = &bk;
+                }
+                sn_model_backward(t.m, t.dz, t.mb, &step_rng);
+                t.m->on_backward = NULL;
+                clock_mark(&clk, PH_BACKWARD);
+            }
+            rc = no_overlap ? sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params + SN_GRAD_SPARE)
+                            : buckets_finish(&bk);
             if (rc) {
                 fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
                 sn_dist_abort(1);
@@ -730,6 +796,14 @@ int sn_cmd_train(int argc, char **argv)
     }
     if (profile && rank == 0)
         print_profile(&clk, t.m, t.net.batch, threads);
+    if (tr.on) {
+        rc = trace_write(&tr, trace_path, t.m, phase_names, PH_N);
+        trace_free(&tr);
+        if ((code = cli_agree(rc)))
+            goto out;
+        if (rank == 0 && !quiet)
+            printf("wrote %s\n", trace_path);
+    }
     if (stop && ckdir) {
         if (t.st.step_in_epoch >= steps_per_epoch) {   /* stopped on an epoch's last step */
             t.st.epoch++;
@@ -762,6 +836,7 @@ int sn_cmd_train(int argc, char **argv)
     code = 0;
 out:
     watchdog_stop();
+    trace_free(&tr);
     trainer_free(&t);
     return code;
 }

@@ -282,8 +282,12 @@ const float *sn_model_forward(struct sn_model *m, const float *x, int B, bool tr
         gather_inputs(m, l, in, NULL);
         double t0 = m->profile ? seconds() : 0.0;
         l->ops->forward(l, in, m->y[i], &c);
-        if (m->profile)
-            m->layer_s[2 * i] += seconds() - t0;
+        if (m->profile) {
+            double t1 = seconds();
+            m->layer_s[2 * i] += t1 - t0;
+            if (m->on_layer)
+                m->on_layer(m->on_layer_ctx, i, false, t0, t1);
+        }
     }
     return m->y[m->n_layers - 1];
 }
@@ -304,8 +308,14 @@ void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_r
         gather_inputs(m, l, in, din);
         double t0 = m->profile ? seconds() : 0.0;
         l->ops->backward(l, in, m->y[i], i == last ? dout : m->dy[i], din, &c);
-        if (m->profile)
-            m->layer_s[2 * i + 1] += seconds() - t0;
+        if (m->profile) {
+            double t1 = seconds();
+            m->layer_s[2 * i + 1] += t1 - t0;
+            if (m->on_layer)
+                m->on_layer(m->on_layer_ctx, i, true, t0, t1);
+        }
+        if (m->on_backward)
+            m->on_backward(m->on_backward_ctx, i);
     }
 }
 

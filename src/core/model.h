@@ -41,6 +41,15 @@ struct sn_model {
     bool *y_shared;
     bool plain_memory;            /* set before sn_model_build: no sharing at all,
                                    * every layer its own y and dy (tests, debugging) */
+    /* Called after each layer's backward with the layer's index (the
+     * trainer starts the allreduce of gradients that are complete); NULL:
+     * nothing. */
+    void (*on_backward)(void *ctx, int layer);
+    void *on_backward_ctx;
+    /* While profile is set, also called with each layer's start and end
+     * (seconds of CLOCK_MONOTONIC) for a timeline; NULL: nothing. */
+    void (*on_layer)(void *ctx, int layer, bool backward, double t0, double t1);
+    void *on_layer_ctx;
     bool profile;                 /* while set, forward and backward add each layer's */
     double *layer_s;              /* wall seconds here: [2i] forward, [2i+1] backward (owned) */
     /* Output gradients.  dy[i] is needed only from the backward of the last

@@ -31,6 +31,17 @@ const char *sn_dist_backend(void);
  * count fits an int). */
 int sn_dist_allreduce_mean_f32(float *buf, size_t len);
 
+/* The same without blocking, for overlapping communication with backward:
+ * start an allreduce of buf[0..len) (len < 2^31) and return at once; calls
+ * to sn_dist_progress let MPI move it along (MPI progresses nonblocking
+ * collectives only inside MPI calls); sn_dist_finish_all waits for every
+ * started one and turns each sum into the mean.  Up to
+ * SN_DIST_MAX_PENDING at once; buf must stay untouched until finished. */
+#define SN_DIST_MAX_PENDING 256
+int sn_dist_iallreduce_mean_f32(float *buf, size_t len);
+int sn_dist_progress(void);
+int sn_dist_finish_all(void);
+
 /* In place sums and maxima over ranks. */
 int sn_dist_allreduce_sum_f64(double *buf, int n);
 int sn_dist_allreduce_sum_i64(int64_t *buf, int n);

@@ -14,6 +14,9 @@ int sn_dist_size(void) { return 1; }
 int sn_dist_local_size(void) { return 1; }
 const char *sn_dist_backend(void) { return "local"; }
 int sn_dist_allreduce_mean_f32(float *buf, size_t len) { (void)buf; (void)len; return SN_OK; }
+int sn_dist_iallreduce_mean_f32(float *buf, size_t len) { (void)buf; (void)len; return SN_OK; }
+int sn_dist_progress(void) { return SN_OK; }
+int sn_dist_finish_all(void) { return SN_OK; }
 int sn_dist_allreduce_sum_f64(double *buf, int n) { (void)buf; (void)n; return SN_OK; }
 int sn_dist_allreduce_sum_i64(int64_t *buf, int n) { (void)buf; (void)n; return SN_OK; }
 int sn_dist_allreduce_max_int(int *buf, int n) { (void)buf; (void)n; return SN_OK; }

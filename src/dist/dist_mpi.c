@@ -72,6 +72,50 @@ int sn_dist_allreduce_mean_f32(float *buf, size_t len)
     return SN_OK;
 }
 
+static struct {
+    MPI_Request req[SN_DIST_MAX_PENDING];
+    float *buf[SN_DIST_MAX_PENDING];
+    size_t len[SN_DIST_MAX_PENDING];
+    int n;
+} pending;
+
+int sn_dist_iallreduce_mean_f32(float *buf, size_t len)
+{
+    if (pending.n == SN_DIST_MAX_PENDING)
+        return sn_fail(SN_EDIST, "more than %d allreduces in flight", SN_DIST_MAX_PENDING);
+    if (len > (size_t)INT_MAX)
+        return sn_fail(SN_EDIST, "an allreduce of %zu floats does not fit one call", len);
+    int k = pending.n;
+    int err = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)len, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                             &pending.req[k]);
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Iallreduce of gradients");
+    pending.buf[k] = buf;
+    pending.len[k] = len;
+    pending.n++;
+    return SN_OK;
+}
+
+int sn_dist_progress(void)
+{
+    int done, err = pending.n ? MPI_Testall(pending.n, pending.req, &done, MPI_STATUSES_IGNORE)
+                              : MPI_SUCCESS;
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Testall");
+}
+
+int sn_dist_finish_all(void)
+{
+    int err = MPI_Waitall(pending.n, pending.req, MPI_STATUSES_IGNORE);
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Waitall of gradient allreduces");
+    const float inv = 1.0f / (float)world_size;
+    for (int k = 0; k < pending.n && world_size > 1; k++)
+        for (size_t i = 0; i < pending.len[k]; i++)
+            pending.buf[k][i] *= inv;
+    pending.n = 0;
+    return SN_OK;
+}
+
 int sn_dist_allreduce_sum_f64(double *buf, int n)
 {
     int err = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);

@@ -312,6 +312,58 @@ static void test_train_init_replaced_head(void **state)
     assert_int_equal(rc, 2);
 }
 
+/* Overlapped, bucketed allreduce gives bitwise the blocking path's result
+ * (each float is the same sum of the same two numbers); --accumulate K is
+ * the same step as one batch within float rounding; bad combinations are
+ * refused on every rank, and so are ranks started with different flags. */
+static void test_train_overlap_accumulate(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    float a[256], b[256];
+    int rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s "
+                         "--quiet --threads 1 --no-overlap", mp, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), sn_test_path("blocking.h5"));
+    assert_int_equal(rc, 0);
+    /* 0.0002 MB = 52 floats: the 195 gradients in several buckets */
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s "
+                     "--quiet --threads 1 --bucket-mb 0.0002", mp, sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"), sn_test_path("overlap.h5"));
+    assert_int_equal(rc, 0);
+    size_t n = read_params(sn_test_path("blocking.h5"), a, 256);
+    read_params(sn_test_path("overlap.h5"), b, 256);
+    assert_memory_equal(a, b, n * sizeof(float));
+
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s "
+                     "--quiet --threads 1 --accumulate 3", mp, sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"), sn_test_path("acc.h5"));
+    assert_int_equal(rc, 0);
+    read_params(sn_test_path("acc.h5"), b, 256);
+    assert_close_arrays(b, a, n, 1e-5, 1e-4);
+
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --accumulate 5 "
+                     "--threads 1", mp, sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 2);
+    char *err = err_text();
+    assert_non_null(strstr(err, "--accumulate 5 does not divide the 12 examples each rank takes"));
+    free(err);
+    rc = sn_test_run("timeout 60 %s -np 3 " BIN " train --model %s --data %s --batch 2 "
+                     "--threads 1", mp, sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "global batch 2 is smaller than the 3 ranks"));
+    free(err);
+    /* MPMD: two ranks with different learning rates */
+    rc = sn_test_run("timeout 60 %s -np 1 " BIN " train --model %s --data %s --lr 0.1 "
+                     "--threads 1 : -np 1 " BIN " train --model %s --data %s --lr 0.2 --threads 1",
+                     mp, sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "different flags or model files"));
+    free(err);
+}
+
 /* Train on 2 ranks: exit 0, the log has one line per epoch, the blobs are
  * learnt, and eval of the written weights gives the same test accuracy at
  * 1, 2 and 3 ranks. */
@@ -821,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_train_progress),
         cmocka_unit_test(test_train_predict_image),
         cmocka_unit_test(test_train_init_replaced_head),
+        cmocka_unit_test(test_train_overlap_accumulate),
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_stochastic_model),

@@ -1,0 +1,37 @@
+#!/bin/sh
+# bench/overlap.sh: how much of the gradient allreduce the overlap hides, at
+# 2 ranks x 1 thread (make scaling).  For each model: --no-overlap (one
+# blocking allreduce after backward) and the default (buckets reduced while
+# backward runs), REPEATS runs of --steps N --profile each; rank 0's
+# allreduce phase is the blocking allreduce, respectively the wait that is
+# left after backward.  hidden = 1 - exposed / blocking.  Medians.
+set -eu
+cd "$(dirname "$0")/.."
+DATA=${DATA:-data/fashion-mnist.h5}
+REPEATS=${REPEATS:-3}
+MPIRUN=${SN_MPIRUN:-mpirun --oversubscribe}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+h5copy -i "$DATA" -o "$tmp/train.h5" -s /train -d /train
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "| model | steps | blocking allreduce ms | exposed with overlap ms | hidden | step ms blocking / overlap |"
+echo "|---|---|---|---|---|---|"
+for m in ${MODELS:-cnn lstm mlp}; do
+    case $m in cnn) N=25 ;; lstm) N=60 ;; *) N=200 ;; esac
+    for mode in block overlap; do
+        : > "$tmp/$mode.ar"; : > "$tmp/$mode.step"
+        flag=""; [ $mode = block ] && flag=--no-overlap
+        i=0
+        while [ $i -lt "$REPEATS" ]; do
+            OMP_NUM_THREADS=1 $MPIRUN -np 2 build/scratchnet train --model models/$m.cfg \
+                --data "$tmp/train.h5" --steps $N --threads 1 --quiet --profile $flag > "$tmp/out"
+            sed -n 's/.* allreduce \([0-9.]*\) optimizer.*/\1/p' "$tmp/out" >> "$tmp/$mode.ar"
+            sed -n 's/.* \([0-9.]*\) ms\/step.*/\1/p' "$tmp/out" >> "$tmp/$mode.step"
+            i=$((i + 1))
+        done
+    done
+    b=$(median < "$tmp/block.ar"); o=$(median < "$tmp/overlap.ar")
+    bs=$(median < "$tmp/block.step"); os=$(median < "$tmp/overlap.step")
+    awk -v m=$m -v n=$((N - 5)) -v b=$b -v o=$o -v bs=$bs -v os=$os 'BEGIN {
+        printf "| %s | %d | %.3f | %.3f | %.0f%% | %.2f / %.2f |\n", m, n, b, o, 100 * (1 - o / b), bs, os }'
+done
