@@ -2,9 +2,13 @@
 # bench/overlap.sh: how much of the gradient allreduce the overlap hides, at
 # 2 ranks x 1 thread (make scaling).  For each model: --no-overlap (one
 # blocking allreduce after backward) and the default (buckets reduced while
-# backward runs), REPEATS runs of --steps N --profile each; rank 0's
-# allreduce phase is the blocking allreduce, respectively the wait that is
-# left after backward.  hidden = 1 - exposed / blocking.  Medians.
+# backward runs), REPEATS runs of --steps N --profile --trace each.
+#   wait: rank 0's allreduce phase (includes waiting for the slower rank)
+#   exposed: from the timeline, per step, from the moment the LAST rank
+#            finished backward to the moment the last rank has its averaged
+#            gradients: the communication nothing hid (the ranks' clocks
+#            are the same CLOCK_MONOTONIC on one machine)
+#   hidden = 1 - exposed(overlap) / exposed(blocking).  Medians.
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA:-data/fashion-mnist.h5}
@@ -14,17 +18,33 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 h5copy -i "$DATA" -o "$tmp/train.h5" -s /train -d /train
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "| model | steps | blocking allreduce ms | exposed with overlap ms | hidden | step ms blocking / overlap |"
+# median over steps of max_r(end of allreduce) - max_r(end of backward)
+exposed() {
+    awk -F'[:,]' '/"name": "(backward|allreduce)", "ph": "X"/ {
+        name = $0; sub(/.*"name": "/, "", name); sub(/".*/, "", name)
+        pid = $0; sub(/.*"pid": /, "", pid); sub(/,.*/, "", pid)
+        ts = $0; sub(/.*"ts": /, "", ts); sub(/,.*/, "", ts)
+        du = $0; sub(/.*"dur": /, "", du); sub(/}.*/, "", du)
+        k = ++count[name, pid]; e = ts + du
+        if (e > last[name, k]) last[name, k] = e
+        if (k > steps) steps = k
+    } END {
+        for (k = 1; k <= steps; k++) print (last["allreduce", k] - last["backward", k]) / 1000
+    }' "$1" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+echo "| model | steps | blocking: wait / exposed ms | overlap: wait / exposed ms | hidden | step ms blocking / overlap |"
 echo "|---|---|---|---|---|---|"
 for m in ${MODELS:-cnn lstm mlp}; do
     case $m in cnn) N=25 ;; lstm) N=60 ;; *) N=200 ;; esac
     for mode in block overlap; do
-        : > "$tmp/$mode.ar"; : > "$tmp/$mode.step"
+        : > "$tmp/$mode.ar"; : > "$tmp/$mode.step"; : > "$tmp/$mode.ex"
         flag=""; [ $mode = block ] && flag=--no-overlap
         i=0
         while [ $i -lt "$REPEATS" ]; do
             OMP_NUM_THREADS=1 $MPIRUN -np 2 build/scratchnet train --model models/$m.cfg \
-                --data "$tmp/train.h5" --steps $N --threads 1 --quiet --profile $flag > "$tmp/out"
+                --data "$tmp/train.h5" --steps $N --threads 1 --quiet --profile --trace "$tmp/t.json" \
+                $flag > "$tmp/out"
+            exposed "$tmp/t.json" >> "$tmp/$mode.ex"
             sed -n 's/.* allreduce \([0-9.]*\) optimizer.*/\1/p' "$tmp/out" >> "$tmp/$mode.ar"
             sed -n 's/.* \([0-9.]*\) ms\/step.*/\1/p' "$tmp/out" >> "$tmp/$mode.step"
             i=$((i + 1))
@@ -32,6 +52,8 @@ for m in ${MODELS:-cnn lstm mlp}; do
     done
     b=$(median < "$tmp/block.ar"); o=$(median < "$tmp/overlap.ar")
     bs=$(median < "$tmp/block.step"); os=$(median < "$tmp/overlap.step")
-    awk -v m=$m -v n=$((N - 5)) -v b=$b -v o=$o -v bs=$bs -v os=$os 'BEGIN {
-        printf "| %s | %d | %.3f | %.3f | %.0f%% | %.2f / %.2f |\n", m, n, b, o, 100 * (1 - o / b), bs, os }'
+    be=$(median < "$tmp/block.ex"); oe=$(median < "$tmp/overlap.ex")
+    awk -v m=$m -v n=$((N - 5)) -v b=$b -v o=$o -v be=$be -v oe=$oe -v bs=$bs -v os=$os 'BEGIN {
+        printf "| %s | %d | %.3f / %.3f | %.3f / %.3f | %.0f%% | %.2f / %.2f |\n", m, n, b, be, o, oe,
+               100 * (1 - oe / be), bs, os }'
 done

@@ -71,6 +71,13 @@ void buckets_on_backward(void *ctx, int layer)
         b->rc = sn_dist_progress();
 }
 
+void buckets_poll(void *ctx)
+{
+    struct buckets *b = ctx;
+    if (!b->rc && b->next > 0)
+        b->rc = sn_dist_progress();
+}
+
 int buckets_finish(struct buckets *b)
 {
     while (!b->rc && b->next < b->n) {

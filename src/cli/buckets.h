@@ -38,6 +38,9 @@ void buckets_begin(struct buckets *b);
 /* The sn_model on_backward hook (ctx: struct buckets). */
 void buckets_on_backward(void *ctx, int layer);
 
+/* The sn_model poll hook: MPI progress once something has started. */
+void buckets_poll(void *ctx);
+
 /* Start what has not started and wait for all: every gradient is the mean
  * over ranks.  SN_OK or the first error. */
 int buckets_finish(struct buckets *b);

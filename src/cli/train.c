@@ -704,9 +704,12 @@ int sn_cmd_train(int argc, char **argv)
                     buckets_begin(&bk);
                     t.m->on_backward = buckets_on_backward;
                     t.m->on_backward_ctx = &bk;
+                    t.m->poll = buckets_poll;
+                    t.m->poll_ctx = &bk;
                 }
                 sn_model_backward(t.m, t.dz, t.mb, &step_rng);
                 t.m->on_backward = NULL;
+                t.m->poll = NULL;
                 clock_mark(&clk, PH_BACKWARD);
             }
             rc = no_overlap ? sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params + SN_GRAD_SPARE)

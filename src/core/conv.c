@@ -127,6 +127,7 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
                      dcols, (int)L);
             sn_col2im(g, dcols, 1, dx[0] + (size_t)b * in_len);
         }
+        sn_ctx_poll(c);   /* let a gradient allreduce started earlier move on */
     }
     /* the threads' shares, summed in thread order: the same bits every run */
     const size_t nw = (size_t)OC * (CKK + 1);

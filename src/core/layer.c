@@ -1,10 +1,18 @@
 /* layer: common layer plumbing and parameter initialisation. */
 #include "core/layer.h"
 
+#include "core/parallel.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void sn_ctx_poll(const struct sn_ctx *c)
+{
+    if (c->poll && sn_parallel_thread_id() == 0)
+        c->poll(c->poll_ctx);
+}
 
 void sn_layer_base_init(struct sn_layer *l, const struct sn_layer_ops *ops,
                         const char *name, struct sn_shape in)

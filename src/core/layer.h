@@ -55,7 +55,16 @@ struct sn_ctx {
     bool train;
     float *ws;
     struct sn_rng *rng;
+    /* Long backward passes call poll now and then, from the calling
+     * thread only (sn_ctx_poll), so communication started earlier in the
+     * step can progress; NULL: nothing to do. */
+    void (*poll)(void *ctx);
+    void *poll_ctx;
 };
+
+/* Call c->poll if set and if this is the thread that called the layer
+ * (OpenMP thread 0 inside a parallel loop). */
+void sn_ctx_poll(const struct sn_ctx *c);
 
 struct sn_layer;
 

@@ -78,6 +78,7 @@ static void lstm_backward(struct sn_layer *l, const float *const *x, const float
         }
         if (t > 0)
             sn_recurrent_hh_back(r, w.dpre + (size_t)t * GH, ldg, w.dhn, B, false);
+        sn_ctx_poll(c);
     }
     sn_recurrent_finish_backward(r, x[0], &w, dx[0], B);
 }
