@@ -300,11 +300,22 @@ data-cifar10: $(BIN)
 	fi
 
 # faults: the end-to-end suite with 20 random SIGKILL points (make test
-# runs 3), each resumed with --resume auto and compared bit for bit.
+# runs 3), each resumed with --resume auto and compared bit for bit, and
+# every row of tests/cli/bad_inputs.md at every rank count it names.
 .PHONY: faults
 faults:
 	@$(MAKE) --no-print-directory test-build
-	SN_KILLS=20 BUILD=$(BUILD) sh tests/run.sh $(BUILD)/tests/cli/test_train
+	SN_KILLS=20 SN_BAD_INPUT_ALL=1 BUILD=$(BUILD) sh tests/run.sh $(BUILD)/tests/cli/test_train \
+	    $(BUILD)/tests/cli/test_bad_input
+
+# valgrind: short runs of every 28x28 zoo model, a resume, eval and predict
+# under valgrind memcheck (tests/valgrind/run.sh).  Not part of make test.
+.PHONY: valgrind
+valgrind:
+	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q valgrind; }
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh tests/valgrind/run.sh $(BUILD) $(DATA)
 
 # fuzz: libFuzzer targets (clang, AddressSanitizer + UBSan) for the model
 # file parser, the IDX reader and checkpoint loading, each run for

@@ -70,6 +70,15 @@ void cli_print_error(int rc);
  * another MPI).  SN_EUSAGE. */
 int cli_check_world(void);
 
+/* Refuse an output that is one of the inputs (the same file, by device and
+ * inode, so other spellings and links count): outputs[i] is written by the
+ * flag out_flags[i], inputs[j] read through in_flags[j]; NULL entries are
+ * skipped.  Also refuses an output whose folder is missing or not writable,
+ * or that is a folder.  SN_EUSAGE naming both flags, so `--out D.h5 --data D.h5` never
+ * replaces the dataset. */
+int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
+                      const char *const *inputs, const char *const *in_flags, int n_in);
+
 /* Set threads per rank: `requested` if > 0, else OMP_NUM_THREADS if set,
  * else cores / ranks on this host.  Returns the count in use. */
 int cli_setup_threads(long requested);

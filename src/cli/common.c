@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/loss.h"
@@ -184,6 +185,40 @@ int cli_check_world(void)
                            "scratchnet was started by a launcher of another MPI, or built "
                            "without MPI (WITH_MPI=0); refusing to train alone",
                            vars[i], v);
+    }
+    return SN_OK;
+}
+
+int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
+                      const char *const *inputs, const char *const *in_flags, int n_in)
+{
+    for (int i = 0; i < n_out; i++) {
+        struct stat so, si;
+        if (!outputs[i])
+            continue;
+        /* its folder must exist and be writable now, not after hours of training */
+        char dir[4096];
+        const char *slash = strrchr(outputs[i], '/');
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else
+            snprintf(dir, sizeof dir, "%.*s", slash == outputs[i] ? 1 : (int)(slash - outputs[i]),
+                     outputs[i]);
+        if (stat(dir, &si) != 0 || !S_ISDIR(si.st_mode))
+            return sn_fail(SN_EUSAGE, "%s %s: the folder %s does not exist", out_flags[i], outputs[i],
+                           dir);
+        if (access(dir, W_OK) != 0)
+            return sn_fail(SN_EUSAGE, "%s %s: the folder %s is not writable", out_flags[i],
+                           outputs[i], dir);
+        if (stat(outputs[i], &so) != 0)
+            continue;   /* not there yet: it cannot be an input */
+        if (S_ISDIR(so.st_mode))
+            return sn_fail(SN_EUSAGE, "%s %s is a folder, not a file", out_flags[i], outputs[i]);
+        for (int j = 0; j < n_in; j++)
+            if (inputs[j] && stat(inputs[j], &si) == 0 && si.st_dev == so.st_dev &&
+                si.st_ino == so.st_ino)
+                return sn_fail(SN_EUSAGE, "%s %s is the %s file: writing it would destroy an input",
+                               out_flags[i], outputs[i], in_flags[j]);
     }
     return SN_OK;
 }

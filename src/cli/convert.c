@@ -2,7 +2,7 @@
  *
  *   convert idx --images F --labels F [--test-images F --test-labels F] -o D.h5
  *   convert folder DIR [--test DIR] -o D.h5       (DIR/<class>/<image>.png|.jpg)
- *   convert subset D.h5 --classes LIST [--per-class N] -o OUT.h5
+ *   convert subset D.h5 --classes LIST [--per-class N] [--test-per-class N] -o OUT.h5
  * write /train/x uint8 (N, C, H, W) with attribute scale = 1/255, /train/y
  * int32 (N), the same under /test, and root attributes classes and source.
  * Rank 0 does the work; the output appears atomically (temporary file,
@@ -27,12 +27,14 @@ static const char usage[] =
     "                              [--classes a,b,...] [--source TEXT] -o D.h5\n"
     "       scratchnet convert folder DIR [--test DIR] [--source TEXT] -o D.h5\n"
     "       scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
-    "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N] -o OUT.h5\n"
+    "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N]\n"
+    "                                 [--test-per-class N] -o OUT.h5\n"
     "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
     "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size\n"
     "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin)\n"
     "  subset: the rows of some classes (labels kept as they are), the first N per\n"
-    "          class of /train (all of them without --per-class) and all of /test\n";
+    "          class of /train (all of them without --per-class) and of /test (all of\n"
+    "          them without --test-per-class)\n";
 
 /* /<split>/x uint8 (n, C, H, W) with scale 1/255, and /<split>/y int32 (n). */
 static int write_split(struct sn_h5 *f, const char *split, const uint8_t *x, const size_t xd[4],
@@ -111,6 +113,11 @@ static int convert_idx(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "convert idx needs --images, --labels and -o (see --help)");
     if (!rc && !timages != !tlabels)
         rc = sn_fail(SN_EUSAGE, "--test-images and --test-labels go together");
+    if (!rc) {
+        const char *ins[] = { images, labels, timages, tlabels },
+                   *iflags[] = { "--images", "--labels", "--test-images", "--test-labels" };
+        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, ins, iflags, 4);
+    }
     int code = cli_agree(rc);
     if (code)
         return code;
@@ -206,7 +213,7 @@ static int parse_classes(const char *list, bool *mask, int K)
 struct subset_job {
     struct sn_dataset *d;
     const bool *mask;
-    long per_class;
+    long per_class, test_per_class;
     int K;
 };
 
@@ -268,7 +275,7 @@ static int fill_subset(struct sn_h5 *f, const void *ctx)
     const struct sn_split *tr = sn_dataset_split(j->d, "train"), *te = sn_dataset_split(j->d, "test");
     int rc = write_subset_split(f, j, tr, j->per_class);
     if (!rc && te)
-        rc = write_subset_split(f, j, te, 0);
+        rc = write_subset_split(f, j, te, j->test_per_class);
     char **names = NULL;
     size_t nn = 0;
     if (!rc && sn_h5_has_attr(j->d->f, "/", "classes")) {
@@ -285,18 +292,23 @@ static int fill_subset(struct sn_h5 *f, const void *ctx)
 static int convert_subset(int argc, char **argv)
 {
     const char *out = NULL, *classes = NULL, *pos[1] = { NULL };
-    long per_class = 0;
+    long per_class = 0, test_per_class = 0;
     int n_pos = 0;
     struct cli_opt opts[] = {
         { "o", OPT_STR, &out, 0 },
         { "classes", OPT_STR, &classes, 0 },
         { "per-class", OPT_INT, &per_class, 0 },
+        { "test-per-class", OPT_INT, &test_per_class, 0 },
     };
-    int rc = cli_parse(argc, argv, 3, opts, 3, pos, 1, &n_pos);
+    int rc = cli_parse(argc, argv, 3, opts, 4, pos, 1, &n_pos);
     if (!rc && (n_pos != 1 || !out || !classes))
         rc = sn_fail(SN_EUSAGE, "convert subset needs D.h5, --classes and -o (see --help)");
-    if (!rc && per_class < 0)
+    if (!rc && (per_class < 0 || (opts[2].seen && per_class == 0)))
         rc = sn_fail(SN_EUSAGE, "--per-class must be >= 1");
+    if (!rc && (test_per_class < 0 || (opts[3].seen && test_per_class == 0)))
+        rc = sn_fail(SN_EUSAGE, "--test-per-class must be >= 1");
+    if (!rc)
+        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "input" }, 1);
     int code = cli_agree(rc);
     if (code)
         return code;
@@ -319,7 +331,7 @@ static int convert_subset(int argc, char **argv)
             rc = sn_fail(SN_EINVAL, "%s: labels must lie in [0, 4096)", pos[0]);
         if (!rc)
             rc = parse_classes(classes, mask, K);
-        struct subset_job j = { d, mask, per_class, K };
+        struct subset_job j = { d, mask, per_class, test_per_class, K };
         if (!rc)
             rc = sn_h5_write_atomic(out, fill_subset, &j);
         if (!rc)

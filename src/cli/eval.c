@@ -194,6 +194,10 @@ int sn_cmd_eval(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--batch must be in [1, 65536]");
     if (!rc && strcmp(split, "test") && strcmp(split, "train") && strcmp(split, "val"))
         rc = sn_fail(SN_EUSAGE, "--split must be test, train or val, got '%s'", split);
+    if (!rc) {
+        const char *ins[] = { weights, data, model }, *iflags[] = { "--weights", "--data", "--model" };
+        rc = cli_check_outputs(&cpng, (const char *[]){ "--confusion-png" }, 1, ins, iflags, 3);
+    }
     if (!rc)
         rc = cli_check_world();
     if ((code = cli_agree(rc)))

@@ -45,10 +45,6 @@ int main(int argc, char **argv)
             run = commands[i].run;
             local = commands[i].local;
         }
-    if (!run) {
-        fprintf(stderr, "scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
-        return 2;
-    }
     if (local)
         return run(argc, argv);
     cli_note_launcher();
@@ -57,7 +53,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
         return 1;
     }
-    int code = run(argc, argv);
+    int code = 2;
+    if (!run) {   /* every rank gets it wrong the same way: say it once */
+        if (sn_dist_rank() == 0)
+            fprintf(stderr, "scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
+    } else {
+        code = run(argc, argv);
+    }
     fflush(stdout);
     sn_dist_finalize();
     return code;

@@ -159,6 +159,8 @@ int sn_cmd_plot(int argc, char **argv)
                 w > 10000 || h > 10000))
         rc = sn_fail(SN_EUSAGE, "--size must be W,H with each in [100, 10000], got '%s'", size);
     if (!rc)
+        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "log" }, 1);
+    if (!rc)
         rc = draw(pos[0], out, w, h);
     if (rc) {   /* a local command: no other rank to agree with */
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());

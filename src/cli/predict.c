@@ -283,6 +283,10 @@ int sn_cmd_predict(int argc, char **argv)
                      ".jpg, .jpeg, .pgm)", input);
     if (!rc && out && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
         rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 or .csv", out);
+    if (!rc) {
+        const char *ins[] = { weights, input, model }, *iflags[] = { "--weights", "--input", "--model" };
+        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, ins, iflags, 3);
+    }
     if ((code = cli_agree(rc)))
         return code;
     cli_setup_threads(0);

@@ -8,6 +8,7 @@
  * and writes files.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -385,7 +386,7 @@ int sn_cmd_train(int argc, char **argv)
         { "accumulate", OPT_INT, &accumulate, 0 }, { "bucket-mb", OPT_FLOAT, &bucket_mb, 0 },
         { "no-overlap", OPT_FLAG, &no_overlap, 0 }, { "trace", OPT_STR, &trace_path, 0 },
     };
-    enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
+    enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS, O_KEEP = 17 };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
             fputs(usage, stdout);
@@ -411,7 +412,7 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--checkpoint-every must be >= 1");
     if (!rc && timeout < 0)
         rc = sn_fail(SN_EUSAGE, "--timeout must be >= 0 seconds");
-    if (!rc && keep < 0)
+    if (!rc && opts[O_KEEP].seen && keep < 1)
         rc = sn_fail(SN_EUSAGE, "--keep must be >= 1");
     if (!rc && strcmp(progress, "auto") && strcmp(progress, "tty") && strcmp(progress, "plain"))
         rc = sn_fail(SN_EUSAGE, "--progress must be auto, tty or plain, got '%s'", progress);
@@ -421,14 +422,27 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--bucket-mb must be > 0");
     if (!rc && progress_every < 0)
         rc = sn_fail(SN_EUSAGE, "--progress-every must be >= 1");
+    if (!rc && threads_req < 0)
+        rc = sn_fail(SN_EUSAGE, "--threads must be >= 1 (or 0: cores / ranks)");
     if (!rc && cache_mb < 0)
         rc = sn_fail(SN_EUSAGE, "--cache-mb must be >= 0");
     if (!rc && keep > 0 && !ckdir)
         rc = sn_fail(SN_EUSAGE, "--keep needs --checkpoint-dir");
     if (!rc && ckevery > 0 && !ckdir)
         rc = sn_fail(SN_EUSAGE, "--checkpoint-every needs --checkpoint-dir");
+    /* --init with --resume auto is the fine-tuning job that may be requeued:
+     * --init applies only while there is no checkpoint yet */
+    if (!rc && init && resume && strcmp(resume, "auto") != 0)
+        rc = sn_fail(SN_EUSAGE, "--init and --resume FILE exclude each other: a resumed run "
+                     "continues from the checkpoint's parameters");
     if (!rc && resume && strcmp(resume, "auto") == 0 && !ckdir)
         rc = sn_fail(SN_EUSAGE, "--resume auto needs --checkpoint-dir");
+    if (!rc) {
+        const char *outs[] = { out, logpath, trace_path }, *oflags[] = { "--out", "--log", "--trace" };
+        const char *ins[] = { model, data, init, resume }, *iflags[] = { "--model", "--data", "--init",
+                                                                         "--resume" };
+        rc = cli_check_outputs(outs, oflags, 3, ins, iflags, 4);
+    }
     if (!rc)
         rc = cli_check_world();
     if ((code = cli_agree(rc)))
@@ -530,7 +544,7 @@ int sn_cmd_train(int argc, char **argv)
     if (!rc && ckdir && rank == 0)
         rc = sn_fs_mkdirs(ckdir);
     if (!rc && logpath && rank == 0 && !(t.log = fopen(logpath, "a")))
-        rc = sn_fail(SN_EIO, "%s: cannot open the log for appending", logpath);
+        rc = sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", logpath, strerror(errno));
     if ((code = cli_agree(rc)))
         goto out;
 

@@ -247,6 +247,19 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
                           : sn_h5_read_block(d->f, yp, at, cnt, (size_t)s->y_k, SN_H5_F32,
                                              (float *)y + at * (size_t)s->y_k);
     }
+    /* a NaN or Inf in the data would surface steps later as a non-finite
+     * loss: name the row now (uint8 and integer labels cannot hold one) */
+    for (int part = 0; part < 2 && !rc; part++) {
+        const float *v = part ? (const float *)y : (const float *)x;
+        size_t len = part ? (s->has_y && !s->y_int ? y_len : 0) : (s->x_u8 ? 0 : s->n * s->row_len);
+        size_t row_len = part ? (size_t)s->y_k : s->row_len;
+        for (size_t i = 0; i < len; i++)
+            if (!isfinite(v[i])) {
+                rc = sn_fail(SN_EINVAL, "%s: %s row %zu holds %s (element %zu)", sn_h5_path(d->f),
+                             part ? yp : xp, i / row_len, isnan(v[i]) ? "NaN" : "Inf", i % row_len);
+                break;
+            }
+    }
     if (rc) {
         sn_free(x);
         sn_free(y);

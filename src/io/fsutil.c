@@ -67,11 +67,11 @@ int sn_fs_mkdirs(const char *dir)
         char c = buf[i];
         buf[i] = '\0';
         if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return sn_fail(SN_EIO, "%s: cannot create folder: %s", buf, strerror(errno));
+            return sn_fail(SN_EINVAL, "%s: cannot create folder: %s", buf, strerror(errno));
         buf[i] = c;
     }
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return sn_fail(SN_EIO, "%s: not a folder", dir);
+        return sn_fail(SN_EINVAL, "%s: not a folder", dir);
     return SN_OK;
 }

@@ -2,6 +2,7 @@
  * chunking), so reading a row is one seek and one read. */
 #include "io/h5.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,15 @@ struct sn_h5 {
     char path[4096];
 };
 
+/* Called before every way into libhdf5.  H5dont_atexit: libhdf5 1.10.8
+ * crashes in its exit handler (H5F__close_cb) when a file whose H5Fclose
+ * failed, say on a full disk, is still in its tables; without the handler
+ * the process ends cleanly with its error message, and the operating
+ * system closes what is left.  Every file scratchnet opens is closed
+ * explicitly, so the handler has nothing else to do. */
 static void quiet_hdf5(void)
 {
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
@@ -58,6 +66,18 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
 #define SEAL_BYTES 512
 #define SEAL_MAGIC "SNSEAL1"
 
+/* Why a write failed, from errno where libhdf5 left it. */
+static const char *write_why(int e)
+{
+    if (e == ENOSPC)
+        return "no space left on the device";
+    if (e == EDQUOT)
+        return "disk quota exceeded";
+    if (e == EFBIG)
+        return "file too large";
+    return e ? strerror(e) : "disk full?";
+}
+
 static int create_file(const char *path, bool sealed, struct sn_h5 **out)
 {
     quiet_hdf5();
@@ -67,11 +87,13 @@ static int create_file(const char *path, bool sealed, struct sn_h5 **out)
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     if (sealed)
         H5Pset_userblock(fcpl, SEAL_BYTES);
+    errno = 0;
     f->id = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    int e = errno;
     H5Pclose(fcpl);
     if (f->id < 0) {
         free(f);
-        return sn_fail(SN_EIO, "%s: cannot create the file", path);
+        return sn_fail(SN_EIO, "%s: cannot create the file (%s)", path, write_why(e));
     }
     f->writable = true;
     snprintf(f->path, sizeof f->path, "%s", path);
@@ -151,10 +173,12 @@ int sn_h5_close(struct sn_h5 *f)
     if (!f)
         return SN_OK;
     int rc = SN_OK;
+    errno = 0;
     if (f->writable && H5Fflush(f->id, H5F_SCOPE_GLOBAL) < 0)
-        rc = sn_fail(SN_EIO, "%s: writing failed (disk full?)", f->path);
+        rc = sn_fail(SN_EIO, "%s: writing failed (%s)", f->path, write_why(errno));
+    errno = 0;
     if (H5Fclose(f->id) < 0 && rc == SN_OK)
-        rc = sn_fail(SN_EIO, "%s: closing failed (disk full?)", f->path);
+        rc = sn_fail(SN_EIO, "%s: closing failed (%s)", f->path, write_why(errno));
     free(f);
     return rc;
 }
@@ -166,8 +190,10 @@ int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void
     struct sn_h5 *f;
     sn_fs_tmpname(path, tmp, sizeof tmp);
     int rc = create_file(tmp, true, &f);
-    if (rc)
+    if (rc) {
+        remove(tmp);   /* a full disk can leave it empty */
         return rc;
+    }
     rc = fill(f, ctx);
     int rc2 = sn_h5_close(f);
     if (!rc)
@@ -381,8 +407,9 @@ int sn_h5_write(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
         H5Sclose(s);
         return sn_fail(SN_EIO, "%s: cannot create dataset %s", f->path, path);
     }
+    errno = 0;
     if (H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        rc = sn_fail(SN_EIO, "%s: writing %s failed (disk full?)", f->path, path);
+        rc = sn_fail(SN_EIO, "%s: writing %s failed (%s)", f->path, path, write_why(errno));
     H5Dclose(d);
     H5Sclose(s);
     return rc;

@@ -144,6 +144,47 @@ char *sn_test_slurp(const char *path)
     return s;
 }
 
+/* ---- datasets ----------------------------------------------------------- */
+#include "core/status.h"
+#include "io/h5.h"
+
+void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
+{
+    enum { NTRAIN = 480, NTEST = 120, F = 8, K = 3 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 99, 1);
+    for (int split = 0; split < 2; split++) {
+        int n = split ? NTEST : NTRAIN, fdim = split && o.test_f ? o.test_f : F;
+        float *x = malloc((size_t)n * fdim * sizeof *x), *yf = malloc((size_t)n * sizeof *yf);
+        int32_t *y = malloc((size_t)n * sizeof *y);
+        for (int i = 0; i < n; i++) {
+            int c = i % K;
+            y[i] = c + o.label_shift;
+            yf[i] = (float)c;
+            for (int j = 0; j < fdim; j++)
+                x[i * fdim + j] = 0.7f * sn_rng_normal(&r) + (j % K == c ? 2.0f : -1.0f);
+        }
+        if (!split && o.set_label5)
+            y[5] = o.label5;
+        if (!split && o.nan_row7)
+            x[7 * fdim + 3] = NAN;
+        size_t xd[4] = { (size_t)n, (size_t)fdim, 0, 0 }, xi[4] = { (size_t)n, 1, 2, 4 };
+        size_t yd[1] = { (size_t)(!split && o.y_rows ? o.y_rows : n) };
+        assert_int_equal(sn_h5_write(f, split ? "/test/x" : "/train/x", o.image ? 4 : 2,
+                                     o.image ? xi : xd, SN_H5_F32, x), SN_OK);
+        if (!o.no_y)
+            assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, yd,
+                                         o.float_y ? SN_H5_F32 : SN_H5_I32,
+                                         o.float_y ? (void *)yf : (void *)y), SN_OK);
+        free(x);
+        free(y);
+        free(yf);
+    }
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
 /* ---- layer harness ----------------------------------------------------- */
 #include "core/layer.h"
 #include "core/tensor.h"

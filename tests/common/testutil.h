@@ -48,6 +48,23 @@ int sn_test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The whole file as a malloc'd string (NULL if unreadable). */
 char *sn_test_slurp(const char *path);
 
+/* A small dataset file: 480 train and 120 test rows of 8 floats, three
+ * separable blobs (class c = row mod 3, centred on +2 in the dimensions j
+ * with j mod 3 = c, on -1 elsewhere), int32 labels; as images of (1, 2, 4)
+ * with image set.  The other fields make one thing wrong, for bad-input
+ * tests; { 0 } is the plain file. */
+struct sn_test_blobs {
+    bool image;
+    bool no_y, float_y;  /* no /y, or float labels of shape (N) */
+    int y_rows;          /* rows of /train/y (0: as x) */
+    int test_f;          /* features of /test/x (0: 8) */
+    bool set_label5;     /* train row 5 gets label5 */
+    int label5;
+    int label_shift;     /* added to every label */
+    bool nan_row7;       /* train x[7][3] = NaN */
+};
+void sn_test_write_blobs(const char *path, struct sn_test_blobs o);
+
 #endif
 
 /* ---- layer harness ----------------------------------------------------- */
