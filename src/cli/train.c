@@ -20,6 +20,7 @@
 #include "cli/buckets.h"
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "cli/shard_optim.h"
 #include "cli/trace.h"
 #include "cli/watchdog.h"
 #include "core/augment.h"
@@ -65,6 +66,9 @@ static const char usage[] =
     "  --bucket-mb X         gradients are reduced in buckets of about X MB, each\n"
     "                        started as soon as backward has produced it (default 1)\n"
     "  --no-overlap          one blocking allreduce after backward instead\n"
+    "  --shard-optimizer     ZeRO stage 1: gradients reduce-scattered, each rank\n"
+    "                        updates and keeps optimizer state for 1/P of the\n"
+    "                        parameters, then they are allgathered (no overlap)\n"
     "  --threads T           threads per rank (default: cores / ranks on the host)\n"
     "  --timeout S           end the job when a rank makes no progress for S seconds\n"
     "                        (a peer hung in a collective; default 900, 0 = never)\n"
@@ -112,8 +116,10 @@ struct trainer {
     struct sn_model *m;
     struct sn_dataset *ds;
     const struct sn_split *train, *test;
-    struct sn_optim opt;
+    struct sn_optim opt;    /* the whole arena, or this rank's block (--shard-optimizer) */
     bool opt_ready;
+    bool shard;             /* --shard-optimizer */
+    struct shard_optim sh;
     struct sn_train_state st;
     /* buffers, all sized once before the first step */
     int b;                  /* local batch */
@@ -185,6 +191,7 @@ static void trainer_free(struct trainer *t)
     sn_dataset_close(t->ds);
     if (t->opt_ready)
         sn_optim_deinit(&t->opt);
+    shard_optim_free(&t->sh);
     free(t->st.history);
     free(t->perm);
     free(t->rows);
@@ -239,14 +246,20 @@ static void prune_checkpoints(const char *dir, long keep)
 
 static int write_checkpoint(struct trainer *t, const char *dir, long keep)
 {
-    int rc = SN_OK;
+    /* a sharded state is gathered whole on rank 0 for the file */
+    struct sn_optim full;
+    int rc = t->shard ? shard_optim_full(&t->sh, &t->opt, t->m->n_params, &full) : SN_OK;
+    if (rc)
+        return cli_agree(rc);
     if (sn_dist_rank() == 0) {
         char path[4096];
         snprintf(path, sizeof path, "%s/ckpt-%08lld.h5", dir, (long long)t->st.global_step);
-        rc = sn_ckpt_save(path, t->m, &t->opt, &t->st, t->cfg_text);
+        rc = sn_ckpt_save(path, t->m, t->shard ? &full : &t->opt, &t->st, t->cfg_text);
         if (!rc && keep > 0)
             prune_checkpoints(dir, keep);
     }
+    if (t->shard)
+        shard_optim_full_free(&full);
     rc = cli_agree(rc);   /* also the barrier every rank meets after the rename */
     watchdog_progress(t->st.global_step);
     return rc;
@@ -256,7 +269,8 @@ static int write_checkpoint(struct trainer *t, const char *dir, long keep)
  * damaged into t, warning about each damaged one passed over.  *path is
  * "" when there is none (a fresh start).  A checkpoint that is intact but
  * does not fit this run is an error, not something to skip. */
-static int resume_auto(struct trainer *t, const char *dir, char *path, size_t path_len)
+static int resume_auto(struct trainer *t, struct sn_optim *o, const char *dir, char *path,
+                       size_t path_len)
 {
     enum { MAXC = 100000 };
     long long *steps = malloc(MAXC * sizeof *steps);
@@ -264,7 +278,7 @@ static int resume_auto(struct trainer *t, const char *dir, char *path, size_t pa
     path[0] = '\0';
     for (int i = 0; i < n; i++) {
         snprintf(path, path_len, "%s/ckpt-%08lld.h5", dir, steps[i]);
-        int rc = sn_ckpt_load(path, t->m, &t->opt, &t->st);
+        int rc = sn_ckpt_load(path, t->m, o, &t->st);
         if (rc != SN_EDAMAGED) {
             free(steps);
             return rc;
@@ -276,17 +290,18 @@ static int resume_auto(struct trainer *t, const char *dir, char *path, size_t pa
     return SN_OK;
 }
 
-/* Name of the first layer whose gradient holds a NaN or Inf, for the message. */
-static const char *nonfinite_layer(const struct sn_model *m)
+/* Index of the first layer whose gradient holds a NaN or Inf within the
+ * arena block [lo, hi), or -1: for the message. */
+static int nonfinite_layer(const struct sn_model *m, size_t lo, size_t hi)
 {
     for (int i = 0; i < m->n_layers; i++)
         for (int p = 0; p < m->layers[i]->n_params; p++) {
             const struct sn_param *pr = &m->layers[i]->params[p];
             for (size_t k = 0; k < pr->len; k++)
-                if (!isfinite(pr->dw[k]))
-                    return m->layers[i]->name;
+                if (pr->offset + k >= lo && pr->offset + k < hi && !isfinite(pr->dw[k]))
+                    return i;
         }
-    return "(none)";
+    return -1;
 }
 
 /* One epoch's worth of reporting: reduce the train sums, evaluate, print,
@@ -367,7 +382,7 @@ int sn_cmd_train(int argc, char **argv)
     long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0, keep = 0;
     long cache_mb = 4096, progress_every = 0, accumulate = 1;
     double bucket_mb = 1.0;
-    bool no_overlap = false;
+    bool no_overlap = false, shard = false;
     double lr = 0, timeout = 900;
     bool no_shuffle = false, quiet = false, profile = false;
     struct cli_opt opts[] = {
@@ -385,6 +400,7 @@ int sn_cmd_train(int argc, char **argv)
         { "progress", OPT_STR, &progress, 0 },
         { "accumulate", OPT_INT, &accumulate, 0 }, { "bucket-mb", OPT_FLOAT, &bucket_mb, 0 },
         { "no-overlap", OPT_FLAG, &no_overlap, 0 }, { "trace", OPT_STR, &trace_path, 0 },
+        { "shard-optimizer", OPT_FLAG, &shard, 0 },
     };
     enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS, O_KEEP = 17 };
     if (cli_wants_help(argc, argv)) {
@@ -396,6 +412,8 @@ int sn_cmd_train(int argc, char **argv)
     memset(&t, 0, sizeof t);
     struct trace tr;
     memset(&tr, 0, sizeof tr);
+    struct sn_optim whole;   /* --shard-optimizer: the whole state, while resuming */
+    memset(&whole, 0, sizeof whole);
     int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0,
                              NULL);
     if (!rc && (!model || !data))
@@ -523,8 +541,12 @@ int sn_cmd_train(int argc, char **argv)
     size_t in_len = sn_shape_len(&t.m->in_shape);
     t.mb = t.b / (int)accumulate;   /* the model runs micro-batches of mb rows */
     rc = sn_model_build(t.m, t.mb, &init_rng);
+    t.shard = shard;
+    if (!rc && shard)
+        rc = shard_optim_plan(&t.sh, t.m->n_params, P, rank);
     if (!rc)
-        rc = sn_optim_init(&t.opt, &t.net.optim, t.m->n_params);
+        rc = shard ? sn_optim_init_block(&t.opt, &t.net.optim, t.sh.lo, t.sh.len)
+                   : sn_optim_init(&t.opt, &t.net.optim, t.m->n_params);
     t.opt_ready = rc == SN_OK;
     if (!rc)
         rc = sn_dataset_reserve(t.ds, (size_t)t.b);
@@ -572,9 +594,18 @@ int sn_cmd_train(int argc, char **argv)
     t.st.seed = (int64_t)t.net.seed;
     char resume_path[4096] = "";
     bool loaded = false;
+    /* checkpoints hold the whole optimizer state: a sharded run loads it
+     * whole, then keeps its own block */
+    struct sn_optim *ld = &t.opt;
+    if (shard && resume) {
+        rc = sn_optim_init(&whole, &t.net.optim, t.m->n_params);
+        if ((code = cli_agree(rc)))
+            goto out;
+        ld = &whole;
+    }
     if (resume && strcmp(resume, "auto") == 0) {
         /* rank 0 chooses (passing over damaged files), every rank loads the same one */
-        rc = rank == 0 ? resume_auto(&t, ckdir, resume_path, sizeof resume_path) : SN_OK;
+        rc = rank == 0 ? resume_auto(&t, ld, ckdir, resume_path, sizeof resume_path) : SN_OK;
         if (!rc)
             rc = sn_dist_bcast(resume_path, sizeof resume_path, 0);
         if ((code = cli_agree(rc)))
@@ -586,7 +617,7 @@ int sn_cmd_train(int argc, char **argv)
         snprintf(resume_path, sizeof resume_path, "%s", resume);
     }
     if (resume_path[0]) {
-        rc = loaded ? SN_OK : sn_ckpt_load(resume_path, t.m, &t.opt, &t.st);
+        rc = loaded ? SN_OK : sn_ckpt_load(resume_path, t.m, ld, &t.st);
         if (!rc && t.st.global_batch != t.net.batch)
             rc = sn_fail(SN_EINVAL, "%s: written with global batch %lld, this run uses %d; the "
                          "example sequence would change", resume_path,
@@ -606,8 +637,12 @@ int sn_cmd_train(int argc, char **argv)
     rc = sn_dist_bcast(t.m->params, t.m->n_params * sizeof(float), 0);
     if (!rc)
         rc = sn_dist_bcast(t.m->buffers, t.m->n_buffers * sizeof(float), 0);
-    for (int s = 0; s < t.opt.n_states && !rc; s++)
-        rc = sn_dist_bcast(t.opt.state[s], t.m->n_params * sizeof(float), 0);
+    for (int s = 0; s < ld->n_states && !rc && (!shard || resume_path[0]); s++)
+        rc = sn_dist_bcast(ld->state[s], t.m->n_params * sizeof(float), 0);
+    if (!rc && ld == &whole) {
+        shard_optim_take(&t.sh, &whole, &t.opt);
+        sn_optim_deinit(&whole);
+    }
     if (!rc && !quiet)
         rc = cli_print_ranks(threads);
     if ((code = cli_agree(rc)))
@@ -621,6 +656,10 @@ int sn_cmd_train(int argc, char **argv)
                "parameters, %s\n", model, data, t.train->n, t.net.batch, t.b,
                (long long)steps_per_epoch, t.train->n % (size_t)t.net.batch, t.m->n_params,
                sn_optim_name(t.net.optim.kind));
+        if (t.opt.n_states)
+            printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", t.opt.n_states,
+                   t.opt.len, (double)t.opt.n_states * (double)t.opt.len * 4.0 / 1048576.0,
+                   shard ? ", sharded over the ranks" : "");
         fflush(stdout);
     }
 
@@ -714,7 +753,7 @@ int sn_cmd_train(int argc, char **argv)
                                          : targets ? targets + r0 * (size_t)t.K : NULL,
                                          t.mb, t.K, grad_scale, t.dz, &correct);
                 clock_mark(&clk, PH_FORWARD);
-                if (k == accumulate - 1 && !no_overlap) {   /* reduce while backward runs */
+                if (k == accumulate - 1 && !no_overlap && !shard) {   /* reduce while backward runs */
                     buckets_begin(&bk);
                     t.m->on_backward = buckets_on_backward;
                     t.m->on_backward_ctx = &bk;
@@ -726,14 +765,24 @@ int sn_cmd_train(int argc, char **argv)
                 t.m->poll = NULL;
                 clock_mark(&clk, PH_BACKWARD);
             }
-            rc = no_overlap ? sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params + SN_GRAD_SPARE)
-                            : buckets_finish(&bk);
+            /* gradients: the mean over ranks, whole on every rank, or with
+             * --shard-optimizer only this rank's block [lo, hi) of it */
+            const size_t lo = shard ? t.sh.lo : 0, hi = shard ? t.sh.lo + t.sh.len : t.m->n_params;
+            double flag_norm2[2] = { 0.0, 0.0 };
+            rc = shard ? shard_optim_reduce(&t.sh, t.m->grads)
+                 : no_overlap ? sn_dist_allreduce_mean_f32(t.m->grads, t.m->n_params + SN_GRAD_SPARE)
+                              : buckets_finish(&bk);
+            if (!rc && shard) {   /* the stop flag and the squared norm, summed over blocks */
+                flag_norm2[0] = stop_requested ? 1.0 : 0.0;
+                flag_norm2[1] = sn_sumsq(t.m->grads + lo, hi - lo);
+                rc = sn_dist_allreduce_sum_f64(flag_norm2, 2);
+            }
             if (rc) {
                 fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
                 sn_dist_abort(1);
             }
-            signalled = t.m->grads[t.m->n_params] > 0.0f ? (stop_requested ? stop_requested
-                                                                            : SIGTERM) : 0;
+            bool flagged = shard ? flag_norm2[0] > 0.0 : t.m->grads[t.m->n_params] > 0.0f;
+            signalled = flagged ? (stop_requested ? stop_requested : SIGTERM) : 0;
             /* running statistics come from each rank's slice: average them so
              * every replica evaluates and saves the same model */
             if (t.m->n_buffers && sn_dist_allreduce_mean_f32(t.m->buffers, t.m->n_buffers)) {
@@ -741,25 +790,36 @@ int sn_cmd_train(int argc, char **argv)
                 sn_dist_abort(1);
             }
             clock_mark(&clk, PH_ALLREDUCE);
-            /* Every rank holds the same averaged gradient, so every rank
-             * takes the same decision here: no collective needed. */
-            double norm2 = sn_sumsq(t.m->grads, t.m->n_params);
+            /* Every rank holds the same averaged gradient (or the same sum
+             * of block norms), so every rank takes the same decision here. */
+            double norm2 = shard ? flag_norm2[1] : sn_sumsq(t.m->grads, t.m->n_params);
             if (!isfinite(norm2)) {
+                int bad = nonfinite_layer(t.m, lo, hi);   /* the first one over all blocks */
+                int first = bad < 0 ? 0 : t.m->n_layers - bad;
+                if (shard)
+                    sn_dist_allreduce_max_int(&first, 1);
                 rc = sn_fail(SN_ENUM, "step %lld: the gradient of layer %s is not finite (NaN or "
                              "Inf); lower the learning rate or set clip_norm; the last "
                              "checkpoint is kept", (long long)t.st.global_step + 1,
-                             nonfinite_layer(t.m));
+                             first > 0 ? t.m->layers[t.m->n_layers - first]->name : "(none)");
                 code = cli_agree(rc);
                 goto out;
             }
             if (t.net.clip_norm > 0 && sqrt(norm2) > t.net.clip_norm) {
                 float s = (float)(t.net.clip_norm / (sqrt(norm2) + 1e-6));
-                for (size_t i = 0; i < t.m->n_params; i++)
+                for (size_t i = lo; i < hi; i++)
                     t.m->grads[i] *= s;
             }
             sn_optim_step(&t.opt, t.m->plist, t.m->n_plist,
                           sn_sched_lr(&t.net.sched, t.st.global_step));
             clock_mark(&clk, PH_OPTIMIZER);
+            if (shard) {   /* every rank's updated block to every rank */
+                if (shard_optim_gather_params(&t.sh, t.m->params)) {
+                    fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+                    sn_dist_abort(1);
+                }
+                clock_mark(&clk, PH_ALLREDUCE);
+            }
             clk.steps++;
             if (profile && clk.steps == PROFILE_WARMUP)   /* layer times: after the warm-up */
                 memset(t.m->layer_s, 0, 2 * (size_t)t.m->n_layers * sizeof *t.m->layer_s);
@@ -854,6 +914,7 @@ int sn_cmd_train(int argc, char **argv)
 out:
     watchdog_stop();
     trace_free(&tr);
+    sn_optim_deinit(&whole);
     trainer_free(&t);
     return code;
 }

@@ -47,8 +47,14 @@ struct sn_optim_cfg sn_optim_defaults(enum sn_optim_kind kind)
 
 int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len)
 {
+    return sn_optim_init_block(o, cfg, 0, len);
+}
+
+int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t lo, size_t len)
+{
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
+    o->lo = lo;
     o->len = len;
     if (!(cfg->momentum >= 0.0f && cfg->momentum < 1.0f))
         return sn_fail(SN_EINVAL, "momentum must be in [0, 1), got %g", cfg->momentum);
@@ -84,7 +90,7 @@ int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len
         break;
     }
     for (int i = 0; i < o->n_states; i++) {
-        o->state[i] = sn_alloc_f32(len);
+        o->state[i] = sn_alloc_f32(len ? len : 1);
         if (!o->state[i]) {
             sn_optim_deinit(o);
             return sn_fail(SN_ENOMEM, "optimizer: out of memory for %zu floats", len);
@@ -169,25 +175,33 @@ static void rmsprop_update(const struct sn_optim_cfg *c, float *w, const float *
 void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr)
 {
     o->t++;
+    const size_t lo = o->lo, hi = o->lo + o->len;
     for (int p = 0; p < n; p++) {
         struct sn_param *pr = params[p];
         if (!pr->trainable)
             continue;
-        float *s0 = o->state[0] ? o->state[0] + pr->offset : NULL;
-        float *s1 = o->state[1] ? o->state[1] + pr->offset : NULL;
+        /* the part of this parameter inside the block: elements [a, b) of it */
+        size_t a = pr->offset < lo ? lo - pr->offset : 0;
+        size_t b = pr->offset + pr->len > hi ? (hi > pr->offset ? hi - pr->offset : 0) : pr->len;
+        if (a >= b)
+            continue;
+        float *w = pr->w + a, *dw = pr->dw + a;
+        size_t len = b - a, at = pr->offset + a - lo;   /* where its state starts */
+        float *s0 = o->state[0] ? o->state[0] + at : NULL;
+        float *s1 = o->state[1] ? o->state[1] + at : NULL;
         switch (o->cfg.kind) {
         case SN_OPT_SGD:
-            sgd_update(&o->cfg, pr->w, pr->dw, s0, pr->len, lr);
+            sgd_update(&o->cfg, w, dw, s0, len, lr);
             break;
         case SN_OPT_ADAM:
         case SN_OPT_ADAMW:
-            adam_update(&o->cfg, pr->w, pr->dw, s0, s1, pr->len, lr, o->t);
+            adam_update(&o->cfg, w, dw, s0, s1, len, lr, o->t);
             break;
         case SN_OPT_ADAGRAD:
-            adagrad_update(&o->cfg, pr->w, pr->dw, s0, pr->len, lr);
+            adagrad_update(&o->cfg, w, dw, s0, len, lr);
             break;
         case SN_OPT_RMSPROP:
-            rmsprop_update(&o->cfg, pr->w, pr->dw, s0, s1, pr->len, lr);
+            rmsprop_update(&o->cfg, w, dw, s0, s1, len, lr);
             break;
         }
     }

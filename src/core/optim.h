@@ -9,8 +9,11 @@
  *   adagrad  g = dw + wd w; s += g^2; w -= lr g / (sqrt(s) + eps)
  *   rmsprop  g = dw + wd w; s = alpha s + (1-alpha) g^2; d = g / (sqrt(s) + eps);
  *            buf = momentum buf + d; w -= lr (momentum ? buf : d)
- * State arrays have the parameter arena's length and PyTorch's names
- * (momentum_buffer, exp_avg, exp_avg_sq, sum, square_avg).
+ * State arrays have PyTorch's names (momentum_buffer, exp_avg, exp_avg_sq,
+ * sum, square_avg) and cover the parameter arena, or with a sharded
+ * optimizer (ZeRO stage 1) one block [lo, lo + len) of it: every update is
+ * elementwise, so a rank that owns a block updates exactly those elements
+ * and keeps only their state.
  */
 #ifndef SN_CORE_OPTIM_H
 #define SN_CORE_OPTIM_H
@@ -38,7 +41,8 @@ struct sn_optim_cfg {
 struct sn_optim {
     struct sn_optim_cfg cfg;
     int64_t t;                                   /* steps taken */
-    size_t len;                                  /* parameter arena length */
+    size_t lo;                                   /* first arena element updated */
+    size_t len;                                  /* elements updated (and state length) */
     int n_states;
     const char *state_names[SN_OPTIM_MAX_STATES];
     float *state[SN_OPTIM_MAX_STATES];           /* owned, len floats each */
@@ -53,6 +57,9 @@ struct sn_optim_cfg sn_optim_defaults(enum sn_optim_kind kind);
 /* Set up o for a parameter arena of len floats; state zeroed.  SN_EINVAL for
  * a bad hyperparameter (named), SN_ENOMEM. */
 int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len);
+
+/* The same for the block [lo, lo + len) of the arena only. */
+int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t lo, size_t len);
 void sn_optim_deinit(struct sn_optim *o);
 
 /* Squared L2 norm of g[0..n), the global norm of gradient clipping (and
@@ -62,8 +69,8 @@ void sn_optim_deinit(struct sn_optim *o);
 double sn_sumsq(const float *g, size_t n);
 
 /* One update of every trainable parameter in params[0..n-1] (which point
- * into the arena whose state o holds, at their offsets) with learning rate
- * lr.  Never allocates. */
+ * into the arena whose state o holds, at their offsets), or of the part of
+ * each inside o's block, with learning rate lr.  Never allocates. */
 void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr);
 
 #endif

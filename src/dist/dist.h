@@ -42,6 +42,18 @@ int sn_dist_iallreduce_mean_f32(float *buf, size_t len);
 int sn_dist_progress(void);
 int sn_dist_finish_all(void);
 
+/* Sharded optimizer (ZeRO stage 1).  counts[r] and displs[r] give rank
+ * r's block of an array of sum(counts) floats (blocks in rank order,
+ * displs[r] = counts[0] + ... + counts[r-1]).
+ *   reduce_scatter_mean: buf[displs[me] .. + counts[me]) = mean over ranks
+ *     of that block (in place; the rest of buf is left undefined)
+ *   allgather: every rank's block of buf, from its owner, to every rank
+ *   gather: each rank's block (mine, counts[me] floats) into out on rank 0
+ *     (out holds sum(counts) floats there; ignored elsewhere) */
+int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *displs);
+int sn_dist_allgather_f32(float *buf, const int *counts, const int *displs);
+int sn_dist_gather_f32(const float *mine, float *out, const int *counts, const int *displs);
+
 /* In place sums and maxima over ranks. */
 int sn_dist_allreduce_sum_f64(double *buf, int n);
 int sn_dist_allreduce_sum_i64(int64_t *buf, int n);

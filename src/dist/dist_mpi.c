@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <mpi.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/status.h"
 
@@ -114,6 +115,35 @@ int sn_dist_finish_all(void)
             pending.buf[k][i] *= inv;
     pending.n = 0;
     return SN_OK;
+}
+
+int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *displs)
+{
+    /* In place, MPI puts this rank's block at the start of buf: move it home. */
+    int err = MPI_Reduce_scatter(MPI_IN_PLACE, buf, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Reduce_scatter of gradients");
+    float *mine = buf + displs[world_rank];
+    if (displs[world_rank] > 0)
+        memmove(mine, buf, (size_t)counts[world_rank] * sizeof *buf);
+    const float inv = 1.0f / (float)world_size;
+    for (int i = 0; i < counts[world_rank] && world_size > 1; i++)
+        mine[i] *= inv;
+    return SN_OK;
+}
+
+int sn_dist_allgather_f32(float *buf, const int *counts, const int *displs)
+{
+    int err = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT,
+                             MPI_COMM_WORLD);
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Allgatherv of parameters");
+}
+
+int sn_dist_gather_f32(const float *mine, float *out, const int *counts, const int *displs)
+{
+    int err = MPI_Gatherv(mine, counts[world_rank], MPI_FLOAT, out, counts, displs, MPI_FLOAT, 0,
+                          MPI_COMM_WORLD);
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Gatherv of optimizer state");
 }
 
 int sn_dist_allreduce_sum_f64(double *buf, int n)

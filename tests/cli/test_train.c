@@ -333,6 +333,87 @@ static void test_train_overlap_accumulate(void **state)
 /* Train on 2 ranks: exit 0, the log has one line per epoch, the blobs are
  * learnt, and eval of the written weights gives the same test accuracy at
  * 1, 2 and 3 ranks. */
+/* Read /optimizer/<layer>/<param>/<state> of every parameter of m.cfg. */
+static size_t read_state(const char *path, const char *state, float *out, size_t cap)
+{
+    static const char *names[] = { "dense0/weight", "dense0/bias", "dense1/weight", "dense1/bias" };
+    static const size_t lens[] = { 16 * 8, 16, 3 * 16, 3 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "/optimizer/%s/%s", names[i], state);
+        assert_true(n + lens[i] <= cap);
+        assert_int_equal(sn_h5_read_all(f, p, SN_H5_F32, out + n, lens[i]), SN_OK);
+        n += lens[i];
+    }
+    sn_h5_close(f);
+    return n;
+}
+
+/* "optimizer state: S x N floats on rank 0" from the last run's output. */
+static long state_floats(void)
+{
+    char *out = out_text();
+    const char *p = strstr(out, "optimizer state: ");
+    assert_non_null(p);
+    int states = 0;
+    long n = 0;
+    assert_int_equal(sscanf(p, "optimizer state: %d x %ld floats", &states, &n), 2);
+    free(out);
+    return n;
+}
+
+/* --shard-optimizer (ZeRO 1) with adam at 2 ranks: rank 0 keeps half the
+ * state; after 100 steps the parameters and the (gathered) checkpoint state
+ * equal the unsharded run's to 1e-5 relative (bitwise at 2 ranks: a + b is
+ * the same sum either way); a sharded checkpoint resumes at 3 ranks,
+ * sharded, and ends where the uninterrupted run ends. */
+static void test_train_shard_optimizer(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    write_text(sn_test_path("adam.cfg"), "[net]\ninput = 8\nbatch = 24\nepochs = 10\n"
+               "optimizer = adam\nlr = 0.01\nweight_decay = 0.001\nseed = 3\n[dense]\nunits = 16\n"
+               "activation = relu\n[dense]\nunits = 3\n");
+    char m[1024], d[1024];
+    snprintf(m, sizeof m, "%s", sn_test_path("adam.cfg"));
+    snprintf(d, sizeof d, "%s", sn_test_path("blobs.h5"));
+    int rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 100 "
+                         "--threads 1 --out %s --checkpoint-dir %s", mp, m, d,
+                         sn_test_path("unsharded.h5"), sn_test_path("ck_unsharded"));
+    assert_int_equal(rc, 0);
+    long whole = state_floats();
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 100 "
+                     "--threads 1 --out %s --checkpoint-dir %s --checkpoint-every 50 "
+                     "--shard-optimizer", mp, m, d, sn_test_path("sharded.h5"),
+                     sn_test_path("ck_sharded"));
+    assert_int_equal(rc, 0);
+    long block = state_floats();
+    assert_int_equal(whole, 195);
+    assert_int_equal(block, 195 / 2);
+
+    float a[256], b[256];
+    size_t n = read_params(sn_test_path("unsharded.h5"), a, 256);
+    read_params(sn_test_path("sharded.h5"), b, 256);
+    assert_close_arrays(b, a, n, 0.0, 1e-5);
+    for (int s = 0; s < 2; s++) {
+        const char *st = s ? "exp_avg_sq" : "exp_avg";
+        read_state(sn_test_path("ck_unsharded/ckpt-00000100.h5"), st, a, 256);
+        read_state(sn_test_path("ck_sharded/ckpt-00000100.h5"), st, b, 256);
+        assert_close_arrays(b, a, n, 1e-12, 1e-5);
+    }
+    /* elastic: the step-50 checkpoint of 2 sharded ranks, on 3 sharded ranks */
+    rc = sn_test_run("timeout 60 %s -np 3 " BIN " train --model %s --data %s --steps 100 "
+                     "--threads 1 --out %s --resume %s --shard-optimizer --quiet", mp, m, d,
+                     sn_test_path("resharded.h5"), sn_test_path("ck_sharded/ckpt-00000050.h5"));
+    assert_int_equal(rc, 0);
+    read_params(sn_test_path("unsharded.h5"), a, 256);
+    read_params(sn_test_path("resharded.h5"), b, 256);
+    assert_close_arrays(b, a, n, 1e-6, 1e-4);
+}
+
 static void test_train_end_to_end(void **state)
 {
     (void)state;
@@ -823,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_train_predict_image),
         cmocka_unit_test(test_train_init_replaced_head),
         cmocka_unit_test(test_train_overlap_accumulate),
+        cmocka_unit_test(test_train_shard_optimizer),
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_stochastic_model),

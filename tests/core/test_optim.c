@@ -111,6 +111,56 @@ static void test_optim_frozen_and_names(void **state)
 
 /* Bad hyperparameters are refused with their name. */
 /* sn_sumsq: right, and the same bits at 1 and 2 threads. */
+/* Blocks (the sharded optimizer): three optimizers over the blocks [0, 7),
+ * [7, 7), [7, 23) of an arena of three parameters (a frozen one in the
+ * middle) move every element exactly as one optimizer over the whole arena
+ * does, for every kind, and hold state for their block only. */
+static void test_optim_blocks_equal_whole(void **state)
+{
+    (void)state;
+    enum { N = 23 };
+    const size_t cut[4] = { 0, 7, 7, N };   /* 7 falls inside the first parameter (len 9) */
+    const enum sn_optim_kind kinds[] = { SN_OPT_SGD, SN_OPT_ADAM, SN_OPT_ADAMW, SN_OPT_ADAGRAD,
+                                         SN_OPT_RMSPROP };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        struct sn_optim_cfg c = cfg_of(kinds[k], kinds[k] == SN_OPT_SGD || kinds[k] == SN_OPT_RMSPROP
+                                       ? 0.9f : 0, kinds[k] == SN_OPT_SGD, 0.01f);
+        float w1[N], w2[N], dw[N];
+        sn_test_fill(w1, N, 5, -1, 1);
+        memcpy(w2, w1, sizeof w1);
+        struct sn_param p1[3], p2[3], *l1[3], *l2[3];
+        const size_t off[3] = { 0, 9, 13 }, len[3] = { 9, 4, 10 };
+        for (int i = 0; i < 3; i++) {
+            p1[i] = (struct sn_param){ .len = len[i], .trainable = i != 1, .offset = off[i],
+                                       .w = w1 + off[i], .dw = dw + off[i] };
+            p2[i] = p1[i];
+            p2[i].w = w2 + off[i];
+            l1[i] = &p1[i];
+            l2[i] = &p2[i];
+        }
+        struct sn_optim whole, part[3];
+        assert_int_equal(sn_optim_init(&whole, &c, N), SN_OK);
+        for (int b = 0; b < 3; b++) {
+            assert_int_equal(sn_optim_init_block(&part[b], &c, cut[b], cut[b + 1] - cut[b]), SN_OK);
+            assert_int_equal(part[b].len, cut[b + 1] - cut[b]);
+        }
+        for (int step = 0; step < 4; step++) {
+            sn_test_fill(dw, N, 100 + (uint64_t)step, -1, 1);
+            sn_optim_step(&whole, l1, 3, 0.05f);
+            for (int b = 0; b < 3; b++)
+                sn_optim_step(&part[b], l2, 3, 0.05f);
+        }
+        assert_memory_equal(w1, w2, sizeof w1);
+        for (int s = 0; s < whole.n_states; s++)
+            for (int b = 0; b < 3; b++)
+                assert_memory_equal(part[b].state[s], whole.state[s] + cut[b],
+                                    (cut[b + 1] - cut[b]) * sizeof(float));
+        sn_optim_deinit(&whole);
+        for (int b = 0; b < 3; b++)
+            sn_optim_deinit(&part[b]);
+    }
+}
+
 static void test_optim_sumsq(void **state)
 {
     (void)state;
@@ -157,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_optim_frozen_and_names),
         cmocka_unit_test(test_optim_rejects_bad_values),
         cmocka_unit_test(test_optim_sumsq),
+        cmocka_unit_test(test_optim_blocks_equal_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,42 @@ static struct sn_model *train_steps(int epochs, int **seen_out, size_t *N_out)
     return m;
 }
 
+/* The sharded optimizer's collectives with blocks of unequal sizes (one
+ * may be empty): each rank's block of the reduce-scatter is the mean, the
+ * allgather gives every rank every block, the gather puts them in order on
+ * rank 0. */
+static void test_dist_blocks(void **state)
+{
+    (void)state;
+    int P = sn_dist_size(), r = sn_dist_rank();
+    enum { N = 11 };
+    int counts[8], displs[8], at = 0;
+    assert_true(P <= 8);
+    for (int q = 0; q < P; q++) {
+        counts[q] = q == 1 ? 0 : (N - at) / (P - q) + (q == 0);
+        if (q == P - 1)
+            counts[q] = N - at;
+        displs[q] = at;
+        at += counts[q];
+    }
+    float buf[N], all[N];
+    for (int i = 0; i < N; i++)
+        buf[i] = (float)(r + 1) * (float)(i + 1);
+    assert_int_equal(sn_dist_reduce_scatter_mean_f32(buf, counts, displs), SN_OK);
+    for (int i = displs[r]; i < displs[r] + counts[r]; i++)
+        assert_float_equal(buf[i], (float)(i + 1) * (float)(P + 1) / 2.0f, 1e-5f * (float)(i + 1));
+    for (int i = displs[r]; i < displs[r] + counts[r]; i++)
+        buf[i] = (float)(100 * r + i);
+    assert_int_equal(sn_dist_gather_f32(buf + displs[r], all, counts, displs), SN_OK);
+    assert_int_equal(sn_dist_allgather_f32(buf, counts, displs), SN_OK);
+    for (int q = 0; q < P; q++)
+        for (int i = displs[q]; i < displs[q] + counts[q]; i++) {
+            assert_float_equal(buf[i], (float)(100 * q + i), 0);
+            if (r == 0)
+                assert_float_equal(all[i], (float)(100 * q + i), 0);
+        }
+}
+
 /* Every example is seen exactly once in an epoch, summed over ranks. */
 static void test_dist_each_example_once(void **state)
 {
@@ -147,6 +183,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dist_allreduce_mean),
+        cmocka_unit_test(test_dist_blocks),
         cmocka_unit_test(test_dist_each_example_once),
         cmocka_unit_test(test_dist_replicas_identical),
     };
