@@ -10,35 +10,28 @@
 void buckets_plan(struct buckets *b, const struct sn_model *m, size_t bucket_floats)
 {
     b->n = 0;
+    b->m = m;
     b->grads = m->grads;
     size_t hi = m->n_params + SN_GRAD_SPARE, size = 0;
-    int first = m->n_layers - 1;
+    /* parameters from the last one in the arena to the first */
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const struct sn_layer *l = m->layers[i];
-        size_t lo = hi;
-        for (int p = 0; p < l->n_params; p++)
-            if (!l->params[p].buffer && l->params[p].offset < lo)
-                lo = l->params[p].offset;
-        if (lo == hi)
-            continue;   /* no gradients here */
-        size += hi - lo;
-        first = i;
-        bool last_slot = b->n == SN_MAX_BUCKETS - 1;
-        if (size >= bucket_floats && !last_slot) {
-            b->lo[b->n] = lo;
-            b->hi[b->n] = lo + size;
-            b->first_layer[b->n++] = i;
-            size = 0;
+        for (int p = l->n_params - 1; p >= 0; p--) {
+            const struct sn_param *pr = &l->params[p];
+            if (pr->buffer)
+                continue;
+            size += pr->len;
+            if (size >= bucket_floats && b->n < SN_MAX_BUCKETS - 1 && pr->offset > 0) {
+                b->lo[b->n] = pr->offset;
+                b->hi[b->n++] = hi;
+                hi = pr->offset;
+                size = 0;
+            }
         }
-        hi = lo;
     }
-    if (size > 0 || b->n == 0) {   /* the rest, down to the first layer */
-        b->lo[b->n] = 0;
-        b->hi[b->n] = b->n ? b->lo[b->n - 1] : m->n_params + SN_GRAD_SPARE;
-        b->first_layer[b->n++] = size > 0 ? first : -1;
-    }
-    b->next = 0;
-    b->rc = SN_OK;
+    b->lo[b->n] = 0;   /* the rest, down to the start of the arena */
+    b->hi[b->n++] = hi;
+    buckets_begin(b);
     b->trace = NULL;
 }
 
@@ -46,6 +39,7 @@ void buckets_begin(struct buckets *b)
 {
     b->next = 0;
     b->rc = SN_OK;
+    b->final_from = b->m->n_params + SN_GRAD_SPARE;
 }
 
 static void note_start(struct buckets *b)
@@ -58,10 +52,10 @@ static void note_start(struct buckets *b)
     }
 }
 
-void buckets_on_backward(void *ctx, int layer)
+/* Start every bucket that lies in the final part, then let MPI progress. */
+static void start_final(struct buckets *b)
 {
-    struct buckets *b = ctx;
-    while (!b->rc && b->next < b->n && layer <= b->first_layer[b->next]) {
+    while (!b->rc && b->next < b->n && b->lo[b->next] >= b->final_from) {
         note_start(b);
         b->rc = sn_dist_iallreduce_mean_f32(b->grads + b->lo[b->next],
                                             b->hi[b->next] - b->lo[b->next]);
@@ -69,6 +63,24 @@ void buckets_on_backward(void *ctx, int layer)
     }
     if (!b->rc && b->next > 0)
         b->rc = sn_dist_progress();
+}
+
+void buckets_ready(void *ctx, size_t from)
+{
+    struct buckets *b = ctx;
+    if (from < b->final_from)
+        b->final_from = from;
+    start_final(b);
+}
+
+void buckets_on_backward(void *ctx, int layer)
+{
+    struct buckets *b = ctx;
+    const struct sn_layer *l = b->m->layers[layer];
+    for (int p = 0; p < l->n_params; p++)   /* this layer's gradients are final too */
+        if (!l->params[p].buffer && l->params[p].offset < b->final_from)
+            b->final_from = l->params[p].offset;
+    start_final(b);
 }
 
 void buckets_poll(void *ctx)

@@ -759,10 +759,13 @@ int sn_cmd_train(int argc, char **argv)
                     t.m->on_backward_ctx = &bk;
                     t.m->poll = buckets_poll;
                     t.m->poll_ctx = &bk;
+                    t.m->ready = buckets_ready;
+                    t.m->ready_ctx = &bk;
                 }
                 sn_model_backward(t.m, t.dz, t.mb, &step_rng);
                 t.m->on_backward = NULL;
                 t.m->poll = NULL;
+                t.m->ready = NULL;
                 clock_mark(&clk, PH_BACKWARD);
             }
             /* gradients: the mean over ranks, whole on every rank, or with

@@ -87,7 +87,7 @@ static void gru_backward(struct sn_layer *l, const float *const *x, const float 
         if (t > 0)
             sn_recurrent_hh_back(r, w.dph + (size_t)t * GH, ldg, w.dhn, B, true);
     }
-    sn_recurrent_finish_backward(r, x[0], &w, dx[0], B);
+    sn_recurrent_finish_backward(r, x[0], &w, dx[0], B, c);
 }
 
 static const struct sn_layer_ops gru_ops = {

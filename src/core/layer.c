@@ -14,6 +14,12 @@ void sn_ctx_poll(const struct sn_ctx *c)
         c->poll(c->poll_ctx);
 }
 
+void sn_ctx_ready(const struct sn_ctx *c, size_t from)
+{
+    if (c->ready && sn_parallel_thread_id() == 0)
+        c->ready(c->ready_ctx, from);
+}
+
 void sn_layer_base_init(struct sn_layer *l, const struct sn_layer_ops *ops,
                         const char *name, struct sn_shape in)
 {

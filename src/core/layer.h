@@ -60,11 +60,21 @@ struct sn_ctx {
      * step can progress; NULL: nothing to do. */
     void (*poll)(void *ctx);
     void *poll_ctx;
+    /* A layer that finishes the gradients of some of its parameters well
+     * before its backward ends (a recurrent layer: W_hh and the biases
+     * before the long W_ih product) calls ready with the arena offset from
+     * which every gradient is final (sn_ctx_ready), so their reduction can
+     * start early; NULL: nothing to do. */
+    void (*ready)(void *ctx, size_t from);
+    void *ready_ctx;
 };
 
 /* Call c->poll if set and if this is the thread that called the layer
  * (OpenMP thread 0 inside a parallel loop). */
 void sn_ctx_poll(const struct sn_ctx *c);
+
+/* Call c->ready(from) if set (from the layer's calling thread). */
+void sn_ctx_ready(const struct sn_ctx *c, size_t from);
 
 struct sn_layer;
 

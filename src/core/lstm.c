@@ -80,7 +80,7 @@ static void lstm_backward(struct sn_layer *l, const float *const *x, const float
             sn_recurrent_hh_back(r, w.dpre + (size_t)t * GH, ldg, w.dhn, B, false);
         sn_ctx_poll(c);
     }
-    sn_recurrent_finish_backward(r, x[0], &w, dx[0], B);
+    sn_recurrent_finish_backward(r, x[0], &w, dx[0], B, c);
 }
 
 static const struct sn_layer_ops lstm_ops = {

@@ -295,7 +295,7 @@ const float *sn_model_forward(struct sn_model *m, const float *x, int B, bool tr
 void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_rng *rng)
 {
     struct sn_ctx c = { .B = B, .train = true, .ws = m->ws, .rng = rng, .poll = m->poll,
-                        .poll_ctx = m->poll_ctx };
+                        .poll_ctx = m->poll_ctx, .ready = m->ready, .ready_ctx = m->ready_ctx };
     int last = m->n_layers - 1;
     for (int i = last; i >= 0; i--) {
         struct sn_layer *l = m->layers[i];

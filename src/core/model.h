@@ -46,9 +46,11 @@ struct sn_model {
      * nothing. */
     void (*on_backward)(void *ctx, int layer);
     void *on_backward_ctx;
-    /* Passed to the layers' backward as sn_ctx poll (see layer.h). */
+    /* Passed to the layers' backward as sn_ctx poll and ready (layer.h). */
     void (*poll)(void *ctx);
     void *poll_ctx;
+    void (*ready)(void *ctx, size_t from);
+    void *ready_ctx;
     /* While profile is set, also called with each layer's start and end
      * (seconds of CLOCK_MONOTONIC) for a timeline; NULL: nothing. */
     void (*on_layer)(void *ctx, int layer, bool backward, double t0, double t1);

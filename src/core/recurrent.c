@@ -146,13 +146,12 @@ void sn_recurrent_begin_backward(const struct sn_recurrent *r, const float *dy,
 }
 
 void sn_recurrent_finish_backward(struct sn_recurrent *r, const float *x,
-                                  const struct sn_recurrent_ws *w, float *dx, int B)
+                                  const struct sn_recurrent_ws *w, float *dx, int B,
+                                  const struct sn_ctx *c)
 {
     struct sn_param *wih = &r->base.params[0], *whh = &r->base.params[1];
     struct sn_param *bih = &r->base.params[2], *bhh = &r->base.params[3];
     const int GH = r->G * r->H, rows = B * r->T;
-    if (wih->trainable)
-        sn_sgemm(true, false, GH, r->F, rows, 1.0f, w->dpre, GH, x, r->F, 1.0f, wih->dw, r->F);
     if (whh->trainable)
         sn_sgemm(true, false, GH, r->H, rows, 1.0f, w->dph, GH, w->hprev, r->H, 1.0f, whh->dw,
                  r->H);
@@ -160,6 +159,20 @@ void sn_recurrent_finish_backward(struct sn_recurrent *r, const float *x,
         sn_add_colsums(w->dpre, (size_t)rows, (size_t)GH, bih->dw);
     if (bhh->trainable)
         sn_add_colsums(w->dph, (size_t)rows, (size_t)GH, bhh->dw);
+    /* W_hh and the biases lie after W_ih in the arena: from W_hh on, every
+     * gradient of the model is now final, and its reduction may start while
+     * the W_ih product runs (in row blocks, polling between them) */
+    size_t from = whh->offset < bih->offset ? whh->offset : bih->offset;
+    from = bhh->offset < from ? bhh->offset : from;
+    if (wih->offset < from)
+        sn_ctx_ready(c, from);
+    for (int k = 0; k < SN_RIH_CHUNKS && wih->trainable; k++) {
+        int r0 = rows * k / SN_RIH_CHUNKS, r1 = rows * (k + 1) / SN_RIH_CHUNKS;
+        if (r1 > r0)
+            sn_sgemm(true, false, GH, r->F, r1 - r0, 1.0f, w->dpre + (size_t)r0 * GH, GH,
+                     x + (size_t)r0 * r->F, r->F, 1.0f, wih->dw, r->F);
+        sn_ctx_poll(c);
+    }
     if (dx)
         sn_sgemm(false, false, rows, r->F, GH, 1.0f, w->dpre, GH, wih->w, r->F, 1.0f, dx, r->F);
 }

@@ -69,10 +69,14 @@ void sn_recurrent_output(const struct sn_recurrent *r, float *y, int B);
 void sn_recurrent_begin_backward(const struct sn_recurrent *r, const float *dy,
                                  const struct sn_recurrent_ws *w, int B);
 
-/* The GEMMs after the time loop: dW_ih += dpre^T x, dW_hh += dph^T hprev,
- * db_ih += sums of dpre, db_hh += sums of dph, dx += dpre W_ih. */
+/* The GEMMs after the time loop: dW_hh += dph^T hprev, db_ih += sums of
+ * dpre, db_hh += sums of dph; then (c's ready: those gradients are final)
+ * dW_ih += dpre^T x in RIH_CHUNKS row blocks with a poll after each, and
+ * dx += dpre W_ih. */
+#define SN_RIH_CHUNKS 8
 void sn_recurrent_finish_backward(struct sn_recurrent *r, const float *x,
-                                  const struct sn_recurrent_ws *w, float *dx, int B);
+                                  const struct sn_recurrent_ws *w, float *dx, int B,
+                                  const struct sn_ctx *c);
 
 /* dst (B,H) [+]= src (B, GH, row stride ld) x W_hh: the gradient reaching
  * h_{t-1} through the hidden projection. */

@@ -51,7 +51,7 @@ static void rnn_backward(struct sn_layer *l, const float *const *x, const float 
         if (t > 0)
             sn_recurrent_hh_back(r, w.dpre + (size_t)t * H, ld, w.dhn, B, false);
     }
-    sn_recurrent_finish_backward(r, x[0], &w, dx[0], B);
+    sn_recurrent_finish_backward(r, x[0], &w, dx[0], B, c);
 }
 
 static const struct sn_layer_ops rnn_ops = {

@@ -300,6 +300,34 @@ static void test_train_overlap_accumulate(void **state)
     read_params(sn_test_path("overlap.h5"), b, 256);
     assert_memory_equal(a, b, n * sizeof(float));
 
+    /* an LSTM, whose W_hh and biases are reduced while its W_ih product
+     * runs: bucket boundaries inside the layer, the same bits */
+    write_text(sn_test_path("lstm.cfg"), "[net]\ninput = 1,2,4\nbatch = 24\nepochs = 2\n"
+               "optimizer = adam\nlr = 0.01\nseed = 4\n[lstm]\nunits = 6\n[dense]\nunits = 3\n");
+    for (int mode = 0; mode < 2; mode++) {
+        rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s --quiet "
+                         "--threads 1 %s", mp, sn_test_path("lstm.cfg"), sn_test_path("images.h5"),
+                         sn_test_path(mode ? "lstm_overlap.h5" : "lstm_blocking.h5"),
+                         mode ? "--bucket-mb 0.00005" : "--no-overlap");
+        assert_int_equal(rc, 0);
+    }
+    static const char *lstm_names[] = { "/params/lstm0/weight_ih", "/params/lstm0/weight_hh",
+                                        "/params/lstm0/bias_ih", "/params/lstm0/bias_hh",
+                                        "/params/dense1/weight", "/params/dense1/bias" };
+    static const size_t lstm_lens[] = { 24 * 4, 24 * 6, 24, 24, 3 * 6, 3 };
+    float la[256], lb[256];
+    for (int i = 0; i < 6; i++) {
+        struct sn_h5 *f;
+        for (int mode = 0; mode < 2; mode++) {
+            assert_int_equal(sn_h5_open(sn_test_path(mode ? "lstm_overlap.h5" : "lstm_blocking.h5"),
+                                        &f), SN_OK);
+            assert_int_equal(sn_h5_read_all(f, lstm_names[i], SN_H5_F32, mode ? lb : la,
+                                            lstm_lens[i]), SN_OK);
+            sn_h5_close(f);
+        }
+        assert_memory_equal(la, lb, lstm_lens[i] * sizeof(float));
+    }
+
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s "
                      "--quiet --threads 1 --accumulate 3", mp, sn_test_path("m.cfg"),
                      sn_test_path("blobs.h5"), sn_test_path("acc.h5"));

@@ -39,6 +39,8 @@ for m in mlp lenet5 cnn rnn lstm gru inception resnet autoencoder; do
 done
 check "train mlp --out, --log, --accumulate" $BIN train --model models/mlp.cfg --data "$DATA" \
     --steps 5 --accumulate 2 --out "$OUT/mlp.h5" --log "$OUT/mlp.jsonl" --quiet
+check "train mlp --shard-optimizer (adam)" $BIN train --model models/mlp.cfg --data "$DATA" \
+    --steps 3 --optimizer adam --shard-optimizer --checkpoint-dir "$OUT/shard" --quiet
 check "eval mlp" $BIN eval --weights "$OUT/mlp.h5" --data "$DATA"
 check "predict lenet5 from a checkpoint" $BIN predict --weights "$OUT/lenet5/ckpt-00000004.h5" \
     --input "$DATA" -o "$OUT/p.csv"
