@@ -455,16 +455,20 @@ int sn_cmd_train(int argc, char **argv)
                      "continues from the checkpoint's parameters");
     if (!rc && resume && strcmp(resume, "auto") == 0 && !ckdir)
         rc = sn_fail(SN_EUSAGE, "--resume auto needs --checkpoint-dir");
-    if (!rc) {
+    if (!rc)
+        rc = cli_check_world();
+    /* the checkpoint folder first: --out may name a file inside it */
+    if (!rc && ckdir && sn_dist_rank() == 0)
+        rc = sn_fs_mkdirs(ckdir);
+    if ((code = cli_agree(rc)))
+        return code;
+    {
         const char *outs[] = { out, logpath, trace_path }, *oflags[] = { "--out", "--log", "--trace" };
         const char *ins[] = { model, data, init, resume }, *iflags[] = { "--model", "--data", "--init",
                                                                          "--resume" };
-        rc = cli_check_outputs(outs, oflags, 3, ins, iflags, 4);
+        if ((code = cli_agree(cli_check_outputs(outs, oflags, 3, ins, iflags, 4))))
+            return code;
     }
-    if (!rc)
-        rc = cli_check_world();
-    if ((code = cli_agree(rc)))
-        return code;
 
     int threads = cli_setup_threads(threads_req);
     int P = sn_dist_size(), rank = sn_dist_rank();
@@ -563,8 +567,6 @@ int sn_cmd_train(int argc, char **argv)
     if (!rc && (!t.st.history || !t.perm || !t.rows || !t.x || !t.targets || !t.dz || !t.labels ||
                 (sn_augment_any(&t.net.augment) && !t.aug_tmp)))
         rc = sn_fail(SN_ENOMEM, "out of memory for the training buffers");
-    if (!rc && ckdir && rank == 0)
-        rc = sn_fs_mkdirs(ckdir);
     if (!rc && logpath && rank == 0 && !(t.log = fopen(logpath, "a")))
         rc = sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", logpath, strerror(errno));
     if ((code = cli_agree(rc)))

@@ -909,12 +909,19 @@ static void test_train_full_disk(void **state)
 }
 
 /* Bad input is tests/cli/bad_inputs.md, run by test_bad_input.c.  Here:
- * --help, and a lone process whose environment says the job has 2 ranks
- * refuses to train alone. */
+ * --help, an --out in the checkpoint folder the run creates, and a lone
+ * process whose environment says the job has 2 ranks refuses to train
+ * alone. */
 static void test_train_help_and_lone_rank(void **state)
 {
     (void)state;
     int rc = sn_test_run(BIN " train --help");
+    assert_int_equal(rc, 0);
+    /* --out inside a checkpoint folder the run itself creates is fine */
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 3 --quiet "
+                     "--checkpoint-dir %s --out %s", mpirun(), sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"), sn_test_path("newck/run"),
+                     sn_test_path("newck/run/final.h5"));
     assert_int_equal(rc, 0);
     rc = sn_test_run("OMPI_COMM_WORLD_SIZE=2 " BIN " train --model %s --data %s",
                      sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
