@@ -50,6 +50,9 @@ struct cli_opt {
 int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts,
               const char **positional, int max_pos, int *n_pos);
 
+/* Whether the option called name was given (after cli_parse). */
+bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name);
+
 /* true if argv holds --help or -h. */
 bool cli_wants_help(int argc, char **argv);
 

@@ -17,6 +17,14 @@
 #include "dist/shard.h"
 #include "cli/watchdog.h"
 
+bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name)
+{
+    for (int i = 0; i < n_opts; i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return opts[i].seen;
+    return false;
+}
+
 bool cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)

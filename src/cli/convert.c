@@ -303,9 +303,9 @@ static int convert_subset(int argc, char **argv)
     int rc = cli_parse(argc, argv, 3, opts, 4, pos, 1, &n_pos);
     if (!rc && (n_pos != 1 || !out || !classes))
         rc = sn_fail(SN_EUSAGE, "convert subset needs D.h5, --classes and -o (see --help)");
-    if (!rc && (per_class < 0 || (opts[2].seen && per_class == 0)))
+    if (!rc && (per_class < 0 || (cli_seen(opts, 4, "per-class") && per_class == 0)))
         rc = sn_fail(SN_EUSAGE, "--per-class must be >= 1");
-    if (!rc && (test_per_class < 0 || (opts[3].seen && test_per_class == 0)))
+    if (!rc && (test_per_class < 0 || (cli_seen(opts, 4, "test-per-class") && test_per_class == 0)))
         rc = sn_fail(SN_EUSAGE, "--test-per-class must be >= 1");
     if (!rc)
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "input" }, 1);

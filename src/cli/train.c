@@ -402,7 +402,7 @@ int sn_cmd_train(int argc, char **argv)
         { "no-overlap", OPT_FLAG, &no_overlap, 0 }, { "trace", OPT_STR, &trace_path, 0 },
         { "shard-optimizer", OPT_FLAG, &shard, 0 },
     };
-    enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS, O_KEEP = 17 };
+    enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
             fputs(usage, stdout);
@@ -430,7 +430,7 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--checkpoint-every must be >= 1");
     if (!rc && timeout < 0)
         rc = sn_fail(SN_EUSAGE, "--timeout must be >= 0 seconds");
-    if (!rc && opts[O_KEEP].seen && keep < 1)
+    if (!rc && cli_seen(opts, (int)(sizeof opts / sizeof opts[0]), "keep") && keep < 1)
         rc = sn_fail(SN_EUSAGE, "--keep must be >= 1");
     if (!rc && strcmp(progress, "auto") && strcmp(progress, "tty") && strcmp(progress, "plain"))
         rc = sn_fail(SN_EUSAGE, "--progress must be auto, tty or plain, got '%s'", progress);

@@ -55,6 +55,17 @@ int sn_dist_size(void) { return world_size; }
 int sn_dist_local_size(void) { return local_size; }
 const char *sn_dist_backend(void) { return "mpi"; }
 
+/* A sum over ranks into the mean: buf[0..n) /= P (the same float
+ * multiply everywhere, so every path gives the same bits). */
+static void sum_to_mean(float *buf, size_t n)
+{
+    if (world_size == 1)
+        return;
+    const float inv = 1.0f / (float)world_size;
+    for (size_t i = 0; i < n; i++)
+        buf[i] *= inv;
+}
+
 int sn_dist_allreduce_mean_f32(float *buf, size_t len)
 {
     for (size_t off = 0; off < len;) {
@@ -65,11 +76,7 @@ int sn_dist_allreduce_mean_f32(float *buf, size_t len)
             return mpi_fail(err, "MPI_Allreduce of gradients");
         off += n;
     }
-    if (world_size > 1) {
-        const float inv = 1.0f / (float)world_size;
-        for (size_t i = 0; i < len; i++)
-            buf[i] *= inv;
-    }
+    sum_to_mean(buf, len);
     return SN_OK;
 }
 
@@ -109,10 +116,8 @@ int sn_dist_finish_all(void)
     int err = MPI_Waitall(pending.n, pending.req, MPI_STATUSES_IGNORE);
     if (err != MPI_SUCCESS)
         return mpi_fail(err, "MPI_Waitall of gradient allreduces");
-    const float inv = 1.0f / (float)world_size;
-    for (int k = 0; k < pending.n && world_size > 1; k++)
-        for (size_t i = 0; i < pending.len[k]; i++)
-            pending.buf[k][i] *= inv;
+    for (int k = 0; k < pending.n; k++)
+        sum_to_mean(pending.buf[k], pending.len[k]);
     pending.n = 0;
     return SN_OK;
 }
@@ -126,9 +131,7 @@ int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *di
     float *mine = buf + displs[world_rank];
     if (displs[world_rank] > 0)
         memmove(mine, buf, (size_t)counts[world_rank] * sizeof *buf);
-    const float inv = 1.0f / (float)world_size;
-    for (int i = 0; i < counts[world_rank] && world_size > 1; i++)
-        mine[i] *= inv;
+    sum_to_mean(mine, (size_t)counts[world_rank]);
     return SN_OK;
 }
 

@@ -16,7 +16,7 @@
 #include "core/status.h"
 #include "io/h5.h"
 
-#define BIN "\"$SN_BIN\""
+#define BIN SN_TEST_BIN
 #define TABLE "tests/cli/bad_inputs.md"
 
 static const char *mpirun(void)
@@ -213,12 +213,7 @@ static void test_every_bad_input(void **state)
 static int setup(void **state)
 {
     (void)state;
-    char bin[2048], cwd[512] = "";
-    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-    if (build[0] != '/' && !getcwd(cwd, sizeof cwd))   /* the runs cd into the fixtures */
-        return -1;
-    snprintf(bin, sizeof bin, "%s%s%.1000s/scratchnet", cwd, cwd[0] ? "/" : "", build);
-    if (setenv("SN_BIN", bin, 1) != 0)
+    if (sn_test_use_bin() != 0)   /* absolute: the runs cd into the fixtures */
         return -1;
     snprintf(fx, sizeof fx, "%s/fx", sn_test_tmpdir());
     if (mkdir(fx, 0777) != 0)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BIN "\"$SN_BIN\""
+#define BIN SN_TEST_BIN
 
 /* Width and height from a PNG's IHDR; false if it is not a PNG. */
 static bool png_size(const char *path, uint32_t *w, uint32_t *h)
@@ -52,10 +52,7 @@ static const char log_text[] =
 static int setup(void **state)
 {
     (void)state;
-    char bin[512];
-    const char *build = getenv("BUILD");
-    snprintf(bin, sizeof bin, "%s/scratchnet", build ? build : "build");
-    return setenv("SN_BIN", bin, 1);
+    return sn_test_use_bin();
 }
 
 static void test_plot_draws_png(void **state)

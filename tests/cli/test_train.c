@@ -15,7 +15,7 @@
 
 /* The command under test, $BUILD/scratchnet (tests/run.sh sets BUILD),
  * passed to the shell through the environment. */
-#define BIN "\"$SN_BIN\""
+#define BIN SN_TEST_BIN
 
 enum { NTRAIN = 480, NTEST = 120, F = 8, K = 3 };
 
@@ -50,10 +50,7 @@ static void write_text(const char *path, const char *text)
 static int setup(void **state)
 {
     (void)state;
-    char bin[512];
-    const char *build = getenv("BUILD");
-    snprintf(bin, sizeof bin, "%s/scratchnet", build ? build : "build");
-    if (setenv("SN_BIN", bin, 1) != 0)
+    if (sn_test_use_bin() != 0)
         return -1;
     sn_test_write_blobs(sn_test_path("blobs.h5"), (struct sn_test_blobs){ 0 });
     sn_test_write_blobs(sn_test_path("images.h5"), (struct sn_test_blobs){ .image = true });
@@ -148,13 +145,7 @@ static void test_train_predict_image(void **state)
         }
         if (split)
             memcpy(row0, x, sizeof row0);
-        size_t xd[4] = { (size_t)n, 1, IH, IW }, yd[1] = { (size_t)n };
-        const char *xp = split ? "/test/x" : "/train/x";
-        assert_int_equal(sn_h5_write(f, xp, 4, xd, SN_H5_U8, x), SN_OK);
-        double scale = 1.0 / 255.0;
-        assert_int_equal(sn_h5_attr_set_f64(f, xp, "scale", &scale, 1), SN_OK);
-        assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, yd, SN_H5_I32, y),
-                         SN_OK);
+        sn_test_write_u8(f, split ? "test" : "train", (size_t)n, IH, IW, x, y);
         free(x);
         free(y);
     }

@@ -148,6 +148,29 @@ char *sn_test_slurp(const char *path)
 #include "core/status.h"
 #include "io/h5.h"
 
+int sn_test_use_bin(void)
+{
+    char bin[2048], cwd[512] = "";
+    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+    if (build[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return -1;
+    snprintf(bin, sizeof bin, "%s%s%.1000s/scratchnet", cwd, cwd[0] ? "/" : "", build);
+    return setenv("SN_BIN", bin, 1);
+}
+
+void sn_test_write_u8(struct sn_h5 *f, const char *split, size_t n, int h, int w,
+                      const uint8_t *x, const int32_t *y)
+{
+    char xp[64], yp[64];
+    snprintf(xp, sizeof xp, "/%s/x", split);
+    snprintf(yp, sizeof yp, "/%s/y", split);
+    size_t xd[4] = { n, 1, (size_t)h, (size_t)w }, yd[1] = { n };
+    assert_int_equal(sn_h5_write(f, xp, 4, xd, SN_H5_U8, x), SN_OK);
+    double scale = 1.0 / 255.0;
+    assert_int_equal(sn_h5_attr_set_f64(f, xp, "scale", &scale, 1), SN_OK);
+    assert_int_equal(sn_h5_write(f, yp, 1, yd, SN_H5_I32, y), SN_OK);
+}
+
 void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
 {
     enum { NTRAIN = 480, NTEST = 120, F = 8, K = 3 };

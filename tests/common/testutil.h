@@ -48,6 +48,17 @@ int sn_test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The whole file as a malloc'd string (NULL if unreadable). */
 char *sn_test_slurp(const char *path);
 
+/* The command under test for sn_test_run: sets SN_BIN to the absolute path
+ * of $BUILD/scratchnet (build/ by default; absolute, so commands may cd);
+ * SN_TEST_BIN is its quoted expansion for the shell.  0 or -1. */
+#define SN_TEST_BIN "\"$SN_BIN\""
+int sn_test_use_bin(void);
+
+/* Write /<split>/x as uint8 (n, 1, h, w) with scale 1/255 and /<split>/y. */
+struct sn_h5;
+void sn_test_write_u8(struct sn_h5 *f, const char *split, size_t n, int h, int w,
+                      const uint8_t *x, const int32_t *y);
+
 /* A small dataset file: 480 train and 120 test rows of 8 floats, three
  * separable blobs (class c = row mod 3, centred on +2 in the dimensions j
  * with j mod 3 = c, on -1 elsewhere), int32 labels; as images of (1, 2, 4)

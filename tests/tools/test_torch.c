@@ -14,16 +14,13 @@
 #include "core/status.h"
 #include "io/h5.h"
 
-#define BIN "\"$SN_BIN\""
+#define BIN SN_TEST_BIN
 #define PY "/usr/bin/python3"
 
 static int setup(void **state)
 {
     (void)state;
-    char bin[512];
-    const char *build = getenv("BUILD");
-    snprintf(bin, sizeof bin, "%s/scratchnet", build ? build : "build");
-    return setenv("SN_BIN", bin, 1);
+    return sn_test_use_bin();
 }
 
 /* 64 training and 40 test images of 1x28x28, uint8 with scale 1/255. */
@@ -41,17 +38,41 @@ static void write_images(const char *path)
             x[i] = (uint8_t)(sn_rng_u32(&r) & 0xff);
         for (size_t i = 0; i < n; i++)
             y[i] = (int32_t)(i % 10);
-        size_t xd[4] = { n, 1, 28, 28 }, yd[1] = { n };
-        const char *xp = split ? "/test/x" : "/train/x";
-        assert_int_equal(sn_h5_write(f, xp, 4, xd, SN_H5_U8, x), SN_OK);
-        double scale = 1.0 / 255.0;
-        assert_int_equal(sn_h5_attr_set_f64(f, xp, "scale", &scale, 1), SN_OK);
-        assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, yd, SN_H5_I32, y),
-                         SN_OK);
+        sn_test_write_u8(f, split ? "test" : "train", n, 28, 28, x, y);
         free(x);
         free(y);
     }
     assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
+/* scratchnet's predictions on img.h5 from weights w, against PyTorch's
+ * from the network net (a model file or a generated module) holding pt. */
+static void predictions_agree(const char *what, const char *w, const char *net, const char *pt,
+                              const char *pred)
+{
+    int rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", w, sn_test_path("img.h5"),
+                         pred);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(PY " tests/tools/torch_agree.py check %s %s %s %s", net, pt,
+                     sn_test_path("img.h5"), pred);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    print_message("%s: %s", what, out);
+    free(out);
+    assert_int_equal(rc, 0);
+}
+
+/* PyTorch -> scratchnet: initialise cfg in PyTorch (seed), convert the
+ * state_dict to weights b, compare the predictions. */
+static void torch_to_scratchnet(const char *name, const char *cfg, const char *bpt, const char *b,
+                                const char *pred, int seed)
+{
+    int rc = sn_test_run(PY " tests/tools/torch_agree.py init %s %s %d", cfg, bpt, seed);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(PY " tools/torch_to_h5.py %s --model %s -o %s", bpt, cfg, b);
+    assert_int_equal(rc, 0);
+    char what[128];
+    snprintf(what, sizeof what, "%s, torch -> scratchnet", name);
+    predictions_agree(what, b, cfg, bpt, pred);
 }
 
 static void test_torch_both_ways(void **state)
@@ -76,37 +97,19 @@ static void test_torch_both_ways(void **state)
         snprintf(bpt, sizeof bpt, "%s/%s_b.pt", sn_test_tmpdir(), m);
         snprintf(b, sizeof b, "%s/%s_b.h5", sn_test_tmpdir(), m);
         /* PyTorch -> scratchnet: a PyTorch initialisation */
-        int rc = sn_test_run(PY " tests/tools/torch_agree.py init %s %s %zu", cfg, bpt, i + 1);
-        assert_int_equal(rc, 0);
-        rc = sn_test_run(PY " tools/torch_to_h5.py %s --model %s -o %s", bpt, cfg, b);
-        assert_int_equal(rc, 0);
-        rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", b, sn_test_path("img.h5"),
-                         pred);
-        assert_int_equal(rc, 0);
-        rc = sn_test_run(PY " tests/tools/torch_agree.py check %s %s %s %s", cfg, bpt,
-                         sn_test_path("img.h5"), pred);
-        char *out = sn_test_slurp(sn_test_path("out.txt"));
-        print_message("%s, torch -> scratchnet: %s", m, out);
-        free(out);
-        assert_int_equal(rc, 0);
+        torch_to_scratchnet(m, cfg, bpt, b, pred, (int)i + 1);
         /* scratchnet -> PyTorch: a few steps of training from those weights,
          * then the same predictions through the generated module */
-        rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 3 --out %s --quiet "
-                         "--threads 1", cfg, sn_test_path("img.h5"), b, a);
+        int rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 3 --out %s "
+                             "--quiet --threads 1", cfg, sn_test_path("img.h5"), b, a);
         assert_int_equal(rc, 0);
         rc = sn_test_run(PY " tools/h5_to_torch.py %s -o %s --module %s", a, apt, mod);
         if (rc)
             fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
         assert_int_equal(rc, 0);
-        rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", a, sn_test_path("img.h5"),
-                         pred);
-        assert_int_equal(rc, 0);
-        rc = sn_test_run(PY " tests/tools/torch_agree.py check %s %s %s %s", mod, apt,
-                         sn_test_path("img.h5"), pred);
-        out = sn_test_slurp(sn_test_path("out.txt"));
-        print_message("%s, scratchnet -> torch: %s", m, out);
-        free(out);
-        assert_int_equal(rc, 0);
+        char what[128];
+        snprintf(what, sizeof what, "%s, scratchnet -> torch", m);
+        predictions_agree(what, a, mod, apt, pred);
     }
     /* the branching and batchnorm models, PyTorch -> scratchnet */
     static const char *const dags[] = { "cnn", "inception", "resnet" };
@@ -116,19 +119,7 @@ static void test_torch_both_ways(void **state)
         snprintf(bpt, sizeof bpt, "%s/%s_b.pt", sn_test_tmpdir(), dags[i]);
         snprintf(b, sizeof b, "%s/%s_b.h5", sn_test_tmpdir(), dags[i]);
         snprintf(pred, sizeof pred, "%s/%s_pred.h5", sn_test_tmpdir(), dags[i]);
-        int rc = sn_test_run(PY " tests/tools/torch_agree.py init %s %s 7", cfg, bpt);
-        assert_int_equal(rc, 0);
-        rc = sn_test_run(PY " tools/torch_to_h5.py %s --model %s -o %s", bpt, cfg, b);
-        assert_int_equal(rc, 0);
-        rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", b, sn_test_path("img.h5"),
-                         pred);
-        assert_int_equal(rc, 0);
-        rc = sn_test_run(PY " tests/tools/torch_agree.py check %s %s %s %s", cfg, bpt,
-                         sn_test_path("img.h5"), pred);
-        char *out = sn_test_slurp(sn_test_path("out.txt"));
-        print_message("%s, torch -> scratchnet: %s", dags[i], out);
-        free(out);
-        assert_int_equal(rc, 0);
+        torch_to_scratchnet(dags[i], cfg, bpt, b, pred, 7);
     }
     /* --by-order: a plain nn.Sequential's state_dict onto models/mlp.cfg */
     {
