@@ -16,4 +16,19 @@
 int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, int stride,
                    int pad, enum sn_act act, enum sn_init init, struct sn_layer **out);
 
+/* How a conv layer computes (the results agree to rounding). */
+enum sn_conv_algo {
+    SN_CONV_AUTO,       /* winograd where it applies and pays, else im2col */
+    SN_CONV_IM2COL,
+    SN_CONV_WINOGRAD,   /* 3x3, stride 1 only */
+};
+
+/* Choose the algorithm of a conv layer l, before it is reserved (built
+ * into a model); create chose SN_CONV_AUTO.  SN_ESHAPE if l cannot use
+ * algo. */
+int sn_conv_set_algo(struct sn_layer *l, enum sn_conv_algo algo);
+
+/* The algorithm l uses (never SN_CONV_AUTO). */
+enum sn_conv_algo sn_conv_algo(const struct sn_layer *l);
+
 #endif

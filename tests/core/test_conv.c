@@ -1,4 +1,4 @@
-/* test_conv: the conv layer and its im2col kernels. */
+/* test_conv: the conv layer, its im2col kernels and its Winograd path. */
 #include "testutil.h"
 
 #include <string.h>
@@ -66,6 +66,107 @@ static void test_conv_matches_pytorch(void **state)
     sn_test_layer_free(&t);
 }
 
+/* The Winograd path's gradients match finite differences: padding 0, 1 and
+ * 2, odd and non-square outputs (a cut last tile row or column), batch 1,
+ * a fused activation. */
+static void test_conv_winograd_fd(void **state)
+{
+    (void)state;
+    struct { int C, H, W, OC, P, B; enum sn_act a; } cases[] = {
+        { 2, 5, 6, 3, 1, 2, SN_ACT_LINEAR },
+        { 3, 4, 7, 2, 0, 1, SN_ACT_TANH },
+        { 1, 3, 3, 2, 2, 3, SN_ACT_SIGMOID },
+        { 4, 6, 6, 5, 1, 5, SN_ACT_LINEAR },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sn_layer *l;
+        assert_int_equal(sn_conv_create("c", sn_shape_make(cases[i].C, cases[i].H, cases[i].W, 0),
+                                        cases[i].OC, 3, 1, cases[i].P, cases[i].a,
+                                        SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+        assert_int_equal(sn_conv_set_algo(l, SN_CONV_WINOGRAD), SN_OK);
+        struct sn_test_layer t;
+        sn_test_layer_init(&t, l, cases[i].B, true);
+        sn_test_layer_check(&t, 1e-2, 1e-3, 1e-2);
+        sn_test_layer_free(&t);
+    }
+}
+
+/* Output, dx, dweight and dbias of the Winograd path match
+ * torch.nn.Conv2d(5, 4, 3, stride 1, pad 1) on 3 examples of 5x7x6.
+ * Tolerance: F(2x2, 3x3) sums up to 4 transformed terms on each side of the
+ * products (factors 1 and 1/2 only), so its rounding error is a few float
+ * ulps of the largest partial sums: below 1e-5 of values of order 1 to 20
+ * here, the same tolerance as the im2col path. */
+static void test_conv_winograd_matches_pytorch(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_conv_create("c", sn_shape_make(5, 7, 6, 0), 4, 3, 1, 1, SN_ACT_LINEAR,
+                                    SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    assert_int_equal(sn_conv_set_algo(l, SN_CONV_WINOGRAD), SN_OK);
+    struct sn_test_layer t;
+    sn_test_layer_init(&t, l, 3, true);
+    const float *p[2] = { conv3s1_weight, conv3s1_bias };
+    const float *dp[2] = { conv3s1_dweight, conv3s1_dbias };
+    sn_test_layer_ref(&t, conv3s1_x, p, conv3s1_r, conv3s1_y, conv3s1_dx, dp, 1e-5, 1e-5);
+    sn_test_layer_free(&t);
+}
+
+/* Winograd and im2col agree on larger layers, at batch sizes that split
+ * into uneven groups over the threads: y, dx, dweight, dbias. */
+static void test_conv_winograd_matches_im2col(void **state)
+{
+    (void)state;
+    struct { int C, H, W, OC, P, B; enum sn_act a; } cases[] = {
+        { 16, 14, 14, 24, 1, 7, SN_ACT_RELU },
+        { 8, 9, 11, 8, 0, 13, SN_ACT_LINEAR },
+        { 32, 28, 28, 32, 1, 3, SN_ACT_LINEAR },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sn_test_layer t[2];
+        for (int a = 0; a < 2; a++) {
+            struct sn_layer *l;
+            assert_int_equal(sn_conv_create("c", sn_shape_make(cases[i].C, cases[i].H, cases[i].W,
+                                                               0),
+                                            cases[i].OC, 3, 1, cases[i].P, cases[i].a,
+                                            SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+            assert_int_equal(sn_conv_set_algo(l, a ? SN_CONV_WINOGRAD : SN_CONV_IM2COL), SN_OK);
+            sn_test_layer_init(&t[a], l, cases[i].B, true);
+            sn_test_layer_backward(&t[a]);
+        }
+        size_t ny = (size_t)cases[i].B * t[0].out_len, nx = (size_t)cases[i].B * t[0].in_len[0];
+        assert_close_arrays(t[1].y, t[0].y, ny, 1e-5, 1e-5);
+        assert_close_arrays(t[1].dx[0], t[0].dx[0], nx, 1e-5, 1e-5);
+        for (int p = 0; p < 2; p++)
+            assert_close_arrays(t[1].l->params[p].dw, t[0].l->params[p].dw,
+                                t[0].l->params[p].len, 1e-4, 1e-5);
+        sn_test_layer_free(&t[0]);
+        sn_test_layer_free(&t[1]);
+    }
+}
+
+/* AUTO picks Winograd for 3x3 stride-1 layers with enough channels and
+ * im2col otherwise; Winograd cannot be forced onto other kernels. */
+static void test_conv_algo_choice(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_conv_create("c", sn_shape_make(32, 8, 8, 0), 32, 3, 1, 1, SN_ACT_LINEAR,
+                                    SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_conv_algo(l), SN_CONV_WINOGRAD);
+    sn_layer_destroy(l);
+    assert_int_equal(sn_conv_create("c", sn_shape_make(8, 8, 8, 0), 32, 3, 1, 1, SN_ACT_LINEAR,
+                                    SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_conv_algo(l), SN_CONV_IM2COL);
+    sn_layer_destroy(l);
+    assert_int_equal(sn_conv_create("c", sn_shape_make(32, 8, 8, 0), 32, 3, 2, 1, SN_ACT_LINEAR,
+                                    SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_conv_algo(l), SN_CONV_IM2COL);
+    assert_int_equal(sn_conv_set_algo(l, SN_CONV_WINOGRAD), SN_ESHAPE);
+    assert_non_null(strstr(sn_errmsg(), "stride 1"));
+    sn_layer_destroy(l);
+}
+
 /* col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)>. */
 static void test_conv_im2col_adjoint(void **state)
 {
@@ -105,6 +206,10 @@ int main(void)
         cmocka_unit_test(test_conv_backward_fd),
         cmocka_unit_test(test_conv_matches_pytorch),
         cmocka_unit_test(test_conv_im2col_adjoint),
+        cmocka_unit_test(test_conv_winograd_fd),
+        cmocka_unit_test(test_conv_winograd_matches_pytorch),
+        cmocka_unit_test(test_conv_winograd_matches_im2col),
+        cmocka_unit_test(test_conv_algo_choice),
         cmocka_unit_test(test_conv_rejects_bad_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
