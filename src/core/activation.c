@@ -93,34 +93,41 @@ void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
     }
 }
 
-void sn_act_backward(enum sn_act a, const float *y, const float *dy, float *dx,
-                     size_t B, size_t F)
+/* dx = act'(y) dy, or dx += act'(y) dy when acc: the flag is the same for
+ * the whole loop, so the compiler makes two loops of each. */
+static void act_backward(enum sn_act a, const float *y, const float *dy, float *dx, size_t B,
+                         size_t F, bool acc)
 {
     size_t n = B * F;
     switch (a) {
     case SN_ACT_LINEAR:
-        if (dx != dy)
+        if (acc) {
+#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+            for (size_t i = 0; i < n; i++)
+                dx[i] += dy[i];
+        } else if (dx != dy) {
             memcpy(dx, dy, n * sizeof *dx);
+        }
         break;
     case SN_ACT_RELU:
 #pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
-            dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+            dx[i] = (acc ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : 0.0f);
         break;
     case SN_ACT_LEAKY_RELU:
 #pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
-            dx[i] = y[i] > 0.0f ? dy[i] : SN_LEAKY_SLOPE * dy[i];
+            dx[i] = (acc ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : SN_LEAKY_SLOPE * dy[i]);
         break;
     case SN_ACT_SIGMOID:
 #pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
-            dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+            dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * y[i] * (1.0f - y[i]);
         break;
     case SN_ACT_TANH:
 #pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
-            dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+            dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * (1.0f - y[i] * y[i]);
         break;
     case SN_ACT_SOFTMAX:
 #pragma omp parallel for schedule(static) if (B * F > 4096)
@@ -131,10 +138,22 @@ void sn_act_backward(enum sn_act a, const float *y, const float *dy, float *dx,
             for (size_t j = 0; j < F; j++)
                 dot += dyr[j] * yr[j];
             for (size_t j = 0; j < F; j++)
-                dxr[j] = yr[j] * (dyr[j] - dot);
+                dxr[j] = (acc ? dxr[j] : 0.0f) + yr[j] * (dyr[j] - dot);
         }
         break;
     }
+}
+
+void sn_act_backward(enum sn_act a, const float *y, const float *dy, float *dx,
+                     size_t B, size_t F)
+{
+    act_backward(a, y, dy, dx, B, F, false);
+}
+
+void sn_act_backward_add(enum sn_act a, const float *y, const float *dy, float *dx,
+                         size_t B, size_t F)
+{
+    act_backward(a, y, dy, dx, B, F, true);
 }
 
 /* ---- the [activation] layer ------------------------------------------- */
@@ -149,11 +168,6 @@ static size_t activation_rows(const struct sn_layer *l, int B, size_t *F)
     const struct sn_shape *s = &l->out_shape;
     *F = (size_t)s->d[s->ndim - 1];
     return (size_t)B * sn_shape_len(s) / *F;
-}
-
-static size_t activation_workspace_len(const struct sn_layer *l, int B)
-{
-    return (size_t)B * sn_shape_len(&l->out_shape);
 }
 
 static void activation_forward(struct sn_layer *l, const float *const *x, float *y,
@@ -172,15 +186,12 @@ static void activation_backward(struct sn_layer *l, const float *const *x,
     const struct activation *a = (const struct activation *)l;
     if (!dx[0])
         return;
-    size_t F, rows = activation_rows(l, c->B, &F), n = rows * F;
-    sn_act_backward(a->act, y, dy, c->ws, rows, F);
-    for (size_t i = 0; i < n; i++)
-        dx[0][i] += c->ws[i];
+    size_t F, rows = activation_rows(l, c->B, &F);
+    sn_act_backward_add(a->act, y, dy, dx[0], rows, F);
 }
 
 static const struct sn_layer_ops activation_ops = {
     .kind = "activation",
-    .workspace_len = activation_workspace_len,
     .forward = activation_forward,
     .backward = activation_backward,
     .in_place = true,

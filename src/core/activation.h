@@ -35,6 +35,10 @@ void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
 void sn_act_backward(enum sn_act a, const float *y, const float *dy, float *dx,
                      size_t B, size_t F);
 
+/* dx += act'(.) * dy, in one pass; dx must not overlap dy. */
+void sn_act_backward_add(enum sn_act a, const float *y, const float *dy, float *dx,
+                         size_t B, size_t F);
+
 /* The [activation] layer: y = act(x), any input shape (softmax over the
  * last dimension).  Takes no parameters. */
 int sn_activation_create(const char *name, struct sn_shape in, enum sn_act a,

@@ -1,25 +1,53 @@
 /* dropout: inverted dropout (see dropout.h).  Legend: n = B * values per
- * example.  Drawing is sequential (one stream), the multiply is not. */
+ * example.
+ *
+ * The mask is counter-based: one 64-bit key is drawn from the step's
+ * stream, and value i keeps its input when hash(key, i) >= p 2^32.  So
+ * every value's draw is independent of the others' and the loop runs in
+ * parallel and vectorised, with the same mask at any thread count (a
+ * sequential stream cost 11 ms of a 560 ms cnn step at batch 256). */
 #include "core/dropout.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
 #include "core/tensor.h"
 
+/* A 32-bit integer hash with full avalanche ("lowbias32", C. Wellons'
+ * hash-prospector): 32-bit multiplies, so it vectorises. */
+static inline uint32_t hash32(uint32_t v)
+{
+    v ^= v >> 16;
+    v *= 0x7feb352dU;
+    v ^= v >> 15;
+    v *= 0x846ca68bU;
+    v ^= v >> 16;
+    return v;
+}
+
+/* Parallel loops pay from this many values. */
+#define DROPOUT_PAR 32768
+
 void sn_dropout_forward(const float *x, float *y, float *mask, size_t n, float p,
                         struct sn_rng *rng)
 {
     const float keep = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        mask[i] = sn_rng_uniform(rng) >= p ? keep : 0.0f;
-    for (size_t i = 0; i < n; i++)
+    const uint32_t k1 = sn_rng_u32(rng), k2 = sn_rng_u32(rng);
+    /* keep where the hash >= p 2^32 (p < 1, so the bound fits in 32 bits) */
+    const uint32_t bound = (uint32_t)((double)p * 4294967296.0);
+#pragma omp parallel for simd schedule(static) if (n > DROPOUT_PAR)
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = hash32(hash32((uint32_t)i + k1) ^ k2 ^ (uint32_t)(i >> 32));
+        mask[i] = h >= bound ? keep : 0.0f;
         y[i] = x[i] * mask[i];
+    }
 }
 
 void sn_dropout_backward(const float *dy, const float *mask, float *dx, size_t n)
 {
+#pragma omp parallel for simd schedule(static) if (n > DROPOUT_PAR)
     for (size_t i = 0; i < n; i++)
         dx[i] += dy[i] * mask[i];
 }
@@ -47,6 +75,7 @@ static void dropout_forward(struct sn_layer *l, const float *const *x, float *y,
     else {
         if (y != x[0])
             memcpy(y, x[0], n * sizeof *y);
+#pragma omp parallel for simd schedule(static) if (n > DROPOUT_PAR)
         for (size_t i = 0; i < n; i++)
             d->mask[i] = 1.0f;
     }

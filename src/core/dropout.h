@@ -8,7 +8,8 @@
 
 #include "core/layer.h"
 
-/* y = x * mask, mask[i] = (u_i >= p) / (1 - p), u_i ~ U[0,1) from rng. */
+/* y = x * mask, mask[i] = (u_i >= p) / (1 - p), u_i ~ U[0,1): a hash of
+ * i and a key of two draws from rng (the same mask at any thread count). */
 void sn_dropout_forward(const float *x, float *y, float *mask, size_t n, float p,
                         struct sn_rng *rng);
 

@@ -21,6 +21,28 @@ static int maxpool_reserve(struct sn_layer *l, int max_batch)
     return p->argmax ? SN_OK : sn_fail(SN_ENOMEM, "%s: out of memory", l->name);
 }
 
+/* The common 2x2 window with stride 2, one output row: the same choices
+ * as the general loop (first of equal values wins), written without
+ * branches so it vectorises. */
+static void max2x2_row(const float *restrict r0, const float *restrict r1, int OW, int at,
+                       int W, float *restrict y, int32_t *restrict idx)
+{
+    for (int ow = 0; ow < OW; ow++) {
+        float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+        int32_t i = at + 2 * ow;
+        float m = a;
+        int32_t k = i;
+        k = b > m ? i + 1 : k;
+        m = b > m ? b : m;
+        k = c > m ? i + W : k;
+        m = c > m ? c : m;
+        k = d > m ? i + W + 1 : k;
+        m = d > m ? d : m;
+        y[ow] = m;
+        idx[ow] = k;
+    }
+}
+
 static void maxpool_forward(struct sn_layer *l, const float *const *x, float *y,
                             const struct sn_ctx *c)
 {
@@ -32,6 +54,12 @@ static void maxpool_forward(struct sn_layer *l, const float *const *x, float *y,
         const float *xp = x[0] + (size_t)pl * in_plane;
         float *yp = y + (size_t)pl * out_plane;
         int32_t *ap = p->argmax + (size_t)pl * out_plane;
+        if (p->K == 2 && p->S == 2) {
+            for (int oh = 0; oh < p->OH; oh++)
+                max2x2_row(xp + (size_t)2 * oh * p->W, xp + (size_t)(2 * oh + 1) * p->W, p->OW,
+                           2 * oh * p->W, p->W, yp + (size_t)oh * p->OW, ap + (size_t)oh * p->OW);
+            continue;
+        }
         for (int oh = 0; oh < p->OH; oh++)
             for (int ow = 0; ow < p->OW; ow++) {
                 int best = oh * p->S * p->W + ow * p->S;

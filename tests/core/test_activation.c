@@ -102,6 +102,28 @@ static void test_activation_layer_accumulates(void **state)
     sn_layer_destroy(l);
 }
 
+/* sn_act_backward_add adds exactly what sn_act_backward writes, for every
+ * activation, on arrays long enough for the parallel loops. */
+static void test_activation_backward_add(void **state)
+{
+    (void)state;
+    enum { B = 100, F = 701, N = B * F };
+    static float y[N], dy[N], once[N], acc[N], want[N];
+    for (int a = SN_ACT_LINEAR; a <= SN_ACT_SOFTMAX; a++) {
+        sn_test_fill(y, N, 21 + a, -1, 1);
+        if (a == SN_ACT_SIGMOID || a == SN_ACT_SOFTMAX)
+            for (int i = 0; i < N; i++)
+                y[i] = 0.5f * (y[i] + 1.0f);
+        sn_test_fill(dy, N, 22, -1, 1);
+        sn_test_fill(acc, N, 23, -1, 1);
+        sn_act_backward((enum sn_act)a, y, dy, once, B, F);
+        for (int i = 0; i < N; i++)
+            want[i] = acc[i] + once[i];
+        sn_act_backward_add((enum sn_act)a, y, dy, acc, B, F);
+        assert_memory_equal(acc, want, sizeof acc);
+    }
+}
+
 /* Names parse both ways; unknown names are refused with the list. */
 static void test_activation_parse(void **state)
 {
@@ -121,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_activation_stable),
         cmocka_unit_test(test_activation_backward_fd),
         cmocka_unit_test(test_activation_layer_accumulates),
+        cmocka_unit_test(test_activation_backward_add),
         cmocka_unit_test(test_activation_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/dropout.h"
+#include "core/parallel.h"
 #include "core/status.h"
 
 /* About a fraction p is zeroed, the rest scaled by 1/(1-p), and the mean
@@ -30,6 +31,20 @@ static void test_dropout_statistics(void **state)
     }
     assert_true(zeros > 29000 && zeros < 31000);
     assert_float_equal(sum / N, 1.0, 0.01);
+    /* the mask does not depend on the number of threads */
+    for (int t = 1; t <= 2; t++) {
+        sn_parallel_set_threads(t);
+        struct sn_rng r3;
+        sn_rng_seed(&r3, 3, 3);
+        sn_dropout_forward(x, y2, mask, N, 0.3f, &r3);
+        assert_memory_equal(y, y2, sizeof y);
+    }
+    /* neighbouring values are not correlated: runs of kept values have the
+     * geometric lengths of independent draws (mean 1 / p = 3.33) */
+    int runs = 0;
+    for (int i = 1; i < N; i++)
+        runs += (y[i] == 0.0f) && (y[i - 1] != 0.0f);
+    assert_true(runs > 0.7 * 0.3 * N * 0.95 && runs < 0.7 * 0.3 * N * 1.05);
 }
 
 /* Gradients follow the mask (FD with a fixed stream); eval is the identity. */

@@ -39,6 +39,36 @@ static void test_maxpool_backward_fd(void **state)
     sn_test_layer_free(&t);
 }
 
+/* The 2x2 stride-2 fast path: finite differences on an odd-sized input,
+ * and on ties (values from {0, 1, 2}) the gradient goes to the first
+ * maximum of each window in row-major order, as in the general loop and
+ * in PyTorch. */
+static void test_maxpool_2x2(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_maxpool_create("p", sn_shape_make(3, 7, 9, 0), 2, 2, &l), SN_OK);
+    struct sn_test_layer t;
+    sn_test_layer_init(&t, l, 2, true);
+    sn_test_layer_check(&t, 1e-3, 1e-3, 1e-2);
+    for (int i = 0; i < 2 * 3 * 7 * 9; i++)
+        t.x[0][i] = (float)((i * 7 + i / 5) % 3);
+    sn_test_layer_backward(&t);
+    for (int pl = 0; pl < 6; pl++)
+        for (int oh = 0; oh < 3; oh++)
+            for (int ow = 0; ow < 4; ow++) {
+                const float *xp = t.x[0] + pl * 63;
+                int best = 2 * oh * 9 + 2 * ow;
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 2; j++)
+                        if (xp[(2 * oh + i) * 9 + 2 * ow + j] > xp[best])
+                            best = (2 * oh + i) * 9 + 2 * ow + j;
+                assert_float_equal(t.y[pl * 12 + oh * 4 + ow], xp[best], 0);
+                assert_float_equal(t.dx[0][pl * 63 + best], t.r[pl * 12 + oh * 4 + ow], 0);
+            }
+    sn_test_layer_free(&t);
+}
+
 static void test_maxpool_matches_pytorch(void **state)
 {
     (void)state;
@@ -63,6 +93,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_maxpool_hand),
         cmocka_unit_test(test_maxpool_backward_fd),
+        cmocka_unit_test(test_maxpool_2x2),
         cmocka_unit_test(test_maxpool_matches_pytorch),
         cmocka_unit_test(test_maxpool_rejects_big_window),
     };
