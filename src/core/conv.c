@@ -375,9 +375,10 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
 int sn_conv_set_algo(struct sn_layer *l, enum sn_conv_algo algo)
 {
     struct conv *k = (struct conv *)l;
-    bool fits = k->g.K == 3 && k->g.S == 1;
+    bool fits = k->g.K == 3 && k->g.S == 1 && (k->g.OW + 1) / 2 + 1 <= SN_WINO_MAX_TW1;
     if (algo == SN_CONV_WINOGRAD && !fits)
-        return sn_fail(SN_ESHAPE, "conv: winograd needs a 3x3 kernel with stride 1");
+        return sn_fail(SN_ESHAPE, "conv: winograd needs a 3x3 kernel with stride 1 and an "
+                       "output at most %d wide", 2 * (SN_WINO_MAX_TW1 - 1));
     if (algo == SN_CONV_AUTO)   /* few channels: the GEMMs are too thin to pay */
         algo = fits && k->g.C >= WINO_MIN_C && k->OC >= WINO_MIN_C ? SN_CONV_WINOGRAD
                                                                   : SN_CONV_IM2COL;

@@ -59,95 +59,144 @@ void sn_wino_filter_grad(const float *dU, int OC, int C, float *dw)
     }
 }
 
-/* The 4x4 patch whose top-left pixel is (r0, c0) of one channel (H x W);
- * pixels outside the image are 0. */
-static void load_patch(const float *xc, int H, int W, int r0, int c0, float d[16])
+/* Row r of one channel (H x W) read at padded columns 2k - P (even, e[k])
+ * and 2k + 1 - P (odd, o[k]), k < n; outside the image: 0. */
+static void split_row(const float *xc, int H, int W, int P, int r, int n, float *restrict e,
+                      float *restrict o)
 {
-    if (r0 >= 0 && c0 >= 0 && r0 + 4 <= H && c0 + 4 <= W) {
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++)
-                d[4 * i + j] = xc[(size_t)(r0 + i) * W + c0 + j];
+    if (r < 0 || r >= H) {
+        for (int k = 0; k < n; k++)
+            e[k] = o[k] = 0.0f;
         return;
     }
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            int r = r0 + i, c = c0 + j;
-            d[4 * i + j] = (r >= 0 && r < H && c >= 0 && c < W) ? xc[(size_t)r * W + c] : 0.0f;
-        }
+    const float *xr = xc + (size_t)r * W;
+    for (int k = 0; k < n; k++) {
+        int j = 2 * k - P;
+        e[k] = j >= 0 && j < W ? xr[j] : 0.0f;
+        o[k] = j + 1 >= 0 && j + 1 < W ? xr[j + 1] : 0.0f;
+    }
+}
+
+/* B^T d over 4 rows p (row i at p + i n, n values each) into r (same). */
+static void bt_rows(const float *restrict p, int n, float *restrict r)
+{
+    const float *p0 = p, *p1 = p + n, *p2 = p + 2 * n, *p3 = p + 3 * n;
+    float *r0 = r, *r1 = r + n, *r2 = r + 2 * n, *r3 = r + 3 * n;
+    for (int k = 0; k < n; k++) {
+        float a0 = p0[k], a1 = p1[k], a2 = p2[k], a3 = p3[k];
+        r0[k] = a0 - a2;
+        r1[k] = a1 + a2;
+        r2[k] = a2 - a1;
+        r3[k] = a1 - a3;
+    }
 }
 
 void sn_wino_input(const struct sn_conv_geom *g, const float *x, int nb, float *V)
 {
-    const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2;
+    const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, n = TW + 1;
     const size_t T = (size_t)TH * TW, N = (size_t)nb * T, plane = (size_t)g->H * g->W;
     const size_t stride = sn_wino_ld(g->C, N);   /* between positions xi */
+    /* Per tile row: the 4 input rows under it split into even and odd
+     * padded columns (pe, po: 4 rows of n), B^T applied to those rows (e,
+     * o), then B to the columns of each tile: every loop but the split
+     * runs over consecutive floats and vectorises. */
+    float pe[4 * SN_WINO_MAX_TW1], po[4 * SN_WINO_MAX_TW1];
+    float e[4 * SN_WINO_MAX_TW1], o[4 * SN_WINO_MAX_TW1];
     for (int b = 0; b < nb; b++)
         for (int c = 0; c < g->C; c++) {
             const float *xc = x + ((size_t)b * g->C + c) * plane;
             float *v = V + (size_t)c * N + (size_t)b * T;
-            for (int ty = 0; ty < TH; ty++)
-                for (int tx = 0; tx < TW; tx++) {
-                    float d[16], t[16];
-                    load_patch(xc, g->H, g->W, 2 * ty - g->P, 2 * tx - g->P, d);
-                    for (int j = 0; j < 4; j++) {   /* B^T d: rows */
-                        t[0 + j] = d[0 + j] - d[8 + j];
-                        t[4 + j] = d[4 + j] + d[8 + j];
-                        t[8 + j] = d[8 + j] - d[4 + j];
-                        t[12 + j] = d[4 + j] - d[12 + j];
-                    }
-                    float *o = v + (size_t)ty * TW + tx;
-                    for (int i = 0; i < 4; i++) {   /* (B^T d) B: columns */
-                        const float *r = t + 4 * i;
-                        o[(size_t)(4 * i + 0) * stride] = r[0] - r[2];
-                        o[(size_t)(4 * i + 1) * stride] = r[1] + r[2];
-                        o[(size_t)(4 * i + 2) * stride] = r[2] - r[1];
-                        o[(size_t)(4 * i + 3) * stride] = r[1] - r[3];
+            for (int ty = 0; ty < TH; ty++) {
+                for (int i = 0; i < 4; i++)
+                    split_row(xc, g->H, g->W, g->P, 2 * ty - g->P + i, n, pe + i * n, po + i * n);
+                bt_rows(pe, n, e);
+                bt_rows(po, n, o);
+                for (int i = 0; i < 4; i++) {   /* (B^T d) B: columns 2tx .. 2tx+3 */
+                    const float *restrict ei = e + i * n, *restrict oi = o + i * n;
+                    float *restrict v0 = v + (size_t)ty * TW + (size_t)(4 * i) * stride;
+                    float *restrict v1 = v0 + stride;
+                    float *restrict v2 = v1 + stride;
+                    float *restrict v3 = v2 + stride;
+                    for (int tx = 0; tx < TW; tx++) {
+                        v0[tx] = ei[tx] - ei[tx + 1];
+                        v1[tx] = oi[tx] + ei[tx + 1];
+                        v2[tx] = ei[tx + 1] - oi[tx];
+                        v3[tx] = oi[tx] - oi[tx + 1];
                     }
                 }
+            }
         }
+}
+
+/* Add the even (e) and odd (o) padded columns of one row back to row r
+ * of one channel (H x W), where they lie inside it. */
+static void merge_row(const float *e, const float *o, int n, int P, int r, int H, int W,
+                      float *xc)
+{
+    if (r < 0 || r >= H)
+        return;
+    float *xr = xc + (size_t)r * W;
+    for (int k = 0; k < n; k++) {
+        int j = 2 * k - P;
+        if (j >= 0 && j < W)
+            xr[j] += e[k];
+        if (j + 1 >= 0 && j + 1 < W)
+            xr[j + 1] += o[k];
+    }
+}
+
+/* B t over 4 rows t (row i at t + i n) into d: the transpose of bt_rows. */
+static void b_rows(const float *restrict t, int n, float *restrict d)
+{
+    const float *t0 = t, *t1 = t + n, *t2 = t + 2 * n, *t3 = t + 3 * n;
+    float *d0 = d, *d1 = d + n, *d2 = d + 2 * n, *d3 = d + 3 * n;
+    for (int k = 0; k < n; k++) {
+        float a0 = t0[k], a1 = t1[k], a2 = t2[k], a3 = t3[k];
+        d0[k] = a0;
+        d1[k] = a1 - a2 + a3;
+        d2[k] = a2 - a0 + a1;
+        d3[k] = -a3;
+    }
 }
 
 void sn_wino_input_grad(const struct sn_conv_geom *g, const float *dV, int nb, float *dx)
 {
-    const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2;
+    const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, n = TW + 1;
     const size_t T = (size_t)TH * TW, N = (size_t)nb * T, plane = (size_t)g->H * g->W;
     const size_t stride = sn_wino_ld(g->C, N);
+    /* Per tile row, sn_wino_input backwards: B^T to the columns of each
+     * tile, folded onto the padded columns the tiles share (even: e, odd:
+     * o), B to the 4 rows (de, do_), then added back to the image rows. */
+    float e[4 * SN_WINO_MAX_TW1], o[4 * SN_WINO_MAX_TW1];
+    float de[4 * SN_WINO_MAX_TW1], do_[4 * SN_WINO_MAX_TW1];
     for (int b = 0; b < nb; b++)
         for (int c = 0; c < g->C; c++) {
             float *xc = dx + ((size_t)b * g->C + c) * plane;
             const float *v = dV + (size_t)c * N + (size_t)b * T;
-            for (int ty = 0; ty < TH; ty++)
-                for (int tx = 0; tx < TW; tx++) {
-                    const float *s = v + (size_t)ty * TW + tx;
-                    float u[16], t[16];
-                    for (int xi = 0; xi < 16; xi++)
-                        u[xi] = s[(size_t)xi * stride];
-                    for (int i = 0; i < 4; i++) {   /* dV B^T: columns */
-                        const float *r = u + 4 * i;
-                        t[4 * i + 0] = r[0];
-                        t[4 * i + 1] = r[1] - r[2] + r[3];
-                        t[4 * i + 2] = r[2] - r[0] + r[1];
-                        t[4 * i + 3] = -r[3];
+            for (int ty = 0; ty < TH; ty++) {
+                for (int i = 0; i < 4; i++) {
+                    const float *restrict r0 = v + (size_t)ty * TW + (size_t)(4 * i) * stride;
+                    const float *restrict r1 = r0 + stride;
+                    const float *restrict r2 = r1 + stride;
+                    const float *restrict r3 = r2 + stride;
+                    float *restrict ei = e + i * n, *restrict oi = o + i * n;
+                    /* tile tx gives columns 2tx .. 2tx+3: r0, r1-r2+r3,
+                     * r2-r0+r1, -r3; columns 2tx+2, 2tx+3 are tile tx+1's
+                     * first two */
+                    ei[0] = r0[0];
+                    oi[0] = r1[0] - r2[0] + r3[0];
+                    for (int k = 1; k < TW; k++) {
+                        ei[k] = r0[k] + (r2[k - 1] - r0[k - 1] + r1[k - 1]);
+                        oi[k] = (r1[k] - r2[k] + r3[k]) - r3[k - 1];
                     }
-                    float d[16];
-                    for (int j = 0; j < 4; j++) {   /* B (dV B^T): rows */
-                        d[0 + j] = t[0 + j];
-                        d[4 + j] = t[4 + j] - t[8 + j] + t[12 + j];
-                        d[8 + j] = t[8 + j] - t[0 + j] + t[4 + j];
-                        d[12 + j] = -t[12 + j];
-                    }
-                    const int r0 = 2 * ty - g->P, c0 = 2 * tx - g->P;
-                    for (int i = 0; i < 4; i++) {
-                        int r = r0 + i;
-                        if (r < 0 || r >= g->H)
-                            continue;
-                        for (int j = 0; j < 4; j++) {
-                            int cc = c0 + j;
-                            if (cc >= 0 && cc < g->W)
-                                xc[(size_t)r * g->W + cc] += d[4 * i + j];
-                        }
-                    }
+                    ei[TW] = r2[TW - 1] - r0[TW - 1] + r1[TW - 1];
+                    oi[TW] = -r3[TW - 1];
                 }
+                b_rows(e, n, de);
+                b_rows(o, n, do_);
+                for (int u = 0; u < 4; u++)
+                    merge_row(de + u * n, do_ + u * n, n, g->P, 2 * ty - g->P + u, g->H, g->W, xc);
+            }
         }
 }
 
@@ -157,27 +206,44 @@ void sn_wino_output(const struct sn_conv_geom *g, int OC, const float *M, const 
     const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2;
     const size_t T = (size_t)TH * TW, N = (size_t)nb * T, L = (size_t)g->OH * g->OW;
     const size_t stride = sn_wino_ld(OC, N);
+    const int full = g->OW / 2;   /* tiles whose 2 columns are both inside */
+    float a[4][SN_WINO_MAX_TW1];  /* the 2x2 outputs of each tile of a row */
     for (int b = 0; b < nb; b++)
         for (int k = 0; k < OC; k++) {
             float *yk = y + ((size_t)b * OC + k) * L;
             const float *s = M + (size_t)k * N + (size_t)b * T;
-            for (int ty = 0; ty < TH; ty++)
-                for (int tx = 0; tx < TW; tx++) {
-                    const float *m = s + (size_t)ty * TW + tx;
-                    float u[16], t[8];
-                    for (int xi = 0; xi < 16; xi++)
-                        u[xi] = m[(size_t)xi * stride];
-                    for (int j = 0; j < 4; j++) {   /* A^T M: rows */
-                        t[j] = u[j] + u[4 + j] + u[8 + j];
-                        t[4 + j] = u[4 + j] - u[8 + j] - u[12 + j];
-                    }
-                    const float o[4] = { t[0] + t[1] + t[2], t[1] - t[2] - t[3],
-                                         t[4] + t[5] + t[6], t[5] - t[6] - t[7] };
-                    const int r0 = 2 * ty, c0 = 2 * tx;
-                    for (int i = 0; i < 2 && r0 + i < g->OH; i++)
-                        for (int j = 0; j < 2 && c0 + j < g->OW; j++)
-                            yk[(size_t)(r0 + i) * g->OW + c0 + j] = o[2 * i + j] + bias[k];
+            const float bk = bias[k];
+            for (int ty = 0; ty < TH; ty++) {
+                const float *restrict m[16];
+                for (int xi = 0; xi < 16; xi++)
+                    m[xi] = s + (size_t)ty * TW + (size_t)xi * stride;
+                float *restrict a00 = a[0], *restrict a01 = a[1];
+                float *restrict a10 = a[2], *restrict a11 = a[3];
+                for (int tx = 0; tx < TW; tx++) {   /* A^T M A */
+                    float t0 = m[0][tx] + m[4][tx] + m[8][tx];
+                    float t1 = m[1][tx] + m[5][tx] + m[9][tx];
+                    float t2 = m[2][tx] + m[6][tx] + m[10][tx];
+                    float t3 = m[3][tx] + m[7][tx] + m[11][tx];
+                    float s0 = m[4][tx] - m[8][tx] - m[12][tx];
+                    float s1 = m[5][tx] - m[9][tx] - m[13][tx];
+                    float s2 = m[6][tx] - m[10][tx] - m[14][tx];
+                    float s3 = m[7][tx] - m[11][tx] - m[15][tx];
+                    a00[tx] = t0 + t1 + t2 + bk;
+                    a01[tx] = t1 - t2 - t3 + bk;
+                    a10[tx] = s0 + s1 + s2 + bk;
+                    a11[tx] = s1 - s2 - s3 + bk;
                 }
+                for (int i = 0; i < 2 && 2 * ty + i < g->OH; i++) {
+                    float *yr = yk + (size_t)(2 * ty + i) * g->OW;
+                    const float *ae = a[2 * i], *ao = a[2 * i + 1];
+                    for (int tx = 0; tx < full; tx++) {
+                        yr[2 * tx] = ae[tx];
+                        yr[2 * tx + 1] = ao[tx];
+                    }
+                    if (full < TW)   /* odd width: the last tile's left column */
+                        yr[2 * full] = ae[full];
+                }
+            }
         }
 }
 
@@ -187,31 +253,45 @@ void sn_wino_output_grad(const struct sn_conv_geom *g, int OC, const float *dy, 
     const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2;
     const size_t T = (size_t)TH * TW, N = (size_t)nb * T, L = (size_t)g->OH * g->OW;
     const size_t stride = sn_wino_ld(OC, N);
+    const int full = g->OW / 2;
+    float e[2][SN_WINO_MAX_TW1], o[2][SN_WINO_MAX_TW1];   /* dY by tile: even, odd columns */
     for (int b = 0; b < nb; b++)
         for (int k = 0; k < OC; k++) {
             const float *dk = dy + ((size_t)b * OC + k) * L;
             float *s = dM + (size_t)k * N + (size_t)b * T;
-            for (int ty = 0; ty < TH; ty++)
-                for (int tx = 0; tx < TW; tx++) {
-                    float e[4] = { 0, 0, 0, 0 };
-                    const int r0 = 2 * ty, c0 = 2 * tx;
-                    for (int i = 0; i < 2 && r0 + i < g->OH; i++)
-                        for (int j = 0; j < 2 && c0 + j < g->OW; j++)
-                            e[2 * i + j] = dk[(size_t)(r0 + i) * g->OW + c0 + j];
-                    float t[8];   /* dY A^T: columns, rows of 4 */
-                    for (int i = 0; i < 2; i++) {
-                        t[4 * i + 0] = e[2 * i];
-                        t[4 * i + 1] = e[2 * i] + e[2 * i + 1];
-                        t[4 * i + 2] = e[2 * i] - e[2 * i + 1];
-                        t[4 * i + 3] = -e[2 * i + 1];
+            for (int ty = 0; ty < TH; ty++) {
+                for (int i = 0; i < 2; i++) {
+                    if (2 * ty + i >= g->OH) {
+                        for (int tx = 0; tx < TW; tx++)
+                            e[i][tx] = o[i][tx] = 0.0f;
+                        continue;
                     }
-                    float *m = s + (size_t)ty * TW + tx;
-                    for (int j = 0; j < 4; j++) {   /* A (dY A^T): rows */
-                        m[(size_t)(0 + j) * stride] = t[j];
-                        m[(size_t)(4 + j) * stride] = t[j] + t[4 + j];
-                        m[(size_t)(8 + j) * stride] = t[j] - t[4 + j];
-                        m[(size_t)(12 + j) * stride] = -t[4 + j];
+                    const float *dr = dk + (size_t)(2 * ty + i) * g->OW;
+                    for (int tx = 0; tx < full; tx++) {
+                        e[i][tx] = dr[2 * tx];
+                        o[i][tx] = dr[2 * tx + 1];
+                    }
+                    if (full < TW) {
+                        e[i][full] = dr[2 * full];
+                        o[i][full] = 0.0f;
                     }
                 }
+                float *restrict m[16];
+                for (int xi = 0; xi < 16; xi++)
+                    m[xi] = s + (size_t)ty * TW + (size_t)xi * stride;
+                const float *restrict e0 = e[0], *restrict o0 = o[0];
+                const float *restrict e1 = e[1], *restrict o1 = o[1];
+                for (int tx = 0; tx < TW; tx++) {   /* A dY A^T */
+                    /* dY A^T: row i -> (e, e + o, e - o, -o) */
+                    float t[2][4] = { { e0[tx], e0[tx] + o0[tx], e0[tx] - o0[tx], -o0[tx] },
+                                      { e1[tx], e1[tx] + o1[tx], e1[tx] - o1[tx], -o1[tx] } };
+                    for (int j = 0; j < 4; j++) {   /* A (.): rows t0, t0+t1, t0-t1, -t1 */
+                        m[j][tx] = t[0][j];
+                        m[4 + j][tx] = t[0][j] + t[1][j];
+                        m[8 + j][tx] = t[0][j] - t[1][j];
+                        m[12 + j][tx] = -t[1][j];
+                    }
+                }
+            }
         }
 }

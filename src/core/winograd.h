@@ -33,6 +33,10 @@
 
 #include "core/im2col.h"
 
+/* Widest output the transforms take: tile rows of up to 255 tiles
+ * (outputs up to 510 wide), so their row buffers live on the stack. */
+#define SN_WINO_MAX_TW1 256
+
 /* Tiles of one example: ceil(OH/2) * ceil(OW/2). */
 size_t sn_wino_tiles(const struct sn_conv_geom *g);
 
