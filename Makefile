@@ -233,10 +233,10 @@ throughput:
 	sh bench/throughput.sh models/mlp.cfg $(DATA) 5
 
 # bench: scratchnet against PyTorch, one table (docs/PERFORMANCE.md; about
-# 15 minutes).  Installs Debian's python3-torch and python3-h5py for the
+# 5 minutes).  Installs Debian's python3-torch and python3-h5py for the
 # PyTorch side when missing; nothing else ever needs them.
 .PHONY: bench
-bench: $(BUILD)/bench/gemm_peak
+bench: $(BUILD)/bench/gemm_peak $(BUILD)/bench/conv_algos
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(DATA)
 	@/usr/bin/python3 -c 'import torch, h5py' 2>/dev/null || \
@@ -260,6 +260,10 @@ $(BUILD)/bench/allreduce: bench/allreduce.c
 $(BUILD)/bench/gemm_peak: bench/gemm_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $< $(shell pkg-config --cflags --libs openblas) -o $@
+
+$(BUILD)/bench/conv_algos: bench/conv_algos.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 # transfer: the transfer-learning example of docs/TRANSFER.md (pretrain
 # LeNet-5 on classes 0-4, fine-tune on 100 images per class of 5-9, against

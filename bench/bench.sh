@@ -5,7 +5,9 @@
 #   bench/bench.sh [MODELS...]          default: mlp lenet5 lstm cnn
 #   env: DATA (default data/fashion-mnist.h5), REPEATS (default 3)
 #
-# 1. OpenBLAS sgemm peak at 1 and 2 threads (build/bench/gemm_peak).
+# 1. OpenBLAS sgemm peak at 1 and 2 threads (build/bench/gemm_peak), and
+#    one conv layer's time with im2col and Winograd on the zoo's shapes
+#    (build/bench/conv_algos).
 # 2. For each model and global batch 64 and 256: scratchnet at 1 rank x 2
 #    threads and 2 ranks x 1 thread, PyTorch (bench/torch_bench.py) at
 #    1 x 2, each REPEATS times, the same number of steps after 5 warm-up
@@ -51,6 +53,11 @@ build/bench/gemm_peak 2 > "$tmp/g2"
 P1=$(sed -n 's/^peak //p' "$tmp/g1")
 P2=$(sed -n 's/^peak //p' "$tmp/g2")
 echo "1 thread: $P1 GFLOP/s; 2 threads: $P2 GFLOP/s"
+echo
+echo "## convolution algorithms (build/bench/conv_algos 2: one layer, forward and backward)"
+echo '```'
+build/bench/conv_algos 2
+echo '```'
 echo
 echo "## training (median of $REPEATS runs each; steps after 5 warm-up steps)"
 echo
