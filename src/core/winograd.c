@@ -1,10 +1,10 @@
 /* winograd: the F(2x2, 3x3) transforms (see winograd.h).  Each transform
- * is written out as its additions, first along rows, then along columns;
- * every backward one is the transpose of its forward one.  The functions
- * are serial: the conv layer calls them inside its parallel loop. */
+ * is written out as its additions, one side of the tile, then the other;
+ * every backward one is the transpose of its forward one.  They work a
+ * tile row at a time over consecutive floats, so the loops vectorise.
+ * The functions are serial: the conv layer calls them inside its parallel
+ * loop. */
 #include "core/winograd.h"
-
-#include <string.h>
 
 size_t sn_wino_tiles(const struct sn_conv_geom *g)
 {
