@@ -781,13 +781,17 @@ static void test_train_hung_rank_times_out(void **state)
     snprintf(dir, sizeof dir, "%s/hang", sn_test_tmpdir());
     int rc = sn_test_run("start=$(date +%%s); timeout 90 %s -np 2 " BIN " train --model %s --data %s "
                          "--epochs 500 --threads 1 --timeout 5 --checkpoint-dir %s > %s/hang.txt 2>&1 & "
-                         "job=$!; sleep 2; pid=$(awk '$1 == 1 && NF == 4 {print $4}' %s/hang.txt); "
+                         "job=$!; pid=; for i in $(seq 300); do "
+                         "pid=$(awk '$1 == 1 && NF == 4 {print $4}' %s/hang.txt); "
+                         "[ -n \"$pid\" ] && break; sleep 0.1; done; sleep 1; "
                          "kill -STOP $pid; wait $job; st=$?; echo $(( $(date +%%s) - start )) > %s/hsecs; "
                          "kill -KILL $pid 2>/dev/null; exit $st", mpirun(), sn_test_path("m.cfg"),
                          sn_test_path("blobs.h5"), dir, sn_test_tmpdir(), sn_test_tmpdir(),
                          sn_test_tmpdir());
     char *secs = sn_test_slurp(sn_test_path("hsecs")), *log = sn_test_slurp(sn_test_path("hang.txt"));
     fprintf(stderr, "  rank 1 frozen: job ended with %d after %s", rc, secs ? secs : "?\n");
+    if (rc == 124 && log)   /* the guard fired: show what the job printed */
+        fprintf(stderr, "%.2000s\n", log);
     assert_int_not_equal(rc, 0);
     assert_int_not_equal(rc, 124);
     assert_non_null(strstr(log, "rank 0: no progress for"));
