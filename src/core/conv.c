@@ -112,6 +112,45 @@ static size_t conv_workspace_len(const struct sn_layer *l, int B)
     return (size_t)k->nt * per_thread(k);
 }
 
+/* y = act(y) for n examples, in place (softmax over the last dimension,
+ * like [activation]). */
+static void conv_act_forward(const struct conv *k, float *y, int n)
+{
+    const size_t out_len = (size_t)k->OC * k->g.OH * k->g.OW;
+    if (k->act == SN_ACT_SOFTMAX)
+        sn_act_forward(k->act, y, y, (size_t)n * k->OC * k->g.OH, (size_t)k->g.OW);
+    else
+        sn_act_forward(k->act, y, y, 1, (size_t)n * out_len);
+}
+
+/* dz = act'(y) dy for n examples, into buf; for a linear activation dz is
+ * dy itself, used where it is. */
+static const float *conv_dz(const struct conv *k, const float *y, const float *dy, int n,
+                            float *buf)
+{
+    const size_t out_len = (size_t)k->OC * k->g.OH * k->g.OW;
+    if (k->act == SN_ACT_LINEAR)
+        return dy;
+    if (k->act == SN_ACT_SOFTMAX)
+        sn_act_backward(k->act, y, dy, buf, (size_t)n * k->OC * k->g.OH, (size_t)k->g.OW);
+    else
+        sn_act_backward(k->act, y, dy, buf, 1, (size_t)n * out_len);
+    return buf;
+}
+
+/* db[oc] += the sum of dz over each of n examples' (OC, L) planes. */
+static void add_bias_grad(const float *dz, int n, int OC, size_t L, float *db)
+{
+    for (int b = 0; b < n; b++)
+        for (int oc = 0; oc < OC; oc++) {
+            const float *d = dz + ((size_t)b * OC + oc) * L;
+            float s = 0.0f;
+            for (size_t j = 0; j < L; j++)
+                s += d[j];
+            db[oc] += s;
+        }
+}
+
 /* Winograd groups of one call of B examples: at least one per thread, at
  * most nb examples each; group i holds examples [i B / n, (i+1) B / n). */
 static int wino_groups(const struct conv *k, int B)
@@ -145,10 +184,7 @@ static void wino_forward(const struct conv *k, const float *x, const float *w,
             sn_sgemm(false, false, OC, (int)N, C, 1.0f, U + (size_t)xi * OC * C, C, V + xi * ldV,
                      (int)N, 0.0f, M + xi * ldM, (int)N);
         sn_wino_output(g, OC, M, bias, n, yb);
-        if (k->act == SN_ACT_SOFTMAX)
-            sn_act_forward(k->act, yb, yb, (size_t)n * OC * g->OH, (size_t)g->OW);
-        else
-            sn_act_forward(k->act, yb, yb, 1, (size_t)n * out_len);
+        conv_act_forward(k, yb, n);
     }
 }
 
@@ -174,23 +210,10 @@ static void wino_backward(const struct conv *k, const float *x, const float *y,
         const size_t N = (size_t)n * T, ldV = sn_wino_ld(C, N), ldM = sn_wino_ld(OC, N);
         struct wino_ws t = wino_ws(k, c->ws, sn_parallel_thread_id());
         float *V = t.V, *dM = t.M, *dzbuf = t.dz, *dU = t.dU, *db = t.db;
-        const float *yb = y + (size_t)b0 * out_len, *dyb = dy + (size_t)b0 * out_len;
-        const float *dz = dzbuf;
-        if (k->act == SN_ACT_LINEAR)
-            dz = dyb;
-        else if (k->act == SN_ACT_SOFTMAX)
-            sn_act_backward(k->act, yb, dyb, dzbuf, (size_t)n * OC * g->OH, (size_t)g->OW);
-        else
-            sn_act_backward(k->act, yb, dyb, dzbuf, 1, (size_t)n * out_len);
+        const float *dz = conv_dz(k, y + (size_t)b0 * out_len, dy + (size_t)b0 * out_len, n,
+                                  dzbuf);
         if (pb->trainable)
-            for (int b = 0; b < n; b++)
-                for (int oc = 0; oc < OC; oc++) {
-                    const float *d = dz + (size_t)b * out_len + (size_t)oc * L;
-                    float s = 0.0f;
-                    for (size_t j = 0; j < L; j++)
-                        s += d[j];
-                    db[oc] += s;
-                }
+            add_bias_grad(dz, n, OC, L, db);
         sn_wino_output_grad(g, OC, dz, n, dM);
         if (pw->trainable) {
             sn_wino_input(g, x + (size_t)b0 * in_len, n, V);
@@ -246,10 +269,7 @@ static void conv_forward(struct sn_layer *l, const float *const *x, float *y,
                 yb[(size_t)oc * L + i] = bias[oc];
         sn_sgemm(false, false, OC, (int)L, (int)CKK, 1.0f, w, (int)CKK, cols, (int)L, 1.0f, yb,
                  (int)L);
-        if (k->act == SN_ACT_SOFTMAX)   /* over the last dimension, like [activation] */
-            sn_act_forward(k->act, yb, yb, (size_t)OC * g->OH, (size_t)g->OW);
-        else
-            sn_act_forward(k->act, yb, yb, 1, out_len);
+        conv_act_forward(k, yb, 1);
     }
 }
 
@@ -276,21 +296,10 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
         float *cols = c->ws + (size_t)sn_parallel_thread_id() * per;
         float *dcols = cols + CKK * L, *dzbuf = dcols + CKK * L;
         float *dw = dzbuf + (size_t)OC * L, *db = dw + (size_t)OC * CKK;
-        const float *yb = y + (size_t)b * out_len, *dyb = dy + (size_t)b * out_len;
-        const float *dz = dzbuf;
-        if (k->act == SN_ACT_LINEAR)   /* dz = dy: use it where it is */
-            dz = dyb;
-        else if (k->act == SN_ACT_SOFTMAX)
-            sn_act_backward(k->act, yb, dyb, dzbuf, (size_t)OC * g->OH, (size_t)g->OW);
-        else
-            sn_act_backward(k->act, yb, dyb, dzbuf, 1, out_len);
+        const float *dz = conv_dz(k, y + (size_t)b * out_len, dy + (size_t)b * out_len, 1,
+                                  dzbuf);
         if (pb->trainable)
-            for (int oc = 0; oc < OC; oc++) {
-                float s = 0.0f;
-                for (size_t i = 0; i < L; i++)
-                    s += dz[(size_t)oc * L + i];
-                db[oc] += s;
-            }
+            add_bias_grad(dz, 1, OC, L, db);
         if (pw->trainable) {
             sn_im2col(g, x[0] + (size_t)b * in_len, 1, cols);
             sn_sgemm(false, true, OC, (int)CKK, (int)L, 1.0f, dz, (int)L, cols, (int)L, 1.0f, dw,
