@@ -1,6 +1,7 @@
 /* conv_algos: one conv layer's forward and backward time with each of its
- * algorithms (im2col, Winograd), on the shapes of the zoo's networks: the
- * measurements behind SN_CONV_AUTO's choice (docs/PERFORMANCE.md).
+ * algorithms (im2col, Winograd F(2x2, 3x3) and F(4x4, 3x3)), on the shapes
+ * of the zoo's networks: the measurements behind SN_CONV_AUTO's choice
+ * (docs/PERFORMANCE.md).
  *
  *   build/bench/conv_algos [THREADS]        (default 2)
  *
@@ -81,12 +82,13 @@ int main(int argc, char **argv)
     sn_parallel_set_threads(threads < 1 ? 1 : threads);
     /* C, H = W, OC, batch: cnn (28x28 Fashion-MNIST) and cifar_resnet */
     static const int shapes[][4] = {
-        { 8, 28, 8, 128 },   { 16, 28, 16, 128 }, { 32, 28, 32, 256 }, { 32, 14, 64, 256 },
-        { 64, 14, 64, 256 }, { 16, 32, 16, 128 }, { 32, 16, 32, 128 }, { 64, 8, 64, 128 },
+        { 1, 28, 32, 256 },  { 8, 28, 8, 128 },   { 16, 28, 16, 128 }, { 32, 28, 32, 256 },
+        { 32, 14, 64, 256 }, { 64, 14, 64, 256 }, { 3, 32, 16, 128 },  { 16, 32, 16, 128 },
+        { 32, 16, 32, 128 }, { 64, 8, 64, 128 },
     };
     printf("# %d threads; ms, median of %d calls\n", threads, REPS);
-    printf("%-18s %10s %10s %10s %10s %8s\n", "C,HxW,OC,batch", "im2col fwd", "bwd",
-           "winograd fwd", "bwd", "speedup");
+    printf("%-18s %10s %8s %10s %8s %10s %8s %9s %9s\n", "C,HxW,OC,batch", "im2col fwd",
+           "bwd", "F(2x2) fwd", "bwd", "F(4x4) fwd", "bwd", "F2/im2col", "F4/im2col");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int C = shapes[s][0], HW = shapes[s][1], OC = shapes[s][2], B = shapes[s][3];
         size_t nx = (size_t)B * C * HW * HW, ny = (size_t)B * OC * HW * HW;
@@ -96,14 +98,18 @@ int main(int argc, char **argv)
             x[i] = (float)(i % 17) / 17.0f - 0.5f;
         for (size_t i = 0; i < ny; i++)
             dy[i] = (float)(i % 7) / 7.0f - 0.5f;
-        double f[2] = { 0, 0 }, b[2] = { 0, 0 };
-        int ok = time_layer(C, HW, OC, B, SN_CONV_IM2COL, x, dy, y, dx, &f[0], &b[0]) &&
-                 time_layer(C, HW, OC, B, SN_CONV_WINOGRAD, x, dy, y, dx, &f[1], &b[1]);
+        static const enum sn_conv_algo algos[3] = { SN_CONV_IM2COL, SN_CONV_WINOGRAD,
+                                                    SN_CONV_WINOGRAD4 };
+        double f[3] = { 0 }, b[3] = { 0 };
+        int ok = 1;
+        for (int a = 0; a < 3 && ok; a++)
+            ok = time_layer(C, HW, OC, B, algos[a], x, dy, y, dx, &f[a], &b[a]);
         char name[32];
         snprintf(name, sizeof name, "%d,%dx%d,%d,%d", C, HW, HW, OC, B);
         if (ok)
-            printf("%-18s %10.2f %10.2f %10.2f %10.2f %7.2fx\n", name, 1e3 * f[0], 1e3 * b[0],
-                   1e3 * f[1], 1e3 * b[1], (f[0] + b[0]) / (f[1] + b[1]));
+            printf("%-18s %10.2f %8.2f %10.2f %8.2f %10.2f %8.2f %8.2fx %8.2fx\n", name,
+                   1e3 * f[0], 1e3 * b[0], 1e3 * f[1], 1e3 * b[1], 1e3 * f[2], 1e3 * b[2],
+                   (f[0] + b[0]) / (f[1] + b[1]), (f[0] + b[0]) / (f[2] + b[2]));
         else
             printf("%-18s failed\n", name);
         sn_free(x);

@@ -1,9 +1,10 @@
 /* conv: 2-D convolution, the batch spread over the threads, by one of two
  * algorithms:
  *  - im2col and one GEMM per example (any kernel, stride and padding);
- *  - Winograd F(2x2, 3x3) for 3x3 kernels with stride 1 (winograd.h):
- *    16 GEMMs per group of examples doing 16 multiplications where direct
- *    convolution does 36, chosen automatically where it pays.
+ *  - Winograd F(m x m, 3x3) for 3x3 kernels with stride 1 (winograd.h):
+ *    (m + 2)^2 GEMMs per group of examples, doing 16 multiplications where
+ *    direct convolution does 36 (m = 2) or 36 where it does 144 (m = 4);
+ *    F(4x4, 3x3) is chosen automatically where it pays.
  *
  * The im2col path.  Legend: see conv.h; CKK = C*K*K.  Per example b (each
  * thread owns its columns, its dz and its share of dW and db):
@@ -29,17 +30,18 @@
 #include "core/status.h"
 #include "core/winograd.h"
 
-/* Winograd groups examples until a group has this many tiles, so its 16
+/* Winograd groups examples until a group has this many tiles, so its
  * GEMMs are wide enough while the group's transformed tiles still sit in
  * the cache (64, 128, 256 and 512 measured within noise of each other on
  * the cnn; -D to experiment). */
 #ifndef WINO_TILES
 #define WINO_TILES 64
 #endif
-/* ... and is chosen by SN_CONV_AUTO from this many channels in and out
- * (measured: 8 channels at 28x28 tie with im2col, 16 and more win) */
+/* ... and F(4x4, 3x3) is chosen by SN_CONV_AUTO from this many channels
+ * in and out (build/bench/conv_algos: 2x faster than im2col from 8
+ * channels, slower with 1 input channel, even with 3) */
 #ifndef WINO_MIN_C
-#define WINO_MIN_C 16
+#define WINO_MIN_C 8
 #endif
 
 struct conv {
@@ -48,6 +50,7 @@ struct conv {
     int OC;
     enum sn_act act;
     enum sn_conv_algo algo; /* never SN_CONV_AUTO after create */
+    const struct sn_wino *wino; /* the Winograd variant, or NULL for im2col */
     int nt;                 /* threads the workspace has room for */
     int nb;                 /* winograd: examples per group at most */
 };
@@ -59,7 +62,7 @@ static int conv_reserve(struct sn_layer *l, int max_batch)
     k->nt = nt < max_batch ? nt : max_batch;
     if (k->nt < 1)
         k->nt = 1;
-    size_t T = sn_wino_tiles(&k->g);
+    size_t T = k->wino ? sn_wino_tiles(&k->g, k->wino->m) : 1;
     int per = (max_batch + k->nt - 1) / k->nt;
     k->nb = (int)((WINO_TILES + T - 1) / T);
     if (k->nb > per)
@@ -77,14 +80,15 @@ static size_t per_thread(const struct conv *k)
     return 2 * ckk * L + (size_t)k->OC * (L + ckk + 1);
 }
 
-/* Winograd: floats of one thread's scratch: V (16, C, N), M or dM (16, OC,
- * N), dz (nb, OC, L), dU (16, OC, C), db (OC); N = nb * tiles.
- * Before the threads' parts comes the shared U (16, OC, C). */
+/* Winograd: floats of one thread's scratch: V (P, C, N), M or dM (P, OC,
+ * N), dz (nb, OC, L), dU (P, OC, C), db (OC); P positions per tile, N = nb
+ * * tiles.  Before the threads' parts comes the shared U (P, OC, C). */
 static size_t wino_per_thread(const struct conv *k)
 {
-    size_t N = (size_t)k->nb * sn_wino_tiles(&k->g), L = (size_t)k->g.OH * k->g.OW;
-    return 16 * (sn_wino_ld(k->g.C, N) + sn_wino_ld(k->OC, N)) + (size_t)k->nb * k->OC * L +
-           16 * (size_t)k->OC * k->g.C + (size_t)k->OC;
+    const size_t P = (size_t)k->wino->npos, L = (size_t)k->g.OH * k->g.OW;
+    size_t N = (size_t)k->nb * sn_wino_tiles(&k->g, k->wino->m);
+    return P * (sn_wino_ld(k->g.C, N) + sn_wino_ld(k->OC, N)) + (size_t)k->nb * k->OC * L +
+           P * k->OC * k->g.C + (size_t)k->OC;
 }
 
 /* One thread's Winograd scratch, carved from its part of the workspace. */
@@ -94,11 +98,12 @@ struct wino_ws {
 
 static struct wino_ws wino_ws(const struct conv *k, float *ws, int t)
 {
-    size_t Nmax = (size_t)k->nb * sn_wino_tiles(&k->g), UL = 16 * (size_t)k->OC * k->g.C;
+    const size_t P = (size_t)k->wino->npos, UL = P * k->OC * k->g.C;
+    size_t Nmax = (size_t)k->nb * sn_wino_tiles(&k->g, k->wino->m);
     struct wino_ws w;
     w.V = ws + UL + (size_t)t * wino_per_thread(k);
-    w.M = w.V + 16 * sn_wino_ld(k->g.C, Nmax);
-    w.dz = w.M + 16 * sn_wino_ld(k->OC, Nmax);
+    w.M = w.V + P * sn_wino_ld(k->g.C, Nmax);
+    w.dz = w.M + P * sn_wino_ld(k->OC, Nmax);
     w.dU = w.dz + (size_t)k->nb * k->OC * k->g.OH * k->g.OW;
     w.db = w.dU + UL;
     return w;
@@ -107,8 +112,8 @@ static struct wino_ws wino_ws(const struct conv *k, float *ws, int t)
 static size_t conv_workspace_len(const struct sn_layer *l, int B)
 {
     const struct conv *k = (const struct conv *)l;
-    if (k->algo == SN_CONV_WINOGRAD)
-        return 16 * (size_t)k->OC * k->g.C + (size_t)k->nt * wino_per_thread(k);
+    if (k->wino)
+        return (size_t)k->wino->npos * k->OC * k->g.C + (size_t)k->nt * wino_per_thread(k);
     return (size_t)k->nt * per_thread(k);
 }
 
@@ -165,11 +170,12 @@ static void wino_forward(const struct conv *k, const float *x, const float *w,
                          const float *bias, float *y, const struct sn_ctx *c)
 {
     const struct sn_conv_geom *g = &k->g;
+    const struct sn_wino *wi = k->wino;
     const int OC = k->OC, C = g->C, ng = wino_groups(k, c->B);
     const size_t in_len = (size_t)C * g->H * g->W, out_len = (size_t)OC * g->OH * g->OW;
-    const size_t T = sn_wino_tiles(g);
+    const size_t T = sn_wino_tiles(g, wi->m);
     float *U = c->ws;
-    sn_wino_filter(w, OC, C, U);
+    wi->filter(w, OC, C, U);
 #pragma omp parallel for schedule(static) num_threads(k->nt)
     for (int i = 0; i < ng; i++) {
         const int b0 = (int)((long)i * c->B / ng), n = (int)((long)(i + 1) * c->B / ng) - b0;
@@ -178,12 +184,12 @@ static void wino_forward(const struct conv *k, const float *x, const float *w,
         const size_t N = (size_t)n * T;
         struct wino_ws t = wino_ws(k, c->ws, sn_parallel_thread_id());
         float *V = t.V, *M = t.M, *yb = y + (size_t)b0 * out_len;
-        sn_wino_input(g, x + (size_t)b0 * in_len, n, V);
+        wi->input(g, x + (size_t)b0 * in_len, n, V);
         const size_t ldV = sn_wino_ld(C, N), ldM = sn_wino_ld(OC, N);
-        for (int xi = 0; xi < 16; xi++)
+        for (int xi = 0; xi < wi->npos; xi++)
             sn_sgemm(false, false, OC, (int)N, C, 1.0f, U + (size_t)xi * OC * C, C, V + xi * ldV,
                      (int)N, 0.0f, M + xi * ldM, (int)N);
-        sn_wino_output(g, OC, M, bias, n, yb);
+        wi->output(g, OC, M, bias, n, yb);
         conv_act_forward(k, yb, n);
     }
 }
@@ -193,13 +199,14 @@ static void wino_backward(const struct conv *k, const float *x, const float *y,
                           struct sn_param *pb, const struct sn_ctx *c)
 {
     const struct sn_conv_geom *g = &k->g;
+    const struct sn_wino *wi = k->wino;
     const int OC = k->OC, C = g->C, nt = k->nt, ng = wino_groups(k, c->B);
     const size_t L = (size_t)g->OH * g->OW, in_len = (size_t)C * g->H * g->W;
-    const size_t out_len = (size_t)OC * L, T = sn_wino_tiles(g), UL = 16 * (size_t)OC * C;
-    const size_t per = wino_per_thread(k);
+    const size_t out_len = (size_t)OC * L, T = sn_wino_tiles(g, wi->m);
+    const size_t UL = (size_t)wi->npos * OC * C, per = wino_per_thread(k);
     float *U = c->ws;
     if (dx)
-        sn_wino_filter(pw->w, OC, C, U);
+        wi->filter(pw->w, OC, C, U);
     for (int t = 0; t < nt; t++)   /* every thread's dU_t and db_t start at zero */
         memset(wino_ws(k, c->ws, t).dU, 0, (UL + OC) * sizeof(float));
 #pragma omp parallel for schedule(static) num_threads(nt)
@@ -214,18 +221,18 @@ static void wino_backward(const struct conv *k, const float *x, const float *y,
                                   dzbuf);
         if (pb->trainable)
             add_bias_grad(dz, n, OC, L, db);
-        sn_wino_output_grad(g, OC, dz, n, dM);
+        wi->output_grad(g, OC, dz, n, dM);
         if (pw->trainable) {
-            sn_wino_input(g, x + (size_t)b0 * in_len, n, V);
-            for (int xi = 0; xi < 16; xi++)
+            wi->input(g, x + (size_t)b0 * in_len, n, V);
+            for (int xi = 0; xi < wi->npos; xi++)
                 sn_sgemm(false, true, OC, C, (int)N, 1.0f, dM + xi * ldM, (int)N, V + xi * ldV,
                          (int)N, 1.0f, dU + (size_t)xi * OC * C, C);
         }
         if (dx) {
-            for (int xi = 0; xi < 16; xi++)   /* dV, over V */
+            for (int xi = 0; xi < wi->npos; xi++)   /* dV, over V */
                 sn_sgemm(true, false, C, (int)N, OC, 1.0f, U + (size_t)xi * OC * C, C,
                          dM + xi * ldM, (int)N, 0.0f, V + xi * ldV, (int)N);
-            sn_wino_input_grad(g, V, n, dx + (size_t)b0 * in_len);
+            wi->input_grad(g, V, n, dx + (size_t)b0 * in_len);
         }
         sn_ctx_poll(c);
     }
@@ -239,7 +246,7 @@ static void wino_backward(const struct conv *k, const float *x, const float *y,
         dU0[j] = s;
     }
     if (pw->trainable)
-        sn_wino_filter_grad(dU0, OC, C, pw->dw);
+        wi->filter_grad(dU0, OC, C, pw->dw);
     if (pb->trainable)
         for (int oc = 0; oc < OC; oc++)
             pb->dw[oc] += dU0[UL + oc];
@@ -254,7 +261,7 @@ static void conv_forward(struct sn_layer *l, const float *const *x, float *y,
     const size_t L = (size_t)g->OH * g->OW, CKK = (size_t)g->C * g->K * g->K;
     const size_t in_len = (size_t)g->C * g->H * g->W, out_len = (size_t)OC * L;
     const float *w = l->params[0].w, *bias = l->params[1].w;
-    if (k->algo == SN_CONV_WINOGRAD) {
+    if (k->wino) {
         wino_forward(k, x[0], w, bias, y, c);
         return;
     }
@@ -283,7 +290,7 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
     const size_t in_len = (size_t)g->C * g->H * g->W, out_len = (size_t)OC * L;
     const size_t per = per_thread(k);
     struct sn_param *pw = &l->params[0], *pb = &l->params[1];
-    if (k->algo == SN_CONV_WINOGRAD) {
+    if (k->wino) {
         wino_backward(k, x[0], y, dy, dx[0], pw, pb, c);
         return;
     }
@@ -384,14 +391,16 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
 int sn_conv_set_algo(struct sn_layer *l, enum sn_conv_algo algo)
 {
     struct conv *k = (struct conv *)l;
-    bool fits = k->g.K == 3 && k->g.S == 1 && (k->g.OW + 1) / 2 + 1 <= SN_WINO_MAX_TW1;
-    if (algo == SN_CONV_WINOGRAD && !fits)
+    bool fits = k->g.K == 3 && k->g.S == 1 && k->g.OW <= SN_WINO_MAX_OW;
+    if ((algo == SN_CONV_WINOGRAD || algo == SN_CONV_WINOGRAD4) && !fits)
         return sn_fail(SN_ESHAPE, "conv: winograd needs a 3x3 kernel with stride 1 and an "
-                       "output at most %d wide", 2 * (SN_WINO_MAX_TW1 - 1));
+                       "output at most %d wide", SN_WINO_MAX_OW);
     if (algo == SN_CONV_AUTO)   /* few channels: the GEMMs are too thin to pay */
-        algo = fits && k->g.C >= WINO_MIN_C && k->OC >= WINO_MIN_C ? SN_CONV_WINOGRAD
+        algo = fits && k->g.C >= WINO_MIN_C && k->OC >= WINO_MIN_C ? SN_CONV_WINOGRAD4
                                                                   : SN_CONV_IM2COL;
     k->algo = algo;
+    k->wino = algo == SN_CONV_WINOGRAD ? &sn_wino_f2
+            : algo == SN_CONV_WINOGRAD4 ? &sn_wino_f4 : NULL;
     return SN_OK;
 }
 

@@ -20,7 +20,8 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
 enum sn_conv_algo {
     SN_CONV_AUTO,       /* winograd where it applies and pays, else im2col */
     SN_CONV_IM2COL,
-    SN_CONV_WINOGRAD,   /* 3x3, stride 1 only */
+    SN_CONV_WINOGRAD,   /* F(2x2, 3x3): 3x3, stride 1 only */
+    SN_CONV_WINOGRAD4,  /* F(4x4, 3x3): 3x3, stride 1 only */
 };
 
 /* Choose the algorithm of a conv layer l, before it is reserved (built

@@ -6,9 +6,11 @@
  * loop. */
 #include "core/winograd.h"
 
-size_t sn_wino_tiles(const struct sn_conv_geom *g)
+enum { MAX_N = SN_WINO_MAX_OW / 2 + 2 };
+
+size_t sn_wino_tiles(const struct sn_conv_geom *g, int m)
 {
-    return (size_t)((g->OH + 1) / 2) * (size_t)((g->OW + 1) / 2);
+    return (size_t)((g->OH + m - 1) / m) * (size_t)((g->OW + m - 1) / m);
 }
 
 size_t sn_wino_ld(int rows, size_t N)
@@ -16,7 +18,7 @@ size_t sn_wino_ld(int rows, size_t N)
     return (size_t)rows * N + 16;
 }
 
-void sn_wino_filter(const float *w, int OC, int C, float *U)
+static void filter(const float *w, int OC, int C, float *U)
 {
     const size_t stride = (size_t)OC * C;
     for (size_t kc = 0; kc < stride; kc++) {
@@ -37,7 +39,7 @@ void sn_wino_filter(const float *w, int OC, int C, float *U)
     }
 }
 
-void sn_wino_filter_grad(const float *dU, int OC, int C, float *dw)
+static void filter_grad(const float *dU, int OC, int C, float *dw)
 {
     const size_t stride = (size_t)OC * C;
     for (size_t kc = 0; kc < stride; kc++) {
@@ -91,7 +93,7 @@ static void bt_rows(const float *restrict p, int n, float *restrict r)
     }
 }
 
-void sn_wino_input(const struct sn_conv_geom *g, const float *x, int nb, float *V)
+static void input(const struct sn_conv_geom *g, const float *x, int nb, float *V)
 {
     const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, n = TW + 1;
     const size_t T = (size_t)TH * TW, N = (size_t)nb * T, plane = (size_t)g->H * g->W;
@@ -100,8 +102,8 @@ void sn_wino_input(const struct sn_conv_geom *g, const float *x, int nb, float *
      * padded columns (pe, po: 4 rows of n), B^T applied to those rows (e,
      * o), then B to the columns of each tile: every loop but the split
      * runs over consecutive floats and vectorises. */
-    float pe[4 * SN_WINO_MAX_TW1], po[4 * SN_WINO_MAX_TW1];
-    float e[4 * SN_WINO_MAX_TW1], o[4 * SN_WINO_MAX_TW1];
+    float pe[4 * MAX_N], po[4 * MAX_N];
+    float e[4 * MAX_N], o[4 * MAX_N];
     for (int b = 0; b < nb; b++)
         for (int c = 0; c < g->C; c++) {
             const float *xc = x + ((size_t)b * g->C + c) * plane;
@@ -159,7 +161,7 @@ static void b_rows(const float *restrict t, int n, float *restrict d)
     }
 }
 
-void sn_wino_input_grad(const struct sn_conv_geom *g, const float *dV, int nb, float *dx)
+static void input_grad(const struct sn_conv_geom *g, const float *dV, int nb, float *dx)
 {
     const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, n = TW + 1;
     const size_t T = (size_t)TH * TW, N = (size_t)nb * T, plane = (size_t)g->H * g->W;
@@ -167,8 +169,8 @@ void sn_wino_input_grad(const struct sn_conv_geom *g, const float *dV, int nb, f
     /* Per tile row, sn_wino_input backwards: B^T to the columns of each
      * tile, folded onto the padded columns the tiles share (even: e, odd:
      * o), B to the 4 rows (de, do_), then added back to the image rows. */
-    float e[4 * SN_WINO_MAX_TW1], o[4 * SN_WINO_MAX_TW1];
-    float de[4 * SN_WINO_MAX_TW1], do_[4 * SN_WINO_MAX_TW1];
+    float e[4 * MAX_N], o[4 * MAX_N];
+    float de[4 * MAX_N], do_[4 * MAX_N];
     for (int b = 0; b < nb; b++)
         for (int c = 0; c < g->C; c++) {
             float *xc = dx + ((size_t)b * g->C + c) * plane;
@@ -200,14 +202,14 @@ void sn_wino_input_grad(const struct sn_conv_geom *g, const float *dV, int nb, f
         }
 }
 
-void sn_wino_output(const struct sn_conv_geom *g, int OC, const float *M, const float *bias,
+static void output(const struct sn_conv_geom *g, int OC, const float *M, const float *bias,
                     int nb, float *y)
 {
     const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2;
     const size_t T = (size_t)TH * TW, N = (size_t)nb * T, L = (size_t)g->OH * g->OW;
     const size_t stride = sn_wino_ld(OC, N);
     const int full = g->OW / 2;   /* tiles whose 2 columns are both inside */
-    float a[4][SN_WINO_MAX_TW1];  /* the 2x2 outputs of each tile of a row */
+    float a[4][MAX_N];  /* the 2x2 outputs of each tile of a row */
     for (int b = 0; b < nb; b++)
         for (int k = 0; k < OC; k++) {
             float *yk = y + ((size_t)b * OC + k) * L;
@@ -247,14 +249,14 @@ void sn_wino_output(const struct sn_conv_geom *g, int OC, const float *M, const 
         }
 }
 
-void sn_wino_output_grad(const struct sn_conv_geom *g, int OC, const float *dy, int nb,
+static void output_grad(const struct sn_conv_geom *g, int OC, const float *dy, int nb,
                          float *dM)
 {
     const int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2;
     const size_t T = (size_t)TH * TW, N = (size_t)nb * T, L = (size_t)g->OH * g->OW;
     const size_t stride = sn_wino_ld(OC, N);
     const int full = g->OW / 2;
-    float e[2][SN_WINO_MAX_TW1], o[2][SN_WINO_MAX_TW1];   /* dY by tile: even, odd columns */
+    float e[2][MAX_N], o[2][MAX_N];   /* dY by tile: even, odd columns */
     for (int b = 0; b < nb; b++)
         for (int k = 0; k < OC; k++) {
             const float *dk = dy + ((size_t)b * OC + k) * L;
@@ -295,3 +297,14 @@ void sn_wino_output_grad(const struct sn_conv_geom *g, int OC, const float *dy, 
             }
         }
 }
+
+const struct sn_wino sn_wino_f2 = {
+    .m = 2,
+    .npos = 16,
+    .filter = filter,
+    .filter_grad = filter_grad,
+    .input = input,
+    .input_grad = input_grad,
+    .output = output,
+    .output_grad = output_grad,
+};
