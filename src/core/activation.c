@@ -66,22 +66,22 @@ void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
             memcpy(y, x, n * sizeof *y);
         break;
     case SN_ACT_RELU:
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case SN_ACT_LEAKY_RELU:
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : SN_LEAKY_SLOPE * x[i];
         break;
     case SN_ACT_SIGMOID:
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             y[i] = sn_sigmoidf(x[i]);
         break;
     case SN_ACT_TANH:
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             y[i] = sn_tanhf(x[i]);
         break;
@@ -102,7 +102,7 @@ static void act_backward(enum sn_act a, const float *y, const float *dy, float *
     switch (a) {
     case SN_ACT_LINEAR:
         if (acc) {
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
             for (size_t i = 0; i < n; i++)
                 dx[i] += dy[i];
         } else if (dx != dy) {
@@ -110,22 +110,22 @@ static void act_backward(enum sn_act a, const float *y, const float *dy, float *
         }
         break;
     case SN_ACT_RELU:
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : 0.0f);
         break;
     case SN_ACT_LEAKY_RELU:
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : SN_LEAKY_SLOPE * dy[i]);
         break;
     case SN_ACT_SIGMOID:
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * y[i] * (1.0f - y[i]);
         break;
     case SN_ACT_TANH:
-#pragma omp parallel for simd schedule(static) if (n > SN_ELEMWISE_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * (1.0f - y[i] * y[i]);
         break;

@@ -37,7 +37,7 @@ void sn_dropout_forward(const float *x, float *y, float *mask, size_t n, float p
     const uint32_t k1 = sn_rng_u32(rng), k2 = sn_rng_u32(rng);
     /* keep where the hash >= p 2^32 (p < 1, so the bound fits in 32 bits) */
     const uint32_t bound = (uint32_t)((double)p * 4294967296.0);
-#pragma omp parallel for simd schedule(static) if (n > DROPOUT_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > DROPOUT_PAR)
     for (size_t i = 0; i < n; i++) {
         uint32_t h = hash32(hash32((uint32_t)i + k1) ^ k2 ^ (uint32_t)(i >> 32));
         mask[i] = h >= bound ? keep : 0.0f;
@@ -47,7 +47,7 @@ void sn_dropout_forward(const float *x, float *y, float *mask, size_t n, float p
 
 void sn_dropout_backward(const float *dy, const float *mask, float *dx, size_t n)
 {
-#pragma omp parallel for simd schedule(static) if (n > DROPOUT_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > DROPOUT_PAR)
     for (size_t i = 0; i < n; i++)
         dx[i] += dy[i] * mask[i];
 }
@@ -75,7 +75,7 @@ static void dropout_forward(struct sn_layer *l, const float *const *x, float *y,
     else {
         if (y != x[0])
             memcpy(y, x[0], n * sizeof *y);
-#pragma omp parallel for simd schedule(static) if (n > DROPOUT_PAR)
+#pragma omp parallel for simd schedule(static) if (parallel: n > DROPOUT_PAR)
         for (size_t i = 0; i < n; i++)
             d->mask[i] = 1.0f;
     }

@@ -193,11 +193,11 @@ static void convert_rows(const struct sn_split *s, const uint8_t *u8, float *x, 
     size_t L = s->row_len, total = n * L;
     const float scale = s->scale;
     if (s->x_u8) {
-#pragma omp parallel for simd schedule(static) if (total > 65536)
+#pragma omp parallel for simd schedule(static) if (parallel: total > 65536)
         for (size_t i = 0; i < total; i++)
             x[i] = (float)u8[i] * scale;
     } else if (scale != 1.0f) {
-#pragma omp parallel for simd schedule(static) if (total > 65536)
+#pragma omp parallel for simd schedule(static) if (parallel: total > 65536)
         for (size_t i = 0; i < total; i++)
             x[i] *= scale;
     }
