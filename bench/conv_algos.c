@@ -1,13 +1,16 @@
 /* conv_algos: one conv layer's forward and backward time with each of its
- * algorithms (im2col, Winograd F(2x2, 3x3) and F(4x4, 3x3)), on the shapes
- * of the zoo's networks: the measurements behind SN_CONV_AUTO's choice
- * (docs/PERFORMANCE.md).
+ * algorithms (im2col, Winograd F(2x2, 3x3) and F(4x4, 3x3), direct), on
+ * the shapes of the zoo's networks: the measurements behind SN_CONV_AUTO's
+ * choice (docs/PERFORMANCE.md).
  *
  *   build/bench/conv_algos [THREADS]        (default 2)
  *
- * Each line: channels in, image size, channels out, batch, then forward
- * and backward milliseconds of each algorithm, the median of 7 calls
- * after 2 warm-up calls.  Linear activation, every gradient computed.
+ * Each line: channels in, image size, channels out, kernel, padding,
+ * batch, then forward and backward milliseconds of each algorithm (- where
+ * it does not apply), the median of 7 calls after 2 warm-up calls, and the
+ * fastest algorithm's speedup over im2col.  Stride 1, linear activation,
+ * every gradient computed (the input gradient too, also for the first
+ * layers, which do not need it in training).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +36,19 @@ static int cmp_d(const void *a, const void *b)
 enum { WARM = 2, REPS = 7 };
 
 /* Median forward and backward seconds of one layer; 0 on failure. */
-static int time_layer(int C, int HW, int OC, int B, enum sn_conv_algo algo, const float *x,
-                      const float *dy, float *y, float *dx, double *fwd, double *bwd)
+static int time_layer(int C, int HW, int OC, int K, int P, int B, enum sn_conv_algo algo,
+                      const float *x, const float *dy, float *y, float *dx, double *fwd,
+                      double *bwd)
 {
     struct sn_layer *l;
-    if (sn_conv_create("c", sn_shape_make(C, HW, HW, 0), OC, 3, 1, 1, SN_ACT_LINEAR, SN_INIT_HE,
-                       &l) != 0 || sn_conv_set_algo(l, algo) != 0)
+    if (sn_conv_create("c", sn_shape_make(C, HW, HW, 0), OC, K, 1, P, SN_ACT_LINEAR, SN_INIT_HE,
+                       &l) != 0)
         return 0;
-    size_t nw = (size_t)OC * C * 9;
+    if (sn_conv_set_algo(l, algo) != 0) {
+        sn_layer_destroy(l);
+        return 0;
+    }
+    size_t nw = (size_t)OC * C * K * K;
     float *w = sn_alloc_f32(nw + OC), *dw = sn_alloc_f32(nw + OC);
     for (size_t i = 0; i < nw + OC; i++)
         w[i] = 0.01f * (float)(i % 13) - 0.06f;
@@ -80,38 +88,56 @@ int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     sn_parallel_set_threads(threads < 1 ? 1 : threads);
-    /* C, H = W, OC, batch: cnn (28x28 Fashion-MNIST) and cifar_resnet */
-    static const int shapes[][4] = {
-        { 1, 28, 32, 256 },  { 8, 28, 8, 128 },   { 16, 28, 16, 128 }, { 32, 28, 32, 256 },
-        { 32, 14, 64, 256 }, { 64, 14, 64, 256 }, { 3, 32, 16, 128 },  { 16, 32, 16, 128 },
-        { 32, 16, 32, 128 }, { 64, 8, 64, 128 },
+    /* C, H = W, OC, K, P, batch: lenet5, cnn (28x28 Fashion-MNIST), and
+     * cifar_resnet (32x32 CIFAR-10) */
+    static const int shapes[][6] = {
+        { 1, 28, 6, 5, 2, 256 },   { 6, 14, 16, 5, 0, 256 },  { 1, 28, 32, 3, 1, 256 },
+        { 8, 28, 8, 3, 1, 128 },   { 16, 28, 16, 3, 1, 128 }, { 32, 28, 32, 3, 1, 256 },
+        { 32, 14, 64, 3, 1, 256 }, { 64, 14, 64, 3, 1, 256 }, { 3, 32, 16, 3, 1, 128 },
+        { 16, 32, 16, 3, 1, 128 }, { 32, 16, 32, 3, 1, 128 }, { 64, 8, 64, 3, 1, 128 },
     };
+    enum { NA = 4 };
+    static const enum sn_conv_algo algos[NA] = { SN_CONV_IM2COL, SN_CONV_WINOGRAD,
+                                                 SN_CONV_WINOGRAD4, SN_CONV_DIRECT };
+    static const char *names[NA] = { "im2col", "F(2x2)", "F(4x4)", "direct" };
     printf("# %d threads; ms, median of %d calls\n", threads, REPS);
-    printf("%-18s %10s %8s %10s %8s %10s %8s %9s %9s\n", "C,HxW,OC,batch", "im2col fwd",
-           "bwd", "F(2x2) fwd", "bwd", "F(4x4) fwd", "bwd", "F2/im2col", "F4/im2col");
+    printf("%-22s", "C,HxW,OC,KxK,P,batch");
+    for (int a = 0; a < NA; a++)
+        printf(" %8s fwd %7s", names[a], "bwd");
+    printf("  fastest\n");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        int C = shapes[s][0], HW = shapes[s][1], OC = shapes[s][2], B = shapes[s][3];
-        size_t nx = (size_t)B * C * HW * HW, ny = (size_t)B * OC * HW * HW;
+        int C = shapes[s][0], HW = shapes[s][1], OC = shapes[s][2], K = shapes[s][3];
+        int P = shapes[s][4], B = shapes[s][5], OHW = HW + 2 * P - K + 1;
+        size_t nx = (size_t)B * C * HW * HW, ny = (size_t)B * OC * OHW * OHW;
         float *x = sn_alloc_f32(nx), *dx = sn_alloc_f32(nx);
         float *y = sn_alloc_f32(ny), *dy = sn_alloc_f32(ny);
         for (size_t i = 0; i < nx; i++)
             x[i] = (float)(i % 17) / 17.0f - 0.5f;
         for (size_t i = 0; i < ny; i++)
             dy[i] = (float)(i % 7) / 7.0f - 0.5f;
-        static const enum sn_conv_algo algos[3] = { SN_CONV_IM2COL, SN_CONV_WINOGRAD,
-                                                    SN_CONV_WINOGRAD4 };
-        double f[3] = { 0 }, b[3] = { 0 };
-        int ok = 1;
-        for (int a = 0; a < 3 && ok; a++)
-            ok = time_layer(C, HW, OC, B, algos[a], x, dy, y, dx, &f[a], &b[a]);
-        char name[32];
-        snprintf(name, sizeof name, "%d,%dx%d,%d,%d", C, HW, HW, OC, B);
-        if (ok)
-            printf("%-18s %10.2f %8.2f %10.2f %8.2f %10.2f %8.2f %8.2fx %8.2fx\n", name,
-                   1e3 * f[0], 1e3 * b[0], 1e3 * f[1], 1e3 * b[1], 1e3 * f[2], 1e3 * b[2],
-                   (f[0] + b[0]) / (f[1] + b[1]), (f[0] + b[0]) / (f[2] + b[2]));
+        char name[48];
+        snprintf(name, sizeof name, "%d,%dx%d,%d,%dx%d,%d,%d", C, HW, HW, OC, K, K, P, B);
+        printf("%-22s", name);
+        double best = 0, base = 0;
+        int fastest = -1;
+        for (int a = 0; a < NA; a++) {
+            double f, b;
+            if (!time_layer(C, HW, OC, K, P, B, algos[a], x, dy, y, dx, &f, &b)) {
+                printf(" %12s %7s", "-", "-");
+                continue;
+            }
+            printf(" %12.2f %7.2f", 1e3 * f, 1e3 * b);
+            if (a == 0)
+                base = f + b;
+            if (fastest < 0 || f + b < best) {
+                best = f + b;
+                fastest = a;
+            }
+        }
+        if (fastest >= 0)
+            printf("  %s %.2fx\n", names[fastest], base / best);
         else
-            printf("%-18s failed\n", name);
+            printf("  failed\n");
         sn_free(x);
         sn_free(dx);
         sn_free(y);

@@ -1,10 +1,11 @@
-/* conv: 2-D convolution, the batch spread over the threads, by one of two
- * algorithms:
+/* conv: 2-D convolution, the batch spread over the threads, by one of
+ * these algorithms:
  *  - im2col and one GEMM per example (any kernel, stride and padding);
  *  - Winograd F(m x m, 3x3) for 3x3 kernels with stride 1 (winograd.h):
  *    (m + 2)^2 GEMMs per group of examples, doing 16 multiplications where
  *    direct convolution does 36 (m = 2) or 36 where it does 144 (m = 4);
- *    F(4x4, 3x3) is chosen automatically where it pays.
+ *  - direct, stride 1, for few input channels (conv_direct.h).
+ * AUTO picks F(4x4, 3x3), direct or im2col by the shape (sn_conv_set_algo).
  *
  * The im2col path.  Legend: see conv.h; CKK = C*K*K.  Per example b (each
  * thread owns its columns, its dz and its share of dW and db):
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include "core/blas.h"
+#include "core/conv_direct.h"
 #include "core/im2col.h"
 #include "core/parallel.h"
 #include "core/status.h"
@@ -39,7 +41,9 @@
 #endif
 /* ... and F(4x4, 3x3) is chosen by SN_CONV_AUTO from this many channels
  * in and out (build/bench/conv_algos: 2x faster than im2col from 8
- * channels, slower with 1 input channel, even with 3) */
+ * channels, slower with 1 input channel, even with 3); with fewer channels
+ * in, stride-1 layers run direct (faster than im2col on the zoo's first
+ * layers and LeNet-5's 6-channel one). */
 #ifndef WINO_MIN_C
 #define WINO_MIN_C 8
 #endif
@@ -72,12 +76,39 @@ static int conv_reserve(struct sn_layer *l, int max_batch)
     return SN_OK;
 }
 
-/* Floats of one thread's scratch: cols, dcols (CKK x L), dz (OC x L),
- * dW (OC x CKK), db (OC). */
+/* im2col and direct: one thread's scratch is the algorithm's buffers
+ * (im2col: cols and dcols, CKK x L each; direct: xpad, the output or its
+ * gradient on the padded grid, dxpad, dW by lane), then dz (OC x L), dW
+ * (OC x CKK) and db (OC). */
+static size_t algo_len(const struct conv *k)
+{
+    const struct sn_conv_geom *g = &k->g;
+    if (k->algo == SN_CONV_DIRECT)
+        return sn_direct_xlen(g) + sn_direct_dzlen(g, k->OC) + sn_direct_dxlen(g) +
+               sn_direct_dwlen(g, k->OC);
+    return 2 * (size_t)g->C * g->K * g->K * g->OH * g->OW;
+}
+
 static size_t per_thread(const struct conv *k)
 {
     size_t L = (size_t)k->g.OH * k->g.OW, ckk = (size_t)k->g.C * k->g.K * k->g.K;
-    return 2 * ckk * L + (size_t)k->OC * (L + ckk + 1);
+    return algo_len(k) + (size_t)k->OC * (L + ckk + 1);
+}
+
+/* One thread's scratch, carved from its part of the workspace. */
+struct thread_ws {
+    float *a, *dz, *dw, *db;
+};
+
+static struct thread_ws thread_ws(const struct conv *k, float *ws, int t)
+{
+    size_t L = (size_t)k->g.OH * k->g.OW, ckk = (size_t)k->g.C * k->g.K * k->g.K;
+    struct thread_ws w;
+    w.a = ws + (size_t)t * per_thread(k);
+    w.dz = w.a + algo_len(k);
+    w.dw = w.dz + (size_t)k->OC * L;
+    w.db = w.dw + (size_t)k->OC * ckk;
+    return w;
 }
 
 /* Winograd: floats of one thread's scratch: V (P, C, N), M or dM (P, OC,
@@ -265,17 +296,27 @@ static void conv_forward(struct sn_layer *l, const float *const *x, float *y,
         wino_forward(k, x[0], w, bias, y, c);
         return;
     }
+    const bool direct = k->algo == SN_CONV_DIRECT;
 #pragma omp parallel for schedule(static) num_threads(k->nt)
     for (int b = 0; b < c->B; b++) {
-        float *cols = c->ws + (size_t)sn_parallel_thread_id() * per_thread(k);
+        struct thread_ws t = thread_ws(k, c->ws, sn_parallel_thread_id());
+        const float *xb = x[0] + (size_t)b * in_len;
         float *yb = y + (size_t)b * out_len;
-        sn_im2col(g, x[0] + (size_t)b * in_len, 1, cols);
-        /* bias first, then accumulate W cols onto it: the bias pass is free */
-        for (int oc = 0; oc < OC; oc++)
-            for (size_t i = 0; i < L; i++)
-                yb[(size_t)oc * L + i] = bias[oc];
-        sn_sgemm(false, false, OC, (int)L, (int)CKK, 1.0f, w, (int)CKK, cols, (int)L, 1.0f, yb,
-                 (int)L);
+        if (direct) {
+            float *xpad = t.a, *yp = xpad + sn_direct_xlen(g);
+            sn_direct_pad(g, xb, xpad);
+            sn_direct_forward(g, OC, w, bias, xpad, yp);
+            sn_direct_crop(g, OC, yp, yb);
+        } else {
+            float *cols = t.a;
+            sn_im2col(g, xb, 1, cols);
+            /* bias first, then accumulate W cols onto it: the bias pass is free */
+            for (int oc = 0; oc < OC; oc++)
+                for (size_t i = 0; i < L; i++)
+                    yb[(size_t)oc * L + i] = bias[oc];
+            sn_sgemm(false, false, OC, (int)L, (int)CKK, 1.0f, w, (int)CKK, cols, (int)L, 1.0f,
+                     yb, (int)L);
+        }
         conv_act_forward(k, yb, 1);
     }
 }
@@ -294,34 +335,58 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
         wino_backward(k, x[0], y, dy, dx[0], pw, pb, c);
         return;
     }
+    const bool direct = k->algo == SN_CONV_DIRECT;
     /* every thread's dW_t and db_t start at zero, used or not */
-    for (int t = 0; t < nt; t++)
-        memset(c->ws + (size_t)t * per + 2 * CKK * L + (size_t)OC * L, 0,
-               (size_t)OC * (CKK + 1) * sizeof(float));
+    for (int t = 0; t < nt; t++) {
+        struct thread_ws w = thread_ws(k, c->ws, t);
+        memset(w.dw, 0, (size_t)OC * (CKK + 1) * sizeof(float));
+        if (direct)
+            memset(w.dz - sn_direct_dwlen(g, OC), 0, sn_direct_dwlen(g, OC) * sizeof(float));
+    }
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int b = 0; b < c->B; b++) {
-        float *cols = c->ws + (size_t)sn_parallel_thread_id() * per;
-        float *dcols = cols + CKK * L, *dzbuf = dcols + CKK * L;
-        float *dw = dzbuf + (size_t)OC * L, *db = dw + (size_t)OC * CKK;
+        struct thread_ws t = thread_ws(k, c->ws, sn_parallel_thread_id());
+        const float *xb = x[0] + (size_t)b * in_len;
+        float *dxb = dx[0] ? dx[0] + (size_t)b * in_len : NULL;
         const float *dz = conv_dz(k, y + (size_t)b * out_len, dy + (size_t)b * out_len, 1,
-                                  dzbuf);
+                                  t.dz);
         if (pb->trainable)
-            add_bias_grad(dz, 1, OC, L, db);
-        if (pw->trainable) {
-            sn_im2col(g, x[0] + (size_t)b * in_len, 1, cols);
-            sn_sgemm(false, true, OC, (int)CKK, (int)L, 1.0f, dz, (int)L, cols, (int)L, 1.0f, dw,
-                     (int)CKK);
-        }
-        if (dx[0]) {
-            sn_sgemm(true, false, (int)CKK, (int)L, OC, 1.0f, pw->w, (int)CKK, dz, (int)L, 0.0f,
-                     dcols, (int)L);
-            sn_col2im(g, dcols, 1, dx[0] + (size_t)b * in_len);
+            add_bias_grad(dz, 1, OC, L, t.db);
+        if (direct) {
+            float *xpad = t.a, *dzp = xpad + sn_direct_xlen(g);
+            float *dxpad = dzp + sn_direct_dzlen(g, OC), *dwl = dxpad + sn_direct_dxlen(g);
+            sn_direct_spread(g, OC, dz, dzp);
+            if (pw->trainable) {
+                sn_direct_pad(g, xb, xpad);
+                sn_direct_wgrad(g, OC, dzp, xpad, dwl);
+            }
+            if (dxb) {
+                sn_direct_xgrad(g, OC, pw->w, dzp, dxpad);
+                sn_direct_uncrop(g, dxpad, dxb);
+            }
+        } else {
+            float *cols = t.a, *dcols = cols + CKK * L;
+            if (pw->trainable) {
+                sn_im2col(g, xb, 1, cols);
+                sn_sgemm(false, true, OC, (int)CKK, (int)L, 1.0f, dz, (int)L, cols, (int)L,
+                         1.0f, t.dw, (int)CKK);
+            }
+            if (dxb) {
+                sn_sgemm(true, false, (int)CKK, (int)L, OC, 1.0f, pw->w, (int)CKK, dz, (int)L,
+                         0.0f, dcols, (int)L);
+                sn_col2im(g, dcols, 1, dxb);
+            }
         }
         sn_ctx_poll(c);   /* let a gradient allreduce started earlier move on */
     }
+    if (direct && pw->trainable)   /* each thread's dW by lane into its dW_t */
+        for (int t = 0; t < nt; t++) {
+            struct thread_ws w = thread_ws(k, c->ws, t);
+            sn_direct_wgrad_sum(g, OC, w.dz - sn_direct_dwlen(g, OC), w.dw);
+        }
     /* the threads' shares, summed in thread order: the same bits every run */
     const size_t nw = (size_t)OC * (CKK + 1);
-    const float *share0 = c->ws + 2 * CKK * L + (size_t)OC * L;
+    const float *share0 = thread_ws(k, c->ws, 0).dw;
 #pragma omp parallel for schedule(static) if (nw > 4096)
     for (size_t i = 0; i < nw; i++) {
         float s = 0.0f;
@@ -395,9 +460,16 @@ int sn_conv_set_algo(struct sn_layer *l, enum sn_conv_algo algo)
     if ((algo == SN_CONV_WINOGRAD || algo == SN_CONV_WINOGRAD4) && !fits)
         return sn_fail(SN_ESHAPE, "conv: winograd needs a 3x3 kernel with stride 1 and an "
                        "output at most %d wide", SN_WINO_MAX_OW);
-    if (algo == SN_CONV_AUTO)   /* few channels: the GEMMs are too thin to pay */
-        algo = fits && k->g.C >= WINO_MIN_C && k->OC >= WINO_MIN_C ? SN_CONV_WINOGRAD4
-                                                                  : SN_CONV_IM2COL;
+    if (algo == SN_CONV_DIRECT && k->g.S != 1)
+        return sn_fail(SN_ESHAPE, "conv: the direct algorithm needs stride 1");
+    if (algo == SN_CONV_AUTO) {
+        if (fits && k->g.C >= WINO_MIN_C && k->OC >= WINO_MIN_C)
+            algo = SN_CONV_WINOGRAD4;
+        else if (k->g.S == 1 && k->g.C < WINO_MIN_C)   /* few channels in: thin GEMMs */
+            algo = SN_CONV_DIRECT;
+        else
+            algo = SN_CONV_IM2COL;
+    }
     k->algo = algo;
     k->wino = algo == SN_CONV_WINOGRAD ? &sn_wino_f2
             : algo == SN_CONV_WINOGRAD4 ? &sn_wino_f4 : NULL;

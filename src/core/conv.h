@@ -22,6 +22,7 @@ enum sn_conv_algo {
     SN_CONV_IM2COL,
     SN_CONV_WINOGRAD,   /* F(2x2, 3x3): 3x3, stride 1 only */
     SN_CONV_WINOGRAD4,  /* F(4x4, 3x3): 3x3, stride 1 only */
+    SN_CONV_DIRECT,     /* stride 1 only (conv_direct.h) */
 };
 
 /* Choose the algorithm of a conv layer l, before it is reserved (built

@@ -1,4 +1,4 @@
-/* test_conv: the conv layer, its im2col kernels and its Winograd path. */
+/* test_conv: the conv layer and its algorithms: im2col, Winograd, direct. */
 #include "testutil.h"
 
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "ref/ref_layers.h"
 
 /* A 1-channel 3x3 image, a 2x2 all-ones kernel, bias 1: each output is its
- * window's sum + 1. */
+ * window's sum + 1 (AUTO: direct). */
 static void test_conv_forward_hand(void **state)
 {
     (void)state;
@@ -29,7 +29,9 @@ static void test_conv_forward_hand(void **state)
     sn_test_layer_free(&t);
 }
 
-/* Gradients match finite differences: stride 2, padding, non-square, batch 1. */
+/* The im2col path's gradients match finite differences: stride 2,
+ * padding, non-square, batch 1 (forced: AUTO runs the stride-1 cases
+ * direct). */
 static void test_conv_backward_fd(void **state)
 {
     (void)state;
@@ -44,6 +46,7 @@ static void test_conv_backward_fd(void **state)
         assert_int_equal(sn_conv_create("c", sn_shape_make(cases[i].C, cases[i].H, cases[i].W, 0),
                                         cases[i].OC, cases[i].K, cases[i].S, cases[i].P, cases[i].a,
                                         SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+        assert_int_equal(sn_conv_set_algo(l, SN_CONV_IM2COL), SN_OK);
         struct sn_test_layer t;
         sn_test_layer_init(&t, l, cases[i].B, true);
         sn_test_layer_check(&t, 1e-2, 1e-3, 1e-2);
@@ -158,9 +161,80 @@ static void test_conv_winograd_matches_im2col(void **state)
     }
 }
 
+/* The direct path's gradients match finite differences: kernels 1, 3 and
+ * 5, padding 0 to 2, channel counts that fill blocks of 8 partly and more
+ * than one (9 in, 10 out), odd and non-square images, a fused activation. */
+static void test_conv_direct_fd(void **state)
+{
+    (void)state;
+    struct { int C, H, W, OC, K, P, B; enum sn_act a; } cases[] = {
+        { 1, 7, 6, 6, 5, 2, 2, SN_ACT_LINEAR },
+        { 3, 5, 7, 4, 3, 1, 3, SN_ACT_TANH },
+        { 9, 6, 5, 10, 3, 0, 2, SN_ACT_SIGMOID },
+        { 2, 4, 4, 3, 1, 0, 1, SN_ACT_LINEAR },
+        { 6, 8, 8, 16, 5, 0, 2, SN_ACT_LINEAR },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sn_layer *l;
+        assert_int_equal(sn_conv_create("c", sn_shape_make(cases[i].C, cases[i].H, cases[i].W, 0),
+                                        cases[i].OC, cases[i].K, 1, cases[i].P, cases[i].a,
+                                        SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+        assert_int_equal(sn_conv_set_algo(l, SN_CONV_DIRECT), SN_OK);
+        struct sn_test_layer t;
+        sn_test_layer_init(&t, l, cases[i].B, true);
+        sn_test_layer_check(&t, 1e-2, 1e-3, 1e-2);
+        sn_test_layer_free(&t);
+    }
+}
+
+/* The direct path matches torch.nn.Conv2d(5, 4, 3, stride 1, pad 1) (the
+ * Winograd reference case) and the im2col path on LeNet-5's two layers and
+ * the cnn's first, at batch sizes that split unevenly over the threads. */
+static void test_conv_direct_matches(void **state)
+{
+    (void)state;
+    struct sn_layer *l;
+    assert_int_equal(sn_conv_create("c", sn_shape_make(5, 7, 6, 0), 4, 3, 1, 1, SN_ACT_LINEAR,
+                                    SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    assert_int_equal(sn_conv_set_algo(l, SN_CONV_DIRECT), SN_OK);
+    struct sn_test_layer r;
+    sn_test_layer_init(&r, l, 3, true);
+    const float *p[2] = { conv3s1_weight, conv3s1_bias };
+    const float *dp[2] = { conv3s1_dweight, conv3s1_dbias };
+    sn_test_layer_ref(&r, conv3s1_x, p, conv3s1_r, conv3s1_y, conv3s1_dx, dp, 1e-5, 1e-5);
+    sn_test_layer_free(&r);
+
+    struct { int C, H, W, OC, K, P, B; enum sn_act a; } cases[] = {
+        { 1, 28, 28, 6, 5, 2, 5, SN_ACT_RELU },
+        { 6, 14, 14, 16, 5, 0, 7, SN_ACT_RELU },
+        { 1, 28, 28, 32, 3, 1, 3, SN_ACT_LINEAR },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sn_test_layer t[2];
+        for (int a = 0; a < 2; a++) {
+            assert_int_equal(sn_conv_create("c", sn_shape_make(cases[i].C, cases[i].H, cases[i].W,
+                                                               0),
+                                            cases[i].OC, cases[i].K, 1, cases[i].P, cases[i].a,
+                                            SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+            assert_int_equal(sn_conv_set_algo(l, a ? SN_CONV_DIRECT : SN_CONV_IM2COL), SN_OK);
+            sn_test_layer_init(&t[a], l, cases[i].B, true);
+            sn_test_layer_backward(&t[a]);
+        }
+        size_t ny = (size_t)cases[i].B * t[0].out_len, nx = (size_t)cases[i].B * t[0].in_len[0];
+        assert_close_arrays(t[1].y, t[0].y, ny, 1e-5, 1e-5);
+        assert_close_arrays(t[1].dx[0], t[0].dx[0], nx, 1e-5, 1e-5);
+        for (int q = 0; q < 2; q++)
+            assert_close_arrays(t[1].l->params[q].dw, t[0].l->params[q].dw,
+                                t[0].l->params[q].len, 1e-4, 1e-5);
+        sn_test_layer_free(&t[0]);
+        sn_test_layer_free(&t[1]);
+    }
+}
+
 /* AUTO picks Winograd F(4x4, 3x3) for 3x3 stride-1 layers with 8 or more
- * channels in and out and im2col otherwise; Winograd cannot be forced onto
- * other kernels. */
+ * channels in and out, direct for stride-1 layers with fewer channels in,
+ * and im2col otherwise; Winograd and direct cannot be forced onto shapes
+ * they do not compute. */
 static void test_conv_algo_choice(void **state)
 {
     (void)state;
@@ -171,6 +245,10 @@ static void test_conv_algo_choice(void **state)
     sn_layer_destroy(l);
     assert_int_equal(sn_conv_create("c", sn_shape_make(3, 8, 8, 0), 32, 3, 1, 1, SN_ACT_LINEAR,
                                     SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_conv_algo(l), SN_CONV_DIRECT);
+    sn_layer_destroy(l);
+    assert_int_equal(sn_conv_create("c", sn_shape_make(16, 8, 8, 0), 32, 5, 1, 2, SN_ACT_LINEAR,
+                                    SN_INIT_HE, &l), SN_OK);
     assert_int_equal(sn_conv_algo(l), SN_CONV_IM2COL);
     sn_layer_destroy(l);
     assert_int_equal(sn_conv_create("c", sn_shape_make(32, 8, 8, 0), 32, 3, 2, 1, SN_ACT_LINEAR,
@@ -179,6 +257,7 @@ static void test_conv_algo_choice(void **state)
     assert_int_equal(sn_conv_set_algo(l, SN_CONV_WINOGRAD), SN_ESHAPE);
     assert_non_null(strstr(sn_errmsg(), "stride 1"));
     assert_int_equal(sn_conv_set_algo(l, SN_CONV_WINOGRAD4), SN_ESHAPE);
+    assert_int_equal(sn_conv_set_algo(l, SN_CONV_DIRECT), SN_ESHAPE);
     sn_layer_destroy(l);
 }
 
@@ -224,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_conv_winograd_fd),
         cmocka_unit_test(test_conv_winograd_matches_pytorch),
         cmocka_unit_test(test_conv_winograd_matches_im2col),
+        cmocka_unit_test(test_conv_direct_fd),
+        cmocka_unit_test(test_conv_direct_matches),
         cmocka_unit_test(test_conv_algo_choice),
         cmocka_unit_test(test_conv_rejects_bad_shapes),
     };
