@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-enum { VB = 8 };   /* the block: 8 channels by 8 positions */
+enum { VB = 8 };   /* floats in a vector, and vectors in a full block */
 
 typedef float vf __attribute__((vector_size(VB * sizeof(float))));
 
@@ -92,9 +92,10 @@ void sn_direct_pad(const struct sn_conv_geom *g, const float *x, float *xpad)
                    x + ((size_t)c * g->H + h) * W, (size_t)W * sizeof *x);
 }
 
-/* One output channel's sums at nv vectors of positions from p0 (nv = VB,
- * or 1 for the last few): bias + sum over taps of w[tap] * the input
- * shifted by the tap.  Inlined with nv constant, acc stays in registers. */
+/* One output channel's sums at nv vectors of positions from p0 (nv = 8,
+ * or 4, 2, 1 for the last few): bias + the sum over taps of w[tap] * the
+ * input shifted by the tap.  Inlined with nv constant, acc stays in
+ * registers. */
 static inline void forward_block(const struct sn_conv_geom *g, const float *wk, float bias,
                                  const float *xpad, size_t p0, int nv, float *yk)
 {
