@@ -39,11 +39,14 @@
 #ifndef WINO_TILES
 #define WINO_TILES 64
 #endif
-/* ... and F(4x4, 3x3) is chosen by SN_CONV_AUTO from this many channels
- * in and out (build/bench/conv_algos: 2x faster than im2col from 8
- * channels, slower with 1 input channel, even with 3); with fewer channels
- * in, stride-1 layers run direct (faster than im2col on the zoo's first
- * layers and LeNet-5's 6-channel one). */
+/* SN_CONV_AUTO runs stride-1 layers with at most DIRECT_MAX_C channels in
+ * direct, and 3x3 stride-1 layers with more in and at least WINO_MIN_C out
+ * as F(4x4, 3x3) (build/bench/conv_algos: direct fastest from 1 to 8
+ * channels in, 1.2x to 2.8x faster than im2col; F(4x4) from 16, 1.45x to
+ * 2.2x; F(4x4) slower than im2col with 1 channel in, even with 3). */
+#ifndef DIRECT_MAX_C
+#define DIRECT_MAX_C 8
+#endif
 #ifndef WINO_MIN_C
 #define WINO_MIN_C 8
 #endif
@@ -463,10 +466,10 @@ int sn_conv_set_algo(struct sn_layer *l, enum sn_conv_algo algo)
     if (algo == SN_CONV_DIRECT && k->g.S != 1)
         return sn_fail(SN_ESHAPE, "conv: the direct algorithm needs stride 1");
     if (algo == SN_CONV_AUTO) {
-        if (fits && k->g.C >= WINO_MIN_C && k->OC >= WINO_MIN_C)
-            algo = SN_CONV_WINOGRAD4;
-        else if (k->g.S == 1 && k->g.C < WINO_MIN_C)   /* few channels in: thin GEMMs */
+        if (k->g.S == 1 && k->g.C <= DIRECT_MAX_C)   /* few channels in: thin GEMMs */
             algo = SN_CONV_DIRECT;
+        else if (fits && k->OC >= WINO_MIN_C)
+            algo = SN_CONV_WINOGRAD4;
         else
             algo = SN_CONV_IM2COL;
     }

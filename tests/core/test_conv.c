@@ -231,17 +231,21 @@ static void test_conv_direct_matches(void **state)
     }
 }
 
-/* AUTO picks Winograd F(4x4, 3x3) for 3x3 stride-1 layers with 8 or more
- * channels in and out, direct for stride-1 layers with fewer channels in,
- * and im2col otherwise; Winograd and direct cannot be forced onto shapes
- * they do not compute. */
+/* AUTO picks direct for stride-1 layers with at most 8 channels in,
+ * Winograd F(4x4, 3x3) for 3x3 stride-1 layers with more in and 8 or more
+ * out, and im2col otherwise; Winograd and direct cannot be forced onto
+ * shapes they do not compute. */
 static void test_conv_algo_choice(void **state)
 {
     (void)state;
     struct sn_layer *l;
-    assert_int_equal(sn_conv_create("c", sn_shape_make(8, 8, 8, 0), 8, 3, 1, 1, SN_ACT_LINEAR,
+    assert_int_equal(sn_conv_create("c", sn_shape_make(9, 8, 8, 0), 8, 3, 1, 1, SN_ACT_LINEAR,
                                     SN_INIT_HE, &l), SN_OK);
     assert_int_equal(sn_conv_algo(l), SN_CONV_WINOGRAD4);
+    sn_layer_destroy(l);
+    assert_int_equal(sn_conv_create("c", sn_shape_make(8, 8, 8, 0), 8, 3, 1, 1, SN_ACT_LINEAR,
+                                    SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_conv_algo(l), SN_CONV_DIRECT);
     sn_layer_destroy(l);
     assert_int_equal(sn_conv_create("c", sn_shape_make(3, 8, 8, 0), 32, 3, 1, 1, SN_ACT_LINEAR,
                                     SN_INIT_HE, &l), SN_OK);
