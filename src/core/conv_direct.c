@@ -16,6 +16,13 @@ enum { VB = 8 };   /* floats in a vector, and vectors in a full block */
 
 typedef float vf __attribute__((vector_size(VB * sizeof(float))));
 
+/* Without AVX (make PORTABLE=1) GCC warns that returning a 32-byte vector
+ * changes the calling convention; these helpers are static and inlined,
+ * no call crosses a library boundary. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 static inline vf vload(const float *p)
 {
     vf v;
