@@ -107,18 +107,31 @@ void sn_optim_deinit(struct sn_optim *o)
     }
 }
 
+/* The update loops below have no branch inside (each variant is its own
+ * loop) and are marked simd: written with the variant chosen per element,
+ * GCC left the momentum ones scalar (the MLP's optimizer step took 25% of
+ * its 1.7 ms training step).  w, dw and the state never overlap. */
 static void sgd_update(const struct sn_optim_cfg *c, float *w, const float *dw,
                        float *buf, size_t n, float lr)
 {
     const float mu = c->momentum, wd = c->weight_decay;
-#pragma omp parallel for schedule(static) if (n > 32768)
-    for (size_t i = 0; i < n; i++) {
-        float g = dw[i] + wd * w[i];
-        if (buf) {
+    if (!buf) {
+#pragma omp parallel for simd schedule(static) if (parallel: n > 32768)
+        for (size_t i = 0; i < n; i++)
+            w[i] -= lr * (dw[i] + wd * w[i]);
+    } else if (c->nesterov) {
+#pragma omp parallel for simd schedule(static) if (parallel: n > 32768)
+        for (size_t i = 0; i < n; i++) {
+            float g = dw[i] + wd * w[i];
             buf[i] = mu * buf[i] + g;
-            g = c->nesterov ? g + mu * buf[i] : buf[i];
+            w[i] -= lr * (g + mu * buf[i]);
         }
-        w[i] -= lr * g;
+    } else {
+#pragma omp parallel for simd schedule(static) if (parallel: n > 32768)
+        for (size_t i = 0; i < n; i++) {
+            buf[i] = mu * buf[i] + (dw[i] + wd * w[i]);
+            w[i] -= lr * buf[i];
+        }
     }
 }
 
@@ -130,13 +143,12 @@ static void adam_update(const struct sn_optim_cfg *c, float *w, const float *dw,
     const float wd = c->weight_decay;
     const float bc1 = 1.0f - powf(b1, (float)t), bc2 = 1.0f - powf(b2, (float)t);
     const float step_size = lr / bc1, bc2_sqrt = sqrtf(bc2);
-#pragma omp parallel for schedule(static) if (n > 32768)
+    /* AdamW shrinks w and takes the plain gradient; Adam adds wd w to it */
+    const float shrink = decoupled ? 1.0f - lr * wd : 1.0f, wdg = decoupled ? 0.0f : wd;
+#pragma omp parallel for simd schedule(static) if (parallel: n > 32768)
     for (size_t i = 0; i < n; i++) {
-        float g = dw[i];
-        if (decoupled)
-            w[i] *= 1.0f - lr * wd;
-        else
-            g += wd * w[i];
+        float g = dw[i] + wdg * w[i];
+        w[i] *= shrink;
         m[i] = b1 * m[i] + (1.0f - b1) * g;
         v[i] = b2 * v[i] + (1.0f - b2) * g * g;
         w[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
@@ -147,7 +159,7 @@ static void adagrad_update(const struct sn_optim_cfg *c, float *w, const float *
                            float *s, size_t n, float lr)
 {
     const float wd = c->weight_decay, eps = c->eps;
-#pragma omp parallel for schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(static) if (parallel: n > 32768)
     for (size_t i = 0; i < n; i++) {
         float g = dw[i] + wd * w[i];
         s[i] += g * g;
@@ -159,16 +171,21 @@ static void rmsprop_update(const struct sn_optim_cfg *c, float *w, const float *
                            float *s, float *buf, size_t n, float lr)
 {
     const float wd = c->weight_decay, eps = c->eps, a = c->alpha, mu = c->momentum;
-#pragma omp parallel for schedule(static) if (n > 32768)
-    for (size_t i = 0; i < n; i++) {
-        float g = dw[i] + wd * w[i];
-        s[i] = a * s[i] + (1.0f - a) * g * g;
-        float d = g / (sqrtf(s[i]) + eps);
-        if (buf) {
-            buf[i] = mu * buf[i] + d;
-            d = buf[i];
+    if (!buf) {
+#pragma omp parallel for simd schedule(static) if (parallel: n > 32768)
+        for (size_t i = 0; i < n; i++) {
+            float g = dw[i] + wd * w[i];
+            s[i] = a * s[i] + (1.0f - a) * g * g;
+            w[i] -= lr * (g / (sqrtf(s[i]) + eps));
         }
-        w[i] -= lr * d;
+    } else {
+#pragma omp parallel for simd schedule(static) if (parallel: n > 32768)
+        for (size_t i = 0; i < n; i++) {
+            float g = dw[i] + wd * w[i];
+            s[i] = a * s[i] + (1.0f - a) * g * g;
+            buf[i] = mu * buf[i] + g / (sqrtf(s[i]) + eps);
+            w[i] -= lr * buf[i];
+        }
     }
 }
 
