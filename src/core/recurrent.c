@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/blas.h"
+#include "core/parallel.h"
 #include "core/status.h"
 #include "core/tensor.h"
 
@@ -175,6 +176,12 @@ void sn_recurrent_finish_backward(struct sn_recurrent *r, const float *x,
     }
     if (dx)
         sn_sgemm(false, false, rows, r->F, GH, 1.0f, w->dpre, GH, wih->w, r->F, 1.0f, dx, r->F);
+}
+
+int sn_recurrent_slices(int B)
+{
+    int nt = sn_parallel_threads();
+    return nt < B ? nt : B;
 }
 
 void sn_recurrent_hh_back(const struct sn_recurrent *r, const float *src, size_t ld,

@@ -14,19 +14,23 @@ static void rnn_forward(struct sn_layer *l, const float *const *x, float *y,
                         const struct sn_ctx *c)
 {
     struct sn_recurrent *r = (struct sn_recurrent *)l;
-    const int B = c->B, T = r->T, H = r->H;
+    const int B = c->B, T = r->T, H = r->H, ns = sn_recurrent_slices(B);
     const size_t ld = (size_t)T * H;
     sn_recurrent_project(r, x[0], B, true);
-    for (int t = 0; t < T; t++) {
-        float *pre = r->gates + (size_t)t * H;
-        if (t > 0)
-            sn_sgemm(false, true, B, H, H, 1.0f, r->hs + (size_t)(t - 1) * H, (int)ld,
-                     l->params[1].w, H, 1.0f, pre, (int)ld);
-#pragma omp parallel for schedule(static) if (B * H > 4096)
-        for (int b = 0; b < B; b++)
+#pragma omp parallel for schedule(static) num_threads(ns)
+    for (int s = 0; s < ns; s++) {   /* slices of the batch (recurrent.h) */
+        const int b0 = sn_recurrent_slice_start(s, ns, B);
+        const int b1 = sn_recurrent_slice_start(s + 1, ns, B);
+        for (int t = 0; t < T; t++) {
+            float *pre = r->gates + (size_t)t * H;
+            if (t > 0)
+                sn_sgemm(false, true, b1 - b0, H, H, 1.0f, r->hs + b0 * ld + (size_t)(t - 1) * H,
+                         (int)ld, l->params[1].w, H, 1.0f, pre + b0 * ld, (int)ld);
+            for (int b = b0; b < b1; b++)
 #pragma omp simd
-            for (int k = 0; k < H; k++)
-                r->hs[b * ld + (size_t)t * H + k] = sn_tanhf(pre[b * ld + k]);
+                for (int k = 0; k < H; k++)
+                    r->hs[b * ld + (size_t)t * H + k] = sn_tanhf(pre[b * ld + k]);
+        }
     }
     sn_recurrent_output(r, y, B);
 }
@@ -35,21 +39,27 @@ static void rnn_backward(struct sn_layer *l, const float *const *x, const float 
                          const float *dy, float *const *dx, const struct sn_ctx *c)
 {
     struct sn_recurrent *r = (struct sn_recurrent *)l;
-    const int B = c->B, T = r->T, H = r->H;
+    const int B = c->B, T = r->T, H = r->H, ns = sn_recurrent_slices(B);
     const size_t ld = (size_t)T * H;
     struct sn_recurrent_ws w = sn_recurrent_ws(r, c->ws, B);
     sn_recurrent_begin_backward(r, dy, &w, B);
-    for (int t = T - 1; t >= 0; t--) {
-#pragma omp parallel for schedule(static) if (B * H > 4096)
-        for (int b = 0; b < B; b++)
+#pragma omp parallel for schedule(static) num_threads(ns)
+    for (int s = 0; s < ns; s++) {
+        const int b0 = sn_recurrent_slice_start(s, ns, B);
+        const int b1 = sn_recurrent_slice_start(s + 1, ns, B);
+        for (int t = T - 1; t >= 0; t--) {
+            for (int b = b0; b < b1; b++)
 #pragma omp simd
-            for (int k = 0; k < H; k++) {
-                size_t at = b * ld + (size_t)t * H + k;
-                float h = r->hs[at], dh = w.dH[at] + w.dhn[(size_t)b * H + k];
-                w.dpre[at] = dh * (1.0f - h * h);
-            }
-        if (t > 0)
-            sn_recurrent_hh_back(r, w.dpre + (size_t)t * H, ld, w.dhn, B, false);
+                for (int k = 0; k < H; k++) {
+                    size_t at = b * ld + (size_t)t * H + k;
+                    float h = r->hs[at], dh = w.dH[at] + w.dhn[(size_t)b * H + k];
+                    w.dpre[at] = dh * (1.0f - h * h);
+                }
+            if (t > 0)
+                sn_recurrent_hh_back(r, w.dpre + b0 * ld + (size_t)t * H, ld,
+                                     w.dhn + (size_t)b0 * H, b1 - b0, false);
+            sn_ctx_poll(c);
+        }
     }
     sn_recurrent_finish_backward(r, x[0], &w, dx[0], B, c);
 }

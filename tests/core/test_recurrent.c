@@ -6,6 +6,7 @@
 
 #include "core/gru.h"
 #include "core/lstm.h"
+#include "core/parallel.h"
 #include "core/rnn.h"
 #include "core/status.h"
 #include "ref/ref_layers.h"
@@ -62,6 +63,42 @@ static void test_recurrent_backward_fd(void **state)
         }
 }
 
+/* The time loops run on one slice of the batch per thread: 1, 2 and 3
+ * threads (slices of 7 rows: 7; 3 + 4; 2 + 2 + 3) give the same outputs
+ * and gradients, to the rounding of the slice-sized step GEMMs. */
+static void test_recurrent_slices_agree(void **state)
+{
+    (void)state;
+    create_fn fns[3] = { sn_rnn_create, sn_lstm_create, sn_gru_create };
+    const int saved = sn_parallel_threads();
+    for (int k = 0; k < 3; k++) {
+        struct sn_layer *l;
+        assert_int_equal(fns[k]("rec", sn_shape_make(1, 5, 6, 0), 16, true, &l), SN_OK);
+        struct sn_test_layer t;
+        sn_test_layer_init(&t, l, 7, true);
+        const size_t ny = 7 * t.out_len, nx = 7 * t.in_len[0], nw = l->params[1].len;
+        float *y1 = sn_alloc_f32(ny), *dx1 = sn_alloc_f32(nx), *dw1 = sn_alloc_f32(nw);
+        for (int nt = 1; nt <= 3; nt++) {
+            sn_parallel_set_threads(nt);
+            sn_test_layer_backward(&t);
+            if (nt == 1) {
+                memcpy(y1, t.y, ny * sizeof *y1);
+                memcpy(dx1, t.dx[0], nx * sizeof *dx1);
+                memcpy(dw1, l->params[1].dw, nw * sizeof *dw1);
+            } else {
+                assert_close_arrays(t.y, y1, ny, 1e-6, 1e-5);
+                assert_close_arrays(t.dx[0], dx1, nx, 1e-6, 1e-5);
+                assert_close_arrays(l->params[1].dw, dw1, nw, 1e-6, 1e-5);
+            }
+        }
+        sn_parallel_set_threads(saved);
+        sn_free(y1);
+        sn_free(dx1);
+        sn_free(dw1);
+        sn_test_layer_free(&t);
+    }
+}
+
 /* A layer without a time axis is refused. */
 static void test_recurrent_rejects_flat_input(void **state)
 {
@@ -77,6 +114,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recurrent_match_pytorch),
         cmocka_unit_test(test_recurrent_backward_fd),
+        cmocka_unit_test(test_recurrent_slices_agree),
         cmocka_unit_test(test_recurrent_rejects_flat_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
