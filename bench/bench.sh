@@ -3,16 +3,19 @@
 # (make bench).  Not part of make test.
 #
 #   bench/bench.sh [MODELS...]          default: mlp lenet5 lstm cnn
-#   env: DATA (default data/fashion-mnist.h5), REPEATS (default 3)
+#   env: DATA (default data/fashion-mnist.h5), REPEATS (default 5)
 #
 # 1. OpenBLAS sgemm peak at 1 and 2 threads (build/bench/gemm_peak), and
-#    one conv layer's time with im2col and Winograd on the zoo's shapes
+#    one conv layer's time with each conv algorithm on the zoo's shapes
 #    (build/bench/conv_algos).
 # 2. For each model and global batch 64 and 256: scratchnet at 1 rank x 2
 #    threads and 2 ranks x 1 thread, PyTorch (bench/torch_bench.py) at
-#    1 x 2, each REPEATS times, the same number of steps after 5 warm-up
-#    steps, the same data held in memory as uint8.  Every number in the
-#    table is the median of the REPEATS runs.
+#    1 x 2, in REPEATS rounds of the three runs, the same number of steps
+#    after 5 warm-up steps, the same data held in memory as uint8.  Every
+#    number in the table is the median of the REPEATS runs, but the two
+#    ratios: each is the median over the rounds of that round's ratio
+#    (runs seconds apart compared with each other, so that a slow minute
+#    of this shared host, which slows both, does not decide the ratio).
 # 3. One Markdown table: images/s, the ratio, achieved GFLOP/s of the
 #    training step (3x forward FLOPs, from `scratchnet info`) as a share of
 #    the 2-thread sgemm peak, peak resident memory per process, and
@@ -20,7 +23,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA:-data/fashion-mnist.h5}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 BIN=build/scratchnet
 PY=/usr/bin/python3
 MPIRUN=${SN_MPIRUN:-mpirun --oversubscribe}
@@ -34,7 +37,7 @@ h5copy -i "$DATA" -o "$tmp/train.h5" -s /train -d /train
 
 steps_of() {   # steps timed after the warm-up, so each run takes a few seconds
     case $1 in
-    mlp) echo 200 ;; lenet5) echo 100 ;; lstm) echo 30 ;; *) echo 16 ;;
+    mlp) echo 1000 ;; lenet5) echo 200 ;; lstm) echo 30 ;; *) echo 16 ;;
     esac
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -59,7 +62,7 @@ echo '```'
 build/bench/conv_algos 2
 echo '```'
 echo
-echo "## training (median of $REPEATS runs each; steps after 5 warm-up steps)"
+echo "## training (median of $REPEATS runs each, ratios the median of the $REPEATS rounds' ratios; steps after 5 warm-up steps)"
 echo
 echo "| model | batch | scratchnet 1x2 img/s | PyTorch 1x2 img/s | ratio | scratchnet 2x1 img/s | 2x1 / 1x2 | GFLOP/s (share of peak) | RSS MB scratchnet / PyTorch | step ms: data fwd bwd allreduce optim |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -70,7 +73,7 @@ for m in $MODELS; do
     tflops=$($BIN info --model "$cfg" | sed -n 's/.*is about 3x: \([0-9.]*\) M FLOPs per example/\1/p')
     for B in 64 256; do
         : > "$tmp/s12"; : > "$tmp/s21"; : > "$tmp/pt"; : > "$tmp/rss"; : > "$tmp/ptrss"
-        : > "$tmp/split"
+        : > "$tmp/split"; : > "$tmp/ratio"; : > "$tmp/r21"
         i=0
         while [ "$i" -lt "$REPEATS" ]; do
             OMP_NUM_THREADS=2 $BIN train --model "$cfg" --data "$tmp/train.h5" --batch "$B" \
@@ -85,19 +88,25 @@ for m in $MODELS; do
                 --threads 2 --steps "$S" --warmup 5 > "$tmp/out"
             sed -n 's/.*images_per_s=\([0-9.]*\).*/\1/p' "$tmp/out" >> "$tmp/pt"
             sed -n 's/.*peak_rss_mb=\([0-9.]*\).*/\1/p' "$tmp/out" >> "$tmp/ptrss"
+            # this round's ratios: its last line of each file
+            a=$(tail -n 1 "$tmp/s12"); b=$(tail -n 1 "$tmp/s21"); c=$(tail -n 1 "$tmp/pt")
+            awk -v a="$a" -v c="$c" 'BEGIN { print a / c }' >> "$tmp/ratio"
+            awk -v a="$a" -v b="$b" 'BEGIN { print b / a }' >> "$tmp/r21"
             i=$((i + 1))
         done
         s12=$(median < "$tmp/s12"); s21=$(median < "$tmp/s21"); pt=$(median < "$tmp/pt")
         rss=$(median < "$tmp/rss"); ptrss=$(median < "$tmp/ptrss")
+        ratio=$(median < "$tmp/ratio"); r21=$(median < "$tmp/r21")
         # the split of the run with the median images/s
         split=$(paste "$tmp/s12" "$tmp/split" | sort -g | awk -v k=$(( (REPEATS + 1) / 2 )) \
                 'NR == k {$1 = ""; print}' | sed 's/^ //; s/data //; s/ forward / \/ /;
                 s/ backward / \/ /; s/ allreduce / \/ /; s/ optimizer / \/ /')
         awk -v m="$m" -v B="$B" -v s12="$s12" -v s21="$s21" -v pt="$pt" -v tf="$tflops" \
-            -v peak="$P2" -v rss="$rss" -v ptrss="$ptrss" -v sp="$split" 'BEGIN {
+            -v peak="$P2" -v rss="$rss" -v ptrss="$ptrss" -v sp="$split" -v ratio="$ratio" \
+            -v r21="$r21" 'BEGIN {
             gf = s12 * tf / 1000
             printf "| %s | %d | %.0f | %.0f | %.2fx | %.0f | %.2f | %.1f (%.0f%%) | %.0f / %.0f | %s |\n",
-                   m, B, s12, pt, s12 / pt, s21, s21 / s12, gf, 100 * gf / peak, rss, ptrss, sp
+                   m, B, s12, pt, ratio, s21, r21, gf, 100 * gf / peak, rss, ptrss, sp
         }'
     done
 done
