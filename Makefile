@@ -233,7 +233,7 @@ throughput:
 	sh bench/throughput.sh models/mlp.cfg $(DATA) 5
 
 # bench: scratchnet against PyTorch, one table (docs/PERFORMANCE.md; about
-# 5 minutes).  Installs Debian's python3-torch and python3-h5py for the
+# 9 minutes).  Installs Debian's python3-torch and python3-h5py for the
 # PyTorch side when missing; nothing else ever needs them.
 .PHONY: bench
 bench: $(BUILD)/bench/gemm_peak $(BUILD)/bench/conv_algos
