@@ -459,16 +459,18 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
 int sn_conv_set_algo(struct sn_layer *l, enum sn_conv_algo algo)
 {
     struct conv *k = (struct conv *)l;
-    bool fits = k->g.K == 3 && k->g.S == 1 && k->g.OW <= SN_WINO_MAX_OW;
-    if ((algo == SN_CONV_WINOGRAD || algo == SN_CONV_WINOGRAD4) && !fits)
-        return sn_fail(SN_ESHAPE, "conv: winograd needs a 3x3 kernel with stride 1 and an "
-                       "output at most %d wide", SN_WINO_MAX_OW);
+    bool k3s1 = k->g.K == 3 && k->g.S == 1;
+    if ((algo == SN_CONV_WINOGRAD || algo == SN_CONV_WINOGRAD4) && !k3s1)
+        return sn_fail(SN_ESHAPE, "conv: winograd needs a 3x3 kernel with stride 1");
+    if (algo == SN_CONV_WINOGRAD && k->g.OW > SN_WINO_MAX_OW)
+        return sn_fail(SN_ESHAPE, "conv: winograd F(2x2, 3x3) takes outputs at most %d wide",
+                       SN_WINO_MAX_OW);
     if (algo == SN_CONV_DIRECT && k->g.S != 1)
         return sn_fail(SN_ESHAPE, "conv: the direct algorithm needs stride 1");
     if (algo == SN_CONV_AUTO) {
         if (k->g.S == 1 && k->g.C <= DIRECT_MAX_C)   /* few channels in: thin GEMMs */
             algo = SN_CONV_DIRECT;
-        else if (fits && k->OC >= WINO_MIN_C)
+        else if (k3s1 && k->OC >= WINO_MIN_C)
             algo = SN_CONV_WINOGRAD4;
         else
             algo = SN_CONV_IM2COL;

@@ -38,8 +38,8 @@
 
 #include "core/im2col.h"
 
-/* Widest output the transforms take (their row buffers live on the
- * stack). */
+/* Widest output F(2x2, 3x3) takes (its row buffers live on the stack;
+ * F(4x4, 3x3) works on chunks of tiles and takes any width). */
 #define SN_WINO_MAX_OW 508
 
 /* One variant F(m x m, 3x3): its tile side, its positions per tile, and

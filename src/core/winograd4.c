@@ -32,7 +32,7 @@
 
 #include "core/winograd.h"
 
-enum { A6 = 6, NPOS = 36, MAX_N = SN_WINO_MAX_OW / 4 + 2 };
+enum { A6 = 6, NPOS = 36 };
 
 /* r = B^T d for 6 rows of len floats. */
 static void bt6(int len, const float *restrict d0, const float *restrict d1,

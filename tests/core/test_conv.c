@@ -263,6 +263,13 @@ static void test_conv_algo_choice(void **state)
     assert_int_equal(sn_conv_set_algo(l, SN_CONV_WINOGRAD4), SN_ESHAPE);
     assert_int_equal(sn_conv_set_algo(l, SN_CONV_DIRECT), SN_ESHAPE);
     sn_layer_destroy(l);
+    /* F(2x2)'s row buffers cap the width; F(4x4) takes any */
+    assert_int_equal(sn_conv_create("c", sn_shape_make(16, 2, 600, 0), 16, 3, 1, 1,
+                                    SN_ACT_LINEAR, SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_conv_algo(l), SN_CONV_WINOGRAD4);
+    assert_int_equal(sn_conv_set_algo(l, SN_CONV_WINOGRAD), SN_ESHAPE);
+    assert_non_null(strstr(sn_errmsg(), "wide"));
+    sn_layer_destroy(l);
 }
 
 /* col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)>. */
