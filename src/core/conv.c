@@ -98,10 +98,28 @@ static size_t per_thread(const struct conv *k)
     return algo_len(k) + (size_t)k->OC * (L + ckk + 1);
 }
 
-/* One thread's scratch, carved from its part of the workspace. */
+/* One thread's scratch, carved from its part of the workspace: a is the
+ * algorithm's buffers (for direct, split by direct_ws below). */
 struct thread_ws {
     float *a, *dz, *dw, *db;
 };
+
+/* The direct algorithm's buffers in a thread's a: the padded input, the
+ * output or its gradient on the padded grid (zp), dxpad, dW by lane. */
+struct direct_ws {
+    float *xpad, *zp, *dxpad, *dwl;
+};
+
+static struct direct_ws direct_ws(const struct conv *k, float *a)
+{
+    const struct sn_conv_geom *g = &k->g;
+    struct direct_ws d;
+    d.xpad = a;
+    d.zp = d.xpad + sn_direct_xlen(g);
+    d.dxpad = d.zp + sn_direct_dzlen(g, k->OC);
+    d.dwl = d.dxpad + sn_direct_dxlen(g);
+    return d;
+}
 
 static struct thread_ws thread_ws(const struct conv *k, float *ws, int t)
 {
@@ -306,10 +324,10 @@ static void conv_forward(struct sn_layer *l, const float *const *x, float *y,
         const float *xb = x[0] + (size_t)b * in_len;
         float *yb = y + (size_t)b * out_len;
         if (direct) {
-            float *xpad = t.a, *yp = xpad + sn_direct_xlen(g);
-            sn_direct_pad(g, xb, xpad);
-            sn_direct_forward(g, OC, w, bias, xpad, yp);
-            sn_direct_crop(g, OC, yp, yb);
+            struct direct_ws d = direct_ws(k, t.a);
+            sn_direct_pad(g, xb, d.xpad);
+            sn_direct_forward(g, OC, w, bias, d.xpad, d.zp);
+            sn_direct_crop(g, OC, d.zp, yb);
         } else {
             float *cols = t.a;
             sn_im2col(g, xb, 1, cols);
@@ -344,7 +362,7 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
         struct thread_ws w = thread_ws(k, c->ws, t);
         memset(w.dw, 0, (size_t)OC * (CKK + 1) * sizeof(float));
         if (direct)
-            memset(w.dz - sn_direct_dwlen(g, OC), 0, sn_direct_dwlen(g, OC) * sizeof(float));
+            memset(direct_ws(k, w.a).dwl, 0, sn_direct_dwlen(g, OC) * sizeof(float));
     }
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int b = 0; b < c->B; b++) {
@@ -356,16 +374,15 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
         if (pb->trainable)
             add_bias_grad(dz, 1, OC, L, t.db);
         if (direct) {
-            float *xpad = t.a, *dzp = xpad + sn_direct_xlen(g);
-            float *dxpad = dzp + sn_direct_dzlen(g, OC), *dwl = dxpad + sn_direct_dxlen(g);
-            sn_direct_spread(g, OC, dz, dzp);
+            struct direct_ws d = direct_ws(k, t.a);
+            sn_direct_spread(g, OC, dz, d.zp);
             if (pw->trainable) {
-                sn_direct_pad(g, xb, xpad);
-                sn_direct_wgrad(g, OC, dzp, xpad, dwl);
+                sn_direct_pad(g, xb, d.xpad);
+                sn_direct_wgrad(g, OC, d.zp, d.xpad, d.dwl);
             }
             if (dxb) {
-                sn_direct_xgrad(g, OC, pw->w, dzp, dxpad);
-                sn_direct_uncrop(g, dxpad, dxb);
+                sn_direct_xgrad(g, OC, pw->w, d.zp, d.dxpad);
+                sn_direct_uncrop(g, d.dxpad, dxb);
             }
         } else {
             float *cols = t.a, *dcols = cols + CKK * L;
@@ -385,7 +402,7 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
     if (direct && pw->trainable)   /* each thread's dW by lane into its dW_t */
         for (int t = 0; t < nt; t++) {
             struct thread_ws w = thread_ws(k, c->ws, t);
-            sn_direct_wgrad_sum(g, OC, w.dz - sn_direct_dwlen(g, OC), w.dw);
+            sn_direct_wgrad_sum(g, OC, direct_ws(k, w.a).dwl, w.dw);
         }
     /* the threads' shares, summed in thread order: the same bits every run */
     const size_t nw = (size_t)OC * (CKK + 1);
