@@ -257,6 +257,10 @@ $(BUILD)/bench/allreduce: bench/allreduce.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $< $(shell pkg-config --cflags --libs ompi-c) -o $@
 
+$(BUILD)/bench/allreduce_shm: bench/allreduce_shm.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
 $(BUILD)/bench/gemm_peak: bench/gemm_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $< $(shell pkg-config --cflags --libs openblas) -o $@

@@ -66,6 +66,9 @@ static const char usage[] =
     "  --bucket-mb X         gradients are reduced in buckets of about X MB, each\n"
     "                        started as soon as backward has produced it (default 1)\n"
     "  --no-overlap          one blocking allreduce after backward instead\n"
+    "  --allreduce MODE      auto (default): when every rank is on one host, ranks\n"
+    "                        average gradients by reading each other's memory (an\n"
+    "                        MPI-3 shared window, no messages); mpi: MPI_Allreduce\n"
     "  --shard-optimizer     ZeRO stage 1: gradients reduce-scattered, each rank\n"
     "                        updates and keeps optimizer state for 1/P of the\n"
     "                        parameters, then they are allgathered (no overlap)\n"
@@ -378,7 +381,7 @@ int sn_cmd_train(int argc, char **argv)
 {
     const char *model = NULL, *data = NULL, *optimizer = NULL, *init = NULL, *out = NULL,
                *ckdir = NULL, *resume = NULL, *logpath = NULL, *progress = "auto",
-               *trace_path = NULL;
+               *trace_path = NULL, *allreduce = "auto";
     long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0, keep = 0;
     long cache_mb = 4096, progress_every = 0, accumulate = 1;
     double bucket_mb = 1.0;
@@ -400,7 +403,7 @@ int sn_cmd_train(int argc, char **argv)
         { "progress", OPT_STR, &progress, 0 },
         { "accumulate", OPT_INT, &accumulate, 0 }, { "bucket-mb", OPT_FLOAT, &bucket_mb, 0 },
         { "no-overlap", OPT_FLAG, &no_overlap, 0 }, { "trace", OPT_STR, &trace_path, 0 },
-        { "shard-optimizer", OPT_FLAG, &shard, 0 },
+        { "shard-optimizer", OPT_FLAG, &shard, 0 }, { "allreduce", OPT_STR, &allreduce, 0 },
     };
     enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
     if (cli_wants_help(argc, argv)) {
@@ -436,6 +439,8 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--progress must be auto, tty or plain, got '%s'", progress);
     if (!rc && accumulate < 1)
         rc = sn_fail(SN_EUSAGE, "--accumulate must be >= 1");
+    if (!rc && strcmp(allreduce, "auto") && strcmp(allreduce, "mpi"))
+        rc = sn_fail(SN_EUSAGE, "--allreduce must be auto or mpi, got '%s'", allreduce);
     if (!rc && !(bucket_mb > 0))
         rc = sn_fail(SN_EUSAGE, "--bucket-mb must be > 0");
     if (!rc && progress_every < 0)
@@ -545,6 +550,13 @@ int sn_cmd_train(int argc, char **argv)
     size_t in_len = sn_shape_len(&t.m->in_shape);
     t.mb = t.b / (int)accumulate;   /* the model runs micro-batches of mb rows */
     rc = sn_model_build(t.m, t.mb, &init_rng);
+    if (!rc && !shard && strcmp(allreduce, "auto") == 0) {
+        /* all ranks on this host: gradients in memory they share (dist.h) */
+        float *arena;
+        rc = sn_dist_shared_arena(t.m->n_params + SN_GRAD_SPARE, &arena);
+        if (!rc && arena)
+            sn_model_use_grads(t.m, arena);
+    }
     t.shard = shard;
     if (!rc && shard)
         rc = shard_optim_plan(&t.sh, t.m->n_params, P, rank);

@@ -37,7 +37,8 @@ void sn_model_destroy(struct sn_model *m)
     free(m->dy);
     free(m->plist);
     sn_free(m->params);
-    sn_free(m->grads);
+    if (!m->grads_lent)
+        sn_free(m->grads);
     sn_free(m->buffers);
     sn_free(m->ws);
     free(m);
@@ -323,4 +324,19 @@ void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_r
 void sn_model_zero_grad(struct sn_model *m)
 {
     memset(m->grads, 0, m->n_params * sizeof *m->grads);
+}
+
+void sn_model_use_grads(struct sn_model *m, float *arena)
+{
+    memcpy(arena, m->grads, (m->n_params + SN_GRAD_SPARE) * sizeof *arena);
+    for (int i = 0; i < m->n_layers; i++)
+        for (int p = 0; p < m->layers[i]->n_params; p++) {
+            struct sn_param *pr = &m->layers[i]->params[p];
+            if (!pr->buffer)
+                pr->dw = arena + pr->offset;
+        }
+    if (!m->grads_lent)
+        sn_free(m->grads);
+    m->grads = arena;
+    m->grads_lent = true;
 }

@@ -28,7 +28,9 @@ struct sn_model {
     int max_batch;
     size_t n_params;              /* floats in the parameter and gradient arenas */
     float *params;                /* owned arena */
-    float *grads;                 /* owned arena: n_params + SN_GRAD_SPARE floats */
+    float *grads;                 /* arena: n_params + SN_GRAD_SPARE floats; owned
+                                   * unless sn_model_use_grads lent another */
+    bool grads_lent;
     size_t n_buffers;             /* floats in the buffer arena */
     float *buffers;               /* owned arena: running statistics */
     int n_plist;
@@ -109,6 +111,13 @@ void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_r
 
 /* Zero the gradient arena. */
 void sn_model_zero_grad(struct sn_model *m);
+
+/* After build: keep the gradients in arena instead (n_params +
+ * SN_GRAD_SPARE floats the caller owns and keeps alive until the model is
+ * destroyed, e.g. memory the other ranks of this host can read).  The
+ * model's own arena is freed and every parameter's dw points into arena;
+ * the current gradients move with them. */
+void sn_model_use_grads(struct sn_model *m, float *arena);
 
 /* Elements of one output example (the last layer's out_shape). */
 size_t sn_model_out_len(const struct sn_model *m);

@@ -31,12 +31,27 @@ const char *sn_dist_backend(void);
  * count fits an int). */
 int sn_dist_allreduce_mean_f32(float *buf, size_t len);
 
+/* Memory for a gradient arena of nfloats floats that the mean above can
+ * take in place, without messages.  When there is more than one rank and
+ * every rank of the job is on this host, *out is this rank's part of an
+ * MPI-3 shared-memory window (MPI_Win_allocate_shared): then a mean over a
+ * range of it is two barriers around one pass in which each rank averages
+ * its own slice of the range, reading it straight from every rank's arena,
+ * and writes the result into every rank's arena (each value computed once,
+ * so every rank holds the same bits).  Otherwise *out = NULL: keep your own
+ * memory; means over it go through MPI.  The memory lives until
+ * sn_dist_finalize.  One arena per process. */
+int sn_dist_shared_arena(size_t nfloats, float **out);
+
 /* The same without blocking, for overlapping communication with backward:
  * start an allreduce of buf[0..len) (len < 2^31) and return at once; calls
  * to sn_dist_progress let MPI move it along (MPI progresses nonblocking
  * collectives only inside MPI calls); sn_dist_finish_all waits for every
  * started one and turns each sum into the mean.  Up to
- * SN_DIST_MAX_PENDING at once; buf must stay untouched until finished. */
+ * SN_DIST_MAX_PENDING at once; buf must stay untouched until finished.
+ * Ranges inside the shared arena are only noted here and averaged in
+ * sn_dist_finish_all (adjacent ones in one pass): on shared memory the
+ * pass is a copy the cores would make anyway, nothing to overlap. */
 #define SN_DIST_MAX_PENDING 256
 int sn_dist_iallreduce_mean_f32(float *buf, size_t len);
 int sn_dist_progress(void);

@@ -14,6 +14,12 @@ int sn_dist_size(void) { return 1; }
 int sn_dist_local_size(void) { return 1; }
 const char *sn_dist_backend(void) { return "local"; }
 int sn_dist_allreduce_mean_f32(float *buf, size_t len) { (void)buf; (void)len; return SN_OK; }
+int sn_dist_shared_arena(size_t nfloats, float **out)
+{
+    (void)nfloats;
+    *out = NULL;
+    return SN_OK;
+}
 int sn_dist_iallreduce_mean_f32(float *buf, size_t len) { (void)buf; (void)len; return SN_OK; }
 int sn_dist_progress(void) { return SN_OK; }
 int sn_dist_finish_all(void) { return SN_OK; }

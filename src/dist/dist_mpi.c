@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <mpi.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +46,26 @@ int sn_dist_init(int *argc, char ***argv)
     return SN_OK;
 }
 
+/* The shared gradient arena (sn_dist_shared_arena): base[r] is rank r's
+ * part, mapped into this process; n floats each. */
+static struct {
+    bool on;
+    MPI_Win win;
+    float **base;
+    size_t n;
+    /* ranges noted by sn_dist_iallreduce_mean_f32, offsets into the arena */
+    size_t lo[SN_DIST_MAX_PENDING], hi[SN_DIST_MAX_PENDING];
+    int pending;
+} shm;
+
 void sn_dist_finalize(void)
 {
+    if (shm.on) {
+        MPI_Win_unlock_all(shm.win);
+        MPI_Win_free(&shm.win);
+        free(shm.base);
+        shm.on = false;
+    }
     MPI_Finalize();
 }
 
@@ -66,8 +85,107 @@ static void sum_to_mean(float *buf, size_t n)
         buf[i] *= inv;
 }
 
+int sn_dist_shared_arena(size_t nfloats, float **out)
+{
+    *out = NULL;
+    if (shm.on)
+        return sn_fail(SN_EDIST, "a shared gradient arena exists already");
+    /* the same answer on every rank: local_size is the same everywhere */
+    if (world_size == 1 || local_size != world_size)
+        return SN_OK;
+    MPI_Info info;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "alloc_shared_noncontig", "true");   /* each part near its rank */
+    size_t n = (nfloats + 15) & ~(size_t)15;                /* whole cache lines */
+    float *mine = NULL;
+    int err = MPI_Win_allocate_shared((MPI_Aint)(n * sizeof(float)), sizeof(float), info,
+                                      MPI_COMM_WORLD, &mine, &shm.win);
+    MPI_Info_free(&info);
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Win_allocate_shared of the gradient arena");
+    MPI_Win_set_errhandler(shm.win, MPI_ERRORS_RETURN);
+    shm.base = calloc((size_t)world_size, sizeof *shm.base);
+    if (!shm.base) {
+        MPI_Win_free(&shm.win);
+        return sn_fail(SN_ENOMEM, "out of memory for %d window addresses", world_size);
+    }
+    for (int r = 0; r < world_size && !err; r++) {
+        MPI_Aint size;
+        int unit;
+        err = MPI_Win_shared_query(shm.win, r, &size, &unit, &shm.base[r]);
+    }
+    if (err == MPI_SUCCESS)   /* one passive epoch for the window's life */
+        err = MPI_Win_lock_all(MPI_MODE_NOCHECK, shm.win);
+    if (err != MPI_SUCCESS) {
+        MPI_Win_free(&shm.win);
+        free(shm.base);
+        return mpi_fail(err, "MPI_Win_shared_query / MPI_Win_lock_all");
+    }
+    memset(mine, 0, n * sizeof *mine);
+    shm.n = n;
+    shm.on = true;
+    *out = mine;
+    return SN_OK;
+}
+
+/* Every rank's stores before this are seen by every rank after it. */
+static int shm_fence(void)
+{
+    int err = MPI_Win_sync(shm.win);
+    if (err == MPI_SUCCESS)
+        err = MPI_Barrier(MPI_COMM_WORLD);
+    if (err == MPI_SUCCESS)
+        err = MPI_Win_sync(shm.win);
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "the shared arena's barrier");
+}
+
+/* The mean over ranks of arena[lo, hi): rank r averages the r-th slice
+ * (whole cache lines, so no two ranks write one line) and writes it into
+ * every rank's arena.  Sums in rank order, then times 1/P: for two ranks
+ * the same bits as MPI_Allreduce and sum_to_mean. */
+static int shm_mean(size_t lo, size_t hi)
+{
+    int rc = shm_fence();   /* every rank's gradients are complete */
+    if (rc)
+        return rc;
+    const int P = world_size;
+    const size_t per = ((hi - lo + (size_t)P - 1) / (size_t)P + 15) & ~(size_t)15;
+    size_t a = lo + per * (size_t)world_rank;
+    const size_t b = a + per < hi ? a + per : hi;
+    const float inv = 1.0f / (float)P;
+    enum { CH = 1024 };
+    float acc[CH];
+    for (; a < b; a += CH) {
+        const size_t n = b - a < CH ? b - a : CH;
+        const float *g0 = shm.base[0] + a;
+        for (size_t i = 0; i < n; i++)
+            acc[i] = g0[i];
+        for (int r = 1; r < P; r++) {
+            const float *g = shm.base[r] + a;
+            for (size_t i = 0; i < n; i++)
+                acc[i] += g[i];
+        }
+        for (size_t i = 0; i < n; i++)
+            acc[i] *= inv;
+        for (int r = 0; r < P; r++)
+            memcpy(shm.base[r] + a, acc, n * sizeof *acc);
+    }
+    return shm_fence();   /* every slice written everywhere */
+}
+
+/* buf[0, len) inside this rank's part of the shared arena? */
+static bool in_arena(const float *buf, size_t len)
+{
+    const float *mine = shm.on ? shm.base[world_rank] : NULL;
+    return mine && buf >= mine && len <= shm.n && (size_t)(buf - mine) <= shm.n - len;
+}
+
 int sn_dist_allreduce_mean_f32(float *buf, size_t len)
 {
+    if (in_arena(buf, len)) {
+        size_t lo = (size_t)(buf - shm.base[world_rank]);
+        return shm_mean(lo, lo + len);
+    }
     for (size_t off = 0; off < len;) {
         size_t n = len - off < (size_t)INT_MAX ? len - off : (size_t)INT_MAX;
         int err = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)n, MPI_FLOAT, MPI_SUM,
@@ -89,6 +207,20 @@ static struct {
 
 int sn_dist_iallreduce_mean_f32(float *buf, size_t len)
 {
+    if (in_arena(buf, len)) {   /* noted; averaged in sn_dist_finish_all */
+        size_t lo = (size_t)(buf - shm.base[world_rank]), hi = lo + len;
+        int k = shm.pending - 1;
+        if (k >= 0 && (shm.hi[k] == lo || shm.lo[k] == hi)) {   /* extends the last range */
+            shm.lo[k] = shm.lo[k] < lo ? shm.lo[k] : lo;
+            shm.hi[k] = shm.hi[k] > hi ? shm.hi[k] : hi;
+            return SN_OK;
+        }
+        if (shm.pending == SN_DIST_MAX_PENDING)
+            return sn_fail(SN_EDIST, "more than %d allreduces in flight", SN_DIST_MAX_PENDING);
+        shm.lo[shm.pending] = lo;
+        shm.hi[shm.pending++] = hi;
+        return SN_OK;
+    }
     if (pending.n == SN_DIST_MAX_PENDING)
         return sn_fail(SN_EDIST, "more than %d allreduces in flight", SN_DIST_MAX_PENDING);
     if (len > (size_t)INT_MAX)
@@ -119,7 +251,11 @@ int sn_dist_finish_all(void)
     for (int k = 0; k < pending.n; k++)
         sum_to_mean(pending.buf[k], pending.len[k]);
     pending.n = 0;
-    return SN_OK;
+    int rc = SN_OK;
+    for (int k = 0; k < shm.pending && !rc; k++)
+        rc = shm_mean(shm.lo[k], shm.hi[k]);
+    shm.pending = 0;
+    return rc;
 }
 
 int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *displs)

@@ -290,6 +290,21 @@ static void test_train_overlap_accumulate(void **state)
     size_t n = read_params(sn_test_path("blocking.h5"), a, 256);
     read_params(sn_test_path("overlap.h5"), b, 256);
     assert_memory_equal(a, b, n * sizeof(float));
+    /* both ranks on this host: those two took the shared arena; through
+     * MPI_Allreduce the gradients are the same bits (a + b, times 1/2) */
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s "
+                     "--quiet --threads 1 --bucket-mb 0.0002 --allreduce mpi", mp,
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("viampi.h5"));
+    assert_int_equal(rc, 0);
+    read_params(sn_test_path("viampi.h5"), b, 256);
+    assert_memory_equal(a, b, n * sizeof(float));
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --quiet --threads 1 "
+                     "--allreduce nccl 2>%s", mp, sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                     sn_test_path("err.txt"));
+    assert_int_equal(rc, 2);
+    char *bad = err_text();
+    assert_non_null(strstr(bad, "--allreduce must be auto or mpi, got 'nccl'"));
+    free(bad);
 
     /* an LSTM, whose W_hh and biases are reduced while its W_ih product
      * runs: bucket boundaries inside the layer, the same bits */

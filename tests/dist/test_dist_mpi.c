@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,56 @@ static const char cfg[] =
     "[net]\ninput = 8\nbatch = 12\noptimizer = sgd\nlr = 0.1\nmomentum = 0.9\n"
     "[dense]\nunits = 16\nactivation = tanh\n[dense]\nunits = 3\n";
 
-/* Train on a synthetic problem; returns the model (caller destroys). */
-static struct sn_model *train_steps(int epochs, int **seen_out, size_t *N_out)
+/* The shared gradient arena (made once in main: one per process). */
+enum { ARENA = 4099 };
+static float *arena;
+
+/* With ranks on one host there is an arena (with one rank there is none);
+ * a second one is refused.  Means over ranges of it, blocking and noted
+ * (adjacent ranges merged), are the mean, leave the rest alone, and give
+ * every rank the same bits. */
+static void test_dist_shared_arena(void **state)
+{
+    (void)state;
+    int P = sn_dist_size(), r = sn_dist_rank();
+    if (P == 1) {
+        assert_null(arena);
+        return;
+    }
+    assert_non_null(arena);   /* tests/run.sh starts every rank on this host */
+    float *again = NULL;
+    assert_int_equal(sn_dist_shared_arena(10, &again), SN_EDIST);
+    assert_non_null(strstr(sn_errmsg(), "exists already"));
+    for (int i = 0; i < ARENA; i++)
+        arena[i] = (float)(r + 1) * (float)i + 0.1f * (float)r;
+    assert_int_equal(sn_dist_allreduce_mean_f32(arena + 7, 1000), SN_OK);
+    /* three adjacent buckets, last first, as backward starts them, and one apart */
+    assert_int_equal(sn_dist_iallreduce_mean_f32(arena + 3000, ARENA - 3000), SN_OK);
+    assert_int_equal(sn_dist_iallreduce_mean_f32(arena + 2000, 1000), SN_OK);
+    assert_int_equal(sn_dist_iallreduce_mean_f32(arena + 1999, 1), SN_OK);
+    assert_int_equal(sn_dist_iallreduce_mean_f32(arena + 1500, 3), SN_OK);
+    assert_int_equal(sn_dist_progress(), SN_OK);
+    assert_int_equal(sn_dist_finish_all(), SN_OK);
+    for (int i = 0; i < ARENA; i++) {
+        bool averaged = (i >= 7 && i < 1007) || (i >= 1500 && i < 1503) || i >= 1999;
+        float want = averaged ? (float)i * (float)(P + 1) / 2.0f + 0.05f * (float)(P - 1)
+                              : (float)(r + 1) * (float)i + 0.1f * (float)r;
+        assert_float_equal(arena[i], want, 1e-5f * (float)(i + 1));
+    }
+    float *root = malloc(ARENA * sizeof *root);
+    memcpy(root, arena, ARENA * sizeof *root);
+    assert_int_equal(sn_dist_bcast(root, ARENA * sizeof *root, 0), SN_OK);
+    for (int i = 0; i < ARENA; i++) {
+        bool averaged = (i >= 7 && i < 1007) || (i >= 1500 && i < 1503) || i >= 1999;
+        if (averaged)
+            assert_memory_equal(&arena[i], &root[i], sizeof *root);
+    }
+    free(root);
+}
+
+/* Train on a synthetic problem; returns the model (caller destroys).
+ * shared: the gradients in the shared arena when there is one. */
+static struct sn_model *train_steps(int epochs, bool shared, int **seen_out, size_t *N_out)
 {
     enum { N = 60, F = 8, K = 3 };
     int P = sn_dist_size(), rank = sn_dist_rank();
@@ -65,6 +114,11 @@ static struct sn_model *train_steps(int epochs, int **seen_out, size_t *N_out)
     struct sn_rng r;
     sn_rng_seed(&r, 1, 1);
     assert_int_equal(sn_model_build(m, b, &r), SN_OK);
+    if (shared && arena) {
+        assert_true(m->n_params + SN_GRAD_SPARE <= ARENA);
+        sn_model_use_grads(m, arena);
+        assert_ptr_equal(m->grads, arena);
+    }
     struct sn_optim o;
     assert_int_equal(sn_optim_init(&o, &net.optim, m->n_params), SN_OK);
     static float X[N * F];
@@ -142,7 +196,7 @@ static void test_dist_each_example_once(void **state)
     (void)state;
     int *seen;
     size_t N;
-    struct sn_model *m = train_steps(1, &seen, &N);
+    struct sn_model *m = train_steps(1, false, &seen, &N);
     int64_t *total = calloc(N, sizeof *total);
     for (size_t i = 0; i < N; i++)
         total[i] = seen[i];
@@ -154,25 +208,35 @@ static void test_dist_each_example_once(void **state)
     sn_model_destroy(m);
 }
 
-/* After 3 epochs (15 steps) every rank holds the same bits as rank 0. */
+/* After 3 epochs (15 steps) every rank holds the same bits as rank 0,
+ * with the gradients averaged through MPI and through the shared arena;
+ * for two ranks both ways give the same bits (a + b, then times 1/2). */
 static void test_dist_replicas_identical(void **state)
 {
     (void)state;
-    int *seen;
-    size_t N;
-    struct sn_model *m = train_steps(3, &seen, &N);
-    size_t bytes = m->n_params * sizeof(float);
-    float *mine = malloc(bytes), *root = malloc(bytes);
-    memcpy(mine, m->params, bytes);
-    memcpy(root, m->params, bytes);
-    assert_int_equal(sn_dist_bcast(root, bytes, 0), SN_OK);
-    assert_memory_equal(mine, root, bytes);
-    for (size_t i = 0; i < m->n_params; i++)
-        assert_true(isfinite(mine[i]));
-    free(mine);
-    free(root);
-    free(seen);
-    sn_model_destroy(m);
+    float *params[2] = { NULL, NULL };
+    size_t bytes = 0;
+    for (int way = 0; way < 2; way++) {
+        int *seen;
+        size_t N;
+        struct sn_model *m = train_steps(3, way == 1, &seen, &N);
+        bytes = m->n_params * sizeof(float);
+        float *root = malloc(bytes);
+        params[way] = malloc(bytes);
+        memcpy(params[way], m->params, bytes);
+        memcpy(root, m->params, bytes);
+        assert_int_equal(sn_dist_bcast(root, bytes, 0), SN_OK);
+        assert_memory_equal(params[way], root, bytes);
+        for (size_t i = 0; i < m->n_params; i++)
+            assert_true(isfinite(params[way][i]));
+        free(root);
+        free(seen);
+        sn_model_destroy(m);
+    }
+    if (sn_dist_size() <= 2)
+        assert_memory_equal(params[0], params[1], bytes);
+    free(params[0]);
+    free(params[1]);
 }
 
 int main(int argc, char **argv)
@@ -181,8 +245,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", sn_errmsg());
         return 1;
     }
+    if (sn_dist_shared_arena(ARENA, &arena)) {
+        fprintf(stderr, "%s\n", sn_errmsg());
+        sn_dist_abort(1);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dist_allreduce_mean),
+        cmocka_unit_test(test_dist_shared_arena),
         cmocka_unit_test(test_dist_blocks),
         cmocka_unit_test(test_dist_each_example_once),
         cmocka_unit_test(test_dist_replicas_identical),

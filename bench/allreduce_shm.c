@@ -1,0 +1,92 @@
+/* allreduce_shm: the gradient mean of one host's ranks, two ways, through
+ * the trainer's own call (sn_dist_allreduce_mean_f32):
+ *   mpi     on private memory: MPI_Allreduce, then times 1/P
+ *   shared  on the shared arena (sn_dist_shared_arena): each rank averages
+ *           its slice straight from every rank's memory (dist.h)
+ *
+ *   mpirun -np P build/bench/allreduce_shm
+ *
+ * For float counts 1K ... 4M (powers of 4): median over repeats of the
+ * slowest rank's time, each repeat after a barrier; the ratio mpi / shared.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/status.h"
+#include "dist/dist.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* median over reps of the slowest rank's seconds for one mean of buf[0, n) */
+static double time_mean(float *buf, size_t n, int reps)
+{
+    double t[64];
+    for (int r = 0; r < reps; r++) {
+        for (size_t i = 0; i < n; i++)   /* fresh gradients, as after a backward */
+            buf[i] = (float)(i & 255);
+        if (sn_dist_barrier())
+            return -1;
+        double t0 = now_s();
+        if (sn_dist_allreduce_mean_f32(buf, n))
+            return -1;
+        t[r] = now_s() - t0;
+    }
+    if (sn_dist_allreduce_max_int(&reps, 1))   /* the same count everywhere */
+        return -1;
+    double tmax[64];
+    for (int r = 0; r < reps; r++) {   /* the slowest rank: what a step waits for */
+        double s = t[r];
+        int ms = (int)(s * 1e9);
+        if (sn_dist_allreduce_max_int(&ms, 1))
+            return -1;
+        tmax[r] = ms * 1e-9;
+    }
+    qsort(tmax, (size_t)reps, sizeof *tmax, cmp_d);
+    return tmax[reps / 2];
+}
+
+int main(int argc, char **argv)
+{
+    if (sn_dist_init(&argc, &argv)) {
+        fprintf(stderr, "allreduce_shm: %s\n", sn_errmsg());
+        return 1;
+    }
+    enum { MAXN = 1 << 22 };
+    float *arena = NULL, *priv = malloc((size_t)MAXN * sizeof *priv);
+    int rc = priv ? sn_dist_shared_arena(MAXN, &arena) : SN_ENOMEM;
+    if (rc || !arena) {
+        if (sn_dist_rank() == 0)
+            fprintf(stderr, "allreduce_shm: %s\n",
+                    rc ? sn_errmsg() : "no shared arena (one rank, or ranks on several hosts)");
+        sn_dist_abort(1);
+    }
+    if (sn_dist_rank() == 0)
+        printf("# gradient mean over %d ranks of one host: bytes, median seconds (slowest "
+               "rank) of MPI_Allreduce and of the shared arena, ratio\n", sn_dist_size());
+    for (size_t n = 1024; n <= MAXN; n *= 4) {
+        int reps = n >= (1 << 20) ? 15 : 41;
+        double tm = time_mean(priv, n, reps), ts = time_mean(arena, n, reps);
+        if (tm < 0 || ts < 0) {
+            fprintf(stderr, "allreduce_shm: %s\n", sn_errmsg());
+            sn_dist_abort(1);
+        }
+        if (sn_dist_rank() == 0)
+            printf("%9zu  mpi %.3e  shared %.3e  %.2fx\n", n * 4, tm, ts, tm / ts);
+    }
+    free(priv);
+    sn_dist_finalize();
+    return 0;
+}
