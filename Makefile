@@ -244,13 +244,15 @@ bench: $(BUILD)/bench/gemm_peak $(BUILD)/bench/conv_algos
 	sh bench/bench.sh
 
 # scaling: how much of the gradient allreduce the overlap hides at 2 ranks,
-# MPI_Allreduce latency and bandwidth, and the cost model's predicted
-# efficiency at 2 ... 512 ranks (docs/SCALING.md; about 10 minutes).
+# the shared arena against MPI_Allreduce on one host, MPI_Allreduce latency
+# and bandwidth, and the cost model's predicted efficiency at 2 ... 512
+# ranks (docs/SCALING.md; about 10 minutes).
 .PHONY: scaling
-scaling: $(BUILD)/bench/allreduce
+scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(DATA)
 	sh bench/overlap.sh
+	OMP_NUM_THREADS=1 $(MPIRUN) -np 2 $(BUILD)/bench/allreduce_shm
 	sh bench/scaling.sh
 
 $(BUILD)/bench/allreduce: bench/allreduce.c
