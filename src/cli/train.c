@@ -57,6 +57,8 @@ static const char usage[] =
     "  --resume FILE|auto    continue from a checkpoint (auto: newest valid one in\n"
     "                        --checkpoint-dir, or a fresh start if there is none)\n"
     "  --log FILE.jsonl      append one JSON line of metrics per epoch\n"
+    "  --eval-every N        evaluate the test split after every N-th epoch and\n"
+    "                        after the run's last (default 1: every epoch)\n"
     "  --cache-mb N          hold train and test in memory (as stored: uint8 stays\n"
     "                        uint8) when they fit in N MB per rank (default 4096);\n"
     "                        0 = read each batch from the file\n"
@@ -307,11 +309,13 @@ static int nonfinite_layer(const struct sn_model *m, size_t lo, size_t hi)
     return -1;
 }
 
-/* One epoch's worth of reporting: reduce the train sums, evaluate, print,
- * log, remember. */
+/* One epoch's worth of reporting: reduce the train sums, evaluate (when
+ * evaluate is set and there is a test split), print, log, remember. */
 static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], double t0,
-                        double epoch_t0, int64_t steps_done, int threads, bool quiet)
+                        double epoch_t0, int64_t steps_done, int threads, bool quiet,
+                        bool evaluate)
 {
+    const bool test = t->test && evaluate;
     int rc = sn_dist_allreduce_sum_f64(&loss_sum, 1);
     if (!rc)
         rc = sn_dist_allreduce_sum_i64(counts, 2);
@@ -331,7 +335,7 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
         .lr = sn_sched_lr(&t->net.sched, t->st.global_step > 0 ? t->st.global_step - 1 : 0),
         .elapsed_s = now_s() - t0,
     };
-    if (t->test) {
+    if (test) {
         double tl;
         int64_t correct, seen;
         rc = cli_evaluate(t->m, &t->net, t->ds, t->test, t->mb, t->x, t->labels, t->targets,
@@ -353,9 +357,9 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
                t->net.epochs, (long long)t->st.global_step, mt.train_loss);
         if (acc)
             printf(" acc %.2f%%", 100 * mt.train_acc);
-        if (t->test)
+        if (test)
             printf("  test loss %.4f", mt.test_loss);
-        if (t->test && acc)
+        if (test && acc)
             printf(" acc %.2f%%", 100 * mt.test_acc);
         printf("  lr %.4g  %.0f img/s  %.1f s\n", mt.lr, ips, mt.elapsed_s);
         fflush(stdout);
@@ -365,9 +369,9 @@ static int end_of_epoch(struct trainer *t, double loss_sum, int64_t counts[2], d
                 (long long)t->st.epoch + 1, (long long)t->st.global_step, mt.train_loss);
         if (acc)
             fprintf(t->log, ", \"train_acc\": %.6f", mt.train_acc);
-        if (t->test)
+        if (test)
             fprintf(t->log, ", \"test_loss\": %.6f", mt.test_loss);
-        if (t->test && acc)
+        if (test && acc)
             fprintf(t->log, ", \"test_acc\": %.6f", mt.test_acc);
         fprintf(t->log, ", \"lr\": %.6g, \"images_per_s\": %.1f, \"elapsed_s\": %.3f, "
                 "\"ranks\": %d, \"threads\": %d, \"peak_rss_mb\": %d}\n", mt.lr, ips,
@@ -383,7 +387,7 @@ int sn_cmd_train(int argc, char **argv)
                *ckdir = NULL, *resume = NULL, *logpath = NULL, *progress = "auto",
                *trace_path = NULL, *allreduce = "auto";
     long epochs = 0, batch = 0, seed = 0, steps = 0, ckevery = 0, threads_req = 0, keep = 0;
-    long cache_mb = 4096, progress_every = 0, accumulate = 1;
+    long cache_mb = 4096, progress_every = 0, accumulate = 1, eval_every = 1;
     double bucket_mb = 1.0;
     bool no_overlap = false, shard = false;
     double lr = 0, timeout = 900;
@@ -404,6 +408,7 @@ int sn_cmd_train(int argc, char **argv)
         { "accumulate", OPT_INT, &accumulate, 0 }, { "bucket-mb", OPT_FLOAT, &bucket_mb, 0 },
         { "no-overlap", OPT_FLAG, &no_overlap, 0 }, { "trace", OPT_STR, &trace_path, 0 },
         { "shard-optimizer", OPT_FLAG, &shard, 0 }, { "allreduce", OPT_STR, &allreduce, 0 },
+        { "eval-every", OPT_INT, &eval_every, 0 },
     };
     enum { O_EPOCHS = 2, O_BATCH, O_LR, O_OPT, O_SEED, O_STEPS };
     if (cli_wants_help(argc, argv)) {
@@ -443,6 +448,8 @@ int sn_cmd_train(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--allreduce must be auto or mpi, got '%s'", allreduce);
     if (!rc && !(bucket_mb > 0))
         rc = sn_fail(SN_EUSAGE, "--bucket-mb must be > 0");
+    if (!rc && eval_every < 1)
+        rc = sn_fail(SN_EUSAGE, "--eval-every must be >= 1 (epochs)");
     if (!rc && progress_every < 0)
         rc = sn_fail(SN_EUSAGE, "--progress-every must be >= 1");
     if (!rc && threads_req < 0)
@@ -873,8 +880,11 @@ int sn_cmd_train(int argc, char **argv)
         t.m->profile = false;   /* evaluation is not part of a step */
         int64_t counts[2] = { correct, steps_done * t.b };
         /* after a signal, time is short: no evaluation, straight to the checkpoint */
+        /* the test split every --eval-every epochs and at the end of the run */
+        bool evaluate = (t.st.epoch + 1) % eval_every == 0 || t.st.epoch + 1 >= t.net.epochs || stop;
         rc = signalled ? SN_OK
-                       : end_of_epoch(&t, loss_sum, counts, t0, epoch_t0, steps_done, threads, quiet);
+                       : end_of_epoch(&t, loss_sum, counts, t0, epoch_t0, steps_done, threads, quiet,
+                                      evaluate);
         if ((code = cli_agree(rc)))
             goto out;
         if (stop)

@@ -101,8 +101,9 @@ int sn_dist_shared_arena(size_t nfloats, float **out)
     int err = MPI_Win_allocate_shared((MPI_Aint)(n * sizeof(float)), sizeof(float), info,
                                       MPI_COMM_WORLD, &mine, &shm.win);
     MPI_Info_free(&info);
-    if (err != MPI_SUCCESS)
-        return mpi_fail(err, "MPI_Win_allocate_shared of the gradient arena");
+    if (err != MPI_SUCCESS)   /* e.g. a container's small /dev/shm */
+        return mpi_fail(err, "MPI_Win_allocate_shared of the gradient arena (--allreduce mpi "
+                        "sends messages instead)");
     MPI_Win_set_errhandler(shm.win, MPI_ERRORS_RETURN);
     shm.base = calloc((size_t)world_size, sizeof *shm.base);
     if (!shm.base) {

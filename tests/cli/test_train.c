@@ -476,6 +476,24 @@ static void test_train_end_to_end(void **state)
     assert_true(acc > 0.95);
     assert_non_null(strstr(last, "\"ranks\": 2"));
     free(log);
+    /* --eval-every 2 over 3 epochs: the test split after epochs 2 and 3 only */
+    rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --quiet "
+                     "--log %s --threads 1 --eval-every 2", mpirun(), sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"), sn_test_path("log2.jsonl"));
+    assert_int_equal(rc, 0);
+    log = sn_test_slurp(sn_test_path("log2.jsonl"));
+    char *e2 = strstr(log, "\"epoch\": 2"), *e3 = strstr(log, "\"epoch\": 3");
+    assert_non_null(e2);
+    assert_non_null(e3);
+    char *t1 = strstr(log, "test_acc"), *t2 = strstr(e2, "test_acc");
+    assert_true(t1 && t1 > e2 && t2 && t2 < e3 && strstr(e3, "test_acc"));
+    free(log);
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --eval-every 0",
+                     mpirun(), sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "--eval-every must be >= 1"));
+    free(err);
 
     char want[64];
     snprintf(want, sizeof want, "accuracy %.2f%%", 100 * acc);
