@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/fastmath.h"
+#include "core/parallel.h"
 #include "core/status.h"
 
 static const char *const act_names[] = {
@@ -52,10 +53,6 @@ static void softmax_row(const float *x, float *y, size_t F)
     for (size_t j = 0; j < F; j++)
         y[j] *= inv;
 }
-
-/* Elementwise passes go parallel above this many values (below it, starting
- * the threads costs more than the pass). */
-#define SN_ELEMWISE_PAR 32768
 
 void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
 {
@@ -187,7 +184,10 @@ static void activation_backward(struct sn_layer *l, const float *const *x,
     if (!dx[0])
         return;
     size_t F, rows = activation_rows(l, c->B, &F);
-    sn_act_backward_add(a->act, y, dy, dx[0], rows, F);
+    if (c->fresh & 1u)
+        sn_act_backward(a->act, y, dy, dx[0], rows, F);
+    else
+        sn_act_backward_add(a->act, y, dy, dx[0], rows, F);
 }
 
 static const struct sn_layer_ops activation_ops = {
@@ -195,6 +195,7 @@ static const struct sn_layer_ops activation_ops = {
     .forward = activation_forward,
     .backward = activation_backward,
     .in_place = true,
+    .overwrites_dx = true,
 };
 
 int sn_activation_create(const char *name, struct sn_shape in, enum sn_act act,

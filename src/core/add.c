@@ -4,32 +4,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "core/status.h"
 
 static void add_forward(struct sn_layer *l, const float *const *x, float *y,
                         const struct sn_ctx *c)
 {
-    size_t n = (size_t)c->B * sn_shape_len(&l->out_shape);
-    memcpy(y, x[0], n * sizeof *y);
-    for (int j = 1; j < l->n_in; j++)
+    const size_t n = (size_t)c->B * sn_shape_len(&l->out_shape);
+    const float *x0 = x[0], *x1 = x[1];
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+    for (size_t i = 0; i < n; i++)
+        y[i] = x0[i] + x1[i];
+    for (int j = 2; j < l->n_in; j++) {
+        const float *xj = x[j];
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
         for (size_t i = 0; i < n; i++)
-            y[i] += x[j][i];
+            y[i] += xj[i];
+    }
 }
 
+/* Each input's gradient is dy: stored where the input's gradient holds
+ * nothing yet (c->fresh), added where it does. */
 static void add_backward(struct sn_layer *l, const float *const *x, const float *y,
                          const float *dy, float *const *dx, const struct sn_ctx *c)
 {
-    size_t n = (size_t)c->B * sn_shape_len(&l->out_shape);
-    for (int j = 0; j < l->n_in; j++)
-        if (dx[j])
-            for (size_t i = 0; i < n; i++)
-                dx[j][i] += dy[i];
+    const size_t n = (size_t)c->B * sn_shape_len(&l->out_shape);
+    for (int j = 0; j < l->n_in; j++) {
+        float *d = dx[j];
+        if (!d)
+            continue;
+        if (c->fresh & (1u << j)) {
+            memcpy(d, dy, n * sizeof *d);
+            continue;
+        }
+#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+        for (size_t i = 0; i < n; i++)
+            d[i] += dy[i];
+    }
 }
 
 static const struct sn_layer_ops add_ops = {
     .kind = "add",
     .forward = add_forward,
     .backward = add_backward,
+    .overwrites_dx = true,
 };
 
 int sn_add_create(const char *name, const struct sn_shape *in, int n, struct sn_layer **out)

@@ -121,13 +121,20 @@ static void batchnorm_backward(struct sn_layer *l, const float *const *x, const 
         if (!dx[0])
             continue;
         const float k0 = pw->w[ch] * is / cnt, fs = (float)sdy, fsx = (float)sdyx;
+        const bool store = c->fresh & 1u;   /* dx[0] holds nothing yet */
         for (int i = 0; i < B; i++) {
             size_t at = (size_t)i * per + (size_t)ch * S;
             const float *dyp = dy + at, *xp = x[0] + at;
             float *dxp = dx[0] + at;
+            if (store) {
 #pragma omp simd
-            for (size_t k = 0; k < S; k++)
-                dxp[k] += k0 * (cnt * dyp[k] - fs - ((xp[k] - mean) * is) * fsx);
+                for (size_t k = 0; k < S; k++)
+                    dxp[k] = k0 * (cnt * dyp[k] - fs - ((xp[k] - mean) * is) * fsx);
+            } else {
+#pragma omp simd
+                for (size_t k = 0; k < S; k++)
+                    dxp[k] += k0 * (cnt * dyp[k] - fs - ((xp[k] - mean) * is) * fsx);
+            }
         }
     }
 }
@@ -152,6 +159,7 @@ static const struct sn_layer_ops batchnorm_ops = {
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
     .destroy = batchnorm_destroy,
+    .overwrites_dx = true,
 };
 
 int sn_batchnorm_create(const char *name, struct sn_shape in, float momentum, float eps,

@@ -67,6 +67,11 @@ struct sn_ctx {
      * start early; NULL: nothing to do. */
     void (*ready)(void *ctx, size_t from);
     void *ready_ctx;
+    /* Backward of a layer whose ops->overwrites_dx: bit j set means no
+     * layer has written dx[j] yet in this backward and it was not zeroed,
+     * so the layer stores its gradient there (=) instead of adding (+=).
+     * Other layers always get zeroed or partly summed dx and add. */
+    unsigned fresh;
 };
 
 /* Call c->poll if set and if this is the thread that called the layer
@@ -96,6 +101,9 @@ struct sn_layer_ops {
     /* forward and backward stay correct when y is x[0] (elementwise
      * layers): the model then runs them in place where it may */
     bool in_place;
+    /* backward honours sn_ctx.fresh (the model then skips zeroing those
+     * input gradients: one pass less over each) */
+    bool overwrites_dx;
 };
 
 struct sn_layer {

@@ -300,11 +300,22 @@ void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_r
     int last = m->n_layers - 1;
     for (int i = last; i >= 0; i--) {
         struct sn_layer *l = m->layers[i];
-        /* the gradients this backward starts accumulating into begin at zero */
-        for (int k = 0; k <= i; k++)
-            if (m->dy_first[k] == i && k != last)
+        /* The gradients this backward writes first: a layer that can store
+         * them is told so (c.fresh, for the first of its inputs naming that
+         * layer); for the others they begin at zero. */
+        c.fresh = 0;
+        for (int k = 0; k <= i; k++) {
+            if (m->dy_first[k] != i || k == last)
+                continue;
+            int j = 0;
+            while (j < l->n_in && l->in[j] != k)
+                j++;
+            if (l->ops->overwrites_dx && j < l->n_in)
+                c.fresh |= 1u << j;
+            else
                 memset(m->dy[k], 0, (size_t)B * sn_shape_len(&m->layers[k]->out_shape) *
                                         sizeof(float));
+        }
         const float *in[SN_MAX_INPUTS];
         float *din[SN_MAX_INPUTS];
         gather_inputs(m, l, in, din);

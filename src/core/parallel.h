@@ -3,6 +3,10 @@
 #ifndef SN_CORE_PARALLEL_H
 #define SN_CORE_PARALLEL_H
 
+/* Elementwise passes go parallel above this many values (below it, starting
+ * the threads costs more than the pass). */
+#define SN_ELEMWISE_PAR 32768
+
 /* Use n threads (n >= 1) for our loops and for OpenBLAS. */
 void sn_parallel_set_threads(int n);
 
