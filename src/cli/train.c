@@ -557,7 +557,9 @@ int sn_cmd_train(int argc, char **argv)
     size_t in_len = sn_shape_len(&t.m->in_shape);
     t.mb = t.b / (int)accumulate;   /* the model runs micro-batches of mb rows */
     rc = sn_model_build(t.m, t.mb, &init_rng);
-    if (!rc && !shard && strcmp(allreduce, "auto") == 0) {
+    if ((code = cli_agree(rc)))   /* every rank, before the collective window below */
+        goto out;
+    if (!shard && strcmp(allreduce, "auto") == 0) {
         /* all ranks on this host: gradients in memory they share (dist.h) */
         float *arena;
         rc = sn_dist_shared_arena(t.m->n_params + SN_GRAD_SPARE, &arena);
