@@ -33,7 +33,7 @@ static int cmp_d(const void *a, const void *b)
 /* median over reps of the slowest rank's seconds for one mean of buf[0, n) */
 static double time_mean(float *buf, size_t n, int reps)
 {
-    double t[64];
+    int ns[64];   /* nanoseconds: the dist interface has a max over ints */
     for (int r = 0; r < reps; r++) {
         for (size_t i = 0; i < n; i++)   /* fresh gradients, as after a backward */
             buf[i] = (float)(i & 255);
@@ -42,20 +42,15 @@ static double time_mean(float *buf, size_t n, int reps)
         double t0 = now_s();
         if (sn_dist_allreduce_mean_f32(buf, n))
             return -1;
-        t[r] = now_s() - t0;
+        ns[r] = (int)((now_s() - t0) * 1e9);
     }
-    if (sn_dist_allreduce_max_int(&reps, 1))   /* the same count everywhere */
+    if (sn_dist_allreduce_max_int(ns, reps))   /* the slowest rank: what a step waits for */
         return -1;
-    double tmax[64];
-    for (int r = 0; r < reps; r++) {   /* the slowest rank: what a step waits for */
-        double s = t[r];
-        int ms = (int)(s * 1e9);
-        if (sn_dist_allreduce_max_int(&ms, 1))
-            return -1;
-        tmax[r] = ms * 1e-9;
-    }
-    qsort(tmax, (size_t)reps, sizeof *tmax, cmp_d);
-    return tmax[reps / 2];
+    double t[64];
+    for (int r = 0; r < reps; r++)
+        t[r] = ns[r] * 1e-9;
+    qsort(t, (size_t)reps, sizeof *t, cmp_d);
+    return t[reps / 2];
 }
 
 int main(int argc, char **argv)
