@@ -36,8 +36,6 @@ const char *sn_act_name(enum sn_act a)
     return act_names[a];
 }
 
-/* Stable logistic: never exponentiates a large positive number. */
-
 /* Softmax of one row, max-subtracted for stability. */
 static void softmax_row(const float *x, float *y, size_t F)
 {
@@ -54,52 +52,69 @@ static void softmax_row(const float *x, float *y, size_t F)
         y[j] *= inv;
 }
 
-void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
+/* dx = J^T dy = y * (dy - <dy, y>) for one row of F (+= when acc). */
+static void softmax_row_backward(const float *y, const float *dy, float *dx, size_t F, bool acc)
 {
-    size_t n = B * F;
+    float dot = 0.0f;
+    for (size_t j = 0; j < F; j++)
+        dot += dy[j] * y[j];
+    for (size_t j = 0; j < F; j++)
+        dx[j] = (acc ? dx[j] : 0.0f) + y[j] * (dy[j] - dot);
+}
+
+/* ---- one thread's kernels ---------------------------------------------
+ * Each elementwise activation is written once, for n consecutive values on
+ * the calling thread; the B x F entry points below spread them over the
+ * threads in chunks.  A loop that is already parallel (a conv layer's
+ * examples, a dense layer's rows) calls these directly: a nested parallel
+ * region, even one that runs on one thread, costs about a microsecond,
+ * more than a short row. */
+
+void sn_act_forward_seq(enum sn_act a, const float *x, float *y, size_t n)
+{
     switch (a) {
     case SN_ACT_LINEAR:
         if (y != x)
             memcpy(y, x, n * sizeof *y);
         break;
+    case SN_ACT_SOFTMAX:   /* the n values as one row */
+        softmax_row(x, y, n);
+        break;
     case SN_ACT_RELU:
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case SN_ACT_LEAKY_RELU:
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : SN_LEAKY_SLOPE * x[i];
         break;
     case SN_ACT_SIGMOID:
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             y[i] = sn_sigmoidf(x[i]);
         break;
     case SN_ACT_TANH:
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             y[i] = sn_tanhf(x[i]);
-        break;
-    case SN_ACT_SOFTMAX:
-#pragma omp parallel for schedule(static) if (B * F > 4096)
-        for (size_t b = 0; b < B; b++)
-            softmax_row(x + b * F, y + b * F, F);
         break;
     }
 }
 
 /* dx = act'(y) dy, or dx += act'(y) dy when acc: the flag is the same for
  * the whole loop, so the compiler makes two loops of each. */
-static void act_backward(enum sn_act a, const float *y, const float *dy, float *dx, size_t B,
-                         size_t F, bool acc)
+static void backward_seq(enum sn_act a, const float *y, const float *dy, float *dx, size_t n,
+                         bool acc)
 {
-    size_t n = B * F;
     switch (a) {
+    case SN_ACT_SOFTMAX:   /* the n values as one row */
+        softmax_row_backward(y, dy, dx, n, acc);
+        break;
     case SN_ACT_LINEAR:
         if (acc) {
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
             for (size_t i = 0; i < n; i++)
                 dx[i] += dy[i];
         } else if (dx != dy) {
@@ -107,37 +122,79 @@ static void act_backward(enum sn_act a, const float *y, const float *dy, float *
         }
         break;
     case SN_ACT_RELU:
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : 0.0f);
         break;
     case SN_ACT_LEAKY_RELU:
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : SN_LEAKY_SLOPE * dy[i]);
         break;
     case SN_ACT_SIGMOID:
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * y[i] * (1.0f - y[i]);
         break;
     case SN_ACT_TANH:
-#pragma omp parallel for simd schedule(static) if (parallel: n > SN_ELEMWISE_PAR)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * (1.0f - y[i] * y[i]);
         break;
-    case SN_ACT_SOFTMAX:
-#pragma omp parallel for schedule(static) if (B * F > 4096)
-        for (size_t b = 0; b < B; b++) {
-            const float *yr = y + b * F, *dyr = dy + b * F;
-            float *dxr = dx + b * F;
-            float dot = 0.0f;
-            for (size_t j = 0; j < F; j++)
-                dot += dyr[j] * yr[j];
-            for (size_t j = 0; j < F; j++)
-                dxr[j] = (acc ? dxr[j] : 0.0f) + yr[j] * (dyr[j] - dot);
-        }
-        break;
+    }
+}
+
+void sn_act_backward_seq(enum sn_act a, const float *y, const float *dy, float *dx, size_t n)
+{
+    backward_seq(a, y, dy, dx, n, false);
+}
+
+/* ---- the B x F entry points -------------------------------------------
+ * Elementwise: chunks of CHUNK values (whole cache lines), spread over the
+ * threads when there are more than SN_ELEMWISE_PAR values.  Softmax: rows. */
+
+enum { CHUNK = 4096 };
+
+void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
+{
+    size_t n = B * F;
+    if (a == SN_ACT_SOFTMAX) {
+#pragma omp parallel for schedule(static) if (n > 4096)
+        for (size_t b = 0; b < B; b++)
+            softmax_row(x + b * F, y + b * F, F);
+        return;
+    }
+    if (n <= SN_ELEMWISE_PAR) {
+        sn_act_forward_seq(a, x, y, n);
+        return;
+    }
+    size_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+        sn_act_forward_seq(a, x + lo, y + lo, len);
+    }
+}
+
+static void act_backward(enum sn_act a, const float *y, const float *dy, float *dx, size_t B,
+                         size_t F, bool acc)
+{
+    size_t n = B * F;
+    if (a == SN_ACT_SOFTMAX) {
+#pragma omp parallel for schedule(static) if (n > 4096)
+        for (size_t b = 0; b < B; b++)
+            softmax_row_backward(y + b * F, dy + b * F, dx + b * F, F, acc);
+        return;
+    }
+    if (n <= SN_ELEMWISE_PAR) {
+        backward_seq(a, y, dy, dx, n, acc);
+        return;
+    }
+    size_t chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < chunks; c++) {
+        size_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+        backward_seq(a, y + lo, dy + lo, dx + lo, len, acc);
     }
 }
 

@@ -39,6 +39,11 @@ void sn_act_backward(enum sn_act a, const float *y, const float *dy, float *dx,
 void sn_act_backward_add(enum sn_act a, const float *y, const float *dy, float *dx,
                          size_t B, size_t F);
 
+/* The same over n values on the calling thread only, for loops that are
+ * already parallel (softmax takes the n values as one row). */
+void sn_act_forward_seq(enum sn_act a, const float *x, float *y, size_t n);
+void sn_act_backward_seq(enum sn_act a, const float *y, const float *dy, float *dx, size_t n);
+
 /* The [activation] layer: y = act(x), any input shape (softmax over the
  * last dimension).  Takes no parameters. */
 int sn_activation_create(const char *name, struct sn_shape in, enum sn_act a,

@@ -173,11 +173,10 @@ static size_t conv_workspace_len(const struct sn_layer *l, int B)
  * like [activation]). */
 static void conv_act_forward(const struct conv *k, float *y, int n)
 {
-    const size_t out_len = (size_t)k->OC * k->g.OH * k->g.OW;
-    if (k->act == SN_ACT_SOFTMAX)
-        sn_act_forward(k->act, y, y, (size_t)n * k->OC * k->g.OH, (size_t)k->g.OW);
-    else
-        sn_act_forward(k->act, y, y, 1, (size_t)n * out_len);
+    const size_t len = (size_t)n * k->OC * k->g.OH * k->g.OW;
+    const size_t row = k->act == SN_ACT_SOFTMAX ? (size_t)k->g.OW : len;
+    for (size_t o = 0; o < len; o += row)
+        sn_act_forward_seq(k->act, y + o, y + o, row);
 }
 
 /* dz = act'(y) dy for n examples, into buf; for a linear activation dz is
@@ -185,13 +184,12 @@ static void conv_act_forward(const struct conv *k, float *y, int n)
 static const float *conv_dz(const struct conv *k, const float *y, const float *dy, int n,
                             float *buf)
 {
-    const size_t out_len = (size_t)k->OC * k->g.OH * k->g.OW;
     if (k->act == SN_ACT_LINEAR)
         return dy;
-    if (k->act == SN_ACT_SOFTMAX)
-        sn_act_backward(k->act, y, dy, buf, (size_t)n * k->OC * k->g.OH, (size_t)k->g.OW);
-    else
-        sn_act_backward(k->act, y, dy, buf, 1, (size_t)n * out_len);
+    const size_t len = (size_t)n * k->OC * k->g.OH * k->g.OW;
+    const size_t row = k->act == SN_ACT_SOFTMAX ? (size_t)k->g.OW : len;
+    for (size_t o = 0; o < len; o += row)
+        sn_act_backward_seq(k->act, y + o, dy + o, buf + o, row);
     return buf;
 }
 

@@ -16,16 +16,14 @@ void sn_dense_forward(const float *x, const float *w, const float *b, float *y,
                       int B, int I, int O, enum sn_act act)
 {
     sn_sgemm(false, true, B, O, I, 1.0f, x, I, w, I, 0.0f, y, O);
+    /* Bias and activation while the row is in L1 (softmax: of the row). */
 #pragma omp parallel for schedule(static) if ((size_t)B * O > 16384)
     for (int n = 0; n < B; n++) {
         float *yr = y + (size_t)n * O;
         for (int o = 0; o < O; o++)
             yr[o] += b[o];
-        if (act != SN_ACT_SOFTMAX)
-            sn_act_forward(act, yr, yr, 1, (size_t)O);
+        sn_act_forward_seq(act, yr, yr, (size_t)O);
     }
-    if (act == SN_ACT_SOFTMAX)
-        sn_act_forward(act, y, y, (size_t)B, (size_t)O);
 }
 
 void sn_dense_backward(const float *x, const float *w, const float *y,
