@@ -4,8 +4,8 @@
  *  - Winograd F(m x m, 3x3) for 3x3 kernels with stride 1 (winograd.h):
  *    (m + 2)^2 GEMMs per group of examples, doing 16 multiplications where
  *    direct convolution does 36 (m = 2) or 36 where it does 144 (m = 4);
- *    forward and input-gradient GEMMs by gemm_small.h (2.5x OpenBLAS's
- *    speed on 16 channels), the weight gradient's by OpenBLAS;
+ *    these small GEMMs by gemm_small.h (2.5x OpenBLAS's speed on 16
+ *    channels);
  *  - direct, stride 1, for few input channels (conv_direct.h).
  * AUTO picks F(4x4, 3x3), direct or im2col by the shape (sn_conv_set_algo).
  *
@@ -277,9 +277,9 @@ static void wino_backward(const struct conv *k, const float *x, const float *y,
         wi->output_grad(g, OC, dz, n, dM);
         if (pw->trainable) {
             wi->input(g, x + (size_t)b0 * in_len, n, V);
-            for (int xi = 0; xi < wi->npos; xi++)
-                sn_sgemm(false, true, OC, C, (int)N, 1.0f, dM + xi * ldM, (int)N, V + xi * ldV,
-                         (int)N, 1.0f, dU + (size_t)xi * OC * C, C);
+            for (int xi = 0; xi < wi->npos; xi++)   /* dU += dM V^T */
+                sn_gemm_small_nt(OC, C, (int)N, dM + xi * ldM, N, V + xi * ldV, N,
+                                 dU + (size_t)xi * OC * C, (size_t)C);
         }
         if (dx) {
             for (int xi = 0; xi < wi->npos; xi++)   /* dV = U^T dM, over V */

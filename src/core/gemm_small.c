@@ -18,7 +18,8 @@
  */
 #include "core/gemm_small.h"
 
-typedef float v8 __attribute__((vector_size(32), aligned(4)));   /* unaligned loads allowed */
+/* 8 floats; loads and stores at any float address, over float arrays */
+typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
 
 enum { MR = 4, NR = 16 };
 
@@ -73,4 +74,93 @@ void sn_gemm_small(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t
             block_4x16(K, A + i * ars, ars, acs, B + j, ldb, C + (size_t)i * ldc + j, ldc);
     edge(0, M4, N16, N, K, A, ars, acs, B, ldb, C, ldc);   /* right of the blocks */
     edge(M4, M, 0, N, K, A, ars, acs, B, ldb, C, ldc);     /* below them */
+}
+
+/* ---- C += A B^T: dot products ------------------------------------------
+ * Here both operands run along k, so each C(i, j) is a dot product.  A
+ * block of 4 rows of A by 2 rows of B keeps 8 vector sums (8 values of k
+ * at once); after the last k, the 8 lanes of each are added up by a tree of
+ * shuffles that leaves the 8 totals in one vector. */
+
+/* Lanes a[i] + a[i+1] ... of two vectors interleaved, then of pairs of
+ * those: after three levels, lane r of the result is the sum of all 8
+ * lanes of v[r]. */
+static v8 lane_totals(v8 v0, v8 v1, v8 v2, v8 v3, v8 v4, v8 v5, v8 v6, v8 v7)
+{
+    typedef int i8 __attribute__((vector_size(32)));
+    const i8 e1 = {0, 8, 2, 10, 4, 12, 6, 14}, o1 = {1, 9, 3, 11, 5, 13, 7, 15};
+    const i8 e2 = {0, 1, 8, 9, 4, 5, 12, 13}, o2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const i8 e3 = {0, 1, 2, 3, 8, 9, 10, 11}, o3 = {4, 5, 6, 7, 12, 13, 14, 15};
+    v8 a01 = __builtin_shuffle(v0, v1, e1) + __builtin_shuffle(v0, v1, o1);
+    v8 a23 = __builtin_shuffle(v2, v3, e1) + __builtin_shuffle(v2, v3, o1);
+    v8 a45 = __builtin_shuffle(v4, v5, e1) + __builtin_shuffle(v4, v5, o1);
+    v8 a67 = __builtin_shuffle(v6, v7, e1) + __builtin_shuffle(v6, v7, o1);
+    v8 b03 = __builtin_shuffle(a01, a23, e2) + __builtin_shuffle(a01, a23, o2);
+    v8 b47 = __builtin_shuffle(a45, a67, e2) + __builtin_shuffle(a45, a67, o2);
+    return __builtin_shuffle(b03, b47, e3) + __builtin_shuffle(b03, b47, o3);
+}
+
+/* C (4 x 2) += A (4 x K) B (2 x K)^T. */
+static void block_nt_4x2(int K, const float *A, size_t lda, const float *B, size_t ldb,
+                         float *C, size_t ldc)
+{
+    const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * lda, *a3 = A + 3 * lda;
+    const float *b0 = B, *b1 = B + ldb;
+    v8 s00 = {0}, s01 = {0}, s10 = {0}, s11 = {0}, s20 = {0}, s21 = {0}, s30 = {0}, s31 = {0};
+    const int K8 = K / 8 * 8;
+#pragma GCC unroll 2
+    for (int k = 0; k < K8; k += 8) {
+        v8 x0 = *(const v8 *)(b0 + k), x1 = *(const v8 *)(b1 + k);
+        v8 y0 = *(const v8 *)(a0 + k), y1 = *(const v8 *)(a1 + k);
+        v8 y2 = *(const v8 *)(a2 + k), y3 = *(const v8 *)(a3 + k);
+        s00 += y0 * x0;
+        s01 += y0 * x1;
+        s10 += y1 * x0;
+        s11 += y1 * x1;
+        s20 += y2 * x0;
+        s21 += y2 * x1;
+        s30 += y3 * x0;
+        s31 += y3 * x1;
+    }
+    v8 t = lane_totals(s00, s01, s10, s11, s20, s21, s30, s31);
+    for (int k = K8; k < K; k++) {   /* the last K % 8 */
+        t[0] += a0[k] * b0[k];
+        t[1] += a0[k] * b1[k];
+        t[2] += a1[k] * b0[k];
+        t[3] += a1[k] * b1[k];
+        t[4] += a2[k] * b0[k];
+        t[5] += a2[k] * b1[k];
+        t[6] += a3[k] * b0[k];
+        t[7] += a3[k] * b1[k];
+    }
+    for (int r = 0; r < 4; r++) {
+        C[r * ldc] += t[2 * r];
+        C[r * ldc + 1] += t[2 * r + 1];
+    }
+}
+
+/* C (rows i0.., columns j0..) += A B^T one float at a time. */
+static void edge_nt(int i0, int M, int j0, int N, int K, const float *A, size_t lda,
+                    const float *B, size_t ldb, float *C, size_t ldc)
+{
+    for (int i = i0; i < M; i++)
+        for (int j = j0; j < N; j++) {
+            const float *a = A + (size_t)i * lda, *b = B + (size_t)j * ldb;
+            float s = 0.0f;
+            for (int k = 0; k < K; k++)
+                s += a[k] * b[k];
+            C[(size_t)i * ldc + j] += s;
+        }
+}
+
+void sn_gemm_small_nt(int M, int N, int K, const float *A, size_t lda, const float *B,
+                      size_t ldb, float *C, size_t ldc)
+{
+    const int M4 = M / 4 * 4, N2 = N / 2 * 2;
+    for (int i = 0; i < M4; i += 4)
+        for (int j = 0; j < N2; j += 2)
+            block_nt_4x2(K, A + (size_t)i * lda, lda, B + (size_t)j * ldb, ldb,
+                         C + (size_t)i * ldc + j, ldc);
+    edge_nt(0, M4, N2, N, K, A, lda, B, ldb, C, ldc);
+    edge_nt(M4, M, 0, N, K, A, lda, B, ldb, C, ldc);
 }

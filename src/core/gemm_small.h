@@ -17,4 +17,11 @@
 void sn_gemm_small(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs,
                    const float *B, size_t ldb, float *C, size_t ldc);
 
+/* C (M x N) += A (M x K) B (N x K)^T, rows of A at A + i lda and of B at
+ * B + j ldb: the weight gradient's product, where both run along k.  The
+ * sums run over k in another order than a loop's (8 interleaved partial
+ * sums, then added up). */
+void sn_gemm_small_nt(int M, int N, int K, const float *A, size_t lda, const float *B,
+                      size_t ldb, float *C, size_t ldc);
+
 #endif
