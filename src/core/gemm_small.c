@@ -10,11 +10,12 @@
  *
  * The vectors are GCC's generic vector extension (also in clang): with
  * -march=native on this machine one v8 is one AVX register and `c += a * b`
- * one FMA instruction; on a machine with narrower SIMD the compiler splits
- * each into two or more instructions.  Measured in a throwaway loop (one
- * thread, best of 5 x 20,000 calls): 16 x 16 by 16 x 64 in 0.39 us against
- * OpenBLAS's 1.0 us, 32 x 32 by 32 x 64 in 2.1 us against 3.5, 64 x 64 by
- * 64 x 64 in 7.2 us against 9.8.
+ * one FMA instruction (the Makefile builds this file with -ffp-contract=fast
+ * for that); on a machine with narrower SIMD the compiler splits each into
+ * two or more instructions.  Measured in a throwaway loop (one thread, best
+ * of 5 x 20,000 calls, several runs): 16 x 16 by 16 x 64 in 0.39-0.53 us
+ * against OpenBLAS's 1.0-1.3, 32 x 32 by 32 x 64 in 1.4-2.1 us against
+ * 2.6-3.5; 64 x 64 by 64 x 64 within the noise of OpenBLAS.
  */
 #include "core/gemm_small.h"
 
