@@ -5,8 +5,8 @@
  * while k runs; each step of k loads 16 floats of B's row k (two vectors),
  * 4 floats of A's column k, and does 8 vector multiply-adds.  Everything a
  * Winograd position touches fits in the L1 cache, so the loads are cheap
- * and the multiply-adds set the pace.  Rows and columns left over at the
- * edges go through the same sums one float at a time.
+ * and the multiply-adds set the pace.  Rows left over below the blocks go
+ * 1 x 16 at a time, columns left over at the right one float at a time.
  *
  * The vectors are GCC's generic vector extension (also in clang): with
  * -march=native on this machine one v8 is one AVX register and `c += a * b`
@@ -53,11 +53,26 @@ static void block_4x16(int K, const float *A, ptrdiff_t ars, ptrdiff_t acs, cons
     *(v8 *)(C + 3 * ldc + 8) = c31;
 }
 
-/* C (rows i0.., columns j0..) one float at a time. */
-static void edge(int i0, int M, int j0, int N, int K, const float *A, ptrdiff_t ars,
-                 ptrdiff_t acs, const float *B, size_t ldb, float *C, size_t ldc)
+/* C (1 x 16) = A (1 x K) B (K x 16): the rows below the last block of 4. */
+static void block_1x16(int K, const float *A, ptrdiff_t acs, const float *B, size_t ldb,
+                       float *C)
 {
-    for (int i = i0; i < M; i++)
+    v8 c0 = {0}, c1 = {0};
+    for (int k = 0; k < K; k++) {
+        const float *b = B + (size_t)k * ldb;
+        float a = A[k * acs];
+        c0 += a * *(const v8 *)b;
+        c1 += a * *(const v8 *)(b + 8);
+    }
+    *(v8 *)C = c0;
+    *(v8 *)(C + 8) = c1;
+}
+
+/* C (all rows, columns j0..) one float at a time. */
+static void edge(int M, int j0, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs,
+                 const float *B, size_t ldb, float *C, size_t ldc)
+{
+    for (int i = 0; i < M; i++)
         for (int j = j0; j < N; j++) {
             float s = 0.0f;
             for (int k = 0; k < K; k++)
@@ -73,8 +88,10 @@ void sn_gemm_small(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t
     for (int i = 0; i < M4; i += MR)
         for (int j = 0; j < N16; j += NR)
             block_4x16(K, A + i * ars, ars, acs, B + j, ldb, C + (size_t)i * ldc + j, ldc);
-    edge(0, M4, N16, N, K, A, ars, acs, B, ldb, C, ldc);   /* right of the blocks */
-    edge(M4, M, 0, N, K, A, ars, acs, B, ldb, C, ldc);     /* below them */
+    for (int i = M4; i < M; i++)   /* rows below the blocks */
+        for (int j = 0; j < N16; j += NR)
+            block_1x16(K, A + i * ars, acs, B + j, ldb, C + (size_t)i * ldc + j);
+    edge(M, N16, N, K, A, ars, acs, B, ldb, C, ldc);   /* columns right of them */
 }
 
 /* ---- C += A B^T: dot products ------------------------------------------
