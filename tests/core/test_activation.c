@@ -125,6 +125,39 @@ static void test_activation_backward_add(void **state)
 }
 
 /* Names parse both ways; unknown names are refused with the list. */
+/* The one-thread kernels give the parallel entry points' bits: over
+ * 100,003 values (chunks, threads, a ragged last chunk), and softmax over
+ * one row of 37. */
+static void test_activation_seq_matches_parallel(void **state)
+{
+    (void)state;
+    enum { N = 100003, F = 37 };
+    float *x = malloc(N * sizeof *x), *dy = malloc(N * sizeof *dy);
+    float *y1 = malloc(N * sizeof *y1), *y2 = malloc(N * sizeof *y2);
+    float *d1 = malloc(N * sizeof *d1), *d2 = malloc(N * sizeof *d2);
+    assert_non_null(x && dy && y1 && y2 && d1 && d2);
+    sn_test_fill(x, N, 41, -6, 6);
+    sn_test_fill(dy, N, 42, -1, 1);
+    for (int a = SN_ACT_LINEAR; a <= SN_ACT_SOFTMAX; a++) {
+        size_t n = a == SN_ACT_SOFTMAX ? F : N, rows = a == SN_ACT_SOFTMAX ? 1 : N / 7;
+        size_t cols = n / rows;   /* the entry points see rows x cols = n */
+        if (a != SN_ACT_SOFTMAX)
+            n = rows * cols;
+        sn_act_forward((enum sn_act)a, x, y1, rows, cols);
+        sn_act_forward_seq((enum sn_act)a, x, y2, n);
+        assert_memory_equal(y1, y2, n * sizeof *y1);
+        sn_act_backward((enum sn_act)a, y1, dy, d1, rows, cols);
+        sn_act_backward_seq((enum sn_act)a, y1, dy, d2, n);
+        assert_memory_equal(d1, d2, n * sizeof *d1);
+    }
+    free(x);
+    free(dy);
+    free(y1);
+    free(y2);
+    free(d1);
+    free(d2);
+}
+
 static void test_activation_parse(void **state)
 {
     (void)state;
@@ -144,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_activation_backward_fd),
         cmocka_unit_test(test_activation_layer_accumulates),
         cmocka_unit_test(test_activation_backward_add),
+        cmocka_unit_test(test_activation_seq_matches_parallel),
         cmocka_unit_test(test_activation_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
