@@ -4,7 +4,7 @@
  *  - Winograd F(m x m, 3x3) for 3x3 kernels with stride 1 (winograd.h):
  *    (m + 2)^2 GEMMs per group of examples, doing 16 multiplications where
  *    direct convolution does 36 (m = 2) or 36 where it does 144 (m = 4);
- *    these small GEMMs by gemm_small.h (2.5x OpenBLAS's speed on 16
+ *    these small GEMMs by gemm_small.h (2-3x OpenBLAS's speed on 16
  *    channels);
  *  - direct, stride 1, for few input channels (conv_direct.h).
  * AUTO picks F(4x4, 3x3), direct or im2col by the shape (sn_conv_set_algo).

@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE   /* MADV_HUGEPAGE (Linux) */
 #include "core/tensor.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@ enum { HUGE = 2 << 20 };
 
 void *sn_alloc_bytes(size_t bytes)
 {
+    if (bytes > SIZE_MAX - HUGE)   /* the rounding up below would wrap */
+        return NULL;
     size_t align = bytes >= HUGE ? HUGE : 64;
     size_t rounded = bytes ? (bytes + align - 1) / align * align : 64;
     void *p = aligned_alloc(align, rounded);
