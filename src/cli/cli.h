@@ -92,6 +92,14 @@ double cli_peak_rss_mb(void);
 /* Collective: rank 0 prints rank, host, threads and pid of every rank. */
 int cli_print_ranks(int threads);
 
+/* The outputs (n, K) of m on x (n inputs) as evaluation and prediction
+ * see them: the forward pass in eval mode, or with [augment] test_flip
+ * the mean of the outputs for x and for its mirror images, written to
+ * zsum (n * K floats, unused otherwise).  x is mirrored and mirrored back,
+ * so it holds the same bits on return. */
+const float *cli_forward_eval(struct sn_model *m, const struct sn_netcfg *net, float *x, int n,
+                              float *zsum);
+
 /* Collective: evaluate m on split s, rank r taking its block of rows, in
  * batches of up to chunk rows (chunk <= m->max_batch, x holds chunk
  * inputs).  Returns global sums: *loss_sum, *n_correct, *n_seen, and,

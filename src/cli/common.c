@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/augment.h"
 #include "core/loss.h"
 #include "core/parallel.h"
 #include "core/status.h"
+#include "core/tensor.h"
 #include "dist/dist.h"
 #include "dist/shard.h"
 #include "cli/watchdog.h"
@@ -323,6 +325,23 @@ int cli_check_data(const struct sn_model *m, const struct sn_netcfg *net, struct
     return SN_OK;
 }
 
+const float *cli_forward_eval(struct sn_model *m, const struct sn_netcfg *net, float *x, int n,
+                              float *zsum)
+{
+    const float *z = sn_model_forward(m, x, n, false, NULL);
+    if (!net->augment.test_flip)
+        return z;
+    const size_t len = (size_t)n * sn_model_out_len(m);
+    const struct sn_shape *is = &m->in_shape;
+    memcpy(zsum, z, len * sizeof *zsum);
+    sn_flip_batch(x, n, is->d[0], is->d[1], is->d[2]);
+    z = sn_model_forward(m, x, n, false, NULL);
+    sn_flip_batch(x, n, is->d[0], is->d[1], is->d[2]);
+    for (size_t i = 0; i < len; i++)
+        zsum[i] = 0.5f * (zsum[i] + z[i]);
+    return zsum;
+}
+
 int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                  const struct sn_split *s, int chunk, float *x, int *labels,
                  float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen,
@@ -334,16 +353,19 @@ int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_data
     double sum = 0.0;
     long correct = 0;
     int rc = SN_OK;
+    float *zsum = NULL;   /* test_flip's averaged outputs */
+    if (net->augment.test_flip && !(zsum = sn_alloc_f32((size_t)chunk * (size_t)K)))
+        rc = sn_fail(SN_ENOMEM, "out of memory for %d x %d outputs", chunk, K);
     for (size_t at = begin; at < end && rc == SN_OK; at += (size_t)chunk) {
         int n = (int)(end - at < (size_t)chunk ? end - at : (size_t)chunk);
         rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, labels, targets);
         if (rc)
             break;
         watchdog_progress(-1);   /* evaluation is progress too */
-        const float *z = sn_model_forward(m, x, n, false, NULL);
+        const float *z = cli_forward_eval(m, net, x, n, zsum);
         const int *lab = s->y_int && !net->target_input ? labels : NULL;
         const float *tgt = net->target_input ? x : s->y_int ? NULL : targets;
-        sum += sn_loss_eval(net->loss, z, lab, tgt, n, K, 1.0f, NULL, &correct);
+        sum += sn_loss_eval(net->loss, z, lab, tgt, n, K, net->label_smoothing, 1.0f, NULL, &correct);
         for (int r = 0; confusion && lab && r < n; r++) {
             int best = 0;
             for (int k = 1; k < K; k++)
@@ -352,6 +374,7 @@ int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_data
             confusion[(size_t)lab[r] * K + best]++;
         }
     }
+    sn_free(zsum);
     /* Every rank reaches the reductions, even after a local read error, so a
      * bad file cannot leave the others waiting; the caller agrees on rc. */
     int64_t counts[2] = { correct, (int64_t)(end - begin) };

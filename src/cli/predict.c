@@ -123,7 +123,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
     struct sn_data_meta meta;
     struct sn_image img = { 0 };
     uint8_t *px = NULL;
-    float *x = NULL, *probs = NULL;
+    float *x = NULL, *probs = NULL, *zsum = NULL;
     memset(&meta, 0, sizeof meta);
     int rc = cli_load_weights(weights, model, 1, &net, &m, NULL);
     struct sn_h5 *f = NULL;
@@ -147,7 +147,8 @@ static int run_image(const char *weights, const char *model, const char *input, 
         px = malloc((size_t)C * H * W);
         x = sn_alloc_f32((size_t)C * H * W);
         probs = sn_alloc_f32((size_t)K);
-        if (!px || !x || !probs)
+        zsum = sn_alloc_f32((size_t)K);
+        if (!px || !x || !probs || !zsum)
             rc = sn_fail(SN_ENOMEM, "out of memory");
     }
     if (!rc) {
@@ -160,7 +161,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
                     v = (v - meta.mean[c]) / meta.std[c];
                 x[at] = (float)v;
             }
-        const float *z = sn_model_forward(m, x, 1, false, NULL);
+        const float *z = cli_forward_eval(m, &net, x, 1, zsum);
         to_probs(net.loss, z, probs, 1, K);
         int32_t pred = sn_loss_predict(z, K);
         printf("%s: %dx%d %s -> model input %dx%dx%d%s\n", input, img.width, img.height,
@@ -193,6 +194,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
     free(px);
     sn_free(x);
     sn_free(probs);
+    sn_free(zsum);
     return rc;
 }
 
@@ -204,7 +206,7 @@ static int run(const char *weights, const char *model, const char *input, const 
     struct sn_model *m = NULL;
     struct sn_dataset *ds = NULL;
     const struct sn_split *s = NULL;
-    float *x = NULL, *probs = NULL;
+    float *x = NULL, *probs = NULL, *zsum = NULL;
     int32_t *pred = NULL;
     int rc = cli_load_weights(weights, model, batch, &net, &m, NULL);
     if (!rc)
@@ -228,7 +230,8 @@ static int run(const char *weights, const char *model, const char *input, const 
         x = sn_alloc_f32((size_t)batch * in_len);
         probs = sn_alloc_f32(s->n * (size_t)K);
         pred = malloc(s->n * sizeof *pred);
-        if (!x || !probs || !pred)
+        zsum = sn_alloc_f32((size_t)batch * (size_t)K);
+        if (!x || !probs || !pred || !zsum)
             rc = sn_fail(SN_ENOMEM, "out of memory for %zu predictions", s->n);
     }
     for (size_t at = 0; !rc && at < s->n; at += (size_t)batch) {
@@ -236,7 +239,7 @@ static int run(const char *weights, const char *model, const char *input, const 
         rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, NULL, NULL);
         if (rc)
             break;
-        const float *z = sn_model_forward(m, x, n, false, NULL);
+        const float *z = cli_forward_eval(m, &net, x, n, zsum);
         to_probs(net.loss, z, probs + at * (size_t)K, n, K);
         for (int i = 0; i < n; i++)
             pred[at + (size_t)i] = sn_loss_predict(z + (size_t)i * (size_t)K, K);
@@ -251,6 +254,7 @@ static int run(const char *weights, const char *model, const char *input, const 
     sn_dataset_close(ds);
     sn_free(x);
     sn_free(probs);
+    sn_free(zsum);
     free(pred);
     return rc;
 }

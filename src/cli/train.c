@@ -774,7 +774,8 @@ int sn_cmd_train(int argc, char **argv)
                 loss_sum += sn_loss_eval(t.net.loss, z, labels ? labels + r0 : NULL,
                                          t.net.target_input ? xk
                                          : targets ? targets + r0 * (size_t)t.K : NULL,
-                                         t.mb, t.K, grad_scale, t.dz, &correct);
+                                         t.mb, t.K, t.net.label_smoothing, grad_scale, t.dz,
+                                         &correct);
                 clock_mark(&clk, PH_FORWARD);
                 if (k == accumulate - 1 && !no_overlap && !shard) {   /* reduce while backward runs */
                     buckets_begin(&bk);

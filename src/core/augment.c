@@ -64,3 +64,17 @@ void sn_augment_batch(const struct sn_augment *a, float *x, float *tmp, int B, i
         }
     }
 }
+
+void sn_flip_batch(float *x, int B, int C, int H, int W)
+{
+    const size_t rows = (size_t)B * C * H;
+#pragma omp parallel for schedule(static) if (rows * (size_t)W > 65536)
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * (size_t)W;
+        for (int j = 0, k = W - 1; j < k; j++, k--) {
+            float v = row[j];
+            row[j] = row[k];
+            row[k] = v;
+        }
+    }
+}

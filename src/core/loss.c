@@ -58,7 +58,9 @@ static inline float target_at(const int *labels, const float *targets, int b, in
     return labels[b] == k ? 1.0f : 0.0f;
 }
 
-static double cross_entropy_row(const float *z, int y, int K, float scale, float *dz)
+/* One row: logsumexp(z) - sum_k q_k z_k with q_k = (1 - e) [k = y] + e / K;
+ * its gradient is softmax(z) - q. */
+static double cross_entropy_row(const float *z, int y, int K, float e, float scale, float *dz)
 {
     float m = z[0];
     for (int k = 1; k < K; k++)
@@ -67,18 +69,23 @@ static double cross_entropy_row(const float *z, int y, int K, float scale, float
     for (int k = 0; k < K; k++)
         s += exp((double)(z[k] - m));
     double lse = (double)m + log(s);
+    const double off = (double)e / K, on = 1.0 - (double)e + off;
+    double qz = 0.0;
+    for (int k = 0; k < K && e > 0.0f; k++)
+        qz += off * (double)z[k];
+    qz += (on - off) * (double)z[y];
     if (dz) {
         for (int k = 0; k < K; k++) {
             double p = exp((double)z[k] - lse);
-            dz[k] = scale * (float)(p - (k == y ? 1.0 : 0.0));
+            dz[k] = scale * (float)(p - (k == y ? on : off));
         }
     }
-    return lse - (double)z[y];
+    return lse - qz;
 }
 
 double sn_loss_eval(enum sn_loss loss, const float *z, const int *labels,
-                    const float *targets, int B, int K, float grad_scale, float *dz,
-                    long *n_correct)
+                    const float *targets, int B, int K, float smoothing, float grad_scale,
+                    float *dz, long *n_correct)
 {
     double total = 0.0;
     long correct = 0;
@@ -89,7 +96,7 @@ double sn_loss_eval(enum sn_loss loss, const float *z, const int *labels,
         double l = 0.0;
         switch (loss) {
         case SN_LOSS_CROSS_ENTROPY:
-            l = cross_entropy_row(zr, labels[b], K, grad_scale, dzr);
+            l = cross_entropy_row(zr, labels[b], K, smoothing, grad_scale, dzr);
             break;
         case SN_LOSS_BCE:
             for (int k = 0; k < K; k++) {

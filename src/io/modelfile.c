@@ -376,10 +376,14 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
     if (get_float(p, s, "lr_gamma", 0.1, 0.0, 1.0, &sc->gamma) ||
         get_float(p, s, "lr_min", 0.0, 0.0, 1e6, &sc->min_lr) ||
         get_float(p, s, "clip_norm", 0.0, 0.0, 1e12, &net->clip_norm) ||
+        get_float(p, s, "label_smoothing", 0.0, 0.0, 0.999, &net->label_smoothing) ||
         get_target(p, s, &net->target_input) ||
         get_int(p, s, "seed", 1, 0, 0x7fffffffL, &v))
         return p->rc;
     net->seed = (uint64_t)v;
+    if (net->label_smoothing > 0.0f && net->loss != SN_LOSS_CROSS_ENTROPY)
+        return perr(p, find(s, "label_smoothing")->line, SN_EINVAL,
+                    "[net] label_smoothing needs loss = cross_entropy");
     return check_unused(p, s);
 }
 
@@ -584,18 +588,23 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
     return SN_OK;
 }
 
-/* [augment]: shift, flip, rotate, zoom for (C,H,W) inputs. */
+/* [augment]: shift, flip, rotate, zoom, test_flip for (C,H,W) inputs. */
 static int parse_augment(struct parser *p, struct section *s, struct sn_netcfg *net)
 {
     long shift;
     struct sn_augment *a = &net->augment;
     if (get_int(p, s, "shift", 0, 0, 64, &shift) || get_bool(p, s, "flip", &a->flip) ||
         get_float(p, s, "rotate", 0.0, 0.0, 180.0, &a->rotate) ||
-        get_float(p, s, "zoom", 0.0, 0.0, 0.9, &a->zoom))
+        get_float(p, s, "zoom", 0.0, 0.0, 0.9, &a->zoom) ||
+        get_bool(p, s, "test_flip", &a->test_flip))
         return p->rc;
     a->shift = (int)shift;
     if (net->input.ndim != 3)
         return perr(p, s->line, SN_EINVAL, "[augment] needs an image input (C,H,W)");
+    if (a->test_flip && net->target_input)
+        return perr(p, find(s, "test_flip")->line, SN_EINVAL,
+                    "[augment] test_flip averages class scores; it does not apply with "
+                    "target = input");
     return check_unused(p, s);
 }
 

@@ -26,6 +26,7 @@ struct sn_netcfg {
     struct sn_sched sched;     /* lr, schedule and warm-up */
     uint64_t seed;
     float clip_norm;           /* 0 = off */
+    float label_smoothing;     /* cross_entropy's target smoothing, 0 = off */
     bool target_input;         /* target = input: the loss compares the output with the input */
     struct sn_augment augment; /* [augment]: training-time image transformations */
 };

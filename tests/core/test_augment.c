@@ -37,6 +37,25 @@ static void test_augment_flip(void **state)
     assert_true(same > 0 && mirrored > 0);
 }
 
+/* sn_flip_batch mirrors every example, odd and even widths (the middle
+ * column of an odd width stays), and twice gives the input back. */
+static void test_augment_flip_batch(void **state)
+{
+    (void)state;
+    static float x[N], orig[N];
+    for (int w = 1; w <= W; w++) {
+        const int n = B * C * H * w;
+        sn_test_fill(orig, (size_t)n, 40 + w, -1, 1);
+        memcpy(x, orig, (size_t)n * sizeof *x);
+        sn_flip_batch(x, B, C, H, w);
+        for (int r = 0; r < B * C * H; r++)
+            for (int j = 0; j < w; j++)
+                assert_true(x[r * w + j] == orig[r * w + w - 1 - j]);
+        sn_flip_batch(x, B, C, H, w);
+        assert_memory_equal(x, orig, (size_t)n * sizeof *x);
+    }
+}
+
 /* Shift only: one bright pixel moves by at most `shift` in each direction. */
 static void test_augment_shift(void **state)
 {
@@ -93,6 +112,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_augment_flip),
+        cmocka_unit_test(test_augment_flip_batch),
         cmocka_unit_test(test_augment_shift),
         cmocka_unit_test(test_augment_affine_and_repeatable),
     };

@@ -49,7 +49,7 @@ static double fd_loss(void *ctx)
 {
     struct fd *f = ctx;
     const float *z = sn_model_forward(f->m, f->x, B, true, NULL);
-    return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 1.0f, NULL, NULL) / B;
+    return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 0.0f, 1.0f, NULL, NULL) / B;
 }
 
 /* The gradient arena matches finite differences over every parameter. */
@@ -62,7 +62,7 @@ static void test_model_gradient_fd(void **state)
     float dz[B * K];
     sn_model_zero_grad(f.m);
     const float *z = sn_model_forward(f.m, f.x, B, true, NULL);
-    sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f.y, NULL, B, K, 1.0f / B, dz, NULL);
+    sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f.y, NULL, B, K, 0.0f, 1.0f / B, dz, NULL);
     sn_model_backward(f.m, dz, B, NULL);
     assert_grad_fd(fd_loss, &f, f.m->params, f.m->grads, f.m->n_params, 1e-2, 1e-4, 1e-2);
     sn_model_destroy(f.m);
@@ -143,7 +143,7 @@ static double fd_dag_loss(void *ctx)
 {
     struct fd_dag *f = ctx;
     const float *z = sn_model_forward(f->m, f->x, B, true, NULL);
-    return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 1.0f, NULL, NULL) / B;
+    return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 0.0f, 1.0f, NULL, NULL) / B;
 }
 
 static void test_model_memory_plan(void **state)
@@ -172,7 +172,7 @@ static void test_model_memory_plan(void **state)
     float dz[B * K], z_plain[B * K];
     sn_model_zero_grad(plain);
     memcpy(z_plain, sn_model_forward(plain, f.x, B, true, NULL), sizeof z_plain);
-    sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z_plain, f.y, NULL, B, K, 1.0f / B, dz, NULL);
+    sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z_plain, f.y, NULL, B, K, 0.0f, 1.0f / B, dz, NULL);
     sn_model_backward(plain, dz, B, NULL);
     sn_model_zero_grad(m);
     const float *z = sn_model_forward(m, f.x, B, true, NULL);

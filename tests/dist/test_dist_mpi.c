@@ -142,7 +142,7 @@ static struct sn_model *train_steps(int epochs, bool shared, int **seen_out, siz
             }
             sn_model_zero_grad(m);
             const float *z = sn_model_forward(m, x, b, true, NULL);
-            sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, y, NULL, b, K, 1.0f / b, dz, NULL);
+            sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, y, NULL, b, K, 0.0f, 1.0f / b, dz, NULL);
             sn_model_backward(m, dz, b, NULL);
             assert_int_equal(sn_dist_allreduce_mean_f32(m->grads, m->n_params), SN_OK);
             sn_optim_step(&o, m->plist, m->n_plist, net.sched.lr);

@@ -166,6 +166,14 @@ static void test_modelfile_graph_errors(void **state)
     expect_error(IMG "[augment]\nshift = 100\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:4:", "shift");
     expect_error(IMG "[augment]\n[augment]\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:4:", "only once");
     expect_error(IMG "[augment]\nflip = 1\n", SN_EINVAL, "bad.cfg:1:", "no layers");
+    expect_error("[net]\ninput = 1,4,4\nloss = mse\ntarget = input\n[augment]\ntest_flip = 1\n"
+                 "[flatten]\n", SN_EINVAL, "bad.cfg:6:", "test_flip");
+    expect_error(IMG "[augment]\ntest_flip = 2\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:4:",
+                 "test_flip");
+    expect_error(NET "loss = mse\nlabel_smoothing = 0.1\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "label_smoothing needs loss = cross_entropy");
+    expect_error(NET "label_smoothing = 1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "label_smoothing");
     expect_error("[net]\ninput = 4\ntarget = input\n[dense]\nunits = 4\n", SN_EINVAL, "bad.cfg:1:",
                  "target = input needs loss = mse");
     expect_error("[net]\ninput = 4\ntarget = pixels\n[dense]\nunits = 4\n", SN_EINVAL, "bad.cfg:3:",

@@ -52,6 +52,12 @@ for name, fn in [("ce", lambda zz: torch.nn.functional.cross_entropy(zz, labels)
     l.backward()
     scalar("loss_%s_value" % name, l.item())
     arr("loss_%s_dz" % name, zz.grad)
+# cross-entropy with label smoothing 0.1 (nn.CrossEntropyLoss label_smoothing)
+zz = z.clone().requires_grad_(True)
+l = torch.nn.functional.cross_entropy(zz, labels, label_smoothing=0.1)
+l.backward()
+scalar("loss_ce_ls_value", l.item())
+arr("loss_ce_ls_dz", zz.grad)
 
 # ---- optimizers: 3 steps from w0 with fixed gradients ------------------------
 w0 = torch.randn(5, dtype=torch.float64)
