@@ -3,11 +3,15 @@
 # Markdown table row per model (make zoo).  Each model trains for the
 # epochs its model file sets; rows: final test accuracy, wall time of the
 # training command, images/s of the last epoch, peak resident memory of
-# the largest rank.  Logs stay in $ZOO_DIR (default data/zoo).
+# the largest rank.  Logs stay in $ZOO_DIR (default data/zoo).  The
+# CIFAR-10 models (cifar_*, alexnet) read data/cifar10.h5 (make
+# data-cifar10) and evaluate the test split after their last epoch only;
+# ZOO_ARGS adds train flags to every run (e.g. ZOO_ARGS="--seed 2").
 #
 #   bench/zoo.sh [MODEL ...]        (default: every Fashion-MNIST model)
 set -eu
-DATA=${DATA:-data/fashion-mnist.h5}
+FMNIST=${DATA:-data/fashion-mnist.h5}
+CIFAR=${CIFAR_DATA:-data/cifar10.h5}
 DIR=${ZOO_DIR:-data/zoo}
 MPIRUN=${SN_MPIRUN:-mpirun --oversubscribe}
 mkdir -p "$DIR"
@@ -17,8 +21,14 @@ echo "|---|---|---|---|---|---|---|"
 for m in "$@"; do
     log="$DIR/$m.jsonl"
     rm -f "$log"
-    extra=""
-    [ "$m" = mlp ] && extra="--epochs 15"   # mlp.cfg keeps 5 epochs for make run
+    extra="${ZOO_ARGS:-}"
+    DATA=$FMNIST
+    [ "$m" = mlp ] && extra="--epochs 15 $extra"   # mlp.cfg keeps 5 epochs for make run
+    case "$m" in
+    cifar*|alexnet)
+        DATA=$CIFAR
+        extra="--eval-every $(sed -n 's/^epochs *= *//p' "models/$m.cfg") $extra" ;;
+    esac
     start=$(date +%s)
     OMP_NUM_THREADS=1 $MPIRUN -np 2 build/scratchnet train --model "models/$m.cfg" --data "$DATA" \
         --threads 1 --quiet --log "$log" --out "$DIR/$m.h5" $extra
@@ -26,5 +36,12 @@ for m in "$@"; do
     last=$(tail -1 "$log")
     get() { echo "$last" | sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p"; }
     acc=$(get test_acc); [ -n "$acc" ] && acc=$(awk "BEGIN{printf \"%.2f%%\", 100*$acc}") || acc="(loss $(get test_loss))"
+    if grep -q '^test_flip *= *1' "models/$m.cfg"; then   # also the score without it
+        sed '/^test_flip/d' "models/$m.cfg" > "$DIR/$m.plain.cfg"
+        plain=$(OMP_NUM_THREADS=1 $MPIRUN -np 2 build/scratchnet eval --weights "$DIR/$m.h5" \
+            --data "$DATA" --model "$DIR/$m.plain.cfg" --threads 1 |
+            sed -n 's/.*accuracy \([0-9.]*%\).*/\1/p')
+        acc="$acc ($plain without test_flip)"
+    fi
     echo "| $m | $acc | $(get epoch) | $((wall / 60)) min $((wall % 60)) s | $(get images_per_s) | $(get peak_rss_mb) | \`mpirun -np 2 build/scratchnet train --model models/$m.cfg --data $DATA --threads 1 $extra\` |"
 done

@@ -66,7 +66,7 @@ int main(void)
         sn_model_zero_grad(m);
         const float *z = sn_model_forward(m, x, N, true, &r);
         correct = 0;
-        double loss = sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, y, NULL, N, K, 1.0f / N, dz,
+        double loss = sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, y, NULL, N, K, 0.0f, 1.0f / N, dz,
                                    &correct) / N;
         sn_model_backward(m, dz, N, &r);
         sn_optim_step(&opt, m->plist, m->n_plist, 0.01f);
