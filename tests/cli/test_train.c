@@ -204,6 +204,124 @@ static void test_train_predict_image(void **state)
     free(err);
 }
 
+/* Read predict's CSV (index,pred,p0..pK-1) into probs (n x k); returns n. */
+static int read_probs_csv(const char *path, float *probs, int cap, int k)
+{
+    char *text = sn_test_slurp(path), *line = strchr(text, '\n');
+    int n = 0;
+    while (line && line[1] && n < cap) {
+        char *at = line + 1;
+        strtol(at, &at, 10);            /* index */
+        strtol(at + 1, &at, 10);        /* pred */
+        for (int j = 0; j < k; j++)
+            probs[n * k + j] = strtof(at + 1, &at);
+        n++;
+        line = strchr(line + 1, '\n');
+    }
+    free(text);
+    return n;
+}
+
+/* [augment] test_flip: predict's probabilities are the softmax of the mean
+ * of the logits of each image and of its mirror image, so they are
+ * proportional to sqrt(p(x) p(mirror x)) of plain predictions (the mirror
+ * images predicted from a dataset holding them); eval with test_flip gives
+ * the accuracy of those predictions; training is unchanged by the key. */
+static void test_train_test_flip(void **state)
+{
+    (void)state;
+    enum { N = 300, NT = 30, IH = 4, IW = 6, KC = 3 };
+    struct sn_h5 *f, *fm;
+    assert_int_equal(sn_h5_create(sn_test_path("tf.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_create(sn_test_path("tfm.h5"), &fm), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 8, 8);
+    int32_t test_y[NT];
+    for (int split = 0; split < 2; split++) {
+        int n = split ? NT : N;
+        uint8_t *x = malloc((size_t)n * IH * IW), *xm = malloc((size_t)n * IH * IW);
+        int32_t *y = malloc((size_t)n * sizeof *y);
+        for (int i = 0; i < n; i++) {
+            y[i] = i % KC;   /* a bright band at columns 2c, 2c+1, and noise */
+            for (int p = 0; p < IH * IW; p++) {
+                int col = p % IW, v = (col / 2 == y[i] ? 150 : 60) + (int)(sn_rng_u32(&r) % 100);
+                x[(size_t)i * IH * IW + (size_t)p] = (uint8_t)v;
+            }
+            for (int p = 0; p < IH * IW; p++)
+                xm[(size_t)i * IH * IW + (size_t)p] =
+                    x[(size_t)i * IH * IW + (size_t)(p / IW) * IW + (size_t)(IW - 1 - p % IW)];
+        }
+        if (split)
+            memcpy(test_y, y, sizeof test_y);
+        sn_test_write_u8(f, split ? "test" : "train", (size_t)n, IH, IW, x, y);
+        sn_test_write_u8(fm, split ? "test" : "train", (size_t)n, IH, IW, xm, y);
+        free(x);
+        free(xm);
+        free(y);
+    }
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_h5_close(fm), SN_OK);
+    static const char cfg[] = "[net]\ninput = 1,4,6\nbatch = 20\nepochs = 2\n"
+                              "optimizer = adam\nlr = 0.01\nseed = 6\n%s[conv]\nfilters = 4\n"
+                              "size = 3\npad = 1\nactivation = relu\n[dense]\nunits = 3\n";
+    char text[512];
+    snprintf(text, sizeof text, cfg, "");
+    write_text(sn_test_path("tf.cfg"), text);
+    snprintf(text, sizeof text, cfg, "[augment]\ntest_flip = 1\n");
+    write_text(sn_test_path("tf_flip.cfg"), text);
+    /* the key does not change training: the same weights either way */
+    const char *cfgs[2] = { "tf.cfg", "tf_flip.cfg" }, *outs[2] = { "wtf.h5", "wtf_flip.h5" };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1",
+                                     sn_test_path(cfgs[i]), sn_test_path("tf.h5"),
+                                     sn_test_path(outs[i])), 0);
+    static const char *pnames[] = { "/params/conv0/weight", "/params/conv0/bias",
+                                    "/params/dense1/weight", "/params/dense1/bias" };
+    static const size_t plens[] = { 4 * 9, 4, 3 * 4 * IH * IW, 3 };
+    for (int i = 0; i < 4; i++) {
+        float w[2][3 * 4 * IH * IW];
+        for (int j = 0; j < 2; j++) {
+            assert_int_equal(sn_h5_open(sn_test_path(outs[j]), &f), SN_OK);
+            assert_int_equal(sn_h5_read_all(f, pnames[i], SN_H5_F32, w[j], plens[i]), SN_OK);
+            sn_h5_close(f);
+        }
+        assert_memory_equal(w[0], w[1], plens[i] * sizeof(float));
+    }
+    /* plain on x, plain on the mirrors, test_flip on x */
+    const char *data[3] = { "tf.h5", "tfm.h5", "tf.h5" }, *csv[3] = { "p.csv", "pm.csv", "pf.csv" };
+    static float pr[3][NT * KC];
+    for (int i = 0; i < 3; i++) {
+        int rc = sn_test_run(BIN " predict --weights %s --input %s -o %s --model %s",
+                             sn_test_path("wtf.h5"), sn_test_path(data[i]), sn_test_path(csv[i]),
+                             sn_test_path(i == 2 ? "tf_flip.cfg" : "tf.cfg"));
+        assert_int_equal(rc, 0);
+        assert_int_equal(read_probs_csv(sn_test_path(csv[i]), pr[i], NT, KC), NT);
+    }
+    int correct = 0, differ = 0;
+    for (int i = 0; i < NT; i++) {
+        double g[KC], sum = 0.0;
+        for (int k = 0; k < KC; k++)
+            sum += g[k] = sqrt((double)pr[0][i * KC + k] * pr[1][i * KC + k]);
+        int best = 0;
+        for (int k = 0; k < KC; k++) {
+            assert_float_equal(pr[2][i * KC + k], g[k] / sum, 2e-5);
+            differ += fabsf(pr[2][i * KC + k] - pr[0][i * KC + k]) > 1e-3f;
+            best = pr[2][i * KC + k] > pr[2][i * KC + best] ? k : best;
+        }
+        correct += best == test_y[i];
+    }
+    assert_true(differ > 0);   /* the images are not symmetric: the flip matters */
+    int rc = sn_test_run(BIN " eval --weights %s --data %s --model %s", sn_test_path("wtf.h5"),
+                         sn_test_path("tf.h5"), sn_test_path("tf_flip.cfg"));
+    assert_int_equal(rc, 0);
+    char want[64], *out = out_text();
+    snprintf(want, sizeof want, "(%d/%d)", correct, NT);
+    if (!strstr(out, want))
+        fprintf(stderr, "want %s in:\n%s\n", want, out);
+    assert_non_null(strstr(out, want));
+    free(out);
+}
+
 /* Fine-tuning: --init loads the layers whose shapes match, re-initialises
  * a replaced head and names it; a frozen layer keeps the loaded values bit
  * for bit.  convert subset keeps the chosen classes' rows and labels. */
@@ -965,6 +1083,7 @@ int main(void)
         cmocka_unit_test(test_train_end_to_end),
         cmocka_unit_test(test_train_progress),
         cmocka_unit_test(test_train_predict_image),
+        cmocka_unit_test(test_train_test_flip),
         cmocka_unit_test(test_train_init_replaced_head),
         cmocka_unit_test(test_train_overlap_accumulate),
         cmocka_unit_test(test_train_shard_optimizer),
