@@ -298,7 +298,7 @@ zoo:
 .PHONY: zoo-cifar
 zoo-cifar:
 	@$(MAKE) --no-print-directory build
-	@$(MAKE) --no-print-directory data-cifar10
+	@[ -f data/cifar10.h5 ] || $(MAKE) --no-print-directory data-cifar10
 	sh bench/zoo.sh cifar_resnet
 
 # data-cifar10: CIFAR-10 as data/cifar10.h5, from the official binary
