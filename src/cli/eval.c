@@ -253,6 +253,8 @@ int sn_cmd_eval(int argc, char **argv)
         if (s->y_int && !net.target_input)
             printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
                    (long long)correct, (long long)seen);
+        if (net.augment.test_flip)
+            printf("  (test_flip: each image and its mirror)");
         printf("\n");
         if (cm)
             print_confusion(cm, K, names);

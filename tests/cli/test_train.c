@@ -319,6 +319,7 @@ static void test_train_test_flip(void **state)
     if (!strstr(out, want))
         fprintf(stderr, "want %s in:\n%s\n", want, out);
     assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "(test_flip: each image and its mirror)"));
     free(out);
 }
 
