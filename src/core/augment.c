@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "core/rng.h"
 
 #define AUGMENT_STREAM 0x4155474dULL
@@ -68,7 +69,7 @@ void sn_augment_batch(const struct sn_augment *a, float *x, float *tmp, int B, i
 void sn_flip_batch(float *x, int B, int C, int H, int W)
 {
     const size_t rows = (size_t)B * C * H;
-#pragma omp parallel for schedule(static) if (rows * (size_t)W > 65536)
+#pragma omp parallel for schedule(static) if (rows * (size_t)W > SN_ELEMWISE_PAR)
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * (size_t)W;
         for (int j = 0, k = W - 1; j < k; j++, k--) {
