@@ -81,8 +81,12 @@ DIST_SRC += src/dist/dist_mpi.c
 else
 DIST_SRC += src/dist/dist_local.c
 endif
-CLI_SRC  := $(filter-out src/cli/main.c,$(wildcard src/cli/*.c))
-LIB_SRC  := $(CORE_SRC) $(IO_SRC) $(DIST_SRC) $(CLI_SRC)
+TRAIN_SRC := $(wildcard src/train/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# The library is the layers a program builds on; the command's own code
+# (src/cli) is linked into the command only.
+LIB_SRC  := $(CORE_SRC) $(IO_SRC) $(DIST_SRC) $(TRAIN_SRC)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libscratchnet.a
 SO       := $(BUILD)/libscratchnet.so
@@ -90,7 +94,8 @@ BIN      := $(BUILD)/scratchnet
 VERSION  := 0.2.0
 PREFIX   ?= /usr/local
 
-TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/cli/test_*.c \
+TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/train/test_*.c \
+                        tests/cli/test_*.c \
                         tests/datasets/test_*.c tests/tools/test_*.c)
 TEST_BIN   := $(TEST_SRC:%.c=$(BUILD)/%)
 TEST_COMMON := $(BUILD)/tests/common/testutil.o
@@ -136,7 +141,7 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/src/cli/main.o $(LIB)
+$(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(SO): $(LIB_OBJ)
@@ -149,7 +154,8 @@ $(SO): $(LIB_OBJ)
 install: $(BIN) $(LIB) $(SO)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include/scratchnet/core $(DESTDIR)$(PREFIX)/include/scratchnet/io \
-	    $(DESTDIR)$(PREFIX)/include/scratchnet/dist $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/include/scratchnet/dist $(DESTDIR)$(PREFIX)/include/scratchnet/train \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/scratchnet/models
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scratchnet
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libscratchnet.a
@@ -159,6 +165,7 @@ install: $(BIN) $(LIB) $(SO)
 	install -m 644 src/core/*.h $(DESTDIR)$(PREFIX)/include/scratchnet/core/
 	install -m 644 src/io/*.h $(DESTDIR)$(PREFIX)/include/scratchnet/io/
 	install -m 644 src/dist/*.h $(DESTDIR)$(PREFIX)/include/scratchnet/dist/
+	install -m 644 $(filter-out %_impl.h,$(wildcard src/train/*.h)) $(DESTDIR)$(PREFIX)/include/scratchnet/train/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@LIBS_PRIVATE@|$(strip $(LDFLAGS) $(LDLIBS))|' tools/scratchnet.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/scratchnet.pc
@@ -213,7 +220,7 @@ test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN)
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory test-build
-	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh
 
 # sanitize: the whole suite built with AddressSanitizer and UBSan in
 # build-san/ (leaks are checked in the tests that do not start MPI).
@@ -227,7 +234,7 @@ sanitize:
 clean:
 	rm -rf $(BUILD) build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TEST_BIN:%=%.d) $(TEST_COMMON:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:%=%.d) $(TEST_COMMON:.o=.d)
 
 # throughput: images/s of models/mlp.cfg at 1x1, 1x2 and 2x1 ranks x threads
 # (median of 5 one-epoch runs; see docs/RESULTS.md).  Not part of make test.
@@ -328,7 +335,8 @@ data-cifar10: $(BIN)
 .PHONY: faults
 faults:
 	@$(MAKE) --no-print-directory test-build
-	SN_KILLS=20 SN_BAD_INPUT_ALL=1 BUILD=$(BUILD) sh tests/run.sh $(BUILD)/tests/cli/test_train \
+	SN_KILLS=20 SN_KILL_SEED=$${SN_KILL_SEED:-$$(date +%s)} SN_BAD_INPUT_ALL=1 BUILD=$(BUILD) \
+	    sh tests/run.sh $(BUILD)/tests/cli/test_train \
 	    $(BUILD)/tests/cli/test_bad_input
 
 # valgrind: short runs of every 28x28 zoo model, a resume, eval and predict

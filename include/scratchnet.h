@@ -2,9 +2,12 @@
  * libscratchnet (installed: cc prog.c $(pkg-config --cflags --libs scratchnet);
  * in the source tree: -Iinclude -Isrc build/libscratchnet.a and its libraries).
  *
- *   core  tensors, layers, losses, optimizers, the model (no MPI, no HDF5)
- *   io    HDF5 datasets, weights, checkpoints, IDX, the model file
- *   dist  ranks and collectives (MPI or one local process)
+ *   train  the trainer: a model file's text and a dataset in, training on
+ *          every MPI rank out (create, step, end of epoch, save, destroy;
+ *          examples/spiral.c, examples/train_h5.c)
+ *   core   tensors, layers, losses, optimizers, the model (no MPI, no HDF5)
+ *   io     HDF5 datasets, weights, checkpoints, IDX, the model file
+ *   dist   ranks and collectives (MPI or one local process)
  */
 #ifndef SCRATCHNET_H
 #define SCRATCHNET_H
@@ -21,12 +24,18 @@
 #include "core/optim.h"
 #include "core/sched.h"
 #include "core/model.h"
+#include "core/clock.h"
 #include "io/dataset.h"
 #include "io/idx.h"
 #include "io/weights.h"
 #include "io/ckpt.h"
+#include "io/fsutil.h"
 #include "io/modelfile.h"
 #include "dist/dist.h"
 #include "dist/shard.h"
+#include "train/ckptdir.h"
+#include "train/evaluate.h"
+#include "train/reducer.h"
+#include "train/trainer.h"
 
 #endif

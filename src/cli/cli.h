@@ -59,10 +59,15 @@ bool cli_wants_help(int argc, char **argv);
 /* Exit status for a status code (0, 1 or 2). */
 int cli_exit_code(int rc);
 
-/* Collective.  Combine every rank's status: SN_OK if all succeeded.
- * Otherwise print the error once on stderr (from rank 0 if every rank
- * failed, else from each failing rank, naming it) and return the exit
- * status, the same on every rank. */
+/* The one way a command ends on an error.  rc must be the same on every
+ * rank (agreed, as the trainer's are): 0 for SN_OK; otherwise rank 0
+ * prints the error once and every rank returns the exit status.
+ * SN_EFATAL (the ranks can no longer agree) prints this rank's error and
+ * ends the whole job now (sn_dist_abort). */
+int cli_end(int rc);
+
+/* Collective: cli_end of every rank's status combined (sn_dist_agree): the
+ * lowest failing rank's error, printed once. */
 int cli_agree(int rc);
 
 /* Print "scratchnet: error: <message>" for a local failure. */
@@ -86,36 +91,8 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
  * else cores / ranks on this host.  Returns the count in use. */
 int cli_setup_threads(long requested);
 
-/* Peak resident memory of this process so far, in MiB (VmHWM; 0 if unknown). */
-double cli_peak_rss_mb(void);
-
 /* Collective: rank 0 prints rank, host, threads and pid of every rank. */
 int cli_print_ranks(int threads);
-
-/* The outputs (n, K) of m on x (n inputs) as evaluation and prediction
- * see them: the forward pass in eval mode, or with [augment] test_flip
- * the mean of the outputs for x and for its mirror images, written to
- * zsum (n * K floats, unused otherwise).  x is mirrored and mirrored back,
- * so it holds the same bits on return. */
-const float *cli_forward_eval(struct sn_model *m, const struct sn_netcfg *net, float *x, int n,
-                              float *zsum);
-
-/* Collective: evaluate m on split s, rank r taking its block of rows, in
- * batches of up to chunk rows (chunk <= m->max_batch, x holds chunk
- * inputs).  Returns global sums: *loss_sum, *n_correct, *n_seen, and,
- * when confusion is not NULL (K x K, zeroed by the caller; class labels
- * only), confusion[true * K + predicted] counts. */
-int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
-                 const struct sn_split *s, int chunk, float *x, int *labels,
-                 float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen,
-                 int64_t *confusion);
-
-/* Check that dataset split s fits model m under net's loss and target:
- * sample length equals the model input length, labels or targets match the
- * outputs, and (for integer labels) every label of this rank's block is in
- * range.  SN_EINVAL naming the problem. */
-int cli_check_data(const struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
-                   const struct sn_split *s);
 
 /* Load the model a weights file or checkpoint describes (or the one in
  * model_path, if not NULL), built for batches of max_batch, with every

@@ -17,7 +17,6 @@
 #include "core/tensor.h"
 #include "dist/dist.h"
 #include "dist/shard.h"
-#include "cli/watchdog.h"
 
 bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name)
 {
@@ -161,24 +160,23 @@ void cli_print_error(int rc)
     fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
 }
 
-int cli_agree(int rc)
+int cli_end(int rc)
 {
-    int64_t failed = rc != SN_OK;
-    int code = cli_exit_code(rc);
-    if (sn_dist_allreduce_sum_i64(&failed, 1) || sn_dist_allreduce_max_int(&code, 1)) {
+    if (rc == SN_OK)
+        return 0;
+    if (rc == SN_EFATAL) {   /* the others may wait in a collective: end them all */
         fprintf(stderr, "scratchnet: error: rank %d: %s\n", sn_dist_rank(), sn_errmsg());
+        fflush(stderr);
         sn_dist_abort(1);
     }
-    if (failed == 0)
-        return 0;
-    if (failed == sn_dist_size()) {
-        if (sn_dist_rank() == 0)
-            cli_print_error(rc);
-    } else if (rc != SN_OK) {
-        fprintf(stderr, "scratchnet: error: rank %d: %s\n", sn_dist_rank(),
-                sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
-    }
-    return code;
+    if (sn_dist_rank() == 0)
+        cli_print_error(rc);
+    return cli_exit_code(rc);
+}
+
+int cli_agree(int rc)
+{
+    return cli_end(sn_dist_agree(rc));
 }
 
 int cli_check_world(void)
@@ -251,19 +249,6 @@ int cli_setup_threads(long requested)
     return sn_parallel_threads() < n ? sn_parallel_threads() : n;
 }
 
-double cli_peak_rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    double mb = 0.0;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            mb = atof(line + 6) / 1024.0;
-    if (f)
-        fclose(f);
-    return mb;
-}
-
 struct rank_info {
     int rank, threads;
     long pid;
@@ -289,102 +274,4 @@ int cli_print_ranks(int threads)
     }
     free(all);
     return rc;
-}
-
-int cli_check_data(const struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
-                   const struct sn_split *s)
-{
-    enum sn_loss loss = net->loss;
-    size_t in_len = sn_shape_len(&m->in_shape);
-    size_t K = sn_model_out_len(m);
-    char a[64], b[64];
-    if (s->row_len != in_len)
-        return sn_fail(SN_EINVAL, "/%s/x samples have shape %s (%zu values) but the model "
-                       "input is %s (%zu values)", s->name, sn_shape_str(&s->shape, a, sizeof a),
-                       s->row_len, sn_shape_str(&m->in_shape, b, sizeof b), in_len);
-    if (net->target_input) {
-        if (K != in_len)
-            return sn_fail(SN_EINVAL, "target = input: the model has %zu outputs for %zu inputs",
-                           K, in_len);
-        return SN_OK;
-    }
-    if (loss == SN_LOSS_CROSS_ENTROPY && !s->y_int)
-        return sn_fail(SN_EINVAL, "/%s/y holds float targets; cross_entropy needs integer labels",
-                       s->name);
-    if (loss == SN_LOSS_CROSS_ENTROPY && K < 2)
-        return sn_fail(SN_EINVAL, "cross_entropy needs at least 2 outputs, the model has %zu", K);
-    if (!s->y_int && (size_t)s->y_k != K)
-        return sn_fail(SN_EINVAL, "/%s/y has %d targets per row but the model has %zu outputs",
-                       s->name, s->y_k, K);
-    if (s->y_int) {
-        size_t begin, end;
-        int n_classes = (loss == SN_LOSS_BCE && K == 1) ? 2 : (int)K;
-        sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
-        return sn_dataset_check_labels(ds, s, begin, end - begin, n_classes);
-    }
-    return SN_OK;
-}
-
-const float *cli_forward_eval(struct sn_model *m, const struct sn_netcfg *net, float *x, int n,
-                              float *zsum)
-{
-    const float *z = sn_model_forward(m, x, n, false, NULL);
-    if (!net->augment.test_flip)
-        return z;
-    const size_t len = (size_t)n * sn_model_out_len(m);
-    const struct sn_shape *is = &m->in_shape;
-    memcpy(zsum, z, len * sizeof *zsum);
-    sn_flip_batch(x, n, is->d[0], is->d[1], is->d[2]);
-    z = sn_model_forward(m, x, n, false, NULL);
-    sn_flip_batch(x, n, is->d[0], is->d[1], is->d[2]);
-    for (size_t i = 0; i < len; i++)
-        zsum[i] = 0.5f * (zsum[i] + z[i]);
-    return zsum;
-}
-
-int cli_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
-                 const struct sn_split *s, int chunk, float *x, int *labels,
-                 float *targets, double *loss_sum, int64_t *n_correct, int64_t *n_seen,
-                 int64_t *confusion)
-{
-    size_t begin, end;
-    int K = (int)sn_model_out_len(m);
-    sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
-    double sum = 0.0;
-    long correct = 0;
-    int rc = SN_OK;
-    float *zsum = NULL;   /* test_flip's averaged outputs */
-    if (net->augment.test_flip && !(zsum = sn_alloc_f32((size_t)chunk * (size_t)K)))
-        rc = sn_fail(SN_ENOMEM, "out of memory for %d x %d outputs", chunk, K);
-    for (size_t at = begin; at < end && rc == SN_OK; at += (size_t)chunk) {
-        int n = (int)(end - at < (size_t)chunk ? end - at : (size_t)chunk);
-        rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, labels, targets);
-        if (rc)
-            break;
-        watchdog_progress(-1);   /* evaluation is progress too */
-        const float *z = cli_forward_eval(m, net, x, n, zsum);
-        const int *lab = s->y_int && !net->target_input ? labels : NULL;
-        const float *tgt = net->target_input ? x : s->y_int ? NULL : targets;
-        sum += sn_loss_eval(net->loss, z, lab, tgt, n, K, net->label_smoothing, 1.0f, NULL, &correct);
-        for (int r = 0; confusion && lab && r < n; r++) {
-            int best = 0;
-            for (int k = 1; k < K; k++)
-                if (z[(size_t)r * K + k] > z[(size_t)r * K + best])
-                    best = k;
-            confusion[(size_t)lab[r] * K + best]++;
-        }
-    }
-    sn_free(zsum);
-    /* Every rank reaches the reductions, even after a local read error, so a
-     * bad file cannot leave the others waiting; the caller agrees on rc. */
-    int64_t counts[2] = { correct, (int64_t)(end - begin) };
-    int rc2 = sn_dist_allreduce_sum_f64(&sum, 1);
-    if (!rc2)
-        rc2 = sn_dist_allreduce_sum_i64(counts, 2);
-    if (!rc2 && confusion)
-        rc2 = sn_dist_allreduce_sum_i64(confusion, K * K);
-    *loss_sum = sum;
-    *n_correct = counts[0];
-    *n_seen = counts[1];
-    return rc ? rc : rc2;
 }

@@ -13,6 +13,7 @@
 #include "io/h5.h"
 #include "io/modelfile.h"
 #include "io/weights.h"
+#include "train/evaluate.h"
 
 static const char usage[] =
     "usage: scratchnet eval --weights W.h5 --data D.h5 [--split test|train|val] [--model M.cfg]\n"
@@ -219,7 +220,7 @@ int sn_cmd_eval(int argc, char **argv)
     if (!rc && !(s = sn_dataset_split(ds, split)))
         rc = sn_fail(SN_EINVAL, "%s: dataset /%s/x is missing", data, split);
     if (!rc)
-        rc = cli_check_data(m, &net, ds, s);
+        rc = sn_check_split(m, &net, ds, s);
     if (!rc)
         rc = sn_dataset_reserve(ds, (size_t)batch);
     if (!rc) {
@@ -242,12 +243,12 @@ int sn_cmd_eval(int argc, char **argv)
     }
     if ((code = cli_agree(rc)))
         goto out;
-    double loss_sum;
-    int64_t correct, seen;
-    rc = cli_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &loss_sum, &correct,
-                      &seen, cm);
+    struct sn_eval_sums e;
+    rc = sn_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &e, cm, NULL, NULL);
     if ((code = cli_agree(rc)))
         goto out;
+    const double loss_sum = e.loss_sum;
+    const int64_t correct = e.correct, seen = e.seen;
     if (sn_dist_rank() == 0) {
         printf("%s: %lld examples  loss %.4f", split, (long long)seen, loss_sum / (double)seen);
         if (s->y_int && !net.target_input)

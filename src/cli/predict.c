@@ -27,6 +27,7 @@
 #include "io/h5.h"
 #include "io/image.h"
 #include "io/weights.h"
+#include "train/evaluate.h"
 
 static const char usage[] =
     "usage: scratchnet predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg]\n"
@@ -161,7 +162,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
                     v = (v - meta.mean[c]) / meta.std[c];
                 x[at] = (float)v;
             }
-        const float *z = cli_forward_eval(m, &net, x, 1, zsum);
+        const float *z = sn_forward_eval(m, &net, x, 1, zsum);
         to_probs(net.loss, z, probs, 1, K);
         int32_t pred = sn_loss_predict(z, K);
         printf("%s: %dx%d %s -> model input %dx%dx%d%s\n", input, img.width, img.height,
@@ -239,7 +240,7 @@ static int run(const char *weights, const char *model, const char *input, const 
         rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, NULL, NULL);
         if (rc)
             break;
-        const float *z = cli_forward_eval(m, &net, x, n, zsum);
+        const float *z = sn_forward_eval(m, &net, x, n, zsum);
         to_probs(net.loss, z, probs + at * (size_t)K, n, K);
         for (int i = 0; i < n; i++)
             pred[at + (size_t)i] = sn_loss_predict(z + (size_t)i * (size_t)K, K);

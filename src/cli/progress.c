@@ -2,14 +2,8 @@
 #include "cli/progress.h"
 
 #include <math.h>
-#include <time.h>
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "core/clock.h"
 
 void progress_format_duration(double s, char *buf, size_t len)
 {
@@ -34,7 +28,7 @@ void progress_init(struct progress *p, FILE *out, bool on, bool tty, int64_t eve
     p->tty = tty;
     p->drawn = false;
     p->every = every >= 1 ? every : 1;
-    p->t_run = now_s();
+    p->t_run = sn_clock_s();
     p->steps_at_start = global_step;
     p->last_draw = 0.0;
 }
@@ -45,7 +39,7 @@ void progress_step(struct progress *p, int epoch, int epochs, int64_t step, int6
 {
     if (!p->on)
         return;
-    double t = now_s();
+    double t = sn_clock_s();
     bool last = step == steps;
     if (p->tty ? (t - p->last_draw < 0.1 && !last) : (step % p->every != 0 && !last))
         return;

@@ -32,11 +32,6 @@ void trace_add(struct trace *t, int kind, int id, double t0, double t1)
     t->ev[t->n++] = (struct trace_event){ kind, id, t0, t1 };
 }
 
-void trace_on_layer(void *ctx, int layer, bool backward, double t0, double t1)
-{
-    trace_add(ctx, backward ? TR_BACKWARD : TR_FORWARD, layer, t0, t1);
-}
-
 int trace_write(const struct trace *t, const char *path, const struct sn_model *m,
                 const char *const *phase_names, int n_phases)
 {

@@ -35,8 +35,6 @@ int trace_init(struct trace *t, bool on);
 void trace_free(struct trace *t);
 void trace_add(struct trace *t, int kind, int id, double t0, double t1);
 
-/* The sn_model on_layer hook (ctx: struct trace). */
-void trace_on_layer(void *ctx, int layer, bool backward, double t0, double t1);
 
 /* Collective: gather every rank's events; rank 0 writes path.  phase_names
  * has n_phases entries. */

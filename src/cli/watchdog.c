@@ -7,9 +7,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/status.h"
 
 static atomic_llong last_ns;
@@ -21,9 +21,7 @@ static pthread_t thread;
 
 static long long now_ns(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+    return (long long)(sn_clock_s() * 1e9);
 }
 
 static void *watch(void *arg)

@@ -10,14 +10,14 @@
 
 void sn_ctx_poll(const struct sn_ctx *c)
 {
-    if (c->poll && sn_parallel_thread_id() == 0)
-        c->poll(c->poll_ctx);
+    if (c->watch && c->watch->poll && sn_parallel_thread_id() == 0)
+        c->watch->poll(c->watch->ctx);
 }
 
 void sn_ctx_ready(const struct sn_ctx *c, size_t from)
 {
-    if (c->ready && sn_parallel_thread_id() == 0)
-        c->ready(c->ready_ctx, from);
+    if (c->watch && c->watch->ready && sn_parallel_thread_id() == 0)
+        c->watch->ready(c->watch->ctx, from);
 }
 
 void sn_layer_base_init(struct sn_layer *l, const struct sn_layer_ops *ops,

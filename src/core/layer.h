@@ -48,25 +48,36 @@ struct sn_param {
     size_t offset;            /* of w in its arena, in floats */
 };
 
+/* What the caller of a forward or backward pass may watch while it runs
+ * (every member optional; called from the calling thread only).  This is
+ * how communication overlaps computation without the model knowing of
+ * it: whoever reduces gradients over ranks starts on the ones that are
+ * final while the pass goes on. */
+struct sn_watch {
+    void *ctx;
+    /* backward: every gradient from arena offset `from` to the end of the
+     * arena is final.  The model calls it after each layer that has
+     * parameters; a layer that finishes some of its parameters well before
+     * its backward ends (a recurrent layer: W_hh and the biases before the
+     * long W_ih product) calls it early (sn_ctx_ready). */
+    void (*ready)(void *ctx, size_t from);
+    /* backward: long layers call it now and then (sn_ctx_poll), so work
+     * started earlier in the pass can progress */
+    void (*poll)(void *ctx);
+    /* each layer's start and end, in sn_clock_s seconds (clock reads only
+     * happen when this is set) */
+    void (*layer)(void *ctx, int layer, bool backward, double t0, double t1);
+};
+
 /* What every call gets: the batch size of this call, train or eval, the
- * shared scratch buffer, the random stream for this step. */
+ * shared scratch buffer, the random stream for this step, and the
+ * caller's watch (NULL: none). */
 struct sn_ctx {
     int B;
     bool train;
     float *ws;
     struct sn_rng *rng;
-    /* Long backward passes call poll now and then, from the calling
-     * thread only (sn_ctx_poll), so communication started earlier in the
-     * step can progress; NULL: nothing to do. */
-    void (*poll)(void *ctx);
-    void *poll_ctx;
-    /* A layer that finishes the gradients of some of its parameters well
-     * before its backward ends (a recurrent layer: W_hh and the biases
-     * before the long W_ih product) calls ready with the arena offset from
-     * which every gradient is final (sn_ctx_ready), so their reduction can
-     * start early; NULL: nothing to do. */
-    void (*ready)(void *ctx, size_t from);
-    void *ready_ctx;
+    const struct sn_watch *watch;
     /* Backward of a layer whose ops->overwrites_dx: bit j set means no
      * layer has written dx[j] yet in this backward and it was not zeroed,
      * so the layer stores its gradient there (=) instead of adding (+=).
@@ -74,11 +85,11 @@ struct sn_ctx {
     unsigned fresh;
 };
 
-/* Call c->poll if set and if this is the thread that called the layer
- * (OpenMP thread 0 inside a parallel loop). */
+/* Call the watch's poll if set and if this is the thread that called the
+ * layer (OpenMP thread 0 inside a parallel loop). */
 void sn_ctx_poll(const struct sn_ctx *c);
 
-/* Call c->ready(from) if set (from the layer's calling thread). */
+/* Call the watch's ready(from) if set (from the layer's calling thread). */
 void sn_ctx_ready(const struct sn_ctx *c, size_t from);
 
 struct sn_layer;

@@ -3,8 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <stdint.h>
 
+#include "core/clock.h"
 #include "core/status.h"
 
 int sn_model_create(struct sn_shape in, struct sn_model **out)
@@ -33,7 +34,6 @@ void sn_model_destroy(struct sn_model *m)
     free(m->layers);
     free(m->y);
     free(m->y_shared);
-    free(m->layer_s);
     free(m->dy);
     free(m->plist);
     sn_free(m->params);
@@ -51,7 +51,7 @@ struct sn_shape sn_model_shape(const struct sn_model *m, int i)
 
 size_t sn_model_bytes(const struct sn_model *m)
 {
-    size_t n = 2 * m->n_params + SN_GRAD_SPARE + m->n_buffers + m->ws_len;
+    size_t n = 2 * m->n_params + m->n_buffers + m->ws_len;
     for (int i = 0; i < m->n_layers; i++)
         if (!m->y_shared[i])
             n += (size_t)m->max_batch * sn_shape_len(&m->layers[i]->out_shape);
@@ -186,16 +186,15 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
     m->n_params = total;
     m->n_buffers = nbuf;
     m->params = sn_alloc_f32(total ? total : 1);
-    m->grads = sn_alloc_f32(total + SN_GRAD_SPARE);
+    m->grads = sn_alloc_f32(total ? total : 1);
     m->buffers = sn_alloc_f32(nbuf ? nbuf : 1);
     m->plist = calloc((size_t)(n_plist ? n_plist : 1), sizeof *m->plist);
     m->y = calloc((size_t)m->n_layers, sizeof *m->y);
     m->y_shared = calloc((size_t)m->n_layers, sizeof *m->y_shared);
-    m->layer_s = calloc(2 * (size_t)m->n_layers, sizeof *m->layer_s);
     m->dy = calloc((size_t)m->n_layers, sizeof *m->dy);
     int *readers = calloc((size_t)m->n_layers, sizeof *readers);
     if (!m->params || !m->grads || !m->buffers || !m->plist || !m->y || !m->y_shared ||
-        !m->layer_s || !m->dy || !readers) {
+        !m->dy || !readers) {
         free(readers);
         return sn_fail(SN_ENOMEM, "model: out of memory for %zu parameters", total);
     }
@@ -265,38 +264,53 @@ static void gather_inputs(const struct sn_model *m, const struct sn_layer *l,
     }
 }
 
-static double seconds(void)
+/* A layer's times for the watch: clock reads only when someone asks. */
+static double layer_start(const struct sn_watch *w)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    return w && w->layer ? sn_clock_s() : 0.0;
+}
+
+static void layer_end(const struct sn_watch *w, int i, bool backward, double t0)
+{
+    if (w && w->layer)
+        w->layer(w->ctx, i, backward, t0, sn_clock_s());
 }
 
 const float *sn_model_forward(struct sn_model *m, const float *x, int B, bool train,
-                              struct sn_rng *rng)
+                              struct sn_rng *rng, const struct sn_watch *watch)
 {
-    struct sn_ctx c = { .B = B, .train = train, .ws = m->ws, .rng = rng };
+    struct sn_ctx c = { .B = B, .train = train, .ws = m->ws, .rng = rng, .watch = watch };
     m->x = x;
     for (int i = 0; i < m->n_layers; i++) {
         struct sn_layer *l = m->layers[i];
         const float *in[SN_MAX_INPUTS];
         gather_inputs(m, l, in, NULL);
-        double t0 = m->profile ? seconds() : 0.0;
+        double t0 = layer_start(watch);
         l->ops->forward(l, in, m->y[i], &c);
-        if (m->profile) {
-            double t1 = seconds();
-            m->layer_s[2 * i] += t1 - t0;
-            if (m->on_layer)
-                m->on_layer(m->on_layer_ctx, i, false, t0, t1);
-        }
+        layer_end(watch, i, false, t0);
     }
     return m->y[m->n_layers - 1];
 }
 
-void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_rng *rng)
+/* After layer l's backward every gradient from its first parameter to the
+ * end of the arena is final (later layers' parameters come later in it);
+ * a layer without parameters gives the watch a poll instead. */
+static void report_ready(const struct sn_layer *l, const struct sn_ctx *c)
 {
-    struct sn_ctx c = { .B = B, .train = true, .ws = m->ws, .rng = rng, .poll = m->poll,
-                        .poll_ctx = m->poll_ctx, .ready = m->ready, .ready_ctx = m->ready_ctx };
+    size_t from = SIZE_MAX;
+    for (int p = 0; p < l->n_params; p++)
+        if (!l->params[p].buffer && l->params[p].offset < from)
+            from = l->params[p].offset;
+    if (from != SIZE_MAX)
+        sn_ctx_ready(c, from);
+    else
+        sn_ctx_poll(c);
+}
+
+void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_rng *rng,
+                       const struct sn_watch *watch)
+{
+    struct sn_ctx c = { .B = B, .train = true, .ws = m->ws, .rng = rng, .watch = watch };
     int last = m->n_layers - 1;
     for (int i = last; i >= 0; i--) {
         struct sn_layer *l = m->layers[i];
@@ -319,16 +333,10 @@ void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_r
         const float *in[SN_MAX_INPUTS];
         float *din[SN_MAX_INPUTS];
         gather_inputs(m, l, in, din);
-        double t0 = m->profile ? seconds() : 0.0;
+        double t0 = layer_start(watch);
         l->ops->backward(l, in, m->y[i], i == last ? dout : m->dy[i], din, &c);
-        if (m->profile) {
-            double t1 = seconds();
-            m->layer_s[2 * i + 1] += t1 - t0;
-            if (m->on_layer)
-                m->on_layer(m->on_layer_ctx, i, true, t0, t1);
-        }
-        if (m->on_backward)
-            m->on_backward(m->on_backward_ctx, i);
+        layer_end(watch, i, true, t0);
+        report_ready(l, &c);
     }
 }
 
@@ -339,7 +347,7 @@ void sn_model_zero_grad(struct sn_model *m)
 
 void sn_model_use_grads(struct sn_model *m, float *arena)
 {
-    memcpy(arena, m->grads, (m->n_params + SN_GRAD_SPARE) * sizeof *arena);
+    memcpy(arena, m->grads, m->n_params * sizeof *arena);
     for (int i = 0; i < m->n_layers; i++)
         for (int p = 0; p < m->layers[i]->n_params; p++) {
             struct sn_param *pr = &m->layers[i]->params[p];

@@ -17,10 +17,6 @@
 #include "core/rng.h"
 #include "core/tensor.h"
 
-/* Floats after the gradient arena that travel with it in the gradient
- * allreduce: the trainer's stop flag, so a signal costs no extra collective. */
-#define SN_GRAD_SPARE 1
-
 struct sn_model {
     struct sn_shape in_shape;     /* one example */
     int n_layers;
@@ -28,8 +24,8 @@ struct sn_model {
     int max_batch;
     size_t n_params;              /* floats in the parameter and gradient arenas */
     float *params;                /* owned arena */
-    float *grads;                 /* arena: n_params + SN_GRAD_SPARE floats; owned
-                                   * unless sn_model_use_grads lent another */
+    float *grads;                 /* arena of n_params floats; owned unless
+                                   * sn_model_use_grads lent another */
     bool grads_lent;
     size_t n_buffers;             /* floats in the buffer arena */
     float *buffers;               /* owned arena: running statistics */
@@ -43,22 +39,6 @@ struct sn_model {
     bool *y_shared;
     bool plain_memory;            /* set before sn_model_build: no sharing at all,
                                    * every layer its own y and dy (tests, debugging) */
-    /* Called after each layer's backward with the layer's index (the
-     * trainer starts the allreduce of gradients that are complete); NULL:
-     * nothing. */
-    void (*on_backward)(void *ctx, int layer);
-    void *on_backward_ctx;
-    /* Passed to the layers' backward as sn_ctx poll and ready (layer.h). */
-    void (*poll)(void *ctx);
-    void *poll_ctx;
-    void (*ready)(void *ctx, size_t from);
-    void *ready_ctx;
-    /* While profile is set, also called with each layer's start and end
-     * (seconds of CLOCK_MONOTONIC) for a timeline; NULL: nothing. */
-    void (*on_layer)(void *ctx, int layer, bool backward, double t0, double t1);
-    void *on_layer_ctx;
-    bool profile;                 /* while set, forward and backward add each layer's */
-    double *layer_s;              /* wall seconds here: [2i] forward, [2i+1] backward (owned) */
     /* Output gradients.  dy[i] is needed only from the backward of the last
      * layer that reads layer i down to layer i's own backward, so layers
      * whose intervals do not overlap share a slot: in a chain, two slots
@@ -101,20 +81,24 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r);
 
 /* Run B <= max_batch examples x (B x input length).  Returns the output
  * buffer (B x output length), owned by the model, valid until the next
- * forward.  rng feeds layers that draw (dropout); may be NULL in eval. */
+ * forward.  rng feeds layers that draw (dropout); may be NULL in eval.
+ * watch (layer.h; NULL: none) is told each layer's times. */
 const float *sn_model_forward(struct sn_model *m, const float *x, int B, bool train,
-                              struct sn_rng *rng);
+                              struct sn_rng *rng, const struct sn_watch *watch);
 
 /* Backpropagate dout (B x output length) through the last forward, ADDING
- * parameter gradients into the gradient arena. */
-void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_rng *rng);
+ * parameter gradients into the gradient arena.  watch (NULL: none) learns
+ * how far the final gradients reach as the pass goes (ready), gets polled
+ * by long layers, and is told each layer's times. */
+void sn_model_backward(struct sn_model *m, const float *dout, int B, struct sn_rng *rng,
+                       const struct sn_watch *watch);
 
 /* Zero the gradient arena. */
 void sn_model_zero_grad(struct sn_model *m);
 
-/* After build: keep the gradients in arena instead (n_params +
- * SN_GRAD_SPARE floats the caller owns and keeps alive until the model is
- * destroyed, e.g. memory the other ranks of this host can read).  The
+/* After build: keep the gradients in arena instead (at least n_params
+ * floats the caller owns and keeps alive until the model is destroyed,
+ * e.g. memory the other ranks of this host can read).  The
  * model's own arena is freed and every parameter's dw points into arena;
  * the current gradients move with them. */
 void sn_model_use_grads(struct sn_model *m, float *arena);

@@ -48,6 +48,7 @@ const char *sn_strstatus(int code)
     case SN_EDIST: return "distributed runtime error";
     case SN_ENUM: return "non-finite value";
     case SN_EDAMAGED: return "damaged file";
+    case SN_EFATAL: return "unrecoverable distributed failure";
     default: return "unknown error";
     }
 }

@@ -18,6 +18,8 @@ enum sn_status {
     SN_EDIST = -6,    /* the distributed runtime failed */
     SN_ENUM = -7,     /* a NaN or Inf appeared in training */
     SN_EDAMAGED = -8, /* a file is truncated or corrupted (checksum) */
+    SN_EFATAL = -9,   /* a failure the other ranks may not know of (a collective broke):
+                       * only ending the whole job is safe (sn_dist_abort) */
 };
 
 /* Record a printf-style message for code and return code, so a failing site

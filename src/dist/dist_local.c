@@ -14,12 +14,20 @@ int sn_dist_size(void) { return 1; }
 int sn_dist_local_size(void) { return 1; }
 const char *sn_dist_backend(void) { return "local"; }
 int sn_dist_allreduce_mean_f32(float *buf, size_t len) { (void)buf; (void)len; return SN_OK; }
+void sn_dist_set_chunk(size_t max_count) { (void)max_count; }
 int sn_dist_shared_arena(size_t nfloats, float **out)
 {
     (void)nfloats;
     *out = NULL;
     return SN_OK;
 }
+int sn_dist_shared_mean(float *arena, size_t lo, size_t hi)
+{
+    (void)arena; (void)lo; (void)hi;
+    return sn_fail(SN_EDIST, "no shared arena without MPI");
+}
+void sn_dist_shared_free(float *arena) { (void)arena; }
+int sn_dist_agree(int rc) { return rc; }
 int sn_dist_iallreduce_mean_f32(float *buf, size_t len) { (void)buf; (void)len; return SN_OK; }
 int sn_dist_progress(void) { return SN_OK; }
 int sn_dist_finish_all(void) { return SN_OK; }

@@ -9,12 +9,19 @@
 #include <limits.h>
 #include <mpi.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
 
 static int world_rank, world_size = 1, local_size = 1;
+static size_t chunk = INT_MAX;   /* elements per MPI call (sn_dist_set_chunk) */
+
+void sn_dist_set_chunk(size_t max_count)
+{
+    chunk = max_count > 0 && max_count < (size_t)INT_MAX ? max_count : (size_t)INT_MAX;
+}
 
 static int mpi_fail(int err, const char *what)
 {
@@ -46,26 +53,29 @@ int sn_dist_init(int *argc, char ***argv)
     return SN_OK;
 }
 
-/* The shared gradient arena (sn_dist_shared_arena): base[r] is rank r's
- * part, mapped into this process; n floats each. */
-static struct {
+/* Shared arenas (sn_dist_shared_arena): for each window, base[r] is rank
+ * r's part mapped into this process, n floats each. */
+struct shm_window {
     bool on;
     MPI_Win win;
     float **base;
     size_t n;
-    /* ranges noted by sn_dist_iallreduce_mean_f32, offsets into the arena */
-    size_t lo[SN_DIST_MAX_PENDING], hi[SN_DIST_MAX_PENDING];
-    int pending;
-} shm;
+};
+static struct shm_window shm[SN_DIST_MAX_WINDOWS];
+
+static void shm_release(struct shm_window *w)
+{
+    MPI_Win_unlock_all(w->win);
+    MPI_Win_free(&w->win);
+    free(w->base);
+    memset(w, 0, sizeof *w);
+}
 
 void sn_dist_finalize(void)
 {
-    if (shm.on) {
-        MPI_Win_unlock_all(shm.win);
-        MPI_Win_free(&shm.win);
-        free(shm.base);
-        shm.on = false;
-    }
+    for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
+        if (shm[i].on)
+            shm_release(&shm[i]);
     MPI_Finalize();
 }
 
@@ -85,68 +95,96 @@ static void sum_to_mean(float *buf, size_t n)
         buf[i] *= inv;
 }
 
+/* Map the window's parts of every rank and open its one passive epoch. */
+static int shm_map(struct shm_window *w)
+{
+    int err = MPI_Win_set_errhandler(w->win, MPI_ERRORS_RETURN);
+    w->base = calloc((size_t)world_size, sizeof *w->base);
+    if (!w->base)
+        return sn_fail(SN_ENOMEM, "out of memory for %d window addresses", world_size);
+    for (int r = 0; r < world_size && err == MPI_SUCCESS; r++) {
+        MPI_Aint size;
+        int unit;
+        err = MPI_Win_shared_query(w->win, r, &size, &unit, &w->base[r]);
+    }
+    if (err == MPI_SUCCESS)   /* one passive epoch for the window's life */
+        err = MPI_Win_lock_all(MPI_MODE_NOCHECK, w->win);
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Win_shared_query / MPI_Win_lock_all");
+}
+
 int sn_dist_shared_arena(size_t nfloats, float **out)
 {
     *out = NULL;
-    if (shm.on)
-        return sn_fail(SN_EDIST, "a shared gradient arena exists already");
     /* the same answer on every rank: local_size is the same everywhere */
     if (world_size == 1 || local_size != world_size)
         return SN_OK;
+    struct shm_window *w = NULL;
+    for (int i = 0; i < SN_DIST_MAX_WINDOWS && !w; i++)
+        w = shm[i].on ? NULL : &shm[i];
+    if (!w)
+        return sn_fail(SN_EDIST, "more than %d shared arenas at once", SN_DIST_MAX_WINDOWS);
     MPI_Info info;
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "true");   /* each part near its rank */
     size_t n = (nfloats + 15) & ~(size_t)15;                /* whole cache lines */
     float *mine = NULL;
     int err = MPI_Win_allocate_shared((MPI_Aint)(n * sizeof(float)), sizeof(float), info,
-                                      MPI_COMM_WORLD, &mine, &shm.win);
+                                      MPI_COMM_WORLD, &mine, &w->win);
     MPI_Info_free(&info);
     if (err != MPI_SUCCESS)   /* e.g. a container's small /dev/shm */
         return mpi_fail(err, "MPI_Win_allocate_shared of the gradient arena (--allreduce mpi "
                         "sends messages instead)");
-    MPI_Win_set_errhandler(shm.win, MPI_ERRORS_RETURN);
-    shm.base = calloc((size_t)world_size, sizeof *shm.base);
-    if (!shm.base) {
-        MPI_Win_free(&shm.win);
-        return sn_fail(SN_ENOMEM, "out of memory for %d window addresses", world_size);
-    }
-    for (int r = 0; r < world_size && !err; r++) {
-        MPI_Aint size;
-        int unit;
-        err = MPI_Win_shared_query(shm.win, r, &size, &unit, &shm.base[r]);
-    }
-    if (err == MPI_SUCCESS)   /* one passive epoch for the window's life */
-        err = MPI_Win_lock_all(MPI_MODE_NOCHECK, shm.win);
-    if (err != MPI_SUCCESS) {
-        MPI_Win_free(&shm.win);
-        free(shm.base);
-        return mpi_fail(err, "MPI_Win_shared_query / MPI_Win_lock_all");
+    int rc = shm_map(w);
+    if (rc) {
+        MPI_Win_free(&w->win);
+        free(w->base);
+        memset(w, 0, sizeof *w);
+        return rc;
     }
     memset(mine, 0, n * sizeof *mine);
-    shm.n = n;
-    shm.on = true;
+    w->n = n;
+    w->on = true;
     *out = mine;
     return SN_OK;
 }
 
-/* Every rank's stores before this are seen by every rank after it. */
-static int shm_fence(void)
+/* The window whose part on this rank is arena, or NULL. */
+static struct shm_window *shm_find(const float *arena)
 {
-    int err = MPI_Win_sync(shm.win);
+    for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
+        if (shm[i].on && shm[i].base[world_rank] == arena)
+            return &shm[i];
+    return NULL;
+}
+
+void sn_dist_shared_free(float *arena)
+{
+    struct shm_window *w = arena ? shm_find(arena) : NULL;
+    if (w)
+        shm_release(w);
+}
+
+/* Every rank's stores before this are seen by every rank after it. */
+static int shm_fence(struct shm_window *w)
+{
+    int err = MPI_Win_sync(w->win);
     if (err == MPI_SUCCESS)
         err = MPI_Barrier(MPI_COMM_WORLD);
     if (err == MPI_SUCCESS)
-        err = MPI_Win_sync(shm.win);
+        err = MPI_Win_sync(w->win);
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "the shared arena's barrier");
 }
 
-/* The mean over ranks of arena[lo, hi): rank r averages the r-th slice
- * (whole cache lines, so no two ranks write one line) and writes it into
- * every rank's arena.  Sums in rank order, then times 1/P: for two ranks
- * the same bits as MPI_Allreduce and sum_to_mean. */
-static int shm_mean(size_t lo, size_t hi)
+/* Rank r averages the r-th slice of [lo, hi) (whole cache lines, so no two
+ * ranks write one line) and writes it into every rank's arena.  Sums in
+ * rank order, then times 1/P: for two ranks the same bits as
+ * MPI_Allreduce and sum_to_mean. */
+int sn_dist_shared_mean(float *arena, size_t lo, size_t hi)
 {
-    int rc = shm_fence();   /* every rank's gradients are complete */
+    struct shm_window *w = shm_find(arena);
+    if (!w || hi > w->n || lo > hi)
+        return sn_fail(SN_EDIST, "sn_dist_shared_mean: [%zu, %zu) is not in a shared arena", lo, hi);
+    int rc = shm_fence(w);   /* every rank's gradients are complete */
     if (rc)
         return rc;
     const int P = world_size;
@@ -158,37 +196,26 @@ static int shm_mean(size_t lo, size_t hi)
     float acc[CH];
     for (; a < b; a += CH) {
         const size_t n = b - a < CH ? b - a : CH;
-        const float *g0 = shm.base[0] + a;
+        const float *g0 = w->base[0] + a;
         for (size_t i = 0; i < n; i++)
             acc[i] = g0[i];
         for (int r = 1; r < P; r++) {
-            const float *g = shm.base[r] + a;
+            const float *g = w->base[r] + a;
             for (size_t i = 0; i < n; i++)
                 acc[i] += g[i];
         }
         for (size_t i = 0; i < n; i++)
             acc[i] *= inv;
         for (int r = 0; r < P; r++)
-            memcpy(shm.base[r] + a, acc, n * sizeof *acc);
+            memcpy(w->base[r] + a, acc, n * sizeof *acc);
     }
-    return shm_fence();   /* every slice written everywhere */
-}
-
-/* buf[0, len) inside this rank's part of the shared arena? */
-static bool in_arena(const float *buf, size_t len)
-{
-    const float *mine = shm.on ? shm.base[world_rank] : NULL;
-    return mine && buf >= mine && len <= shm.n && (size_t)(buf - mine) <= shm.n - len;
+    return shm_fence(w);   /* every slice written everywhere */
 }
 
 int sn_dist_allreduce_mean_f32(float *buf, size_t len)
 {
-    if (in_arena(buf, len)) {
-        size_t lo = (size_t)(buf - shm.base[world_rank]);
-        return shm_mean(lo, lo + len);
-    }
     for (size_t off = 0; off < len;) {
-        size_t n = len - off < (size_t)INT_MAX ? len - off : (size_t)INT_MAX;
+        size_t n = len - off < chunk ? len - off : chunk;
         int err = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)n, MPI_FLOAT, MPI_SUM,
                                 MPI_COMM_WORLD);
         if (err != MPI_SUCCESS)
@@ -208,20 +235,6 @@ static struct {
 
 int sn_dist_iallreduce_mean_f32(float *buf, size_t len)
 {
-    if (in_arena(buf, len)) {   /* noted; averaged in sn_dist_finish_all */
-        size_t lo = (size_t)(buf - shm.base[world_rank]), hi = lo + len;
-        int k = shm.pending - 1;
-        if (k >= 0 && (shm.hi[k] == lo || shm.lo[k] == hi)) {   /* extends the last range */
-            shm.lo[k] = shm.lo[k] < lo ? shm.lo[k] : lo;
-            shm.hi[k] = shm.hi[k] > hi ? shm.hi[k] : hi;
-            return SN_OK;
-        }
-        if (shm.pending == SN_DIST_MAX_PENDING)
-            return sn_fail(SN_EDIST, "more than %d allreduces in flight", SN_DIST_MAX_PENDING);
-        shm.lo[shm.pending] = lo;
-        shm.hi[shm.pending++] = hi;
-        return SN_OK;
-    }
     if (pending.n == SN_DIST_MAX_PENDING)
         return sn_fail(SN_EDIST, "more than %d allreduces in flight", SN_DIST_MAX_PENDING);
     if (len > (size_t)INT_MAX)
@@ -252,11 +265,7 @@ int sn_dist_finish_all(void)
     for (int k = 0; k < pending.n; k++)
         sum_to_mean(pending.buf[k], pending.len[k]);
     pending.n = 0;
-    int rc = SN_OK;
-    for (int k = 0; k < shm.pending && !rc; k++)
-        rc = shm_mean(shm.lo[k], shm.hi[k]);
-    shm.pending = 0;
-    return rc;
+    return SN_OK;
 }
 
 int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *displs)
@@ -308,7 +317,7 @@ int sn_dist_bcast(void *buf, size_t bytes, int root)
 {
     char *p = buf;
     for (size_t off = 0; off < bytes;) {
-        size_t n = bytes - off < (size_t)INT_MAX ? bytes - off : (size_t)INT_MAX;
+        size_t n = bytes - off < chunk ? bytes - off : chunk;
         int err = MPI_Bcast(p + off, (int)n, MPI_BYTE, root, MPI_COMM_WORLD);
         if (err != MPI_SUCCESS)
             return mpi_fail(err, "MPI_Bcast");
@@ -330,6 +339,35 @@ int sn_dist_gather(const void *mine, void *out, size_t each)
     int err = MPI_Gather(mine, (int)each, MPI_BYTE, out, (int)each, MPI_BYTE, 0,
                          MPI_COMM_WORLD);
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Gather");
+}
+
+int sn_dist_agree(int rc)
+{
+    /* who failed: how many, and the lowest failing rank (as P - rank, max) */
+    int n_failed = rc != SN_OK;
+    int err = MPI_Allreduce(MPI_IN_PLACE, &n_failed, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    int first = rc != SN_OK ? world_size - world_rank : 0;
+    if (err == MPI_SUCCESS)
+        err = MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (err != MPI_SUCCESS) {
+        mpi_fail(err, "agreeing on a status");
+        return SN_EFATAL;
+    }
+    if (n_failed == 0)
+        return SN_OK;
+    /* the lowest failing rank's status and message, to every rank */
+    struct { int rc; char msg[960]; } note = { rc, "" };
+    const int root = world_size - first;
+    if (world_rank == root)
+        snprintf(note.msg, sizeof note.msg, "%s", sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
+    err = MPI_Bcast(&note, (int)sizeof note, MPI_BYTE, root, MPI_COMM_WORLD);
+    if (err != MPI_SUCCESS) {
+        mpi_fail(err, "agreeing on a status");
+        return SN_EFATAL;
+    }
+    if (n_failed == world_size)
+        return sn_fail(note.rc, "%s", note.msg);
+    return sn_fail(note.rc, "rank %d: %s", root, note.msg);
 }
 
 _Noreturn void sn_dist_abort(int code)

@@ -163,6 +163,38 @@ void sn_dataset_close(struct sn_dataset *d)
     free(d);
 }
 
+const char *sn_dataset_name(const struct sn_dataset *d)
+{
+    return d->f ? sn_h5_path(d->f) : d->mem_name;
+}
+
+int sn_dataset_from_memory(const char *name, struct sn_shape shape, const float *x,
+                           const int32_t *y, size_t n, struct sn_dataset **out)
+{
+    *out = NULL;
+    size_t L = sn_shape_len(&shape);
+    if (n == 0 || n > INT32_MAX || L == 0 || L > (1u << 26))
+        return sn_fail(SN_EINVAL, "%s: a dataset of %zu rows of %zu values cannot be made", name,
+                       n, L);
+    struct sn_dataset *d = calloc(1, sizeof *d);
+    if (!d)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    snprintf(d->mem_name, sizeof d->mem_name, "%s", name);
+    struct sn_split *s = &d->train;
+    *s = (struct sn_split){ .present = true, .name = "train", .n = n, .shape = shape,
+                            .row_len = L, .has_y = true, .y_int = true, .scale = 1.0f };
+    s->x_mem = sn_alloc_bytes(n * L * sizeof(float));
+    s->y_mem = sn_alloc_bytes(n * sizeof(int32_t));
+    if (!s->x_mem || !s->y_mem) {
+        sn_dataset_close(d);
+        return sn_fail(SN_ENOMEM, "%s: out of memory for %zu rows", name, n);
+    }
+    memcpy(s->x_mem, x, n * L * sizeof(float));
+    memcpy(s->y_mem, y, n * sizeof(int32_t));
+    *out = d;
+    return SN_OK;
+}
+
 const struct sn_split *sn_dataset_split(const struct sn_dataset *d, const char *name)
 {
     const struct sn_split *s = strcmp(name, "train") == 0 ? &d->train
@@ -339,6 +371,14 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
     char yp[64];
     snprintf(yp, sizeof yp, "/%s/y", s->name);
     enum { CHUNK = 65536 };
+    if (s->y_mem) {   /* held in memory: no reading */
+        const int32_t *y = s->y_mem;
+        for (size_t i = first; i < first + n; i++)
+            if (y[i] < 0 || y[i] >= K)
+                return sn_fail(SN_EINVAL, "%s: %s row %zu has label %d, outside [0, %d) for a "
+                               "model with %d outputs", sn_dataset_name(d), yp, i, y[i], K, K);
+        return SN_OK;
+    }
     int *buf = malloc(CHUNK * sizeof *buf);
     if (!buf)
         return sn_fail(SN_ENOMEM, "out of memory");

@@ -38,7 +38,8 @@ struct sn_split {
 };
 
 struct sn_dataset {
-    struct sn_h5 *f;
+    struct sn_h5 *f;          /* NULL for a dataset made in memory */
+    char mem_name[64];        /* its name in messages */
     struct sn_split train, test, val;
     uint8_t *stage;           /* uint8 staging for max_rows rows (owned) */
     bool inputs_only;         /* opened by sn_dataset_open_inputs */
@@ -51,9 +52,20 @@ struct sn_dataset {
 int sn_dataset_open(const char *path, struct sn_dataset **out);
 void sn_dataset_close(struct sn_dataset *d);
 
+/* A dataset a program makes in memory instead of a file: a train split of
+ * n rows, samples of shape `shape` (x, n * its length floats, used as they
+ * are: scale 1, no mean or std) and integer labels y (n).  Both arrays are
+ * copied.  name stands for the file in messages.  SN_EINVAL for an empty or
+ * oversized shape, SN_ENOMEM. */
+int sn_dataset_from_memory(const char *name, struct sn_shape shape, const float *x,
+                           const int32_t *y, size_t n, struct sn_dataset **out);
+
 /* The same for prediction: only x is needed (y, if present, is checked as
  * usual); at least one split must be there.  SN_EINVAL otherwise. */
 int sn_dataset_open_inputs(const char *path, struct sn_dataset **out);
+
+/* The file's path, for messages. */
+const char *sn_dataset_name(const struct sn_dataset *d);
 
 /* The split called name ("train", "test", "val"), or NULL if absent. */
 const struct sn_split *sn_dataset_split(const struct sn_dataset *d, const char *name);

@@ -21,4 +21,8 @@ int sn_fs_commit(const char *tmp, const char *path);
 /* Create a folder (and parents) if missing.  SN_EIO. */
 int sn_fs_mkdirs(const char *dir);
 
+/* Peak resident memory of this process so far, in MiB (VmHWM of
+ * /proc/self/status; 0 if unknown). */
+double sn_peak_rss_mb(void);
+
 #endif

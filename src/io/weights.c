@@ -79,7 +79,7 @@ int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_
         out->mean[c] = s->mean[c];
         out->std[c] = s->std[c];
     }
-    if (sn_h5_has_attr(d->f, "/", "classes"))
+    if (d->f && sn_h5_has_attr(d->f, "/", "classes"))
         return sn_h5_attr_get_strs(d->f, "/", "classes", &out->classes, &out->n_classes);
     return SN_OK;
 }

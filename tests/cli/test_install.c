@@ -1,7 +1,9 @@
 /* test_install: make install into a temporary prefix gives a working
  * command, man page, zoo, headers, static and shared libraries and a
- * pkg-config file; examples/spiral.c compiles against the installed files
- * through pkg-config and trains. */
+ * pkg-config file; the examples compile against the installed files
+ * through pkg-config and train through the public trainer API:
+ * examples/spiral.c on one rank, examples/train_h5.c on two ranks with
+ * checkpoints, resumed by a second start. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -11,7 +13,8 @@
 static void test_install_prefix(void **state)
 {
     (void)state;
-    const char *p = sn_test_path("prefix");
+    char p[1024];   /* sn_test_path's buffers are reused */
+    snprintf(p, sizeof p, "%s", sn_test_path("prefix"));
     /* the same build settings as the suite (make passes them in MAKEFLAGS) */
     int rc = sn_test_run("make --no-print-directory install PREFIX=%s", p);
     if (rc)
@@ -57,6 +60,36 @@ static void test_install_prefix(void **state)
         fprintf(stderr, "%s\n%s\n", out, sn_test_slurp(sn_test_path("err.txt")));
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "step 1500"));
+    free(out);
+    /* train_h5 on two ranks: three epochs with a checkpoint each, then a
+     * second start resumes from the newest and has nothing left to do */
+    sn_test_write_blobs(sn_test_path("blobs.h5"), (struct sn_test_blobs){ 0 });
+    FILE *cfg = fopen(sn_test_path("m.cfg"), "w");
+    assert_non_null(cfg);
+    fputs("[net]\ninput = 8\nbatch = 24\nepochs = 3\noptimizer = sgd\nlr = 0.05\n"
+          "momentum = 0.9\n[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n", cfg);
+    fclose(cfg);
+    const char *mp = getenv("SN_MPIRUN") ? getenv("SN_MPIRUN") : "mpirun --oversubscribe";
+    rc = sn_test_run("cc -std=c11 -O2 examples/train_h5.c $(PKG_CONFIG_PATH=%s/lib/pkgconfig "
+                     "pkg-config --cflags --libs scratchnet) -lm -o %s/train_h5 && "
+                     "LD_LIBRARY_PATH=%s/lib OMP_NUM_THREADS=1 timeout 120 %s -np 2 %s/train_h5 "
+                     "%s %s %s/ck %s/w.h5", p, p, p, mp, p, sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"), p, p);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "epoch 3  train loss"));
+    free(out);
+    rc = sn_test_run("ls %s/ck/ckpt-00000060.h5 %s/w.h5 && LD_LIBRARY_PATH=%s/lib OMP_NUM_THREADS=1 "
+                     "timeout 120 %s -np 2 %s/train_h5 %s %s %s/ck", p, p, p, mp, p,
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"), p);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "resumed from"));
+    assert_null(strstr(out, "epoch 1 "));
     free(out);
     /* the shared library is the one used */
     rc = sn_test_run("LD_LIBRARY_PATH=%s/lib ldd %s/spiral | grep -q '%s/lib/libscratchnet.so.0'",

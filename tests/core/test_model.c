@@ -48,7 +48,7 @@ struct fd {
 static double fd_loss(void *ctx)
 {
     struct fd *f = ctx;
-    const float *z = sn_model_forward(f->m, f->x, B, true, NULL);
+    const float *z = sn_model_forward(f->m, f->x, B, true, NULL, NULL);
     return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 0.0f, 1.0f, NULL, NULL) / B;
 }
 
@@ -61,9 +61,9 @@ static void test_model_gradient_fd(void **state)
     assert_int_equal(f.m->n_params, 6 * 5 + 5 + 5 * 4 + 4);
     float dz[B * K];
     sn_model_zero_grad(f.m);
-    const float *z = sn_model_forward(f.m, f.x, B, true, NULL);
+    const float *z = sn_model_forward(f.m, f.x, B, true, NULL, NULL);
     sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f.y, NULL, B, K, 0.0f, 1.0f / B, dz, NULL);
-    sn_model_backward(f.m, dz, B, NULL);
+    sn_model_backward(f.m, dz, B, NULL, NULL);
     assert_grad_fd(fd_loss, &f, f.m->params, f.m->grads, f.m->n_params, 1e-2, 1e-4, 1e-2);
     sn_model_destroy(f.m);
 }
@@ -142,7 +142,7 @@ struct fd_dag {
 static double fd_dag_loss(void *ctx)
 {
     struct fd_dag *f = ctx;
-    const float *z = sn_model_forward(f->m, f->x, B, true, NULL);
+    const float *z = sn_model_forward(f->m, f->x, B, true, NULL, NULL);
     return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 0.0f, 1.0f, NULL, NULL) / B;
 }
 
@@ -171,13 +171,13 @@ static void test_model_memory_plan(void **state)
     sn_test_fill(f.x, B * 30, 8, -1, 1);
     float dz[B * K], z_plain[B * K];
     sn_model_zero_grad(plain);
-    memcpy(z_plain, sn_model_forward(plain, f.x, B, true, NULL), sizeof z_plain);
+    memcpy(z_plain, sn_model_forward(plain, f.x, B, true, NULL, NULL), sizeof z_plain);
     sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z_plain, f.y, NULL, B, K, 0.0f, 1.0f / B, dz, NULL);
-    sn_model_backward(plain, dz, B, NULL);
+    sn_model_backward(plain, dz, B, NULL, NULL);
     sn_model_zero_grad(m);
-    const float *z = sn_model_forward(m, f.x, B, true, NULL);
+    const float *z = sn_model_forward(m, f.x, B, true, NULL, NULL);
     assert_memory_equal(z, z_plain, sizeof z_plain);
-    sn_model_backward(m, dz, B, NULL);
+    sn_model_backward(m, dz, B, NULL, NULL);
     assert_memory_equal(m->grads, plain->grads, m->n_params * sizeof(float));
     /* and a second step over the same buffers changes nothing, also with
      * every output gradient holding NaN beforehand: what a layer stores
@@ -189,8 +189,8 @@ static void test_model_memory_plan(void **state)
             m->dy[i][k] = NAN;
     }
     sn_model_zero_grad(m);
-    sn_model_forward(m, f.x, B, true, NULL);
-    sn_model_backward(m, dz, B, NULL);
+    sn_model_forward(m, f.x, B, true, NULL, NULL);
+    sn_model_backward(m, dz, B, NULL, NULL);
     assert_memory_equal(m->grads, plain->grads, m->n_params * sizeof(float));
     /* the dense head's gradient against finite differences (its inputs come
      * through every shared buffer; upstream, relu and max kinks make
@@ -211,10 +211,10 @@ static void test_model_backward_accumulates(void **state)
     sn_test_fill(x, B * IN, 6, -1, 1);
     sn_test_fill(dz, B * K, 7, -1, 1);
     sn_model_zero_grad(m);
-    sn_model_forward(m, x, B, true, NULL);
-    sn_model_backward(m, dz, B, NULL);
+    sn_model_forward(m, x, B, true, NULL, NULL);
+    sn_model_backward(m, dz, B, NULL, NULL);
     memcpy(once, m->grads, sizeof once);
-    sn_model_backward(m, dz, B, NULL);
+    sn_model_backward(m, dz, B, NULL, NULL);
     for (size_t i = 0; i < m->n_params; i++)
         once[i] *= 2;
     assert_close_arrays(m->grads, once, m->n_params, 1e-6, 1e-6);

@@ -1,0 +1,97 @@
+/* ckptdir: the checkpoint folder (see ckptdir.h). */
+#include "train/ckptdir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len)
+{
+    int n = snprintf(path, len, "%s/ckpt-%08lld.h5", dir, (long long)step);
+    if (n < 0 || (size_t)n >= len)
+        return sn_fail(SN_EINVAL, "%s: the checkpoint folder's name is too long", dir);
+    return SN_OK;
+}
+
+/* The step of a checkpoint's file name, or -1 for any other name: only
+ * the exact form the trainer writes counts ("ckpt-+5.h5", "ckpt- 5.h5" and
+ * "ckpt-5.h5" do not). */
+static int64_t step_of(const char *name)
+{
+    if (strncmp(name, "ckpt-", 5) != 0)
+        return -1;
+    const char *p = name + 5;
+    int64_t step = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
+        step = 10 * step + (*p - '0');
+    char again[64];
+    snprintf(again, sizeof again, "ckpt-%08lld.h5", (long long)step);
+    return digits > 0 && strcmp(again, name) == 0 ? step : -1;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x < y) - (x > y);
+}
+
+int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n)
+{
+    *steps = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? SN_OK
+                               : sn_fail(SN_EIO, "%s: cannot read the checkpoint folder: %s", dir,
+                                         strerror(errno));
+    size_t cap = 0;
+    int rc = SN_OK;
+    for (struct dirent *e; rc == SN_OK && (e = readdir(d));) {
+        int64_t step = step_of(e->d_name);
+        if (step < 0)
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            int64_t *more = realloc(*steps, cap * sizeof *more);
+            if (!more) {
+                rc = sn_fail(SN_ENOMEM, "out of memory listing %s", dir);
+                break;
+            }
+            *steps = more;
+        }
+        (*steps)[(*n)++] = step;
+    }
+    closedir(d);
+    if (rc) {
+        free(*steps);
+        *steps = NULL;
+        *n = 0;
+        return rc;
+    }
+    if (*n)
+        qsort(*steps, *n, sizeof **steps, newest_first);
+    return SN_OK;
+}
+
+int sn_ckptdir_prune(const char *dir, size_t keep)
+{
+    int64_t *steps;
+    size_t n;
+    int rc = sn_ckptdir_list(dir, &steps, &n);
+    int removed = 0;
+    for (size_t i = keep; rc == SN_OK && i < n; i++) {
+        char path[4096];
+        rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);
+        if (!rc && remove(path) != 0 && errno != ENOENT)
+            rc = sn_fail(SN_EIO, "%s: cannot remove an old checkpoint: %s", path, strerror(errno));
+        removed += rc == SN_OK;
+    }
+    free(steps);
+    return rc ? rc : removed;
+}

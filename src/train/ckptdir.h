@@ -1,0 +1,28 @@
+/* ckptdir: the checkpoint folder of a run.
+ *
+ * A run with a checkpoint folder DIR writes DIR/ckpt-<step>.h5, the step
+ * being the global step count the checkpoint continues from, written with
+ * at least 8 digits (ckpt-00000420.h5) so that names sort like steps.
+ * Only names in exactly that form count as checkpoints; anything else in
+ * the folder is left alone.  Rank 0 alone reads the listing and removes
+ * files; the trainer broadcasts what it decides.
+ */
+#ifndef SN_TRAIN_CKPTDIR_H
+#define SN_TRAIN_CKPTDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* path = "DIR/ckpt-<step>.h5".  SN_EINVAL if it does not fit len bytes. */
+int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len);
+
+/* The steps of the checkpoints in dir, newest first, in *steps (malloc'd,
+ * caller frees; NULL when there are none) and their count in *n.  A folder
+ * that does not exist holds none.  SN_EIO if it cannot be read, SN_ENOMEM. */
+int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n);
+
+/* Remove every checkpoint of dir but the newest keep (keep >= 1).  Returns
+ * how many were removed, or a negative status (SN_EIO naming the file). */
+int sn_ckptdir_prune(const char *dir, size_t keep);
+
+#endif

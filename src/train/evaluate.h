@@ -1,0 +1,50 @@
+/* evaluate: a model's outputs, loss and accuracy on a dataset split, as
+ * training (the test split after an epoch), `eval` and `predict` see them,
+ * and the checks that a split fits a model.
+ */
+#ifndef SN_TRAIN_EVALUATE_H
+#define SN_TRAIN_EVALUATE_H
+
+#include <stdint.h>
+
+#include "core/model.h"
+#include "io/dataset.h"
+#include "io/modelfile.h"
+
+/* Global sums of an evaluation. */
+struct sn_eval_sums {
+    double loss_sum;    /* the loss summed over examples */
+    int64_t correct;    /* examples whose largest output is their label */
+    int64_t seen;       /* examples */
+};
+
+/* Check that split s fits model m under net's loss and target: sample
+ * length equals the model's input length, labels or targets match the
+ * outputs, and (for integer labels) every label of this rank's block is
+ * in range.  SN_EINVAL naming the problem. */
+int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
+                   struct sn_dataset *ds, const struct sn_split *s);
+
+/* The outputs (n, K) of m on x (n inputs) as evaluation and prediction
+ * see them: the forward pass in eval mode, or with [augment] test_flip
+ * the mean of the outputs for x and for its mirror images, written to
+ * zsum (n * K floats, unused otherwise).  x is mirrored and mirrored back,
+ * so it holds the same bits on return. */
+const float *sn_forward_eval(struct sn_model *m, const struct sn_netcfg *net, float *x, int n,
+                             float *zsum);
+
+/* Collective: evaluate m on split s, rank r taking its block of rows, in
+ * batches of up to chunk rows (chunk <= m->max_batch, x holds chunk
+ * inputs, labels and targets chunk rows).  Global sums in *out; when
+ * confusion is not NULL (K x K, zeroed by the caller; class labels only),
+ * confusion[true * K + predicted] counts.  alive (may be NULL) is called
+ * after each batch, with ctx: evaluation is progress for a watchdog.
+ * Every rank reaches the reductions even after a local read error, so a
+ * bad file cannot leave the others waiting; agree on the result
+ * (sn_dist_agree). */
+int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
+                const struct sn_split *s, int chunk, float *x, int *labels, float *targets,
+                struct sn_eval_sums *out, int64_t *confusion, void (*alive)(void *ctx),
+                void *ctx);
+
+#endif

@@ -1,0 +1,165 @@
+/* start: the trainer's starting point (see trainer.h).
+ *
+ * A fresh run starts from the seed's initialisation, optionally with the
+ * layers of a weights file (--init, fine-tuning); a resumed run from a
+ * checkpoint (--resume FILE, or auto: the newest valid one in the
+ * checkpoint folder).  Rank 0 alone reads these files; then it broadcasts
+ * parameters, buffers, optimizer state and position, so every replica
+ * starts from the same bits whatever the other ranks can see of the file
+ * system.
+ */
+#include "train/trainer_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "dist/dist.h"
+#include "io/ckpt.h"
+#include "io/h5.h"
+#include "io/weights.h"
+#include "train/ckptdir.h"
+
+int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start);
+
+/* --init on rank 0: every layer of the file whose shapes fit. */
+static int load_init(struct sn_trainer *t, struct sn_train_start *s)
+{
+    struct sn_h5 *f;
+    int rc = sn_weights_open(t->o.init, &f);
+    if (!rc) {
+        rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit, sizeof s->init_refit);
+        sn_h5_close(f);
+    }
+    if (!rc && s->init_loaded == 0)
+        rc = sn_fail(SN_EINVAL, "%s: no parameter of this model's layers is in the file",
+                     t->o.init);
+    return rc;
+}
+
+/* --resume auto on rank 0: load the newest checkpoint of the folder that
+ * is not damaged into t and o, warning about each damaged one passed
+ * over.  s->resumed_from stays "" when there is none (a fresh start).  A
+ * checkpoint that is intact but does not fit this run is an error, not
+ * something to skip. */
+static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
+{
+    int64_t *steps;
+    size_t n;
+    int rc = sn_ckptdir_list(t->o.ckpt_dir, &steps, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *path = s->resumed_from;
+        rc = sn_ckptdir_path(t->o.ckpt_dir, steps[i], path, sizeof s->resumed_from);
+        if (!rc)
+            rc = sn_ckpt_load(path, t->m, o, &t->st);
+        if (rc != SN_EDAMAGED)
+            break;
+        sn_trainer_warn(t, "%s; trying the one before", sn_errmsg());
+        path[0] = '\0';
+        rc = SN_OK;
+    }
+    free(steps);
+    if (rc)
+        s->resumed_from[0] = '\0';
+    return rc;
+}
+
+/* The checkpoint's position and history, from rank 0 to every rank. */
+static int share_state(struct sn_trainer *t, struct sn_optim *o)
+{
+    struct sn_train_state *st = &t->st;
+    int64_t v[8] = { st->epoch, st->step_in_epoch, st->global_step, st->world_size,
+                     st->global_batch, st->seed, st->n_metrics, o->t };
+    int rc = sn_dist_bcast(v, sizeof v, 0);
+    if (rc)
+        return rc;
+    st->epoch = v[0];
+    st->step_in_epoch = v[1];
+    st->global_step = v[2];
+    st->world_size = v[3];
+    st->global_batch = v[4];
+    st->seed = v[5];
+    st->n_metrics = (int)v[6];
+    o->t = v[7];
+    rc = sn_dist_bcast(st->history, (size_t)st->n_metrics * sizeof *st->history, 0);
+    for (int s = 0; s < o->n_states && !rc; s++)
+        rc = sn_dist_bcast(o->state[s], t->m->n_params * sizeof(float), 0);
+    return rc;
+}
+
+/* A loaded checkpoint must continue this run's example sequence. */
+static int check_resumed(const struct sn_trainer *t, const char *path)
+{
+    if (t->st.global_batch != t->net.batch)
+        return sn_fail(SN_EINVAL, "%s: written with global batch %lld, this run uses %d; the "
+                       "example sequence would change", path, (long long)t->st.global_batch,
+                       t->net.batch);
+    if ((uint64_t)t->st.seed != t->net.seed)
+        return sn_fail(SN_EINVAL, "%s: written with seed %lld, this run uses %llu", path,
+                       (long long)t->st.seed, (unsigned long long)t->net.seed);
+    return SN_OK;
+}
+
+/* --resume: rank 0 loads (choosing the file for auto), the others learn
+ * the result.  o holds the whole optimizer state (checkpoints do). */
+static int resume(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
+{
+    int rc = SN_OK;
+    if (t->rank == 0 && strcmp(t->o.resume, "auto") == 0) {
+        rc = load_newest(t, o, s);
+    } else if (t->rank == 0) {
+        snprintf(s->resumed_from, sizeof s->resumed_from, "%s", t->o.resume);
+        rc = sn_ckpt_load(t->o.resume, t->m, o, &t->st);
+    }
+    rc = sn_dist_agree(rc);   /* before any rank waits in a broadcast */
+    if (!rc)
+        rc = sn_dist_bcast(s->resumed_from, sizeof s->resumed_from, 0);
+    if (rc || !s->resumed_from[0]) {
+        s->auto_found_none = !rc;
+        return rc;
+    }
+    rc = sn_dist_agree(share_state(t, o));
+    if (!rc)
+        rc = sn_dist_agree(check_resumed(t, s->resumed_from));
+    s->resumed_world_size = t->st.world_size;
+    t->saved_step = t->st.global_step;
+    return rc;
+}
+
+/* Resume into a whole-arena optimizer, then keep this rank's block of it. */
+static int resume_sharded(struct sn_trainer *t, struct sn_train_start *s)
+{
+    struct sn_optim whole;
+    int rc = sn_dist_agree(sn_optim_init(&whole, &t->net.optim, t->m->n_params));
+    if (rc)
+        return rc;
+    rc = resume(t, &whole, s);
+    if (!rc) {
+        t->opt.t = whole.t;
+        for (int i = 0; i < t->opt.n_states; i++)
+            memcpy(t->opt.state[i], whole.state[i] + t->opt.lo, t->opt.len * sizeof(float));
+    }
+    sn_optim_deinit(&whole);
+    return rc;
+}
+
+int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
+{
+    t->st.world_size = t->P;
+    t->st.global_batch = t->net.batch;
+    t->st.seed = (int64_t)t->net.seed;
+    int rc = SN_OK;
+    if (t->o.init)
+        rc = sn_dist_agree(t->rank == 0 ? load_init(t, start) : SN_OK);
+    if (!rc && t->o.resume)
+        rc = sn_trainer_opt_whole(t) ? resume(t, &t->opt, start) : resume_sharded(t, start);
+    if (rc)
+        return rc;
+    t->st.world_size = t->P;
+    /* one set of parameters everywhere, whatever each rank read */
+    rc = sn_dist_bcast(t->m->params, t->m->n_params * sizeof(float), 0);
+    if (!rc)
+        rc = sn_dist_bcast(t->m->buffers, t->m->n_buffers * sizeof(float), 0);
+    return sn_dist_agree(rc);
+}

@@ -1,0 +1,341 @@
+/* step: the trainer's steps, epochs and files (see trainer.h).
+ *
+ * The position (epoch, step in epoch, global step) always names the next
+ * step to take, and changes in one place only (advance): a checkpoint
+ * written at any moment records exactly where to continue.
+ */
+#include "train/trainer_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/augment.h"
+#include "core/clock.h"
+#include "core/loss.h"
+#include "core/sched.h"
+#include "core/status.h"
+#include "dist/dist.h"
+#include "dist/shard.h"
+#include "io/ckpt.h"
+#include "io/fsutil.h"
+#include "io/weights.h"
+#include "train/ckptdir.h"
+#include "train/evaluate.h"
+
+#define STEP_STREAM 0x53544550ULL
+
+/* the control words every rank sends with its gradients (reducer.h) */
+enum { CTRL_STOP, CTRL_FAILED };
+
+/* Tell the observer that phase ph ran from *last until now. */
+static void mark(const struct sn_trainer *t, enum sn_phase ph, double *last)
+{
+    const struct sn_train_observer *ob = t->o.observer;
+    double now = ob && ob->phase ? sn_clock_s() : 0.0;
+    if (ob && ob->phase)
+        ob->phase(ob->ctx, t->st.global_step, ph, *last, now);
+    *last = now;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* This rank's rows of the step's global batch, read and augmented. */
+static int read_batch(struct sn_trainer *t)
+{
+    if (t->t0 == 0.0)
+        t->t0 = sn_clock_s();
+    if (t->perm_epoch != t->st.epoch) {   /* a new epoch (or the first after a resume) */
+        sn_shard_permutation(t->net.seed, t->st.epoch, !t->o.no_shuffle, t->perm,
+                             t->train->n);
+        t->perm_epoch = t->st.epoch;
+        t->loss_sum = 0.0;
+        t->correct = 0;
+        t->steps_done = 0;
+        t->epoch_t0 = sn_clock_s();
+    }
+    memcpy(t->rows, sn_shard_rows(t->perm, t->st.step_in_epoch, t->net.batch, t->rank, t->P),
+           (size_t)t->b * sizeof *t->rows);
+    qsort(t->rows, (size_t)t->b, sizeof *t->rows, cmp_i32);
+    int rc = sn_dataset_read(t->ds, t->train, t->rows, (size_t)t->b, t->x, t->labels,
+                             t->targets);
+    if (rc)
+        return sn_fail_prefix(rc, "step %lld: ", (long long)t->st.global_step + 1);
+    if (t->aug_tmp) {
+        const struct sn_shape *is = &t->m->in_shape;
+        sn_augment_batch(&t->net.augment, t->x, t->aug_tmp, t->b, is->d[0], is->d[1], is->d[2],
+                         t->net.seed, t->st.global_step, t->rank);
+    }
+    return SN_OK;
+}
+
+/* Forward, loss and backward of this rank's rows, in accumulate
+ * micro-batches whose gradients add up in the arena (each scaled by 1 /
+ * local batch); the last backward tells the reducer what is final. */
+static void compute(struct sn_trainer *t, double *last)
+{
+    struct sn_rng rng;
+    sn_rng_seed(&rng, sn_rng_mix(t->net.seed, (uint64_t)t->st.global_step),
+                STEP_STREAM + (uint64_t)t->rank);
+    const int *labels = t->train->y_int && !t->net.target_input ? t->labels : NULL;
+    const float *targets = t->net.target_input || t->train->y_int ? NULL : t->targets;
+    const float grad_scale = 1.0f / (float)t->b;
+    for (int k = 0; k < t->o.accumulate; k++) {
+        const size_t r0 = (size_t)k * (size_t)t->mb;
+        const float *xk = t->x + r0 * t->in_len;
+        const float *z = sn_model_forward(t->m, xk, t->mb, true, &rng, &t->timing);
+        t->loss_sum += sn_loss_eval(t->net.loss, z, labels ? labels + r0 : NULL,
+                                    t->net.target_input ? xk
+                                    : targets           ? targets + r0 * (size_t)t->K
+                                                        : NULL,
+                                    t->mb, t->K, t->net.label_smoothing, grad_scale, t->dz,
+                                    &t->correct);
+        mark(t, SN_PHASE_FORWARD, last);
+        sn_model_backward(t->m, t->dz, t->mb, &rng,
+                          k == t->o.accumulate - 1 ? &t->watch : &t->timing);
+        mark(t, SN_PHASE_BACKWARD, last);
+    }
+}
+
+/* The first layer whose gradient holds a NaN or Inf within [lo, hi), over
+ * every rank's block, for the message (a collective every rank reaches:
+ * they all saw the same non-finite norm). */
+static const char *nonfinite_layer(const struct sn_trainer *t, size_t lo, size_t hi)
+{
+    const struct sn_model *m = t->m;
+    int first = 0;   /* n_layers - index, so that the max over ranks is the first */
+    for (int i = 0; i < m->n_layers && !first; i++)
+        for (int p = 0; p < m->layers[i]->n_params && !first; p++) {
+            const struct sn_param *pr = &m->layers[i]->params[p];
+            for (size_t k = 0; k < pr->len && !first; k++)
+                if (pr->offset + k >= lo && pr->offset + k < hi && !isfinite(pr->dw[k]))
+                    first = m->n_layers - i;
+        }
+    if (sn_dist_allreduce_max_int(&first, 1))
+        first = 0;
+    return first > 0 ? m->layers[m->n_layers - first]->name : "(none)";
+}
+
+/* Clip to clip_norm, then the optimizer's update of this rank's block. */
+static void update(struct sn_trainer *t, const struct sn_reduced *red)
+{
+    if (t->net.clip_norm > 0 && sqrt(red->sumsq) > t->net.clip_norm) {
+        float s = (float)(t->net.clip_norm / (sqrt(red->sumsq) + 1e-6));
+        for (size_t i = red->lo; i < red->hi; i++)
+            t->m->grads[i] *= s;
+    }
+    sn_optim_step(&t->opt, t->m->plist, t->m->n_plist,
+                  sn_sched_lr(&t->net.sched, t->st.global_step));
+}
+
+/* One step done: the position moves on, the only place it does. */
+static void advance(struct sn_trainer *t, struct sn_step_info *info)
+{
+    info->epoch = t->st.epoch;
+    info->step_in_epoch = t->st.step_in_epoch + 1;
+    t->st.global_step++;
+    t->st.step_in_epoch++;
+    t->steps_done++;
+    info->epoch_done = t->st.step_in_epoch >= t->steps_per_epoch;
+    if (info->epoch_done) {
+        t->st.epoch++;
+        t->st.step_in_epoch = 0;
+    }
+    info->global_step = t->st.global_step;
+    info->finished = t->st.global_step >= t->end_step;
+    const double seen = (double)t->steps_done * t->b;
+    info->loss_mean = t->loss_sum / seen;
+    info->acc = t->train->y_int && !t->net.target_input ? (double)t->correct / seen : NAN;
+}
+
+/* The reduction's verdict: a rank's failure or a non-finite gradient ends
+ * the run on every rank alike. */
+static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local_rc)
+{
+    if (red->ctrl[CTRL_FAILED] > 0.0f) {   /* the failing rank's message to all */
+        int rc = sn_dist_agree(local_rc);
+        return rc ? rc : sn_fail(SN_EFATAL, "a rank reported a failure it does not know of");
+    }
+    if (!isfinite(red->sumsq)) {
+        const char *layer = nonfinite_layer(t, red->lo, red->hi);
+        return sn_fail(SN_ENUM, "step %lld: the gradient of layer %s is not finite (NaN or "
+                       "Inf); lower the learning rate or set clip_norm; the last checkpoint "
+                       "is kept", (long long)t->st.global_step + 1, layer);
+    }
+    return SN_OK;
+}
+
+int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
+{
+    memset(info, 0, sizeof *info);
+    double last = sn_clock_s();
+    const int local_rc = read_batch(t);
+    mark(t, SN_PHASE_DATA, &last);
+    sn_model_zero_grad(t->m);
+    const float ctrl[SN_REDUCE_CTRL] = { [CTRL_STOP] = t->stop_reason ? 1.0f : 0.0f,
+                                         [CTRL_FAILED] = local_rc ? 1.0f : 0.0f };
+    sn_reducer_begin(t->red, ctrl);
+    if (!local_rc)   /* a rank that could not read its rows sends zeros and its word */
+        compute(t, &last);
+    struct sn_reduced red;
+    int rc = sn_reducer_finish(t->red, &red);
+    /* running statistics come from each rank's slice: average them so every
+     * replica evaluates and saves the same model */
+    if (!rc && t->m->n_buffers && sn_dist_allreduce_mean_f32(t->m->buffers, t->m->n_buffers))
+        rc = sn_fail_prefix(SN_EFATAL, "averaging the running statistics: ");
+    mark(t, SN_PHASE_REDUCE, &last);
+    if (!rc)
+        rc = verdict(t, &red, local_rc);
+    if (rc)
+        return rc;
+    update(t, &red);
+    mark(t, SN_PHASE_OPTIMIZER, &last);
+    if ((rc = sn_reducer_after_update(t->red, t->m->params)))
+        return rc;
+    mark(t, SN_PHASE_REDUCE, &last);
+    advance(t, info);
+    sn_trainer_alive(t, t->st.global_step);
+    if (red.ctrl[CTRL_STOP] > 0.0f)
+        info->stop = t->stop_reason ? (int)t->stop_reason : -1;
+    const int64_t every = t->o.ckpt_every;
+    if (t->o.ckpt_dir && every > 0 && t->st.global_step % every == 0 && !info->epoch_done &&
+        !info->finished && !info->stop)
+        rc = sn_trainer_checkpoint(t);
+    return rc;
+}
+
+/* The test split, evaluated in micro-batch chunks with the step's buffers. */
+static void eval_alive(void *ctx)
+{
+    sn_trainer_alive(ctx, -1);
+}
+
+static int evaluate_test(struct sn_trainer *t, struct sn_metrics *mt)
+{
+    struct sn_eval_sums e;
+    int rc = sn_evaluate(t->m, &t->net, t->ds, t->test, t->mb, t->x, t->labels, t->targets, &e,
+                         NULL, eval_alive, t);
+    rc = sn_dist_agree(rc);
+    if (!rc) {
+        mt->test_loss = e.loss_sum / (double)e.seen;
+        mt->test_acc = (double)e.correct / (double)e.seen;
+    }
+    return rc;
+}
+
+/* The epoch's train loss and accuracy over all ranks, and the largest
+ * rank's peak memory. */
+static int reduce_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
+{
+    double loss_sum = t->loss_sum;
+    int64_t counts[2] = { t->correct, t->steps_done * t->b };
+    int rss = (int)sn_peak_rss_mb();
+    int rc = sn_dist_allreduce_sum_f64(&loss_sum, 1);
+    if (!rc)
+        rc = sn_dist_allreduce_sum_i64(counts, 2);
+    if (!rc)
+        rc = sn_dist_allreduce_max_int(&rss, 1);
+    if (rc)
+        return sn_fail_prefix(SN_EFATAL, "the epoch's sums: ");
+    const double now = sn_clock_s(), epoch_s = now - t->epoch_t0;
+    out->m = (struct sn_metrics){
+        .epoch = (double)t->st.epoch,   /* the finished one, counted from 1 */
+        .step = (double)t->st.global_step,
+        .train_loss = counts[1] ? loss_sum / (double)counts[1] : NAN,
+        .train_acc = counts[1] ? (double)counts[0] / (double)counts[1] : NAN,
+        .test_loss = NAN,
+        .test_acc = NAN,
+        .lr = sn_sched_lr(&t->net.sched, t->st.global_step > 0 ? t->st.global_step - 1 : 0),
+        .elapsed_s = now - t->t0,
+    };
+    out->images_per_s = epoch_s > 0 ? (double)(t->steps_done * t->net.batch) / epoch_s : 0.0;
+    out->peak_rss_mb = rss;
+    out->has_acc = t->train->y_int && !t->net.target_input;
+    return SN_OK;
+}
+
+int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = reduce_epoch(t, out);
+    /* the test split every eval_every epochs and at the end of the run */
+    out->tested = t->test && (t->st.epoch % t->o.eval_every == 0 || sn_trainer_done(t));
+    if (!rc && out->tested)
+        rc = evaluate_test(t, &out->m);
+    if (rc)
+        return rc;
+    if (t->st.n_metrics < t->st.cap_metrics)
+        t->st.history[t->st.n_metrics++] = out->m;
+    return t->o.ckpt_dir ? sn_trainer_checkpoint(t) : SN_OK;
+}
+
+int sn_trainer_finish(struct sn_trainer *t)
+{
+    if (!t->o.ckpt_dir || t->saved_step == t->st.global_step)
+        return SN_OK;
+    return sn_trainer_checkpoint(t);
+}
+
+/* Collective: the whole optimizer state on rank 0 in *whole: t->opt itself
+ * when it covers the arena, else a gathered copy (*copied). */
+static int gather_optim(struct sn_trainer *t, struct sn_optim *whole, bool *copied)
+{
+    *copied = !sn_trainer_opt_whole(t);
+    if (!*copied) {
+        *whole = t->opt;
+        return SN_OK;
+    }
+    memset(whole, 0, sizeof *whole);
+    int rc = sn_dist_agree(t->rank == 0 ? sn_optim_init(whole, &t->net.optim, t->m->n_params)
+                                        : SN_OK);
+    if (rc)
+        return rc;
+    whole->t = t->opt.t;
+    for (int i = 0; i < t->opt.n_states && !rc; i++)
+        rc = sn_reducer_gather_block(t->red, t->opt.state[i], whole->state[i]);
+    return rc ? sn_fail_prefix(SN_EFATAL, "gathering the optimizer state: ") : SN_OK;
+}
+
+int sn_trainer_checkpoint(struct sn_trainer *t)
+{
+    char path[4096];
+    int rc = sn_ckptdir_path(t->o.ckpt_dir, t->st.global_step, path, sizeof path);
+    struct sn_optim whole;
+    bool copied = false;
+    if (!rc)
+        rc = gather_optim(t, &whole, &copied);
+    if (rc == SN_EFATAL)
+        return rc;
+    if (!rc && t->rank == 0) {
+        rc = sn_ckpt_save(path, t->m, &whole, &t->st, t->cfg_text);
+        if (!rc && t->o.keep > 0) {
+            int removed = sn_ckptdir_prune(t->o.ckpt_dir, (size_t)t->o.keep);
+            rc = removed < 0 ? removed : SN_OK;
+        }
+    }
+    if (copied && t->rank == 0)
+        sn_optim_deinit(&whole);
+    rc = sn_dist_agree(rc);   /* also the barrier every rank meets after the rename */
+    if (!rc)
+        t->saved_step = t->st.global_step;
+    sn_trainer_alive(t, t->st.global_step);
+    return rc;
+}
+
+int sn_trainer_save(struct sn_trainer *t, const char *path)
+{
+    int rc = SN_OK;
+    if (t->rank == 0) {   /* with the data's scaling and class names, for predict */
+        struct sn_data_meta meta;
+        rc = sn_data_meta_from(t->ds, t->train, &meta);
+        if (!rc)
+            rc = sn_weights_save_meta(path, t->m, t->cfg_text, &meta);
+        sn_data_meta_free(&meta);
+    }
+    return sn_dist_agree(rc);
+}

@@ -1,0 +1,357 @@
+/* trainer: setting a run up and tearing it down (see trainer.h; the steps
+ * and epochs are in step.c).
+ *
+ * Creation is a sequence of fallible stages, each followed by
+ * sn_dist_agree, so one rank's failure (a bad label in its block, a file
+ * it cannot read) stops every rank with the same status instead of leaving
+ * the others waiting in the next collective.
+ */
+#include "train/trainer_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/augment.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "dist/dist.h"
+#include "dist/shard.h"
+#include "io/ckpt.h"
+#include "io/fsutil.h"
+#include "io/h5.h"
+#include "io/weights.h"
+#include "train/ckptdir.h"
+#include "train/evaluate.h"
+
+#define INIT_STREAM 0x494e4954ULL
+
+const char *const sn_phase_names[SN_PHASE_N] = { "data", "forward", "backward", "allreduce",
+                                                 "optimizer" };
+
+void sn_train_opts_defaults(struct sn_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = -1;
+    o->lr = -1.0;
+    o->accumulate = 1;
+    o->cache_mb = 4096.0;
+    o->eval_every = 1;
+    o->allow_shared = true;
+    o->overlap = true;
+    o->bucket_mb = 1.0;
+}
+
+void sn_trainer_warn(const struct sn_trainer *t, const char *fmt, ...)
+{
+    const struct sn_train_observer *ob = t->o.observer;
+    if (!ob || !ob->warn)
+        return;
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ob->warn(ob->ctx, msg);
+}
+
+void sn_trainer_alive(const struct sn_trainer *t, int64_t step)
+{
+    const struct sn_train_observer *ob = t->o.observer;
+    if (ob && ob->alive)
+        ob->alive(ob->ctx, step);
+}
+
+bool sn_trainer_opt_whole(const struct sn_trainer *t)
+{
+    return t->opt.lo == 0 && t->opt.len == t->m->n_params;
+}
+
+/* The options' overrides of the model file's [net]. */
+static int apply_overrides(struct sn_trainer *t)
+{
+    const struct sn_train_opts *o = &t->o;
+    if (o->epochs >= 0)
+        t->net.epochs = o->epochs;
+    if (o->batch > 0)
+        t->net.batch = o->batch;
+    if (o->lr >= 0)
+        t->net.sched.lr = (float)o->lr;
+    if (o->seed_set)
+        t->net.seed = o->seed;
+    if (!o->optimizer)
+        return SN_OK;
+    enum sn_optim_kind kind;
+    if (sn_optim_parse(o->optimizer, &kind))
+        return sn_fail_prefix(SN_EUSAGE, "--optimizer: ");
+    if (kind != t->net.optim.kind) {   /* another kind: its defaults, the file's momentum/wd */
+        struct sn_optim_cfg d = sn_optim_defaults(kind);
+        d.momentum = kind == SN_OPT_SGD || kind == SN_OPT_RMSPROP ? t->net.optim.momentum : 0;
+        d.weight_decay = t->net.optim.weight_decay;
+        t->net.optim = d;
+    }
+    return SN_OK;
+}
+
+/* The model text parsed and overridden; the global batch split P ways. */
+static int stage_model(struct sn_trainer *t, const char *text, const char *name)
+{
+    if (!(t->cfg_text = strdup(text)))
+        return sn_fail(SN_ENOMEM, "out of memory");
+    int rc = sn_modelfile_parse(text, name, &t->net, &t->m);
+    if (!rc)
+        rc = apply_overrides(t);
+    if (rc)
+        return rc;
+    const int B = t->net.batch, P = t->P;
+    if (B < P)
+        return sn_fail(SN_EUSAGE, "global batch %d is smaller than the %d ranks: every rank "
+                       "needs at least one example per step", B, P);
+    if (B % P != 0)
+        return sn_fail(SN_EUSAGE, "global batch %d is not divisible by %d ranks", B, P);
+    if ((B / P) % t->o.accumulate != 0)
+        return sn_fail(SN_EUSAGE, "--accumulate %d does not divide the %d examples each rank "
+                       "takes per step (global batch %d / %d ranks)", t->o.accumulate, B / P, B,
+                       P);
+    t->b = B / P;
+    t->mb = t->b / t->o.accumulate;
+    return SN_OK;
+}
+
+/* The data checked against the model, and held in memory when it fits. */
+static int stage_data(struct sn_trainer *t, const char *data_name)
+{
+    t->train = sn_dataset_split(t->ds, "train");
+    t->test = sn_dataset_split(t->ds, "test");
+    int rc = sn_check_split(t->m, &t->net, t->ds, t->train);
+    if (!rc && t->test)
+        rc = sn_check_split(t->m, &t->net, t->ds, t->test);
+    if (!rc && t->train->n < (size_t)t->net.batch)
+        rc = sn_fail(SN_EINVAL, "%s: /train has %zu rows, fewer than one global batch of %d",
+                     data_name, t->train->n, t->net.batch);
+    if (rc)
+        return rc;
+    /* in memory when it fits: no file access inside a step */
+    double bytes = (double)sn_dataset_cache_bytes(t->train) +
+                   (t->test ? (double)sn_dataset_cache_bytes(t->test) : 0.0);
+    if (bytes <= t->o.cache_mb * 1048576.0) {
+        rc = sn_dataset_cache(t->ds, t->train);
+        if (!rc && t->test)
+            rc = sn_dataset_cache(t->ds, t->test);
+    }
+    return rc;
+}
+
+/* The model built for micro-batches, from the seed's initialisation. */
+static int stage_build(struct sn_trainer *t)
+{
+    struct sn_rng init_rng;
+    sn_rng_seed(&init_rng, t->net.seed, INIT_STREAM);
+    t->K = (int)sn_model_out_len(t->m);
+    t->in_len = sn_shape_len(&t->m->in_shape);
+    return sn_model_build(t->m, t->mb, &init_rng);
+}
+
+/* The model's watches: the last backward of a step tells the reducer what
+ * is final; every pass tells the observer its layers' times. */
+static void watch_ready(void *ctx, size_t from)
+{
+    sn_reducer_ready(((struct sn_trainer *)ctx)->red, from);
+}
+
+static void watch_poll(void *ctx)
+{
+    sn_reducer_poll(((struct sn_trainer *)ctx)->red);
+}
+
+static void watch_layer(void *ctx, int layer, bool backward, double t0, double t1)
+{
+    const struct sn_train_observer *ob = ((struct sn_trainer *)ctx)->o.observer;
+    ob->layer(ob->ctx, layer, backward, t0, t1);
+}
+
+static void set_watches(struct sn_trainer *t)
+{
+    const struct sn_train_observer *ob = t->o.observer;
+    void (*layer)(void *, int, bool, double, double) = ob && ob->layer ? watch_layer : NULL;
+    t->watch = (struct sn_watch){ .ctx = t, .ready = watch_ready, .poll = watch_poll,
+                                  .layer = layer };
+    t->timing = (struct sn_watch){ .ctx = t, .layer = layer };
+}
+
+/* The reducer (collective: it may allocate a shared window) and this
+ * rank's optimizer. */
+static int stage_reducer(struct sn_trainer *t)
+{
+    struct sn_reducer_cfg rc_cfg = {
+        .sharded = t->o.shard_optimizer,
+        .allow_shared = t->o.allow_shared,
+        .overlap = t->o.overlap,
+        .bucket_floats = (size_t)(t->o.bucket_mb * 1048576.0 / sizeof(float)),
+    };
+    const struct sn_train_observer *ob = t->o.observer;
+    if (ob && ob->bucket) {
+        rc_cfg.on_start = ob->bucket;
+        rc_cfg.on_start_ctx = ob->ctx;
+    }
+    int rc = sn_reducer_create(&rc_cfg, t->m, &t->red);
+    if (rc)
+        return rc;
+    size_t lo, len;
+    sn_reducer_block(t->red, &lo, &len);
+    rc = sn_optim_init_block(&t->opt, &t->net.optim, lo, len);
+    t->opt_ready = rc == SN_OK;
+    return rc;
+}
+
+/* The checkpoint folder, made on rank 0 (where checkpoints are written). */
+static int stage_folder(const struct sn_trainer *t)
+{
+    return t->o.ckpt_dir && t->rank == 0 ? sn_fs_mkdirs(t->o.ckpt_dir) : SN_OK;
+}
+
+/* Every buffer a step uses, sized once. */
+static int stage_buffers(struct sn_trainer *t)
+{
+    const size_t b = (size_t)t->b;
+    int rc = sn_dataset_reserve(t->ds, b);
+    t->st.cap_metrics = 2 * t->net.epochs + 64;
+    t->st.history = calloc((size_t)t->st.cap_metrics, sizeof *t->st.history);
+    t->perm = malloc(t->train->n * sizeof *t->perm);
+    t->rows = malloc(b * sizeof *t->rows);
+    t->x = sn_alloc_f32(b * t->in_len);
+    t->targets = sn_alloc_f32(b * (size_t)t->K);
+    t->dz = sn_alloc_f32(b * (size_t)t->K);
+    t->labels = malloc(b * sizeof *t->labels);
+    const bool aug = sn_augment_any(&t->net.augment);
+    if (aug)
+        t->aug_tmp = sn_alloc_f32(b * t->in_len);
+    if (!rc && (!t->st.history || !t->perm || !t->rows || !t->x || !t->targets || !t->dz ||
+                !t->labels || (aug && !t->aug_tmp)))
+        rc = sn_fail(SN_ENOMEM, "out of memory for the training buffers");
+    return rc;
+}
+
+/* Where the run ends: --steps alone runs as many epochs as it takes; with
+ * --epochs (or the model file's epochs) whichever ends first.  The
+ * learning-rate schedule spans the run. */
+static void plan_bounds(struct sn_trainer *t)
+{
+    t->steps_per_epoch = sn_shard_steps(t->train->n, t->net.batch);
+    t->bound_steps = t->o.steps > 0;
+    t->bound_epochs = !t->bound_steps || t->o.epochs >= 0;
+    const int64_t by_epochs = t->steps_per_epoch * t->net.epochs;
+    t->end_step = t->bound_epochs ? by_epochs : t->o.steps;
+    if (t->bound_steps && t->bound_epochs && t->o.steps < by_epochs)
+        t->end_step = t->o.steps;
+    else if (t->bound_steps && t->bound_epochs)
+        t->bound_steps = t->o.steps == by_epochs;
+    if (!t->bound_epochs)   /* for the epoch counts people see */
+        t->net.epochs = (int)((t->end_step + t->steps_per_epoch - 1) / t->steps_per_epoch);
+    t->net.sched.total_steps = t->end_step;
+}
+
+int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start);
+
+/* The stages in order, each agreed over ranks. */
+static int create_stages(struct sn_trainer *t, const char *text, const char *name,
+                         const char *data_name, struct sn_train_start *start)
+{
+    int rc = sn_dist_agree(stage_model(t, text, name));
+    if (!rc)
+        rc = sn_dist_agree(stage_data(t, data_name));
+    sn_trainer_alive(t, -1);   /* loading the data may take a while */
+    if (!rc)   /* every rank, before the collective window below */
+        rc = sn_dist_agree(stage_build(t));
+    if (!rc)
+        rc = sn_dist_agree(stage_reducer(t));
+    if (!rc) {
+        set_watches(t);
+        plan_bounds(t);
+        rc = sn_dist_agree(stage_buffers(t));
+    }
+    if (!rc)
+        rc = sn_dist_agree(stage_folder(t));
+    if (!rc)
+        rc = sn_trainer_start(t, start);
+    sn_trainer_alive(t, -1);
+    t->saved_step = t->st.global_step;   /* finish writes only when this moves */
+    return rc;
+}
+
+int sn_trainer_create(const char *model_text, const char *name, struct sn_dataset *ds,
+                      const struct sn_train_opts *o, struct sn_train_start *start,
+                      struct sn_trainer **out)
+{
+    *out = NULL;
+    memset(start, 0, sizeof *start);
+    struct sn_trainer *t = calloc(1, sizeof *t);
+    int rc = t ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
+    rc = sn_dist_agree(rc);
+    if (rc)
+        return rc;
+    t->o = *o;
+    if (t->o.accumulate < 1)
+        t->o.accumulate = 1;
+    t->ds = ds;
+    t->P = sn_dist_size();
+    t->rank = sn_dist_rank();
+    t->perm_epoch = -1;
+    t->saved_step = -1;
+    rc = create_stages(t, model_text, name, sn_dataset_name(ds), start);
+    if (rc && rc != SN_EFATAL) {
+        sn_trainer_destroy(t);
+        return rc;
+    }
+    *out = t;   /* SN_EFATAL: the caller aborts; nothing to tear down collectively */
+    return rc;
+}
+
+void sn_trainer_destroy(struct sn_trainer *t)
+{
+    if (!t)
+        return;
+    free(t->cfg_text);
+    sn_model_destroy(t->m);   /* before its arena goes with the reducer */
+    sn_reducer_destroy(t->red);
+    if (t->opt_ready)
+        sn_optim_deinit(&t->opt);
+    free(t->st.history);
+    free(t->perm);
+    free(t->rows);
+    sn_free(t->x);
+    sn_free(t->targets);
+    sn_free(t->dz);
+    sn_free(t->aug_tmp);
+    free(t->labels);
+    free(t);
+}
+
+void sn_trainer_request_stop(struct sn_trainer *t, int reason)
+{
+    t->stop_reason = reason ? reason : 1;
+}
+
+bool sn_trainer_done(const struct sn_trainer *t)
+{
+    return t->st.global_step >= t->end_step;
+}
+
+const struct sn_train_state *sn_trainer_state(const struct sn_trainer *t) { return &t->st; }
+const struct sn_netcfg *sn_trainer_net(const struct sn_trainer *t) { return &t->net; }
+const struct sn_model *sn_trainer_model(const struct sn_trainer *t) { return t->m; }
+const char *sn_trainer_reducer_name(const struct sn_trainer *t) { return sn_reducer_name(t->red); }
+
+void sn_trainer_plan(const struct sn_trainer *t, struct sn_train_plan *out)
+{
+    out->steps_per_epoch = t->steps_per_epoch;
+    out->local_batch = t->b;
+    out->end_step = t->end_step;
+    out->bound_by_steps = t->bound_steps;
+    out->bound_by_epochs = t->bound_epochs;
+    out->skipped_per_epoch = t->train->n % (size_t)t->net.batch;
+    out->optim_states = t->opt.n_states;
+    out->optim_len = t->opt.len;
+}

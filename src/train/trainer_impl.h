@@ -1,0 +1,57 @@
+/* trainer_impl: the trainer's state, shared by trainer.c (setting up and
+ * tearing down) and step.c (the steps and epochs).  See trainer.h. */
+#ifndef SN_TRAIN_TRAINER_IMPL_H
+#define SN_TRAIN_TRAINER_IMPL_H
+
+#include <signal.h>
+
+#include "core/optim.h"
+#include "train/reducer.h"
+#include "train/trainer.h"
+
+struct sn_trainer {
+    struct sn_train_opts o;        /* a copy; its strings are borrowed */
+    char *cfg_text;                /* owned copy of the model text */
+    struct sn_netcfg net;
+    struct sn_model *m;            /* owned */
+    struct sn_dataset *ds;         /* borrowed */
+    const struct sn_split *train, *test;
+    struct sn_reducer *red;        /* owns the gradient arena */
+    struct sn_optim opt;           /* this rank's block (the whole arena but when sharded) */
+    bool opt_ready;
+    struct sn_train_state st;      /* the position: the next step to take */
+    int P, rank;
+    int b, mb, K;                  /* local batch, micro-batch (b / accumulate), outputs */
+    size_t in_len;
+    int64_t steps_per_epoch, end_step;
+    bool bound_steps, bound_epochs;
+    /* a step's buffers, all sized at creation */
+    int32_t *perm, *rows;
+    float *x, *targets, *dz;
+    float *aug_tmp;                /* augmentation scratch (NULL without [augment]) */
+    int *labels;
+    struct sn_watch watch;         /* the last backward: reducer and observer */
+    struct sn_watch timing;        /* forward and earlier micro-batches: observer only */
+    /* the epoch in progress, on this rank */
+    int64_t perm_epoch;            /* the epoch perm was drawn for (-1: none yet) */
+    double loss_sum;
+    long correct;
+    int64_t steps_done;
+    double epoch_t0, t0;
+    int64_t saved_step;            /* the step of the newest checkpoint written or loaded */
+    volatile sig_atomic_t stop_reason;
+};
+
+/* The optimizer covers the whole arena on every rank (not sharded, or one
+ * rank): checkpoints read and write it in place. */
+bool sn_trainer_opt_whole(const struct sn_trainer *t);
+
+/* Collective: write the checkpoint of the current position (step.c). */
+int sn_trainer_checkpoint(struct sn_trainer *t);
+
+/* Tell the observer, if it listens. */
+void sn_trainer_warn(const struct sn_trainer *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sn_trainer_alive(const struct sn_trainer *t, int64_t step);
+
+#endif

@@ -1,0 +1,96 @@
+/* test_ckptdir: the checkpoint folder's names, listing and pruning. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/status.h"
+#include "train/ckptdir.h"
+
+static void touch(const char *dir, const char *name)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+}
+
+/* One name format: at least 8 digits; a name that does not fit the
+ * buffer is refused, not cut. */
+static void test_ckptdir_path(void **state)
+{
+    (void)state;
+    char p[64];
+    assert_int_equal(sn_ckptdir_path("d", 420, p, sizeof p), SN_OK);
+    assert_string_equal(p, "d/ckpt-00000420.h5");
+    assert_int_equal(sn_ckptdir_path("d", 123456789012LL, p, sizeof p), SN_OK);
+    assert_string_equal(p, "d/ckpt-123456789012.h5");
+    assert_int_equal(sn_ckptdir_path("a-rather-long-folder-name", 1, p, 20), SN_EINVAL);
+}
+
+/* Only names in exactly the trainer's form count, newest first; a missing
+ * folder holds none. */
+static void test_ckptdir_list(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/list", sn_test_tmpdir());
+    int64_t *steps;
+    size_t n;
+    assert_int_equal(sn_ckptdir_list(dir, &steps, &n), SN_OK);
+    assert_int_equal(n, 0);
+    assert_null(steps);
+    assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
+    const char *good[] = { "ckpt-00000020.h5", "ckpt-00000003.h5", "ckpt-123456789.h5",
+                           "ckpt-00000000.h5" };
+    const char *stray[] = { "ckpt-5.h5", "ckpt-+0000005.h5", "ckpt- 0000005.h5",
+                            "ckpt-00000007.h5.tmp", ".ckpt-00000008.h5.tmp.12", "ckpt-000000009.h5",
+                            "ckpt-00000010.H5", "ckpt-0000001x.h5", "ckpt-12345678901234567890.h5",
+                            "ckpt-.h5", "notes.txt" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        touch(dir, good[i]);
+    for (size_t i = 0; i < sizeof stray / sizeof stray[0]; i++)
+        touch(dir, stray[i]);
+    assert_int_equal(sn_ckptdir_list(dir, &steps, &n), SN_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(steps[0], 123456789);
+    assert_int_equal(steps[1], 20);
+    assert_int_equal(steps[2], 3);
+    assert_int_equal(steps[3], 0);
+    free(steps);
+}
+
+/* Pruning keeps the newest K checkpoints and nothing else is touched. */
+static void test_ckptdir_prune(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/prune", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
+    for (int s = 1; s <= 6; s++) {
+        char name[32];
+        snprintf(name, sizeof name, "ckpt-%08d.h5", 10 * s);
+        touch(dir, name);
+    }
+    touch(dir, "ckpt-5.h5");
+    assert_int_equal(sn_ckptdir_prune(dir, 2), 4);
+    assert_int_equal(sn_test_run("cd %s && ls | tr '\\n' ' '", dir), 0);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_string_equal(out, "ckpt-00000050.h5 ckpt-00000060.h5 ckpt-5.h5 ");
+    free(out);
+    assert_int_equal(sn_ckptdir_prune(dir, 5), 0);
+    assert_int_equal(sn_ckptdir_prune(dir, 1), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ckptdir_path),
+        cmocka_unit_test(test_ckptdir_list),
+        cmocka_unit_test(test_ckptdir_prune),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

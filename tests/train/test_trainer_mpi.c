@@ -1,0 +1,356 @@
+/* test_trainer_mpi: the trainer in-process, run as 1, 2 and 3 ranks by
+ * tests/run.sh: every reduction strategy gives the blocking allreduce's
+ * bits, replicas stay identical, --steps bounds the run, a stop request
+ * or one rank's read failure reaches every rank through the step's own
+ * reduction, a stopped run resumes bit for bit, and --resume auto passes
+ * over damaged checkpoints and refuses a foreign one on every rank alike.
+ *
+ * Each rank writes its own copy of the data into its own temporary folder;
+ * rank 0 alone writes and reads checkpoints, in its own folder. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/status.h"
+#include "dist/dist.h"
+#include "io/dataset.h"
+#include "io/h5.h"
+#include "train/ckptdir.h"
+#include "train/trainer.h"
+
+/* 480 rows, batch 24: 20 steps an epoch.  Batchnorm (buffers averaged
+ * every step; after the relu, so that no parameter has a gradient of pure
+ * rounding noise, as a bias before batchnorm would), Adam (two states),
+ * two dense layers (several buckets). */
+static const char cfg[] =
+    "[net]\ninput = 8\nbatch = 24\nepochs = 2\noptimizer = adam\nlr = 0.01\nseed = 5\n"
+    "[dense]\nunits = 16\nactivation = relu\n[batchnorm]\n[dense]\nunits = 3\n";
+
+static const char other_cfg[] =
+    "[net]\ninput = 8\nbatch = 24\nepochs = 2\noptimizer = adam\nlr = 0.01\nseed = 5\n"
+    "[dense]\nunits = 7\nactivation = relu\n[dense]\nunits = 3\n";
+
+static char data_path[1024];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(data_path, sizeof data_path, "%s", sn_test_path("blobs.h5"));
+    sn_test_write_blobs(data_path, (struct sn_test_blobs){ 0 });
+    return 0;
+}
+
+/* The warnings the trainer gives, one after another. */
+static char warnings[4096];
+
+static void on_warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    strncat(warnings, msg, sizeof warnings - strlen(warnings) - 2);
+    strcat(warnings, "\n");
+}
+
+static const struct sn_train_observer observer = { .warn = on_warn };
+
+/* Options of a plain run: blocking allreduce unless changed. */
+static struct sn_train_opts plain(void)
+{
+    struct sn_train_opts o;
+    sn_train_opts_defaults(&o);
+    o.allow_shared = false;
+    o.overlap = false;
+    o.observer = &observer;
+    return o;
+}
+
+/* Steps until the run is over or stop_at (0: never) is reached; rank
+ * stop_rank asks to stop before step stop_at.  Returns the last status. */
+static int run(struct sn_trainer *t, int64_t stop_at, int stop_rank, struct sn_step_info *last)
+{
+    struct sn_epoch_info e;
+    int rc = SN_OK;
+    memset(last, 0, sizeof *last);
+    while (!rc && !sn_trainer_done(t) && !last->stop) {
+        if (stop_at && sn_trainer_state(t)->global_step + 1 == stop_at &&
+            sn_dist_rank() == stop_rank)
+            sn_trainer_request_stop(t, 15);
+        rc = sn_trainer_step(t, last);
+        if (!rc && last->epoch_done && !last->stop)
+            rc = sn_trainer_end_epoch(t, &e);
+    }
+    return rc ? rc : sn_trainer_finish(t);
+}
+
+/* A trained model's parameters (malloc'd copy) after a run with o. */
+static float *train_params(const struct sn_train_opts *o, const char *text, size_t *n)
+{
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info last;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(text, "t.cfg", ds, o, &s, &t), SN_OK);
+    assert_int_equal(run(t, 0, 0, &last), SN_OK);
+    const struct sn_model *m = sn_trainer_model(t);
+    *n = m->n_params;
+    float *p = malloc(*n * sizeof *p);
+    memcpy(p, m->params, *n * sizeof *p);
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+    return p;
+}
+
+/* Every rank holds rank 0's bits. */
+static void assert_replicas_equal(const float *p, size_t n)
+{
+    float *root = malloc(n * sizeof *root);
+    memcpy(root, p, n * sizeof *root);
+    assert_int_equal(sn_dist_bcast(root, n * sizeof *root, 0), SN_OK);
+    assert_memory_equal(p, root, n * sizeof *root);
+    free(root);
+}
+
+/* Buckets (several, overlapped with backward) and the shared window end
+ * where one blocking allreduce does, bit for bit, and every replica holds
+ * the same bits.  So does the sharded optimizer at 1 and 2 ranks; at 3,
+ * MPI_Reduce_scatter adds the three ranks' gradients in another order than
+ * MPI_Allreduce, so there it ends within float rounding, grown by 40
+ * steps of Adam (3e-5 relative seen; 1e-4 asserted). */
+static void test_trainer_strategies_same_bits(void **state)
+{
+    (void)state;
+    struct sn_train_opts o = plain();
+    size_t n, n2;
+    float *ref = train_params(&o, cfg, &n);
+    assert_replicas_equal(ref, n);
+    struct sn_train_opts variants[3] = { plain(), plain(), plain() };
+    variants[0].overlap = true;
+    variants[0].bucket_mb = 64 * 4 / 1048576.0;   /* 64 floats: a bucket per parameter */
+    variants[1].allow_shared = true;              /* the window, when P > 1 */
+    variants[2].shard_optimizer = true;
+    for (int v = 0; v < 3; v++) {
+        float *p = train_params(&variants[v], cfg, &n2);
+        assert_int_equal(n2, n);
+        if (v == 2 && sn_dist_size() > 2)
+            assert_close_arrays(p, ref, n, 1e-5, 1e-4);
+        else
+            assert_memory_equal(p, ref, n * sizeof *p);
+        assert_replicas_equal(p, n);
+        free(p);
+    }
+    free(ref);
+}
+
+/* --steps alone runs as many epochs as it takes; with --epochs the first
+ * bound ends the run, and the plan says which. */
+static void test_trainer_steps_bound(void **state)
+{
+    (void)state;
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info last;
+    struct sn_train_plan p;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    const int64_t steps[3] = { 50, 30, 40 };
+    const int epochs[3] = { -1, 1, 2 };       /* the model file says 2 (40 steps) */
+    const int64_t want[3] = { 50, 20, 40 };
+    for (int k = 0; k < 3; k++) {
+        struct sn_train_opts o = plain();
+        o.steps = steps[k];
+        o.epochs = epochs[k];
+        assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+        sn_trainer_plan(t, &p);
+        assert_int_equal(p.end_step, want[k]);
+        assert_int_equal(p.bound_by_steps, k != 1);
+        assert_int_equal(p.bound_by_epochs, k != 0);
+        assert_int_equal(run(t, 0, 0, &last), SN_OK);
+        assert_int_equal(sn_trainer_state(t)->global_step, want[k]);
+        assert_true(last.finished);
+        sn_trainer_destroy(t);
+    }
+    sn_dataset_close(ds);
+}
+
+/* A stop asked on the last rank before step 7 ends that step on every
+ * rank (told whose request it was), the run's checkpoint holds the
+ * position after it, and resuming from it ends where an uninterrupted run
+ * ends, bit for bit. */
+static void test_trainer_stop_and_resume(void **state)
+{
+    (void)state;
+    const int P = sn_dist_size();
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/stop", sn_test_tmpdir());
+    struct sn_train_opts o = plain();
+    o.overlap = true;
+    o.ckpt_dir = dir;
+    size_t n;
+    float *ref = train_params(&o, cfg, &n);
+    assert_int_equal(sn_dist_barrier(), SN_OK);
+    if (sn_dist_rank() == 0)
+        assert_int_equal(sn_test_run("rm -rf %s", dir), 0);
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info last;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(run(t, 7, P - 1, &last), SN_OK);
+    assert_int_equal(last.global_step, 7);
+    assert_int_equal(last.stop, sn_dist_rank() == P - 1 ? 15 : -1);
+    sn_trainer_destroy(t);
+    if (sn_dist_rank() == 0)
+        assert_int_equal(access(sn_test_path("stop/ckpt-00000007.h5"), R_OK), 0);
+    o.resume = "auto";
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(sn_trainer_state(t)->global_step, 7);
+    if (sn_dist_rank() == 0)
+        assert_non_null(strstr(s.resumed_from, "ckpt-00000007.h5"));
+    assert_int_equal(run(t, 0, 0, &last), SN_OK);
+    assert_memory_equal(sn_trainer_model(t)->params, ref, n * sizeof *ref);
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+    free(ref);
+}
+
+/* Reading from the file (no cache), the last rank's reads start failing
+ * after the trainer began (its dataset handle is swapped for a file with
+ * no /train: the rows it needs are gone): every rank's step fails with
+ * that rank's error, named, instead of the others waiting in the
+ * reduction, and the step counts nothing. */
+static void test_trainer_read_failure_agreed(void **state)
+{
+    (void)state;
+    const int P = sn_dist_size(), me = sn_dist_rank();
+    struct sn_train_opts o = plain();
+    o.cache_mb = 0;
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info last;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(sn_trainer_step(t, &last), SN_OK);
+    struct sn_h5 *good = ds->f, *empty = NULL;
+    if (me == P - 1) {
+        assert_int_equal(sn_h5_create(sn_test_path("empty.h5"), &empty), SN_OK);
+        ds->f = empty;
+    }
+    int rc = sn_trainer_step(t, &last);
+    assert_int_equal(rc, SN_EINVAL);
+    char want[64];
+    snprintf(want, sizeof want, "rank %d: step 2: ", P - 1);
+    assert_non_null(strstr(sn_errmsg(), P > 1 ? want : "step 2: "));
+    assert_non_null(strstr(sn_errmsg(), "/train/x"));
+    assert_int_equal(sn_trainer_state(t)->global_step, 1);
+    if (empty) {
+        ds->f = good;
+        sn_h5_close(empty);
+    }
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+}
+
+/* Make rank 0's checkpoint folder dir hold checkpoints at steps 5, 10,
+ * 15 ... 40 of a plain run. */
+static void make_checkpoints(const char *dir)
+{
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = dir;
+    o.ckpt_every = 5;
+    size_t n;
+    free(train_params(&o, cfg, &n));
+    assert_int_equal(sn_dist_barrier(), SN_OK);
+}
+
+/* --resume auto: the newest checkpoint that is not damaged, with a warning
+ * for each one passed over; names not in the trainer's exact form are
+ * not checkpoints. */
+static void test_trainer_resume_auto_damaged(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/damaged", sn_test_tmpdir());
+    make_checkpoints(dir);
+    if (sn_dist_rank() == 0) {   /* 40 cut short, 35 with a byte changed; strays */
+        assert_int_equal(sn_test_run("cd %s && truncate -s 3000 ckpt-00000040.h5 && "
+                                     "printf 'X' | dd of=ckpt-00000035.h5 bs=1 seek=6000 "
+                                     "conv=notrunc 2>/dev/null && echo x > ckpt-99.h5 && "
+                                     "echo x > ckpt-+0000050.h5 && echo x > ckpt-00000060.h5.tmp",
+                                     dir), 0);
+    }
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = dir;
+    o.resume = "auto";
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    warnings[0] = '\0';
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(sn_trainer_state(t)->global_step, 30);
+    if (sn_dist_rank() == 0) {
+        assert_non_null(strstr(s.resumed_from, "ckpt-00000030.h5"));
+        assert_non_null(strstr(warnings, "ckpt-00000040.h5"));
+        assert_non_null(strstr(warnings, "ckpt-00000035.h5"));
+        assert_null(strstr(warnings, "ckpt-99"));
+    }
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+}
+
+/* The newest checkpoint belongs to another model: every rank stops with
+ * rank 0's error (no rank left waiting for the others); a run of that
+ * other model resumes it. */
+static void test_trainer_resume_auto_foreign(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/foreign", sn_test_tmpdir());
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = dir;
+    o.steps = 3;
+    size_t n;
+    free(train_params(&o, other_cfg, &n));   /* ckpt-00000003.h5 of the other model */
+    o.steps = 0;
+    o.resume = "auto";
+    struct sn_dataset *ds;
+    struct sn_trainer *t = NULL;
+    struct sn_train_start s;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    int rc = sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t);
+    assert_int_equal(rc, SN_EINVAL);
+    assert_null(t);
+    assert_non_null(strstr(sn_errmsg(), "ckpt-00000003.h5"));
+    o.steps = 4;
+    assert_int_equal(sn_trainer_create(other_cfg, "o.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(sn_trainer_state(t)->global_step, 3);
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+}
+
+int main(int argc, char **argv)
+{
+    if (sn_dist_init(&argc, &argv)) {
+        fprintf(stderr, "%s\n", sn_errmsg());
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trainer_strategies_same_bits),
+        cmocka_unit_test(test_trainer_steps_bound),
+        cmocka_unit_test(test_trainer_stop_and_resume),
+        cmocka_unit_test(test_trainer_read_failure_agreed),
+        cmocka_unit_test(test_trainer_resume_auto_damaged),
+        cmocka_unit_test(test_trainer_resume_auto_foreign),
+    };
+    /* one rank's failure must fail the run: agree on the result */
+    int failed = cmocka_run_group_tests(tests, setup, NULL);
+    int any = failed != 0;
+    sn_dist_allreduce_max_int(&any, 1);
+    sn_dist_finalize();
+    return any;
+}
