@@ -38,6 +38,40 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
     return rc;
 }
 
+/* What a load that fails halfway may have changed (parameters, buffers,
+ * position, optimizer state), kept so that a fresh start after damaged
+ * checkpoints is the seed's start, not the remains of the last attempt. */
+struct before_load {
+    float *params, *buffers;
+    struct sn_train_state st;
+};
+
+static int keep_start(const struct sn_trainer *t, struct before_load *b)
+{
+    const struct sn_model *m = t->m;
+    b->st = t->st;
+    b->params = malloc((m->n_params + m->n_buffers + 1) * sizeof(float));
+    if (!b->params)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    b->buffers = b->params + m->n_params;
+    memcpy(b->params, m->params, m->n_params * sizeof(float));
+    memcpy(b->buffers, m->buffers, m->n_buffers * sizeof(float));
+    return SN_OK;
+}
+
+static void restore_start(struct sn_trainer *t, struct sn_optim *o, const struct before_load *b)
+{
+    struct sn_model *m = t->m;
+    memcpy(m->params, b->params, m->n_params * sizeof(float));
+    memcpy(m->buffers, b->buffers, m->n_buffers * sizeof(float));
+    struct sn_metrics *history = t->st.history;
+    t->st = b->st;
+    t->st.history = history;
+    o->t = 0;
+    for (int s = 0; s < o->n_states; s++)
+        memset(o->state[s], 0, o->len * sizeof(float));
+}
+
 /* --resume auto on rank 0: load the newest checkpoint of the folder that
  * is not damaged into t and o, warning about each damaged one passed
  * over.  s->resumed_from stays "" when there is none (a fresh start).  A
@@ -47,10 +81,14 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
 {
     int64_t *steps;
     size_t n;
+    struct before_load b = { 0 };
     int rc = sn_ckptdir_list(t->o.ckpt_dir, &steps, &n);
-    for (size_t i = 0; !rc && i < n; i++) {
+    if (!rc && n)
+        rc = keep_start(t, &b);
+    size_t tried = 0;
+    for (; !rc && tried < n; tried++) {
         char *path = s->resumed_from;
-        rc = sn_ckptdir_path(t->o.ckpt_dir, steps[i], path, sizeof s->resumed_from);
+        rc = sn_ckptdir_path(t->o.ckpt_dir, steps[tried], path, sizeof s->resumed_from);
         if (!rc)
             rc = sn_ckpt_load(path, t->m, o, &t->st);
         if (rc != SN_EDAMAGED)
@@ -59,6 +97,9 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
         path[0] = '\0';
         rc = SN_OK;
     }
+    if (!rc && tried == n && n > 0)   /* every one damaged: a fresh start */
+        restore_start(t, o, &b);
+    free(b.params);
     free(steps);
     if (rc)
         s->resumed_from[0] = '\0';

@@ -17,7 +17,9 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/dataset.h"
+#include "io/ckpt.h"
 #include "io/h5.h"
+#include "io/modelfile.h"
 #include "train/ckptdir.h"
 #include "train/trainer.h"
 
@@ -303,6 +305,72 @@ static void test_trainer_resume_auto_damaged(void **state)
     sn_dataset_close(ds);
 }
 
+/* A checkpoint that is sealed and reads as a whole, with parameters of
+ * their own (another seed's), but whose /state is damaged (a world size
+ * of 0): its parameters are loaded before the damage shows. */
+static void write_bad_state(const char *path)
+{
+    struct sn_netcfg net;
+    struct sn_model *m;
+    struct sn_optim o;
+    struct sn_rng r;
+    sn_rng_seed(&r, 1234, 1);
+    assert_int_equal(sn_modelfile_parse(cfg, "t.cfg", &net, &m), SN_OK);
+    assert_int_equal(sn_model_build(m, 12, &r), SN_OK);
+    assert_int_equal(sn_optim_init(&o, &net.optim, m->n_params), SN_OK);
+    struct sn_metrics rows[1];
+    struct sn_train_state st = { .epoch = 2, .global_step = 45, .world_size = 0,
+                                 .global_batch = 24, .seed = 5, .cap_metrics = 1,
+                                 .history = rows };
+    assert_int_equal(sn_ckpt_save(path, m, &o, &st, cfg), SN_OK);
+    sn_optim_deinit(&o);
+    sn_model_destroy(m);
+}
+
+/* Every checkpoint of the folder damaged: --resume auto warns about each
+ * and starts fresh, from the seed's initialisation (not from what the
+ * failed loads left in the model), so the run ends where a run without
+ * checkpoints ends. */
+static void test_trainer_resume_auto_all_damaged(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/alldamaged", sn_test_tmpdir());
+    make_checkpoints(dir);
+    if (sn_dist_rank() == 0)   /* one byte changed near the end of each */
+        assert_int_equal(sn_test_run("cd %s && for f in ckpt-*.h5; do s=$(stat -c %%s $f); "
+                                     "printf 'X' | dd of=$f bs=1 seek=$((s - 200)) conv=notrunc "
+                                     "2>/dev/null; done", dir), 0);
+    if (sn_dist_rank() == 0) {
+        char bad[1200];
+        snprintf(bad, sizeof bad, "%s/ckpt-00000045.h5", dir);
+        write_bad_state(bad);
+    }
+    struct sn_train_opts o = plain();
+    size_t n;
+    float *ref = train_params(&o, cfg, &n);
+    o.ckpt_dir = dir;
+    o.resume = "auto";
+    warnings[0] = '\0';
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info last;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(sn_trainer_state(t)->global_step, 0);
+    assert_true(s.auto_found_none);
+    if (sn_dist_rank() == 0) {
+        assert_non_null(strstr(warnings, "ckpt-00000045.h5"));
+        assert_non_null(strstr(warnings, "ckpt-00000005.h5"));
+    }
+    assert_int_equal(run(t, 0, 0, &last), SN_OK);
+    assert_memory_equal(sn_trainer_model(t)->params, ref, n * sizeof *ref);
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+    free(ref);
+}
+
 /* The newest checkpoint belongs to another model: every rank stops with
  * rank 0's error (no rank left waiting for the others); a run of that
  * other model resumes it. */
@@ -345,6 +413,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_stop_and_resume),
         cmocka_unit_test(test_trainer_read_failure_agreed),
         cmocka_unit_test(test_trainer_resume_auto_damaged),
+        cmocka_unit_test(test_trainer_resume_auto_all_damaged),
         cmocka_unit_test(test_trainer_resume_auto_foreign),
     };
     /* one rank's failure must fail the run: agree on the result */
