@@ -1,28 +1,24 @@
 /* allreduce_shm: the gradient mean of one host's ranks, two ways, through
- * the trainer's own call (sn_dist_allreduce_mean_f32):
- *   mpi     on private memory: MPI_Allreduce, then times 1/P
- *   shared  on the shared arena (sn_dist_shared_arena): each rank averages
- *           its slice straight from every rank's memory (dist.h)
+ * the calls the reducer's strategies make (src/train/reducer_*.c):
+ *   mpi     sn_dist_allreduce_mean_f32 on private memory: MPI_Allreduce,
+ *           then times 1/P (the blocking strategy)
+ *   shared  sn_dist_shared_mean on the shared arena (sn_dist_shared_arena):
+ *           each rank averages its slice straight from every rank's memory
+ *           (the shared strategy)
  *
  *   mpirun -np P build/bench/allreduce_shm
  *
  * For float counts 1K ... 4M (powers of 4): median over repeats of the
  * slowest rank's time, each repeat after a barrier; the ratio mpi / shared.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "dist/dist.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -30,8 +26,9 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* median over reps of the slowest rank's seconds for one mean of buf[0, n) */
-static double time_mean(float *buf, size_t n, int reps)
+/* median over reps of the slowest rank's seconds for one mean of buf[0, n):
+ * through the shared window when shared, else through MPI */
+static double time_mean(float *buf, size_t n, int reps, bool shared)
 {
     int ns[64];   /* nanoseconds: the dist interface has a max over ints */
     for (int r = 0; r < reps; r++) {
@@ -39,10 +36,10 @@ static double time_mean(float *buf, size_t n, int reps)
             buf[i] = (float)(i & 255);
         if (sn_dist_barrier())
             return -1;
-        double t0 = now_s();
-        if (sn_dist_allreduce_mean_f32(buf, n))
+        double t0 = sn_clock_s();
+        if (shared ? sn_dist_shared_mean(buf, 0, n) : sn_dist_allreduce_mean_f32(buf, n))
             return -1;
-        ns[r] = (int)((now_s() - t0) * 1e9);
+        ns[r] = (int)((sn_clock_s() - t0) * 1e9);
     }
     if (sn_dist_allreduce_max_int(ns, reps))   /* the slowest rank: what a step waits for */
         return -1;
@@ -73,7 +70,7 @@ int main(int argc, char **argv)
                "rank) of MPI_Allreduce and of the shared arena, ratio\n", sn_dist_size());
     for (size_t n = 1024; n <= MAXN; n *= 4) {
         int reps = n >= (1 << 20) ? 15 : 41;
-        double tm = time_mean(priv, n, reps), ts = time_mean(arena, n, reps);
+        double tm = time_mean(priv, n, reps, false), ts = time_mean(arena, n, reps, true);
         if (tm < 0 || ts < 0) {
             fprintf(stderr, "allreduce_shm: %s\n", sn_errmsg());
             sn_dist_abort(1);

@@ -14,18 +14,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/conv.h"
 #include "core/parallel.h"
 #include "core/tensor.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -63,11 +56,11 @@ static int time_layer(int C, int HW, int OC, int K, int P, int B, enum sn_conv_a
     float *din[1] = { dx };
     double tf[REPS], tb[REPS];
     for (int r = 0; r < WARM + REPS; r++) {
-        double t0 = now_s();
+        double t0 = sn_clock_s();
         l->ops->forward(l, in, y, &c);
-        double t1 = now_s();
+        double t1 = sn_clock_s();
         l->ops->backward(l, in, y, dy, din, &c);
-        double t2 = now_s();
+        double t2 = sn_clock_s();
         if (r >= WARM) {
             tf[r - WARM] = t1 - t0;
             tb[r - WARM] = t2 - t1;
