@@ -12,6 +12,7 @@
 #include "dist/dist.h"
 #include "io/ckpt.h"
 #include "io/modelfile.h"
+#include "io/record.h"
 #include "io/weights.h"
 
 static const char usage[] =
@@ -29,6 +30,25 @@ static const char *human(double v, char *buf, size_t n)
     }
     snprintf(buf, n, u ? "%.2f%s" : "%.0f%s", v, unit[u]);
     return buf;
+}
+
+/* The run record of a weights file or checkpoint: what it was trained on
+ * and how (io/record.h). */
+static void print_record(const char *weights)
+{
+    struct sn_h5 *f;
+    struct sn_run_record r;
+    if (sn_weights_open(weights, &f))
+        return;
+    int rc = sn_record_read(f, &r);
+    sn_h5_close(f);
+    if (rc || r.n == 0) {
+        printf("\nrun record: none (written without one)\n");
+        return;
+    }
+    printf("\nrun record (what it was trained on and how; a resume compares these):\n");
+    for (int i = 0; i < r.n; i++)
+        printf("  %-11s %s\n", r.kv[i].key, r.kv[i].value);
 }
 
 int sn_cmd_info(int argc, char **argv)
@@ -124,6 +144,8 @@ int sn_cmd_info(int argc, char **argv)
             printf("memory per rank at batch %d: the model cannot be allocated (%s)\n",
                    net.batch, sn_errmsg());
         }
+        if (weights)
+            print_record(weights);
     }
     code = 0;
 out:

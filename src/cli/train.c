@@ -39,7 +39,12 @@ static const char usage[] =
     "  --checkpoint-every N  ... and every N steps\n"
     "  --keep K              keep only the newest K checkpoints in --checkpoint-dir\n"
     "  --resume FILE|auto    continue from a checkpoint (auto: newest valid one in\n"
-    "                        --checkpoint-dir, or a fresh start if there is none)\n"
+    "                        --checkpoint-dir, or a fresh start if there is none);\n"
+    "                        refused if it belongs to another run (other data, model\n"
+    "                        or trajectory settings: the error names them)\n"
+    "  --resume-override K,..  continue although these settings differ from the\n"
+    "                        checkpoint's: data model optimizer lr schedule horizon\n"
+    "                        augment loss shuffle accumulate\n"
     "  --log FILE.jsonl      append one JSON line of metrics per epoch\n"
     "  --eval-every N        evaluate the test split after every N-th epoch and\n"
     "                        after the run's last (default 1: every epoch)\n"
@@ -78,8 +83,8 @@ static const char usage[] =
 
 /* Every flag's value as given (the trainer's options are made from them). */
 struct train_flags {
-    const char *model, *data, *optimizer, *init, *out, *ckdir, *resume, *log, *progress, *trace,
-        *allreduce;
+    const char *model, *data, *optimizer, *init, *out, *ckdir, *resume, *override, *log,
+        *progress, *trace, *allreduce;
     long epochs, batch, seed, steps, ckevery, threads, keep, cache_mb, progress_every, accumulate,
         eval_every;
     double lr, timeout, bucket_mb;
@@ -136,6 +141,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
         { "no-overlap", OPT_FLAG, &f->no_overlap, 0 }, { "trace", OPT_STR, &f->trace, 0 },
         { "shard-optimizer", OPT_FLAG, &f->shard, 0 }, { "allreduce", OPT_STR, &f->allreduce, 0 },
         { "eval-every", OPT_INT, &f->eval_every, 0 },
+        { "resume-override", OPT_STR, &f->override, 0 },
     };
     const int n = (int)(sizeof opts / sizeof opts[0]);
     int rc = cli_parse(argc, argv, 2, opts, n, NULL, 0, NULL);
@@ -194,6 +200,8 @@ static int check_flags(const struct train_flags *f)
                        "continues from the checkpoint's parameters");
     if (f->resume && strcmp(f->resume, "auto") == 0 && !f->ckdir)
         return sn_fail(SN_EUSAGE, "--resume auto needs --checkpoint-dir");
+    if (f->override && !f->resume)
+        return sn_fail(SN_EUSAGE, "--resume-override needs --resume");
     return SN_OK;
 }
 
@@ -218,6 +226,7 @@ static void make_opts(const struct train_flags *f, const struct sn_train_observe
     o->ckpt_every = f->ckevery;
     o->keep = f->keep;
     o->resume = f->resume;
+    o->resume_override = f->override;
     o->allow_shared = strcmp(f->allreduce, "auto") == 0;
     o->overlap = !f->no_overlap;
     o->bucket_mb = f->bucket_mb;
@@ -280,6 +289,9 @@ static void print_start(const struct train_flags *f, const struct run *r,
         printf("resumed from %s: epoch %lld, step %lld (written by %lld ranks)\n",
                s->resumed_from, (long long)st->epoch + 1, (long long)st->global_step,
                (long long)s->resumed_world_size);
+    if (s->overridden[0])
+        printf("resume: continuing with this run's settings where they differ (--resume-override): "
+               "%s\n", s->overridden);
     fflush(stdout);
 }
 

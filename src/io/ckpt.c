@@ -122,6 +122,8 @@ static int write_all(struct sn_h5 *f, const void *ctx)
         rc = sn_h5_write(f, path, 1, &n, SN_H5_F64, col);
     }
     free(col);
+    if (!rc)
+        rc = sn_record_write(f, &st->record);
     return rc;
 }
 
@@ -178,7 +180,8 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
             }
         }
     }
-    if ((rc = read_i64(f, "/state/epoch", &st->epoch)) ||
+    if ((rc = sn_record_read(f, &st->record)) ||
+        (rc = read_i64(f, "/state/epoch", &st->epoch)) ||
         (rc = read_i64(f, "/state/step_in_epoch", &st->step_in_epoch)) ||
         (rc = read_i64(f, "/state/global_step", &st->global_step)) ||
         (rc = read_i64(f, "/state/world_size", &st->world_size)) ||

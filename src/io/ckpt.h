@@ -7,6 +7,7 @@
  *          global_batch, seed                int64 scalars
  *   /metrics/<column>                        float64 (n_epochs), one entry
  *                                            per finished epoch
+ *   /run                                     the run record (record.h)
  *   /state/checksum                          uint64 FNV-1a over the model
  *                                            text, every parameter, buffer
  *                                            and optimizer array and the
@@ -24,6 +25,7 @@
 
 #include "core/model.h"
 #include "core/optim.h"
+#include "io/record.h"
 
 #define SN_CKPT_VERSION 1
 #define SN_METRIC_COLS 8
@@ -43,6 +45,7 @@ struct sn_train_state {
     int n_metrics;           /* rows of history used */
     int cap_metrics;         /* rows of history allocated */
     struct sn_metrics *history;   /* owned by the caller */
+    struct sn_run_record record;  /* how the run trains (/run; empty when the file has none) */
 };
 
 /* true if the file at path looks like a checkpoint (has /state). */

@@ -45,6 +45,8 @@ static int write_meta(struct sn_h5 *f, const struct sn_data_meta *d)
     if (!rc && d->n_classes > 0)
         rc = sn_h5_attr_set_strs(f, "/model", "classes", (const char *const *)d->classes,
                                  d->n_classes);
+    if (!rc)
+        rc = sn_record_write(f, &d->record);
     return rc;
 }
 
@@ -108,6 +110,8 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
     }
     if (!rc && sn_h5_has_attr(f, "/model", "classes"))
         rc = sn_h5_attr_get_strs(f, "/model", "classes", &out->classes, &out->n_classes);
+    if (!rc)
+        rc = sn_record_read(f, &out->record);
     if (rc)
         sn_data_meta_free(out);
     return rc;

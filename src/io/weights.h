@@ -15,6 +15,7 @@
 #include "core/model.h"
 #include "io/dataset.h"
 #include "io/h5.h"
+#include "io/record.h"
 
 /* How the training data was scaled, and its class names: what predict needs
  * to turn a raw image into the model's input. */
@@ -25,6 +26,7 @@ struct sn_data_meta {
     double mean[SN_MAX_CHANNELS], std[SN_MAX_CHANNELS];
     char **classes;                  /* NULL or n_classes names */
     size_t n_classes;
+    struct sn_run_record record;     /* how the weights were trained (/run; empty: unknown) */
 };
 
 /* Write /model and /params of m into the open file f. */
@@ -42,7 +44,8 @@ int sn_weights_save_meta(const char *path, const struct sn_model *m, const char 
 int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_data_meta *out);
 
 /* Read the description stored in a weights file (defaults when absent:
- * known false, scale 1/255, no normalisation, no classes). */
+ * known false, scale 1/255, no normalisation, no classes), and its run
+ * record. */
 int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out);
 void sn_data_meta_free(struct sn_data_meta *m);
 

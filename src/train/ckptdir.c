@@ -3,12 +3,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "core/status.h"
+#include "io/fingerprint.h"
+#include "io/weights.h"
 
 int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len)
 {
@@ -79,16 +84,79 @@ int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n)
     return SN_OK;
 }
 
-int sn_ckptdir_prune(const char *dir, size_t keep)
+int sn_ckptdir_lock(const char *dir, int *fd)
+{
+    char path[4096], holder[256] = "";
+    *fd = -1;
+    if (snprintf(path, sizeof path, "%s/.lock", dir) >= (int)sizeof path)
+        return sn_fail(SN_EINVAL, "%s: the checkpoint folder's name is too long", dir);
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0)
+        return sn_fail(SN_EIO, "%s: cannot make the folder's lock file: %s", path,
+                       strerror(errno));
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        ssize_t n = pread(f, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(f);
+        if (err != EWOULDBLOCK)
+            return sn_fail(SN_EIO, "%s: cannot lock the checkpoint folder: %s", dir,
+                           strerror(err));
+        return sn_fail(SN_EUSAGE, "%s is in use by another run (%s): two runs in one "
+                       "checkpoint folder would overwrite each other's checkpoints; give this "
+                       "run its own --checkpoint-dir", dir, holder[0] ? holder : "holder unknown");
+    }
+    char host[128] = "";
+    gethostname(host, sizeof host - 1);
+    int len = snprintf(holder, sizeof holder, "host %s, pid %ld\n", host, (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, holder, (size_t)len, 0) != len) {
+        int err = errno;
+        close(f);
+        return sn_fail(SN_EIO, "%s: cannot write the lock file: %s", path, strerror(err));
+    }
+    *fd = f;
+    return SN_OK;
+}
+
+void sn_ckptdir_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);   /* releases the flock */
+}
+
+/* Whose is the checkpoint at path: 1 this model's, 0 another model's, -1
+ * unreadable (its reason in sn_errmsg). */
+static int owner(const char *path, const char *model_fp)
+{
+    char *text = NULL, fp[64];
+    int rc = sn_weights_read_cfg(path, &text);
+    if (rc)
+        return -1;
+    sn_model_text_fingerprint(text, fp, sizeof fp);
+    free(text);
+    return strcmp(fp, model_fp) == 0;
+}
+
+int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp,
+                     void (*warn)(void *ctx, const char *msg), void *ctx)
 {
     int64_t *steps;
-    size_t n;
+    size_t n, ours = 0;
     int rc = sn_ckptdir_list(dir, &steps, &n);
     int removed = 0;
-    for (size_t i = keep; rc == SN_OK && i < n; i++) {
+    for (size_t i = 0; rc == SN_OK && i < n; i++) {
         char path[4096];
         rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);
-        if (!rc && remove(path) != 0 && errno != ENOENT)
+        int who = rc ? 0 : owner(path, model_fp);
+        if (who < 0 && warn) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "--keep leaves %.600s: %.500s", path, sn_errmsg());
+            warn(ctx, msg);
+        }
+        if (who != 1 || ++ours <= keep)
+            continue;
+        if (remove(path) != 0 && errno != ENOENT)
             rc = sn_fail(SN_EIO, "%s: cannot remove an old checkpoint: %s", path, strerror(errno));
         removed += rc == SN_OK;
     }

@@ -6,6 +6,10 @@
  * Only names in exactly that form count as checkpoints; anything else in
  * the folder is left alone.  Rank 0 alone reads the listing and removes
  * files; the trainer broadcasts what it decides.
+ *
+ * A folder belongs to one run at a time: the run holds DIR/.lock (flock,
+ * released by the kernel however the process ends, so a killed run leaves
+ * no stale lock), which names its host and pid for whoever finds it held.
  */
 #ifndef SN_TRAIN_CKPTDIR_H
 #define SN_TRAIN_CKPTDIR_H
@@ -21,8 +25,20 @@ int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len);
  * that does not exist holds none.  SN_EIO if it cannot be read, SN_ENOMEM. */
 int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n);
 
-/* Remove every checkpoint of dir but the newest keep (keep >= 1).  Returns
- * how many were removed, or a negative status (SN_EIO naming the file). */
-int sn_ckptdir_prune(const char *dir, size_t keep);
+/* Take dir's lock for this process.  *fd is the descriptor that holds it
+ * (sn_ckptdir_unlock releases it).  SN_EUSAGE naming the holder's host
+ * and pid when another run holds it; SN_EIO when the lock file cannot be
+ * made (a read-only folder). */
+int sn_ckptdir_lock(const char *dir, int *fd);
+void sn_ckptdir_unlock(int fd);
+
+/* Remove the checkpoints of dir that belong to the model whose layer
+ * fingerprint (io/fingerprint.h) is model_fp, but the newest keep of
+ * them (keep >= 1).  Files of another model are left alone; a file that
+ * cannot be read (damaged, not a checkpoint) is left too, and warn(ctx,
+ * message) says so (warn may be NULL).  Returns how many were removed, or
+ * a negative status (SN_EIO naming the file). */
+int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp,
+                     void (*warn)(void *ctx, const char *msg), void *ctx);
 
 #endif

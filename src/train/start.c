@@ -20,6 +20,7 @@
 #include "io/h5.h"
 #include "io/weights.h"
 #include "train/ckptdir.h"
+#include "train/trajectory.h"
 
 int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start);
 
@@ -142,27 +143,37 @@ static int check_resumed(const struct sn_trainer *t, const char *path)
     return SN_OK;
 }
 
-/* --resume: rank 0 loads (choosing the file for auto), the others learn
- * the result.  o holds the whole optimizer state (checkpoints do). */
-static int resume(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
+/* Rank 0: load the checkpoint (choosing it, for auto) and check that it
+ * continues this run. */
+static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
 {
-    int rc = SN_OK;
-    if (t->rank == 0 && strcmp(t->o.resume, "auto") == 0) {
+    int rc;
+    if (strcmp(t->o.resume, "auto") == 0) {
         rc = load_newest(t, o, s);
-    } else if (t->rank == 0) {
+    } else {
         snprintf(s->resumed_from, sizeof s->resumed_from, "%s", t->o.resume);
         rc = sn_ckpt_load(t->o.resume, t->m, o, &t->st);
     }
-    rc = sn_dist_agree(rc);   /* before any rank waits in a broadcast */
-    if (!rc)
+    if (!rc && s->resumed_from[0])
+        rc = check_resumed(t, s->resumed_from);
+    if (!rc && s->resumed_from[0])
+        rc = sn_trajectory_compare(&t->st.record, &t->record, s->resumed_from,
+                                   t->o.resume_override, s->overridden, sizeof s->overridden);
+    return rc;
+}
+
+/* --resume: rank 0 loads, the others learn the result.  o holds the whole
+ * optimizer state (checkpoints do). */
+static int resume(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
+{
+    int rc = sn_dist_agree(t->rank == 0 ? load_resumed(t, o, s) : SN_OK);
+    if (!rc)   /* only after agreeing: no rank may wait in a broadcast alone */
         rc = sn_dist_bcast(s->resumed_from, sizeof s->resumed_from, 0);
     if (rc || !s->resumed_from[0]) {
         s->auto_found_none = !rc;
         return rc;
     }
     rc = sn_dist_agree(share_state(t, o));
-    if (!rc)
-        rc = sn_dist_agree(check_resumed(t, s->resumed_from));
     s->resumed_world_size = t->st.world_size;
     t->saved_step = t->st.global_step;
     return rc;
@@ -185,12 +196,26 @@ static int resume_sharded(struct sn_trainer *t, struct sn_train_start *s)
     return rc;
 }
 
+/* Rank 0: this run's record (trajectory.h), with the data's fingerprint. */
+static int record_run(struct sn_trainer *t)
+{
+    if (t->rank != 0)
+        return SN_OK;
+    int rc = sn_trajectory_record(&t->net, t->cfg_text, !t->o.no_shuffle, t->o.accumulate,
+                                  t->ds, t->x, &t->record);
+    return rc ? sn_fail_prefix(rc, "fingerprinting the data: ") : SN_OK;
+}
+
 int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
 {
     t->st.world_size = t->P;
     t->st.global_batch = t->net.batch;
     t->st.seed = (int64_t)t->net.seed;
-    int rc = SN_OK;
+    int rc = sn_dist_agree(sn_trajectory_check_keys(t->o.resume_override));
+    if (!rc)
+        rc = sn_dist_agree(record_run(t));
+    if (rc)
+        return rc;
     if (t->o.init)
         rc = sn_dist_agree(t->rank == 0 ? load_init(t, start) : SN_OK);
     if (!rc && t->o.resume)
@@ -198,6 +223,7 @@ int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
     if (rc)
         return rc;
     t->st.world_size = t->P;
+    t->st.record = t->record;   /* what this run's checkpoints say of it */
     /* one set of parameters everywhere, whatever each rank read */
     rc = sn_dist_bcast(t->m->params, t->m->n_params * sizeof(float), 0);
     if (!rc)

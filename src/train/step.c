@@ -19,6 +19,7 @@
 #include "dist/dist.h"
 #include "dist/shard.h"
 #include "io/ckpt.h"
+#include "io/fingerprint.h"
 #include "io/fsutil.h"
 #include "io/weights.h"
 #include "train/ckptdir.h"
@@ -301,6 +302,11 @@ static int gather_optim(struct sn_trainer *t, struct sn_optim *whole, bool *copi
     return rc ? sn_fail_prefix(SN_EFATAL, "gathering the optimizer state: ") : SN_OK;
 }
 
+static void prune_warn(void *ctx, const char *msg)
+{
+    sn_trainer_warn(ctx, "%s", msg);
+}
+
 int sn_trainer_checkpoint(struct sn_trainer *t)
 {
     char path[4096];
@@ -314,7 +320,9 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     if (!rc && t->rank == 0) {
         rc = sn_ckpt_save(path, t->m, &whole, &t->st, t->cfg_text);
         if (!rc && t->o.keep > 0) {
-            int removed = sn_ckptdir_prune(t->o.ckpt_dir, (size_t)t->o.keep);
+            char fp[64];
+            sn_model_text_fingerprint(t->cfg_text, fp, sizeof fp);
+            int removed = sn_ckptdir_prune(t->o.ckpt_dir, (size_t)t->o.keep, fp, prune_warn, t);
             rc = removed < 0 ? removed : SN_OK;
         }
     }
@@ -333,6 +341,7 @@ int sn_trainer_save(struct sn_trainer *t, const char *path)
     if (t->rank == 0) {   /* with the data's scaling and class names, for predict */
         struct sn_data_meta meta;
         rc = sn_data_meta_from(t->ds, t->train, &meta);
+        meta.record = t->record;
         if (!rc)
             rc = sn_weights_save_meta(path, t->m, t->cfg_text, &meta);
         sn_data_meta_free(&meta);

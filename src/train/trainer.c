@@ -206,10 +206,14 @@ static int stage_reducer(struct sn_trainer *t)
     return rc;
 }
 
-/* The checkpoint folder, made on rank 0 (where checkpoints are written). */
-static int stage_folder(const struct sn_trainer *t)
+/* The checkpoint folder, made and locked for this run on rank 0 (where
+ * checkpoints are written and read). */
+static int stage_folder(struct sn_trainer *t)
 {
-    return t->o.ckpt_dir && t->rank == 0 ? sn_fs_mkdirs(t->o.ckpt_dir) : SN_OK;
+    if (!t->o.ckpt_dir || t->rank != 0)
+        return SN_OK;
+    int rc = sn_fs_mkdirs(t->o.ckpt_dir);
+    return rc ? rc : sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
 }
 
 /* Every buffer a step uses, sized once. */
@@ -300,6 +304,7 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     t->rank = sn_dist_rank();
     t->perm_epoch = -1;
     t->saved_step = -1;
+    t->lock_fd = -1;
     rc = create_stages(t, model_text, name, sn_dataset_name(ds), start);
     if (rc && rc != SN_EFATAL) {
         sn_trainer_destroy(t);
@@ -326,6 +331,7 @@ void sn_trainer_destroy(struct sn_trainer *t)
     sn_free(t->dz);
     sn_free(t->aug_tmp);
     free(t->labels);
+    sn_ckptdir_unlock(t->lock_fd);
     free(t);
 }
 

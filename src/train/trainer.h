@@ -86,6 +86,8 @@ struct sn_train_opts {
     int64_t ckpt_every;      /* also every N steps (0: at epoch ends only) */
     int64_t keep;            /* keep the newest K (0: all) */
     const char *resume;      /* NULL, a checkpoint's path, or "auto" (newest in ckpt_dir) */
+    const char *resume_override;   /* comma-separated settings the resumed run may change
+                                    * (trajectory.h); NULL: none */
     /* gradient reduction (reducer.h) */
     bool allow_shared;       /* the shared window when every rank is on one host */
     bool overlap;            /* buckets overlapped with backward */
@@ -106,6 +108,8 @@ struct sn_train_start {
     char resumed_from[4096];    /* the checkpoint loaded ("" for a fresh start) */
     int64_t resumed_world_size; /* the rank count that checkpoint was written with */
     bool auto_found_none;       /* resume auto found no checkpoint: a fresh start */
+    char overridden[1024];      /* settings that differ from the checkpoint's, accepted
+                                 * by resume_override ("" when none) */
 };
 
 /* After each step. */

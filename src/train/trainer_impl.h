@@ -20,6 +20,7 @@ struct sn_trainer {
     struct sn_optim opt;           /* this rank's block (the whole arena but when sharded) */
     bool opt_ready;
     struct sn_train_state st;      /* the position: the next step to take */
+    struct sn_run_record record;   /* this run's settings (rank 0; trajectory.h) */
     int P, rank;
     int b, mb, K;                  /* local batch, micro-batch (b / accumulate), outputs */
     size_t in_len;
@@ -39,6 +40,7 @@ struct sn_trainer {
     int64_t steps_done;
     double epoch_t0, t0;
     int64_t saved_step;            /* the step of the newest checkpoint written or loaded */
+    int lock_fd;                   /* holds the checkpoint folder's lock (rank 0), or -1 */
     volatile sig_atomic_t stop_reason;
 };
 

@@ -932,6 +932,34 @@ static void test_train_sigterm_checkpoints(void **state)
     assert_memory_equal(a, b, n * sizeof(float));
 }
 
+/* A checkpoint folder belongs to one run at a time: a second run started
+ * in it while the first trains stops at once with exit 2, naming the
+ * first's host and pid; the first is unharmed (it stops cleanly on
+ * SIGTERM afterwards). */
+static void test_train_folder_in_use(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/busy", sn_test_tmpdir());
+    int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --quiet "
+                         "--threads 1 --epochs 100000 --checkpoint-dir %s & job=$!; "
+                         "for i in $(seq 600); do ls %s/ckpt-* >/dev/null 2>&1 && break; "
+                         "sleep 0.05; done; " BIN " train --model %s --data %s --quiet "
+                         "--checkpoint-dir %s > %s/second.txt 2>&1; echo $? > %s/second.rc; "
+                         "pkill -TERM -f '^[^ ]*scratchnet train.*%s'; wait $job", mpirun(),
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, dir,
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, sn_test_tmpdir(),
+                         sn_test_tmpdir(), dir);
+    assert_int_equal(rc, 0);   /* the first run stopped cleanly */
+    char *second = sn_test_slurp(sn_test_path("second.txt"));
+    char *code = sn_test_slurp(sn_test_path("second.rc"));
+    assert_int_equal(atoi(code), 2);
+    assert_non_null(strstr(second, "is in use by another run (host "));
+    assert_non_null(strstr(second, ", pid "));
+    free(second);
+    free(code);
+}
+
 /* --steps N stops after N optimizer steps: alone, as many epochs as that
  * takes (the model file says 1 epoch of 20 steps; 30 steps run); with
  * --epochs, whichever ends first.  The start-up line says which bound
@@ -1169,6 +1197,7 @@ int main(void)
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_checkpoints),
         cmocka_unit_test(test_train_steps_bound),
+        cmocka_unit_test(test_train_folder_in_use),
         cmocka_unit_test(test_train_rank_death_ends_job),
         cmocka_unit_test(test_train_hung_rank_times_out),
         cmocka_unit_test(test_train_nan_stops),

@@ -18,6 +18,7 @@
 #include "dist/dist.h"
 #include "io/dataset.h"
 #include "io/ckpt.h"
+#include "io/fingerprint.h"
 #include "io/h5.h"
 #include "io/modelfile.h"
 #include "train/ckptdir.h"
@@ -371,6 +372,87 @@ static void test_trainer_resume_auto_all_damaged(void **state)
     free(ref);
 }
 
+/* A checkpoint continues only its own run: another learning rate, another
+ * dataset (one label changed) or a longer cosine schedule are refused on
+ * every rank, naming each setting with both values; --resume-override
+ * accepts the named ones and says so; seed and unknown keys cannot be
+ * overridden. */
+static void test_trainer_resume_other_run(void **state)
+{
+    (void)state;
+    char dir[1100], other[1100];
+    snprintf(dir, sizeof dir, "%s/otherrun", sn_test_tmpdir());
+    snprintf(other, sizeof other, "%s/other_blobs.h5", sn_test_tmpdir());
+    sn_test_write_blobs(other, (struct sn_test_blobs){ .set_label5 = true, .label5 = 0 });
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = dir;
+    o.steps = 5;
+    size_t n;
+    free(train_params(&o, cfg, &n));
+    o.steps = 0;
+    o.resume = "auto";
+    o.lr = 0.02;
+    struct sn_dataset *ds, *ds2;
+    struct sn_trainer *t = NULL;
+    struct sn_train_start s;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_dataset_open(other, &ds2), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "belongs to another run"));
+    assert_non_null(strstr(sn_errmsg(), "lr 0.02 (checkpoint: 0.01)"));
+    assert_non_null(strstr(sn_errmsg(), "--resume-override lr"));
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds2, &o, &s, &t), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "data "));
+    assert_non_null(strstr(sn_errmsg(), "--resume-override data,lr"));
+    o.resume_override = "lr,data";
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds2, &o, &s, &t), SN_OK);
+    if (sn_dist_rank() == 0)
+        assert_non_null(strstr(s.overridden, "lr 0.02 (checkpoint: 0.01)"));
+    assert_int_equal(sn_trainer_state(t)->global_step, 5);
+    sn_trainer_destroy(t);
+    o.resume_override = "lr,seed";
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "'seed' is not a setting"));
+    o.resume_override = "lrr";
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
+    sn_dataset_close(ds2);
+    sn_dataset_close(ds);
+}
+
+/* --keep K keeps the newest K checkpoints of this run's model: a foreign
+ * model's checkpoint and a damaged file, even when newer, are neither
+ * counted nor removed (the damaged one is named in a warning). */
+static void test_trainer_keep_only_own(void **state)
+{
+    (void)state;
+    char dir[1100], other[1100];
+    snprintf(dir, sizeof dir, "%s/keep", sn_test_tmpdir());
+    snprintf(other, sizeof other, "%s/keep_other", sn_test_tmpdir());
+    make_checkpoints(dir);   /* steps 5 ... 40 */
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = other;
+    o.steps = 3;
+    size_t n;
+    free(train_params(&o, other_cfg, &n));
+    if (sn_dist_rank() == 0) {
+        assert_int_equal(sn_test_run("cp %s/ckpt-00000003.h5 %s/ckpt-99999999.h5 && "
+                                     "echo junk > %s/ckpt-99999998.h5", other, dir, dir), 0);
+        char fp[64];
+        sn_model_text_fingerprint(cfg, fp, sizeof fp);
+        warnings[0] = '\0';
+        assert_int_equal(sn_ckptdir_prune(dir, 2, fp, on_warn,
+                                          NULL), 6);
+        assert_int_equal(sn_test_run("cd %s && ls ckpt-* | tr '\\n' ' '", dir), 0);
+        char *out = sn_test_slurp(sn_test_path("out.txt"));
+        assert_string_equal(out, "ckpt-00000035.h5 ckpt-00000040.h5 ckpt-99999998.h5 "
+                                 "ckpt-99999999.h5 ");
+        free(out);
+        assert_non_null(strstr(warnings, "ckpt-99999998.h5"));
+        assert_null(strstr(warnings, "ckpt-99999999.h5"));
+    }
+    assert_int_equal(sn_dist_barrier(), SN_OK);
+}
+
 /* The newest checkpoint belongs to another model: every rank stops with
  * rank 0's error (no rank left waiting for the others); a run of that
  * other model resumes it. */
@@ -415,6 +497,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_resume_auto_damaged),
         cmocka_unit_test(test_trainer_resume_auto_all_damaged),
         cmocka_unit_test(test_trainer_resume_auto_foreign),
+        cmocka_unit_test(test_trainer_keep_only_own),
+        cmocka_unit_test(test_trainer_resume_other_run),
     };
     /* one rank's failure must fail the run: agree on the result */
     int failed = cmocka_run_group_tests(tests, setup, NULL);

@@ -1,0 +1,116 @@
+/* fingerprint: dataset and model-text fingerprints (see fingerprint.h). */
+#include "io/fingerprint.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/h5.h"
+
+uint64_t sn_fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* One split's part of the line, and its rows into *h. */
+static int split_part(struct sn_dataset *d, const struct sn_split *s, float *row, uint64_t *h,
+                      char *out, size_t len)
+{
+    char shape[64];
+    sn_shape_str(&s->shape, shape, sizeof shape);
+    int n = snprintf(out, len, "%s %zu x %s %s scale %.9g", s->name, s->n, shape,
+                     s->x_u8 ? "u8" : "f32", s->scale);
+    for (int c = 0; c < s->n_norm && n > 0 && (size_t)n < len; c++)
+        n += snprintf(out + n, len - (size_t)n, "%s%.6g/%.6g", c ? "," : " mean/std ",
+                      s->mean[c], s->std[c]);
+    const size_t samples = s->n < 256 ? s->n : 256;
+    int rc = SN_OK;
+    for (size_t k = 0; k < samples && !rc; k++) {
+        size_t at = k * s->n / samples;
+        int label = 0;
+        rc = sn_dataset_read_block(d, s, at, 1, row, s->y_int ? &label : NULL, NULL);
+        *h = sn_fnv1a(*h, row, s->row_len * sizeof *row);
+        *h = sn_fnv1a(*h, &label, sizeof label);
+    }
+    return rc;
+}
+
+int sn_dataset_fingerprint(struct sn_dataset *d, float *row, char *out, size_t len)
+{
+    static const char *const splits[] = { "train", "test", "val" };
+    uint64_t rows = SN_FNV_START;
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        const struct sn_split *s = sn_dataset_split(d, splits[i]);
+        if (!s || at + 2 >= len)
+            continue;
+        if (at)
+            at += (size_t)snprintf(out + at, len - at, "; ");
+        int rc = split_part(d, s, row, &rows, out + at, len - at);
+        if (rc)
+            return rc;
+        at = strlen(out);
+    }
+    char **classes = NULL;
+    size_t n = 0;
+    if (d->f && sn_h5_has_attr(d->f, "/", "classes")) {
+        int rc = sn_h5_attr_get_strs(d->f, "/", "classes", &classes, &n);
+        if (rc)
+            return rc;
+    }
+    uint64_t ch = SN_FNV_START;
+    for (size_t i = 0; i < n; i++)
+        ch = sn_fnv1a(ch, classes[i], strlen(classes[i]) + 1);
+    if (classes)
+        sn_h5_free_strs(classes, n);
+    if (at < len)
+        snprintf(out + at, len - at, "; %zu classes %016llx; rows %016llx", n,
+                 (unsigned long long)ch, (unsigned long long)rows);
+    return SN_OK;
+}
+
+/* Whether a line opens a section, and which: "[net]" -> "net". */
+static bool section_of(const char *line, size_t n, char *name, size_t name_len)
+{
+    while (n && (*line == ' ' || *line == '\t')) {
+        line++;
+        n--;
+    }
+    const char *end = n ? memchr(line, ']', n) : NULL;
+    if (!n || *line != '[' || !end)
+        return false;
+    snprintf(name, name_len, "%.*s", (int)(end - line - 1), line + 1);
+    return true;
+}
+
+void sn_model_text_fingerprint(const char *text, char *out, size_t len)
+{
+    /* the layer sections: every section but [net] and [augment] (training
+     * settings, recorded apart), without comments and white space */
+    uint64_t h = SN_FNV_START;
+    bool layers = false;
+    for (const char *line = text; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        char name[32];
+        if (section_of(line, n, name, sizeof name))
+            layers = strcmp(name, "net") != 0 && strcmp(name, "augment") != 0;
+        bool any = false;
+        for (size_t i = 0; layers && i < n && line[i] != '#' && line[i] != ';'; i++)
+            if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+                h = sn_fnv1a(h, line + i, 1);
+                any = true;
+            }
+        if (any)   /* blank lines do not count */
+            h = sn_fnv1a(h, "\n", 1);
+        line += n + (nl != NULL);
+    }
+    snprintf(out, len, "layers %016llx", (unsigned long long)h);
+}

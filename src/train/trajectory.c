@@ -1,0 +1,159 @@
+/* trajectory: recording and comparing a run's settings (see trajectory.h). */
+#include "train/trajectory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "io/fingerprint.h"
+
+static const char *const keys[] = { "data",     "model",   "seed",    "batch",
+                                    "optimizer", "lr",      "schedule", "horizon",
+                                    "augment",  "loss",    "shuffle", "accumulate" };
+enum { N_KEYS = sizeof keys / sizeof keys[0] };
+
+/* The shortest text that reads back as the same float ("0.9", not
+ * "0.899999976"): equal texts, equal values. */
+static const char *num(float v, char buf[32])
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, 32, "%.*g", digits, (double)v);
+        if (strtof(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+static int optimizer_text(const struct sn_optim_cfg *c, char *out, size_t len)
+{
+    const char *name = sn_optim_name(c->kind);
+    char a[32], b[32], d[32], w[32];
+    num(c->weight_decay, w);
+    switch (c->kind) {
+    case SN_OPT_SGD:
+        return snprintf(out, len, "%s momentum %s nesterov %d weight_decay %s", name,
+                        num(c->momentum, a), c->nesterov, w);
+    case SN_OPT_ADAM:
+    case SN_OPT_ADAMW:
+        return snprintf(out, len, "%s beta1 %s beta2 %s eps %s weight_decay %s", name,
+                        num(c->beta1, a), num(c->beta2, b), num(c->eps, d), w);
+    case SN_OPT_ADAGRAD:
+        return snprintf(out, len, "%s eps %s weight_decay %s", name, num(c->eps, a), w);
+    case SN_OPT_RMSPROP:
+        return snprintf(out, len, "%s alpha %s eps %s momentum %s weight_decay %s", name,
+                        num(c->alpha, a), num(c->eps, b), num(c->momentum, d), w);
+    }
+    return snprintf(out, len, "%s", name);
+}
+
+static int schedule_text(const struct sn_sched *s, char *out, size_t len)
+{
+    const char *name = sn_sched_name(s->kind);
+    char a[32];
+    switch (s->kind) {
+    case SN_SCHED_STEP:
+        return snprintf(out, len, "%s step_size %lld gamma %s warmup %lld", name,
+                        (long long)s->step_size, num(s->gamma, a), (long long)s->warmup_steps);
+    case SN_SCHED_COSINE:
+        return snprintf(out, len, "%s min_lr %s warmup %lld", name, num(s->min_lr, a),
+                        (long long)s->warmup_steps);
+    default:
+        return snprintf(out, len, "%s warmup %lld", name, (long long)s->warmup_steps);
+    }
+}
+
+int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bool shuffle,
+                         int accumulate, struct sn_dataset *ds, float *row,
+                         struct sn_run_record *out)
+{
+    memset(out, 0, sizeof *out);
+    char text[SN_RECORD_VALUE_LEN];
+    int rc = sn_dataset_fingerprint(ds, row, text, sizeof text);
+    if (rc)
+        return rc;
+    sn_record_set(out, "data", "%s", text);
+    sn_model_text_fingerprint(model_text, text, sizeof text);
+    sn_record_set(out, "model", "%s", text);
+    sn_record_set(out, "seed", "%llu", (unsigned long long)net->seed);
+    sn_record_set(out, "batch", "%d", net->batch);
+    optimizer_text(&net->optim, text, sizeof text);
+    sn_record_set(out, "optimizer", "%s", text);
+    char a[32], b[32], c[32];
+    sn_record_set(out, "lr", "%s", num(net->sched.lr, a));
+    schedule_text(&net->sched, text, sizeof text);
+    sn_record_set(out, "schedule", "%s", text);
+    if (net->sched.kind == SN_SCHED_COSINE)   /* the only schedule that uses it */
+        sn_record_set(out, "horizon", "%lld", (long long)net->sched.total_steps);
+    else
+        sn_record_set(out, "horizon", "none");
+    const struct sn_augment *aug = &net->augment;
+    sn_record_set(out, "augment", "shift %d flip %d rotate %s zoom %s", aug->shift, aug->flip,
+                  num(aug->rotate, a), num(aug->zoom, b));
+    sn_record_set(out, "loss", "%s label_smoothing %s clip_norm %s target %s",
+                  sn_loss_name(net->loss), num(net->label_smoothing, a), num(net->clip_norm, c),
+                  net->target_input ? "input" : "data");
+    sn_record_set(out, "shuffle", "%s", shuffle ? "yes" : "no");
+    sn_record_set(out, "accumulate", "%d", accumulate);
+    return SN_OK;
+}
+
+/* Whether key is in the comma-separated list. */
+static bool listed(const char *list, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, key, n) == 0)
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
+int sn_trajectory_check_keys(const char *overrides)
+{
+    for (const char *p = overrides; p && *p;) {
+        const char *comma = strchr(p, ',');
+        int len = (int)(comma ? (size_t)(comma - p) : strlen(p));
+        bool known = false;
+        for (int k = 0; k < N_KEYS; k++)
+            known = known || ((int)strlen(keys[k]) == len && strncmp(p, keys[k], (size_t)len) == 0);
+        if (!known || (len == 4 && strncmp(p, "seed", 4) == 0) ||
+            (len == 5 && strncmp(p, "batch", 5) == 0))
+            return sn_fail(SN_EUSAGE, "--resume-override: '%.*s' is not a setting that can be "
+                           "changed on resume (data, model, optimizer, lr, schedule, horizon, "
+                           "augment, loss, shuffle, accumulate)", len, p);
+        p = comma ? comma + 1 : NULL;
+    }
+    return SN_OK;
+}
+
+int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_record *run,
+                          const char *path, const char *overrides, char *overridden,
+                          size_t overridden_len)
+{
+    char refused[960] = "", keys_refused[160] = "";
+    size_t at = 0, kat = 0, oat = 0;
+    overridden[0] = '\0';
+    for (int k = 0; k < N_KEYS && ckpt->n > 0; k++) {
+        const char *was = sn_record_get(ckpt, keys[k]), *now = sn_record_get(run, keys[k]);
+        if (!was || !now || strcmp(was, now) == 0)
+            continue;   /* older checkpoints lack later keys */
+        bool ok = listed(overrides, keys[k]);
+        char *dst = ok ? overridden : refused;
+        size_t *pos = ok ? &oat : &at, cap = ok ? overridden_len : sizeof refused;
+        if (*pos < cap)
+            *pos += (size_t)snprintf(dst + *pos, cap - *pos, "%s%s %s (checkpoint: %s)",
+                                     *pos ? "; " : "", keys[k], now, was);
+        if (!ok && kat < sizeof keys_refused)
+            kat += (size_t)snprintf(keys_refused + kat, sizeof keys_refused - kat, "%s%s",
+                                    kat ? "," : "", keys[k]);
+    }
+    if (!refused[0])
+        return SN_OK;
+    return sn_fail(SN_EINVAL, "%s belongs to another run: this run's %s; to continue it with "
+                   "this run's settings anyway, add --resume-override %s", path, refused,
+                   keys_refused);
+}

@@ -1,0 +1,56 @@
+/* trajectory: the settings that decide where a run goes.
+ *
+ * Two runs with the same data, network and settings below take the same
+ * steps (at the same rank count, bit for bit), so a checkpoint continues
+ * its own run only if they match.  The trainer records them (io/record.h)
+ * in every checkpoint and weights file, and a resume compares the
+ * checkpoint's record with the run's own:
+ *
+ *   data        the dataset's fingerprint (io/fingerprint.h)
+ *   model       the network: the model file's layer sections
+ *   seed, batch the random streams and the global batch (never changed on
+ *               resume: the example sequence would not continue)
+ *   optimizer   its kind and hyperparameters
+ *   lr          the base learning rate
+ *   schedule    its kind, warm-up and parameters
+ *   horizon     the step the schedule ends at (for schedules that use it)
+ *   augment     the training-time transformations
+ *   loss        the loss, label smoothing, clipping
+ *   shuffle     shuffled or file order
+ *   accumulate  micro-batches per step
+ *
+ * A model-file setting added later that changes the trajectory gets a key
+ * here too.
+ */
+#ifndef SN_TRAIN_TRAJECTORY_H
+#define SN_TRAIN_TRAJECTORY_H
+
+#include <stddef.h>
+
+#include "io/dataset.h"
+#include "io/modelfile.h"
+#include "io/record.h"
+
+/* Record the run: net (after the options' overrides), its model text,
+ * shuffle, accumulate, and dataset ds's fingerprint (read with row, room
+ * for one sample).  SN_EIO, SN_EINVAL. */
+int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bool shuffle,
+                         int accumulate, struct sn_dataset *ds, float *row,
+                         struct sn_run_record *out);
+
+/* Compare a checkpoint's record (ckpt; from file path) with the run's
+ * (run).  Keys in the comma-separated list overrides (may be NULL) may
+ * differ: they are named in overridden ("" when none differs).  Any other
+ * difference is SN_EINVAL naming each key with both values and the
+ * --resume-override that would accept it; seed and batch cannot be
+ * overridden.  A checkpoint without a record passes.  SN_EUSAGE for an
+ * unknown key in overrides. */
+int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_record *run,
+                          const char *path, const char *overrides, char *overridden,
+                          size_t overridden_len);
+
+/* SN_EUSAGE unless every key of the comma-separated list is one of the
+ * record's keys above (and not seed or batch). */
+int sn_trajectory_check_keys(const char *overrides);
+
+#endif
