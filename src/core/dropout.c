@@ -5,7 +5,7 @@
  * stream, and value i keeps its input when hash(key, i) >= p 2^32.  So
  * every value's draw is independent of the others' and the loop runs in
  * parallel and vectorised, with the same mask at any thread count (a
- * sequential stream cost 11 ms of a 560 ms cnn step at batch 256). */
+ * sequential stream would serialise the pass). */
 #include "core/dropout.h"
 
 #include <stdint.h>

@@ -62,9 +62,9 @@ struct sn_recurrent_ws sn_recurrent_ws(const struct sn_recurrent *r, float *ws, 
 /* The time loops of rnn, lstm and gru run on slices of the batch, one per
  * thread, each slice through all T steps on its own (rows are
  * independent): its step GEMMs are single-threaded and nothing waits at a
- * barrier between steps.  One OpenBLAS-threaded GEMM and one parallel loop
- * per step, as before, ran the lstm at 1 rank x 2 threads 1.16-1.38x
- * slower than at 2 ranks x 1 thread.  Slices: min(threads, B); slice s
+ * barrier between steps (one OpenBLAS-threaded GEMM and one parallel loop
+ * per step would pay a thread start and a barrier T times).  Slices:
+ * min(threads, B); slice s
  * holds rows [s B / n, (s + 1) B / n). */
 int sn_recurrent_slices(int B);
 static inline int sn_recurrent_slice_start(int s, int n, int B)

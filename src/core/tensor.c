@@ -43,8 +43,8 @@ char *sn_shape_str(const struct sn_shape *s, char *buf, size_t buf_len)
 /* Buffers of HUGE bytes and more (activations, gradients, workspaces)
  * start on a 2 MB boundary and ask Linux for transparent huge pages (where
  * it grants them only on request, as Debian's default "madvise" does):
- * one TLB entry then maps 2 MB instead of 4 KB, and a pass over a 4 MB
- * activation no longer walks the page tables every 4 KB. */
+ * one TLB entry then maps 2 MB instead of 4 KB, so a pass over a 4 MB
+ * activation needs 2 TLB entries, not 1,024. */
 enum { HUGE = 2 << 20 };
 
 void *sn_alloc_bytes(size_t bytes)
