@@ -2,7 +2,8 @@
  *
  * Seconds of CLOCK_MONOTONIC (never jumps with the wall clock; on one
  * machine every process reads the same clock, so a timeline gathered from
- * several ranks lines up).  Reading it costs tens of nanoseconds.
+ * several ranks lines up).  Cheap enough (no system call) to read around
+ * every phase of a step.
  */
 #ifndef SN_CORE_CLOCK_H
 #define SN_CORE_CLOCK_H
