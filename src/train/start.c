@@ -22,8 +22,6 @@
 #include "train/ckptdir.h"
 #include "train/trajectory.h"
 
-int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start);
-
 /* --init on rank 0: every layer of the file whose shapes fit. */
 static int load_init(struct sn_trainer *t, struct sn_train_start *s)
 {

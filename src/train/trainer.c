@@ -257,8 +257,6 @@ static void plan_bounds(struct sn_trainer *t)
     t->net.sched.total_steps = t->end_step;
 }
 
-int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start);
-
 /* The stages in order, each agreed over ranks. */
 static int create_stages(struct sn_trainer *t, const char *text, const char *name,
                          const char *data_name, struct sn_train_start *start)

@@ -48,6 +48,9 @@ struct sn_trainer {
  * rank): checkpoints read and write it in place. */
 bool sn_trainer_opt_whole(const struct sn_trainer *t);
 
+/* Collective: the starting point, --init then --resume (start.c). */
+int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start);
+
 /* Collective: write the checkpoint of the current position (step.c). */
 int sn_trainer_checkpoint(struct sn_trainer *t);
 
