@@ -34,8 +34,10 @@ DATA=$OUT/small.h5
 for m in mlp lenet5 cnn rnn lstm gru inception resnet autoencoder; do
     check "train $m (cached)" $BIN train --model models/$m.cfg --data "$DATA" --batch 4 --steps 3 \
         --checkpoint-dir "$OUT/$m" --checkpoint-every 2 --quiet
+    # one step more than the checkpoint's run: its schedule's horizon moves
     check "train $m (read per batch, resumed)" $BIN train --model models/$m.cfg --data "$DATA" \
-        --batch 4 --steps 4 --checkpoint-dir "$OUT/$m" --resume auto --cache-mb 0 --quiet
+        --batch 4 --steps 4 --checkpoint-dir "$OUT/$m" --resume auto --resume-override horizon \
+        --cache-mb 0 --quiet
 done
 check "train mlp --out, --log, --accumulate" $BIN train --model models/mlp.cfg --data "$DATA" \
     --steps 5 --accumulate 2 --out "$OUT/mlp.h5" --log "$OUT/mlp.jsonl" --quiet
