@@ -137,18 +137,20 @@ static void update(struct sn_trainer *t, const struct sn_reduced *red)
 /* One step done: the position moves on, the only place it does. */
 static void advance(struct sn_trainer *t, struct sn_step_info *info)
 {
-    info->epoch = t->st.epoch;
+    info->epoch = t->step_epoch = t->st.epoch;
     info->step_in_epoch = t->st.step_in_epoch + 1;
     t->st.global_step++;
     t->st.step_in_epoch++;
     t->steps_done++;
-    info->epoch_done = t->st.step_in_epoch >= t->steps_per_epoch;
-    if (info->epoch_done) {
+    const bool full = t->st.step_in_epoch >= t->steps_per_epoch;
+    if (full) {
         t->st.epoch++;
         t->st.step_in_epoch = 0;
     }
     info->global_step = t->st.global_step;
     info->finished = t->st.global_step >= t->end_step;
+    /* a run that ends inside an epoch reports the part it trained */
+    info->epoch_done = full || info->finished;
     const double seen = (double)t->steps_done * t->b;
     info->loss_mean = t->loss_sum / seen;
     info->acc = t->train->y_int && !t->net.target_input ? (double)t->correct / seen : NAN;
@@ -245,7 +247,7 @@ static int reduce_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
         return sn_fail_prefix(SN_EFATAL, "the epoch's sums: ");
     const double now = sn_clock_s(), epoch_s = now - t->epoch_t0;
     out->m = (struct sn_metrics){
-        .epoch = (double)t->st.epoch,   /* the finished one, counted from 1 */
+        .epoch = (double)(t->step_epoch + 1),   /* counted from 1 */
         .step = (double)t->st.global_step,
         .train_loss = counts[1] ? loss_sum / (double)counts[1] : NAN,
         .train_acc = counts[1] ? (double)counts[0] / (double)counts[1] : NAN,
@@ -265,7 +267,7 @@ int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
     memset(out, 0, sizeof *out);
     int rc = reduce_epoch(t, out);
     /* the test split every eval_every epochs and at the end of the run */
-    out->tested = t->test && (t->st.epoch % t->o.eval_every == 0 || sn_trainer_done(t));
+    out->tested = t->test && ((t->step_epoch + 1) % t->o.eval_every == 0 || sn_trainer_done(t));
     if (!rc && out->tested)
         rc = evaluate_test(t, &out->m);
     if (rc)

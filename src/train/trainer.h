@@ -10,8 +10,9 @@
  *                         the starting point set (--init, --resume), every
  *                         buffer of a step allocated
  *   sn_trainer_step       one global step; says when an epoch or the run ends
- *   sn_trainer_end_epoch  the epoch's metrics over all ranks, the test split
- *                         evaluated on its cadence, the epoch's checkpoint
+ *   sn_trainer_end_epoch  the epoch's metrics over all ranks (or those of the
+ *                         part the run trained, when it ends inside one), the
+ *                         test split evaluated on its cadence, a checkpoint
  *   sn_trainer_finish     the run's last checkpoint (when it stopped early)
  *   sn_trainer_save       the final weights file (train --out)
  *   sn_trainer_destroy
@@ -119,7 +120,8 @@ struct sn_step_info {
     int64_t step_in_epoch;      /* this step's place in it (from 1) */
     double loss_mean, acc;      /* running means over this epoch on this rank (acc NAN
                                  * without class labels) */
-    bool epoch_done;            /* it was the epoch's last step: sn_trainer_end_epoch */
+    bool epoch_done;            /* the epoch is over, or the part of it this run trains (the
+                                 * run ended inside it): sn_trainer_end_epoch */
     bool finished;              /* the run reached its bound (epochs or steps) */
     int stop;                   /* non-zero: some rank asked to stop (the reason passed to
                                  * sn_trainer_request_stop, e.g. a signal number) */

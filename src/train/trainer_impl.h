@@ -35,6 +35,7 @@ struct sn_trainer {
     struct sn_watch timing;        /* forward and earlier micro-batches: observer only */
     /* the epoch in progress, on this rank */
     int64_t perm_epoch;            /* the epoch perm was drawn for (-1: none yet) */
+    int64_t step_epoch;            /* the epoch of the last step taken */
     double loss_sum;
     long correct;
     int64_t steps_done;

@@ -977,6 +977,7 @@ static void test_train_steps_bound(void **state)
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "the run ends at step 30: --steps"));
     assert_non_null(strstr(out, "epoch 1/2  step 20"));
+    assert_non_null(strstr(out, "epoch 2/2  step 30"));   /* the part of epoch 2 it trained */
     free(out);
     assert_int_equal(sn_test_run("ls %s/ckpt-00000030.h5", dir), 0);
     rc = sn_test_run(BIN " train --model %s --data %s --steps 30 --epochs 1 --quiet --out %s",
