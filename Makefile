@@ -200,8 +200,13 @@ install: $(BIN) $(LIB) $(SO)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIB) \
-	    $(LDLIBS) $(TEST_LIBS) -o $@
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_OBJ) $(TEST_COMMON) \
+	    $(LIB) $(LDLIBS) $(TEST_LIBS) -o $@
+
+# Tests of the command's own code link the objects they test (the library
+# holds no src/cli object).
+$(BUILD)/tests/cli/test_jsonlog: TEST_OBJ = $(BUILD)/src/cli/jsonlog.o
+$(BUILD)/tests/cli/test_jsonlog: $(BUILD)/src/cli/jsonlog.o
 
 # deps: install what is missing (as root), or print the command to do so.
 # The npm package onnxruntime-node goes into $(ORT_DIR) (its install script
