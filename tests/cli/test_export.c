@@ -314,12 +314,53 @@ static void test_export_metadata(void **state)
                        sn_test_path("m.onnx"), sn_test_path("names.txt")), "metadata check");
 }
 
+/* examples/onnx/predict.js (the README's Node example) gives the class
+ * and probability that scratchnet predict prints for the same image. */
+static void test_export_node_example(void **state)
+{
+    (void)state;
+    if (!have_ort) {
+        printf("SKIP: the Node example needs node and onnxruntime-node\n");
+        return;
+    }
+    FILE *f = fopen(sn_test_path("img.pgm"), "wb");
+    assert_non_null(f);
+    fprintf(f, "P5\n28 28\n255\n");
+    assert_int_equal(fwrite(grey_test + 5 * 28 * 28, 1, 28 * 28, f), 28 * 28);
+    fclose(f);
+    run_ok(sn_test_run(BIN " train --model models/lenet5.cfg --data %s --steps 3 --batch 16 --out %s "
+                       "--quiet", sn_test_path("grey.h5"), sn_test_path("w.h5")), "train");
+    run_ok(sn_test_run(BIN " export --weights %s -o %s --softmax", sn_test_path("w.h5"),
+                       sn_test_path("m.onnx")), "export");
+    run_ok(sn_test_run(BIN " predict --weights %s --input %s --top 1", sn_test_path("w.h5"),
+                       sn_test_path("img.pgm")), "predict");
+    char *ours = sn_test_slurp(sn_test_path("out.txt"));
+    int k_ours = -1;
+    float p_ours = -1;
+    const char *line = strstr(ours, "  1. ");
+    assert_non_null(line);
+    assert_int_equal(sscanf(line, "  1. %d %*s %f", &k_ours, &p_ours), 2);
+    run_ok(sn_test_run("NODE_PATH=%s node examples/onnx/predict.js %s %s", ort_modules,
+                       sn_test_path("m.onnx"), sn_test_path("img.pgm")), "examples/onnx/predict.js");
+    char *theirs = sn_test_slurp(sn_test_path("out.txt"));
+    int k = -1;
+    float p = -1;
+    assert_int_equal(sscanf(theirs, "class %d p = %f", &k, &p), 2);
+    printf("predict.js: class %d p %.4f; scratchnet predict: class %d p %.4f\n", k, p, k_ours,
+           p_ours);
+    assert_int_equal(k, k_ours);
+    assert_float_equal(p, p_ours, 1e-4);
+    free(ours);
+    free(theirs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_export_zoo_matches_predict),
         cmocka_unit_test(test_export_batch_opset_raw),
         cmocka_unit_test(test_export_metadata),
+        cmocka_unit_test(test_export_node_example),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
