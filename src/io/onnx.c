@@ -191,7 +191,8 @@ static Onnx__TensorProto *tensor(struct gb *g, const char *name, int nd, const i
     if (!t || !d || !name)
         return gb_fail_nomem(g), NULL;
     onnx__tensor_proto__init(t);
-    memcpy(d, dims, (size_t)nd * sizeof *d);
+    if (nd)   /* a scalar has no dims */
+        memcpy(d, dims, (size_t)nd * sizeof *d);
     t->n_dims = (size_t)nd;
     t->dims = d;
     t->name = (char *)name;
