@@ -250,6 +250,42 @@ static void test_export_zoo_matches_predict(void **state)
     }
 }
 
+/* Kinds and settings the zoo does not use: return_sequences on every
+ * recurrent kind, batchnorm on vectors, dropout, avgpool with a stride of
+ * its own, strided padded conv, softmax and leaky_relu as layers, concat
+ * and add of named branches. */
+static const char *const kind_cfgs[] = {
+    "[net]\ninput = 1,28,28\n"
+    "[lstm]\nunits = 8\nreturn_sequences = 1\n[gru]\nunits = 6\nreturn_sequences = 1\n"
+    "[rnn]\nunits = 5\nreturn_sequences = 1\n[flatten]\n[dropout]\nrate = 0.3\n"
+    "[dense]\nunits = 16\nactivation = sigmoid\n[batchnorm]\n"
+    "[activation]\nactivation = leaky_relu\n[dense]\nunits = 10\n",
+    "[net]\ninput = 1,28,28\n"
+    "[conv]\nname = a\nfilters = 4\nsize = 3\nstride = 2\npad = 1\nactivation = tanh\n"
+    "[avgpool]\nsize = 2\nstride = 1\n[activation]\nname = s\nactivation = softmax\n"
+    "[conv]\nname = b\nfilters = 4\nsize = 1\nactivation = relu\n"
+    "[concat]\nname = j\nfrom = s,b\n"
+    "[conv]\nname = c\nfilters = 8\nsize = 3\npad = 1\nactivation = leaky_relu\n"
+    "[add]\nfrom = j,c\n[batchnorm]\n[maxpool]\nsize = 3\nstride = 2\n"
+    "[dense]\nunits = 10\n",
+};
+
+static void test_export_every_kind(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof kind_cfgs / sizeof kind_cfgs[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "kinds%zu.cfg", i);
+        FILE *f = fopen(sn_test_path(name), "w");
+        assert_non_null(f);
+        fputs(kind_cfgs[i], f);
+        fclose(f);
+        double d = zoo_model(sn_test_path(name));
+        printf("%s: ONNX Runtime max |diff| from predict %.3g\n", name, d);
+        assert_true(d <= 1e-5);
+    }
+}
+
 /* A fixed batch and the oldest opset run too; without --softmax the
  * output is the raw scores, whose softmax is predict's probabilities. */
 static void test_export_batch_opset_raw(void **state)
@@ -358,6 +394,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_export_zoo_matches_predict),
+        cmocka_unit_test(test_export_every_kind),
         cmocka_unit_test(test_export_batch_opset_raw),
         cmocka_unit_test(test_export_metadata),
         cmocka_unit_test(test_export_node_example),
