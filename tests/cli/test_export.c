@@ -80,11 +80,15 @@ static int setup(void **state)
     if (sn_test_use_bin())
         return -1;
     have_checker = system(PY " -c 'import onnx' >/dev/null 2>&1") == 0;
+    /* make deps installs it in build/ort; a sanitizer build (BUILD=build-san) uses that one */
     const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
-    snprintf(ort_modules, sizeof ort_modules, "%s/ort/node_modules", build);
     char pkg[1100];
-    snprintf(pkg, sizeof pkg, "%s/onnxruntime-node/package.json", ort_modules);
-    FILE *f = fopen(pkg, "r");
+    FILE *f = NULL;
+    for (int k = 0; k < 2 && !f; k++) {
+        snprintf(ort_modules, sizeof ort_modules, "%s/ort/node_modules", k ? "build" : build);
+        snprintf(pkg, sizeof pkg, "%s/onnxruntime-node/package.json", ort_modules);
+        f = fopen(pkg, "r");
+    }
     have_ort = f && system("node --version >/dev/null 2>&1") == 0;
     if (f)
         fclose(f);
