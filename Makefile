@@ -18,8 +18,14 @@ PORTABLE    ?= 0
 # Debian packages scratchnet builds and runs with.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
             libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev libpng-dev libjpeg-dev \
-            procps gnuplot-nox bsdutils dataset-fashion-mnist
-PC_PKGS  := hdf5-serial inih zlib libpng libjpeg
+            procps gnuplot-nox bsdutils dataset-fashion-mnist \
+            libprotobuf-c-dev protobuf-c-compiler libonnx-dev libjansson-dev \
+            libonnx-testdata python3-onnx
+# Node and npm run ONNX Runtime (npm onnxruntime-node) in the export test.
+# Installed only when missing: a node from another source (NodeSource)
+# brings its own npm, which Debian's npm package conflicts with.
+NODE_PKGS := nodejs npm
+PC_PKGS  := hdf5-serial inih zlib libpng libjpeg libprotobuf-c jansson
 ifeq ($(WITH_MPI),1)
 PC_PKGS  += ompi-c
 endif
@@ -34,7 +40,7 @@ BUILD   ?= build
 # branches and calls (the gates' exp and tanh).  Results do not change (no
 # reassociation, unlike -ffast-math).
 CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter \
-           -fno-trapping-math -fno-math-errno -fPIC -MMD -MP -Isrc -Iinclude
+           -fno-trapping-math -fno-math-errno -fPIC -MMD -MP -Isrc -Iinclude -I$(BUILD)/gen
 ifeq ($(DEBUG),1)
 CFLAGS  += -O0 -g
 else
@@ -75,6 +81,14 @@ else
 CORE_SRC += src/core/blas_none.c
 endif
 IO_SRC   := $(wildcard src/io/*.c)
+# ONNX's protobuf schema, compiled to C by protoc-c at build time (onnx.c
+# writes models with it, tests/io/test_onnx.c reads ONNX's test cases).
+ONNX_PROTO := /usr/include/onnx/onnx.proto
+ONNX_PB    := $(BUILD)/gen/onnx/onnx.pb-c
+ONNX_TESTDATA := /usr/include/onnx/backend/test/data/node
+# ONNX Runtime for Node, for the export test (npm, in build/ort).
+ORT_VERSION := 1.30.0
+ORT_DIR    := $(BUILD)/ort
 DIST_SRC := src/dist/shard.c
 ifeq ($(WITH_MPI),1)
 DIST_SRC += src/dist/dist_mpi.c
@@ -87,7 +101,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 # The library is the layers a program builds on; the command's own code
 # (src/cli) is linked into the command only.
 LIB_SRC  := $(CORE_SRC) $(IO_SRC) $(DIST_SRC) $(TRAIN_SRC)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ONNX_PB).o
 LIB      := $(BUILD)/libscratchnet.a
 SO       := $(BUILD)/libscratchnet.so
 BIN      := $(BUILD)/scratchnet
@@ -132,6 +146,17 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(ONNX_PB).c $(ONNX_PB).h: $(ONNX_PROTO)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -I$(ONNX_PROTO:%/onnx/onnx.proto=%) $(ONNX_PROTO)
+
+# Hidden: libscratchnet.so exports only sn_ names (tests/layering.sh).
+$(ONNX_PB).o: $(ONNX_PB).c $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
+
+# Whatever includes the generated header waits for it.
+$(BUILD)/src/io/onnx.o $(BUILD)/src/cli/export.o $(BUILD)/tests/io/test_onnx: $(ONNX_PB).h
+
 # The small-matrix kernel's `c += a * b` on vectors must become one FMA
 # instruction; -std=c11 alone keeps multiply and add apart (a throwaway
 # loop, 32 x 32 by 32 x 64: 43 GFLOP/s against 95 with FMA).
@@ -175,13 +200,22 @@ install: $(BIN) $(LIB) $(SO)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIB) \
-	    $(LDLIBS) $(TEST_LIBS) -o $@
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_OBJ) $(TEST_COMMON) \
+	    $(LIB) $(LDLIBS) $(TEST_LIBS) -o $@
+
+# Tests of the command's own code link the objects they test (the library
+# holds no src/cli object).
+$(BUILD)/tests/cli/test_jsonlog: TEST_OBJ = $(BUILD)/src/cli/jsonlog.o
+$(BUILD)/tests/cli/test_jsonlog: $(BUILD)/src/cli/jsonlog.o
 
 # deps: install what is missing (as root), or print the command to do so.
+# The npm package onnxruntime-node goes into $(ORT_DIR) (its install script
+# would download GPU binaries; the CPU runtime is in the package itself);
+# without npm or the registry the export test says so and skips that part.
 deps:
 	@if pkg-config --exists $(PC_PKGS) cmocka && command -v mpirun >/dev/null && command -v pkill >/dev/null && \
-	    command -v gnuplot >/dev/null && command -v script >/dev/null && \
+	    command -v gnuplot >/dev/null && command -v script >/dev/null && command -v protoc-c >/dev/null && \
+	    [ -f $(ONNX_PROTO) ] && [ -d $(ONNX_TESTDATA) ] && /usr/bin/python3 -c 'import onnx' 2>/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
 	    echo "deps: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -190,6 +224,20 @@ deps:
 	else \
 	    echo "deps: missing packages; run as root:"; \
 	    echo "  apt-get update && apt-get install -y $(DEB_PKGS)"; exit 1; \
+	fi
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(NODE_PKGS) || \
+	            echo "deps: could not install $(NODE_PKGS): the export test will skip ONNX Runtime"; \
+	    else \
+	        echo "deps: node and npm are missing (apt-get install $(NODE_PKGS)): the export test will skip ONNX Runtime"; \
+	    fi; \
+	fi
+	@if command -v npm >/dev/null && [ ! -f $(ORT_DIR)/node_modules/onnxruntime-node/package.json ]; then \
+	    mkdir -p $(ORT_DIR) && echo "deps: npm install onnxruntime-node@$(ORT_VERSION) in $(ORT_DIR)" && \
+	    (cd $(ORT_DIR) && npm install --ignore-scripts --no-audit --no-fund --silent \
+	        onnxruntime-node@$(ORT_VERSION)) || \
+	        echo "deps: npm install onnxruntime-node failed: the export test will skip ONNX Runtime"; \
 	fi
 
 $(DATA): | $(BIN)

@@ -26,8 +26,8 @@ for layout in "1 1" "1 2" "2 1"; do
         rm -f "$tmp/log.jsonl"
         OMP_NUM_THREADS=$T $MPIRUN -np "$P" $BIN train --model "$MODEL" --data "$DATA" \
             --epochs 1 --quiet --threads "$T" --log "$tmp/log.jsonl"
-        sed 's/.*"images_per_s": \([0-9.]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/ips"
-        sed 's/.*"elapsed_s": \([0-9.]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/sec"
+        sed 's/.*"images_per_s": \([-0-9.eE+]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/ips"
+        sed 's/.*"elapsed_s": \([-0-9.eE+]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/sec"
         i=$((i + 1))
     done
     med=$(sort -n "$tmp/ips" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')

@@ -34,7 +34,7 @@ for m in "$@"; do
         --threads 1 --quiet --log "$log" --out "$DIR/$m.h5" $extra
     wall=$(( $(date +%s) - start ))
     last=$(tail -1 "$log")
-    get() { echo "$last" | sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p"; }
+    get() { echo "$last" | sed -n "s/.*\"$1\": \([-0-9.eE+]*\).*/\1/p"; }
     acc=$(get test_acc); [ -n "$acc" ] && acc=$(awk "BEGIN{printf \"%.2f%%\", 100*$acc}") || acc="(loss $(get test_loss))"
     if grep -q '^test_flip *= *1' "models/$m.cfg"; then   # also the score without it
         sed '/^test_flip/d' "models/$m.cfg" > "$DIR/$m.plain.cfg"
@@ -43,5 +43,5 @@ for m in "$@"; do
             sed -n 's/.*accuracy \([0-9.]*%\).*/\1/p')
         acc="$acc ($plain without test_flip)"
     fi
-    echo "| $m | $acc | $(get epoch) | $((wall / 60)) min $((wall % 60)) s | $(get images_per_s) | $(get peak_rss_mb) | \`mpirun -np 2 build/scratchnet train --model models/$m.cfg --data $DATA --threads 1 $extra\` |"
+    echo "| $m | $acc | $(get epoch) | $((wall / 60)) min $((wall % 60)) s | $(printf '%.1f' "$(get images_per_s)") | $(get peak_rss_mb) | \`mpirun -np 2 build/scratchnet train --model models/$m.cfg --data $DATA --threads 1 $extra\` |"
 done

@@ -23,6 +23,7 @@ int sn_cmd_predict(int argc, char **argv);
 int sn_cmd_info(int argc, char **argv);
 int sn_cmd_convert(int argc, char **argv);
 int sn_cmd_plot(int argc, char **argv);
+int sn_cmd_export(int argc, char **argv);
 
 /* Whether a launcher (mpirun, srun) started this process: main notes it
  * before MPI starts, because a singleton MPI_Init sets the same variables. */

@@ -17,6 +17,7 @@ static const char usage[] =
     "  info     summary of a model file or of the model in a weights file\n"
     "  convert  other data formats to the HDF5 dataset layout (idx, folder, cifar10)\n"
     "  plot     learning curves of a train --log file as a PNG (gnuplot)\n"
+    "  export   a weights file as an ONNX model (ONNX Runtime, other frameworks)\n"
     "Run under mpirun -np P for P ranks; without mpirun it runs as one rank.\n";
 
 static const struct {
@@ -30,6 +31,7 @@ static const struct {
     { "info", sn_cmd_info, false },
     { "convert", sn_cmd_convert, false },
     { "plot", sn_cmd_plot, true },
+    { "export", sn_cmd_export, true },
 };
 
 int main(int argc, char **argv)

@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/gnuplot.h"
+#include "cli/jsonlog.h"
 #include "core/status.h"
 
 static const char usage[] =
@@ -24,22 +25,8 @@ static const char usage[] =
     "  --size W,H  pixels (default 1000,420)\n"
     "Needs gnuplot (Debian: gnuplot-nox).\n";
 
-/* The number after "key": in a JSON line, or NAN. */
-static double json_number(const char *line, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(line, pat);
-    if (!p)
-        return NAN;
-    char *end;
-    double v = strtod(p + strlen(pat), &end);
-    return end == p + strlen(pat) ? NAN : v;
-}
-
+/* The table's columns: epoch, train_loss, test_loss, train_acc, test_acc. */
 enum { COLS = 5 };
-static const char *const keys[COLS] = { "epoch", "train_loss", "test_loss", "train_acc",
-                                        "test_acc" };
 
 /* Rows of the log into a whitespace table for gnuplot ("NaN" for
  * missing).  A log that several runs appended to holds epochs that start
@@ -48,40 +35,20 @@ static const char *const keys[COLS] = { "epoch", "train_loss", "test_loss", "tra
  * latest run's history. */
 static int write_table(const char *log, const char *table, int *rows, bool have[COLS])
 {
-    FILE *in = fopen(log, "r");
-    if (!in)
-        return sn_fail(SN_EINVAL, "%s: cannot open the log", log);
-    char line[4096];
-    int n = 0, cap = 0, lineno = 0, rc = SN_OK;
-    double (*v)[COLS] = NULL;
-    while (fgets(line, sizeof line, in) && !rc) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == strlen(line))
-            continue;
-        double r[COLS];
-        for (int c = 0; c < COLS; c++)
-            r[c] = json_number(line, keys[c]);
-        if (line[strspn(line, " \t")] != '{' || isnan(r[0]) || isnan(r[1])) {
-            rc = sn_fail(SN_EINVAL, "%s:%d: not a train --log line (needs \"epoch\" and "
-                         "\"train_loss\")", log, lineno);
-            break;
-        }
+    struct cli_log_line *lines = NULL;
+    int n_lines = 0, n = 0, rc = cli_log_read(log, &lines, &n_lines);
+    double (*v)[COLS] = rc ? NULL : malloc((size_t)n_lines * sizeof *v);
+    if (!rc && !v)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
+    for (int i = 0; !rc && i < n_lines; i++) {
+        const struct cli_log_line *e = &lines[i];
+        double r[COLS] = { (double)e->epoch, e->train_loss, e->test_loss, e->train_acc,
+                           e->test_acc };
         while (n > 0 && v[n - 1][0] >= r[0])
             n--;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            void *g = realloc(v, (size_t)cap * sizeof *v);
-            if (!g) {
-                rc = sn_fail(SN_ENOMEM, "out of memory");
-                break;
-            }
-            v = g;
-        }
         memcpy(v[n++], r, sizeof r);
     }
-    fclose(in);
-    if (!rc && n == 0)
-        rc = sn_fail(SN_EINVAL, "%s: no epochs in the log", log);
+    free(lines);
     FILE *out = rc ? NULL : fopen(table, "w");
     if (!rc && !out)
         rc = sn_fail(SN_EIO, "%s: cannot write", table);

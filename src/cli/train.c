@@ -7,6 +7,7 @@
  * runs the watchdog, and ends the job on an error in one way (cli_end).
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/jsonlog.h"
 #include "cli/profile.h"
 #include "cli/progress.h"
 #include "cli/watchdog.h"
@@ -376,18 +378,15 @@ static void report_epoch(const struct train_flags *f, const struct run *r,
     }
     if (!r->log)
         return;
-    fprintf(r->log, "{\"epoch\": %.0f, \"step\": %.0f, \"train_loss\": %.6f", mt->epoch, mt->step,
-            mt->train_loss);
-    if (e->has_acc)
-        fprintf(r->log, ", \"train_acc\": %.6f", mt->train_acc);
-    if (e->tested)
-        fprintf(r->log, ", \"test_loss\": %.6f", mt->test_loss);
-    if (e->tested && e->has_acc)
-        fprintf(r->log, ", \"test_acc\": %.6f", mt->test_acc);
-    fprintf(r->log, ", \"lr\": %.6g, \"images_per_s\": %.1f, \"elapsed_s\": %.3f, "
-            "\"ranks\": %d, \"threads\": %d, \"peak_rss_mb\": %.0f}\n", mt->lr, e->images_per_s,
-            mt->elapsed_s, sn_dist_size(), r->threads, e->peak_rss_mb);
-    fflush(r->log);
+    struct cli_log_line line = {   /* a by-product: a failed write does not stop training */
+        .epoch = (int64_t)mt->epoch, .step = (int64_t)mt->step, .train_loss = mt->train_loss,
+        .train_acc = e->has_acc ? mt->train_acc : NAN,
+        .test_loss = e->tested ? mt->test_loss : NAN,
+        .test_acc = e->tested && e->has_acc ? mt->test_acc : NAN, .lr = mt->lr,
+        .images_per_s = e->images_per_s, .elapsed_s = mt->elapsed_s, .ranks = sn_dist_size(),
+        .threads = r->threads, .peak_rss_mb = (int)e->peak_rss_mb,
+    };
+    (void)cli_log_epoch(r->log, &line);
 }
 
 /* Open MPI and srun hand ranks a pseudo-terminal even when the job's

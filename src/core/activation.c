@@ -247,8 +247,14 @@ static void activation_backward(struct sn_layer *l, const float *const *x,
         sn_act_backward_add(a->act, y, dy, dx[0], rows, F);
 }
 
+static void activation_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
+{
+    a->act = (int)((const struct activation *)l)->act;
+}
+
 static const struct sn_layer_ops activation_ops = {
     .kind = "activation",
+    .attrs = activation_attrs,
     .forward = activation_forward,
     .backward = activation_backward,
     .in_place = true,

@@ -63,8 +63,16 @@ static double avgpool_flops(const struct sn_layer *l)
     return (double)p->C * p->OH * p->OW * p->K * p->K;
 }
 
+static void avgpool_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
+{
+    const struct avgpool *p = (const struct avgpool *)l;
+    a->size = p->K;
+    a->stride = p->S;
+}
+
 static const struct sn_layer_ops avgpool_ops = {
     .kind = "avgpool",
+    .attrs = avgpool_attrs,
     .flops = avgpool_flops,
     .forward = avgpool_forward,
     .backward = avgpool_backward,

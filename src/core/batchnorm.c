@@ -152,8 +152,14 @@ static double batchnorm_flops(const struct sn_layer *l)
     return 4.0 * (double)sn_shape_len(&l->out_shape);
 }
 
+static void batchnorm_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
+{
+    a->eps = ((const struct batchnorm *)l)->eps;
+}
+
 static const struct sn_layer_ops batchnorm_ops = {
     .kind = "batchnorm",
+    .attrs = batchnorm_attrs,
     .flops = batchnorm_flops,
     .reserve = batchnorm_reserve,
     .forward = batchnorm_forward,

@@ -430,8 +430,18 @@ static double conv_flops(const struct sn_layer *l)
     return 2.0 * k->OC * k->g.C * k->g.K * k->g.K * L + 2.0 * k->OC * L;
 }
 
+static void conv_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
+{
+    const struct conv *k = (const struct conv *)l;
+    a->act = (int)k->act;
+    a->size = k->g.K;
+    a->stride = k->g.S;
+    a->pad = k->g.P;
+}
+
 static const struct sn_layer_ops conv_ops = {
     .kind = "conv",
+    .attrs = conv_attrs,
     .flops = conv_flops,
     .reserve = conv_reserve,
     .workspace_len = conv_workspace_len,

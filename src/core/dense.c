@@ -74,8 +74,14 @@ static double dense_flops(const struct sn_layer *l)
     return 2.0 * d->I * d->O + 2.0 * d->O;
 }
 
+static void dense_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
+{
+    a->act = (int)((const struct dense *)l)->act;
+}
+
 static const struct sn_layer_ops dense_ops = {
     .kind = "dense",
+    .attrs = dense_attrs,
     .flops = dense_flops,
     .workspace_len = dense_workspace_len,
     .forward = dense_forward,

@@ -94,8 +94,14 @@ static void dropout_destroy(struct sn_layer *l)
     sn_free(((struct dropout *)l)->mask);
 }
 
+static void dropout_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
+{
+    a->rate = ((const struct dropout *)l)->p;
+}
+
 static const struct sn_layer_ops dropout_ops = {
     .kind = "dropout",
+    .attrs = dropout_attrs,
     .reserve = dropout_reserve,
     .forward = dropout_forward,
     .backward = dropout_backward,

@@ -69,6 +69,13 @@ double sn_layer_flops(const struct sn_layer *l)
     return l->ops->flops ? l->ops->flops(l) : (double)sn_shape_len(&l->out_shape);
 }
 
+void sn_layer_get_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
+{
+    memset(a, 0, sizeof *a);
+    if (l->ops->attrs)
+        l->ops->attrs(l, a);
+}
+
 void sn_param_init(struct sn_param *p, struct sn_rng *r)
 {
     float bound, std;

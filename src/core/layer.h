@@ -92,6 +92,16 @@ void sn_ctx_poll(const struct sn_ctx *c);
 /* Call the watch's ready(from) if set (from the layer's calling thread). */
 void sn_ctx_ready(const struct sn_ctx *c, size_t from);
 
+/* What a layer computes beyond its kind, parameters and shapes, for code
+ * that writes a model in another format (src/io/onnx.c).  Fields a kind
+ * does not have stay 0. */
+struct sn_layer_attrs {
+    int act;                 /* enum sn_act (activation.h) applied to the output */
+    int size, stride, pad;   /* conv, maxpool, avgpool: square window, zero padding */
+    float eps;               /* batchnorm */
+    float rate;              /* dropout (applied in training only) */
+};
+
 struct sn_layer;
 
 struct sn_layer_ops {
@@ -109,6 +119,8 @@ struct sn_layer_ops {
     /* Forward floating-point operations for one example (multiply-adds
      * count 2); NULL: one per output value. */
     double (*flops)(const struct sn_layer *l);
+    /* Fill in the kind's attributes; NULL: it has none. */
+    void (*attrs)(const struct sn_layer *l, struct sn_layer_attrs *a);
     /* forward and backward stay correct when y is x[0] (elementwise
      * layers): the model then runs them in place where it may */
     bool in_place;
@@ -150,6 +162,9 @@ void sn_layer_destroy(struct sn_layer *l);
 
 /* Forward FLOPs of one example (ops->flops, or one per output value). */
 double sn_layer_flops(const struct sn_layer *l);
+
+/* The attributes of l (all 0 for a kind that has none). */
+void sn_layer_get_attrs(const struct sn_layer *l, struct sn_layer_attrs *a);
 
 /* Fill a parameter according to its init rule from r. */
 void sn_param_init(struct sn_param *p, struct sn_rng *r);

@@ -105,8 +105,16 @@ static double maxpool_flops(const struct sn_layer *l)
     return (double)p->C * p->OH * p->OW * p->K * p->K;
 }
 
+static void maxpool_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
+{
+    const struct maxpool *p = (const struct maxpool *)l;
+    a->size = p->K;
+    a->stride = p->S;
+}
+
 static const struct sn_layer_ops maxpool_ops = {
     .kind = "maxpool",
+    .attrs = maxpool_attrs,
     .flops = maxpool_flops,
     .reserve = maxpool_reserve,
     .forward = maxpool_forward,

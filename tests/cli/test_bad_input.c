@@ -80,6 +80,8 @@ static void make_fixtures(void)
                                 "units = 3\n");
     write_text("img.cfg", "[net]\ninput = 1,2,4\nbatch = 24\n[conv]\nfilters = 2\nsize = 1\n"
                           "[flatten]\n[dense]\nunits = 3\n");
+    write_text("mse.cfg", "[net]\ninput = 8\nloss = mse\n[dense]\nunits = 16\nactivation = relu\n"
+                          "[dense]\nunits = 3\n");
     write_text("notcfg.h5", "hello");
     write_text("notimage.png", "this is not a picture");
     write_text("badlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
@@ -126,7 +128,7 @@ static void make_fixtures(void)
     fclose(f);
 }
 
-static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl" };
+static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
 
 /* The names and checksums of every file under the fixture folder. */
 static char *snapshot(void)

@@ -86,7 +86,7 @@ static void test_plot_bad_input_keeps_png(void **state)
     int rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("bad.jsonl"), sn_test_path("keep.png"));
     assert_int_equal(rc, 2);
     char *err = sn_test_slurp(sn_test_path("err.txt"));
-    assert_non_null(strstr(err, "bad.jsonl:2: not a train --log line"));
+    assert_non_null(strstr(err, "bad.jsonl:2: not JSON"));
     free(err);
     char *kept = sn_test_slurp(sn_test_path("keep.png"));
     assert_string_equal(kept, "precious");

@@ -1,0 +1,109 @@
+/* predict.c: classify a grey image with a model written by `scratchnet
+ * export --softmax`, through ONNX Runtime's C API.
+ *
+ *   cc predict.c -I$ORT/include -L$ORT/lib -lonnxruntime -o predict
+ *   ./predict MODEL.onnx IMAGE.pgm
+ *
+ * ($ORT: an ONNX Runtime release, which ships include/onnxruntime_c_api.h
+ * and lib/libonnxruntime.so.)  The model takes raw pixels (0..255), as
+ * `scratchnet predict` does; the class names are in its metadata under
+ * "classes", a JSON array.  IMAGE.pgm: a binary (P5) grey image of the
+ * model's input size.
+ */
+#include <onnxruntime_c_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const OrtApi *ort;
+
+/* Every ONNX Runtime call returns NULL or an error to report. */
+static void check(OrtStatus *st)
+{
+    if (st) {
+        fprintf(stderr, "predict: %s\n", ort->GetErrorMessage(st));
+        ort->ReleaseStatus(st);
+        exit(1);
+    }
+}
+
+/* A binary 8-bit PGM as floats 0..255 (w * h, malloc'd). */
+static float *read_pgm(const char *path, int *w, int *h)
+{
+    FILE *f = fopen(path, "rb");
+    int maxval = 0;
+    if (!f || fscanf(f, "P5 %d %d %d", w, h, &maxval) != 3 || maxval != 255 || fgetc(f) == EOF) {
+        fprintf(stderr, "predict: %s: not a binary 8-bit PGM (P5) image\n", path);
+        exit(1);
+    }
+    size_t n = (size_t)*w * (size_t)*h;
+    unsigned char *px = malloc(n);
+    float *x = malloc(n * sizeof *x);
+    if (!px || !x || fread(px, 1, n, f) != n) {
+        fprintf(stderr, "predict: %s: truncated\n", path);
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++)
+        x[i] = px[i];
+    free(px);
+    fclose(f);
+    return x;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: predict MODEL.onnx IMAGE.pgm\n");
+        return 2;
+    }
+    ort = OrtGetApiBase()->GetApi(ORT_API_VERSION);
+    OrtEnv *env;
+    OrtSessionOptions *opts;
+    OrtSession *session;
+    check(ort->CreateEnv(ORT_LOGGING_LEVEL_WARNING, "predict", &env));
+    check(ort->CreateSessionOptions(&opts));
+    check(ort->CreateSession(env, argv[1], opts, &session));
+
+    int w, h;
+    float *x = read_pgm(argv[2], &w, &h);
+    int64_t shape[4] = { 1, 1, h, w };
+    OrtMemoryInfo *cpu;
+    OrtValue *input = NULL, *output = NULL;
+    check(ort->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &cpu));
+    check(ort->CreateTensorWithDataAsOrtValue(cpu, x, (size_t)w * h * sizeof *x, shape, 4,
+                                              ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &input));
+    const char *in_names[] = { "input" }, *out_names[] = { "probs" };
+    check(ort->Run(session, NULL, in_names, (const OrtValue *const *)&input, 1, out_names, 1,
+                   &output));
+
+    float *probs;
+    size_t K;
+    OrtTensorTypeAndShapeInfo *info;
+    check(ort->GetTensorMutableData(output, (void **)&probs));
+    check(ort->GetTensorTypeAndShape(output, &info));
+    check(ort->GetTensorShapeElementCount(info, &K));
+    size_t best = 0;
+    for (size_t k = 1; k < K; k++)
+        if (probs[k] > probs[best])
+            best = k;
+
+    OrtModelMetadata *meta;
+    OrtAllocator *alloc;
+    char *classes = NULL;
+    check(ort->SessionGetModelMetadata(session, &meta));
+    check(ort->GetAllocatorWithDefaultOptions(&alloc));
+    check(ort->ModelMetadataLookupCustomMetadataMap(meta, alloc, "classes", &classes));
+    printf("class %zu  p = %.4f  (classes: %s)\n", best, probs[best], classes ? classes : "none");
+
+    if (classes)
+        check(ort->AllocatorFree(alloc, classes));
+    ort->ReleaseModelMetadata(meta);
+    ort->ReleaseTensorTypeAndShapeInfo(info);
+    ort->ReleaseValue(output);
+    ort->ReleaseValue(input);
+    ort->ReleaseMemoryInfo(cpu);
+    ort->ReleaseSession(session);
+    ort->ReleaseSessionOptions(opts);
+    ort->ReleaseEnv(env);
+    free(x);
+    return 0;
+}

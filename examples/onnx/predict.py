@@ -1,0 +1,31 @@
+"""predict.py: classify a grey image with a model written by `scratchnet
+export --softmax`, in ONNX Runtime for Python.
+
+    pip install onnxruntime onnx numpy
+    python3 predict.py MODEL.onnx IMAGE.pgm
+
+The model takes raw pixels (0..255), as `scratchnet predict` does; the class
+names are in the model's metadata_props, as a JSON array under "classes".
+IMAGE.pgm is a binary (P5) grey image of the model's input size.
+"""
+import json
+import re
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+model_path, image_path = sys.argv[1:3]
+meta = {p.key: p.value for p in onnx.load(model_path).metadata_props}
+names = json.loads(meta.get("classes", "[]"))
+
+data = open(image_path, "rb").read()
+head = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
+w, h = int(head[1]), int(head[2])
+x = np.frombuffer(data, np.uint8, w * h, head.end()).astype(np.float32).reshape(1, 1, h, w)
+
+session = ort.InferenceSession(model_path)
+probs = session.run(["probs"], {"input": x})[0][0]
+k = int(probs.argmax())
+print(f"class {k} {names[k] if k < len(names) else ''}  p = {probs[k]:.4f}")

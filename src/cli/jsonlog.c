@@ -1,0 +1,119 @@
+/* jsonlog: writing and reading the train --log file (see jsonlog.h). */
+#include "cli/jsonlog.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+/* key: v, unless v is NAN (the key is left out). */
+static int set_real(json_t *o, const char *key, double v)
+{
+    if (isnan(v))
+        return 0;
+    return json_object_set_new(o, key, isfinite(v) ? json_real(v) : json_null());
+}
+
+int cli_log_epoch(FILE *f, const struct cli_log_line *e)
+{
+    json_t *o = json_object();
+    if (!o)
+        return sn_fail(SN_ENOMEM, "out of memory for a log line");
+    int bad = json_object_set_new(o, "epoch", json_integer(e->epoch)) |
+              json_object_set_new(o, "step", json_integer(e->step)) |
+              set_real(o, "train_loss", e->train_loss) | set_real(o, "train_acc", e->train_acc) |
+              set_real(o, "test_loss", e->test_loss) | set_real(o, "test_acc", e->test_acc) |
+              set_real(o, "lr", e->lr) | set_real(o, "images_per_s", e->images_per_s) |
+              set_real(o, "elapsed_s", e->elapsed_s) |
+              json_object_set_new(o, "ranks", json_integer(e->ranks)) |
+              json_object_set_new(o, "threads", json_integer(e->threads)) |
+              json_object_set_new(o, "peak_rss_mb", json_integer(e->peak_rss_mb));
+    /* 17 significant digits: every double reads back to itself */
+    char *s = bad ? NULL : json_dumps(o, JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (!s)
+        return sn_fail(SN_ENOMEM, "out of memory for a log line");
+    int w = fprintf(f, "%s\n", s);
+    free(s);
+    if (w < 0 || fflush(f) != 0)
+        return sn_fail(SN_EIO, "cannot write the log (disk full?)");
+    return SN_OK;
+}
+
+/* The number at key, or NAN if it is absent or not a number (a line
+ * that other tools added keys to still reads). */
+static double number(const json_t *o, const char *key)
+{
+    const json_t *x = json_object_get(o, key);
+    return x && json_is_number(x) ? json_number_value(x) : NAN;
+}
+
+/* One non-blank line into r; SN_EINVAL with path:lineno. */
+static int parse_line(const char *path, int lineno, const char *line, size_t len,
+                      struct cli_log_line *r)
+{
+    json_error_t err;
+    json_t *o = json_loadb(line, len, 0, &err);
+    if (!o)
+        return sn_fail(SN_EINVAL, "%s:%d: not JSON: %s (column %d)", path, lineno, err.text,
+                       err.column);
+    if (!json_is_object(o) || isnan(number(o, "epoch")) || isnan(number(o, "train_loss"))) {
+        json_decref(o);
+        return sn_fail(SN_EINVAL, "%s:%d: not a train --log line (needs the numbers \"epoch\" "
+                       "and \"train_loss\")", path, lineno);
+    }
+    double step = number(o, "step"), ranks = number(o, "ranks"), threads = number(o, "threads"),
+           rss = number(o, "peak_rss_mb");
+    *r = (struct cli_log_line){
+        .epoch = (int64_t)number(o, "epoch"), .step = isnan(step) ? -1 : (int64_t)step,
+        .train_loss = number(o, "train_loss"), .train_acc = number(o, "train_acc"),
+        .test_loss = number(o, "test_loss"), .test_acc = number(o, "test_acc"),
+        .lr = number(o, "lr"), .images_per_s = number(o, "images_per_s"),
+        .elapsed_s = number(o, "elapsed_s"), .ranks = isnan(ranks) ? 0 : (int)ranks,
+        .threads = isnan(threads) ? 0 : (int)threads, .peak_rss_mb = isnan(rss) ? 0 : (int)rss,
+    };
+    json_decref(o);
+    return SN_OK;
+}
+
+int cli_log_read(const char *path, struct cli_log_line **rows, int *n)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return sn_fail(SN_EINVAL, "%s: cannot open the log", path);
+    char *line = NULL;
+    size_t cap_line = 0;
+    ssize_t len;
+    int cnt = 0, cap = 0, lineno = 0, rc = SN_OK;
+    struct cli_log_line *v = NULL;
+    while (!rc && (len = getline(&line, &cap_line, in)) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)len)
+            continue;
+        if (cnt == cap) {
+            cap = cap ? 2 * cap : 64;
+            struct cli_log_line *g = realloc(v, (size_t)cap * sizeof *v);
+            if (!g) {
+                rc = sn_fail(SN_ENOMEM, "out of memory");
+                break;
+            }
+            v = g;
+        }
+        rc = parse_line(path, lineno, line, (size_t)len, &v[cnt]);
+        cnt += rc ? 0 : 1;
+    }
+    free(line);
+    fclose(in);
+    if (!rc && cnt == 0)
+        rc = sn_fail(SN_EINVAL, "%s: no epochs in the log", path);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *rows = v;
+    *n = cnt;
+    return SN_OK;
+}

@@ -1,0 +1,31 @@
+/* jsonlog: the train --log file (INTERFACES.md, "Metrics log"), one JSON
+ * object a line, written and read with jansson. */
+#ifndef SN_CLI_JSONLOG_H
+#define SN_CLI_JSONLOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* One epoch's line.  A NAN value is left out of the line (test figures
+ * when there was no evaluation, accuracies without class labels), an
+ * infinite one is written as null; reading gives NAN for a key that is
+ * absent or not a number (-1 or 0 for the integers). */
+struct cli_log_line {
+    int64_t epoch, step;
+    double train_loss, train_acc, test_loss, test_acc;
+    double lr, images_per_s, elapsed_s;
+    int ranks, threads, peak_rss_mb;
+};
+
+/* Append e to f as one line and flush.  Numbers are written so that they
+ * read back to the same double.  SN_EIO, SN_ENOMEM. */
+int cli_log_epoch(FILE *f, const struct cli_log_line *e);
+
+/* Every line of the log at path, in order, into *rows (malloc'd, caller
+ * frees; *n of them).  Blank lines are skipped; any valid JSON object with
+ * the numbers "epoch" and "train_loss" is a line, whatever its spacing,
+ * key order or other keys (epoch is truncated to an integer).  SN_EINVAL naming path:line for a line that is
+ * not JSON or not such an object, or for a log without lines. */
+int cli_log_read(const char *path, struct cli_log_line **rows, int *n);
+
+#endif

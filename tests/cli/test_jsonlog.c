@@ -1,0 +1,145 @@
+/* test_jsonlog: the train --log file through jansson.  Numbers written by
+ * cli_log_epoch read back to the same doubles; any valid JSON object line
+ * with the two required numbers reads, whatever its spacing, key order,
+ * escaped strings or extra keys; a line that is not JSON, or not a log
+ * line, is refused naming file:line. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/jsonlog.h"
+#include "core/status.h"
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Awkward doubles survive a write and a read bit for bit; NAN keys stay
+ * out of the line, an infinity becomes null, both read back as NAN. */
+static void test_jsonlog_numbers_round_trip(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("rt.jsonl");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    struct cli_log_line in[3] = {
+        { .epoch = 1, .step = 469, .train_loss = 1.0 / 3.0, .train_acc = 0.1 + 0.2,
+          .test_loss = 2.5e-300, .test_acc = 0.9999999999999999, .lr = 0.1,
+          .images_per_s = 123456789.123456789, .elapsed_s = 1e-7, .ranks = 2, .threads = 1,
+          .peak_rss_mb = 85 },
+        { .epoch = 2, .step = 938, .train_loss = 5e-324, .train_acc = NAN, .test_loss = NAN,
+          .test_acc = NAN, .lr = 0.0, .images_per_s = INFINITY, .elapsed_s = 3.0, .ranks = 1,
+          .threads = 2, .peak_rss_mb = 1 },
+        { .epoch = 3, .step = 1ll << 40, .train_loss = 1.7976931348623157e308,
+          .train_acc = -0.0, .test_loss = 1e22, .test_acc = 0.5, .lr = 3e-4, .images_per_s = 1,
+          .elapsed_s = 86400.5, .ranks = 512, .threads = 64, .peak_rss_mb = 24000 },
+    };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cli_log_epoch(f, &in[i]), SN_OK);
+    fclose(f);
+    char *text = sn_test_slurp(path);
+    assert_null(strstr(text, "NaN"));
+    assert_non_null(strstr(text, "\"images_per_s\": null"));
+    free(text);
+    struct cli_log_line *out = NULL;
+    int n = 0;
+    assert_int_equal(cli_log_read(path, &out, &n), SN_OK);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < 3; i++) {
+        const double a[9] = { in[i].train_loss, in[i].train_acc, in[i].test_loss, in[i].test_acc,
+                              in[i].lr, in[i].images_per_s, in[i].elapsed_s };
+        const double b[9] = { out[i].train_loss, out[i].train_acc, out[i].test_loss,
+                              out[i].test_acc, out[i].lr, out[i].images_per_s, out[i].elapsed_s };
+        for (int k = 0; k < 7; k++) {
+            if (isnan(a[k]) || isinf(a[k]))
+                assert_true(isnan(b[k]));
+            else
+                assert_memory_equal(&a[k], &b[k], sizeof a[k]);   /* bit for bit, -0 too */
+        }
+        assert_int_equal(out[i].epoch, in[i].epoch);
+        assert_int_equal(out[i].step, in[i].step);
+        assert_int_equal(out[i].ranks, in[i].ranks);
+        assert_int_equal(out[i].threads, in[i].threads);
+        assert_int_equal(out[i].peak_rss_mb, in[i].peak_rss_mb);
+    }
+    free(out);
+}
+
+/* Lines other tools might write: no spaces, many spaces and tabs, keys in
+ * another order, strings with escaped quotes, braces and a fake
+ * "train_loss", nested values, unicode escapes, CRLF, blank lines. */
+static void test_jsonlog_reads_any_valid_line(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("odd.jsonl");
+    write_text(path,
+               "{\"epoch\":1,\"train_loss\":0.75}\n"
+               "\n"
+               "   {  \"note\" : \"a \\\"quoted\\\" } \\\"train_loss\\\": 99, brace\" ,\t\"train_loss\"\t:"
+               "\t2.5E-1 , \"epoch\" :2 , \"test_acc\": 0.5 }   \r\n"
+               "{\"cfg\": {\"epoch\": 100, \"train_loss\": 100}, \"list\": [1, \"x\", null],"
+               " \"name\": \"caf\\u00e9 \\\\ \\n\", \"epoch\": 3.0, \"train_loss\": 1e-2,"
+               " \"train_acc\": null, \"lr\": \"not a number\"}\n");
+    struct cli_log_line *r = NULL;
+    int n = 0;
+    assert_int_equal(cli_log_read(path, &r, &n), SN_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(r[0].epoch, 1);
+    assert_true(r[0].train_loss == 0.75);
+    assert_true(isnan(r[0].test_loss) && isnan(r[0].lr));
+    assert_int_equal(r[1].epoch, 2);
+    assert_true(r[1].train_loss == 0.25);
+    assert_true(r[1].test_acc == 0.5);
+    assert_int_equal(r[2].epoch, 3);
+    assert_true(r[2].train_loss == 0.01);
+    assert_true(isnan(r[2].train_acc) && isnan(r[2].lr));
+    free(r);
+}
+
+/* Each bad line is named by file:line, the first one found wins. */
+static void test_jsonlog_refuses_bad_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        { "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, \"train_loss\": 0.4\n",
+          "bad.jsonl:2: not JSON" },
+        { "{\"epoch\": 1, \"train_loss\": 0.5}\n\n\nnot json\n", "bad.jsonl:4: not JSON" },
+        { "{\"epoch\": 1, \"train_loss\": 0.5} {\"epoch\": 2}\n", "bad.jsonl:1: not JSON" },
+        { "[1, 2]\n", "bad.jsonl:1: not a train --log line" },
+        { "{\"epoch\": \"1\", \"train_loss\": 0.5}\n", "bad.jsonl:1: not a train --log line" },
+        { "{\"epoch\": 1}\n", "bad.jsonl:1: not a train --log line" },
+        { "{\"epoch\": 1, \"train_loss\": NaN}\n", "bad.jsonl:1: not JSON" },
+        { "\n \n", "bad.jsonl: no epochs in the log" },
+    };
+    const char *path = sn_test_path("bad.jsonl");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_text(path, cases[i].text);
+        struct cli_log_line *r = NULL;
+        int n = 0;
+        assert_int_equal(cli_log_read(path, &r, &n), SN_EINVAL);
+        if (!strstr(sn_errmsg(), cases[i].msg))
+            fail_msg("case %zu: '%s' does not hold '%s'", i, sn_errmsg(), cases[i].msg);
+    }
+    struct cli_log_line *r = NULL;
+    int n = 0;
+    assert_int_equal(cli_log_read(sn_test_path("missing.jsonl"), &r, &n), SN_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jsonlog_numbers_round_trip),
+        cmocka_unit_test(test_jsonlog_reads_any_valid_line),
+        cmocka_unit_test(test_jsonlog_refuses_bad_lines),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
