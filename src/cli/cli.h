@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/model.h"
 #include "io/dataset.h"
@@ -37,12 +38,26 @@ bool cli_launched(void);
 /* ---- command-line options ---- */
 enum cli_opt_type { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT };
 
+/* One option of a command's table.  Numbers are parsed by the one number
+ * parser (core/number.h) at full range and refused outside [min, max],
+ * which every OPT_INT and OPT_FLOAT entry states and its error quotes. */
 struct cli_opt {
     const char *name;         /* without the leading "--" */
     enum cli_opt_type type;
     void *dst;                /* bool, const char *, long or double */
     bool seen;
+    double min, max;          /* OPT_INT, OPT_FLOAT: the accepted range */
 };
+
+#define CLI_FLAG(name, dst) { name, OPT_FLAG, dst, false, 0, 0 }
+#define CLI_STR(name, dst) { name, OPT_STR, dst, false, 0, 0 }
+#define CLI_INT(name, dst, min, max) { name, OPT_INT, dst, false, min, max }
+#define CLI_FLOAT(name, dst, min, max) { name, OPT_FLOAT, dst, false, min, max }
+
+/* Parse one number of a flag's value the way cli_parse does ("--size" W,H
+ * parts, lists): SN_EUSAGE "FLAG: expected an integer in [min, max], got
+ * 'text'". */
+int cli_parse_long(const char *flag, const char *text, long min, long max, long *out);
 
 /* Parse argv[first..argc-1] as "--name value", "--name=value" or "--flag".
  * Arguments not starting with "--" go to positional[] (up to max_pos,
@@ -86,6 +101,23 @@ int cli_check_world(void);
  * replaces the dataset. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in);
+
+/* ---- plot's log reader (the entry point its fuzz target calls) ---- */
+#define CLI_CURVE_COLS 5
+#define CLI_LOG_MAX_BYTES ((size_t)256 << 20)   /* the largest log plot reads */
+
+/* The learning curves of a train --log file: one row per epoch of the
+ * latest run (a log several runs appended to holds epochs that start over;
+ * an epoch not after the previous row replaces the rows from it on), each
+ * epoch, train_loss, test_loss, train_acc, test_acc (NaN where absent). */
+struct cli_curves {
+    int n;
+    double (*v)[CLI_CURVE_COLS];   /* malloc'd; the caller frees v */
+};
+
+/* Read the log from in (log names it in messages).  SN_EINVAL with
+ * "log:line: ..." for a line that is not a log line, or no epochs. */
+int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
 
 /* Set threads per rank: `requested` if > 0, else OMP_NUM_THREADS if set,
  * else cores / ranks on this host.  Returns the count in use. */

@@ -2,6 +2,7 @@
  * evaluation, shared by the commands (see cli.h). */
 #include "cli/cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "core/augment.h"
 #include "core/loss.h"
+#include "core/number.h"
 #include "core/parallel.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -34,10 +36,20 @@ bool cli_wants_help(int argc, char **argv)
     return false;
 }
 
+int cli_parse_long(const char *flag, const char *text, long min, long max, long *out)
+{
+    long long v;
+    if (sn_parse_int(text, min, max, &v))
+        return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);
+    *out = (long)v;
+    return SN_OK;
+}
+
 static int set_opt(struct cli_opt *o, const char *val)
 {
-    char *end;
-    errno = 0;
+    char flag[80];
+    snprintf(flag, sizeof flag, "--%s", o->name);
+    assert(o->type == OPT_FLAG || o->type == OPT_STR || o->min < o->max);   /* a range is given */
     switch (o->type) {
     case OPT_FLAG:
         *(bool *)o->dst = true;
@@ -46,19 +58,15 @@ static int set_opt(struct cli_opt *o, const char *val)
         *(const char **)o->dst = val;
         break;
     case OPT_INT: {
-        long v = strtol(val, &end, 10);
-        if (errno || end == val || *end)
-            return sn_fail(SN_EUSAGE, "--%s: expected an integer, got '%s'", o->name, val);
-        *(long *)o->dst = v;
+        int rc = cli_parse_long(flag, val, (long)o->min, (long)o->max, (long *)o->dst);
+        if (rc)
+            return rc;
         break;
     }
-    case OPT_FLOAT: {
-        double v = strtod(val, &end);
-        if (errno || end == val || *end || !isfinite(v))
-            return sn_fail(SN_EUSAGE, "--%s: expected a number, got '%s'", o->name, val);
-        *(double *)o->dst = v;
+    case OPT_FLOAT:
+        if (sn_parse_real(val, o->min, o->max, (double *)o->dst))
+            return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);
         break;
-    }
     }
     o->seen = true;
     return SN_OK;

@@ -103,10 +103,10 @@ static int convert_idx(int argc, char **argv)
     const char *images = NULL, *labels = NULL, *timages = NULL, *tlabels = NULL, *out = NULL,
                *classes = NULL, *source = NULL;
     struct cli_opt opts[] = {
-        { "images", OPT_STR, &images, 0 },      { "labels", OPT_STR, &labels, 0 },
-        { "test-images", OPT_STR, &timages, 0 }, { "test-labels", OPT_STR, &tlabels, 0 },
-        { "o", OPT_STR, &out, 0 },              { "classes", OPT_STR, &classes, 0 },
-        { "source", OPT_STR, &source, 0 },
+        CLI_STR("images", &images),      CLI_STR("labels", &labels),
+        CLI_STR("test-images", &timages), CLI_STR("test-labels", &tlabels),
+        CLI_STR("o", &out),              CLI_STR("classes", &classes),
+        CLI_STR("source", &source),
     };
     int rc = cli_parse(argc, argv, 3, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
     if (!rc && (!images || !labels || !out))
@@ -295,18 +295,14 @@ static int convert_subset(int argc, char **argv)
     long per_class = 0, test_per_class = 0;
     int n_pos = 0;
     struct cli_opt opts[] = {
-        { "o", OPT_STR, &out, 0 },
-        { "classes", OPT_STR, &classes, 0 },
-        { "per-class", OPT_INT, &per_class, 0 },
-        { "test-per-class", OPT_INT, &test_per_class, 0 },
+        CLI_STR("o", &out),
+        CLI_STR("classes", &classes),
+        CLI_INT("per-class", &per_class, 1, 0x7fffffff),
+        CLI_INT("test-per-class", &test_per_class, 1, 0x7fffffff),
     };
     int rc = cli_parse(argc, argv, 3, opts, 4, pos, 1, &n_pos);
     if (!rc && (n_pos != 1 || !out || !classes))
         rc = sn_fail(SN_EUSAGE, "convert subset needs D.h5, --classes and -o (see --help)");
-    if (!rc && (per_class < 0 || (cli_seen(opts, 4, "per-class") && per_class == 0)))
-        rc = sn_fail(SN_EUSAGE, "--per-class must be >= 1");
-    if (!rc && (test_per_class < 0 || (cli_seen(opts, 4, "test-per-class") && test_per_class == 0)))
-        rc = sn_fail(SN_EUSAGE, "--test-per-class must be >= 1");
     if (!rc)
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "input" }, 1);
     int code = cli_agree(rc);
@@ -346,9 +342,9 @@ static int convert_images(int argc, char **argv)
     const char *test = NULL, *out = NULL, *source = NULL, *dir[1];
     int n_pos = 0;
     struct cli_opt opts[] = {
-        { "test", OPT_STR, &test, 0 },
-        { "o", OPT_STR, &out, 0 },
-        { "source", OPT_STR, &source, 0 },
+        CLI_STR("test", &test),
+        CLI_STR("o", &out),
+        CLI_STR("source", &source),
     };
     bool cifar = strcmp(argv[2], "cifar10") == 0;
     int rc = cli_parse(argc, argv, 3, opts, 3, dir, 1, &n_pos);

@@ -265,10 +265,10 @@ int sn_cmd_predict(int argc, char **argv)
     const char *weights = NULL, *input = NULL, *out = NULL, *model = NULL, *split = NULL;
     long batch = 256, top = 5;
     struct cli_opt opts[] = {
-        { "weights", OPT_STR, &weights, 0 }, { "input", OPT_STR, &input, 0 },
-        { "o", OPT_STR, &out, 0 },           { "model", OPT_STR, &model, 0 },
-        { "split", OPT_STR, &split, 0 },     { "batch", OPT_INT, &batch, 0 },
-        { "top", OPT_INT, &top, 0 },
+        CLI_STR("weights", &weights), CLI_STR("input", &input),
+        CLI_STR("o", &out),           CLI_STR("model", &model),
+        CLI_STR("split", &split),     CLI_INT("batch", &batch, 1, 65536),
+        CLI_INT("top", &top, 1, 1 << 24),
     };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
@@ -279,10 +279,6 @@ int sn_cmd_predict(int argc, char **argv)
     bool image = input && is_image_name(input);
     if (!rc && (!weights || !input || (!out && !image)))
         rc = sn_fail(SN_EUSAGE, "predict needs --weights, --input and -o (see --help)");
-    if (!rc && top < 1)
-        rc = sn_fail(SN_EUSAGE, "--top must be >= 1");
-    if (!rc && (batch < 1 || batch > 65536))
-        rc = sn_fail(SN_EUSAGE, "--batch must be in [1, 65536]");
     if (!rc && !image && !ends_with(input, ".h5"))
         rc = sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or an image (.png, "
                      ".jpg, .jpeg, .pgm)", input);

@@ -22,6 +22,7 @@
 #include "core/add.h"
 #include "core/avgpool.h"
 #include "core/batchnorm.h"
+#include "core/checked.h"
 #include "core/concat.h"
 #include "core/conv.h"
 #include "core/dense.h"
@@ -30,6 +31,7 @@
 #include "core/gru.h"
 #include "core/lstm.h"
 #include "core/maxpool.h"
+#include "core/number.h"
 #include "core/rnn.h"
 #include "core/status.h"
 
@@ -228,17 +230,13 @@ static int get_int(struct parser *p, struct section *s, const char *key, long de
                    long max, long *out)
 {
     struct kv *kv = find(s, key);
-    if (!kv) {
-        *out = def;
+    long long v;
+    *out = def;   /* also on error: callers stop at the error either way */
+    if (!kv)
         return SN_OK;
-    }
-    char *end;
-    errno = 0;
-    long v = strtol(kv->value, &end, 10);
-    if (errno || end == kv->value || *end != '\0' || v < min || v > max)
-        return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected an integer in [%ld, %ld], got '%s'",
-                    s->word, key, min, max, kv->value);
-    *out = v;
+    if (sn_parse_int(kv->value, min, max, &v))
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s", s->word, key, sn_errmsg());
+    *out = (long)v;
     return SN_OK;
 }
 
@@ -246,16 +244,12 @@ static int get_float(struct parser *p, struct section *s, const char *key, doubl
                      double min, double max, float *out)
 {
     struct kv *kv = find(s, key);
-    if (!kv) {
-        *out = (float)def;
+    double v;
+    *out = (float)def;
+    if (!kv)
         return SN_OK;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(kv->value, &end);
-    if (errno || end == kv->value || *end != '\0' || !isfinite(v) || v < min || v > max)
-        return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected a number in [%g, %g], got '%s'",
-                    s->word, key, min, max, kv->value);
+    if (sn_parse_real(kv->value, min, max, &v))
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s", s->word, key, sn_errmsg());
     *out = (float)v;
     return SN_OK;
 }
@@ -274,6 +268,8 @@ static int bad_value(struct parser *p, struct section *s, struct kv *kv)
     return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s", s->word, kv->key, sn_errmsg());
 }
 
+/* C,H,W or T,F or F: 1 to SN_MAX_DIMS integers in [1, 2^24] whose product
+ * is at most SN_MAX_ELEMS. */
 static int get_shape(struct parser *p, struct section *s, const char *key,
                      struct sn_shape *out)
 {
@@ -281,26 +277,30 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
     if (!kv)
         return perr(p, s->line, SN_EINVAL, "[%s] needs '%s' (e.g. 1,28,28 or 784)", s->word, key);
     struct sn_shape sh = { 0, { 0 } };
-    const char *c = kv->value;
-    while (*c) {
-        char *end;
-        errno = 0;
-        long v = strtol(c, &end, 10);
-        if (errno || end == c || v < 1 || v > (1 << 24) || sh.ndim == SN_MAX_DIMS)
-            return perr(p, kv->line, SN_EINVAL,
-                        "[%s] %s: expected 1 to %d positive integers separated by commas, got '%s'",
+    char buf[MAX_VALUE], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", kv->value);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        long long v;
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *end = tok + strlen(tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (sh.ndim == SN_MAX_DIMS)
+            return perr(p, kv->line, SN_EINVAL, "[%s] %s: at most %d dimensions, got '%s'",
                         s->word, key, SN_MAX_DIMS, kv->value);
+        if (sn_parse_int(tok, 1, 1 << 24, &v))
+            return perr(p, kv->line, SN_EINVAL, "[%s] %s: each dimension: %s", s->word, key,
+                        sn_errmsg());
         sh.d[sh.ndim++] = (int)v;
-        while (*end == ' ' || *end == '\t')
-            end++;
-        if (*end == ',')
-            end++;
-        else if (*end != '\0')
-            return perr(p, kv->line, SN_EINVAL, "[%s] %s: unexpected '%s'", s->word, key, end);
-        c = end;
-        while (*c == ' ' || *c == '\t')
-            c++;
     }
+    size_t len;
+    if (sh.ndim == 0)
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected 1 to %d positive integers "
+                    "separated by commas, got '%s'", s->word, key, SN_MAX_DIMS, kv->value);
+    if (!sn_shape_len_ok(&sh, SN_MAX_ELEMS, &len))
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s holds more than %zu values", s->word,
+                    key, kv->value, SN_MAX_ELEMS);
     *out = sh;
     return SN_OK;
 }
