@@ -74,9 +74,9 @@ void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
             n = 1;
         } else if (*p == '"' && as_field) {
             fputc('\'', f);
+        } else if (*p == '\'' && !as_field) {
+            fputs("\xe2\x80\x99", f);   /* U+2019: gnuplot's doubled '' misparses at the start */
         } else {
-            if (*p == '\'' && !as_field)
-                fputc('\'', f);
             fwrite(p, 1, (size_t)n, f);
         }
         p += n;

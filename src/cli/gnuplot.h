@@ -20,12 +20,13 @@
 
 /* Write the user text s to f so that no byte sequence can do anything but
  * show as text: as a single-quoted gnuplot string (as_field false; the
- * quotes included, a quote inside doubled: gnuplot expands nothing else
- * in single quotes, neither backslashes, backquotes nor macros) or as one
- * field of a tab-separated data file (as_field true; read as a string by
- * xticlabels(), never as a format).  Either way control bytes (newline,
- * tab, ...) and bytes that are not UTF-8 become '?', a double quote
- * becomes a single one in a field, and empty text becomes "?". */
+ * quotes included: gnuplot expands nothing in single quotes, neither
+ * backslashes, backquotes nor macros; a single quote inside becomes U+2019,
+ * because gnuplot's doubled '' misparses at the start of a string) or as
+ * one field of a tab-separated data file (as_field true; read as a string
+ * by xticlabels(), never as a format; a double quote becomes a single
+ * one).  Either way control bytes (newline, tab, ...) and bytes that are
+ * not UTF-8 become '?', and empty text becomes "?". */
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
 
 /* Run gnuplot on script, inside folder dir (the script reads its data
