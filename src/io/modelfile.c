@@ -49,8 +49,8 @@ struct kv {
 struct section {
     char word[SN_NAME_LEN];
     int line;
-    int n_kv;
-    struct kv kv[MAX_KEYS];
+    int n_kv, cap_kv;
+    struct kv *kv;    /* owned; grows as keys come (a layer holds a few, not MAX_KEYS) */
 };
 
 struct parser {
@@ -123,6 +123,9 @@ static int new_section(struct parser *p, const char *word, size_t len)
         p->secs = s;
         p->cap = cap;
     }
+    if (p->n_secs > SN_MAX_LAYERS + 1)
+        return perr(p, p->line, SN_EINVAL, "more than %d layers (the limit of a model)",
+                    SN_MAX_LAYERS);
     struct section *s = &p->secs[p->n_secs++];
     memset(s, 0, sizeof *s);
     if (len >= sizeof s->word)
@@ -203,7 +206,18 @@ static int handler(void *user, const char *section, const char *name, const char
         perr(p, p->line, SN_EINVAL, "[%s] has more than %d keys", s->word, MAX_KEYS);
         return 0;
     }
+    if (s->n_kv == s->cap_kv) {
+        int cap = s->cap_kv ? 2 * s->cap_kv : 4;
+        struct kv *g = realloc(s->kv, (size_t)cap * sizeof *g);
+        if (!g) {
+            perr(p, p->line, SN_ENOMEM, "out of memory");
+            return 0;
+        }
+        s->kv = g;
+        s->cap_kv = cap;
+    }
     struct kv *kv = &s->kv[s->n_kv++];
+    memset(kv, 0, sizeof *kv);
     if (strlen(name) >= sizeof kv->key || strlen(value) >= sizeof kv->value) {
         perr(p, p->line, SN_EINVAL, "key or value is too long");
         return 0;
@@ -706,6 +720,8 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
                      last->word);
         }
     }
+    for (int i = 0; i < p.n_secs; i++)
+        free(p.secs[i].kv);
     free(p.secs);
     if (p.rc) {
         sn_model_destroy(m);
