@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/h5.h"
 
@@ -270,6 +271,8 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
     const size_t block = 8192;
     for (size_t at = 0; at < s->n && !rc; at += block) {
         size_t cnt = s->n - at < block ? s->n - at : block;
+        if ((rc = sn_interrupt_check("reading the dataset into memory")))
+            break;
         rc = s->x_u8 ? sn_h5_read_block(d->f, xp, at, cnt, s->row_len, SN_H5_U8,
                                         (uint8_t *)x + at * s->row_len)
                      : sn_h5_read_block(d->f, xp, at, cnt, s->row_len, SN_H5_F32,
@@ -385,7 +388,9 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
     int rc = SN_OK;
     for (size_t at = first; at < first + n && rc == SN_OK; at += CHUNK) {
         size_t cnt = first + n - at < CHUNK ? first + n - at : CHUNK;
-        rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
+        rc = sn_interrupt_check("checking the labels");
+        if (!rc)
+            rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
         for (size_t i = 0; i < cnt && rc == SN_OK; i++)
             if (buf[i] < 0 || buf[i] >= K)
                 rc = sn_fail(SN_EINVAL, "%s: %s row %zu has label %d, outside [0, %d) for a "

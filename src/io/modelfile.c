@@ -33,7 +33,9 @@
 #include "core/maxpool.h"
 #include "core/number.h"
 #include "core/rnn.h"
+#include "core/interrupt.h"
 #include "core/status.h"
+#include "io/fsutil.h"
 
 #define MAX_KEYS 48
 #define MAX_VALUE 160
@@ -67,9 +69,10 @@ struct parser {
 
 int sn_modelfile_read(const char *path, char **text)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return sn_fail(SN_EINVAL, "%s: cannot open model file: %s", path, strerror(errno));
+    FILE *fp;
+    int rc = sn_fs_open_input(path, "model file", SIZE_MAX, &fp, NULL);
+    if (rc)
+        return rc;
     char *buf = malloc(MAX_FILE_BYTES + 1);
     if (!buf) {
         fclose(fp);
@@ -671,6 +674,8 @@ static int build_layer(struct build *b, struct section *s, int index)
 int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *net,
                        struct sn_model **model)
 {
+    if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+        text += 3;   /* a UTF-8 byte-order mark, as some Windows editors write */
     struct parser p = { .fname = fname, .text = text };
     int ini_rc = ini_parse_stream(reader, &p, handler, &p);
     if (!p.rc && ini_rc > 0)
@@ -697,6 +702,8 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
                 parse_augment(&p, &p.secs[i], net);
             continue;
         }
+        if ((p.rc = sn_interrupt_check("building the model")))
+            break;
         build_layer(&b, &p.secs[i], i - 1 - n_aug);
     }
     if (!p.rc && m->n_layers == 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 
 int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_text)
@@ -207,7 +208,8 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
                                "(float): the file holds another model", sn_h5_path(f), path,
                                sn_shape_str(&pr->shape, want, sizeof want));
             }
-            if ((rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len)))
+            if ((rc = sn_interrupt_check("reading the weights")) ||
+                (rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len)))
                 return rc;
             loaded++;
         }
