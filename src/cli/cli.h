@@ -93,12 +93,15 @@ void cli_print_error(int rc);
  * another MPI).  SN_EUSAGE. */
 int cli_check_world(void);
 
-/* Refuse an output that is one of the inputs (the same file, by device and
- * inode, so other spellings and links count): outputs[i] is written by the
- * flag out_flags[i], inputs[j] read through in_flags[j]; NULL entries are
- * skipped.  Also refuses an output whose folder is missing or not writable,
- * or that is a folder.  SN_EUSAGE naming both flags, so `--out D.h5 --data D.h5` never
- * replaces the dataset. */
+/* Every output must be a regular file or not exist, in a writable folder,
+ * and be none of the inputs: refuse an output that is one of the inputs
+ * (the same file, by device and inode, so other spellings and links
+ * count; outputs[i] is written by the flag out_flags[i], inputs[j] read
+ * through in_flags[j]; NULL entries are skipped) or another output, an
+ * empty name, a folder, a device, a FIFO or a socket (replaced by rename,
+ * as root even /dev/null would go), or an output whose folder is missing or
+ * not writable.  SN_EUSAGE naming the flags, so `--out D.h5 --data D.h5`
+ * never replaces the dataset and nothing is checked after hours of work. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in);
 
@@ -118,6 +121,19 @@ struct cli_curves {
 /* Read the log from in (log names it in messages).  SN_EINVAL with
  * "log:line: ..." for a line that is not a log line, or no epochs. */
 int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
+
+/* The folder a run will write into (--checkpoint-dir): an existing one
+ * must be a writable folder; a missing one is made (with its parents), and
+ * *created says so, for cli_undo_outputs.  SN_EUSAGE naming flag. */
+int cli_make_folder(const char *dir, const char *flag, bool *created);
+
+/* fopen(path, "a"), and whether the file was absent before (*created). */
+FILE *cli_open_append(const char *path, bool *created);
+
+/* A refused run creates nothing: remove the file if this run created it
+ * and it is still empty, and the folder if this run created it and it is
+ * still empty (NULL entries are skipped). */
+void cli_undo_outputs(const char *file, bool file_created, const char *dir, bool dir_created);
 
 /* Set threads per rank: `requested` if > 0, else OMP_NUM_THREADS if set,
  * else cores / ranks on this host.  Returns the count in use. */

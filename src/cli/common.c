@@ -19,6 +19,7 @@
 #include "core/tensor.h"
 #include "dist/dist.h"
 #include "dist/shard.h"
+#include "io/fsutil.h"
 
 bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name)
 {
@@ -205,6 +206,15 @@ int cli_check_world(void)
     return SN_OK;
 }
 
+/* What st is when it is not a regular file, for a message. */
+static const char *not_a_file(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode) ? "a folder" : S_ISCHR(st->st_mode) ? "a character device"
+         : S_ISBLK(st->st_mode) ? "a block device" : S_ISFIFO(st->st_mode) ? "a FIFO"
+         : S_ISSOCK(st->st_mode) ? "a socket" : S_ISREG(st->st_mode) ? "a file"
+         : "not a regular file";
+}
+
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in)
 {
@@ -212,6 +222,10 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
         struct stat so, si;
         if (!outputs[i])
             continue;
+        if (!outputs[i][0])
+            return sn_fail(SN_EUSAGE, "%s: the file name is empty", out_flags[i]);
+        if (strlen(outputs[i]) >= 4000)
+            return sn_fail(SN_EUSAGE, "%s: the file name is longer than 4000 bytes", out_flags[i]);
         /* its folder must exist and be writable now, not after hours of training */
         char dir[4096];
         const char *slash = strrchr(outputs[i], '/');
@@ -230,13 +244,60 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
             continue;   /* not there yet: it cannot be an input */
         if (S_ISDIR(so.st_mode))
             return sn_fail(SN_EUSAGE, "%s %s is a folder, not a file", out_flags[i], outputs[i]);
+        /* outputs are replaced by rename: a device node, a FIFO or a socket
+         * under that name would be replaced (as root, /dev/null itself) */
+        if (!S_ISREG(so.st_mode))
+            return sn_fail(SN_EUSAGE, "%s %s is %s: an output must be a regular file or not "
+                           "exist", out_flags[i], outputs[i], not_a_file(&so));
         for (int j = 0; j < n_in; j++)
             if (inputs[j] && stat(inputs[j], &si) == 0 && si.st_dev == so.st_dev &&
                 si.st_ino == so.st_ino)
                 return sn_fail(SN_EUSAGE, "%s %s is the %s file: writing it would destroy an input",
                                out_flags[i], outputs[i], in_flags[j]);
+        for (int j = 0; j < i; j++)
+            if (outputs[j] && stat(outputs[j], &si) == 0 && si.st_dev == so.st_dev &&
+                si.st_ino == so.st_ino)
+                return sn_fail(SN_EUSAGE, "%s %s is also the %s file", out_flags[i], outputs[i],
+                               out_flags[j]);
     }
     return SN_OK;
+}
+
+int cli_make_folder(const char *dir, const char *flag, bool *created)
+{
+    struct stat st;
+    *created = false;
+    if (!dir[0])
+        return sn_fail(SN_EUSAGE, "%s: the folder name is empty", flag);
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return sn_fail(SN_EUSAGE, "%s %s: not a folder (it is %s)", flag, dir,
+                           not_a_file(&st));
+        if (access(dir, W_OK | X_OK) != 0)
+            return sn_fail(SN_EUSAGE, "%s %s: the folder is not writable", flag, dir);
+        return SN_OK;
+    }
+    int rc = sn_fs_mkdirs(dir);
+    if (rc)
+        return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);
+    *created = true;
+    return SN_OK;
+}
+
+FILE *cli_open_append(const char *path, bool *created)
+{
+    struct stat st;
+    *created = stat(path, &st) != 0;
+    return fopen(path, "a");
+}
+
+void cli_undo_outputs(const char *file, bool file_created, const char *dir, bool dir_created)
+{
+    struct stat st;
+    if (file && file_created && stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        remove(file);
+    if (dir && dir_created)
+        rmdir(dir);   /* only an empty folder goes */
 }
 
 int cli_setup_threads(long requested)
