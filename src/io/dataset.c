@@ -40,6 +40,8 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
                        "dimensions, it has rank %d", file, xp, SN_MAX_DIMS, nd);
     if (!(cls == SN_H5_CLASS_INT && size == 1) && !(cls == SN_H5_CLASS_FLOAT))
         return sn_fail(SN_EINVAL, "%s: %s must be uint8 or float", file, xp);
+    if (cls == SN_H5_CLASS_INT && sn_h5_is_signed(d->f, xp))   /* -1 is not pixel 255 */
+        return sn_fail(SN_EINVAL, "%s: %s holds int8; pixels must be uint8 (or float)", file, xp);
     if (dims[0] == 0 || dims[0] > INT32_MAX)
         return sn_fail(SN_EINVAL, "%s: %s has %zu rows (need 1 to %d)", file, xp, dims[0],
                        INT32_MAX);
@@ -96,8 +98,11 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
         size_t cm, cs;
         if ((rc = sn_h5_attr_get_f64(d->f, xp, "mean", v, SN_MAX_CHANNELS, &cm)))
             return rc;
-        for (size_t i = 0; i < cm; i++)
+        for (size_t i = 0; i < cm; i++) {
+            if (!isfinite(v[i]))
+                return sn_fail(SN_EINVAL, "%s: mean of %s must be finite", file, xp);
             s->mean[i] = (float)v[i];
+        }
         if ((rc = sn_h5_attr_get_f64(d->f, xp, "std", v, SN_MAX_CHANNELS, &cs)))
             return rc;
         for (size_t i = 0; i < cs; i++) {

@@ -303,6 +303,18 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
     return rc;
 }
 
+bool sn_h5_is_signed(struct sn_h5 *f, const char *path)
+{
+    hid_t d = -1;
+    if (open_dset(f, path, &d))
+        return false;
+    hid_t t = H5Dget_type(d);
+    bool sign = H5Tget_class(t) == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_2;
+    H5Tclose(t);
+    H5Dclose(d);
+    return sign;
+}
+
 int sn_h5_check_rows(struct sn_h5 *f, const char *path, size_t n)
 {
     int nd;

@@ -78,6 +78,9 @@ int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size
 int sn_h5_read_block(struct sn_h5 *f, const char *path, size_t first, size_t n,
                      size_t row_len, enum sn_h5_type type, void *out);
 
+/* true if the dataset at path stores signed integers. */
+bool sn_h5_is_signed(struct sn_h5 *f, const char *path);
+
 /* SN_OK if path is a backed dataset of n values in one dimension. */
 int sn_h5_check_rows(struct sn_h5 *f, const char *path, size_t n);
 

@@ -409,6 +409,7 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 struct build {
     struct parser *p;
     struct sn_model *m;
+    int *sec_of;                            /* per layer: its section in p->secs */
     int prev;                               /* the previous layer (-1: model input) */
     int n_in;                               /* this layer's inputs */
     int in[SN_MAX_INPUTS];
@@ -642,6 +643,12 @@ static int build_layer(struct build *b, struct section *s, int index)
                     return perr(p, nkv->line, SN_EINVAL,
                                 "[%s] name '%s' may hold only letters, digits, '_', '-', '.'",
                                 s->word, nkv->value);
+            /* "." and ".." would be path steps in the HDF5 files (/params/./weight);
+             * "input" is what `from` calls the model input */
+            if (!strcmp(nkv->value, ".") || !strcmp(nkv->value, "..") ||
+                !strcmp(nkv->value, "input"))
+                return perr(p, nkv->line, SN_EINVAL, "[%s] name '%s' is reserved", s->word,
+                            nkv->value);
             snprintf(name, sizeof name, "%s", nkv->value);
         } else {
             snprintf(name, sizeof name, "%.40s%d", s->word, index);
@@ -664,6 +671,7 @@ static int build_layer(struct build *b, struct section *s, int index)
         if ((rc = sn_model_add(b->m, l)))
             return perr(p, s->line, rc, "%s", sn_errmsg());
         b->prev = b->m->n_layers - 1;
+        b->sec_of[b->prev] = (int)(s - p->secs);
         return SN_OK;
     }
     if (strcmp(s->word, "net") == 0)
@@ -693,6 +701,8 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     if (!p.rc && sn_model_create(net->input, &m))
         perr(&p, 0, SN_ENOMEM, "%s", sn_errmsg());
     struct build b = { .p = &p, .m = m, .prev = -1 };
+    if (!p.rc && !(b.sec_of = malloc((size_t)p.n_secs * sizeof *b.sec_of)))
+        perr(&p, 0, SN_ENOMEM, "out of memory");
     int n_aug = 0;
     for (int i = 1; i < p.n_secs && !p.rc; i++) {
         if (strcmp(p.secs[i].word, "augment") == 0) {
@@ -711,9 +721,15 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     if (!p.rc && net->target_input && net->loss == SN_LOSS_CROSS_ENTROPY)
         perr(&p, p.secs[0].line, SN_EINVAL, "[net] target = input needs loss = mse or "
              "binary_cross_entropy");
-    /* The losses apply their own softmax / sigmoid to the last layer. */
-    if (!p.rc && p.n_secs > 1) {
-        struct section *last = &p.secs[p.n_secs - 1];
+    /* The losses apply their own softmax / sigmoid to the model's output:
+     * the last layer's, looking through layers that pass values on
+     * unchanged in kind (dropout, flatten), whatever sections follow. */
+    if (!p.rc && m->n_layers > 0) {
+        int out = m->n_layers - 1;
+        while (out >= 0 && (!strcmp(m->layers[out]->ops->kind, "dropout") ||
+                            !strcmp(m->layers[out]->ops->kind, "flatten")))
+            out = m->layers[out]->in[0];
+        struct section *last = out >= 0 ? &p.secs[b.sec_of[out]] : &p.secs[0];
         for (int i = 0; i < last->n_kv; i++) {
             const struct kv *kv = &last->kv[i];
             if (strcmp(kv->key, "activation") != 0)
@@ -727,6 +743,7 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
                      last->word);
         }
     }
+    free(b.sec_of);
     for (int i = 0; i < p.n_secs; i++)
         free(p.secs[i].kv);
     free(p.secs);
