@@ -21,16 +21,18 @@
 #include "io/fsutil.h"
 #include "io/h5.h"
 #include "io/idx.h"
+#include "io/image.h"
 
 static const char usage[] =
     "usage: scratchnet convert idx --images F --labels F [--test-images F --test-labels F]\n"
     "                              [--classes a,b,...] [--source TEXT] -o D.h5\n"
-    "       scratchnet convert folder DIR [--test DIR] [--source TEXT] -o D.h5\n"
+    "       scratchnet convert folder DIR [--test DIR] [--source TEXT] [--max-pixels N] -o D.h5\n"
     "       scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
     "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N]\n"
     "                                 [--test-per-class N] -o OUT.h5\n"
     "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
-    "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size\n"
+    "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size;\n"
+    "          an image of more than --max-pixels pixels (default 67108864) is refused\n"
     "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin)\n"
     "  subset: the rows of some classes (labels kept as they are), the first N per\n"
     "          class of /train (all of them without --per-class) and of /test (all of\n"
@@ -340,14 +342,17 @@ static int convert_subset(int argc, char **argv)
 static int convert_images(int argc, char **argv)
 {
     const char *test = NULL, *out = NULL, *source = NULL, *dir[1];
+    long max_pixels = (long)SN_IMAGE_MAX_PIXELS;
     int n_pos = 0;
     struct cli_opt opts[] = {
         CLI_STR("test", &test),
         CLI_STR("o", &out),
         CLI_STR("source", &source),
+        CLI_INT("max-pixels", &max_pixels, 1, 1L << 28),
     };
     bool cifar = strcmp(argv[2], "cifar10") == 0;
-    int rc = cli_parse(argc, argv, 3, opts, 3, dir, 1, &n_pos);
+    int rc = cli_parse(argc, argv, 3, opts, 4, dir, 1, &n_pos);
+    sn_image_set_max_pixels((size_t)max_pixels);
     if (!rc && cifar && test)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --test: test_batch.bin is in DIR");
     if (!rc && (n_pos != 1 || !out))

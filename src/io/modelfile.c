@@ -296,6 +296,9 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
     struct sn_shape sh = { 0, { 0 } };
     char buf[MAX_VALUE], *save = NULL;
     snprintf(buf, sizeof buf, "%s", kv->value);
+    size_t commas = 0;
+    for (const char *c = kv->value; *c; c++)
+        commas += *c == ',';
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         long long v;
         while (*tok == ' ' || *tok == '\t')
@@ -312,7 +315,7 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
         sh.d[sh.ndim++] = (int)v;
     }
     size_t len;
-    if (sh.ndim == 0)
+    if (sh.ndim == 0 || (size_t)sh.ndim != commas + 1)
         return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected 1 to %d positive integers "
                     "separated by commas, got '%s'", s->word, key, SN_MAX_DIMS, kv->value);
     if (!sn_shape_len_ok(&sh, SN_MAX_ELEMS, &len))
