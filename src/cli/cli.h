@@ -124,16 +124,17 @@ int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
 
 /* The folder a run will write into (--checkpoint-dir): an existing one
  * must be a writable folder; a missing one is made (with its parents), and
- * *created says so, for cli_undo_outputs.  SN_EUSAGE naming flag. */
-int cli_make_folder(const char *dir, const char *flag, bool *created);
+ * made gets the topmost folder this made ("" if none), for
+ * cli_undo_outputs.  SN_EUSAGE naming flag. */
+int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_len);
 
 /* fopen(path, "a"), and whether the file was absent before (*created). */
 FILE *cli_open_append(const char *path, bool *created);
 
 /* A refused run creates nothing: remove the file if this run created it
- * and it is still empty, and the folder if this run created it and it is
- * still empty (NULL entries are skipped). */
-void cli_undo_outputs(const char *file, bool file_created, const char *dir, bool dir_created);
+ * and it is still empty, and the folders from dir up to made (what
+ * cli_make_folder made) while they are empty.  NULL entries are skipped. */
+void cli_undo_outputs(const char *file, bool file_created, const char *dir, const char *made);
 
 /* Set threads per rank: `requested` if > 0, else OMP_NUM_THREADS if set,
  * else cores / ranks on this host.  Returns the count in use. */

@@ -263,10 +263,10 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
     return SN_OK;
 }
 
-int cli_make_folder(const char *dir, const char *flag, bool *created)
+int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_len)
 {
     struct stat st;
-    *created = false;
+    made[0] = '\0';
     if (!dir[0])
         return sn_fail(SN_EUSAGE, "%s: the folder name is empty", flag);
     if (stat(dir, &st) == 0) {
@@ -277,10 +277,21 @@ int cli_make_folder(const char *dir, const char *flag, bool *created)
             return sn_fail(SN_EUSAGE, "%s %s: the folder is not writable", flag, dir);
         return SN_OK;
     }
+    /* the first missing folder on the way down is the top of what is made */
+    size_t n = strlen(dir);
+    if (n >= made_len)
+        return sn_fail(SN_EUSAGE, "%s: the folder name is too long", flag);
+    for (size_t i = 1; i <= n; i++)
+        if (dir[i] == '/' || dir[i] == '\0') {
+            snprintf(made, made_len, "%.*s", (int)i, dir);
+            if (stat(made, &st) != 0)
+                break;
+        }
     int rc = sn_fs_mkdirs(dir);
-    if (rc)
+    if (rc) {
+        made[0] = '\0';
         return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);
-    *created = true;
+    }
     return SN_OK;
 }
 
@@ -291,13 +302,22 @@ FILE *cli_open_append(const char *path, bool *created)
     return fopen(path, "a");
 }
 
-void cli_undo_outputs(const char *file, bool file_created, const char *dir, bool dir_created)
+void cli_undo_outputs(const char *file, bool file_created, const char *dir, const char *made)
 {
     struct stat st;
     if (file && file_created && stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
         remove(file);
-    if (dir && dir_created)
-        rmdir(dir);   /* only an empty folder goes */
+    if (!dir || !made || !made[0])
+        return;
+    /* from dir up to made, each only if empty */
+    char p[4096];
+    snprintf(p, sizeof p, "%s", dir);
+    while (rmdir(p) == 0 && strcmp(p, made) != 0) {
+        char *slash = strrchr(p, '/');
+        if (!slash || (size_t)(slash - p) < strlen(made))
+            break;
+        *slash = '\0';
+    }
 }
 
 int cli_setup_threads(long requested)

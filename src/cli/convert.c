@@ -357,6 +357,8 @@ static int convert_images(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --test: test_batch.bin is in DIR");
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "convert %s needs DIR and -o (see --help)", argv[2]);
+    if (!rc)   /* before reading a single image */
+        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, NULL, NULL, 0);
     int code = cli_agree(rc);
     if (code)
         return code;
