@@ -60,13 +60,8 @@ static char **class_names(struct sn_dataset *ds, int K)
     char **names = NULL;
     size_t n = 0;
     if (sn_h5_has_attr(ds->f, "/", "classes") &&
-        sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n) == SN_OK && n == (size_t)K) {
-        for (size_t k = 0; k < n; k++)   /* printed on a terminal: no control bytes */
-            for (char *c = names[k]; *c; c++)
-                if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                    *c = '?';
+        sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n) == SN_OK && n == (size_t)K)
         return names;
-    }
     sn_h5_free_strs(names, n);
     names = calloc((size_t)K, sizeof *names);
     for (int k = 0; names && k < K; k++) {

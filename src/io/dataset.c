@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/checked.h"
 #include "core/interrupt.h"
 #include "core/status.h"
 #include "io/h5.h"
@@ -58,7 +59,9 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
         if (dims[i] == 0 || dims[i] > (1u << 24))
             return sn_fail(SN_EINVAL, "%s: %s has a bad dimension %zu", file, xp, dims[i]);
         s->shape.d[i - 1] = (int)dims[i];
-        s->row_len *= dims[i];
+        if (!sn_mul_ok(s->row_len, dims[i], &s->row_len) || s->row_len > (1u << 26))
+            return sn_fail(SN_EINVAL, "%s: samples of %s are too large (more than %u elements)",
+                           file, xp, 1u << 26);
     }
     if (s->row_len > (1u << 26))
         return sn_fail(SN_EINVAL, "%s: samples of %s are too large (%zu elements)", file, xp,

@@ -624,6 +624,9 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
     if (H5Tget_class(t) != H5T_STRING || cnt < 1 || cnt > 100000) {
         rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s is not an array of strings", f->path,
                      name, path);
+    } else if (H5Tis_variable_str(t) <= 0 && H5Tget_size(t) > SN_H5_MAX_STR) {
+        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s holds strings longer than %d bytes",
+                     f->path, name, path, SN_H5_MAX_STR);
     } else if (!(res = calloc(n, sizeof *res))) {
         rc = sn_fail(SN_ENOMEM, "out of memory");
     } else if (H5Tis_variable_str(t) > 0) {
@@ -634,6 +637,9 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
         if (!v || H5Aread(a, mt, v) < 0)
             rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
         for (size_t i = 0; v && i < n; i++) {
+            if (!rc && v[i] && strlen(v[i]) > SN_H5_MAX_STR)
+                rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s holds strings longer than %d "
+                             "bytes", f->path, name, path, SN_H5_MAX_STR);
             if (!rc && !(res[i] = strdup(v[i] ? v[i] : "")))
                 rc = sn_fail(SN_ENOMEM, "out of memory");
             if (v[i])
@@ -667,6 +673,10 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
         sn_h5_free_strs(res, n);
         return rc;
     }
+    for (size_t i = 0; i < n; i++)   /* names are shown: no byte may act on a terminal */
+        for (char *c = res[i]; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
     *out = res;
     *n_out = n;
     return SN_OK;
