@@ -370,7 +370,8 @@ static size_t png_chunk(unsigned char *b, const char *type, const unsigned char 
     for (int i = 0; i < 4; i++)
         b[i] = (unsigned char)(n >> (24 - 8 * i));
     memcpy(b + 4, type, 4);
-    memcpy(b + 8, data, n);
+    if (n)
+        memcpy(b + 8, data, n);
     uLong crc = crc32(0, b + 4, 4 + n);
     for (int i = 0; i < 4; i++)
         b[8 + n + i] = (unsigned char)(crc >> (24 - 8 * i));
@@ -558,10 +559,10 @@ static void test_every_bad_input(void **state)
         assert_int_equal(r.num, last + 1);   /* numbered in order, none lost */
         last = r.num;
         rows++;
-        /* every row at its first rank count; the others for every third row
-         * (all of them with SN_BAD_INPUT_ALL=1, as make faults does) */
+        /* every row at its first rank count (make test); every rank count
+         * with SN_BAD_INPUT_ALL=1, as make faults does */
         for (int k = 0; k < r.n_ranks; k++)
-            if (k == 0 || all || r.num % 3 == 0) {
+            if (k == 0 || all) {
                 failed += run_row(&r, r.ranks[k], before);
                 runs++;
             }
