@@ -175,8 +175,14 @@ install: $(BIN) $(LIB) $(SO)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_COMMON) $(LIB) \
-	    $(LDLIBS) $(TEST_LIBS) -o $@
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itests/common -Itests $(LDFLAGS) $< $(TEST_EXTRA) $(TEST_COMMON) \
+	    $(LIB) $(LDLIBS) $(TEST_LIBS) -o $@
+
+# A test of the command's own parts (gnuplot's text quoting) links the
+# command's objects, which the library does not hold.
+CLI_PART_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
+$(BUILD)/tests/cli/test_gnuplot: $(CLI_PART_OBJ)
+$(BUILD)/tests/cli/test_gnuplot: TEST_EXTRA = $(CLI_PART_OBJ)
 
 # deps: install what is missing (as root), or print the command to do so.
 deps:
@@ -368,10 +374,12 @@ fuzz-build:
 	@command -v clang >/dev/null && [ -f /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] || \
 	    { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang libclang-rt-14-dev; }
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang WITH_OPENMP=0 \
-	    SAN_FLAGS_EXTRA="$(FUZZ_FLAGS)" build-fuzz/libscratchnet.a
+	    SAN_FLAGS_EXTRA="$(FUZZ_FLAGS)" build-fuzz/libscratchnet.a \
+	    $(patsubst $(BUILD)/%,build-fuzz/%,$(CLI_PART_OBJ))
 	@for t in $(FUZZ_TARGETS); do \
 	    clang -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc $(PC_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer \
-	        tests/fuzz/fuzz_$$t.c build-fuzz/libscratchnet.a $(LDLIBS) -o build-fuzz/fuzz_$$t || exit 1; \
+	        tests/fuzz/fuzz_$$t.c $(patsubst $(BUILD)/%,build-fuzz/%,$(CLI_PART_OBJ)) \
+	        build-fuzz/libscratchnet.a $(LDLIBS) -o build-fuzz/fuzz_$$t || exit 1; \
 	done
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
