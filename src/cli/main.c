@@ -53,6 +53,7 @@ static void catch_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;   /* the runtime's system calls carry on; the loads look */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -71,17 +72,16 @@ int main(int argc, char **argv)
             run = commands[i].run;
             local = commands[i].local;
         }
-    if (local) {
-        catch_signals();
+    catch_signals();   /* from the start: a signal during start-up stops the first load */
+    if (local)
         return run(argc, argv);
-    }
     cli_note_launcher();
     int rc = sn_dist_init(&argc, &argv);
     if (rc) {
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
         return 1;
     }
-    catch_signals();   /* after the MPI runtime, which may install its own */
+    catch_signals();   /* again: the MPI runtime may have installed its own */
     int code = 2;
     if (!run) {   /* every rank gets it wrong the same way: say it once */
         if (sn_dist_rank() == 0)
