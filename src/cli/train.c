@@ -141,7 +141,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
         CLI_INT("progress-every", &f->progress_every, 0, 1L << 40),
         CLI_STR("progress", &f->progress),
         CLI_INT("accumulate", &f->accumulate, 1, 65536),
-        CLI_FLOAT("bucket-mb", &f->bucket_mb, 0.001, 65536),
+        CLI_FLOAT("bucket-mb", &f->bucket_mb, 1e-6, 65536),
         CLI_FLAG("no-overlap", &f->no_overlap), CLI_STR("trace", &f->trace),
         CLI_FLAG("shard-optimizer", &f->shard), CLI_STR("allreduce", &f->allreduce),
         CLI_INT("eval-every", &f->eval_every, 1, 1 << 20),
