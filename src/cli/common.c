@@ -309,8 +309,11 @@ void cli_undo_outputs(const char *file, bool file_created, const char *dir, cons
         remove(file);
     if (!dir || !made || !made[0])
         return;
-    /* from dir up to made, each only if empty */
-    char p[4096];
+    /* from dir up to made, each only if empty; in a folder this run made,
+     * the lock file is this run's own (src/train/ckptdir.h) */
+    char p[4200];
+    snprintf(p, sizeof p, "%s/.lock", dir);
+    remove(p);
     snprintf(p, sizeof p, "%s", dir);
     while (rmdir(p) == 0 && strcmp(p, made) != 0) {
         char *slash = strrchr(p, '/');
