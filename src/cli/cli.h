@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/model.h"
 #include "io/dataset.h"
@@ -38,12 +39,26 @@ bool cli_launched(void);
 /* ---- command-line options ---- */
 enum cli_opt_type { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT };
 
+/* One option of a command's table.  Numbers are parsed by the one number
+ * parser (core/number.h) at full range and refused outside [min, max],
+ * which every OPT_INT and OPT_FLOAT entry states and its error quotes. */
 struct cli_opt {
     const char *name;         /* without the leading "--" */
     enum cli_opt_type type;
     void *dst;                /* bool, const char *, long or double */
     bool seen;
+    double min, max;          /* OPT_INT, OPT_FLOAT: the accepted range */
 };
+
+#define CLI_FLAG(name, dst) { name, OPT_FLAG, dst, false, 0, 0 }
+#define CLI_STR(name, dst) { name, OPT_STR, dst, false, 0, 0 }
+#define CLI_INT(name, dst, min, max) { name, OPT_INT, dst, false, min, max }
+#define CLI_FLOAT(name, dst, min, max) { name, OPT_FLOAT, dst, false, min, max }
+
+/* Parse one number of a flag's value the way cli_parse does ("--size" W,H
+ * parts, lists): SN_EUSAGE "FLAG: expected an integer in [min, max], got
+ * 'text'". */
+int cli_parse_long(const char *flag, const char *text, long min, long max, long *out);
 
 /* Parse argv[first..argc-1] as "--name value", "--name=value" or "--flag".
  * Arguments not starting with "--" go to positional[] (up to max_pos,
@@ -79,14 +94,48 @@ void cli_print_error(int rc);
  * another MPI).  SN_EUSAGE. */
 int cli_check_world(void);
 
-/* Refuse an output that is one of the inputs (the same file, by device and
- * inode, so other spellings and links count): outputs[i] is written by the
- * flag out_flags[i], inputs[j] read through in_flags[j]; NULL entries are
- * skipped.  Also refuses an output whose folder is missing or not writable,
- * or that is a folder.  SN_EUSAGE naming both flags, so `--out D.h5 --data D.h5` never
- * replaces the dataset. */
+/* Every output must be a regular file or not exist, in a writable folder,
+ * and be none of the inputs: refuse an output that is one of the inputs
+ * (the same file, by device and inode, so other spellings and links
+ * count; outputs[i] is written by the flag out_flags[i], inputs[j] read
+ * through in_flags[j]; NULL entries are skipped) or another output, an
+ * empty name, a folder, a device, a FIFO or a socket (replaced by rename,
+ * as root even /dev/null would go), or an output whose folder is missing or
+ * not writable.  SN_EUSAGE naming the flags, so `--out D.h5 --data D.h5`
+ * never replaces the dataset and nothing is checked after hours of work. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in);
+
+/* ---- plot's log reader (the entry point its fuzz target calls) ---- */
+#define CLI_CURVE_COLS 5
+#define CLI_LOG_MAX_BYTES ((size_t)256 << 20)   /* the largest log plot reads */
+
+/* The learning curves of a train --log file: one row per epoch of the
+ * latest run (a log several runs appended to holds epochs that start over;
+ * an epoch not after the previous row replaces the rows from it on), each
+ * epoch, train_loss, test_loss, train_acc, test_acc (NaN where absent). */
+struct cli_curves {
+    int n;
+    double (*v)[CLI_CURVE_COLS];   /* malloc'd; the caller frees v */
+};
+
+/* Read the log from in (log names it in messages).  SN_EINVAL with
+ * "log:line: ..." for a line that is not a log line, or no epochs. */
+int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
+
+/* The folder a run will write into (--checkpoint-dir): an existing one
+ * must be a writable folder; a missing one is made (with its parents), and
+ * made gets the topmost folder this made ("" if none), for
+ * cli_undo_outputs.  SN_EUSAGE naming flag. */
+int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_len);
+
+/* fopen(path, "a"), and whether the file was absent before (*created). */
+FILE *cli_open_append(const char *path, bool *created);
+
+/* A refused run creates nothing: remove the file if this run created it
+ * and it is still empty, and the folders from dir up to made (what
+ * cli_make_folder made) while they are empty.  NULL entries are skipped. */
+void cli_undo_outputs(const char *file, bool file_created, const char *dir, const char *made);
 
 /* Set threads per rank: `requested` if > 0, else OMP_NUM_THREADS if set,
  * else cores / ranks on this host.  Returns the count in use. */

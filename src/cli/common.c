@@ -2,6 +2,7 @@
  * evaluation, shared by the commands (see cli.h). */
 #include "cli/cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,11 +13,13 @@
 
 #include "core/augment.h"
 #include "core/loss.h"
+#include "core/number.h"
 #include "core/parallel.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "dist/dist.h"
 #include "dist/shard.h"
+#include "io/fsutil.h"
 
 bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name)
 {
@@ -34,10 +37,20 @@ bool cli_wants_help(int argc, char **argv)
     return false;
 }
 
+int cli_parse_long(const char *flag, const char *text, long min, long max, long *out)
+{
+    long long v;
+    if (sn_parse_int(text, min, max, &v))
+        return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);
+    *out = (long)v;
+    return SN_OK;
+}
+
 static int set_opt(struct cli_opt *o, const char *val)
 {
-    char *end;
-    errno = 0;
+    char flag[80];
+    snprintf(flag, sizeof flag, "--%s", o->name);
+    assert(o->type == OPT_FLAG || o->type == OPT_STR || o->min < o->max);   /* a range is given */
     switch (o->type) {
     case OPT_FLAG:
         *(bool *)o->dst = true;
@@ -46,19 +59,15 @@ static int set_opt(struct cli_opt *o, const char *val)
         *(const char **)o->dst = val;
         break;
     case OPT_INT: {
-        long v = strtol(val, &end, 10);
-        if (errno || end == val || *end)
-            return sn_fail(SN_EUSAGE, "--%s: expected an integer, got '%s'", o->name, val);
-        *(long *)o->dst = v;
+        int rc = cli_parse_long(flag, val, (long)o->min, (long)o->max, (long *)o->dst);
+        if (rc)
+            return rc;
         break;
     }
-    case OPT_FLOAT: {
-        double v = strtod(val, &end);
-        if (errno || end == val || *end || !isfinite(v))
-            return sn_fail(SN_EUSAGE, "--%s: expected a number, got '%s'", o->name, val);
-        *(double *)o->dst = v;
+    case OPT_FLOAT:
+        if (sn_parse_real(val, o->min, o->max, (double *)o->dst))
+            return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);
         break;
-    }
     }
     o->seen = true;
     return SN_OK;
@@ -197,6 +206,15 @@ int cli_check_world(void)
     return SN_OK;
 }
 
+/* What st is when it is not a regular file, for a message. */
+static const char *not_a_file(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode) ? "a folder" : S_ISCHR(st->st_mode) ? "a character device"
+         : S_ISBLK(st->st_mode) ? "a block device" : S_ISFIFO(st->st_mode) ? "a FIFO"
+         : S_ISSOCK(st->st_mode) ? "a socket" : S_ISREG(st->st_mode) ? "a file"
+         : "not a regular file";
+}
+
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in)
 {
@@ -204,6 +222,10 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
         struct stat so, si;
         if (!outputs[i])
             continue;
+        if (!outputs[i][0])
+            return sn_fail(SN_EUSAGE, "%s: the file name is empty", out_flags[i]);
+        if (strlen(outputs[i]) >= 4000)
+            return sn_fail(SN_EUSAGE, "%s: the file name is longer than 4000 bytes", out_flags[i]);
         /* its folder must exist and be writable now, not after hours of training */
         char dir[4096];
         const char *slash = strrchr(outputs[i], '/');
@@ -222,13 +244,83 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
             continue;   /* not there yet: it cannot be an input */
         if (S_ISDIR(so.st_mode))
             return sn_fail(SN_EUSAGE, "%s %s is a folder, not a file", out_flags[i], outputs[i]);
+        /* outputs are replaced by rename: a device node, a FIFO or a socket
+         * under that name would be replaced (as root, /dev/null itself) */
+        if (!S_ISREG(so.st_mode))
+            return sn_fail(SN_EUSAGE, "%s %s is %s: an output must be a regular file or not "
+                           "exist", out_flags[i], outputs[i], not_a_file(&so));
         for (int j = 0; j < n_in; j++)
             if (inputs[j] && stat(inputs[j], &si) == 0 && si.st_dev == so.st_dev &&
                 si.st_ino == so.st_ino)
                 return sn_fail(SN_EUSAGE, "%s %s is the %s file: writing it would destroy an input",
                                out_flags[i], outputs[i], in_flags[j]);
+        for (int j = 0; j < i; j++)
+            if (outputs[j] && stat(outputs[j], &si) == 0 && si.st_dev == so.st_dev &&
+                si.st_ino == so.st_ino)
+                return sn_fail(SN_EUSAGE, "%s %s is also the %s file", out_flags[i], outputs[i],
+                               out_flags[j]);
     }
     return SN_OK;
+}
+
+int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_len)
+{
+    struct stat st;
+    made[0] = '\0';
+    if (!dir[0])
+        return sn_fail(SN_EUSAGE, "%s: the folder name is empty", flag);
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return sn_fail(SN_EUSAGE, "%s %s: not a folder (it is %s)", flag, dir,
+                           not_a_file(&st));
+        if (access(dir, W_OK | X_OK) != 0)
+            return sn_fail(SN_EUSAGE, "%s %s: the folder is not writable", flag, dir);
+        return SN_OK;
+    }
+    /* the first missing folder on the way down is the top of what is made */
+    size_t n = strlen(dir);
+    if (n >= made_len)
+        return sn_fail(SN_EUSAGE, "%s: the folder name is too long", flag);
+    for (size_t i = 1; i <= n; i++)
+        if (dir[i] == '/' || dir[i] == '\0') {
+            snprintf(made, made_len, "%.*s", (int)i, dir);
+            if (stat(made, &st) != 0)
+                break;
+        }
+    int rc = sn_fs_mkdirs(dir);
+    if (rc) {
+        made[0] = '\0';
+        return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);
+    }
+    return SN_OK;
+}
+
+FILE *cli_open_append(const char *path, bool *created)
+{
+    struct stat st;
+    *created = stat(path, &st) != 0;
+    return fopen(path, "a");
+}
+
+void cli_undo_outputs(const char *file, bool file_created, const char *dir, const char *made)
+{
+    struct stat st;
+    if (file && file_created && stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        remove(file);
+    if (!dir || !made || !made[0])
+        return;
+    /* from dir up to made, each only if empty; in a folder this run made,
+     * the lock file is this run's own (src/train/ckptdir.h) */
+    char p[4200];
+    snprintf(p, sizeof p, "%s/.lock", dir);
+    remove(p);
+    snprintf(p, sizeof p, "%s", dir);
+    while (rmdir(p) == 0 && strcmp(p, made) != 0) {
+        char *slash = strrchr(p, '/');
+        if (!slash || (size_t)(slash - p) < strlen(made))
+            break;
+        *slash = '\0';
+    }
 }
 
 int cli_setup_threads(long requested)

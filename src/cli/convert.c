@@ -21,16 +21,18 @@
 #include "io/fsutil.h"
 #include "io/h5.h"
 #include "io/idx.h"
+#include "io/image.h"
 
 static const char usage[] =
     "usage: scratchnet convert idx --images F --labels F [--test-images F --test-labels F]\n"
     "                              [--classes a,b,...] [--source TEXT] -o D.h5\n"
-    "       scratchnet convert folder DIR [--test DIR] [--source TEXT] -o D.h5\n"
+    "       scratchnet convert folder DIR [--test DIR] [--source TEXT] [--max-pixels N] -o D.h5\n"
     "       scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
     "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N]\n"
     "                                 [--test-per-class N] -o OUT.h5\n"
     "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
-    "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size\n"
+    "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size;\n"
+    "          an image of more than --max-pixels pixels (default 67108864) is refused\n"
     "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin)\n"
     "  subset: the rows of some classes (labels kept as they are), the first N per\n"
     "          class of /train (all of them without --per-class) and of /test (all of\n"
@@ -103,10 +105,10 @@ static int convert_idx(int argc, char **argv)
     const char *images = NULL, *labels = NULL, *timages = NULL, *tlabels = NULL, *out = NULL,
                *classes = NULL, *source = NULL;
     struct cli_opt opts[] = {
-        { "images", OPT_STR, &images, 0 },      { "labels", OPT_STR, &labels, 0 },
-        { "test-images", OPT_STR, &timages, 0 }, { "test-labels", OPT_STR, &tlabels, 0 },
-        { "o", OPT_STR, &out, 0 },              { "classes", OPT_STR, &classes, 0 },
-        { "source", OPT_STR, &source, 0 },
+        CLI_STR("images", &images),      CLI_STR("labels", &labels),
+        CLI_STR("test-images", &timages), CLI_STR("test-labels", &tlabels),
+        CLI_STR("o", &out),              CLI_STR("classes", &classes),
+        CLI_STR("source", &source),
     };
     int rc = cli_parse(argc, argv, 3, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
     if (!rc && (!images || !labels || !out))
@@ -295,18 +297,14 @@ static int convert_subset(int argc, char **argv)
     long per_class = 0, test_per_class = 0;
     int n_pos = 0;
     struct cli_opt opts[] = {
-        { "o", OPT_STR, &out, 0 },
-        { "classes", OPT_STR, &classes, 0 },
-        { "per-class", OPT_INT, &per_class, 0 },
-        { "test-per-class", OPT_INT, &test_per_class, 0 },
+        CLI_STR("o", &out),
+        CLI_STR("classes", &classes),
+        CLI_INT("per-class", &per_class, 1, 0x7fffffff),
+        CLI_INT("test-per-class", &test_per_class, 1, 0x7fffffff),
     };
     int rc = cli_parse(argc, argv, 3, opts, 4, pos, 1, &n_pos);
     if (!rc && (n_pos != 1 || !out || !classes))
         rc = sn_fail(SN_EUSAGE, "convert subset needs D.h5, --classes and -o (see --help)");
-    if (!rc && (per_class < 0 || (cli_seen(opts, 4, "per-class") && per_class == 0)))
-        rc = sn_fail(SN_EUSAGE, "--per-class must be >= 1");
-    if (!rc && (test_per_class < 0 || (cli_seen(opts, 4, "test-per-class") && test_per_class == 0)))
-        rc = sn_fail(SN_EUSAGE, "--test-per-class must be >= 1");
     if (!rc)
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "input" }, 1);
     int code = cli_agree(rc);
@@ -344,18 +342,23 @@ static int convert_subset(int argc, char **argv)
 static int convert_images(int argc, char **argv)
 {
     const char *test = NULL, *out = NULL, *source = NULL, *dir[1];
+    long max_pixels = (long)SN_IMAGE_MAX_PIXELS;
     int n_pos = 0;
     struct cli_opt opts[] = {
-        { "test", OPT_STR, &test, 0 },
-        { "o", OPT_STR, &out, 0 },
-        { "source", OPT_STR, &source, 0 },
+        CLI_STR("test", &test),
+        CLI_STR("o", &out),
+        CLI_STR("source", &source),
+        CLI_INT("max-pixels", &max_pixels, 1, 1L << 28),
     };
     bool cifar = strcmp(argv[2], "cifar10") == 0;
-    int rc = cli_parse(argc, argv, 3, opts, 3, dir, 1, &n_pos);
+    int rc = cli_parse(argc, argv, 3, opts, 4, dir, 1, &n_pos);
+    sn_image_set_max_pixels((size_t)max_pixels);
     if (!rc && cifar && test)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --test: test_batch.bin is in DIR");
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "convert %s needs DIR and -o (see --help)", argv[2]);
+    if (!rc)   /* before reading a single image */
+        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, NULL, NULL, 0);
     int code = cli_agree(rc);
     if (code)
         return code;

@@ -109,64 +109,75 @@ static void print_confusion(const int64_t *cm, int K, char **names)
     printf("%-*s %9.4f %9.4f %9.4f\n", w + 3, "macro mean", sp / K, sr / K, sf / K);
 }
 
-/* The matrix as a picture: each cell coloured by its share of the true
- * class (row), labelled with its count. */
-static int draw_confusion(const int64_t *cm, int K, char **names, const char *png)
+/* The confusion matrix of more classes than this is neither printed nor
+ * drawn (K x K counts, and a picture nobody could read). */
+#define MAX_CONFUSION_CLASSES 1000
+
+/* The picture's three data files in dir: frac.dat (each cell's share of
+ * its true class), counts.dat (column, row, count, label colour) and
+ * names.dat (index, class name as an inert text field). */
+static int write_confusion_data(const int64_t *cm, int K, char **names, const char *dir)
 {
-    char dir[4096], frac[4200], lab[4200];
-    int rc = cli_tmpdir(dir, sizeof dir);
-    if (rc)
-        return rc;
-    snprintf(frac, sizeof frac, "%s/frac.dat", dir);
-    snprintf(lab, sizeof lab, "%s/labels.dat", dir);
-    FILE *a = fopen(frac, "w"), *b = fopen(lab, "w");
-    for (int i = 0; a && b && i < K; i++) {
+    char p[3][4300];
+    const char *base[3] = { "frac.dat", "counts.dat", "names.dat" };
+    FILE *f[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p[i], sizeof p[i], "%s/%s", dir, base[i]);
+        f[i] = fopen(p[i], "w");
+    }
+    for (int i = 0; f[0] && f[1] && f[2] && i < K; i++) {
         int64_t sup = 0;
         for (int j = 0; j < K; j++)
             sup += cm[(size_t)i * K + j];
         for (int j = 0; j < K; j++) {
             double v = sup ? (double)cm[(size_t)i * K + j] / (double)sup : 0.0;
-            fprintf(a, "%s%.6f", j ? " " : "", v);
-            fprintf(b, "%d %d %lld %d\n", j, i, (long long)cm[(size_t)i * K + j],
+            fprintf(f[0], "%s%.6f", j ? "\t" : "", v);
+            fprintf(f[1], "%d\t%d\t%lld\t%d\n", j, i, (long long)cm[(size_t)i * K + j],
                     v > 0.5 ? 0xffffff : 0x000000);
         }
-        fputc('\n', a);
+        fputc('\n', f[0]);
+        fprintf(f[2], "%d\t", i);
+        cli_gnuplot_text(f[2], names[i], true);
+        fputc('\n', f[2]);
     }
-    if (!a || !b)
-        rc = sn_fail(SN_EIO, "%s: cannot write the picture's data", dir);
-    if (a)
-        fclose(a);
-    if (b)
-        fclose(b);
-    size_t cap = 4096 + (size_t)K * 80, len = 0;
-    char *script = rc ? NULL : malloc(cap);
-    if (!rc && !script)
+    int rc = SN_OK;
+    for (int i = 0; i < 3; i++)
+        if (!f[i] || ferror(f[i]) | (fclose(f[i]) != 0))
+            rc = sn_fail(SN_EIO, "%s: cannot write the picture's data", dir);
+    return rc;
+}
+
+/* The matrix as a picture: each cell coloured by its share of the true
+ * class (row), labelled with its count while the cells are large enough,
+ * the class names as tic labels read from names.dat. */
+static int draw_confusion(const int64_t *cm, int K, char **names, const char *png)
+{
+    char dir[4096];
+    int rc = cli_tmpdir(dir, sizeof dir);
+    if (rc)
+        return rc;
+    rc = write_confusion_data(cm, K, names, dir);
+    char *script = NULL;
+    size_t len = 0;
+    FILE *s = rc ? NULL : open_memstream(&script, &len);
+    if (!rc && !s)
         rc = sn_fail(SN_ENOMEM, "out of memory");
-    if (!rc) {
-        for (int axis = 0; axis < 2; axis++) {
-            len += (size_t)snprintf(script + len, cap - len, "set %s (", axis ? "ytics" : "xtics");
-            for (int k = 0; k < K; k++) {
-                char clean[40];
-                snprintf(clean, sizeof clean, "%s", names[k]);
-                for (char *p = clean; *p; p++)
-                    if (*p == '\'' || *p == '\\')
-                        *p = ' ';
-                len += (size_t)snprintf(script + len, cap - len, "%s'%s' %d", k ? ", " : "",
-                                        clean, k);
-            }
-            len += (size_t)snprintf(script + len, cap - len, ")%s\n",
-                                    axis ? "" : " rotate by 40 right");
-        }
-        snprintf(script + len, cap - len,
-                 "set xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\nset size ratio -1\n"
-                 "set xlabel 'predicted class'\nset ylabel 'true class'\n"
-                 "set title 'confusion matrix (colour: share of the true class)'\n"
-                 "set palette defined (0 '#ffffff', 1 '#08306b')\nset cbrange [0:1]\n"
-                 "unset key\nset tics nomirror\n"
-                 "plot '%s' matrix with image, '%s' using 1:2:3:4 with labels tc rgb variable\n",
-                 K - 1, K - 1, frac, lab);
-        int side = 260 + 55 * K;
-        rc = cli_gnuplot(script, png, side + 120, side);
+    if (s) {
+        int cell = K <= 30 ? 55 : K < 500 ? 3000 / K : 6;
+        fprintf(s, "set xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\nset size ratio -1\n"
+                "set xlabel 'predicted class'\nset ylabel 'true class'\n"
+                "set title 'confusion matrix (colour: share of the true class)'\n"
+                "set palette defined (0 '#ffffff', 1 '#08306b')\nset cbrange [0:1]\n"
+                "unset key\nset tics nomirror\nset xtics rotate by 40 right\n"
+                "plot 'frac.dat' matrix with image, "
+                "'names.dat' using 1:(NaN):xticlabels(2), 'names.dat' using (NaN):1:yticlabels(2)%s\n",
+                K - 1, K - 1,
+                cell >= 30 ? ", 'counts.dat' using 1:2:3:4 with labels tc rgb variable" : "");
+        if (fclose(s) != 0)
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+        int side = 260 + cell * K;
+        if (!rc)
+            rc = cli_gnuplot(script, dir, png, side + 120, side);
     }
     free(script);
     cli_tmpdir_remove(dir);
@@ -178,10 +189,10 @@ int sn_cmd_eval(int argc, char **argv)
     const char *weights = NULL, *data = NULL, *split = "test", *model = NULL, *cpng = NULL;
     long batch = 256, threads = 0;
     struct cli_opt opts[] = {
-        { "weights", OPT_STR, &weights, 0 }, { "data", OPT_STR, &data, 0 },
-        { "split", OPT_STR, &split, 0 },     { "model", OPT_STR, &model, 0 },
-        { "batch", OPT_INT, &batch, 0 },     { "threads", OPT_INT, &threads, 0 },
-        { "confusion-png", OPT_STR, &cpng, 0 },
+        CLI_STR("weights", &weights), CLI_STR("data", &data),
+        CLI_STR("split", &split),     CLI_STR("model", &model),
+        CLI_INT("batch", &batch, 1, 65536),     CLI_INT("threads", &threads, 0, 1024),
+        CLI_STR("confusion-png", &cpng),
     };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
@@ -191,8 +202,6 @@ int sn_cmd_eval(int argc, char **argv)
     int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
     if (!rc && (!weights || !data))
         rc = sn_fail(SN_EUSAGE, "eval needs --weights and --data (see --help)");
-    if (!rc && (batch < 1 || batch > 65536))
-        rc = sn_fail(SN_EUSAGE, "--batch must be in [1, 65536]");
     if (!rc && strcmp(split, "test") && strcmp(split, "train") && strcmp(split, "val"))
         rc = sn_fail(SN_EUSAGE, "--split must be test, train or val, got '%s'", split);
     if (!rc) {
@@ -234,7 +243,10 @@ int sn_cmd_eval(int argc, char **argv)
     if (!rc && cpng && !classes)
         rc = sn_fail(SN_EUSAGE, "--confusion-png needs class labels; %s /%s/y holds targets",
                      data, split);
-    if (!rc && classes) {
+    if (!rc && cpng && classes && sn_model_out_len(m) > MAX_CONFUSION_CLASSES)
+        rc = sn_fail(SN_EUSAGE, "--confusion-png draws at most %d classes; the model has %zu",
+                     MAX_CONFUSION_CLASSES, sn_model_out_len(m));
+    if (!rc && classes && sn_model_out_len(m) <= MAX_CONFUSION_CLASSES) {
         K = (int)sn_model_out_len(m);
         cm = calloc((size_t)K * K, sizeof *cm);
         names = class_names(ds, K);

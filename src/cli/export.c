@@ -109,9 +109,10 @@ int sn_cmd_export(int argc, char **argv)
     long opset = SN_ONNX_OPSET_DEFAULT;
     bool softmax = false;
     struct cli_opt opts[] = {
-        { "weights", OPT_STR, &weights, 0 }, { "o", OPT_STR, &out, 0 },
-        { "opset", OPT_INT, &opset, 0 },     { "batch", OPT_STR, &batch, 0 },
-        { "softmax", OPT_FLAG, &softmax, 0 }, { "model", OPT_STR, &model, 0 },
+        CLI_STR("weights", &weights),  CLI_STR("o", &out),
+        CLI_INT("opset", &opset, SN_ONNX_OPSET_MIN, SN_ONNX_OPSET_MAX),
+        CLI_STR("batch", &batch),      CLI_FLAG("softmax", &softmax),
+        CLI_STR("model", &model),
     };
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
@@ -121,9 +122,6 @@ int sn_cmd_export(int argc, char **argv)
     int rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
     if (!rc && (!weights || !out))
         rc = sn_fail(SN_EUSAGE, "export needs --weights and -o (see --help)");
-    if (!rc && (opset < SN_ONNX_OPSET_MIN || opset > SN_ONNX_OPSET_MAX))
-        rc = sn_fail(SN_EUSAGE, "--opset must be in [%d, %d], got %ld", SN_ONNX_OPSET_MIN,
-                     SN_ONNX_OPSET_MAX, opset);
     if (!rc)
         rc = parse_batch(batch, &o.batch);
     if (!rc) {

@@ -1,22 +1,26 @@
-/* gnuplot: run gnuplot to draw a PNG (see gnuplot.h). */
+/* gnuplot: run gnuplot to draw a PNG, with user text kept inert (see
+ * gnuplot.h). */
 #include "cli/gnuplot.h"
 
 #include <dirent.h>
-#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/status.h"
 
-
 int cli_tmpdir(char *dir, size_t len)
 {
     const char *base = getenv("TMPDIR");
-    snprintf(dir, len, "%s/scratchnet.XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(dir))
-        return sn_fail(SN_EIO, "cannot create a temporary directory in %s", base ? base : "/tmp");
+    if (!base || !*base)
+        base = "/tmp";
+    if ((size_t)snprintf(dir, len, "%s/scratchnet.XXXXXX", base) >= len || !mkdtemp(dir))
+        return sn_fail(SN_EIO, "cannot create a temporary directory in %s", base);
     return SN_OK;
 }
 
@@ -25,7 +29,7 @@ void cli_tmpdir_remove(const char *dir)
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
-        char p[4096];
+        char p[4400];
         while ((e = readdir(d)))
             if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
                 snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
@@ -36,59 +40,158 @@ void cli_tmpdir_remove(const char *dir)
     rmdir(dir);
 }
 
-/* gnuplot strings are single-quoted; a quote inside is doubled. */
-static void put_quoted(FILE *f, const char *s)
+/* Length of the well-formed UTF-8 character at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 if there is none. */
+static int utf8_char(const unsigned char *s)
 {
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', f);
-        fputc(*s, f);
-    }
-    fputc('\'', f);
+    int n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+          : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return n;
 }
 
-int cli_gnuplot(const char *script, const char *png, int width, int height)
+void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
-        return sn_fail(SN_EIO, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); "
-                       "it draws %s", png);
-    char dir[4096], tmp[4200], errp[4200], cmd[8600];
-    int rc = cli_tmpdir(dir, sizeof dir);
-    if (rc)
-        return rc;
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", png, (long)getpid());
-    snprintf(errp, sizeof errp, "%s/gnuplot.err", dir);
-    snprintf(cmd, sizeof cmd, "gnuplot 2>'%s'", errp);
-    FILE *g = popen(cmd, "w");
-    if (!g) {
-        cli_tmpdir_remove(dir);
-        return sn_fail(SN_EIO, "cannot start gnuplot");
-    }
-    fprintf(g, "set terminal pngcairo size %d,%d noenhanced font ',10'\nset output ", width,
-            height);
-    put_quoted(g, tmp);
-    fprintf(g, "\n%s\nunset output\n", script);
-    int st = pclose(g);
-    if (st != 0 || access(tmp, F_OK) != 0) {
-        char msg[512] = "";
-        FILE *e = fopen(errp, "r");
-        if (e) {
-            size_t n = fread(msg, 1, sizeof msg - 1, e);
-            msg[n] = '\0';
-            fclose(e);
-            for (char *p = msg; *p; p++)
-                if (*p == '\n')
-                    *p = ' ';
+    const unsigned char *p = (const unsigned char *)s;
+    size_t kept = 0;
+    if (!as_field)
+        fputc('\'', f);
+    if (!*p)
+        fputc('?', f);
+    while (*p) {
+        int n = utf8_char(p);
+        if (kept + (n ? (size_t)n : 1) > CLI_GNUPLOT_TEXT_MAX) {
+            fputs("...", f);
+            break;
         }
+        if (n == 0 || *p < 0x20 || *p == 0x7f) {
+            fputc('?', f);   /* a control byte or a byte that is not UTF-8 */
+            n = 1;
+        } else if (*p == '"' && as_field) {
+            fputc('\'', f);
+        } else if (*p == '\'' && !as_field) {
+            fputs("\xe2\x80\x99", f);   /* U+2019: gnuplot's doubled '' misparses at the start */
+        } else {
+            fwrite(p, 1, (size_t)n, f);
+        }
+        p += n;
+        kept += (size_t)n;
+    }
+    if (!as_field)
+        fputc('\'', f);
+}
+
+/* Feed text to fd; SIGPIPE is ignored meanwhile, so a gnuplot that died
+ * early gives a failed write, not the end of this process. */
+static void feed(int fd, const char *text, size_t len)
+{
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old);
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        text += n;
+        len -= (size_t)n;
+    }
+    close(fd);
+    sigaction(SIGPIPE, &old, NULL);
+}
+
+/* Start gnuplot in dir with stdin from a new pipe (its write end in
+ * *to), stdout to out, stderr to err; its pid, or -1. */
+static pid_t start_gnuplot(const char *dir, int out, int err, int *to)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {   /* the child: only async-signal-safe calls, then exec */
+        close(p[1]);
+        if (dup2(p[0], 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || chdir(dir) != 0)
+            _exit(126);
+        execlp("gnuplot", "gnuplot", (char *)NULL);
+        _exit(127);   /* ends the forked child only: exec failed */
+    }
+    close(p[0]);
+    if (pid < 0)
+        close(p[1]);
+    else
+        fcntl(p[1], F_SETFD, FD_CLOEXEC);
+    *to = p[1];
+    return pid;
+}
+
+/* gnuplot's stderr (err, in dir) on one line, into msg. */
+static void read_message(const char *errp, char *msg, size_t len)
+{
+    msg[0] = '\0';
+    FILE *e = fopen(errp, "r");
+    if (!e)
+        return;
+    size_t n = fread(msg, 1, len - 1, e);
+    msg[n] = '\0';
+    fclose(e);
+    for (char *q = msg; *q; q++)
+        if ((unsigned char)*q < 0x20)
+            *q = ' ';
+}
+
+int cli_gnuplot(const char *script, const char *dir, const char *png, int width, int height)
+{
+    char tmp[4200], errp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", png, (long)getpid()) >= sizeof tmp ||
+        (size_t)snprintf(errp, sizeof errp, "%s/gnuplot.err", dir) >= sizeof errp)
+        return sn_fail(SN_EUSAGE, "%s: the file name is too long", png);
+    int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (out < 0)
+        return sn_fail(SN_EIO, "%s: cannot write the picture here: %s", png, strerror(errno));
+    int err = open(errp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int to = -1;
+    pid_t pid = err < 0 ? -1 : start_gnuplot(dir, out, err, &to);
+    close(out);
+    if (err >= 0)
+        close(err);
+    if (pid < 0) {
         remove(tmp);
-        cli_tmpdir_remove(dir);
+        return sn_fail(SN_EIO, "cannot start gnuplot: %s", strerror(errno));
+    }
+    char head[160];
+    int hl = snprintf(head, sizeof head, "set terminal pngcairo size %d,%d noenhanced font ',10'\n"
+                      "set output\nset datafile separator \"\\t\"\n", width, height);
+    char *all = malloc((size_t)hl + strlen(script) + 32);
+    if (all) {
+        int n = sprintf(all, "%s%s\nunset output\n", head, script);
+        feed(to, all, (size_t)n);
+        free(all);
+    } else {
+        close(to);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    char msg[512];
+    read_message(errp, msg, sizeof msg);
+    struct stat so;
+    if (!all || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || stat(tmp, &so) != 0 || so.st_size == 0) {
+        remove(tmp);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+            return sn_fail(SN_EIO, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); "
+                           "it draws %s", png);
         return sn_fail(SN_EIO, "gnuplot failed drawing %s: %s", png, msg[0] ? msg : "no message");
     }
-    cli_tmpdir_remove(dir);
     if (rename(tmp, png) != 0) {
+        int e = errno;
         remove(tmp);
-        return sn_fail(SN_EIO, "%s: cannot write the picture here", png);
+        return sn_fail(SN_EIO, "%s: cannot write the picture here: %s", png, strerror(e));
     }
     return SN_OK;
 }

@@ -1,16 +1,42 @@
 /* gnuplot: pictures drawn by Debian's gnuplot (gnuplot-nox), run as a
- * program.  scratchnet writes the data and the script; gnuplot draws. */
+ * program.  scratchnet writes the data and the script; gnuplot draws.
+ *
+ * Strings are data, never code: the script scratchnet writes names no
+ * path (gnuplot runs inside the private folder of its data files and
+ * draws to its standard output, which is the picture's temporary file),
+ * every number it draws comes from a data file, and every text taken from
+ * a user (a file name, a class name) reaches gnuplot only through
+ * cli_gnuplot_text, as a quoted title or a data field. */
 #ifndef SN_CLI_GNUPLOT_H
 #define SN_CLI_GNUPLOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
-/* Run gnuplot on script (text; it must set no output: this does) drawing a
- * PNG of width x height pixels to png.  The picture is drawn to a temporary
- * name beside png and renamed over it only when gnuplot succeeded, so a
- * failure leaves an existing png as it was.  SN_EIO when gnuplot is missing
- * (naming the package) or fails (with its message). */
-int cli_gnuplot(const char *script, const char *png, int width, int height);
+/* The longest user text kept, in bytes; longer text is cut (at a character
+ * boundary) and ends in "...". */
+#define CLI_GNUPLOT_TEXT_MAX 120
+
+/* Write the user text s to f so that no byte sequence can do anything but
+ * show as text: as a single-quoted gnuplot string (as_field false; the
+ * quotes included: gnuplot expands nothing in single quotes, neither
+ * backslashes, backquotes nor macros; a single quote inside becomes U+2019,
+ * because gnuplot's doubled '' misparses at the start of a string) or as
+ * one field of a tab-separated data file (as_field true; read as a string
+ * by xticlabels(), never as a format; a double quote becomes a single
+ * one).  Either way control bytes (newline, tab, ...) and bytes that are
+ * not UTF-8 become '?', and empty text becomes "?". */
+void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
+
+/* Run gnuplot on script, inside folder dir (the script reads its data
+ * files by their names in dir, with `set datafile separator "\t"` already
+ * set), drawing a PNG of width x height pixels to png.  script must set no
+ * terminal or output: this does.  The picture is drawn to a temporary name
+ * beside png and renamed over it only when gnuplot succeeded, so a failure
+ * leaves an existing png as it was.  No shell is involved.  SN_EIO when
+ * gnuplot is missing (naming the package) or fails (with its message). */
+int cli_gnuplot(const char *script, const char *dir, const char *png, int width, int height);
 
 /* A fresh private directory for data files (mkdtemp under $TMPDIR or
  * /tmp); dir gets its path.  cli_tmpdir_remove deletes it and its files. */

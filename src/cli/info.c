@@ -56,9 +56,9 @@ int sn_cmd_info(int argc, char **argv)
     const char *model = NULL, *weights = NULL;
     long ranks = 1;
     struct cli_opt opts[] = {
-        { "model", OPT_STR, &model, 0 },
-        { "weights", OPT_STR, &weights, 0 },
-        { "ranks", OPT_INT, &ranks, 0 },
+        CLI_STR("model", &model),
+        CLI_STR("weights", &weights),
+        CLI_INT("ranks", &ranks, 1, 1 << 24),
     };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
@@ -68,8 +68,6 @@ int sn_cmd_info(int argc, char **argv)
     int code, rc = cli_parse(argc, argv, 2, opts, 3, NULL, 0, NULL);
     if (!rc && !model == !weights)
         rc = sn_fail(SN_EUSAGE, "info needs exactly one of --model and --weights");
-    if (!rc && ranks < 1)
-        rc = sn_fail(SN_EUSAGE, "--ranks must be >= 1");
     char *text = NULL;
     struct sn_netcfg net;
     struct sn_model *m = NULL;

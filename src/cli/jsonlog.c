@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "core/status.h"
+#include "io/fsutil.h"
 
 /* key: v, unless v is NAN (the key is left out). */
 static int set_real(json_t *o, const char *key, double v)
@@ -79,11 +81,8 @@ static int parse_line(const char *path, int lineno, const char *line, size_t len
     return SN_OK;
 }
 
-int cli_log_read(const char *path, struct cli_log_line **rows, int *n)
+int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n)
 {
-    FILE *in = fopen(path, "r");
-    if (!in)
-        return sn_fail(SN_EINVAL, "%s: cannot open the log", path);
     char *line = NULL;
     size_t cap_line = 0;
     ssize_t len;
@@ -102,13 +101,14 @@ int cli_log_read(const char *path, struct cli_log_line **rows, int *n)
             }
             v = g;
         }
-        rc = parse_line(path, lineno, line, (size_t)len, &v[cnt]);
+        rc = parse_line(name, lineno, line, (size_t)len, &v[cnt]);
         cnt += rc ? 0 : 1;
     }
     free(line);
-    fclose(in);
+    if (!rc && ferror(in))
+        rc = sn_fail(SN_EINVAL, "%s: cannot read the log", name);
     if (!rc && cnt == 0)
-        rc = sn_fail(SN_EINVAL, "%s: no epochs in the log", path);
+        rc = sn_fail(SN_EINVAL, "%s: no epochs in the log", name);
     if (rc) {
         free(v);
         return rc;
@@ -116,4 +116,15 @@ int cli_log_read(const char *path, struct cli_log_line **rows, int *n)
     *rows = v;
     *n = cnt;
     return SN_OK;
+}
+
+int cli_log_read(const char *path, struct cli_log_line **rows, int *n)
+{
+    FILE *in;
+    int rc = sn_fs_open_input(path, "log", CLI_LOG_MAX_BYTES, &in, NULL);
+    if (rc)
+        return rc;
+    rc = cli_log_read_stream(in, path, rows, n);
+    fclose(in);
+    return rc;
 }

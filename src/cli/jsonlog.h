@@ -28,4 +28,9 @@ int cli_log_epoch(FILE *f, const struct cli_log_line *e);
  * not JSON or not such an object, or for a log without lines. */
 int cli_log_read(const char *path, struct cli_log_line **rows, int *n);
 
+/* The same from an open stream (name for the messages); path's file must
+ * be a regular file of at most CLI_LOG_MAX_BYTES (cli.h), the stream is
+ * read as it is. */
+int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n);
+
 #endif

@@ -1,11 +1,13 @@
 /* main: the scratchnet command.  The only place that ends the process:
  * it starts the distributed runtime, runs one command, and turns its
  * status into the exit status (0 ok, 2 usage or invalid input, 1 other). */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
 
@@ -34,6 +36,31 @@ static const struct {
     { "export", sn_cmd_export, true },
 };
 
+/* SIGTERM / SIGINT while a command loads: the loads see the request
+ * (core/interrupt.h) and end with an error, so the job ends promptly and
+ * cleanly; a second signal ends the process at once.  train installs its
+ * own handler when its loop starts (a signal there checkpoints first). */
+static void on_signal(int sig)
+{
+    if (sn_interrupt_pending()) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    sn_interrupt_set(sig);
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;   /* the runtime's system calls carry on; the loads look */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -47,6 +74,7 @@ int main(int argc, char **argv)
             run = commands[i].run;
             local = commands[i].local;
         }
+    catch_signals();   /* from the start: a signal during start-up stops the first load */
     if (local)
         return run(argc, argv);
     cli_note_launcher();
@@ -55,6 +83,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
         return 1;
     }
+    catch_signals();   /* again: the MPI runtime may have installed its own */
     int code = 2;
     if (!run) {   /* every rank gets it wrong the same way: say it once */
         if (sn_dist_rank() == 0)

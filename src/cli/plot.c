@@ -17,6 +17,7 @@
 #include "cli/gnuplot.h"
 #include "cli/jsonlog.h"
 #include "core/status.h"
+#include "io/fsutil.h"
 
 static const char usage[] =
     "usage: scratchnet plot LOG.jsonl -o CURVES.png [--size W,H]\n"
@@ -25,18 +26,17 @@ static const char usage[] =
     "  --size W,H  pixels (default 1000,420)\n"
     "Needs gnuplot (Debian: gnuplot-nox).\n";
 
-/* The table's columns: epoch, train_loss, test_loss, train_acc, test_acc. */
-enum { COLS = 5 };
+enum { COLS = CLI_CURVE_COLS };   /* epoch, train_loss, test_loss, train_acc, test_acc */
 
-/* Rows of the log into a whitespace table for gnuplot ("NaN" for
- * missing).  A log that several runs appended to holds epochs that start
- * over, or repeat after a resume: a row whose epoch is not after the
- * previous one replaces every row from that epoch on, so the table is the
- * latest run's history. */
-static int write_table(const char *log, const char *table, int *rows, bool have[COLS])
+/* A log that several runs appended to holds epochs that start over, or
+ * repeat after a resume: a row whose epoch is not after the previous one
+ * replaces every row from that epoch on, so the curves are the latest
+ * run's history. */
+int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c)
 {
+    memset(c, 0, sizeof *c);
     struct cli_log_line *lines = NULL;
-    int n_lines = 0, n = 0, rc = cli_log_read(log, &lines, &n_lines);
+    int n_lines = 0, n = 0, rc = cli_log_read_stream(in, log, &lines, &n_lines);
     double (*v)[COLS] = rc ? NULL : malloc((size_t)n_lines * sizeof *v);
     if (!rc && !v)
         rc = sn_fail(SN_ENOMEM, "out of memory");
@@ -49,24 +49,44 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
         memcpy(v[n++], r, sizeof r);
     }
     free(lines);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    c->v = v;
+    c->n = n;
+    return SN_OK;
+}
+
+/* Rows of the log into a tab-separated table for gnuplot ("NaN" for
+ * missing); have[c] tells which columns hold a number somewhere. */
+static int write_table(const char *log, const char *table, int *rows, bool have[COLS])
+{
+    FILE *in;
+    int rc = sn_fs_open_input(log, "log", CLI_LOG_MAX_BYTES, &in, NULL);
+    if (rc)
+        return rc;
+    struct cli_curves c;
+    rc = cli_plot_read_log(in, log, &c);
+    fclose(in);
     FILE *out = rc ? NULL : fopen(table, "w");
     if (!rc && !out)
         rc = sn_fail(SN_EIO, "%s: cannot write", table);
-    for (int i = 0; out && i < n; i++) {
-        for (int c = 0; c < COLS; c++) {
-            double x = c >= 3 ? 100.0 * v[i][c] : v[i][c];   /* accuracies in percent */
-            have[c] = have[c] || !isnan(x);
-            if (isnan(x))
-                fprintf(out, "%sNaN", c ? " " : "");
+    for (int i = 0; out && i < c.n; i++) {
+        for (int k = 0; k < COLS; k++) {
+            double x = k >= 3 ? 100.0 * c.v[i][k] : c.v[i][k];   /* accuracies in percent */
+            have[k] = have[k] || !isnan(x);
+            if (isnan(x) || isinf(x))
+                fprintf(out, "%sNaN", k ? "\t" : "");
             else
-                fprintf(out, "%s%.9g", c ? " " : "", x);
+                fprintf(out, "%s%.9g", k ? "\t" : "", x);
         }
         fputc('\n', out);
     }
-    if (out && fclose(out) != 0)
+    if (out && (ferror(out) | (fclose(out) != 0)))
         rc = sn_fail(SN_EIO, "%s: write failed", table);
-    free(v);
-    *rows = n;
+    free(c.v);
+    *rows = c.n;
     return rc;
 }
 
@@ -80,27 +100,30 @@ static int draw(const char *log, const char *png, int w, int h)
     int rows = 0;
     bool have[COLS] = { false };
     rc = write_table(log, table, &rows, have);
-    if (!rc) {
-        char script[8192];
-        int len = snprintf(script, sizeof script,
-            "set datafile missing 'NaN'\n"
-            "set key top right\nset grid\nset xlabel 'epoch'\n%s"
-            "set multiplot layout 1,%d title '%s'\n"
-            "set title 'loss'\nset ylabel 'loss'\n"
-            "plot '%s' using 1:2 with linespoints title 'train'%s\n",
-            rows <= 20 ? "set xtics 1\n" : "", have[3] ? 2 : 1, log, table,
-            have[2] ? ", '' using 1:3 with linespoints title 'test'" : "");
+    char *script = NULL;
+    size_t len = 0;
+    FILE *s = rc ? NULL : open_memstream(&script, &len);
+    if (!rc && !s)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
+    if (s) {
+        fprintf(s, "set datafile missing 'NaN'\nset key top right\nset grid\n"
+                "set xlabel 'epoch'\n%sset multiplot layout 1,%d title ",
+                rows <= 20 ? "set xtics 1\n" : "", have[3] ? 2 : 1);
+        cli_gnuplot_text(s, log, false);
+        fprintf(s, "\nset title 'loss'\nset ylabel 'loss'\n"
+                "plot 'curves.dat' using 1:2 with linespoints title 'train'%s\n",
+                have[2] ? ", '' using 1:3 with linespoints title 'test'" : "");
         if (have[3])
-            len += snprintf(script + len, sizeof script - (size_t)len,
-                "set title 'accuracy'\nset ylabel 'accuracy (%%)'\nset key bottom right\n"
-                "plot '%s' using 1:4 with linespoints title 'train'%s\n", table,
-                have[4] ? ", '' using 1:5 with linespoints title 'test'" : "");
-        snprintf(script + len, sizeof script - (size_t)len, "unset multiplot\n");
-        if (strchr(log, '\'') || strchr(table, '\''))
-            rc = sn_fail(SN_EINVAL, "%s: a quote in the file name is not supported", log);
-        else
-            rc = cli_gnuplot(script, png, w, h);
+            fprintf(s, "set title 'accuracy'\nset ylabel 'accuracy (%%)'\nset key bottom right\n"
+                    "plot 'curves.dat' using 1:4 with linespoints title 'train'%s\n",
+                    have[4] ? ", '' using 1:5 with linespoints title 'test'" : "");
+        fprintf(s, "unset multiplot\n");
+        if (fclose(s) != 0)
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+        if (!rc)
+            rc = cli_gnuplot(script, dir, png, w, h);
     }
+    free(script);
     cli_tmpdir_remove(dir);
     return rc;
 }
@@ -110,29 +133,36 @@ int sn_cmd_plot(int argc, char **argv)
     const char *out = NULL, *size = "1000,420", *pos[1] = { NULL };
     int n_pos = 0;
     struct cli_opt opts[] = {
-        { "o", OPT_STR, &out, 0 },
-        { "size", OPT_STR, &size, 0 },
+        CLI_STR("o", &out),
+        CLI_STR("size", &size),
     };
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
         return 0;
     }
     int rc = cli_parse(argc, argv, 2, opts, 2, pos, 1, &n_pos);
-    int w = 0, h = 0;
-    char tail;
+    long w = 0, h = 0;
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "plot needs a log file and -o FILE.png (see --help)");
-    if (!rc && (sscanf(size, "%d,%d%c", &w, &h, &tail) != 2 || w < 100 || h < 100 ||
-                w > 10000 || h > 10000))
-        rc = sn_fail(SN_EUSAGE, "--size must be W,H with each in [100, 10000], got '%s'", size);
+    if (!rc) {   /* W,H: each part through the one number parser */
+        char wh[64];
+        const char *comma = strchr(size, ',');
+        snprintf(wh, sizeof wh, "%.*s", comma ? (int)(comma - size) : 0, size);
+        if (!comma || strlen(size) >= sizeof wh)
+            rc = sn_fail(SN_EUSAGE, "--size must be W,H, got '%s'", size);
+        if (!rc)
+            rc = cli_parse_long("--size W", wh, 100, 10000, &w);
+        if (!rc)
+            rc = cli_parse_long("--size H", comma + 1, 100, 10000, &h);
+    }
     if (!rc)
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "log" }, 1);
     if (!rc)
-        rc = draw(pos[0], out, w, h);
+        rc = draw(pos[0], out, (int)w, (int)h);
     if (rc) {   /* a local command: no other rank to agree with */
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
         return cli_exit_code(rc);
     }
-    printf("wrote %s (%dx%d)\n", out, w, h);
+    printf("wrote %s (%ldx%ld)\n", out, w, h);
     return 0;
 }

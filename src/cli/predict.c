@@ -33,10 +33,12 @@ static const char usage[] =
     "usage: scratchnet predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg]\n"
     "                          [--split test|train|val] [--batch N]\n"
     "       scratchnet predict --weights W.h5 --input IMAGE.png|.jpg|.pgm [--top K]\n"
+    "                          [--max-pixels N]\n"
     "                          [-o OUT.h5|OUT.csv]\n"
     "  OUT.h5: /probs (N, K) float32 and /pred (N) int32; OUT.csv: index,pred,p0..pK-1\n"
     "  --split  which /<split>/x of D.h5 (default: test if present, else train, else val)\n"
     "  --top K  for an image: print the K most likely classes (default 5)\n"
+    "  --max-pixels N  refuse an image of more pixels (default 67108864, 8192 x 8192)\n"
     "  An image is converted to the model's input: grey or colour, resized to its\n"
     "  H x W, scaled like the training data (kept in weights files written by train).\n";
 
@@ -263,12 +265,12 @@ static int run(const char *weights, const char *model, const char *input, const 
 int sn_cmd_predict(int argc, char **argv)
 {
     const char *weights = NULL, *input = NULL, *out = NULL, *model = NULL, *split = NULL;
-    long batch = 256, top = 5;
+    long batch = 256, top = 5, max_pixels = (long)SN_IMAGE_MAX_PIXELS;
     struct cli_opt opts[] = {
-        { "weights", OPT_STR, &weights, 0 }, { "input", OPT_STR, &input, 0 },
-        { "o", OPT_STR, &out, 0 },           { "model", OPT_STR, &model, 0 },
-        { "split", OPT_STR, &split, 0 },     { "batch", OPT_INT, &batch, 0 },
-        { "top", OPT_INT, &top, 0 },
+        CLI_STR("weights", &weights), CLI_STR("input", &input),
+        CLI_STR("o", &out),           CLI_STR("model", &model),
+        CLI_STR("split", &split),     CLI_INT("batch", &batch, 1, 65536),
+        CLI_INT("top", &top, 1, 1 << 24),   CLI_INT("max-pixels", &max_pixels, 1, 1L << 28),
     };
     if (cli_wants_help(argc, argv)) {
         if (sn_dist_rank() == 0)
@@ -276,13 +278,10 @@ int sn_cmd_predict(int argc, char **argv)
         return 0;
     }
     int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
+    sn_image_set_max_pixels((size_t)max_pixels);
     bool image = input && is_image_name(input);
     if (!rc && (!weights || !input || (!out && !image)))
         rc = sn_fail(SN_EUSAGE, "predict needs --weights, --input and -o (see --help)");
-    if (!rc && top < 1)
-        rc = sn_fail(SN_EUSAGE, "--top must be >= 1");
-    if (!rc && (batch < 1 || batch > 65536))
-        rc = sn_fail(SN_EUSAGE, "--batch must be in [1, 65536]");
     if (!rc && !image && !ends_with(input, ".h5"))
         rc = sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or an image (.png, "
                      ".jpg, .jpeg, .pgm)", input);

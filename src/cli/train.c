@@ -105,6 +105,8 @@ struct run {
     struct progress pg;
     FILE *log;
     int signalled;               /* the stop request that ended the loop */
+    char made_ckdir[4096];       /* what this run made, removed again if it is refused */
+    bool made_log;               /* (cli_undo_outputs) */
 };
 
 /* The trainer to stop when a signal comes (set while it runs). */
@@ -127,23 +129,25 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
     f->bucket_mb = 1.0;
     f->timeout = 900;
     struct cli_opt opts[] = {
-        { "model", OPT_STR, &f->model, 0 },         { "data", OPT_STR, &f->data, 0 },
-        { "epochs", OPT_INT, &f->epochs, 0 },       { "batch", OPT_INT, &f->batch, 0 },
-        { "lr", OPT_FLOAT, &f->lr, 0 },             { "optimizer", OPT_STR, &f->optimizer, 0 },
-        { "seed", OPT_INT, &f->seed, 0 },           { "steps", OPT_INT, &f->steps, 0 },
-        { "no-shuffle", OPT_FLAG, &f->no_shuffle, 0 }, { "init", OPT_STR, &f->init, 0 },
-        { "out", OPT_STR, &f->out, 0 },             { "checkpoint-dir", OPT_STR, &f->ckdir, 0 },
-        { "checkpoint-every", OPT_INT, &f->ckevery, 0 }, { "resume", OPT_STR, &f->resume, 0 },
-        { "log", OPT_STR, &f->log, 0 },             { "threads", OPT_INT, &f->threads, 0 },
-        { "quiet", OPT_FLAG, &f->quiet, 0 },        { "keep", OPT_INT, &f->keep, 0 },
-        { "timeout", OPT_FLOAT, &f->timeout, 0 },   { "profile", OPT_FLAG, &f->profile, 0 },
-        { "cache-mb", OPT_INT, &f->cache_mb, 0 },   { "progress-every", OPT_INT, &f->progress_every, 0 },
-        { "progress", OPT_STR, &f->progress, 0 },
-        { "accumulate", OPT_INT, &f->accumulate, 0 }, { "bucket-mb", OPT_FLOAT, &f->bucket_mb, 0 },
-        { "no-overlap", OPT_FLAG, &f->no_overlap, 0 }, { "trace", OPT_STR, &f->trace, 0 },
-        { "shard-optimizer", OPT_FLAG, &f->shard, 0 }, { "allreduce", OPT_STR, &f->allreduce, 0 },
-        { "eval-every", OPT_INT, &f->eval_every, 0 },
-        { "resume-override", OPT_STR, &f->override, 0 },
+        CLI_STR("model", &f->model),           CLI_STR("data", &f->data),
+        CLI_INT("epochs", &f->epochs, 0, 1 << 20), CLI_INT("batch", &f->batch, 1, 1 << 20),
+        CLI_FLOAT("lr", &f->lr, 0, 3.4e38),      CLI_STR("optimizer", &f->optimizer),
+        CLI_INT("seed", &f->seed, 0, 0x7fffffff), CLI_INT("steps", &f->steps, 1, 1L << 40),
+        CLI_FLAG("no-shuffle", &f->no_shuffle), CLI_STR("init", &f->init),
+        CLI_STR("out", &f->out),               CLI_STR("checkpoint-dir", &f->ckdir),
+        CLI_INT("checkpoint-every", &f->ckevery, 0, 1L << 40), CLI_STR("resume", &f->resume),
+        CLI_STR("log", &f->log),               CLI_INT("threads", &f->threads, 0, 1024),
+        CLI_FLAG("quiet", &f->quiet),          CLI_INT("keep", &f->keep, 1, 1000000),
+        CLI_FLOAT("timeout", &f->timeout, 0, 1e7), CLI_FLAG("profile", &f->profile),
+        CLI_INT("cache-mb", &f->cache_mb, 0, 1 << 24),
+        CLI_INT("progress-every", &f->progress_every, 0, 1L << 40),
+        CLI_STR("progress", &f->progress),
+        CLI_INT("accumulate", &f->accumulate, 1, 65536),
+        CLI_FLOAT("bucket-mb", &f->bucket_mb, 1e-6, 65536),
+        CLI_FLAG("no-overlap", &f->no_overlap), CLI_STR("trace", &f->trace),
+        CLI_FLAG("shard-optimizer", &f->shard), CLI_STR("allreduce", &f->allreduce),
+        CLI_INT("eval-every", &f->eval_every, 1, 1 << 20),
+        CLI_STR("resume-override", &f->override),
     };
     const int n = (int)(sizeof opts / sizeof opts[0]);
     int rc = cli_parse(argc, argv, 2, opts, n, NULL, 0, NULL);
@@ -156,41 +160,16 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
     return rc;
 }
 
-/* Each flag's range, and the flags that need or exclude each other. */
+/* The flags that need or exclude each other (each flag's range is in the
+ * option table). */
 static int check_flags(const struct train_flags *f)
 {
     if (!f->model || !f->data)
         return sn_fail(SN_EUSAGE, "train needs --model and --data (see --help)");
-    if (f->seen_epochs && f->epochs < 0)
-        return sn_fail(SN_EUSAGE, "--epochs must be >= 0");
-    if (f->seen_batch && f->batch < 1)
-        return sn_fail(SN_EUSAGE, "--batch must be >= 1");
-    if (f->seen_lr && !(f->lr >= 0))
-        return sn_fail(SN_EUSAGE, "--lr must be >= 0");
-    if (f->seen_steps && f->steps < 1)
-        return sn_fail(SN_EUSAGE, "--steps must be >= 1");
-    if (f->ckevery < 0)
-        return sn_fail(SN_EUSAGE, "--checkpoint-every must be >= 1");
-    if (f->timeout < 0)
-        return sn_fail(SN_EUSAGE, "--timeout must be >= 0 seconds");
-    if (f->seen_keep && f->keep < 1)
-        return sn_fail(SN_EUSAGE, "--keep must be >= 1");
     if (strcmp(f->progress, "auto") && strcmp(f->progress, "tty") && strcmp(f->progress, "plain"))
         return sn_fail(SN_EUSAGE, "--progress must be auto, tty or plain, got '%s'", f->progress);
-    if (f->accumulate < 1)
-        return sn_fail(SN_EUSAGE, "--accumulate must be >= 1");
     if (strcmp(f->allreduce, "auto") && strcmp(f->allreduce, "mpi"))
         return sn_fail(SN_EUSAGE, "--allreduce must be auto or mpi, got '%s'", f->allreduce);
-    if (!(f->bucket_mb > 0))
-        return sn_fail(SN_EUSAGE, "--bucket-mb must be > 0");
-    if (f->eval_every < 1)
-        return sn_fail(SN_EUSAGE, "--eval-every must be >= 1 (epochs)");
-    if (f->progress_every < 0)
-        return sn_fail(SN_EUSAGE, "--progress-every must be >= 1");
-    if (f->threads < 0)
-        return sn_fail(SN_EUSAGE, "--threads must be >= 1 (or 0: cores / ranks)");
-    if (f->cache_mb < 0)
-        return sn_fail(SN_EUSAGE, "--cache-mb must be >= 0");
     if (f->keep > 0 && !f->ckdir)
         return sn_fail(SN_EUSAGE, "--keep needs --checkpoint-dir");
     if (f->ckevery > 0 && !f->ckdir)
@@ -238,11 +217,11 @@ static void make_opts(const struct train_flags *f, const struct sn_train_observe
 
 /* Collective, before any work: the world, the checkpoint folder (first:
  * --out may name a file inside it), every output. */
-static int prepare_outputs(const struct train_flags *f)
+static int prepare_outputs(const struct train_flags *f, struct run *r)
 {
     int rc = cli_check_world();
     if (!rc && f->ckdir && sn_dist_rank() == 0)
-        rc = sn_fs_mkdirs(f->ckdir);
+        rc = cli_make_folder(f->ckdir, "--checkpoint-dir", r->made_ckdir, sizeof r->made_ckdir);
     rc = sn_dist_agree(rc);   /* every rank sees the folder from here on */
     const char *outs[] = { f->out, f->log, f->trace }, *oflags[] = { "--out", "--log", "--trace" };
     const char *ins[] = { f->model, f->data, f->init, f->resume },
@@ -341,7 +320,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     make_opts(f, &r->ob, &o);
     if (!rc)
         rc = sn_trainer_create(r->text, f->model, r->ds, &o, &s, &r->t);
-    if (!rc && f->log && rank0 && !(r->log = fopen(f->log, "a")))
+    if (!rc && f->log && rank0 && !(r->log = cli_open_append(f->log, &r->made_log)))
         rc = sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
                      strerror(errno));
     if (r->t)
@@ -414,6 +393,8 @@ static int train_loop(const struct train_flags *f, struct run *r)
     signal_target = r->t;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    r->made_ckdir[0] = '\0';   /* the run has started: what it made stays */
+    r->made_log = false;
     start_progress(f, r);
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
@@ -495,13 +476,15 @@ int sn_cmd_train(int argc, char **argv)
     int rc = parse_flags(argc, argv, &f);
     if (!rc)
         rc = check_flags(&f);
-    int code = cli_agree(rc);
-    if (!code)
-        code = cli_agree(prepare_outputs(&f));
-    if (code)
-        return code;
     struct run r;
     memset(&r, 0, sizeof r);
+    int code = cli_agree(rc);
+    if (!code)
+        code = cli_agree(prepare_outputs(&f, &r));
+    if (code) {
+        cli_undo_outputs(NULL, false, f.ckdir, r.made_ckdir);
+        return code;
+    }
     /* the watchdog guards every collective from here on, setup included */
     code = cli_agree(watchdog_start(f.timeout, sn_dist_rank()));
     if (!code)
@@ -511,5 +494,7 @@ int sn_cmd_train(int argc, char **argv)
     if (!code)
         code = wrap_up(&f, &r);
     end_run(&r);
+    if (code)   /* a refused run creates nothing */
+        cli_undo_outputs(f.log, r.made_log, f.ckdir, r.made_ckdir);
     return code;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked.h"
 #include "core/status.h"
 
 struct concat {
@@ -94,13 +95,19 @@ int sn_concat_create(const char *name, const struct sn_shape *in, int n,
     for (int d = axis + 1; d < nd; d++)
         k->inner *= (size_t)in[0].d[d];
     struct sn_shape o = in[0];
-    o.d[axis] = 0;
+    size_t along = 0;   /* the joined dimension, checked before it becomes an int */
     for (int j = 0; j < n; j++) {
         k->base.in_shape[j] = in[j];
         k->width[j] = (size_t)in[j].d[axis] * k->inner;
         k->out_width += k->width[j];
-        o.d[axis] += in[j].d[axis];
+        along += (size_t)in[j].d[axis];
     }
+    if (along > SN_MAX_ELEMS) {
+        free(k);
+        return sn_fail(SN_ESHAPE, "concat: the joined dimension would be %zu, more than %zu",
+                       along, SN_MAX_ELEMS);
+    }
+    o.d[axis] = (int)along;
     k->base.out_shape = o;
     k->base.backward_reads_y = false;
     *out = &k->base;

@@ -32,6 +32,7 @@
 #include "core/gemm_small.h"
 #include "core/im2col.h"
 #include "core/parallel.h"
+#include "core/checked.h"
 #include "core/status.h"
 #include "core/winograd.h"
 
@@ -458,6 +459,11 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
     if (filters < 1 || size < 1 || stride < 1 || pad < 0)
         return sn_fail(SN_ESHAPE, "conv: filters, size and stride must be >= 1 and pad >= 0");
     int H = in.d[1], W = in.d[2];
+    size_t fan;
+    if (!sn_mul3_ok((size_t)in.d[0] > (size_t)filters ? (size_t)in.d[0] : (size_t)filters,
+                    (size_t)size, (size_t)size, &fan) || fan > SN_MAX_ELEMS)
+        return sn_fail(SN_ESHAPE, "conv: %d filters of %dx%d over %d channels: a kernel holds "
+                       "more than %zu values", filters, size, size, in.d[0], SN_MAX_ELEMS);
     if (size > H + 2 * pad || size > W + 2 * pad)
         return sn_fail(SN_ESHAPE, "conv: a %dx%d kernel does not fit the %dx%d input with pad %d",
                        size, size, H, W, pad);

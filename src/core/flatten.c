@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked.h"
 #include "core/status.h"
 
 static void flatten_forward(struct sn_layer *l, const float *const *x, float *y,
@@ -41,11 +42,16 @@ static const struct sn_layer_ops flatten_ops = {
 
 int sn_flatten_create(const char *name, struct sn_shape in, struct sn_layer **out)
 {
+    size_t len;
+    char b[64];
+    if (!sn_shape_len_ok(&in, SN_MAX_ELEMS, &len))
+        return sn_fail(SN_ESHAPE, "flatten: input %s holds more than %zu values",
+                       sn_shape_str(&in, b, sizeof b), SN_MAX_ELEMS);
     struct sn_layer *l = calloc(1, sizeof *l);
     if (!l)
         return sn_fail(SN_ENOMEM, "flatten: out of memory");
     sn_layer_base_init(l, &flatten_ops, name, in);
-    l->out_shape = sn_shape_make((int)sn_shape_len(&in), 0, 0, 0);
+    l->out_shape = sn_shape_make((int)len, 0, 0, 0);
     l->backward_reads_y = false;
     *out = l;
     return SN_OK;

@@ -105,17 +105,26 @@ void sn_gemm_small(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t
  * lanes of v[r]. */
 static v8 lane_totals(v8 v0, v8 v1, v8 v2, v8 v3, v8 v4, v8 v5, v8 v6, v8 v7)
 {
-    typedef int i8 __attribute__((vector_size(32)));
-    const i8 e1 = {0, 8, 2, 10, 4, 12, 6, 14}, o1 = {1, 9, 3, 11, 5, 13, 7, 15};
-    const i8 e2 = {0, 1, 8, 9, 4, 5, 12, 13}, o2 = {2, 3, 10, 11, 6, 7, 14, 15};
-    const i8 e3 = {0, 1, 2, 3, 8, 9, 10, 11}, o3 = {4, 5, 6, 7, 12, 13, 14, 15};
-    v8 a01 = __builtin_shuffle(v0, v1, e1) + __builtin_shuffle(v0, v1, o1);
-    v8 a23 = __builtin_shuffle(v2, v3, e1) + __builtin_shuffle(v2, v3, o1);
-    v8 a45 = __builtin_shuffle(v4, v5, e1) + __builtin_shuffle(v4, v5, o1);
-    v8 a67 = __builtin_shuffle(v6, v7, e1) + __builtin_shuffle(v6, v7, o1);
-    v8 b03 = __builtin_shuffle(a01, a23, e2) + __builtin_shuffle(a01, a23, o2);
-    v8 b47 = __builtin_shuffle(a45, a67, e2) + __builtin_shuffle(a45, a67, o2);
-    return __builtin_shuffle(b03, b47, e3) + __builtin_shuffle(b03, b47, o3);
+    /* __builtin_shufflevector: gcc 12 and clang alike (the fuzz build is clang's) */
+#define E1 0, 8, 2, 10, 4, 12, 6, 14
+#define O1 1, 9, 3, 11, 5, 13, 7, 15
+#define E2 0, 1, 8, 9, 4, 5, 12, 13
+#define O2 2, 3, 10, 11, 6, 7, 14, 15
+#define E3 0, 1, 2, 3, 8, 9, 10, 11
+#define O3 4, 5, 6, 7, 12, 13, 14, 15
+    v8 a01 = __builtin_shufflevector(v0, v1, E1) + __builtin_shufflevector(v0, v1, O1);
+    v8 a23 = __builtin_shufflevector(v2, v3, E1) + __builtin_shufflevector(v2, v3, O1);
+    v8 a45 = __builtin_shufflevector(v4, v5, E1) + __builtin_shufflevector(v4, v5, O1);
+    v8 a67 = __builtin_shufflevector(v6, v7, E1) + __builtin_shufflevector(v6, v7, O1);
+    v8 b03 = __builtin_shufflevector(a01, a23, E2) + __builtin_shufflevector(a01, a23, O2);
+    v8 b47 = __builtin_shufflevector(a45, a67, E2) + __builtin_shufflevector(a45, a67, O2);
+    return __builtin_shufflevector(b03, b47, E3) + __builtin_shufflevector(b03, b47, O3);
+#undef E1
+#undef O1
+#undef E2
+#undef O2
+#undef E3
+#undef O3
 }
 
 /* C (4 x 2) += A (4 x K) B (2 x K)^T. */

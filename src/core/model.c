@@ -1,15 +1,21 @@
 /* model: layer graph, arenas and the forward/backward sweeps (see model.h). */
 #include "core/model.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
 
+#include "core/checked.h"
 #include "core/clock.h"
 #include "core/status.h"
 
 int sn_model_create(struct sn_shape in, struct sn_model **out)
 {
+    size_t len;
+    char b[64];
+    if (!sn_shape_len_ok(&in, SN_MAX_ELEMS, &len))
+        return sn_fail(SN_ESHAPE, "model: input %s holds more than %zu values",
+                       sn_shape_str(&in, b, sizeof b), SN_MAX_ELEMS);
     struct sn_model *m = calloc(1, sizeof *m);
     if (!m)
         return sn_fail(SN_ENOMEM, "model: out of memory");
@@ -30,8 +36,10 @@ void sn_model_destroy(struct sn_model *m)
     for (int k = 0; k < m->n_dy_slots; k++)
         sn_free(m->dy_slots[k]);
     free(m->dy_slots);
+    free(m->dy_slot_len);
     free(m->dy_first);
     free(m->layers);
+    free(m->by_name);
     free(m->y);
     free(m->y_shared);
     free(m->dy);
@@ -55,50 +63,115 @@ size_t sn_model_bytes(const struct sn_model *m)
     for (int i = 0; i < m->n_layers; i++)
         if (!m->y_shared[i])
             n += (size_t)m->max_batch * sn_shape_len(&m->layers[i]->out_shape);
-    size_t *cap = calloc((size_t)m->n_dy_slots + 1, sizeof *cap);
-    for (int i = 0; cap && i < m->n_layers; i++) {
-        int k = 0;
-        while (k < m->n_dy_slots && m->dy_slots[k] != m->dy[i])
-            k++;
-        size_t len = (size_t)m->max_batch * sn_shape_len(&m->layers[i]->out_shape);
-        if (k < m->n_dy_slots && len > cap[k])
-            cap[k] = len;
-    }
-    for (int k = 0; cap && k < m->n_dy_slots; k++)
-        n += cap[k];
-    free(cap);
+    for (int k = 0; k < m->n_dy_slots; k++)
+        n += m->dy_slot_len[k];
     return n * sizeof(float);
+}
+
+/* FNV-1a of a layer name: its slot in the by_name table. */
+static size_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return (size_t)h;
 }
 
 int sn_model_find(const struct sn_model *m, const char *name)
 {
-    for (int i = 0; i < m->n_layers; i++)
-        if (strcmp(m->layers[i]->name, name) == 0)
+    if (!m->by_name)
+        return -1;
+    size_t mask = (size_t)m->n_by_name - 1;
+    for (size_t k = name_hash(name) & mask;; k = (k + 1) & mask) {
+        int i = m->by_name[k];
+        if (i < 0 || strcmp(m->layers[i]->name, name) == 0)
             return i;
-    return -1;
+    }
+}
+
+/* Put layer i in the by_name table (which has a free slot). */
+static void index_name(struct sn_model *m, int i)
+{
+    size_t mask = (size_t)m->n_by_name - 1, k = name_hash(m->layers[i]->name) & mask;
+    while (m->by_name[k] >= 0)
+        k = (k + 1) & mask;
+    m->by_name[k] = i;
+}
+
+/* Room for one more layer: the layer array and the name table double as
+ * they fill (the table stays at most half full). */
+static int grow(struct sn_model *m)
+{
+    if (m->n_layers == m->cap_layers) {
+        int cap = m->cap_layers ? 2 * m->cap_layers : 16;
+        struct sn_layer **g = realloc(m->layers, (size_t)cap * sizeof *g);
+        if (!g)
+            return sn_fail(SN_ENOMEM, "model: out of memory");
+        m->layers = g;
+        m->cap_layers = cap;
+    }
+    if (2 * (m->n_layers + 1) > m->n_by_name) {
+        int n = m->n_by_name ? 2 * m->n_by_name : 32;
+        int *t = malloc((size_t)n * sizeof *t);
+        if (!t)
+            return sn_fail(SN_ENOMEM, "model: out of memory");
+        free(m->by_name);
+        m->by_name = t;
+        m->n_by_name = n;
+        for (int k = 0; k < n; k++)
+            t[k] = -1;
+        for (int i = 0; i < m->n_layers; i++)
+            index_name(m, i);
+    }
+    return SN_OK;
+}
+
+/* Every size of l within SN_MAX_ELEMS, and the parameter count of the
+ * model with l within SIZE_MAX / 16 (a few arenas of floats). */
+static int check_sizes(const struct sn_model *m, const struct sn_layer *l)
+{
+    size_t len, total = m->n_declared;
+    char b[64];
+    for (int j = 0; j < l->n_in; j++)
+        if (!sn_shape_len_ok(&l->in_shape[j], SN_MAX_ELEMS, &len))
+            return sn_fail(SN_ESHAPE, "%s: input %s holds more than %zu values", l->name,
+                           sn_shape_str(&l->in_shape[j], b, sizeof b), SN_MAX_ELEMS);
+    if (!sn_shape_len_ok(&l->out_shape, SN_MAX_ELEMS, &len))
+        return sn_fail(SN_ESHAPE, "%s: output %s holds more than %zu values per example",
+                       l->name, sn_shape_str(&l->out_shape, b, sizeof b), SN_MAX_ELEMS);
+    for (int p = 0; p < l->n_params; p++) {
+        const struct sn_param *pr = &l->params[p];
+        if (!sn_shape_len_ok(&pr->shape, SN_MAX_ELEMS, &len) || len != pr->len ||
+            !sn_add_ok(total, len, &total) || total > SIZE_MAX / 16)
+            return sn_fail(SN_ESHAPE, "%s: parameter %s of shape %s holds more than %zu values",
+                           l->name, pr->name, sn_shape_str(&pr->shape, b, sizeof b),
+                           SN_MAX_ELEMS);
+    }
+    return SN_OK;
 }
 
 int sn_model_add(struct sn_model *m, struct sn_layer *l)
 {
-    if (sn_model_find(m, l->name) >= 0) {
-        int rc = sn_fail(SN_ESHAPE, "layer name '%s' is used twice", l->name);
+    int rc = SN_OK;
+    if (m->n_layers >= SN_MAX_LAYERS)
+        rc = sn_fail(SN_ESHAPE, "a model may have at most %d layers", SN_MAX_LAYERS);
+    else if (sn_model_find(m, l->name) >= 0)
+        rc = sn_fail(SN_ESHAPE, "layer name '%s' is used twice", l->name);
+    for (int j = 0; j < l->n_in && !rc; j++)
+        if (l->in[j] < -1 || l->in[j] >= m->n_layers)
+            rc = sn_fail(SN_ESHAPE, "%s: input %d is not an earlier layer", l->name, j);
+    if (!rc)
+        rc = check_sizes(m, l);
+    if (!rc)
+        rc = grow(m);
+    if (rc) {
         sn_layer_destroy(l);
         return rc;
     }
-    for (int j = 0; j < l->n_in; j++) {
-        if (l->in[j] < -1 || l->in[j] >= m->n_layers) {
-            int rc = sn_fail(SN_ESHAPE, "%s: input %d is not an earlier layer", l->name, j);
-            sn_layer_destroy(l);
-            return rc;
-        }
-    }
-    struct sn_layer **grown = realloc(m->layers, (size_t)(m->n_layers + 1) * sizeof *grown);
-    if (!grown) {
-        sn_layer_destroy(l);
-        return sn_fail(SN_ENOMEM, "model: out of memory");
-    }
-    m->layers = grown;
     m->layers[m->n_layers++] = l;
+    index_name(m, m->n_layers - 1);
+    for (int p = 0; p < l->n_params; p++)
+        m->n_declared += l->params[p].len;
     return SN_OK;
 }
 
@@ -107,59 +180,95 @@ size_t sn_model_out_len(const struct sn_model *m)
     return sn_shape_len(&m->layers[m->n_layers - 1]->out_shape);
 }
 
+/* A binary min-heap of free slot numbers (the lowest is reused first). */
+static void heap_push(int *h, int *n, int v)
+{
+    int i = (*n)++;
+    for (; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2)
+        h[i] = h[(i - 1) / 2];
+    h[i] = v;
+}
+
+static int heap_pop(int *h, int *n)
+{
+    int top = h[0], v = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0)
+        h[i] = v;
+    return top;
+}
+
 /* Give every dy[i] a slot.  dy[i] is live from the backward of
  * dy_first[i] (its last reader, or i itself if nobody reads it) down to the
- * backward of i.  Walking the backward order, a layer takes any slot whose
- * holder's backward has already run, else a new one; a slot's size is the
- * largest it serves. */
+ * backward of i.  Walking the backward order, a layer takes the lowest slot
+ * whose holder's backward has already run, else a new one; a slot's size is
+ * the largest it serves.  O(n log n): layers are bucketed by dy_first, and
+ * free slots kept in a heap. */
 static int assign_dy_slots(struct sn_model *m, int max_batch)
 {
     const int n = m->n_layers;
     int *slot_of = malloc((size_t)n * sizeof *slot_of);
-    int *holder = malloc((size_t)n * sizeof *holder);   /* per slot: the layer in it */
+    int *heap = malloc((size_t)n * sizeof *heap), n_free = 0;
+    int *start = calloc((size_t)n + 1, sizeof *start), *order = malloc((size_t)n * sizeof *order);
     size_t *cap = calloc((size_t)n, sizeof *cap);
     m->dy_first = malloc((size_t)n * sizeof *m->dy_first);
     m->dy_slots = calloc((size_t)n, sizeof *m->dy_slots);
-    if (!slot_of || !holder || !cap || !m->dy_first || !m->dy_slots) {
-        free(slot_of);
-        free(holder);
-        free(cap);
-        return sn_fail(SN_ENOMEM, "model: out of memory");
-    }
-    for (int i = 0; i < n; i++)
+    m->dy_slot_len = calloc((size_t)n, sizeof *m->dy_slot_len);
+    int rc = SN_OK;
+    if (!slot_of || !heap || !start || !order || !cap || !m->dy_first || !m->dy_slots ||
+        !m->dy_slot_len)
+        rc = sn_fail(SN_ENOMEM, "model: out of memory");
+    for (int i = 0; i < n && !rc; i++)
         m->dy_first[i] = i;
-    for (int j = 0; j < n; j++)
+    for (int j = 0; j < n && !rc; j++)
         for (int k = 0; k < m->layers[j]->n_in; k++) {
             int src = m->layers[j]->in[k];
             if (src >= 0 && j > m->dy_first[src])
                 m->dy_first[src] = j;
         }
+    for (int i = 0; i < n && !rc; i++)   /* bucket by dy_first, i ascending within */
+        start[m->dy_first[i] + 1]++;
+    for (int t = 0; t < n && !rc; t++)
+        start[t + 1] += start[t];
+    if (!rc) {   /* heap serves as each bucket's fill cursor until the walk */
+        memcpy(heap, start, (size_t)n * sizeof *heap);
+        for (int i = 0; i < n; i++)
+            order[heap[m->dy_first[i]]++] = i;
+    }
     int n_slots = 0;
-    for (int t = n - 1; t >= 0; t--)            /* backward of layer t is about to run */
-        for (int i = 0; i < n; i++) {
-            if (m->dy_first[i] != t)
-                continue;
-            int s = -1;
-            for (int k = 0; k < n_slots && s < 0 && !m->plain_memory; k++)
-                if (holder[k] > t)              /* its layer's backward is done */
-                    s = k;
-            if (s < 0)
-                s = n_slots++;
-            holder[s] = i;
-            slot_of[i] = s;
+    for (int t = n - 1; t >= 0 && !rc; t--) {   /* backward of layer t is about to run */
+        if (t + 1 < n && !m->plain_memory)
+            heap_push(heap, &n_free, slot_of[t + 1]);   /* layer t+1's backward is done */
+        for (int q = start[t]; q < start[t + 1]; q++) {
+            int i = order[q], sl = n_free > 0 ? heap_pop(heap, &n_free) : n_slots++;
+            slot_of[i] = sl;
             size_t len = (size_t)max_batch * sn_shape_len(&m->layers[i]->out_shape);
-            if (len > cap[s])
-                cap[s] = len;
+            if (len > cap[sl])
+                cap[sl] = len;
         }
-    int rc = SN_OK;
+    }
     m->n_dy_slots = n_slots;
-    for (int k = 0; k < n_slots && !rc; k++)
+    for (int k = 0; k < n_slots && !rc; k++) {
+        m->dy_slot_len[k] = cap[k];
         if (!(m->dy_slots[k] = sn_alloc_f32(cap[k] ? cap[k] : 1)))
             rc = sn_fail(SN_ENOMEM, "model: out of memory for the output gradients");
+    }
     for (int i = 0; i < n && !rc; i++)
         m->dy[i] = m->dy_slots[slot_of[i]];
     free(slot_of);
-    free(holder);
+    free(heap);
+    free(start);
+    free(order);
     free(cap);
     return rc;
 }

@@ -20,7 +20,13 @@
 struct sn_model {
     struct sn_shape in_shape;     /* one example */
     int n_layers;
-    struct sn_layer **layers;     /* owned */
+    struct sn_layer **layers;     /* owned; room for cap_layers */
+    int cap_layers;
+    int *by_name;                 /* owned: open-addressing table of layer indices
+                                   * by name (-1 empty), n_by_name slots, so name
+                                   * lookups stay O(1) in deep models */
+    int n_by_name;
+    size_t n_declared;            /* parameter values of the layers added so far */
     int max_batch;
     size_t n_params;              /* floats in the parameter and gradient arenas */
     float *params;                /* owned arena */
@@ -46,6 +52,7 @@ struct sn_model {
     float **dy;                   /* per layer, pointing into a slot */
     int *dy_first;                /* per layer: the layer whose backward first writes dy[i] */
     float **dy_slots;             /* owned */
+    size_t *dy_slot_len;          /* owned: floats in each slot */
     int n_dy_slots;
     float *ws;                    /* owned scratch */
     size_t ws_len;
@@ -58,9 +65,15 @@ int sn_model_create(struct sn_shape in, struct sn_model **out);
 /* Free the model and everything it owns (NULL is fine). */
 void sn_model_destroy(struct sn_model *m);
 
+/* The most layers a model may have (model files: docs/RELIABILITY.md). */
+#define SN_MAX_LAYERS 100000
+
 /* Append layer l, TAKING it (it is destroyed here if this fails).  l->in[]
- * must name earlier layers (or -1); SN_ESHAPE if not, or if the name is
- * taken. */
+ * must name earlier layers (or -1); SN_ESHAPE if not, if the name is
+ * taken, if the model already has SN_MAX_LAYERS layers, or if a shape or
+ * a parameter of l holds more than SN_MAX_ELEMS values or the model's
+ * parameters would overflow (core/checked.h): every layer passes here, so
+ * no later size computation can wrap. */
 int sn_model_add(struct sn_model *m, struct sn_layer *l);
 
 /* The per-example output shape of layer i (i = -1: the model input). */

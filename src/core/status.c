@@ -9,12 +9,23 @@
 
 static _Thread_local char last_msg[MSG_LEN];
 
+/* A message is one line whatever it quotes (a file name, a flag value, a
+ * class name): control bytes become '?', so an error is always exactly one
+ * line and no byte of it can act on a terminal. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int sn_fail(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_msg, sizeof last_msg, fmt, ap);
     va_end(ap);
+    one_line(last_msg);
     return code;
 }
 
@@ -28,6 +39,7 @@ int sn_fail_prefix(int code, const char *fmt, ...)
     va_end(ap);
     if (n >= 0 && (size_t)n < sizeof last_msg)
         snprintf(last_msg + n, sizeof last_msg - (size_t)n, "%.*s", (int)(sizeof last_msg) - 1 - n, old);
+    one_line(last_msg);
     return code;
 }
 
@@ -49,6 +61,7 @@ const char *sn_strstatus(int code)
     case SN_ENUM: return "non-finite value";
     case SN_EDAMAGED: return "damaged file";
     case SN_EFATAL: return "unrecoverable distributed failure";
+    case SN_EINTR: return "interrupted";
     default: return "unknown error";
     }
 }

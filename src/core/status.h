@@ -20,10 +20,12 @@ enum sn_status {
     SN_EDAMAGED = -8, /* a file is truncated or corrupted (checksum) */
     SN_EFATAL = -9,   /* a failure the other ranks may not know of (a collective broke):
                        * only ending the whole job is safe (sn_dist_abort) */
+    SN_EINTR = -10,   /* a signal asked the program to stop (core/interrupt.h) */
 };
 
 /* Record a printf-style message for code and return code, so a failing site
- * reads `return sn_fail(SN_EINVAL, "...", ...);`. */
+ * reads `return sn_fail(SN_EINVAL, "...", ...);`.  The message is kept on
+ * one line: control bytes in it (from quoted input) become '?'. */
 int sn_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefix the current message with a printf-style context ("file.cfg:12: ")

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "io/fsutil.h"
 
 #define REC (1 + 3 * 32 * 32)
 
@@ -16,9 +17,9 @@ static const char *const default_names[10] = {
 /* Append the records of one batch file to s. */
 static int read_batch(const char *path, struct sn_folder *s)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sn_fail(SN_EINVAL, "%s: cannot open (is this the CIFAR-10 binary version?)", path);
+    FILE *f;
+    if (sn_fs_open_input(path, "CIFAR-10 batch", SIZE_MAX, &f, NULL))
+        return sn_fail_prefix(SN_EINVAL, "(is this the CIFAR-10 binary version?) ");
     fseek(f, 0, SEEK_END);
     long bytes = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -55,7 +56,9 @@ static int set_names(const char *dir, struct sn_folder *s)
 {
     char path[4096], line[256];
     snprintf(path, sizeof path, "%s/batches.meta.txt", dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = NULL;   /* optional: absent or not a regular file, the default names */
+    if (sn_fs_open_input(path, "class list", (size_t)1 << 20, &f, NULL))
+        f = NULL;
     s->n_classes = 10;
     for (int c = 0; c < 10; c++) {
         const char *name = default_names[c];

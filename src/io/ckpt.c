@@ -213,14 +213,18 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         if ((rc = sn_h5_info(f, "/metrics/epoch", &nd, dims, &cls, &size)))
             return rc;
         size_t n = nd == 1 ? dims[0] : 0;
-        double *col = malloc((n ? n : 1) * sizeof *col);
+        /* only the rows this run has room for are read: a file declaring a
+         * huge history must not size an allocation */
+        size_t keep = n < (size_t)st->cap_metrics ? n : (size_t)st->cap_metrics;
+        double *col = malloc((keep ? keep : 1) * sizeof *col);
         if (!col)
             return sn_fail(SN_ENOMEM, "out of memory");
-        size_t keep = n < (size_t)st->cap_metrics ? n : (size_t)st->cap_metrics;
         for (int c = 0; c < SN_METRIC_COLS && !rc; c++) {
             char path[64];
             snprintf(path, sizeof path, "/metrics/%s", metric_cols[c]);
-            rc = sn_h5_read_all(f, path, SN_H5_F64, col, n);
+            rc = sn_h5_check_rows(f, path, n);
+            if (!rc && keep)
+                rc = sn_h5_read_block(f, path, 0, keep, 1, SN_H5_F64, col);
             for (size_t r = 0; r < keep && !rc; r++)
                 ((double *)&st->history[r])[c] = col[r];
         }

@@ -5,11 +5,19 @@
  */
 #include "io/dataset.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "core/checked.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/h5.h"
 
@@ -39,6 +47,8 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
                        "dimensions, it has rank %d", file, xp, SN_MAX_DIMS, nd);
     if (!(cls == SN_H5_CLASS_INT && size == 1) && !(cls == SN_H5_CLASS_FLOAT))
         return sn_fail(SN_EINVAL, "%s: %s must be uint8 or float", file, xp);
+    if (cls == SN_H5_CLASS_INT && sn_h5_is_signed(d->f, xp))   /* -1 is not pixel 255 */
+        return sn_fail(SN_EINVAL, "%s: %s holds int8; pixels must be uint8 (or float)", file, xp);
     if (dims[0] == 0 || dims[0] > INT32_MAX)
         return sn_fail(SN_EINVAL, "%s: %s has %zu rows (need 1 to %d)", file, xp, dims[0],
                        INT32_MAX);
@@ -49,7 +59,9 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
         if (dims[i] == 0 || dims[i] > (1u << 24))
             return sn_fail(SN_EINVAL, "%s: %s has a bad dimension %zu", file, xp, dims[i]);
         s->shape.d[i - 1] = (int)dims[i];
-        s->row_len *= dims[i];
+        if (!sn_mul_ok(s->row_len, dims[i], &s->row_len) || s->row_len > (1u << 26))
+            return sn_fail(SN_EINVAL, "%s: samples of %s are too large (more than %u elements)",
+                           file, xp, 1u << 26);
     }
     if (s->row_len > (1u << 26))
         return sn_fail(SN_EINVAL, "%s: samples of %s are too large (%zu elements)", file, xp,
@@ -95,8 +107,11 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
         size_t cm, cs;
         if ((rc = sn_h5_attr_get_f64(d->f, xp, "mean", v, SN_MAX_CHANNELS, &cm)))
             return rc;
-        for (size_t i = 0; i < cm; i++)
+        for (size_t i = 0; i < cm; i++) {
+            if (!isfinite(v[i]))
+                return sn_fail(SN_EINVAL, "%s: mean of %s must be finite", file, xp);
             s->mean[i] = (float)v[i];
+        }
         if ((rc = sn_h5_attr_get_f64(d->f, xp, "std", v, SN_MAX_CHANNELS, &cs)))
             return rc;
         for (size_t i = 0; i < cs; i++) {
@@ -139,14 +154,62 @@ static int open_dataset(const char *path, bool inputs_only, struct sn_dataset **
     return SN_OK;
 }
 
+/* Datasets are other people's files and carry no seal, and libhdf5 1.10
+ * crashes on some damaged ones (make fuzz finds such files in seconds).
+ * So a child process opens the file first, the way the command will, and
+ * reads one row of each split: if libhdf5 crashes or hangs there, only the
+ * child dies, and the file is refused as damaged.  Exit 0: fine, 42: a
+ * refusal scratchnet explains itself when the parent opens it again. */
+static int probe(const char *path, bool inputs_only)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* quietly: no core file, no crash report of the MPI runtime's handlers */
+        static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            signal(sigs[i], SIG_DFL);
+        setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 2);
+        alarm(60);
+        struct sn_dataset *d;
+        int rc = open_dataset(path, inputs_only, &d);
+        struct sn_split *sp[3] = { rc ? NULL : &d->train, rc ? NULL : &d->test,
+                                   rc ? NULL : &d->val };
+        for (int i = 0; i < 3 && !rc; i++)
+            if (sp[i]->present && !(rc = sn_dataset_reserve(d, 1))) {
+                float *x = sn_alloc_f32(sp[i]->row_len), *t = sn_alloc_f32((size_t)sp[i]->y_k + 1);
+                int label;
+                rc = x && t ? sn_dataset_read_block(d, sp[i], sp[i]->n - 1, 1, x, &label, t)
+                            : SN_ENOMEM;
+                sn_free(x);
+                sn_free(t);
+            }
+        _exit(rc ? 42 : 0);   /* ends the forked child only */
+    }
+    int st = 0;
+    if (pid < 0)
+        return SN_OK;   /* no child to spare: open it directly */
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42))
+        return SN_OK;
+    return sn_fail(SN_EINVAL, "%s: damaged HDF5 file: libhdf5 %s reading it", path,
+                   WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? "hung for 60 s"
+                   : WIFSIGNALED(st) ? "crashed" : "failed");
+}
+
 int sn_dataset_open(const char *path, struct sn_dataset **out)
 {
-    return open_dataset(path, false, out);
+    int rc = probe(path, false);
+    return rc ? rc : open_dataset(path, false, out);
 }
 
 int sn_dataset_open_inputs(const char *path, struct sn_dataset **out)
 {
-    return open_dataset(path, true, out);
+    int rc = probe(path, true);
+    return rc ? rc : open_dataset(path, true, out);
 }
 
 void sn_dataset_close(struct sn_dataset *d)
@@ -270,6 +333,8 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
     const size_t block = 8192;
     for (size_t at = 0; at < s->n && !rc; at += block) {
         size_t cnt = s->n - at < block ? s->n - at : block;
+        if ((rc = sn_interrupt_check("reading the dataset into memory")))
+            break;
         rc = s->x_u8 ? sn_h5_read_block(d->f, xp, at, cnt, s->row_len, SN_H5_U8,
                                         (uint8_t *)x + at * s->row_len)
                      : sn_h5_read_block(d->f, xp, at, cnt, s->row_len, SN_H5_F32,
@@ -385,7 +450,9 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
     int rc = SN_OK;
     for (size_t at = first; at < first + n && rc == SN_OK; at += CHUNK) {
         size_t cnt = first + n - at < CHUNK ? first + n - at : CHUNK;
-        rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
+        rc = sn_interrupt_check("checking the labels");
+        if (!rc)
+            rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
         for (size_t i = 0; i < cnt && rc == SN_OK; i++)
             if (buf[i] < 0 || buf[i] >= K)
                 rc = sn_fail(SN_EINVAL, "%s: %s row %zu has label %d, outside [0, %d) for a "

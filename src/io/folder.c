@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/checked.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "io/image.h"
@@ -121,7 +123,7 @@ int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_fold
             char path[8192];
             snprintf(path, sizeof path, "%s/%s", sub, files[i]);
             struct sn_image img;
-            if ((rc = sn_image_read(path, &img)))
+            if ((rc = sn_interrupt_check("converting images")) || (rc = sn_image_read(path, &img)))
                 break;
             if (out->n == 0) {
                 out->C = img.channels;
@@ -136,8 +138,8 @@ int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_fold
                              img.channels, img.height, img.width, out->C, out->H, out->W);
             }
             if (!rc && out->n == cap) {
-                size_t ncap = cap ? 2 * cap : 1024;
-                uint8_t *gx = realloc(out->x, ncap * row);
+                size_t ncap = cap ? 2 * cap : 1024, bytes;
+                uint8_t *gx = sn_mul_ok(ncap, row, &bytes) ? realloc(out->x, bytes) : NULL;
                 int32_t *gy = gx ? realloc(out->y, ncap * sizeof *gy) : NULL;
                 if (gx)
                     out->x = gx;

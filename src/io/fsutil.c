@@ -89,3 +89,55 @@ double sn_peak_rss_mb(void)
         fclose(f);
     return mb;
 }
+
+/* What st is, for a message. */
+static const char *kind_of(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode) ? "a folder" : S_ISFIFO(st->st_mode) ? "a FIFO"
+         : S_ISCHR(st->st_mode) ? "a character device" : S_ISBLK(st->st_mode) ? "a block device"
+         : S_ISSOCK(st->st_mode) ? "a socket" : "not a regular file";
+}
+
+static int check_stat(const char *path, const char *what, size_t max_bytes, const struct stat *st)
+{
+    if (!S_ISREG(st->st_mode))
+        return sn_fail(SN_EINVAL, "%s: the %s is %s, not a regular file", path, what,
+                       kind_of(st));
+    if ((unsigned long long)st->st_size > (unsigned long long)max_bytes)
+        return sn_fail(SN_EINVAL, "%s: the %s is larger than %zu bytes (%lld)", path, what,
+                       max_bytes, (long long)st->st_size);
+    return SN_OK;
+}
+
+int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE **out,
+                     size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return sn_fail(SN_EINVAL, "%s: cannot open the %s: %s", path, what, strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 ? sn_fail(SN_EINVAL, "%s: cannot read the %s: %s", path, what,
+                                           strerror(errno))
+                                 : check_stat(path, what, max_bytes, &st);
+    if (!rc && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        rc = sn_fail(SN_EIO, "%s: %s", path, strerror(errno));
+    FILE *f = rc ? NULL : fdopen(fd, "rb");
+    if (!rc && !f)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    if (size)
+        *size = (size_t)st.st_size;
+    *out = f;
+    return SN_OK;
+}
+
+int sn_fs_check_input(const char *path, const char *what, size_t max_bytes)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sn_fail(SN_EINVAL, "%s: cannot read the %s: %s", path, what, strerror(errno));
+    return check_stat(path, what, max_bytes, &st);
+}

@@ -10,6 +10,7 @@
 #define SN_IO_FSUTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* tmp = "<dir of path>/.<base of path>.tmp.<pid>" */
 void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len);
@@ -24,5 +25,16 @@ int sn_fs_mkdirs(const char *dir);
 /* Peak resident memory of this process so far, in MiB (VmHWM of
  * /proc/self/status; 0 if unknown). */
 double sn_peak_rss_mb(void);
+/* Inputs are regular files: open path for reading only if it is one (a
+ * FIFO, a device such as /dev/zero, a folder or a socket is refused
+ * without blocking: the open itself does not wait for a FIFO's writer)
+ * of at most max_bytes bytes.  *size gets its size (may be NULL).
+ * SN_EINVAL naming path and what it is ("what": "model file", "image"). */
+int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE **out,
+                     size_t *size);
+
+/* The same check without opening: SN_OK if path is a regular file of at
+ * most max_bytes bytes (for readers that open by name, as libhdf5 does). */
+int sn_fs_check_input(const char *path, const char *what, size_t max_bytes);
 
 #endif

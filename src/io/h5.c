@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/checked.h"
 #include "core/status.h"
 #include "io/fsutil.h"
 
@@ -48,6 +49,9 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     quiet_hdf5();
     if (access(path, R_OK) != 0)
         return sn_fail(SN_EINVAL, "%s: cannot read the file", path);   /* a bad input: exit 2 */
+    int rc = sn_fs_check_input(path, "file", SIZE_MAX);   /* never a FIFO or a device */
+    if (rc)
+        return rc;
     if (H5Fis_hdf5(path) <= 0)
         return sn_fail(SN_EINVAL, "%s: not an HDF5 file", path);
     struct sn_h5 *f = calloc(1, sizeof *f);
@@ -147,9 +151,10 @@ static int seal(const char *path)
 
 int sn_h5_check_seal(const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return sn_fail(SN_EINVAL, "%s: cannot read the file", path);
+    FILE *fp;
+    int rc = sn_fs_open_input(path, "file", SIZE_MAX, &fp, NULL);
+    if (rc)
+        return rc;
     unsigned char block[32];
     uint64_t want_len, want_h, h, len;
     if (fread(block, 1, sizeof block, fp) != sizeof block || memcmp(block, SEAL_MAGIC, 8) != 0) {
@@ -225,8 +230,10 @@ bool sn_h5_exists(struct sn_h5 *f, const char *path)
         if (path[i] == '/' || path[i] == '\0') {
             memcpy(buf, path, i);
             buf[i] = '\0';
-            if (H5Lexists(f->id, buf, H5P_DEFAULT) <= 0)
-                return false;
+            H5L_info_t li;
+            if (H5Lexists(f->id, buf, H5P_DEFAULT) <= 0 ||
+                H5Lget_info(f->id, buf, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD)
+                return false;   /* soft and external links are not followed */
         }
     }
     return H5Oexists_by_name(f->id, path, H5P_DEFAULT) > 0;
@@ -243,6 +250,82 @@ static int open_dset(struct sn_h5 *f, const char *path, hid_t *d)
     return SN_OK;
 }
 
+/* Budget before allocation: a dataset's declared size must be backed by
+ * what the file really holds.  Refused: external or virtual storage (data
+ * in other files, which could be anything: a device, a FIFO, a secret);
+ * declared bytes that overflow; unfiltered data with less storage than it
+ * declares (chunks never written read as fill values: a (2^31-1, 8)
+ * dataset in a 2 KB file); filtered (compressed) data claiming more than
+ * SN_H5_MAX_RATIO times its storage (deflate cannot exceed about 1032);
+ * chunks larger than SN_H5_MAX_CHUNK_BYTES (a read decompresses a whole
+ * chunk). */
+static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
+{
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d), pl = H5Dget_create_plist(d);
+    int rc = SN_OK, nd = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+    size_t bytes = t < 0 ? 0 : H5Tget_size(t), chunk_bytes = bytes;
+    H5D_layout_t layout = pl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(pl);
+    if (nd < 0 || nd > SN_H5_MAX_DIMS || bytes == 0 || layout == H5D_LAYOUT_ERROR)
+        rc = sn_fail(SN_EINVAL, "%s: %s cannot be read (damaged?)", f->path, path);
+    else if (layout == H5D_VIRTUAL || H5Pget_external_count(pl) != 0)
+        rc = sn_fail(SN_EINVAL, "%s: %s keeps its data in other files (external or virtual "
+                     "storage), which scratchnet does not read", f->path, path);
+    if (!rc) {
+        H5Sget_simple_extent_dims(s, dims, NULL);
+        for (int i = 0; i < nd && !rc; i++)
+            if (!sn_mul_ok(bytes, (size_t)dims[i], &bytes))
+                rc = sn_fail(SN_EINVAL, "%s: %s declares more bytes than fit in 64 bits",
+                             f->path, path);
+    }
+    if (!rc && layout == H5D_CHUNKED) {
+        int cn = H5Pget_chunk(pl, H5S_MAX_RANK, chunk);
+        for (int i = 0; i < cn && !rc; i++)
+            if (!sn_mul_ok(chunk_bytes, (size_t)chunk[i], &chunk_bytes) ||
+                chunk_bytes > SN_H5_MAX_CHUNK_BYTES)
+                rc = sn_fail(SN_EINVAL, "%s: %s is stored in chunks larger than %d MB",
+                             f->path, path, (int)(SN_H5_MAX_CHUNK_BYTES >> 20));
+    }
+    if (!rc && layout != H5D_COMPACT) {
+        size_t stored = (size_t)H5Dget_storage_size(d);
+        bool filtered = H5Pget_nfilters(pl) > 0;
+        size_t backed;
+        if (!sn_mul_ok(stored, filtered ? SN_H5_MAX_RATIO : 1, &backed))
+            backed = SIZE_MAX;
+        if (bytes > backed)
+            rc = sn_fail(SN_EINVAL, "%s: %s declares %zu bytes but the file holds only %zu of "
+                         "them%s", f->path, path, bytes, stored,
+                         filtered ? " (compressed beyond any real ratio)" : "");
+    }
+    H5Pclose(pl);
+    H5Tclose(t);
+    H5Sclose(s);
+    return rc;
+}
+
+bool sn_h5_is_signed(struct sn_h5 *f, const char *path)
+{
+    hid_t d = -1;
+    if (open_dset(f, path, &d))
+        return false;
+    hid_t t = H5Dget_type(d);
+    bool sign = H5Tget_class(t) == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_2;
+    H5Tclose(t);
+    H5Dclose(d);
+    return sign;
+}
+
+int sn_h5_check_rows(struct sn_h5 *f, const char *path, size_t n)
+{
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    int rc = sn_h5_info(f, path, &nd, dims, &cls, &size);
+    if (!rc && (nd != 1 || dims[0] != n))
+        rc = sn_fail(SN_EINVAL, "%s: %s must hold %zu values in one dimension", f->path, path, n);
+    return rc;
+}
+
 int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_MAX_DIMS],
                enum sn_h5_class *cls, size_t *size)
 {
@@ -250,6 +333,10 @@ int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_M
     int rc = open_dset(f, path, &d);
     if (rc)
         return rc;
+    if ((rc = check_backed(f, path, d))) {
+        H5Dclose(d);
+        return rc;
+    }
     hid_t s = H5Dget_space(d), t = H5Dget_type(d);
     int n = H5Sget_simple_extent_ndims(s);
     if (n < 0 || n > SN_H5_MAX_DIMS) {
@@ -343,6 +430,10 @@ int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void
     int rc = open_dset(f, path, &d);
     if (rc)
         return rc;
+    if ((rc = check_backed(f, path, d))) {
+        H5Dclose(d);
+        return rc;
+    }
     hid_t s = H5Dget_space(d);
     hssize_t have = H5Sget_simple_extent_npoints(s);
     if (have < 0 || (size_t)have != len)
@@ -533,6 +624,9 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
     if (H5Tget_class(t) != H5T_STRING || cnt < 1 || cnt > 100000) {
         rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s is not an array of strings", f->path,
                      name, path);
+    } else if (H5Tis_variable_str(t) <= 0 && H5Tget_size(t) > SN_H5_MAX_STR) {
+        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s holds strings longer than %d bytes",
+                     f->path, name, path, SN_H5_MAX_STR);
     } else if (!(res = calloc(n, sizeof *res))) {
         rc = sn_fail(SN_ENOMEM, "out of memory");
     } else if (H5Tis_variable_str(t) > 0) {
@@ -543,6 +637,9 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
         if (!v || H5Aread(a, mt, v) < 0)
             rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
         for (size_t i = 0; v && i < n; i++) {
+            if (!rc && v[i] && strlen(v[i]) > SN_H5_MAX_STR)
+                rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s holds strings longer than %d "
+                             "bytes", f->path, name, path, SN_H5_MAX_STR);
             if (!rc && !(res[i] = strdup(v[i] ? v[i] : "")))
                 rc = sn_fail(SN_ENOMEM, "out of memory");
             if (v[i])
@@ -576,6 +673,10 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
         sn_h5_free_strs(res, n);
         return rc;
     }
+    for (size_t i = 0; i < n; i++)   /* names are shown: no byte may act on a terminal */
+        for (char *c = res[i]; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
     *out = res;
     *n_out = n;
     return SN_OK;

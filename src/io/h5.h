@@ -55,8 +55,16 @@ const char *sn_h5_path(const struct sn_h5 *f);
 /* true if an object (group or dataset) exists at path. */
 bool sn_h5_exists(struct sn_h5 *f, const char *path);
 
+/* Budgets a dataset must meet to be read (see sn_h5_info). */
+#define SN_H5_MAX_RATIO 1100                       /* declared bytes per stored byte, compressed */
+#define SN_H5_MAX_CHUNK_BYTES ((size_t)256 << 20)  /* one chunk, as stored uncompressed */
+
 /* Shape and stored class of a dataset; size = bytes per stored element.
- * SN_EINVAL if it is missing or is not a dataset. */
+ * SN_EINVAL if it is missing, is not a dataset, or is not backed by the
+ * file: its data in other files (external, virtual), more bytes declared
+ * than the file holds for it (unfiltered) or than SN_H5_MAX_RATIO times
+ * that (compressed), chunks over SN_H5_MAX_CHUNK_BYTES.  Only hard links
+ * are followed: a soft or external link reads as missing. */
 int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_MAX_DIMS],
                enum sn_h5_class *cls, size_t *size);
 
@@ -70,7 +78,13 @@ int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size
 int sn_h5_read_block(struct sn_h5 *f, const char *path, size_t first, size_t n,
                      size_t row_len, enum sn_h5_type type, void *out);
 
-/* Read a whole dataset of exactly len elements. */
+/* true if the dataset at path stores signed integers. */
+bool sn_h5_is_signed(struct sn_h5 *f, const char *path);
+
+/* SN_OK if path is a backed dataset of n values in one dimension. */
+int sn_h5_check_rows(struct sn_h5 *f, const char *path, size_t n);
+
+/* Read a whole dataset of exactly len elements (backed, as above). */
 int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void *out,
                    size_t len);
 
@@ -88,8 +102,12 @@ int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char
 int sn_h5_attr_set_str(struct sn_h5 *f, const char *path, const char *name, const char *s);
 int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,
                         const char *const *s, size_t n);
-/* An array attribute of strings (variable or fixed length): *out gets n
- * malloc'd strings in a malloc'd array; free with sn_h5_free_strs. */
+/* An array attribute of strings (variable or fixed length; at most
+ * 100,000 of at most SN_H5_MAX_STR bytes, else SN_EINVAL): *out gets n
+ * malloc'd strings in a malloc'd array, control bytes replaced by '?' (they
+ * are names, shown on terminals and in pictures); free with
+ * sn_h5_free_strs. */
+#define SN_H5_MAX_STR 4096
 int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, char ***out,
                         size_t *n);
 void sn_h5_free_strs(char **s, size_t n);

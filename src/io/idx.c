@@ -5,8 +5,10 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "io/fsutil.h"
 
 /* Refuse files that would need more than this many bytes (1 GiB). */
 #define IDX_MAX_BYTES ((size_t)1 << 30)
@@ -28,10 +30,12 @@ static int read_exact(gzFile g, void *buf, size_t n)
 int sn_idx_read(const char *path, struct sn_idx *out)
 {
     memset(out, 0, sizeof *out);
+    int rc = sn_fs_check_input(path, "IDX file", SIZE_MAX);   /* never a FIFO or a device */
+    if (rc)
+        return rc;
     gzFile g = gzopen(path, "rb");
     if (!g)
         return sn_fail(SN_EINVAL, "%s: cannot open", path);
-    int rc = SN_OK;
     unsigned char hdr[4];
     if (read_exact(g, hdr, 4) != 0) {
         rc = sn_fail(SN_EINVAL, "%s: too short for an IDX header", path);
@@ -80,6 +84,8 @@ int sn_idx_read(const char *path, struct sn_idx *out)
             cap = ncap;
         }
         size_t want = cap - have;
+        if ((rc = sn_interrupt_check("reading an IDX file")))
+            goto out_close;
         int got = gzread(g, out->data + have, want > (1u << 30) ? (1u << 30) : (unsigned)want);
         if (got <= 0) {
             rc = sn_fail(SN_EINVAL, "%s: truncated: the header promises %zu data bytes, the file "

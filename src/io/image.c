@@ -11,21 +11,50 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "io/fsutil.h"
 
 #define MAX_SIDE 16384
+#define MAX_SCANS 1000   /* a progressive JPEG needs about 10; thousands are a CPU bomb */
 
-static int read_png(const char *path, struct sn_image *out)
+static size_t max_pixels = SN_IMAGE_MAX_PIXELS;
+
+void sn_image_set_max_pixels(size_t n)
+{
+    max_pixels = n;
+}
+
+size_t sn_image_get_max_pixels(void)
+{
+    return max_pixels;
+}
+
+/* The budget, checked on the header's numbers before any pixel is
+ * decoded or any buffer sized by them is allocated. */
+static int check_size(const char *path, const char *kind, long long w, long long h)
+{
+    if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE)
+        return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels: each side must be 1 to %d", path,
+                       kind, w, h, MAX_SIDE);
+    if ((unsigned long long)w * (unsigned long long)h > max_pixels)
+        return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels is more than the limit of %zu "
+                       "pixels (--max-pixels raises it)", path, kind, w, h, max_pixels);
+    return SN_OK;
+}
+
+static int read_png(FILE *f, const char *path, struct sn_image *out)
 {
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&img, path))
+    if (!png_image_begin_read_from_stdio(&img, f))
         return sn_fail(SN_EINVAL, "%s: not a readable PNG (%s)", path, img.message);
-    if (img.width == 0 || img.height == 0 || img.width > MAX_SIDE || img.height > MAX_SIDE) {
+    int rc = check_size(path, "PNG", img.width, img.height);
+    if (rc) {
         png_image_free(&img);
-        return sn_fail(SN_EINVAL, "%s: PNG of %ux%u is out of range", path, img.width, img.height);
+        return rc;
     }
     bool grey = !(img.format & PNG_FORMAT_FLAG_COLOR);
     img.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
@@ -48,6 +77,7 @@ struct jerr {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
     char msg[JMSG_LENGTH_MAX];
+    const char *refusal;   /* set by the progress monitor: why it stopped */
 };
 
 static void jpeg_fail(j_common_ptr cinfo)
@@ -63,49 +93,80 @@ static void jpeg_quiet(j_common_ptr cinfo, int level)
     (void)level;
 }
 
-static int read_jpeg(const char *path, struct sn_image *out)
+/* Called by libjpeg as it works: stops a file of endless scans, and a
+ * decode the user interrupted. */
+static void jpeg_progress(j_common_ptr cinfo)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sn_fail(SN_EINVAL, "%s: cannot open", path);
+    struct jerr *e = (struct jerr *)cinfo->err;
+    struct jpeg_decompress_struct *d = (struct jpeg_decompress_struct *)cinfo;
+    if (d->input_scan_number > MAX_SCANS)
+        e->refusal = "more than 1000 scans";
+    else if (sn_interrupt_pending())
+        e->refusal = "interrupted";
+    if (e->refusal)
+        longjmp(e->jump, 1);
+}
+
+/* Adobe's CMYK JPEGs store inverted values (saw_Adobe_marker); the
+ * colour is R = (1 - C)(1 - K) and so on, without a colour profile. */
+static void cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int w, bool inverted)
+{
+    for (int i = 0; i < w; i++, cmyk += 4, rgb += 3) {
+        unsigned k = inverted ? cmyk[3] : 255u - cmyk[3];
+        for (int c = 0; c < 3; c++)
+            rgb[c] = (uint8_t)(((inverted ? cmyk[c] : 255u - cmyk[c]) * k + 127) / 255);
+    }
+}
+
+static int read_jpeg(FILE *f, const char *path, struct sn_image *out)
+{
     struct jpeg_decompress_struct cinfo;
-    struct jerr err;
+    struct jpeg_progress_mgr progress = { .progress_monitor = jpeg_progress };
+    struct jerr err = { .refusal = NULL };
     cinfo.err = jpeg_std_error(&err.mgr);
     err.mgr.error_exit = jpeg_fail;
     err.mgr.emit_message = jpeg_quiet;
     /* volatile: read after longjmp */
-    uint8_t *volatile data = NULL;
+    uint8_t *volatile data = NULL, *volatile row4 = NULL;
+    volatile int rc = SN_OK;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
-        fclose(f);
         sn_free(data);
-        return sn_fail(SN_EINVAL, "%s: damaged JPEG (%s)", path, err.msg);
+        free(row4);
+        if (rc)
+            return rc;
+        if (err.refusal && strcmp(err.refusal, "interrupted") == 0)
+            return sn_interrupt_check("decoding an image");
+        return sn_fail(SN_EINVAL, "%s: damaged JPEG (%s)", path, err.refusal ? err.refusal : err.msg);
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.progress = &progress;
     jpeg_stdio_src(&cinfo, f);
     jpeg_read_header(&cinfo, TRUE);
-    cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    /* the size the header claims, before libjpeg allocates anything for it */
+    if ((rc = check_size(path, "JPEG", cinfo.image_width, cinfo.image_height)))
+        longjmp(err.jump, 1);
+    bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    if (cinfo.num_components != 1 && cinfo.num_components != 3 && !cmyk)
+        longjmp(err.jump, (rc = sn_fail(SN_EINVAL, "%s: JPEG with %d colour components is not "
+                                        "supported", path, cinfo.num_components), 1));
+    cinfo.out_color_space = cmyk ? JCS_CMYK : cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&cinfo);
-    int w = (int)cinfo.output_width, h = (int)cinfo.output_height, c = cinfo.output_components;
-    if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE || (c != 1 && c != 3)) {
-        jpeg_destroy_decompress(&cinfo);
-        fclose(f);
-        return sn_fail(SN_EINVAL, "%s: JPEG of %dx%d with %d channels is not supported", path, w,
-                       h, c);
-    }
+    int w = (int)cinfo.output_width, h = (int)cinfo.output_height, c = cmyk ? 3 : cinfo.output_components;
     data = sn_alloc_bytes((size_t)w * h * c);
-    if (!data) {
-        jpeg_destroy_decompress(&cinfo);
-        fclose(f);
-        return sn_fail(SN_ENOMEM, "%s: out of memory", path);
-    }
+    if (cmyk)
+        row4 = malloc((size_t)w * 4);
+    if (!data || (cmyk && !row4))
+        longjmp(err.jump, (rc = sn_fail(SN_ENOMEM, "%s: out of memory", path), 1));
     while (cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = data + (size_t)cinfo.output_scanline * w * c;
-        jpeg_read_scanlines(&cinfo, &row, 1);
+        JSAMPROW row = cmyk ? row4 : data + (size_t)cinfo.output_scanline * w * c;
+        size_t y = cinfo.output_scanline;
+        if (jpeg_read_scanlines(&cinfo, &row, 1) == 1 && cmyk)
+            cmyk_to_rgb(row4, data + y * w * 3, w, cinfo.saw_Adobe_marker);
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
-    fclose(f);
+    free(row4);
     out->width = w;
     out->height = h;
     out->channels = c;
@@ -138,19 +199,16 @@ static bool pgm_number(FILE *f, long *v)
 }
 
 /* netpbm greymap: P5 (binary) or P2 (ASCII), maxval 1..255 (scaled to 255). */
-static int read_pgm(const char *path, struct sn_image *out)
+static int read_pgm(FILE *f, const char *path, struct sn_image *out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sn_fail(SN_EINVAL, "%s: cannot open", path);
     char magic[2];
     long w, h, maxval;
     int rc = SN_OK;
     if (fread(magic, 1, 2, f) != 2 || !pgm_number(f, &w) || !pgm_number(f, &h) ||
         !pgm_number(f, &maxval))
         rc = sn_fail(SN_EINVAL, "%s: damaged PGM header", path);
-    else if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE)
-        rc = sn_fail(SN_EINVAL, "%s: PGM of %ldx%ld is out of range", path, w, h);
+    else if ((rc = check_size(path, "PGM", w, h)))
+        ;
     else if (maxval < 1 || maxval > 255)
         rc = sn_fail(SN_EINVAL, "%s: PGM maxval %ld (only 8-bit greymaps, maxval <= 255)", path,
                      maxval);
@@ -162,7 +220,7 @@ static int read_pgm(const char *path, struct sn_image *out)
         if (!out->data)
             rc = sn_fail(SN_ENOMEM, "%s: out of memory", path);
     }
-    size_t n = (size_t)w * (size_t)h;
+    size_t n = rc ? 0 : (size_t)w * (size_t)h;
     if (!rc && magic[1] == '5') {
         if (fread(out->data, 1, n, f) != n)
             rc = sn_fail(SN_EINVAL, "%s: PGM pixel data is cut short", path);
@@ -178,7 +236,6 @@ static int read_pgm(const char *path, struct sn_image *out)
     if (!rc && maxval != 255)
         for (size_t i = 0; i < n; i++)
             out->data[i] = (uint8_t)((out->data[i] * 255 + maxval / 2) / maxval);
-    fclose(f);
     if (rc)
         sn_image_free(out);
     return rc;
@@ -188,19 +245,23 @@ int sn_image_read(const char *path, struct sn_image *out)
 {
     memset(out, 0, sizeof *out);
     unsigned char sig[8] = { 0 };
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sn_fail(SN_EINVAL, "%s: cannot open", path);
+    FILE *f;
+    int rc = sn_fs_open_input(path, "image", SN_IMAGE_MAX_FILE_BYTES, &f, NULL);
+    if (rc)
+        return rc;
     size_t n = fread(sig, 1, sizeof sig, f);
-    fclose(f);
+    rewind(f);
     if (n == 8 && png_sig_cmp(sig, 0, 8) == 0)
-        return read_png(path, out);
-    if (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff)
-        return read_jpeg(path, out);
-    if (n >= 3 && sig[0] == 'P' && (sig[1] == '5' || sig[1] == '2') &&
-        (sig[2] == ' ' || sig[2] == '\n' || sig[2] == '\r' || sig[2] == '\t' || sig[2] == '#'))
-        return read_pgm(path, out);
-    return sn_fail(SN_EINVAL, "%s: not a PNG, JPEG or PGM file", path);
+        rc = read_png(f, path, out);
+    else if (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff)
+        rc = read_jpeg(f, path, out);
+    else if (n >= 3 && sig[0] == 'P' && (sig[1] == '5' || sig[1] == '2') &&
+             (sig[2] == ' ' || sig[2] == '\n' || sig[2] == '\r' || sig[2] == '\t' || sig[2] == '#'))
+        rc = read_pgm(f, path, out);
+    else
+        rc = sn_fail(SN_EINVAL, "%s: not a PNG, JPEG or PGM file", path);
+    fclose(f);
+    return rc;
 }
 
 void sn_image_free(struct sn_image *img)

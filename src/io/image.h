@@ -12,9 +12,23 @@ struct sn_image {
     uint8_t *data;                 /* height * width * channels, owned */
 };
 
+/* The default pixel budget: 8192 x 8192. */
+#define SN_IMAGE_MAX_PIXELS ((size_t)1 << 26)
+/* The largest image file read (a regular file; see io/fsutil.h). */
+#define SN_IMAGE_MAX_FILE_BYTES ((size_t)1 << 28)
+
+/* The pixel budget of every later sn_image_read in this process (the
+ * command's --max-pixels): an image whose header claims more pixels is
+ * refused before anything is decoded or allocated. */
+void sn_image_set_max_pixels(size_t n);
+size_t sn_image_get_max_pixels(void);
+
 /* Read path by its content (PNG, JPEG or PGM P5/P2 signature; PGM with a
- * maxval up to 255).  SN_EINVAL for a file that is none of them, damaged,
- * or larger than 16384 x 16384. */
+ * maxval up to 255; CMYK JPEGs converted to RGB).  path must be a regular
+ * file.  SN_EINVAL for a file that is none of them, damaged, with a side
+ * over 16384 or more pixels than the budget (both checked on the header,
+ * before decoding), or a JPEG of more than 1000 scans; SN_EINTR when a
+ * signal asked to stop (core/interrupt.h). */
 int sn_image_read(const char *path, struct sn_image *out);
 void sn_image_free(struct sn_image *img);
 

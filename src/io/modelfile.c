@@ -22,6 +22,7 @@
 #include "core/add.h"
 #include "core/avgpool.h"
 #include "core/batchnorm.h"
+#include "core/checked.h"
 #include "core/concat.h"
 #include "core/conv.h"
 #include "core/dense.h"
@@ -30,8 +31,11 @@
 #include "core/gru.h"
 #include "core/lstm.h"
 #include "core/maxpool.h"
+#include "core/number.h"
 #include "core/rnn.h"
+#include "core/interrupt.h"
 #include "core/status.h"
+#include "io/fsutil.h"
 
 #define MAX_KEYS 48
 #define MAX_VALUE 160
@@ -47,8 +51,8 @@ struct kv {
 struct section {
     char word[SN_NAME_LEN];
     int line;
-    int n_kv;
-    struct kv kv[MAX_KEYS];
+    int n_kv, cap_kv;
+    struct kv *kv;    /* owned; grows as keys come (a layer holds a few, not MAX_KEYS) */
 };
 
 struct parser {
@@ -65,9 +69,10 @@ struct parser {
 
 int sn_modelfile_read(const char *path, char **text)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return sn_fail(SN_EINVAL, "%s: cannot open model file: %s", path, strerror(errno));
+    FILE *fp;
+    int rc = sn_fs_open_input(path, "model file", SIZE_MAX, &fp, NULL);
+    if (rc)
+        return rc;
     char *buf = malloc(MAX_FILE_BYTES + 1);
     if (!buf) {
         fclose(fp);
@@ -121,6 +126,9 @@ static int new_section(struct parser *p, const char *word, size_t len)
         p->secs = s;
         p->cap = cap;
     }
+    if (p->n_secs > SN_MAX_LAYERS + 1)
+        return perr(p, p->line, SN_EINVAL, "more than %d layers (the limit of a model)",
+                    SN_MAX_LAYERS);
     struct section *s = &p->secs[p->n_secs++];
     memset(s, 0, sizeof *s);
     if (len >= sizeof s->word)
@@ -201,7 +209,18 @@ static int handler(void *user, const char *section, const char *name, const char
         perr(p, p->line, SN_EINVAL, "[%s] has more than %d keys", s->word, MAX_KEYS);
         return 0;
     }
+    if (s->n_kv == s->cap_kv) {
+        int cap = s->cap_kv ? 2 * s->cap_kv : 4;
+        struct kv *g = realloc(s->kv, (size_t)cap * sizeof *g);
+        if (!g) {
+            perr(p, p->line, SN_ENOMEM, "out of memory");
+            return 0;
+        }
+        s->kv = g;
+        s->cap_kv = cap;
+    }
     struct kv *kv = &s->kv[s->n_kv++];
+    memset(kv, 0, sizeof *kv);
     if (strlen(name) >= sizeof kv->key || strlen(value) >= sizeof kv->value) {
         perr(p, p->line, SN_EINVAL, "key or value is too long");
         return 0;
@@ -228,17 +247,13 @@ static int get_int(struct parser *p, struct section *s, const char *key, long de
                    long max, long *out)
 {
     struct kv *kv = find(s, key);
-    if (!kv) {
-        *out = def;
+    long long v;
+    *out = def;   /* also on error: callers stop at the error either way */
+    if (!kv)
         return SN_OK;
-    }
-    char *end;
-    errno = 0;
-    long v = strtol(kv->value, &end, 10);
-    if (errno || end == kv->value || *end != '\0' || v < min || v > max)
-        return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected an integer in [%ld, %ld], got '%s'",
-                    s->word, key, min, max, kv->value);
-    *out = v;
+    if (sn_parse_int(kv->value, min, max, &v))
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s", s->word, key, sn_errmsg());
+    *out = (long)v;
     return SN_OK;
 }
 
@@ -246,16 +261,12 @@ static int get_float(struct parser *p, struct section *s, const char *key, doubl
                      double min, double max, float *out)
 {
     struct kv *kv = find(s, key);
-    if (!kv) {
-        *out = (float)def;
+    double v;
+    *out = (float)def;
+    if (!kv)
         return SN_OK;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(kv->value, &end);
-    if (errno || end == kv->value || *end != '\0' || !isfinite(v) || v < min || v > max)
-        return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected a number in [%g, %g], got '%s'",
-                    s->word, key, min, max, kv->value);
+    if (sn_parse_real(kv->value, min, max, &v))
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s", s->word, key, sn_errmsg());
     *out = (float)v;
     return SN_OK;
 }
@@ -274,6 +285,8 @@ static int bad_value(struct parser *p, struct section *s, struct kv *kv)
     return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s", s->word, kv->key, sn_errmsg());
 }
 
+/* C,H,W or T,F or F: 1 to SN_MAX_DIMS integers in [1, 2^24] whose product
+ * is at most SN_MAX_ELEMS. */
 static int get_shape(struct parser *p, struct section *s, const char *key,
                      struct sn_shape *out)
 {
@@ -281,26 +294,33 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
     if (!kv)
         return perr(p, s->line, SN_EINVAL, "[%s] needs '%s' (e.g. 1,28,28 or 784)", s->word, key);
     struct sn_shape sh = { 0, { 0 } };
-    const char *c = kv->value;
-    while (*c) {
-        char *end;
-        errno = 0;
-        long v = strtol(c, &end, 10);
-        if (errno || end == c || v < 1 || v > (1 << 24) || sh.ndim == SN_MAX_DIMS)
-            return perr(p, kv->line, SN_EINVAL,
-                        "[%s] %s: expected 1 to %d positive integers separated by commas, got '%s'",
+    char buf[MAX_VALUE], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", kv->value);
+    size_t commas = 0;
+    for (const char *c = kv->value; *c; c++)
+        commas += *c == ',';
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        long long v;
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *end = tok + strlen(tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (sh.ndim == SN_MAX_DIMS)
+            return perr(p, kv->line, SN_EINVAL, "[%s] %s: at most %d dimensions, got '%s'",
                         s->word, key, SN_MAX_DIMS, kv->value);
+        if (sn_parse_int(tok, 1, 1 << 24, &v))
+            return perr(p, kv->line, SN_EINVAL, "[%s] %s: each dimension: %s", s->word, key,
+                        sn_errmsg());
         sh.d[sh.ndim++] = (int)v;
-        while (*end == ' ' || *end == '\t')
-            end++;
-        if (*end == ',')
-            end++;
-        else if (*end != '\0')
-            return perr(p, kv->line, SN_EINVAL, "[%s] %s: unexpected '%s'", s->word, key, end);
-        c = end;
-        while (*c == ' ' || *c == '\t')
-            c++;
     }
+    size_t len;
+    if (sh.ndim == 0 || (size_t)sh.ndim != commas + 1)
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: expected 1 to %d positive integers "
+                    "separated by commas, got '%s'", s->word, key, SN_MAX_DIMS, kv->value);
+    if (!sn_shape_len_ok(&sh, SN_MAX_ELEMS, &len))
+        return perr(p, kv->line, SN_EINVAL, "[%s] %s: %s holds more than %zu values", s->word,
+                    key, kv->value, SN_MAX_ELEMS);
     *out = sh;
     return SN_OK;
 }
@@ -392,6 +412,7 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 struct build {
     struct parser *p;
     struct sn_model *m;
+    int *sec_of;                            /* per layer: its section in p->secs */
     int prev;                               /* the previous layer (-1: model input) */
     int n_in;                               /* this layer's inputs */
     int in[SN_MAX_INPUTS];
@@ -625,6 +646,12 @@ static int build_layer(struct build *b, struct section *s, int index)
                     return perr(p, nkv->line, SN_EINVAL,
                                 "[%s] name '%s' may hold only letters, digits, '_', '-', '.'",
                                 s->word, nkv->value);
+            /* "." and ".." would be path steps in the HDF5 files (/params/./weight);
+             * "input" is what `from` calls the model input */
+            if (!strcmp(nkv->value, ".") || !strcmp(nkv->value, "..") ||
+                !strcmp(nkv->value, "input"))
+                return perr(p, nkv->line, SN_EINVAL, "[%s] name '%s' is reserved", s->word,
+                            nkv->value);
             snprintf(name, sizeof name, "%s", nkv->value);
         } else {
             snprintf(name, sizeof name, "%.40s%d", s->word, index);
@@ -647,6 +674,7 @@ static int build_layer(struct build *b, struct section *s, int index)
         if ((rc = sn_model_add(b->m, l)))
             return perr(p, s->line, rc, "%s", sn_errmsg());
         b->prev = b->m->n_layers - 1;
+        b->sec_of[b->prev] = (int)(s - p->secs);
         return SN_OK;
     }
     if (strcmp(s->word, "net") == 0)
@@ -657,6 +685,8 @@ static int build_layer(struct build *b, struct section *s, int index)
 int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *net,
                        struct sn_model **model)
 {
+    if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+        text += 3;   /* a UTF-8 byte-order mark, as some Windows editors write */
     struct parser p = { .fname = fname, .text = text };
     int ini_rc = ini_parse_stream(reader, &p, handler, &p);
     if (!p.rc && ini_rc > 0)
@@ -674,6 +704,8 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     if (!p.rc && sn_model_create(net->input, &m))
         perr(&p, 0, SN_ENOMEM, "%s", sn_errmsg());
     struct build b = { .p = &p, .m = m, .prev = -1 };
+    if (!p.rc && !(b.sec_of = malloc((size_t)p.n_secs * sizeof *b.sec_of)))
+        perr(&p, 0, SN_ENOMEM, "out of memory");
     int n_aug = 0;
     for (int i = 1; i < p.n_secs && !p.rc; i++) {
         if (strcmp(p.secs[i].word, "augment") == 0) {
@@ -683,6 +715,8 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
                 parse_augment(&p, &p.secs[i], net);
             continue;
         }
+        if ((p.rc = sn_interrupt_check("building the model")))
+            break;
         build_layer(&b, &p.secs[i], i - 1 - n_aug);
     }
     if (!p.rc && m->n_layers == 0)
@@ -690,9 +724,15 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     if (!p.rc && net->target_input && net->loss == SN_LOSS_CROSS_ENTROPY)
         perr(&p, p.secs[0].line, SN_EINVAL, "[net] target = input needs loss = mse or "
              "binary_cross_entropy");
-    /* The losses apply their own softmax / sigmoid to the last layer. */
-    if (!p.rc && p.n_secs > 1) {
-        struct section *last = &p.secs[p.n_secs - 1];
+    /* The losses apply their own softmax / sigmoid to the model's output:
+     * the last layer's, looking through layers that pass values on
+     * unchanged in kind (dropout, flatten), whatever sections follow. */
+    if (!p.rc && m->n_layers > 0) {
+        int out = m->n_layers - 1;
+        while (out >= 0 && (!strcmp(m->layers[out]->ops->kind, "dropout") ||
+                            !strcmp(m->layers[out]->ops->kind, "flatten")))
+            out = m->layers[out]->in[0];
+        struct section *last = out >= 0 ? &p.secs[b.sec_of[out]] : &p.secs[0];
         for (int i = 0; i < last->n_kv; i++) {
             const struct kv *kv = &last->kv[i];
             if (strcmp(kv->key, "activation") != 0)
@@ -706,6 +746,9 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
                      last->word);
         }
     }
+    free(b.sec_of);
+    for (int i = 0; i < p.n_secs; i++)
+        free(p.secs[i].kv);
     free(p.secs);
     if (p.rc) {
         sn_model_destroy(m);

@@ -1,10 +1,12 @@
 /* weights: write and read the weights layout (see weights.h). */
 #include "io/weights.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 
 int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_text)
@@ -95,6 +97,10 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
     if (sn_h5_has_attr(f, "/model", "input_scale")) {
         out->known = true;
         rc = sn_h5_attr_get_f64(f, "/model", "input_scale", &out->scale, 1, &n);
+        /* the same rule as a dataset's scale: predictions would be NaN */
+        if (!rc && (!isfinite(out->scale) || out->scale == 0.0))
+            rc = sn_fail(SN_EINVAL, "%s: /model input_scale must be finite and non-zero, it is "
+                         "%g", sn_h5_path(f), out->scale);
     }
     if (!rc && sn_h5_has_attr(f, "/model", "input_mean")) {
         rc = sn_h5_attr_get_f64(f, "/model", "input_mean", out->mean, SN_MAX_CHANNELS, &n);
@@ -104,8 +110,9 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
             rc = sn_fail(SN_EINVAL, "%s: /model input_mean and input_std differ in length",
                          sn_h5_path(f));
         for (size_t c = 0; !rc && c < n2; c++)
-            if (!(out->std[c] > 0))
-                rc = sn_fail(SN_EINVAL, "%s: /model input_std must be positive", sn_h5_path(f));
+            if (!(out->std[c] > 0) || !isfinite(out->std[c]) || !isfinite(out->mean[c]))
+                rc = sn_fail(SN_EINVAL, "%s: /model input_std must be positive and input_mean "
+                             "finite", sn_h5_path(f));
         out->n_norm = rc ? 0 : (int)n;
     }
     if (!rc && sn_h5_has_attr(f, "/model", "classes"))
@@ -207,7 +214,8 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
                                "(float): the file holds another model", sn_h5_path(f), path,
                                sn_shape_str(&pr->shape, want, sizeof want));
             }
-            if ((rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len)))
+            if ((rc = sn_interrupt_check("reading the weights")) ||
+                (rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len)))
                 return rc;
             loaded++;
         }

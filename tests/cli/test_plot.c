@@ -103,7 +103,7 @@ static void test_plot_bad_input_keeps_png(void **state)
                      sn_test_path("keep.png"));
     assert_int_equal(rc, 2);
     err = sn_test_slurp(sn_test_path("err.txt"));
-    assert_non_null(strstr(err, "--size must be W,H"));
+    assert_non_null(strstr(err, "--size W: expected an integer in [100, 10000], got '5'"));
     free(err);
 
     /* no gnuplot on PATH: exit 1, the package named, the old file intact */

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/activation.h"
@@ -260,6 +261,53 @@ static void test_model_add_rejects(void **state)
     sn_model_destroy(empty);
 }
 
+/* Deep models: every name is found among 20,000 layers (a hash table, not
+ * a scan), a repeated name is refused, and the model stops at
+ * SN_MAX_LAYERS. */
+static void test_model_many_layers(void **state)
+{
+    (void)state;
+    struct sn_model *m;
+    assert_int_equal(sn_model_create(sn_shape_make(4, 0, 0, 0), &m), SN_OK);
+    char name[32];
+    for (int i = 0; i < 20000; i++) {
+        struct sn_layer *l;
+        snprintf(name, sizeof name, "act%d", i);
+        assert_int_equal(sn_activation_create(name, sn_shape_make(4, 0, 0, 0), SN_ACT_RELU, &l),
+                         SN_OK);
+        l->in[0] = i - 1;
+        assert_int_equal(sn_model_add(m, l), SN_OK);
+    }
+    for (int i = 0; i < 20000; i += 7) {
+        snprintf(name, sizeof name, "act%d", i);
+        assert_int_equal(sn_model_find(m, name), i);
+    }
+    assert_int_equal(sn_model_find(m, "act20000"), -1);
+    struct sn_layer *l;
+    assert_int_equal(sn_activation_create("act123", sn_shape_make(4, 0, 0, 0), SN_ACT_RELU, &l),
+                     SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_ESHAPE);
+    assert_non_null(strstr(sn_errmsg(), "used twice"));
+    sn_model_destroy(m);
+}
+
+/* A layer whose output or parameters hold more than SN_MAX_ELEMS values
+ * is refused when added, whatever its kind computed. */
+static void test_model_add_checks_sizes(void **state)
+{
+    (void)state;
+    struct sn_model *m;
+    struct sn_layer *l;
+    assert_int_equal(sn_model_create(sn_shape_make(1 << 24, 0, 0, 0), &m), SN_OK);
+    assert_int_equal(sn_dense_create("d", sn_shape_make(1 << 24, 0, 0, 0), 1 << 8, SN_ACT_LINEAR,
+                                     SN_INIT_ZERO, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_ESHAPE);   /* 2^32 weights */
+    assert_non_null(strstr(sn_errmsg(), "parameter weight"));
+    sn_model_destroy(m);
+    struct sn_shape big = { 4, { 65536, 65536, 65536, 65536 } };
+    assert_int_equal(sn_model_create(big, &m), SN_ESHAPE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +317,8 @@ int main(void)
         cmocka_unit_test(test_model_backward_accumulates),
         cmocka_unit_test(test_model_init_is_seeded),
         cmocka_unit_test(test_model_add_rejects),
+        cmocka_unit_test(test_model_many_layers),
+        cmocka_unit_test(test_model_add_checks_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,6 +97,71 @@ static void test_image_jpeg(void **state)
     sn_image_free(&img);
 }
 
+/* A CMYK JPEG (no Adobe marker: plain, not inverted values) comes back
+ * as RGB: R = (1 - C)(1 - K) and so on. */
+static void test_image_jpeg_cmyk(void **state)
+{
+    (void)state;
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr err;
+    unsigned char row[8 * 4];
+    for (int i = 0; i < 8; i++) {   /* C 0, M 255, Y 255, K 51: a darker red */
+        row[4 * i] = 0;
+        row[4 * i + 1] = 255;
+        row[4 * i + 2] = 255;
+        row[4 * i + 3] = 51;
+    }
+    ci.err = jpeg_std_error(&err);
+    jpeg_create_compress(&ci);
+    FILE *f = fopen(sn_test_path("cmyk.jpg"), "wb");
+    jpeg_stdio_dest(&ci, f);
+    ci.image_width = 8;
+    ci.image_height = 4;
+    ci.input_components = 4;
+    ci.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&ci);
+    ci.write_Adobe_marker = FALSE;
+    jpeg_set_quality(&ci, 100, TRUE);
+    jpeg_start_compress(&ci, TRUE);
+    while (ci.next_scanline < ci.image_height) {
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&ci, &r, 1);
+    }
+    jpeg_finish_compress(&ci);
+    fclose(f);
+    jpeg_destroy_compress(&ci);
+    struct sn_image img;
+    assert_int_equal(sn_image_read(sn_test_path("cmyk.jpg"), &img), SN_OK);
+    assert_int_equal(img.channels, 3);
+    assert_int_equal(img.width, 8);
+    for (int i = 0; i < 8 * 4; i++) {
+        assert_true(abs((int)img.data[3 * i] - 204) <= 4);   /* 255 * (1 - 51/255) */
+        assert_true(img.data[3 * i + 1] <= 4 && img.data[3 * i + 2] <= 4);
+    }
+    sn_image_free(&img);
+}
+
+/* A header claiming more pixels than the budget is refused before any
+ * decoding; raising the budget admits it. */
+static void test_image_pixel_budget(void **state)
+{
+    (void)state;
+    FILE *f = fopen(sn_test_path("big.pgm"), "wb");
+    fputs("P5\n300 200\n255\n", f);
+    for (int i = 0; i < 300 * 200; i++)
+        fputc(i & 0xff, f);
+    fclose(f);
+    struct sn_image img;
+    size_t old = sn_image_get_max_pixels();
+    sn_image_set_max_pixels(59999);
+    assert_int_equal(sn_image_read(sn_test_path("big.pgm"), &img), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "more than the limit of 59999 pixels"));
+    sn_image_set_max_pixels(60000);
+    assert_int_equal(sn_image_read(sn_test_path("big.pgm"), &img), SN_OK);
+    sn_image_free(&img);
+    sn_image_set_max_pixels(old);
+}
+
 /* Damaged and foreign files are refused, never crash. */
 static void test_image_rejects_bad_files(void **state)
 {
@@ -228,6 +293,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_png),
         cmocka_unit_test(test_image_jpeg),
+        cmocka_unit_test(test_image_jpeg_cmyk),
+        cmocka_unit_test(test_image_pixel_budget),
         cmocka_unit_test(test_image_rejects_bad_files),
         cmocka_unit_test(test_image_pgm),
         cmocka_unit_test(test_image_fit),

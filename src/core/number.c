@@ -1,0 +1,36 @@
+/* number: full-range number parsing with a stated range (see number.h). */
+#include "core/number.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+
+/* The offending text, cut so a message stays short. */
+#define SHOWN 40
+
+int sn_parse_int(const char *text, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end != '\0' || v < min || v > max)
+        return sn_fail(SN_EINVAL, "expected an integer in [%lld, %lld], got '%.*s'%s", min, max,
+                       SHOWN, text, strlen(text) > SHOWN ? "..." : "");
+    *out = v;
+    return SN_OK;
+}
+
+int sn_parse_real(const char *text, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end != '\0' || !isfinite(v) || v < min || v > max)
+        return sn_fail(SN_EINVAL, "expected a number in [%g, %g], got '%.*s'%s", min, max, SHOWN,
+                       text, strlen(text) > SHOWN ? "..." : "");
+    *out = v;
+    return SN_OK;
+}

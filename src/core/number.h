@@ -1,0 +1,22 @@
+/* number: the one parser of numbers from text, for command-line flags and
+ * model-file values alike.
+ *
+ * The whole text must be one number in base 10 (no trailing characters),
+ * parsed at full range (strtoll / strtod with their overflow reported),
+ * then checked against the caller's range, which the error states:
+ * "expected an integer in [1, 1048576], got '4294967320'".  Callers put
+ * their context in front (sn_fail_prefix): the flag, or file:line [section]
+ * key.  Nothing is ever narrowed without a range check: a value that
+ * passes fits the range, so a cast to the option's own type is exact.
+ */
+#ifndef SN_CORE_NUMBER_H
+#define SN_CORE_NUMBER_H
+
+/* An integer in [min, max].  SN_EINVAL with the message above. */
+int sn_parse_int(const char *text, long long min, long long max, long long *out);
+
+/* A finite number in [min, max] (no NaN, no Inf, no underflow to 0 of a
+ * non-zero value).  SN_EINVAL likewise. */
+int sn_parse_real(const char *text, double min, double max, double *out);
+
+#endif

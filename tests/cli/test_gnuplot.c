@@ -1,0 +1,180 @@
+/* test_gnuplot: cli_gnuplot_text makes any byte sequence inert, checked
+ * with the real gnuplot: hostile text printed from a script and read as a
+ * data field runs nothing (no file appears) and shows as the expected
+ * text; cli_gnuplot draws without a shell. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/gnuplot.h"
+#include "core/status.h"
+
+static const char *const hostile[] = {
+    "a\nsystem \"touch pwned\"\n",
+    "x'\nsystem 'touch pwned'\n'",
+    "`touch pwned`",
+    "'; system('touch pwned'); print '",
+    "\"; system(\"touch pwned\"); print \"",
+    "back\\slash\\",
+    "\\\nsystem 'touch pwned'",
+    "@macro $0 %s%n%x",
+    "cr\rsystem 'touch pwned'\r",
+    "tab\there",
+    "esc\x1b[31mred\x7f",
+    "bad utf-8 \xff\xfe\xc0\xaf \xed\xa0\x80",
+    "ok utf-8 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+    "",
+};
+
+/* What the text must show as: control and non-UTF-8 bytes as '?', cut at
+ * CLI_GNUPLOT_TEXT_MAX with "...". Computed here independently, byte by
+ * byte, for the cases above (whose multi-byte characters are valid). */
+static void expected(const char *s, bool field, char *out)
+{
+    size_t o = 0;
+    if (!*s)
+        out[o++] = '?';
+    if (strstr(s, "bad utf-8")) {   /* every byte >= 0x80 in that case is invalid */
+        for (; *s; s++)
+            out[o++] = (unsigned char)*s >= 0x80 ? '?' : *s;   /* (no quote in that case) */
+        out[o] = '\0';
+        return;
+    }
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\'' && !field) {
+            memcpy(out + o, "\xe2\x80\x99", 3);
+            o += 3;
+            continue;
+        }
+        out[o++] = c < 0x20 || c == 0x7f ? '?' : (c == '"' && field) ? '\'' : (char)c;
+    }
+    out[o] = '\0';
+}
+
+static char dir[1024];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/gp", sn_test_tmpdir());
+    return mkdir(dir, 0777);
+}
+
+static bool pwned(void)
+{
+    char p[1100];
+    snprintf(p, sizeof p, "%s/pwned", dir);
+    return access(p, F_OK) == 0;
+}
+
+/* As a quoted string: `print` shows exactly the expected text, and a title
+ * and a label with it draw without running anything. */
+static void test_gnuplot_text_literal_inert(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        char path[1100], want[512];
+        snprintf(path, sizeof path, "%s/s.gp", dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("set terminal dumb\nset output '/dev/null'\nset print '-'\nprint ", f);
+        cli_gnuplot_text(f, hostile[i], false);
+        fputs("\nset title ", f);
+        cli_gnuplot_text(f, hostile[i], false);
+        fputs("\nset label 1 ", f);
+        cli_gnuplot_text(f, hostile[i], false);
+        fputs(" at 0,0\nplot x\n", f);
+        fclose(f);
+        int rc = sn_test_run("cd %s && gnuplot s.gp", dir);
+        char *out = sn_test_slurp(sn_test_path("out.txt"));
+        expected(hostile[i], false, want);
+        if (rc != 0 || pwned() || strncmp(out, want, strlen(want)) != 0 ||
+            out[strlen(want)] != '\n')
+            fail_msg("case %zu: exit %d, pwned %d, printed '%s', wanted '%s'", i, rc, pwned(),
+                     out, want);
+        free(out);
+    }
+}
+
+/* As a data field: one field of one line (no tab, newline or double
+ * quote), read by xticlabels without running anything. */
+static void test_gnuplot_text_field_inert(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        char path[1100], want[512], *text = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&text, &len);
+        cli_gnuplot_text(m, hostile[i], true);
+        fclose(m);
+        expected(hostile[i], true, want);
+        assert_string_equal(text, want);
+        assert_null(strpbrk(text, "\t\n\r\""));
+        snprintf(path, sizeof path, "%s/d.dat", dir);
+        FILE *f = fopen(path, "w");
+        fprintf(f, "0\t%s\n1\t%s\n", text, text);
+        fclose(f);
+        free(text);
+        int rc = sn_test_run("cd %s && printf 'set terminal dumb\\nset output \"/dev/null\"\\n"
+                             "set datafile separator \"\\\\t\"\\n"
+                             "plot \"d.dat\" using 1:1:xticlabels(2)\\n' | gnuplot", dir);
+        if (rc != 0 || pwned())
+            fail_msg("case %zu: exit %d, pwned %d: %s", i, rc, pwned(),
+                     sn_test_slurp(sn_test_path("err.txt")));
+    }
+}
+
+/* Long text is cut at a character boundary and marked. */
+static void test_gnuplot_text_cut(void **state)
+{
+    (void)state;
+    char big[400], *text = NULL;
+    size_t len = 0;
+    for (size_t i = 0; i + 2 < sizeof big; i += 2)
+        memcpy(big + i, "\xc3\xa9", 2);   /* e-acute, two bytes each */
+    big[sizeof big - 2] = '\0';
+    FILE *m = open_memstream(&text, &len);
+    cli_gnuplot_text(m, big, true);
+    fclose(m);
+    assert_int_equal(strlen(text), CLI_GNUPLOT_TEXT_MAX + 3);
+    assert_string_equal(text + CLI_GNUPLOT_TEXT_MAX, "...");
+    free(text);
+}
+
+/* cli_gnuplot draws into a hostile output name without a shell: the file
+ * of that exact name appears, nothing else does. */
+static void test_gnuplot_hostile_output_name(void **state)
+{
+    (void)state;
+    char png[1200];
+    snprintf(png, sizeof png, "%s/o'$(touch pwned)`touch pwned`\n;touch pwned.png", dir);
+    int rc = cli_gnuplot("plot x\n", dir, png, 200, 150);
+    if (rc)
+        fail_msg("%s", sn_errmsg());
+    struct stat st;
+    assert_int_equal(stat(png, &st), 0);
+    assert_true(st.st_size > 100);
+    assert_false(pwned());
+    remove(png);
+    /* a failing script: an error with gnuplot's message, no file */
+    rc = cli_gnuplot("plot nosuchfunction(x)\n", dir, png, 200, 150);
+    assert_int_equal(rc, SN_EIO);
+    assert_non_null(strstr(sn_errmsg(), "gnuplot failed"));
+    assert_int_not_equal(stat(png, &st), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gnuplot_text_literal_inert),
+        cmocka_unit_test(test_gnuplot_text_field_inert),
+        cmocka_unit_test(test_gnuplot_text_cut),
+        cmocka_unit_test(test_gnuplot_hostile_output_name),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

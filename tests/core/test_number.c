@@ -1,0 +1,73 @@
+/* test_number: the one number parser takes whole numbers in range and
+ * refuses everything else with a message stating the range. */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "core/number.h"
+#include "core/status.h"
+
+/* Integers: full range, then the caller's range; no trailing characters. */
+static void test_number_int(void **state)
+{
+    (void)state;
+    long long v = 0;
+    assert_int_equal(sn_parse_int("42", 1, 100, &v), SN_OK);
+    assert_int_equal(v, 42);
+    assert_int_equal(sn_parse_int("-7", -10, 10, &v), SN_OK);
+    assert_int_equal(v, -7);
+    static const char *const bad[] = { "", "x", "4x", "1e3", "0x10", "3.0", "101", "0",
+                                       "4294967320", "99999999999999999999",
+                                       "-99999999999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 5;
+        assert_int_equal(sn_parse_int(bad[i], 1, 100, &v), SN_EINVAL);
+        assert_int_equal(v, 5);   /* untouched */
+        assert_non_null(strstr(sn_errmsg(), "expected an integer in [1, 100], got '"));
+    }
+    /* the whole range of long long */
+    assert_int_equal(sn_parse_int("9223372036854775807", 0, 9223372036854775807LL, &v), SN_OK);
+    assert_int_equal(sn_parse_int("9223372036854775808", 0, 9223372036854775807LL, &v), SN_EINVAL);
+}
+
+/* Reals: finite, in range, no underflow of a non-zero value. */
+static void test_number_real(void **state)
+{
+    (void)state;
+    double v = 0;
+    assert_int_equal(sn_parse_real("0.5", 0, 1, &v), SN_OK);
+    assert_true(v == 0.5);
+    assert_int_equal(sn_parse_real("1e-3", 0, 1, &v), SN_OK);
+    static const char *const bad[] = { "", "nan", "inf", "-inf", "1e400", "1e-400", "0.5x",
+                                       "2", "-0.1" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sn_parse_real(bad[i], 0, 1, &v), SN_EINVAL);
+        assert_non_null(strstr(sn_errmsg(), "expected a number in [0, 1], got '"));
+    }
+}
+
+/* Long or hostile text is cut and kept on one line in the message. */
+static void test_number_message_one_line(void **state)
+{
+    (void)state;
+    long long v;
+    char big[300];
+    memset(big, '9', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(sn_parse_int(big, 0, 10, &v), SN_EINVAL);
+    assert_true(strlen(sn_errmsg()) < 120);
+    assert_non_null(strstr(sn_errmsg(), "..."));
+    assert_int_equal(sn_parse_int("1\nsystem", 0, 10, &v), SN_EINVAL);
+    assert_null(strchr(sn_errmsg(), '\n'));
+    assert_non_null(strstr(sn_errmsg(), "'1?system'"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_number_int),
+        cmocka_unit_test(test_number_real),
+        cmocka_unit_test(test_number_message_one_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
