@@ -247,10 +247,11 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
                      s->name);
     if (!rc)
         rc = sn_h5_write(f, xp, s->shape.ndim + 1, dims, s->x_u8 ? SN_H5_U8 : SN_H5_F32, x);
-    double v[SN_MAX_CHANNELS];
-    v[0] = s->scale;
+    double scale = s->scale, *v = malloc(((size_t)s->n_norm + 1) * sizeof *v);
+    if (!rc && !v)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
     if (!rc)
-        rc = sn_h5_attr_set_f64(f, xp, "scale", v, 1);
+        rc = sn_h5_attr_set_f64(f, xp, "scale", &scale, 1);
     for (int c = 0; !rc && c < s->n_norm; c++)
         v[c] = s->mean[c];
     if (!rc && s->n_norm)
@@ -259,6 +260,7 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
         v[c] = s->std[c];
     if (!rc && s->n_norm)
         rc = sn_h5_attr_set_f64(f, xp, "std", v, (size_t)s->n_norm);
+    free(v);
     if (!rc)
         rc = sn_h5_write(f, yp, 1, dims, SN_H5_I32, yo);
     if (!rc)

@@ -75,6 +75,8 @@ static const char usage[] =
     "  --trace FILE.json     a timeline of 10 steps after the warm-up, every rank's\n"
     "                        phases, layers and allreduce starts, in Chrome's trace\n"
     "                        format (chrome://tracing, ui.perfetto.dev)\n"
+    "  --allow-split-preprocessing  train even when /test or /val is scaled or\n"
+    "                        normalised unlike /train (a warning instead of an error)\n"
     "  --profile             at the end, print images/s and the time split of a step\n"
     "                        (data, forward, backward, allreduce, optimizer), the\n"
     "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
@@ -88,7 +90,7 @@ struct train_flags {
     long epochs, batch, seed, steps, ckevery, threads, keep, cache_mb, progress_every, accumulate,
         eval_every;
     double lr, timeout, bucket_mb;
-    bool no_shuffle, quiet, profile, no_overlap, shard;
+    bool no_shuffle, quiet, profile, no_overlap, shard, allow_split;
     bool seen_epochs, seen_batch, seen_lr, seen_seed, seen_steps, seen_keep;
 };
 
@@ -137,6 +139,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
         { "timeout", OPT_FLOAT, &f->timeout, 0 },   { "profile", OPT_FLAG, &f->profile, 0 },
         { "cache-mb", OPT_INT, &f->cache_mb, 0 },   { "progress-every", OPT_INT, &f->progress_every, 0 },
         { "progress", OPT_STR, &f->progress, 0 },
+        { "allow-split-preprocessing", OPT_FLAG, &f->allow_split, 0 },
         { "accumulate", OPT_INT, &f->accumulate, 0 }, { "bucket-mb", OPT_FLOAT, &f->bucket_mb, 0 },
         { "no-overlap", OPT_FLAG, &f->no_overlap, 0 }, { "trace", OPT_STR, &f->trace, 0 },
         { "shard-optimizer", OPT_FLAG, &f->shard, 0 }, { "allreduce", OPT_STR, &f->allreduce, 0 },
@@ -333,12 +336,16 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = cli_same_everywhere(argc, argv, 2, r->text);
     if (!rc)
         rc = sn_dist_agree(sn_dataset_open(f->data, &r->ds));
+    if (!rc)
+        rc = sn_dist_agree(cli_check_splits(r->ds, f->allow_split, f->quiet));
     struct sn_train_opts o;
     struct sn_train_start s;
     make_observer(f, r);
     make_opts(f, &r->ob, &o);
     if (!rc)
         rc = sn_trainer_create(r->text, f->model, r->ds, &o, &s, &r->t);
+    if (!rc)
+        cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size(), f->quiet);
     if (!rc && f->log && rank0 && !(r->log = fopen(f->log, "a")))
         rc = sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
                      strerror(errno));
