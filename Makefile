@@ -18,7 +18,7 @@ PORTABLE    ?= 0
 # Debian packages scratchnet builds and runs with.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
             libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev libpng-dev libjpeg-dev \
-            procps gnuplot-nox bsdutils dataset-fashion-mnist
+            procps gnuplot-nox bsdutils dataset-fashion-mnist python3-h5py
 PC_PKGS  := hdf5-serial inih zlib libpng libjpeg
 ifeq ($(WITH_MPI),1)
 PC_PKGS  += ompi-c
@@ -182,6 +182,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 deps:
 	@if pkg-config --exists $(PC_PKGS) cmocka && command -v mpirun >/dev/null && command -v pkill >/dev/null && \
 	    command -v gnuplot >/dev/null && command -v script >/dev/null && \
+	    /usr/bin/python3 -c 'import h5py' 2>/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
 	    echo "deps: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
