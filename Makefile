@@ -172,6 +172,10 @@ install: $(BIN) $(LIB) $(SO)
 	install -m 644 docs/scratchnet.1 $(DESTDIR)$(PREFIX)/share/man/man1/scratchnet.1
 	install -m 644 models/*.cfg $(DESTDIR)$(PREFIX)/share/scratchnet/models/
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
+	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \
+	    *"$(PREFIX)/lib/pkgconfig"*) ;; \
+	    *) echo "  (pkg-config looks there after: export PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)";; \
+	esac
 
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 	@mkdir -p $(dir $@)
