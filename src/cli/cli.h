@@ -94,6 +94,21 @@ int cli_setup_threads(long requested);
 /* Collective: rank 0 prints rank, host, threads and pid of every rank. */
 int cli_print_ranks(int threads);
 
+/* ---- words.c: phrases printed in more than one place ---- */
+
+/* "s" unless n is 1: "%d rank%s", n, cli_s(n). */
+static inline const char *cli_s(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/* Where training stands, in the numbering of the epoch lines ("epoch 3/5"
+ * is the third): "after epoch 2 (step 1874)" when epoch epochs are done,
+ * "in epoch 3, 17 steps into it (step 1891)" in the middle of one, "at the
+ * start (step 0)". */
+void cli_position(char *buf, size_t len, int64_t epoch, int64_t step_in_epoch,
+                  int64_t global_step);
+
 /* ---- datacheck.c: wrong answers caught before they happen ---- */
 
 /* Below this many examples per rank and step, GEMM runs far from peak and

@@ -377,12 +377,15 @@ static int convert_images(int argc, char **argv)
             rc = sn_h5_write_atomic(out, fill_folder, &j);
         }
         if (!rc) {
-            printf("wrote %s: %zu training images", out, tr.n);
+            printf("wrote %s: %zu training image%s", out, tr.n, cli_s((long long)tr.n));
             if (test)
-                printf(", %zu test images", te.n);
-            printf(" of %dx%dx%d, %d classes", tr.C, tr.H, tr.W, tr.n_classes);
+                printf(", %zu test image%s", te.n, cli_s((long long)te.n));
+            printf(" of %dx%dx%d, %d class%s", tr.C, tr.H, tr.W, tr.n_classes,
+                   tr.n_classes == 1 ? "" : "es");
             if (tr.skipped + te.skipped)
-                printf(" (%zu files that are not .png/.jpg skipped)", tr.skipped + te.skipped);
+                printf(" (%zu file%s that %s not .png/.jpg skipped)", tr.skipped + te.skipped,
+                       cli_s((long long)(tr.skipped + te.skipped)),
+                       tr.skipped + te.skipped == 1 ? "is" : "are");
             printf("\n");
             sn_folder_free(&tr);
         }

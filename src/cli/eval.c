@@ -251,7 +251,8 @@ int sn_cmd_eval(int argc, char **argv)
     const double loss_sum = e.loss_sum;
     const int64_t correct = e.correct, seen = e.seen;
     if (sn_dist_rank() == 0) {
-        printf("%s: %lld examples  loss %.4f", split, (long long)seen, loss_sum / (double)seen);
+        printf("%s: %lld example%s  loss %.4f", split, (long long)seen, cli_s(seen),
+               loss_sum / (double)seen);
         if (s->y_int && !net.target_input)
             printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
                    (long long)correct, (long long)seen);

@@ -251,7 +251,8 @@ static int run(const char *weights, const char *model, const char *input, const 
         struct outputs o = { s->n, K, probs, pred };
         rc = ends_with(out, ".csv") ? write_csv(out, &o) : sn_h5_write_atomic(out, fill_outputs, &o);
         if (!rc)
-            printf("wrote %s: %zu predictions of %d classes\n", out, s->n, K);
+            printf("wrote %s: %zu prediction%s of %d output%s\n", out, s->n,
+                   cli_s((long long)s->n), K, cli_s(K));
     }
     sn_model_destroy(m);
     sn_dataset_close(ds);

@@ -1,11 +1,13 @@
 /* cifar10: read the official binary batches (see cifar10.h). */
 #include "io/cifar10.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "io/fsutil.h"
 
 #define REC (1 + 3 * 32 * 32)
 
@@ -18,7 +20,7 @@ static int read_batch(const char *path, struct sn_folder *s)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return sn_fail(SN_EINVAL, "%s: cannot open (is this the CIFAR-10 binary version?)", path);
+        return sn_fs_open_failed(path, errno, "(is this the CIFAR-10 binary version?)");
     fseek(f, 0, SEEK_END);
     long bytes = ftell(f);
     fseek(f, 0, SEEK_SET);

@@ -2,6 +2,7 @@
 #include "io/folder.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "io/image.h"
+#include "io/fsutil.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -24,7 +26,7 @@ static int list_dir(const char *dir, bool want_dirs, char ***names, size_t *n)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return sn_fail(SN_EINVAL, "%s: cannot open the folder", dir);
+        return sn_fs_open_failed(dir, errno, NULL);
     size_t cap = 64, cnt = 0;
     char **v = malloc(cap * sizeof *v);
     struct dirent *e;

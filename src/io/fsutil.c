@@ -89,3 +89,9 @@ double sn_peak_rss_mb(void)
         fclose(f);
     return mb;
 }
+
+int sn_fs_open_failed(const char *path, int err, const char *hint)
+{
+    return sn_fail(SN_EINVAL, "%s: cannot open: %s%s%s", path,
+                   err ? strerror(err) : "unknown reason", hint ? " " : "", hint ? hint : "");
+}

@@ -25,4 +25,9 @@ int sn_fs_mkdirs(const char *dir);
  * /proc/self/status; 0 if unknown). */
 double sn_peak_rss_mb(void);
 
+/* The one way scratchnet says an input could not be opened, with the
+ * reason: SN_EINVAL "PATH: cannot open: <strerror(err)>" and the hint, if
+ * not NULL, after it ("(is this ...?)"). */
+int sn_fs_open_failed(const char *path, int err, const char *hint);
+
 #endif

@@ -47,7 +47,7 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
 {
     quiet_hdf5();
     if (access(path, R_OK) != 0)
-        return sn_fail(SN_EINVAL, "%s: cannot read the file", path);   /* a bad input: exit 2 */
+        return sn_fs_open_failed(path, errno, NULL);   /* a bad input: exit 2 */
     if (H5Fis_hdf5(path) <= 0)
         return sn_fail(SN_EINVAL, "%s: not an HDF5 file", path);
     struct sn_h5 *f = calloc(1, sizeof *f);
@@ -149,7 +149,7 @@ int sn_h5_check_seal(const char *path)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return sn_fail(SN_EINVAL, "%s: cannot read the file", path);
+        return sn_fs_open_failed(path, errno, NULL);
     unsigned char block[32];
     uint64_t want_len, want_h, h, len;
     if (fread(block, 1, sizeof block, fp) != sizeof block || memcmp(block, SEAL_MAGIC, 8) != 0) {

@@ -1,12 +1,14 @@
 /* idx: IDX reader over zlib's gzread, which also reads uncompressed files. */
 #include "io/idx.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "io/fsutil.h"
 
 /* Refuse files that would need more than this many bytes (1 GiB). */
 #define IDX_MAX_BYTES ((size_t)1 << 30)
@@ -28,9 +30,10 @@ static int read_exact(gzFile g, void *buf, size_t n)
 int sn_idx_read(const char *path, struct sn_idx *out)
 {
     memset(out, 0, sizeof *out);
+    errno = 0;
     gzFile g = gzopen(path, "rb");
     if (!g)
-        return sn_fail(SN_EINVAL, "%s: cannot open", path);
+        return sn_fs_open_failed(path, errno, NULL);
     int rc = SN_OK;
     unsigned char hdr[4];
     if (read_exact(g, hdr, 4) != 0) {

@@ -2,6 +2,7 @@
  * error handler that returns instead of exiting (see image.h). */
 #include "io/image.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdio.h>   /* before jpeglib.h, which uses FILE */
@@ -13,6 +14,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "io/fsutil.h"
 
 #define MAX_SIDE 16384
 
@@ -67,7 +69,7 @@ static int read_jpeg(const char *path, struct sn_image *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return sn_fail(SN_EINVAL, "%s: cannot open", path);
+        return sn_fs_open_failed(path, errno, NULL);
     struct jpeg_decompress_struct cinfo;
     struct jerr err;
     cinfo.err = jpeg_std_error(&err.mgr);
@@ -142,7 +144,7 @@ static int read_pgm(const char *path, struct sn_image *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return sn_fail(SN_EINVAL, "%s: cannot open", path);
+        return sn_fs_open_failed(path, errno, NULL);
     char magic[2];
     long w, h, maxval;
     int rc = SN_OK;
@@ -190,7 +192,7 @@ int sn_image_read(const char *path, struct sn_image *out)
     unsigned char sig[8] = { 0 };
     FILE *f = fopen(path, "rb");
     if (!f)
-        return sn_fail(SN_EINVAL, "%s: cannot open", path);
+        return sn_fs_open_failed(path, errno, NULL);
     size_t n = fread(sig, 1, sizeof sig, f);
     fclose(f);
     if (n == 8 && png_sig_cmp(sig, 0, 8) == 0)

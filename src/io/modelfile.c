@@ -32,6 +32,7 @@
 #include "core/maxpool.h"
 #include "core/rnn.h"
 #include "core/status.h"
+#include "io/fsutil.h"
 
 #define MAX_KEYS 48
 #define MAX_VALUE 160
@@ -67,7 +68,7 @@ int sn_modelfile_read(const char *path, char **text)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return sn_fail(SN_EINVAL, "%s: cannot open model file: %s", path, strerror(errno));
+        return sn_fs_open_failed(path, errno, NULL);
     char *buf = malloc(MAX_FILE_BYTES + 1);
     if (!buf) {
         fclose(fp);
