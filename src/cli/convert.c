@@ -1,7 +1,7 @@
 /* convert: other formats into the HDF5 dataset layout.
  *
  *   convert idx --images F --labels F [--test-images F --test-labels F] -o D.h5
- *   convert folder DIR [--test DIR] -o D.h5       (DIR/<class>/<image>.png|.jpg)
+ *   convert folder DIR [--test DIR] [--size HxW] -o D.h5  (DIR/<class>/<image>.png|.jpg)
  *   convert subset D.h5 --classes LIST [--per-class N] [--test-per-class N] -o OUT.h5
  * write /train/x uint8 (N, C, H, W) with attribute scale = 1/255, /train/y
  * int32 (N), the same under /test, and root attributes classes and source.
@@ -25,12 +25,14 @@
 static const char usage[] =
     "usage: scratchnet convert idx --images F --labels F [--test-images F --test-labels F]\n"
     "                              [--classes a,b,...] [--source TEXT] -o D.h5\n"
-    "       scratchnet convert folder DIR [--test DIR] [--source TEXT] -o D.h5\n"
+    "       scratchnet convert folder DIR [--test DIR] [--size HxW] [--source TEXT] -o D.h5\n"
     "       scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
     "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N]\n"
     "                                 [--test-per-class N] -o OUT.h5\n"
     "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
-    "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size\n"
+    "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size;\n"
+    "          --size HxW fits every image to H x W pixels (and to the first one's grey or\n"
+    "          colour) with predict's resampling: area averaging down, bilinear up\n"
     "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin)\n"
     "  subset: the rows of some classes (labels kept as they are), the first N per\n"
     "          class of /train (all of them without --per-class) and of /test (all of\n"
@@ -345,17 +347,25 @@ static int convert_subset(int argc, char **argv)
 
 static int convert_images(int argc, char **argv)
 {
-    const char *test = NULL, *out = NULL, *source = NULL, *dir[1];
-    int n_pos = 0;
+    const char *test = NULL, *out = NULL, *source = NULL, *size = NULL, *dir[1];
+    int n_pos = 0, fit_h = 0, fit_w = 0;
     struct cli_opt opts[] = {
         { "test", OPT_STR, &test, 0 },
         { "o", OPT_STR, &out, 0 },
         { "source", OPT_STR, &source, 0 },
+        { "size", OPT_STR, &size, 0 },
     };
     bool cifar = strcmp(argv[2], "cifar10") == 0;
-    int rc = cli_parse(argc, argv, 3, opts, 3, dir, 1, &n_pos);
+    int rc = cli_parse(argc, argv, 3, opts, 4, dir, 1, &n_pos);
     if (!rc && cifar && test)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --test: test_batch.bin is in DIR");
+    if (!rc && cifar && size)
+        rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --size: its images are all 32x32");
+    char tail;
+    if (!rc && size && (sscanf(size, "%dx%d%c", &fit_h, &fit_w, &tail) != 2 || fit_h < 1 ||
+                        fit_w < 1 || fit_h > 16384 || fit_w > 16384))
+        rc = sn_fail(SN_EUSAGE, "--size must be HxW (height x width, each in [1, 16384]), "
+                     "got '%s'", size);
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "convert %s needs DIR and -o (see --help)", argv[2]);
     int code = cli_agree(rc);
@@ -368,9 +378,9 @@ static int convert_images(int argc, char **argv)
             rc = sn_cifar10_read(dir[0], &tr, &te);
             test = dir[0];
         } else {
-            rc = sn_folder_read(dir[0], NULL, &tr);
+            rc = sn_folder_read_sized(dir[0], NULL, fit_h, fit_w, &tr);
             if (!rc && test)
-                rc = sn_folder_read(test, &tr, &te);
+                rc = sn_folder_read_sized(test, &tr, fit_h, fit_w, &te);
         }
         if (!rc) {
             struct folder_job j = { &tr, test ? &te : NULL, source ? source : dir[0] };
@@ -382,10 +392,17 @@ static int convert_images(int argc, char **argv)
                 printf(", %zu test image%s", te.n, cli_s((long long)te.n));
             printf(" of %dx%dx%d, %d class%s", tr.C, tr.H, tr.W, tr.n_classes,
                    tr.n_classes == 1 ? "" : "es");
-            if (tr.skipped + te.skipped)
-                printf(" (%zu file%s that %s not .png/.jpg skipped)", tr.skipped + te.skipped,
-                       cli_s((long long)(tr.skipped + te.skipped)),
-                       tr.skipped + te.skipped == 1 ? "is" : "are");
+            size_t skipped = tr.skipped + te.skipped, resized = tr.resized + te.resized,
+                   recoloured = tr.recoloured + te.recoloured;
+            if (resized)
+                printf("; %zu image%s resized to %dx%d", resized, cli_s((long long)resized),
+                       tr.H, tr.W);
+            if (recoloured)
+                printf("; %zu image%s converted to %s", recoloured, cli_s((long long)recoloured),
+                       tr.C == 1 ? "grey" : "colour");
+            if (skipped)
+                printf(" (%zu file%s that %s not .png/.jpg skipped)", skipped,
+                       cli_s((long long)skipped), skipped == 1 ? "is" : "are");
             printf("\n");
             sn_folder_free(&tr);
         }
