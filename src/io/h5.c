@@ -56,7 +56,9 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f->id < 0) {
         free(f);
-        return sn_fail(SN_EINVAL, "%s: HDF5 cannot open the file (damaged?)", path);
+        return sn_fail(SN_EINVAL, "%s: HDF5 cannot open the file (damaged? or on a parallel file "
+                       "system without the file locking HDF5 asks for: set "
+                       "HDF5_USE_FILE_LOCKING=FALSE, docs/CLUSTER.md)", path);
     }
     snprintf(f->path, sizeof f->path, "%s", path);
     *out = f;
