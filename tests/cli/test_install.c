@@ -137,7 +137,7 @@ static void run_as_written(const char *p)
             assert_non_null(strstr(out, "step 1500"));
         free(out);
         /* the example's own comment, and the program it builds */
-        char path[300], bin[300];
+        char path[300], bin[1400];
         snprintf(path, sizeof path, "examples/%s", src);
         char *text = sn_test_slurp(path), *cmt = text ? strstr(text, " *   cc ") : NULL;
         assert_non_null(cmt);
