@@ -154,7 +154,12 @@ grep -q "cut off by SIGTERM.*(exit status 75)" "$tmp/job4.out" || fail "job 4 no
 grep -q "resumed from checkpoints/chain-mlp-fashion-mnist-" "$tmp/job5.out" ||
     fail "the chained job did not resume"
 grep -q "finished; wrote checkpoints/chain-" "$tmp/job5.out" || fail "the chained job did not finish"
-reason=$(squeue -h -j "$j6" -o %r 2>/dev/null || true)
+# slurmctld marks it on its next pass over the queue
+for i in $(seq 120); do
+    reason=$(squeue -h -j "$j6" -o %r 2>/dev/null || true)
+    [ "$reason" = DependencyNeverSatisfied ] && break
+    sleep 0.5
+done
 [ "$reason" = DependencyNeverSatisfied ] ||
     fail "the successor of a finished job should never run (squeue says '$reason')"
 scancel "$j6" 2>/dev/null || true
