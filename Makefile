@@ -385,8 +385,9 @@ fuzz: fuzz-build
 
 # test-slurm: a one-node Slurm (slurmctld, slurmd, munge) on this machine,
 # then launch/slurm.sbatch submitted for real: train, resubmit and resume,
-# requeue a running job (SIGTERM -> checkpoint -> resume).  Installs
-# Debian's slurm-wlm when run as root.  Not part of make test (about 1 min).
+# a folder per job, requeue of a running job, an afternotok chain, the
+# time limit (tests/slurm/run.sh).  Installs Debian's slurm-wlm when run as
+# root.  Not part of make test (4 to 8 minutes, most of it Slurm's waits).
 .PHONY: test-slurm
 test-slurm: build
 	bash tests/slurm/run.sh
