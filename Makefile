@@ -18,7 +18,7 @@ PORTABLE    ?= 0
 # Debian packages scratchnet builds and runs with.
 DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
             libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev libpng-dev libjpeg-dev \
-            procps gnuplot-nox bsdutils dataset-fashion-mnist \
+            procps gnuplot-nox bsdutils dataset-fashion-mnist python3-h5py \
             libprotobuf-c-dev protobuf-c-compiler libonnx-dev libjansson-dev \
             libonnx-testdata python3-onnx
 # Node and npm run ONNX Runtime (npm onnxruntime-node) in the export test.
@@ -197,6 +197,10 @@ install: $(BIN) $(LIB) $(SO)
 	install -m 644 docs/scratchnet.1 $(DESTDIR)$(PREFIX)/share/man/man1/scratchnet.1
 	install -m 644 models/*.cfg $(DESTDIR)$(PREFIX)/share/scratchnet/models/
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
+	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \
+	    *"$(PREFIX)/lib/pkgconfig"*) ;; \
+	    *) echo "  (pkg-config looks there after: export PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)";; \
+	esac
 
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 	@mkdir -p $(dir $@)
@@ -217,7 +221,7 @@ $(CLI_PART_TESTS): TEST_EXTRA = $(CLI_PART_OBJ)
 deps:
 	@if pkg-config --exists $(PC_PKGS) cmocka && command -v mpirun >/dev/null && command -v pkill >/dev/null && \
 	    command -v gnuplot >/dev/null && command -v script >/dev/null && command -v protoc-c >/dev/null && \
-	    [ -f $(ONNX_PROTO) ] && [ -d $(ONNX_TESTDATA) ] && /usr/bin/python3 -c 'import onnx' 2>/dev/null && \
+	    [ -f $(ONNX_PROTO) ] && [ -d $(ONNX_TESTDATA) ] && /usr/bin/python3 -c 'import onnx, h5py' 2>/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
 	    echo "deps: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -437,8 +441,9 @@ fuzz: fuzz-build
 
 # test-slurm: a one-node Slurm (slurmctld, slurmd, munge) on this machine,
 # then launch/slurm.sbatch submitted for real: train, resubmit and resume,
-# requeue a running job (SIGTERM -> checkpoint -> resume).  Installs
-# Debian's slurm-wlm when run as root.  Not part of make test (about 1 min).
+# a folder per job, requeue of a running job, an afternotok chain, the
+# time limit (tests/slurm/run.sh).  Installs Debian's slurm-wlm when run as
+# root.  Not part of make test (4 to 8 minutes, most of it Slurm's waits).
 .PHONY: test-slurm
 test-slurm: build
 	bash tests/slurm/run.sh

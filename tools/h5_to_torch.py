@@ -6,11 +6,17 @@ state_dict, with the module to load it into.
 
 W.pt holds the state_dict of scratchnet_torch.Net built from the model text
 stored in W.h5 (/model cfg); --module writes a self-contained Python file
-with that module class and the model text:
+with that module class, the model text, and how the training data was
+prepared and named (what train --out keeps in W.h5):
 
     import torch, net
     model = net.make()                      # the network, in eval mode
     model.load_state_dict(torch.load("W.pt"))
+    probs = model(net.prepare(stored_values)).softmax(1)
+    net.CLASSES[probs.argmax(1)[0]]         # a class name (None if W.h5 had none)
+
+tools/torch_to_h5.py --module net.py writes the preparation and the names
+back, so scratchnet predict prints class names after a round trip.
 
 Needs Debian's python3-h5py and python3-torch (never needed by scratchnet).
 """
@@ -19,6 +25,7 @@ import os
 import sys
 
 import h5py
+import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -56,12 +63,52 @@ def convert(h5_path):
     return state, cfg
 
 
-def write_module(path, cfg):
+def read_meta(h5_path):
+    """{scale, mean, std, classes} from /model's attributes (None where absent)."""
+    with h5py.File(h5_path, "r") as f:
+        a = f["/model"].attrs
+
+        def floats(name):
+            return [float(v) for v in np.atleast_1d(a[name])] if name in a else None
+        classes = [c.decode() if isinstance(c, bytes) else str(c)
+                   for c in np.atleast_1d(a["classes"])] if "classes" in a else None
+        scale = float(np.atleast_1d(a["input_scale"])[0]) if "input_scale" in a else None
+        return {"scale": scale, "mean": floats("input_mean"), "std": floats("input_std"),
+                "classes": classes}
+
+
+PREPARE = '''
+
+def prepare(x):
+    """Stored values (N, sample...) -- uint8 pixels, raw features -- as the
+    network's input, the way scratchnet prepares them: x * INPUT_SCALE, then
+    (x - INPUT_MEAN) / INPUT_STD per channel of (C, H, W) samples (axis 1)
+    or per feature of (F) and (T, F) samples (the last axis)."""
+    scale = INPUT_SCALE if INPUT_SCALE is not None else 1.0 / 255.0
+    x = torch.as_tensor(x).to(torch.float32) * scale
+    if INPUT_MEAN is not None:
+        m = torch.tensor(INPUT_MEAN, dtype=torch.float32)
+        s = torch.tensor(INPUT_STD, dtype=torch.float32)
+        if x.dim() >= 4 and len(INPUT_MEAN) > 1:
+            shape = [1, len(INPUT_MEAN)] + [1] * (x.dim() - 2)
+            m, s = m.view(shape), s.view(shape)
+        x = (x - m) / s
+    return x
+'''
+
+
+def write_module(path, cfg, meta):
     src = open(scratchnet_torch.__file__).read()
     with open(path, "w") as out:
         out.write(src)
         out.write("\n\nCFG = %r\n\n\ndef make():\n    \"\"\"The network of CFG, in eval mode.\"\"\"\n"
                   "    net = Net(CFG)\n    net.eval()\n    return net\n" % cfg)
+        out.write("\n\n# How the training data was prepared and named (the weights file's /model\n"
+                  "# input_scale, input_mean, input_std, classes; None: not stored there, and\n"
+                  "# prepare() then divides by 255 as scratchnet predict does).\n"
+                  "INPUT_SCALE = %r\nINPUT_MEAN = %r\nINPUT_STD = %r\nCLASSES = %r\n"
+                  % (meta["scale"], meta["mean"], meta["std"], meta["classes"]))
+        out.write(PREPARE)
 
 
 def main():
@@ -73,7 +120,7 @@ def main():
     state, cfg = convert(a.weights)
     torch.save(state, a.out)
     if a.module:
-        write_module(a.module, cfg)
+        write_module(a.module, cfg, read_meta(a.weights))
     print("wrote %s (%d tensors)%s" % (a.out, len(state),
                                        " and " + a.module if a.module else ""))
 

@@ -4,8 +4,8 @@
 #   1. data: classes 0-4 of Fashion-MNIST (all 30,000 training images), and
 #      100 training images of each of classes 5-9 (their whole test split)
 #   2. pretrain LeNet-5 with a 5-class head on classes 0-4
-#   3. fine-tune on the 1,000 images: convolutions frozen, new 10-class head
-#   4. the same network from scratch on the same 1,000 images
+#   3. fine-tune on the 500 images: convolutions frozen, new 10-class head
+#   4. the same network from scratch on the same 500 images
 # and prints the test accuracy of 3 and 4 on the 5,000 test images of 5-9.
 set -eu
 cd "$(dirname "$0")/../.."

@@ -144,6 +144,42 @@ int cli_setup_threads(long requested);
 /* Collective: rank 0 prints rank, host, threads and pid of every rank. */
 int cli_print_ranks(int threads);
 
+/* ---- words.c: phrases printed in more than one place ---- */
+
+/* "s" unless n is 1: "%d rank%s", n, cli_s(n). */
+static inline const char *cli_s(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/* Where training stands, in the numbering of the epoch lines ("epoch 3/5"
+ * is the third): "after epoch 2 (step 1874)" when epoch epochs are done,
+ * "in epoch 3, 17 steps into it (step 1891)" in the middle of one, "at the
+ * start (step 0)". */
+void cli_position(char *buf, size_t len, int64_t epoch, int64_t step_in_epoch,
+                  int64_t global_step);
+
+/* ---- datacheck.c: wrong answers caught before they happen ---- */
+
+/* Below this many examples per rank and step, GEMM runs far from peak and
+ * batchnorm's per-rank statistics are noisy (docs/CLUSTER.md). */
+#define CLI_MIN_RANK_BATCH 16
+
+/* /test and /val must be prepared (scale, mean, std) like /train: else
+ * SN_EINVAL naming both, or with allow a warning on rank 0 (unless quiet)
+ * and SN_OK. */
+int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet);
+
+/* Rank 0 warns on stderr (unless quiet) when P > 1 ranks each take fewer
+ * than CLI_MIN_RANK_BATCH examples of a global batch. */
+void cli_warn_small_batch(int global_batch, int ranks, bool quiet);
+
+/* Rank 0 warns on stderr, one line each, naming both, when the class names
+ * or the preparation (scale, mean, std) of split s of ds differ from the
+ * ones stored in the weights file (when it stores them). */
+void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dataset *ds,
+                            const struct sn_split *s);
+
 /* Load the model a weights file or checkpoint describes (or the one in
  * model_path, if not NULL), built for batches of max_batch, with every
  * parameter read from the file.  *cfg_text (if not NULL) receives the model

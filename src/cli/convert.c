@@ -1,7 +1,7 @@
 /* convert: other formats into the HDF5 dataset layout.
  *
  *   convert idx --images F --labels F [--test-images F --test-labels F] -o D.h5
- *   convert folder DIR [--test DIR] -o D.h5       (DIR/<class>/<image>.png|.jpg)
+ *   convert folder DIR [--test DIR] [--size HxW] -o D.h5  (DIR/<class>/<image>.png|.jpg)
  *   convert subset D.h5 --classes LIST [--per-class N] [--test-per-class N] -o OUT.h5
  * write /train/x uint8 (N, C, H, W) with attribute scale = 1/255, /train/y
  * int32 (N), the same under /test, and root attributes classes and source.
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/number.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/cifar10.h"
@@ -26,12 +27,15 @@
 static const char usage[] =
     "usage: scratchnet convert idx --images F --labels F [--test-images F --test-labels F]\n"
     "                              [--classes a,b,...] [--source TEXT] -o D.h5\n"
-    "       scratchnet convert folder DIR [--test DIR] [--source TEXT] [--max-pixels N] -o D.h5\n"
+    "       scratchnet convert folder DIR [--test DIR] [--size HxW] [--source TEXT]\n"
+    "                                  [--max-pixels N] -o D.h5\n"
     "       scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
     "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N]\n"
     "                                 [--test-per-class N] -o OUT.h5\n"
     "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
     "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size;\n"
+    "          --size HxW fits every image to H x W pixels (and to the first one's grey or\n"
+    "          colour) with predict's resampling: area averaging down, bilinear up\n"
     "          an image of more than --max-pixels pixels (default 67108864) is refused\n"
     "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin)\n"
     "  subset: the rows of some classes (labels kept as they are), the first N per\n"
@@ -249,10 +253,11 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
                      s->name);
     if (!rc)
         rc = sn_h5_write(f, xp, s->shape.ndim + 1, dims, s->x_u8 ? SN_H5_U8 : SN_H5_F32, x);
-    double v[SN_MAX_CHANNELS];
-    v[0] = s->scale;
+    double scale = s->scale, *v = malloc(((size_t)s->n_norm + 1) * sizeof *v);
+    if (!rc && !v)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
     if (!rc)
-        rc = sn_h5_attr_set_f64(f, xp, "scale", v, 1);
+        rc = sn_h5_attr_set_f64(f, xp, "scale", &scale, 1);
     for (int c = 0; !rc && c < s->n_norm; c++)
         v[c] = s->mean[c];
     if (!rc && s->n_norm)
@@ -261,6 +266,7 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
         v[c] = s->std[c];
     if (!rc && s->n_norm)
         rc = sn_h5_attr_set_f64(f, xp, "std", v, (size_t)s->n_norm);
+    free(v);
     if (!rc)
         rc = sn_h5_write(f, yp, 1, dims, SN_H5_I32, yo);
     if (!rc)
@@ -339,22 +345,48 @@ static int convert_subset(int argc, char **argv)
     return cli_agree(rc);
 }
 
+/* --size HxW: two integers in [1, 16384] through the one number parser. */
+static int parse_size(const char *text, int *h, int *w)
+{
+    char part[2][32];
+    const char *x = strchr(text, 'x');
+    long long v[2];
+    int rc = x && x - text < 32 && strlen(x + 1) < 32 ? SN_OK : SN_EINVAL;
+    if (!rc) {
+        snprintf(part[0], sizeof part[0], "%.*s", (int)(x - text), text);
+        snprintf(part[1], sizeof part[1], "%s", x + 1);
+    }
+    for (int i = 0; i < 2 && !rc; i++)
+        rc = sn_parse_int(part[i], 1, 16384, &v[i]);
+    if (rc)
+        return sn_fail(SN_EUSAGE, "--size must be HxW (height x width, each in [1, 16384]), "
+                       "got '%s'", text);
+    *h = (int)v[0];
+    *w = (int)v[1];
+    return SN_OK;
+}
+
 static int convert_images(int argc, char **argv)
 {
-    const char *test = NULL, *out = NULL, *source = NULL, *dir[1];
+    const char *test = NULL, *out = NULL, *source = NULL, *size = NULL, *dir[1];
     long max_pixels = (long)SN_IMAGE_MAX_PIXELS;
-    int n_pos = 0;
+    int n_pos = 0, fit_h = 0, fit_w = 0;
     struct cli_opt opts[] = {
         CLI_STR("test", &test),
         CLI_STR("o", &out),
         CLI_STR("source", &source),
+        CLI_STR("size", &size),
         CLI_INT("max-pixels", &max_pixels, 1, 1L << 28),
     };
     bool cifar = strcmp(argv[2], "cifar10") == 0;
-    int rc = cli_parse(argc, argv, 3, opts, 4, dir, 1, &n_pos);
+    int rc = cli_parse(argc, argv, 3, opts, 5, dir, 1, &n_pos);
     sn_image_set_max_pixels((size_t)max_pixels);
     if (!rc && cifar && test)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --test: test_batch.bin is in DIR");
+    if (!rc && cifar && size)
+        rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --size: its images are all 32x32");
+    if (!rc && size)
+        rc = parse_size(size, &fit_h, &fit_w);
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "convert %s needs DIR and -o (see --help)", argv[2]);
     if (!rc)   /* before reading a single image */
@@ -369,21 +401,31 @@ static int convert_images(int argc, char **argv)
             rc = sn_cifar10_read(dir[0], &tr, &te);
             test = dir[0];
         } else {
-            rc = sn_folder_read(dir[0], NULL, &tr);
+            rc = sn_folder_read_sized(dir[0], NULL, fit_h, fit_w, &tr);
             if (!rc && test)
-                rc = sn_folder_read(test, &tr, &te);
+                rc = sn_folder_read_sized(test, &tr, fit_h, fit_w, &te);
         }
         if (!rc) {
             struct folder_job j = { &tr, test ? &te : NULL, source ? source : dir[0] };
             rc = sn_h5_write_atomic(out, fill_folder, &j);
         }
         if (!rc) {
-            printf("wrote %s: %zu training images", out, tr.n);
+            printf("wrote %s: %zu training image%s", out, tr.n, cli_s((long long)tr.n));
             if (test)
-                printf(", %zu test images", te.n);
-            printf(" of %dx%dx%d, %d classes", tr.C, tr.H, tr.W, tr.n_classes);
-            if (tr.skipped + te.skipped)
-                printf(" (%zu files that are not .png/.jpg skipped)", tr.skipped + te.skipped);
+                printf(", %zu test image%s", te.n, cli_s((long long)te.n));
+            printf(" of %dx%dx%d, %d class%s", tr.C, tr.H, tr.W, tr.n_classes,
+                   tr.n_classes == 1 ? "" : "es");
+            size_t skipped = tr.skipped + te.skipped, resized = tr.resized + te.resized,
+                   recoloured = tr.recoloured + te.recoloured;
+            if (resized)
+                printf("; %zu image%s resized to %dx%d", resized, cli_s((long long)resized),
+                       tr.H, tr.W);
+            if (recoloured)
+                printf("; %zu image%s converted to %s", recoloured, cli_s((long long)recoloured),
+                       tr.C == 1 ? "grey" : "colour");
+            if (skipped)
+                printf(" (%zu file%s that %s not .png/.jpg skipped)", skipped,
+                       cli_s((long long)skipped), skipped == 1 ? "is" : "are");
             printf("\n");
             sn_folder_free(&tr);
         }

@@ -255,6 +255,7 @@ int sn_cmd_eval(int argc, char **argv)
     }
     if ((code = cli_agree(rc)))
         goto out;
+    cli_warn_data_mismatch(weights, data, ds, s);
     struct sn_eval_sums e;
     rc = sn_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &e, cm, NULL, NULL);
     if ((code = cli_agree(rc)))
@@ -262,7 +263,8 @@ int sn_cmd_eval(int argc, char **argv)
     const double loss_sum = e.loss_sum;
     const int64_t correct = e.correct, seen = e.seen;
     if (sn_dist_rank() == 0) {
-        printf("%s: %lld examples  loss %.4f", split, (long long)seen, loss_sum / (double)seen);
+        printf("%s: %lld example%s  loss %.4f", split, (long long)seen, cli_s(seen),
+               loss_sum / (double)seen);
         if (s->y_int && !net.target_input)
             printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
                    (long long)correct, (long long)seen);

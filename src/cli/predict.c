@@ -139,7 +139,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
     if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "
                      "channels: predict from an .h5 dataset instead", weights, is->ndim);
-    if (!rc && meta.n_norm > 0 && meta.n_norm != is->d[0])
+    if (!rc && meta.n_norm > 1 && meta.n_norm != is->d[0])
         rc = sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input",
                      weights, meta.n_norm, is->d[0]);
     if (!rc)
@@ -160,8 +160,8 @@ static int run_image(const char *weights, const char *model, const char *input, 
             for (int i = 0; i < H * W; i++) {
                 size_t at = (size_t)c * H * W + (size_t)i;
                 double v = px[at] * meta.scale;
-                if (meta.n_norm)
-                    v = (v - meta.mean[c]) / meta.std[c];
+                if (meta.n_norm)   /* one value, or one per channel */
+                    v = (v - meta.mean[c % meta.n_norm]) / meta.std[c % meta.n_norm];
                 x[at] = (float)v;
             }
         const float *z = sn_forward_eval(m, &net, x, 1, zsum);
@@ -228,6 +228,8 @@ static int run(const char *weights, const char *model, const char *input, const 
                      s->name, s->row_len, in_len);
     int K = m ? (int)sn_model_out_len(m) : 0;
     if (!rc)
+        cli_warn_data_mismatch(weights, input, ds, s);
+    if (!rc)
         rc = sn_dataset_reserve(ds, (size_t)batch);
     if (!rc) {
         x = sn_alloc_f32((size_t)batch * in_len);
@@ -251,7 +253,8 @@ static int run(const char *weights, const char *model, const char *input, const 
         struct outputs o = { s->n, K, probs, pred };
         rc = ends_with(out, ".csv") ? write_csv(out, &o) : sn_h5_write_atomic(out, fill_outputs, &o);
         if (!rc)
-            printf("wrote %s: %zu predictions of %d classes\n", out, s->n, K);
+            printf("wrote %s: %zu prediction%s of %d output%s\n", out, s->n,
+                   cli_s((long long)s->n), K, cli_s(K));
     }
     sn_model_destroy(m);
     sn_dataset_close(ds);

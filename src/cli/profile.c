@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli/cli.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
@@ -67,8 +68,9 @@ void profile_print(const struct profile *p, const struct sn_model *m, int global
                PROFILE_WARMUP + 1);
         return;
     }
-    printf("profile: %lld steps after %d warm-up, %d ranks x %d threads: %.1f images/s, "
-           "%.3f ms/step (rank 0):", (long long)n, PROFILE_WARMUP, sn_dist_size(), threads,
+    printf("profile: %lld step%s after %d warm-up, %d rank%s x %d thread%s: %.1f images/s, "
+           "%.3f ms/step (rank 0):", (long long)n, cli_s(n), PROFILE_WARMUP, sn_dist_size(),
+           cli_s(sn_dist_size()), threads, cli_s(threads),
            (double)n * global_batch / total, 1e3 * total / (double)n);
     for (int ph = 0; ph < SN_PHASE_N; ph++)
         printf(" %s %.3f", sn_phase_names[ph], 1e3 * p->sum[ph] / (double)n);

@@ -77,6 +77,8 @@ static const char usage[] =
     "  --trace FILE.json     a timeline of 10 steps after the warm-up, every rank's\n"
     "                        phases, layers and allreduce starts, in Chrome's trace\n"
     "                        format (chrome://tracing, ui.perfetto.dev)\n"
+    "  --allow-split-preprocessing  train even when /test or /val is scaled or\n"
+    "                        normalised unlike /train (a warning instead of an error)\n"
     "  --profile             at the end, print images/s and the time split of a step\n"
     "                        (data, forward, backward, allreduce, optimizer), the\n"
     "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
@@ -90,7 +92,7 @@ struct train_flags {
     long epochs, batch, seed, steps, ckevery, threads, keep, cache_mb, progress_every, accumulate,
         eval_every;
     double lr, timeout, bucket_mb;
-    bool no_shuffle, quiet, profile, no_overlap, shard;
+    bool no_shuffle, quiet, profile, no_overlap, shard, allow_split;
     bool seen_epochs, seen_batch, seen_lr, seen_seed, seen_steps, seen_keep;
 };
 
@@ -142,6 +144,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
         CLI_INT("cache-mb", &f->cache_mb, 0, 1 << 24),
         CLI_INT("progress-every", &f->progress_every, 0, 1L << 40),
         CLI_STR("progress", &f->progress),
+        CLI_FLAG("allow-split-preprocessing", &f->allow_split),
         CLI_INT("accumulate", &f->accumulate, 1, 65536),
         CLI_FLOAT("bucket-mb", &f->bucket_mb, 1e-6, 65536),
         CLI_FLAG("no-overlap", &f->no_overlap), CLI_STR("trace", &f->trace),
@@ -266,10 +269,12 @@ static void print_start(const struct train_flags *f, const struct run *r,
                s->init_refit);
     if (s->auto_found_none)
         printf("resume auto: no checkpoint in %s, starting fresh\n", f->ckdir);
-    if (s->resumed_from[0])
-        printf("resumed from %s: epoch %lld, step %lld (written by %lld ranks)\n",
-               s->resumed_from, (long long)st->epoch + 1, (long long)st->global_step,
-               (long long)s->resumed_world_size);
+    if (s->resumed_from[0]) {
+        char where[128];
+        cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
+        printf("resumed from %s %s, written by %lld rank%s\n", s->resumed_from, where,
+               (long long)s->resumed_world_size, cli_s(s->resumed_world_size));
+    }
     if (s->overridden[0])
         printf("resume: continuing with this run's settings where they differ (--resume-override): "
                "%s\n", s->overridden);
@@ -283,11 +288,15 @@ static void print_plan(const struct train_flags *f, const struct run *r)
     const struct sn_train_state *st = sn_trainer_state(r->t);
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
-    printf("training %s on %s: %zu examples, global batch %d (%d per rank), %lld steps per "
-           "epoch (the last %zu examples of each shuffled epoch are skipped), %zu parameters, "
-           "%s\n", f->model, f->data, sn_dataset_split(r->ds, "train")->n, net->batch,
-           p.local_batch, (long long)p.steps_per_epoch, p.skipped_per_epoch, m->n_params,
-           sn_optim_name(net->optim.kind));
+    size_t n = sn_dataset_split(r->ds, "train")->n, left = p.skipped_per_epoch;
+    char skipped[96] = "";
+    if (left)
+        snprintf(skipped, sizeof skipped, " (the last %zu example%s of each shuffled epoch %s "
+                 "skipped)", left, cli_s((long long)left), left == 1 ? "is" : "are");
+    printf("training %s on %s: %zu example%s, global batch %d (%d per rank), %lld step%s per "
+           "epoch%s, %zu parameters, %s\n", f->model, f->data, n, cli_s((long long)n), net->batch,
+           p.local_batch, (long long)p.steps_per_epoch, cli_s(p.steps_per_epoch), skipped,
+           m->n_params, sn_optim_name(net->optim.kind));
     printf("the run ends at step %lld: %s\n", (long long)p.end_step,
            p.bound_by_steps && p.bound_by_epochs ? "--steps and the epoch count agree"
            : p.bound_by_steps                    ? "--steps"
@@ -296,10 +305,12 @@ static void print_plan(const struct train_flags *f, const struct run *r)
         printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", p.optim_states,
                p.optim_len, (double)p.optim_states * (double)p.optim_len * 4.0 / 1048576.0,
                f->shard ? ", sharded over the ranks" : "");
-    if (sn_trainer_done(r->t))
-        printf("nothing to train: the starting point is at epoch %lld, step %lld, and this run "
-               "ends at %d epochs%s\n", (long long)st->epoch, (long long)st->global_step,
-               net->epochs, f->seen_steps ? " or at --steps" : "");
+    if (sn_trainer_done(r->t)) {
+        char where[128];
+        cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
+        printf("nothing to train: the starting point is %s and this run ends after epoch %d%s\n",
+               where, net->epochs, f->seen_steps ? " or at --steps" : "");
+    }
     fflush(stdout);
 }
 
@@ -314,12 +325,16 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = cli_same_everywhere(argc, argv, 2, r->text);
     if (!rc)
         rc = sn_dist_agree(sn_dataset_open(f->data, &r->ds));
+    if (!rc)
+        rc = sn_dist_agree(cli_check_splits(r->ds, f->allow_split, f->quiet));
     struct sn_train_opts o;
     struct sn_train_start s;
     make_observer(f, r);
     make_opts(f, &r->ob, &o);
     if (!rc)
         rc = sn_trainer_create(r->text, f->model, r->ds, &o, &s, &r->t);
+    if (!rc)
+        cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size(), f->quiet);
     if (!rc && f->log && rank0 && !(r->log = cli_open_append(f->log, &r->made_log)))
         rc = sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
                      strerror(errno));

@@ -1,6 +1,7 @@
 /* cifar10: read the official binary batches (see cifar10.h). */
 #include "io/cifar10.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -21,6 +21,97 @@
 #include "core/status.h"
 #include "io/h5.h"
 
+/* scale of obj (a split's x, or the root "/") into *scale if it has one. */
+static int read_scale(struct sn_h5 *h, const char *obj, float *scale, bool *found)
+{
+    double v;
+    size_t cnt;
+    *found = sn_h5_has_attr(h, obj, "scale");
+    if (!*found)
+        return SN_OK;
+    int rc = sn_h5_attr_get_f64(h, obj, "scale", &v, 1, &cnt);
+    if (rc)
+        return rc;
+    if (!isfinite(v) || v == 0.0)
+        return sn_fail(SN_EINVAL, "%s: attribute scale of %s must be finite and non-zero",
+                       sn_h5_path(h), strcmp(obj, "/") ? obj : "the file's root");
+    *scale = (float)v;
+    return SN_OK;
+}
+
+/* mean and std of obj into s if it has them: 1 value, or `want` (one per
+ * channel or feature, `unit`), each std positive. */
+static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
+                     const char *unit, struct sn_split *s, bool *found)
+{
+    const char *file = sn_h5_path(h), *name = strcmp(obj, "/") ? obj : "the file's root";
+    bool hm = sn_h5_has_attr(h, obj, "mean"), hs = sn_h5_has_attr(h, obj, "std");
+    *found = hm || hs;
+    if (hm != hs)
+        return sn_fail(SN_EINVAL, "%s: %s has %s without %s", file, name, hm ? "mean" : "std",
+                       hm ? "std" : "mean");
+    if (!hm)
+        return SN_OK;
+    size_t cm, cs;
+    int rc = sn_h5_attr_len(h, obj, "mean", &cm);
+    if (!rc)
+        rc = sn_h5_attr_len(h, obj, "std", &cs);
+    if (rc)
+        return rc;
+    if (cm != cs || (cm != 1 && cm != (size_t)want))
+        return sn_fail(SN_EINVAL, "%s: mean and std of %s need 1 or %d values (one per %s of "
+                       "%s), found %zu and %zu", file, name, want, unit, xp, cm, cs);
+    double *v = malloc(2 * cm * sizeof *v);
+    s->mean = malloc(cm * sizeof *s->mean);
+    s->std = malloc(cm * sizeof *s->std);
+    if (!v || !s->mean || !s->std) {
+        free(v);
+        return sn_fail(SN_ENOMEM, "out of memory");
+    }
+    rc = sn_h5_attr_get_f64(h, obj, "mean", v, cm, &cm);
+    if (!rc)
+        rc = sn_h5_attr_get_f64(h, obj, "std", v + cm, cm, &cs);
+    for (size_t i = 0; !rc && i < cm; i++) {
+        if (!(v[cm + i] > 0.0) || !isfinite(v[cm + i]) || !isfinite(v[i]))
+            rc = sn_fail(SN_EINVAL, "%s: std of %s must be positive (and mean finite)", file,
+                         name);
+        s->mean[i] = (float)v[i];
+        s->std[i] = (float)v[cm + i];
+    }
+    free(v);
+    s->n_norm = rc ? 0 : (int)cm;
+    return rc;
+}
+
+/* The preparation of split s (x at xp): its own attributes, else the
+ * root's, else scale 1 and no mean/std.  Values per channel C for (C,H,W)
+ * samples (C = the first of 3 or more dimensions), per feature F (the
+ * last dimension) for (F) and (T,F) samples. */
+static int read_prep(struct sn_dataset *d, const char *xp, struct sn_split *s)
+{
+    const bool image = s->shape.ndim >= 3;
+    const int want = image ? s->shape.d[0] : s->shape.d[s->shape.ndim - 1];
+    const char *unit = image ? "channel" : "feature";
+    bool found;
+    s->scale = 1.0f;
+    int rc = read_scale(d->f, xp, &s->scale, &found);
+    s->scale_from = found ? SN_PREP_SPLIT : SN_PREP_DEFAULT;
+    if (!rc && !found) {
+        rc = read_scale(d->f, "/", &s->scale, &found);
+        s->scale_from = found ? SN_PREP_FILE : SN_PREP_DEFAULT;
+    }
+    if (!rc)
+        rc = read_norm(d->f, xp, xp, want, unit, s, &found);
+    s->norm_from = found ? SN_PREP_SPLIT : SN_PREP_DEFAULT;
+    if (!rc && !found) {
+        rc = read_norm(d->f, "/", xp, want, unit, s, &found);
+        s->norm_from = found ? SN_PREP_FILE : SN_PREP_DEFAULT;
+    }
+    /* channel c covers elements [c*L/C, (c+1)*L/C); feature f every F-th */
+    s->norm_inner = s->n_norm <= 1 ? s->row_len : image ? s->row_len / (size_t)want : 1;
+    return rc;
+}
+
 static int open_split(struct sn_dataset *d, const char *name, bool required,
                       struct sn_split *s)
 {
@@ -86,44 +177,9 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
         }
     }
 
-    /* attributes of x: scale, mean, std */
-    double v[SN_MAX_CHANNELS];
-    size_t cnt;
-    s->scale = 1.0f;
-    if (sn_h5_has_attr(d->f, xp, "scale")) {
-        if ((rc = sn_h5_attr_get_f64(d->f, xp, "scale", v, 1, &cnt)))
-            return rc;
-        if (!isfinite(v[0]) || v[0] == 0.0)
-            return sn_fail(SN_EINVAL, "%s: attribute scale of %s must be finite and non-zero",
-                           file, xp);
-        s->scale = (float)v[0];
-    }
-    bool hm = sn_h5_has_attr(d->f, xp, "mean"), hs = sn_h5_has_attr(d->f, xp, "std");
-    if (hm != hs)
-        return sn_fail(SN_EINVAL, "%s: %s has %s without %s", file, xp, hm ? "mean" : "std",
-                       hm ? "std" : "mean");
-    if (hm) {
-        int C = nd >= 3 ? s->shape.d[0] : 1;
-        size_t cm, cs;
-        if ((rc = sn_h5_attr_get_f64(d->f, xp, "mean", v, SN_MAX_CHANNELS, &cm)))
-            return rc;
-        for (size_t i = 0; i < cm; i++) {
-            if (!isfinite(v[i]))
-                return sn_fail(SN_EINVAL, "%s: mean of %s must be finite", file, xp);
-            s->mean[i] = (float)v[i];
-        }
-        if ((rc = sn_h5_attr_get_f64(d->f, xp, "std", v, SN_MAX_CHANNELS, &cs)))
-            return rc;
-        for (size_t i = 0; i < cs; i++) {
-            if (!(v[i] > 0.0) || !isfinite(v[i]))
-                return sn_fail(SN_EINVAL, "%s: std of %s must be positive", file, xp);
-            s->std[i] = (float)v[i];
-        }
-        if ((int)cm != C || (int)cs != C)
-            return sn_fail(SN_EINVAL, "%s: mean and std of %s need %d values (one per channel),"
-                           " found %zu and %zu", file, xp, C, cm, cs);
-        s->n_norm = C;
-    }
+    rc = read_prep(d, xp, s);
+    if (rc)
+        return rc;
     s->present = true;
     return SN_OK;
 }
@@ -222,6 +278,8 @@ void sn_dataset_close(struct sn_dataset *d)
     for (int i = 0; i < 3; i++) {
         sn_free(sp[i]->x_mem);
         sn_free(sp[i]->y_mem);
+        free(sp[i]->mean);
+        free(sp[i]->std);
     }
     free(d);
 }
@@ -255,6 +313,80 @@ int sn_dataset_from_memory(const char *name, struct sn_shape shape, const float 
     memcpy(s->x_mem, x, n * L * sizeof(float));
     memcpy(s->y_mem, y, n * sizeof(int32_t));
     *out = d;
+    return SN_OK;
+}
+
+/* mean[k] and std[k] of s as they act: absent is 0 and 1, one value is
+ * every k's */
+static void norm_at(const struct sn_split *s, size_t k, float *m, float *sd)
+{
+    *m = s->n_norm ? s->mean[k % (size_t)s->n_norm] : 0.0f;
+    *sd = s->n_norm ? s->std[k % (size_t)s->n_norm] : 1.0f;
+}
+
+bool sn_split_same_prep(const struct sn_split *a, const struct sn_split *b)
+{
+    if (a->scale != b->scale)
+        return false;
+    size_t n = (size_t)(a->n_norm > b->n_norm ? a->n_norm : b->n_norm);
+    for (size_t k = 0; k < n; k++) {
+        float ma, sa, mb, sb;
+        norm_at(a, k, &ma, &sa);
+        norm_at(b, k, &mb, &sb);
+        if (ma != mb || sa != sb)
+            return false;
+    }
+    return true;
+}
+
+/* "(v0, v1, v2, v3, ... 8 values)" */
+static void values_str(const float *v, int n, char *buf, size_t len)
+{
+    size_t at = (size_t)snprintf(buf, len, "(");
+    for (int i = 0; i < n && i < 4 && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%g", i ? ", " : "", v[i]);
+    if (at < len)
+        snprintf(buf + at, len - at, n > 4 ? ", ... %d values)" : ")", n);
+}
+
+static const char *from_str(enum sn_prep_from f, bool plural)
+{
+    return f == SN_PREP_SPLIT ? (plural ? "its own attributes" : "its own attribute")
+         : f == SN_PREP_FILE  ? (plural ? "the file's attributes" : "the file's attribute")
+                              : "no attribute";
+}
+
+void sn_split_prep_str(const struct sn_split *s, char *buf, size_t len)
+{
+    char m[160], sd[160];
+    int at = snprintf(buf, len, "scaled by %g (%s)", s->scale, from_str(s->scale_from, false));
+    if (at < 0 || (size_t)at >= len)
+        return;
+    if (!s->n_norm) {
+        snprintf(buf + at, len - (size_t)at, ", no mean/std");
+        return;
+    }
+    values_str(s->mean, s->n_norm, m, sizeof m);
+    values_str(s->std, s->n_norm, sd, sizeof sd);
+    snprintf(buf + at, len - (size_t)at, ", mean %s and std %s (%s)", m, sd,
+             from_str(s->norm_from, true));
+}
+
+int sn_dataset_check_prep(const struct sn_dataset *d)
+{
+    const struct sn_split *others[2] = { &d->test, &d->val };
+    for (int i = 0; i < 2; i++) {
+        const struct sn_split *o = others[i];
+        if (!d->train.present || !o->present || sn_split_same_prep(&d->train, o))
+            continue;
+        char a[512], b[512];
+        sn_split_prep_str(&d->train, a, sizeof a);
+        sn_split_prep_str(o, b, sizeof b);
+        return sn_fail(SN_EINVAL, "%s: /train/x is %s but /%s/x is %s: the model would be "
+                       "evaluated on inputs prepared unlike the ones it learns from; put the "
+                       "attributes on the file's root (every split inherits them) or give "
+                       "every split the same", sn_dataset_name(d), a, o->name, b);
+    }
     return SN_OK;
 }
 
@@ -297,12 +429,15 @@ static void convert_rows(const struct sn_split *s, const uint8_t *u8, float *x, 
             x[i] *= scale;
     }
     if (s->n_norm) {
-        size_t per_c = L / (size_t)s->n_norm;
+        /* element i uses value (i / inner) mod n_norm: a channel's block of
+         * H*W elements, or feature i mod F */
+        const size_t inner = s->norm_inner, groups = L / inner;
         for (size_t r = 0; r < n; r++)
-            for (int c = 0; c < s->n_norm; c++) {
-                float *p = x + r * L + (size_t)c * per_c;
-                float m = s->mean[c], inv = 1.0f / s->std[c];
-                for (size_t i = 0; i < per_c; i++)
+            for (size_t g = 0; g < groups; g++) {
+                float *p = x + r * L + g * inner;
+                const size_t k = g % (size_t)s->n_norm;
+                float m = s->mean[k], inv = 1.0f / s->std[k];
+                for (size_t i = 0; i < inner; i++)
                     p[i] = (p[i] - m) * inv;
             }
     }

@@ -2,7 +2,11 @@
  *
  *   /<split>/x  uint8 or float, (N, sample shape...)
  *   /<split>/y  integer labels (N) or float targets (N, K)
- *   attributes on x: scale (default 1), optional mean, std (per channel)
+ *   attributes scale (default 1), optional mean and std, on the file's root
+ *   (for every split), on a split's x (for that split), or both: a split's
+ *   own attribute wins over the root's; mean and std go together and hold
+ *   one value, or one per channel C of (C,H,W) samples, or one per feature
+ *   F of (F) and (T,F) samples: x = (v * scale - mean[k]) / std[k].
  * A split is "train", "test" or "val".  A split is either read from the
  * file row by row (only the rows a rank is given), or, after
  * sn_dataset_cache, held in memory as stored (uint8 stays uint8: a quarter
@@ -18,7 +22,8 @@
 
 #include "core/tensor.h"
 
-#define SN_MAX_CHANNELS 64
+/* Where a split's scale, or its mean and std, come from. */
+enum sn_prep_from { SN_PREP_DEFAULT, SN_PREP_FILE, SN_PREP_SPLIT };
 
 struct sn_split {
     bool present;
@@ -31,8 +36,10 @@ struct sn_split {
     bool y_int;               /* integer labels (else float targets) */
     int y_k;                  /* float targets per row (y_int: 0) */
     float scale;
-    int n_norm;               /* channels with mean/std (0: none) */
-    float mean[SN_MAX_CHANNELS], std[SN_MAX_CHANNELS];
+    int n_norm;               /* values of mean and std: 0 (none), 1, C or F */
+    size_t norm_inner;        /* consecutive elements that share one value */
+    float *mean, *std;        /* n_norm each (owned) */
+    enum sn_prep_from scale_from, norm_from;
     void *x_mem;              /* whole x as stored, after sn_dataset_cache (owned) */
     void *y_mem;              /* whole y: int32 labels or float targets (owned) */
 };
@@ -66,6 +73,20 @@ int sn_dataset_open_inputs(const char *path, struct sn_dataset **out);
 
 /* The file's path, for messages. */
 const char *sn_dataset_name(const struct sn_dataset *d);
+
+/* Whether splits a and b turn stored values into the same inputs: equal
+ * scale, and equal mean and std (absent counts as mean 0, std 1; one value
+ * counts as that value for every channel or feature). */
+bool sn_split_same_prep(const struct sn_split *a, const struct sn_split *b);
+
+/* How split s is prepared, in words for messages: "scaled by 0.00392157
+ * (its own attribute), mean (0.5) and std (0.25) (the file's attributes)". */
+void sn_split_prep_str(const struct sn_split *s, char *buf, size_t len);
+
+/* SN_EINVAL naming both splits and both preparations when /test or /val is
+ * prepared otherwise than /train: a model would be tested on inputs unlike
+ * the ones it learnt from.  SN_OK when they agree or there is one split. */
+int sn_dataset_check_prep(const struct sn_dataset *d);
 
 /* The split called name ("train", "test", "val"), or NULL if absent. */
 const struct sn_split *sn_dataset_split(const struct sn_dataset *d, const char *name);

@@ -2,6 +2,7 @@
 #include "io/folder.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "io/image.h"
+#include "io/fsutil.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -26,7 +28,7 @@ static int list_dir(const char *dir, bool want_dirs, char ***names, size_t *n)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return sn_fail(SN_EINVAL, "%s: cannot open the folder", dir);
+        return sn_fs_open_failed(dir, errno, NULL);
     size_t cap = 64, cnt = 0;
     char **v = malloc(cap * sizeof *v);
     struct dirent *e;
@@ -79,9 +81,52 @@ static bool is_image_name(const char *name)
     return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
-int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_folder *out)
+/* Append img (read from path, class c) to out, fitted to fit_h x fit_w
+ * when they are > 0; the first image sets out's shape. */
+static int add_image(struct sn_folder *out, const struct sn_folder *like, int fit_h, int fit_w,
+                     const struct sn_image *img, const char *path, int c, size_t *cap)
 {
-    memset(out, 0, sizeof *out);
+    const bool fit = fit_h > 0 && fit_w > 0;
+    if (out->n == 0) {
+        out->C = like && fit ? like->C : img->channels;
+        out->H = fit ? fit_h : img->height;
+        out->W = fit ? fit_w : img->width;
+        if (like && (out->C != like->C || out->H != like->H || out->W != like->W))
+            return sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the training images are %dx%dx%d%s",
+                           path, out->C, out->H, out->W, like->C, like->H, like->W,
+                           fit ? "" : " (--size HxW fits every image to one size)");
+    } else if (!fit && (img->channels != out->C || img->height != out->H || img->width != out->W)) {
+        return sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the first image is %dx%dx%d (--size HxW "
+                       "fits every image to one size)", path, img->channels, img->height,
+                       img->width, out->C, out->H, out->W);
+    }
+    const size_t row = (size_t)out->C * out->H * out->W;
+    if (out->n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 1024, bytes;
+        uint8_t *gx = sn_mul_ok(ncap, row, &bytes) ? realloc(out->x, bytes) : NULL;
+        if (gx)
+            out->x = gx;
+        int32_t *gy = gx ? realloc(out->y, ncap * sizeof *gy) : NULL;
+        if (gy)
+            out->y = gy;
+        if (!gx || !gy)
+            return sn_fail(SN_ENOMEM, "out of memory after %zu images", out->n);
+        *cap = ncap;
+    }
+    if (fit) {
+        out->resized += img->height != out->H || img->width != out->W;
+        out->recoloured += img->channels != out->C;
+        sn_image_fit(img, out->C, out->H, out->W, out->x + out->n * row);
+    } else {
+        sn_image_to_chw(img, out->x + out->n * row);
+    }
+    out->y[out->n++] = c;
+    return SN_OK;
+}
+
+/* The class folders of dir (checked against like's), into out. */
+static int read_classes(const char *dir, const struct sn_folder *like, struct sn_folder *out)
+{
     char **classes;
     size_t n_classes;
     int rc = list_dir(dir, true, &classes, &n_classes);
@@ -106,8 +151,15 @@ int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_fold
     for (size_t c = 0; c < n_classes; c++)
         out->classes[c] = classes[c];
     free(classes);
+    return SN_OK;
+}
 
-    size_t cap = 0, row = 0;
+int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_h, int fit_w,
+                         struct sn_folder *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = read_classes(dir, like, out);
+    size_t cap = 0;
     for (int c = 0; c < out->n_classes && !rc; c++) {
         char sub[4096];
         snprintf(sub, sizeof sub, "%s/%s", dir, out->classes[c]);
@@ -125,34 +177,7 @@ int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_fold
             struct sn_image img;
             if ((rc = sn_interrupt_check("converting images")) || (rc = sn_image_read(path, &img)))
                 break;
-            if (out->n == 0) {
-                out->C = img.channels;
-                out->H = img.height;
-                out->W = img.width;
-                if (like && (out->C != like->C || out->H != like->H || out->W != like->W))
-                    rc = sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the training images are %dx%dx%d",
-                                 path, out->C, out->H, out->W, like->C, like->H, like->W);
-                row = (size_t)out->C * out->H * out->W;
-            } else if (img.channels != out->C || img.height != out->H || img.width != out->W) {
-                rc = sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the first image is %dx%dx%d", path,
-                             img.channels, img.height, img.width, out->C, out->H, out->W);
-            }
-            if (!rc && out->n == cap) {
-                size_t ncap = cap ? 2 * cap : 1024, bytes;
-                uint8_t *gx = sn_mul_ok(ncap, row, &bytes) ? realloc(out->x, bytes) : NULL;
-                int32_t *gy = gx ? realloc(out->y, ncap * sizeof *gy) : NULL;
-                if (gx)
-                    out->x = gx;
-                if (gy)
-                    out->y = gy;
-                if (!gx || !gy)
-                    rc = sn_fail(SN_ENOMEM, "out of memory after %zu images", out->n);
-                cap = ncap;
-            }
-            if (!rc) {
-                sn_image_to_chw(&img, out->x + out->n * row);
-                out->y[out->n++] = c;
-            }
+            rc = add_image(out, like, fit_h, fit_w, &img, path, c, &cap);
             sn_image_free(&img);
         }
         free_names(files, n_files);
@@ -162,6 +187,11 @@ int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_fold
     if (rc)
         sn_folder_free(out);
     return rc;
+}
+
+int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_folder *out)
+{
+    return sn_folder_read_sized(dir, like, 0, 0, out);
 }
 
 void sn_folder_free(struct sn_folder *f)

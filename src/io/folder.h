@@ -1,7 +1,9 @@
 /* folder: an image dataset laid out as DIR/<class>/<image>.png|.jpg (the
  * usual layout of users' own data, and of the CIFAR-10 JPEG copy).
  * Classes are the sub-folders in name order; images are read in name
- * order; every image must have the first one's size and channel count. */
+ * order; every image must have the first one's size and channel count,
+ * unless a size is given: then each is fitted to it (sn_image_fit, the
+ * resampling predict uses). */
 #ifndef SN_IO_FOLDER_H
 #define SN_IO_FOLDER_H
 
@@ -18,12 +20,19 @@ struct sn_folder {
     uint8_t *x;                             /* n x C x H x W, owned */
     int32_t *y;                             /* n, owned */
     size_t skipped;                         /* files that are not .png/.jpg/.jpeg */
+    size_t resized, recoloured;             /* images fitted to H x W, to C channels */
 };
 
 /* Read every image under dir.  With `like` (may be NULL), the class list
  * and image shape must equal like's (for a test split).  SN_EINVAL naming
  * the offending folder or file. */
 int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_folder *out);
+
+/* The same, every image fitted to fit_h x fit_w pixels (both > 0) and to
+ * the channels of the first image (or of like's): grey and colour images
+ * of any sizes make one dataset; resized and recoloured count them. */
+int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_h, int fit_w,
+                         struct sn_folder *out);
 void sn_folder_free(struct sn_folder *f);
 
 #endif

@@ -114,7 +114,7 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return sn_fail(SN_EINVAL, "%s: cannot open the %s: %s", path, what, strerror(errno));
+        return sn_fs_open_failed(path, errno, NULL);
     struct stat st;
     int rc = fstat(fd, &st) != 0 ? sn_fail(SN_EINVAL, "%s: cannot read the %s: %s", path, what,
                                            strerror(errno))
@@ -138,6 +138,12 @@ int sn_fs_check_input(const char *path, const char *what, size_t max_bytes)
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return sn_fail(SN_EINVAL, "%s: cannot read the %s: %s", path, what, strerror(errno));
+        return sn_fs_open_failed(path, errno, NULL);
     return check_stat(path, what, max_bytes, &st);
+}
+
+int sn_fs_open_failed(const char *path, int err, const char *hint)
+{
+    return sn_fail(SN_EINVAL, "%s: cannot open: %s%s%s", path,
+                   err ? strerror(err) : "unknown reason", hint ? " " : "", hint ? hint : "");
 }

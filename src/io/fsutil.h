@@ -37,4 +37,9 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
  * most max_bytes bytes (for readers that open by name, as libhdf5 does). */
 int sn_fs_check_input(const char *path, const char *what, size_t max_bytes);
 
+/* The one way scratchnet says an input could not be opened, with the
+ * reason: SN_EINVAL "PATH: cannot open: <strerror(err)>" and the hint, if
+ * not NULL, after it ("(is this ...?)"). */
+int sn_fs_open_failed(const char *path, int err, const char *hint);
+
 #endif

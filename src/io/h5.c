@@ -48,7 +48,7 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
 {
     quiet_hdf5();
     if (access(path, R_OK) != 0)
-        return sn_fail(SN_EINVAL, "%s: cannot read the file", path);   /* a bad input: exit 2 */
+        return sn_fs_open_failed(path, errno, NULL);   /* a bad input: exit 2 */
     int rc = sn_fs_check_input(path, "file", SIZE_MAX);   /* never a FIFO or a device */
     if (rc)
         return rc;
@@ -60,7 +60,9 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f->id < 0) {
         free(f);
-        return sn_fail(SN_EINVAL, "%s: HDF5 cannot open the file (damaged?)", path);
+        return sn_fail(SN_EINVAL, "%s: HDF5 cannot open the file (damaged? or on a parallel file "
+                       "system without the file locking HDF5 asks for: set "
+                       "HDF5_USE_FILE_LOCKING=FALSE, docs/CLUSTER.md)", path);
     }
     snprintf(f->path, sizeof f->path, "%s", path);
     *out = f;
@@ -682,25 +684,50 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
     return SN_OK;
 }
 
+/* Open a numeric attribute and count its elements (*a to close). */
+static int open_numeric_attr(struct sn_h5 *f, const char *path, const char *name, hid_t *a,
+                             size_t *n)
+{
+    int rc = open_attr(f, path, name, a);
+    if (rc)
+        return rc;
+    hid_t t = H5Aget_type(*a), s = H5Aget_space(*a);
+    hssize_t cnt = H5Sget_simple_extent_npoints(s);
+    H5T_class_t c = H5Tget_class(t);
+    H5Sclose(s);
+    H5Tclose(t);
+    if ((c != H5T_FLOAT && c != H5T_INTEGER) || cnt < 1) {
+        H5Aclose(*a);
+        return sn_fail(SN_EINVAL, "%s: attribute %s of %s must be numbers", f->path, name, path);
+    }
+    *n = (size_t)cnt;
+    return SN_OK;
+}
+
+int sn_h5_attr_len(struct sn_h5 *f, const char *path, const char *name, size_t *n)
+{
+    hid_t a = -1;
+    int rc = open_numeric_attr(f, path, name, &a, n);
+    if (!rc)
+        H5Aclose(a);
+    return rc;
+}
+
 int sn_h5_attr_get_f64(struct sn_h5 *f, const char *path, const char *name, double *v,
                        size_t max, size_t *n)
 {
     hid_t a = -1;
-    int rc = open_attr(f, path, name, &a);
+    size_t cnt = 0;
+    int rc = open_numeric_attr(f, path, name, &a, &cnt);
     if (rc)
         return rc;
-    hid_t t = H5Aget_type(a), s = H5Aget_space(a);
-    hssize_t cnt = H5Sget_simple_extent_npoints(s);
-    H5T_class_t c = H5Tget_class(t);
-    if ((c != H5T_FLOAT && c != H5T_INTEGER) || cnt < 1 || (size_t)cnt > max)
+    if (cnt > max)
         rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s must be 1..%zu numbers", f->path,
                      name, path, max);
     else if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0)
         rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
     else
-        *n = (size_t)cnt;
-    H5Sclose(s);
-    H5Tclose(t);
+        *n = cnt;
     H5Aclose(a);
     return rc;
 }

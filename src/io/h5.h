@@ -111,6 +111,8 @@ int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,
 int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, char ***out,
                         size_t *n);
 void sn_h5_free_strs(char **s, size_t n);
+/* Elements of a numeric attribute (SN_EINVAL if absent or not numbers). */
+int sn_h5_attr_len(struct sn_h5 *f, const char *path, const char *name, size_t *n);
 /* Numeric attribute of up to max elements (n set to the count). */
 int sn_h5_attr_get_f64(struct sn_h5 *f, const char *path, const char *name, double *v,
                        size_t max, size_t *n);

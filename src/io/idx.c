@@ -1,6 +1,7 @@
 /* idx: IDX reader over zlib's gzread, which also reads uncompressed files. */
 #include "io/idx.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -33,9 +34,10 @@ int sn_idx_read(const char *path, struct sn_idx *out)
     int rc = sn_fs_check_input(path, "IDX file", SIZE_MAX);   /* never a FIFO or a device */
     if (rc)
         return rc;
+    errno = 0;
     gzFile g = gzopen(path, "rb");
     if (!g)
-        return sn_fail(SN_EINVAL, "%s: cannot open", path);
+        return sn_fs_open_failed(path, errno, NULL);
     unsigned char hdr[4];
     if (read_exact(g, hdr, 4) != 0) {
         rc = sn_fail(SN_EINVAL, "%s: too short for an IDX header", path);

@@ -2,6 +2,7 @@
  * error handler that returns instead of exiting (see image.h). */
 #include "io/image.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdio.h>   /* before jpeglib.h, which uses FILE */

@@ -560,7 +560,9 @@ static const char *emit_preprocess(struct gb *g, const struct sn_shape *in,
     }
     if (!meta || meta->n_norm == 0)
         return x;
-    /* per channel (C,1,1) for images, else one value per element */
+    /* per channel (C,1,1) for images; for (F) and (T,F) samples one per
+     * feature (the last dimension) or one for all, spread over every
+     * element as the data reader applies them (element k: value k mod n) */
     bool image = in->ndim == 3 && in->d[0] == meta->n_norm;
     int64_t d[SN_MAX_DIMS] = { meta->n_norm, 1, 1 };
     int nd = 3;
@@ -569,15 +571,16 @@ static const char *emit_preprocess(struct gb *g, const struct sn_shape *in,
         for (int i = 0; i < nd; i++)
             d[i] = in->d[i];
     }
-    size_t len = dims_len(nd, d), per = len / (size_t)meta->n_norm;
+    size_t len = dims_len(nd, d), per = image ? len / (size_t)meta->n_norm : 1;
     float *mean = NULL, *inv = NULL;
     const char *mn = init_f32(g, "input.mean", NULL, &mean, nd, d);
     const char *sn = init_f32(g, "input.inv_std", NULL, &inv, nd, d);
     if (!mean || !inv)
         return NULL;
     for (size_t i = 0; i < len; i++) {
-        mean[i] = (float)meta->mean[i / per];
-        inv[i] = 1.0f / (float)meta->std[i / per];
+        size_t k = image ? i / per : i % (size_t)meta->n_norm;
+        mean[i] = (float)meta->mean[k];
+        inv[i] = 1.0f / (float)meta->std[k];
     }
     node(g, "Sub", "input.centred", 2, x, mn);
     node(g, "Mul", "input.normalised", 2, "input.centred", sn);
@@ -799,7 +802,7 @@ static Onnx__GraphProto *emit_graph(struct gb *g, const struct sn_model *m,
 
 static const char *describe_input(struct gb *g, const struct sn_data_meta *meta)
 {
-    char norm[64 * SN_MAX_CHANNELS] = "";
+    char norm[2048] = "";
     size_t at = 0;
     for (int c = 0; meta && c < meta->n_norm && at < sizeof norm; c++)
         at += (size_t)snprintf(norm + at, sizeof norm - at, "%s%g/%g", c ? ", " : "",

@@ -73,19 +73,32 @@ int sn_weights_save_meta(const char *path, const struct sn_model *m, const char 
     return sn_h5_write_atomic(path, fill_weights, &j);
 }
 
+/* mean and std of n values each, allocated in out. */
+static int meta_alloc_norm(struct sn_data_meta *out, size_t n)
+{
+    out->mean = malloc(n * sizeof *out->mean);
+    out->std = malloc(n * sizeof *out->std);
+    if (!out->mean || !out->std)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    out->n_norm = (int)n;
+    return SN_OK;
+}
+
 int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_data_meta *out)
 {
     memset(out, 0, sizeof *out);
     out->known = true;
     out->scale = s->scale;
-    out->n_norm = s->n_norm;
-    for (int c = 0; c < s->n_norm; c++) {
+    int rc = s->n_norm ? meta_alloc_norm(out, (size_t)s->n_norm) : SN_OK;
+    for (int c = 0; !rc && c < s->n_norm; c++) {
         out->mean[c] = s->mean[c];
         out->std[c] = s->std[c];
     }
-    if (d->f && sn_h5_has_attr(d->f, "/", "classes"))
-        return sn_h5_attr_get_strs(d->f, "/", "classes", &out->classes, &out->n_classes);
-    return SN_OK;
+    if (!rc && d->f && sn_h5_has_attr(d->f, "/", "classes"))
+        rc = sn_h5_attr_get_strs(d->f, "/", "classes", &out->classes, &out->n_classes);
+    if (rc)
+        sn_data_meta_free(out);
+    return rc;
 }
 
 int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
@@ -103,17 +116,22 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
                          "%g", sn_h5_path(f), out->scale);
     }
     if (!rc && sn_h5_has_attr(f, "/model", "input_mean")) {
-        rc = sn_h5_attr_get_f64(f, "/model", "input_mean", out->mean, SN_MAX_CHANNELS, &n);
+        rc = sn_h5_attr_len(f, "/model", "input_mean", &n);
         if (!rc)
-            rc = sn_h5_attr_get_f64(f, "/model", "input_std", out->std, SN_MAX_CHANNELS, &n2);
+            rc = sn_h5_attr_len(f, "/model", "input_std", &n2);
         if (!rc && n != n2)
             rc = sn_fail(SN_EINVAL, "%s: /model input_mean and input_std differ in length",
                          sn_h5_path(f));
+        if (!rc)
+            rc = meta_alloc_norm(out, n);
+        if (!rc)
+            rc = sn_h5_attr_get_f64(f, "/model", "input_mean", out->mean, n, &n);
+        if (!rc)
+            rc = sn_h5_attr_get_f64(f, "/model", "input_std", out->std, n, &n2);
         for (size_t c = 0; !rc && c < n2; c++)
             if (!(out->std[c] > 0) || !isfinite(out->std[c]) || !isfinite(out->mean[c]))
                 rc = sn_fail(SN_EINVAL, "%s: /model input_std must be positive and input_mean "
                              "finite", sn_h5_path(f));
-        out->n_norm = rc ? 0 : (int)n;
     }
     if (!rc && sn_h5_has_attr(f, "/model", "classes"))
         rc = sn_h5_attr_get_strs(f, "/model", "classes", &out->classes, &out->n_classes);
@@ -127,8 +145,80 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
 void sn_data_meta_free(struct sn_data_meta *m)
 {
     sn_h5_free_strs(m->classes, m->n_classes);
+    free(m->mean);
+    free(m->std);
     m->classes = NULL;
     m->n_classes = 0;
+    m->mean = m->std = NULL;
+    m->n_norm = 0;
+}
+
+/* mean[k] and std[k] as they act, in float as the data reader uses them */
+static void meta_norm_at(const struct sn_data_meta *m, size_t k, float *mean, float *sd)
+{
+    *mean = m->n_norm ? (float)m->mean[k % (size_t)m->n_norm] : 0.0f;
+    *sd = m->n_norm ? (float)m->std[k % (size_t)m->n_norm] : 1.0f;
+}
+
+bool sn_data_meta_same_prep(const struct sn_data_meta *a, const struct sn_data_meta *b)
+{
+    if ((float)a->scale != (float)b->scale)
+        return false;
+    size_t n = (size_t)(a->n_norm > b->n_norm ? a->n_norm : b->n_norm);
+    for (size_t k = 0; k < n; k++) {
+        float ma, sa, mb, sb;
+        meta_norm_at(a, k, &ma, &sa);
+        meta_norm_at(b, k, &mb, &sb);
+        if (ma != mb || sa != sb)
+            return false;
+    }
+    return true;
+}
+
+bool sn_data_meta_same_classes(const struct sn_data_meta *a, const struct sn_data_meta *b)
+{
+    if (a->n_classes != b->n_classes)
+        return false;
+    for (size_t k = 0; k < a->n_classes; k++)
+        if (strcmp(a->classes[k], b->classes[k]) != 0)
+            return false;
+    return true;
+}
+
+/* "(v0, v1, v2, v3, ... n values)" */
+static size_t doubles_str(const double *v, int n, char *buf, size_t len)
+{
+    size_t at = (size_t)snprintf(buf, len, "(");
+    for (int i = 0; i < n && i < 4 && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%g", i ? ", " : "", (float)v[i]);
+    if (at < len)
+        at += (size_t)snprintf(buf + at, len - at, n > 4 ? ", ... %d values)" : ")", n);
+    return at;
+}
+
+void sn_data_meta_prep_str(const struct sn_data_meta *m, char *buf, size_t len)
+{
+    size_t at = (size_t)snprintf(buf, len, "scale %g", (float)m->scale);
+    if (at < len && !m->n_norm)
+        snprintf(buf + at, len - at, ", no mean/std");
+    if (at < len && m->n_norm) {
+        at += (size_t)snprintf(buf + at, len - at, ", mean ");
+        if (at < len)
+            at += doubles_str(m->mean, m->n_norm, buf + at, len - at);
+        if (at < len)
+            at += (size_t)snprintf(buf + at, len - at, " std ");
+        if (at < len)
+            doubles_str(m->std, m->n_norm, buf + at, len - at);
+    }
+}
+
+void sn_data_meta_classes_str(const struct sn_data_meta *m, char *buf, size_t len)
+{
+    size_t at = (size_t)snprintf(buf, len, "(");
+    for (size_t k = 0; k < m->n_classes && k < 4 && at < len; k++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", k ? ", " : "", m->classes[k]);
+    if (at < len)
+        snprintf(buf + at, len - at, m->n_classes > 4 ? ", ... %zu names)" : ")", m->n_classes);
 }
 
 int sn_weights_open(const char *path, struct sn_h5 **f)

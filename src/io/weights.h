@@ -2,8 +2,9 @@
  *
  *   /model                   attribute cfg: the full model file text
  *                            optional attributes from the training data:
- *                            input_scale, input_mean, input_std (per
- *                            channel), classes (names)
+ *                            input_scale, input_mean, input_std (one
+ *                            value, or one per channel or feature, as in
+ *                            the dataset), classes (names)
  *   /params/<layer>/<param>  float32, PyTorch's names and layouts
  */
 #ifndef SN_IO_WEIGHTS_H
@@ -22,9 +23,9 @@
 struct sn_data_meta {
     bool known;                      /* read from the file (else the defaults) */
     double scale;                    /* default 1/255 */
-    int n_norm;                      /* channels with mean and std (0: none) */
-    double mean[SN_MAX_CHANNELS], std[SN_MAX_CHANNELS];
-    char **classes;                  /* NULL or n_classes names */
+    int n_norm;                      /* values of mean and std (0: none) */
+    double *mean, *std;              /* n_norm each (owned) */
+    char **classes;                  /* NULL or n_classes names (owned) */
     size_t n_classes;
     struct sn_run_record record;     /* how the weights were trained (/run; empty: unknown) */
 };
@@ -48,6 +49,18 @@ int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_
  * record. */
 int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out);
 void sn_data_meta_free(struct sn_data_meta *m);
+
+/* Whether a and b turn stored values into the same inputs (scale, mean and
+ * std as float, absent mean/std as 0 and 1, one value as every channel's). */
+bool sn_data_meta_same_prep(const struct sn_data_meta *a, const struct sn_data_meta *b);
+
+/* Whether a and b name the same classes in the same order. */
+bool sn_data_meta_same_classes(const struct sn_data_meta *a, const struct sn_data_meta *b);
+
+/* For messages: "scale 0.00392157, mean (0.5) std (0.25)" and
+ * "(T-shirt/top, Trouser, Pullover, Dress, ... 10 names)". */
+void sn_data_meta_prep_str(const struct sn_data_meta *m, char *buf, size_t len);
+void sn_data_meta_classes_str(const struct sn_data_meta *m, char *buf, size_t len);
 
 /* Open a weights file or checkpoint for reading: a sealed file (one
  * scratchnet wrote) is verified first and refused as SN_EDAMAGED if its

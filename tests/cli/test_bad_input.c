@@ -106,6 +106,8 @@ static void make_fixtures(void)
     sn_test_write_blobs(fx_path("testshape.h5"), (struct sn_test_blobs){ .test_f = 9 });
     sn_test_write_blobs(fx_path("floaty.h5"), (struct sn_test_blobs){ .float_y = true });
     sn_test_write_blobs(fx_path("nan.h5"), (struct sn_test_blobs){ .nan_row7 = true });
+    sn_test_write_blobs(fx_path("trainscale.h5"), (struct sn_test_blobs){ .train_scale = 0.5 });
+    sn_test_write_blobs(fx_path("mean3.h5"), (struct sn_test_blobs){ .root_norm = 3 });
 
     /* IDX: a bad magic, 2 images of 2x2 against 3 labels, a short body */
     static const unsigned char img2[] = { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2,

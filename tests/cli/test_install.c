@@ -1,14 +1,18 @@
 /* test_install: make install into a temporary prefix gives a working
  * command, man page, zoo, headers, static and shared libraries and a
- * pkg-config file; the examples compile against the installed files
- * through pkg-config and train through the public trainer API:
- * examples/spiral.c on one rank, examples/train_h5.c on two ranks with
- * checkpoints, resumed by a second start. */
+ * pkg-config file; every installed header compiles alone; the README's
+ * build lines and the examples' own build comments work exactly as written
+ * (no LD_LIBRARY_PATH: the rpath from scratchnet.pc finds the library);
+ * the examples train through the public trainer API: examples/spiral.c on
+ * one rank, examples/train_h5.c on two ranks with checkpoints, resumed by a
+ * second start. */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void run_as_written(const char *p);
 
 static void test_install_prefix(void **state)
 {
@@ -52,15 +56,17 @@ static void test_install_prefix(void **state)
         print_message("skipping the example program in a sanitizer build\n");
         return;
     }
-    rc = sn_test_run("cc -std=c11 -O2 examples/spiral.c $(PKG_CONFIG_PATH=%s/lib/pkgconfig "
-                     "pkg-config --cflags --libs scratchnet) -lm -o %s/spiral && "
-                     "LD_LIBRARY_PATH=%s/lib %s/spiral", p, p, p, p);
-    out = sn_test_slurp(sn_test_path("out.txt"));
+    /* every installed header compiles on its own with only pkg-config's
+     * flags: none includes a file the install does not ship */
+    rc = sn_test_run("cd %s/include/scratchnet && for h in $(find . -name '*.h'); do "
+                     "echo \"#include \\\"$h\\\"\" > %s/h.c && cc -std=c11 -fsyntax-only "
+                     "$(PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config --cflags scratchnet) "
+                     "%s/h.c || { echo \"$h\"; exit 1; }; done", p, p, p, p);
     if (rc)
-        fprintf(stderr, "%s\n%s\n", out, sn_test_slurp(sn_test_path("err.txt")));
+        fprintf(stderr, "%s\n%s\n", sn_test_slurp(sn_test_path("out.txt")),
+                sn_test_slurp(sn_test_path("err.txt")));
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "step 1500"));
-    free(out);
+    run_as_written(p);
     /* train_h5 on two ranks: three epochs with a checkpoint each, then a
      * second start resumes from the newest and has nothing left to do */
     sn_test_write_blobs(sn_test_path("blobs.h5"), (struct sn_test_blobs){ 0 });
@@ -71,9 +77,9 @@ static void test_install_prefix(void **state)
     fclose(cfg);
     const char *mp = getenv("SN_MPIRUN") ? getenv("SN_MPIRUN") : "mpirun --oversubscribe";
     rc = sn_test_run("cc -std=c11 -O2 examples/train_h5.c $(PKG_CONFIG_PATH=%s/lib/pkgconfig "
-                     "pkg-config --cflags --libs scratchnet) -lm -o %s/train_h5 && "
-                     "LD_LIBRARY_PATH=%s/lib OMP_NUM_THREADS=1 timeout 120 %s -np 2 %s/train_h5 "
-                     "%s %s %s/ck %s/w.h5", p, p, p, mp, p, sn_test_path("m.cfg"),
+                     "pkg-config --cflags --libs scratchnet) -lm -o %s/train_h5 && unset LD_LIBRARY_PATH && "
+                     "OMP_NUM_THREADS=1 timeout 120 %s -np 2 %s/train_h5 "
+                     "%s %s %s/ck %s/w.h5", p, p, mp, p, sn_test_path("m.cfg"),
                      sn_test_path("blobs.h5"), p, p);
     out = sn_test_slurp(sn_test_path("out.txt"));
     if (rc)
@@ -81,8 +87,8 @@ static void test_install_prefix(void **state)
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "epoch 3  train loss"));
     free(out);
-    rc = sn_test_run("ls %s/ck/ckpt-00000060.h5 %s/w.h5 && LD_LIBRARY_PATH=%s/lib OMP_NUM_THREADS=1 "
-                     "timeout 120 %s -np 2 %s/train_h5 %s %s %s/ck", p, p, p, mp, p,
+    rc = sn_test_run("ls %s/ck/ckpt-00000060.h5 %s/w.h5 && unset LD_LIBRARY_PATH && "
+                     "OMP_NUM_THREADS=1 timeout 120 %s -np 2 %s/train_h5 %s %s %s/ck", p, p, mp, p,
                      sn_test_path("m.cfg"), sn_test_path("blobs.h5"), p);
     out = sn_test_slurp(sn_test_path("out.txt"));
     if (rc)
@@ -91,10 +97,64 @@ static void test_install_prefix(void **state)
     assert_non_null(strstr(out, "resumed from"));
     assert_null(strstr(out, "epoch 1 "));
     free(out);
-    /* the shared library is the one used */
-    rc = sn_test_run("LD_LIBRARY_PATH=%s/lib ldd %s/spiral | grep -q '%s/lib/libscratchnet.so.0'",
-                     p, p, p);
+}
+
+/* Run cmd (a build line as a user copies it) in folder dir of the prefix
+ * p, with pkg-config pointed at p (as the README says for a prefix of
+ * one's own) and no LD_LIBRARY_PATH; returns its output. */
+static char *run_line(const char *p, const char *dir, const char *cmd)
+{
+    int rc = sn_test_run("cd %s/%s && unset LD_LIBRARY_PATH && export PKG_CONFIG_PATH=%s/lib/pkgconfig "
+                         "&& %s", p, dir, p, cmd);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc)
+        fprintf(stderr, "%s: %s\n%s\n%s\n", dir, cmd, out, sn_test_slurp(sn_test_path("err.txt")));
     assert_int_equal(rc, 0);
+    return out;
+}
+
+/* Every README line "cc examples/..." run exactly as written in a folder
+ * holding a copy of examples/, and the build line in the header comment of
+ * each example it names (" *   cc NAME.c ..."), run beside a copy of the
+ * file, then the program: they must link and find the shared library. */
+static void run_as_written(const char *p)
+{
+    assert_int_equal(sn_test_run("rm -rf %s/readme %s/own && mkdir -p %s/readme %s/own && "
+                                 "cp -r examples %s/readme/ && cp examples/*.c %s/own/",
+                                 p, p, p, p, p, p), 0);
+    char *readme = sn_test_slurp("README.md");
+    assert_non_null(readme);
+    int n = 0;
+    for (char *line = strstr(readme, "\ncc examples/"); line; line = strstr(line, "\ncc examples/")) {
+        line++;
+        char *end = strchr(line, '\n');
+        *end = '\0';
+        char src[256] = "";
+        assert_int_equal(sscanf(line, "cc examples/%255s", src), 1);
+        print_message("README: %s\n", line);
+        char *out = run_line(p, "readme", line);
+        if (strstr(line, "./spiral"))
+            assert_non_null(strstr(out, "step 1500"));
+        free(out);
+        /* the example's own comment, and the program it builds */
+        char path[300], bin[1400];
+        snprintf(path, sizeof path, "examples/%s", src);
+        char *text = sn_test_slurp(path), *cmt = text ? strstr(text, " *   cc ") : NULL;
+        assert_non_null(cmt);
+        cmt += strlen(" *   ");
+        *strchr(cmt, '\n') = '\0';
+        print_message("%s: %s\n", path, cmt);
+        free(run_line(p, "own", cmt));
+        snprintf(bin, sizeof bin, "ldd ./%.*s | grep -q '%s/lib/libscratchnet.so.0'",
+                 (int)(strlen(src) - 2), src, p);
+        free(run_line(p, "own", bin));   /* the installed library, through the rpath */
+        free(text);
+        *end = '\n';
+        line = end;
+        n++;
+    }
+    assert_true(n >= 1);
+    free(readme);
 }
 
 int main(void)

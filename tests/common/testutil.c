@@ -205,6 +205,15 @@ void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
         free(y);
         free(yf);
     }
+    if (o.train_scale != 0)
+        assert_int_equal(sn_h5_attr_set_f64(f, "/train/x", "scale", &o.train_scale, 1), SN_OK);
+    double zeros[64] = { 0 }, ones[64];
+    for (int i = 0; i < 64; i++)
+        ones[i] = 1;
+    if (o.root_norm > 0 && o.root_norm <= 64) {
+        assert_int_equal(sn_h5_attr_set_f64(f, "/", "mean", zeros, (size_t)o.root_norm), SN_OK);
+        assert_int_equal(sn_h5_attr_set_f64(f, "/", "std", ones, (size_t)o.root_norm), SN_OK);
+    }
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 

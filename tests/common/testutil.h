@@ -73,6 +73,8 @@ struct sn_test_blobs {
     int label5;
     int label_shift;     /* added to every label */
     bool nan_row7;       /* train x[7][3] = NaN */
+    double train_scale;  /* attribute scale on /train/x only (0: none) */
+    int root_norm;       /* values of mean (0) and std (1) on the root (0: none) */
 };
 void sn_test_write_blobs(const char *path, struct sn_test_blobs o);
 

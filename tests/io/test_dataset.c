@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
@@ -157,7 +158,7 @@ static void test_dataset_rejects_bad_files(void **state)
     expect_bad(write_parts("i32x.h5", 4, xd, SN_H5_I32, 1, yd, SN_H5_I32), SN_EINVAL, "uint8 or float");
     expect_bad(write_parts("inty2.h5", 4, xd, SN_H5_U8, 2, yd, SN_H5_I32), SN_EINVAL, "/train/y must be");
     expect_bad(write_parts("floaty1.h5", 4, xd, SN_H5_U8, 1, yd, SN_H5_F32), SN_EINVAL, "/train/y must be");
-    expect_bad(sn_test_path("absent.h5"), SN_EINVAL, "cannot read");
+    expect_bad(sn_test_path("absent.h5"), SN_EINVAL, "absent.h5: cannot open: No such file or directory");
     FILE *f = fopen(sn_test_path("text.h5"), "w");
     fputs("not hdf5\n", f);
     fclose(f);
@@ -185,6 +186,189 @@ static void test_dataset_rejects_bad_files(void **state)
     expect_bad(sn_test_path("mean.h5"), SN_EINVAL, "mean without std");
 }
 
+/* A float split /<split>/x of n rows of the given sample shape, x[r][i] =
+ * r + i, labels r % 2. */
+static void write_float_split(struct sn_h5 *f, const char *split, size_t n, int nd,
+                              const int *shape)
+{
+    size_t dims[5] = { n }, len = 1;
+    for (int i = 0; i < nd; i++) {
+        dims[i + 1] = (size_t)shape[i];
+        len *= (size_t)shape[i];
+    }
+    float *x = malloc(n * len * sizeof *x);
+    int32_t *y = malloc(n * sizeof *y);
+    assert_true(x && y);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t i = 0; i < len; i++)
+            x[r * len + i] = (float)(r + i);
+        y[r] = (int32_t)(r % 2);
+    }
+    char xp[32], yp[32];
+    snprintf(xp, sizeof xp, "/%s/x", split);
+    snprintf(yp, sizeof yp, "/%s/y", split);
+    assert_int_equal(sn_h5_write(f, xp, nd + 1, dims, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, yp, 1, dims, SN_H5_I32, y), SN_OK);
+    free(x);
+    free(y);
+}
+
+static void set_attr(struct sn_h5 *f, const char *obj, const char *name, const double *v, size_t n)
+{
+    assert_int_equal(sn_h5_attr_set_f64(f, obj, name, v, n), SN_OK);
+}
+
+/* scale on /train/x only (the layout the old docs showed): the splits
+ * are prepared differently and the check names both, with their values. */
+static void test_dataset_prep_mismatch_named(void **state)
+{
+    (void)state;
+    const int shape[3] = { 1, 2, 2 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(sn_test_path("trainonly.h5"), &f), SN_OK);
+    write_float_split(f, "train", 6, 3, shape);
+    write_float_split(f, "test", 4, 3, shape);
+    double scale = 1.0 / 255.0;
+    set_attr(f, "/train/x", "scale", &scale, 1);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    struct sn_dataset *d;
+    assert_int_equal(sn_dataset_open(sn_test_path("trainonly.h5"), &d), SN_OK);
+    assert_int_equal(d->train.scale_from, SN_PREP_SPLIT);
+    assert_int_equal(d->test.scale_from, SN_PREP_DEFAULT);
+    assert_false(sn_split_same_prep(&d->train, &d->test));
+    assert_int_equal(sn_dataset_check_prep(d), SN_EINVAL);
+    const char *e = sn_errmsg();
+    assert_non_null(strstr(e, "/train/x is scaled by 0.00392157 (its own attribute)"));
+    assert_non_null(strstr(e, "/test/x is scaled by 1 (no attribute)"));
+    sn_dataset_close(d);
+}
+
+/* Root attributes reach every split; a split's own attribute wins over the
+ * root's, each of scale and (mean, std) on its own. */
+static void test_dataset_prep_precedence(void **state)
+{
+    (void)state;
+    const int shape[3] = { 2, 1, 2 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(sn_test_path("prec.h5"), &f), SN_OK);
+    write_float_split(f, "train", 5, 3, shape);
+    write_float_split(f, "test", 3, 3, shape);
+    write_float_split(f, "val", 3, 3, shape);
+    double half = 0.5, quarter = 0.25, mean[2] = { 1, 2 }, std[2] = { 2, 4 }, one_m = 3, one_s = 8;
+    set_attr(f, "/", "scale", &half, 1);
+    set_attr(f, "/", "mean", mean, 2);
+    set_attr(f, "/", "std", std, 2);
+    set_attr(f, "/val/x", "scale", &quarter, 1);
+    set_attr(f, "/test/x", "mean", &one_m, 1);   /* one value: every channel */
+    set_attr(f, "/test/x", "std", &one_s, 1);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    struct sn_dataset *d;
+    assert_int_equal(sn_dataset_open(sn_test_path("prec.h5"), &d), SN_OK);
+    assert_int_equal(sn_dataset_reserve(d, 2), SN_OK);
+    float x[2 * 4];
+    /* train: root scale and root per-channel mean/std */
+    assert_int_equal(d->train.scale_from, SN_PREP_FILE);
+    assert_int_equal(d->train.norm_from, SN_PREP_FILE);
+    assert_int_equal(sn_dataset_read_block(d, &d->train, 1, 1, x, NULL, NULL), SN_OK);
+    for (int i = 0; i < 4; i++)   /* row 1: v = 1 + i; channel i / 2 */
+        assert_float_equal(x[i], (0.5f * (float)(1 + i) - (float)mean[i / 2]) / (float)std[i / 2],
+                           1e-6);
+    /* val: its own scale, the root's mean/std */
+    assert_int_equal(d->val.scale_from, SN_PREP_SPLIT);
+    assert_int_equal(d->val.norm_from, SN_PREP_FILE);
+    assert_int_equal(sn_dataset_read_block(d, &d->val, 0, 1, x, NULL, NULL), SN_OK);
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(x[i], (0.25f * (float)i - (float)mean[i / 2]) / (float)std[i / 2], 1e-6);
+    /* test: the root's scale, its own single mean/std for both channels */
+    assert_int_equal(d->test.scale_from, SN_PREP_FILE);
+    assert_int_equal(d->test.norm_from, SN_PREP_SPLIT);
+    assert_int_equal(d->test.n_norm, 1);
+    assert_int_equal(sn_dataset_read_block(d, &d->test, 2, 1, x, NULL, NULL), SN_OK);
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(x[i], (0.5f * (float)(2 + i) - 3.0f) / 8.0f, 1e-6);
+    /* test differs from train first: named with where each value comes from */
+    assert_int_equal(sn_dataset_check_prep(d), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "/train/x is scaled by 0.5 (the file's attribute), "
+                                        "mean (1, 2) and std (2, 4) (the file's attributes)"));
+    assert_non_null(strstr(sn_errmsg(), "/test/x is scaled by 0.5 (the file's attribute), "
+                                        "mean (3) and std (8) (its own attributes)"));
+    sn_dataset_close(d);
+
+    /* the same attributes on the root alone: every split agrees */
+    assert_int_equal(sn_h5_create(sn_test_path("root.h5"), &f), SN_OK);
+    write_float_split(f, "train", 5, 3, shape);
+    write_float_split(f, "test", 3, 3, shape);
+    set_attr(f, "/", "scale", &half, 1);
+    set_attr(f, "/", "mean", mean, 2);
+    set_attr(f, "/", "std", std, 2);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_dataset_open(sn_test_path("root.h5"), &d), SN_OK);
+    assert_int_equal(sn_dataset_check_prep(d), SN_OK);
+    sn_dataset_close(d);
+}
+
+/* mean/std of a table: one per feature F of (F) and of (T,F) samples (the
+ * feature is the last dimension), or one value; other counts are refused
+ * saying what is expected. */
+static void test_dataset_prep_per_feature(void **state)
+{
+    (void)state;
+    enum { F8 = 8, T = 3, F4 = 4 };
+    double m8[F8], s8[F8], m4[F4], s4[F4];
+    for (int i = 0; i < F8; i++) {
+        m8[i] = i * 0.5;
+        s8[i] = 1.0 + i;
+    }
+    for (int i = 0; i < F4; i++) {
+        m4[i] = -i;
+        s4[i] = 0.5 * (i + 1);
+    }
+    struct sn_h5 *f;
+    const int tab[1] = { F8 }, seq[2] = { T, F4 };
+    assert_int_equal(sn_h5_create(sn_test_path("tab.h5"), &f), SN_OK);
+    write_float_split(f, "train", 4, 1, tab);
+    write_float_split(f, "test", 2, 1, tab);
+    set_attr(f, "/", "mean", m8, F8);
+    set_attr(f, "/", "std", s8, F8);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    struct sn_dataset *d;
+    assert_int_equal(sn_dataset_open(sn_test_path("tab.h5"), &d), SN_OK);
+    assert_int_equal(d->train.n_norm, F8);
+    assert_int_equal(sn_dataset_check_prep(d), SN_OK);
+    assert_int_equal(sn_dataset_reserve(d, 4), SN_OK);
+    float x[4 * F8];
+    assert_int_equal(sn_dataset_read_block(d, &d->train, 0, 4, x, NULL, NULL), SN_OK);
+    for (int r = 0; r < 4; r++)
+        for (int i = 0; i < F8; i++)
+            assert_float_equal(x[r * F8 + i], ((float)(r + i) - (float)m8[i]) / (float)s8[i], 1e-6);
+    sn_dataset_close(d);
+
+    assert_int_equal(sn_h5_create(sn_test_path("seq.h5"), &f), SN_OK);
+    write_float_split(f, "train", 3, 2, seq);
+    set_attr(f, "/train/x", "mean", m4, F4);
+    set_attr(f, "/train/x", "std", s4, F4);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_dataset_open(sn_test_path("seq.h5"), &d), SN_OK);
+    assert_int_equal(sn_dataset_reserve(d, 1), SN_OK);
+    float xs[T * F4];
+    assert_int_equal(sn_dataset_read_block(d, &d->train, 2, 1, xs, NULL, NULL), SN_OK);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < F4; i++)
+            assert_float_equal(xs[t * F4 + i],
+                               ((float)(2 + t * F4 + i) - (float)m4[i]) / (float)s4[i], 1e-6);
+    sn_dataset_close(d);
+
+    /* 3 values for 8 features */
+    assert_int_equal(sn_h5_create(sn_test_path("tab3.h5"), &f), SN_OK);
+    write_float_split(f, "train", 4, 1, tab);
+    set_attr(f, "/", "mean", m8, 3);
+    set_attr(f, "/", "std", s8, 3);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    expect_bad(sn_test_path("tab3.h5"), SN_EINVAL,
+               "mean and std of the file's root need 1 or 8 values (one per feature of /train/x), "
+               "found 3 and 3");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +376,9 @@ int main(void)
         cmocka_unit_test(test_dataset_normalises_and_targets),
         cmocka_unit_test(test_dataset_check_labels),
         cmocka_unit_test(test_dataset_rejects_bad_files),
+        cmocka_unit_test(test_dataset_prep_mismatch_named),
+        cmocka_unit_test(test_dataset_prep_precedence),
+        cmocka_unit_test(test_dataset_prep_per_feature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "io/cifar10.h"
 #include "io/folder.h"
+#include "io/image.h"
 
 static void png(const char *path, int w, int h, unsigned char v)
 {
@@ -86,6 +87,71 @@ static void test_folder_reads_tree(void **state)
     assert_int_equal(sn_folder_read(sn_test_path("empty"), NULL, &s), SN_EINVAL);
 }
 
+/* A grey PNG whose pixel (r, c) is (r * 37 + c * 11) mod 256: a pattern
+ * resampling changes. */
+static void png_pattern(const char *path, int w, int h)
+{
+    unsigned char px[64 * 64];
+    for (int r = 0; r < h; r++)
+        for (int c = 0; c < w; c++)
+            px[r * w + c] = (unsigned char)((r * 37 + c * 11) % 256);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)w;
+    img.height = (png_uint_32)h;
+    img.format = PNG_FORMAT_GRAY;
+    assert_true(png_image_write_to_file(&img, path, 0, px, 0, NULL));
+}
+
+/* With a size, images of mixed sizes and of grey and colour become one
+ * dataset: each row is exactly what sn_image_fit (predict's resampling)
+ * makes of the file, and the conversions are counted. */
+static void test_folder_read_sized(void **state)
+{
+    (void)state;
+    mk("mixed");
+    mk("mixed/a");
+    mk("mixed/b");
+    png_pattern(sn_test_path("mixed/a/1.png"), 12, 10);   /* grey: sets C = 1 */
+    png_pattern(sn_test_path("mixed/a/2.png"), 5, 3);     /* grown */
+    png(sn_test_path("mixed/b/1.png"), 16, 16, 90);       /* colour, shrunk */
+    png_pattern(sn_test_path("mixed/b/2.png"), 8, 6);     /* already 8 wide, 6 high */
+    struct sn_folder s;
+    assert_int_equal(sn_folder_read(sn_test_path("mixed"), NULL, &s), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "--size HxW"));
+    assert_int_equal(sn_folder_read_sized(sn_test_path("mixed"), NULL, 6, 8, &s), SN_OK);
+    assert_int_equal(s.n, 4);
+    assert_int_equal(s.C, 1);
+    assert_int_equal(s.H, 6);
+    assert_int_equal(s.W, 8);
+    assert_int_equal(s.resized, 3);
+    assert_int_equal(s.recoloured, 1);
+    static const char *const files[4] = { "mixed/a/1.png", "mixed/a/2.png", "mixed/b/1.png",
+                                          "mixed/b/2.png" };
+    for (int i = 0; i < 4; i++) {
+        struct sn_image img;
+        unsigned char want[6 * 8];
+        assert_int_equal(sn_image_read(sn_test_path(files[i]), &img), SN_OK);
+        sn_image_fit(&img, 1, 6, 8, want);
+        sn_image_free(&img);
+        assert_memory_equal(s.x + (size_t)i * 48, want, 48);
+    }
+    assert_int_equal(s.x[2 * 48 + 17], 90);   /* a uniform colour image stays uniform grey */
+    /* a test tree of other sizes is fitted to the same shape */
+    mk("mixedte");
+    mk("mixedte/a");
+    mk("mixedte/b");
+    png(sn_test_path("mixedte/a/x.png"), 3, 30, 10);
+    png_pattern(sn_test_path("mixedte/b/y.png"), 7, 7);
+    struct sn_folder t;
+    assert_int_equal(sn_folder_read_sized(sn_test_path("mixedte"), &s, 6, 8, &t), SN_OK);
+    assert_int_equal(t.n, 2);
+    assert_int_equal(t.C * t.H * t.W, 48);
+    sn_folder_free(&t);
+    sn_folder_free(&s);
+}
+
 /* Batches in the official record format: label byte, then the 3 planes. */
 static void write_batch(const char *name, int n, int first_label)
 {
@@ -143,6 +209,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_folder_reads_tree),
+        cmocka_unit_test(test_folder_read_sized),
         cmocka_unit_test(test_folder_cifar10_binary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

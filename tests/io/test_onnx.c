@@ -1089,8 +1089,9 @@ static void test_onnx_writer_around_layers(void **state)
     struct sn_model *m = build_model("[net]\ninput = 2,4,4\n[augment]\ntest_flip = 1\n"
                                      "[flatten]\n[dense]\nunits = 3\n", &net);
     char *classes[3] = { "a \"b\"", "c,d", "e\\f" };
-    struct sn_data_meta meta = { .known = true, .scale = 0.5, .n_norm = 2, .mean = { 1, 2 },
-                                 .std = { 4, 8 }, .classes = classes, .n_classes = 3 };
+    double mean[2] = { 1, 2 }, std[2] = { 4, 8 };
+    struct sn_data_meta meta = { .known = true, .scale = 0.5, .n_norm = 2, .mean = mean,
+                                 .std = std, .classes = classes, .n_classes = 3 };
     struct sn_onnx_opts o = { .opset = 13, .probs = true, .meta = &meta, .cfg_text = "[net]" };
     Onnx__ModelProto *p = save_and_load(m, &net, &o);
     static const char *const first[] = { "Mul", "Sub", "Mul", "Slice", "Concat" };

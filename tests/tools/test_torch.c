@@ -142,10 +142,102 @@ static void test_torch_both_ways(void **state)
     }
 }
 
+/* The round trip keeps how the data was prepared and named: the module
+ * h5_to_torch.py writes holds INPUT_SCALE, INPUT_MEAN, INPUT_STD and
+ * CLASSES (and its prepare() gives PyTorch scratchnet's predictions), and
+ * torch_to_h5.py --module writes them back, so predict on an image prints
+ * the same names and probabilities from the round-tripped file. */
+static void test_torch_round_trip_keeps_names(void **state)
+{
+    (void)state;
+    if (sn_test_run(PY " -c 'import torch, h5py'") != 0) {
+        print_message("SKIPPED: /usr/bin/python3 with torch and h5py is not here\n");
+        skip();
+    }
+    static const char *const names[10] = { "zero", "one", "two", "three", "four",
+                                           "five", "six", "seven", "eight", "nine" };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(sn_test_path("named.h5"), &f), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 3, 3);
+    uint8_t row0[784];
+    for (int split = 0; split < 2; split++) {
+        size_t n = split ? 20 : 64, xd[4] = { n, 1, 28, 28 };
+        uint8_t *x = malloc(n * 784);
+        int32_t *y = malloc(n * sizeof *y);
+        for (size_t i = 0; i < n * 784; i++)
+            x[i] = (uint8_t)(sn_rng_u32(&r) & 0xff);
+        for (size_t i = 0; i < n; i++)
+            y[i] = (int32_t)(i % 10);
+        if (split)
+            memcpy(row0, x, sizeof row0);
+        assert_int_equal(sn_h5_write(f, split ? "/test/x" : "/train/x", 4, xd, SN_H5_U8, x), SN_OK);
+        assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, xd, SN_H5_I32, y), SN_OK);
+        free(x);
+        free(y);
+    }
+    double scale = 1.0 / 255.0, mean = 0.5, std = 0.25;
+    assert_int_equal(sn_h5_attr_set_f64(f, "/", "scale", &scale, 1), SN_OK);
+    assert_int_equal(sn_h5_attr_set_f64(f, "/", "mean", &mean, 1), SN_OK);
+    assert_int_equal(sn_h5_attr_set_f64(f, "/", "std", &std, 1), SN_OK);
+    assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", names, 10), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    const char *d = sn_test_tmpdir();
+    int rc = sn_test_run(BIN " train --model models/mlp.cfg --data %s --steps 3 --out %s/n_a.h5 "
+                         "--quiet --threads 1", sn_test_path("named.h5"), d);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(PY " tools/h5_to_torch.py %s/n_a.h5 -o %s/n_a.pt --module %s/n_net.py", d, d, d);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run("cd %s && " PY " -c 'import n_net as m; assert abs(m.INPUT_SCALE - 1 / 255) "
+                     "< 1e-9, m.INPUT_SCALE; assert m.INPUT_MEAN == [0.5] and m.INPUT_STD == "
+                     "[0.25]; assert m.CLASSES[3] == \"three\" and len(m.CLASSES) == 10'", d);
+    if (rc)
+        fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    /* PyTorch through the module's prepare() agrees with scratchnet on the
+     * normalised data */
+    rc = sn_test_run(BIN " predict --weights %s/n_a.h5 --input %s -o %s/n_pred.h5", d,
+                     sn_test_path("named.h5"), d);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(PY " tests/tools/torch_agree.py check %s/n_net.py %s/n_a.pt %s %s/n_pred.h5",
+                     d, d, sn_test_path("named.h5"), d);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    print_message("mlp with mean/std, scratchnet -> torch: %s", out);
+    free(out);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(PY " tools/torch_to_h5.py %s/n_a.pt --module %s/n_net.py -o %s/n_b.h5", d, d, d);
+    assert_int_equal(rc, 0);
+    FILE *pg = fopen(sn_test_path("row0.pgm"), "wb");
+    assert_non_null(pg);
+    fprintf(pg, "P5\n28 28\n255\n");
+    assert_int_equal(fwrite(row0, 1, sizeof row0, pg), sizeof row0);
+    fclose(pg);
+    char *before = NULL, *after = NULL;
+    for (int k = 0; k < 2; k++) {
+        rc = sn_test_run(BIN " predict --weights %s/n_%c.h5 --input %s --top 3", d, k ? 'b' : 'a',
+                         sn_test_path("row0.pgm"));
+        assert_int_equal(rc, 0);
+        *(k ? &after : &before) = sn_test_slurp(sn_test_path("out.txt"));
+    }
+    print_message("predict after the round trip:\n%s", after);
+    assert_null(strstr(after, "no scale stored"));
+    int cls = -1;
+    char name[32] = "";
+    const char *top = strstr(after, "  1. ");
+    assert_non_null(top);
+    assert_int_equal(sscanf(top, "  1. %d %31s", &cls, name), 2);
+    assert_true(cls >= 0 && cls < 10);
+    assert_string_equal(name, names[cls]);
+    assert_string_equal(before, after);   /* same preparation, names and probabilities */
+    free(before);
+    free(after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torch_both_ways),
+        cmocka_unit_test(test_torch_round_trip_keeps_names),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

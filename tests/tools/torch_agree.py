@@ -6,8 +6,10 @@
                                             statistics made non-trivial)
     torch_agree.py check CFG|MODULE.py STATE.pt DATA.h5 PRED.h5
                                             PyTorch's softmax of /test/x
-                                            against scratchnet predict's
-                                            /probs; exit 1 above 1e-4
+                                            (prepared by MODULE.prepare, or
+                                            scaled by its attribute) against
+                                            scratchnet predict's /probs;
+                                            exit 1 above 1e-4
 """
 import importlib.util
 import os
@@ -50,14 +52,19 @@ def main():
     net.load_state_dict(torch.load(state))
     net.eval()
     with h5py.File(data, "r") as f:
-        x = f["/test/x"][...].astype(np.float32) * float(f["/test/x"].attrs.get("scale", 1.0))
+        if src.endswith(".py"):   # the generated module prepares stored values itself
+            x = mod.prepare(f["/test/x"][...])
+        else:
+            x = torch.from_numpy(f["/test/x"][...].astype(np.float32)
+                                 * float(f["/test/x"].attrs.get("scale", 1.0)))
     with torch.no_grad():
-        p = net(torch.from_numpy(x)).softmax(1).numpy()
+        p = net(x).softmax(1).numpy()
     with h5py.File(pred, "r") as f:
         q = f["/probs"][...]
     diff = float(np.abs(p - q).max())
-    print("max |p_torch - p_scratchnet| = %.3g over %d x %d (largest p %.3f, %d classes "
-          "predicted)" % (diff, p.shape[0], p.shape[1], p.max(), len(set(p.argmax(1)))))
+    n = len(set(p.argmax(1)))
+    print("max |p_torch - p_scratchnet| = %.3g over %d x %d (largest p %.3f, %d class%s "
+          "predicted)" % (diff, p.shape[0], p.shape[1], p.max(), n, "" if n == 1 else "es"))
     return 0 if diff <= 1e-4 else 1
 
 

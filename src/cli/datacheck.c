@@ -1,0 +1,72 @@
+/* datacheck: the checks and warnings that keep train, eval and predict
+ * from giving a wrong answer without a word: splits prepared differently,
+ * weights used on data of other classes or preparation, and a per-rank
+ * batch too small to compute well (see cli.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/status.h"
+#include "dist/dist.h"
+#include "io/h5.h"
+#include "io/weights.h"
+
+int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet)
+{
+    int rc = sn_dataset_check_prep(ds);
+    if (!rc)
+        return SN_OK;
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", sn_errmsg());
+    if (!allow)
+        return sn_fail(rc, "%s (--allow-split-preprocessing trains anyway)", msg);
+    if (sn_dist_rank() == 0 && !quiet)
+        fprintf(stderr, "scratchnet: warning: %s (allowed by --allow-split-preprocessing)\n", msg);
+    return SN_OK;
+}
+
+void cli_warn_small_batch(int global_batch, int ranks, bool quiet)
+{
+    int b = ranks > 0 ? global_batch / ranks : global_batch;
+    if (ranks < 2 || b >= CLI_MIN_RANK_BATCH || quiet || sn_dist_rank() != 0)
+        return;
+    fprintf(stderr, "scratchnet: warning: each of the %d ranks computes %d example%s per step "
+            "(global batch %d): below %d per rank the matrix products run far below the "
+            "machine's speed and batchnorm statistics get noisy; raise --batch (and --lr with "
+            "it, docs/CLUSTER.md) or use fewer ranks\n", ranks, b, b == 1 ? "" : "s",
+            global_batch, CLI_MIN_RANK_BATCH);
+}
+
+void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dataset *ds,
+                            const struct sn_split *s)
+{
+    if (sn_dist_rank() != 0)
+        return;
+    struct sn_h5 *f = NULL;
+    struct sn_data_meta w, d;
+    memset(&w, 0, sizeof w);
+    memset(&d, 0, sizeof d);
+    /* the weights were loaded already: a failure here only means nothing to compare */
+    int rc = sn_weights_open(weights, &f);
+    if (!rc)
+        rc = sn_data_meta_read(f, &w);
+    sn_h5_close(f);
+    if (!rc)
+        rc = sn_data_meta_from(ds, s, &d);
+    char a[512], b[512];
+    if (!rc && w.n_classes && d.n_classes && !sn_data_meta_same_classes(&w, &d)) {
+        sn_data_meta_classes_str(&w, a, sizeof a);
+        sn_data_meta_classes_str(&d, b, sizeof b);
+        fprintf(stderr, "scratchnet: warning: %s was trained on the classes %s but %s names %s: "
+                "a label may not mean the same class in both\n", weights, a, data, b);
+    }
+    if (!rc && w.known && !sn_data_meta_same_prep(&w, &d)) {
+        sn_data_meta_prep_str(&w, a, sizeof a);
+        sn_data_meta_prep_str(&d, b, sizeof b);
+        fprintf(stderr, "scratchnet: warning: %s was trained on inputs prepared with %s but %s "
+                "/%s/x has %s: the model sees inputs unlike its training data\n", weights, a,
+                data, s->name, b);
+    }
+    sn_data_meta_free(&w);
+    sn_data_meta_free(&d);
+}

@@ -1,0 +1,316 @@
+/* test_datacheck: the commands say so when an answer would silently be
+ * wrong: train refuses splits prepared differently (or warns when allowed),
+ * accepts per-feature mean/std on table data and applies them, eval and
+ * predict warn when the weights were trained on other classes or another
+ * preparation, and train warns about a small per-rank batch. */
+#include "testutil.h"
+
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "io/h5.h"
+
+#define BIN SN_TEST_BIN
+
+static const char *mpirun(void)
+{
+    const char *m = getenv("SN_MPIRUN");
+    return m ? m : "mpirun --oversubscribe";
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *out_text(void) { return sn_test_slurp(sn_test_path("out.txt")); }
+static char *err_text(void) { return sn_test_slurp(sn_test_path("err.txt")); }
+
+static int count(const char *s, const char *word)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, word)); p++)
+        n++;
+    return n;
+}
+
+static const char table_cfg[] =
+    "[net]\ninput = 8\nbatch = 24\nepochs = 4\noptimizer = adam\nlr = 0.01\nseed = 3\n"
+    "[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n";
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sn_test_use_bin() != 0)
+        return -1;
+    write_text(sn_test_path("table.cfg"), table_cfg);
+    return 0;
+}
+
+/* Three blobs of 8 features (class c = row mod 3), feature j stored as
+ * 100 j + 10^(j mod 4) * value: the features' ranges differ by 1000x.
+ * uint8 instead (values 0..255, scale on /train/x only) with u8. */
+static void write_table(const char *path, bool per_feature_root, bool u8_train_scale_only)
+{
+    enum { F = 8, K = 3 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 31, 2);
+    double mean[F], std[F];
+    for (int j = 0; j < F; j++) {
+        mean[j] = 100.0 * j;
+        std[j] = j % 4 == 0 ? 1 : j % 4 == 1 ? 10 : j % 4 == 2 ? 100 : 1000;
+    }
+    for (int split = 0; split < 2; split++) {
+        size_t n = split ? 120 : 480, xd[2] = { n, F };
+        float *x = malloc(n * F * sizeof *x);
+        uint8_t *xu = malloc(n * F);
+        int32_t *y = malloc(n * sizeof *y);
+        for (size_t i = 0; i < n; i++) {
+            int c = (int)(i % K);
+            y[i] = c;
+            for (int j = 0; j < F; j++) {
+                float v = 0.7f * sn_rng_normal(&r) + (j % K == c ? 2.0f : -1.0f);
+                x[i * F + j] = (float)(mean[j] + std[j] * v);
+                int u = (int)(128 + 40 * v);
+                xu[i * F + j] = (uint8_t)(u < 0 ? 0 : u > 255 ? 255 : u);
+            }
+        }
+        const char *xp = split ? "/test/x" : "/train/x", *yp = split ? "/test/y" : "/train/y";
+        assert_int_equal(sn_h5_write(f, xp, 2, xd, u8_train_scale_only ? SN_H5_U8 : SN_H5_F32,
+                                     u8_train_scale_only ? (void *)xu : (void *)x), SN_OK);
+        assert_int_equal(sn_h5_write(f, yp, 1, xd, SN_H5_I32, y), SN_OK);
+        double scale = 1.0 / 255.0;
+        if (u8_train_scale_only && !split)
+            assert_int_equal(sn_h5_attr_set_f64(f, xp, "scale", &scale, 1), SN_OK);
+        free(x);
+        free(xu);
+        free(y);
+    }
+    if (per_feature_root) {
+        assert_int_equal(sn_h5_attr_set_f64(f, "/", "mean", mean, F), SN_OK);
+        assert_int_equal(sn_h5_attr_set_f64(f, "/", "std", std, F), SN_OK);
+    }
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
+/* The reproduced mismatch: scale on /train/x only.  train stops with exit
+ * 2 naming both splits and values; --allow-split-preprocessing trains
+ * with one warning line. */
+static void test_datacheck_split_scale_mismatch(void **state)
+{
+    (void)state;
+    write_table(sn_test_path("trainscale.h5"), false, true);
+    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --threads 1",
+                         sn_test_path("table.cfg"), sn_test_path("trainscale.h5"),
+                         sn_test_path("never.h5"));
+    char *err = err_text();
+    if (rc != 2)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 2);
+    assert_int_equal(count(err, "scratchnet: error:"), 1);
+    assert_non_null(strstr(err, "/train/x is scaled by 0.00392157 (its own attribute)"));
+    assert_non_null(strstr(err, "/test/x is scaled by 1 (no attribute)"));
+    assert_non_null(strstr(err, "--allow-split-preprocessing"));
+    free(err);
+    struct stat st;
+    assert_int_not_equal(stat(sn_test_path("never.h5"), &st), 0);
+    /* the same at 2 ranks: one message, exit 2 */
+    rc = sn_test_run("%s -np 2 " BIN " train --model %s --data %s --threads 1", mpirun(),
+                     sn_test_path("table.cfg"), sn_test_path("trainscale.h5"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_int_equal(count(err, "/test/x is scaled by 1"), 1);
+    free(err);
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --epochs 1 "
+                     "--allow-split-preprocessing", sn_test_path("table.cfg"),
+                     sn_test_path("trainscale.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "allowed by --allow-split-preprocessing"));
+    free(err);
+}
+
+/* Table data: 8 values of mean and std on the file for input = 8 are
+ * accepted, applied (the 1000x feature ranges train as well as unit ones)
+ * and kept in the weights for predict. */
+static void test_datacheck_table_per_feature(void **state)
+{
+    (void)state;
+    write_table(sn_test_path("table.h5"), true, false);
+    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --threads 1",
+                         sn_test_path("table.cfg"), sn_test_path("table.h5"),
+                         sn_test_path("wtable.h5"));
+    char *out = out_text();
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, err_text());
+    assert_int_equal(rc, 0);
+    const char *last = strstr(out, "epoch 4/4");
+    assert_non_null(last);
+    double acc = 0;
+    const char *t = strstr(last, "test loss");
+    assert_non_null(t);
+    assert_int_equal(sscanf(strstr(t, "acc ") + 4, "%lf", &acc), 1);
+    assert_true(acc >= 95.0);
+    free(out);
+    struct sn_h5 *f;
+    double v[16];
+    size_t n = 0;
+    assert_int_equal(sn_h5_open(sn_test_path("wtable.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_attr_get_f64(f, "/model", "input_std", v, 16, &n), SN_OK);
+    sn_h5_close(f);
+    assert_int_equal(n, 8);
+    assert_float_equal(v[3], 1000.0, 0);
+    /* the weights on their own data: no warning */
+    rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wtable.h5"),
+                     sn_test_path("table.h5"));
+    assert_int_equal(rc, 0);
+    char *err = err_text();
+    assert_null(strstr(err, "warning"));
+    free(err);
+}
+
+/* A grey w x h PNG of value v at path. */
+static void png(const char *path, int w, int h, unsigned char v)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)w;
+    img.height = (png_uint_32)h;
+    img.format = PNG_FORMAT_GRAY;
+    unsigned char px[64 * 64];
+    memset(px, v, sizeof px);
+    assert_true(png_image_write_to_file(&img, path, 0, px, 0, NULL));
+}
+
+/* A "Fashion-MNIST model" (its ten class names, 1x8x8 grey scaled by
+ * 1/255) used on a 3-class folder dataset: eval and predict print their
+ * results and one warning line naming both class lists; on data scaled
+ * otherwise, one naming both preparations. */
+static void test_datacheck_weights_of_other_data(void **state)
+{
+    (void)state;
+    enum { S = 8, N = 200 };
+    static const char *const fm[10] = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(sn_test_path("fm.h5"), &f), SN_OK);
+    uint8_t *x = malloc((size_t)N * S * S);
+    int32_t y[N];
+    struct sn_rng r;
+    sn_rng_seed(&r, 4, 4);
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 10;
+        for (int p = 0; p < S * S; p++)
+            x[i * S * S + p] = (uint8_t)(p % 10 == y[i] ? 220 : sn_rng_u32(&r) % 60);
+    }
+    sn_test_write_u8(f, "train", N, S, S, x, y);
+    sn_test_write_u8(f, "test", N, S, S, x, y);
+    assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", fm, 10), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    free(x);
+    write_text(sn_test_path("fm.cfg"), "[net]\ninput = 1,8,8\nbatch = 20\nepochs = 2\n"
+               "optimizer = adam\nlr = 0.01\n[dense]\nunits = 10\n");
+    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1",
+                         sn_test_path("fm.cfg"), sn_test_path("fm.h5"), sn_test_path("wfm.h5"));
+    assert_int_equal(rc, 0);
+    /* three classes of 8x8 grey PNGs, converted like a user's folder */
+    static const char *const three[3] = { "bird", "cat", "dog" };
+    for (int c = 0; c < 3; c++) {
+        char dir[2048], file[2200];
+        snprintf(dir, sizeof dir, "%s/three/%s", sn_test_tmpdir(), three[c]);
+        assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
+        for (int i = 0; i < 4; i++) {
+            snprintf(file, sizeof file, "%s/%d.png", dir, i);
+            png(file, S, S, (unsigned char)(40 * c + 10 * i));
+        }
+    }
+    rc = sn_test_run(BIN " convert folder %s/three --test %s/three -o %s", sn_test_tmpdir(),
+                     sn_test_tmpdir(), sn_test_path("three.h5"));
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wfm.h5"),
+                     sn_test_path("three.h5"));
+    assert_int_equal(rc, 0);
+    char *out = out_text(), *err = err_text();
+    assert_non_null(strstr(out, "test: 12 examples"));
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "was trained on the classes (T-shirt/top, Trouser, Pullover, "
+                                "Dress, ... 10 names)"));
+    assert_non_null(strstr(err, "three.h5 names (bird, cat, dog)"));
+    free(out);
+    free(err);
+    rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("wfm.h5"),
+                     sn_test_path("three.h5"), sn_test_path("p.csv"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "three.h5 names (bird, cat, dog)"));
+    free(err);
+    /* the model's own classes, but floats in 0..255 without a scale */
+    assert_int_equal(sn_h5_create(sn_test_path("raw.h5"), &f), SN_OK);
+    float *xf = calloc((size_t)N * S * S, sizeof *xf);
+    size_t xd[4] = { N, 1, S, S };
+    assert_int_equal(sn_h5_write(f, "/train/x", 4, xd, SN_H5_F32, xf), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, xd, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", fm, 10), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    free(xf);
+    rc = sn_test_run("%s -np 2 " BIN " eval --weights %s --data %s --split train", mpirun(),
+                     sn_test_path("wfm.h5"), sn_test_path("raw.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "prepared with scale 0.00392157, no mean/std but"));
+    assert_non_null(strstr(err, "raw.h5 /train/x has scale 1, no mean/std"));
+    free(err);
+    /* and its own data: silent */
+    rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wfm.h5"),
+                     sn_test_path("fm.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_null(strstr(err, "warning"));
+    free(err);
+}
+
+/* 2 ranks of 12 examples: a warning naming the numbers; of 32: none. */
+static void test_datacheck_small_rank_batch(void **state)
+{
+    (void)state;
+    write_table(sn_test_path("table2.h5"), true, false);
+    int rc = sn_test_run("%s -np 2 " BIN " train --model %s --data %s --threads 1 --epochs 1",
+                         mpirun(), sn_test_path("table.cfg"), sn_test_path("table2.h5"));
+    assert_int_equal(rc, 0);
+    char *err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "each of the 2 ranks computes 12 examples per step (global "
+                                "batch 24): below 16 per rank"));
+    free(err);
+    rc = sn_test_run("%s -np 2 " BIN " train --model %s --data %s --threads 1 --epochs 1 "
+                     "--batch 64", mpirun(), sn_test_path("table.cfg"), sn_test_path("table2.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_null(strstr(err, "warning"));
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_datacheck_split_scale_mismatch),
+        cmocka_unit_test(test_datacheck_table_per_feature),
+        cmocka_unit_test(test_datacheck_weights_of_other_data),
+        cmocka_unit_test(test_datacheck_small_rank_batch),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,142 @@
+/* test_words: what the commands print reads right: one position wording
+ * for a resumed run and for "nothing to train" (the epoch lines' numbering),
+ * plurals ("1 rank", "1 file"), and nothing said about 0 skipped examples. */
+#include "testutil.h"
+
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BIN SN_TEST_BIN
+
+static const char model_cfg[] =
+    "[net]\ninput = 8\nbatch = 24\nepochs = 2\nloss = cross_entropy\noptimizer = sgd\n"
+    "lr = 0.05\nmomentum = 0.9\nseed = 3\n"
+    "[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n";
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sn_test_use_bin() != 0)
+        return -1;
+    sn_test_write_blobs(sn_test_path("blobs.h5"), (struct sn_test_blobs){ 0 });
+    FILE *f = fopen(sn_test_path("m.cfg"), "w");
+    if (!f)
+        return -1;
+    fputs(model_cfg, f);
+    fclose(f);
+    return 0;
+}
+
+static char *run_out(const char *fmt, const char *a, const char *b)
+{
+    int rc = sn_test_run(fmt, a, b);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    return out;
+}
+
+/* 480 rows: batch 24 divides them (nothing skipped, nothing said), batch
+ * 25 leaves 5, batch 479 leaves 1. */
+static void test_words_skipped_examples(void **state)
+{
+    (void)state;
+    char *out = run_out(BIN " train --model %s --data %s --epochs 1 --threads 1",
+                        sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_non_null(strstr(out, "20 steps per epoch, "));
+    assert_null(strstr(out, "skipped"));
+    free(out);
+    out = run_out(BIN " train --model %s --data %s --epochs 1 --threads 1 --batch 25",
+                  sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_non_null(strstr(out, "(the last 5 examples of each shuffled epoch are skipped)"));
+    free(out);
+    out = run_out(BIN " train --model %s --data %s --epochs 1 --threads 1 --batch 479",
+                  sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_non_null(strstr(out, "1 step per epoch (the last 1 example of each shuffled epoch "
+                                "is skipped)"));
+    free(out);
+}
+
+/* A run of 2 epochs resumed with 2 epochs: both lines place it "after
+ * epoch 2", the number of the epoch line before ("epoch 2/2"); a run
+ * stopped mid-epoch resumes "in epoch 2", as its next epoch line says;
+ * one rank wrote them: "1 rank". */
+static void test_words_resume_position(void **state)
+{
+    (void)state;
+    const char *m = sn_test_path("m.cfg"), *d = sn_test_path("blobs.h5"), *t = sn_test_tmpdir();
+    int rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --checkpoint-dir %s/ck",
+                         m, d, t);
+    assert_int_equal(rc, 0);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(out, "epoch 2/2  step 40"));
+    free(out);
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --checkpoint-dir %s/ck "
+                     "--resume auto", m, d, t);
+    assert_int_equal(rc, 0);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    print_message("%s", out);
+    assert_non_null(strstr(out, "/ck/ckpt-00000040.h5 after epoch 2 (step 40), written by 1 rank\n"));
+    assert_non_null(strstr(out, "nothing to train: the starting point is after epoch 2 (step 40) "
+                                "and this run ends after epoch 2\n"));
+    free(out);
+    /* stopped at step 30: 10 steps into the second epoch */
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --checkpoint-dir %s/mid "
+                     "--steps 30 --quiet", m, d, t);
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --checkpoint-dir %s/mid "
+                     "--resume auto", m, d, t);
+    assert_int_equal(rc, 0);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(out, "/mid/ckpt-00000030.h5 in epoch 2, 10 steps into it (step 30)"));
+    assert_non_null(strstr(out, "epoch 2/2  step 40"));
+    assert_null(strstr(out, "epoch 1/2  step"));
+    free(out);
+    /* --profile at 1 rank x 1 thread */
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --epochs 1 --profile", m, d);
+    assert_int_equal(rc, 0);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(out, "1 rank x 1 thread:"));
+    free(out);
+}
+
+/* One file that is not an image: "1 file that is not ... skipped". */
+static void test_words_one_skipped_file(void **state)
+{
+    (void)state;
+    const char *t = sn_test_tmpdir();
+    assert_int_equal(sn_test_run("mkdir -p %s/f/a %s/f/b && echo notes > %s/f/a/readme.txt",
+                                 t, t, t), 0);
+    unsigned char px[16];
+    memset(px, 100, sizeof px);
+    for (int c = 0; c < 2; c++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/f/%c/1.png", t, 'a' + c);
+        png_image img;
+        memset(&img, 0, sizeof img);
+        img.version = PNG_IMAGE_VERSION;
+        img.width = 4;
+        img.height = 4;
+        img.format = PNG_FORMAT_GRAY;
+        assert_true(png_image_write_to_file(&img, path, 0, px, 0, NULL));
+    }
+    int rc = sn_test_run(BIN " convert folder %s/f -o %s/f.h5", t, t);
+    assert_int_equal(rc, 0);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(out, "2 training images of 1x4x4, 2 classes (1 file that is not "
+                                ".png/.jpg skipped)"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_words_skipped_examples),
+        cmocka_unit_test(test_words_resume_position),
+        cmocka_unit_test(test_words_one_skipped_file),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
