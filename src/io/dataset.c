@@ -72,9 +72,10 @@ static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
     if (!rc)
         rc = sn_h5_attr_get_f64(h, obj, "std", v + cm, cm, &cs);
     for (size_t i = 0; !rc && i < cm; i++) {
-        if (!(v[cm + i] > 0.0) || !isfinite(v[cm + i]) || !isfinite(v[i]))
-            rc = sn_fail(SN_EINVAL, "%s: std of %s must be positive (and mean finite)", file,
-                         name);
+        if (!isfinite(v[i]))
+            rc = sn_fail(SN_EINVAL, "%s: mean of %s must be finite", file, name);
+        else if (!(v[cm + i] > 0.0) || !isfinite(v[cm + i]))
+            rc = sn_fail(SN_EINVAL, "%s: std of %s must be positive", file, name);
         s->mean[i] = (float)v[i];
         s->std[i] = (float)v[cm + i];
     }
