@@ -99,7 +99,7 @@ make_host() {   # make_host N RATE
         mount -t tmpfs -o mode=1777 tmpfs /tmp &&
         mount --bind "$2/hosts" /etc/hosts &&
         touch "$2/$1.ready" && exec sleep infinity' holder "$ns" "$STATE" </dev/null \
-        >/dev/null 2>"$STATE/$ns.err" &
+        >/dev/null 2>"$STATE/$ns.err" 9>&- &   # not the lock: it dies with bed.sh
     echo $! > "$STATE/$ns.pid"
     disown
 }
@@ -172,7 +172,14 @@ run)
     trap 'exit 143' TERM
     trap 'exit 129' HUP
     up "$k" "$rate"
-    SN_BED=$here/bed.sh SN_BED_HOSTS=$k SN_BED_RATE=$rate "$@" 9>&-
+    # in the background, so that a signal to this script alone (not to its
+    # process group) interrupts the wait, ends the command and tears down
+    SN_BED=$here/bed.sh SN_BED_HOSTS=$k SN_BED_RATE=$rate "$@" 9>&- <&0 &
+    child=$!
+    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT
+    trap 'kill -TERM "$child" 2>/dev/null; exit 143' TERM
+    trap 'kill -TERM "$child" 2>/dev/null; exit 129' HUP
+    wait "$child"
     ;;
 exec)
     [ $# -ge 2 ] || die "usage: bed.sh exec N COMMAND..."
