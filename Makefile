@@ -306,7 +306,7 @@ test:
 	@$(MAKE) --no-print-directory test-build
 	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh
 ifeq ($(MPI),openmpi)
-	@$(MAKE) --no-print-directory MPI=mpich BUILD=$(BUILD)-mpich test-ranks
+	@$(MAKE) --no-print-directory -j2 MPI=mpich BUILD=$(BUILD)-mpich test-ranks
 	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)
 	@SN_BIN_OPENMPI=$(CURDIR)/$(BUILD)/scratchnet SN_BIN_MPICH=$(CURDIR)/$(BUILD)-mpich/scratchnet \
 	    SN_CLUSTER_WORK=$(CURDIR)/$(BUILD)/cluster-work SN_FAMILIES="mpich openmpi" \
@@ -320,7 +320,7 @@ endif
 # test-ranks: the tests that start ranks, at 2 ranks, and the bed's tools
 # (make test runs it with MPI=mpich).
 .PHONY: test-ranks
-test-ranks: $(BIN) $(SO) $(RANK_TESTS:%=$(BUILD)/%) $(CLUSTER_TOOLS)
+test-ranks: $(BIN) $(RANK_TESTS:%=$(BUILD)/%) $(CLUSTER_TOOLS)
 	@SN_NP=2 BUILD=$(BUILD) sh tests/run.sh $(RANK_TESTS:%=$(BUILD)/%)
 
 # test-cluster: the multi-host test bed (tests/cluster/): K hosts made of
