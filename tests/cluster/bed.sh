@@ -131,16 +131,20 @@ can_make() {
     for t in ip tc unshare nsenter; do
         command -v "$t" >/dev/null || { echo "$t is missing (apt-get install iproute2 util-linux)"; return 1; }
     done
-    local probe=${PREFIX}probe$$
+    # not named like the bed's namespaces: a bed's teardown must not take it
+    local probe=snprobe$$
     if ! ip netns add "$probe" 2>/dev/null; then
         echo "cannot make a network namespace (no CAP_SYS_ADMIN here?)"; return 1
     fi
-    local ok=0
-    ip -n "$probe" link add name vpa type veth peer name vpb 2>/dev/null &&
-        tc -n "$probe" qdisc add dev vpa root tbf rate 1gbit burst 131072 latency 50ms 2>/dev/null &&
-        ip -n "$probe" link add br0 type bridge 2>/dev/null || ok=1
-    ip netns del "$probe"
-    [ $ok = 0 ] || { echo "veth, bridge or tbf is not available in this kernel"; return 1; }
+    local why=""
+    ip -n "$probe" link add name vpa type veth peer name vpb 2>/dev/null ||
+        why="cannot make a veth pair (no CAP_NET_ADMIN here, or no veth in this kernel)"
+    [ -n "$why" ] || ip -n "$probe" link add br0 type bridge 2>/dev/null ||
+        why="cannot make a bridge (no bridge module in this kernel?)"
+    [ -n "$why" ] || tc -n "$probe" qdisc add dev vpa root tbf rate 1gbit burst 131072 latency 50ms 2>/dev/null ||
+        why="cannot add a tbf qdisc (no sch_tbf in this kernel?)"
+    ip netns del "$probe" 2>/dev/null
+    [ -z "$why" ] || { echo "$why"; return 1; }
 }
 
 cmd=${1:-}
