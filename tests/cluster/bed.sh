@@ -124,6 +124,30 @@ up() {   # up K RATE
     done
 }
 
+# The command's processes: PID and everything it started, found before any
+# is signalled (a child whose parent ends is no longer its descendant).
+tree() {
+    ps -eo pid=,ppid= | awk -v root="$1" '{ parent[$1] = $2 }
+        END { keep[root] = 1
+              do { n = 0
+                   for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; n++ }
+              } while (n > 0)
+              for (p in keep) print p }'
+}
+
+# A signal to bed.sh: end the command and all it started (a test script's
+# children in the root namespace too, not only those on the hosts), then
+# exit; the EXIT trap tears the bed down.
+stop() {   # stop STATUS
+    trap '' INT TERM HUP
+    local pids
+    pids=$(tree "$child")
+    kill -TERM $pids 2>/dev/null
+    sleep 1
+    kill -KILL $pids 2>/dev/null
+    exit "$1"
+}
+
 # Can this process make namespaces?  (Not root, or a container without
 # CAP_SYS_ADMIN / CAP_NET_ADMIN: no.)
 can_make() {
@@ -180,9 +204,9 @@ run)
     # process group) interrupts the wait, ends the command and tears down
     SN_BED=$here/bed.sh SN_BED_HOSTS=$k SN_BED_RATE=$rate "$@" 9>&- <&0 &
     child=$!
-    trap 'kill -TERM "$child" 2>/dev/null; exit 130' INT
-    trap 'kill -TERM "$child" 2>/dev/null; exit 143' TERM
-    trap 'kill -TERM "$child" 2>/dev/null; exit 129' HUP
+    trap 'stop 130' INT
+    trap 'stop 143' TERM
+    trap 'stop 129' HUP
     wait "$child"
     ;;
 exec)
