@@ -232,7 +232,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 # Tests of the command's own parts (the log's JSON, gnuplot's text quoting)
 # link the command's objects, which the library does not hold.
 CLI_PART_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
-CLI_PART_TESTS := $(BUILD)/tests/cli/test_gnuplot $(BUILD)/tests/cli/test_jsonlog
+CLI_PART_TESTS := $(BUILD)/tests/cli/test_gnuplot $(BUILD)/tests/cli/test_jsonlog \
+                  $(BUILD)/tests/cluster/params_close
 $(CLI_PART_TESTS): $(CLI_PART_OBJ)
 $(CLI_PART_TESTS): TEST_EXTRA = $(CLI_PART_OBJ)
 
