@@ -7,7 +7,8 @@
 # two runs, over S2 - S1, is what one step moves (start-up, evaluation and
 # output cancel out), and the S2 run's --profile gives the time of a step
 # and of its allreduce (rank 0, after 5 warm-up steps).  Each cell is the
-# median of REPS (default 3) pairs of runs.
+# median of REPS (default 3) pairs of runs.  ALLREDUCE=0 leaves out the
+# first table (MPI_Allreduce alone), TRAIN=0 the second.
 set -u
 [ -n "${SN_BED:-}" ] || exec "$(dirname "$0")/bed.sh" run 2 -- "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -46,6 +47,7 @@ if [ "${ALLREDUCE:-1}" = 1 ]; then
     echo
 fi
 
+[ "${TRAIN:-1}" = 1 ] || exit 0
 echo "| link | MPI | hosts x ranks | host 1 sends / step | receives / step | sent / gradient | step ms | allreduce ms | images/s |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for rate in ${RATES:-none 10gbit 1gbit}; do
