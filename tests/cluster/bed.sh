@@ -168,6 +168,9 @@ can_make() {
     [ -n "$why" ] || tc -n "$probe" qdisc add dev vpa root tbf rate 1gbit burst 131072 latency 50ms 2>/dev/null ||
         why="cannot add a tbf qdisc (no sch_tbf in this kernel?)"
     ip netns del "$probe" 2>/dev/null
+    [ -n "$why" ] || unshare --uts --ipc --mount --propagation private \
+        sh -c 'mount -t tmpfs tmpfs /dev/shm' 2>/dev/null ||
+        why="cannot make UTS, IPC and mount namespaces with a private /dev/shm (unshare, mount)"
     [ -z "$why" ] || { echo "$why"; return 1; }
 }
 
