@@ -1,5 +1,8 @@
 # scratchnet: one non-recursive Makefile.  Knobs:
 #   WITH_MPI=1     MPI backend (src/dist/dist_mpi.c); 0 = one process only
+#   MPI=openmpi    which MPI: openmpi (pkg-config ompi-c, mpirun; the default)
+#                  or mpich (pkg-config mpich, mpiexec.mpich; builds in
+#                  build-mpich/ unless BUILD is given)
 #   WITH_OPENMP=1  OpenMP loops
 #   WITH_BLAS=1    OpenBLAS (OpenMP build) for GEMM; 0 = plain loops
 #   DEBUG=0        1 = -O0 -g
@@ -8,6 +11,7 @@
 #   PORTABLE=0     1 = -march=x86-64-v2 (any x86-64 of the last decade) instead
 #                  of -march=native (the building machine's SIMD)
 WITH_MPI    ?= 1
+MPI         ?= openmpi
 WITH_OPENMP ?= 1
 WITH_BLAS   ?= 1
 DEBUG       ?= 0
@@ -15,11 +19,30 @@ SAN         ?=
 WERROR      ?= 0
 PORTABLE    ?= 0
 
-# Debian packages scratchnet builds and runs with.
-DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-openmp-dev \
-            libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev libpng-dev libjpeg-dev \
-            procps gnuplot-nox bsdutils dataset-fashion-mnist python3-h5py \
-            libprotobuf-c-dev protobuf-c-compiler libonnx-dev libjansson-dev \
+# The two MPI families: each its pkg-config name, its launcher with the
+# flags this machine needs (root, more ranks than cores), its build folder.
+# Open MPI stays the system's mpirun/mpicc; MPICH's are used by full name.
+ifeq ($(MPI),openmpi)
+MPI_PC     := ompi-c
+MPIRUN     := mpirun --oversubscribe
+MPI_BUILD  := build
+else ifeq ($(MPI),mpich)
+MPI_PC     := mpich
+MPIRUN     := mpiexec.mpich
+MPI_BUILD  := build-mpich
+else
+$(error MPI must be openmpi or mpich, got '$(MPI)')
+endif
+# tests that run make themselves (test_install) build with the same MPI
+export MPI
+
+# Debian packages scratchnet builds and runs with (both MPI families: make
+# test runs the tests that start ranks with each; iproute2 for the
+# multi-host test bed).
+DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin mpich libmpich-dev \
+            libopenblas-openmp-dev libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev \
+            libpng-dev libjpeg-dev procps iproute2 gnuplot-nox bsdutils dataset-fashion-mnist \
+            python3-h5py libprotobuf-c-dev protobuf-c-compiler libonnx-dev libjansson-dev \
             libonnx-testdata python3-onnx
 # Node and npm run ONNX Runtime (npm onnxruntime-node) in the export test.
 # Installed only when missing: a node from another source (NodeSource)
@@ -27,14 +50,14 @@ DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-op
 NODE_PKGS := nodejs npm
 PC_PKGS  := hdf5-serial inih zlib libpng libjpeg libprotobuf-c jansson
 ifeq ($(WITH_MPI),1)
-PC_PKGS  += ompi-c
+PC_PKGS  += $(MPI_PC)
 endif
 ifeq ($(WITH_BLAS),1)
 PC_PKGS  += openblas
 endif
 
 CC      ?= cc
-BUILD   ?= build
+BUILD   ?= $(MPI_BUILD)
 # -fno-trapping-math -fno-math-errno: nothing here reads FP exception flags
 # or errno after math calls; saying so lets gcc vectorise loops with
 # branches and calls (the gates' exp and tanh).  Results do not change (no
@@ -120,7 +143,6 @@ export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 export OMPI_MCA_btl_vader_single_copy_mechanism := none
 export OMPI_MCA_rmaps_base_oversubscribe := 1
-MPIRUN := mpirun --oversubscribe
 export SN_MPIRUN := $(MPIRUN)
 
 DATA := data/fashion-mnist.h5
@@ -210,7 +232,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 # Tests of the command's own parts (the log's JSON, gnuplot's text quoting)
 # link the command's objects, which the library does not hold.
 CLI_PART_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
-CLI_PART_TESTS := $(BUILD)/tests/cli/test_gnuplot $(BUILD)/tests/cli/test_jsonlog
+CLI_PART_TESTS := $(BUILD)/tests/cli/test_gnuplot $(BUILD)/tests/cli/test_jsonlog \
+                  $(BUILD)/tests/cluster/params_close
 $(CLI_PART_TESTS): $(CLI_PART_OBJ)
 $(CLI_PART_TESTS): TEST_EXTRA = $(CLI_PART_OBJ)
 
@@ -219,7 +242,8 @@ $(CLI_PART_TESTS): TEST_EXTRA = $(CLI_PART_OBJ)
 # would download GPU binaries; the CPU runtime is in the package itself);
 # without npm or the registry the export test says so and skips that part.
 deps:
-	@if pkg-config --exists $(PC_PKGS) cmocka && command -v mpirun >/dev/null && command -v pkill >/dev/null && \
+	@if pkg-config --exists $(PC_PKGS) ompi-c mpich cmocka && command -v mpirun >/dev/null && \
+	    command -v mpiexec.mpich >/dev/null && command -v pkill >/dev/null && command -v tc >/dev/null && \
 	    command -v gnuplot >/dev/null && command -v script >/dev/null && command -v protoc-c >/dev/null && \
 	    [ -f $(ONNX_PROTO) ] && [ -d $(ONNX_TESTDATA) ] && /usr/bin/python3 -c 'import onnx, h5py' 2>/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
@@ -271,10 +295,54 @@ run:
 
 test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN)
 
+# test: the whole suite with $(MPI).  With Open MPI (the default) also the
+# tests that start ranks with MPICH (built in $(BUILD)-mpich, at 2 ranks), and
+# then the short multi-host test with both families (tests/cluster/short.sh:
+# 2 namespace hosts x 1 rank; skipped with a message where namespaces cannot
+# be made).
+RANK_TESTS    := tests/dist/test_dist_mpi tests/cli/test_train tests/cli/test_bad_input
+CLUSTER_TOOLS := $(BUILD)/tests/cluster/arena_probe $(BUILD)/tests/cluster/params_close
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory test-build
 	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh
+ifeq ($(MPI),openmpi)
+	@$(MAKE) --no-print-directory -j2 MPI=mpich BUILD=$(BUILD)-mpich test-ranks
+	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)
+	@SN_BIN_OPENMPI=$(CURDIR)/$(BUILD)/scratchnet SN_BIN_MPICH=$(CURDIR)/$(BUILD)-mpich/scratchnet \
+	    SN_CLUSTER_WORK=$(CURDIR)/$(BUILD)/cluster-work SN_FAMILIES="mpich openmpi" \
+	    sh tests/run.sh tests/cluster/short.sh
+else
+	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)
+	@SN_BIN_MPICH=$(CURDIR)/$(BUILD)/scratchnet SN_CLUSTER_WORK=$(CURDIR)/$(BUILD)/cluster-work \
+	    SN_FAMILIES=mpich sh tests/run.sh tests/cluster/short.sh
+endif
+
+# test-ranks: the tests that start ranks, at 2 ranks, and the bed's tools
+# (make test runs it with MPI=mpich).
+.PHONY: test-ranks
+test-ranks: $(BIN) $(RANK_TESTS:%=$(BUILD)/%) $(CLUSTER_TOOLS)
+	@SN_NP=2 BUILD=$(BUILD) sh tests/run.sh $(RANK_TESTS:%=$(BUILD)/%)
+
+# test-cluster: the multi-host test bed (tests/cluster/): K hosts made of
+# Linux namespaces on this machine, real MPI jobs of both families across
+# them, correctness at several placements, checkpoints moved between host
+# sets, the hostfile example, and lost hosts (a cut link, killed processes,
+# a frozen rank); about 10 minutes, as root (skipped otherwise).
+# bench-cluster: the table of docs/CLUSTER.md on the bed.
+CLUSTER_ENV = SN_BIN_OPENMPI=$(CURDIR)/build/scratchnet SN_BIN_MPICH=$(CURDIR)/build-mpich/scratchnet \
+              SN_CLUSTER_WORK=$(CURDIR)/build/cluster-work
+.PHONY: test-cluster bench-cluster cluster-build
+cluster-build:
+	@$(MAKE) --no-print-directory MPI=openmpi BUILD=build build build/tests/cluster/arena_probe \
+	    build/tests/cluster/params_close build/bench/allreduce
+	@$(MAKE) --no-print-directory MPI=mpich BUILD=build-mpich build build-mpich/tests/cluster/arena_probe \
+	    build-mpich/tests/cluster/params_close build-mpich/bench/allreduce
+	@$(MAKE) --no-print-directory $(DATA)
+test-cluster: cluster-build
+	@$(CLUSTER_ENV) sh tests/run.sh tests/cluster/short.sh tests/cluster/suite.sh
+bench-cluster: cluster-build
+	$(CLUSTER_ENV) bash tests/cluster/bench.sh
 
 # sanitize: the whole suite built with AddressSanitizer and UBSan in
 # build-san/ (leaks are checked in the tests that do not start MPI).
@@ -323,7 +391,7 @@ scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 
 $(BUILD)/bench/allreduce: bench/allreduce.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 $< $(shell pkg-config --cflags --libs ompi-c) -o $@
+	$(CC) -O2 $< $(shell pkg-config --cflags --libs $(MPI_PC)) -o $@
 
 $(BUILD)/bench/allreduce_shm: bench/allreduce_shm.c $(LIB)
 	@mkdir -p $(dir $@)

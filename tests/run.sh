@@ -1,14 +1,20 @@
 #!/bin/sh
-# Run every test program given; the ones named *_mpi run under mpirun with 2 and 3
-# ranks as well as alone.  Prints one line per run and a closing
-# "N passed, N failed" line; exits non-zero if anything failed.
-MPIRUN=${SN_MPIRUN:-mpirun --oversubscribe}
-pass=0; fail=0; failed=""
+# Run every test program given; the ones named *_mpi run under the launcher
+# ($SN_MPIRUN, set by the Makefile for its MPI family) with each rank count
+# of $SN_NP (default "2 3") as well as alone; *.sh are shell tests, and one
+# that exits 77 was skipped (it prints why).  Prints one line per run and a
+# closing "N passed, N failed" line; exits non-zero if anything failed.
+MPIRUN=${SN_MPIRUN:-mpirun}
+pass=0; fail=0; skip=0; failed=""
 run() {
     name=$1; shift
     start=$(date +%s)
-    if "$@" > "$log" 2>&1; then
+    "$@" > "$log" 2>&1
+    st=$?
+    if [ "$st" = 0 ]; then
         pass=$((pass + 1)); echo "PASS  $name  ($(( $(date +%s) - start )) s)"
+    elif [ "$st" = 77 ]; then
+        skip=$((skip + 1)); echo "SKIP  $name: $(tail -1 "$log")"
     else
         fail=$((fail + 1)); failed="$failed $name"; echo "FAIL  $name"; cat "$log"
     fi
@@ -21,18 +27,21 @@ for t in "$@"; do
         # plugins keep until exit; leaks are checked by the MPI-free tests.
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}; export ASAN_OPTIONS
         run "$t" "$t"
-        run "$t -np 2" $MPIRUN -np 2 "$t"
-        run "$t -np 3" $MPIRUN -np 3 "$t"
+        for np in ${SN_NP:-2 3}; do
+            run "$t -np $np" $MPIRUN -np "$np" "$t"
+        done
         unset ASAN_OPTIONS ;;
     */cli/*)
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}; export ASAN_OPTIONS
         run "$t" "$t"
         unset ASAN_OPTIONS ;;
+    *.sh)
+        run "$t" bash "$t" ;;
     *)
         run "$t" "$t" ;;
     esac
 done
 rm -f "$log"
 [ -n "$failed" ] && echo "failed:$failed"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed$([ "$skip" = 0 ] || echo ", $skip skipped")"
 [ "$fail" -eq 0 ]

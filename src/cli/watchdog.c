@@ -1,9 +1,14 @@
 /* watchdog: a progress timer on its own thread (see watchdog.h).  The
  * thread makes no MPI call (the MPI library is FUNNELED to the main
- * thread); it writes one line with write(2) and calls _exit(1). */
+ * thread); it writes one line with write(2) and kills its own process
+ * with SIGKILL.  A signal, not an exit status: MPICH's mpiexec (hydra)
+ * ends the ranks of other hosts only when a rank dies of a signal; after
+ * exit(1) it waits for them, and a frozen rank elsewhere kept the job
+ * alive forever (docs/CLUSTER.md). */
 #include "cli/watchdog.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +22,7 @@ static atomic_llong last_step;
 static atomic_int running;
 static double limit_s;
 static int my_rank;
+static char my_host[64];
 static pthread_t thread;
 
 static long long now_ns(void)
@@ -34,11 +40,12 @@ static void *watch(void *arg)
             char msg[256];
             int n = snprintf(msg, sizeof msg,
                              "scratchnet: error: rank %d: no progress for %.0f s after step %lld "
-                             "(another rank stopped responding?); ending the job\n",
-                             my_rank, idle, (long long)atomic_load(&last_step));
+                             "on host %s (another rank stopped responding?); ending the job\n",
+                             my_rank, idle, (long long)atomic_load(&last_step), my_host);
             if (n > 0 && write(2, msg, (size_t)n) < 0)
                 n = 0;
-            _exit(1);
+            kill(getpid(), SIGKILL);
+            _exit(1);   /* not reached */
         }
     }
     return NULL;
@@ -50,6 +57,8 @@ int watchdog_start(double timeout_s, int rank)
         return SN_OK;
     limit_s = timeout_s;
     my_rank = rank;
+    if (gethostname(my_host, sizeof my_host - 1) != 0)
+        strcpy(my_host, "?");
     atomic_store(&last_ns, now_ns());
     atomic_store(&running, 1);
     if (pthread_create(&thread, NULL, watch, NULL) != 0) {

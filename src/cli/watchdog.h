@@ -4,9 +4,10 @@
  * frozen process, a node that went silent without closing its sockets).
  * The trainer calls watchdog_progress() after every step, evaluation batch
  * and checkpoint; a thread checks every second and, after `timeout`
- * seconds without progress, prints which rank and step it was and ends the
- * process with status 1, so mpirun (or srun) ends the whole job.  It lives
- * in src/cli because only the command's top level may end the process.
+ * seconds without progress, prints which rank, step and host it was and
+ * kills its own process (SIGKILL), so mpirun, mpiexec or srun ends the
+ * whole job.  It lives in src/cli because only the command's top level may
+ * end the process.
  */
 #ifndef SN_CLI_WATCHDOG_H
 #define SN_CLI_WATCHDOG_H

@@ -228,6 +228,9 @@ int sn_dist_allreduce_mean_f32(float *buf, size_t len)
 
 static struct {
     MPI_Request req[SN_DIST_MAX_PENDING];
+    /* unread, but real: MPICH declares the status argument an array, and
+     * gcc 12 then refuses MPI_STATUSES_IGNORE (a pointer to address 1) */
+    MPI_Status status[SN_DIST_MAX_PENDING];
     float *buf[SN_DIST_MAX_PENDING];
     size_t len[SN_DIST_MAX_PENDING];
     int n;
@@ -252,14 +255,14 @@ int sn_dist_iallreduce_mean_f32(float *buf, size_t len)
 
 int sn_dist_progress(void)
 {
-    int done, err = pending.n ? MPI_Testall(pending.n, pending.req, &done, MPI_STATUSES_IGNORE)
+    int done, err = pending.n ? MPI_Testall(pending.n, pending.req, &done, pending.status)
                               : MPI_SUCCESS;
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Testall");
 }
 
 int sn_dist_finish_all(void)
 {
-    int err = MPI_Waitall(pending.n, pending.req, MPI_STATUSES_IGNORE);
+    int err = MPI_Waitall(pending.n, pending.req, pending.status);
     if (err != MPI_SUCCESS)
         return mpi_fail(err, "MPI_Waitall of gradient allreduces");
     for (int k = 0; k < pending.n; k++)

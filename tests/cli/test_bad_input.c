@@ -30,8 +30,7 @@
 
 static const char *mpirun(void)
 {
-    const char *m = getenv("SN_MPIRUN");
-    return m ? m : "mpirun --oversubscribe";
+    return sn_test_mpirun();
 }
 
 static char fx[1024];   /* the fixture folder */

@@ -21,8 +21,7 @@ enum { NTRAIN = 480, NTEST = 120, F = 8, K = 3 };
 
 static const char *mpirun(void)
 {
-    const char *m = getenv("SN_MPIRUN");
-    return m ? m : "mpirun --oversubscribe";
+    return sn_test_mpirun();
 }
 
 /* Every stochastic and stateful part at once: augmentation, dropout,

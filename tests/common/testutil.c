@@ -158,6 +158,12 @@ int sn_test_use_bin(void)
     return setenv("SN_BIN", bin, 1);
 }
 
+const char *sn_test_mpirun(void)
+{
+    const char *m = getenv("SN_MPIRUN");
+    return m && m[0] ? m : "mpirun";
+}
+
 void sn_test_write_u8(struct sn_h5 *f, const char *split, size_t n, int h, int w,
                       const uint8_t *x, const int32_t *y)
 {

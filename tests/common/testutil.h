@@ -54,6 +54,11 @@ char *sn_test_slurp(const char *path);
 #define SN_TEST_BIN "\"$SN_BIN\""
 int sn_test_use_bin(void);
 
+/* The launcher the tests start ranks with: $SN_MPIRUN (the Makefile sets
+ * it with the flags its MPI family needs here: `mpirun --oversubscribe` for
+ * Open MPI, `mpiexec.mpich` for MPICH), plain `mpirun` when unset. */
+const char *sn_test_mpirun(void);
+
 /* Write /<split>/x as uint8 (n, 1, h, w) with scale 1/255 and /<split>/y. */
 struct sn_h5;
 void sn_test_write_u8(struct sn_h5 *f, const char *split, size_t n, int h, int w,

@@ -1,0 +1,131 @@
+#!/bin/bash
+# launch/cluster.sh: run scratchnet on the nodes of a hostfile, with Open MPI
+# or MPICH, and make sure the job ends when a node is lost.
+#
+#   launch/cluster.sh HOSTFILE scratchnet-arguments...
+#   e.g. launch/cluster.sh launch/hostfile.example train --model models/mlp.cfg \
+#            --data /shared/fashion-mnist.h5 --checkpoint-dir /shared/ckpt --resume auto
+#
+# HOSTFILE is Open MPI's format, one node a line: `node01 slots=2` (slots =
+# ranks on that node); it is turned into hydra's `node01:2` for MPICH.
+# Environment (all optional):
+#   MPI=openmpi|mpich  the MPI scratchnet was built with (make MPI=...); default openmpi
+#   SCRATCHNET=PATH    the command (default build/scratchnet, build-mpich/scratchnet for mpich)
+#   THREADS=T          OpenMP threads per rank (default: this node's cores / ranks per node)
+#   BIND=core|none     bind each rank to its T cores (default) or not at all
+#   AGENT=CMD          how the launcher reaches a node (default ssh)
+#   GRACE=S            seconds the launcher may take to end the job after a rank's
+#                      watchdog (train --timeout) gave up (default 5)
+# A lost node (its network cut, or the machine gone) can leave mpirun or
+# mpiexec waiting for it for the kernel's TCP timeout, about 15 minutes:
+# when a rank's watchdog has given up and the launcher is still running
+# GRACE seconds later, this script asks every node for an answer (AGENT
+# NODE true), names those that give none, ends the launcher and exits 1.
+set -uo pipefail
+[ $# -ge 2 ] || { sed -n '2,26p' "$0" >&2; exit 2; }
+hostfile=$1; shift
+here=$(cd "$(dirname "$0")/.." && pwd)
+die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
+[ -r "$hostfile" ] || die "cannot read the hostfile '$hostfile'"
+MPI=${MPI:-openmpi}
+AGENT=${AGENT:-ssh}
+BIND=${BIND:-core}
+GRACE=${GRACE:-5}
+
+# the nodes and their slots (every node must have the same count)
+nodes=() per=""
+while read -r name rest; do
+    case "$name" in ''|'#'*) continue ;; esac
+    s=$(echo "$rest" | sed -n 's/.*slots=\([0-9]*\).*/\1/p')
+    s=${s:-1}
+    [ -z "$per" ] || [ "$s" = "$per" ] || die "$hostfile: every node needs the same slots= (got $per and $s)"
+    per=$s
+    nodes+=("$name")
+done < "$hostfile"
+[ ${#nodes[@]} -gt 0 ] || die "$hostfile: no nodes"
+np=$((per * ${#nodes[@]}))
+THREADS=${THREADS:-$(( $(nproc) / per ))}
+[ "$THREADS" -ge 1 ] || THREADS=1
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+case "$MPI" in
+openmpi)
+    bin=${SCRATCHNET:-$here/build/scratchnet}
+    cmd=(mpirun --hostfile "$hostfile" -np "$np" -x OMP_NUM_THREADS="$THREADS")
+    [ "$(id -u)" = 0 ] && cmd+=(--allow-run-as-root)
+    if [ "$BIND" = core ]; then
+        cmd+=(--map-by "ppr:$per:node:PE=$THREADS" --bind-to core)
+    else
+        cmd+=(--map-by "ppr:$per:node" --bind-to none)
+    fi
+    [ "$AGENT" = ssh ] || cmd+=(--mca plm_rsh_agent "$AGENT")
+    ;;
+mpich)
+    bin=${SCRATCHNET:-$here/build-mpich/scratchnet}
+    for n in "${nodes[@]}"; do echo "$n:$per"; done > "$tmp/hosts"
+    mpiexec=mpiexec.mpich
+    command -v "$mpiexec" >/dev/null || mpiexec=mpiexec
+    cmd=("$mpiexec" -f "$tmp/hosts" -n "$np" -ppn "$per" -genv OMP_NUM_THREADS "$THREADS"
+         -launcher ssh)
+    [ "$BIND" = core ] && cmd+=(-bind-to "core:$THREADS")
+    [ "$AGENT" = ssh ] || cmd+=(-launcher-exec "$AGENT")
+    ;;
+*) die "MPI must be openmpi or mpich, got '$MPI'" ;;
+esac
+echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $THREADS thread(s), $MPI" >&2
+
+# The job, its stderr copied through a watcher that notes the first line
+# of a rank's watchdog.
+mkfifo "$tmp/err"
+while IFS= read -r line; do
+    printf '%s\n' "$line" >&2
+    case "$line" in
+    *"no progress for"*"ending the job"*) [ -f "$tmp/gaveup" ] || date +%s > "$tmp/gaveup" ;;
+    esac
+done < "$tmp/err" &
+watcher=$!
+"${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
+job=$!
+
+# Which nodes answer now?  Prints the names of those that do not.
+silent() {
+    local n probe
+    for n in "${nodes[@]}"; do
+        probe=("$AGENT" "$n" true)
+        [ "$AGENT" = ssh ] && probe=(ssh -o BatchMode=yes -o ConnectTimeout=5 "$n" true)
+        ( timeout 10 "${probe[@]}" </dev/null >/dev/null 2>&1 || echo "$n" ) &
+    done
+    wait
+}
+
+ended_by_us=0
+while kill -0 "$job" 2>/dev/null; do
+    sleep 1
+    if [ -f "$tmp/gaveup" ] && [ $(( $(date +%s) - $(cat "$tmp/gaveup") )) -ge "$GRACE" ]; then
+        lost=$(silent | sort | paste -sd ' ')
+        echo "launch/cluster.sh: the job has not ended $GRACE s after a rank gave up;" \
+             "no answer from: ${lost:-none (every node answers)}; ending $MPI's launcher" >&2
+        # mpirun is aborting already (a second signal makes it crash in
+        # PMIx_Finalize); mpiexec passes SIGTERM on to the nodes it reaches
+        if [ "$MPI" = mpich ]; then
+            kill -TERM "$job" 2>/dev/null
+            for i in 1 2 3 4; do kill -0 "$job" 2>/dev/null && sleep 0.5; done
+        fi
+        kill -KILL "$job" 2>/dev/null
+        ended_by_us=1
+        break
+    fi
+done
+{ wait "$job"; status=$?; } 2>/dev/null   # not bash's "Killed" line
+if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop reading
+    sleep 1
+    kill "$watcher" 2>/dev/null
+    exit 1
+fi
+wait "$watcher"
+if [ "$status" != 0 ] && [ -f "$tmp/gaveup" ]; then
+    lost=$(silent | sort | paste -sd ' ')
+    [ -n "$lost" ] && echo "launch/cluster.sh: a rank gave up waiting; no answer from: $lost" >&2
+fi
+exit "$status"
