@@ -166,7 +166,11 @@ int cli_exit_code(int rc)
 
 void cli_print_error(int rc)
 {
-    fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
+    const char *msg = sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc);
+    if (rc == SN_EINTR)   /* the stop someone asked for is not an error */
+        fprintf(stderr, "scratchnet: %s\n", msg);
+    else
+        fprintf(stderr, "scratchnet: error: %s\n", msg);
 }
 
 int cli_end(int rc)
