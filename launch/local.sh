@@ -8,9 +8,9 @@
 # exceeds the cores, binds each rank to its own cores when they fit, and
 # adds Open MPI's root and oversubscribe permissions only where needed.
 #
-# SIGTERM or SIGINT (Ctrl-C) to this script goes to the ranks themselves:
-# they finish the step, save (checkpoint, --out) and exit 0, and so do
-# mpirun and this script.  mpirun never sees those signals (it runs in a
+# SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 to this script goes to the ranks
+# themselves: they finish the step, save (checkpoint, --out) and exit 0,
+# and so do mpirun and this script.  mpirun never sees those signals (it runs in a
 # session of its own): Open MPI's mpirun answers them by ending the job
 # itself, SIGKILL a second after SIGTERM, and exits 1 whatever the ranks do.
 set -eu
@@ -45,6 +45,7 @@ to_ranks() {
 }
 trap 'to_ranks TERM' TERM
 trap 'to_ranks INT' INT
+trap 'to_ranks USR1' USR1
 trap 'kill -HUP "$pid" 2>/dev/null' HUP   # the terminal went away: mpirun ends the job
 while :; do
     status=0
