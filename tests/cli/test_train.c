@@ -1285,8 +1285,9 @@ static void stop_three_ways(const char *sig, const char *group)
         int rc = strcmp(ways[w], "terminal") == 0 ? ctrl_c_run(dirs[w], launch, extra)
                  : signalled_run(dirs[w], w == 2 ? plain : launch, extra, ways[w], sig + 3);
         long step = check_stopped(dirs[w], rc, 0, sig);
-        fprintf(stderr, "  %s to the %s: stopped after step %ld, exit 0\n", sig,
-                w == 0 ? "command" : w == 2 ? "rank 1" : group, step);
+        fprintf(stderr, "  %s to %s: stopped after step %ld, exit 0\n", sig,
+                w == 0 ? "the command" : w == 2 ? "rank 1" : strcmp(group, "group") == 0
+                ? "its process group" : "its terminal (Ctrl-C)", step);
         latest = step > latest ? step : latest;
     }
     check_resumes(dirs, 3, latest);
