@@ -86,7 +86,8 @@ static const char usage[] =
     "Stopping: on SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 the step in progress finishes,\n"
     "the checkpoint (with --checkpoint-dir) and --out are written, and the command\n"
     "exits 0; with neither flag it says nothing was saved and exits 1.  Before the\n"
-    "first step (loading, building) it ends at once, exit 1.  Ctrl-C twice: at once.\n"
+    "first step (loading, building) it ends the run there, exit 1.  Ctrl-C twice:\n"
+    "the ranks end at once.\n"
     "Open MPI's mpirun answers SIGTERM and SIGINT itself: it ends the job (the ranks\n"
     "get a second to save) and exits 1.  For exit 0 run under launch/local.sh, signal\n"
     "the ranks, or send mpirun SIGUSR1, which it passes on (README: Stopping a run).\n";
