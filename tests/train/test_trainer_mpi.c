@@ -507,7 +507,10 @@ static void test_trainer_stop_during_setup(void **state)
         sn_interrupt_set(SIGTERM);
     assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EINTR);
     assert_null(t);
-    assert_non_null(strstr(sn_errmsg(), "interrupted by SIGTERM while reading the model"));
+    /* the model file's parser or the stage after it: whichever looks first */
+    if (!strstr(sn_errmsg(), "interrupted by SIGTERM while reading the model") &&
+        !strstr(sn_errmsg(), "interrupted by SIGTERM while building the model"))
+        fail_msg("not the first stage's stop: %s", sn_errmsg());
     sn_interrupt_clear();
     assert_int_equal(sn_dist_barrier(), SN_OK);
     assert_int_not_equal(access(dir, F_OK), 0);
