@@ -92,7 +92,10 @@ void cli_print_error(int rc);
 
 /* Whether the first stop signal (core/interrupt.h) came from this
  * process's parent: the launcher (mpirun, its daemon, srun's slurmstepd)
- * rather than a person or a script. */
+ * rather than a person or a script.  main.c's handler notes it
+ * (async-signal-safe); here rather than in main.c so the command's parts
+ * link without it (tests, fuzz targets). */
+void cli_note_stop_sender(bool from_parent);
 bool cli_stop_sent_by_parent(void);
 
 /* Refuse to run as a world of one when the launcher's environment says the

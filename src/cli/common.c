@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,18 @@ int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts
 int cli_exit_code(int rc)
 {
     return rc == SN_OK ? 0 : sn_status_is_input(rc) ? 2 : 1;
+}
+
+static volatile sig_atomic_t stop_from_parent;
+
+void cli_note_stop_sender(bool from_parent)
+{
+    stop_from_parent = from_parent;
+}
+
+bool cli_stop_sent_by_parent(void)
+{
+    return stop_from_parent;
 }
 
 void cli_print_error(int rc)

@@ -45,7 +45,6 @@ static const struct {
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1 };
 enum { N_STOP_SIGNALS = sizeof stop_signals / sizeof stop_signals[0] };
 static bool left_ignored[N_STOP_SIGNALS];
-static volatile sig_atomic_t sent_by_parent;
 
 /* The one handler: record the request (core/interrupt.h), which the
  * trainer and the loads look at.  A SIGINT after a request ends the process
@@ -61,7 +60,7 @@ static void on_signal(int sig, siginfo_t *info, void *context)
         return;
     }
     if (!sn_interrupt_pending())
-        sent_by_parent = info->si_code == SI_USER && info->si_pid == getppid();
+        cli_note_stop_sender(info->si_code == SI_USER && info->si_pid == getppid());
     sn_interrupt_set(sig);
 }
 
@@ -82,11 +81,6 @@ static void catch_stop_signals(bool first)
         if (!left_ignored[i])
             sigaction(stop_signals[i], &sa, NULL);
     }
-}
-
-bool cli_stop_sent_by_parent(void)
-{
-    return sent_by_parent;
 }
 
 int main(int argc, char **argv)
