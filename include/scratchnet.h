@@ -25,6 +25,7 @@
 #include "core/sched.h"
 #include "core/model.h"
 #include "core/clock.h"
+#include "core/interrupt.h"
 #include "io/dataset.h"
 #include "io/idx.h"
 #include "io/weights.h"

@@ -7,6 +7,12 @@
 # Picks threads per rank = cores / P (at least 1) so ranks x threads never
 # exceeds the cores, binds each rank to its own cores when they fit, and
 # adds Open MPI's root and oversubscribe permissions only where needed.
+#
+# SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 to this script goes to the ranks
+# themselves: they finish the step, save (checkpoint, --out) and exit 0,
+# and so do mpirun and this script.  mpirun never sees those signals (it runs in a
+# session of its own): Open MPI's mpirun answers them by ending the job
+# itself, SIGKILL a second after SIGTERM, and exits 1 whatever the ranks do.
 set -eu
 [ $# -ge 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
 P=$1; shift
@@ -23,5 +29,27 @@ else
     flags="$flags --map-by slot:PE=$threads --bind-to core"
 fi
 echo "launch/local.sh: $P rank(s) x $threads thread(s) on $cores core(s)" >&2
-exec mpirun -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
-    -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=true "$bin" "$@"
+# In the background (a shell runs traps between commands, and `wait` is one),
+# in a session of its own (a Ctrl-C at the terminal reaches this script's
+# process group only): setsid does not fork here, so $! is mpirun.
+setsid mpirun -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
+    -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=true "$bin" "$@" &
+pid=$!
+# The ranks are mpirun's children.  A signal that comes before they exist
+# waits for them; one that comes after mpirun has gone has nothing to stop.
+to_ranks() {
+    until pkill "-$1" -P "$pid"; do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+trap 'to_ranks TERM' TERM
+trap 'to_ranks INT' INT
+trap 'to_ranks USR1' USR1
+trap 'kill -HUP "$pid" 2>/dev/null' HUP   # the terminal went away: mpirun ends the job
+while :; do
+    status=0
+    wait "$pid" || status=$?
+    kill -0 "$pid" 2>/dev/null || break   # a trapped signal ended the wait, not mpirun
+done
+exit "$status"

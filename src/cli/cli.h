@@ -86,8 +86,17 @@ int cli_end(int rc);
  * lowest failing rank's error, printed once. */
 int cli_agree(int rc);
 
-/* Print "scratchnet: error: <message>" for a local failure. */
+/* Print "scratchnet: error: <message>" for a local failure
+ * ("scratchnet: <message>" for SN_EINTR, a stop someone asked for). */
 void cli_print_error(int rc);
+
+/* Whether the first stop signal (core/interrupt.h) came from this
+ * process's parent: the launcher (mpirun, its daemon, srun's slurmstepd)
+ * rather than a person or a script.  main.c's handler notes it
+ * (async-signal-safe); here rather than in main.c so the command's parts
+ * link without it (tests, fuzz targets). */
+void cli_note_stop_sender(bool from_parent);
+bool cli_stop_sent_by_parent(void);
 
 /* Refuse to run as a world of one when the launcher's environment says the
  * job has more ranks (a program started without MPI support, or mpirun of

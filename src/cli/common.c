@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,9 +165,25 @@ int cli_exit_code(int rc)
     return rc == SN_OK ? 0 : sn_status_is_input(rc) ? 2 : 1;
 }
 
+static volatile sig_atomic_t stop_from_parent;
+
+void cli_note_stop_sender(bool from_parent)
+{
+    stop_from_parent = from_parent;
+}
+
+bool cli_stop_sent_by_parent(void)
+{
+    return stop_from_parent;
+}
+
 void cli_print_error(int rc)
 {
-    fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
+    const char *msg = sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc);
+    if (rc == SN_EINTR)   /* the stop someone asked for is not an error */
+        fprintf(stderr, "scratchnet: %s\n", msg);
+    else
+        fprintf(stderr, "scratchnet: error: %s\n", msg);
 }
 
 int cli_end(int rc)

@@ -1,10 +1,12 @@
 /* main: the scratchnet command.  The only place that ends the process:
- * it starts the distributed runtime, runs one command, and turns its
- * status into the exit status (0 ok, 2 usage or invalid input, 1 other). */
+ * it catches the stop signals, starts the distributed runtime, runs one
+ * command, and turns its status into the exit status (0 ok, 2 usage or
+ * invalid input, 1 other). */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/interrupt.h"
@@ -36,33 +38,54 @@ static const struct {
     { "export", sn_cmd_export, true },
 };
 
-/* SIGTERM / SIGINT while a command loads: the loads see the request
- * (core/interrupt.h) and end with an error, so the job ends promptly and
- * cleanly; a second signal ends the process at once.  train installs its
- * own handler when its loop starts (a signal there checkpoints first). */
-static void on_signal(int sig)
+/* The signals that ask a command to stop: SIGTERM (kill, Slurm), SIGINT
+ * (Ctrl-C) and SIGUSR1, the one signal both Open MPI's mpirun and MPICH's
+ * mpiexec pass on to every rank of a job (mpirun answers SIGTERM and SIGINT
+ * by ending the job itself). */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1 };
+enum { N_STOP_SIGNALS = sizeof stop_signals / sizeof stop_signals[0] };
+static bool left_ignored[N_STOP_SIGNALS];
+
+/* The one handler: record the request (core/interrupt.h), which the
+ * trainer and the loads look at.  A SIGINT after a request ends the process
+ * at once (Ctrl-C twice); a repeated SIGTERM does not, because launchers
+ * send it more than once (srun after a double Ctrl-C, Slurm to the task
+ * and to srun). */
+static void on_signal(int sig, siginfo_t *info, void *context)
 {
-    if (sn_interrupt_pending()) {
+    (void)context;
+    if (sn_interrupt_pending() && sig == SIGINT) {
         signal(sig, SIG_DFL);
         raise(sig);
         return;
     }
+    if (!sn_interrupt_pending())
+        cli_note_stop_sender(info->si_code == SI_USER && info->si_pid == getppid());
     sn_interrupt_set(sig);
 }
 
-static void catch_signals(void)
+/* Installed at the start and again once MPI runs (a runtime may install
+ * its own).  A signal the command was started with ignored stays ignored:
+ * that is how a shell keeps Ctrl-C away from its background jobs. */
+static void catch_stop_signals(bool first)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;   /* the runtime's system calls carry on; the loads look */
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;   /* system calls in flight carry on */
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    for (int i = 0; i < N_STOP_SIGNALS; i++) {
+        struct sigaction old;
+        if (first && sigaction(stop_signals[i], NULL, &old) == 0)
+            left_ignored[i] = old.sa_handler == SIG_IGN;
+        if (!left_ignored[i])
+            sigaction(stop_signals[i], &sa, NULL);
+    }
 }
 
 int main(int argc, char **argv)
 {
+    catch_stop_signals(true);   /* from the start: set-up is interruptible too */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -74,7 +97,6 @@ int main(int argc, char **argv)
             run = commands[i].run;
             local = commands[i].local;
         }
-    catch_signals();   /* from the start: a signal during start-up stops the first load */
     if (local)
         return run(argc, argv);
     cli_note_launcher();
@@ -83,7 +105,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
         return 1;
     }
-    catch_signals();   /* again: the MPI runtime may have installed its own */
+    catch_stop_signals(false);   /* again: the MPI runtime may have installed its own */
     int code = 2;
     if (!run) {   /* every rank gets it wrong the same way: say it once */
         if (sn_dist_rank() == 0)

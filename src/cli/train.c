@@ -3,12 +3,12 @@
  * The training engine is the library's trainer (src/train/trainer.h).
  * This command turns flags into the trainer's options, shows what happens
  * (the start-up lines, progress, a line per epoch, the --log file,
- * --profile and --trace), turns SIGTERM and SIGINT into a stop request,
- * runs the watchdog, and ends the job on an error in one way (cli_end).
+ * --profile and --trace), saves what it can when a signal stops the run
+ * (main.c's handler sets the request the trainer acts on), runs the
+ * watchdog, and ends the job on an error in one way (cli_end).
  */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 #include "cli/profile.h"
 #include "cli/progress.h"
 #include "cli/watchdog.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
@@ -82,8 +83,14 @@ static const char usage[] =
     "  --profile             at the end, print images/s and the time split of a step\n"
     "                        (data, forward, backward, allreduce, optimizer), the\n"
     "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
-    "SIGTERM or SIGINT: the step in progress finishes, a checkpoint is written\n"
-    "(with --checkpoint-dir) and the command exits 0.\n";
+    "Stopping: on SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 the step in progress finishes,\n"
+    "the checkpoint (with --checkpoint-dir) and --out are written, and the command\n"
+    "exits 0; with neither flag it says nothing was saved and exits 1.  Before the\n"
+    "first step (loading, building) it ends the run there, exit 1.  Ctrl-C twice:\n"
+    "the ranks end at once.\n"
+    "Open MPI's mpirun answers SIGTERM and SIGINT itself: it ends the job (the ranks\n"
+    "get a second to save) and exits 1.  For exit 0 run under launch/local.sh, signal\n"
+    "the ranks, or send mpirun SIGUSR1, which it passes on (README: Stopping a run).\n";
 
 /* Every flag's value as given (the trainer's options are made from them). */
 struct train_flags {
@@ -106,19 +113,10 @@ struct run {
     struct profile prof;
     struct progress pg;
     FILE *log;
-    int signalled;               /* the stop request that ended the loop */
+    int stopped;                 /* the stop request that ended the loop (sn_step_info.stop) */
     char made_ckdir[4096];       /* what this run made, removed again if it is refused */
     bool made_log;               /* (cli_undo_outputs) */
 };
-
-/* The trainer to stop when a signal comes (set while it runs). */
-static struct sn_trainer *volatile signal_target;
-
-static void on_stop_signal(int sig)
-{
-    if (signal_target)
-        sn_trainer_request_stop(signal_target, sig);
-}
 
 static int parse_flags(int argc, char **argv, struct train_flags *f)
 {
@@ -314,6 +312,17 @@ static void print_plan(const struct train_flags *f, const struct run *r)
     fflush(stdout);
 }
 
+/* A stop requested during set-up (SN_EINTR, "interrupted by SIGTERM while
+ * loading the data"): the run ends before its first step. */
+static int setup_stopped(int rc)
+{
+    if (rc != SN_EINTR)
+        return rc;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sn_errmsg());
+    return sn_fail(SN_EINTR, "%s, before the first step: nothing trained, nothing saved", msg);
+}
+
 /* Everything before the first step: the model, the data, the trainer,
  * the log, the start-up lines.  Returns the exit status. */
 static int start_run(const struct train_flags *f, int argc, char **argv, struct run *r)
@@ -327,6 +336,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(sn_dataset_open(f->data, &r->ds));
     if (!rc)
         rc = sn_dist_agree(cli_check_splits(r->ds, f->allow_split, f->quiet));
+    if (!rc)
+        rc = sn_dist_agree(sn_interrupt_check("opening the data"));
     struct sn_train_opts o;
     struct sn_train_start s;
     make_observer(f, r);
@@ -350,7 +361,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(cli_print_ranks(r->threads));
     if (!rc && rank0 && !f->quiet)
         print_plan(f, r);
-    return cli_end(rc);
+    return cli_end(setup_stopped(rc));
 }
 
 /* The epoch's closing line and log record (rank 0). */
@@ -397,17 +408,10 @@ static void start_progress(const struct train_flags *f, struct run *r)
                   sn_trainer_state(r->t)->global_step);
 }
 
-/* Steps until the run's bound or a stop request; a signal from here on
- * asks the trainer to stop after its step. */
+/* Steps until the run's bound or a stop request (a signal: every rank
+ * learns of it in the step's reduction and stops after that step). */
 static int train_loop(const struct train_flags *f, struct run *r)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    signal_target = r->t;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     r->made_ckdir[0] = '\0';   /* the run has started: what it made stays */
     r->made_log = false;
     start_progress(f, r);
@@ -421,8 +425,8 @@ static int train_loop(const struct train_flags *f, struct run *r)
             break;
         progress_step(&r->pg, (int)si.epoch + 1, epochs, si.step_in_epoch, p.steps_per_epoch,
                       si.loss_mean, si.acc, batch, si.global_step, p.end_step);
-        if (si.stop) {   /* time is short: no evaluation, straight to the checkpoint */
-            r->signalled = si.stop;
+        if (si.stop && !si.finished) {   /* time is short: no evaluation, straight to saving */
+            r->stopped = si.stop;
             break;
         }
         if (si.epoch_done) {
@@ -434,6 +438,58 @@ static int train_loop(const struct train_flags *f, struct run *r)
     }
     progress_break(&r->pg);
     return cli_end(rc);
+}
+
+/* The name of this process's parent (the launcher: mpirun, its daemon,
+ * slurmstepd), "its launcher" where /proc cannot tell. */
+static void parent_name(char *name, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/comm", (long)getppid());
+    FILE *fp = fopen(path, "r");
+    if (!fp || !fgets(name, (int)len, fp) || !name[0] || name[0] == '\n')
+        snprintf(name, len, "its launcher");
+    name[strcspn(name, "\n")] = '\0';
+    if (fp)
+        fclose(fp);
+}
+
+/* Collective, after a stop that saved what the flags asked for: one line
+ * naming the signal and what was kept.  The request reached every rank
+ * through a step, the signal itself only some: the highest signal number
+ * any rank holds names it (SIGTERM over SIGINT over SIGUSR1), and whether
+ * a launcher sent it.  Exit 0 when something was saved, 1 when the flags
+ * named nowhere to save. */
+static int report_stop(const struct train_flags *f, const struct run *r)
+{
+    int v[2] = { r->stopped, cli_stop_sent_by_parent() };
+    if (sn_dist_allreduce_max_int(v, 2))
+        return cli_end(sn_fail(SN_EFATAL, "agreeing on the stop signal failed"));
+    const bool saved = f->ckdir || f->out;
+    if (sn_dist_rank() != 0)
+        return saved ? 0 : 1;
+    char by[160], kept[4400];
+    snprintf(by, sizeof by, "%s", sn_signal_name(v[0] ? v[0] : -1));
+    if (v[1]) {
+        char parent[64];
+        parent_name(parent, sizeof parent);
+        snprintf(by + strlen(by), sizeof by - strlen(by), " from %s", parent);
+    }
+    if (f->ckdir && f->out)
+        snprintf(kept, sizeof kept, "checkpoint written (continue with --resume auto), weights "
+                 "in %s", f->out);
+    else if (f->ckdir)
+        snprintf(kept, sizeof kept, "checkpoint written (continue with --resume auto)");
+    else if (f->out)
+        snprintf(kept, sizeof kept, "weights in %s (without --checkpoint-dir the run cannot be "
+                 "continued)", f->out);
+    else
+        snprintf(kept, sizeof kept, "nothing saved (give --checkpoint-dir or --out to keep a "
+                 "stopped run's work)");
+    fflush(stdout);   /* after the "wrote" line, where both go to one terminal */
+    fprintf(stderr, "scratchnet: stopped by %s after step %lld: %s\n", by,
+            (long long)sn_trainer_state(r->t)->global_step, kept);
+    return saved ? 0 : 1;
 }
 
 /* After the loop: --profile, --trace, the last checkpoint, --out. */
@@ -451,26 +507,18 @@ static int wrap_up(const struct train_flags *f, struct run *r)
     }
     if (!rc)
         rc = sn_trainer_finish(r->t);
-    if (!rc && r->signalled) {
-        if (rank0)
-            fprintf(stderr, "scratchnet: stopped by signal %d after step %lld; %s\n",
-                    r->signalled > 0 ? r->signalled : SIGTERM,
-                    (long long)sn_trainer_state(r->t)->global_step,
-                    f->ckdir ? "checkpoint written, resume with --resume auto"
-                             : "no --checkpoint-dir: this progress is not saved");
-        return f->ckdir ? 0 : 1;
-    }
-    if (!rc && f->out) {
+    if (!rc && f->out) {   /* a stopped run's weights too: the step it reached */
         rc = sn_trainer_save(r->t, f->out);
         if (!rc && rank0 && !f->quiet)
             printf("wrote %s\n", f->out);
     }
+    if (!rc && r->stopped)
+        return report_stop(f, r);
     return cli_end(rc);
 }
 
 static void end_run(struct run *r)
 {
-    signal_target = NULL;
     watchdog_stop();
     profile_free(&r->prof);
     sn_trainer_destroy(r->t);

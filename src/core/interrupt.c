@@ -1,25 +1,49 @@
-/* interrupt: the stop request of a signal handler (see interrupt.h). */
+/* interrupt: the command's stop request (see interrupt.h).
+ *
+ * The flag is a lock-free atomic, not a volatile sig_atomic_t: the handler
+ * may run on any thread (OpenMP's, the watchdog's, the MPI library's),
+ * and C11 allows lock-free atomics in signal handlers. */
 #include "core/interrupt.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "core/status.h"
 
-static volatile sig_atomic_t pending;
+static atomic_int pending;
 
 void sn_interrupt_set(int sig)
 {
-    if (!pending)
-        pending = sig;
+    int none = 0;
+    atomic_compare_exchange_strong(&pending, &none, sig ? sig : -1);
 }
 
 int sn_interrupt_pending(void)
 {
-    return pending;
+    return atomic_load(&pending);
+}
+
+void sn_interrupt_clear(void)
+{
+    atomic_store(&pending, 0);
 }
 
 int sn_interrupt_check(const char *doing)
 {
-    int sig = pending;
-    return sig ? sn_fail(SN_EINTR, "interrupted by signal %d while %s", sig, doing) : SN_OK;
+    int sig = sn_interrupt_pending();
+    return sig ? sn_fail(SN_EINTR, "interrupted by %s while %s", sn_signal_name(sig), doing)
+               : SN_OK;
+}
+
+const char *sn_signal_name(int sig)
+{
+    switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGHUP: return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    default: return sig < 0 ? "a stop request" : "a signal";
+    }
 }

@@ -1,23 +1,33 @@
-/* interrupt: a stop request from a signal, seen by long loads.
+/* interrupt: the command's one stop request, set by its signal handler.
  *
- * The command installs a SIGTERM / SIGINT handler (src/cli/main.c) that
- * calls sn_interrupt_set; every loop that can run long on outside input
- * (reading a dataset into memory, checking its labels, decoding an image,
- * converting a folder, parsing a model file) calls sn_interrupt_check now
- * and then and stops with SN_EINTR, so a job that is told to stop while it
- * loads ends promptly instead of after the load.
+ * src/cli/main.c installs one handler (SIGTERM, SIGINT, SIGUSR1) when the
+ * command starts; it records the signal here, and everything that may run
+ * long looks at this one flag: the trainer at each step (the request
+ * travels in the step's reduction, so every rank stops after the same
+ * step, then checkpoints and writes --out) and between its set-up stages,
+ * and long loads, which end with SN_EINTR (sn_interrupt_check).  A program
+ * built on the library may set it too (sn_trainer_request_stop does).
  */
 #ifndef SN_CORE_INTERRUPT_H
 #define SN_CORE_INTERRUPT_H
 
-/* Record signal sig (async-signal-safe; the first one is kept). */
+/* Record the request: sig is a signal number, or < 0 for a request that
+ * is not a signal.  Async-signal-safe, any thread; the first one is kept. */
 void sn_interrupt_set(int sig);
 
-/* The signal recorded, or 0. */
+/* The request recorded (its signal number), or 0. */
 int sn_interrupt_pending(void);
 
-/* SN_OK, or SN_EINTR with "interrupted by signal N while <doing>" if a
- * signal was recorded. */
+/* Forget the request: for a program that goes on after a stop (a test
+ * that resumes in the same process). */
+void sn_interrupt_clear(void);
+
+/* SN_OK, or SN_EINTR with "interrupted by SIGTERM while <doing>" when a
+ * request is pending. */
 int sn_interrupt_check(const char *doing);
+
+/* "SIGTERM", "SIGINT", ... for the signals a command is stopped with; "a
+ * stop request" for sig < 0, "a signal" for others. */
+const char *sn_signal_name(int sig);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "core/augment.h"
 #include "core/clock.h"
+#include "core/interrupt.h"
 #include "core/loss.h"
 #include "core/sched.h"
 #include "core/status.h"
@@ -180,7 +181,8 @@ int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
     const int local_rc = read_batch(t);
     mark(t, SN_PHASE_DATA, &last);
     sn_model_zero_grad(t->m);
-    const float ctrl[SN_REDUCE_CTRL] = { [CTRL_STOP] = t->stop_reason ? 1.0f : 0.0f,
+    const int stop = sn_interrupt_pending();   /* read once: the word sent is the one kept */
+    const float ctrl[SN_REDUCE_CTRL] = { [CTRL_STOP] = stop ? 1.0f : 0.0f,
                                          [CTRL_FAILED] = local_rc ? 1.0f : 0.0f };
     sn_reducer_begin(t->red, ctrl);
     if (!local_rc)   /* a rank that could not read its rows sends zeros and its word */
@@ -204,7 +206,7 @@ int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
     advance(t, info);
     sn_trainer_alive(t, t->st.global_step);
     if (red.ctrl[CTRL_STOP] > 0.0f)
-        info->stop = t->stop_reason ? (int)t->stop_reason : -1;
+        info->stop = stop ? stop : -1;
     const int64_t every = t->o.ckpt_every;
     if (t->o.ckpt_dir && every > 0 && t->st.global_step % every == 0 && !info->epoch_done &&
         !info->finished && !info->stop)

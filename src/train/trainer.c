@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/augment.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "dist/dist.h"
@@ -257,16 +258,23 @@ static void plan_bounds(struct sn_trainer *t)
     t->net.sched.total_steps = t->end_step;
 }
 
+/* A stage's status, or SN_EINTR when a stop was requested while it ran
+ * (core/interrupt.h): set-up ends at the next stage, before any step. */
+static int stage_end(int rc, const char *doing)
+{
+    return rc ? rc : sn_interrupt_check(doing);
+}
+
 /* The stages in order, each agreed over ranks. */
 static int create_stages(struct sn_trainer *t, const char *text, const char *name,
                          const char *data_name, struct sn_train_start *start)
 {
-    int rc = sn_dist_agree(stage_model(t, text, name));
+    int rc = sn_dist_agree(stage_end(stage_model(t, text, name), "reading the model"));
     if (!rc)
-        rc = sn_dist_agree(stage_data(t, data_name));
+        rc = sn_dist_agree(stage_end(stage_data(t, data_name), "loading the data"));
     sn_trainer_alive(t, -1);   /* loading the data may take a while */
     if (!rc)   /* every rank, before the collective window below */
-        rc = sn_dist_agree(stage_build(t));
+        rc = sn_dist_agree(stage_end(stage_build(t), "building the model"));
     if (!rc)
         rc = sn_dist_agree(stage_reducer(t));
     if (!rc) {
@@ -278,6 +286,8 @@ static int create_stages(struct sn_trainer *t, const char *text, const char *nam
         rc = sn_dist_agree(stage_folder(t));
     if (!rc)
         rc = sn_trainer_start(t, start);
+    if (!rc)
+        rc = sn_dist_agree(stage_end(rc, "loading the starting point"));
     sn_trainer_alive(t, -1);
     t->saved_step = t->st.global_step;   /* finish writes only when this moves */
     return rc;
@@ -335,7 +345,8 @@ void sn_trainer_destroy(struct sn_trainer *t)
 
 void sn_trainer_request_stop(struct sn_trainer *t, int reason)
 {
-    t->stop_reason = reason ? reason : 1;
+    (void)t;   /* the process has one request: a signal's and this are the same flag */
+    sn_interrupt_set(reason);
 }
 
 bool sn_trainer_done(const struct sn_trainer *t)

@@ -123,8 +123,9 @@ struct sn_step_info {
     bool epoch_done;            /* the epoch is over, or the part of it this run trains (the
                                  * run ended inside it): sn_trainer_end_epoch */
     bool finished;              /* the run reached its bound (epochs or steps) */
-    int stop;                   /* non-zero: some rank asked to stop (the reason passed to
-                                 * sn_trainer_request_stop, e.g. a signal number) */
+    int stop;                   /* non-zero: some rank asked to stop (core/interrupt.h):
+                                 * this rank's signal number, or -1 when the request
+                                 * was another rank's */
 };
 
 /* After an epoch. */
@@ -143,7 +144,9 @@ struct sn_epoch_info {
  * fit, builds the model for the local batch, chooses the reducer, sets up
  * the optimizer, and sets the starting point (o->init, then o->resume),
  * identical on every rank.  *start says what it did.  Agreed errors: the
- * usual codes (SN_EUSAGE for options that do not fit together). */
+ * usual codes (SN_EUSAGE for options that do not fit together), SN_EINTR
+ * when a stop was requested during set-up (core/interrupt.h: checked after
+ * each stage, so set-up ends before any step). */
 int sn_trainer_create(const char *model_text, const char *name, struct sn_dataset *ds,
                       const struct sn_train_opts *o, struct sn_train_start *start,
                       struct sn_trainer **out);
@@ -176,9 +179,12 @@ int sn_trainer_finish(struct sn_trainer *t);
  * names, so predict scales its inputs as training did. */
 int sn_trainer_save(struct sn_trainer *t, const char *path);
 
-/* Ask the run to stop after the step in progress; reason != 0 (a signal
- * number, say).  Async-signal-safe: only stores a flag.  Every rank learns
- * of it at the next step's reduction. */
+/* Ask the run to stop after the step in progress; reason: a signal
+ * number, or < 0.  It sets the process's one stop request
+ * (sn_interrupt_set in core/interrupt.h), the flag a command's signal
+ * handler sets and long loads look at: async-signal-safe, and it stays set
+ * until sn_interrupt_clear.  Every rank learns of it at the next step's
+ * reduction (sn_step_info.stop), so all stop after the same step. */
 void sn_trainer_request_stop(struct sn_trainer *t, int reason);
 
 /* true when the run has nothing (left) to do: its position is at or past

@@ -3,8 +3,6 @@
 #ifndef SN_TRAIN_TRAINER_IMPL_H
 #define SN_TRAIN_TRAINER_IMPL_H
 
-#include <signal.h>
-
 #include "core/optim.h"
 #include "train/reducer.h"
 #include "train/trainer.h"
@@ -42,7 +40,6 @@ struct sn_trainer {
     double epoch_t0, t0;
     int64_t saved_step;            /* the step of the newest checkpoint written or loaded */
     int lock_fd;                   /* holds the checkpoint folder's lock (rank 0), or -1 */
-    volatile sig_atomic_t stop_reason;
 };
 
 /* The optimizer covers the whole arena on every rank (not sharded, or one

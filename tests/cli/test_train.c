@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "io/h5.h"
@@ -888,49 +889,6 @@ static void test_train_killed_and_resumed(void **state)
     }
 }
 
-/* SIGTERM to the ranks (what Slurm sends): the step finishes, a checkpoint
- * is written, every rank exits 0, and resuming ends bitwise equal to the
- * uninterrupted run. */
-static void test_train_sigterm_checkpoints(void **state)
-{
-    (void)state;
-    const char *mp = mpirun();
-    char dir[1024], m[1024], d[1024];
-    snprintf(dir, sizeof dir, "%s/term", sn_test_tmpdir());
-    snprintf(m, sizeof m, "%s", sn_test_path("m.cfg"));
-    snprintf(d, sizeof d, "%s", sn_test_path("blobs.h5"));
-    float a[256], b[256];
-    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s "
-                                 "--epochs 60 --out %s --quiet --threads 1", mp, m, d,
-                                 sn_test_path("ref60.h5")), 0);
-    size_t n = read_params(sn_test_path("ref60.h5"), a, 256);
-    /* signalled once a checkpoint exists, so the run is surely in its loop */
-    int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --checkpoint-dir "
-                         "%s --quiet --threads 1 --epochs 60 --checkpoint-every 5 & "
-                         "for i in $(seq 600); do ls %s/ckpt-* >/dev/null 2>&1 && break; "
-                         "sleep 0.05; done; pkill -TERM -f '^[^ ]*scratchnet train.*%s'; wait $!",
-                         mp, m, d, dir, dir, dir);
-    char *err = err_text();
-    if (rc)
-        fprintf(stderr, "%s\n", err);
-    assert_int_equal(rc, 0);
-    assert_non_null(strstr(err, "stopped by signal 15"));
-    free(err);
-    rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --checkpoint-dir %s "
-                     "--epochs 60 --resume auto --out %s/final.h5 --threads 1", mp, m, d, dir,
-                     dir);
-    char *out = out_text();
-    if (rc)
-        fprintf(stderr, "%s\n", out);
-    assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "resumed from"));
-    free(out);
-    char final[1100];
-    snprintf(final, sizeof final, "%s/final.h5", dir);
-    read_params(final, b, 256);
-    assert_memory_equal(a, b, n * sizeof(float));
-}
-
 /* A checkpoint folder belongs to one run at a time: a second run started
  * in it while the first trains stops at once with exit 2, naming the
  * first's host and pid; the first is unharmed (it stops cleanly on
@@ -1181,6 +1139,277 @@ static void test_train_help_and_lone_rank(void **state)
     free(err);
 }
 
+/* ---- stopping a run with a signal ----------------------------------------
+ * SIGTERM or SIGINT delivered (a) to the command the user ran, (b) to its
+ * whole process group (kill -TERM -PGID; a Ctrl-C typed on a terminal) or
+ * (c) to one rank: the step in progress finishes, the checkpoint and --out
+ * are written, exit 0, and the line names the signal.  Under Open MPI the
+ * command for (a) and (b) is launch/local.sh (mpirun itself answers those
+ * signals by ending the job and exiting 1: test_train_stop_plain_mpirun);
+ * MPICH's mpiexec passes them on, so there it is the launcher alone.
+ * Every wait is for a line or a process, bounded; none is a fixed sleep. */
+
+/* The flags of a run far too long to end by itself (2,000,000 steps). */
+#define LONG_RUN "--model %s --data %s --epochs 100000 --threads 1 --progress plain " \
+                 "--progress-every 5"
+
+static bool launcher_is_open_mpi(void)
+{
+    int rc = sn_test_run("%s --version", mpirun());
+    char *out = out_text();
+    bool ompi = rc == 0 && out && strstr(out, "Open MPI");
+    free(out);
+    return ompi;
+}
+
+/* The command a user runs to start 2 ranks, up to and without `train`. */
+static void user_launcher(char *buf, size_t len)
+{
+    char cwd[1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    if (launcher_is_open_mpi())
+        snprintf(buf, len, "env SCRATCHNET=" BIN " %s/launch/local.sh 2", cwd);
+    else
+        snprintf(buf, len, "%s -np 2 " BIN, mpirun());
+}
+
+/* `launch train LONG_RUN extra` in a session of its own with SIGINT not
+ * ignored (as in a terminal); once it prints progress, sig (TERM, INT) goes
+ * to target: "job" (the command started), "group" (its process group) or
+ * "rank" (rank 1, from the rank table).  Returns the command's exit status
+ * (137 if it was still running 120 s later: then every process of the job
+ * is killed); its output is DIR/run.txt. */
+static int signalled_run(const char *dir, const char *launch, const char *extra,
+                         const char *target, const char *sig)
+{
+    assert_int_equal(sn_test_run("rm -rf %s && mkdir -p %s", dir, dir), 0);
+    return sn_test_run(
+        "env --default-signal=INT setsid %s train " LONG_RUN " %s > %s/run.txt 2>&1 & job=$!; "
+        "for i in $(seq 1200); do grep -q 'img/s' %s/run.txt && break; "
+        "kill -0 $job 2>/dev/null || break; sleep 0.1; done; "
+        "rank=$(awk '$1 == 1 && NF == 4 {print $4; exit}' %s/run.txt); "
+        "case %s in job) kill -%s $job ;; group) kill -%s -$job ;; rank) kill -%s $rank ;; esac; "
+        "timeout 120 tail -s 0.1 --pid=$job -f /dev/null || pkill -KILL -f '%s/'; wait $job",
+        launch, sn_test_path("m.cfg"), sn_test_path("blobs.h5"), extra, dir, dir, dir, target, sig,
+        sig, sig, dir);
+}
+
+/* The same run on a terminal of its own (script(1)), and a Ctrl-C typed on
+ * it once it prints progress: the terminal sends SIGINT to its foreground
+ * process group, the command the user ran. */
+static int ctrl_c_run(const char *dir, const char *launch, const char *extra)
+{
+    assert_int_equal(sn_test_run("rm -rf %s && mkdir -p %s", dir, dir), 0);
+    return sn_test_run(
+        "(for i in $(seq 1200); do grep -q 'img/s' %s/run.txt 2>/dev/null && break; "
+        "[ -e %s/done ] && break; sleep 0.1; done; printf '\\003') | "
+        "{ SHELL=/bin/sh env --default-signal=INT timeout 120 script -qec "
+        "'exec %s train " LONG_RUN " %s' /dev/null > %s/run.txt 2>&1; st=$?; "
+        "touch %s/done; [ $st = 124 ] && pkill -KILL -f '%s/'; exit $st; }",
+        dir, dir, launch, sn_test_path("m.cfg"), sn_test_path("blobs.h5"), extra, dir, dir, dir);
+}
+
+/* After a stop with --checkpoint-dir DIR/ck --out DIR/w.h5: exit status
+ * want, the line names sig ("SIGTERM", or "SIGTERM from mpirun"), the
+ * checkpoint of the step it names exists and --out holds its parameters.
+ * Returns that step. */
+static long check_stopped(const char *dir, int rc, int want, const char *sig)
+{
+    char path[1200], words[64];
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    char *out = sn_test_slurp(path);
+    snprintf(words, sizeof words, "stopped by %s", sig);
+    const char *line = out ? strstr(out, words) : NULL;
+    const char *after = line ? strstr(line, " after step ") : NULL;
+    if (rc != want || !after)
+        fprintf(stderr, "%s: exit %d\n%.3000s\n", dir, rc, out ? out : "(no output)");
+    assert_int_equal(rc, want);
+    assert_non_null(after);
+    long step = atol(after + 12);
+    assert_true(step >= 1);
+    assert_non_null(strstr(line, "checkpoint written"));
+    free(out);
+    float a[256], b[256];
+    snprintf(path, sizeof path, "%s/ck/ckpt-%08ld.h5", dir, step);
+    size_t n = read_params(path, a, 256);
+    snprintf(path, sizeof path, "%s/w.h5", dir);
+    read_params(path, b, 256);
+    assert_memory_equal(a, b, n * sizeof(float));
+    return step;
+}
+
+/* Each run resumed from its checkpoint to one step past the latest stop
+ * ends bit for bit where an uninterrupted run to that step ends. */
+static void check_resumes(char dirs[][1024], int n, long latest)
+{
+    const long end = latest + 10;
+    float ref[256], got[256];
+    int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --epochs 100000 "
+                         "--steps %ld --threads 1 --quiet --out %s", mpirun(),
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"), end,
+                         sn_test_path("stop_ref.h5"));
+    assert_int_equal(rc, 0);
+    size_t len = read_params(sn_test_path("stop_ref.h5"), ref, 256);
+    for (int i = 0; i < n; i++) {
+        rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --epochs 100000 "
+                         "--steps %ld --threads 1 --checkpoint-dir %s/ck --resume auto --out "
+                         "%s/final.h5", mpirun(), sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                         end, dirs[i], dirs[i]);
+        char *out = out_text();
+        if (rc || !strstr(out, "resumed from"))
+            fprintf(stderr, "%s: resume exit %d\n%s\n", dirs[i], rc, out);
+        assert_int_equal(rc, 0);
+        assert_non_null(strstr(out, "resumed from"));
+        free(out);
+        char path[1200];
+        snprintf(path, sizeof path, "%.1024s/final.h5", dirs[i]);
+        read_params(path, got, 256);
+        assert_memory_equal(ref, got, len * sizeof(float));
+    }
+}
+
+/* sig by the three deliveries; group is "group" (kill -SIG -PGID) or
+ * "terminal" (a Ctrl-C typed on it). */
+static void stop_three_ways(const char *sig, const char *group)
+{
+    char launch[2048], plain[1024], dirs[3][1024];
+    user_launcher(launch, sizeof launch);
+    snprintf(plain, sizeof plain, "%s -np 2 " BIN, mpirun());
+    const char *ways[3] = { "job", group, "rank" };
+    long latest = 0;
+    for (int w = 0; w < 3; w++) {
+        snprintf(dirs[w], sizeof dirs[w], "%s/stop_%s_%s", sn_test_tmpdir(), sig, ways[w]);
+        char extra[2400];
+        snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dirs[w], dirs[w]);
+        int rc = strcmp(ways[w], "terminal") == 0 ? ctrl_c_run(dirs[w], launch, extra)
+                 : signalled_run(dirs[w], w == 2 ? plain : launch, extra, ways[w], sig + 3);
+        long step = check_stopped(dirs[w], rc, 0, sig);
+        fprintf(stderr, "  %s to %s: stopped after step %ld, exit 0\n", sig,
+                w == 0 ? "the command" : w == 2 ? "rank 1" : strcmp(group, "group") == 0
+                ? "its process group" : "its terminal (Ctrl-C)", step);
+        latest = step > latest ? step : latest;
+    }
+    check_resumes(dirs, 3, latest);
+}
+
+/* SIGTERM to the command, to its process group, to rank 1. */
+static void test_train_stop_sigterm_three_ways(void **state)
+{
+    (void)state;
+    stop_three_ways("SIGTERM", "group");
+}
+
+/* SIGINT to the command, as a Ctrl-C on its terminal, to rank 1. */
+static void test_train_stop_sigint_three_ways(void **state)
+{
+    (void)state;
+    stop_three_ways("SIGINT", "terminal");
+}
+
+/* Open MPI's mpirun as the README starts it: SIGUSR1, which it passes on,
+ * stops the run like SIGTERM with exit 0; SIGTERM it answers itself,
+ * passing SIGTERM to the ranks odls_base_sigkill_timeout seconds later and
+ * SIGKILL as long again after that, and exits 1 whatever they do (the
+ * limit the README states: orte/mca/ess/hnp/ess_hnp_module.c, clean_abort).
+ * Given 5 s, the ranks still save and name the signal and its sender. */
+static void test_train_stop_plain_mpirun(void **state)
+{
+    (void)state;
+    if (!launcher_is_open_mpi()) {
+        printf("skipped: the launcher is not Open MPI's mpirun\n");
+        skip();
+    }
+    char dir[1024], launch[1024], extra[2400];
+    snprintf(launch, sizeof launch, "%s -np 2 " BIN, mpirun());
+    snprintf(dir, sizeof dir, "%s/plain_usr1", sn_test_tmpdir());
+    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
+    long step = check_stopped(dir, signalled_run(dir, launch, extra, "job", "USR1"), 0,
+                              "SIGUSR1 from mpirun");
+    fprintf(stderr, "  SIGUSR1 to mpirun: stopped after step %ld, exit 0\n", step);
+    snprintf(launch, sizeof launch, "env OMPI_MCA_odls_base_sigkill_timeout=5 %s -np 2 " BIN,
+             mpirun());
+    snprintf(dir, sizeof dir, "%s/plain_term", sn_test_tmpdir());
+    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
+    step = check_stopped(dir, signalled_run(dir, launch, extra, "job", "TERM"), 1,
+                         "SIGTERM from mpirun");
+    fprintf(stderr, "  SIGTERM to mpirun: stopped after step %ld, saved, mpirun's exit 1\n", step);
+}
+
+/* What a stop keeps depends on the flags: without --checkpoint-dir and
+ * --out nothing, said so, exit 1; with --out alone the weights, exit 0. */
+static void test_train_stop_saves_what_it_can(void **state)
+{
+    (void)state;
+    char dir[1024], launch[1024], extra[1200];
+    snprintf(launch, sizeof launch, "%s -np 2 " BIN, mpirun());
+    snprintf(dir, sizeof dir, "%s/stop_nowhere", sn_test_tmpdir());
+    int rc = signalled_run(dir, launch, "", "rank", "TERM");
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    char *out = sn_test_slurp(path);
+    if (rc != 1 || !strstr(out, "nothing saved"))
+        fprintf(stderr, "exit %d\n%.3000s\n", rc, out);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "scratchnet: stopped by SIGTERM after step "));
+    assert_non_null(strstr(out, "nothing saved (give --checkpoint-dir or --out"));
+    free(out);
+    snprintf(dir, sizeof dir, "%s/stop_out", sn_test_tmpdir());
+    snprintf(extra, sizeof extra, "--out %s/w.h5", dir);
+    rc = signalled_run(dir, launch, extra, "rank", "INT");
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    out = sn_test_slurp(path);
+    if (rc != 0)
+        fprintf(stderr, "exit %d\n%.3000s\n", rc, out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "scratchnet: stopped by SIGINT after step "));
+    assert_non_null(strstr(out, "(without --checkpoint-dir the run cannot be continued)"));
+    free(out);
+    snprintf(path, sizeof path, "%s/w.h5", dir);
+    float w[256];
+    assert_true(read_params(path, w, 256) > 0);
+}
+
+/* A signal during set-up ends the run before its first step, promptly,
+ * with one line naming it, exit 1, nothing saved.  Deterministic: one rank
+ * is frozen (SIGSTOP) as soon as it exists, so the other cannot leave
+ * set-up (it waits for it in MPI_Init or a set-up collective); that one
+ * gets SIGTERM once its handler is in place, then the frozen one goes on. */
+static void test_train_stop_during_setup(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/stop_setup", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("rm -rf %s && mkdir -p %s", dir, dir), 0);
+    int rc = sn_test_run(
+        "env --default-signal=INT setsid %s -np 2 " BIN " train " LONG_RUN " --checkpoint-dir "
+        "%s/ck --out %s/w.h5 > %s/run.txt 2>&1 & job=$!; "
+        "for i in $(seq 6000); do set -- $(pgrep -f '^[^ ]*scratchnet train.*%s/'); "
+        "[ $# -ge 2 ] && break; sleep 0.02; done; kill -STOP $2; "
+        "for i in $(seq 6000); do m=$(awk '/^SigCgt/ {print $2}' /proc/$1/status); "
+        "[ $(( 0x${m#????????????} & 0x4000 )) != 0 ] && break; sleep 0.02; done; "
+        "start=$(date +%%s); kill -TERM $1; kill -CONT $2; "
+        "timeout 60 tail -s 0.1 --pid=$job -f /dev/null || pkill -KILL -f '%s/'; wait $job; "
+        "st=$?; echo $(( $(date +%%s) - start )) > %s/secs; exit $st",
+        mpirun(), sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, dir, dir, dir, dir, dir);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    char *out = sn_test_slurp(path);
+    snprintf(path, sizeof path, "%s/secs", dir);
+    char *secs = sn_test_slurp(path);
+    fprintf(stderr, "  SIGTERM during set-up: exit %d after %s", rc, secs ? secs : "?\n");
+    if (rc != 1 || !strstr(out, "SIGTERM while ") || !strstr(out, "before the first step"))
+        fprintf(stderr, "%.3000s\n", out);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "interrupted by SIGTERM while "));   /* "rank R: " before it */
+    assert_non_null(strstr(out, ", before the first step: nothing trained, nothing saved"));
+    assert_null(strstr(out, "img/s"));   /* no step was taken */
+    assert_true(atoi(secs) < 30);
+    free(out);
+    free(secs);
+    assert_int_not_equal(sn_test_run("ls %s/ck/ckpt-*", dir), 0);
+    assert_int_not_equal(sn_test_run("ls %s/w.h5", dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1195,7 +1424,6 @@ int main(void)
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
-        cmocka_unit_test(test_train_sigterm_checkpoints),
         cmocka_unit_test(test_train_steps_bound),
         cmocka_unit_test(test_train_folder_in_use),
         cmocka_unit_test(test_train_rank_death_ends_job),
@@ -1203,6 +1431,11 @@ int main(void)
         cmocka_unit_test(test_train_nan_stops),
         cmocka_unit_test(test_train_full_disk),
         cmocka_unit_test(test_train_help_and_lone_rank),
+        cmocka_unit_test(test_train_stop_sigterm_three_ways),
+        cmocka_unit_test(test_train_stop_sigint_three_ways),
+        cmocka_unit_test(test_train_stop_plain_mpirun),
+        cmocka_unit_test(test_train_stop_saves_what_it_can),
+        cmocka_unit_test(test_train_stop_during_setup),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*full_disk */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));

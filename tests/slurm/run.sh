@@ -133,7 +133,7 @@ scontrol update JobId="$jid" StartTime=now || true
 wait_gone "$jid" 300
 cat "$tmp/job3.out"
 ck3=$(ls -d checkpoints/requeue-mlp-fashion-mnist-* 2>/dev/null || echo none)
-grep -q "stopped by signal 15" "$tmp/job3.out" || fail "no clean stop at requeue"
+grep -q "stopped by SIGTERM" "$tmp/job3.out" || fail "no clean stop at requeue"
 grep -q "cut off by SIGTERM" "$tmp/job3.out" || fail "the requeued run did not say it was cut off"
 grep -q "resumed from $ck3/ckpt-" "$tmp/job3.out" || fail "the requeued job did not resume"
 ls "$ck3"/ckpt-00008000.h5 >/dev/null || fail "the requeued job did not finish"
@@ -175,7 +175,7 @@ grep -v '^epoch' "$tmp/job7.out" || true
 grep -q "cut off by SIGTERM.*(exit status 75)" "$tmp/job7.out" ||
     fail "the time limit did not end the job as cut off"
 if grep -q "^epoch 1/1000 \[" "$tmp/job7.out"; then   # training had started
-    grep -q "stopped by signal 15" "$tmp/job7.out" || fail "no clean stop at the time limit"
+    grep -q "stopped by SIGTERM" "$tmp/job7.out" || fail "no clean stop at the time limit"
     ls checkpoints/limit-mlp-fashion-mnist-*/ckpt-*.h5 >/dev/null 2>&1 ||
         fail "no checkpoint at the time limit"
 else

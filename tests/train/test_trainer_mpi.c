@@ -9,11 +9,13 @@
  * rank 0 alone writes and reads checkpoints, in its own folder. */
 #include "testutil.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/dataset.h"
@@ -206,6 +208,7 @@ static void test_trainer_stop_and_resume(void **state)
     assert_int_equal(last.global_step, 7);
     assert_int_equal(last.stop, sn_dist_rank() == P - 1 ? 15 : -1);
     sn_trainer_destroy(t);
+    sn_interrupt_clear();   /* the request is the process's: forget it to go on */
     if (sn_dist_rank() == 0)
         assert_int_equal(access(sn_test_path("stop/ckpt-00000007.h5"), R_OK), 0);
     o.resume = "auto";
@@ -483,6 +486,39 @@ static void test_trainer_resume_auto_foreign(void **state)
     sn_dataset_close(ds);
 }
 
+/* A stop requested on one rank before the trainer is made (a signal while
+ * the command loads) ends sn_trainer_create with SN_EINTR on every rank,
+ * naming the signal and the stage, before anything is written (not even
+ * the checkpoint folder); once the request is cleared the same set-up
+ * succeeds. */
+static void test_trainer_stop_during_setup(void **state)
+{
+    (void)state;
+    const int P = sn_dist_size();
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/setup_stop", sn_test_tmpdir());
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = dir;
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    if (sn_dist_rank() == P - 1)
+        sn_interrupt_set(SIGTERM);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EINTR);
+    assert_null(t);
+    /* the model file's parser or the stage after it: whichever looks first */
+    if (!strstr(sn_errmsg(), "interrupted by SIGTERM while reading the model") &&
+        !strstr(sn_errmsg(), "interrupted by SIGTERM while building the model"))
+        fail_msg("not the first stage's stop: %s", sn_errmsg());
+    sn_interrupt_clear();
+    assert_int_equal(sn_dist_barrier(), SN_OK);
+    assert_int_not_equal(access(dir, F_OK), 0);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+}
+
 int main(int argc, char **argv)
 {
     if (sn_dist_init(&argc, &argv)) {
@@ -499,6 +535,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_resume_auto_foreign),
         cmocka_unit_test(test_trainer_keep_only_own),
         cmocka_unit_test(test_trainer_resume_other_run),
+        cmocka_unit_test(test_trainer_stop_during_setup),
     };
     /* one rank's failure must fail the run: agree on the result */
     int failed = cmocka_run_group_tests(tests, setup, NULL);
