@@ -95,14 +95,15 @@ wait_text() {
     fail "no '$2' in $1 after $3 s"
 }
 
-# 1. first job: 300 steps; second job: resumes and goes on to 400
+# 1. first job: 300 steps; second job: resumes and goes on to 400 (a longer
+#    run moves the schedule's horizon, which resume refuses unless told)
 ck=$tmp/ckpt
 CKPT=$ck sbatch --wait -o "$tmp/job1.out" "$sb" --steps 300 --quiet || fail "job 1 exit status"
 cat "$tmp/job1.out"
 ls "$ck"/ckpt-00000300.h5 >/dev/null || fail "no checkpoint after the first job"
 [ -f "$ck/final.h5" ] || fail "no final weights (--out) after the first job"
 [ -f "$ck/FINISHED" ] || fail "no FINISHED marker after the first job"
-CKPT=$ck sbatch --wait -o "$tmp/job2.out" "$sb" --steps 400 || fail "job 2 exit status"
+CKPT=$ck sbatch --wait -o "$tmp/job2.out" "$sb" --steps 400 --resume-override horizon || fail "job 2 exit status"
 cat "$tmp/job2.out"
 grep -q "resumed from $ck/ckpt-00000300.h5" "$tmp/job2.out" || fail "the second job did not resume"
 ls "$ck"/ckpt-00000400.h5 >/dev/null || fail "no checkpoint after the second job"
