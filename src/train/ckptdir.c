@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/status.h"
@@ -90,10 +91,22 @@ int sn_ckptdir_lock(const char *dir, int *fd)
     *fd = -1;
     if (snprintf(path, sizeof path, "%s/.lock", dir) >= (int)sizeof path)
         return sn_fail(SN_EINVAL, "%s: the checkpoint folder's name is too long", dir);
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* never through a link, never a FIFO or device: the lock file is
+     * truncated and written, and whoever can write the folder could plant
+     * a link to a file of ours under its name */
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (f < 0 && errno == ELOOP)
+        return sn_fail(SN_EUSAGE, "%s is a symbolic link: the checkpoint folder's lock file "
+                       "must be a regular file (remove the link)", path);
     if (f < 0)
         return sn_fail(SN_EIO, "%s: cannot make the folder's lock file: %s", path,
                        strerror(errno));
+    struct stat st;
+    if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(f);
+        return sn_fail(SN_EUSAGE, "%s is not a regular file: the checkpoint folder's lock file "
+                       "must be one (remove it)", path);
+    }
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         ssize_t n = pread(f, holder, sizeof holder - 1, 0);
