@@ -19,6 +19,7 @@
 #include "cli/profile.h"
 #include "cli/progress.h"
 #include "cli/watchdog.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
@@ -408,6 +409,10 @@ static int train_loop(const struct train_flags *f, struct run *r)
     signal_target = r->t;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* a signal after the last load looked (main.c's handler recorded it)
+     * stops the run as one during the loop does, after the first step */
+    if (sn_interrupt_pending())
+        sn_trainer_request_stop(r->t, sn_interrupt_pending());
     r->made_ckdir[0] = '\0';   /* the run has started: what it made stays */
     r->made_log = false;
     start_progress(f, r);
