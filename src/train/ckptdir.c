@@ -41,6 +41,12 @@ static int64_t step_of(const char *name)
     return digits > 0 && strcmp(again, name) == 0 ? step : -1;
 }
 
+bool sn_ckptdir_is_name(const char *name)
+{
+    return step_of(name) >= 0 || strcmp(name, ".lock") == 0 ||
+           (strncmp(name, ".ckpt-", 6) == 0 && strstr(name, ".tmp."));
+}
+
 static int newest_first(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

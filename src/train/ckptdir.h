@@ -14,11 +14,18 @@
 #ifndef SN_TRAIN_CKPTDIR_H
 #define SN_TRAIN_CKPTDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* path = "DIR/ckpt-<step>.h5".  SN_EINVAL if it does not fit len bytes. */
 int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len);
+
+/* Whether a file's last name is one the folder's run writes: a
+ * checkpoint's, the lock file's or a checkpoint's temporary file's.  An
+ * output of the run (--out, --log) under such a name in the folder would
+ * be overwritten by a checkpoint, or overwrite one. */
+bool sn_ckptdir_is_name(const char *name);
 
 /* The steps of the checkpoints in dir, newest first, in *steps (malloc'd,
  * caller frees; NULL when there are none) and their count in *n.  A folder
