@@ -157,7 +157,7 @@ static int owner(const char *path, const char *model_fp)
     return strcmp(fp, model_fp) == 0;
 }
 
-int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp,
+int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp, int64_t upto,
                      void (*warn)(void *ctx, const char *msg), void *ctx)
 {
     int64_t *steps;
@@ -166,6 +166,8 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp,
     int removed = 0;
     for (size_t i = 0; rc == SN_OK && i < n; i++) {
         char path[4096];
+        if (steps[i] > upto)   /* later than this run's newest: another run's */
+            continue;
         rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);
         int who = rc ? 0 : owner(path, model_fp);
         if (who < 0 && warn) {
