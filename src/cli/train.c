@@ -112,6 +112,7 @@ struct run {
     int signalled;               /* the stop request that ended the loop */
     char made_ckdir[4096];       /* what this run made, removed again if it is refused */
     bool made_log;               /* (cli_undo_outputs) */
+    bool log_failed;             /* a line could not be written (warned once) */
 };
 
 /* The trainer to stop when a signal comes (set while it runs). */
@@ -396,7 +397,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
 }
 
 /* The epoch's closing line and log record (rank 0). */
-static void report_epoch(const struct train_flags *f, const struct run *r,
+static void report_epoch(const struct train_flags *f, struct run *r,
                          const struct sn_epoch_info *e)
 {
     const struct sn_metrics *mt = &e->m;
@@ -422,7 +423,11 @@ static void report_epoch(const struct train_flags *f, const struct run *r,
         .images_per_s = e->images_per_s, .elapsed_s = mt->elapsed_s, .ranks = sn_dist_size(),
         .threads = r->threads, .peak_rss_mb = (int)e->peak_rss_mb,
     };
-    (void)cli_log_epoch(r->log, &line);
+    if (cli_log_epoch(r->log, &line) != SN_OK && !r->log_failed) {   /* said once */
+        r->log_failed = true;
+        fprintf(stderr, "scratchnet: warning: --log %s: %s; training goes on without it\n",
+                f->log, sn_errmsg());
+    }
 }
 
 /* Open MPI and srun hand ranks a pseudo-terminal even when the job's

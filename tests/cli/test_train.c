@@ -1118,7 +1118,8 @@ static void test_train_nan_stops(void **state)
 /* A full disk: a small tmpfs fills up while the job checkpoints every
  * step.  The job stops with exit 1 naming the device, no temporary file is
  * left, the newest checkpoint is whole (eval loads it) and --resume auto
- * continues from it; a final --out on the full disk leaves the old file.
+ * continues from it; a final --out on the full disk leaves the old file,
+ * and the --log line that does not fit is warned about once.
  * Needs root for mount(8); skipped with a message otherwise. */
 static void test_train_full_disk(void **state)
 {
@@ -1164,8 +1165,16 @@ static void test_train_full_disk(void **state)
      * space came back when its temporary file went: fill it again) */
     sn_test_run("dd if=/dev/zero of=%s/filler bs=4k", dir);
     int out_rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 2 "
-                             "--out %s/w.h5 --quiet", mpirun(), sn_test_path("m.cfg"),
-                             sn_test_path("blobs.h5"), dir);
+                             "--out %s/w.h5 --log %s/l.jsonl --quiet", mpirun(),
+                             sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, dir);
+    /* the log line that did not fit is said, once (it was lost silently) */
+    char *out_err = err_text();
+    const char *said = strstr(out_err, "l.jsonl: cannot write the log (disk full?); training "
+                                       "goes on without it");
+    bool log_warned = said && !strstr(said + 10, "cannot write the log");
+    if (!log_warned)
+        fprintf(stderr, "--out/--log on the full disk, stderr:\n%s\n", out_err);
+    free(out_err);
     char *w = sn_test_slurp(sn_test_path("full/w.h5"));
     int left = sn_test_run("ls -A %s", dir);
     char *top = out_text();
@@ -1181,6 +1190,7 @@ static void test_train_full_disk(void **state)
     assert_int_equal(resume_rc, 0);
     assert_true(resumed_there);
     assert_int_equal(out_rc, 1);
+    assert_true(log_warned);
     assert_string_equal(w, "precious");
     free(w);
     assert_int_equal(left, 0);
