@@ -232,6 +232,33 @@ static const char *not_a_file(const struct stat *st)
          : "not a regular file";
 }
 
+/* The folder part of path ("." when it has none) into dir. */
+static void folder_of(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, len, ".");
+    else
+        snprintf(dir, len, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
+/* Whether a and b name one file, also when neither exists yet (the same
+ * folder and the same last name): two outputs there would overwrite each
+ * other. */
+static bool same_place(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea || eb)
+        return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char da[4096], db[4096];
+    folder_of(a, da, sizeof da);
+    folder_of(b, db, sizeof db);
+    const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+    return stat(da, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino && strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0;
+}
+
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in)
 {
@@ -245,18 +272,17 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
             return sn_fail(SN_EUSAGE, "%s: the file name is longer than 4000 bytes", out_flags[i]);
         /* its folder must exist and be writable now, not after hours of training */
         char dir[4096];
-        const char *slash = strrchr(outputs[i], '/');
-        if (!slash)
-            snprintf(dir, sizeof dir, ".");
-        else
-            snprintf(dir, sizeof dir, "%.*s", slash == outputs[i] ? 1 : (int)(slash - outputs[i]),
-                     outputs[i]);
+        folder_of(outputs[i], dir, sizeof dir);
         if (stat(dir, &si) != 0 || !S_ISDIR(si.st_mode))
             return sn_fail(SN_EUSAGE, "%s %s: the folder %s does not exist", out_flags[i], outputs[i],
                            dir);
         if (access(dir, W_OK) != 0)
             return sn_fail(SN_EUSAGE, "%s %s: the folder %s is not writable", out_flags[i],
                            outputs[i], dir);
+        for (int j = 0; j < i; j++)
+            if (outputs[j] && same_place(outputs[i], outputs[j]))
+                return sn_fail(SN_EUSAGE, "%s %s is also the %s file", out_flags[i], outputs[i],
+                               out_flags[j]);
         if (stat(outputs[i], &so) != 0)
             continue;   /* not there yet: it cannot be an input */
         if (S_ISDIR(so.st_mode))
@@ -271,11 +297,6 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
                 si.st_ino == so.st_ino)
                 return sn_fail(SN_EUSAGE, "%s %s is the %s file: writing it would destroy an input",
                                out_flags[i], outputs[i], in_flags[j]);
-        for (int j = 0; j < i; j++)
-            if (outputs[j] && stat(outputs[j], &si) == 0 && si.st_dev == so.st_dev &&
-                si.st_ino == so.st_ino)
-                return sn_fail(SN_EUSAGE, "%s %s is also the %s file", out_flags[i], outputs[i],
-                               out_flags[j]);
     }
     return SN_OK;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -23,6 +24,7 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
+#include "train/ckptdir.h"
 #include "train/trainer.h"
 
 static const char usage[] =
@@ -116,6 +118,7 @@ struct run {
     int stopped;                 /* the stop request that ended the loop (sn_step_info.stop) */
     char made_ckdir[4096];       /* what this run made, removed again if it is refused */
     bool made_log;               /* (cli_undo_outputs) */
+    bool log_failed;             /* a line could not be written (warned once) */
 };
 
 static int parse_flags(int argc, char **argv, struct train_flags *f)
@@ -216,6 +219,40 @@ static void make_opts(const struct train_flags *f, const struct sn_train_observe
     o->observer = ob;
 }
 
+/* An output of the run under a name its checkpoint folder uses
+ * (ckpt-<step>.h5, the lock file) would replace a checkpoint or be
+ * replaced by one. */
+static int check_not_in_ckdir(const char *ckdir, const char *out, const char *flag)
+{
+    struct stat sd, so;
+    char dir[4096];
+    const char *slash = strrchr(out, '/'), *base = slash ? slash + 1 : out;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + 1 : 1, slash ? out : ".");
+    if (!sn_ckptdir_is_name(base) || stat(ckdir, &sd) != 0 || stat(dir, &so) != 0 ||
+        sd.st_dev != so.st_dev || sd.st_ino != so.st_ino)
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "%s %s is a name the run's --checkpoint-dir %s uses for its "
+                   "checkpoints: one would replace the other (name the file otherwise)", flag,
+                   out, ckdir);
+}
+
+/* The log is appended to: an existing file that is not a log (a weights
+ * file, a checkpoint) would be damaged by the lines added to it. */
+static int check_log(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return SN_OK;   /* made when the run starts */
+    int c;
+    while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+        ;
+    fclose(f);
+    if (c == EOF || c == '{')
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "--log %s exists and is not a log (a log's lines are JSON "
+                   "objects): appending to it would damage it", log);
+}
+
 /* Collective, before any work: the world, the checkpoint folder (first:
  * --out may name a file inside it), every output. */
 static int prepare_outputs(const struct train_flags *f, struct run *r)
@@ -229,6 +266,11 @@ static int prepare_outputs(const struct train_flags *f, struct run *r)
                *iflags[] = { "--model", "--data", "--init", "--resume" };
     if (!rc)
         rc = cli_check_outputs(outs, oflags, 3, ins, iflags, 4);
+    for (int i = 0; i < 3 && !rc && f->ckdir; i++)
+        if (outs[i])
+            rc = check_not_in_ckdir(f->ckdir, outs[i], oflags[i]);
+    if (!rc && f->log)
+        rc = check_log(f->log);
     return rc;
 }
 
@@ -365,7 +407,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
 }
 
 /* The epoch's closing line and log record (rank 0). */
-static void report_epoch(const struct train_flags *f, const struct run *r,
+static void report_epoch(const struct train_flags *f, struct run *r,
                          const struct sn_epoch_info *e)
 {
     const struct sn_metrics *mt = &e->m;
@@ -391,7 +433,11 @@ static void report_epoch(const struct train_flags *f, const struct run *r,
         .images_per_s = e->images_per_s, .elapsed_s = mt->elapsed_s, .ranks = sn_dist_size(),
         .threads = r->threads, .peak_rss_mb = (int)e->peak_rss_mb,
     };
-    (void)cli_log_epoch(r->log, &line);
+    if (cli_log_epoch(r->log, &line) != SN_OK && !r->log_failed) {   /* said once */
+        r->log_failed = true;
+        fprintf(stderr, "scratchnet: warning: --log %s: %s; training goes on without it\n",
+                f->log, sn_errmsg());
+    }
 }
 
 /* Open MPI and srun hand ranks a pseudo-terminal even when the job's

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/status.h"
@@ -38,6 +39,12 @@ static int64_t step_of(const char *name)
     char again[64];
     snprintf(again, sizeof again, "ckpt-%08lld.h5", (long long)step);
     return digits > 0 && strcmp(again, name) == 0 ? step : -1;
+}
+
+bool sn_ckptdir_is_name(const char *name)
+{
+    return step_of(name) >= 0 || strcmp(name, ".lock") == 0 ||
+           (strncmp(name, ".ckpt-", 6) == 0 && strstr(name, ".tmp."));
 }
 
 static int newest_first(const void *a, const void *b)
@@ -90,10 +97,22 @@ int sn_ckptdir_lock(const char *dir, int *fd)
     *fd = -1;
     if (snprintf(path, sizeof path, "%s/.lock", dir) >= (int)sizeof path)
         return sn_fail(SN_EINVAL, "%s: the checkpoint folder's name is too long", dir);
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* never through a link, never a FIFO or device: the lock file is
+     * truncated and written, and whoever can write the folder could plant
+     * a link to a file of ours under its name */
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (f < 0 && errno == ELOOP)
+        return sn_fail(SN_EUSAGE, "%s is a symbolic link: the checkpoint folder's lock file "
+                       "must be a regular file (remove the link)", path);
     if (f < 0)
         return sn_fail(SN_EIO, "%s: cannot make the folder's lock file: %s", path,
                        strerror(errno));
+    struct stat st;
+    if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(f);
+        return sn_fail(SN_EUSAGE, "%s is not a regular file: the checkpoint folder's lock file "
+                       "must be one (remove it)", path);
+    }
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         ssize_t n = pread(f, holder, sizeof holder - 1, 0);
@@ -138,7 +157,7 @@ static int owner(const char *path, const char *model_fp)
     return strcmp(fp, model_fp) == 0;
 }
 
-int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp,
+int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp, int64_t upto,
                      void (*warn)(void *ctx, const char *msg), void *ctx)
 {
     int64_t *steps;
@@ -147,6 +166,8 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp,
     int removed = 0;
     for (size_t i = 0; rc == SN_OK && i < n; i++) {
         char path[4096];
+        if (steps[i] > upto)   /* later than this run's newest: another run's */
+            continue;
         rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);
         int who = rc ? 0 : owner(path, model_fp);
         if (who < 0 && warn) {

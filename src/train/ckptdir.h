@@ -14,11 +14,18 @@
 #ifndef SN_TRAIN_CKPTDIR_H
 #define SN_TRAIN_CKPTDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* path = "DIR/ckpt-<step>.h5".  SN_EINVAL if it does not fit len bytes. */
 int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len);
+
+/* Whether a file's last name is one the folder's run writes: a
+ * checkpoint's, the lock file's or a checkpoint's temporary file's.  An
+ * output of the run (--out, --log) under such a name in the folder would
+ * be overwritten by a checkpoint, or overwrite one. */
+bool sn_ckptdir_is_name(const char *name);
 
 /* The steps of the checkpoints in dir, newest first, in *steps (malloc'd,
  * caller frees; NULL when there are none) and their count in *n.  A folder
@@ -34,11 +41,14 @@ void sn_ckptdir_unlock(int fd);
 
 /* Remove the checkpoints of dir that belong to the model whose layer
  * fingerprint (io/fingerprint.h) is model_fp, but the newest keep of
- * them (keep >= 1).  Files of another model are left alone; a file that
+ * them (keep >= 1), counting only those at steps up to upto (the step
+ * of the checkpoint the run has just written): a later one is another
+ * run's (a run of the same model that went further, left in the folder)
+ * and must not count as newer than the run's own, nor be removed.  Files of another model are left alone; a file that
  * cannot be read (damaged, not a checkpoint) is left too, and warn(ctx,
  * message) says so (warn may be NULL).  Returns how many were removed, or
  * a negative status (SN_EIO naming the file). */
-int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp,
+int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp, int64_t upto,
                      void (*warn)(void *ctx, const char *msg), void *ctx);
 
 #endif

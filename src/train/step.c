@@ -326,7 +326,8 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
         if (!rc && t->o.keep > 0) {
             char fp[64];
             sn_model_text_fingerprint(t->cfg_text, fp, sizeof fp);
-            int removed = sn_ckptdir_prune(t->o.ckpt_dir, (size_t)t->o.keep, fp, prune_warn, t);
+            int removed = sn_ckptdir_prune(t->o.ckpt_dir, (size_t)t->o.keep, fp,
+                                           t->st.global_step, prune_warn, t);
             rc = removed < 0 ? removed : SN_OK;
         }
     }

@@ -442,6 +442,9 @@ static void make_hostile_fixtures(void)
     assert_int_equal(mkfifo(fx_path("pipe"), 0666), 0);
     assert_int_equal(symlink("/dev/null", fx_path("null.csv")), 0);
     assert_int_equal(symlink("/dev/zero", fx_path("zero.png")), 0);
+    /* a checkpoint folder whose lock file is a link to a precious file */
+    assert_int_equal(mkdir(fx_path("locklink"), 0777), 0);
+    assert_int_equal(symlink("../out.csv", fx_path("locklink/.lock")), 0);
     assert_int_equal(mkdir(fx_path("fifoclass"), 0777), 0);
     assert_int_equal(mkdir(fx_path("fifoclass/cat"), 0777), 0);
     assert_int_equal(mkfifo(fx_path("fifoclass/cat/a.png"), 0666), 0);

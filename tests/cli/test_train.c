@@ -889,6 +889,35 @@ static void test_train_killed_and_resumed(void **state)
     }
 }
 
+/* SIGTERM after the loads but before the first step (the start-up lines)
+ * is not lost: the run stops after one step with a checkpoint, exit 0.
+ * Deterministic: stdout is a pipe filled beforehand, so the run blocks
+ * in writing its start-up lines (past every load, before the loop) until
+ * the signal has come; only then is the pipe drained.  It trained all
+ * 6000 steps and said nothing when the signal came in that window. */
+static void test_train_sigterm_before_first_step(void **state)
+{
+    (void)state;
+    const char *t = sn_test_tmpdir();
+    int rc = sn_test_run("cd %s && rm -rf early && ( sh -c 'echo $$ > early.pid; "
+                         "head -c 65536 /dev/zero; exec " BIN " train --model m.cfg "
+                         "--data blobs.h5 --checkpoint-dir early --epochs 300 --threads 1' ) | "
+                         "( for i in $(seq 1200); do grep -q pipe_write /proc/$(cat early.pid)/wchan "
+                         "2>/dev/null && break; sleep 0.05; done; kill -TERM $(cat early.pid); "
+                         "cat > /dev/null )", t);
+    char *err = err_text();
+    if (rc)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(err, "stopped by SIGTERM"));
+    assert_non_null(strstr(err, "after step 1:"));
+    free(err);
+    assert_int_equal(sn_test_run("ls %s/early", t), 0);
+    char *out = out_text();
+    assert_string_equal(out, "ckpt-00000001.h5\n");
+    free(out);
+}
+
 /* A checkpoint folder belongs to one run at a time: a second run started
  * in it while the first trains stops at once with exit 2, naming the
  * first's host and pid; the first is unharmed (it stops cleanly on
@@ -1047,7 +1076,8 @@ static void test_train_nan_stops(void **state)
 /* A full disk: a small tmpfs fills up while the job checkpoints every
  * step.  The job stops with exit 1 naming the device, no temporary file is
  * left, the newest checkpoint is whole (eval loads it) and --resume auto
- * continues from it; a final --out on the full disk leaves the old file.
+ * continues from it; a final --out on the full disk leaves the old file,
+ * and the --log line that does not fit is warned about once.
  * Needs root for mount(8); skipped with a message otherwise. */
 static void test_train_full_disk(void **state)
 {
@@ -1092,6 +1122,17 @@ static void test_train_full_disk(void **state)
     /* --out on the full disk keeps the old file (the failed checkpoint's
      * space came back when its temporary file went: fill it again) */
     sn_test_run("dd if=/dev/zero of=%s/filler bs=4k", dir);
+    /* a log line that does not fit is said, once, and training goes on */
+    int log_rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 2 "
+                             "--log %s/l.jsonl --quiet", mpirun(), sn_test_path("m.cfg"),
+                             sn_test_path("blobs.h5"), dir);
+    char *out_err = err_text();
+    const char *said = strstr(out_err, "l.jsonl: cannot write the log (disk full?); training "
+                                       "goes on without it");
+    bool log_warned = said && !strstr(said + 10, "cannot write the log");
+    if (!log_warned)
+        fprintf(stderr, "--log on the full disk, stderr:\n%s\n", out_err);
+    free(out_err);
     int out_rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 2 "
                              "--out %s/w.h5 --quiet", mpirun(), sn_test_path("m.cfg"),
                              sn_test_path("blobs.h5"), dir);
@@ -1110,6 +1151,8 @@ static void test_train_full_disk(void **state)
     assert_int_equal(resume_rc, 0);
     assert_true(resumed_there);
     assert_int_equal(out_rc, 1);
+    assert_int_equal(log_rc, 0);
+    assert_true(log_warned);
     assert_string_equal(w, "precious");
     free(w);
     assert_int_equal(left, 0);
@@ -1311,7 +1354,9 @@ static void test_train_stop_sigint_three_ways(void **state)
  * passing SIGTERM to the ranks odls_base_sigkill_timeout seconds later and
  * SIGKILL as long again after that, and exits 1 whatever they do (the
  * limit the README states: orte/mca/ess/hnp/ess_hnp_module.c, clean_abort).
- * Given 5 s, the ranks still save and name the signal and its sender. */
+ * Whether the ranks save in that window is not guaranteed (on the project's
+ * machine they often do not): either they save and name the signal and its
+ * sender, or the job ends with nothing half-written; mpirun exits 1. */
 static void test_train_stop_plain_mpirun(void **state)
 {
     (void)state;
@@ -1326,13 +1371,24 @@ static void test_train_stop_plain_mpirun(void **state)
     long step = check_stopped(dir, signalled_run(dir, launch, extra, "job", "USR1"), 0,
                               "SIGUSR1 from mpirun");
     fprintf(stderr, "  SIGUSR1 to mpirun: stopped after step %ld, exit 0\n", step);
-    snprintf(launch, sizeof launch, "env OMPI_MCA_odls_base_sigkill_timeout=5 %s -np 2 " BIN,
+    snprintf(launch, sizeof launch, "env OMPI_MCA_odls_base_sigkill_timeout=10 %s -np 2 " BIN,
              mpirun());
     snprintf(dir, sizeof dir, "%s/plain_term", sn_test_tmpdir());
     snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
-    step = check_stopped(dir, signalled_run(dir, launch, extra, "job", "TERM"), 1,
-                         "SIGTERM from mpirun");
-    fprintf(stderr, "  SIGTERM to mpirun: stopped after step %ld, saved, mpirun's exit 1\n", step);
+    int rc = signalled_run(dir, launch, extra, "job", "TERM");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    char *out = sn_test_slurp(path);
+    bool saved = out && strstr(out, "stopped by SIGTERM from mpirun");
+    free(out);
+    if (saved) {
+        step = check_stopped(dir, rc, 1, "SIGTERM from mpirun");
+        fprintf(stderr, "  SIGTERM to mpirun: stopped after step %ld, saved, exit 1\n", step);
+    } else {   /* ended by mpirun before the ranks saved: nothing half-written */
+        assert_int_equal(rc, 1);
+        assert_int_not_equal(sn_test_run("ls %s/ck | grep -q tmp", dir), 0);
+        fprintf(stderr, "  SIGTERM to mpirun: ended by mpirun before the ranks saved, exit 1\n");
+    }
 }
 
 /* What a stop keeps depends on the flags: without --checkpoint-dir and
@@ -1424,6 +1480,7 @@ int main(void)
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
+        cmocka_unit_test(test_train_sigterm_before_first_step),
         cmocka_unit_test(test_train_steps_bound),
         cmocka_unit_test(test_train_folder_in_use),
         cmocka_unit_test(test_train_rank_death_ends_job),

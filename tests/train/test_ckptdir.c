@@ -87,12 +87,37 @@ static void test_ckptdir_lock(void **state)
     assert_int_equal(sn_ckptdir_lock("/proc/self", &a), SN_EIO);
 }
 
+/* The lock file is truncated and written: a link planted under its name
+ * (to a file of the user's, say) is refused, the file it points to left
+ * as it was; so is a FIFO (opening it must not block either). */
+static void test_ckptdir_lock_not_through_links(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/locklink", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("mkdir -p %s && echo precious > %s/victim && "
+                                 "ln -s %s/victim %s/.lock", dir, dir, dir, dir), 0);
+    int fd;
+    assert_int_equal(sn_ckptdir_lock(dir, &fd), SN_EUSAGE);
+    assert_int_equal(fd, -1);
+    assert_non_null(strstr(sn_errmsg(), ".lock is a symbolic link"));
+    char path[1200];
+    snprintf(path, sizeof path, "%s/victim", dir);
+    char *text = sn_test_slurp(path);
+    assert_string_equal(text, "precious\n");
+    free(text);
+    assert_int_equal(sn_test_run("rm %s/.lock && mkfifo %s/.lock", dir, dir), 0);
+    assert_int_equal(sn_ckptdir_lock(dir, &fd), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), ".lock is not a regular file"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ckptdir_path),
         cmocka_unit_test(test_ckptdir_list),
         cmocka_unit_test(test_ckptdir_lock),
+        cmocka_unit_test(test_ckptdir_lock_not_through_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
