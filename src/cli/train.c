@@ -83,7 +83,7 @@ static const char usage[] =
     "                        (data, forward, backward, allreduce, optimizer), the\n"
     "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
     "SIGTERM or SIGINT: the step in progress finishes, a checkpoint is written\n"
-    "(with --checkpoint-dir) and the command exits 0.\n";
+    "and the command exits 0; without --checkpoint-dir nothing is saved (exit 1).\n";
 
 /* Every flag's value as given (the trainer's options are made from them). */
 struct train_flags {
