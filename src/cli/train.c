@@ -91,7 +91,7 @@ static const char usage[] =
     "first step (loading, building) it ends the run there, exit 1.  Ctrl-C twice:\n"
     "the ranks end at once.\n"
     "Open MPI's mpirun answers SIGTERM and SIGINT itself: it ends the job (the ranks\n"
-    "get a second to save) and exits 1.  For exit 0 run under launch/local.sh, signal\n"
+    "may not get to save) and exits 1.  For exit 0 run under launch/local.sh, signal\n"
     "the ranks, or send mpirun SIGUSR1, which it passes on (README: Stopping a run).\n";
 
 /* Every flag's value as given (the trainer's options are made from them). */

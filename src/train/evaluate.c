@@ -18,9 +18,11 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
     size_t K = sn_model_out_len(m);
     char a[64], b[64];
     if (s->row_len != in_len)
-        return sn_fail(SN_EINVAL, "/%s/x samples have shape %s (%zu values) but the model "
-                       "input is %s (%zu values)", s->name, sn_shape_str(&s->shape, a, sizeof a),
-                       s->row_len, sn_shape_str(&m->in_shape, b, sizeof b), in_len);
+        return sn_fail(SN_EINVAL, "%s: /%s/x samples have shape %s (%zu values) but the model "
+                       "input is %s (%zu values): the model file's [net] input must hold one "
+                       "sample's values", sn_dataset_name(ds), s->name,
+                       sn_shape_str(&s->shape, a, sizeof a), s->row_len,
+                       sn_shape_str(&m->in_shape, b, sizeof b), in_len);
     if (net->target_input) {
         if (K != in_len)
             return sn_fail(SN_EINVAL, "target = input: the model has %zu outputs for %zu inputs",

@@ -111,7 +111,9 @@ static int stage_model(struct sn_trainer *t, const char *text, const char *name)
         return sn_fail(SN_EUSAGE, "global batch %d is smaller than the %d ranks: every rank "
                        "needs at least one example per step", B, P);
     if (B % P != 0)
-        return sn_fail(SN_EUSAGE, "global batch %d is not divisible by %d ranks", B, P);
+        return sn_fail(SN_EUSAGE, "global batch %d is not divisible by %d ranks: use --batch %d "
+                       "or %d (multiples of %d) or a rank count that divides %d", B, P,
+                       B - B % P, B - B % P + P, P, B);
     if ((B / P) % t->o.accumulate != 0)
         return sn_fail(SN_EUSAGE, "--accumulate %d does not divide the %d examples each rank "
                        "takes per step (global batch %d / %d ranks)", t->o.accumulate, B / P, B,

@@ -13,7 +13,7 @@
 #      --signal=B:TERM@120 sends before the time limit) exits 75, its
 #      sbatch --dependency=afternotok successor resumes and finishes, and the
 #      successor of a finished job never runs
-#   5. the time limit itself: --time=1 --signal=B:TERM@55 cuts the job off
+#   5. the time limit itself: --time=1 --signal=B:TERM@50 cuts the job off
 #      cleanly with a checkpoint
 # Jobs run from a folder of their own (checkpoints/ lands there).
 set -euo pipefail
