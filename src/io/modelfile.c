@@ -519,14 +519,32 @@ static int build_dropout(struct build *b, struct section *s, const char *name,
     return sn_dropout_create(name, b->in_shape[0], rate, out);
 }
 
+/* affine = 1 (weight and bias learnt, the default) | bias (weight fixed at 1). */
+static int get_affine(struct build *b, struct section *s, enum sn_bn_affine *affine)
+{
+    struct kv *kv = find(s, "affine");
+    *affine = SN_BN_AFFINE;
+    if (!kv || strcmp(kv->value, "1") == 0)
+        return SN_OK;
+    if (strcmp(kv->value, "bias") == 0) {
+        *affine = SN_BN_SHIFT;
+        return SN_OK;
+    }
+    return perr(b->p, kv->line, SN_EINVAL, "[%s] affine: expected 1 (weight and bias learnt) or "
+                "bias (only the bias; the weight stays 1), got '%s'", s->word, kv->value);
+}
+
 static int build_batchnorm(struct build *b, struct section *s, const char *name,
                            struct sn_layer **out)
 {
     float momentum, eps;
+    enum sn_bn_affine affine;
+    enum sn_act act;
     if (get_float(b->p, s, "momentum", 0.1, 0.0, 1.0, &momentum) ||
-        get_float(b->p, s, "eps", 1e-5, 1e-12, 1.0, &eps))
+        get_float(b->p, s, "eps", 1e-5, 1e-12, 1.0, &eps) || get_affine(b, s, &affine) ||
+        get_act(b, s, &act))
         return b->p->rc;
-    return sn_batchnorm_create(name, b->in_shape[0], momentum, eps, out);
+    return sn_batchnorm_create(name, b->in_shape[0], momentum, eps, affine, act, out);
 }
 
 static int build_recurrent(struct build *b, struct section *s, const char *name,

@@ -40,6 +40,7 @@ static void test_conv_backward_fd(void **state)
         { 1, 4, 4, 2, 2, 1, 0, 1, SN_ACT_TANH },
         { 3, 6, 5, 2, 3, 1, 2, 3, SN_ACT_SIGMOID },
         { 2, 7, 3, 4, 1, 3, 0, 2, SN_ACT_LINEAR },
+        { 2, 5, 5, 3, 3, 2, 1, 3, SN_ACT_GELU },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sn_layer *l;
@@ -84,6 +85,7 @@ static void test_conv_winograd_fd(void **state)
         { 1, 3, 3, 2, 2, 3, SN_ACT_SIGMOID },
         { 4, 6, 6, 5, 1, 5, SN_ACT_LINEAR },
         { 2, 9, 11, 3, 1, 2, SN_ACT_LINEAR },
+        { 3, 5, 4, 2, 1, 4, SN_ACT_GELU_TANH },   /* z kept per group of examples */
     };
     for (size_t i = 0; i < 2 * sizeof cases / sizeof cases[0]; i++) {
         const size_t c = i / 2;
@@ -173,6 +175,7 @@ static void test_conv_direct_fd(void **state)
         { 9, 6, 5, 10, 3, 0, 2, SN_ACT_SIGMOID },
         { 2, 4, 4, 3, 1, 0, 1, SN_ACT_LINEAR },
         { 6, 8, 8, 16, 5, 0, 2, SN_ACT_LINEAR },
+        { 2, 5, 4, 3, 3, 1, 3, SN_ACT_GELU },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sn_layer *l;

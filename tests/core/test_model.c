@@ -100,7 +100,7 @@ static struct sn_model *dag_model(int batch, bool plain)
     assert_int_equal(sn_conv_create("c1", m->in_shape, 3, 3, 1, 1, SN_ACT_LINEAR,
                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
     assert_int_equal(sn_model_add(m, l), SN_OK);
-    assert_int_equal(sn_batchnorm_create("bn", sn_model_shape(m, 0), 0.1f, 1e-5f, &l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_model_shape(m, 0), 0.1f, 1e-5f, SN_BN_AFFINE, SN_ACT_LINEAR, &l), SN_OK);
     l->in[0] = 0;
     assert_int_equal(sn_model_add(m, l), SN_OK);
     assert_int_equal(sn_activation_create("relu", sn_model_shape(m, 1), SN_ACT_RELU, &l), SN_OK);
