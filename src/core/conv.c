@@ -496,8 +496,10 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
     sn_conv_set_algo(&k->base, SN_CONV_AUTO);
     k->base.out_shape = sn_shape_make(filters, k->g.OH, k->g.OW, 0);
     int fan_in = in.d[0] * size * size, fan_out = filters * size * size;
-    sn_layer_add_param(&k->base, "weight", sn_shape_make(filters, in.d[0], size, size), init,
-                       fan_in, fan_out);
+    struct sn_param *w = sn_layer_add_param(&k->base, "weight",
+                                            sn_shape_make(filters, in.d[0], size, size), init,
+                                            fan_in, fan_out);
+    w->n_dirac = init == SN_INIT_DIRAC ? (filters < in.d[0] ? filters : in.d[0]) : 0;
     sn_layer_add_param(&k->base, "bias", sn_shape_make(filters, 0, 0, 0),
                        init == SN_INIT_FANIN_UNIFORM ? SN_INIT_FANIN_UNIFORM : SN_INIT_ZERO,
                        fan_in, fan_out);

@@ -1,6 +1,14 @@
 /* optim: optimizers over flat parameter arrays, with PyTorch's semantics
  * (torch.optim docs) so trajectories can be compared step for step.
  *
+ * Each parameter p gets lr = lr(t) * p->lr_mult and wd = weight_decay *
+ * p->wd_mult (parameter groups; the multipliers are 1 unless the model file
+ * says otherwise).  Weight decay is coupled (PyTorch's SGD, Adam, Adagrad,
+ * RMSprop: wd w is added to the gradient, and so goes through momentum and
+ * the adaptive scaling) or decoupled (adamw, or any kind with
+ * decoupled_wd; Loshchilov & Hutter 2019, "SGDW" for sgd): before the
+ * update, w *= 1 - lr wd, and the update sees the plain gradient.
+ *
  *   sgd      g = dw + wd w; buf = momentum buf + g;
  *            w -= lr (nesterov ? g + momentum buf : buf)   (buf = g if momentum 0)
  *   adam     g = dw + wd w; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
@@ -31,6 +39,7 @@ struct sn_optim_cfg {
     float momentum;       /* sgd, rmsprop */
     bool nesterov;        /* sgd */
     float weight_decay;
+    bool decoupled_wd;    /* w *= 1 - lr wd before the update (always for adamw) */
     float beta1, beta2;   /* adam, adamw */
     float eps;            /* adam, adamw, adagrad, rmsprop */
     float alpha;          /* rmsprop smoothing */
@@ -70,7 +79,8 @@ double sn_sumsq(const float *g, size_t n);
 
 /* One update of every trainable parameter in params[0..n-1] (which point
  * into the arena whose state o holds, at their offsets), or of the part of
- * each inside o's block, with learning rate lr.  Never allocates. */
+ * each inside o's block, with learning rate lr (times each parameter's
+ * lr_mult).  Never allocates. */
 void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr);
 
 #endif

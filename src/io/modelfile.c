@@ -348,6 +348,42 @@ static int get_target(struct parser *p, struct section *s, bool *input)
     return SN_OK;
 }
 
+/* onecycle's keys: lr_start_factor, lr_end_factor (PyTorch's OneCycleLR
+ * defaults 1/25 and 1/25/1e4), and the peak at warmup_steps or at
+ * warmup_fraction of the run (default 0.3, PyTorch's pct_start). */
+static int get_onecycle(struct parser *p, struct section *s, struct sn_sched *sc)
+{
+    static const char *const keys[] = { "lr_start_factor", "lr_end_factor", "warmup_fraction" };
+    bool onecycle = sc->kind == SN_SCHED_ONECYCLE;
+    for (int i = 0; i < 3; i++) {
+        struct kv *kv = find(s, keys[i]);
+        if (kv && !onecycle)
+            return perr(p, kv->line, SN_EINVAL, "[net] %s is a key of lr_schedule = onecycle",
+                        keys[i]);
+    }
+    struct kv *frac = find(s, "warmup_fraction");
+    if (frac && find(s, "warmup_steps"))
+        return perr(p, frac->line, SN_EINVAL, "[net] warmup_fraction and warmup_steps both place "
+                    "the peak: give one");
+    if (get_float(p, s, "lr_start_factor", 0.04, 0.0, 1.0, &sc->start_factor) ||
+        get_float(p, s, "lr_end_factor", 4e-6, 0.0, 1.0, &sc->end_factor) ||
+        get_float(p, s, "warmup_fraction", onecycle && !find(s, "warmup_steps") ? 0.3 : 0.0,
+                  0.0, 1.0, &sc->warmup_fraction))
+        return p->rc;
+    return SN_OK;
+}
+
+/* <kind>_lr_mult and <kind>_wd_mult of [net], 1 unless given. */
+static int get_mults(struct parser *p, struct section *s, const char *kind, struct sn_mults *m)
+{
+    char lr[32], wd[32];
+    snprintf(lr, sizeof lr, "%s_lr_mult", kind);
+    snprintf(wd, sizeof wd, "%s_wd_mult", kind);
+    if (get_float(p, s, lr, 1.0, 0.0, 1e6, &m->lr) || get_float(p, s, wd, 1.0, 0.0, 1e6, &m->wd))
+        return p->rc;
+    return SN_OK;
+}
+
 static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 {
     long v;
@@ -381,6 +417,10 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
     if (o->nesterov && !(kind == SN_OPT_SGD && o->momentum > 0.0f))
         return perr(p, find(s, "nesterov")->line, SN_EINVAL,
                     "[net] nesterov = 1 needs optimizer = sgd and momentum > 0");
+    if (get_bool(p, s, "decoupled_weight_decay", &o->decoupled_wd) ||
+        get_mults(p, s, "weight", &net->weights) || get_mults(p, s, "bias", &net->biases) ||
+        get_mults(p, s, "norm", &net->norms))
+        return p->rc;
 
     struct sn_sched *sc = &net->sched;
     sc->kind = SN_SCHED_CONSTANT;
@@ -394,7 +434,7 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
         return p->rc;
     sc->step_size = v;
     if (get_float(p, s, "lr_gamma", 0.1, 0.0, 1.0, &sc->gamma) ||
-        get_float(p, s, "lr_min", 0.0, 0.0, 1e6, &sc->min_lr) ||
+        get_float(p, s, "lr_min", 0.0, 0.0, 1e6, &sc->min_lr) || get_onecycle(p, s, sc) ||
         get_float(p, s, "clip_norm", 0.0, 0.0, 1e12, &net->clip_norm) ||
         get_float(p, s, "label_smoothing", 0.0, 0.0, 0.999, &net->label_smoothing) ||
         get_target(p, s, &net->target_input) ||
@@ -411,6 +451,7 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 
 struct build {
     struct parser *p;
+    const struct sn_netcfg *net;
     struct sn_model *m;
     int *sec_of;                            /* per layer: its section in p->secs */
     int prev;                               /* the previous layer (-1: model input) */
@@ -448,9 +489,12 @@ static int get_init(struct build *b, struct section *s, enum sn_init *init)
         *init = SN_INIT_HE;
     else if (strcmp(kv->value, "xavier") == 0)
         *init = SN_INIT_XAVIER;
+    else if (strcmp(kv->value, "dirac") == 0 && strcmp(s->word, "conv") == 0)
+        *init = SN_INIT_DIRAC;
     else
-        return perr(b->p, kv->line, SN_EINVAL, "[%s] init: expected pytorch, he or xavier, got '%s'",
-                    s->word, kv->value);
+        return perr(b->p, kv->line, SN_EINVAL, "[%s] init: expected pytorch, he, xavier%s, got '%s'",
+                    s->word, strcmp(s->word, "conv") == 0 ? " or dirac" : " (dirac: conv only)",
+                    kv->value);
     return SN_OK;
 }
 
@@ -482,13 +526,20 @@ static int build_conv(struct build *b, struct section *s, const char *name,
     long filters, size, stride, pad;
     enum sn_act act;
     enum sn_init init;
+    float frac;
     if (need_int(b, s, "filters", 1 << 16, &filters) || need_int(b, s, "size", 1 << 12, &size) ||
         get_int(b->p, s, "stride", 1, 1, 1 << 12, &stride) ||
         get_int(b->p, s, "pad", 0, 0, 1 << 12, &pad) || get_act(b, s, &act) ||
-        get_init(b, s, &init))
+        get_init(b, s, &init) || get_float(b->p, s, "dirac_fraction", 1.0, 0.0, 1.0, &frac))
         return b->p->rc;
-    return sn_conv_create(name, b->in_shape[0], (int)filters, (int)size, (int)stride, (int)pad,
-                          act, init, out);
+    struct kv *kv = find(s, "dirac_fraction");
+    if (kv && init != SN_INIT_DIRAC)
+        return perr(b->p, kv->line, SN_EINVAL, "[conv] dirac_fraction needs init = dirac");
+    int rc = sn_conv_create(name, b->in_shape[0], (int)filters, (int)size, (int)stride, (int)pad,
+                            act, init, out);
+    if (!rc)   /* identities on that fraction of the min(C, filters) the layer allows */
+        (*out)->params[0].n_dirac = (int)lroundf(frac * (float)(*out)->params[0].n_dirac);
+    return rc;
 }
 
 static int build_pool(struct build *b, struct section *s, const char *name,
@@ -647,6 +698,33 @@ static int parse_augment(struct parser *p, struct section *s, struct sn_netcfg *
     return check_unused(p, s);
 }
 
+/* Each learnt parameter's lr_mult and wd_mult: the layer's lr_mult and
+ * wd_mult (1 unless given) times its kind's from [net]. */
+static int set_mults(struct build *b, struct section *s, struct sn_layer *l)
+{
+    struct sn_mults layer;
+    if (get_float(b->p, s, "lr_mult", 1.0, 0.0, 1e6, &layer.lr) ||
+        get_float(b->p, s, "wd_mult", 1.0, 0.0, 1e6, &layer.wd))
+        return b->p->rc;
+    int learnt = 0;
+    for (int i = 0; i < l->n_params; i++) {
+        struct sn_param *pr = &l->params[i];
+        if (pr->buffer)
+            continue;
+        const struct sn_mults *kind = strcmp(l->ops->kind, "batchnorm") == 0 ? &b->net->norms
+                                      : strncmp(pr->name, "bias", 4) == 0 ? &b->net->biases
+                                      : &b->net->weights;
+        pr->lr_mult = layer.lr * kind->lr;
+        pr->wd_mult = layer.wd * kind->wd;
+        learnt++;
+    }
+    struct kv *kv = find(s, "lr_mult") ? find(s, "lr_mult") : find(s, "wd_mult");
+    if (kv && !learnt)
+        return perr(b->p, kv->line, SN_EINVAL, "[%s] %s: this layer has no parameters", s->word,
+                    kv->key);
+    return SN_OK;
+}
+
 static int build_layer(struct build *b, struct section *s, int index)
 {
     struct parser *p = b->p;
@@ -682,6 +760,10 @@ static int build_layer(struct build *b, struct section *s, int index)
         if (rc)
             return p->rc ? p->rc : perr(p, s->line, rc, "%s", sn_errmsg());
         l->freeze = freeze;
+        if (set_mults(b, s, l)) {
+            sn_layer_destroy(l);
+            return p->rc;
+        }
         l->n_in = b->n_in;
         for (int j = 0; j < b->n_in; j++)
             l->in[j] = b->in[j];
@@ -721,7 +803,7 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     struct sn_model *m = NULL;
     if (!p.rc && sn_model_create(net->input, &m))
         perr(&p, 0, SN_ENOMEM, "%s", sn_errmsg());
-    struct build b = { .p = &p, .m = m, .prev = -1 };
+    struct build b = { .p = &p, .net = net, .m = m, .prev = -1 };
     if (!p.rc && !(b.sec_of = malloc((size_t)p.n_secs * sizeof *b.sec_of)))
         perr(&p, 0, SN_ENOMEM, "out of memory");
     int n_aug = 0;

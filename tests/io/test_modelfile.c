@@ -106,7 +106,7 @@ static void test_modelfile_errors(void **state)
     expect_error(NET "optimizer = lbfgs\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "lbfgs");
     expect_error(NET "momentum = 1.5\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "momentum");
     expect_error(NET "nesterov = 1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "nesterov");
-    expect_error(NET "lr_schedule = onecycle\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "onecycle");
+    expect_error(NET "lr_schedule = triangle\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "triangle");
     expect_error(NET "colour = blue\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "unknown key 'colour'");
     expect_error(NET "[dense]\nunits = 2\n[net]\ninput = 3\n", SN_EINVAL, "bad.cfg:5:", "only once");
     expect_error(NET "[dense]\nunits = 2\nname = a b\n", SN_EINVAL, "bad.cfg:5:", "name");
@@ -259,6 +259,82 @@ static void test_modelfile_zoo(void **state)
     }
 }
 
+/* The keys of the speed-run recipes: parameter groups (each learnt
+ * parameter's lr_mult and wd_mult are its layer's times its kind's),
+ * decoupled weight decay, the onecycle schedule, dirac init (and a
+ * fraction of it), batchnorm's affine = bias and fused activation, GELU. */
+static void test_modelfile_training_features(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "[net]\ninput = 3,8,8\noptimizer = sgd\nmomentum = 0.9\nweight_decay = 0.01\n"
+        "decoupled_weight_decay = 1\nbias_wd_mult = 0\nnorm_lr_mult = 64\nnorm_wd_mult = 0.25\n"
+        "weight_lr_mult = 0.5\nlr_schedule = onecycle\nlr_start_factor = 0.2\n"
+        "lr_end_factor = 0.07\nwarmup_fraction = 0.23\n"
+        "[conv]\nfilters = 8\nsize = 3\npad = 1\ninit = dirac\ndirac_fraction = 0.5\n"
+        "activation = gelu_tanh\nlr_mult = 2\n"
+        "[batchnorm]\naffine = bias\nactivation = gelu\nmomentum = 0.4\neps = 1e-12\n"
+        "wd_mult = 3\n[flatten]\n[dense]\nunits = 10\n";
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    int rc = sn_modelfile_parse(text, "f.cfg", &net, &m);
+    if (rc)
+        fprintf(stderr, "%s\n", sn_errmsg());
+    assert_int_equal(rc, SN_OK);
+    assert_true(net.optim.decoupled_wd);
+    assert_int_equal(net.sched.kind, SN_SCHED_ONECYCLE);
+    assert_float_equal(net.sched.start_factor, 0.2f, 0);
+    assert_float_equal(net.sched.end_factor, 0.07f, 0);
+    assert_float_equal(net.sched.warmup_fraction, 0.23f, 0);
+    const struct sn_param *cw = &m->layers[0]->params[0], *cb = &m->layers[0]->params[1];
+    const struct sn_param *nw = &m->layers[1]->params[0], *nb = &m->layers[1]->params[1];
+    const struct sn_param *dw = &m->layers[3]->params[0], *db = &m->layers[3]->params[1];
+    assert_int_equal(cw->init, SN_INIT_DIRAC);
+    assert_int_equal(cw->n_dirac, 2);   /* half of min(3, 8) = 1.5, rounded */
+    assert_float_equal(cw->lr_mult, 1.0f, 0);    /* 2 x weight 0.5 */
+    assert_float_equal(cb->lr_mult, 2.0f, 0);
+    assert_float_equal(cb->wd_mult, 0.0f, 0);
+    assert_float_equal(nw->lr_mult, 64.0f, 0);
+    assert_float_equal(nb->wd_mult, 0.75f, 0);   /* 3 x norm 0.25 */
+    assert_false(nw->trainable);
+    assert_true(nb->trainable);
+    assert_float_equal(dw->lr_mult, 0.5f, 0);
+    assert_float_equal(db->wd_mult, 0.0f, 0);
+    assert_float_equal(db->lr_mult, 1.0f, 0);
+    sn_model_destroy(m);
+    /* without the keys: the defaults (onecycle: PyTorch's OneCycleLR's) */
+    assert_int_equal(sn_modelfile_parse(NET "lr_schedule = onecycle\n[dense]\nunits = 2\n",
+                                        "f.cfg", &net, &m), SN_OK);
+    assert_float_equal(net.sched.start_factor, 0.04f, 0);
+    assert_float_equal(net.sched.end_factor, 4e-6f, 0);
+    assert_float_equal(net.sched.warmup_fraction, 0.3f, 0);
+    assert_false(net.optim.decoupled_wd);
+    assert_float_equal(m->layers[0]->params[1].wd_mult, 1.0f, 0);
+    sn_model_destroy(m);
+    assert_int_equal(sn_modelfile_parse(NET "lr_schedule = onecycle\nwarmup_steps = 7\n"
+                                        "[dense]\nunits = 2\n", "f.cfg", &net, &m), SN_OK);
+    assert_float_equal(net.sched.warmup_fraction, 0.0f, 0);
+    assert_int_equal(net.sched.warmup_steps, 7);
+    sn_model_destroy(m);
+    expect_error(NET "lr_end_factor = 0.1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "lr_schedule = onecycle");
+    expect_error(NET "lr_schedule = onecycle\nwarmup_steps = 3\nwarmup_fraction = 0.2\n"
+                 "[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:5:", "give one");
+    expect_error(NET "bias_lr_mult = -1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "bias_lr_mult");
+    expect_error(NET "[flatten]\nlr_mult = 2\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:4:",
+                 "no parameters");
+    expect_error(NET "[dense]\nunits = 2\ninit = dirac\n", SN_EINVAL, "bad.cfg:5:",
+                 "dirac: conv only");
+    expect_error(IMG "[conv]\nfilters = 2\nsize = 3\ndirac_fraction = 0.5\n", SN_EINVAL,
+                 "bad.cfg:6:", "needs init = dirac");
+    expect_error(IMG "[batchnorm]\naffine = 0\n", SN_EINVAL, "bad.cfg:4:", "affine");
+    expect_error(IMG "[batchnorm]\nactivation = softmax\n", SN_EINVAL, "bad.cfg:3:",
+                 "not softmax");
+    expect_error(NET "decoupled_weight_decay = 2\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:3:", "decoupled_weight_decay");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_modelfile_graph_errors),
         cmocka_unit_test(test_modelfile_builds_branches),
         cmocka_unit_test(test_modelfile_zoo),
+        cmocka_unit_test(test_modelfile_training_features),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
