@@ -678,23 +678,124 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
     return SN_OK;
 }
 
-/* [augment]: shift, flip, rotate, zoom, test_flip for (C,H,W) inputs. */
+/* flip = 0 | 1 (at random) | alternate (every other epoch). */
+static int get_flip(struct parser *p, struct section *s, struct sn_augment *a)
+{
+    struct kv *kv = find(s, "flip");
+    if (!kv || strcmp(kv->value, "0") == 0)
+        return SN_OK;
+    if (strcmp(kv->value, "1") == 0)
+        a->flip = true;
+    else if (strcmp(kv->value, "alternate") == 0)
+        a->flip_alternate = true;
+    else
+        return perr(p, kv->line, SN_EINVAL, "[augment] flip: expected 0, 1 (at random) or "
+                    "alternate (every other epoch), got '%s'", kv->value);
+    return SN_OK;
+}
+
+/* One view of test_views: "[DY DX] [flip]" (translation, then mirror). */
+static int parse_view(char *tok, struct sn_view *v)
+{
+    int n_int = 0, vals[2] = { 0, 0 };
+    *v = (struct sn_view){ 0, 0, false };
+    char *save = NULL;
+    for (char *w = strtok_r(tok, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        char *end;
+        long x = strtol(w, &end, 10);
+        if (strcmp(w, "flip") == 0 && !v->flip)
+            v->flip = true;
+        else if (*end == '\0' && end != w && n_int < 2 && !v->flip && labs(x) <= 1024)
+            vals[n_int++] = (int)x;
+        else
+            return SN_EINVAL;
+    }
+    v->dy = vals[0];
+    v->dx = vals[1];
+    return n_int == 1 || (n_int == 0 && !v->flip) ? SN_EINVAL : SN_OK;
+}
+
+/* test_views = VIEW, VIEW, ... and test_weights = W, W, ... (default
+ * equal; normalised to sum 1); test_flip = 1 is the views 0 0 and flip. */
+static int get_views(struct parser *p, struct section *s, struct sn_augment *a, int H, int W)
+{
+    struct kv *kv = find(s, "test_views"), *wkv = find(s, "test_weights");
+    if (a->test_flip && kv)
+        return perr(p, kv->line, SN_EINVAL, "[augment] test_views and test_flip both name "
+                    "the views: give one");
+    if (wkv && !kv)
+        return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights needs test_views");
+    if (a->test_flip) {
+        a->n_views = 2;
+        a->views[1].flip = true;
+        a->view_weight[0] = a->view_weight[1] = 0.5f;
+        return SN_OK;
+    }
+    if (!kv)
+        return SN_OK;
+    char buf[MAX_VALUE], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", kv->value);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        struct sn_view *v = &a->views[a->n_views];
+        if (a->n_views == SN_MAX_VIEWS || parse_view(tok, v))
+            return perr(p, kv->line, SN_EINVAL, "[augment] test_views: expected up to %d views "
+                        "separated by commas, each 'DY DX', 'flip' or 'DY DX flip', got '%s'",
+                        SN_MAX_VIEWS, kv->value);
+        if (abs(v->dy) >= H || abs(v->dx) >= W)
+            return perr(p, kv->line, SN_EINVAL, "[augment] test_views: a translation by "
+                        "(%d, %d) does not fit the %dx%d input", v->dy, v->dx, H, W);
+        a->view_weight[a->n_views++] = 1.0f;
+    }
+    if (wkv) {
+        int n = 0;
+        snprintf(buf, sizeof buf, "%s", wkv->value);
+        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            char *end;
+            double w = strtod(tok, &end);
+            while (*end == ' ' || *end == '\t')
+                end++;
+            if (n == a->n_views || *end != '\0' || end == tok || !(w > 0.0 && w < 1e6))
+                return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights: expected %d "
+                            "positive numbers (one per view), got '%s'", a->n_views, wkv->value);
+            a->view_weight[n++] = (float)w;
+        }
+        if (n != a->n_views)
+            return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights: %d weights for %d "
+                        "views", n, a->n_views);
+    }
+    double sum = 0.0;
+    for (int k = 0; k < a->n_views; k++)
+        sum += a->view_weight[k];
+    for (int k = 0; k < a->n_views; k++)
+        a->view_weight[k] = (float)(a->view_weight[k] / sum);
+    return SN_OK;
+}
+
+/* [augment]: shift, flip, rotate, zoom, translate; test_flip, test_views,
+ * test_weights; for (C,H,W) inputs. */
 static int parse_augment(struct parser *p, struct section *s, struct sn_netcfg *net)
 {
-    long shift;
+    long shift, translate;
     struct sn_augment *a = &net->augment;
-    if (get_int(p, s, "shift", 0, 0, 64, &shift) || get_bool(p, s, "flip", &a->flip) ||
-        get_float(p, s, "rotate", 0.0, 0.0, 180.0, &a->rotate) ||
-        get_float(p, s, "zoom", 0.0, 0.0, 0.9, &a->zoom) ||
-        get_bool(p, s, "test_flip", &a->test_flip))
-        return p->rc;
-    a->shift = (int)shift;
     if (net->input.ndim != 3)
         return perr(p, s->line, SN_EINVAL, "[augment] needs an image input (C,H,W)");
-    if (a->test_flip && net->target_input)
-        return perr(p, find(s, "test_flip")->line, SN_EINVAL,
-                    "[augment] test_flip averages class scores; it does not apply with "
-                    "target = input");
+    const int H = net->input.d[1], W = net->input.d[2];
+    if (get_int(p, s, "shift", 0, 0, 64, &shift) || get_flip(p, s, a) ||
+        get_float(p, s, "rotate", 0.0, 0.0, 180.0, &a->rotate) ||
+        get_float(p, s, "zoom", 0.0, 0.0, 0.9, &a->zoom) ||
+        get_int(p, s, "translate", 0, 0, 64, &translate) ||
+        get_bool(p, s, "test_flip", &a->test_flip) || get_views(p, s, a, H, W))
+        return p->rc;
+    a->shift = (int)shift;
+    a->translate = (int)translate;
+    if (translate >= H || translate >= W)
+        return perr(p, find(s, "translate")->line, SN_EINVAL, "[augment] translate: %ld pixels "
+                    "do not fit the %dx%d input (reflection needs fewer than the side)",
+                    translate, H, W);
+    if (a->n_views && net->target_input)
+        return perr(p, find(s, a->test_flip ? "test_flip" : "test_views")->line, SN_EINVAL,
+                    "[augment] %s averages class scores; it does not apply with target = input",
+                    a->test_flip ? "test_flip" : "test_views");
     return check_unused(p, s);
 }
 

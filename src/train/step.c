@@ -69,8 +69,10 @@ static int read_batch(struct sn_trainer *t)
         return sn_fail_prefix(rc, "step %lld: ", (long long)t->st.global_step + 1);
     if (t->aug_tmp) {
         const struct sn_shape *is = &t->m->in_shape;
+        const struct sn_augment_at at = { t->net.seed, t->st.global_step, t->rank, t->st.epoch,
+                                          t->rows };
         sn_augment_batch(&t->net.augment, t->x, t->aug_tmp, t->b, is->d[0], is->d[1], is->d[2],
-                         t->net.seed, t->st.global_step, t->rank);
+                         &at);
     }
     return SN_OK;
 }

@@ -333,6 +333,42 @@ static void test_modelfile_training_features(void **state)
                  "not softmax");
     expect_error(NET "decoupled_weight_decay = 2\n[dense]\nunits = 2\n", SN_EINVAL,
                  "bad.cfg:3:", "decoupled_weight_decay");
+    /* [augment]: airbench's translation, alternating flips and six views */
+    static const char aug[] = IMG "[augment]\ntranslate = 2\nflip = alternate\n"
+        "test_views = 0 0, flip, 1 1, 1 1 flip, -1 -1, -1 -1 flip\n"
+        "test_weights = 2, 2, 1, 1, 1, 1\n[flatten]\n[dense]\nunits = 3\n";
+    assert_int_equal(sn_modelfile_parse(aug, "f.cfg", &net, &m), SN_OK);
+    const struct sn_augment *a = &net.augment;
+    assert_true(a->translate == 2 && a->flip_alternate && !a->flip && !a->test_flip);
+    assert_int_equal(a->n_views, 6);
+    assert_true(a->views[3].dy == 1 && a->views[3].dx == 1 && a->views[3].flip);
+    assert_true(a->views[4].dy == -1 && !a->views[4].flip && a->views[1].flip);
+    assert_float_equal(a->view_weight[0], 0.25f, 1e-7);
+    assert_float_equal(a->view_weight[5], 0.125f, 1e-7);
+    sn_model_destroy(m);
+    assert_int_equal(sn_modelfile_parse(IMG "[augment]\ntest_flip = 1\n[dense]\nunits = 3\n",
+                                        "f.cfg", &net, &m), SN_OK);
+    assert_true(net.augment.n_views == 2 && net.augment.views[1].flip);
+    assert_float_equal(net.augment.view_weight[1], 0.5f, 0);
+    sn_model_destroy(m);
+    expect_error(IMG "[augment]\nflip = sometimes\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "alternate");
+    expect_error(IMG "[augment]\ntranslate = 8\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "do not fit");
+    expect_error(IMG "[augment]\ntest_views = 0 0, 1\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "test_views");
+    expect_error(IMG "[augment]\ntest_views = 0 0, flip 1 1\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "test_views");
+    expect_error(IMG "[augment]\ntest_views = 9 0\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "does not fit");
+    expect_error(IMG "[augment]\ntest_views = 0 0, flip\ntest_weights = 1\n[dense]\n"
+                 "units = 2\n", SN_EINVAL, "bad.cfg:5:", "1 weights for 2 views");
+    expect_error(IMG "[augment]\ntest_views = 0 0, flip\ntest_weights = 1, -1\n[dense]\n"
+                 "units = 2\n", SN_EINVAL, "bad.cfg:5:", "positive");
+    expect_error(IMG "[augment]\ntest_flip = 1\ntest_views = flip\n[dense]\nunits = 2\n",
+                 SN_EINVAL, "bad.cfg:5:", "give one");
+    expect_error(IMG "[augment]\ntest_weights = 1\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "needs test_views");
 }
 
 int main(void)
