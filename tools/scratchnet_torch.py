@@ -72,6 +72,17 @@ def _with_act(base):
 BatchNorm1dAct, BatchNorm2dAct = _with_act(nn.BatchNorm1d), _with_act(nn.BatchNorm2d)
 
 
+class Scale(nn.Module):
+    """y = scale x: [dense] scale (no parameters)."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, x):
+        return x * self.scale
+
+
 class Recurrent(nn.Module):
     """rnn/lstm/gru reading (N, T, F) and giving the last h or all of them."""
 
@@ -123,7 +134,10 @@ class Net(nn.Module):
         act = kv.get("activation", "linear")
         if word == "dense":
             units = int(kv["units"])
-            return nn.Sequential(nn.Linear(n, units), act_module(act)), (units,), True
+            layers = [nn.Linear(n, units), act_module(act)]
+            if float(kv.get("scale", 1)) != 1:
+                layers.append(Scale(float(kv["scale"])))
+            return nn.Sequential(*layers), (units,), True
         if word == "conv":
             c, h, w = shape
             f, k = int(kv["filters"]), int(kv["size"])

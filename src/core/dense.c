@@ -45,6 +45,7 @@ struct dense {
     struct sn_layer base;   /* first */
     int I, O;
     enum sn_act act;
+    float scale;            /* y = scale (x W^T + b), linear activation only */
     float *z;               /* max_batch pre-activations when the activation's
                              * backward needs them (GELU); owned */
 };
@@ -73,6 +74,9 @@ static void dense_forward(struct sn_layer *l, const float *const *x, float *y,
 {
     struct dense *d = (struct dense *)l;
     sn_dense_forward(x[0], l->params[0].w, l->params[1].w, y, d->z, c->B, d->I, d->O, d->act);
+    if (d->scale != 1.0f)
+        for (size_t i = 0; i < (size_t)c->B * d->O; i++)
+            y[i] *= d->scale;
 }
 
 static void dense_backward(struct sn_layer *l, const float *const *x, const float *y,
@@ -80,6 +84,11 @@ static void dense_backward(struct sn_layer *l, const float *const *x, const floa
 {
     struct dense *d = (struct dense *)l;
     struct sn_param *w = &l->params[0], *b = &l->params[1];
+    if (d->scale != 1.0f) {   /* the gradient of the product: scale dy (linear: dz is it) */
+        for (size_t i = 0; i < (size_t)c->B * d->O; i++)
+            c->ws[i] = d->scale * dy[i];
+        dy = c->ws;
+    }
     sn_dense_backward(x[0], w->w, y, d->z, dy, c->ws, dx[0], w->trainable ? w->dw : NULL,
                       b->trainable ? b->dw : NULL, c->B, d->I, d->O, d->act);
 }
@@ -122,6 +131,7 @@ int sn_dense_create(const char *name, struct sn_shape in, int units, enum sn_act
     d->I = (int)I;
     d->O = units;
     d->act = act;
+    d->scale = 1.0f;
     d->base.out_shape = sn_shape_make(units, 0, 0, 0);
     sn_layer_add_param(&d->base, "weight", sn_shape_make(units, d->I, 0, 0), init,
                        d->I, units);
@@ -130,5 +140,16 @@ int sn_dense_create(const char *name, struct sn_shape in, int units, enum sn_act
                        d->I, units);
     d->base.backward_reads_y = act != SN_ACT_LINEAR && !sn_act_needs_x(act);
     *out = &d->base;
+    return SN_OK;
+}
+
+int sn_dense_set_scale(struct sn_layer *l, float scale)
+{
+    struct dense *d = (struct dense *)l;
+    if (!(scale > 0.0f && scale < 1e30f))
+        return sn_fail(SN_EINVAL, "dense: scale must be a positive number, got %g", scale);
+    if (scale != 1.0f && d->act != SN_ACT_LINEAR)
+        return sn_fail(SN_EINVAL, "dense: scale needs the linear activation");
+    d->scale = scale;
     return SN_OK;
 }

@@ -27,4 +27,9 @@ void sn_dense_backward(const float *x, const float *w, const float *y, const flo
 int sn_dense_create(const char *name, struct sn_shape in, int units, enum sn_act act,
                     enum sn_init init, struct sn_layer **out);
 
+/* Make dense layer l compute y = scale (x W^T + b) (PyTorch: Linear, then
+ * a multiplication by the constant: a temperature of the logits).  Linear
+ * activation only; SN_EINVAL otherwise or for scale <= 0. */
+int sn_dense_set_scale(struct sn_layer *l, float scale);
+
 #endif

@@ -504,9 +504,16 @@ static int build_dense(struct build *b, struct section *s, const char *name,
     long units;
     enum sn_act act;
     enum sn_init init;
-    if (need_int(b, s, "units", 1 << 24, &units) || get_act(b, s, &act) || get_init(b, s, &init))
+    float scale;
+    if (need_int(b, s, "units", 1 << 24, &units) || get_act(b, s, &act) || get_init(b, s, &init) ||
+        get_float(b->p, s, "scale", 1.0, 1e-30, 1e30, &scale))
         return b->p->rc;
-    return sn_dense_create(name, b->in_shape[0], (int)units, act, init, out);
+    int rc = sn_dense_create(name, b->in_shape[0], (int)units, act, init, out);
+    if (!rc && (rc = sn_dense_set_scale(*out, scale))) {
+        sn_layer_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int build_activation(struct build *b, struct section *s, const char *name,

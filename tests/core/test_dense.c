@@ -211,6 +211,39 @@ static void test_dense_sgemm_matches_naive(void **state)
         }
 }
 
+/* scale = 1/9 (airbench's logit temperature): y is 1/9 of the unscaled
+ * layer's, the gradients match finite differences; refused with an
+ * activation or a scale <= 0. */
+static void test_dense_scale(void **state)
+{
+    (void)state;
+    struct sn_test_layer t[2];
+    for (int k = 0; k < 2; k++) {
+        struct sn_layer *l;
+        assert_int_equal(sn_dense_create("fc", sn_shape_make(7, 0, 0, 0), 5, SN_ACT_LINEAR,
+                                         SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+        if (k)
+            assert_int_equal(sn_dense_set_scale(l, 1.0f / 9.0f), SN_OK);
+        sn_test_layer_init(&t[k], l, 3, true);
+        sn_test_layer_loss(&t[k]);
+    }
+    for (int i = 0; i < 15; i++)
+        assert_float_equal(t[1].y[i], t[0].y[i] * (1.0f / 9.0f), 1e-7);
+    sn_test_layer_check(&t[1], 1e-2, 1e-4, 1e-3);
+    sn_test_layer_free(&t[0]);
+    sn_test_layer_free(&t[1]);
+    struct sn_layer *l;
+    assert_int_equal(sn_dense_create("fc", sn_shape_make(7, 0, 0, 0), 5, SN_ACT_TANH,
+                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    assert_int_equal(sn_dense_set_scale(l, 0.5f), SN_EINVAL);
+    assert_int_equal(sn_dense_set_scale(l, 1.0f), SN_OK);
+    sn_layer_destroy(l);
+    assert_int_equal(sn_dense_create("fc", sn_shape_make(7, 0, 0, 0), 5, SN_ACT_LINEAR,
+                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    assert_int_equal(sn_dense_set_scale(l, 0.0f), SN_EINVAL);
+    sn_layer_destroy(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_dense_init_bounds),
         cmocka_unit_test(test_dense_matches_pytorch),
         cmocka_unit_test(test_dense_sgemm_matches_naive),
+        cmocka_unit_test(test_dense_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

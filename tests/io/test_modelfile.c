@@ -369,6 +369,8 @@ static void test_modelfile_training_features(void **state)
                  SN_EINVAL, "bad.cfg:5:", "give one");
     expect_error(IMG "[augment]\ntest_weights = 1\n[dense]\nunits = 2\n", SN_EINVAL,
                  "bad.cfg:4:", "needs test_views");
+    expect_error(NET "[dense]\nunits = 2\nactivation = relu\nscale = 0.5\n[dense]\nunits = 2\n",
+                 SN_EINVAL, "bad.cfg:3:", "scale needs the linear activation");
 }
 
 int main(void)
