@@ -176,15 +176,27 @@ static void backward_seq(enum sn_act a, const float *x, const float *y, const fl
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * (1.0f - y[i] * y[i]);
         break;
-    case SN_ACT_GELU:
+    case SN_ACT_GELU:   /* two loops: GCC does not vectorise the acc select here */
+        if (acc) {
 #pragma omp simd
-        for (size_t i = 0; i < n; i++)
-            dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * gelu_grad(x[i]);
+            for (size_t i = 0; i < n; i++)
+                dx[i] += dy[i] * gelu_grad(x[i]);
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < n; i++)
+                dx[i] = dy[i] * gelu_grad(x[i]);
+        }
         break;
     case SN_ACT_GELU_TANH:
+        if (acc) {
 #pragma omp simd
-        for (size_t i = 0; i < n; i++)
-            dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * gelu_tanh_grad(x[i]);
+            for (size_t i = 0; i < n; i++)
+                dx[i] += dy[i] * gelu_tanh_grad(x[i]);
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < n; i++)
+                dx[i] = dy[i] * gelu_tanh_grad(x[i]);
+        }
         break;
     }
 }

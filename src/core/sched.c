@@ -19,8 +19,8 @@ int sn_sched_parse(const char *name, enum sn_sched_kind *out)
             return SN_OK;
         }
     }
-    return sn_fail(SN_EINVAL, "unknown lr_schedule '%s' (expected constant, step, cosine or onecycle)",
-                   name);
+    return sn_fail(SN_EINVAL,
+                   "unknown lr_schedule '%s' (expected constant, step, cosine or onecycle)", name);
 }
 
 const char *sn_sched_name(enum sn_sched_kind k)

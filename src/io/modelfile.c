@@ -492,9 +492,9 @@ static int get_init(struct build *b, struct section *s, enum sn_init *init)
     else if (strcmp(kv->value, "dirac") == 0 && strcmp(s->word, "conv") == 0)
         *init = SN_INIT_DIRAC;
     else
-        return perr(b->p, kv->line, SN_EINVAL, "[%s] init: expected pytorch, he, xavier%s, got '%s'",
-                    s->word, strcmp(s->word, "conv") == 0 ? " or dirac" : " (dirac: conv only)",
-                    kv->value);
+        return perr(b->p, kv->line, SN_EINVAL,
+                    "[%s] init: expected pytorch, he, xavier%s, got '%s'", s->word,
+                    strcmp(s->word, "conv") == 0 ? " or dirac" : " (dirac: conv only)", kv->value);
     return SN_OK;
 }
 

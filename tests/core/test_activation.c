@@ -26,9 +26,11 @@ static void test_activation_forward_hand(void **state)
     assert_close_arrays(y, x, 4, 0, 0);
     /* x Phi(x) and the tanh form (Hendrycks & Gimpel 2016), in double */
     sn_act_forward(SN_ACT_GELU, x, y, 1, 4);
-    assert_close_arrays(y, ((float[]){ -0.04550026f, -0.15426877f, 0, 2.99595031f }), 4, 2e-7, 1e-6);
+    assert_close_arrays(y, ((float[]){ -0.04550026f, -0.15426877f, 0, 2.99595031f }), 4, 2e-7,
+                        1e-6);
     sn_act_forward(SN_ACT_GELU_TANH, x, y, 1, 4);
-    assert_close_arrays(y, ((float[]){ -0.04540231f, -0.15428599f, 0, 2.99636261f }), 4, 2e-7, 1e-6);
+    assert_close_arrays(y, ((float[]){ -0.04540231f, -0.15428599f, 0, 2.99636261f }), 4, 2e-7,
+                        1e-6);
     /* softmax of (1,2,3): e^k / (e + e^2 + e^3) */
     const float s[3] = { 1, 2, 3 };
     sn_act_forward(SN_ACT_SOFTMAX, s, y, 1, 3);

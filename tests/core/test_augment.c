@@ -251,7 +251,8 @@ static void test_augment_tta_forward(void **state)
     static float x[n * C * H * W], x0[n * C * H * W], v[n * C * H * W];
     sn_test_fill(x, sizeof x / sizeof x[0], 31, -1, 1);
     memcpy(x0, x, sizeof x);
-    struct sn_augment a = { .n_views = 3, .views = { { 0, 0, false }, { 1, -1, true }, { -2, 2, false } },
+    struct sn_augment a = { .n_views = 3,
+                            .views = { { 0, 0, false }, { 1, -1, true }, { -2, 2, false } },
                             .view_weight = { 0.5f, 0.25f, 0.25f } };
     size_t len = sn_tta_scratch_len(&a, n, C, H, W, 2);
     assert_int_equal(len, n * 2 + sizeof x / sizeof x[0]);

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/batchnorm.h"
@@ -18,7 +19,8 @@ static void test_batchnorm_matches_pytorch(void **state)
 {
     (void)state;
     struct sn_layer *l;
-    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(3, 4, 5, 0), 0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(3, 4, 5, 0),
+                                         0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
     struct sn_test_layer t;
     sn_test_layer_init(&t, l, 4, true);
     l->params[2].w[0] = l->params[2].w[1] = l->params[2].w[2] = 0.0f;   /* fresh statistics */
@@ -30,7 +32,8 @@ static void test_batchnorm_matches_pytorch(void **state)
     assert_close_arrays(l->params[3].w, bn2d_running_var, 3, 1e-6, 1e-5);
     sn_test_layer_free(&t);
 
-    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(6, 0, 0, 0), 0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(6, 0, 0, 0),
+                                         0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
     sn_test_layer_init(&t, l, 5, true);
     const float *q[2] = { bn1d_weight, bn1d_bias }, *dq[2] = { bn1d_dweight, bn1d_dbias };
     sn_test_layer_ref(&t, bn1d_x, q, bn1d_r, bn1d_y, bn1d_dx, dq, 1e-5, 1e-4);
@@ -44,12 +47,14 @@ static void test_batchnorm_backward_fd(void **state)
 {
     (void)state;
     struct sn_layer *l;
-    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(2, 3, 3, 0), 0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(2, 3, 3, 0),
+                                         0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
     struct sn_test_layer t;
     sn_test_layer_init(&t, l, 2, true);
     sn_test_layer_check(&t, 1e-2, 2e-3, 2e-2);
     sn_test_layer_free(&t);
-    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(5, 0, 0, 0), 0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(5, 0, 0, 0),
+                                         0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
     sn_test_layer_init(&t, l, 3, true);
     sn_test_layer_check(&t, 1e-2, 2e-3, 2e-2);
     sn_test_layer_free(&t);
@@ -60,7 +65,8 @@ static void test_batchnorm_eval_uses_running_stats(void **state)
 {
     (void)state;
     struct sn_layer *l;
-    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(2, 0, 0, 0), 0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(2, 0, 0, 0),
+                                         0.1f, 1e-5f, AFF, LIN, &l), SN_OK);
     struct sn_test_layer t;
     sn_test_layer_init(&t, l, 1, false);
     l->params[0].w[0] = 2.0f; l->params[0].w[1] = 1.0f;   /* weight */
@@ -76,7 +82,8 @@ static void test_batchnorm_eval_uses_running_stats(void **state)
     assert_true(l->params[2].buffer && !l->params[2].trainable);
     sn_test_layer_free(&t);
     struct sn_layer *bad = NULL;
-    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(3, 4, 0, 0), 0.1f, 1e-5f, AFF, LIN, &bad), SN_ESHAPE);
+    assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(3, 4, 0, 0),
+                                         0.1f, 1e-5f, AFF, LIN, &bad), SN_ESHAPE);
 }
 
 /* With a fused GELU, momentum 0.4, eps 1e-3 and the weight fixed at 1
@@ -129,6 +136,7 @@ static void test_batchnorm_act_fd(void **state)
         bool kink = acts[i] == SN_ACT_RELU || acts[i] == SN_ACT_LEAKY_RELU;
         double h = kink ? 1e-3 : 1e-2;
         assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(2, kink ? 3 : 15, kink ? 4 : 20, 0),
+                                             
                                              0.1f, 1e-5f, i % 2 ? SN_BN_SHIFT : AFF, acts[i], &l),
                          SN_OK);
         sn_test_layer_init(&t, l, 2, true);
@@ -165,6 +173,35 @@ static void test_batchnorm_act_is_bn_then_act(void **state)
                                          SN_ACT_SOFTMAX, &bad), SN_EINVAL);
 }
 
+/* Told that dx holds nothing yet (sn_ctx.fresh), backward stores dx over
+ * whatever it held (with an activation it keeps dz there between its two
+ * passes): the same bits as adding into zeros, with and without one. */
+static void test_batchnorm_fresh_stores(void **state)
+{
+    (void)state;
+    const enum sn_act acts[2] = { LIN, SN_ACT_GELU };
+    for (int k = 0; k < 2; k++) {
+        struct sn_layer *l;
+        assert_int_equal(sn_batchnorm_create("bn", sn_shape_make(3, 17, 19, 0), 0.1f, 1e-5f, AFF,
+                                             acts[k], &l), SN_OK);
+        struct sn_test_layer t;
+        sn_test_layer_init(&t, l, 2, true);
+        sn_test_layer_backward(&t);   /* into zeroed dx */
+        size_t n = 2 * t.in_len[0];
+        float *want = malloc(n * sizeof *want), dw[6];
+        memcpy(want, t.dx[0], n * sizeof *want);
+        memcpy(dw, t.grads, sizeof dw);
+        sn_test_fill(t.dx[0], n, 98, -5, 5);   /* garbage */
+        memset(t.grads, 0, sizeof dw);
+        struct sn_ctx c = { .B = 2, .train = true, .ws = t.ws, .fresh = 1u };
+        l->ops->backward(l, (const float *const *)t.x, t.y, t.r, t.dx, &c);
+        assert_memory_equal(t.dx[0], want, n * sizeof *want);
+        assert_memory_equal(t.grads, dw, sizeof dw);
+        free(want);
+        sn_test_layer_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_act_matches_pytorch),
         cmocka_unit_test(test_batchnorm_act_fd),
         cmocka_unit_test(test_batchnorm_act_is_bn_then_act),
+        cmocka_unit_test(test_batchnorm_fresh_stores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,7 +240,7 @@ static void test_modelfile_zoo(void **state)
     (void)state;
     static const char *zoo[] = { "mlp", "lenet5", "cnn", "rnn", "lstm", "gru", "inception",
                                  "resnet", "autoencoder", "alexnet", "cifar_inception",
-                                 "cifar_resnet" };
+                                 "cifar_resnet", "cifar_fast" };
     for (size_t i = 0; i < sizeof zoo / sizeof zoo[0]; i++) {
         char path[64], *text = NULL;
         struct sn_netcfg net;
@@ -252,7 +252,10 @@ static void test_modelfile_zoo(void **state)
             fprintf(stderr, "%s\n", sn_errmsg());
         assert_int_equal(rc, SN_OK);
         assert_int_equal(sn_model_out_len(m), strcmp(zoo[i], "autoencoder") ? 10 : 784);
-        if (strncmp(zoo[i], "cifar", 5) == 0 || strcmp(zoo[i], "alexnet") == 0)
+        if (strcmp(zoo[i], "cifar_fast") == 0)
+            assert_true(net.augment.flip_alternate && net.augment.translate == 2 &&
+                        net.augment.n_views == 6);
+        else if (strncmp(zoo[i], "cifar", 5) == 0 || strcmp(zoo[i], "alexnet") == 0)
             assert_true(net.augment.flip && net.augment.shift == 4);
         sn_model_destroy(m);
         free(text);
