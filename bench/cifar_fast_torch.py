@@ -26,7 +26,8 @@ over each rank's half), and other random draws.
 
 Prints one line per epoch (and appends the same fields as scratchnet's
 --log to --log): epoch, step, train loss and accuracy, test accuracy (when
-evaluated), images/s of the training steps, elapsed seconds (training and
+evaluated), images/s of the training steps (the first epoch's after its
+first two), elapsed seconds (training and
 evaluation since the start, data loading excluded); then the test accuracy
 with the views.  Needs Debian's python3-torch and python3-h5py; scratchnet's
 build and tests never run this file.
@@ -44,6 +45,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import scratchnet_torch  # noqa: E402
+
+WARMUP = 2   # steps of the first epoch left out of its images/s
 
 
 def load(path, split):
@@ -209,6 +212,8 @@ def main():
         for s in range(steps_per_epoch):
             if step >= total:
                 break
+            if step == WARMUP and epoch == 0:   # images/s of epoch 1: after the warm-up
+                t_warm, seen_warm = time.perf_counter(), seen
             idx = perm[s * B:(s + 1) * B]
             if T:
                 shifts = torch.randint(-T, T + 1, (B, 2))
@@ -248,10 +253,14 @@ def main():
             seen += B
         train_s = time.perf_counter() - t0
         elapsed += train_s
+        if epoch == 0 and step > WARMUP:
+            ips = (seen - seen_warm) / (time.perf_counter() - t_warm)
+        else:
+            ips = seen / train_s
         last = epoch + 1 == epochs or step >= total
         row = {"epoch": epoch + 1, "step": step, "train_loss": loss_sum / max(seen, 1),
                "train_acc": correct / max(seen, 1), "lr": r["lr"] * onecycle(r, step - 1, total),
-               "images_per_s": seen / train_s, "ranks": 1, "threads": a.threads}
+               "images_per_s": ips, "ranks": 1, "threads": a.threads}
         if (epoch + 1) % a.eval_every == 0 or last:
             t1 = time.perf_counter()
             row["test_acc"] = evaluate(net, xte, yte, tscale, None, channels_last=a.channels_last)
