@@ -5,7 +5,7 @@ scratchnet's run for time to accuracy on the same cores.
     OMP_NUM_THREADS=2 /usr/bin/python3 bench/cifar_fast_torch.py \\
         [--model models/cifar_fast.cfg] [--data data/cifar10.h5] [--epochs N]
         [--threads 2] [--eval-every N] [--steps N] [--seed S] [--log F.jsonl]
-        [--channels-last] [--test-rows N]
+        [--nchw] [--test-rows N]
 
 The network is built from the model file by tools/scratchnet_torch.py (the
 same layers, parameter names and layouts), the first min(C, filters)
@@ -29,7 +29,9 @@ Prints one line per epoch (and appends the same fields as scratchnet's
 evaluated), images/s of the training steps (the first epoch's after its
 first two), elapsed seconds (training and
 evaluation since the start, data loading excluded); then the test accuracy
-with the views.  Needs Debian's python3-torch and python3-h5py; scratchnet's
+with the views.  Tensors are channels_last (the layout PyTorch's CPU
+convolutions through oneDNN work in; --nchw for the plain layout).
+Needs Debian's python3-torch and python3-h5py; scratchnet's
 build and tests never run this file.
 """
 import argparse
@@ -171,9 +173,11 @@ def main():
     ap.add_argument("--steps", type=int, default=0, help="stop after N steps (timing)")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--log")
-    ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--nchw", action="store_true",
+                    help="plain NCHW tensors (default: channels_last)")
     ap.add_argument("--test-rows", type=int, default=0, help="evaluate N rows spread over the test split (checks)")
     a = ap.parse_args()
+    a.channels_last = not a.nchw
     torch.set_num_threads(a.threads)
     cfg = open(a.model).read()
     sections = scratchnet_torch.parse_cfg(cfg)
