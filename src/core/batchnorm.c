@@ -232,7 +232,9 @@ static double batchnorm_flops(const struct sn_layer *l)
 
 static void batchnorm_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
 {
-    a->eps = ((const struct batchnorm *)l)->eps;
+    const struct batchnorm *n = (const struct batchnorm *)l;
+    a->eps = n->eps;
+    a->act = (int)n->act;
 }
 
 static const struct sn_layer_ops batchnorm_ops = {

@@ -102,7 +102,9 @@ static double dense_flops(const struct sn_layer *l)
 
 static void dense_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
 {
-    a->act = (int)((const struct dense *)l)->act;
+    const struct dense *d = (const struct dense *)l;
+    a->act = (int)d->act;
+    a->scale = d->scale;
 }
 
 static const struct sn_layer_ops dense_ops = {

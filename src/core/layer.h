@@ -106,6 +106,7 @@ struct sn_layer_attrs {
     int act;                 /* enum sn_act (activation.h) applied to the output */
     int size, stride, pad;   /* conv, maxpool, avgpool: square window, zero padding */
     float eps;               /* batchnorm */
+    float scale;             /* dense: y = scale (x W^T + b) */
     float rate;              /* dropout (applied in training only) */
 };
 
