@@ -69,6 +69,9 @@ int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size
         return sn_fail(SN_EINVAL, "alpha must be in [0, 1), got %g", cfg->alpha);
     if (cfg->nesterov && !(cfg->kind == SN_OPT_SGD && cfg->momentum > 0.0f))
         return sn_fail(SN_EINVAL, "nesterov needs optimizer sgd with momentum > 0");
+    if (!(cfg->ema >= 0.0f && cfg->ema < 1.0f) || (cfg->ema > 0.0f && cfg->ema_every < 1))
+        return sn_fail(SN_EINVAL, "ema must be in [0, 1) with ema_every >= 1, got %g and %d",
+                       cfg->ema, cfg->ema_every);
 
     switch (cfg->kind) {
     case SN_OPT_SGD:
@@ -89,6 +92,8 @@ int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size
             o->state_names[o->n_states++] = "momentum_buffer";
         break;
     }
+    if (cfg->ema > 0.0f)   /* always the last state */
+        o->state_names[o->n_states++] = "ema";
     for (int i = 0; i < o->n_states; i++) {
         o->state[i] = sn_alloc_f32(len ? len : 1);
         if (!o->state[i]) {
@@ -207,18 +212,63 @@ static struct rates rates_of(const struct sn_optim_cfg *c, const struct sn_param
     return r;
 }
 
+/* The part [a, b) of parameter pr inside o's block; false if none. */
+static bool block_part(const struct sn_optim *o, const struct sn_param *pr, size_t *a, size_t *b)
+{
+    const size_t lo = o->lo, hi = o->lo + o->len;
+    *a = pr->offset < lo ? lo - pr->offset : 0;
+    *b = pr->offset + pr->len > hi ? (hi > pr->offset ? hi - pr->offset : 0) : pr->len;
+    return pr->trainable && *a < *b;
+}
+
+bool sn_optim_has_average(const struct sn_optim *o)
+{
+    return o->cfg.ema > 0.0f && o->t >= o->cfg.ema_every;
+}
+
+void sn_optim_load_average(const struct sn_optim *o, struct sn_param *const *params, int n)
+{
+    if (!sn_optim_has_average(o))
+        return;
+    const float *ema = o->state[o->n_states - 1];
+    for (int p = 0; p < n; p++) {
+        size_t a, b;
+        if (block_part(o, params[p], &a, &b))
+            memcpy(params[p]->w + a, ema + params[p]->offset + a - o->lo, (b - a) * sizeof *ema);
+    }
+}
+
+/* The k-th average (k >= 1) of every trainable part in the block. */
+static void average(struct sn_optim *o, struct sn_param *const *params, int n, int64_t k)
+{
+    float d = o->cfg.ema;
+    if (o->cfg.ema_warmup && (float)(1 + k) / (float)(10 + k) < d)
+        d = (float)(1 + k) / (float)(10 + k);
+    float *ema = o->state[o->n_states - 1];
+    for (int p = 0; p < n; p++) {
+        size_t a, b;
+        if (!block_part(o, params[p], &a, &b))
+            continue;
+        const float *w = params[p]->w + a;
+        float *e = ema + params[p]->offset + a - o->lo;
+        if (k == 1) {
+            memcpy(e, w, (b - a) * sizeof *e);
+            continue;
+        }
+#pragma omp simd
+        for (size_t i = 0; i < b - a; i++)
+            e[i] = d * e[i] + (1.0f - d) * w[i];
+    }
+}
+
 void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr)
 {
     o->t++;
-    const size_t lo = o->lo, hi = o->lo + o->len;
+    const size_t lo = o->lo;
     for (int p = 0; p < n; p++) {
         struct sn_param *pr = params[p];
-        if (!pr->trainable)
-            continue;
-        /* the part of this parameter inside the block: elements [a, b) of it */
-        size_t a = pr->offset < lo ? lo - pr->offset : 0;
-        size_t b = pr->offset + pr->len > hi ? (hi > pr->offset ? hi - pr->offset : 0) : pr->len;
-        if (a >= b)
+        size_t a, b;   /* the part of this parameter inside the block */
+        if (!block_part(o, pr, &a, &b))
             continue;
         float *w = pr->w + a, *dw = pr->dw + a;
         size_t len = b - a, at = pr->offset + a - lo;   /* where its state starts */
@@ -241,6 +291,8 @@ void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, fl
             break;
         }
     }
+    if (o->cfg.ema > 0.0f && o->t % o->cfg.ema_every == 0)
+        average(o, params, n, o->t / o->cfg.ema_every);
 }
 
 double sn_sumsq(const float *g, size_t n)

@@ -287,6 +287,17 @@ static int bad_value(struct parser *p, struct section *s, struct kv *kv)
 
 /* C,H,W or T,F or F: 1 to SN_MAX_DIMS integers in [1, 2^24] whose product
  * is at most SN_MAX_ELEMS. */
+/* One item of a comma-separated list without its blanks, in place. */
+static char *trim(char *tok)
+{
+    while (*tok == ' ' || *tok == '\t')
+        tok++;
+    char *end = tok + strlen(tok);
+    while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+        *--end = '\0';
+    return tok;
+}
+
 static int get_shape(struct parser *p, struct section *s, const char *key,
                      struct sn_shape *out)
 {
@@ -301,11 +312,7 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
         commas += *c == ',';
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         long long v;
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
-        char *end = tok + strlen(tok);
-        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-            *--end = '\0';
+        tok = trim(tok);
         if (sh.ndim == SN_MAX_DIMS)
             return perr(p, kv->line, SN_EINVAL, "[%s] %s: at most %d dimensions, got '%s'",
                         s->word, key, SN_MAX_DIMS, kv->value);
@@ -419,8 +426,14 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
                     "[net] nesterov = 1 needs optimizer = sgd and momentum > 0");
     if (get_bool(p, s, "decoupled_weight_decay", &o->decoupled_wd) ||
         get_mults(p, s, "weight", &net->weights) || get_mults(p, s, "bias", &net->biases) ||
-        get_mults(p, s, "norm", &net->norms))
+        get_mults(p, s, "norm", &net->norms) ||
+        get_float(p, s, "ema", 0.0, 0.0, 0.999999, &o->ema) ||
+        get_int(p, s, "ema_every", 1, 1, 1L << 20, &v) || get_bool(p, s, "ema_warmup", &o->ema_warmup))
         return p->rc;
+    o->ema_every = (int)v;
+    if (o->ema == 0.0f && (find(s, "ema_every") || find(s, "ema_warmup")))
+        return perr(p, find(s, find(s, "ema_every") ? "ema_every" : "ema_warmup")->line,
+                    SN_EINVAL, "[net] ema_every and ema_warmup need ema > 0");
 
     struct sn_sched *sc = &net->sched;
     sc->kind = SN_SCHED_CONSTANT;
@@ -708,11 +721,10 @@ static int parse_view(char *tok, struct sn_view *v)
     *v = (struct sn_view){ 0, 0, false };
     char *save = NULL;
     for (char *w = strtok_r(tok, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-        char *end;
-        long x = strtol(w, &end, 10);
+        long long x;
         if (strcmp(w, "flip") == 0 && !v->flip)
             v->flip = true;
-        else if (*end == '\0' && end != w && n_int < 2 && !v->flip && labs(x) <= 1024)
+        else if (n_int < 2 && !v->flip && sn_parse_int(w, -1024, 1024, &x) == SN_OK)
             vals[n_int++] = (int)x;
         else
             return SN_EINVAL;
@@ -757,13 +769,14 @@ static int get_views(struct parser *p, struct section *s, struct sn_augment *a, 
         int n = 0;
         snprintf(buf, sizeof buf, "%s", wkv->value);
         for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *end;
-            double w = strtod(tok, &end);
-            while (*end == ' ' || *end == '\t')
-                end++;
-            if (n == a->n_views || *end != '\0' || end == tok || !(w > 0.0 && w < 1e6))
-                return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights: expected %d "
-                            "positive numbers (one per view), got '%s'", a->n_views, wkv->value);
+            double w;
+            tok = trim(tok);
+            if (n == a->n_views)
+                return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights: more weights "
+                            "than the %d views in '%s'", a->n_views, wkv->value);
+            if (sn_parse_real(tok, 1e-6, 1e6, &w))
+                return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights: each weight: %s",
+                            sn_errmsg());
             a->view_weight[n++] = (float)w;
         }
         if (n != a->n_views)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "io/h5.h"
@@ -1184,14 +1185,15 @@ static void test_train_help_and_lone_rank(void **state)
 
 /* The speed-run features in one model: GELU (fused in conv and in
  * batchnorm), affine = bias, dirac init, parameter groups, decoupled weight
- * decay, the onecycle schedule, label smoothing, reflected translation,
- * alternating flips and four weighted test-time views. */
+ * decay, the onecycle schedule, label smoothing, weight averaging (ema),
+ * reflected translation, alternating flips and four weighted test-time
+ * views. */
 static const char speedrun_cfg[] =
     "[net]\ninput = 1,2,4\nbatch = 24\nepochs = 3\noptimizer = sgd\nmomentum = 0.9\n"
     "nesterov = 1\nlr = 0.05\nweight_decay = 0.01\ndecoupled_weight_decay = 1\n"
     "bias_wd_mult = 0\nnorm_lr_mult = 4\nnorm_wd_mult = 0\nlr_schedule = onecycle\n"
     "lr_start_factor = 0.2\nlr_end_factor = 0.07\nwarmup_fraction = 0.25\n"
-    "label_smoothing = 0.1\nseed = 4\n"
+    "label_smoothing = 0.1\nseed = 4\nema = 0.8\nema_every = 2\nema_warmup = 1\n"
     "[augment]\ntranslate = 1\nflip = alternate\ntest_views = 0 0, flip, 1 0, -1 0 flip\n"
     "test_weights = 2, 2, 1, 1\n"
     "[conv]\nname = c\nfilters = 4\nsize = 2\npad = 1\ninit = dirac\nactivation = gelu_tanh\n"
@@ -1216,6 +1218,57 @@ static size_t speedrun_params(const char *path, bool bn, float *out)
     }
     sn_h5_close(f);
     return n;
+}
+
+/* --out holds the weight average: the final checkpoint's ema state of the
+ * conv's weight, not its live weight (a = --out's parameters, the conv's
+ * 16 weights first). */
+static void speedrun_ema_is_out(const float *a)
+{
+    float live[16], ema[16];
+    struct sn_h5 *f;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/ckpt-00000060.h5", sn_test_path("sp_ck"));
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/params/c/weight", SN_H5_F32, live, 16), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/optimizer/c/weight/ema", SN_H5_F32, ema, 16), SN_OK);
+    sn_h5_close(f);
+    assert_memory_equal(a, ema, sizeof ema);
+    assert_memory_not_equal(a, live, sizeof live);
+}
+
+/* The same checkpoint with the onecycle's end, the translation or a
+ * parameter group's multiplier changed in [net]/[augment] is refused (exit
+ * 2) naming schedule, augment and groups with both values; --out is not
+ * written. */
+static void speedrun_resume_refused(char *text, const char *cfg, const char *data)
+{
+    snprintf(text, 2048, speedrun_cfg, speedrun_bn);
+    const char *from[] = { "lr_end_factor = 0.07", "translate = 1", "bias_wd_mult = 0" };
+    const char *to[] = { "lr_end_factor = 0.08", "translate = 2", "bias_wd_mult = 1" };
+    for (int k = 0; k < 3; k++) {
+        char *at = strstr(text, from[k]);
+        assert_non_null(at);
+        memmove(at + strlen(to[k]), at + strlen(from[k]), strlen(at + strlen(from[k])) + 1);
+        memcpy(at, to[k], strlen(to[k]));
+    }
+    char changed[1100];
+    snprintf(changed, sizeof changed, "%s.changed", cfg);
+    write_text(changed, text);
+    int rc = sn_test_run(BIN " train --model %s --data %s --resume %s/ckpt-00000031.h5 --out %s "
+                         "--quiet --threads 1", changed, data, sn_test_path("sp_ck"),
+                         sn_test_path("sp_refused.h5"));
+    char *err = err_text();
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "belongs to another run"));
+    assert_non_null(strstr(err, "end_factor 0.08"));
+    assert_non_null(strstr(err, "translate 2 flip alternate (checkpoint: shift 0 flip 0 "
+                                "rotate 0 zoom 0 translate 1 flip alternate)"));
+    assert_non_null(strstr(err, "groups weights 1 1 biases 1 1 norms 4 0 (checkpoint: "
+                                "weights 1 1 biases 1 0 norms 4 0)"));
+    assert_non_null(strstr(err, "--resume-override groups,schedule,augment"));
+    assert_int_equal(access(sn_test_path("sp_refused.h5"), F_OK), -1);
+    free(err);
 }
 
 /* With every speed-run feature, a run resumed from its checkpoint of step
@@ -1254,6 +1307,19 @@ static void test_train_speedrun_features_resume(void **state)
     assert_memory_equal(a, b, n * sizeof(float));
     for (int i = 0; i < 4; i++)
         assert_float_equal(a[203 + i], 1.0f, 0);   /* bn/weight */
+    speedrun_ema_is_out(a);
+    /* at 1 rank too: stopped at step 31 by --steps, resumed */
+    assert_int_equal(sn_test_run("timeout 120 " BIN " train --model %s --data %s --out %s "
+                                 "--checkpoint-dir %s --checkpoint-every 31 --quiet --threads 1",
+                                 cfg, data, sn_test_path("sp1_full.h5"), sn_test_path("sp1_ck")),
+                     0);
+    assert_int_equal(sn_test_run("timeout 120 " BIN " train --model %s --data %s --resume "
+                                 "%s/ckpt-00000031.h5 --out %s --quiet --threads 1", cfg, data,
+                                 sn_test_path("sp1_ck"), sn_test_path("sp1_res.h5")), 0);
+    n = speedrun_params(sn_test_path("sp1_full.h5"), true, a);
+    speedrun_params(sn_test_path("sp1_res.h5"), true, b);
+    assert_memory_equal(a, b, n * sizeof(float));
+    speedrun_resume_refused(text, cfg, data);
     for (int np = 1; np <= 2; np++)
         assert_int_equal(sn_test_run("timeout 120 %s -np %d " BIN " train --model %s --data %s "
                                      "--steps 30 --out %s --quiet --threads 1", mp, np, cfg_nobn,

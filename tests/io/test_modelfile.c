@@ -367,7 +367,23 @@ static void test_modelfile_training_features(void **state)
     expect_error(IMG "[augment]\ntest_views = 0 0, flip\ntest_weights = 1\n[dense]\n"
                  "units = 2\n", SN_EINVAL, "bad.cfg:5:", "1 weights for 2 views");
     expect_error(IMG "[augment]\ntest_views = 0 0, flip\ntest_weights = 1, -1\n[dense]\n"
-                 "units = 2\n", SN_EINVAL, "bad.cfg:5:", "positive");
+                 "units = 2\n", SN_EINVAL, "bad.cfg:5:", "each weight: expected a number");
+    expect_error(IMG "[augment]\ntest_views = 0 0, flip\ntest_weights = 1, 1, 1\n[dense]\n"
+                 "units = 2\n", SN_EINVAL, "bad.cfg:5:", "more weights than the 2 views");
+    expect_error(IMG "[augment]\ntest_views = 0 0, 99999999999999999999 0\n[dense]\n"
+                 "units = 2\n", SN_EINVAL, "bad.cfg:4:", "test_views");
+    /* weight averaging */
+    assert_int_equal(sn_modelfile_parse(NET "ema = 0.99\nema_every = 5\nema_warmup = 1\n"
+                                        "[dense]\nunits = 2\n", "f.cfg", &net, &m), SN_OK);
+    assert_float_equal(net.optim.ema, 0.99f, 0);
+    assert_int_equal(net.optim.ema_every, 5);
+    assert_true(net.optim.ema_warmup);
+    sn_model_destroy(m);
+    expect_error(NET "ema = 1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "ema");
+    expect_error(NET "ema = 0.9\nema_every = 0\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "ema_every");
+    expect_error(NET "ema_every = 3\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "need ema > 0");
     expect_error(IMG "[augment]\ntest_flip = 1\ntest_views = flip\n[dense]\nunits = 2\n",
                  SN_EINVAL, "bad.cfg:5:", "give one");
     expect_error(IMG "[augment]\ntest_weights = 1\n[dense]\nunits = 2\n", SN_EINVAL,
