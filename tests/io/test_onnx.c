@@ -686,7 +686,7 @@ static const char *run_optim(struct ccase *c)
     for (int j = 0; j < k; j++) {
         size_t len = c->in[2 + j]->n;
         p[j] = (struct sn_param){ .len = len, .trainable = true, .w = w + off, .dw = dw + off,
-                                  .offset = off };
+                                  .offset = off, .lr_mult = 1, .wd_mult = 1 };
         pl[j] = &p[j];
         memcpy(w + off, c->in[2 + j]->f, len * sizeof *w);
         memcpy(dw + off, c->in[2 + k + j]->f, len * sizeof *w);
