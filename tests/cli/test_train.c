@@ -1237,7 +1237,7 @@ static void speedrun_ema_is_out(const float *a)
     assert_memory_not_equal(a, live, sizeof live);
 }
 
-/* The same checkpoint with the onecycle's end, the translation or a
+/* The same checkpoint with the onecycle's end, the translation (off) or a
  * parameter group's multiplier changed in [net]/[augment] is refused (exit
  * 2) naming schedule, augment and groups with both values; --out is not
  * written. */
@@ -1245,7 +1245,7 @@ static void speedrun_resume_refused(char *text, const char *cfg, const char *dat
 {
     snprintf(text, 2048, speedrun_cfg, speedrun_bn);
     const char *from[] = { "lr_end_factor = 0.07", "translate = 1", "bias_wd_mult = 0" };
-    const char *to[] = { "lr_end_factor = 0.08", "translate = 2", "bias_wd_mult = 1" };
+    const char *to[] = { "lr_end_factor = 0.08", "translate = 0", "bias_wd_mult = 1" };
     for (int k = 0; k < 3; k++) {
         char *at = strstr(text, from[k]);
         assert_non_null(at);
@@ -1262,7 +1262,7 @@ static void speedrun_resume_refused(char *text, const char *cfg, const char *dat
     assert_int_equal(rc, 2);
     assert_non_null(strstr(err, "belongs to another run"));
     assert_non_null(strstr(err, "end_factor 0.08"));
-    assert_non_null(strstr(err, "translate 2 flip alternate (checkpoint: shift 0 flip 0 "
+    assert_non_null(strstr(err, "zoom 0 flip alternate (checkpoint: shift 0 flip 0 "
                                 "rotate 0 zoom 0 translate 1 flip alternate)"));
     assert_non_null(strstr(err, "groups weights 1 1 biases 1 1 norms 4 0 (checkpoint: "
                                 "weights 1 1 biases 1 0 norms 4 0)"));
