@@ -321,6 +321,7 @@ static const struct sn_layer_ops activation_ops = {
 /* GELU's backward reads x, which running in place would overwrite. */
 static const struct sn_layer_ops activation_x_ops = {
     .kind = "activation",
+    .attrs = activation_attrs,
     .forward = activation_forward,
     .backward = activation_backward,
     .overwrites_dx = true,
