@@ -4,6 +4,10 @@
  * choice (docs/PERFORMANCE.md).
  *
  *   build/bench/conv_algos [THREADS]        (default 2)
+ *   build/bench/conv_algos THREADS cifar_fast
+ *                         the shapes of models/cifar_fast.cfg instead, batch
+ *                         256, with the fastest algorithm's GFLOP/s (forward
+ *                         and backward as 3x the forward's direct FLOPs)
  *
  * Each line: channels in, image size, channels out, kernel, padding,
  * batch, then forward and backward milliseconds of each algorithm (- where
@@ -14,6 +18,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/clock.h"
 #include "core/conv.h"
@@ -83,12 +88,21 @@ int main(int argc, char **argv)
     sn_parallel_set_threads(threads < 1 ? 1 : threads);
     /* C, H = W, OC, K, P, batch: lenet5, cnn (28x28 Fashion-MNIST), and
      * cifar_resnet (32x32 CIFAR-10) */
-    static const int shapes[][6] = {
+    static const int zoo[][6] = {
         { 1, 28, 6, 5, 2, 256 },   { 6, 14, 16, 5, 0, 256 },  { 1, 28, 32, 3, 1, 256 },
         { 8, 28, 8, 3, 1, 128 },   { 16, 28, 16, 3, 1, 128 }, { 32, 28, 32, 3, 1, 256 },
         { 32, 14, 64, 3, 1, 256 }, { 64, 14, 64, 3, 1, 256 }, { 3, 32, 16, 3, 1, 128 },
         { 16, 32, 16, 3, 1, 128 }, { 32, 16, 32, 3, 1, 128 }, { 64, 8, 64, 3, 1, 128 },
     };
+    /* cifar_fast: the 2x2 whitening layer, then the 3x3 layers of its three
+     * blocks (31x31, 15x15, 7x7 and 3x3 maps) */
+    static const int fast[][6] = {
+        { 3, 32, 24, 2, 0, 256 },   { 24, 31, 64, 3, 1, 256 },   { 64, 15, 64, 3, 1, 256 },
+        { 64, 15, 256, 3, 1, 256 }, { 256, 7, 256, 3, 1, 256 }, { 256, 3, 256, 3, 1, 256 },
+    };
+    const bool cifar_fast = argc > 2 && strcmp(argv[2], "cifar_fast") == 0;
+    const int (*shapes)[6] = cifar_fast ? fast : zoo;
+    const size_t n_shapes = cifar_fast ? sizeof fast / sizeof fast[0] : sizeof zoo / sizeof zoo[0];
     enum { NA = 4 };
     static const enum sn_conv_algo algos[NA] = { SN_CONV_IM2COL, SN_CONV_WINOGRAD,
                                                  SN_CONV_WINOGRAD4, SN_CONV_DIRECT };
@@ -97,8 +111,8 @@ int main(int argc, char **argv)
     printf("%-22s", "C,HxW,OC,KxK,P,batch");
     for (int a = 0; a < NA; a++)
         printf(" %8s fwd %7s", names[a], "bwd");
-    printf("  fastest\n");
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    printf("  fastest%s\n", cifar_fast ? "  GFLOP/s" : "");
+    for (size_t s = 0; s < n_shapes; s++) {
         int C = shapes[s][0], HW = shapes[s][1], OC = shapes[s][2], K = shapes[s][3];
         int P = shapes[s][4], B = shapes[s][5], OHW = HW + 2 * P - K + 1;
         size_t nx = (size_t)B * C * HW * HW, ny = (size_t)B * OC * OHW * OHW;
@@ -127,7 +141,10 @@ int main(int argc, char **argv)
                 fastest = a;
             }
         }
-        if (fastest >= 0)
+        double flops = 3.0 * 2.0 * C * OC * K * K * (double)OHW * OHW * B;
+        if (fastest >= 0 && cifar_fast)
+            printf("  %s %.2fx  %.1f\n", names[fastest], base / best, flops / best / 1e9);
+        else if (fastest >= 0)
             printf("  %s %.2fx\n", names[fastest], base / best);
         else
             printf("  failed\n");

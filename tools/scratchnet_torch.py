@@ -50,7 +50,37 @@ def torch_param(kind, param):
 def act_module(name):
     return {"linear": nn.Identity(), "relu": nn.ReLU(), "sigmoid": nn.Sigmoid(),
             "tanh": nn.Tanh(), "leaky_relu": nn.LeakyReLU(LEAKY_SLOPE),
-            "softmax": nn.Softmax(dim=-1)}[name]
+            "softmax": nn.Softmax(dim=-1), "gelu": nn.GELU(),
+            "gelu_tanh": nn.GELU(approximate="tanh")}[name]
+
+
+def _with_act(base):
+    """base (BatchNorm1d or 2d) followed by an activation: [batchnorm] with
+    `activation`; the state_dict keys stay BatchNorm's."""
+
+    class BatchNormAct(base):
+        def __init__(self, c, eps, momentum, act):
+            super().__init__(c, eps=eps, momentum=momentum)
+            self.act = act
+
+        def forward(self, x):
+            return self.act(super().forward(x))
+
+    return BatchNormAct
+
+
+BatchNorm1dAct, BatchNorm2dAct = _with_act(nn.BatchNorm1d), _with_act(nn.BatchNorm2d)
+
+
+class Scale(nn.Module):
+    """y = scale x: [dense] scale (no parameters)."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, x):
+        return x * self.scale
 
 
 class Recurrent(nn.Module):
@@ -104,7 +134,10 @@ class Net(nn.Module):
         act = kv.get("activation", "linear")
         if word == "dense":
             units = int(kv["units"])
-            return nn.Sequential(nn.Linear(n, units), act_module(act)), (units,), True
+            layers = [nn.Linear(n, units), act_module(act)]
+            if float(kv.get("scale", 1)) != 1:
+                layers.append(Scale(float(kv["scale"])))
+            return nn.Sequential(*layers), (units,), True
         if word == "conv":
             c, h, w = shape
             f, k = int(kv["filters"]), int(kv["size"])
@@ -123,8 +156,11 @@ class Net(nn.Module):
             return nn.Dropout(float(kv.get("rate", 0.5))), shape, False
         if word == "batchnorm":
             mom, eps = float(kv.get("momentum", 0.1)), float(kv.get("eps", 1e-5))
-            cls = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
-            return cls(shape[0], eps=eps, momentum=mom), shape, False
+            cls = BatchNorm2dAct if len(shape) == 3 else BatchNorm1dAct
+            bn = cls(shape[0], eps, mom, act_module(act))
+            # affine = bias: the weight stays 1 (it is in the state_dict, as ones)
+            bn.weight.requires_grad_(kv.get("affine", "1") != "bias")
+            return bn, shape, False
         if word == "activation":
             return act_module(act), shape, False
         if word in RECURRENT:

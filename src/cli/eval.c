@@ -270,6 +270,8 @@ int sn_cmd_eval(int argc, char **argv)
                    (long long)correct, (long long)seen);
         if (net.augment.test_flip)
             printf("  (test_flip: each image and its mirror)");
+        else if (net.augment.n_views)
+            printf("  (test_views: the weighted mean of %d views)", net.augment.n_views);
         printf("\n");
         if (cm)
             print_confusion(cm, K, names);

@@ -150,7 +150,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
         px = malloc((size_t)C * H * W);
         x = sn_alloc_f32((size_t)C * H * W);
         probs = sn_alloc_f32((size_t)K);
-        zsum = sn_alloc_f32((size_t)K);
+        zsum = sn_alloc_f32(sn_eval_scratch_len(m, &net, 1) + 1);
         if (!px || !x || !probs || !zsum)
             rc = sn_fail(SN_ENOMEM, "out of memory");
     }
@@ -235,7 +235,7 @@ static int run(const char *weights, const char *model, const char *input, const 
         x = sn_alloc_f32((size_t)batch * in_len);
         probs = sn_alloc_f32(s->n * (size_t)K);
         pred = malloc(s->n * sizeof *pred);
-        zsum = sn_alloc_f32((size_t)batch * (size_t)K);
+        zsum = sn_alloc_f32(sn_eval_scratch_len(m, &net, batch) + 1);
         if (!x || !probs || !pred || !zsum)
             rc = sn_fail(SN_ENOMEM, "out of memory for %zu predictions", s->n);
     }

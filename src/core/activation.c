@@ -16,6 +16,7 @@ static const char *const act_names[] = {
     [SN_ACT_LINEAR] = "linear",   [SN_ACT_RELU] = "relu",
     [SN_ACT_LEAKY_RELU] = "leaky_relu", [SN_ACT_SIGMOID] = "sigmoid",
     [SN_ACT_TANH] = "tanh",       [SN_ACT_SOFTMAX] = "softmax",
+    [SN_ACT_GELU] = "gelu",       [SN_ACT_GELU_TANH] = "gelu_tanh",
 };
 
 int sn_act_parse(const char *name, enum sn_act *out)
@@ -28,7 +29,7 @@ int sn_act_parse(const char *name, enum sn_act *out)
     }
     return sn_fail(SN_EINVAL,
                    "unknown activation '%s' (expected linear, relu, leaky_relu, "
-                   "sigmoid, tanh or softmax)", name);
+                   "sigmoid, tanh, softmax, gelu or gelu_tanh)", name);
 }
 
 const char *sn_act_name(enum sn_act a)
@@ -60,6 +61,29 @@ static void softmax_row_backward(const float *y, const float *dy, float *dx, siz
         dot += dy[j] * y[j];
     for (size_t j = 0; j < F; j++)
         dx[j] = (acc ? dx[j] : 0.0f) + y[j] * (dy[j] - dot);
+}
+
+/* GELU's tanh form: u = sqrt(2/pi) (x + 0.044715 x^3). */
+#define GELU_K 0.797884560802865356f
+#define GELU_C 0.044715f
+/* 1 / sqrt(2 pi): the normal density is exp(-x^2/2) / sqrt(2 pi) */
+#define INV_SQRT_2PI 0.398942280401432678f
+
+static inline float gelu_tanh(float x)
+{
+    return 0.5f * x * (1.0f + sn_tanhf(GELU_K * (x + GELU_C * x * x * x)));
+}
+
+static inline float gelu_tanh_grad(float x)
+{
+    float t = sn_tanhf(GELU_K * (x + GELU_C * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x * x);
+}
+
+static inline float gelu_grad(float x)
+{
+    float g, p = sn_normcdf_g(x, &g);
+    return p + x * g * INV_SQRT_2PI;
 }
 
 /* ---- one thread's kernels ---------------------------------------------
@@ -100,13 +124,24 @@ void sn_act_forward_seq(enum sn_act a, const float *x, float *y, size_t n)
         for (size_t i = 0; i < n; i++)
             y[i] = sn_tanhf(x[i]);
         break;
+    case SN_ACT_GELU:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] * sn_normcdf(x[i]);
+        break;
+    case SN_ACT_GELU_TANH:
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            y[i] = gelu_tanh(x[i]);
+        break;
     }
 }
 
-/* dx = act'(y) dy, or dx += act'(y) dy when acc: the flag is the same for
- * the whole loop, so the compiler makes two loops of each. */
-static void backward_seq(enum sn_act a, const float *y, const float *dy, float *dx, size_t n,
-                         bool acc)
+/* dx = act'(x) dy, or dx += act'(x) dy when acc, from x or y (see the
+ * header): the flag is the same for the whole loop, so the compiler makes
+ * two loops of each. */
+static void backward_seq(enum sn_act a, const float *x, const float *y, const float *dy,
+                         float *dx, size_t n, bool acc)
 {
     switch (a) {
     case SN_ACT_SOFTMAX:   /* the n values as one row */
@@ -141,12 +176,35 @@ static void backward_seq(enum sn_act a, const float *y, const float *dy, float *
         for (size_t i = 0; i < n; i++)
             dx[i] = (acc ? dx[i] : 0.0f) + dy[i] * (1.0f - y[i] * y[i]);
         break;
+    case SN_ACT_GELU:   /* two loops: GCC does not vectorise the acc select here */
+        if (acc) {
+#pragma omp simd
+            for (size_t i = 0; i < n; i++)
+                dx[i] += dy[i] * gelu_grad(x[i]);
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < n; i++)
+                dx[i] = dy[i] * gelu_grad(x[i]);
+        }
+        break;
+    case SN_ACT_GELU_TANH:
+        if (acc) {
+#pragma omp simd
+            for (size_t i = 0; i < n; i++)
+                dx[i] += dy[i] * gelu_tanh_grad(x[i]);
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < n; i++)
+                dx[i] = dy[i] * gelu_tanh_grad(x[i]);
+        }
+        break;
     }
 }
 
-void sn_act_backward_seq(enum sn_act a, const float *y, const float *dy, float *dx, size_t n)
+void sn_act_backward_seq(enum sn_act a, const float *x, const float *y, const float *dy,
+                         float *dx, size_t n)
 {
-    backward_seq(a, y, dy, dx, n, false);
+    backward_seq(a, x, y, dy, dx, n, false);
 }
 
 /* ---- the B x F entry points -------------------------------------------
@@ -176,8 +234,8 @@ void sn_act_forward(enum sn_act a, const float *x, float *y, size_t B, size_t F)
     }
 }
 
-static void act_backward(enum sn_act a, const float *y, const float *dy, float *dx, size_t B,
-                         size_t F, bool acc)
+static void act_backward(enum sn_act a, const float *x, const float *y, const float *dy,
+                         float *dx, size_t B, size_t F, bool acc)
 {
     size_t n = B * F;
     if (a == SN_ACT_SOFTMAX) {
@@ -187,27 +245,27 @@ static void act_backward(enum sn_act a, const float *y, const float *dy, float *
         return;
     }
     if (n <= SN_ELEMWISE_PAR) {
-        backward_seq(a, y, dy, dx, n, acc);
+        backward_seq(a, x, y, dy, dx, n, acc);
         return;
     }
     size_t chunks = (n + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < chunks; c++) {
         size_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
-        backward_seq(a, y + lo, dy + lo, dx + lo, len, acc);
+        backward_seq(a, x ? x + lo : NULL, y ? y + lo : NULL, dy + lo, dx + lo, len, acc);
     }
 }
 
-void sn_act_backward(enum sn_act a, const float *y, const float *dy, float *dx,
+void sn_act_backward(enum sn_act a, const float *x, const float *y, const float *dy, float *dx,
                      size_t B, size_t F)
 {
-    act_backward(a, y, dy, dx, B, F, false);
+    act_backward(a, x, y, dy, dx, B, F, false);
 }
 
-void sn_act_backward_add(enum sn_act a, const float *y, const float *dy, float *dx,
-                         size_t B, size_t F)
+void sn_act_backward_add(enum sn_act a, const float *x, const float *y, const float *dy,
+                         float *dx, size_t B, size_t F)
 {
-    act_backward(a, y, dy, dx, B, F, true);
+    act_backward(a, x, y, dy, dx, B, F, true);
 }
 
 /* ---- the [activation] layer ------------------------------------------- */
@@ -236,15 +294,14 @@ static void activation_backward(struct sn_layer *l, const float *const *x,
                                 const float *y, const float *dy, float *const *dx,
                                 const struct sn_ctx *c)
 {
-    (void)x;
     const struct activation *a = (const struct activation *)l;
     if (!dx[0])
         return;
     size_t F, rows = activation_rows(l, c->B, &F);
     if (c->fresh & 1u)
-        sn_act_backward(a->act, y, dy, dx[0], rows, F);
+        sn_act_backward(a->act, x[0], y, dy, dx[0], rows, F);
     else
-        sn_act_backward_add(a->act, y, dy, dx[0], rows, F);
+        sn_act_backward_add(a->act, x[0], y, dy, dx[0], rows, F);
 }
 
 static void activation_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
@@ -261,14 +318,25 @@ static const struct sn_layer_ops activation_ops = {
     .overwrites_dx = true,
 };
 
+/* GELU's backward reads x, which running in place would overwrite. */
+static const struct sn_layer_ops activation_x_ops = {
+    .kind = "activation",
+    .attrs = activation_attrs,
+    .forward = activation_forward,
+    .backward = activation_backward,
+    .overwrites_dx = true,
+};
+
 int sn_activation_create(const char *name, struct sn_shape in, enum sn_act act,
                          struct sn_layer **out)
 {
     struct activation *a = calloc(1, sizeof *a);
     if (!a)
         return sn_fail(SN_ENOMEM, "activation: out of memory");
-    sn_layer_base_init(&a->base, &activation_ops, name, in);
+    sn_layer_base_init(&a->base, sn_act_needs_x(act) ? &activation_x_ops : &activation_ops, name,
+                       in);
     a->base.out_shape = in;
+    a->base.backward_reads_y = !sn_act_needs_x(act);
     a->act = act;
     *out = &a->base;
     return SN_OK;

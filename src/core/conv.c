@@ -64,6 +64,8 @@ struct conv {
     const struct sn_wino *wino; /* the Winograd variant, or NULL for im2col */
     int nt;                 /* threads the workspace has room for */
     int nb;                 /* winograd: examples per group at most */
+    float *z;               /* max_batch outputs before the activation, kept for
+                             * its backward when it needs them (GELU); owned */
 };
 
 static int conv_reserve(struct sn_layer *l, int max_batch)
@@ -80,6 +82,9 @@ static int conv_reserve(struct sn_layer *l, int max_batch)
         k->nb = per;
     if (k->nb < 1)
         k->nb = 1;
+    if (sn_act_needs_x(k->act) &&
+        !(k->z = sn_alloc_f32((size_t)max_batch * k->OC * k->g.OH * k->g.OW)))
+        return sn_fail(SN_ENOMEM, "%s: out of memory", l->name);
     return SN_OK;
 }
 
@@ -173,27 +178,32 @@ static size_t conv_workspace_len(const struct sn_layer *l, int B)
     return (size_t)k->nt * per_thread(k);
 }
 
-/* y = act(y) for n examples, in place (softmax over the last dimension,
- * like [activation]). */
-static void conv_act_forward(const struct conv *k, float *y, int n)
+/* y = act(y) for the n examples from example b0 on, in place (softmax
+ * over the last dimension, like [activation]); first a copy of y to z when
+ * the activation's backward needs it. */
+static void conv_act_forward(const struct conv *k, float *y, int b0, int n)
 {
-    const size_t len = (size_t)n * k->OC * k->g.OH * k->g.OW;
+    const size_t out_len = (size_t)k->OC * k->g.OH * k->g.OW, len = (size_t)n * out_len;
     const size_t row = k->act == SN_ACT_SOFTMAX ? (size_t)k->g.OW : len;
+    if (k->z)
+        memcpy(k->z + (size_t)b0 * out_len, y, len * sizeof *y);
     for (size_t o = 0; o < len; o += row)
         sn_act_forward_seq(k->act, y + o, y + o, row);
 }
 
-/* dz = act'(y) dy for n examples, into buf; for a linear activation dz is
- * dy itself, used where it is. */
-static const float *conv_dz(const struct conv *k, const float *y, const float *dy, int n,
+/* dz = act'(z) dy for the n examples from example b0 on (y, dy point at
+ * b0's), into buf; for a linear activation dz is dy itself, used where it
+ * is. */
+static const float *conv_dz(const struct conv *k, const float *y, const float *dy, int b0, int n,
                             float *buf)
 {
     if (k->act == SN_ACT_LINEAR)
         return dy;
-    const size_t len = (size_t)n * k->OC * k->g.OH * k->g.OW;
+    const size_t out_len = (size_t)k->OC * k->g.OH * k->g.OW, len = (size_t)n * out_len;
     const size_t row = k->act == SN_ACT_SOFTMAX ? (size_t)k->g.OW : len;
+    const float *z = k->z ? k->z + (size_t)b0 * out_len : NULL;
     for (size_t o = 0; o < len; o += row)
-        sn_act_backward_seq(k->act, y + o, dy + o, buf + o, row);
+        sn_act_backward_seq(k->act, z ? z + o : NULL, y + o, dy + o, buf + o, row);
     return buf;
 }
 
@@ -244,7 +254,7 @@ static void wino_forward(const struct conv *k, const float *x, const float *w,
             sn_gemm_small(OC, (int)N, C, U + (size_t)xi * OC * C, C, 1, V + xi * ldV, N,
                           M + xi * ldM, N);
         wi->output(g, OC, M, bias, n, yb);
-        conv_act_forward(k, yb, n);
+        conv_act_forward(k, yb, b0, n);
     }
 }
 
@@ -271,8 +281,8 @@ static void wino_backward(const struct conv *k, const float *x, const float *y,
         const size_t N = (size_t)n * T, ldV = sn_wino_ld(C, N), ldM = sn_wino_ld(OC, N);
         struct wino_ws t = wino_ws(k, c->ws, sn_parallel_thread_id());
         float *V = t.V, *dM = t.M, *dzbuf = t.dz, *dU = t.dU, *db = t.db;
-        const float *dz = conv_dz(k, y + (size_t)b0 * out_len, dy + (size_t)b0 * out_len, n,
-                                  dzbuf);
+        const float *dz = conv_dz(k, y + (size_t)b0 * out_len, dy + (size_t)b0 * out_len, b0,
+                                  n, dzbuf);
         if (pb->trainable)
             add_bias_grad(dz, n, OC, L, db);
         wi->output_grad(g, OC, dz, n, dM);
@@ -340,7 +350,7 @@ static void conv_forward(struct sn_layer *l, const float *const *x, float *y,
             sn_sgemm(false, false, OC, (int)L, (int)CKK, 1.0f, w, (int)CKK, cols, (int)L, 1.0f,
                      yb, (int)L);
         }
-        conv_act_forward(k, yb, 1);
+        conv_act_forward(k, yb, b, 1);
     }
 }
 
@@ -371,7 +381,7 @@ static void conv_backward(struct sn_layer *l, const float *const *x, const float
         struct thread_ws t = thread_ws(k, c->ws, sn_parallel_thread_id());
         const float *xb = x[0] + (size_t)b * in_len;
         float *dxb = dx[0] ? dx[0] + (size_t)b * in_len : NULL;
-        const float *dz = conv_dz(k, y + (size_t)b * out_len, dy + (size_t)b * out_len, 1,
+        const float *dz = conv_dz(k, y + (size_t)b * out_len, dy + (size_t)b * out_len, b, 1,
                                   t.dz);
         if (pb->trainable)
             add_bias_grad(dz, 1, OC, L, t.db);
@@ -440,11 +450,17 @@ static void conv_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
     a->pad = k->g.P;
 }
 
+static void conv_destroy(struct sn_layer *l)
+{
+    sn_free(((struct conv *)l)->z);
+}
+
 static const struct sn_layer_ops conv_ops = {
     .kind = "conv",
     .attrs = conv_attrs,
     .flops = conv_flops,
     .reserve = conv_reserve,
+    .destroy = conv_destroy,
     .workspace_len = conv_workspace_len,
     .forward = conv_forward,
     .backward = conv_backward,
@@ -480,12 +496,14 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
     sn_conv_set_algo(&k->base, SN_CONV_AUTO);
     k->base.out_shape = sn_shape_make(filters, k->g.OH, k->g.OW, 0);
     int fan_in = in.d[0] * size * size, fan_out = filters * size * size;
-    sn_layer_add_param(&k->base, "weight", sn_shape_make(filters, in.d[0], size, size), init,
-                       fan_in, fan_out);
+    struct sn_param *w = sn_layer_add_param(&k->base, "weight",
+                                            sn_shape_make(filters, in.d[0], size, size), init,
+                                            fan_in, fan_out);
+    w->n_dirac = init == SN_INIT_DIRAC ? (filters < in.d[0] ? filters : in.d[0]) : 0;
     sn_layer_add_param(&k->base, "bias", sn_shape_make(filters, 0, 0, 0),
                        init == SN_INIT_FANIN_UNIFORM ? SN_INIT_FANIN_UNIFORM : SN_INIT_ZERO,
                        fan_in, fan_out);
-    k->base.backward_reads_y = act != SN_ACT_LINEAR;
+    k->base.backward_reads_y = act != SN_ACT_LINEAR && !sn_act_needs_x(act);
     *out = &k->base;
     return SN_OK;
 }

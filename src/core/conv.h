@@ -11,8 +11,11 @@
 #include "core/activation.h"
 #include "core/layer.h"
 
-/* A conv layer reading (C,H,W).  SN_ESHAPE if the input is not 3-D or the
- * kernel does not fit the padded input. */
+/* A conv layer reading (C,H,W).  init is the weight's rule; with
+ * SN_INIT_DIRAC the first min(C, filters) filters are identities (lower
+ * weight's n_dirac before the model is built for fewer) and the bias is
+ * zero.  SN_ESHAPE if the input is not 3-D or the kernel does not fit the
+ * padded input. */
 int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, int stride,
                    int pad, enum sn_act act, enum sn_init init, struct sn_layer **out);
 

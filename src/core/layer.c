@@ -43,6 +43,8 @@ struct sn_param *sn_layer_add_param(struct sn_layer *l, const char *name,
     p->fan_in = fan_in;
     p->fan_out = fan_out;
     p->trainable = true;
+    p->lr_mult = 1.0f;
+    p->wd_mult = 1.0f;
     return p;
 }
 
@@ -76,6 +78,23 @@ void sn_layer_get_attrs(const struct sn_layer *l, struct sn_layer_attrs *a)
         l->ops->attrs(l, a);
 }
 
+/* Every filter fan-in uniform (the draws PyTorch's default makes), then
+ * the first n_dirac filters replaced by identities, as airbench's
+ * dirac_(w[:n]) after the default initialisation. */
+static void init_dirac(struct sn_param *p, struct sn_rng *r)
+{
+    const int C = p->shape.d[1], KH = p->shape.d[2], KW = p->shape.d[3];
+    const size_t filter = (size_t)C * KH * KW;
+    float bound = 1.0f / sqrtf((float)p->fan_in);
+    for (size_t i = 0; i < p->len; i++)
+        p->w[i] = (2.0f * sn_rng_uniform(r) - 1.0f) * bound;
+    for (int o = 0; o < p->n_dirac; o++) {
+        float *f = p->w + (size_t)o * filter;
+        memset(f, 0, filter * sizeof *f);
+        f[((size_t)o * KH + KH / 2) * KW + KW / 2] = 1.0f;
+    }
+}
+
 void sn_param_init(struct sn_param *p, struct sn_rng *r)
 {
     float bound, std;
@@ -101,6 +120,9 @@ void sn_param_init(struct sn_param *p, struct sn_rng *r)
         bound = sqrtf(6.0f / (float)(p->fan_in + p->fan_out));
         for (size_t i = 0; i < p->len; i++)
             p->w[i] = (2.0f * sn_rng_uniform(r) - 1.0f) * bound;
+        break;
+    case SN_INIT_DIRAC:
+        init_dirac(p, r);
         break;
     }
 }

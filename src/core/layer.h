@@ -33,6 +33,10 @@ enum sn_init {
     SN_INIT_FANIN_UNIFORM,   /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default */
     SN_INIT_HE,              /* N(0, 2/fan_in): He et al. 2015, for ReLU nets */
     SN_INIT_XAVIER,          /* U(+-sqrt(6/(fan_in+fan_out))): Glorot & Bengio 2010 */
+    SN_INIT_DIRAC,           /* conv weight (OC, C, K, K): the first n_dirac filters are
+                              * identities (1 at the centre tap of channel o: filter o
+                              * passes channel o through, torch.nn.init.dirac_), the
+                              * others FANIN_UNIFORM */
 };
 
 struct sn_param {
@@ -41,7 +45,10 @@ struct sn_param {
     size_t len;
     enum sn_init init;
     int fan_in, fan_out;
+    int n_dirac;              /* SN_INIT_DIRAC: identity filters, <= min(OC, C) */
     bool trainable;           /* false for frozen layers and buffers */
+    float lr_mult, wd_mult;   /* the optimizer's learning rate and weight decay for
+                               * this parameter: the global ones times these (1) */
     bool buffer;              /* state that is not learnt (batchnorm running stats) */
     float *w;                 /* into the parameter arena (buffers: the buffer arena) */
     float *dw;                /* into the gradient arena (buffers: NULL) */
@@ -99,6 +106,7 @@ struct sn_layer_attrs {
     int act;                 /* enum sn_act (activation.h) applied to the output */
     int size, stride, pad;   /* conv, maxpool, avgpool: square window, zero padding */
     float eps;               /* batchnorm */
+    float scale;             /* dense: y = scale (x W^T + b) */
     float rate;              /* dropout (applied in training only) */
 };
 

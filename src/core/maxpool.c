@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/status.h"
 #include "core/tensor.h"
@@ -83,11 +84,14 @@ static void maxpool_backward(struct sn_layer *l, const float *const *x, const fl
         return;
     const int planes = c->B * p->C;
     const size_t in_plane = (size_t)p->H * p->W, out_plane = (size_t)p->OH * p->OW;
+    const bool store = c->fresh & 1u;   /* dx[0] holds nothing yet */
 #pragma omp parallel for schedule(static)
     for (int pl = 0; pl < planes; pl++) {
         float *dxp = dx[0] + (size_t)pl * in_plane;
         const float *dyp = dy + (size_t)pl * out_plane;
         const int32_t *ap = p->argmax + (size_t)pl * out_plane;
+        if (store)   /* zero the plane here, while it is in cache, not in a pass of its own */
+            memset(dxp, 0, in_plane * sizeof *dxp);
         for (size_t o = 0; o < out_plane; o++)
             dxp[ap[o]] += dyp[o];
     }
@@ -120,6 +124,7 @@ static const struct sn_layer_ops maxpool_ops = {
     .forward = maxpool_forward,
     .backward = maxpool_backward,
     .destroy = maxpool_destroy,
+    .overwrites_dx = true,
 };
 
 int sn_maxpool_create(const char *name, struct sn_shape in, int size, int stride,

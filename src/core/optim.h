@@ -1,6 +1,14 @@
 /* optim: optimizers over flat parameter arrays, with PyTorch's semantics
  * (torch.optim docs) so trajectories can be compared step for step.
  *
+ * Each parameter p gets lr = lr(t) * p->lr_mult and wd = weight_decay *
+ * p->wd_mult (parameter groups; the multipliers are 1 unless the model file
+ * says otherwise).  Weight decay is coupled (PyTorch's SGD, Adam, Adagrad,
+ * RMSprop: wd w is added to the gradient, and so goes through momentum and
+ * the adaptive scaling) or decoupled (adamw, or any kind with
+ * decoupled_wd; Loshchilov & Hutter 2019, "SGDW" for sgd): before the
+ * update, w *= 1 - lr wd, and the update sees the plain gradient.
+ *
  *   sgd      g = dw + wd w; buf = momentum buf + g;
  *            w -= lr (nesterov ? g + momentum buf : buf)   (buf = g if momentum 0)
  *   adam     g = dw + wd w; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
@@ -10,7 +18,7 @@
  *   rmsprop  g = dw + wd w; s = alpha s + (1-alpha) g^2; d = g / (sqrt(s) + eps);
  *            buf = momentum buf + d; w -= lr (momentum ? buf : d)
  * State arrays have PyTorch's names (momentum_buffer, exp_avg, exp_avg_sq,
- * sum, square_avg) and cover the parameter arena, or with a sharded
+ * sum, square_avg; ema for the weight average) and cover the parameter arena, or with a sharded
  * optimizer (ZeRO stage 1) one block [lo, lo + len) of it: every update is
  * elementwise, so a rank that owns a block updates exactly those elements
  * and keeps only their state.
@@ -31,12 +39,20 @@ struct sn_optim_cfg {
     float momentum;       /* sgd, rmsprop */
     bool nesterov;        /* sgd */
     float weight_decay;
+    bool decoupled_wd;    /* w *= 1 - lr wd before the update (always for adamw) */
     float beta1, beta2;   /* adam, adamw */
     float eps;            /* adam, adamw, adagrad, rmsprop */
     float alpha;          /* rmsprop smoothing */
+    /* weight averaging: every ema_every steps the state "ema" becomes
+     * d ema + (1 - d) w, d = ema (with ema_warmup: min(ema, (1 + k) / (10 + k))
+     * at the k-th average, TensorFlow's ExponentialMovingAverage); the first
+     * average copies w (PyTorch's AveragedModel).  0: off. */
+    float ema;
+    int ema_every;
+    bool ema_warmup;
 };
 
-#define SN_OPTIM_MAX_STATES 2
+#define SN_OPTIM_MAX_STATES 3
 
 struct sn_optim {
     struct sn_optim_cfg cfg;
@@ -68,9 +84,17 @@ void sn_optim_deinit(struct sn_optim *o);
  * bits on any thread count, so every rank takes the same clipping step. */
 double sn_sumsq(const float *g, size_t n);
 
+/* Whether the average holds anything yet (ema on and one average taken). */
+bool sn_optim_has_average(const struct sn_optim *o);
+
+/* Copy the average into every trainable parameter's part inside o's block
+ * (the caller keeps the live weights to put back).  Never allocates. */
+void sn_optim_load_average(const struct sn_optim *o, struct sn_param *const *params, int n);
+
 /* One update of every trainable parameter in params[0..n-1] (which point
  * into the arena whose state o holds, at their offsets), or of the part of
- * each inside o's block, with learning rate lr.  Never allocates. */
+ * each inside o's block, with learning rate lr (times each parameter's
+ * lr_mult).  Never allocates. */
 void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr);
 
 #endif

@@ -287,6 +287,17 @@ static int bad_value(struct parser *p, struct section *s, struct kv *kv)
 
 /* C,H,W or T,F or F: 1 to SN_MAX_DIMS integers in [1, 2^24] whose product
  * is at most SN_MAX_ELEMS. */
+/* One item of a comma-separated list without its blanks, in place. */
+static char *trim(char *tok)
+{
+    while (*tok == ' ' || *tok == '\t')
+        tok++;
+    char *end = tok + strlen(tok);
+    while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+        *--end = '\0';
+    return tok;
+}
+
 static int get_shape(struct parser *p, struct section *s, const char *key,
                      struct sn_shape *out)
 {
@@ -301,11 +312,7 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
         commas += *c == ',';
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         long long v;
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
-        char *end = tok + strlen(tok);
-        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-            *--end = '\0';
+        tok = trim(tok);
         if (sh.ndim == SN_MAX_DIMS)
             return perr(p, kv->line, SN_EINVAL, "[%s] %s: at most %d dimensions, got '%s'",
                         s->word, key, SN_MAX_DIMS, kv->value);
@@ -348,6 +355,42 @@ static int get_target(struct parser *p, struct section *s, bool *input)
     return SN_OK;
 }
 
+/* onecycle's keys: lr_start_factor, lr_end_factor (PyTorch's OneCycleLR
+ * defaults 1/25 and 1/25/1e4), and the peak at warmup_steps or at
+ * warmup_fraction of the run (default 0.3, PyTorch's pct_start). */
+static int get_onecycle(struct parser *p, struct section *s, struct sn_sched *sc)
+{
+    static const char *const keys[] = { "lr_start_factor", "lr_end_factor", "warmup_fraction" };
+    bool onecycle = sc->kind == SN_SCHED_ONECYCLE;
+    for (int i = 0; i < 3; i++) {
+        struct kv *kv = find(s, keys[i]);
+        if (kv && !onecycle)
+            return perr(p, kv->line, SN_EINVAL, "[net] %s is a key of lr_schedule = onecycle",
+                        keys[i]);
+    }
+    struct kv *frac = find(s, "warmup_fraction");
+    if (frac && find(s, "warmup_steps"))
+        return perr(p, frac->line, SN_EINVAL, "[net] warmup_fraction and warmup_steps both place "
+                    "the peak: give one");
+    if (get_float(p, s, "lr_start_factor", 0.04, 0.0, 1.0, &sc->start_factor) ||
+        get_float(p, s, "lr_end_factor", 4e-6, 0.0, 1.0, &sc->end_factor) ||
+        get_float(p, s, "warmup_fraction", onecycle && !find(s, "warmup_steps") ? 0.3 : 0.0,
+                  0.0, 1.0, &sc->warmup_fraction))
+        return p->rc;
+    return SN_OK;
+}
+
+/* <kind>_lr_mult and <kind>_wd_mult of [net], 1 unless given. */
+static int get_mults(struct parser *p, struct section *s, const char *kind, struct sn_mults *m)
+{
+    char lr[32], wd[32];
+    snprintf(lr, sizeof lr, "%s_lr_mult", kind);
+    snprintf(wd, sizeof wd, "%s_wd_mult", kind);
+    if (get_float(p, s, lr, 1.0, 0.0, 1e6, &m->lr) || get_float(p, s, wd, 1.0, 0.0, 1e6, &m->wd))
+        return p->rc;
+    return SN_OK;
+}
+
 static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 {
     long v;
@@ -381,6 +424,16 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
     if (o->nesterov && !(kind == SN_OPT_SGD && o->momentum > 0.0f))
         return perr(p, find(s, "nesterov")->line, SN_EINVAL,
                     "[net] nesterov = 1 needs optimizer = sgd and momentum > 0");
+    if (get_bool(p, s, "decoupled_weight_decay", &o->decoupled_wd) ||
+        get_mults(p, s, "weight", &net->weights) || get_mults(p, s, "bias", &net->biases) ||
+        get_mults(p, s, "norm", &net->norms) ||
+        get_float(p, s, "ema", 0.0, 0.0, 0.999999, &o->ema) ||
+        get_int(p, s, "ema_every", 1, 1, 1L << 20, &v) || get_bool(p, s, "ema_warmup", &o->ema_warmup))
+        return p->rc;
+    o->ema_every = (int)v;
+    if (o->ema == 0.0f && (find(s, "ema_every") || find(s, "ema_warmup")))
+        return perr(p, find(s, find(s, "ema_every") ? "ema_every" : "ema_warmup")->line,
+                    SN_EINVAL, "[net] ema_every and ema_warmup need ema > 0");
 
     struct sn_sched *sc = &net->sched;
     sc->kind = SN_SCHED_CONSTANT;
@@ -394,7 +447,7 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
         return p->rc;
     sc->step_size = v;
     if (get_float(p, s, "lr_gamma", 0.1, 0.0, 1.0, &sc->gamma) ||
-        get_float(p, s, "lr_min", 0.0, 0.0, 1e6, &sc->min_lr) ||
+        get_float(p, s, "lr_min", 0.0, 0.0, 1e6, &sc->min_lr) || get_onecycle(p, s, sc) ||
         get_float(p, s, "clip_norm", 0.0, 0.0, 1e12, &net->clip_norm) ||
         get_float(p, s, "label_smoothing", 0.0, 0.0, 0.999, &net->label_smoothing) ||
         get_target(p, s, &net->target_input) ||
@@ -411,6 +464,7 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 
 struct build {
     struct parser *p;
+    const struct sn_netcfg *net;
     struct sn_model *m;
     int *sec_of;                            /* per layer: its section in p->secs */
     int prev;                               /* the previous layer (-1: model input) */
@@ -448,9 +502,12 @@ static int get_init(struct build *b, struct section *s, enum sn_init *init)
         *init = SN_INIT_HE;
     else if (strcmp(kv->value, "xavier") == 0)
         *init = SN_INIT_XAVIER;
+    else if (strcmp(kv->value, "dirac") == 0 && strcmp(s->word, "conv") == 0)
+        *init = SN_INIT_DIRAC;
     else
-        return perr(b->p, kv->line, SN_EINVAL, "[%s] init: expected pytorch, he or xavier, got '%s'",
-                    s->word, kv->value);
+        return perr(b->p, kv->line, SN_EINVAL,
+                    "[%s] init: expected pytorch, he, xavier%s, got '%s'", s->word,
+                    strcmp(s->word, "conv") == 0 ? " or dirac" : " (dirac: conv only)", kv->value);
     return SN_OK;
 }
 
@@ -460,9 +517,16 @@ static int build_dense(struct build *b, struct section *s, const char *name,
     long units;
     enum sn_act act;
     enum sn_init init;
-    if (need_int(b, s, "units", 1 << 24, &units) || get_act(b, s, &act) || get_init(b, s, &init))
+    float scale;
+    if (need_int(b, s, "units", 1 << 24, &units) || get_act(b, s, &act) || get_init(b, s, &init) ||
+        get_float(b->p, s, "scale", 1.0, 1e-30, 1e30, &scale))
         return b->p->rc;
-    return sn_dense_create(name, b->in_shape[0], (int)units, act, init, out);
+    int rc = sn_dense_create(name, b->in_shape[0], (int)units, act, init, out);
+    if (!rc && (rc = sn_dense_set_scale(*out, scale))) {
+        sn_layer_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int build_activation(struct build *b, struct section *s, const char *name,
@@ -482,13 +546,20 @@ static int build_conv(struct build *b, struct section *s, const char *name,
     long filters, size, stride, pad;
     enum sn_act act;
     enum sn_init init;
+    float frac;
     if (need_int(b, s, "filters", 1 << 16, &filters) || need_int(b, s, "size", 1 << 12, &size) ||
         get_int(b->p, s, "stride", 1, 1, 1 << 12, &stride) ||
         get_int(b->p, s, "pad", 0, 0, 1 << 12, &pad) || get_act(b, s, &act) ||
-        get_init(b, s, &init))
+        get_init(b, s, &init) || get_float(b->p, s, "dirac_fraction", 1.0, 0.0, 1.0, &frac))
         return b->p->rc;
-    return sn_conv_create(name, b->in_shape[0], (int)filters, (int)size, (int)stride, (int)pad,
-                          act, init, out);
+    struct kv *kv = find(s, "dirac_fraction");
+    if (kv && init != SN_INIT_DIRAC)
+        return perr(b->p, kv->line, SN_EINVAL, "[conv] dirac_fraction needs init = dirac");
+    int rc = sn_conv_create(name, b->in_shape[0], (int)filters, (int)size, (int)stride, (int)pad,
+                            act, init, out);
+    if (!rc)   /* identities on that fraction of the min(C, filters) the layer allows */
+        (*out)->params[0].n_dirac = (int)lroundf(frac * (float)(*out)->params[0].n_dirac);
+    return rc;
 }
 
 static int build_pool(struct build *b, struct section *s, const char *name,
@@ -519,14 +590,32 @@ static int build_dropout(struct build *b, struct section *s, const char *name,
     return sn_dropout_create(name, b->in_shape[0], rate, out);
 }
 
+/* affine = 1 (weight and bias learnt, the default) | bias (weight fixed at 1). */
+static int get_affine(struct build *b, struct section *s, enum sn_bn_affine *affine)
+{
+    struct kv *kv = find(s, "affine");
+    *affine = SN_BN_AFFINE;
+    if (!kv || strcmp(kv->value, "1") == 0)
+        return SN_OK;
+    if (strcmp(kv->value, "bias") == 0) {
+        *affine = SN_BN_SHIFT;
+        return SN_OK;
+    }
+    return perr(b->p, kv->line, SN_EINVAL, "[%s] affine: expected 1 (weight and bias learnt) or "
+                "bias (only the bias; the weight stays 1), got '%s'", s->word, kv->value);
+}
+
 static int build_batchnorm(struct build *b, struct section *s, const char *name,
                            struct sn_layer **out)
 {
     float momentum, eps;
+    enum sn_bn_affine affine;
+    enum sn_act act;
     if (get_float(b->p, s, "momentum", 0.1, 0.0, 1.0, &momentum) ||
-        get_float(b->p, s, "eps", 1e-5, 1e-12, 1.0, &eps))
+        get_float(b->p, s, "eps", 1e-5, 1e-12, 1.0, &eps) || get_affine(b, s, &affine) ||
+        get_act(b, s, &act))
         return b->p->rc;
-    return sn_batchnorm_create(name, b->in_shape[0], momentum, eps, out);
+    return sn_batchnorm_create(name, b->in_shape[0], momentum, eps, affine, act, out);
 }
 
 static int build_recurrent(struct build *b, struct section *s, const char *name,
@@ -609,24 +698,152 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
     return SN_OK;
 }
 
-/* [augment]: shift, flip, rotate, zoom, test_flip for (C,H,W) inputs. */
+/* flip = 0 | 1 (at random) | alternate (every other epoch). */
+static int get_flip(struct parser *p, struct section *s, struct sn_augment *a)
+{
+    struct kv *kv = find(s, "flip");
+    if (!kv || strcmp(kv->value, "0") == 0)
+        return SN_OK;
+    if (strcmp(kv->value, "1") == 0)
+        a->flip = true;
+    else if (strcmp(kv->value, "alternate") == 0)
+        a->flip_alternate = true;
+    else
+        return perr(p, kv->line, SN_EINVAL, "[augment] flip: expected 0, 1 (at random) or "
+                    "alternate (every other epoch), got '%s'", kv->value);
+    return SN_OK;
+}
+
+/* One view of test_views: "[DY DX] [flip]" (translation, then mirror). */
+static int parse_view(char *tok, struct sn_view *v)
+{
+    int n_int = 0, vals[2] = { 0, 0 };
+    *v = (struct sn_view){ 0, 0, false };
+    char *save = NULL;
+    for (char *w = strtok_r(tok, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        long long x;
+        if (strcmp(w, "flip") == 0 && !v->flip)
+            v->flip = true;
+        else if (n_int < 2 && !v->flip && sn_parse_int(w, -1024, 1024, &x) == SN_OK)
+            vals[n_int++] = (int)x;
+        else
+            return SN_EINVAL;
+    }
+    v->dy = vals[0];
+    v->dx = vals[1];
+    return n_int == 1 || (n_int == 0 && !v->flip) ? SN_EINVAL : SN_OK;
+}
+
+/* test_views = VIEW, VIEW, ... and test_weights = W, W, ... (default
+ * equal; normalised to sum 1); test_flip = 1 is the views 0 0 and flip. */
+static int get_views(struct parser *p, struct section *s, struct sn_augment *a, int H, int W)
+{
+    struct kv *kv = find(s, "test_views"), *wkv = find(s, "test_weights");
+    if (a->test_flip && kv)
+        return perr(p, kv->line, SN_EINVAL, "[augment] test_views and test_flip both name "
+                    "the views: give one");
+    if (wkv && !kv)
+        return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights needs test_views");
+    if (a->test_flip) {
+        a->n_views = 2;
+        a->views[1].flip = true;
+        a->view_weight[0] = a->view_weight[1] = 0.5f;
+        return SN_OK;
+    }
+    if (!kv)
+        return SN_OK;
+    char buf[MAX_VALUE], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", kv->value);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        struct sn_view *v = &a->views[a->n_views];
+        if (a->n_views == SN_MAX_VIEWS || parse_view(tok, v))
+            return perr(p, kv->line, SN_EINVAL, "[augment] test_views: expected up to %d views "
+                        "separated by commas, each 'DY DX', 'flip' or 'DY DX flip', got '%s'",
+                        SN_MAX_VIEWS, kv->value);
+        if (abs(v->dy) >= H || abs(v->dx) >= W)
+            return perr(p, kv->line, SN_EINVAL, "[augment] test_views: a translation by "
+                        "(%d, %d) does not fit the %dx%d input", v->dy, v->dx, H, W);
+        a->view_weight[a->n_views++] = 1.0f;
+    }
+    if (wkv) {
+        int n = 0;
+        snprintf(buf, sizeof buf, "%s", wkv->value);
+        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            double w;
+            tok = trim(tok);
+            if (n == a->n_views)
+                return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights: more weights "
+                            "than the %d views in '%s'", a->n_views, wkv->value);
+            if (sn_parse_real(tok, 1e-6, 1e6, &w))
+                return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights: each weight: %s",
+                            sn_errmsg());
+            a->view_weight[n++] = (float)w;
+        }
+        if (n != a->n_views)
+            return perr(p, wkv->line, SN_EINVAL, "[augment] test_weights: %d weights for %d "
+                        "views", n, a->n_views);
+    }
+    double sum = 0.0;
+    for (int k = 0; k < a->n_views; k++)
+        sum += a->view_weight[k];
+    for (int k = 0; k < a->n_views; k++)
+        a->view_weight[k] = (float)(a->view_weight[k] / sum);
+    return SN_OK;
+}
+
+/* [augment]: shift, flip, rotate, zoom, translate; test_flip, test_views,
+ * test_weights; for (C,H,W) inputs. */
 static int parse_augment(struct parser *p, struct section *s, struct sn_netcfg *net)
 {
-    long shift;
+    long shift, translate;
     struct sn_augment *a = &net->augment;
-    if (get_int(p, s, "shift", 0, 0, 64, &shift) || get_bool(p, s, "flip", &a->flip) ||
-        get_float(p, s, "rotate", 0.0, 0.0, 180.0, &a->rotate) ||
-        get_float(p, s, "zoom", 0.0, 0.0, 0.9, &a->zoom) ||
-        get_bool(p, s, "test_flip", &a->test_flip))
-        return p->rc;
-    a->shift = (int)shift;
     if (net->input.ndim != 3)
         return perr(p, s->line, SN_EINVAL, "[augment] needs an image input (C,H,W)");
-    if (a->test_flip && net->target_input)
-        return perr(p, find(s, "test_flip")->line, SN_EINVAL,
-                    "[augment] test_flip averages class scores; it does not apply with "
-                    "target = input");
+    const int H = net->input.d[1], W = net->input.d[2];
+    if (get_int(p, s, "shift", 0, 0, 64, &shift) || get_flip(p, s, a) ||
+        get_float(p, s, "rotate", 0.0, 0.0, 180.0, &a->rotate) ||
+        get_float(p, s, "zoom", 0.0, 0.0, 0.9, &a->zoom) ||
+        get_int(p, s, "translate", 0, 0, 64, &translate) ||
+        get_bool(p, s, "test_flip", &a->test_flip) || get_views(p, s, a, H, W))
+        return p->rc;
+    a->shift = (int)shift;
+    a->translate = (int)translate;
+    if (translate >= H || translate >= W)
+        return perr(p, find(s, "translate")->line, SN_EINVAL, "[augment] translate: %ld pixels "
+                    "do not fit the %dx%d input (reflection needs fewer than the side)",
+                    translate, H, W);
+    if (a->n_views && net->target_input)
+        return perr(p, find(s, a->test_flip ? "test_flip" : "test_views")->line, SN_EINVAL,
+                    "[augment] %s averages class scores; it does not apply with target = input",
+                    a->test_flip ? "test_flip" : "test_views");
     return check_unused(p, s);
+}
+
+/* Each learnt parameter's lr_mult and wd_mult: the layer's lr_mult and
+ * wd_mult (1 unless given) times its kind's from [net]. */
+static int set_mults(struct build *b, struct section *s, struct sn_layer *l)
+{
+    struct sn_mults layer;
+    if (get_float(b->p, s, "lr_mult", 1.0, 0.0, 1e6, &layer.lr) ||
+        get_float(b->p, s, "wd_mult", 1.0, 0.0, 1e6, &layer.wd))
+        return b->p->rc;
+    int learnt = 0;
+    for (int i = 0; i < l->n_params; i++) {
+        struct sn_param *pr = &l->params[i];
+        if (pr->buffer)
+            continue;
+        const struct sn_mults *kind = strcmp(l->ops->kind, "batchnorm") == 0 ? &b->net->norms
+                                      : strncmp(pr->name, "bias", 4) == 0 ? &b->net->biases
+                                      : &b->net->weights;
+        pr->lr_mult = layer.lr * kind->lr;
+        pr->wd_mult = layer.wd * kind->wd;
+        learnt++;
+    }
+    struct kv *kv = find(s, "lr_mult") ? find(s, "lr_mult") : find(s, "wd_mult");
+    if (kv && !learnt)
+        return perr(b->p, kv->line, SN_EINVAL, "[%s] %s: this layer has no parameters", s->word,
+                    kv->key);
+    return SN_OK;
 }
 
 static int build_layer(struct build *b, struct section *s, int index)
@@ -664,6 +881,10 @@ static int build_layer(struct build *b, struct section *s, int index)
         if (rc)
             return p->rc ? p->rc : perr(p, s->line, rc, "%s", sn_errmsg());
         l->freeze = freeze;
+        if (set_mults(b, s, l)) {
+            sn_layer_destroy(l);
+            return p->rc;
+        }
         l->n_in = b->n_in;
         for (int j = 0; j < b->n_in; j++)
             l->in[j] = b->in[j];
@@ -703,7 +924,7 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     struct sn_model *m = NULL;
     if (!p.rc && sn_model_create(net->input, &m))
         perr(&p, 0, SN_ENOMEM, "%s", sn_errmsg());
-    struct build b = { .p = &p, .m = m, .prev = -1 };
+    struct build b = { .p = &p, .net = net, .m = m, .prev = -1 };
     if (!p.rc && !(b.sec_of = malloc((size_t)p.n_secs * sizeof *b.sec_of)))
         perr(&p, 0, SN_ENOMEM, "out of memory");
     int n_aug = 0;

@@ -16,6 +16,11 @@
 #include "core/optim.h"
 #include "core/sched.h"
 
+/* Learning-rate and weight-decay multipliers of one kind of parameter. */
+struct sn_mults {
+    float lr, wd;
+};
+
 /* The [net] section. */
 struct sn_netcfg {
     struct sn_shape input;
@@ -23,6 +28,10 @@ struct sn_netcfg {
     int epochs;
     enum sn_loss loss;
     struct sn_optim_cfg optim;
+    /* parameter groups by kind ([net] weight_lr_mult ... norm_wd_mult): batchnorm's
+     * weight and bias, the other layers' biases, their other parameters; each
+     * parameter's lr_mult and wd_mult are these times its layer's */
+    struct sn_mults weights, biases, norms;
     struct sn_sched sched;     /* lr, schedule and warm-up */
     uint64_t seed;
     float clip_norm;           /* 0 = off */

@@ -292,16 +292,45 @@ static void softmax_attrs(struct gb *g, Onnx__NodeProto *n)
     attr_int(g, n, "axis", -1);
 }
 
+/* y = 0.5 x (1 + s): both GELU forms end so. */
+static const char *half_x_one_plus(struct gb *g, const char *x, const char *s, const char *y)
+{
+    const char *p = gb_name(g, "%s.1p", y), *xp = gb_name(g, "%s.x1p", y);
+    node(g, "Add", p, 2, s, scalar(g, gb_name(g, "%s.one", y), 1.0f));
+    node(g, "Mul", xp, 2, x, p);
+    node(g, "Mul", y, 2, xp, scalar(g, gb_name(g, "%s.half", y), 0.5f));
+    return y;
+}
+
+/* GELU by its definition, 0.5 x (1 + erf(x / sqrt 2)), in nodes every
+ * supported opset has (the operator Gelu needs opset 20). */
+static const char *emit_gelu(struct gb *g, const char *x, const char *y)
+{
+    const char *t = gb_name(g, "%s.t", y), *e = gb_name(g, "%s.erf", y);
+    node(g, "Mul", t, 2, x, scalar(g, gb_name(g, "%s.rsqrt2", y), 0.70710678118654752f));
+    node(g, "Erf", e, 1, t);
+    return half_x_one_plus(g, x, e, y);
+}
+
+/* PyTorch's tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+static const char *emit_gelu_tanh(struct gb *g, const char *x, const char *y)
+{
+    const char *x2 = gb_name(g, "%s.x2", y), *x3 = gb_name(g, "%s.x3", y);
+    const char *c = gb_name(g, "%s.cx3", y), *u = gb_name(g, "%s.u", y);
+    const char *k = gb_name(g, "%s.ku", y), *th = gb_name(g, "%s.tanh", y);
+    node(g, "Mul", x2, 2, x, x);
+    node(g, "Mul", x3, 2, x2, x);
+    node(g, "Mul", c, 2, x3, scalar(g, gb_name(g, "%s.c", y), 0.044715f));
+    node(g, "Add", u, 2, x, c);
+    node(g, "Mul", k, 2, u, scalar(g, gb_name(g, "%s.k", y), 0.79788456080286536f));
+    node(g, "Tanh", th, 1, k);
+    return half_x_one_plus(g, x, th, y);
+}
+
 /* One row per activation: the ONNX operator computing it (with its
- * attributes), or, for an activation that needs several nodes or a form
- * that depends on the opset, an emit function writing y = act(x) (it reads
- * g->opset).  GELU, for one, is the row
- *     { SN_ACT_GELU, NULL, NULL, emit_gelu }
- * where emit_gelu writes the operator Gelu when g->opset >= 20 (with
- * approximate = "tanh" for the tanh form) and, below, its definition
- * 0.5 x (1 + erf(x / sqrt 2)) as Div, Erf, Add, Mul nodes (or the tanh
- * form's Pow, Mul, Add, Tanh nodes).  An activation without a row is
- * refused, naming the layer. */
+ * attributes), or, for an activation that needs several nodes, an emit
+ * function writing y = act(x).  An activation without a row is refused,
+ * naming the layer. */
 static const struct act_form {
     enum sn_act act;
     const char *op;   /* NULL and no emit: the identity, no node */
@@ -314,6 +343,8 @@ static const struct act_form {
     { SN_ACT_SIGMOID, "Sigmoid", NULL, NULL },
     { SN_ACT_TANH, "Tanh", NULL, NULL },
     { SN_ACT_SOFTMAX, "Softmax", softmax_attrs, NULL },
+    { SN_ACT_GELU, NULL, NULL, emit_gelu },
+    { SN_ACT_GELU_TANH, NULL, NULL, emit_gelu_tanh },
 };
 
 /* y = act(x) for layer l; y is named "<layer>" (its output). */
@@ -356,6 +387,10 @@ static const char *emit_dense(struct gb *g, const struct sn_layer *l, const char
     Onnx__NodeProto *n = node(g, "Gemm", z, 3, in, param_init(g, l, "weight"),
                               param_init(g, l, "bias"));
     attr_int(g, n, "transB", 1);   /* weight is (out, in), as PyTorch's */
+    if (a.scale != 1.0f) {         /* y = S (x W^T + b) */
+        attr_float(g, n, "alpha", a.scale);
+        attr_float(g, n, "beta", a.scale);
+    }
     return emit_act(g, l, a.act, z);
 }
 
@@ -400,17 +435,19 @@ static const char *emit_dropout(struct gb *g, const struct sn_layer *l, const ch
     return x[0];
 }
 
-/* The inference form, with the running statistics. */
+/* The inference form, with the running statistics (affine = bias keeps
+ * its weight of ones in the file: the same node), then the activation
+ * it fuses. */
 static const char *emit_batchnorm(struct gb *g, const struct sn_layer *l, const char *const *x)
 {
     struct sn_layer_attrs a;
     sn_layer_get_attrs(l, &a);
-    const char *y = gb_name(g, "%s", l->name);
+    const char *y = gb_name(g, a.act == SN_ACT_LINEAR ? "%s" : "%s.bn", l->name);
     Onnx__NodeProto *n = node(g, "BatchNormalization", y, 5, x[0], param_init(g, l, "weight"),
                               param_init(g, l, "bias"), param_init(g, l, "running_mean"),
                               param_init(g, l, "running_var"));
     attr_float(g, n, "epsilon", a.eps);
-    return y;
+    return emit_act(g, l, a.act, y);
 }
 
 static const char *emit_activation(struct gb *g, const struct sn_layer *l, const char *const *x)
@@ -756,6 +793,9 @@ static int check_opts(const struct sn_model *m, const struct sn_netcfg *net,
     if (o->probs && net->loss == SN_LOSS_MSE)
         return sn_fail(SN_EINVAL, "the model's loss is mse: its outputs are not probabilities "
                        "(export without the softmax)");
+    if (net->augment.n_views > 0 && !net->augment.test_flip)
+        return sn_fail(SN_EINVAL, "[augment] test_views has no ONNX form (only test_flip "
+                       "does): export the weights of a model file without it (--model)");
     if (m->n_layers < 1 || !m->params)
         return sn_fail(SN_EINVAL, "onnx: the model has no layers or is not built");
     return SN_OK;

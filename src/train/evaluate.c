@@ -46,21 +46,26 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
     return SN_OK;
 }
 
+static const float *forward_eval(void *m, const float *x, int n)
+{
+    return sn_model_forward(m, x, n, false, NULL, NULL);
+}
+
+size_t sn_eval_scratch_len(const struct sn_model *m, const struct sn_netcfg *net, int n)
+{
+    const struct sn_shape *is = &m->in_shape;
+    return is->ndim != 3 ? 0 : sn_tta_scratch_len(&net->augment, n, is->d[0], is->d[1], is->d[2],
+                                                  sn_model_out_len(m));
+}
+
 const float *sn_forward_eval(struct sn_model *m, const struct sn_netcfg *net, float *x, int n,
                              float *zsum)
 {
-    const float *z = sn_model_forward(m, x, n, false, NULL, NULL);
-    if (!net->augment.test_flip)
-        return z;
-    const size_t len = (size_t)n * sn_model_out_len(m);
     const struct sn_shape *is = &m->in_shape;
-    memcpy(zsum, z, len * sizeof *zsum);
-    sn_flip_batch(x, n, is->d[0], is->d[1], is->d[2]);
-    z = sn_model_forward(m, x, n, false, NULL, NULL);
-    sn_flip_batch(x, n, is->d[0], is->d[1], is->d[2]);
-    for (size_t i = 0; i < len; i++)
-        zsum[i] = 0.5f * (zsum[i] + z[i]);
-    return zsum;
+    if (is->ndim != 3)
+        return sn_model_forward(m, x, n, false, NULL, NULL);
+    return sn_tta_forward(&net->augment, forward_eval, m, x, n, is->d[0], is->d[1], is->d[2],
+                          sn_model_out_len(m), zsum);
 }
 
 /* Count confusion[true * K + predicted] for n rows of outputs z. */
@@ -86,9 +91,10 @@ int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_datas
     double sum = 0.0;
     long correct = 0;
     int rc = SN_OK;
-    float *zsum = NULL;   /* test_flip's averaged outputs */
-    if (net->augment.test_flip && !(zsum = sn_alloc_f32((size_t)chunk * (size_t)K)))
-        rc = sn_fail(SN_ENOMEM, "out of memory for %d x %d outputs", chunk, K);
+    float *zsum = NULL;   /* the test-time views' scratch */
+    size_t zlen = sn_eval_scratch_len(m, net, chunk);
+    if (zlen && !(zsum = sn_alloc_f32(zlen)))
+        rc = sn_fail(SN_ENOMEM, "out of memory for the test-time views of %d examples", chunk);
     for (size_t at = begin; at < end && rc == SN_OK; at += (size_t)chunk) {
         int n = (int)(end - at < (size_t)chunk ? end - at : (size_t)chunk);
         rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, labels, targets);

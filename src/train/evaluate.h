@@ -26,12 +26,15 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
                    struct sn_dataset *ds, const struct sn_split *s);
 
 /* The outputs (n, K) of m on x (n inputs) as evaluation and prediction
- * see them: the forward pass in eval mode, or with [augment] test_flip
- * the mean of the outputs for x and for its mirror images, written to
- * zsum (n * K floats, unused otherwise).  x is mirrored and mirrored back,
- * so it holds the same bits on return. */
+ * see them: the forward pass in eval mode, or with [augment] test_flip or
+ * test_views the weighted mean of the outputs for the views of x
+ * (sn_tta_forward), written to zsum (sn_eval_scratch_len(m, net, n)
+ * floats, unused otherwise).  x is not changed. */
 const float *sn_forward_eval(struct sn_model *m, const struct sn_netcfg *net, float *x, int n,
                              float *zsum);
+
+/* Floats of zsum that sn_forward_eval needs for n inputs (0: none). */
+size_t sn_eval_scratch_len(const struct sn_model *m, const struct sn_netcfg *net, int n);
 
 /* Collective: evaluate m on split s, rank r taking its block of rows, in
  * batches of up to chunk rows (chunk <= m->max_batch, x holds chunk

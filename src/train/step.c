@@ -70,8 +70,10 @@ static int read_batch(struct sn_trainer *t)
         return sn_fail_prefix(rc, "step %lld: ", (long long)t->st.global_step + 1);
     if (t->aug_tmp) {
         const struct sn_shape *is = &t->m->in_shape;
+        const struct sn_augment_at at = { t->net.seed, t->st.global_step, t->rank, t->st.epoch,
+                                          t->rows };
         sn_augment_batch(&t->net.augment, t->x, t->aug_tmp, t->b, is->d[0], is->d[1], is->d[2],
-                         t->net.seed, t->st.global_step, t->rank);
+                         &at);
     }
     return SN_OK;
 }
@@ -220,11 +222,28 @@ static void eval_alive(void *ctx)
     sn_trainer_alive(ctx, -1);
 }
 
+void sn_trainer_use_average(struct sn_trainer *t)
+{
+    if (!t->live || !sn_optim_has_average(&t->opt))
+        return;
+    memcpy(t->live, t->m->params, t->m->n_params * sizeof *t->live);
+    sn_optim_load_average(&t->opt, t->m->plist, t->m->n_plist);
+}
+
+void sn_trainer_use_live(struct sn_trainer *t)
+{
+    if (t->live && sn_optim_has_average(&t->opt))
+        memcpy(t->m->params, t->live, t->m->n_params * sizeof *t->live);
+}
+
+/* With ema, the average is what is evaluated. */
 static int evaluate_test(struct sn_trainer *t, struct sn_metrics *mt)
 {
     struct sn_eval_sums e;
+    sn_trainer_use_average(t);
     int rc = sn_evaluate(t->m, &t->net, t->ds, t->test, t->mb, t->x, t->labels, t->targets, &e,
                          NULL, eval_alive, t);
+    sn_trainer_use_live(t);
     rc = sn_dist_agree(rc);
     if (!rc) {
         mt->test_loss = e.loss_sum / (double)e.seen;
@@ -347,8 +366,10 @@ int sn_trainer_save(struct sn_trainer *t, const char *path)
         struct sn_data_meta meta;
         rc = sn_data_meta_from(t->ds, t->train, &meta);
         meta.record = t->record;
+        sn_trainer_use_average(t);   /* with ema, --out holds the average */
         if (!rc)
             rc = sn_weights_save_meta(path, t->m, t->cfg_text, &meta);
+        sn_trainer_use_live(t);
         sn_data_meta_free(&meta);
     }
     return sn_dist_agree(rc);

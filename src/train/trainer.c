@@ -199,6 +199,9 @@ static int stage_reducer(struct sn_trainer *t)
         rc_cfg.on_start = ob->bucket;
         rc_cfg.on_start_ctx = ob->ctx;
     }
+    if (t->o.shard_optimizer && t->net.optim.ema > 0.0f)
+        return sn_fail(SN_EINVAL, "[net] ema: the weight average needs the whole optimizer "
+                       "state on every rank: train without --shard-optimizer");
     int rc = sn_reducer_create(&rc_cfg, t->m, &t->red);
     if (rc)
         return rc;
@@ -235,8 +238,11 @@ static int stage_buffers(struct sn_trainer *t)
     const bool aug = sn_augment_any(&t->net.augment);
     if (aug)
         t->aug_tmp = sn_alloc_f32(b * t->in_len);
+    const bool ema = t->net.optim.ema > 0.0f;
+    if (ema)
+        t->live = sn_alloc_f32(t->m->n_params);
     if (!rc && (!t->st.history || !t->perm || !t->rows || !t->x || !t->targets || !t->dz ||
-                !t->labels || (aug && !t->aug_tmp)))
+                !t->labels || (aug && !t->aug_tmp) || (ema && !t->live)))
         rc = sn_fail(SN_ENOMEM, "out of memory for the training buffers");
     return rc;
 }
@@ -340,6 +346,7 @@ void sn_trainer_destroy(struct sn_trainer *t)
     sn_free(t->targets);
     sn_free(t->dz);
     sn_free(t->aug_tmp);
+    sn_free(t->live);
     free(t->labels);
     sn_ckptdir_unlock(t->lock_fd);
     free(t);

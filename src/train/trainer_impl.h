@@ -28,6 +28,8 @@ struct sn_trainer {
     int32_t *perm, *rows;
     float *x, *targets, *dz;
     float *aug_tmp;                /* augmentation scratch (NULL without [augment]) */
+    float *live;                   /* the live parameter arena while the weight
+                                    * average stands in it (NULL without ema) */
     int *labels;
     struct sn_watch watch;         /* the last backward: reducer and observer */
     struct sn_watch timing;        /* forward and earlier micro-batches: observer only */
@@ -51,6 +53,12 @@ int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start);
 
 /* Collective: write the checkpoint of the current position (step.c). */
 int sn_trainer_checkpoint(struct sn_trainer *t);
+
+/* With [net] ema: put the weight average in the model's parameters,
+ * keeping the live ones (evaluation, --out), and put them back.  Both do
+ * nothing without an average. */
+void sn_trainer_use_average(struct sn_trainer *t);
+void sn_trainer_use_live(struct sn_trainer *t);
 
 /* Tell the observer, if it listens. */
 void sn_trainer_warn(const struct sn_trainer *t, const char *fmt, ...)

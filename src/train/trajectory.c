@@ -8,9 +8,10 @@
 #include "core/status.h"
 #include "io/fingerprint.h"
 
-static const char *const keys[] = { "data",     "model",   "seed",    "batch",
-                                    "optimizer", "lr",      "schedule", "horizon",
-                                    "augment",  "loss",    "shuffle", "accumulate" };
+static const char *const keys[] = { "data",     "model",   "seed",     "batch",
+                                    "optimizer", "groups",  "lr",       "schedule",
+                                    "horizon",  "augment", "loss",     "shuffle",
+                                    "accumulate" };
 enum { N_KEYS = sizeof keys / sizeof keys[0] };
 
 /* The shortest text that reads back as the same float ("0.9", not
@@ -47,6 +48,19 @@ static int optimizer_text(const struct sn_optim_cfg *c, char *out, size_t len)
     return snprintf(out, len, "%s", name);
 }
 
+/* The optimizer, with " decoupled" and the weight average only when
+ * chosen (so the records of runs before those options read the same). */
+static void optimizer_full(const struct sn_optim_cfg *c, char *out, size_t len)
+{
+    size_t n = (size_t)optimizer_text(c, out, len);
+    if (c->decoupled_wd && c->kind != SN_OPT_ADAMW && n < len)
+        n += (size_t)snprintf(out + n, len - n, " decoupled");
+    char a[32];
+    if (c->ema > 0.0f && n < len)
+        snprintf(out + n, len - n, " ema %s every %d warmup %d", num(c->ema, a), c->ema_every,
+                 (int)c->ema_warmup);
+}
+
 static int schedule_text(const struct sn_sched *s, char *out, size_t len)
 {
     const char *name = sn_sched_name(s->kind);
@@ -58,6 +72,12 @@ static int schedule_text(const struct sn_sched *s, char *out, size_t len)
     case SN_SCHED_COSINE:
         return snprintf(out, len, "%s min_lr %s warmup %lld", name, num(s->min_lr, a),
                         (long long)s->warmup_steps);
+    case SN_SCHED_ONECYCLE: {
+        char b[32], c[32];
+        return snprintf(out, len, "%s start_factor %s end_factor %s warmup_fraction %s "
+                        "warmup %lld", name, num(s->start_factor, a), num(s->end_factor, b),
+                        num(s->warmup_fraction, c), (long long)s->warmup_steps);
+    }
     default:
         return snprintf(out, len, "%s warmup %lld", name, (long long)s->warmup_steps);
     }
@@ -77,19 +97,29 @@ int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bo
     sn_record_set(out, "model", "%s", text);
     sn_record_set(out, "seed", "%llu", (unsigned long long)net->seed);
     sn_record_set(out, "batch", "%d", net->batch);
-    optimizer_text(&net->optim, text, sizeof text);
+    optimizer_full(&net->optim, text, sizeof text);
     sn_record_set(out, "optimizer", "%s", text);
-    char a[32], b[32], c[32];
+    char a[32], b[32], c[32], d[32], e[32], f[32];
+    sn_record_set(out, "groups", "weights %s %s biases %s %s norms %s %s",
+                  num(net->weights.lr, a), num(net->weights.wd, b), num(net->biases.lr, c),
+                  num(net->biases.wd, d), num(net->norms.lr, e), num(net->norms.wd, f));
     sn_record_set(out, "lr", "%s", num(net->sched.lr, a));
     schedule_text(&net->sched, text, sizeof text);
     sn_record_set(out, "schedule", "%s", text);
-    if (net->sched.kind == SN_SCHED_COSINE)   /* the only schedule that uses it */
+    if (net->sched.kind == SN_SCHED_COSINE || net->sched.kind == SN_SCHED_ONECYCLE)
         sn_record_set(out, "horizon", "%lld", (long long)net->sched.total_steps);
     else
         sn_record_set(out, "horizon", "none");
     const struct sn_augment *aug = &net->augment;
-    sn_record_set(out, "augment", "shift %d flip %d rotate %s zoom %s", aug->shift, aug->flip,
-                  num(aug->rotate, a), num(aug->zoom, b));
+    /* translate and alternate flips only when chosen: the records of runs
+     * before they existed read the same */
+    char more[64] = "";
+    if (aug->translate)
+        snprintf(more, sizeof more, " translate %d", aug->translate);
+    if (aug->flip_alternate)
+        snprintf(more + strlen(more), sizeof more - strlen(more), " flip alternate");
+    sn_record_set(out, "augment", "shift %d flip %d rotate %s zoom %s%s", aug->shift, aug->flip,
+                  num(aug->rotate, a), num(aug->zoom, b), more);
     sn_record_set(out, "loss", "%s label_smoothing %s clip_norm %s target %s",
                   sn_loss_name(net->loss), num(net->label_smoothing, a), num(net->clip_norm, c),
                   net->target_input ? "input" : "data");
@@ -123,8 +153,8 @@ int sn_trajectory_check_keys(const char *overrides)
         if (!known || (len == 4 && strncmp(p, "seed", 4) == 0) ||
             (len == 5 && strncmp(p, "batch", 5) == 0))
             return sn_fail(SN_EUSAGE, "--resume-override: '%.*s' is not a setting that can be "
-                           "changed on resume (data, model, optimizer, lr, schedule, horizon, "
-                           "augment, loss, shuffle, accumulate)", len, p);
+                           "changed on resume (data, model, optimizer, groups, lr, schedule, "
+                           "horizon, augment, loss, shuffle, accumulate)", len, p);
         p = comma ? comma + 1 : NULL;
     }
     return SN_OK;

@@ -1466,6 +1466,157 @@ static void test_train_stop_during_setup(void **state)
     assert_int_not_equal(sn_test_run("ls %s/w.h5", dir), 0);
 }
 
+/* The speed-run features in one model: GELU (fused in conv and in
+ * batchnorm), affine = bias, dirac init, parameter groups, decoupled weight
+ * decay, the onecycle schedule, label smoothing, weight averaging (ema),
+ * reflected translation, alternating flips and four weighted test-time
+ * views. */
+static const char speedrun_cfg[] =
+    "[net]\ninput = 1,2,4\nbatch = 24\nepochs = 3\noptimizer = sgd\nmomentum = 0.9\n"
+    "nesterov = 1\nlr = 0.05\nweight_decay = 0.01\ndecoupled_weight_decay = 1\n"
+    "bias_wd_mult = 0\nnorm_lr_mult = 4\nnorm_wd_mult = 0\nlr_schedule = onecycle\n"
+    "lr_start_factor = 0.2\nlr_end_factor = 0.07\nwarmup_fraction = 0.25\n"
+    "label_smoothing = 0.1\nseed = 4\nema = 0.8\nema_every = 2\nema_warmup = 1\n"
+    "[augment]\ntranslate = 1\nflip = alternate\ntest_views = 0 0, flip, 1 0, -1 0 flip\n"
+    "test_weights = 2, 2, 1, 1\n"
+    "[conv]\nname = c\nfilters = 4\nsize = 2\npad = 1\ninit = dirac\nactivation = gelu_tanh\n"
+    "lr_mult = 0.5\n%s[flatten]\n[dense]\nname = out\nunits = 3\nwd_mult = 2\n";
+static const char speedrun_bn[] = "[batchnorm]\nname = bn\naffine = bias\nactivation = gelu\n"
+                                  "momentum = 0.4\n";
+
+/* The parameters of a speed-run model's weights file, flat (with bn: its
+ * weight, bias and buffers after the conv's); returns the count. */
+static size_t speedrun_params(const char *path, bool bn, float *out)
+{
+    static const char *names[] = { "/params/c/weight", "/params/c/bias", "/params/out/weight",
+                                   "/params/out/bias", "/params/bn/weight", "/params/bn/bias",
+                                   "/params/bn/running_mean", "/params/bn/running_var" };
+    static const size_t lens[] = { 16, 4, 180, 3, 4, 4, 4, 4 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    size_t n = 0;
+    for (int i = 0; i < (bn ? 8 : 4); i++) {
+        assert_int_equal(sn_h5_read_all(f, names[i], SN_H5_F32, out + n, lens[i]), SN_OK);
+        n += lens[i];
+    }
+    sn_h5_close(f);
+    return n;
+}
+
+/* --out holds the weight average: the final checkpoint's ema state of the
+ * conv's weight, not its live weight (a = --out's parameters, the conv's
+ * 16 weights first). */
+static void speedrun_ema_is_out(const float *a)
+{
+    float live[16], ema[16];
+    struct sn_h5 *f;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/ckpt-00000060.h5", sn_test_path("sp_ck"));
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/params/c/weight", SN_H5_F32, live, 16), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/optimizer/c/weight/ema", SN_H5_F32, ema, 16), SN_OK);
+    sn_h5_close(f);
+    assert_memory_equal(a, ema, sizeof ema);
+    assert_memory_not_equal(a, live, sizeof live);
+}
+
+/* The same checkpoint with the onecycle's end, the translation (off) or a
+ * parameter group's multiplier changed in [net]/[augment] is refused (exit
+ * 2) naming schedule, augment and groups with both values; --out is not
+ * written. */
+static void speedrun_resume_refused(char *text, const char *cfg, const char *data)
+{
+    snprintf(text, 2048, speedrun_cfg, speedrun_bn);
+    const char *from[] = { "lr_end_factor = 0.07", "translate = 1", "bias_wd_mult = 0" };
+    const char *to[] = { "lr_end_factor = 0.08", "translate = 0", "bias_wd_mult = 1" };
+    for (int k = 0; k < 3; k++) {
+        char *at = strstr(text, from[k]);
+        assert_non_null(at);
+        memmove(at + strlen(to[k]), at + strlen(from[k]), strlen(at + strlen(from[k])) + 1);
+        memcpy(at, to[k], strlen(to[k]));
+    }
+    char changed[1100];
+    snprintf(changed, sizeof changed, "%s.changed", cfg);
+    write_text(changed, text);
+    int rc = sn_test_run(BIN " train --model %s --data %s --resume %s/ckpt-00000031.h5 --out %s "
+                         "--quiet --threads 1", changed, data, sn_test_path("sp_ck"),
+                         sn_test_path("sp_refused.h5"));
+    char *err = err_text();
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "belongs to another run"));
+    assert_non_null(strstr(err, "end_factor 0.08"));
+    assert_non_null(strstr(err, "zoom 0 flip alternate (checkpoint: shift 0 flip 0 "
+                                "rotate 0 zoom 0 translate 1 flip alternate)"));
+    assert_non_null(strstr(err, "groups weights 1 1 biases 1 1 norms 4 0 (checkpoint: "
+                                "weights 1 1 biases 1 0 norms 4 0)"));
+    assert_non_null(strstr(err, "--resume-override groups,schedule,augment"));
+    assert_int_equal(access(sn_test_path("sp_refused.h5"), F_OK), -1);
+    free(err);
+}
+
+/* With every speed-run feature, a run resumed from its checkpoint of step
+ * 31 (mid-epoch, of 60) ends bitwise equal to the uninterrupted one, so the
+ * parameter groups and schedule come back from the checkpoint's model text
+ * and the per-(epoch, row) augmentation repeats; the batchnorm weight
+ * stays 1 (affine = bias).  Without batchnorm (whose statistics are per
+ * rank), 1 and 2 ranks train on the same augmented examples: the same
+ * weights within rounding.  eval names the test-time views. */
+static void test_train_speedrun_features_resume(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    char text[2048], cfg[1024], cfg_nobn[1024], data[1024];
+    snprintf(data, sizeof data, "%s", sn_test_path("images.h5"));
+    snprintf(text, sizeof text, speedrun_cfg, speedrun_bn);
+    write_text(sn_test_path("speed.cfg"), text);
+    snprintf(text, sizeof text, speedrun_cfg, "");
+    write_text(sn_test_path("speed_nobn.cfg"), text);
+    snprintf(cfg, sizeof cfg, "%s", sn_test_path("speed.cfg"));
+    snprintf(cfg_nobn, sizeof cfg_nobn, "%s", sn_test_path("speed_nobn.cfg"));
+    /* (--steps or --epochs would change the schedule's horizon: the run
+     * leaves checkpoints, and one of them is resumed) */
+    int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --out %s "
+                         "--checkpoint-dir %s --checkpoint-every 31 --quiet --threads 1", mp, cfg,
+                         data, sn_test_path("sp_full.h5"), sn_test_path("sp_ck"));
+    if (rc)
+        fprintf(stderr, "%s\n", err_text());
+    assert_int_equal(rc, 0);
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --resume "
+                                 "%s/ckpt-00000031.h5 --out %s --quiet --threads 1", mp, cfg, data,
+                                 sn_test_path("sp_ck"), sn_test_path("sp_res.h5")), 0);
+    static float a[256], b[256];
+    size_t n = speedrun_params(sn_test_path("sp_full.h5"), true, a);
+    speedrun_params(sn_test_path("sp_res.h5"), true, b);
+    assert_memory_equal(a, b, n * sizeof(float));
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(a[203 + i], 1.0f, 0);   /* bn/weight */
+    speedrun_ema_is_out(a);
+    /* at 1 rank too: stopped at step 31 by --steps, resumed */
+    assert_int_equal(sn_test_run("timeout 120 " BIN " train --model %s --data %s --out %s "
+                                 "--checkpoint-dir %s --checkpoint-every 31 --quiet --threads 1",
+                                 cfg, data, sn_test_path("sp1_full.h5"), sn_test_path("sp1_ck")),
+                     0);
+    assert_int_equal(sn_test_run("timeout 120 " BIN " train --model %s --data %s --resume "
+                                 "%s/ckpt-00000031.h5 --out %s --quiet --threads 1", cfg, data,
+                                 sn_test_path("sp1_ck"), sn_test_path("sp1_res.h5")), 0);
+    n = speedrun_params(sn_test_path("sp1_full.h5"), true, a);
+    speedrun_params(sn_test_path("sp1_res.h5"), true, b);
+    assert_memory_equal(a, b, n * sizeof(float));
+    speedrun_resume_refused(text, cfg, data);
+    for (int np = 1; np <= 2; np++)
+        assert_int_equal(sn_test_run("timeout 120 %s -np %d " BIN " train --model %s --data %s "
+                                     "--steps 30 --out %s --quiet --threads 1", mp, np, cfg_nobn,
+                                     data, sn_test_path(np == 1 ? "sp1.h5" : "sp2.h5")), 0);
+    n = speedrun_params(sn_test_path("sp1.h5"), false, a);
+    speedrun_params(sn_test_path("sp2.h5"), false, b);
+    assert_close_arrays(b, a, n, 1e-6, 1e-5);
+    assert_int_equal(sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("sp_full.h5"),
+                                 data), 0);
+    char *out = out_text();
+    assert_non_null(strstr(out, "(test_views: the weighted mean of 4 views)"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1493,6 +1644,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_plain_mpirun),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
+        cmocka_unit_test(test_train_speedrun_features_resume),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*full_disk */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));

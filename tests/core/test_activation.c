@@ -24,6 +24,13 @@ static void test_activation_forward_hand(void **state)
     assert_close_arrays(y, ((float[]){ -0.96402758f, -0.46211716f, 0, 0.99505475f }), 4, 1e-7, 1e-6);
     sn_act_forward(SN_ACT_LINEAR, x, y, 1, 4);
     assert_close_arrays(y, x, 4, 0, 0);
+    /* x Phi(x) and the tanh form (Hendrycks & Gimpel 2016), in double */
+    sn_act_forward(SN_ACT_GELU, x, y, 1, 4);
+    assert_close_arrays(y, ((float[]){ -0.04550026f, -0.15426877f, 0, 2.99595031f }), 4, 2e-7,
+                        1e-6);
+    sn_act_forward(SN_ACT_GELU_TANH, x, y, 1, 4);
+    assert_close_arrays(y, ((float[]){ -0.04540231f, -0.15428599f, 0, 2.99636261f }), 4, 2e-7,
+                        1e-6);
     /* softmax of (1,2,3): e^k / (e + e^2 + e^3) */
     const float s[3] = { 1, 2, 3 };
     sn_act_forward(SN_ACT_SOFTMAX, s, y, 1, 3);
@@ -66,7 +73,7 @@ static void test_activation_backward_fd(void **state)
 {
     (void)state;
     enum { B = 3, F = 5, N = B * F };
-    for (int a = SN_ACT_LINEAR; a <= SN_ACT_SOFTMAX; a++) {
+    for (int a = SN_ACT_LINEAR; a < SN_ACT_COUNT; a++) {
         float x[N], y[N], r[N], dx[N];
         sn_test_fill(x, N, 11 + a, -2, 2);
         for (int i = 0; i < N; i++)
@@ -75,31 +82,38 @@ static void test_activation_backward_fd(void **state)
         sn_test_fill(r, N, 12, -1, 1);
         struct fd f = { (enum sn_act)a, B, F, x, y, r };
         fd_loss(&f);
-        sn_act_backward((enum sn_act)a, y, r, dx, B, F);
+        sn_act_backward((enum sn_act)a, x, y, r, dx, B, F);
         assert_grad_fd(fd_loss, &f, x, dx, N, 1e-2, 1e-3, 1e-2);
     }
 }
 
-/* The layer adds into dx: two backward calls double it. */
+/* The layer adds into dx: two backward calls double it (tanh, from y;
+ * gelu, from x: that layer never runs in place). */
 static void test_activation_layer_accumulates(void **state)
 {
     (void)state;
-    struct sn_layer *l;
-    assert_int_equal(sn_activation_create("act", sn_shape_make(2, 3, 0, 0), SN_ACT_TANH, &l), SN_OK);
-    float x[12], y[12], dy[12], ws[12], dx1[12] = { 0 }, dx2[12] = { 0 };
-    sn_test_fill(x, 12, 1, -1, 1);
-    sn_test_fill(dy, 12, 2, -1, 1);
-    struct sn_ctx c = { .B = 2, .train = true, .ws = ws, .rng = NULL };
-    const float *in[1] = { x };
-    float *d1[1] = { dx1 }, *d2[1] = { dx2 };
-    l->ops->forward(l, in, y, &c);
-    l->ops->backward(l, in, y, dy, d1, &c);
-    l->ops->backward(l, in, y, dy, d2, &c);
-    l->ops->backward(l, in, y, dy, d2, &c);
-    for (int i = 0; i < 12; i++)
-        dx1[i] *= 2;
-    assert_close_arrays(dx2, dx1, 12, 1e-6, 1e-6);
-    sn_layer_destroy(l);
+    const enum sn_act acts[2] = { SN_ACT_TANH, SN_ACT_GELU };
+    for (int k = 0; k < 2; k++) {
+        struct sn_layer *l;
+        assert_int_equal(sn_activation_create("act", sn_shape_make(2, 3, 0, 0), acts[k], &l),
+                         SN_OK);
+        assert_int_equal(l->ops->in_place, acts[k] == SN_ACT_TANH);
+        assert_int_equal(l->backward_reads_y, acts[k] == SN_ACT_TANH);
+        float x[12], y[12], dy[12], ws[12], dx1[12] = { 0 }, dx2[12] = { 0 };
+        sn_test_fill(x, 12, 1, -1, 1);
+        sn_test_fill(dy, 12, 2, -1, 1);
+        struct sn_ctx c = { .B = 2, .train = true, .ws = ws, .rng = NULL };
+        const float *in[1] = { x };
+        float *d1[1] = { dx1 }, *d2[1] = { dx2 };
+        l->ops->forward(l, in, y, &c);
+        l->ops->backward(l, in, y, dy, d1, &c);
+        l->ops->backward(l, in, y, dy, d2, &c);
+        l->ops->backward(l, in, y, dy, d2, &c);
+        for (int i = 0; i < 12; i++)
+            dx1[i] *= 2;
+        assert_close_arrays(dx2, dx1, 12, 1e-6, 1e-6);
+        sn_layer_destroy(l);
+    }
 }
 
 /* sn_act_backward_add adds exactly what sn_act_backward writes, for every
@@ -109,17 +123,17 @@ static void test_activation_backward_add(void **state)
     (void)state;
     enum { B = 100, F = 701, N = B * F };
     static float y[N], dy[N], once[N], acc[N], want[N];
-    for (int a = SN_ACT_LINEAR; a <= SN_ACT_SOFTMAX; a++) {
-        sn_test_fill(y, N, 21 + a, -1, 1);
+    for (int a = SN_ACT_LINEAR; a < SN_ACT_COUNT; a++) {
+        sn_test_fill(y, N, 21 + a, -1, 1);   /* the input too, for gelu */
         if (a == SN_ACT_SIGMOID || a == SN_ACT_SOFTMAX)
             for (int i = 0; i < N; i++)
                 y[i] = 0.5f * (y[i] + 1.0f);
         sn_test_fill(dy, N, 22, -1, 1);
         sn_test_fill(acc, N, 23, -1, 1);
-        sn_act_backward((enum sn_act)a, y, dy, once, B, F);
+        sn_act_backward((enum sn_act)a, y, y, dy, once, B, F);
         for (int i = 0; i < N; i++)
             want[i] = acc[i] + once[i];
-        sn_act_backward_add((enum sn_act)a, y, dy, acc, B, F);
+        sn_act_backward_add((enum sn_act)a, y, y, dy, acc, B, F);
         assert_memory_equal(acc, want, sizeof acc);
     }
 }
@@ -138,7 +152,7 @@ static void test_activation_seq_matches_parallel(void **state)
     assert_non_null(x && dy && y1 && y2 && d1 && d2);
     sn_test_fill(x, N, 41, -6, 6);
     sn_test_fill(dy, N, 42, -1, 1);
-    for (int a = SN_ACT_LINEAR; a <= SN_ACT_SOFTMAX; a++) {
+    for (int a = SN_ACT_LINEAR; a < SN_ACT_COUNT; a++) {
         size_t n = a == SN_ACT_SOFTMAX ? F : N, rows = a == SN_ACT_SOFTMAX ? 1 : N / 7;
         size_t cols = n / rows;   /* the entry points see rows x cols = n */
         if (a != SN_ACT_SOFTMAX)
@@ -146,8 +160,8 @@ static void test_activation_seq_matches_parallel(void **state)
         sn_act_forward((enum sn_act)a, x, y1, rows, cols);
         sn_act_forward_seq((enum sn_act)a, x, y2, n);
         assert_memory_equal(y1, y2, n * sizeof *y1);
-        sn_act_backward((enum sn_act)a, y1, dy, d1, rows, cols);
-        sn_act_backward_seq((enum sn_act)a, y1, dy, d2, n);
+        sn_act_backward((enum sn_act)a, x, y1, dy, d1, rows, cols);
+        sn_act_backward_seq((enum sn_act)a, x, y1, dy, d2, n);
         assert_memory_equal(d1, d2, n * sizeof *d1);
     }
     free(x);
@@ -165,6 +179,11 @@ static void test_activation_parse(void **state)
     assert_int_equal(sn_act_parse("leaky_relu", &a), SN_OK);
     assert_int_equal(a, SN_ACT_LEAKY_RELU);
     assert_string_equal(sn_act_name(SN_ACT_SOFTMAX), "softmax");
+    assert_int_equal(sn_act_parse("gelu", &a), SN_OK);
+    assert_int_equal(a, SN_ACT_GELU);
+    assert_int_equal(sn_act_parse("gelu_tanh", &a), SN_OK);
+    assert_int_equal(a, SN_ACT_GELU_TANH);
+    assert_true(sn_act_needs_x(SN_ACT_GELU) && !sn_act_needs_x(SN_ACT_RELU));
     assert_int_equal(sn_act_parse("swish", &a), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "swish"));
 }

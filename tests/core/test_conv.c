@@ -1,6 +1,7 @@
 /* test_conv: the conv layer and its algorithms: im2col, Winograd, direct. */
 #include "testutil.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/conv.h"
@@ -40,6 +41,7 @@ static void test_conv_backward_fd(void **state)
         { 1, 4, 4, 2, 2, 1, 0, 1, SN_ACT_TANH },
         { 3, 6, 5, 2, 3, 1, 2, 3, SN_ACT_SIGMOID },
         { 2, 7, 3, 4, 1, 3, 0, 2, SN_ACT_LINEAR },
+        { 2, 5, 5, 3, 3, 2, 1, 3, SN_ACT_GELU },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sn_layer *l;
@@ -84,6 +86,7 @@ static void test_conv_winograd_fd(void **state)
         { 1, 3, 3, 2, 2, 3, SN_ACT_SIGMOID },
         { 4, 6, 6, 5, 1, 5, SN_ACT_LINEAR },
         { 2, 9, 11, 3, 1, 2, SN_ACT_LINEAR },
+        { 3, 5, 4, 2, 1, 4, SN_ACT_GELU_TANH },   /* z kept per group of examples */
     };
     for (size_t i = 0; i < 2 * sizeof cases / sizeof cases[0]; i++) {
         const size_t c = i / 2;
@@ -173,6 +176,7 @@ static void test_conv_direct_fd(void **state)
         { 9, 6, 5, 10, 3, 0, 2, SN_ACT_SIGMOID },
         { 2, 4, 4, 3, 1, 0, 1, SN_ACT_LINEAR },
         { 6, 8, 8, 16, 5, 0, 2, SN_ACT_LINEAR },
+        { 2, 5, 4, 3, 3, 1, 3, SN_ACT_GELU },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sn_layer *l;
@@ -304,6 +308,57 @@ static void test_conv_rejects_bad_shapes(void **state)
     assert_non_null(strstr(sn_errmsg(), "(C,H,W)"));
 }
 
+/* init = dirac: with fewer filters than channels, and with a 2x2 kernel,
+ * the weight is torch.nn.init.dirac_'s; with more filters than channels
+ * the first C are identities and the others keep the default
+ * U(+-1/sqrt(fan_in)) (airbench's dirac_(w[:C])); dirac_fraction's lower
+ * n_dirac makes only that many; the bias is zero. */
+static void test_conv_dirac_init(void **state)
+{
+    (void)state;
+    struct { int C, OC, K; const float *ref; } cases[] = {
+        { 6, 4, 3, dirac_4x6x3x3 }, { 3, 3, 2, dirac_3x3x2x2 }, { 4, 6, 3, NULL }, { 4, 6, 3, NULL },
+    };
+    for (int i = 0; i < 4; i++) {
+        struct sn_layer *l;
+        assert_int_equal(sn_conv_create("c", sn_shape_make(cases[i].C, 8, 8, 0), cases[i].OC,
+                                        cases[i].K, 1, 1, SN_ACT_LINEAR, SN_INIT_DIRAC, &l), SN_OK);
+        struct sn_param *w = &l->params[0], *b = &l->params[1];
+        int n = cases[i].C < cases[i].OC ? cases[i].C : cases[i].OC;
+        assert_int_equal(w->n_dirac, n);
+        if (i == 3)
+            w->n_dirac = n = 2;
+        float wv[6 * 6 * 9], bv[6];
+        w->w = wv;
+        b->w = bv;
+        struct sn_rng r;
+        sn_rng_seed(&r, 3, 3);
+        sn_param_init(w, &r);
+        sn_param_init(b, &r);
+        for (int o = 0; o < cases[i].OC; o++)
+            assert_float_equal(bv[o], 0.0f, 0);
+        if (cases[i].ref) {
+            assert_memory_equal(wv, cases[i].ref, w->len * sizeof(float));
+        } else {
+            const size_t f = (size_t)cases[i].C * 9;
+            float bound = 1.0f / sqrtf((float)f);
+            for (int o = 0; o < cases[i].OC; o++) {
+                int nonzero = 0;
+                for (size_t j = 0; j < f; j++) {
+                    float want = j == (size_t)o * 9 + 4 ? 1.0f : 0.0f;
+                    if (o < n)
+                        assert_float_equal(wv[(size_t)o * f + j], want, 0);
+                    else
+                        assert_true(fabsf(wv[(size_t)o * f + j]) <= bound);
+                    nonzero += wv[(size_t)o * f + j] != 0.0f;
+                }
+                assert_true(o < n ? nonzero == 1 : nonzero > 1);
+            }
+        }
+        sn_layer_destroy(l);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_conv_direct_matches),
         cmocka_unit_test(test_conv_algo_choice),
         cmocka_unit_test(test_conv_rejects_bad_shapes),
+        cmocka_unit_test(test_conv_dirac_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,13 +20,13 @@ static void test_dense_forward_hand(void **state)
     /* row 0: 0.1+0.4+0.9+0.5 = 1.9; -0.5+1+3-1 = 2.5
      * row 1: -0.1+0+0.3+0.5 = 0.7;  0.5+0+1-1 = 0.5 */
     const float want[4] = { 1.9f, 2.5f, 0.7f, 0.5f };
-    sn_dense_forward(x, w, b, y, 2, 3, 2, SN_ACT_LINEAR);
+    sn_dense_forward(x, w, b, y, NULL, 2, 3, 2, SN_ACT_LINEAR);
     assert_close_arrays(y, want, 4, 1e-6, 1e-6);
     /* relu clips the negative pre-activations of the same input */
     const float wneg[6] = { -1, -1, -1, 1, 1, 1 };
     /* row 0: -6+0.5 -> 0; 6-1 = 5.  row 1: 0+0.5 = 0.5; 0-1 -> 0 */
     const float want_relu[4] = { 0.0f, 5.0f, 0.5f, 0.0f };
-    sn_dense_forward(x, wneg, b, y, 2, 3, 2, SN_ACT_RELU);
+    sn_dense_forward(x, wneg, b, y, NULL, 2, 3, 2, SN_ACT_RELU);
     assert_close_arrays(y, want_relu, 4, 1e-6, 1e-6);
 }
 
@@ -34,13 +34,13 @@ static void test_dense_forward_hand(void **state)
 struct fd {
     int B, I, O;
     enum sn_act act;
-    float *x, *w, *b, *y, *r;
+    float *x, *w, *b, *y, *r, *z;
 };
 
 static double fd_loss(void *ctx)
 {
     struct fd *f = ctx;
-    sn_dense_forward(f->x, f->w, f->b, f->y, f->B, f->I, f->O, f->act);
+    sn_dense_forward(f->x, f->w, f->b, f->y, f->z, f->B, f->I, f->O, f->act);
     double s = 0;
     for (int i = 0; i < f->B * f->O; i++)
         s += (double)f->r[i] * f->y[i];
@@ -50,21 +50,22 @@ static double fd_loss(void *ctx)
 /* h must keep every pre-activation on one side of a kink (relu-like). */
 static void check_fd(int B, int I, int O, enum sn_act act, double h)
 {
-    struct fd f = { B, I, O, act, NULL, NULL, NULL, NULL, NULL };
+    struct fd f = { B, I, O, act, NULL, NULL, NULL, NULL, NULL, NULL };
     size_t nx = (size_t)B * I, nw = (size_t)O * I, ny = (size_t)B * O;
     f.x = malloc(nx * 4); f.w = malloc(nw * 4); f.b = malloc(O * 4);
     f.y = malloc(ny * 4); f.r = malloc(ny * 4);
+    f.z = sn_act_needs_x(act) ? malloc(ny * 4) : NULL;
     float *dz = malloc(ny * 4), *dx = calloc(nx, 4), *dw = calloc(nw, 4), *db = calloc(O, 4);
     sn_test_fill(f.x, nx, 1, -1, 1);
     sn_test_fill(f.w, nw, 2, -0.5f, 0.5f);
     sn_test_fill(f.b, O, 3, -0.5f, 0.5f);
     sn_test_fill(f.r, ny, 4, -1, 1);
     fd_loss(&f);
-    sn_dense_backward(f.x, f.w, f.y, f.r, dz, dx, dw, db, B, I, O, act);
+    sn_dense_backward(f.x, f.w, f.y, f.z, f.r, dz, dx, dw, db, B, I, O, act);
     assert_grad_fd(fd_loss, &f, f.x, dx, nx, h, 1e-3, 1e-2);
     assert_grad_fd(fd_loss, &f, f.w, dw, nw, h, 1e-3, 1e-2);
     assert_grad_fd(fd_loss, &f, f.b, db, O, h, 1e-3, 1e-2);
-    free(f.x); free(f.w); free(f.b); free(f.y); free(f.r);
+    free(f.x); free(f.w); free(f.b); free(f.y); free(f.r); free(f.z);
     free(dz); free(dx); free(dw); free(db);
 }
 
@@ -78,6 +79,8 @@ static void test_dense_backward_fd(void **state)
     check_fd(2, 4, 5, SN_ACT_SOFTMAX, 1e-2);
     check_fd(4, 6, 2, SN_ACT_LEAKY_RELU, 1e-4);
     check_fd(3, 5, 3, SN_ACT_RELU, 1e-4);
+    check_fd(3, 6, 5, SN_ACT_GELU, 1e-2);
+    check_fd(2, 5, 7, SN_ACT_GELU_TANH, 1e-2);
 }
 
 /* backward accumulates: two calls give twice the gradients. */
@@ -92,10 +95,10 @@ static void test_dense_backward_accumulates(void **state)
     sn_test_fill(w, O * I, 6, -1, 1);
     sn_test_fill(b, O, 7, -1, 1);
     sn_test_fill(dy, B * O, 8, -1, 1);
-    sn_dense_forward(x, w, b, y, B, I, O, SN_ACT_TANH);
-    sn_dense_backward(x, w, y, dy, dz, dx1, dw1, db1, B, I, O, SN_ACT_TANH);
-    sn_dense_backward(x, w, y, dy, dz, dx2, dw2, db2, B, I, O, SN_ACT_TANH);
-    sn_dense_backward(x, w, y, dy, dz, dx2, dw2, db2, B, I, O, SN_ACT_TANH);
+    sn_dense_forward(x, w, b, y, NULL, B, I, O, SN_ACT_TANH);
+    sn_dense_backward(x, w, y, NULL, dy, dz, dx1, dw1, db1, B, I, O, SN_ACT_TANH);
+    sn_dense_backward(x, w, y, NULL, dy, dz, dx2, dw2, db2, B, I, O, SN_ACT_TANH);
+    sn_dense_backward(x, w, y, NULL, dy, dz, dx2, dw2, db2, B, I, O, SN_ACT_TANH);
     for (int i = 0; i < B * I; i++)
         dx1[i] *= 2;
     for (int i = 0; i < O * I; i++)
@@ -167,10 +170,10 @@ static void check_ref(enum sn_act act, const float *x, const float *w, const flo
                       const float *dw_ref, const float *db_ref)
 {
     enum { B = 3, I = 5, O = 4 };
-    float y[B * O], dz[B * O], dx[B * I] = { 0 }, dw[O * I] = { 0 }, db[O] = { 0 };
-    sn_dense_forward(x, w, b, y, B, I, O, act);
+    float y[B * O], z[B * O], dz[B * O], dx[B * I] = { 0 }, dw[O * I] = { 0 }, db[O] = { 0 };
+    sn_dense_forward(x, w, b, y, z, B, I, O, act);
     assert_close_arrays(y, y_ref, B * O, 1e-6, 1e-5);
-    sn_dense_backward(x, w, y, r, dz, dx, dw, db, B, I, O, act);
+    sn_dense_backward(x, w, y, z, r, dz, dx, dw, db, B, I, O, act);
     assert_close_arrays(dx, dx_ref, B * I, 1e-6, 1e-5);
     assert_close_arrays(dw, dw_ref, O * I, 1e-6, 1e-5);
     assert_close_arrays(db, db_ref, O, 1e-6, 1e-5);
@@ -185,6 +188,8 @@ static void test_dense_matches_pytorch(void **state)
     REF(relu, SN_ACT_RELU);
     REF(sigmoid, SN_ACT_SIGMOID);
     REF(tanh, SN_ACT_TANH);
+    REF(gelu, SN_ACT_GELU);
+    REF(gelu_tanh, SN_ACT_GELU_TANH);
 #undef REF
 }
 
@@ -206,6 +211,39 @@ static void test_dense_sgemm_matches_naive(void **state)
         }
 }
 
+/* scale = 1/9 (airbench's logit temperature): y is 1/9 of the unscaled
+ * layer's, the gradients match finite differences; refused with an
+ * activation or a scale <= 0. */
+static void test_dense_scale(void **state)
+{
+    (void)state;
+    struct sn_test_layer t[2];
+    for (int k = 0; k < 2; k++) {
+        struct sn_layer *l;
+        assert_int_equal(sn_dense_create("fc", sn_shape_make(7, 0, 0, 0), 5, SN_ACT_LINEAR,
+                                         SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+        if (k)
+            assert_int_equal(sn_dense_set_scale(l, 1.0f / 9.0f), SN_OK);
+        sn_test_layer_init(&t[k], l, 3, true);
+        sn_test_layer_loss(&t[k]);
+    }
+    for (int i = 0; i < 15; i++)
+        assert_float_equal(t[1].y[i], t[0].y[i] * (1.0f / 9.0f), 1e-7);
+    sn_test_layer_check(&t[1], 1e-2, 1e-4, 1e-3);
+    sn_test_layer_free(&t[0]);
+    sn_test_layer_free(&t[1]);
+    struct sn_layer *l;
+    assert_int_equal(sn_dense_create("fc", sn_shape_make(7, 0, 0, 0), 5, SN_ACT_TANH,
+                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    assert_int_equal(sn_dense_set_scale(l, 0.5f), SN_EINVAL);
+    assert_int_equal(sn_dense_set_scale(l, 1.0f), SN_OK);
+    sn_layer_destroy(l);
+    assert_int_equal(sn_dense_create("fc", sn_shape_make(7, 0, 0, 0), 5, SN_ACT_LINEAR,
+                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    assert_int_equal(sn_dense_set_scale(l, 0.0f), SN_EINVAL);
+    sn_layer_destroy(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_dense_init_bounds),
         cmocka_unit_test(test_dense_matches_pytorch),
         cmocka_unit_test(test_dense_sgemm_matches_naive),
+        cmocka_unit_test(test_dense_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_maxpool: max pooling forward, backward and PyTorch agreement. */
 #include "testutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/maxpool.h"
@@ -88,6 +89,33 @@ static void test_maxpool_rejects_big_window(void **state)
     assert_non_null(strstr(sn_errmsg(), "does not fit"));
 }
 
+/* Told that dx holds nothing yet (sn_ctx.fresh), backward stores the
+ * gradient over whatever dx held: the same as adding into zeros, for
+ * non-overlapping (2x2 on 7x9: a row and a column not covered) and
+ * overlapping (3x3 stride 2) windows. */
+static void test_maxpool_fresh_stores(void **state)
+{
+    (void)state;
+    const int K[2] = { 2, 3 }, S[2] = { 2, 2 };
+    for (int k = 0; k < 2; k++) {
+        struct sn_layer *l;
+        assert_int_equal(sn_maxpool_create("p", sn_shape_make(3, 7, 9, 0), K[k], S[k], &l), SN_OK);
+        assert_true(l->ops->overwrites_dx);
+        struct sn_test_layer t;
+        sn_test_layer_init(&t, l, 2, true);
+        sn_test_layer_backward(&t);   /* into zeroed dx */
+        size_t n = 2 * t.in_len[0];
+        float *want = malloc(n * sizeof *want);
+        memcpy(want, t.dx[0], n * sizeof *want);
+        sn_test_fill(t.dx[0], n, 99, -5, 5);   /* garbage */
+        struct sn_ctx c = { .B = 2, .train = true, .ws = t.ws, .fresh = 1u };
+        l->ops->backward(l, (const float *const *)t.x, t.y, t.r, t.dx, &c);
+        assert_memory_equal(t.dx[0], want, n * sizeof *want);
+        free(want);
+        sn_test_layer_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +124,7 @@ int main(void)
         cmocka_unit_test(test_maxpool_2x2),
         cmocka_unit_test(test_maxpool_matches_pytorch),
         cmocka_unit_test(test_maxpool_rejects_big_window),
+        cmocka_unit_test(test_maxpool_fresh_stores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,7 +100,7 @@ static struct sn_model *dag_model(int batch, bool plain)
     assert_int_equal(sn_conv_create("c1", m->in_shape, 3, 3, 1, 1, SN_ACT_LINEAR,
                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
     assert_int_equal(sn_model_add(m, l), SN_OK);
-    assert_int_equal(sn_batchnorm_create("bn", sn_model_shape(m, 0), 0.1f, 1e-5f, &l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_model_shape(m, 0), 0.1f, 1e-5f, SN_BN_AFFINE, SN_ACT_LINEAR, &l), SN_OK);
     l->in[0] = 0;
     assert_int_equal(sn_model_add(m, l), SN_OK);
     assert_int_equal(sn_activation_create("relu", sn_model_shape(m, 1), SN_ACT_RELU, &l), SN_OK);
@@ -198,6 +198,93 @@ static void test_model_memory_plan(void **state)
      * finite differences unreliable at this size) */
     size_t head = m->layers[8]->params[0].offset;
     assert_grad_fd(fd_dag_loss, &f, m->params + head, m->grads + head, m->n_params - head,
+                   1e-2, 1e-4, 1e-2);
+    sn_model_destroy(plain);
+    sn_model_destroy(m);
+}
+
+/* airbench's block, small: input (2, 9, 9) -> 0 conv 4 (linear) -> 1 maxpool
+ * 2 -> 2 batchnorm (affine = bias, GELU) -> 3 conv 4 (gelu_tanh) -> 4
+ * activation gelu -> 5 flatten -> 6 dense K. */
+static struct sn_model *gelu_model(bool plain)
+{
+    struct sn_model *m;
+    struct sn_layer *l;
+    assert_int_equal(sn_model_create(sn_shape_make(2, 9, 9, 0), &m), SN_OK);
+    m->plain_memory = plain;
+    assert_int_equal(sn_conv_create("c1", m->in_shape, 4, 3, 1, 1, SN_ACT_LINEAR,
+                                    SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_maxpool_create("pool", sn_model_shape(m, 0), 2, 2, &l), SN_OK);
+    l->in[0] = 0;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_batchnorm_create("bn", sn_model_shape(m, 1), 0.4f, 1e-5f, SN_BN_SHIFT,
+                                         SN_ACT_GELU, &l), SN_OK);
+    l->in[0] = 1;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_conv_create("c2", sn_model_shape(m, 2), 4, 3, 1, 1, SN_ACT_GELU_TANH,
+                                    SN_INIT_DIRAC, &l), SN_OK);
+    l->in[0] = 2;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_activation_create("gelu", sn_model_shape(m, 3), SN_ACT_GELU, &l), SN_OK);
+    l->in[0] = 3;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_flatten_create("flat", sn_model_shape(m, 4), &l), SN_OK);
+    l->in[0] = 4;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_dense_create("fc", sn_model_shape(m, 5), K, SN_ACT_LINEAR,
+                                     SN_INIT_FANIN_UNIFORM, &l), SN_OK);
+    l->in[0] = 5;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    struct sn_rng r;
+    sn_rng_seed(&r, 42, 3);
+    assert_int_equal(sn_model_build(m, B, &r), SN_OK);
+    return m;
+}
+
+struct fd_gelu {
+    struct sn_model *m;
+    float x[B * 162];
+    int y[B];
+};
+
+static double fd_gelu_loss(void *ctx)
+{
+    struct fd_gelu *f = ctx;
+    const float *z = sn_model_forward(f->m, f->x, B, true, NULL, NULL);
+    return sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z, f->y, NULL, B, K, 0.0f, 1.0f, NULL, NULL) / B;
+}
+
+/* With GELU fused in batchnorm and conv, a GELU layer (not in place: it
+ * reads its input) and a maxpool that stores its gradient: the same
+ * outputs and gradients, bit for bit, as with one buffer per layer, also
+ * over output gradients holding NaN beforehand; the gradients of every
+ * parameter after the pool match finite differences (the pool's choices
+ * do not move with them). */
+static void test_model_gelu_block(void **state)
+{
+    (void)state;
+    struct fd_gelu f = { .m = gelu_model(false), .y = { 2, 0, 3 } };
+    struct sn_model *m = f.m, *plain = gelu_model(true);
+    assert_false(m->y_shared[4]);   /* GELU keeps its input */
+    assert_true(m->y_shared[5]);    /* flatten runs in place */
+    sn_test_fill(f.x, B * 162, 9, -1, 1);
+    float dz[B * K], z_plain[B * K];
+    sn_model_zero_grad(plain);
+    memcpy(z_plain, sn_model_forward(plain, f.x, B, true, NULL, NULL), sizeof z_plain);
+    sn_loss_eval(SN_LOSS_CROSS_ENTROPY, z_plain, f.y, NULL, B, K, 0.0f, 1.0f / B, dz, NULL);
+    sn_model_backward(plain, dz, B, NULL, NULL);
+    for (int i = 0; i < m->n_layers; i++) {
+        size_t len = (size_t)B * sn_shape_len(&m->layers[i]->out_shape);
+        for (size_t k = 0; k < len; k++)
+            m->dy[i][k] = NAN;
+    }
+    sn_model_zero_grad(m);
+    assert_memory_equal(sn_model_forward(m, f.x, B, true, NULL, NULL), z_plain, sizeof z_plain);
+    sn_model_backward(m, dz, B, NULL, NULL);
+    assert_memory_equal(m->grads, plain->grads, m->n_params * sizeof(float));
+    size_t from = m->layers[2]->params[1].offset;   /* bn bias (its weight is fixed), c2, head */
+    assert_grad_fd(fd_gelu_loss, &f, m->params + from, m->grads + from, m->n_params - from,
                    1e-2, 1e-4, 1e-2);
     sn_model_destroy(plain);
     sn_model_destroy(m);
@@ -319,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_model_add_rejects),
         cmocka_unit_test(test_model_many_layers),
         cmocka_unit_test(test_model_add_checks_sizes),
+        cmocka_unit_test(test_model_gelu_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

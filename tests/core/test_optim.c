@@ -16,7 +16,8 @@ static void run3(const struct sn_optim_cfg *cfg, float lr, float traj[15])
 {
     float w[5], dw[5];
     memcpy(w, optim_w0, sizeof w);
-    struct sn_param p = { .name = "w", .len = 5, .trainable = true, .w = w, .dw = dw, .offset = 0 };
+    struct sn_param p = { .name = "w", .len = 5, .trainable = true, .w = w, .dw = dw, .offset = 0,
+                          .lr_mult = 1, .wd_mult = 1 };
     struct sn_param *plist[1] = { &p };
     struct sn_optim o;
     assert_int_equal(sn_optim_init(&o, cfg, 5), SN_OK);
@@ -75,7 +76,8 @@ static void test_optim_sgd_momentum_hand(void **state)
 {
     (void)state;
     float w = 1.0f, dw = 0.5f;
-    struct sn_param p = { .len = 1, .trainable = true, .w = &w, .dw = &dw };
+    struct sn_param p = { .len = 1, .trainable = true, .w = &w, .dw = &dw, .lr_mult = 1,
+                          .wd_mult = 1 };
     struct sn_param *pl[1] = { &p };
     struct sn_optim o;
     struct sn_optim_cfg c = cfg_of(SN_OPT_SGD, 0.9f, false, 0.01f);
@@ -94,8 +96,10 @@ static void test_optim_frozen_and_names(void **state)
 {
     (void)state;
     float w[2] = { 1, 2 }, dw[2] = { 1, 1 };
-    struct sn_param a = { .len = 1, .trainable = true, .w = w, .dw = dw, .offset = 0 };
-    struct sn_param b = { .len = 1, .trainable = false, .w = w + 1, .dw = dw + 1, .offset = 1 };
+    struct sn_param a = { .len = 1, .trainable = true, .w = w, .dw = dw, .offset = 0,
+                          .lr_mult = 1, .wd_mult = 1 };
+    struct sn_param b = { .len = 1, .trainable = false, .w = w + 1, .dw = dw + 1, .offset = 1,
+                          .lr_mult = 1, .wd_mult = 1 };
     struct sn_param *pl[2] = { &a, &b };
     struct sn_optim o;
     struct sn_optim_cfg c = cfg_of(SN_OPT_ADAM, 0, false, 0);
@@ -114,7 +118,8 @@ static void test_optim_frozen_and_names(void **state)
 /* Blocks (the sharded optimizer): three optimizers over the blocks [0, 7),
  * [7, 7), [7, 23) of an arena of three parameters (a frozen one in the
  * middle) move every element exactly as one optimizer over the whole arena
- * does, for every kind, and hold state for their block only. */
+ * does, for every kind, and hold state (the weight average included) for
+ * their block only. */
 static void test_optim_blocks_equal_whole(void **state)
 {
     (void)state;
@@ -125,6 +130,9 @@ static void test_optim_blocks_equal_whole(void **state)
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         struct sn_optim_cfg c = cfg_of(kinds[k], kinds[k] == SN_OPT_SGD || kinds[k] == SN_OPT_RMSPROP
                                        ? 0.9f : 0, kinds[k] == SN_OPT_SGD, 0.01f);
+        c.decoupled_wd = kinds[k] == SN_OPT_RMSPROP;
+        c.ema = 0.5f;   /* the average, too, per block */
+        c.ema_every = 1;
         float w1[N], w2[N], dw[N];
         sn_test_fill(w1, N, 5, -1, 1);
         memcpy(w2, w1, sizeof w1);
@@ -132,7 +140,8 @@ static void test_optim_blocks_equal_whole(void **state)
         const size_t off[3] = { 0, 9, 13 }, len[3] = { 9, 4, 10 };
         for (int i = 0; i < 3; i++) {
             p1[i] = (struct sn_param){ .len = len[i], .trainable = i != 1, .offset = off[i],
-                                       .w = w1 + off[i], .dw = dw + off[i] };
+                                       .w = w1 + off[i], .dw = dw + off[i],
+                                       .lr_mult = 1.0f + (float)i, .wd_mult = 0.5f * (float)i };
             p2[i] = p1[i];
             p2[i].w = w2 + off[i];
             l1[i] = &p1[i];
@@ -158,6 +167,55 @@ static void test_optim_blocks_equal_whole(void **state)
         sn_optim_deinit(&whole);
         for (int b = 0; b < 3; b++)
             sn_optim_deinit(&part[b]);
+    }
+}
+
+/* The weight average (ema = 0.9 every 2 steps, with and without the
+ * warm-up of the decay) after each of 7 adam steps, against the same
+ * recurrence in double from the weights: the first average copies, the
+ * k-th mixes with d = 0.9 or min(0.9, (1 + k) / (10 + k)); it is the last
+ * state, named ema; a frozen parameter keeps a zero average and its own
+ * weights when the average is loaded. */
+static void test_optim_ema(void **state)
+{
+    (void)state;
+    for (int warm = 0; warm < 2; warm++) {
+        float w[5] = { 1, -2, 3, 7, 8 }, dw[5];
+        struct sn_param a = { .len = 3, .trainable = true, .w = w, .dw = dw, .offset = 0,
+                              .lr_mult = 1, .wd_mult = 1 };
+        struct sn_param b = { .len = 2, .trainable = false, .w = w + 3, .dw = dw + 3,
+                              .offset = 3, .lr_mult = 1, .wd_mult = 1 };
+        struct sn_param *pl[2] = { &a, &b };
+        struct sn_optim_cfg c = cfg_of(SN_OPT_ADAM, 0, false, 0);
+        c.ema = 0.9f;
+        c.ema_every = 2;
+        c.ema_warmup = warm;
+        struct sn_optim o;
+        assert_int_equal(sn_optim_init(&o, &c, 5), SN_OK);
+        assert_int_equal(o.n_states, 3);
+        assert_string_equal(o.state_names[2], "ema");
+        double e[3] = { 0, 0, 0 };
+        for (int t = 1; t <= 7; t++) {
+            sn_test_fill(dw, 5, 40 + (uint64_t)t, -1, 1);
+            sn_optim_step(&o, pl, 2, 0.1f);
+            assert_int_equal(sn_optim_has_average(&o), t >= 2);
+            if (t % 2)
+                continue;
+            int k = t / 2;
+            double d = warm && (1.0 + k) / (10.0 + k) < 0.9 ? (1.0 + k) / (10.0 + k) : 0.9;
+            for (int i = 0; i < 3; i++)
+                e[i] = k == 1 ? w[i] : d * e[i] + (1.0 - d) * w[i];
+            for (int i = 0; i < 3; i++)
+                assert_float_equal(o.state[2][i], e[i], 1e-6);
+        }
+        assert_float_equal(o.state[2][3], 0.0f, 0);
+        assert_true(fabs(w[0] - e[0]) > 1e-3);   /* the average lags the weights */
+        sn_optim_load_average(&o, pl, 2);
+        for (int i = 0; i < 3; i++)
+            assert_float_equal(w[i], o.state[2][i], 0);
+        assert_float_equal(w[3], 7.0f, 0);
+        assert_float_equal(w[4], 8.0f, 0);
+        sn_optim_deinit(&o);
     }
 }
 
@@ -195,8 +253,55 @@ static void test_optim_rejects_bad_values(void **state)
     c = cfg_of(SN_OPT_ADAM, 0, true, 0);
     assert_int_equal(sn_optim_init(&o, &c, 1), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "nesterov"));
+    c = cfg_of(SN_OPT_SGD, 0, false, 0);
+    c.ema = 1.0f;
+    c.ema_every = 1;
+    assert_int_equal(sn_optim_init(&o, &c, 1), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "ema must be in [0, 1)"));
+    c.ema = 0.5f;
+    c.ema_every = 0;
+    assert_int_equal(sn_optim_init(&o, &c, 1), SN_EINVAL);
     enum sn_optim_kind k;
     assert_int_equal(sn_optim_parse("lbfgs", &k), SN_EINVAL);
+}
+
+/* Two parameter groups (lr_mult 2 and wd_mult 0.5 on the first three
+ * values) follow PyTorch's SGD with two param groups (Nesterov, coupled
+ * weight decay), and with decoupled_wd its SGDW emulation (p *= 1 - lr wd,
+ * then SGD without decay), to 1e-5 relative; Adam with decoupled_wd is
+ * AdamW bit for bit. */
+static void test_optim_groups_and_decoupled(void **state)
+{
+    (void)state;
+    for (int decoupled = 0; decoupled < 2; decoupled++) {
+        float w[5], dw[5];
+        memcpy(w, optim_w0, sizeof w);
+        struct sn_param a = { .len = 3, .trainable = true, .w = w, .dw = dw, .offset = 0,
+                              .lr_mult = 2, .wd_mult = 0.5f };
+        struct sn_param b = { .len = 2, .trainable = true, .w = w + 3, .dw = dw + 3, .offset = 3,
+                              .lr_mult = 1, .wd_mult = 1 };
+        struct sn_param *pl[2] = { &a, &b };
+        struct sn_optim_cfg c = cfg_of(SN_OPT_SGD, 0.9f, true, 0.01f);
+        c.decoupled_wd = decoupled;
+        struct sn_optim o;
+        assert_int_equal(sn_optim_init(&o, &c, 5), SN_OK);
+        float traj[15];
+        for (int s = 0; s < 3; s++) {
+            memcpy(dw, optim_grads + 5 * s, sizeof dw);
+            sn_optim_step(&o, pl, 2, 0.1f);
+            memcpy(traj + 5 * s, w, sizeof w);
+        }
+        assert_close_arrays(traj, decoupled ? optim_sgdw_groups_traj : optim_sgd_groups_traj, 15,
+                            1e-6, 1e-5);
+        sn_optim_deinit(&o);
+    }
+    float t1[15], t2[15];
+    struct sn_optim_cfg c = cfg_of(SN_OPT_ADAM, 0, false, 0.05f);
+    c.decoupled_wd = true;
+    run3(&c, 0.1f, t1);
+    c = cfg_of(SN_OPT_ADAMW, 0, false, 0.05f);
+    run3(&c, 0.1f, t2);
+    assert_memory_equal(t1, t2, sizeof t1);
 }
 
 int main(void)
@@ -208,6 +313,8 @@ int main(void)
         cmocka_unit_test(test_optim_rejects_bad_values),
         cmocka_unit_test(test_optim_sumsq),
         cmocka_unit_test(test_optim_blocks_equal_whole),
+        cmocka_unit_test(test_optim_groups_and_decoupled),
+        cmocka_unit_test(test_optim_ema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

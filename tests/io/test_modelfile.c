@@ -106,7 +106,7 @@ static void test_modelfile_errors(void **state)
     expect_error(NET "optimizer = lbfgs\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "lbfgs");
     expect_error(NET "momentum = 1.5\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "momentum");
     expect_error(NET "nesterov = 1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "nesterov");
-    expect_error(NET "lr_schedule = onecycle\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "onecycle");
+    expect_error(NET "lr_schedule = triangle\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "triangle");
     expect_error(NET "colour = blue\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "unknown key 'colour'");
     expect_error(NET "[dense]\nunits = 2\n[net]\ninput = 3\n", SN_EINVAL, "bad.cfg:5:", "only once");
     expect_error(NET "[dense]\nunits = 2\nname = a b\n", SN_EINVAL, "bad.cfg:5:", "name");
@@ -240,7 +240,7 @@ static void test_modelfile_zoo(void **state)
     (void)state;
     static const char *zoo[] = { "mlp", "lenet5", "cnn", "rnn", "lstm", "gru", "inception",
                                  "resnet", "autoencoder", "alexnet", "cifar_inception",
-                                 "cifar_resnet" };
+                                 "cifar_resnet", "cifar_fast" };
     for (size_t i = 0; i < sizeof zoo / sizeof zoo[0]; i++) {
         char path[64], *text = NULL;
         struct sn_netcfg net;
@@ -252,11 +252,144 @@ static void test_modelfile_zoo(void **state)
             fprintf(stderr, "%s\n", sn_errmsg());
         assert_int_equal(rc, SN_OK);
         assert_int_equal(sn_model_out_len(m), strcmp(zoo[i], "autoencoder") ? 10 : 784);
-        if (strncmp(zoo[i], "cifar", 5) == 0 || strcmp(zoo[i], "alexnet") == 0)
+        if (strcmp(zoo[i], "cifar_fast") == 0)
+            assert_true(net.augment.flip_alternate && net.augment.translate == 2 &&
+                        net.augment.n_views == 6);
+        else if (strncmp(zoo[i], "cifar", 5) == 0 || strcmp(zoo[i], "alexnet") == 0)
             assert_true(net.augment.flip && net.augment.shift == 4);
         sn_model_destroy(m);
         free(text);
     }
+}
+
+/* The keys of the speed-run recipes: parameter groups (each learnt
+ * parameter's lr_mult and wd_mult are its layer's times its kind's),
+ * decoupled weight decay, the onecycle schedule, dirac init (and a
+ * fraction of it), batchnorm's affine = bias and fused activation, GELU. */
+static void test_modelfile_training_features(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "[net]\ninput = 3,8,8\noptimizer = sgd\nmomentum = 0.9\nweight_decay = 0.01\n"
+        "decoupled_weight_decay = 1\nbias_wd_mult = 0\nnorm_lr_mult = 64\nnorm_wd_mult = 0.25\n"
+        "weight_lr_mult = 0.5\nlr_schedule = onecycle\nlr_start_factor = 0.2\n"
+        "lr_end_factor = 0.07\nwarmup_fraction = 0.23\n"
+        "[conv]\nfilters = 8\nsize = 3\npad = 1\ninit = dirac\ndirac_fraction = 0.5\n"
+        "activation = gelu_tanh\nlr_mult = 2\n"
+        "[batchnorm]\naffine = bias\nactivation = gelu\nmomentum = 0.4\neps = 1e-12\n"
+        "wd_mult = 3\n[flatten]\n[dense]\nunits = 10\n";
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    int rc = sn_modelfile_parse(text, "f.cfg", &net, &m);
+    if (rc)
+        fprintf(stderr, "%s\n", sn_errmsg());
+    assert_int_equal(rc, SN_OK);
+    assert_true(net.optim.decoupled_wd);
+    assert_int_equal(net.sched.kind, SN_SCHED_ONECYCLE);
+    assert_float_equal(net.sched.start_factor, 0.2f, 0);
+    assert_float_equal(net.sched.end_factor, 0.07f, 0);
+    assert_float_equal(net.sched.warmup_fraction, 0.23f, 0);
+    const struct sn_param *cw = &m->layers[0]->params[0], *cb = &m->layers[0]->params[1];
+    const struct sn_param *nw = &m->layers[1]->params[0], *nb = &m->layers[1]->params[1];
+    const struct sn_param *dw = &m->layers[3]->params[0], *db = &m->layers[3]->params[1];
+    assert_int_equal(cw->init, SN_INIT_DIRAC);
+    assert_int_equal(cw->n_dirac, 2);   /* half of min(3, 8) = 1.5, rounded */
+    assert_float_equal(cw->lr_mult, 1.0f, 0);    /* 2 x weight 0.5 */
+    assert_float_equal(cb->lr_mult, 2.0f, 0);
+    assert_float_equal(cb->wd_mult, 0.0f, 0);
+    assert_float_equal(nw->lr_mult, 64.0f, 0);
+    assert_float_equal(nb->wd_mult, 0.75f, 0);   /* 3 x norm 0.25 */
+    assert_false(nw->trainable);
+    assert_true(nb->trainable);
+    assert_float_equal(dw->lr_mult, 0.5f, 0);
+    assert_float_equal(db->wd_mult, 0.0f, 0);
+    assert_float_equal(db->lr_mult, 1.0f, 0);
+    sn_model_destroy(m);
+    /* without the keys: the defaults (onecycle: PyTorch's OneCycleLR's) */
+    assert_int_equal(sn_modelfile_parse(NET "lr_schedule = onecycle\n[dense]\nunits = 2\n",
+                                        "f.cfg", &net, &m), SN_OK);
+    assert_float_equal(net.sched.start_factor, 0.04f, 0);
+    assert_float_equal(net.sched.end_factor, 4e-6f, 0);
+    assert_float_equal(net.sched.warmup_fraction, 0.3f, 0);
+    assert_false(net.optim.decoupled_wd);
+    assert_float_equal(m->layers[0]->params[1].wd_mult, 1.0f, 0);
+    sn_model_destroy(m);
+    assert_int_equal(sn_modelfile_parse(NET "lr_schedule = onecycle\nwarmup_steps = 7\n"
+                                        "[dense]\nunits = 2\n", "f.cfg", &net, &m), SN_OK);
+    assert_float_equal(net.sched.warmup_fraction, 0.0f, 0);
+    assert_int_equal(net.sched.warmup_steps, 7);
+    sn_model_destroy(m);
+    expect_error(NET "lr_end_factor = 0.1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "lr_schedule = onecycle");
+    expect_error(NET "lr_schedule = onecycle\nwarmup_steps = 3\nwarmup_fraction = 0.2\n"
+                 "[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:5:", "give one");
+    expect_error(NET "bias_lr_mult = -1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "bias_lr_mult");
+    expect_error(NET "[flatten]\nlr_mult = 2\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:4:",
+                 "no parameters");
+    expect_error(NET "[dense]\nunits = 2\ninit = dirac\n", SN_EINVAL, "bad.cfg:5:",
+                 "dirac: conv only");
+    expect_error(IMG "[conv]\nfilters = 2\nsize = 3\ndirac_fraction = 0.5\n", SN_EINVAL,
+                 "bad.cfg:6:", "needs init = dirac");
+    expect_error(IMG "[batchnorm]\naffine = 0\n", SN_EINVAL, "bad.cfg:4:", "affine");
+    expect_error(IMG "[batchnorm]\nactivation = softmax\n", SN_EINVAL, "bad.cfg:3:",
+                 "not softmax");
+    expect_error(NET "decoupled_weight_decay = 2\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:3:", "decoupled_weight_decay");
+    /* [augment]: airbench's translation, alternating flips and six views */
+    static const char aug[] = IMG "[augment]\ntranslate = 2\nflip = alternate\n"
+        "test_views = 0 0, flip, 1 1, 1 1 flip, -1 -1, -1 -1 flip\n"
+        "test_weights = 2, 2, 1, 1, 1, 1\n[flatten]\n[dense]\nunits = 3\n";
+    assert_int_equal(sn_modelfile_parse(aug, "f.cfg", &net, &m), SN_OK);
+    const struct sn_augment *a = &net.augment;
+    assert_true(a->translate == 2 && a->flip_alternate && !a->flip && !a->test_flip);
+    assert_int_equal(a->n_views, 6);
+    assert_true(a->views[3].dy == 1 && a->views[3].dx == 1 && a->views[3].flip);
+    assert_true(a->views[4].dy == -1 && !a->views[4].flip && a->views[1].flip);
+    assert_float_equal(a->view_weight[0], 0.25f, 1e-7);
+    assert_float_equal(a->view_weight[5], 0.125f, 1e-7);
+    sn_model_destroy(m);
+    assert_int_equal(sn_modelfile_parse(IMG "[augment]\ntest_flip = 1\n[dense]\nunits = 3\n",
+                                        "f.cfg", &net, &m), SN_OK);
+    assert_true(net.augment.n_views == 2 && net.augment.views[1].flip);
+    assert_float_equal(net.augment.view_weight[1], 0.5f, 0);
+    sn_model_destroy(m);
+    expect_error(IMG "[augment]\nflip = sometimes\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "alternate");
+    expect_error(IMG "[augment]\ntranslate = 8\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "do not fit");
+    expect_error(IMG "[augment]\ntest_views = 0 0, 1\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "test_views");
+    expect_error(IMG "[augment]\ntest_views = 0 0, flip 1 1\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "test_views");
+    expect_error(IMG "[augment]\ntest_views = 9 0\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "does not fit");
+    expect_error(IMG "[augment]\ntest_views = 0 0, flip\ntest_weights = 1\n[dense]\n"
+                 "units = 2\n", SN_EINVAL, "bad.cfg:5:", "1 weights for 2 views");
+    expect_error(IMG "[augment]\ntest_views = 0 0, flip\ntest_weights = 1, -1\n[dense]\n"
+                 "units = 2\n", SN_EINVAL, "bad.cfg:5:", "each weight: expected a number");
+    expect_error(IMG "[augment]\ntest_views = 0 0, flip\ntest_weights = 1, 1, 1\n[dense]\n"
+                 "units = 2\n", SN_EINVAL, "bad.cfg:5:", "more weights than the 2 views");
+    expect_error(IMG "[augment]\ntest_views = 0 0, 99999999999999999999 0\n[dense]\n"
+                 "units = 2\n", SN_EINVAL, "bad.cfg:4:", "test_views");
+    /* weight averaging */
+    assert_int_equal(sn_modelfile_parse(NET "ema = 0.99\nema_every = 5\nema_warmup = 1\n"
+                                        "[dense]\nunits = 2\n", "f.cfg", &net, &m), SN_OK);
+    assert_float_equal(net.optim.ema, 0.99f, 0);
+    assert_int_equal(net.optim.ema_every, 5);
+    assert_true(net.optim.ema_warmup);
+    sn_model_destroy(m);
+    expect_error(NET "ema = 1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "ema");
+    expect_error(NET "ema = 0.9\nema_every = 0\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "ema_every");
+    expect_error(NET "ema_every = 3\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "need ema > 0");
+    expect_error(IMG "[augment]\ntest_flip = 1\ntest_views = flip\n[dense]\nunits = 2\n",
+                 SN_EINVAL, "bad.cfg:5:", "give one");
+    expect_error(IMG "[augment]\ntest_weights = 1\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "needs test_views");
+    expect_error(NET "[dense]\nunits = 2\nactivation = relu\nscale = 0.5\n[dense]\nunits = 2\n",
+                 SN_EINVAL, "bad.cfg:3:", "scale needs the linear activation");
 }
 
 int main(void)
@@ -268,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_modelfile_graph_errors),
         cmocka_unit_test(test_modelfile_builds_branches),
         cmocka_unit_test(test_modelfile_zoo),
+        cmocka_unit_test(test_modelfile_training_features),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -378,7 +378,8 @@ static const char *run_batchnorm(struct ccase *c)
     bool train = attr_i(c->node, "training_mode", 0) != 0;
     struct sn_layer *l = NULL;
     assert_int_equal(sn_batchnorm_create("bn", per_example(x), 1.0f - attr_f(c->node, "momentum", 0.9f),
-                                         attr_f(c->node, "epsilon", 1e-5f), &l), SN_OK);
+                                         attr_f(c->node, "epsilon", 1e-5f), SN_BN_AFFINE,
+                                         SN_ACT_LINEAR, &l), SN_OK);
     const float *xs[1] = { x->f };
     if (train)
         c->note = "momentum m as PyTorch's 1 - m; running_var from the unbiased batch variance";
@@ -685,7 +686,7 @@ static const char *run_optim(struct ccase *c)
     for (int j = 0; j < k; j++) {
         size_t len = c->in[2 + j]->n;
         p[j] = (struct sn_param){ .len = len, .trainable = true, .w = w + off, .dw = dw + off,
-                                  .offset = off };
+                                  .offset = off, .lr_mult = 1, .wd_mult = 1 };
         pl[j] = &p[j];
         memcpy(w + off, c->in[2 + j]->f, len * sizeof *w);
         memcpy(dw + off, c->in[2 + k + j]->f, len * sizeof *w);

@@ -233,11 +233,39 @@ static void test_torch_round_trip_keeps_names(void **state)
     free(after);
 }
 
+/* GELU in a conv, batchnorm with affine = bias and a fused GELU (both
+ * forms), dirac init and a scaled dense head: a PyTorch initialisation
+ * through tools/torch_to_h5.py gives the same predictions (1e-4). */
+static void test_torch_speedrun_layers(void **state)
+{
+    (void)state;
+    if (sn_test_run(PY " -c 'import torch, h5py'") != 0) {
+        print_message("SKIPPED: /usr/bin/python3 with torch and h5py is not here\n");
+        skip();
+    }
+    write_images(sn_test_path("img.h5"));
+    FILE *f = fopen(sn_test_path("speedrun.cfg"), "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 1,28,28\n[conv]\nfilters = 6\nsize = 3\nactivation = gelu\n"
+          "[maxpool]\nsize = 2\n[batchnorm]\naffine = bias\nmomentum = 0.4\neps = 1e-12\n"
+          "activation = gelu_tanh\n[conv]\nfilters = 4\nsize = 3\npad = 1\ninit = dirac\n"
+          "[batchnorm]\nactivation = gelu\n[flatten]\n[dense]\nunits = 10\n"
+          "scale = 0.5\n", f);
+    fclose(f);
+    char cfg[1100], bpt[1100], b[1100], pred[1100];
+    snprintf(cfg, sizeof cfg, "%s", sn_test_path("speedrun.cfg"));
+    snprintf(bpt, sizeof bpt, "%s/speedrun_b.pt", sn_test_tmpdir());
+    snprintf(b, sizeof b, "%s/speedrun_b.h5", sn_test_tmpdir());
+    snprintf(pred, sizeof pred, "%s/speedrun_pred.h5", sn_test_tmpdir());
+    torch_to_scratchnet("speedrun layers", cfg, bpt, b, pred, 11);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torch_both_ways),
         cmocka_unit_test(test_torch_round_trip_keeps_names),
+        cmocka_unit_test(test_torch_speedrun_layers),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
