@@ -397,19 +397,21 @@ scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 	OMP_NUM_THREADS=1 $(MPIRUN) -np 2 $(BUILD)/bench/allreduce_shm
 	sh bench/scaling.sh
 
-# scaling-sim: scratchnet's reducer on simulated clusters of 16 ... 1024
-# ranks (SimGrid SMPI, bench/sim/; docs/SCALING.md): the weak-scaling
-# tables of five zoo models on two fat trees, flat and sharded, with a
-# sweep of bucket sizes (at most 20 minutes; run it alone: flock).
-# sim-profiles measures the per-layer profiles it replays (bench/sim/
-# profiles, committed); sim-validate compares the replay with training on
-# this machine at 2 ranks.  Not part of make test (its smoke test is).
+# sim (also scaling-sim): scratchnet's reducer on simulated clusters of 16
+# to 256 ranks (SimGrid SMPI, bench/sim/; docs/SCALING.md): weak-scaling
+# tables of cnn, resnet and cifar_resnet on two fat trees at 1, 4 and 8
+# ranks a node, Open MPI's default iallreduce and Rabenseifner's (about 15
+# minutes on one core; RANKS="16 64 256 1024" adds 1024 ranks, about 7
+# minutes a run).  sim-profiles measures the per-layer profiles it replays
+# (bench/sim/profiles, committed); sim-validate compares the replay with
+# training on this machine at 2 ranks (run it alone: flock).  Not part of
+# make test (its smoke test, tests/bench/test_sim.sh, is).
 SIM_DIR  := $(BUILD)/bench/sim
 SIM_SRC  := bench/sim/replay.c bench/sim/nbc.c bench/sim/colls.c bench/sim/schedule.c \
             bench/sim/simalloc.c $(wildcard src/train/reducer*.c) src/dist/dist_mpi.c src/dist/shard.c \
             $(filter-out src/core/blas_openblas.c,$(wildcard src/core/*.c)) src/io/modelfile.c src/io/fsutil.c
 SIM_HDR  := $(wildcard bench/sim/*.h src/core/*.h src/train/*.h src/dist/*.h src/io/modelfile.h src/io/fsutil.h)
-.PHONY: sim-build scaling-sim sim-profiles sim-validate
+.PHONY: sim sim-build scaling-sim sim-profiles sim-validate
 sim-build: $(SIM_DIR)/replay.so $(SIM_DIR)/events $(SIM_DIR)/calib
 
 # The replay is the real reducer and MPI layer compiled by smpicc (one copy
@@ -435,8 +437,10 @@ $(SIM_DIR)/calib: bench/sim/calib.c
 	@mkdir -p $(dir $@)
 	$(CC) -O3 -march=native $< $(shell pkg-config --cflags --libs ompi-c) -o $@
 
-scaling-sim: sim-build
+sim: sim-build
 	sh bench/sim/scaling.sh
+
+scaling-sim: sim
 
 sim-profiles: sim-build
 	@$(MAKE) --no-print-directory build
