@@ -50,7 +50,7 @@ run() {
     start=$(date +%s.%N)
     (cd "$dir" && /usr/bin/time -f "%M" -o "$dir/rss" smpirun -platform "$here/bench/sim/platforms/$1.xml" \
         -hostfile hosts -np "$3" "$here/$BUILD/bench/sim/replay.so" \
-        --cfg=smpi/simulate-computation:no --cfg=smpi/coll-selector:ompi \
+        --cfg=smpi/simulate-computation:no --cfg=smpi/test:0 --cfg=smpi/coll-selector:ompi \
         --log=root.thresh:critical --cfg=smpi/tmpdir:"$dir" \
         --model "$here/models/$4.cfg" --profile "$here/bench/sim/profiles/$4.txt" \
         --events "$here/bench/sim/profiles/$4.events" --strategy "$s" --algorithm "$alg" \

@@ -65,7 +65,7 @@ for m in "$@"; do
     done
     measured=$(median < "$dir/$m.measured")
     (cd "$dir" && smpirun -platform local.xml -hostfile hosts -np 2 "$here/$BUILD/bench/sim/replay.so" \
-        --cfg=smpi/simulate-computation:no --cfg=smpi/coll-selector:ompi \
+        --cfg=smpi/simulate-computation:no --cfg=smpi/test:0 --cfg=smpi/coll-selector:ompi \
         --log=root.thresh:critical --cfg=smpi/tmpdir:"$dir" \
         --model "$here/models/$m.cfg" --profile "$m.txt" --events "$here/bench/sim/profiles/$m.events" \
         --strategy "$STRATEGY" --op-ns "$(num op_ns)" --copy-ns "$(num copy_ns)" --steps 5) \
