@@ -400,9 +400,9 @@ scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 # sim (also scaling-sim): scratchnet's reducer on simulated clusters of 16
 # to 256 ranks (SimGrid SMPI, bench/sim/; docs/SCALING.md): weak-scaling
 # tables of cnn, resnet and cifar_resnet on two fat trees at 1, 4 and 8
-# ranks a node, Open MPI's default iallreduce and Rabenseifner's (about 15
-# minutes on one core; RANKS="16 64 256 1024" adds 1024 ranks, about 7
-# minutes a run).  sim-profiles measures the per-layer profiles it replays
+# ranks a node, Open MPI's default iallreduce and Rabenseifner's (one core;
+# the cnn part alone took 25 minutes on the loaded development machine;
+# RANKS="16 64 256 1024" adds 1024 ranks, 7 to 17 minutes a run).  sim-profiles measures the per-layer profiles it replays
 # (bench/sim/profiles, committed); sim-validate compares the replay with
 # training on this machine at 2 ranks (run it alone: flock).  Not part of
 # make test (its smoke test, tests/bench/test_sim.sh, is).
