@@ -43,7 +43,7 @@ DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin mpich libmpich
             libopenblas-openmp-dev libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev \
             libpng-dev libjpeg-dev procps iproute2 gnuplot-nox bsdutils dataset-fashion-mnist \
             python3-h5py libprotobuf-c-dev protobuf-c-compiler libonnx-dev libjansson-dev \
-            libonnx-testdata python3-onnx
+            libonnx-testdata python3-onnx libsimgrid-dev
 # Node and npm run ONNX Runtime (npm onnxruntime-node) in the export test.
 # Installed only when missing: a node from another source (NodeSource)
 # brings its own npm, which Debian's npm package conflicts with.
@@ -245,6 +245,7 @@ deps:
 	@if pkg-config --exists $(PC_PKGS) ompi-c mpich cmocka && command -v mpirun >/dev/null && \
 	    command -v mpiexec.mpich >/dev/null && command -v pkill >/dev/null && command -v tc >/dev/null && \
 	    command -v gnuplot >/dev/null && command -v script >/dev/null && command -v protoc-c >/dev/null && \
+	    command -v smpicc >/dev/null && \
 	    [ -f $(ONNX_PROTO) ] && [ -d $(ONNX_TESTDATA) ] && /usr/bin/python3 -c 'import onnx, h5py' 2>/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
 	    echo "deps: all present"; \
@@ -293,7 +294,12 @@ run:
 	    --out data/mlp.h5 --log data/mlp.jsonl
 	$(MPIRUN) -np 2 $(BIN) eval --weights data/mlp.h5 --data $(DATA)
 
-test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN)
+# The simulator's smoke test (tests/bench/test_sim.sh) runs where SimGrid
+# is installed (make deps installs it).
+SIM_TEST := $(if $(shell command -v smpicc 2>/dev/null),tests/bench/test_sim.sh)
+SIM_TEST_BUILD := $(if $(SIM_TEST),sim-build)
+
+test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN) $(SIM_TEST_BUILD)
 
 # test: the whole suite with $(MPI).  With Open MPI (the default) also the
 # MPI layer's and the trainer's ranks tests with MPICH (built in
@@ -307,7 +313,7 @@ CLUSTER_TOOLS := $(BUILD)/tests/cluster/arena_probe $(BUILD)/tests/cluster/param
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory test-build
-	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh
+	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh $(SIM_TEST)
 ifeq ($(MPI),openmpi)
 	@$(MAKE) --no-print-directory -j2 MPI=mpich BUILD=$(BUILD)-mpich test-ranks
 	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)
@@ -390,6 +396,61 @@ scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 	sh bench/overlap.sh
 	OMP_NUM_THREADS=1 $(MPIRUN) -np 2 $(BUILD)/bench/allreduce_shm
 	sh bench/scaling.sh
+
+# sim (also scaling-sim): scratchnet's reducer on simulated clusters of 16
+# to 256 ranks (SimGrid SMPI, bench/sim/; docs/SCALING.md): weak-scaling
+# tables of cnn, resnet and cifar_resnet on two fat trees at 1, 4 and 8
+# ranks a node, Open MPI's default iallreduce and Rabenseifner's (one core;
+# the cnn part alone took 25 minutes on the loaded development machine;
+# RANKS="16 64 256 1024" adds 1024 ranks, 7 to 17 minutes a run).  sim-profiles measures the per-layer profiles it replays
+# (bench/sim/profiles, committed); sim-validate compares the replay with
+# training on this machine at 2 ranks (run it alone: flock).  Not part of
+# make test (its smoke test, tests/bench/test_sim.sh, is).
+SIM_DIR  := $(BUILD)/bench/sim
+SIM_SRC  := bench/sim/replay.c bench/sim/nbc.c bench/sim/colls.c bench/sim/schedule.c \
+            bench/sim/simalloc.c $(wildcard src/train/reducer*.c) src/dist/dist_mpi.c src/dist/shard.c \
+            $(filter-out src/core/blas_openblas.c,$(wildcard src/core/*.c)) src/io/modelfile.c src/io/fsutil.c
+SIM_HDR  := $(wildcard bench/sim/*.h src/core/*.h src/train/*.h src/dist/*.h src/io/modelfile.h src/io/fsutil.h)
+.PHONY: sim sim-build scaling-sim sim-profiles sim-validate
+sim-build: $(SIM_DIR)/replay.so $(SIM_DIR)/events $(SIM_DIR)/calib
+
+# The replay is the real reducer and MPI layer compiled by smpicc (one copy
+# per simulated rank; libsimregion.so is loaded once, for memory every rank
+# shares).  -Bsymbolic: its own MPI_ functions (nbc.c, colls.c) come
+# before SMPI's; the wraps: simalloc.c.
+$(SIM_DIR)/libsimregion.so: bench/sim/region.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -fPIC -shared $< -o $@
+
+$(SIM_DIR)/replay.so: $(SIM_SRC) $(SIM_HDR) $(SIM_DIR)/libsimregion.so
+	smpicc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -g0 -march=native -Wall -Wextra \
+	    -Wno-unused-parameter -Wno-unknown-pragmas -ffunction-sections -fdata-sections \
+	    -Isrc -iquote bench/sim $(SIM_SRC) -Wl,-Bsymbolic -Wl,--gc-sections \
+	    -Wl,--wrap=aligned_alloc -Wl,--wrap=smpi_shared_free -L$(SIM_DIR) -lsimregion \
+	    -Wl,-rpath,$(abspath $(SIM_DIR)) -linih -lm -o $@
+
+$(SIM_DIR)/events: bench/sim/events.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+$(SIM_DIR)/calib: bench/sim/calib.c
+	@mkdir -p $(dir $@)
+	$(CC) -O3 -march=native $< $(shell pkg-config --cflags --libs ompi-c) -o $@
+
+sim: sim-build
+	sh bench/sim/scaling.sh
+
+scaling-sim: sim
+
+sim-profiles: sim-build
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh bench/sim/profile.sh
+
+sim-validate: sim-build
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh bench/sim/validate.sh
 
 $(BUILD)/bench/allreduce: bench/allreduce.c
 	@mkdir -p $(dir $@)

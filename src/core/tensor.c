@@ -1,5 +1,7 @@
 /* tensor: shapes and aligned arenas (see tensor.h). */
+#ifndef _DEFAULT_SOURCE   /* smpicc (bench/sim) defines it before this file */
 #define _DEFAULT_SOURCE   /* MADV_HUGEPAGE (Linux) */
+#endif
 #include "core/tensor.h"
 
 #include <stdint.h>
