@@ -177,6 +177,7 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
 int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
 {
     memset(info, 0, sizeof *info);
+    sn_dist_flight_step(t->st.global_step + 1);
     double last = sn_clock_s();
     const int local_rc = read_batch(t);
     mark(t, SN_PHASE_DATA, &last);
@@ -319,6 +320,8 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     bool copied = false;
     if (!rc)
         rc = gather_optim(t, &whole, &copied);
+    if (!rc)   /* the reducer's state (residuals), whole on rank 0 */
+        rc = sn_reducer_state_save(t->red, &t->st.extra);
     if (rc == SN_EFATAL)
         return rc;
     if (!rc && t->rank == 0) {
@@ -332,6 +335,7 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     }
     if (copied && t->rank == 0)
         sn_optim_deinit(&whole);
+    sn_ckpt_extra_free(&t->st.extra);
     rc = sn_dist_agree(rc);   /* also the barrier every rank meets after the rename */
     if (!rc)
         t->saved_step = t->st.global_step;

@@ -40,7 +40,8 @@ void sn_train_opts_defaults(struct sn_train_opts *o)
     o->accumulate = 1;
     o->cache_mb = 4096.0;
     o->eval_every = 1;
-    o->allow_shared = true;
+    o->allreduce = SN_ALLREDUCE_AUTO;
+    o->compress = SN_HALF_NONE;
     o->overlap = true;
     o->bucket_mb = 1.0;
 }
@@ -188,7 +189,8 @@ static int stage_reducer(struct sn_trainer *t)
 {
     struct sn_reducer_cfg rc_cfg = {
         .sharded = t->o.shard_optimizer,
-        .allow_shared = t->o.allow_shared,
+        .mode = t->o.allreduce,
+        .compress = t->o.compress,
         .overlap = t->o.overlap,
         .bucket_floats = (size_t)(t->o.bucket_mb * 1048576.0 / sizeof(float)),
     };
@@ -200,6 +202,13 @@ static int stage_reducer(struct sn_trainer *t)
     int rc = sn_reducer_create(&rc_cfg, t->m, &t->red);
     if (rc)
         return rc;
+    /* a setting that would change nothing here, yet go into the run record */
+    if (t->o.compress != SN_HALF_NONE && !sn_reducer_compressed(t->red))
+        return sn_fail(SN_EUSAGE, "--compress %s: no gradients are sent as messages here (%s), "
+                       "so there is nothing to compress; --allreduce mpi sends them as "
+                       "messages between the ranks of one host", sn_half_name(t->o.compress),
+                       t->P == 1 ? "1 rank" : "the ranks of one host read each other's "
+                       "through a shared window");
     size_t lo, len;
     sn_reducer_block(t->red, &lo, &len);
     rc = sn_optim_init_block(&t->opt, &t->net.optim, lo, len);
@@ -332,6 +341,7 @@ void sn_trainer_destroy(struct sn_trainer *t)
     if (t->opt_ready)
         sn_optim_deinit(&t->opt);
     free(t->st.history);
+    sn_ckpt_extra_free(&t->st.extra);
     free(t->perm);
     free(t->rows);
     sn_free(t->x);
@@ -358,6 +368,7 @@ const struct sn_train_state *sn_trainer_state(const struct sn_trainer *t) { retu
 const struct sn_netcfg *sn_trainer_net(const struct sn_trainer *t) { return &t->net; }
 const struct sn_model *sn_trainer_model(const struct sn_trainer *t) { return t->m; }
 const char *sn_trainer_reducer_name(const struct sn_trainer *t) { return sn_reducer_name(t->red); }
+uint64_t sn_trainer_bytes_sent(const struct sn_trainer *t) { return sn_reducer_bytes_sent(t->red); }
 
 void sn_trainer_plan(const struct sn_trainer *t, struct sn_train_plan *out)
 {

@@ -10,7 +10,8 @@
 
 static const char *const keys[] = { "data",     "model",   "seed",    "batch",
                                     "optimizer", "lr",      "schedule", "horizon",
-                                    "augment",  "loss",    "shuffle", "accumulate" };
+                                    "augment",  "loss",    "shuffle", "accumulate",
+                                    "compress" };
 enum { N_KEYS = sizeof keys / sizeof keys[0] };
 
 /* The shortest text that reads back as the same float ("0.9", not
@@ -64,7 +65,7 @@ static int schedule_text(const struct sn_sched *s, char *out, size_t len)
 }
 
 int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bool shuffle,
-                         int accumulate, struct sn_dataset *ds, float *row,
+                         int accumulate, const char *compress, struct sn_dataset *ds, float *row,
                          struct sn_run_record *out)
 {
     memset(out, 0, sizeof *out);
@@ -95,6 +96,7 @@ int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bo
                   net->target_input ? "input" : "data");
     sn_record_set(out, "shuffle", "%s", shuffle ? "yes" : "no");
     sn_record_set(out, "accumulate", "%d", accumulate);
+    sn_record_set(out, "compress", "%s", compress);
     return SN_OK;
 }
 
@@ -124,7 +126,7 @@ int sn_trajectory_check_keys(const char *overrides)
             (len == 5 && strncmp(p, "batch", 5) == 0))
             return sn_fail(SN_EUSAGE, "--resume-override: '%.*s' is not a setting that can be "
                            "changed on resume (data, model, optimizer, lr, schedule, horizon, "
-                           "augment, loss, shuffle, accumulate)", len, p);
+                           "augment, loss, shuffle, accumulate, compress)", len, p);
         p = comma ? comma + 1 : NULL;
     }
     return SN_OK;

@@ -983,7 +983,8 @@ static void test_train_rank_death_ends_job(void **state)
 }
 
 /* One rank frozen (SIGSTOP) inside training: the others wait in the
- * reduction until --timeout, name themselves, and the job ends within 30 s
+ * reduction until --timeout, name themselves and the collective they wait
+ * in (its kind and number in their sequence), and the job ends within 30 s
  * of the freeze.  The job is far too long to end by itself, and the freeze
  * waits for the rank table (the watchdog guards the set-up's collectives
  * too, so a freeze during set-up on a slow machine ends the same way). */
@@ -1008,6 +1009,12 @@ static void test_train_hung_rank_times_out(void **state)
     assert_int_not_equal(rc, 0);
     assert_int_not_equal(rc, 124);
     assert_non_null(strstr(log, "rank 0: no progress for"));
+    /* where rank 0 waits: a collective, by kind and number (the frozen
+     * rank may speak too, when mpirun wakes it to end it: from behind) */
+    const char *at = strstr(log, "rank 0: no progress for");
+    assert_non_null(strstr(at, "waiting in "));
+    assert_non_null(strstr(at, "(collective #"));
+    assert_non_null(strstr(at, ", step "));
     assert_true(atoi(secs) < 30);
     free(secs);
     free(log);

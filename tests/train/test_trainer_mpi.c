@@ -65,7 +65,7 @@ static struct sn_train_opts plain(void)
 {
     struct sn_train_opts o;
     sn_train_opts_defaults(&o);
-    o.allow_shared = false;
+    o.allreduce = SN_ALLREDUCE_MPI;
     o.overlap = false;
     o.observer = &observer;
     return o;
@@ -134,7 +134,7 @@ static void test_trainer_strategies_same_bits(void **state)
     struct sn_train_opts variants[3] = { plain(), plain(), plain() };
     variants[0].overlap = true;
     variants[0].bucket_mb = 64 * 4 / 1048576.0;   /* 64 floats: a bucket per parameter */
-    variants[1].allow_shared = true;              /* the window, when P > 1 */
+    variants[1].allreduce = SN_ALLREDUCE_AUTO;     /* the window, when P > 1 */
     variants[2].shard_optimizer = true;
     for (int v = 0; v < 3; v++) {
         float *p = train_params(&variants[v], cfg, &n2);
