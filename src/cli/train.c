@@ -188,9 +188,10 @@ static int check_flags(const struct train_flags *f)
     enum sn_allreduce mode;
     enum sn_half half;
     if (sn_allreduce_parse(f->allreduce, &mode))
-        return sn_fail_prefix(SN_EUSAGE, "--allreduce: ");
+        return sn_fail(SN_EUSAGE, "--allreduce must be auto, flat, hier or mpi, got '%s'",
+                       f->allreduce);
     if (sn_half_parse(f->compress, &half))
-        return sn_fail_prefix(SN_EUSAGE, "--compress: ");
+        return sn_fail(SN_EUSAGE, "--compress must be none, bf16 or fp16, got '%s'", f->compress);
     if (half != SN_HALF_NONE && f->shard)
         return sn_fail(SN_EUSAGE, "--compress does not apply to --shard-optimizer (its "
                        "reduce-scatter and allgather send floats)");
