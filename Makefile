@@ -393,13 +393,20 @@ scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 
 # compress-accuracy: final test accuracy of models/mlp.cfg and lenet5.cfg
 # with --compress bf16 and fp16 against floats, seeds 1 2 3, 2 ranks
-# (docs/SCALING.md; about 25 minutes).  SN_LOCK=/work/heavy.lock runs each
-# training run under that lock.  Not part of make test.
-.PHONY: compress-accuracy
+# (docs/SCALING.md; about 25 minutes).  stream: images/s of lenet5 and cnn
+# at 2 ranks with the data in memory and read from the file a batch ahead
+# (a few minutes).  SN_LOCK=/work/heavy.lock runs each training run under
+# that lock.  Not part of make test.
+.PHONY: compress-accuracy stream
 compress-accuracy:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(DATA)
 	sh bench/compress_accuracy.sh
+
+stream:
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh bench/stream.sh
 
 $(BUILD)/bench/allreduce: bench/allreduce.c
 	@mkdir -p $(dir $@)

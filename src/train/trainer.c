@@ -226,6 +226,20 @@ static int stage_folder(struct sn_trainer *t)
     return rc ? rc : sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
 }
 
+/* A train split read from the file every step: a thread reads the next
+ * step's rows while this one computes (io/prefetch.h), which needs the
+ * next epoch's permutation before the epoch ends. */
+static int stage_prefetch(struct sn_trainer *t)
+{
+    if (t->train->x_mem || !t->ds->f)
+        return SN_OK;
+    t->perm[1] = malloc(t->train->n * sizeof *t->perm[1]);
+    t->next_rows = malloc((size_t)t->b * sizeof *t->next_rows);
+    if (!t->perm[1] || !t->next_rows)
+        return sn_fail(SN_ENOMEM, "out of memory for reading batches ahead");
+    return sn_prefetch_create(t->ds, t->train, (size_t)t->b, &t->pf);
+}
+
 /* Every buffer a step uses, sized once. */
 static int stage_buffers(struct sn_trainer *t)
 {
@@ -233,7 +247,7 @@ static int stage_buffers(struct sn_trainer *t)
     int rc = sn_dataset_reserve(t->ds, b);
     t->st.cap_metrics = 2 * t->net.epochs + 64;
     t->st.history = calloc((size_t)t->st.cap_metrics, sizeof *t->st.history);
-    t->perm = malloc(t->train->n * sizeof *t->perm);
+    t->perm[0] = malloc(t->train->n * sizeof *t->perm[0]);
     t->rows = malloc(b * sizeof *t->rows);
     t->x = sn_alloc_f32(b * t->in_len);
     t->targets = sn_alloc_f32(b * (size_t)t->K);
@@ -242,10 +256,10 @@ static int stage_buffers(struct sn_trainer *t)
     const bool aug = sn_augment_any(&t->net.augment);
     if (aug)
         t->aug_tmp = sn_alloc_f32(b * t->in_len);
-    if (!rc && (!t->st.history || !t->perm || !t->rows || !t->x || !t->targets || !t->dz ||
+    if (!rc && (!t->st.history || !t->perm[0] || !t->rows || !t->x || !t->targets || !t->dz ||
                 !t->labels || (aug && !t->aug_tmp)))
         rc = sn_fail(SN_ENOMEM, "out of memory for the training buffers");
-    return rc;
+    return rc ? rc : stage_prefetch(t);
 }
 
 /* Where the run ends: --steps alone runs as many epochs as it takes; with
@@ -319,7 +333,8 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     t->ds = ds;
     t->P = sn_dist_size();
     t->rank = sn_dist_rank();
-    t->perm_epoch = -1;
+    t->stats_epoch = -1;
+    t->perm_of[0] = t->perm_of[1] = -1;
     t->saved_step = -1;
     t->lock_fd = -1;
     rc = create_stages(t, model_text, name, sn_dataset_name(ds), start);
@@ -342,7 +357,10 @@ void sn_trainer_destroy(struct sn_trainer *t)
         sn_optim_deinit(&t->opt);
     free(t->st.history);
     sn_ckpt_extra_free(&t->st.extra);
-    free(t->perm);
+    sn_prefetch_destroy(t->pf);   /* first: its thread reads into the dataset */
+    free(t->perm[0]);
+    free(t->perm[1]);
+    free(t->next_rows);
     free(t->rows);
     sn_free(t->x);
     sn_free(t->targets);
