@@ -190,8 +190,10 @@ static int read_vector(struct sn_h5 *f, const char *path, enum sn_h5_type type, 
     return sn_h5_read_all(f, path, type, *out, *n);
 }
 
-/* /reducer's arrays, when there are any, into e (allocated). */
-static int read_extra(struct sn_h5 *f, struct sn_ckpt_extra *e)
+/* /reducer's arrays, when there are any, into e (allocated); each rank's
+ * piece is at most max_each floats (the model's parameter count), so a
+ * file cannot make the load allocate more than the model's size per rank. */
+static int read_extra(struct sn_h5 *f, size_t max_each, struct sn_ckpt_extra *e)
 {
     if (!sn_h5_exists(f, "/reducer"))
         return SN_OK;
@@ -210,8 +212,11 @@ static int read_extra(struct sn_h5 *f, struct sn_ckpt_extra *e)
         rc = read_vector(f, path, SN_H5_I64, sizeof *a->counts, 1u << 24, (void **)&a->counts, &nc);
         a->n_counts = (int)nc;
         for (size_t r = 0; r < nc && !rc; r++)
-            if (a->counts[r] < 0 || (sum += (size_t)a->counts[r]) > (size_t)INT32_MAX)
-                rc = sn_fail(SN_EDAMAGED, "%s: %s holds a bad count", sn_h5_path(f), path);
+            if (a->counts[r] < 0 || (uint64_t)a->counts[r] > max_each ||
+                (sum += (size_t)a->counts[r]) > (size_t)INT32_MAX)
+                rc = sn_fail(SN_EDAMAGED, "%s: %s holds a bad count (%lld; a rank's piece has at "
+                             "most %zu floats)", sn_h5_path(f), path, (long long)a->counts[r],
+                             max_each);
         snprintf(path, sizeof path, "/reducer/%s/data", a->name);
         if (!rc)
             rc = read_vector(f, path, SN_H5_F32, sizeof *a->data, sum, (void **)&a->data, &a->len);
@@ -276,7 +281,7 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         (rc = read_i64(f, "/state/world_size", &st->world_size)) ||
         (rc = read_i64(f, "/state/global_batch", &st->global_batch)) ||
         (rc = read_i64(f, "/state/seed", &st->seed)) ||
-        (rc = read_extra(f, &st->extra)))
+        (rc = read_extra(f, m->n_params, &st->extra)))
         return rc;
     if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
         st->global_batch < 1)

@@ -44,7 +44,8 @@ struct sn_metrics {
 
 /* Arrays a checkpoint carries for the gradient reducer (train/reducer.h):
  * data holds every rank's piece in rank order, counts[r] floats from rank
- * r (n_counts = the world size it was written with). */
+ * r (n_counts = the world size it was written with; a piece has at most
+ * the model's parameter count, a load refuses more as damaged). */
 #define SN_CKPT_MAX_EXTRA 4
 struct sn_ckpt_array {
     char name[32];

@@ -155,7 +155,8 @@ static void test_ckpt_round_trip(void **state)
 
 /* The reducer's arrays travel with a checkpoint: names, every rank's
  * piece lengths and the values come back as written; a checkpoint without
- * them loads with none. */
+ * them loads with none; a piece longer than the model's parameters is
+ * refused as damaged (a file cannot size the load's allocation). */
 static void test_ckpt_reducer_arrays(void **state)
 {
     (void)state;
@@ -192,6 +193,17 @@ static void test_ckpt_reducer_arrays(void **state)
     assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
     assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_OK);
     assert_int_equal(back.extra.n, 0);
+    const size_t big = a->n_params + 1;
+    float *huge = calloc(big, sizeof *huge);
+    int64_t hc[1] = { (int64_t)big };
+    st.extra.n = 1;
+    st.extra.a[0] = (struct sn_ckpt_array){ .name = "residual", .data = huge, .len = big,
+                                            .counts = hc, .n_counts = 1 };
+    assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
+    assert_non_null(strstr(sn_errmsg(), "/reducer/residual/counts holds a bad count"));
+    assert_int_equal(back.extra.n, 0);
+    free(huge);
     sn_optim_deinit(&o);
     sn_model_destroy(a);
 }
