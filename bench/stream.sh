@@ -32,7 +32,7 @@ for m in $MODELS; do
             mb=4096; [ $mode = s ] && mb=0
             run env OMP_NUM_THREADS=1 $MPIRUN -np 2 build/scratchnet train --model "models/$m.cfg" \
                 --data "$DATA" --steps $N --threads 1 --quiet --profile --cache-mb $mb > "$tmp/out"
-            sed -n 's/.*threads: \([0-9.]*\) images\/s.*/\1/p' "$tmp/out" >> "$tmp/$mode.ips"
+            sed -n 's/.* threads*: \([0-9.]*\) images\/s.*/\1/p' "$tmp/out" >> "$tmp/$mode.ips"
             sed -n 's/.*(rank 0): data \([0-9.]*\) .*/\1/p' "$tmp/out" >> "$tmp/$mode.data"
         done
         i=$((i + 1))
