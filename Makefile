@@ -296,13 +296,13 @@ run:
 test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN)
 
 # test: the whole suite with $(MPI).  With Open MPI (the default) also the
-# MPI layer's and the trainer's ranks tests with MPICH (built in
+# MPI layer's, the reducers' and the trainer's ranks tests with MPICH (built in
 # $(BUILD)-mpich, at 2 ranks; make test MPI=mpich runs the whole suite with
 # MPICH, 15+ minutes more, which keeps make test under 10 minutes), and
 # then the short multi-host test with both families (tests/cluster/short.sh:
 # 2 namespace hosts x 1 rank; skipped with a message where namespaces cannot
 # be made).
-RANK_TESTS    := tests/dist/test_dist_mpi tests/train/test_trainer_mpi
+RANK_TESTS    := tests/dist/test_dist_mpi tests/train/test_reducer_mpi tests/train/test_trainer_mpi
 CLUSTER_TOOLS := $(BUILD)/tests/cluster/arena_probe $(BUILD)/tests/cluster/params_close
 test:
 	@$(MAKE) --no-print-directory deps
