@@ -112,7 +112,7 @@ ONNX_TESTDATA := /usr/include/onnx/backend/test/data/node
 # ONNX Runtime for Node, for the export test (npm, in build/ort).
 ORT_VERSION := 1.30.0
 ORT_DIR    := $(BUILD)/ort
-DIST_SRC := src/dist/shard.c
+DIST_SRC := src/dist/shard.c src/dist/flight.c
 ifeq ($(WITH_MPI),1)
 DIST_SRC += src/dist/dist_mpi.c
 else
@@ -302,13 +302,13 @@ SIM_TEST_BUILD := $(if $(SIM_TEST),sim-build)
 test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN) $(SIM_TEST_BUILD)
 
 # test: the whole suite with $(MPI).  With Open MPI (the default) also the
-# MPI layer's and the trainer's ranks tests with MPICH (built in
+# MPI layer's, the reducers' and the trainer's ranks tests with MPICH (built in
 # $(BUILD)-mpich, at 2 ranks; make test MPI=mpich runs the whole suite with
 # MPICH, 15+ minutes more, which keeps make test under 10 minutes), and
 # then the short multi-host test with both families (tests/cluster/short.sh:
 # 2 namespace hosts x 1 rank; skipped with a message where namespaces cannot
 # be made).
-RANK_TESTS    := tests/dist/test_dist_mpi tests/train/test_trainer_mpi
+RANK_TESTS    := tests/dist/test_dist_mpi tests/train/test_reducer_mpi tests/train/test_trainer_mpi
 CLUSTER_TOOLS := $(BUILD)/tests/cluster/arena_probe $(BUILD)/tests/cluster/params_close
 test:
 	@$(MAKE) --no-print-directory deps
@@ -408,8 +408,8 @@ scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 # make test (its smoke test, tests/bench/test_sim.sh, is).
 SIM_DIR  := $(BUILD)/bench/sim
 SIM_SRC  := bench/sim/replay.c bench/sim/nbc.c bench/sim/colls.c bench/sim/schedule.c \
-            bench/sim/simalloc.c $(wildcard src/train/reducer*.c) src/dist/dist_mpi.c src/dist/shard.c \
-            $(filter-out src/core/blas_openblas.c,$(wildcard src/core/*.c)) src/io/modelfile.c src/io/fsutil.c
+            bench/sim/simalloc.c $(wildcard src/train/reducer*.c) src/dist/dist_mpi.c src/dist/flight.c src/dist/shard.c \
+            $(filter-out src/core/blas_openblas.c,$(wildcard src/core/*.c)) src/io/modelfile.c src/io/fsutil.c src/io/ckpt_extra.c
 SIM_HDR  := $(wildcard bench/sim/*.h src/core/*.h src/train/*.h src/dist/*.h src/io/modelfile.h src/io/fsutil.h)
 .PHONY: sim sim-build scaling-sim sim-profiles sim-validate
 sim-build: $(SIM_DIR)/replay.so $(SIM_DIR)/events $(SIM_DIR)/calib
@@ -451,6 +451,23 @@ sim-validate: sim-build
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(DATA)
 	sh bench/sim/validate.sh
+
+# compress-accuracy: final test accuracy of models/mlp.cfg and lenet5.cfg
+# with --compress bf16 and fp16 against floats, seeds 1 2 3, 2 ranks
+# (docs/SCALING.md; about 25 minutes).  stream: images/s of lenet5 and cnn
+# at 2 ranks with the data in memory and read from the file a batch ahead
+# (a few minutes).  SN_LOCK=/work/heavy.lock runs each training run under
+# that lock.  Not part of make test.
+.PHONY: compress-accuracy stream
+compress-accuracy:
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh bench/compress_accuracy.sh
+
+stream:
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory $(DATA)
+	sh bench/stream.sh
 
 $(BUILD)/bench/allreduce: bench/allreduce.c
 	@mkdir -p $(dir $@)

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Run every test program given; the ones named *_mpi run under the launcher
 # ($SN_MPIRUN, set by the Makefile for its MPI family) with each rank count
-# of $SN_NP (default "2 3") as well as alone; *.sh are shell tests, and one
-# that exits 77 was skipped (it prints why).  Prints one line per run and a
-# closing "N passed, N failed" line; exits non-zero if anything failed.
+# of $SN_NP as well as alone (default "2 3", and 4 for test_reducer_mpi:
+# 2 fake hosts x 2 ranks); *.sh are shell tests, and one that exits 77 was
+# skipped (it prints why).  Prints one line per run and a closing
+# "N passed, N failed" line; exits non-zero if anything failed.
 MPIRUN=${SN_MPIRUN:-mpirun}
 pass=0; fail=0; skip=0; failed=""
 run() {
@@ -27,7 +28,9 @@ for t in "$@"; do
         # plugins keep until exit; leaks are checked by the MPI-free tests.
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}; export ASAN_OPTIONS
         run "$t" "$t"
-        for np in ${SN_NP:-2 3}; do
+        nps=${SN_NP:-2 3}
+        case "$t" in */test_reducer_mpi) nps=${SN_NP:-2 3 4} ;; esac
+        for np in $nps; do
             run "$t -np $np" $MPIRUN -np "$np" "$t"
         done
         unset ASAN_OPTIONS ;;

@@ -249,7 +249,7 @@ static int make_reducer(const struct opts *o, struct sn_model *m, struct sn_redu
         if (!strcmp(o->strategy, strategies[i].name)) {
             struct sn_reducer_cfg cfg = {
                 .sharded = strategies[i].sharded,
-                .allow_shared = false,   /* the shared window is one host's: not simulated */
+                .mode = SN_ALLREDUCE_MPI,   /* the shared window is one host's: not simulated */
                 .overlap = strategies[i].overlap,
                 .bucket_floats = (size_t)(o->bucket_mb * 1048576.0 / sizeof(float)),
             };

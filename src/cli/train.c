@@ -49,7 +49,7 @@ static const char usage[] =
     "                        or trajectory settings: the error names them)\n"
     "  --resume-override K,..  continue although these settings differ from the\n"
     "                        checkpoint's: data model optimizer groups lr schedule\n"
-    "                        horizon augment loss shuffle accumulate\n"
+    "                        horizon augment loss shuffle accumulate compress\n"
     "  --log FILE.jsonl      append one JSON line of metrics per epoch\n"
     "  --eval-every N        evaluate the test split after every N-th epoch and\n"
     "                        after the run's last (default 1: every epoch)\n"
@@ -62,9 +62,24 @@ static const char usage[] =
     "  --bucket-mb X         gradients are reduced in buckets of about X MB, each\n"
     "                        started as soon as backward has produced it (default 1)\n"
     "  --no-overlap          one blocking allreduce after backward instead\n"
-    "  --allreduce MODE      auto (default): when every rank is on one host, ranks\n"
-    "                        average gradients by reading each other's memory (an\n"
-    "                        MPI-3 shared window, no messages); mpi: MPI_Allreduce\n"
+    "  --allreduce MODE      how gradients are averaged over ranks:\n"
+    "                        auto (default): every rank on one host: by reading each\n"
+    "                        other's memory (an MPI-3 shared window, no messages);\n"
+    "                        ranks on several hosts, some host with more than one:\n"
+    "                        hier; one rank per host: an allreduce of all ranks\n"
+    "                        flat: never hier (the shared window on one host, else\n"
+    "                        an allreduce of all ranks)\n"
+    "                        hier: each host sums its ranks' gradients in shared\n"
+    "                        memory, one leader per host allreduces the sums with\n"
+    "                        the other hosts' leaders, the host's ranks copy the\n"
+    "                        result from their leader\n"
+    "                        mpi: an allreduce of all ranks, even on one host\n"
+    "  --compress FMT        none (default) | bf16 | fp16: gradients cross hosts as\n"
+    "                        16-bit floats (half the bytes), with error feedback: what\n"
+    "                        rounding loses is added to the next step's gradient and\n"
+    "                        kept in checkpoints; refused where nothing is sent (1\n"
+    "                        rank, the shared window of one host: --allreduce mpi\n"
+    "                        sends messages there) and with --shard-optimizer\n"
     "  --shard-optimizer     ZeRO stage 1: gradients reduce-scattered, each rank\n"
     "                        updates and keeps optimizer state for 1/P of the\n"
     "                        parameters, then they are allgathered (no overlap)\n"
@@ -97,7 +112,7 @@ static const char usage[] =
 /* Every flag's value as given (the trainer's options are made from them). */
 struct train_flags {
     const char *model, *data, *optimizer, *init, *out, *ckdir, *resume, *override, *log,
-        *progress, *trace, *allreduce;
+        *progress, *trace, *allreduce, *compress;
     long epochs, batch, seed, steps, ckevery, threads, keep, cache_mb, progress_every, accumulate,
         eval_every;
     double lr, timeout, bucket_mb;
@@ -126,6 +141,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
     memset(f, 0, sizeof *f);
     f->progress = "auto";
     f->allreduce = "auto";
+    f->compress = "none";
     f->cache_mb = 4096;
     f->accumulate = 1;
     f->eval_every = 1;
@@ -151,7 +167,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
         CLI_FLAG("no-overlap", &f->no_overlap), CLI_STR("trace", &f->trace),
         CLI_FLAG("shard-optimizer", &f->shard), CLI_STR("allreduce", &f->allreduce),
         CLI_INT("eval-every", &f->eval_every, 1, 1 << 20),
-        CLI_STR("resume-override", &f->override),
+        CLI_STR("compress", &f->compress),   CLI_STR("resume-override", &f->override),
     };
     const int n = (int)(sizeof opts / sizeof opts[0]);
     int rc = cli_parse(argc, argv, 2, opts, n, NULL, 0, NULL);
@@ -172,8 +188,16 @@ static int check_flags(const struct train_flags *f)
         return sn_fail(SN_EUSAGE, "train needs --model and --data (see --help)");
     if (strcmp(f->progress, "auto") && strcmp(f->progress, "tty") && strcmp(f->progress, "plain"))
         return sn_fail(SN_EUSAGE, "--progress must be auto, tty or plain, got '%s'", f->progress);
-    if (strcmp(f->allreduce, "auto") && strcmp(f->allreduce, "mpi"))
-        return sn_fail(SN_EUSAGE, "--allreduce must be auto or mpi, got '%s'", f->allreduce);
+    enum sn_allreduce mode;
+    enum sn_half half;
+    if (sn_allreduce_parse(f->allreduce, &mode))
+        return sn_fail(SN_EUSAGE, "--allreduce must be auto, flat, hier or mpi, got '%s'",
+                       f->allreduce);
+    if (sn_half_parse(f->compress, &half))
+        return sn_fail(SN_EUSAGE, "--compress must be none, bf16 or fp16, got '%s'", f->compress);
+    if (half != SN_HALF_NONE && f->shard)
+        return sn_fail(SN_EUSAGE, "--compress does not apply to --shard-optimizer (its "
+                       "reduce-scatter and allgather send floats)");
     if (f->keep > 0 && !f->ckdir)
         return sn_fail(SN_EUSAGE, "--keep needs --checkpoint-dir");
     if (f->ckevery > 0 && !f->ckdir)
@@ -212,7 +236,8 @@ static void make_opts(const struct train_flags *f, const struct sn_train_observe
     o->keep = f->keep;
     o->resume = f->resume;
     o->resume_override = f->override;
-    o->allow_shared = strcmp(f->allreduce, "auto") == 0;
+    sn_allreduce_parse(f->allreduce, &o->allreduce);   /* checked in check_flags */
+    sn_half_parse(f->compress, &o->compress);
     o->overlap = !f->no_overlap;
     o->bucket_mb = f->bucket_mb;
     o->shard_optimizer = f->shard;
@@ -345,6 +370,11 @@ static void print_plan(const struct train_flags *f, const struct run *r)
         printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", p.optim_states,
                p.optim_len, (double)p.optim_states * (double)p.optim_len * 4.0 / 1048576.0,
                f->shard ? ", sharded over the ranks" : "");
+    struct sn_dist_hosts h;
+    sn_dist_hosts(&h);
+    printf("gradients averaged by %s (%d host%s, up to %d rank%s on one)\n",
+           sn_trainer_reducer_name(r->t), h.n_hosts, cli_s(h.n_hosts), h.max_local_size,
+           cli_s(h.max_local_size));
     if (sn_trainer_done(r->t)) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
@@ -543,8 +573,14 @@ static int wrap_up(const struct train_flags *f, struct run *r)
 {
     const bool rank0 = sn_dist_rank() == 0;
     const struct sn_model *m = sn_trainer_model(r->t);
-    if (f->profile && rank0)
+    if (f->profile && rank0) {
         profile_print(&r->prof, m, sn_trainer_net(r->t)->batch, r->threads);
+        const int64_t steps = sn_trainer_state(r->t)->global_step - r->prof.first_step;
+        if (steps > 0)
+            printf("gradient messages sent by rank 0: %.4f MB per step (%s)\n",
+                   (double)sn_trainer_bytes_sent(r->t) / (double)steps / 1048576.0,
+                   sn_trainer_reducer_name(r->t));
+    }
     int rc = SN_OK;
     if (f->trace) {
         rc = sn_dist_agree(trace_write(&r->prof.tr, f->trace, m, sn_phase_names, SN_PHASE_N));

@@ -1,10 +1,11 @@
 /* watchdog: a progress timer on its own thread (see watchdog.h).  The
  * thread makes no MPI call (the MPI library is FUNNELED to the main
- * thread); it writes one line with write(2) and kills its own process
- * with SIGKILL.  A signal, not an exit status: MPICH's mpiexec (hydra)
- * ends the ranks of other hosts only when a rank dies of a signal; after
- * exit(1) it waits for them, and a frozen rank elsewhere kept the job
- * alive forever (docs/CLUSTER.md). */
+ * thread) and takes no lock: it reads dist's flight recorder (atomics),
+ * writes one line with write(2) and kills its own process with SIGKILL.
+ * A signal, not an exit status: MPICH's mpiexec (hydra) ends the ranks of
+ * other hosts only when a rank dies of a signal; after exit(1) it waits
+ * for them, and a frozen rank elsewhere kept the job alive forever
+ * (docs/CLUSTER.md). */
 #include "cli/watchdog.h"
 
 #include <pthread.h>
@@ -16,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "dist/dist.h"
 
 static atomic_llong last_ns;
 static atomic_llong last_step;
@@ -30,6 +32,23 @@ static long long now_ns(void)
     return (long long)(sn_clock_s() * 1e9);
 }
 
+/* Where this rank waits, from dist's flight recorder (lock-free reads). */
+static int where(char *buf, size_t len)
+{
+    struct sn_dist_flight f;
+    sn_dist_flight_read(&f);
+    char step[48] = "", bucket[24] = "";
+    if (f.step > 0)
+        snprintf(step, sizeof step, ", step %lld", (long long)f.step);
+    if (f.bucket >= 0)
+        snprintf(bucket, sizeof bucket, ", bucket %d", f.bucket);
+    if (!f.inside)
+        return snprintf(buf, len, "in no collective (its last, #%llu, %s, returned%s)",
+                        (unsigned long long)f.seq, sn_dist_op_name(f.op), step);
+    return snprintf(buf, len, "waiting in %s (collective #%llu of this rank%s%s)",
+                    sn_dist_op_name(f.op), (unsigned long long)f.seq, step, bucket);
+}
+
 static void *watch(void *arg)
 {
     (void)arg;
@@ -37,11 +56,13 @@ static void *watch(void *arg)
         sleep(1);
         double idle = (double)(now_ns() - atomic_load(&last_ns)) * 1e-9;
         if (atomic_load(&running) && idle > limit_s) {
-            char msg[256];
+            char msg[512], at[256];
+            where(at, sizeof at);
             int n = snprintf(msg, sizeof msg,
                              "scratchnet: error: rank %d: no progress for %.0f s after step %lld "
-                             "on host %s (another rank stopped responding?); ending the job\n",
-                             my_rank, idle, (long long)atomic_load(&last_step), my_host);
+                             "on host %s (another rank stopped responding?); %s; a rank missing "
+                             "from these lines, or behind them, is the one stuck; ending the job\n",
+                             my_rank, idle, (long long)atomic_load(&last_step), my_host, at);
             if (n > 0 && write(2, msg, (size_t)n) < 0)
                 n = 0;
             kill(getpid(), SIGKILL);

@@ -5,9 +5,13 @@
  * The trainer calls watchdog_progress() after every step, evaluation batch
  * and checkpoint; a thread checks every second and, after `timeout`
  * seconds without progress, prints which rank, step and host it was and
- * kills its own process (SIGKILL), so mpirun, mpiexec or srun ends the
- * whole job.  It lives in src/cli because only the command's top level may
- * end the process.
+ * where it waits (dist's flight recorder: the collective's kind, its number
+ * in this rank's sequence of collectives, the step and the gradient
+ * bucket), and kills its own process (SIGKILL), so mpirun, mpiexec or srun
+ * ends the whole job.  Every rank that can still run prints its line, all
+ * naming the same collective: the stuck rank is the one whose line is
+ * missing or behind.  It lives in src/cli because only the command's top
+ * level may end the process.
  */
 #ifndef SN_CLI_WATCHDOG_H
 #define SN_CLI_WATCHDOG_H

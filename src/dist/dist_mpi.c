@@ -1,14 +1,24 @@
 /* dist_mpi: the dist interface on MPI (the only file that includes mpi.h).
  *
  * MPI_THREAD_FUNNELED: only the main thread calls MPI; OpenMP threads never
- * do.  MPI_ERRORS_RETURN on MPI_COMM_WORLD so a failed call comes back here
- * as a status and the command can end every rank cleanly.
+ * do.  MPI_ERRORS_RETURN on every communicator so a failed call comes back
+ * here as a status and the command can end every rank cleanly.  Every
+ * collective is entered and left in the flight recorder (flight.c).
+ *
+ * Communicators: the world; the host's ranks (node: MPI_Comm_split_type,
+ * or consecutive blocks for SN_DIST_FAKE_HOSTS); the hosts' leaders (the
+ * first rank of each host).  MPI matches collectives by the order each
+ * rank starts them on a communicator, and a rank's compressed wire starts
+ * the allgather of one bucket before or after the alltoall of the next as
+ * its data arrives: each of the two runs on a duplicate of the group's
+ * communicator of its own, where every rank starts them in bucket order.
  */
 #include "dist/dist.h"
 
 #include <limits.h>
 #include <mpi.h>
-#include <stdbool.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +27,11 @@
 
 static int world_rank, world_size = 1, local_size = 1;
 static size_t chunk = INT_MAX;   /* elements per MPI call (sn_dist_set_chunk) */
+static struct sn_dist_hosts hosts = { 1, 0, 0, 1, 1 };
+static MPI_Comm node_comm = MPI_COMM_NULL, leaders_comm = MPI_COMM_NULL;
+/* per group (enum sn_dist_group): the alltoalls' and the allgathers' duplicates */
+static MPI_Comm a2a_comm[2] = { MPI_COMM_NULL, MPI_COMM_NULL },
+                ag_comm[2] = { MPI_COMM_NULL, MPI_COMM_NULL };
 
 void sn_dist_set_chunk(size_t max_count)
 {
@@ -29,6 +44,84 @@ static int mpi_fail(int err, const char *what)
     int len = 0;
     MPI_Error_string(err, msg, &len);
     return sn_fail(SN_EDIST, "%s failed on rank %d: %s", what, world_rank, msg);
+}
+
+/* ---- hosts ---- */
+
+static void free_comm(MPI_Comm *c)
+{
+    if (*c != MPI_COMM_NULL)
+        MPI_Comm_free(c);
+    *c = MPI_COMM_NULL;
+}
+
+/* The two duplicates of group g's communicator c (none for MPI_COMM_NULL). */
+static int dup_group(MPI_Comm c, int g)
+{
+    free_comm(&a2a_comm[g]);
+    free_comm(&ag_comm[g]);
+    if (c == MPI_COMM_NULL)
+        return MPI_SUCCESS;
+    int err = MPI_Comm_dup(c, &a2a_comm[g]);
+    if (err == MPI_SUCCESS)
+        err = MPI_Comm_dup(c, &ag_comm[g]);
+    return err;
+}
+
+/* The node and leaders' communicators and hosts, for the real placement
+ * (k = 0) or k fake hosts of consecutive ranks. */
+static int build_hosts(int k)
+{
+    free_comm(&node_comm);
+    free_comm(&leaders_comm);
+    int err;
+    if (k > 0) {
+        long long kk = k < world_size ? k : world_size;
+        err = MPI_Comm_split(MPI_COMM_WORLD, (int)(world_rank * kk / world_size), world_rank,
+                             &node_comm);
+    } else {
+        err = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank,
+                                  MPI_INFO_NULL, &node_comm);
+    }
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "splitting the ranks by host");
+    MPI_Comm_set_errhandler(node_comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(node_comm, &hosts.local_rank);
+    MPI_Comm_size(node_comm, &hosts.local_size);
+    const int leader = hosts.local_rank == 0;
+    err = MPI_Comm_split(MPI_COMM_WORLD, leader ? 0 : MPI_UNDEFINED, world_rank, &leaders_comm);
+    if (err == MPI_SUCCESS && leader)
+        MPI_Comm_set_errhandler(leaders_comm, MPI_ERRORS_RETURN);
+    if (err == MPI_SUCCESS)
+        err = dup_group(leaders_comm, SN_DIST_LEADERS);
+    int v[2] = { leader, hosts.local_size }, mx = hosts.local_size;
+    if (err == MPI_SUCCESS)
+        err = MPI_Allreduce(&v[0], &hosts.n_hosts, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (err == MPI_SUCCESS)
+        err = MPI_Allreduce(&v[1], &mx, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    hosts.max_local_size = mx;
+    hosts.host = 0;
+    if (err == MPI_SUCCESS && leader)
+        MPI_Comm_rank(leaders_comm, &hosts.host);
+    if (err == MPI_SUCCESS)
+        err = MPI_Bcast(&hosts.host, 1, MPI_INT, 0, node_comm);
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "finding the hosts' leaders");
+}
+
+/* SN_DIST_FAKE_HOSTS: a whole number >= 1, or unset (0). */
+static int fake_hosts_env(int *k)
+{
+    const char *s = getenv("SN_DIST_FAKE_HOSTS");
+    *k = 0;
+    if (!s || !*s)
+        return SN_OK;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > INT_MAX)
+        return sn_fail(SN_EUSAGE, "SN_DIST_FAKE_HOSTS='%s': a whole number of hosts >= 1 "
+                       "(a test aid; unset it for the real hosts)", s);
+    *k = (int)v;
+    return SN_OK;
 }
 
 int sn_dist_init(int *argc, char ***argv)
@@ -50,14 +143,26 @@ int sn_dist_init(int *argc, char ***argv)
         return mpi_fail(err, "MPI_Comm_split_type");
     MPI_Comm_size(node, &local_size);
     MPI_Comm_free(&node);
-    return SN_OK;
+    if ((err = dup_group(MPI_COMM_WORLD, SN_DIST_WORLD)) != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Comm_dup");
+    int k, rc = fake_hosts_env(&k);
+    return rc ? rc : build_hosts(k);
 }
 
-/* Shared arenas (sn_dist_shared_arena): for each window, base[r] is rank
- * r's part mapped into this process, n floats each. */
+void sn_dist_hosts(struct sn_dist_hosts *out)
+{
+    *out = hosts;
+}
+
+/* ---- shared windows ---- */
+
+/* A shared window over comm: base[r] is member r's part mapped into this
+ * process (n floats, then SN_DIST_HOST_FLAGS flags). */
 struct shm_window {
     bool on;
     MPI_Win win;
+    MPI_Comm comm;       /* borrowed: the world or node_comm */
+    int me, members;
     float **base;
     size_t n;
 };
@@ -71,11 +176,27 @@ static void shm_release(struct shm_window *w)
     memset(w, 0, sizeof *w);
 }
 
+int sn_dist_fake_hosts(int k)
+{
+    if (k < 0)
+        return sn_fail(SN_EUSAGE, "sn_dist_fake_hosts: %d hosts", k);
+    for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
+        if (shm[i].on)
+            return sn_fail(SN_EDIST, "the hosts cannot change while a shared arena exists");
+    return build_hosts(k);
+}
+
 void sn_dist_finalize(void)
 {
     for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
         if (shm[i].on)
             shm_release(&shm[i]);
+    for (int g = 0; g < 2; g++) {
+        free_comm(&a2a_comm[g]);
+        free_comm(&ag_comm[g]);
+    }
+    free_comm(&node_comm);
+    free_comm(&leaders_comm);
     MPI_Finalize();
 }
 
@@ -95,14 +216,19 @@ static void sum_to_mean(float *buf, size_t n)
         buf[i] *= inv;
 }
 
-/* Map the window's parts of every rank and open its one passive epoch. */
+static _Atomic uint32_t *flags_of(const struct shm_window *w, int member)
+{
+    return (_Atomic uint32_t *)(void *)(w->base[member] + w->n);
+}
+
+/* Map every member's part and open the window's one passive epoch. */
 static int shm_map(struct shm_window *w)
 {
     int err = MPI_Win_set_errhandler(w->win, MPI_ERRORS_RETURN);
-    w->base = calloc((size_t)world_size, sizeof *w->base);
+    w->base = calloc((size_t)w->members, sizeof *w->base);
     if (!w->base)
-        return sn_fail(SN_ENOMEM, "out of memory for %d window addresses", world_size);
-    for (int r = 0; r < world_size && err == MPI_SUCCESS; r++) {
+        return sn_fail(SN_ENOMEM, "out of memory for %d window addresses", w->members);
+    for (int r = 0; r < w->members && err == MPI_SUCCESS; r++) {
         MPI_Aint size;
         int unit;
         err = MPI_Win_shared_query(w->win, r, &size, &unit, &w->base[r]);
@@ -112,12 +238,9 @@ static int shm_map(struct shm_window *w)
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Win_shared_query / MPI_Win_lock_all");
 }
 
-int sn_dist_shared_arena(size_t nfloats, float **out)
+/* A window over comm of nfloats floats (and the flags) per member. */
+static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
 {
-    *out = NULL;
-    /* the same answer on every rank: local_size is the same everywhere */
-    if (world_size == 1 || local_size != world_size)
-        return SN_OK;
     struct shm_window *w = NULL;
     for (int i = 0; i < SN_DIST_MAX_WINDOWS && !w; i++)
         w = shm[i].on ? NULL : &shm[i];
@@ -126,14 +249,18 @@ int sn_dist_shared_arena(size_t nfloats, float **out)
     MPI_Info info;
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "true");   /* each part near its rank */
-    size_t n = (nfloats + 15) & ~(size_t)15;                /* whole cache lines */
+    const size_t n = (nfloats + 15) & ~(size_t)15;          /* whole cache lines */
+    const size_t bytes = n * sizeof(float) + SN_DIST_HOST_FLAGS * sizeof(uint32_t);
     float *mine = NULL;
-    int err = MPI_Win_allocate_shared((MPI_Aint)(n * sizeof(float)), sizeof(float), info,
-                                      MPI_COMM_WORLD, &mine, &w->win);
+    int err = MPI_Win_allocate_shared((MPI_Aint)bytes, sizeof(float), info, comm, &mine, &w->win);
     MPI_Info_free(&info);
     if (err != MPI_SUCCESS)   /* e.g. a container's small /dev/shm */
         return mpi_fail(err, "MPI_Win_allocate_shared of the gradient arena (--allreduce mpi "
                         "sends messages instead)");
+    w->comm = comm;
+    w->n = n;
+    MPI_Comm_rank(comm, &w->me);
+    MPI_Comm_size(comm, &w->members);
     int rc = shm_map(w);
     if (rc) {
         MPI_Win_free(&w->win);
@@ -141,18 +268,32 @@ int sn_dist_shared_arena(size_t nfloats, float **out)
         memset(w, 0, sizeof *w);
         return rc;
     }
-    memset(mine, 0, n * sizeof *mine);
-    w->n = n;
+    memset(mine, 0, bytes);
     w->on = true;
     *out = mine;
     return SN_OK;
+}
+
+int sn_dist_shared_arena(size_t nfloats, float **out)
+{
+    *out = NULL;
+    /* the same answer on every rank */
+    if (world_size == 1 || hosts.n_hosts != 1)
+        return SN_OK;
+    return shm_alloc(MPI_COMM_WORLD, nfloats, out);
+}
+
+int sn_dist_host_arena(size_t nfloats, float **out)
+{
+    *out = NULL;
+    return shm_alloc(node_comm, nfloats, out);
 }
 
 /* The window whose part on this rank is arena, or NULL. */
 static struct shm_window *shm_find(const float *arena)
 {
     for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
-        if (shm[i].on && shm[i].base[world_rank] == arena)
+        if (shm[i].on && shm[i].base[shm[i].me] == arena)
             return &shm[i];
     return NULL;
 }
@@ -164,32 +305,91 @@ void sn_dist_shared_free(float *arena)
         shm_release(w);
 }
 
-/* Every rank's stores before this are seen by every rank after it. */
+float *sn_dist_host_part(const float *mine, int local_rank)
+{
+    struct shm_window *w = shm_find(mine);
+    return w && local_rank >= 0 && local_rank < w->members ? w->base[local_rank] : NULL;
+}
+
+void sn_dist_host_post(const float *mine, int slot, uint32_t value)
+{
+    struct shm_window *w = shm_find(mine);
+    if (w && slot >= 0 && slot < SN_DIST_HOST_FLAGS)
+        atomic_store_explicit(&flags_of(w, w->me)[slot], value, memory_order_release);
+}
+
+static bool reached(const struct shm_window *w, int r, int slot, uint32_t value)
+{
+    uint32_t v = atomic_load_explicit(&flags_of(w, r)[slot], memory_order_acquire);
+    return value - v >= 0x80000000u || value == v;
+}
+
+bool sn_dist_host_reached(const float *mine, int r, int slot, uint32_t value)
+{
+    struct shm_window *w = shm_find(mine);
+    if (!w || slot < 0 || slot >= SN_DIST_HOST_FLAGS || r >= w->members)
+        return false;
+    for (int q = r < 0 ? 0 : r; q < (r < 0 ? w->members : r + 1); q++)
+        if (!reached(w, q, slot, value))
+            return false;
+    return true;
+}
+
+static struct {
+    MPI_Request req[SN_DIST_MAX_PENDING];
+    /* unread, but real: MPICH declares the status argument an array, and
+     * gcc 12 then refuses MPI_STATUSES_IGNORE (a pointer to address 1) */
+    MPI_Status status[SN_DIST_MAX_PENDING];
+    int n;
+} pending;
+
+int sn_dist_host_wait(const float *mine, int r, int slot, uint32_t value, int bucket)
+{
+    if (!shm_find(mine))
+        return sn_fail(SN_EDIST, "sn_dist_host_wait: not a host arena");
+    if (sn_dist_host_reached(mine, r, slot, value))
+        return SN_OK;
+    sn_dist_flight_bucket(bucket);
+    sn_dist_flight_enter(SN_OP_HOST_WAIT);
+    int err = MPI_SUCCESS;
+    while (!sn_dist_host_reached(mine, r, slot, value) && err == MPI_SUCCESS) {
+        int done;
+        if (pending.n)
+            err = MPI_Testall(pending.n, pending.req, &done, pending.status);
+        sched_yield();   /* the awaited rank may need this core */
+    }
+    sn_dist_flight_leave();
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Testall");
+}
+
+/* Every member's stores before this are seen by every member after it. */
 static int shm_fence(struct shm_window *w)
 {
+    sn_dist_flight_enter(SN_OP_SHARED_BARRIER);
     int err = MPI_Win_sync(w->win);
     if (err == MPI_SUCCESS)
-        err = MPI_Barrier(MPI_COMM_WORLD);
+        err = MPI_Barrier(w->comm);
     if (err == MPI_SUCCESS)
         err = MPI_Win_sync(w->win);
+    sn_dist_flight_leave();
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "the shared arena's barrier");
 }
 
-/* Rank r averages the r-th slice of [lo, hi) (whole cache lines, so no two
- * ranks write one line) and writes it into every rank's arena.  Sums in
- * rank order, then times 1/P: for two ranks the same bits as
+/* Member r averages the r-th slice of [lo, hi) (whole cache lines, so no
+ * two ranks write one line) and writes it into every member's arena.  Sums
+ * in rank order, then times 1/P: for two ranks the same bits as
  * MPI_Allreduce and sum_to_mean. */
 int sn_dist_shared_mean(float *arena, size_t lo, size_t hi)
 {
     struct shm_window *w = shm_find(arena);
-    if (!w || hi > w->n || lo > hi)
+    if (!w || w->comm != MPI_COMM_WORLD || hi > w->n || lo > hi)
         return sn_fail(SN_EDIST, "sn_dist_shared_mean: [%zu, %zu) is not in a shared arena", lo, hi);
     int rc = shm_fence(w);   /* every rank's gradients are complete */
     if (rc)
         return rc;
-    const int P = world_size;
+    const int P = w->members;
     const size_t per = ((hi - lo + (size_t)P - 1) / (size_t)P + 15) & ~(size_t)15;
-    size_t a = lo + per * (size_t)world_rank;
+    size_t a = lo + per * (size_t)w->me;
     const size_t b = a + per < hi ? a + per : hi;
     const float inv = 1.0f / (float)P;
     enum { CH = 1024 };
@@ -212,45 +412,128 @@ int sn_dist_shared_mean(float *arena, size_t lo, size_t hi)
     return shm_fence(w);   /* every slice written everywhere */
 }
 
+/* ---- collectives ---- */
+
 int sn_dist_allreduce_mean_f32(float *buf, size_t len)
 {
-    for (size_t off = 0; off < len;) {
+    sn_dist_flight_enter(SN_OP_ALLREDUCE);
+    int err = MPI_SUCCESS;
+    for (size_t off = 0; off < len && err == MPI_SUCCESS;) {
         size_t n = len - off < chunk ? len - off : chunk;
-        int err = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)n, MPI_FLOAT, MPI_SUM,
-                                MPI_COMM_WORLD);
-        if (err != MPI_SUCCESS)
-            return mpi_fail(err, "MPI_Allreduce of gradients");
+        err = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
         off += n;
     }
+    sn_dist_flight_leave();
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Allreduce of gradients");
     sum_to_mean(buf, len);
     return SN_OK;
 }
 
-static struct {
-    MPI_Request req[SN_DIST_MAX_PENDING];
-    /* unread, but real: MPICH declares the status argument an array, and
-     * gcc 12 then refuses MPI_STATUSES_IGNORE (a pointer to address 1) */
-    MPI_Status status[SN_DIST_MAX_PENDING];
-    float *buf[SN_DIST_MAX_PENDING];
-    size_t len[SN_DIST_MAX_PENDING];
-    int n;
-} pending;
+static int comm_of(enum sn_dist_group g, MPI_Comm *c)
+{
+    *c = g == SN_DIST_LEADERS ? leaders_comm : MPI_COMM_WORLD;
+    if (*c == MPI_COMM_NULL)
+        return sn_fail(SN_EDIST, "rank %d is not a host's leader", world_rank);
+    return SN_OK;
+}
 
-int sn_dist_iallreduce_mean_f32(float *buf, size_t len)
+int sn_dist_group_size(enum sn_dist_group g)
+{
+    return g == SN_DIST_LEADERS ? hosts.n_hosts : world_size;
+}
+
+int sn_dist_group_rank(enum sn_dist_group g)
+{
+    return g == SN_DIST_WORLD ? world_rank : hosts.local_rank == 0 ? hosts.host : -1;
+}
+
+/* A free slot for a request, or an error. */
+static int next_slot(void)
 {
     if (pending.n == SN_DIST_MAX_PENDING)
-        return sn_fail(SN_EDIST, "more than %d allreduces in flight", SN_DIST_MAX_PENDING);
-    if (len > (size_t)INT_MAX)
-        return sn_fail(SN_EDIST, "an allreduce of %zu floats does not fit one call", len);
-    int k = pending.n;
-    int err = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)len, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
-                             &pending.req[k]);
+        return sn_fail(SN_EDIST, "more than %d collectives in flight", SN_DIST_MAX_PENDING);
+    return SN_OK;
+}
+
+int sn_dist_iallreduce_sum_f32(float *buf, size_t len, enum sn_dist_group g)
+{
+    MPI_Comm c;
+    int rc = comm_of(g, &c);
+    if (!rc)
+        rc = next_slot();
+    if (!rc && len > (size_t)INT_MAX)
+        rc = sn_fail(SN_EDIST, "an allreduce of %zu floats does not fit one call", len);
+    if (rc)
+        return rc;
+    sn_dist_flight_enter(SN_OP_IALLREDUCE);
+    int err = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)len, MPI_FLOAT, MPI_SUM, c,
+                             &pending.req[pending.n]);
+    sn_dist_flight_leave();
     if (err != MPI_SUCCESS)
         return mpi_fail(err, "MPI_Iallreduce of gradients");
-    pending.buf[k] = buf;
-    pending.len[k] = len;
     pending.n++;
     return SN_OK;
+}
+
+int sn_dist_ialltoallv_u16(const uint16_t *send, const int *scounts, const int *sdispls,
+                           uint16_t *recv, const int *rcounts, const int *rdispls,
+                           enum sn_dist_group g, int *req)
+{
+    MPI_Comm c;
+    int rc = comm_of(g, &c);
+    if (!rc)
+        rc = next_slot();
+    if (rc)
+        return rc;
+    c = a2a_comm[g];
+    sn_dist_flight_enter(SN_OP_IALLTOALL);
+    int err = MPI_Ialltoallv(send, scounts, sdispls, MPI_UINT16_T, recv, rcounts, rdispls,
+                             MPI_UINT16_T, c, &pending.req[pending.n]);
+    sn_dist_flight_leave();
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Ialltoallv of compressed gradients");
+    *req = pending.n++;
+    return SN_OK;
+}
+
+int sn_dist_iallgatherv_u16(uint16_t *buf, const int *counts, const int *displs,
+                            enum sn_dist_group g, int *req)
+{
+    MPI_Comm c;
+    int rc = comm_of(g, &c);
+    if (!rc)
+        rc = next_slot();
+    if (rc)
+        return rc;
+    c = ag_comm[g];
+    sn_dist_flight_enter(SN_OP_IALLGATHER);
+    int err = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs,
+                              MPI_UINT16_T, c, &pending.req[pending.n]);
+    sn_dist_flight_leave();
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Iallgatherv of compressed gradients");
+    *req = pending.n++;
+    return SN_OK;
+}
+
+int sn_dist_test(int req, bool *done)
+{
+    int flag = 1, err = MPI_SUCCESS;
+    if (req >= 0 && req < pending.n)
+        err = MPI_Test(&pending.req[req], &flag, &pending.status[req]);
+    *done = flag != 0;
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Test");
+}
+
+int sn_dist_wait(int req)
+{
+    if (req < 0 || req >= pending.n)
+        return SN_OK;
+    sn_dist_flight_enter(SN_OP_WAIT);
+    int err = MPI_Wait(&pending.req[req], &pending.status[req]);
+    sn_dist_flight_leave();
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Wait");
 }
 
 int sn_dist_progress(void)
@@ -262,11 +545,11 @@ int sn_dist_progress(void)
 
 int sn_dist_finish_all(void)
 {
+    sn_dist_flight_enter(SN_OP_WAIT);
     int err = MPI_Waitall(pending.n, pending.req, pending.status);
+    sn_dist_flight_leave();
     if (err != MPI_SUCCESS)
-        return mpi_fail(err, "MPI_Waitall of gradient allreduces");
-    for (int k = 0; k < pending.n; k++)
-        sum_to_mean(pending.buf[k], pending.len[k]);
+        return mpi_fail(err, "MPI_Waitall of gradient reductions");
     pending.n = 0;
     return SN_OK;
 }
@@ -274,7 +557,9 @@ int sn_dist_finish_all(void)
 int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *displs)
 {
     /* In place, MPI puts this rank's block at the start of buf: move it home. */
+    sn_dist_flight_enter(SN_OP_REDUCE_SCATTER);
     int err = MPI_Reduce_scatter(MPI_IN_PLACE, buf, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    sn_dist_flight_leave();
     if (err != MPI_SUCCESS)
         return mpi_fail(err, "MPI_Reduce_scatter of gradients");
     float *mine = buf + displs[world_rank];
@@ -286,52 +571,74 @@ int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *di
 
 int sn_dist_allgather_f32(float *buf, const int *counts, const int *displs)
 {
+    sn_dist_flight_enter(SN_OP_ALLGATHER);
     int err = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT,
                              MPI_COMM_WORLD);
+    sn_dist_flight_leave();
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Allgatherv of parameters");
 }
 
 int sn_dist_gather_f32(const float *mine, float *out, const int *counts, const int *displs)
 {
+    sn_dist_flight_enter(SN_OP_GATHER);
     int err = MPI_Gatherv(mine, counts[world_rank], MPI_FLOAT, out, counts, displs, MPI_FLOAT, 0,
                           MPI_COMM_WORLD);
+    sn_dist_flight_leave();
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Gatherv of optimizer state");
+}
+
+int sn_dist_scatter_f32(const float *whole, float *mine, const int *counts, const int *displs)
+{
+    sn_dist_flight_enter(SN_OP_SCATTER);
+    int err = MPI_Scatterv(whole, counts, displs, MPI_FLOAT, mine, counts[world_rank], MPI_FLOAT,
+                           0, MPI_COMM_WORLD);
+    sn_dist_flight_leave();
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Scatterv");
+}
+
+/* One MPI_Allreduce of n values of type t with op, in place, recorded. */
+static int allreduce(void *buf, int n, MPI_Datatype t, MPI_Op op, const char *what)
+{
+    sn_dist_flight_enter(SN_OP_ALLREDUCE);
+    int err = MPI_Allreduce(MPI_IN_PLACE, buf, n, t, op, MPI_COMM_WORLD);
+    sn_dist_flight_leave();
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, what);
 }
 
 int sn_dist_allreduce_sum_f64(double *buf, int n)
 {
-    int err = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Allreduce (sum)");
+    return allreduce(buf, n, MPI_DOUBLE, MPI_SUM, "MPI_Allreduce (sum)");
 }
 
 int sn_dist_allreduce_sum_i64(int64_t *buf, int n)
 {
-    int err = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Allreduce (sum)");
+    return allreduce(buf, n, MPI_INT64_T, MPI_SUM, "MPI_Allreduce (sum)");
 }
 
 int sn_dist_allreduce_max_int(int *buf, int n)
 {
-    int err = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Allreduce (max)");
+    return allreduce(buf, n, MPI_INT, MPI_MAX, "MPI_Allreduce (max)");
 }
 
 int sn_dist_bcast(void *buf, size_t bytes, int root)
 {
     char *p = buf;
-    for (size_t off = 0; off < bytes;) {
+    sn_dist_flight_enter(SN_OP_BCAST);
+    int err = MPI_SUCCESS;
+    for (size_t off = 0; off < bytes && err == MPI_SUCCESS;) {
         size_t n = bytes - off < chunk ? bytes - off : chunk;
-        int err = MPI_Bcast(p + off, (int)n, MPI_BYTE, root, MPI_COMM_WORLD);
-        if (err != MPI_SUCCESS)
-            return mpi_fail(err, "MPI_Bcast");
+        err = MPI_Bcast(p + off, (int)n, MPI_BYTE, root, MPI_COMM_WORLD);
         off += n;
     }
-    return SN_OK;
+    sn_dist_flight_leave();
+    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Bcast");
 }
 
 int sn_dist_barrier(void)
 {
+    sn_dist_flight_enter(SN_OP_BARRIER);
     int err = MPI_Barrier(MPI_COMM_WORLD);
+    sn_dist_flight_leave();
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Barrier");
 }
 
@@ -339,12 +646,15 @@ int sn_dist_gather(const void *mine, void *out, size_t each)
 {
     if (each > (size_t)INT_MAX)
         return sn_fail(SN_EDIST, "MPI_Gather: record of %zu bytes is too large", each);
+    sn_dist_flight_enter(SN_OP_GATHER);
     int err = MPI_Gather(mine, (int)each, MPI_BYTE, out, (int)each, MPI_BYTE, 0,
                          MPI_COMM_WORLD);
+    sn_dist_flight_leave();
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Gather");
 }
 
-int sn_dist_agree(int rc)
+/* sn_dist_agree's collectives. */
+static int agree(int rc)
 {
     /* who failed: how many, and the lowest failing rank (as P - rank, max) */
     int n_failed = rc != SN_OK;
@@ -371,6 +681,14 @@ int sn_dist_agree(int rc)
     if (n_failed == world_size)
         return sn_fail(note.rc, "%s", note.msg);
     return sn_fail(note.rc, "rank %d: %s", root, note.msg);
+}
+
+int sn_dist_agree(int rc)
+{
+    sn_dist_flight_enter(SN_OP_AGREE);
+    rc = agree(rc);
+    sn_dist_flight_leave();
+    return rc;
 }
 
 _Noreturn void sn_dist_abort(int code)

@@ -47,7 +47,35 @@ static uint64_t checksum(const struct sn_model *m, const struct sn_optim *o,
         h = fnv(h, o->state[s], m->n_params * sizeof(float));
     int64_t c[7] = { o->t, st->epoch, st->step_in_epoch, st->global_step, st->world_size,
                      st->global_batch, st->seed };
-    return fnv(h, c, sizeof c);
+    h = fnv(h, c, sizeof c);
+    for (int i = 0; i < st->extra.n; i++) {   /* none: the checksum files without them have */
+        const struct sn_ckpt_array *a = &st->extra.a[i];
+        h = fnv(h, a->name, strlen(a->name));
+        h = fnv(h, a->counts, (size_t)a->n_counts * sizeof *a->counts);
+        h = fnv(h, a->data, a->len * sizeof *a->data);
+    }
+    return h;
+}
+
+/* /reducer: the names as an attribute, each array's data and counts. */
+static int write_extra(struct sn_h5 *f, const struct sn_ckpt_extra *e)
+{
+    if (e->n == 0)
+        return SN_OK;
+    const char *names[SN_CKPT_MAX_EXTRA];
+    int rc = sn_h5_mkgroup(f, "/reducer");
+    for (int i = 0; i < e->n && !rc; i++) {
+        const struct sn_ckpt_array *a = &e->a[i];
+        char path[96];
+        size_t nc = (size_t)a->n_counts;
+        names[i] = a->name;
+        snprintf(path, sizeof path, "/reducer/%s/data", a->name);
+        rc = sn_h5_write(f, path, 1, &a->len, SN_H5_F32, a->data);
+        snprintf(path, sizeof path, "/reducer/%s/counts", a->name);
+        if (!rc)
+            rc = sn_h5_write(f, path, 1, &nc, SN_H5_I64, a->counts);
+    }
+    return rc ? rc : sn_h5_attr_set_strs(f, "/reducer", "names", names, (size_t)e->n);
 }
 
 static int write_i64(struct sn_h5 *f, const char *path, int64_t v)
@@ -124,7 +152,7 @@ static int write_all(struct sn_h5 *f, const void *ctx)
     free(col);
     if (!rc)
         rc = sn_record_write(f, &st->record);
-    return rc;
+    return rc ? rc : write_extra(f, &st->extra);
 }
 
 int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_optim *o,
@@ -132,6 +160,63 @@ int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_opt
 {
     struct ckpt_job j = { m, o, st, cfg_text };
     return sn_h5_write_atomic(path, write_all, &j);
+}
+
+/* One 1-D dataset of n_max elements at most into a new array (*n set). */
+static int read_vector(struct sn_h5 *f, const char *path, enum sn_h5_type type, size_t elem,
+                       size_t n_max, void **out, size_t *n)
+{
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    int rc = sn_h5_info(f, path, &nd, dims, &cls, &size);
+    if (!rc && (nd != 1 || dims[0] > n_max))
+        rc = sn_fail(SN_EDAMAGED, "%s: %s is not a vector of at most %zu values", sn_h5_path(f),
+                     path, n_max);
+    if (rc)
+        return rc;
+    *n = dims[0];
+    if (!(*out = malloc((*n ? *n : 1) * elem)))
+        return sn_fail(SN_ENOMEM, "out of memory for %s", path);
+    return sn_h5_read_all(f, path, type, *out, *n);
+}
+
+/* /reducer's arrays, when there are any, into e (allocated); each rank's
+ * piece is at most max_each floats (the model's parameter count), so a
+ * file cannot make the load allocate more than the model's size per rank. */
+static int read_extra(struct sn_h5 *f, size_t max_each, struct sn_ckpt_extra *e)
+{
+    if (!sn_h5_exists(f, "/reducer"))
+        return SN_OK;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = sn_h5_attr_get_strs(f, "/reducer", "names", &names, &n);
+    if (!rc && n > SN_CKPT_MAX_EXTRA)
+        rc = sn_fail(SN_EDAMAGED, "%s: /reducer names %zu arrays, at most %d are read",
+                     sn_h5_path(f), n, SN_CKPT_MAX_EXTRA);
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct sn_ckpt_array *a = &e->a[e->n++];
+        char path[96];
+        size_t nc = 0, sum = 0;
+        snprintf(a->name, sizeof a->name, "%s", names[i]);
+        snprintf(path, sizeof path, "/reducer/%s/counts", a->name);
+        rc = read_vector(f, path, SN_H5_I64, sizeof *a->counts, 1u << 24, (void **)&a->counts, &nc);
+        a->n_counts = (int)nc;
+        for (size_t r = 0; r < nc && !rc; r++)
+            if (a->counts[r] < 0 || (uint64_t)a->counts[r] > max_each ||
+                (sum += (size_t)a->counts[r]) > (size_t)INT32_MAX)
+                rc = sn_fail(SN_EDAMAGED, "%s: %s holds a bad count (%lld; a rank's piece has at "
+                             "most %zu floats)", sn_h5_path(f), path, (long long)a->counts[r],
+                             max_each);
+        snprintf(path, sizeof path, "/reducer/%s/data", a->name);
+        if (!rc)
+            rc = read_vector(f, path, SN_H5_F32, sizeof *a->data, sum, (void **)&a->data, &a->len);
+        if (!rc && a->len != sum)
+            rc = sn_fail(SN_EDAMAGED, "%s: %s holds %zu values, its counts say %zu",
+                         sn_h5_path(f), path, a->len, sum);
+    }
+    sn_h5_free_strs(names, n);
+    return rc;
 }
 
 static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
@@ -186,7 +271,8 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         (rc = read_i64(f, "/state/global_step", &st->global_step)) ||
         (rc = read_i64(f, "/state/world_size", &st->world_size)) ||
         (rc = read_i64(f, "/state/global_batch", &st->global_batch)) ||
-        (rc = read_i64(f, "/state/seed", &st->seed)))
+        (rc = read_i64(f, "/state/seed", &st->seed)) ||
+        (rc = read_extra(f, m->n_params, &st->extra)))
         return rc;
     if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
         st->global_batch < 1)
@@ -239,6 +325,7 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
 int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
                  struct sn_train_state *st)
 {
+    memset(&st->extra, 0, sizeof st->extra);
     /* The seal first: a damaged file never reaches HDF5's parser. */
     int rc = sn_h5_check_seal(path);
     if (rc == SN_EINVAL && access(path, R_OK) == 0)
@@ -252,5 +339,7 @@ int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
         return rc == SN_EINVAL ? sn_fail_prefix(SN_EDAMAGED, "sealed but unreadable: ") : rc;
     rc = read_all(f, m, o, st);
     sn_h5_close(f);
+    if (rc)
+        sn_ckpt_extra_free(&st->extra);
     return rc;
 }

@@ -8,10 +8,17 @@
  *   /metrics/<column>                        float64 (n_epochs), one entry
  *                                            per finished epoch
  *   /run                                     the run record (record.h)
+ *   /reducer                                 attribute names: the arrays
+ *   /reducer/<name>/data, /counts            float32 (sum of counts),
+ *                                            int64 (one per rank): state
+ *                                            the gradient reducer carries
+ *                                            from step to step, every
+ *                                            rank's piece in rank order
  *   /state/checksum                          uint64 FNV-1a over the model
- *                                            text, every parameter, buffer
- *                                            and optimizer array and the
- *                                            counters, checked on load
+ *                                            text, every parameter, buffer,
+ *                                            optimizer and reducer array
+ *                                            and the counters, checked on
+ *                                            load
  * Random streams are derived from (seed, epoch) for shuffling, from the
  * seed for initialisation and from (seed, rank, step) for dropout and
  * augmentation, so the seed and the step counters are their whole state;
@@ -35,6 +42,26 @@ struct sn_metrics {
     double epoch, step, train_loss, train_acc, test_loss, test_acc, lr, elapsed_s;
 };
 
+/* Arrays a checkpoint carries for the gradient reducer (train/reducer.h):
+ * data holds every rank's piece in rank order, counts[r] floats from rank
+ * r (n_counts = the world size it was written with; a piece has at most
+ * the model's parameter count, a load refuses more as damaged). */
+#define SN_CKPT_MAX_EXTRA 4
+struct sn_ckpt_array {
+    char name[32];
+    float *data;
+    size_t len;              /* floats in data: the sum of counts */
+    int64_t *counts;
+    int n_counts;
+};
+struct sn_ckpt_extra {
+    int n;
+    struct sn_ckpt_array a[SN_CKPT_MAX_EXTRA];
+};
+
+/* Free every array's data and counts; n = 0. */
+void sn_ckpt_extra_free(struct sn_ckpt_extra *e);
+
 struct sn_train_state {
     int64_t epoch;           /* epoch in progress, from 0 */
     int64_t step_in_epoch;   /* optimizer steps already done in it */
@@ -46,6 +73,7 @@ struct sn_train_state {
     int cap_metrics;         /* rows of history allocated */
     struct sn_metrics *history;   /* owned by the caller */
     struct sn_run_record record;  /* how the run trains (/run; empty when the file has none) */
+    struct sn_ckpt_extra extra;   /* the reducer's arrays (/reducer; n = 0: none) */
 };
 
 /* true if the file at path looks like a checkpoint (has /state). */
@@ -58,7 +86,10 @@ int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_opt
 
 /* Load parameters, optimizer state and training state into m, o and st
  * (st->history must have room for st->cap_metrics rows; extra rows are
- * dropped).  SN_EINVAL if the file is not a checkpoint of this model and
+ * dropped).  st->extra gets the file's reducer arrays, allocated here
+ * (free with sn_ckpt_extra_free; n = 0 when there are none or the load
+ * fails; what st->extra held before is overwritten, not freed).
+ * SN_EINVAL if the file is not a checkpoint of this model and
  * optimizer, naming the first mismatch; SN_EDAMAGED if it is truncated,
  * not HDF5 any more, or its contents do not match the checksum (m, o and
  * st then hold garbage: load again or give up). */

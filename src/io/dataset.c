@@ -552,6 +552,29 @@ static int read_common(struct sn_dataset *d, const struct sn_split *s, const int
     return rc;
 }
 
+int sn_dataset_read_raw(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
+                        size_t n, void *raw, int *labels, float *targets)
+{
+    char xp[64], yp[64];
+    snprintf(xp, sizeof xp, "/%s/x", s->name);
+    snprintf(yp, sizeof yp, "/%s/y", s->name);
+    if (!d->f)
+        return sn_fail(SN_EINVAL, "%s: not a file", sn_dataset_name(d));
+    int rc = sn_h5_read_rows(d->f, xp, rows, n, s->row_len, s->x_u8 ? SN_H5_U8 : SN_H5_F32, raw);
+    if (!rc && s->y_int && labels)
+        rc = sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels);
+    else if (!rc && !s->y_int && targets && s->has_y)
+        rc = sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets);
+    return rc;
+}
+
+void sn_dataset_convert(const struct sn_split *s, const void *raw, float *x, size_t n)
+{
+    if (!s->x_u8)
+        memcpy(x, raw, n * s->row_len * sizeof *x);
+    convert_rows(s, raw, x, n);
+}
+
 int sn_dataset_read(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
                     size_t n, float *x, int *labels, float *targets)
 {

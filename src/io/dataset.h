@@ -107,6 +107,18 @@ int sn_dataset_reserve(struct sn_dataset *d, size_t max_rows);
 int sn_dataset_read(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
                     size_t n, float *x, int *labels, float *targets);
 
+/* The two halves of sn_dataset_read for split s on file, for a reader on
+ * a thread of its own (io/prefetch.h):
+ *   read_raw  rows (ascending, n of them) as stored: x into raw (n *
+ *             row_len uint8 or floats, as s stores them), labels or
+ *             targets as sn_dataset_read gives them (either may be NULL).
+ *             Only HDF5 reads into the caller's buffers: no staging, no
+ *             OpenMP.  SN_EIO / SN_EINVAL naming the dataset.
+ *   convert   raw rows into floats x, scaled and normalised. */
+int sn_dataset_read_raw(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
+                        size_t n, void *raw, int *labels, float *targets);
+void sn_dataset_convert(const struct sn_split *s, const void *raw, float *x, size_t n);
+
 /* Read the contiguous rows [first, first+n) likewise. */
 int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t first,
                           size_t n, float *x, int *labels, float *targets);

@@ -16,7 +16,6 @@
 
 #include "core/clock.h"
 #include "core/status.h"
-#include "dist/dist.h"
 
 void sn_reduce_buckets_plan(struct sn_reducer *r)
 {
@@ -49,20 +48,22 @@ static void start_next(struct sn_reducer *r)
 {
     if (r->cfg.on_start)
         r->cfg.on_start(r->cfg.on_start_ctx, r->next, sn_clock_s());
-    r->rc = sn_dist_iallreduce_mean_f32(r->arena + r->b_lo[r->next],
-                                        r->b_hi[r->next] - r->b_lo[r->next]);
+    sn_dist_flight_bucket(r->next);
+    r->rc = sn_wire_start(r, r->next);
     r->next++;
 }
 
 static void buckets_poll(struct sn_reducer *r)
 {
     if (!r->rc && r->next > 0)
-        r->rc = sn_dist_progress();
+        r->rc = sn_wire_progress(r);
 }
 
 /* Start every bucket that lies in the final part, then let MPI progress. */
 static void buckets_ready(struct sn_reducer *r, size_t from)
 {
+    if (!r->cfg.overlap)
+        return;
     if (from < r->final_from)
         r->final_from = from;
     while (!r->rc && r->next < r->n_buckets && r->b_lo[r->next] >= r->final_from)
@@ -75,8 +76,7 @@ static int buckets_finish(struct sn_reducer *r, struct sn_reduced *out)
 {
     while (!r->rc && r->next < r->n_buckets)
         start_next(r);
-    int rc = sn_dist_finish_all();
-    rc = r->rc ? r->rc : rc;
+    int rc = r->rc ? r->rc : sn_wire_finish(r);
     if (!rc)
         sn_reduce_whole_result(r, out);
     return rc;

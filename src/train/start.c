@@ -160,6 +160,19 @@ static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_trai
     return rc;
 }
 
+/* The reducer's state from the checkpoint's arrays (rank 0 read them),
+ * or zeros where they do not fit this run (a warning names them). */
+static int resume_reducer(struct sn_trainer *t)
+{
+    char dropped[256];
+    int rc = sn_reducer_state_load(t->red, &t->st.extra, dropped, sizeof dropped);
+    sn_ckpt_extra_free(&t->st.extra);
+    if (!rc && t->rank == 0 && dropped[0])
+        sn_trainer_warn(t, "resume: the reducer's %s start from zero (the checkpoint has none, "
+                        "or another rank count or placement wrote it)", dropped);
+    return rc;
+}
+
 /* --resume: rank 0 loads, the others learn the result.  o holds the whole
  * optimizer state (checkpoints do). */
 static int resume(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
@@ -172,6 +185,8 @@ static int resume(struct sn_trainer *t, struct sn_optim *o, struct sn_train_star
         return rc;
     }
     rc = sn_dist_agree(share_state(t, o));
+    if (!rc)
+        rc = resume_reducer(t);
     s->resumed_world_size = t->st.world_size;
     t->saved_step = t->st.global_step;
     return rc;
@@ -200,7 +215,7 @@ static int record_run(struct sn_trainer *t)
     if (t->rank != 0)
         return SN_OK;
     int rc = sn_trajectory_record(&t->net, t->cfg_text, !t->o.no_shuffle, t->o.accumulate,
-                                  t->ds, t->x, &t->record);
+                                  sn_half_name(t->o.compress), t->ds, t->x, &t->record);
     return rc ? sn_fail_prefix(rc, "fingerprinting the data: ") : SN_OK;
 }
 

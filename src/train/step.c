@@ -47,25 +47,59 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* This rank's rows of the step's global batch, read and augmented. */
+/* This rank's rows of global batch `step` of `epoch`, sorted (reads go
+ * in file order), from that epoch's permutation: drawn when first needed,
+ * into the place of the older of the two kept (the next epoch's is needed
+ * before the current one ends when reading ahead). */
+static void batch_rows(struct sn_trainer *t, int64_t epoch, int64_t step, int32_t *out)
+{
+    int k = t->perm_of[0] == epoch ? 0 : t->perm_of[1] == epoch ? 1 : -1;
+    if (k < 0) {
+        k = t->perm[1] && t->perm_of[1] < t->perm_of[0] ? 1 : 0;
+        sn_shard_permutation(t->net.seed, epoch, !t->o.no_shuffle, t->perm[k], t->train->n);
+        t->perm_of[k] = epoch;
+    }
+    memcpy(out, sn_shard_rows(t->perm[k], step, t->net.batch, t->rank, t->P),
+           (size_t)t->b * sizeof *out);
+    qsort(out, (size_t)t->b, sizeof *out, cmp_i32);
+}
+
+/* With a reader thread: start reading the step after this one, unless the
+ * run ends first.  The position after (epoch, step in epoch) is the next
+ * step of the epoch or the first of the next. */
+static void read_ahead(struct sn_trainer *t)
+{
+    const int64_t next = t->st.global_step + 1;
+    if (!t->pf || next >= t->end_step)
+        return;
+    const bool wraps = t->st.step_in_epoch + 1 >= t->steps_per_epoch;
+    batch_rows(t, t->st.epoch + wraps, wraps ? 0 : t->st.step_in_epoch + 1, t->next_rows);
+    sn_prefetch_start(t->pf, t->next_rows, (size_t)t->b, next);
+}
+
+/* This rank's rows of the step's global batch, read (taken from the
+ * reader thread when it read them ahead) and augmented; then the next
+ * step's read starts. */
 static int read_batch(struct sn_trainer *t)
 {
     if (t->t0 == 0.0)
         t->t0 = sn_clock_s();
-    if (t->perm_epoch != t->st.epoch) {   /* a new epoch (or the first after a resume) */
-        sn_shard_permutation(t->net.seed, t->st.epoch, !t->o.no_shuffle, t->perm,
-                             t->train->n);
-        t->perm_epoch = t->st.epoch;
+    if (t->stats_epoch != t->st.epoch) {   /* a new epoch (or the first after a resume) */
+        t->stats_epoch = t->st.epoch;
         t->loss_sum = 0.0;
         t->correct = 0;
         t->steps_done = 0;
         t->epoch_t0 = sn_clock_s();
     }
-    memcpy(t->rows, sn_shard_rows(t->perm, t->st.step_in_epoch, t->net.batch, t->rank, t->P),
-           (size_t)t->b * sizeof *t->rows);
-    qsort(t->rows, (size_t)t->b, sizeof *t->rows, cmp_i32);
-    int rc = sn_dataset_read(t->ds, t->train, t->rows, (size_t)t->b, t->x, t->labels,
+    int rc;
+    if (t->pf && sn_prefetch_tag(t->pf) == t->st.global_step) {
+        rc = sn_prefetch_take(t->pf, t->x, t->labels, t->targets);
+    } else {
+        batch_rows(t, t->st.epoch, t->st.step_in_epoch, t->rows);
+        rc = sn_dataset_read(t->ds, t->train, t->rows, (size_t)t->b, t->x, t->labels,
                              t->targets);
+    }
+    read_ahead(t);
     if (rc)
         return sn_fail_prefix(rc, "step %lld: ", (long long)t->st.global_step + 1);
     if (t->aug_tmp) {
@@ -176,9 +210,9 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
     return SN_OK;
 }
 
-int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
+/* The step up to its checkpoint (sn_trainer_step). */
+static int step_body(struct sn_trainer *t, struct sn_step_info *info)
 {
-    memset(info, 0, sizeof *info);
     double last = sn_clock_s();
     const int local_rc = read_batch(t);
     mark(t, SN_PHASE_DATA, &last);
@@ -209,6 +243,18 @@ int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
     sn_trainer_alive(t, t->st.global_step);
     if (red.ctrl[CTRL_STOP] > 0.0f)
         info->stop = stop ? stop : -1;
+    return SN_OK;
+}
+
+int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
+{
+    memset(info, 0, sizeof *info);
+    sn_dist_flight_step(t->st.global_step + 1);
+    int rc = step_body(t, info);
+    if (t->pf)   /* the reader thread is done with HDF5 before anything else uses it */
+        sn_prefetch_wait(t->pf);
+    if (rc)
+        return rc;
     const int64_t every = t->o.ckpt_every;
     if (t->o.ckpt_dir && every > 0 && t->st.global_step % every == 0 && !info->epoch_done &&
         !info->finished && !info->stop)
@@ -338,6 +384,8 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     bool copied = false;
     if (!rc)
         rc = gather_optim(t, &whole, &copied);
+    if (!rc)   /* the reducer's state (residuals), whole on rank 0 */
+        rc = sn_reducer_state_save(t->red, &t->st.extra);
     if (rc == SN_EFATAL)
         return rc;
     if (!rc && t->rank == 0) {
@@ -352,6 +400,7 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     }
     if (copied && t->rank == 0)
         sn_optim_deinit(&whole);
+    sn_ckpt_extra_free(&t->st.extra);
     rc = sn_dist_agree(rc);   /* also the barrier every rank meets after the rename */
     if (!rc)
         t->saved_step = t->st.global_step;

@@ -40,7 +40,8 @@ void sn_train_opts_defaults(struct sn_train_opts *o)
     o->accumulate = 1;
     o->cache_mb = 4096.0;
     o->eval_every = 1;
-    o->allow_shared = true;
+    o->allreduce = SN_ALLREDUCE_AUTO;
+    o->compress = SN_HALF_NONE;
     o->overlap = true;
     o->bucket_mb = 1.0;
 }
@@ -190,7 +191,8 @@ static int stage_reducer(struct sn_trainer *t)
 {
     struct sn_reducer_cfg rc_cfg = {
         .sharded = t->o.shard_optimizer,
-        .allow_shared = t->o.allow_shared,
+        .mode = t->o.allreduce,
+        .compress = t->o.compress,
         .overlap = t->o.overlap,
         .bucket_floats = (size_t)(t->o.bucket_mb * 1048576.0 / sizeof(float)),
     };
@@ -205,6 +207,13 @@ static int stage_reducer(struct sn_trainer *t)
     int rc = sn_reducer_create(&rc_cfg, t->m, &t->red);
     if (rc)
         return rc;
+    /* a setting that would change nothing here, yet go into the run record */
+    if (t->o.compress != SN_HALF_NONE && !sn_reducer_compressed(t->red))
+        return sn_fail(SN_EUSAGE, "--compress %s: no gradients are sent as messages here (%s), "
+                       "so there is nothing to compress; --allreduce mpi sends them as "
+                       "messages between the ranks of one host", sn_half_name(t->o.compress),
+                       t->P == 1 ? "1 rank" : "the ranks of one host read each other's "
+                       "through a shared window");
     size_t lo, len;
     sn_reducer_block(t->red, &lo, &len);
     rc = sn_optim_init_block(&t->opt, &t->net.optim, lo, len);
@@ -222,6 +231,20 @@ static int stage_folder(struct sn_trainer *t)
     return rc ? rc : sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
 }
 
+/* A train split read from the file every step: a thread reads the next
+ * step's rows while this one computes (io/prefetch.h), which needs the
+ * next epoch's permutation before the epoch ends. */
+static int stage_prefetch(struct sn_trainer *t)
+{
+    if (t->train->x_mem || !t->ds->f)
+        return SN_OK;
+    t->perm[1] = malloc(t->train->n * sizeof *t->perm[1]);
+    t->next_rows = malloc((size_t)t->b * sizeof *t->next_rows);
+    if (!t->perm[1] || !t->next_rows)
+        return sn_fail(SN_ENOMEM, "out of memory for reading batches ahead");
+    return sn_prefetch_create(t->ds, t->train, (size_t)t->b, &t->pf);
+}
+
 /* Every buffer a step uses, sized once. */
 static int stage_buffers(struct sn_trainer *t)
 {
@@ -229,7 +252,7 @@ static int stage_buffers(struct sn_trainer *t)
     int rc = sn_dataset_reserve(t->ds, b);
     t->st.cap_metrics = 2 * t->net.epochs + 64;
     t->st.history = calloc((size_t)t->st.cap_metrics, sizeof *t->st.history);
-    t->perm = malloc(t->train->n * sizeof *t->perm);
+    t->perm[0] = malloc(t->train->n * sizeof *t->perm[0]);
     t->rows = malloc(b * sizeof *t->rows);
     t->x = sn_alloc_f32(b * t->in_len);
     t->targets = sn_alloc_f32(b * (size_t)t->K);
@@ -241,10 +264,10 @@ static int stage_buffers(struct sn_trainer *t)
     const bool ema = t->net.optim.ema > 0.0f;
     if (ema)
         t->live = sn_alloc_f32(t->m->n_params);
-    if (!rc && (!t->st.history || !t->perm || !t->rows || !t->x || !t->targets || !t->dz ||
+    if (!rc && (!t->st.history || !t->perm[0] || !t->rows || !t->x || !t->targets || !t->dz ||
                 !t->labels || (aug && !t->aug_tmp) || (ema && !t->live)))
         rc = sn_fail(SN_ENOMEM, "out of memory for the training buffers");
-    return rc;
+    return rc ? rc : stage_prefetch(t);
 }
 
 /* Where the run ends: --steps alone runs as many epochs as it takes; with
@@ -318,7 +341,8 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     t->ds = ds;
     t->P = sn_dist_size();
     t->rank = sn_dist_rank();
-    t->perm_epoch = -1;
+    t->stats_epoch = -1;
+    t->perm_of[0] = t->perm_of[1] = -1;
     t->saved_step = -1;
     t->lock_fd = -1;
     rc = create_stages(t, model_text, name, sn_dataset_name(ds), start);
@@ -340,7 +364,11 @@ void sn_trainer_destroy(struct sn_trainer *t)
     if (t->opt_ready)
         sn_optim_deinit(&t->opt);
     free(t->st.history);
-    free(t->perm);
+    sn_ckpt_extra_free(&t->st.extra);
+    sn_prefetch_destroy(t->pf);   /* first: its thread reads into the dataset */
+    free(t->perm[0]);
+    free(t->perm[1]);
+    free(t->next_rows);
     free(t->rows);
     sn_free(t->x);
     sn_free(t->targets);
@@ -367,6 +395,7 @@ const struct sn_train_state *sn_trainer_state(const struct sn_trainer *t) { retu
 const struct sn_netcfg *sn_trainer_net(const struct sn_trainer *t) { return &t->net; }
 const struct sn_model *sn_trainer_model(const struct sn_trainer *t) { return t->m; }
 const char *sn_trainer_reducer_name(const struct sn_trainer *t) { return sn_reducer_name(t->red); }
+uint64_t sn_trainer_bytes_sent(const struct sn_trainer *t) { return sn_reducer_bytes_sent(t->red); }
 
 void sn_trainer_plan(const struct sn_trainer *t, struct sn_train_plan *out)
 {

@@ -39,6 +39,7 @@
 #include "io/ckpt.h"
 #include "io/dataset.h"
 #include "io/modelfile.h"
+#include "train/reducer.h"
 
 struct sn_trainer;
 
@@ -90,7 +91,8 @@ struct sn_train_opts {
     const char *resume_override;   /* comma-separated settings the resumed run may change
                                     * (trajectory.h); NULL: none */
     /* gradient reduction (reducer.h) */
-    bool allow_shared;       /* the shared window when every rank is on one host */
+    enum sn_allreduce allreduce;   /* how the strategy is chosen */
+    enum sn_half compress;   /* 16-bit messages across hosts, with error feedback */
     bool overlap;            /* buckets overlapped with backward */
     double bucket_mb;
     bool shard_optimizer;
@@ -98,8 +100,8 @@ struct sn_train_opts {
 };
 
 /* The defaults `scratchnet train` has: everything from the model file,
- * accumulate 1, cache 4096 MB, eval every epoch, shared window allowed,
- * overlap on, buckets of 1 MB. */
+ * accumulate 1, cache 4096 MB, eval every epoch, allreduce auto, no
+ * compression, overlap on, buckets of 1 MB. */
 void sn_train_opts_defaults(struct sn_train_opts *o);
 
 /* Where the run starts, for the caller to tell the user. */
@@ -196,6 +198,10 @@ const struct sn_train_state *sn_trainer_state(const struct sn_trainer *t);
 const struct sn_netcfg *sn_trainer_net(const struct sn_trainer *t);
 const struct sn_model *sn_trainer_model(const struct sn_trainer *t);
 const char *sn_trainer_reducer_name(const struct sn_trainer *t);
+
+/* Bytes this rank has sent across hosts since the trainer was created
+ * (sn_reducer_bytes_sent). */
+uint64_t sn_trainer_bytes_sent(const struct sn_trainer *t);
 
 /* The run's shape: steps per epoch, the local batch (per rank), the step
  * the run ends at, whether that bound comes from --steps (else epochs),

@@ -4,6 +4,7 @@
 #define SN_TRAIN_TRAINER_IMPL_H
 
 #include "core/optim.h"
+#include "io/prefetch.h"
 #include "train/reducer.h"
 #include "train/trainer.h"
 
@@ -25,7 +26,10 @@ struct sn_trainer {
     int64_t steps_per_epoch, end_step;
     bool bound_steps, bound_epochs;
     /* a step's buffers, all sized at creation */
-    int32_t *perm, *rows;
+    int32_t *perm[2], *rows;       /* two epochs' permutations (one without prefetch) */
+    int64_t perm_of[2];            /* the epoch each was drawn for (-1: none) */
+    struct sn_prefetch *pf;        /* reads the next step's rows ahead (a split on file) */
+    int32_t *next_rows;            /* the rows it reads (with pf) */
     float *x, *targets, *dz;
     float *aug_tmp;                /* augmentation scratch (NULL without [augment]) */
     float *live;                   /* the live parameter arena while the weight
@@ -34,7 +38,7 @@ struct sn_trainer {
     struct sn_watch watch;         /* the last backward: reducer and observer */
     struct sn_watch timing;        /* forward and earlier micro-batches: observer only */
     /* the epoch in progress, on this rank */
-    int64_t perm_epoch;            /* the epoch perm was drawn for (-1: none yet) */
+    int64_t stats_epoch;           /* the epoch the running sums are of (-1: none yet) */
     int64_t step_epoch;            /* the epoch of the last step taken */
     double loss_sum;
     long correct;

@@ -8,10 +8,10 @@
 #include "core/status.h"
 #include "io/fingerprint.h"
 
-static const char *const keys[] = { "data",     "model",   "seed",     "batch",
-                                    "optimizer", "groups",  "lr",       "schedule",
-                                    "horizon",  "augment", "loss",     "shuffle",
-                                    "accumulate" };
+static const char *const keys[] = { "data",     "model",    "seed",     "batch",
+                                    "optimizer", "groups",   "lr",       "schedule",
+                                    "horizon",  "augment",  "loss",     "shuffle",
+                                    "accumulate", "compress" };
 enum { N_KEYS = sizeof keys / sizeof keys[0] };
 
 /* The shortest text that reads back as the same float ("0.9", not
@@ -84,7 +84,7 @@ static int schedule_text(const struct sn_sched *s, char *out, size_t len)
 }
 
 int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bool shuffle,
-                         int accumulate, struct sn_dataset *ds, float *row,
+                         int accumulate, const char *compress, struct sn_dataset *ds, float *row,
                          struct sn_run_record *out)
 {
     memset(out, 0, sizeof *out);
@@ -125,6 +125,7 @@ int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bo
                   net->target_input ? "input" : "data");
     sn_record_set(out, "shuffle", "%s", shuffle ? "yes" : "no");
     sn_record_set(out, "accumulate", "%d", accumulate);
+    sn_record_set(out, "compress", "%s", compress);
     return SN_OK;
 }
 
@@ -154,7 +155,7 @@ int sn_trajectory_check_keys(const char *overrides)
             (len == 5 && strncmp(p, "batch", 5) == 0))
             return sn_fail(SN_EUSAGE, "--resume-override: '%.*s' is not a setting that can be "
                            "changed on resume (data, model, optimizer, groups, lr, schedule, "
-                           "horizon, augment, loss, shuffle, accumulate)", len, p);
+                           "horizon, augment, loss, shuffle, accumulate, compress)", len, p);
         p = comma ? comma + 1 : NULL;
     }
     return SN_OK;

@@ -18,6 +18,8 @@
  *   loss        the loss, label smoothing, clipping
  *   shuffle     shuffled or file order
  *   accumulate  micro-batches per step
+ *   compress    the 16-bit format of gradients across hosts (none, bf16,
+ *               fp16): rounding with error feedback changes every step
  *
  * A model-file setting added later that changes the trajectory gets a key
  * here too.
@@ -32,10 +34,11 @@
 #include "io/record.h"
 
 /* Record the run: net (after the options' overrides), its model text,
- * shuffle, accumulate, and dataset ds's fingerprint (read with row, room
- * for one sample).  SN_EIO, SN_EINVAL. */
+ * shuffle, accumulate, compress ("none", "bf16", "fp16"), and dataset
+ * ds's fingerprint (read with row, room for one sample).  SN_EIO,
+ * SN_EINVAL. */
 int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bool shuffle,
-                         int accumulate, struct sn_dataset *ds, float *row,
+                         int accumulate, const char *compress, struct sn_dataset *ds, float *row,
                          struct sn_run_record *out);
 
 /* Compare a checkpoint's record (ckpt; from file path) with the run's

@@ -426,8 +426,25 @@ static void test_train_overlap_accumulate(void **state)
                      sn_test_path("err.txt"));
     assert_int_equal(rc, 2);
     char *bad = err_text();
-    assert_non_null(strstr(bad, "--allreduce must be auto or mpi, got 'nccl'"));
+    assert_non_null(strstr(bad, "--allreduce must be auto, flat, hier or mpi, got 'nccl'"));
     free(bad);
+    /* --compress where the two ranks send nothing (the shared window), and
+     * a format that does not exist: refused, nothing written */
+    const char *compress[2][2] = {
+        { "bf16", "--compress bf16: no gradients are sent as messages here (the ranks of one "
+                  "host read each other's through a shared window)" },
+        { "bf17", "--compress must be none, bf16 or fp16, got 'bf17'" } };
+    for (int i = 0; i < 2; i++) {
+        rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --quiet "
+                         "--threads 1 --out %s --compress %s 2>%s", mp, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), sn_test_path("comp.h5"), compress[i][0],
+                         sn_test_path("err.txt"));
+        assert_int_equal(rc, 2);
+        bad = err_text();
+        assert_non_null(strstr(bad, compress[i][1]));
+        free(bad);
+        assert_int_not_equal(access(sn_test_path("comp.h5"), F_OK), 0);
+    }
 
     /* an LSTM, whose W_hh and biases are reduced while its W_ih product
      * runs: bucket boundaries inside the layer, the same bits */
@@ -1012,7 +1029,8 @@ static void test_train_rank_death_ends_job(void **state)
 }
 
 /* One rank frozen (SIGSTOP) inside training: the others wait in the
- * reduction until --timeout, name themselves, and the job ends within 30 s
+ * reduction until --timeout, name themselves and the collective they wait
+ * in (its kind and number in their sequence), and the job ends within 30 s
  * of the freeze.  The job is far too long to end by itself, and the freeze
  * waits for the rank table (the watchdog guards the set-up's collectives
  * too, so a freeze during set-up on a slow machine ends the same way). */
@@ -1037,6 +1055,12 @@ static void test_train_hung_rank_times_out(void **state)
     assert_int_not_equal(rc, 0);
     assert_int_not_equal(rc, 124);
     assert_non_null(strstr(log, "rank 0: no progress for"));
+    /* where rank 0 waits: a collective, by kind and number (the frozen
+     * rank may speak too, when mpirun wakes it to end it: from behind) */
+    const char *at = strstr(log, "rank 0: no progress for");
+    assert_non_null(strstr(at, "waiting in "));
+    assert_non_null(strstr(at, "(collective #"));
+    assert_non_null(strstr(at, ", step "));
     assert_true(atoi(secs) < 30);
     free(secs);
     free(log);

@@ -1,6 +1,8 @@
 /* test_dist_mpi: the MPI backend, run as 1, 2 and 3 ranks by tests/run.sh:
- * the collectives, the shared arenas, the agreement on a status.  (Training
- * with them is tests/train/test_trainer_mpi.c.) */
+ * the collectives, the shared arenas, the agreement on a status, the
+ * 16-bit exchanges, the flight recorder, the hosts (real and fake) and
+ * their windows.  (Training with them is tests/train/test_trainer_mpi.c
+ * and test_reducer_mpi.c.) */
 #include "testutil.h"
 
 #include <math.h>
@@ -187,6 +189,138 @@ static void test_dist_blocks(void **state)
         }
 }
 
+
+/* The compressed wire's collectives over the world: block j of every
+ * rank's send buffer reaches rank j in rank order (ialltoallv, blocks of
+ * unequal sizes), every rank's block of an allgather reaches every rank;
+ * a scatter is a gather's reverse. */
+static void test_dist_exchange_u16(void **state)
+{
+    (void)state;
+    const int P = sn_dist_size(), r = sn_dist_rank();
+    enum { N = 13 };
+    int counts[8], displs[8], rcounts[8], rdispls[8];
+    assert_true(P <= 8);
+    for (int j = 0; j < P; j++) {
+        displs[j] = N * j / P;
+        counts[j] = N * (j + 1) / P - displs[j];
+    }
+    for (int j = 0; j < P; j++) {
+        rcounts[j] = counts[r];
+        rdispls[j] = j * counts[r];
+    }
+    uint16_t send[N], recv[8 * N], all[N];
+    for (int i = 0; i < N; i++)
+        send[i] = (uint16_t)(1000 * r + i);
+    int ra, rb;
+    assert_int_equal(sn_dist_ialltoallv_u16(send, counts, displs, recv, rcounts, rdispls,
+                                            SN_DIST_WORLD, &ra), SN_OK);
+    bool done = false;
+    assert_int_equal(sn_dist_wait(ra), SN_OK);
+    assert_int_equal(sn_dist_test(ra, &done), SN_OK);
+    assert_true(done);
+    for (int j = 0; j < P; j++)
+        for (int i = 0; i < counts[r]; i++)
+            assert_int_equal(recv[j * counts[r] + i], 1000 * j + displs[r] + i);
+    for (int i = 0; i < counts[r]; i++)
+        all[displs[r] + i] = (uint16_t)(7 * r + i);
+    assert_int_equal(sn_dist_iallgatherv_u16(all, counts, displs, SN_DIST_WORLD, &rb), SN_OK);
+    assert_int_equal(sn_dist_finish_all(), SN_OK);
+    for (int j = 0; j < P; j++)
+        for (int i = 0; i < counts[j]; i++)
+            assert_int_equal(all[displs[j] + i], 7 * j + i);
+    float whole[N], mine[N];
+    for (int i = 0; i < N; i++)
+        whole[i] = r == 0 ? (float)i : -1.0f;
+    assert_int_equal(sn_dist_scatter_f32(whole, mine, counts, displs), SN_OK);
+    for (int i = 0; i < counts[r]; i++)
+        assert_float_equal(mine[i], (float)(displs[r] + i), 0);
+}
+
+/* The flight recorder counts every collective once, knows it has left
+ * it, and keeps the context it was given. */
+static void test_dist_flight(void **state)
+{
+    (void)state;
+    struct sn_dist_flight a, b;
+    sn_dist_flight_step(41);
+    sn_dist_flight_bucket(3);
+    sn_dist_flight_read(&a);
+    assert_int_equal(sn_dist_barrier(), SN_OK);
+    double d = 1.0;
+    assert_int_equal(sn_dist_allreduce_sum_f64(&d, 1), SN_OK);
+    assert_int_equal(sn_dist_agree(SN_OK), SN_OK);
+    sn_dist_flight_read(&b);
+    assert_int_equal(b.seq, a.seq + 3);
+    assert_false(b.inside);
+    assert_int_equal(b.op, SN_OP_AGREE);
+    assert_int_equal(b.step, 41);
+    assert_int_equal(b.bucket, 3);
+    assert_string_equal(sn_dist_op_name(SN_OP_BARRIER), "MPI_Barrier");
+    sn_dist_flight_bucket(-1);
+}
+
+/* Fake hosts: K blocks of consecutive ranks (rank r on host r K / P),
+ * each with its leader, its size and its own window, whose parts and
+ * flags every rank of the host sees and no other host does; the hosts
+ * cannot change while a shared arena exists; 0 goes back to the real
+ * hosts (tests/run.sh starts every rank on this machine: one). */
+static void test_dist_hosts(void **state)
+{
+    (void)state;
+    const int P = sn_dist_size(), r = sn_dist_rank();
+    struct sn_dist_hosts h;
+    sn_dist_hosts(&h);
+    assert_int_equal(h.n_hosts, 1);
+    assert_int_equal(h.local_rank, r);
+    if (arena)
+        assert_int_equal(sn_dist_fake_hosts(2), SN_EDIST);
+    sn_dist_shared_free(arena);
+    arena = NULL;
+    for (int k = 1; k <= P + 1; k++) {
+        assert_int_equal(sn_dist_fake_hosts(k), SN_OK);
+        sn_dist_hosts(&h);
+        const int K = k < P ? k : P, host = r * K / P;
+        int first = 0, size = 0, biggest = 0;
+        for (int q = 0; q < P; q++) {
+            int qs = 0;
+            for (int s = 0; s < P; s++)
+                qs += s * K / P == q * K / P;
+            biggest = qs > biggest ? qs : biggest;
+            if (q * K / P == host && !size++)
+                first = q;
+        }
+        assert_int_equal(h.n_hosts, K);
+        assert_int_equal(h.host, host);
+        assert_int_equal(h.local_rank, r - first);
+        assert_int_equal(h.local_size, size);
+        assert_int_equal(h.max_local_size, biggest);
+        assert_int_equal(sn_dist_group_size(SN_DIST_LEADERS), K);
+        assert_int_equal(sn_dist_group_rank(SN_DIST_LEADERS), h.local_rank == 0 ? host : -1);
+        /* no arena over all ranks once they span hosts */
+        float *world = NULL;
+        assert_int_equal(sn_dist_shared_arena(8, &world), SN_OK);
+        assert_true((world != NULL) == (K == 1 && P > 1));
+        sn_dist_shared_free(world);
+        float *mine = NULL;
+        assert_int_equal(sn_dist_host_arena(100, &mine), SN_OK);
+        for (int i = 0; i < 100; i++)
+            mine[i] = (float)(1000 * r + i);
+        sn_dist_host_post(mine, 5, (uint32_t)k);
+        assert_int_equal(sn_dist_host_wait(mine, -1, 5, (uint32_t)k, -1), SN_OK);
+        for (int q = 0; q < size; q++)
+            assert_float_equal(sn_dist_host_part(mine, q)[99], (float)(1000 * (first + q) + 99), 0);
+        assert_null(sn_dist_host_part(mine, size));
+        assert_false(sn_dist_host_reached(mine, 0, 6, 1));
+        assert_int_equal(sn_dist_barrier(), SN_OK);   /* every rank has read before the free */
+        sn_dist_shared_free(mine);
+    }
+    assert_int_equal(sn_dist_fake_hosts(0), SN_OK);
+    sn_dist_hosts(&h);
+    assert_int_equal(h.n_hosts, 1);
+    assert_int_equal(sn_dist_fake_hosts(-1), SN_EUSAGE);
+}
+
 int main(int argc, char **argv)
 {
     if (sn_dist_init(&argc, &argv)) {
@@ -203,6 +337,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dist_shared_windows),
         cmocka_unit_test(test_dist_agree),
         cmocka_unit_test(test_dist_blocks),
+        cmocka_unit_test(test_dist_exchange_u16),
+        cmocka_unit_test(test_dist_flight),
+        cmocka_unit_test(test_dist_hosts),   /* last: it frees the arena */
     };
     /* one rank's failure must fail the run: agree on the result */
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

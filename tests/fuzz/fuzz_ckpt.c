@@ -38,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sn_metrics hist[4];
     struct sn_train_state st = { .cap_metrics = 4, .history = hist };
     sn_ckpt_load(path, m, &o, &st);
+    sn_ckpt_extra_free(&st.extra);
     unlink(path);
     /* scratchnet must close every HDF5 object it opened, whatever happened */
     if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != 0)

@@ -153,6 +153,61 @@ static void test_ckpt_round_trip(void **state)
     sn_model_destroy(b);
 }
 
+/* The reducer's arrays travel with a checkpoint: names, every rank's
+ * piece lengths and the values come back as written; a checkpoint without
+ * them loads with none; a piece longer than the model's parameters is
+ * refused as damaged (a file cannot size the load's allocation). */
+static void test_ckpt_reducer_arrays(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net);
+    struct sn_optim o;
+    assert_int_equal(sn_optim_init(&o, &net.optim, a->n_params), SN_OK);
+    struct sn_metrics hist[1];
+    struct sn_train_state st = { .epoch = 1, .global_step = 5, .world_size = 3, .global_batch = 6,
+                                 .seed = 1, .cap_metrics = 1, .history = hist };
+    float res[7] = { 1, -2, 0.5f, 3, 0, 0.25f, -1e-9f }, mean[2] = { 4, 5 };
+    int64_t rc3[3] = { 3, 0, 4 }, mc3[3] = { 1, 1, 0 };
+    st.extra.n = 2;
+    st.extra.a[0] = (struct sn_ckpt_array){ .name = "residual", .data = res, .len = 7,
+                                            .counts = rc3, .n_counts = 3 };
+    st.extra.a[1] = (struct sn_ckpt_array){ .name = "residual_mean", .data = mean, .len = 2,
+                                            .counts = mc3, .n_counts = 3 };
+    const char *p = sn_test_path("extra.h5");
+    assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
+    struct sn_metrics back_hist[1];
+    struct sn_train_state back = { .cap_metrics = 1, .history = back_hist };
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_OK);
+    assert_int_equal(back.extra.n, 2);
+    assert_string_equal(back.extra.a[0].name, "residual");
+    assert_int_equal(back.extra.a[0].len, 7);
+    assert_int_equal(back.extra.a[0].n_counts, 3);
+    assert_memory_equal(back.extra.a[0].data, res, sizeof res);
+    assert_memory_equal(back.extra.a[0].counts, rc3, sizeof rc3);
+    assert_string_equal(back.extra.a[1].name, "residual_mean");
+    assert_memory_equal(back.extra.a[1].data, mean, sizeof mean);
+    sn_ckpt_extra_free(&back.extra);
+    assert_int_equal(back.extra.n, 0);
+    st.extra.n = 0;
+    assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_OK);
+    assert_int_equal(back.extra.n, 0);
+    const size_t big = a->n_params + 1;
+    float *huge = calloc(big, sizeof *huge);
+    int64_t hc[1] = { (int64_t)big };
+    st.extra.n = 1;
+    st.extra.a[0] = (struct sn_ckpt_array){ .name = "residual", .data = huge, .len = big,
+                                            .counts = hc, .n_counts = 1 };
+    assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
+    assert_non_null(strstr(sn_errmsg(), "/reducer/residual/counts holds a bad count"));
+    assert_int_equal(back.extra.n, 0);
+    free(huge);
+    sn_optim_deinit(&o);
+    sn_model_destroy(a);
+}
+
 /* Flip one bit of the first occurrence of the 4 bytes of v in the file. */
 static void corrupt_value(const char *path, float v)
 {
@@ -237,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_weights_round_trip),
         cmocka_unit_test(test_weights_refuses_other_model),
         cmocka_unit_test(test_ckpt_round_trip),
+        cmocka_unit_test(test_ckpt_reducer_arrays),
         cmocka_unit_test(test_ckpt_failed_write_keeps_old),
         cmocka_unit_test(test_ckpt_detects_damage),
     };

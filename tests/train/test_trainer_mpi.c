@@ -2,7 +2,8 @@
  * tests/run.sh: every reduction strategy gives the blocking allreduce's
  * bits, replicas stay identical, --steps bounds the run, a stop request
  * or one rank's read failure reaches every rank through the step's own
- * reduction, a stopped run resumes bit for bit, and --resume auto passes
+ * reduction, a stopped run resumes bit for bit (also reading the data
+ * from the file, a batch ahead), and --resume auto passes
  * over damaged checkpoints and refuses a foreign one on every rank alike.
  *
  * Each rank writes its own copy of the data into its own temporary folder;
@@ -65,7 +66,7 @@ static struct sn_train_opts plain(void)
 {
     struct sn_train_opts o;
     sn_train_opts_defaults(&o);
-    o.allow_shared = false;
+    o.allreduce = SN_ALLREDUCE_MPI;
     o.overlap = false;
     o.observer = &observer;
     return o;
@@ -134,7 +135,7 @@ static void test_trainer_strategies_same_bits(void **state)
     struct sn_train_opts variants[3] = { plain(), plain(), plain() };
     variants[0].overlap = true;
     variants[0].bucket_mb = 64 * 4 / 1048576.0;   /* 64 floats: a bucket per parameter */
-    variants[1].allow_shared = true;              /* the window, when P > 1 */
+    variants[1].allreduce = SN_ALLREDUCE_AUTO;     /* the window, when P > 1 */
     variants[2].shard_optimizer = true;
     for (int v = 0; v < 3; v++) {
         float *p = train_params(&variants[v], cfg, &n2);
@@ -227,7 +228,8 @@ static void test_trainer_stop_and_resume(void **state)
  * after the trainer began (its dataset handle is swapped for a file with
  * no /train: the rows it needs are gone): every rank's step fails with
  * that rank's error, named, instead of the others waiting in the
- * reduction, and the step counts nothing. */
+ * reduction, and the step counts nothing.  Step 2's rows were read ahead
+ * during step 1, before the swap: the first read to fail is step 3's. */
 static void test_trainer_read_failure_agreed(void **state)
 {
     (void)state;
@@ -246,19 +248,56 @@ static void test_trainer_read_failure_agreed(void **state)
         assert_int_equal(sn_h5_create(sn_test_path("empty.h5"), &empty), SN_OK);
         ds->f = empty;
     }
+    assert_int_equal(sn_trainer_step(t, &last), SN_OK);
     int rc = sn_trainer_step(t, &last);
     assert_int_equal(rc, SN_EINVAL);
     char want[64];
-    snprintf(want, sizeof want, "rank %d: step 2: ", P - 1);
-    assert_non_null(strstr(sn_errmsg(), P > 1 ? want : "step 2: "));
+    snprintf(want, sizeof want, "rank %d: step 3: ", P - 1);
+    assert_non_null(strstr(sn_errmsg(), P > 1 ? want : "step 3: "));
     assert_non_null(strstr(sn_errmsg(), "/train/x"));
-    assert_int_equal(sn_trainer_state(t)->global_step, 1);
+    assert_int_equal(sn_trainer_state(t)->global_step, 2);
     if (empty) {
         ds->f = good;
         sn_h5_close(empty);
     }
     sn_trainer_destroy(t);
     sn_dataset_close(ds);
+}
+
+/* Read from the file with the next batch read ahead on a thread (cache
+ * 0): the same bits as from memory; stopped after step 7 and resumed,
+ * the same bits again (the reader starts from the resumed position). */
+static void test_trainer_streamed_same_bits(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/streamed", sn_test_tmpdir());
+    struct sn_train_opts o = plain();
+    o.overlap = true;
+    size_t n;
+    float *ref = train_params(&o, cfg, &n);
+    o.cache_mb = 0;
+    float *p = train_params(&o, cfg, &n);
+    assert_memory_equal(p, ref, n * sizeof *ref);
+    free(p);
+    o.ckpt_dir = dir;
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info last;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(run(t, 7, 0, &last), SN_OK);
+    sn_trainer_destroy(t);
+    sn_interrupt_clear();   /* the request is the process's: forget it to go on */
+    o.resume = "auto";
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(sn_trainer_state(t)->global_step, 7);
+    assert_int_equal(run(t, 0, 0, &last), SN_OK);
+    assert_memory_equal(sn_trainer_model(t)->params, ref, n * sizeof *ref);
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+    free(ref);
 }
 
 /* Make rank 0's checkpoint folder dir hold checkpoints at steps 5, 10,
@@ -538,6 +577,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_steps_bound),
         cmocka_unit_test(test_trainer_stop_and_resume),
         cmocka_unit_test(test_trainer_read_failure_agreed),
+        cmocka_unit_test(test_trainer_streamed_same_bits),
         cmocka_unit_test(test_trainer_resume_auto_damaged),
         cmocka_unit_test(test_trainer_resume_auto_all_damaged),
         cmocka_unit_test(test_trainer_resume_auto_foreign),
