@@ -102,10 +102,21 @@ int cli_same_everywhere(int argc, char **argv, int first, const char *text)
 
 static bool launched;
 
+/* What the launchers set in each process they start. */
+static const char *const launcher_vars[] = {
+    "OMPI_COMM_WORLD_SIZE",          /* Open MPI's mpirun */
+    "PMIX_RANK",                     /* PMIx: Open MPI 5's prterun, srun --mpi=pmix */
+    "PMI_SIZE", "PMI_RANK", "PMI_FD", /* MPICH's hydra (Intel MPI, MVAPICH), Flux */
+    "SLURM_PROCID",                  /* srun, and a Slurm batch script itself */
+    "MV2_COMM_WORLD_SIZE",           /* MVAPICH's mpirun_rsh */
+    "PALS_RANKID", "ALPS_APP_PE",    /* Cray's PALS and ALPS */
+};
+
 void cli_note_launcher(void)
 {
-    launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK") ||
-               getenv("SLURM_PROCID");
+    launched = false;
+    for (size_t i = 0; i < sizeof launcher_vars / sizeof launcher_vars[0]; i++)
+        launched = launched || getenv(launcher_vars[i]);
 }
 
 bool cli_launched(void)

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,6 +84,21 @@ static void catch_stop_signals(bool first)
     }
 }
 
+/* A process that a launcher started joins its MPI job; one started
+ * alone is the whole job and does not start MPI (sn_dist_init_alone),
+ * unless SN_MPI=1 asks for it (a launcher scratchnet does not recognise:
+ * cli_note_launcher lists the ones it does). */
+static int start_runtime(int *argc, char ***argv)
+{
+    const char *force = getenv("SN_MPI");
+    if (force && *force && strcmp(force, "0") != 0 && strcmp(force, "1") != 0)
+        return sn_fail(SN_EUSAGE, "SN_MPI='%s': 1 starts MPI even without a launcher, 0 (or "
+                       "unset) only under one", force);
+    if (cli_launched() || (force && strcmp(force, "1") == 0))
+        return sn_dist_init(argc, argv);
+    return sn_dist_init_alone();
+}
+
 int main(int argc, char **argv)
 {
     catch_stop_signals(true);   /* from the start: set-up is interruptible too */
@@ -100,7 +116,11 @@ int main(int argc, char **argv)
     if (local)
         return run(argc, argv);
     cli_note_launcher();
-    int rc = sn_dist_init(&argc, &argv);
+    int rc = start_runtime(&argc, &argv);
+    if (rc == SN_EUSAGE) {
+        fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+        return 2;
+    }
     if (rc) {
         fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
         return 1;

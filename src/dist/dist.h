@@ -16,6 +16,12 @@
  * returned, not fatal).  Call once, first. */
 int sn_dist_init(int *argc, char ***argv);
 
+/* Instead of sn_dist_init, for one process that no launcher started: run
+ * as a world of one rank without starting the MPI runtime (Open MPI's
+ * singleton start forks a daemon: half a second or more per command).
+ * Every function below then acts as for one rank and calls no MPI. */
+int sn_dist_init_alone(void);
+
 /* Stop the runtime (after success; on failure use sn_dist_abort). */
 void sn_dist_finalize(void);
 

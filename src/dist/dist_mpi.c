@@ -12,6 +12,13 @@
  * the allgather of one bucket before or after the alltoall of the next as
  * its data arrives: each of the two runs on a duplicate of the group's
  * communicator of its own, where every rank starts them in bucket order.
+ *
+ * Alone (sn_dist_init_alone): a process that no launcher started does not
+ * start MPI at all, because Open MPI's singleton start forks a daemon and
+ * takes half a second or more, longer than most commands.  Every function
+ * then does what it does for a world of one rank without calling MPI:
+ * collectives are identities, the gathers copy, host arenas are plain
+ * memory.
  */
 #include "dist/dist.h"
 
@@ -26,6 +33,7 @@
 #include "core/status.h"
 
 static int world_rank, world_size = 1, local_size = 1;
+static bool alone;   /* one process, MPI never started */
 static size_t chunk = INT_MAX;   /* elements per MPI call (sn_dist_set_chunk) */
 static struct sn_dist_hosts hosts = { 1, 0, 0, 1, 1 };
 static MPI_Comm node_comm = MPI_COMM_NULL, leaders_comm = MPI_COMM_NULL;
@@ -149,6 +157,12 @@ int sn_dist_init(int *argc, char ***argv)
     return rc ? rc : build_hosts(k);
 }
 
+int sn_dist_init_alone(void)
+{
+    alone = true;
+    return SN_OK;
+}
+
 void sn_dist_hosts(struct sn_dist_hosts *out)
 {
     *out = hosts;
@@ -170,8 +184,12 @@ static struct shm_window shm[SN_DIST_MAX_WINDOWS];
 
 static void shm_release(struct shm_window *w)
 {
-    MPI_Win_unlock_all(w->win);
-    MPI_Win_free(&w->win);
+    if (alone) {
+        free(w->base[0]);
+    } else {
+        MPI_Win_unlock_all(w->win);
+        MPI_Win_free(&w->win);
+    }
     free(w->base);
     memset(w, 0, sizeof *w);
 }
@@ -183,7 +201,7 @@ int sn_dist_fake_hosts(int k)
     for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
         if (shm[i].on)
             return sn_fail(SN_EDIST, "the hosts cannot change while a shared arena exists");
-    return build_hosts(k);
+    return alone ? SN_OK : build_hosts(k);
 }
 
 void sn_dist_finalize(void)
@@ -191,6 +209,8 @@ void sn_dist_finalize(void)
     for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
         if (shm[i].on)
             shm_release(&shm[i]);
+    if (alone)
+        return;
     for (int g = 0; g < 2; g++) {
         free_comm(&a2a_comm[g]);
         free_comm(&ag_comm[g]);
@@ -203,7 +223,7 @@ void sn_dist_finalize(void)
 int sn_dist_rank(void) { return world_rank; }
 int sn_dist_size(void) { return world_size; }
 int sn_dist_local_size(void) { return local_size; }
-const char *sn_dist_backend(void) { return "mpi"; }
+const char *sn_dist_backend(void) { return alone ? "alone, no MPI" : "mpi"; }
 
 /* A sum over ranks into the mean: buf[0..n) /= P (the same float
  * multiply everywhere, so every path gives the same bits). */
@@ -238,6 +258,23 @@ static int shm_map(struct shm_window *w)
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Win_shared_query / MPI_Win_lock_all");
 }
 
+/* Alone: a window of one member in this process's memory. */
+static int shm_alloc_alone(struct shm_window *w, size_t n, size_t bytes, float **out)
+{
+    float **base = calloc(1, sizeof *base);
+    float *mine = base ? aligned_alloc(64, (bytes + 63) & ~(size_t)63) : NULL;
+    if (!mine) {
+        free(base);
+        return sn_fail(SN_ENOMEM, "out of memory for a host arena of %zu floats", n);
+    }
+    memset(mine, 0, bytes);
+    base[0] = mine;
+    *w = (struct shm_window){ .on = true, .comm = MPI_COMM_NULL, .members = 1, .base = base,
+                              .n = n };
+    *out = mine;
+    return SN_OK;
+}
+
 /* A window over comm of nfloats floats (and the flags) per member. */
 static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
 {
@@ -246,11 +283,13 @@ static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
         w = shm[i].on ? NULL : &shm[i];
     if (!w)
         return sn_fail(SN_EDIST, "more than %d shared arenas at once", SN_DIST_MAX_WINDOWS);
+    const size_t n = (nfloats + 15) & ~(size_t)15;          /* whole cache lines */
+    const size_t bytes = n * sizeof(float) + SN_DIST_HOST_FLAGS * sizeof(uint32_t);
+    if (alone)
+        return shm_alloc_alone(w, n, bytes, out);
     MPI_Info info;
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "true");   /* each part near its rank */
-    const size_t n = (nfloats + 15) & ~(size_t)15;          /* whole cache lines */
-    const size_t bytes = n * sizeof(float) + SN_DIST_HOST_FLAGS * sizeof(uint32_t);
     float *mine = NULL;
     int err = MPI_Win_allocate_shared((MPI_Aint)bytes, sizeof(float), info, comm, &mine, &w->win);
     MPI_Info_free(&info);
@@ -416,6 +455,8 @@ int sn_dist_shared_mean(float *arena, size_t lo, size_t hi)
 
 int sn_dist_allreduce_mean_f32(float *buf, size_t len)
 {
+    if (alone)
+        return SN_OK;
     sn_dist_flight_enter(SN_OP_ALLREDUCE);
     int err = MPI_SUCCESS;
     for (size_t off = 0; off < len && err == MPI_SUCCESS;) {
@@ -458,6 +499,8 @@ static int next_slot(void)
 
 int sn_dist_iallreduce_sum_f32(float *buf, size_t len, enum sn_dist_group g)
 {
+    if (alone)
+        return SN_OK;
     MPI_Comm c;
     int rc = comm_of(g, &c);
     if (!rc)
@@ -480,6 +523,11 @@ int sn_dist_ialltoallv_u16(const uint16_t *send, const int *scounts, const int *
                            uint16_t *recv, const int *rcounts, const int *rdispls,
                            enum sn_dist_group g, int *req)
 {
+    if (alone) {   /* the one block goes to this rank itself */
+        memmove(recv + rdispls[0], send + sdispls[0], (size_t)scounts[0] * sizeof *send);
+        *req = -1;
+        return SN_OK;
+    }
     MPI_Comm c;
     int rc = comm_of(g, &c);
     if (!rc)
@@ -500,6 +548,10 @@ int sn_dist_ialltoallv_u16(const uint16_t *send, const int *scounts, const int *
 int sn_dist_iallgatherv_u16(uint16_t *buf, const int *counts, const int *displs,
                             enum sn_dist_group g, int *req)
 {
+    if (alone) {   /* this rank's block is the whole of buf already */
+        *req = -1;
+        return SN_OK;
+    }
     MPI_Comm c;
     int rc = comm_of(g, &c);
     if (!rc)
@@ -545,6 +597,8 @@ int sn_dist_progress(void)
 
 int sn_dist_finish_all(void)
 {
+    if (alone)
+        return SN_OK;
     sn_dist_flight_enter(SN_OP_WAIT);
     int err = MPI_Waitall(pending.n, pending.req, pending.status);
     sn_dist_flight_leave();
@@ -556,6 +610,8 @@ int sn_dist_finish_all(void)
 
 int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *displs)
 {
+    if (alone)
+        return SN_OK;
     /* In place, MPI puts this rank's block at the start of buf: move it home. */
     sn_dist_flight_enter(SN_OP_REDUCE_SCATTER);
     int err = MPI_Reduce_scatter(MPI_IN_PLACE, buf, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
@@ -571,6 +627,8 @@ int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *di
 
 int sn_dist_allgather_f32(float *buf, const int *counts, const int *displs)
 {
+    if (alone)
+        return SN_OK;
     sn_dist_flight_enter(SN_OP_ALLGATHER);
     int err = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT,
                              MPI_COMM_WORLD);
@@ -580,6 +638,10 @@ int sn_dist_allgather_f32(float *buf, const int *counts, const int *displs)
 
 int sn_dist_gather_f32(const float *mine, float *out, const int *counts, const int *displs)
 {
+    if (alone) {
+        memcpy(out + displs[0], mine, (size_t)counts[0] * sizeof *mine);
+        return SN_OK;
+    }
     sn_dist_flight_enter(SN_OP_GATHER);
     int err = MPI_Gatherv(mine, counts[world_rank], MPI_FLOAT, out, counts, displs, MPI_FLOAT, 0,
                           MPI_COMM_WORLD);
@@ -589,6 +651,10 @@ int sn_dist_gather_f32(const float *mine, float *out, const int *counts, const i
 
 int sn_dist_scatter_f32(const float *whole, float *mine, const int *counts, const int *displs)
 {
+    if (alone) {
+        memcpy(mine, whole + displs[0], (size_t)counts[0] * sizeof *mine);
+        return SN_OK;
+    }
     sn_dist_flight_enter(SN_OP_SCATTER);
     int err = MPI_Scatterv(whole, counts, displs, MPI_FLOAT, mine, counts[world_rank], MPI_FLOAT,
                            0, MPI_COMM_WORLD);
@@ -599,6 +665,8 @@ int sn_dist_scatter_f32(const float *whole, float *mine, const int *counts, cons
 /* One MPI_Allreduce of n values of type t with op, in place, recorded. */
 static int allreduce(void *buf, int n, MPI_Datatype t, MPI_Op op, const char *what)
 {
+    if (alone)
+        return SN_OK;
     sn_dist_flight_enter(SN_OP_ALLREDUCE);
     int err = MPI_Allreduce(MPI_IN_PLACE, buf, n, t, op, MPI_COMM_WORLD);
     sn_dist_flight_leave();
@@ -622,6 +690,8 @@ int sn_dist_allreduce_max_int(int *buf, int n)
 
 int sn_dist_bcast(void *buf, size_t bytes, int root)
 {
+    if (alone)
+        return SN_OK;
     char *p = buf;
     sn_dist_flight_enter(SN_OP_BCAST);
     int err = MPI_SUCCESS;
@@ -636,6 +706,8 @@ int sn_dist_bcast(void *buf, size_t bytes, int root)
 
 int sn_dist_barrier(void)
 {
+    if (alone)
+        return SN_OK;
     sn_dist_flight_enter(SN_OP_BARRIER);
     int err = MPI_Barrier(MPI_COMM_WORLD);
     sn_dist_flight_leave();
@@ -646,6 +718,10 @@ int sn_dist_gather(const void *mine, void *out, size_t each)
 {
     if (each > (size_t)INT_MAX)
         return sn_fail(SN_EDIST, "MPI_Gather: record of %zu bytes is too large", each);
+    if (alone) {
+        memcpy(out, mine, each);
+        return SN_OK;
+    }
     sn_dist_flight_enter(SN_OP_GATHER);
     int err = MPI_Gather(mine, (int)each, MPI_BYTE, out, (int)each, MPI_BYTE, 0,
                          MPI_COMM_WORLD);
@@ -685,6 +761,8 @@ static int agree(int rc)
 
 int sn_dist_agree(int rc)
 {
+    if (alone)
+        return rc;
     sn_dist_flight_enter(SN_OP_AGREE);
     rc = agree(rc);
     sn_dist_flight_leave();
@@ -693,6 +771,10 @@ int sn_dist_agree(int rc)
 
 _Noreturn void sn_dist_abort(int code)
 {
+    if (alone) {
+        fflush(NULL);
+        _Exit(code);
+    }
     MPI_Abort(MPI_COMM_WORLD, code);
     _Exit(code);   /* MPI_Abort does not return; this keeps the promise if it did */
 }

@@ -1206,6 +1206,29 @@ static void test_train_help_and_lone_rank(void **state)
     free(err);
 }
 
+/* Without a launcher a run is one rank and starts no MPI runtime; SN_MPI=1
+ * starts it anyway; another value of SN_MPI is refused. */
+static void test_train_alone_without_mpi(void **state)
+{
+    (void)state;
+    const char *run = "%s" BIN " train --model %s --data %s --steps 2 --progress plain";
+    int rc = sn_test_run(run, "", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    char *out = out_text();
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "1 rank (alone, no MPI)"));
+    free(out);
+    rc = sn_test_run(run, "SN_MPI=1 ", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    out = out_text();
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "1 rank (mpi)"));
+    free(out);
+    rc = sn_test_run(run, "SN_MPI=yes ", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    char *err = err_text();
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "SN_MPI='yes'"));
+    free(err);
+}
+
 /* ---- stopping a run with a signal ----------------------------------------
  * SIGTERM or SIGINT delivered (a) to the command the user ran, (b) to its
  * whole process group (kill -TERM -PGID; a Ctrl-C typed on a terminal) or
@@ -1663,6 +1686,7 @@ int main(void)
         cmocka_unit_test(test_train_nan_stops),
         cmocka_unit_test(test_train_full_disk),
         cmocka_unit_test(test_train_help_and_lone_rank),
+        cmocka_unit_test(test_train_alone_without_mpi),
         cmocka_unit_test(test_train_stop_sigterm_three_ways),
         cmocka_unit_test(test_train_stop_sigint_three_ways),
         cmocka_unit_test(test_train_stop_plain_mpirun),
