@@ -11,6 +11,14 @@
 
 static char *err_text(void) { return sn_test_slurp(sn_test_path("err.txt")); }
 
+/* fetch.sh converts with $SN_BIN: the build under test (build-san under
+ * make sanitize), not whatever build/ holds. */
+static int setup(void **state)
+{
+    (void)state;
+    return sn_test_use_bin();
+}
+
 static void test_fetch_offline(void **state)
 {
     (void)state;
@@ -59,5 +67,5 @@ int main(void)
         cmocka_unit_test(test_fetch_bad_checksum),
         cmocka_unit_test(test_fetch_usage),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, NULL);
 }
