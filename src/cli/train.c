@@ -26,6 +26,7 @@
 #include "io/fsutil.h"
 #include "train/ckptdir.h"
 #include "train/trainer.h"
+#include "train/trajectory.h"
 
 static const char usage[] =
     "usage: scratchnet train --model M.cfg --data D.h5 [options]\n"
@@ -212,7 +213,7 @@ static int check_flags(const struct train_flags *f)
         return sn_fail(SN_EUSAGE, "--resume auto needs --checkpoint-dir");
     if (f->override && !f->resume)
         return sn_fail(SN_EUSAGE, "--resume-override needs --resume");
-    return SN_OK;
+    return sn_trajectory_check_keys(f->override);
 }
 
 /* The trainer's options from the flags. */
