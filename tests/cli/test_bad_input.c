@@ -335,6 +335,59 @@ static void big_metrics(void)
     reseal("bigmetrics.h5");
 }
 
+/* Copy attribute name of object o to the object *(hid_t *)to. */
+static herr_t copy_attr(hid_t o, const char *name, const H5A_info_t *info, void *to)
+{
+    (void)info;
+    hid_t a = H5Aopen(o, name, H5P_DEFAULT), t = H5Aget_type(a), s = H5Aget_space(a);
+    size_t bytes = H5Tget_size(t) * (size_t)H5Sget_simple_extent_npoints(s);
+    void *buf = calloc(1, bytes);
+    assert_true(H5Aread(a, t, buf) >= 0);
+    hid_t b = H5Acreate2(*(hid_t *)to, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Awrite(b, t, buf) >= 0);
+    H5Aclose(b);
+    free(buf);   /* variable-length strings left to the process's end */
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Aclose(a);
+    return 0;
+}
+
+/* w.h5 with n one-letter class names on /model, resealed.  More than
+ * about 60,000 do not fit an object header of the format scratchnet
+ * writes: /model is made again in the newest one (dense attribute
+ * storage), its attributes copied. */
+static void many_classes(const char *to, size_t n)
+{
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, to), 0);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, fapl);
+    assert_true(f >= 0);
+    assert_true(H5Lmove(f, "/model", f, "/old", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    hid_t old = H5Gopen2(f, "/old", H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "/model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Aiterate2(old, H5_INDEX_NAME, H5_ITER_INC, NULL, copy_attr, &g);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 1);
+    hsize_t dims = n;
+    hid_t s = H5Screate_simple(1, &dims, NULL);
+    char *names = malloc(n);
+    memset(names, 'c', n);
+    hid_t a = H5Acreate2(g, "classes", t, s, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, names) >= 0);
+    free(names);
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Gclose(g);
+    H5Gclose(old);
+    H5Ldelete(f, "/old", H5P_DEFAULT);
+    H5Fclose(f);
+    H5Pclose(fapl);
+    reseal(to);
+}
+
 /* A 16x16 progressive JPEG whose frame header claims 65500 x 65500. */
 static void bomb_jpeg(const char *name)
 {
@@ -479,6 +532,7 @@ static void make_hostile_fixtures(void)
     with_attr("wimg.h5", "scale0.h5", "/model", "input_scale", 0.0);
     with_attr("wimg.h5", "scalenan.h5", "/model", "input_scale", NAN);
     big_metrics();
+    many_classes("manyclasses.h5", 2000000);
 }
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
