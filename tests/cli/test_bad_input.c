@@ -481,6 +481,10 @@ static void make_hostile_fixtures(void)
     write_text("bom.cfg", "\xef\xbb\xbf[net]\ninput = 8\n[dense]\nunitz = 3\n");
     write_text("longname.cfg", "[net]\ninput = 8\n[dense]\nname = "
                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nunits = 3\n");
+    write_text("emptyfrom.cfg", "[net]\ninput = 8\n[dense]\nname = a\nunits = 3\n[dense]\n"
+                                "name = b\nunits = 3\n[add]\nfrom = a,,b\n");
+    write_text("emptyview.cfg", "[net]\ninput = 1,2,4\n[augment]\ntest_views = 0 0,,flip\n"
+                                "[flatten]\n[dense]\nunits = 3\n");
     write_text("ctrlkey.cfg", "[net]\ninput = 8\n[dense]\nunits = 3\nun\x1bits = 3\n");
     {   /* 100,001 layers in under 1 MiB */
         FILE *f = fopen(fx_path("deep.cfg"), "w");
