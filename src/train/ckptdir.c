@@ -141,6 +141,9 @@ int sn_ckptdir_lock(const char *dir, int *fd)
     if (f < 0 && errno == ELOOP)
         return sn_fail(SN_EUSAGE, "%s is a symbolic link: the checkpoint folder's lock file "
                        "must be a regular file (remove the link)", path);
+    if (f < 0 && errno == EISDIR)
+        return sn_fail(SN_EUSAGE, "%s is a folder: the checkpoint folder's lock file must be a "
+                       "regular file (remove it)", path);
     if (f < 0)
         return sn_fail(SN_EIO, "%s: cannot make the folder's lock file: %s", path,
                        strerror(errno));

@@ -508,6 +508,8 @@ static void make_hostile_fixtures(void)
     assert_int_equal(mkdir(fx_path("ckdir/ckpt-00000010.h5"), 0777), 0);
     assert_int_equal(mkdir(fx_path("ckfifo"), 0777), 0);
     assert_int_equal(mkfifo(fx_path("ckfifo/ckpt-00000004.h5"), 0666), 0);
+    assert_int_equal(mkdir(fx_path("lockdir"), 0777), 0);
+    assert_int_equal(mkdir(fx_path("lockdir/.lock"), 0777), 0);
     assert_int_equal(mkdir(fx_path("fifoclass"), 0777), 0);
     assert_int_equal(mkdir(fx_path("fifoclass/cat"), 0777), 0);
     assert_int_equal(mkfifo(fx_path("fifoclass/cat/a.png"), 0666), 0);
