@@ -234,15 +234,6 @@ int cli_check_world(void)
     return SN_OK;
 }
 
-/* What st is when it is not a regular file, for a message. */
-static const char *not_a_file(const struct stat *st)
-{
-    return S_ISDIR(st->st_mode) ? "a folder" : S_ISCHR(st->st_mode) ? "a character device"
-         : S_ISBLK(st->st_mode) ? "a block device" : S_ISFIFO(st->st_mode) ? "a FIFO"
-         : S_ISSOCK(st->st_mode) ? "a socket" : S_ISREG(st->st_mode) ? "a file"
-         : "not a regular file";
-}
-
 /* The folder part of path ("." when it has none) into dir. */
 static void folder_of(const char *path, char *dir, size_t len)
 {
@@ -302,7 +293,7 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
          * under that name would be replaced (as root, /dev/null itself) */
         if (!S_ISREG(so.st_mode))
             return sn_fail(SN_EUSAGE, "%s %s is %s: an output must be a regular file or not "
-                           "exist", out_flags[i], outputs[i], not_a_file(&so));
+                           "exist", out_flags[i], outputs[i], sn_fs_kind(&so));
         for (int j = 0; j < n_in; j++)
             if (inputs[j] && stat(inputs[j], &si) == 0 && si.st_dev == so.st_dev &&
                 si.st_ino == so.st_ino)
@@ -321,7 +312,7 @@ int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_l
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode))
             return sn_fail(SN_EUSAGE, "%s %s: not a folder (it is %s)", flag, dir,
-                           not_a_file(&st));
+                           sn_fs_kind(&st));
         if (access(dir, W_OK | X_OK) != 0)
             return sn_fail(SN_EUSAGE, "%s %s: the folder is not writable", flag, dir);
         return SN_OK;

@@ -95,11 +95,37 @@ static int write_idx_split(struct sn_h5 *f, const char *split, const char *img_p
     return rc;
 }
 
-/* Split "a,b,c" into at most max names (pointers into buf). */
-static size_t split_names(char *buf, const char **names, size_t max)
+enum { MAX_NAMES = 1024 };
+
+/* convert idx --classes: 1 to MAX_NAMES names separated by commas, none
+ * empty (strtok would pass over it and shift every later name to another
+ * label), none longer than a reader of the file takes. */
+static int check_names(const char *list)
 {
     size_t n = 0;
-    for (char *tok = strtok(buf, ","); tok && n < max; tok = strtok(NULL, ","))
+    for (const char *p = list;; p++) {
+        size_t len = strcspn(p, ",");
+        if (len == 0)
+            return sn_fail(SN_EUSAGE, "--classes '%s': %s; give the class names in label order, "
+                           "separated by commas (e.g. --classes cat,dog)", list,
+                           list[0] ? "an empty name (a comma at the start or the end, or two "
+                                     "together)" : "the list is empty");
+        if (len > SN_H5_MAX_STR)
+            return sn_fail(SN_EUSAGE, "--classes: name %zu is longer than %d bytes", n + 1,
+                           SN_H5_MAX_STR);
+        if (++n > MAX_NAMES)
+            return sn_fail(SN_EUSAGE, "--classes: more than %d names", MAX_NAMES);
+        p += len;
+        if (!*p)
+            return SN_OK;
+    }
+}
+
+/* Split "a,b,c" (checked by check_names) into names (pointers into buf). */
+static size_t split_names(char *buf, const char **names)
+{
+    size_t n = 0;
+    for (char *tok = strtok(buf, ","); tok && n < MAX_NAMES; tok = strtok(NULL, ","))
         names[n++] = tok;
     return n;
 }
@@ -119,6 +145,8 @@ static int convert_idx(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "convert idx needs --images, --labels and -o (see --help)");
     if (!rc && !timages != !tlabels)
         rc = sn_fail(SN_EUSAGE, "--test-images and --test-labels go together");
+    if (!rc && classes)
+        rc = check_names(classes);
     if (!rc) {
         const char *ins[] = { images, labels, timages, tlabels },
                    *iflags[] = { "--images", "--labels", "--test-images", "--test-labels" };
@@ -138,8 +166,8 @@ static int convert_idx(int argc, char **argv)
             rc = write_idx_split(f, "test", timages, tlabels);
         if (!rc && classes) {
             char *buf = strdup(classes);
-            const char *names[1024];
-            size_t n = buf ? split_names(buf, names, 1024) : 0;
+            const char *names[MAX_NAMES];
+            size_t n = buf ? split_names(buf, names) : 0;
             rc = buf ? sn_h5_attr_set_strs(f, "/", "classes", names, n)
                      : sn_fail(SN_ENOMEM, "out of memory");
             free(buf);
@@ -206,7 +234,7 @@ static int parse_classes(const char *list, bool *mask, int K)
                            a, b, K);
         for (long c = a; c <= b; c++)
             n += !mask[c], mask[c] = true;
-        if (*p == ',')
+        if (*p == ',' && p[1])   /* "0," ends in the error below */
             p++;
         else
             break;

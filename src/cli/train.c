@@ -26,6 +26,7 @@
 #include "io/fsutil.h"
 #include "train/ckptdir.h"
 #include "train/trainer.h"
+#include "train/trajectory.h"
 
 static const char usage[] =
     "usage: scratchnet train --model M.cfg --data D.h5 [options]\n"
@@ -40,7 +41,8 @@ static const char usage[] =
     "  --no-shuffle          keep file order\n"
     "  --init W.h5           load parameters by layer name before training\n"
     "  --out W.h5            write the final weights here\n"
-    "  --checkpoint-dir DIR  write DIR/ckpt-<step>.h5 at every epoch end\n"
+    "  --checkpoint-dir DIR  write DIR/ckpt-<step>.h5 at every epoch end; without\n"
+    "                        --resume, DIR must hold no checkpoints yet\n"
     "  --checkpoint-every N  ... and every N steps\n"
     "  --keep K              keep only the newest K checkpoints in --checkpoint-dir\n"
     "  --resume FILE|auto    continue from a checkpoint (auto: newest valid one in\n"
@@ -211,7 +213,7 @@ static int check_flags(const struct train_flags *f)
         return sn_fail(SN_EUSAGE, "--resume auto needs --checkpoint-dir");
     if (f->override && !f->resume)
         return sn_fail(SN_EUSAGE, "--resume-override needs --resume");
-    return SN_OK;
+    return sn_trajectory_check_keys(f->override);
 }
 
 /* The trainer's options from the flags. */
@@ -279,12 +281,15 @@ static int check_log(const char *log)
 }
 
 /* Collective, before any work: the world, the checkpoint folder (first:
- * --out may name a file inside it), every output. */
+ * --out may name a file inside it; without --resume it must hold no
+ * checkpoints, which the trainer checks again), every output. */
 static int prepare_outputs(const struct train_flags *f, struct run *r)
 {
     int rc = cli_check_world();
     if (!rc && f->ckdir && sn_dist_rank() == 0)
         rc = cli_make_folder(f->ckdir, "--checkpoint-dir", r->made_ckdir, sizeof r->made_ckdir);
+    if (!rc && f->ckdir && sn_dist_rank() == 0)
+        rc = sn_ckptdir_check(f->ckdir, !f->resume);
     rc = sn_dist_agree(rc);   /* every rank sees the folder from here on */
     const char *outs[] = { f->out, f->log, f->trace }, *oflags[] = { "--out", "--log", "--trace" };
     const char *ins[] = { f->model, f->data, f->init, f->resume },

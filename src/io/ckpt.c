@@ -1,12 +1,14 @@
 /* ckpt: checkpoint save and load (see ckpt.h). */
 #include "io/ckpt.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/status.h"
+#include "io/fsutil.h"
 #include "io/h5.h"
 #include "io/weights.h"
 
@@ -326,8 +328,12 @@ int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
                  struct sn_train_state *st)
 {
     memset(&st->extra, 0, sizeof st->extra);
+    /* A folder or a FIFO is not a damaged checkpoint: say what it is. */
+    int rc = sn_fs_check_input(path, "checkpoint", SIZE_MAX);
+    if (rc)
+        return rc;
     /* The seal first: a damaged file never reaches HDF5's parser. */
-    int rc = sn_h5_check_seal(path);
+    rc = sn_h5_check_seal(path);
     if (rc == SN_EINVAL && access(path, R_OK) == 0)
         return sn_fail(SN_EDAMAGED, "%s: no scratchnet seal: not a scratchnet checkpoint, or its "
                        "first bytes are damaged", path);

@@ -90,19 +90,19 @@ double sn_peak_rss_mb(void)
     return mb;
 }
 
-/* What st is, for a message. */
-static const char *kind_of(const struct stat *st)
+const char *sn_fs_kind(const struct stat *st)
 {
     return S_ISDIR(st->st_mode) ? "a folder" : S_ISFIFO(st->st_mode) ? "a FIFO"
          : S_ISCHR(st->st_mode) ? "a character device" : S_ISBLK(st->st_mode) ? "a block device"
-         : S_ISSOCK(st->st_mode) ? "a socket" : "not a regular file";
+         : S_ISSOCK(st->st_mode) ? "a socket" : S_ISREG(st->st_mode) ? "a file"
+         : "not a regular file";
 }
 
 static int check_stat(const char *path, const char *what, size_t max_bytes, const struct stat *st)
 {
     if (!S_ISREG(st->st_mode))
         return sn_fail(SN_EINVAL, "%s: the %s is %s, not a regular file", path, what,
-                       kind_of(st));
+                       sn_fs_kind(st));
     if ((unsigned long long)st->st_size > (unsigned long long)max_bytes)
         return sn_fail(SN_EINVAL, "%s: the %s is larger than %zu bytes (%lld)", path, what,
                        max_bytes, (long long)st->st_size);

@@ -37,6 +37,11 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
  * most max_bytes bytes (for readers that open by name, as libhdf5 does). */
 int sn_fs_check_input(const char *path, const char *what, size_t max_bytes);
 
+/* What st is, for a message: "a folder", "a FIFO", "a character device",
+ * "a block device", "a socket", "a file" (a regular one). */
+struct stat;
+const char *sn_fs_kind(const struct stat *st);
+
 /* The one way scratchnet says an input could not be opened, with the
  * reason: SN_EINVAL "PATH: cannot open: <strerror(err)>" and the hint, if
  * not NULL, after it ("(is this ...?)"). */

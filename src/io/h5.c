@@ -735,6 +735,79 @@ void sn_h5_free_strs(char **s, size_t n)
     free(s);
 }
 
+/* An attribute of cnt elements of type t is a list of names
+ * sn_h5_attr_get_strs reads: strings, at least one, at most SN_H5_MAX_STRS
+ * of at most SN_H5_MAX_STR bytes each (fixed length; variable-length ones
+ * are measured as they are read). */
+static int check_strs(struct sn_h5 *f, const char *path, const char *name, hid_t t,
+                      hssize_t cnt)
+{
+    if (H5Tget_class(t) != H5T_STRING)
+        return sn_fail(SN_EINVAL, "%s: attribute %s of %s is not an array of strings", f->path,
+                       name, path);
+    if (cnt < 1)
+        return sn_fail(SN_EINVAL, "%s: attribute %s of %s holds no strings", f->path, name,
+                       path);
+    if (cnt > SN_H5_MAX_STRS)
+        return sn_fail(SN_EINVAL, "%s: attribute %s of %s holds too many strings (%lld; the "
+                       "limit is %d, SN_H5_MAX_STRS in src/io/h5.h)", f->path, name, path,
+                       (long long)cnt, SN_H5_MAX_STRS);
+    if (H5Tis_variable_str(t) <= 0 && H5Tget_size(t) > SN_H5_MAX_STR)
+        return sn_fail(SN_EINVAL, "%s: attribute %s of %s holds strings longer than %d bytes",
+                       f->path, name, path, SN_H5_MAX_STR);
+    return SN_OK;
+}
+
+/* Read attribute a, n variable-length strings, into res[0..n). */
+static int read_var_strs(struct sn_h5 *f, const char *path, const char *name, hid_t a, hid_t t,
+                         char **res, size_t n)
+{
+    int rc = SN_OK;
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(t));
+    char **v = calloc(n, sizeof *v);
+    if (!v || H5Aread(a, mt, v) < 0)
+        rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
+    for (size_t i = 0; v && i < n; i++) {
+        if (!rc && v[i] && strlen(v[i]) > SN_H5_MAX_STR)
+            rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s holds strings longer than %d "
+                         "bytes", f->path, name, path, SN_H5_MAX_STR);
+        if (!rc && !(res[i] = strdup(v[i] ? v[i] : "")))
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+        if (v[i])
+            H5free_memory(v[i]);
+    }
+    free(v);
+    H5Tclose(mt);
+    return rc;
+}
+
+/* Read attribute a, n fixed-length strings, into res[0..n). */
+static int read_fixed_strs(struct sn_h5 *f, const char *path, const char *name, hid_t a,
+                           hid_t t, char **res, size_t n)
+{
+    int rc = SN_OK;
+    size_t len = H5Tget_size(t);
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, len);
+    H5Tset_cset(mt, H5Tget_cset(t));
+    H5Tset_strpad(mt, H5T_STR_NULLPAD);
+    char *buf = calloc(n, len + 1);
+    if (!buf || H5Aread(a, mt, buf) < 0)
+        rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
+    for (size_t i = 0; !rc && i < n; i++) {
+        res[i] = calloc(len + 1, 1);
+        if (!res[i])
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+        else
+            memcpy(res[i], buf + i * len, len);
+    }
+    free(buf);
+    H5Tclose(mt);
+    return rc;
+}
+
 int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, char ***out,
                         size_t *n_out)
 {
@@ -746,51 +819,12 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
     hssize_t cnt = H5Sget_simple_extent_npoints(s);
     size_t n = cnt > 0 ? (size_t)cnt : 0;
     char **res = NULL;
-    if (H5Tget_class(t) != H5T_STRING || cnt < 1 || cnt > 100000) {
-        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s is not an array of strings", f->path,
-                     name, path);
-    } else if (H5Tis_variable_str(t) <= 0 && H5Tget_size(t) > SN_H5_MAX_STR) {
-        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s holds strings longer than %d bytes",
-                     f->path, name, path, SN_H5_MAX_STR);
-    } else if (!(res = calloc(n, sizeof *res))) {
+    rc = check_strs(f, path, name, t, cnt);
+    if (!rc && !(res = calloc(n, sizeof *res)))
         rc = sn_fail(SN_ENOMEM, "out of memory");
-    } else if (H5Tis_variable_str(t) > 0) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(t));
-        char **v = calloc(n, sizeof *v);
-        if (!v || H5Aread(a, mt, v) < 0)
-            rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
-        for (size_t i = 0; v && i < n; i++) {
-            if (!rc && v[i] && strlen(v[i]) > SN_H5_MAX_STR)
-                rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s holds strings longer than %d "
-                             "bytes", f->path, name, path, SN_H5_MAX_STR);
-            if (!rc && !(res[i] = strdup(v[i] ? v[i] : "")))
-                rc = sn_fail(SN_ENOMEM, "out of memory");
-            if (v[i])
-                H5free_memory(v[i]);
-        }
-        free(v);
-        H5Tclose(mt);
-    } else {
-        size_t len = H5Tget_size(t);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, len);
-        H5Tset_cset(mt, H5Tget_cset(t));
-        H5Tset_strpad(mt, H5T_STR_NULLPAD);
-        char *buf = calloc(n, len + 1);
-        if (!buf || H5Aread(a, mt, buf) < 0)
-            rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
-        for (size_t i = 0; !rc && i < n; i++) {
-            res[i] = calloc(len + 1, 1);
-            if (!res[i])
-                rc = sn_fail(SN_ENOMEM, "out of memory");
-            else
-                memcpy(res[i], buf + i * len, len);
-        }
-        free(buf);
-        H5Tclose(mt);
-    }
+    if (!rc)
+        rc = H5Tis_variable_str(t) > 0 ? read_var_strs(f, path, name, a, t, res, n)
+                                       : read_fixed_strs(f, path, name, a, t, res, n);
     H5Sclose(s);
     H5Tclose(t);
     H5Aclose(a);

@@ -102,12 +102,14 @@ int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char
 int sn_h5_attr_set_str(struct sn_h5 *f, const char *path, const char *name, const char *s);
 int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,
                         const char *const *s, size_t n);
-/* An array attribute of strings (variable or fixed length; at most
- * 100,000 of at most SN_H5_MAX_STR bytes, else SN_EINVAL): *out gets n
- * malloc'd strings in a malloc'd array, control bytes replaced by '?' (they
- * are names, shown on terminals and in pictures); free with
- * sn_h5_free_strs. */
+/* An array attribute of strings (variable or fixed length; 1 to
+ * SN_H5_MAX_STRS of at most SN_H5_MAX_STR bytes, else SN_EINVAL saying
+ * which limit): *out gets n malloc'd strings in a malloc'd array, control
+ * bytes replaced by '?' (they are names, shown on terminals and in
+ * pictures); free with sn_h5_free_strs.  Class names, the run record's
+ * keys and the reducer's array names are read this way. */
 #define SN_H5_MAX_STR 4096
+#define SN_H5_MAX_STRS 100000
 int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, char ***out,
                         size_t *n);
 void sn_h5_free_strs(char **s, size_t n);

@@ -298,6 +298,21 @@ static char *trim(char *tok)
     return tok;
 }
 
+/* A comma-separated list (kv's value) with an empty item ("a,,b", "a,",
+ * ",a", ""), which strtok would pass over: SN_EINVAL at its line. */
+static int no_empty_item(struct parser *p, const struct section *s, const struct kv *kv)
+{
+    for (const char *c = kv->value;; c++) {
+        c += strspn(c, " \t");
+        if (*c == ',' || !*c)
+            return perr(p, kv->line, SN_EINVAL, "[%s] %s: an empty item in '%s' (a comma at "
+                        "the start or the end, or two together)", s->word, kv->key, kv->value);
+        c += strcspn(c, ",");
+        if (!*c)
+            return SN_OK;
+    }
+}
+
 static int get_shape(struct parser *p, struct section *s, const char *key,
                      struct sn_shape *out)
 {
@@ -670,15 +685,14 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
         b->n_in = 1;
         return SN_OK;
     }
+    int rc = no_empty_item(b->p, s, kv);
+    if (rc)
+        return rc;
     char buf[MAX_VALUE];
     snprintf(buf, sizeof buf, "%s", kv->value);
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
-        char *end = tok + strlen(tok);
-        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-            *--end = '\0';
+        tok = trim(tok);
         bool is_input = strcmp(tok, "input") == 0;
         int idx = is_input ? -1 : sn_model_find(b->m, tok);
         if (idx == -1 && !is_input)
@@ -752,6 +766,11 @@ static int get_views(struct parser *p, struct section *s, struct sn_augment *a, 
     }
     if (!kv)
         return SN_OK;
+    int rc = no_empty_item(p, s, kv);
+    if (!rc && wkv)
+        rc = no_empty_item(p, s, wkv);
+    if (rc)
+        return rc;
     char buf[MAX_VALUE], *save = NULL;
     snprintf(buf, sizeof buf, "%s", kv->value);
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {

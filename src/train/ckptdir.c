@@ -14,6 +14,7 @@
 
 #include "core/status.h"
 #include "io/fingerprint.h"
+#include "io/fsutil.h"
 #include "io/weights.h"
 
 int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len)
@@ -91,6 +92,42 @@ int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n)
     return SN_OK;
 }
 
+/* A checkpoint's name in the folder must be a regular file (or a link to
+ * one): a folder or a FIFO there is never read, replaced or removed. */
+static int check_entry(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sn_fail(SN_EUSAGE, "%s cannot be read (%s): in a checkpoint folder the names "
+                       "ckpt-<step>.h5 are the run's checkpoints (move it out of the folder)",
+                       path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return sn_fail(SN_EUSAGE, "%s is %s, not a regular file: in a checkpoint folder the "
+                       "names ckpt-<step>.h5 are the run's checkpoints (move it out of the "
+                       "folder)", path, sn_fs_kind(&st));
+    return SN_OK;
+}
+
+int sn_ckptdir_check(const char *dir, bool fresh)
+{
+    int64_t *steps;
+    size_t n;
+    char path[4096];
+    int rc = sn_ckptdir_list(dir, &steps, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);
+        if (!rc)
+            rc = check_entry(path);
+    }
+    if (!rc && n && fresh && !(rc = sn_ckptdir_path(dir, steps[0], path, sizeof path)))
+        rc = sn_fail(SN_EUSAGE, "--checkpoint-dir %s already holds %zu checkpoint%s of an "
+                     "earlier run (the newest: %s): a run started without --resume would "
+                     "overwrite and remove them; add --resume auto to continue that run, or "
+                     "give this run another folder", dir, n, n == 1 ? "" : "s", path);
+    free(steps);
+    return rc;
+}
+
 int sn_ckptdir_lock(const char *dir, int *fd)
 {
     char path[4096], holder[256] = "";
@@ -104,6 +141,9 @@ int sn_ckptdir_lock(const char *dir, int *fd)
     if (f < 0 && errno == ELOOP)
         return sn_fail(SN_EUSAGE, "%s is a symbolic link: the checkpoint folder's lock file "
                        "must be a regular file (remove the link)", path);
+    if (f < 0 && errno == EISDIR)
+        return sn_fail(SN_EUSAGE, "%s is a folder: the checkpoint folder's lock file must be a "
+                       "regular file (remove it)", path);
     if (f < 0)
         return sn_fail(SN_EIO, "%s: cannot make the folder's lock file: %s", path,
                        strerror(errno));
@@ -149,7 +189,9 @@ void sn_ckptdir_unlock(int fd)
 static int owner(const char *path, const char *model_fp)
 {
     char *text = NULL, fp[64];
-    int rc = sn_weights_read_cfg(path, &text);
+    int rc = check_entry(path);
+    if (!rc)
+        rc = sn_weights_read_cfg(path, &text);
     if (rc)
         return -1;
     sn_model_text_fingerprint(text, fp, sizeof fp);

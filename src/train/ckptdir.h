@@ -32,6 +32,15 @@ bool sn_ckptdir_is_name(const char *name);
  * that does not exist holds none.  SN_EIO if it cannot be read, SN_ENOMEM. */
 int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n);
 
+/* Before a run takes the folder: SN_EUSAGE if an entry of dir under a
+ * checkpoint's name is not a regular file (a folder, a FIFO, a broken
+ * link: never read, replaced or removed), naming it; and, for a run that
+ * starts fresh (no --resume), if dir holds any checkpoint, naming dir and
+ * the newest (the run would overwrite and prune them) and saying what to
+ * do (--resume auto, or another folder).  A folder that does not exist
+ * passes.  SN_EIO if it cannot be read. */
+int sn_ckptdir_check(const char *dir, bool fresh);
+
 /* Take dir's lock for this process.  *fd is the descriptor that holds it
  * (sn_ckptdir_unlock releases it).  SN_EUSAGE naming the holder's host
  * and pid when another run holds it; SN_EIO when the lock file cannot be

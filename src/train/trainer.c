@@ -222,12 +222,17 @@ static int stage_reducer(struct sn_trainer *t)
 }
 
 /* The checkpoint folder, made and locked for this run on rank 0 (where
- * checkpoints are written and read). */
+ * checkpoints are written and read).  What is in it is checked first
+ * (sn_ckptdir_check: no other run's checkpoints for a run that does not
+ * resume), before the lock file is made or written, so a refused run
+ * changes nothing there. */
 static int stage_folder(struct sn_trainer *t)
 {
     if (!t->o.ckpt_dir || t->rank != 0)
         return SN_OK;
-    int rc = sn_fs_mkdirs(t->o.ckpt_dir);
+    int rc = sn_ckptdir_check(t->o.ckpt_dir, !t->o.resume);
+    if (!rc)
+        rc = sn_fs_mkdirs(t->o.ckpt_dir);
     return rc ? rc : sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
 }
 

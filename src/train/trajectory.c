@@ -1,6 +1,7 @@
 /* trajectory: recording and comparing a run's settings (see trajectory.h). */
 #include "train/trajectory.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,22 +144,48 @@ static bool listed(const char *list, const char *key)
     return false;
 }
 
+/* Whether the len bytes at p name a key a resume may change (all but
+ * seed and batch: the example sequence would not continue). */
+static bool overridable(const char *p, size_t len)
+{
+    for (int k = 0; k < N_KEYS; k++)
+        if (strlen(keys[k]) == len && strncmp(p, keys[k], len) == 0)
+            return strcmp(keys[k], "seed") != 0 && strcmp(keys[k], "batch") != 0;
+    return false;
+}
+
+/* "data, model, ...": the keys a resume may change, for a message. */
+static void overridable_list(char *out, size_t len)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (int k = 0; k < N_KEYS && at < len; k++)
+        if (overridable(keys[k], strlen(keys[k])))
+            at += (size_t)snprintf(out + at, len - at, "%s%s", at ? ", " : "", keys[k]);
+}
+
 int sn_trajectory_check_keys(const char *overrides)
 {
-    for (const char *p = overrides; p && *p;) {
-        const char *comma = strchr(p, ',');
-        int len = (int)(comma ? (size_t)(comma - p) : strlen(p));
-        bool known = false;
-        for (int k = 0; k < N_KEYS; k++)
-            known = known || ((int)strlen(keys[k]) == len && strncmp(p, keys[k], (size_t)len) == 0);
-        if (!known || (len == 4 && strncmp(p, "seed", 4) == 0) ||
-            (len == 5 && strncmp(p, "batch", 5) == 0))
+    char valid[256];
+    if (!overrides)
+        return SN_OK;
+    overridable_list(valid, sizeof valid);
+    if (!overrides[0])
+        return sn_fail(SN_EUSAGE, "--resume-override: the list is empty; give one or more of "
+                       "%s, separated by commas", valid);
+    for (const char *p = overrides;; p++) {
+        size_t len = strcspn(p, ",");
+        if (len == 0)
+            return sn_fail(SN_EUSAGE, "--resume-override '%s': an empty item (a comma at the "
+                           "start or the end, or two together); give one or more of %s, "
+                           "separated by commas", overrides, valid);
+        if (!overridable(p, len))
             return sn_fail(SN_EUSAGE, "--resume-override: '%.*s' is not a setting that can be "
-                           "changed on resume (data, model, optimizer, groups, lr, schedule, "
-                           "horizon, augment, loss, shuffle, accumulate, compress)", len, p);
-        p = comma ? comma + 1 : NULL;
+                           "changed on resume (%s)", (int)len, p, valid);
+        p += len;
+        if (!*p)
+            return SN_OK;
     }
-    return SN_OK;
 }
 
 int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_record *run,

@@ -53,7 +53,9 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
                           size_t overridden_len);
 
 /* SN_EUSAGE unless every key of the comma-separated list is one of the
- * record's keys above (and not seed or batch). */
+ * record's keys above (and not seed or batch); an empty list or an empty
+ * item is refused too, the message listing the keys.  NULL (no list)
+ * passes. */
 int sn_trajectory_check_keys(const char *overrides);
 
 #endif

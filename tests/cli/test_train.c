@@ -935,10 +935,50 @@ static void test_train_sigterm_before_first_step(void **state)
     free(out);
 }
 
+/* A run without --resume in a folder of an earlier run's checkpoints
+ * stops before any work, exit 2, naming the folder, its newest checkpoint
+ * and what to do; nothing in the folder changes (not even the lock
+ * file's text) and no --out appears.  --resume auto, as the message
+ * says, continues that run. */
+static void test_train_fresh_run_refused_in_used_folder(void **state)
+{
+    (void)state;
+    char dir[1024], m[1024], d[1024];
+    snprintf(dir, sizeof dir, "%s/used", sn_test_tmpdir());
+    snprintf(m, sizeof m, "%s", sn_test_path("m.cfg"));
+    snprintf(d, sizeof d, "%s", sn_test_path("blobs.h5"));
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 5 --checkpoint-dir %s "
+                                 "--quiet --threads 1", m, d, dir), 0);
+    assert_int_equal(sn_test_run("cd %s && ls -a && md5sum ckpt-* .lock", dir), 0);
+    char *before = out_text();
+    int rc = sn_test_run(BIN " train --model %s --data %s --steps 3 --keep 1 --checkpoint-dir %s "
+                         "--out %s --quiet --threads 1", m, d, dir, sn_test_path("fresh.h5"));
+    char *err = err_text();
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "already holds 1 checkpoint of an earlier run (the newest: "));
+    assert_non_null(strstr(err, "/used/ckpt-00000005.h5)"));
+    assert_non_null(strstr(err, "add --resume auto to continue that run"));
+    free(err);
+    assert_int_equal(sn_test_run("cd %s && ls -a && md5sum ckpt-* .lock", dir), 0);
+    char *after = out_text();
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_int_not_equal(access(sn_test_path("fresh.h5"), F_OK), 0);
+    rc = sn_test_run(BIN " train --model %s --data %s --steps 8 --checkpoint-dir %s --resume auto "
+                     "--threads 1", m, d, dir);
+    char *out = out_text();
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "resumed from "));
+    assert_non_null(strstr(out, "/used/ckpt-00000005.h5"));
+    free(out);
+}
+
 /* A checkpoint folder belongs to one run at a time: a second run started
- * in it while the first trains stops at once with exit 2, naming the
- * first's host and pid; the first is unharmed (it stops cleanly on
- * SIGTERM afterwards). */
+ * in it while the first trains (with --resume auto, as a requeued job
+ * would: without it the first's checkpoints alone refuse it) stops at
+ * once with exit 2, naming the first's host and pid; the first is
+ * unharmed (it stops cleanly on SIGTERM afterwards). */
 static void test_train_folder_in_use(void **state)
 {
     (void)state;
@@ -948,7 +988,8 @@ static void test_train_folder_in_use(void **state)
                          "--threads 1 --epochs 100000 --checkpoint-dir %s & job=$!; "
                          "for i in $(seq 600); do ls %s/ckpt-* >/dev/null 2>&1 && break; "
                          "sleep 0.05; done; " BIN " train --model %s --data %s --quiet "
-                         "--checkpoint-dir %s > %s/second.txt 2>&1; echo $? > %s/second.rc; "
+                         "--checkpoint-dir %s --resume auto > %s/second.txt 2>&1; "
+                         "echo $? > %s/second.rc; "
                          "pkill -TERM -f '^[^ ]*scratchnet train.*%s'; wait $job", mpirun(),
                          sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, dir,
                          sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, sn_test_tmpdir(),
@@ -1680,6 +1721,7 @@ int main(void)
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
         cmocka_unit_test(test_train_steps_bound),
+        cmocka_unit_test(test_train_fresh_run_refused_in_used_folder),
         cmocka_unit_test(test_train_folder_in_use),
         cmocka_unit_test(test_train_rank_death_ends_job),
         cmocka_unit_test(test_train_hung_rank_times_out),

@@ -111,6 +111,49 @@ static void test_ckptdir_lock_not_through_links(void **state)
     assert_non_null(strstr(sn_errmsg(), ".lock is not a regular file"));
 }
 
+/* Before a run takes the folder: a fresh run (no resume) refuses any
+ * checkpoint, naming the count and the newest; a resumed one takes them;
+ * other names do not count; an entry under a checkpoint's name that is
+ * not a regular file is refused for both (a broken link, a folder), and
+ * pruning leaves it, with a warning that says what it is. */
+static char warned[8192];
+static void on_warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    size_t at = strlen(warned);
+    snprintf(warned + at, sizeof warned - at, "%s\n", msg);
+}
+
+static void test_ckptdir_check(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/check", sn_test_tmpdir());
+    assert_int_equal(sn_ckptdir_check(dir, true), SN_OK);   /* not there yet */
+    assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
+    touch(dir, "final.h5");
+    touch(dir, ".lock");
+    touch(dir, "ckpt-5.h5");
+    assert_int_equal(sn_ckptdir_check(dir, true), SN_OK);
+    touch(dir, "ckpt-00000003.h5");
+    touch(dir, "ckpt-00000012.h5");
+    assert_int_equal(sn_ckptdir_check(dir, false), SN_OK);
+    assert_int_equal(sn_ckptdir_check(dir, true), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "already holds 2 checkpoints of an earlier run (the "
+                                        "newest: "));
+    assert_non_null(strstr(sn_errmsg(), "/check/ckpt-00000012.h5)"));
+    assert_int_equal(sn_test_run("ln -s nowhere %s/ckpt-00000001.h5", dir), 0);
+    assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "ckpt-00000001.h5 cannot be read (No such file"));
+    assert_int_equal(sn_test_run("rm %s/ckpt-00000001.h5 && mkdir %s/ckpt-00000020.h5", dir,
+                                 dir), 0);
+    assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "ckpt-00000020.h5 is a folder, not a regular file"));
+    assert_int_equal(sn_ckptdir_prune(dir, 1, "fp", 100, on_warn, NULL), 0);
+    assert_non_null(strstr(warned, "ckpt-00000020.h5 is a folder, not a regular file"));
+    assert_int_equal(sn_test_run("test -d %s/ckpt-00000020.h5", dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_ckptdir_list),
         cmocka_unit_test(test_ckptdir_lock),
         cmocka_unit_test(test_ckptdir_lock_not_through_links),
+        cmocka_unit_test(test_ckptdir_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -503,6 +503,20 @@ static void test_trainer_keep_only_own(void **state)
     assert_int_equal(sn_dist_barrier(), SN_OK);
 }
 
+/* The options of a plain 3-step run of text with rank 0's checkpoint
+ * folder dir (TMP/name), after that run: dir holds its ckpt-00000003.h5. */
+static struct sn_train_opts three_steps(const char *text, const char *name, char *dir,
+                                        size_t len)
+{
+    snprintf(dir, len, "%s/%s", sn_test_tmpdir(), name);
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = dir;
+    o.steps = 3;
+    size_t n;
+    free(train_params(&o, text, &n));
+    return o;
+}
+
 /* The newest checkpoint belongs to another model: every rank stops with
  * rank 0's error (no rank left waiting for the others); a run of that
  * other model resumes it. */
@@ -510,12 +524,7 @@ static void test_trainer_resume_auto_foreign(void **state)
 {
     (void)state;
     char dir[1100];
-    snprintf(dir, sizeof dir, "%s/foreign", sn_test_tmpdir());
-    struct sn_train_opts o = plain();
-    o.ckpt_dir = dir;
-    o.steps = 3;
-    size_t n;
-    free(train_params(&o, other_cfg, &n));   /* ckpt-00000003.h5 of the other model */
+    struct sn_train_opts o = three_steps(other_cfg, "foreign", dir, sizeof dir);
     o.steps = 0;
     o.resume = "auto";
     struct sn_dataset *ds;
@@ -530,6 +539,36 @@ static void test_trainer_resume_auto_foreign(void **state)
     assert_int_equal(sn_trainer_create(other_cfg, "o.cfg", ds, &o, &s, &t), SN_OK);
     assert_int_equal(sn_trainer_state(t)->global_step, 3);
     sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+}
+
+/* A run that does not resume is refused on every rank (SN_EUSAGE naming
+ * the folder's newest checkpoint) in a folder that holds checkpoints,
+ * before its lock file is made; a folder under a checkpoint's name is
+ * refused even with resume auto, and stays. */
+static void test_trainer_fresh_refused(void **state)
+{
+    (void)state;
+    char dir[1100];
+    struct sn_train_opts o = three_steps(cfg, "fresh", dir, sizeof dir);
+    if (sn_dist_rank() == 0)
+        assert_int_equal(sn_test_run("rm %s/.lock", dir), 0);
+    struct sn_dataset *ds;
+    struct sn_trainer *t = NULL;
+    struct sn_train_start s;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
+    assert_null(t);
+    assert_non_null(strstr(sn_errmsg(), "fresh/ckpt-00000003.h5"));
+    if (sn_dist_rank() == 0) {
+        assert_int_equal(sn_test_run("ls %s/.lock", dir), 2);
+        assert_int_equal(sn_test_run("mkdir %s/ckpt-00000009.h5", dir), 0);
+    }
+    o.resume = "auto";
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "ckpt-00000009.h5 is a folder, not a regular file"));
+    if (sn_dist_rank() == 0)
+        assert_int_equal(sn_test_run("test -d %s/ckpt-00000009.h5", dir), 0);
     sn_dataset_close(ds);
 }
 
@@ -581,6 +620,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_resume_auto_damaged),
         cmocka_unit_test(test_trainer_resume_auto_all_damaged),
         cmocka_unit_test(test_trainer_resume_auto_foreign),
+        cmocka_unit_test(test_trainer_fresh_refused),
         cmocka_unit_test(test_trainer_keep_only_own),
         cmocka_unit_test(test_trainer_resume_other_run),
         cmocka_unit_test(test_trainer_stop_during_setup),
