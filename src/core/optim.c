@@ -265,6 +265,8 @@ void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, fl
 {
     o->t++;
     const size_t lo = o->lo;
+    /* the kind's own states come first; ema is not its */
+    const int own = o->n_states - (o->cfg.ema > 0.0f);
     for (int p = 0; p < n; p++) {
         struct sn_param *pr = params[p];
         size_t a, b;   /* the part of this parameter inside the block */
@@ -272,8 +274,8 @@ void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, fl
             continue;
         float *w = pr->w + a, *dw = pr->dw + a;
         size_t len = b - a, at = pr->offset + a - lo;   /* where its state starts */
-        float *s0 = o->state[0] ? o->state[0] + at : NULL;
-        float *s1 = o->state[1] ? o->state[1] + at : NULL;
+        float *s0 = own > 0 ? o->state[0] + at : NULL;
+        float *s1 = own > 1 ? o->state[1] + at : NULL;
         struct rates r = rates_of(&o->cfg, pr, lr);
         switch (o->cfg.kind) {
         case SN_OPT_SGD:

@@ -171,29 +171,34 @@ static void test_optim_blocks_equal_whole(void **state)
 }
 
 /* The weight average (ema = 0.9 every 2 steps, with and without the
- * warm-up of the decay) after each of 7 adam steps, against the same
- * recurrence in double from the weights: the first average copies, the
- * k-th mixes with d = 0.9 or min(0.9, (1 + k) / (10 + k)); it is the last
- * state, named ema; a frozen parameter keeps a zero average and its own
- * weights when the average is loaded. */
+ * warm-up of the decay) after each of 7 steps of adam, and of sgd and
+ * rmsprop without momentum (whose own state is not the average's),
+ * against the same recurrence in double from the weights: the first
+ * average copies, the k-th mixes with d = 0.9 or min(0.9, (1 + k) / (10 +
+ * k)); it is the last state, named ema; a frozen parameter keeps a zero
+ * average and its own weights when the average is loaded. */
 static void test_optim_ema(void **state)
 {
     (void)state;
-    for (int warm = 0; warm < 2; warm++) {
+    const enum sn_optim_kind kinds[3] = { SN_OPT_ADAM, SN_OPT_SGD, SN_OPT_RMSPROP };
+    for (int run = 0; run < 4; run++) {
+        const int warm = run == 1;
+        const enum sn_optim_kind kind = kinds[run < 2 ? 0 : run - 1];
         float w[5] = { 1, -2, 3, 7, 8 }, dw[5];
         struct sn_param a = { .len = 3, .trainable = true, .w = w, .dw = dw, .offset = 0,
                               .lr_mult = 1, .wd_mult = 1 };
         struct sn_param b = { .len = 2, .trainable = false, .w = w + 3, .dw = dw + 3,
                               .offset = 3, .lr_mult = 1, .wd_mult = 1 };
         struct sn_param *pl[2] = { &a, &b };
-        struct sn_optim_cfg c = cfg_of(SN_OPT_ADAM, 0, false, 0);
+        struct sn_optim_cfg c = cfg_of(kind, 0, false, 0);
         c.ema = 0.9f;
         c.ema_every = 2;
         c.ema_warmup = warm;
         struct sn_optim o;
         assert_int_equal(sn_optim_init(&o, &c, 5), SN_OK);
-        assert_int_equal(o.n_states, 3);
-        assert_string_equal(o.state_names[2], "ema");
+        const int e_at = o.n_states - 1;
+        assert_int_equal(o.n_states, kind == SN_OPT_ADAM ? 3 : kind == SN_OPT_SGD ? 1 : 2);
+        assert_string_equal(o.state_names[e_at], "ema");
         double e[3] = { 0, 0, 0 };
         for (int t = 1; t <= 7; t++) {
             sn_test_fill(dw, 5, 40 + (uint64_t)t, -1, 1);
@@ -206,13 +211,13 @@ static void test_optim_ema(void **state)
             for (int i = 0; i < 3; i++)
                 e[i] = k == 1 ? w[i] : d * e[i] + (1.0 - d) * w[i];
             for (int i = 0; i < 3; i++)
-                assert_float_equal(o.state[2][i], e[i], 1e-6);
+                assert_float_equal(o.state[e_at][i], e[i], 1e-6);
         }
-        assert_float_equal(o.state[2][3], 0.0f, 0);
+        assert_float_equal(o.state[e_at][3], 0.0f, 0);
         assert_true(fabs(w[0] - e[0]) > 1e-3);   /* the average lags the weights */
         sn_optim_load_average(&o, pl, 2);
         for (int i = 0; i < 3; i++)
-            assert_float_equal(w[i], o.state[2][i], 0);
+            assert_float_equal(w[i], o.state[e_at][i], 0);
         assert_float_equal(w[3], 7.0f, 0);
         assert_float_equal(w[4], 8.0f, 0);
         sn_optim_deinit(&o);
