@@ -434,6 +434,13 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
     if (o->ema == 0.0f && (find(s, "ema_every") || find(s, "ema_warmup")))
         return perr(p, find(s, find(s, "ema_every") ? "ema_every" : "ema_warmup")->line,
                     SN_EINVAL, "[net] ema_every and ema_warmup need ema > 0");
+    if (get_int(p, s, "lookahead_k", 0, 0, 1L << 20, &v) ||
+        get_float(p, s, "lookahead_alpha", 0.5, 1e-6, 1.0, &o->lookahead_alpha))
+        return p->rc;
+    o->lookahead_k = (int)v;
+    if (o->lookahead_k == 0 && find(s, "lookahead_alpha"))
+        return perr(p, find(s, "lookahead_alpha")->line, SN_EINVAL,
+                    "[net] lookahead_alpha needs lookahead_k > 0");
 
     struct sn_sched *sc = &net->sched;
     sc->kind = SN_SCHED_CONSTANT;

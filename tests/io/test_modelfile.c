@@ -384,6 +384,25 @@ static void test_modelfile_training_features(void **state)
                  "bad.cfg:4:", "ema_every");
     expect_error(NET "ema_every = 3\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
                  "need ema > 0");
+    /* Lookahead: k and alpha (Zhang et al.'s default 0.5) */
+    assert_int_equal(sn_modelfile_parse(NET "lookahead_k = 5\n[dense]\nunits = 2\n", "f.cfg",
+                                        &net, &m), SN_OK);
+    assert_int_equal(net.optim.lookahead_k, 5);
+    assert_float_equal(net.optim.lookahead_alpha, 0.5f, 0);
+    sn_model_destroy(m);
+    assert_int_equal(sn_modelfile_parse(NET "lookahead_k = 6\nlookahead_alpha = 1\n[dense]\n"
+                                        "units = 2\n", "f.cfg", &net, &m), SN_OK);
+    assert_float_equal(net.optim.lookahead_alpha, 1.0f, 0);
+    sn_model_destroy(m);
+    assert_int_equal(sn_modelfile_parse(NET "[dense]\nunits = 2\n", "f.cfg", &net, &m), SN_OK);
+    assert_int_equal(net.optim.lookahead_k, 0);
+    sn_model_destroy(m);
+    expect_error(NET "lookahead_alpha = 0.5\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "lookahead_alpha needs lookahead_k > 0");
+    expect_error(NET "lookahead_k = 5\nlookahead_alpha = 1.5\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "lookahead_alpha");
+    expect_error(NET "lookahead_k = -1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "lookahead_k");
     expect_error(IMG "[augment]\ntest_flip = 1\ntest_views = flip\n[dense]\nunits = 2\n",
                  SN_EINVAL, "bad.cfg:5:", "give one");
     expect_error(IMG "[augment]\ntest_weights = 1\n[dense]\nunits = 2\n", SN_EINVAL,
