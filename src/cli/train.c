@@ -339,6 +339,8 @@ static void print_start(const struct train_flags *f, const struct run *r,
                s->init_refit);
     if (s->auto_found_none)
         printf("resume auto: no checkpoint in %s, starting fresh\n", f->ckdir);
+    if (s->whitened[0])
+        printf("init = whiten: %s\n", s->whitened);
     if (s->resumed_from[0]) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);

@@ -1,9 +1,16 @@
-/* blas_none: sn_sgemm without a BLAS library (WITH_BLAS=0). */
+/* blas_none: sn_sgemm and sn_eigh without a BLAS library (WITH_BLAS=0). */
 #include "core/blas.h"
+
+#include "core/eigh.h"
 
 void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc)
 {
     sn_sgemm_naive(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+int sn_eigh(int n, double *a, double *w)
+{
+    return sn_eigh_jacobi(n, a, w);
 }

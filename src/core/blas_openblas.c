@@ -1,7 +1,21 @@
-/* blas_openblas: sn_sgemm on OpenBLAS's cblas_sgemm (WITH_BLAS=1). */
+/* blas_openblas: sn_sgemm on OpenBLAS's cblas_sgemm, and sn_eigh on the
+ * LAPACK that OpenBLAS carries (WITH_BLAS=1). */
 #include "core/blas.h"
 
 #include <cblas.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "core/eigh.h"
+#include "core/status.h"
+
+/* LAPACK's dsyevd as libopenblas exports it (Debian's OpenBLAS builds the
+ * reference LAPACK into it; no C header declares the Fortran symbols):
+ * every argument by reference, then the lengths of the two character
+ * arguments, which gfortran passes by value. */
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+             double *w, double *work, const int *lwork, int *iwork, const int *liwork,
+             int *info, size_t jobz_len, size_t uplo_len);
 
 void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
@@ -10,4 +24,26 @@ void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
                 ldb, beta, C, ldc);
+}
+
+/* The matrix is symmetric, so LAPACK's column-major reading of the
+ * row-major a is the same matrix; column j of its column-major answer, the
+ * eigenvector of w[j], is row j of a.  The workspace sizes are dsyevd's
+ * minimum for eigenvectors (1 + 6n + 2n^2 and 3 + 5n). */
+int sn_eigh(int n, double *a, double *w)
+{
+    int lwork = 1 + 6 * n + 2 * n * n, liwork = 3 + 5 * n, info = 0;
+    double *work = malloc((size_t)lwork * sizeof *work);
+    int *iwork = malloc((size_t)liwork * sizeof *iwork);
+    if (!work || !iwork) {
+        free(work);
+        free(iwork);
+        return sn_fail(SN_ENOMEM, "eigh: out of memory for a %d x %d matrix", n, n);
+    }
+    dsyevd_("V", "U", &n, a, &n, w, work, &lwork, iwork, &liwork, &info, 1, 1);
+    free(work);
+    free(iwork);
+    if (info != 0)
+        return sn_fail(SN_ENUM, "eigh: LAPACK dsyevd failed (info %d; n = %d)", info, n);
+    return SN_OK;
 }

@@ -483,6 +483,16 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
     if (size > H + 2 * pad || size > W + 2 * pad)
         return sn_fail(SN_ESHAPE, "conv: a %dx%d kernel does not fit the %dx%d input with pad %d",
                        size, size, H, W, pad);
+    const int n = in.d[0] * size * size;   /* a patch's length (fan < SN_MAX_ELEMS) */
+    if (init == SN_INIT_WHITEN && (filters != n && filters != 2 * n))
+        return sn_fail(SN_ESHAPE, "conv: init = whiten makes %d filters (%d channel%s x %dx%d: "
+                       "one per eigenvector of the windows' covariance) or %d (each with its "
+                       "negative), not %d", n, in.d[0], in.d[0] == 1 ? "" : "s", size, size,
+                       2 * n, filters);
+    if (init == SN_INIT_WHITEN && (n > 1024 || size > H || size > W))
+        return sn_fail(SN_ESHAPE, "conv: init = whiten needs windows that fit the %dx%d image "
+                       "and at most 1024 values in one (%d channels x %dx%d: %d)", H, W, in.d[0],
+                       size, size, n);
     struct conv *k = calloc(1, sizeof *k);
     if (!k)
         return sn_fail(SN_ENOMEM, "conv: out of memory");
@@ -500,6 +510,8 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
                                             sn_shape_make(filters, in.d[0], size, size), init,
                                             fan_in, fan_out);
     w->n_dirac = init == SN_INIT_DIRAC ? (filters < in.d[0] ? filters : in.d[0]) : 0;
+    w->whiten_images = init == SN_INIT_WHITEN ? 5000 : 0;   /* airbench's */
+    w->whiten_eps = init == SN_INIT_WHITEN ? 5e-4f : 0.0f;
     sn_layer_add_param(&k->base, "bias", sn_shape_make(filters, 0, 0, 0),
                        init == SN_INIT_FANIN_UNIFORM ? SN_INIT_FANIN_UNIFORM : SN_INIT_ZERO,
                        fan_in, fan_out);

@@ -14,8 +14,12 @@
 /* A conv layer reading (C,H,W).  init is the weight's rule; with
  * SN_INIT_DIRAC the first min(C, filters) filters are identities (lower
  * weight's n_dirac before the model is built for fewer) and the bias is
- * zero.  SN_ESHAPE if the input is not 3-D or the kernel does not fit the
- * padded input. */
+ * zero.  With SN_INIT_WHITEN (the trainer computes the filters: layer.h)
+ * filters must be n = C * size * size or 2n, n <= 1024, the window must
+ * fit the unpadded input, and the bias is zero; the weight's
+ * whiten_images and whiten_eps are airbench's 5000 and 5e-4 (change them
+ * before the model is built).  SN_ESHAPE if the input is not 3-D, the
+ * kernel does not fit the padded input, or whitening does not fit. */
 int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, int stride,
                    int pad, enum sn_act act, enum sn_init init, struct sn_layer **out);
 

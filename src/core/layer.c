@@ -107,6 +107,7 @@ void sn_param_init(struct sn_param *p, struct sn_rng *r)
             p->w[i] = 1.0f;
         break;
     case SN_INIT_FANIN_UNIFORM:
+    case SN_INIT_WHITEN:   /* PyTorch's default until the trainer whitens */
         bound = 1.0f / sqrtf((float)p->fan_in);
         for (size_t i = 0; i < p->len; i++)
             p->w[i] = (2.0f * sn_rng_uniform(r) - 1.0f) * bound;

@@ -37,6 +37,10 @@ enum sn_init {
                               * identities (1 at the centre tap of channel o: filter o
                               * passes channel o through, torch.nn.init.dirac_), the
                               * others FANIN_UNIFORM */
+    SN_INIT_WHITEN,          /* conv weight (OC, C, K, K) reading the model input: the
+                              * whitening filters of the training images' patches
+                              * (core/whiten.h), computed by the trainer before its
+                              * first step (train/start.c); FANIN_UNIFORM until then */
 };
 
 struct sn_param {
@@ -46,6 +50,8 @@ struct sn_param {
     enum sn_init init;
     int fan_in, fan_out;
     int n_dirac;              /* SN_INIT_DIRAC: identity filters, <= min(OC, C) */
+    int whiten_images;        /* SN_INIT_WHITEN: the first this many training images */
+    float whiten_eps;         /* SN_INIT_WHITEN: added to each eigenvalue */
     bool trainable;           /* false for frozen layers and buffers */
     float lr_mult, wd_mult;   /* the optimizer's learning rate and weight decay for
                                * this parameter: the global ones times these (1) */

@@ -72,6 +72,10 @@ int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size
     if (!(cfg->ema >= 0.0f && cfg->ema < 1.0f) || (cfg->ema > 0.0f && cfg->ema_every < 1))
         return sn_fail(SN_EINVAL, "ema must be in [0, 1) with ema_every >= 1, got %g and %d",
                        cfg->ema, cfg->ema_every);
+    if (cfg->lookahead_k < 0 ||
+        (cfg->lookahead_k > 0 && !(cfg->lookahead_alpha > 0.0f && cfg->lookahead_alpha <= 1.0f)))
+        return sn_fail(SN_EINVAL, "lookahead_k must be >= 0 and lookahead_alpha in (0, 1], got "
+                       "%d and %g", cfg->lookahead_k, cfg->lookahead_alpha);
 
     switch (cfg->kind) {
     case SN_OPT_SGD:
@@ -92,6 +96,8 @@ int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size
             o->state_names[o->n_states++] = "momentum_buffer";
         break;
     }
+    if (cfg->lookahead_k > 0)   /* the last state but ema */
+        o->state_names[o->n_states++] = "slow_weights";
     if (cfg->ema > 0.0f)   /* always the last state */
         o->state_names[o->n_states++] = "ema";
     for (int i = 0; i < o->n_states; i++) {
@@ -261,10 +267,40 @@ static void average(struct sn_optim *o, struct sn_param *const *params, int n, i
     }
 }
 
+/* Lookahead's slow weights: before step 1 they take the weights; after
+ * every k-th step they move alpha of the way to the weights, which then
+ * take their value. */
+static void lookahead(struct sn_optim *o, struct sn_param *const *params, int n, bool start)
+{
+    float *slow = o->state[o->n_states - 1 - (o->cfg.ema > 0.0f)];
+    const float alpha = o->cfg.lookahead_alpha;
+    for (int p = 0; p < n; p++) {
+        size_t a, b;
+        if (!block_part(o, params[p], &a, &b))
+            continue;
+        float *w = params[p]->w + a;
+        float *s = slow + params[p]->offset + a - o->lo;
+        if (start) {
+            memcpy(s, w, (b - a) * sizeof *s);
+            continue;
+        }
+#pragma omp simd
+        for (size_t i = 0; i < b - a; i++) {
+            s[i] += alpha * (w[i] - s[i]);
+            w[i] = s[i];
+        }
+    }
+}
+
 void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr)
 {
+    const int k = o->cfg.lookahead_k;
+    if (k > 0 && o->t == 0)
+        lookahead(o, params, n, true);
     o->t++;
     const size_t lo = o->lo;
+    /* the kind's own states come first; slow_weights and ema are not its */
+    const int own = o->n_states - (k > 0) - (o->cfg.ema > 0.0f);
     for (int p = 0; p < n; p++) {
         struct sn_param *pr = params[p];
         size_t a, b;   /* the part of this parameter inside the block */
@@ -272,8 +308,8 @@ void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, fl
             continue;
         float *w = pr->w + a, *dw = pr->dw + a;
         size_t len = b - a, at = pr->offset + a - lo;   /* where its state starts */
-        float *s0 = o->state[0] ? o->state[0] + at : NULL;
-        float *s1 = o->state[1] ? o->state[1] + at : NULL;
+        float *s0 = own > 0 ? o->state[0] + at : NULL;
+        float *s1 = own > 1 ? o->state[1] + at : NULL;
         struct rates r = rates_of(&o->cfg, pr, lr);
         switch (o->cfg.kind) {
         case SN_OPT_SGD:
@@ -291,6 +327,8 @@ void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, fl
             break;
         }
     }
+    if (k > 0 && o->t % k == 0)
+        lookahead(o, params, n, false);
     if (o->cfg.ema > 0.0f && o->t % o->cfg.ema_every == 0)
         average(o, params, n, o->t / o->cfg.ema_every);
 }

@@ -18,7 +18,8 @@
  *   rmsprop  g = dw + wd w; s = alpha s + (1-alpha) g^2; d = g / (sqrt(s) + eps);
  *            buf = momentum buf + d; w -= lr (momentum ? buf : d)
  * State arrays have PyTorch's names (momentum_buffer, exp_avg, exp_avg_sq,
- * sum, square_avg; ema for the weight average) and cover the parameter arena, or with a sharded
+ * sum, square_avg; slow_weights for Lookahead, ema for the weight average)
+ * and cover the parameter arena, or with a sharded
  * optimizer (ZeRO stage 1) one block [lo, lo + len) of it: every update is
  * elementwise, so a rank that owns a block updates exactly those elements
  * and keeps only their state.
@@ -50,9 +51,16 @@ struct sn_optim_cfg {
     float ema;
     int ema_every;
     bool ema_warmup;
+    /* Lookahead (Zhang et al. 2019, "Lookahead Optimizer: k steps forward,
+     * 1 step back", Algorithm 1): the state "slow_weights" takes the
+     * weights as they are before step 1; after every lookahead_k-th step,
+     * slow += lookahead_alpha (w - slow), then w = slow.  The other states
+     * carry on across these syncs.  lookahead_k 0: off. */
+    int lookahead_k;
+    float lookahead_alpha;
 };
 
-#define SN_OPTIM_MAX_STATES 3
+#define SN_OPTIM_MAX_STATES 4
 
 struct sn_optim {
     struct sn_optim_cfg cfg;
@@ -94,7 +102,8 @@ void sn_optim_load_average(const struct sn_optim *o, struct sn_param *const *par
 /* One update of every trainable parameter in params[0..n-1] (which point
  * into the arena whose state o holds, at their offsets), or of the part of
  * each inside o's block, with learning rate lr (times each parameter's
- * lr_mult).  Never allocates. */
+ * lr_mult); then Lookahead's sync and the weight average when their step
+ * has come.  Never allocates. */
 void sn_optim_step(struct sn_optim *o, struct sn_param *const *params, int n, float lr);
 
 #endif

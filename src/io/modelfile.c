@@ -449,6 +449,13 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
     if (o->ema == 0.0f && (find(s, "ema_every") || find(s, "ema_warmup")))
         return perr(p, find(s, find(s, "ema_every") ? "ema_every" : "ema_warmup")->line,
                     SN_EINVAL, "[net] ema_every and ema_warmup need ema > 0");
+    if (get_int(p, s, "lookahead_k", 0, 0, 1L << 20, &v) ||
+        get_float(p, s, "lookahead_alpha", 0.5, 1e-6, 1.0, &o->lookahead_alpha))
+        return p->rc;
+    o->lookahead_k = (int)v;
+    if (o->lookahead_k == 0 && find(s, "lookahead_alpha"))
+        return perr(p, find(s, "lookahead_alpha")->line, SN_EINVAL,
+                    "[net] lookahead_alpha needs lookahead_k > 0");
 
     struct sn_sched *sc = &net->sched;
     sc->kind = SN_SCHED_CONSTANT;
@@ -519,10 +526,40 @@ static int get_init(struct build *b, struct section *s, enum sn_init *init)
         *init = SN_INIT_XAVIER;
     else if (strcmp(kv->value, "dirac") == 0 && strcmp(s->word, "conv") == 0)
         *init = SN_INIT_DIRAC;
+    else if (strcmp(kv->value, "whiten") == 0 && strcmp(s->word, "conv") == 0)
+        *init = SN_INIT_WHITEN;
     else
         return perr(b->p, kv->line, SN_EINVAL,
                     "[%s] init: expected pytorch, he, xavier%s, got '%s'", s->word,
-                    strcmp(s->word, "conv") == 0 ? " or dirac" : " (dirac: conv only)", kv->value);
+                    strcmp(s->word, "conv") == 0 ? ", dirac or whiten"
+                                                 : " (dirac, whiten: conv only)", kv->value);
+    return SN_OK;
+}
+
+/* A key that only means something with one init. */
+static int init_only(struct build *b, struct section *s, const char *key, enum sn_init init,
+                     enum sn_init needs, const char *needs_word)
+{
+    struct kv *kv = find(s, key);
+    if (kv && init != needs)
+        return perr(b->p, kv->line, SN_EINVAL, "[%s] %s needs init = %s", s->word, key,
+                    needs_word);
+    return SN_OK;
+}
+
+/* init = whiten: its keys, and a conv that reads the model input (the
+ * trainer computes its filters from training images). */
+static int get_whiten(struct build *b, struct section *s, enum sn_init init, long *images,
+                      float *eps)
+{
+    if (get_int(b->p, s, "whiten_images", 5000, 1, 1L << 30, images) ||
+        get_float(b->p, s, "whiten_eps", 5e-4, 1e-30, 1e30, eps) ||
+        init_only(b, s, "whiten_images", init, SN_INIT_WHITEN, "whiten") ||
+        init_only(b, s, "whiten_eps", init, SN_INIT_WHITEN, "whiten"))
+        return b->p->rc;
+    if (init == SN_INIT_WHITEN && (b->n_in != 1 || b->in[0] != -1))
+        return perr(b->p, find(s, "init")->line, SN_EINVAL, "[conv] init = whiten: the layer "
+                    "must read the model input (its filters whiten the training images' patches)");
     return SN_OK;
 }
 
@@ -558,23 +595,29 @@ static int build_activation(struct build *b, struct section *s, const char *name
 static int build_conv(struct build *b, struct section *s, const char *name,
                       struct sn_layer **out)
 {
-    long filters, size, stride, pad;
+    long filters, size, stride, pad, images = 0;
     enum sn_act act;
     enum sn_init init;
-    float frac;
+    float frac, eps = 0.0f;
     if (need_int(b, s, "filters", 1 << 16, &filters) || need_int(b, s, "size", 1 << 12, &size) ||
         get_int(b->p, s, "stride", 1, 1, 1 << 12, &stride) ||
         get_int(b->p, s, "pad", 0, 0, 1 << 12, &pad) || get_act(b, s, &act) ||
-        get_init(b, s, &init) || get_float(b->p, s, "dirac_fraction", 1.0, 0.0, 1.0, &frac))
+        get_init(b, s, &init) || get_float(b->p, s, "dirac_fraction", 1.0, 0.0, 1.0, &frac) ||
+        init_only(b, s, "dirac_fraction", init, SN_INIT_DIRAC, "dirac") ||
+        get_whiten(b, s, init, &images, &eps))
         return b->p->rc;
-    struct kv *kv = find(s, "dirac_fraction");
-    if (kv && init != SN_INIT_DIRAC)
-        return perr(b->p, kv->line, SN_EINVAL, "[conv] dirac_fraction needs init = dirac");
     int rc = sn_conv_create(name, b->in_shape[0], (int)filters, (int)size, (int)stride, (int)pad,
                             act, init, out);
-    if (!rc)   /* identities on that fraction of the min(C, filters) the layer allows */
-        (*out)->params[0].n_dirac = (int)lroundf(frac * (float)(*out)->params[0].n_dirac);
-    return rc;
+    if (rc)
+        return rc;
+    struct sn_param *w = &(*out)->params[0];
+    /* identities on that fraction of the min(C, filters) the layer allows */
+    w->n_dirac = (int)lroundf(frac * (float)w->n_dirac);
+    if (init == SN_INIT_WHITEN) {
+        w->whiten_images = (int)images;
+        w->whiten_eps = eps;
+    }
+    return SN_OK;
 }
 
 static int build_pool(struct build *b, struct section *s, const char *name,
@@ -865,6 +908,35 @@ static int set_mults(struct build *b, struct section *s, struct sn_layer *l)
     return SN_OK;
 }
 
+/* freeze = 1 (every parameter of the layer stays as it is), 0, or weight
+ * (only its weights: weight, weight_ih, weight_hh; the biases learn). */
+static int set_freeze(struct build *b, struct section *s, struct sn_layer *l)
+{
+    struct kv *kv = find(s, "freeze");
+    if (!kv)
+        return SN_OK;
+    if (strcmp(kv->value, "weight") != 0) {
+        long long all;
+        if (sn_parse_int(kv->value, 0, 1, &all))
+            return perr(b->p, kv->line, SN_EINVAL, "[%s] freeze: expected 0, 1 or weight, got "
+                        "'%s'", s->word, kv->value);
+        l->freeze = all != 0;
+        return SN_OK;
+    }
+    int n = 0;
+    for (int i = 0; i < l->n_params; i++) {
+        struct sn_param *pr = &l->params[i];
+        if (!pr->buffer && strncmp(pr->name, "weight", 6) == 0 && pr->trainable) {
+            pr->trainable = false;
+            n++;
+        }
+    }
+    if (n == 0)
+        return perr(b->p, kv->line, SN_EINVAL, "[%s] freeze = weight: this layer has no "
+                    "learnt weights", s->word);
+    return SN_OK;
+}
+
 static int build_layer(struct build *b, struct section *s, int index)
 {
     struct parser *p = b->p;
@@ -892,15 +964,13 @@ static int build_layer(struct build *b, struct section *s, int index)
         } else {
             snprintf(name, sizeof name, "%.40s%d", s->word, index);
         }
-        bool freeze;
-        if (get_bool(p, s, "freeze", &freeze) || resolve_inputs(b, s, kinds[i].many))
+        if (resolve_inputs(b, s, kinds[i].many))
             return p->rc;
         struct sn_layer *l = NULL;
         int rc = kinds[i].build(b, s, name, &l);
         if (rc)
             return p->rc ? p->rc : perr(p, s->line, rc, "%s", sn_errmsg());
-        l->freeze = freeze;
-        if (set_mults(b, s, l)) {
+        if (set_freeze(b, s, l) || set_mults(b, s, l)) {
             sn_layer_destroy(l);
             return p->rc;
         }

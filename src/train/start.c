@@ -1,12 +1,13 @@
 /* start: the trainer's starting point (see trainer.h).
  *
- * A fresh run starts from the seed's initialisation, optionally with the
- * layers of a weights file (--init, fine-tuning); a resumed run from a
- * checkpoint (--resume FILE, or auto: the newest valid one in the
- * checkpoint folder).  Rank 0 alone reads these files; then it broadcasts
- * parameters, buffers, optimizer state and position, so every replica
- * starts from the same bits whatever the other ranks can see of the file
- * system.
+ * A resumed run starts from a checkpoint (--resume FILE, or auto: the
+ * newest valid one in the checkpoint folder), which holds everything.  A
+ * fresh run starts from the seed's initialisation, then the whitening
+ * filters of init = whiten layers (computed from training images), then
+ * the layers of a weights file (--init, fine-tuning).  Rank 0 alone reads
+ * the files and computes the filters; then it broadcasts parameters,
+ * buffers, optimizer state and position, so every replica starts from the
+ * same bits whatever the other ranks can see of the file system.
  */
 #include "train/trainer_impl.h"
 
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
+#include "core/whiten.h"
 #include "dist/dist.h"
 #include "io/ckpt.h"
 #include "io/h5.h"
@@ -209,6 +212,58 @@ static int resume_sharded(struct sn_trainer *t, struct sn_train_start *s)
     return rc;
 }
 
+/* init = whiten of layer l's weight pr, on rank 0: the second moments of
+ * the windows of the first whiten_images training images, read through
+ * the step's batch buffer as the model sees them (scaled and normalised,
+ * not augmented), then the filters (core/whiten.h).  Says what it did in
+ * s->whitened. */
+static int whiten_layer(struct sn_trainer *t, const struct sn_layer *l, struct sn_param *pr,
+                        struct sn_train_start *s)
+{
+    const int C = l->in_shape[0].d[0], H = l->in_shape[0].d[1], W = l->in_shape[0].d[2];
+    const int K = pr->shape.d[2], n = C * K * K;
+    const size_t N = (size_t)pr->whiten_images < t->train->n ? (size_t)pr->whiten_images
+                                                              : t->train->n;
+    double *m = calloc((size_t)n * n + (size_t)n, sizeof *m);
+    if (!m)
+        return sn_fail(SN_ENOMEM, "out of memory for the whitening of layer %s", l->name);
+    double *lambda = m + (size_t)n * n;
+    size_t windows = 0;
+    int rc = SN_OK;
+    for (size_t first = 0; first < N && !rc; first += (size_t)t->b) {
+        size_t k = N - first < (size_t)t->b ? N - first : (size_t)t->b;
+        rc = sn_dataset_read_block(t->ds, t->train, first, k, t->x, NULL, NULL);
+        if (!rc)
+            windows += sn_whiten_moments(t->x, (int)k, C, H, W, K, m);
+        if (!rc)
+            rc = sn_interrupt_check("whitening the first layer");
+    }
+    if (!rc)
+        rc = sn_whiten_filters(m, windows, n, pr->whiten_eps, pr->shape.d[0], pr->w, lambda);
+    if (!rc) {
+        size_t used = strlen(s->whitened);
+        snprintf(s->whitened + used, sizeof s->whitened - used, "%s%s from %zu windows of the "
+                 "first %zu training images (eigenvalues %.4g to %.4g)", used ? "; " : "", l->name,
+                 windows, N, lambda[0], lambda[n - 1]);
+    }
+    free(m);
+    return rc == SN_EINTR ? rc : rc ? sn_fail_prefix(rc, "init = whiten of layer %s: ", l->name)
+                                    : SN_OK;
+}
+
+/* Rank 0, fresh starts: every init = whiten weight. */
+static int whiten_all(struct sn_trainer *t, struct sn_train_start *s)
+{
+    if (t->rank != 0)
+        return SN_OK;
+    int rc = SN_OK;
+    for (int i = 0; i < t->m->n_layers && !rc; i++)
+        for (int p = 0; p < t->m->layers[i]->n_params && !rc; p++)
+            if (t->m->layers[i]->params[p].init == SN_INIT_WHITEN)
+                rc = whiten_layer(t, t->m->layers[i], &t->m->layers[i]->params[p], s);
+    return rc;
+}
+
 /* Rank 0: this run's record (trajectory.h), with the data's fingerprint. */
 static int record_run(struct sn_trainer *t)
 {
@@ -229,10 +284,13 @@ int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
         rc = sn_dist_agree(record_run(t));
     if (rc)
         return rc;
-    if (t->o.init)
-        rc = sn_dist_agree(t->rank == 0 ? load_init(t, start) : SN_OK);
-    if (!rc && t->o.resume)
+    if (t->o.resume)
         rc = sn_trainer_opt_whole(t) ? resume(t, &t->opt, start) : resume_sharded(t, start);
+    const bool fresh = !start->resumed_from[0];
+    if (!rc && fresh)
+        rc = sn_dist_agree(whiten_all(t, start));
+    if (!rc && fresh && t->o.init)
+        rc = sn_dist_agree(t->rank == 0 ? load_init(t, start) : SN_OK);
     if (rc)
         return rc;
     t->st.world_size = t->P;

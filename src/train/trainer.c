@@ -88,10 +88,17 @@ static int apply_overrides(struct sn_trainer *t)
     enum sn_optim_kind kind;
     if (sn_optim_parse(o->optimizer, &kind))
         return sn_fail_prefix(SN_EUSAGE, "--optimizer: ");
-    if (kind != t->net.optim.kind) {   /* another kind: its defaults, the file's momentum/wd */
+    if (kind != t->net.optim.kind) {   /* another kind: its defaults, the file's momentum, */
+        const struct sn_optim_cfg *f = &t->net.optim;   /* decay, Lookahead and average */
         struct sn_optim_cfg d = sn_optim_defaults(kind);
-        d.momentum = kind == SN_OPT_SGD || kind == SN_OPT_RMSPROP ? t->net.optim.momentum : 0;
-        d.weight_decay = t->net.optim.weight_decay;
+        d.momentum = kind == SN_OPT_SGD || kind == SN_OPT_RMSPROP ? f->momentum : 0;
+        d.weight_decay = f->weight_decay;
+        d.decoupled_wd = f->decoupled_wd;
+        d.lookahead_k = f->lookahead_k;
+        d.lookahead_alpha = f->lookahead_alpha;
+        d.ema = f->ema;
+        d.ema_every = f->ema_every;
+        d.ema_warmup = f->ema_warmup;
         t->net.optim = d;
     }
     return SN_OK;

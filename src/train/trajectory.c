@@ -49,14 +49,17 @@ static int optimizer_text(const struct sn_optim_cfg *c, char *out, size_t len)
     return snprintf(out, len, "%s", name);
 }
 
-/* The optimizer, with " decoupled" and the weight average only when
- * chosen (so the records of runs before those options read the same). */
+/* The optimizer, with " decoupled", Lookahead and the weight average only
+ * when chosen (so the records of runs before those options read the same). */
 static void optimizer_full(const struct sn_optim_cfg *c, char *out, size_t len)
 {
     size_t n = (size_t)optimizer_text(c, out, len);
     if (c->decoupled_wd && c->kind != SN_OPT_ADAMW && n < len)
         n += (size_t)snprintf(out + n, len - n, " decoupled");
     char a[32];
+    if (c->lookahead_k > 0 && n < len)
+        n += (size_t)snprintf(out + n, len - n, " lookahead %d alpha %s", c->lookahead_k,
+                              num(c->lookahead_alpha, a));
     if (c->ema > 0.0f && n < len)
         snprintf(out + n, len - n, " ema %s every %d warmup %d", num(c->ema, a), c->ema_every,
                  (int)c->ema_warmup);

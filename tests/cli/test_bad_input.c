@@ -478,6 +478,11 @@ static void make_hostile_fixtures(void)
                             "activation = softmax\n[augment]\nflip = 1\n");
     write_text("bcesig.cfg", "[net]\ninput = 8\nloss = binary_cross_entropy\n[dense]\nunits = 3\n"
                              "activation = sigmoid\n[flatten]\n");
+    write_text("whitencount.cfg", "[net]\ninput = 1,2,4\n[conv]\nfilters = 5\nsize = 2\n"
+                                  "init = whiten\n[dense]\nunits = 3\n");
+    write_text("whitendeep.cfg", "[net]\ninput = 1,2,4\n[conv]\nfilters = 2\nsize = 1\n[conv]\n"
+                                 "filters = 4\nsize = 1\ninit = whiten\n[dense]\nunits = 3\n");
+    write_text("freezebias.cfg", "[net]\ninput = 8\n[dense]\nunits = 3\nfreeze = bias\n");
     write_text("bom.cfg", "\xef\xbb\xbf[net]\ninput = 8\n[dense]\nunitz = 3\n");
     write_text("longname.cfg", "[net]\ninput = 8\n[dense]\nname = "
                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nunits = 3\n");

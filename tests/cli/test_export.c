@@ -318,13 +318,15 @@ static const char *const kind_cfgs[] = {
     "[conv]\nname = c\nfilters = 8\nsize = 3\npad = 1\nactivation = leaky_relu\n"
     "[add]\nfrom = j,c\n[batchnorm]\n[maxpool]\nsize = 3\nstride = 2\n"
     "[dense]\nunits = 10\n",
-    /* the speed-run options: GELU (both forms) fused in conv, dense and
-     * batchnorm and as a layer, batchnorm with affine = bias, momentum and
-     * eps, dense scale, test_flip */
+    /* the speed-run options: a whitening conv with its weight frozen,
+     * dirac init, GELU (both forms) fused in conv, dense and batchnorm
+     * and as a layer, batchnorm with affine = bias, momentum and eps,
+     * dense scale, test_flip */
     "[net]\ninput = 1,28,28\n[augment]\ntest_flip = 1\n"
-    "[conv]\nfilters = 6\nsize = 2\nactivation = gelu\ninit = dirac\n[maxpool]\nsize = 2\n"
+    "[conv]\nfilters = 8\nsize = 2\nactivation = gelu\ninit = whiten\nwhiten_images = 50\n"
+    "freeze = weight\n[maxpool]\nsize = 2\n"
     "[batchnorm]\naffine = bias\nmomentum = 0.4\neps = 1e-3\nactivation = gelu_tanh\n"
-    "[conv]\nfilters = 4\nsize = 3\npad = 1\n[batchnorm]\nactivation = gelu\n"
+    "[conv]\nfilters = 4\nsize = 3\npad = 1\ninit = dirac\n[batchnorm]\nactivation = gelu\n"
     "[activation]\nactivation = gelu_tanh\n[flatten]\n[dense]\nunits = 12\n"
     "activation = gelu\n[dense]\nunits = 10\nscale = 0.25\n",
 };

@@ -1705,6 +1705,126 @@ static void test_train_speedrun_features_resume(void **state)
     free(out);
 }
 
+/* init = whiten with its weight frozen (the bias learns), on the image
+ * blobs: 8 filters (4 eigenvectors of the 2x2 windows and their
+ * negatives) from the first 100 training images; Lookahead every 4 steps
+ * around Nesterov SGD. */
+static const char whiten_cfg[] =
+    "[net]\ninput = 1,2,4\nbatch = 24\nepochs = 3\noptimizer = sgd\nmomentum = 0.9\n"
+    "nesterov = 1\nlr = 0.05\nweight_decay = 0.01\nseed = 6\nlookahead_k = 4\n"
+    "lookahead_alpha = 0.6\n"
+    "[conv]\nname = c\nfilters = 8\nsize = 2\ninit = whiten\nwhiten_images = 100\n"
+    "freeze = weight\nactivation = gelu\n[flatten]\n[dense]\nname = out\nunits = 3\n";
+
+/* The parameters of the whitening model's weights file or checkpoint,
+ * flat: c's weight (32 floats), c's bias (8), then out's; returns the
+ * count. */
+static size_t whiten_params(const char *path, float *out)
+{
+    static const char *names[] = { "/params/c/weight", "/params/c/bias", "/params/out/weight",
+                                   "/params/out/bias" };
+    static const size_t lens[] = { 32, 8, 72, 3 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(sn_h5_read_all(f, names[i], SN_H5_F32, out + n, lens[i]), SN_OK);
+        n += lens[i];
+    }
+    sn_h5_close(f);
+    return n;
+}
+
+/* The final checkpoint (step 60, a multiple of lookahead_k) holds the
+ * slow weights, and the weights are them; the frozen weight has none. */
+static void lookahead_synced(const char *path)
+{
+    float w[72], slow[72], cw[32];
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/params/out/weight", SN_H5_F32, w, 72), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/optimizer/out/weight/slow_weights", SN_H5_F32, slow,
+                                    72), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/optimizer/c/weight/slow_weights", SN_H5_F32, cw, 32),
+                     SN_OK);
+    sn_h5_close(f);
+    assert_memory_equal(w, slow, sizeof w);
+    for (int i = 0; i < 32; i++)
+        assert_true(cw[i] == 0.0f);
+}
+
+/* A fresh run computes the filters once (its start says from what), and
+ * keeps them: the checkpoint of step 31 and the end hold the same weight
+ * (no update, no weight decay) while the bias moves; the run resumed from
+ * that checkpoint (3 steps into a Lookahead cycle: the slow weights come
+ * from it) does not compute them again and ends bitwise where the
+ * uninterrupted one ends, and a model file with another lookahead_k is
+ * refused.  1 rank computes the same bits as 2 (rank 0 computes, the
+ * others receive them), also with --optimizer adam, which keeps the
+ * file's Lookahead; filter 4 + f is -filter f. */
+static void test_train_whiten_lookahead_resume(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    char cfg[1024], data[1024], ck[1100];
+    snprintf(data, sizeof data, "%s", sn_test_path("images.h5"));
+    write_text(sn_test_path("whiten.cfg"), whiten_cfg);
+    snprintf(cfg, sizeof cfg, "%s", sn_test_path("whiten.cfg"));
+    int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --out %s "
+                         "--checkpoint-dir %s --checkpoint-every 31 --threads 1", mp, cfg, data,
+                         sn_test_path("wh_full.h5"), sn_test_path("wh_ck"));
+    char *out = out_text();
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, err_text());
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "init = whiten: c from 300 windows of the first 100 training "
+                                "images (eigenvalues "));
+    free(out);
+    snprintf(ck, sizeof ck, "%s/ckpt-00000031.h5", sn_test_path("wh_ck"));
+    assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s "
+                                 "--resume %s --out %s --threads 1", mp, cfg, data, ck,
+                                 sn_test_path("wh_res.h5")), 0);
+    out = out_text();
+    assert_null(strstr(out, "init = whiten"));
+    assert_non_null(strstr(out, "resumed from"));
+    free(out);
+    static float a[128], b[128], c[128];
+    size_t n = whiten_params(sn_test_path("wh_full.h5"), a);
+    assert_int_equal(whiten_params(sn_test_path("wh_res.h5"), b), n);
+    assert_memory_equal(a, b, n * sizeof(float));
+    whiten_params(ck, c);
+    assert_memory_equal(c, a, 32 * sizeof(float));                 /* c's weight */
+    assert_memory_not_equal(c + 32, a + 32, 8 * sizeof(float));    /* c's bias */
+    for (int i = 0; i < 16; i++)
+        assert_true(a[16 + i] == -a[i] && a[i] != 0.0f);
+    /* another k is another run: refused, naming both */
+    char text[1024], *at;
+    snprintf(text, sizeof text, "%s", whiten_cfg);
+    at = strstr(text, "lookahead_k = 4");
+    at[strlen("lookahead_k = ")] = '5';
+    write_text(sn_test_path("whiten5.cfg"), text);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --resume %s --out %s --quiet "
+                                 "--threads 1", sn_test_path("whiten5.cfg"), data, ck,
+                                 sn_test_path("wh_5.h5")), 2);
+    char *err = err_text();
+    assert_non_null(strstr(err, "lookahead 5 alpha 0.6 (checkpoint: "));
+    assert_non_null(strstr(err, "lookahead 4 alpha 0.6)"));
+    free(err);
+    snprintf(ck, sizeof ck, "%s/ckpt-00000060.h5", sn_test_path("wh_ck"));
+    lookahead_synced(ck);
+    assert_int_equal(sn_test_run("timeout 120 " BIN " train --model %s --data %s --steps 2 "
+                                 "--optimizer adam --out %s --quiet --threads 2", cfg, data,
+                                 sn_test_path("wh_one.h5")), 0);
+    whiten_params(sn_test_path("wh_one.h5"), b);
+    assert_memory_equal(a, b, 32 * sizeof(float));
+    /* --optimizer changes the kind, not the Lookahead around it */
+    assert_int_equal(sn_test_run(BIN " info --weights %s", sn_test_path("wh_one.h5")), 0);
+    char *info = out_text();
+    assert_non_null(strstr(info, "optimizer   adam beta1 0.9 beta2 0.999 eps 1e-08 weight_decay "
+                                 "0.01 lookahead 4 alpha 0.6\n"));
+    free(info);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1735,6 +1855,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
         cmocka_unit_test(test_train_speedrun_features_resume),
+        cmocka_unit_test(test_train_whiten_lookahead_resume),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*full_disk */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));

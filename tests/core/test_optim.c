@@ -10,6 +10,7 @@
 #include "core/parallel.h"
 #include "core/status.h"
 #include "ref/ref_core.h"
+#include "ref/ref_speedrun.h"
 
 /* Run 3 steps of cfg on w0 with the reference gradients. */
 static void run3(const struct sn_optim_cfg *cfg, float lr, float traj[15])
@@ -131,8 +132,10 @@ static void test_optim_blocks_equal_whole(void **state)
         struct sn_optim_cfg c = cfg_of(kinds[k], kinds[k] == SN_OPT_SGD || kinds[k] == SN_OPT_RMSPROP
                                        ? 0.9f : 0, kinds[k] == SN_OPT_SGD, 0.01f);
         c.decoupled_wd = kinds[k] == SN_OPT_RMSPROP;
-        c.ema = 0.5f;   /* the average, too, per block */
+        c.ema = 0.5f;   /* the average and Lookahead, too, per block */
         c.ema_every = 1;
+        c.lookahead_k = 2;
+        c.lookahead_alpha = 0.5f;
         float w1[N], w2[N], dw[N];
         sn_test_fill(w1, N, 5, -1, 1);
         memcpy(w2, w1, sizeof w1);
@@ -171,29 +174,34 @@ static void test_optim_blocks_equal_whole(void **state)
 }
 
 /* The weight average (ema = 0.9 every 2 steps, with and without the
- * warm-up of the decay) after each of 7 adam steps, against the same
- * recurrence in double from the weights: the first average copies, the
- * k-th mixes with d = 0.9 or min(0.9, (1 + k) / (10 + k)); it is the last
- * state, named ema; a frozen parameter keeps a zero average and its own
- * weights when the average is loaded. */
+ * warm-up of the decay) after each of 7 steps of adam, and of sgd and
+ * rmsprop without momentum (whose own state is not the average's),
+ * against the same recurrence in double from the weights: the first
+ * average copies, the k-th mixes with d = 0.9 or min(0.9, (1 + k) / (10 +
+ * k)); it is the last state, named ema; a frozen parameter keeps a zero
+ * average and its own weights when the average is loaded. */
 static void test_optim_ema(void **state)
 {
     (void)state;
-    for (int warm = 0; warm < 2; warm++) {
+    const enum sn_optim_kind kinds[3] = { SN_OPT_ADAM, SN_OPT_SGD, SN_OPT_RMSPROP };
+    for (int run = 0; run < 4; run++) {
+        const int warm = run == 1;
+        const enum sn_optim_kind kind = kinds[run < 2 ? 0 : run - 1];
         float w[5] = { 1, -2, 3, 7, 8 }, dw[5];
         struct sn_param a = { .len = 3, .trainable = true, .w = w, .dw = dw, .offset = 0,
                               .lr_mult = 1, .wd_mult = 1 };
         struct sn_param b = { .len = 2, .trainable = false, .w = w + 3, .dw = dw + 3,
                               .offset = 3, .lr_mult = 1, .wd_mult = 1 };
         struct sn_param *pl[2] = { &a, &b };
-        struct sn_optim_cfg c = cfg_of(SN_OPT_ADAM, 0, false, 0);
+        struct sn_optim_cfg c = cfg_of(kind, 0, false, 0);
         c.ema = 0.9f;
         c.ema_every = 2;
         c.ema_warmup = warm;
         struct sn_optim o;
         assert_int_equal(sn_optim_init(&o, &c, 5), SN_OK);
-        assert_int_equal(o.n_states, 3);
-        assert_string_equal(o.state_names[2], "ema");
+        const int e_at = o.n_states - 1;
+        assert_int_equal(o.n_states, kind == SN_OPT_ADAM ? 3 : kind == SN_OPT_SGD ? 1 : 2);
+        assert_string_equal(o.state_names[e_at], "ema");
         double e[3] = { 0, 0, 0 };
         for (int t = 1; t <= 7; t++) {
             sn_test_fill(dw, 5, 40 + (uint64_t)t, -1, 1);
@@ -206,15 +214,63 @@ static void test_optim_ema(void **state)
             for (int i = 0; i < 3; i++)
                 e[i] = k == 1 ? w[i] : d * e[i] + (1.0 - d) * w[i];
             for (int i = 0; i < 3; i++)
-                assert_float_equal(o.state[2][i], e[i], 1e-6);
+                assert_float_equal(o.state[e_at][i], e[i], 1e-6);
         }
-        assert_float_equal(o.state[2][3], 0.0f, 0);
+        assert_float_equal(o.state[e_at][3], 0.0f, 0);
         assert_true(fabs(w[0] - e[0]) > 1e-3);   /* the average lags the weights */
         sn_optim_load_average(&o, pl, 2);
         for (int i = 0; i < 3; i++)
-            assert_float_equal(w[i], o.state[2][i], 0);
+            assert_float_equal(w[i], o.state[e_at][i], 0);
         assert_float_equal(w[3], 7.0f, 0);
         assert_float_equal(w[4], 8.0f, 0);
+        sn_optim_deinit(&o);
+    }
+}
+
+/* Lookahead (k = 3, alpha = 0.5) around Nesterov SGD and around Adam,
+ * both with weight decay: 8 steps (two syncs and two steps after) follow
+ * the wrapper of tests/ref/make_ref_speedrun.py on torch.optim to 1e-5
+ * relative, and so do the slow weights; they are the state slow_weights,
+ * before ema when both are on; a frozen parameter neither moves nor gets
+ * slow weights. */
+static void test_optim_lookahead_matches_pytorch(void **state)
+{
+    (void)state;
+    for (int run = 0; run < 3; run++) {
+        const bool adam = run == 1, ema = run == 2;
+        float w[6], dw[6], traj[lookahead_steps * 5];
+        memcpy(w, lookahead_w0, 5 * sizeof *w);
+        w[5] = 4.0f;
+        struct sn_param a = { .len = 5, .trainable = true, .w = w, .dw = dw, .offset = 0,
+                              .lr_mult = 1, .wd_mult = 1 };
+        struct sn_param b = { .len = 1, .trainable = false, .w = w + 5, .dw = dw + 5,
+                              .offset = 5, .lr_mult = 1, .wd_mult = 1 };
+        struct sn_param *pl[2] = { &a, &b };
+        struct sn_optim_cfg c = adam ? cfg_of(SN_OPT_ADAM, 0, false, 0.01f)
+                                     : cfg_of(SN_OPT_SGD, 0.9f, true, 0.01f);
+        c.lookahead_k = lookahead_k;
+        c.lookahead_alpha = lookahead_alpha;
+        c.ema = ema ? 0.5f : 0.0f;
+        c.ema_every = 1;
+        struct sn_optim o;
+        assert_int_equal(sn_optim_init(&o, &c, 6), SN_OK);
+        const int at = o.n_states - 1 - ema;
+        assert_int_equal(o.n_states, (adam ? 3 : 2) + ema);
+        assert_string_equal(o.state_names[at], "slow_weights");
+        for (int s = 0; s < lookahead_steps; s++) {
+            memcpy(dw, lookahead_grads + 5 * s, 5 * sizeof *dw);
+            dw[5] = 1.0f;
+            sn_optim_step(&o, pl, 2, 0.1f);
+            memcpy(traj + 5 * s, w, 5 * sizeof *w);
+            if ((s + 1) % lookahead_k == 0)   /* synced: the weights are the slow ones */
+                assert_memory_equal(w, o.state[at], 5 * sizeof *w);
+        }
+        assert_close_arrays(traj, adam ? lookahead_adam_traj : lookahead_sgd_traj,
+                            lookahead_steps * 5, 1e-6, 1e-5);
+        assert_close_arrays(o.state[at], adam ? lookahead_adam_slow : lookahead_sgd_slow, 5,
+                            1e-6, 1e-5);
+        assert_float_equal(w[5], 4.0f, 0);
+        assert_float_equal(o.state[at][5], 0.0f, 0);
         sn_optim_deinit(&o);
     }
 }
@@ -260,6 +316,17 @@ static void test_optim_rejects_bad_values(void **state)
     assert_non_null(strstr(sn_errmsg(), "ema must be in [0, 1)"));
     c.ema = 0.5f;
     c.ema_every = 0;
+    assert_int_equal(sn_optim_init(&o, &c, 1), SN_EINVAL);
+    c = cfg_of(SN_OPT_SGD, 0, false, 0);
+    const float alphas[3] = { 0.0f, 1.5f, NAN };
+    for (int i = 0; i < 3; i++) {
+        c.lookahead_k = 5;
+        c.lookahead_alpha = alphas[i];
+        assert_int_equal(sn_optim_init(&o, &c, 1), SN_EINVAL);
+        assert_non_null(strstr(sn_errmsg(), "lookahead_alpha in (0, 1]"));
+    }
+    c.lookahead_k = -1;
+    c.lookahead_alpha = 0.5f;
     assert_int_equal(sn_optim_init(&o, &c, 1), SN_EINVAL);
     enum sn_optim_kind k;
     assert_int_equal(sn_optim_parse("lbfgs", &k), SN_EINVAL);
@@ -315,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_optim_blocks_equal_whole),
         cmocka_unit_test(test_optim_groups_and_decoupled),
         cmocka_unit_test(test_optim_ema),
+        cmocka_unit_test(test_optim_lookahead_matches_pytorch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,7 +328,7 @@ static void test_modelfile_training_features(void **state)
     expect_error(NET "[flatten]\nlr_mult = 2\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:4:",
                  "no parameters");
     expect_error(NET "[dense]\nunits = 2\ninit = dirac\n", SN_EINVAL, "bad.cfg:5:",
-                 "dirac: conv only");
+                 "(dirac, whiten: conv only)");
     expect_error(IMG "[conv]\nfilters = 2\nsize = 3\ndirac_fraction = 0.5\n", SN_EINVAL,
                  "bad.cfg:6:", "needs init = dirac");
     expect_error(IMG "[batchnorm]\naffine = 0\n", SN_EINVAL, "bad.cfg:4:", "affine");
@@ -384,12 +384,81 @@ static void test_modelfile_training_features(void **state)
                  "bad.cfg:4:", "ema_every");
     expect_error(NET "ema_every = 3\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
                  "need ema > 0");
+    /* Lookahead: k and alpha (Zhang et al.'s default 0.5) */
+    assert_int_equal(sn_modelfile_parse(NET "lookahead_k = 5\n[dense]\nunits = 2\n", "f.cfg",
+                                        &net, &m), SN_OK);
+    assert_int_equal(net.optim.lookahead_k, 5);
+    assert_float_equal(net.optim.lookahead_alpha, 0.5f, 0);
+    sn_model_destroy(m);
+    assert_int_equal(sn_modelfile_parse(NET "lookahead_k = 6\nlookahead_alpha = 1\n[dense]\n"
+                                        "units = 2\n", "f.cfg", &net, &m), SN_OK);
+    assert_float_equal(net.optim.lookahead_alpha, 1.0f, 0);
+    sn_model_destroy(m);
+    assert_int_equal(sn_modelfile_parse(NET "[dense]\nunits = 2\n", "f.cfg", &net, &m), SN_OK);
+    assert_int_equal(net.optim.lookahead_k, 0);
+    sn_model_destroy(m);
+    expect_error(NET "lookahead_alpha = 0.5\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "lookahead_alpha needs lookahead_k > 0");
+    expect_error(NET "lookahead_k = 5\nlookahead_alpha = 1.5\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "lookahead_alpha");
+    expect_error(NET "lookahead_k = -1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "lookahead_k");
     expect_error(IMG "[augment]\ntest_flip = 1\ntest_views = flip\n[dense]\nunits = 2\n",
                  SN_EINVAL, "bad.cfg:5:", "give one");
     expect_error(IMG "[augment]\ntest_weights = 1\n[dense]\nunits = 2\n", SN_EINVAL,
                  "bad.cfg:4:", "needs test_views");
     expect_error(NET "[dense]\nunits = 2\nactivation = relu\nscale = 0.5\n[dense]\nunits = 2\n",
                  SN_EINVAL, "bad.cfg:3:", "scale needs the linear activation");
+}
+
+/* init = whiten with its keys and defaults (airbench's 5000 images, eps
+ * 5e-4; zero bias) and freeze = weight (the weight stays, the bias
+ * learns); the errors each at its line: another filter count, a conv
+ * that does not read the model input, keys without init = whiten, a
+ * layer without weights. */
+static void test_modelfile_whiten_and_freeze(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    static const char text[] = "[net]\ninput = 3,8,8\n[conv]\nfilters = 24\nsize = 2\n"
+        "init = whiten\nwhiten_images = 700\nwhiten_eps = 0.01\nfreeze = weight\n"
+        "[conv]\nfilters = 27\nsize = 3\nfrom = input\ninit = whiten\n[flatten]\n"
+        "[dense]\nunits = 2\n";
+    int rc = sn_modelfile_parse(text, "f.cfg", &net, &m);
+    if (rc)
+        fprintf(stderr, "%s\n", sn_errmsg());
+    assert_int_equal(rc, SN_OK);
+    const struct sn_param *w0 = &m->layers[0]->params[0], *b0 = &m->layers[0]->params[1];
+    const struct sn_param *w1 = &m->layers[1]->params[0];
+    assert_int_equal(w0->init, SN_INIT_WHITEN);
+    assert_int_equal(w0->whiten_images, 700);
+    assert_float_equal(w0->whiten_eps, 0.01f, 0);
+    assert_int_equal(b0->init, SN_INIT_ZERO);
+    assert_false(w0->trainable);
+    assert_true(b0->trainable);
+    assert_false(m->layers[0]->freeze);
+    assert_int_equal(w1->init, SN_INIT_WHITEN);
+    assert_int_equal(w1->whiten_images, 5000);
+    assert_float_equal(w1->whiten_eps, 5e-4f, 0);
+    assert_true(w1->trainable);
+    sn_model_destroy(m);
+    expect_error(IMG "[conv]\nfilters = 5\nsize = 2\ninit = whiten\n", SN_ESHAPE,
+                 "bad.cfg:3:", "init = whiten makes 4 filters");
+    expect_error(IMG "[conv]\nfilters = 4\nsize = 2\npad = 1\n[conv]\nfilters = 16\nsize = 2\n"
+                 "init = whiten\n", SN_EINVAL, "bad.cfg:10:", "must read the model input");
+    expect_error(IMG "[conv]\nfilters = 4\nsize = 2\nwhiten_images = 10\n", SN_EINVAL,
+                 "bad.cfg:6:", "whiten_images needs init = whiten");
+    expect_error(IMG "[conv]\nfilters = 4\nsize = 2\ninit = whiten\nwhiten_eps = 0\n",
+                 SN_EINVAL, "bad.cfg:7:", "whiten_eps");
+    expect_error(IMG "[conv]\nfilters = 4\nsize = 2\ninit = whiten\nwhiten_images = 0\n",
+                 SN_EINVAL, "bad.cfg:7:", "whiten_images");
+    expect_error(IMG "[conv]\nfilters = 81\nsize = 9\npad = 1\ninit = whiten\n", SN_ESHAPE,
+                 "bad.cfg:3:", "windows that fit the 8x8 image");
+    expect_error(IMG "[maxpool]\nsize = 2\nfreeze = weight\n", SN_EINVAL, "bad.cfg:5:",
+                 "no learnt weights");
+    expect_error(IMG "[conv]\nfilters = 4\nsize = 2\nfreeze = bias\n", SN_EINVAL,
+                 "bad.cfg:6:", "expected 0, 1 or weight, got 'bias'");
 }
 
 int main(void)
@@ -402,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_modelfile_builds_branches),
         cmocka_unit_test(test_modelfile_zoo),
         cmocka_unit_test(test_modelfile_training_features),
+        cmocka_unit_test(test_modelfile_whiten_and_freeze),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

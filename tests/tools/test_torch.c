@@ -1,7 +1,8 @@
 /* test_torch: tools/h5_to_torch.py and tools/torch_to_h5.py move weights
  * both ways and PyTorch's predictions agree with scratchnet's to 1e-4, for
  * models/mlp, lenet5, lstm and gru (and PyTorch to scratchnet for the
- * batchnorm and branching cnn, inception and resnet).  Needs Debian's python3-torch and
+ * batchnorm and branching cnn, inception and resnet); a whitening conv
+ * trained on a file holds the filters PyTorch computes from it.  Needs Debian's python3-torch and
  * python3-h5py; without them the test says so and is skipped (scratchnet
  * itself never needs them). */
 #include "testutil.h"
@@ -260,12 +261,42 @@ static void test_torch_speedrun_layers(void **state)
     torch_to_scratchnet("speedrun layers", cfg, bpt, b, pred, 11);
 }
 
+/* init = whiten: the weights after training (frozen) are the filters
+ * PyTorch computes from the same first 40 training images as airbench
+ * does (to 1e-5 of the largest), through the data's scaling. */
+static void test_torch_whiten_from_data(void **state)
+{
+    (void)state;
+    if (sn_test_run(PY " -c 'import torch, h5py'") != 0) {
+        print_message("SKIPPED: /usr/bin/python3 with torch and h5py is not here\n");
+        skip();
+    }
+    write_images(sn_test_path("img.h5"));
+    FILE *f = fopen(sn_test_path("whiten.cfg"), "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 1,28,28\n[conv]\nname = white\nfilters = 18\nsize = 3\n"
+          "init = whiten\nwhiten_images = 40\nwhiten_eps = 0.001\nfreeze = weight\n"
+          "activation = gelu\n[maxpool]\nsize = 2\n[flatten]\n[dense]\nunits = 10\n", f);
+    fclose(f);
+    int rc = sn_test_run(BIN " train --model %s --data %s --steps 3 --out %s --quiet "
+                         "--threads 1", sn_test_path("whiten.cfg"), sn_test_path("img.h5"),
+                         sn_test_path("whiten.h5"));
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(PY " tests/tools/torch_agree.py whiten %s white %s 40 0.001",
+                     sn_test_path("whiten.h5"), sn_test_path("img.h5"));
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    print_message("%s", out);
+    free(out);
+    assert_int_equal(rc, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torch_both_ways),
         cmocka_unit_test(test_torch_round_trip_keeps_names),
         cmocka_unit_test(test_torch_speedrun_layers),
+        cmocka_unit_test(test_torch_whiten_from_data),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -10,6 +10,13 @@
                                             scaled by its attribute) against
                                             scratchnet predict's /probs;
                                             exit 1 above 1e-4
+    torch_agree.py whiten W.h5 LAYER DATA.h5 N EPS
+                                            airbench's whitening filters
+                                            (init_whitening_conv, signed by
+                                            their largest component) of the
+                                            first N /train/x images, scaled,
+                                            against LAYER's weight in W.h5;
+                                            exit 1 above 1e-5 of the largest
 """
 import importlib.util
 import os
@@ -23,8 +30,30 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../
 import scratchnet_torch  # noqa: E402
 
 
+def whiten(weights, layer, data, n, eps):
+    with h5py.File(data, "r") as f:
+        x = f["/train/x"][:n].astype(np.float64) * np.float32(f["/train/x"].attrs.get("scale", 1))
+    with h5py.File(weights, "r") as f:
+        got = torch.from_numpy(f["/params/%s/weight" % layer][...].astype(np.float64))
+    x = torch.from_numpy(x).float().double()   # the float32 inputs scratchnet sees
+    c, k = got.shape[1], got.shape[2]
+    p = x.unfold(2, k, 1).unfold(3, k, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, c * k * k)
+    lam, vec = torch.linalg.eigh(p.T @ p / p.shape[0])
+    lam, vec = lam.flip(0), vec.T.flip(0)
+    vec = vec * torch.sign(vec[torch.arange(len(lam)), vec.abs().argmax(1)])[:, None]
+    w = vec / torch.sqrt(lam.clamp(min=0) + eps)[:, None]
+    w = torch.cat([w, -w]) if got.shape[0] == 2 * len(lam) else w
+    diff = float((w - got.reshape(w.shape)).abs().max())
+    print("whitening filters of %s: max |torch - scratchnet| = %.3g, largest %.3g "
+          "(eigenvalues %.4g to %.4g)" % (layer, diff, float(w.abs().max()), lam[0], lam[-1]))
+    return 0 if diff <= 1e-5 * float(w.abs().max()) else 1
+
+
 def main():
     cmd = sys.argv[1]
+    if cmd == "whiten":
+        return whiten(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]),
+                      float(sys.argv[6]))
     if cmd == "init":
         cfg, out, seed = sys.argv[2], sys.argv[3], int(sys.argv[4])
         torch.manual_seed(seed)
