@@ -226,7 +226,10 @@ int sn_weights_open(const char *path, struct sn_h5 **f)
     int rc = sn_h5_check_seal(path);
     if (rc == SN_EDAMAGED)
         return rc;
-    return sn_h5_open(path, f);
+    /* the seal is a checksum anyone can recompute: a crafted file that
+     * crashes libhdf5 may carry one */
+    rc = sn_h5_probe_all(path);
+    return rc ? rc : sn_h5_open(path, f);
 }
 
 int sn_weights_read_cfg(const char *path, char **cfg_text)

@@ -316,6 +316,32 @@ static void with_attr(const char *from, const char *to, const char *obj, const c
     reseal(to);
 }
 
+/* A copy of a scratchnet file damaged the way crash.h5 is (the root
+ * group's symbol-table message points nowhere: its local heap address is
+ * made undefined), resealed: libhdf5 1.10 crashes opening it. */
+static void crashing_copy(const char *from, const char *to)
+{
+    assert_int_equal(sn_test_run("cd %s && cp %s %s", fx, from, to), 0);
+    size_t n;
+    char *b = sn_test_slurp(fx_path(to));
+    FILE *f = fopen(fx_path(to), "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = (size_t)ftell(f);
+    /* message type 0x11 (symbol table), 16 bytes: B-tree, then heap address */
+    static const char msg[] = { 0x11, 0, 0x10, 0 };
+    size_t at = 512;
+    while (at + 24 <= n && memcmp(b + at, msg, sizeof msg) != 0)
+        at++;
+    assert_true(at + 24 <= n);
+    fseek(f, (long)(at + 16), SEEK_SET);
+    for (int i = 0; i < 8; i++)
+        fputc(0xff, f);
+    fclose(f);
+    free(b);
+    reseal(to);
+}
+
 /* ck.h5 with /metrics/epoch declared 2^28 rows, chunked, never written */
 static void big_metrics(void)
 {
@@ -544,6 +570,8 @@ static void make_hostile_fixtures(void)
     with_attr("wimg.h5", "scalenan.h5", "/model", "input_scale", NAN);
     big_metrics();
     many_classes("manyclasses.h5", 2000000);
+    crashing_copy("w.h5", "crashw.h5");
+    crashing_copy("ck.h5", "crashck.h5");
 }
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
