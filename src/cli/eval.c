@@ -28,15 +28,22 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
 {
     char *text = NULL;
     int rc = model_path ? sn_modelfile_read(model_path, &text) : sn_weights_read_cfg(weights, &text);
+    const char *name = model_path ? model_path : weights;
     if (!rc)
-        rc = sn_modelfile_parse(text, model_path ? model_path : weights, net, m);
+        rc = sn_modelfile_parse(text, name, net, m);
+    /* sizes and the file's shapes first: nothing big is allocated for a
+     * model over the budget or for weights of another model */
+    if (!rc)
+        rc = sn_model_check_budget(*m, max_batch, 0, name);
+    struct sn_h5 *f = NULL;
+    if (!rc)
+        rc = sn_weights_open(weights, &f);
+    if (!rc)
+        rc = sn_weights_check(f, *m, true);
     struct sn_rng r;
     sn_rng_seed(&r, 0, 0);
     if (!rc)
         rc = sn_model_build(*m, max_batch, &r);
-    struct sn_h5 *f = NULL;
-    if (!rc)
-        rc = sn_weights_open(weights, &f);
     if (!rc)
         rc = sn_weights_read(f, *m, true, NULL);
     sn_h5_close(f);

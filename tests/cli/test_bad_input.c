@@ -570,6 +570,11 @@ static void make_hostile_fixtures(void)
     with_attr("wimg.h5", "scalenan.h5", "/model", "input_scale", NAN);
     big_metrics();
     many_classes("manyclasses.h5", 2000000);
+    /* models within every per-layer limit but too big in all: 1 G
+     * parameters (8 GB with gradients) in 61 bytes; 256 M parameters
+     * (2 GB with gradients, within the budget) that w.h5 does not fit */
+    write_text("bigmodel.cfg", "[net]\ninput = 8\n[dense]\nunits = 1000000\n[dense]\nunits = 1000\n");
+    write_text("wbig.cfg", "[net]\ninput = 12\n[dense]\nunits = 16000000\n[dense]\nunits = 3\n");
     crashing_copy("w.h5", "crashw.h5");
     crashing_copy("ck.h5", "crashck.h5");
 }
@@ -828,6 +833,42 @@ static void test_sigterm_during_load(void **state)
     remove(path);
 }
 
+/* The model budget: info describes a model over it from its layers
+ * without allocating them (a 1 G-parameter model within a 1 GiB address
+ * space), names the limit and how to raise it; SN_MODEL_MAX_BYTES lowers
+ * and raises it and is refused when it is not a number. */
+static void test_model_budget(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("cd %s && ulimit -v %d && " BIN " info --model bigmodel.cfg", fx,
+                         MAX_AS_KB);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc)
+        fail_msg("info: exit %d: %s", rc, sn_test_slurp(sn_test_path("err.txt")));
+    assert_non_null(strstr(out, "parameters: 1009001000 learnt"));
+    assert_non_null(strstr(out, "about 8840 MB"));
+    assert_non_null(strstr(out, "over the limit of 4295 MB (SN_MODEL_MAX_BYTES=4294967296)"));
+    free(out);
+    rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=1000 " BIN " eval --weights w.h5 --data blobs.h5",
+                     fx);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "more than the limit of 0.001 MB (SN_MODEL_MAX_BYTES=1000)"));
+    free(err);
+    rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=4k " BIN " predict --weights w.h5 --input img.pgm",
+                     fx);
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "SN_MODEL_MAX_BYTES: expected an integer in [1, "));
+    free(err);
+    rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=100000000000 " BIN " info --model bigmodel.cfg",
+                     fx);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_int_equal(rc, 0);
+    assert_null(strstr(out, "over the limit"));
+    free(out);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -846,6 +887,9 @@ int main(void)
         cmocka_unit_test(test_every_bad_input),
         cmocka_unit_test(test_hostile_names_draw_safely),
         cmocka_unit_test(test_sigterm_during_load),
+        cmocka_unit_test(test_model_budget),
     };
+    if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
+        cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, NULL);
 }
