@@ -230,7 +230,15 @@ int sn_cmd_eval(int argc, char **argv)
     int64_t *cm = NULL;
     char **names = NULL;
     int K = 0;
-    rc = cli_load_weights(weights, model, (int)batch, &net, &m, NULL);
+    char *text = NULL;
+    rc = cli_load_weights(weights, model, (int)batch, &net, &m, &text);
+    /* every rank evaluates its block with the same model and weights:
+     * hosts may hold different files under one path */
+    if (!(rc = sn_dist_agree(rc)))
+        rc = cli_same_everywhere(argc, argv, 2, text);
+    if (!rc)
+        rc = cli_same_file(weights, "weights file");
+    free(text);
     if (!rc)
         rc = sn_dataset_open(data, &ds);
     if (!rc && !(s = sn_dataset_split(ds, split)))

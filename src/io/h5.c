@@ -132,33 +132,12 @@ int sn_h5_create(const char *path, struct sn_h5 **out)
     return create_file(path, false, out);
 }
 
-/* FNV-1a 64 of the file's bytes from offset SEAL_BYTES to the end. */
-static int hash_after_block(FILE *fp, uint64_t *hash, uint64_t *len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL, n = 0;
-    unsigned char buf[65536];
-    size_t got;
-    if (fseek(fp, SEAL_BYTES, SEEK_SET) != 0)
-        return -1;
-    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) {
-        for (size_t i = 0; i < got; i++) {
-            h ^= buf[i];
-            h *= 0x100000001b3ULL;
-        }
-        n += got;
-    }
-    if (ferror(fp))
-        return -1;
-    *hash = h;
-    *len = n + SEAL_BYTES;
-    return 0;
-}
-
+/* The seal: FNV-1a 64 of the file's bytes from offset SEAL_BYTES to the end. */
 static int seal(const char *path)
 {
     FILE *fp = fopen(path, "r+b");
     uint64_t h, len;
-    if (!fp || hash_after_block(fp, &h, &len) != 0) {
+    if (!fp || sn_fs_hash(fp, SEAL_BYTES, &h, &len) != 0) {
         if (fp)
             fclose(fp);
         return sn_fail(SN_EIO, "%s: cannot seal the file", path);
@@ -185,7 +164,7 @@ int sn_h5_check_seal(const char *path)
     }
     memcpy(&want_len, block + 8, 8);
     memcpy(&want_h, block + 16, 8);
-    int r = hash_after_block(fp, &h, &len);
+    int r = sn_fs_hash(fp, SEAL_BYTES, &h, &len);
     fclose(fp);
     if (r != 0 || len != want_len || h != want_h)
         return sn_fail(SN_EDAMAGED, "%s: damaged: %s", path,

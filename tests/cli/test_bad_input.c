@@ -833,6 +833,17 @@ static void test_sigterm_during_load(void **state)
     remove(path);
 }
 
+/* The command args run in the fixtures with SN_MODEL_MAX_BYTES=limit
+ * exits 2 with msg on stderr. */
+static void refused_with(const char *limit, const char *args, const char *msg)
+{
+    int rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=%s " BIN " %s", fx, limit, args);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    if (rc != 2 || !strstr(err, msg))
+        fail_msg("%s: exit %d (want 2): %s\nwanted: %s", args, rc, err, msg);
+    free(err);
+}
+
 /* The model budget: info describes a model over it from its layers
  * without allocating them (a 1 G-parameter model within a 1 GiB address
  * space), names the limit and how to raise it; SN_MODEL_MAX_BYTES lowers
@@ -849,24 +860,47 @@ static void test_model_budget(void **state)
     assert_non_null(strstr(out, "about 8840 MB"));
     assert_non_null(strstr(out, "over the limit of 4295 MB (SN_MODEL_MAX_BYTES=4294967296)"));
     free(out);
-    rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=1000 " BIN " eval --weights w.h5 --data blobs.h5",
-                     fx);
-    char *err = sn_test_slurp(sn_test_path("err.txt"));
-    assert_int_equal(rc, 2);
-    assert_non_null(strstr(err, "more than the limit of 0.001 MB (SN_MODEL_MAX_BYTES=1000)"));
-    free(err);
-    rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=4k " BIN " predict --weights w.h5 --input img.pgm",
-                     fx);
-    err = sn_test_slurp(sn_test_path("err.txt"));
-    assert_int_equal(rc, 2);
-    assert_non_null(strstr(err, "SN_MODEL_MAX_BYTES: expected an integer in [1, "));
-    free(err);
+    refused_with("1000", "eval --weights w.h5 --data blobs.h5",
+                 "more than the limit of 0.001 MB (SN_MODEL_MAX_BYTES=1000)");
+    refused_with("4k", "predict --weights w.h5 --input img.pgm",
+                 "SN_MODEL_MAX_BYTES: expected an integer in [1, ");
     rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=100000000000 " BIN " info --model bigmodel.cfg",
                      fx);
     out = sn_test_slurp(sn_test_path("out.txt"));
     assert_int_equal(rc, 0);
     assert_null(strstr(out, "over the limit"));
     free(out);
+}
+
+/* eval at 2 ranks whose hosts hold different files under one path (here:
+ * each rank starts in its own folder): every rank ends with exit 2 and
+ * the one error names the rank that differs, both sizes and checksums;
+ * the same file everywhere evaluates. */
+static void test_eval_ranks_read_same_weights(void **state)
+{
+    (void)state;
+    const char *t = sn_test_tmpdir();
+    assert_int_equal(sn_test_run("cd %s && mkdir -p same/r0 same/r1 differ/r0 differ/r1 && "
+                                 "cp %s/w.h5 same/r0/w.h5 && cp %s/w.h5 same/r1/w.h5 && "
+                                 "cp %s/w.h5 differ/r0/w.h5 && cp %s/ck.h5 differ/r1/w.h5",
+                                 t, fx, fx, fx, fx), 0);
+    for (int differ = 0; differ < 2; differ++) {
+        int rc = sn_test_run("cd %s/%s && timeout 120 %s -np 2 sh -c 'cd r$OMPI_COMM_WORLD_RANK && "
+                             "exec \"$SN_BIN\" eval --weights w.h5 --data %s/blobs.h5'", t,
+                             differ ? "differ" : "same", mpirun(), fx);
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        int lines = 0;
+        for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+            lines++;
+        if (rc != (differ ? 2 : 0))
+            fail_msg("%s: exit %d: %s", differ ? "differ" : "same", rc, err);
+        if (differ) {
+            assert_int_equal(lines, 1);
+            assert_non_null(strstr(err, "w.h5: rank 1 reads another weights file than rank 0 ("));
+            assert_non_null(strstr(err, "a different file at this path on rank 1's host?"));
+        }
+        free(err);
+    }
 }
 
 static int setup(void **state)
@@ -888,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_hostile_names_draw_safely),
         cmocka_unit_test(test_sigterm_during_load),
         cmocka_unit_test(test_model_budget),
+        cmocka_unit_test(test_eval_ranks_read_same_weights),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
