@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/gnuplot.h"
 #include "core/loss.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/h5.h"
@@ -191,6 +192,22 @@ static int draw_confusion(const int64_t *cm, int K, char **names, const char *pn
     return rc;
 }
 
+/* Between batches: a stop request (SIGTERM, SIGINT) ends the evaluation. */
+static int stop_requested(void *ctx)
+{
+    (void)ctx;
+    return sn_interrupt_check("evaluating");
+}
+
+/* The stop's line: nothing was computed that could be printed (exit 1, as
+ * a stopped train run with nothing to save). */
+static int stopped(int rc)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sn_errmsg());
+    return sn_fail(rc, "%s: no result, nothing written", msg);
+}
+
 int sn_cmd_eval(int argc, char **argv)
 {
     const char *weights = NULL, *data = NULL, *split = "test", *model = NULL, *cpng = NULL;
@@ -272,7 +289,10 @@ int sn_cmd_eval(int argc, char **argv)
         goto out;
     cli_warn_data_mismatch(weights, data, ds, s);
     struct sn_eval_sums e;
-    rc = sn_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &e, cm, NULL, NULL);
+    rc = sn_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &e, cm, stop_requested,
+                     NULL);
+    if (rc == SN_EINTR)
+        rc = stopped(rc);
     if ((code = cli_agree(rc)))
         goto out;
     const double loss_sum = e.loss_sum;

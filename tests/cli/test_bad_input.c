@@ -770,6 +770,32 @@ static void test_hostile_names_draw_safely(void **state)
     assert_true(st.st_size > 1000);
 }
 
+/* Run cmd (sh), SIGTERM it after 2 s while it still runs: it must end
+ * within 5 s of the signal, exit 1, with msg on stderr. */
+static void stopped_by_sigterm(const char *cmd, const char *msg)
+{
+    char full[5000];
+    snprintf(full, sizeof full, "%s 2>%s", cmd, sn_test_path("sigterm.txt"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    sleep(2);
+    int st;
+    assert_int_equal(waitpid(pid, &st, WNOHANG), 0);   /* still at work */
+    double t0 = now();
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    double secs = now() - t0;
+    char *err = sn_test_slurp(sn_test_path("sigterm.txt"));
+    printf("ended %.2f s after SIGTERM: %s", secs, err);
+    assert_true(secs < 5.0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    assert_non_null(strstr(err, msg));
+    free(err);
+}
+
 /* SIGTERM while a command loads ends it promptly: a dataset whose labels
  * take about a minute to check (2^26 rows in compressed 4 MB chunks, read
  * per 65536 rows) is interrupted after 2 s and the run ends within 5 s
@@ -811,26 +837,49 @@ static void test_sigterm_during_load(void **state)
     write_text("../m1.cfg", "[net]\ninput = 1\nbatch = 24\n[dense]\nunits = 2\n");
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" train --model %s/../m1.cfg --data %s --steps 1 "
-             "--cache-mb 0 --quiet 2>%s", fx, path, sn_test_path("sigterm.txt"));
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    sleep(2);
-    int st;
-    assert_int_equal(waitpid(pid, &st, WNOHANG), 0);   /* still loading */
-    double t0 = now();
-    kill(pid, SIGTERM);
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    double secs = now() - t0;
-    char *err = sn_test_slurp(sn_test_path("sigterm.txt"));
-    printf("ended %.2f s after SIGTERM: %s", secs, err);
-    assert_true(secs < 5.0);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    assert_non_null(strstr(err, "interrupted by SIGTERM while"));
-    free(err);
+             "--cache-mb 0 --quiet", fx, path);
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while");
     remove(path);
+}
+
+/* SIGTERM to eval and predict while they compute (2 s into 200,000 rows
+ * through two 2048-unit layers, about a minute's work) ends them within
+ * 5 s, exit 1, saying so; predict writes nothing. */
+static void test_sigterm_during_eval_and_predict(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    char data[1200], cfg[1200], w[1200], out[1200];
+    snprintf(data, sizeof data, "%s/slow.h5", sn_test_tmpdir());
+    snprintf(cfg, sizeof cfg, "%s/slow.cfg", sn_test_tmpdir());
+    snprintf(w, sizeof w, "%s/slow_w.h5", sn_test_tmpdir());
+    snprintf(out, sizeof out, "%s/slow.csv", sn_test_tmpdir());
+    float *x = calloc((size_t)N * 8, sizeof *x);
+    int32_t *y = calloc(N, sizeof *y);
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(data, &f), SN_OK);
+    size_t dx[2] = { N, 8 }, dt[2] = { 480, 8 }, ny = N, nt = 480;
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, dt, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, &nt, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/x", 2, dx, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/y", 1, &ny, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    free(x);
+    free(y);
+    FILE *c = fopen(cfg, "w");
+    assert_non_null(c);
+    fputs("[net]\ninput = 8\nbatch = 24\n[dense]\nunits = 2048\nactivation = relu\n"
+          "[dense]\nunits = 2048\nactivation = relu\n[dense]\nunits = 3\n", c);
+    fclose(c);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --out %s --quiet",
+                                 cfg, data, w), 0);
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" eval --weights %s --data %s", w, data);
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while evaluating: no result, nothing written");
+    snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" predict --weights %s --input %s -o %s", w, data,
+             out);
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while predicting, after ");
+    assert_int_not_equal(access(out, F_OK), 0);
 }
 
 /* The command args run in the fixtures with SN_MODEL_MAX_BYTES=limit
@@ -921,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_every_bad_input),
         cmocka_unit_test(test_hostile_names_draw_safely),
         cmocka_unit_test(test_sigterm_during_load),
+        cmocka_unit_test(test_sigterm_during_eval_and_predict),
         cmocka_unit_test(test_model_budget),
         cmocka_unit_test(test_eval_ranks_read_same_weights),
     };
