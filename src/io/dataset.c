@@ -563,6 +563,25 @@ int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t
     return read_common(d, s, NULL, first, n, x, labels, targets);
 }
 
+/* Refuse the label y of row i, giving the value the file stores: labels
+ * are read as int32, which clamps (2^64-1 reads as 2147483647), so the
+ * row is read again in 64 bits for the message. */
+static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int K)
+{
+    char v[32];
+    int64_t s64;
+    uint64_t u64;
+    snprintf(v, sizeof v, "%d", y);
+    if (d->f && sn_h5_is_signed(d->f, yp)) {
+        if (sn_h5_read_block(d->f, yp, i, 1, 1, SN_H5_I64, &s64) == SN_OK)
+            snprintf(v, sizeof v, "%lld", (long long)s64);
+    } else if (d->f && sn_h5_read_block(d->f, yp, i, 1, 1, SN_H5_U64, &u64) == SN_OK) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)u64);
+    }
+    return sn_fail(SN_EINVAL, "%s: %s row %zu has label %s, outside [0, %d) for a model with %d "
+                   "outputs", sn_dataset_name(d), yp, i, v, K, K);
+}
+
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
                             size_t n, int K)
 {
@@ -575,8 +594,7 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
         const int32_t *y = s->y_mem;
         for (size_t i = first; i < first + n; i++)
             if (y[i] < 0 || y[i] >= K)
-                return sn_fail(SN_EINVAL, "%s: %s row %zu has label %d, outside [0, %d) for a "
-                               "model with %d outputs", sn_dataset_name(d), yp, i, y[i], K, K);
+                return bad_label(d, yp, i, y[i], K);
         return SN_OK;
     }
     int *buf = malloc(CHUNK * sizeof *buf);
@@ -590,9 +608,7 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
             rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
         for (size_t i = 0; i < cnt && rc == SN_OK; i++)
             if (buf[i] < 0 || buf[i] >= K)
-                rc = sn_fail(SN_EINVAL, "%s: %s row %zu has label %d, outside [0, %d) for a "
-                             "model with %d outputs", sn_h5_path(d->f), yp, at + i, buf[i],
-                             K, K);
+                rc = bad_label(d, yp, at + i, buf[i], K);
     }
     free(buf);
     return rc;

@@ -316,6 +316,33 @@ static void with_attr(const char *from, const char *to, const char *obj, const c
     reseal(to);
 }
 
+/* blobs.h5 with /train/y stored as type (64-bit), row 5 holding 2^64-1
+ * (unsigned) or -2^63 (signed). */
+static void wide_labels(const char *name, hid_t type)
+{
+    assert_int_equal(sn_test_run("cd %s && cp blobs.h5 %s", fx, name), 0);
+    hid_t f = H5Fopen(fx_path(name), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "/train/y", H5P_DEFAULT), s = H5Dget_space(d);
+    hsize_t n;
+    H5Sget_simple_extent_dims(s, &n, NULL);
+    int64_t *y = malloc(n * sizeof *y);
+    assert_true(H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(d);
+    H5Ldelete(f, "/train/y", H5P_DEFAULT);
+    y[5] = INT64_MIN;   /* as uint64: 2^63; set below */
+    uint64_t *u = (uint64_t *)y;
+    if (H5Tget_sign(type) == H5T_SGN_NONE)
+        u[5] = UINT64_MAX;
+    d = H5Dcreate2(f, "/train/y", type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Dwrite(d, H5Tget_sign(type) == H5T_SGN_NONE ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64,
+                         H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    free(y);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
 /* A copy of a scratchnet file damaged the way crash.h5 is (the root
  * group's symbol-table message points nowhere: its local heap address is
  * made undefined), resealed: libhdf5 1.10 crashes opening it. */
@@ -575,6 +602,13 @@ static void make_hostile_fixtures(void)
      * (2 GB with gradients, within the budget) that w.h5 does not fit */
     write_text("bigmodel.cfg", "[net]\ninput = 8\n[dense]\nunits = 1000000\n[dense]\nunits = 1000\n");
     write_text("wbig.cfg", "[net]\ninput = 12\n[dense]\nunits = 16000000\n[dense]\nunits = 3\n");
+    /* an IDX header declaring 2,000,000 x 28 x 28 bytes (1.57 GB); labels
+     * of 2^64-1 and -2^63 as uint64 and int64 */
+    static const unsigned char bigidx[] = { 0, 0, 8, 3, 0, 0x1e, 0x84, 0x80, 0, 0, 0, 28,
+                                            0, 0, 0, 28 };
+    write_bytes("bigidx.idx", bigidx, sizeof bigidx);
+    wide_labels("u64label.h5", H5T_STD_U64LE);
+    wide_labels("i64label.h5", H5T_STD_I64LE);
     crashing_copy("w.h5", "crashw.h5");
     crashing_copy("ck.h5", "crashck.h5");
 }
@@ -952,6 +986,22 @@ static void test_eval_ranks_read_same_weights(void **state)
     }
 }
 
+/* A bad SN_DIST_FAKE_HOSTS, refused while MPI starts, is agreed over the
+ * ranks: exit 2, one error line for the job (not one per rank). */
+static void test_fake_hosts_said_once(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("cd %s && timeout 120 %s -np 2 -x SN_DIST_FAKE_HOSTS=0 " BIN
+                         " eval --weights w.h5 --data blobs.h5", fx, mpirun());
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    int lines = 0;
+    for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+        lines++;
+    if (rc != 2 || lines != 1 || !strstr(err, "SN_DIST_FAKE_HOSTS='0': a whole number of hosts"))
+        fail_msg("exit %d (want 2), %d error lines (want 1): %s", rc, lines, err);
+    free(err);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -973,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_sigterm_during_eval_and_predict),
         cmocka_unit_test(test_model_budget),
         cmocka_unit_test(test_eval_ranks_read_same_weights),
+        cmocka_unit_test(test_fake_hosts_said_once),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
