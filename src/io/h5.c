@@ -367,18 +367,18 @@ static void touch_dataset(struct sn_h5 *f, const char *name, hid_t d)
     hid_t s = H5Dget_space(d), t = H5Dget_type(d);
     H5T_class_t c = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
     int nd = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
-    hsize_t dims[H5S_MAX_RANK], at[2][H5S_MAX_RANK];
+    hsize_t dims[H5S_MAX_RANK], at[2 * SN_H5_MAX_DIMS];   /* two points, packed */
     if ((c == H5T_INTEGER || c == H5T_FLOAT) && nd >= 0 && nd <= SN_H5_MAX_DIMS &&
         H5Sget_simple_extent_npoints(s) > 0 && check_backed(f, name, d) == SN_OK) {
         H5Sget_simple_extent_dims(s, dims, NULL);
         for (int i = 0; i < nd; i++) {
-            at[0][i] = 0;
-            at[1][i] = dims[i] - 1;
+            at[i] = 0;
+            at[nd + i] = dims[i] - 1;
         }
         double v[2];
         hsize_t two = nd ? 2 : 1;
         hid_t m = H5Screate_simple(1, &two, NULL);
-        if (nd == 0 || H5Sselect_elements(s, H5S_SELECT_SET, 2, &at[0][0]) >= 0)
+        if (nd == 0 || H5Sselect_elements(s, H5S_SELECT_SET, 2, at) >= 0)
             H5Dread(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, v);
         H5Sclose(m);
     }
