@@ -252,9 +252,9 @@ int sn_cmd_eval(int argc, char **argv)
     /* every rank evaluates its block with the same model and weights:
      * hosts may hold different files under one path */
     if (!(rc = sn_dist_agree(rc)))
-        rc = cli_same_everywhere(argc, argv, 2, text);
-    if (!rc)
         rc = cli_same_file(weights, "weights file");
+    if (!rc)   /* the flags, and the --model text */
+        rc = cli_same_everywhere(argc, argv, 2, text);
     free(text);
     if (!rc)
         rc = sn_dataset_open(data, &ds);
