@@ -34,6 +34,12 @@ void cli_note_launcher(void);
  * command line (argv from first on) and the same text (the model file):
  * ranks started with different settings would train different models. */
 int cli_same_everywhere(int argc, char **argv, int first, const char *text);
+
+/* Collective: SN_EINVAL on every rank unless every rank reads the same
+ * bytes at path (what: "weights file"), naming the lowest rank that does
+ * not, with both lengths and checksums: ranks on hosts that hold
+ * different files under one path would compute with different weights. */
+int cli_same_file(const char *path, const char *what);
 bool cli_launched(void);
 
 /* ---- command-line options ---- */

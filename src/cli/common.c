@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -98,6 +99,37 @@ int cli_same_everywhere(int argc, char **argv, int first, const char *text)
         return sn_fail(SN_EUSAGE, "the ranks were started with different flags or model files "
                        "(an MPMD launch?): every rank must run the same command");
     return SN_OK;
+}
+
+int cli_same_file(const char *path, const char *what)
+{
+    FILE *fp;
+    uint64_t mine[2] = { 0, 0 }, first[2], other[2];
+    int rc = sn_fs_open_input(path, what, SIZE_MAX, &fp, NULL);
+    if (!rc) {
+        if (sn_fs_hash(fp, 0, &mine[0], &mine[1]) != 0)
+            rc = sn_fail(SN_EIO, "%s: cannot read: %s", path, strerror(errno));
+        fclose(fp);
+    }
+    if ((rc = sn_dist_agree(rc)))
+        return rc;
+    memcpy(first, mine, sizeof first);
+    memcpy(other, mine, sizeof other);
+    if ((rc = sn_dist_bcast(first, sizeof first, 0)))
+        return rc;
+    int r = memcmp(mine, first, sizeof mine) ? -sn_dist_rank() : INT_MIN;
+    if ((rc = sn_dist_allreduce_max_int(&r, 1)))
+        return rc;
+    if (r == INT_MIN)
+        return SN_OK;
+    r = -r;   /* the lowest rank that differs from rank 0 */
+    if ((rc = sn_dist_bcast(other, sizeof other, r)))
+        return rc;
+    return sn_fail(SN_EINVAL, "%s: rank %d reads another %s than rank 0 (%llu bytes, checksum "
+                   "%016llx; rank 0: %llu bytes, %016llx): every rank must read the same file "
+                   "(a different file at this path on rank %d's host?)", path, r, what,
+                   (unsigned long long)other[1], (unsigned long long)other[0],
+                   (unsigned long long)first[1], (unsigned long long)first[0], r);
 }
 
 static bool launched;

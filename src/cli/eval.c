@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/gnuplot.h"
 #include "core/loss.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/h5.h"
@@ -28,15 +29,22 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
 {
     char *text = NULL;
     int rc = model_path ? sn_modelfile_read(model_path, &text) : sn_weights_read_cfg(weights, &text);
+    const char *name = model_path ? model_path : weights;
     if (!rc)
-        rc = sn_modelfile_parse(text, model_path ? model_path : weights, net, m);
+        rc = sn_modelfile_parse(text, name, net, m);
+    /* sizes and the file's shapes first: nothing big is allocated for a
+     * model over the budget or for weights of another model */
+    if (!rc)
+        rc = sn_model_check_budget(*m, max_batch, 0, name);
+    struct sn_h5 *f = NULL;
+    if (!rc)
+        rc = sn_weights_open(weights, &f);
+    if (!rc)
+        rc = sn_weights_check(f, *m, true);
     struct sn_rng r;
     sn_rng_seed(&r, 0, 0);
     if (!rc)
         rc = sn_model_build(*m, max_batch, &r);
-    struct sn_h5 *f = NULL;
-    if (!rc)
-        rc = sn_weights_open(weights, &f);
     if (!rc)
         rc = sn_weights_read(f, *m, true, NULL);
     sn_h5_close(f);
@@ -184,6 +192,22 @@ static int draw_confusion(const int64_t *cm, int K, char **names, const char *pn
     return rc;
 }
 
+/* Between batches: a stop request (SIGTERM, SIGINT) ends the evaluation. */
+static int stop_requested(void *ctx)
+{
+    (void)ctx;
+    return sn_interrupt_check("evaluating");
+}
+
+/* The stop's line: nothing was computed that could be printed (exit 1, as
+ * a stopped train run with nothing to save). */
+static int stopped(int rc)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sn_errmsg());
+    return sn_fail(rc, "%s: no result, nothing written", msg);
+}
+
 int sn_cmd_eval(int argc, char **argv)
 {
     const char *weights = NULL, *data = NULL, *split = "test", *model = NULL, *cpng = NULL;
@@ -223,7 +247,15 @@ int sn_cmd_eval(int argc, char **argv)
     int64_t *cm = NULL;
     char **names = NULL;
     int K = 0;
-    rc = cli_load_weights(weights, model, (int)batch, &net, &m, NULL);
+    char *text = NULL;
+    rc = cli_load_weights(weights, model, (int)batch, &net, &m, &text);
+    /* every rank evaluates its block with the same model and weights:
+     * hosts may hold different files under one path */
+    if (!(rc = sn_dist_agree(rc)))
+        rc = cli_same_file(weights, "weights file");
+    if (!rc)   /* the flags, and the --model text */
+        rc = cli_same_everywhere(argc, argv, 2, text);
+    free(text);
     if (!rc)
         rc = sn_dataset_open(data, &ds);
     if (!rc && !(s = sn_dataset_split(ds, split)))
@@ -257,7 +289,10 @@ int sn_cmd_eval(int argc, char **argv)
         goto out;
     cli_warn_data_mismatch(weights, data, ds, s);
     struct sn_eval_sums e;
-    rc = sn_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &e, cm, NULL, NULL);
+    rc = sn_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &e, cm, stop_requested,
+                     NULL);
+    if (rc == SN_EINTR)
+        rc = stopped(rc);
     if ((code = cli_agree(rc)))
         goto out;
     const double loss_sum = e.loss_sum;

@@ -51,6 +51,31 @@ static void print_record(const char *weights)
         printf("  %-11s %s\n", r.kv[i].key, r.kv[i].value);
 }
 
+/* The memory of one rank at the configured batch, computed from the
+ * layers without allocating them (sn_model_size), against the limit that
+ * train, eval and predict hold models to. */
+static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, long ranks)
+{
+    int b = net->batch / (int)ranks > 0 ? net->batch / (int)ranks : 1;
+    int states = sn_optim_count_states(&net->optim);
+    struct sn_model_size z;
+    size_t limit;
+    if (sn_model_size(m, b, states, &z) || sn_model_max_bytes(&limit)) {
+        printf("memory per rank at batch %d: %s\n", net->batch, sn_errmsg());
+        return;
+    }
+    printf("memory per rank at batch %d / %ld rank%s = %d: about %.4g MB (parameters, gradients "
+           "and %d optimizer state%s %.4g MB; layer outputs and output gradients %.4g MB, "
+           "%.4g MB of outputs per example; workspace on top)\n", net->batch, ranks,
+           ranks == 1 ? "" : "s", b, (double)z.total_bytes / 1e6, states, states == 1 ? "" : "s",
+           (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
+           (double)z.act_bytes / 1e6);
+    if (z.total_bytes > limit)
+        printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval and predict "
+               "refuse this model unless SN_MODEL_MAX_BYTES allows it\n", (double)limit / 1e6,
+               limit);
+}
+
 int sn_cmd_info(int argc, char **argv)
 {
     const char *model = NULL, *weights = NULL;
@@ -122,26 +147,7 @@ int sn_cmd_info(int argc, char **argv)
         printf("forward: %s FLOPs per example; a training step (forward + backward) is about "
                "3x: %s FLOPs per example\n", human(flops, fb, sizeof fb),
                human(3 * flops, tb, sizeof tb));
-        /* memory of one rank at the configured batch: the model built for
-         * it (arenas, outputs, shared output-gradient slots, workspace),
-         * plus the optimizer state */
-        int b = net.batch / (int)ranks > 0 ? net.batch / (int)ranks : 1;
-        struct sn_optim o;
-        int states = sn_optim_init(&o, &net.optim, 1) == 0 ? o.n_states : 0;
-        sn_optim_deinit(&o);
-        struct sn_rng r;
-        sn_rng_seed(&r, 1, 1);
-        if (sn_model_build(m, b, &r) == SN_OK) {
-            double mem = (double)sn_model_bytes(m) + (double)total * 4 * states;
-            printf("memory per rank at batch %d / %ld rank%s = %d: %.1f MB allocated (parameters, "
-                   "gradients and %d optimizer state%s, outputs, %d shared output-gradient "
-                   "buffer%s, workspace)\n", net.batch, ranks, ranks == 1 ? "" : "s", b,
-                   mem / 1e6, states, states == 1 ? "" : "s", m->n_dy_slots,
-                   m->n_dy_slots == 1 ? "" : "s");
-        } else {
-            printf("memory per rank at batch %d: the model cannot be allocated (%s)\n",
-                   net.batch, sn_errmsg());
-        }
+        print_memory(m, &net, ranks);
         if (weights)
             print_record(weights);
     }

@@ -117,13 +117,13 @@ int main(int argc, char **argv)
         return run(argc, argv);
     cli_note_launcher();
     int rc = start_runtime(&argc, &argv);
-    if (rc == SN_EUSAGE) {
-        fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
-        return 2;
-    }
     if (rc) {
-        fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
-        return 1;
+        /* a usage error is agreed over the ranks (sn_dist_init) and said
+         * once, by rank 0 (before MPI runs, every process is rank 0); a
+         * runtime failure may be one rank's own */
+        if (rc != SN_EUSAGE || sn_dist_rank() == 0)
+            fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+        return rc == SN_EUSAGE ? 2 : 1;
     }
     catch_stop_signals(false);   /* again: the MPI runtime may have installed its own */
     int code = 2;

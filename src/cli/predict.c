@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "core/activation.h"
 #include "core/loss.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
@@ -241,6 +242,12 @@ static int run(const char *weights, const char *model, const char *input, const 
     }
     for (size_t at = 0; !rc && at < s->n; at += (size_t)batch) {
         int n = (int)(s->n - at < (size_t)batch ? s->n - at : (size_t)batch);
+        if ((rc = sn_interrupt_check("predicting"))) {   /* SIGTERM, SIGINT: stop here */
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", sn_errmsg());
+            rc = sn_fail(rc, "%s, after %zu of %zu rows: nothing written", msg, at, s->n);
+            break;
+        }
         rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, NULL, NULL);
         if (rc)
             break;

@@ -2,11 +2,13 @@
 #include "core/model.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/checked.h"
 #include "core/clock.h"
+#include "core/number.h"
 #include "core/status.h"
 
 int sn_model_create(struct sn_shape in, struct sn_model **out)
@@ -66,6 +68,61 @@ size_t sn_model_bytes(const struct sn_model *m)
     for (int k = 0; k < m->n_dy_slots; k++)
         n += m->dy_slot_len[k];
     return n * sizeof(float);
+}
+
+int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_model_size *o)
+{
+    memset(o, 0, sizeof *o);
+    size_t act = 0, largest = 0, len, floats, b = batch > 0 ? (size_t)batch : 1;
+    bool ok = true;
+    for (int i = 0; i < m->n_layers && ok; i++) {
+        const struct sn_layer *l = m->layers[i];
+        for (int p = 0; p < l->n_params && ok; p++)
+            ok = sn_add_ok(l->params[p].buffer ? o->n_buffers : o->n_learnt, l->params[p].len,
+                           l->params[p].buffer ? &o->n_buffers : &o->n_learnt);
+        len = sn_shape_len(&l->out_shape);
+        ok = ok && sn_add_ok(act, len, &act);
+        largest = len > largest ? len : largest;
+    }
+    size_t per_learnt = 2 + (size_t)(n_states > 0 ? n_states : 0), acts;
+    ok = ok && sn_mul_ok(o->n_learnt, per_learnt, &floats) &&
+         sn_add_ok(floats, o->n_buffers, &floats) && sn_mul_ok(floats, sizeof(float), &o->state_bytes) &&
+         sn_mul_ok(act, sizeof(float), &o->act_bytes) && sn_mul_ok(largest, 2, &acts) &&
+         sn_add_ok(acts, act, &acts) && sn_mul3_ok(acts, b, sizeof(float), &o->batch_act_bytes) &&
+         sn_add_ok(o->state_bytes, o->batch_act_bytes, &o->total_bytes);
+    return ok ? SN_OK : sn_fail(SN_ESHAPE, "the model's sizes do not fit in %zu bytes", SIZE_MAX);
+}
+
+int sn_model_max_bytes(size_t *limit)
+{
+    const char *env = getenv("SN_MODEL_MAX_BYTES");
+    long long v;
+    *limit = SN_MODEL_MAX_BYTES;
+    if (!env)
+        return SN_OK;
+    if (sn_parse_int(env, 1, 1LL << 62, &v))
+        return sn_fail_prefix(SN_EINVAL, "SN_MODEL_MAX_BYTES: ");
+    *limit = (size_t)v;
+    return SN_OK;
+}
+
+int sn_model_check_budget(const struct sn_model *m, int batch, int n_states, const char *what)
+{
+    struct sn_model_size z;
+    size_t limit;
+    int rc = sn_model_size(m, batch, n_states, &z);
+    if (rc)
+        return sn_fail_prefix(rc, "%s: ", what);
+    if ((rc = sn_model_max_bytes(&limit)) || z.total_bytes <= limit)
+        return rc;
+    return sn_fail(SN_EINVAL, "%s: the model needs %.4g MB, more than the limit of %.4g MB "
+                   "(SN_MODEL_MAX_BYTES=%zu): %zu parameters take %.4g MB with their gradients "
+                   "and %d optimizer state%s, layer outputs %.4g MB at batch %d (%.4g MB per "
+                   "example); set SN_MODEL_MAX_BYTES to allow more", what,
+                   (double)z.total_bytes / 1e6, (double)limit / 1e6, limit,
+                   z.n_learnt + z.n_buffers, (double)z.state_bytes / 1e6, n_states,
+                   n_states == 1 ? "" : "s", (double)z.batch_act_bytes / 1e6, batch,
+                   (double)z.act_bytes / 1e6);
 }
 
 /* FNV-1a of a layer name: its slot in the by_name table. */

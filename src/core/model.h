@@ -84,6 +84,36 @@ struct sn_shape sn_model_shape(const struct sn_model *m, int i);
  * (layer-private state, such as dropout masks, comes on top). */
 size_t sn_model_bytes(const struct sn_model *m);
 
+/* What a model needs, known from its layers before sn_model_build
+ * allocates anything. */
+struct sn_model_size {
+    size_t n_learnt, n_buffers;   /* parameter values: learnt, and running statistics */
+    size_t state_bytes;           /* float32 parameters, their gradients, n_states optimizer
+                                   * states of the learnt ones, and the buffers */
+    size_t act_bytes;             /* float32 layer outputs of one example */
+    size_t batch_act_bytes;       /* at the batch: every output, and two output-gradient
+                                   * buffers of the largest (a chain's need) */
+    size_t total_bytes;           /* state_bytes + batch_act_bytes */
+};
+
+/* The sizes of m (built or not) for batches of batch with n_states
+ * optimizer states per learnt parameter, with overflow-checked arithmetic
+ * (SN_ESHAPE if a size does not fit in size_t).  An estimate: layers that
+ * share buffers need less, workspaces and layer-private state come on top. */
+int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_model_size *out);
+
+/* The most bytes sn_model_check_budget lets a model take: 4 GiB, or the
+ * environment variable SN_MODEL_MAX_BYTES (an integer in [1, 2^62];
+ * SN_EINVAL naming it if it is not). */
+#define SN_MODEL_MAX_BYTES ((size_t)4 << 30)
+int sn_model_max_bytes(size_t *limit);
+
+/* Refuse (SN_EINVAL, naming what, the sizes and the limit) a model whose
+ * sn_model_size total exceeds sn_model_max_bytes: called before
+ * sn_model_build, so a small model file cannot make a command allocate
+ * gigabytes.  what names the model in the message (its file). */
+int sn_model_check_budget(const struct sn_model *m, int batch, int n_states, const char *what);
+
 /* Index of the layer called name, or -1. */
 int sn_model_find(const struct sn_model *m, const char *name);
 

@@ -110,6 +110,14 @@ int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size
     return SN_OK;
 }
 
+int sn_optim_count_states(const struct sn_optim_cfg *cfg)
+{
+    struct sn_optim o;
+    int n = sn_optim_init(&o, cfg, 1) == SN_OK ? o.n_states : 0;
+    sn_optim_deinit(&o);
+    return n;
+}
+
 void sn_optim_deinit(struct sn_optim *o)
 {
     for (int i = 0; i < SN_OPTIM_MAX_STATES; i++) {

@@ -86,6 +86,10 @@ int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len
 int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t lo, size_t len);
 void sn_optim_deinit(struct sn_optim *o);
 
+/* How many state arrays cfg's optimizer keeps per parameter (0 if cfg is
+ * not valid: sn_optim_init says why). */
+int sn_optim_count_states(const struct sn_optim_cfg *cfg);
+
 /* Squared L2 norm of g[0..n), the global norm of gradient clipping (and
  * the trainer's finiteness check): 64 fixed parts, each a double sum of
  * vectorised float sums over 4096 values, added in part order: the same

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/number.h"
 #include "core/status.h"
 
 static int world_rank, world_size = 1, local_size = 1;
@@ -123,9 +124,8 @@ static int fake_hosts_env(int *k)
     *k = 0;
     if (!s || !*s)
         return SN_OK;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v < 1 || v > INT_MAX)
+    long long v;
+    if (sn_parse_int(s, 1, INT_MAX, &v))
         return sn_fail(SN_EUSAGE, "SN_DIST_FAKE_HOSTS='%s': a whole number of hosts >= 1 "
                        "(a test aid; unset it for the real hosts)", s);
     *k = (int)v;
@@ -153,7 +153,8 @@ int sn_dist_init(int *argc, char ***argv)
     MPI_Comm_free(&node);
     if ((err = dup_group(MPI_COMM_WORLD, SN_DIST_WORLD)) != MPI_SUCCESS)
         return mpi_fail(err, "MPI_Comm_dup");
-    int k, rc = fake_hosts_env(&k);
+    /* agreed: one rank's bad value stops every rank, and main says it once */
+    int k, rc = sn_dist_agree(fake_hosts_env(&k));
     return rc ? rc : build_hosts(k);
 }
 

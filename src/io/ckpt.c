@@ -19,7 +19,7 @@ static const char *const metric_cols[SN_METRIC_COLS] = {
 bool sn_ckpt_is_checkpoint(const char *path)
 {
     struct sn_h5 *f;
-    if (sn_h5_check_seal(path) || sn_h5_open(path, &f))
+    if (sn_h5_check_seal(path) || sn_h5_probe_all(path) || sn_h5_open(path, &f))
         return false;
     bool yes = sn_h5_exists(f, "/state/format_version");
     sn_h5_close(f);
@@ -340,7 +340,9 @@ int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
     if (rc)
         return rc;
     struct sn_h5 *f;
-    rc = sn_h5_open(path, &f);
+    rc = sn_h5_probe_all(path);   /* the seal does not stop a crafted file */
+    if (!rc)
+        rc = sn_h5_open(path, &f);
     if (rc)
         return rc == SN_EINVAL ? sn_fail_prefix(SN_EDAMAGED, "sealed but unreadable: ") : rc;
     rc = read_all(f, m, o, st);

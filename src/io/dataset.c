@@ -5,15 +5,10 @@
  */
 #include "io/dataset.h"
 
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/checked.h"
@@ -212,49 +207,30 @@ static int open_dataset(const char *path, bool inputs_only, struct sn_dataset **
 }
 
 /* Datasets are other people's files and carry no seal, and libhdf5 1.10
- * crashes on some damaged ones (make fuzz finds such files in seconds).
- * So a child process opens the file first, the way the command will, and
- * reads one row of each split: if libhdf5 crashes or hangs there, only the
- * child dies, and the file is refused as damaged.  Exit 0: fine, 42: a
- * refusal scratchnet explains itself when the parent opens it again. */
+ * crashes on some damaged ones: sn_h5_probe runs this in a child process
+ * first, opening the file the way the command will and reading one row of
+ * each split (the last). */
+static int try_open(const char *path, const void *ctx)
+{
+    struct sn_dataset *d;
+    int rc = open_dataset(path, *(const bool *)ctx, &d);
+    struct sn_split *sp[3] = { rc ? NULL : &d->train, rc ? NULL : &d->test,
+                               rc ? NULL : &d->val };
+    for (int i = 0; i < 3 && !rc; i++)
+        if (sp[i]->present && !(rc = sn_dataset_reserve(d, 1))) {
+            float *x = sn_alloc_f32(sp[i]->row_len), *t = sn_alloc_f32((size_t)sp[i]->y_k + 1);
+            int label;
+            rc = x && t ? sn_dataset_read_block(d, sp[i], sp[i]->n - 1, 1, x, &label, t)
+                        : SN_ENOMEM;
+            sn_free(x);
+            sn_free(t);
+        }
+    return rc;
+}
+
 static int probe(const char *path, bool inputs_only)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* quietly: no core file, no crash report of the MPI runtime's handlers */
-        static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-            signal(sigs[i], SIG_DFL);
-        setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, 2);
-        alarm(60);
-        struct sn_dataset *d;
-        int rc = open_dataset(path, inputs_only, &d);
-        struct sn_split *sp[3] = { rc ? NULL : &d->train, rc ? NULL : &d->test,
-                                   rc ? NULL : &d->val };
-        for (int i = 0; i < 3 && !rc; i++)
-            if (sp[i]->present && !(rc = sn_dataset_reserve(d, 1))) {
-                float *x = sn_alloc_f32(sp[i]->row_len), *t = sn_alloc_f32((size_t)sp[i]->y_k + 1);
-                int label;
-                rc = x && t ? sn_dataset_read_block(d, sp[i], sp[i]->n - 1, 1, x, &label, t)
-                            : SN_ENOMEM;
-                sn_free(x);
-                sn_free(t);
-            }
-        _exit(rc ? 42 : 0);   /* ends the forked child only */
-    }
-    int st = 0;
-    if (pid < 0)
-        return SN_OK;   /* no child to spare: open it directly */
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42))
-        return SN_OK;
-    return sn_fail(SN_EINVAL, "%s: damaged HDF5 file: libhdf5 %s reading it", path,
-                   WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? "hung for 60 s"
-                   : WIFSIGNALED(st) ? "crashed" : "failed");
+    return sn_h5_probe(path, try_open, &inputs_only);
 }
 
 int sn_dataset_open(const char *path, struct sn_dataset **out)
@@ -587,6 +563,25 @@ int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t
     return read_common(d, s, NULL, first, n, x, labels, targets);
 }
 
+/* Refuse the label y of row i, giving the value the file stores: labels
+ * are read as int32, which clamps (2^64-1 reads as 2147483647), so the
+ * row is read again in 64 bits for the message. */
+static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int K)
+{
+    char v[32];
+    int64_t s64;
+    uint64_t u64;
+    snprintf(v, sizeof v, "%d", y);
+    if (d->f && sn_h5_is_signed(d->f, yp)) {
+        if (sn_h5_read_block(d->f, yp, i, 1, 1, SN_H5_I64, &s64) == SN_OK)
+            snprintf(v, sizeof v, "%lld", (long long)s64);
+    } else if (d->f && sn_h5_read_block(d->f, yp, i, 1, 1, SN_H5_U64, &u64) == SN_OK) {
+        snprintf(v, sizeof v, "%llu", (unsigned long long)u64);
+    }
+    return sn_fail(SN_EINVAL, "%s: %s row %zu has label %s, outside [0, %d) for a model with %d "
+                   "outputs", sn_dataset_name(d), yp, i, v, K, K);
+}
+
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
                             size_t n, int K)
 {
@@ -599,8 +594,7 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
         const int32_t *y = s->y_mem;
         for (size_t i = first; i < first + n; i++)
             if (y[i] < 0 || y[i] >= K)
-                return sn_fail(SN_EINVAL, "%s: %s row %zu has label %d, outside [0, %d) for a "
-                               "model with %d outputs", sn_dataset_name(d), yp, i, y[i], K, K);
+                return bad_label(d, yp, i, y[i], K);
         return SN_OK;
     }
     int *buf = malloc(CHUNK * sizeof *buf);
@@ -614,9 +608,7 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
             rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
         for (size_t i = 0; i < cnt && rc == SN_OK; i++)
             if (buf[i] < 0 || buf[i] >= K)
-                rc = sn_fail(SN_EINVAL, "%s: %s row %zu has label %d, outside [0, %d) for a "
-                             "model with %d outputs", sn_h5_path(d->f), yp, at + i, buf[i],
-                             K, K);
+                rc = bad_label(d, yp, at + i, buf[i], K);
     }
     free(buf);
     return rc;

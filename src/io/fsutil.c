@@ -147,3 +147,24 @@ int sn_fs_open_failed(const char *path, int err, const char *hint)
     return sn_fail(SN_EINVAL, "%s: cannot open: %s%s%s", path,
                    err ? strerror(err) : "unknown reason", hint ? " " : "", hint ? hint : "");
 }
+
+int sn_fs_hash(FILE *fp, long from, uint64_t *hash, uint64_t *len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL, n = 0;
+    unsigned char buf[65536];
+    size_t got;
+    if (fseek(fp, from, SEEK_SET) != 0)
+        return -1;
+    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) {
+        for (size_t i = 0; i < got; i++) {
+            h ^= buf[i];
+            h *= 0x100000001b3ULL;
+        }
+        n += got;
+    }
+    if (ferror(fp))
+        return -1;
+    *hash = h;
+    *len = n + (uint64_t)from;
+    return 0;
+}

@@ -10,6 +10,7 @@
 #define SN_IO_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* tmp = "<dir of path>/.<base of path>.tmp.<pid>" */
@@ -36,6 +37,10 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
 /* The same check without opening: SN_OK if path is a regular file of at
  * most max_bytes bytes (for readers that open by name, as libhdf5 does). */
 int sn_fs_check_input(const char *path, const char *what, size_t max_bytes);
+
+/* FNV-1a 64 of the bytes of fp from byte `from` to its end into *hash,
+ * and from + the bytes read into *len.  -1 on a seek or read error. */
+int sn_fs_hash(FILE *fp, long from, uint64_t *hash, uint64_t *len);
 
 /* What st is, for a message: "a folder", "a FIFO", "a character device",
  * "a block device", "a socket", "a file" (a regular one). */

@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/checked.h"
@@ -129,33 +132,12 @@ int sn_h5_create(const char *path, struct sn_h5 **out)
     return create_file(path, false, out);
 }
 
-/* FNV-1a 64 of the file's bytes from offset SEAL_BYTES to the end. */
-static int hash_after_block(FILE *fp, uint64_t *hash, uint64_t *len)
-{
-    uint64_t h = 0xcbf29ce484222325ULL, n = 0;
-    unsigned char buf[65536];
-    size_t got;
-    if (fseek(fp, SEAL_BYTES, SEEK_SET) != 0)
-        return -1;
-    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) {
-        for (size_t i = 0; i < got; i++) {
-            h ^= buf[i];
-            h *= 0x100000001b3ULL;
-        }
-        n += got;
-    }
-    if (ferror(fp))
-        return -1;
-    *hash = h;
-    *len = n + SEAL_BYTES;
-    return 0;
-}
-
+/* The seal: FNV-1a 64 of the file's bytes from offset SEAL_BYTES to the end. */
 static int seal(const char *path)
 {
     FILE *fp = fopen(path, "r+b");
     uint64_t h, len;
-    if (!fp || hash_after_block(fp, &h, &len) != 0) {
+    if (!fp || sn_fs_hash(fp, SEAL_BYTES, &h, &len) != 0) {
         if (fp)
             fclose(fp);
         return sn_fail(SN_EIO, "%s: cannot seal the file", path);
@@ -182,7 +164,7 @@ int sn_h5_check_seal(const char *path)
     }
     memcpy(&want_len, block + 8, 8);
     memcpy(&want_h, block + 16, 8);
-    int r = hash_after_block(fp, &h, &len);
+    int r = sn_fs_hash(fp, SEAL_BYTES, &h, &len);
     fclose(fp);
     if (r != 0 || len != want_len || h != want_h)
         return sn_fail(SN_EDAMAGED, "%s: damaged: %s", path,
@@ -322,6 +304,116 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
     H5Tclose(t);
     H5Sclose(s);
     return rc;
+}
+
+int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *ctx),
+                const void *ctx)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* quietly: no core file, no crash report of the MPI runtime's handlers */
+        static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            signal(sigs[i], SIG_DFL);
+        setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            dup2(null, 2);
+        alarm(60);
+        _exit(try_open(path, ctx) ? 42 : 0);   /* ends the forked child only */
+    }
+    int st = 0;
+    if (pid < 0)
+        return SN_OK;   /* no child to spare: open it directly */
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42))
+        return SN_OK;
+    return sn_fail(SN_EINVAL, "%s: damaged HDF5 file: libhdf5 %s reading it", path,
+                   WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? "hung for 60 s"
+                   : WIFSIGNALED(st) ? "crashed" : "failed");
+}
+
+/* Attribute values up to this size are read by the probe (the class names
+ * of SN_H5_MAX_STRS strings fit). */
+#define PROBE_ATTR_BYTES ((size_t)64 << 20)
+
+static herr_t touch_attr(hid_t o, const char *name, const H5A_info_t *info, void *ctx)
+{
+    (void)info;
+    (void)ctx;
+    hid_t a = H5Aopen(o, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a), s = a < 0 ? -1 : H5Aget_space(a);
+    hid_t nt = t < 0 ? -1 : H5Tget_native_type(t, H5T_DIR_DEFAULT);
+    hssize_t n = s < 0 ? -1 : H5Sget_simple_extent_npoints(s);
+    size_t bytes, size = nt < 0 ? 0 : H5Tget_size(nt);
+    if (n > 0 && size > 0 && sn_mul_ok((size_t)n, size, &bytes) && bytes <= PROBE_ATTR_BYTES) {
+        void *buf = malloc(bytes);
+        if (buf)
+            H5Aread(a, nt, buf);   /* variable-length strings are left: the child ends */
+        free(buf);
+    }
+    H5Tclose(nt);
+    H5Tclose(t);
+    H5Sclose(s);
+    H5Aclose(a);
+    return 0;
+}
+
+/* The first and last elements of a numeric dataset the file backs: the
+ * chunk index or the contiguous address a read goes through. */
+static void touch_dataset(struct sn_h5 *f, const char *name, hid_t d)
+{
+    hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+    H5T_class_t c = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
+    int nd = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+    hsize_t dims[H5S_MAX_RANK], at[2 * SN_H5_MAX_DIMS];   /* two points, packed */
+    if ((c == H5T_INTEGER || c == H5T_FLOAT) && nd >= 0 && nd <= SN_H5_MAX_DIMS &&
+        H5Sget_simple_extent_npoints(s) > 0 && check_backed(f, name, d) == SN_OK) {
+        H5Sget_simple_extent_dims(s, dims, NULL);
+        for (int i = 0; i < nd; i++) {
+            at[i] = 0;
+            at[nd + i] = dims[i] - 1;
+        }
+        double v[2];
+        hsize_t two = nd ? 2 : 1;
+        hid_t m = H5Screate_simple(1, &two, NULL);
+        if (nd == 0 || H5Sselect_elements(s, H5S_SELECT_SET, 2, at) >= 0)
+            H5Dread(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, v);
+        H5Sclose(m);
+    }
+    H5Tclose(t);
+    H5Sclose(s);
+}
+
+static herr_t touch_object(hid_t root, const char *name, const H5O_info_t *info, void *ctx)
+{
+    hid_t o = H5Oopen(root, name, H5P_DEFAULT);
+    if (o < 0)
+        return 0;   /* the command explains what it cannot open */
+    H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, touch_attr, NULL);
+    if (info->type == H5O_TYPE_DATASET)
+        touch_dataset(ctx, name, o);
+    H5Oclose(o);
+    return 0;
+}
+
+static int touch_all(const char *path, const void *ctx)
+{
+    (void)ctx;
+    struct sn_h5 *f;
+    int rc = sn_h5_open(path, &f);
+    if (rc)
+        return rc;
+    if (H5Ovisit2(f->id, H5_INDEX_NAME, H5_ITER_NATIVE, touch_object, f, H5O_INFO_BASIC) < 0)
+        rc = SN_EINVAL;
+    sn_h5_close(f);
+    return rc;
+}
+
+int sn_h5_probe_all(const char *path)
+{
+    return sn_h5_probe(path, touch_all, NULL);
 }
 
 bool sn_h5_is_signed(struct sn_h5 *f, const char *path)

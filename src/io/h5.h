@@ -25,6 +25,24 @@ enum sn_h5_class { SN_H5_CLASS_INT, SN_H5_CLASS_FLOAT, SN_H5_CLASS_OTHER };
  * or not HDF5: files opened this way are inputs the user named (exit 2). */
 int sn_h5_open(const char *path, struct sn_h5 **out);
 
+/* Files other people made (datasets, weights, checkpoints) can crash
+ * libhdf5: 1.10 crashes on some damaged ones (make fuzz finds such files in
+ * seconds), and a seal anyone can recompute does not stop them.  So a child
+ * process opens the file first with try_open(path, ctx), the way the command
+ * will: if libhdf5 crashes or hangs there, only the child dies.  SN_OK when
+ * the child ends normally, whatever try_open returned (the caller explains
+ * its own refusals when it opens the file again); SN_EINVAL "PATH: damaged
+ * HDF5 file: libhdf5 crashed reading it" (or hung for 60 s) otherwise.
+ * try_open runs in the child only, which ends without returning. */
+int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *ctx),
+                const void *ctx);
+
+/* sn_h5_probe with a try_open that opens path and reads every object's
+ * attributes and the first and last elements of each dataset the file
+ * backs (sn_h5_info's budgets): what loading weights or a checkpoint
+ * touches. */
+int sn_h5_probe_all(const char *path);
+
 /* Create (truncate) a file for writing. */
 int sn_h5_create(const char *path, struct sn_h5 **out);
 

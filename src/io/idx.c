@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/checked.h"
 #include "core/interrupt.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -26,6 +27,34 @@ static int read_exact(gzFile g, void *buf, size_t n)
         n -= (size_t)got;
     }
     return 0;
+}
+
+/* The header's dimensions into out->dims and their product (bytes of
+ * data) into out->len, refused when one is 0 or the data exceeds
+ * IDX_MAX_BYTES, naming every dimension. */
+static int read_dims(gzFile g, const char *path, struct sn_idx *out)
+{
+    char shape[160] = "";
+    size_t used = 0;
+    bool fits = true;
+    out->len = 1;
+    for (int i = 0; i < out->ndim; i++) {
+        unsigned char b[4];
+        if (read_exact(g, b, 4) != 0)
+            return sn_fail(SN_EINVAL, "%s: truncated IDX header", path);
+        size_t d = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+        if (d == 0)
+            return sn_fail(SN_EINVAL, "%s: IDX dimension %d has size 0", path, i);
+        out->dims[i] = d;
+        fits = fits && sn_mul_ok(out->len, d, &out->len) && out->len <= IDX_MAX_BYTES;
+        if (used < sizeof shape)
+            used += (size_t)snprintf(shape + used, sizeof shape - used, "%s%zu", i ? " x " : "", d);
+    }
+    if (!fits)
+        return sn_fail(SN_EINVAL, "%s: the IDX header declares %s bytes of data, more than the "
+                       "limit of %zu (1 GiB, IDX_MAX_BYTES in src/io/idx.c)", path, shape,
+                       IDX_MAX_BYTES);
+    return SN_OK;
 }
 
 int sn_idx_read(const char *path, struct sn_idx *out)
@@ -57,21 +86,8 @@ int sn_idx_read(const char *path, struct sn_idx *out)
         goto out_close;
     }
     out->ndim = hdr[3];
-    out->len = 1;
-    for (int i = 0; i < out->ndim; i++) {
-        unsigned char b[4];
-        if (read_exact(g, b, 4) != 0) {
-            rc = sn_fail(SN_EINVAL, "%s: truncated IDX header", path);
-            goto out_close;
-        }
-        size_t d = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
-        if (d == 0 || d > IDX_MAX_BYTES / out->len) {
-            rc = sn_fail(SN_EINVAL, "%s: IDX dimension %d has a bad size %zu", path, i, d);
-            goto out_close;
-        }
-        out->dims[i] = d;
-        out->len *= d;
-    }
+    if ((rc = read_dims(g, path, out)))
+        goto out_close;
     /* Grow the buffer as data arrives, so a header that promises a
      * gigabyte in a short (or hostile) file costs no gigabyte. */
     size_t cap = out->len < ((size_t)1 << 20) ? out->len : ((size_t)1 << 20), have = 0;

@@ -226,7 +226,10 @@ int sn_weights_open(const char *path, struct sn_h5 **f)
     int rc = sn_h5_check_seal(path);
     if (rc == SN_EDAMAGED)
         return rc;
-    return sn_h5_open(path, f);
+    /* the seal is a checksum anyone can recompute: a crafted file that
+     * crashes libhdf5 may carry one */
+    rc = sn_h5_probe_all(path);
+    return rc ? rc : sn_h5_open(path, f);
 }
 
 int sn_weights_read_cfg(const char *path, char **cfg_text)
@@ -257,7 +260,8 @@ static int same_shape(struct sn_h5 *f, const char *path, const struct sn_param *
     return rc;
 }
 
-static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fit,
+/* values false: the shapes only (m may be unbuilt) */
+static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fit, bool values,
                        int *n_loaded, char *refit, size_t refit_len)
 {
     int loaded = 0;
@@ -304,8 +308,8 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
                                "(float): the file holds another model", sn_h5_path(f), path,
                                sn_shape_str(&pr->shape, want, sizeof want));
             }
-            if ((rc = sn_interrupt_check("reading the weights")) ||
-                (rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len)))
+            if (values && ((rc = sn_interrupt_check("reading the weights")) ||
+                           (rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len))))
                 return rc;
             loaded++;
         }
@@ -317,11 +321,17 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
 
 int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loaded)
 {
-    return read_params(f, m, strict, false, n_loaded, NULL, 0);
+    return read_params(f, m, strict, false, true, n_loaded, NULL, 0);
+}
+
+int sn_weights_check(struct sn_h5 *f, const struct sn_model *m, bool strict)
+{
+    /* reads no value: m is not written */
+    return read_params(f, (struct sn_model *)m, strict, false, false, NULL, NULL, 0);
 }
 
 int sn_weights_read_fit(struct sn_h5 *f, struct sn_model *m, int *n_loaded, char *refit,
                         size_t refit_len)
 {
-    return read_params(f, m, false, true, n_loaded, refit, refit_len);
+    return read_params(f, m, false, true, true, n_loaded, refit, refit_len);
 }

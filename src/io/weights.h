@@ -77,6 +77,12 @@ int sn_weights_read_cfg(const char *path, char **cfg_text);
  * their values.  *n_loaded (may be NULL) counts the parameters read. */
 int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loaded);
 
+/* What sn_weights_read(f, m, strict) checks before it reads a value: every
+ * stored array of m's parameters has its shape (and, strict, none is
+ * missing); m need not be built, so the file is checked against the model
+ * before the model's memory is allocated. */
+int sn_weights_check(struct sn_h5 *f, const struct sn_model *m, bool strict);
+
 /* For fine-tuning (train --init): load every layer whose stored arrays all
  * have the model's shapes; a layer with an array of another shape (a
  * replaced head) keeps its fresh initialisation and is named in refit

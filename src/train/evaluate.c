@@ -82,7 +82,7 @@ static void count_confusion(const float *z, const int *lab, int n, int K, int64_
 
 int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                 const struct sn_split *s, int chunk, float *x, int *labels, float *targets,
-                struct sn_eval_sums *out, int64_t *confusion, void (*alive)(void *ctx),
+                struct sn_eval_sums *out, int64_t *confusion, int (*alive)(void *ctx),
                 void *ctx)
 {
     size_t begin, end;
@@ -98,10 +98,10 @@ int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_datas
     for (size_t at = begin; at < end && rc == SN_OK; at += (size_t)chunk) {
         int n = (int)(end - at < (size_t)chunk ? end - at : (size_t)chunk);
         rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, labels, targets);
+        if (!rc && alive)
+            rc = alive(ctx);
         if (rc)
             break;
-        if (alive)
-            alive(ctx);
         const float *z = sn_forward_eval(m, net, x, n, zsum);
         const int *lab = s->y_int && !net->target_input ? labels : NULL;
         const float *tgt = net->target_input ? x : s->y_int ? NULL : targets;

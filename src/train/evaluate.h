@@ -41,13 +41,14 @@ size_t sn_eval_scratch_len(const struct sn_model *m, const struct sn_netcfg *net
  * inputs, labels and targets chunk rows).  Global sums in *out; when
  * confusion is not NULL (K x K, zeroed by the caller; class labels only),
  * confusion[true * K + predicted] counts.  alive (may be NULL) is called
- * after each batch, with ctx: evaluation is progress for a watchdog.
- * Every rank reaches the reductions even after a local read error, so a
- * bad file cannot leave the others waiting; agree on the result
- * (sn_dist_agree). */
+ * after each batch is read, with ctx: evaluation is progress for a
+ * watchdog; a status other than SN_OK from it (a stop request, say) ends
+ * this rank's batches and is returned.  Every rank reaches the reductions
+ * even after a local read error or stop, so a bad file cannot leave the
+ * others waiting; agree on the result (sn_dist_agree). */
 int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                 const struct sn_split *s, int chunk, float *x, int *labels, float *targets,
-                struct sn_eval_sums *out, int64_t *confusion, void (*alive)(void *ctx),
+                struct sn_eval_sums *out, int64_t *confusion, int (*alive)(void *ctx),
                 void *ctx);
 
 #endif

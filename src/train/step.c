@@ -262,10 +262,12 @@ int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
     return rc;
 }
 
-/* The test split, evaluated in micro-batch chunks with the step's buffers. */
-static void eval_alive(void *ctx)
+/* The test split, evaluated in micro-batch chunks with the step's buffers;
+ * a stop request waits for the step's reduction, not for this. */
+static int eval_alive(void *ctx)
 {
     sn_trainer_alive(ctx, -1);
+    return SN_OK;
 }
 
 void sn_trainer_use_average(struct sn_trainer *t)

@@ -128,7 +128,8 @@ static int stage_model(struct sn_trainer *t, const char *text, const char *name)
                        P);
     t->b = B / P;
     t->mb = t->b / t->o.accumulate;
-    return SN_OK;
+    /* before the data loads and anything is allocated */
+    return sn_model_check_budget(t->m, t->mb, sn_optim_count_states(&t->net.optim), name);
 }
 
 /* The data checked against the model, and held in memory when it fits. */

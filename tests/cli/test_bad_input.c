@@ -316,6 +316,59 @@ static void with_attr(const char *from, const char *to, const char *obj, const c
     reseal(to);
 }
 
+/* blobs.h5 with /train/y stored as type (64-bit), row 5 holding 2^64-1
+ * (unsigned) or -2^63 (signed). */
+static void wide_labels(const char *name, hid_t type)
+{
+    assert_int_equal(sn_test_run("cd %s && cp blobs.h5 %s", fx, name), 0);
+    hid_t f = H5Fopen(fx_path(name), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "/train/y", H5P_DEFAULT), s = H5Dget_space(d);
+    hsize_t n;
+    H5Sget_simple_extent_dims(s, &n, NULL);
+    int64_t *y = malloc(n * sizeof *y);
+    assert_true(H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(d);
+    H5Ldelete(f, "/train/y", H5P_DEFAULT);
+    y[5] = INT64_MIN;   /* as uint64: 2^63; set below */
+    uint64_t *u = (uint64_t *)y;
+    if (H5Tget_sign(type) == H5T_SGN_NONE)
+        u[5] = UINT64_MAX;
+    d = H5Dcreate2(f, "/train/y", type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Dwrite(d, H5Tget_sign(type) == H5T_SGN_NONE ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64,
+                         H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    free(y);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+/* A copy of a scratchnet file damaged the way crash.h5 is (the root
+ * group's symbol-table message points nowhere: its local heap address is
+ * made undefined), resealed: libhdf5 1.10 crashes opening it. */
+static void crashing_copy(const char *from, const char *to)
+{
+    assert_int_equal(sn_test_run("cd %s && cp %s %s", fx, from, to), 0);
+    size_t n;
+    char *b = sn_test_slurp(fx_path(to));
+    FILE *f = fopen(fx_path(to), "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = (size_t)ftell(f);
+    /* message type 0x11 (symbol table), 16 bytes: B-tree, then heap address */
+    static const char msg[] = { 0x11, 0, 0x10, 0 };
+    size_t at = 512;
+    while (at + 24 <= n && memcmp(b + at, msg, sizeof msg) != 0)
+        at++;
+    assert_true(at + 24 <= n);
+    fseek(f, (long)(at + 16), SEEK_SET);
+    for (int i = 0; i < 8; i++)
+        fputc(0xff, f);
+    fclose(f);
+    free(b);
+    reseal(to);
+}
+
 /* ck.h5 with /metrics/epoch declared 2^28 rows, chunked, never written */
 static void big_metrics(void)
 {
@@ -544,6 +597,20 @@ static void make_hostile_fixtures(void)
     with_attr("wimg.h5", "scalenan.h5", "/model", "input_scale", NAN);
     big_metrics();
     many_classes("manyclasses.h5", 2000000);
+    /* models within every per-layer limit but too big in all: 1 G
+     * parameters (8 GB with gradients) in 61 bytes; 256 M parameters
+     * (2 GB with gradients, within the budget) that w.h5 does not fit */
+    write_text("bigmodel.cfg", "[net]\ninput = 8\n[dense]\nunits = 1000000\n[dense]\nunits = 1000\n");
+    write_text("wbig.cfg", "[net]\ninput = 12\n[dense]\nunits = 16000000\n[dense]\nunits = 3\n");
+    /* an IDX header declaring 2,000,000 x 28 x 28 bytes (1.57 GB); labels
+     * of 2^64-1 and -2^63 as uint64 and int64 */
+    static const unsigned char bigidx[] = { 0, 0, 8, 3, 0, 0x1e, 0x84, 0x80, 0, 0, 0, 28,
+                                            0, 0, 0, 28 };
+    write_bytes("bigidx.idx", bigidx, sizeof bigidx);
+    wide_labels("u64label.h5", H5T_STD_U64LE);
+    wide_labels("i64label.h5", H5T_STD_I64LE);
+    crashing_copy("w.h5", "crashw.h5");
+    crashing_copy("ck.h5", "crashck.h5");
 }
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
@@ -737,6 +804,32 @@ static void test_hostile_names_draw_safely(void **state)
     assert_true(st.st_size > 1000);
 }
 
+/* Run cmd (sh), SIGTERM it after 2 s while it still runs: it must end
+ * within 5 s of the signal, exit 1, with msg on stderr. */
+static void stopped_by_sigterm(const char *cmd, const char *msg)
+{
+    char full[5000];
+    snprintf(full, sizeof full, "%s 2>%s", cmd, sn_test_path("sigterm.txt"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", full, (char *)NULL);
+        _exit(127);
+    }
+    sleep(2);
+    int st;
+    assert_int_equal(waitpid(pid, &st, WNOHANG), 0);   /* still at work */
+    double t0 = now();
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    double secs = now() - t0;
+    char *err = sn_test_slurp(sn_test_path("sigterm.txt"));
+    printf("ended %.2f s after SIGTERM: %s", secs, err);
+    assert_true(secs < 5.0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    assert_non_null(strstr(err, msg));
+    free(err);
+}
+
 /* SIGTERM while a command loads ends it promptly: a dataset whose labels
  * take about a minute to check (2^26 rows in compressed 4 MB chunks, read
  * per 65536 rows) is interrupted after 2 s and the run ends within 5 s
@@ -778,26 +871,135 @@ static void test_sigterm_during_load(void **state)
     write_text("../m1.cfg", "[net]\ninput = 1\nbatch = 24\n[dense]\nunits = 2\n");
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" train --model %s/../m1.cfg --data %s --steps 1 "
-             "--cache-mb 0 --quiet 2>%s", fx, path, sn_test_path("sigterm.txt"));
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    sleep(2);
-    int st;
-    assert_int_equal(waitpid(pid, &st, WNOHANG), 0);   /* still loading */
-    double t0 = now();
-    kill(pid, SIGTERM);
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    double secs = now() - t0;
-    char *err = sn_test_slurp(sn_test_path("sigterm.txt"));
-    printf("ended %.2f s after SIGTERM: %s", secs, err);
-    assert_true(secs < 5.0);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    assert_non_null(strstr(err, "interrupted by SIGTERM while"));
-    free(err);
+             "--cache-mb 0 --quiet", fx, path);
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while");
     remove(path);
+}
+
+/* SIGTERM to eval and predict while they compute (2 s into 200,000 rows
+ * through two 2048-unit layers, about a minute's work) ends them within
+ * 5 s, exit 1, saying so; predict writes nothing. */
+static void test_sigterm_during_eval_and_predict(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    char data[1200], cfg[1200], w[1200], out[1200];
+    snprintf(data, sizeof data, "%s/slow.h5", sn_test_tmpdir());
+    snprintf(cfg, sizeof cfg, "%s/slow.cfg", sn_test_tmpdir());
+    snprintf(w, sizeof w, "%s/slow_w.h5", sn_test_tmpdir());
+    snprintf(out, sizeof out, "%s/slow.csv", sn_test_tmpdir());
+    float *x = calloc((size_t)N * 8, sizeof *x);
+    int32_t *y = calloc(N, sizeof *y);
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(data, &f), SN_OK);
+    size_t dx[2] = { N, 8 }, dt[2] = { 480, 8 }, ny = N, nt = 480;
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, dt, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, &nt, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/x", 2, dx, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/y", 1, &ny, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    free(x);
+    free(y);
+    FILE *c = fopen(cfg, "w");
+    assert_non_null(c);
+    fputs("[net]\ninput = 8\nbatch = 24\n[dense]\nunits = 2048\nactivation = relu\n"
+          "[dense]\nunits = 2048\nactivation = relu\n[dense]\nunits = 3\n", c);
+    fclose(c);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --out %s --quiet",
+                                 cfg, data, w), 0);
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" eval --weights %s --data %s", w, data);
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while evaluating: no result, nothing written");
+    snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" predict --weights %s --input %s -o %s", w, data,
+             out);
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while predicting, after ");
+    assert_int_not_equal(access(out, F_OK), 0);
+}
+
+/* The command args run in the fixtures with SN_MODEL_MAX_BYTES=limit
+ * exits 2 with msg on stderr. */
+static void refused_with(const char *limit, const char *args, const char *msg)
+{
+    int rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=%s " BIN " %s", fx, limit, args);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    if (rc != 2 || !strstr(err, msg))
+        fail_msg("%s: exit %d (want 2): %s\nwanted: %s", args, rc, err, msg);
+    free(err);
+}
+
+/* The model budget: info describes a model over it from its layers
+ * without allocating them (a 1 G-parameter model within a 1 GiB address
+ * space), names the limit and how to raise it; SN_MODEL_MAX_BYTES lowers
+ * and raises it and is refused when it is not a number. */
+static void test_model_budget(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("cd %s && ulimit -v %d && " BIN " info --model bigmodel.cfg", fx,
+                         MAX_AS_KB);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc)
+        fail_msg("info: exit %d: %s", rc, sn_test_slurp(sn_test_path("err.txt")));
+    assert_non_null(strstr(out, "parameters: 1009001000 learnt"));
+    assert_non_null(strstr(out, "about 8840 MB"));
+    assert_non_null(strstr(out, "over the limit of 4295 MB (SN_MODEL_MAX_BYTES=4294967296)"));
+    free(out);
+    refused_with("1000", "eval --weights w.h5 --data blobs.h5",
+                 "more than the limit of 0.001 MB (SN_MODEL_MAX_BYTES=1000)");
+    refused_with("4k", "predict --weights w.h5 --input img.pgm",
+                 "SN_MODEL_MAX_BYTES: expected an integer in [1, ");
+    rc = sn_test_run("cd %s && SN_MODEL_MAX_BYTES=100000000000 " BIN " info --model bigmodel.cfg",
+                     fx);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_int_equal(rc, 0);
+    assert_null(strstr(out, "over the limit"));
+    free(out);
+}
+
+/* eval at 2 ranks whose hosts hold different files under one path (here:
+ * each rank starts in its own folder): every rank ends with exit 2 and
+ * the one error names the rank that differs, both sizes and checksums;
+ * the same file everywhere evaluates. */
+static void test_eval_ranks_read_same_weights(void **state)
+{
+    (void)state;
+    const char *t = sn_test_tmpdir();
+    assert_int_equal(sn_test_run("cd %s && mkdir -p same/r0 same/r1 differ/r0 differ/r1 && "
+                                 "cp %s/w.h5 same/r0/w.h5 && cp %s/w.h5 same/r1/w.h5 && "
+                                 "cp %s/w.h5 differ/r0/w.h5 && cp %s/ck.h5 differ/r1/w.h5",
+                                 t, fx, fx, fx, fx), 0);
+    for (int differ = 0; differ < 2; differ++) {
+        int rc = sn_test_run("cd %s/%s && timeout 120 %s -np 2 sh -c 'cd r$OMPI_COMM_WORLD_RANK && "
+                             "exec \"$SN_BIN\" eval --weights w.h5 --data %s/blobs.h5'", t,
+                             differ ? "differ" : "same", mpirun(), fx);
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        int lines = 0;
+        for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+            lines++;
+        if (rc != (differ ? 2 : 0))
+            fail_msg("%s: exit %d: %s", differ ? "differ" : "same", rc, err);
+        if (differ) {
+            assert_int_equal(lines, 1);
+            assert_non_null(strstr(err, "w.h5: rank 1 reads another weights file than rank 0 ("));
+            assert_non_null(strstr(err, "a different file at this path on rank 1's host?"));
+        }
+        free(err);
+    }
+}
+
+/* A bad SN_DIST_FAKE_HOSTS, refused while MPI starts, is agreed over the
+ * ranks: exit 2, one error line for the job (not one per rank). */
+static void test_fake_hosts_said_once(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("cd %s && timeout 120 %s -np 2 -x SN_DIST_FAKE_HOSTS=0 " BIN
+                         " eval --weights w.h5 --data blobs.h5", fx, mpirun());
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    int lines = 0;
+    for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+        lines++;
+    if (rc != 2 || lines != 1 || !strstr(err, "SN_DIST_FAKE_HOSTS='0': a whole number of hosts"))
+        fail_msg("exit %d (want 2), %d error lines (want 1): %s", rc, lines, err);
+    free(err);
 }
 
 static int setup(void **state)
@@ -818,6 +1020,12 @@ int main(void)
         cmocka_unit_test(test_every_bad_input),
         cmocka_unit_test(test_hostile_names_draw_safely),
         cmocka_unit_test(test_sigterm_during_load),
+        cmocka_unit_test(test_sigterm_during_eval_and_predict),
+        cmocka_unit_test(test_model_budget),
+        cmocka_unit_test(test_eval_ranks_read_same_weights),
+        cmocka_unit_test(test_fake_hosts_said_once),
     };
+    if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
+        cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, NULL);
 }

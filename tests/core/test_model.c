@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/activation.h"
@@ -395,10 +396,52 @@ static void test_model_add_checks_sizes(void **state)
     assert_int_equal(sn_model_create(big, &m), SN_ESHAPE);
 }
 
+/* sn_model_size counts an unbuilt model (6 -> dense 5 -> dense 1000)
+ * by hand; the budget refuses it under a limit it exceeds, naming the
+ * sizes and SN_MODEL_MAX_BYTES, and passes it under one it meets; a bad
+ * SN_MODEL_MAX_BYTES is an error naming it. */
+static void test_model_size_and_budget(void **state)
+{
+    (void)state;
+    struct sn_model *m;
+    struct sn_layer *l;
+    assert_int_equal(sn_model_create(sn_shape_make(6, 0, 0, 0), &m), SN_OK);
+    assert_int_equal(sn_dense_create("a", m->in_shape, 5, SN_ACT_RELU, SN_INIT_HE, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_dense_create("b", sn_model_shape(m, 0), 1000, SN_ACT_LINEAR, SN_INIT_HE, &l),
+                     SN_OK);
+    l->in[0] = 0;
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    struct sn_model_size z;
+    assert_int_equal(sn_model_size(m, 10, 2, &z), SN_OK);
+    size_t P = 6 * 5 + 5 + 5 * 1000 + 1000;
+    assert_int_equal(z.n_learnt, P);
+    assert_int_equal(z.state_bytes, P * 4 * 4);   /* parameters, gradients, 2 states */
+    assert_int_equal(z.act_bytes, (5 + 1000) * 4);
+    assert_int_equal(z.batch_act_bytes, (5 + 1000 + 2 * 1000) * 10 * 4);
+    assert_int_equal(z.total_bytes, z.state_bytes + z.batch_act_bytes);
+    assert_null(m->params);   /* nothing allocated */
+    setenv("SN_MODEL_MAX_BYTES", "1000", 1);
+    assert_int_equal(sn_model_check_budget(m, 10, 2, "x.cfg"), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "x.cfg: the model needs"));
+    assert_non_null(strstr(sn_errmsg(), "(SN_MODEL_MAX_BYTES=1000): 6035 parameters"));
+    char big[32];
+    snprintf(big, sizeof big, "%zu", z.total_bytes);
+    setenv("SN_MODEL_MAX_BYTES", big, 1);
+    assert_int_equal(sn_model_check_budget(m, 10, 2, "x.cfg"), SN_OK);
+    setenv("SN_MODEL_MAX_BYTES", "1e9", 1);
+    assert_int_equal(sn_model_check_budget(m, 10, 2, "x.cfg"), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "SN_MODEL_MAX_BYTES: expected an integer"));
+    unsetenv("SN_MODEL_MAX_BYTES");
+    assert_int_equal(sn_model_check_budget(m, 10, 2, "x.cfg"), SN_OK);
+    sn_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_gradient_fd),
+        cmocka_unit_test(test_model_size_and_budget),
         cmocka_unit_test(test_model_memory_plan),
         cmocka_unit_test(test_model_arena_layout),
         cmocka_unit_test(test_model_backward_accumulates),

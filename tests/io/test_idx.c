@@ -73,7 +73,7 @@ static void test_idx_rejects_bad_files(void **state)
     expect_bad(b, 9, SN_EINVAL, "rank");
     memcpy(b, ok, 9);
     b[7] = 0;
-    expect_bad(b, 9, SN_EINVAL, "bad size");
+    expect_bad(b, 9, SN_EINVAL, "IDX dimension 0 has size 0");
     memcpy(b, ok, 9);
     b[7] = 5;
     expect_bad(b, 9, SN_EINVAL, "truncated");
@@ -82,9 +82,13 @@ static void test_idx_rejects_bad_files(void **state)
     expect_bad(b, 10, SN_EINVAL, "trailing");
     expect_bad(ok, 2, SN_EINVAL, "too short");
     expect_bad(ok, 6, SN_EINVAL, "truncated IDX header");
-    /* sizes whose product overflows the 1 GiB limit */
+    /* sizes whose product overflows the 1 GiB limit, or exceeds it at
+     * the last dimension: the message names them all and the limit */
     unsigned char huge[16] = { 0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1 };
-    expect_bad(huge, 16, SN_EINVAL, "bad size");
+    expect_bad(huge, 16, SN_EINVAL, "declares 4294967295 x 4294967295 x 1 bytes of data, more "
+               "than the limit of 1073741824 (1 GiB");
+    unsigned char mnist2m[16] = { 0, 0, 8, 3, 0, 0x1e, 0x84, 0x80, 0, 0, 0, 28, 0, 0, 0, 28 };
+    expect_bad(mnist2m, 16, SN_EINVAL, "declares 2000000 x 28 x 28 bytes of data");
     struct sn_idx x;
     assert_int_equal(sn_idx_read(sn_test_path("nothing-here"), &x), SN_EINVAL);
 }
