@@ -208,6 +208,27 @@ static int stopped(int rc)
     return sn_fail(rc, "%s: no result, nothing written", msg);
 }
 
+/* Rank 0's report: loss, accuracy when there are classes, how test-time
+ * views were combined, and the confusion matrix when one was counted. */
+static void print_result(const char *split, const struct sn_eval_sums *e,
+                         const struct sn_split *s, const struct sn_netcfg *net,
+                         const int64_t *cm, int K, char **names)
+{
+    const int64_t correct = e->correct, seen = e->seen;
+    printf("%s: %lld example%s  loss %.4f", split, (long long)seen, cli_s(seen),
+           e->loss_sum / (double)seen);
+    if (s->y_int && !net->target_input)
+        printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
+               (long long)correct, (long long)seen);
+    if (net->augment.test_flip)
+        printf("  (test_flip: each image and its mirror)");
+    else if (net->augment.n_views)
+        printf("  (test_views: the weighted mean of %d views)", net->augment.n_views);
+    printf("\n");
+    if (cm)
+        print_confusion(cm, K, names);
+}
+
 int sn_cmd_eval(int argc, char **argv)
 {
     const char *weights = NULL, *data = NULL, *split = "test", *model = NULL, *cpng = NULL;
@@ -295,22 +316,8 @@ int sn_cmd_eval(int argc, char **argv)
         rc = stopped(rc);
     if ((code = cli_agree(rc)))
         goto out;
-    const double loss_sum = e.loss_sum;
-    const int64_t correct = e.correct, seen = e.seen;
-    if (sn_dist_rank() == 0) {
-        printf("%s: %lld example%s  loss %.4f", split, (long long)seen, cli_s(seen),
-               loss_sum / (double)seen);
-        if (s->y_int && !net.target_input)
-            printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
-                   (long long)correct, (long long)seen);
-        if (net.augment.test_flip)
-            printf("  (test_flip: each image and its mirror)");
-        else if (net.augment.n_views)
-            printf("  (test_views: the weighted mean of %d views)", net.augment.n_views);
-        printf("\n");
-        if (cm)
-            print_confusion(cm, K, names);
-    }
+    if (sn_dist_rank() == 0)
+        print_result(split, &e, s, &net, cm, K, names);
     rc = cpng && sn_dist_rank() == 0 ? draw_confusion(cm, K, names, cpng) : SN_OK;
     if ((code = cli_agree(rc)))
         goto out;
