@@ -110,8 +110,11 @@ int cli_check_world(void);
  * through in_flags[j]; NULL entries are skipped) or another output, an
  * empty name, a folder, a device, a FIFO or a socket (replaced by rename,
  * as root even /dev/null would go), or an output whose folder is missing or
- * not writable.  SN_EUSAGE naming the flags, so `--out D.h5 --data D.h5`
- * never replaces the dataset and nothing is checked after hours of work. */
+ * not writable.  An output that is a symbolic link is checked where the
+ * link leads (sn_fs_output_target: the writers put their new file there and
+ * keep the link); a link into /proc (/dev/stdout) is refused.  SN_EUSAGE
+ * naming the flags, so `--out D.h5 --data D.h5` never replaces the dataset
+ * and nothing is checked after hours of work. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in);
 

@@ -505,6 +505,9 @@ static void make_hostile_fixtures(void)
     assert_int_equal(mkfifo(fx_path("pipe"), 0666), 0);
     assert_int_equal(symlink("/dev/null", fx_path("null.csv")), 0);
     assert_int_equal(symlink("/dev/zero", fx_path("zero.png")), 0);
+    /* outputs behind links: an open descriptor's, one into a missing folder */
+    assert_int_equal(symlink("/dev/stdout", fx_path("stdout.json")), 0);
+    assert_int_equal(symlink("nodir/x.h5", fx_path("danglink.h5")), 0);
     /* a checkpoint folder whose lock file is a link to a precious file */
     assert_int_equal(mkdir(fx_path("locklink"), 0777), 0);
     assert_int_equal(symlink("../out.csv", fx_path("locklink/.lock")), 0);
