@@ -141,8 +141,6 @@ int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
  * cli_undo_outputs.  SN_EUSAGE naming flag. */
 int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_len);
 
-/* fopen(path, "a"), and whether the file was absent before (*created). */
-FILE *cli_open_append(const char *path, bool *created);
 
 /* A refused run creates nothing: remove the file if this run created it
  * and it is still empty, and the folders from dir up to made (what

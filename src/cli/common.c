@@ -353,13 +353,6 @@ int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_l
     return SN_OK;
 }
 
-FILE *cli_open_append(const char *path, bool *created)
-{
-    struct stat st;
-    *created = stat(path, &st) != 0;
-    return fopen(path, "a");
-}
-
 void cli_undo_outputs(const char *file, bool file_created, const char *dir, const char *made)
 {
     struct stat st;
