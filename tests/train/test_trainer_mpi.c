@@ -350,19 +350,27 @@ static void test_trainer_resume_auto_damaged(void **state)
     sn_dataset_close(ds);
 }
 
+/* cfg's model initialised from seed, and its optimizer, for writing
+ * checkpoints by hand. */
+static struct sn_model *hand_model(uint64_t seed, struct sn_optim *o)
+{
+    struct sn_netcfg net;
+    struct sn_model *m;
+    struct sn_rng r;
+    sn_rng_seed(&r, seed, 1);
+    assert_int_equal(sn_modelfile_parse(cfg, "t.cfg", &net, &m), SN_OK);
+    assert_int_equal(sn_model_build(m, 12, &r), SN_OK);
+    assert_int_equal(sn_optim_init(o, &net.optim, m->n_params), SN_OK);
+    return m;
+}
+
 /* A checkpoint that is sealed and reads as a whole, with parameters of
  * their own (another seed's), but whose /state is damaged (a world size
  * of 0): its parameters are loaded before the damage shows. */
 static void write_bad_state(const char *path)
 {
-    struct sn_netcfg net;
-    struct sn_model *m;
     struct sn_optim o;
-    struct sn_rng r;
-    sn_rng_seed(&r, 1234, 1);
-    assert_int_equal(sn_modelfile_parse(cfg, "t.cfg", &net, &m), SN_OK);
-    assert_int_equal(sn_model_build(m, 12, &r), SN_OK);
-    assert_int_equal(sn_optim_init(&o, &net.optim, m->n_params), SN_OK);
+    struct sn_model *m = hand_model(1234, &o);
     struct sn_metrics rows[1];
     struct sn_train_state st = { .epoch = 2, .global_step = 45, .world_size = 0,
                                  .global_batch = 24, .seed = 5, .cap_metrics = 1,
@@ -421,14 +429,8 @@ static void test_trainer_resume_auto_all_damaged(void **state)
 static void write_position(const char *from, const char *to, int64_t epoch, int64_t in_epoch,
                            int64_t global)
 {
-    struct sn_netcfg net;
-    struct sn_model *m;
     struct sn_optim o;
-    struct sn_rng r;
-    sn_rng_seed(&r, 1, 1);
-    assert_int_equal(sn_modelfile_parse(cfg, "t.cfg", &net, &m), SN_OK);
-    assert_int_equal(sn_model_build(m, 12, &r), SN_OK);
-    assert_int_equal(sn_optim_init(&o, &net.optim, m->n_params), SN_OK);
+    struct sn_model *m = hand_model(1, &o);
     struct sn_metrics rows[8];
     struct sn_train_state st = { .cap_metrics = 8, .history = rows };
     assert_int_equal(sn_ckpt_load(from, m, &o, &st), SN_OK);
