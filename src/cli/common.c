@@ -356,8 +356,10 @@ int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_l
 void cli_undo_outputs(const char *file, bool file_created, const char *dir, const char *made)
 {
     struct stat st;
-    if (file && file_created && stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
-        remove(file);
+    char target[4096];   /* through a link: the file made, not the link */
+    if (file && file_created && sn_fs_output_target(file, target, sizeof target, &st) == SN_OK &&
+        S_ISREG(st.st_mode) && st.st_size == 0)
+        remove(target);
     if (!dir || !made || !made[0])
         return;
     /* from dir up to made, each only if empty; in a folder this run made,
