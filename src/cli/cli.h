@@ -129,10 +129,12 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
 struct cli_curves {
     int n;
     double (*v)[CLI_CURVE_COLS];   /* malloc'd; the caller frees v */
+    int cut_line;                  /* a last line cut short, skipped (0: none) */
 };
 
 /* Read the log from in (log names it in messages).  SN_EINVAL with
- * "log:line: ..." for a line that is not a log line, or no epochs. */
+ * "log:line: ..." for a line that is not a log line (but a last one cut
+ * short, which is skipped: c->cut_line), or no epochs. */
 int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
 
 /* The folder a run will write into (--checkpoint-dir): an existing one

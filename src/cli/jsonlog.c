@@ -143,8 +143,11 @@ static int parse_line(const char *path, int lineno, const char *line, size_t len
     return SN_OK;
 }
 
-int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n)
+int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
+                        int *cut_line)
 {
+    if (cut_line)
+        *cut_line = 0;
     char *line = NULL;
     size_t cap_line = 0;
     ssize_t len;
@@ -165,8 +168,8 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
         }
         rc = parse_line(name, lineno, line, (size_t)len, &v[cnt]);
         if (rc && line[len - 1] != '\n') {   /* the last line, cut short */
-            fprintf(stderr, "scratchnet: warning: %s:%d: the last line has no end of line and "
-                    "is not a log line (a write cut short); skipped\n", name, lineno);
+            if (cut_line)
+                *cut_line = lineno;
             rc = SN_OK;
             continue;
         }
@@ -186,13 +189,13 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
     return SN_OK;
 }
 
-int cli_log_read(const char *path, struct cli_log_line **rows, int *n)
+int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line)
 {
     FILE *in;
     int rc = sn_fs_open_input(path, "log", CLI_LOG_MAX_BYTES, &in, NULL);
     if (rc)
         return rc;
-    rc = cli_log_read_stream(in, path, rows, n);
+    rc = cli_log_read_stream(in, path, rows, n, cut_line);
     fclose(in);
     return rc;
 }

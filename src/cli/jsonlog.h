@@ -36,14 +36,15 @@ int cli_log_epoch(FILE *f, const struct cli_log_line *e);
  * the numbers "epoch" and "train_loss" is a line, whatever its spacing,
  * key order or other keys (epoch is truncated to an integer).  A last line
  * without an end of line that is not such a line (a write cut short) is
- * skipped with a warning on stderr.  SN_EINVAL naming path:line for any
- * other line that is not JSON or not such an object, or for a log without
- * lines. */
-int cli_log_read(const char *path, struct cli_log_line **rows, int *n);
+ * skipped: *cut_line gets its number (0 when there is none; cut_line may
+ * be NULL).  SN_EINVAL naming path:line for any other line that is not
+ * JSON or not such an object, or for a log without lines. */
+int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line);
 
 /* The same from an open stream (name for the messages); path's file must
  * be a regular file of at most CLI_LOG_MAX_BYTES (cli.h), the stream is
  * read as it is. */
-int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n);
+int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
+                        int *cut_line);
 
 #endif

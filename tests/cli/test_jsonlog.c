@@ -51,7 +51,7 @@ static void test_jsonlog_numbers_round_trip(void **state)
     free(text);
     struct cli_log_line *out = NULL;
     int n = 0;
-    assert_int_equal(cli_log_read(path, &out, &n), SN_OK);
+    assert_int_equal(cli_log_read(path, &out, &n, NULL), SN_OK);
     assert_int_equal(n, 3);
     for (int i = 0; i < 3; i++) {
         const double a[9] = { in[i].train_loss, in[i].train_acc, in[i].test_loss, in[i].test_acc,
@@ -90,7 +90,7 @@ static void test_jsonlog_reads_any_valid_line(void **state)
                " \"train_acc\": null, \"lr\": \"not a number\"}\n");
     struct cli_log_line *r = NULL;
     int n = 0;
-    assert_int_equal(cli_log_read(path, &r, &n), SN_OK);
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_OK);
     assert_int_equal(n, 3);
     assert_int_equal(r[0].epoch, 1);
     assert_true(r[0].train_loss == 0.75);
@@ -126,13 +126,13 @@ static void test_jsonlog_refuses_bad_lines(void **state)
         write_text(path, cases[i].text);
         struct cli_log_line *r = NULL;
         int n = 0;
-        assert_int_equal(cli_log_read(path, &r, &n), SN_EINVAL);
+        assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_EINVAL);
         if (!strstr(sn_errmsg(), cases[i].msg))
             fail_msg("case %zu: '%s' does not hold '%s'", i, sn_errmsg(), cases[i].msg);
     }
     struct cli_log_line *r = NULL;
     int n = 0;
-    assert_int_equal(cli_log_read(sn_test_path("missing.jsonl"), &r, &n), SN_EINVAL);
+    assert_int_equal(cli_log_read(sn_test_path("missing.jsonl"), &r, &n, NULL), SN_EINVAL);
 }
 
 /* A last line cut short (no end of line: a write that failed) is removed
@@ -145,8 +145,10 @@ static void test_jsonlog_cut_last_line(void **state)
     write_text(path, "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, \"train_lo");
     struct cli_log_line *r = NULL;
     int n = 0;
-    assert_int_equal(cli_log_read(path, &r, &n), SN_OK);   /* skipped, with a warning */
+    int cut_line = 0;
+    assert_int_equal(cli_log_read(path, &r, &n, &cut_line), SN_OK);   /* skipped */
     assert_int_equal(n, 1);
+    assert_int_equal(cut_line, 2);
     free(r);
     bool created = true;
     long long cut = 0;
@@ -159,19 +161,19 @@ static void test_jsonlog_cut_last_line(void **state)
                               .images_per_s = 1.0, .elapsed_s = 2.0, .ranks = 1, .threads = 1 };
     assert_int_equal(cli_log_epoch(f, &e), SN_OK);
     fclose(f);
-    assert_int_equal(cli_log_read(path, &r, &n), SN_OK);
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_OK);
     assert_int_equal(n, 2);
     assert_int_equal(r[1].epoch, 2);
     assert_true(r[1].train_loss == 0.25);
     free(r);
     /* a whole line without its newline is kept, and not cut */
     write_text(path, "{\"epoch\": 1, \"train_loss\": 0.5}");
-    assert_int_equal(cli_log_read(path, &r, &n), SN_OK);
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_OK);
     assert_int_equal(n, 1);
     free(r);
     /* the only line cut short, then nothing: no epochs */
     write_text(path, "{\"epoch\": 1, \"tr");
-    assert_int_equal(cli_log_read(path, &r, &n), SN_EINVAL);
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "no epochs in the log"));
     f = cli_log_open(path, &created, &cut);
     assert_non_null(f);

@@ -76,6 +76,15 @@ static void test_plot_draws_png(void **state)
     assert_true(png_size(sn_test_path("m.png"), &w, &h));
     assert_int_equal(w, 1000);
     assert_int_equal(h, 420);
+    /* a last line cut short (a full disk during a write): skipped, said */
+    write_text(sn_test_path("cut.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.1}\n"
+                                          "{\"epoch\": 2, \"train_loss\": 0.05}\n{\"epoch\": 3, \"tr");
+    rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("cut.jsonl"), sn_test_path("m.png"));
+    assert_int_equal(rc, 0);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "cut.jsonl:3: the last line has no end of line and is not a log "
+                                "line (a write cut short); skipped"));
+    free(err);
 }
 
 static void test_plot_bad_input_keeps_png(void **state)
