@@ -116,8 +116,11 @@ int cli_check_world(void);
  * through in_flags[j]; NULL entries are skipped) or another output, an
  * empty name, a folder, a device, a FIFO or a socket (replaced by rename,
  * as root even /dev/null would go), or an output whose folder is missing or
- * not writable.  SN_EUSAGE naming the flags, so `--out D.h5 --data D.h5`
- * never replaces the dataset and nothing is checked after hours of work. */
+ * not writable.  An output that is a symbolic link is checked where the
+ * link leads (sn_fs_output_target: the writers put their new file there and
+ * keep the link); a link into /proc (/dev/stdout) is refused.  SN_EUSAGE
+ * naming the flags, so `--out D.h5 --data D.h5` never replaces the dataset
+ * and nothing is checked after hours of work. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in);
 
@@ -132,10 +135,12 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
 struct cli_curves {
     int n;
     double (*v)[CLI_CURVE_COLS];   /* malloc'd; the caller frees v */
+    int cut_line;                  /* a last line cut short, skipped (0: none) */
 };
 
 /* Read the log from in (log names it in messages).  SN_EINVAL with
- * "log:line: ..." for a line that is not a log line, or no epochs. */
+ * "log:line: ..." for a line that is not a log line (but a last one cut
+ * short, which is skipped: c->cut_line), or no epochs. */
 int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
 
 /* The folder a run will write into (--checkpoint-dir): an existing one
@@ -144,8 +149,6 @@ int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
  * cli_undo_outputs.  SN_EUSAGE naming flag. */
 int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_len);
 
-/* fopen(path, "a"), and whether the file was absent before (*created). */
-FILE *cli_open_append(const char *path, bool *created);
 
 /* A refused run creates nothing: remove the file if this run created it
  * and it is still empty, and the folders from dir up to made (what

@@ -293,39 +293,57 @@ static bool same_place(const char *a, const char *b)
            sa.st_ino == sb.st_ino && strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0;
 }
 
+/* One output: its final file (through links, sn_fs_output_target) into
+ * target, whose folder must exist and be writable now, not after hours of
+ * training; *so is what is there (st_mode 0: nothing yet). */
+static int check_output(const char *out, const char *flag, char *target, size_t len,
+                        struct stat *so)
+{
+    if (!out[0])
+        return sn_fail(SN_EUSAGE, "%s: the file name is empty", flag);
+    if (strlen(out) >= 4000)
+        return sn_fail(SN_EUSAGE, "%s: the file name is longer than 4000 bytes", flag);
+    if (sn_fs_output_target(out, target, len, so) != SN_OK)
+        return sn_fail_prefix(SN_EUSAGE, "%s ", flag);
+    char dir[4096], via[4200] = "";
+    struct stat sd;
+    folder_of(target, dir, sizeof dir);
+    if (strcmp(target, out) != 0)
+        snprintf(via, sizeof via, " (%s is a link to %s)", out, target);
+    if (stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode))
+        return sn_fail(SN_EUSAGE, "%s %s: the folder %s does not exist%s", flag, out, dir, via);
+    if (access(dir, W_OK) != 0)
+        return sn_fail(SN_EUSAGE, "%s %s: the folder %s is not writable%s", flag, out, dir, via);
+    if (so->st_mode == 0)
+        return SN_OK;
+    if (S_ISDIR(so->st_mode))
+        return sn_fail(SN_EUSAGE, "%s %s is a folder, not a file", flag, out);
+    /* outputs are replaced by rename: a device node, a FIFO or a socket
+     * under that name would be replaced (as root, /dev/null itself) */
+    if (!S_ISREG(so->st_mode))
+        return sn_fail(SN_EUSAGE, "%s %s is %s: an output must be a regular file or not "
+                       "exist", flag, out, sn_fs_kind(so));
+    return SN_OK;
+}
+
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in)
 {
     for (int i = 0; i < n_out; i++) {
         struct stat so, si;
+        char target[4096], other[4096];
         if (!outputs[i])
             continue;
-        if (!outputs[i][0])
-            return sn_fail(SN_EUSAGE, "%s: the file name is empty", out_flags[i]);
-        if (strlen(outputs[i]) >= 4000)
-            return sn_fail(SN_EUSAGE, "%s: the file name is longer than 4000 bytes", out_flags[i]);
-        /* its folder must exist and be writable now, not after hours of training */
-        char dir[4096];
-        folder_of(outputs[i], dir, sizeof dir);
-        if (stat(dir, &si) != 0 || !S_ISDIR(si.st_mode))
-            return sn_fail(SN_EUSAGE, "%s %s: the folder %s does not exist", out_flags[i], outputs[i],
-                           dir);
-        if (access(dir, W_OK) != 0)
-            return sn_fail(SN_EUSAGE, "%s %s: the folder %s is not writable", out_flags[i],
-                           outputs[i], dir);
+        int rc = check_output(outputs[i], out_flags[i], target, sizeof target, &so);
+        if (rc)
+            return rc;
         for (int j = 0; j < i; j++)
-            if (outputs[j] && same_place(outputs[i], outputs[j]))
+            if (outputs[j] && sn_fs_output_target(outputs[j], other, sizeof other, &si) == SN_OK &&
+                same_place(target, other))
                 return sn_fail(SN_EUSAGE, "%s %s is also the %s file", out_flags[i], outputs[i],
                                out_flags[j]);
-        if (stat(outputs[i], &so) != 0)
+        if (so.st_mode == 0)
             continue;   /* not there yet: it cannot be an input */
-        if (S_ISDIR(so.st_mode))
-            return sn_fail(SN_EUSAGE, "%s %s is a folder, not a file", out_flags[i], outputs[i]);
-        /* outputs are replaced by rename: a device node, a FIFO or a socket
-         * under that name would be replaced (as root, /dev/null itself) */
-        if (!S_ISREG(so.st_mode))
-            return sn_fail(SN_EUSAGE, "%s %s is %s: an output must be a regular file or not "
-                           "exist", out_flags[i], outputs[i], sn_fs_kind(&so));
         for (int j = 0; j < n_in; j++)
             if (inputs[j] && stat(inputs[j], &si) == 0 && si.st_dev == so.st_dev &&
                 si.st_ino == so.st_ino)
@@ -367,18 +385,13 @@ int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_l
     return SN_OK;
 }
 
-FILE *cli_open_append(const char *path, bool *created)
-{
-    struct stat st;
-    *created = stat(path, &st) != 0;
-    return fopen(path, "a");
-}
-
 void cli_undo_outputs(const char *file, bool file_created, const char *dir, const char *made)
 {
     struct stat st;
-    if (file && file_created && stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
-        remove(file);
+    char target[4096];   /* through a link: the file made, not the link */
+    if (file && file_created && sn_fs_output_target(file, target, sizeof target, &st) == SN_OK &&
+        S_ISREG(st.st_mode) && st.st_size == 0)
+        remove(target);
     if (!dir || !made || !made[0])
         return;
     /* from dir up to made, each only if empty; in a folder this run made,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/status.h"
+#include "io/fsutil.h"
 
 int cli_tmpdir(char *dir, size_t len)
 {
@@ -145,10 +146,65 @@ static void read_message(const char *errp, char *msg, size_t len)
             *q = ' ';
 }
 
+/* Whether the file at path is a whole PNG: the signature first and the
+ * IEND chunk last (gnuplot exits 0 after a write that failed on a full
+ * disk, leaving the picture cut short). */
+static bool whole_png(const char *path)
+{
+    static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    static const unsigned char iend[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D',
+                                            0xae, 0x42, 0x60, 0x82 };
+    unsigned char head[8], tail[12];
+    FILE *f = fopen(path, "rb");
+    bool ok = f && fread(head, 1, 8, f) == 8 && memcmp(head, sig, 8) == 0 &&
+              fseek(f, -12, SEEK_END) == 0 && fread(tail, 1, 12, f) == 12 &&
+              memcmp(tail, iend, 12) == 0;
+    if (f)
+        fclose(f);
+    return ok;
+}
+
+/* Feed gnuplot (pid, stdin to) the script after the terminal settings;
+ * its exit status into *st.  false when memory ran out (nothing fed). */
+static bool run_script(pid_t pid, int to, const char *script, int width, int height, int *st)
+{
+    char head[160];
+    int hl = snprintf(head, sizeof head, "set terminal pngcairo size %d,%d noenhanced font ',10'\n"
+                      "set output\nset datafile separator \"\\t\"\n", width, height);
+    char *all = malloc((size_t)hl + strlen(script) + 32);
+    if (all) {
+        int n = sprintf(all, "%s%s\nunset output\n", head, script);
+        feed(to, all, (size_t)n);
+        free(all);
+    } else {
+        close(to);
+    }
+    *st = 0;
+    while (waitpid(pid, st, 0) < 0 && errno == EINTR)
+        ;
+    return all != NULL;
+}
+
+/* Why gnuplot's picture in tmp is not to be kept (st its exit status,
+ * msg its stderr), or SN_OK. */
+static int judge(bool fed, int st, const char *msg, const char *tmp, const char *png)
+{
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+        return sn_fail(SN_EIO, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); "
+                       "it draws %s", png);
+    if (!fed || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return sn_fail(SN_EIO, "gnuplot failed drawing %s: %s", png, msg[0] ? msg : "no message");
+    if (!whole_png(tmp))
+        return sn_fail(SN_EIO, "%s: gnuplot wrote an incomplete picture (disk full?%s%s); the "
+                       "file is left as it was", png, msg[0] ? " " : "", msg);
+    return SN_OK;
+}
+
 int cli_gnuplot(const char *script, const char *dir, const char *png, int width, int height)
 {
     char tmp[4200], errp[4200];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", png, (long)getpid()) >= sizeof tmp ||
+    sn_fs_tmpname(png, tmp, sizeof tmp);
+    if (strlen(tmp) >= sizeof tmp - 1 ||
         (size_t)snprintf(errp, sizeof errp, "%s/gnuplot.err", dir) >= sizeof errp)
         return sn_fail(SN_EUSAGE, "%s: the file name is too long", png);
     int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
@@ -164,34 +220,14 @@ int cli_gnuplot(const char *script, const char *dir, const char *png, int width,
         remove(tmp);
         return sn_fail(SN_EIO, "cannot start gnuplot: %s", strerror(errno));
     }
-    char head[160];
-    int hl = snprintf(head, sizeof head, "set terminal pngcairo size %d,%d noenhanced font ',10'\n"
-                      "set output\nset datafile separator \"\\t\"\n", width, height);
-    char *all = malloc((size_t)hl + strlen(script) + 32);
-    if (all) {
-        int n = sprintf(all, "%s%s\nunset output\n", head, script);
-        feed(to, all, (size_t)n);
-        free(all);
-    } else {
-        close(to);
-    }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    int st;
+    bool fed = run_script(pid, to, script, width, height, &st);
     char msg[512];
     read_message(errp, msg, sizeof msg);
-    struct stat so;
-    if (!all || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || stat(tmp, &so) != 0 || so.st_size == 0) {
+    int rc = judge(fed, st, msg, tmp, png);
+    if (rc) {
         remove(tmp);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-            return sn_fail(SN_EIO, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); "
-                           "it draws %s", png);
-        return sn_fail(SN_EIO, "gnuplot failed drawing %s: %s", png, msg[0] ? msg : "no message");
+        return rc;
     }
-    if (rename(tmp, png) != 0) {
-        int e = errno;
-        remove(tmp);
-        return sn_fail(SN_EIO, "%s: cannot write the picture here: %s", png, strerror(e));
-    }
-    return SN_OK;
+    return sn_fs_commit(tmp, png);
 }

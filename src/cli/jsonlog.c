@@ -1,11 +1,14 @@
 /* jsonlog: writing and reading the train --log file (see jsonlog.h). */
 #include "cli/jsonlog.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/status.h"
@@ -17,6 +20,35 @@ static int set_real(json_t *o, const char *key, double v)
     if (isnan(v))
         return 0;
     return json_object_set_new(o, key, isfinite(v) ? json_real(v) : json_null());
+}
+
+/* text and a newline at the end of f's file, whole or not at all. */
+static int append_line(FILE *f, const char *text)
+{
+    int fd = fileno(f);
+    size_t len = strlen(text), done = 0;
+    char *line = malloc(len + 1);
+    if (!line)
+        return sn_fail(SN_ENOMEM, "out of memory for a log line");
+    memcpy(line, text, len);
+    line[len++] = '\n';
+    off_t start = fflush(f) == 0 ? lseek(fd, 0, SEEK_END) : -1;
+    int err = start < 0 ? errno : 0;
+    while (!err && done < len) {
+        ssize_t n = write(fd, line + done, len - done);
+        if (n > 0)
+            done += (size_t)n;
+        else if (n == 0 || errno != EINTR)
+            err = n == 0 ? EIO : errno;
+    }
+    free(line);
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    if (!err)
+        return SN_OK;
+    if (start >= 0)
+        (void)!ftruncate(fd, start);   /* half a line would break plot and the next append */
+    return sn_fail(SN_EIO, "cannot write the log: %s", strerror(err));
 }
 
 int cli_log_epoch(FILE *f, const struct cli_log_line *e)
@@ -38,11 +70,41 @@ int cli_log_epoch(FILE *f, const struct cli_log_line *e)
     json_decref(o);
     if (!s)
         return sn_fail(SN_ENOMEM, "out of memory for a log line");
-    int w = fprintf(f, "%s\n", s);
+    int rc = append_line(f, s);
     free(s);
-    if (w < 0 || fflush(f) != 0)
-        return sn_fail(SN_EIO, "cannot write the log (disk full?)");
-    return SN_OK;
+    return rc;
+}
+
+/* Where the last line of the file fd (size bytes) ends: the offset after
+ * its last newline (0 if it has none). */
+static off_t after_last_newline(int fd, off_t size)
+{
+    char buf[4096];
+    for (off_t end = size; end > 0;) {
+        off_t at = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
+        ssize_t n = pread(fd, buf, (size_t)(end - at), at);
+        if (n <= 0)
+            return size;   /* unreadable: leave it as it is */
+        for (ssize_t i = n; i > 0; i--)
+            if (buf[i - 1] == '\n')
+                return at + i;
+        end = at;
+    }
+    return 0;
+}
+
+FILE *cli_log_open(const char *path, bool *created, long long *cut)
+{
+    struct stat st;
+    *created = stat(path, &st) != 0;
+    *cut = 0;
+    FILE *f = fopen(path, "a+");   /* read too: its last line is looked at */
+    if (!f || fstat(fileno(f), &st) != 0 || st.st_size == 0)
+        return f;
+    off_t keep = after_last_newline(fileno(f), st.st_size);
+    if (keep < st.st_size && ftruncate(fileno(f), keep) == 0)
+        *cut = (long long)(st.st_size - keep);
+    return f;
 }
 
 /* The number at key, or NAN if it is absent or not a number (a line
@@ -81,8 +143,11 @@ static int parse_line(const char *path, int lineno, const char *line, size_t len
     return SN_OK;
 }
 
-int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n)
+int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
+                        int *cut_line)
 {
+    if (cut_line)
+        *cut_line = 0;
     char *line = NULL;
     size_t cap_line = 0;
     ssize_t len;
@@ -102,6 +167,12 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
             v = g;
         }
         rc = parse_line(name, lineno, line, (size_t)len, &v[cnt]);
+        if (rc && line[len - 1] != '\n') {   /* the last line, cut short */
+            if (cut_line)
+                *cut_line = lineno;
+            rc = SN_OK;
+            continue;
+        }
         cnt += rc ? 0 : 1;
     }
     free(line);
@@ -118,13 +189,13 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
     return SN_OK;
 }
 
-int cli_log_read(const char *path, struct cli_log_line **rows, int *n)
+int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line)
 {
     FILE *in;
     int rc = sn_fs_open_input(path, "log", CLI_LOG_MAX_BYTES, &in, NULL);
     if (rc)
         return rc;
-    rc = cli_log_read_stream(in, path, rows, n);
+    rc = cli_log_read_stream(in, path, rows, n, cut_line);
     fclose(in);
     return rc;
 }

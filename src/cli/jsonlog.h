@@ -3,6 +3,7 @@
 #ifndef SN_CLI_JSONLOG_H
 #define SN_CLI_JSONLOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,20 +18,33 @@ struct cli_log_line {
     int ranks, threads, peak_rss_mb;
 };
 
-/* Append e to f as one line and flush.  Numbers are written so that they
- * read back to the same double.  SN_EIO, SN_ENOMEM. */
+/* Open the log at path to append (fopen "a+"); *created: whether it was
+ * absent.  A last line without its end of line (a write cut short by a
+ * full disk or a kill) is removed first, so the next line starts a line of
+ * its own: *cut gets the bytes removed (0 if none).  NULL with errno set. */
+FILE *cli_log_open(const char *path, bool *created, long long *cut);
+
+/* Append e to f (from cli_log_open) as one line, written past stdio's
+ * buffer and fsync'ed.  Numbers are written so that they read back to the
+ * same double.  A line that does not fit whole is removed again (the file
+ * is cut back to where it ended), so a full disk never leaves half a line.
+ * SN_EIO with the reason, SN_ENOMEM. */
 int cli_log_epoch(FILE *f, const struct cli_log_line *e);
 
 /* Every line of the log at path, in order, into *rows (malloc'd, caller
  * frees; *n of them).  Blank lines are skipped; any valid JSON object with
  * the numbers "epoch" and "train_loss" is a line, whatever its spacing,
- * key order or other keys (epoch is truncated to an integer).  SN_EINVAL naming path:line for a line that is
- * not JSON or not such an object, or for a log without lines. */
-int cli_log_read(const char *path, struct cli_log_line **rows, int *n);
+ * key order or other keys (epoch is truncated to an integer).  A last line
+ * without an end of line that is not such a line (a write cut short) is
+ * skipped: *cut_line gets its number (0 when there is none; cut_line may
+ * be NULL).  SN_EINVAL naming path:line for any other line that is not
+ * JSON or not such an object, or for a log without lines. */
+int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line);
 
 /* The same from an open stream (name for the messages); path's file must
  * be a regular file of at most CLI_LOG_MAX_BYTES (cli.h), the stream is
  * read as it is. */
-int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n);
+int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
+                        int *cut_line);
 
 #endif

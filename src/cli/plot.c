@@ -36,7 +36,7 @@ int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c)
 {
     memset(c, 0, sizeof *c);
     struct cli_log_line *lines = NULL;
-    int n_lines = 0, n = 0, rc = cli_log_read_stream(in, log, &lines, &n_lines);
+    int n_lines = 0, n = 0, rc = cli_log_read_stream(in, log, &lines, &n_lines, &c->cut_line);
     double (*v)[COLS] = rc ? NULL : malloc((size_t)n_lines * sizeof *v);
     if (!rc && !v)
         rc = sn_fail(SN_ENOMEM, "out of memory");
@@ -69,6 +69,9 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
     struct cli_curves c;
     rc = cli_plot_read_log(in, log, &c);
     fclose(in);
+    if (!rc && c.cut_line)
+        fprintf(stderr, "scratchnet: warning: %s:%d: the last line has no end of line and is not "
+                "a log line (a write cut short); skipped\n", log, c.cut_line);
     FILE *out = rc ? NULL : fopen(table, "w");
     if (!rc && !out)
         rc = sn_fail(SN_EIO, "%s: cannot write", table);

@@ -135,7 +135,6 @@ struct run {
     int stopped;                 /* the stop request that ended the loop (sn_step_info.stop) */
     char made_ckdir[4096];       /* what this run made, removed again if it is refused */
     bool made_log;               /* (cli_undo_outputs) */
-    bool log_failed;             /* a line could not be written (warned once) */
 };
 
 static int parse_flags(int argc, char **argv, struct train_flags *f)
@@ -304,6 +303,22 @@ static int prepare_outputs(const struct train_flags *f, struct run *r)
     return rc;
 }
 
+/* Rank 0: the log, opened to append; a last line cut short by an earlier
+ * run's failed write is removed first, and said. */
+static int open_log(const struct train_flags *f, struct run *r)
+{
+    long long cut;
+    r->log = cli_log_open(f->log, &r->made_log, &cut);
+    if (!r->log)
+        return sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
+                       strerror(errno));
+    if (cut > 0)
+        fprintf(stderr, "scratchnet: warning: --log %s: its last line was cut short (%lld "
+                "byte%s without an end of line, from a write that failed); removed\n", f->log,
+                cut, cut == 1 ? "" : "s");
+    return SN_OK;
+}
+
 static void on_warn(void *ctx, const char *msg)
 {
     (void)ctx;
@@ -425,9 +440,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_trainer_create(r->text, f->model, r->ds, &o, &s, &r->t);
     if (!rc)
         cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size(), f->quiet);
-    if (!rc && f->log && rank0 && !(r->log = cli_open_append(f->log, &r->made_log)))
-        rc = sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
-                     strerror(errno));
+    if (!rc && f->log && rank0)
+        rc = open_log(f, r);
     if (r->t)
         rc = sn_dist_agree(rc);
     if (!rc)
@@ -470,10 +484,11 @@ static void report_epoch(const struct train_flags *f, struct run *r,
         .images_per_s = e->images_per_s, .elapsed_s = mt->elapsed_s, .ranks = sn_dist_size(),
         .threads = r->threads, .peak_rss_mb = (int)e->peak_rss_mb,
     };
-    if (cli_log_epoch(r->log, &line) != SN_OK && !r->log_failed) {   /* said once */
-        r->log_failed = true;
+    if (cli_log_epoch(r->log, &line) != SN_OK) {   /* said once: no more lines are tried */
         fprintf(stderr, "scratchnet: warning: --log %s: %s; training goes on without it\n",
                 f->log, sn_errmsg());
+        fclose(r->log);
+        r->log = NULL;
     }
 }
 

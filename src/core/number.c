@@ -2,6 +2,7 @@
 #include "core/number.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,19 @@ int sn_parse_int(const char *text, long long min, long long max, long long *out)
     return SN_OK;
 }
 
+bool sn_f32_fits(double v)
+{
+    return isfinite(v) && fabs(v) <= FLT_MAX && (v == 0.0 || fabs(v) >= FLT_MIN);
+}
+
+int sn_check_f32(double v, const char *what)
+{
+    if (sn_f32_fits(v))
+        return SN_OK;
+    return sn_fail(SN_EINVAL, "%s is %g: settings are floats, which hold 0 and sizes from %g "
+                   "to %g", what, v, (double)FLT_MIN, (double)FLT_MAX);
+}
+
 int sn_parse_real(const char *text, double min, double max, double *out)
 {
     char *end;
@@ -31,6 +45,10 @@ int sn_parse_real(const char *text, double min, double max, double *out)
     if (errno || end == text || *end != '\0' || !isfinite(v) || v < min || v > max)
         return sn_fail(SN_EINVAL, "expected a number in [%g, %g], got '%.*s'%s", min, max, SHOWN,
                        text, strlen(text) > SHOWN ? "..." : "");
+    if (!sn_f32_fits(v))   /* in range, but it would round to 0 as a float */
+        return sn_fail(SN_EINVAL, "expected a number in [%g, %g], got '%.*s'%s, which is 0 as "
+                       "a float (the smallest size is %g)", min, max, SHOWN, text,
+                       strlen(text) > SHOWN ? "..." : "", (double)FLT_MIN);
     *out = v;
     return SN_OK;
 }

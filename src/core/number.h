@@ -12,11 +12,24 @@
 #ifndef SN_CORE_NUMBER_H
 #define SN_CORE_NUMBER_H
 
+#include <stdbool.h>
+
 /* An integer in [min, max].  SN_EINVAL with the message above. */
 int sn_parse_int(const char *text, long long min, long long max, long long *out);
 
 /* A finite number in [min, max] (no NaN, no Inf, no underflow to 0 of a
- * non-zero value).  SN_EINVAL likewise. */
+ * non-zero value, in double or as a float: sn_f32_fits).  SN_EINVAL
+ * likewise. */
 int sn_parse_real(const char *text, double min, double max, double *out);
+
+/* Whether v holds as a float setting: finite, at most FLT_MAX in size,
+ * and 0 or at least FLT_MIN in size (smaller ones round to 0 or lose
+ * their precision; 1e300 would become Inf). */
+bool sn_f32_fits(double v);
+
+/* The same for a value read from a file (an HDF5 attribute): SN_EINVAL
+ * "<what> is 1e+300: settings are floats, which hold 0 and sizes from
+ * 1.17549e-38 to 3.40282e+38". */
+int sn_check_f32(double v, const char *what);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "core/checked.h"
 #include "core/interrupt.h"
+#include "core/number.h"
 #include "core/status.h"
 #include "io/h5.h"
 
@@ -27,11 +28,15 @@ static int read_scale(struct sn_h5 *h, const char *obj, float *scale, bool *foun
     int rc = sn_h5_attr_get_f64(h, obj, "scale", &v, 1, &cnt);
     if (rc)
         return rc;
+    const char *name = strcmp(obj, "/") ? obj : "the file's root";
     if (!isfinite(v) || v == 0.0)
         return sn_fail(SN_EINVAL, "%s: attribute scale of %s must be finite and non-zero",
-                       sn_h5_path(h), strcmp(obj, "/") ? obj : "the file's root");
+                       sn_h5_path(h), name);
+    char what[4200];
+    snprintf(what, sizeof what, "%s: attribute scale of %s", sn_h5_path(h), name);
+    rc = sn_check_f32(v, what);
     *scale = (float)v;
-    return SN_OK;
+    return rc;
 }
 
 /* mean and std of obj into s if it has them: 1 value, or `want` (one per
@@ -71,6 +76,12 @@ static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
             rc = sn_fail(SN_EINVAL, "%s: mean of %s must be finite", file, name);
         else if (!(v[cm + i] > 0.0) || !isfinite(v[cm + i]))
             rc = sn_fail(SN_EINVAL, "%s: std of %s must be positive", file, name);
+        for (int k = 0; k < 2 && !rc; k++) {
+            char what[4200];
+            snprintf(what, sizeof what, "%s: attribute %s of %s (value %zu)", file,
+                     k ? "std" : "mean", name, i);
+            rc = sn_check_f32(v[k * cm + i], what);
+        }
         s->mean[i] = (float)v[i];
         s->std[i] = (float)v[cm + i];
     }

@@ -6,13 +6,77 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "core/status.h"
 
+/* Whether the folder holding name is in /proc: a link there (/proc/self/fd/1,
+ * which /dev/stdout names) stands for an open descriptor, not a file. */
+static bool in_proc(const char *name)
+{
+    char dir[4096];
+    const char *slash = strrchr(name, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (slash == name ? 1 : (int)(slash - name)) : 1,
+             slash ? name : ".");
+    struct statfs fs;
+    return statfs(dir, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* The name link points to, relative to link's folder, into out. */
+static int follow(const char *path, const char *link, char *out, size_t len)
+{
+    char to[4096];
+    ssize_t n = readlink(link, to, sizeof to - 1);
+    if (n < 0)
+        return sn_fail(SN_EINVAL, "%s: cannot read the link %s: %s", path, link, strerror(errno));
+    to[n] = '\0';
+    const char *slash = strrchr(link, '/');
+    int w = to[0] == '/' || !slash ? snprintf(out, len, "%s", to)
+                                   : snprintf(out, len, "%.*s/%s", (int)(slash - link), link, to);
+    if (w < 0 || (size_t)w >= len)
+        return sn_fail(SN_EINVAL, "%s: the file its links lead to has too long a name", path);
+    return SN_OK;
+}
+
+int sn_fs_output_target(const char *path, char *target, size_t len, struct stat *st)
+{
+    if (strlen(path) >= len)
+        return sn_fail(SN_EINVAL, "%s: the name is too long", path);
+    snprintf(target, len, "%s", path);
+    for (int hops = 0;; hops++) {
+        if (lstat(target, st) != 0) {
+            if (errno != ENOENT)
+                return sn_fail(SN_EINVAL, "%s: %s", path, strerror(errno));
+            memset(st, 0, sizeof *st);   /* made by the write, if its folder exists */
+            return SN_OK;
+        }
+        if (!S_ISLNK(st->st_mode))
+            return SN_OK;
+        if (hops == 40)
+            return sn_fail(SN_EINVAL, "%s: more than 40 symbolic links in a row", path);
+        if (in_proc(target))
+            return sn_fail(SN_EINVAL, "%s is a link to an open file descriptor (%s): an output "
+                           "must be a regular file or not exist", path, target);
+        char next[4096];
+        int rc = follow(path, target, next, sizeof next);
+        if (rc)
+            return rc;
+        if (strlen(next) >= len)
+            return sn_fail(SN_EINVAL, "%s: the file its links lead to has too long a name", path);
+        snprintf(target, len, "%s", next);
+    }
+}
+
 void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len)
 {
+    char target[4096];
+    struct stat st;
+    if (sn_fs_output_target(path, target, sizeof target, &st) == SN_OK)
+        path = target;   /* else sn_fs_commit refuses, and removes tmp */
     const char *slash = strrchr(path, '/');
     if (slash)
         snprintf(tmp, tmp_len, "%.*s/.%s.tmp.%ld", (int)(slash - path), path, slash + 1,
@@ -31,6 +95,18 @@ static int fsync_path(const char *p, int flags)
     return r;
 }
 
+/* The rename onto target (path's final file): refused when something
+ * other than a regular file is there now. */
+static int replace(const char *tmp, const char *path, const char *target, const struct stat *st)
+{
+    if (st->st_mode != 0 && !S_ISREG(st->st_mode))
+        return sn_fail(SN_EIO, "%s is %s: an output must be a regular file or not exist", path,
+                       sn_fs_kind(st));
+    if (rename(tmp, target) != 0)
+        return sn_fail(SN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+    return SN_OK;
+}
+
 int sn_fs_commit(const char *tmp, const char *path)
 {
     if (fsync_path(tmp, O_RDONLY) != 0) {
@@ -38,15 +114,19 @@ int sn_fs_commit(const char *tmp, const char *path)
         unlink(tmp);
         return sn_fail(SN_EIO, "%s: fsync failed: %s", tmp, strerror(e));
     }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
+    char target[4096];
+    struct stat st;
+    int rc = sn_fs_output_target(path, target, sizeof target, &st);
+    if (!rc)
+        rc = replace(tmp, path, target, &st);
+    if (rc) {
         unlink(tmp);
-        return sn_fail(SN_EIO, "%s: cannot rename into place: %s", path, strerror(e));
+        return rc;
     }
     char dir[4096];
-    const char *slash = strrchr(path, '/');
+    const char *slash = strrchr(target, '/');
     if (slash)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - target), target);
     else
         snprintf(dir, sizeof dir, ".");
     if (dir[0] == '\0')

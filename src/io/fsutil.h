@@ -13,11 +13,26 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* tmp = "<dir of path>/.<base of path>.tmp.<pid>" */
+struct stat;
+
+/* The file that writing path replaces: path itself, or, when path is a
+ * symbolic link (or a chain of them), the name the chain ends at, into
+ * target (len bytes); the link stays a link and its file gets the new
+ * contents.  *st gets what is there now (lstat; all zero when nothing is:
+ * the write creates it).  SN_EINVAL naming path for a link in /proc (an
+ * open descriptor such as /dev/stdout: the rename would replace the link,
+ * and the file behind it may be a terminal or a pipe), more than 40 links,
+ * a name longer than len. */
+int sn_fs_output_target(const char *path, char *target, size_t len, struct stat *st);
+
+/* tmp = "<dir of target>/.<base of target>.tmp.<pid>", target being
+ * path's final file (sn_fs_output_target), so the rename stays in one
+ * folder. */
 void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len);
 
-/* fsync tmp, rename it to path, fsync the folder.  On failure tmp is
- * removed and path is untouched.  SN_EIO. */
+/* fsync tmp, rename it onto path's final file (through symbolic links),
+ * fsync that folder.  On failure tmp is removed and path is untouched.
+ * SN_EIO, also when something other than a regular file is there. */
 int sn_fs_commit(const char *tmp, const char *path);
 
 /* Create a folder (and parents) if missing.  SN_EIO. */
@@ -44,7 +59,6 @@ int sn_fs_hash(FILE *fp, long from, uint64_t *hash, uint64_t *len);
 
 /* What st is, for a message: "a folder", "a FIFO", "a character device",
  * "a block device", "a socket", "a file" (a regular one). */
-struct stat;
 const char *sn_fs_kind(const struct stat *st);
 
 /* The one way scratchnet says an input could not be opened, with the

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/interrupt.h"
+#include "core/number.h"
 #include "core/status.h"
 
 int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_text)
@@ -101,6 +102,18 @@ int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_
     return rc;
 }
 
+/* The n values of /model attribute name (v) are used as floats. */
+static int check_f32s(struct sn_h5 *f, const char *name, const double *v, size_t n)
+{
+    int rc = SN_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char what[4200];
+        snprintf(what, sizeof what, "%s: /model %s (value %zu)", sn_h5_path(f), name, i);
+        rc = sn_check_f32(v[i], what);
+    }
+    return rc;
+}
+
 int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
 {
     memset(out, 0, sizeof *out);
@@ -114,6 +127,8 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
         if (!rc && (!isfinite(out->scale) || out->scale == 0.0))
             rc = sn_fail(SN_EINVAL, "%s: /model input_scale must be finite and non-zero, it is "
                          "%g", sn_h5_path(f), out->scale);
+        if (!rc)
+            rc = check_f32s(f, "input_scale", &out->scale, 1);
     }
     if (!rc && sn_h5_has_attr(f, "/model", "input_mean")) {
         rc = sn_h5_attr_len(f, "/model", "input_mean", &n);
@@ -132,6 +147,10 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
             if (!(out->std[c] > 0) || !isfinite(out->std[c]) || !isfinite(out->mean[c]))
                 rc = sn_fail(SN_EINVAL, "%s: /model input_std must be positive and input_mean "
                              "finite", sn_h5_path(f));
+        if (!rc)
+            rc = check_f32s(f, "input_mean", out->mean, n);
+        if (!rc)
+            rc = check_f32s(f, "input_std", out->std, n2);
     }
     if (!rc && sn_h5_has_attr(f, "/model", "classes"))
         rc = sn_h5_attr_get_strs(f, "/model", "classes", &out->classes, &out->n_classes);

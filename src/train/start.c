@@ -11,16 +11,19 @@
  */
 #include "train/trainer_impl.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checked.h"
 #include "core/interrupt.h"
 #include "core/status.h"
 #include "core/whiten.h"
 #include "dist/dist.h"
 #include "io/ckpt.h"
 #include "io/h5.h"
+#include "io/record.h"
 #include "io/weights.h"
 #include "train/ckptdir.h"
 #include "train/trajectory.h"
@@ -131,6 +134,42 @@ static int share_state(struct sn_trainer *t, struct sn_optim *o)
     return rc;
 }
 
+/* The checkpoint's position must be one this run's epochs can hold: the
+ * step in the epoch indexes the epoch's permutation (one past its end
+ * reads outside it), and with the same data the three counters agree.  A
+ * checkpoint's counters are only as good as its seal, which anyone can
+ * recompute; and --resume-override data may bring other data. */
+static int check_position(const struct sn_trainer *t, const char *path)
+{
+    const struct sn_train_state *st = &t->st;
+    const int64_t spe = t->steps_per_epoch;
+    if (st->step_in_epoch >= spe)
+        return sn_fail(SN_EINVAL, "%s: /state/step_in_epoch is %lld, but this run's epochs "
+                       "have %lld step%s (%zu training rows, global batch %d): it must be below "
+                       "that", path, (long long)st->step_in_epoch, (long long)spe,
+                       spe == 1 ? "" : "s", t->train->n, t->net.batch);
+    if (st->epoch > st->global_step || st->step_in_epoch > st->global_step)
+        return sn_fail(SN_EINVAL, "%s: /state/epoch %lld and /state/step_in_epoch %lld exceed "
+                       "/state/global_step %lld, the steps taken in all", path,
+                       (long long)st->epoch, (long long)st->step_in_epoch,
+                       (long long)st->global_step);
+    const char *was = sn_record_get(&st->record, "data"), *now = sn_record_get(&t->record, "data");
+    if (!was || !now || strcmp(was, now) != 0)
+        return SN_OK;   /* other data: other epochs, the counters carry on */
+    size_t steps;
+    bool fits = sn_mul_ok((size_t)st->epoch, (size_t)spe, &steps) &&
+                sn_add_ok(steps, (size_t)st->step_in_epoch, &steps);
+    if (fits && steps == (size_t)st->global_step)
+        return SN_OK;
+    char made[32] = "more than 2^64";
+    if (fits)
+        snprintf(made, sizeof made, "%zu", steps);
+    return sn_fail(SN_EINVAL, "%s: /state/global_step is %lld, but /state/epoch %lld and "
+                   "/state/step_in_epoch %lld of this data's %lld-step epochs make %s", path,
+                   (long long)st->global_step, (long long)st->epoch,
+                   (long long)st->step_in_epoch, (long long)spe, made);
+}
+
 /* A loaded checkpoint must continue this run's example sequence. */
 static int check_resumed(const struct sn_trainer *t, const char *path)
 {
@@ -141,7 +180,7 @@ static int check_resumed(const struct sn_trainer *t, const char *path)
     if ((uint64_t)t->st.seed != t->net.seed)
         return sn_fail(SN_EINVAL, "%s: written with seed %lld, this run uses %llu", path,
                        (long long)t->st.seed, (unsigned long long)t->net.seed);
-    return SN_OK;
+    return check_position(t, path);
 }
 
 /* Rank 0: load the checkpoint (choosing it, for auto) and check that it

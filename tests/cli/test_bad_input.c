@@ -295,9 +295,10 @@ static void x_softlink(hid_t f)
     H5Lcreate_soft("/elsewhere", f, "/train/x", H5P_DEFAULT, H5P_DEFAULT);
 }
 
-/* A copy of a scratchnet file with attribute `attr` of `obj` set to v,
- * resealed. */
-static void with_attr(const char *from, const char *to, const char *obj, const char *attr, double v)
+/* A copy of an HDF5 file with attribute `attr` of `obj` set to v
+ * (resealed, for a file scratchnet wrote). */
+static void with_attr_as(const char *from, const char *to, const char *obj, const char *attr,
+                         double v, bool sealed)
 {
     assert_int_equal(sn_test_run("cd %s && cp %s %s", fx, from, to), 0);
     hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, H5P_DEFAULT);
@@ -313,7 +314,13 @@ static void with_attr(const char *from, const char *to, const char *obj, const c
     H5Sclose(s);
     H5Oclose(o);
     H5Fclose(f);
-    reseal(to);
+    if (sealed)
+        reseal(to);
+}
+
+static void with_attr(const char *from, const char *to, const char *obj, const char *attr, double v)
+{
+    with_attr_as(from, to, obj, attr, v, true);
 }
 
 /* blobs.h5 with /train/y stored as type (64-bit), row 5 holding 2^64-1
@@ -558,6 +565,9 @@ static void make_hostile_fixtures(void)
     assert_int_equal(mkfifo(fx_path("pipe"), 0666), 0);
     assert_int_equal(symlink("/dev/null", fx_path("null.csv")), 0);
     assert_int_equal(symlink("/dev/zero", fx_path("zero.png")), 0);
+    /* outputs behind links: an open descriptor's, one into a missing folder */
+    assert_int_equal(symlink("/dev/stdout", fx_path("stdout.json")), 0);
+    assert_int_equal(symlink("nodir/x.h5", fx_path("danglink.h5")), 0);
     /* a checkpoint folder whose lock file is a link to a precious file */
     assert_int_equal(mkdir(fx_path("locklink"), 0777), 0);
     assert_int_equal(symlink("../out.csv", fx_path("locklink/.lock")), 0);
@@ -595,7 +605,15 @@ static void make_hostile_fixtures(void)
     write_bytes("img.pgm", "P5\n4 2\n255\n01234567", 19);
     with_attr("wimg.h5", "scale0.h5", "/model", "input_scale", 0.0);
     with_attr("wimg.h5", "scalenan.h5", "/model", "input_scale", NAN);
+    with_attr("wimg.h5", "scalebig.h5", "/model", "input_scale", 1e300);
+    with_attr_as("blobs.h5", "scale300.h5", "/", "scale", 1e300, false);
+    sn_test_write_blobs(fx_path("norm1.h5"), (struct sn_test_blobs){ .root_norm = 1 });
+    with_attr_as("norm1.h5", "mean300.h5", "/", "mean", 1e300, false);
+    with_attr_as("norm1.h5", "stdtiny.h5", "/", "std", 1e-300, false);
     big_metrics();
+    /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
+    assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
+                                 "--per-class 8 -o onebatch.h5 > /dev/null", fx), 0);
     many_classes("manyclasses.h5", 2000000);
     /* models within every per-layer limit but too big in all: 1 G
      * parameters (8 GB with gradients) in 61 bytes; 256 M parameters

@@ -2,7 +2,8 @@
  * cli_log_epoch read back to the same doubles; any valid JSON object line
  * with the two required numbers reads, whatever its spacing, key order,
  * escaped strings or extra keys; a line that is not JSON, or not a log
- * line, is refused naming file:line. */
+ * line, is refused naming file:line, except a last line cut short, which
+ * plot skips and an append removes. */
 #include "testutil.h"
 
 #include <math.h>
@@ -50,7 +51,7 @@ static void test_jsonlog_numbers_round_trip(void **state)
     free(text);
     struct cli_log_line *out = NULL;
     int n = 0;
-    assert_int_equal(cli_log_read(path, &out, &n), SN_OK);
+    assert_int_equal(cli_log_read(path, &out, &n, NULL), SN_OK);
     assert_int_equal(n, 3);
     for (int i = 0; i < 3; i++) {
         const double a[9] = { in[i].train_loss, in[i].train_acc, in[i].test_loss, in[i].test_acc,
@@ -89,7 +90,7 @@ static void test_jsonlog_reads_any_valid_line(void **state)
                " \"train_acc\": null, \"lr\": \"not a number\"}\n");
     struct cli_log_line *r = NULL;
     int n = 0;
-    assert_int_equal(cli_log_read(path, &r, &n), SN_OK);
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_OK);
     assert_int_equal(n, 3);
     assert_int_equal(r[0].epoch, 1);
     assert_true(r[0].train_loss == 0.75);
@@ -125,13 +126,62 @@ static void test_jsonlog_refuses_bad_lines(void **state)
         write_text(path, cases[i].text);
         struct cli_log_line *r = NULL;
         int n = 0;
-        assert_int_equal(cli_log_read(path, &r, &n), SN_EINVAL);
+        assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_EINVAL);
         if (!strstr(sn_errmsg(), cases[i].msg))
             fail_msg("case %zu: '%s' does not hold '%s'", i, sn_errmsg(), cases[i].msg);
     }
     struct cli_log_line *r = NULL;
     int n = 0;
-    assert_int_equal(cli_log_read(sn_test_path("missing.jsonl"), &r, &n), SN_EINVAL);
+    assert_int_equal(cli_log_read(sn_test_path("missing.jsonl"), &r, &n, NULL), SN_EINVAL);
+}
+
+/* A last line cut short (no end of line: a write that failed) is removed
+ * when the log is opened to append, so the next line starts its own line;
+ * plot skips such a line; a complete last line without its newline stays. */
+static void test_jsonlog_cut_last_line(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("torn.jsonl");
+    write_text(path, "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, \"train_lo");
+    struct cli_log_line *r = NULL;
+    int n = 0;
+    int cut_line = 0;
+    assert_int_equal(cli_log_read(path, &r, &n, &cut_line), SN_OK);   /* skipped */
+    assert_int_equal(n, 1);
+    assert_int_equal(cut_line, 2);
+    free(r);
+    bool created = true;
+    long long cut = 0;
+    FILE *f = cli_log_open(path, &created, &cut);
+    assert_non_null(f);
+    assert_false(created);
+    assert_int_equal(cut, (long long)strlen("{\"epoch\": 2, \"train_lo"));
+    struct cli_log_line e = { .epoch = 2, .step = 20, .train_loss = 0.25, .train_acc = NAN,
+                              .test_loss = NAN, .test_acc = NAN, .lr = 0.1,
+                              .images_per_s = 1.0, .elapsed_s = 2.0, .ranks = 1, .threads = 1 };
+    assert_int_equal(cli_log_epoch(f, &e), SN_OK);
+    fclose(f);
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(r[1].epoch, 2);
+    assert_true(r[1].train_loss == 0.25);
+    free(r);
+    /* a whole line without its newline is kept, and not cut */
+    write_text(path, "{\"epoch\": 1, \"train_loss\": 0.5}");
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_OK);
+    assert_int_equal(n, 1);
+    free(r);
+    /* the only line cut short, then nothing: no epochs */
+    write_text(path, "{\"epoch\": 1, \"tr");
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "no epochs in the log"));
+    f = cli_log_open(path, &created, &cut);
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(cut, 16);
+    char *left = sn_test_slurp(path);
+    assert_string_equal(left, "");
+    free(left);
 }
 
 int main(void)
@@ -140,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_jsonlog_numbers_round_trip),
         cmocka_unit_test(test_jsonlog_reads_any_valid_line),
         cmocka_unit_test(test_jsonlog_refuses_bad_lines),
+        cmocka_unit_test(test_jsonlog_cut_last_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* test_plot: scratchnet plot draws a real PNG of the asked size from a
- * train --log file; bad logs and a missing gnuplot are clear errors that
- * leave an existing picture alone. */
+ * train --log file; bad logs, a missing gnuplot and a disk that fills are
+ * clear errors that leave an existing picture alone. */
 #include "testutil.h"
 
 #include <stdint.h>
@@ -76,6 +76,15 @@ static void test_plot_draws_png(void **state)
     assert_true(png_size(sn_test_path("m.png"), &w, &h));
     assert_int_equal(w, 1000);
     assert_int_equal(h, 420);
+    /* a last line cut short (a full disk during a write): skipped, said */
+    write_text(sn_test_path("cut.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.1}\n"
+                                          "{\"epoch\": 2, \"train_loss\": 0.05}\n{\"epoch\": 3, \"tr");
+    rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("cut.jsonl"), sn_test_path("m.png"));
+    assert_int_equal(rc, 0);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "cut.jsonl:3: the last line has no end of line and is not a log "
+                                "line (a write cut short); skipped"));
+    free(err);
 }
 
 static void test_plot_bad_input_keeps_png(void **state)
@@ -119,11 +128,48 @@ static void test_plot_bad_input_keeps_png(void **state)
     free(kept);
 }
 
+/* A disk that fills while gnuplot draws: gnuplot exits 0 with the picture
+ * cut short; plot checks the PNG's end (IEND), exits 1 naming the problem
+ * and leaves the old picture and no temporary file.  Needs root for
+ * mount(8); skipped with a message otherwise. */
+static void test_plot_full_disk_keeps_png(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/full", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
+    if (sn_test_run("mount -t tmpfs -o size=64k tmpfs %s", dir) != 0) {
+        printf("skipped: cannot mount a small tmpfs here (needs root)\n");
+        skip();
+    }
+    write_text(sn_test_path("log.jsonl"), log_text);
+    int first = sn_test_run(BIN " plot %s -o %s/p.png", sn_test_path("log.jsonl"), dir);
+    int kept = sn_test_run("cp %s/p.png %s", dir, sn_test_path("before.png"));
+    /* full, then 8 KiB free: room for part of a picture */
+    sn_test_run("dd if=/dev/zero of=%s/filler bs=4k; truncate -s -8K %s/filler", dir, dir);
+    int rc = sn_test_run(BIN " plot %s -o %s/p.png", sn_test_path("log.jsonl"), dir);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    int same = sn_test_run("cmp %s/p.png %s", dir, sn_test_path("before.png"));
+    int ls = sn_test_run("ls -A %s", dir);
+    char *names = sn_test_slurp(sn_test_path("out.txt"));
+    assert_int_equal(sn_test_run("umount %s", dir), 0);
+    assert_int_equal(first, 0);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "p.png: gnuplot wrote an incomplete picture (disk full?"));
+    assert_int_equal(kept, 0);
+    assert_int_equal(same, 0);
+    assert_int_equal(ls, 0);
+    assert_null(strstr(names, ".tmp"));
+    free(err);
+    free(names);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plot_draws_png),
         cmocka_unit_test(test_plot_bad_input_keeps_png),
+        cmocka_unit_test(test_plot_full_disk_keeps_png),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1187,14 +1187,22 @@ static void test_train_full_disk(void **state)
     /* --out on the full disk keeps the old file (the failed checkpoint's
      * space came back when its temporary file went: fill it again) */
     sn_test_run("dd if=/dev/zero of=%s/filler bs=4k", dir);
-    /* a log line that does not fit is said, once, and training goes on */
-    int log_rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 2 "
+    /* a log line that does not fit is said, once, and training goes on;
+     * with one page free, the lines fill it and the last one is cut short
+     * by the disk */
+    sn_test_run("truncate -s -4K %s/filler", dir);
+    int log_rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --epochs 40 "
                              "--log %s/l.jsonl --quiet", mpirun(), sn_test_path("m.cfg"),
                              sn_test_path("blobs.h5"), dir);
     char *out_err = err_text();
-    const char *said = strstr(out_err, "l.jsonl: cannot write the log (disk full?); training "
-                                       "goes on without it");
+    const char *said = strstr(out_err, "l.jsonl: cannot write the log: No space left on "
+                                       "device; training goes on without it");
     bool log_warned = said && !strstr(said + 10, "cannot write the log");
+    /* and the line that did not fit is not left half written */
+    char *log = sn_test_slurp(sn_test_path("full/l.jsonl"));
+    bool log_whole = log && (!log[0] || log[strlen(log) - 1] == '\n');
+    free(log);
+    sn_test_run("dd if=/dev/zero of=%s/filler2 bs=4k", dir);   /* full again, for --out */
     if (!log_warned)
         fprintf(stderr, "--log on the full disk, stderr:\n%s\n", out_err);
     free(out_err);
@@ -1218,6 +1226,7 @@ static void test_train_full_disk(void **state)
     assert_int_equal(out_rc, 1);
     assert_int_equal(log_rc, 0);
     assert_true(log_warned);
+    assert_true(log_whole);
     assert_string_equal(w, "precious");
     free(w);
     assert_int_equal(left, 0);

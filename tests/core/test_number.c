@@ -62,12 +62,35 @@ static void test_number_message_one_line(void **state)
     assert_non_null(strstr(sn_errmsg(), "'1?system'"));
 }
 
+/* A setting is used as a float: values that overflow it to Inf, or that
+ * are not 0 but round to 0 (or a subnormal), are refused, from text and
+ * from files alike. */
+static void test_number_float_range(void **state)
+{
+    (void)state;
+    double v;
+    assert_true(sn_f32_fits(0.0));
+    assert_true(sn_f32_fits(-3.4e38));
+    assert_true(sn_f32_fits(1.2e-38));
+    assert_false(sn_f32_fits(1e300));
+    assert_false(sn_f32_fits(-1e39));
+    assert_false(sn_f32_fits(1e-300));
+    assert_false(sn_f32_fits(1e-40));   /* a float subnormal */
+    assert_int_equal(sn_parse_real("1e-300", 0, 1, &v), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "got '1e-300', which is 0 as a float"));
+    assert_int_equal(sn_parse_real("0", 0, 1, &v), SN_OK);
+    assert_int_equal(sn_check_f32(1e300, "f.h5: attribute scale"), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "f.h5: attribute scale is 1e+300: settings are floats"));
+    assert_int_equal(sn_check_f32(0.5, "x"), SN_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_number_int),
         cmocka_unit_test(test_number_real),
         cmocka_unit_test(test_number_message_one_line),
+        cmocka_unit_test(test_number_float_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

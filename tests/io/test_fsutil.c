@@ -1,10 +1,12 @@
 /* test_fsutil: inputs open only as regular files of bounded size, without
- * blocking on a FIFO; everything else is refused naming what it is. */
+ * blocking on a FIFO; everything else is refused naming what it is.
+ * Outputs are replaced through symbolic links, never the links. */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "io/fsutil.h"
@@ -36,10 +38,82 @@ static void test_fsutil_open_input(void **state)
     assert_int_equal(sn_fs_check_input(fifo, "file", 5), SN_EINVAL);
 }
 
+/* Write name through sn_fs_tmpname and sn_fs_commit, as every writer does. */
+static int write_via_tmp(const char *name, const char *text)
+{
+    char tmp[4200];
+    sn_fs_tmpname(name, tmp, sizeof tmp);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    fclose(f);
+    return sn_fs_commit(tmp, name);
+}
+
+static void read_text(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* An output that is a symbolic link is written where the link leads (also
+ * a chain, also a target not made yet), and the link stays a link; a link
+ * into /proc (/dev/stdout) and a link to a device are refused untouched. */
+static void test_fsutil_output_through_links(void **state)
+{
+    (void)state;
+    char buf[64], target[4096];
+    struct stat st;
+    assert_int_equal(mkdir(sn_test_path("d"), 0777), 0);
+    FILE *f = fopen(sn_test_path("d/target.h5"), "w");
+    fputs("old", f);
+    fclose(f);
+    assert_int_equal(symlink("d/target.h5", sn_test_path("link.h5")), 0);
+    assert_int_equal(symlink("link.h5", sn_test_path("chain.h5")), 0);
+    assert_int_equal(write_via_tmp(sn_test_path("chain.h5"), "new"), SN_OK);
+    assert_int_equal(lstat(sn_test_path("link.h5"), &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(lstat(sn_test_path("chain.h5"), &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    read_text(sn_test_path("d/target.h5"), buf, sizeof buf);
+    assert_string_equal(buf, "new");
+    /* a link to a name not made yet, in a folder that exists */
+    assert_int_equal(symlink("d/later.h5", sn_test_path("dangling.h5")), 0);
+    assert_int_equal(write_via_tmp(sn_test_path("dangling.h5"), "made"), SN_OK);
+    read_text(sn_test_path("d/later.h5"), buf, sizeof buf);
+    assert_string_equal(buf, "made");
+    assert_int_equal(lstat(sn_test_path("dangling.h5"), &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(sn_fs_output_target(sn_test_path("dangling.h5"), target, sizeof target, &st),
+                     SN_OK);
+    assert_non_null(strstr(target, "/d/later.h5"));
+    assert_true(S_ISREG(st.st_mode));
+    /* refused: an open descriptor's link, a device behind a link */
+    assert_int_equal(symlink("/dev/stdout", sn_test_path("out.json")), 0);
+    assert_int_equal(sn_fs_output_target(sn_test_path("out.json"), target, sizeof target, &st),
+                     SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "is a link to an open file descriptor (/proc/self/fd/1)"));
+    assert_int_not_equal(write_via_tmp(sn_test_path("out.json"), "x"), SN_OK);
+    assert_int_equal(lstat(sn_test_path("out.json"), &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(symlink("/dev/null", sn_test_path("null.h5")), 0);
+    assert_int_not_equal(write_via_tmp(sn_test_path("null.h5"), "x"), SN_OK);
+    assert_non_null(strstr(sn_errmsg(), "is a character device"));
+    assert_int_equal(lstat(sn_test_path("null.h5"), &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fsutil_open_input),
+        cmocka_unit_test(test_fsutil_output_through_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

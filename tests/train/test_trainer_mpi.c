@@ -4,13 +4,15 @@
  * or one rank's read failure reaches every rank through the step's own
  * reduction, a stopped run resumes bit for bit (also reading the data
  * from the file, a batch ahead), and --resume auto passes
- * over damaged checkpoints and refuses a foreign one on every rank alike.
+ * over damaged checkpoints and refuses a foreign one, or one whose position
+ * does not fit the run, on every rank alike.
  *
  * Each rank writes its own copy of the data into its own temporary folder;
  * rank 0 alone writes and reads checkpoints, in its own folder. */
 #include "testutil.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,19 +350,27 @@ static void test_trainer_resume_auto_damaged(void **state)
     sn_dataset_close(ds);
 }
 
+/* cfg's model initialised from seed, and its optimizer, for writing
+ * checkpoints by hand. */
+static struct sn_model *hand_model(uint64_t seed, struct sn_optim *o)
+{
+    struct sn_netcfg net;
+    struct sn_model *m;
+    struct sn_rng r;
+    sn_rng_seed(&r, seed, 1);
+    assert_int_equal(sn_modelfile_parse(cfg, "t.cfg", &net, &m), SN_OK);
+    assert_int_equal(sn_model_build(m, 12, &r), SN_OK);
+    assert_int_equal(sn_optim_init(o, &net.optim, m->n_params), SN_OK);
+    return m;
+}
+
 /* A checkpoint that is sealed and reads as a whole, with parameters of
  * their own (another seed's), but whose /state is damaged (a world size
  * of 0): its parameters are loaded before the damage shows. */
 static void write_bad_state(const char *path)
 {
-    struct sn_netcfg net;
-    struct sn_model *m;
     struct sn_optim o;
-    struct sn_rng r;
-    sn_rng_seed(&r, 1234, 1);
-    assert_int_equal(sn_modelfile_parse(cfg, "t.cfg", &net, &m), SN_OK);
-    assert_int_equal(sn_model_build(m, 12, &r), SN_OK);
-    assert_int_equal(sn_optim_init(&o, &net.optim, m->n_params), SN_OK);
+    struct sn_model *m = hand_model(1234, &o);
     struct sn_metrics rows[1];
     struct sn_train_state st = { .epoch = 2, .global_step = 45, .world_size = 0,
                                  .global_batch = 24, .seed = 5, .cap_metrics = 1,
@@ -412,6 +422,68 @@ static void test_trainer_resume_auto_all_damaged(void **state)
     sn_trainer_destroy(t);
     sn_dataset_close(ds);
     free(ref);
+}
+
+/* Rank 0: the checkpoint at from, its position counters set to epoch,
+ * step_in_epoch and global_step, saved (and sealed) at to, as anyone can. */
+static void write_position(const char *from, const char *to, int64_t epoch, int64_t in_epoch,
+                           int64_t global)
+{
+    struct sn_optim o;
+    struct sn_model *m = hand_model(1, &o);
+    struct sn_metrics rows[8];
+    struct sn_train_state st = { .cap_metrics = 8, .history = rows };
+    assert_int_equal(sn_ckpt_load(from, m, &o, &st), SN_OK);
+    assert_true(st.record.n > 0);   /* the data's fingerprint: the counters must agree */
+    st.epoch = epoch;
+    st.step_in_epoch = in_epoch;
+    st.global_step = global;
+    assert_int_equal(sn_ckpt_save(to, m, &o, &st, cfg), SN_OK);
+    sn_ckpt_extra_free(&st.extra);
+    sn_optim_deinit(&o);
+    sn_model_destroy(m);
+}
+
+/* A resumed checkpoint's position must fit this run's 20-step epochs: a
+ * step in the epoch past its end (it would index past the epoch's
+ * permutation) and counters that disagree with the same data are refused
+ * on every rank, naming the counter, its value and the limit. */
+static void test_trainer_resume_position_checked(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t epoch, in_epoch, global;
+        const char *msg;
+    } cases[] = {
+        { 1, 20, 40, "/state/step_in_epoch is 20, but this run's epochs have 20 steps (480 "
+                     "training rows, global batch 24): it must be below that" },
+        { 1, 5, 26, "/state/global_step is 26, but /state/epoch 1 and /state/step_in_epoch 5 "
+                    "of this data's 20-step epochs make 25" },
+        { 30, 0, 25, "/state/epoch 30 and /state/step_in_epoch 0 exceed /state/global_step 25" },
+        { INT64_MAX / 2, 3, INT64_MAX, "of this data's 20-step epochs make more than 2^64" },
+    };
+    char dir[1100], from[1200], to[1200];
+    snprintf(dir, sizeof dir, "%s/position", sn_test_tmpdir());
+    make_checkpoints(dir);
+    snprintf(from, sizeof from, "%s/ckpt-00000025.h5", dir);
+    snprintf(to, sizeof to, "%s/forged.h5", sn_test_tmpdir());
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (sn_dist_rank() == 0)
+            write_position(from, to, cases[i].epoch, cases[i].in_epoch, cases[i].global);
+        assert_int_equal(sn_dist_barrier(), SN_OK);
+        struct sn_train_opts o = plain();
+        o.resume = to;
+        o.epochs = 4;
+        struct sn_dataset *ds;
+        struct sn_trainer *t;
+        struct sn_train_start s;
+        assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+        assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EINVAL);
+        if (!strstr(sn_errmsg(), cases[i].msg))
+            fail_msg("case %zu: '%s' does not hold '%s'", i, sn_errmsg(), cases[i].msg);
+        sn_dataset_close(ds);
+        assert_int_equal(sn_dist_barrier(), SN_OK);
+    }
 }
 
 /* A checkpoint continues only its own run: another learning rate, another
@@ -619,6 +691,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_streamed_same_bits),
         cmocka_unit_test(test_trainer_resume_auto_damaged),
         cmocka_unit_test(test_trainer_resume_auto_all_damaged),
+        cmocka_unit_test(test_trainer_resume_position_checked),
         cmocka_unit_test(test_trainer_resume_auto_foreign),
         cmocka_unit_test(test_trainer_fresh_refused),
         cmocka_unit_test(test_trainer_keep_only_own),
