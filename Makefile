@@ -233,7 +233,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 # link the command's objects, which the library does not hold.
 CLI_PART_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 CLI_PART_TESTS := $(BUILD)/tests/cli/test_gnuplot $(BUILD)/tests/cli/test_jsonlog \
-                  $(BUILD)/tests/cluster/params_close
+                  $(BUILD)/tests/cli/test_output $(BUILD)/tests/cluster/params_close
 $(CLI_PART_TESTS): $(CLI_PART_OBJ)
 $(CLI_PART_TESTS): TEST_EXTRA = $(CLI_PART_OBJ)
 
