@@ -1470,6 +1470,39 @@ static void test_train_stop_plain_mpirun(void **state)
     check_resumes(dirs, 2, term > step ? term : step);
 }
 
+/* launch/cluster.sh on a hostfile of this machine: SIGTERM to the script,
+ * SIGTERM to its process group and a Ctrl-C on its terminal each stop the
+ * run cleanly (the script passes the stop on: as SIGUSR1 through Open
+ * MPI's mpirun, as itself through MPICH's mpiexec), the script exits 0,
+ * no process of the job is left, and each run resumes bit for bit. */
+static void test_train_stop_cluster_script(void **state)
+{
+    (void)state;
+    const bool ompi = launcher_is_open_mpi();
+    char cwd[1024], launch[2400], dirs[3][1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    write_text(sn_test_path("hosts"), "localhost slots=2\n");
+    snprintf(launch, sizeof launch, "env SCRATCHNET=" BIN " MPI=%s BIND=none THREADS=1 "
+             "%s/launch/cluster.sh %s", ompi ? "openmpi" : "mpich", cwd, sn_test_path("hosts"));
+    const char *ways[3] = { "job", "group", "terminal" }, *sigs[3] = { "TERM", "TERM", "INT" };
+    long latest = 0;
+    for (int w = 0; w < 3; w++) {
+        snprintf(dirs[w], sizeof dirs[w], "%s/cluster_%s", sn_test_tmpdir(), ways[w]);
+        char extra[2400], named[32];
+        snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dirs[w], dirs[w]);
+        int rc = w == 2 ? ctrl_c_run(dirs[w], launch, extra)
+                        : signalled_run(dirs[w], launch, extra, ways[w], sigs[w]);
+        snprintf(named, sizeof named, "SIG%s", ompi ? "USR1 from mpirun" : sigs[w]);
+        long step = check_stopped(dirs[w], rc, 0, named);
+        /* no rank and no mpirun left ([s]: not this pgrep's own shell) */
+        assert_int_not_equal(sn_test_run("pgrep -f '[s]cratchnet train.*%s/'", dirs[w]), 0);
+        fprintf(stderr, "  SIG%s to launch/cluster.sh (%s): stopped after step %ld, exit 0\n",
+                sigs[w], ways[w], step);
+        latest = step > latest ? step : latest;
+    }
+    check_resumes(dirs, 3, latest);
+}
+
 /* What a stop keeps depends on the flags: without --checkpoint-dir and
  * --out nothing, said so, exit 1; with --out alone the weights, exit 0. */
 static void test_train_stop_saves_what_it_can(void **state)
@@ -1843,6 +1876,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_sigterm_three_ways),
         cmocka_unit_test(test_train_stop_sigint_three_ways),
         cmocka_unit_test(test_train_stop_plain_mpirun),
+        cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
         cmocka_unit_test(test_train_speedrun_features_resume),
