@@ -292,7 +292,7 @@ run:
 	@$(MAKE) --no-print-directory $(DATA)
 	OMP_NUM_THREADS=1 $(MPIRUN) -np 2 $(BIN) train --model models/mlp.cfg --data $(DATA) \
 	    --out data/mlp.h5 --log data/mlp.jsonl
-	$(MPIRUN) -np 2 $(BIN) eval --weights data/mlp.h5 --data $(DATA)
+	OMP_NUM_THREADS=1 $(MPIRUN) -np 2 $(BIN) eval --weights data/mlp.h5 --data $(DATA)
 
 # The simulator's smoke test (tests/bench/test_sim.sh) runs where SimGrid
 # is installed (make deps installs it).
