@@ -436,10 +436,10 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(profile_init(&r->prof, sn_trainer_model(r->t)->n_layers, f->profile,
                                         f->trace != NULL,
                                         sn_trainer_state(r->t)->global_step));
+    if (!rc && !f->quiet)   /* the ranks first: the header of what follows */
+        rc = sn_dist_agree(cli_print_ranks(r->threads));
     if (!rc && rank0 && !f->quiet)
         print_start(f, r, &s);
-    if (!rc && !f->quiet)
-        rc = sn_dist_agree(cli_print_ranks(r->threads));
     if (!rc && rank0 && !f->quiet)
         print_plan(f, r);
     return cli_end(setup_stopped(rc));

@@ -1635,7 +1635,8 @@ static void speedrun_ema_is_out(const float *a)
 /* The same checkpoint with the onecycle's end, the translation (off) or a
  * parameter group's multiplier changed in [net]/[augment] is refused (exit
  * 2) naming schedule, augment and groups with both values; --out is not
- * written. */
+ * written.  With --epochs or --steps (the schedule's horizon) the refusal
+ * names the flag that moved it. */
 static void speedrun_resume_refused(char *text, const char *cfg, const char *data)
 {
     snprintf(text, 2048, speedrun_cfg, speedrun_bn);
@@ -1664,6 +1665,19 @@ static void speedrun_resume_refused(char *text, const char *cfg, const char *dat
     assert_non_null(strstr(err, "--resume-override groups,schedule,augment"));
     assert_int_equal(access(sn_test_path("sp_refused.h5"), F_OK), -1);
     free(err);
+    const char *bound[2] = { "--epochs 4", "--steps 50" };
+    const char *named[2] = { "horizon 80 (the last step of --epochs 4 x 20 steps per epoch; "
+                             "checkpoint: 60)", "horizon 50 (--steps 50; checkpoint: 60)" };
+    for (int i = 0; i < 2; i++) {
+        rc = sn_test_run(BIN " train --model %s --data %s --resume %s/ckpt-00000031.h5 %s "
+                         "--quiet --threads 1", cfg, data, sn_test_path("sp_ck"), bound[i]);
+        err = err_text();
+        if (rc != 2 || !strstr(err, named[i]))
+            fprintf(stderr, "%s\n", err);
+        assert_int_equal(rc, 2);
+        assert_non_null(strstr(err, named[i]));
+        free(err);
+    }
 }
 
 /* With every speed-run feature, a run resumed from its checkpoint of step
