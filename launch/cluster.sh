@@ -103,21 +103,21 @@ watcher=$!
 setsid "${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
 job=$!
 
-# A stop signal: passed on (see the top).  mpirun passes SIGUSR1 only to
-# ranks that exist, so it gets it again every second until rank 0 says the
-# ranks took it.  A second Ctrl-C goes to the launcher as SIGINT: the job
-# ends at once.
+# A stop signal: passed on once (see the top); mpirun passes SIGUSR1 only
+# to ranks that exist, so it gets it again every second until rank 0 says
+# the ranks took it.  A second Ctrl-C goes to the launcher as SIGINT: the
+# job ends at once.  Another SIGTERM or SIGUSR1 changes nothing (timeout(1)
+# and Slurm send SIGTERM twice).
 stop=""
 pass_on() {
-    if [ "$1" = INT ] && [ -n "$stop" ]; then
-        kill -INT "$job" 2>/dev/null
+    if [ -n "$stop" ]; then
+        [ "$1" = INT ] && kill -INT "$job" 2>/dev/null
         return
     fi
-    local was=$stop
     stop=$1
     [ "$MPI" = openmpi ] && stop=USR1
-    [ -n "$was" ] || echo "launch/cluster.sh: SIG$1, passed on to the ranks as SIG$stop: they" \
-                          "stop after this step and save" >&2
+    echo "launch/cluster.sh: SIG$1, passed on to the ranks as SIG$stop: they stop after this" \
+         "step and save" >&2
     kill -"$stop" "$job" 2>/dev/null
 }
 trap 'pass_on TERM' TERM
@@ -161,10 +161,10 @@ while :; do   # a trapped signal ends a wait early: wait until the job has ended
 done
 if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop reading
     sleep 1
-    kill "$watcher" 2>/dev/null
+    kill -KILL "$watcher" 2>/dev/null   # it ignores SIGTERM
     exit 1
 fi
-wait "$watcher"
+while kill -0 "$watcher" 2>/dev/null; do wait "$watcher"; done   # to the job's last line
 if [ "$status" != 0 ] && [ -f "$tmp/gaveup" ]; then
     lost=$(silent | sort | paste -sd ' ')
     [ -n "$lost" ] && echo "launch/cluster.sh: a rank gave up waiting; no answer from: $lost" >&2
