@@ -99,8 +99,12 @@ watcher=$!
 # In a session of its own, as in launch/local.sh: a Ctrl-C at the terminal
 # or a signal to this script's process group reaches this script only
 # (mpirun answers SIGTERM and SIGINT by ending the job itself, exit 1).
+# Where setpriv can (util-linux 2.33 on), the launcher gets SIGTERM if this
+# script is killed outright (SIGKILL, timeout -s KILL), so the job ends too.
 # setsid does not fork here, so $! is the launcher.
-setsid "${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
+orphan=()
+setpriv --pdeathsig TERM true 2>/dev/null && orphan=(setpriv --pdeathsig TERM)
+setsid "${orphan[@]}" "${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
 job=$!
 
 # A stop signal: passed on once (see the top); mpirun passes SIGUSR1 only
