@@ -233,7 +233,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 # link the command's objects, which the library does not hold.
 CLI_PART_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 CLI_PART_TESTS := $(BUILD)/tests/cli/test_gnuplot $(BUILD)/tests/cli/test_jsonlog \
-                  $(BUILD)/tests/cluster/params_close
+                  $(BUILD)/tests/cli/test_output $(BUILD)/tests/cluster/params_close
 $(CLI_PART_TESTS): $(CLI_PART_OBJ)
 $(CLI_PART_TESTS): TEST_EXTRA = $(CLI_PART_OBJ)
 
@@ -292,7 +292,7 @@ run:
 	@$(MAKE) --no-print-directory $(DATA)
 	OMP_NUM_THREADS=1 $(MPIRUN) -np 2 $(BIN) train --model models/mlp.cfg --data $(DATA) \
 	    --out data/mlp.h5 --log data/mlp.jsonl
-	$(MPIRUN) -np 2 $(BIN) eval --weights data/mlp.h5 --data $(DATA)
+	OMP_NUM_THREADS=1 $(MPIRUN) -np 2 $(BIN) eval --weights data/mlp.h5 --data $(DATA)
 
 # The simulator's smoke test (tests/bench/test_sim.sh) runs where SimGrid
 # is installed (make deps installs it).
@@ -593,7 +593,8 @@ fuzz: fuzz-build
 # then launch/slurm.sbatch submitted for real: train, resubmit and resume,
 # a folder per job, requeue of a running job, an afternotok chain, the
 # time limit (tests/slurm/run.sh).  Installs Debian's slurm-wlm when run as
-# root.  Not part of make test (4 to 8 minutes, most of it Slurm's waits).
+# root.  Not part of make test (92 s with the packages installed, at 051a6e0:
+# docs/CLUSTER.md, section 6).
 .PHONY: test-slurm
 test-slurm: build
 	bash tests/slurm/run.sh

@@ -4,7 +4,7 @@
  * continues from the newest checkpoint, bit for bit.
  *
  *   cc train_h5.c $(pkg-config --cflags --libs scratchnet) -lm -o train_h5
- *   mpirun -np 2 ./train_h5 models/mlp.cfg data/fashion-mnist.h5 ckpt/ [weights.h5]
+ *   mpirun -np 2 -x OMP_NUM_THREADS=1 ./train_h5 models/mlp.cfg data/fashion-mnist.h5 ckpt [weights.h5]
  *
  * Rank 0 prints one line per epoch; the weights file, when named, is
  * written at the end.  Everything else (checkpoint every epoch, resume,

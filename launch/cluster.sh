@@ -21,8 +21,13 @@
 # when a rank's watchdog has given up and the launcher is still running
 # GRACE seconds later, this script asks every node for an answer (AGENT
 # NODE true), names those that give none, ends the launcher and exits 1.
+# SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 to this script stops the run as
+# launch/local.sh does: the ranks finish the step, save (checkpoint, --out)
+# and exit 0, and this script exits with the launcher's status (0).  Open
+# MPI's mpirun passes SIGUSR1 alone to the ranks of every node, so it gets
+# SIGUSR1 for each of the three; MPICH's mpiexec gets the signal itself.
 set -uo pipefail
-[ $# -ge 2 ] || { sed -n '2,26p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,28p' "$0" >&2; exit 2; }
 hostfile=$1; shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
@@ -76,17 +81,53 @@ esac
 echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $THREADS thread(s), $MPI" >&2
 
 # The job, its stderr copied through a watcher that notes the first line
-# of a rank's watchdog.
+# of a rank's watchdog and the line that says the ranks took a stop.  The
+# watcher outlives a stop signal to this script's process group: the
+# launcher's stderr must stay readable.
 mkfifo "$tmp/err"
-while IFS= read -r line; do
-    printf '%s\n' "$line" >&2
-    case "$line" in
-    *"no progress for"*"ending the job"*) [ -f "$tmp/gaveup" ] || date +%s > "$tmp/gaveup" ;;
-    esac
-done < "$tmp/err" &
+{
+    trap '' TERM INT USR1
+    while IFS= read -r line; do
+        printf '%s\n' "$line" >&2
+        case "$line" in
+        *"no progress for"*"ending the job"*) [ -f "$tmp/gaveup" ] || date +%s > "$tmp/gaveup" ;;
+        "scratchnet: stopped by "*|"scratchnet: interrupted by "*) : > "$tmp/stopped" ;;
+        esac
+    done
+} < "$tmp/err" &
 watcher=$!
-"${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
+# In a session of its own, as in launch/local.sh: a Ctrl-C at the terminal
+# or a signal to this script's process group reaches this script only
+# (mpirun answers SIGTERM and SIGINT by ending the job itself, exit 1).
+# Where setpriv can (util-linux 2.33 on), the launcher gets SIGTERM if this
+# script is killed outright (SIGKILL, timeout -s KILL), so the job ends too.
+# setsid does not fork here, so $! is the launcher.
+orphan=()
+setpriv --pdeathsig TERM true 2>/dev/null && orphan=(setpriv --pdeathsig TERM)
+setsid "${orphan[@]}" "${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
 job=$!
+
+# A stop signal: passed on once (see the top); mpirun passes SIGUSR1 only
+# to ranks that exist, so it gets it again every second until rank 0 says
+# the ranks took it.  A second Ctrl-C goes to the launcher as SIGINT: the
+# job ends at once.  Another SIGTERM or SIGUSR1 changes nothing (timeout(1)
+# and Slurm send SIGTERM twice).
+stop=""
+pass_on() {
+    if [ -n "$stop" ]; then
+        [ "$1" = INT ] && kill -INT "$job" 2>/dev/null
+        return
+    fi
+    stop=$1
+    [ "$MPI" = openmpi ] && stop=USR1
+    echo "launch/cluster.sh: SIG$1, passed on to the ranks as SIG$stop: they stop after this" \
+         "step and save" >&2
+    kill -"$stop" "$job" 2>/dev/null
+}
+trap 'pass_on TERM' TERM
+trap 'pass_on INT' INT
+trap 'pass_on USR1' USR1
+trap 'kill -HUP "$job" 2>/dev/null' HUP   # the terminal went away: the launcher ends the job
 
 # Which nodes answer now?  Prints the names of those that do not.
 silent() {
@@ -101,7 +142,8 @@ silent() {
 
 ended_by_us=0
 while kill -0 "$job" 2>/dev/null; do
-    sleep 1
+    sleep 1 & wait $!   # a wait, not sleep itself: a trapped signal ends it at once
+    [ "$stop" = USR1 ] && [ ! -e "$tmp/stopped" ] && kill -USR1 "$job" 2>/dev/null
     if [ -f "$tmp/gaveup" ] && [ $(( $(date +%s) - $(cat "$tmp/gaveup") )) -ge "$GRACE" ]; then
         lost=$(silent | sort | paste -sd ' ')
         echo "launch/cluster.sh: the job has not ended $GRACE s after a rank gave up;" \
@@ -117,13 +159,16 @@ while kill -0 "$job" 2>/dev/null; do
         break
     fi
 done
-{ wait "$job"; status=$?; } 2>/dev/null   # not bash's "Killed" line
+while :; do   # a trapped signal ends a wait early: wait until the job has ended
+    { wait "$job"; status=$?; } 2>/dev/null   # not bash's "Killed" line
+    kill -0 "$job" 2>/dev/null || break
+done
 if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop reading
     sleep 1
-    kill "$watcher" 2>/dev/null
+    kill -KILL "$watcher" 2>/dev/null   # it ignores SIGTERM
     exit 1
 fi
-wait "$watcher"
+while kill -0 "$watcher" 2>/dev/null; do wait "$watcher"; done   # to the job's last line
 if [ "$status" != 0 ] && [ -f "$tmp/gaveup" ]; then
     lost=$(silent | sort | paste -sd ' ')
     [ -n "$lost" ] && echo "launch/cluster.sh: a rank gave up waiting; no answer from: $lost" >&2

@@ -2,7 +2,9 @@
 #include "cli/progress.h"
 
 #include <math.h>
+#include <string.h>
 
+#include "cli/output.h"
 #include "core/clock.h"
 
 void progress_format_duration(double s, char *buf, size_t len)
@@ -31,6 +33,26 @@ void progress_init(struct progress *p, FILE *out, bool on, bool tty, int64_t eve
     p->t_run = sn_clock_s();
     p->steps_at_start = global_step;
     p->last_draw = 0.0;
+    p->dropped = 0;
+}
+
+/* Write text now or count it as dropped (output.h); the first text that
+ * gets through after drops is told how many whole lines went missing. */
+static void put(struct progress *p, const char *text)
+{
+    const bool line = text[0] && text[strlen(text) - 1] == '\n';   /* not a redraw */
+    if (p->dropped) {
+        char note[96];
+        snprintf(note, sizeof note, "%s(%ld line%s not shown: the output was not being read)\n",
+                 p->tty ? "\r\033[K" : "", p->dropped, p->dropped == 1 ? "" : "s");
+        if (!cli_output_now(p->out, note)) {
+            p->dropped += line;
+            return;
+        }
+        p->dropped = 0;
+    }
+    if (!cli_output_now(p->out, text))
+        p->dropped += line;
 }
 
 void progress_step(struct progress *p, int epoch, int epochs, int64_t step, int64_t steps,
@@ -56,27 +78,27 @@ void progress_step(struct progress *p, int epoch, int epochs, int64_t step, int6
     for (int i = 0; i < BAR; i++)
         bar[i] = i < full ? '#' : '.';
     bar[BAR] = '\0';
-    if (p->tty)
-        fputs("\r", p->out);
-    fprintf(p->out, "epoch %d/%d [%s] %lld/%lld  loss %.4f", epoch, epochs, bar,
-            (long long)step, (long long)steps, loss_mean);
+    char line[256];
+    int n = snprintf(line, sizeof line, "%sepoch %d/%d [%s] %lld/%lld  loss %.4f",
+                     p->tty ? "\r" : "", epoch, epochs, bar, (long long)step, (long long)steps,
+                     loss_mean);
     if (!isnan(acc))
-        fprintf(p->out, " acc %.2f%%", 100.0 * acc);
-    fprintf(p->out, "  %.0f img/s  ETA %s", ips, eta_s);
-    if (p->tty) {
-        fputs("\033[K", p->out);   /* clear what a longer line left */
-        p->drawn = true;
-    } else {
-        fputc('\n', p->out);
-    }
-    fflush(p->out);
+        n += snprintf(line + n, sizeof line - (size_t)n, " acc %.2f%%", 100.0 * acc);
+    snprintf(line + n, sizeof line - (size_t)n, "  %.0f img/s  ETA %s%s", ips, eta_s,
+             p->tty ? "\033[K" : "\n");   /* clear what a longer line left */
+    put(p, line);
+    p->drawn = p->tty;
 }
 
 void progress_break(struct progress *p)
 {
-    if (p->on && p->tty && p->drawn) {
-        fputs("\r\033[K", p->out);
-        fflush(p->out);
-    }
+    if (p->on && p->tty && p->drawn)
+        put(p, "\r\033[K");
     p->drawn = false;
+}
+
+void progress_print(struct progress *p, const char *text)
+{
+    if (p->on)
+        put(p, text);
 }

@@ -6,6 +6,11 @@
  * `every` steps.  The loss and accuracy are running means over this
  * epoch's steps so far on rank 0's share of the batch; the epoch's closing
  * line (printed by train) has the figures of all ranks.
+ *
+ * Every line goes out at once or not at all (cli/output.h): a reader that
+ * stops reading (mpirun after SIGTERM, a paused pager) costs lines, not
+ * steps.  The first line that gets through after some were dropped is
+ * "(N lines not shown: the output was not being read)".
  */
 #ifndef SN_CLI_PROGRESS_H
 #define SN_CLI_PROGRESS_H
@@ -23,6 +28,7 @@ struct progress {
     double t_run;         /* when this run's first step began */
     int64_t steps_at_start;
     double last_draw;
+    long dropped;         /* whole lines not written since the last one that was */
 };
 
 /* tty: whether out is a terminal (the caller asks isatty); every: the
@@ -39,6 +45,10 @@ void progress_step(struct progress *p, int epoch, int epochs, int64_t step, int6
 
 /* Before any other output: end the redrawn line so text does not mix. */
 void progress_break(struct progress *p);
+
+/* Print text, whole lines, on out when p is on (after progress_break): the
+ * epoch lines and what the run wrote, which must not wait either. */
+void progress_print(struct progress *p, const char *text);
 
 /* "1h02m", "3m07s", "12s" */
 void progress_format_duration(double s, char *buf, size_t len);

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/jsonlog.h"
+#include "cli/output.h"
 #include "cli/profile.h"
 #include "cli/progress.h"
 #include "cli/watchdog.h"
@@ -108,8 +109,9 @@ static const char usage[] =
     "first step (loading, building) it ends the run there, exit 1.  Ctrl-C twice:\n"
     "the ranks end at once.\n"
     "Open MPI's mpirun answers SIGTERM and SIGINT itself: it ends the job (the ranks\n"
-    "may not get to save) and exits 1.  For exit 0 run under launch/local.sh, signal\n"
-    "the ranks, or send mpirun SIGUSR1, which it passes on (README: Stopping a run).\n";
+    "save first if they can within odls_base_sigkill_timeout seconds) and exits 1.\n"
+    "For exit 0 run under launch/local.sh, signal the ranks, or send mpirun SIGUSR1,\n"
+    "which it passes on (README: Stopping a run).\n";
 
 /* Every flag's value as given (the trainer's options are made from them). */
 struct train_flags {
@@ -448,10 +450,10 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(profile_init(&r->prof, sn_trainer_model(r->t)->n_layers, f->profile,
                                         f->trace != NULL,
                                         sn_trainer_state(r->t)->global_step));
+    if (!rc && !f->quiet)   /* the ranks first: the header of what follows */
+        rc = sn_dist_agree(cli_print_ranks(r->threads));
     if (!rc && rank0 && !f->quiet)
         print_start(f, r, &s);
-    if (!rc && !f->quiet)
-        rc = sn_dist_agree(cli_print_ranks(r->threads));
     if (!rc && rank0 && !f->quiet)
         print_plan(f, r);
     return cli_end(setup_stopped(rc));
@@ -462,18 +464,18 @@ static void report_epoch(const struct train_flags *f, struct run *r,
                          const struct sn_epoch_info *e)
 {
     const struct sn_metrics *mt = &e->m;
-    if (!f->quiet) {
-        printf("epoch %.0f/%d  step %.0f  train loss %.4f", mt->epoch,
-               sn_trainer_net(r->t)->epochs, mt->step, mt->train_loss);
-        if (e->has_acc)
-            printf(" acc %.2f%%", 100 * mt->train_acc);
-        if (e->tested)
-            printf("  test loss %.4f", mt->test_loss);
-        if (e->tested && e->has_acc)
-            printf(" acc %.2f%%", 100 * mt->test_acc);
-        printf("  lr %.4g  %.0f img/s  %.1f s\n", mt->lr, e->images_per_s, mt->elapsed_s);
-        fflush(stdout);
-    }
+    char text[256];
+    int n = snprintf(text, sizeof text, "epoch %.0f/%d  step %.0f  train loss %.4f", mt->epoch,
+                     sn_trainer_net(r->t)->epochs, mt->step, mt->train_loss);
+    if (e->has_acc)
+        n += snprintf(text + n, sizeof text - (size_t)n, " acc %.2f%%", 100 * mt->train_acc);
+    if (e->tested)
+        n += snprintf(text + n, sizeof text - (size_t)n, "  test loss %.4f", mt->test_loss);
+    if (e->tested && e->has_acc)
+        n += snprintf(text + n, sizeof text - (size_t)n, " acc %.2f%%", 100 * mt->test_acc);
+    snprintf(text + n, sizeof text - (size_t)n, "  lr %.4g  %.0f img/s  %.1f s\n", mt->lr,
+             e->images_per_s, mt->elapsed_s);
+    progress_print(&r->pg, text);   /* on unless --quiet */
     if (!r->log)
         return;
     struct cli_log_line line = {   /* a by-product: a failed write does not stop training */
@@ -584,10 +586,19 @@ static int report_stop(const struct train_flags *f, const struct run *r)
     else
         snprintf(kept, sizeof kept, "nothing saved (give --checkpoint-dir or --out to keep a "
                  "stopped run's work)");
-    fflush(stdout);   /* after the "wrote" line, where both go to one terminal */
-    fprintf(stderr, "scratchnet: stopped by %s after step %lld: %s\n", by,
-            (long long)sn_trainer_state(r->t)->global_step, kept);
+    char line[4800];
+    snprintf(line, sizeof line, "scratchnet: stopped by %s after step %lld: %s\n", by,
+             (long long)sn_trainer_state(r->t)->global_step, kept);
+    cli_output_now(stderr, line);   /* best effort: mpirun may have stopped reading */
     return saved ? 0 : 1;
+}
+
+/* "wrote PATH" (rank 0, unless --quiet), without waiting (progress.h). */
+static void print_wrote(struct run *r, const char *path)
+{
+    char text[4200];
+    snprintf(text, sizeof text, "wrote %s\n", path);
+    progress_print(&r->pg, text);
 }
 
 /* After the loop: --profile, --trace, the last checkpoint, --out. */
@@ -606,15 +617,15 @@ static int wrap_up(const struct train_flags *f, struct run *r)
     int rc = SN_OK;
     if (f->trace) {
         rc = sn_dist_agree(trace_write(&r->prof.tr, f->trace, m, sn_phase_names, SN_PHASE_N));
-        if (!rc && rank0 && !f->quiet)
-            printf("wrote %s\n", f->trace);
+        if (!rc)
+            print_wrote(r, f->trace);
     }
     if (!rc)
         rc = sn_trainer_finish(r->t);
     if (!rc && f->out) {   /* a stopped run's weights too: the step it reached */
         rc = sn_trainer_save(r->t, f->out);
-        if (!rc && rank0 && !f->quiet)
-            printf("wrote %s\n", f->out);
+        if (!rc)
+            print_wrote(r, f->out);
     }
     if (!rc && r->stopped)
         return report_stop(f, r);

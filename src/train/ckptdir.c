@@ -17,9 +17,19 @@
 #include "io/fsutil.h"
 #include "io/weights.h"
 
+/* The length of dir without its trailing slashes: the files of "ckpt/"
+ * are ckpt/ckpt-..., not ckpt//ckpt-... (and those of "/" are /ckpt-...). */
+static int dir_len(const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 0 && dir[n - 1] == '/')
+        n--;
+    return (int)n;
+}
+
 int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len)
 {
-    int n = snprintf(path, len, "%s/ckpt-%08lld.h5", dir, (long long)step);
+    int n = snprintf(path, len, "%.*s/ckpt-%08lld.h5", dir_len(dir), dir, (long long)step);
     if (n < 0 || (size_t)n >= len)
         return sn_fail(SN_EINVAL, "%s: the checkpoint folder's name is too long", dir);
     return SN_OK;
@@ -132,7 +142,7 @@ int sn_ckptdir_lock(const char *dir, int *fd)
 {
     char path[4096], holder[256] = "";
     *fd = -1;
-    if (snprintf(path, sizeof path, "%s/.lock", dir) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) >= (int)sizeof path)
         return sn_fail(SN_EINVAL, "%s: the checkpoint folder's name is too long", dir);
     /* never through a link, never a FIFO or device: the lock file is
      * truncated and written, and whoever can write the folder could plant

@@ -183,6 +183,17 @@ static int check_resumed(const struct sn_trainer *t, const char *path)
     return check_position(t, path);
 }
 
+/* What sets this run's horizon (plan_bounds), as the user wrote it. */
+static void horizon_why(const struct sn_trainer *t, char *buf, size_t len)
+{
+    if (t->o.steps > 0 && t->end_step == t->o.steps)
+        snprintf(buf, len, "--steps %lld", (long long)t->o.steps);
+    else
+        snprintf(buf, len, "the last step of %s %d x %lld step%s per epoch",
+                 t->o.epochs >= 0 ? "--epochs" : "the model file's epochs =", t->net.epochs,
+                 (long long)t->steps_per_epoch, t->steps_per_epoch == 1 ? "" : "s");
+}
+
 /* Rank 0: load the checkpoint (choosing it, for auto) and check that it
  * continues this run. */
 static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
@@ -196,9 +207,12 @@ static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_trai
     }
     if (!rc && s->resumed_from[0])
         rc = check_resumed(t, s->resumed_from);
+    char why[160];
+    horizon_why(t, why, sizeof why);
     if (!rc && s->resumed_from[0])
         rc = sn_trajectory_compare(&t->st.record, &t->record, s->resumed_from,
-                                   t->o.resume_override, s->overridden, sizeof s->overridden);
+                                   t->o.resume_override, why, s->overridden,
+                                   sizeof s->overridden);
     return rc;
 }
 

@@ -192,8 +192,8 @@ int sn_trajectory_check_keys(const char *overrides)
 }
 
 int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_record *run,
-                          const char *path, const char *overrides, char *overridden,
-                          size_t overridden_len)
+                          const char *path, const char *overrides, const char *horizon_why,
+                          char *overridden, size_t overridden_len)
 {
     char refused[960] = "", keys_refused[160] = "";
     size_t at = 0, kat = 0, oat = 0;
@@ -205,9 +205,11 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
         bool ok = listed(overrides, keys[k]);
         char *dst = ok ? overridden : refused;
         size_t *pos = ok ? &oat : &at, cap = ok ? overridden_len : sizeof refused;
+        const bool why = horizon_why && strcmp(keys[k], "horizon") == 0;
         if (*pos < cap)
-            *pos += (size_t)snprintf(dst + *pos, cap - *pos, "%s%s %s (checkpoint: %s)",
-                                     *pos ? "; " : "", keys[k], now, was);
+            *pos += (size_t)snprintf(dst + *pos, cap - *pos, "%s%s %s (%s%scheckpoint: %s)",
+                                     *pos ? "; " : "", keys[k], now, why ? horizon_why : "",
+                                     why ? "; " : "", was);
         if (!ok && kat < sizeof keys_refused)
             kat += (size_t)snprintf(keys_refused + kat, sizeof keys_refused - kat, "%s%s",
                                     kat ? "," : "", keys[k]);

@@ -1447,13 +1447,14 @@ static void test_train_stop_sigint_three_ways(void **state)
 }
 
 /* Open MPI's mpirun as the README starts it: SIGUSR1, which it passes on,
- * stops the run like SIGTERM with exit 0; SIGTERM it answers itself,
- * passing SIGTERM to the ranks odls_base_sigkill_timeout seconds later and
- * SIGKILL as long again after that, and exits 1 whatever they do (the
- * limit the README states: orte/mca/ess/hnp/ess_hnp_module.c, clean_abort).
- * Whether the ranks save in that window is not guaranteed (on the project's
- * machine they often do not): either they save and name the signal and its
- * sender, or the job ends with nothing half-written; mpirun exits 1. */
+ * stops the run like SIGTERM with exit 0.  SIGTERM it answers itself and
+ * exits 1 whatever the ranks do (the limit the README states:
+ * orte/mca/ess/hnp/ess_hnp_module.c, clean_abort): it stops reading the
+ * ranks' output, sleeps odls_base_sigkill_timeout seconds, passes SIGTERM
+ * on, sleeps as long again and sends SIGKILL.  The ranks save in that
+ * second window (rank 0 never waits on the output nobody reads,
+ * src/cli/output.h): checkpoint and --out of the step the line names, and
+ * both resume bit for bit. */
 static void test_train_stop_plain_mpirun(void **state)
 {
     (void)state;
@@ -1461,31 +1462,54 @@ static void test_train_stop_plain_mpirun(void **state)
         printf("skipped: the launcher is not Open MPI's mpirun\n");
         skip();
     }
-    char dir[1024], launch[1024], extra[2400];
+    char dirs[2][1024], launch[1024], extra[2400];
     snprintf(launch, sizeof launch, "%s -np 2 " BIN, mpirun());
-    snprintf(dir, sizeof dir, "%s/plain_usr1", sn_test_tmpdir());
-    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
-    long step = check_stopped(dir, signalled_run(dir, launch, extra, "job", "USR1"), 0,
+    snprintf(dirs[0], sizeof dirs[0], "%s/plain_usr1", sn_test_tmpdir());
+    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dirs[0], dirs[0]);
+    long step = check_stopped(dirs[0], signalled_run(dirs[0], launch, extra, "job", "USR1"), 0,
                               "SIGUSR1 from mpirun");
     fprintf(stderr, "  SIGUSR1 to mpirun: stopped after step %ld, exit 0\n", step);
-    snprintf(launch, sizeof launch, "env OMPI_MCA_odls_base_sigkill_timeout=10 %s -np 2 " BIN,
+    snprintf(launch, sizeof launch, "env OMPI_MCA_odls_base_sigkill_timeout=5 %s -np 2 " BIN,
              mpirun());
-    snprintf(dir, sizeof dir, "%s/plain_term", sn_test_tmpdir());
-    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
-    int rc = signalled_run(dir, launch, extra, "job", "TERM");
-    char path[1200];
-    snprintf(path, sizeof path, "%s/run.txt", dir);
-    char *out = sn_test_slurp(path);
-    bool saved = out && strstr(out, "stopped by SIGTERM from mpirun");
-    free(out);
-    if (saved) {
-        step = check_stopped(dir, rc, 1, "SIGTERM from mpirun");
-        fprintf(stderr, "  SIGTERM to mpirun: stopped after step %ld, saved, exit 1\n", step);
-    } else {   /* ended by mpirun before the ranks saved: nothing half-written */
-        assert_int_equal(rc, 1);
-        assert_int_not_equal(sn_test_run("ls %s/ck | grep -q tmp", dir), 0);
-        fprintf(stderr, "  SIGTERM to mpirun: ended by mpirun before the ranks saved, exit 1\n");
+    snprintf(dirs[1], sizeof dirs[1], "%s/plain_term", sn_test_tmpdir());
+    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dirs[1], dirs[1]);
+    long term = check_stopped(dirs[1], signalled_run(dirs[1], launch, extra, "job", "TERM"), 1,
+                              "SIGTERM from mpirun");
+    fprintf(stderr, "  SIGTERM to mpirun: stopped after step %ld, saved, mpirun exit 1\n", term);
+    check_resumes(dirs, 2, term > step ? term : step);
+}
+
+/* launch/cluster.sh on a hostfile of this machine: SIGTERM to the script,
+ * SIGTERM to its process group and a Ctrl-C on its terminal each stop the
+ * run cleanly (the script passes the stop on: as SIGUSR1 through Open
+ * MPI's mpirun, as itself through MPICH's mpiexec), the script exits 0,
+ * no process of the job is left, and each run resumes bit for bit. */
+static void test_train_stop_cluster_script(void **state)
+{
+    (void)state;
+    const bool ompi = launcher_is_open_mpi();
+    char cwd[1024], launch[2400], dirs[3][1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    write_text(sn_test_path("hosts"), "localhost slots=2\n");
+    snprintf(launch, sizeof launch, "env SCRATCHNET=" BIN " MPI=%s BIND=none THREADS=1 "
+             "%s/launch/cluster.sh %s", ompi ? "openmpi" : "mpich", cwd, sn_test_path("hosts"));
+    const char *ways[3] = { "job", "group", "terminal" }, *sigs[3] = { "TERM", "TERM", "INT" };
+    long latest = 0;
+    for (int w = 0; w < 3; w++) {
+        snprintf(dirs[w], sizeof dirs[w], "%s/cluster_%s", sn_test_tmpdir(), ways[w]);
+        char extra[2400], named[32];
+        snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dirs[w], dirs[w]);
+        int rc = w == 2 ? ctrl_c_run(dirs[w], launch, extra)
+                        : signalled_run(dirs[w], launch, extra, ways[w], sigs[w]);
+        snprintf(named, sizeof named, "SIG%s", ompi ? "USR1 from mpirun" : sigs[w]);
+        long step = check_stopped(dirs[w], rc, 0, named);
+        /* no rank and no mpirun left ([s]: not this pgrep's own shell) */
+        assert_int_not_equal(sn_test_run("pgrep -f '[s]cratchnet train.*%s/'", dirs[w]), 0);
+        fprintf(stderr, "  SIG%s to launch/cluster.sh (%s): stopped after step %ld, exit 0\n",
+                sigs[w], ways[w], step);
+        latest = step > latest ? step : latest;
     }
+    check_resumes(dirs, 3, latest);
 }
 
 /* What a stop keeps depends on the flags: without --checkpoint-dir and
@@ -1620,7 +1644,8 @@ static void speedrun_ema_is_out(const float *a)
 /* The same checkpoint with the onecycle's end, the translation (off) or a
  * parameter group's multiplier changed in [net]/[augment] is refused (exit
  * 2) naming schedule, augment and groups with both values; --out is not
- * written. */
+ * written.  With --epochs or --steps (the schedule's horizon) the refusal
+ * names the flag that moved it. */
 static void speedrun_resume_refused(char *text, const char *cfg, const char *data)
 {
     snprintf(text, 2048, speedrun_cfg, speedrun_bn);
@@ -1649,6 +1674,19 @@ static void speedrun_resume_refused(char *text, const char *cfg, const char *dat
     assert_non_null(strstr(err, "--resume-override groups,schedule,augment"));
     assert_int_equal(access(sn_test_path("sp_refused.h5"), F_OK), -1);
     free(err);
+    const char *bound[2] = { "--epochs 4", "--steps 50" };
+    const char *named[2] = { "horizon 80 (the last step of --epochs 4 x 20 steps per epoch; "
+                             "checkpoint: 60)", "horizon 50 (--steps 50; checkpoint: 60)" };
+    for (int i = 0; i < 2; i++) {
+        rc = sn_test_run(BIN " train --model %s --data %s --resume %s/ckpt-00000031.h5 %s "
+                         "--quiet --threads 1", cfg, data, sn_test_path("sp_ck"), bound[i]);
+        err = err_text();
+        if (rc != 2 || !strstr(err, named[i]))
+            fprintf(stderr, "%s\n", err);
+        assert_int_equal(rc, 2);
+        assert_non_null(strstr(err, named[i]));
+        free(err);
+    }
 }
 
 /* With every speed-run feature, a run resumed from its checkpoint of step
@@ -1861,6 +1899,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_sigterm_three_ways),
         cmocka_unit_test(test_train_stop_sigint_three_ways),
         cmocka_unit_test(test_train_stop_plain_mpirun),
+        cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
         cmocka_unit_test(test_train_speedrun_features_resume),

@@ -18,8 +18,8 @@ static void touch(const char *dir, const char *name)
     fclose(f);
 }
 
-/* One name format: at least 8 digits; a name that does not fit the
- * buffer is refused, not cut. */
+/* One name format: at least 8 digits, one slash after the folder however
+ * it was written; a name that does not fit the buffer is refused, not cut. */
 static void test_ckptdir_path(void **state)
 {
     (void)state;
@@ -28,6 +28,10 @@ static void test_ckptdir_path(void **state)
     assert_string_equal(p, "d/ckpt-00000420.h5");
     assert_int_equal(sn_ckptdir_path("d", 123456789012LL, p, sizeof p), SN_OK);
     assert_string_equal(p, "d/ckpt-123456789012.h5");
+    assert_int_equal(sn_ckptdir_path("d//", 420, p, sizeof p), SN_OK);
+    assert_string_equal(p, "d/ckpt-00000420.h5");
+    assert_int_equal(sn_ckptdir_path("/", 420, p, sizeof p), SN_OK);
+    assert_string_equal(p, "/ckpt-00000420.h5");
     assert_int_equal(sn_ckptdir_path("a-rather-long-folder-name", 1, p, 20), SN_EINVAL);
 }
 
