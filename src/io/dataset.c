@@ -223,7 +223,7 @@ static int open_dataset(const char *path, bool inputs_only, struct sn_dataset **
  * each split (the last). */
 static int try_open(const char *path, const void *ctx)
 {
-    struct sn_dataset *d;
+    struct sn_dataset *d = NULL;
     int rc = open_dataset(path, *(const bool *)ctx, &d);
     struct sn_split *sp[3] = { rc ? NULL : &d->train, rc ? NULL : &d->test,
                                rc ? NULL : &d->val };
@@ -236,6 +236,7 @@ static int try_open(const char *path, const void *ctx)
             sn_free(x);
             sn_free(t);
         }
+    sn_dataset_close(d);   /* the child exits next, but valgrind follows it */
     return rc;
 }
 

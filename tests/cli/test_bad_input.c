@@ -680,13 +680,21 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The shell prefix that limits a run's address space, empty under make
+ * sanitize (see above). */
+static const char *mem_limit(void)
+{
+    static char limit[64];
+    if (!getenv("SN_SANITIZE"))
+        snprintf(limit, sizeof limit, "ulimit -v %d && ", MAX_AS_KB);
+    return limit;
+}
+
 static int run_row(const struct row *r, int np, const char *before)
 {
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
         write_text(outs[i], "precious");
-    char limit[64] = "";
-    if (!getenv("SN_SANITIZE"))
-        snprintf(limit, sizeof limit, "ulimit -v %d && ", MAX_AS_KB);
+    const char *limit = mem_limit();
     double t0 = now();
     int rc = np == 1 ? sn_test_run("cd %s && %stimeout 120 " BIN " %s", fx, limit, r->cmd)
                      : sn_test_run("cd %s && %stimeout 120 %s -np %d " BIN " %s", fx, limit, mpirun(),
@@ -952,8 +960,7 @@ static void refused_with(const char *limit, const char *args, const char *msg)
 static void test_model_budget(void **state)
 {
     (void)state;
-    int rc = sn_test_run("cd %s && ulimit -v %d && " BIN " info --model bigmodel.cfg", fx,
-                         MAX_AS_KB);
+    int rc = sn_test_run("cd %s && %s" BIN " info --model bigmodel.cfg", fx, mem_limit());
     char *out = sn_test_slurp(sn_test_path("out.txt"));
     if (rc)
         fail_msg("info: exit %d: %s", rc, sn_test_slurp(sn_test_path("err.txt")));
