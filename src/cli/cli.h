@@ -118,7 +118,9 @@ int cli_check_world(void);
  * as root even /dev/null would go), or an output whose folder is missing or
  * not writable.  An output that is a symbolic link is checked where the
  * link leads (sn_fs_output_target: the writers put their new file there and
- * keep the link); a link into /proc (/dev/stdout) is refused.  SN_EUSAGE
+ * keep the link); a link into /proc (/dev/stdout) is refused, and so is an
+ * output whose file is named like a checkpoint folder's member
+ * (ckpt-<step>.h5, .lock: sn_ckptdir_is_name), in any folder.  SN_EUSAGE
  * naming the flags, so `--out D.h5 --data D.h5` never replaces the dataset
  * and nothing is checked after hours of work. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
@@ -146,7 +148,8 @@ int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c);
 /* The folder a run will write into (--checkpoint-dir): an existing one
  * must be a writable folder; a missing one is made (with its parents), and
  * made gets the topmost folder this made ("" if none), for
- * cli_undo_outputs.  SN_EUSAGE naming flag. */
+ * cli_undo_outputs.  A folder in /proc, /sys or /dev is refused.
+ * SN_EUSAGE naming flag. */
 int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_len);
 
 

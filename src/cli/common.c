@@ -1,5 +1,8 @@
 /* common: argument parsing, status agreement across ranks, threads, and
  * evaluation, shared by the commands (see cli.h). */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE   /* realpath */
+#endif
 #include "cli/cli.h"
 
 #include <assert.h>
@@ -10,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "core/augment.h"
@@ -22,6 +27,7 @@
 #include "dist/dist.h"
 #include "dist/shard.h"
 #include "io/fsutil.h"
+#include "train/ckptdir.h"
 
 bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name)
 {
@@ -310,6 +316,14 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
     folder_of(target, dir, sizeof dir);
     if (strcmp(target, out) != 0)
         snprintf(via, sizeof via, " (%s is a link to %s)", out, target);
+    /* in any folder, not only this run's --checkpoint-dir: the file could be
+     * another run's checkpoint or the lock file a running run holds, and
+     * replacing that lock lets a third run into its folder */
+    const char *base = strrchr(target, '/');
+    if (sn_ckptdir_is_name(base ? base + 1 : target))
+        return sn_fail(SN_EUSAGE, "%s %s%s: an output's file may not be named like a member of "
+                       "a checkpoint folder (ckpt-<step>.h5, .lock): it could replace a run's "
+                       "checkpoint or lock file (name the file otherwise)", flag, out, via);
     if (stat(dir, &sd) != 0 || !S_ISDIR(sd.st_mode))
         return sn_fail(SN_EUSAGE, "%s %s: the folder %s does not exist%s", flag, out, dir, via);
     if (access(dir, W_OK) != 0)
@@ -353,12 +367,48 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
     return SN_OK;
 }
 
+/* /proc, /sys and /dev (by the real name of dir, or of the nearest folder
+ * above it that exists, or by its file system) hold kernel objects and
+ * devices: files made there are not files on a disk, or cannot be made. */
+static int check_not_system(const char *dir, const char *flag)
+{
+    static const char *const sys[] = { "/proc", "/sys", "/dev" };
+    char near[4096], real[PATH_MAX] = "";
+    struct stat st;
+    struct statfs fs;
+    snprintf(near, sizeof near, "%s", dir);
+    while (stat(near, &st) != 0) {
+        char *slash = strrchr(near, '/');
+        if (!slash || slash == near) {
+            snprintf(near, sizeof near, "%s", slash ? "/" : ".");
+            break;
+        }
+        *slash = '\0';
+    }
+    const char *in = statfs(near, &fs) != 0 ? NULL
+                   : fs.f_type == PROC_SUPER_MAGIC ? "/proc"
+                   : fs.f_type == SYSFS_MAGIC ? "/sys" : NULL;
+    if (realpath(near, real))
+        for (size_t i = 0; !in && i < sizeof sys / sizeof *sys; i++) {
+            size_t n = strlen(sys[i]);
+            if (strncmp(real, sys[i], n) == 0 && (real[n] == '\0' || real[n] == '/'))
+                in = sys[i];
+        }
+    if (in)
+        return sn_fail(SN_EUSAGE, "%s %s is in %s, whose entries are kernel objects and "
+                       "devices, not files on a disk (give a folder on a disk)", flag, dir, in);
+    return SN_OK;
+}
+
 int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_len)
 {
     struct stat st;
     made[0] = '\0';
     if (!dir[0])
         return sn_fail(SN_EUSAGE, "%s: the folder name is empty", flag);
+    int rc = check_not_system(dir, flag);
+    if (rc)
+        return rc;
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode))
             return sn_fail(SN_EUSAGE, "%s %s: not a folder (it is %s)", flag, dir,
@@ -377,7 +427,7 @@ int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_l
             if (stat(made, &st) != 0)
                 break;
         }
-    int rc = sn_fs_mkdirs(dir);
+    rc = sn_fs_mkdirs(dir);
     if (rc) {
         made[0] = '\0';
         return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);

@@ -87,9 +87,10 @@ int trace_write(const struct trace *t, const char *path, const struct sn_model *
         }
         if (f) {
             fprintf(f, "\n]}\n");
-            if (fclose(f) != 0)
+            if (fclose(f) != 0) {
+                remove(tmp);   /* a full disk: nothing half written left beside path */
                 rc = sn_fail(SN_EIO, "%s: writing failed (disk full?)", path);
-            else
+            } else
                 rc = sn_fs_commit(tmp, path);
         }
     }

@@ -247,21 +247,28 @@ static void make_opts(const struct train_flags *f, const struct sn_train_observe
     o->observer = ob;
 }
 
-/* An output of the run under a name its checkpoint folder uses
+/* An output of the run whose file (through links: the rename replaces
+ * the file a link names) is a name its checkpoint folder uses
  * (ckpt-<step>.h5, the lock file) would replace a checkpoint or be
- * replaced by one. */
+ * replaced by one.  Checked before cli_check_outputs, which refuses such
+ * names in any folder, to name the folder. */
 static int check_not_in_ckdir(const char *ckdir, const char *out, const char *flag)
 {
     struct stat sd, so;
-    char dir[4096];
-    const char *slash = strrchr(out, '/'), *base = slash ? slash + 1 : out;
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + 1 : 1, slash ? out : ".");
+    char dir[4096], target[4096], via[4200] = "";
+    if (sn_fs_output_target(out, target, sizeof target, &so) != SN_OK)
+        return SN_OK;   /* cli_check_outputs says why */
+    const char *slash = strrchr(target, '/'), *base = slash ? slash + 1 : target;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - target) + 1 : 1,
+             slash ? target : ".");
     if (!sn_ckptdir_is_name(base) || stat(ckdir, &sd) != 0 || stat(dir, &so) != 0 ||
         sd.st_dev != so.st_dev || sd.st_ino != so.st_ino)
         return SN_OK;
-    return sn_fail(SN_EUSAGE, "%s %s is a name the run's --checkpoint-dir %s uses for its "
+    if (strcmp(target, out) != 0)
+        snprintf(via, sizeof via, " (a link to %s)", target);
+    return sn_fail(SN_EUSAGE, "%s %s%s is a name the run's --checkpoint-dir %s uses for its "
                    "checkpoints: one would replace the other (name the file otherwise)", flag,
-                   out, ckdir);
+                   out, via, ckdir);
 }
 
 /* The log is appended to: an existing file that is not a log (a weights
@@ -295,11 +302,11 @@ static int prepare_outputs(const struct train_flags *f, struct run *r)
     const char *outs[] = { f->out, f->log, f->trace }, *oflags[] = { "--out", "--log", "--trace" };
     const char *ins[] = { f->model, f->data, f->init, f->resume },
                *iflags[] = { "--model", "--data", "--init", "--resume" };
-    if (!rc)
-        rc = cli_check_outputs(outs, oflags, 3, ins, iflags, 4);
     for (int i = 0; i < 3 && !rc && f->ckdir; i++)
         if (outs[i])
             rc = check_not_in_ckdir(f->ckdir, outs[i], oflags[i]);
+    if (!rc)
+        rc = cli_check_outputs(outs, oflags, 3, ins, iflags, 4);
     if (!rc && f->log)
         rc = check_log(f->log);
     return rc;

@@ -102,20 +102,34 @@ int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n)
     return SN_OK;
 }
 
-/* A checkpoint's name in the folder must be a regular file (or a link to
- * one): a folder or a FIFO there is never read, replaced or removed. */
+/* A checkpoint's name in the folder must be a regular file: a folder or a
+ * FIFO there is never read, replaced or removed, and a symbolic link (to
+ * anything) would have the run's checkpoint written through it onto
+ * whatever file it names, outside the folder. */
 static int check_entry(const char *path)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
+    if (lstat(path, &st) != 0)
         return sn_fail(SN_EUSAGE, "%s cannot be read (%s): in a checkpoint folder the names "
                        "ckpt-<step>.h5 are the run's checkpoints (move it out of the folder)",
                        path, strerror(errno));
+    if (S_ISLNK(st.st_mode))
+        return sn_fail(SN_EUSAGE, "%s is a symbolic link: in a checkpoint folder the names "
+                       "ckpt-<step>.h5 are the run's checkpoints, never written through a link "
+                       "(remove the link)", path);
     if (!S_ISREG(st.st_mode))
         return sn_fail(SN_EUSAGE, "%s is %s, not a regular file: in a checkpoint folder the "
                        "names ckpt-<step>.h5 are the run's checkpoints (move it out of the "
                        "folder)", path, sn_fs_kind(&st));
     return SN_OK;
+}
+
+int sn_ckptdir_check_slot(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT)
+        return SN_OK;
+    return check_entry(path);
 }
 
 int sn_ckptdir_check(const char *dir, bool fresh)

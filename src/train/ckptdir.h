@@ -33,13 +33,19 @@ bool sn_ckptdir_is_name(const char *name);
 int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n);
 
 /* Before a run takes the folder: SN_EUSAGE if an entry of dir under a
- * checkpoint's name is not a regular file (a folder, a FIFO, a broken
- * link: never read, replaced or removed), naming it; and, for a run that
+ * checkpoint's name is not a regular file (a folder, a FIFO, a symbolic
+ * link to anything: never read, replaced, removed or written through),
+ * naming it; and, for a run that
  * starts fresh (no --resume), if dir holds any checkpoint, naming dir and
  * the newest (the run would overwrite and prune them) and saying what to
  * do (--resume auto, or another folder).  A folder that does not exist
  * passes.  SN_EIO if it cannot be read. */
 int sn_ckptdir_check(const char *dir, bool fresh);
+
+/* Just before a checkpoint is written to path: SN_OK if nothing is there
+ * or a regular file; else SN_EUSAGE as sn_ckptdir_check (a link planted
+ * during the run is not written through). */
+int sn_ckptdir_check_slot(const char *path);
 
 /* Take dir's lock for this process.  *fd is the descriptor that holds it
  * (sn_ckptdir_unlock releases it).  SN_EUSAGE naming the holder's host

@@ -391,7 +391,9 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     if (rc == SN_EFATAL)
         return rc;
     if (!rc && t->rank == 0) {
-        rc = sn_ckpt_save(path, t->m, &whole, &t->st, t->cfg_text);
+        rc = sn_ckptdir_check_slot(path);
+        if (!rc)
+            rc = sn_ckpt_save(path, t->m, &whole, &t->st, t->cfg_text);
         if (!rc && t->o.keep > 0) {
             char fp[64];
             sn_model_text_fingerprint(t->cfg_text, fp, sizeof fp);

@@ -578,6 +578,12 @@ static void make_hostile_fixtures(void)
     assert_int_equal(mkfifo(fx_path("ckfifo/ckpt-00000004.h5"), 0666), 0);
     assert_int_equal(mkdir(fx_path("lockdir"), 0777), 0);
     assert_int_equal(mkdir(fx_path("lockdir/.lock"), 0777), 0);
+    /* a link to a precious file under the name of a checkpoint to come, and
+     * outputs that are links to a checkpoint and to a lock file */
+    assert_int_equal(mkdir(fx_path("cklink"), 0777), 0);
+    assert_int_equal(symlink("../out.csv", fx_path("cklink/ckpt-00000009.h5")), 0);
+    assert_int_equal(symlink("run/ckpt-00000003.h5", fx_path("ckalias.h5")), 0);
+    assert_int_equal(symlink("run/.lock", fx_path("locktrace.json")), 0);
     assert_int_equal(mkdir(fx_path("fifoclass"), 0777), 0);
     assert_int_equal(mkdir(fx_path("fifoclass/cat"), 0777), 0);
     assert_int_equal(mkfifo(fx_path("fifoclass/cat/a.png"), 0666), 0);

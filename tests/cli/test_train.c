@@ -1142,7 +1142,7 @@ static void test_train_nan_stops(void **state)
  * step.  The job stops with exit 1 naming the device, no temporary file is
  * left, the newest checkpoint is whole (eval loads it) and --resume auto
  * continues from it; a final --out on the full disk leaves the old file,
- * and the --log line that does not fit is warned about once.
+ * a --trace there leaves nothing, and the --log line that does not fit is warned about once.
  * Needs root for mount(8); skipped with a message otherwise. */
 static void test_train_full_disk(void **state)
 {
@@ -1210,6 +1210,10 @@ static void test_train_full_disk(void **state)
                              "--out %s/w.h5 --quiet", mpirun(), sn_test_path("m.cfg"),
                              sn_test_path("blobs.h5"), dir);
     char *w = sn_test_slurp(sn_test_path("full/w.h5"));
+    /* a --trace that does not fit leaves no temporary file either */
+    int trace_rc = sn_test_run("timeout 60 " BIN " train --model %s --data %s --steps 2 "
+                               "--trace %s/t.json --quiet", sn_test_path("m.cfg"),
+                               sn_test_path("blobs.h5"), dir);
     int left = sn_test_run("ls -A %s", dir);
     char *top = out_text();
     bool top_stray = strstr(top, ".tmp") != NULL;
@@ -1224,6 +1228,7 @@ static void test_train_full_disk(void **state)
     assert_int_equal(resume_rc, 0);
     assert_true(resumed_there);
     assert_int_equal(out_rc, 1);
+    assert_int_equal(trace_rc, 1);
     assert_int_equal(log_rc, 0);
     assert_true(log_warned);
     assert_true(log_whole);

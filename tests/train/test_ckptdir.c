@@ -148,7 +148,20 @@ static void test_ckptdir_check(void **state)
     assert_non_null(strstr(sn_errmsg(), "/check/ckpt-00000012.h5)"));
     assert_int_equal(sn_test_run("ln -s nowhere %s/ckpt-00000001.h5", dir), 0);
     assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
-    assert_non_null(strstr(sn_errmsg(), "ckpt-00000001.h5 cannot be read (No such file"));
+    assert_non_null(strstr(sn_errmsg(), "ckpt-00000001.h5 is a symbolic link: in a checkpoint"));
+    /* a link to a regular file outside the folder: the next checkpoint
+     * would be written through it onto that file */
+    assert_int_equal(sn_test_run("echo thesis > %s/../precious && rm %s/ckpt-00000001.h5 && "
+                                 "ln -s ../precious %s/ckpt-00000001.h5", dir, dir, dir), 0);
+    assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "ckpt-00000001.h5 is a symbolic link: in a checkpoint"));
+    char slot[4200];
+    snprintf(slot, sizeof slot, "%s/ckpt-00000001.h5", dir);
+    assert_int_equal(sn_ckptdir_check_slot(slot), SN_EUSAGE);   /* at write time too */
+    snprintf(slot, sizeof slot, "%s/ckpt-00000003.h5", dir);
+    assert_int_equal(sn_ckptdir_check_slot(slot), SN_OK);   /* a regular file */
+    snprintf(slot, sizeof slot, "%s/ckpt-00000099.h5", dir);
+    assert_int_equal(sn_ckptdir_check_slot(slot), SN_OK);   /* nothing there yet */
     assert_int_equal(sn_test_run("rm %s/ckpt-00000001.h5 && mkdir %s/ckpt-00000020.h5", dir,
                                  dir), 0);
     assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
