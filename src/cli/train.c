@@ -430,6 +430,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(sn_dataset_open(f->data, &r->ds));
     if (!rc)
         rc = sn_dist_agree(cli_check_splits(r->ds, f->allow_split, f->quiet));
+    if (!rc)   /* each rank trains on its shard of what must be one dataset */
+        rc = cli_same_data(r->ds, f->data);
     if (!rc)
         rc = sn_dist_agree(sn_interrupt_check("opening the data"));
     struct sn_train_opts o;

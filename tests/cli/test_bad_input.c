@@ -1004,6 +1004,38 @@ static void test_eval_ranks_read_same_weights(void **state)
     }
 }
 
+/* Ranks in different folders read different data under one path (one
+ * label changed: same size, same shapes): train and eval refuse on every
+ * rank, naming rank 1, instead of a result from two datasets. */
+static void test_ranks_read_same_data(void **state)
+{
+    (void)state;
+    const char *t = sn_test_tmpdir();
+    assert_int_equal(sn_test_run("cd %s && mkdir -p data/r0 data/r1", t), 0);
+    for (int r = 0; r < 2; r++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/data/r%d/blobs.h5", t, r);
+        sn_test_write_blobs(path, (struct sn_test_blobs){ .set_label5 = true, .label5 = r });
+    }
+    static const char *const cmds[] = {
+        "eval --weights %s/w.h5 --data blobs.h5",
+        "train --model %s/m.cfg --data blobs.h5 --steps 2 --quiet",
+    };
+    for (int c = 0; c < 2; c++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, cmds[c], fx);
+        int rc = sn_test_run("cd %s/data && timeout 120 %s -np 2 sh -c 'cd r$OMPI_COMM_WORLD_RANK "
+                             "&& exec \"$SN_BIN\" %s'", t, mpirun(), cmd);
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        int lines = 0;
+        for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+            lines++;
+        if (rc != 2 || lines != 1 || !strstr(err, "blobs.h5: rank 1 reads other data than rank 0"))
+            fail_msg("%s: exit %d (want 2), %d error lines (want 1): %s", cmd, rc, lines, err);
+        free(err);
+    }
+}
+
 /* A bad SN_DIST_FAKE_HOSTS, refused while MPI starts, is agreed over the
  * ranks: exit 2, one error line for the job (not one per rank). */
 static void test_fake_hosts_said_once(void **state)
@@ -1042,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_model_budget),
         cmocka_unit_test(test_eval_ranks_read_same_weights),
         cmocka_unit_test(test_fake_hosts_said_once),
+        cmocka_unit_test(test_ranks_read_same_data),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
