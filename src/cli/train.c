@@ -262,23 +262,6 @@ static int check_not_in_ckdir(const char *ckdir, const char *out, const char *fl
                    out, ckdir);
 }
 
-/* The log is appended to: an existing file that is not a log (a weights
- * file, a checkpoint) would be damaged by the lines added to it. */
-static int check_log(const char *log)
-{
-    FILE *f = fopen(log, "r");
-    if (!f)
-        return SN_OK;   /* made when the run starts */
-    int c;
-    while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\r' || c == '\n')
-        ;
-    fclose(f);
-    if (c == EOF || c == '{')
-        return SN_OK;
-    return sn_fail(SN_EUSAGE, "--log %s exists and is not a log (a log's lines are JSON "
-                   "objects): appending to it would damage it", log);
-}
-
 /* Collective, before any work: the world, the checkpoint folder (first:
  * --out may name a file inside it; without --resume it must hold no
  * checkpoints, which the trainer checks again), every output. */
@@ -299,7 +282,7 @@ static int prepare_outputs(const struct train_flags *f, struct run *r)
         if (outs[i])
             rc = check_not_in_ckdir(f->ckdir, outs[i], oflags[i]);
     if (!rc && f->log)
-        rc = check_log(f->log);
+        rc = cli_log_check(f->log);   /* appended to: only a log */
     return rc;
 }
 

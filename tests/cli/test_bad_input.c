@@ -93,6 +93,8 @@ static void make_fixtures(void)
     write_text("mse.cfg", "[net]\ninput = 8\nloss = mse\n[dense]\nunits = 16\nactivation = relu\n"
                           "[dense]\nunits = 3\n");
     write_text("notcfg.h5", "hello");
+    write_text("settings.json", "{\n  \"lr\": 0.1\n}");   /* pretty JSON, no final newline */
+    write_text("mine.jsonl", "{\"epoch\":1,\"note\":\"mine\"}");
     write_text("notimage.png", "this is not a picture");
     write_text("badlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
 
