@@ -621,6 +621,10 @@ static void make_hostile_fixtures(void)
      * parameters (8 GB with gradients) in 61 bytes; 256 M parameters
      * (2 GB with gradients, within the budget) that w.h5 does not fit */
     write_text("bigmodel.cfg", "[net]\ninput = 8\n[dense]\nunits = 1000000\n[dense]\nunits = 1000\n");
+    /* small outputs, large state: an lstm's 65536 time steps, a pool's input batch */
+    write_text("lstmsteps.cfg", "[net]\ninput = 1,65536,1\n[lstm]\nunits = 1024\n[dense]\nunits = 3\n");
+    write_text("poolinput.cfg", "[net]\ninput = 1,2048,2048\nbatch = 256\n[maxpool]\nsize = 2048\n"
+               "[flatten]\n[dense]\nunits = 3\n");
     write_text("wbig.cfg", "[net]\ninput = 12\n[dense]\nunits = 16000000\n[dense]\nunits = 3\n");
     /* an IDX header declaring 2,000,000 x 28 x 28 bytes (1.57 GB); labels
      * of 2^64-1 and -2^63 as uint64 and int64 */
