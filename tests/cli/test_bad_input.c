@@ -1058,6 +1058,25 @@ static void test_fake_hosts_said_once(void **state)
     free(err);
 }
 
+/* SN_DIST_FAKE_HOSTS set on rank 1 only (an MPMD launch): the ranks
+ * would build their hosts by different collectives and wait forever;
+ * they compare it first and refuse together, naming rank 1. */
+static void test_fake_hosts_on_one_rank(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("cd %s && timeout 120 %s -np 1 " BIN " eval --weights w.h5 --data "
+                         "blobs.h5 : -np 1 -x SN_DIST_FAKE_HOSTS=5 " BIN " eval --weights w.h5 "
+                         "--data blobs.h5", fx, mpirun());
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    int lines = 0;
+    for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+        lines++;
+    if (rc != 2 || lines != 1 ||
+        !strstr(err, "SN_DIST_FAKE_HOSTS differs over the ranks: unset on rank 0, 5 on rank 1"))
+        fail_msg("exit %d (want 2), %d error lines (want 1): %s", rc, lines, err);
+    free(err);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1081,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_eval_ranks_read_same_weights),
         cmocka_unit_test(test_fake_hosts_said_once),
         cmocka_unit_test(test_ranks_read_same_data),
+        cmocka_unit_test(test_fake_hosts_on_one_rank),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
