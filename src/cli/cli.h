@@ -40,6 +40,13 @@ int cli_same_everywhere(int argc, char **argv, int first, const char *text);
  * not, with both lengths and checksums: ranks on hosts that hold
  * different files under one path would compute with different weights. */
 int cli_same_file(const char *path, const char *what);
+
+/* Collective: SN_EINVAL on every rank unless every rank's data at path has
+ * rank 0's file size and fingerprint (io/fingerprint.h: split shapes and
+ * rows, types, preprocessing, class names, a sample of rows), naming the
+ * lowest rank that differs.  Reads a few hundred rows, not the whole file. */
+struct sn_dataset;
+int cli_same_data(struct sn_dataset *ds, const char *path);
 bool cli_launched(void);
 
 /* ---- command-line options ---- */

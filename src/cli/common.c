@@ -26,6 +26,7 @@
 #include "core/tensor.h"
 #include "dist/dist.h"
 #include "dist/shard.h"
+#include "io/fingerprint.h"
 #include "io/fsutil.h"
 #include "train/ckptdir.h"
 
@@ -107,6 +108,26 @@ int cli_same_everywhere(int argc, char **argv, int first, const char *text)
     return SN_OK;
 }
 
+/* Collective: the lowest rank whose mine[2] differs from rank 0's, its
+ * values in other and rank 0's in first; -1 when every rank agrees. */
+static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t other[2], int *r)
+{
+    memcpy(first, mine, 2 * sizeof *first);
+    memcpy(other, mine, 2 * sizeof *other);
+    int rc = sn_dist_bcast(first, 2 * sizeof *first, 0);
+    if (rc)
+        return rc;
+    *r = memcmp(mine, first, 2 * sizeof *mine) ? -sn_dist_rank() : INT_MIN;
+    if ((rc = sn_dist_allreduce_max_int(r, 1)))
+        return rc;
+    if (*r == INT_MIN) {
+        *r = -1;
+        return SN_OK;
+    }
+    *r = -*r;
+    return sn_dist_bcast(other, 2 * sizeof *other, *r);
+}
+
 int cli_same_file(const char *path, const char *what)
 {
     FILE *fp;
@@ -117,23 +138,50 @@ int cli_same_file(const char *path, const char *what)
             rc = sn_fail(SN_EIO, "%s: cannot read: %s", path, strerror(errno));
         fclose(fp);
     }
-    if ((rc = sn_dist_agree(rc)))
-        return rc;
-    memcpy(first, mine, sizeof first);
-    memcpy(other, mine, sizeof other);
-    if ((rc = sn_dist_bcast(first, sizeof first, 0)))
-        return rc;
-    int r = memcmp(mine, first, sizeof mine) ? -sn_dist_rank() : INT_MIN;
-    if ((rc = sn_dist_allreduce_max_int(&r, 1)))
-        return rc;
-    if (r == INT_MIN)
-        return SN_OK;
-    r = -r;   /* the lowest rank that differs from rank 0 */
-    if ((rc = sn_dist_bcast(other, sizeof other, r)))
+    int r;
+    if ((rc = sn_dist_agree(rc)) || (rc = first_differing(mine, first, other, &r)) || r < 0)
         return rc;
     return sn_fail(SN_EINVAL, "%s: rank %d reads another %s than rank 0 (%llu bytes, checksum "
                    "%016llx; rank 0: %llu bytes, %016llx): every rank must read the same file "
                    "(a different file at this path on rank %d's host?)", path, r, what,
+                   (unsigned long long)other[1], (unsigned long long)other[0],
+                   (unsigned long long)first[1], (unsigned long long)first[0], r);
+}
+
+/* This rank's data in two numbers: the file's size (0 for a folder) and a
+ * hash of its fingerprint (shapes, types, preprocessing, class names and
+ * a sample of rows), cheap for data of any size, unlike a whole hash. */
+static int data_identity(struct sn_dataset *ds, const char *path, uint64_t id[2])
+{
+    struct stat st;
+    id[1] = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    size_t L = ds->train.row_len;
+    if (ds->test.present && ds->test.row_len > L)
+        L = ds->test.row_len;
+    if (ds->val.present && ds->val.row_len > L)
+        L = ds->val.row_len;
+    float *row = sn_alloc_f32(L ? L : 1);
+    int rc = row ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
+    if (!rc && ds->stage_rows < 1)
+        rc = sn_dataset_reserve(ds, 1);
+    char fp[4096];
+    if (!rc)
+        rc = sn_dataset_fingerprint(ds, row, fp, sizeof fp);
+    sn_free(row);
+    id[0] = sn_fnv1a(SN_FNV_START, fp, strlen(fp));
+    return rc ? sn_fail_prefix(rc, "%s: fingerprinting the data: ", path) : SN_OK;
+}
+
+int cli_same_data(struct sn_dataset *ds, const char *path)
+{
+    uint64_t mine[2] = { 0, 0 }, first[2], other[2];
+    int r, rc = sn_dist_size() > 1 ? data_identity(ds, path, mine) : SN_OK;
+    if (sn_dist_size() == 1 || (rc = sn_dist_agree(rc)) ||
+        (rc = first_differing(mine, first, other, &r)) || r < 0)
+        return rc;
+    return sn_fail(SN_EINVAL, "%s: rank %d reads other data than rank 0 (%llu bytes, "
+                   "fingerprint %016llx; rank 0: %llu bytes, %016llx): every rank must read the "
+                   "same data (a different file at this path on rank %d's host?)", path, r,
                    (unsigned long long)other[1], (unsigned long long)other[0],
                    (unsigned long long)first[1], (unsigned long long)first[0], r);
 }

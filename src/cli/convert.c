@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/interrupt.h"
 #include "core/number.h"
 #include "core/status.h"
 #include "dist/dist.h"
@@ -42,6 +43,16 @@ static const char usage[] =
     "          class of /train (all of them without --per-class) and of /test (all of\n"
     "          them without --test-per-class)\n";
 
+/* A stop while out was written (SN_EINTR) said with out's name, not its
+ * temporary file's: the temporary file is removed, nothing is written. */
+static int stopped_writing(int rc, const char *out)
+{
+    if (rc != SN_EINTR)
+        return rc;
+    return sn_fail(SN_EINTR, "interrupted by %s while writing %s: nothing written",
+                   sn_signal_name(sn_interrupt_pending()), out);
+}
+
 /* /<split>/x uint8 (n, C, H, W) with scale 1/255, and /<split>/y int32 (n). */
 static int write_split(struct sn_h5 *f, const char *split, const uint8_t *x, const size_t xd[4],
                        const int32_t *y)
@@ -49,12 +60,12 @@ static int write_split(struct sn_h5 *f, const char *split, const uint8_t *x, con
     char path[64];
     double scale = 1.0 / 255.0;
     snprintf(path, sizeof path, "/%s/x", split);
-    int rc = sn_h5_write(f, path, 4, xd, SN_H5_U8, x);
+    int rc = sn_h5_write_stoppable(f, path, 4, xd, SN_H5_U8, x);
     if (!rc)
         rc = sn_h5_attr_set_f64(f, path, "scale", &scale, 1);
     snprintf(path, sizeof path, "/%s/y", split);
     if (!rc)
-        rc = sn_h5_write(f, path, 1, xd, SN_H5_I32, y);
+        rc = sn_h5_write_stoppable(f, path, 1, xd, SN_H5_I32, y);
     return rc;
 }
 
@@ -174,6 +185,8 @@ static int convert_idx(int argc, char **argv)
         }
         if (!rc)
             rc = sn_h5_attr_set_str(f, "/", "source", source ? source : images);
+        if (!rc)   /* a stop: nothing committed */
+            rc = sn_interrupt_check("writing the file");
         if (f) {
             int rc2 = sn_h5_close(f);
             rc = rc ? rc : rc2;
@@ -182,6 +195,7 @@ static int convert_idx(int argc, char **argv)
             rc = sn_fs_commit(tmp, out);
         else
             remove(tmp);
+        rc = stopped_writing(rc, out);
         if (!rc)
             printf("wrote %s\n", out);
     }
@@ -208,7 +222,7 @@ static int fill_folder(struct sn_h5 *f, const void *ctx)
                                  (size_t)j->train->n_classes);
     if (!rc)
         rc = sn_h5_attr_set_str(f, "/", "source", j->source);
-    return rc;
+    return rc ? rc : sn_interrupt_check("writing the file");   /* nothing committed */
 }
 
 /* convert folder and convert cifar10: an image set in memory, then one file. */
@@ -263,6 +277,8 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
     int32_t *yo = malloc(s->n * sizeof *yo + 1);
     int rc = seen && x && yo ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
     for (size_t r = 0; !rc && r < s->n; r++) {
+        if (r % 65536 == 0)
+            rc = sn_interrupt_check("choosing the rows");
         int c = y[r];
         if (c < 0 || c >= j->K || !j->mask[c] || (per_class > 0 && seen[c] >= per_class))
             continue;
@@ -280,7 +296,8 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
         rc = sn_fail(SN_EINVAL, "%s: no rows of the chosen classes in /%s", sn_h5_path(j->d->f),
                      s->name);
     if (!rc)
-        rc = sn_h5_write(f, xp, s->shape.ndim + 1, dims, s->x_u8 ? SN_H5_U8 : SN_H5_F32, x);
+        rc = sn_h5_write_stoppable(f, xp, s->shape.ndim + 1, dims,
+                                   s->x_u8 ? SN_H5_U8 : SN_H5_F32, x);
     double scale = s->scale, *v = malloc(((size_t)s->n_norm + 1) * sizeof *v);
     if (!rc && !v)
         rc = sn_fail(SN_ENOMEM, "out of memory");
@@ -296,7 +313,7 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
         rc = sn_h5_attr_set_f64(f, xp, "std", v, (size_t)s->n_norm);
     free(v);
     if (!rc)
-        rc = sn_h5_write(f, yp, 1, dims, SN_H5_I32, yo);
+        rc = sn_h5_write_stoppable(f, yp, 1, dims, SN_H5_I32, yo);
     if (!rc)
         printf("/%s: %zu of %zu rows\n", s->name, n, s->n);
     free(seen);
@@ -322,7 +339,7 @@ static int fill_subset(struct sn_h5 *f, const void *ctx)
     }
     if (!rc)
         rc = sn_h5_attr_set_str(f, "/", "source", sn_h5_path(j->d->f));
-    return rc;
+    return rc ? rc : sn_interrupt_check("writing the file");   /* nothing committed */
 }
 
 static int convert_subset(int argc, char **argv)
@@ -365,7 +382,7 @@ static int convert_subset(int argc, char **argv)
             rc = parse_classes(classes, mask, K);
         struct subset_job j = { d, mask, per_class, test_per_class, K };
         if (!rc)
-            rc = sn_h5_write_atomic(out, fill_subset, &j);
+            rc = stopped_writing(sn_h5_write_atomic(out, fill_subset, &j), out);
         if (!rc)
             printf("wrote %s\n", out);
         sn_dataset_close(d);
@@ -435,7 +452,7 @@ static int convert_images(int argc, char **argv)
         }
         if (!rc) {
             struct folder_job j = { &tr, test ? &te : NULL, source ? source : dir[0] };
-            rc = sn_h5_write_atomic(out, fill_folder, &j);
+            rc = stopped_writing(sn_h5_write_atomic(out, fill_folder, &j), out);
         }
         if (!rc) {
             printf("wrote %s: %zu training image%s", out, tr.n, cli_s((long long)tr.n));

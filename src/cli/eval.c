@@ -279,6 +279,8 @@ int sn_cmd_eval(int argc, char **argv)
     free(text);
     if (!rc)
         rc = sn_dataset_open(data, &ds);
+    if (!(rc = sn_dist_agree(rc)))   /* and the same data on every rank */
+        rc = cli_same_data(ds, data);
     if (!rc && !(s = sn_dataset_split(ds, split)))
         rc = sn_fail(SN_EINVAL, "%s: dataset /%s/x is missing", data, split);
     if (!rc)

@@ -65,11 +65,12 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
         return;
     }
     printf("memory per rank at batch %d / %ld rank%s = %d: about %.4g MB (parameters, gradients "
-           "and %d optimizer state%s %.4g MB; layer outputs and output gradients %.4g MB, "
-           "%.4g MB of outputs per example; workspace on top)\n", net->batch, ranks,
+           "and %d optimizer state%s %.4g MB; layer outputs, output gradients, the input batch "
+           "and what layers keep for backward %.4g MB, per example %.4g MB of outputs and "
+           "%.4g MB kept; fixed workspace on top)\n", net->batch, ranks,
            ranks == 1 ? "" : "s", b, (double)z.total_bytes / 1e6, states, states == 1 ? "" : "s",
            (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
-           (double)z.act_bytes / 1e6);
+           (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
     if (z.total_bytes > limit)
         printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval and predict "
                "refuse this model unless SN_MODEL_MAX_BYTES allows it\n", (double)limit / 1e6,

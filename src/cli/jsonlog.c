@@ -14,6 +14,9 @@
 #include "core/status.h"
 #include "io/fsutil.h"
 
+/* The longest first or last line looked at when a log is opened. */
+#define LOG_LINE_MAX (1 << 20)
+
 /* key: v, unless v is NAN (the key is left out). */
 static int set_real(json_t *o, const char *key, double v)
 {
@@ -93,6 +96,20 @@ static off_t after_last_newline(int fd, off_t size)
     return 0;
 }
 
+/* Whether the len bytes at off in fd (a last line without its end of
+ * line) parse as JSON: a record whose newline is missing, not a torn one. */
+static bool parses_at(int fd, off_t off, off_t len)
+{
+    if (len > LOG_LINE_MAX)
+        return false;
+    char *buf = malloc((size_t)len);
+    bool ok = buf && pread(fd, buf, (size_t)len, off) == (ssize_t)len;
+    json_t *o = ok ? json_loadb(buf, (size_t)len, 0, NULL) : NULL;
+    free(buf);
+    json_decref(o);
+    return o != NULL;
+}
+
 FILE *cli_log_open(const char *path, bool *created, long long *cut)
 {
     struct stat st;
@@ -102,7 +119,16 @@ FILE *cli_log_open(const char *path, bool *created, long long *cut)
     if (!f || fstat(fileno(f), &st) != 0 || st.st_size == 0)
         return f;
     off_t keep = after_last_newline(fileno(f), st.st_size);
-    if (keep < st.st_size && ftruncate(fileno(f), keep) == 0)
+    if (keep == st.st_size)
+        return f;
+    if (parses_at(fileno(f), keep, st.st_size - keep)) {
+        if (append_line(f, "") == SN_OK)   /* the next line starts a line of its own */
+            return f;
+        fclose(f);
+        errno = EIO;
+        return NULL;
+    }
+    if (ftruncate(fileno(f), keep) == 0)
         *cut = (long long)(st.st_size - keep);
     return f;
 }
@@ -115,6 +141,13 @@ static double number(const json_t *o, const char *key)
     return x && json_is_number(x) ? json_number_value(x) : NAN;
 }
 
+/* Whether o is a record of this log: an object with the numbers "epoch"
+ * and "train_loss" (what every line scratchnet writes holds). */
+static bool is_record(const json_t *o)
+{
+    return json_is_object(o) && !isnan(number(o, "epoch")) && !isnan(number(o, "train_loss"));
+}
+
 /* One non-blank line into r; SN_EINVAL with path:lineno. */
 static int parse_line(const char *path, int lineno, const char *line, size_t len,
                       struct cli_log_line *r)
@@ -124,7 +157,7 @@ static int parse_line(const char *path, int lineno, const char *line, size_t len
     if (!o)
         return sn_fail(SN_EINVAL, "%s:%d: not JSON: %s (column %d)", path, lineno, err.text,
                        err.column);
-    if (!json_is_object(o) || isnan(number(o, "epoch")) || isnan(number(o, "train_loss"))) {
+    if (!is_record(o)) {
         json_decref(o);
         return sn_fail(SN_EINVAL, "%s:%d: not a train --log line (needs the numbers \"epoch\" "
                        "and \"train_loss\")", path, lineno);
@@ -198,4 +231,42 @@ int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_
     rc = cli_log_read_stream(in, path, rows, n, cut_line);
     fclose(in);
     return rc;
+}
+
+/* The first non-blank line of in (at most LOG_LINE_MAX bytes) into buf
+ * (*len bytes, *whole: it ends with a newline); false when there is none
+ * or it is longer. */
+static bool first_line(FILE *in, char *buf, size_t *len, bool *whole)
+{
+    int c;
+    while ((c = fgetc(in)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+        ;
+    for (*len = 0; c != EOF && c != '\n' && *len < LOG_LINE_MAX; c = fgetc(in))
+        buf[(*len)++] = (char)c;
+    *whole = c == '\n';
+    return *len > 0 && *len < LOG_LINE_MAX;
+}
+
+int cli_log_check(const char *path)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return SN_OK;   /* made when the run starts */
+    char *buf = malloc(LOG_LINE_MAX);
+    size_t len = 0;
+    bool whole = false, any = buf && first_line(in, buf, &len, &whole);
+    bool empty = buf && len == 0 && feof(in);
+    fclose(in);
+    json_t *o = any ? json_loadb(buf, len, 0, NULL) : NULL;
+    /* an only line cut short while scratchnet wrote it: the open removes it */
+    bool torn = any && !o && !whole && strncmp(buf, "{\"epoch\"", len < 8 ? len : 8) == 0;
+    bool ok = empty || torn || is_record(o);
+    json_decref(o);
+    free(buf);
+    if (!buf)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    return ok ? SN_OK : sn_fail(SN_EUSAGE, "--log %s exists and is not a scratchnet log (its first "
+                                "line is not a record with the numbers \"epoch\" and "
+                                "\"train_loss\"): appending to it would damage it; give "
+                                "another --log", path);
 }

@@ -18,10 +18,18 @@ struct cli_log_line {
     int ranks, threads, peak_rss_mb;
 };
 
+/* SN_EUSAGE unless the file at path is absent, blank, or a log: its first
+ * line a record scratchnet writes (a JSON object with the numbers "epoch"
+ * and "train_loss"), or, as its only line, the start of one cut short.
+ * Appending to any other file (settings, a weights file) would damage it. */
+int cli_log_check(const char *path);
+
 /* Open the log at path to append (fopen "a+"); *created: whether it was
- * absent.  A last line without its end of line (a write cut short by a
- * full disk or a kill) is removed first, so the next line starts a line of
- * its own: *cut gets the bytes removed (0 if none).  NULL with errno set. */
+ * absent.  A last line without its end of line that does not parse as
+ * JSON (a write cut short by a full disk or a kill) is removed first:
+ * *cut gets the bytes removed (0 if none); one that parses gets its end
+ * of line, so the next line starts a line of its own.  NULL with errno
+ * set. */
 FILE *cli_log_open(const char *path, bool *created, long long *cut);
 
 /* Append e to f (from cli_log_open) as one line, written past stdio's

@@ -271,23 +271,6 @@ static int check_not_in_ckdir(const char *ckdir, const char *out, const char *fl
                    out, via, ckdir);
 }
 
-/* The log is appended to: an existing file that is not a log (a weights
- * file, a checkpoint) would be damaged by the lines added to it. */
-static int check_log(const char *log)
-{
-    FILE *f = fopen(log, "r");
-    if (!f)
-        return SN_OK;   /* made when the run starts */
-    int c;
-    while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\r' || c == '\n')
-        ;
-    fclose(f);
-    if (c == EOF || c == '{')
-        return SN_OK;
-    return sn_fail(SN_EUSAGE, "--log %s exists and is not a log (a log's lines are JSON "
-                   "objects): appending to it would damage it", log);
-}
-
 /* Collective, before any work: the world, the checkpoint folder (first:
  * --out may name a file inside it; without --resume it must hold no
  * checkpoints, which the trainer checks again), every output. */
@@ -308,7 +291,7 @@ static int prepare_outputs(const struct train_flags *f, struct run *r)
     if (!rc)
         rc = cli_check_outputs(outs, oflags, 3, ins, iflags, 4);
     if (!rc && f->log)
-        rc = check_log(f->log);
+        rc = cli_log_check(f->log);   /* appended to: only a log */
     return rc;
 }
 
@@ -439,6 +422,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(sn_dataset_open(f->data, &r->ds));
     if (!rc)
         rc = sn_dist_agree(cli_check_splits(r->ds, f->allow_split, f->quiet));
+    if (!rc)   /* each rank trains on its shard of what must be one dataset */
+        rc = cli_same_data(r->ds, f->data);
     if (!rc)
         rc = sn_dist_agree(sn_interrupt_check("opening the data"));
     struct sn_train_opts o;

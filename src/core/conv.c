@@ -88,6 +88,12 @@ static int conv_reserve(struct sn_layer *l, int max_batch)
     return SN_OK;
 }
 
+static size_t conv_kept_len(const struct sn_layer *l)
+{
+    const struct conv *k = (const struct conv *)l;
+    return sn_act_needs_x(k->act) ? sn_shape_len(&l->out_shape) : 0;   /* z */
+}
+
 /* im2col and direct: one thread's scratch is the algorithm's buffers
  * (im2col: cols and dcols, CKK x L each; direct: xpad, the output or its
  * gradient on the padded grid, dxpad, dW by lane), then dz (OC x L), dW
@@ -460,6 +466,7 @@ static const struct sn_layer_ops conv_ops = {
     .attrs = conv_attrs,
     .flops = conv_flops,
     .reserve = conv_reserve,
+    .kept_len = conv_kept_len,
     .destroy = conv_destroy,
     .workspace_len = conv_workspace_len,
     .forward = conv_forward,

@@ -58,6 +58,12 @@ static int dense_reserve(struct sn_layer *l, int max_batch)
     return SN_OK;
 }
 
+static size_t dense_kept_len(const struct sn_layer *l)
+{
+    const struct dense *d = (const struct dense *)l;
+    return sn_act_needs_x(d->act) ? (size_t)d->O : 0;   /* z, before the activation */
+}
+
 static void dense_destroy(struct sn_layer *l)
 {
     sn_free(((struct dense *)l)->z);
@@ -113,6 +119,7 @@ static const struct sn_layer_ops dense_ops = {
     .flops = dense_flops,
     .workspace_len = dense_workspace_len,
     .reserve = dense_reserve,
+    .kept_len = dense_kept_len,
     .forward = dense_forward,
     .backward = dense_backward,
     .destroy = dense_destroy,

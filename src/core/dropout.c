@@ -65,6 +65,11 @@ static int dropout_reserve(struct sn_layer *l, int max_batch)
     return d->mask ? SN_OK : sn_fail(SN_ENOMEM, "%s: out of memory for the mask", l->name);
 }
 
+static size_t dropout_kept_len(const struct sn_layer *l)
+{
+    return sn_shape_len(&l->out_shape);   /* the mask */
+}
+
 static void dropout_forward(struct sn_layer *l, const float *const *x, float *y,
                             const struct sn_ctx *c)
 {
@@ -103,6 +108,7 @@ static const struct sn_layer_ops dropout_ops = {
     .kind = "dropout",
     .attrs = dropout_attrs,
     .reserve = dropout_reserve,
+    .kept_len = dropout_kept_len,
     .forward = dropout_forward,
     .backward = dropout_backward,
     .destroy = dropout_destroy,

@@ -108,6 +108,7 @@ static const struct sn_layer_ops gru_ops = {
     .workspace_len = sn_recurrent_workspace_len,
     .flops = sn_recurrent_flops,
     .reserve = sn_recurrent_reserve,
+    .kept_len = sn_recurrent_kept_len,
     .forward = gru_forward,
     .backward = gru_backward,
     .destroy = sn_recurrent_destroy,

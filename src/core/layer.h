@@ -125,6 +125,11 @@ struct sn_layer_ops {
      * histories) for batches of up to max_batch; called once by
      * sn_model_build.  May be NULL. */
     int (*reserve)(struct sn_layer *l, int max_batch);
+    /* Floats (or 4-byte indices) per example of the batch beyond the
+     * output: what reserve keeps and the part of the workspace that grows
+     * with the batch, for the model's size budget (sn_model_size) before
+     * anything is allocated; SIZE_MAX if it does not fit.  May be NULL. */
+    size_t (*kept_len)(const struct sn_layer *l);
     void (*forward)(struct sn_layer *l, const float *const *x, float *y,
                     const struct sn_ctx *c);
     void (*backward)(struct sn_layer *l, const float *const *x, const float *y,

@@ -99,6 +99,7 @@ static const struct sn_layer_ops lstm_ops = {
     .workspace_len = sn_recurrent_workspace_len,
     .flops = sn_recurrent_flops,
     .reserve = sn_recurrent_reserve,
+    .kept_len = sn_recurrent_kept_len,
     .forward = lstm_forward,
     .backward = lstm_backward,
     .destroy = sn_recurrent_destroy,

@@ -22,6 +22,12 @@ static int maxpool_reserve(struct sn_layer *l, int max_batch)
     return p->argmax ? SN_OK : sn_fail(SN_ENOMEM, "%s: out of memory", l->name);
 }
 
+/* The argmax of each output: one int32 per output value. */
+static size_t maxpool_kept_len(const struct sn_layer *l)
+{
+    return sn_shape_len(&l->out_shape);
+}
+
 /* The common 2x2 window with stride 2, one output row: the same choices
  * as the general loop (first of equal values wins), written without
  * branches so it vectorises. */
@@ -121,6 +127,7 @@ static const struct sn_layer_ops maxpool_ops = {
     .attrs = maxpool_attrs,
     .flops = maxpool_flops,
     .reserve = maxpool_reserve,
+    .kept_len = maxpool_kept_len,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
     .destroy = maxpool_destroy,

@@ -74,7 +74,8 @@ int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_m
 {
     memset(o, 0, sizeof *o);
     size_t act = 0, largest = 0, len, floats, b = batch > 0 ? (size_t)batch : 1;
-    bool ok = true;
+    /* the input batch twice: the rows read and the model's input */
+    bool ok = sn_mul_ok(sn_shape_len(&m->in_shape), 2, &o->kept_len);
     for (int i = 0; i < m->n_layers && ok; i++) {
         const struct sn_layer *l = m->layers[i];
         for (int p = 0; p < l->n_params && ok; p++)
@@ -83,12 +84,15 @@ int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_m
         len = sn_shape_len(&l->out_shape);
         ok = ok && sn_add_ok(act, len, &act);
         largest = len > largest ? len : largest;
+        if (ok && l->ops->kept_len)   /* time steps, masks, indices */
+            ok = sn_add_ok(o->kept_len, l->ops->kept_len(l), &o->kept_len);
     }
     size_t per_learnt = 2 + (size_t)(n_states > 0 ? n_states : 0), acts;
     ok = ok && sn_mul_ok(o->n_learnt, per_learnt, &floats) &&
          sn_add_ok(floats, o->n_buffers, &floats) && sn_mul_ok(floats, sizeof(float), &o->state_bytes) &&
          sn_mul_ok(act, sizeof(float), &o->act_bytes) && sn_mul_ok(largest, 2, &acts) &&
-         sn_add_ok(acts, act, &acts) && sn_mul3_ok(acts, b, sizeof(float), &o->batch_act_bytes) &&
+         sn_add_ok(acts, act, &acts) && sn_add_ok(acts, o->kept_len, &acts) &&
+         sn_mul3_ok(acts, b, sizeof(float), &o->batch_act_bytes) &&
          sn_add_ok(o->state_bytes, o->batch_act_bytes, &o->total_bytes);
     return ok ? SN_OK : sn_fail(SN_ESHAPE, "the model's sizes do not fit in %zu bytes", SIZE_MAX);
 }
@@ -117,12 +121,13 @@ int sn_model_check_budget(const struct sn_model *m, int batch, int n_states, con
         return rc;
     return sn_fail(SN_EINVAL, "%s: the model needs %.4g MB, more than the limit of %.4g MB "
                    "(SN_MODEL_MAX_BYTES=%zu): %zu parameters take %.4g MB with their gradients "
-                   "and %d optimizer state%s, layer outputs %.4g MB at batch %d (%.4g MB per "
+                   "and %d optimizer state%s, layer outputs, the input batch and what layers keep "
+                   "for backward %.4g MB at batch %d (%.4g MB of outputs and %.4g MB kept per "
                    "example); set SN_MODEL_MAX_BYTES to allow more", what,
                    (double)z.total_bytes / 1e6, (double)limit / 1e6, limit,
                    z.n_learnt + z.n_buffers, (double)z.state_bytes / 1e6, n_states,
                    n_states == 1 ? "" : "s", (double)z.batch_act_bytes / 1e6, batch,
-                   (double)z.act_bytes / 1e6);
+                   (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
 }
 
 /* FNV-1a of a layer name: its slot in the by_name table. */

@@ -91,15 +91,19 @@ struct sn_model_size {
     size_t state_bytes;           /* float32 parameters, their gradients, n_states optimizer
                                    * states of the learnt ones, and the buffers */
     size_t act_bytes;             /* float32 layer outputs of one example */
-    size_t batch_act_bytes;       /* at the batch: every output, and two output-gradient
-                                   * buffers of the largest (a chain's need) */
+    size_t kept_len;              /* floats per example beyond the outputs: the input batch
+                                   * (twice: rows read, model input) and each layer's
+                                   * kept_len (recurrent time steps, masks, indices) */
+    size_t batch_act_bytes;       /* at the batch: every output, two output-gradient
+                                   * buffers of the largest (a chain's need), kept_len */
     size_t total_bytes;           /* state_bytes + batch_act_bytes */
 };
 
 /* The sizes of m (built or not) for batches of batch with n_states
  * optimizer states per learnt parameter, with overflow-checked arithmetic
  * (SN_ESHAPE if a size does not fit in size_t).  An estimate: layers that
- * share buffers need less, workspaces and layer-private state come on top. */
+ * share buffers need less; workspaces that do not grow with the batch come
+ * on top. */
 int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_model_size *out);
 
 /* The most bytes sn_model_check_budget lets a model take: 4 GiB, or the

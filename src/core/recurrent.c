@@ -1,10 +1,12 @@
 /* recurrent: shared plumbing of rnn, lstm and gru (see recurrent.h). */
 #include "core/recurrent.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/blas.h"
+#include "core/checked.h"
 #include "core/parallel.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -79,6 +81,17 @@ double sn_recurrent_flops(const struct sn_layer *l)
     const struct sn_recurrent *r = (const struct sn_recurrent *)l;
     double gh = (double)r->G * r->H;
     return (double)r->T * (2.0 * gh * (r->F + r->H) + 4.0 * gh);
+}
+
+/* Per example and time step: the gates and h_t (reserve), lstm cells, gru
+ * W_hh h terms, and the backward scratch (workspace_len): all T steps are
+ * kept for backward, so this grows with T, not only with the output. */
+size_t sn_recurrent_kept_len(const struct sn_layer *l)
+{
+    const struct sn_recurrent *r = (const struct sn_recurrent *)l;
+    size_t gh = (size_t)r->G * r->H, H = (size_t)r->H;
+    size_t step = 3 * gh + 3 * H + (r->G == 4 ? H : 0) + (r->G == 3 ? gh : 0), n;
+    return sn_mul_ok(step, (size_t)r->T, &n) && sn_add_ok(n, 2 * H, &n) ? n : SIZE_MAX;
 }
 
 size_t sn_recurrent_workspace_len(const struct sn_layer *l, int B)

@@ -57,6 +57,7 @@ static inline float sn_gate_sigmoid(float v)
 int sn_recurrent_reserve(struct sn_layer *l, int max_batch);
 void sn_recurrent_destroy(struct sn_layer *l);
 size_t sn_recurrent_workspace_len(const struct sn_layer *l, int B);
+size_t sn_recurrent_kept_len(const struct sn_layer *l);
 struct sn_recurrent_ws sn_recurrent_ws(const struct sn_recurrent *r, float *ws, int B);
 
 /* The time loops of rnn, lstm and gru run on slices of the batch, one per

@@ -69,6 +69,7 @@ static const struct sn_layer_ops rnn_ops = {
     .workspace_len = sn_recurrent_workspace_len,
     .flops = sn_recurrent_flops,
     .reserve = sn_recurrent_reserve,
+    .kept_len = sn_recurrent_kept_len,
     .forward = rnn_forward,
     .backward = rnn_backward,
     .destroy = sn_recurrent_destroy,

@@ -39,7 +39,8 @@ int sn_dist_local_size(void);
  * or sn_dist_fake_hosts(K) makes the ranks of one machine look like K
  * hosts: K blocks of consecutive ranks (rank r on host r * K / P; K > P
  * counts as P), each with its own shared window and leader, so the
- * strategies for several hosts run and are tested on one.  Threads per
+ * strategies for several hosts run and are tested on one.  sn_dist_init
+ * refuses (SN_EUSAGE, every rank) ranks whose values differ.  Threads per
  * rank (sn_dist_local_size) do not change. */
 struct sn_dist_hosts {
     int n_hosts;          /* hosts the job's ranks are on */

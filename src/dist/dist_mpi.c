@@ -132,6 +132,44 @@ static int fake_hosts_env(int *k)
     return SN_OK;
 }
 
+/* Collective: SN_EUSAGE on every rank unless every rank has the same
+ * SN_DIST_FAKE_HOSTS (k, 0 if unset), naming the ranks that differ from
+ * rank 0: ranks that build their hosts differently would wait in
+ * different collectives forever. */
+static int fake_hosts_same(int k)
+{
+    int *all = malloc((size_t)world_size * sizeof *all);
+    if (!all)   /* then nobody can compare: every rank stops */
+        return sn_fail(SN_ENOMEM, "out of memory for %d ranks", world_size);
+    int err = MPI_Allgather(&k, 1, MPI_INT, all, 1, MPI_INT, MPI_COMM_WORLD);
+    if (err != MPI_SUCCESS) {
+        free(all);
+        return mpi_fail(err, "comparing SN_DIST_FAKE_HOSTS over the ranks");
+    }
+    char list[512] = "";
+    int differ = 0;
+    for (int r = 1; r < world_size; r++) {
+        if (all[r] == all[0])
+            continue;
+        size_t at = strlen(list);
+        if (differ++ < 8 && at + 40 < sizeof list) {
+            if (all[r])
+                snprintf(list + at, sizeof list - at, ", %d on rank %d", all[r], r);
+            else
+                snprintf(list + at, sizeof list - at, ", unset on rank %d", r);
+        }
+    }
+    char first[32];
+    snprintf(first, sizeof first, all[0] ? "%d" : "unset", all[0]);
+    free(all);
+    if (!differ)
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "SN_DIST_FAKE_HOSTS differs over the ranks: %s on rank 0%s%s "
+                   "(%d rank%s differ%s from rank 0; set it for every rank, e.g. mpirun -x, or "
+                   "for none)", first, list, differ > 8 ? ", ..." : "", differ,
+                   differ == 1 ? "" : "s", differ == 1 ? "s" : "");
+}
+
 int sn_dist_init(int *argc, char ***argv)
 {
     int provided, err;
@@ -155,6 +193,8 @@ int sn_dist_init(int *argc, char ***argv)
         return mpi_fail(err, "MPI_Comm_dup");
     /* agreed: one rank's bad value stops every rank, and main says it once */
     int k, rc = sn_dist_agree(fake_hosts_env(&k));
+    if (!rc)   /* before any path depends on it */
+        rc = sn_dist_agree(fake_hosts_same(k));
     return rc ? rc : build_hosts(k);
 }
 

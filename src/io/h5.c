@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/checked.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fsutil.h"
 
@@ -701,15 +702,36 @@ static int make_parents(struct sn_h5 *f, const char *path)
     return sn_h5_mkgroup(f, buf);
 }
 
-int sn_h5_write(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
-                enum sn_h5_type type, const void *data)
+/* H5Dwrite of rows [at, at + n) of d (dims hd, ndim >= 1) from data. */
+static herr_t write_rows(hid_t d, hid_t t, hid_t s, int ndim, const hsize_t *hd, hsize_t at,
+                         hsize_t n, const void *data, size_t row_bytes)
+{
+    hsize_t start[SN_H5_MAX_DIMS] = { at }, count[SN_H5_MAX_DIMS] = { n };
+    for (int i = 1; i < ndim; i++)
+        count[i] = hd[i];
+    hid_t m = H5Screate_simple(ndim, count, NULL);
+    herr_t e = m < 0 ? -1 : H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (e >= 0)
+        e = H5Dwrite(d, t, m, s, H5P_DEFAULT, (const char *)data + (size_t)at * row_bytes);
+    if (m >= 0)
+        H5Sclose(m);
+    return e;
+}
+
+/* sn_h5_write: whole, or (stoppable) in blocks of rows with the stop
+ * request looked at between them. */
+static int write_dataset(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
+                         enum sn_h5_type type, const void *data, bool stoppable)
 {
     int rc = make_parents(f, path);
     if (rc)
         return rc;
     hsize_t hd[SN_H5_MAX_DIMS];
-    for (int i = 0; i < ndim; i++)
+    size_t row_bytes = H5Tget_size(mem_type(type));
+    for (int i = 0; i < ndim; i++) {
         hd[i] = dims[i];
+        row_bytes *= i ? dims[i] : 1;
+    }
     hid_t s = ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, hd, NULL);
     hid_t t = mem_type(type);
     hid_t d = H5Dcreate2(f->id, path, t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -718,11 +740,37 @@ int sn_h5_write(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
         return sn_fail(SN_EIO, "%s: cannot create dataset %s", f->path, path);
     }
     errno = 0;
-    if (H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    herr_t e = 0;
+    if (!stoppable || ndim == 0 || row_bytes == 0) {
+        e = H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    } else {
+        hsize_t block = (16u << 20) / row_bytes ? (16u << 20) / row_bytes : 1;
+        char doing[5200];
+        snprintf(doing, sizeof doing, "writing %s of %s", path, f->path);
+        for (hsize_t at = 0; at < hd[0] && e >= 0 && !rc; at += block) {
+            if ((rc = sn_interrupt_check(doing)))
+                break;
+            e = write_rows(d, t, s, ndim, hd, at, hd[0] - at < block ? hd[0] - at : block, data,
+                           row_bytes);
+        }
+    }
+    if (e < 0 && !rc)
         rc = sn_fail(SN_EIO, "%s: writing %s failed (%s)", f->path, path, write_why(errno));
     H5Dclose(d);
     H5Sclose(s);
     return rc;
+}
+
+int sn_h5_write(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
+                enum sn_h5_type type, const void *data)
+{
+    return write_dataset(f, path, ndim, dims, type, data, false);
+}
+
+int sn_h5_write_stoppable(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
+                          enum sn_h5_type type, const void *data)
+{
+    return write_dataset(f, path, ndim, dims, type, data, true);
 }
 
 bool sn_h5_has_attr(struct sn_h5 *f, const char *path, const char *name)

@@ -110,6 +110,13 @@ int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void
 int sn_h5_write(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
                 enum sn_h5_type type, const void *data);
 
+/* The same, written in blocks of rows (about 16 MB each) with the stop
+ * request (core/interrupt.h) looked at between blocks: SN_EINTR naming
+ * the signal and the dataset when one is pending, the dataset left half
+ * written (for writers that remove their temporary file then: convert). */
+int sn_h5_write_stoppable(struct sn_h5 *f, const char *path, int ndim, const size_t *dims,
+                          enum sn_h5_type type, const void *data);
+
 /* Create a group (and its parents) if missing. */
 int sn_h5_mkgroup(struct sn_h5 *f, const char *path);
 

@@ -93,6 +93,8 @@ static void make_fixtures(void)
     write_text("mse.cfg", "[net]\ninput = 8\nloss = mse\n[dense]\nunits = 16\nactivation = relu\n"
                           "[dense]\nunits = 3\n");
     write_text("notcfg.h5", "hello");
+    write_text("settings.json", "{\n  \"lr\": 0.1\n}");   /* pretty JSON, no final newline */
+    write_text("mine.jsonl", "{\"epoch\":1,\"note\":\"mine\"}");
     write_text("notimage.png", "this is not a picture");
     write_text("badlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
 
@@ -625,6 +627,10 @@ static void make_hostile_fixtures(void)
      * parameters (8 GB with gradients) in 61 bytes; 256 M parameters
      * (2 GB with gradients, within the budget) that w.h5 does not fit */
     write_text("bigmodel.cfg", "[net]\ninput = 8\n[dense]\nunits = 1000000\n[dense]\nunits = 1000\n");
+    /* small outputs, large state: an lstm's 65536 time steps, a pool's input batch */
+    write_text("lstmsteps.cfg", "[net]\ninput = 1,65536,1\n[lstm]\nunits = 1024\n[dense]\nunits = 3\n");
+    write_text("poolinput.cfg", "[net]\ninput = 1,2048,2048\nbatch = 256\n[maxpool]\nsize = 2048\n"
+               "[flatten]\n[dense]\nunits = 3\n");
     write_text("wbig.cfg", "[net]\ninput = 12\n[dense]\nunits = 16000000\n[dense]\nunits = 3\n");
     /* an IDX header declaring 2,000,000 x 28 x 28 bytes (1.57 GB); labels
      * of 2^64-1 and -2^63 as uint64 and int64 */
@@ -1017,6 +1023,38 @@ static void test_eval_ranks_read_same_weights(void **state)
     }
 }
 
+/* Ranks in different folders read different data under one path (one
+ * label changed: same size, same shapes): train and eval refuse on every
+ * rank, naming rank 1, instead of a result from two datasets. */
+static void test_ranks_read_same_data(void **state)
+{
+    (void)state;
+    const char *t = sn_test_tmpdir();
+    assert_int_equal(sn_test_run("cd %s && mkdir -p data/r0 data/r1", t), 0);
+    for (int r = 0; r < 2; r++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/data/r%d/blobs.h5", t, r);
+        sn_test_write_blobs(path, (struct sn_test_blobs){ .set_label5 = true, .label5 = r });
+    }
+    static const char *const cmds[] = {
+        "eval --weights %s/w.h5 --data blobs.h5",
+        "train --model %s/m.cfg --data blobs.h5 --steps 2 --quiet",
+    };
+    for (int c = 0; c < 2; c++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, cmds[c], fx);
+        int rc = sn_test_run("cd %s/data && timeout 120 %s -np 2 sh -c 'cd r$OMPI_COMM_WORLD_RANK "
+                             "&& exec \"$SN_BIN\" %s'", t, mpirun(), cmd);
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        int lines = 0;
+        for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+            lines++;
+        if (rc != 2 || lines != 1 || !strstr(err, "blobs.h5: rank 1 reads other data than rank 0"))
+            fail_msg("%s: exit %d (want 2), %d error lines (want 1): %s", cmd, rc, lines, err);
+        free(err);
+    }
+}
+
 /* A bad SN_DIST_FAKE_HOSTS, refused while MPI starts, is agreed over the
  * ranks: exit 2, one error line for the job (not one per rank). */
 static void test_fake_hosts_said_once(void **state)
@@ -1029,6 +1067,25 @@ static void test_fake_hosts_said_once(void **state)
     for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
         lines++;
     if (rc != 2 || lines != 1 || !strstr(err, "SN_DIST_FAKE_HOSTS='0': a whole number of hosts"))
+        fail_msg("exit %d (want 2), %d error lines (want 1): %s", rc, lines, err);
+    free(err);
+}
+
+/* SN_DIST_FAKE_HOSTS set on rank 1 only (an MPMD launch): the ranks
+ * would build their hosts by different collectives and wait forever;
+ * they compare it first and refuse together, naming rank 1. */
+static void test_fake_hosts_on_one_rank(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("cd %s && timeout 120 %s -np 1 " BIN " eval --weights w.h5 --data "
+                         "blobs.h5 : -np 1 -x SN_DIST_FAKE_HOSTS=5 " BIN " eval --weights w.h5 "
+                         "--data blobs.h5", fx, mpirun());
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    int lines = 0;
+    for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
+        lines++;
+    if (rc != 2 || lines != 1 ||
+        !strstr(err, "SN_DIST_FAKE_HOSTS differs over the ranks: unset on rank 0, 5 on rank 1"))
         fail_msg("exit %d (want 2), %d error lines (want 1): %s", rc, lines, err);
     free(err);
 }
@@ -1055,6 +1112,8 @@ int main(void)
         cmocka_unit_test(test_model_budget),
         cmocka_unit_test(test_eval_ranks_read_same_weights),
         cmocka_unit_test(test_fake_hosts_said_once),
+        cmocka_unit_test(test_ranks_read_same_data),
+        cmocka_unit_test(test_fake_hosts_on_one_rank),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));

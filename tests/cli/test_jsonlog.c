@@ -184,6 +184,52 @@ static void test_jsonlog_cut_last_line(void **state)
     free(left);
 }
 
+/* A last line without its newline that parses as JSON is a record, not a
+ * torn write: opening keeps it and ends it, so the next line follows. */
+static void test_jsonlog_keeps_whole_last_line(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("mine.jsonl");
+    const char *text = "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\":2,\"train_loss\":0.4}";
+    write_text(path, text);
+    bool created = true;
+    long long cut = -1;
+    FILE *f = cli_log_open(path, &created, &cut);
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(cut, 0);
+    char *left = sn_test_slurp(path);
+    assert_int_equal(strlen(left), strlen(text) + 1);
+    assert_memory_equal(left, text, strlen(text));
+    assert_int_equal(left[strlen(text)], '\n');
+    free(left);
+}
+
+/* Only a log is appended to: a file whose first line is not a record
+ * scratchnet writes is refused, its bytes untouched. */
+static void test_jsonlog_check_refuses_other_files(void **state)
+{
+    (void)state;
+    static const struct { const char *text; int rc; } cases[] = {
+        { "{\n  \"lr\": 0.1\n}", SN_EUSAGE },             /* settings, no final newline */
+        { "{\"epoch\":1,\"note\":\"mine\"}", SN_EUSAGE },   /* JSON, not a record */
+        { "{\"lr\": 0.1", SN_EUSAGE },                    /* an only line, not ours */
+        { "\n{\"epoch\": 1, \"train_loss\": 0.5}\n{", SN_OK },
+        { "{\"epoch\": 1, \"tr", SN_OK },                  /* ours, cut short */
+        { "\n\n", SN_OK },
+    };
+    const char *path = sn_test_path("other.json");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_text(path, cases[i].text);
+        int rc = cli_log_check(path);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu: %d, want %d (%s)", i, rc, cases[i].rc, sn_errmsg());
+        if (rc)
+            assert_non_null(strstr(sn_errmsg(), "is not a scratchnet log"));
+    }
+    assert_int_equal(cli_log_check(sn_test_path("absent.jsonl")), SN_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +237,8 @@ int main(void)
         cmocka_unit_test(test_jsonlog_reads_any_valid_line),
         cmocka_unit_test(test_jsonlog_refuses_bad_lines),
         cmocka_unit_test(test_jsonlog_cut_last_line),
+        cmocka_unit_test(test_jsonlog_keeps_whole_last_line),
+        cmocka_unit_test(test_jsonlog_check_refuses_other_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "core/flatten.h"
 #include "core/maxpool.h"
 #include "core/loss.h"
+#include "core/lstm.h"
 #include "core/model.h"
 #include "core/status.h"
 
@@ -418,7 +419,8 @@ static void test_model_size_and_budget(void **state)
     assert_int_equal(z.n_learnt, P);
     assert_int_equal(z.state_bytes, P * 4 * 4);   /* parameters, gradients, 2 states */
     assert_int_equal(z.act_bytes, (5 + 1000) * 4);
-    assert_int_equal(z.batch_act_bytes, (5 + 1000 + 2 * 1000) * 10 * 4);
+    assert_int_equal(z.kept_len, 2 * 6);   /* the input batch, twice; relu keeps nothing */
+    assert_int_equal(z.batch_act_bytes, (5 + 1000 + 2 * 1000 + 2 * 6) * 10 * 4);
     assert_int_equal(z.total_bytes, z.state_bytes + z.batch_act_bytes);
     assert_null(m->params);   /* nothing allocated */
     setenv("SN_MODEL_MAX_BYTES", "1000", 1);
@@ -437,11 +439,39 @@ static void test_model_size_and_budget(void **state)
     sn_model_destroy(m);
 }
 
+/* What layers keep per example beyond their outputs counts: an lstm's
+ * time steps (gates, h, c and the backward scratch of each step) and a
+ * maxpool's input batch and indices, though their outputs are small. */
+static void test_model_size_counts_kept_state(void **state)
+{
+    (void)state;
+    struct sn_model *m;
+    struct sn_layer *l;
+    const size_t T = 1000, H = 64, GH = 4 * H;
+    assert_int_equal(sn_model_create(sn_shape_make(1, (int)T, 1, 0), &m), SN_OK);
+    assert_int_equal(sn_lstm_create("r", m->in_shape, (int)H, false, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    struct sn_model_size z;
+    assert_int_equal(sn_model_size(m, 8, 0, &z), SN_OK);
+    assert_int_equal(z.act_bytes, H * 4);
+    assert_int_equal(z.kept_len, 2 * T + T * (3 * GH + 4 * H) + 2 * H);
+    assert_true(z.batch_act_bytes >= (size_t)8 * T * GH * 4);
+    sn_model_destroy(m);
+    assert_int_equal(sn_model_create(sn_shape_make(1, 256, 256, 0), &m), SN_OK);
+    assert_int_equal(sn_maxpool_create("p", m->in_shape, 256, 256, &l), SN_OK);
+    assert_int_equal(sn_model_add(m, l), SN_OK);
+    assert_int_equal(sn_model_size(m, 16, 0, &z), SN_OK);
+    assert_int_equal(z.kept_len, 2 * 256 * 256 + 1);
+    assert_int_equal(z.batch_act_bytes, (1 + 2 * 1 + 2 * 256 * 256 + 1) * 16 * 4);
+    sn_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_gradient_fd),
         cmocka_unit_test(test_model_size_and_budget),
+        cmocka_unit_test(test_model_size_counts_kept_state),
         cmocka_unit_test(test_model_memory_plan),
         cmocka_unit_test(test_model_arena_layout),
         cmocka_unit_test(test_model_backward_accumulates),
