@@ -280,6 +280,18 @@ static int same_shape(struct sn_h5 *f, const char *path, const struct sn_param *
 }
 
 /* values false: the shapes only (m may be unbuilt) */
+/* A NaN or Inf weight would only show as a NaN loss or an infinite
+ * gradient later, naming no file: the file is refused where it is read. */
+static int check_finite(struct sn_h5 *f, const char *path, const float *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i]))
+            return sn_fail(SN_EINVAL, "%s: %s holds %s (element %zu): weights must be "
+                           "finite numbers", sn_h5_path(f), path, isnan(w[i]) ? "NaN" : "Inf",
+                           i);
+    return SN_OK;
+}
+
 static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fit, bool values,
                        int *n_loaded, char *refit, size_t refit_len)
 {
@@ -328,7 +340,8 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
                                sn_shape_str(&pr->shape, want, sizeof want));
             }
             if (values && ((rc = sn_interrupt_check("reading the weights")) ||
-                           (rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len))))
+                           (rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len)) ||
+                           (rc = check_finite(f, path, pr->w, pr->len))))
                 return rc;
             loaded++;
         }

@@ -325,6 +325,25 @@ static void with_attr(const char *from, const char *to, const char *obj, const c
     with_attr_as(from, to, obj, attr, v, true);
 }
 
+/* w.h5 with the first value of dense0's weight replaced by v, resealed. */
+static void with_weight(const char *to, float v)
+{
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, to), 0);
+    hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "/params/dense0/weight", H5P_DEFAULT), s = H5Dget_space(d);
+    assert_true(d >= 0);
+    hsize_t at[2] = { 0, 0 }, one = 1;
+    H5Sselect_elements(s, H5S_SELECT_SET, 1, at);
+    hid_t m = H5Screate_simple(1, &one, NULL);
+    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, m, s, H5P_DEFAULT, &v) >= 0);
+    H5Sclose(m);
+    H5Sclose(s);
+    H5Dclose(d);
+    H5Fclose(f);
+    reseal(to);
+}
+
 /* blobs.h5 with /train/y stored as type (64-bit), row 5 holding 2^64-1
  * (unsigned) or -2^63 (signed). */
 static void wide_labels(const char *name, hid_t type)
@@ -641,6 +660,8 @@ static void make_hostile_fixtures(void)
     wide_labels("i64label.h5", H5T_STD_I64LE);
     crashing_copy("w.h5", "crashw.h5");
     crashing_copy("ck.h5", "crashck.h5");
+    with_weight("wnan.h5", NAN);
+    with_weight("winf.h5", INFINITY);
 }
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
