@@ -8,6 +8,8 @@
  * (docs/CLUSTER.md). */
 #include "cli/watchdog.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,6 +28,10 @@ static double limit_s;
 static int my_rank;
 static char my_host[64];
 static pthread_t thread;
+/* watchdog_stop writes a byte to wake[1]: the thread, waiting up to a
+ * second on wake[0], ends at once instead of holding every run's exit for
+ * the rest of its second. */
+static int wake[2] = { -1, -1 };
 
 static long long now_ns(void)
 {
@@ -52,8 +58,10 @@ static int where(char *buf, size_t len)
 static void *watch(void *arg)
 {
     (void)arg;
+    struct pollfd woken = { .fd = wake[0], .events = POLLIN };
     while (atomic_load(&running)) {
-        sleep(1);
+        if (poll(&woken, 1, 1000) > 0)
+            break;
         double idle = (double)(now_ns() - atomic_load(&last_ns)) * 1e-9;
         if (atomic_load(&running) && idle > limit_s) {
             char msg[512], at[256];
@@ -72,6 +80,13 @@ static void *watch(void *arg)
     return NULL;
 }
 
+static void close_wake(void)
+{
+    close(wake[0]);
+    close(wake[1]);
+    wake[0] = wake[1] = -1;
+}
+
 int watchdog_start(double timeout_s, int rank)
 {
     if (timeout_s <= 0)
@@ -81,9 +96,12 @@ int watchdog_start(double timeout_s, int rank)
     if (gethostname(my_host, sizeof my_host - 1) != 0)
         strcpy(my_host, "?");
     atomic_store(&last_ns, now_ns());
+    if (pipe(wake) != 0)
+        return sn_fail(SN_EIO, "cannot start the watchdog: pipe: %s", strerror(errno));
     atomic_store(&running, 1);
     if (pthread_create(&thread, NULL, watch, NULL) != 0) {
         atomic_store(&running, 0);
+        close_wake();
         return sn_fail(SN_EIO, "cannot start the watchdog thread");
     }
     return SN_OK;
@@ -98,6 +116,12 @@ void watchdog_progress(int64_t step)
 
 void watchdog_stop(void)
 {
-    if (atomic_exchange(&running, 0))
+    if (atomic_exchange(&running, 0)) {
+        /* one byte into an empty pipe; were it lost, the thread would
+         * still see running == 0 within a second */
+        ssize_t sent = write(wake[1], "", 1);
+        (void)sent;
         pthread_join(thread, NULL);
+        close_wake();
+    }
 }
