@@ -76,10 +76,20 @@ static void torch_to_scratchnet(const char *name, const char *cfg, const char *b
     predictions_agree(what, b, cfg, bpt, pred);
 }
 
+/* Whether /usr/bin/python3 imports torch and h5py: asked once (the import
+ * alone takes seconds), then remembered for every test. */
+static bool have_torch(void)
+{
+    static int have = -1;
+    if (have < 0)
+        have = sn_test_run(PY " -c 'import torch, h5py'") == 0;
+    return have;
+}
+
 static void test_torch_both_ways(void **state)
 {
     (void)state;
-    if (sn_test_run(PY " -c 'import torch, h5py'") != 0) {
+    if (!have_torch()) {
         print_message("SKIPPED: /usr/bin/python3 with torch and h5py is not here (Debian: "
                       "apt-get install python3-torch python3-h5py); the interop tools are "
                       "optional\n");
@@ -151,7 +161,7 @@ static void test_torch_both_ways(void **state)
 static void test_torch_round_trip_keeps_names(void **state)
 {
     (void)state;
-    if (sn_test_run(PY " -c 'import torch, h5py'") != 0) {
+    if (!have_torch()) {
         print_message("SKIPPED: /usr/bin/python3 with torch and h5py is not here\n");
         skip();
     }
@@ -240,7 +250,7 @@ static void test_torch_round_trip_keeps_names(void **state)
 static void test_torch_speedrun_layers(void **state)
 {
     (void)state;
-    if (sn_test_run(PY " -c 'import torch, h5py'") != 0) {
+    if (!have_torch()) {
         print_message("SKIPPED: /usr/bin/python3 with torch and h5py is not here\n");
         skip();
     }
@@ -267,7 +277,7 @@ static void test_torch_speedrun_layers(void **state)
 static void test_torch_whiten_from_data(void **state)
 {
     (void)state;
-    if (sn_test_run(PY " -c 'import torch, h5py'") != 0) {
+    if (!have_torch()) {
         print_message("SKIPPED: /usr/bin/python3 with torch and h5py is not here\n");
         skip();
     }
