@@ -9,6 +9,7 @@
 #include "cli/watchdog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -98,6 +99,10 @@ int watchdog_start(double timeout_s, int rank)
     atomic_store(&last_ns, now_ns());
     if (pipe(wake) != 0)
         return sn_fail(SN_EIO, "cannot start the watchdog: pipe: %s", strerror(errno));
+    /* close-on-exec: a child the command starts (gnuplot) must not
+     * inherit the watchdog's pipe */
+    fcntl(wake[0], F_SETFD, FD_CLOEXEC);
+    fcntl(wake[1], F_SETFD, FD_CLOEXEC);
     atomic_store(&running, 1);
     if (pthread_create(&thread, NULL, watch, NULL) != 0) {
         atomic_store(&running, 0);
