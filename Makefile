@@ -589,12 +589,12 @@ fuzz: fuzz-build
 	        build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | tail -12 || exit 1; \
 	done
 
-# test-slurm: a one-node Slurm (slurmctld, slurmd, munge) on this machine,
-# then launch/slurm.sbatch submitted for real: train, resubmit and resume,
-# a folder per job, requeue of a running job, an afternotok chain, the
-# time limit (tests/slurm/run.sh).  Installs Debian's slurm-wlm when run as
-# root.  Not part of make test (92 s with the packages installed, at 051a6e0:
-# docs/CLUSTER.md, section 6).
+# test-slurm: a one-node Slurm (slurmctld, slurmd, munge) on this machine
+# (launch/slurm-sandbox.sh), then launch/slurm.sbatch submitted for real:
+# train, resubmit and resume, a folder per job, requeue of a running job,
+# an afternotok chain, the time limit (tests/slurm/run.sh).  Needs root;
+# installs Debian's slurm-wlm and munge when missing.  Not part of make test
+# (92 s with the packages installed, at 051a6e0: docs/CLUSTER.md, section 6).
 .PHONY: test-slurm
 test-slurm: build
 	bash tests/slurm/run.sh

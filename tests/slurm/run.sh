@@ -1,8 +1,8 @@
 #!/bin/bash
-# tests/slurm/run.sh: a one-node Slurm on this machine (slurmctld + slurmd +
-# munge, configured in a temporary folder), then launch/slurm.sbatch
-# submitted with sbatch (make test-slurm; installs Debian's slurm-wlm when
-# run as root):
+# tests/slurm/run.sh: a one-node Slurm on this machine (launch/slurm-sandbox.sh
+# in a temporary folder; it installs Debian's slurm-wlm and munge when they
+# are missing), then launch/slurm.sbatch submitted with sbatch (make
+# test-slurm; needs root):
 #   1. a job trains and leaves a checkpoint, the final weights and FINISHED;
 #      a second submission resumes from it
 #   2. the default checkpoint folder is per job name, model and data: a job
@@ -19,55 +19,17 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-command -v slurmctld >/dev/null || apt-get install -y -q slurm-wlm munge
 tmp=$(mktemp -d /tmp/sn-slurm.XXXXXX)
-host=$(hostname)
-cpus=$(nproc)
+# the sandbox's Slurm (launch/slurm-sandbox.sh) in a folder of this run's
+export SANDBOX=$tmp/slurm
+sandbox=$top/launch/slurm-sandbox.sh
 cleanup() {
-    [ -f "$tmp/ctld.pid" ] && kill "$(cat "$tmp/ctld.pid")" 2>/dev/null || true
-    [ -f "$tmp/d.pid" ] && kill "$(cat "$tmp/d.pid")" 2>/dev/null || true
-    [ -f "$tmp/munge.pid" ] && kill "$(cat "$tmp/munge.pid")" 2>/dev/null || true
+    "$sandbox" stop || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir -p "$tmp/state" "$tmp/spool" "$tmp/munge"
-# munge with a key of its own
-dd if=/dev/urandom of="$tmp/munge/key" bs=1024 count=1 2>/dev/null
-chmod 400 "$tmp/munge/key"
-munged --key-file="$tmp/munge/key" --socket="$tmp/munge/sock" --pid-file="$tmp/munge.pid" \
-    --log-file="$tmp/munge/log" --seed-file="$tmp/munge/seed" --force
-cat > "$tmp/slurm.conf" <<CONF
-ClusterName=sntest
-SlurmctldHost=$host
-AuthType=auth/munge
-AuthInfo=socket=$tmp/munge/sock
-CredType=cred/munge
-SlurmUser=root
-SlurmdUser=root
-StateSaveLocation=$tmp/state
-SlurmdSpoolDir=$tmp/spool
-SlurmctldPidFile=$tmp/ctld.pid
-SlurmdPidFile=$tmp/d.pid
-SlurmctldLogFile=$tmp/ctld.log
-SlurmdLogFile=$tmp/d.log
-SlurmctldPort=16817
-SlurmdPort=16818
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-ReturnToService=2
-NodeName=$host CPUs=$cpus RealMemory=2000 State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=30 State=UP OverSubscribe=YES
-CONF
-export SLURM_CONF=$tmp/slurm.conf
-slurmctld -f "$SLURM_CONF"
-slurmd -f "$SLURM_CONF"
-for i in $(seq 30); do
-    sinfo -h -o %T 2>/dev/null | grep -q idle && break
-    sleep 1
-done
+"$sandbox" start --install
+export SLURM_CONF=$SANDBOX/slurm.conf
 sinfo
 make --no-print-directory data >/dev/null
 data=$top/data/fashion-mnist.h5
