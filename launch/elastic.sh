@@ -135,8 +135,8 @@ while :; do
              "$((use_hosts * use_per)) ($use_hosts x $use_per), global batch $batch; resumes from" \
              "step $(newest_step)" >&2
     elif [ -n "$lost" ] || [ "$((use_hosts * use_per))" != "$((per * ${#nodes[@]}))" ]; then
-        echo "$me: starting on ${alive[*]:0:use_hosts} ($use_hosts x $use_per ranks, global batch" \
-             "$batch); no answer from: ${lost:-none}" >&2
+        echo "$me: starting on ${alive[*]:0:use_hosts}: $use_hosts x $use_per rank(s), the most that" \
+             "divide the global batch $batch on the nodes that answer; no answer from: ${lost:-none}" >&2
     fi
     "$here/launch/cluster.sh" "$tmp/hosts" "${args[@]}" &
     job=$!
