@@ -336,7 +336,9 @@ test-ranks: $(BIN) $(RANK_TESTS:%=$(BUILD)/%) $(CLUSTER_TOOLS)
 # Linux namespaces on this machine, real MPI jobs of both families across
 # them, correctness at several placements, checkpoints moved between host
 # sets, the hostfile example, and lost hosts (a cut link, killed processes,
-# a frozen rank); about 10 minutes, as root (skipped otherwise).
+# a frozen rank), an elastic restart after a lost host (launch/elastic.sh);
+# about 10 minutes, and 2.5 more for the elastic case (139-148 s alone), as
+# root (skipped otherwise).  SN_CLUSTER_CASES="5" runs only suite.sh's case 5.
 # bench-cluster: the table of docs/CLUSTER.md on the bed.
 CLUSTER_ENV = SN_BIN_OPENMPI=$(CURDIR)/build/scratchnet SN_BIN_MPICH=$(CURDIR)/build-mpich/scratchnet \
               SN_CLUSTER_WORK=$(CURDIR)/build/cluster-work

@@ -38,16 +38,9 @@ BIND=${BIND:-core}
 GRACE=${GRACE:-5}
 
 # the nodes and their slots (every node must have the same count)
-nodes=() per=""
-while read -r name rest; do
-    case "$name" in ''|'#'*) continue ;; esac
-    s=$(echo "$rest" | sed -n 's/.*slots=\([0-9]*\).*/\1/p')
-    s=${s:-1}
-    [ -z "$per" ] || [ "$s" = "$per" ] || die "$hostfile: every node needs the same slots= (got $per and $s)"
-    per=$s
-    nodes+=("$name")
-done < "$hostfile"
-[ ${#nodes[@]} -gt 0 ] || die "$hostfile: no nodes"
+. "$here/launch/nodes.sh"
+me=launch/cluster.sh
+read_hostfile "$hostfile" || exit 2
 np=$((per * ${#nodes[@]}))
 THREADS=${THREADS:-$(( $(nproc) / per ))}
 [ "$THREADS" -ge 1 ] || THREADS=1
@@ -129,23 +122,12 @@ trap 'pass_on INT' INT
 trap 'pass_on USR1' USR1
 trap 'kill -HUP "$job" 2>/dev/null' HUP   # the terminal went away: the launcher ends the job
 
-# Which nodes answer now?  Prints the names of those that do not.
-silent() {
-    local n probe
-    for n in "${nodes[@]}"; do
-        probe=("$AGENT" "$n" true)
-        [ "$AGENT" = ssh ] && probe=(ssh -o BatchMode=yes -o ConnectTimeout=5 "$n" true)
-        ( timeout 10 "${probe[@]}" </dev/null >/dev/null 2>&1 || echo "$n" ) &
-    done
-    wait
-}
-
 ended_by_us=0
 while kill -0 "$job" 2>/dev/null; do
     sleep 1 & wait $!   # a wait, not sleep itself: a trapped signal ends it at once
     [ "$stop" = USR1 ] && [ ! -e "$tmp/stopped" ] && kill -USR1 "$job" 2>/dev/null
     if [ -f "$tmp/gaveup" ] && [ $(( $(date +%s) - $(cat "$tmp/gaveup") )) -ge "$GRACE" ]; then
-        lost=$(silent | sort | paste -sd ' ')
+        lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
         echo "launch/cluster.sh: the job has not ended $GRACE s after a rank gave up;" \
              "no answer from: ${lost:-none (every node answers)}; ending $MPI's launcher" >&2
         # mpirun is aborting already (a second signal makes it crash in
@@ -170,7 +152,7 @@ if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop read
 fi
 while kill -0 "$watcher" 2>/dev/null; do wait "$watcher"; done   # to the job's last line
 if [ "$status" != 0 ] && [ -f "$tmp/gaveup" ]; then
-    lost=$(silent | sort | paste -sd ' ')
+    lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
     [ -n "$lost" ] && echo "launch/cluster.sh: a rank gave up waiting; no answer from: $lost" >&2
 fi
 exit "$status"

@@ -1,0 +1,161 @@
+#!/bin/bash
+# launch/elastic.sh: run scratchnet over a hostfile with launch/cluster.sh,
+# and when the job fails, continue it on the nodes that still answer.
+#
+#   launch/elastic.sh [--max-restarts N] HOSTFILE train ... --checkpoint-dir DIR \
+#       --checkpoint-every K ...
+#
+# The job runs as `launch/cluster.sh HOSTFILE' ARGS...` (see that script for
+# HOSTFILE's format and the environment: MPI, SCRATCHNET, THREADS, BIND,
+# AGENT, GRACE).  When it ends with a status other than 0 or 2 (a lost node,
+# a rank that died), this script asks every node of HOSTFILE for an answer
+# (AGENT NODE true), and starts the job again on those that answer with
+# `--resume auto` (in place of any --resume given), up to N times (default
+# 3).  Each start takes the largest rank count that divides the global
+# batch (train --batch, else the model file's [net] batch) with at most the
+# hostfile's slots on each answering node, so every rank keeps the same
+# share B/P and the global batch B, which is what the checkpoint continues
+# exactly (another world size at the same global batch resumes the same
+# run; docs/CLUSTER.md).  Each restart is one line on stderr: its time,
+# number, the nodes kept and dropped, the world size and the step it
+# resumes from (the newest checkpoint in DIR).  --checkpoint-dir and
+# --checkpoint-every are required: without them a restart would repeat the
+# whole run.
+# Exit status: 0 when the training finished; the failed job's status when no
+# restart is left or no node answers; 2 for bad arguments (this script's or
+# scratchnet's: those are not retried).  SIGTERM, SIGINT or SIGUSR1 is
+# passed on to launch/cluster.sh (the ranks save and stop) and ends the
+# restarts.
+set -uo pipefail
+me=launch/elastic.sh
+here=$(cd "$(dirname "$0")/.." && pwd)
+die() { echo "$me: $*" >&2; exit 2; }
+usage() { sed -n '2,28p' "$0" >&2; exit 2; }
+max=3
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --max-restarts)
+        [ $# -ge 2 ] || die "--max-restarts needs a number"
+        case "$2" in ''|*[!0-9]*) die "--max-restarts must be a whole number, got '$2'" ;; esac
+        max=$((10#$2)); shift 2 ;;
+    -h|--help) usage ;;
+    *) break ;;
+    esac
+done
+[ $# -ge 2 ] || usage
+hostfile=$1; shift
+[ -r "$hostfile" ] || die "cannot read the hostfile '$hostfile'"
+AGENT=${AGENT:-ssh}
+export AGENT
+. "$here/launch/nodes.sh"
+read_hostfile "$hostfile" || exit 2
+
+# What the restarts need from scratchnet's arguments; `rest` is the
+# arguments without --resume, for the restarts to add their own.
+first=("$@") ckdir="" every="" batch="" model="" rest=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --checkpoint-dir|--checkpoint-every|--batch|--model|--resume)
+        [ $# -ge 2 ] || die "$1 needs a value"
+        case "$1" in
+        --checkpoint-dir) ckdir=$2 ;;
+        --checkpoint-every) every=$2 ;;
+        --batch) batch=$2 ;;
+        --model) model=$2 ;;
+        --resume) shift 2; continue ;;
+        esac
+        rest+=("$1" "$2"); shift 2 ;;
+    *) rest+=("$1"); shift ;;
+    esac
+done
+[ -n "$ckdir" ] || die "needs --checkpoint-dir DIR in scratchnet's arguments (a restart continues from its newest checkpoint)"
+[ -n "$every" ] || die "needs --checkpoint-every K in scratchnet's arguments (without it a restart repeats up to an epoch)"
+if [ -z "$batch" ]; then
+    [ -n "$model" ] || die "needs --model (or --batch) to know the global batch"
+    [ -r "$model" ] || die "cannot read the model file '$model'"
+    batch=$(awk '/^[ \t]*\[/ { net = ($1 == "[net]") }
+                 net && /^[ \t]*batch[ \t]*=/ { sub(/#.*/, ""); sub(/^[^=]*=/, ""); gsub(/[ \t\r]/, ""); print; exit }' "$model")
+    batch=${batch:-64}   # the model file's default
+fi
+case "$batch" in ''|*[!0-9]*|0) die "the global batch must be a positive whole number, got '$batch'" ;; esac
+
+# place B: the world size for the answering nodes in `alive`: the largest
+# hosts x ranks-per-host (at most `per`) that divides B, more hosts first.
+# Sets use_hosts, use_per; returns 1 when no count divides B (cannot happen:
+# 1 rank always does).
+place() {
+    local h p best=0
+    for ((h = ${#alive[@]}; h >= 1; h--)); do
+        for ((p = per; p >= 1; p--)); do
+            if [ $((h * p)) -gt "$best" ] && [ $(($1 % (h * p))) = 0 ]; then
+                best=$((h * p)) use_hosts=$h use_per=$p
+            fi
+        done
+    done
+    [ "$best" -gt 0 ]
+}
+
+# newest_step: the step of the newest checkpoint in the folder (0: none)
+newest_step() {
+    local s
+    s=$(ls "$ckdir" 2>/dev/null | sed -n 's/^ckpt-0*\([0-9][0-9]*\)\.h5$/\1/p' | sort -n | tail -1)
+    echo "${s:-0}"
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+stopped=""
+job=""
+# SIGINT goes on as SIGTERM (the same stop): a job started in the
+# background of a script ignores SIGINT, and cannot trap it.
+pass_on() {
+    stopped=$1
+    [ -n "$job" ] && kill -"${1/INT/TERM}" "$job" 2>/dev/null
+}
+trap 'pass_on TERM' TERM
+trap 'pass_on INT' INT
+trap 'pass_on USR1' USR1
+
+restart=0 status=1 args=("${first[@]}")
+while :; do
+    lost=$(silent "${nodes[@]}" | paste -sd ' ')
+    alive=()
+    for n in "${nodes[@]}"; do
+        case " $lost " in *" $n "*) ;; *) alive+=("$n") ;; esac
+    done
+    if [ ${#alive[@]} = 0 ]; then
+        echo "$me: no node of $hostfile answers (AGENT=$AGENT); ending with status $status" >&2
+        exit "$status"
+    fi
+    place "$batch" || die "no rank count divides the global batch $batch"
+    for n in "${alive[@]:0:use_hosts}"; do echo "$n slots=$use_per"; done > "$tmp/hosts"
+    if [ "$restart" -gt 0 ]; then
+        echo "$me: restart $restart/$max at $(date -u -d "@$ended" '+%Y-%m-%dT%H:%M:%S.%3NZ'):" \
+             "hosts kept ${alive[*]:0:use_hosts}; dropped ${lost:-none}; world size" \
+             "$((use_hosts * use_per)) ($use_hosts x $use_per), global batch $batch; resumes from" \
+             "step $(newest_step)" >&2
+    elif [ -n "$lost" ] || [ "$((use_hosts * use_per))" != "$((per * ${#nodes[@]}))" ]; then
+        echo "$me: starting on ${alive[*]:0:use_hosts}: $use_hosts x $use_per rank(s), the most that" \
+             "divide the global batch $batch on the nodes that answer; no answer from: ${lost:-none}" >&2
+    fi
+    "$here/launch/cluster.sh" "$tmp/hosts" "${args[@]}" &
+    job=$!
+    while :; do   # a trapped signal ends a wait early: wait until the job has ended
+        wait "$job"; status=$?
+        kill -0 "$job" 2>/dev/null || break
+    done
+    ended=$(date +%s.%N)
+    job=""
+    [ "$status" = 0 ] && exit 0
+    [ "$status" = 2 ] && exit 2   # bad arguments: the same again would fail the same way
+    if [ -n "$stopped" ]; then
+        echo "$me: stopped by SIG$stopped; the job ended with status $status" >&2
+        exit "$status"
+    fi
+    if [ "$restart" -ge "$max" ]; then
+        echo "$me: the job failed (status $status) and $max restart(s) are used up" >&2
+        exit "$status"
+    fi
+    restart=$((restart + 1))
+    args=("${rest[@]}" --resume auto)
+done
