@@ -935,18 +935,17 @@ static void test_sigterm_during_load(void **state)
     remove(path);
 }
 
-/* SIGTERM to eval and predict while they compute (2 s into 200,000 rows
- * through two 2048-unit layers, about a minute's work) ends them within
- * 5 s, exit 1, saying so; predict writes nothing. */
-static void test_sigterm_during_eval_and_predict(void **state)
+/* The slow evaluation: 1,000,000 rows (data) through two 2048-unit layers
+ * (weights w), far more work than any wait below. */
+static void slow_eval_fixture(char *data, char *w, size_t len)
 {
-    (void)state;
-    enum { N = 200000 };
-    char data[1200], cfg[1200], w[1200], out[1200];
-    snprintf(data, sizeof data, "%s/slow.h5", sn_test_tmpdir());
+    enum { N = 1000000 };
+    char cfg[1200];
+    snprintf(data, len, "%s/slow.h5", sn_test_tmpdir());
     snprintf(cfg, sizeof cfg, "%s/slow.cfg", sn_test_tmpdir());
-    snprintf(w, sizeof w, "%s/slow_w.h5", sn_test_tmpdir());
-    snprintf(out, sizeof out, "%s/slow.csv", sn_test_tmpdir());
+    snprintf(w, len, "%s/slow_w.h5", sn_test_tmpdir());
+    if (access(w, F_OK) == 0)
+        return;
     float *x = calloc((size_t)N * 8, sizeof *x);
     int32_t *y = calloc(N, sizeof *y);
     struct sn_h5 *f;
@@ -966,6 +965,17 @@ static void test_sigterm_during_eval_and_predict(void **state)
     fclose(c);
     assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --out %s --quiet",
                                  cfg, data, w), 0);
+}
+
+/* SIGTERM to eval and predict while they compute (2 s into the slow
+ * evaluation) ends them within 5 s, exit 1, saying so; predict writes
+ * nothing. */
+static void test_sigterm_during_eval_and_predict(void **state)
+{
+    (void)state;
+    char data[1200], w[1200], out[1200];
+    slow_eval_fixture(data, w, sizeof data);
+    snprintf(out, sizeof out, "%s/slow.csv", sn_test_tmpdir());
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" eval --weights %s --data %s", w, data);
     stopped_by_sigterm(cmd, "interrupted by SIGTERM while evaluating: no result, nothing written");
@@ -973,6 +983,36 @@ static void test_sigterm_during_eval_and_predict(void **state)
              out);
     stopped_by_sigterm(cmd, "interrupted by SIGTERM while predicting, after ");
     assert_int_not_equal(access(out, F_OK), 0);
+}
+
+/* SIGTERM to one rank of a 2-rank eval (rank 1's process, not mpirun),
+ * 2 s into the slow evaluation: the ranks agree on a stop after every
+ * batch, so the whole job ends within 15 s of the signal (a margin for a
+ * loaded machine: a rank that went on alone ended 43 s after it), exit 1,
+ * one line naming the signal. */
+static void test_sigterm_one_rank_of_eval(void **state)
+{
+    (void)state;
+    char data[1200], w[1200];
+    slow_eval_fixture(data, w, sizeof data);
+    int rc = sn_test_run(
+        "timeout 120 %s -np 2 " BIN " eval --weights %s --data %s --threads 1 & job=$!; "
+        "for i in $(seq 600); do [ $(pgrep -fc '^[^ ]*scratchnet eval .*%s') = 2 ] && break; "
+        "sleep 0.1; done; sleep 2; pid=$(pgrep -f '^[^ ]*scratchnet eval .*%s' | tail -n 1); "
+        "[ -n \"$pid\" ] || { kill $job; wait $job; exit 99; }; "
+        "start=$(date +%%s%%N); kill -TERM $pid; wait $job; st=$?; "
+        "echo $(( ($(date +%%s%%N) - start) / 1000000 )) > %s/ms; exit $st",
+        mpirun(), w, data, w, w, sn_test_tmpdir());
+    char path[1200];
+    snprintf(path, sizeof path, "%s/ms", sn_test_tmpdir());
+    char *ms = sn_test_slurp(path), *err = sn_test_slurp(sn_test_path("err.txt"));
+    long took = ms ? atol(ms) : -1;
+    printf("ended %ld ms after SIGTERM to rank 1: exit %d\n", took, rc);
+    if (rc != 1 || took < 0 || took >= 15000 ||
+        !strstr(err, "interrupted by SIGTERM while evaluating: no result, nothing written"))
+        fail_msg("exit %d (want 1) after %ld ms (want < 15000): %s", rc, took, err);
+    free(ms);
+    free(err);
 }
 
 /* The command args run in the fixtures with SN_MODEL_MAX_BYTES=limit
@@ -1130,6 +1170,7 @@ int main(void)
         cmocka_unit_test(test_hostile_names_draw_safely),
         cmocka_unit_test(test_sigterm_during_load),
         cmocka_unit_test(test_sigterm_during_eval_and_predict),
+        cmocka_unit_test(test_sigterm_one_rank_of_eval),
         cmocka_unit_test(test_model_budget),
         cmocka_unit_test(test_eval_ranks_read_same_weights),
         cmocka_unit_test(test_fake_hosts_said_once),
