@@ -637,6 +637,15 @@ static void make_hostile_fixtures(void)
     sn_test_write_blobs(fx_path("norm1.h5"), (struct sn_test_blobs){ .root_norm = 1 });
     with_attr_as("norm1.h5", "mean300.h5", "/", "mean", 1e300, false);
     with_attr_as("norm1.h5", "stdtiny.h5", "/", "std", 1e-300, false);
+    /* normalisations that map the data beyond +-1e6: std 2e-38 or scale
+     * 1e30 (both floats) on one split's x, or on the root */
+    with_attr_as("blobs.h5", "mean0train.h5", "/train/x", "mean", 0.0, false);
+    with_attr_as("mean0train.h5", "stdtrain.h5", "/train/x", "std", 2e-38, false);
+    with_attr_as("blobs.h5", "mean0test.h5", "/test/x", "mean", 0.0, false);
+    with_attr_as("mean0test.h5", "stdtest.h5", "/test/x", "std", 2e-38, false);
+    with_attr_as("blobs.h5", "scaletrain.h5", "/train/x", "scale", 1e30, false);
+    with_attr_as("blobs.h5", "scaletest.h5", "/test/x", "scale", 1e30, false);
+    with_attr_as("norm1.h5", "stdroot.h5", "/", "std", 2e-38, false);
     big_metrics();
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
