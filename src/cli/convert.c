@@ -170,7 +170,10 @@ static int convert_idx(int argc, char **argv)
         char tmp[4200];
         struct sn_h5 *f = NULL;
         sn_fs_tmpname(out, tmp, sizeof tmp);
-        rc = sn_h5_create(tmp, &f);
+        rc = sn_fs_create_tmp(tmp, out, NULL);   /* before H5Fcreate truncates it */
+        const bool claimed = !rc;
+        if (!rc)
+            rc = sn_h5_create(tmp, &f);
         if (!rc)
             rc = write_idx_split(f, "train", images, labels);
         if (!rc && timages)
@@ -193,7 +196,7 @@ static int convert_idx(int argc, char **argv)
         }
         if (!rc)
             rc = sn_fs_commit(tmp, out);
-        else
+        else if (claimed)
             remove(tmp);
         rc = stopped_writing(rc, out);
         if (!rc)

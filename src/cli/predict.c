@@ -64,9 +64,10 @@ static int write_csv(const char *path, const struct outputs *o)
 {
     char tmp[4200];
     sn_fs_tmpname(path, tmp, sizeof tmp);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return sn_fail(SN_EIO, "%s: cannot create", path);
+    FILE *f;
+    int rc = sn_fs_create_tmp(tmp, path, &f);
+    if (rc)
+        return rc;
     fprintf(f, "index,pred");
     for (int k = 0; k < o->K; k++)
         fprintf(f, ",p%d", k);

@@ -51,9 +51,8 @@ int trace_write(const struct trace *t, const char *path, const struct sn_model *
     if (!rc && sn_dist_rank() == 0) {
         char tmp[4200];
         sn_fs_tmpname(path, tmp, sizeof tmp);
-        FILE *f = fopen(tmp, "w");
-        if (!f)
-            rc = sn_fail(SN_EIO, "%s: cannot create", path);
+        FILE *f = NULL;
+        rc = sn_fs_create_tmp(tmp, path, &f);
         double origin = 1e300;
         for (int r = 0; f && r < P; r++) {
             const struct trace_event *e = all + (size_t)r * (TRACE_MAX_EVENTS + 1);

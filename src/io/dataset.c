@@ -90,6 +90,51 @@ static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
     return rc;
 }
 
+/* The largest magnitude a normalised input may reach.  Inputs of the
+ * usual preparations are within a few units; 1e6 leaves room for any of
+ * them while a layer's sums of products and a loss's squares (1e12 an
+ * element, times up to 2^26 elements: under 1e20) stay far inside
+ * float's 3.4e38, where a larger input runs into Inf in the first steps. */
+#define NORM_MAX 1e6
+
+/* The attribute to blame when split s (x at xp) maps stored value v to x:
+ * a std below 1, else a mean larger than v * scale, else the scale. */
+static int norm_too_wide(struct sn_dataset *d, const char *xp, const struct sn_split *s,
+                         int k, double v, double x)
+{
+    const double m = s->n_norm ? s->mean[k] : 0.0, sd = s->n_norm ? s->std[k] : 1.0;
+    enum { SCALE, MEAN, STD } who = s->n_norm && sd < 1.0 ? STD
+                                   : s->n_norm && fabs(m) > fabs(v * s->scale) ? MEAN : SCALE;
+    static const char *const attr[] = { "scale", "mean", "std" };
+    const double value[] = { s->scale, m, sd };
+    const enum sn_prep_from from = who == SCALE ? s->scale_from : s->norm_from;
+    char which[32] = "";
+    if (who != SCALE && s->n_norm > 1)
+        snprintf(which, sizeof which, " (value %d)", k);
+    return sn_fail(SN_EINVAL, "%s: attribute %s of %s%s is %g: x = (v * scale - mean) / std "
+                   "maps %s %g of %s to %g, beyond the +-%g normalised inputs may reach (scale "
+                   "%g, mean %g, std %g)", sn_h5_path(d->f), attr[who],
+                   from == SN_PREP_FILE ? "the file's root" : xp, which, value[who],
+                   s->x_u8 ? "pixel" : "the value", v, xp, x, NORM_MAX, (double)s->scale, m, sd);
+}
+
+/* Every stored value of split s must stay finite and within NORM_MAX once
+ * prepared: uint8 pixels over 0..255; float data over [-1, 1] (its values
+ * are not read to open it), so |scale| + |mean| <= 1e6 std. */
+static int check_norm_range(struct sn_dataset *d, const char *xp, const struct sn_split *s)
+{
+    const double lo = s->x_u8 ? 0.0 : -1.0, hi = s->x_u8 ? 255.0 : 1.0;
+    for (int k = 0; k < (s->n_norm ? s->n_norm : 1); k++) {
+        const double m = s->n_norm ? s->mean[k] : 0.0, sd = s->n_norm ? s->std[k] : 1.0;
+        const double xlo = (lo * s->scale - m) / sd, xhi = (hi * s->scale - m) / sd;
+        if (!(fabs(xhi) <= NORM_MAX))
+            return norm_too_wide(d, xp, s, k, hi, xhi);
+        if (!(fabs(xlo) <= NORM_MAX))
+            return norm_too_wide(d, xp, s, k, lo, xlo);
+    }
+    return SN_OK;
+}
+
 /* The preparation of split s (x at xp): its own attributes, else the
  * root's, else scale 1 and no mean/std.  Values per channel C for (C,H,W)
  * samples (C = the first of 3 or more dimensions), per feature F (the
@@ -116,7 +161,7 @@ static int read_prep(struct sn_dataset *d, const char *xp, struct sn_split *s)
     }
     /* channel c covers elements [c*L/C, (c+1)*L/C); feature f every F-th */
     s->norm_inner = s->n_norm <= 1 ? s->row_len : image ? s->row_len / (size_t)want : 1;
-    return rc;
+    return rc ? rc : check_norm_range(d, xp, s);
 }
 
 static int open_split(struct sn_dataset *d, const char *name, bool required,

@@ -71,18 +71,52 @@ int sn_fs_output_target(const char *path, char *target, size_t len, struct stat 
     }
 }
 
-void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len)
+/* tmp = "<folder of path>/.<base of path>.tmp.<pid>". */
+static void tmpname_beside(const char *path, char *tmp, size_t tmp_len)
 {
-    char target[4096];
-    struct stat st;
-    if (sn_fs_output_target(path, target, sizeof target, &st) == SN_OK)
-        path = target;   /* else sn_fs_commit refuses, and removes tmp */
     const char *slash = strrchr(path, '/');
     if (slash)
         snprintf(tmp, tmp_len, "%.*s/.%s.tmp.%ld", (int)(slash - path), path, slash + 1,
                  (long)getpid());
     else
         snprintf(tmp, tmp_len, ".%s.tmp.%ld", path, (long)getpid());
+}
+
+void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len)
+{
+    char target[4096];
+    struct stat st;
+    if (sn_fs_output_target(path, target, sizeof target, &st) == SN_OK)
+        path = target;   /* else sn_fs_commit refuses, and removes tmp */
+    tmpname_beside(path, tmp, tmp_len);
+}
+
+void sn_fs_tmpname_here(const char *path, char *tmp, size_t tmp_len)
+{
+    tmpname_beside(path, tmp, tmp_len);
+}
+
+int sn_fs_create_tmp(const char *tmp, const char *path, FILE **out)
+{
+    /* O_EXCL: never through a link or into a file someone placed at the
+     * name, which is predictable (the pid) */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == EEXIST)
+        return sn_fail(SN_EIO, "%s: its temporary file %s is already there (a link, or a file "
+                       "another writer left): it is not written through; remove it", path, tmp);
+    if (fd < 0)
+        return sn_fail(SN_EIO, "%s: cannot create the temporary file %s: %s", path, tmp,
+                       strerror(errno));
+    FILE *f = out ? fdopen(fd, "wb") : NULL;
+    if (!out || !f) {
+        close(fd);
+        if (!out)
+            return SN_OK;
+        unlink(tmp);
+        return sn_fail(SN_ENOMEM, "out of memory");
+    }
+    *out = f;
+    return SN_OK;
 }
 
 static int fsync_path(const char *p, int flags)
@@ -107,31 +141,61 @@ static int replace(const char *tmp, const char *path, const char *target, const 
     return SN_OK;
 }
 
+/* fsync tmp; SN_EIO (tmp removed) when it fails. */
+static int sync_tmp(const char *tmp)
+{
+    if (fsync_path(tmp, O_RDONLY) == 0)
+        return SN_OK;
+    int e = errno;
+    unlink(tmp);
+    return sn_fail(SN_EIO, "%s: fsync failed: %s", tmp, strerror(e));
+}
+
+/* fsync the folder holding name: best effort, not all file systems allow it. */
+static void sync_folder_of(const char *name)
+{
+    char dir[4096];
+    const char *slash = strrchr(name, '/');
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - name), name);
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (dir[0] == '\0')
+        snprintf(dir, sizeof dir, "/");
+    fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
 int sn_fs_commit(const char *tmp, const char *path)
 {
-    if (fsync_path(tmp, O_RDONLY) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sn_fail(SN_EIO, "%s: fsync failed: %s", tmp, strerror(e));
-    }
+    int rc = sync_tmp(tmp);
+    if (rc)
+        return rc;
     char target[4096];
     struct stat st;
-    int rc = sn_fs_output_target(path, target, sizeof target, &st);
+    rc = sn_fs_output_target(path, target, sizeof target, &st);
     if (!rc)
         rc = replace(tmp, path, target, &st);
     if (rc) {
         unlink(tmp);
         return rc;
     }
-    char dir[4096];
-    const char *slash = strrchr(target, '/');
-    if (slash)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - target), target);
-    else
-        snprintf(dir, sizeof dir, ".");
-    if (dir[0] == '\0')
-        snprintf(dir, sizeof dir, "/");
-    fsync_path(dir, O_RDONLY | O_DIRECTORY);   /* best effort: not all file systems allow it */
+    sync_folder_of(target);
+    return SN_OK;
+}
+
+int sn_fs_commit_here(const char *tmp, const char *path)
+{
+    int rc = sync_tmp(tmp);
+    if (rc)
+        return rc;
+    /* rename replaces the name itself: a link placed there is replaced,
+     * never followed */
+    if (rename(tmp, path) != 0) {
+        rc = sn_fail(SN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+        unlink(tmp);
+        return rc;
+    }
+    sync_folder_of(path);
     return SN_OK;
 }
 

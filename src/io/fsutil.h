@@ -35,6 +35,21 @@ void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len);
  * SN_EIO, also when something other than a regular file is there. */
 int sn_fs_commit(const char *tmp, const char *path);
 
+/* For files never written through a link (checkpoints, in a folder the
+ * run owns): tmp beside path itself, and the rename onto path's own name,
+ * which replaces a link there (placed after any check) rather than the
+ * file it points to.  SN_EIO; on failure tmp is removed. */
+void sn_fs_tmpname_here(const char *path, char *tmp, size_t tmp_len);
+int sn_fs_commit_here(const char *tmp, const char *path);
+
+/* Create the temporary file tmp (of the output path) new: never through a
+ * symbolic link and never into anything already at the name, which is
+ * predictable (O_CREAT | O_EXCL | O_NOFOLLOW); SN_EIO naming path and tmp
+ * when something is there (it is left alone: do not remove tmp then).
+ * *out gets it open for writing, or, with out NULL, it is closed for a
+ * writer that opens by name (libhdf5 truncates the empty file). */
+int sn_fs_create_tmp(const char *tmp, const char *path, FILE **out);
+
 /* Create a folder (and parents) if missing.  SN_EIO. */
 int sn_fs_mkdirs(const char *dir);
 

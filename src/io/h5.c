@@ -192,13 +192,21 @@ int sn_h5_close(struct sn_h5 *f)
     return rc;
 }
 
-int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
-                       const void *ctx)
+/* sn_h5_write_atomic, committed through links at path or (here) onto
+ * path's own name. */
+static int write_atomic(const char *path, bool here, int (*fill)(struct sn_h5 *f, const void *ctx),
+                        const void *ctx)
 {
     char tmp[4200];
     struct sn_h5 *f;
-    sn_fs_tmpname(path, tmp, sizeof tmp);
-    int rc = create_file(tmp, true, &f);
+    if (here)
+        sn_fs_tmpname_here(path, tmp, sizeof tmp);
+    else
+        sn_fs_tmpname(path, tmp, sizeof tmp);
+    int rc = sn_fs_create_tmp(tmp, path, NULL);   /* before H5Fcreate truncates it */
+    if (rc)
+        return rc;   /* what is at the name is not ours: left alone */
+    rc = create_file(tmp, true, &f);
     if (rc) {
         remove(tmp);   /* a full disk can leave it empty */
         return rc;
@@ -213,7 +221,19 @@ int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void
         remove(tmp);
         return rc;
     }
-    return sn_fs_commit(tmp, path);
+    return here ? sn_fs_commit_here(tmp, path) : sn_fs_commit(tmp, path);
+}
+
+int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
+                       const void *ctx)
+{
+    return write_atomic(path, false, fill, ctx);
+}
+
+int sn_h5_write_atomic_here(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
+                            const void *ctx)
+{
+    return write_atomic(path, true, fill, ctx);
 }
 
 const char *sn_h5_path(const struct sn_h5 *f)

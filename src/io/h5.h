@@ -48,8 +48,9 @@ int sn_h5_create(const char *path, struct sn_h5 **out);
 
 /* Write the file at path crash-safely: create a temporary file in the same
  * folder, let fill(f, ctx) write it, flush and close it, seal it, then
- * fsync and rename it over path (io/fsutil.h).  On any failure the
- * temporary file is removed and path is untouched.
+ * fsync and rename it over path (io/fsutil.h).  The temporary file is
+ * created new (sn_fs_create_tmp: refused when something is at its name).
+ * On any failure the temporary file is removed and path is untouched.
  *
  * The seal: the file starts with a 512-byte HDF5 user block (which HDF5
  * and h5py skip) holding "SNSEAL1", the file length and an FNV-1a 64 of
@@ -58,6 +59,12 @@ int sn_h5_create(const char *path, struct sn_h5 **out);
  * reaching libhdf5's parser (which crashes on some corrupted files). */
 int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
                        const void *ctx);
+
+/* The same for a file never written through a link (a checkpoint): the
+ * temporary file beside path and the rename onto path's own name
+ * (sn_fs_commit_here). */
+int sn_h5_write_atomic_here(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
+                            const void *ctx);
 
 /* SN_OK if path carries a seal that matches its contents; SN_EDAMAGED if
  * the seal does not match (truncated, corrupted); SN_EINVAL if the file

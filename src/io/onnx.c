@@ -861,10 +861,11 @@ static int write_file(const char *path, const Onnx__ModelProto *mp)
     onnx__model_proto__pack(mp, buf);
     char tmp[4200];
     sn_fs_tmpname(path, tmp, sizeof tmp);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
+    FILE *f;
+    int rc = sn_fs_create_tmp(tmp, path, &f);
+    if (rc) {
         free(buf);
-        return sn_fail(SN_EIO, "%s: cannot create", path);
+        return rc;
     }
     size_t w = fwrite(buf, 1, n, f);
     free(buf);

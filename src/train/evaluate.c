@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/augment.h"
+#include "core/interrupt.h"
 #include "core/loss.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -80,14 +81,40 @@ static void count_confusion(const float *z, const int *lab, int n, int K, int64_
     }
 }
 
+/* One batch's agreement, the training step's rule (step.c, CTRL_STOP and
+ * CTRL_FAILED) in a reduction of its own, since evaluation has no gradient
+ * to carry it: a failure on any rank ends every rank's batches with the
+ * failing rank's message; else a stop request on any rank (local_rc
+ * SN_EINTR) stops every rank, named by the highest signal number a rank
+ * holds (SIGTERM over SIGINT over SIGUSR1), as train's report names it. */
+static int agree_batch(int local_rc)
+{
+    const int sig = sn_interrupt_pending();
+    int v[2] = { local_rc == SN_EINTR ? (sig ? sig : -1) : 0,
+                 local_rc && local_rc != SN_EINTR };
+    if (sn_dist_allreduce_max_int(v, 2))
+        return sn_fail(SN_EFATAL, "agreeing on the evaluation's progress failed");
+    if (v[1]) {
+        int rc = sn_dist_agree(local_rc == SN_EINTR ? SN_OK : local_rc);
+        return rc ? rc : sn_fail(SN_EFATAL, "a rank reported a failure it does not know of");
+    }
+    if (v[0])
+        return sn_fail(SN_EINTR, "interrupted by %s while evaluating", sn_signal_name(v[0]));
+    return SN_OK;
+}
+
 int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                 const struct sn_split *s, int chunk, float *x, int *labels, float *targets,
                 struct sn_eval_sums *out, int64_t *confusion, int (*alive)(void *ctx),
                 void *ctx)
 {
-    size_t begin, end;
+    size_t begin, end, b0, e0;
     int K = (int)sn_model_out_len(m);
     sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
+    sn_shard_range(s->n, 0, sn_dist_size(), &b0, &e0);   /* rank 0's block is the largest */
+    /* every rank takes part in every batch's agreement, at least one, even
+     * with fewer rows than rank 0 or none */
+    size_t batches = (e0 - b0 + (size_t)chunk - 1) / (size_t)chunk;
     double sum = 0.0;
     long correct = 0;
     int rc = SN_OK;
@@ -95,13 +122,17 @@ int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_datas
     size_t zlen = sn_eval_scratch_len(m, net, chunk);
     if (zlen && !(zsum = sn_alloc_f32(zlen)))
         rc = sn_fail(SN_ENOMEM, "out of memory for the test-time views of %d examples", chunk);
-    for (size_t at = begin; at < end && rc == SN_OK; at += (size_t)chunk) {
-        int n = (int)(end - at < (size_t)chunk ? end - at : (size_t)chunk);
-        rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, labels, targets);
+    for (size_t b = 0; b < (batches ? batches : 1); b++) {
+        size_t at = begin + b * (size_t)chunk;
+        int n = at >= end ? 0 : (int)(end - at < (size_t)chunk ? end - at : (size_t)chunk);
+        if (!rc && n)
+            rc = sn_dataset_read_block(ds, s, at, (size_t)n, x, labels, targets);
         if (!rc && alive)
             rc = alive(ctx);
-        if (rc)
+        if ((rc = agree_batch(rc)))
             break;
+        if (!n)
+            continue;
         const float *z = sn_forward_eval(m, net, x, n, zsum);
         const int *lab = s->y_int && !net->target_input ? labels : NULL;
         const float *tgt = net->target_input ? x : s->y_int ? NULL : targets;
@@ -111,14 +142,16 @@ int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_datas
             count_confusion(z, lab, n, K, confusion);
     }
     sn_free(zsum);
+    if (rc)   /* agreed: every rank returns here */
+        return rc;
     int64_t counts[2] = { correct, (int64_t)(end - begin) };
-    int rc2 = sn_dist_allreduce_sum_f64(&sum, 1);
-    if (!rc2)
-        rc2 = sn_dist_allreduce_sum_i64(counts, 2);
-    if (!rc2 && confusion)
-        rc2 = sn_dist_allreduce_sum_i64(confusion, K * K);
+    rc = sn_dist_allreduce_sum_f64(&sum, 1);
+    if (!rc)
+        rc = sn_dist_allreduce_sum_i64(counts, 2);
+    if (!rc && confusion)
+        rc = sn_dist_allreduce_sum_i64(confusion, K * K);
     out->loss_sum = sum;
     out->correct = counts[0];
     out->seen = counts[1];
-    return rc ? rc : rc2;
+    return rc;
 }

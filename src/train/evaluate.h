@@ -42,10 +42,13 @@ size_t sn_eval_scratch_len(const struct sn_model *m, const struct sn_netcfg *net
  * confusion is not NULL (K x K, zeroed by the caller; class labels only),
  * confusion[true * K + predicted] counts.  alive (may be NULL) is called
  * after each batch is read, with ctx: evaluation is progress for a
- * watchdog; a status other than SN_OK from it (a stop request, say) ends
- * this rank's batches and is returned.  Every rank reaches the reductions
- * even after a local read error or stop, so a bad file cannot leave the
- * others waiting; agree on the result (sn_dist_agree). */
+ * watchdog; SN_EINTR from it asks to stop.  After each batch the ranks
+ * agree in one small reduction (as a training step's control words do):
+ * a read error or other failure on any rank ends every rank's batches
+ * with that rank's error, else a stop asked on any rank ends them all
+ * with SN_EINTR, "interrupted by SIGTERM while evaluating" (the signal
+ * some rank holds), so no rank computes on while another has stopped.
+ * The result is the same on every rank. */
 int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                 const struct sn_split *s, int chunk, float *x, int *labels, float *targets,
                 struct sn_eval_sums *out, int64_t *confusion, int (*alive)(void *ctx),

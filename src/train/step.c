@@ -142,7 +142,7 @@ static void compute(struct sn_trainer *t, double *last)
 
 /* The first layer whose gradient holds a NaN or Inf within [lo, hi), over
  * every rank's block, for the message (a collective every rank reaches:
- * they all saw the same non-finite norm). */
+ * they all saw the same non-finite norm); NULL when none does. */
 static const char *nonfinite_layer(const struct sn_trainer *t, size_t lo, size_t hi)
 {
     const struct sn_model *m = t->m;
@@ -156,7 +156,7 @@ static const char *nonfinite_layer(const struct sn_trainer *t, size_t lo, size_t
         }
     if (sn_dist_allreduce_max_int(&first, 1))
         first = 0;
-    return first > 0 ? m->layers[m->n_layers - first]->name : "(none)";
+    return first > 0 ? m->layers[m->n_layers - first]->name : NULL;
 }
 
 /* Clip to clip_norm, then the optimizer's update of this rank's block. */
@@ -203,6 +203,11 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
     }
     if (!isfinite(red->sumsq)) {
         const char *layer = nonfinite_layer(t, red->lo, red->hi);
+        if (!layer)   /* every value finite, their squares summed in float are not */
+            return sn_fail(SN_ENUM, "step %lld: the gradient's values are finite but too large "
+                           "to sum their squares (beyond 3.4e38): the inputs or the loss are "
+                           "far out of scale (check the dataset's scale, mean and std); the "
+                           "last checkpoint is kept", (long long)t->st.global_step + 1);
         return sn_fail(SN_ENUM, "step %lld: the gradient of layer %s is not finite (NaN or "
                        "Inf); lower the learning rate or set clip_norm; the last checkpoint "
                        "is kept", (long long)t->st.global_step + 1, layer);

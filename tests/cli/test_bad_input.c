@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -637,6 +638,15 @@ static void make_hostile_fixtures(void)
     sn_test_write_blobs(fx_path("norm1.h5"), (struct sn_test_blobs){ .root_norm = 1 });
     with_attr_as("norm1.h5", "mean300.h5", "/", "mean", 1e300, false);
     with_attr_as("norm1.h5", "stdtiny.h5", "/", "std", 1e-300, false);
+    /* normalisations that map the data beyond +-1e6: std 2e-38 or scale
+     * 1e30 (both floats) on one split's x, or on the root */
+    with_attr_as("blobs.h5", "mean0train.h5", "/train/x", "mean", 0.0, false);
+    with_attr_as("mean0train.h5", "stdtrain.h5", "/train/x", "std", 2e-38, false);
+    with_attr_as("blobs.h5", "mean0test.h5", "/test/x", "mean", 0.0, false);
+    with_attr_as("mean0test.h5", "stdtest.h5", "/test/x", "std", 2e-38, false);
+    with_attr_as("blobs.h5", "scaletrain.h5", "/train/x", "scale", 1e30, false);
+    with_attr_as("blobs.h5", "scaletest.h5", "/test/x", "scale", 1e30, false);
+    with_attr_as("norm1.h5", "stdroot.h5", "/", "std", 2e-38, false);
     big_metrics();
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
@@ -863,9 +873,33 @@ static void test_hostile_names_draw_safely(void **state)
     assert_true(st.st_size > 1000);
 }
 
-/* Run cmd (sh), SIGTERM it after 2 s while it still runs: it must end
- * within 5 s of the signal, exit 1, with msg on stderr. */
-static void stopped_by_sigterm(const char *cmd, const char *msg)
+/* Whether process pid has a file whose path ends in name open. */
+static int has_open(pid_t pid, const char *name)
+{
+    char dir[64], link[1200], target[1200];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    int found = 0;
+    struct dirent *e;
+    while (d && !found && (e = readdir(d))) {
+        snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        size_t k = strlen(name);
+        if (n >= (ssize_t)k) {
+            target[n] = '\0';
+            found = strcmp(target + n - k, name) == 0;
+        }
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* Run cmd (sh, ending in exec), SIGTERM it while it still runs: 2 s after
+ * it starts, or, given opened, as soon as it has a file ending in opened
+ * open (a wait on the process's own progress, not on the machine's speed).
+ * It must end within 5 s of the signal, exit 1, with msg on stderr. */
+static void stopped_by_sigterm(const char *cmd, const char *msg, const char *opened)
 {
     char full[5000];
     snprintf(full, sizeof full, "%s 2>%s", cmd, sn_test_path("sigterm.txt"));
@@ -874,7 +908,11 @@ static void stopped_by_sigterm(const char *cmd, const char *msg)
         execl("/bin/sh", "sh", "-c", full, (char *)NULL);
         _exit(127);
     }
-    sleep(2);
+    if (!opened)
+        sleep(2);
+    const struct timespec tick = { 0, 10000000 };
+    for (int i = 0; opened && i < 6000 && !has_open(pid, opened); i++)
+        nanosleep(&tick, NULL);
     int st;
     assert_int_equal(waitpid(pid, &st, WNOHANG), 0);   /* still at work */
     double t0 = now();
@@ -882,7 +920,8 @@ static void stopped_by_sigterm(const char *cmd, const char *msg)
     assert_int_equal(waitpid(pid, &st, 0), pid);
     double secs = now() - t0;
     char *err = sn_test_slurp(sn_test_path("sigterm.txt"));
-    printf("ended %.2f s after SIGTERM: %s", secs, err);
+    printf("ended %.2f s after SIGTERM (%s %d): %s", secs,
+           WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), err);
     assert_true(secs < 5.0);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     assert_non_null(strstr(err, msg));
@@ -890,14 +929,14 @@ static void stopped_by_sigterm(const char *cmd, const char *msg)
 }
 
 /* SIGTERM while a command loads ends it promptly: a dataset whose labels
- * take about a minute to check (2^26 rows in compressed 4 MB chunks, read
- * per 65536 rows) is interrupted after 2 s and the run ends within 5 s
+ * take about 2 s to check (2^26 rows in compressed 4 MB chunks, read
+ * per 65536 rows) is interrupted once it has the file open and ends within 5 s
  * of the signal, exit 1, naming the signal (SIGTERM). */
 static void test_sigterm_during_load(void **state)
 {
     (void)state;
     char path[1200];
-    snprintf(path, sizeof path, "%s/slow.h5", sn_test_tmpdir());
+    snprintf(path, sizeof path, "%s/slowload.h5", sn_test_tmpdir());
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hsize_t n = (hsize_t)1 << 26, xd[2] = { n, 1 }, chunk[2] = { 1 << 20, 1 }, one[2] = { 1 << 20, 1 };
     hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
@@ -931,48 +970,98 @@ static void test_sigterm_during_load(void **state)
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" train --model %s/../m1.cfg --data %s --steps 1 "
              "--cache-mb 0 --quiet", fx, path);
-    stopped_by_sigterm(cmd, "interrupted by SIGTERM while");
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while", "/slowload.h5");
     remove(path);
 }
 
-/* SIGTERM to eval and predict while they compute (2 s into 200,000 rows
- * through two 2048-unit layers, about a minute's work) ends them within
- * 5 s, exit 1, saying so; predict writes nothing. */
-static void test_sigterm_during_eval_and_predict(void **state)
+/* A data file of zeros, 8 features: ntrain rows in /train, ntest in /test. */
+static void zeros_dataset(const char *path, size_t ntrain, size_t ntest)
 {
-    (void)state;
-    enum { N = 200000 };
-    char data[1200], cfg[1200], w[1200], out[1200];
-    snprintf(data, sizeof data, "%s/slow.h5", sn_test_tmpdir());
-    snprintf(cfg, sizeof cfg, "%s/slow.cfg", sn_test_tmpdir());
-    snprintf(w, sizeof w, "%s/slow_w.h5", sn_test_tmpdir());
-    snprintf(out, sizeof out, "%s/slow.csv", sn_test_tmpdir());
-    float *x = calloc((size_t)N * 8, sizeof *x);
-    int32_t *y = calloc(N, sizeof *y);
+    size_t most = ntrain > ntest ? ntrain : ntest;
+    float *x = calloc(most * 8, sizeof *x);
+    int32_t *y = calloc(most, sizeof *y);
     struct sn_h5 *f;
-    assert_int_equal(sn_h5_create(data, &f), SN_OK);
-    size_t dx[2] = { N, 8 }, dt[2] = { 480, 8 }, ny = N, nt = 480;
-    assert_int_equal(sn_h5_write(f, "/train/x", 2, dt, SN_H5_F32, x), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/train/y", 1, &nt, SN_H5_I32, y), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/test/x", 2, dx, SN_H5_F32, x), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/test/y", 1, &ny, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    size_t dtr[2] = { ntrain, 8 }, dte[2] = { ntest, 8 };
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, dtr, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, &ntrain, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/x", 2, dte, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/y", 1, &ntest, SN_H5_I32, y), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
     free(x);
     free(y);
+}
+
+/* The slow evaluation: 1,000,000 test rows (data) through two 2048-unit
+ * layers (weights w), far more work than any wait below.  The weights are
+ * trained for one step on a small file, so that training's own test pass
+ * stays short. */
+static void slow_eval_fixture(char *data, char *w, size_t len)
+{
+    char cfg[1200], small[1200];
+    snprintf(data, len, "%s/slow.h5", sn_test_tmpdir());
+    snprintf(small, sizeof small, "%s/slow_small.h5", sn_test_tmpdir());
+    snprintf(cfg, sizeof cfg, "%s/slow.cfg", sn_test_tmpdir());
+    snprintf(w, len, "%s/slow_w.h5", sn_test_tmpdir());
+    if (access(w, F_OK) == 0)
+        return;
+    zeros_dataset(data, 480, 1000000);
+    zeros_dataset(small, 480, 480);
     FILE *c = fopen(cfg, "w");
     assert_non_null(c);
     fputs("[net]\ninput = 8\nbatch = 24\n[dense]\nunits = 2048\nactivation = relu\n"
           "[dense]\nunits = 2048\nactivation = relu\n[dense]\nunits = 3\n", c);
     fclose(c);
     assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --out %s --quiet",
-                                 cfg, data, w), 0);
+                                 cfg, small, w), 0);
+}
+
+/* SIGTERM to eval and predict while they compute (2 s into the slow
+ * evaluation) ends them within 5 s, exit 1, saying so; predict writes
+ * nothing. */
+static void test_sigterm_during_eval_and_predict(void **state)
+{
+    (void)state;
+    char data[1200], w[1200], out[1200];
+    slow_eval_fixture(data, w, sizeof data);
+    snprintf(out, sizeof out, "%s/slow.csv", sn_test_tmpdir());
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" eval --weights %s --data %s", w, data);
-    stopped_by_sigterm(cmd, "interrupted by SIGTERM while evaluating: no result, nothing written");
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while evaluating: no result, nothing written", NULL);
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" predict --weights %s --input %s -o %s", w, data,
              out);
-    stopped_by_sigterm(cmd, "interrupted by SIGTERM while predicting, after ");
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while predicting, after ", NULL);
     assert_int_not_equal(access(out, F_OK), 0);
+}
+
+/* SIGTERM to one rank of a 2-rank eval (rank 1's process, not mpirun),
+ * 2 s into the slow evaluation: the ranks agree on a stop after every
+ * batch, so the whole job ends within 15 s of the signal (a margin for a
+ * loaded machine: a rank that went on alone ended 43 s after it), exit 1,
+ * one line naming the signal. */
+static void test_sigterm_one_rank_of_eval(void **state)
+{
+    (void)state;
+    char data[1200], w[1200];
+    slow_eval_fixture(data, w, sizeof data);
+    int rc = sn_test_run(
+        "timeout 120 %s -np 2 " BIN " eval --weights %s --data %s --threads 1 & job=$!; "
+        "for i in $(seq 600); do [ $(pgrep -fc '^[^ ]*scratchnet eval .*%s') = 2 ] && break; "
+        "sleep 0.1; done; sleep 2; pid=$(pgrep -f '^[^ ]*scratchnet eval .*%s' | tail -n 1); "
+        "[ -n \"$pid\" ] || { kill $job; wait $job; exit 99; }; "
+        "start=$(date +%%s%%N); kill -TERM $pid; wait $job; st=$?; "
+        "echo $(( ($(date +%%s%%N) - start) / 1000000 )) > %s/ms; exit $st",
+        mpirun(), w, data, w, w, sn_test_tmpdir());
+    char path[1200];
+    snprintf(path, sizeof path, "%s/ms", sn_test_tmpdir());
+    char *ms = sn_test_slurp(path), *err = sn_test_slurp(sn_test_path("err.txt"));
+    long took = ms ? atol(ms) : -1;
+    printf("ended %ld ms after SIGTERM to rank 1: exit %d\n", took, rc);
+    if (rc != 1 || took < 0 || took >= 15000 ||
+        !strstr(err, "interrupted by SIGTERM while evaluating: no result, nothing written"))
+        fail_msg("exit %d (want 1) after %ld ms (want < 15000): %s", rc, took, err);
+    free(ms);
+    free(err);
 }
 
 /* The command args run in the fixtures with SN_MODEL_MAX_BYTES=limit
@@ -1130,6 +1219,7 @@ int main(void)
         cmocka_unit_test(test_hostile_names_draw_safely),
         cmocka_unit_test(test_sigterm_during_load),
         cmocka_unit_test(test_sigterm_during_eval_and_predict),
+        cmocka_unit_test(test_sigterm_one_rank_of_eval),
         cmocka_unit_test(test_model_budget),
         cmocka_unit_test(test_eval_ranks_read_same_weights),
         cmocka_unit_test(test_fake_hosts_said_once),

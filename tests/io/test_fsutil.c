@@ -10,6 +10,8 @@
 
 #include "core/status.h"
 #include "io/fsutil.h"
+#include "io/h5.h"
+#include "train/ckptdir.h"
 
 static void test_fsutil_open_input(void **state)
 {
@@ -43,8 +45,8 @@ static int write_via_tmp(const char *name, const char *text)
 {
     char tmp[4200];
     sn_fs_tmpname(name, tmp, sizeof tmp);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
+    FILE *f;
+    if (sn_fs_create_tmp(tmp, name, &f))
         return -1;
     fputs(text, f);
     fclose(f);
@@ -109,11 +111,77 @@ static void test_fsutil_output_through_links(void **state)
     assert_true(S_ISCHR(st.st_mode));
 }
 
+/* A small file's contents, for sn_h5_write_atomic_here. */
+static int fill_one(struct sn_h5 *f, const void *ctx)
+{
+    size_t n = 1;
+    return sn_h5_write(f, "/one", 1, &n, SN_H5_F32, ctx);
+}
+
+/* victim holds "precious" and is a regular file, not replaced. */
+static void assert_untouched(const char *victim, ino_t ino)
+{
+    char buf[64];
+    struct stat st;
+    read_text(victim, buf, sizeof buf);
+    assert_string_equal(buf, "precious");
+    assert_int_equal(lstat(victim, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_ino, ino);
+}
+
+/* The temporary file's name is predictable (pid): a link placed there is
+ * refused and left alone, not written through, for every writer; a link
+ * placed at a checkpoint's name after sn_ckptdir_check_slot is replaced
+ * by the checkpoint, not followed.  The link's target keeps its bytes. */
+static void test_fsutil_checkpoint_never_through_links(void **state)
+{
+    (void)state;
+    char victim[4200], path[4200], tmp[4200], out[4200];
+    snprintf(victim, sizeof victim, "%s", sn_test_path("victim.txt"));
+    FILE *f = fopen(victim, "w");
+    fputs("precious", f);
+    fclose(f);
+    struct stat st;
+    assert_int_equal(stat(victim, &st), 0);
+    const ino_t ino = st.st_ino;
+    const float one = 1.0f;
+    assert_int_equal(mkdir(sn_test_path("ck"), 0777), 0);
+    assert_int_equal(sn_ckptdir_path(sn_test_path("ck"), 1, path, sizeof path), SN_OK);
+    /* a link pre-placed at the checkpoint's temporary name */
+    sn_fs_tmpname_here(path, tmp, sizeof tmp);
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(sn_h5_write_atomic_here(path, fill_one, &one), SN_EIO);
+    assert_non_null(strstr(sn_errmsg(), "is already there"));
+    assert_untouched(victim, ino);
+    assert_int_equal(lstat(tmp, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));   /* left alone */
+    assert_int_not_equal(access(path, F_OK), 0);
+    assert_int_equal(unlink(tmp), 0);
+    /* the same at an output's temporary name (HDF5 and plain writers) */
+    snprintf(out, sizeof out, "%s", sn_test_path("out.h5"));
+    sn_fs_tmpname(out, tmp, sizeof tmp);
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(sn_h5_write_atomic(out, fill_one, &one), SN_EIO);
+    assert_int_not_equal(write_via_tmp(out, "new"), SN_OK);
+    assert_untouched(victim, ino);
+    assert_int_equal(unlink(tmp), 0);
+    /* a link placed at the checkpoint's name after the check */
+    assert_int_equal(sn_ckptdir_check_slot(path), SN_OK);
+    assert_int_equal(symlink(victim, path), 0);
+    assert_int_equal(sn_h5_write_atomic_here(path, fill_one, &one), SN_OK);
+    assert_untouched(victim, ino);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));   /* the link itself was replaced */
+    assert_int_equal(sn_h5_check_seal(path), SN_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fsutil_open_input),
         cmocka_unit_test(test_fsutil_output_through_links),
+        cmocka_unit_test(test_fsutil_checkpoint_never_through_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
