@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/compress_accuracy.sh: what --compress costs in accuracy
-# (make compress-accuracy; about 25 minutes on 2 cores).  Each model of
+# (make compress-accuracy; about 7 minutes on 2 cores).  Each model of
 # MODELS (default: mlp lenet5, Fashion-MNIST, their model files' epochs and
 # schedules) trains at 2 ranks x 1 thread for each seed of SEEDS (default 1
 # 2 3) with gradients as floats, bf16 and fp16 (FORMATS), every run through
