@@ -36,7 +36,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --max-restarts)
         [ $# -ge 2 ] || die "--max-restarts needs a number"
-        case "$2" in ''|*[!0-9]*) die "--max-restarts must be a whole number, got '$2'" ;; esac
+        case "$2" in ''|*[!0-9]*) die "--max-restarts must be a whole number from 0 to 9999, got '$2'" ;; esac
+        [ ${#2} -le 4 ] || die "--max-restarts must be a whole number from 0 to 9999, got '$2'"
         max=$((10#$2)); shift 2 ;;
     -h|--help) usage ;;
     *) break ;;

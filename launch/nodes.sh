@@ -3,16 +3,26 @@
 # be set (ssh, or a command called as `AGENT NODE COMMAND...`).
 
 # read_hostfile FILE: sets nodes (the names, in order) and per (the slots
-# every node has: Open MPI's `node01 slots=2`, 1 without slots=).  Says why
-# (after "$me: ") and returns 2 when the file has no nodes or nodes of
-# different slots.
+# every node has: Open MPI's `node01 slots=2`, 1 without slots=; other
+# words such as max_slots= are left to MPI; # starts a comment).  Says why
+# (after "$me: ") and returns 2 when the file has no nodes, a slots= that
+# is not a whole number from 1 to 4096, or nodes of different slots.
 read_hostfile() {
-    local name rest s
+    local line name tok s words
     nodes=() per=""
-    while read -r name rest; do
-        case "$name" in ''|'#'*) continue ;; esac
-        s=$(echo "$rest" | sed -n 's/.*slots=\([0-9]*\).*/\1/p')
-        s=${s:-1}
+    while IFS= read -r line || [ -n "$line" ]; do
+        read -ra words <<< "${line%%#*}"
+        [ ${#words[@]} -gt 0 ] || continue
+        name=${words[0]} s=1
+        for tok in "${words[@]:1}"; do
+            case "$tok" in slots=*) s=${tok#slots=} ;; esac
+        done
+        case "$s" in ''|*[!0-9]*) s=bad ;; esac
+        if [ "$s" = bad ] || [ ${#s} -gt 4 ] || [ $((10#$s)) -lt 1 ] || [ $((10#$s)) -gt 4096 ]; then
+            echo "$me: $1: node $name: slots= must be a whole number from 1 to 4096" >&2
+            return 2
+        fi
+        s=$((10#$s))
         if [ -n "$per" ] && [ "$s" != "$per" ]; then
             echo "$me: $1: every node needs the same slots= (got $per and $s)" >&2
             return 2
@@ -24,10 +34,15 @@ read_hostfile() {
 }
 
 # silent NODE...: prints the names of the nodes that give no answer to
-# `AGENT NODE true` within 10 s (asked all at once).
+# `AGENT NODE true` within 10 s (asked all at once).  With ssh, this
+# machine (localhost, its own name) answers without being asked: mpirun
+# starts the ranks of its own host directly, without an ssh server.
 silent() {
     local n probe
     for n in "$@"; do
+        if [ "$AGENT" = ssh ]; then
+            case "$n" in localhost|127.0.0.1|"$(hostname)"|"$(hostname -s)") continue ;; esac
+        fi
         probe=("$AGENT" "$n" true)
         [ "$AGENT" = ssh ] && probe=(ssh -o BatchMode=yes -o ConnectTimeout=5 "$n" true)
         ( timeout 10 "${probe[@]}" </dev/null >/dev/null 2>&1 || echo "$n" ) &

@@ -1,0 +1,63 @@
+#!/bin/bash
+# tests/launch/hostfile.sh: how launch/cluster.sh and launch/elastic.sh read
+# a hostfile (launch/nodes.sh) and their flags: what they accept, and that
+# what they refuse ends with exit 2 and a line naming the problem before
+# anything is launched (AGENT=false: no node could be reached anyway).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# reads FILE_TEXT WANT: read_hostfile gives "per: node node ..."
+reads() {
+    printf '%s' "$1" > "$t/hosts"
+    got=$(me=test; . "$top/launch/nodes.sh"; read_hostfile "$t/hosts" && echo "$per: ${nodes[*]}")
+    [ "$got" = "$2" ] || bad "hostfile '$1': got '$got', want '$2'"
+}
+reads 'n1' '1: n1'
+reads 'n1 slots=2
+n2 slots=2' '2: n1 n2'
+reads 'n1 slots=2 max_slots=4
+n2 slots=2 max_slots=4' '2: n1 n2'
+reads '# the nodes
+n1 slots=3   # slots=4 was the old value
+
+n2 slots=03' '3: n1 n2'
+reads 'n1 slots=2
+n2 slots=2 # no newline at the end' '2: n1 n2'
+
+# with ssh, this machine answers without an ssh server; a node that is not
+# there does not
+got=$(AGENT=ssh; . "$top/launch/nodes.sh"; silent localhost "$(hostname)" nosuchnode.invalid)
+[ "$got" = nosuchnode.invalid ] || bad "silent localhost, own name, nosuchnode.invalid: got '$got'"
+
+# refused SCRIPT FILE_TEXT MESSAGE [ARGS...]: exit 2, MESSAGE on stderr
+refused() {
+    local script=$1 text=$2 msg=$3
+    shift 3
+    printf '%s' "$text" > "$t/hosts"
+    AGENT=false SCRATCHNET=/bin/false bash "$top/launch/$script" "$@" > "$t/out" 2> "$t/err"
+    st=$?
+    [ "$st" = 2 ] && grep -qF -- "$msg" "$t/err" ||
+        bad "$script $* on '$text': exit $st, stderr: $(cat "$t/err")"
+}
+for script in cluster.sh elastic.sh; do
+    refused $script 'n1 slots=0' 'node n1: slots= must be a whole number from 1 to 4096' "$t/hosts" info
+    refused $script 'n1 slots=99999999999999999999' 'slots= must be a whole number' "$t/hosts" info
+    refused $script 'n1 slots=4097' 'slots= must be a whole number' "$t/hosts" info
+    refused $script 'n1 slots=abc' 'slots= must be a whole number' "$t/hosts" info
+    refused $script 'n1 slots=' 'slots= must be a whole number' "$t/hosts" info
+    refused $script 'n1 slots=2
+n2 slots=3' 'every node needs the same slots= (got 2 and 3)' "$t/hosts" info
+    refused $script '# no node here' 'no nodes' "$t/hosts" info
+done
+refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
+    --max-restarts 18446744073709551615 "$t/hosts" train
+refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
+    --max-restarts 10000 "$t/hosts" train
+refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
+    --max-restarts -1 "$t/hosts" train
+[ "$fails" = 0 ] && echo "hostfile reading and refusals: all as expected"
+[ "$fails" = 0 ]
