@@ -99,6 +99,38 @@ static int start_runtime(int *argc, char ***argv)
     return sn_dist_init_alone();
 }
 
+/* MPI_Finalize can hang after the work is done: MPICH 4.0 over UCX's TCP
+ * transport (Debian 12) left one rank polling a peer that had already
+ * gone on to the final barrier (openucx/ucx issue 8738), and the job never
+ * ended.  Everything is written by then, so a process whose MPI_Finalize
+ * has not returned after FINALIZE_LIMIT_S seconds ends itself with the
+ * command's own status. */
+enum { FINALIZE_LIMIT_S = 60 };
+static volatile sig_atomic_t final_code;
+
+static void finalize_overdue(int sig)
+{
+    (void)sig;
+    static const char msg[] = "scratchnet: MPI_Finalize has not returned after 60 s; "
+                              "the command's work is done: ending this rank\n";
+    ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)n;
+    _exit(final_code);
+}
+
+static void finalize_within_limit(int code)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = finalize_overdue;
+    sigemptyset(&sa.sa_mask);
+    final_code = code;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(FINALIZE_LIMIT_S);
+    sn_dist_finalize();
+    alarm(0);
+}
+
 int main(int argc, char **argv)
 {
     catch_stop_signals(true);   /* from the start: set-up is interruptible too */
@@ -134,6 +166,7 @@ int main(int argc, char **argv)
         code = run(argc, argv);
     }
     fflush(stdout);
-    sn_dist_finalize();
+    fflush(stderr);
+    finalize_within_limit(code);
     return code;
 }
