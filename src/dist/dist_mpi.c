@@ -258,6 +258,10 @@ void sn_dist_finalize(void)
     }
     free_comm(&node_comm);
     free_comm(&leaders_comm);
+    /* every rank keeps MPI progressing until all have arrived: UCX's TCP
+     * transport (MPICH) needs a peer's progress to close a connection, and
+     * a peer already blocked in MPI_Finalize's own barrier gave none */
+    MPI_Barrier(MPI_COMM_WORLD);
     MPI_Finalize();
 }
 
