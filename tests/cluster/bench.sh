@@ -2,7 +2,9 @@
 # tests/cluster/bench.sh: the table of docs/CLUSTER.md, measured on a bed of
 # 2 hosts (make bench-cluster; a few minutes, as root).  For each link
 # profile (none, 10gbit, 1gbit: tbf on every host link), MPI family and
-# placement (2 hosts x 1 rank, 2 hosts x 2 ranks), models/mlp.cfg trains
+# placement (2 hosts x 1 rank, 2 hosts x 2 ranks) and strategy (STRATEGIES,
+# default "flat hier flat:bf16 hier:bf16": --allreduce, then --compress;
+# hier only at 2 ranks a host), models/mlp.cfg trains
 # S1 and S2 steps; the difference of host 1's link counters between the
 # two runs, over S2 - S1, is what one step moves (start-up, evaluation and
 # output cancel out), and the S2 run's --profile gives the time of a step
@@ -48,29 +50,36 @@ if [ "${ALLREDUCE:-1}" = 1 ]; then
 fi
 
 [ "${TRAIN:-1}" = 1 ] || exit 0
-echo "| link | MPI | hosts x ranks | host 1 sends / step | receives / step | sent / gradient | step ms | allreduce ms | images/s |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| link | MPI | hosts x ranks | strategy | host 1 sends / step | receives / step | sent / gradient | step ms | allreduce ms | images/s |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for rate in ${RATES:-none 10gbit 1gbit}; do
     for n in 1 2; do "$BED" rate "$n" "$rate"; done
     for fam in ${FAMILIES:-mpich openmpi}; do
         for per in 1 2; do
+          for strat in ${STRATEGIES:-flat hier flat:bf16 hier:bf16}; do
+            mode=${strat%%:*} comp=none
+            case $strat in *:*) comp=${strat#*:} ;; esac
+            # one rank a host: hier has no host to reduce within (auto picks flat)
+            [ "$per" = 1 ] && [ "$mode" = hier ] && continue
+            flags=(--allreduce "$mode" --compress "$comp")
             : > "$WORK/b.tx"; : > "$WORK/b.rx"; : > "$WORK/b.ms"; : > "$WORK/b.ar"; : > "$WORK/b.ips"
             for r in $(seq "$REPS"); do
                 t1=$(tx); r1=$(rx)
-                launch "$fam" "$per" "1 2" "$(bin "$fam")" "${train[@]}" --steps "$S1" > /dev/null 2>&1
+                launch "$fam" "$per" "1 2" "$(bin "$fam")" "${train[@]}" "${flags[@]}" --steps "$S1" > /dev/null 2>&1
                 t2=$(tx); r2=$(rx)
-                launch "$fam" "$per" "1 2" "$(bin "$fam")" "${train[@]}" --steps "$S2" > "$WORK/b.log" 2>&1
+                launch "$fam" "$per" "1 2" "$(bin "$fam")" "${train[@]}" "${flags[@]}" --steps "$S2" > "$WORK/b.log" 2>&1
                 t3=$(tx); r3=$(rx)
                 echo $(( ((t3 - t2) - (t2 - t1)) / (S2 - S1) )) >> "$WORK/b.tx"
                 echo $(( ((r3 - r2) - (r2 - r1)) / (S2 - S1) )) >> "$WORK/b.rx"
                 sed -n 's/.* \([0-9.]*\) ms\/step.*/\1/p' "$WORK/b.log" >> "$WORK/b.ms"
                 sed -n 's/.* allreduce \([0-9.]*\) .*/\1/p' "$WORK/b.log" >> "$WORK/b.ar"
-                sed -n 's/.*threads: \([0-9.]*\) images\/s.*/\1/p' "$WORK/b.log" >> "$WORK/b.ips"
+                sed -n 's/.* threads*: \([0-9.]*\) images\/s.*/\1/p' "$WORK/b.log" >> "$WORK/b.ips"
             done
             stx=$(median < "$WORK/b.tx")
-            printf '| %s | %s | 2 x %d | %d | %d | %.2f | %s | %s | %s |\n' "$rate" "$fam" "$per" "$stx" \
+            printf '| %s | %s | 2 x %d | %s | %d | %d | %.2f | %s | %s | %s |\n' "$rate" "$fam" "$per" "$strat" "$stx" \
                 "$(median < "$WORK/b.rx")" "$(awk -v a="$stx" -v g="$grad" 'BEGIN {print a / g}')" \
                 "$(median < "$WORK/b.ms")" "$(median < "$WORK/b.ar")" "$(median < "$WORK/b.ips")"
+          done
         done
     done
 done
