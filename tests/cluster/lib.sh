@@ -9,6 +9,15 @@ BIN_OPENMPI=${SN_BIN_OPENMPI:-$top/build/scratchnet}
 BIN_MPICH=${SN_BIN_MPICH:-$top/build-mpich/scratchnet}
 WORK=${SN_CLUSTER_WORK:?set SN_CLUSTER_WORK to a folder every bed host sees}
 DATA=${SN_DATA:-$top/data/fashion-mnist.h5}
+# every bed host mounts its own tmpfs on /tmp: a path under it is not the
+# same folder on the hosts, and the jobs fail in confusing ways
+for path in "$top" "$WORK" "$DATA" "$BIN_OPENMPI" "$BIN_MPICH"; do
+    case "$(realpath -m "$path")/" in
+    /tmp/*) echo "tests/cluster: $path is under /tmp, which every bed host replaces with" \
+                 "a private tmpfs, so the hosts cannot see it: use a copy outside /tmp" >&2
+            exit 1 ;;
+    esac
+done
 mkdir -p "$WORK"
 # Open MPI as root on 2 cores (the Makefile exports the same)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
