@@ -1103,7 +1103,8 @@ static void test_model_budget(void **state)
 }
 
 /* eval at 2 ranks whose hosts hold different files under one path (here:
- * each rank starts in its own folder): every rank ends with exit 2 and
+ * each rank starts in its own folder, named by the rank variable of Open
+ * MPI or of MPICH's hydra): every rank ends with exit 2 and
  * the one error names the rank that differs, both sizes and checksums;
  * the same file everywhere evaluates. */
 static void test_eval_ranks_read_same_weights(void **state)
@@ -1115,7 +1116,7 @@ static void test_eval_ranks_read_same_weights(void **state)
                                  "cp %s/w.h5 differ/r0/w.h5 && cp %s/ck.h5 differ/r1/w.h5",
                                  t, fx, fx, fx, fx), 0);
     for (int differ = 0; differ < 2; differ++) {
-        int rc = sn_test_run("cd %s/%s && timeout 120 %s -np 2 sh -c 'cd r$OMPI_COMM_WORLD_RANK && "
+        int rc = sn_test_run("cd %s/%s && timeout 120 %s -np 2 sh -c 'cd r${OMPI_COMM_WORLD_RANK:-$PMI_RANK} && "
                              "exec \"$SN_BIN\" eval --weights w.h5 --data %s/blobs.h5'", t,
                              differ ? "differ" : "same", mpirun(), fx);
         char *err = sn_test_slurp(sn_test_path("err.txt"));
@@ -1153,7 +1154,7 @@ static void test_ranks_read_same_data(void **state)
     for (int c = 0; c < 2; c++) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, cmds[c], fx);
-        int rc = sn_test_run("cd %s/data && timeout 120 %s -np 2 sh -c 'cd r$OMPI_COMM_WORLD_RANK "
+        int rc = sn_test_run("cd %s/data && timeout 120 %s -np 2 sh -c 'cd r${OMPI_COMM_WORLD_RANK:-$PMI_RANK} "
                              "&& exec \"$SN_BIN\" %s'", t, mpirun(), cmd);
         char *err = sn_test_slurp(sn_test_path("err.txt"));
         int lines = 0;
@@ -1166,11 +1167,13 @@ static void test_ranks_read_same_data(void **state)
 }
 
 /* A bad SN_DIST_FAKE_HOSTS, refused while MPI starts, is agreed over the
- * ranks: exit 2, one error line for the job (not one per rank). */
+ * ranks: exit 2, one error line for the job (not one per rank).  The
+ * variable is set through env(1), which every launcher runs (Open MPI's
+ * -x has no MPICH spelling). */
 static void test_fake_hosts_said_once(void **state)
 {
     (void)state;
-    int rc = sn_test_run("cd %s && timeout 120 %s -np 2 -x SN_DIST_FAKE_HOSTS=0 " BIN
+    int rc = sn_test_run("cd %s && timeout 120 %s -np 2 env SN_DIST_FAKE_HOSTS=0 " BIN
                          " eval --weights w.h5 --data blobs.h5", fx, mpirun());
     char *err = sn_test_slurp(sn_test_path("err.txt"));
     int lines = 0;
@@ -1188,7 +1191,7 @@ static void test_fake_hosts_on_one_rank(void **state)
 {
     (void)state;
     int rc = sn_test_run("cd %s && timeout 120 %s -np 1 " BIN " eval --weights w.h5 --data "
-                         "blobs.h5 : -np 1 -x SN_DIST_FAKE_HOSTS=5 " BIN " eval --weights w.h5 "
+                         "blobs.h5 : -np 1 env SN_DIST_FAKE_HOSTS=5 " BIN " eval --weights w.h5 "
                          "--data blobs.h5", fx, mpirun());
     char *err = sn_test_slurp(sn_test_path("err.txt"));
     int lines = 0;
