@@ -34,15 +34,24 @@ launch() {
     hf=$WORK/hosts.$fam.$per.${hosts// /_}
     "$BED" hostfile "$fam" "$per" $hosts > "$hf"
     np=$((per * $(echo $hosts | wc -w)))
+    # Every job here ends in seconds; a launcher that has not ended after
+    # LAUNCH_LIMIT s is a hang (MPICH's finalize over UCX has hung a 4 x 1
+    # job in a PMI read): end it and fail the case instead of the suite
+    # waiting forever.
+    local limit=${SN_CLUSTER_LAUNCH_LIMIT:-300} rc
     case "$fam" in
     mpich)
-        "$BED" exec "$first" mpiexec.mpich -f "$hf" -launcher ssh -launcher-exec "$AGENT" -n "$np" \
-            -genv OMP_NUM_THREADS 1 "$@" ;;
+        timeout -k 10 "$limit" "$BED" exec "$first" mpiexec.mpich -f "$hf" -launcher ssh \
+            -launcher-exec "$AGENT" -n "$np" -genv OMP_NUM_THREADS 1 "$@" ;;
     openmpi)
-        "$BED" exec "$first" mpirun --bind-to none --hostfile "$hf" --mca plm_rsh_agent "$AGENT" \
-            -np "$np" -x OMP_NUM_THREADS=1 "$@" ;;
+        timeout -k 10 "$limit" "$BED" exec "$first" mpirun --bind-to none --hostfile "$hf" \
+            --mca plm_rsh_agent "$AGENT" -np "$np" -x OMP_NUM_THREADS=1 "$@" ;;
     *) echo "launch: openmpi or mpich, got '$fam'" >&2; return 2 ;;
     esac
+    rc=$?
+    [ "$rc" != 124 ] && [ "$rc" != 137 ] ||
+        echo "launch: $fam job on hosts $hosts did not end within $limit s: ended it (a hang)" >&2
+    return "$rc"
 }
 
 bin() { case "$1" in mpich) echo "$BIN_MPICH" ;; *) echo "$BIN_OPENMPI" ;; esac; }
