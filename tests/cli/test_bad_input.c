@@ -1057,8 +1057,12 @@ static void test_sigterm_one_rank_of_eval(void **state)
     char *ms = sn_test_slurp(path), *err = sn_test_slurp(sn_test_path("err.txt"));
     long took = ms ? atol(ms) : -1;
     printf("ended %ld ms after SIGTERM to rank 1: exit %d\n", took, rc);
+    /* On a loaded machine (make sanitize beside other jobs) the signal can
+     * come while the ranks still check the labels: that stop is agreed
+     * the same way and names its phase. */
     if (rc != 1 || took < 0 || took >= 15000 ||
-        !strstr(err, "interrupted by SIGTERM while evaluating: no result, nothing written"))
+        (!strstr(err, "interrupted by SIGTERM while evaluating: no result, nothing written") &&
+         !strstr(err, "interrupted by SIGTERM while checking the labels")))
         fail_msg("exit %d (want 1) after %ld ms (want < 15000): %s", rc, took, err);
     free(ms);
     free(err);
