@@ -58,13 +58,15 @@ int cli_parse_long(const char *flag, const char *text, long min, long max, long 
 static int set_opt(struct cli_opt *o, const char *val)
 {
     char flag[80];
-    snprintf(flag, sizeof flag, "--%s", o->name);
+    snprintf(flag, sizeof flag, "%s%s", o->name[1] ? "--" : "-", o->name);
     assert(o->type == OPT_FLAG || o->type == OPT_STR || o->min < o->max);   /* a range is given */
     switch (o->type) {
     case OPT_FLAG:
         *(bool *)o->dst = true;
         break;
-    case OPT_STR:
+    case OPT_STR:   /* no flag means anything by an empty text: "--data ''" is a slip */
+        if (!val[0])
+            return sn_fail(SN_EUSAGE, "%s: the value is empty", flag);
         *(const char **)o->dst = val;
         break;
     case OPT_INT: {

@@ -152,7 +152,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
     f->timeout = 900;
     struct cli_opt opts[] = {
         CLI_STR("model", &f->model),           CLI_STR("data", &f->data),
-        CLI_INT("epochs", &f->epochs, 0, 1 << 20), CLI_INT("batch", &f->batch, 1, 1 << 20),
+        CLI_INT("epochs", &f->epochs, 0, SN_EPOCHS_MAX), CLI_INT("batch", &f->batch, 1, 1 << 20),
         CLI_FLOAT("lr", &f->lr, 0, 3.4e38),      CLI_STR("optimizer", &f->optimizer),
         CLI_INT("seed", &f->seed, 0, 0x7fffffff), CLI_INT("steps", &f->steps, 1, 1L << 40),
         CLI_FLAG("no-shuffle", &f->no_shuffle), CLI_STR("init", &f->init),

@@ -1,6 +1,7 @@
 /* number: full-range number parsing with a stated range (see number.h). */
 #include "core/number.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -12,12 +13,20 @@
 /* The offending text, cut so a message stays short. */
 #define SHOWN 40
 
+/* Whether text is written in base 10 as people write numbers: strtoll and
+ * strtod would also skip leading white space, and strtod reads hexadecimal
+ * ("0x1p4"), so "0x10" or " 5" would pass for a number. */
+static bool decimal_text(const char *text)
+{
+    return !isspace((unsigned char)text[0]) && !strpbrk(text, "xX");
+}
+
 int sn_parse_int(const char *text, long long min, long long max, long long *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end != '\0' || v < min || v > max)
+    if (errno || end == text || !decimal_text(text) || *end != '\0' || v < min || v > max)
         return sn_fail(SN_EINVAL, "expected an integer in [%lld, %lld], got '%.*s'%s", min, max,
                        SHOWN, text, strlen(text) > SHOWN ? "..." : "");
     *out = v;
@@ -42,7 +51,7 @@ int sn_parse_real(const char *text, double min, double max, double *out)
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (errno || end == text || *end != '\0' || !isfinite(v) || v < min || v > max)
+    if (errno || end == text || !decimal_text(text) || *end != '\0' || !isfinite(v) || v < min || v > max)
         return sn_fail(SN_EINVAL, "expected a number in [%g, %g], got '%.*s'%s", min, max, SHOWN,
                        text, strlen(text) > SHOWN ? "..." : "");
     if (!sn_f32_fits(v))   /* in range, but it would round to 0 as a float */

@@ -416,7 +416,7 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
     if (get_int(p, s, "batch", 64, 1, 1 << 20, &v))
         return p->rc;
     net->batch = (int)v;
-    if (get_int(p, s, "epochs", 10, 0, 1 << 20, &v))
+    if (get_int(p, s, "epochs", 10, 0, SN_EPOCHS_MAX, &v))
         return p->rc;
     net->epochs = (int)v;
     struct kv *kv;

@@ -21,6 +21,10 @@ struct sn_mults {
     float lr, wd;
 };
 
+/* The most epochs a run may have (--epochs, [net] epochs, or what --steps
+ * implies): the metrics history holds two rows per epoch. */
+#define SN_EPOCHS_MAX (1 << 20)
+
 /* The [net] section. */
 struct sn_netcfg {
     struct sn_shape input;

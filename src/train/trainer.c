@@ -286,7 +286,7 @@ static int stage_buffers(struct sn_trainer *t)
 /* Where the run ends: --steps alone runs as many epochs as it takes; with
  * --epochs (or the model file's epochs) whichever ends first.  The
  * learning-rate schedule spans the run. */
-static void plan_bounds(struct sn_trainer *t)
+static int plan_bounds(struct sn_trainer *t)
 {
     t->steps_per_epoch = sn_shard_steps(t->train->n, t->net.batch);
     t->bound_steps = t->o.steps > 0;
@@ -297,9 +297,16 @@ static void plan_bounds(struct sn_trainer *t)
         t->end_step = t->o.steps;
     else if (t->bound_steps && t->bound_epochs)
         t->bound_steps = t->o.steps == by_epochs;
-    if (!t->bound_epochs)   /* for the epoch counts people see */
-        t->net.epochs = (int)((t->end_step + t->steps_per_epoch - 1) / t->steps_per_epoch);
+    if (!t->bound_epochs) {   /* for the epoch counts people see */
+        const int64_t epochs = (t->end_step + t->steps_per_epoch - 1) / t->steps_per_epoch;
+        if (epochs > SN_EPOCHS_MAX)
+            return sn_fail(SN_EINVAL, "--steps %lld is %lld epochs of this data (%lld steps "
+                           "each); the most a run may have is %d epochs", (long long)t->o.steps,
+                           (long long)epochs, (long long)t->steps_per_epoch, SN_EPOCHS_MAX);
+        t->net.epochs = (int)epochs;
+    }
     t->net.sched.total_steps = t->end_step;
+    return SN_OK;
 }
 
 /* A stage's status, or SN_EINTR when a stop was requested while it ran
@@ -323,9 +330,10 @@ static int create_stages(struct sn_trainer *t, const char *text, const char *nam
         rc = sn_dist_agree(stage_reducer(t));
     if (!rc) {
         set_watches(t);
-        plan_bounds(t);
-        rc = sn_dist_agree(stage_buffers(t));
+        rc = sn_dist_agree(plan_bounds(t));
     }
+    if (!rc)
+        rc = sn_dist_agree(stage_buffers(t));
     if (!rc)
         rc = sn_dist_agree(stage_folder(t));
     if (!rc)

@@ -18,7 +18,7 @@ static void test_number_int(void **state)
     assert_int_equal(v, -7);
     static const char *const bad[] = { "", "x", "4x", "1e3", "0x10", "3.0", "101", "0",
                                        "4294967320", "99999999999999999999",
-                                       "-99999999999999999999" };
+                                       "-99999999999999999999", " 5", "\t5", "\n5" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         v = 5;
         assert_int_equal(sn_parse_int(bad[i], 1, 100, &v), SN_EINVAL);
@@ -39,7 +39,8 @@ static void test_number_real(void **state)
     assert_true(v == 0.5);
     assert_int_equal(sn_parse_real("1e-3", 0, 1, &v), SN_OK);
     static const char *const bad[] = { "", "nan", "inf", "-inf", "1e400", "1e-400", "0.5x",
-                                       "2", "-0.1" };
+                                       "2", "-0.1", "0x1p-2", "0X.8", " 0.5",
+                                       "\n0.5" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(sn_parse_real(bad[i], 0, 1, &v), SN_EINVAL);
         assert_non_null(strstr(sn_errmsg(), "expected a number in [0, 1], got '"));
