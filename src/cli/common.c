@@ -312,7 +312,8 @@ int cli_check_world(void)
         return SN_OK;
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);
-        if (v && atol(v) > 1)
+        long long n;
+        if (v && sn_parse_int(v, 2, LLONG_MAX, &n) == SN_OK)
             return sn_fail(SN_EUSAGE,
                            "this process sees a world of 1 rank but %s=%s says the job has more: "
                            "scratchnet was started by a launcher of another MPI, or built "
@@ -508,14 +509,31 @@ void cli_undo_outputs(const char *file, bool file_created, const char *dir, cons
     }
 }
 
+/* OpenMP's own setting: a count, or a list for nested levels ("4,2")
+ * whose first item is the outer level's; anything else is ignored, as
+ * the OpenMP runtime ignores it. */
+static bool omp_threads_of(const char *env, int *n)
+{
+    char first[32];
+    const size_t len = strcspn(env, ",");
+    long long v;
+    if (len >= sizeof first)
+        return false;
+    memcpy(first, env, len);
+    first[len] = '\0';
+    if (sn_parse_int(first, 1, 1 << 16, &v))
+        return false;
+    *n = (int)v;
+    return true;
+}
+
 int cli_setup_threads(long requested)
 {
     int n;
     const char *env = getenv("OMP_NUM_THREADS");
     if (requested > 0) {
         n = (int)requested;
-    } else if (env && atoi(env) > 0) {
-        n = atoi(env);
+    } else if (env && omp_threads_of(env, &n)) {
     } else {
         int local = sn_dist_local_size();
         n = sn_parallel_cores() / (local > 0 ? local : 1);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/number.h"
 #include "core/status.h"
 #include "io/h5.h"
 #include "io/onnx.h"
@@ -32,14 +33,14 @@ static const char usage[] =
 /* "dynamic" -> 0, else a positive count; SN_EUSAGE. */
 static int parse_batch(const char *s, int *batch)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
     if (strcmp(s, "dynamic") == 0) {
         *batch = 0;
         return SN_OK;
     }
-    if (end == s || *end != '\0' || v < 1 || v > (1L << 30))
-        return sn_fail(SN_EUSAGE, "--batch must be a positive number or dynamic, got '%s'", s);
+    long long v;
+    if (sn_parse_int(s, 1, 1L << 30, &v))
+        return sn_fail(SN_EUSAGE, "--batch must be a number from 1 to %ld or dynamic, got '%.40s'",
+                       1L << 30, s);
     *batch = (int)v;
     return SN_OK;
 }
