@@ -8,6 +8,7 @@
  * Rank 0 does the work; the output appears atomically (temporary file,
  * fsync, rename), so a failed conversion never leaves a partial file.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,36 +230,46 @@ static int fill_folder(struct sn_h5 *f, const void *ctx)
 }
 
 /* convert folder and convert cifar10: an image set in memory, then one file. */
+/* One item of a --classes list, "5" or "5-9", into [*a, *b]; false if it
+ * is not one. */
+static bool class_range(const char *item, long long *a, long long *b)
+{
+    char text[48];
+    const size_t len = strlen(item);
+    if (len == 0 || len >= sizeof text)
+        return false;
+    memcpy(text, item, len + 1);
+    char *dash = strchr(text + 1, '-');
+    if (dash)
+        *dash = '\0';
+    if (sn_parse_int(text, LLONG_MIN, LLONG_MAX, a))
+        return false;
+    *b = *a;
+    return !dash || sn_parse_int(dash + 1, LLONG_MIN, LLONG_MAX, b) == SN_OK;
+}
+
 /* "5-9" or "0,2,4" (or a mix) into a class mask of K entries. */
 static int parse_classes(const char *list, bool *mask, int K)
 {
-    const char *p = list;
     int n = 0;
-    while (*p) {
-        char *end;
-        long a = strtol(p, &end, 10), b = a;
-        if (end == p)
-            break;
-        p = end;
-        if (*p == '-') {
-            b = strtol(p + 1, &end, 10);
-            if (end == p + 1)
-                break;
-            p = end;
-        }
+    for (const char *p = list;; p++) {
+        char item[48] = "";
+        const size_t len = strcspn(p, ",");
+        long long a, b;
+        if (len < sizeof item)
+            memcpy(item, p, len), item[len] = '\0';
+        if (len >= sizeof item || !class_range(item, &a, &b))
+            return sn_fail(SN_EUSAGE, "--classes %.80s: expected a list like 5-9 or 0,2,4", list);
         if (a < 0 || b < a || b >= K)
-            return sn_fail(SN_EUSAGE, "--classes %s: %ld-%ld is not within the %d classes", list,
-                           a, b, K);
-        for (long c = a; c <= b; c++)
+            return sn_fail(SN_EUSAGE, "--classes %.80s: %.47s is not within the %d classes", list,
+                           item, K);
+        for (long long c = a; c <= b; c++)
             n += !mask[c], mask[c] = true;
-        if (*p == ',' && p[1])   /* "0," ends in the error below */
-            p++;
-        else
+        p += len;
+        if (!*p)
             break;
     }
-    if (*p || n == 0)
-        return sn_fail(SN_EUSAGE, "--classes %s: expected a list like 5-9 or 0,2,4", list);
-    return SN_OK;
+    return n ? SN_OK : sn_fail(SN_EUSAGE, "--classes %.80s: expected a list like 5-9 or 0,2,4", list);
 }
 
 struct subset_job {
