@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
+#include <pwd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -350,6 +354,35 @@ static bool same_place(const char *a, const char *b)
            sa.st_ino == sb.st_ino && strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0;
 }
 
+/* An existing output is replaced by a rename over it, which a writable
+ * folder does not always allow: in a folder with the sticky bit (/tmp, a
+ * cluster's shared scratch) only the file's or the folder's owner may, and
+ * nobody may replace an immutable or append-only file (chattr +i, +a).
+ * Found now, not when the work is done. */
+static int check_replaceable(const char *out, const char *flag, const char *target,
+                             const struct stat *so, const struct stat *sd)
+{
+    const uid_t me = geteuid();
+    if ((sd->st_mode & S_ISVTX) && me != 0 && so->st_uid != me && sd->st_uid != me) {
+        const struct passwd *pw = getpwuid(so->st_uid);
+        return sn_fail(SN_EUSAGE, "%s %s belongs to %s (uid %ld) and its folder has the sticky "
+                       "bit (like /tmp): only its owner may replace it (name another file)",
+                       flag, out, pw ? pw->pw_name : "another user", (long)so->st_uid);
+    }
+    int attr = 0;
+    const int fd = open(target, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        if (ioctl(fd, FS_IOC_GETFLAGS, &attr) != 0)
+            attr = 0;   /* a file system without these flags */
+        close(fd);
+    }
+    if (attr & (FS_IMMUTABLE_FL | FS_APPEND_FL))
+        return sn_fail(SN_EUSAGE, "%s %s is %s (chattr %s): it cannot be replaced", flag, out,
+                       attr & FS_IMMUTABLE_FL ? "immutable" : "append-only",
+                       attr & FS_IMMUTABLE_FL ? "+i" : "+a");
+    return SN_OK;
+}
+
 /* One output: its final file (through links, sn_fs_output_target) into
  * target, whose folder must exist and be writable now, not after hours of
  * training; *so is what is there (st_mode 0: nothing yet). */
@@ -388,7 +421,7 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
     if (!S_ISREG(so->st_mode))
         return sn_fail(SN_EUSAGE, "%s %s is %s: an output must be a regular file or not "
                        "exist", flag, out, sn_fs_kind(so));
-    return SN_OK;
+    return check_replaceable(out, flag, target, so, &sd);
 }
 
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,

@@ -19,26 +19,47 @@ static void one_line(char *s)
             *s = '?';
 }
 
+/* A message longer than MSG_LEN keeps its beginning and its end, with
+ * " ... " between: a message quoting a 4000-byte path must still say what
+ * is wrong with it, and that is said last. */
+#define HEAD (MSG_LEN / 4)
+static void keep_ends(const char *full, size_t len)
+{
+    if (len < MSG_LEN) {
+        memcpy(last_msg, full, len + 1);
+        return;
+    }
+    const size_t tail = MSG_LEN - HEAD - 6;
+    memcpy(last_msg, full, HEAD);
+    memcpy(last_msg + HEAD, " ... ", 5);
+    memcpy(last_msg + HEAD + 5, full + len - tail, tail + 1);
+}
+
+/* Room for a message quoting two paths of PATH_MAX bytes. */
+#define FULL_LEN (3 * 4096)
+
 int sn_fail(int code, const char *fmt, ...)
 {
+    char full[FULL_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+    int n = vsnprintf(full, sizeof full, fmt, ap);
     va_end(ap);
+    keep_ends(full, n < 0 ? 0 : (size_t)n < sizeof full ? (size_t)n : sizeof full - 1);
     one_line(last_msg);
     return code;
 }
 
 int sn_fail_prefix(int code, const char *fmt, ...)
 {
-    char old[MSG_LEN];
+    char full[FULL_LEN + MSG_LEN];
     va_list ap;
-    memcpy(old, last_msg, sizeof old);
     va_start(ap, fmt);
-    int n = vsnprintf(last_msg, sizeof last_msg, fmt, ap);
+    int n = vsnprintf(full, FULL_LEN, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_msg)
-        snprintf(last_msg + n, sizeof last_msg - (size_t)n, "%.*s", (int)(sizeof last_msg) - 1 - n, old);
+    n = n < 0 ? 0 : n < FULL_LEN ? n : FULL_LEN - 1;
+    snprintf(full + n, sizeof full - (size_t)n, "%s", last_msg);
+    keep_ends(full, strlen(full));
     one_line(last_msg);
     return code;
 }

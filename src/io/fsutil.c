@@ -71,15 +71,18 @@ int sn_fs_output_target(const char *path, char *target, size_t len, struct stat 
     }
 }
 
-/* tmp = "<folder of path>/.<base of path>.tmp.<pid>". */
+/* tmp = "<folder of path>/.<base of path>.tmp.<pid>", the base cut to
+ * TMP_BASE bytes: a name of up to NAME_MAX (255) bytes is a legal output,
+ * and its temporary file's name must be legal too. */
+#define TMP_BASE 200
 static void tmpname_beside(const char *path, char *tmp, size_t tmp_len)
 {
     const char *slash = strrchr(path, '/');
     if (slash)
-        snprintf(tmp, tmp_len, "%.*s/.%s.tmp.%ld", (int)(slash - path), path, slash + 1,
-                 (long)getpid());
+        snprintf(tmp, tmp_len, "%.*s/.%.*s.tmp.%ld", (int)(slash - path), path, TMP_BASE,
+                 slash + 1, (long)getpid());
     else
-        snprintf(tmp, tmp_len, ".%s.tmp.%ld", path, (long)getpid());
+        snprintf(tmp, tmp_len, ".%.*s.tmp.%ld", TMP_BASE, path, (long)getpid());
 }
 
 void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len)

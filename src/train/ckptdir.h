@@ -39,8 +39,13 @@ int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n);
  * starts fresh (no --resume), if dir holds any checkpoint, naming dir and
  * the newest (the run would overwrite and prune them) and saying what to
  * do (--resume auto, or another folder).  A folder that does not exist
- * passes.  SN_EIO if it cannot be read. */
+ * passes.  SN_EUSAGE too if dir's name is longer than
+ * SN_CKPTDIR_MAX_NAME.  SN_EIO if it cannot be read. */
 int sn_ckptdir_check(const char *dir, bool fresh);
+
+/* The longest --checkpoint-dir: what the run writes in it,
+ * "/.ckpt-<step>.h5.tmp.<pid>", must fit PATH_MAX (4096) with it. */
+#define SN_CKPTDIR_MAX_NAME 4000
 
 /* Just before a checkpoint is written to path: SN_OK if nothing is there
  * or a regular file; else SN_EUSAGE as sn_ckptdir_check (a link planted

@@ -1080,6 +1080,50 @@ static void refused_with(const char *limit, const char *args, const char *msg)
     free(err);
 }
 
+/* An existing output that a rename may not replace is refused before any
+ * work, untouched: chattr +i and +a (as root too), and, for a user other
+ * than root, another user's file in a folder with the sticky bit.  Parts
+ * the machine cannot set up (a file system without chattr, a build that
+ * user cannot run) are said and left out. */
+static void test_outputs_not_replaceable(void **state)
+{
+    (void)state;
+    const char *run = "train --model m.cfg --data blobs.h5 --epochs 1 --out";
+    for (int k = 0; k < 2; k++) {
+        const char *flag = k ? "+a" : "+i";
+        if (sn_test_run("cd %s && echo precious > keep.h5 && chattr %s keep.h5", fx, flag)) {
+            printf("chattr %s is not supported here: left out\n", flag);
+            sn_test_run("cd %s && rm -f keep.h5", fx);
+            continue;
+        }
+        int rc = sn_test_run("cd %s && " BIN " %s keep.h5", fx, run);
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        sn_test_run("cd %s && chattr -%c keep.h5 && grep -qx precious keep.h5 && rm keep.h5", fx,
+                    flag[1]);
+        if (rc != 2 || !strstr(err, k ? "is append-only (chattr +a)" : "is immutable (chattr +i)"))
+            fail_msg("chattr %s: exit %d (want 2): %s", flag, rc, err);
+        free(err);
+    }
+    char dir[] = "/tmp/sn-sticky-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int rc = sn_test_run("cd %s && cp m.cfg blobs.h5 %s && echo precious > %s/root.h5 && "
+                         "chmod 1777 %s && chmod 644 %s/*", fx, dir, dir, dir, dir);
+    assert_int_equal(rc, 0);
+    if (sn_test_run("setpriv --reuid=65534 --regid=65534 --clear-groups " BIN " --help")) {
+        printf("user 65534 cannot run the build here: the sticky folder case is left out\n");
+    } else {
+        rc = sn_test_run("cd %s && setpriv --reuid=65534 --regid=65534 --clear-groups " BIN
+                         " %s root.h5", dir, run);
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        if (rc != 2 || !strstr(err, "root.h5 belongs to root (uid 0) and its folder has the "
+                                    "sticky bit"))
+            fail_msg("sticky folder: exit %d (want 2): %s", rc, err);
+        free(err);
+        assert_int_equal(sn_test_run("grep -qx precious %s/root.h5", dir), 0);
+    }
+    sn_test_run("rm -rf %s", dir);
+}
+
 /* The model budget: info describes a model over it from its layers
  * without allocating them (a 1 G-parameter model within a 1 GiB address
  * space), names the limit and how to raise it; SN_MODEL_MAX_BYTES lowers
@@ -1233,6 +1277,7 @@ int main(void)
         cmocka_unit_test(test_fake_hosts_said_once),
         cmocka_unit_test(test_ranks_read_same_data),
         cmocka_unit_test(test_fake_hosts_on_one_rank),
+        cmocka_unit_test(test_outputs_not_replaceable),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));

@@ -176,10 +176,28 @@ static void test_fsutil_checkpoint_never_through_links(void **state)
     assert_int_equal(sn_h5_check_seal(path), SN_OK);
 }
 
+/* Any legal output name has a legal temporary name: a name of 255 bytes
+ * (NAME_MAX) is written, and its temporary file is gone after. */
+static void test_fsutil_longest_name(void **state)
+{
+    (void)state;
+    char base[256], name[4200], buf[16];
+    memset(base, 'n', 255);
+    base[255] = '\0';
+    assert_int_equal(mkdir(sn_test_path("long"), 0777), 0);
+    snprintf(name, sizeof name, "%s/%s", sn_test_path("long"), base);
+    assert_int_equal(write_via_tmp(name, "ok"), SN_OK);
+    read_text(name, buf, sizeof buf);
+    assert_string_equal(buf, "ok");
+    assert_int_equal(unlink(name), 0);
+    assert_int_equal(rmdir(sn_test_path("long")), 0);   /* nothing else left in it */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fsutil_open_input),
+        cmocka_unit_test(test_fsutil_longest_name),
         cmocka_unit_test(test_fsutil_output_through_links),
         cmocka_unit_test(test_fsutil_checkpoint_never_through_links),
     };
