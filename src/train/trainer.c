@@ -290,14 +290,16 @@ static int plan_bounds(struct sn_trainer *t)
 {
     t->steps_per_epoch = sn_shard_steps(t->train->n, t->net.batch);
     t->bound_steps = t->o.steps > 0;
-    t->bound_epochs = !t->bound_steps || t->o.epochs >= 0;
+    const bool epochs_given = !t->bound_steps || t->o.epochs >= 0;
     const int64_t by_epochs = t->steps_per_epoch * t->net.epochs;
-    t->end_step = t->bound_epochs ? by_epochs : t->o.steps;
-    if (t->bound_steps && t->bound_epochs && t->o.steps < by_epochs)
+    t->end_step = epochs_given ? by_epochs : t->o.steps;
+    /* which bound ends the run: --steps, the epochs, or both at once */
+    t->bound_epochs = epochs_given && !(t->bound_steps && t->o.steps < by_epochs);
+    if (t->bound_steps && epochs_given && t->o.steps < by_epochs)
         t->end_step = t->o.steps;
-    else if (t->bound_steps && t->bound_epochs)
+    else if (t->bound_steps && epochs_given)
         t->bound_steps = t->o.steps == by_epochs;
-    if (!t->bound_epochs) {   /* for the epoch counts people see */
+    if (!epochs_given) {   /* for the epoch counts people see */
         const int64_t epochs = (t->end_step + t->steps_per_epoch - 1) / t->steps_per_epoch;
         if (epochs > SN_EPOCHS_MAX)
             return sn_fail(SN_EINVAL, "--steps %lld is %lld epochs of this data (%lld steps "

@@ -1032,6 +1032,18 @@ static void test_train_steps_bound(void **state)
     out = out_text();
     assert_non_null(strstr(out, "the run ends at step 20: the epoch count"));
     free(out);
+    /* --steps first, with an epoch count that would end the run later */
+    rc = sn_test_run(BIN " train --model %s --data %s --steps 30 --epochs 1000",
+                     sn_test_path("one.cfg"), sn_test_path("blobs.h5"));
+    out = out_text();
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "the run ends at step 30: --steps\n"));
+    free(out);
+    rc = sn_test_run(BIN " train --model %s --data %s --steps 40 --epochs 2",
+                     sn_test_path("one.cfg"), sn_test_path("blobs.h5"));
+    out = out_text();
+    assert_non_null(strstr(out, "the run ends at step 40: --steps and the epoch count agree"));
+    free(out);
     rc = sn_test_run(BIN " train --model %s --data %s --steps 45 --checkpoint-dir %s "
                      "--resume auto", sn_test_path("one.cfg"), sn_test_path("blobs.h5"), dir);
     out = out_text();
