@@ -483,6 +483,23 @@ size_t sn_dataset_cache_bytes(const struct sn_split *s)
     return s->n * (s->row_len * (s->x_u8 ? 1 : sizeof(float)) + y_row);
 }
 
+/* A NaN or Inf in the data would surface steps later as a non-finite loss,
+ * or as a prediction from nothing: every float row read from a file is
+ * checked, and the first bad one named by its row in the file (uint8 data
+ * and integer labels cannot hold one). */
+static int check_finite(const struct sn_dataset *d, const char *path, const float *v,
+                        size_t n, size_t row_len, const int32_t *rows, size_t first)
+{
+    for (size_t i = 0; i < n * row_len; i++)
+        if (!isfinite(v[i])) {
+            const size_t r = i / row_len;
+            return sn_fail(SN_EINVAL, "%s: %s row %zu holds %s (element %zu)", sn_h5_path(d->f),
+                           path, rows ? (size_t)rows[r] : first + r, isnan(v[i]) ? "NaN" : "Inf",
+                           i % row_len);
+        }
+    return SN_OK;
+}
+
 int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
 {
     struct sn_split *s = (struct sn_split *)cs;   /* one of d's own splits */
@@ -513,19 +530,10 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
                           : sn_h5_read_block(d->f, yp, at, cnt, (size_t)s->y_k, SN_H5_F32,
                                              (float *)y + at * (size_t)s->y_k);
     }
-    /* a NaN or Inf in the data would surface steps later as a non-finite
-     * loss: name the row now (uint8 and integer labels cannot hold one) */
-    for (int part = 0; part < 2 && !rc; part++) {
-        const float *v = part ? (const float *)y : (const float *)x;
-        size_t len = part ? (s->has_y && !s->y_int ? y_len : 0) : (s->x_u8 ? 0 : s->n * s->row_len);
-        size_t row_len = part ? (size_t)s->y_k : s->row_len;
-        for (size_t i = 0; i < len; i++)
-            if (!isfinite(v[i])) {
-                rc = sn_fail(SN_EINVAL, "%s: %s row %zu holds %s (element %zu)", sn_h5_path(d->f),
-                             part ? yp : xp, i / row_len, isnan(v[i]) ? "NaN" : "Inf", i % row_len);
-                break;
-            }
-    }
+    if (!rc && !s->x_u8)
+        rc = check_finite(d, xp, x, s->n, s->row_len, NULL, 0);
+    if (!rc && s->has_y && !s->y_int)
+        rc = check_finite(d, yp, y, s->n, (size_t)s->y_k, NULL, 0);
     if (rc) {
         sn_free(x);
         sn_free(y);
@@ -573,15 +581,20 @@ static int read_common(struct sn_dataset *d, const struct sn_split *s, const int
     void *xdst = s->x_u8 ? (void *)d->stage : (void *)x;
     int rc = rows ? sn_h5_read_rows(d->f, xp, rows, n, s->row_len, xt, xdst)
                   : sn_h5_read_block(d->f, xp, first, n, s->row_len, xt, xdst);
+    if (!rc && !s->x_u8)
+        rc = check_finite(d, xp, x, n, s->row_len, rows, first);
     if (rc)
         return rc;
     convert_rows(s, d->stage, x, n);
     if (s->y_int && labels)
         rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels)
                   : sn_h5_read_block(d->f, yp, first, n, 1, SN_H5_I32, labels);
-    else if (!s->y_int && targets)
+    else if (!s->y_int && targets) {
         rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets)
                   : sn_h5_read_block(d->f, yp, first, n, (size_t)s->y_k, SN_H5_F32, targets);
+        if (!rc)
+            rc = check_finite(d, yp, targets, n, (size_t)s->y_k, rows, first);
+    }
     return rc;
 }
 
@@ -594,10 +607,15 @@ int sn_dataset_read_raw(struct sn_dataset *d, const struct sn_split *s, const in
     if (!d->f)
         return sn_fail(SN_EINVAL, "%s: not a file", sn_dataset_name(d));
     int rc = sn_h5_read_rows(d->f, xp, rows, n, s->row_len, s->x_u8 ? SN_H5_U8 : SN_H5_F32, raw);
+    if (!rc && !s->x_u8)
+        rc = check_finite(d, xp, raw, n, s->row_len, rows, 0);
     if (!rc && s->y_int && labels)
         rc = sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels);
-    else if (!rc && !s->y_int && targets && s->has_y)
+    else if (!rc && !s->y_int && targets && s->has_y) {
         rc = sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets);
+        if (!rc)
+            rc = check_finite(d, yp, targets, n, (size_t)s->y_k, rows, 0);
+    }
     return rc;
 }
 

@@ -108,6 +108,7 @@ static void make_fixtures(void)
     sn_test_write_blobs(fx_path("testshape.h5"), (struct sn_test_blobs){ .test_f = 9 });
     sn_test_write_blobs(fx_path("floaty.h5"), (struct sn_test_blobs){ .float_y = true });
     sn_test_write_blobs(fx_path("nan.h5"), (struct sn_test_blobs){ .nan_row7 = true });
+    sn_test_write_blobs(fx_path("inftest.h5"), (struct sn_test_blobs){ .inf_test_row3 = true });
     sn_test_write_blobs(fx_path("trainscale.h5"), (struct sn_test_blobs){ .train_scale = 0.5 });
     sn_test_write_blobs(fx_path("mean3.h5"), (struct sn_test_blobs){ .root_norm = 3 });
 
