@@ -169,8 +169,8 @@ static int run_image(const char *weights, const char *model, const char *input, 
         const float *z = sn_forward_eval(m, &net, x, 1, zsum);
         to_probs(net.loss, z, probs, 1, K);
         int32_t pred = sn_loss_predict(z, K);
-        printf("%s: %dx%d %s -> model input %dx%dx%d%s\n", input, img.width, img.height,
-               img.channels == 1 ? "grey" : "colour", C, H, W,
+        printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s\n", input,
+               img.channels == 1 ? "grey" : "colour", img.height, img.width, C, H, W,
                meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
         bool named = meta.n_classes == (size_t)K;
         int k_max = top < K ? top : K;

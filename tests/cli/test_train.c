@@ -173,7 +173,7 @@ static void test_train_predict_image(void **state)
     if (rc)
         fprintf(stderr, "%s\n%s\n", out, err_text());
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "6x4 grey -> model input 1x4x6"));
+    assert_non_null(strstr(out, "grey 4x6 (height x width) -> model input 1x4x6"));
     assert_non_null(strstr(out, "  1. 0   left"));   /* row 0 is class 0 */
     assert_non_null(strstr(out, "  2. "));
     assert_null(strstr(out, "  3. "));
