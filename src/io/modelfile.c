@@ -243,6 +243,44 @@ static struct kv *find(struct section *s, const char *key)
     return NULL;
 }
 
+/* Edit distance of two short names, stopping early above 2: enough to
+ * tell a typo ("unitz", "unit", "uints") from another key. */
+static int near(const char *a, const char *b)
+{
+    const size_t la = strlen(a), lb = strlen(b);
+    int row[SN_NAME_LEN + 1];
+    if (la >= SN_NAME_LEN || lb >= SN_NAME_LEN || (la > lb ? la - lb : lb - la) > 2)
+        return 0;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0], best = row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            const int up = row[j];
+            int v = diag + (a[i - 1] != b[j - 1]);
+            v = up + 1 < v ? up + 1 : v;
+            v = row[j - 1] + 1 < v ? row[j - 1] + 1 : v;
+            row[j] = v, diag = up;
+            best = v < best ? v : best;
+        }
+        if (best > 2)
+            return 0;
+    }
+    return row[lb] <= 2;
+}
+
+/* A required key is missing: a key of the section that nobody asked for
+ * and is a typo away from it is named instead (the line to fix), else
+ * the section is said to need it; hint follows the key's name. */
+static int missing(struct parser *p, struct section *s, const char *key, const char *hint)
+{
+    for (int i = 0; i < s->n_kv; i++)
+        if (!s->kv[i].used && near(s->kv[i].key, key))
+            return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s' (did you mean "
+                        "'%s'?)", s->word, s->kv[i].key, key);
+    return perr(p, s->line, SN_EINVAL, "[%s] needs '%s'%s", s->word, key, hint);
+}
+
 static int get_int(struct parser *p, struct section *s, const char *key, long def, long min,
                    long max, long *out)
 {
@@ -318,7 +356,7 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
 {
     struct kv *kv = find(s, key);
     if (!kv)
-        return perr(p, s->line, SN_EINVAL, "[%s] needs '%s' (e.g. 1,28,28 or 784)", s->word, key);
+        return missing(p, s, key, " (e.g. 1,28,28 or 784)");
     struct sn_shape sh = { 0, { 0 } };
     char buf[MAX_VALUE], *save = NULL;
     snprintf(buf, sizeof buf, "%s", kv->value);
@@ -499,7 +537,7 @@ struct build {
 static int need_int(struct build *b, struct section *s, const char *key, long max, long *out)
 {
     if (!find(s, key))
-        return perr(b->p, s->line, SN_EINVAL, "[%s] needs '%s'", s->word, key);
+        return missing(b->p, s, key, "");
     return get_int(b->p, s, key, 0, 1, max, out);
 }
 
@@ -586,7 +624,7 @@ static int build_activation(struct build *b, struct section *s, const char *name
 {
     enum sn_act act;
     if (!find(s, "activation"))
-        return perr(b->p, s->line, SN_EINVAL, "[activation] needs 'activation'");
+        return missing(b->p, s, "activation", "");
     if (get_act(b, s, &act))
         return b->p->rc;
     return sn_activation_create(name, b->in_shape[0], act, out);

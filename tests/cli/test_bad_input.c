@@ -551,6 +551,8 @@ static void make_hostile_fixtures(void)
     write_text("seedneg.cfg", "[net]\ninput = 8\nseed = -1\n[dense]\nunits = 3\n");
     write_text("unitshex.cfg", "[net]\ninput = 8\n[dense]\nunits = 0x10\n");
     write_text("lrhex.cfg", "[net]\ninput = 8\nlr = 0x1p-4\n[dense]\nunits = 3\n");
+    write_text("typokey.cfg", "[net]\ninput = 8\n[dense]\nunitz = 3\n");
+    write_text("typoinput.cfg", "[net]\ninptu = 8\n[dense]\nunits = 3\n");
     write_text("dims5.cfg", "[net]\ninput = 1,2,3,4,5\n[dense]\nunits = 3\n");
     write_text("dim0.cfg", "[net]\ninput = 0\n[dense]\nunits = 3\n");
     write_text("emptydim.cfg", "[net]\ninput = 1,,8\n[dense]\nunits = 3\n");
