@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>   /* before jpeglib.h, which uses FILE */
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,53 @@ static int check_size(const char *path, const char *kind, long long w, long long
     return SN_OK;
 }
 
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* libpng inflates every IDAT byte, also those past the last row: 8 MB of
+ * IDAT can hold 8 GiB of zeros behind a 4x2 image, half a minute of
+ * inflating.  An encoder never writes more compressed data than the rows
+ * take raw plus deflate's stored-block overhead, so the chunks are walked
+ * (seeking, nothing inflated) and the IDAT bytes are held to the raw size
+ * the header states, plus 1/64 and 64 KiB of slack. */
+static int check_png_idat(FILE *f, const char *path)
+{
+    unsigned char b[13];
+    uint64_t idat = 0, raw = 0;
+    if (fseek(f, 8, SEEK_SET) != 0)
+        return SN_OK;   /* libpng says what is wrong */
+    while (fread(b, 1, 8, f) == 8) {
+        const uint32_t len = be32(b);
+        if (memcmp(b + 4, "IHDR", 4) == 0 && len == 13 && fread(b, 1, 13, f) == 13) {
+            static const int chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
+            const uint32_t w = be32(b), h = be32(b + 4), bits = b[8] * (b[9] < 7 ? chans[b[9]] : 0);
+            if (check_size(path, "PNG", w, h) || bits == 0)
+                return SN_OK;   /* libpng refuses it, or check_size does after it */
+            raw = (uint64_t)h * (((uint64_t)w * bits + 7) / 8 + 1);
+            if (fseek(f, 4, SEEK_CUR) != 0)
+                break;
+            continue;
+        }
+        if (memcmp(b + 4, "IDAT", 4) == 0)
+            idat += len;
+        if (memcmp(b + 4, "IEND", 4) == 0 || fseek(f, (long)len + 4, SEEK_CUR) != 0)
+            break;
+    }
+    if (raw && idat > raw + raw / 64 + 65536)
+        return sn_fail(SN_EINVAL, "%s: PNG holds %llu bytes of compressed pixels, more than its "
+                       "%llu raw bytes can need (a decompression bomb?)", path,
+                       (unsigned long long)idat, (unsigned long long)raw);
+    return SN_OK;
+}
+
 static int read_png(FILE *f, const char *path, struct sn_image *out)
 {
+    int rc0 = check_png_idat(f, path);
+    rewind(f);
+    if (rc0)
+        return rc0;
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;

@@ -533,6 +533,22 @@ static void png_header(const char *name, uint32_t w, uint32_t h)
     write_bytes(name, b, n);
 }
 
+/* A 4x2 grey PNG whose IDAT chunks hold n bytes (not inflated by the
+ * check: what they hold does not matter). */
+static void png_idat(const char *name, size_t n)
+{
+    unsigned char ihdr[13] = { 0, 0, 0, 4, 0, 0, 0, 2, 8 }, *b = calloc(n + 64, 1);
+    assert_non_null(b);
+    memcpy(b, "\x89PNG\r\n\x1a\n", 8);
+    size_t at = 8 + png_chunk(b + 8, "IHDR", ihdr, 13);
+    unsigned char *zeros = calloc(n, 1);
+    at += png_chunk(b + at, "IDAT", zeros, n);
+    at += png_chunk(b + at, "IEND", NULL, 0);
+    write_bytes(name, b, at);
+    free(zeros);
+    free(b);
+}
+
 static void make_hostile_fixtures(void)
 {
     /* model files: sizes that overflow, values out of range, reserved names */
@@ -551,6 +567,7 @@ static void make_hostile_fixtures(void)
     write_text("seedneg.cfg", "[net]\ninput = 8\nseed = -1\n[dense]\nunits = 3\n");
     write_text("unitshex.cfg", "[net]\ninput = 8\n[dense]\nunits = 0x10\n");
     write_text("lrhex.cfg", "[net]\ninput = 8\nlr = 0x1p-4\n[dense]\nunits = 3\n");
+    png_idat("idatbomb.png", 200000);
     write_text("typokey.cfg", "[net]\ninput = 8\n[dense]\nunitz = 3\n");
     write_text("typoinput.cfg", "[net]\ninptu = 8\n[dense]\nunits = 3\n");
     write_text("dims5.cfg", "[net]\ninput = 1,2,3,4,5\n[dense]\nunits = 3\n");
