@@ -216,45 +216,66 @@ bool cli_launched(void)
     return launched;
 }
 
+/* The option named by argument a ("--out", "--out=x", "-o"), or NULL;
+ * *eq is the '=' of "--out=x", if any. */
+static struct cli_opt *find_opt(const char *a, struct cli_opt *opts, int n_opts, const char **eq)
+{
+    char shortname[4];
+    if (a[0] == '-' && a[1] != '-' && a[1] != '\0' && a[2] == '\0') {
+        /* -o and the like: the one-letter option of that name */
+        snprintf(shortname, sizeof shortname, "--%c", a[1]);
+        a = shortname;
+    }
+    *eq = NULL;
+    if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+        return NULL;
+    const char *name = a + 2, *e = strchr(name, '=');
+    size_t len = e ? (size_t)(e - name) : strlen(name);
+    for (int k = 0; k < n_opts; k++)
+        if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0) {
+            *eq = e;
+            return &opts[k];
+        }
+    return NULL;
+}
+
 int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts,
               const char **positional, int max_pos, int *n_pos)
 {
     if (n_pos)
         *n_pos = 0;
     for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        char shortname[4];
-        if (a[0] == '-' && a[1] != '-' && a[1] != '\0' && a[2] == '\0') {
-            /* -o and the like: the one-letter option of that name */
-            snprintf(shortname, sizeof shortname, "--%c", a[1]);
-            a = shortname;
-        }
-        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+        const char *a = argv[i], *eq;
+        struct cli_opt *o = find_opt(a, opts, n_opts, &eq);
+        const bool dashed = a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0;
+        if (!o && !dashed) {
             if (!positional || *n_pos == max_pos)
                 return sn_fail(SN_EUSAGE, "unexpected argument '%s'", a);
             positional[(*n_pos)++] = a;
             continue;
         }
-        const char *name = a + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        struct cli_opt *o = NULL;
-        for (int k = 0; k < n_opts; k++)
-            if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0)
-                o = &opts[k];
         if (!o)
-            return sn_fail(SN_EUSAGE, "unknown flag --%.*s (see --help)", (int)len, name);
+            return sn_fail(SN_EUSAGE, "unknown flag %.*s (see --help)",
+                           (int)strcspn(a, "="), a);
+        char flag[80];
+        snprintf(flag, sizeof flag, "%s%s", o->name[1] ? "--" : "-", o->name);
         if (o->seen)
-            return sn_fail(SN_EUSAGE, "--%s is given twice", o->name);
-        const char *val = NULL;
+            return sn_fail(SN_EUSAGE, "%s is given twice", flag);
+        const char *val = NULL, *e2;
         if (o->type == OPT_FLAG) {
             if (eq)
-                return sn_fail(SN_EUSAGE, "--%s takes no value", o->name);
+                return sn_fail(SN_EUSAGE, "%s takes no value", flag);
         } else if (eq) {
             val = eq + 1;
         } else if (i + 1 < argc) {
             val = argv[++i];
+            /* "--out $OUT --quiet" with OUT unset: not a file named --quiet */
+            if (o->type == OPT_STR && find_opt(val, opts, n_opts, &e2))
+                return sn_fail(SN_EUSAGE, "%s: its value '%.40s' is a flag of this command (a "
+                               "value missing?); write %s=%.40s to mean that name", flag, val,
+                               flag, val);
         } else {
-            return sn_fail(SN_EUSAGE, "--%s needs a value", o->name);
+            return sn_fail(SN_EUSAGE, "%s needs a value", flag);
         }
         int rc = set_opt(o, val);
         if (rc)

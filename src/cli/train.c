@@ -278,9 +278,11 @@ static int prepare_outputs(const struct train_flags *f, struct run *r)
 {
     int rc = cli_check_world();
     if (!rc && f->ckdir && sn_dist_rank() == 0)
-        rc = sn_ckptdir_check(f->ckdir, !f->resume);
+        rc = sn_ckptdir_check_name(f->ckdir);   /* before a folder of that name is made */
     if (!rc && f->ckdir && sn_dist_rank() == 0)
         rc = cli_make_folder(f->ckdir, "--checkpoint-dir", r->made_ckdir, sizeof r->made_ckdir);
+    if (!rc && f->ckdir && sn_dist_rank() == 0)
+        rc = sn_ckptdir_check(f->ckdir, !f->resume);
     rc = sn_dist_agree(rc);   /* every rank sees the folder from here on */
     const char *outs[] = { f->out, f->log, f->trace }, *oflags[] = { "--out", "--log", "--trace" };
     const char *ins[] = { f->model, f->data, f->init, f->resume },

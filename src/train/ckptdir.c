@@ -132,15 +132,22 @@ int sn_ckptdir_check_slot(const char *path)
     return check_entry(path);
 }
 
+int sn_ckptdir_check_name(const char *dir)
+{
+    if (strlen(dir) > SN_CKPTDIR_MAX_NAME)
+        return sn_fail(SN_EUSAGE, "--checkpoint-dir %s: the folder's name is %zu bytes, more "
+                       "than %d: the files the run writes in it would pass the system's limit "
+                       "of 4096 bytes for a path", dir, strlen(dir), SN_CKPTDIR_MAX_NAME);
+    return SN_OK;
+}
+
 int sn_ckptdir_check(const char *dir, bool fresh)
 {
     int64_t *steps;
     size_t n;
     char path[4096];
-    if (strlen(dir) > SN_CKPTDIR_MAX_NAME)
-        return sn_fail(SN_EUSAGE, "--checkpoint-dir %s: the folder's name is %zu bytes, more "
-                       "than %d: the files the run writes in it would pass the system's limit "
-                       "of 4096 bytes for a path", dir, strlen(dir), SN_CKPTDIR_MAX_NAME);
+    if (sn_ckptdir_check_name(dir))
+        return SN_EUSAGE;
     int rc = sn_ckptdir_list(dir, &steps, &n);
     for (size_t i = 0; !rc && i < n; i++) {
         rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);

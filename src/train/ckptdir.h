@@ -44,8 +44,10 @@ int sn_ckptdir_list(const char *dir, int64_t **steps, size_t *n);
 int sn_ckptdir_check(const char *dir, bool fresh);
 
 /* The longest --checkpoint-dir: what the run writes in it,
- * "/.ckpt-<step>.h5.tmp.<pid>", must fit PATH_MAX (4096) with it. */
+ * "/.ckpt-<step>.h5.tmp.<pid>", must fit PATH_MAX (4096) with it.
+ * sn_ckptdir_check_name: SN_EUSAGE, naming the length, for a longer one. */
 #define SN_CKPTDIR_MAX_NAME 4000
+int sn_ckptdir_check_name(const char *dir);
 
 /* Just before a checkpoint is written to path: SN_OK if nothing is there
  * or a regular file; else SN_EUSAGE as sn_ckptdir_check (a link planted
