@@ -188,6 +188,12 @@ int sn_ckptdir_lock(const char *dir, int *fd)
         return sn_fail(SN_EUSAGE, "%s is not a regular file: the checkpoint folder's lock file "
                        "must be one (remove it)", path);
     }
+    if (st.st_nlink > 1) {   /* a hard link: writing it would change the other name's file */
+        close(f);
+        return sn_fail(SN_EUSAGE, "%s has %ld names (a hard link to another file): the "
+                       "checkpoint folder's lock file is written, which would change that file "
+                       "(remove %s)", path, (long)st.st_nlink, path);
+    }
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         ssize_t n = pread(f, holder, sizeof holder - 1, 0);
@@ -260,4 +266,38 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp, int64_t
     }
     free(steps);
     return rc ? rc : removed;
+}
+
+/* ".ckpt-<digits>.h5.tmp.<digits>": what sn_fs_tmpname_here names a
+ * checkpoint being written. */
+static bool is_ckpt_tmp(const char *name)
+{
+    int step_end = 0, pid_end = 0;
+    if (sscanf(name, ".ckpt-%*[0-9].h5%n", &step_end) != 0 || step_end == 0)
+        return false;
+    if (sscanf(name + step_end, ".tmp.%*[0-9]%n", &pid_end) != 0 || pid_end == 0)
+        return false;
+    return name[step_end + pid_end] == '\0';
+}
+
+int sn_ckptdir_remove_tmp(const char *dir, char *first, size_t first_len)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    first[0] = '\0';
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[4096];
+        struct stat st;
+        if (!is_ckpt_tmp(e->d_name) ||
+            snprintf(path, sizeof path, "%.*s/%s", dir_len(dir), dir, e->d_name) >=
+                (int)sizeof path ||
+            lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || unlink(path) != 0)
+            continue;
+        if (n++ == 0)
+            snprintf(first, first_len, "%s", path);
+    }
+    closedir(d);
+    return n;
 }

@@ -241,7 +241,15 @@ static int stage_folder(struct sn_trainer *t)
     int rc = sn_ckptdir_check(t->o.ckpt_dir, !t->o.resume);
     if (!rc)
         rc = sn_fs_mkdirs(t->o.ckpt_dir);
-    return rc ? rc : sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
+    if (!rc)
+        rc = sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
+    char first[4096];
+    const int left = rc ? 0 : sn_ckptdir_remove_tmp(t->o.ckpt_dir, first, sizeof first);
+    if (left)
+        sn_trainer_warn(t, "removed %d temporary file%s of checkpoint writes that never "
+                        "finished (%s%s)", left, left == 1 ? "" : "s", first,
+                        left > 1 ? ", ..." : "");
+    return rc;
 }
 
 /* A train split read from the file every step: a thread reads the next

@@ -171,6 +171,42 @@ static void test_ckptdir_check(void **state)
     assert_int_equal(sn_test_run("test -d %s/ckpt-00000020.h5", dir), 0);
 }
 
+/* A hard link under the lock file's name is refused, the other name's
+ * file unchanged. */
+static void test_ckptdir_lock_not_hard_linked(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/hard", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("mkdir -p %s && echo precious > %s/victim && ln %s/victim "
+                                 "%s/.lock", dir, dir, dir, dir), 0);
+    int a;
+    assert_int_equal(sn_ckptdir_lock(dir, &a), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "has 2 names (a hard link to another file)"));
+    assert_int_equal(sn_test_run("grep -qx precious %s/victim", dir), 0);
+}
+
+/* The temporary files of checkpoint writes that never finished are
+ * removed, and only those: not a checkpoint, not another name. */
+static void test_ckptdir_remove_tmp(void **state)
+{
+    (void)state;
+    char dir[1100], first[2048];
+    snprintf(dir, sizeof dir, "%s/tmps", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
+    touch(dir, ".ckpt-00000005.h5.tmp.123");
+    touch(dir, ".ckpt-00000006.h5.tmp.99999");
+    touch(dir, "ckpt-00000005.h5");
+    touch(dir, ".ckpt-5.h5.tmp.");
+    touch(dir, ".ckpt-00000005.h5.tmp.1x");
+    touch(dir, "out.h5.tmp.12");
+    assert_int_equal(sn_ckptdir_remove_tmp(dir, first, sizeof first), 2);
+    assert_non_null(strstr(first, "/.ckpt-0000000"));
+    assert_int_equal(sn_test_run("cd %s && ls -A | LC_ALL=C sort | tr '\\n' ' ' | grep -qx '.ckpt-00000005.h5.tmp.1x "
+                                 ".ckpt-5.h5.tmp. ckpt-00000005.h5 out.h5.tmp.12 '", dir), 0);
+    assert_int_equal(sn_ckptdir_remove_tmp(dir, first, sizeof first), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +214,8 @@ int main(void)
         cmocka_unit_test(test_ckptdir_list),
         cmocka_unit_test(test_ckptdir_lock),
         cmocka_unit_test(test_ckptdir_lock_not_through_links),
+        cmocka_unit_test(test_ckptdir_lock_not_hard_linked),
+        cmocka_unit_test(test_ckptdir_remove_tmp),
         cmocka_unit_test(test_ckptdir_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
