@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/checked.h"
@@ -327,6 +328,13 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
     return rc;
 }
 
+/* What the probe may inflate in all: the first and last chunk of every
+ * compressed array.  A real file's chunks are a few MB (h5py's own are at
+ * most 1 MiB); 80 arrays of 240 MB zero chunks took 60 s. */
+#define PROBE_INFLATE_BUDGET ((size_t)1 << 30)
+#define PROBE_OVER_BUDGET 43
+static size_t probe_inflated;   /* in the probe's child only */
+
 int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *ctx),
                 const void *ctx)
 {
@@ -341,15 +349,31 @@ int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *
         if (null >= 0)
             dup2(null, 2);
         alarm(60);
-        _exit(try_open(path, ctx) ? 42 : 0);   /* ends the forked child only */
+        const int rc = try_open(path, ctx);
+        _exit(probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET : rc ? 42 : 0);
     }
     int st = 0;
     if (pid < 0)
         return SN_OK;   /* no child to spare: open it directly */
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    /* polled, so that a stop signal ends the check at once */
+    for (pid_t r; (r = waitpid(pid, &st, WNOHANG)) != pid;) {
+        if (r < 0 && errno != EINTR)
+            return SN_OK;
+        if (sn_interrupt_pending()) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            return sn_interrupt_check("checking the HDF5 file");
+        }
+        nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+    }
     if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42))
         return SN_OK;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_OVER_BUDGET)
+        return sn_fail(SN_EINVAL, "%s: its compressed arrays hold more than %d MB in the chunks "
+                       "checking it reads (the first and last of each array): no file of "
+                       "scratchnet's kinds needs that; a decompression bomb?", path,
+                       (int)(PROBE_INFLATE_BUDGET >> 20));
     return sn_fail(SN_EINVAL, "%s: damaged HDF5 file: libhdf5 %s reading it", path,
                    WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? "hung for 60 s"
                    : WIFSIGNALED(st) ? "crashed" : "failed");
@@ -383,10 +407,32 @@ static herr_t touch_attr(hid_t o, const char *name, const H5A_info_t *info, void
     return 0;
 }
 
+/* The bytes reading the first and last element of d inflates: two of
+ * its chunks if it is chunked and filtered, else none worth counting. */
+static size_t inflate_cost(hid_t d)
+{
+    hid_t pl = H5Dget_create_plist(d), t = H5Dget_type(d);
+    size_t bytes = t < 0 ? 0 : H5Tget_size(t);
+    hsize_t chunk[H5S_MAX_RANK];
+    if (pl < 0 || H5Pget_layout(pl) != H5D_CHUNKED || H5Pget_nfilters(pl) <= 0)
+        bytes = 0;
+    const int cn = bytes ? H5Pget_chunk(pl, H5S_MAX_RANK, chunk) : 0;
+    for (int i = 0; i < cn; i++)
+        if (!sn_mul_ok(bytes, (size_t)chunk[i], &bytes))
+            bytes = SIZE_MAX / 2;
+    H5Pclose(pl);
+    H5Tclose(t);
+    return 2 * bytes;
+}
+
 /* The first and last elements of a numeric dataset the file backs: the
- * chunk index or the contiguous address a read goes through. */
+ * chunk index or the contiguous address a read goes through, within the
+ * probe's budget of inflated bytes (past it the probe stops and says so). */
 static void touch_dataset(struct sn_h5 *f, const char *name, hid_t d)
 {
+    if (probe_inflated > PROBE_INFLATE_BUDGET ||
+        (probe_inflated += inflate_cost(d)) > PROBE_INFLATE_BUDGET)
+        return;
     hid_t s = H5Dget_space(d), t = H5Dget_type(d);
     H5T_class_t c = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
     int nd = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
