@@ -9,14 +9,32 @@
 
 static _Thread_local char last_msg[MSG_LEN];
 
+/* The length of the UTF-8 character at p, 0 if p does not start one. */
+static size_t utf8_len(const unsigned char *p)
+{
+    const size_t n = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3
+                   : p[0] < 0xf5 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
 /* A message is one line whatever it quotes (a file name, a flag value, a
- * class name): control bytes become '?', so an error is always exactly one
- * line and no byte of it can act on a terminal. */
+ * class name): control characters (C0, DEL and C1, whose 0x9b starts a
+ * terminal sequence as ESC [ does) and bytes that are not UTF-8 become
+ * '?', so an error is always exactly one line and no byte of it can act
+ * on a terminal. */
 static void one_line(char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        const size_t n = utf8_len(p);
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0))
+            *p++ = '?';
+        else
+            p += n;
+    }
 }
 
 /* A message longer than MSG_LEN keeps its beginning and its end, with
