@@ -397,7 +397,9 @@ static int check_replaceable(const char *out, const char *flag, const char *targ
             attr = 0;   /* a file system without these flags */
         close(fd);
     }
-    if (attr & (FS_IMMUTABLE_FL | FS_APPEND_FL))
+    /* --log is appended to in place, which append-only allows */
+    const int forbid = strcmp(flag, "--log") == 0 ? FS_IMMUTABLE_FL : FS_IMMUTABLE_FL | FS_APPEND_FL;
+    if (attr & forbid)
         return sn_fail(SN_EUSAGE, "%s %s is %s (chattr %s): it cannot be replaced", flag, out,
                        attr & FS_IMMUTABLE_FL ? "immutable" : "append-only",
                        attr & FS_IMMUTABLE_FL ? "+i" : "+a");

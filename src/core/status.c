@@ -2,6 +2,7 @@
 #include "core/status.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,7 +10,8 @@
 
 static _Thread_local char last_msg[MSG_LEN];
 
-/* The length of the UTF-8 character at p, 0 if p does not start one. */
+/* The length of the UTF-8 character at p, 0 if p does not start one
+ * (strictly: no overlong form, no surrogate, nothing above U+10FFFF). */
 static size_t utf8_len(const unsigned char *p)
 {
     const size_t n = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3
@@ -17,7 +19,20 @@ static size_t utf8_len(const unsigned char *p)
     for (size_t i = 1; i < n; i++)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;
     return n;
+}
+
+/* C1 controls (U+0080-U+009F; 0x9b is a terminal's CSI) and the
+ * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069),
+ * which reorder how the rest of a terminal line is shown. */
+static bool unsafe_char(const unsigned char *p, size_t n)
+{
+    return (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) ||
+           (n == 3 && p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+                                       (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)));
 }
 
 /* A message is one line whatever it quotes (a file name, a flag value, a
@@ -30,7 +45,7 @@ static void one_line(char *s)
     unsigned char *p = (unsigned char *)s;
     while (*p) {
         const size_t n = utf8_len(p);
-        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0))
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) || unsafe_char(p, n))
             *p++ = '?';
         else
             p += n;

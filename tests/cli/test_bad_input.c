@@ -1124,6 +1124,14 @@ static void test_outputs_not_replaceable(void **state)
             fail_msg("chattr %s: exit %d (want 2): %s", flag, rc, err);
         free(err);
     }
+    /* --log is appended to in place: append-only is what it needs */
+    if (sn_test_run("cd %s && " BIN " %s lg.h5 --log lg.jsonl && chattr +a lg.jsonl", fx, run) == 0) {
+        int rc = sn_test_run("cd %s && " BIN " %s lg.h5 --log lg.jsonl", fx, run);
+        sn_test_run("cd %s && chattr -a lg.jsonl", fx);
+        assert_int_equal(rc, 0);
+        assert_int_equal(sn_test_run("cd %s && test $(wc -l < lg.jsonl) = 2", fx), 0);
+    }
+    sn_test_run("cd %s && rm -f lg.h5 lg.jsonl", fx);
     char dir[] = "/tmp/sn-sticky-XXXXXX";
     assert_non_null(mkdtemp(dir));
     int rc = sn_test_run("cd %s && cp m.cfg blobs.h5 %s && echo precious > %s/root.h5 && "

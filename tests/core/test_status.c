@@ -14,6 +14,10 @@ static void test_status_one_line(void **state)
     assert_int_equal(sn_fail(SN_EINVAL, "%s", "a\nb\x1b[31mc\x7f" "d\x9b" "31me\xff\xfe"
                              "f\xc2\x85g-\xc3\xa9-\xe6\x97\xa5"), SN_EINVAL);
     assert_string_equal(sn_errmsg(), "a?b?[31mc?d?31me??f??g-\xc3\xa9-\xe6\x97\xa5");
+    /* not UTF-8 strictly: a surrogate, above U+10FFFF, overlong; bidi overrides */
+    sn_fail(SN_EINVAL, "a\xed\xa0\x80" "b\xf4\x90\x80\x80" "c\xe0\x80\xaf" "d\xe2\x80\xae"
+            "e\xe2\x81\xa6" "f\xe2\x80\x94" "g");
+    assert_string_equal(sn_errmsg(), "a???b????c???d???e???f\xe2\x80\x94g");
     /* a character cut at the end of the text */
     sn_fail(SN_EINVAL, "x\xe6\x97");
     assert_string_equal(sn_errmsg(), "x??");
