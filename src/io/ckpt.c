@@ -49,14 +49,48 @@ static uint64_t checksum(const struct sn_model *m, const struct sn_optim *o,
         h = fnv(h, o->state[s], m->n_params * sizeof(float));
     int64_t c[7] = { o->t, st->epoch, st->step_in_epoch, st->global_step, st->world_size,
                      st->global_batch, st->seed };
-    h = fnv(h, c, sizeof c);
-    for (int i = 0; i < st->extra.n; i++) {   /* none: the checksum files without them have */
-        const struct sn_ckpt_array *a = &st->extra.a[i];
-        h = fnv(h, a->name, strlen(a->name));
-        h = fnv(h, a->counts, (size_t)a->n_counts * sizeof *a->counts);
-        h = fnv(h, a->data, a->len * sizeof *a->data);
+    return fnv(h, c, sizeof c);
+}
+
+/* The checksum continued over the reducer's arrays (none: files without
+ * them have the checksum above).  An array not kept in memory (data NULL,
+ * len floats in the file) is hashed from f in blocks, so checking a file
+ * never holds more of it than one block. */
+static int checksum_extra(uint64_t *h, const struct sn_ckpt_extra *e, struct sn_h5 *f)
+{
+    float *buf = NULL;
+    size_t cap = 0;
+    int rc = SN_OK;
+    for (int i = 0; i < e->n && !rc; i++) {
+        const struct sn_ckpt_array *a = &e->a[i];
+        *h = fnv(*h, a->name, strlen(a->name));
+        *h = fnv(*h, a->counts, (size_t)a->n_counts * sizeof *a->counts);
+        if (a->data) {
+            *h = fnv(*h, a->data, a->len * sizeof *a->data);
+            continue;
+        }
+        char path[96];
+        snprintf(path, sizeof path, "/reducer/%s/data", a->name);
+        /* whole chunks (at most SN_H5_MAX_CHUNK_BYTES, sn_h5_info's budget):
+         * a block smaller than a chunk would inflate the chunk again for
+         * every block */
+        size_t block = sn_h5_chunk_rows(f, path);
+        block = block ? block : (size_t)1 << 18;
+        if (block > cap) {
+            free(buf);
+            cap = block;
+            if (!(buf = malloc(cap * sizeof *buf)))
+                rc = sn_fail(SN_ENOMEM, "out of memory for %s", path);
+        }
+        for (size_t at = 0; at < a->len && !rc; at += block) {
+            size_t n = a->len - at < block ? a->len - at : block;
+            rc = sn_h5_read_block(f, path, at, n, 1, SN_H5_F32, buf);
+            if (!rc)
+                *h = fnv(*h, buf, n * sizeof *buf);
+        }
     }
-    return h;
+    free(buf);
+    return rc;
 }
 
 /* /reducer: the names as an attribute, each array's data and counts. */
@@ -137,6 +171,8 @@ static int write_all(struct sn_h5 *f, const void *ctx)
     if (!rc) rc = write_i64(f, "/state/seed", st->seed);
     uint64_t sum = checksum(m, o, st, cfg_text);
     if (!rc)
+        rc = checksum_extra(&sum, &st->extra, NULL);
+    if (!rc)
         rc = sn_h5_write(f, "/state/checksum", 0, NULL, SN_H5_U64, &sum);
     if (!rc)
         rc = sn_h5_mkgroup(f, "/metrics");
@@ -183,10 +219,15 @@ static int read_vector(struct sn_h5 *f, const char *path, enum sn_h5_type type, 
     return sn_h5_read_all(f, path, type, *out, *n);
 }
 
-/* /reducer's arrays, when there are any, into e (allocated); each rank's
- * piece is at most max_each floats (the model's parameter count), so a
- * file cannot make the load allocate more than the model's size per rank. */
-static int read_extra(struct sn_h5 *f, size_t max_each, struct sn_ckpt_extra *e)
+/* /reducer's arrays, when there are any, into e: each has one count per
+ * rank of the writing run (st->world_size of them), each count at most
+ * max_each floats (the model's parameter count).  Only arrays of
+ * keep_pieces counts (the reading run's rank count; 0: all) are read into
+ * memory: the others cannot be used and stay in the file (data NULL),
+ * where checksum_extra reads them block by block.  So a file cannot make
+ * the load allocate more than the model's size per rank of this run. */
+static int read_extra(struct sn_h5 *f, const struct sn_train_state *st, size_t max_each,
+                      int64_t keep_pieces, struct sn_ckpt_extra *e)
 {
     if (!sn_h5_exists(f, "/reducer"))
         return SN_OK;
@@ -196,13 +237,24 @@ static int read_extra(struct sn_h5 *f, size_t max_each, struct sn_ckpt_extra *e)
     if (!rc && n > SN_CKPT_MAX_EXTRA)
         rc = sn_fail(SN_EDAMAGED, "%s: /reducer names %zu arrays, at most %d are read",
                      sn_h5_path(f), n, SN_CKPT_MAX_EXTRA);
+    size_t ranks = st->world_size < (1 << 24) ? (size_t)st->world_size : 1u << 24;
     for (size_t i = 0; i < n && !rc; i++) {
         struct sn_ckpt_array *a = &e->a[e->n++];
         char path[96];
         size_t nc = 0, sum = 0;
         snprintf(a->name, sizeof a->name, "%s", names[i]);
         snprintf(path, sizeof path, "/reducer/%s/counts", a->name);
-        rc = read_vector(f, path, SN_H5_I64, sizeof *a->counts, 1u << 24, (void **)&a->counts, &nc);
+        int nd;
+        size_t dims[SN_H5_MAX_DIMS], size;
+        enum sn_h5_class cls;
+        rc = sn_h5_info(f, path, &nd, dims, &cls, &size);
+        if (!rc && (nd != 1 || dims[0] != ranks))
+            rc = sn_fail(SN_EDAMAGED, "%s: %s must hold one count per rank of the run that wrote "
+                         "it (/state/world_size %lld)", sn_h5_path(f), path,
+                         (long long)st->world_size);
+        if (!rc)
+            rc = read_vector(f, path, SN_H5_I64, sizeof *a->counts, ranks, (void **)&a->counts,
+                             &nc);
         a->n_counts = (int)nc;
         for (size_t r = 0; r < nc && !rc; r++)
             if (a->counts[r] < 0 || (uint64_t)a->counts[r] > max_each ||
@@ -211,11 +263,11 @@ static int read_extra(struct sn_h5 *f, size_t max_each, struct sn_ckpt_extra *e)
                              "most %zu floats)", sn_h5_path(f), path, (long long)a->counts[r],
                              max_each);
         snprintf(path, sizeof path, "/reducer/%s/data", a->name);
-        if (!rc)
-            rc = read_vector(f, path, SN_H5_F32, sizeof *a->data, sum, (void **)&a->data, &a->len);
-        if (!rc && a->len != sum)
-            rc = sn_fail(SN_EDAMAGED, "%s: %s holds %zu values, its counts say %zu",
-                         sn_h5_path(f), path, a->len, sum);
+        if (!rc && sn_h5_check_rows(f, path, sum))
+            rc = sn_fail_prefix(SN_EDAMAGED, "damaged: ");
+        a->len = sum;
+        if (!rc && (keep_pieces == 0 || (int64_t)nc == keep_pieces))
+            rc = read_vector(f, path, SN_H5_F32, sizeof *a->data, sum, (void **)&a->data, &sum);
     }
     sn_h5_free_strs(names, n);
     return rc;
@@ -273,12 +325,13 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         (rc = read_i64(f, "/state/global_step", &st->global_step)) ||
         (rc = read_i64(f, "/state/world_size", &st->world_size)) ||
         (rc = read_i64(f, "/state/global_batch", &st->global_batch)) ||
-        (rc = read_i64(f, "/state/seed", &st->seed)) ||
-        (rc = read_extra(f, m->n_params, &st->extra)))
+        (rc = read_i64(f, "/state/seed", &st->seed)))
         return rc;
     if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
         st->global_batch < 1)
         return sn_fail(SN_EDAMAGED, "%s: /state holds negative or zero counters", file);
+    if ((rc = read_extra(f, st, m->n_params, st->extra_pieces, &st->extra)))
+        return rc;
     uint64_t stored;
     if (!sn_h5_exists(f, "/state/checksum"))
         return sn_fail(SN_EDAMAGED, "%s: /state/checksum is missing", file);
@@ -289,6 +342,8 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         return rc;
     uint64_t sum = checksum(m, o, st, text);
     free(text);
+    if ((rc = checksum_extra(&sum, &st->extra, f)))
+        return rc;
     if (sum != stored)
         return sn_fail(SN_EDAMAGED, "%s: the contents do not match the checksum: the file is "
                        "corrupted", file);

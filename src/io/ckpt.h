@@ -74,6 +74,7 @@ struct sn_train_state {
     struct sn_metrics *history;   /* owned by the caller */
     struct sn_run_record record;  /* how the run trains (/run; empty when the file has none) */
     struct sn_ckpt_extra extra;   /* the reducer's arrays (/reducer; n = 0: none) */
+    int64_t extra_pieces;    /* in: load keeps only arrays of this many pieces (0: all) */
 };
 
 /* true if the file at path looks like a checkpoint (has /state). */
@@ -91,7 +92,8 @@ int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_opt
  * (st->history must have room for st->cap_metrics rows; extra rows are
  * dropped).  st->extra gets the file's reducer arrays, allocated here
  * (free with sn_ckpt_extra_free; n = 0 when there are none or the load
- * fails; what st->extra held before is overwritten, not freed).
+ * fails; an array of other than st->extra_pieces pieces is checked but
+ * keeps data NULL; what st->extra held before is overwritten, not freed).
  * SN_EINVAL if the file is not a checkpoint of this model and
  * optimizer, naming the first mismatch; SN_EDAMAGED if it is truncated,
  * not HDF5 any more, or its contents do not match the checksum (m, o and

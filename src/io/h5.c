@@ -709,6 +709,22 @@ int sn_h5_read_block(struct sn_h5 *f, const char *path, size_t first, size_t n,
     return read_rows(f, path, NULL, first, n, row_len, type, out);
 }
 
+size_t sn_h5_chunk_rows(struct sn_h5 *f, const char *path)
+{
+    hid_t d = -1;
+    if (open_dset(f, path, &d))
+        return 0;
+    hid_t pl = H5Dget_create_plist(d);
+    hsize_t chunk[H5S_MAX_RANK];
+    size_t rows = 0;
+    if (pl >= 0 && H5Pget_layout(pl) == H5D_CHUNKED && H5Pget_chunk(pl, H5S_MAX_RANK, chunk) >= 1)
+        rows = (size_t)chunk[0];
+    if (pl >= 0)
+        H5Pclose(pl);
+    H5Dclose(d);
+    return rows;
+}
+
 int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void *out,
                    size_t len)
 {

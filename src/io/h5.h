@@ -109,6 +109,10 @@ bool sn_h5_is_signed(struct sn_h5 *f, const char *path);
 /* SN_OK if path is a backed dataset of n values in one dimension. */
 int sn_h5_check_rows(struct sn_h5 *f, const char *path, size_t n);
 
+/* Rows in one chunk of the dataset at path (0: not chunked, or no such
+ * dataset).  Reading whole chunks at a time inflates each chunk once. */
+size_t sn_h5_chunk_rows(struct sn_h5 *f, const char *path);
+
 /* Read a whole dataset of exactly len elements (backed, as above). */
 int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void *out,
                    size_t len);

@@ -272,6 +272,7 @@ static int stage_buffers(struct sn_trainer *t)
     const size_t b = (size_t)t->b;
     int rc = sn_dataset_reserve(t->ds, b);
     t->st.cap_metrics = 2 * t->net.epochs + 64;
+    t->st.extra_pieces = t->P;
     t->st.history = calloc((size_t)t->st.cap_metrics, sizeof *t->st.history);
     t->perm[0] = malloc(t->train->n * sizeof *t->perm[0]);
     t->rows = malloc(b * sizeof *t->rows);

@@ -418,6 +418,48 @@ static void big_metrics(void)
     reseal("bigmetrics.h5");
 }
 
+/* ck.h5 with a /reducer array of 1000 pieces (a checkpoint of 1 rank):
+ * 100,000 floats of zeros that no run of this file could use. */
+static void reducer_pieces(void)
+{
+    assert_int_equal(sn_test_run("cd %s && cp ck.h5 reducerpieces.h5", fx), 0);
+    hid_t f = H5Fopen(fx_path("reducerpieces.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t g = H5Gcreate2(f, "/reducer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 4);
+    hsize_t one = 1, nc = 1000, nd = 100000;
+    hid_t s = H5Screate_simple(1, &one, NULL);
+    hid_t a = H5Acreate2(g, "names", t, s, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, "bomb") >= 0);
+    int64_t *counts = malloc(nc * sizeof *counts);
+    float *zeros = calloc(nd, sizeof *zeros);
+    for (hsize_t i = 0; i < nc; i++)
+        counts[i] = 100;
+    hid_t sc = H5Screate_simple(1, &nc, NULL), sd = H5Screate_simple(1, &nd, NULL);
+    hid_t lc = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lc, 1);
+    hid_t dc = H5Dcreate2(f, "/reducer/bomb/counts", H5T_NATIVE_INT64, sc, lc, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    hid_t dd = H5Dcreate2(f, "/reducer/bomb/data", H5T_NATIVE_FLOAT, sd, lc, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    assert_true(H5Dwrite(dc, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, counts) >= 0);
+    assert_true(H5Dwrite(dd, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros) >= 0);
+    free(counts);
+    free(zeros);
+    H5Dclose(dc);
+    H5Dclose(dd);
+    H5Pclose(lc);
+    H5Sclose(sc);
+    H5Sclose(sd);
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Gclose(g);
+    H5Fclose(f);
+    reseal("reducerpieces.h5");
+}
+
 /* Copy attribute name of object o to the object *(hid_t *)to. */
 static herr_t copy_attr(hid_t o, const char *name, const H5A_info_t *info, void *to)
 {
@@ -669,6 +711,7 @@ static void make_hostile_fixtures(void)
     with_attr_as("blobs.h5", "scaletest.h5", "/test/x", "scale", 1e30, false);
     with_attr_as("norm1.h5", "stdroot.h5", "/", "std", 2e-38, false);
     big_metrics();
+    reducer_pieces();
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
                                  "--per-class 8 -o onebatch.h5 > /dev/null", fx), 0);

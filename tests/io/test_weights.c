@@ -195,10 +195,10 @@ static void test_ckpt_reducer_arrays(void **state)
     assert_int_equal(back.extra.n, 0);
     const size_t big = a->n_params + 1;
     float *huge = calloc(big, sizeof *huge);
-    int64_t hc[1] = { (int64_t)big };
+    int64_t hc[3] = { (int64_t)big, 0, 0 };
     st.extra.n = 1;
     st.extra.a[0] = (struct sn_ckpt_array){ .name = "residual", .data = huge, .len = big,
-                                            .counts = hc, .n_counts = 1 };
+                                            .counts = hc, .n_counts = 3 };
     assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
     assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
     assert_non_null(strstr(sn_errmsg(), "/reducer/residual/counts holds a bad count"));
@@ -228,6 +228,74 @@ static void corrupt_value(const char *path, float v)
     fwrite(b, 1, (size_t)n, f);
     fclose(f);
     free(b);
+}
+
+/* Seal path again after an edit (sn_h5_write_atomic's seal: "SNSEAL1\0",
+ * the file's length and FNV-1a of every byte after the 512-byte block), as
+ * a crafted file would be. */
+static void reseal(const char *path)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    uint64_t n = (uint64_t)ftell(f), h = 0xcbf29ce484222325ULL;
+    fseek(f, 512, SEEK_SET);
+    for (int c; (c = fgetc(f)) != EOF;)
+        h = (h ^ (uint64_t)c) * 0x100000001b3ULL;
+    unsigned char head[24] = "SNSEAL1";
+    memcpy(head + 8, &n, 8);   /* little-endian, as the seal is written here */
+    memcpy(head + 16, &h, 8);
+    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fwrite(head, 1, sizeof head, f), sizeof head);
+    fclose(f);
+}
+
+/* A reducer array written by a run of another rank count cannot be used:
+ * the load keeps its counts but not its values (data NULL), and still
+ * checks them against the checksum, reading the file block by block; one
+ * counts entry per rank of the writing run, or the file is damaged. */
+static void test_ckpt_reducer_arrays_other_ranks(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net);
+    struct sn_optim o;
+    assert_int_equal(sn_optim_init(&o, &net.optim, a->n_params), SN_OK);
+    struct sn_metrics hist[1];
+    struct sn_train_state st = { .epoch = 1, .global_step = 5, .world_size = 2, .global_batch = 6,
+                                 .seed = 1, .cap_metrics = 1, .history = hist };
+    float res[5] = { 1.5f, -2, 0.5f, 3, 7.25f };
+    int64_t c2[2] = { 3, 2 };
+    st.extra.n = 1;
+    st.extra.a[0] = (struct sn_ckpt_array){ .name = "residual", .data = res, .len = 5,
+                                            .counts = c2, .n_counts = 2 };
+    const char *p = sn_test_path("extra2.h5");
+    assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
+    struct sn_metrics back_hist[1];
+    struct sn_train_state back = { .cap_metrics = 1, .history = back_hist, .extra_pieces = 1 };
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_OK);
+    assert_int_equal(back.extra.n, 1);
+    assert_int_equal(back.extra.a[0].len, 5);
+    assert_int_equal(back.extra.a[0].n_counts, 2);
+    assert_null(back.extra.a[0].data);
+    sn_ckpt_extra_free(&back.extra);
+    back.extra_pieces = 2;
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_OK);
+    assert_memory_equal(back.extra.a[0].data, res, sizeof res);
+    sn_ckpt_extra_free(&back.extra);
+    corrupt_value(p, 7.25f);   /* a value the load with 1 rank does not keep */
+    reseal(p);                 /* so the checksum, not the seal, finds it */
+    back.extra_pieces = 1;
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
+    assert_non_null(strstr(sn_errmsg(), "do not match the checksum"));
+    assert_int_equal(back.extra.n, 0);
+    st.extra.a[0].n_counts = 1;   /* counts for 1 rank in a file of 2 */
+    st.extra.a[0].counts[0] = 5;
+    assert_int_equal(sn_ckpt_save(p, a, &o, &st, cfg_a), SN_OK);
+    assert_int_equal(sn_ckpt_load(p, a, &o, &back), SN_EDAMAGED);
+    assert_non_null(strstr(sn_errmsg(), "one count per rank of the run that wrote it (/state/world_size 2)"));
+    sn_optim_deinit(&o);
+    sn_model_destroy(a);
 }
 
 /* A bit flipped in a parameter, in an optimizer state, or a truncated file
@@ -293,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_weights_refuses_other_model),
         cmocka_unit_test(test_ckpt_round_trip),
         cmocka_unit_test(test_ckpt_reducer_arrays),
+        cmocka_unit_test(test_ckpt_reducer_arrays_other_ranks),
         cmocka_unit_test(test_ckpt_failed_write_keeps_old),
         cmocka_unit_test(test_ckpt_detects_damage),
     };
