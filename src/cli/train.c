@@ -344,7 +344,8 @@ static void print_start(const struct train_flags *f, const struct run *r,
     const struct sn_train_state *st = sn_trainer_state(r->t);
     if (s->init_loaded)
         printf("init: %d parameter arrays from %s%s%s\n", s->init_loaded, f->init,
-               s->init_refit[0] ? "; re-initialised (their shapes differ in the file): " : "",
+               s->init_refit[0] ? "; re-initialised (the file holds them in other shapes or in "
+                                  "part): " : "",
                s->init_refit);
     if (s->auto_found_none)
         printf("resume auto: no checkpoint in %s, starting fresh\n", f->ckdir);

@@ -242,31 +242,51 @@ const char *sn_h5_path(const struct sn_h5 *f)
     return f->path;
 }
 
-bool sn_h5_exists(struct sn_h5 *f, const char *path)
+/* How path resolves: 0 missing, 1 an object reached by hard links only,
+ * 2 through a soft or external link (which is not followed). */
+static int lookup(struct sn_h5 *f, const char *path)
 {
     /* Check each prefix: H5Lexists fails on a missing intermediate group. */
     char buf[1024];
     size_t n = strlen(path);
     if (n == 0 || n >= sizeof buf || path[0] != '/')
-        return false;
+        return 0;
     if (n == 1)
-        return true;
+        return 1;
     for (size_t i = 1; i <= n; i++) {
         if (path[i] == '/' || path[i] == '\0') {
             memcpy(buf, path, i);
             buf[i] = '\0';
             H5L_info_t li;
             if (H5Lexists(f->id, buf, H5P_DEFAULT) <= 0 ||
-                H5Lget_info(f->id, buf, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD)
-                return false;   /* soft and external links are not followed */
+                H5Lget_info(f->id, buf, &li, H5P_DEFAULT) < 0)
+                return 0;
+            if (li.type != H5L_TYPE_HARD)
+                return 2;
         }
     }
     return H5Oexists_by_name(f->id, path, H5P_DEFAULT) > 0;
 }
 
+bool sn_h5_exists(struct sn_h5 *f, const char *path)
+{
+    return lookup(f, path) == 1;
+}
+
+int sn_h5_check_no_link(struct sn_h5 *f, const char *path)
+{
+    if (lookup(f, path) == 2)
+        return sn_fail(SN_EINVAL, "%s: %s is reached through a soft or external link, which "
+                       "scratchnet does not follow", f->path, path);
+    return SN_OK;
+}
+
 /* Open dataset path, or fail naming it. */
 static int open_dset(struct sn_h5 *f, const char *path, hid_t *d)
 {
+    int rc = sn_h5_check_no_link(f, path);
+    if (rc)
+        return rc;
     if (!sn_h5_exists(f, path))
         return sn_fail(SN_EINVAL, "%s: dataset %s is missing", f->path, path);
     *d = H5Dopen2(f->id, path, H5P_DEFAULT);

@@ -77,8 +77,13 @@ int sn_h5_close(struct sn_h5 *f);
 
 const char *sn_h5_path(const struct sn_h5 *f);
 
-/* true if an object (group or dataset) exists at path. */
+/* true if an object (group or dataset) exists at path, reached through
+ * hard links only. */
 bool sn_h5_exists(struct sn_h5 *f, const char *path);
+
+/* SN_EINVAL naming path if it is reached through a soft or external link
+ * (sn_h5_exists says false for it: links are not followed). */
+int sn_h5_check_no_link(struct sn_h5 *f, const char *path);
 
 /* Budgets a dataset must meet to be read (see sn_h5_info). */
 #define SN_H5_MAX_RATIO 1100                       /* declared bytes per stored byte, compressed */

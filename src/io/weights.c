@@ -292,6 +292,29 @@ static int check_finite(struct sn_h5 *f, const char *path, const float *w, size_
     return SN_OK;
 }
 
+/* fit: a layer is loaded whole or not at all.  *differs: the file holds
+ * some of l's arrays but not all, or one of another shape (l then keeps
+ * its fresh values); a layer the file does not hold at all is not
+ * "different", just new. */
+static int layer_differs(struct sn_h5 *f, const struct sn_layer *l, bool *differs)
+{
+    int present = 0;
+    *differs = false;
+    for (int p = 0; p < l->n_params; p++) {
+        char path[256];
+        snprintf(path, sizeof path, "/params/%s/%s", l->name, l->params[p].name);
+        bool same = true;
+        int rc = sn_h5_check_no_link(f, path);
+        if (!rc && sn_h5_exists(f, path) && !(rc = same_shape(f, path, &l->params[p], &same)))
+            present++;
+        if (rc)
+            return rc;
+        *differs = *differs || !same;
+    }
+    *differs = *differs || (present > 0 && present < l->n_params);
+    return SN_OK;
+}
+
 static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fit, bool values,
                        int *n_loaded, char *refit, size_t refit_len)
 {
@@ -303,17 +326,9 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
         struct sn_layer *l = m->layers[i];
         char path[256];
         bool skip_layer = false;
-        /* fit: a layer with any array of another shape keeps its fresh values */
-        for (int p = 0; fit && p < l->n_params && !skip_layer; p++) {
-            snprintf(path, sizeof path, "/params/%s/%s", l->name, l->params[p].name);
-            bool same;
-            if (sn_h5_exists(f, path)) {
-                int rc = same_shape(f, path, &l->params[p], &same);
-                if (rc)
-                    return rc;
-                skip_layer = !same;
-            }
-        }
+        int rc = fit ? layer_differs(f, l, &skip_layer) : SN_OK;
+        if (rc)
+            return rc;
         if (skip_layer) {
             if (refit && used < refit_len)
                 used += (size_t)snprintf(refit + used, refit_len - used, "%s%s",
@@ -323,6 +338,8 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
         for (int p = 0; p < l->n_params; p++) {
             struct sn_param *pr = &l->params[p];
             snprintf(path, sizeof path, "/params/%s/%s", l->name, pr->name);
+            if ((rc = sn_h5_check_no_link(f, path)))
+                return rc;
             if (!sn_h5_exists(f, path)) {
                 if (strict)
                     return sn_fail(SN_EINVAL, "%s: %s is missing: the file holds another model",
@@ -330,8 +347,7 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
                 continue;
             }
             bool same;
-            int rc = same_shape(f, path, pr, &same);
-            if (rc)
+            if ((rc = same_shape(f, path, pr, &same)))
                 return rc;
             if (!same) {
                 char want[64];

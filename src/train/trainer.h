@@ -107,7 +107,7 @@ void sn_train_opts_defaults(struct sn_train_opts *o);
 /* Where the run starts, for the caller to tell the user. */
 struct sn_train_start {
     int init_loaded;            /* parameter arrays taken from opts->init */
-    char init_refit[1024];      /* layers re-initialised: their shapes differ in the file */
+    char init_refit[1024];      /* layers re-initialised: in the file in other shapes or in part */
     char resumed_from[4096];    /* the checkpoint loaded ("" for a fresh start) */
     int64_t resumed_world_size; /* the rank count that checkpoint was written with */
     bool auto_found_none;       /* resume auto found no checkpoint: a fresh start */

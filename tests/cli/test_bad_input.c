@@ -460,6 +460,25 @@ static void reducer_pieces(void)
     reseal("reducerpieces.h5");
 }
 
+/* w.h5 with dense0's weight replaced by an external link to another
+ * file's array (welink.h5), or deleted (whalf.h5: the layer in part). */
+static void link_and_half(void)
+{
+    const char *name[2] = { "welink.h5", "whalf.h5" };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, name[i]), 0);
+        hid_t f = H5Fopen(fx_path(name[i]), H5F_ACC_RDWR, H5P_DEFAULT);
+        assert_true(f >= 0);
+        assert_true(H5Ldelete(f, "/params/dense0/weight", H5P_DEFAULT) >= 0);
+        if (i == 0)
+            assert_true(H5Lcreate_external("w.h5", "/params/dense0/weight", f,
+                                           "/params/dense0/weight", H5P_DEFAULT,
+                                           H5P_DEFAULT) >= 0);
+        H5Fclose(f);
+        reseal(name[i]);
+    }
+}
+
 /* Copy attribute name of object o to the object *(hid_t *)to. */
 static herr_t copy_attr(hid_t o, const char *name, const H5A_info_t *info, void *to)
 {
@@ -712,6 +731,7 @@ static void make_hostile_fixtures(void)
     with_attr_as("norm1.h5", "stdroot.h5", "/", "std", 2e-38, false);
     big_metrics();
     reducer_pieces();
+    link_and_half();
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
                                  "--per-class 8 -o onebatch.h5 > /dev/null", fx), 0);
@@ -1304,6 +1324,20 @@ static void test_fake_hosts_said_once(void **state)
     free(err);
 }
 
+/* --init loads a layer whole or not at all: a file holding dense0's bias
+ * but not its weight leaves dense0 fresh and names it; dense1 is loaded. */
+static void test_init_loads_whole_layers(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("cd %s && " BIN " train --model m.cfg --data blobs.h5 --init whalf.h5 "
+                         "--steps 1 --threads 1 --out whalf_out.h5", fx);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc != 0 || !strstr(out, "init: 2 parameter arrays from whalf.h5; re-initialised (the "
+                                "file holds them in other shapes or in part): dense0"))
+        fail_msg("exit %d: %s", rc, out);
+    free(out);
+}
+
 /* SN_DIST_FAKE_HOSTS set on rank 1 only (an MPMD launch): the ranks
  * would build their hosts by different collectives and wait forever;
  * they compare it first and refuse together, naming rank 1. */
@@ -1349,6 +1383,7 @@ int main(void)
         cmocka_unit_test(test_ranks_read_same_data),
         cmocka_unit_test(test_fake_hosts_on_one_rank),
         cmocka_unit_test(test_outputs_not_replaceable),
+        cmocka_unit_test(test_init_loads_whole_layers),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
