@@ -202,6 +202,17 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet);
  * than CLI_MIN_RANK_BATCH examples of a global batch. */
 void cli_warn_small_batch(int global_batch, int ranks, bool quiet);
 
+/* Class names, when a file gives them (names NULL or n 0: none), must be
+ * one per output of the model (two for a single-output binary model) and
+ * all different: else SN_EINVAL naming file and where (predict would label
+ * a score with another class's name, eval's matrix would show two rows of
+ * one name). */
+int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
+                          int outputs);
+
+/* cli_check_class_names on the root attribute classes of ds. */
+int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs);
+
 /* Rank 0 warns on stderr, one line each, naming both, when the class names
  * or the preparation (scale, mean, std) of split s of ds differ from the
  * ones stored in the weights file (when it stores them). */

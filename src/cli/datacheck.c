@@ -3,6 +3,7 @@
  * weights used on data of other classes or preparation, and a per-rank
  * batch too small to compute well (see cli.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -35,6 +36,46 @@ void cli_warn_small_batch(int global_batch, int ranks, bool quiet)
             "machine's speed and batchnorm statistics get noisy; raise --batch (and --lr with "
             "it, docs/CLUSTER.md) or use fewer ranks\n", ranks, b, b == 1 ? "" : "s",
             global_batch, CLI_MIN_RANK_BATCH);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
+                          int outputs)
+{
+    if (!names || n == 0)
+        return SN_OK;
+    if (n != (size_t)outputs && !(outputs == 1 && n == 2))
+        return sn_fail(SN_EINVAL, "%s: %s names %zu class%s but the model has %d output%s%s",
+                       file, where, n, n == 1 ? "" : "es", outputs, outputs == 1 ? "" : "s",
+                       outputs == 1 ? " (a binary model: 2 names)" : "");
+    char **sorted = malloc(n * sizeof *sorted);   /* sorted, repeats are neighbours */
+    if (!sorted)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    memcpy(sorted, names, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_name);
+    int rc = SN_OK;
+    for (size_t i = 1; i < n && !rc; i++)
+        if (strcmp(sorted[i - 1], sorted[i]) == 0)
+            rc = sn_fail(SN_EINVAL, "%s: %s names the class '%s' twice", file, where, sorted[i]);
+    free(sorted);
+    return rc;
+}
+
+int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs)
+{
+    if (!ds->f || !sn_h5_has_attr(ds->f, "/", "classes"))
+        return SN_OK;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n);
+    if (!rc)
+        rc = cli_check_class_names(file, "the attribute classes", names, n, outputs);
+    sn_h5_free_strs(names, n);
+    return rc;
 }
 
 void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dataset *ds,

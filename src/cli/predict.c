@@ -137,6 +137,9 @@ static int run_image(const char *weights, const char *model, const char *input, 
     if (!rc)
         rc = sn_data_meta_read(f, &meta);
     sn_h5_close(f);
+    if (!rc)
+        rc = cli_check_class_names(weights, "/model classes", meta.classes, meta.n_classes,
+                                   (int)sn_model_out_len(m));
     const struct sn_shape *is = m ? &m->in_shape : NULL;
     if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "

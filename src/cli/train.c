@@ -435,6 +435,9 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     make_opts(f, &r->ob, &o);
     if (!rc)
         rc = sn_trainer_create(r->text, f->model, r->ds, &o, &s, &r->t);
+    if (!rc && !sn_trainer_net(r->t)->target_input)
+        rc = sn_dist_agree(cli_check_dataset_classes(
+            r->ds, f->data, (int)sn_model_out_len(sn_trainer_model(r->t))));
     if (!rc)
         cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size(), f->quiet);
     if (!rc && f->log && rank0)

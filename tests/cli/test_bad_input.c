@@ -62,6 +62,7 @@ static void write_bytes(const char *name, const void *bytes, size_t n)
 }
 
 static void make_hostile_fixtures(void);
+static void with_classes(const char *to, const char *const *names, size_t n);
 
 static const char m_cfg[] =
     "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\noptimizer = sgd\n"
@@ -497,13 +498,13 @@ static herr_t copy_attr(hid_t o, const char *name, const H5A_info_t *info, void 
     return 0;
 }
 
-/* w.h5 with n one-letter class names on /model, resealed.  More than
+/* from (weights) with n one-letter class names on /model, resealed.  More than
  * about 60,000 do not fit an object header of the format scratchnet
  * writes: /model is made again in the newest one (dense attribute
  * storage), its attributes copied. */
-static void many_classes(const char *to, size_t n)
+static void many_classes(const char *from, const char *to, size_t n)
 {
-    assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, to), 0);
+    assert_int_equal(sn_test_run("cd %s && cp %s %s", fx, from, to), 0);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
     hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, fapl);
@@ -735,7 +736,10 @@ static void make_hostile_fixtures(void)
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
                                  "--per-class 8 -o onebatch.h5 > /dev/null", fx), 0);
-    many_classes("manyclasses.h5", 2000000);
+    many_classes("w.h5", "manyclasses.h5", 2000000);
+    many_classes("wimg.h5", "wimgcls1.h5", 1);
+    with_classes(fx_path("cls5.h5"), (const char *const[]){ "a", "b", "c", "d", "e" }, 5);
+    with_classes(fx_path("clsdup.h5"), (const char *const[]){ "a", "b", "a" }, 3);
     /* models within every per-layer limit but too big in all: 1 G
      * parameters (8 GB with gradients) in 61 bytes; 256 M parameters
      * (2 GB with gradients, within the budget) that w.h5 does not fit */
