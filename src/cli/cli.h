@@ -26,6 +26,15 @@ int sn_cmd_convert(int argc, char **argv);
 int sn_cmd_plot(int argc, char **argv);
 int sn_cmd_export(int argc, char **argv);
 
+/* printf to stdout and to stderr for every line the commands print: the
+ * text passes sn_text_clean first, so a name the user or a file gave
+ * (an output name, a class name, a run record's value) cannot move the
+ * cursor, retitle the terminal or reorder the line.  Newlines are kept
+ * (the formats print several lines); a value read from a file that must
+ * stay on its line is cleaned of them first (sn_text_clean(s, false)). */
+int cli_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Whether a launcher (mpirun, srun) started this process: main notes it
  * before MPI starts, because a singleton MPI_Init sets the same variables. */
 void cli_note_launcher(void);

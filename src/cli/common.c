@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,46 @@
 #include "io/fingerprint.h"
 #include "io/fsutil.h"
 #include "train/ckptdir.h"
+
+/* Format, clean, write: the text is built whole first (on the stack, or
+ * once on the heap when longer) so one call is one write. */
+static int say(FILE *to, const char *fmt, va_list ap)
+{
+    char small[2048], *text = small;
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    char *big = n >= (int)sizeof small ? malloc((size_t)n + 1) : NULL;
+    if (big) {   /* without it, the first 2047 bytes */
+        vsnprintf(big, (size_t)n + 1, fmt, again);
+        text = big;
+    }
+    va_end(again);
+    if (n < 0)
+        return -1;
+    sn_text_clean(text, true);
+    fputs(text, to);
+    free(big);
+    return n;
+}
+
+int cli_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = say(stdout, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int cli_eprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = say(stderr, fmt, ap);
+    va_end(ap);
+    return n;
+}
 
 bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name)
 {
@@ -305,9 +346,9 @@ void cli_print_error(int rc)
 {
     const char *msg = sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc);
     if (rc == SN_EINTR)   /* the stop someone asked for is not an error */
-        fprintf(stderr, "scratchnet: %s\n", msg);
+        cli_eprintf("scratchnet: %s\n", msg);
     else
-        fprintf(stderr, "scratchnet: error: %s\n", msg);
+        cli_eprintf("scratchnet: error: %s\n", msg);
 }
 
 int cli_end(int rc)
@@ -315,7 +356,7 @@ int cli_end(int rc)
     if (rc == SN_OK)
         return 0;
     if (rc == SN_EFATAL) {   /* the others may wait in a collective: end them all */
-        fprintf(stderr, "scratchnet: error: rank %d: %s\n", sn_dist_rank(), sn_errmsg());
+        cli_eprintf("scratchnet: error: rank %d: %s\n", sn_dist_rank(), sn_errmsg());
         fflush(stderr);
         sn_dist_abort(1);
     }
@@ -616,11 +657,12 @@ int cli_print_ranks(int threads)
         return sn_fail(SN_ENOMEM, "out of memory");
     int rc = sn_dist_gather(&me, all, sizeof me);
     if (!rc && all) {
-        printf("scratchnet: %d rank%s (%s)\n  rank  host                      threads  pid\n", P,
-               P == 1 ? "" : "s", sn_dist_backend());
+        cli_printf("scratchnet: %d rank%s (%s)\n"
+                       "  rank  host                      threads  pid\n", P,
+                   P == 1 ? "" : "s", sn_dist_backend());
         for (int r = 0; r < P; r++)
-            printf("  %4d  %-24s  %7d  %ld\n", all[r].rank, all[r].host, all[r].threads,
-                   all[r].pid);
+            cli_printf("  %4d  %-24s  %7d  %ld\n", all[r].rank, all[r].host, all[r].threads,
+                       all[r].pid);
         fflush(stdout);
     }
     free(all);

@@ -201,7 +201,7 @@ static int convert_idx(int argc, char **argv)
             remove(tmp);
         rc = stopped_writing(rc, out);
         if (!rc)
-            printf("wrote %s\n", out);
+            cli_printf("wrote %s\n", out);
     }
     return cli_agree(rc);   /* the other ranks wait here and learn the outcome */
 }
@@ -329,7 +329,7 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
     if (!rc)
         rc = sn_h5_write_stoppable(f, yp, 1, dims, SN_H5_I32, yo);
     if (!rc)
-        printf("/%s: %zu of %zu rows\n", s->name, n, s->n);
+        cli_printf("/%s: %zu of %zu rows\n", s->name, n, s->n);
     free(seen);
     free(x);
     free(yo);
@@ -398,7 +398,7 @@ static int convert_subset(int argc, char **argv)
         if (!rc)
             rc = stopped_writing(sn_h5_write_atomic(out, fill_subset, &j), out);
         if (!rc)
-            printf("wrote %s\n", out);
+            cli_printf("wrote %s\n", out);
         sn_dataset_close(d);
     }
     return cli_agree(rc);
@@ -469,23 +469,24 @@ static int convert_images(int argc, char **argv)
             rc = stopped_writing(sn_h5_write_atomic(out, fill_folder, &j), out);
         }
         if (!rc) {
-            printf("wrote %s: %zu training image%s", out, tr.n, cli_s((long long)tr.n));
+            cli_printf("wrote %s: %zu training image%s", out, tr.n, cli_s((long long)tr.n));
             if (test)
-                printf(", %zu test image%s", te.n, cli_s((long long)te.n));
-            printf(" of %dx%dx%d, %d class%s", tr.C, tr.H, tr.W, tr.n_classes,
-                   tr.n_classes == 1 ? "" : "es");
+                cli_printf(", %zu test image%s", te.n, cli_s((long long)te.n));
+            cli_printf(" of %dx%dx%d, %d class%s", tr.C, tr.H, tr.W, tr.n_classes,
+                       tr.n_classes == 1 ? "" : "es");
             size_t skipped = tr.skipped + te.skipped, resized = tr.resized + te.resized,
                    recoloured = tr.recoloured + te.recoloured;
             if (resized)
-                printf("; %zu image%s resized to %dx%d", resized, cli_s((long long)resized),
-                       tr.H, tr.W);
+                cli_printf("; %zu image%s resized to %dx%d", resized, cli_s((long long)resized),
+                           tr.H, tr.W);
             if (recoloured)
-                printf("; %zu image%s converted to %s", recoloured, cli_s((long long)recoloured),
-                       tr.C == 1 ? "grey" : "colour");
+                cli_printf("; %zu image%s converted to %s", recoloured,
+                           cli_s((long long)recoloured),
+                           tr.C == 1 ? "grey" : "colour");
             if (skipped)
-                printf(" (%zu file%s that %s not .png/.jpg skipped)", skipped,
-                       cli_s((long long)skipped), skipped == 1 ? "is" : "are");
-            printf("\n");
+                cli_printf(" (%zu file%s that %s not .png/.jpg skipped)", skipped,
+                           cli_s((long long)skipped), skipped == 1 ? "is" : "are");
+            cli_printf("\n");
             sn_folder_free(&tr);
         }
         sn_folder_free(&te);
@@ -508,8 +509,8 @@ int sn_cmd_convert(int argc, char **argv)
     if (strcmp(argv[2], "subset") == 0)
         return cli_wants_help(argc, argv) ? (fputs(usage, stdout), 0) : convert_subset(argc, argv);
     if (sn_dist_rank() == 0)
-        fprintf(stderr, "scratchnet: error: unknown conversion '%s' (expected idx, folder, "
-                "cifar10 or subset)\n%s", argv[2],
-                usage);
+        cli_eprintf("scratchnet: error: unknown conversion '%s' (expected idx, folder, "
+                    "cifar10 or subset)\n%s", argv[2],
+                    usage);
     return 2;
 }

@@ -22,7 +22,7 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet)
     if (!allow)
         return sn_fail(rc, "%s (--allow-split-preprocessing trains anyway)", msg);
     if (sn_dist_rank() == 0 && !quiet)
-        fprintf(stderr, "scratchnet: warning: %s (allowed by --allow-split-preprocessing)\n", msg);
+        cli_eprintf("scratchnet: warning: %s (allowed by --allow-split-preprocessing)\n", msg);
     return SN_OK;
 }
 
@@ -31,11 +31,11 @@ void cli_warn_small_batch(int global_batch, int ranks, bool quiet)
     int b = ranks > 0 ? global_batch / ranks : global_batch;
     if (ranks < 2 || b >= CLI_MIN_RANK_BATCH || quiet || sn_dist_rank() != 0)
         return;
-    fprintf(stderr, "scratchnet: warning: each of the %d ranks computes %d example%s per step "
-            "(global batch %d): below %d per rank the matrix products run far below the "
-            "machine's speed and batchnorm statistics get noisy; raise --batch (and --lr with "
-            "it, docs/CLUSTER.md) or use fewer ranks\n", ranks, b, b == 1 ? "" : "s",
-            global_batch, CLI_MIN_RANK_BATCH);
+    cli_eprintf("scratchnet: warning: each of the %d ranks computes %d example%s per step "
+                "(global batch %d): below %d per rank the matrix products run far below the "
+                "machine's speed and batchnorm statistics get noisy; raise --batch (and --lr with "
+                "it, docs/CLUSTER.md) or use fewer ranks\n", ranks, b, b == 1 ? "" : "s",
+                global_batch, CLI_MIN_RANK_BATCH);
 }
 
 static int by_name(const void *a, const void *b)
@@ -98,15 +98,15 @@ void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dat
     if (!rc && w.n_classes && d.n_classes && !sn_data_meta_same_classes(&w, &d)) {
         sn_data_meta_classes_str(&w, a, sizeof a);
         sn_data_meta_classes_str(&d, b, sizeof b);
-        fprintf(stderr, "scratchnet: warning: %s was trained on the classes %s but %s names %s: "
-                "a label may not mean the same class in both\n", weights, a, data, b);
+        cli_eprintf("scratchnet: warning: %s was trained on the classes %s but %s names %s: "
+                    "a label may not mean the same class in both\n", weights, a, data, b);
     }
     if (!rc && w.known && !sn_data_meta_same_prep(&w, &d)) {
         sn_data_meta_prep_str(&w, a, sizeof a);
         sn_data_meta_prep_str(&d, b, sizeof b);
-        fprintf(stderr, "scratchnet: warning: %s was trained on inputs prepared with %s but %s "
-                "/%s/x has %s: the model sees inputs unlike its training data\n", weights, a,
-                data, s->name, b);
+        cli_eprintf("scratchnet: warning: %s was trained on inputs prepared with %s but %s "
+                    "/%s/x has %s: the model sees inputs unlike its training data\n", weights, a,
+                    data, s->name, b);
     }
     sn_data_meta_free(&w);
     sn_data_meta_free(&d);

@@ -68,8 +68,11 @@ static char **class_names(struct sn_dataset *ds, int K)
     char **names = NULL;
     size_t n = 0;
     if (sn_h5_has_attr(ds->f, "/", "classes") &&
-        sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n) == SN_OK && n == (size_t)K)
+        sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n) == SN_OK && n == (size_t)K) {
+        for (size_t k = 0; k < n; k++)   /* a table row each: no line breaks */
+            sn_text_clean(names[k], false);
         return names;
+    }
     sn_h5_free_strs(names, n);
     names = calloc((size_t)K, sizeof *names);
     for (int k = 0; names && k < K; k++) {
@@ -89,17 +92,17 @@ static void print_confusion(const int64_t *cm, int K, char **names)
             w = (int)strlen(names[k]);
     if (w > 24)
         w = 24;
-    printf("\nconfusion matrix (rows: true class, columns: predicted class)\n%*s", w + 4, "");
+    cli_printf("\nconfusion matrix (rows: true class, columns: predicted class)\n%*s", w + 4, "");
     for (int j = 0; j < K; j++)
-        printf(" %6d", j);
-    printf("\n");
+        cli_printf(" %6d", j);
+    cli_printf("\n");
     for (int i = 0; i < K; i++) {
-        printf("%2d %-*.*s ", i, w, w, names[i]);
+        cli_printf("%2d %-*.*s ", i, w, w, names[i]);
         for (int j = 0; j < K; j++)
-            printf(" %6lld", (long long)cm[(size_t)i * K + j]);
-        printf("\n");
+            cli_printf(" %6lld", (long long)cm[(size_t)i * K + j]);
+        cli_printf("\n");
     }
-    printf("\n%-*s %9s %9s %9s %9s\n", w + 3, "class", "precision", "recall", "F1", "support");
+    cli_printf("\n%-*s %9s %9s %9s %9s\n", w + 3, "class", "precision", "recall", "F1", "support");
     double sp = 0, sr = 0, sf = 0;
     for (int k = 0; k < K; k++) {
         int64_t tp = cm[(size_t)k * K + k], pred = 0, sup = 0;
@@ -112,9 +115,10 @@ static void print_confusion(const int64_t *cm, int K, char **names)
         sp += p;
         sr += r;
         sf += f;
-        printf("%2d %-*.*s %9.4f %9.4f %9.4f %9lld\n", k, w, w, names[k], p, r, f, (long long)sup);
+        cli_printf("%2d %-*.*s %9.4f %9.4f %9.4f %9lld\n", k, w, w, names[k], p, r, f,
+                       (long long)sup);
     }
-    printf("%-*s %9.4f %9.4f %9.4f\n", w + 3, "macro mean", sp / K, sr / K, sf / K);
+    cli_printf("%-*s %9.4f %9.4f %9.4f\n", w + 3, "macro mean", sp / K, sr / K, sf / K);
 }
 
 /* The confusion matrix of more classes than this is neither printed nor
@@ -215,16 +219,16 @@ static void print_result(const char *split, const struct sn_eval_sums *e,
                          const int64_t *cm, int K, char **names)
 {
     const int64_t correct = e->correct, seen = e->seen;
-    printf("%s: %lld example%s  loss %.4f", split, (long long)seen, cli_s(seen),
-           e->loss_sum / (double)seen);
+    cli_printf("%s: %lld example%s  loss %.4f", split, (long long)seen, cli_s(seen),
+               e->loss_sum / (double)seen);
     if (s->y_int && !net->target_input)
-        printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
-               (long long)correct, (long long)seen);
+        cli_printf("  accuracy %.2f%% (%lld/%lld)", 100.0 * (double)correct / (double)seen,
+                   (long long)correct, (long long)seen);
     if (net->augment.test_flip)
-        printf("  (test_flip: each image and its mirror)");
+        cli_printf("  (test_flip: each image and its mirror)");
     else if (net->augment.n_views)
-        printf("  (test_views: the weighted mean of %d views)", net->augment.n_views);
-    printf("\n");
+        cli_printf("  (test_views: the weighted mean of %d views)", net->augment.n_views);
+    cli_printf("\n");
     if (cm)
         print_confusion(cm, K, names);
 }
@@ -325,7 +329,7 @@ int sn_cmd_eval(int argc, char **argv)
     if ((code = cli_agree(rc)))
         goto out;
     if (cpng && sn_dist_rank() == 0)
-        printf("wrote %s\n", cpng);
+        cli_printf("wrote %s\n", cpng);
     code = 0;
 out:
     sn_model_destroy(m);

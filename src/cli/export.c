@@ -90,13 +90,13 @@ static int run(const char *weights, const char *model, const char *out, struct s
         char b[32] = "N";
         if (o->batch)
             snprintf(b, sizeof b, "%d", o->batch);
-        printf("wrote %s: opset %d, batch %s, %d layers%s%s\n", out, o->opset, b, m->n_layers,
-               net.augment.test_flip ? ", test_flip in the graph" : "",
-               o->probs ? ", output probs" : ", output the raw outputs");
+        cli_printf("wrote %s: opset %d, batch %s, %d layers%s%s\n", out, o->opset, b, m->n_layers,
+                   net.augment.test_flip ? ", test_flip in the graph" : "",
+                   o->probs ? ", output probs" : ", output the raw outputs");
         if (assumed)
-            printf("note: %s keeps no input scale: the graph takes %s\n", weights,
-                   meta.scale != 1.0 ? "pixels and divides by 255 (as predict does)"
-                                     : "inputs as they are");
+            cli_printf("note: %s keeps no input scale: the graph takes %s\n", weights,
+                       meta.scale != 1.0 ? "pixels and divides by 255 (as predict does)"
+                                         : "inputs as they are");
     }
     sn_model_destroy(m);
     sn_data_meta_free(&meta);
@@ -134,7 +134,7 @@ int sn_cmd_export(int argc, char **argv)
     if (!rc)
         rc = run(weights, model, out, &o);
     if (rc) {   /* a local command: no other rank to agree with */
-        fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+        cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return cli_exit_code(rc);
     }
     return 0;

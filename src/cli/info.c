@@ -43,12 +43,15 @@ static void print_record(const char *weights)
     int rc = sn_record_read(f, &r);
     sn_h5_close(f);
     if (rc || r.n == 0) {
-        printf("\nrun record: none (written without one)\n");
+        cli_printf("\nrun record: none (written without one)\n");
         return;
     }
-    printf("\nrun record (what it was trained on and how; a resume compares these):\n");
-    for (int i = 0; i < r.n; i++)
-        printf("  %-11s %s\n", r.kv[i].key, r.kv[i].value);
+    cli_printf("\nrun record (what it was trained on and how; a resume compares these):\n");
+    for (int i = 0; i < r.n; i++) {
+        sn_text_clean(r.kv[i].key, false);   /* one line each, whatever the file holds */
+        sn_text_clean(r.kv[i].value, false);
+        cli_printf("  %-11s %s\n", r.kv[i].key, r.kv[i].value);
+    }
 }
 
 /* The memory of one rank at the configured batch, computed from the
@@ -61,20 +64,21 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
     struct sn_model_size z;
     size_t limit;
     if (sn_model_size(m, b, states, &z) || sn_model_max_bytes(&limit)) {
-        printf("memory per rank at batch %d: %s\n", net->batch, sn_errmsg());
+        cli_printf("memory per rank at batch %d: %s\n", net->batch, sn_errmsg());
         return;
     }
-    printf("memory per rank at batch %d / %ld rank%s = %d: about %.4g MB (parameters, gradients "
-           "and %d optimizer state%s %.4g MB; layer outputs, output gradients, the input batch "
-           "and what layers keep for backward %.4g MB, per example %.4g MB of outputs and "
-           "%.4g MB kept; fixed workspace on top)\n", net->batch, ranks,
-           ranks == 1 ? "" : "s", b, (double)z.total_bytes / 1e6, states, states == 1 ? "" : "s",
-           (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
-           (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
+    cli_printf("memory per rank at batch %d / %ld rank%s = %d: about %.4g MB (parameters, "
+               "gradients and %d optimizer state%s %.4g MB; layer outputs, output gradients, the "
+               "input batch and what layers keep for backward %.4g MB, per example %.4g MB of "
+               "outputs and %.4g MB kept; fixed workspace on top)\n", net->batch, ranks,
+               ranks == 1 ? "" : "s", b, (double)z.total_bytes / 1e6, states,
+               states == 1 ? "" : "s",
+               (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
+               (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
     if (z.total_bytes > limit)
-        printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval and predict "
-               "refuse this model unless SN_MODEL_MAX_BYTES allows it\n", (double)limit / 1e6,
-               limit);
+        cli_printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval and predict "
+                   "refuse this model unless SN_MODEL_MAX_BYTES allows it\n", (double)limit / 1e6,
+                   limit);
 }
 
 int sn_cmd_info(int argc, char **argv)
@@ -105,16 +109,16 @@ int sn_cmd_info(int argc, char **argv)
         goto out;
     if (sn_dist_rank() == 0) {
         char buf[64];
-        printf("model %s%s\n", model ? model : weights,
-               weights && sn_ckpt_is_checkpoint(weights) ? " (checkpoint)" : "");
-        printf("input %s  batch %d  epochs %d  loss %s  optimizer %s  lr %g  seed %llu\n\n",
-               sn_shape_str(&net.input, buf, sizeof buf), net.batch, net.epochs,
-               sn_loss_name(net.loss), sn_optim_name(net.optim.kind), net.sched.lr,
-               (unsigned long long)net.seed);
-        printf("%-4s %-18s %-11s %-14s %10s %11s %11s\n", "#", "name", "kind", "output",
-               "params", "FLOPs/ex", "act. bytes");
-        printf("%-4s %-18s %-11s %-14s\n", "-", "(input)", "",
-               sn_shape_str(&m->in_shape, buf, sizeof buf));
+        cli_printf("model %s%s\n", model ? model : weights,
+                   weights && sn_ckpt_is_checkpoint(weights) ? " (checkpoint)" : "");
+        cli_printf("input %s  batch %d  epochs %d  loss %s  optimizer %s  lr %g  seed %llu\n\n",
+                   sn_shape_str(&net.input, buf, sizeof buf), net.batch, net.epochs,
+                   sn_loss_name(net.loss), sn_optim_name(net.optim.kind), net.sched.lr,
+                   (unsigned long long)net.seed);
+        cli_printf("%-4s %-18s %-11s %-14s %10s %11s %11s\n", "#", "name", "kind", "output",
+                   "params", "FLOPs/ex", "act. bytes");
+        cli_printf("%-4s %-18s %-11s %-14s\n", "-", "(input)", "",
+                   sn_shape_str(&m->in_shape, buf, sizeof buf));
         size_t total = 0, bufs = 0, acts = 0;
         double flops = 0;
         for (int i = 0; i < m->n_layers; i++) {
@@ -138,16 +142,16 @@ int sn_cmd_info(int argc, char **argv)
                     used += (size_t)snprintf(ins + used, sizeof ins - used, "%s%s", j ? ", " : "",
                                              l->in[j] < 0 ? "input" : m->layers[l->in[j]]->name);
             }
-            printf("%-4d %-18s %-11s %-14s %10zu %11s %11s%s%s\n", i, l->name, l->ops->kind,
-                   sn_shape_str(&l->out_shape, buf, sizeof buf), n, human(f, fb, sizeof fb),
-                   human((double)a, ab, sizeof ab), l->freeze ? "  (frozen)" : "", ins);
+            cli_printf("%-4d %-18s %-11s %-14s %10zu %11s %11s%s%s\n", i, l->name, l->ops->kind,
+                       sn_shape_str(&l->out_shape, buf, sizeof buf), n, human(f, fb, sizeof fb),
+                       human((double)a, ab, sizeof ab), l->freeze ? "  (frozen)" : "", ins);
         }
         char fb[32], tb[32];
-        printf("\nparameters: %zu learnt (%.2f MB as float32), %zu buffer values\n", total,
-               (double)total * 4 / 1e6, bufs);
-        printf("forward: %s FLOPs per example; a training step (forward + backward) is about "
-               "3x: %s FLOPs per example\n", human(flops, fb, sizeof fb),
-               human(3 * flops, tb, sizeof tb));
+        cli_printf("\nparameters: %zu learnt (%.2f MB as float32), %zu buffer values\n", total,
+                   (double)total * 4 / 1e6, bufs);
+        cli_printf("forward: %s FLOPs per example; a training step (forward + backward) is about "
+                   "3x: %s FLOPs per example\n", human(flops, fb, sizeof fb),
+                   human(3 * flops, tb, sizeof tb));
         print_memory(m, &net, ranks);
         if (weights)
             print_record(weights);

@@ -154,14 +154,14 @@ int main(int argc, char **argv)
          * once, by rank 0 (before MPI runs, every process is rank 0); a
          * runtime failure may be one rank's own */
         if (rc != SN_EUSAGE || sn_dist_rank() == 0)
-            fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+            cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return rc == SN_EUSAGE ? 2 : 1;
     }
     catch_stop_signals(false);   /* again: the MPI runtime may have installed its own */
     int code = 2;
     if (!run) {   /* every rank gets it wrong the same way: say it once */
         if (sn_dist_rank() == 0)
-            fprintf(stderr, "scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
+            cli_eprintf("scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
     } else {
         code = run(argc, argv);
     }

@@ -70,8 +70,8 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
     rc = cli_plot_read_log(in, log, &c);
     fclose(in);
     if (!rc && c.cut_line)
-        fprintf(stderr, "scratchnet: warning: %s:%d: the last line has no end of line and is not "
-                "a log line (a write cut short); skipped\n", log, c.cut_line);
+        cli_eprintf("scratchnet: warning: %s:%d: the last line has no end of line and is not "
+                    "a log line (a write cut short); skipped\n", log, c.cut_line);
     FILE *out = rc ? NULL : fopen(table, "w");
     if (!rc && !out)
         rc = sn_fail(SN_EIO, "%s: cannot write", table);
@@ -163,9 +163,9 @@ int sn_cmd_plot(int argc, char **argv)
     if (!rc)
         rc = draw(pos[0], out, (int)w, (int)h);
     if (rc) {   /* a local command: no other rank to agree with */
-        fprintf(stderr, "scratchnet: error: %s\n", sn_errmsg());
+        cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return cli_exit_code(rc);
     }
-    printf("wrote %s (%ldx%ld)\n", out, w, h);
+    cli_printf("wrote %s (%ldx%ld)\n", out, w, h);
     return 0;
 }

@@ -140,6 +140,8 @@ static int run_image(const char *weights, const char *model, const char *input, 
     if (!rc)
         rc = cli_check_class_names(weights, "/model classes", meta.classes, meta.n_classes,
                                    (int)sn_model_out_len(m));
+    for (size_t k = 0; !rc && k < meta.n_classes; k++)   /* shown one a line */
+        sn_text_clean(meta.classes[k], false);
     const struct sn_shape *is = m ? &m->in_shape : NULL;
     if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "
@@ -172,9 +174,9 @@ static int run_image(const char *weights, const char *model, const char *input, 
         const float *z = sn_forward_eval(m, &net, x, 1, zsum);
         to_probs(net.loss, z, probs, 1, K);
         int32_t pred = sn_loss_predict(z, K);
-        printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s\n", input,
-               img.channels == 1 ? "grey" : "colour", img.height, img.width, C, H, W,
-               meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
+        cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s\n", input,
+                   img.channels == 1 ? "grey" : "colour", img.height, img.width, C, H, W,
+                   meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
         bool named = meta.n_classes == (size_t)K;
         int k_max = top < K ? top : K;
         bool *used = calloc((size_t)K, sizeof *used);
@@ -184,8 +186,8 @@ static int run_image(const char *weights, const char *model, const char *input, 
                 if (!used[k] && (best < 0 || probs[k] > probs[best]))
                     best = k;
             used[best] = true;
-            printf("  %d. %-3d %-24s %.4f\n", r + 1, best, named ? meta.classes[best] : "",
-                   probs[best]);
+            cli_printf("  %d. %-3d %-24s %.4f\n", r + 1, best, named ? meta.classes[best] : "",
+                       probs[best]);
         }
         free(used);
         if (out) {
@@ -193,7 +195,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
             rc = ends_with(out, ".csv") ? write_csv(out, &o)
                                         : sn_h5_write_atomic(out, fill_outputs, &o);
             if (!rc)
-                printf("wrote %s\n", out);
+                cli_printf("wrote %s\n", out);
         }
     }
     sn_model_destroy(m);
@@ -264,8 +266,8 @@ static int run(const char *weights, const char *model, const char *input, const 
         struct outputs o = { s->n, K, probs, pred };
         rc = ends_with(out, ".csv") ? write_csv(out, &o) : sn_h5_write_atomic(out, fill_outputs, &o);
         if (!rc)
-            printf("wrote %s: %zu prediction%s of %d output%s\n", out, s->n,
-                   cli_s((long long)s->n), K, cli_s(K));
+            cli_printf("wrote %s: %zu prediction%s of %d output%s\n", out, s->n,
+                       cli_s((long long)s->n), K, cli_s(K));
     }
     sn_model_destroy(m);
     sn_dataset_close(ds);

@@ -64,23 +64,24 @@ void profile_print(const struct profile *p, const struct sn_model *m, int global
     for (int ph = 0; ph < SN_PHASE_N; ph++)
         total += p->sum[ph];
     if (n <= 0 || total <= 0) {
-        printf("profile: fewer than %d steps after the warm-up, nothing to report\n",
-               PROFILE_WARMUP + 1);
+        cli_printf("profile: fewer than %d steps after the warm-up, nothing to report\n",
+                   PROFILE_WARMUP + 1);
         return;
     }
-    printf("profile: %lld step%s after %d warm-up, %d rank%s x %d thread%s: %.1f images/s, "
-           "%.3f ms/step (rank 0):", (long long)n, cli_s(n), PROFILE_WARMUP, sn_dist_size(),
-           cli_s(sn_dist_size()), threads, cli_s(threads),
-           (double)n * global_batch / total, 1e3 * total / (double)n);
+    cli_printf("profile: %lld step%s after %d warm-up, %d rank%s x %d thread%s: %.1f images/s, "
+               "%.3f ms/step (rank 0):", (long long)n, cli_s(n), PROFILE_WARMUP, sn_dist_size(),
+               cli_s(sn_dist_size()), threads, cli_s(threads),
+               (double)n * global_batch / total, 1e3 * total / (double)n);
     for (int ph = 0; ph < SN_PHASE_N; ph++)
-        printf(" %s %.3f", sn_phase_names[ph], 1e3 * p->sum[ph] / (double)n);
-    printf(" ms; peak RSS %.1f MB\n", sn_peak_rss_mb());
-    printf("%-20s %-11s %12s %12s %7s\n", "layer", "kind", "forward ms", "backward ms", "share");
+        cli_printf(" %s %.3f", sn_phase_names[ph], 1e3 * p->sum[ph] / (double)n);
+    cli_printf(" ms; peak RSS %.1f MB\n", sn_peak_rss_mb());
+    cli_printf("%-20s %-11s %12s %12s %7s\n", "layer", "kind", "forward ms", "backward ms",
+                   "share");
     for (int i = 0; i < m->n_layers; i++) {
         double f = p->layer_s[2 * i], b = p->layer_s[2 * i + 1];
-        printf("%-20s %-11s %12.3f %12.3f %6.1f%%%s\n", m->layers[i]->name,
-               m->layers[i]->ops->kind, 1e3 * f / (double)n, 1e3 * b / (double)n,
-               100.0 * (f + b) / total, m->y_shared[i] ? "  (in place)" : "");
+        cli_printf("%-20s %-11s %12.3f %12.3f %6.1f%%%s\n", m->layers[i]->name,
+                   m->layers[i]->ops->kind, 1e3 * f / (double)n, 1e3 * b / (double)n,
+                   100.0 * (f + b) / total, m->y_shared[i] ? "  (in place)" : "");
     }
     fflush(stdout);
 }

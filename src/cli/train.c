@@ -307,9 +307,9 @@ static int open_log(const struct train_flags *f, struct run *r)
         return sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
                        strerror(errno));
     if (cut > 0)
-        fprintf(stderr, "scratchnet: warning: --log %s: its last line was cut short (%lld "
-                "byte%s without an end of line, from a write that failed); removed\n", f->log,
-                cut, cut == 1 ? "" : "s");
+        cli_eprintf("scratchnet: warning: --log %s: its last line was cut short (%lld "
+                    "byte%s without an end of line, from a write that failed); removed\n", f->log,
+                    cut, cut == 1 ? "" : "s");
     return SN_OK;
 }
 
@@ -317,7 +317,7 @@ static void on_warn(void *ctx, const char *msg)
 {
     (void)ctx;
     if (sn_dist_rank() == 0)
-        fprintf(stderr, "scratchnet: warning: %s\n", msg);
+        cli_eprintf("scratchnet: warning: %s\n", msg);
 }
 
 static void on_alive(void *ctx, int64_t step)
@@ -343,23 +343,24 @@ static void print_start(const struct train_flags *f, const struct run *r,
 {
     const struct sn_train_state *st = sn_trainer_state(r->t);
     if (s->init_loaded)
-        printf("init: %d parameter arrays from %s%s%s\n", s->init_loaded, f->init,
-               s->init_refit[0] ? "; re-initialised (the file holds them in other shapes or in "
-                                  "part): " : "",
-               s->init_refit);
+        cli_printf("init: %d parameter arrays from %s%s%s\n", s->init_loaded, f->init,
+                   s->init_refit[0] ? "; re-initialised (the file holds them in other shapes or in "
+                                      "part): " : "",
+                   s->init_refit);
     if (s->auto_found_none)
-        printf("resume auto: no checkpoint in %s, starting fresh\n", f->ckdir);
+        cli_printf("resume auto: no checkpoint in %s, starting fresh\n", f->ckdir);
     if (s->whitened[0])
-        printf("init = whiten: %s\n", s->whitened);
+        cli_printf("init = whiten: %s\n", s->whitened);
     if (s->resumed_from[0]) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
-        printf("resumed from %s %s, written by %lld rank%s\n", s->resumed_from, where,
-               (long long)s->resumed_world_size, cli_s(s->resumed_world_size));
+        cli_printf("resumed from %s %s, written by %lld rank%s\n", s->resumed_from, where,
+                   (long long)s->resumed_world_size, cli_s(s->resumed_world_size));
     }
     if (s->overridden[0])
-        printf("resume: continuing with this run's settings where they differ (--resume-override): "
-               "%s\n", s->overridden);
+        cli_printf("resume: continuing with this run's settings where they differ "
+                   "(--resume-override): "
+                   "%s\n", s->overridden);
     fflush(stdout);
 }
 
@@ -375,28 +376,30 @@ static void print_plan(const struct train_flags *f, const struct run *r)
     if (left)
         snprintf(skipped, sizeof skipped, " (the last %zu example%s of each shuffled epoch %s "
                  "skipped)", left, cli_s((long long)left), left == 1 ? "is" : "are");
-    printf("training %s on %s: %zu example%s, global batch %d (%d per rank), %lld step%s per "
-           "epoch%s, %zu parameters, %s\n", f->model, f->data, n, cli_s((long long)n), net->batch,
-           p.local_batch, (long long)p.steps_per_epoch, cli_s(p.steps_per_epoch), skipped,
-           m->n_params, sn_optim_name(net->optim.kind));
-    printf("the run ends at step %lld: %s\n", (long long)p.end_step,
-           p.bound_by_steps && p.bound_by_epochs ? "--steps and the epoch count agree"
-           : p.bound_by_steps                    ? "--steps"
-                                                 : "the epoch count");
+    cli_printf("training %s on %s: %zu example%s, global batch %d (%d per rank), %lld step%s per "
+               "epoch%s, %zu parameters, %s\n", f->model, f->data, n, cli_s((long long)n),
+               net->batch,
+               p.local_batch, (long long)p.steps_per_epoch, cli_s(p.steps_per_epoch), skipped,
+               m->n_params, sn_optim_name(net->optim.kind));
+    cli_printf("the run ends at step %lld: %s\n", (long long)p.end_step,
+               p.bound_by_steps && p.bound_by_epochs ? "--steps and the epoch count agree"
+               : p.bound_by_steps                    ? "--steps"
+                                                     : "the epoch count");
     if (p.optim_states)
-        printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", p.optim_states,
-               p.optim_len, (double)p.optim_states * (double)p.optim_len * 4.0 / 1048576.0,
-               f->shard ? ", sharded over the ranks" : "");
+        cli_printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", p.optim_states,
+                   p.optim_len, (double)p.optim_states * (double)p.optim_len * 4.0 / 1048576.0,
+                   f->shard ? ", sharded over the ranks" : "");
     struct sn_dist_hosts h;
     sn_dist_hosts(&h);
-    printf("gradients averaged by %s (%d host%s, up to %d rank%s on one)\n",
-           sn_trainer_reducer_name(r->t), h.n_hosts, cli_s(h.n_hosts), h.max_local_size,
-           cli_s(h.max_local_size));
+    cli_printf("gradients averaged by %s (%d host%s, up to %d rank%s on one)\n",
+               sn_trainer_reducer_name(r->t), h.n_hosts, cli_s(h.n_hosts), h.max_local_size,
+               cli_s(h.max_local_size));
     if (sn_trainer_done(r->t)) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
-        printf("nothing to train: the starting point is %s and this run ends after epoch %d%s\n",
-               where, net->epochs, f->seen_steps ? " or at --steps" : "");
+        cli_printf("nothing to train: the starting point is %s and this run ends after epoch "
+                   "%d%s\n",
+                   where, net->epochs, f->seen_steps ? " or at --steps" : "");
     }
     fflush(stdout);
 }
@@ -485,8 +488,8 @@ static void report_epoch(const struct train_flags *f, struct run *r,
         .threads = r->threads, .peak_rss_mb = (int)e->peak_rss_mb,
     };
     if (cli_log_epoch(r->log, &line) != SN_OK) {   /* said once: no more lines are tried */
-        fprintf(stderr, "scratchnet: warning: --log %s: %s; training goes on without it\n",
-                f->log, sn_errmsg());
+        cli_eprintf("scratchnet: warning: --log %s: %s; training goes on without it\n",
+                    f->log, sn_errmsg());
         fclose(r->log);
         r->log = NULL;
     }
@@ -608,9 +611,9 @@ static int wrap_up(const struct train_flags *f, struct run *r)
         profile_print(&r->prof, m, sn_trainer_net(r->t)->batch, r->threads);
         const int64_t steps = sn_trainer_state(r->t)->global_step - r->prof.first_step;
         if (steps > 0)
-            printf("gradient messages sent by rank 0: %.4f MB per step (%s)\n",
-                   (double)sn_trainer_bytes_sent(r->t) / (double)steps / 1048576.0,
-                   sn_trainer_reducer_name(r->t));
+            cli_printf("gradient messages sent by rank 0: %.4f MB per step (%s)\n",
+                       (double)sn_trainer_bytes_sent(r->t) / (double)steps / 1048576.0,
+                       sn_trainer_reducer_name(r->t));
     }
     int rc = SN_OK;
     if (f->trace) {

@@ -39,17 +39,25 @@ static bool unsafe_char(const unsigned char *p, size_t n)
  * class name): control characters (C0, DEL and C1, whose 0x9b starts a
  * terminal sequence as ESC [ does) and bytes that are not UTF-8 become
  * '?', so an error is always exactly one line and no byte of it can act
- * on a terminal. */
-static void one_line(char *s)
+ * on a terminal.  keep_lines spares newline and tab (text of several
+ * lines). */
+static void clean(char *s, bool keep_lines)
 {
     unsigned char *p = (unsigned char *)s;
     while (*p) {
         const size_t n = utf8_len(p);
-        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) || unsafe_char(p, n))
+        if (keep_lines && (*p == '\n' || *p == '\t'))
+            p++;
+        else if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) || unsafe_char(p, n))
             *p++ = '?';
         else
             p += n;
     }
+}
+
+void sn_text_clean(char *s, bool keep_lines)
+{
+    clean(s, keep_lines);
 }
 
 /* A message longer than MSG_LEN keeps its beginning and its end, with
@@ -79,7 +87,7 @@ int sn_fail(int code, const char *fmt, ...)
     int n = vsnprintf(full, sizeof full, fmt, ap);
     va_end(ap);
     keep_ends(full, n < 0 ? 0 : (size_t)n < sizeof full ? (size_t)n : sizeof full - 1);
-    one_line(last_msg);
+    clean(last_msg, false);
     return code;
 }
 
@@ -93,7 +101,7 @@ int sn_fail_prefix(int code, const char *fmt, ...)
     n = n < 0 ? 0 : n < FULL_LEN ? n : FULL_LEN - 1;
     snprintf(full + n, sizeof full - (size_t)n, "%s", last_msg);
     keep_ends(full, strlen(full));
-    one_line(last_msg);
+    clean(last_msg, false);
     return code;
 }
 

@@ -8,6 +8,8 @@
 #ifndef SN_CORE_STATUS_H
 #define SN_CORE_STATUS_H
 
+#include <stdbool.h>
+
 enum sn_status {
     SN_OK = 0,
     SN_ENOMEM = -1,   /* an allocation failed */
@@ -34,6 +36,11 @@ int sn_fail_prefix(int code, const char *fmt, ...) __attribute__((format(printf,
 
 /* The calling thread's last message ("" when there was none). */
 const char *sn_errmsg(void);
+
+/* In place: every byte that could act on a terminal becomes '?' (controls,
+ * C1, bytes that are not strict UTF-8, bidi overrides), as in the messages
+ * sn_errmsg returns; keep_lines spares newline and tab. */
+void sn_text_clean(char *s, bool keep_lines);
 
 /* A short name of a code ("invalid input", ...). */
 const char *sn_strstatus(int code);

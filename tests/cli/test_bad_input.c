@@ -1342,6 +1342,19 @@ static void test_init_loads_whole_layers(void **state)
     free(out);
 }
 
+/* Every line a command prints is cleaned like its error lines: an output
+ * name holding a terminal sequence is shown with '?' in "wrote NAME". */
+static void test_printed_names_are_clean(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("cd %s && " BIN " predict --weights w.h5 --input blobs.h5 "
+                         "-o \"$(printf 'p\\033]0;t\\007.csv')\"", fx);
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc != 0 || strchr(out, 0x1b) || strchr(out, 0x07) || !strstr(out, "wrote p?]0;t?.csv"))
+        fail_msg("exit %d: %s", rc, out);
+    free(out);
+}
+
 /* SN_DIST_FAKE_HOSTS set on rank 1 only (an MPMD launch): the ranks
  * would build their hosts by different collectives and wait forever;
  * they compare it first and refuse together, naming rank 1. */
@@ -1388,6 +1401,7 @@ int main(void)
         cmocka_unit_test(test_fake_hosts_on_one_rank),
         cmocka_unit_test(test_outputs_not_replaceable),
         cmocka_unit_test(test_init_loads_whole_layers),
+        cmocka_unit_test(test_printed_names_are_clean),
     };
     if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
         cmocka_set_test_filter(getenv("SN_TEST_FILTER"));

@@ -24,6 +24,19 @@ static void test_status_one_line(void **state)
 }
 
 /* A message longer than the buffer keeps its beginning and its end. */
+/* sn_text_clean, for lines printed on stdout: the same bytes become '?'
+ * as in error messages; newline and tab stay unless keep_lines is false. */
+static void test_text_clean(void **state)
+{
+    (void)state;
+    char a[] = "x\x1b[2J\ny\t\x9b\xc2\x9b\xe2\x80\xae\x07\xc3\xa9";
+    sn_text_clean(a, true);
+    assert_string_equal(a, "x?[2J\ny\t???????\xc3\xa9");   /* one ? a byte */
+    char b[] = "3\x1b]0;t\x07\nfake line\t";
+    sn_text_clean(b, false);
+    assert_string_equal(b, "3?]0;t??fake line?");
+}
+
 static void test_status_long_keeps_reason(void **state)
 {
     (void)state;
@@ -47,6 +60,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_one_line),
         cmocka_unit_test(test_status_long_keeps_reason),
+        cmocka_unit_test(test_text_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
