@@ -154,6 +154,12 @@ static char *reader(char *str, int num, void *stream)
         start++;
         len--;
     }
+    const char *cr = memchr(start, '\r', len);
+    if (cr && cr + 1 < start + len) {   /* CRLF's CR is last; one inside is not a line end here */
+        perr(p, p->line, SN_EINVAL, "a carriage return (CR) inside the line: the file's lines end "
+             "in CR only (an old Mac file?) or a CR is stray; save it with LF line ends");
+        return NULL;
+    }
     const char *hash = memchr(start, '#', len);
     if (hash)
         len = (size_t)(hash - start);
@@ -198,6 +204,13 @@ static int handler(void *user, const char *section, const char *name, const char
         return 0;
     }
     struct section *s = &p->secs[p->n_secs - 1];
+    if (name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")]) {
+        /* a look-alike letter (full-width, Cyrillic) would only say the
+         * real key is missing */
+        perr(p, p->line, SN_EINVAL, "[%s] '%s' is not a key: keys are ASCII letters, digits and "
+             "'_'", s->word, name);
+        return 0;
+    }
     for (int i = 0; i < s->n_kv; i++) {
         if (strcmp(s->kv[i].key, name) == 0) {
             perr(p, p->line, SN_EINVAL, "[%s] key '%s' is given twice (first on line %d)",
