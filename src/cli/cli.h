@@ -84,15 +84,19 @@ int cli_parse_long(const char *flag, const char *text, long min, long max, long 
 
 /* Parse argv[first..argc-1] as "--name value", "--name=value" or "--flag".
  * Arguments not starting with "--" go to positional[] (up to max_pos,
- * count in *n_pos; pass NULL to refuse them).  SN_EUSAGE naming the flag. */
+ * count in *n_pos; pass NULL to refuse them).  SN_EUSAGE naming the flag;
+ * a text flag's value given apart may not start with '-' ("--out -q" is a
+ * slip; "--out=-q" names that file).  CLI_HELP when --help or -h stands
+ * where a flag may (not as a flag's value): print the usage, exit 0. */
+#define CLI_HELP 1
 int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts,
               const char **positional, int max_pos, int *n_pos);
 
 /* Whether the option called name was given (after cli_parse). */
 bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name);
 
-/* true if argv holds --help or -h. */
-bool cli_wants_help(int argc, char **argv);
+/* Print usage on stdout (rank 0) for --help; returns 0, the exit status. */
+int cli_usage(const char *usage);
 
 /* Exit status for a status code (0, 1 or 2). */
 int cli_exit_code(int rc);

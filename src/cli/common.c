@@ -83,12 +83,11 @@ bool cli_seen(const struct cli_opt *opts, int n_opts, const char *name)
     return false;
 }
 
-bool cli_wants_help(int argc, char **argv)
+int cli_usage(const char *usage)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return true;
-    return false;
+    if (sn_dist_rank() == 0)
+        fputs(usage, stdout);
+    return 0;
 }
 
 int cli_parse_long(const char *flag, const char *text, long min, long max, long *out)
@@ -287,6 +286,8 @@ int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts
         *n_pos = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i], *eq;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return CLI_HELP;
         struct cli_opt *o = find_opt(a, opts, n_opts, &eq);
         const bool dashed = a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0;
         if (!o && !dashed) {
@@ -311,10 +312,11 @@ int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts
         } else if (i + 1 < argc) {
             val = argv[++i];
             /* "--out $OUT --quiet" with OUT unset: not a file named --quiet */
-            if (o->type == OPT_STR && find_opt(val, opts, n_opts, &e2))
-                return sn_fail(SN_EUSAGE, "%s: its value '%.40s' is a flag of this command (a "
-                               "value missing?); write %s=%.40s to mean that name", flag, val,
-                               flag, val);
+            if (o->type == OPT_STR && val[0] == '-')
+                return sn_fail(SN_EUSAGE, "%s: its value '%.40s' %s (a value missing?); write "
+                               "%s=%.40s to mean that name", flag, val,
+                               find_opt(val, opts, n_opts, &e2) ? "is a flag of this command"
+                                                                : "starts with '-'", flag, val);
         } else {
             return sn_fail(SN_EUSAGE, "%s needs a value", flag);
         }

@@ -153,6 +153,8 @@ static int convert_idx(int argc, char **argv)
         CLI_STR("source", &source),
     };
     int rc = cli_parse(argc, argv, 3, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     if (!rc && (!images || !labels || !out))
         rc = sn_fail(SN_EUSAGE, "convert idx needs --images, --labels and -o (see --help)");
     if (!rc && !timages != !tlabels)
@@ -368,6 +370,8 @@ static int convert_subset(int argc, char **argv)
         CLI_INT("test-per-class", &test_per_class, 1, 0x7fffffff),
     };
     int rc = cli_parse(argc, argv, 3, opts, 4, pos, 1, &n_pos);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     if (!rc && (n_pos != 1 || !out || !classes))
         rc = sn_fail(SN_EUSAGE, "convert subset needs D.h5, --classes and -o (see --help)");
     if (!rc)
@@ -439,6 +443,8 @@ static int convert_images(int argc, char **argv)
     };
     bool cifar = strcmp(argv[2], "cifar10") == 0;
     int rc = cli_parse(argc, argv, 3, opts, 5, dir, 1, &n_pos);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     sn_image_set_max_pixels((size_t)max_pixels);
     if (!rc && cifar && test)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --test: test_batch.bin is in DIR");
@@ -502,12 +508,12 @@ int sn_cmd_convert(int argc, char **argv)
         return argc < 3 ? 2 : 0;
     }
     if (strcmp(argv[2], "idx") == 0)
-        return cli_wants_help(argc, argv) ? (fputs(usage, stdout), 0) : convert_idx(argc, argv);
+        return convert_idx(argc, argv);
     if (strcmp(argv[2], "folder") == 0 || strcmp(argv[2], "cifar10") == 0) {
-        return cli_wants_help(argc, argv) ? (fputs(usage, stdout), 0) : convert_images(argc, argv);
+        return convert_images(argc, argv);
     }
     if (strcmp(argv[2], "subset") == 0)
-        return cli_wants_help(argc, argv) ? (fputs(usage, stdout), 0) : convert_subset(argc, argv);
+        return convert_subset(argc, argv);
     if (sn_dist_rank() == 0)
         cli_eprintf("scratchnet: error: unknown conversion '%s' (expected idx, folder, "
                     "cifar10 or subset)\n%s", argv[2],

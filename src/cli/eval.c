@@ -243,12 +243,9 @@ int sn_cmd_eval(int argc, char **argv)
         CLI_INT("batch", &batch, 1, 65536),     CLI_INT("threads", &threads, 0, 1024),
         CLI_STR("confusion-png", &cpng),
     };
-    if (cli_wants_help(argc, argv)) {
-        if (sn_dist_rank() == 0)
-            fputs(usage, stdout);
-        return 0;
-    }
     int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     if (!rc && (!weights || !data))
         rc = sn_fail(SN_EUSAGE, "eval needs --weights and --data (see --help)");
     if (!rc && strcmp(split, "test") && strcmp(split, "train") && strcmp(split, "val"))

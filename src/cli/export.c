@@ -115,12 +115,10 @@ int sn_cmd_export(int argc, char **argv)
         CLI_STR("batch", &batch),      CLI_FLAG("softmax", &softmax),
         CLI_STR("model", &model),
     };
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
-        return 0;
-    }
     struct sn_onnx_opts o = { 0 };
     int rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     if (!rc && (!weights || !out))
         rc = sn_fail(SN_EUSAGE, "export needs --weights and -o (see --help)");
     if (!rc)

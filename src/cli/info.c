@@ -90,12 +90,9 @@ int sn_cmd_info(int argc, char **argv)
         CLI_STR("weights", &weights),
         CLI_INT("ranks", &ranks, 1, 1 << 24),
     };
-    if (cli_wants_help(argc, argv)) {
-        if (sn_dist_rank() == 0)
-            fputs(usage, stdout);
-        return 0;
-    }
     int code, rc = cli_parse(argc, argv, 2, opts, 3, NULL, 0, NULL);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     if (!rc && !model == !weights)
         rc = sn_fail(SN_EUSAGE, "info needs exactly one of --model and --weights");
     char *text = NULL;

@@ -139,11 +139,9 @@ int sn_cmd_plot(int argc, char **argv)
         CLI_STR("o", &out),
         CLI_STR("size", &size),
     };
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
-        return 0;
-    }
     int rc = cli_parse(argc, argv, 2, opts, 2, pos, 1, &n_pos);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     long w = 0, h = 0;
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "plot needs a log file and -o FILE.png (see --help)");

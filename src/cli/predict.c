@@ -288,12 +288,9 @@ int sn_cmd_predict(int argc, char **argv)
         CLI_STR("split", &split),     CLI_INT("batch", &batch, 1, 65536),
         CLI_INT("top", &top, 1, 1 << 24),   CLI_INT("max-pixels", &max_pixels, 1, 1L << 28),
     };
-    if (cli_wants_help(argc, argv)) {
-        if (sn_dist_rank() == 0)
-            fputs(usage, stdout);
-        return 0;
-    }
     int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     sn_image_set_max_pixels((size_t)max_pixels);
     bool image = input && is_image_name(input);
     if (!rc && (!weights || !input || (!out && !image)))

@@ -646,13 +646,10 @@ static void end_run(struct run *r)
 
 int sn_cmd_train(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        if (sn_dist_rank() == 0)
-            fputs(usage, stdout);
-        return 0;
-    }
     struct train_flags f;
     int rc = parse_flags(argc, argv, &f);
+    if (rc == CLI_HELP)
+        return cli_usage(usage);
     if (!rc)
         rc = check_flags(&f);
     struct run r;

@@ -348,7 +348,8 @@ static void test_train_init_replaced_head(void **state)
         fprintf(stderr, "%s\n%s\n", out, err_text());
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "init: 2 parameter arrays from"));
-    assert_non_null(strstr(out, "re-initialised (the file holds them in other shapes or in part): dense1"));
+    assert_non_null(strstr(out, "re-initialised (the file holds them in other shapes or in "
+                                "part): dense1"));
     free(out);
     float a[16 * 8 + 16], b[16 * 8 + 16];
     struct sn_h5 *f;
@@ -1251,7 +1252,7 @@ static void test_train_full_disk(void **state)
 }
 
 /* Bad input is tests/cli/bad_inputs.md, run by test_bad_input.c.  Here:
- * --help, an --out in the checkpoint folder the run creates, and a lone
+ * --help (where a flag may stand, not as a value), an --out in the checkpoint folder the run creates, and a lone
  * process whose environment says the job has 2 ranks refuses to train
  * alone. */
 static void test_train_help_and_lone_rank(void **state)
@@ -1259,6 +1260,16 @@ static void test_train_help_and_lone_rank(void **state)
     (void)state;
     int rc = sn_test_run(BIN " train --help");
     assert_int_equal(rc, 0);
+    /* --help where a flag may stand prints the usage, after other flags too;
+     * as a flag's value it is a slip, not a request for help */
+    rc = sn_test_run(BIN " train --quiet --model x.cfg -h");
+    char *out = out_text();
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "usage: scratchnet train"));
+    free(out);
+    rc = sn_test_run(BIN " train --model %s --data %s --out -h", sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 2);
     /* --out inside a checkpoint folder the run itself creates is fine */
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 3 --quiet "
                      "--checkpoint-dir %s --out %s", mpirun(), sn_test_path("m.cfg"),
