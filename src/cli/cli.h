@@ -217,9 +217,10 @@ void cli_warn_small_batch(int global_batch, int ranks, bool quiet);
 
 /* Class names, when a file gives them (names NULL or n 0: none), must be
  * one per output of the model (two for a single-output binary model) and
- * all different: else SN_EINVAL naming file and where (predict would label
- * a score with another class's name, eval's matrix would show two rows of
- * one name). */
+ * all different: else SN_EINVAL naming file and where.  For the data train
+ * learns from and the names a weights file keeps for its own model (predict
+ * would label a score with another class's name); eval of weights on data
+ * naming other classes is a warning (cli_warn_data_mismatch). */
 int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
                           int outputs);
 
