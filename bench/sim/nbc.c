@@ -30,6 +30,10 @@
  * Messages are SMPI's point-to-point messages (its network model, eager up
  * to smpi/send-is-detached-thresh).
  *
+ * MPI_Ialltoallv and MPI_Iallgatherv (in place), which the compressed stage
+ * calls, are libnbc's linear schedules: one round of a send to and a
+ * receive from every other rank.
+ *
  * The schedules are schedule.c's.  The other nonblocking collectives fail
  * loudly: they have no model here, and SMPI's would give wrong times.
  */
@@ -95,8 +99,8 @@ static int progress_all(void)
 int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype type, MPI_Op op,
                    MPI_Comm comm, MPI_Request *request)
 {
-    if (type != MPI_FLOAT || op != MPI_SUM || comm != MPI_COMM_WORLD) {
-        fprintf(stderr, "sim nbc: MPI_Iallreduce is modelled for float sums on MPI_COMM_WORLD only\n");
+    if (type != MPI_FLOAT || op != MPI_SUM) {
+        fprintf(stderr, "sim nbc: MPI_Iallreduce is modelled for float sums only\n");
         return MPI_ERR_ARG;
     }
     int rank, P;
@@ -107,6 +111,7 @@ int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype t
     struct coll *c = sched_get(P > 1 ? (size_t)count : 0, TAG_BASE + n_started++ % TAG_SPAN);
     if (!c)
         return MPI_ERR_NO_MEM;
+    c->comm = comm;   /* the hierarchical reducer's leaders have their own */
     int rc = MPI_SUCCESS, alg = choose(count, P, in_place);
     if (P > 1 && count > 0)
         rc = alg == 2   ? sched_allreduce_binomial(c, rank, P, sbuf, recvbuf, count, in_place)
@@ -263,10 +268,61 @@ int MPI_Iallgather(const void *s, int sn, MPI_Datatype st, void *r, int rn, MPI_
     return unmodelled("MPI_Iallgather");
 }
 
-int MPI_Iallgatherv(const void *s, int sn, MPI_Datatype st, void *r, const int *rn,
-                    const int *displs, MPI_Datatype rt, MPI_Comm c, MPI_Request *q)
+/* Post c (built by one of schedule.c's linear schedules) as a request. */
+static int post(struct coll *c, int rc, MPI_Request *request)
 {
-    return unmodelled("MPI_Iallgatherv");
+    if (!rc && c->n_a > 0)
+        rc = sched_start_round(c);
+    if (rc) {
+        sched_put(c);
+        return rc;
+    }
+    c->done = c->n_a == 0;
+    if (!c->done)
+        active[n_active++] = c;
+    *request = (MPI_Request)(void *)c;
+    return MPI_SUCCESS;
+}
+
+int MPI_Ialltoallv(const void *sbuf, const int *scounts, const int *sdispls, MPI_Datatype st,
+                   void *rbuf, const int *rcounts, const int *rdispls, MPI_Datatype rt,
+                   MPI_Comm comm, MPI_Request *request)
+{
+    int rank, P, elem;
+    if (st != rt || sbuf == MPI_IN_PLACE || PMPI_Type_size(st, &elem) != MPI_SUCCESS) {
+        fprintf(stderr, "sim nbc: MPI_Ialltoallv is modelled for one type, not in place\n");
+        return MPI_ERR_ARG;
+    }
+    PMPI_Comm_rank(comm, &rank);
+    PMPI_Comm_size(comm, &P);
+    struct coll *c = sched_get(0, TAG_BASE + n_started++ % TAG_SPAN);
+    if (!c)
+        return MPI_ERR_NO_MEM;
+    c->comm = comm;
+    c->type = st;
+    int rc = sched_alltoallv_linear(c, rank, P, sbuf, scounts, sdispls, rbuf, rcounts, rdispls,
+                                    (size_t)elem);
+    return post(c, rc, request);
+}
+
+int MPI_Iallgatherv(const void *s, int sn, MPI_Datatype st, void *r, const int *rn,
+                    const int *displs, MPI_Datatype rt, MPI_Comm comm, MPI_Request *request)
+{
+    int rank, P, elem;
+    (void)sn;
+    (void)st;
+    if (s != MPI_IN_PLACE || PMPI_Type_size(rt, &elem) != MPI_SUCCESS) {
+        fprintf(stderr, "sim nbc: MPI_Iallgatherv is modelled in place only\n");
+        return MPI_ERR_ARG;
+    }
+    PMPI_Comm_rank(comm, &rank);
+    PMPI_Comm_size(comm, &P);
+    struct coll *c = sched_get(0, TAG_BASE + n_started++ % TAG_SPAN);
+    if (!c)
+        return MPI_ERR_NO_MEM;
+    c->comm = comm;
+    c->type = rt;
+    return post(c, sched_allgatherv_linear(c, rank, P, r, rn, displs, (size_t)elem), request);
 }
 
 int MPI_Ibarrier(MPI_Comm c, MPI_Request *q)

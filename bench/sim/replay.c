@@ -29,10 +29,15 @@
  * Options:
  *   --steps N            steps to replay (default 4); the report is the mean
  *                        of all but the first
- *   --strategy S         buckets (default), blocking, sharded: the reducer's
- *                        cfg as train --allreduce mpi, --no-overlap,
- *                        --shard-optimizer set it (a new strategy is one more
- *                        line in strategies[])
+ *   --strategy S         buckets (default), blocking, sharded, buckets:bf16,
+ *                        hier, hier:bf16: the reducer's cfg as train's
+ *                        --allreduce mpi, --no-overlap, --shard-optimizer,
+ *                        --compress bf16, --allreduce hier set it (a new
+ *                        strategy is one more line in strategies[]).  The
+ *                        hierarchical reducer's sums in a node's shared
+ *                        arena and the 16-bit conversions are real CPU work
+ *                        the simulator does not time (about one add or
+ *                        conversion per gradient float per step)
  *   --bucket-mb X        buckets of about X MB (default 1, train's default)
  *   --algorithm A        MPI_Iallreduce's schedule (0 libnbc's choice,
  *                        1 ring, 2 binomial, 3 rabenseifner)
@@ -236,11 +241,22 @@ static int read_events(const char *path, const struct sn_model *m, struct layer_
 struct strategy {
     const char *name;
     bool sharded, overlap;
+    enum sn_allreduce mode;
+    enum sn_half compress;
 };
 static const struct strategy strategies[] = {
-    { "buckets", false, true },    /* train --allreduce mpi (the default across hosts) */
-    { "blocking", false, false },  /* train --allreduce mpi --no-overlap */
-    { "sharded", true, false },    /* train --shard-optimizer */
+    /* train --allreduce mpi (the default across hosts with one rank each) */
+    { "buckets", false, true, SN_ALLREDUCE_MPI, SN_HALF_NONE },
+    /* train --allreduce mpi --no-overlap */
+    { "blocking", false, false, SN_ALLREDUCE_MPI, SN_HALF_NONE },
+    /* train --shard-optimizer */
+    { "sharded", true, false, SN_ALLREDUCE_MPI, SN_HALF_NONE },
+    /* train --allreduce mpi --compress bf16 */
+    { "buckets:bf16", false, true, SN_ALLREDUCE_MPI, SN_HALF_BF16 },
+    /* train --allreduce hier (auto's choice across hosts with several ranks each) */
+    { "hier", false, true, SN_ALLREDUCE_HIER, SN_HALF_NONE },
+    /* train --allreduce hier --compress bf16 */
+    { "hier:bf16", false, true, SN_ALLREDUCE_HIER, SN_HALF_BF16 },
 };
 
 static int make_reducer(const struct opts *o, struct sn_model *m, struct sn_reducer **r)
@@ -249,13 +265,15 @@ static int make_reducer(const struct opts *o, struct sn_model *m, struct sn_redu
         if (!strcmp(o->strategy, strategies[i].name)) {
             struct sn_reducer_cfg cfg = {
                 .sharded = strategies[i].sharded,
-                .mode = SN_ALLREDUCE_MPI,   /* the shared window is one host's: not simulated */
+                .mode = strategies[i].mode,
+                .compress = strategies[i].compress,
                 .overlap = strategies[i].overlap,
                 .bucket_floats = (size_t)(o->bucket_mb * 1048576.0 / sizeof(float)),
             };
             return sn_reducer_create(&cfg, m, r);
         }
-    return sn_fail(SN_EINVAL, "--strategy: unknown '%s' (buckets, blocking, sharded)", o->strategy);
+    return sn_fail(SN_EINVAL, "--strategy: unknown '%s' (buckets, blocking, sharded, buckets:bf16, "
+                   "hier, hier:bf16)", o->strategy);
 }
 
 /* --check: the gradients rank q holds, and their mean over P ranks. */

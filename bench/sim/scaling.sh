@@ -12,8 +12,8 @@
 #
 #   sh bench/sim/scaling.sh
 #   MODELS="cnn resnet cifar_resnet" PLATFORMS="ib eth25" PER_NODE="1 4 8"
-#   RANKS="16 64 256" STRATEGIES="buckets buckets:rabenseifner" (also: sharded)
-#   STEPS=3
+#   RANKS="16 64 256" STRATEGIES="buckets buckets:rabenseifner" (also: sharded,
+#   blocking, buckets:bf16, hier, hier:bf16)   STEPS=3
 # A strategy is the replay's --strategy, optionally with :ALGORITHM, the
 # schedule MPI_Iallreduce takes (Open MPI's MCA parameter
 # coll_libnbc_iallreduce_algorithm: ring, binomial, rabenseifner; without
@@ -40,12 +40,11 @@ run() {
         i=0
         while [ $i -lt "$2" ]; do echo "node-$n"; i=$((i + 1)); done
     done > "$dir/hosts"
-    s=${5%%:*}
+    s=$5 alg=0
     case "$5" in
-    *:ring) alg=1 ;;
-    *:binomial) alg=2 ;;
-    *:rabenseifner) alg=3 ;;
-    *) alg=0 ;;
+    *:ring) alg=1 s=${5%:*} ;;
+    *:binomial) alg=2 s=${5%:*} ;;
+    *:rabenseifner) alg=3 s=${5%:*} ;;
     esac
     start=$(date +%s.%N)
     (cd "$dir" && /usr/bin/time -f "%M" -o "$dir/rss" smpirun -platform "$here/bench/sim/platforms/$1.xml" \

@@ -42,6 +42,8 @@ struct coll *sched_get(size_t tmp_floats, int tag)
     c->done = false;
     c->n_a = c->pos = c->n_req = 0;
     c->tag = tag;
+    c->comm = MPI_COMM_WORLD;
+    c->type = MPI_FLOAT;
     return c;
 }
 
@@ -89,12 +91,18 @@ int sched_start_round(struct coll *c)
         switch (a->kind) {
         case SCHED_SEND:
         case SCHED_RECV:
-            if (c->n_req == SCHED_ROUND_REQS)
-                return MPI_ERR_INTERN;
+            if (c->n_req == c->cap_req) {   /* a linear round posts 2 (P - 1) */
+                int cap = c->cap_req ? 2 * c->cap_req : 64;
+                MPI_Request *r = realloc(c->req, (size_t)cap * sizeof *r);
+                if (!r)
+                    return MPI_ERR_NO_MEM;
+                c->req = r;
+                c->cap_req = cap;
+            }
             err = a->kind == SCHED_SEND
-                      ? PMPI_Isend(a->buf, a->count, MPI_FLOAT, a->peer, c->tag, MPI_COMM_WORLD,
+                      ? PMPI_Isend(a->buf, a->count, c->type, a->peer, c->tag, c->comm,
                                    &c->req[c->n_req++])
-                      : PMPI_Irecv(a->buf, a->count, MPI_FLOAT, a->peer, c->tag, MPI_COMM_WORLD,
+                      : PMPI_Irecv(a->buf, a->count, c->type, a->peer, c->tag, c->comm,
                                    &c->req[c->n_req++]);
             break;
         case SCHED_OP:
@@ -490,5 +498,50 @@ int sched_ag_neighbor(struct coll *c, int rank, int P, float *buf, const int *co
         if (!rc) rc = add(c, SCHED_RECV, buf + displs[from[p]], NULL, rl, nb[p], true);
         send_from = from[p];
     }
+    return rc;
+}
+
+int sched_alltoallv_linear(struct coll *c, int rank, int P, const void *sbuf, const int *scounts,
+                           const int *sdispls, void *rbuf, const int *rcounts,
+                           const int *rdispls, size_t elem)
+{
+    int rc = MPI_SUCCESS;
+    char *r = rbuf;
+    const char *s = sbuf;
+    for (int q = 0; q < P && !rc; q++) {
+        if (q == rank) {   /* own block: NBC_Sched_copy (values only with --check) */
+            if (sim.values)
+                memmove(r + (size_t)rdispls[q] * elem, s + (size_t)sdispls[q] * elem,
+                        (size_t)scounts[q] * elem);
+            sim_busy((double)scounts[q] * (double)elem / sizeof(float) * sim.copy_s);
+            continue;
+        }
+        if (rcounts[q])
+            rc = add(c, SCHED_RECV, (float *)(void *)(r + (size_t)rdispls[q] * elem), NULL,
+                     rcounts[q], q, false);
+        if (!rc && scounts[q])
+            rc = add(c, SCHED_SEND, (float *)(void *)(s + (size_t)sdispls[q] * elem), NULL,
+                     scounts[q], q, false);
+    }
+    end_round(c);
+    return rc;
+}
+
+int sched_allgatherv_linear(struct coll *c, int rank, int P, void *buf, const int *counts,
+                            const int *displs, size_t elem)
+{
+    int rc = MPI_SUCCESS;
+    char *b = buf;
+    for (int q = 0; q < P && !rc; q++) {
+        if (q == rank)
+            continue;
+        if (counts[q])
+            rc = add(c, SCHED_RECV, (float *)(void *)(b + (size_t)displs[q] * elem), NULL,
+                     counts[q], q, false);
+        if (!rc && counts[rank])
+            rc = add(c, SCHED_SEND, (float *)(void *)(b + (size_t)displs[rank] * elem), NULL,
+                     counts[rank], q, false);
+    }
+    end_round(c);
     return rc;
 }

@@ -22,7 +22,9 @@
 
 enum sched_kind { SCHED_SEND, SCHED_RECV, SCHED_OP, SCHED_COPY };
 
-/* OP: buf[i] += src[i]; COPY: buf = src (count floats). */
+/* OP: buf[i] += src[i]; COPY: buf = src (count floats).  SEND and RECV
+ * move count elements of the collective's type (floats, or the 16-bit
+ * words of compressed gradients). */
 struct sched_action {
     enum sched_kind kind;
     float *buf;
@@ -32,7 +34,7 @@ struct sched_action {
     bool ends_round;
 };
 
-enum { SCHED_MAX_COLLS = 256, SCHED_ROUND_REQS = 64 };
+enum { SCHED_MAX_COLLS = 256 };
 
 struct coll {
     bool used;
@@ -40,8 +42,10 @@ struct coll {
     struct sched_action *a;
     int n_a, cap_a;
     int pos;                          /* the first action of the next round */
-    MPI_Request req[SCHED_ROUND_REQS];
-    int n_req;
+    MPI_Request *req;                 /* the round's requests; kept with the slot */
+    int n_req, cap_req;
+    MPI_Comm comm;                    /* MPI_COMM_WORLD unless the call gave another */
+    MPI_Datatype type;                /* of SEND and RECV counts: MPI_FLOAT unless set */
     float *tmp;                       /* scratch, tmp_cap floats; kept with the slot */
     size_t tmp_cap;
     int tag;
@@ -54,7 +58,7 @@ void sched_put(struct coll *c);
 /* Is r a request of ours (a struct coll)? */
 struct coll *sched_of(MPI_Request r);
 
-/* Start the next round (MPI_COMM_WORLD). */
+/* Start the next round (on c->comm). */
 int sched_start_round(struct coll *c);
 /* Have the current round's sends and receives all completed? */
 bool sched_round_complete(struct coll *c);
@@ -74,6 +78,16 @@ int sched_allreduce_rabenseifner(struct coll *c, int rank, int P, const float *s
  * rank q, in rank order); the sum of block rank ends at buf[0 ..
  * counts[rank]), as MPI_Reduce_scatter with MPI_IN_PLACE leaves it.
  * Scratch: total floats (ring), 2 x total (butterfly). */
+/* libnbc's ialltoallv and iallgatherv (in place): one round, a send to and
+ * a receive from every other rank; elements of elem bytes at byte offset
+ * displs[q] * elem of the buffers.  A rank's own block of the alltoallv is
+ * copied (charged as elem / 4 floats). */
+int sched_alltoallv_linear(struct coll *c, int rank, int P, const void *sbuf, const int *scounts,
+                           const int *sdispls, void *rbuf, const int *rcounts,
+                           const int *rdispls, size_t elem);
+int sched_allgatherv_linear(struct coll *c, int rank, int P, void *buf, const int *counts,
+                            const int *displs, size_t elem);
+
 int sched_rs_ring(struct coll *c, int rank, int P, float *buf, const int *counts,
                   const int *displs);
 int sched_rs_butterfly(struct coll *c, int rank, int P, float *buf, const int *counts,

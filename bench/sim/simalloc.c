@@ -96,3 +96,28 @@ void sim_busy(double seconds)
     if (seconds > 0)
         smpi_execute_flops(seconds * SIM_REF_FLOPS);
 }
+
+/* SMPI 3.32's MPI_Win_shared_query gives the window's start for every
+ * rank, not rank r's part, while MPI_Win_allocate_shared lays the parts
+ * out contiguously at the rank's index times its size.  scratchnet's
+ * host arenas are the same size on every rank of a host, so rank r's part
+ * is at start + r x size: the hierarchical reducer then reads its
+ * neighbours' gradients where they are, as on a real node. */
+int MPI_Win_shared_query(MPI_Win win, int rank, MPI_Aint *size, int *disp_unit, void *baseptr)
+{
+    int err = PMPI_Win_shared_query(win, rank, size, disp_unit, baseptr);
+    if (err == MPI_SUCCESS && rank > 0)
+        *(char **)baseptr += (size_t)rank * (size_t)*size;
+    return err;
+}
+
+/* The ranks of a host wait for each other's flags in their shared arena
+ * (sn_dist_host_wait) by spinning with sched_yield.  Simulated ranks are
+ * threads that run one at a time and change hands only inside SMPI's
+ * calls, so the spin would never let the awaited rank run: here a yield
+ * is 0.1 us of simulated busy time, which hands over. */
+int sched_yield(void)
+{
+    sim_busy(1e-7);
+    return 0;
+}
