@@ -406,14 +406,15 @@ scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 # the cnn part alone took 25 minutes on the loaded development machine;
 # RANKS="16 64 256 1024" adds 1024 ranks, 7 to 17 minutes a run).  sim-profiles measures the per-layer profiles it replays
 # (bench/sim/profiles, committed); sim-validate compares the replay with
-# training on this machine at 2 ranks (run it alone: flock).  Not part of
+# training on this machine at 2 ranks, sim-validate-bed with the test bed's
+# 2 hosts (run them alone: flock).  Not part of
 # make test (its smoke test, tests/bench/test_sim.sh, is).
 SIM_DIR  := $(BUILD)/bench/sim
 SIM_SRC  := bench/sim/replay.c bench/sim/nbc.c bench/sim/colls.c bench/sim/schedule.c \
             bench/sim/simalloc.c $(wildcard src/train/reducer*.c) src/dist/dist_mpi.c src/dist/flight.c src/dist/shard.c \
             $(filter-out src/core/blas_openblas.c,$(wildcard src/core/*.c)) src/io/modelfile.c src/io/fsutil.c src/io/ckpt_extra.c
 SIM_HDR  := $(wildcard bench/sim/*.h src/core/*.h src/train/*.h src/dist/*.h src/io/modelfile.h src/io/fsutil.h)
-.PHONY: sim sim-build scaling-sim sim-profiles sim-validate
+.PHONY: sim sim-build scaling-sim sim-profiles sim-validate sim-validate-bed
 sim-build: $(SIM_DIR)/replay.so $(SIM_DIR)/events $(SIM_DIR)/calib
 
 # The replay is the real reducer and MPI layer compiled by smpicc (one copy
@@ -453,6 +454,11 @@ sim-validate: sim-build
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory $(DATA)
 	sh bench/sim/validate.sh
+
+# sim-validate-bed: the replay against the multi-host test bed's 2 hosts at
+# 10 and 1 Gbit/s, 1 and 2 ranks a host (MPICH; as root; run it alone).
+sim-validate-bed: sim-build cluster-build
+	$(CLUSTER_ENV) bash bench/sim/validate_bed.sh
 
 # compress-accuracy: final test accuracy of models/mlp.cfg and lenet5.cfg
 # with --compress bf16 and fp16 against floats, seeds 1 2 3, 2 ranks
