@@ -1,7 +1,8 @@
 /* fuzz_flags: libFuzzer target for the command-line parser (cli_parse and
  * the one number parser behind it): the input is split at NUL bytes into
- * argv for an option table with every kind of option; any argv is parsed
- * or refused with one message, and a value that is accepted lies in its
+ * argv for an option table with every kind of option; any argv is parsed,
+ * refused with one message, or is a request for help (--help or -h where a
+ * flag may stand: CLI_HELP), and a value that is accepted lies in its
  * option's range. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -39,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == SN_OK && (batch < 0 || batch > (1 << 20) || epochs < 0 || epochs > (1 << 20) ||
                         !(lr >= 0 && lr <= 1e6) || n_pos > 2))
         abort();   /* accepted out of range */
-    if (rc != SN_OK && (rc != SN_EUSAGE || strchr(sn_errmsg(), '\n')))
+    if (rc != SN_OK && rc != CLI_HELP && (rc != SN_EUSAGE || strchr(sn_errmsg(), '\n')))
         abort();   /* not one usage line */
     long v;
     cli_parse_long("--x", buf, -5, 5, &v);
