@@ -2,10 +2,12 @@
 #include "cli/progress.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli/output.h"
 #include "core/clock.h"
+#include "core/status.h"
 
 void progress_format_duration(double s, char *buf, size_t len)
 {
@@ -99,6 +101,10 @@ void progress_break(struct progress *p)
 
 void progress_print(struct progress *p, const char *text)
 {
-    if (p->on)
-        put(p, text);
+    if (!p->on)
+        return;
+    char clean[4800];   /* a whole line, cleaned as cli_printf's are: it quotes names */
+    snprintf(clean, sizeof clean, "%s", text);
+    sn_text_clean(clean, true);
+    put(p, clean);
 }

@@ -47,7 +47,8 @@ void progress_step(struct progress *p, int epoch, int epochs, int64_t step, int6
 void progress_break(struct progress *p);
 
 /* Print text, whole lines, on out when p is on (after progress_break): the
- * epoch lines and what the run wrote, which must not wait either. */
+ * epoch lines and what the run wrote, which must not wait either; cleaned
+ * as cli_printf cleans (sn_text_clean). */
 void progress_print(struct progress *p, const char *text);
 
 /* "1h02m", "3m07s", "12s" */

@@ -590,6 +590,7 @@ static int report_stop(const struct train_flags *f, const struct run *r)
     char line[4800];
     snprintf(line, sizeof line, "scratchnet: stopped by %s after step %lld: %s\n", by,
              (long long)sn_trainer_state(r->t)->global_step, kept);
+    sn_text_clean(line, true);      /* it quotes --out */
     cli_output_now(stderr, line);   /* best effort: mpirun may have stopped reading */
     return saved ? 0 : 1;
 }

@@ -1355,6 +1355,13 @@ static void test_printed_names_are_clean(void **state)
     if (rc != 0 || strchr(out, 0x1b) || strchr(out, 0x07) || !strstr(out, "wrote p?]0;t?.csv"))
         fail_msg("exit %d: %s", rc, out);
     free(out);
+    /* train's lines never wait for a reader (progress.c): cleaned there too */
+    rc = sn_test_run("cd %s && " BIN " train --model m.cfg --data blobs.h5 --steps 2 "
+                     "--out \"$(printf 'q\\033]0;t\\007.h5')\"", fx);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc != 0 || strchr(out, 0x1b) || strchr(out, 0x07) || !strstr(out, "wrote q?]0;t?.h5"))
+        fail_msg("train: exit %d: %s", rc, out);
+    free(out);
 }
 
 /* SN_DIST_FAKE_HOSTS set on rank 1 only (an MPMD launch): the ranks
