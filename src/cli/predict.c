@@ -119,6 +119,34 @@ static void to_probs(enum sn_loss loss, const float *z, float *p, int n, int K)
         memcpy(p, z, (size_t)n * (size_t)K * sizeof *p);
 }
 
+/* The top classes of one image, most likely first, with their names when
+ * there is one per class.  A binary model (binary_cross_entropy, one
+ * output) has two classes: 1 with the output's probability, 0 with the
+ * rest. */
+static void print_top(enum sn_loss loss, const float *probs, int K, int top, char *const *names,
+                      size_t n_names)
+{
+    float two[2];
+    if (loss == SN_LOSS_BCE && K == 1) {
+        two[0] = 1.0f - probs[0];
+        two[1] = probs[0];
+        probs = two;
+        K = 2;
+    }
+    bool named = n_names == (size_t)K;
+    int k_max = top < K ? top : K;
+    bool *used = calloc((size_t)K, sizeof *used);
+    for (int r = 0; used && r < k_max; r++) {
+        int best = -1;
+        for (int k = 0; k < K; k++)
+            if (!used[k] && (best < 0 || probs[k] > probs[best]))
+                best = k;
+        used[best] = true;
+        cli_printf("  %d. %-3d %-24s %.4f\n", r + 1, best, named ? names[best] : "", probs[best]);
+    }
+    free(used);
+}
+
 /* One image: fit, scale, forward, print the top classes, write out if asked. */
 static int run_image(const char *weights, const char *model, const char *input, int top,
                      const char *out)
@@ -177,19 +205,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
         cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s\n", input,
                    img.channels == 1 ? "grey" : "colour", img.height, img.width, C, H, W,
                    meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
-        bool named = meta.n_classes == (size_t)K;
-        int k_max = top < K ? top : K;
-        bool *used = calloc((size_t)K, sizeof *used);
-        for (int r = 0; used && r < k_max; r++) {
-            int best = -1;
-            for (int k = 0; k < K; k++)
-                if (!used[k] && (best < 0 || probs[k] > probs[best]))
-                    best = k;
-            used[best] = true;
-            cli_printf("  %d. %-3d %-24s %.4f\n", r + 1, best, named ? meta.classes[best] : "",
-                       probs[best]);
-        }
-        free(used);
+        print_top(net.loss, probs, K, top, meta.classes, meta.n_classes);
         if (out) {
             struct outputs o = { 1, K, probs, &pred };
             rc = ends_with(out, ".csv") ? write_csv(out, &o)

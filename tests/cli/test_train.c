@@ -120,6 +120,47 @@ static void test_train_progress(void **state)
     free(out);
 }
 
+/* A binary model (binary_cross_entropy, one output) predicting an image
+ * shows both classes, each with its name and probability: class 0 (dark
+ * left columns vs bright) first for an image of class 0. */
+static void test_train_predict_image_binary(void **state)
+{
+    (void)state;
+    enum { N = 200, IH = 2, IW = 4 };
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(sn_test_path("bin.h5"), &f), SN_OK);
+    uint8_t *x = malloc((size_t)N * IH * IW);
+    int32_t *y = malloc(N * sizeof *y);
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 2;   /* class 1: bright, class 0: dark */
+        for (int p = 0; p < IH * IW; p++)
+            x[(size_t)i * IH * IW + (size_t)p] = (uint8_t)(y[i] ? 220 - i % 7 : 30 + i % 7);
+    }
+    sn_test_write_u8(f, "train", N, IH, IW, x, y);
+    const char *names[2] = { "dark", "bright" };
+    assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", names, 2), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    FILE *pg = fopen(sn_test_path("dark.pgm"), "wb");
+    assert_non_null(pg);
+    fprintf(pg, "P5\n%d %d\n255\n", IW, IH);
+    assert_int_equal(fwrite(x, 1, IH * IW, pg), IH * IW);   /* row 0: class 0 */
+    fclose(pg);
+    free(x);
+    free(y);
+    write_text(sn_test_path("bin.cfg"), "[net]\ninput = 1,2,4\nbatch = 20\nepochs = 5\n"
+               "loss = binary_cross_entropy\noptimizer = adam\nlr = 0.05\nseed = 4\n"
+               "[dense]\nunits = 1\n");
+    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1",
+                         sn_test_path("bin.cfg"), sn_test_path("bin.h5"), sn_test_path("wbin.h5"));
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wbin.h5"),
+                     sn_test_path("dark.pgm"));
+    char *out = out_text();
+    if (rc || !strstr(out, "  1. 0   dark") || !strstr(out, "  2. 1   bright"))
+        fail_msg("exit %d: %s", rc, out);
+    free(out);
+}
+
 /* Predict from an image file: a PGM holding test row 0 of a uint8 dataset
  * gives the same probabilities as predicting from the dataset (the weights
  * keep the data's scale), with the class names. */
@@ -1906,6 +1947,7 @@ int main(void)
         cmocka_unit_test(test_train_end_to_end),
         cmocka_unit_test(test_train_progress),
         cmocka_unit_test(test_train_predict_image),
+        cmocka_unit_test(test_train_predict_image_binary),
         cmocka_unit_test(test_train_test_flip),
         cmocka_unit_test(test_train_init_replaced_head),
         cmocka_unit_test(test_train_overlap_accumulate),
