@@ -215,17 +215,18 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet);
  * than CLI_MIN_RANK_BATCH examples of a global batch. */
 void cli_warn_small_batch(int global_batch, int ranks, bool quiet);
 
-/* Class names, when a file gives them (names NULL or n 0: none), must be
- * one per output of the model (two for a single-output binary model) and
- * all different: else SN_EINVAL naming file and where.  For the data train
- * learns from and the names a weights file keeps for its own model (predict
- * would label a score with another class's name); eval of weights on data
- * naming other classes is a warning (cli_warn_data_mismatch). */
+/* Class names, when a file gives them (names NULL or n 0: none), must all
+ * differ and, when outputs > 0, name at least each output of the model
+ * (labels index them: names beyond the outputs are classes the model does
+ * not predict, as a subset of a dataset keeps every name); else SN_EINVAL
+ * naming file and where. */
 int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
                           int outputs);
 
-/* cli_check_class_names on the root attribute classes of ds. */
-int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs);
+/* cli_check_class_names on the root attribute classes of ds; *n_names the
+ * count (0: none). */
+int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs,
+                              size_t *n_names);
 
 /* Rank 0 warns on stderr, one line each, naming both, when the class names
  * or the preparation (scale, mean, std) of split s of ds differ from the

@@ -48,10 +48,9 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
 {
     if (!names || n == 0)
         return SN_OK;
-    if (n != (size_t)outputs && !(outputs == 1 && n == 2))
-        return sn_fail(SN_EINVAL, "%s: %s names %zu class%s but the model has %d output%s%s",
-                       file, where, n, n == 1 ? "" : "es", outputs, outputs == 1 ? "" : "s",
-                       outputs == 1 ? " (a binary model: 2 names)" : "");
+    if (outputs > 0 && n < (size_t)outputs)
+        return sn_fail(SN_EINVAL, "%s: %s names %zu class%s but the model has %d outputs: a "
+                       "name for each is needed", file, where, n, n == 1 ? "" : "es", outputs);
     char **sorted = malloc(n * sizeof *sorted);   /* sorted, repeats are neighbours */
     if (!sorted)
         return sn_fail(SN_ENOMEM, "out of memory");
@@ -65,16 +64,16 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
     return rc;
 }
 
-int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs)
+int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs, size_t *n_names)
 {
+    *n_names = 0;
     if (!ds->f || !sn_h5_has_attr(ds->f, "/", "classes"))
         return SN_OK;
     char **names = NULL;
-    size_t n = 0;
-    int rc = sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n);
+    int rc = sn_h5_attr_get_strs(ds->f, "/", "classes", &names, n_names);
     if (!rc)
-        rc = cli_check_class_names(file, "the attribute classes", names, n, outputs);
-    sn_h5_free_strs(names, n);
+        rc = cli_check_class_names(file, "the attribute classes", names, *n_names, outputs);
+    sn_h5_free_strs(names, *n_names);
     return rc;
 }
 

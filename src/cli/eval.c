@@ -61,29 +61,36 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
     return SN_OK;
 }
 
-/* Class names from the dataset's root attribute classes when it has K of
- * them, else the numbers 0 .. K-1.  names gets K malloc'd strings. */
-static char **class_names(struct sn_dataset *ds, int K)
+/* Class names for the K outputs: the first K of the dataset's root
+ * attribute classes (a subset of a dataset keeps every name), else the
+ * numbers 0 .. K-1 (weights trained on other classes are warned of by
+ * cli_warn_data_mismatch).  *names gets K
+ * malloc'd strings; SN_EINVAL when a name is repeated. */
+static int class_names(struct sn_dataset *ds, const char *data, int K, char ***names)
 {
-    char **names = NULL;
     size_t n = 0;
-    if (sn_h5_has_attr(ds->f, "/", "classes") &&
-        sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n) == SN_OK && n == (size_t)K) {
+    *names = NULL;
+    int rc = sn_h5_has_attr(ds->f, "/", "classes")
+                 ? sn_h5_attr_get_strs(ds->f, "/", "classes", names, &n) : SN_OK;
+    if (!rc)
+        rc = cli_check_class_names(data, "the attribute classes", *names, n, 0);
+    if (!rc && n >= (size_t)K) {
+        while (n > (size_t)K)
+            free((*names)[--n]);
         for (size_t k = 0; k < n; k++)   /* a table row each: no line breaks */
-            sn_text_clean(names[k], false);
-        return names;
+            sn_text_clean((*names)[k], false);
+        return SN_OK;
     }
-    sn_h5_free_strs(names, n);
-    names = calloc((size_t)K, sizeof *names);
-    for (int k = 0; names && k < K; k++) {
-        names[k] = malloc(16);
-        if (names[k])
-            snprintf(names[k], 16, "%d", k);
+    sn_h5_free_strs(*names, n);
+    *names = rc ? NULL : calloc((size_t)K, sizeof **names);
+    for (int k = 0; *names && k < K; k++) {
+        (*names)[k] = malloc(16);
+        if ((*names)[k])
+            snprintf((*names)[k], 16, "%d", k);
     }
-    return names;
+    return rc;
 }
 
-/* The matrix, then precision, recall and F1 per class and their means. */
 static void print_confusion(const int64_t *cm, int K, char **names)
 {
     int w = 6;
@@ -305,8 +312,8 @@ int sn_cmd_eval(int argc, char **argv)
     if (!rc && classes && sn_model_out_len(m) <= MAX_CONFUSION_CLASSES) {
         K = (int)sn_model_out_len(m);
         cm = calloc((size_t)K * K, sizeof *cm);
-        names = class_names(ds, K);
-        if (!cm || !names)
+        rc = class_names(ds, data, K, &names);
+        if (!rc && (!cm || !names))
             rc = sn_fail(SN_ENOMEM, "out of memory");
     }
     if ((code = cli_agree(rc)))

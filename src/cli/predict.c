@@ -133,7 +133,7 @@ static void print_top(enum sn_loss loss, const float *probs, int K, int top, cha
         probs = two;
         K = 2;
     }
-    bool named = n_names == (size_t)K;
+    bool named = n_names >= (size_t)K;   /* labels index the names */
     int k_max = top < K ? top : K;
     bool *used = calloc((size_t)K, sizeof *used);
     for (int r = 0; used && r < k_max; r++) {

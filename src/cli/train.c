@@ -415,6 +415,25 @@ static int setup_stopped(int rc)
     return sn_fail(SN_EINTR, "%s, before the first step: nothing trained, nothing saved", msg);
 }
 
+/* The data's class names against the model's outputs (all ranks); more
+ * names than the model predicts (a subset of a dataset keeps every name)
+ * is said once: the weights keep the names of the classes it predicts. */
+static int check_classes(const struct train_flags *f, struct run *r)
+{
+    const struct sn_netcfg *net = sn_trainer_net(r->t);
+    if (net->target_input)
+        return SN_OK;
+    const int K = (int)sn_model_out_len(sn_trainer_model(r->t));
+    const int classes = K == 1 && net->loss == SN_LOSS_BCE ? 2 : K;
+    size_t n = 0;
+    int rc = sn_dist_agree(cli_check_dataset_classes(r->ds, f->data, K, &n));
+    if (!rc && n > (size_t)classes && sn_dist_rank() == 0 && !f->quiet)
+        cli_eprintf("scratchnet: warning: %s names %zu classes, the model predicts %d: it learns "
+                    "labels 0-%d, and the weights keep those %d names\n", f->data, n, classes,
+                    classes - 1, classes);
+    return rc;
+}
+
 /* Everything before the first step: the model, the data, the trainer,
  * the log, the start-up lines.  Returns the exit status. */
 static int start_run(const struct train_flags *f, int argc, char **argv, struct run *r)
@@ -438,9 +457,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     make_opts(f, &r->ob, &o);
     if (!rc)
         rc = sn_trainer_create(r->text, f->model, r->ds, &o, &s, &r->t);
-    if (!rc && !sn_trainer_net(r->t)->target_input)
-        rc = sn_dist_agree(cli_check_dataset_classes(
-            r->ds, f->data, (int)sn_model_out_len(sn_trainer_model(r->t))));
+    if (!rc)
+        rc = check_classes(f, r);
     if (!rc)
         cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size(), f->quiet);
     if (!rc && f->log && rank0)

@@ -417,12 +417,23 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     return rc;
 }
 
+/* The names of the classes the model predicts: a dataset may name more
+ * (a subset keeps every name), and labels index them, so the first ones. */
+static void keep_predicted_names(const struct sn_trainer *t, struct sn_data_meta *meta)
+{
+    const size_t K = sn_model_out_len(t->m);
+    const size_t keep = K == 1 && t->net.loss == SN_LOSS_BCE ? 2 : K;
+    while (meta->n_classes > keep && !t->net.target_input)
+        free(meta->classes[--meta->n_classes]);
+}
+
 int sn_trainer_save(struct sn_trainer *t, const char *path)
 {
     int rc = SN_OK;
     if (t->rank == 0) {   /* with the data's scaling and class names, for predict */
         struct sn_data_meta meta;
         rc = sn_data_meta_from(t->ds, t->train, &meta);
+        keep_predicted_names(t, &meta);
         meta.record = t->record;
         sn_trainer_use_average(t);   /* with ema, --out holds the average */
         if (!rc)
