@@ -500,9 +500,37 @@ static int touch_all(const char *path, const void *ctx)
     return rc;
 }
 
+/* H5Lvisit: stop at the first link that is not a hard link. */
+static herr_t find_link(hid_t g, const char *name, const H5L_info_t *info, void *first)
+{
+    (void)g;
+    if (info->type == H5L_TYPE_HARD)
+        return 0;
+    snprintf(first, 256, "/%s", name);
+    return 1;
+}
+
+/* scratchnet writes no soft or external links into its files: one in a
+ * weights file or checkpoint was put there (an array that reads as
+ * missing, a history silently dropped), so the file is refused. */
+static int refuse_links(const char *path)
+{
+    struct sn_h5 *f;
+    int rc = sn_h5_open(path, &f);
+    if (rc)
+        return rc;
+    char first[256] = "";
+    if (H5Lvisit(f->id, H5_INDEX_NAME, H5_ITER_NATIVE, find_link, first) != 0 && first[0])
+        rc = sn_fail(SN_EINVAL, "%s: %s is a soft or external link, which scratchnet does not "
+                     "follow and does not write", path, first);
+    sn_h5_close(f);
+    return rc;
+}
+
 int sn_h5_probe_all(const char *path)
 {
-    return sn_h5_probe(path, touch_all, NULL);
+    int rc = sn_h5_probe(path, touch_all, NULL);
+    return rc ? rc : refuse_links(path);
 }
 
 bool sn_h5_is_signed(struct sn_h5 *f, const char *path)

@@ -464,7 +464,8 @@ static void reducer_pieces(void)
 }
 
 /* w.h5 with dense0's weight replaced by an external link to another
- * file's array (welink.h5), or deleted (whalf.h5: the layer in part). */
+ * file's array (welink.h5), or deleted (whalf.h5: the layer in part);
+ * ck.h5 with /metrics/epoch a soft link (cklink.h5). */
 static void link_and_half(void)
 {
     const char *name[2] = { "welink.h5", "whalf.h5" };
@@ -480,6 +481,13 @@ static void link_and_half(void)
         H5Fclose(f);
         reseal(name[i]);
     }
+    assert_int_equal(sn_test_run("cd %s && cp ck.h5 cklink.h5", fx), 0);
+    hid_t f = H5Fopen(fx_path("cklink.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0 && H5Ldelete(f, "/metrics/epoch", H5P_DEFAULT) >= 0);
+    assert_true(H5Lcreate_soft("/metrics/step", f, "/metrics/epoch", H5P_DEFAULT,
+                               H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+    reseal("cklink.h5");
 }
 
 /* Copy attribute name of object o to the object *(hid_t *)to. */
