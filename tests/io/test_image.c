@@ -49,7 +49,8 @@ static void write_jpeg(const char *path, int w, int h, const unsigned char *rgb)
     jpeg_destroy_compress(&ci);
 }
 
-/* PNG pixels come back exactly, grey and RGB, and to_chw splits planes. */
+/* PNG pixels come back exactly, grey and RGB, 8 and 16 bits a sample, and
+ * to_chw splits planes. */
 static void test_image_png(void **state)
 {
     (void)state;
@@ -73,6 +74,20 @@ static void test_image_png(void **state)
     assert_int_equal(sn_image_read(sn_test_path("grey.png"), &img), SN_OK);
     assert_int_equal(img.channels, 1);
     assert_memory_equal(img.data, px, 6);
+    sn_image_free(&img);    /* 16 bits a sample, 257 v: read as v, not gamma-encoded (brighter) */
+    uint16_t wide[36];
+    for (int i = 0; i < 36; i++)
+        wide[i] = (uint16_t)(px[i] * 257);
+    png_image w16;
+    memset(&w16, 0, sizeof w16);
+    w16.version = PNG_IMAGE_VERSION;
+    w16.width = 4;
+    w16.height = 3;
+    w16.format = PNG_FORMAT_RGB | PNG_FORMAT_FLAG_LINEAR;
+    assert_true(png_image_write_to_file(&w16, sn_test_path("rgb16.png"), 0, wide, 0, NULL));
+    assert_int_equal(sn_image_read(sn_test_path("rgb16.png"), &img), SN_OK);
+    assert_int_equal(img.channels, 3);
+    assert_memory_equal(img.data, px, 36);
     sn_image_free(&img);
 }
 
