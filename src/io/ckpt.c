@@ -379,6 +379,23 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
     return SN_OK;
 }
 
+int sn_ckpt_read_step(const char *path, int64_t *step)
+{
+    struct sn_h5 *f;
+    int rc = sn_fs_check_input(path, "checkpoint", SIZE_MAX);
+    if (!rc)
+        rc = sn_h5_check_seal(path);
+    if (!rc)
+        rc = sn_h5_probe_all(path);
+    if (!rc)
+        rc = sn_h5_open(path, &f);
+    if (rc)
+        return rc;
+    rc = read_i64(f, "/state/global_step", step);
+    sn_h5_close(f);
+    return rc;
+}
+
 int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
                  struct sn_train_state *st)
 {

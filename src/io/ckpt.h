@@ -101,4 +101,9 @@ int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_opt
 int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
                  struct sn_train_state *st);
 
+/* The optimizer steps done when the checkpoint at path was written
+ * (/state/global_step), after the same seal and probe as sn_ckpt_load;
+ * its errors otherwise (the load that follows names the problem fully). */
+int sn_ckpt_read_step(const char *path, int64_t *step);
+
 #endif

@@ -229,6 +229,28 @@ static int stage_reducer(struct sn_trainer *t)
     return rc;
 }
 
+/* --resume FILE with a --checkpoint-dir holding checkpoints after FILE's
+ * step: this run would write its own line of training over them (another
+ * model's, or the folder's run beyond the point resumed), so it stops
+ * before the folder is touched. */
+static int check_folder_ahead(const struct sn_trainer *t)
+{
+    int64_t *steps, from;
+    size_t n;
+    char newest[4096];
+    int rc = sn_ckptdir_list(t->o.ckpt_dir, &steps, &n);
+    if (!rc && n)
+        rc = sn_ckpt_read_step(t->o.resume, &from);
+    if (!rc && n && steps[0] > from &&
+        !(rc = sn_ckptdir_path(t->o.ckpt_dir, steps[0], newest, sizeof newest)))
+        rc = sn_fail(SN_EUSAGE, "--checkpoint-dir %s holds checkpoints after step %lld of %s "
+                     "(the newest: %s): this run would replace them with another line of "
+                     "training; continue the folder's newest (--resume auto) or give this run "
+                     "another folder", t->o.ckpt_dir, (long long)from, t->o.resume, newest);
+    free(steps);
+    return rc;
+}
+
 /* The checkpoint folder, made and locked for this run on rank 0 (where
  * checkpoints are written and read).  What is in it is checked first
  * (sn_ckptdir_check: no other run's checkpoints for a run that does not
@@ -239,6 +261,8 @@ static int stage_folder(struct sn_trainer *t)
     if (!t->o.ckpt_dir || t->rank != 0)
         return SN_OK;
     int rc = sn_ckptdir_check(t->o.ckpt_dir, !t->o.resume);
+    if (!rc && t->o.resume && strcmp(t->o.resume, "auto") != 0)
+        rc = check_folder_ahead(t);
     if (!rc)
         rc = sn_fs_mkdirs(t->o.ckpt_dir);
     if (!rc)

@@ -133,6 +133,9 @@ static void make_fixtures(void)
     /* run/: the checkpoint folder that run left (a checkpoint and .lock) */
     assert_int_equal(sn_test_run("cd %s && " BIN " train --model m.cfg --data blobs.h5 --steps 3 "
                                  "--out w.h5 --checkpoint-dir run --quiet && cp run/ckpt-00000003.h5 ck.h5 && "
+                                 BIN " train --model m.cfg --data blobs.h5 --steps 1 "
+                                 "--checkpoint-dir run1 --quiet && mv run1/ckpt-00000001.h5 ck1.h5 && "
+                                 "rm -r run1 && "
                                  BIN " train --model img.cfg --data images.h5 --steps 2 "
                                  "--out wimg.h5 --quiet", fx), 0);
     struct stat st;
