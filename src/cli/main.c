@@ -162,8 +162,10 @@ int main(int argc, char **argv)
     if (!run) {   /* every rank gets it wrong the same way: say it once */
         if (sn_dist_rank() == 0)
             cli_eprintf("scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
-    } else {
-        code = run(argc, argv);
+    } else {   /* an MPMD launch of two commands would wait in each other's collectives */
+        code = cli_agree(cli_same_everywhere(2, argv, 1, NULL));
+        if (!code)
+            code = run(argc, argv);
     }
     fflush(stdout);
     fflush(stderr);

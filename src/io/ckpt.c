@@ -331,7 +331,7 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         st->global_batch < 1)
         return sn_fail(SN_EDAMAGED, "%s: /state holds negative or zero counters", file);
     if ((rc = read_extra(f, st, m->n_params, st->extra_pieces, &st->extra)))
-        return rc;
+        return rc == SN_EINVAL ? sn_fail_prefix(SN_EDAMAGED, "damaged: ") : rc;
     uint64_t stored;
     if (!sn_h5_exists(f, "/state/checksum"))
         return sn_fail(SN_EDAMAGED, "%s: /state/checksum is missing", file);
