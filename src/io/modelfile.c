@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/activation.h"
 #include "core/add.h"
@@ -48,11 +49,14 @@ struct kv {
     int used;
 };
 
+enum { MAX_ASKED = 64 };
 struct section {
     char word[SN_NAME_LEN];
     int line;
     int n_kv, cap_kv;
     struct kv *kv;    /* owned; grows as keys come (a layer holds a few, not MAX_KEYS) */
+    const char *asked[MAX_ASKED];   /* the keys the section's reader looked for */
+    int n_asked;
 };
 
 struct parser {
@@ -248,6 +252,11 @@ static int handler(void *user, const char *section, const char *name, const char
 
 static struct kv *find(struct section *s, const char *key)
 {
+    bool known = false;   /* the keys asked for are what a typo is compared with */
+    for (int i = 0; i < s->n_asked && !known; i++)
+        known = strcmp(s->asked[i], key) == 0;
+    if (!known && s->n_asked < MAX_ASKED)
+        s->asked[s->n_asked++] = key;
     for (int i = 0; i < s->n_kv; i++)
         if (strcmp(s->kv[i].key, key) == 0) {
             s->kv[i].used = 1;
@@ -398,14 +407,43 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
     return SN_OK;
 }
 
-/* Any key nobody asked for is unknown. */
+/* The asked key a typo away from key, or NULL. */
+static const char *nearest_asked(const struct section *s, const char *key)
+{
+    for (int i = 0; i < s->n_asked; i++)
+        if (near(key, s->asked[i]))
+            return s->asked[i];
+    return NULL;
+}
+
+/* Any key nobody asked for is unknown; one a typo away from a key the
+ * section reads is named with it. */
 static int check_unused(struct parser *p, struct section *s)
 {
-    for (int i = 0; i < s->n_kv; i++)
-        if (!s->kv[i].used)
-            return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s'", s->word,
-                        s->kv[i].key);
+    for (int i = 0; i < s->n_kv; i++) {
+        if (s->kv[i].used)
+            continue;
+        const char *like = nearest_asked(s, s->kv[i].key);
+        return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s'%s%s%s", s->word,
+                    s->kv[i].key, like ? " (did you mean '" : "", like ? like : "",
+                    like ? "'?)" : "");
+    }
     return SN_OK;
+}
+
+/* A section that failed on a rule between keys ("nesterov needs momentum")
+ * while it holds a typo of a key it read (momentm) failed because of the
+ * typo: that is the line to fix, so it is the error. */
+static void prefer_typo(struct parser *p, struct section *s)
+{
+    for (int i = 0; p->rc && i < s->n_kv; i++) {
+        const char *like = s->kv[i].used ? NULL : nearest_asked(s, s->kv[i].key);
+        if (like) {
+            p->rc = SN_OK;
+            perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s' (did you mean '%s'?)",
+                 s->word, s->kv[i].key, like);
+        }
+    }
 }
 
 /* ---- [net] --------------------------------------------------------------- */
@@ -1040,7 +1078,12 @@ static int build_layer(struct build *b, struct section *s, int index)
     }
     if (strcmp(s->word, "net") == 0)
         return perr(p, s->line, SN_EINVAL, "[net] may appear only once, first");
-    return perr(p, s->line, SN_EINVAL, "unknown section [%s]", s->word);
+    const char *like = NULL;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && !like; i++)
+        like = near(s->word, kinds[i].word) || strcasecmp(s->word, kinds[i].word) == 0
+                   ? kinds[i].word : NULL;
+    return perr(p, s->line, SN_EINVAL, "unknown section [%s]%s%s%s", s->word,
+                like ? " (did you mean [" : "", like ? like : "", like ? "]?)" : "");
 }
 
 int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *net,
@@ -1058,8 +1101,10 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
         perr(&p, p.n_secs ? p.secs[0].line : 1, SN_EINVAL, "the first section must be [net]");
     if (!p.rc && p.n_secs < 2)
         perr(&p, p.secs[0].line, SN_EINVAL, "the model has no layers after [net]");
-    if (!p.rc)
+    if (!p.rc) {
         parse_net(&p, &p.secs[0], net);
+        prefer_typo(&p, &p.secs[0]);
+    }
 
     struct sn_model *m = NULL;
     if (!p.rc && sn_model_create(net->input, &m))
@@ -1079,6 +1124,7 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
         if ((p.rc = sn_interrupt_check("building the model")))
             break;
         build_layer(&b, &p.secs[i], i - 1 - n_aug);
+        prefer_typo(&p, &p.secs[i]);
     }
     if (!p.rc && m->n_layers == 0)
         perr(&p, p.secs[0].line, SN_EINVAL, "the model has no layers after [net]");
