@@ -132,6 +132,44 @@ int sn_ckptdir_check_slot(const char *path)
     return check_entry(path);
 }
 
+/* flock on the lock file f failed with err: the run holding it, named
+ * from what it wrote there (closes f). */
+static int refuse_held(const char *dir, int f, int err)
+{
+    char holder[256];
+    ssize_t n = pread(f, holder, sizeof holder - 1, 0);
+    holder[n > 0 ? n : 0] = '\0';
+    holder[strcspn(holder, "\n")] = '\0';
+    close(f);
+    if (err != EWOULDBLOCK)
+        return sn_fail(SN_EIO, "%s: cannot lock the checkpoint folder: %s", dir, strerror(err));
+    return sn_fail(SN_EUSAGE, "%s is in use by another run (%s): two runs in one "
+                   "checkpoint folder would overwrite each other's checkpoints; give this "
+                   "run its own --checkpoint-dir", dir, holder[0] ? holder : "holder unknown");
+}
+
+/* Whether another run holds dir's lock, asked without writing anything
+ * (a shared lock taken and given back): the first thing to say of a
+ * folder in use, before what it holds. */
+static int check_not_held(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) >= (int)sizeof path)
+        return SN_OK;   /* sn_ckptdir_lock says it */
+    int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
+    if (f < 0)
+        return SN_OK;
+    if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(f);
+        return SN_OK;   /* sn_ckptdir_lock refuses it, naming what it is */
+    }
+    if (flock(f, LOCK_SH | LOCK_NB) != 0)
+        return refuse_held(dir, f, errno);
+    close(f);   /* gives the shared lock back */
+    return SN_OK;
+}
+
 int sn_ckptdir_check_name(const char *dir)
 {
     if (strlen(dir) > SN_CKPTDIR_MAX_NAME)
@@ -148,7 +186,10 @@ int sn_ckptdir_check(const char *dir, bool fresh)
     char path[4096];
     if (sn_ckptdir_check_name(dir))
         return SN_EUSAGE;
-    int rc = sn_ckptdir_list(dir, &steps, &n);
+    int rc = check_not_held(dir);
+    if (rc)
+        return rc;
+    rc = sn_ckptdir_list(dir, &steps, &n);
     for (size_t i = 0; !rc && i < n; i++) {
         rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);
         if (!rc)
@@ -194,19 +235,8 @@ int sn_ckptdir_lock(const char *dir, int *fd)
                        "checkpoint folder's lock file is written, which would change that file "
                        "(remove %s)", path, (long)st.st_nlink, path);
     }
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
-        int err = errno;
-        ssize_t n = pread(f, holder, sizeof holder - 1, 0);
-        holder[n > 0 ? n : 0] = '\0';
-        holder[strcspn(holder, "\n")] = '\0';
-        close(f);
-        if (err != EWOULDBLOCK)
-            return sn_fail(SN_EIO, "%s: cannot lock the checkpoint folder: %s", dir,
-                           strerror(err));
-        return sn_fail(SN_EUSAGE, "%s is in use by another run (%s): two runs in one "
-                       "checkpoint folder would overwrite each other's checkpoints; give this "
-                       "run its own --checkpoint-dir", dir, holder[0] ? holder : "holder unknown");
-    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0)
+        return refuse_held(dir, f, errno);
     char host[128] = "";
     gethostname(host, sizeof host - 1);
     int len = snprintf(holder, sizeof holder, "host %s, pid %ld\n", host, (long)getpid());
