@@ -211,6 +211,11 @@ void cli_position(char *buf, size_t len, int64_t epoch, int64_t step_in_epoch,
  * and SN_OK. */
 int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet);
 
+/* Rank 0 warns on stderr (unless quiet) when /train/x is uint8 with no
+ * scale attribute and no mean/std: pixels fed to the model as 0 .. 255
+ * train badly without a word otherwise. */
+void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data, bool quiet);
+
 /* Rank 0 warns on stderr (unless quiet) when P > 1 ranks each take fewer
  * than CLI_MIN_RANK_BATCH examples of a global batch. */
 void cli_warn_small_batch(int global_batch, int ranks, bool quiet);

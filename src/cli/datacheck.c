@@ -26,6 +26,17 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet)
     return SN_OK;
 }
 
+void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data, bool quiet)
+{
+    const struct sn_split *s = &ds->train;
+    if (!s->x_u8 || s->scale_from != SN_PREP_DEFAULT || s->n_norm || quiet ||
+        sn_dist_rank() != 0)
+        return;
+    cli_eprintf("scratchnet: warning: %s /train/x holds uint8 values without a scale attribute: "
+                "the model sees them as 0 to 255 (pixels usually get scale = 1/255; "
+                "datasets/README.md, docs/FORMATS.md)\n", data);
+}
+
 void cli_warn_small_batch(int global_batch, int ranks, bool quiet)
 {
     int b = ranks > 0 ? global_batch / ranks : global_batch;
