@@ -216,6 +216,12 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet);
  * train badly without a word otherwise. */
 void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data, bool quiet);
 
+/* Rank 0 warns on stderr (unless quiet) when /train/x's samples are the
+ * model's 3-D input shape in another order (channels-last images: the
+ * values match in number, so they would train scrambled without a word). */
+void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in,
+                     bool quiet);
+
 /* Rank 0 warns on stderr (unless quiet) when P > 1 ranks each take fewer
  * than CLI_MIN_RANK_BATCH examples of a global batch. */
 void cli_warn_small_batch(int global_batch, int ranks, bool quiet);

@@ -37,6 +37,27 @@ void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data, bool qui
                 "datasets/README.md, docs/FORMATS.md)\n", data);
 }
 
+void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in,
+                     bool quiet)
+{
+    const struct sn_shape *s = &ds->train.shape;
+    if (quiet || sn_dist_rank() != 0 || s->ndim != 3 || in->ndim != 3)
+        return;
+    bool same = true, used[3] = { false, false, false }, perm = true;
+    for (int i = 0; i < 3; i++) {
+        same = same && s->d[i] == in->d[i];
+        int j = 0;
+        while (j < 3 && (used[j] || in->d[j] != s->d[i]))
+            j++;
+        perm = perm && j < 3 && (used[j] = true);
+    }
+    if (!same && perm)
+        cli_eprintf("scratchnet: warning: %s /train/x holds samples of %dx%dx%d, the model reads "
+                    "%dx%dx%d: the same values in another order (images stored channels-last, "
+                    "H x W x C?); the model reads channels first (C,H,W: docs/FORMATS.md)\n",
+                    data, s->d[0], s->d[1], s->d[2], in->d[0], in->d[1], in->d[2]);
+}
+
 void cli_warn_small_batch(int global_batch, int ranks, bool quiet)
 {
     int b = ranks > 0 ? global_batch / ranks : global_batch;

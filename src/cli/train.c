@@ -461,8 +461,10 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = check_classes(f, r);
     if (!rc)
         cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size(), f->quiet);
-    if (!rc)
+    if (!rc) {
         cli_warn_raw_pixels(r->ds, f->data, f->quiet);
+        cli_warn_layout(r->ds, f->data, &sn_trainer_model(r->t)->in_shape, f->quiet);
+    }
     if (!rc && f->log && rank0)
         rc = open_log(f, r);
     if (r->t)

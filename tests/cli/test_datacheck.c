@@ -305,8 +305,9 @@ static void test_datacheck_small_rank_batch(void **state)
     free(err);
 }
 
-/* uint8 pixels without a scale attribute reach the model as 0 .. 255:
- * train says so once (a file with scale 1/255 gets no word: the counts
+/* uint8 pixels without a scale attribute reach the model as 0 .. 255, and
+ * channels-last images fit a channels-first model in number only: train
+ * says so once each (a file without either gets no word: the counts
  * above). */
 static void test_datacheck_raw_pixels(void **state)
 {
@@ -333,6 +334,21 @@ static void test_datacheck_raw_pixels(void **state)
     char *err = err_text();
     assert_int_equal(count(err, "scratchnet: warning:"), 1);
     assert_non_null(strstr(err, "raw.h5 /train/x holds uint8 values without a scale attribute"));
+    free(err);
+    /* the same values stored channels-last (2 x 2 x 1) for a model of 1 x 2 x 2 */
+    assert_int_equal(sn_h5_create(sn_test_path("hwc.h5"), &f), SN_OK);
+    size_t hd[4] = { N, 2, 2, 1 };
+    double scale = 1.0 / 255.0;
+    assert_int_equal(sn_h5_write(f, "/train/x", 4, hd, SN_H5_U8, x), SN_OK);
+    assert_int_equal(sn_h5_attr_set_f64(f, "/train/x", "scale", &scale, 1), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
+                     sn_test_path("raw.cfg"), sn_test_path("hwc.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "hwc.h5 /train/x holds samples of 2x2x1, the model reads 1x2x2"));
     free(err);
 }
 
