@@ -202,15 +202,19 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
         return rc ? rc : sn_fail(SN_EFATAL, "a rank reported a failure it does not know of");
     }
     if (!isfinite(red->sumsq)) {
+        char kept[64] = "no checkpoint was written before it";
+        if (t->saved_step >= 0)
+            snprintf(kept, sizeof kept, "the last checkpoint (step %lld) is kept",
+                     (long long)t->saved_step);
         const char *layer = nonfinite_layer(t, red->lo, red->hi);
         if (!layer)   /* every value finite, their squares summed in float are not */
             return sn_fail(SN_ENUM, "step %lld: the gradient's values are finite but too large "
                            "to sum their squares (beyond 3.4e38): the inputs or the loss are "
-                           "far out of scale (check the dataset's scale, mean and std); the "
-                           "last checkpoint is kept", (long long)t->st.global_step + 1);
+                           "far out of scale (check the dataset's scale, mean and std); %s",
+                           (long long)t->st.global_step + 1, kept);
         return sn_fail(SN_ENUM, "step %lld: the gradient of layer %s is not finite (NaN or "
-                       "Inf); lower the learning rate or set clip_norm; the last checkpoint "
-                       "is kept", (long long)t->st.global_step + 1, layer);
+                       "Inf); lower the learning rate or set clip_norm; %s",
+                       (long long)t->st.global_step + 1, layer, kept);
     }
     return SN_OK;
 }
