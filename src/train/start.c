@@ -244,7 +244,7 @@ static int resume(struct sn_trainer *t, struct sn_optim *o, struct sn_train_star
     if (!rc)
         rc = resume_reducer(t);
     s->resumed_world_size = t->st.world_size;
-    t->saved_step = t->st.global_step;
+    t->saved_step = t->kept_step = t->st.global_step;
     return rc;
 }
 

@@ -203,9 +203,9 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
     }
     if (!isfinite(red->sumsq)) {
         char kept[64] = "no checkpoint was written before it";
-        if (t->saved_step >= 0)
+        if (t->kept_step >= 0)
             snprintf(kept, sizeof kept, "the last checkpoint (step %lld) is kept",
-                     (long long)t->saved_step);
+                     (long long)t->kept_step);
         const char *layer = nonfinite_layer(t, red->lo, red->hi);
         if (!layer)   /* every value finite, their squares summed in float are not */
             return sn_fail(SN_ENUM, "step %lld: the gradient's values are finite but too large "
@@ -416,7 +416,7 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     sn_ckpt_extra_free(&t->st.extra);
     rc = sn_dist_agree(rc);   /* also the barrier every rank meets after the rename */
     if (!rc)
-        t->saved_step = t->st.global_step;
+        t->saved_step = t->kept_step = t->st.global_step;
     sn_trainer_alive(t, t->st.global_step);
     return rc;
 }

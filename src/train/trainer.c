@@ -399,7 +399,7 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     t->rank = sn_dist_rank();
     t->stats_epoch = -1;
     t->perm_of[0] = t->perm_of[1] = -1;
-    t->saved_step = -1;
+    t->saved_step = t->kept_step = -1;
     t->lock_fd = -1;
     rc = create_stages(t, model_text, name, sn_dataset_name(ds), start);
     if (rc && rc != SN_EFATAL) {
