@@ -654,7 +654,8 @@ static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int 
         snprintf(v, sizeof v, "%llu", (unsigned long long)u64);
     }
     return sn_fail(SN_EINVAL, "%s: %s row %zu has label %s, outside [0, %d) for a model with %d "
-                   "outputs", sn_dataset_name(d), yp, i, v, K, K);
+                   "outputs%s", sn_dataset_name(d), yp, i, v, K, K,
+                   y == K ? " (labels count from 0: labels 1 to K need 1 subtracted)" : "");
 }
 
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
