@@ -205,14 +205,16 @@ static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_trai
         snprintf(s->resumed_from, sizeof s->resumed_from, "%s", t->o.resume);
         rc = sn_ckpt_load(t->o.resume, t->m, o, &t->st);
     }
-    if (!rc && s->resumed_from[0])
-        rc = check_resumed(t, s->resumed_from);
+    /* the settings first: other data or another batch explains counters
+     * that do not fit this run's epochs, and every difference is named */
     char why[160];
     horizon_why(t, why, sizeof why);
     if (!rc && s->resumed_from[0])
         rc = sn_trajectory_compare(&t->st.record, &t->record, s->resumed_from,
                                    t->o.resume_override, why, s->overridden,
                                    sizeof s->overridden);
+    if (!rc && s->resumed_from[0])
+        rc = check_resumed(t, s->resumed_from);
     return rc;
 }
 

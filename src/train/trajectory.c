@@ -195,14 +195,15 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
                           const char *path, const char *overrides, const char *horizon_why,
                           char *overridden, size_t overridden_len)
 {
-    char refused[960] = "", keys_refused[160] = "";
-    size_t at = 0, kat = 0, oat = 0;
+    char refused[960] = "", keys_refused[160] = "", fixed[160] = "";
+    size_t at = 0, kat = 0, fat = 0, oat = 0;
     overridden[0] = '\0';
     for (int k = 0; k < N_KEYS && ckpt->n > 0; k++) {
         const char *was = sn_record_get(ckpt, keys[k]), *now = sn_record_get(run, keys[k]);
         if (!was || !now || strcmp(was, now) == 0)
             continue;   /* older checkpoints lack later keys */
-        bool ok = listed(overrides, keys[k]);
+        const bool can = overridable(keys[k], strlen(keys[k]));
+        bool ok = can && listed(overrides, keys[k]);
         char *dst = ok ? overridden : refused;
         size_t *pos = ok ? &oat : &at, cap = ok ? overridden_len : sizeof refused;
         const bool why = horizon_why && strcmp(keys[k], "horizon") == 0;
@@ -210,13 +211,19 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
             *pos += (size_t)snprintf(dst + *pos, cap - *pos, "%s%s %s (%s%scheckpoint: %s)",
                                      *pos ? "; " : "", keys[k], now, why ? horizon_why : "",
                                      why ? "; " : "", was);
-        if (!ok && kat < sizeof keys_refused)
+        if (!ok && can && kat < sizeof keys_refused)
             kat += (size_t)snprintf(keys_refused + kat, sizeof keys_refused - kat, "%s%s",
                                     kat ? "," : "", keys[k]);
+        if (!can && fat < sizeof fixed)   /* seed, batch: the checkpoint's, as flags */
+            fat += (size_t)snprintf(fixed + fat, sizeof fixed - fat, "%s--%s %s",
+                                    fat ? " " : "", keys[k], was);
     }
     if (!refused[0])
         return SN_OK;
-    return sn_fail(SN_EINVAL, "%s belongs to another run: this run's %s; to continue it with "
-                   "this run's settings anyway, add --resume-override %s", path, refused,
-                   keys_refused);
+    return sn_fail(SN_EINVAL, "%s belongs to another run: this run's %s%s%s%s%s%s", path, refused,
+                   kat ? "; to continue it with this run's settings anyway, add "
+                         "--resume-override " : "", keys_refused,
+                   fat ? "; the seed and the batch cannot change on a resume (the example "
+                         "sequence would not continue): give the checkpoint's (" : "", fixed,
+                   fat ? ") or another --checkpoint-dir" : "");
 }
