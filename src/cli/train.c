@@ -638,22 +638,26 @@ static int wrap_up(const struct train_flags *f, struct run *r)
                        (double)sn_trainer_bytes_sent(r->t) / (double)steps / 1048576.0,
                        sn_trainer_reducer_name(r->t));
     }
-    int rc = SN_OK;
-    if (f->trace) {
-        rc = sn_dist_agree(trace_write(&r->prof.tr, f->trace, m, sn_phase_names, SN_PHASE_N));
-        if (!rc)
-            print_wrote(r, f->trace);
-    }
-    if (!rc)
-        rc = sn_trainer_finish(r->t);
+    /* the run's work first: a trace that cannot be written (a diagnostic)
+     * must not cost the checkpoint or the weights */
+    int rc = sn_trainer_finish(r->t);
     if (!rc && f->out) {   /* a stopped run's weights too: the step it reached */
         rc = sn_trainer_save(r->t, f->out);
         if (!rc)
             print_wrote(r, f->out);
     }
-    if (!rc && r->stopped)
-        return report_stop(f, r);
-    return cli_end(rc);
+    int trace_rc = SN_OK;
+    if (f->trace) {
+        trace_rc = sn_dist_agree(trace_write(&r->prof.tr, f->trace, m, sn_phase_names,
+                                             SN_PHASE_N));
+        if (!trace_rc)
+            print_wrote(r, f->trace);
+    }
+    if (!rc && r->stopped) {
+        const int code = report_stop(f, r);
+        return trace_rc ? cli_end(trace_rc) : code;
+    }
+    return cli_end(rc ? rc : trace_rc);
 }
 
 static void end_run(struct run *r)
