@@ -39,7 +39,12 @@ static int list_dir(const char *dir, bool want_dirs, char ***names, size_t *n)
         char path[4096];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0 || (bool)S_ISDIR(st.st_mode) != want_dirs)
+        if (stat(path, &st) != 0) {   /* a broken link is an input lost, not skipped */
+            rc = sn_fail(SN_EINVAL, "%s: cannot read it: %s%s", path, strerror(errno),
+                         errno == ENOENT ? " (a link to nowhere?)" : "");
+            break;
+        }
+        if ((bool)S_ISDIR(st.st_mode) != want_dirs)
             continue;
         if (cnt == cap) {
             char **g = realloc(v, 2 * cap * sizeof *v);
@@ -164,7 +169,7 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
         char sub[4096];
         snprintf(sub, sizeof sub, "%s/%s", dir, out->classes[c]);
         char **files;
-        size_t n_files;
+        size_t n_files, per_class = 0;
         if ((rc = list_dir(sub, false, &files, &n_files)))
             break;
         for (size_t i = 0; i < n_files && !rc; i++) {
@@ -179,8 +184,12 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
                 break;
             rc = add_image(out, like, fit_h, fit_w, &img, path, c, &cap);
             sn_image_free(&img);
+            per_class++;
         }
         free_names(files, n_files);
+        if (!rc && !like && per_class == 0)   /* its label could never be learnt */
+            rc = sn_fail(SN_EINVAL, "%s: a class folder without a .png or .jpg image: give it "
+                         "images or remove it", sub);
     }
     if (!rc && out->n == 0)
         rc = sn_fail(SN_EINVAL, "%s: no .png or .jpg images in the class folders", dir);

@@ -131,6 +131,10 @@ static void make_fixtures(void)
     assert_int_equal(mkdir(fx_path("classes"), 0777), 0);
     assert_int_equal(mkdir(fx_path("classes/cat"), 0777), 0);
     write_text("classes/cat/a.png", "not a png");
+    /* a class folder without images (first in name order), a link to nowhere */
+    assert_int_equal(sn_test_run("cd %s && mkdir -p emptycls/a emptycls/b danglink/a && "
+                                 "echo x > emptycls/b/1.png && ln -s nowhere.png danglink/a/1.png",
+                                 fx), 0);
 
     /* weights and checkpoints the commands make themselves */
     /* run/: the checkpoint folder that run left (a checkpoint and .lock) */
