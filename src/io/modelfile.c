@@ -304,6 +304,10 @@ static int missing(struct parser *p, struct section *s, const char *key, const c
         if (!s->kv[i].used && near(s->kv[i].key, key))
             return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s' (did you mean "
                         "'%s'?)", s->word, s->kv[i].key, key);
+    for (int i = 0; i < s->n_kv; i++)   /* a key of another section, as [dense] filters */
+        if (!s->kv[i].used)
+            return perr(p, s->line, SN_EINVAL, "[%s] needs '%s'%s; its '%s' (line %d) is not a "
+                        "key of [%s]", s->word, key, hint, s->kv[i].key, s->kv[i].line, s->word);
     return perr(p, s->line, SN_EINVAL, "[%s] needs '%s'%s", s->word, key, hint);
 }
 
