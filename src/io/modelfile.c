@@ -49,14 +49,22 @@ struct kv {
     int used;
 };
 
-enum { MAX_ASKED = 64 };
 struct section {
     char word[SN_NAME_LEN];
     int line;
     int n_kv, cap_kv;
     struct kv *kv;    /* owned; grows as keys come (a layer holds a few, not MAX_KEYS) */
-    const char *asked[MAX_ASKED];   /* the keys the section's reader looked for */
-    int n_asked;
+    struct asked *asked;   /* the parser's list of keys looked for (see struct asked) */
+};
+
+/* The keys the reader of one section looked for, what a typo is compared
+ * with: copies (some keys are built in buffers), one list for the parser,
+ * started again for each section as the sections are read one by one. */
+enum { MAX_ASKED = 64 };
+struct asked {
+    const struct section *of;
+    int n;
+    char key[MAX_ASKED][SN_NAME_LEN];
 };
 
 struct parser {
@@ -67,6 +75,7 @@ struct parser {
     struct section *secs;
     int n_secs, cap;
     int rc;          /* first error, with its message recorded */
+    struct asked asked;
 };
 
 /* ---- reading ------------------------------------------------------------ */
@@ -139,6 +148,7 @@ static int new_section(struct parser *p, const char *word, size_t len)
                     SN_MAX_LAYERS);
     struct section *s = &p->secs[p->n_secs++];
     memset(s, 0, sizeof *s);
+    s->asked = &p->asked;
     if (len >= sizeof s->word)
         return perr(p, p->line, SN_EINVAL, "section name is too long");
     memcpy(s->word, word, len);
@@ -256,11 +266,16 @@ static int handler(void *user, const char *section, const char *name, const char
 
 static struct kv *find(struct section *s, const char *key)
 {
-    bool known = false;   /* the keys asked for are what a typo is compared with */
-    for (int i = 0; i < s->n_asked && !known; i++)
-        known = strcmp(s->asked[i], key) == 0;
-    if (!known && s->n_asked < MAX_ASKED)
-        s->asked[s->n_asked++] = key;
+    struct asked *a = s->asked;
+    if (a->of != s) {
+        a->of = s;
+        a->n = 0;
+    }
+    bool known = false;
+    for (int i = 0; i < a->n && !known; i++)
+        known = strcmp(a->key[i], key) == 0;
+    if (!known && a->n < MAX_ASKED && strlen(key) < SN_NAME_LEN)
+        snprintf(a->key[a->n++], SN_NAME_LEN, "%s", key);
     for (int i = 0; i < s->n_kv; i++)
         if (strcmp(s->kv[i].key, key) == 0) {
             s->kv[i].used = 1;
@@ -418,9 +433,10 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
 /* The asked key a typo away from key, or NULL. */
 static const char *nearest_asked(const struct section *s, const char *key)
 {
-    for (int i = 0; i < s->n_asked; i++)
-        if (near(key, s->asked[i]))
-            return s->asked[i];
+    const struct asked *a = s->asked;
+    for (int i = 0; a->of == s && i < a->n; i++)
+        if (near(key, a->key[i]))
+            return a->key[i];
     return NULL;
 }
 
