@@ -96,6 +96,23 @@ static int progress_all(void)
     return err;
 }
 
+/* Start c's first round (its schedule built, rc its build's status) and
+ * hand it out as the request; a schedule of nothing is done at once. */
+static int post(struct coll *c, int rc, MPI_Request *request)
+{
+    if (!rc && c->n_a > 0)
+        rc = sched_start_round(c);
+    if (rc) {
+        sched_put(c);
+        return rc;
+    }
+    c->done = c->n_a == 0;
+    if (!c->done)
+        active[n_active++] = c;
+    *request = (MPI_Request)(void *)c;
+    return MPI_SUCCESS;
+}
+
 int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype type, MPI_Op op,
                    MPI_Comm comm, MPI_Request *request)
 {
@@ -119,17 +136,7 @@ int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype t
                         : sched_allreduce_rabenseifner(c, rank, P, sbuf, recvbuf, count, in_place);
     else if (!in_place && count > 0)   /* one rank: the copy */
         rc = sched_allreduce_rabenseifner(c, rank, 1, sbuf, recvbuf, count, false);
-    if (!rc && c->n_a > 0)
-        rc = sched_start_round(c);
-    if (rc) {
-        sched_put(c);
-        return rc;
-    }
-    c->done = c->n_a == 0;   /* nothing to do (one rank, in place): complete */
-    if (!c->done)
-        active[n_active++] = c;
-    *request = (MPI_Request)(void *)c;
-    return MPI_SUCCESS;
+    return post(c, rc, request);   /* one rank, in place: nothing to do, complete */
 }
 
 /* Every request done: frees them (ours and SMPI's) and sets them to NULL. */
@@ -266,22 +273,6 @@ int MPI_Iallgather(const void *s, int sn, MPI_Datatype st, void *r, int rn, MPI_
                    MPI_Comm c, MPI_Request *q)
 {
     return unmodelled("MPI_Iallgather");
-}
-
-/* Post c (built by one of schedule.c's linear schedules) as a request. */
-static int post(struct coll *c, int rc, MPI_Request *request)
-{
-    if (!rc && c->n_a > 0)
-        rc = sched_start_round(c);
-    if (rc) {
-        sched_put(c);
-        return rc;
-    }
-    c->done = c->n_a == 0;
-    if (!c->done)
-        active[n_active++] = c;
-    *request = (MPI_Request)(void *)c;
-    return MPI_SUCCESS;
 }
 
 int MPI_Ialltoallv(const void *sbuf, const int *scounts, const int *sdispls, MPI_Datatype st,

@@ -424,7 +424,7 @@ static int check_classes(const struct train_flags *f, struct run *r)
     if (net->target_input)
         return SN_OK;
     const int K = (int)sn_model_out_len(sn_trainer_model(r->t));
-    const int classes = K == 1 && net->loss == SN_LOSS_BCE ? 2 : K;
+    const int classes = sn_loss_classes(net->loss, K);
     size_t n = 0;
     int rc = sn_dist_agree(cli_check_dataset_classes(r->ds, f->data, K, &n));
     if (!rc && n > (size_t)classes && sn_dist_rank() == 0 && !f->quiet)

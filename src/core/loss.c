@@ -35,6 +35,11 @@ const char *sn_loss_name(enum sn_loss l)
     return loss_names[l];
 }
 
+int sn_loss_classes(enum sn_loss loss, int K)
+{
+    return loss == SN_LOSS_BCE && K == 1 ? 2 : K;
+}
+
 int sn_loss_predict(const float *z, int K)
 {
     if (K == 1)

@@ -43,4 +43,8 @@ double sn_loss_eval(enum sn_loss loss, const float *z, const int *labels,
 /* The predicted class of one row of outputs (argmax; z > 0 when K = 1). */
 int sn_loss_predict(const float *z, int K);
 
+/* Classes a model of K outputs tells apart under loss: K, or 2 for a
+ * binary model (binary_cross_entropy, one output: class 1 or 0). */
+int sn_loss_classes(enum sn_loss loss, int K);
+
 #endif

@@ -40,7 +40,7 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
                        s->name, s->y_k, K);
     if (s->y_int) {
         size_t begin, end;
-        int n_classes = (loss == SN_LOSS_BCE && K == 1) ? 2 : (int)K;
+        int n_classes = sn_loss_classes(loss, (int)K);
         sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
         return sn_dataset_check_labels(ds, s, begin, end - begin, n_classes);
     }

@@ -426,7 +426,7 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
 static void keep_predicted_names(const struct sn_trainer *t, struct sn_data_meta *meta)
 {
     const size_t K = sn_model_out_len(t->m);
-    const size_t keep = K == 1 && t->net.loss == SN_LOSS_BCE ? 2 : K;
+    const size_t keep = (size_t)sn_loss_classes(t->net.loss, (int)K);
     while (meta->n_classes > keep && !t->net.target_input)
         free(meta->classes[--meta->n_classes]);
 }
