@@ -518,6 +518,17 @@ zoo-cifar:
 	@[ -f data/cifar10.h5 ] || $(MAKE) --no-print-directory data-cifar10
 	sh bench/zoo.sh cifar_resnet
 
+# zoo-cifar-fast: models/cifar_fast.cfg (airbench94's network and recipe)
+# at 2 ranks, once per seed of SEEDS (default 1 2 3; about 25 minutes each
+# on 2 cores), one table row per run with and without its test-time views;
+# logs and weights in data/zoo/seedS.  Not part of make test.
+SEEDS ?= 1 2 3
+.PHONY: zoo-cifar-fast
+zoo-cifar-fast:
+	@$(MAKE) --no-print-directory build
+	@[ -f data/cifar10.h5 ] || $(MAKE) --no-print-directory data-cifar10
+	ZOO_SEEDS="$(SEEDS)" sh bench/zoo.sh cifar_fast
+
 # data-cifar10: CIFAR-10 as data/cifar10.h5, from the official binary
 # batches in data/cifar-10-batches-bin when present, else from the offline
 # JPEG copy in ../shared/datasets/cifar10-images (see its README).

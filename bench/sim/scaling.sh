@@ -8,7 +8,7 @@
 # (bench/sim/profiles) with each strategy, and the efficiency is the
 # simulated step at 1 rank over the simulated step at P ranks.  Prints
 # markdown tables (one per model and platform) and, on stderr, each run's
-# wall time and peak RSS.
+# wall time, CPU time and peak RSS.
 #
 #   sh bench/sim/scaling.sh
 #   MODELS="cnn resnet cifar_resnet" PLATFORMS="ib eth25" PER_NODE="1 4 8"
@@ -17,7 +17,8 @@
 # A strategy is the replay's --strategy, optionally with :ALGORITHM, the
 # schedule MPI_Iallreduce takes (Open MPI's MCA parameter
 # coll_libnbc_iallreduce_algorithm: ring, binomial, rabenseifner; without
-# it, libnbc's own choice).
+# it, libnbc's own choice), and optionally with @MB, the bucket size
+# (train's --bucket-mb; default 1): "buckets:rabenseifner@4".
 set -eu
 BUILD=${BUILD:-build}
 MODELS=${MODELS:-cnn resnet cifar_resnet}
@@ -40,24 +41,25 @@ run() {
         i=0
         while [ $i -lt "$2" ]; do echo "node-$n"; i=$((i + 1)); done
     done > "$dir/hosts"
-    s=$5 alg=0
-    case "$5" in
-    *:ring) alg=1 s=${5%:*} ;;
-    *:binomial) alg=2 s=${5%:*} ;;
-    *:rabenseifner) alg=3 s=${5%:*} ;;
+    s=${5%@*} alg=0 mb=1
+    case "$5" in *@*) mb=${5##*@} ;; esac
+    case "$s" in
+    *:ring) alg=1 s=${s%:*} ;;
+    *:binomial) alg=2 s=${s%:*} ;;
+    *:rabenseifner) alg=3 s=${s%:*} ;;
     esac
     start=$(date +%s.%N)
-    (cd "$dir" && /usr/bin/time -f "%M" -o "$dir/rss" smpirun -platform "$here/bench/sim/platforms/$1.xml" \
+    (cd "$dir" && /usr/bin/time -f "%M %U %S" -o "$dir/rss" smpirun -platform "$here/bench/sim/platforms/$1.xml" \
         -hostfile hosts -np "$3" "$here/$BUILD/bench/sim/replay.so" \
         --cfg=smpi/simulate-computation:no --cfg=smpi/test:0 --cfg=smpi/coll-selector:ompi \
         --log=root.thresh:critical --cfg=smpi/tmpdir:"$dir" \
         --model "$here/models/$4.cfg" --profile "$here/bench/sim/profiles/$4.txt" \
-        --events "$here/bench/sim/profiles/$4.events" --strategy "$s" --algorithm "$alg" \
+        --events "$here/bench/sim/profiles/$4.events" --strategy "$s" --algorithm "$alg" --bucket-mb "$mb" \
         --op-ns "$OP_NS" --copy-ns "$COPY_NS" --steps "$STEPS") > "$dir/out" 2>&1 ||
         { cat "$dir/out" >&2; echo "scaling.sh: $*: the replay failed" >&2; exit 1; }
     ms=$(sed -n 's/^result: step_ms \([0-9.]*\).*/\1/p' "$dir/out")
     echo "sim: $1 K=$2 P=$3 $4 $5: $ms ms/step, wall $(echo "$(date +%s.%N) - $start" | bc | cut -c1-6) s," \
-        "peak RSS $(($(cat "$dir/rss") / 1024)) MB" >&2
+        "cpu $(awk '{ print $2 + $3 }' "$dir/rss") s, peak RSS $(($(cut -d' ' -f1 "$dir/rss") / 1024)) MB" >&2
     echo "$ms"
 }
 
