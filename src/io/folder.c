@@ -107,7 +107,11 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
     }
     const size_t row = (size_t)out->C * out->H * out->W;
     if (out->n == *cap) {
-        size_t ncap = *cap ? 2 * *cap : 1024, bytes;
+        /* Start with about 64 MB of images (at most 1024): a first image of
+         * 200 MB must not ask for 1024 of its size at once. */
+        size_t ncap = *cap ? 2 * *cap : 1 + (64u << 20) / row, bytes = 0;
+        if (!*cap && ncap > 1024)
+            ncap = 1024;
         uint8_t *gx = sn_mul_ok(ncap, row, &bytes) ? realloc(out->x, bytes) : NULL;
         if (gx)
             out->x = gx;
@@ -115,7 +119,9 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
         if (gy)
             out->y = gy;
         if (!gx || !gy)
-            return sn_fail(SN_ENOMEM, "out of memory after %zu images", out->n);
+            return sn_fail(SN_ENOMEM, "%s: out of memory for %zu images of %dx%dx%d (%.0f MB) "
+                           "after %zu images (--size HxW makes them smaller)", path, ncap,
+                           out->C, out->H, out->W, (double)bytes / 1048576.0, out->n);
         *cap = ncap;
     }
     if (fit) {
