@@ -42,7 +42,7 @@ GRACE=${GRACE:-5}
 me=launch/cluster.sh
 read_hostfile "$hostfile" || exit 2
 np=$((per * ${#nodes[@]}))
-THREADS=${THREADS:-$(( $(nproc) / per ))}
+THREADS=${THREADS:-$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / per ))}   # nproc alone answers OMP_NUM_THREADS
 [ "$THREADS" -ge 1 ] || THREADS=1
 
 tmp=$(mktemp -d)

@@ -19,7 +19,9 @@ P=$1; shift
 case "$P" in ''|*[!0-9]*|0) echo "launch/local.sh: ranks must be a positive integer, got '$P'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHNET:-$here/build/scratchnet}
-cores=$(nproc)
+# nproc alone would answer OMP_NUM_THREADS (GNU coreutils reads it): the
+# affinity mask is what this process may use
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 threads=$((cores / P)); [ "$threads" -ge 1 ] || threads=1
 flags=""
 [ "$(id -u)" = 0 ] && flags="$flags --allow-run-as-root"

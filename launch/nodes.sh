@@ -3,10 +3,11 @@
 # be set (ssh, or a command called as `AGENT NODE COMMAND...`).
 
 # read_hostfile FILE: sets nodes (the names, in order) and per (the slots
-# every node has: Open MPI's `node01 slots=2`, 1 without slots=; other
-# words such as max_slots= are left to MPI; # starts a comment).  Says why
-# (after "$me: ") and returns 2 when the file has no nodes, a slots= that
-# is not a whole number from 1 to 4096, or nodes of different slots.
+# every node has: Open MPI's `node01 slots=2`, 1 without slots=;
+# max_slots= is left to MPI; # starts a comment).  Says why (after "$me: ")
+# and returns 2 when the file has no nodes, a slots= that is not a whole
+# number from 1 to 4096, nodes of different slots, another word, or
+# MPICH's node01:2 form.
 read_hostfile() {
     local line name tok s words
     nodes=() per=""
@@ -14,8 +15,17 @@ read_hostfile() {
         read -ra words <<< "${line%%#*}"
         [ ${#words[@]} -gt 0 ] || continue
         name=${words[0]} s=1
+        case "$name" in *:*)
+            echo "$me: $1: node $name: MPICH's NODE:N form; write it as Open MPI's '${name%%:*} slots=${name##*:}'" >&2
+            return 2 ;;
+        esac
         for tok in "${words[@]:1}"; do
-            case "$tok" in slots=*) s=${tok#slots=} ;; esac
+            case "$tok" in
+            slots=*) s=${tok#slots=} ;;
+            max_slots=*) ;;
+            *) echo "$me: $1: node $name: '$tok' is not slots=N or max_slots=N" >&2
+               return 2 ;;
+            esac
         done
         case "$s" in ''|*[!0-9]*) s=bad ;; esac
         if [ "$s" = bad ] || [ ${#s} -gt 4 ] || [ $((10#$s)) -lt 1 ] || [ $((10#$s)) -gt 4096 ]; then

@@ -2,7 +2,8 @@
 # tests/launch/hostfile.sh: how launch/cluster.sh and launch/elastic.sh read
 # a hostfile (launch/nodes.sh) and their flags: what they accept, and that
 # what they refuse ends with exit 2 and a line naming the problem before
-# anything is launched (AGENT=false: no node could be reached anyway).
+# anything is launched (AGENT=false: no node could be reached anyway); and
+# the cores launch/local.sh counts.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 t=$(mktemp -d)
@@ -52,6 +53,8 @@ for script in cluster.sh elastic.sh; do
     refused $script 'n1 slots=2
 n2 slots=3' 'every node needs the same slots= (got 2 and 3)' "$t/hosts" info
     refused $script '# no node here' 'no nodes' "$t/hosts" info
+    refused $script 'localhost:2' "node localhost:2: MPICH's NODE:N form; write it as Open MPI's 'localhost slots=2'" "$t/hosts" info
+    refused $script 'n1 slots=2 cpus=4' "node n1: 'cpus=4' is not slots=N or max_slots=N" "$t/hosts" info
 done
 refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
     --max-restarts 18446744073709551615 "$t/hosts" train
@@ -59,5 +62,14 @@ refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
     --max-restarts 10000 "$t/hosts" train
 refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
     --max-restarts -1 "$t/hosts" train
+# launch/local.sh counts the cores this process may use, whatever
+# OMP_NUM_THREADS says (GNU nproc alone answers it)
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+for omp in 1 64; do
+    OMP_NUM_THREADS=$omp SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x > /dev/null 2> "$t/err" ||
+        bad "local.sh under OMP_NUM_THREADS=$omp: $(cat "$t/err")"
+    grep -qF "1 rank(s) x $cores thread(s) on $cores core(s)" "$t/err" ||
+        bad "local.sh under OMP_NUM_THREADS=$omp: $(cat "$t/err"), want $cores core(s)"
+done
 [ "$fails" = 0 ] && echo "hostfile reading and refusals: all as expected"
 [ "$fails" = 0 ]
