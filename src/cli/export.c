@@ -5,7 +5,8 @@
  *
  * The ONNX model takes what predict takes: raw values (pixels 0..255 for
  * images), scaled and normalised inside the graph as the training data was.
- * A local command: one process, no MPI runtime.
+ * A local command: one process does the work (under a launcher, rank 0:
+ * src/cli/main.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +132,7 @@ int sn_cmd_export(int argc, char **argv)
     o.probs = softmax;
     if (!rc)
         rc = run(weights, model, out, &o);
-    if (rc) {   /* a local command: no other rank to agree with */
+    if (rc) {   /* a local command: its code is the job's (main.c) */
         cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return cli_exit_code(rc);
     }

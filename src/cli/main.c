@@ -28,7 +28,7 @@ static const char usage[] =
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
-    bool local;   /* one process, no MPI runtime: it never talks to other ranks */
+    bool local;   /* one process's work: it never talks to other ranks */
 } commands[] = {
     { "train", sn_cmd_train, false },
     { "eval", sn_cmd_eval, false },
@@ -131,6 +131,17 @@ static void finalize_within_limit(int code)
     alarm(0);
 }
 
+/* A local command under a launcher joins the job (one rank of another
+ * command in an MPMD launch would otherwise wait for it in a collective
+ * forever), and rank 0 alone does the work; the others end with its code. */
+static int run_on_rank0(int (*run)(int, char **), int argc, char **argv)
+{
+    int code = sn_dist_rank() == 0 ? run(argc, argv) : 0;
+    if (sn_dist_bcast(&code, sizeof code, 0) != SN_OK && code == 0)
+        code = 1;
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     catch_stop_signals(true);   /* from the start: set-up is interruptible too */
@@ -145,9 +156,9 @@ int main(int argc, char **argv)
             run = commands[i].run;
             local = commands[i].local;
         }
-    if (local)
-        return run(argc, argv);
     cli_note_launcher();
+    if (local && !cli_launched())
+        return run(argc, argv);
     int rc = start_runtime(&argc, &argv);
     if (rc) {
         /* a usage error is agreed over the ranks (sn_dist_init) and said
@@ -165,7 +176,7 @@ int main(int argc, char **argv)
     } else {   /* an MPMD launch of two commands would wait in each other's collectives */
         code = cli_agree(cli_same_everywhere(2, argv, 1, NULL));
         if (!code)
-            code = run(argc, argv);
+            code = local ? run_on_rank0(run, argc, argv) : run(argc, argv);
     }
     fflush(stdout);
     fflush(stderr);

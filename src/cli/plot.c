@@ -6,7 +6,8 @@
  * epoch, train_loss, train_acc, test_loss, test_acc (the accuracies only
  * for class labels, the test figures only with a test split).  Left panel:
  * loss against epoch; right panel: accuracy, both for train and test.
- * A local command: it runs as one process without the MPI runtime.
+ * A local command: one process does the work (under a launcher, rank 0:
+ * src/cli/main.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -160,7 +161,7 @@ int sn_cmd_plot(int argc, char **argv)
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "log" }, 1);
     if (!rc)
         rc = draw(pos[0], out, (int)w, (int)h);
-    if (rc) {   /* a local command: no other rank to agree with */
+    if (rc) {   /* a local command: its code is the job's (main.c) */
         cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return cli_exit_code(rc);
     }

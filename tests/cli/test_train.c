@@ -544,6 +544,17 @@ static void test_train_overlap_accumulate(void **state)
     err = err_text();
     assert_non_null(strstr(err, "different flags or model files"));
     free(err);
+    /* MPMD of train and a local command (export: one process's work) ends
+     * at once: the exporting rank joins the job instead of leaving the
+     * training rank waiting for it */
+    rc = sn_test_run("timeout 60 %s -np 1 " BIN " train --model %s --data %s --threads 1 : "
+                     "-np 1 " BIN " export --weights %s -o %s", mp, sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"), sn_test_path("w.h5"), sn_test_path("mpmd.onnx"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "different flags or model files"));
+    free(err);
+    assert_int_equal(access(sn_test_path("mpmd.onnx"), F_OK), -1);
 }
 
 /* Train on 2 ranks: exit 0, the log has one line per epoch, the blobs are
