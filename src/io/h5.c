@@ -354,6 +354,13 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
 #define PROBE_INFLATE_BUDGET ((size_t)1 << 30)
 #define PROBE_OVER_BUDGET 43
 static size_t probe_inflated;   /* in the probe's child only */
+/* Objects nested deeper than this are refused by the probe: scratchnet's
+ * files nest 4 deep (/optimizer/LAYER/PARAM/STATE), and each object is
+ * opened by its path, so time grows with the square of the depth (2000
+ * nested groups in a 2 MB file: over 60 s). */
+#define PROBE_MAX_DEPTH 32
+#define PROBE_TOO_DEEP 44
+static bool probe_too_deep;     /* in the probe's child only */
 
 int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *ctx),
                 const void *ctx)
@@ -374,7 +381,8 @@ int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *
         setrlimit(RLIMIT_CPU, &(struct rlimit){ 60, 61 });
         alarm(300);
         const int rc = try_open(path, ctx);
-        _exit(probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET : rc ? 42 : 0);
+        _exit(probe_too_deep ? PROBE_TOO_DEEP
+              : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET : rc ? 42 : 0);
     }
     int st = 0;
     if (pid < 0)
@@ -393,6 +401,9 @@ int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *
     }
     if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42))
         return SN_OK;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_DEEP)
+        return sn_fail(SN_EINVAL, "%s: it nests groups more than %d deep; scratchnet's files "
+                       "nest 4 deep (a crafted file?)", path, PROBE_MAX_DEPTH);
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_OVER_BUDGET)
         return sn_fail(SN_EINVAL, "%s: its compressed arrays hold more than %d MB in the chunks "
                        "checking it reads (the first and last of each array): no file of "
@@ -483,6 +494,13 @@ static void touch_dataset(struct sn_h5 *f, const char *name, hid_t d)
 
 static herr_t touch_object(hid_t root, const char *name, const H5O_info_t *info, void *ctx)
 {
+    int depth = 1;
+    for (const char *c = name; *c; c++)
+        depth += *c == '/';
+    if (depth > PROBE_MAX_DEPTH) {
+        probe_too_deep = true;
+        return 1;   /* stops the visit */
+    }
     hid_t o = H5Oopen(root, name, H5P_DEFAULT);
     if (o < 0)
         return 0;   /* the command explains what it cannot open */

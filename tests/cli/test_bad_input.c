@@ -501,6 +501,25 @@ static void link_and_half(void)
     reseal("cklink.h5");
 }
 
+/* w.h5 with 40 empty groups nested under /params (wdeep.h5), resealed:
+ * 2000 of them held every reader for over 60 s. */
+static void deep_groups(void)
+{
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 wdeep.h5", fx), 0);
+    hid_t f = H5Fopen(fx_path("wdeep.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t g = H5Gopen2(f, "/params", H5P_DEFAULT);
+    for (int i = 0; i < 40 && g >= 0; i++) {
+        hid_t next = H5Gcreate2(g, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        H5Gclose(g);
+        g = next;
+    }
+    assert_true(g >= 0);
+    H5Gclose(g);
+    H5Fclose(f);
+    reseal("wdeep.h5");
+}
+
 /* Copy attribute name of object o to the object *(hid_t *)to. */
 static herr_t copy_attr(hid_t o, const char *name, const H5A_info_t *info, void *to)
 {
@@ -754,6 +773,7 @@ static void make_hostile_fixtures(void)
     big_metrics();
     reducer_pieces();
     link_and_half();
+    deep_groups();
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
                                  "--per-class 8 -o onebatch.h5 > /dev/null", fx), 0);
