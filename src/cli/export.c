@@ -56,6 +56,9 @@ static int read_meta(const char *weights, const struct sn_model *m, struct sn_da
     if (!rc)
         rc = sn_data_meta_read(f, meta);
     sn_h5_close(f);
+    if (!rc)   /* as predict: the graph's metadata names each output once */
+        rc = cli_check_class_names(weights, "/model classes", meta->classes, meta->n_classes,
+                                   (int)sn_model_out_len(m));
     if (rc)
         return rc;
     const struct sn_shape *is = &m->in_shape;

@@ -56,32 +56,43 @@ static int read_batch(const char *path, struct sn_folder *s)
     return rc;
 }
 
+/* The first 10 lines of batches.meta.txt into names: each a name of at
+ * most 255 bytes (a longer line or an empty one would shift or repeat the
+ * names of the labels after it). */
+static int read_names(FILE *f, const char *path, char names[10][256])
+{
+    for (int c = 0; c < 10; c++) {
+        char *line = names[c];
+        if (!fgets(line, 256, f))
+            return sn_fail(SN_EINVAL, "%s: names %d classes; CIFAR-10 has 10, one a line", path, c);
+        size_t n = strcspn(line, "\r\n");
+        if (line[n] == '\0' && !feof(f))
+            return sn_fail(SN_EINVAL, "%s:%d: a class name longer than 254 bytes", path, c + 1);
+        line[n] = '\0';
+        if (n == 0)
+            return sn_fail(SN_EINVAL, "%s:%d: an empty line where the name of class %d belongs",
+                           path, c + 1, c);
+    }
+    return SN_OK;
+}
+
 static int set_names(const char *dir, struct sn_folder *s)
 {
-    char path[4096], line[256];
+    char path[4096], names[10][256];
     snprintf(path, sizeof path, "%s/batches.meta.txt", dir);
     FILE *f = NULL;   /* optional: absent or not a regular file, the default names */
     if (sn_fs_open_input(path, "class list", (size_t)1 << 20, &f, NULL))
         f = NULL;
-    s->n_classes = 10;
-    for (int c = 0; c < 10; c++) {
-        const char *name = default_names[c];
-        if (f && fgets(line, sizeof line, f)) {
-            line[strcspn(line, "\r\n")] = '\0';
-            if (line[0])
-                name = line;
-        }
-        if (!(s->classes[c] = strdup(name))) {
-            if (f)
-                fclose(f);
-            return sn_fail(SN_ENOMEM, "out of memory");
-        }
-    }
+    int rc = f ? read_names(f, path, names) : SN_OK;
     if (f)
         fclose(f);
+    s->n_classes = 10;
+    for (int c = 0; c < 10 && !rc; c++)
+        if (!(s->classes[c] = strdup(f ? names[c] : default_names[c])))
+            rc = sn_fail(SN_ENOMEM, "out of memory");
     s->C = 3;
     s->H = s->W = 32;
-    return SN_OK;
+    return rc;
 }
 
 int sn_cifar10_read(const char *dir, struct sn_folder *train, struct sn_folder *test)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <png.h>
@@ -72,6 +73,11 @@ static void test_folder_reads_tree(void **state)
     assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_OK);
     assert_int_equal(t.n, 2);
     sn_folder_free(&t);
+    /* a test class folder without images: that class would never be tested */
+    unlink(sn_test_path("te/cat/b.png"));
+    assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "te/cat: a class folder without a .png or .jpg image"));
+    png(sn_test_path("te/cat/b.png"), 5, 4, 2);
     mk("te/dog");
     png(sn_test_path("te/dog/c.png"), 5, 4, 2);
     assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
@@ -177,6 +183,7 @@ static void test_folder_cifar10_binary(void **state)
     }
     write_batch("cb/test_batch.bin", 2, 7);
     struct sn_folder tr, te;
+    FILE *f;
     assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_OK);
     assert_int_equal(tr.n, 15);
     assert_int_equal(te.n, 2);
@@ -188,8 +195,37 @@ static void test_folder_cifar10_binary(void **state)
     assert_string_equal(tr.classes[9], "truck");
     sn_folder_free(&tr);
     sn_folder_free(&te);
+    /* batches.meta.txt names the classes, one a line: a name too long or
+     * missing would shift or repeat the names of the labels after it */
+    static const struct { const char *text, *err; } metas[] = {
+        { "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n", NULL },
+        { "a\nb\n\nd\ne\nf\ng\nh\ni\nj\n", "batches.meta.txt:3: an empty line" },
+        { "a\nb\nc\n", "names 3 classes; CIFAR-10 has 10" },
+        { NULL, "batches.meta.txt:1: a class name longer than 254 bytes" },
+    };
+    for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++) {
+        f = fopen(sn_test_path("cb/batches.meta.txt"), "w");
+        if (metas[i].text)
+            fputs(metas[i].text, f);
+        else
+            for (int k = 0; k < 300; k++)
+                fputc('x', f);
+        fclose(f);
+        int rc = sn_cifar10_read(sn_test_path("cb"), &tr, &te);
+        if (!metas[i].err) {
+            assert_int_equal(rc, SN_OK);
+            assert_string_equal(tr.classes[2], "c");
+            assert_string_equal(te.classes[9], "j");
+            sn_folder_free(&tr);
+            sn_folder_free(&te);
+        } else {
+            assert_int_equal(rc, SN_EINVAL);
+            assert_non_null(strstr(sn_errmsg(), metas[i].err));
+        }
+    }
+    remove(sn_test_path("cb/batches.meta.txt"));
     /* a truncated batch and a bad label are refused */
-    FILE *f = fopen(sn_test_path("cb/test_batch.bin"), "ab");
+    f = fopen(sn_test_path("cb/test_batch.bin"), "ab");
     fputc(1, f);
     fclose(f);
     assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
