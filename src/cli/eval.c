@@ -285,8 +285,8 @@ int sn_cmd_eval(int argc, char **argv)
     if (!rc)   /* the flags, and the --model text */
         rc = cli_same_everywhere(argc, argv, 2, text);
     free(text);
-    if (!rc)
-        rc = sn_dataset_open(data, &ds);
+    if (!rc)   /* only the split evaluated must be there: a held-out file of /test alone */
+        rc = sn_dataset_open_split(data, split, &ds);
     if (!(rc = sn_dist_agree(rc)))   /* and the same data on every rank */
         rc = cli_same_data(ds, data);
     if (!rc && !(s = sn_dataset_split(ds, split)))

@@ -236,19 +236,29 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     return SN_OK;
 }
 
-static int open_dataset(const char *path, bool inputs_only, struct sn_dataset **out)
+/* How a command opens a dataset: inputs only (predict), or with labels and
+ * one split that must be there (need: "train" to train, the split eval
+ * evaluates). */
+struct open_how {
+    bool inputs_only;
+    const char *need;
+};
+
+static int open_dataset(const char *path, struct open_how how, struct sn_dataset **out)
 {
     struct sn_dataset *d = calloc(1, sizeof *d);
     if (!d)
         return sn_fail(SN_ENOMEM, "out of memory");
-    d->inputs_only = inputs_only;
+    d->inputs_only = how.inputs_only;
+    const char *need = how.need ? how.need : "";
     int rc = sn_h5_open(path, &d->f);
     if (!rc)
-        rc = open_split(d, "train", !inputs_only, &d->train);
+        rc = open_split(d, "train", !strcmp(need, "train"), &d->train);
     if (!rc)
-        rc = open_split(d, "test", false, &d->test);
+        rc = open_split(d, "test", !strcmp(need, "test"), &d->test);
     if (!rc)
-        rc = open_split(d, "val", false, &d->val);
+        rc = open_split(d, "val", !strcmp(need, "val"), &d->val);
+    bool inputs_only = how.inputs_only;
     if (!rc && inputs_only && !d->train.present && !d->test.present && !d->val.present)
         rc = sn_fail(SN_EINVAL, "%s: none of /train/x, /test/x, /val/x is there", path);
     if (!rc && d->train.present && d->test.present && d->test.row_len != d->train.row_len)
@@ -269,7 +279,7 @@ static int open_dataset(const char *path, bool inputs_only, struct sn_dataset **
 static int try_open(const char *path, const void *ctx)
 {
     struct sn_dataset *d = NULL;
-    int rc = open_dataset(path, *(const bool *)ctx, &d);
+    int rc = open_dataset(path, *(const struct open_how *)ctx, &d);
     struct sn_split *sp[3] = { rc ? NULL : &d->train, rc ? NULL : &d->test,
                                rc ? NULL : &d->val };
     for (int i = 0; i < 3 && !rc; i++)
@@ -285,21 +295,25 @@ static int try_open(const char *path, const void *ctx)
     return rc;
 }
 
-static int probe(const char *path, bool inputs_only)
+static int probe_and_open(const char *path, struct open_how how, struct sn_dataset **out)
 {
-    return sn_h5_probe(path, try_open, &inputs_only);
+    int rc = sn_h5_probe(path, try_open, &how);
+    return rc ? rc : open_dataset(path, how, out);
 }
 
 int sn_dataset_open(const char *path, struct sn_dataset **out)
 {
-    int rc = probe(path, false);
-    return rc ? rc : open_dataset(path, false, out);
+    return probe_and_open(path, (struct open_how){ false, "train" }, out);
+}
+
+int sn_dataset_open_split(const char *path, const char *split, struct sn_dataset **out)
+{
+    return probe_and_open(path, (struct open_how){ false, split }, out);
 }
 
 int sn_dataset_open_inputs(const char *path, struct sn_dataset **out)
 {
-    int rc = probe(path, true);
-    return rc ? rc : open_dataset(path, true, out);
+    return probe_and_open(path, (struct open_how){ true, NULL }, out);
 }
 
 void sn_dataset_close(struct sn_dataset *d)

@@ -59,6 +59,10 @@ struct sn_dataset {
 int sn_dataset_open(const char *path, struct sn_dataset **out);
 void sn_dataset_close(struct sn_dataset *d);
 
+/* The same with split ("train", "test" or "val") the one that must be
+ * there, x and y: a held-out file of /test alone can be evaluated. */
+int sn_dataset_open_split(const char *path, const char *split, struct sn_dataset **out);
+
 /* A dataset a program makes in memory instead of a file: a train split of
  * n rows, samples of shape `shape` (x, n * its length floats, used as they
  * are: scale 1, no mean or std) and integer labels y (n).  Both arrays are

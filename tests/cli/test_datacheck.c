@@ -179,6 +179,43 @@ static void test_datacheck_table_per_feature(void **state)
     char *err = err_text();
     assert_null(strstr(err, "warning"));
     free(err);
+    out = out_text();
+    char *line = strdup(strstr(out, "test: "));
+    *strchr(line, '\n') = '\0';
+    free(out);
+
+    /* a held-out file of /test alone (and the root's mean and std) is
+     * evaluated as the same split of the whole file; --split train is refused */
+    enum { N = 120, F = 8 };
+    static float x[N * F];
+    static int32_t y[N];
+    double mean[F], std[F];
+    assert_int_equal(sn_h5_open(sn_test_path("table.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/test/x", SN_H5_F32, x, N * F), SN_OK);
+    assert_int_equal(sn_h5_read_all(f, "/test/y", SN_H5_I32, y, N), SN_OK);
+    assert_int_equal(sn_h5_attr_get_f64(f, "/", "mean", mean, F, &n), SN_OK);
+    assert_int_equal(sn_h5_attr_get_f64(f, "/", "std", std, F, &n), SN_OK);
+    sn_h5_close(f);
+    size_t xd[2] = { N, F };
+    assert_int_equal(sn_h5_create(sn_test_path("testonly.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/x", 2, xd, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/y", 1, xd, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_attr_set_f64(f, "/", "mean", mean, F), SN_OK);
+    assert_int_equal(sn_h5_attr_set_f64(f, "/", "std", std, F), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wtable.h5"),
+                     sn_test_path("testonly.h5"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    assert_non_null(strstr(out, line));
+    free(out);
+    free(line);
+    rc = sn_test_run(BIN " eval --weights %s --data %s --split train", sn_test_path("wtable.h5"),
+                     sn_test_path("testonly.h5"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "testonly.h5: dataset /train/x is missing"));
+    free(err);
 }
 
 /* A grey w x h PNG of value v at path. */
