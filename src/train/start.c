@@ -96,6 +96,14 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
         rc = sn_ckptdir_path(t->o.ckpt_dir, steps[tried], path, sizeof s->resumed_from);
         if (!rc)
             rc = sn_ckpt_load(path, t->m, o, &t->st);
+        if (rc == SN_EINVAL) {   /* intact, but not this run's: say what to do */
+            char why[1024];
+            snprintf(why, sizeof why, "%s", sn_errmsg());
+            rc = sn_fail(SN_EINVAL, "%s; --resume auto continues the newest checkpoint of %s, "
+                         "which does not fit this run: if it is another run's, give this run "
+                         "another --checkpoint-dir or move that run's checkpoints away", why,
+                         t->o.ckpt_dir);
+        }
         if (rc != SN_EDAMAGED)
             break;
         sn_trainer_warn(t, "%s; trying the one before", sn_errmsg());

@@ -1018,6 +1018,21 @@ static void test_train_fresh_run_refused_in_used_folder(void **state)
     free(before);
     free(after);
     assert_int_not_equal(access(sn_test_path("fresh.h5"), F_OK), 0);
+    /* another model's --resume auto in that folder: told what to do */
+    char other[1024];
+    snprintf(other, sizeof other, "%s", sn_test_path("other.cfg"));
+    char *text = strdup(model_cfg), *units = strstr(text, "units = 16");
+    units[9] = '2';   /* units = 12 */
+    write_text(other, text);
+    free(text);
+    rc = sn_test_run(BIN " train --model %s --data %s --steps 8 --checkpoint-dir %s --resume auto "
+                     "--threads 1", other, d, dir);
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "the file holds another model; --resume auto continues the newest "
+                                "checkpoint of "));
+    assert_non_null(strstr(err, "give this run another --checkpoint-dir"));
+    free(err);
     rc = sn_test_run(BIN " train --model %s --data %s --steps 8 --checkpoint-dir %s --resume auto "
                      "--threads 1", m, d, dir);
     char *out = out_text();
