@@ -76,8 +76,8 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
                (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
                (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
     if (z.total_bytes > limit)
-        cli_printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval and predict "
-                   "refuse this model unless SN_MODEL_MAX_BYTES allows it\n", (double)limit / 1e6,
+        cli_printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval, predict and "
+                   "export refuse this model unless SN_MODEL_MAX_BYTES allows it\n", (double)limit / 1e6,
                    limit);
 }
 
@@ -102,6 +102,9 @@ int sn_cmd_info(int argc, char **argv)
         rc = model ? sn_modelfile_read(model, &text) : sn_weights_read_cfg(weights, &text);
     if (!rc)
         rc = sn_modelfile_parse(text, model ? model : weights, &net, &m);
+    size_t limit;
+    if (!rc)   /* refused as train refuses it, before the table */
+        rc = sn_model_max_bytes(&limit);
     if ((code = cli_agree(rc)))
         goto out;
     if (sn_dist_rank() == 0) {

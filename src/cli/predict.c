@@ -309,11 +309,12 @@ int sn_cmd_predict(int argc, char **argv)
         return cli_usage(usage);
     sn_image_set_max_pixels((size_t)max_pixels);
     bool image = input && is_image_name(input);
-    if (!rc && (!weights || !input || (!out && !image)))
-        rc = sn_fail(SN_EUSAGE, "predict needs --weights, --input and -o (see --help)");
-    if (!rc && !image && !ends_with(input, ".h5"))
+    if (!rc && input && !image && !ends_with(input, ".h5"))   /* before asking for -o */
         rc = sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or an image (.png, "
                      ".jpg, .jpeg, .pgm)", input);
+    if (!rc && (!weights || !input || (!out && !image)))
+        rc = sn_fail(SN_EUSAGE, "predict needs --weights and --input, and -o for a dataset "
+                     "(see --help)");
     if (!rc && out && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
         rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 or .csv", out);
     if (!rc) {
