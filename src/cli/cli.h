@@ -207,24 +207,23 @@ void cli_position(char *buf, size_t len, int64_t epoch, int64_t step_in_epoch,
 #define CLI_MIN_RANK_BATCH 16
 
 /* /test and /val must be prepared (scale, mean, std) like /train: else
- * SN_EINVAL naming both, or with allow a warning on rank 0 (unless quiet)
+ * SN_EINVAL naming both, or with allow a warning on rank 0
  * and SN_OK. */
-int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet);
+int cli_check_splits(const struct sn_dataset *ds, bool allow);
 
-/* Rank 0 warns on stderr (unless quiet) when /train/x is uint8 with no
+/* Rank 0 warns on stderr when /train/x is uint8 with no
  * scale attribute and no mean/std: pixels fed to the model as 0 .. 255
  * train badly without a word otherwise. */
-void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data, bool quiet);
+void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data);
 
-/* Rank 0 warns on stderr (unless quiet) when /train/x's samples are the
+/* Rank 0 warns on stderr when /train/x's samples are the
  * model's 3-D input shape in another order (channels-last images: the
  * values match in number, so they would train scrambled without a word). */
-void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in,
-                     bool quiet);
+void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in);
 
-/* Rank 0 warns on stderr (unless quiet) when P > 1 ranks each take fewer
+/* Rank 0 warns on stderr when P > 1 ranks each take fewer
  * than CLI_MIN_RANK_BATCH examples of a global batch. */
-void cli_warn_small_batch(int global_batch, int ranks, bool quiet);
+void cli_warn_small_batch(int global_batch, int ranks);
 
 /* Class names, when a file gives them (names NULL or n 0: none), must all
  * differ and, when outputs > 0, name at least each output of the model

@@ -458,7 +458,7 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
     if (!out[0])
         return sn_fail(SN_EUSAGE, "%s: the file name is empty", flag);
     if (strlen(out) >= 4000)
-        return sn_fail(SN_EUSAGE, "%s: the file name is longer than 4000 bytes", flag);
+        return sn_fail(SN_EUSAGE, "%s: the file name is longer than 3999 bytes", flag);
     if (sn_fs_output_target(out, target, len, so) != SN_OK)
         return sn_fail_prefix(SN_EUSAGE, "%s ", flag);
     char dir[4096], via[4200] = "";

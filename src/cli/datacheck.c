@@ -12,7 +12,7 @@
 #include "io/h5.h"
 #include "io/weights.h"
 
-int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet)
+int cli_check_splits(const struct sn_dataset *ds, bool allow)
 {
     int rc = sn_dataset_check_prep(ds);
     if (!rc)
@@ -21,27 +21,25 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow, bool quiet)
     snprintf(msg, sizeof msg, "%s", sn_errmsg());
     if (!allow)
         return sn_fail(rc, "%s (--allow-split-preprocessing trains anyway)", msg);
-    if (sn_dist_rank() == 0 && !quiet)
+    if (sn_dist_rank() == 0)
         cli_eprintf("scratchnet: warning: %s (allowed by --allow-split-preprocessing)\n", msg);
     return SN_OK;
 }
 
-void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data, bool quiet)
+void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data)
 {
     const struct sn_split *s = &ds->train;
-    if (!s->x_u8 || s->scale_from != SN_PREP_DEFAULT || s->n_norm || quiet ||
-        sn_dist_rank() != 0)
+    if (!s->x_u8 || s->scale_from != SN_PREP_DEFAULT || s->n_norm || sn_dist_rank() != 0)
         return;
     cli_eprintf("scratchnet: warning: %s /train/x holds uint8 values without a scale attribute: "
                 "the model sees them as 0 to 255 (pixels usually get scale = 1/255; "
                 "datasets/README.md, docs/FORMATS.md)\n", data);
 }
 
-void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in,
-                     bool quiet)
+void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in)
 {
     const struct sn_shape *s = &ds->train.shape;
-    if (quiet || sn_dist_rank() != 0 || s->ndim != 3 || in->ndim != 3)
+    if (sn_dist_rank() != 0 || s->ndim != 3 || in->ndim != 3)
         return;
     bool same = true, used[3] = { false, false, false }, perm = true;
     for (int i = 0; i < 3; i++) {
@@ -58,10 +56,10 @@ void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct
                     data, s->d[0], s->d[1], s->d[2], in->d[0], in->d[1], in->d[2]);
 }
 
-void cli_warn_small_batch(int global_batch, int ranks, bool quiet)
+void cli_warn_small_batch(int global_batch, int ranks)
 {
     int b = ranks > 0 ? global_batch / ranks : global_batch;
-    if (ranks < 2 || b >= CLI_MIN_RANK_BATCH || quiet || sn_dist_rank() != 0)
+    if (ranks < 2 || b >= CLI_MIN_RANK_BATCH || sn_dist_rank() != 0)
         return;
     cli_eprintf("scratchnet: warning: each of the %d ranks computes %d example%s per step "
                 "(global batch %d): below %d per rank the matrix products run far below the "

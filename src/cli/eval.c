@@ -238,6 +238,9 @@ static void print_result(const char *split, const struct sn_eval_sums *e,
     cli_printf("\n");
     if (cm)
         print_confusion(cm, K, names);
+    else if (s->y_int && !net->target_input)
+        cli_printf("(no confusion matrix or per-class table: they are shown for at most %d "
+                   "classes)\n", MAX_CONFUSION_CLASSES);
 }
 
 int sn_cmd_eval(int argc, char **argv)

@@ -89,7 +89,7 @@ static const char usage[] =
     "  --threads T           threads per rank (default: cores / ranks on the host)\n"
     "  --timeout S           end the job when a rank makes no progress for S seconds\n"
     "                        (a peer hung in a collective; default 900, 0 = never)\n"
-    "  --quiet               print nothing but errors\n"
+    "  --quiet               print nothing but warnings and errors\n"
     "  --progress MODE       tty: one line redrawn in place; plain: a line every\n"
     "                        --progress-every N steps (default: ten per epoch);\n"
     "                        auto (default): tty on a terminal, plain otherwise and\n"
@@ -427,7 +427,7 @@ static int check_classes(const struct train_flags *f, struct run *r)
     const int classes = sn_loss_classes(net->loss, K);
     size_t n = 0;
     int rc = sn_dist_agree(cli_check_dataset_classes(r->ds, f->data, K, &n));
-    if (!rc && n > (size_t)classes && sn_dist_rank() == 0 && !f->quiet)
+    if (!rc && n > (size_t)classes && sn_dist_rank() == 0)
         cli_eprintf("scratchnet: warning: %s names %zu classes, the model predicts %d: it learns "
                     "labels 0-%d, and the weights keep those %d names\n", f->data, n, classes,
                     classes - 1, classes);
@@ -446,7 +446,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     if (!rc)
         rc = sn_dist_agree(sn_dataset_open(f->data, &r->ds));
     if (!rc)
-        rc = sn_dist_agree(cli_check_splits(r->ds, f->allow_split, f->quiet));
+        rc = sn_dist_agree(cli_check_splits(r->ds, f->allow_split));
     if (!rc)   /* each rank trains on its shard of what must be one dataset */
         rc = cli_same_data(r->ds, f->data);
     if (!rc)
@@ -460,10 +460,10 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     if (!rc)
         rc = check_classes(f, r);
     if (!rc)
-        cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size(), f->quiet);
+        cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size());
     if (!rc) {
-        cli_warn_raw_pixels(r->ds, f->data, f->quiet);
-        cli_warn_layout(r->ds, f->data, &sn_trainer_model(r->t)->in_shape, f->quiet);
+        cli_warn_raw_pixels(r->ds, f->data);
+        cli_warn_layout(r->ds, f->data, &sn_trainer_model(r->t)->in_shape);
     }
     if (!rc && f->log && rank0)
         rc = open_log(f, r);
