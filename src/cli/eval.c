@@ -12,6 +12,7 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/h5.h"
+#include "io/fingerprint.h"
 #include "io/modelfile.h"
 #include "io/weights.h"
 #include "train/evaluate.h"
@@ -23,6 +24,23 @@ static const char usage[] =
     "  --batch N        rows per forward pass on each rank (default 256)\n"
     "  --confusion-png F.png  draw the confusion matrix with class names (gnuplot)\n"
     "  --threads T      threads per rank\n";
+
+/* --model with layers other than the weights' own model file (say another
+ * activation): the values load, since the shapes agree, but the network is
+ * another one; rank 0 says so. */
+static void warn_other_layers(const char *weights, const char *model_path, const char *text)
+{
+    char *own = NULL, a[64], b[64];
+    if (sn_dist_rank() != 0 || sn_weights_read_cfg(weights, &own))
+        return;
+    sn_model_text_fingerprint(text, a, sizeof a);
+    sn_model_text_fingerprint(own, b, sizeof b);
+    if (strcmp(a, b) != 0)
+        cli_eprintf("scratchnet: warning: the layer sections of --model %s differ from the model "
+                    "file %s was trained with (the parameters fit, so they load): the results are "
+                    "those of --model's network\n", model_path, weights);
+    free(own);
+}
 
 int cli_load_weights(const char *weights, const char *model_path, int max_batch,
                      struct sn_netcfg *net, struct sn_model **m, char **cfg_text)
@@ -54,6 +72,8 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
         free(text);
         return rc;
     }
+    if (model_path)
+        warn_other_layers(weights, model_path, text);
     if (cfg_text)
         *cfg_text = text;
     else

@@ -179,6 +179,26 @@ static void test_datacheck_table_per_feature(void **state)
     char *err = err_text();
     assert_null(strstr(err, "warning"));
     free(err);
+    /* --model with another activation: the values load, with a warning;
+     * with the same layers and other training settings, none */
+    char *text = strdup(table_cfg);
+    memcpy(strstr(text, "relu"), "tanh", 4);
+    write_text(sn_test_path("tanh.cfg"), text);
+    free(text);
+    rc = sn_test_run(BIN " eval --weights %s --data %s --model %s", sn_test_path("wtable.h5"),
+                     sn_test_path("table.h5"), sn_test_path("tanh.cfg"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_non_null(strstr(err, "tanh.cfg differ from the model file"));
+    free(err);
+    rc = sn_test_run(BIN " eval --weights %s --data %s --model %s --batch 7",
+                     sn_test_path("wtable.h5"), sn_test_path("table.h5"), sn_test_path("table.cfg"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_null(strstr(err, "warning"));
+    free(err);
+    rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wtable.h5"),
+                     sn_test_path("table.h5"));
     out = out_text();
     char *line = strdup(strstr(out, "test: "));
     *strchr(line, '\n') = '\0';
