@@ -239,10 +239,11 @@ int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outpu
                               size_t *n_names);
 
 /* Rank 0 warns on stderr, one line each, naming both, when the class names
- * or the preparation (scale, mean, std) of split s of ds differ from the
- * ones stored in the weights file (when it stores them). */
+ * (if classes: not for train --init, whose new head may learn other
+ * classes) or the preparation (scale, mean, std) of split s of ds differ
+ * from the ones stored in the weights file (when it stores them). */
 void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dataset *ds,
-                            const struct sn_split *s);
+                            const struct sn_split *s, bool classes);
 
 /* Load the model a weights file or checkpoint describes (or the one in
  * model_path, if not NULL), built for batches of max_batch, with every

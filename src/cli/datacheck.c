@@ -108,7 +108,7 @@ int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outpu
 }
 
 void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dataset *ds,
-                            const struct sn_split *s)
+                            const struct sn_split *s, bool classes)
 {
     if (sn_dist_rank() != 0)
         return;
@@ -124,7 +124,7 @@ void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dat
     if (!rc)
         rc = sn_data_meta_from(ds, s, &d);
     char a[512], b[512];
-    if (!rc && w.n_classes && d.n_classes && !sn_data_meta_same_classes(&w, &d)) {
+    if (!rc && classes && w.n_classes && d.n_classes && !sn_data_meta_same_classes(&w, &d)) {
         sn_data_meta_classes_str(&w, a, sizeof a);
         sn_data_meta_classes_str(&d, b, sizeof b);
         cli_eprintf("scratchnet: warning: %s was trained on the classes %s but %s names %s: "

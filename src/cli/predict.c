@@ -251,7 +251,7 @@ static int run(const char *weights, const char *model, const char *input, const 
                      s->name, s->row_len, in_len);
     int K = m ? (int)sn_model_out_len(m) : 0;
     if (!rc)
-        cli_warn_data_mismatch(weights, input, ds, s);
+        cli_warn_data_mismatch(weights, input, ds, s, true);
     if (!rc)
         rc = sn_dataset_reserve(ds, (size_t)batch);
     if (!rc) {

@@ -477,6 +477,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(cli_print_ranks(r->threads));
     if (!rc && rank0 && !f->quiet)
         print_start(f, r, &s);
+    if (!rc && s.init_loaded)   /* a warning: also with --quiet */
+        cli_warn_data_mismatch(f->init, f->data, r->ds, &r->ds->train, false);
     if (!rc && rank0 && !f->quiet)
         print_plan(f, r);
     return cli_end(setup_stopped(rc));

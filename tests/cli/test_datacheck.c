@@ -332,6 +332,15 @@ static void test_datacheck_weights_of_other_data(void **state)
     assert_non_null(strstr(err, "prepared with scale 0.00392157, no mean/std but"));
     assert_non_null(strstr(err, "raw.h5 /train/x has scale 1, no mean/std"));
     free(err);
+    /* train --init from those weights on that data: the same warning (not
+     * the classes': a new head may learn others), also with --quiet */
+    rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --quiet --threads 1",
+                     sn_test_path("fm.cfg"), sn_test_path("raw.h5"), sn_test_path("wfm.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "wfm.h5 was trained on inputs prepared with scale 0.00392157"));
+    free(err);
     /* and its own data: silent */
     rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wfm.h5"),
                      sn_test_path("fm.h5"));
