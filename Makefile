@@ -400,15 +400,14 @@ scaling: $(BUILD)/bench/allreduce $(BUILD)/bench/allreduce_shm
 	sh bench/scaling.sh
 
 # sim (also scaling-sim): scratchnet's reducer on simulated clusters of 16
-# to 256 ranks (SimGrid SMPI, bench/sim/; docs/SCALING.md): weak-scaling
-# tables of cnn, resnet and cifar_resnet on two fat trees at 1, 4 and 8
-# ranks a node, Open MPI's default iallreduce and Rabenseifner's (one core;
-# the cnn part alone took 25 minutes on the loaded development machine;
-# RANKS="16 64 256 1024" adds 1024 ranks, 7 to 17 minutes a run).  sim-profiles measures the per-layer profiles it replays
-# (bench/sim/profiles, committed); sim-validate compares the replay with
-# training on this machine at 2 ranks, sim-validate-bed with the test bed's
-# 2 hosts (run them alone: flock).  Not part of
-# make test (its smoke test, tests/bench/test_sim.sh, is).
+# to 1024 ranks (SimGrid SMPI, bench/sim/; docs/SCALING.md): the tables of
+# bench/sim/tables.sh (five models, two fat trees, four strategies, 1024
+# ranks for resnet and cifar_resnet, bucket sizes) in data/sim/tables.md,
+# two simulations at a time.  sim-profiles measures the per-layer profiles
+# it replays (bench/sim/profiles, committed); sim-validate compares the
+# replay with training on this machine at 2 ranks, sim-validate-bed with
+# the test bed's 2 hosts (run them alone: flock).  Not part of make test
+# (its smoke test, tests/bench/test_sim.sh, is).
 SIM_DIR  := $(BUILD)/bench/sim
 SIM_SRC  := bench/sim/replay.c bench/sim/nbc.c bench/sim/colls.c bench/sim/schedule.c \
             bench/sim/simalloc.c $(wildcard src/train/reducer*.c) src/dist/dist_mpi.c src/dist/flight.c src/dist/shard.c \
@@ -441,7 +440,7 @@ $(SIM_DIR)/calib: bench/sim/calib.c
 	$(CC) -O3 -march=native $< $(shell pkg-config --cflags --libs ompi-c) -o $@
 
 sim: sim-build
-	sh bench/sim/scaling.sh
+	sh bench/sim/tables.sh
 
 scaling-sim: sim
 
