@@ -15,7 +15,8 @@ from the same file: SGD (momentum, Nesterov), weight decay coupled (or
 decoupled: p *= 1 - lr wd before the step), the parameter groups of
 lr_mult / wd_mult per layer and per kind (weights, biases, batchnorm), the
 onecycle schedule by step, label smoothing, batchnorm with the weight
-fixed at 1 (affine = bias); [augment] translate (reflect padding, a random
+fixed at 1 (affine = bias), `init = whiten` with `freeze = weight` and
+Lookahead (lookahead_k, lookahead_alpha), as scratchnet computes them; [augment] translate (reflect padding, a random
 crop per image and epoch) and flip = alternate (a random phase per image,
 flipped in every other epoch), and the test-time views with their weights
 after the last epoch.  Data: /train and /test of the HDF5 file, uint8
@@ -140,6 +141,56 @@ def dirac_init(net, sections):
             conv.bias.data.zero_()
 
 
+def whiten_init(net, sections, xtr, scale):
+    """init = whiten as scratchnet computes it (docs/FORMATS.md): the conv's
+    filters are the eigenvectors of the second moments of its K x K windows
+    over the first whiten_images training images, largest first, each signed
+    by its largest component, over sqrt(eigenvalue + whiten_eps), followed by
+    their negatives when filters = 2 C K K; zero bias.  Returns the weights
+    to freeze (freeze = weight)."""
+    frozen = []
+    layers = [(w, kv) for w, kv in sections if w not in ("net", "augment")]
+    for i, (word, kv) in enumerate(layers):
+        if word != "conv" or kv.get("init") != "whiten":
+            continue
+        conv = net.layers[scratchnet_torch.key_of(kv.get("name", "conv%d" % i))][0]
+        o, c, k, _ = conv.weight.shape
+        n_img, m, windows = int(kv.get("whiten_images", 5000)), 0, 0
+        for at in range(0, min(n_img, len(xtr)), 250):   # 250 images at a time: memory
+            x = xtr[at:min(at + 250, n_img)].double() * scale
+            p = x.unfold(2, k, 1).unfold(3, k, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, c * k * k)
+            m, windows = m + p.T @ p, windows + p.shape[0]
+        lam, vec = torch.linalg.eigh(m / windows)
+        lam, vec = lam.flip(0), vec.T.flip(0)
+        sign = torch.sign(vec[torch.arange(vec.shape[0]), vec.abs().argmax(dim=1)])
+        w = vec * sign[:, None] / torch.sqrt(lam.clamp(min=0) + float(kv.get("whiten_eps", 5e-4)))[:, None]
+        w = torch.cat([w, -w]) if o == 2 * w.shape[0] else w[:o]
+        with torch.no_grad():
+            conv.weight.copy_(w.reshape(o, c, k, k).float())
+            conv.bias.zero_()
+        if kv.get("freeze") == "weight":
+            conv.weight.requires_grad_(False)
+            frozen.append(conv.weight)
+    return frozen
+
+
+class Lookahead:
+    """[net] lookahead_k, lookahead_alpha (Zhang et al. 2019), as scratchnet:
+    slow weights from before step 1; after every k-th step slow += alpha (w -
+    slow), w = slow."""
+    def __init__(self, params, k, alpha):
+        self.params, self.k, self.alpha, self.t = params, k, alpha, 0
+        self.slow = [q.detach().clone() for q in params]
+
+    def after_step(self):
+        self.t += 1
+        if self.k and self.t % self.k == 0:
+            with torch.no_grad():
+                for q, s in zip(self.params, self.slow):
+                    s.add_(self.alpha * (q - s))
+                    q.copy_(s)
+
+
 def view(x, dy, dx, flip):
     """Translate by (dy, dx) with reflection, then mirror (scratchnet's test view)."""
     p = max(abs(dy), abs(dx))
@@ -195,6 +246,7 @@ def main():
     phase = torch.randint(0, 2, (len(xtr),))
     net = scratchnet_torch.Net(cfg)
     dirac_init(net, sections)
+    whiten_init(net, sections, xtr, scale)
     if a.channels_last:
         net = net.to(memory_format=torch.channels_last)
     groups = param_groups(net, sections, r)
@@ -202,6 +254,9 @@ def main():
     opt = torch.optim.SGD([dict(g, weight_decay=0.0 if decoupled else g["weight_decay"])
                            for g in groups], lr=r["lr"], momentum=r["momentum"],
                           nesterov=bool(r["nesterov"]))
+    net_kv = dict(sections[0][1])
+    look = Lookahead([q for g in groups for q in g["params"]], int(net_kv.get("lookahead_k", 0)),
+                     float(net_kv.get("lookahead_alpha", 0.5)))
     B, N = r["batch"], len(xtr)
     steps_per_epoch = N // B
     total = a.steps if a.steps > 0 else steps_per_epoch * epochs
@@ -251,6 +306,7 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            look.after_step()
             step += 1
             loss_sum += float(loss) * B
             correct += int((z.argmax(1) == ytr[idx]).sum())

@@ -38,11 +38,11 @@ size_t sn_image_get_max_pixels(void)
 static int check_size(const char *path, const char *kind, long long w, long long h)
 {
     if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE)
-        return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels: each side must be 1 to %d", path,
-                       kind, w, h, MAX_SIDE);
+        return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels (height x width, as every size "
+                       "scratchnet prints): each side must be 1 to %d", path, kind, h, w, MAX_SIDE);
     if ((unsigned long long)w * (unsigned long long)h > max_pixels)
-        return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels is more than the limit of %zu "
-                       "pixels (--max-pixels raises it)", path, kind, w, h, max_pixels);
+        return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels (height x width) is more than the "
+                       "limit of %zu pixels (--max-pixels raises it)", path, kind, h, w, max_pixels);
     return SN_OK;
 }
 

@@ -253,7 +253,8 @@ static int handler(void *user, const char *section, const char *name, const char
     struct kv *kv = &s->kv[s->n_kv++];
     memset(kv, 0, sizeof *kv);
     if (strlen(name) >= sizeof kv->key || strlen(value) >= sizeof kv->value) {
-        perr(p, p->line, SN_EINVAL, "key or value is too long");
+        perr(p, p->line, SN_EINVAL, "key or value is too long (keys up to %d bytes, values up "
+             "to %d)", SN_NAME_LEN - 1, MAX_VALUE - 1);
         return 0;
     }
     snprintf(kv->key, sizeof kv->key, "%s", name);
