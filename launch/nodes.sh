@@ -19,6 +19,12 @@ read_hostfile() {
             echo "$me: $1: node $name: MPICH's NODE:N form; write it as Open MPI's '${name%%:*} slots=${name##*:}'" >&2
             return 2 ;;
         esac
+        # a host name, never an option: ssh and mpirun read -oProxyCommand=...
+        # as one and would run it
+        case "$name" in -*|*[!A-Za-z0-9._-]*)
+            echo "$me: $1: node '$name': a host name is letters, digits, '.', '-' and '_', and does not start with '-'" >&2
+            return 2 ;;
+        esac
         for tok in "${words[@]:1}"; do
             case "$tok" in
             slots=*) s=${tok#slots=} ;;
@@ -54,7 +60,7 @@ silent() {
             case "$n" in localhost|127.0.0.1|"$(hostname)"|"$(hostname -s)") continue ;; esac
         fi
         probe=("$AGENT" "$n" true)
-        [ "$AGENT" = ssh ] && probe=(ssh -o BatchMode=yes -o ConnectTimeout=5 "$n" true)
+        [ "$AGENT" = ssh ] && probe=(ssh -o BatchMode=yes -o ConnectTimeout=5 -- "$n" true)
         ( timeout 10 "${probe[@]}" </dev/null >/dev/null 2>&1 || echo "$n" ) &
     done
     wait

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "core/activation.h"
@@ -85,10 +86,11 @@ static int write_csv(const char *path, const struct outputs *o)
     return sn_fs_commit(tmp, path);
 }
 
+/* In any case, as image names are: photo.PNG, data.H5, out.CSV. */
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
+    return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
 static bool is_image_name(const char *s)

@@ -56,22 +56,31 @@ static int read_batch(const char *path, struct sn_folder *s)
     return rc;
 }
 
-/* The first 10 lines of batches.meta.txt into names: each a name of at
- * most 255 bytes (a longer line or an empty one would shift or repeat the
- * names of the labels after it). */
+/* The first 10 lines of batches.meta.txt into names: each a name of 1 to
+ * 254 bytes, no NUL, each once (a longer line, an empty one or a repeated
+ * name would shift or confuse the names of the labels after it). */
 static int read_names(FILE *f, const char *path, char names[10][256])
 {
     for (int c = 0; c < 10; c++) {
         char *line = names[c];
+        memset(line, 0, 256);   /* so that the newline found is this line's */
         if (!fgets(line, 256, f))
             return sn_fail(SN_EINVAL, "%s: names %d classes; CIFAR-10 has 10, one a line", path, c);
-        size_t n = strcspn(line, "\r\n");
-        if (line[n] == '\0' && !feof(f))
+        char *end = memchr(line, '\n', 255);
+        if (!end && !feof(f))   /* fgets filled the buffer */
             return sn_fail(SN_EINVAL, "%s:%d: a class name longer than 254 bytes", path, c + 1);
-        line[n] = '\0';
-        if (n == 0)
+        if (end && strlen(line) < (size_t)(end - line))
+            return sn_fail(SN_EINVAL, "%s:%d: a NUL byte in a class name", path, c + 1);
+        if (end)
+            *end = '\0';
+        line[strcspn(line, "\r")] = '\0';
+        if (line[0] == '\0')
             return sn_fail(SN_EINVAL, "%s:%d: an empty line where the name of class %d belongs",
                            path, c + 1, c);
+        for (int k = 0; k < c; k++)
+            if (strcmp(names[k], line) == 0)
+                return sn_fail(SN_EINVAL, "%s:%d: the class name '%s' again (line %d)", path,
+                               c + 1, line, k + 1);
     }
     return SN_OK;
 }

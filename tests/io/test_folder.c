@@ -201,6 +201,8 @@ static void test_folder_cifar10_binary(void **state)
         { "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n", NULL },
         { "a\nb\n\nd\ne\nf\ng\nh\ni\nj\n", "batches.meta.txt:3: an empty line" },
         { "a\nb\nc\n", "names 3 classes; CIFAR-10 has 10" },
+        { "a\nb\nc\nd\ne\nf\ng\nh\ni\nb\n", "batches.meta.txt:10: the class name 'b' again (line 2)" },
+        { "a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\ni\r\nj\r\n", NULL },
         { NULL, "batches.meta.txt:1: a class name longer than 254 bytes" },
     };
     for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++) {
@@ -223,6 +225,11 @@ static void test_folder_cifar10_binary(void **state)
             assert_non_null(strstr(sn_errmsg(), metas[i].err));
         }
     }
+    f = fopen(sn_test_path("cb/batches.meta.txt"), "w");
+    fwrite("a\0x\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", 1, 21, f);
+    fclose(f);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "batches.meta.txt:1: a NUL byte in a class name"));
     remove(sn_test_path("cb/batches.meta.txt"));
     /* a truncated batch and a bad label are refused */
     f = fopen(sn_test_path("cb/test_batch.bin"), "ab");
