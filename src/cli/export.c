@@ -48,17 +48,17 @@ static int parse_batch(const char *s, int *batch)
 
 /* The input description the weights file keeps; without one, images are
  * taken as predict takes them (pixels / 255) and other inputs as they are. */
-static int read_meta(const char *weights, const struct sn_model *m, struct sn_data_meta *meta,
-                     bool *assumed)
+static int read_meta(const char *weights, const struct sn_model *m, int outputs,
+                     struct sn_data_meta *meta, bool *assumed)
 {
     struct sn_h5 *f = NULL;
     int rc = sn_weights_open(weights, &f);
     if (!rc)
         rc = sn_data_meta_read(f, meta);
     sn_h5_close(f);
-    if (!rc)   /* as predict: the graph's metadata names each output once */
+    if (!rc)   /* as predict: the graph's metadata names each class once */
         rc = cli_check_class_names(weights, "/model classes", meta->classes, meta->n_classes,
-                                   (int)sn_model_out_len(m));
+                                   outputs);
     if (rc)
         return rc;
     const struct sn_shape *is = &m->in_shape;
@@ -84,7 +84,8 @@ static int run(const char *weights, const char *model, const char *out, struct s
     memset(&meta, 0, sizeof meta);
     int rc = cli_load_weights(weights, model, 1, &net, &m, &text);
     if (!rc)
-        rc = read_meta(weights, m, &meta, &assumed);
+        rc = read_meta(weights, m, net.target_input ? 0 : (int)sn_model_out_len(m), &meta,
+                       &assumed);   /* an autoencoder's outputs are no classes */
     if (!rc) {
         o->meta = &meta;
         o->cfg_text = text;
