@@ -28,7 +28,11 @@ read_hostfile() {
         for tok in "${words[@]:1}"; do
             case "$tok" in
             slots=*) s=${tok#slots=} ;;
-            max_slots=*) ;;
+            max_slots=*)
+                case "${tok#max_slots=}" in ''|*[!0-9]*|?????*)
+                    echo "$me: $1: node $name: max_slots= must be a whole number from 1 to 9999" >&2
+                    return 2 ;;
+                esac ;;
             *) echo "$me: $1: node $name: '$tok' is not slots=N or max_slots=N" >&2
                return 2 ;;
             esac

@@ -161,6 +161,9 @@ static int run_image(const char *weights, const char *model, const char *input, 
     float *x = NULL, *probs = NULL, *zsum = NULL;
     memset(&meta, 0, sizeof meta);
     int rc = cli_load_weights(weights, model, 1, &net, &m, NULL);
+    if (!rc && net.target_input)   /* its outputs are an image, not classes to rank */
+        rc = sn_fail(SN_EUSAGE, "%s: an autoencoder (target = input): its outputs are no classes "
+                     "to show; predict a dataset (.h5) with -o to get them", weights);
     struct sn_h5 *f = NULL;
     if (!rc)
         rc = sn_weights_open(weights, &f);

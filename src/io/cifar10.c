@@ -82,6 +82,10 @@ static int read_names(FILE *f, const char *path, char names[10][256])
                 return sn_fail(SN_EINVAL, "%s:%d: the class name '%s' again (line %d)", path,
                                c + 1, line, k + 1);
     }
+    for (int line = 11, ch; (ch = fgetc(f)) != EOF; line += ch == '\n')
+        if (ch != '\n' && ch != '\r' && ch != ' ' && ch != '\t')
+            return sn_fail(SN_EINVAL, "%s:%d: more than 10 class names; CIFAR-10 has 10", path,
+                           line);
     return SN_OK;
 }
 

@@ -201,6 +201,7 @@ static void test_folder_cifar10_binary(void **state)
         { "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n", NULL },
         { "a\nb\n\nd\ne\nf\ng\nh\ni\nj\n", "batches.meta.txt:3: an empty line" },
         { "a\nb\nc\n", "names 3 classes; CIFAR-10 has 10" },
+        { "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\nk\n", "batches.meta.txt:12: more than 10 class names" },
         { "a\nb\nc\nd\ne\nf\ng\nh\ni\nb\n", "batches.meta.txt:10: the class name 'b' again (line 2)" },
         { "a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\ni\r\nj\r\n", NULL },
         { NULL, "batches.meta.txt:1: a class name longer than 254 bytes" },
