@@ -77,8 +77,8 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
                (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
     if (z.total_bytes > limit)
         cli_printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval, predict and "
-                   "export refuse this model unless SN_MODEL_MAX_BYTES allows it\n", (double)limit / 1e6,
-                   limit);
+                   "export refuse this model unless SN_MODEL_MAX_BYTES allows it\n",
+                   (double)limit / 1e6, limit);
 }
 
 int sn_cmd_info(int argc, char **argv)

@@ -258,8 +258,7 @@ static int open_dataset(const char *path, struct open_how how, struct sn_dataset
         rc = open_split(d, "test", !strcmp(need, "test"), &d->test);
     if (!rc)
         rc = open_split(d, "val", !strcmp(need, "val"), &d->val);
-    bool inputs_only = how.inputs_only;
-    if (!rc && inputs_only && !d->train.present && !d->test.present && !d->val.present)
+    if (!rc && how.inputs_only && !d->train.present && !d->test.present && !d->val.present)
         rc = sn_fail(SN_EINVAL, "%s: none of /train/x, /test/x, /val/x is there", path);
     if (!rc && d->train.present && d->test.present && d->test.row_len != d->train.row_len)
         rc = sn_fail(SN_EINVAL, "%s: /test/x samples have %zu elements, /train/x %zu", path,

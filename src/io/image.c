@@ -42,7 +42,8 @@ static int check_size(const char *path, const char *kind, long long w, long long
                        "scratchnet prints): each side must be 1 to %d", path, kind, h, w, MAX_SIDE);
     if ((unsigned long long)w * (unsigned long long)h > max_pixels)
         return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels (height x width) is more than the "
-                       "limit of %zu pixels (--max-pixels raises it)", path, kind, h, w, max_pixels);
+                       "limit of %zu pixels (--max-pixels raises it)", path, kind, h, w,
+                       max_pixels);
     return SN_OK;
 }
 

@@ -198,8 +198,9 @@ int sn_ckptdir_check(const char *dir, bool fresh)
     if (!rc && n && fresh && !(rc = sn_ckptdir_path(dir, steps[0], path, sizeof path)))
         rc = sn_fail(SN_EUSAGE, "--checkpoint-dir %s already holds %zu checkpoint%s of an "
                      "earlier run (the newest: %s): a run started without --resume would "
-                     "overwrite and remove them; add --resume auto to continue that run (if it is this "
-                     "model's), or give this run another folder", dir, n, n == 1 ? "" : "s", path);
+                     "overwrite and remove them; add --resume auto to continue that run (if it "
+                     "is this model's), or give this run another folder", dir, n,
+                     n == 1 ? "" : "s", path);
     free(steps);
     return rc;
 }

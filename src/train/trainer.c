@@ -246,7 +246,8 @@ static int check_folder_ahead(const struct sn_trainer *t)
         rc = sn_fail(SN_EUSAGE, "--checkpoint-dir %s holds checkpoints after step %lld of %s "
                      "(the newest: %s): this run would replace them with another line of "
                      "training; continue the folder's newest (--resume auto, if it is this model's "
-                     "run) or give this run another folder", t->o.ckpt_dir, (long long)from, t->o.resume, newest);
+                     "run) or give this run another folder", t->o.ckpt_dir, (long long)from,
+                     t->o.resume, newest);
     free(steps);
     return rc;
 }
