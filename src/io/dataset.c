@@ -273,12 +273,13 @@ static int open_dataset(const char *path, struct open_how how, struct sn_dataset
 
 /* Datasets are other people's files and carry no seal, and libhdf5 1.10
  * crashes on some damaged ones: sn_h5_probe runs this in a child process
- * first, opening the file the way the command will and reading one row of
- * each split (the last). */
-static int try_open(const char *path, const void *ctx)
+ * first, opening the file the way the command will (arg: "inputs", or the
+ * split it needs) and reading one row of each split (the last). */
+static int try_open(const char *path, const char *arg)
 {
     struct sn_dataset *d = NULL;
-    int rc = open_dataset(path, *(const struct open_how *)ctx, &d);
+    bool inputs = !strcmp(arg, "inputs");
+    int rc = open_dataset(path, (struct open_how){ inputs, inputs ? NULL : arg }, &d);
     struct sn_split *sp[3] = { rc ? NULL : &d->train, rc ? NULL : &d->test,
                                rc ? NULL : &d->val };
     for (int i = 0; i < 3 && !rc; i++)
@@ -290,13 +291,19 @@ static int try_open(const char *path, const void *ctx)
             sn_free(x);
             sn_free(t);
         }
-    sn_dataset_close(d);   /* the child exits next, but valgrind follows it */
+    sn_dataset_close(d);   /* the child exits next, but make valgrind follows it */
     return rc;
+}
+
+/* In the probe's fresh process (sn_h5_probe), this runs before main. */
+__attribute__((constructor)) static void dataset_probe_child(void)
+{
+    sn_h5_probe_child("dataset", try_open);
 }
 
 static int probe_and_open(const char *path, struct open_how how, struct sn_dataset **out)
 {
-    int rc = sn_h5_probe(path, try_open, &how);
+    int rc = sn_h5_probe(path, "dataset", how.inputs_only ? "inputs" : how.need);
     return rc ? rc : open_dataset(path, how, out);
 }
 

@@ -1,11 +1,13 @@
 /* h5: HDF5 helpers (see h5.h).  Datasets are written contiguous (no
  * chunking), so reading a row is one seek and one read. */
+#define _GNU_SOURCE   /* posix_spawn_file_actions_addclosefrom_np, asprintf */
 #include "io/h5.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,29 +364,114 @@ static size_t probe_inflated;   /* in the probe's child only */
 #define PROBE_TOO_DEEP 44
 static bool probe_too_deep;     /* in the probe's child only */
 
-int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *ctx),
-                const void *ctx)
+/* The probe's child is a fresh process: this program again, started with
+ * posix_spawn and told by SN_H5_PROBE which check to run (a constructor
+ * of the module that owns the check runs it before main; see
+ * sn_h5_probe_child).  A fork() of the command would copy a process with
+ * threads (OpenMP's pool, the MPI library's), and a lock one of them held
+ * (malloc's under the sanitizers, libhdf5's) stays locked in the child
+ * forever: a good file then "hung for 60 s". */
+#define PROBE_ENV "SN_H5_PROBE"
+#define PROBE_ENV_FILE "SN_H5_PROBE_FILE"
+#define PROBE_ENV_ARG "SN_H5_PROBE_ARG"
+
+void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg))
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* quietly: no core file, no crash report of the MPI runtime's handlers */
-        static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGXCPU };
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-            signal(sigs[i], SIG_DFL);
-        setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, 2);
-        /* a parser looping on a crafted file: 60 s of CPU; one that blocks
-         * (or a child that deadlocked: under ASan, whose allocator GCC 12
-         * does not make fork-safe, a child of a threaded process can hang
-         * on a lock another thread held) is stopped after 60 s of waiting */
-        setrlimit(RLIMIT_CPU, &(struct rlimit){ 60, 61 });
-        alarm(60);
-        const int rc = try_open(path, ctx);
-        _exit(probe_too_deep ? PROBE_TOO_DEEP
-              : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET : rc ? 42 : 0);
+    const char *want = getenv(PROBE_ENV), *path = getenv(PROBE_ENV_FILE);
+    if (!want || strcmp(want, kind) != 0 || !path)
+        return;
+    setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+    /* a parser looping on a crafted file: 60 s of CPU; one that blocks: 60 s of waiting */
+    setrlimit(RLIMIT_CPU, &(struct rlimit){ 60, 61 });
+    alarm(60);
+    const char *arg = getenv(PROBE_ENV_ARG);
+    const int rc = try_open(path, arg ? arg : "");
+    _exit(probe_too_deep ? PROBE_TOO_DEEP
+          : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET : rc ? 42 : 0);
+}
+
+/* The command's environment (MPI's, OpenMP's, the sanitizers' settings)
+ * plus the probe's three words; built, not set, since other threads may
+ * read the environment meanwhile. */
+static char **probe_env(const char *path, const char *kind, const char *arg)
+{
+    extern char **environ;
+    size_t n = 0, k = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 4, sizeof *env);
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], PROBE_ENV, strlen(PROBE_ENV)) != 0)
+            env[k++] = strdup(environ[i]);
+    const char *add[][2] = { { PROBE_ENV, kind }, { PROBE_ENV_FILE, path },
+                             { PROBE_ENV_ARG, arg ? arg : "" } };
+    for (size_t i = 0; i < 3; i++)
+        if (asprintf(&env[k++], "%s=%s", add[i][0], add[i][1]) < 0)
+            env[k - 1] = NULL;
+    bool ok = true;
+    for (size_t i = 0; i < k; i++)
+        ok = ok && env[i];
+    if (!ok) {
+        for (size_t i = 0; i < k; i++)
+            free(env[i]);
+        free(env);
+        return NULL;
     }
+    return env;
+}
+
+static void free_env(char **env)
+{
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+/* Start the child: this program's own file (readlink, which valgrind
+ * answers for the program it runs; /proc/self/exe itself when the file was
+ * replaced since), no signal blocked or caught, no descriptor of the
+ * command's (a checkpoint folder's lock, MPI's sockets), output to
+ * /dev/null (no crash report of the MPI runtime's handlers). */
+static pid_t spawn_probe(const char *path, const char *kind, const char *arg)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0 || (size_t)n >= sizeof self - 1)
+        return -1;
+    self[n] = '\0';
+    if (access(self, X_OK) != 0)
+        strcpy(self, "/proc/self/exe");
+    char **env = probe_env(path, kind, arg);
+    if (!env)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    char *argv[] = { self, NULL };
+    if (posix_spawn(&pid, self, &fa, &at, argv, env) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    free_env(env);
+    return pid;
+}
+
+int sn_h5_probe(const char *path, const char *kind, const char *arg)
+{
+    pid_t pid = spawn_probe(path, kind, arg);
     int st = 0;
     if (pid < 0)
         return SN_OK;   /* no child to spare: open it directly */
@@ -512,9 +599,9 @@ static herr_t touch_object(hid_t root, const char *name, const H5O_info_t *info,
     return 0;
 }
 
-static int touch_all(const char *path, const void *ctx)
+static int touch_all(const char *path, const char *arg)
 {
-    (void)ctx;
+    (void)arg;
     struct sn_h5 *f;
     int rc = sn_h5_open(path, &f);
     if (rc)
@@ -552,9 +639,15 @@ static int refuse_links(const char *path)
     return rc;
 }
 
+/* In the probe's fresh process (sn_h5_probe), this runs before main. */
+__attribute__((constructor)) static void probe_all_child(void)
+{
+    sn_h5_probe_child("all", touch_all);
+}
+
 int sn_h5_probe_all(const char *path)
 {
-    int rc = sn_h5_probe(path, touch_all, NULL);
+    int rc = sn_h5_probe(path, "all", NULL);
     return rc ? rc : refuse_links(path);
 }
 

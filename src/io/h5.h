@@ -28,14 +28,20 @@ int sn_h5_open(const char *path, struct sn_h5 **out);
 /* Files other people made (datasets, weights, checkpoints) can crash
  * libhdf5: 1.10 crashes on some damaged ones (make fuzz finds such files in
  * seconds), and a seal anyone can recompute does not stop them.  So a child
- * process opens the file first with try_open(path, ctx), the way the command
- * will: if libhdf5 crashes or hangs there, only the child dies.  SN_OK when
- * the child ends normally, whatever try_open returned (the caller explains
- * its own refusals when it opens the file again); SN_EINVAL "PATH: damaged
- * HDF5 file: libhdf5 crashed reading it" (or hung for 60 s) otherwise.
- * try_open runs in the child only, which ends without returning. */
-int sn_h5_probe(const char *path, int (*try_open)(const char *path, const void *ctx),
-                const void *ctx);
+ * process opens the file first, the way the command will: if libhdf5
+ * crashes or hangs there, only the child dies.  The child is this program
+ * started again, in which the check named kind runs before main (see
+ * sn_h5_probe_child) with arg.  SN_OK when the child ends normally,
+ * whatever the check found (the caller explains its own refusals when it
+ * opens the file again); SN_EINVAL "PATH: damaged HDF5 file: libhdf5
+ * crashed reading it" (or hung for 60 s) otherwise. */
+int sn_h5_probe(const char *path, const char *kind, const char *arg);
+
+/* The child's side: in a constructor of the module that owns the check
+ * kind.  In the probe's child started for kind, runs try_open(path, arg)
+ * under the probe's limits and ends the process; anywhere else returns at
+ * once. */
+void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg));
 
 /* sn_h5_probe with a try_open that opens path and reads every object's
  * attributes and the first and last elements of each dataset the file

@@ -6,13 +6,15 @@
 # of an uninitialised value, or definitely/indirectly lost block fails the
 # run (exit 99).  What Open MPI allocates at start and keeps is suppressed
 # (Open MPI's own suppression file, and tests/valgrind/openmpi.supp).
+# The HDF5 probe runs in a child process started from the program (io/h5.c);
+# --trace-children follows it.
 # Usage: tests/valgrind/run.sh BUILD DATA   (DATA: data/fashion-mnist.h5)
 set -e
 BIN=$1/scratchnet
 DATA=$2
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
+VG="valgrind -q --trace-children=yes --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect
     --suppressions=/usr/share/openmpi/openmpi-valgrind.supp
     --suppressions=tests/valgrind/openmpi.supp"
