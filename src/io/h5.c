@@ -374,11 +374,16 @@ static bool probe_too_deep;     /* in the probe's child only */
 #define PROBE_ENV "SN_H5_PROBE"
 #define PROBE_ENV_FILE "SN_H5_PROBE_FILE"
 #define PROBE_ENV_ARG "SN_H5_PROBE_ARG"
+#define PROBE_ENV_PARENT "SN_H5_PROBE_PARENT"
 
 void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg))
 {
     const char *want = getenv(PROBE_ENV), *path = getenv(PROBE_ENV_FILE);
-    if (!want || strcmp(want, kind) != 0 || !path)
+    const char *parent = getenv(PROBE_ENV_PARENT);
+    /* the parent's pid too: these words left in a user's environment (or
+     * passed on to a command the probe's child would start) are ignored */
+    if (!want || strcmp(want, kind) != 0 || !path || !parent ||
+        strtol(parent, NULL, 10) != (long)getppid())
         return;
     setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
     /* a parser looping on a crafted file: 60 s of CPU; one that blocks: 60 s of waiting */
@@ -391,7 +396,7 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
 }
 
 /* The command's environment (MPI's, OpenMP's, the sanitizers' settings)
- * plus the probe's three words; built, not set, since other threads may
+ * plus the probe's four words; built, not set, since other threads may
  * read the environment meanwhile. */
 static char **probe_env(const char *path, const char *kind, const char *arg)
 {
@@ -399,15 +404,17 @@ static char **probe_env(const char *path, const char *kind, const char *arg)
     size_t n = 0, k = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 4, sizeof *env);
+    char **env = calloc(n + 5, sizeof *env);
     if (!env)
         return NULL;
     for (size_t i = 0; i < n; i++)
         if (strncmp(environ[i], PROBE_ENV, strlen(PROBE_ENV)) != 0)
             env[k++] = strdup(environ[i]);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
     const char *add[][2] = { { PROBE_ENV, kind }, { PROBE_ENV_FILE, path },
-                             { PROBE_ENV_ARG, arg ? arg : "" } };
-    for (size_t i = 0; i < 3; i++)
+                             { PROBE_ENV_ARG, arg ? arg : "" }, { PROBE_ENV_PARENT, pid } };
+    for (size_t i = 0; i < 4; i++)
         if (asprintf(&env[k++], "%s=%s", add[i][0], add[i][1]) < 0)
             env[k - 1] = NULL;
     bool ok = true;

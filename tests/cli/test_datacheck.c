@@ -418,6 +418,27 @@ static void test_datacheck_raw_pixels(void **state)
     free(err);
 }
 
+/* The HDF5 probe's words (io/h5.c) left in a user's environment change
+ * nothing: with or without a parent pid that is not the command's parent,
+ * train runs, and probes its dataset with words of its own. */
+static void test_datacheck_probe_words_ignored(void **state)
+{
+    (void)state;
+    write_table(sn_test_path("table4.h5"), true, false);
+    const char *words[] = { "SN_H5_PROBE=dataset SN_H5_PROBE_FILE=/nonexistent.h5 "
+                            "SN_H5_PROBE_ARG=train",
+                            "SN_H5_PROBE=all SN_H5_PROBE_FILE=/nonexistent.h5 "
+                            "SN_H5_PROBE_PARENT=1" };
+    for (int i = 0; i < 2; i++) {
+        int rc = sn_test_run("%s " BIN " train --model %s --data %s --threads 1 --epochs 1",
+                             words[i], sn_test_path("table.cfg"), sn_test_path("table4.h5"));
+        assert_int_equal(rc, 0);
+        char *out = out_text();
+        assert_non_null(strstr(out, "test loss"));
+        free(out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_datacheck_weights_of_other_data),
         cmocka_unit_test(test_datacheck_small_rank_batch),
         cmocka_unit_test(test_datacheck_raw_pixels),
+        cmocka_unit_test(test_datacheck_probe_words_ignored),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

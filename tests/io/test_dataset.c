@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/interrupt.h"
 #include "core/status.h"
@@ -398,11 +399,51 @@ static void test_h5_write_stoppable(void **state)
     free(back);
 }
 
+/* The probe's child is this test program started afresh: it runs the
+ * check it is given (a 40-deep file is refused, with the probe's own
+ * message), again and again while this process has threads (a fork of it
+ * could freeze on a lock one held), whatever probe words a user left in
+ * the environment (the child is given its own). */
+static void test_h5_probe_fresh_child(void **state)
+{
+    (void)state;
+    char deep[256] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "/g");
+    strcat(deep, "/x");
+    const char *p = sn_test_path("deep.h5"), *good = write_good();
+    struct sn_h5 *f;
+    float one = 1;
+    size_t dims[1] = { 1 };
+    assert_int_equal(sn_h5_create(p, &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, deep, 1, dims, SN_H5_F32, &one), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    setenv("SN_H5_PROBE", "all", 1);
+    setenv("SN_H5_PROBE_FILE", good, 1);
+    setenv("SN_H5_PROBE_PARENT", pid, 1);
+    volatile float sum = 0;
+#pragma omp parallel for reduction(+ : sum)
+    for (int i = 0; i < 1000; i++)
+        sum += (float)i;
+    for (int k = 0; k < 8; k++) {
+        assert_int_equal(sn_h5_probe_all(p), SN_EINVAL);
+        assert_non_null(strstr(sn_errmsg(), "deep.h5: it nests groups more than 32 deep"));
+        assert_int_equal(sn_h5_probe_all(good), SN_OK);
+    }
+    assert_int_equal(sn_h5_probe(p, "dataset", "train"), SN_OK);   /* only "all" counts depth */
+    unsetenv("SN_H5_PROBE");
+    unsetenv("SN_H5_PROBE_FILE");
+    unsetenv("SN_H5_PROBE_PARENT");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dataset_reads_rows),
         cmocka_unit_test(test_h5_write_stoppable),
+        cmocka_unit_test(test_h5_probe_fresh_child),
         cmocka_unit_test(test_dataset_normalises_and_targets),
         cmocka_unit_test(test_dataset_check_labels),
         cmocka_unit_test(test_dataset_rejects_bad_files),
