@@ -6,8 +6,9 @@
 # every node has: Open MPI's `node01 slots=2`, 1 without slots=;
 # max_slots= is left to MPI; # starts a comment).  Says why (after "$me: ")
 # and returns 2 when the file has no nodes, a slots= that is not a whole
-# number from 1 to 4096, nodes of different slots, another word, or
-# MPICH's node01:2 form.
+# number from 1 to 4096, nodes of different slots, another word, a name
+# that is not a host name (or longer than DNS allows), or MPICH's node01:2
+# form.
 read_hostfile() {
     local line name tok s words
     nodes=() per=""
@@ -25,6 +26,10 @@ read_hostfile() {
             echo "$me: $1: node '$name': a host name is letters, digits, '.', '-' and '_', and does not start with '-'" >&2
             return 2 ;;
         esac
+        if [ ${#name} -gt 253 ]; then
+            echo "$me: $1: node '${name:0:40}...': ${#name} characters; a host name has at most 253" >&2
+            return 2
+        fi
         for tok in "${words[@]:1}"; do
             case "$tok" in
             slots=*) s=${tok#slots=} ;;

@@ -58,6 +58,8 @@ n2 slots=3' 'every node needs the same slots= (got 2 and 3)' "$t/hosts" info
     refused $script 'n1 max_slots=$(id)' "node n1: max_slots= must be a whole number" "$t/hosts" info
     refused $script '-oProxyCommand=touch${IFS}/tmp/PWNED slots=2' "a host name is letters, digits" "$t/hosts" info
     refused $script 'n$(id) slots=2' "node 'n\$(id)': a host name is letters" "$t/hosts" info
+    refused $script "$(printf 'a%.0s' $(seq 254)) slots=2" "254 characters; a host name has at most 253" \
+        "$t/hosts" info
 done
 refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
     --max-restarts 18446744073709551615 "$t/hosts" train
