@@ -130,6 +130,9 @@ SO       := $(BUILD)/libscratchnet.so
 BIN      := $(BUILD)/scratchnet
 VERSION  := 0.2.0
 PREFIX   ?= /usr/local
+# scratchnet --version prints it
+$(BUILD)/src/cli/main.o: CFLAGS += -DSN_VERSION='"$(VERSION)"'
+$(BUILD)/src/cli/main.o: Makefile
 
 TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/train/test_*.c \
                         tests/cli/test_*.c \

@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/blas.h"
 #include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
+#include "io/h5.h"
 
 static const char usage[] =
-    "usage: scratchnet COMMAND [options]   (COMMAND --help for its options)\n"
+    "usage: scratchnet COMMAND [options]   (COMMAND --help for its options; --version)\n"
     "  train    train a model file on an HDF5 dataset, on every rank of the job\n"
     "  eval     loss and accuracy of a weights file or checkpoint on a dataset split\n"
     "  predict  class probabilities and predictions for the rows of a dataset\n"
@@ -142,9 +144,22 @@ static int run_on_rank0(int (*run)(int, char **), int argc, char **argv)
     return code;
 }
 
+/* What a bug report needs: this program's version and the libraries it
+ * runs on (the ones found at run time, not the headers it was built
+ * with). */
+static void print_version(void)
+{
+    printf("scratchnet %s\n  MPI:  %s\n  HDF5: %s\n  BLAS: %s\n", SN_VERSION,
+           sn_dist_library(), sn_h5_library(), sn_blas_library());
+}
+
 int main(int argc, char **argv)
 {
     catch_stop_signals(true);   /* from the start: set-up is interruptible too */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        print_version();
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

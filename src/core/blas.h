@@ -21,4 +21,8 @@ void sn_sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha
                     const float *A, int lda, const float *B, int ldb, float beta,
                     float *C, int ldc);
 
+/* What does the products: "OpenBLAS 0.3.21 ..." (its build's own
+ * description) or "none (plain loops)". */
+const char *sn_blas_library(void);
+
 #endif

@@ -26,6 +26,8 @@ void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                 ldb, beta, C, ldc);
 }
 
+const char *sn_blas_library(void) { return openblas_get_config(); }
+
 /* The matrix is symmetric, so LAPACK's column-major reading of the
  * row-major a is the same matrix; column j of its column-major answer, the
  * eigenvector of w[j], is row j of a.  The workspace sizes are dsyevd's

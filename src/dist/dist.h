@@ -63,6 +63,10 @@ enum sn_dist_group { SN_DIST_WORLD, SN_DIST_LEADERS };
 /* "mpi" or "local". */
 const char *sn_dist_backend(void);
 
+/* The first line of the MPI library's own version string (callable
+ * before sn_dist_init): "Open MPI v4.1.4, ...", "MPICH Version: 4.0". */
+const char *sn_dist_library(void);
+
 /* In place: buf = mean over ranks of buf (one allreduce, chunked so every
  * count fits an int). */
 int sn_dist_allreduce_mean_f32(float *buf, size_t len);

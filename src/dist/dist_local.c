@@ -16,6 +16,8 @@ int sn_dist_rank(void) { return 0; }
 int sn_dist_size(void) { return 1; }
 int sn_dist_local_size(void) { return 1; }
 const char *sn_dist_backend(void) { return "local"; }
+
+const char *sn_dist_library(void) { return "none (built without MPI)"; }
 int sn_dist_allreduce_mean_f32(float *buf, size_t len) { (void)buf; (void)len; return SN_OK; }
 void sn_dist_set_chunk(size_t max_count) { (void)max_count; }
 

@@ -270,6 +270,16 @@ int sn_dist_size(void) { return world_size; }
 int sn_dist_local_size(void) { return local_size; }
 const char *sn_dist_backend(void) { return alone ? "alone, no MPI" : "mpi"; }
 
+const char *sn_dist_library(void)
+{
+    static char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int n = 0;
+    if (MPI_Get_library_version(v, &n) != MPI_SUCCESS)
+        return "unknown";
+    v[strcspn(v, "\n")] = '\0';
+    return v;
+}
+
 /* A sum over ranks into the mean: buf[0..n) /= P (the same float
  * multiply everywhere, so every path gives the same bits). */
 static void sum_to_mean(float *buf, size_t n)

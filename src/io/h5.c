@@ -239,6 +239,15 @@ int sn_h5_write_atomic_here(const char *path, int (*fill)(struct sn_h5 *f, const
     return write_atomic(path, true, fill, ctx);
 }
 
+const char *sn_h5_library(void)
+{
+    static char v[32];
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(v, sizeof v, "%u.%u.%u", maj, min, rel);
+    return v;
+}
+
 const char *sn_h5_path(const struct sn_h5 *f)
 {
     return f->path;

@@ -49,6 +49,9 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
  * touches. */
 int sn_h5_probe_all(const char *path);
 
+/* The HDF5 library's version, "1.10.8". */
+const char *sn_h5_library(void);
+
 /* Create (truncate) a file for writing. */
 int sn_h5_create(const char *path, struct sn_h5 **out);
 

@@ -1,6 +1,7 @@
 /* test_words: what the commands print reads right: one position wording
  * for a resumed run and for "nothing to train" (the epoch lines' numbering),
- * plurals ("1 rank", "1 file"), and nothing said about 0 skipped examples. */
+ * plurals ("1 rank", "1 file"), nothing said about 0 skipped examples, and
+ * --version. */
 #include "testutil.h"
 
 #include <png.h>
@@ -131,12 +132,29 @@ static void test_words_one_skipped_file(void **state)
     free(out);
 }
 
+/* --version names the program's version and the three libraries it runs
+ * on, read from them at run time; with anything after it, it is a usage
+ * error. */
+static void test_words_version(void **state)
+{
+    (void)state;
+    char *out = run_out(BIN " --version%s%s", "", "");
+    assert_true(strncmp(out, "scratchnet 0.", 13) == 0);
+    assert_non_null(strstr(out, "\n  MPI:  "));
+    assert_non_null(strstr(out, "\n  HDF5: 1."));
+    assert_non_null(strstr(out, "\n  BLAS: "));
+    assert_null(strstr(out, "unknown"));
+    free(out);
+    assert_int_equal(sn_test_run(BIN " --version --help"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words_skipped_examples),
         cmocka_unit_test(test_words_resume_position),
         cmocka_unit_test(test_words_one_skipped_file),
+        cmocka_unit_test(test_words_version),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
