@@ -394,6 +394,11 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     if (!want || strcmp(want, kind) != 0 || !path || !parent ||
         strtol(parent, NULL, 10) != (long)getppid())
         return;
+    /* a crash is the child's death by its signal, not a sanitizer's report
+     * and exit status 1; no core file */
+    static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGXCPU };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], SIG_DFL);
     setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
     /* a parser looping on a crafted file: 60 s of CPU; one that blocks: 60 s of waiting */
     setrlimit(RLIMIT_CPU, &(struct rlimit){ 60, 61 });
@@ -448,9 +453,10 @@ static void free_env(char **env)
 /* Start the child: this program's own file (readlink, which valgrind
  * answers for the program it runs; /proc/self/exe itself when the file was
  * replaced since), no signal blocked or caught, no descriptor of the
- * command's (a checkpoint folder's lock, MPI's sockets), output to
- * /dev/null (no crash report of the MPI runtime's handlers). */
-static pid_t spawn_probe(const char *path, const char *kind, const char *arg)
+ * command's (a checkpoint folder's lock, MPI's sockets), its output to
+ * /dev/null and its errors to *err (the read end of a pipe; they explain a
+ * child that could not run the check). */
+static pid_t spawn_probe(const char *path, const char *kind, const char *arg, int *err)
 {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -459,9 +465,12 @@ static pid_t spawn_probe(const char *path, const char *kind, const char *arg)
     self[n] = '\0';
     if (access(self, X_OK) != 0)
         strcpy(self, "/proc/self/exe");
-    char **env = probe_env(path, kind, arg);
+    int fds[2];
+    char **env = pipe(fds) == 0 ? probe_env(path, kind, arg) : NULL;
     if (!env)
         return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     sigset_t none, all;
@@ -470,7 +479,7 @@ static pid_t spawn_probe(const char *path, const char *kind, const char *arg)
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&at);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
@@ -482,27 +491,74 @@ static pid_t spawn_probe(const char *path, const char *kind, const char *arg)
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     free_env(env);
+    close(fds[1]);
+    if (pid < 0)
+        close(fds[0]);
+    *err = fds[0];
     return pid;
 }
 
-int sn_h5_probe(const char *path, const char *kind, const char *arg)
+/* The last line the child wrote to its errors (of the last
+ * sizeof tail->text - 1 bytes read so far), kept while polling so that it
+ * never waits on a full pipe. */
+struct err_tail {
+    char text[512];
+    size_t len;
+};
+
+static void read_tail(int fd, struct err_tail *t)
 {
-    pid_t pid = spawn_probe(path, kind, arg);
-    int st = 0;
-    if (pid < 0)
-        return SN_OK;   /* no child to spare: open it directly */
-    /* polled, so that a stop signal ends the check at once */
-    for (pid_t r; (r = waitpid(pid, &st, WNOHANG)) != pid;) {
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
+        const size_t cap = sizeof t->text - 1, k = (size_t)n < cap ? (size_t)n : cap;
+        const size_t keep = t->len + k > cap ? cap - k : t->len;
+        memmove(t->text, t->text + t->len - keep, keep);
+        memcpy(t->text + keep, buf + (size_t)n - k, k);
+        t->len = keep + k;
+        t->text[t->len] = '\0';
+    }
+}
+
+static const char *last_line(struct err_tail *t)
+{
+    while (t->len > 0 && (t->text[t->len - 1] == '\n' || t->text[t->len - 1] == '\r'))
+        t->text[--t->len] = '\0';
+    const char *nl = strrchr(t->text, '\n');
+    return nl ? nl + 1 : t->text;
+}
+
+/* Wait for the child, polled, so that a stop signal ends the check at once
+ * (SN_EINTR); SN_OK with its status in *st, or SN_EINVAL if it cannot be
+ * waited for (then the file is opened directly). */
+static int wait_probe(pid_t pid, int err, struct err_tail *tail, int *st)
+{
+    for (pid_t r; (r = waitpid(pid, st, WNOHANG)) != pid;) {
+        read_tail(err, tail);
         if (r < 0 && errno != EINTR)
-            return SN_OK;
+            return SN_EINVAL;
         if (sn_interrupt_pending()) {
             kill(pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            while (waitpid(pid, st, 0) < 0 && errno == EINTR)
                 ;
             return sn_interrupt_check("checking the HDF5 file");
         }
         nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
     }
+    read_tail(err, tail);
+    return SN_OK;
+}
+
+int sn_h5_probe(const char *path, const char *kind, const char *arg)
+{
+    int err = -1, st = 0;
+    struct err_tail tail = { "", 0 };
+    pid_t pid = spawn_probe(path, kind, arg, &err);
+    if (pid < 0)
+        return SN_OK;   /* no child to spare: open it directly */
+    int rc = wait_probe(pid, err, &tail, &st);
+    close(err);
+    if (rc)
+        return rc == SN_EINTR ? rc : SN_OK;
     if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42))
         return SN_OK;
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_DEEP)
@@ -513,11 +569,14 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
                        "checking it reads (the first and last of each array): no file of "
                        "scratchnet's kinds needs that; a decompression bomb?", path,
                        (int)(PROBE_INFLATE_BUDGET >> 20));
+    if (WIFEXITED(st))   /* not a status of the check's: the child could not run it */
+        return sn_fail(SN_EINVAL, "%s: the process checking it (this program started again) "
+                       "ended with status %d: %s", path, WEXITSTATUS(st),
+                       tail.len ? last_line(&tail) : "no message");
     return sn_fail(SN_EINVAL, "%s: damaged HDF5 file: libhdf5 %s reading it", path,
-                   WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ? "hung for 60 s"
-                   : WIFSIGNALED(st) && WTERMSIG(st) == SIGXCPU ? "ran for 60 s of CPU time"
-                   : WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? "was killed"
-                   : WIFSIGNALED(st) ? "crashed" : "failed");
+                   WTERMSIG(st) == SIGALRM ? "hung for 60 s"
+                   : WTERMSIG(st) == SIGXCPU ? "ran for 60 s of CPU time"
+                   : WTERMSIG(st) == SIGKILL ? "was killed" : "crashed");
 }
 
 /* Attribute values up to this size are read by the probe (the class names
