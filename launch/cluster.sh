@@ -50,7 +50,10 @@ trap 'rm -rf "$tmp"' EXIT
 case "$MPI" in
 openmpi)
     bin=${SCRATCHNET:-$here/build/scratchnet}
-    cmd=(mpirun --hostfile "$hostfile" -np "$np" -x OMP_NUM_THREADS="$THREADS")
+    # the nodes as read and checked: mpirun never reads the user's file
+    # again (a pipe would be empty, a file changed since unchecked)
+    for n in "${nodes[@]}"; do echo "$n slots=$per"; done > "$tmp/hosts"
+    cmd=(mpirun --hostfile "$tmp/hosts" -np "$np" -x OMP_NUM_THREADS="$THREADS")
     [ "$(id -u)" = 0 ] && cmd+=(--allow-run-as-root)
     if [ "$BIND" = core ]; then
         cmd+=(--map-by "ppr:$per:node:PE=$THREADS" --bind-to core)

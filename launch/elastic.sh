@@ -53,32 +53,49 @@ read_hostfile "$hostfile" || exit 2
 
 # What the restarts need from scratchnet's arguments; `rest` is the
 # arguments without --resume, for the restarts to add their own.
+# scratchnet takes --flag VALUE and --flag=VALUE alike.
 first=("$@") ckdir="" every="" batch="" model="" rest=()
+note() {   # note FLAG VALUE: what the restarts need to know
+    case "$1" in
+    --checkpoint-dir) ckdir=$2 ;;
+    --checkpoint-every) every=$2 ;;
+    --batch) batch=$2 ;;
+    --model) model=$2 ;;
+    esac
+}
 while [ $# -gt 0 ]; do
     case "$1" in
     --checkpoint-dir|--checkpoint-every|--batch|--model|--resume)
         [ $# -ge 2 ] || die "$1 needs a value"
-        case "$1" in
-        --checkpoint-dir) ckdir=$2 ;;
-        --checkpoint-every) every=$2 ;;
-        --batch) batch=$2 ;;
-        --model) model=$2 ;;
-        --resume) shift 2; continue ;;
-        esac
+        [ "$1" = --resume ] && { shift 2; continue; }
+        note "$1" "$2"
         rest+=("$1" "$2"); shift 2 ;;
+    --checkpoint-dir=*|--checkpoint-every=*|--batch=*|--model=*)
+        note "${1%%=*}" "${1#*=}"
+        rest+=("$1"); shift ;;
+    --resume=*) shift ;;
     *) rest+=("$1"); shift ;;
     esac
 done
 [ -n "$ckdir" ] || die "needs --checkpoint-dir DIR in scratchnet's arguments (a restart continues from its newest checkpoint)"
 [ -n "$every" ] || die "needs --checkpoint-every K in scratchnet's arguments (without it a restart repeats up to an epoch)"
 if [ -z "$batch" ]; then
+    # the model file as scratchnet reads it (its parser, its defaults)
     [ -n "$model" ] || die "needs --model (or --batch) to know the global batch"
-    [ -r "$model" ] || die "cannot read the model file '$model'"
-    batch=$(awk '/^[ \t]*\[/ { net = ($1 == "[net]") }
-                 net && /^[ \t]*batch[ \t]*=/ { sub(/#.*/, ""); sub(/^[^=]*=/, ""); gsub(/[ \t\r]/, ""); print; exit }' "$model")
-    batch=${batch:-64}   # the model file's default
+    case "${MPI:-openmpi}" in
+    mpich) bin=$here/build-mpich/scratchnet ;;
+    *) bin=$here/build/scratchnet ;;
+    esac
+    bin=${SCRATCHNET:-$bin}
+    info=$("$bin" info --model "$model" 2>&1) || die "cannot read the global batch of '$model': $info"
+    batch=$(printf '%s\n' "$info" | sed -n 's/^input .*  batch \([0-9]*\)  .*/\1/p' | head -1)
 fi
-case "$batch" in ''|*[!0-9]*|0) die "the global batch must be a positive whole number, got '$batch'" ;; esac
+# decimal, as scratchnet reads it (bash would take 0012 for octal)
+ok=yes
+case "$batch" in ''|*[!0-9]*|???????????*) ok=no ;; esac
+[ "$ok" = yes ] && [ $((10#$batch)) -gt 0 ] ||
+    die "the global batch must be a whole number from 1 to 9999999999, got '$batch'"
+batch=$((10#$batch))
 
 # place B: the world size for the answering nodes in `alive`: the largest
 # hosts x ranks-per-host (at most `per`) that divides B, more hosts first.

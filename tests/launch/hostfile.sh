@@ -67,6 +67,25 @@ refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
     --max-restarts 10000 "$t/hosts" train
 refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
     --max-restarts -1 "$t/hosts" train
+refused elastic.sh 'n1' "the global batch must be a whole number from 1 to 9999999999, got 'abc'" \
+    "$t/hosts" train --batch abc --checkpoint-dir "$t/ck" --checkpoint-every 1
+# elastic.sh's global batch is decimal, as scratchnet reads it, from --batch
+# or --batch=, else from the model file as scratchnet reads it (an inline
+# ; comment, a leading zero); -x shows the batch it settled on
+printf '[net]\ninput = 4\nbatch = 0012 ; twelve\n[dense]\nunits = 2\n' > "$t/b.cfg"
+for args in "--batch 0012" "--batch=0012" "--model=$t/b.cfg" "--model $t/b.cfg"; do
+    # shellcheck disable=SC2086
+    AGENT=false bash -x "$top/launch/elastic.sh" "$t/hosts" train $args \
+        --checkpoint-dir "$t/ck" --checkpoint-every=1 > "$t/out" 2> "$t/err"
+    grep -q '^+ batch=12$' "$t/err" && grep -q 'no node of .* answers' "$t/err" ||
+        bad "elastic.sh with $args: want global batch 12, got: $(grep -v '^+' "$t/err" | head -3)"
+done
+# cluster.sh hands mpirun the nodes it checked, not the file again: a pipe
+# read once still names its nodes
+THREADS=1 BIND=none AGENT=false SCRATCHNET=/bin/true bash "$top/launch/cluster.sh" \
+    <(printf 'localhost slots=2\n') info > "$t/out" 2> "$t/err"
+grep -q "No nodes are available\|cannot read the hostfile" "$t/err" &&
+    bad "cluster.sh on a pipe: $(head -3 "$t/err")"
 # launch/local.sh counts the cores this process may use, whatever
 # OMP_NUM_THREADS says (GNU nproc alone answers it)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
