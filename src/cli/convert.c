@@ -39,7 +39,9 @@ static const char usage[] =
     "          --size HxW fits every image to H x W pixels (and to the first one's grey or\n"
     "          colour) with predict's resampling: area averaging down, bilinear up\n"
     "          an image of more than --max-pixels pixels (default 67108864) is refused\n"
-    "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin)\n"
+    "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin);\n"
+    "          the class names from DIR/batches.meta.txt, one a line, or CIFAR-10's\n"
+    "          own when that file is absent\n"
     "  subset: the rows of some classes (labels kept as they are), the first N per\n"
     "          class of /train (all of them without --per-class) and of /test (all of\n"
     "          them without --test-per-class)\n";
@@ -203,7 +205,7 @@ static int convert_idx(int argc, char **argv)
             remove(tmp);
         rc = stopped_writing(rc, out);
         if (!rc)
-            cli_printf("wrote %s\n", out);
+            cli_printf("wrote %s\n", cli_line(out));
     }
     return cli_agree(rc);   /* the other ranks wait here and learn the outcome */
 }
@@ -402,7 +404,7 @@ static int convert_subset(int argc, char **argv)
         if (!rc)
             rc = stopped_writing(sn_h5_write_atomic(out, fill_subset, &j), out);
         if (!rc)
-            cli_printf("wrote %s\n", out);
+            cli_printf("wrote %s\n", cli_line(out));
         sn_dataset_close(d);
     }
     return cli_agree(rc);
@@ -475,7 +477,8 @@ static int convert_images(int argc, char **argv)
             rc = stopped_writing(sn_h5_write_atomic(out, fill_folder, &j), out);
         }
         if (!rc) {
-            cli_printf("wrote %s: %zu training image%s", out, tr.n, cli_s((long long)tr.n));
+            cli_printf("wrote %s: %zu training image%s", cli_line(out), tr.n,
+                       cli_s((long long)tr.n));
             if (test)
                 cli_printf(", %zu test image%s", te.n, cli_s((long long)te.n));
             cli_printf(" of %dx%dx%d, %d class%s", tr.C, tr.H, tr.W, tr.n_classes,

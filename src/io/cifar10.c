@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/status.h"
 #include "io/fsutil.h"
@@ -59,21 +60,32 @@ static int read_batch(const char *path, struct sn_folder *s)
 /* The first 10 lines of batches.meta.txt into names: each a name of 1 to
  * 254 bytes, no NUL, each once (a longer line, an empty one or a repeated
  * name would shift or confuse the names of the labels after it). */
+/* Line c + 1 of f into line (at most 254 bytes, without its newline and a
+ * CR before it), or fail naming what is wrong with it. */
+static int read_line(FILE *f, const char *path, int c, char line[256])
+{
+    int n = 0, ch;
+    while ((ch = fgetc(f)) != EOF && ch != '\n') {
+        if (ch == '\0')
+            return sn_fail(SN_EINVAL, "%s:%d: a NUL byte in a class name", path, c + 1);
+        if (n == 254)
+            return sn_fail(SN_EINVAL, "%s:%d: a class name longer than 254 bytes", path, c + 1);
+        line[n++] = (char)ch;
+    }
+    if (ch == EOF && n == 0)
+        return sn_fail(SN_EINVAL, "%s: names %d classes; CIFAR-10 has 10, one a line", path, c);
+    line[n] = '\0';
+    line[strcspn(line, "\r")] = '\0';
+    return SN_OK;
+}
+
 static int read_names(FILE *f, const char *path, char names[10][256])
 {
     for (int c = 0; c < 10; c++) {
         char *line = names[c];
-        memset(line, 0, 256);   /* so that the newline found is this line's */
-        if (!fgets(line, 256, f))
-            return sn_fail(SN_EINVAL, "%s: names %d classes; CIFAR-10 has 10, one a line", path, c);
-        char *end = memchr(line, '\n', 255);
-        if (!end && !feof(f))   /* fgets filled the buffer */
-            return sn_fail(SN_EINVAL, "%s:%d: a class name longer than 254 bytes", path, c + 1);
-        if (end && strlen(line) < (size_t)(end - line))
-            return sn_fail(SN_EINVAL, "%s:%d: a NUL byte in a class name", path, c + 1);
-        if (end)
-            *end = '\0';
-        line[strcspn(line, "\r")] = '\0';
+        int rc = read_line(f, path, c, line);
+        if (rc)
+            return rc;
         if (line[0] == '\0')
             return sn_fail(SN_EINVAL, "%s:%d: an empty line where the name of class %d belongs",
                            path, c + 1, c);
@@ -93,10 +105,12 @@ static int set_names(const char *dir, struct sn_folder *s)
 {
     char path[4096], names[10][256];
     snprintf(path, sizeof path, "%s/batches.meta.txt", dir);
-    FILE *f = NULL;   /* optional: absent or not a regular file, the default names */
-    if (sn_fs_open_input(path, "class list", (size_t)1 << 20, &f, NULL))
-        f = NULL;
-    int rc = f ? read_names(f, path, names) : SN_OK;
+    FILE *f = NULL;   /* optional: absent, the default names; there, it must be read */
+    struct stat st;
+    int rc = lstat(path, &st) != 0 && errno == ENOENT
+                 ? SN_OK : sn_fs_open_input(path, "class list", (size_t)1 << 20, &f, NULL);
+    if (!rc && f)
+        rc = read_names(f, path, names);
     if (f)
         fclose(f);
     s->n_classes = 10;

@@ -231,7 +231,26 @@ static void test_folder_cifar10_binary(void **state)
     fclose(f);
     assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "batches.meta.txt:1: a NUL byte in a class name"));
+    /* in the last name too, with no newline after it */
+    f = fopen(sn_test_path("cb/batches.meta.txt"), "w");
+    fwrite("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\0junk", 1, 24, f);
+    fclose(f);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "batches.meta.txt:10: a NUL byte in a class name"));
+    /* a list that is there but cannot be read is an error, never the
+     * default names in its place: too large, not a regular file */
+    f = fopen(sn_test_path("cb/batches.meta.txt"), "w");
+    fputs("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", f);
+    for (int k = 0; k < (1 << 20); k++)
+        fputc('\n', f);
+    fclose(f);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "the class list is larger than 1048576 bytes"));
     remove(sn_test_path("cb/batches.meta.txt"));
+    assert_int_equal(mkdir(sn_test_path("cb/batches.meta.txt"), 0755), 0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "the class list is a folder, not a regular file"));
+    rmdir(sn_test_path("cb/batches.meta.txt"));
     /* a truncated batch and a bad label are refused */
     f = fopen(sn_test_path("cb/test_batch.bin"), "ab");
     fputc(1, f);
