@@ -35,6 +35,11 @@ int sn_cmd_export(int argc, char **argv);
 int cli_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A name the user gave (a file name may hold a newline) for a line that
+ * cli_printf or cli_eprintf prints: a copy with newlines and tabs as '?',
+ * in one of four buffers used in turn (so up to four in one call). */
+const char *cli_line(const char *s);
+
 /* Whether a launcher (mpirun, srun) started this process: main notes it
  * before MPI starts, because a singleton MPI_Init sets the same variables. */
 void cli_note_launcher(void);

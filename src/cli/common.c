@@ -57,6 +57,16 @@ static int say(FILE *to, const char *fmt, va_list ap)
     return n;
 }
 
+const char *cli_line(const char *s)
+{
+    static char buf[4][4352];
+    static int next;
+    char *b = buf[next++ % 4];
+    snprintf(b, sizeof buf[0], "%s", s ? s : "");
+    sn_text_clean(b, false);
+    return b;
+}
+
 int cli_printf(const char *fmt, ...)
 {
     va_list ap;

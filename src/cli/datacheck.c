@@ -33,7 +33,7 @@ void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data)
         return;
     cli_eprintf("scratchnet: warning: %s /train/x holds uint8 values without a scale attribute: "
                 "the model sees them as 0 to 255 (pixels usually get scale = 1/255; "
-                "datasets/README.md, docs/FORMATS.md)\n", data);
+                "datasets/README.md, docs/FORMATS.md)\n", cli_line(data));
 }
 
 void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in)
@@ -53,7 +53,7 @@ void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct
         cli_eprintf("scratchnet: warning: %s /train/x holds samples of %dx%dx%d, the model reads "
                     "%dx%dx%d: the same values in another order (images stored channels-last, "
                     "H x W x C?); the model reads channels first (C,H,W: docs/FORMATS.md)\n",
-                    data, s->d[0], s->d[1], s->d[2], in->d[0], in->d[1], in->d[2]);
+                    cli_line(data), s->d[0], s->d[1], s->d[2], in->d[0], in->d[1], in->d[2]);
 }
 
 void cli_warn_small_batch(int global_batch, int ranks)
@@ -128,14 +128,15 @@ void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dat
         sn_data_meta_classes_str(&w, a, sizeof a);
         sn_data_meta_classes_str(&d, b, sizeof b);
         cli_eprintf("scratchnet: warning: %s was trained on the classes %s but %s names %s: "
-                    "a label may not mean the same class in both\n", weights, a, data, b);
+                    "a label may not mean the same class in both\n", cli_line(weights), a,
+                    cli_line(data), b);
     }
     if (!rc && w.known && !sn_data_meta_same_prep(&w, &d)) {
         sn_data_meta_prep_str(&w, a, sizeof a);
         sn_data_meta_prep_str(&d, b, sizeof b);
         cli_eprintf("scratchnet: warning: %s was trained on inputs prepared with %s but %s "
-                    "/%s/x has %s: the model sees inputs unlike its training data\n", weights, a,
-                    data, s->name, b);
+                    "/%s/x has %s: the model sees inputs unlike its training data\n",
+                    cli_line(weights), a, cli_line(data), s->name, b);
     }
     sn_data_meta_free(&w);
     sn_data_meta_free(&d);

@@ -38,7 +38,7 @@ static void warn_other_layers(const char *weights, const char *model_path, const
     if (strcmp(a, b) != 0)
         cli_eprintf("scratchnet: warning: the layer sections of --model %s differ from the model "
                     "file %s was trained with (the parameters fit, so they load): the results are "
-                    "those of --model's network\n", model_path, weights);
+                    "those of --model's network\n", cli_line(model_path), cli_line(weights));
     free(own);
 }
 
@@ -355,7 +355,7 @@ int sn_cmd_eval(int argc, char **argv)
     if ((code = cli_agree(rc)))
         goto out;
     if (cpng && sn_dist_rank() == 0)
-        cli_printf("wrote %s\n", cpng);
+        cli_printf("wrote %s\n", cli_line(cpng));
     code = 0;
 out:
     sn_model_destroy(m);

@@ -95,11 +95,12 @@ static int run(const char *weights, const char *model, const char *out, struct s
         char b[32] = "N";
         if (o->batch)
             snprintf(b, sizeof b, "%d", o->batch);
-        cli_printf("wrote %s: opset %d, batch %s, %d layers%s%s\n", out, o->opset, b, m->n_layers,
+        cli_printf("wrote %s: opset %d, batch %s, %d layers%s%s\n", cli_line(out), o->opset, b,
+                   m->n_layers,
                    net.augment.test_flip ? ", test_flip in the graph" : "",
                    o->probs ? ", output probs" : ", output the raw outputs");
         if (assumed)
-            cli_printf("note: %s keeps no input scale: the graph takes %s\n", weights,
+            cli_printf("note: %s keeps no input scale: the graph takes %s\n", cli_line(weights),
                        meta.scale != 1.0 ? "pixels and divides by 255 (as predict does)"
                                          : "inputs as they are");
     }

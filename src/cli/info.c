@@ -109,7 +109,7 @@ int sn_cmd_info(int argc, char **argv)
         goto out;
     if (sn_dist_rank() == 0) {
         char buf[64];
-        cli_printf("model %s%s\n", model ? model : weights,
+        cli_printf("model %s%s\n", cli_line(model ? model : weights),
                    weights && sn_ckpt_is_checkpoint(weights) ? " (checkpoint)" : "");
         cli_printf("input %s  batch %d  epochs %d  loss %s  optimizer %s  lr %g  seed %llu\n\n",
                    sn_shape_str(&net.input, buf, sizeof buf), net.batch, net.epochs,

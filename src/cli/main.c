@@ -27,11 +27,38 @@ static const char usage[] =
     "  export   a weights file as an ONNX model (ONNX Runtime, other frameworks)\n"
     "Run under mpirun -np P for P ranks; without mpirun it runs as one rank.\n";
 
+static int print_usage(int argc, char **argv)
+{
+    (void)argv;
+    fputs(usage, stdout);
+    return 0;
+}
+
+/* What a bug report needs: this program's version and the libraries it
+ * runs on (the ones found at run time, not the headers it was built
+ * with). */
+static int print_version(int argc, char **argv)
+{
+    if (argc > 2) {
+        cli_eprintf("scratchnet: error: --version takes nothing after it (got '%s')\n", argv[2]);
+        return 2;
+    }
+    printf("scratchnet %s\n  MPI:  %s\n  HDF5: %s\n  BLAS: %s\n", SN_VERSION,
+           sn_dist_library(), sn_h5_library(), sn_blas_library());
+    return 0;
+}
+
+/* --help and --version are local commands too: under a launcher they join
+ * the job like plot and export, so that an MPMD launch with another
+ * command is refused on every rank instead of leaving its ranks waiting. */
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     bool local;   /* one process's work: it never talks to other ranks */
 } commands[] = {
+    { "--help", print_usage, true },
+    { "-h", print_usage, true },
+    { "--version", print_version, true },
     { "train", sn_cmd_train, false },
     { "eval", sn_cmd_eval, false },
     { "predict", sn_cmd_predict, false },
@@ -144,25 +171,16 @@ static int run_on_rank0(int (*run)(int, char **), int argc, char **argv)
     return code;
 }
 
-/* What a bug report needs: this program's version and the libraries it
- * runs on (the ones found at run time, not the headers it was built
- * with). */
-static void print_version(void)
-{
-    printf("scratchnet %s\n  MPI:  %s\n  HDF5: %s\n  BLAS: %s\n", SN_VERSION,
-           sn_dist_library(), sn_h5_library(), sn_blas_library());
-}
-
 int main(int argc, char **argv)
 {
     catch_stop_signals(true);   /* from the start: set-up is interruptible too */
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        print_version();
-        return 0;
-    }
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    /* a SIGCHLD left ignored by whoever started us (a job agent, `trap ''
+     * CHLD`) lets the kernel reap the HDF5 probe's child (io/h5.c) before
+     * its verdict is read */
+    signal(SIGCHLD, SIG_DFL);
+    if (argc < 2) {   /* exit 2: under a launcher that ends the whole job */
+        fputs(usage, stderr);
+        return 2;
     }
     int (*run)(int, char **) = NULL;
     bool local = false;

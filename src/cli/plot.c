@@ -72,7 +72,7 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
     fclose(in);
     if (!rc && c.cut_line)
         cli_eprintf("scratchnet: warning: %s:%d: the last line has no end of line and is not "
-                    "a log line (a write cut short); skipped\n", log, c.cut_line);
+                    "a log line (a write cut short); skipped\n", cli_line(log), c.cut_line);
     FILE *out = rc ? NULL : fopen(table, "w");
     if (!rc && !out)
         rc = sn_fail(SN_EIO, "%s: cannot write", table);
@@ -165,6 +165,6 @@ int sn_cmd_plot(int argc, char **argv)
         cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return cli_exit_code(rc);
     }
-    cli_printf("wrote %s (%ldx%ld)\n", out, w, h);
+    cli_printf("wrote %s (%ldx%ld)\n", cli_line(out), w, h);
     return 0;
 }

@@ -207,7 +207,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
         const float *z = sn_forward_eval(m, &net, x, 1, zsum);
         to_probs(net.loss, z, probs, 1, K);
         int32_t pred = sn_loss_predict(z, K);
-        cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s\n", input,
+        cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s\n", cli_line(input),
                    img.channels == 1 ? "grey" : "colour", img.height, img.width, C, H, W,
                    meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
         print_top(net.loss, probs, K, top, meta.classes, meta.n_classes);
@@ -216,7 +216,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
             rc = ends_with(out, ".csv") ? write_csv(out, &o)
                                         : sn_h5_write_atomic(out, fill_outputs, &o);
             if (!rc)
-                cli_printf("wrote %s\n", out);
+                cli_printf("wrote %s\n", cli_line(out));
         }
     }
     sn_model_destroy(m);
@@ -287,7 +287,7 @@ static int run(const char *weights, const char *model, const char *input, const 
         struct outputs o = { s->n, K, probs, pred };
         rc = ends_with(out, ".csv") ? write_csv(out, &o) : sn_h5_write_atomic(out, fill_outputs, &o);
         if (!rc)
-            cli_printf("wrote %s: %zu prediction%s of %d output%s\n", out, s->n,
+            cli_printf("wrote %s: %zu prediction%s of %d output%s\n", cli_line(out), s->n,
                        cli_s((long long)s->n), K, cli_s(K));
     }
     sn_model_destroy(m);

@@ -308,7 +308,8 @@ static int open_log(const struct train_flags *f, struct run *r)
                        strerror(errno));
     if (cut > 0)
         cli_eprintf("scratchnet: warning: --log %s: its last line was cut short (%lld "
-                    "byte%s without an end of line, from a write that failed); removed\n", f->log,
+                    "byte%s without an end of line, from a write that failed); removed\n",
+                    cli_line(f->log),
                     cut, cut == 1 ? "" : "s");
     return SN_OK;
 }
@@ -343,18 +344,18 @@ static void print_start(const struct train_flags *f, const struct run *r,
 {
     const struct sn_train_state *st = sn_trainer_state(r->t);
     if (s->init_loaded)
-        cli_printf("init: %d parameter arrays from %s%s%s\n", s->init_loaded, f->init,
+        cli_printf("init: %d parameter arrays from %s%s%s\n", s->init_loaded, cli_line(f->init),
                    s->init_refit[0] ? "; re-initialised (the file holds them in other shapes or in "
                                       "part): " : "",
                    s->init_refit);
     if (s->auto_found_none)
-        cli_printf("resume auto: no checkpoint in %s, starting fresh\n", f->ckdir);
+        cli_printf("resume auto: no checkpoint in %s, starting fresh\n", cli_line(f->ckdir));
     if (s->whitened[0])
         cli_printf("init = whiten: %s\n", s->whitened);
     if (s->resumed_from[0]) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
-        cli_printf("resumed from %s %s, written by %lld rank%s\n", s->resumed_from, where,
+        cli_printf("resumed from %s %s, written by %lld rank%s\n", cli_line(s->resumed_from), where,
                    (long long)s->resumed_world_size, cli_s(s->resumed_world_size));
     }
     if (s->overridden[0])
@@ -377,7 +378,8 @@ static void print_plan(const struct train_flags *f, const struct run *r)
         snprintf(skipped, sizeof skipped, " (the last %zu example%s of each shuffled epoch %s "
                  "skipped)", left, cli_s((long long)left), left == 1 ? "is" : "are");
     cli_printf("training %s on %s: %zu example%s, global batch %d (%d per rank), %lld step%s per "
-               "epoch%s, %zu parameters, %s\n", f->model, f->data, n, cli_s((long long)n),
+               "epoch%s, %zu parameters, %s\n", cli_line(f->model), cli_line(f->data), n,
+               cli_s((long long)n),
                net->batch,
                p.local_batch, (long long)p.steps_per_epoch, cli_s(p.steps_per_epoch), skipped,
                m->n_params, sn_optim_name(net->optim.kind));
@@ -429,7 +431,8 @@ static int check_classes(const struct train_flags *f, struct run *r)
     int rc = sn_dist_agree(cli_check_dataset_classes(r->ds, f->data, K, &n));
     if (!rc && n > (size_t)classes && sn_dist_rank() == 0)
         cli_eprintf("scratchnet: warning: %s names %zu classes, the model predicts %d: it learns "
-                    "labels 0-%d, and the weights keep those %d names\n", f->data, n, classes,
+                    "labels 0-%d, and the weights keep those %d names\n", cli_line(f->data), n,
+                    classes,
                     classes - 1, classes);
     return rc;
 }
@@ -513,7 +516,7 @@ static void report_epoch(const struct train_flags *f, struct run *r,
     };
     if (cli_log_epoch(r->log, &line) != SN_OK) {   /* said once: no more lines are tried */
         cli_eprintf("scratchnet: warning: --log %s: %s; training goes on without it\n",
-                    f->log, sn_errmsg());
+                    cli_line(f->log), sn_errmsg());
         fclose(r->log);
         r->log = NULL;
     }

@@ -460,15 +460,19 @@ static pid_t spawn_probe(const char *path, const char *kind, const char *arg, in
 {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0 || (size_t)n >= sizeof self - 1)
-        return -1;
-    self[n] = '\0';
-    if (access(self, X_OK) != 0)
+    self[n > 0 ? n : 0] = '\0';
+    if (n <= 0 || access(self, X_OK) != 0)
         strcpy(self, "/proc/self/exe");
     int fds[2];
-    char **env = pipe(fds) == 0 ? probe_env(path, kind, arg) : NULL;
-    if (!env)
+    if (pipe(fds) != 0)
         return -1;
+    char **env = probe_env(path, kind, arg);
+    if (!env) {
+        close(fds[0]);
+        close(fds[1]);
+        errno = ENOMEM;
+        return -1;
+    }
     fcntl(fds[0], F_SETFD, FD_CLOEXEC);
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
     posix_spawn_file_actions_t fa;
@@ -486,15 +490,20 @@ static pid_t spawn_probe(const char *path, const char *kind, const char *arg, in
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
     char *argv[] = { self, NULL };
-    if (posix_spawn(&pid, self, &fa, &at, argv, env) != 0)
+    int e = posix_spawn(&pid, self, &fa, &at, argv, env);
+    if (e != 0) {
         pid = -1;
+        errno = e;
+    }
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     free_env(env);
+    e = errno;
     close(fds[1]);
     if (pid < 0)
         close(fds[0]);
     *err = fds[0];
+    errno = e;
     return pid;
 }
 
@@ -529,13 +538,14 @@ static const char *last_line(struct err_tail *t)
 
 /* Wait for the child, polled, so that a stop signal ends the check at once
  * (SN_EINTR); SN_OK with its status in *st, or SN_EINVAL if it cannot be
- * waited for (then the file is opened directly). */
-static int wait_probe(pid_t pid, int err, struct err_tail *tail, int *st)
+ * waited for: without its verdict the file is not opened. */
+static int wait_probe(const char *path, pid_t pid, int err, struct err_tail *tail, int *st)
 {
     for (pid_t r; (r = waitpid(pid, st, WNOHANG)) != pid;) {
         read_tail(err, tail);
         if (r < 0 && errno != EINTR)
-            return SN_EINVAL;
+            return sn_fail(SN_EINVAL, "%s: the process checking it cannot be waited for (%s%s)",
+                           path, strerror(errno), errno == ECHILD ? ": SIGCHLD ignored?" : "");
         if (sn_interrupt_pending()) {
             kill(pid, SIGKILL);
             while (waitpid(pid, st, 0) < 0 && errno == EINTR)
@@ -553,12 +563,13 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
     int err = -1, st = 0;
     struct err_tail tail = { "", 0 };
     pid_t pid = spawn_probe(path, kind, arg, &err);
-    if (pid < 0)
-        return SN_OK;   /* no child to spare: open it directly */
-    int rc = wait_probe(pid, err, &tail, &st);
+    if (pid < 0)   /* no check, no opening: libhdf5 may crash on it in this process */
+        return sn_fail(SN_EINVAL, "%s: cannot start the process that checks it (%s)", path,
+                       strerror(errno));
+    int rc = wait_probe(path, pid, err, &tail, &st);
     close(err);
     if (rc)
-        return rc == SN_EINTR ? rc : SN_OK;
+        return rc;
     if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42))
         return SN_OK;
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_DEEP)

@@ -418,10 +418,12 @@ static void test_datacheck_raw_pixels(void **state)
     free(err);
 }
 
-/* The HDF5 probe's words (io/h5.c) left in a user's environment change
- * nothing: with or without a parent pid that is not the command's parent,
- * train runs, and probes its dataset with words of its own. */
-static void test_datacheck_probe_words_ignored(void **state)
+/* The HDF5 probe (io/h5.c) whatever the environment it starts in: its
+ * words left in a user's environment change nothing (with or without a
+ * parent pid that is not the command's parent, train runs, and probes its
+ * dataset with words of its own), and a SIGCHLD left ignored does not lose
+ * its verdict (a 40-deep file is still refused, not opened). */
+static void test_datacheck_probe_environment(void **state)
 {
     (void)state;
     write_table(sn_test_path("table4.h5"), true, false);
@@ -437,6 +439,22 @@ static void test_datacheck_probe_words_ignored(void **state)
         assert_non_null(strstr(out, "test loss"));
         free(out);
     }
+    char deep[256] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "/g");
+    strcat(deep, "/x");
+    struct sn_h5 *f;
+    float one = 1;
+    size_t dims[1] = { 1 };
+    assert_int_equal(sn_h5_create(sn_test_path("deep.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, deep, 1, dims, SN_H5_F32, &one), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    int rc = sn_test_run("env --ignore-signal=CHLD " BIN " info --weights %s",
+                         sn_test_path("deep.h5"));
+    assert_int_equal(rc, 2);
+    char *err = err_text();
+    assert_non_null(strstr(err, "deep.h5: it nests groups more than 32 deep"));
+    free(err);
 }
 
 int main(void)
@@ -447,7 +465,7 @@ int main(void)
         cmocka_unit_test(test_datacheck_weights_of_other_data),
         cmocka_unit_test(test_datacheck_small_rank_batch),
         cmocka_unit_test(test_datacheck_raw_pixels),
-        cmocka_unit_test(test_datacheck_probe_words_ignored),
+        cmocka_unit_test(test_datacheck_probe_environment),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

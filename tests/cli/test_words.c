@@ -148,6 +148,20 @@ static void test_words_version(void **state)
     assert_int_equal(sn_test_run(BIN " --version --help"), 2);
 }
 
+/* A file name with a newline is printed on one line (as '?'): an output
+ * line cannot be forged by naming a file. */
+static void test_words_name_one_line(void **state)
+{
+    (void)state;
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", sn_test_path("m.cfg"), sn_test_path("m\nx.cfg"));
+    assert_int_equal(system(cmd), 0);
+    char *out = run_out(BIN " info --model '%s'%s", sn_test_path("m\nx.cfg"), "");
+    assert_non_null(strstr(out, "m?x.cfg\n"));
+    assert_null(strstr(out, "m\nx.cfg"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_words_resume_position),
         cmocka_unit_test(test_words_one_skipped_file),
         cmocka_unit_test(test_words_version),
+        cmocka_unit_test(test_words_name_one_line),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
