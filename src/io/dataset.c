@@ -273,12 +273,15 @@ static int open_dataset(const char *path, struct open_how how, struct sn_dataset
 
 /* Datasets are other people's files and carry no seal, and libhdf5 1.10
  * crashes on some damaged ones: sn_h5_probe runs this in a child process
- * first, opening the file the way the command will (arg: "inputs", or the
- * split it needs) and reading one row of each split (the last). */
+ * first: every attribute and object as for weights (sn_h5_touch_all: the
+ * class names are variable-length strings), then the file opened the way
+ * the command will (arg: "inputs", or the split it needs) and one row of
+ * each split read (the last). */
 static int try_open(const char *path, const char *arg)
 {
     struct sn_dataset *d = NULL;
     bool inputs = !strcmp(arg, "inputs");
+    sn_h5_touch_all(path);   /* its own refusals are the command's to explain */
     int rc = open_dataset(path, (struct open_how){ inputs, inputs ? NULL : arg }, &d);
     struct sn_split *sp[3] = { rc ? NULL : &d->train, rc ? NULL : &d->test,
                                rc ? NULL : &d->val };

@@ -698,6 +698,11 @@ static int touch_all(const char *path, const char *arg)
     return rc;
 }
 
+int sn_h5_touch_all(const char *path)
+{
+    return touch_all(path, "");
+}
+
 /* H5Lvisit: stop at the first link that is not a hard link. */
 static herr_t find_link(hid_t g, const char *name, const H5L_info_t *info, void *first)
 {
