@@ -16,7 +16,11 @@
 set -eu
 [ $# -ge 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
 P=$1; shift
-case "$P" in ''|*[!0-9]*|0) echo "launch/local.sh: ranks must be a positive integer, got '$P'" >&2; exit 2 ;; esac
+case "$P" in ''|*[!0-9]*) P_ok=no ;; *) P_ok=yes ;; esac
+# decimal (sh reads 010 as octal), 1 to 9999
+P_n=$(printf '%s' "$P" | sed 's/^0*//')
+case "$P_ok:$P_n" in yes:?|yes:??|yes:???|yes:????) P=$P_n ;; *)
+    echo "launch/local.sh: ranks must be a whole number from 1 to 9999, got '$P'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHNET:-$here/build/scratchnet}
 # nproc alone would answer OMP_NUM_THREADS (GNU coreutils reads it): the

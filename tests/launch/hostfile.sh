@@ -95,5 +95,22 @@ for omp in 1 64; do
     grep -qF "1 rank(s) x $cores thread(s) on $cores core(s)" "$t/err" ||
         bad "local.sh under OMP_NUM_THREADS=$omp: $(cat "$t/err"), want $cores core(s)"
 done
+# local.sh's rank count is decimal (sh read 010 as octal and 08 failed)
+SCRATCHNET=/bin/true sh "$top/launch/local.sh" 08 x > /dev/null 2> "$t/err" &&
+    grep -qF "8 rank(s)" "$t/err" || bad "local.sh 08: $(cat "$t/err")"
+SCRATCHNET=/bin/true sh "$top/launch/local.sh" 00 x > /dev/null 2> "$t/err"
+[ $? = 2 ] && grep -qF "ranks must be a whole number from 1 to 9999, got '00'" "$t/err" ||
+    bad "local.sh 00: $(cat "$t/err")"
+# slurm.sbatch outside Slurm (its mpirun branch): FINISHED replaces a link
+# planted in its place, never writes through it; a failed run leaves no
+# checkpoint folder (scratchnet makes it, once its flags are checked)
+mkdir "$t/ck" && echo precious > "$t/precious" && ln -s "$t/precious" "$t/ck/FINISHED"
+(cd "$t" && CKPT="$t/ck" SCRATCHNET=/bin/true bash "$top/launch/slurm.sbatch") > "$t/out" 2>&1 ||
+    bad "slurm.sbatch with /bin/true: $(cat "$t/out")"
+[ "$(cat "$t/precious")" = precious ] && [ -f "$t/ck/FINISHED" ] && [ ! -L "$t/ck/FINISHED" ] ||
+    bad "slurm.sbatch wrote FINISHED through a link: precious now '$(cat "$t/precious")'"
+(cd "$t" && CKPT="$t/ck2" SCRATCHNET=/bin/false bash "$top/launch/slurm.sbatch") > "$t/out" 2>&1 &&
+    bad "slurm.sbatch with /bin/false exited 0"
+[ -e "$t/ck2" ] && bad "slurm.sbatch made the checkpoint folder of a failed run"
 [ "$fails" = 0 ] && echo "hostfile reading and refusals: all as expected"
 [ "$fails" = 0 ]
