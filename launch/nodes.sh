@@ -34,7 +34,7 @@ read_hostfile() {
             case "$tok" in
             slots=*) s=${tok#slots=} ;;
             max_slots=*)
-                case "${tok#max_slots=}" in ''|*[!0-9]*|?????*)
+                case "${tok#max_slots=}" in ''|*[!0-9]*|?????*|0|00|000|0000)
                     echo "$me: $1: node $name: max_slots= must be a whole number from 1 to 9999" >&2
                     return 2 ;;
                 esac ;;

@@ -284,6 +284,8 @@ int sn_cmd_eval(int argc, char **argv)
         const char *ins[] = { weights, data, model }, *iflags[] = { "--weights", "--data", "--model" };
         rc = cli_check_outputs(&cpng, (const char *[]){ "--confusion-png" }, 1, ins, iflags, 3);
     }
+    if (!rc && cpng)   /* before the evaluation, not after it */
+        rc = cli_gnuplot_check(cpng);
     if (!rc)
         rc = cli_check_world();
     if ((code = cli_agree(rc)))

@@ -185,6 +185,23 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
     return all != NULL;
 }
 
+int cli_gnuplot_check(const char *png)
+{
+    const char *path = getenv("PATH");
+    char dir[4096];
+    for (const char *p = path ? path : "/usr/bin:/bin"; ; p++) {
+        size_t n = strcspn(p, ":");
+        if (snprintf(dir, sizeof dir, "%.*s/gnuplot", (int)n, n ? p : ".") < (int)sizeof dir &&
+            access(dir, X_OK) == 0)
+            return SN_OK;
+        p += n;
+        if (!*p)
+            break;
+    }
+    return sn_fail(SN_EUSAGE, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); "
+                   "it draws %s", png);
+}
+
 /* Why gnuplot's picture in tmp is not to be kept (st its exit status,
  * msg its stderr), or SN_OK. */
 static int judge(bool fed, int st, const char *msg, const char *tmp, const char *png)

@@ -38,6 +38,10 @@ void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
  * gnuplot is missing (naming the package) or fails (with its message). */
 int cli_gnuplot(const char *script, const char *dir, const char *png, int width, int height);
 
+/* Before the work whose picture it draws: SN_EUSAGE, as cli_gnuplot says
+ * it, when no gnuplot is on PATH. */
+int cli_gnuplot_check(const char *png);
+
 /* A fresh private directory for data files (mkdtemp under $TMPDIR or
  * /tmp); dir gets its path.  cli_tmpdir_remove deletes it and its files. */
 int cli_tmpdir(char *dir, size_t len);

@@ -160,6 +160,8 @@ int sn_cmd_plot(int argc, char **argv)
     if (!rc)
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "log" }, 1);
     if (!rc)
+        rc = cli_gnuplot_check(out);
+    if (!rc)
         rc = draw(pos[0], out, (int)w, (int)h);
     if (rc) {   /* a local command: its code is the job's (main.c) */
         cli_eprintf("scratchnet: error: %s\n", sn_errmsg());

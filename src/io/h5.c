@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +68,67 @@ static hid_t mem_type(enum sn_h5_type t)
     return H5T_NATIVE_UINT8;
 }
 
+/* The files the probe found sound, as they were when it checked them: the
+ * command opens each by its name again, and must find the same bytes there
+ * (not a file put in its place, or written, meanwhile). */
+#define CHECKED_MAX 16
+struct checked {
+    char path[4096];
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+static struct checked checked[CHECKED_MAX];
+static int n_checked;
+
+static bool same_file(const struct stat *a, const struct checked *c)
+{
+    return a->st_dev == c->dev && a->st_ino == c->ino && a->st_size == c->size &&
+           a->st_mtim.tv_sec == c->mtime.tv_sec && a->st_mtim.tv_nsec == c->mtime.tv_nsec;
+}
+
+static struct checked *find_checked(const char *path)
+{
+    for (int i = 0; i < n_checked; i++)
+        if (strcmp(checked[i].path, path) == 0)
+            return &checked[i];
+    return NULL;
+}
+
+static void note_checked(const char *path, const struct stat *st)
+{
+    struct checked *c = find_checked(path);
+    if (!c && strlen(path) < sizeof c->path)
+        c = &checked[n_checked < CHECKED_MAX ? n_checked++ : CHECKED_MAX - 1];
+    if (!c)
+        return;
+    *c = (struct checked){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+                           .mtime = st->st_mtim };
+    snprintf(c->path, sizeof c->path, "%s", path);
+}
+
+/* This program writes path: what was checked there is gone. */
+static void forget_checked(const char *path)
+{
+    struct checked *c = find_checked(path);
+    if (c)
+        *c = checked[--n_checked];
+}
+
+/* The file f's descriptor holds is the one the probe checked at its name. */
+static int check_same(struct sn_h5 *f, const char *path)
+{
+    const struct checked *c = find_checked(path);
+    void *handle = NULL;
+    struct stat st;
+    if (!c || H5Fget_vfd_handle(f->id, H5P_DEFAULT, &handle) < 0 || !handle ||
+        fstat(*(int *)handle, &st) != 0 || same_file(&st, c))
+        return SN_OK;
+    return sn_fail(SN_EINVAL, "%s: the file changed after it was checked (replaced or written "
+                   "meanwhile); run the command again once it is complete", path);
+}
+
 int sn_h5_open(const char *path, struct sn_h5 **out)
 {
     quiet_hdf5();
@@ -88,6 +151,12 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     }
     snprintf(f->path, sizeof f->path, "%s", path);
     f->fd = -1;
+    int rc2 = check_same(f, path);
+    if (rc2) {
+        H5Fclose(f->id);
+        free(f);
+        return rc2;
+    }
     *out = f;
     return SN_OK;
 }
@@ -133,6 +202,7 @@ static int create_file(const char *path, bool sealed, struct sn_h5 **out)
 
 int sn_h5_create(const char *path, struct sn_h5 **out)
 {
+    forget_checked(path);
     return create_file(path, false, out);
 }
 
@@ -202,6 +272,7 @@ static int write_atomic(const char *path, bool here, int (*fill)(struct sn_h5 *f
 {
     char tmp[4200];
     struct sn_h5 *f;
+    forget_checked(path);
     if (here)
         sn_fs_tmpname_here(path, tmp, sizeof tmp);
     else
@@ -394,6 +465,11 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     if (!want || strcmp(want, kind) != 0 || !path || !parent ||
         strtol(parent, NULL, 10) != (long)getppid())
         return;
+    /* in a process group of its own (a Ctrl-C is the parent's to answer),
+     * so it ends with its parent instead */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (strtol(parent, NULL, 10) != (long)getppid())
+        _exit(1);
     /* a crash is the child's death by its signal, not a sanitizer's report
      * and exit status 1; no core file */
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGXCPU };
@@ -487,7 +563,9 @@ static pid_t spawn_probe(const char *path, const char *kind, const char *arg, in
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&at, 0);   /* a signal to the command's group is the command's */
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
     pid_t pid;
     char *argv[] = { self, NULL };
     int e = posix_spawn(&pid, self, &fa, &at, argv, env);
@@ -562,16 +640,29 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
 {
     int err = -1, st = 0;
     struct err_tail tail = { "", 0 };
+    struct stat before, after;
+    if (stat(path, &before) != 0)
+        return SN_OK;   /* the command says why it cannot open it */
     pid_t pid = spawn_probe(path, kind, arg, &err);
     if (pid < 0)   /* no check, no opening: libhdf5 may crash on it in this process */
         return sn_fail(SN_EINVAL, "%s: cannot start the process that checks it (%s)", path,
                        strerror(errno));
     int rc = wait_probe(path, pid, err, &tail, &st);
     close(err);
+    if (!rc && sn_interrupt_pending())   /* a stop asked meanwhile comes first */
+        rc = sn_interrupt_check("checking the HDF5 file");
     if (rc)
         return rc;
-    if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42))
+    if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42)) {
+        struct checked then = { .dev = before.st_dev, .ino = before.st_ino,
+                                .size = before.st_size, .mtime = before.st_mtim };
+        if (stat(path, &after) != 0 || !same_file(&after, &then))
+            return sn_fail(SN_EINVAL, "%s: the file changed while it was being checked (replaced "
+                           "or written meanwhile); run the command again once it is complete",
+                           path);
+        note_checked(path, &before);
         return SN_OK;
+    }
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_DEEP)
         return sn_fail(SN_EINVAL, "%s: it nests groups more than %d deep; scratchnet's files "
                        "nest 4 deep (a crafted file?)", path, PROBE_MAX_DEPTH);

@@ -67,6 +67,11 @@ int sn_ckptdir_check_slot(const char *path);
 int sn_ckptdir_lock(const char *dir, int *fd);
 void sn_ckptdir_unlock(int fd);
 
+/* path is a checkpoint of the model of fingerprint model_fp that this run
+ * has just written: sn_ckptdir_prune takes it as this model's without
+ * reading it (while it stays as it is). */
+void sn_ckptdir_note_ours(const char *path, const char *model_fp);
+
 /* Remove the checkpoints of dir that belong to the model whose layer
  * fingerprint (io/fingerprint.h) is model_fp, but the newest keep of
  * them (keep >= 1), counting only those at steps up to upto (the step

@@ -115,11 +115,12 @@ static void test_plot_bad_input_keeps_png(void **state)
     assert_non_null(strstr(err, "--size W: expected an integer in [100, 10000], got '5'"));
     free(err);
 
-    /* no gnuplot on PATH: exit 1, the package named, the old file intact */
+    /* no gnuplot on PATH: exit 2 before any work, the package named, the
+     * old file intact */
     write_text(sn_test_path("log.jsonl"), log_text);
     rc = sn_test_run("PATH=/nonexistent " BIN " plot %s -o %s", sn_test_path("log.jsonl"),
                      sn_test_path("keep.png"));
-    assert_int_equal(rc, 1);
+    assert_int_equal(rc, 2);
     err = sn_test_slurp(sn_test_path("err.txt"));
     assert_non_null(strstr(err, "gnuplot-nox"));
     free(err);

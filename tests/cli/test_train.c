@@ -755,6 +755,19 @@ static void test_train_end_to_end(void **state)
         assert_int_equal(w, 260 + 55 * K + 120);   /* the size eval asks gnuplot for */
         assert_int_equal(h, 260 + 55 * K);
     }
+    /* without gnuplot on PATH: refused before the evaluation (exit 2, no
+     * accuracy printed), the picture left as it was */
+    rc = sn_test_run("PATH=/nonexistent " BIN " eval --weights %s --data %s --confusion-png %s",
+                     sn_test_path("w.h5"), sn_test_path("blobs.h5"), sn_test_path("cm.png"));
+    assert_int_equal(rc, 2);
+    {
+        char *gp_err = err_text(), *gp_out = sn_test_slurp(sn_test_path("out.txt"));
+        assert_non_null(strstr(gp_err, "gnuplot is not installed (Debian: apt-get install "
+                                       "gnuplot-nox)"));
+        assert_null(strstr(gp_out, "accuracy"));
+        free(gp_err);
+        free(gp_out);
+    }
     /* predict: one row per example, argmax agreeing with eval's accuracy */
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " predict --weights %s --input %s -o %s", mpirun(),
                      sn_test_path("w.h5"), sn_test_path("blobs.h5"), sn_test_path("pred.csv"));

@@ -432,10 +432,39 @@ static void test_h5_probe_fresh_child(void **state)
         assert_non_null(strstr(sn_errmsg(), "deep.h5: it nests groups more than 32 deep"));
         assert_int_equal(sn_h5_probe_all(good), SN_OK);
     }
-    assert_int_equal(sn_h5_probe(p, "dataset", "train"), SN_OK);   /* only "all" counts depth */
+    /* a dataset's check reads the whole file first too */
+    assert_int_equal(sn_h5_probe(p, "dataset", "train"), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "deep.h5: it nests groups more than 32 deep"));
     unsetenv("SN_H5_PROBE");
     unsetenv("SN_H5_PROBE_FILE");
     unsetenv("SN_H5_PROBE_PARENT");
+}
+
+/* What the command opens after the probe is what the probe checked: a
+ * file put in its place meanwhile is refused, naming why; a file this
+ * program writes at that name again is its own and opens. */
+static void test_h5_probe_then_replaced(void **state)
+{
+    (void)state;
+    const char *good = write_good();
+    char copy[512], cmd[4096];
+    snprintf(copy, sizeof copy, "%s", sn_test_path("other.h5"));
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", good, copy);
+    assert_int_equal(system(cmd), 0);
+    struct sn_dataset *d = NULL;
+    assert_int_equal(sn_h5_probe_all(copy), SN_OK);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s.new' && echo >> '%s.new' && mv '%s.new' '%s'", good,
+             copy, copy, copy, copy);
+    assert_int_equal(system(cmd), 0);
+    struct sn_h5 *f = NULL;
+    assert_int_equal(sn_h5_open(copy, &f), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "other.h5: the file changed after it was checked"));
+    assert_int_equal(sn_dataset_open(copy, &d), SN_OK);   /* checked afresh: the new file */
+    sn_dataset_close(d);
+    assert_int_equal(sn_h5_create(copy, &f), SN_OK);   /* written here: no longer the checked one */
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_h5_open(copy, &f), SN_OK);
+    sn_h5_close(f);
 }
 
 int main(void)
@@ -444,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_dataset_reads_rows),
         cmocka_unit_test(test_h5_write_stoppable),
         cmocka_unit_test(test_h5_probe_fresh_child),
+        cmocka_unit_test(test_h5_probe_then_replaced),
         cmocka_unit_test(test_dataset_normalises_and_targets),
         cmocka_unit_test(test_dataset_check_labels),
         cmocka_unit_test(test_dataset_rejects_bad_files),

@@ -56,6 +56,7 @@ n2 slots=3' 'every node needs the same slots= (got 2 and 3)' "$t/hosts" info
     refused $script 'localhost:2' "node localhost:2: MPICH's NODE:N form; write it as Open MPI's 'localhost slots=2'" "$t/hosts" info
     refused $script 'n1 slots=2 cpus=4' "node n1: 'cpus=4' is not slots=N or max_slots=N" "$t/hosts" info
     refused $script 'n1 max_slots=$(id)' "node n1: max_slots= must be a whole number" "$t/hosts" info
+    refused $script 'n1 max_slots=00' "node n1: max_slots= must be a whole number from 1" "$t/hosts" info
     refused $script '-oProxyCommand=touch${IFS}/tmp/PWNED slots=2' "a host name is letters, digits" "$t/hosts" info
     refused $script 'n$(id) slots=2' "node 'n\$(id)': a host name is letters" "$t/hosts" info
     refused $script "$(printf 'a%.0s' $(seq 254)) slots=2" "254 characters; a host name has at most 253" \
