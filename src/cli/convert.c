@@ -73,8 +73,10 @@ static int write_split(struct sn_h5 *f, const char *split, const uint8_t *x, con
 }
 
 /* Write one split from an image IDX (N,H,W) and a label IDX (N). */
+/* One split from IDX files; with --classes (n_names > 0) every label must
+ * have its name: a short list found here, not later by train. */
 static int write_idx_split(struct sn_h5 *f, const char *split, const char *img_path,
-                           const char *lab_path)
+                           const char *lab_path, size_t n_names)
 {
     struct sn_idx img, lab;
     int rc = sn_idx_read(img_path, &img);
@@ -100,6 +102,11 @@ static int write_idx_split(struct sn_h5 *f, const char *split, const char *img_p
             rc = sn_fail(SN_ENOMEM, "out of memory");
         for (size_t i = 0; i < n && y; i++)
             y[i] = lab.data[i];
+        for (size_t i = 0; i < n && y && !rc && n_names; i++)
+            if ((size_t)y[i] >= n_names)
+                rc = sn_fail(SN_EINVAL, "%s: label %d (row %zu) has no name: --classes names %zu "
+                             "class%s, for labels 0 to %zu", lab_path, (int)y[i], i, n_names,
+                             n_names == 1 ? "" : "es", n_names - 1);
         if (!rc)
             rc = write_split(f, split, img.data, xd, y);
         free(y);
@@ -179,10 +186,16 @@ static int convert_idx(int argc, char **argv)
         const bool claimed = !rc;
         if (!rc)
             rc = sn_h5_create(tmp, &f);
+        size_t n_names = 0;
+        if (classes) {   /* checked above: one more name than commas */
+            n_names = 1;
+            for (const char *c = classes; *c; c++)
+                n_names += *c == ',';
+        }
         if (!rc)
-            rc = write_idx_split(f, "train", images, labels);
+            rc = write_idx_split(f, "train", images, labels, n_names);
         if (!rc && timages)
-            rc = write_idx_split(f, "test", timages, tlabels);
+            rc = write_idx_split(f, "test", timages, tlabels, n_names);
         if (!rc && classes) {
             char *buf = strdup(classes);
             const char *names[MAX_NAMES];

@@ -22,7 +22,8 @@ static const char usage[] =
     "  eval     loss and accuracy of a weights file or checkpoint on a dataset split\n"
     "  predict  class probabilities and predictions for the rows of a dataset\n"
     "  info     summary of a model file or of the model in a weights file\n"
-    "  convert  other data formats to the HDF5 dataset layout (idx, folder, cifar10)\n"
+    "  convert  other data formats to the HDF5 dataset layout (idx, folder, cifar10),\n"
+    "           or a subset of a dataset's classes\n"
     "  plot     learning curves of a train --log file as a PNG (gnuplot)\n"
     "  export   a weights file as an ONNX model (ONNX Runtime, other frameworks)\n"
     "Run under mpirun -np P for P ranks; without mpirun it runs as one rank.\n";
