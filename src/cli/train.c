@@ -31,7 +31,8 @@
 
 static const char usage[] =
     "usage: scratchnet train --model M.cfg --data D.h5 [options]\n"
-    "  --epochs N            epochs to train (model file: [net] epochs)\n"
+    "  --epochs N            epochs to train (model file: [net] epochs); 0 trains\n"
+    "                        nothing and writes --out as initialised (or as --init)\n"
     "  --batch B             GLOBAL batch, split B/P per rank (B divisible by P)\n"
     "  --lr X                learning rate\n"
     "  --optimizer NAME      sgd | adam | adamw | adagrad | rmsprop\n"

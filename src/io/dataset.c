@@ -164,6 +164,23 @@ static int read_prep(struct sn_dataset *d, const char *xp, struct sn_split *s)
     return rc ? rc : check_norm_range(d, xp, s);
 }
 
+/* " (the file's splits: train, val)" or " (the file has no split)": what
+ * a command asking for a missing one could take instead. */
+static void splits_there(struct sn_dataset *d, char *buf, size_t len)
+{
+    static const char *const names[] = { "train", "test", "val" };
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        char xp[16];
+        snprintf(xp, sizeof xp, "/%s/x", names[i]);
+        if (sn_h5_exists(d->f, xp))
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : " (the file's splits: ",
+                                  names[i]);
+    }
+    snprintf(buf + n, len - n, "%s", n ? ")" : " (the file has no split)");
+}
+
 static int open_split(struct sn_dataset *d, const char *name, bool required,
                       struct sn_split *s)
 {
@@ -175,8 +192,12 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     bool hx = sn_h5_exists(d->f, xp), hy = sn_h5_exists(d->f, yp);
     if (!hx && !hy && !required)
         return SN_OK;
-    if (!hx || (!hy && !d->inputs_only))
-        return sn_fail(SN_EINVAL, "%s: dataset %s is missing", file, hx ? yp : xp);
+    if (!hx || (!hy && !d->inputs_only)) {
+        char there[96] = "";
+        if (!hx)
+            splits_there(d, there, sizeof there);
+        return sn_fail(SN_EINVAL, "%s: dataset %s is missing%s", file, hx ? yp : xp, there);
+    }
     s->has_y = hy;
 
     int nd, ny;
