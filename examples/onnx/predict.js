@@ -26,6 +26,8 @@ async function main() {
     const { w, h, pixels } = readPgm(image);
     const input = new ort.Tensor('float32', pixels, [1, 1, h, w]);
     const out = await session.run({ input });
+    if (!out.probs)   // exported without --softmax: the raw outputs only
+        throw new Error('the model has no "probs" output: export it with scratchnet export --softmax');
     const probs = out.probs.data;
     let best = 0;
     probs.forEach((p, k) => { if (p > probs[best]) best = k; });
