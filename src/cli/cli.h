@@ -227,8 +227,9 @@ void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data);
 void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in);
 
 /* Rank 0 warns on stderr when P > 1 ranks each take fewer
- * than CLI_MIN_RANK_BATCH examples of a global batch. */
-void cli_warn_small_batch(int global_batch, int ranks);
+ * than CLI_MIN_RANK_BATCH examples of a global batch (and, for a model
+ * with batchnorm, that its statistics get noisy). */
+void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm);
 
 /* Class names, when a file gives them (names NULL or n 0: none), must all
  * differ and, when outputs > 0, name at least each output of the model

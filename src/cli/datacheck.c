@@ -56,16 +56,16 @@ void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct
                     cli_line(data), s->d[0], s->d[1], s->d[2], in->d[0], in->d[1], in->d[2]);
 }
 
-void cli_warn_small_batch(int global_batch, int ranks)
+void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm)
 {
     int b = ranks > 0 ? global_batch / ranks : global_batch;
     if (ranks < 2 || b >= CLI_MIN_RANK_BATCH || sn_dist_rank() != 0)
         return;
     cli_eprintf("scratchnet: warning: each of the %d ranks computes %d example%s per step "
                 "(global batch %d): below %d per rank the matrix products run far below the "
-                "machine's speed and batchnorm statistics get noisy; raise --batch (and --lr with "
-                "it, docs/CLUSTER.md) or use fewer ranks\n", ranks, b, b == 1 ? "" : "s",
-                global_batch, CLI_MIN_RANK_BATCH);
+                "machine's speed%s; raise --batch (and --lr with it, docs/CLUSTER.md) or use "
+                "fewer ranks\n", ranks, b, b == 1 ? "" : "s", global_batch, CLI_MIN_RANK_BATCH,
+                batchnorm ? " and batchnorm statistics get noisy" : "");
 }
 
 static int by_name(const void *a, const void *b)

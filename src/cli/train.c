@@ -339,6 +339,14 @@ static void make_observer(const struct train_flags *f, struct run *r)
     }
 }
 
+static bool has_batchnorm(const struct sn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (strcmp(m->layers[i]->ops->kind, "batchnorm") == 0)
+            return true;
+    return false;
+}
+
 /* What the trainer did to start, and the run's shape (rank 0). */
 static void print_start(const struct train_flags *f, const struct run *r,
                         const struct sn_train_start *s)
@@ -464,7 +472,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     if (!rc)
         rc = check_classes(f, r);
     if (!rc)
-        cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size());
+        cli_warn_small_batch(sn_trainer_net(r->t)->batch, sn_dist_size(),
+                             has_batchnorm(sn_trainer_model(r->t)));
     if (!rc) {
         cli_warn_raw_pixels(r->ds, f->data);
         cli_warn_layout(r->ds, f->data, &sn_trainer_model(r->t)->in_shape);
