@@ -789,9 +789,11 @@ static int touch_all(const char *path, const char *arg)
     return rc;
 }
 
-int sn_h5_touch_all(const char *path)
+void sn_h5_touch_attrs(struct sn_h5 *f, const char *obj)
 {
-    return touch_all(path, "");
+    if (lookup(f, obj) == 1)
+        H5Aiterate_by_name(f->id, obj, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, touch_attr, NULL,
+                           H5P_DEFAULT);
 }
 
 /* H5Lvisit: stop at the first link that is not a hard link. */
