@@ -789,12 +789,6 @@ static int touch_all(const char *path, const char *arg)
     return rc;
 }
 
-void sn_h5_touch_attrs(struct sn_h5 *f, const char *obj)
-{
-    if (lookup(f, obj) == 1)
-        H5Aiterate_by_name(f->id, obj, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, touch_attr, NULL,
-                           H5P_DEFAULT);
-}
 
 /* H5Lvisit: stop at the first link that is not a hard link. */
 static herr_t find_link(hid_t g, const char *name, const H5L_info_t *info, void *first)

@@ -43,11 +43,6 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg);
  * once. */
 void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg));
 
-/* For a check in the probe's child: read every attribute of object obj
- * of f (if it is there), variable-length strings too: libhdf5 1.10 reads a
- * damaged global heap past its end, and whether that crashes depends on
- * the process's heap, so the child reads each one the command might. */
-void sn_h5_touch_attrs(struct sn_h5 *f, const char *obj);
 
 /* sn_h5_probe with a try_open that opens path and reads every object's
  * attributes and the first and last elements of each dataset the file
