@@ -494,17 +494,28 @@ static char **probe_env(const char *path, const char *kind, const char *arg)
     size_t n = 0, k = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 5, sizeof *env);
+    char **env = calloc(n + 7, sizeof *env);
     if (!env)
         return NULL;
+    const char *asan = "", *ubsan = "";
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], PROBE_ENV, strlen(PROBE_ENV)) != 0)
+        if (!strncmp(environ[i], "ASAN_OPTIONS=", 13))
+            asan = environ[i] + 13;
+        else if (!strncmp(environ[i], "UBSAN_OPTIONS=", 14))
+            ubsan = environ[i] + 14;
+        else if (strncmp(environ[i], PROBE_ENV, strlen(PROBE_ENV)) != 0)
             env[k++] = strdup(environ[i]);
     char pid[32];
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    /* under the sanitizers, a report in the child (a read past the end
+     * inside libhdf5) is a crash, not an exit status of 1 */
+    char sa[1024], su[1024];
+    snprintf(sa, sizeof sa, "%s%sabort_on_error=1", asan, *asan ? ":" : "");
+    snprintf(su, sizeof su, "%s%sabort_on_error=1", ubsan, *ubsan ? ":" : "");
     const char *add[][2] = { { PROBE_ENV, kind }, { PROBE_ENV_FILE, path },
-                             { PROBE_ENV_ARG, arg ? arg : "" }, { PROBE_ENV_PARENT, pid } };
-    for (size_t i = 0; i < 4; i++)
+                             { PROBE_ENV_ARG, arg ? arg : "" }, { PROBE_ENV_PARENT, pid },
+                             { "ASAN_OPTIONS", sa }, { "UBSAN_OPTIONS", su } };
+    for (size_t i = 0; i < 6; i++)
         if (asprintf(&env[k++], "%s=%s", add[i][0], add[i][1]) < 0)
             env[k - 1] = NULL;
     bool ok = true;
