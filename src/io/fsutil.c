@@ -237,6 +237,36 @@ double sn_peak_rss_mb(void)
     return mb;
 }
 
+static void stamp_of(const struct stat *st, struct sn_file_stamp *s)
+{
+    *s = (struct sn_file_stamp){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+                                 .mtime_s = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec };
+}
+
+int sn_fs_stamp(const char *path, struct sn_file_stamp *s)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    stamp_of(&st, s);
+    return 0;
+}
+
+int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    stamp_of(&st, s);
+    return 0;
+}
+
+int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns;
+}
+
 const char *sn_fs_kind(const struct stat *st)
 {
     return S_ISDIR(st->st_mode) ? "a folder" : S_ISFIFO(st->st_mode) ? "a FIFO"

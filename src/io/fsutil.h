@@ -72,6 +72,21 @@ int sn_fs_check_input(const char *path, const char *what, size_t max_bytes);
  * and from + the bytes read into *len.  -1 on a seek or read error. */
 int sn_fs_hash(FILE *fp, long from, uint64_t *hash, uint64_t *len);
 
+/* A file's identity and version (device, inode, size, modification
+ * time): two equal stamps are, as far as a reader can tell without
+ * reading it again, the same bytes at the same place.  Fixed-width fields,
+ * so this header needs no POSIX types. */
+struct sn_file_stamp {
+    uint64_t dev, ino;
+    int64_t size, mtime_s, mtime_ns;
+};
+/* *s = the stamp of path (following links) or of the open descriptor fd;
+ * -1 (errno set) when it cannot be read. */
+int sn_fs_stamp(const char *path, struct sn_file_stamp *s);
+int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s);
+/* 1 if a and b are the same file unchanged, else 0. */
+int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b);
+
 /* What st is, for a message: "a folder", "a FIFO", "a character device",
  * "a block device", "a socket", "a file" (a regular one). */
 const char *sn_fs_kind(const struct stat *st);

@@ -74,19 +74,10 @@ static hid_t mem_type(enum sn_h5_type t)
 #define CHECKED_MAX 16
 struct checked {
     char path[4096];
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
+    struct sn_file_stamp stamp;
 };
 static struct checked checked[CHECKED_MAX];
 static int n_checked;
-
-static bool same_file(const struct stat *a, const struct checked *c)
-{
-    return a->st_dev == c->dev && a->st_ino == c->ino && a->st_size == c->size &&
-           a->st_mtim.tv_sec == c->mtime.tv_sec && a->st_mtim.tv_nsec == c->mtime.tv_nsec;
-}
 
 static struct checked *find_checked(const char *path)
 {
@@ -96,15 +87,14 @@ static struct checked *find_checked(const char *path)
     return NULL;
 }
 
-static void note_checked(const char *path, const struct stat *st)
+static void note_checked(const char *path, const struct sn_file_stamp *stamp)
 {
     struct checked *c = find_checked(path);
     if (!c && strlen(path) < sizeof c->path)
         c = &checked[n_checked < CHECKED_MAX ? n_checked++ : CHECKED_MAX - 1];
     if (!c)
         return;
-    *c = (struct checked){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
-                           .mtime = st->st_mtim };
+    c->stamp = *stamp;
     snprintf(c->path, sizeof c->path, "%s", path);
 }
 
@@ -121,9 +111,9 @@ static int check_same(struct sn_h5 *f, const char *path)
 {
     const struct checked *c = find_checked(path);
     void *handle = NULL;
-    struct stat st;
+    struct sn_file_stamp now;
     if (!c || H5Fget_vfd_handle(f->id, H5P_DEFAULT, &handle) < 0 || !handle ||
-        fstat(*(int *)handle, &st) != 0 || same_file(&st, c))
+        sn_fs_stamp_fd(*(int *)handle, &now) != 0 || sn_fs_stamp_same(&now, &c->stamp))
         return SN_OK;
     return sn_fail(SN_EINVAL, "%s: the file changed after it was checked (replaced or written "
                    "meanwhile); run the command again once it is complete", path);
@@ -651,8 +641,8 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
 {
     int err = -1, st = 0;
     struct err_tail tail = { "", 0 };
-    struct stat before, after;
-    if (stat(path, &before) != 0)
+    struct sn_file_stamp before, after;
+    if (sn_fs_stamp(path, &before) != 0)
         return SN_OK;   /* the command says why it cannot open it */
     pid_t pid = spawn_probe(path, kind, arg, &err);
     if (pid < 0)   /* no check, no opening: libhdf5 may crash on it in this process */
@@ -665,9 +655,7 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
     if (rc)
         return rc;
     if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42)) {
-        struct checked then = { .dev = before.st_dev, .ino = before.st_ino,
-                                .size = before.st_size, .mtime = before.st_mtim };
-        if (stat(path, &after) != 0 || !same_file(&after, &then))
+        if (sn_fs_stamp(path, &after) != 0 || !sn_fs_stamp_same(&after, &before))
             return sn_fail(SN_EINVAL, "%s: the file changed while it was being checked (replaced "
                            "or written meanwhile); run the command again once it is complete",
                            path);

@@ -277,46 +277,40 @@ static int owner(const char *path, const char *model_fp)
  * again (--keep 40 made a run of 80 saves 30 times slower). */
 #define OWNERS_MAX 64
 static struct known_owner {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
+    struct sn_file_stamp stamp;
     char fp[64];
     int who;
 } owners[OWNERS_MAX];
 static int n_owners;
 
-static void remember(const struct stat *st, const char *model_fp, int who)
+static void remember(const struct sn_file_stamp *stamp, const char *model_fp, int who)
 {
-    const size_t slot = n_owners < OWNERS_MAX ? (size_t)n_owners++ : st->st_ino % OWNERS_MAX;
+    const size_t slot = n_owners < OWNERS_MAX ? (size_t)n_owners++ : stamp->ino % OWNERS_MAX;
     struct known_owner *k = &owners[slot];
-    *k = (struct known_owner){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
-                               .mtime = st->st_mtim, .who = who };
+    *k = (struct known_owner){ .stamp = *stamp, .who = who };
     snprintf(k->fp, sizeof k->fp, "%s", model_fp);
 }
 
 void sn_ckptdir_note_ours(const char *path, const char *model_fp)
 {
-    struct stat st;
-    if (stat(path, &st) == 0)
-        remember(&st, model_fp, 1);
+    struct sn_file_stamp stamp;
+    if (sn_fs_stamp(path, &stamp) == 0)
+        remember(&stamp, model_fp, 1);
 }
 
 static int owner_of(const char *path, const char *model_fp)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
+    struct sn_file_stamp stamp;
+    if (sn_fs_stamp(path, &stamp) != 0)
         return owner(path, model_fp);
     for (int i = 0; i < n_owners; i++) {
         const struct known_owner *k = &owners[i];
-        if (k->dev == st.st_dev && k->ino == st.st_ino && k->size == st.st_size &&
-            k->mtime.tv_sec == st.st_mtim.tv_sec && k->mtime.tv_nsec == st.st_mtim.tv_nsec &&
-            strcmp(k->fp, model_fp) == 0)
+        if (sn_fs_stamp_same(&k->stamp, &stamp) && strcmp(k->fp, model_fp) == 0)
             return k->who;
     }
     int who = owner(path, model_fp);
     if (who >= 0)   /* an unreadable one is read (and warned about) again */
-        remember(&st, model_fp, who);
+        remember(&stamp, model_fp, who);
     return who;
 }
 

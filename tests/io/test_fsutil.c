@@ -193,11 +193,45 @@ static void test_fsutil_longest_name(void **state)
     assert_int_equal(rmdir(sn_test_path("long")), 0);   /* nothing else left in it */
 }
 
+/* A stamp tells an unchanged file from one written (size or time) or
+ * replaced (inode) since, and from another file. */
+static void test_fsutil_stamp(void **state)
+{
+    (void)state;
+    const char *a = sn_test_path("stamp_a"), *b = sn_test_path("stamp_b");
+    FILE *f = fopen(a, "w");
+    fputs("one", f);
+    fclose(f);
+    struct sn_file_stamp s0, s1;
+    assert_int_equal(sn_fs_stamp(a, &s0), 0);
+    assert_int_equal(sn_fs_stamp(a, &s1), 0);
+    assert_true(sn_fs_stamp_same(&s0, &s1));
+    f = fopen(a, "r");
+    assert_int_equal(sn_fs_stamp_fd(fileno(f), &s1), 0);
+    fclose(f);
+    assert_true(sn_fs_stamp_same(&s0, &s1));
+    f = fopen(a, "a");   /* written: larger */
+    fputs("two", f);
+    fclose(f);
+    assert_int_equal(sn_fs_stamp(a, &s1), 0);
+    assert_false(sn_fs_stamp_same(&s0, &s1));
+    assert_int_equal(sn_fs_stamp(a, &s0), 0);
+    f = fopen(b, "w");   /* replaced by a file of the same size */
+    fputs("onetwo", f);
+    fclose(f);
+    assert_int_equal(rename(b, a), 0);
+    assert_int_equal(sn_fs_stamp(a, &s1), 0);
+    assert_false(sn_fs_stamp_same(&s0, &s1));
+    assert_int_equal(sn_fs_stamp(b, &s1), -1);
+    unlink(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fsutil_open_input),
         cmocka_unit_test(test_fsutil_longest_name),
+        cmocka_unit_test(test_fsutil_stamp),
         cmocka_unit_test(test_fsutil_output_through_links),
         cmocka_unit_test(test_fsutil_checkpoint_never_through_links),
     };
