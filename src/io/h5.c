@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -527,19 +528,36 @@ static void free_env(char **env)
     free(env);
 }
 
-/* Start the child: this program's own file (readlink, which valgrind
- * answers for the program it runs; /proc/self/exe itself when the file was
- * replaced since), no signal blocked or caught, no descriptor of the
- * command's (a checkpoint folder's lock, MPI's sockets), its output to
- * /dev/null and its errors to *err (the read end of a pipe; they explain a
- * child that could not run the check). */
-static pid_t spawn_probe(const char *path, const char *kind, const char *arg, int *err)
+/* The child's program and arguments: this program's own file (readlink,
+ * which valgrind answers for the program it runs; /proc/self/exe itself
+ * when the file was replaced since).  Started through the dynamic loader
+ * (`ld.so scratchnet ...`: a noexec mount, a relocated install), that file
+ * is the loader, and the program is the one the loader was given, which
+ * it records as AT_EXECFN: the child is started the same way. */
+static void probe_program(char *self, size_t len, char **argv)
 {
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ssize_t n = readlink("/proc/self/exe", self, len - 1);
     self[n > 0 ? n : 0] = '\0';
     if (n <= 0 || access(self, X_OK) != 0)
-        strcpy(self, "/proc/self/exe");
+        snprintf(self, len, "%s", "/proc/self/exe");
+    const char *fn = (const char *)getauxval(AT_EXECFN);
+    struct sn_file_stamp a, b;
+    argv[0] = self;
+    argv[1] = NULL;
+    if (fn && sn_fs_stamp(self, &a) == 0 && sn_fs_stamp(fn, &b) == 0 &&
+        (a.dev != b.dev || a.ino != b.ino))
+        argv[1] = (char *)fn;
+    argv[2] = NULL;
+}
+
+/* Start the child (probe_program): no signal blocked or caught, no
+ * descriptor of the command's (a checkpoint folder's lock, MPI's sockets),
+ * its output to /dev/null and its errors to *err (the read end of a pipe;
+ * they explain a child that could not run the check). */
+static pid_t spawn_probe(const char *path, const char *kind, const char *arg, int *err)
+{
+    char self[4096], *argv[3];
+    probe_program(self, sizeof self, argv);
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
@@ -568,7 +586,6 @@ static pid_t spawn_probe(const char *path, const char *kind, const char *arg, in
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                       POSIX_SPAWN_SETPGROUP);
     pid_t pid;
-    char *argv[] = { self, NULL };
     int e = posix_spawn(&pid, self, &fa, &at, argv, env);
     if (e != 0) {
         pid = -1;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/rng.h"
 #include "core/status.h"
@@ -422,7 +423,9 @@ static void test_datacheck_raw_pixels(void **state)
  * words left in a user's environment change nothing (with or without a
  * parent pid that is not the command's parent, train runs, and probes its
  * dataset with words of its own), and a SIGCHLD left ignored does not lose
- * its verdict (a 40-deep file is still refused, not opened). */
+ * its verdict (a 40-deep file is still refused, not opened); started
+ * through the dynamic loader (`ld.so scratchnet`), the probe runs the
+ * program the loader was given, not the loader. */
 static void test_datacheck_probe_environment(void **state)
 {
     (void)state;
@@ -453,6 +456,17 @@ static void test_datacheck_probe_environment(void **state)
                          sn_test_path("deep.h5"));
     assert_int_equal(rc, 2);
     char *err = err_text();
+    assert_non_null(strstr(err, "deep.h5: it nests groups more than 32 deep"));
+    free(err);
+    const char *loader = "/lib64/ld-linux-x86-64.so.2";
+    if (access(loader, X_OK) != 0)
+        return;
+    rc = sn_test_run("%s " BIN " train --model %s --data %s --threads 1 --epochs 1", loader,
+                     sn_test_path("table.cfg"), sn_test_path("table4.h5"));
+    assert_int_equal(rc, 0);
+    rc = sn_test_run("%s " BIN " info --weights %s", loader, sn_test_path("deep.h5"));
+    assert_int_equal(rc, 2);
+    err = err_text();
     assert_non_null(strstr(err, "deep.h5: it nests groups more than 32 deep"));
     free(err);
 }
