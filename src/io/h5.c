@@ -434,6 +434,12 @@ static size_t probe_inflated;   /* in the probe's child only */
 #define PROBE_MAX_DEPTH 32
 #define PROBE_TOO_DEEP 44
 static bool probe_too_deep;     /* in the probe's child only */
+/* The memory the child may have needed at its peak: this program and its
+ * libraries take about 30 MB, a real file's check a few MB more; a 15 KB
+ * file damaged in 4 bytes made libhdf5 take 2.1 GB (and 10 s of CPU), and
+ * the command would do it all again. */
+#define PROBE_RSS_BUDGET_MB 1024
+#define PROBE_TOO_LARGE 45
 
 /* The probe's child is a fresh process: this program again, started with
  * posix_spawn and told by SN_H5_PROBE which check to run (a constructor
@@ -473,7 +479,8 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     const char *arg = getenv(PROBE_ENV_ARG);
     const int rc = try_open(path, arg ? arg : "");
     _exit(probe_too_deep ? PROBE_TOO_DEEP
-          : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET : rc ? 42 : 0);
+          : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET
+          : sn_peak_rss_mb() > PROBE_RSS_BUDGET_MB ? PROBE_TOO_LARGE : rc ? 42 : 0);
 }
 
 /* The command's environment (MPI's, OpenMP's, the sanitizers' settings)
@@ -682,6 +689,10 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_DEEP)
         return sn_fail(SN_EINVAL, "%s: it nests groups more than %d deep; scratchnet's files "
                        "nest 4 deep (a crafted file?)", path, PROBE_MAX_DEPTH);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_LARGE)
+        return sn_fail(SN_EINVAL, "%s: libhdf5 needed more than %d MB of memory to read what "
+                       "the command reads of it; no file of scratchnet's kinds needs that "
+                       "(damaged or crafted?)", path, PROBE_RSS_BUDGET_MB);
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_OVER_BUDGET)
         return sn_fail(SN_EINVAL, "%s: its compressed arrays hold more than %d MB in the chunks "
                        "checking it reads (the first and last of each array): no file of "
