@@ -7,8 +7,9 @@
 # max_slots= is left to MPI; # starts a comment).  Says why (after "$me: ")
 # and returns 2 when the file has no nodes, a slots= that is not a whole
 # number from 1 to 4096, nodes of different slots, another word, a name
-# that is not a host name (or longer than DNS allows), or MPICH's node01:2
-# form.
+# that is not a host name (or longer than DNS allows), a node listed twice
+# (Open MPI refuses its second slot count only after the checks; the
+# scripts would count its ranks twice), or MPICH's node01:2 form.
 read_hostfile() {
     local line name tok s words
     nodes=() per=""
@@ -53,6 +54,12 @@ read_hostfile() {
             return 2
         fi
         per=$s
+        for tok in "${nodes[@]}"; do
+            if [ "${tok,,}" = "${name,,}" ]; then
+                echo "$me: $1: node $name is listed twice; list each node once, with its slots=" >&2
+                return 2
+            fi
+        done
         nodes+=("$name")
     done < "$1"
     [ ${#nodes[@]} -gt 0 ] || { echo "$me: $1: no nodes" >&2; return 2; }

@@ -53,6 +53,8 @@ for script in cluster.sh elastic.sh; do
     refused $script 'n1 slots=2
 n2 slots=3' 'every node needs the same slots= (got 2 and 3)' "$t/hosts" info
     refused $script '# no node here' 'no nodes' "$t/hosts" info
+    refused $script 'n1 slots=2
+N1 slots=2' 'node N1 is listed twice' "$t/hosts" info
     refused $script 'localhost:2' "node localhost:2: MPICH's NODE:N form; write it as Open MPI's 'localhost slots=2'" "$t/hosts" info
     refused $script 'n1 slots=2 cpus=4' "node n1: 'cpus=4' is not slots=N or max_slots=N" "$t/hosts" info
     refused $script 'n1 max_slots=$(id)' "node n1: max_slots= must be a whole number" "$t/hosts" info
