@@ -18,6 +18,8 @@ DEBUG       ?= 0
 SAN         ?=
 WERROR      ?= 0
 PORTABLE    ?= 0
+# `make` alone builds the command and the library, whatever rule comes first
+.DEFAULT_GOAL := all
 
 # The two MPI families: each its pkg-config name, its launcher with the
 # flags this machine needs (root, more ranks than cores), its build folder.
@@ -199,14 +201,15 @@ $(SO): $(LIB_OBJ)
 
 # install: the command, libscratchnet.a and .so, the headers (under
 # include/scratchnet, found through pkg-config), scratchnet.pc, the man
-# page and the model zoo.  PREFIX=/usr/local by default; DESTDIR for staging.
+# page, the model zoo and the guides (share/doc/scratchnet).
+# PREFIX=/usr/local by default; DESTDIR for staging.
 .PHONY: install
 install: $(BIN) $(LIB) $(SO)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include/scratchnet/core $(DESTDIR)$(PREFIX)/include/scratchnet/io \
 	    $(DESTDIR)$(PREFIX)/include/scratchnet/dist $(DESTDIR)$(PREFIX)/include/scratchnet/train \
 	    $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/scratchnet/models
+	    $(DESTDIR)$(PREFIX)/share/scratchnet/models $(DESTDIR)$(PREFIX)/share/doc/scratchnet
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scratchnet
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libscratchnet.a
 	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/libscratchnet.so.0
@@ -221,6 +224,7 @@ install: $(BIN) $(LIB) $(SO)
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/scratchnet.pc
 	install -m 644 docs/scratchnet.1 $(DESTDIR)$(PREFIX)/share/man/man1/scratchnet.1
 	install -m 644 models/*.cfg $(DESTDIR)$(PREFIX)/share/scratchnet/models/
+	install -m 644 README.md docs/*.md docs/*.png $(DESTDIR)$(PREFIX)/share/doc/scratchnet/
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
 	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \
 	    *"$(PREFIX)/lib/pkgconfig"*) ;; \

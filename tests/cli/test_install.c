@@ -30,6 +30,7 @@ static void test_install_prefix(void **state)
         "include/scratchnet/core/model.h", "include/scratchnet/io/weights.h",
         "include/scratchnet/dist/dist.h", "share/man/man1/scratchnet.1",
         "share/scratchnet/models/mlp.cfg", "share/scratchnet/models/cifar_resnet.cfg",
+        "share/doc/scratchnet/README.md", "share/doc/scratchnet/RELIABILITY.md",
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[2048];
@@ -45,6 +46,10 @@ static void test_install_prefix(void **state)
     char *out = sn_test_slurp(sn_test_path("out.txt"));
     assert_non_null(strstr(out, "61706 learnt"));   /* LeNet-5's parameter count */
     free(out);
+    /* README's `make` builds the command: the default goal is `all`, not
+     * whichever rule the Makefile happens to list first */
+    rc = sn_test_run("make -pq -f Makefile 2>/dev/null | grep -qx '.DEFAULT_GOAL := all'");
+    assert_int_equal(rc, 0);
     rc = sn_test_run("man -l %s/share/man/man1/scratchnet.1 | grep -q 'scratchnet train'", p);
     assert_int_equal(rc, 0);
     rc = sn_test_run("PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config --cflags --libs scratchnet", p);
