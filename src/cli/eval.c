@@ -23,7 +23,8 @@ static const char usage[] =
     "  --model M.cfg    use this model file instead of the one stored in W.h5\n"
     "  --batch N        rows per forward pass on each rank (default 256)\n"
     "  --confusion-png F.png  draw the confusion matrix with class names (gnuplot)\n"
-    "  --threads T      threads per rank\n";
+    "  --threads T      threads per rank (default, or 0: OMP_NUM_THREADS, else the\n"
+    "                   host's cores / its ranks)\n";
 
 /* --model with layers other than the weights' own model file (say another
  * activation): the values load, since the shapes agree, but the network is
