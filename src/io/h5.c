@@ -971,7 +971,8 @@ static int read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, siz
  * and reading it (libhdf5 1.10.8 spends about 17 us a row on that, CPU
  * time a training step pays for: bench/stream.sh).  Checked once per
  * dataset and type: the layout, the filters, the type, the file driver
- * (the default, POSIX files), and the first row read both ways. */
+ * (the default, POSIX files), and the first and last rows read both
+ * ways (direct_check). */
 static bool n_bytes(int fd, void *buf, size_t n, off_t at)
 {
     char *p = buf;
@@ -988,8 +989,32 @@ static bool n_bytes(int fd, void *buf, size_t n, off_t at)
     return true;
 }
 
+/* A descriptor of the very file libhdf5 has open (not the name opened
+ * again: a file renamed over it meanwhile would be read with this one's
+ * layout); -1 when the driver has none. */
+static int dup_vfd(struct sn_h5 *f)
+{
+    void *handle = NULL;
+    if (H5Fget_vfd_handle(f->id, H5P_DEFAULT, &handle) < 0 || !handle)
+        return -1;
+    return fcntl(*(int *)handle, F_DUPFD_CLOEXEC, 0);
+}
+
+/* Row r of dataset path read by libhdf5 and directly at dr->base agree. */
+static bool same_row(struct sn_h5 *f, const char *path, const struct direct *dr, int32_t r,
+                     size_t row_len, enum sn_h5_type type, char *two_rows)
+{
+    return read_rows(f, path, &r, 0, 1, row_len, type, two_rows) == SN_OK &&
+           n_bytes(f->fd, two_rows + dr->row_bytes, dr->row_bytes,
+                   dr->base + (off_t)r * (off_t)dr->row_bytes) &&
+           memcmp(two_rows, two_rows + dr->row_bytes, dr->row_bytes) == 0;
+}
+
 /* Whether dataset path (rows of row_len elements of type) can be read
- * directly, and where. */
+ * directly, and where: H5Dget_offset counts from the file's first byte,
+ * a user block (scratchnet's seal) included.  The first and the last row
+ * are read both ways and must agree (a wrong base reads other rows: for
+ * labels sorted by class, the first row alone may agree by chance). */
 static void direct_check(struct sn_h5 *f, const char *path, enum sn_h5_type type,
                          size_t row_len, struct direct *dr)
 {
@@ -997,35 +1022,32 @@ static void direct_check(struct sn_h5 *f, const char *path, enum sn_h5_type type
     if (d < 0)
         return;
     hid_t dcpl = H5Dget_create_plist(d), t = H5Dget_type(d), s = H5Dget_space(d);
-    hid_t fcpl = H5Fget_create_plist(f->id), fapl = H5Fget_access_plist(f->id);
-    hsize_t dims[SN_H5_MAX_DIMS], ub = 0;
+    hid_t fapl = H5Fget_access_plist(f->id);
+    hsize_t dims[SN_H5_MAX_DIMS];
     const int nd = H5Sget_simple_extent_ndims(s);
     const haddr_t addr = H5Dget_offset(d);
     dr->row_bytes = row_len * H5Tget_size(mem_type(type));
     bool ok = nd >= 1 && nd <= SN_H5_MAX_DIMS && H5Sget_simple_extent_dims(s, dims, NULL) >= 0 &&
               H5Pget_layout(dcpl) == H5D_CONTIGUOUS && H5Pget_nfilters(dcpl) == 0 &&
               H5Tequal(t, mem_type(type)) > 0 && addr != HADDR_UNDEF &&
-              H5Pget_driver(fapl) == H5FD_SEC2 && H5Pget_userblock(fcpl, &ub) >= 0;
+              H5Pget_driver(fapl) == H5FD_SEC2;
     if (ok) {
         dr->n_rows = dims[0];
-        dr->base = (off_t)(ub + addr);
-        ok = H5Dget_storage_size(d) == dims[0] * dr->row_bytes;
+        dr->base = (off_t)addr;
+        ok = H5Dget_storage_size(d) == dims[0] * dr->row_bytes && dims[0] <= INT32_MAX;
     }
     H5Pclose(fapl);
-    H5Pclose(fcpl);
     H5Sclose(s);
     H5Tclose(t);
     H5Pclose(dcpl);
     H5Dclose(d);
     if (ok && f->fd < 0)
-        f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        f->fd = dup_vfd(f);
     if (!ok || f->fd < 0 || dr->n_rows == 0)
         return;
     char *a = malloc(2 * dr->row_bytes);
-    const int32_t row0 = 0;
-    dr->ok = a && read_rows(f, path, &row0, 0, 1, row_len, type, a) == SN_OK &&
-             n_bytes(f->fd, a + dr->row_bytes, dr->row_bytes, dr->base) &&
-             memcmp(a, a + dr->row_bytes, dr->row_bytes) == 0;
+    dr->ok = a && same_row(f, path, dr, 0, row_len, type, a) &&
+             same_row(f, path, dr, (int32_t)(dr->n_rows - 1), row_len, type, a);
     free(a);
 }
 
