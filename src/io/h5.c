@@ -21,6 +21,7 @@
 
 #include "core/checked.h"
 #include "core/interrupt.h"
+#include "core/number.h"
 #include "core/status.h"
 #include "io/fsutil.h"
 
@@ -452,6 +453,29 @@ static bool probe_too_deep;     /* in the probe's child only */
 #define PROBE_ENV_FILE "SN_H5_PROBE_FILE"
 #define PROBE_ENV_ARG "SN_H5_PROBE_ARG"
 #define PROBE_ENV_PARENT "SN_H5_PROBE_PARENT"
+/* The child reads the file its parent opened and checked, handed over as
+ * this descriptor, through /proc/self/fd: never a file put at the name
+ * meanwhile (a rename there and back during the check). */
+#define PROBE_FD 3
+#define PROBE_FD_PATH "/proc/self/fd/3"
+
+/* Whether this process was started by sn_h5_probe: the words name its
+ * parent (a whole number, 1 for a command that is its pid namespace's
+ * first process; never 0, which getppid() gives a process whose parent is
+ * outside its namespace, and an empty word once parsed as) and the
+ * parent's descriptor of the file is open here.  Words found without that (left in a user's environment) are
+ * removed, so that nothing this process starts sees them. */
+static bool probe_started(const char *parent, long long *pid)
+{
+    const bool ok = parent && sn_parse_int(parent, 1, INT32_MAX, pid) == SN_OK &&
+                    *pid == (long long)getppid() && fcntl(PROBE_FD, F_GETFD) >= 0;
+    if (!ok) {
+        const char *words[] = { PROBE_ENV, PROBE_ENV_FILE, PROBE_ENV_ARG, PROBE_ENV_PARENT };
+        for (size_t i = 0; i < 4; i++)
+            unsetenv(words[i]);
+    }
+    return ok;
+}
 
 void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg))
 {
@@ -459,13 +483,13 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     const char *parent = getenv(PROBE_ENV_PARENT);
     /* the parent's pid too: these words left in a user's environment (or
      * passed on to a command the probe's child would start) are ignored */
-    if (!want || strcmp(want, kind) != 0 || !path || !parent ||
-        strtol(parent, NULL, 10) != (long)getppid())
+    long long pid = 0;
+    if (!want || !path || !probe_started(parent, &pid) || strcmp(want, kind) != 0)
         return;
     /* in a process group of its own (a Ctrl-C is the parent's to answer),
      * so it ends with its parent instead */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (strtol(parent, NULL, 10) != (long)getppid())
+    if ((long long)getppid() != pid)   /* the parent ended meanwhile */
         _exit(1);
     /* a crash is the child's death by its signal, not a sanitizer's report
      * and exit status 1; no core file */
@@ -477,7 +501,7 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     setrlimit(RLIMIT_CPU, &(struct rlimit){ 60, 61 });
     alarm(60);
     const char *arg = getenv(PROBE_ENV_ARG);
-    const int rc = try_open(path, arg ? arg : "");
+    const int rc = try_open(PROBE_FD_PATH, arg ? arg : "");
     _exit(probe_too_deep ? PROBE_TOO_DEEP
           : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET
           : sn_peak_rss_mb() > PROBE_RSS_BUDGET_MB ? PROBE_TOO_LARGE : rc ? 42 : 0);
@@ -558,10 +582,12 @@ static void probe_program(char *self, size_t len, char **argv)
 }
 
 /* Start the child (probe_program): no signal blocked or caught, no
- * descriptor of the command's (a checkpoint folder's lock, MPI's sockets),
+ * descriptor of the command's (a checkpoint folder's lock, MPI's sockets)
+ * but file, the file to check, as PROBE_FD,
  * its output to /dev/null and its errors to *err (the read end of a pipe;
  * they explain a child that could not run the check). */
-static pid_t spawn_probe(const char *path, const char *kind, const char *arg, int *err)
+static pid_t spawn_probe(const char *path, int file, const char *kind, const char *arg,
+                         int *err)
 {
     char self[4096], *argv[3];
     probe_program(self, sizeof self, argv);
@@ -586,7 +612,8 @@ static pid_t spawn_probe(const char *path, const char *kind, const char *arg, in
     posix_spawnattr_init(&at);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    posix_spawn_file_actions_adddup2(&fa, file, PROBE_FD);   /* file > PROBE_FD: sn_h5_probe */
+    posix_spawn_file_actions_addclosefrom_np(&fa, PROBE_FD + 1);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &all);
     posix_spawnattr_setpgroup(&at, 0);   /* a signal to the command's group is the command's */
@@ -661,17 +688,42 @@ static int wait_probe(const char *path, pid_t pid, int err, struct err_tail *tai
     return SN_OK;
 }
 
+/* path opened for the child, above PROBE_FD, with its stamp in *st; -1
+ * when it cannot be opened or is no regular file (the command then says
+ * why it cannot read it). */
+static int open_to_check(const char *path, struct sn_file_stamp *st)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int file = -1;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sn_fs_stamp_fd(fd, st) == 0)
+        file = fcntl(fd, F_DUPFD_CLOEXEC, PROBE_FD + 1);
+    close(fd);
+    return file;
+}
+
 int sn_h5_probe(const char *path, const char *kind, const char *arg)
 {
     int err = -1, st = 0;
     struct err_tail tail = { "", 0 };
     struct sn_file_stamp before, after;
-    if (sn_fs_stamp(path, &before) != 0)
+    const int file = open_to_check(path, &before);
+    if (file < 0)
         return SN_OK;   /* the command says why it cannot open it */
-    pid_t pid = spawn_probe(path, kind, arg, &err);
+    if (access("/proc/self/fd", X_OK) != 0) {   /* the child reads it there */
+        close(file);
+        return sn_fail(SN_EINVAL, "%s: cannot check it: /proc is not mounted (scratchnet opens "
+                       "HDF5 files it did not write in a child process first, which reads "
+                       "the file through /proc/self/fd)", path);
+    }
+    pid_t pid = spawn_probe(path, file, kind, arg, &err);
+    const int spawn_errno = errno;
+    close(file);
     if (pid < 0)   /* no check, no opening: libhdf5 may crash on it in this process */
         return sn_fail(SN_EINVAL, "%s: cannot start the process that checks it (%s)", path,
-                       strerror(errno));
+                       strerror(spawn_errno));
     int rc = wait_probe(path, pid, err, &tail, &st);
     close(err);
     if (!rc && sn_interrupt_pending())   /* a stop asked meanwhile comes first */

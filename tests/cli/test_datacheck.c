@@ -430,11 +430,21 @@ static void test_datacheck_probe_environment(void **state)
 {
     (void)state;
     write_table(sn_test_path("table4.h5"), true, false);
+    /* no parent; a parent that is not this one; the parent of a process
+     * whose parent is outside its pid namespace (getppid() is 0: an empty
+     * word parsed as 0 once matched); the true parent's pid, without the
+     * file's descriptor a probe's parent hands over */
     const char *words[] = { "SN_H5_PROBE=dataset SN_H5_PROBE_FILE=/nonexistent.h5 "
                             "SN_H5_PROBE_ARG=train",
                             "SN_H5_PROBE=all SN_H5_PROBE_FILE=/nonexistent.h5 "
-                            "SN_H5_PROBE_PARENT=1" };
-    for (int i = 0; i < 2; i++) {
+                            "SN_H5_PROBE_PARENT=1",
+                            "SN_H5_PROBE=all SN_H5_PROBE_FILE=/nonexistent.h5 "
+                            "SN_H5_PROBE_PARENT= unshare -p -f",
+                            "SN_H5_PROBE=all SN_H5_PROBE_FILE=/nonexistent.h5 "
+                            "SN_H5_PROBE_PARENT=$$" };
+    for (int i = 0; i < 4; i++) {
+        if (i == 2 && sn_test_run("unshare -p -f true") != 0)
+            continue;   /* not root: no pid namespace to try */
         int rc = sn_test_run("%s " BIN " train --model %s --data %s --threads 1 --epochs 1",
                              words[i], sn_test_path("table.cfg"), sn_test_path("table4.h5"));
         assert_int_equal(rc, 0);
