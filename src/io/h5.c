@@ -55,6 +55,30 @@ static void quiet_hdf5(void)
 {
     H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    /* a file names the filters it needs, and libhdf5 would load every
+     * library of HDF5_PLUGIN_PATH looking for one: other people's files do
+     * not choose code to run here (deflate, shuffle and fletcher32 are
+     * built in) */
+    H5PLset_loading_state(0);
+}
+
+/* Each mandatory filter of a dataset's creation list pl is one this
+ * libhdf5 has (plugins are off: quiet_hdf5). */
+static int check_filters(struct sn_h5 *f, const char *path, hid_t pl)
+{
+    const int n = H5Pget_nfilters(pl);
+    for (int i = 0; i < n; i++) {
+        unsigned flags = 0;
+        size_t nvals = 0;
+        const H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &nvals, NULL, 0, NULL,
+                                               NULL);
+        if (!(flags & H5Z_FLAG_OPTIONAL) && (id < 0 || H5Zfilter_avail(id) <= 0))
+            return sn_fail(SN_EINVAL, "%s: %s is compressed with HDF5 filter %d, which "
+                           "scratchnet does not read (it reads gzip and shuffle; it loads no "
+                           "filter plugins): rewrite it with `h5repack -f GZIP=4 IN OUT`",
+                           f->path, path, (int)id);
+    }
+    return SN_OK;
 }
 
 static hid_t mem_type(enum sn_h5_type t)
@@ -390,6 +414,8 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
     else if (layout == H5D_VIRTUAL || H5Pget_external_count(pl) != 0)
         rc = sn_fail(SN_EINVAL, "%s: %s keeps its data in other files (external or virtual "
                      "storage), which scratchnet does not read", f->path, path);
+    if (!rc)
+        rc = check_filters(f, path, pl);
     if (!rc) {
         H5Sget_simple_extent_dims(s, dims, NULL);
         for (int i = 0; i < nd && !rc; i++)
