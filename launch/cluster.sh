@@ -13,7 +13,13 @@
 #   SCRATCHNET=PATH    the command (default build/scratchnet, build-mpich/scratchnet for mpich)
 #   THREADS=T          OpenMP threads per rank (default: this node's cores / ranks per node)
 #   BIND=core|none     bind each rank to its T cores (default) or not at all
-#   AGENT=CMD          how the launcher reaches a node (default ssh)
+#   AGENT=CMD          how the launcher reaches a node (default ssh; words, such
+#                      as `ssh -p 2222`)
+#   PASS_ENV="A B"     more variables for every rank (Open MPI passes only what
+#                      it is told with -x: this script passes OMP_NUM_THREADS,
+#                      and HDF5_USE_FILE_LOCKING, HDF5_PLUGIN_PATH,
+#                      OPENBLAS_CORETYPE, SN_MODEL_MAX_BYTES and SN_MPI when set;
+#                      MPICH's mpiexec passes the whole environment)
 #   GRACE=S            seconds the launcher may take to end the job after a rank's
 #                      watchdog (train --timeout) gave up (default 5)
 # A lost node (its network cut, or the machine gone) can leave mpirun or
@@ -27,7 +33,7 @@
 # MPI's mpirun passes SIGUSR1 alone to the ranks of every node, so it gets
 # SIGUSR1 for each of the three; MPICH's mpiexec gets the signal itself.
 set -uo pipefail
-[ $# -ge 2 ] || { sed -n '2,28p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,33p' "$0" >&2; exit 2; }
 hostfile=$1; shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
@@ -36,14 +42,25 @@ MPI=${MPI:-openmpi}
 AGENT=${AGENT:-ssh}
 BIND=${BIND:-core}
 GRACE=${GRACE:-5}
+case "$BIND" in core|none) ;; *) die "BIND must be core or none, got '$BIND'" ;; esac
+case "$GRACE" in ''|*[!0-9]*|????*) die "GRACE must be whole seconds from 1 to 999, got '$GRACE'" ;; esac
+[ $((10#$GRACE)) -ge 1 ] || die "GRACE must be whole seconds from 1 to 999, got '$GRACE'"
+GRACE=$((10#$GRACE))
 
 # the nodes and their slots (every node must have the same count)
 . "$here/launch/nodes.sh"
 me=launch/cluster.sh
 read_hostfile "$hostfile" || exit 2
 np=$((per * ${#nodes[@]}))
-THREADS=${THREADS:-$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / per ))}   # nproc alone answers OMP_NUM_THREADS
-[ "$THREADS" -ge 1 ] || THREADS=1
+if [ -n "${THREADS:-}" ]; then
+    case "$THREADS" in ''|*[!0-9]*|?????*) die "THREADS must be a whole number from 1 to 4096, got '$THREADS'" ;; esac
+    THREADS=$((10#$THREADS))
+    [ "$THREADS" -ge 1 ] && [ "$THREADS" -le 4096 ] ||
+        die "THREADS must be a whole number from 1 to 4096, got '$THREADS'"
+else   # this node's cores: nproc alone answers OMP_NUM_THREADS
+    THREADS=$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / per ))
+    [ "$THREADS" -ge 1 ] || THREADS=1
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -61,6 +78,12 @@ openmpi)
         cmd+=(--map-by "ppr:$per:node" --bind-to none)
     fi
     [ "$AGENT" = ssh ] || cmd+=(--mca plm_rsh_agent "$AGENT")
+    for v in HDF5_USE_FILE_LOCKING HDF5_PLUGIN_PATH OPENBLAS_CORETYPE SN_MODEL_MAX_BYTES SN_MPI \
+             ${PASS_ENV:-}; do
+        case "$v" in [A-Za-z_]*) ;; *) die "PASS_ENV: '$v' is not a variable name" ;; esac
+        case "$v" in *[!A-Za-z0-9_]*) die "PASS_ENV: '$v' is not a variable name" ;; esac
+        [ -n "${!v+set}" ] && cmd+=(-x "$v")
+    done
     ;;
 mpich)
     bin=${SCRATCHNET:-$here/build-mpich/scratchnet}
@@ -133,6 +156,7 @@ while kill -0 "$job" 2>/dev/null; do
         lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
         echo "launch/cluster.sh: the job has not ended $GRACE s after a rank gave up;" \
              "no answer from: ${lost:-none (every node answers)}; ending $MPI's launcher" >&2
+        exec 2>/dev/null   # not bash's "Killed" notices of the jobs ended here
         # mpirun is aborting already (a second signal makes it crash in
         # PMIx_Finalize); mpiexec passes SIGTERM on to the nodes it reaches
         if [ "$MPI" = mpich ]; then

@@ -5,7 +5,8 @@
 # read_hostfile FILE: sets nodes (the names, in order) and per (the slots
 # every node has: Open MPI's `node01 slots=2`, 1 without slots=;
 # max_slots= is left to MPI; # starts a comment).  Says why (after "$me: ")
-# and returns 2 when the file has no nodes, a slots= that is not a whole
+# and returns 2 when the file is not a regular file or a pipe, or over 1
+# MiB, or has no nodes, a slots= that is not a whole
 # number from 1 to 4096, nodes of different slots, another word, a name
 # that is not a host name (or longer than DNS allows), a node listed twice
 # (Open MPI refuses its second slot count only after the checks; the
@@ -13,6 +14,15 @@
 read_hostfile() {
     local line name tok s words
     nodes=() per=""
+    # a file or a pipe (a typo naming a device would be read forever)
+    if [ -d "$1" ] || { [ ! -f "$1" ] && [ ! -p "$1" ]; }; then
+        echo "$me: $1: the hostfile is not a regular file (or a pipe)" >&2
+        return 2
+    fi
+    if [ -f "$1" ] && [ "$(stat -L -c %s -- "$1")" -gt 1048576 ]; then
+        echo "$me: $1: the hostfile is larger than 1 MiB" >&2
+        return 2
+    fi
     while IFS= read -r line || [ -n "$line" ]; do
         read -ra words <<< "${line%%#*}"
         [ ${#words[@]} -gt 0 ] || continue
@@ -75,7 +85,8 @@ silent() {
         if [ "$AGENT" = ssh ]; then
             case "$n" in localhost|127.0.0.1|"$(hostname)"|"$(hostname -s)") continue ;; esac
         fi
-        probe=("$AGENT" "$n" true)
+        read -ra probe <<< "$AGENT"   # its words: `ssh -p 2222`
+        probe+=("$n" true)
         [ "$AGENT" = ssh ] && probe=(ssh -o BatchMode=yes -o ConnectTimeout=5 -- "$n" true)
         ( timeout 10 "${probe[@]}" </dev/null >/dev/null 2>&1 || echo "$n" ) &
     done

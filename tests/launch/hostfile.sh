@@ -83,6 +83,30 @@ for args in "--batch 0012" "--batch=0012" "--model=$t/b.cfg" "--model $t/b.cfg";
     grep -q '^+ batch=12$' "$t/err" && grep -q 'no node of .* answers' "$t/err" ||
         bad "elastic.sh with $args: want global batch 12, got: $(grep -v '^+' "$t/err" | head -3)"
 done
+# a hostfile that is a device or a folder (bash read /dev/zero forever)
+for f in /dev/zero /tmp; do
+    for script in cluster.sh elastic.sh; do
+        AGENT=false SCRATCHNET=/bin/false timeout 20 bash "$top/launch/$script" "$f" info \
+            > "$t/out" 2> "$t/err"
+        st=$?
+        [ "$st" = 2 ] && grep -qF "$f: the hostfile is not a regular file" "$t/err" ||
+            bad "$script on $f: exit $st, stderr: $(head -3 "$t/err")"
+    done
+done
+# cluster.sh's settings are checked before anything starts
+printf 'n1\n' > "$t/hosts"
+for setting in THREADS=0 THREADS=abc THREADS=5000 BIND=socket GRACE=0 GRACE=x "PASS_ENV=A-B"; do
+    env "$setting" AGENT=false SCRATCHNET=/bin/false bash "$top/launch/cluster.sh" "$t/hosts" info \
+        > "$t/out" 2> "$t/err"
+    st=$?
+    [ "$st" = 2 ] && grep -qF "${setting%%=*}" "$t/err" ||
+        bad "cluster.sh with $setting: exit $st, stderr: $(head -3 "$t/err")"
+done
+# an AGENT of several words is run as its words when nodes are asked
+got=$(AGENT="env -u NOTHING false"; . "$top/launch/nodes.sh"; silent n1)
+[ "$got" = n1 ] || bad "silent with a multi-word AGENT that fails: got '$got'"
+got=$(AGENT="env -u NOTHING true"; . "$top/launch/nodes.sh"; silent n1)
+[ -z "$got" ] || bad "silent with a multi-word AGENT that answers: got '$got'"
 # cluster.sh hands mpirun the nodes it checked, not the file again: a pipe
 # read once still names its nodes
 THREADS=1 BIND=none AGENT=false SCRATCHNET=/bin/true bash "$top/launch/cluster.sh" \
