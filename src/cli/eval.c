@@ -27,9 +27,11 @@ static const char usage[] =
     "                   host's cores / its ranks)\n";
 
 /* --model with layers other than the weights' own model file (say another
- * activation): the values load, since the shapes agree, but the network is
- * another one; rank 0 says so. */
-static void warn_other_layers(const char *weights, const char *model_path, const char *text)
+ * activation), or another [net] input (8x8 images read as 4x16 ones): the
+ * values load, since the shapes agree, but the network is another one;
+ * rank 0 says so. */
+static void warn_other_layers(const char *weights, const char *model_path, const char *text,
+                              const struct sn_shape *input)
 {
     char *own = NULL, a[64], b[64];
     if (sn_dist_rank() != 0 || sn_weights_read_cfg(weights, &own))
@@ -40,6 +42,17 @@ static void warn_other_layers(const char *weights, const char *model_path, const
         cli_eprintf("scratchnet: warning: the layer sections of --model %s differ from the model "
                     "file %s was trained with (the parameters fit, so they load): the results are "
                     "those of --model's network\n", cli_line(model_path), cli_line(weights));
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    char sa[64], sb[64];
+    if (sn_modelfile_parse(own, weights, &net, &m) == SN_OK &&
+        (net.input.ndim != input->ndim ||
+         memcmp(net.input.d, input->d, sizeof input->d[0] * (size_t)input->ndim) != 0))
+        cli_eprintf("scratchnet: warning: --model %s reads inputs of %s, the model %s was "
+                    "trained with read %s: each example is read in --model's shape\n",
+                    cli_line(model_path), sn_shape_str(input, sa, sizeof sa), cli_line(weights),
+                    sn_shape_str(&net.input, sb, sizeof sb));
+    sn_model_destroy(m);
     free(own);
 }
 
@@ -74,7 +87,7 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
         return rc;
     }
     if (model_path)
-        warn_other_layers(weights, model_path, text);
+        warn_other_layers(weights, model_path, text, &net->input);
     if (cfg_text)
         *cfg_text = text;
     else

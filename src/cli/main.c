@@ -203,14 +203,16 @@ int main(int argc, char **argv)
         return rc == SN_EUSAGE ? 2 : 1;
     }
     catch_stop_signals(false);   /* again: the MPI runtime may have installed its own */
-    int code = 2;
-    if (!run) {   /* every rank gets it wrong the same way: say it once */
+    /* the whole command line, first: in an MPMD launch of two commands (or
+     * of one, with --help on one side, which answers without the flags'
+     * agreement) each would wait in the other's collectives */
+    int code = cli_agree(cli_same_everywhere(argc, argv, 1, NULL));
+    if (!code && !run) {   /* every rank gets it wrong the same way: say it once */
         if (sn_dist_rank() == 0)
             cli_eprintf("scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
-    } else {   /* an MPMD launch of two commands would wait in each other's collectives */
-        code = cli_agree(cli_same_everywhere(2, argv, 1, NULL));
-        if (!code)
-            code = local ? run_on_rank0(run, argc, argv) : run(argc, argv);
+        code = 2;
+    } else if (!code) {
+        code = local ? run_on_rank0(run, argc, argv) : run(argc, argv);
     }
     fflush(stdout);
     fflush(stderr);

@@ -198,6 +198,19 @@ static void test_datacheck_table_per_feature(void **state)
     err = err_text();
     assert_null(strstr(err, "warning"));
     free(err);
+    /* --model reading each example in another shape (the parameters fit):
+     * a warning naming both */
+    text = strdup(table_cfg);
+    memcpy(strstr(text, "input = 8\n"), "input=2,4\n", 10);
+    write_text(sn_test_path("shape24.cfg"), text);
+    free(text);
+    rc = sn_test_run(BIN " eval --weights %s --data %s --model %s", sn_test_path("wtable.h5"),
+                     sn_test_path("table.h5"), sn_test_path("shape24.cfg"));
+    err = err_text();
+    if (rc != 0 || !strstr(err, "shape24.cfg reads inputs of 2x4, the model ") ||
+        !strstr(err, "was trained with read 8"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
     rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wtable.h5"),
                      sn_test_path("table.h5"));
     out = out_text();

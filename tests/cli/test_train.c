@@ -555,10 +555,12 @@ static void test_train_overlap_accumulate(void **state)
     assert_non_null(strstr(err, "different flags or model files"));
     free(err);
     assert_int_equal(access(sn_test_path("mpmd.onnx"), F_OK), -1);
-    /* and --help or --version beside a command: every rank ends (they
-     * returned before joining the job, and eval waited for them forever) */
-    const char *asides[] = { "--help", "-h", "--version" };
-    for (int i = 0; i < 3; i++) {
+    /* and --help or --version beside a command, the command's own --help,
+     * or an unknown command: every rank ends at once (they returned before
+     * joining the job or the flags' agreement, and eval waited for them
+     * until MPI_Finalize's 60 s limit) */
+    const char *asides[] = { "--help", "-h", "--version", "eval --help", "version" };
+    for (int i = 0; i < 5; i++) {
         rc = sn_test_run("timeout 60 %s -np 1 " BIN " eval --weights %s --data %s : -np 1 " BIN
                          " %s", mp, sn_test_path("w.h5"), sn_test_path("blobs.h5"), asides[i]);
         assert_int_equal(rc, 2);
