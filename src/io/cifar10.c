@@ -74,8 +74,11 @@ static int read_line(FILE *f, const char *path, int c, char line[256])
     }
     if (ch == EOF && n == 0)
         return sn_fail(SN_EINVAL, "%s: names %d classes; CIFAR-10 has 10, one a line", path, c);
+    if (n > 0 && line[n - 1] == '\r')   /* a Windows line end */
+        n--;
     line[n] = '\0';
-    line[strcspn(line, "\r")] = '\0';
+    if (strchr(line, '\r'))   /* not cut there: the rest of the name would be lost */
+        return sn_fail(SN_EINVAL, "%s:%d: a carriage return inside a class name", path, c + 1);
     return SN_OK;
 }
 
@@ -104,11 +107,11 @@ static int read_names(FILE *f, const char *path, char names[10][256])
 static int set_names(const char *dir, struct sn_folder *s)
 {
     char path[4096], names[10][256];
-    snprintf(path, sizeof path, "%s/batches.meta.txt", dir);
     FILE *f = NULL;   /* optional: absent, the default names; there, it must be read */
     struct stat st;
-    int rc = lstat(path, &st) != 0 && errno == ENOENT
-                 ? SN_OK : sn_fs_open_input(path, "class list", (size_t)1 << 20, &f, NULL);
+    int rc = sn_fs_join(path, sizeof path, dir, "batches.meta.txt");
+    if (!rc && !(lstat(path, &st) != 0 && errno == ENOENT))
+        rc = sn_fs_open_input(path, "class list", (size_t)1 << 20, &f, NULL);
     if (!rc && f)
         rc = read_names(f, path, names);
     if (f)
@@ -131,11 +134,12 @@ int sn_cifar10_read(const char *dir, struct sn_folder *train, struct sn_folder *
     if (!rc)
         rc = set_names(dir, test);
     for (int b = 1; b <= 5 && !rc; b++) {
-        snprintf(path, sizeof path, "%s/data_batch_%d.bin", dir, b);
-        rc = read_batch(path, train);
+        char name[32];
+        snprintf(name, sizeof name, "data_batch_%d.bin", b);
+        if (!(rc = sn_fs_join(path, sizeof path, dir, name)))
+            rc = read_batch(path, train);
     }
-    snprintf(path, sizeof path, "%s/test_batch.bin", dir);
-    if (!rc)
+    if (!rc && !(rc = sn_fs_join(path, sizeof path, dir, "test_batch.bin")))
         rc = read_batch(path, test);
     if (rc) {
         sn_folder_free(train);

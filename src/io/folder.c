@@ -38,7 +38,8 @@ static int list_dir(const char *dir, bool want_dirs, char ***names, size_t *n)
             continue;
         char path[4096];
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if ((rc = sn_fs_join(path, sizeof path, dir, e->d_name)))
+            break;
         if (stat(path, &st) != 0) {   /* a broken link is an input lost, not skipped */
             rc = sn_fail(SN_EINVAL, "%s: cannot read it: %s%s", path, strerror(errno),
                          errno == ENOENT ? " (a link to nowhere?)" : "");
@@ -173,20 +174,20 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
     size_t cap = 0;
     for (int c = 0; c < out->n_classes && !rc; c++) {
         char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", dir, out->classes[c]);
         char **files;
         size_t n_files, per_class = 0;
-        if ((rc = list_dir(sub, false, &files, &n_files)))
+        if ((rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])) ||
+            (rc = list_dir(sub, false, &files, &n_files)))
             break;
         for (size_t i = 0; i < n_files && !rc; i++) {
             if (!is_image_name(files[i])) {
                 out->skipped++;
                 continue;
             }
-            char path[8192];
-            snprintf(path, sizeof path, "%s/%s", sub, files[i]);
+            char path[4096];
             struct sn_image img;
-            if ((rc = sn_interrupt_check("converting images")) || (rc = sn_image_read(path, &img)))
+            if ((rc = sn_fs_join(path, sizeof path, sub, files[i])) ||
+                (rc = sn_interrupt_check("converting images")) || (rc = sn_image_read(path, &img)))
                 break;
             rc = add_image(out, like, fit_h, fit_w, &img, path, c, &cap);
             sn_image_free(&img);

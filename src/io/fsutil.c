@@ -237,6 +237,15 @@ double sn_peak_rss_mb(void)
     return mb;
 }
 
+int sn_fs_join(char *out, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(out, len, "%s/%s", dir, name);
+    if (n >= 0 && (size_t)n < len)
+        return SN_OK;
+    return sn_fail(SN_EINVAL, "%.60s.../%.60s: the path is longer than %zu bytes", dir, name,
+                   len - 1);
+}
+
 static void stamp_of(const struct stat *st, struct sn_file_stamp *s)
 {
     *s = (struct sn_file_stamp){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,

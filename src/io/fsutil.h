@@ -50,6 +50,10 @@ int sn_fs_commit_here(const char *tmp, const char *path);
  * writer that opens by name (libhdf5 truncates the empty file). */
 int sn_fs_create_tmp(const char *tmp, const char *path, FILE **out);
 
+/* out = "dir/name" (len bytes); SN_EINVAL naming both when it does not fit
+ * (never a path cut short, which names another file or folder). */
+int sn_fs_join(char *out, size_t len, const char *dir, const char *name);
+
 /* Create a folder (and parents) if missing.  SN_EIO. */
 int sn_fs_mkdirs(const char *dir);
 

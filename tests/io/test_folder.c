@@ -204,6 +204,9 @@ static void test_folder_cifar10_binary(void **state)
         { "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\nk\n", "batches.meta.txt:12: more than 10 class names" },
         { "a\nb\nc\nd\ne\nf\ng\nh\ni\nb\n", "batches.meta.txt:10: the class name 'b' again (line 2)" },
         { "a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\ni\r\nj\r\n", NULL },
+        { "a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\ni\r\nj", NULL },
+        { "air\rplane\nb\nc\nd\ne\nf\ng\nh\ni\nj\n",
+          "batches.meta.txt:1: a carriage return inside a class name" },
         { NULL, "batches.meta.txt:1: a class name longer than 254 bytes" },
     };
     for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++) {

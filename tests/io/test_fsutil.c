@@ -193,6 +193,18 @@ static void test_fsutil_longest_name(void **state)
     assert_int_equal(rmdir(sn_test_path("long")), 0);   /* nothing else left in it */
 }
 
+/* A joined path that does not fit is refused, never cut to another name. */
+static void test_fsutil_join(void **state)
+{
+    (void)state;
+    char out[16];
+    assert_int_equal(sn_fs_join(out, sizeof out, "abc", "defgh"), SN_OK);
+    assert_string_equal(out, "abc/defgh");
+    assert_int_equal(sn_fs_join(out, sizeof out, "abcdefg", "hijklmn"), SN_OK);   /* 15 + NUL */
+    assert_int_equal(sn_fs_join(out, sizeof out, "abcdefg", "hijklmno"), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "abcdefg.../hijklmno: the path is longer than 15 bytes"));
+}
+
 /* A stamp tells an unchanged file from one written (size or time) or
  * replaced (inode) since, and from another file. */
 static void test_fsutil_stamp(void **state)
@@ -232,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_fsutil_open_input),
         cmocka_unit_test(test_fsutil_longest_name),
         cmocka_unit_test(test_fsutil_stamp),
+        cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),
         cmocka_unit_test(test_fsutil_checkpoint_never_through_links),
     };
