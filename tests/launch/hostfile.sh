@@ -139,5 +139,16 @@ mkdir "$t/ck" && echo precious > "$t/precious" && ln -s "$t/precious" "$t/ck/FIN
 (cd "$t" && CKPT="$t/ck2" SCRATCHNET=/bin/false bash "$top/launch/slurm.sbatch") > "$t/out" 2>&1 &&
     bad "slurm.sbatch with /bin/false exited 0"
 [ -e "$t/ck2" ] && bad "slurm.sbatch made the checkpoint folder of a failed run"
+# slurm.sbatch takes the flags it sets itself from the user's flags too
+# (a working mpirun line moved into a job): each once, the user's value
+mkdir -p "$t/mine"   # /bin/echo makes no folder
+(cd "$t" && SCRATCHNET=/bin/echo bash "$top/launch/slurm.sbatch" --checkpoint-dir "$t/mine" \
+    --resume=none --threads 1 --model m.cfg --steps 5) > "$t/out" 2>&1 ||
+    bad "slurm.sbatch with its flags given: $(cat "$t/out")"
+line=$(grep '^train ' "$t/out")
+[ "$(grep -o -- '--checkpoint-dir' <<< "$line" | wc -l)" = 1 ] &&
+    grep -qF -- "--model m.cfg " <<< "$line" && grep -qF -- "--checkpoint-dir $t/mine " <<< "$line" &&
+    grep -qF -- "--resume none --threads 1 --out $t/mine/final.h5 --steps 5" <<< "$line" ||
+    bad "slurm.sbatch with its flags given ran: $line"
 [ "$fails" = 0 ] && echo "hostfile reading and refusals: all as expected"
 [ "$fails" = 0 ]
