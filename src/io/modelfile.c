@@ -320,10 +320,18 @@ static int missing(struct parser *p, struct section *s, const char *key, const c
         if (!s->kv[i].used && near(s->kv[i].key, key))
             return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s' (did you mean "
                         "'%s'?)", s->word, s->kv[i].key, key);
-    for (int i = 0; i < s->n_kv; i++)   /* a key of another section, as [dense] filters */
-        if (!s->kv[i].used)
-            return perr(p, s->line, SN_EINVAL, "[%s] needs '%s'%s; its '%s' (line %d) is not a "
-                        "key of [%s]", s->word, key, hint, s->kv[i].key, s->kv[i].line, s->word);
+    /* the required key of another kind of section, as [dense] filters
+     * (not any key unread yet: the section's own are read after this one) */
+    static const struct { const char *key, *of; } theirs[] = {
+        { "input", "[net]" }, { "units", "[dense], [rnn], [lstm] and [gru]" },
+        { "filters", "[conv]" },
+    };
+    for (int i = 0; i < s->n_kv; i++)
+        for (size_t k = 0; k < sizeof theirs / sizeof theirs[0]; k++)
+            if (!s->kv[i].used && strcmp(s->kv[i].key, theirs[k].key) == 0)
+                return perr(p, s->line, SN_EINVAL, "[%s] needs '%s'%s; its '%s' (line %d) is "
+                            "a key of %s", s->word, key, hint, s->kv[i].key, s->kv[i].line,
+                            theirs[k].of);
     return perr(p, s->line, SN_EINVAL, "[%s] needs '%s'%s", s->word, key, hint);
 }
 

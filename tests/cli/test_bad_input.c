@@ -81,6 +81,7 @@ static void make_fixtures(void)
                                "[dense]\nunits = 3\n");
     write_text("dence.cfg", "[net]\ninput = 8\n[dence]\nunits = 3\n");
     write_text("densefilters.cfg", "[net]\ninput = 8\n[dense]\nfilters = 3\n");
+    write_text("netnoinput.cfg", "[net]\nbatch = 32\nlr = 0.05\n[dense]\nunits = 10\n");
     write_text("cronly.cfg", "[net]\rinput = 8\r[dense]\runits = 3\r");
     write_text("fullwidth.cfg", "[net]\ninput = 8\n[dense]\n\xef\xbd\x95nits = 3\n");
     write_text("badsection.cfg", "[net]\ninput = 8\n[convolution]\nfilters = 3\n");

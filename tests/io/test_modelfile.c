@@ -97,6 +97,12 @@ static void test_modelfile_errors(void **state)
     expect_error("[dense]\nunits = 3\n", SN_EINVAL, "bad.cfg:1:", "first section must be [net]");
     expect_error("units = 3\n[net]\ninput = 4\n", SN_EINVAL, "bad.cfg:1:", "before the first section");
     expect_error("[net]\nbatch = 4\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:1:", "needs 'input'");
+    /* [net]'s own keys are read after input: none of them is blamed */
+    expect_error("[net]\nbatch = 4\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:1:",
+                 "[net] needs 'input' (e.g. 1,28,28 or 784)");
+    assert_null(strstr(sn_errmsg(), "batch"));
+    expect_error(NET "[dense]\nactivation = relu\nfilters = 3\n", SN_EINVAL, "bad.cfg:3:",
+                 "[dense] needs 'units'; its 'filters' (line 5) is a key of [conv]");
     expect_error("[net]\ninput = 1,x,3\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:2:", "input");
     expect_error("[net]\ninput = 1,2,3,4,5\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:2:", "input");
     expect_error(NET, SN_EINVAL, "bad.cfg:1:", "no layers");
