@@ -132,6 +132,9 @@ SO       := $(BUILD)/libscratchnet.so
 BIN      := $(BUILD)/scratchnet
 VERSION  := 0.2.0
 PREFIX   ?= /usr/local
+# absolute: scratchnet.pc and the library's rpath name it (PREFIX=build/x would
+# work only from this folder)
+override PREFIX := $(abspath $(PREFIX))
 # scratchnet --version prints it
 $(BUILD)/src/cli/main.o: CFLAGS += -DSN_VERSION='"$(VERSION)"'
 $(BUILD)/src/cli/main.o: Makefile

@@ -3,7 +3,7 @@
 # and when the job fails, continue it on the nodes that still answer.
 #
 #   launch/elastic.sh [--max-restarts N] HOSTFILE train ... --checkpoint-dir DIR \
-#       --checkpoint-every K ...
+#       --checkpoint-every K --resume auto ...
 #
 # The job runs as `launch/cluster.sh HOSTFILE' ARGS...` (see that script for
 # HOSTFILE's format and the environment: MPI, SCRATCHNET, THREADS, BIND,
@@ -34,11 +34,17 @@ usage() { sed -n '2,28p' "$0" >&2; exit 2; }
 max=3
 while [ $# -gt 0 ]; do
     case "$1" in
-    --max-restarts)
-        [ $# -ge 2 ] || die "--max-restarts needs a number"
-        case "$2" in ''|*[!0-9]*) die "--max-restarts must be a whole number from 0 to 9999, got '$2'" ;; esac
-        [ ${#2} -le 4 ] || die "--max-restarts must be a whole number from 0 to 9999, got '$2'"
-        max=$((10#$2)); shift 2 ;;
+    --max-restarts|--max-restarts=*)
+        if [ "$1" = --max-restarts ]; then
+            [ $# -ge 2 ] || die "--max-restarts needs a number"
+            v=$2; shift 2
+        else
+            v=${1#--max-restarts=}; shift
+        fi
+        case "$v" in ''|*[!0-9]*) die "--max-restarts must be a whole number from 0 to 9999, got '$v'" ;; esac
+        [ ${#v} -le 4 ] || die "--max-restarts must be a whole number from 0 to 9999, got '$v'"
+        max=$((10#$v)) ;;
+    -*) die "unknown option $1 (its options: --max-restarts N; then HOSTFILE and scratchnet's arguments)" ;;
     -h|--help) usage ;;
     *) break ;;
     esac

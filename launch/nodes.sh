@@ -12,7 +12,7 @@
 # (Open MPI refuses its second slot count only after the checks; the
 # scripts would count its ranks twice), or MPICH's node01:2 form.
 read_hostfile() {
-    local line name tok s words
+    local line name tok s raw words
     nodes=() per=""
     # a file or a pipe (a typo naming a device would be read forever)
     if [ -d "$1" ] || { [ ! -f "$1" ] && [ ! -p "$1" ]; }; then
@@ -24,9 +24,10 @@ read_hostfile() {
         return 2
     fi
     while IFS= read -r line || [ -n "$line" ]; do
+        line=${line%$'\r'}   # a file written on Windows
         read -ra words <<< "${line%%#*}"
         [ ${#words[@]} -gt 0 ] || continue
-        name=${words[0]} s=1
+        name=${words[0]} s=1 raw=1
         case "$name" in *:*)
             echo "$me: $1: node $name: MPICH's NODE:N form; write it as Open MPI's '${name%%:*} slots=${name##*:}'" >&2
             return 2 ;;
@@ -34,7 +35,7 @@ read_hostfile() {
         # a host name, never an option: ssh and mpirun read -oProxyCommand=...
         # as one and would run it
         case "$name" in -*|*[!A-Za-z0-9._-]*)
-            echo "$me: $1: node '$name': a host name is letters, digits, '.', '-' and '_', and does not start with '-'" >&2
+            echo "$me: $1: node '${name//[^[:print:]]/?}': a host name is letters, digits, '.', '-' and '_', and does not start with '-'" >&2
             return 2 ;;
         esac
         if [ ${#name} -gt 253 ]; then
@@ -43,7 +44,7 @@ read_hostfile() {
         fi
         for tok in "${words[@]:1}"; do
             case "$tok" in
-            slots=*) s=${tok#slots=} ;;
+            slots=*) s=${tok#slots=} raw=$s ;;
             max_slots=*)
                 case "${tok#max_slots=}" in ''|*[!0-9]*|?????*|0|00|000|0000)
                     echo "$me: $1: node $name: max_slots= must be a whole number from 1 to 9999" >&2
@@ -55,7 +56,7 @@ read_hostfile() {
         done
         case "$s" in ''|*[!0-9]*) s=bad ;; esac
         if [ "$s" = bad ] || [ ${#s} -gt 4 ] || [ $((10#$s)) -lt 1 ] || [ $((10#$s)) -gt 4096 ]; then
-            echo "$me: $1: node $name: slots= must be a whole number from 1 to 4096" >&2
+            echo "$me: $1: node $name: slots= must be a whole number from 1 to 4096, got '${raw//[^[:print:]]/?}'" >&2
             return 2
         fi
         s=$((10#$s))

@@ -28,6 +28,7 @@ n1 slots=3   # slots=4 was the old value
 n2 slots=03' '3: n1 n2'
 reads 'n1 slots=2
 n2 slots=2 # no newline at the end' '2: n1 n2'
+reads "$(printf 'n1 slots=2\r\nn2 slots=2\r\n')" '2: n1 n2'   # a Windows file
 
 # with ssh, this machine answers without an ssh server; a node that is not
 # there does not
@@ -48,7 +49,8 @@ for script in cluster.sh elastic.sh; do
     refused $script 'n1 slots=0' 'node n1: slots= must be a whole number from 1 to 4096' "$t/hosts" info
     refused $script 'n1 slots=99999999999999999999' 'slots= must be a whole number' "$t/hosts" info
     refused $script 'n1 slots=4097' 'slots= must be a whole number' "$t/hosts" info
-    refused $script 'n1 slots=abc' 'slots= must be a whole number' "$t/hosts" info
+    refused $script 'n1 slots=abc' "slots= must be a whole number from 1 to 4096, got 'abc'" "$t/hosts" info
+    refused $script "$(printf 'n\r1 slots=2')" "node 'n?1': a host name is letters" "$t/hosts" info
     refused $script 'n1 slots=' 'slots= must be a whole number' "$t/hosts" info
     refused $script 'n1 slots=2
 n2 slots=3' 'every node needs the same slots= (got 2 and 3)' "$t/hosts" info
