@@ -176,6 +176,8 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(ONNX_PROTO):
+	@echo "make: $(ONNX_PROTO) not found: ONNX's schema (Debian: apt-get install libonnx-dev), or give make ONNX_PROTO=DIR/onnx/onnx.proto (docs/CLUSTER.md section 1)" >&2; exit 1
 $(ONNX_PB).c $(ONNX_PB).h: $(ONNX_PROTO)
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen -I$(ONNX_PROTO:%/onnx/onnx.proto=%) $(ONNX_PROTO)
