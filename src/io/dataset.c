@@ -327,9 +327,9 @@ static int try_open(const char *path, const char *arg)
 }
 
 /* In the probe's fresh process (sn_h5_probe), this runs before main. */
-__attribute__((constructor)) static void dataset_probe_child(void)
+__attribute__((constructor)) static void dataset_probe_child(int argc, char **argv)
 {
-    sn_h5_probe_child("dataset", try_open);
+    sn_h5_probe_child("dataset", try_open, argc, argv);
 }
 
 static int probe_and_open(const char *path, struct open_how how, struct sn_dataset **out)
@@ -615,6 +615,21 @@ static void read_cached(struct sn_dataset *d, const struct sn_split *s, const in
     convert_rows(s, d->stage, x, n);
 }
 
+/* Labels read from the file at each batch were checked when the run began
+ * (sn_dataset_check_labels); one out of range now was written since, and
+ * would index past the loss's outputs. */
+static int recheck_labels(const struct sn_dataset *d, const char *yp, const int *labels,
+                          size_t n, const int32_t *rows, size_t first)
+{
+    for (size_t i = 0; i < n && d->label_k > 0; i++)
+        if (labels[i] < 0 || labels[i] >= d->label_k)
+            return sn_fail(SN_EINVAL, "%s: %s row %lld has label %d, outside [0, %d): the file "
+                           "changed during the run?", sn_dataset_name(d), yp,
+                           rows ? (long long)rows[i] : (long long)(first + i), labels[i],
+                           d->label_k);
+    return SN_OK;
+}
+
 static int read_common(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
                        size_t first, size_t n, float *x, int *labels, float *targets)
 {
@@ -637,10 +652,12 @@ static int read_common(struct sn_dataset *d, const struct sn_split *s, const int
     if (rc)
         return rc;
     convert_rows(s, d->stage, x, n);
-    if (s->y_int && labels)
+    if (s->y_int && labels) {
         rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels)
                   : sn_h5_read_block(d->f, yp, first, n, 1, SN_H5_I32, labels);
-    else if (!s->y_int && targets) {
+        if (!rc)
+            rc = recheck_labels(d, yp, labels, n, rows, first);
+    } else if (!s->y_int && targets) {
         rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets)
                   : sn_h5_read_block(d->f, yp, first, n, (size_t)s->y_k, SN_H5_F32, targets);
         if (!rc)
@@ -660,9 +677,11 @@ int sn_dataset_read_raw(struct sn_dataset *d, const struct sn_split *s, const in
     int rc = sn_h5_read_rows(d->f, xp, rows, n, s->row_len, s->x_u8 ? SN_H5_U8 : SN_H5_F32, raw);
     if (!rc && !s->x_u8)
         rc = check_finite(d, xp, raw, n, s->row_len, rows, 0);
-    if (!rc && s->y_int && labels)
+    if (!rc && s->y_int && labels) {
         rc = sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels);
-    else if (!rc && !s->y_int && targets && s->has_y) {
+        if (!rc)
+            rc = recheck_labels(d, yp, labels, n, rows, 0);
+    } else if (!rc && !s->y_int && targets && s->has_y) {
         rc = sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets);
         if (!rc)
             rc = check_finite(d, yp, targets, n, (size_t)s->y_k, rows, 0);
@@ -714,6 +733,7 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
 {
     if (!s->y_int)
         return SN_OK;
+    d->label_k = K;
     char yp[64];
     snprintf(yp, sizeof yp, "/%s/y", s->name);
     enum { CHUNK = 65536 };

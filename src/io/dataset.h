@@ -51,6 +51,9 @@ struct sn_dataset {
     uint8_t *stage;           /* uint8 staging for max_rows rows (owned) */
     bool inputs_only;         /* opened by sn_dataset_open_inputs */
     size_t stage_rows;
+    int label_k;              /* labels checked to lie in [0, label_k)
+                               * (sn_dataset_check_labels); each batch read from
+                               * the file is checked again; 0: not checked */
 };
 
 /* Open and validate the file: /train/x and /train/y must exist (test and val

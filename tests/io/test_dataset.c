@@ -2,6 +2,8 @@
  * files that do not follow it. */
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <hdf5.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +119,36 @@ static void test_dataset_check_labels(void **state)
     assert_int_equal(sn_dataset_check_labels(d, s, 3, 2, 2), SN_OK);   /* rows 3, 4: labels 0, 1 */
     assert_int_equal(sn_dataset_check_labels(d, s, 3, 3, 2), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "row 5"));
+    sn_dataset_close(d);
+}
+
+/* A label written into the file after the check, read at a batch (not
+ * held in memory): refused, never handed to the loss as an index. */
+static void test_dataset_labels_changed_during_run(void **state)
+{
+    (void)state;
+    const char *path = write_good();
+    struct sn_dataset *d;
+    assert_int_equal(sn_dataset_open(path, &d), SN_OK);
+    const struct sn_split *s = sn_dataset_split(d, "train");
+    assert_int_equal(sn_dataset_check_labels(d, s, 0, N, 3), SN_OK);
+    assert_int_equal(sn_dataset_reserve(d, 2), SN_OK);
+    const int32_t rows[2] = { 4, 5 };
+    float x[2 * L];
+    int y[2];
+    assert_int_equal(sn_dataset_read(d, s, rows, 2, x, y, NULL), SN_OK);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), ds = H5Dopen2(f, "/train/y", H5P_DEFAULT);
+    const haddr_t at = H5Dget_offset(ds);
+    H5Dclose(ds);
+    H5Fclose(f);
+    assert_true(at != HADDR_UNDEF);
+    int fd = open(path, O_WRONLY);
+    const int32_t bad = -900000000;
+    assert_int_equal(pwrite(fd, &bad, sizeof bad, (off_t)(at + 5 * sizeof bad)), sizeof bad);
+    close(fd);
+    assert_int_equal(sn_dataset_read(d, s, rows, 2, x, y, NULL), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "/train/y row 5 has label -900000000, outside [0, 3): the "
+                                        "file changed during the run?"));
     sn_dataset_close(d);
 }
 
@@ -475,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_h5_probe_then_replaced),
         cmocka_unit_test(test_dataset_normalises_and_targets),
         cmocka_unit_test(test_dataset_check_labels),
+        cmocka_unit_test(test_dataset_labels_changed_during_run),
         cmocka_unit_test(test_dataset_rejects_bad_files),
         cmocka_unit_test(test_dataset_prep_mismatch_named),
         cmocka_unit_test(test_dataset_prep_precedence),
