@@ -254,8 +254,8 @@ static bool pgm_number(FILE *f, long *v)
         n = n * 10 + (c - '0');
         c = fgetc(f);
     }
-    *v = n;   /* the one whitespace after the number is consumed */
-    return true;
+    *v = n;   /* the one whitespace after the number is consumed: it must be one */
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == EOF;
 }
 
 /* netpbm greymap: P5 (binary) or P2 (ASCII), maxval 1..255 (scaled to 255). */
@@ -284,6 +284,10 @@ static int read_pgm(FILE *f, const char *path, struct sn_image *out)
     if (!rc && magic[1] == '5') {
         if (fread(out->data, 1, n, f) != n)
             rc = sn_fail(SN_EINVAL, "%s: PGM pixel data is cut short", path);
+        for (size_t i = 0; i < n && !rc; i++)   /* as in P2: scaled, it would wrap */
+            if (out->data[i] > maxval)
+                rc = sn_fail(SN_EINVAL, "%s: PGM pixel %zu is %d, above maxval %ld", path, i,
+                             out->data[i], maxval);
     } else if (!rc) {
         for (size_t i = 0; i < n && !rc; i++) {
             long v;

@@ -241,6 +241,8 @@ static void test_image_pgm(void **state)
         "P5\n0 2\n255\n",                   /* empty */
         "P5\nx 2\n255\n",                   /* no width */
         "P2 2 1 10\n3 11\n",                 /* above maxval */
+        "P5\n2 1\n100\n\x64\x65",          /* above maxval in binary: 101 would wrap to 2 */
+        "P5\n0x1c 28\n255\n",                /* a number not ended by whitespace */
         "P5\n99999 99999\n255\n",           /* too large */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
