@@ -2,6 +2,7 @@
  * it catches the stop signals, starts the distributed runtime, runs one
  * command, and turns its status into the exit status (0 ok, 2 usage or
  * invalid input, 1 other). */
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -172,6 +173,20 @@ static int run_on_rank0(int (*run)(int, char **), int argc, char **argv)
     return code;
 }
 
+/* Results printed into a full disk or a file that cannot be written are
+ * results lost: not a success (exit 1). */
+static int flush_output(int code)
+{
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && code == 0) {
+        cli_eprintf("scratchnet: error: writing the standard output failed: %s\n",
+                    strerror(errno ? errno : EIO));
+        code = 1;
+    }
+    fflush(stderr);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     catch_stop_signals(true);   /* from the start: set-up is interruptible too */
@@ -192,7 +207,7 @@ int main(int argc, char **argv)
         }
     cli_note_launcher();
     if (local && !cli_launched())
-        return run(argc, argv);
+        return flush_output(run(argc, argv));
     int rc = start_runtime(&argc, &argv);
     if (rc) {
         /* a usage error is agreed over the ranks (sn_dist_init) and said
@@ -214,8 +229,7 @@ int main(int argc, char **argv)
     } else if (!code) {
         code = local ? run_on_rank0(run, argc, argv) : run(argc, argv);
     }
-    fflush(stdout);
-    fflush(stderr);
+    code = flush_output(code);
     finalize_within_limit(code);
     return code;
 }
