@@ -484,16 +484,20 @@ static bool probe_too_deep;     /* in the probe's child only */
  * meanwhile (a rename there and back during the check). */
 #define PROBE_FD 3
 #define PROBE_FD_PATH "/proc/self/fd/3"
+#define PROBE_ARGV "--scratchnet-hdf5-probe"
 
-/* Whether this process was started by sn_h5_probe: the words name its
+/* Whether this process was started by sn_h5_probe: its one argument is
+ * PROBE_ARGV (never a command's: words left in an environment with a
+ * descriptor 3 open do not make a command a probe), the words name its
  * parent (a whole number, 1 for a command that is its pid namespace's
  * first process; never 0, which getppid() gives a process whose parent is
- * outside its namespace, and an empty word once parsed as) and the
+ * outside its namespace, and an empty word once parsed as), and the
  * parent's descriptor of the file is open here.  Words found without that (left in a user's environment) are
  * removed, so that nothing this process starts sees them. */
-static bool probe_started(const char *parent, long long *pid)
+static bool probe_started(int argc, char **argv, const char *parent, long long *pid)
 {
-    const bool ok = parent && sn_parse_int(parent, 1, INT32_MAX, pid) == SN_OK &&
+    const bool ok = argc == 2 && strcmp(argv[1], PROBE_ARGV) == 0 && parent &&
+                    sn_parse_int(parent, 1, INT32_MAX, pid) == SN_OK &&
                     *pid == (long long)getppid() && fcntl(PROBE_FD, F_GETFD) >= 0;
     if (!ok) {
         const char *words[] = { PROBE_ENV, PROBE_ENV_FILE, PROBE_ENV_ARG, PROBE_ENV_PARENT };
@@ -503,14 +507,15 @@ static bool probe_started(const char *parent, long long *pid)
     return ok;
 }
 
-void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg))
+void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg),
+                       int argc, char **argv)
 {
     const char *want = getenv(PROBE_ENV), *path = getenv(PROBE_ENV_FILE);
     const char *parent = getenv(PROBE_ENV_PARENT);
     /* the parent's pid too: these words left in a user's environment (or
      * passed on to a command the probe's child would start) are ignored */
     long long pid = 0;
-    if (!want || !path || !probe_started(parent, &pid) || strcmp(want, kind) != 0)
+    if (!want || !path || !probe_started(argc, argv, parent, &pid) || strcmp(want, kind) != 0)
         return;
     /* in a process group of its own (a Ctrl-C is the parent's to answer),
      * so it ends with its parent instead */
@@ -590,7 +595,8 @@ static void free_env(char **env)
  * when the file was replaced since).  Started through the dynamic loader
  * (`ld.so scratchnet ...`: a noexec mount, a relocated install), that file
  * is the loader, and the program is the one the loader was given, which
- * it records as AT_EXECFN: the child is started the same way. */
+ * it records as AT_EXECFN: the child is started the same way.  argv gets
+ * the child's arguments (4). */
 static void probe_program(char *self, size_t len, char **argv)
 {
     ssize_t n = readlink("/proc/self/exe", self, len - 1);
@@ -599,12 +605,13 @@ static void probe_program(char *self, size_t len, char **argv)
         snprintf(self, len, "%s", "/proc/self/exe");
     const char *fn = (const char *)getauxval(AT_EXECFN);
     struct sn_file_stamp a, b;
-    argv[0] = self;
-    argv[1] = NULL;
+    int k = 0;
+    argv[k++] = self;
     if (fn && sn_fs_stamp(self, &a) == 0 && sn_fs_stamp(fn, &b) == 0 &&
         (a.dev != b.dev || a.ino != b.ino))
-        argv[1] = (char *)fn;
-    argv[2] = NULL;
+        argv[k++] = (char *)fn;
+    argv[k++] = (char *)PROBE_ARGV;   /* the child's one argument: probe_started */
+    argv[k] = NULL;
 }
 
 /* Start the child (probe_program): no signal blocked or caught, no
@@ -615,7 +622,7 @@ static void probe_program(char *self, size_t len, char **argv)
 static pid_t spawn_probe(const char *path, int file, const char *kind, const char *arg,
                          int *err)
 {
-    char self[4096], *argv[3];
+    char self[4096], *argv[4];
     probe_program(self, sizeof self, argv);
     int fds[2];
     if (pipe(fds) != 0)
@@ -923,9 +930,9 @@ static int refuse_links(const char *path)
 }
 
 /* In the probe's fresh process (sn_h5_probe), this runs before main. */
-__attribute__((constructor)) static void probe_all_child(void)
+__attribute__((constructor)) static void probe_all_child(int argc, char **argv)
 {
-    sn_h5_probe_child("all", touch_all);
+    sn_h5_probe_child("all", touch_all, argc, argv);
 }
 
 int sn_h5_probe_all(const char *path)

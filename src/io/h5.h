@@ -38,10 +38,12 @@ int sn_h5_open(const char *path, struct sn_h5 **out);
 int sn_h5_probe(const char *path, const char *kind, const char *arg);
 
 /* The child's side: in a constructor of the module that owns the check
- * kind.  In the probe's child started for kind, runs try_open(path, arg)
- * under the probe's limits and ends the process; anywhere else returns at
- * once. */
-void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg));
+ * kind, given the program's arguments (glibc passes argc and argv to
+ * constructors).  In the probe's child started for kind, runs
+ * try_open(path, arg) under the probe's limits and ends the process;
+ * anywhere else returns at once. */
+void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg),
+                       int argc, char **argv);
 
 
 /* sn_h5_probe with a try_open that opens path and reads every object's

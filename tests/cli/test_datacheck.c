@@ -465,6 +465,17 @@ static void test_datacheck_probe_environment(void **state)
         assert_non_null(strstr(out, "test loss"));
         free(out);
     }
+    /* a shell that exports the words with its own pid and holds a
+     * descriptor 3 is no probe's parent: the command runs */
+    int rc0 = sn_test_run("sh -c 'exec 3<%s; export SN_H5_PROBE=all SN_H5_PROBE_FILE=%s "
+                          "SN_H5_PROBE_PARENT=$$; " BIN " train --model %s --data %s --threads 1 "
+                          "--epochs 1; exit $?'", sn_test_path("table4.h5"),
+                          sn_test_path("table4.h5"), sn_test_path("table.cfg"),
+                          sn_test_path("table4.h5"));
+    char *out0 = out_text();
+    if (rc0 != 0 || !strstr(out0, "test loss"))
+        fail_msg("words, parent pid and fd 3 from a shell: exit %d: %s", rc0, out0);
+    free(out0);
     char deep[256] = "";
     for (int i = 0; i < 40; i++)
         strcat(deep, "/g");
