@@ -108,9 +108,13 @@ mkfifo "$tmp/err"
     trap '' TERM INT USR1
     while IFS= read -r line; do
         printf '%s\n' "$line" >&2
+        # scratchnet's own lines, from their first word: a name a user
+        # gave (a --log path in a warning) must not read as one
+        if [[ $line =~ ^scratchnet:\ error:\ rank\ [0-9]+:\ no\ progress\ for\ [0-9]+\ s\ after ]]; then
+            [ -f "$tmp/gaveup" ] || date +%s > "$tmp/gaveup"
+        fi
         case "$line" in
-        *"no progress for"*"ending the job"*) [ -f "$tmp/gaveup" ] || date +%s > "$tmp/gaveup" ;;
-        "scratchnet: stopped by "*|"scratchnet: interrupted by "*) : > "$tmp/stopped" ;;
+        "scratchnet: stopped by SIG"*|"scratchnet: interrupted by SIG"*) : > "$tmp/stopped" ;;
         esac
     done
 } < "$tmp/err" &

@@ -12,8 +12,12 @@
 # (Open MPI refuses its second slot count only after the checks; the
 # scripts would count its ranks twice), or MPICH's node01:2 form.
 read_hostfile() {
-    local line name tok s raw words
+    local line name tok s raw words self="" self_names
+    local -A listed=()
     nodes=() per=""
+    self_names="localhost localhost.localdomain 127.0.0.1 ::1 $(hostname; hostname -s; hostname -f 2>/dev/null)"
+    self_names=${self_names,,}
+    self_names=${self_names//$'\n'/ }
     # a file or a pipe (a typo naming a device would be read forever)
     if [ -d "$1" ] || { [ ! -f "$1" ] && [ ! -p "$1" ]; }; then
         echo "$me: $1: the hostfile is not a regular file (or a pipe)" >&2
@@ -65,12 +69,18 @@ read_hostfile() {
             return 2
         fi
         per=$s
-        for tok in "${nodes[@]}"; do
-            if [ "${tok,,}" = "${name,,}" ]; then
-                echo "$me: $1: node $name is listed twice; list each node once, with its slots=" >&2
+        if [ -n "${listed[${name,,}]:-}" ]; then
+            echo "$me: $1: node $name is listed twice; list each node once, with its slots=" >&2
+            return 2
+        fi
+        listed[${name,,}]=1
+        case " $self_names " in *" ${name,,} "*)   # one of this machine's own names
+            if [ -n "$self" ]; then
+                echo "$me: $1: nodes $self and $name are both this machine; list it once, with its slots=" >&2
                 return 2
             fi
-        done
+            self=$name ;;
+        esac
         nodes+=("$name")
     done < "$1"
     [ ${#nodes[@]} -gt 0 ] || { echo "$me: $1: no nodes" >&2; return 2; }

@@ -57,6 +57,10 @@ n2 slots=3' 'every node needs the same slots= (got 2 and 3)' "$t/hosts" info
     refused $script '# no node here' 'no nodes' "$t/hosts" info
     refused $script 'n1 slots=2
 N1 slots=2' 'node N1 is listed twice' "$t/hosts" info
+    refused $script "localhost slots=1
+$(hostname) slots=1" "nodes localhost and $(hostname) are both this machine" "$t/hosts" info
+    refused $script '127.0.0.1 slots=1
+localhost slots=1' 'nodes 127.0.0.1 and localhost are both this machine' "$t/hosts" info
     refused $script 'localhost:2' "node localhost:2: MPICH's NODE:N form; write it as Open MPI's 'localhost slots=2'" "$t/hosts" info
     refused $script 'n1 slots=2 cpus=4' "node n1: 'cpus=4' is not slots=N or max_slots=N" "$t/hosts" info
     refused $script 'n1 max_slots=$(id)' "node n1: max_slots= must be a whole number" "$t/hosts" info
@@ -115,6 +119,27 @@ THREADS=1 BIND=none AGENT=false SCRATCHNET=/bin/true bash "$top/launch/cluster.s
     <(printf 'localhost slots=2\n') info > "$t/out" 2> "$t/err"
 grep -q "No nodes are available\|cannot read the hostfile" "$t/err" &&
     bad "cluster.sh on a pipe: $(head -3 "$t/err")"
+# the scripts read scratchnet's own lines, from their start: a user's name
+# in a warning that reads like a watchdog's or a stop's line changes nothing
+cat > "$t/fake.sh" <<'EOS'
+#!/bin/sh
+echo "scratchnet: warning: --log no progress for 1 s after x, ending the job/run.jsonl: cut" >&2
+echo "scratchnet: warning: --data stopped by SIGTERM.h5: odd" >&2
+sleep 3
+EOS
+chmod +x "$t/fake.sh"
+THREADS=1 BIND=none GRACE=1 SCRATCHNET="$t/fake.sh" bash "$top/launch/cluster.sh" \
+    <(printf 'localhost slots=1\n') train > "$t/out" 2> "$t/err" ||
+    bad "cluster.sh ended a job over a warning's words: $(grep launch "$t/err")"
+mkdir -p "$t/ck3"
+(cd "$t" && CKPT="$t/ck3" SCRATCHNET="$t/fake.sh" bash "$top/launch/slurm.sbatch") > "$t/out" 2>&1 &&
+    [ -f "$t/ck3/FINISHED" ] || bad "slurm.sbatch took a warning for a stop: $(tail -2 "$t/out")"
+for th in abc 0 5000; do
+    (cd "$t" && SCRATCHNET=/bin/true bash "$top/launch/slurm.sbatch" --threads "$th") > "$t/out" 2>&1
+    st=$?
+    [ "$st" = 2 ] && grep -qF -- "--threads (or --cpus-per-task) must be a whole number" "$t/out" ||
+        bad "slurm.sbatch --threads $th: exit $st: $(head -2 "$t/out")"
+done
 # launch/local.sh counts the cores this process may use, whatever
 # OMP_NUM_THREADS says (GNU nproc alone answers it)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
