@@ -5,6 +5,7 @@
  * rank needs at the configured batch (--ranks P splits it). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "core/optim.h"
@@ -119,17 +120,29 @@ int sn_cmd_info(int argc, char **argv)
                    "params", "FLOPs/ex", "act. bytes");
         cli_printf("%-4s %-18s %-11s %-14s\n", "-", "(input)", "",
                    sn_shape_str(&m->in_shape, buf, sizeof buf));
-        size_t total = 0, bufs = 0, acts = 0;
+        size_t total = 0, bufs = 0, acts = 0, frozen = 0;
         double flops = 0;
         for (int i = 0; i < m->n_layers; i++) {
             const struct sn_layer *l = m->layers[i];
             size_t n = 0;
+            char mark[96] = "";   /* "  (frozen)", or the parameters that are: "  (weight frozen)" */
             for (int p = 0; p < l->n_params; p++) {
-                if (l->params[p].buffer)
-                    bufs += l->params[p].len;
-                else
-                    n += l->params[p].len;
+                const struct sn_param *q = &l->params[p];
+                if (q->buffer) {
+                    bufs += q->len;
+                    continue;
+                }
+                n += q->len;
+                if (!q->trainable || l->freeze) {
+                    frozen += q->len;
+                    size_t k = strlen(mark);
+                    snprintf(mark + k, sizeof mark - k, "%s%s", k ? ", " : "  (", q->name);
+                }
             }
+            if (l->freeze)
+                snprintf(mark, sizeof mark, "  (frozen)");
+            else if (mark[0])
+                snprintf(mark + strlen(mark), sizeof mark - strlen(mark), " frozen)");
             total += n;
             double f = sn_layer_flops(l);
             size_t a = sn_shape_len(&l->out_shape) * sizeof(float);
@@ -144,11 +157,16 @@ int sn_cmd_info(int argc, char **argv)
             }
             cli_printf("%-4d %-18s %-11s %-14s %10zu %11s %11s%s%s\n", i, l->name, l->ops->kind,
                        sn_shape_str(&l->out_shape, buf, sizeof buf), n, human(f, fb, sizeof fb),
-                       human((double)a, ab, sizeof ab), l->freeze ? "  (frozen)" : "", ins);
+                       human((double)a, ab, sizeof ab), mark, ins);
         }
         char fb[32], tb[32];
-        cli_printf("\nparameters: %zu learnt (%.2f MB as float32), %zu buffer values\n", total,
-                   (double)total * 4 / 1e6, bufs);
+        if (frozen)
+            cli_printf("\nparameters: %zu, %zu learnt and %zu frozen (%.2f MB as float32), %zu "
+                       "buffer values\n", total, total - frozen, frozen, (double)total * 4 / 1e6,
+                       bufs);
+        else
+            cli_printf("\nparameters: %zu learnt (%.2f MB as float32), %zu buffer values\n",
+                       total, (double)total * 4 / 1e6, bufs);
         cli_printf("forward: %s FLOPs per example; a training step (forward + backward) is about "
                    "3x: %s FLOPs per example\n", human(flops, fb, sizeof fb),
                    human(3 * flops, tb, sizeof tb));

@@ -796,6 +796,24 @@ static void test_train_end_to_end(void **state)
     /* dense 8->16: 2*8*16 + 2*16 = 288; dense 16->3: 2*16*3 + 2*3 = 102 */
     assert_non_null(strstr(out, "forward: 390 FLOPs per example"));
     free(out);
+    /* results that cannot be written (a full disk) are no success */
+    rc = sn_test_run("sh -c '" BIN " info --weights %s > /dev/full'", sn_test_path("w.h5"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "writing the standard output failed: No space left on device"))
+        fail_msg("info > /dev/full: exit %d: %s", rc, err);
+    free(err);
+    /* frozen parameters are counted apart and marked: a whole layer, or
+     * one parameter of it */
+    FILE *f = fopen(sn_test_path("frozen.cfg"), "w");
+    fputs("[net]\ninput = 1,4,4\n[conv]\nfilters = 2\nsize = 1\nfreeze = weight\n[flatten]\n"
+          "[dense]\nunits = 3\nfreeze = 1\n", f);
+    fclose(f);
+    rc = sn_test_run(BIN " info --model %s", sn_test_path("frozen.cfg"));
+    out = out_text();
+    if (rc != 0 || !strstr(out, "(frozen)") || !strstr(out, "(weight frozen)") ||
+        !strstr(out, "parameters: 103, 2 learnt and 101 frozen"))
+        fail_msg("exit %d: %s", rc, out);
+    free(out);
 }
 
 /* 1 rank and 2 ranks at the same global batch reach the same parameters
