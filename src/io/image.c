@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 #include "core/interrupt.h"
@@ -147,10 +148,15 @@ static void jpeg_fail(j_common_ptr cinfo)
     longjmp(e->jump, 1);
 }
 
+/* libjpeg's messages: its trace output is dropped, and so are warnings
+ * that leave the pixels whole (extraneous bytes between markers, common
+ * in cameras' files); a file cut short, or a data segment that ends early,
+ * has its missing part made up (grey), so it is refused as damaged. */
 static void jpeg_quiet(j_common_ptr cinfo, int level)
 {
-    (void)cinfo;
-    (void)level;
+    const int code = cinfo->err->msg_code;
+    if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER))
+        jpeg_fail(cinfo);
 }
 
 /* Called by libjpeg as it works: stops a file of endless scans, and a
