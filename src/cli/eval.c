@@ -27,12 +27,14 @@ static const char usage[] =
     "                   host's cores / its ranks)\n";
 
 /* --model with layers other than the weights' own model file (say another
- * activation), or another [net] input (8x8 images read as 4x16 ones): the
+ * activation), another [net] input (8x8 images read as 4x16 ones) or
+ * another loss (mse's raw outputs for cross_entropy's softmax): the
  * values load, since the shapes agree, but the network is another one;
  * rank 0 says so. */
 static void warn_other_layers(const char *weights, const char *model_path, const char *text,
-                              const struct sn_shape *input)
+                              const struct sn_netcfg *given)
 {
+    const struct sn_shape *input = &given->input;
     char *own = NULL, a[64], b[64];
     if (sn_dist_rank() != 0 || sn_weights_read_cfg(weights, &own))
         return;
@@ -52,6 +54,12 @@ static void warn_other_layers(const char *weights, const char *model_path, const
                     "trained with read %s: each example is read in --model's shape\n",
                     cli_line(model_path), sn_shape_str(input, sa, sizeof sa), cli_line(weights),
                     sn_shape_str(&net.input, sb, sizeof sb));
+    if (m && (net.loss != given->loss || net.target_input != given->target_input))
+        cli_eprintf("scratchnet: warning: --model %s has loss %s%s, the model %s was trained "
+                    "with %s%s: the outputs and the loss are --model's\n", cli_line(model_path),
+                    sn_loss_name(given->loss), given->target_input ? " (target = input)" : "",
+                    cli_line(weights), sn_loss_name(net.loss),
+                    net.target_input ? " (target = input)" : "");
     sn_model_destroy(m);
     free(own);
 }
@@ -87,7 +95,7 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
         return rc;
     }
     if (model_path)
-        warn_other_layers(weights, model_path, text, &net->input);
+        warn_other_layers(weights, model_path, text, net);
     if (cfg_text)
         *cfg_text = text;
     else

@@ -211,6 +211,17 @@ static void test_datacheck_table_per_feature(void **state)
         !strstr(err, "was trained with read 8"))
         fail_msg("exit %d: %s", rc, err);
     free(err);
+    /* another loss: mse's raw outputs for cross_entropy's softmax */
+    write_text(sn_test_path("mse8.cfg"), "[net]\ninput = 8\nbatch = 24\nloss = mse\n"
+               "optimizer = adam\nlr = 0.01\n[dense]\nunits = 16\nactivation = relu\n"
+               "[dense]\nunits = 3\n");
+    rc = sn_test_run(BIN " eval --weights %s --data %s --model %s", sn_test_path("wtable.h5"),
+                     sn_test_path("table.h5"), sn_test_path("mse8.cfg"));
+    err = err_text();
+    if (!strstr(err, "mse8.cfg has loss mse, the model ") ||
+        !strstr(err, "was trained with cross_entropy"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
     rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wtable.h5"),
                      sn_test_path("table.h5"));
     out = out_text();
