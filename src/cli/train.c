@@ -90,7 +90,8 @@ static const char usage[] =
     "  --threads T           threads per rank (default, or 0: OMP_NUM_THREADS, else\n"
     "                        the host's cores / its ranks)\n"
     "  --timeout S           end the job when a rank makes no progress for S seconds\n"
-    "                        (a peer hung in a collective; default 900, 0 = never)\n"
+    "                        (a peer hung in a collective; default 900, 0 = never,\n"
+    "                        else at least 1)\n"
     "  --quiet               print nothing but warnings and errors\n"
     "  --progress MODE       tty: one line redrawn in place; plain: a line every\n"
     "                        --progress-every N steps (default, or 0: ten per epoch);\n"
@@ -203,6 +204,9 @@ static int check_flags(const struct train_flags *f)
     if (half != SN_HALF_NONE && f->shard)
         return sn_fail(SN_EUSAGE, "--compress does not apply to --shard-optimizer (its "
                        "reduce-scatter and allgather send floats)");
+    if (f->timeout > 0 && f->timeout < 1)   /* the watchdog looks once a second */
+        return sn_fail(SN_EUSAGE, "--timeout must be 0 (never) or at least 1 s, got %g",
+                       f->timeout);
     if (f->keep > 0 && !f->ckdir)
         return sn_fail(SN_EUSAGE, "--keep needs --checkpoint-dir");
     if (f->ckevery > 0 && !f->ckdir)
