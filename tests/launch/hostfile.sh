@@ -134,6 +134,13 @@ THREADS=1 BIND=none GRACE=1 SCRATCHNET="$t/fake.sh" bash "$top/launch/cluster.sh
 mkdir -p "$t/ck3"
 (cd "$t" && CKPT="$t/ck3" SCRATCHNET="$t/fake.sh" bash "$top/launch/slurm.sbatch") > "$t/out" 2>&1 &&
     [ -f "$t/ck3/FINISHED" ] || bad "slurm.sbatch took a warning for a stop: $(tail -2 "$t/out")"
+for empty in "--model=" "--data" "--checkpoint-dir="; do
+    # shellcheck disable=SC2086
+    (cd "$t" && SCRATCHNET=/bin/true bash "$top/launch/slurm.sbatch" $empty "") > "$t/out" 2>&1
+    st=$?
+    [ "$st" = 2 ] && grep -qF -- ": the value is empty" "$t/out" ||
+        bad "slurm.sbatch $empty '': exit $st: $(head -2 "$t/out")"
+done
 for th in abc 0 5000; do
     (cd "$t" && SCRATCHNET=/bin/true bash "$top/launch/slurm.sbatch" --threads "$th") > "$t/out" 2>&1
     st=$?
