@@ -8,9 +8,9 @@
  * over the ranks.  Rank 0 prints the loss every 300 steps and the training
  * accuracy; the program exits 0 if the accuracy reaches 98%.
  *
- *   cc spiral.c $(pkg-config --cflags --libs scratchnet) -lm -o spiral
- *   ./spiral                  (one rank)
- *   mpirun -np 2 ./spiral     (two ranks, the same trajectory)
+ *   cc examples/spiral.c $(pkg-config --cflags --libs scratchnet) -lm -o build/spiral
+ *   build/spiral              (one rank)
+ *   mpirun -np 2 build/spiral (two ranks, the same trajectory)
  */
 #include <math.h>
 #include <stdio.h>

@@ -3,8 +3,10 @@
  * checkpoints: started again after a kill (or a Slurm requeue), it
  * continues from the newest checkpoint, bit for bit.
  *
- *   cc train_h5.c $(pkg-config --cflags --libs scratchnet) -lm -o train_h5
- *   mpirun -np 2 -x OMP_NUM_THREADS=1 ./train_h5 models/mlp.cfg data/fashion-mnist.h5 ckpt [weights.h5]
+ * From the source folder, after `make install` (README: the library):
+ *   cc examples/train_h5.c $(pkg-config --cflags --libs scratchnet) -lm -o build/train_h5
+ *   mpirun -np 2 -x OMP_NUM_THREADS=1 build/train_h5 models/mlp.cfg data/fashion-mnist.h5 \
+ *       ckpt [weights.h5]
  *
  * Rank 0 prints one line per epoch; the weights file, when named, is
  * written at the end.  Everything else (checkpoint every epoch, resume,

@@ -120,14 +120,14 @@ static char *run_line(const char *p, const char *dir, const char *cmd)
 
 /* Every README line "cc examples/..." run exactly as written in a folder
  * holding a copy of examples/ and a build/ folder (a source tree after
- * make), and the build line in the header comment of
- * each example it names (" *   cc NAME.c ..."), run beside a copy of the
- * file, then the program: they must link and find the shared library. */
+ * make), and the build line in the header comment of each example it
+ * names (" *   cc examples/NAME.c ..."), run the same way in another such
+ * folder, then the program: they must link and find the shared library. */
 static void run_as_written(const char *p)
 {
-    assert_int_equal(sn_test_run("rm -rf %s/readme %s/own && mkdir -p %s/readme/build %s/own && "
-                                 "cp -r examples %s/readme/ && cp examples/*.c %s/own/",
-                                 p, p, p, p, p, p), 0);
+    assert_int_equal(sn_test_run("rm -rf %s/readme %s/own && mkdir -p %s/readme/build "
+                                 "%s/own/build %s/own/examples && cp -r examples %s/readme/ && "
+                                 "cp examples/*.c %s/own/examples/", p, p, p, p, p, p, p), 0);
     char *readme = sn_test_slurp("README.md");
     assert_non_null(readme);
     int n = 0;
@@ -151,7 +151,7 @@ static void run_as_written(const char *p)
         *strchr(cmt, '\n') = '\0';
         print_message("%s: %s\n", path, cmt);
         free(run_line(p, "own", cmt));
-        snprintf(bin, sizeof bin, "ldd ./%.*s | grep -q '%s/lib/libscratchnet.so.0'",
+        snprintf(bin, sizeof bin, "ldd build/%.*s | grep -q '%s/lib/libscratchnet.so.0'",
                  (int)(strlen(src) - 2), src, p);
         free(run_line(p, "own", bin));   /* the installed library, through the rpath */
         free(text);
