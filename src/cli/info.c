@@ -76,6 +76,9 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
                states == 1 ? "" : "s",
                (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
                (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
+    if (net->batch % ranks != 0)   /* train refuses such a run: say so here, where it is planned */
+        cli_printf("note: the global batch %d is not divisible by %ld ranks, which train "
+                   "refuses (--batch, or another rank count)\n", net->batch, ranks);
     if (z.total_bytes > limit)
         cli_printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval, predict and "
                    "export refuse this model unless SN_MODEL_MAX_BYTES allows it\n",
