@@ -132,14 +132,22 @@ static void forget_checked(const char *path)
         *c = checked[--n_checked];
 }
 
+/* The descriptor libhdf5 reads f through (the POSIX driver's), or -1. */
+static int vfd_of(struct sn_h5 *f)
+{
+    void *handle = NULL;
+    if (H5Fget_vfd_handle(f->id, H5P_DEFAULT, &handle) < 0 || !handle)
+        return -1;
+    return *(int *)handle;
+}
+
 /* The file f's descriptor holds is the one the probe checked at its name. */
 static int check_same(struct sn_h5 *f, const char *path)
 {
     const struct checked *c = find_checked(path);
-    void *handle = NULL;
     struct sn_file_stamp now;
-    if (!c || H5Fget_vfd_handle(f->id, H5P_DEFAULT, &handle) < 0 || !handle ||
-        sn_fs_stamp_fd(*(int *)handle, &now) != 0 || sn_fs_stamp_same(&now, &c->stamp))
+    const int fd = c ? vfd_of(f) : -1;
+    if (fd < 0 || sn_fs_stamp_fd(fd, &now) != 0 || sn_fs_stamp_same(&now, &c->stamp))
         return SN_OK;
     return sn_fail(SN_EINVAL, "%s: the file changed after it was checked (replaced or written "
                    "meanwhile); run the command again once it is complete", path);
@@ -463,7 +471,7 @@ static size_t probe_inflated;   /* in the probe's child only */
 static bool probe_too_deep;     /* in the probe's child only */
 /* The memory the child may have needed at its peak: this program and its
  * libraries take about 30 MB, a real file's check a few MB more; a 15 KB
- * file damaged in 4 bytes made libhdf5 take 2.1 GB (and 10 s of CPU), and
+ * file damaged in 4 bytes made libhdf5 take 2.1 GB (and 9 s of CPU), and
  * the command would do it all again. */
 #define PROBE_RSS_BUDGET_MB 1024
 #define PROBE_TOO_LARGE 45
@@ -492,8 +500,9 @@ static bool probe_too_deep;     /* in the probe's child only */
  * parent (a whole number, 1 for a command that is its pid namespace's
  * first process; never 0, which getppid() gives a process whose parent is
  * outside its namespace, and an empty word once parsed as), and the
- * parent's descriptor of the file is open here.  Words found without that (left in a user's environment) are
- * removed, so that nothing this process starts sees them. */
+ * parent's descriptor of the file is open here.  Words found without that
+ * (left in a user's environment) are removed, so that nothing this process
+ * starts sees them. */
 static bool probe_started(int argc, char **argv, const char *parent, long long *pid)
 {
     const bool ok = argc == 2 && strcmp(argv[1], PROBE_ARGV) == 0 && parent &&
@@ -616,9 +625,9 @@ static void probe_program(char *self, size_t len, char **argv)
 
 /* Start the child (probe_program): no signal blocked or caught, no
  * descriptor of the command's (a checkpoint folder's lock, MPI's sockets)
- * but file, the file to check, as PROBE_FD,
- * its output to /dev/null and its errors to *err (the read end of a pipe;
- * they explain a child that could not run the check). */
+ * but file, the file to check, as PROBE_FD; its output to /dev/null and
+ * its errors to *err (the read end of a pipe; they explain a child that
+ * could not run the check). */
 static pid_t spawn_probe(const char *path, int file, const char *kind, const char *arg,
                          int *err)
 {
@@ -901,7 +910,6 @@ static int touch_all(const char *path, const char *arg)
     return rc;
 }
 
-
 /* H5Lvisit: stop at the first link that is not a hard link. */
 static herr_t find_link(hid_t g, const char *name, const H5L_info_t *info, void *first)
 {
@@ -1079,10 +1087,8 @@ static bool n_bytes(int fd, void *buf, size_t n, off_t at)
  * layout); -1 when the driver has none. */
 static int dup_vfd(struct sn_h5 *f)
 {
-    void *handle = NULL;
-    if (H5Fget_vfd_handle(f->id, H5P_DEFAULT, &handle) < 0 || !handle)
-        return -1;
-    return fcntl(*(int *)handle, F_DUPFD_CLOEXEC, 0);
+    const int fd = vfd_of(f);
+    return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
 /* Row r of dataset path read by libhdf5 and directly at dr->base agree. */
