@@ -36,6 +36,13 @@ struct direct {
     hsize_t n_rows;
 };
 
+/* A dataset kept open for reading rows, with its own chunk cache (below). */
+#define ROWS_OPEN_MAX 8
+struct rows_dset {
+    char path[64];
+    hid_t id;
+};
+
 struct sn_h5 {
     hid_t id;
     bool writable;
@@ -43,6 +50,8 @@ struct sn_h5 {
     int fd;                  /* for direct reads (-1 until the first) */
     int n_direct;
     struct direct direct[DIRECT_MAX];
+    int n_open;
+    struct rows_dset open[ROWS_OPEN_MAX];
 };
 
 /* Called before every way into libhdf5.  H5dont_atexit: libhdf5 1.10.8
@@ -280,6 +289,8 @@ int sn_h5_close(struct sn_h5 *f)
     errno = 0;
     if (f->writable && H5Fflush(f->id, H5F_SCOPE_GLOBAL) < 0)
         rc = sn_fail(SN_EIO, "%s: writing failed (%s)", f->path, write_why(errno));
+    for (int i = 0; i < f->n_open; i++)
+        H5Dclose(f->open[i].id);
     errno = 0;
     if (H5Fclose(f->id) < 0 && rc == SN_OK)
         rc = sn_fail(SN_EIO, "%s: closing failed (%s)", f->path, write_why(errno));
@@ -1019,6 +1030,70 @@ static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size
     return SN_OK;
 }
 
+/* Reading rows in batches.  libhdf5 inflates a compressed chunk into its
+ * chunk cache, which belongs to the open dataset; its default (1 MiB) holds
+ * no chunk larger than that, and a dataset opened afresh for every batch
+ * has an empty one: a chunk of 50 MB was inflated again for each batch of
+ * 64 rows (about 1.7 s a batch).  So a read-only file keeps the datasets
+ * it reads rows of open, each with a cache that holds at least one whole
+ * chunk (and up to ROWS_CACHE_BYTES of them): the cost is one inflation
+ * per chunk for rows read in order (eval, predict, the cache fill), and
+ * for random rows once the chunks fit in the cache (docs/RELIABILITY.md). */
+#define ROWS_CACHE_BYTES ((size_t)64 << 20)
+#define ROWS_CACHE_SLOTS 12421   /* a prime, as libhdf5 advises */
+
+static hid_t open_with_cache(struct sn_h5 *f, const char *path)
+{
+    hid_t d = H5Dopen2(f->id, path, H5P_DEFAULT);
+    if (d < 0)
+        return d;
+    hid_t pl = H5Dget_create_plist(d), t = H5Dget_type(d);
+    hsize_t chunk[H5S_MAX_RANK];
+    size_t bytes = t < 0 ? 0 : H5Tget_size(t);
+    int cn = pl >= 0 && H5Pget_layout(pl) == H5D_CHUNKED ? H5Pget_chunk(pl, H5S_MAX_RANK, chunk)
+                                                          : 0;
+    for (int i = 0; i < cn; i++)   /* check_backed bounded it by SN_H5_MAX_CHUNK_BYTES */
+        bytes *= (size_t)chunk[i];
+    H5Tclose(t);
+    H5Pclose(pl);
+    if (cn <= 0)
+        return d;
+    H5Dclose(d);   /* closed first: see rows_dset */
+    hid_t apl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(apl, ROWS_CACHE_SLOTS,
+                       bytes > ROWS_CACHE_BYTES ? bytes : ROWS_CACHE_BYTES, 0.75);
+    d = H5Dopen2(f->id, path, apl);
+    H5Pclose(apl);
+    return d;
+}
+
+/* Dataset path for reading rows: kept open (read-only files), or opened
+ * now when *close_it comes back true. */
+static int rows_dset(struct sn_h5 *f, const char *path, hid_t *d, bool *close_it)
+{
+    for (int i = 0; i < f->n_open; i++)
+        if (strcmp(f->open[i].path, path) == 0) {
+            *d = f->open[i].id;
+            *close_it = false;
+            return SN_OK;
+        }
+    int rc = open_dset(f, path, d);   /* the checks, and the error naming the dataset */
+    *close_it = true;
+    if (rc || f->writable || f->n_open == ROWS_OPEN_MAX || strlen(path) >= sizeof f->open[0].path)
+        return rc;
+    /* a dataset open twice shares one cache, the first opening's */
+    H5Dclose(*d);
+    hid_t kept = open_with_cache(f, path);
+    if (kept < 0)
+        return sn_fail(SN_EINVAL, "%s: %s is not a dataset", f->path, path);
+    *d = kept;
+    *close_it = false;
+    struct rows_dset *o = &f->open[f->n_open++];
+    snprintf(o->path, sizeof o->path, "%s", path);
+    o->id = kept;
+    return SN_OK;
+}
+
 /* Read whole rows of a dataset: the ascending rows[0..n-1], or, when rows
  * is NULL, the block [first, first+n).  Runs of consecutive rows become one
  * hyperslab block each; the union is read with one H5Dread. */
@@ -1026,7 +1101,8 @@ static int read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, siz
                      size_t n, size_t row_len, enum sn_h5_type type, void *out)
 {
     hid_t d = -1;
-    int rc = open_dset(f, path, &d);
+    bool close_it = true;
+    int rc = rows_dset(f, path, &d, &close_it);
     if (rc)
         return rc;
     hid_t s = H5Dget_space(d);
@@ -1053,7 +1129,8 @@ static int read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, siz
     if (rc == SN_OK && n > 0)
         rc = read_sel(f, path, d, s, n * row_len, type, out);
     H5Sclose(s);
-    H5Dclose(d);
+    if (close_it)
+        H5Dclose(d);
     return rc;
 }
 
