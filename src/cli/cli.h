@@ -61,6 +61,9 @@ int cli_same_file(const char *path, const char *what);
  * lowest rank that differs.  Reads a few hundred rows, not the whole file. */
 struct sn_dataset;
 int cli_same_data(struct sn_dataset *ds, const char *path);
+/* Collective: the splits the ranks hold in memory are the same, every
+ * byte (train holds them when they fit in --cache-mb). */
+int cli_same_held_data(const struct sn_dataset *ds, const char *path);
 bool cli_launched(void);
 
 /* ---- command-line options ---- */

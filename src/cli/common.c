@@ -242,6 +242,25 @@ int cli_same_data(struct sn_dataset *ds, const char *path)
                    (unsigned long long)first[1], (unsigned long long)first[0], r);
 }
 
+/* The data every rank holds in memory, compared byte for byte (a hash of
+ * all of it): the fingerprint above samples rows, so a node-local copy of
+ * the same size that differs elsewhere passes it. */
+int cli_same_held_data(const struct sn_dataset *ds, const char *path)
+{
+    uint64_t mine[2], first[2], other[2];
+    if (sn_dist_size() == 1)
+        return SN_OK;
+    mine[0] = sn_dataset_held_hash(ds, &mine[1]);
+    int r, rc = first_differing(mine, first, other, &r);
+    if (rc || r < 0)
+        return rc;
+    return sn_fail(SN_EINVAL, "%s: rank %d holds other data in memory than rank 0 (%llu "
+                   "bytes, checksum %016llx; rank 0: %llu bytes, %016llx): every rank must read "
+                   "the same data (a different file at this path on rank %d's host?)", path, r,
+                   (unsigned long long)other[1], (unsigned long long)other[0],
+                   (unsigned long long)first[1], (unsigned long long)first[0], r);
+}
+
 static bool launched;
 
 /* What the launchers set in each process they start. */

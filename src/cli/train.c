@@ -474,6 +474,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     make_opts(f, &r->ob, &o);
     if (!rc)
         rc = sn_trainer_create(r->text, f->model, r->ds, &o, &s, &r->t);
+    if (!rc)   /* the data now in memory, compared whole */
+        rc = cli_same_held_data(r->ds, f->data);
     if (!rc)
         rc = check_classes(f, r);
     if (!rc)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "core/status.h"
 #include "io/h5.h"
@@ -74,6 +75,32 @@ int sn_dataset_fingerprint(struct sn_dataset *d, float *row, char *out, size_t l
         snprintf(out + at, len - at, "; %zu classes %016llx; rows %016llx", n,
                  (unsigned long long)ch, (unsigned long long)rows);
     return SN_OK;
+}
+
+/* Bytes at p folded into h: CRC-32 of their count and contents. */
+static uint64_t fold_crc(uint64_t h, const void *p, uint64_t n)
+{
+    uLong c = crc32_z(0L, p, (z_size_t)n);
+    h = sn_fnv1a(h, &n, sizeof n);
+    return sn_fnv1a(h, &c, sizeof c);
+}
+
+uint64_t sn_dataset_held_hash(const struct sn_dataset *d, uint64_t *bytes)
+{
+    const struct sn_split *const splits[] = { &d->train, &d->test, &d->val };
+    uint64_t h = SN_FNV_START;
+    *bytes = 0;
+    for (int i = 0; i < 3; i++) {
+        const struct sn_split *s = splits[i];
+        if (!s->present || !s->x_mem)
+            continue;
+        const uint64_t xb = (uint64_t)s->n * s->row_len * (s->x_u8 ? 1 : sizeof(float));
+        const uint64_t yb = s->has_y ? (uint64_t)s->n * (s->y_int ? 1 : (size_t)s->y_k) * 4 : 0;
+        h = fold_crc(h, s->x_mem, xb);
+        h = fold_crc(h, s->y_mem, yb);
+        *bytes += xb + yb;
+    }
+    return h;
 }
 
 /* Whether a line opens a section, and which: "[net]" -> "net". */

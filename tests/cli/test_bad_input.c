@@ -1337,32 +1337,42 @@ static void test_eval_ranks_read_same_weights(void **state)
 
 /* Ranks in different folders read different data under one path (one
  * label changed: same size, same shapes): train and eval refuse on every
- * rank, naming rank 1, instead of a result from two datasets. */
+ * rank, naming rank 1, instead of a result from two datasets.  Row 5 is
+ * among the rows the fingerprint samples; row 2 is not, and train, which
+ * holds the data in memory, compares all of it. */
 static void test_ranks_read_same_data(void **state)
 {
     (void)state;
     const char *t = sn_test_tmpdir();
-    assert_int_equal(sn_test_run("cd %s && mkdir -p data/r0 data/r1", t), 0);
-    for (int r = 0; r < 2; r++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/data/r%d/blobs.h5", t, r);
-        sn_test_write_blobs(path, (struct sn_test_blobs){ .set_label5 = true, .label5 = r });
-    }
-    static const char *const cmds[] = {
-        "eval --weights %s/w.h5 --data blobs.h5",
-        "train --model %s/m.cfg --data blobs.h5 --steps 2 --quiet",
+    static const struct {
+        int row;
+        const char *cmd, *want;
+    } cases[] = {
+        { 5, "eval --weights %s/w.h5 --data blobs.h5", "rank 1 reads other data than rank 0" },
+        { 5, "train --model %s/m.cfg --data blobs.h5 --steps 2 --quiet",
+          "rank 1 reads other data than rank 0" },
+        { 2, "train --model %s/m.cfg --data blobs.h5 --steps 2 --quiet",
+          "rank 1 holds other data in memory than rank 0" },
     };
-    for (int c = 0; c < 2; c++) {
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        assert_int_equal(sn_test_run("cd %s && rm -rf data && mkdir -p data/r0 data/r1", t), 0);
+        for (int r = 0; r < 2; r++) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/data/r%d/blobs.h5", t, r);
+            sn_test_write_blobs(path, (struct sn_test_blobs){ .set_label5 = true, .label5 = r,
+                                                              .label_row = cases[c].row });
+        }
         char cmd[512];
-        snprintf(cmd, sizeof cmd, cmds[c], fx);
+        snprintf(cmd, sizeof cmd, cases[c].cmd, fx);
         int rc = sn_test_run("cd %s/data && timeout 120 %s -np 2 sh -c 'cd r${OMPI_COMM_WORLD_RANK:-$PMI_RANK} "
                              "&& exec \"$SN_BIN\" %s'", t, mpirun(), cmd);
         char *err = sn_test_slurp(sn_test_path("err.txt"));
         int lines = 0;
         for (const char *p = err; (p = strstr(p, "scratchnet: error:")); p++)
             lines++;
-        if (rc != 2 || lines != 1 || !strstr(err, "blobs.h5: rank 1 reads other data than rank 0"))
-            fail_msg("%s: exit %d (want 2), %d error lines (want 1): %s", cmd, rc, lines, err);
+        if (rc != 2 || lines != 1 || !strstr(err, cases[c].want))
+            fail_msg("row %d, %s: exit %d (want 2), %d error lines (want 1): %s", cases[c].row,
+                     cmd, rc, lines, err);
         free(err);
     }
 }

@@ -196,7 +196,7 @@ void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
                 x[i * fdim + j] = 0.7f * sn_rng_normal(&r) + (j % K == c ? 2.0f : -1.0f);
         }
         if (!split && o.set_label5)
-            y[5] = o.label5;
+            y[o.label_row ? o.label_row : 5] = o.label5;
         if (!split && o.nan_row7)
             x[7 * fdim + 3] = NAN;
         if (split && o.inf_test_row3)

@@ -74,8 +74,9 @@ struct sn_test_blobs {
     bool no_y, float_y;  /* no /y, or float labels of shape (N) */
     int y_rows;          /* rows of /train/y (0: as x) */
     int test_f;          /* features of /test/x (0: 8) */
-    bool set_label5;     /* train row 5 gets label5 */
+    bool set_label5;     /* train row 5 (or label_row) gets label5 */
     int label5;
+    int label_row;       /* the row set_label5 changes (0: row 5) */
     int label_shift;     /* added to every label */
     bool nan_row7;       /* train x[7][3] = NaN */
     bool inf_test_row3;  /* test x[3][2] = Inf */
