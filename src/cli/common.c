@@ -184,6 +184,19 @@ static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t o
     return sn_dist_bcast(other, 2 * sizeof *other, *r);
 }
 
+/* The error for rank r, whose [hash, bytes] (other) differ from rank 0's
+ * (first): "PATH: rank R DIFFERS than rank 0 (...): every rank must read
+ * the same SAME (...)". */
+static int differs_from_rank0(const char *path, int r, const char *differs, const char *sum,
+                              const char *same, const uint64_t first[2], const uint64_t other[2])
+{
+    return sn_fail(SN_EINVAL, "%s: rank %d %s than rank 0 (%llu bytes, %s %016llx; rank 0: "
+                   "%llu bytes, %016llx): every rank must read the same %s (a different file "
+                   "at this path on rank %d's host?)", path, r, differs,
+                   (unsigned long long)other[1], sum, (unsigned long long)other[0],
+                   (unsigned long long)first[1], (unsigned long long)first[0], same, r);
+}
+
 int cli_same_file(const char *path, const char *what)
 {
     FILE *fp;
@@ -197,11 +210,9 @@ int cli_same_file(const char *path, const char *what)
     int r;
     if ((rc = sn_dist_agree(rc)) || (rc = first_differing(mine, first, other, &r)) || r < 0)
         return rc;
-    return sn_fail(SN_EINVAL, "%s: rank %d reads another %s than rank 0 (%llu bytes, checksum "
-                   "%016llx; rank 0: %llu bytes, %016llx): every rank must read the same file "
-                   "(a different file at this path on rank %d's host?)", path, r, what,
-                   (unsigned long long)other[1], (unsigned long long)other[0],
-                   (unsigned long long)first[1], (unsigned long long)first[0], r);
+    char differs[96];
+    snprintf(differs, sizeof differs, "reads another %s", what);
+    return differs_from_rank0(path, r, differs, "checksum", "file", first, other);
 }
 
 /* This rank's data in two numbers: the file's size (0 for a folder) and a
@@ -235,11 +246,7 @@ int cli_same_data(struct sn_dataset *ds, const char *path)
     if (sn_dist_size() == 1 || (rc = sn_dist_agree(rc)) ||
         (rc = first_differing(mine, first, other, &r)) || r < 0)
         return rc;
-    return sn_fail(SN_EINVAL, "%s: rank %d reads other data than rank 0 (%llu bytes, "
-                   "fingerprint %016llx; rank 0: %llu bytes, %016llx): every rank must read the "
-                   "same data (a different file at this path on rank %d's host?)", path, r,
-                   (unsigned long long)other[1], (unsigned long long)other[0],
-                   (unsigned long long)first[1], (unsigned long long)first[0], r);
+    return differs_from_rank0(path, r, "reads other data", "fingerprint", "data", first, other);
 }
 
 /* The data every rank holds in memory, compared byte for byte (a hash of
@@ -254,11 +261,8 @@ int cli_same_held_data(const struct sn_dataset *ds, const char *path)
     int r, rc = first_differing(mine, first, other, &r);
     if (rc || r < 0)
         return rc;
-    return sn_fail(SN_EINVAL, "%s: rank %d holds other data in memory than rank 0 (%llu "
-                   "bytes, checksum %016llx; rank 0: %llu bytes, %016llx): every rank must read "
-                   "the same data (a different file at this path on rank %d's host?)", path, r,
-                   (unsigned long long)other[1], (unsigned long long)other[0],
-                   (unsigned long long)first[1], (unsigned long long)first[0], r);
+    return differs_from_rank0(path, r, "holds other data in memory", "checksum", "data", first,
+                              other);
 }
 
 static bool launched;
@@ -470,7 +474,8 @@ static int check_replaceable(const char *out, const char *flag, const char *targ
         close(fd);
     }
     /* --log is appended to in place, which append-only allows */
-    const int forbid = strcmp(flag, "--log") == 0 ? FS_IMMUTABLE_FL : FS_IMMUTABLE_FL | FS_APPEND_FL;
+    const int forbid =
+        strcmp(flag, "--log") == 0 ? FS_IMMUTABLE_FL : FS_IMMUTABLE_FL | FS_APPEND_FL;
     if (attr & forbid)
         return sn_fail(SN_EUSAGE, "%s %s is %s (chattr %s): it cannot be replaced", flag, out,
                        attr & FS_IMMUTABLE_FL ? "immutable" : "append-only",
