@@ -135,9 +135,17 @@ PREFIX   ?= /usr/local
 # absolute: scratchnet.pc and the library's rpath name it (PREFIX=build/x would
 # work only from this folder)
 override PREFIX := $(abspath $(PREFIX))
-# scratchnet --version prints it
-$(BUILD)/src/cli/main.o: CFLAGS += -DSN_VERSION='"$(VERSION)"'
-$(BUILD)/src/cli/main.o: Makefile
+# scratchnet --version prints these: the version, the commit built (with
+# -dirty for uncommitted changes) and the machine code it targets, written
+# to a header that changes only when they do
+COMMIT   := $(shell [ -e .git ] && git describe --always --dirty 2>/dev/null)
+BUILD_INFO := $(BUILD)/gen/build_info.h
+BUILD_DESC := $(if $(COMMIT),commit $(COMMIT),no git commit), $(if $(filter 1,$(PORTABLE)),-march=x86-64-v2,-march=native)
+$(BUILD_INFO): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define SN_VERSION "%s"\n#define SN_BUILD "%s"\n' '$(VERSION)' '$(BUILD_DESC)' | \
+	    cmp -s - $@ || printf '#define SN_VERSION "%s"\n#define SN_BUILD "%s"\n' '$(VERSION)' '$(BUILD_DESC)' > $@
+$(BUILD)/src/cli/main.o: $(BUILD_INFO)
 
 TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/train/test_*.c \
                         tests/cli/test_*.c \

@@ -132,14 +132,16 @@ static void test_words_one_skipped_file(void **state)
     free(out);
 }
 
-/* --version names the program's version and the three libraries it runs
- * on, read from them at run time; with anything after it, it is a usage
- * error. */
+/* --version names the program's version, the commit and machine code it
+ * was built from, and the three libraries it runs on, read from them at
+ * run time; with anything after it, it is a usage error. */
 static void test_words_version(void **state)
 {
     (void)state;
     char *out = run_out(BIN " --version%s%s", "", "");
     assert_true(strncmp(out, "scratchnet 0.", 13) == 0);
+    assert_true(strstr(out, " (commit ") || strstr(out, " (no git commit"));
+    assert_non_null(strstr(out, ", -march="));
     assert_non_null(strstr(out, "\n  MPI:  "));
     assert_non_null(strstr(out, "\n  HDF5: 1."));
     assert_non_null(strstr(out, "\n  BLAS: "));
