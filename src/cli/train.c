@@ -568,7 +568,12 @@ static int train_loop(const struct train_flags *f, struct run *r)
     while (!rc && !sn_trainer_done(r->t)) {
         if ((rc = sn_trainer_step(r->t, &si)))
             break;
-        progress_step(&r->pg, (int)si.epoch + 1, epochs, si.step_in_epoch, p.steps_per_epoch,
+        /* the bar counts to where this epoch ends: its last step, or the
+         * run's (--steps) when that comes first */
+        const int64_t epoch_start = si.global_step - si.step_in_epoch;
+        const int64_t epoch_steps = p.end_step - epoch_start < p.steps_per_epoch
+                                        ? p.end_step - epoch_start : p.steps_per_epoch;
+        progress_step(&r->pg, (int)si.epoch + 1, epochs, si.step_in_epoch, epoch_steps,
                       si.loss_mean, si.acc, batch, si.global_step, p.end_step);
         if (si.stop && !si.finished) {   /* time is short: no evaluation, straight to saving */
             r->stopped = si.stop;

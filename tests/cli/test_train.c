@@ -1399,7 +1399,8 @@ static void test_train_help_and_lone_rank(void **state)
 }
 
 /* Without a launcher a run is one rank and starts no MPI runtime; SN_MPI=1
- * starts it anyway; another value of SN_MPI is refused. */
+ * starts it anyway; another value of SN_MPI is refused.  The progress bar
+ * of a run that --steps ends inside its epoch counts to the run's end. */
 static void test_train_alone_without_mpi(void **state)
 {
     (void)state;
@@ -1408,6 +1409,7 @@ static void test_train_alone_without_mpi(void **state)
     char *out = out_text();
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "1 rank (alone, no MPI)"));
+    assert_non_null(strstr(out, "[####################] 2/2  loss"));
     free(out);
     rc = sn_test_run(run, "SN_MPI=1 ", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
     out = out_text();
