@@ -241,7 +241,7 @@ install: $(BIN) $(LIB) $(SO)
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
 	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \
 	    *"$(PREFIX)/lib/pkgconfig"*) ;; \
-	    *) echo "  (pkg-config looks there after: export PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)";; \
+	    *) echo "  (pkg-config finds it only once you: export PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)";; \
 	esac
 
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)

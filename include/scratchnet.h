@@ -8,9 +8,15 @@
  *   core   tensors, layers, losses, optimizers, the model (no MPI, no HDF5)
  *   io     HDF5 datasets, weights, checkpoints, IDX, the model file
  *   dist   ranks and collectives (MPI or one local process)
+ *
+ * C11; from C++ (11 or later) too: the declarations are extern "C".
  */
 #ifndef SCRATCHNET_H
 #define SCRATCHNET_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #include "core/status.h"
 #include "core/tensor.h"
@@ -38,5 +44,9 @@
 #include "train/evaluate.h"
 #include "train/reducer.h"
 #include "train/trainer.h"
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -88,7 +88,7 @@ static inline float sn_fp16_to_f32(uint16_t h)
     const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
     if (e == 0) {   /* zero or subnormal: m * 2^-24, exact in float */
-        float v = (float)m * 0x1p-24f;
+        float v = (float)m * (1.0f / 16777216.0f);   /* 2^-24, exact */
         return sn_f32_from_bits(sn_f32_bits(v) | sign);
     }
     if (e == 31)

@@ -237,6 +237,10 @@ void sn_dist_flight_enter(enum sn_dist_op op);
 void sn_dist_flight_leave(void);
 
 /* End every rank of the job now with exit status code. */
+#ifdef __cplusplus   /* the installed headers are usable from C++ too */
+[[noreturn]] void sn_dist_abort(int code);
+#else
 _Noreturn void sn_dist_abort(int code);
+#endif
 
 #endif

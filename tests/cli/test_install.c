@@ -71,6 +71,23 @@ static void test_install_prefix(void **state)
         fprintf(stderr, "%s\n%s\n", sn_test_slurp(sn_test_path("out.txt")),
                 sn_test_slurp(sn_test_path("err.txt")));
     assert_int_equal(rc, 0);
+    /* and from C++: the declarations are extern "C" (a mangled name would
+     * not link) and compile as C++11 */
+    FILE *cpp = fopen(sn_test_path("use.cpp"), "w");
+    assert_non_null(cpp);
+    fputs("#include <scratchnet.h>\n#include <cstdio>\nint main()\n{\n    struct sn_rng r;\n"
+          "    sn_rng_seed(&r, 1, 2);\n    std::printf(\"%s %.3f\\n\", sn_strstatus(SN_EINVAL), "
+          "sn_rng_normal(&r));\n    return 0;\n}\n", cpp);
+    fclose(cpp);
+    rc = sn_test_run("g++ -std=c++11 -Wall -Werror %s $(PKG_CONFIG_PATH=%s/lib/pkgconfig "
+                     "pkg-config --cflags --libs scratchnet) -o %s/use_cpp && "
+                     "unset LD_LIBRARY_PATH && %s/use_cpp", sn_test_path("use.cpp"), p, p, p);
+    out = sn_test_slurp(sn_test_path("out.txt"));
+    if (rc)
+        fprintf(stderr, "%s\n%s\n", out, sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "invalid input "));
+    free(out);
     run_as_written(p);
     /* train_h5 on two ranks: three epochs with a checkpoint each, then a
      * second start resumes from the newest and has nothing left to do */
