@@ -13,6 +13,9 @@
 # and so do mpirun and this script.  mpirun never sees those signals (it runs in a
 # session of its own): Open MPI's mpirun answers them by ending the job
 # itself, SIGKILL a second after SIGTERM, and exits 1 whatever the ranks do.
+# SIGKILL to this script, which it cannot catch, reaches mpirun as SIGUSR1
+# (its parent-death signal, setpriv --pdeathsig): the ranks save and stop
+# the same way instead of training on, detached.
 set -eu
 [ $# -ge 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
 P=$1; shift
@@ -37,8 +40,8 @@ fi
 echo "launch/local.sh: $P rank(s) x $threads thread(s) on $cores core(s)" >&2
 # In the background (a shell runs traps between commands, and `wait` is one),
 # in a session of its own (a Ctrl-C at the terminal reaches this script's
-# process group only): setsid does not fork here, so $! is mpirun.
-setsid mpirun -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
+# process group only): setsid and setpriv do not fork here, so $! is mpirun.
+setsid setpriv --pdeathsig USR1 mpirun -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
     -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=true "$bin" "$@" &
 pid=$!
 # The ranks are mpirun's children.  A signal that comes before they exist

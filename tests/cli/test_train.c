@@ -1590,6 +1590,32 @@ static void test_train_stop_sigint_three_ways(void **state)
     stop_three_ways("SIGINT", "terminal");
 }
 
+/* kill -9 of launch/local.sh, a user's last resort when a script does not
+ * stop at once: the script cannot pass it on, and mpirun, in a session of
+ * its own, went on training detached.  Its parent-death signal (setpriv
+ * --pdeathsig USR1) stops the ranks as SIGUSR1 to mpirun does: the
+ * checkpoint and --out of the step the line names, and nothing of the job
+ * left running. */
+static void test_train_stop_kill9_local_sh(void **state)
+{
+    (void)state;
+    if (!launcher_is_open_mpi()) {
+        printf("skipped: launch/local.sh runs Open MPI's mpirun\n");
+        skip();
+    }
+    char dir[1024], launch[2048], extra[2400];
+    user_launcher(launch, sizeof launch);
+    snprintf(dir, sizeof dir, "%s/kill9", sn_test_tmpdir());
+    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
+    assert_int_equal(signalled_run(dir, launch, extra, "job", "KILL"), 137);
+    int rc = sn_test_run("for i in $(seq 600); do grep -q 'stopped by' %s/run.txt && "
+                         "! pgrep -f '[s]cratchnet train .*%s/ck' >/dev/null && exit 0; "
+                         "sleep 0.1; done; pkill -KILL -f '[s]cratchnet train .*%s/ck'; exit 1",
+                         dir, dir, dir);
+    long step = check_stopped(dir, rc, 0, "SIGUSR1 from mpirun");
+    fprintf(stderr, "  SIGKILL to launch/local.sh: stopped after step %ld\n", step);
+}
+
 /* Open MPI's mpirun as the README starts it: SIGUSR1, which it passes on,
  * stops the run like SIGTERM with exit 0.  SIGTERM it answers itself and
  * exits 1 whatever the ranks do (the limit the README states:
@@ -2044,6 +2070,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_sigterm_three_ways),
         cmocka_unit_test(test_train_stop_sigint_three_ways),
         cmocka_unit_test(test_train_stop_plain_mpirun),
+        cmocka_unit_test(test_train_stop_kill9_local_sh),
         cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
