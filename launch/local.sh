@@ -41,7 +41,9 @@ echo "launch/local.sh: $P rank(s) x $threads thread(s) on $cores core(s)" >&2
 # In the background (a shell runs traps between commands, and `wait` is one),
 # in a session of its own (a Ctrl-C at the terminal reaches this script's
 # process group only): setsid and setpriv do not fork here, so $! is mpirun.
-setsid setpriv --pdeathsig USR1 mpirun -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
+orphan=""   # setpriv has --pdeathsig from util-linux 2.33 (Debian 10) on
+setpriv --pdeathsig USR1 true 2>/dev/null && orphan="setpriv --pdeathsig USR1"
+setsid $orphan mpirun -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
     -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=true "$bin" "$@" &
 pid=$!
 # The ranks are mpirun's children.  A signal that comes before they exist
