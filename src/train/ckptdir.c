@@ -205,10 +205,13 @@ int sn_ckptdir_check(const char *dir, bool fresh)
     return rc;
 }
 
-int sn_ckptdir_lock(const char *dir, int *fd)
+/* sn_ckptdir_lock, once: *replaced when the file locked lost its name
+ * meanwhile (try again). */
+static int lock_once(const char *dir, int *fd, bool *replaced)
 {
     char path[4096], holder[256] = "";
     *fd = -1;
+    *replaced = false;
     if (snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) >= (int)sizeof path)
         return sn_fail(SN_EINVAL, "%s: the checkpoint folder's name is too long", dir);
     /* never through a link, never a FIFO or device: the lock file is
@@ -238,6 +241,16 @@ int sn_ckptdir_lock(const char *dir, int *fd)
     }
     if (flock(f, LOCK_EX | LOCK_NB) != 0)
         return refuse_held(dir, f, errno);
+    /* the lock must be on the file that has the name now: a run that
+     * failed before its first step removes the lock file it made
+     * (sn_ckptdir_unlock_remove), and one that opened it just before
+     * would hold a lock on a file nobody else can find */
+    struct stat now;
+    if (stat(path, &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+        close(f);
+        *replaced = true;
+        return SN_OK;
+    }
     char host[128] = "";
     gethostname(host, sizeof host - 1);
     int len = snprintf(holder, sizeof holder, "host %s, pid %ld\n", host, (long)getpid());
@@ -248,6 +261,33 @@ int sn_ckptdir_lock(const char *dir, int *fd)
     }
     *fd = f;
     return SN_OK;
+}
+
+int sn_ckptdir_lock(const char *dir, int *fd)
+{
+    bool replaced = true;
+    int rc = SN_OK;
+    for (int tries = 0; !rc && replaced && tries < 10; tries++)
+        rc = lock_once(dir, fd, &replaced);
+    if (!rc && replaced)
+        rc = sn_fail(SN_EIO, "%s/.lock keeps being replaced while it is locked", dir);
+    return rc;
+}
+
+void sn_ckptdir_unlock_remove(const char *dir, int fd)
+{
+    char path[4096];
+    if (fd >= 0 && snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) < (int)sizeof path)
+        unlink(path);   /* still locked: a run opening it now finds it replaced (lock_once) */
+    sn_ckptdir_unlock(fd);
+}
+
+bool sn_ckptdir_has_lock_file(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    return snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) < (int)sizeof path &&
+           lstat(path, &st) == 0;
 }
 
 void sn_ckptdir_unlock(int fd)

@@ -66,6 +66,10 @@ int sn_ckptdir_check_slot(const char *path);
  * made (a read-only folder). */
 int sn_ckptdir_lock(const char *dir, int *fd);
 void sn_ckptdir_unlock(int fd);
+/* Release it and remove the lock file: for a run that made the file and
+ * stops before its first step, so that it leaves the folder as it was. */
+void sn_ckptdir_unlock_remove(const char *dir, int fd);
+bool sn_ckptdir_has_lock_file(const char *dir);
 
 /* path is a checkpoint of the model of fingerprint model_fp that this run
  * has just written: sn_ckptdir_prune takes it as this model's without

@@ -266,6 +266,7 @@ static int stage_folder(struct sn_trainer *t)
         rc = check_folder_ahead(t);
     if (!rc)
         rc = sn_fs_mkdirs(t->o.ckpt_dir);
+    t->lock_made = !rc && !sn_ckptdir_has_lock_file(t->o.ckpt_dir);
     if (!rc)
         rc = sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
     char first[4096];
@@ -404,6 +405,10 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     t->lock_fd = -1;
     rc = create_stages(t, model_text, name, sn_dataset_name(ds), start);
     if (rc && rc != SN_EFATAL) {
+        if (t->lock_made) {   /* a refused run leaves the folder as it found it */
+            sn_ckptdir_unlock_remove(t->o.ckpt_dir, t->lock_fd);
+            t->lock_fd = -1;
+        }
         sn_trainer_destroy(t);
         return rc;
     }

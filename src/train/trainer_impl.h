@@ -48,6 +48,7 @@ struct sn_trainer {
     int64_t kept_step;             /* the step of a checkpoint that exists (resumed from or
                                     * written), or -1 */
     int lock_fd;                   /* holds the checkpoint folder's lock (rank 0), or -1 */
+    bool lock_made;                /* this run made the lock file (removed if it fails to start) */
 };
 
 /* The optimizer covers the whole arena on every rank (not sharded, or one

@@ -1,9 +1,11 @@
 /* test_ckptdir: the checkpoint folder's names, listing and pruning. */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/status.h"
@@ -87,6 +89,21 @@ static void test_ckptdir_lock(void **state)
     sn_ckptdir_unlock(a);
     assert_int_equal(sn_ckptdir_lock(dir, &b), SN_OK);
     sn_ckptdir_unlock(b);
+    /* removed by its holder (a run that fails before its first step): gone,
+     * and a run that opened it just before locks a new file, not the old */
+    assert_true(sn_ckptdir_has_lock_file(dir));
+    assert_int_equal(sn_ckptdir_lock(dir, &a), SN_OK);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int early = open(path, O_RDWR);
+    assert_true(early >= 0);
+    sn_ckptdir_unlock_remove(dir, a);
+    assert_false(sn_ckptdir_has_lock_file(dir));
+    assert_int_equal(flock(early, LOCK_EX | LOCK_NB), 0);   /* the old file, now nameless */
+    assert_int_equal(sn_ckptdir_lock(dir, &b), SN_OK);      /* a new file: not held */
+    assert_true(sn_ckptdir_has_lock_file(dir));
+    sn_ckptdir_unlock(b);
+    close(early);
     /* a folder where the lock file cannot be made */
     assert_int_equal(sn_ckptdir_lock("/proc/self", &a), SN_EIO);
 }
