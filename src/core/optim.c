@@ -45,6 +45,35 @@ struct sn_optim_cfg sn_optim_defaults(enum sn_optim_kind kind)
     return c;
 }
 
+int sn_optim_state_names(const struct sn_optim_cfg *cfg, const char *names[SN_OPTIM_MAX_STATES])
+{
+    int n = 0;
+    switch (cfg->kind) {
+    case SN_OPT_SGD:
+        if (cfg->momentum > 0.0f)
+            names[n++] = "momentum_buffer";
+        break;
+    case SN_OPT_ADAM:
+    case SN_OPT_ADAMW:
+        names[n++] = "exp_avg";
+        names[n++] = "exp_avg_sq";
+        break;
+    case SN_OPT_ADAGRAD:
+        names[n++] = "sum";
+        break;
+    case SN_OPT_RMSPROP:
+        names[n++] = "square_avg";
+        if (cfg->momentum > 0.0f)
+            names[n++] = "momentum_buffer";
+        break;
+    }
+    if (cfg->lookahead_k > 0)   /* the last state but ema */
+        names[n++] = "slow_weights";
+    if (cfg->ema > 0.0f)   /* always the last state */
+        names[n++] = "ema";
+    return n;
+}
+
 int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len)
 {
     return sn_optim_init_block(o, cfg, 0, len);
@@ -77,29 +106,7 @@ int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size
         return sn_fail(SN_EINVAL, "lookahead_k must be >= 0 and lookahead_alpha in (0, 1], got "
                        "%d and %g", cfg->lookahead_k, cfg->lookahead_alpha);
 
-    switch (cfg->kind) {
-    case SN_OPT_SGD:
-        if (cfg->momentum > 0.0f)
-            o->state_names[o->n_states++] = "momentum_buffer";
-        break;
-    case SN_OPT_ADAM:
-    case SN_OPT_ADAMW:
-        o->state_names[o->n_states++] = "exp_avg";
-        o->state_names[o->n_states++] = "exp_avg_sq";
-        break;
-    case SN_OPT_ADAGRAD:
-        o->state_names[o->n_states++] = "sum";
-        break;
-    case SN_OPT_RMSPROP:
-        o->state_names[o->n_states++] = "square_avg";
-        if (cfg->momentum > 0.0f)
-            o->state_names[o->n_states++] = "momentum_buffer";
-        break;
-    }
-    if (cfg->lookahead_k > 0)   /* the last state but ema */
-        o->state_names[o->n_states++] = "slow_weights";
-    if (cfg->ema > 0.0f)   /* always the last state */
-        o->state_names[o->n_states++] = "ema";
+    o->n_states = sn_optim_state_names(cfg, o->state_names);
     for (int i = 0; i < o->n_states; i++) {
         o->state[i] = sn_alloc_f32(len ? len : 1);
         if (!o->state[i]) {

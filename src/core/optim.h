@@ -84,6 +84,10 @@ int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len
 
 /* The same for the block [lo, lo + len) of the arena only. */
 int sn_optim_init_block(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t lo, size_t len);
+/* The state arrays an optimizer of cfg keeps per parameter, in their order
+ * (checkpoints name them: "momentum_buffer", "exp_avg", ..., "slow_weights"
+ * for Lookahead, "ema" last); returns their count. */
+int sn_optim_state_names(const struct sn_optim_cfg *cfg, const char *names[SN_OPTIM_MAX_STATES]);
 void sn_optim_deinit(struct sn_optim *o);
 
 /* How many state arrays cfg's optimizer keeps per parameter (0 if cfg is

@@ -37,7 +37,8 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static uint64_t checksum(const struct sn_model *m, const struct sn_optim *o,
+/* states: the n optimizer state arrays the file holds, in its order. */
+static uint64_t checksum(const struct sn_model *m, float *const *states, int n, int64_t t,
                          const struct sn_train_state *st, const char *cfg_text)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -45,9 +46,9 @@ static uint64_t checksum(const struct sn_model *m, const struct sn_optim *o,
         h = fnv(h, cfg_text, strlen(cfg_text));
     h = fnv(h, m->params, m->n_params * sizeof(float));
     h = fnv(h, m->buffers, m->n_buffers * sizeof(float));
-    for (int s = 0; s < o->n_states; s++)
-        h = fnv(h, o->state[s], m->n_params * sizeof(float));
-    int64_t c[7] = { o->t, st->epoch, st->step_in_epoch, st->global_step, st->world_size,
+    for (int s = 0; s < n; s++)
+        h = fnv(h, states[s], m->n_params * sizeof(float));
+    int64_t c[7] = { t, st->epoch, st->step_in_epoch, st->global_step, st->world_size,
                      st->global_batch, st->seed };
     return fnv(h, c, sizeof c);
 }
@@ -169,7 +170,7 @@ static int write_all(struct sn_h5 *f, const void *ctx)
     if (!rc) rc = write_i64(f, "/state/world_size", st->world_size);
     if (!rc) rc = write_i64(f, "/state/global_batch", st->global_batch);
     if (!rc) rc = write_i64(f, "/state/seed", st->seed);
-    uint64_t sum = checksum(m, o, st, cfg_text);
+    uint64_t sum = checksum(m, o->state, o->n_states, o->t, st, cfg_text);
     if (!rc)
         rc = checksum_extra(&sum, &st->extra, NULL);
     if (!rc)
@@ -273,8 +274,96 @@ static int read_extra(struct sn_h5 *f, const struct sn_train_state *st, size_t m
     return rc;
 }
 
-static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
-                    struct sn_train_state *st)
+/* The optimizer state arrays a checkpoint holds, in the order its writer
+ * hashed them, and where each was read to: into the run's optimizer, or,
+ * for one this run does not keep, into a spare array for the checksum
+ * alone.  A run whose settings differ (ema or Lookahead dropped, momentum
+ * 0 with --resume-override optimizer) still checks the file whole; the
+ * settings are compared afterwards, naming the difference
+ * (trajectory.h), instead of calling the file corrupted. */
+struct file_states {
+    int n;
+    const char *names[SN_OPTIM_MAX_STATES];
+    float *at[SN_OPTIM_MAX_STATES];
+    float *spare[SN_OPTIM_MAX_STATES];   /* owned */
+};
+
+static void free_states(struct file_states *fs)
+{
+    for (int k = 0; k < fs->n; k++)
+        sn_free(fs->spare[k]);
+    fs->n = 0;
+}
+
+static int index_of(const char *const *names, int n, const char *name)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(names[k], name) == 0)
+            return k;
+    return -1;
+}
+
+/* The names, from an optimizer of this run's kind (checked before) with
+ * the momentum, Lookahead and weight average the file keeps for param. */
+static int name_states(struct sn_h5 *f, const struct sn_layer *l, const struct sn_param *pr,
+                       const struct sn_optim *o, struct file_states *fs)
+{
+    static const char *const optional[3] = { "momentum_buffer", "slow_weights", "ema" };
+    bool has[3];
+    for (int k = 0; k < 3; k++) {
+        char path[320];
+        snprintf(path, sizeof path, "/optimizer/%s/%s/%s", l->name, pr->name, optional[k]);
+        has[k] = sn_h5_exists(f, path);
+    }
+    struct sn_optim_cfg c = o->cfg;
+    c.momentum = has[0] ? 0.5f : 0.0f;
+    c.lookahead_k = has[1] ? 1 : 0;
+    c.ema = has[2] ? 0.5f : 0.0f;
+    fs->n = sn_optim_state_names(&c, fs->names);
+    for (int s = 0; s < o->n_states; s++)
+        if (index_of(fs->names, fs->n, o->state_names[s]) < 0)
+            return sn_fail(SN_EINVAL, "%s: the checkpoint keeps no optimizer state '%s', which "
+                           "this run's optimizer needs: it was written with other optimizer "
+                           "settings (momentum, lookahead_k, ema)", sn_h5_path(f),
+                           o->state_names[s]);
+    for (int k = 0; k < fs->n; k++) {
+        int s = index_of(o->state_names, o->n_states, fs->names[k]);
+        fs->at[k] = s >= 0 ? o->state[s]
+                           : (fs->spare[k] = sn_alloc_f32(o->len ? o->len : 1));
+        if (!fs->at[k])
+            return sn_fail(SN_ENOMEM, "out of memory for a checkpoint's optimizer state");
+    }
+    return SN_OK;
+}
+
+static int read_states(struct sn_h5 *f, const struct sn_model *m, const struct sn_optim *o,
+                       struct file_states *fs)
+{
+    int rc = SN_OK;
+    bool named = false;
+    for (int i = 0; i < m->n_layers && !rc; i++) {
+        const struct sn_layer *l = m->layers[i];
+        for (int p = 0; p < l->n_params && !rc; p++) {
+            const struct sn_param *pr = &l->params[p];
+            if (pr->buffer)
+                continue;
+            if (!named && (rc = name_states(f, l, pr, o, fs)))
+                break;
+            named = true;
+            for (int k = 0; k < fs->n && !rc; k++) {
+                char path[320];
+                snprintf(path, sizeof path, "/optimizer/%s/%s/%s", l->name, pr->name,
+                         fs->names[k]);
+                rc = sn_h5_read_all(f, path, SN_H5_F32, fs->at[k] + pr->offset, pr->len);
+            }
+        }
+    }
+    return rc;
+}
+
+/* read_all, with the file's optimizer states in fs (the caller frees). */
+static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
+                     struct sn_train_state *st, struct file_states *fs)
 {
     const char *file = sn_h5_path(f);
     int64_t version;
@@ -305,20 +394,8 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
     if (!(t >= 0 && t < 9e15))
         return sn_fail(SN_EINVAL, "%s: /optimizer attribute t is invalid", file);
     o->t = (int64_t)t;
-    for (int i = 0; i < m->n_layers; i++) {
-        const struct sn_layer *l = m->layers[i];
-        for (int p = 0; p < l->n_params; p++) {
-            const struct sn_param *pr = &l->params[p];
-            for (int s = 0; s < o->n_states && !pr->buffer; s++) {
-                char path[320];
-                snprintf(path, sizeof path, "/optimizer/%s/%s/%s", l->name, pr->name,
-                         o->state_names[s]);
-                if ((rc = sn_h5_read_all(f, path, SN_H5_F32, o->state[s] + pr->offset,
-                                         pr->len)))
-                    return rc;
-            }
-        }
-    }
+    if ((rc = read_states(f, m, o, fs)))
+        return rc;
     if ((rc = sn_record_read(f, &st->record)) ||
         (rc = read_i64(f, "/state/epoch", &st->epoch)) ||
         (rc = read_i64(f, "/state/step_in_epoch", &st->step_in_epoch)) ||
@@ -340,7 +417,7 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
     char *text = NULL;
     if ((rc = sn_h5_attr_get_str(f, "/model", "cfg", &text)))
         return rc;
-    uint64_t sum = checksum(m, o, st, text);
+    uint64_t sum = checksum(m, fs->at, fs->n, o->t, st, text);
     free(text);
     if ((rc = checksum_extra(&sum, &st->extra, f)))
         return rc;
@@ -377,6 +454,15 @@ static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         st->n_metrics = (int)keep;
     }
     return SN_OK;
+}
+
+static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
+                    struct sn_train_state *st)
+{
+    struct file_states fs = { 0 };
+    int rc = read_with(f, m, o, st, &fs);
+    free_states(&fs);
+    return rc;
 }
 
 int sn_ckpt_read_step(const char *path, int64_t *step)

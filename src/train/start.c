@@ -43,53 +43,17 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
     return rc;
 }
 
-/* What a load that fails halfway may have changed (parameters, buffers,
- * position, optimizer state), kept so that a fresh start after damaged
- * checkpoints is the seed's start, not the remains of the last attempt. */
-struct before_load {
-    float *params, *buffers;
-    struct sn_train_state st;
-};
-
-static int keep_start(const struct sn_trainer *t, struct before_load *b)
-{
-    const struct sn_model *m = t->m;
-    b->st = t->st;
-    b->params = malloc((m->n_params + m->n_buffers + 1) * sizeof(float));
-    if (!b->params)
-        return sn_fail(SN_ENOMEM, "out of memory");
-    b->buffers = b->params + m->n_params;
-    memcpy(b->params, m->params, m->n_params * sizeof(float));
-    memcpy(b->buffers, m->buffers, m->n_buffers * sizeof(float));
-    return SN_OK;
-}
-
-static void restore_start(struct sn_trainer *t, struct sn_optim *o, const struct before_load *b)
-{
-    struct sn_model *m = t->m;
-    memcpy(m->params, b->params, m->n_params * sizeof(float));
-    memcpy(m->buffers, b->buffers, m->n_buffers * sizeof(float));
-    struct sn_metrics *history = t->st.history;
-    t->st = b->st;
-    t->st.history = history;
-    o->t = 0;
-    for (int s = 0; s < o->n_states; s++)
-        memset(o->state[s], 0, o->len * sizeof(float));
-}
-
 /* --resume auto on rank 0: load the newest checkpoint of the folder that
  * is not damaged into t and o, warning about each damaged one passed
  * over.  s->resumed_from stays "" when there is none (a fresh start).  A
  * checkpoint that is intact but does not fit this run is an error, not
- * something to skip. */
+ * something to skip; so is a folder whose checkpoints are all damaged
+ * (the fresh run would overwrite them). */
 static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
 {
     int64_t *steps;
     size_t n;
-    struct before_load b = { 0 };
     int rc = sn_ckptdir_list(t->o.ckpt_dir, &steps, &n);
-    if (!rc && n)
-        rc = keep_start(t, &b);
     size_t tried = 0;
     for (; !rc && tried < n; tried++) {
         char *path = s->resumed_from;
@@ -110,9 +74,11 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
         path[0] = '\0';
         rc = SN_OK;
     }
-    if (!rc && tried == n && n > 0)   /* every one damaged: a fresh start */
-        restore_start(t, o, &b);
-    free(b.params);
+    if (!rc && tried == n && n > 0)   /* every one damaged: a fresh start would write over them */
+        rc = sn_fail(SN_EINVAL, "--resume auto: none of the %zu checkpoint%s in %s can be read "
+                     "(each is named above): a fresh run there would write over them; move them "
+                     "away (or remove them) to start afresh", n, n == 1 ? "" : "s",
+                     t->o.ckpt_dir);
     free(steps);
     if (rc)
         s->resumed_from[0] = '\0';

@@ -99,6 +99,9 @@ static void make_fixtures(void)
                                 "units = 3\n");
     write_text("img.cfg", "[net]\ninput = 1,2,4\nbatch = 24\n[conv]\nfilters = 2\nsize = 1\n"
                           "[flatten]\n[dense]\nunits = 3\n");
+    write_text("mom0.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
+                           "optimizer = sgd\nlr = 0.05\nmomentum = 0\nseed = 3\n[dense]\nunits = 16\n"
+                           "activation = relu\n[dense]\nunits = 3\n");
     write_text("mse.cfg", "[net]\ninput = 8\nloss = mse\n[dense]\nunits = 16\nactivation = relu\n"
                           "[dense]\nunits = 3\n");
     write_text("notcfg.h5", "hello");
@@ -151,7 +154,8 @@ static void make_fixtures(void)
                                  "--out wimg.h5 --quiet", fx), 0);
     struct stat st;
     assert_int_equal(stat(fx_path("ck.h5"), &st), 0);
-    assert_int_equal(sn_test_run("cd %s && head -c %lld ck.h5 > trunc.h5 && cp ck.h5 flip.h5", fx,
+    assert_int_equal(sn_test_run("cd %s && head -c %lld ck.h5 > trunc.h5 && cp ck.h5 flip.h5 && "
+                                 "mkdir dmg && cp trunc.h5 dmg/ckpt-00000003.h5", fx,
                                  (long long)st.st_size / 2), 0);
     FILE *f = fopen(fx_path("flip.h5"), "r+b");
     assert_non_null(f);

@@ -925,6 +925,58 @@ static char *weights_bytes(const char *path)
     return (char *)all;
 }
 
+
+/* --resume auto never writes over checkpoints it cannot continue.  One
+ * written with an EMA of the weights, resumed by a model file without it:
+ * the file is whole (its checksum covers what it holds, not what this run
+ * keeps), so the difference is named and the folder left as it was; with
+ * --resume-override optimizer it continues.  A folder whose checkpoints
+ * are all damaged is refused, not started afresh over them. */
+static void test_train_resume_auto_keeps_checkpoints(void **state)
+{
+    (void)state;
+    const char *net = "[net]\ninput = 8\nbatch = 24\nepochs = 3\noptimizer = sgd\nlr = 0.05\n"
+                      "momentum = 0.9\n%s[dense]\nunits = 16\nactivation = relu\n[dense]\n"
+                      "units = 3\n";
+    char text[512];
+    const char *files[2] = { sn_test_path("ema.cfg"), sn_test_path("plain.cfg") };
+    for (int k = 0; k < 2; k++) {
+        FILE *cfg = fopen(files[k], "w");
+        assert_non_null(cfg);
+        snprintf(text, sizeof text, net, k == 0 ? "ema = 0.9\n" : "");
+        fputs(text, cfg);
+        fclose(cfg);
+    }
+    const char *run = BIN " train --model %s --data %s --checkpoint-dir %s --threads 1 %s";
+    const char *ck = sn_test_path("ck_keep"), *blobs = sn_test_path("blobs.h5");
+    assert_int_equal(sn_test_run(run, files[0], blobs, ck, "--steps 4 --quiet"), 0);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/ckpt-00000004.h5", ck);
+    assert_int_equal(sn_test_run("cp %s %s", path, sn_test_path("keep.before")), 0);
+    assert_int_equal(sn_test_run(run, files[1], blobs, ck, "--resume auto --steps 8"), 2);
+    char *err = err_text();
+    assert_non_null(strstr(err, "belongs to another run: this run's optimizer sgd momentum 0.9"));
+    assert_non_null(strstr(err, "ema 0.9"));
+    assert_null(strstr(err, "corrupted"));
+    free(err);
+    assert_int_equal(sn_test_run("cmp %s %s && ls %s | wc -l | grep -qx 1", path,
+                                 sn_test_path("keep.before"), ck), 0);
+    assert_int_equal(sn_test_run(run, files[1], blobs, ck,
+                                 "--resume auto --resume-override optimizer --steps 6"), 0);
+    char *out = out_text();
+    assert_non_null(strstr(out, "resumed from"));
+    free(out);
+    /* every checkpoint damaged: refused, each left as it was */
+    assert_int_equal(sn_test_run("for f in %s/ckpt-*.h5; do truncate -s 3000 $f; done", ck), 0);
+    assert_int_equal(sn_test_run(run, files[1], blobs, ck, "--resume auto --steps 8"), 2);
+    err = err_text();
+    assert_non_null(strstr(err, "none of the 2 checkpoints in"));
+    assert_non_null(strstr(err, "would write over them"));
+    free(err);
+    assert_int_equal(sn_test_run("ls %s | wc -l | grep -qx 2 && [ $(stat -c %%s %s/ckpt-00000004.h5) "
+                                 "= 3000 ]", ck, ck), 0);
+}
+
 /* With augmentation, dropout, batchnorm and adam, a run stopped at step 11
  * and resumed ends bitwise equal to an uninterrupted one. */
 static void test_train_resume_stochastic_model(void **state)
@@ -2055,6 +2107,7 @@ int main(void)
         cmocka_unit_test(test_train_shard_optimizer),
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
+        cmocka_unit_test(test_train_resume_auto_keeps_checkpoints),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
