@@ -9,6 +9,7 @@
 #include <stdio.h>   /* before jpeglib.h, which uses FILE */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -53,12 +54,23 @@ static uint32_t be32(const unsigned char *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
+/* The bytes of f from where it is to its end (-1 when unknown). */
+static long long bytes_left(FILE *f)
+{
+    struct stat st;
+    long at = ftell(f);
+    return at >= 0 && fstat(fileno(f), &st) == 0 ? (long long)st.st_size - at : -1;
+}
+
 /* libpng inflates every IDAT byte, also those past the last row: 8 MB of
  * IDAT can hold 8 GiB of zeros behind a 4x2 image, half a minute of
  * inflating.  An encoder never writes more compressed data than the rows
  * take raw plus deflate's stored-block overhead, so the chunks are walked
  * (seeking, nothing inflated) and the IDAT bytes are held to the raw size
- * the header states, plus 1/64 and 64 KiB of slack. */
+ * the header states, plus 1/64 and 64 KiB of slack.  And libpng allocates
+ * a text or metadata chunk at the length it declares before reading it
+ * (2 GB for a 141-byte file): no chunk may declare more than the file
+ * holds after it. */
 static int check_png_idat(FILE *f, const char *path)
 {
     unsigned char b[13];
@@ -67,6 +79,17 @@ static int check_png_idat(FILE *f, const char *path)
         return SN_OK;   /* libpng says what is wrong */
     while (fread(b, 1, 8, f) == 8) {
         const uint32_t len = be32(b);
+        const long long left = bytes_left(f);
+        if (left >= 0 && (long long)len + 4 > left) {
+            char type[5];
+            for (int i = 0; i < 4; i++)
+                type[i] = (b[4 + i] >= 'A' && b[4 + i] <= 'Z') ||
+                          (b[4 + i] >= 'a' && b[4 + i] <= 'z') ? (char)b[4 + i] : '?';
+            type[4] = '\0';
+            return sn_fail(SN_EINVAL, "%s: damaged PNG: its %s chunk declares %lu bytes, but "
+                           "only %lld bytes follow in the file (cut short, or crafted)", path,
+                           type, (unsigned long)len, left);
+        }
         if (memcmp(b + 4, "IHDR", 4) == 0 && len == 13 && fread(b, 1, 13, f) == 13) {
             static const int chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
             const uint32_t w = be32(b), h = be32(b + 4), bits = b[8] * (b[9] < 7 ? chans[b[9]] : 0);

@@ -642,6 +642,18 @@ static void png_header(const char *name, uint32_t w, uint32_t h)
     write_bytes(name, b, n);
 }
 
+/* A 4x2 grey PNG header, then a tEXt chunk declaring 2^31-1 bytes with
+ * 100 present: libpng allocated the declared length (2 GB) first. */
+static void png_long_chunk(const char *name)
+{
+    unsigned char b[256] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    unsigned char ihdr[13] = { 0, 0, 0, 4, 0, 0, 0, 2, 8 };
+    size_t n = 8 + png_chunk(b + 8, "IHDR", ihdr, 13);
+    memcpy(b + n, "\x7f\xff\xff\xfftEXt", 8);
+    memset(b + n + 8, 'x', 100);
+    write_bytes(name, b, n + 108);
+}
+
 /* A 4x2 grey PNG whose IDAT chunks hold n bytes (not inflated by the
  * check: what they hold does not matter). */
 static void png_idat(const char *name, size_t n)
@@ -677,6 +689,7 @@ static void make_hostile_fixtures(void)
     write_text("unitshex.cfg", "[net]\ninput = 8\n[dense]\nunits = 0x10\n");
     write_text("lrhex.cfg", "[net]\ninput = 8\nlr = 0x1p-4\n[dense]\nunits = 3\n");
     png_idat("idatbomb.png", 200000);
+    png_long_chunk("longchunk.png");
     write_text("typokey.cfg", "[net]\ninput = 8\n[dense]\nunitz = 3\n");
     write_text("typoinput.cfg", "[net]\ninptu = 8\n[dense]\nunits = 3\n");
     write_text("dims5.cfg", "[net]\ninput = 1,2,3,4,5\n[dense]\nunits = 3\n");
