@@ -1399,7 +1399,12 @@ static int write_dataset(struct sn_h5 *f, const char *path, int ndim, const size
     }
     if (e < 0 && !rc)
         rc = sn_fail(SN_EIO, "%s: writing %s failed (%s)", f->path, path, write_why(errno));
-    H5Dclose(d);
+    /* a small dataset's data may still sit in libhdf5's sieve buffer,
+     * written out here: a full disk shows first at the close (the file
+     * then held zeros where the data should be, and was sealed over them) */
+    errno = 0;
+    if (H5Dclose(d) < 0 && !rc)
+        rc = sn_fail(SN_EIO, "%s: writing %s failed (%s)", f->path, path, write_why(errno));
     H5Sclose(s);
     return rc;
 }
