@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,6 +117,13 @@ FILE *cli_log_open(const char *path, bool *created, long long *cut)
     *created = stat(path, &st) != 0;
     *cut = 0;
     FILE *f = fopen(path, "a+");   /* read too: its last line is looked at */
+    /* one run at a time: two would interleave their epochs, and plot would
+     * draw them as one run (a file system without locks is let be) */
+    if (f && flock(fileno(f), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        fclose(f);
+        errno = EBUSY;
+        return NULL;
+    }
     if (!f || fstat(fileno(f), &st) != 0 || st.st_size == 0)
         return f;
     off_t keep = after_last_newline(fileno(f), st.st_size);

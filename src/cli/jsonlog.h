@@ -28,8 +28,9 @@ int cli_log_check(const char *path);
  * absent.  A last line without its end of line that does not parse as
  * JSON (a write cut short by a full disk or a kill) is removed first:
  * *cut gets the bytes removed (0 if none); one that parses gets its end
- * of line, so the next line starts a line of its own.  NULL with errno
- * set. */
+ * of line, so the next line starts a line of its own.  The file stays
+ * locked (flock) while it is open: NULL with errno EBUSY when another
+ * process holds it, else NULL with errno set on failure. */
 FILE *cli_log_open(const char *path, bool *created, long long *cut);
 
 /* Append e to f (from cli_log_open) as one line, written past stdio's

@@ -309,6 +309,10 @@ static int open_log(const struct train_flags *f, struct run *r)
 {
     long long cut;
     r->log = cli_log_open(f->log, &r->made_log, &cut);
+    if (!r->log && errno == EBUSY)
+        return sn_fail(SN_EINVAL, "--log %s is being written by another run now: two runs in "
+                       "one log would interleave their epochs (and plot would draw them as one "
+                       "run); give this run its own --log", f->log);
     if (!r->log)
         return sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
                        strerror(errno));

@@ -1417,6 +1417,30 @@ static void test_train_full_disk(void **state)
     assert_false(top_stray);
 }
 
+/* A --log another process is writing (holding its flock, as a running
+ * train does) is refused: two runs would interleave their epochs in it
+ * and plot would draw them as one run.  The log is left as it was. */
+static void test_train_log_one_run_at_a_time(void **state)
+{
+    (void)state;
+    const char *log = sn_test_path("shared.jsonl");
+    write_text(log, "{\"epoch\": 1, \"train_loss\": 0.5}\n");
+    int rc = sn_test_run("flock %s " BIN " train --model %s --data %s --steps 2 --log %s --quiet",
+                         log, sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log);
+    char *err = err_text();
+    if (rc != 2)
+        fprintf(stderr, "exit %d: %s\n", rc, err);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "shared.jsonl is being written by another run now"));
+    free(err);
+    char *text = sn_test_slurp(log);
+    assert_string_equal(text, "{\"epoch\": 1, \"train_loss\": 0.5}\n");
+    free(text);
+    /* and once that run is over, the next appends */
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 2 --log %s --quiet",
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log), 0);
+}
+
 /* The predictions of the file at path: /pred, and /probs (n x 3). */
 static void read_preds(const char *path, int32_t *pred, float *probs, size_t n)
 {
@@ -2188,6 +2212,7 @@ int main(void)
         cmocka_unit_test(test_train_nan_stops),
         cmocka_unit_test(test_train_full_disk),
         cmocka_unit_test(test_predict_full_disk_every_level),
+        cmocka_unit_test(test_train_log_one_run_at_a_time),
         cmocka_unit_test(test_train_help_and_lone_rank),
         cmocka_unit_test(test_train_alone_without_mpi),
         cmocka_unit_test(test_train_stop_sigterm_three_ways),
