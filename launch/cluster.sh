@@ -58,8 +58,10 @@ if [ -n "${THREADS:-}" ]; then
     [ "$THREADS" -ge 1 ] && [ "$THREADS" -le 4096 ] ||
         die "THREADS must be a whole number from 1 to 4096, got '$THREADS'"
 else   # this node's cores: nproc alone answers OMP_NUM_THREADS
-    THREADS=$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / per ))
+    cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+    THREADS=$(( cores / per ))
     [ "$THREADS" -ge 1 ] || THREADS=1
+    threads_from=" (from this machine's $cores cores; THREADS= to set)"
 fi
 
 tmp=$(mktemp -d)
@@ -97,7 +99,7 @@ mpich)
     ;;
 *) die "MPI must be openmpi or mpich, got '$MPI'" ;;
 esac
-echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $THREADS thread(s), $MPI" >&2
+echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $THREADS thread(s)${threads_from:-}, $MPI" >&2
 
 # The job, its stderr copied through a watcher that notes the first line
 # of a rank's watchdog and the line that says the ranks took a stop.  The
