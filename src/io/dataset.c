@@ -592,6 +592,8 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
     }
     s->x_mem = x;
     s->y_mem = y;
+    sn_h5_done_reading(d->f, xp);   /* the chunk caches: no longer read */
+    sn_h5_done_reading(d->f, yp);
     return SN_OK;
 }
 

@@ -1094,6 +1094,16 @@ static int rows_dset(struct sn_h5 *f, const char *path, hid_t *d, bool *close_it
     return SN_OK;
 }
 
+void sn_h5_done_reading(struct sn_h5 *f, const char *path)
+{
+    for (int i = 0; i < f->n_open; i++)
+        if (strcmp(f->open[i].path, path) == 0) {
+            H5Dclose(f->open[i].id);
+            f->open[i] = f->open[--f->n_open];
+            return;
+        }
+}
+
 /* Read whole rows of a dataset: the ascending rows[0..n-1], or, when rows
  * is NULL, the block [first, first+n).  Runs of consecutive rows become one
  * hyperslab block each; the union is read with one H5Dread. */

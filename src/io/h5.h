@@ -120,6 +120,11 @@ int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size
 int sn_h5_read_block(struct sn_h5 *f, const char *path, size_t first, size_t n,
                      size_t row_len, enum sn_h5_type type, void *out);
 
+/* A read-only file keeps the datasets it reads rows of open, each with a
+ * chunk cache of up to 64 MiB (or one chunk): this closes path's and
+ * gives that memory back, for data now held elsewhere. */
+void sn_h5_done_reading(struct sn_h5 *f, const char *path);
+
 /* true if the dataset at path stores signed integers. */
 bool sn_h5_is_signed(struct sn_h5 *f, const char *path);
 
