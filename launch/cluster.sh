@@ -124,11 +124,16 @@ watcher=$!
 # In a session of its own, as in launch/local.sh: a Ctrl-C at the terminal
 # or a signal to this script's process group reaches this script only
 # (mpirun answers SIGTERM and SIGINT by ending the job itself, exit 1).
-# Where setpriv can (util-linux 2.33 on), the launcher gets SIGTERM if this
-# script is killed outright (SIGKILL, timeout -s KILL), so the job ends too.
+# Where setpriv can (util-linux 2.33 on), the launcher gets a stop signal
+# if this script is killed outright (SIGKILL, timeout -s KILL), so the job
+# stops too: SIGUSR1 for Open MPI's mpirun, which passes it to the ranks
+# (they save and exit 0; SIGTERM it would answer by ending the job), SIGTERM
+# for MPICH's mpiexec, which passes that on.
 # setsid does not fork here, so $! is the launcher.
 orphan=()
-setpriv --pdeathsig TERM true 2>/dev/null && orphan=(setpriv --pdeathsig TERM)
+deathsig=TERM
+[ "$MPI" = openmpi ] && deathsig=USR1
+setpriv --pdeathsig $deathsig true 2>/dev/null && orphan=(setpriv --pdeathsig $deathsig)
 setsid "${orphan[@]}" "${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
 job=$!
 
