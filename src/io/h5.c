@@ -485,6 +485,13 @@ static bool probe_too_deep;     /* in the probe's child only */
  * file damaged in 4 bytes made libhdf5 take 2.1 GB (and 9 s of CPU), and
  * the command would do it all again. */
 #define PROBE_RSS_BUDGET_MB 1024
+/* The CPU time the check may take.  What it reads of an honest file is
+ * small (class names, a row of each split, the first and last values of
+ * each array, at most PROBE_INFLATE_BUDGET inflated: about a second); a
+ * 13 KB dataset whose global heap libhdf5 1.10.8 loops on (fuzz_dataset)
+ * took the whole of an earlier 60 s. */
+#define PROBE_CPU_S 8
+#define PROBE_CPU_TEXT "8"
 #define PROBE_TOO_LARGE 45
 
 /* The probe's child is a fresh process: this program again, started with
@@ -548,8 +555,9 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         signal(sigs[i], SIG_DFL);
     setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
-    /* a parser looping on a crafted file: 60 s of CPU; one that blocks: 60 s of waiting */
-    setrlimit(RLIMIT_CPU, &(struct rlimit){ 60, 61 });
+    /* a parser looping on a crafted file: PROBE_CPU_S of CPU; one that
+     * blocks (a slow file system): 60 s of waiting */
+    setrlimit(RLIMIT_CPU, &(struct rlimit){ PROBE_CPU_S, PROBE_CPU_S + 1 });
     alarm(60);
     const char *arg = getenv(PROBE_ENV_ARG);
     const int rc = try_open(PROBE_FD_PATH, arg ? arg : "");
@@ -809,7 +817,7 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
                        tail.len ? last_line(&tail) : "no message");
     return sn_fail(SN_EINVAL, "%s: damaged HDF5 file: libhdf5 %s reading it", path,
                    WTERMSIG(st) == SIGALRM ? "hung for 60 s"
-                   : WTERMSIG(st) == SIGXCPU ? "ran for 60 s of CPU time"
+                   : WTERMSIG(st) == SIGXCPU ? "ran for " PROBE_CPU_TEXT " s of CPU time"
                    : WTERMSIG(st) == SIGKILL ? "was killed" : "crashed");
 }
 
