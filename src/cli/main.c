@@ -72,10 +72,12 @@ static const struct {
 };
 
 /* The signals that ask a command to stop: SIGTERM (kill, Slurm), SIGINT
- * (Ctrl-C) and SIGUSR1, the one signal both Open MPI's mpirun and MPICH's
+ * (Ctrl-C), SIGUSR1, the one signal both Open MPI's mpirun and MPICH's
  * mpiexec pass on to every rank of a job (mpirun answers SIGTERM and SIGINT
- * by ending the job itself). */
-static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1 };
+ * by ending the job itself), and SIGHUP (the terminal or ssh session
+ * closed: a run killed by it lost its --out and the steps since its last
+ * checkpoint; under nohup it stays ignored, see below). */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 enum { N_STOP_SIGNALS = sizeof stop_signals / sizeof stop_signals[0] };
 static bool left_ignored[N_STOP_SIGNALS];
 

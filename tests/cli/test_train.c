@@ -1735,6 +1735,19 @@ static void test_train_stop_sigint_three_ways(void **state)
     stop_three_ways("SIGINT", "terminal");
 }
 
+/* SIGHUP, a terminal or ssh session closing, stops a run like SIGTERM:
+ * the checkpoint and --out of the step the line names (it ended the
+ * process at once, with nothing saved since the last checkpoint). */
+static void test_train_stop_sighup(void **state)
+{
+    (void)state;
+    char dir[1024], extra[2400];
+    snprintf(dir, sizeof dir, "%s/hup", sn_test_tmpdir());
+    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
+    long step = check_stopped(dir, signalled_run(dir, BIN, extra, "job", "HUP"), 0, "SIGHUP");
+    fprintf(stderr, "  SIGHUP to the command: stopped after step %ld, exit 0\n", step);
+}
+
 /* kill -9 of launch/local.sh, a user's last resort when a script does not
  * stop at once: the script cannot pass it on, and mpirun, in a session of
  * its own, went on training detached.  Its parent-death signal (setpriv
@@ -2219,6 +2232,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_sigint_three_ways),
         cmocka_unit_test(test_train_stop_plain_mpirun),
         cmocka_unit_test(test_train_stop_kill9_local_sh),
+        cmocka_unit_test(test_train_stop_sighup),
         cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
