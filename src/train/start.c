@@ -37,7 +37,11 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
         rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit, sizeof s->init_refit);
         sn_h5_close(f);
     }
-    if (!rc && s->init_loaded == 0)
+    if (!rc && s->init_loaded == 0 && s->init_refit[0])
+        rc = sn_fail(SN_EINVAL, "%s: no parameter of this model's layers is in the file in "
+                     "this model's shapes (%s: there in other shapes or in part)", t->o.init,
+                     s->init_refit);
+    else if (!rc && s->init_loaded == 0)
         rc = sn_fail(SN_EINVAL, "%s: no parameter of this model's layers is in the file",
                      t->o.init);
     return rc;
