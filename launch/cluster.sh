@@ -43,20 +43,17 @@ AGENT=${AGENT:-ssh}
 BIND=${BIND:-core}
 GRACE=${GRACE:-5}
 case "$BIND" in core|none) ;; *) die "BIND must be core or none, got '$BIND'" ;; esac
-case "$GRACE" in ''|*[!0-9]*|????*) die "GRACE must be whole seconds from 1 to 999, got '$GRACE'" ;; esac
-[ $((10#$GRACE)) -ge 1 ] || die "GRACE must be whole seconds from 1 to 999, got '$GRACE'"
-GRACE=$((10#$GRACE))
+. "$here/launch/nodes.sh"
+v=$(whole "$GRACE" 1 999) || die "GRACE must be whole seconds from 1 to 999, got '$GRACE'"
+GRACE=$v
 
 # the nodes and their slots (every node must have the same count)
-. "$here/launch/nodes.sh"
 me=launch/cluster.sh
 read_hostfile "$hostfile" || exit 2
 np=$((per * ${#nodes[@]}))
 if [ -n "${THREADS:-}" ]; then
-    case "$THREADS" in ''|*[!0-9]*|?????*) die "THREADS must be a whole number from 1 to 4096, got '$THREADS'" ;; esac
-    THREADS=$((10#$THREADS))
-    [ "$THREADS" -ge 1 ] && [ "$THREADS" -le 4096 ] ||
-        die "THREADS must be a whole number from 1 to 4096, got '$THREADS'"
+    v=$(whole "$THREADS" 1 4096) || die "THREADS must be a whole number from 1 to 4096, got '$THREADS'"
+    THREADS=$v
 else   # this node's cores: nproc alone answers OMP_NUM_THREADS
     cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
     THREADS=$(( cores / per ))

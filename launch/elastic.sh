@@ -30,6 +30,7 @@ set -uo pipefail
 me=launch/elastic.sh
 here=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "$me: $*" >&2; exit 2; }
+. "$here/launch/nodes.sh"   # whole, read_hostfile
 usage() { sed -n '2,28p' "$0" >&2; exit 2; }
 max=3
 while [ $# -gt 0 ]; do
@@ -41,9 +42,8 @@ while [ $# -gt 0 ]; do
         else
             v=${1#--max-restarts=}; shift
         fi
-        case "$v" in ''|*[!0-9]*) die "--max-restarts must be a whole number from 0 to 9999, got '$v'" ;; esac
-        [ ${#v} -le 4 ] || die "--max-restarts must be a whole number from 0 to 9999, got '$v'"
-        max=$((10#$v)) ;;
+        max=$(whole "$v" 0 9999) ||
+            die "--max-restarts must be a whole number from 0 to 9999, got '$v'" ;;
     -*) die "unknown option $1 (its options: --max-restarts N; then HOSTFILE and scratchnet's arguments)" ;;
     -h|--help) usage ;;
     *) break ;;
@@ -54,7 +54,6 @@ hostfile=$1; shift
 [ -r "$hostfile" ] || die "cannot read the hostfile '$hostfile'"
 AGENT=${AGENT:-ssh}
 export AGENT
-. "$here/launch/nodes.sh"
 read_hostfile "$hostfile" || exit 2
 
 # What the restarts need from scratchnet's arguments; `rest` is the
@@ -97,11 +96,9 @@ if [ -z "$batch" ]; then
     batch=$(printf '%s\n' "$info" | sed -n 's/^input .*  batch \([0-9]*\)  .*/\1/p' | head -1)
 fi
 # decimal, as scratchnet reads it (bash would take 0012 for octal)
-ok=yes
-case "$batch" in ''|*[!0-9]*|???????????*) ok=no ;; esac
-[ "$ok" = yes ] && [ $((10#$batch)) -gt 0 ] ||
+v=$(whole "$batch" 1 9999999999) ||
     die "the global batch must be a whole number from 1 to 9999999999, got '$batch'"
-batch=$((10#$batch))
+batch=$v
 
 # place B: the world size for the answering nodes in `alive`: the largest
 # hosts x ranks-per-host (at most `per`) that divides B, more hosts first.

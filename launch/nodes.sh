@@ -2,6 +2,17 @@
 # bash): reading a hostfile and asking its nodes for an answer.  AGENT must
 # be set (ssh, or a command called as `AGENT NODE COMMAND...`).
 
+# whole VALUE LO HI: prints VALUE as a decimal number (0012 is 12, where
+# bash arithmetic would read octal) when it is a whole number from LO to
+# HI; prints nothing and returns 1 otherwise.
+whole() {
+    case "$1" in ''|*[!0-9]*) return 1 ;; esac
+    local v=${1#"${1%%[!0]*}"}
+    v=${v:-0}
+    [ ${#v} -le ${#3} ] && [ "$v" -ge "$2" ] && [ "$v" -le "$3" ] || return 1
+    echo "$v"
+}
+
 # read_hostfile FILE: sets nodes (the names, in order) and per (the slots
 # every node has: Open MPI's `node01 slots=2`, 1 without slots=;
 # max_slots= is left to MPI; # starts a comment).  Says why (after "$me: ")
@@ -50,20 +61,18 @@ read_hostfile() {
             case "$tok" in
             slots=*) s=${tok#slots=} raw=$s ;;
             max_slots=*)
-                case "${tok#max_slots=}" in ''|*[!0-9]*|?????*|0|00|000|0000)
+                if ! whole "${tok#max_slots=}" 1 9999 > /dev/null; then
                     echo "$me: $1: node $name: max_slots= must be a whole number from 1 to 9999" >&2
-                    return 2 ;;
-                esac ;;
+                    return 2
+                fi ;;
             *) echo "$me: $1: node $name: '$tok' is not slots=N or max_slots=N" >&2
                return 2 ;;
             esac
         done
-        case "$s" in ''|*[!0-9]*) s=bad ;; esac
-        if [ "$s" = bad ] || [ ${#s} -gt 4 ] || [ $((10#$s)) -lt 1 ] || [ $((10#$s)) -gt 4096 ]; then
+        if ! s=$(whole "$s" 1 4096); then
             echo "$me: $1: node $name: slots= must be a whole number from 1 to 4096, got '${raw//[^[:print:]]/?}'" >&2
             return 2
         fi
-        s=$((10#$s))
         if [ -n "$per" ] && [ "$s" != "$per" ]; then
             echo "$me: $1: every node needs the same slots= (got $per and $s)" >&2
             return 2
