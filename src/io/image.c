@@ -86,9 +86,9 @@ static int check_png_idat(FILE *f, const char *path)
                 type[i] = (b[4 + i] >= 'A' && b[4 + i] <= 'Z') ||
                           (b[4 + i] >= 'a' && b[4 + i] <= 'z') ? (char)b[4 + i] : '?';
             type[4] = '\0';
-            return sn_fail(SN_EINVAL, "%s: damaged PNG: its %s chunk declares %lu bytes, but "
-                           "only %lld bytes follow in the file (cut short, or crafted)", path,
-                           type, (unsigned long)len, left);
+            return sn_fail(SN_EINVAL, "%s: damaged PNG: its %s chunk declares %lu bytes and a "
+                           "4-byte checksum, but only %lld bytes follow in the file (cut short, "
+                           "or crafted)", path, type, (unsigned long)len, left);
         }
         if (memcmp(b + 4, "IHDR", 4) == 0 && len == 13 && fread(b, 1, 13, f) == 13) {
             static const int chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
