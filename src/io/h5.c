@@ -421,6 +421,33 @@ static int open_dset(struct sn_h5 *f, const char *path, hid_t *d)
  * SN_H5_MAX_RATIO times its storage (deflate cannot exceed about 1032);
  * chunks larger than SN_H5_MAX_CHUNK_BYTES (a read decompresses a whole
  * chunk). */
+/* libhdf5 (1.10.8) keeps about 5.5 KB of bookkeeping for every chunk one
+ * H5Dread touches: a 55 MB dataset of one-value chunks read at once took
+ * 2.6 GB.  So one row may span at most SN_H5_MAX_ROW_CHUNKS chunks, and
+ * rows are read in pieces that touch about READ_CHUNKS chunks each. */
+#define READ_CHUNKS 4096
+
+/* The chunks one row (all but the first dimension) spans; 0 when the
+ * dataset is not chunked. */
+static size_t chunks_per_row(hid_t d)
+{
+    hid_t pl = H5Dget_create_plist(d), s = H5Dget_space(d);
+    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+    const int nd = s < 0 ? -1 : H5Sget_simple_extent_dims(s, dims, NULL);
+    const int cn = pl >= 0 && H5Pget_layout(pl) == H5D_CHUNKED
+                       ? H5Pget_chunk(pl, H5S_MAX_RANK, chunk) : 0;
+    size_t n = cn >= 1 && cn == nd ? 1 : 0;
+    for (int i = 1; i < cn && n && n <= SN_H5_MAX_ROW_CHUNKS; i++) {
+        const hsize_t across = chunk[i] ? dims[i] / chunk[i] + (dims[i] % chunk[i] != 0) : 1;
+        n = across > SN_H5_MAX_ROW_CHUNKS ? SN_H5_MAX_ROW_CHUNKS + 1 : n * (size_t)across;
+    }
+    if (pl >= 0)
+        H5Pclose(pl);
+    if (s >= 0)
+        H5Sclose(s);
+    return n;
+}
+
 static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
 {
     hid_t s = H5Dget_space(d), t = H5Dget_type(d), pl = H5Dget_create_plist(d);
@@ -449,6 +476,10 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
                 chunk_bytes > SN_H5_MAX_CHUNK_BYTES)
                 rc = sn_fail(SN_EINVAL, "%s: %s is stored in chunks larger than %d MB",
                              f->path, path, (int)(SN_H5_MAX_CHUNK_BYTES >> 20));
+        if (!rc && chunks_per_row(d) > SN_H5_MAX_ROW_CHUNKS)
+            rc = sn_fail(SN_EINVAL, "%s: %s is stored in chunks so small that one row spans "
+                         "over %d of them (h5repack -l %s:CHUNK=... rewrites it in larger ones)",
+                         f->path, path, SN_H5_MAX_ROW_CHUNKS, path);
     }
     if (!rc && layout != H5D_COMPACT) {
         size_t stored = (size_t)H5Dget_storage_size(d);
@@ -1025,6 +1056,22 @@ int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_M
     return rc;
 }
 
+static herr_t find_no_memory(unsigned n, const H5E_error2_t *e, void *found)
+{
+    (void)n;
+    if (e->min_num == H5E_CANTALLOC || e->min_num == H5E_NOSPACE)
+        *(bool *)found = true;
+    return 0;
+}
+
+/* Whether libhdf5's error stack says an allocation failed. */
+static bool hdf5_out_of_memory(void)
+{
+    bool found = false;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_no_memory, &found);
+    return found;
+}
+
 /* Read the selection fsel (with `count` elements) of dataset d into out. */
 static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size_t count,
                     enum sn_h5_type type, void *out)
@@ -1032,7 +1079,11 @@ static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size
     hsize_t mdim = count;
     hid_t m = H5Screate_simple(1, &mdim, NULL);
     herr_t e = H5Dread(d, mem_type(type), m, fsel, H5P_DEFAULT, out);
+    const bool no_memory = e < 0 && hdf5_out_of_memory();   /* before H5Sclose clears it */
     H5Sclose(m);
+    if (no_memory)
+        return sn_fail(SN_ENOMEM, "%s: out of memory reading %s (libhdf5 could not allocate)",
+                       f->path, path);
     if (e < 0)
         return sn_fail(SN_EINVAL, "%s: reading %s failed (type or size mismatch, or damaged file)",
                        f->path, path);
@@ -1113,17 +1164,13 @@ void sn_h5_done_reading(struct sn_h5 *f, const char *path)
         }
 }
 
-/* Read whole rows of a dataset: the ascending rows[0..n-1], or, when rows
+/* Read whole rows of dataset d: the ascending rows[0..n-1], or, when rows
  * is NULL, the block [first, first+n).  Runs of consecutive rows become one
  * hyperslab block each; the union is read with one H5Dread. */
-static int read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size_t first,
-                     size_t n, size_t row_len, enum sn_h5_type type, void *out)
+static int read_union(struct sn_h5 *f, const char *path, hid_t d, const int32_t *rows,
+                      size_t first, size_t n, size_t row_len, enum sn_h5_type type, void *out)
 {
-    hid_t d = -1;
-    bool close_it = true;
-    int rc = rows_dset(f, path, &d, &close_it);
-    if (rc)
-        return rc;
+    int rc = SN_OK;
     hid_t s = H5Dget_space(d);
     int nd = H5Sget_simple_extent_ndims(s);
     hsize_t dims[SN_H5_MAX_DIMS], start[SN_H5_MAX_DIMS] = { 0 }, cnt[SN_H5_MAX_DIMS];
@@ -1148,6 +1195,33 @@ static int read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, siz
     if (rc == SN_OK && n > 0)
         rc = read_sel(f, path, d, s, n * row_len, type, out);
     H5Sclose(s);
+    return rc;
+}
+
+/* read_union in pieces of rows that touch about READ_CHUNKS chunks each
+ * (rows apart may each lie in chunks of their own). */
+static int read_pieces(struct sn_h5 *f, const char *path, hid_t d, const int32_t *rows,
+                       size_t first, size_t n, size_t row_len, enum sn_h5_type type, void *out)
+{
+    const size_t per_row = chunks_per_row(d);
+    const size_t step = per_row == 0 ? n : per_row >= READ_CHUNKS ? 1 : READ_CHUNKS / per_row;
+    const size_t row_bytes = row_len * H5Tget_size(mem_type(type));
+    int rc = SN_OK;
+    for (size_t at = 0; at < n && !rc; at += step)
+        rc = read_union(f, path, d, rows ? rows + at : NULL, first + at,
+                        n - at < step ? n - at : step, row_len, type, (char *)out + at * row_bytes);
+    return rc;
+}
+
+static int read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size_t first,
+                     size_t n, size_t row_len, enum sn_h5_type type, void *out)
+{
+    hid_t d = -1;
+    bool close_it = true;
+    int rc = rows_dset(f, path, &d, &close_it);
+    if (rc)
+        return rc;
+    rc = read_pieces(f, path, d, rows, first, n, row_len, type, out);
     if (close_it)
         H5Dclose(d);
     return rc;
@@ -1318,9 +1392,12 @@ int sn_h5_read_all(struct sn_h5 *f, const char *path, enum sn_h5_type type, void
     }
     hid_t s = H5Dget_space(d);
     hssize_t have = H5Sget_simple_extent_npoints(s);
+    hsize_t dims[H5S_MAX_RANK];
     if (have < 0 || (size_t)have != len)
         rc = sn_fail(SN_EINVAL, "%s: %s has %lld elements, expected %zu", f->path, path,
                      (long long)have, len);
+    else if (len > 0 && H5Sget_simple_extent_dims(s, dims, NULL) >= 1)
+        rc = read_pieces(f, path, d, NULL, 0, dims[0], len / dims[0], type, out);
     else
         rc = read_sel(f, path, d, H5S_ALL, len, type, out);
     H5Sclose(s);

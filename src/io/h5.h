@@ -100,12 +100,14 @@ int sn_h5_check_no_link(struct sn_h5 *f, const char *path);
 /* Budgets a dataset must meet to be read (see sn_h5_info). */
 #define SN_H5_MAX_RATIO 1100                       /* declared bytes per stored byte, compressed */
 #define SN_H5_MAX_CHUNK_BYTES ((size_t)256 << 20)  /* one chunk, as stored uncompressed */
+#define SN_H5_MAX_ROW_CHUNKS 16384                 /* chunks one row (first index) spans */
 
 /* Shape and stored class of a dataset; size = bytes per stored element.
  * SN_EINVAL if it is missing, is not a dataset, or is not backed by the
  * file: its data in other files (external, virtual), more bytes declared
  * than the file holds for it (unfiltered) or than SN_H5_MAX_RATIO times
- * that (compressed), chunks over SN_H5_MAX_CHUNK_BYTES.  Only hard links
+ * that (compressed), chunks over SN_H5_MAX_CHUNK_BYTES, rows spanning more
+ * than SN_H5_MAX_ROW_CHUNKS chunks.  Only hard links
  * are followed: a soft or external link reads as missing. */
 int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_MAX_DIMS],
                enum sn_h5_class *cls, size_t *size);

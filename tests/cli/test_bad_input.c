@@ -265,6 +265,17 @@ static void x_bigchunk(hid_t f)
     H5Pclose(pl);
 }
 
+/* rows of 130x130 floats in one-value chunks: a row spans 16,900 chunks
+ * (libhdf5 keeps about 5.5 KB for each chunk a read touches) */
+static void x_tinychunks(hid_t f)
+{
+    hsize_t dims[3] = { 480, 130, 130 }, chunk[3] = { 1, 1, 1 };
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 3, chunk);
+    x_dataset(f, 3, dims, H5T_NATIVE_FLOAT, pl, false);
+    H5Pclose(pl);
+}
+
 /* 64 GiB declared, compressed, one chunk of zeros written */
 static void x_zipbomb(hid_t f)
 {
@@ -768,6 +779,7 @@ static void make_hostile_fixtures(void)
     write_h5("int8.h5", x_int8, 480);
     write_h5("bigchunk.h5", x_bigchunk, 480);
     write_h5("zipbomb.h5", x_zipbomb, 480);
+    write_h5("tinychunks.h5", x_tinychunks, 480);
     write_h5("meannan.h5", x_meannan, 480);
     write_h5("softlink.h5", x_softlink, 480);
     assert_int_equal(sn_test_run("cp tests/cli/fixtures/hdf5-crash.h5 %s/crash.h5", fx), 0);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/status.h"
 #include "io/h5.h"
@@ -144,11 +145,144 @@ static void test_h5_big_chunk_read_once(void **state)
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
+/* A dataset stored in one-value chunks: libhdf5 (1.10.8) keeps about
+ * 5.5 KB for every chunk one H5Dread touches, so reading these 78,400
+ * chunks at once raised the peak resident size by about 430 MB; rows are
+ * read in pieces of about 4096 chunks.  Measured as the rise of VmHWM after
+ * /proc/self/clear_refs resets it (ASan's quarantine keeps freed memory
+ * resident: the values alone are checked under the sanitizers). */
+enum { TINY_ROWS = 100, TINY_COLS = 784 };
+
+static void write_tiny_chunks(const char *path)
+{
+    hsize_t dims[2] = { TINY_ROWS, TINY_COLS }, one[2] = { 1, 1 }, row[2] = { 1, TINY_COLS };
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t s = H5Screate_simple(2, dims, NULL), m = H5Screate_simple(2, row, NULL);
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 2, one);
+    hid_t d = H5Dcreate2(f, "x", H5T_NATIVE_UINT8, s, H5P_DEFAULT, pl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    uint8_t v[TINY_COLS];
+    for (hsize_t r = 0; r < TINY_ROWS; r++) {   /* a row at a time: writing has the same cost */
+        hsize_t start[2] = { r, 0 };
+        for (size_t c = 0; c < TINY_COLS; c++)
+            v[c] = big_value(r * TINY_COLS + c);
+        H5Sselect_hyperslab(s, H5S_SELECT_SET, start, NULL, row, NULL);
+        assert_true(H5Dwrite(d, H5T_NATIVE_UINT8, m, s, H5P_DEFAULT, v) >= 0);
+    }
+    H5Dclose(d);
+    H5Pclose(pl);
+    H5Sclose(m);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+/* A field of /proc/self/status in KB ("VmHWM: %ld"). */
+static long status_kb(const char *format)
+{
+    FILE *st = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    assert_non_null(st);
+    while (fgets(line, sizeof line, st))
+        if (sscanf(line, format, &kb) == 1)
+            break;
+    fclose(st);
+    return kb;
+}
+
+static long peak_kb(void)
+{
+    return status_kb("VmHWM: %ld");
+}
+
+static long vm_size_kb(void)
+{
+    return status_kb("VmSize: %ld");
+}
+
+static void reset_peak(void)
+{
+    FILE *c = fopen("/proc/self/clear_refs", "w");
+    assert_non_null(c);
+    fputs("5", c);
+    fclose(c);
+}
+
+static void test_h5_tiny_chunks_bounded_memory(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("tiny_chunks.h5");
+    write_tiny_chunks(path);
+    uint8_t *x = malloc((size_t)TINY_ROWS * TINY_COLS);
+    assert_non_null(x);
+    for (int how = 0; how < 2; how++) {   /* by rows, then the whole array */
+        struct sn_h5 *f;
+        assert_int_equal(sn_h5_open(path, &f), SN_OK);
+        memset(x, 0xff, (size_t)TINY_ROWS * TINY_COLS);
+        reset_peak();
+        const long before = peak_kb();
+        assert_int_equal(how ? sn_h5_read_all(f, "/x", SN_H5_U8, x, TINY_ROWS * TINY_COLS)
+                             : sn_h5_read_block(f, "/x", 0, TINY_ROWS, TINY_COLS, SN_H5_U8, x),
+                         SN_OK);
+        const long rise = peak_kb() - before;
+        print_message("%s: the peak resident size rose by %ld KB\n",
+                      how ? "sn_h5_read_all" : "sn_h5_read_block", rise);
+        for (size_t i = 0; i < (size_t)TINY_ROWS * TINY_COLS; i++)
+            assert_int_equal(x[i], big_value(i));
+        if (!getenv("SN_SANITIZE"))
+            assert_true(rise < 100 * 1024);
+        assert_int_equal(sn_h5_close(f), SN_OK);
+    }
+    free(x);
+}
+
+/* A read libhdf5 has no memory for says so: one compressed 128 MB chunk
+ * read with 64 MB of address space to spare (was: "type or size mismatch,
+ * or damaged file").  Not under the sanitizers, which reserve terabytes of
+ * address space. */
+static void test_h5_out_of_memory_said(void **state)
+{
+    (void)state;
+    if (getenv("SN_SANITIZE"))
+        skip();
+    const char *path = sn_test_path("zeros_chunk.h5");
+    hsize_t dims[2] = { 32768, 4096 };
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t s = H5Screate_simple(2, dims, NULL), pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 2, dims);
+    H5Pset_deflate(pl, 1);
+    hid_t d = H5Dcreate2(f, "x", H5T_NATIVE_UINT8, s, H5P_DEFAULT, pl, H5P_DEFAULT);
+    uint8_t *zeros = calloc(32768, 4096), *row = malloc(4096);
+    assert_true(d >= 0 && zeros && row);
+    assert_true(H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros) >= 0);
+    free(zeros);
+    H5Dclose(d);
+    H5Pclose(pl);
+    H5Sclose(s);
+    H5Fclose(f);
+    struct sn_h5 *h;
+    assert_int_equal(sn_h5_open(path, &h), SN_OK);
+    struct rlimit was, tight;
+    assert_int_equal(getrlimit(RLIMIT_AS, &was), 0);
+    tight = was;
+    tight.rlim_cur = (rlim_t)vm_size_kb() * 1024 + ((rlim_t)64 << 20);
+    assert_int_equal(setrlimit(RLIMIT_AS, &tight), 0);
+    const int rc = sn_h5_read_block(h, "/x", 7, 1, 4096, SN_H5_U8, row);
+    assert_int_equal(setrlimit(RLIMIT_AS, &was), 0);
+    assert_int_equal(rc, SN_ENOMEM);
+    assert_non_null(strstr(sn_errmsg(), "out of memory reading /x"));
+    free(row);
+    assert_int_equal(sn_h5_close(h), SN_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_h5_read_rows),
         cmocka_unit_test(test_h5_big_chunk_read_once),
+        cmocka_unit_test(test_h5_tiny_chunks_bounded_memory),
+        cmocka_unit_test(test_h5_out_of_memory_said),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
