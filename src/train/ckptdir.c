@@ -132,6 +132,29 @@ int sn_ckptdir_check_slot(const char *path)
     return check_entry(path);
 }
 
+int sn_ckptdir_set_aside(const char *path, char *aside, size_t len)
+{
+    struct stat st;
+    aside[0] = '\0';
+    if (lstat(path, &st) != 0 && errno == ENOENT)
+        return SN_OK;
+    for (int i = 1; i <= 100; i++) {
+        int n = i == 1 ? snprintf(aside, len, "%s.damaged", path)
+                       : snprintf(aside, len, "%s.damaged-%d", path, i);
+        if (n < 0 || (size_t)n >= len)
+            break;
+        if (lstat(aside, &st) == 0 || errno != ENOENT)
+            continue;
+        if (rename(path, aside) == 0)
+            return SN_OK;
+        return sn_fail(SN_EIO, "%s is there already and cannot be kept aside as %s (%s): "
+                       "this run's checkpoint of that step would replace it", path, aside,
+                       strerror(errno));
+    }
+    return sn_fail(SN_EIO, "%s is there already and no free name is left to keep it aside "
+                   "(%s.damaged and up to .damaged-100 are taken)", path, path);
+}
+
 /* flock on the lock file f failed with err: the run holding it, named
  * from what it wrote there (closes f). */
 static int refuse_held(const char *dir, int f, int err)

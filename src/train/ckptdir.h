@@ -60,6 +60,14 @@ int sn_ckptdir_remove_tmp(const char *dir, char *first, size_t first_len);
  * during the run is not written through). */
 int sn_ckptdir_check_slot(const char *path);
 
+/* Just before a checkpoint is written to path, a file already there is
+ * renamed to path.damaged (or .damaged-2, ...), whose name comes back in
+ * aside ("" when there was none): the only way there is one is a
+ * checkpoint --resume auto passed over as damaged, which this run's own
+ * of that step must not replace unseen (it is evidence, and may be another
+ * run's). */
+int sn_ckptdir_set_aside(const char *path, char *aside, size_t len);
+
 /* Take dir's lock for this process.  *fd is the descriptor that holds it
  * (sn_ckptdir_unlock releases it).  SN_EUSAGE naming the holder's host
  * and pid when another run holds it; SN_EIO when the lock file cannot be

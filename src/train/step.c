@@ -400,7 +400,11 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     if (rc == SN_EFATAL)
         return rc;
     if (!rc && t->rank == 0) {
+        char aside[4200];
         rc = sn_ckptdir_check_slot(path);
+        if (!rc && !(rc = sn_ckptdir_set_aside(path, aside, sizeof aside)) && aside[0])
+            sn_trainer_warn(t, "%s was there already (passed over as damaged when the run "
+                            "resumed?): kept as %s", path, aside);
         if (!rc)
             rc = sn_ckpt_save(path, t->m, &whole, &t->st, t->cfg_text);
         if (!rc && t->o.keep > 0) {

@@ -977,6 +977,34 @@ static void test_train_resume_auto_keeps_checkpoints(void **state)
                                  "= 3000 ]", ck, ck), 0);
 }
 
+/* --resume auto passes over a damaged newest checkpoint and continues the
+ * one before; when the run reaches the damaged one's step, its own
+ * checkpoint does not replace it unseen: the damaged file is kept as
+ * NAME.damaged, said in a warning (it was renamed over silently). */
+static void test_train_resume_auto_sets_damaged_aside(void **state)
+{
+    (void)state;
+    const char *run = BIN " train --model %s --data %s --checkpoint-dir %s --threads 1 "
+                      "--checkpoint-every 2 --quiet %s";
+    const char *ck = sn_test_path("ck_aside"), *blobs = sn_test_path("blobs.h5");
+    const char *cfg = sn_test_path("m.cfg");
+    assert_int_equal(sn_test_run(run, cfg, blobs, ck, "--steps 6"), 0);
+    char six[1200];
+    snprintf(six, sizeof six, "%s/ckpt-00000006.h5", ck);
+    assert_int_equal(sn_test_run("printf U | dd of=%s bs=1 seek=3000 conv=notrunc 2>/dev/null && "
+                                 "cp %s %s", six, six, sn_test_path("aside.before")), 0);
+    assert_int_equal(sn_test_run(run, cfg, blobs, ck, "--resume auto --steps 8"), 0);
+    char *err = err_text();
+    assert_non_null(strstr(err, "damaged"));
+    assert_non_null(strstr(err, "was there already"));
+    assert_non_null(strstr(err, "kept as"));
+    free(err);
+    assert_int_equal(sn_test_run("cmp -s %s.damaged %s && ! cmp -s %s %s", six,
+                                 sn_test_path("aside.before"), six, sn_test_path("aside.before")),
+                     0);
+    assert_int_equal(sn_test_run(BIN " eval --weights %s --data %s", six, blobs), 0);
+}
+
 /* With augmentation, dropout, batchnorm and adam, a run stopped at step 11
  * and resumed ends bitwise equal to an uninterrupted one. */
 static void test_train_resume_stochastic_model(void **state)
@@ -2214,6 +2242,7 @@ int main(void)
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_auto_keeps_checkpoints),
+        cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
