@@ -148,7 +148,8 @@ int cli_check_world(void);
  * link leads (sn_fs_output_target: the writers put their new file there and
  * keep the link); a link into /proc (/dev/stdout) is refused, and so is an
  * output whose file is named like a checkpoint folder's member
- * (ckpt-<step>.h5, .lock: sn_ckptdir_is_name), in any folder.  SN_EUSAGE
+ * (ckpt-<step>.h5, .lock: sn_ckptdir_is_name), in any folder, and so is an
+ * output other than --log onto a scratchnet log (cli_log_guard).  SN_EUSAGE
  * naming the flags, so `--out D.h5 --data D.h5` never replaces the dataset
  * and nothing is checked after hours of work. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,

@@ -4,6 +4,7 @@
 #define _DEFAULT_SOURCE   /* realpath */
 #endif
 #include "cli/cli.h"
+#include "cli/jsonlog.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -521,7 +522,8 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
     if (!S_ISREG(so->st_mode))
         return sn_fail(SN_EUSAGE, "%s %s is %s: an output must be a regular file or not "
                        "exist", flag, out, sn_fs_kind(so));
-    return check_replaceable(out, flag, target, so, &sd);
+    int rc = strcmp(flag, "--log") != 0 ? cli_log_guard(out, flag) : SN_OK;
+    return rc ? rc : check_replaceable(out, flag, target, so, &sd);
 }
 
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,

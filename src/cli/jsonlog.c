@@ -2,6 +2,7 @@
 #include "cli/jsonlog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
@@ -255,26 +256,53 @@ static bool first_line(FILE *in, char *buf, size_t *len, bool *whole)
     return *len > 0 && *len < LOG_LINE_MAX;
 }
 
-int cli_log_check(const char *path)
+enum log_start { LOG_ABSENT, LOG_BLANK, LOG_RECORD, LOG_OTHER, LOG_NO_MEMORY };
+
+/* How the file at path starts: LOG_BLANK when it is empty or blank, or
+ * its only line is the start of a record cut short while scratchnet wrote
+ * it (the open removes it); LOG_RECORD when its first line is a record. */
+static enum log_start log_start(const char *path)
 {
     FILE *in = fopen(path, "r");
     if (!in)
-        return SN_OK;   /* made when the run starts */
+        return LOG_ABSENT;
     char *buf = malloc(LOG_LINE_MAX);
     size_t len = 0;
     bool whole = false, any = buf && first_line(in, buf, &len, &whole);
     bool empty = buf && len == 0 && feof(in);
     fclose(in);
     json_t *o = any ? json_loadb(buf, len, 0, NULL) : NULL;
-    /* an only line cut short while scratchnet wrote it: the open removes it */
     bool torn = any && !o && !whole && strncmp(buf, "{\"epoch\"", len < 8 ? len : 8) == 0;
-    bool ok = empty || torn || is_record(o);
+    enum log_start k = !buf ? LOG_NO_MEMORY : is_record(o) ? LOG_RECORD
+                     : empty || torn ? LOG_BLANK : LOG_OTHER;
     json_decref(o);
     free(buf);
-    if (!buf)
+    return k;
+}
+
+int cli_log_check(const char *path)
+{
+    const enum log_start k = log_start(path);   /* absent: made when the run starts */
+    if (k == LOG_NO_MEMORY)
         return sn_fail(SN_ENOMEM, "out of memory");
-    return ok ? SN_OK : sn_fail(SN_EUSAGE, "--log %s exists and is not a scratchnet log (its first "
-                                "line is not a record with the numbers \"epoch\" and "
-                                "\"train_loss\"): appending to it would damage it; give "
-                                "another --log", path);
+    return k != LOG_OTHER ? SN_OK
+         : sn_fail(SN_EUSAGE, "--log %s exists and is not a scratchnet log (its first line is "
+                   "not a record with the numbers \"epoch\" and \"train_loss\"): appending to "
+                   "it would damage it; give another --log", path);
+}
+
+int cli_log_guard(const char *path, const char *flag)
+{
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    bool held = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (fd >= 0)
+        close(fd);   /* and with it the shared lock, if it was taken */
+    if (held)
+        return sn_fail(SN_EUSAGE, "%s %s is the --log a running run appends to (it holds its "
+                       "lock): writing there would lose the log; name another file", flag, path);
+    if (log_start(path) == LOG_RECORD)
+        return sn_fail(SN_EUSAGE, "%s %s is a scratchnet log (its first line is an epoch's "
+                       "record): writing there would lose it; name another file, or remove "
+                       "the log first", flag, path);
+    return SN_OK;
 }

@@ -24,6 +24,10 @@ struct cli_log_line {
  * Appending to any other file (settings, a weights file) would damage it. */
 int cli_log_check(const char *path);
 
+/* SN_EUSAGE naming flag if the file at path is a log a run holds (its
+ * lock) or starts with a record: an output (--out, -o) would replace it. */
+int cli_log_guard(const char *path, const char *flag);
+
 /* Open the log at path to append (fopen "a+"); *created: whether it was
  * absent.  A last line without its end of line that does not parse as
  * JSON (a write cut short by a full disk or a kill) is removed first:

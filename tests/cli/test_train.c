@@ -1451,7 +1451,8 @@ static void test_train_full_disk(void **state)
 static void test_train_log_one_run_at_a_time(void **state)
 {
     (void)state;
-    const char *log = sn_test_path("shared.jsonl");
+    char log[1024];
+    snprintf(log, sizeof log, "%s", sn_test_path("shared.jsonl"));
     write_text(log, "{\"epoch\": 1, \"train_loss\": 0.5}\n");
     int rc = sn_test_run("flock %s " BIN " train --model %s --data %s --steps 2 --log %s --quiet",
                          log, sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log);
@@ -1462,6 +1463,23 @@ static void test_train_log_one_run_at_a_time(void **state)
     assert_non_null(strstr(err, "shared.jsonl is being written by another run now"));
     free(err);
     char *text = sn_test_slurp(log);
+    assert_string_equal(text, "{\"epoch\": 1, \"train_loss\": 0.5}\n");
+    free(text);
+    /* no output replaces a log a run holds, nor a log at rest (each renamed
+     * its file over it, exit 0, and the running run went on appending to
+     * the file that had lost its name) */
+    rc = sn_test_run("flock %s " BIN " train --model %s --data %s --steps 2 --out %s --quiet",
+                     log, sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log);
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "is the --log a running run appends to"));
+    free(err);
+    assert_int_equal(sn_test_run(BIN " convert subset %s --classes 0-1 -o %s",
+                                 sn_test_path("blobs.h5"), log), 2);
+    err = err_text();
+    assert_non_null(strstr(err, "shared.jsonl is a scratchnet log"));
+    free(err);
+    text = sn_test_slurp(log);
     assert_string_equal(text, "{\"epoch\": 1, \"train_loss\": 0.5}\n");
     free(text);
     /* and once that run is over, the next appends */
