@@ -54,6 +54,8 @@ static const char usage[] =
     "  --resume-override K,..  continue although these settings differ from the\n"
     "                        checkpoint's: data model optimizer groups lr schedule\n"
     "                        horizon augment loss shuffle accumulate compress\n"
+    "                        (not the optimizer's kind, nor an added ema, momentum\n"
+    "                        or lookahead_k: --init CHECKPOINT starts from its weights)\n"
     "  --log FILE.jsonl      append one JSON line of metrics per epoch\n"
     "  --eval-every N        evaluate the test split after every N-th epoch and\n"
     "                        after the run's last (default 1: every epoch)\n"

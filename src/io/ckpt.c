@@ -324,8 +324,10 @@ static int name_states(struct sn_h5 *f, const struct sn_layer *l, const struct s
         if (index_of(fs->names, fs->n, o->state_names[s]) < 0)
             return sn_fail(SN_EINVAL, "%s: the checkpoint keeps no optimizer state '%s', which "
                            "this run's optimizer needs: it was written with other optimizer "
-                           "settings (momentum, lookahead_k, ema)", sn_h5_path(f),
-                           o->state_names[s]);
+                           "settings (momentum, lookahead_k, ema); --resume-override optimizer "
+                           "can drop a state on a resume, not add one: to go on from its "
+                           "weights with it, start a run with --init %s", sn_h5_path(f),
+                           o->state_names[s], sn_h5_path(f));
     for (int k = 0; k < fs->n; k++) {
         int s = index_of(o->state_names, o->n_states, fs->names[k]);
         fs->at[k] = s >= 0 ? o->state[s]
@@ -379,9 +381,12 @@ static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
     if ((rc = sn_h5_attr_get_str(f, "/optimizer", "kind", &kind)))
         return rc;
     bool same = strcmp(kind, sn_optim_name(o->cfg.kind)) == 0;
-    if (!same)
-        rc = sn_fail(SN_EINVAL, "%s: checkpoint was written with optimizer %s, this run uses %s",
-                     file, kind, sn_optim_name(o->cfg.kind));
+    if (!same)   /* their states are other arrays: no override can map one onto the other */
+        rc = sn_fail(SN_EINVAL, "%s: checkpoint was written with optimizer %s, this run uses "
+                     "%s: an optimizer's kind cannot change on a resume, not even with "
+                     "--resume-override optimizer; to go on from its weights with %s, start a "
+                     "run with --init %s", file, kind, sn_optim_name(o->cfg.kind),
+                     sn_optim_name(o->cfg.kind), file);
     free(kind);
     if (rc)
         return rc;

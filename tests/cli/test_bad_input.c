@@ -103,6 +103,12 @@ static void make_fixtures(void)
     write_text("mom0.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
                            "optimizer = sgd\nlr = 0.05\nmomentum = 0\nseed = 3\n[dense]\nunits = 16\n"
                            "activation = relu\n[dense]\nunits = 3\n");
+    write_text("adam.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
+                           "optimizer = adam\nlr = 0.05\nseed = 3\n[dense]\nunits = 16\n"
+                           "activation = relu\n[dense]\nunits = 3\n");
+    write_text("ema.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
+                          "optimizer = sgd\nlr = 0.05\nmomentum = 0.9\nema = 0.9\nseed = 3\n"
+                          "[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n");
     write_text("mse.cfg", "[net]\ninput = 8\nloss = mse\n[dense]\nunits = 16\nactivation = relu\n"
                           "[dense]\nunits = 3\n");
     write_text("notcfg.h5", "hello");
