@@ -117,27 +117,102 @@ static bool section_of(const char *line, size_t n, char *name, size_t name_len)
     return true;
 }
 
+/* Walking a model file's layer sections line by line: every section but
+ * [net] and [augment] (training settings, recorded apart). */
+struct layer_walk {
+    const char *at;
+    int lineno;
+    bool layers;
+};
+
+/* The next line of a layer section into *line (n bytes, its line number
+ * in *lineno); false at the end of the text. */
+static bool next_layer_line(struct layer_walk *w, const char **line, size_t *n, int *lineno)
+{
+    while (*w->at) {
+        const char *nl = strchr(w->at, '\n');
+        *line = w->at;
+        *n = nl ? (size_t)(nl - w->at) : strlen(w->at);
+        *lineno = ++w->lineno;
+        w->at += *n + (nl != NULL);
+        char name[32];
+        if (section_of(*line, *n, name, sizeof name))
+            w->layers = strcmp(name, "net") != 0 && strcmp(name, "augment") != 0;
+        if (w->layers)
+            return true;
+    }
+    return false;
+}
+
+/* The line without comments and white space: into buf (at most len - 1
+ * bytes of it); its whole length. */
+static size_t squeeze(const char *line, size_t n, char *buf, size_t len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && line[i] != '#' && line[i] != ';'; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+            if (k + 1 < len)
+                buf[k] = line[i];
+            k++;
+        }
+    buf[k + 1 < len ? k : len - 1] = '\0';
+    return k;
+}
+
 void sn_model_text_fingerprint(const char *text, char *out, size_t len)
 {
-    /* the layer sections: every section but [net] and [augment] (training
-     * settings, recorded apart), without comments and white space */
+    /* without comments and white space; blank lines do not count */
     uint64_t h = SN_FNV_START;
-    bool layers = false;
-    for (const char *line = text; *line;) {
-        const char *nl = strchr(line, '\n');
-        size_t n = nl ? (size_t)(nl - line) : strlen(line);
-        char name[32];
-        if (section_of(line, n, name, sizeof name))
-            layers = strcmp(name, "net") != 0 && strcmp(name, "augment") != 0;
-        bool any = false;
-        for (size_t i = 0; layers && i < n && line[i] != '#' && line[i] != ';'; i++)
-            if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
-                h = sn_fnv1a(h, line + i, 1);
-                any = true;
-            }
-        if (any)   /* blank lines do not count */
+    struct layer_walk w = { .at = text };
+    const char *line;
+    size_t n;
+    int lineno;
+    char buf[4096];
+    while (next_layer_line(&w, &line, &n, &lineno)) {
+        const size_t k = squeeze(line, n, buf, sizeof buf);
+        if (k < sizeof buf) {
+            h = sn_fnv1a(h, buf, k);
+        } else {   /* longer than buf: the same bytes, one at a time */
+            for (size_t i = 0; i < n && line[i] != '#' && line[i] != ';'; i++)
+                if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+                    h = sn_fnv1a(h, line + i, 1);
+        }
+        if (k)
             h = sn_fnv1a(h, "\n", 1);
-        line += n + (nl != NULL);
     }
     snprintf(out, len, "layers %016llx", (unsigned long long)h);
+}
+
+/* The next non-blank layer line, squeezed into buf; false at the end. */
+static bool next_kept(struct layer_walk *w, char *buf, size_t len, int *lineno)
+{
+    const char *line;
+    size_t n;
+    while (next_layer_line(w, &line, &n, lineno))
+        if (squeeze(line, n, buf, len))
+            return true;
+    return false;
+}
+
+void sn_model_text_difference(const char *run, const char *ckpt, char *out, size_t len)
+{
+    struct layer_walk a = { .at = run }, b = { .at = ckpt };
+    char la[96], lb[96];
+    int na = 0, nb = 0;
+    out[0] = '\0';
+    for (;;) {
+        const bool more_a = next_kept(&a, la, sizeof la, &na);
+        const bool more_b = next_kept(&b, lb, sizeof lb, &nb);
+        if (!more_a && !more_b)
+            return;
+        if (more_a && more_b && strcmp(la, lb) == 0)
+            continue;
+        if (more_a)
+            snprintf(out, len, "the layers first differ at line %d of this run's model file, "
+                     "'%s' (the checkpoint's: '%s')", na, la, more_b ? lb : "its end");
+        else
+            snprintf(out, len, "the checkpoint's layers go on after this run's end with '%s' "
+                     "(its line %d)", lb, nb);
+        return;
+    }
 }

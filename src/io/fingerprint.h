@@ -34,4 +34,10 @@ uint64_t sn_dataset_held_hash(const struct sn_dataset *d, uint64_t *bytes);
  * change it), e.g. "layers 5a6b7c8d9e0f1a2b". */
 void sn_model_text_fingerprint(const char *text, char *out, size_t len);
 
+/* Where two model files' layer sections (as the fingerprint reads them)
+ * first differ, in words for a message ("the layers first differ at line
+ * 12 of this run's model file, 'freeze=1' (the checkpoint's: '[dense]')");
+ * "" when they do not (or only past 95 bytes of a line). */
+void sn_model_text_difference(const char *run, const char *ckpt, char *out, size_t len);
+
 #endif

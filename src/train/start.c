@@ -22,6 +22,7 @@
 #include "core/whiten.h"
 #include "dist/dist.h"
 #include "io/ckpt.h"
+#include "io/fingerprint.h"
 #include "io/h5.h"
 #include "io/record.h"
 #include "io/weights.h"
@@ -172,6 +173,20 @@ static void horizon_why(const struct sn_trainer *t, char *buf, size_t len)
                  (long long)t->steps_per_epoch, t->steps_per_epoch == 1 ? "" : "s");
 }
 
+/* Where the checkpoint's layers differ from this run's, when its record
+ * says they do ("" otherwise, or when its model text cannot be read). */
+static void model_difference(const struct sn_trainer *t, const char *path, char *why,
+                             size_t len)
+{
+    const char *was = sn_record_get(&t->st.record, "model");
+    const char *now = sn_record_get(&t->record, "model");
+    char *text = NULL;
+    why[0] = '\0';
+    if (was && now && strcmp(was, now) != 0 && sn_weights_read_cfg(path, &text) == SN_OK)
+        sn_model_text_difference(t->cfg_text, text, why, len);
+    free(text);
+}
+
 /* Rank 0: load the checkpoint (choosing it, for auto) and check that it
  * continues this run. */
 static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
@@ -185,11 +200,13 @@ static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_trai
     }
     /* the settings first: other data or another batch explains counters
      * that do not fit this run's epochs, and every difference is named */
-    char why[160];
+    char why[160], model_why[320] = "";
     horizon_why(t, why, sizeof why);
     if (!rc && s->resumed_from[0])
+        model_difference(t, s->resumed_from, model_why, sizeof model_why);
+    if (!rc && s->resumed_from[0])
         rc = sn_trajectory_compare(&t->st.record, &t->record, s->resumed_from,
-                                   t->o.resume_override, why, s->overridden,
+                                   t->o.resume_override, why, model_why, s->overridden,
                                    sizeof s->overridden);
     if (!rc && s->resumed_from[0])
         rc = check_resumed(t, s->resumed_from);

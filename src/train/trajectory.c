@@ -193,7 +193,7 @@ int sn_trajectory_check_keys(const char *overrides)
 
 int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_record *run,
                           const char *path, const char *overrides, const char *horizon_why,
-                          char *overridden, size_t overridden_len)
+                          const char *model_why, char *overridden, size_t overridden_len)
 {
     char refused[960] = "", keys_refused[160] = "", fixed[160] = "";
     size_t at = 0, kat = 0, fat = 0, oat = 0;
@@ -206,10 +206,12 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
         bool ok = can && listed(overrides, keys[k]);
         char *dst = ok ? overridden : refused;
         size_t *pos = ok ? &oat : &at, cap = ok ? overridden_len : sizeof refused;
-        const bool why = horizon_why && strcmp(keys[k], "horizon") == 0;
+        const char *why = strcmp(keys[k], "horizon") == 0 ? horizon_why
+                        : strcmp(keys[k], "model") == 0 ? model_why : NULL;
+        why = why && why[0] ? why : NULL;
         if (*pos < cap)
             *pos += (size_t)snprintf(dst + *pos, cap - *pos, "%s%s %s (%s%scheckpoint: %s)",
-                                     *pos ? "; " : "", keys[k], now, why ? horizon_why : "",
+                                     *pos ? "; " : "", keys[k], now, why ? why : "",
                                      why ? "; " : "", was);
         if (!ok && can && kat < sizeof keys_refused)
             kat += (size_t)snprintf(keys_refused + kat, sizeof keys_refused - kat, "%s%s",

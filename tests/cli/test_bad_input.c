@@ -106,6 +106,9 @@ static void make_fixtures(void)
     write_text("adam.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
                            "optimizer = adam\nlr = 0.05\nseed = 3\n[dense]\nunits = 16\n"
                            "activation = relu\n[dense]\nunits = 3\n");
+    write_text("freeze.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
+                             "optimizer = sgd\nlr = 0.05\nmomentum = 0.9\nseed = 3\n[dense]\n"
+                             "units = 16\nactivation = relu\nfreeze = 1\n[dense]\nunits = 3\n");
     write_text("ema.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
                           "optimizer = sgd\nlr = 0.05\nmomentum = 0.9\nema = 0.9\nseed = 3\n"
                           "[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n");
