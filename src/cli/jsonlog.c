@@ -161,8 +161,8 @@ static bool is_record(const json_t *o)
 static int parse_line(const char *path, int lineno, const char *line, size_t len,
                       struct cli_log_line *r)
 {
-    json_error_t err;
-    json_t *o = json_loadb(line, len, 0, &err);
+    json_error_t err;   /* scratchnet writes each key once: a second is not its line */
+    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
     if (!o)
         return sn_fail(SN_EINVAL, "%s:%d: not JSON: %s (column %d)", path, lineno, err.text,
                        err.column);

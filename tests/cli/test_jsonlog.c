@@ -119,6 +119,8 @@ static void test_jsonlog_refuses_bad_lines(void **state)
         { "{\"epoch\": \"1\", \"train_loss\": 0.5}\n", "bad.jsonl:1: not a train --log line" },
         { "{\"epoch\": 1}\n", "bad.jsonl:1: not a train --log line" },
         { "{\"epoch\": 1, \"train_loss\": NaN}\n", "bad.jsonl:1: not JSON" },
+        { "{\"epoch\": 1, \"train_loss\": 0.5, \"train_loss\": 0.1}\n",
+          "bad.jsonl:1: not JSON: duplicate object key" },
         { "\n \n", "bad.jsonl: no epochs in the log" },
     };
     const char *path = sn_test_path("bad.jsonl");
