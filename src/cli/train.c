@@ -141,7 +141,7 @@ struct run {
     FILE *log;
     int stopped;                 /* the stop request that ended the loop (sn_step_info.stop) */
     char made_ckdir[4096];       /* what this run made, removed again if it is refused */
-    bool made_log;               /* (cli_undo_outputs) */
+    bool made_log;               /* by this run: removed at the end while empty */
 };
 
 static int parse_flags(int argc, char **argv, struct train_flags *f)
@@ -510,6 +510,17 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     return cli_end(setup_stopped(rc));
 }
 
+/* No run leaves a log it made empty (refused, no epoch ended, or the disk
+ * was full): removed while its lock is still held, then closed. */
+static void close_log(const struct train_flags *f, struct run *r)
+{
+    if (r->log && r->made_log)
+        cli_undo_outputs(f->log, true, NULL, NULL);
+    if (r->log)
+        fclose(r->log);
+    r->log = NULL;
+}
+
 /* The epoch's closing line and log record (rank 0). */
 static void report_epoch(const struct train_flags *f, struct run *r,
                          const struct sn_epoch_info *e)
@@ -540,8 +551,7 @@ static void report_epoch(const struct train_flags *f, struct run *r,
     if (cli_log_epoch(r->log, &line) != SN_OK) {   /* said once: no more lines are tried */
         cli_eprintf("scratchnet: warning: --log %s: %s; training goes on without it\n",
                     cli_line(f->log), sn_errmsg());
-        fclose(r->log);
-        r->log = NULL;
+        close_log(f, r);
     }
 }
 
@@ -563,8 +573,7 @@ static void start_progress(const struct train_flags *f, struct run *r)
  * learns of it in the step's reduction and stops after that step). */
 static int train_loop(const struct train_flags *f, struct run *r)
 {
-    r->made_ckdir[0] = '\0';   /* the run has started: what it made stays */
-    r->made_log = false;
+    r->made_ckdir[0] = '\0';   /* the run has started: the folder it made stays */
     start_progress(f, r);
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
@@ -693,15 +702,14 @@ static int wrap_up(const struct train_flags *f, struct run *r)
     return cli_end(rc ? rc : trace_rc);
 }
 
-static void end_run(struct run *r)
+static void end_run(const struct train_flags *f, struct run *r)
 {
     watchdog_stop();
     profile_free(&r->prof);
     sn_trainer_destroy(r->t);
     sn_dataset_close(r->ds);
     free(r->text);
-    if (r->log)
-        fclose(r->log);
+    close_log(f, r);
 }
 
 int sn_cmd_train(int argc, char **argv)
@@ -729,8 +737,8 @@ int sn_cmd_train(int argc, char **argv)
         code = train_loop(&f, &r);
     if (!code)
         code = wrap_up(&f, &r);
-    end_run(&r);
+    end_run(&f, &r);
     if (code)   /* a refused run creates nothing */
-        cli_undo_outputs(f.log, r.made_log, f.ckdir, r.made_ckdir);
+        cli_undo_outputs(NULL, false, f.ckdir, r.made_ckdir);
     return code;
 }

@@ -1421,6 +1421,10 @@ static void test_train_full_disk(void **state)
     int trace_rc = sn_test_run("timeout 60 " BIN " train --model %s --data %s --steps 2 "
                                "--trace %s/t.json --quiet", sn_test_path("m.cfg"),
                                sn_test_path("blobs.h5"), dir);
+    /* a log no line of which fits is not left behind empty */
+    int empty_rc = sn_test_run("timeout 60 " BIN " train --model %s --data %s --steps 2 "
+                               "--log %s/e.jsonl --quiet && ! test -e %s/e.jsonl",
+                               sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, dir);
     int left = sn_test_run("ls -A %s", dir);
     char *top = out_text();
     bool top_stray = strstr(top, ".tmp") != NULL;
@@ -1436,6 +1440,7 @@ static void test_train_full_disk(void **state)
     assert_true(resumed_there);
     assert_int_equal(out_rc, 1);
     assert_int_equal(trace_rc, 1);
+    assert_int_equal(empty_rc, 0);
     assert_int_equal(log_rc, 0);
     assert_true(log_warned);
     assert_true(log_whole);
