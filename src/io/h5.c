@@ -3,6 +3,7 @@
 #define _GNU_SOURCE   /* posix_spawn_file_actions_addclosefrom_np, asprintf */
 #include "io/h5.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -428,8 +429,8 @@ static int open_dset(struct sn_h5 *f, const char *path, hid_t *d)
 #define READ_CHUNKS 4096
 
 /* The chunks one row (all but the first dimension) spans; 0 when the
- * dataset is not chunked. */
-static size_t chunks_per_row(hid_t d)
+ * dataset is not chunked.  *rows_per_chunk: the chunks' first dimension. */
+static size_t chunk_span(hid_t d, size_t *rows_per_chunk)
 {
     hid_t pl = H5Dget_create_plist(d), s = H5Dget_space(d);
     hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
@@ -441,6 +442,7 @@ static size_t chunks_per_row(hid_t d)
         const hsize_t across = chunk[i] ? dims[i] / chunk[i] + (dims[i] % chunk[i] != 0) : 1;
         n = across > SN_H5_MAX_ROW_CHUNKS ? SN_H5_MAX_ROW_CHUNKS + 1 : n * (size_t)across;
     }
+    *rows_per_chunk = n && chunk[0] ? (size_t)chunk[0] : 1;
     if (pl >= 0)
         H5Pclose(pl);
     if (s >= 0)
@@ -476,7 +478,8 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
                 chunk_bytes > SN_H5_MAX_CHUNK_BYTES)
                 rc = sn_fail(SN_EINVAL, "%s: %s is stored in chunks larger than %d MB",
                              f->path, path, (int)(SN_H5_MAX_CHUNK_BYTES >> 20));
-        if (!rc && chunks_per_row(d) > SN_H5_MAX_ROW_CHUNKS)
+        size_t tall;
+        if (!rc && chunk_span(d, &tall) > SN_H5_MAX_ROW_CHUNKS)
             rc = sn_fail(SN_EINVAL, "%s: %s is stored in chunks so small that one row spans "
                          "over %d of them (h5repack -l %s:CHUNK=... rewrites it in larger ones)",
                          f->path, path, SN_H5_MAX_ROW_CHUNKS, path);
@@ -650,6 +653,51 @@ static void free_env(char **env)
     free(env);
 }
 
+/* Whether this code runs from a shared library (libscratchnet.so) rather
+ * than from the program itself (the scratchnet command, or a program
+ * linked with libscratchnet.a). */
+static bool in_shared_library(void)
+{
+    Dl_info info;
+    struct sn_file_stamp lib, exe;
+    return dladdr((void *)in_shared_library, &info) && info.dli_fname && info.dli_fname[0] &&
+           sn_fs_stamp(info.dli_fname, &lib) == 0 && sn_fs_stamp("/proc/self/exe", &exe) == 0 &&
+           (lib.dev != exe.dev || lib.ino != exe.ino);
+}
+
+/* From a shared library, the program started again could be anything
+ * that loaded it (a plugin host, an interpreter), whose main would run
+ * before the check, if the check ran at all (dlopen runs the library's
+ * constructors after main).  The child is the scratchnet program installed
+ * with the library instead: DIR/../bin/scratchnet for DIR/libscratchnet.so
+ * (make install), or DIR/scratchnet (the build folder). */
+static int library_probe_program(const char *path, char *self, size_t len, char **argv)
+{
+    Dl_info info;
+    char dir[4096];
+    if (!dladdr((void *)library_probe_program, &info) || !info.dli_fname)
+        return sn_fail(SN_EINVAL, "%s: cannot find libscratchnet's own file (dladdr)", path);
+    snprintf(dir, sizeof dir, "%s", info.dli_fname);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    const char *const where[] = { "%s/../bin/scratchnet", "%s/scratchnet" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(self, len, where[i], dir);
+        if (access(self, X_OK) == 0) {
+            argv[0] = self;
+            argv[1] = (char *)PROBE_ARGV;
+            argv[2] = NULL;
+            return SN_OK;
+        }
+    }
+    return sn_fail(SN_EINVAL, "%s: cannot check it: libscratchnet checks HDF5 files in a process "
+                   "of the scratchnet program installed with it, and there is none at "
+                   "%s/../bin/scratchnet or %s/scratchnet", path, dir, dir);
+}
+
 /* The child's program and arguments: this program's own file (readlink,
  * which valgrind answers for the program it runs; /proc/self/exe itself
  * when the file was replaced since).  Started through the dynamic loader
@@ -657,8 +705,10 @@ static void free_env(char **env)
  * is the loader, and the program is the one the loader was given, which
  * it records as AT_EXECFN: the child is started the same way.  argv gets
  * the child's arguments (4). */
-static void probe_program(char *self, size_t len, char **argv)
+static int probe_program(const char *path, char *self, size_t len, char **argv)
 {
+    if (in_shared_library())
+        return library_probe_program(path, self, len, argv);
     ssize_t n = readlink("/proc/self/exe", self, len - 1);
     self[n > 0 ? n : 0] = '\0';
     if (n <= 0 || access(self, X_OK) != 0)
@@ -672,6 +722,7 @@ static void probe_program(char *self, size_t len, char **argv)
         argv[k++] = (char *)fn;
     argv[k++] = (char *)PROBE_ARGV;   /* the child's one argument: probe_started */
     argv[k] = NULL;
+    return SN_OK;
 }
 
 /* Start the child (probe_program): no signal blocked or caught, no
@@ -683,7 +734,8 @@ static pid_t spawn_probe(const char *path, int file, const char *kind, const cha
                          int *err)
 {
     char self[4096], *argv[4];
-    probe_program(self, sizeof self, argv);
+    if (probe_program(path, self, sizeof self, argv))
+        return -2;   /* said */
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
@@ -814,6 +866,8 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
     pid_t pid = spawn_probe(path, file, kind, arg, &err);
     const int spawn_errno = errno;
     close(file);
+    if (pid == -2)
+        return SN_EINVAL;
     if (pid < 0)   /* no check, no opening: libhdf5 may crash on it in this process */
         return sn_fail(SN_EINVAL, "%s: cannot start the process that checks it (%s)", path,
                        strerror(spawn_errno));
@@ -1102,11 +1156,10 @@ static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size
 #define ROWS_CACHE_BYTES ((size_t)64 << 20)
 #define ROWS_CACHE_SLOTS 12421   /* a prime, as libhdf5 advises */
 
-static hid_t open_with_cache(struct sn_h5 *f, const char *path)
+/* d (open with the default cache; given over) opened again with one
+ * that holds its chunks; d itself when it is not chunked. */
+static hid_t open_with_cache(struct sn_h5 *f, const char *path, hid_t d)
 {
-    hid_t d = H5Dopen2(f->id, path, H5P_DEFAULT);
-    if (d < 0)
-        return d;
     hid_t pl = H5Dget_create_plist(d), t = H5Dget_type(d);
     hsize_t chunk[H5S_MAX_RANK];
     size_t bytes = t < 0 ? 0 : H5Tget_size(t);
@@ -1141,9 +1194,9 @@ static int rows_dset(struct sn_h5 *f, const char *path, hid_t *d, bool *close_it
     *close_it = true;
     if (rc || f->writable || f->n_open == ROWS_OPEN_MAX || strlen(path) >= sizeof f->open[0].path)
         return rc;
-    /* a dataset open twice shares one cache, the first opening's */
-    H5Dclose(*d);
-    hid_t kept = open_with_cache(f, path);
+    /* a dataset open twice shares one cache, the first opening's: d is
+     * closed before it is opened again with its own */
+    hid_t kept = open_with_cache(f, path, *d);
     if (kept < 0)
         return sn_fail(SN_EINVAL, "%s: %s is not a dataset", f->path, path);
     *d = kept;
@@ -1198,18 +1251,30 @@ static int read_union(struct sn_h5 *f, const char *path, hid_t d, const int32_t 
     return rc;
 }
 
-/* read_union in pieces of rows that touch about READ_CHUNKS chunks each
- * (rows apart may each lie in chunks of their own). */
+/* read_union in pieces that touch about READ_CHUNKS chunks each: a piece
+ * holds the rows of at most `most` rows of chunks (a row of chunks: those
+ * holding chunk[0] consecutive rows), and never splits one (a chunk that
+ * holds every row would be visited, and inflated, once for each piece). */
 static int read_pieces(struct sn_h5 *f, const char *path, hid_t d, const int32_t *rows,
                        size_t first, size_t n, size_t row_len, enum sn_h5_type type, void *out)
 {
-    const size_t per_row = chunks_per_row(d);
-    const size_t step = per_row == 0 ? n : per_row >= READ_CHUNKS ? 1 : READ_CHUNKS / per_row;
+    size_t tall = 1;
+    const size_t per_row = chunk_span(d, &tall);
+    const size_t most = per_row == 0 ? SIZE_MAX
+                      : per_row >= READ_CHUNKS ? 1 : READ_CHUNKS / per_row;
     const size_t row_bytes = row_len * H5Tget_size(mem_type(type));
     int rc = SN_OK;
-    for (size_t at = 0; at < n && !rc; at += step)
-        rc = read_union(f, path, d, rows ? rows + at : NULL, first + at,
-                        n - at < step ? n - at : step, row_len, type, (char *)out + at * row_bytes);
+    for (size_t at = 0, end; at < n && !rc; at = end) {
+        size_t band = (rows ? (size_t)rows[at] : first + at) / tall, bands = 1;
+        for (end = at + 1; end < n; end++) {
+            const size_t b = (rows ? (size_t)rows[end] : first + end) / tall;
+            if (b != band && ++bands > most)
+                break;
+            band = b;
+        }
+        rc = read_union(f, path, d, rows ? rows + at : NULL, first + at, end - at, row_len, type,
+                        (char *)out + at * row_bytes);
+    }
     return rc;
 }
 

@@ -14,6 +14,34 @@
 
 static void run_as_written(const char *p);
 
+/* A program that loads the installed library with dlopen (a plugin host,
+ * an interpreter) and opens a dataset: its main runs once.  The HDF5 check
+ * started the host program again, whose main then ran before the check
+ * (once per file), or, from Python, failed every file. */
+static void dlopen_host(const char *p)
+{
+    FILE *c = fopen(sn_test_path("host.c"), "w");
+    assert_non_null(c);
+    fputs("#include <dlfcn.h>\n#include <stdio.h>\n"
+          "int main(int argc, char **argv)\n{\n"
+          "    FILE *log = fopen(argv[3], \"a\");\n    fputs(\"main\\n\", log);\n    fclose(log);\n"
+          "    void *lib = dlopen(argv[1], RTLD_NOW);\n"
+          "    int (*open)(const char *, void **) = lib ? (int (*)(const char *, void **))"
+          "dlsym(lib, \"sn_dataset_open\") : NULL;\n"
+          "    void *d = NULL;\n    return argc == 4 && open && open(argv[2], &d) == 0 ? 0 : 1;\n}\n",
+          c);
+    fclose(c);
+    int rc = sn_test_run("cc -std=c11 %s -ldl -o %s/host && unset LD_LIBRARY_PATH && "
+                         "%s/host %s/lib/libscratchnet.so.0 %s %s", sn_test_path("host.c"), p, p, p,
+                         sn_test_path("blobs.h5"), sn_test_path("mains.txt"));
+    char *mains = sn_test_slurp(sn_test_path("mains.txt"));
+    if (rc)
+        fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    assert_string_equal(mains, "main\n");
+    free(mains);
+}
+
 static void test_install_prefix(void **state)
 {
     (void)state;
@@ -30,7 +58,8 @@ static void test_install_prefix(void **state)
         "include/scratchnet/core/model.h", "include/scratchnet/io/weights.h",
         "include/scratchnet/dist/dist.h", "share/man/man1/scratchnet.1",
         "share/scratchnet/models/mlp.cfg", "share/scratchnet/models/cifar_resnet.cfg",
-        "share/doc/scratchnet/README.md", "share/doc/scratchnet/RELIABILITY.md",
+        "share/doc/scratchnet/README.md", "share/doc/scratchnet/docs/RELIABILITY.md",
+        "share/doc/scratchnet/datasets/README.md",
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[2048];
@@ -119,6 +148,7 @@ static void test_install_prefix(void **state)
     assert_non_null(strstr(out, "resumed from"));
     assert_null(strstr(out, "epoch 1 "));
     free(out);
+    dlopen_host(p);
 }
 
 /* Run cmd (a build line as a user copies it) in folder dir of the prefix

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "core/status.h"
 #include "io/h5.h"
@@ -237,6 +238,58 @@ static void test_h5_tiny_chunks_bounded_memory(void **state)
     free(x);
 }
 
+/* A dataset whose chunks each hold every row (chunk N x 1 x 1): one row
+ * spans 16,384 chunks, so a piece may hold one row's worth of chunks; read
+ * one row at a time, each piece visited (and read from the file) every
+ * chunk again: bytes read grew with the square of the rows (hostile round
+ * 13: 400 rows of 128x128 took 63 s).  Pieces never split a row of chunks:
+ * the chunks are read from the file about once. */
+enum { COL_ROWS = 40, COL_SIDE = 128 };
+
+static void write_column_chunks(const char *path)
+{
+    hsize_t dims[3] = { COL_ROWS, COL_SIDE, COL_SIDE }, chunk[3] = { COL_ROWS, 1, 1 };
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t s = H5Screate_simple(3, dims, NULL), pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 3, chunk);
+    H5Pset_deflate(pl, 1);
+    hid_t d = H5Dcreate2(f, "x", H5T_NATIVE_UINT8, s, H5P_DEFAULT, pl, H5P_DEFAULT);
+    uint8_t *x = malloc((size_t)COL_ROWS * COL_SIDE * COL_SIDE);
+    assert_true(d >= 0 && x);
+    for (size_t i = 0; i < (size_t)COL_ROWS * COL_SIDE * COL_SIDE; i++)
+        x[i] = big_value(i);
+    assert_true(H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    free(x);
+    H5Dclose(d);
+    H5Pclose(pl);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+static void test_h5_chunks_of_every_row_read_once(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("column_chunks.h5");
+    write_column_chunks(path);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    const size_t n = (size_t)COL_ROWS * COL_SIDE * COL_SIDE;
+    uint8_t *x = malloc(n);
+    assert_non_null(x);
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    const long long before = bytes_read();
+    assert_int_equal(sn_h5_read_block(f, "/x", 0, COL_ROWS, COL_SIDE * COL_SIDE, SN_H5_U8, x),
+                     SN_OK);
+    const long long read = bytes_read() - before;
+    print_message("a %lld-byte file: %lld bytes read\n", (long long)st.st_size, read);
+    for (size_t i = 0; i < n; i += 97)
+        assert_int_equal(x[i], big_value(i));
+    assert_true(read < 3 * (long long)st.st_size);
+    free(x);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
 /* A read libhdf5 has no memory for says so: one compressed 128 MB chunk
  * read with 64 MB of address space to spare (was: "type or size mismatch,
  * or damaged file").  Not under the sanitizers, which reserve terabytes of
@@ -282,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_h5_read_rows),
         cmocka_unit_test(test_h5_big_chunk_read_once),
         cmocka_unit_test(test_h5_tiny_chunks_bounded_memory),
+        cmocka_unit_test(test_h5_chunks_of_every_row_read_once),
         cmocka_unit_test(test_h5_out_of_memory_said),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
