@@ -155,6 +155,13 @@ int cli_check_world(void);
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in);
 
+/* sn_fs_commit's replace guard for the command (sn_fs_set_replace_guard):
+ * an output checked by cli_check_outputs is renamed into place only if
+ * its file is still what the check saw (not there, or the same file
+ * unchanged), and never over a scratchnet log (cli_log_replace_guard);
+ * else SN_EUSAGE naming tmp, where the new file stays. */
+int cli_replace_guard(const char *target, const char *tmp);
+
 /* ---- plot's log reader (the entry point its fuzz target calls) ---- */
 #define CLI_CURVE_COLS 5
 #define CLI_LOG_MAX_BYTES ((size_t)256 << 20)   /* the largest log plot reads */

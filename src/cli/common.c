@@ -419,8 +419,9 @@ int cli_check_world(void)
             return sn_fail(SN_EUSAGE,
                            "this process sees a world of 1 rank but %s=%s says the job has more: "
                            "scratchnet was started by a launcher of another MPI, or built "
-                           "without MPI (WITH_MPI=0); refusing to train alone",
-                           vars[i], v);
+                           "without MPI (WITH_MPI=0); refusing to train alone (to train as "
+                           "one process on purpose, in a job script or an salloc shell: srun "
+                           "-n 1, or unset %s)", vars[i], v, vars[i]);
     }
     return SN_OK;
 }
@@ -526,6 +527,50 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
     return rc ? rc : check_replaceable(out, flag, target, so, &sd);
 }
 
+/* What each output's file was when it was checked: the rename at the end
+ * replaces it only if it is still that (two runs with one --out both
+ * renamed over the other's file, exit 0; a log made at the name while a
+ * command ran was lost). */
+#define WATCHED_MAX 16
+static struct watched {
+    char target[4096];
+    bool there;
+    struct sn_file_stamp st;
+} watched[WATCHED_MAX];
+static int n_watched;
+
+static void watch_output(const char *target)
+{
+    struct watched *w = NULL;
+    for (int i = 0; i < n_watched && !w; i++)
+        if (strcmp(watched[i].target, target) == 0)
+            w = &watched[i];
+    if (!w && n_watched == WATCHED_MAX)
+        return;
+    if (!w)
+        w = &watched[n_watched++];
+    snprintf(w->target, sizeof w->target, "%s", target);
+    w->there = sn_fs_stamp(target, &w->st) == 0;
+}
+
+int cli_replace_guard(const char *target, const char *tmp)
+{
+    int rc = cli_log_replace_guard(target, tmp);
+    for (int i = 0; i < n_watched && !rc; i++) {
+        struct watched *w = &watched[i];
+        if (strcmp(w->target, target) != 0)
+            continue;
+        struct sn_file_stamp now;
+        const bool there = sn_fs_stamp(target, &now) == 0;
+        if (there != w->there || (there && !sn_fs_stamp_same(&now, &w->st)))
+            return sn_fail(SN_EUSAGE, "%s %s while this command ran (another run wrote it?): it "
+                           "was not replaced; the output is kept as %s", target,
+                           w->there ? "changed" : "appeared", tmp);
+        w->there = sn_fs_stamp(tmp, &w->st) == 0;   /* what the rename puts there */
+    }
+    return rc;
+}
+
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in)
 {
@@ -537,6 +582,7 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
         int rc = check_output(outputs[i], out_flags[i], target, sizeof target, &so);
         if (rc)
             return rc;
+        watch_output(target);
         for (int j = 0; j < i; j++)
             if (outputs[j] && sn_fs_output_target(outputs[j], other, sizeof other, &si) == SN_OK &&
                 same_place(target, other))

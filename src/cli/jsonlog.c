@@ -291,18 +291,35 @@ int cli_log_check(const char *path)
                    "it would damage it; give another --log", path);
 }
 
-int cli_log_guard(const char *path, const char *flag)
+/* 1 when a run holds the log at path (its lock), 2 when it starts with a
+ * record, else 0. */
+static int log_there(const char *path)
 {
     const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     bool held = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     if (fd >= 0)
         close(fd);   /* and with it the shared lock, if it was taken */
-    if (held)
+    return held ? 1 : log_start(path) == LOG_RECORD ? 2 : 0;
+}
+
+int cli_log_guard(const char *path, const char *flag)
+{
+    const int k = log_there(path);
+    if (k == 1)
         return sn_fail(SN_EUSAGE, "%s %s is the --log a running run appends to (it holds its "
                        "lock): writing there would lose the log; name another file", flag, path);
-    if (log_start(path) == LOG_RECORD)
+    if (k == 2)
         return sn_fail(SN_EUSAGE, "%s %s is a scratchnet log (its first line is an epoch's "
                        "record): writing there would lose it; name another file, or remove "
                        "the log first", flag, path);
     return SN_OK;
+}
+
+int cli_log_replace_guard(const char *target, const char *tmp)
+{
+    const int k = log_there(target);
+    return k == 0 ? SN_OK
+         : sn_fail(SN_EUSAGE, "%s became %s while this command ran: it was not replaced; the "
+                   "output is kept as %s", target,
+                   k == 1 ? "the --log of a running run" : "a scratchnet log", tmp);
 }

@@ -28,6 +28,11 @@ int cli_log_check(const char *path);
  * lock) or starts with a record: an output (--out, -o) would replace it. */
 int cli_log_guard(const char *path, const char *flag);
 
+/* The same, as sn_fs_commit's replace guard (sn_fs_set_replace_guard):
+ * a log made at an output's name while the command ran is not replaced;
+ * the message names tmp, where the output stays. */
+int cli_log_replace_guard(const char *target, const char *tmp);
+
 /* Open the log at path to append (fopen "a+"); *created: whether it was
  * absent.  A last line without its end of line that does not parse as
  * JSON (a write cut short by a full disk or a kill) is removed first:

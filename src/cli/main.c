@@ -16,6 +16,7 @@
 #include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
+#include "io/fsutil.h"
 #include "io/h5.h"
 
 static const char usage[] =
@@ -197,6 +198,8 @@ int main(int argc, char **argv)
      * CHLD`) lets the kernel reap the HDF5 probe's child (io/h5.c) before
      * its verdict is read */
     signal(SIGCHLD, SIG_DFL);
+    /* no output replaces a file that changed, or became a log, since its check */
+    sn_fs_set_replace_guard(cli_replace_guard);
     if (argc < 2) {   /* exit 2: under a launcher that ends the whole job */
         fputs(usage, stderr);
         return 2;

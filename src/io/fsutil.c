@@ -168,6 +168,13 @@ static void sync_folder_of(const char *name)
     fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
+static sn_fs_replace_guard replace_guard;
+
+void sn_fs_set_replace_guard(sn_fs_replace_guard guard)
+{
+    replace_guard = guard;
+}
+
 int sn_fs_commit(const char *tmp, const char *path)
 {
     int rc = sync_tmp(tmp);
@@ -176,6 +183,8 @@ int sn_fs_commit(const char *tmp, const char *path)
     char target[4096];
     struct stat st;
     rc = sn_fs_output_target(path, target, sizeof target, &st);
+    if (!rc && st.st_mode != 0 && replace_guard && (rc = replace_guard(target, tmp)))
+        return rc;   /* the new file stays at tmp, which the message names */
     if (!rc)
         rc = replace(tmp, path, target, &st);
     if (rc) {

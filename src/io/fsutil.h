@@ -32,8 +32,17 @@ void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len);
 
 /* fsync tmp, rename it onto path's final file (through symbolic links),
  * fsync that folder.  On failure tmp is removed and path is untouched.
- * SN_EIO, also when something other than a regular file is there. */
+ * SN_EIO, also when something other than a regular file is there.  When a
+ * replace guard is set and refuses the file there now, its error is
+ * returned and tmp is kept (the guard's message names it). */
 int sn_fs_commit(const char *tmp, const char *path);
+
+/* A rule of the program's for what sn_fs_commit may not replace, checked
+ * just before the rename (the file may have changed since the command
+ * checked its outputs): SN_OK to go on, else an error naming target and
+ * where the new file stays (tmp).  NULL: none (the default). */
+typedef int (*sn_fs_replace_guard)(const char *target, const char *tmp);
+void sn_fs_set_replace_guard(sn_fs_replace_guard guard);
 
 /* For files never written through a link (checkpoints, in a folder the
  * run owns): tmp beside path itself, and the rename onto path's own name,

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/jsonlog.h"
 #include "core/status.h"
+#include "io/fsutil.h"
 
 static void write_text(const char *path, const char *text)
 {
@@ -232,6 +234,75 @@ static void test_jsonlog_check_refuses_other_files(void **state)
     assert_int_equal(cli_log_check(sn_test_path("absent.jsonl")), SN_OK);
 }
 
+/* An output renamed into place at the end of a command does not replace a
+ * log made at its name while the command ran (the check at the start saw
+ * nothing there): the new file stays at its temporary name, which the
+ * error names.  Anything else there is replaced as before. */
+static void test_jsonlog_guard_at_the_rename(void **state)
+{
+    (void)state;
+    sn_fs_set_replace_guard(cli_log_replace_guard);
+    char out[1024], tmp[1100];
+    snprintf(out, sizeof out, "%s", sn_test_path("late.csv"));
+    sn_fs_tmpname(out, tmp, sizeof tmp);
+    write_text(tmp, "index,pred\n");
+    write_text(out, "{\"epoch\": 1, \"train_loss\": 0.5}\n");   /* a run's log, made meanwhile */
+    assert_int_equal(sn_fs_commit(tmp, out), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "late.csv became a scratchnet log while this command ran"));
+    assert_non_null(strstr(sn_errmsg(), tmp));
+    char *text = sn_test_slurp(out);
+    assert_string_equal(text, "{\"epoch\": 1, \"train_loss\": 0.5}\n");
+    free(text);
+    text = sn_test_slurp(tmp);
+    assert_string_equal(text, "index,pred\n");
+    free(text);
+    write_text(out, "an older csv\n");   /* not a log: replaced */
+    assert_int_equal(sn_fs_commit(tmp, out), SN_OK);
+    text = sn_test_slurp(out);
+    assert_string_equal(text, "index,pred\n");
+    free(text);
+    sn_fs_set_replace_guard(NULL);
+}
+
+/* The command's guard: an output checked at the start (cli_check_outputs)
+ * is replaced at the end only if its file is still what the check saw;
+ * one that appeared or changed since (another run with the same --out
+ * finished first) is kept, the new file staying at its temporary name. */
+static void test_output_changed_since_check_kept(void **state)
+{
+    (void)state;
+    sn_fs_set_replace_guard(cli_replace_guard);
+    char out[1024], tmp[1100];
+    snprintf(out, sizeof out, "%s", sn_test_path("raced.h5"));
+    const char *outs[1] = { out }, *flags[1] = { "--out" };
+    assert_int_equal(cli_check_outputs(outs, flags, 1, NULL, NULL, 0), SN_OK);
+    write_text(out, "the other run's weights\n");   /* appeared since the check */
+    sn_fs_tmpname(out, tmp, sizeof tmp);
+    write_text(tmp, "this run's weights\n");
+    assert_int_equal(sn_fs_commit(tmp, out), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "raced.h5 appeared while this command ran"));
+    char *text = sn_test_slurp(out);
+    assert_string_equal(text, "the other run's weights\n");
+    free(text);
+    assert_int_equal(remove(tmp), 0);   /* kept, as the message says */
+    /* checked with a file there, which then changed: kept too */
+    assert_int_equal(cli_check_outputs(outs, flags, 1, NULL, NULL, 0), SN_OK);
+    write_text(out, "rewritten meanwhile, and longer\n");
+    write_text(tmp, "this run's weights\n");
+    assert_int_equal(sn_fs_commit(tmp, out), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "raced.h5 changed while this command ran"));
+    /* unchanged since the check: replaced, and a second write of the same
+     * output by the same command (its own file there now) too */
+    assert_int_equal(cli_check_outputs(outs, flags, 1, NULL, NULL, 0), SN_OK);
+    assert_int_equal(sn_fs_commit(tmp, out), SN_OK);
+    write_text(tmp, "again\n");
+    assert_int_equal(sn_fs_commit(tmp, out), SN_OK);
+    text = sn_test_slurp(out);
+    assert_string_equal(text, "again\n");
+    free(text);
+    sn_fs_set_replace_guard(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +312,8 @@ int main(void)
         cmocka_unit_test(test_jsonlog_cut_last_line),
         cmocka_unit_test(test_jsonlog_keeps_whole_last_line),
         cmocka_unit_test(test_jsonlog_check_refuses_other_files),
+        cmocka_unit_test(test_jsonlog_guard_at_the_rename),
+        cmocka_unit_test(test_output_changed_since_check_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
