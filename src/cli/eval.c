@@ -9,6 +9,7 @@
 #include "cli/gnuplot.h"
 #include "core/loss.h"
 #include "core/interrupt.h"
+#include "core/blas.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/h5.h"
@@ -87,7 +88,13 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
         rc = sn_model_build(*m, max_batch, &r);
     if (!rc)
         rc = sn_weights_read(f, *m, true, NULL);
+    bool average = false;   /* a checkpoint's: what its run evaluated */
+    if (!rc && net->optim.ema > 0.0f)
+        rc = sn_weights_read_average(f, *m, net->optim.ema_every, &average);
     sn_h5_close(f);
+    if (!rc && average && sn_dist_rank() == 0)
+        cli_eprintf("scratchnet: note: %s is a checkpoint: its weight average (ema) is used, as "
+                    "its run evaluated and wrote --out\n", cli_line(weights));
     if (rc) {
         sn_model_destroy(*m);
         *m = NULL;
@@ -308,11 +315,10 @@ int sn_cmd_eval(int argc, char **argv)
     }
     if (!rc && cpng)   /* before the evaluation, not after it */
         rc = cli_gnuplot_check(cpng);
-    if (!rc)
-        rc = cli_check_world();
     if ((code = cli_agree(rc)))
         return code;
-    cli_setup_threads(threads);
+    if ((code = cli_agree(sn_blas_check_room(cli_setup_threads(threads)))))
+        return code;
 
     struct sn_netcfg net;
     struct sn_model *m = NULL;

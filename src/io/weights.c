@@ -372,6 +372,42 @@ int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loa
     return read_params(f, m, strict, false, true, n_loaded, NULL, 0);
 }
 
+/* Whether every trainable parameter of m has its average in the file. */
+static bool has_every_average(struct sn_h5 *f, const struct sn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        for (int p = 0; p < m->layers[i]->n_params; p++) {
+            const struct sn_param *pr = &m->layers[i]->params[p];
+            char path[320];
+            snprintf(path, sizeof path, "/optimizer/%s/%s/ema", m->layers[i]->name, pr->name);
+            if (!pr->buffer && !sn_h5_exists(f, path))
+                return false;
+        }
+    return true;
+}
+
+int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, bool *used)
+{
+    double t = 0;
+    size_t cnt;
+    *used = false;
+    if (!sn_h5_exists(f, "/state/format_version") || !sn_h5_has_attr(f, "/optimizer", "t"))
+        return SN_OK;   /* not a checkpoint */
+    int rc = sn_h5_attr_get_f64(f, "/optimizer", "t", &t, 1, &cnt);
+    if (rc || !(t >= ema_every) || !has_every_average(f, m))
+        return rc;   /* no average taken yet: the live weights are the run's */
+    for (int i = 0; i < m->n_layers && !rc; i++)
+        for (int p = 0; p < m->layers[i]->n_params && !rc; p++) {
+            struct sn_param *pr = &m->layers[i]->params[p];
+            char path[320];
+            snprintf(path, sizeof path, "/optimizer/%s/%s/ema", m->layers[i]->name, pr->name);
+            if (!pr->buffer && !(rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len)))
+                rc = check_finite(f, path, pr->w, pr->len);
+        }
+    *used = rc == SN_OK;
+    return rc;
+}
+
 int sn_weights_check(struct sn_h5 *f, const struct sn_model *m, bool strict)
 {
     /* reads no value: m is not written */

@@ -77,6 +77,13 @@ int sn_weights_read_cfg(const char *path, char **cfg_text);
  * their values.  *n_loaded (may be NULL) counts the parameters read. */
 int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loaded);
 
+/* A checkpoint of a run with a weight average (ema): its average (the
+ * /optimizer arrays "ema") into m's trainable parameters, as the run
+ * evaluated and wrote --out, once one has been taken (the optimizer's
+ * step t >= ema_every); *used says whether.  Weights files, and
+ * checkpoints without an average, leave m as it is. */
+int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, bool *used);
+
 /* What sn_weights_read(f, m, strict) checks before it reads a value: every
  * stored array of m's parameters has its shape (and, strict, none is
  * missing); m need not be built, so the file is checked against the model

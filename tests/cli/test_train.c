@@ -977,6 +977,40 @@ static void test_train_resume_auto_keeps_checkpoints(void **state)
                                  "= 3000 ]", ck, ck), 0);
 }
 
+/* eval of a checkpoint of an ema run evaluates what the run evaluated and
+ * wrote to --out, the weight average, and says so (it used the live
+ * weights, another model, without a word). */
+static void test_eval_checkpoint_uses_average(void **state)
+{
+    (void)state;
+    const char *cfg = sn_test_path("ema_eval.cfg");
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 8\nbatch = 24\nepochs = 3\noptimizer = sgd\nlr = 0.05\n"
+          "momentum = 0.9\nema = 0.9\n[dense]\nunits = 16\nactivation = relu\n[dense]\n"
+          "units = 3\n", f);
+    fclose(f);
+    const char *blobs = sn_test_path("blobs.h5");
+    char ck[1024], out[1024];
+    snprintf(ck, sizeof ck, "%s", sn_test_path("ck_ema"));
+    snprintf(out, sizeof out, "%s", sn_test_path("ema_out.h5"));
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 10 --threads 1 "
+                                 "--checkpoint-dir %s --out %s --quiet", cfg, blobs, ck, out), 0);
+    assert_int_equal(sn_test_run(BIN " eval --weights %s --data %s", out, blobs), 0);
+    char *want = out_text();
+    assert_int_equal(sn_test_run(BIN " eval --weights %s/ckpt-00000010.h5 --data %s", ck, blobs),
+                     0);
+    char *got = out_text(), *err = err_text();
+    const char *a = strstr(want, "loss"), *b = strstr(got, "loss");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);   /* the same numbers and table from "loss" on */
+    assert_non_null(strstr(err, "its weight average (ema) is used"));
+    free(want);
+    free(got);
+    free(err);
+}
+
 /* --resume auto passes over a damaged newest checkpoint and continues the
  * one before; when the run reaches the damaged one's step, its own
  * checkpoint does not replace it unseen: the damaged file is kept as
@@ -1318,7 +1352,7 @@ static void test_train_nan_stops(void **state)
     (void)state;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/nan", sn_test_tmpdir());
-    int rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --lr 1e30 "
+    int rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --lr 1e6 "
                          "--checkpoint-dir %s --checkpoint-every 1 --quiet", mpirun(),
                          sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir);
     char *err = err_text();
@@ -2266,6 +2300,7 @@ int main(void)
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_auto_keeps_checkpoints),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
+        cmocka_unit_test(test_eval_checkpoint_uses_average),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
