@@ -528,6 +528,44 @@ static int get_mults(struct parser *p, struct section *s, const char *kind, stru
     return SN_OK;
 }
 
+/* Keys that some optimizers or schedules read and the others ignore:
+ * given to another (momentum with adam, lr_min without cosine), they would
+ * be silently ignored.  And a cosine floor above lr would make it rise. */
+static int check_used_keys(struct parser *p, struct section *s, const struct sn_netcfg *net)
+{
+    enum { SGD = 1 << SN_OPT_SGD, ADAM = 1 << SN_OPT_ADAM | 1 << SN_OPT_ADAMW,
+           ADAGRAD = 1 << SN_OPT_ADAGRAD, RMSPROP = 1 << SN_OPT_RMSPROP, ANY_OPT = 0xff,
+           STEP = 1 << SN_SCHED_STEP, COSINE = 1 << SN_SCHED_COSINE, ANY_SCHED = 0xff };
+    static const struct {
+        const char *key, *whose;
+        unsigned optims, scheds;
+    } rules[] = {
+        { "momentum", "optimizer = sgd or rmsprop", SGD | RMSPROP, ANY_SCHED },
+        { "beta1", "optimizer = adam or adamw", ADAM, ANY_SCHED },
+        { "beta2", "optimizer = adam or adamw", ADAM, ANY_SCHED },
+        { "eps", "optimizer = adam, adamw, adagrad or rmsprop", ADAM | ADAGRAD | RMSPROP,
+          ANY_SCHED },
+        { "alpha", "optimizer = rmsprop", RMSPROP, ANY_SCHED },
+        { "lr_step", "lr_schedule = step", ANY_OPT, STEP },
+        { "lr_gamma", "lr_schedule = step", ANY_OPT, STEP },
+        { "lr_min", "lr_schedule = cosine", ANY_OPT, COSINE },
+    };
+    const unsigned opt = 1u << net->optim.kind, sched = 1u << net->sched.kind;
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        struct kv *kv = find(s, rules[i].key);
+        if (kv && (!(rules[i].optims & opt) || !(rules[i].scheds & sched)))
+            return perr(p, kv->line, SN_EINVAL, "[net] %s is a key of %s; this file's "
+                        "optimizer is %s and its lr_schedule %s, which do not read it (remove "
+                        "it)", rules[i].key, rules[i].whose, sn_optim_name(net->optim.kind),
+                        sn_sched_name(net->sched.kind));
+    }
+    if (net->sched.kind == SN_SCHED_COSINE && net->sched.min_lr > net->sched.lr)
+        return perr(p, find(s, "lr_min")->line, SN_EINVAL, "[net] lr_min %g is above lr %g: the "
+                    "cosine schedule would rise to it (lr_min is the floor it decays to)",
+                    (double)net->sched.min_lr, (double)net->sched.lr);
+    return SN_OK;
+}
+
 static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
 {
     long v;
@@ -601,6 +639,8 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
     if (net->label_smoothing > 0.0f && net->loss != SN_LOSS_CROSS_ENTROPY)
         return perr(p, find(s, "label_smoothing")->line, SN_EINVAL,
                     "[net] label_smoothing needs loss = cross_entropy");
+    if (check_used_keys(p, s, net))
+        return p->rc;
     return check_unused(p, s);
 }
 
