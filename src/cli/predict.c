@@ -21,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "core/activation.h"
+#include "core/blas.h"
 #include "core/loss.h"
 #include "core/interrupt.h"
 #include "core/status.h"
@@ -328,9 +329,9 @@ int sn_cmd_predict(int argc, char **argv)
     }
     if ((code = cli_agree(rc)))
         return code;
-    cli_setup_threads(0);
-    rc = sn_dist_rank() != 0 ? SN_OK
-         : image ? run_image(weights, model, input, (int)top, out)
-                 : run(weights, model, input, split, out, (int)batch);
+    rc = sn_blas_check_room(cli_setup_threads(0));
+    if (!rc && sn_dist_rank() == 0)
+        rc = image ? run_image(weights, model, input, (int)top, out)
+                   : run(weights, model, input, split, out, (int)batch);
     return cli_agree(rc);
 }

@@ -21,6 +21,7 @@
 #include "cli/profile.h"
 #include "cli/progress.h"
 #include "cli/watchdog.h"
+#include "core/blas.h"
 #include "core/interrupt.h"
 #include "core/status.h"
 #include "dist/dist.h"
@@ -34,7 +35,7 @@ static const char usage[] =
     "  --epochs N            epochs to train (model file: [net] epochs); 0 trains\n"
     "                        nothing and writes --out as initialised (or as --init)\n"
     "  --batch B             GLOBAL batch, split B/P per rank (B divisible by P)\n"
-    "  --lr X                learning rate\n"
+    "  --lr X                learning rate, 0 to 1e6 (the model file's lr)\n"
     "  --optimizer NAME      sgd | adam | adamw | adagrad | rmsprop\n"
     "  --seed S              seed of initialisation and shuffling\n"
     "  --steps N             stop after N optimizer steps in all (steps before a\n"
@@ -158,7 +159,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
     struct cli_opt opts[] = {
         CLI_STR("model", &f->model),           CLI_STR("data", &f->data),
         CLI_INT("epochs", &f->epochs, 0, SN_EPOCHS_MAX), CLI_INT("batch", &f->batch, 1, 1 << 20),
-        CLI_FLOAT("lr", &f->lr, 0, 3.4e38),      CLI_STR("optimizer", &f->optimizer),
+        CLI_FLOAT("lr", &f->lr, 0, 1e6),         CLI_STR("optimizer", &f->optimizer),
         CLI_INT("seed", &f->seed, 0, 0x7fffffff), CLI_INT("steps", &f->steps, 1, 1L << 40),
         CLI_FLAG("no-shuffle", &f->no_shuffle), CLI_STR("init", &f->init),
         CLI_STR("out", &f->out),               CLI_STR("checkpoint-dir", &f->ckdir),
@@ -407,6 +408,9 @@ static void print_plan(const struct train_flags *f, const struct run *r)
                p.bound_by_steps && p.bound_by_epochs ? "--steps and the epoch count agree"
                : p.bound_by_steps                    ? "--steps"
                                                      : "the epoch count");
+    if (!f->out && !f->ckdir)
+        cli_printf("kept: nothing (no --out and no --checkpoint-dir: the weights end with the "
+                   "run)\n");
     if (p.optim_states)
         cli_printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", p.optim_states,
                    p.optim_len, (double)p.optim_states * (double)p.optim_len * 4.0 / 1048576.0,
@@ -419,8 +423,7 @@ static void print_plan(const struct train_flags *f, const struct run *r)
     if (sn_trainer_done(r->t)) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
-        cli_printf("nothing to train: the starting point is %s and this run ends after epoch "
-                   "%d%s\n",
+        cli_printf("nothing to train: this run starts %s and ends after epoch %d%s\n",
                    where, net->epochs, f->seen_steps ? " or at --steps" : "");
     }
     fflush(stdout);
@@ -463,7 +466,9 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
 {
     const bool rank0 = sn_dist_rank() == 0;
     r->threads = cli_setup_threads(f->threads);
-    int rc = sn_dist_agree(sn_modelfile_read(f->model, &r->text));
+    int rc = sn_dist_agree(sn_blas_check_room(r->threads));
+    if (!rc)
+        rc = sn_dist_agree(sn_modelfile_read(f->model, &r->text));
     if (!rc)
         rc = cli_same_everywhere(argc, argv, 2, r->text);
     if (!rc)
@@ -692,6 +697,10 @@ static int wrap_up(const struct train_flags *f, struct run *r)
     if (f->trace) {
         trace_rc = sn_dist_agree(trace_write(&r->prof.tr, f->trace, m, sn_phase_names,
                                              SN_PHASE_N));
+        if (!trace_rc && r->prof.tr.n == 0 && sn_dist_rank() == 0)
+            cli_eprintf("scratchnet: warning: --trace %s holds no step: the run ended within "
+                        "the warm-up (give at least 15 steps for the 10 it records)\n",
+                        cli_line(f->trace));
         if (!trace_rc)
             print_wrote(r, f->trace);
     }

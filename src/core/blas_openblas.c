@@ -1,10 +1,13 @@
 /* blas_openblas: sn_sgemm on OpenBLAS's cblas_sgemm, and sn_eigh on the
  * LAPACK that OpenBLAS carries (WITH_BLAS=1). */
+#define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, MAP_NORESERVE */
 #include "core/blas.h"
 
 #include <cblas.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "core/eigh.h"
 #include "core/status.h"
@@ -48,4 +51,30 @@ int sn_eigh(int n, double *a, double *w)
     if (info != 0)
         return sn_fail(SN_ENUM, "eigh: LAPACK dsyevd failed (info %d; n = %d)", info, n);
     return SN_OK;
+}
+
+/* OpenBLAS takes a 128 MiB buffer for each thread of a product the first
+ * time it needs one, and when it cannot have it retries forever (0.3.21's
+ * blas_memory_alloc), deaf to signals: under an address-space limit
+ * (ulimit -v) too tight for them a command spun at full CPU.  So the room
+ * is tried first, by mapping it once (and giving it back). */
+#define OPENBLAS_BUFFER_BYTES (((size_t)128 << 20) + ((size_t)1 << 20))
+
+int sn_blas_check_room(int threads)
+{
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY)
+        return SN_OK;
+    const size_t n = (size_t)(threads > 0 ? threads : 1) * OPENBLAS_BUFFER_BYTES;
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (p != MAP_FAILED) {
+        munmap(p, n);
+        return SN_OK;
+    }
+    return sn_fail(SN_ENOMEM, "out of memory: the address-space limit (ulimit -v, %llu MB) leaves "
+                   "no room for the %zu MB of buffers OpenBLAS takes for %d thread%s (it would "
+                   "wait for them forever): raise the limit, or give fewer threads",
+                   (unsigned long long)(as.rlim_cur >> 20), n >> 20, threads,
+                   threads == 1 ? "" : "s");
 }
