@@ -222,7 +222,8 @@ install: $(BIN) $(LIB) $(SO)
 	    $(DESTDIR)$(PREFIX)/include/scratchnet/core $(DESTDIR)$(PREFIX)/include/scratchnet/io \
 	    $(DESTDIR)$(PREFIX)/include/scratchnet/dist $(DESTDIR)$(PREFIX)/include/scratchnet/train \
 	    $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/scratchnet/models $(DESTDIR)$(PREFIX)/share/doc/scratchnet
+	    $(DESTDIR)$(PREFIX)/share/scratchnet/models $(DESTDIR)$(PREFIX)/share/doc/scratchnet/docs \
+	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/datasets
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scratchnet
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libscratchnet.a
 	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/libscratchnet.so.0
@@ -237,7 +238,9 @@ install: $(BIN) $(LIB) $(SO)
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/scratchnet.pc
 	install -m 644 docs/scratchnet.1 $(DESTDIR)$(PREFIX)/share/man/man1/scratchnet.1
 	install -m 644 models/*.cfg $(DESTDIR)$(PREFIX)/share/scratchnet/models/
-	install -m 644 README.md docs/*.md docs/*.png $(DESTDIR)$(PREFIX)/share/doc/scratchnet/
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/
+	install -m 644 docs/*.md docs/*.png $(DESTDIR)$(PREFIX)/share/doc/scratchnet/docs/
+	install -m 644 datasets/README.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/datasets/
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
 	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \
 	    *"$(PREFIX)/lib/pkgconfig"*) ;; \

@@ -43,7 +43,9 @@ echo "launch/local.sh: $P rank(s) x $threads thread(s) on $cores core(s)" >&2
 # process group only): setsid and setpriv do not fork here, so $! is mpirun.
 orphan=""   # setpriv has --pdeathsig from util-linux 2.33 (Debian 10) on
 setpriv --pdeathsig USR1 true 2>/dev/null && orphan="setpriv --pdeathsig USR1"
-setsid $orphan mpirun -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
+# -q: without Open MPI's boxes after a rank's own one-line error (a rank
+# ended by a signal is said below instead)
+setsid $orphan mpirun -q -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
     -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=true "$bin" "$@" &
 pid=$!
 # The ranks are mpirun's children.  A signal that comes before they exist
@@ -63,4 +65,6 @@ while :; do
     wait "$pid" || status=$?
     kill -0 "$pid" 2>/dev/null || break   # a trapped signal ended the wait, not mpirun
 done
+[ "$status" -gt 128 ] && echo "launch/local.sh: a rank was ended by signal" \
+    "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" >&2
 exit "$status"

@@ -20,8 +20,8 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
     char a[64], b[64];
     if (s->row_len != in_len)
         return sn_fail(SN_EINVAL, "%s: /%s/x samples have shape %s (%zu values) but the model "
-                       "input is %s (%zu values): the model file's [net] input must hold one "
-                       "sample's values", sn_dataset_name(ds), s->name,
+                       "takes %s (%zu values): the data and the model's [net] input must agree "
+                       "(for train, the model file's; for eval and predict, the weights')", sn_dataset_name(ds), s->name,
                        sn_shape_str(&s->shape, a, sizeof a), s->row_len,
                        sn_shape_str(&m->in_shape, b, sizeof b), in_len);
     if (net->target_input) {
