@@ -413,15 +413,6 @@ static int open_dset(struct sn_h5 *f, const char *path, hid_t *d)
     return SN_OK;
 }
 
-/* Budget before allocation: a dataset's declared size must be backed by
- * what the file really holds.  Refused: external or virtual storage (data
- * in other files, which could be anything: a device, a FIFO, a secret);
- * declared bytes that overflow; unfiltered data with less storage than it
- * declares (chunks never written read as fill values: a (2^31-1, 8)
- * dataset in a 2 KB file); filtered (compressed) data claiming more than
- * SN_H5_MAX_RATIO times its storage (deflate cannot exceed about 1032);
- * chunks larger than SN_H5_MAX_CHUNK_BYTES (a read decompresses a whole
- * chunk). */
 /* libhdf5 (1.10.8) keeps about 5.5 KB of bookkeeping for every chunk one
  * H5Dread touches: a 55 MB dataset of one-value chunks read at once took
  * 2.6 GB.  So one row may span at most SN_H5_MAX_ROW_CHUNKS chunks, and
@@ -450,6 +441,15 @@ static size_t chunk_span(hid_t d, size_t *rows_per_chunk)
     return n;
 }
 
+/* Budget before allocation: a dataset's declared size must be backed by
+ * what the file really holds.  Refused: external or virtual storage (data
+ * in other files, which could be anything: a device, a FIFO, a secret);
+ * declared bytes that overflow; unfiltered data with less storage than it
+ * declares (chunks never written read as fill values: a (2^31-1, 8)
+ * dataset in a 2 KB file); filtered (compressed) data claiming more than
+ * SN_H5_MAX_RATIO times its storage (deflate cannot exceed about 1032);
+ * chunks larger than SN_H5_MAX_CHUNK_BYTES (a read decompresses a whole
+ * chunk), and rows spanning more than SN_H5_MAX_ROW_CHUNKS of them. */
 static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
 {
     hid_t s = H5Dget_space(d), t = H5Dget_type(d), pl = H5Dget_create_plist(d);
@@ -653,16 +653,24 @@ static void free_env(char **env)
     free(env);
 }
 
-/* Whether this code runs from a shared library (libscratchnet.so) rather
- * than from the program itself (the scratchnet command, or a program
- * linked with libscratchnet.a). */
-static bool in_shared_library(void)
+/* The file this code was loaded from, as an absolute name, found when it
+ * was loaded (a name relative to the folder a host was in then would
+ * name another file once the host changed folder), and whether that is
+ * the program itself (the scratchnet command, or a program linked with
+ * libscratchnet.a) rather than a shared library (libscratchnet.so). */
+static char own_file[4096];
+static bool own_is_program;
+
+__attribute__((constructor)) static void note_own_file(void)
 {
     Dl_info info;
     struct sn_file_stamp lib, exe;
-    return dladdr((void *)in_shared_library, &info) && info.dli_fname && info.dli_fname[0] &&
-           sn_fs_stamp(info.dli_fname, &lib) == 0 && sn_fs_stamp("/proc/self/exe", &exe) == 0 &&
-           (lib.dev != exe.dev || lib.ino != exe.ino);
+    if (!dladdr((void *)note_own_file, &info) || !info.dli_fname || !info.dli_fname[0] ||
+        !realpath(info.dli_fname, own_file))
+        own_file[0] = '\0';
+    own_is_program = own_file[0] && sn_fs_stamp(own_file, &lib) == 0 &&
+                     sn_fs_stamp("/proc/self/exe", &exe) == 0 && lib.dev == exe.dev &&
+                     lib.ino == exe.ino;
 }
 
 /* From a shared library, the program started again could be anything
@@ -673,17 +681,13 @@ static bool in_shared_library(void)
  * (make install), or DIR/scratchnet (the build folder). */
 static int library_probe_program(const char *path, char *self, size_t len, char **argv)
 {
-    Dl_info info;
     char dir[4096];
-    if (!dladdr((void *)library_probe_program, &info) || !info.dli_fname)
-        return sn_fail(SN_EINVAL, "%s: cannot find libscratchnet's own file (dladdr)", path);
-    snprintf(dir, sizeof dir, "%s", info.dli_fname);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    const char *const where[] = { "%s/../bin/scratchnet", "%s/scratchnet" };
+    if (!own_file[0])
+        return sn_fail(SN_EINVAL, "%s: cannot check it: libscratchnet could not find its own "
+                       "file when it was loaded (dladdr, realpath)", path);
+    snprintf(dir, sizeof dir, "%s", own_file);
+    *strrchr(dir, '/') = '\0';   /* realpath's: absolute */
+    const char *const where[] = { "%.4000s/../bin/scratchnet", "%.4000s/scratchnet" };
     for (int i = 0; i < 2; i++) {
         snprintf(self, len, where[i], dir);
         if (access(self, X_OK) == 0) {
@@ -707,7 +711,7 @@ static int library_probe_program(const char *path, char *self, size_t len, char 
  * the child's arguments (4). */
 static int probe_program(const char *path, char *self, size_t len, char **argv)
 {
-    if (in_shared_library())
+    if (!own_is_program)
         return library_probe_program(path, self, len, argv);
     ssize_t n = readlink("/proc/self/exe", self, len - 1);
     self[n > 0 ? n : 0] = '\0';
@@ -1155,6 +1159,13 @@ static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size
  * for random rows once the chunks fit in the cache (docs/RELIABILITY.md). */
 #define ROWS_CACHE_BYTES ((size_t)64 << 20)
 #define ROWS_CACHE_SLOTS 12421   /* a prime, as libhdf5 advises */
+/* Rows read in order need the chunks of one row of chunks at once: a
+ * dataset whose chunks each hold every row (chunk N x 1 x 1) inflated each
+ * of them again for every batch once they outgrew 64 MiB.  The cache holds
+ * a row of chunks, up to ROWS_BAND_MAX_BYTES (past it, rows read per batch
+ * still pay that: docs/RELIABILITY.md). */
+#define ROWS_BAND_MAX_BYTES ((size_t)512 << 20)
+#define ROWS_BAND_SLOTS 65537    /* a prime over 2 x SN_H5_MAX_ROW_CHUNKS */
 
 /* d (open with the default cache; given over) opened again with one
  * that holds its chunks; d itself when it is not chunked. */
@@ -1171,10 +1182,14 @@ static hid_t open_with_cache(struct sn_h5 *f, const char *path, hid_t d)
     H5Pclose(pl);
     if (cn <= 0)
         return d;
+    size_t tall;
+    const size_t per_row = chunk_span(d, &tall);   /* at most SN_H5_MAX_ROW_CHUNKS */
+    size_t band = per_row * bytes > ROWS_BAND_MAX_BYTES ? ROWS_BAND_MAX_BYTES : per_row * bytes;
+    band = band > bytes ? band : bytes;   /* at least one chunk, whatever its size */
     H5Dclose(d);   /* closed first: see rows_dset */
     hid_t apl = H5Pcreate(H5P_DATASET_ACCESS);
-    H5Pset_chunk_cache(apl, ROWS_CACHE_SLOTS,
-                       bytes > ROWS_CACHE_BYTES ? bytes : ROWS_CACHE_BYTES, 0.75);
+    H5Pset_chunk_cache(apl, 2 * per_row > ROWS_CACHE_SLOTS ? ROWS_BAND_SLOTS : ROWS_CACHE_SLOTS,
+                       band > ROWS_CACHE_BYTES ? band : ROWS_CACHE_BYTES, 0.75);
     d = H5Dopen2(f->id, path, apl);
     H5Pclose(apl);
     return d;

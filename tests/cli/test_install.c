@@ -22,13 +22,14 @@ static void dlopen_host(const char *p)
 {
     FILE *c = fopen(sn_test_path("host.c"), "w");
     assert_non_null(c);
-    fputs("#include <dlfcn.h>\n#include <stdio.h>\n"
+    fputs("#define _DEFAULT_SOURCE\n#include <dlfcn.h>\n#include <stdio.h>\n#include <unistd.h>\n"
           "int main(int argc, char **argv)\n{\n"
           "    FILE *log = fopen(argv[3], \"a\");\n    fputs(\"main\\n\", log);\n    fclose(log);\n"
           "    void *lib = dlopen(argv[1], RTLD_NOW);\n"
           "    int (*open)(const char *, void **) = lib ? (int (*)(const char *, void **))"
           "dlsym(lib, \"sn_dataset_open\") : NULL;\n"
-          "    void *d = NULL;\n    return argc == 4 && open && open(argv[2], &d) == 0 ? 0 : 1;\n}\n",
+          "    if (argc == 5 && chdir(argv[4]) != 0)\n        return 2;\n"
+          "    void *d = NULL;\n    return argc >= 4 && open && open(argv[2], &d) == 0 ? 0 : 1;\n}\n",
           c);
     fclose(c);
     int rc = sn_test_run("cc -std=c11 %s -ldl -o %s/host && unset LD_LIBRARY_PATH && "
@@ -39,6 +40,21 @@ static void dlopen_host(const char *p)
         fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
     assert_int_equal(rc, 0);
     assert_string_equal(mains, "main\n");
+    free(mains);
+    /* loaded by a relative name, then the host changes folder to one with
+     * a program named scratchnet (and bin/scratchnet) in it: the check is
+     * still the installed program's (the stand-ins said "fine" to anything) */
+    char evil[1200];
+    snprintf(evil, sizeof evil, "%s/evil", p);
+    rc = sn_test_run("mkdir -p %s/bin && printf '#!/bin/sh\\ntouch %s/ran\\n' > %s/scratchnet && "
+                     "chmod +x %s/scratchnet && cp %s/scratchnet %s/bin/ && cd %s/lib && "
+                     "unset LD_LIBRARY_PATH && %s/host ./libscratchnet.so.0 %s %s %s",
+                     evil, evil, evil, evil, evil, evil, p, p, sn_test_path("blobs.h5"),
+                     sn_test_path("mains.txt"), evil);
+    assert_int_equal(rc, 0);
+    assert_int_equal(sn_test_run("test -e %s/ran", evil), 1);
+    mains = sn_test_slurp(sn_test_path("mains.txt"));
+    assert_string_equal(mains, "main\nmain\n");
     free(mains);
 }
 
