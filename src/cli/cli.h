@@ -160,7 +160,7 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
  * its file is still what the check saw (not there, or the same file
  * unchanged), and never over a scratchnet log (cli_log_replace_guard);
  * else SN_EUSAGE naming tmp, where the new file stays. */
-int cli_replace_guard(const char *target, const char *tmp);
+int cli_replace_guard(const char *path, const char *target, const char *tmp);
 
 /* ---- plot's log reader (the entry point its fuzz target calls) ---- */
 #define CLI_CURVE_COLS 5

@@ -533,36 +533,42 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
  * command ran was lost). */
 #define WATCHED_MAX 16
 static struct watched {
-    char target[4096];
+    char path[4096], target[4096];   /* as given, and the file it led to */
     bool there;
     struct sn_file_stamp st;
 } watched[WATCHED_MAX];
 static int n_watched;
 
-static void watch_output(const char *target)
+static void watch_output(const char *path, const char *target)
 {
     struct watched *w = NULL;
     for (int i = 0; i < n_watched && !w; i++)
-        if (strcmp(watched[i].target, target) == 0)
+        if (strcmp(watched[i].path, path) == 0)
             w = &watched[i];
     if (!w && n_watched == WATCHED_MAX)
         return;
     if (!w)
         w = &watched[n_watched++];
+    snprintf(w->path, sizeof w->path, "%s", path);
     snprintf(w->target, sizeof w->target, "%s", target);
     w->there = sn_fs_stamp(target, &w->st) == 0;
 }
 
-int cli_replace_guard(const char *target, const char *tmp)
+int cli_replace_guard(const char *path, const char *target, const char *tmp)
 {
-    int rc = cli_log_replace_guard(target, tmp);
+    struct stat st;
+    int rc = lstat(target, &st) == 0 ? cli_log_replace_guard(target, tmp) : SN_OK;
     for (int i = 0; i < n_watched && !rc; i++) {
         struct watched *w = &watched[i];
-        if (strcmp(w->target, target) != 0)
+        if (strcmp(w->path, path) != 0)
             continue;
+        if (strcmp(w->target, target) != 0)   /* a link re-pointed meanwhile */
+            return sn_fail(SN_EUSAGE, "%s led to %s when the command started and to %s now: it "
+                           "was not written through; the output is kept as %s", path,
+                           w->target, target, tmp);
         struct sn_file_stamp now;
         const bool there = sn_fs_stamp(target, &now) == 0;
-        if (there != w->there || (there && !sn_fs_stamp_same(&now, &w->st)))
+        if (there && (!w->there || !sn_fs_stamp_same(&now, &w->st)))   /* gone: nothing lost */
             return sn_fail(SN_EUSAGE, "%s %s while this command ran (another run wrote it?): it "
                            "was not replaced; the output is kept as %s", target,
                            w->there ? "changed" : "appeared", tmp);
@@ -582,7 +588,7 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
         int rc = check_output(outputs[i], out_flags[i], target, sizeof target, &so);
         if (rc)
             return rc;
-        watch_output(target);
+        watch_output(outputs[i], target);
         for (int j = 0; j < i; j++)
             if (outputs[j] && sn_fs_output_target(outputs[j], other, sizeof other, &si) == SN_OK &&
                 same_place(target, other))

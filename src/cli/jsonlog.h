@@ -28,7 +28,7 @@ int cli_log_check(const char *path);
  * lock) or starts with a record: an output (--out, -o) would replace it. */
 int cli_log_guard(const char *path, const char *flag);
 
-/* The same, as sn_fs_commit's replace guard (sn_fs_set_replace_guard):
+/* The same at the rename that ends a command (cli_replace_guard asks it):
  * a log made at an output's name while the command ran is not replaced;
  * the message names tmp, where the output stays. */
 int cli_log_replace_guard(const char *target, const char *tmp);

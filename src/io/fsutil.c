@@ -183,7 +183,7 @@ int sn_fs_commit(const char *tmp, const char *path)
     char target[4096];
     struct stat st;
     rc = sn_fs_output_target(path, target, sizeof target, &st);
-    if (!rc && st.st_mode != 0 && replace_guard && (rc = replace_guard(target, tmp)))
+    if (!rc && replace_guard && (rc = replace_guard(path, target, tmp)))
         return rc;   /* the new file stays at tmp, which the message names */
     if (!rc)
         rc = replace(tmp, path, target, &st);

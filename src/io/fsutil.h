@@ -39,9 +39,10 @@ int sn_fs_commit(const char *tmp, const char *path);
 
 /* A rule of the program's for what sn_fs_commit may not replace, checked
  * just before the rename (the file may have changed since the command
- * checked its outputs): SN_OK to go on, else an error naming target and
- * where the new file stays (tmp).  NULL: none (the default). */
-typedef int (*sn_fs_replace_guard)(const char *target, const char *tmp);
+ * checked its outputs): path as given, target the file it leads to now;
+ * SN_OK to go on, else an error naming them and where the new file stays
+ * (tmp).  NULL: none (the default). */
+typedef int (*sn_fs_replace_guard)(const char *path, const char *target, const char *tmp);
 void sn_fs_set_replace_guard(sn_fs_replace_guard guard);
 
 /* For files never written through a link (checkpoints, in a folder the

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/jsonlog.h"
@@ -241,7 +242,7 @@ static void test_jsonlog_check_refuses_other_files(void **state)
 static void test_jsonlog_guard_at_the_rename(void **state)
 {
     (void)state;
-    sn_fs_set_replace_guard(cli_log_replace_guard);
+    sn_fs_set_replace_guard(cli_replace_guard);
     char out[1024], tmp[1100];
     snprintf(out, sizeof out, "%s", sn_test_path("late.csv"));
     sn_fs_tmpname(out, tmp, sizeof tmp);
@@ -299,6 +300,24 @@ static void test_output_changed_since_check_kept(void **state)
     assert_int_equal(sn_fs_commit(tmp, out), SN_OK);
     text = sn_test_slurp(out);
     assert_string_equal(text, "again\n");
+    free(text);
+    /* a link checked while it led to one file and re-pointed to another
+     * (the command's own --data, say) is not written through */
+    char link[1024], other[1024];
+    snprintf(link, sizeof link, "%s", sn_test_path("best.h5"));
+    snprintf(other, sizeof other, "%s", sn_test_path("other.h5"));
+    write_text(other, "another file\n");
+    assert_int_equal(symlink("raced.h5", link), 0);
+    const char *louts[1] = { link };
+    assert_int_equal(cli_check_outputs(louts, flags, 1, NULL, NULL, 0), SN_OK);
+    assert_int_equal(remove(link), 0);
+    assert_int_equal(symlink("other.h5", link), 0);
+    sn_fs_tmpname(link, tmp, sizeof tmp);
+    write_text(tmp, "this run's weights\n");
+    assert_int_equal(sn_fs_commit(tmp, link), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "best.h5 led to"));
+    text = sn_test_slurp(other);
+    assert_string_equal(text, "another file\n");
     free(text);
     sn_fs_set_replace_guard(NULL);
 }
