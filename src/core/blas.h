@@ -25,9 +25,10 @@ void sn_sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha
  * description) or "none (plain loops)". */
 const char *sn_blas_library(void);
 
-/* SN_OK when the products can run with threads threads; SN_ENOMEM (said)
- * when an address-space limit leaves no room for the buffers the BLAS
- * takes for them (OpenBLAS would wait for them forever). */
+/* Before the command allocates anything of its own: SN_OK when the
+ * products can run with threads threads, the BLAS's own buffers taken now
+ * (under an address-space limit); SN_ENOMEM (said) when the limit leaves
+ * no room for them (OpenBLAS would wait for them forever). */
 int sn_blas_check_room(int threads);
 
 #endif

@@ -53,12 +53,28 @@ int sn_eigh(int n, double *a, double *w)
     return SN_OK;
 }
 
-/* OpenBLAS takes a 128 MiB buffer for each thread of a product the first
- * time it needs one, and when it cannot have it retries forever (0.3.21's
- * blas_memory_alloc), deaf to signals: under an address-space limit
- * (ulimit -v) too tight for them a command spun at full CPU.  So the room
- * is tried first, by mapping it once (and giving it back). */
+/* OpenBLAS takes a 128 MiB buffer the first time a product needs one
+ * (its threads took theirs when it loaded) and keeps it; when it cannot
+ * have it, it retries forever (0.3.21's blas_memory_alloc), deaf to
+ * signals: under an address-space limit (ulimit -v) a command spun at full
+ * CPU, also when the room was there at start-up and the model and the data
+ * took it.  So the room is tried first, by mapping it once, and then one
+ * product large enough to need the buffer makes OpenBLAS take it at once,
+ * before the command allocates anything of its own. */
 #define OPENBLAS_BUFFER_BYTES (((size_t)128 << 20) + ((size_t)1 << 20))
+#define WARM_SIDE 256   /* past OpenBLAS's small-matrix paths, which take no buffer */
+
+static int take_buffer(void)
+{
+    float *a = calloc((size_t)3 * WARM_SIDE * WARM_SIDE, sizeof *a);
+    if (!a)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    float *b = a + WARM_SIDE * WARM_SIDE, *c = b + WARM_SIDE * WARM_SIDE;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, WARM_SIDE, WARM_SIDE, WARM_SIDE,
+                1.0f, a, WARM_SIDE, b, WARM_SIDE, 0.0f, c, WARM_SIDE);
+    free(a);
+    return SN_OK;
+}
 
 int sn_blas_check_room(int threads)
 {
@@ -70,7 +86,7 @@ int sn_blas_check_room(int threads)
                    -1, 0);
     if (p != MAP_FAILED) {
         munmap(p, n);
-        return SN_OK;
+        return take_buffer();
     }
     return sn_fail(SN_ENOMEM, "out of memory: the address-space limit (ulimit -v, %llu MB) leaves "
                    "no room for the %zu MB of buffers OpenBLAS takes for %d thread%s (it would "
