@@ -81,6 +81,10 @@ static int apply_overrides(struct sn_trainer *t)
         t->net.batch = o->batch;
     if (o->lr >= 0)
         t->net.sched.lr = (float)o->lr;
+    if (o->lr >= 0 && t->net.sched.kind == SN_SCHED_COSINE && t->net.sched.min_lr > o->lr)
+        return sn_fail(SN_EUSAGE, "--lr %g is below the model file's lr_min %g: the cosine "
+                       "schedule would rise to it (lr_min is the floor it decays to)", o->lr,
+                       (double)t->net.sched.min_lr);
     if (o->seed_set)
         t->net.seed = o->seed;
     if (!o->optimizer)
@@ -92,6 +96,10 @@ static int apply_overrides(struct sn_trainer *t)
         const struct sn_optim_cfg *f = &t->net.optim;   /* decay, Lookahead and average */
         struct sn_optim_cfg d = sn_optim_defaults(kind);
         d.momentum = kind == SN_OPT_SGD || kind == SN_OPT_RMSPROP ? f->momentum : 0;
+        if (f->momentum > 0.0f && d.momentum == 0.0f)   /* the file's, silently dropped */
+            sn_trainer_warn(t, "--optimizer %s: the model file's momentum %g%s is not used by "
+                            "%s", o->optimizer, (double)f->momentum,
+                            f->nesterov ? " (nesterov)" : "", o->optimizer);
         d.weight_decay = f->weight_decay;
         d.decoupled_wd = f->decoupled_wd;
         d.lookahead_k = f->lookahead_k;

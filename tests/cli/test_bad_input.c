@@ -112,6 +112,8 @@ static void make_fixtures(void)
     write_text("adammom.cfg", "[net]\ninput = 8\noptimizer = adam\nmomentum = 0.9\n"
                               "[dense]\nunits = 3\n");
     write_text("lrmin.cfg", "[net]\ninput = 8\nlr_min = 0.001\n[dense]\nunits = 3\n");
+    write_text("cosmin.cfg", "[net]\ninput = 8\nbatch = 24\nlr_schedule = cosine\nlr = 0.05\n"
+                             "lr_min = 0.01\n[dense]\nunits = 3\n");
     write_text("lrminhigh.cfg", "[net]\ninput = 8\nlr_schedule = cosine\nlr = 0.01\nlr_min = 1\n"
                                 "[dense]\nunits = 3\n");
     write_text("ema.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
