@@ -89,8 +89,9 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
     if (!rc)
         rc = sn_weights_read(f, *m, true, NULL);
     bool average = false;   /* a checkpoint's: what its run evaluated */
-    if (!rc && net->optim.ema > 0.0f)
-        rc = sn_weights_read_average(f, *m, net->optim.ema_every, &average);
+    if (!rc)   /* the checkpoint's own run says (a --model without ema may be given) */
+        rc = sn_weights_read_average(f, *m, net->optim.ema > 0.0f ? net->optim.ema_every : 0,
+                                     &average);
     sn_h5_close(f);
     if (!rc && average && sn_dist_rank() == 0)
         cli_eprintf("scratchnet: note: %s is a checkpoint: its weight average (ema) is used, as "

@@ -360,6 +360,18 @@ static bool has_batchnorm(const struct sn_model *m)
 }
 
 /* What the trainer did to start, and the run's shape (rank 0). */
+/* A warm-up the run never leaves (a warning: also with --quiet). */
+static void warn_warmup(const struct run *r)
+{
+    struct sn_train_plan p;
+    sn_trainer_plan(r->t, &p);
+    const int64_t warm = sn_trainer_net(r->t)->sched.warmup_steps;
+    if (warm > p.end_step)
+        cli_eprintf("scratchnet: warning: warmup_steps %lld is longer than the run, which ends "
+                    "at step %lld: the learning rate never leaves its warm-up\n",
+                    (long long)warm, (long long)p.end_step);
+}
+
 static void print_start(const struct train_flags *f, const struct run *r,
                         const struct sn_train_start *s)
 {
@@ -508,6 +520,8 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(cli_print_ranks(r->threads));
     if (!rc && rank0 && !f->quiet)
         print_start(f, r, &s);
+    if (!rc && rank0)
+        warn_warmup(r);
     if (!rc && s.init_loaded)   /* a warning: also with --quiet */
         cli_warn_data_mismatch(f->init, f->data, r->ds, &r->ds->train, false);
     if (!rc && rank0 && !f->quiet)

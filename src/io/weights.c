@@ -9,6 +9,7 @@
 #include "core/interrupt.h"
 #include "core/number.h"
 #include "core/status.h"
+#include "io/record.h"
 
 int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_text)
 {
@@ -386,6 +387,19 @@ static bool has_every_average(struct sn_h5 *f, const struct sn_model *m)
     return true;
 }
 
+/* The run's ema_every as its record says ("... ema 0.9 every 5 warmup 0"),
+ * or fallback when the record does not say (files written before it did). */
+static int record_ema_every(struct sn_h5 *f, int fallback)
+{
+    struct sn_run_record r;
+    int every = fallback;
+    const char *opt = sn_record_read(f, &r) == SN_OK ? sn_record_get(&r, "optimizer") : NULL;
+    const char *ema = opt ? strstr(opt, " ema ") : NULL;
+    if (ema && sscanf(ema, " ema %*s every %d", &every) != 1)
+        every = fallback;
+    return every;
+}
+
 int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, bool *used)
 {
     double t = 0;
@@ -393,6 +407,9 @@ int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, 
     *used = false;
     if (!sn_h5_exists(f, "/state/format_version") || !sn_h5_has_attr(f, "/optimizer", "t"))
         return SN_OK;   /* not a checkpoint */
+    ema_every = record_ema_every(f, ema_every);
+    if (ema_every < 1)
+        return SN_OK;   /* no average kept (a --model without ema, an older file) */
     int rc = sn_h5_attr_get_f64(f, "/optimizer", "t", &t, 1, &cnt);
     if (rc || !(t >= ema_every) || !has_every_average(f, m))
         return rc;   /* no average taken yet: the live weights are the run's */

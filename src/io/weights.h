@@ -80,8 +80,9 @@ int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loa
 /* A checkpoint of a run with a weight average (ema): its average (the
  * /optimizer arrays "ema") into m's trainable parameters, as the run
  * evaluated and wrote --out, once one has been taken (the optimizer's
- * step t >= ema_every); *used says whether.  Weights files, and
- * checkpoints without an average, leave m as it is. */
+ * step t >= ema_every: the run record's, else the ema_every given, 0 for
+ * none); *used says whether.  Weights files, and checkpoints without an
+ * average, leave m as it is. */
 int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, bool *used);
 
 /* What sn_weights_read(f, m, strict) checks before it reads a value: every

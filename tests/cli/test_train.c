@@ -1006,8 +1006,37 @@ static void test_eval_checkpoint_uses_average(void **state)
     assert_non_null(b);
     assert_string_equal(a, b);   /* the same numbers and table from "loss" on */
     assert_non_null(strstr(err, "its weight average (ema) is used"));
+    free(got);
+    free(err);
+    /* and with --model naming a file of the same layers without ema: the
+     * checkpoint's own run says it kept an average */
+    const char *plain = sn_test_path("m.cfg");
+    assert_int_equal(sn_test_run(BIN " eval --weights %s/ckpt-00000010.h5 --model %s --data %s",
+                                 ck, plain, blobs), 0);
+    got = out_text();
+    b = strstr(got, "loss");
+    assert_non_null(b);
+    assert_string_equal(a, b);
     free(want);
     free(got);
+}
+
+/* A warm-up longer than the run, and --optimizer dropping the model
+ * file's momentum, are said (also with --quiet): both ran without a word. */
+static void test_train_warns_settings_unused(void **state)
+{
+    (void)state;
+    const char *cfg = sn_test_path("warm.cfg");
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 8\nbatch = 24\noptimizer = sgd\nmomentum = 0.9\nlr_schedule = cosine\n"
+          "warmup_steps = 100\n[dense]\nunits = 3\n", f);
+    fclose(f);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 5 --optimizer adam "
+                                 "--threads 1 --quiet", cfg, sn_test_path("blobs.h5")), 0);
+    char *err = err_text();
+    assert_non_null(strstr(err, "warmup_steps 100 is longer than the run, which ends at step 5"));
+    assert_non_null(strstr(err, "--optimizer adam: the model file's momentum 0.9 is not used"));
     free(err);
 }
 
@@ -2301,6 +2330,7 @@ int main(void)
         cmocka_unit_test(test_train_resume_auto_keeps_checkpoints),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_eval_checkpoint_uses_average),
+        cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
