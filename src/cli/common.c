@@ -313,6 +313,20 @@ static struct cli_opt *find_opt(const char *a, struct cli_opt *opts, int n_opts,
     return NULL;
 }
 
+/* An unknown flag, with the flag a typo away from it when there is one
+ * ("--epoch": did you mean --epochs?). */
+static int unknown_flag(const char *a, const struct cli_opt *opts, int n_opts)
+{
+    char word[64];
+    const int len = (int)strcspn(a, "=");
+    snprintf(word, sizeof word, "%.*s", len, a + strspn(a, "-"));
+    for (int i = 0; i < n_opts; i++)
+        if (opts[i].name[1] && sn_text_near(word, opts[i].name))
+            return sn_fail(SN_EUSAGE, "unknown flag %.*s (did you mean --%s?)", len, a,
+                           opts[i].name);
+    return sn_fail(SN_EUSAGE, "unknown flag %.*s (see --help)", len, a);
+}
+
 int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts,
               const char **positional, int max_pos, int *n_pos)
 {
@@ -331,8 +345,7 @@ int cli_parse(int argc, char **argv, int first, struct cli_opt *opts, int n_opts
             continue;
         }
         if (!o)
-            return sn_fail(SN_EUSAGE, "unknown flag %.*s (see --help)",
-                           (int)strcspn(a, "="), a);
+            return unknown_flag(a, opts, n_opts);
         char flag[80];
         snprintf(flag, sizeof flag, "%s%s", o->name[1] ? "--" : "-", o->name);
         if (o->seen)

@@ -229,8 +229,13 @@ int main(int argc, char **argv)
      * agreement) each would wait in the other's collectives */
     int code = cli_agree(cli_same_everywhere(argc, argv, 1, NULL));
     if (!code && !run) {   /* every rank gets it wrong the same way: say it once */
+        const char *like = NULL;   /* a typo of a command ("trian") */
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0] && !like; i++)
+            like = sn_text_near(argv[1], commands[i].name) ? commands[i].name : NULL;
         if (sn_dist_rank() == 0)
-            cli_eprintf("scratchnet: error: unknown command '%s'\n%s", argv[1], usage);
+            cli_eprintf("scratchnet: error: unknown command '%s'%s%s%s\n%s", argv[1],
+                        like ? " (did you mean '" : "", like ? like : "", like ? "'?)" : "",
+                        usage);
         code = 2;
     } else if (!code) {
         code = local ? run_on_rank0(run, argc, argv) : run(argc, argv);

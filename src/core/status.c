@@ -127,3 +127,30 @@ const char *sn_strstatus(int code)
     default: return "unknown error";
     }
 }
+
+/* Edit distance of two short names, stopping early above 2. */
+#define TEXT_NEAR_MAX 64
+
+bool sn_text_near(const char *a, const char *b)
+{
+    const size_t la = strlen(a), lb = strlen(b);
+    int row[TEXT_NEAR_MAX + 1];
+    if (la >= TEXT_NEAR_MAX || lb >= TEXT_NEAR_MAX || (la > lb ? la - lb : lb - la) > 2)
+        return false;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0], best = row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            const int up = row[j];
+            int v = diag + (a[i - 1] != b[j - 1]);
+            v = up + 1 < v ? up + 1 : v;
+            v = row[j - 1] + 1 < v ? row[j - 1] + 1 : v;
+            row[j] = v, diag = up;
+            best = v < best ? v : best;
+        }
+        if (best > 2)
+            return false;
+    }
+    return row[lb] <= 2;
+}

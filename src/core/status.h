@@ -42,6 +42,10 @@ const char *sn_errmsg(void);
  * sn_errmsg returns; keep_lines spares newline and tab. */
 void sn_text_clean(char *s, bool keep_lines);
 
+/* Whether two short names (under 64 bytes) are at most two edits apart:
+ * a typo ("unitz", "unit", "uints" for "units"; "--epoch" for "--epochs"). */
+bool sn_text_near(const char *a, const char *b);
+
 /* A short name of a code ("invalid input", ...). */
 const char *sn_strstatus(int code);
 

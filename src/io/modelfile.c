@@ -285,39 +285,13 @@ static struct kv *find(struct section *s, const char *key)
     return NULL;
 }
 
-/* Edit distance of two short names, stopping early above 2: enough to
- * tell a typo ("unitz", "unit", "uints") from another key. */
-static int near(const char *a, const char *b)
-{
-    const size_t la = strlen(a), lb = strlen(b);
-    int row[SN_NAME_LEN + 1];
-    if (la >= SN_NAME_LEN || lb >= SN_NAME_LEN || (la > lb ? la - lb : lb - la) > 2)
-        return 0;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0], best = row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            const int up = row[j];
-            int v = diag + (a[i - 1] != b[j - 1]);
-            v = up + 1 < v ? up + 1 : v;
-            v = row[j - 1] + 1 < v ? row[j - 1] + 1 : v;
-            row[j] = v, diag = up;
-            best = v < best ? v : best;
-        }
-        if (best > 2)
-            return 0;
-    }
-    return row[lb] <= 2;
-}
-
 /* A required key is missing: a key of the section that nobody asked for
  * and is a typo away from it is named instead (the line to fix), else
  * the section is said to need it; hint follows the key's name. */
 static int missing(struct parser *p, struct section *s, const char *key, const char *hint)
 {
     for (int i = 0; i < s->n_kv; i++)
-        if (!s->kv[i].used && near(s->kv[i].key, key))
+        if (!s->kv[i].used && sn_text_near(s->kv[i].key, key))
             return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s' (did you mean "
                         "'%s'?)", s->word, s->kv[i].key, key);
     /* the required key of another kind of section, as [dense] filters
@@ -444,7 +418,7 @@ static const char *nearest_asked(const struct section *s, const char *key)
 {
     const struct asked *a = s->asked;
     for (int i = 0; a->of == s && i < a->n; i++)
-        if (near(key, a->key[i]))
+        if (sn_text_near(key, a->key[i]))
             return a->key[i];
     return NULL;
 }
@@ -1153,7 +1127,7 @@ static int build_layer(struct build *b, struct section *s, int index)
         return perr(p, s->line, SN_EINVAL, "[net] may appear only once, first");
     const char *like = NULL;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && !like; i++)
-        like = near(s->word, kinds[i].word) || strcasecmp(s->word, kinds[i].word) == 0
+        like = sn_text_near(s->word, kinds[i].word) || strcasecmp(s->word, kinds[i].word) == 0
                    ? kinds[i].word : NULL;
     return perr(p, s->line, SN_EINVAL, "unknown section [%s]%s%s%s", s->word,
                 like ? " (did you mean [" : "", like ? like : "", like ? "]?)" : "");
