@@ -137,6 +137,10 @@ bool cli_stop_sent_by_parent(void);
  * another MPI).  SN_EUSAGE. */
 int cli_check_world(void);
 
+/* rc from opening the dataset path: for a folder given as a dataset, the
+ * error says how one is made of a folder of images (convert folder). */
+int cli_data_hint(int rc, const char *path);
+
 /* Every output must be a regular file or not exist, in a writable folder,
  * and be none of the inputs: refuse an output that is one of the inputs
  * (the same file, by device and inode, so other spellings and links

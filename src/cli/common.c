@@ -419,6 +419,17 @@ int cli_agree(int rc)
     return cli_end(sn_dist_agree(rc));
 }
 
+int cli_data_hint(int rc, const char *path)
+{
+    struct stat st;
+    if (rc != SN_EINVAL || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return rc;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", sn_errmsg());
+    return sn_fail(rc, "%s (a folder of images, one folder a class? scratchnet convert folder "
+                   "%s -o D.h5 makes a dataset of it)", why, path);
+}
+
 int cli_check_world(void)
 {
     static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",

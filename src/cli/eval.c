@@ -340,7 +340,7 @@ int sn_cmd_eval(int argc, char **argv)
         rc = cli_same_everywhere(argc, argv, 2, text);
     free(text);
     if (!rc)   /* only the split evaluated must be there: a held-out file of /test alone */
-        rc = sn_dataset_open_split(data, split, &ds);
+        rc = cli_data_hint(sn_dataset_open_split(data, split, &ds), data);
     if (!(rc = sn_dist_agree(rc)))   /* and the same data on every rank */
         rc = cli_same_data(ds, data);
     if (!rc && !(s = sn_dataset_split(ds, split)))

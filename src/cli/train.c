@@ -484,7 +484,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     if (!rc)
         rc = cli_same_everywhere(argc, argv, 2, r->text);
     if (!rc)
-        rc = sn_dist_agree(sn_dataset_open(f->data, &r->ds));
+        rc = sn_dist_agree(cli_data_hint(sn_dataset_open(f->data, &r->ds), f->data));
     if (!rc)
         rc = sn_dist_agree(cli_check_splits(r->ds, f->allow_split));
     if (!rc)   /* each rank trains on its shard of what must be one dataset */
