@@ -752,6 +752,13 @@ int cli_setup_threads(long requested)
             n = 1;
     }
     sn_parallel_set_threads(n);
+    const int local = sn_dist_local_size() > 0 ? sn_dist_local_size() : 1;
+    if (sn_dist_rank() == 0 && (long)local * n > sn_parallel_cores())
+        cli_eprintf("scratchnet: warning: %d rank%s x %d thread%s on this host's %d core%s: "
+                    "threads that share a core wait for each other, spinning (keep ranks x "
+                    "threads at the core count: --threads %d)\n", local, local == 1 ? "" : "s", n,
+                    n == 1 ? "" : "s", sn_parallel_cores(), sn_parallel_cores() == 1 ? "" : "s",
+                    sn_parallel_cores() / local > 0 ? sn_parallel_cores() / local : 1);
     return sn_parallel_threads() < n ? sn_parallel_threads() : n;
 }
 
