@@ -1038,6 +1038,12 @@ static void test_train_warns_settings_unused(void **state)
     assert_non_null(strstr(err, "warmup_steps 100 is longer than the run, which ends at step 5"));
     assert_non_null(strstr(err, "--optimizer adam: the model file's momentum 0.9 is not used"));
     free(err);
+    /* more threads than the host has cores */
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --threads 1024 "
+                                 "--quiet", cfg, sn_test_path("blobs.h5")), 0);
+    err = err_text();
+    assert_non_null(strstr(err, "1 rank x 1024 threads on this host's"));
+    free(err);
 }
 
 /* --resume auto passes over a damaged newest checkpoint and continues the
