@@ -738,6 +738,24 @@ static bool omp_threads_of(const char *env, int *n)
     return true;
 }
 
+/* More threads than cores: they wait for each other, spinning.  A rank
+ * bound to some cores (mpirun's --bind-to) has those; an unbound one
+ * shares the host's with the host's other ranks. */
+static void warn_oversubscribed(int n)
+{
+    const long host = sysconf(_SC_NPROCESSORS_ONLN), mine = sn_parallel_cores();
+    const int local = sn_dist_local_size() > 0 ? sn_dist_local_size() : 1;
+    const bool bound = mine < host;
+    const long have = bound ? mine : host, want = bound ? n : (long)local * n;
+    if (sn_dist_rank() != 0 || want <= have)
+        return;
+    cli_eprintf("scratchnet: warning: %ld thread%s on %ld core%s (%s): threads that share a core "
+                "wait for each other, spinning (give --threads %ld)\n", want, want == 1 ? "" : "s",
+                have, have == 1 ? "" : "s", bound ? "the cores this rank is bound to"
+                : local == 1 ? "this host's" : "this host's, for its ranks",
+                bound ? have : (have / local > 0 ? have / local : 1));
+}
+
 int cli_setup_threads(long requested)
 {
     int n;
@@ -752,13 +770,7 @@ int cli_setup_threads(long requested)
             n = 1;
     }
     sn_parallel_set_threads(n);
-    const int local = sn_dist_local_size() > 0 ? sn_dist_local_size() : 1;
-    if (sn_dist_rank() == 0 && (long)local * n > sn_parallel_cores())
-        cli_eprintf("scratchnet: warning: %d rank%s x %d thread%s on this host's %d core%s: "
-                    "threads that share a core wait for each other, spinning (keep ranks x "
-                    "threads at the core count: --threads %d)\n", local, local == 1 ? "" : "s", n,
-                    n == 1 ? "" : "s", sn_parallel_cores(), sn_parallel_cores() == 1 ? "" : "s",
-                    sn_parallel_cores() / local > 0 ? sn_parallel_cores() / local : 1);
+    warn_oversubscribed(n);
     return sn_parallel_threads() < n ? sn_parallel_threads() : n;
 }
 

@@ -1042,7 +1042,7 @@ static void test_train_warns_settings_unused(void **state)
     assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --threads 1024 "
                                  "--quiet", cfg, sn_test_path("blobs.h5")), 0);
     err = err_text();
-    assert_non_null(strstr(err, "1 rank x 1024 threads on this host's"));
+    assert_non_null(strstr(err, "1024 threads on "));
     free(err);
 }
 
