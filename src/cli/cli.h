@@ -198,9 +198,14 @@ int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_l
  * cli_make_folder made) while they are empty.  NULL entries are skipped. */
 void cli_undo_outputs(const char *file, bool file_created, const char *dir, const char *made);
 
-/* Set threads per rank: `requested` if > 0, else OMP_NUM_THREADS if set,
- * else cores / ranks on this host.  Returns the count in use. */
-int cli_setup_threads(long requested);
+/* The most threads per rank --threads and OMP_NUM_THREADS may ask for. */
+#define CLI_MAX_THREADS 1024
+
+/* Set threads per rank, before the command allocates anything: `requested`
+ * if > 0, else OMP_NUM_THREADS if set, else cores / ranks on this host.
+ * Sets *threads to the count in use; an error (said) when OMP_NUM_THREADS
+ * is out of range or an address-space limit leaves no room for them. */
+int cli_setup_threads(long requested, int *threads);
 
 /* Collective: rank 0 prints rank, host, threads and pid of every rank. */
 int cli_print_ranks(int threads);

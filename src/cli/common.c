@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/augment.h"
+#include "core/blas.h"
 #include "core/loss.h"
 #include "core/number.h"
 #include "core/parallel.h"
@@ -586,6 +587,10 @@ int cli_replace_guard(const char *path, const char *target, const char *tmp)
         struct watched *w = &watched[i];
         if (strcmp(w->path, path) != 0)
             continue;
+        if (strcmp(w->target, target) != 0 && strcmp(w->target, path) == 0)   /* made a link */
+            return sn_fail(SN_EUSAGE, "%s was no link when the command started and is a link to "
+                           "%s now: it was not written through; the output is kept as %s", path,
+                           target, tmp);
         if (strcmp(w->target, target) != 0)   /* a link re-pointed meanwhile */
             return sn_fail(SN_EUSAGE, "%s led to %s when the command started and to %s now: it "
                            "was not written through; the output is kept as %s", path,
@@ -723,17 +728,23 @@ void cli_undo_outputs(const char *file, bool file_created, const char *dir, cons
 /* OpenMP's own setting: a count, or a list for nested levels ("4,2")
  * whose first item is the outer level's; anything else is ignored, as
  * the OpenMP runtime ignores it. */
-static bool omp_threads_of(const char *env, int *n)
+/* OMP_NUM_THREADS may be a list for nested regions: the first is ours.
+ * False when it is unset or empty. */
+static bool omp_threads_of(const char *env, int *n, int *rc)
 {
     char first[32];
-    const size_t len = strcspn(env, ",");
-    long long v;
-    if (len >= sizeof first)
+    const size_t len = env ? strcspn(env, ",") : 0;
+    long long v = 0;
+    *rc = SN_OK;
+    if (len == 0)
         return false;
-    memcpy(first, env, len);
-    first[len] = '\0';
-    if (sn_parse_int(first, 1, 1 << 16, &v))
-        return false;
+    if (len < sizeof first) {
+        memcpy(first, env, len);
+        first[len] = '\0';
+    }
+    if (len >= sizeof first || sn_parse_int(first, 1, CLI_MAX_THREADS, &v))
+        *rc = sn_fail(SN_EUSAGE, "OMP_NUM_THREADS=%.40s: expected an integer in [1, %d] (or "
+                      "give --threads)", env, CLI_MAX_THREADS);
     *n = (int)v;
     return true;
 }
@@ -756,22 +767,25 @@ static void warn_oversubscribed(int n)
                 bound ? have : (have / local > 0 ? have / local : 1));
 }
 
-int cli_setup_threads(long requested)
+int cli_setup_threads(long requested, int *threads)
 {
-    int n;
-    const char *env = getenv("OMP_NUM_THREADS");
+    int n, rc = SN_OK;
     if (requested > 0) {
         n = (int)requested;
-    } else if (env && omp_threads_of(env, &n)) {
+    } else if (omp_threads_of(getenv("OMP_NUM_THREADS"), &n, &rc)) {
+        if (rc)
+            return rc;
     } else {
         int local = sn_dist_local_size();
         n = sn_parallel_cores() / (local > 0 ? local : 1);
         if (n < 1)
             n = 1;
     }
-    sn_parallel_set_threads(n);
+    if ((rc = sn_blas_use_threads(n)))
+        return rc;
     warn_oversubscribed(n);
-    return sn_parallel_threads() < n ? sn_parallel_threads() : n;
+    *threads = sn_parallel_threads() < n ? sn_parallel_threads() : n;
+    return SN_OK;
 }
 
 struct rank_info {

@@ -300,7 +300,7 @@ int sn_cmd_eval(int argc, char **argv)
     struct cli_opt opts[] = {
         CLI_STR("weights", &weights), CLI_STR("data", &data),
         CLI_STR("split", &split),     CLI_STR("model", &model),
-        CLI_INT("batch", &batch, 1, 65536),     CLI_INT("threads", &threads, 0, 1024),
+        CLI_INT("batch", &batch, 1, 65536),     CLI_INT("threads", &threads, 0, CLI_MAX_THREADS),
         CLI_STR("confusion-png", &cpng),
     };
     int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
@@ -318,7 +318,8 @@ int sn_cmd_eval(int argc, char **argv)
         rc = cli_gnuplot_check(cpng);
     if ((code = cli_agree(rc)))
         return code;
-    if ((code = cli_agree(sn_blas_check_room(cli_setup_threads(threads)))))
+    int used;
+    if ((code = cli_agree(cli_setup_threads(threads, &used))))
         return code;
 
     struct sn_netcfg net;

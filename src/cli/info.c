@@ -115,10 +115,11 @@ int sn_cmd_info(int argc, char **argv)
         char buf[64];
         cli_printf("model %s%s\n", cli_line(model ? model : weights),
                    weights && sn_ckpt_is_checkpoint(weights) ? " (checkpoint)" : "");
-        cli_printf("input %s  batch %d  epochs %d  loss %s  optimizer %s  lr %g  seed %llu\n\n",
+        cli_printf("input %s  batch %d  epochs %d  loss %s  optimizer %s  lr %g  seed %llu%s\n\n",
                    sn_shape_str(&net.input, buf, sizeof buf), net.batch, net.epochs,
                    sn_loss_name(net.loss), sn_optim_name(net.optim.kind), net.sched.lr,
-                   (unsigned long long)net.seed);
+                   (unsigned long long)net.seed, weights ? "  (its model file's [net]; what the "
+                   "run used, flags included, is its run record below)" : "");
         cli_printf("%-4s %-18s %-11s %-14s %10s %11s %11s\n", "#", "name", "kind", "output",
                    "params", "FLOPs/ex", "act. bytes");
         cli_printf("%-4s %-18s %-11s %-14s\n", "-", "(input)", "",

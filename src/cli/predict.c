@@ -329,7 +329,8 @@ int sn_cmd_predict(int argc, char **argv)
     }
     if ((code = cli_agree(rc)))
         return code;
-    rc = sn_blas_check_room(cli_setup_threads(0));
+    int used;
+    rc = cli_setup_threads(0, &used);
     if (!rc && sn_dist_rank() == 0)
         rc = image ? run_image(weights, model, input, (int)top, out)
                    : run(weights, model, input, split, out, (int)batch);

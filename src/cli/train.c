@@ -164,7 +164,7 @@ static int parse_flags(int argc, char **argv, struct train_flags *f)
         CLI_FLAG("no-shuffle", &f->no_shuffle), CLI_STR("init", &f->init),
         CLI_STR("out", &f->out),               CLI_STR("checkpoint-dir", &f->ckdir),
         CLI_INT("checkpoint-every", &f->ckevery, 0, 1L << 40), CLI_STR("resume", &f->resume),
-        CLI_STR("log", &f->log),               CLI_INT("threads", &f->threads, 0, 1024),
+        CLI_STR("log", &f->log),               CLI_INT("threads", &f->threads, 0, CLI_MAX_THREADS),
         CLI_FLAG("quiet", &f->quiet),          CLI_INT("keep", &f->keep, 1, 1000000),
         CLI_FLOAT("timeout", &f->timeout, 0, 1e7), CLI_FLAG("profile", &f->profile),
         CLI_INT("cache-mb", &f->cache_mb, 0, 1 << 24),
@@ -477,8 +477,7 @@ static int check_classes(const struct train_flags *f, struct run *r)
 static int start_run(const struct train_flags *f, int argc, char **argv, struct run *r)
 {
     const bool rank0 = sn_dist_rank() == 0;
-    r->threads = cli_setup_threads(f->threads);
-    int rc = sn_dist_agree(sn_blas_check_room(r->threads));
+    int rc = sn_dist_agree(cli_setup_threads(f->threads, &r->threads));
     if (!rc)
         rc = sn_dist_agree(sn_modelfile_read(f->model, &r->text));
     if (!rc)

@@ -25,10 +25,11 @@ void sn_sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha
  * description) or "none (plain loops)". */
 const char *sn_blas_library(void);
 
-/* Before the command allocates anything of its own: SN_OK when the
- * products can run with threads threads, the BLAS's own buffers taken now
- * (under an address-space limit); SN_ENOMEM (said) when the limit leaves
- * no room for them (OpenBLAS would wait for them forever). */
-int sn_blas_check_room(int threads);
+/* Before the command allocates anything of its own: sets the thread count
+ * of OpenMP and the BLAS and returns SN_OK with the BLAS's own buffers
+ * taken now (under an address-space limit); SN_ENOMEM (said), with the
+ * thread count left as it was, when the limit leaves no room for them
+ * (OpenBLAS would wait for them forever, deaf to signals). */
+int sn_blas_use_threads(int threads);
 
 #endif

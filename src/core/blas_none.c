@@ -2,6 +2,7 @@
 #include "core/blas.h"
 
 #include "core/eigh.h"
+#include "core/parallel.h"
 
 void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
@@ -17,8 +18,8 @@ int sn_eigh(int n, double *a, double *w)
     return sn_eigh_jacobi(n, a, w);
 }
 
-int sn_blas_check_room(int threads)
+int sn_blas_use_threads(int threads)
 {
-    (void)threads;   /* the plain loops take no buffers of their own */
+    sn_parallel_set_threads(threads);   /* the plain loops take no buffers of their own */
     return 0;
 }

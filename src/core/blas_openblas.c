@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "core/eigh.h"
+#include "core/parallel.h"
 #include "core/status.h"
 
 /* LAPACK's dsyevd as libopenblas exports it (Debian's OpenBLAS builds the
@@ -53,14 +54,15 @@ int sn_eigh(int n, double *a, double *w)
     return SN_OK;
 }
 
-/* OpenBLAS takes a 128 MiB buffer the first time a product needs one
- * (its threads took theirs when it loaded) and keeps it; when it cannot
- * have it, it retries forever (0.3.21's blas_memory_alloc), deaf to
- * signals: under an address-space limit (ulimit -v) a command spun at full
- * CPU, also when the room was there at start-up and the model and the data
- * took it.  So the room is tried first, by mapping it once, and then one
- * product large enough to need the buffer makes OpenBLAS take it at once,
- * before the command allocates anything of its own. */
+/* OpenBLAS takes a 128 MiB buffer per thread when its thread count is
+ * raised (its first threads took theirs when it loaded) and one the first
+ * time a product needs it, and keeps them; when it cannot have one, it
+ * retries forever (0.3.21's blas_memory_alloc), deaf to signals: under an
+ * address-space limit (ulimit -v) a command spun at full CPU, also when the
+ * room was there at start-up and the model and the data took it.  So the
+ * room is tried first, by mapping it once, before the thread count is
+ * set; then one product large enough to need the buffer makes OpenBLAS
+ * take it at once, before the command allocates anything of its own. */
 #define OPENBLAS_BUFFER_BYTES (((size_t)128 << 20) + ((size_t)1 << 20))
 #define WARM_SIDE 256   /* past OpenBLAS's small-matrix paths, which take no buffer */
 
@@ -76,16 +78,19 @@ static int take_buffer(void)
     return SN_OK;
 }
 
-int sn_blas_check_room(int threads)
+int sn_blas_use_threads(int threads)
 {
     struct rlimit as;
-    if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY)
+    if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY) {
+        sn_parallel_set_threads(threads);
         return SN_OK;
+    }
     const size_t n = (size_t)(threads > 0 ? threads : 1) * OPENBLAS_BUFFER_BYTES;
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                    -1, 0);
     if (p != MAP_FAILED) {
         munmap(p, n);
+        sn_parallel_set_threads(threads);
         return take_buffer();
     }
     return sn_fail(SN_ENOMEM, "out of memory: the address-space limit (ulimit -v, %llu MB) leaves "

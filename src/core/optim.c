@@ -45,6 +45,23 @@ struct sn_optim_cfg sn_optim_defaults(enum sn_optim_kind kind)
     return c;
 }
 
+bool sn_optim_reads(enum sn_optim_kind kind, const char *key)
+{
+    enum { SGD = 1 << SN_OPT_SGD, ADAM = 1 << SN_OPT_ADAM | 1 << SN_OPT_ADAMW,
+           ADAGRAD = 1 << SN_OPT_ADAGRAD, RMSPROP = 1 << SN_OPT_RMSPROP };
+    static const struct {
+        const char *key;
+        unsigned kinds;
+    } keys[] = {
+        { "momentum", SGD | RMSPROP }, { "nesterov", SGD }, { "beta1", ADAM }, { "beta2", ADAM },
+        { "eps", ADAM | ADAGRAD | RMSPROP }, { "alpha", RMSPROP },
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(keys[i].key, key) == 0)
+            return (keys[i].kinds >> kind) & 1u;
+    return true;
+}
+
 int sn_optim_state_names(const struct sn_optim_cfg *cfg, const char *names[SN_OPTIM_MAX_STATES])
 {
     int n = 0;

@@ -78,6 +78,10 @@ const char *sn_optim_name(enum sn_optim_kind k);
 /* The default hyperparameters of a kind (PyTorch's defaults; momentum 0). */
 struct sn_optim_cfg sn_optim_defaults(enum sn_optim_kind kind);
 
+/* Whether optimizers of this kind read the setting named key (momentum,
+ * nesterov, beta1, beta2, eps, alpha); the others apply to every kind. */
+bool sn_optim_reads(enum sn_optim_kind kind, const char *key);
+
 /* Set up o for a parameter arena of len floats; state zeroed.  SN_EINVAL for
  * a bad hyperparameter (named), SN_ENOMEM. */
 int sn_optim_init(struct sn_optim *o, const struct sn_optim_cfg *cfg, size_t len);

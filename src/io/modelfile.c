@@ -507,27 +507,24 @@ static int get_mults(struct parser *p, struct section *s, const char *kind, stru
  * be silently ignored.  And a cosine floor above lr would make it rise. */
 static int check_used_keys(struct parser *p, struct section *s, const struct sn_netcfg *net)
 {
-    enum { SGD = 1 << SN_OPT_SGD, ADAM = 1 << SN_OPT_ADAM | 1 << SN_OPT_ADAMW,
-           ADAGRAD = 1 << SN_OPT_ADAGRAD, RMSPROP = 1 << SN_OPT_RMSPROP, ANY_OPT = 0xff,
-           STEP = 1 << SN_SCHED_STEP, COSINE = 1 << SN_SCHED_COSINE, ANY_SCHED = 0xff };
+    enum { ANY = 0xff, STEP = 1 << SN_SCHED_STEP, COSINE = 1 << SN_SCHED_COSINE };
     static const struct {
         const char *key, *whose;
-        unsigned optims, scheds;
+        unsigned scheds;
     } rules[] = {
-        { "momentum", "optimizer = sgd or rmsprop", SGD | RMSPROP, ANY_SCHED },
-        { "beta1", "optimizer = adam or adamw", ADAM, ANY_SCHED },
-        { "beta2", "optimizer = adam or adamw", ADAM, ANY_SCHED },
-        { "eps", "optimizer = adam, adamw, adagrad or rmsprop", ADAM | ADAGRAD | RMSPROP,
-          ANY_SCHED },
-        { "alpha", "optimizer = rmsprop", RMSPROP, ANY_SCHED },
-        { "lr_step", "lr_schedule = step", ANY_OPT, STEP },
-        { "lr_gamma", "lr_schedule = step", ANY_OPT, STEP },
-        { "lr_min", "lr_schedule = cosine", ANY_OPT, COSINE },
+        { "momentum", "optimizer = sgd or rmsprop", ANY },
+        { "beta1", "optimizer = adam or adamw", ANY },
+        { "beta2", "optimizer = adam or adamw", ANY },
+        { "eps", "optimizer = adam, adamw, adagrad or rmsprop", ANY },
+        { "alpha", "optimizer = rmsprop", ANY },
+        { "lr_step", "lr_schedule = step", STEP },
+        { "lr_gamma", "lr_schedule = step", STEP },
+        { "lr_min", "lr_schedule = cosine", COSINE },
     };
-    const unsigned opt = 1u << net->optim.kind, sched = 1u << net->sched.kind;
+    const unsigned sched = 1u << net->sched.kind;
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct kv *kv = find(s, rules[i].key);
-        if (kv && (!(rules[i].optims & opt) || !(rules[i].scheds & sched)))
+        if (kv && (!sn_optim_reads(net->optim.kind, rules[i].key) || !(rules[i].scheds & sched)))
             return perr(p, kv->line, SN_EINVAL, "[net] %s is a key of %s; this file's "
                         "optimizer is %s and its lr_schedule %s, which do not read it (remove "
                         "it)", rules[i].key, rules[i].whose, sn_optim_name(net->optim.kind),

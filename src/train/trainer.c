@@ -71,6 +71,47 @@ bool sn_trainer_opt_whole(const struct sn_trainer *t)
     return t->opt.lo == 0 && t->opt.len == t->m->n_params;
 }
 
+/* --optimizer of another kind: its defaults, with the model file's
+ * decay, Lookahead, average and the settings the new kind also reads; a
+ * setting the file gave (not its kind's default) that the new kind does
+ * not read is said, as it would be dropped. */
+static struct sn_optim_cfg other_kind(const struct sn_trainer *t, enum sn_optim_kind kind)
+{
+    const struct sn_optim_cfg *f = &t->net.optim, fd = sn_optim_defaults(f->kind);
+    struct sn_optim_cfg d = sn_optim_defaults(kind);
+    struct {
+        const char *key;
+        float file, def, *to;
+    } keys[] = {
+        { "momentum", f->momentum, fd.momentum, &d.momentum },
+        { "nesterov", f->nesterov, 0.0f, NULL },
+        { "beta1", f->beta1, fd.beta1, &d.beta1 }, { "beta2", f->beta2, fd.beta2, &d.beta2 },
+        { "eps", f->eps, fd.eps, &d.eps }, { "alpha", f->alpha, fd.alpha, &d.alpha },
+    };
+    char dropped[256] = "";
+    int n = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (keys[i].file == keys[i].def)
+            continue;
+        if (sn_optim_reads(kind, keys[i].key))
+            *keys[i].to = keys[i].file;   /* not nesterov: only sgd reads it, the file's kind */
+        else
+            snprintf(dropped + strlen(dropped), sizeof dropped - strlen(dropped), "%s%s %g",
+                     n++ ? ", " : "", keys[i].key, (double)keys[i].file);
+    }
+    if (n)
+        sn_trainer_warn(t, "--optimizer %s: the model file's %s %s not used by %s",
+                        sn_optim_name(kind), dropped, n == 1 ? "is" : "are", sn_optim_name(kind));
+    d.weight_decay = f->weight_decay;
+    d.decoupled_wd = f->decoupled_wd;
+    d.lookahead_k = f->lookahead_k;
+    d.lookahead_alpha = f->lookahead_alpha;
+    d.ema = f->ema;
+    d.ema_every = f->ema_every;
+    d.ema_warmup = f->ema_warmup;
+    return d;
+}
+
 /* The options' overrides of the model file's [net]. */
 static int apply_overrides(struct sn_trainer *t)
 {
@@ -92,23 +133,8 @@ static int apply_overrides(struct sn_trainer *t)
     enum sn_optim_kind kind;
     if (sn_optim_parse(o->optimizer, &kind))
         return sn_fail_prefix(SN_EUSAGE, "--optimizer: ");
-    if (kind != t->net.optim.kind) {   /* another kind: its defaults, the file's momentum, */
-        const struct sn_optim_cfg *f = &t->net.optim;   /* decay, Lookahead and average */
-        struct sn_optim_cfg d = sn_optim_defaults(kind);
-        d.momentum = kind == SN_OPT_SGD || kind == SN_OPT_RMSPROP ? f->momentum : 0;
-        if (f->momentum > 0.0f && d.momentum == 0.0f)   /* the file's, silently dropped */
-            sn_trainer_warn(t, "--optimizer %s: the model file's momentum %g%s is not used by "
-                            "%s", o->optimizer, (double)f->momentum,
-                            f->nesterov ? " (nesterov)" : "", o->optimizer);
-        d.weight_decay = f->weight_decay;
-        d.decoupled_wd = f->decoupled_wd;
-        d.lookahead_k = f->lookahead_k;
-        d.lookahead_alpha = f->lookahead_alpha;
-        d.ema = f->ema;
-        d.ema_every = f->ema_every;
-        d.ema_warmup = f->ema_warmup;
-        t->net.optim = d;
-    }
+    if (kind != t->net.optim.kind)
+        t->net.optim = other_kind(t, kind);
     return SN_OK;
 }
 

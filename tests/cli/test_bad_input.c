@@ -931,10 +931,17 @@ static int run_row(const struct row *r, int np, const char *before)
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
         write_text(outs[i], "precious");
     const char *limit = mem_limit();
+    char env[256] = "";   /* a row may start with NAME=value words: the command's environment */
+    const char *cmd = r->cmd, *eq, *sp;
+    while ((eq = strchr(cmd, '=')) && (sp = strchr(cmd, ' ')) && eq < sp &&
+           strspn(cmd, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == (size_t)(eq - cmd)) {
+        snprintf(env + strlen(env), sizeof env - strlen(env), "%.*s", (int)(sp + 1 - cmd), cmd);
+        cmd = sp + 1;
+    }
     double t0 = now();
-    int rc = np == 1 ? sn_test_run("cd %s && %stimeout 120 " BIN " %s", fx, limit, r->cmd)
-                     : sn_test_run("cd %s && %stimeout 120 %s -np %d " BIN " %s", fx, limit, mpirun(),
-                                   np, r->cmd);
+    int rc = np == 1 ? sn_test_run("cd %s && %s%stimeout 120 " BIN " %s", fx, limit, env, cmd)
+                     : sn_test_run("cd %s && %s%stimeout 120 %s -np %d " BIN " %s", fx, limit, env,
+                                   mpirun(), np, cmd);
     double secs = now() - t0;
     char *err = sn_test_slurp(sn_test_path("err.txt"));
     int lines = 0;

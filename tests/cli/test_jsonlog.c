@@ -319,6 +319,22 @@ static void test_output_changed_since_check_kept(void **state)
     text = sn_test_slurp(other);
     assert_string_equal(text, "another file\n");
     free(text);
+    assert_int_equal(remove(tmp), 0);
+    /* a file when checked, made a link meanwhile: said so */
+    char plain[1024];
+    snprintf(plain, sizeof plain, "%s", sn_test_path("plain.h5"));
+    const char *pouts[1] = { plain };
+    assert_int_equal(cli_check_outputs(pouts, flags, 1, NULL, NULL, 0), SN_OK);
+    assert_int_equal(symlink("other.h5", plain), 0);
+    sn_fs_tmpname(plain, tmp, sizeof tmp);
+    write_text(tmp, "this run's weights\n");
+    assert_int_equal(sn_fs_commit(tmp, plain), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "plain.h5 was no link when the command started and is "
+                           "a link to"));
+    text = sn_test_slurp(other);
+    assert_string_equal(text, "another file\n");
+    free(text);
+    assert_int_equal(remove(tmp), 0);
     sn_fs_set_replace_guard(NULL);
 }
 

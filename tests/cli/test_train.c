@@ -1038,12 +1038,70 @@ static void test_train_warns_settings_unused(void **state)
     assert_non_null(strstr(err, "warmup_steps 100 is longer than the run, which ends at step 5"));
     assert_non_null(strstr(err, "--optimizer adam: the model file's momentum 0.9 is not used"));
     free(err);
+    /* settings of another optimizer: kept when the new kind reads them,
+     * said when it does not */
+    char adam[1200];   /* sn_test_path reuses its 8 buffers */
+    snprintf(adam, sizeof adam, "%s", sn_test_path("warm_adam.cfg"));
+    f = fopen(adam, "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 8\nbatch = 24\noptimizer = adam\nbeta1 = 0.8\neps = 1e-6\n"
+          "[dense]\nunits = 3\n", f);
+    fclose(f);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --optimizer sgd "
+                                 "--threads 1 --quiet", adam, sn_test_path("blobs.h5")), 0);
+    err = err_text();
+    assert_non_null(strstr(err, "--optimizer sgd: the model file's beta1 0.8, eps 1e-06 are not "
+                                "used by sgd"));
+    free(err);
+    char out[1200];
+    snprintf(out, sizeof out, "%s", sn_test_path("warm_adamw.h5"));
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --optimizer adamw "
+                                 "--threads 1 --quiet --out %s", adam, sn_test_path("blobs.h5"),
+                                 out), 0);
+    err = err_text();
+    assert_null(strstr(err, "not used"));
+    free(err);
+    assert_int_equal(sn_test_run(BIN " info --weights %s", out), 0);
+    char *info = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(info, "adamw beta1 0.8 beta2 0.999 eps 1e-06"));
+    free(info);
     /* more threads than the host has cores */
     assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --threads 1024 "
-                                 "--quiet", cfg, sn_test_path("blobs.h5")), 0);
+                                 "--quiet", sn_test_path("warm.cfg"), sn_test_path("blobs.h5")),
+                     0);
     err = err_text();
     assert_non_null(strstr(err, "1024 threads on "));
     free(err);
+}
+
+/* OpenBLAS takes a 128 MiB buffer per thread when the thread count is
+ * set, and under an address-space limit that leaves no room it retries
+ * forever, deaf to SIGTERM: the room is checked first, for the threads of
+ * --threads and of OMP_NUM_THREADS alike (exit 1, one line).  Not under
+ * the sanitizers, which reserve terabytes of address space. */
+static void test_train_threads_need_room(void **state)
+{
+    (void)state;
+    if (getenv("SN_SANITIZE"))
+        skip();
+    const char *cfg = sn_test_path("m.cfg"), *blobs = sn_test_path("blobs.h5");
+    const char *cmds[] = {
+        "ulimit -v 4000000 && timeout -k 5 60 " BIN " train --model %s --data %s --steps 2 "
+        "--quiet --threads 64",
+        "ulimit -v 4000000 && OMP_NUM_THREADS=64 timeout -k 5 60 " BIN " train --model %s "
+        "--data %s --steps 2 --quiet",
+        "ulimit -v 4000000 && OMP_NUM_THREADS=64 timeout -k 5 60 " BIN " eval --weights %.0s%s "
+        "--data %s",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *w = i == 2 ? sn_test_path("w.h5") : "";
+        int rc = i == 2 ? sn_test_run(cmds[i], cfg, w, blobs) : sn_test_run(cmds[i], cfg, blobs);
+        char *err = err_text();
+        if (rc != 1 || !strstr(err, "leaves no room for the 8256 MB of buffers OpenBLAS takes "
+                                    "for 64 threads"))
+            fail_msg("%s: exit %d\n%s", cmds[i], rc, err);
+        free(err);
+    }
 }
 
 /* --resume auto passes over a damaged newest checkpoint and continues the
@@ -2337,6 +2395,7 @@ int main(void)
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_eval_checkpoint_uses_average),
         cmocka_unit_test(test_train_warns_settings_unused),
+        cmocka_unit_test(test_train_threads_need_room),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
