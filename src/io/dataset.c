@@ -204,6 +204,8 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     size_t dims[SN_H5_MAX_DIMS], ydims[SN_H5_MAX_DIMS], size, ysize;
     enum sn_h5_class cls, ycls;
     int rc = sn_h5_info(d->f, xp, &nd, dims, &cls, &size);
+    if (!rc)
+        rc = sn_h5_check_row_reads(d->f, xp);
     if (rc)
         return rc;
     if (nd < 2 || nd > 1 + SN_MAX_DIMS)
@@ -233,6 +235,8 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     s->x_u8 = cls == SN_H5_CLASS_INT;
 
     rc = hy ? sn_h5_info(d->f, yp, &ny, ydims, &ycls, &ysize) : SN_OK;
+    if (!rc && hy)
+        rc = sn_h5_check_row_reads(d->f, yp);
     if (rc)
         return rc;
     if (hy) {

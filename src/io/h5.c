@@ -1162,29 +1162,56 @@ static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size
 /* Rows read in order need the chunks of one row of chunks at once: a
  * dataset whose chunks each hold every row (chunk N x 1 x 1) inflated each
  * of them again for every batch once they outgrew 64 MiB.  The cache holds
- * a row of chunks, up to ROWS_BAND_MAX_BYTES (past it, rows read per batch
- * still pay that: docs/RELIABILITY.md). */
-#define ROWS_BAND_MAX_BYTES ((size_t)512 << 20)
+ * a row of chunks, which sn_h5_check_row_reads bounds by
+ * SN_H5_MAX_BAND_BYTES. */
 #define ROWS_BAND_SLOTS 65537    /* a prime over 2 x SN_H5_MAX_ROW_CHUNKS */
 
-/* d (open with the default cache; given over) opened again with one
- * that holds its chunks; d itself when it is not chunked. */
-static hid_t open_with_cache(struct sn_h5 *f, const char *path, hid_t d)
+/* The bytes of one chunk of d, as stored uncompressed; 0 when d is not
+ * chunked (check_backed bounded it by SN_H5_MAX_CHUNK_BYTES). */
+static size_t chunk_bytes(hid_t d)
 {
     hid_t pl = H5Dget_create_plist(d), t = H5Dget_type(d);
     hsize_t chunk[H5S_MAX_RANK];
     size_t bytes = t < 0 ? 0 : H5Tget_size(t);
     int cn = pl >= 0 && H5Pget_layout(pl) == H5D_CHUNKED ? H5Pget_chunk(pl, H5S_MAX_RANK, chunk)
                                                           : 0;
-    for (int i = 0; i < cn; i++)   /* check_backed bounded it by SN_H5_MAX_CHUNK_BYTES */
+    for (int i = 0; i < cn; i++)
         bytes *= (size_t)chunk[i];
-    H5Tclose(t);
-    H5Pclose(pl);
-    if (cn <= 0)
+    if (t >= 0)
+        H5Tclose(t);
+    if (pl >= 0)
+        H5Pclose(pl);
+    return cn > 0 ? bytes : 0;
+}
+
+int sn_h5_check_row_reads(struct sn_h5 *f, const char *path)
+{
+    hid_t d = -1;
+    int rc = open_dset(f, path, &d);
+    if (rc)
+        return rc;
+    size_t tall;
+    const size_t bytes = chunk_bytes(d), per_row = chunk_span(d, &tall);
+    if (per_row * bytes > SN_H5_MAX_BAND_BYTES)   /* per_row, bytes bounded by check_backed */
+        rc = sn_fail(SN_EINVAL, "%s: %s is stored in chunks of %zu rows, and the chunks that "
+                     "hold the same rows take %zu MB together, over the %zu MB a read by "
+                     "batches can keep: each batch would inflate them all again (h5repack -l "
+                     "%s:CHUNK=... rewrites it in chunks of fewer rows)", f->path, path, tall,
+                     (per_row * bytes) >> 20, SN_H5_MAX_BAND_BYTES >> 20, path);
+    H5Dclose(d);
+    return rc;
+}
+
+/* d (open with the default cache; given over) opened again with one
+ * that holds its chunks; d itself when it is not chunked. */
+static hid_t open_with_cache(struct sn_h5 *f, const char *path, hid_t d)
+{
+    const size_t bytes = chunk_bytes(d);
+    if (bytes == 0)
         return d;
     size_t tall;
     const size_t per_row = chunk_span(d, &tall);   /* at most SN_H5_MAX_ROW_CHUNKS */
-    size_t band = per_row * bytes > ROWS_BAND_MAX_BYTES ? ROWS_BAND_MAX_BYTES : per_row * bytes;
+    size_t band = per_row * bytes > SN_H5_MAX_BAND_BYTES ? SN_H5_MAX_BAND_BYTES : per_row * bytes;
     band = band > bytes ? band : bytes;   /* at least one chunk, whatever its size */
     H5Dclose(d);   /* closed first: see rows_dset */
     hid_t apl = H5Pcreate(H5P_DATASET_ACCESS);

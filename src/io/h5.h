@@ -101,6 +101,7 @@ int sn_h5_check_no_link(struct sn_h5 *f, const char *path);
 #define SN_H5_MAX_RATIO 1100                       /* declared bytes per stored byte, compressed */
 #define SN_H5_MAX_CHUNK_BYTES ((size_t)256 << 20)  /* one chunk, as stored uncompressed */
 #define SN_H5_MAX_ROW_CHUNKS 16384                 /* chunks one row (first index) spans */
+#define SN_H5_MAX_BAND_BYTES ((size_t)512 << 20)   /* chunks holding the same rows, read by rows */
 
 /* Shape and stored class of a dataset; size = bytes per stored element.
  * SN_EINVAL if it is missing, is not a dataset, or is not backed by the
@@ -111,6 +112,12 @@ int sn_h5_check_no_link(struct sn_h5 *f, const char *path);
  * are followed: a soft or external link reads as missing. */
 int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_MAX_DIMS],
                enum sn_h5_class *cls, size_t *size);
+
+/* SN_EINVAL (said) when the chunks of path that hold the same rows take
+ * more than SN_H5_MAX_BAND_BYTES together: rows read by batches keep them
+ * inflated in the dataset's chunk cache; past it, every batch would inflate
+ * them all again (a dataset whose chunks each hold every row). */
+int sn_h5_check_row_reads(struct sn_h5 *f, const char *path);
 
 /* Read n rows (first dimension) given by ascending indices rows[] of a dataset
  * whose rows hold row_len elements, converted to type, into out

@@ -293,6 +293,38 @@ static void x_tinychunks(hid_t f)
     H5Pclose(pl);
 }
 
+/* 36,000 rows of 4,096 floats in chunks that each hold every row and 32
+ * columns: the 128 chunks that hold a row take 590 MB, each 4.6 MB
+ * compressed to a few KB and written as it is stored (H5Dwrite_chunk) */
+enum { BAND_ROWS = 36000, BAND_COLS = 4096, BAND_CHUNK_COLS = 32 };
+static void x_band(hid_t f)
+{
+    hsize_t dims[2] = { BAND_ROWS, BAND_COLS }, chunk[2] = { BAND_ROWS, BAND_CHUNK_COLS };
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 2, chunk);
+    H5Pset_deflate(pl, 6);
+    hid_t s = H5Screate_simple(2, dims, NULL);
+    hid_t d = H5Dcreate2(f, "/train/x", H5T_NATIVE_FLOAT, s, H5P_DEFAULT, pl, H5P_DEFAULT);
+    const size_t n = (size_t)BAND_ROWS * BAND_CHUNK_COLS;
+    float *raw = calloc(n, sizeof *raw);
+    uLongf packed_len = compressBound(n * sizeof *raw);
+    Bytef *packed = malloc(packed_len);
+    assert_true(d >= 0 && raw && packed);
+    for (size_t i = 0; i < n; i += 61)   /* not all zeros: under deflate's ratio of about 1000 */
+        raw[i] = (float)(i % 977);
+    assert_int_equal(compress2(packed, &packed_len, (const Bytef *)raw, n * sizeof *raw, 6),
+                     Z_OK);
+    for (hsize_t c = 0; c < BAND_COLS / BAND_CHUNK_COLS; c++) {
+        hsize_t at[2] = { 0, c * BAND_CHUNK_COLS };
+        assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, at, packed_len, packed) >= 0);
+    }
+    free(raw);
+    free(packed);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Pclose(pl);
+}
+
 /* 64 GiB declared, compressed, one chunk of zeros written */
 static void x_zipbomb(hid_t f)
 {
@@ -702,6 +734,7 @@ static void make_hostile_fixtures(void)
 {
     /* model files: sizes that overflow, values out of range, reserved names */
     write_text("huge4.cfg", "[net]\ninput = 65536,65536,65536,65536\n[dense]\nunits = 3\n");
+    write_text("band.cfg", "[net]\ninput = 4096\nbatch = 24\n[dense]\nunits = 3\n");
     write_text("convparam.cfg", "[net]\ninput = 16384,8,8\n[conv]\nfilters = 65536\nsize = 8\n"
                                 "[dense]\nunits = 3\n");
     write_text("convout.cfg", "[net]\ninput = 1,16384,16384\n[conv]\nfilters = 65536\nsize = 1\n"
@@ -797,6 +830,7 @@ static void make_hostile_fixtures(void)
     write_h5("bigchunk.h5", x_bigchunk, 480);
     write_h5("zipbomb.h5", x_zipbomb, 480);
     write_h5("tinychunks.h5", x_tinychunks, 480);
+    write_h5("band.h5", x_band, BAND_ROWS);
     write_h5("meannan.h5", x_meannan, 480);
     write_h5("softlink.h5", x_softlink, 480);
     assert_int_equal(sn_test_run("cp tests/cli/fixtures/hdf5-crash.h5 %s/crash.h5", fx), 0);
