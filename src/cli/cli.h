@@ -153,11 +153,17 @@ int cli_data_hint(int rc, const char *path);
  * keep the link); a link into /proc (/dev/stdout) is refused, and so is an
  * output whose file is named like a checkpoint folder's member
  * (ckpt-<step>.h5, .lock: sn_ckptdir_is_name), in any folder, and so is an
- * output other than --log onto a scratchnet log (cli_log_guard).  SN_EUSAGE
+ * output other than --log onto a scratchnet log (cli_log_guard), and one
+ * onto a dataset or a model's weights unless it writes that kind (convert -o
+ * a dataset, train --out weights: cli_outputs_write_datasets).  SN_EUSAGE
  * naming the flags, so `--out D.h5 --data D.h5` never replaces the dataset
  * and nothing is checked after hours of work. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in);
+
+/* convert: the outputs checked next write a dataset, so they may replace
+ * one (and no output but train's --out may replace a model's weights). */
+void cli_outputs_write_datasets(void);
 
 /* sn_fs_commit's replace guard for the command (sn_fs_set_replace_guard):
  * an output checked by cli_check_outputs is renamed into place only if

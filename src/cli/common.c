@@ -35,6 +35,7 @@
 #include "dist/shard.h"
 #include "io/fingerprint.h"
 #include "io/fsutil.h"
+#include "io/weights.h"
 #include "train/ckptdir.h"
 
 /* Format, clean, write: the text is built whole first (on the stack, or
@@ -606,6 +607,29 @@ int cli_replace_guard(const char *path, const char *target, const char *tmp)
     return rc;
 }
 
+/* An output replaces a dataset or a model's file only when it writes one
+ * of that kind: convert's -o a dataset, train's --out weights.  predict -o
+ * onto last week's weights, or --out onto a dataset, lost them. */
+static bool writes_datasets;
+
+void cli_outputs_write_datasets(void)
+{
+    writes_datasets = true;
+}
+
+static int kind_guard(const char *out, const char *flag)
+{
+    if (strcmp(flag, "--log") == 0)
+        return SN_OK;   /* appended to, never replaced: cli_log_guard refuses all but a log */
+    const enum sn_file_kind k = sn_file_kind(out);
+    const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
+    if ((k == SN_FILE_DATASET && !writes_datasets) || (k == SN_FILE_WEIGHTS && !weights_out))
+        return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
+                       "first, or name another file)", flag, out,
+                       k == SN_FILE_DATASET ? "a dataset" : "a model's weights");
+    return SN_OK;
+}
+
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
                       const char *const *inputs, const char *const *in_flags, int n_in)
 {
@@ -630,6 +654,8 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
                 si.st_ino == so.st_ino)
                 return sn_fail(SN_EUSAGE, "%s %s is the %s file: writing it would destroy an input",
                                out_flags[i], outputs[i], in_flags[j]);
+        if ((rc = kind_guard(outputs[i], out_flags[i])))
+            return rc;
     }
     return SN_OK;
 }

@@ -173,6 +173,7 @@ static int convert_idx(int argc, char **argv)
     if (!rc) {
         const char *ins[] = { images, labels, timages, tlabels },
                    *iflags[] = { "--images", "--labels", "--test-images", "--test-labels" };
+        cli_outputs_write_datasets();
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, ins, iflags, 4);
     }
     int code = cli_agree(rc);
@@ -389,6 +390,7 @@ static int convert_subset(int argc, char **argv)
         return cli_usage(usage);
     if (!rc && (n_pos != 1 || !out || !classes))
         rc = sn_fail(SN_EUSAGE, "convert subset needs D.h5, --classes and -o (see --help)");
+    cli_outputs_write_datasets();
     if (!rc)
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, pos, (const char *[]){ "input" }, 1);
     int code = cli_agree(rc);
@@ -469,6 +471,7 @@ static int convert_images(int argc, char **argv)
         rc = parse_size(size, &fit_h, &fit_w);
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "convert %s needs DIR and -o (see --help)", argv[2]);
+    cli_outputs_write_datasets();
     if (!rc)   /* before reading a single image */
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, NULL, NULL, 0);
     int code = cli_agree(rc);

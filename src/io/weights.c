@@ -252,6 +252,20 @@ int sn_weights_open(const char *path, struct sn_h5 **f)
     return rc ? rc : sn_h5_open(path, f);
 }
 
+enum sn_file_kind sn_file_kind(const char *path)
+{
+    struct sn_h5 *f;
+    if (sn_h5_probe_all(path) || sn_h5_open(path, &f))
+        return SN_FILE_OTHER;   /* the output's own checks say what is wrong, if anything */
+    enum sn_file_kind k = sn_h5_has_attr(f, "/model", "cfg") ? SN_FILE_WEIGHTS
+                        : sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") ||
+                                  sn_h5_exists(f, "/val/x")
+                            ? SN_FILE_DATASET
+                            : SN_FILE_OTHER;
+    sn_h5_close(f);
+    return k;
+}
+
 int sn_weights_read_cfg(const char *path, char **cfg_text)
 {
     struct sn_h5 *f;

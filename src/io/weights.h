@@ -67,6 +67,14 @@ void sn_data_meta_classes_str(const struct sn_data_meta *m, char *buf, size_t le
  * bytes changed; an unsealed one (written by other tools) is opened as is. */
 int sn_weights_open(const char *path, struct sn_h5 **f);
 
+/* What an existing file holds, for an output that would replace it. */
+enum sn_file_kind {
+    SN_FILE_OTHER,     /* not HDF5, unreadable, or neither of these */
+    SN_FILE_DATASET,   /* a split's examples: /train/x, /test/x or /val/x */
+    SN_FILE_WEIGHTS,   /* a model: weights or a checkpoint (/model cfg) */
+};
+enum sn_file_kind sn_file_kind(const char *path);
+
 /* The model text stored in the file at path (malloc'd; caller frees).
  * SN_EINVAL if the file has no /model cfg attribute. */
 int sn_weights_read_cfg(const char *path, char **cfg_text);
