@@ -218,6 +218,32 @@ static char *reader(char *str, int num, void *stream)
     return str;
 }
 
+/* "character 1 is U+0430, not ASCII" for the character of name at byte
+ * `at`: UTF-8 decoded; an ASCII one shown; a byte that is no UTF-8 named. */
+static void odd_character(const char *name, size_t at, char *out, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)name + at;
+    size_t chars = 1;
+    for (size_t i = 0; i < at; i++)
+        chars += ((unsigned char)name[i] & 0xc0) != 0x80;   /* not a continuation byte */
+    const int extra = b[0] >= 0xc2 && b[0] < 0xe0 ? 1 : b[0] >= 0xe0 && b[0] < 0xf0 ? 2
+                    : b[0] >= 0xf0 && b[0] < 0xf5 ? 3 : 0;
+    unsigned long code = b[0] & (0x3fu >> extra);
+    bool whole = extra > 0;
+    for (int i = 1; i <= extra && whole; i++) {
+        whole = (b[i] & 0xc0) == 0x80;
+        code = code << 6 | (b[i] & 0x3fu);
+    }
+    if (b[0] < 0x80 && isprint(b[0]))
+        snprintf(out, len, "character %zu is '%c'", chars, b[0]);
+    else if (b[0] < 0x80)
+        snprintf(out, len, "character %zu is the byte 0x%02x", chars, b[0]);
+    else if (whole)
+        snprintf(out, len, "character %zu is U+%04lX, not ASCII", chars, code);
+    else
+        snprintf(out, len, "character %zu is the byte 0x%02x, which is not UTF-8", chars, b[0]);
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     (void)section;
@@ -229,11 +255,14 @@ static int handler(void *user, const char *section, const char *name, const char
         return 0;
     }
     struct section *s = &p->secs[p->n_secs - 1];
-    if (name[strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")]) {
+    const size_t ok = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    if (name[ok]) {
         /* a look-alike letter (full-width, Cyrillic) would only say the
-         * real key is missing */
-        perr(p, p->line, SN_EINVAL, "[%s] '%s' is not a key: keys are ASCII letters, digits and "
-             "'_'", s->word, name);
+         * real key is missing: the character is named by its code */
+        char what[96];
+        odd_character(name, ok, what, sizeof what);
+        perr(p, p->line, SN_EINVAL, "[%s] '%s' is not a key: %s (keys are ASCII letters, digits "
+             "and '_')", s->word, name, what);
         return 0;
     }
     for (int i = 0; i < s->n_kv; i++) {
