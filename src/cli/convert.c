@@ -278,6 +278,9 @@ static int parse_classes(const char *list, bool *mask, int K)
             memcpy(item, p, len), item[len] = '\0';
         if (len >= sizeof item || !class_range(item, &a, &b))
             return sn_fail(SN_EUSAGE, "--classes %.80s: expected a list like 5-9 or 0,2,4", list);
+        if (b < a && a < K && b >= 0)
+            return sn_fail(SN_EUSAGE, "--classes %.80s: %.47s runs backwards (write %lld-%lld)",
+                           list, item, b, a);
         if (a < 0 || b < a || b >= K)
             return sn_fail(SN_EUSAGE, "--classes %.80s: %.47s is not within the %d classes", list,
                            item, K);
@@ -348,6 +351,11 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
         rc = sn_h5_write_stoppable(f, yp, 1, dims, SN_H5_I32, yo);
     if (!rc)
         cli_printf("/%s: %zu of %zu rows\n", s->name, n, s->n);
+    for (int c = 0, short_of = 0; !rc && per_class > 0 && c < j->K; c++)
+        if (j->mask[c] && seen[c] < per_class && !short_of++)   /* the first such class */
+            cli_eprintf("scratchnet: warning: /%s: class %d has %ld rows, fewer than the %ld "
+                        "asked per class: all of them are kept (so are the other classes' "
+                        "that have fewer)\n", s->name, c, seen[c], per_class);
     free(seen);
     free(x);
     free(yo);

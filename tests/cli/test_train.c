@@ -432,6 +432,14 @@ static void test_train_init_replaced_head(void **state)
     rc = sn_test_run(BIN " convert subset %s --classes 7 -o %s", sn_test_path("blobs.h5"),
                      sn_test_path("sub2.h5"));
     assert_int_equal(rc, 2);
+    /* more per class than a class holds: all kept, said */
+    rc = sn_test_run(BIN " convert subset %s --classes 1-2 --per-class 100000 -o %s",
+                     sn_test_path("blobs.h5"), sn_test_path("sub3.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_non_null(strstr(err, "warning: /train: class 1 has "));
+    assert_non_null(strstr(err, "fewer than the 100000 asked per class: all of them are kept"));
+    free(err);
 }
 
 /* Overlapped, bucketed allreduce gives bitwise the blocking path's result
