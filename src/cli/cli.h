@@ -247,10 +247,10 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow);
  * train badly without a word otherwise. */
 void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data);
 
-/* Rank 0 warns on stderr when /train/x's samples are the
- * model's 3-D input shape in another order (channels-last images: the
- * values match in number, so they would train scrambled without a word). */
-void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in);
+/* Rank 0 warns on stderr when split s's samples are the model's 3-D input
+ * shape in another order (channels-last images: the values match in
+ * number, so they would train, or be evaluated, scrambled without a word). */
+void cli_warn_layout(const struct sn_split *s, const char *data, const struct sn_shape *in);
 
 /* Rank 0 warns on stderr when P > 1 ranks each take fewer
  * than CLI_MIN_RANK_BATCH examples of a global batch (and, for a model

@@ -36,9 +36,9 @@ void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data)
                 "datasets/README.md, docs/FORMATS.md)\n", cli_line(data));
 }
 
-void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct sn_shape *in)
+void cli_warn_layout(const struct sn_split *split, const char *data, const struct sn_shape *in)
 {
-    const struct sn_shape *s = &ds->train.shape;
+    const struct sn_shape *s = &split->shape;
     if (sn_dist_rank() != 0 || s->ndim != 3 || in->ndim != 3)
         return;
     bool same = true, used[3] = { false, false, false }, perm = true;
@@ -50,10 +50,11 @@ void cli_warn_layout(const struct sn_dataset *ds, const char *data, const struct
         perm = perm && j < 3 && (used[j] = true);
     }
     if (!same && perm)
-        cli_eprintf("scratchnet: warning: %s /train/x holds samples of %dx%dx%d, the model reads "
+        cli_eprintf("scratchnet: warning: %s /%s/x holds samples of %dx%dx%d, the model reads "
                     "%dx%dx%d: the same values in another order (images stored channels-last, "
                     "H x W x C?); the model reads channels first (C,H,W: docs/FORMATS.md)\n",
-                    cli_line(data), s->d[0], s->d[1], s->d[2], in->d[0], in->d[1], in->d[2]);
+                    cli_line(data), split->name, s->d[0], s->d[1], s->d[2], in->d[0], in->d[1],
+                    in->d[2]);
 }
 
 void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm)

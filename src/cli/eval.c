@@ -374,6 +374,7 @@ int sn_cmd_eval(int argc, char **argv)
     if ((code = cli_agree(rc)))
         goto out;
     cli_warn_data_mismatch(weights, data, ds, s, true);
+    cli_warn_layout(s, data, &m->in_shape);
     struct sn_eval_sums e;
     rc = sn_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &e, cm, stop_requested,
                      NULL);

@@ -259,6 +259,8 @@ static int run(const char *weights, const char *model, const char *input, const 
     if (!rc)
         cli_warn_data_mismatch(weights, input, ds, s, true);
     if (!rc)
+        cli_warn_layout(s, input, &m->in_shape);
+    if (!rc)
         rc = sn_dataset_reserve(ds, (size_t)batch);
     if (!rc) {
         x = sn_alloc_f32((size_t)batch * in_len);

@@ -441,6 +441,23 @@ static void test_datacheck_raw_pixels(void **state)
     assert_int_equal(count(err, "scratchnet: warning:"), 1);
     assert_non_null(strstr(err, "hwc.h5 /train/x holds samples of 2x2x1, the model reads 1x2x2"));
     free(err);
+    /* eval and predict of channels-first weights on it say so too */
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2 --quiet --out %s",
+                     sn_test_path("raw.cfg"), sn_test_path("raw.h5"), sn_test_path("chw.h5"));
+    assert_int_equal(rc, 0);
+    const char *looks[] = { " eval --weights %s --data %s --split train",
+                            " predict --weights %s --input %s -o %s.csv" };
+    for (int i = 0; i < 2; i++) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "%s%s", BIN, looks[i]);
+        rc = sn_test_run(cmd, sn_test_path("chw.h5"), sn_test_path("hwc.h5"),
+                         sn_test_path("hwc_pred"));
+        assert_int_equal(rc, 0);
+        err = err_text();
+        assert_non_null(strstr(err, "hwc.h5 /train/x holds samples of 2x2x1, the model reads "
+                                    "1x2x2"));
+        free(err);
+    }
 }
 
 /* The HDF5 probe (io/h5.c) whatever the environment it starts in: its
