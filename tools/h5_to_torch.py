@@ -24,9 +24,14 @@ import argparse
 import os
 import sys
 
-import h5py
-import numpy as np
-import torch
+try:
+    import h5py
+    import numpy as np
+    import torch
+except ImportError as e:   # a one-line answer, not a traceback
+    sys.exit(f"{os.path.basename(sys.argv[0])}: {e.name} is missing: run it with Debian's "
+             f"/usr/bin/python3 with python3-h5py and python3-torch installed "
+             f"(apt-get install python3-h5py python3-torch)")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scratchnet_torch  # noqa: E402
