@@ -517,9 +517,14 @@ static int convert_images(int argc, char **argv)
                            cli_s((long long)recoloured),
                            tr.C == 1 ? "grey" : "colour");
             if (skipped)
-                cli_printf(" (%zu file%s that %s not .png/.jpg skipped)", skipped,
+                cli_printf(" (%zu file%s or folder%s in class folders that %s not a .png or "
+                           ".jpg image skipped)", skipped, cli_s((long long)skipped),
                            cli_s((long long)skipped), skipped == 1 ? "is" : "are");
             cli_printf("\n");
+            if (tr.n_classes == 1)
+                cli_eprintf("scratchnet: warning: %s holds one class folder: a classifier "
+                            "learns nothing from one class (give a folder for each class)\n",
+                            cli_line(dir[0]));
             sn_folder_free(&tr);
         }
         sn_folder_free(&te);

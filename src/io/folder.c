@@ -23,8 +23,9 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Sorted names in dir (not starting with '.'); want_dirs picks folders or
- * files.  *names is malloc'd (free each and the array). */
-static int list_dir(const char *dir, bool want_dirs, char ***names, size_t *n)
+ * files, and *others (when not NULL) counts the entries of the other kind.
+ * *names is malloc'd (free each and the array). */
+static int list_dir(const char *dir, bool want_dirs, char ***names, size_t *n, size_t *others)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -45,8 +46,11 @@ static int list_dir(const char *dir, bool want_dirs, char ***names, size_t *n)
                          errno == ENOENT ? " (a link to nowhere?)" : "");
             break;
         }
-        if ((bool)S_ISDIR(st.st_mode) != want_dirs)
+        if ((bool)S_ISDIR(st.st_mode) != want_dirs) {
+            if (others)
+                ++*others;
             continue;
+        }
         if (cnt == cap) {
             char **g = realloc(v, 2 * cap * sizeof *v);
             if (!g) {
@@ -141,7 +145,7 @@ static int read_classes(const char *dir, const struct sn_folder *like, struct sn
 {
     char **classes;
     size_t n_classes;
-    int rc = list_dir(dir, true, &classes, &n_classes);
+    int rc = list_dir(dir, true, &classes, &n_classes, NULL);
     if (rc)
         return rc;
     if (n_classes == 0 || n_classes > SN_FOLDER_MAX_CLASSES) {
@@ -149,14 +153,21 @@ static int read_classes(const char *dir, const struct sn_folder *like, struct sn
         return sn_fail(SN_EINVAL, "%s: expected 1 to %d class folders, found %zu", dir,
                        SN_FOLDER_MAX_CLASSES, n_classes);
     }
-    if (like) {
-        bool same = (int)n_classes == like->n_classes;
-        for (size_t c = 0; same && c < n_classes; c++)
-            same = strcmp(classes[c], like->classes[c]) == 0;
-        if (!same) {
+    if (like) {   /* the first difference named */
+        size_t c = 0;
+        while (c < n_classes && (int)c < like->n_classes && !strcmp(classes[c], like->classes[c]))
+            c++;
+        if (c < n_classes || (int)c < like->n_classes) {
+            rc = c < n_classes && (int)c < like->n_classes
+                     ? sn_fail(SN_EINVAL, "%s: its class folders differ from the training "
+                               "folder's: its class %zu is '%.80s', the training folder's "
+                               "'%.80s'", dir, c, classes[c], like->classes[c])
+                     : sn_fail(SN_EINVAL, "%s: its class folders differ from the training "
+                               "folder's: it has %zu, the training folder %d ('%.80s' is in "
+                               "one only)", dir, n_classes, like->n_classes,
+                               c < n_classes ? classes[c] : like->classes[c]);
             free_names(classes, n_classes);
-            return sn_fail(SN_EINVAL, "%s: its class folders differ from the training folder's",
-                           dir);
+            return rc;
         }
     }
     out->n_classes = (int)n_classes;
@@ -177,7 +188,7 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
         char **files;
         size_t n_files, per_class = 0;
         if ((rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])) ||
-            (rc = list_dir(sub, false, &files, &n_files)))
+            (rc = list_dir(sub, false, &files, &n_files, &out->skipped)))
             break;
         for (size_t i = 0; i < n_files && !rc; i++) {
             if (!is_image_name(files[i])) {

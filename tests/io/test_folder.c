@@ -47,6 +47,8 @@ static void test_folder_reads_tree(void **state)
     FILE *f = fopen(sn_test_path("tr/ant/notes.txt"), "w");
     fputs("not an image", f);
     fclose(f);
+    mk("tr/ant/more");   /* a folder in a class folder: skipped, and counted */
+    png(sn_test_path("tr/ant/more/y.png"), 5, 4, 10);
     struct sn_folder s;
     assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_OK);
     assert_int_equal(s.n_classes, 2);
@@ -56,7 +58,7 @@ static void test_folder_reads_tree(void **state)
     assert_int_equal(s.C, 3);
     assert_int_equal(s.H, 4);
     assert_int_equal(s.W, 5);
-    assert_int_equal(s.skipped, 1);
+    assert_int_equal(s.skipped, 2);
     assert_int_equal(s.y[0], 0);
     assert_int_equal(s.y[1], 1);
     assert_int_equal(s.x[0], 10);
@@ -81,7 +83,13 @@ static void test_folder_reads_tree(void **state)
     mk("te/dog");
     png(sn_test_path("te/dog/c.png"), 5, 4, 2);
     assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "class folders differ"));
+    assert_non_null(strstr(sn_errmsg(), "class folders differ from the training folder's: it "
+                                        "has 3, the training folder 2 ('dog' is in one only)"));
+    rename(sn_test_path("te/dog"), sn_test_path("te/bee"));
+    unlink(sn_test_path("te/cat/b.png"));
+    rmdir(sn_test_path("te/cat"));
+    assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "its class 1 is 'bee', the training folder's 'cat'"));
     sn_folder_free(&s);
 
     /* images of different sizes */
