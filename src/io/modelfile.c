@@ -1039,6 +1039,9 @@ static int parse_augment(struct parser *p, struct section *s, struct sn_netcfg *
         return p->rc;
     a->shift = (int)shift;
     a->translate = (int)translate;
+    if (shift >= H || shift >= W)   /* every image moved out of the frame, zeros trained on */
+        return perr(p, find(s, "shift")->line, SN_EINVAL, "[augment] shift: %ld pixels do not "
+                    "fit the %dx%d input (give fewer than the side)", shift, H, W);
     if (translate >= H || translate >= W)
         return perr(p, find(s, "translate")->line, SN_EINVAL, "[augment] translate: %ld pixels "
                     "do not fit the %dx%d input (reflection needs fewer than the side)",

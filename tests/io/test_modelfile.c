@@ -364,6 +364,8 @@ static void test_modelfile_training_features(void **state)
                  "bad.cfg:4:", "alternate");
     expect_error(IMG "[augment]\ntranslate = 8\n[dense]\nunits = 2\n", SN_EINVAL,
                  "bad.cfg:4:", "do not fit");
+    expect_error(IMG "[augment]\nshift = 8\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "shift: 8 pixels do not fit the 8x8 input");
     expect_error(IMG "[augment]\ntest_views = 0 0, 1\n[dense]\nunits = 2\n", SN_EINVAL,
                  "bad.cfg:4:", "test_views");
     expect_error(IMG "[augment]\ntest_views = 0 0, flip 1 1\n[dense]\nunits = 2\n", SN_EINVAL,
