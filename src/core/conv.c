@@ -492,10 +492,10 @@ int sn_conv_create(const char *name, struct sn_shape in, int filters, int size, 
                        size, size, H, W, pad);
     const int n = in.d[0] * size * size;   /* a patch's length (fan < SN_MAX_ELEMS) */
     if (init == SN_INIT_WHITEN && (filters != n && filters != 2 * n))
-        return sn_fail(SN_ESHAPE, "conv: init = whiten makes %d filters (%d channel%s x %dx%d: "
+        return sn_fail(SN_ESHAPE, "conv: init = whiten makes %d filter%s (%d channel%s x %dx%d: "
                        "one per eigenvector of the windows' covariance) or %d (each with its "
-                       "negative), not %d", n, in.d[0], in.d[0] == 1 ? "" : "s", size, size,
-                       2 * n, filters);
+                       "negative), not %d", n, n == 1 ? "" : "s", in.d[0],
+                       in.d[0] == 1 ? "" : "s", size, size, 2 * n, filters);
     if (init == SN_INIT_WHITEN && (n > 1024 || size > H || size > W))
         return sn_fail(SN_ESHAPE, "conv: init = whiten needs windows that fit the %dx%d image "
                        "and at most 1024 values in one (%d channels x %dx%d: %d)", H, W, in.d[0],

@@ -158,8 +158,8 @@ static int stage_model(struct sn_trainer *t, const char *text, const char *name)
                        B - B % P, B - B % P + P, P, B);
     if ((B / P) % t->o.accumulate != 0)
         return sn_fail(SN_EUSAGE, "--accumulate %d does not divide the %d examples each rank "
-                       "takes per step (global batch %d / %d ranks)", t->o.accumulate, B / P, B,
-                       P);
+                       "takes per step (global batch %d / %d rank%s)", t->o.accumulate, B / P, B,
+                       P, P == 1 ? "" : "s");
     t->b = B / P;
     t->mb = t->b / t->o.accumulate;
     /* before the data loads and anything is allocated */
