@@ -517,9 +517,8 @@ static int convert_images(int argc, char **argv)
                            cli_s((long long)recoloured),
                            tr.C == 1 ? "grey" : "colour");
             if (skipped)
-                cli_printf(" (%zu file%s or folder%s in class folders that %s not a .png or "
-                           ".jpg image skipped)", skipped, cli_s((long long)skipped),
-                           cli_s((long long)skipped), skipped == 1 ? "is" : "are");
+                cli_printf(" (%zu %s that %s not a .png/.jpg image skipped)", skipped,
+                           skipped == 1 ? "entry" : "entries", skipped == 1 ? "is" : "are");
             cli_printf("\n");
             if (tr.n_classes == 1)
                 cli_eprintf("scratchnet: warning: %s holds one class folder: a classifier "

@@ -1,6 +1,6 @@
 /* test_words: what the commands print reads right: one position wording
  * for a resumed run and for "nothing to train" (the epoch lines' numbering),
- * plurals ("1 rank", "1 file"), nothing said about 0 skipped examples, and
+ * plurals ("1 rank", "1 entry"), nothing said about 0 skipped examples, and
  * --version. */
 #include "testutil.h"
 
@@ -127,8 +127,8 @@ static void test_words_one_skipped_file(void **state)
     int rc = sn_test_run(BIN " convert folder %s/f -o %s/f.h5", t, t);
     assert_int_equal(rc, 0);
     char *out = sn_test_slurp(sn_test_path("out.txt"));
-    assert_non_null(strstr(out, "2 training images of 1x4x4, 2 classes (1 file that is not "
-                                ".png/.jpg skipped)"));
+    assert_non_null(strstr(out, "2 training images of 1x4x4, 2 classes (1 entry that is not "
+                                "a .png/.jpg image skipped)"));
     free(out);
 }
 
