@@ -759,17 +759,20 @@ void cli_undo_outputs(const char *file, bool file_created, const char *dir, cons
 static bool omp_threads_of(const char *env, int *n, int *rc)
 {
     char first[32];
-    const size_t len = env ? strcspn(env, ",") : 0;
+    const char *at = env ? env + strspn(env, " \t") : "";   /* libgomp skips blanks */
+    size_t len = strcspn(at, ",");
     long long v = 0;
     *rc = SN_OK;
+    while (len > 0 && (at[len - 1] == ' ' || at[len - 1] == '\t'))
+        len--;
     if (len == 0)
         return false;
     if (len < sizeof first) {
-        memcpy(first, env, len);
+        memcpy(first, at, len);
         first[len] = '\0';
     }
     if (len >= sizeof first || sn_parse_int(first, 1, CLI_MAX_THREADS, &v))
-        *rc = sn_fail(SN_EUSAGE, "OMP_NUM_THREADS=%.40s: expected an integer in [1, %d] (or "
+        *rc = sn_fail(SN_EUSAGE, "OMP_NUM_THREADS='%.40s': expected an integer in [1, %d] (or "
                       "give --threads)", env, CLI_MAX_THREADS);
     *n = (int)v;
     return true;
