@@ -293,34 +293,77 @@ static void print_result(const char *split, const struct sn_eval_sums *e,
                    "classes)\n", MAX_CONFUSION_CLASSES);
 }
 
+struct eval_flags {
+    const char *weights, *data, *split, *model, *cpng;
+    long batch, threads;
+};
+
+/* The flags, checked before anything is loaded: SN_OK, CLI_HELP or an
+ * error (said). */
+static int eval_flags(int argc, char **argv, struct eval_flags *f)
+{
+    struct cli_opt opts[] = {
+        CLI_STR("weights", &f->weights), CLI_STR("data", &f->data),
+        CLI_STR("split", &f->split),     CLI_STR("model", &f->model),
+        CLI_INT("batch", &f->batch, 1, 65536), CLI_INT("threads", &f->threads, 0, CLI_MAX_THREADS),
+        CLI_STR("confusion-png", &f->cpng),
+    };
+    int rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
+    if (rc == CLI_HELP)
+        return rc;
+    if (!rc && (!f->weights || !f->data))
+        rc = sn_fail(SN_EUSAGE, "eval needs --weights and --data (see --help)");
+    if (!rc && strcmp(f->split, "test") && strcmp(f->split, "train") && strcmp(f->split, "val"))
+        rc = sn_fail(SN_EUSAGE, "--split must be test, train or val, got '%s'", f->split);
+    if (!rc) {
+        const char *ins[] = { f->weights, f->data, f->model },
+                   *iflags[] = { "--weights", "--data", "--model" };
+        rc = cli_check_outputs(&f->cpng, (const char *[]){ "--confusion-png" }, 1, ins, iflags,
+                               3);
+    }
+    if (!rc && f->cpng)   /* before the evaluation, not after it */
+        rc = cli_gnuplot_check(f->cpng);
+    return rc;
+}
+
+/* The confusion matrix of a split with class labels, and its class
+ * names (*K 0 and nothing allocated for targets, or too many classes
+ * without --confusion-png). */
+static int confusion_setup(const struct eval_flags *f, const struct sn_model *m,
+                           const struct sn_netcfg *net, struct sn_dataset *ds,
+                           const struct sn_split *s, int *K, int64_t **cm, char ***names)
+{
+    const bool classes = s->y_int && !net->target_input;
+    const size_t k = sn_model_out_len(m);
+    if (f->cpng && !classes)
+        return sn_fail(SN_EUSAGE, "--confusion-png needs class labels; %s /%s/y holds targets",
+                       f->data, f->split);
+    if (f->cpng && k > MAX_CONFUSION_CLASSES)
+        return sn_fail(SN_EUSAGE, "--confusion-png draws at most %d classes; the model has %zu",
+                       MAX_CONFUSION_CLASSES, k);
+    if (!classes || k > MAX_CONFUSION_CLASSES)
+        return SN_OK;
+    *K = (int)k;
+    *cm = calloc(k * k, sizeof **cm);
+    int rc = class_names(ds, f->data, *K, names);
+    if (!rc && (!*cm || !*names))
+        rc = sn_fail(SN_ENOMEM, "out of memory");
+    return rc;
+}
+
 int sn_cmd_eval(int argc, char **argv)
 {
-    const char *weights = NULL, *data = NULL, *split = "test", *model = NULL, *cpng = NULL;
-    long batch = 256, threads = 0;
-    struct cli_opt opts[] = {
-        CLI_STR("weights", &weights), CLI_STR("data", &data),
-        CLI_STR("split", &split),     CLI_STR("model", &model),
-        CLI_INT("batch", &batch, 1, 65536),     CLI_INT("threads", &threads, 0, CLI_MAX_THREADS),
-        CLI_STR("confusion-png", &cpng),
-    };
-    int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
+    struct eval_flags f = { .split = "test", .batch = 256 };
+    int code, rc = eval_flags(argc, argv, &f);
     if (rc == CLI_HELP)
         return cli_usage(usage);
-    if (!rc && (!weights || !data))
-        rc = sn_fail(SN_EUSAGE, "eval needs --weights and --data (see --help)");
-    if (!rc && strcmp(split, "test") && strcmp(split, "train") && strcmp(split, "val"))
-        rc = sn_fail(SN_EUSAGE, "--split must be test, train or val, got '%s'", split);
-    if (!rc) {
-        const char *ins[] = { weights, data, model }, *iflags[] = { "--weights", "--data", "--model" };
-        rc = cli_check_outputs(&cpng, (const char *[]){ "--confusion-png" }, 1, ins, iflags, 3);
-    }
-    if (!rc && cpng)   /* before the evaluation, not after it */
-        rc = cli_gnuplot_check(cpng);
     if ((code = cli_agree(rc)))
         return code;
     int used;
-    if ((code = cli_agree(cli_setup_threads(threads, &used))))
+    if ((code = cli_agree(cli_setup_threads(f.threads, &used))))
         return code;
+    const char *weights = f.weights, *data = f.data, *split = f.split, *cpng = f.cpng;
+    const long batch = f.batch;
 
     struct sn_netcfg net;
     struct sn_model *m = NULL;
@@ -332,7 +375,7 @@ int sn_cmd_eval(int argc, char **argv)
     char **names = NULL;
     int K = 0;
     char *text = NULL;
-    rc = cli_load_weights(weights, model, (int)batch, &net, &m, &text);
+    rc = cli_load_weights(weights, f.model, (int)batch, &net, &m, &text);
     /* every rank evaluates its block with the same model and weights:
      * hosts may hold different files under one path */
     if (!(rc = sn_dist_agree(rc)))
@@ -357,20 +400,8 @@ int sn_cmd_eval(int argc, char **argv)
         if (!x || !targets || !labels)
             rc = sn_fail(SN_ENOMEM, "out of memory");
     }
-    bool classes = !rc && s->y_int && !net.target_input;
-    if (!rc && cpng && !classes)
-        rc = sn_fail(SN_EUSAGE, "--confusion-png needs class labels; %s /%s/y holds targets",
-                     data, split);
-    if (!rc && cpng && classes && sn_model_out_len(m) > MAX_CONFUSION_CLASSES)
-        rc = sn_fail(SN_EUSAGE, "--confusion-png draws at most %d classes; the model has %zu",
-                     MAX_CONFUSION_CLASSES, sn_model_out_len(m));
-    if (!rc && classes && sn_model_out_len(m) <= MAX_CONFUSION_CLASSES) {
-        K = (int)sn_model_out_len(m);
-        cm = calloc((size_t)K * K, sizeof *cm);
-        rc = class_names(ds, data, K, &names);
-        if (!rc && (!cm || !names))
-            rc = sn_fail(SN_ENOMEM, "out of memory");
-    }
+    if (!rc)
+        rc = confusion_setup(&f, m, &net, ds, s, &K, &cm, &names);
     if ((code = cli_agree(rc)))
         goto out;
     cli_warn_data_mismatch(weights, data, ds, s, true);
