@@ -710,17 +710,10 @@ int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_l
             return sn_fail(SN_EUSAGE, "%s %s: the folder is not writable", flag, dir);
         return SN_OK;
     }
-    /* the first missing folder on the way down is the top of what is made */
-    size_t n = strlen(dir);
-    if (n >= made_len)
+    if (strlen(dir) >= made_len)
         return sn_fail(SN_EUSAGE, "%s: the folder name is too long", flag);
-    for (size_t i = 1; i <= n; i++)
-        if (dir[i] == '/' || dir[i] == '\0') {
-            snprintf(made, made_len, "%.*s", (int)i, dir);
-            if (stat(made, &st) != 0)
-                break;
-        }
-    rc = sn_fs_mkdirs(dir);
+    /* only what this process made: two runs may both find it missing */
+    rc = sn_fs_mkdirs_made(dir, made, made_len);
     if (rc) {
         made[0] = '\0';
         return sn_fail_prefix(SN_EUSAGE, "%s: ", flag);
@@ -737,11 +730,9 @@ void cli_undo_outputs(const char *file, bool file_created, const char *dir, cons
         remove(target);
     if (!dir || !made || !made[0])
         return;
-    /* from dir up to made, each only if empty; in a folder this run made,
-     * the lock file is this run's own (src/train/ckptdir.h) */
+    /* from dir up to made, each only if empty: a lock file in it is the
+     * run's that holds it (the trainer removes its own, src/train) */
     char p[4200];
-    snprintf(p, sizeof p, "%s/.lock", dir);
-    remove(p);
     snprintf(p, sizeof p, "%s", dir);
     while (rmdir(p) == 0 && strcmp(p, made) != 0) {
         char *slash = strrchr(p, '/');

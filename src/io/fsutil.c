@@ -213,7 +213,14 @@ int sn_fs_commit_here(const char *tmp, const char *path)
 
 int sn_fs_mkdirs(const char *dir)
 {
+    return sn_fs_mkdirs_made(dir, NULL, 0);
+}
+
+int sn_fs_mkdirs_made(const char *dir, char *made, size_t made_len)
+{
     char buf[4096];
+    if (made && made_len)
+        made[0] = '\0';
     size_t n = strlen(dir);
     if (n == 0 || n >= sizeof buf)
         return sn_fail(SN_EIO, "bad folder name '%s'", dir);
@@ -223,8 +230,12 @@ int sn_fs_mkdirs(const char *dir)
             continue;
         char c = buf[i];
         buf[i] = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        if (mkdir(buf, 0777) == 0) {
+            if (made && made_len && !made[0])   /* another process may make the rest */
+                snprintf(made, made_len, "%s", buf);
+        } else if (errno != EEXIST) {
             return sn_fail(SN_EINVAL, "%s: cannot create folder: %s", buf, strerror(errno));
+        }
         buf[i] = c;
     }
     struct stat st;

@@ -67,6 +67,11 @@ int sn_fs_join(char *out, size_t len, const char *dir, const char *name);
 /* Create a folder (and parents) if missing.  SN_EIO. */
 int sn_fs_mkdirs(const char *dir);
 
+/* sn_fs_mkdirs, and in made the top folder this call's own mkdir made
+ * ("" when each was there already, or another process made it first):
+ * what a run that fails may remove. */
+int sn_fs_mkdirs_made(const char *dir, char *made, size_t made_len);
+
 /* Peak resident memory of this process so far, in MiB (VmHWM of
  * /proc/self/status; 0 if unknown). */
 double sn_peak_rss_mb(void);

@@ -450,6 +450,21 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     return rc;
 }
 
+/* A lock file this run made goes with it when the folder holds no
+ * checkpoint: a run that failed before its first one leaves the folder
+ * as it found it.  Anything else keeps the file; only the lock goes. */
+static void release_folder(struct sn_trainer *t)
+{
+    int64_t *steps = NULL;
+    size_t n = 1;
+    if (t->lock_fd >= 0 && t->lock_made && sn_ckptdir_list(t->o.ckpt_dir, &steps, &n) == SN_OK &&
+        n == 0)
+        sn_ckptdir_unlock_remove(t->o.ckpt_dir, t->lock_fd);
+    else
+        sn_ckptdir_unlock(t->lock_fd);
+    free(steps);
+}
+
 void sn_trainer_destroy(struct sn_trainer *t)
 {
     if (!t)
@@ -472,7 +487,7 @@ void sn_trainer_destroy(struct sn_trainer *t)
     sn_free(t->aug_tmp);
     sn_free(t->live);
     free(t->labels);
-    sn_ckptdir_unlock(t->lock_fd);
+    release_folder(t);
     free(t);
 }
 

@@ -194,6 +194,25 @@ static void test_fsutil_longest_name(void **state)
 }
 
 /* A joined path that does not fit is refused, never cut to another name. */
+/* Only the folders this call's own mkdir made are named: a run that
+ * fails removes those, never one another run made a moment before. */
+static void test_fsutil_mkdirs_made(void **state)
+{
+    (void)state;
+    char made[4096], want[4096];
+    const char *top = sn_test_path("mk"), *deep = sn_test_path("mk/a/b");
+    assert_int_equal(sn_fs_mkdirs_made(deep, made, sizeof made), SN_OK);
+    assert_string_equal(made, top);
+    assert_int_equal(sn_fs_mkdirs_made(deep, made, sizeof made), SN_OK);
+    assert_string_equal(made, "");   /* there already: not this call's */
+    snprintf(want, sizeof want, "%s/c", deep);
+    assert_int_equal(sn_fs_mkdirs_made(want, made, sizeof made), SN_OK);
+    assert_string_equal(made, want);
+    assert_int_equal(sn_fs_mkdirs_made("/proc/self/x", made, sizeof made), SN_EINVAL);
+    assert_string_equal(made, "");
+    assert_int_equal(sn_test_run("rm -r %s", top), 0);
+}
+
 static void test_fsutil_join(void **state)
 {
     (void)state;
@@ -244,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_fsutil_open_input),
         cmocka_unit_test(test_fsutil_longest_name),
         cmocka_unit_test(test_fsutil_stamp),
+        cmocka_unit_test(test_fsutil_mkdirs_made),
         cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),
         cmocka_unit_test(test_fsutil_checkpoint_never_through_links),
