@@ -15,7 +15,10 @@
 #include "core/status.h"
 #include "io/fingerprint.h"
 #include "io/fsutil.h"
+#include "io/h5.h"
+#include "io/record.h"
 #include "io/weights.h"
+#include "train/trajectory.h"
 
 /* The length of dir without its trailing slashes: the files of "ckpt/"
  * are ckpt/ckpt-..., not ckpt//ckpt-... (and those of "/" are /ckpt-...). */
@@ -319,25 +322,58 @@ void sn_ckptdir_unlock(int fd)
         close(fd);   /* releases the flock */
 }
 
-/* Whose is the checkpoint at path: 1 this model's, 0 another model's, -1
- * unreadable (its reason in sn_errmsg). */
-static int owner(const char *path, const char *model_fp)
+/* Whether the file f (at path) is a checkpoint this run could have
+ * written: this model's, with /state, and a run record a resume of this
+ * run would accept.  1 yes; 0 another model's (left without a word); 2
+ * this model's but not this run's (a weights file, another run's
+ * checkpoint: left, with the reason in sn_errmsg); -1 unreadable. */
+static int whose(struct sn_h5 *f, const struct sn_ckptdir_owner *own)
 {
-    char *text = NULL, fp[64];
-    int rc = check_entry(path);
-    if (!rc)
-        rc = sn_weights_read_cfg(path, &text);
-    if (rc)
+    char *text = NULL, fp[64], differ[256];
+    if (!sn_h5_has_attr(f, "/model", "cfg"))
+        return sn_fail(SN_EINVAL, "not a scratchnet weights file (no /model cfg attribute)"), -1;
+    if (sn_h5_attr_get_str(f, "/model", "cfg", &text))
         return -1;
     sn_model_text_fingerprint(text, fp, sizeof fp);
     free(text);
-    return strcmp(fp, model_fp) == 0;
+    if (strcmp(fp, own->model_fp) != 0)
+        return 0;
+    if (!sn_h5_exists(f, "/state"))
+        return sn_fail(SN_EINVAL, "a weights file, not a checkpoint (no /state)"), 2;
+    struct sn_run_record *rec = malloc(sizeof *rec);
+    int rc = rec ? sn_record_read(f, rec) : SN_ENOMEM;
+    int differs = rc || !own->record ? 0
+                : sn_trajectory_differ(rec, own->record, own->overrides, differ, sizeof differ);
+    free(rec);
+    if (rc)
+        return -1;
+    if (differs < 0)
+        return sn_fail(SN_EINVAL, "a checkpoint without a run record (/run): it cannot be "
+                       "told to be this run's"), 2;
+    if (differs)
+        return sn_fail(SN_EINVAL, "another run's checkpoint (its %s differ%s from this run's)",
+                       differ, strchr(differ, ',') ? "" : "s"), 2;
+    return 1;
+}
+
+static int owner(const char *path, const struct sn_ckptdir_owner *own)
+{
+    struct sn_h5 *f = NULL;
+    int rc = check_entry(path);
+    if (!rc)
+        rc = sn_weights_open(path, &f);
+    if (rc)
+        return -1;
+    const int who = whose(f, own);
+    sn_h5_close(f);
+    return who;
 }
 
 /* Owners already read, by the file's identity: every save looks at the
  * whole folder, and reading a checkpoint's model checks the file whole
  * (its seal, the HDF5 probe's child), so one unchanged since is not read
- * again (--keep 40 made a run of 80 saves 30 times slower). */
+ * (nor warned about) again (--keep 40 made a run of 80 saves 30 times
+ * slower). */
 #define OWNERS_MAX 64
 static struct known_owner {
     struct sn_file_stamp stamp;
@@ -361,24 +397,43 @@ void sn_ckptdir_note_ours(const char *path, const char *model_fp)
         remember(&stamp, model_fp, 1);
 }
 
-static int owner_of(const char *path, const char *model_fp)
+/* whose (1, 0, 2 or -1), and *fresh when the file was read now (its
+ * reason, if any, in sn_errmsg) rather than known from before */
+static int owner_of(const char *path, const struct sn_ckptdir_owner *own, bool *fresh)
 {
     struct sn_file_stamp stamp;
+    *fresh = true;
     if (sn_fs_stamp(path, &stamp) != 0)
-        return owner(path, model_fp);
+        return owner(path, own);
     for (int i = 0; i < n_owners; i++) {
         const struct known_owner *k = &owners[i];
-        if (sn_fs_stamp_same(&k->stamp, &stamp) && strcmp(k->fp, model_fp) == 0)
+        if (sn_fs_stamp_same(&k->stamp, &stamp) && strcmp(k->fp, own->model_fp) == 0) {
+            *fresh = false;
             return k->who;
+        }
     }
-    int who = owner(path, model_fp);
-    if (who >= 0)   /* an unreadable one is read (and warned about) again */
-        remember(&stamp, model_fp, who);
+    int who = owner(path, own);
+    remember(&stamp, own->model_fp, who);
     return who;
 }
 
-int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp, int64_t upto,
-                     void (*warn)(void *ctx, const char *msg), void *ctx)
+/* "--keep leaves PATH: why", the why (sn_errmsg) without PATH again */
+static void warn_left(const char *path, void (*warn)(void *ctx, const char *msg), void *ctx)
+{
+    const char *why = sn_errmsg();
+    const size_t n = strlen(path);
+    if (strncmp(why, path, n) == 0 && why[n] == ':')
+        why += n + 2;
+    char msg[1200];
+    if (strncmp(why, path, n) == 0 && why[n] == ' ')   /* "PATH is a folder" */
+        snprintf(msg, sizeof msg, "--keep leaves %.600s: it%.500s", path, why + n);
+    else
+        snprintf(msg, sizeof msg, "--keep leaves %.600s: %.500s", path, why);
+    warn(ctx, msg);
+}
+
+int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner *own,
+                     int64_t upto, void (*warn)(void *ctx, const char *msg), void *ctx)
 {
     int64_t *steps;
     size_t n, ours = 0;
@@ -386,15 +441,13 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp, int64_t
     int removed = 0;
     for (size_t i = 0; rc == SN_OK && i < n; i++) {
         char path[4096];
+        bool fresh;
         if (steps[i] > upto)   /* later than this run's newest: another run's */
             continue;
         rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);
-        int who = rc ? 0 : owner_of(path, model_fp);
-        if (who < 0 && warn) {
-            char msg[1200];
-            snprintf(msg, sizeof msg, "--keep leaves %.600s: %.500s", path, sn_errmsg());
-            warn(ctx, msg);
-        }
+        int who = rc ? 0 : owner_of(path, own, &fresh);
+        if ((who < 0 || who == 2) && fresh && warn)
+            warn_left(path, warn, ctx);
         if (who != 1 || ++ours <= keep)
             continue;
         if (remove(path) != 0 && errno != ENOENT)

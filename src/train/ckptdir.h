@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/record.h"
+
 /* path = "DIR/ckpt-<step>.h5".  SN_EINVAL if it does not fit len bytes. */
 int sn_ckptdir_path(const char *dir, int64_t step, char *path, size_t len);
 
@@ -84,16 +86,28 @@ bool sn_ckptdir_has_lock_file(const char *dir);
  * reading it (while it stays as it is). */
 void sn_ckptdir_note_ours(const char *path, const char *model_fp);
 
-/* Remove the checkpoints of dir that belong to the model whose layer
- * fingerprint (io/fingerprint.h) is model_fp, but the newest keep of
- * them (keep >= 1), counting only those at steps up to upto (the step
- * of the checkpoint the run has just written): a later one is another
- * run's (a run of the same model that went further, left in the folder)
- * and must not count as newer than the run's own, nor be removed.  Files of another model are left alone; a file that
- * cannot be read (damaged, not a checkpoint) is left too, and warn(ctx,
- * message) says so (warn may be NULL).  Returns how many were removed, or
- * a negative status (SN_EIO naming the file). */
-int sn_ckptdir_prune(const char *dir, size_t keep, const char *model_fp, int64_t upto,
-                     void (*warn)(void *ctx, const char *msg), void *ctx);
+/* Whose checkpoints sn_ckptdir_prune may remove: files of the model
+ * whose layer fingerprint (io/fingerprint.h) is model_fp that are
+ * checkpoints (/state) with a run record that a resume of this run
+ * (record, with the --resume-override list overrides, may be NULL) would
+ * accept: trajectory.h.  A NULL record skips that comparison. */
+struct sn_ckptdir_owner {
+    const char *model_fp;
+    const struct sn_run_record *record;
+    const char *overrides;
+};
+
+/* Remove this run's checkpoints of dir (own) but the newest keep of them
+ * (keep >= 1), counting only those at steps up to upto (the step of the
+ * checkpoint the run has just written): a later one is another run's (a
+ * run of the same model that went further, left in the folder) and must
+ * not count as newer than the run's own, nor be removed.  Files of
+ * another model are left alone; a file of this model that is not this
+ * run's checkpoint (a weights file, another run's checkpoint) or cannot
+ * be read (damaged, not a checkpoint) is left too, and warn(ctx, message)
+ * says so, once per file as it is (warn may be NULL).  Returns how many
+ * were removed, or a negative status (SN_EIO naming the file). */
+int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner *own,
+                     int64_t upto, void (*warn)(void *ctx, const char *msg), void *ctx);
 
 #endif

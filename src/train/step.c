@@ -411,7 +411,8 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
             char fp[64];
             sn_model_text_fingerprint(t->cfg_text, fp, sizeof fp);
             sn_ckptdir_note_ours(path, fp);   /* just written: no need to read it back */
-            int removed = sn_ckptdir_prune(t->o.ckpt_dir, (size_t)t->o.keep, fp,
+            const struct sn_ckptdir_owner own = { fp, &t->record, t->o.resume_override };
+            int removed = sn_ckptdir_prune(t->o.ckpt_dir, (size_t)t->o.keep, &own,
                                            t->st.global_step, prune_warn, t);
             rc = removed < 0 ? removed : SN_OK;
         }

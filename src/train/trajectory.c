@@ -191,6 +191,23 @@ int sn_trajectory_check_keys(const char *overrides)
     }
 }
 
+int sn_trajectory_differ(const struct sn_run_record *ckpt, const struct sn_run_record *run,
+                         const char *overrides, char *differ, size_t len)
+{
+    size_t at = 0;
+    differ[0] = '\0';
+    for (int k = 0; k < N_KEYS && ckpt->n > 0; k++) {
+        const char *was = sn_record_get(ckpt, keys[k]), *now = sn_record_get(run, keys[k]);
+        if (!was || !now || strcmp(was, now) == 0)
+            continue;
+        if (overridable(keys[k], strlen(keys[k])) && listed(overrides, keys[k]))
+            continue;
+        if (at < len)
+            at += (size_t)snprintf(differ + at, len - at, "%s%s", at ? ", " : "", keys[k]);
+    }
+    return ckpt->n == 0 ? -1 : at > 0;
+}
+
 int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_record *run,
                           const char *path, const char *overrides, const char *horizon_why,
                           const char *model_why, char *overridden, size_t overridden_len)

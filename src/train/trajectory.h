@@ -56,6 +56,12 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
                           const char *model_why,
                           char *overridden, size_t overridden_len);
 
+/* Which keys of the checkpoint's record (ckpt) differ from the run's
+ * (run) beyond the overrides (may be NULL), comma-separated in differ:
+ * 1 if any does, 0 if none, -1 if the checkpoint has no record. */
+int sn_trajectory_differ(const struct sn_run_record *ckpt, const struct sn_run_record *run,
+                         const char *overrides, char *differ, size_t len);
+
 /* SN_EUSAGE unless every key of the comma-separated list is one of the
  * record's keys above (and not seed or batch); an empty list or an empty
  * item is refused too, the message listing the keys.  NULL (no list)

@@ -985,6 +985,46 @@ static void test_train_resume_auto_keeps_checkpoints(void **state)
                                  "= 3000 ]", ck, ck), 0);
 }
 
+/* --keep removes only this run's checkpoints: a weights file and another
+ * run's checkpoint of the same model (another seed) under checkpoint
+ * names in the folder are left, each said once (they were removed). */
+static void test_train_keep_only_this_runs(void **state)
+{
+    (void)state;
+    const char *cfg = sn_test_path("keep_own.cfg"), *blobs = sn_test_path("blobs.h5");
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 8\nbatch = 24\noptimizer = sgd\nlr = 0.05\nmomentum = 0.9\n"
+          "[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n", f);
+    fclose(f);
+    const char *ck = sn_test_path("ck_own"), *other = sn_test_path("ck_other");
+    const char *run = BIN " train --model %s --data %s --threads 1 --quiet %s";
+    char flags[2400];
+    snprintf(flags, sizeof flags, "--seed 1 --steps 4 --checkpoint-dir %s", ck);
+    assert_int_equal(sn_test_run(run, cfg, blobs, flags), 0);
+    snprintf(flags, sizeof flags, "--seed 2 --steps 2 --checkpoint-dir %s --out %s/w.h5", other,
+             other);
+    assert_int_equal(sn_test_run(run, cfg, blobs, flags), 0);
+    assert_int_equal(sn_test_run("cp %s/ckpt-00000002.h5 %s/ && cp %s/w.h5 %s/ckpt-00000003.h5",
+                                 other, ck, other, ck), 0);
+    snprintf(flags, sizeof flags, "--seed 1 --steps 8 --checkpoint-dir %s --resume auto "
+             "--checkpoint-every 2 --keep 1", ck);
+    assert_int_equal(sn_test_run(run, cfg, blobs, flags), 0);
+    char *err = err_text();
+    const char *weights = strstr(err, "ckpt-00000003.h5: a weights file, not a checkpoint");
+    const char *foreign = strstr(err, "ckpt-00000002.h5: another run's checkpoint (its seed "
+                                      "differs from this run's)");
+    assert_non_null(weights);
+    assert_non_null(foreign);
+    assert_null(strstr(weights + 1, "ckpt-00000003.h5: a weights file"));   /* said once */
+    assert_null(strstr(foreign + 1, "ckpt-00000002.h5: another run's"));
+    free(err);
+    assert_int_equal(sn_test_run("cd %s && ls | tr '\\n' ' '", ck), 0);
+    char *out = out_text();
+    assert_string_equal(out, "ckpt-00000002.h5 ckpt-00000003.h5 ckpt-00000008.h5 ");
+    free(out);
+}
+
 /* eval of a checkpoint of an ema run evaluates what the run evaluated and
  * wrote to --out, the weight average, and says so (it used the live
  * weights, another model, without a word). */
@@ -2400,6 +2440,7 @@ int main(void)
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_auto_keeps_checkpoints),
+        cmocka_unit_test(test_train_keep_only_this_runs),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_eval_checkpoint_uses_average),
         cmocka_unit_test(test_train_warns_settings_unused),

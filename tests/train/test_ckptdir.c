@@ -183,8 +183,9 @@ static void test_ckptdir_check(void **state)
                                  dir), 0);
     assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), "ckpt-00000020.h5 is a folder, not a regular file"));
-    assert_int_equal(sn_ckptdir_prune(dir, 1, "fp", 100, on_warn, NULL), 0);
-    assert_non_null(strstr(warned, "ckpt-00000020.h5 is a folder, not a regular file"));
+    const struct sn_ckptdir_owner own = { "fp", NULL, NULL };
+    assert_int_equal(sn_ckptdir_prune(dir, 1, &own, 100, on_warn, NULL), 0);
+    assert_non_null(strstr(warned, "ckpt-00000020.h5: it is a folder, not a regular file"));
     assert_int_equal(sn_test_run("test -d %s/ckpt-00000020.h5", dir), 0);
 }
 

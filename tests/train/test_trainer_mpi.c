@@ -552,14 +552,14 @@ static void test_trainer_keep_only_own(void **state)
         warnings[0] = '\0';
         /* a run that has just written step 20, beside a run of the same
          * model that went on to 40: only 5 ... 20 are its own to prune */
-        assert_int_equal(sn_ckptdir_prune(dir, 1, fp, 20, NULL, NULL), 3);
+        const struct sn_ckptdir_owner owner = { fp, NULL, NULL };
+        assert_int_equal(sn_ckptdir_prune(dir, 1, &owner, 20, NULL, NULL), 3);
         assert_int_equal(sn_test_run("cd %s && ls ckpt-0* | tr '\\n' ' '", dir), 0);
         char *own = sn_test_slurp(sn_test_path("out.txt"));
         assert_string_equal(own, "ckpt-00000020.h5 ckpt-00000025.h5 ckpt-00000030.h5 "
                                  "ckpt-00000035.h5 ckpt-00000040.h5 ");
         free(own);
-        assert_int_equal(sn_ckptdir_prune(dir, 2, fp, INT64_MAX, on_warn,
-                                          NULL), 3);
+        assert_int_equal(sn_ckptdir_prune(dir, 2, &owner, INT64_MAX, on_warn, NULL), 3);
         assert_int_equal(sn_test_run("cd %s && ls ckpt-* | tr '\\n' ' '", dir), 0);
         char *out = sn_test_slurp(sn_test_path("out.txt"));
         assert_string_equal(out, "ckpt-00000035.h5 ckpt-00000040.h5 ckpt-99999998.h5 "
