@@ -1,6 +1,7 @@
 /* ckpt: checkpoint save and load (see ckpt.h). */
 #include "io/ckpt.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,44 @@ static int read_states(struct sn_h5 *f, const struct sn_model *m, const struct s
     return rc;
 }
 
+/* A NaN, an Inf or a negative second moment in the optimizer's state
+ * would put NaN into the weights a few steps on, which a relu may hide
+ * from the loss: the file is refused where it is read, naming the array. */
+static int check_state(const char *file, const char *path, const char *name, const float *v,
+                       size_t n)
+{
+    const bool squares = strcmp(name, "exp_avg_sq") == 0 || strcmp(name, "sum") == 0 ||
+                         strcmp(name, "square_avg") == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i]))
+            return sn_fail(SN_EINVAL, "%s: %s holds %s (element %zu): an optimizer's state "
+                           "must be finite numbers", file, path, isnan(v[i]) ? "NaN" : "Inf", i);
+        if (squares && v[i] < 0)
+            return sn_fail(SN_EINVAL, "%s: %s holds %g (element %zu): a sum of squares is "
+                           "never negative", file, path, (double)v[i], i);
+    }
+    return SN_OK;
+}
+
+static int check_states(const char *file, const struct sn_model *m,
+                        const struct file_states *fs)
+{
+    int rc = SN_OK;
+    for (int i = 0; i < m->n_layers && !rc; i++) {
+        const struct sn_layer *l = m->layers[i];
+        for (int p = 0; p < l->n_params && !rc; p++) {
+            const struct sn_param *pr = &l->params[p];
+            for (int k = 0; k < fs->n && !rc && !pr->buffer; k++) {
+                char path[320];
+                snprintf(path, sizeof path, "/optimizer/%s/%s/%s", l->name, pr->name,
+                         fs->names[k]);
+                rc = check_state(file, path, fs->names[k], fs->at[k] + pr->offset, pr->len);
+            }
+        }
+    }
+    return rc;
+}
+
 /* read_all, with the file's optimizer states in fs (the caller frees). */
 static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
                      struct sn_train_state *st, struct file_states *fs)
@@ -429,6 +468,8 @@ static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
     if (sum != stored)
         return sn_fail(SN_EDAMAGED, "%s: the contents do not match the checksum: the file is "
                        "corrupted", file);
+    if ((rc = check_states(file, m, fs)))
+        return rc;
 
     st->n_metrics = 0;
     if (sn_h5_exists(f, "/metrics/epoch")) {

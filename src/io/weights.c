@@ -11,6 +11,18 @@
 #include "core/status.h"
 #include "io/record.h"
 
+/* Weights that are not finite are never written: every reader refuses
+ * them, and a run that ends on them has not trained (SN_ENUM). */
+static int check_written(const char *path, const float *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i]))
+            return sn_fail(SN_ENUM, "the weights in %s hold %s (element %zu): nothing is "
+                           "written (a weights file holds finite numbers)", path,
+                           isnan(w[i]) ? "NaN" : "Inf", i);
+    return SN_OK;
+}
+
 int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_text)
 {
     int rc = sn_h5_mkgroup(f, "/model");
@@ -27,7 +39,9 @@ int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_
             for (int d = 0; d < pr->shape.ndim; d++)
                 dims[d] = (size_t)pr->shape.d[d];
             snprintf(path, sizeof path, "/params/%s/%s", l->name, pr->name);
-            rc = sn_h5_write(f, path, pr->shape.ndim, dims, SN_H5_F32, pr->w);
+            rc = check_written(path, pr->w, pr->len);
+            if (!rc)
+                rc = sn_h5_write(f, path, pr->shape.ndim, dims, SN_H5_F32, pr->w);
         }
     }
     return rc;

@@ -203,9 +203,9 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
     }
     if (!isfinite(red->sumsq)) {
         char kept[64] = "no checkpoint was written before it";
-        if (t->kept_step >= 0)
-            snprintf(kept, sizeof kept, "the last checkpoint (step %lld) is kept",
-                     (long long)t->kept_step);
+        if (t->kept_step >= 0)   /* without a folder: the one it resumed from */
+            snprintf(kept, sizeof kept, "the %s checkpoint (step %lld) is kept",
+                     t->o.ckpt_dir ? "last" : "starting", (long long)t->kept_step);
         const char *layer = nonfinite_layer(t, red->lo, red->hi);
         if (!layer)   /* every value finite, their squares summed in float are not */
             return sn_fail(SN_ENUM, "step %lld: the gradient's values are finite but too large "

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,10 +355,57 @@ static void test_ckpt_failed_write_keeps_old(void **state)
     sn_model_destroy(a);
 }
 
+/* Weights that are not finite are never written (the old file stays);
+ * an optimizer's state that is (or a negative sum of squares) is refused
+ * where the checkpoint is read, naming the array: Adam would put NaN into
+ * the weights a few steps on. */
+static void test_not_finite_never_written_nor_resumed(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net), *b = build(cfg_a, 2, &net);
+    const char *p = sn_test_path("finite.h5");
+    assert_int_equal(sn_weights_save(p, a, cfg_a), SN_OK);
+    char *before = sn_test_slurp(p);
+    a->params[5] = NAN;
+    assert_int_equal(sn_weights_save(p, a, cfg_a), SN_ENUM);
+    assert_non_null(strstr(sn_errmsg(), "/params/dense0/weight hold NaN (element 5): nothing"));
+    char *after = sn_test_slurp(p);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_no_tmp_files();
+    a->params[5] = 0.5f;
+    struct sn_optim oa, ob;
+    assert_int_equal(sn_optim_init(&oa, &net.optim, a->n_params), SN_OK);
+    assert_int_equal(sn_optim_init(&ob, &net.optim, b->n_params), SN_OK);
+    struct sn_train_state st = { .global_step = 3, .world_size = 1, .global_batch = 8 };
+    struct sn_train_state back = { 0 };
+    const char *names[2][2] = { { "exp_avg", "NaN (element 7)" },
+                                { "exp_avg_sq", "-1 (element 7)" } };
+    for (int k = 0; k < 2; k++) {
+        oa.state[k][7] = k == 0 ? NAN : -1.0f;
+        assert_int_equal(sn_ckpt_save(p, a, &oa, &st, cfg_a), SN_OK);
+        assert_int_equal(sn_ckpt_load(p, b, &ob, &back), SN_EINVAL);
+        char want[128];
+        snprintf(want, sizeof want, "/optimizer/dense0/weight/%s holds %s", names[k][0],
+                 names[k][1]);
+        assert_non_null(strstr(sn_errmsg(), want));
+        oa.state[k][7] = 0.0f;
+    }
+    assert_int_equal(sn_ckpt_save(p, a, &oa, &st, cfg_a), SN_OK);
+    assert_int_equal(sn_ckpt_load(p, b, &ob, &back), SN_OK);
+    sn_optim_deinit(&oa);
+    sn_optim_deinit(&ob);
+    sn_model_destroy(a);
+    sn_model_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weights_round_trip),
+        cmocka_unit_test(test_not_finite_never_written_nor_resumed),
         cmocka_unit_test(test_weights_refuses_other_model),
         cmocka_unit_test(test_ckpt_round_trip),
         cmocka_unit_test(test_ckpt_reducer_arrays),
