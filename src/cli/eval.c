@@ -411,6 +411,8 @@ int sn_cmd_eval(int argc, char **argv)
                      NULL);
     if (rc == SN_EINTR)
         rc = stopped(rc);
+    if (rc == SN_ENUM)   /* agreed: the same on every rank; the weights' fault */
+        rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, data);
     if ((code = cli_agree(rc)))
         goto out;
     if (sn_dist_rank() == 0)

@@ -160,6 +160,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
     struct sn_image img = { 0 };
     uint8_t *px = NULL;
     float *x = NULL, *probs = NULL, *zsum = NULL;
+    int32_t pred = 0;
     memset(&meta, 0, sizeof meta);
     int rc = cli_load_weights(weights, model, 1, &net, &m, NULL);
     if (!rc && net.target_input)   /* its outputs are an image, not classes to rank */
@@ -207,7 +208,11 @@ static int run_image(const char *weights, const char *model, const char *input, 
             }
         const float *z = sn_forward_eval(m, &net, x, 1, zsum);
         to_probs(net.loss, z, probs, 1, K);
-        int32_t pred = sn_loss_predict(z, K);
+        pred = sn_loss_predict(z, K);
+        if ((rc = sn_check_outputs(z, 1, K, 0)))   /* the weights' fault: bad input */
+            rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, cli_line(input));
+    }
+    if (!rc) {
         cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s\n", cli_line(input),
                    img.channels == 1 ? "grey" : "colour", img.height, img.width, C, H, W,
                    meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
@@ -282,6 +287,10 @@ static int run(const char *weights, const char *model, const char *input, const 
         if (rc)
             break;
         const float *z = sn_forward_eval(m, &net, x, n, zsum);
+        if ((rc = sn_check_outputs(z, n, K, at))) {
+            rc = sn_fail_prefix(SN_EINVAL, "%s on %s, ", weights, input);
+            break;
+        }
         to_probs(net.loss, z, probs + at * (size_t)K, n, K);
         for (int i = 0; i < n; i++)
             pred[at + (size_t)i] = sn_loss_predict(z + (size_t)i * (size_t)K, K);

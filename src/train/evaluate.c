@@ -1,6 +1,7 @@
 /* evaluate: evaluation and the data checks (see evaluate.h). */
 #include "train/evaluate.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/augment.h"
@@ -67,6 +68,18 @@ const float *sn_forward_eval(struct sn_model *m, const struct sn_netcfg *net, fl
         return sn_model_forward(m, x, n, false, NULL, NULL);
     return sn_tta_forward(&net->augment, forward_eval, m, x, n, is->d[0], is->d[1], is->d[2],
                           sn_model_out_len(m), zsum);
+}
+
+#define NOT_FINITE "the network's outputs are not finite (NaN or Inf)"
+#define TOO_LARGE ": the weights or the inputs are too large for float arithmetic"
+
+int sn_check_outputs(const float *z, int n, int K, size_t first_row)
+{
+    for (size_t i = 0; i < (size_t)n * (size_t)K; i++)
+        if (!isfinite(z[i]))
+            return sn_fail(SN_ENUM, "row %zu: " NOT_FINITE TOO_LARGE,
+                           first_row + i / (size_t)K);
+    return SN_OK;
 }
 
 /* Count confusion[true * K + predicted] for n rows of outputs z. */
@@ -150,6 +163,8 @@ int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_datas
         rc = sn_dist_allreduce_sum_i64(counts, 2);
     if (!rc && confusion)
         rc = sn_dist_allreduce_sum_i64(confusion, K * K);
+    if (!rc && !isfinite(sum))   /* the same sum on every rank: all return this */
+        rc = sn_fail(SN_ENUM, NOT_FINITE " on some rows" TOO_LARGE);
     out->loss_sum = sum;
     out->correct = counts[0];
     out->seen = counts[1];

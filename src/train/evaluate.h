@@ -33,6 +33,11 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
 const float *sn_forward_eval(struct sn_model *m, const struct sn_netcfg *net, float *x, int n,
                              float *zsum);
 
+/* SN_ENUM naming the row (first_row + its index) if an output of the n
+ * rows z (n x K) is NaN or Inf: finite weights far out of scale overflow
+ * float, and a probability of NaN is no prediction. */
+int sn_check_outputs(const float *z, int n, int K, size_t first_row);
+
 /* Floats of zsum that sn_forward_eval needs for n inputs (0: none). */
 size_t sn_eval_scratch_len(const struct sn_model *m, const struct sn_netcfg *net, int n);
 
@@ -48,7 +53,8 @@ size_t sn_eval_scratch_len(const struct sn_model *m, const struct sn_netcfg *net
  * with that rank's error, else a stop asked on any rank ends them all
  * with SN_EINTR, "interrupted by SIGTERM while evaluating" (the signal
  * some rank holds), so no rank computes on while another has stopped.
- * The result is the same on every rank. */
+ * SN_ENUM on every rank if the loss summed is not finite (outputs that
+ * overflow).  The result is the same on every rank. */
 int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_dataset *ds,
                 const struct sn_split *s, int chunk, float *x, int *labels, float *targets,
                 struct sn_eval_sums *out, int64_t *confusion, int (*alive)(void *ctx),

@@ -409,18 +409,23 @@ static void with_attr(const char *from, const char *to, const char *obj, const c
 }
 
 /* w.h5 with the first value of dense0's weight replaced by v, resealed. */
-static void with_weight(const char *to, float v)
+static void with_weight(const char *to, float v, bool every)
 {
     assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, to), 0);
     hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, H5P_DEFAULT);
     assert_true(f >= 0);
     hid_t d = H5Dopen2(f, "/params/dense0/weight", H5P_DEFAULT), s = H5Dget_space(d);
     assert_true(d >= 0);
+    float all[16 * 8];   /* m.cfg's dense0: 16 x 8 */
+    for (int i = 0; i < 16 * 8; i++)
+        all[i] = v;
     hsize_t at[2] = { 0, 0 }, one = 1;
-    H5Sselect_elements(s, H5S_SELECT_SET, 1, at);
-    hid_t m = H5Screate_simple(1, &one, NULL);
-    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, m, s, H5P_DEFAULT, &v) >= 0);
-    H5Sclose(m);
+    if (!every)
+        H5Sselect_elements(s, H5S_SELECT_SET, 1, at);
+    hid_t m = every ? H5S_ALL : H5Screate_simple(1, &one, NULL);
+    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, m, s, H5P_DEFAULT, all) >= 0);
+    if (!every)
+        H5Sclose(m);
     H5Sclose(s);
     H5Dclose(d);
     H5Fclose(f);
@@ -897,8 +902,9 @@ static void make_hostile_fixtures(void)
     wide_labels("i64label.h5", H5T_STD_I64LE);
     crashing_copy("w.h5", "crashw.h5");
     crashing_copy("ck.h5", "crashck.h5");
-    with_weight("wnan.h5", NAN);
-    with_weight("winf.h5", INFINITY);
+    with_weight("wnan.h5", NAN, false);
+    with_weight("winf.h5", INFINITY, false);
+    with_weight("wbig.h5", 3e38f, true);   /* finite, but every sum overflows */
 }
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
