@@ -192,6 +192,8 @@ static int write_all(struct sn_h5 *f, const void *ctx)
     free(col);
     if (!rc)
         rc = sn_record_write(f, &st->record);
+    if (!rc && st->prep)
+        rc = sn_weights_write_prep(f, st->prep);
     return rc ? rc : write_extra(f, &st->extra);
 }
 

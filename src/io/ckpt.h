@@ -75,6 +75,8 @@ struct sn_train_state {
     struct sn_run_record record;  /* how the run trains (/run; empty when the file has none) */
     struct sn_ckpt_extra extra;   /* the reducer's arrays (/reducer; n = 0: none) */
     int64_t extra_pieces;    /* in: load keeps only arrays of this many pieces (0: all) */
+    const struct sn_data_meta *prep;   /* save: the data's scaling and class names, for
+                                        * predict and export (NULL: none written) */
 };
 
 /* true if the file at path looks like a checkpoint (has /state). */

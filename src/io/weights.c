@@ -53,7 +53,7 @@ struct weights_job {
     const struct sn_data_meta *meta;
 };
 
-static int write_meta(struct sn_h5 *f, const struct sn_data_meta *d)
+int sn_weights_write_prep(struct sn_h5 *f, const struct sn_data_meta *d)
 {
     int rc = sn_h5_attr_set_f64(f, "/model", "input_scale", &d->scale, 1);
     if (!rc && d->n_norm > 0)
@@ -63,9 +63,13 @@ static int write_meta(struct sn_h5 *f, const struct sn_data_meta *d)
     if (!rc && d->n_classes > 0)
         rc = sn_h5_attr_set_strs(f, "/model", "classes", (const char *const *)d->classes,
                                  d->n_classes);
-    if (!rc)
-        rc = sn_record_write(f, &d->record);
     return rc;
+}
+
+static int write_meta(struct sn_h5 *f, const struct sn_data_meta *d)
+{
+    int rc = sn_weights_write_prep(f, d);
+    return rc ? rc : sn_record_write(f, &d->record);
 }
 
 static int fill_weights(struct sn_h5 *f, const void *ctx)

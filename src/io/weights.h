@@ -33,6 +33,10 @@ struct sn_data_meta {
 /* Write /model and /params of m into the open file f. */
 int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_text);
 
+/* Write d's scale, mean, std and class names as /model's attributes
+ * input_scale, input_mean, input_std, classes into the open file f. */
+int sn_weights_write_prep(struct sn_h5 *f, const struct sn_data_meta *d);
+
 /* Write a weights file crash-safely (temporary file, fsync, rename). */
 int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_text);
 

@@ -382,6 +382,27 @@ static int gather_optim(struct sn_trainer *t, struct sn_optim *whole, bool *copi
     return rc ? sn_fail_prefix(SN_EFATAL, "gathering the optimizer state: ") : SN_OK;
 }
 
+/* The names of the classes the model predicts: a dataset may name more
+ * (a subset keeps every name), and labels index them, so the first ones. */
+static void keep_predicted_names(const struct sn_trainer *t, struct sn_data_meta *meta)
+{
+    const size_t K = sn_model_out_len(t->m);
+    const size_t keep = (size_t)sn_loss_classes(t->net.loss, (int)K);
+    while (meta->n_classes > keep && !t->net.target_input)
+        free(meta->classes[--meta->n_classes]);
+}
+
+/* What predict needs from the training data (rank 0): its scaling, the
+ * class names the model predicts and the run record; free with
+ * sn_data_meta_free. */
+static int data_prep(const struct sn_trainer *t, struct sn_data_meta *meta)
+{
+    int rc = sn_data_meta_from(t->ds, t->train, meta);
+    keep_predicted_names(t, meta);
+    meta->record = t->record;
+    return rc;
+}
+
 static void prune_warn(void *ctx, const char *msg)
 {
     sn_trainer_warn(ctx, "%s", msg);
@@ -405,8 +426,13 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
         if (!rc && !(rc = sn_ckptdir_set_aside(path, aside, sizeof aside)) && aside[0])
             sn_trainer_warn(t, "%s was there already (passed over as damaged when the run "
                             "resumed?): kept as %s", path, aside);
-        if (!rc)
+        struct sn_data_meta prep = { 0 };
+        if (!rc && !(rc = data_prep(t, &prep))) {
+            t->st.prep = &prep;
             rc = sn_ckpt_save(path, t->m, &whole, &t->st, t->cfg_text);
+            t->st.prep = NULL;
+        }
+        sn_data_meta_free(&prep);
         if (!rc && t->o.keep > 0) {
             char fp[64];
             sn_model_text_fingerprint(t->cfg_text, fp, sizeof fp);
@@ -427,24 +453,12 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     return rc;
 }
 
-/* The names of the classes the model predicts: a dataset may name more
- * (a subset keeps every name), and labels index them, so the first ones. */
-static void keep_predicted_names(const struct sn_trainer *t, struct sn_data_meta *meta)
-{
-    const size_t K = sn_model_out_len(t->m);
-    const size_t keep = (size_t)sn_loss_classes(t->net.loss, (int)K);
-    while (meta->n_classes > keep && !t->net.target_input)
-        free(meta->classes[--meta->n_classes]);
-}
-
 int sn_trainer_save(struct sn_trainer *t, const char *path)
 {
     int rc = SN_OK;
     if (t->rank == 0) {   /* with the data's scaling and class names, for predict */
         struct sn_data_meta meta;
-        rc = sn_data_meta_from(t->ds, t->train, &meta);
-        keep_predicted_names(t, &meta);
-        meta.record = t->record;
+        rc = data_prep(t, &meta);
         sn_trainer_use_average(t);   /* with ema, --out holds the average */
         if (!rc)
             rc = sn_weights_save_meta(path, t->m, t->cfg_text, &meta);

@@ -191,13 +191,17 @@ static void test_train_predict_image(void **state)
         free(y);
     }
     const char *names[3] = { "left", "middle", "right" };
+    const double mean = 0.5, sd = 0.25;
     assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", names, 3), SN_OK);
+    assert_int_equal(sn_h5_attr_set_f64(f, "/", "mean", &mean, 1), SN_OK);
+    assert_int_equal(sn_h5_attr_set_f64(f, "/", "std", &sd, 1), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
     write_text(sn_test_path("u8.cfg"), "[net]\ninput = 1,4,6\nbatch = 20\nepochs = 3\n"
                "optimizer = adam\nlr = 0.01\nseed = 4\n[conv]\nfilters = 4\nsize = 3\n"
                "pad = 1\nactivation = relu\n[dense]\nunits = 3\n");
-    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1",
-                         sn_test_path("u8.cfg"), sn_test_path("u8.h5"), sn_test_path("wu8.h5"));
+    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1 "
+                         "--checkpoint-dir %s", sn_test_path("u8.cfg"), sn_test_path("u8.h5"),
+                         sn_test_path("wu8.h5"), sn_test_path("ck_u8"));
     assert_int_equal(rc, 0);
     rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("wu8.h5"),
                      sn_test_path("u8.h5"), sn_test_path("all.csv"));
@@ -224,6 +228,13 @@ static void test_train_predict_image(void **state)
     size_t len = (size_t)(strchr(a1, '\n') - a1);
     assert_int_equal(strlen(o1), len + 1);
     assert_memory_equal(a1, o1, len);
+    /* the last checkpoint holds the same weights and the data's scaling */
+    rc = sn_test_run(BIN " predict --weights %s/ckpt-00000045.h5 --input %s -o %s",
+                     sn_test_path("ck_u8"), sn_test_path("row0.pgm"), sn_test_path("ck.csv"));
+    assert_int_equal(rc, 0);
+    char *ck = sn_test_slurp(sn_test_path("ck.csv"));
+    assert_string_equal(ck, one);
+    free(ck);
     free(all);
     free(one);
     /* wrong inputs: not an image model (weights of its own, one step of
