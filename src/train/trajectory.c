@@ -215,6 +215,10 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
     char refused[960] = "", keys_refused[160] = "", fixed[160] = "";
     size_t at = 0, kat = 0, fat = 0, oat = 0;
     overridden[0] = '\0';
+    if (ckpt->n == 0)   /* /run is outside the checksum: its absence proves nothing */
+        return sn_fail(SN_EINVAL, "%s has no run record (/run): nothing tells whether it "
+                       "continues this run (its data, seed, batch and settings); to start "
+                       "from its weights, give --init %s instead", path, path);
     for (int k = 0; k < N_KEYS && ckpt->n > 0; k++) {
         const char *was = sn_record_get(ckpt, keys[k]), *now = sn_record_get(run, keys[k]);
         if (!was || !now || strcmp(was, now) == 0)

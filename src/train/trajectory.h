@@ -50,7 +50,7 @@ int sn_trajectory_record(const struct sn_netcfg *net, const char *model_text, bo
  * NULL): what sets this run's, in the user's words ("the last step of
  * --epochs 4 x 20 steps per epoch"), a differing model by model_why (may
  * be NULL or ""): where the layers differ.  A checkpoint without a record
- * passes.  SN_EUSAGE for an unknown key in overrides. */
+ * is SN_EINVAL.  SN_EUSAGE for an unknown key in overrides. */
 int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_record *run,
                           const char *path, const char *overrides, const char *horizon_why,
                           const char *model_why,
