@@ -905,6 +905,14 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
         return sn_fail(SN_EINVAL, "%s: the process checking it (this program started again) "
                        "ended with status %d: %s", path, WEXITSTATUS(st),
                        tail.len ? last_line(&tail) : "no message");
+    struct rlimit as;
+    if (WTERMSIG(st) != SIGALRM && WTERMSIG(st) != SIGXCPU && getrlimit(RLIMIT_AS, &as) == 0 &&
+        as.rlim_cur != RLIM_INFINITY)   /* a crash may be libhdf5's malloc failing */
+        return sn_fail(SN_ENOMEM, "%s: the process checking it %s under the address-space "
+                       "limit of %llu MB (ulimit -v): too little memory to read it, or a "
+                       "damaged file; run the command again with more room",
+                       path, WTERMSIG(st) == SIGKILL ? "was killed" : "crashed",
+                       (unsigned long long)(as.rlim_cur >> 20));
     return sn_fail(SN_EINVAL, "%s: damaged HDF5 file: libhdf5 %s reading it", path,
                    WTERMSIG(st) == SIGALRM ? "hung for 60 s"
                    : WTERMSIG(st) == SIGXCPU ? "ran for " PROBE_CPU_TEXT " s of CPU time"
