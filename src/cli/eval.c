@@ -65,6 +65,21 @@ static void warn_other_layers(const char *weights, const char *model_path, const
     free(own);
 }
 
+/* The training data's description stored on /model (scale, mean, std,
+ * class names), read the one way every command reads it: a value that
+ * predict or export would refuse is refused by eval too. */
+static int check_prep(struct sn_h5 *f, const char *weights, const struct sn_model *m,
+                      const struct sn_netcfg *net)
+{
+    struct sn_data_meta meta;
+    int rc = sn_data_meta_read(f, &meta);
+    if (!rc)
+        rc = cli_check_class_names(weights, "/model classes", meta.classes, meta.n_classes,
+                                   net->target_input ? 0 : (int)sn_model_out_len(m));
+    sn_data_meta_free(&meta);
+    return rc;
+}
+
 int cli_load_weights(const char *weights, const char *model_path, int max_batch,
                      struct sn_netcfg *net, struct sn_model **m, char **cfg_text)
 {
@@ -88,6 +103,8 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
         rc = sn_model_build(*m, max_batch, &r);
     if (!rc)
         rc = sn_weights_read(f, *m, true, NULL);
+    if (!rc)
+        rc = check_prep(f, weights, *m, net);
     bool average = false;   /* a checkpoint's: what its run evaluated */
     if (!rc)   /* the checkpoint's own run says (a --model without ema may be given) */
         rc = sn_weights_read_average(f, *m, net->optim.ema > 0.0f ? net->optim.ema_every : 0,

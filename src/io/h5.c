@@ -1879,9 +1879,12 @@ int sn_h5_attr_get_f64(struct sn_h5 *f, const char *path, const char *name, doub
     int rc = open_numeric_attr(f, path, name, &a, &cnt);
     if (rc)
         return rc;
-    if (cnt > max)
-        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s must be 1..%zu numbers", f->path,
-                     name, path, max);
+    if (cnt > max && max == 1)
+        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s must be one number, it holds %zu",
+                     f->path, name, path, cnt);
+    else if (cnt > max)
+        rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s must be 1 to %zu numbers, it holds %zu",
+                     f->path, name, path, max, cnt);
     else if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0)
         rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
     else

@@ -382,8 +382,9 @@ static void x_softlink(hid_t f)
 
 /* A copy of an HDF5 file with attribute `attr` of `obj` set to v
  * (resealed, for a file scratchnet wrote). */
-static void with_attr_as(const char *from, const char *to, const char *obj, const char *attr,
-                         double v, bool sealed)
+/* from copied to to, with the attribute attr of obj n doubles v */
+static void with_attr_n(const char *from, const char *to, const char *obj, const char *attr,
+                        const double *v, hsize_t n, bool sealed)
 {
     assert_int_equal(sn_test_run("cd %s && cp %s %s", fx, from, to), 0);
     hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, H5P_DEFAULT);
@@ -391,16 +392,21 @@ static void with_attr_as(const char *from, const char *to, const char *obj, cons
     hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
     if (H5Aexists(o, attr) > 0)
         H5Adelete(o, attr);
-    hsize_t one = 1;
-    hid_t s = H5Screate_simple(1, &one, NULL);
+    hid_t s = H5Screate_simple(1, &n, NULL);
     hid_t a = H5Acreate2(o, attr, H5T_NATIVE_DOUBLE, s, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+    H5Awrite(a, H5T_NATIVE_DOUBLE, v);
     H5Aclose(a);
     H5Sclose(s);
     H5Oclose(o);
     H5Fclose(f);
     if (sealed)
         reseal(to);
+}
+
+static void with_attr_as(const char *from, const char *to, const char *obj, const char *attr,
+                         double v, bool sealed)
+{
+    with_attr_n(from, to, obj, attr, &v, 1, sealed);
 }
 
 static void with_attr(const char *from, const char *to, const char *obj, const char *attr, double v)
@@ -890,6 +896,8 @@ static void make_hostile_fixtures(void)
     many_classes("wimg.h5", "wimgcls1.h5", 1);
     with_classes(fx_path("cls2.h5"), (const char *const[]){ "a", "b" }, 2);
     with_classes(fx_path("clsdup.h5"), (const char *const[]){ "a", "b", "a" }, 3);
+    with_classes(fx_path("clsempty.h5"), (const char *const[]){ "a", "", "c" }, 3);
+    with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);
     /* models within every per-layer limit but too big in all: 1 G
      * parameters (8 GB with gradients) in 61 bytes; 256 M parameters
      * (2 GB with gradients, within the budget) that w.h5 does not fit */
