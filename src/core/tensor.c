@@ -49,20 +49,32 @@ char *sn_shape_str(const struct sn_shape *s, char *buf, size_t buf_len)
  * activation needs 2 TLB entries, not 1,024. */
 enum { HUGE = 2 << 20 };
 
-void *sn_alloc_bytes(size_t bytes)
+/* bytes rounded up to the alignment sn_alloc_bytes uses; 0 if it wraps */
+static size_t rounded_size(size_t bytes, size_t *align)
 {
     if (bytes > SIZE_MAX - HUGE)   /* the rounding up below would wrap */
-        return NULL;
-    size_t align = bytes >= HUGE ? HUGE : 64;
-    size_t rounded = bytes ? (bytes + align - 1) / align * align : 64;
-    void *p = aligned_alloc(align, rounded);
-    if (!p)
-        return NULL;
+        return 0;
+    *align = bytes >= HUGE ? HUGE : 64;
+    return bytes ? (bytes + *align - 1) / *align * *align : 64;
+}
+
+void *sn_alloc_bytes_unzeroed(size_t bytes)
+{
+    size_t align, rounded = rounded_size(bytes, &align);
+    void *p = rounded ? aligned_alloc(align, rounded) : NULL;
 #ifdef MADV_HUGEPAGE
-    if (align == HUGE)
+    if (p && align == HUGE)
         (void)madvise(p, rounded, MADV_HUGEPAGE);   /* a hint: refused is fine */
 #endif
-    memset(p, 0, rounded);
+    return p;
+}
+
+void *sn_alloc_bytes(size_t bytes)
+{
+    size_t align, rounded = rounded_size(bytes, &align);
+    void *p = sn_alloc_bytes_unzeroed(bytes);
+    if (p)
+        memset(p, 0, rounded);
     return p;
 }
 

@@ -39,6 +39,10 @@ char *sn_shape_str(const struct sn_shape *s, char *buf, size_t buf_len);
  * message: the caller knows what the buffer was for).  Free with sn_free. */
 float *sn_alloc_f32(size_t len);
 void *sn_alloc_bytes(size_t bytes);
+/* The same, not zeroed: for a buffer the caller fills whole before any
+ * read (a dataset held in memory: zeroing gigabytes first took seconds
+ * in which a stop request went unseen, and touched every page). */
+void *sn_alloc_bytes_unzeroed(size_t bytes);
 void sn_free(void *p);
 
 /* out[k] += sum over rows i of m[i * n + k]: the bias gradient of a layer

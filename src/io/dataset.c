@@ -565,8 +565,8 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
     snprintf(yp, sizeof yp, "/%s/y", s->name);
     size_t x_bytes = s->n * s->row_len * (s->x_u8 ? 1 : sizeof(float));
     size_t y_len = s->has_y ? s->n * (s->y_int ? 1 : (size_t)s->y_k) : 0;
-    void *x = sn_alloc_bytes(x_bytes ? x_bytes : 1);
-    void *y = sn_alloc_bytes(y_len ? y_len * 4 : 1);
+    void *x = sn_alloc_bytes_unzeroed(x_bytes ? x_bytes : 1);   /* read whole below */
+    void *y = sn_alloc_bytes_unzeroed(y_len ? y_len * 4 : 1);
     int rc = x && y ? SN_OK
                     : sn_fail(SN_ENOMEM, "%s: out of memory to hold %s in memory (%zu MB)",
                               sn_h5_path(d->f), s->name, (x_bytes + 4 * y_len) >> 20);
