@@ -742,30 +742,42 @@ void cli_undo_outputs(const char *file, bool file_created, const char *dir, cons
     }
 }
 
-/* OpenMP's own setting: a count, or a list for nested levels ("4,2")
- * whose first item is the outer level's; anything else is ignored, as
- * the OpenMP runtime ignores it. */
-/* OMP_NUM_THREADS may be a list for nested regions: the first is ours.
- * False when it is unset or empty. */
+/* OMP_NUM_THREADS as libgomp reads it: a positive integer, or a list of
+ * them for nested levels ("4,2") whose first is ours, blanks around each
+ * taken.  libgomp ignores any other value (an empty one, "2,") with a
+ * complaint of its own, so those are refused here rather than run with
+ * a count nobody chose.  False when unset. */
 static bool omp_threads_of(const char *env, int *n, int *rc)
 {
-    char first[32];
-    const char *at = env ? env + strspn(env, " \t") : "";   /* libgomp skips blanks */
-    size_t len = strcspn(at, ",");
-    long long v = 0;
     *rc = SN_OK;
-    while (len > 0 && (at[len - 1] == ' ' || at[len - 1] == '\t'))
-        len--;
-    if (len == 0)
+    if (!env)
         return false;
-    if (len < sizeof first) {
-        memcpy(first, at, len);
-        first[len] = '\0';
+    long long first = 0;
+    const char *at = env;
+    for (int item = 0; !*rc; item++) {
+        char num[32];
+        at += strspn(at, " \t");
+        size_t len = strcspn(at, ","), used = len;
+        while (len > 0 && (at[len - 1] == ' ' || at[len - 1] == '\t'))
+            len--;
+        long long v = 0;
+        if (len == 0 || len >= sizeof num)
+            *rc = SN_EUSAGE;
+        else {
+            memcpy(num, at, len);
+            num[len] = '\0';
+            *rc = sn_parse_int(num, 1, item ? LLONG_MAX : CLI_MAX_THREADS, &v) ? SN_EUSAGE : 0;
+        }
+        first = item ? first : v;
+        if (!at[used])
+            break;
+        at += used + 1;
     }
-    if (len >= sizeof first || sn_parse_int(first, 1, CLI_MAX_THREADS, &v))
-        *rc = sn_fail(SN_EUSAGE, "OMP_NUM_THREADS='%.40s': expected an integer in [1, %d] (or "
-                      "give --threads)", env, CLI_MAX_THREADS);
-    *n = (int)v;
+    if (*rc)
+        *rc = sn_fail(SN_EUSAGE, "OMP_NUM_THREADS='%.40s': expected an integer in [1, %d], or a "
+                      "list of positive integers such as 4,2 (or give --threads, or unset it)",
+                      env, CLI_MAX_THREADS);
+    *n = (int)first;
     return true;
 }
 
