@@ -69,7 +69,9 @@ openmpi)
     # the nodes as read and checked: mpirun never reads the user's file
     # again (a pipe would be empty, a file changed since unchecked)
     for n in "${nodes[@]}"; do echo "$n slots=$per"; done > "$tmp/hosts"
-    cmd=(mpirun --hostfile "$tmp/hosts" -np "$np" -x OMP_NUM_THREADS="$THREADS")
+    # -q: without Open MPI's boxes after a rank's own one-line error (a
+    # rank ended by a signal, or cores too few to bind, is said below)
+    cmd=(mpirun -q --hostfile "$tmp/hosts" -np "$np" -x OMP_NUM_THREADS="$THREADS")
     [ "$(id -u)" = 0 ] && cmd+=(--allow-run-as-root)
     if [ "$BIND" = core ]; then
         cmd+=(--map-by "ppr:$per:node:PE=$THREADS" --bind-to core)
@@ -96,7 +98,27 @@ mpich)
     ;;
 *) die "MPI must be openmpi or mpich, got '$MPI'" ;;
 esac
-echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $THREADS thread(s)${threads_from:-}, $MPI" >&2
+# the binary: which build it is, and whether the sources changed since
+# (build-mpich/ is rebuilt only by make MPI=mpich, build/ only by make)
+make_it="make"
+[ "$MPI" = mpich ] && make_it="make MPI=mpich"
+version=""
+if [ -z "${SCRATCHNET:-}" ]; then
+    [ -x "$bin" ] || die "$bin is not built: $make_it builds it"
+    version=$("$bin" --version 2>/dev/null | head -1)
+    newer=$(find "$here/src" "$here/Makefile" -newer "$bin" \( -name '*.[ch]' -o -name Makefile \) \
+            2>/dev/null | head -1)
+    [ -n "$newer" ] && echo "launch/cluster.sh: warning: $bin is older than ${newer#"$here"/}:" \
+                           "$make_it rebuilds it (the ranks run the old code otherwise)" >&2
+fi
+# on a node of the hostfile, its cores are known: bound ranks that do not
+# fit end in Open MPI's binding error otherwise
+if [ "$BIND" = core ] && [ -n "$self_node" ]; then
+    have=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+    [ $((per * THREADS)) -le "$have" ] ||
+        die "$per rank(s) x $THREADS thread(s) on $self_node do not fit its $have cores: lower THREADS or the slots, or BIND=none"
+fi
+echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $THREADS thread(s)${threads_from:-}, $MPI: ${version:-$bin}" >&2
 
 # The job, its stderr copied through a watcher that notes the first line
 # of a rank's watchdog and the line that says the ranks took a stop.  The
@@ -114,6 +136,7 @@ mkfifo "$tmp/err"
         fi
         case "$line" in
         "scratchnet: stopped by SIG"*|"scratchnet: interrupted by SIG"*) : > "$tmp/stopped" ;;
+        *"binding more processes than cpus"*) : > "$tmp/overbound" ;;
         esac
     done
 } < "$tmp/err" &
@@ -186,6 +209,13 @@ if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop read
     exit 1
 fi
 while kill -0 "$watcher" 2>/dev/null; do wait "$watcher"; done   # to the job's last line
+if [ "$status" != 0 ] && [ -f "$tmp/overbound" ]; then
+    echo "launch/cluster.sh: $per rank(s) x $THREADS thread(s) do not fit a node's cores" \
+         "(Open MPI could not bind them): lower THREADS or the slots, or BIND=none" >&2
+    exit 2
+fi
+[ "$status" -gt 128 ] && echo "launch/cluster.sh: a rank or the launcher was ended by signal" \
+    "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" >&2
 if [ "$status" != 0 ] && [ -f "$tmp/gaveup" ]; then
     lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
     [ -n "$lost" ] && echo "launch/cluster.sh: a rank gave up waiting; no answer from: $lost" >&2

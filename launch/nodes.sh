@@ -13,7 +13,8 @@ whole() {
     echo "$v"
 }
 
-# read_hostfile FILE: sets nodes (the names, in order) and per (the slots
+# read_hostfile FILE: sets nodes (the names, in order), self_node (the one
+# that is this machine, or empty) and per (the slots
 # every node has: Open MPI's `node01 slots=2`, 1 without slots=;
 # max_slots= is left to MPI; # starts a comment).  Says why (after "$me: ")
 # and returns 2 when the file is not a regular file or a pipe, or over 1
@@ -25,7 +26,7 @@ whole() {
 read_hostfile() {
     local line name tok s raw words self="" self_names
     local -A listed=()
-    nodes=() per=""
+    nodes=() per="" self_node=""
     self_names="localhost localhost.localdomain 127.0.0.1 ::1 $(hostname; hostname -s; hostname -f 2>/dev/null)"
     self_names=${self_names,,}
     self_names=${self_names//$'\n'/ }
@@ -88,7 +89,7 @@ read_hostfile() {
                 echo "$me: $1: nodes $self and $name are both this machine; list it once, with its slots=" >&2
                 return 2
             fi
-            self=$name ;;
+            self=$name self_node=$name ;;
         esac
         nodes+=("$name")
     done < "$1"

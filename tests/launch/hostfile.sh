@@ -147,6 +147,31 @@ for th in abc 0 5000; do
     [ "$st" = 2 ] && grep -qF -- "--threads (or --cpus-per-task) must be a whole number" "$t/out" ||
         bad "slurm.sbatch --threads $th: exit $st: $(head -2 "$t/out")"
 done
+# cluster.sh names the binary it runs and warns when the sources are newer
+# (build-mpich/ is rebuilt only by make MPI=mpich); bound ranks that do not
+# fit this machine's cores, when it is a node, are refused before mpirun
+mkdir -p "$t/tree/launch" "$t/tree/build" "$t/tree/src"
+cp "$top/launch/cluster.sh" "$top/launch/nodes.sh" "$t/tree/launch/"
+printf '#!/bin/sh\n[ "$1" = --version ] && echo "scratchnet 9.9 (commit fake)"\nexit 0\n' \
+    > "$t/tree/build/scratchnet"
+chmod +x "$t/tree/build/scratchnet"
+touch -d '1 hour ago' "$t/tree/build/scratchnet"
+echo 'int x;' > "$t/tree/src/new.c"
+THREADS=1 BIND=none bash "$t/tree/launch/cluster.sh" <(printf 'localhost slots=1\n') info \
+    > "$t/out" 2> "$t/err"
+grep -qF "openmpi: scratchnet 9.9 (commit fake)" "$t/err" &&
+    grep -qF "build/scratchnet is older than src/new.c: make rebuilds it" "$t/err" ||
+    bad "cluster.sh with a stale binary: $(grep launch "$t/err")"
+touch "$t/tree/build/scratchnet"
+THREADS=1 BIND=none bash "$t/tree/launch/cluster.sh" <(printf 'localhost slots=1\n') info \
+    > "$t/out" 2> "$t/err"
+grep -q "older than" "$t/err" && bad "cluster.sh warned of a binary newer than the sources"
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
+THREADS=$((cores + 1)) SCRATCHNET=/bin/true bash "$top/launch/cluster.sh" \
+    <(printf 'localhost slots=1\n') info > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && grep -qF "1 rank(s) x $((cores + 1)) thread(s) on localhost do not fit its $cores cores" \
+    "$t/err" || bad "cluster.sh with THREADS over the cores: exit $st: $(head -3 "$t/err")"
 # launch/local.sh counts the cores this process may use, whatever
 # OMP_NUM_THREADS says (GNU nproc alone answers it)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
