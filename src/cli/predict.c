@@ -150,6 +150,13 @@ static void print_top(enum sn_loss loss, const float *probs, int K, int top, cha
     free(used);
 }
 
+/* Whether fitting the image to H x W changes its aspect by more than 5%. */
+static bool stretched(const struct sn_image *img, int H, int W)
+{
+    const double a = (double)img->width * H, b = (double)img->height * W;
+    return a > 1.05 * b || b > 1.05 * a;
+}
+
 /* One image: fit, scale, forward, print the top classes, write out if asked. */
 static int run_image(const char *weights, const char *model, const char *input, int top,
                      const char *out)
@@ -213,8 +220,10 @@ static int run_image(const char *weights, const char *model, const char *input, 
             rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, cli_line(input));
     }
     if (!rc) {
-        cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s\n", cli_line(input),
-                   img.channels == 1 ? "grey" : "colour", img.height, img.width, C, H, W,
+        cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s%s\n",
+                   cli_line(input), img.channels == 1 ? "grey" : "colour", img.height, img.width,
+                   C, H, W, stretched(&img, H, W) ? " (stretched: its shape is not the input's; "
+                   "crop it first for an undistorted item)" : "",
                    meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
         print_top(net.loss, probs, K, top, meta.classes, meta.n_classes);
         if (out) {

@@ -218,7 +218,7 @@ static void test_train_predict_image(void **state)
     if (rc)
         fprintf(stderr, "%s\n%s\n", out, err_text());
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "grey 4x6 (height x width) -> model input 1x4x6"));
+    assert_non_null(strstr(out, "grey 4x6 (height x width) -> model input 1x4x6\n"));
     assert_non_null(strstr(out, "  1. 0   left"));   /* row 0 is class 0 */
     assert_non_null(strstr(out, "  2. "));
     assert_null(strstr(out, "  3. "));
@@ -251,6 +251,19 @@ static void test_train_predict_image(void **state)
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
                      sn_test_path("u8.cfg"));
     assert_int_equal(rc, 2);
+    /* a square image for the 4x6 input is stretched, and said so */
+    pg = fopen(sn_test_path("square.pgm"), "wb");
+    assert_non_null(pg);
+    fprintf(pg, "P5\n4 4\n255\n");
+    assert_int_equal(fwrite(row0, 1, 16, pg), 16);
+    fclose(pg);
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
+                     sn_test_path("square.pgm"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    assert_non_null(strstr(out, "grey 4x4 (height x width) -> model input 1x4x6 (stretched: its "
+                                "shape is not the input's"));
+    free(out);
     write_text(sn_test_path("broken.png"), "not a png");
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
                      sn_test_path("broken.png"));
