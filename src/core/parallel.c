@@ -3,6 +3,7 @@
 #include "core/parallel.h"
 
 #include <sched.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -52,4 +53,27 @@ int sn_parallel_cores(void)
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+double sn_parallel_cores_busy_s(void)
+{
+    cpu_set_t set;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f || sched_getaffinity(0, sizeof set, &set) != 0) {
+        if (f)
+            fclose(f);
+        return 0.0;
+    }
+    char line[512];
+    unsigned long long busy = 0;
+    while (fgets(line, sizeof line, f)) {
+        int cpu;
+        unsigned long long v[8];   /* user nice system idle iowait irq softirq steal */
+        if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 9 && cpu >= 0 &&
+            cpu < CPU_SETSIZE && CPU_ISSET(cpu, &set))
+            busy += v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    }
+    fclose(f);
+    return (double)busy / (double)sysconf(_SC_CLK_TCK);
 }

@@ -20,4 +20,9 @@ int sn_parallel_thread_id(void);
 /* Cores this process may run on (sched_getaffinity, else sysconf). */
 int sn_parallel_cores(void);
 
+/* Seconds the cores this process may run on have been busy since boot,
+ * every process's work counted (/proc/stat; idle and I/O wait are not
+ * busy); 0 where that cannot be read. */
+double sn_parallel_cores_busy_s(void);
+
 #endif

@@ -1146,6 +1146,36 @@ static void test_train_warns_settings_unused(void **state)
     free(err);
 }
 
+/* Other work on the cores a run's threads use slows spinning threads
+ * most (8-24x in a user's run): the run says so at its end, naming
+ * --threads 1.  Two busy loops on the two cores the run is pinned to; with
+ * --threads 1 beside them, nothing is said. */
+static void test_train_busy_cores_warned(void **state)
+{
+    (void)state;
+    const char *cfg = sn_test_path("busy.cfg");   /* products big enough to share */
+    write_text(cfg, "[net]\ninput = 8\nbatch = 64\n[dense]\nunits = 512\nactivation = relu\n"
+               "[dense]\nunits = 512\nactivation = relu\n[dense]\nunits = 3\n");
+    for (int threads = 2; threads >= 1; threads--) {   /* 2: about 75 ms a step */
+        int rc = sn_test_run("taskset -c 0 sh -c 'while :; do :; done' & a=$!; "
+                             "taskset -c 1 sh -c 'while :; do :; done' & b=$!; sleep 0.2; "
+                             "taskset -c 0,1 %s train --model %s --data %s --steps 60 --quiet "
+                             "--threads %d; st=$?; kill $a $b; exit $st", BIN, cfg,
+                             sn_test_path("blobs.h5"), threads);
+        assert_int_equal(rc, 0);
+        char *err = err_text();
+        if (threads == 2) {
+            assert_non_null(strstr(err, "scratchnet: warning: other work kept"));
+            assert_non_null(strstr(err, "while it trained with 2 threads, and threads that wait "
+                                        "for each other spin: --threads 1 or "
+                                        "OMP_WAIT_POLICY=passive"));
+        } else {
+            assert_null(strstr(err, "other work kept"));
+        }
+        free(err);
+    }
+}
+
 /* OpenBLAS takes a 128 MiB buffer per thread when the thread count is
  * set, and under an address-space limit that leaves no room it retries
  * forever, deaf to SIGTERM: the room is checked first, for the threads of
@@ -2469,6 +2499,7 @@ int main(void)
         cmocka_unit_test(test_eval_checkpoint_uses_average),
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),
+        cmocka_unit_test(test_train_busy_cores_warned),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
