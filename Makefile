@@ -8,8 +8,10 @@
 #   DEBUG=0        1 = -O0 -g
 #   SAN=           address,undefined ... (e.g. make SAN=address,undefined test)
 #   WERROR=0       1 = -Werror (CI sets it)
-#   PORTABLE=0     1 = -march=x86-64-v2 (any x86-64 of the last decade) instead
-#                  of -march=native (the building machine's SIMD)
+#   PORTABLE=0     1 = -march=x86-64-v2 (any x86-64 of the last 15 years),
+#                  v3 = -march=x86-64-v3 (AVX2 and FMA: Intel Haswell 2013,
+#                  AMD Excavator 2015 and later), instead of -march=native
+#                  (the building machine's SIMD)
 WITH_MPI    ?= 1
 MPI         ?= openmpi
 WITH_OPENMP ?= 1
@@ -76,8 +78,12 @@ ifeq ($(PORTABLE),1)
 # which take and return 8-float vectors, would pass them another way: they
 # are never called across a library boundary, so nothing is affected
 CFLAGS  += -march=x86-64-v2 -Wno-psabi
-else
+else ifeq ($(PORTABLE),v3)
+CFLAGS  += -march=x86-64-v3
+else ifeq ($(PORTABLE),0)
 CFLAGS  += -march=native
+else
+$(error PORTABLE must be 0, 1 or v3, got '$(PORTABLE)')
 endif
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
@@ -143,7 +149,7 @@ override PREFIX := $(abspath $(PREFIX))
 # to a header that changes only when they do
 COMMIT   := $(shell [ -e .git ] && git describe --always --dirty 2>/dev/null)
 BUILD_INFO := $(BUILD)/gen/build_info.h
-BUILD_DESC := $(if $(COMMIT),commit $(COMMIT),no git commit), $(if $(filter 1,$(PORTABLE)),-march=x86-64-v2,-march=native)
+BUILD_DESC := $(if $(COMMIT),commit $(COMMIT),no git commit), $(if $(filter 1,$(PORTABLE)),-march=x86-64-v2,$(if $(filter v3,$(PORTABLE)),-march=x86-64-v3,-march=native))
 $(BUILD_INFO): FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define SN_VERSION "%s"\n#define SN_BUILD "%s"\n' '$(VERSION)' '$(BUILD_DESC)' | \
