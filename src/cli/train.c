@@ -630,6 +630,24 @@ static void warn_busy_cores(const struct run *r, struct cpu_use before, int64_t 
                 r->threads, free_cores > 1 ? free_cores : 1);
 }
 
+/* A classifier whose training loss, after 100 steps or more, is above
+ * that of guessing every class alike (ln K) has not learnt: a learning
+ * rate too large makes the loss explode (1.5e10 after 200 steps of
+ * models/mlp.cfg at --lr 5) or kills every ReLU (3.56 at --lr 0.8), and
+ * the run ended with exit 0 and nothing said. */
+static void warn_not_learnt(const struct run *r, double loss, int64_t steps)
+{
+    const struct sn_netcfg *net = sn_trainer_net(r->t);
+    const int K = sn_loss_classes(net->loss, (int)sn_model_out_len(sn_trainer_model(r->t)));
+    if (sn_dist_rank() != 0 || steps < 100 || net->target_input || K < 2 ||
+        (net->loss != SN_LOSS_CROSS_ENTROPY && net->loss != SN_LOSS_BCE) || !(loss > log(K)))
+        return;
+    cli_eprintf("scratchnet: warning: the training loss ended at %.4g, no better than guessing "
+                "among %d classes (%.4g): the network did not learn; check the learning rate "
+                "(lr %g here: too large makes the loss explode or silences every ReLU) and the "
+                "inputs' scale\n", loss, K, log(K), (double)net->sched.lr);
+}
+
 static int train_loop(const struct train_flags *f, struct run *r)
 {
     r->made_ckdir[0] = '\0';   /* the run has started: the folder it made stays */
@@ -640,6 +658,7 @@ static int train_loop(const struct train_flags *f, struct run *r)
     int rc = SN_OK;
     struct sn_step_info si = { 0 };
     const struct cpu_use before = cpu_use_now();
+    double settled = NAN;   /* the training loss of the last epoch, or of enough of it */
     const int64_t steps0 = sn_trainer_state(r->t)->global_step;
     while (!rc && !sn_trainer_done(r->t)) {
         if ((rc = sn_trainer_step(r->t, &si)))
@@ -651,6 +670,8 @@ static int train_loop(const struct train_flags *f, struct run *r)
                                         ? p.end_step - epoch_start : p.steps_per_epoch;
         progress_step(&r->pg, (int)si.epoch + 1, epochs, si.step_in_epoch, epoch_steps,
                       si.loss_mean, si.acc, batch, si.global_step, p.end_step);
+        if (si.step_in_epoch >= 20)   /* a mean of enough steps to judge */
+            settled = si.loss_mean;
         if (si.stop && !si.finished) {   /* time is short: no evaluation, straight to saving */
             r->stopped = si.stop;
             break;
@@ -660,10 +681,13 @@ static int train_loop(const struct train_flags *f, struct run *r)
             progress_break(&r->pg);
             if (!(rc = sn_trainer_end_epoch(r->t, &e)) && sn_dist_rank() == 0)
                 report_epoch(f, r, &e);
+            settled = rc ? settled : e.m.train_loss;
         }
     }
     progress_break(&r->pg);
     warn_busy_cores(r, before, steps0);
+    if (!rc)
+        warn_not_learnt(r, settled, sn_trainer_state(r->t)->global_step - steps0);
     return cli_end(rc);
 }
 

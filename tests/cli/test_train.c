@@ -1146,6 +1146,29 @@ static void test_train_warns_settings_unused(void **state)
     free(err);
 }
 
+/* A classifier that ended no better than guessing is warned about, with
+ * its lr: here inputs 10,000 times their scale (train only) and a tiny
+ * lr, so the loss stays far above ln 3 with finite gradients; the same run
+ * on the plain data learns and is not warned about. */
+static void test_train_not_learnt_warned(void **state)
+{
+    (void)state;
+    const char *big = sn_test_path("blobs_big.h5");
+    sn_test_write_blobs(big, (struct sn_test_blobs){ .train_scale = 1e4 });
+    const char *run = BIN " train --model %s --data %s --steps 120 --threads 1 --quiet "
+                      "--allow-split-preprocessing --lr 1e-9";
+    assert_int_equal(sn_test_run(run, sn_test_path("m.cfg"), big), 0);
+    char *err = err_text();
+    assert_non_null(strstr(err, "no better than guessing among 3 classes (1.099): the network "
+                                "did not learn; check the learning rate (lr 1e-09 here"));
+    free(err);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 120 --threads 1 "
+                                 "--quiet", sn_test_path("m.cfg"), sn_test_path("blobs.h5")), 0);
+    err = err_text();
+    assert_null(strstr(err, "guessing"));
+    free(err);
+}
+
 /* Other work on the cores a run's threads use slows spinning threads
  * most (8-24x in a user's run): the run says so at its end, naming
  * --threads 1.  Two busy loops on the two cores the run is pinned to; with
@@ -2500,6 +2523,7 @@ int main(void)
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),
         cmocka_unit_test(test_train_busy_cores_warned),
+        cmocka_unit_test(test_train_not_learnt_warned),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
