@@ -91,6 +91,10 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
         rc = sn_fail(SN_EIO, "%s: write failed", table);
     free(c.v);
     *rows = c.n;
+    if (!rc && c.n == 1)   /* a run of --steps shorter than an epoch */
+        cli_eprintf("scratchnet: warning: %s holds one epoch: each curve is one point (the log "
+                    "has a line per epoch; train for more epochs to see a curve)\n",
+                    cli_line(log));
     return rc;
 }
 

@@ -84,6 +84,14 @@ static void test_plot_draws_png(void **state)
     char *err = sn_test_slurp(sn_test_path("err.txt"));
     assert_non_null(strstr(err, "cut.jsonl:3: the last line has no end of line and is not a log "
                                 "line (a write cut short); skipped"));
+    assert_null(strstr(err, "holds one epoch"));
+    free(err);
+    /* a run shorter than an epoch: drawn, and said to be one point */
+    write_text(sn_test_path("one.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.1}\n");
+    rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("one.jsonl"), sn_test_path("m.png"));
+    assert_int_equal(rc, 0);
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "one.jsonl holds one epoch: each curve is one point"));
     free(err);
 }
 
