@@ -232,7 +232,10 @@ install: $(BIN) $(LIB) $(SO)
 	    $(DESTDIR)$(PREFIX)/include/scratchnet/dist $(DESTDIR)$(PREFIX)/include/scratchnet/train \
 	    $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/scratchnet/models $(DESTDIR)$(PREFIX)/share/doc/scratchnet/docs \
-	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/datasets
+	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/datasets \
+	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/transfer \
+	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/onnx \
+	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tests/cli
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scratchnet
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libscratchnet.a
 	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/libscratchnet.so.0
@@ -250,6 +253,13 @@ install: $(BIN) $(LIB) $(SO)
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/
 	install -m 644 docs/*.md docs/*.png $(DESTDIR)$(PREFIX)/share/doc/scratchnet/docs/
 	install -m 644 datasets/README.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/datasets/
+	@# what the guides link to, in the same folders, so the links hold
+	install -m 644 examples/*.c $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/
+	install -m 644 examples/transfer/*.cfg $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/transfer/
+	install -m 644 examples/onnx/* $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/onnx/
+	install -m 755 launch/*.sh launch/slurm.sbatch $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/
+	install -m 644 launch/hostfile.example $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/
+	install -m 644 tests/cli/bad_inputs.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tests/cli/
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
 	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \
 	    *"$(PREFIX)/lib/pkgconfig"*) ;; \

@@ -66,6 +66,8 @@ trap 'rm -rf "$tmp"' EXIT
 case "$MPI" in
 openmpi)
     bin=${SCRATCHNET:-$here/build/scratchnet}
+    # installed (share/doc/scratchnet/launch): the scratchnet on PATH
+    [ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet || echo "$bin")
     # the nodes as read and checked: mpirun never reads the user's file
     # again (a pipe would be empty, a file changed since unchecked)
     for n in "${nodes[@]}"; do echo "$n slots=$per"; done > "$tmp/hosts"

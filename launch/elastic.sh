@@ -92,6 +92,7 @@ if [ -z "$batch" ]; then
     *) bin=$here/build/scratchnet ;;
     esac
     bin=${SCRATCHNET:-$bin}
+    [ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet || echo "$bin")
     info=$("$bin" info --model "$model" 2>&1) || die "cannot read the global batch of '$model': $info"
     batch=$(printf '%s\n' "$info" | sed -n 's/^input .*  batch \([0-9]*\)  .*/\1/p' | head -1)
 fi

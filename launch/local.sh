@@ -26,6 +26,8 @@ case "$P_ok:$P_n" in yes:?|yes:??|yes:???|yes:????) P=$P_n ;; *)
     echo "launch/local.sh: ranks must be a whole number from 1 to 9999, got '$P'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHNET:-$here/build/scratchnet}
+# installed (share/doc/scratchnet/launch): the scratchnet on PATH
+[ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet || echo "$bin")
 # nproc alone would answer OMP_NUM_THREADS (GNU coreutils reads it): the
 # affinity mask is what this process may use
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)

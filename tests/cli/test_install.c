@@ -86,6 +86,15 @@ static void test_install_prefix(void **state)
         assert_non_null(f);
         fclose(f);
     }
+    /* every relative link of the installed guides leads to an installed file */
+    rc = sn_test_run("cd %s/share/doc/scratchnet && for f in $(find . -name '*.md'); do "
+                     "grep -o '](\\([^)#]*\\)' \"$f\" | sed 's/^](//' | "
+                     "grep -v '^https\\?:\\|^mailto:\\|^$' | while read -r l; do "
+                     "[ -e \"$(dirname \"$f\")/$l\" ] || echo \"$f -> $l\"; done; done | "
+                     "tee /dev/stderr | grep -q . && exit 1 || exit 0", p);
+    if (rc)
+        fprintf(stderr, "links to missing files:\n%s\n", sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
     rc = sn_test_run("%s/bin/scratchnet info --model %s/share/scratchnet/models/lenet5.cfg", p, p);
     assert_int_equal(rc, 0);
     char *out = sn_test_slurp(sn_test_path("out.txt"));
