@@ -303,13 +303,22 @@ static int stage_folder(struct sn_trainer *t)
     t->lock_made = !rc && !sn_ckptdir_has_lock_file(t->o.ckpt_dir);
     if (!rc)
         rc = sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
+    return rc;
+}
+
+/* Once the run has taken the folder (its checkpoint accepted, or none):
+ * the temporary files of writes a killed run never finished.  A refused
+ * run leaves them, as it leaves the whole folder. */
+static void tidy_folder(struct sn_trainer *t)
+{
     char first[4096];
-    const int left = rc ? 0 : sn_ckptdir_remove_tmp(t->o.ckpt_dir, first, sizeof first);
+    if (!t->o.ckpt_dir || t->rank != 0)
+        return;
+    const int left = sn_ckptdir_remove_tmp(t->o.ckpt_dir, first, sizeof first);
     if (left)
         sn_trainer_warn(t, "removed %d temporary file%s of checkpoint writes that never "
                         "finished (%s%s)", left, left == 1 ? "" : "s", first,
                         left > 1 ? ", ..." : "");
-    return rc;
 }
 
 /* A train split read from the file every step: a thread reads the next
@@ -411,6 +420,8 @@ static int create_stages(struct sn_trainer *t, const char *text, const char *nam
         rc = sn_trainer_start(t, start);
     if (!rc)
         rc = sn_dist_agree(stage_end(rc, "loading the starting point"));
+    if (!rc)
+        tidy_folder(t);
     sn_trainer_alive(t, -1);
     t->saved_step = t->st.global_step;   /* finish writes only when this moves */
     return rc;

@@ -172,7 +172,9 @@ static void make_fixtures(void)
     struct stat st;
     assert_int_equal(stat(fx_path("ck.h5"), &st), 0);
     assert_int_equal(sn_test_run("cd %s && head -c %lld ck.h5 > trunc.h5 && cp ck.h5 flip.h5 && "
-                                 "mkdir dmg && cp trunc.h5 dmg/ckpt-00000003.h5", fx,
+                                 "mkdir dmg && cp trunc.h5 dmg/ckpt-00000003.h5 && mkdir tmpleft && "
+                                 "cp ck.h5 tmpleft/ckpt-00000003.h5 && "
+                                 "echo partial > tmpleft/.ckpt-00000004.h5.tmp.4242", fx,
                                  (long long)st.st_size / 2), 0);
     FILE *f = fopen(fx_path("flip.h5"), "r+b");
     assert_non_null(f);
