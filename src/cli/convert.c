@@ -248,22 +248,31 @@ static int fill_folder(struct sn_h5 *f, const void *ctx)
 }
 
 /* convert folder and convert cifar10: an image set in memory, then one file. */
-/* One item of a --classes list, "5" or "5-9", into [*a, *b]; false if it
- * is not one. */
-static bool class_range(const char *item, long long *a, long long *b)
+/* Digits alone: a number, though maybe too large for any integer type. */
+static bool all_digits(const char *t)
+{
+    return t[0] && strspn(t, "0123456789") == strlen(t);
+}
+
+/* One item of a --classes list, "5" or "5-9", into [*a, *b]: 1; 0 if it is
+ * not one; -1 if it is, with a number beyond every class (LLONG_MAX). */
+static int class_range(const char *item, long long *a, long long *b)
 {
     char text[48];
     const size_t len = strlen(item);
     if (len == 0 || len >= sizeof text)
-        return false;
+        return 0;
     memcpy(text, item, len + 1);
     char *dash = strchr(text + 1, '-');
     if (dash)
         *dash = '\0';
-    if (sn_parse_int(text, LLONG_MIN, LLONG_MAX, a))
-        return false;
-    *b = *a;
-    return !dash || sn_parse_int(dash + 1, LLONG_MIN, LLONG_MAX, b) == SN_OK;
+    const char *hi = dash ? dash + 1 : text;
+    if ((sn_parse_int(text, LLONG_MIN, LLONG_MAX, a) && !all_digits(text)) ||
+        (dash && sn_parse_int(hi, LLONG_MIN, LLONG_MAX, b) && !all_digits(hi)))
+        return 0;
+    if (sn_parse_int(text, LLONG_MIN, LLONG_MAX, a) || sn_parse_int(hi, LLONG_MIN, LLONG_MAX, b))
+        return -1;
+    return 1;
 }
 
 /* "5-9" or "0,2,4" (or a mix) into a class mask of K entries. */
@@ -276,14 +285,18 @@ static int parse_classes(const char *list, bool *mask, int K)
         long long a, b;
         if (len < sizeof item)
             memcpy(item, p, len), item[len] = '\0';
-        if (len >= sizeof item || !class_range(item, &a, &b))
+        const int got = len < sizeof item ? class_range(item, &a, &b) : 0;
+        if (!got)
             return sn_fail(SN_EUSAGE, "--classes %.80s: expected a list like 5-9 or 0,2,4", list);
+        if (got < 0)
+            return sn_fail(SN_EUSAGE, "--classes %.80s: %.47s is not within the %d classes (0 "
+                           "to %d)", list, item, K, K - 1);
         if (b < a && a < K && b >= 0)
             return sn_fail(SN_EUSAGE, "--classes %.80s: %.47s runs backwards (write %lld-%lld)",
                            list, item, b, a);
         if (a < 0 || b < a || b >= K)
-            return sn_fail(SN_EUSAGE, "--classes %.80s: %.47s is not within the %d classes", list,
-                           item, K);
+            return sn_fail(SN_EUSAGE, "--classes %.80s: %.47s is not within the %d classes (0 "
+                           "to %d)", list, item, K, K - 1);
         for (long long c = a; c <= b; c++)
             n += !mask[c], mask[c] = true;
         p += len;

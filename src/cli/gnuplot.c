@@ -20,8 +20,12 @@ int cli_tmpdir(char *dir, size_t len)
     const char *base = getenv("TMPDIR");
     if (!base || !*base)
         base = "/tmp";
-    if ((size_t)snprintf(dir, len, "%s/scratchnet.XXXXXX", base) >= len || !mkdtemp(dir))
-        return sn_fail(SN_EIO, "cannot create a temporary directory in %s", base);
+    if ((size_t)snprintf(dir, len, "%s/scratchnet.XXXXXX", base) >= len)
+        return sn_fail(SN_EIO, "cannot create a temporary directory in %s: the name is too "
+                       "long", base);
+    if (!mkdtemp(dir))
+        return sn_fail(SN_EIO, "cannot create a temporary directory in %s (TMPDIR): %s", base,
+                       strerror(errno));
     return SN_OK;
 }
 

@@ -121,9 +121,18 @@ static int write_i64(struct sn_h5 *f, const char *path, int64_t v)
     return sn_h5_write(f, path, 0, NULL, SN_H5_I64, &v);
 }
 
+/* A counter: stored as an integer (a float would be truncated, 3.7 read
+ * as step 3, without a word). */
 static int read_i64(struct sn_h5 *f, const char *path, int64_t *v)
 {
-    return sn_h5_read_all(f, path, SN_H5_I64, v, 1);
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    int rc = sn_h5_info(f, path, &nd, dims, &cls, &size);
+    if (!rc && cls != SN_H5_CLASS_INT)
+        rc = sn_fail(SN_EINVAL, "%s: %s is not an integer (a counter is stored as one)",
+                     sn_h5_path(f), path);
+    return rc ? rc : sn_h5_read_all(f, path, SN_H5_I64, v, 1);
 }
 
 struct ckpt_job {

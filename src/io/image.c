@@ -263,9 +263,12 @@ static int read_jpeg(FILE *f, const char *path, struct sn_image *out)
     return SN_OK;
 }
 
+enum { PGM_MAX_NUMBER = 100000000 };
+
 /* One whitespace-separated number of a PGM header or P2 body ('#' starts
- * a comment up to the end of the line in the header). */
-static bool pgm_number(FILE *f, long *v)
+ * a comment up to the end of the line in the header): 1, or 0 when none
+ * is there, -1 when it is above PGM_MAX_NUMBER (not read further). */
+static int pgm_number(FILE *f, long *v)
 {
     int c;
     do {
@@ -275,16 +278,41 @@ static bool pgm_number(FILE *f, long *v)
                 c = fgetc(f);
     } while (c == ' ' || c == '\t' || c == '\n' || c == '\r');
     if (c < '0' || c > '9')
-        return false;
+        return 0;
     long n = 0;
     while (c >= '0' && c <= '9') {
-        if (n > 100000000)
-            return false;
+        if (n > PGM_MAX_NUMBER / 10)
+            return -1;
         n = n * 10 + (c - '0');
         c = fgetc(f);
     }
     *v = n;   /* the one whitespace after the number is consumed: it must be one */
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == EOF;
+    return n > PGM_MAX_NUMBER ? -1
+           : c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == EOF;
+}
+
+/* The header's field name (width, height, maxval) into *v. */
+static int pgm_field(FILE *f, const char *path, const char *name, long *v)
+{
+    const int got = pgm_number(f, v);
+    if (got < 0)
+        return sn_fail(SN_EINVAL, "%s: PGM %s is more than %d: expected a number in [1, %d]",
+                       path, name, PGM_MAX_NUMBER, PGM_MAX_NUMBER);
+    return got ? SN_OK : sn_fail(SN_EINVAL, "%s: damaged PGM header (no %s)", path, name);
+}
+
+/* P2's pixel i, 0 .. maxval, into *px. */
+static int pgm_pixel(FILE *f, const char *path, size_t i, long maxval, uint8_t *px)
+{
+    long v = 0;
+    const int got = pgm_number(f, &v);
+    if (got == 0)
+        return sn_fail(SN_EINVAL, "%s: PGM pixel %zu is missing or not a number", path, i);
+    if (got < 0 || v > maxval)
+        return sn_fail(SN_EINVAL, "%s: PGM pixel %zu is %s%ld, above maxval %ld", path, i,
+                       got < 0 ? "more than " : "", got < 0 ? (long)PGM_MAX_NUMBER : v, maxval);
+    *px = (uint8_t)v;
+    return SN_OK;
 }
 
 /* netpbm greymap: P5 (binary) or P2 (ASCII), maxval 1..255 (scaled to 255). */
@@ -293,14 +321,15 @@ static int read_pgm(FILE *f, const char *path, struct sn_image *out)
     char magic[2];
     long w, h, maxval;
     int rc = SN_OK;
-    if (fread(magic, 1, 2, f) != 2 || !pgm_number(f, &w) || !pgm_number(f, &h) ||
-        !pgm_number(f, &maxval))
+    if (fread(magic, 1, 2, f) != 2)
         rc = sn_fail(SN_EINVAL, "%s: damaged PGM header", path);
-    else if ((rc = check_size(path, "PGM", w, h)))
-        ;
-    else if (maxval < 1 || maxval > 255)
-        rc = sn_fail(SN_EINVAL, "%s: PGM maxval %ld (only 8-bit greymaps, maxval <= 255)", path,
-                     maxval);
+    if (!rc && !(rc = pgm_field(f, path, "width", &w)) && !(rc = pgm_field(f, path, "height", &h)))
+        rc = pgm_field(f, path, "maxval", &maxval);
+    if (!rc)
+        rc = check_size(path, "PGM", w, h);
+    if (!rc && (maxval < 1 || maxval > 255))
+        rc = sn_fail(SN_EINVAL, "%s: PGM maxval %ld: expected 1 to 255 (8-bit greymaps only)",
+                     path, maxval);
     if (!rc) {
         out->width = (int)w;
         out->height = (int)h;
@@ -318,13 +347,8 @@ static int read_pgm(FILE *f, const char *path, struct sn_image *out)
                 rc = sn_fail(SN_EINVAL, "%s: PGM pixel %zu is %d, above maxval %ld", path, i,
                              out->data[i], maxval);
     } else if (!rc) {
-        for (size_t i = 0; i < n && !rc; i++) {
-            long v;
-            if (!pgm_number(f, &v) || v > maxval)
-                rc = sn_fail(SN_EINVAL, "%s: PGM pixel %zu is missing or above maxval", path, i);
-            else
-                out->data[i] = (uint8_t)v;
-        }
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = pgm_pixel(f, path, i, maxval, &out->data[i]);
     }
     if (!rc && maxval != 255)
         for (size_t i = 0; i < n; i++)

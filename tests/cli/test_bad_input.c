@@ -585,6 +585,19 @@ static void link_and_half(void)
     assert_true(f >= 0 && H5Ldelete(f, "/run", H5P_DEFAULT) >= 0);
     H5Fclose(f);
     reseal("norun.h5");
+    /* a counter stored as a float: 3.7 would be read as step 3 */
+    assert_int_equal(sn_test_run("cd %s && cp ck.h5 stepf.h5", fx), 0);
+    f = H5Fopen(fx_path("stepf.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0 && H5Ldelete(f, "/state/global_step", H5P_DEFAULT) >= 0);
+    const double step = 3.7;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(f, "/state/global_step", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(d >= 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &step) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(f);
+    reseal("stepf.h5");
 }
 
 /* w.h5 with 40 empty groups nested under /params (wdeep.h5), resealed:

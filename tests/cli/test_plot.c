@@ -86,6 +86,13 @@ static void test_plot_draws_png(void **state)
                                 "line (a write cut short); skipped"));
     assert_null(strstr(err, "holds one epoch"));
     free(err);
+    /* a TMPDIR that cannot hold gnuplot's folder: the reason said */
+    rc = sn_test_run("TMPDIR=%s/missing " BIN " plot %s -o %s", sn_test_tmpdir(),
+                     sn_test_path("log.jsonl"), sn_test_path("t.png"));
+    assert_int_equal(rc, 1);
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "/missing (TMPDIR): No such file or directory"));
+    free(err);
     /* a run shorter than an epoch: drawn, and said to be one point */
     write_text(sn_test_path("one.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.1}\n");
     rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("one.jsonl"), sn_test_path("m.png"));

@@ -240,22 +240,31 @@ static void test_image_pgm(void **state)
     assert_memory_equal(img.data, want2, 4);
     sn_image_free(&img);
 
-    static const char *const bad[] = {
-        "P5\n3 2\n255\n\x01\x02",        /* pixels cut short */
-        "P5\n3 2\n65535\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c",   /* 16-bit */
-        "P5\n0 2\n255\n",                   /* empty */
-        "P5\nx 2\n255\n",                   /* no width */
-        "P2 2 1 10\n3 11\n",                 /* above maxval */
-        "P5\n2 1\n100\n\x64\x65",          /* above maxval in binary: 101 would wrap to 2 */
-        "P5\n0x1c 28\n255\n",                /* a number not ended by whitespace */
-        "P5\n99999 99999\n255\n",           /* too large */
+    static const char *const bad[][2] = {   /* the file, what the error says */
+        { "P5\n3 2\n255\n\x01\x02", "PGM pixel data is cut short" },
+        { "P5\n3 2\n65535\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c",
+          "PGM maxval 65535: expected 1 to 255 (8-bit greymaps only)" },
+        { "P5\n3 2\n0\n\x01", "PGM maxval 0: expected 1 to 255" },
+        { "P5\n0 2\n255\n", "PGM of 2x0 pixels (height x width, as every size scratchnet "
+                             "prints): each side must be 1 to 16384" },
+        { "P5\nx 2\n255\n", "damaged PGM header (no width)" },
+        { "P2 2 1 10\n3 11\n", "PGM pixel 1 is 11, above maxval 10" },
+        { "P2 2 1 10\n3 99999999999999999999\n", "PGM pixel 1 is more than 100000000, above" },
+        { "P2 2 1 10\n3 x\n", "PGM pixel 1 is missing or not a number" },
+        /* above maxval in binary: 101 would wrap to 2 */
+        { "P5\n2 1\n100\n\x64\x65", "PGM pixel 1 is 101, above maxval 100" },
+        { "P5\n0x1c 28\n255\n", "damaged PGM header (no width)" },   /* not ended by a blank */
+        { "P5\n99999 99999\n255\n", "each side must be 1 to 16384" },
+        { "P5\n4294967300 1\n255\n", "PGM width is more than 100000000: expected a number in "
+                                      "[1, 100000000]" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        write_bytes(sn_test_path("bad.pgm"), bad[i], strlen(bad[i]));
+        write_bytes(sn_test_path("bad.pgm"), bad[i][0], strlen(bad[i][0]));
         int rc = sn_image_read(sn_test_path("bad.pgm"), &img);
-        if (rc != SN_EINVAL)
-            fprintf(stderr, "bad PGM %zu accepted\n", i);
+        if (rc != SN_EINVAL || !strstr(sn_errmsg(), bad[i][1]))
+            fprintf(stderr, "bad PGM %zu: %d, %s\n", i, rc, sn_errmsg());
         assert_int_equal(rc, SN_EINVAL);
+        assert_non_null(strstr(sn_errmsg(), bad[i][1]));
         assert_null(img.data);
     }
 }
