@@ -593,7 +593,8 @@ static void link_and_half(void)
     hid_t sp = H5Screate(H5S_SCALAR);
     hid_t d = H5Dcreate2(f, "/state/global_step", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT,
                          H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(d >= 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &step) >= 0);
+    assert_true(d >= 0);
+    assert_true(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &step) >= 0);
     H5Dclose(d);
     H5Sclose(sp);
     H5Fclose(f);
