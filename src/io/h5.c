@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/auxv.h>
 #include <sys/resource.h>
@@ -528,6 +529,12 @@ static bool probe_too_deep;     /* in the probe's child only */
 #define PROBE_CPU_S 8
 #define PROBE_CPU_TEXT "8"
 #define PROBE_TOO_LARGE 45
+/* The room the child must find free before it reads anything: an honest
+ * file's check takes a few MB, so a crash with this much room is the
+ * file's doing; without it (a tight ulimit -v), a crash would say nothing
+ * about the file. */
+#define PROBE_ROOM_MB 16
+#define PROBE_NO_ROOM 46
 
 /* The probe's child is a fresh process: this program again, started with
  * posix_spawn and told by SN_H5_PROBE which check to run (a constructor
@@ -594,6 +601,11 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
      * blocks (a slow file system): 60 s of waiting */
     setrlimit(RLIMIT_CPU, &(struct rlimit){ PROBE_CPU_S, PROBE_CPU_S + 1 });
     alarm(60);
+    void *room = mmap(NULL, (size_t)PROBE_ROOM_MB << 20, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (room == MAP_FAILED)
+        _exit(PROBE_NO_ROOM);
+    munmap(room, (size_t)PROBE_ROOM_MB << 20);
     const char *arg = getenv(PROBE_ENV_ARG);
     const int rc = try_open(PROBE_FD_PATH, arg ? arg : "");
     _exit(probe_too_deep ? PROBE_TOO_DEEP
@@ -853,6 +865,19 @@ static int open_to_check(const char *path, struct sn_file_stamp *st)
     return file;
 }
 
+/* The child found less than PROBE_ROOM_MB free (a tight ulimit -v):
+ * nothing is known of the file, and it is not called damaged. */
+static int no_room(const char *path)
+{
+    struct rlimit as;
+    char limit[64] = "";
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+        snprintf(limit, sizeof limit, " of %llu MB", (unsigned long long)(as.rlim_cur >> 20));
+    return sn_fail(SN_ENOMEM, "%s: cannot check it: the address-space limit%s (ulimit -v) "
+                   "leaves the process that checks it less than the %d MB it needs; run the "
+                   "command again with more room", path, limit, PROBE_ROOM_MB);
+}
+
 int sn_h5_probe(const char *path, const char *kind, const char *arg)
 {
     int err = -1, st = 0;
@@ -896,6 +921,8 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
         return sn_fail(SN_EINVAL, "%s: libhdf5 needed more than %d MB of memory to read what "
                        "the command reads of it; no file of scratchnet's kinds needs that "
                        "(damaged or crafted?)", path, PROBE_RSS_BUDGET_MB);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_NO_ROOM)
+        return no_room(path);
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_OVER_BUDGET)
         return sn_fail(SN_EINVAL, "%s: its compressed arrays hold more than %d MB in the chunks "
                        "checking it reads (the first and last of each array): no file of "
@@ -905,14 +932,6 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
         return sn_fail(SN_EINVAL, "%s: the process checking it (this program started again) "
                        "ended with status %d: %s", path, WEXITSTATUS(st),
                        tail.len ? last_line(&tail) : "no message");
-    struct rlimit as;
-    if (WTERMSIG(st) != SIGALRM && WTERMSIG(st) != SIGXCPU && getrlimit(RLIMIT_AS, &as) == 0 &&
-        as.rlim_cur != RLIM_INFINITY)   /* a crash may be libhdf5's malloc failing */
-        return sn_fail(SN_ENOMEM, "%s: the process checking it %s under the address-space "
-                       "limit of %llu MB (ulimit -v): too little memory to read it, or a "
-                       "damaged file; run the command again with more room",
-                       path, WTERMSIG(st) == SIGKILL ? "was killed" : "crashed",
-                       (unsigned long long)(as.rlim_cur >> 20));
     return sn_fail(SN_EINVAL, "%s: damaged HDF5 file: libhdf5 %s reading it", path,
                    WTERMSIG(st) == SIGALRM ? "hung for 60 s"
                    : WTERMSIG(st) == SIGXCPU ? "ran for " PROBE_CPU_TEXT " s of CPU time"

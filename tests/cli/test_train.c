@@ -1169,6 +1169,35 @@ static void test_train_not_learnt_warned(void **state)
     free(err);
 }
 
+/* Under a tight ulimit -v, the HDF5 probe's child (the program started
+ * again to open a file first) may find too little room: a good file is
+ * then "cannot check it ... (ulimit -v)", exit 1, never "damaged".  The
+ * limit goes down in 4 MB steps from where info works to the first one
+ * where it does not.  Not under the sanitizers, which reserve terabytes. */
+static void test_train_tight_limit_not_damaged(void **state)
+{
+    (void)state;
+    if (getenv("SN_SANITIZE")) {
+        print_message("skipping: the sanitizers reserve terabytes of address space\n");
+        return;
+    }
+    const char *w = sn_test_path("tight.h5");
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --quiet --out %s",
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"), w), 0);
+    int rc = 0;
+    long kb = 320000;
+    for (; kb > 100000 && rc == 0; kb -= 4000)
+        rc = sn_test_run("ulimit -v %ld; OMP_NUM_THREADS=1 timeout 5 " BIN " info --weights %s",
+                         kb, w);
+    char *err = err_text();
+    if (rc != 1 || !strstr(err, "cannot check it: the address-space limit of"))
+        fprintf(stderr, "at ulimit -v %ld: exit %d: %s\n", kb + 4000, rc, err);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "(ulimit -v) leaves the process that checks it less than"));
+    assert_null(strstr(err, "damaged"));
+    free(err);
+}
+
 /* Other work on the cores a run's threads use slows spinning threads
  * most (8-24x in a user's run): the run says so at its end, naming
  * --threads 1.  Two busy loops on the two cores the run is pinned to; with
@@ -2523,6 +2552,7 @@ int main(void)
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),
         cmocka_unit_test(test_train_busy_cores_warned),
+        cmocka_unit_test(test_train_tight_limit_not_damaged),
         cmocka_unit_test(test_train_not_learnt_warned),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
