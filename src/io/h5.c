@@ -1667,6 +1667,13 @@ static int open_attr(struct sn_h5 *f, const char *path, const char *name, hid_t 
     return SN_OK;
 }
 
+static int too_long(struct sn_h5 *f, const char *path, const char *name, size_t bytes)
+{
+    return sn_fail(SN_EINVAL, "%s: attribute %s of %s holds %zu bytes, more than the %zu a "
+                   "scratchnet text attribute holds (a model text is at most 1 MiB)", f->path,
+                   name, path, bytes, SN_H5_MAX_TEXT);
+}
+
 int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char **out)
 {
     hid_t a = -1;
@@ -1684,11 +1691,15 @@ int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char
         char *v = NULL;
         if (H5Aread(a, mt, &v) < 0 || !v)
             rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
+        else if (strlen(v) > SN_H5_MAX_TEXT)
+            rc = too_long(f, path, name, strlen(v));
         else if (!(res = strdup(v)))
             rc = sn_fail(SN_ENOMEM, "out of memory");
         if (v)
             H5free_memory(v);
         H5Tclose(mt);
+    } else if (H5Tget_size(t) > SN_H5_MAX_TEXT) {
+        rc = too_long(f, path, name, H5Tget_size(t));
     } else {
         size_t n = H5Tget_size(t);
         res = calloc(n + 1, 1);

@@ -163,7 +163,12 @@ int sn_h5_write_stoppable(struct sn_h5 *f, const char *path, int ndim, const siz
 int sn_h5_mkgroup(struct sn_h5 *f, const char *path);
 
 /* Attributes on the object at path.  get_str returns a malloc'd string the
- * caller frees; SN_EINVAL if absent.  has_attr tells without failing. */
+ * caller frees; SN_EINVAL if absent, or longer than SN_H5_MAX_TEXT bytes
+ * (a model text is at most 1 MiB, as a model file; a fixed-length string
+ * is refused before it is read, a variable-length one once libhdf5 has
+ * read it, within the probe's memory budget).  has_attr tells without
+ * failing. */
+#define SN_H5_MAX_TEXT ((size_t)1 << 20)
 bool sn_h5_has_attr(struct sn_h5 *f, const char *path, const char *name);
 int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char **out);
 int sn_h5_attr_set_str(struct sn_h5 *f, const char *path, const char *name, const char *s);

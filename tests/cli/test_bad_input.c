@@ -63,6 +63,7 @@ static void write_bytes(const char *name, const void *bytes, size_t n)
 
 static void make_hostile_fixtures(void);
 static void with_classes(const char *to, const char *const *names, size_t n);
+static void long_cfg(const char *to);
 
 static const char m_cfg[] =
     "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\noptimizer = sgd\n"
@@ -913,6 +914,7 @@ static void make_hostile_fixtures(void)
     with_classes(fx_path("cls2.h5"), (const char *const[]){ "a", "b" }, 2);
     with_classes(fx_path("clsdup.h5"), (const char *const[]){ "a", "b", "a" }, 3);
     with_classes(fx_path("clsempty.h5"), (const char *const[]){ "a", "", "c" }, 3);
+    long_cfg("cfgbig.h5");
     with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);
     /* models within every per-layer limit but too big in all: 1 G
      * parameters (8 GB with gradients) in 61 bytes; 256 M parameters
@@ -1068,6 +1070,34 @@ static void test_every_bad_input(void **state)
     printf("%d bad inputs, %d runs, %d failed\n", rows, runs, failed);
     assert_true(rows >= 160);
     assert_int_equal(failed, 0);
+}
+
+/* w.h5 whose /model cfg is a text of 1.5 MiB (a model file holds at most
+ * 1 MiB), resealed. */
+static void long_cfg(const char *to)
+{
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, to), 0);
+    const size_t n = (size_t)3 << 19;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    memset(text, '#', n);
+    memcpy(text, "[net]\ninput = 8\n", 16);
+    text[n] = '\0';
+    hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t o = H5Oopen(f, "/model", H5P_DEFAULT);
+    H5Adelete(o, "cfg");
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, H5T_VARIABLE);
+    hid_t a = H5Acreate2(o, "cfg", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Awrite(a, t, &text) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Oclose(o);
+    H5Fclose(f);
+    free(text);
+    reseal(to);
 }
 
 /* Root attribute classes of a copy of blobs.h5: n names. */
