@@ -441,7 +441,10 @@ int cli_check_world(void)
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);
         long long n;
-        if (v && sn_parse_int(v, 2, LLONG_MAX, &n) == SN_OK)
+        /* digits past every integer are more than 1 too */
+        const bool huge = v && v[0] && strspn(v, "0123456789") == strlen(v) &&
+                          sn_parse_int(v, 0, LLONG_MAX, &n) != SN_OK;
+        if (v && (huge || sn_parse_int(v, 2, LLONG_MAX, &n) == SN_OK))
             return sn_fail(SN_EUSAGE,
                            "this process sees a world of 1 rank but %s=%s says the job has more: "
                            "scratchnet was started by a launcher of another MPI, or built "
