@@ -104,6 +104,15 @@ static struct sn_optim_cfg other_kind(const struct sn_trainer *t, enum sn_optim_
                         sn_optim_name(kind), dropped, n == 1 ? "is" : "are", sn_optim_name(kind));
     d.weight_decay = f->weight_decay;
     d.decoupled_wd = f->decoupled_wd;
+    const bool was = f->decoupled_wd || f->kind == SN_OPT_ADAMW;
+    const bool now = f->decoupled_wd || kind == SN_OPT_ADAMW;
+    if (f->weight_decay != 0.0f && was != now)   /* one number, another strength */
+        sn_trainer_warn(t, "--optimizer %s: the model file's weight_decay %g now %s",
+                        sn_optim_name(kind), (double)f->weight_decay,
+                        now ? "shrinks the weights directly (decoupled, as AdamW) instead of "
+                              "adding to the gradient (L2)"
+                            : "adds to the gradient (L2) instead of shrinking the weights "
+                              "directly (decoupled, as AdamW)");
     d.lookahead_k = f->lookahead_k;
     d.lookahead_alpha = f->lookahead_alpha;
     d.ema = f->ema;

@@ -1117,7 +1117,7 @@ static void test_train_warns_settings_unused(void **state)
     f = fopen(adam, "w");
     assert_non_null(f);
     fputs("[net]\ninput = 8\nbatch = 24\noptimizer = adam\nbeta1 = 0.8\neps = 1e-6\n"
-          "[dense]\nunits = 3\n", f);
+          "weight_decay = 0.01\n[dense]\nunits = 3\n", f);
     fclose(f);
     assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --optimizer sgd "
                                  "--threads 1 --quiet", adam, sn_test_path("blobs.h5")), 0);
@@ -1132,6 +1132,10 @@ static void test_train_warns_settings_unused(void **state)
                                  out), 0);
     err = err_text();
     assert_null(strstr(err, "not used"));
+    /* the same weight_decay, another meaning: said */
+    assert_non_null(strstr(err, "--optimizer adamw: the model file's weight_decay 0.01 now "
+                                "shrinks the weights directly (decoupled, as AdamW) instead of "
+                                "adding to the gradient (L2)"));
     free(err);
     assert_int_equal(sn_test_run(BIN " info --weights %s", out), 0);
     char *info = sn_test_slurp(sn_test_path("out.txt"));
