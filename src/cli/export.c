@@ -95,8 +95,8 @@ static int run(const char *weights, const char *model, const char *out, struct s
         char b[32] = "N";
         if (o->batch)
             snprintf(b, sizeof b, "%d", o->batch);
-        cli_printf("wrote %s: opset %d, batch %s, %d layers%s%s\n", cli_line(out), o->opset, b,
-                   m->n_layers,
+        cli_printf("wrote %s: opset %d, batch %s, %d layer%s%s%s\n", cli_line(out), o->opset,
+                   b, m->n_layers, cli_s(m->n_layers),
                    net.augment.test_flip ? ", test_flip in the graph" : "",
                    o->probs ? ", output probs" : ", output the raw outputs");
         if (assumed)

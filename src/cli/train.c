@@ -432,9 +432,12 @@ static void print_plan(const struct train_flags *f, const struct run *r)
                    f->shard ? ", sharded over the ranks" : "");
     struct sn_dist_hosts h;
     sn_dist_hosts(&h);
-    cli_printf("gradients averaged by %s (%d host%s, up to %d rank%s on one)\n",
-               sn_trainer_reducer_name(r->t), h.n_hosts, cli_s(h.n_hosts), h.max_local_size,
-               cli_s(h.max_local_size));
+    if (sn_dist_size() == 1)
+        cli_printf("gradients: one rank, nothing to average\n");
+    else
+        cli_printf("gradients averaged by %s (%d host%s, up to %d rank%s on one)\n",
+                   sn_trainer_reducer_name(r->t), h.n_hosts, cli_s(h.n_hosts), h.max_local_size,
+                   cli_s(h.max_local_size));
     if (sn_trainer_done(r->t)) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
