@@ -171,6 +171,12 @@ static int stage_model(struct sn_trainer *t, const char *text, const char *name)
                        P, P == 1 ? "" : "s");
     t->b = B / P;
     t->mb = t->b / t->o.accumulate;
+    /* the batch against the data first: a batch of more rows than there
+     * are is the problem, not the memory it would take */
+    const struct sn_split *train = sn_dataset_split(t->ds, "train");
+    if (train && train->n < (size_t)B)
+        return sn_fail(SN_EINVAL, "%s: /train has %zu rows, fewer than one global batch of %d",
+                       sn_dataset_name(t->ds), train->n, B);
     /* before the data loads and anything is allocated */
     return sn_model_check_budget(t->m, t->mb, sn_optim_count_states(&t->net.optim), name);
 }
@@ -183,9 +189,6 @@ static int stage_data(struct sn_trainer *t, const char *data_name)
     int rc = sn_check_split(t->m, &t->net, t->ds, t->train);
     if (!rc && t->test)
         rc = sn_check_split(t->m, &t->net, t->ds, t->test);
-    if (!rc && t->train->n < (size_t)t->net.batch)
-        rc = sn_fail(SN_EINVAL, "%s: /train has %zu rows, fewer than one global batch of %d",
-                     data_name, t->train->n, t->net.batch);
     if (rc)
         return rc;
     /* in memory when it fits: no file access inside a step */
