@@ -170,18 +170,15 @@ static int run_image(const char *weights, const char *model, const char *input, 
     int32_t pred = 0;
     memset(&meta, 0, sizeof meta);
     int rc = cli_load_weights(weights, model, 1, &net, &m, NULL);
-    if (!rc && net.target_input)   /* its outputs are an image, not classes to rank */
+    if (!rc && net.target_input && !out)   /* its outputs are an image, not classes */
         rc = sn_fail(SN_EUSAGE, "%s: an autoencoder (target = input): its outputs are no classes "
-                     "to show; predict a dataset (.h5) with -o to get them", weights);
+                     "to show; give -o OUT.csv or OUT.h5 to get them", weights);
     struct sn_h5 *f = NULL;
     if (!rc)
         rc = sn_weights_open(weights, &f);
     if (!rc)
         rc = sn_data_meta_read(f, &meta);
     sn_h5_close(f);
-    if (!rc)
-        rc = cli_check_class_names(weights, "/model classes", meta.classes, meta.n_classes,
-                                   (int)sn_model_out_len(m));
     for (size_t k = 0; !rc && k < meta.n_classes; k++)   /* shown one a line */
         sn_text_clean(meta.classes[k], false);
     const struct sn_shape *is = m ? &m->in_shape : NULL;
@@ -225,7 +222,8 @@ static int run_image(const char *weights, const char *model, const char *input, 
                    C, H, W, stretched(&img, H, W) ? " (stretched: its shape is not the input's; "
                    "crop it first for an undistorted item)" : "",
                    meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
-        print_top(net.loss, probs, K, top, meta.classes, meta.n_classes);
+        if (!net.target_input)   /* an autoencoder's outputs go to -o only */
+            print_top(net.loss, probs, K, top, meta.classes, meta.n_classes);
         if (out) {
             struct outputs o = { 1, K, probs, &pred };
             rc = ends_with(out, ".csv") ? write_csv(out, &o)

@@ -264,6 +264,29 @@ static void test_train_predict_image(void **state)
     assert_non_null(strstr(out, "grey 4x4 (height x width) -> model input 1x4x6 (stretched: its "
                                 "shape is not the input's"));
     free(out);
+    /* an autoencoder's outputs (its image) go to -o; without -o, said */
+    write_text(sn_test_path("ae.cfg"), "[net]\ninput = 1,4,6\nbatch = 20\nloss = mse\n"
+               "target = input\n[dense]\nunits = 4\nactivation = relu\n[dense]\nunits = 24\n");
+    rc = sn_test_run(BIN " train --model %s --data %s --steps 3 --quiet --out %s",
+                     sn_test_path("ae.cfg"), sn_test_path("u8.h5"), sn_test_path("ae.h5"));
+    if (rc)
+        fprintf(stderr, "%s\n", err_text());
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("ae.h5"),
+                     sn_test_path("row0.pgm"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "an autoencoder (target = input): its outputs are no classes to "
+                                "show; give -o OUT.csv or OUT.h5 to get them"));
+    free(err);
+    rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("ae.h5"),
+                     sn_test_path("row0.pgm"), sn_test_path("ae.csv"));
+    if (rc)
+        fprintf(stderr, "%s\n", err_text());
+    assert_int_equal(rc, 0);
+    char *csv = sn_test_slurp(sn_test_path("ae.csv"));
+    assert_non_null(strstr(csv, "p23"));   /* 24 outputs, one row */
+    free(csv);
     write_text(sn_test_path("broken.png"), "not a png");
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
                      sn_test_path("broken.png"));
