@@ -413,6 +413,39 @@ static int check_states(const char *file, const struct sn_model *m,
     return rc;
 }
 
+/* /metrics, as many rows as the run has room for: a file declaring a
+ * huge history must not size an allocation. */
+static int read_metrics(struct sn_h5 *f, struct sn_train_state *st)
+{
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    st->n_metrics = 0;
+    if (!sn_h5_exists(f, "/metrics/epoch"))
+        return SN_OK;
+    int rc = sn_h5_info(f, "/metrics/epoch", &nd, dims, &cls, &size);
+    if (rc)
+        return rc;
+    const size_t n = nd == 1 ? dims[0] : 0;
+    const size_t keep = n < (size_t)st->cap_metrics ? n : (size_t)st->cap_metrics;
+    double *col = malloc((keep ? keep : 1) * sizeof *col);
+    if (!col)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    for (int c = 0; c < SN_METRIC_COLS && !rc; c++) {
+        char path[64];
+        snprintf(path, sizeof path, "/metrics/%s", metric_cols[c]);
+        rc = sn_h5_check_rows(f, path, n);
+        if (!rc && keep)
+            rc = sn_h5_read_block(f, path, 0, keep, 1, SN_H5_F64, col);
+        for (size_t r = 0; r < keep && !rc; r++)
+            ((double *)&st->history[r])[c] = col[r];
+    }
+    free(col);
+    if (!rc)
+        st->n_metrics = (int)keep;
+    return rc;
+}
+
 /* read_all, with the file's optimizer states in fs (the caller frees). */
 static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
                      struct sn_train_state *st, struct file_states *fs)
@@ -482,35 +515,7 @@ static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
     if ((rc = check_states(file, m, fs)))
         return rc;
 
-    st->n_metrics = 0;
-    if (sn_h5_exists(f, "/metrics/epoch")) {
-        int nd;
-        size_t dims[SN_H5_MAX_DIMS], size;
-        enum sn_h5_class cls;
-        if ((rc = sn_h5_info(f, "/metrics/epoch", &nd, dims, &cls, &size)))
-            return rc;
-        size_t n = nd == 1 ? dims[0] : 0;
-        /* only the rows this run has room for are read: a file declaring a
-         * huge history must not size an allocation */
-        size_t keep = n < (size_t)st->cap_metrics ? n : (size_t)st->cap_metrics;
-        double *col = malloc((keep ? keep : 1) * sizeof *col);
-        if (!col)
-            return sn_fail(SN_ENOMEM, "out of memory");
-        for (int c = 0; c < SN_METRIC_COLS && !rc; c++) {
-            char path[64];
-            snprintf(path, sizeof path, "/metrics/%s", metric_cols[c]);
-            rc = sn_h5_check_rows(f, path, n);
-            if (!rc && keep)
-                rc = sn_h5_read_block(f, path, 0, keep, 1, SN_H5_F64, col);
-            for (size_t r = 0; r < keep && !rc; r++)
-                ((double *)&st->history[r])[c] = col[r];
-        }
-        free(col);
-        if (rc)
-            return rc;
-        st->n_metrics = (int)keep;
-    }
-    return SN_OK;
+    return read_metrics(f, st);
 }
 
 static int read_all(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
