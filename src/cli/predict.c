@@ -150,11 +150,32 @@ static void print_top(enum sn_loss loss, const float *probs, int K, int top, cha
     free(used);
 }
 
-/* Whether fitting the image to H x W changes its aspect by more than 5%. */
-static bool stretched(const struct sn_image *img, int H, int W)
+/* The fitted pixels px (C planes of HW) as the training data was
+ * prepared: scaled, and normalised by one mean and std or one a channel. */
+static void prepare(const uint8_t *px, const struct sn_data_meta *meta, int C, int HW, float *x)
+{
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < HW; i++) {
+            const size_t at = (size_t)c * (size_t)HW + (size_t)i;
+            double v = px[at] * meta->scale;
+            if (meta->n_norm)
+                v = (v - meta->mean[c % meta->n_norm]) / meta->std[c % meta->n_norm];
+            x[at] = (float)v;
+        }
+}
+
+/* "IMAGE: grey 30x40 (height x width) -> model input 1x28x28", saying
+ * when the image's aspect changes by more than 5% and when the weights
+ * keep no scale. */
+static void print_image_line(const char *input, const struct sn_image *img, int C, int H, int W,
+                             bool scale_known)
 {
     const double a = (double)img->width * H, b = (double)img->height * W;
-    return a > 1.05 * b || b > 1.05 * a;
+    cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s%s\n", cli_line(input),
+               img->channels == 1 ? "grey" : "colour", img->height, img->width, C, H, W,
+               a > 1.05 * b || b > 1.05 * a ? " (stretched: its shape is not the input's; crop "
+               "it first for an undistorted item)" : "",
+               scale_known ? "" : " (no scale stored in the weights: pixels / 255)");
 }
 
 /* One image: fit, scale, forward, print the top classes, write out if asked. */
@@ -202,14 +223,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
     }
     if (!rc) {
         sn_image_fit(&img, C, H, W, px);
-        for (int c = 0; c < C; c++)
-            for (int i = 0; i < H * W; i++) {
-                size_t at = (size_t)c * H * W + (size_t)i;
-                double v = px[at] * meta.scale;
-                if (meta.n_norm)   /* one value, or one per channel */
-                    v = (v - meta.mean[c % meta.n_norm]) / meta.std[c % meta.n_norm];
-                x[at] = (float)v;
-            }
+        prepare(px, &meta, C, H * W, x);
         const float *z = sn_forward_eval(m, &net, x, 1, zsum);
         to_probs(net.loss, z, probs, 1, K);
         pred = sn_loss_predict(z, K);
@@ -217,11 +231,7 @@ static int run_image(const char *weights, const char *model, const char *input, 
             rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, cli_line(input));
     }
     if (!rc) {
-        cli_printf("%s: %s %dx%d (height x width) -> model input %dx%dx%d%s%s\n",
-                   cli_line(input), img.channels == 1 ? "grey" : "colour", img.height, img.width,
-                   C, H, W, stretched(&img, H, W) ? " (stretched: its shape is not the input's; "
-                   "crop it first for an undistorted item)" : "",
-                   meta.known ? "" : " (no scale stored in the weights: pixels / 255)");
+        print_image_line(input, &img, C, H, W, meta.known);
         if (!net.target_input)   /* an autoencoder's outputs go to -o only */
             print_top(net.loss, probs, K, top, meta.classes, meta.n_classes);
         if (out) {
