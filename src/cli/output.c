@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 bool cli_output_ready(int fd)
@@ -32,4 +33,16 @@ bool cli_output_now(FILE *out, const char *text)
             return false;
     }
     return true;
+}
+
+bool cli_output_reader_gone(int fd)
+{
+    struct stat st;
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))
+        return false;
+    int n;
+    while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+        ;
+    return n == 1 && (p.revents & POLLERR);   /* a pipe whose read end is closed */
 }

@@ -26,4 +26,8 @@ bool cli_output_ready(int fd);
  * written.  Whatever out's buffer held goes first. */
 bool cli_output_now(FILE *out, const char *text);
 
+/* Whether fd is a pipe whose reader has gone (| head that ended): what
+ * was not written there was not wanted. */
+bool cli_output_reader_gone(int fd);
+
 #endif

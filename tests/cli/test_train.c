@@ -1173,6 +1173,31 @@ static void test_train_warns_settings_unused(void **state)
     free(err);
 }
 
+/* A reader that goes away (| head) does not kill a run: it trains on and
+ * saves, exit 0; a file-size limit (ulimit -f) makes a write fail with
+ * "file too large", exit 1, no temporary file left (both were signals
+ * that killed the command mid-write). */
+static void test_train_pipe_and_file_limit(void **state)
+{
+    (void)state;
+    const char *out = sn_test_path("piped.h5");
+    const char *st = sn_test_path("piped.rc");
+    int rc = sn_test_run("{ %s train --model %s --data %s --steps 200 --progress plain "
+                         "--progress-every 1 --threads 1 --out %s; echo $? > %s; } | head -1 "
+                         "> /dev/null; exit $(cat %s)", BIN, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), out, st, st);
+    assert_int_equal(rc, 0);
+    assert_int_equal(sn_test_run("test -s %s", out), 0);
+    const char *dir = sn_test_path("fsize");
+    rc = sn_test_run("mkdir -p %s && ulimit -f 8 && " BIN " convert subset %s --classes 0-2 "
+                     "-o %s/all.h5", dir, sn_test_path("blobs.h5"), dir);
+    assert_int_equal(rc, 1);
+    char *err = err_text();
+    assert_non_null(strstr(err, "writing failed (file too large)"));
+    free(err);
+    assert_int_equal(sn_test_run("ls -A %s | wc -l | grep -qx 0", dir), 0);
+}
+
 /* A classifier that ended no better than guessing is warned about, with
  * its lr: here inputs 10,000 times their scale (train only) and a tiny
  * lr, so the loss stays far above ln 3 with finite gradients; the same run
@@ -2579,6 +2604,7 @@ int main(void)
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),
         cmocka_unit_test(test_train_busy_cores_warned),
+        cmocka_unit_test(test_train_pipe_and_file_limit),
         cmocka_unit_test(test_train_tight_limit_not_damaged),
         cmocka_unit_test(test_train_not_learnt_warned),
         cmocka_unit_test(test_train_resume_stochastic_model),
