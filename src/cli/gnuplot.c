@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fsutil.h"
 
@@ -184,8 +186,14 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
         close(to);
     }
     *st = 0;
-    while (waitpid(pid, st, 0) < 0 && errno == EINTR)
-        ;
+    /* a stop request ends gnuplot too: it may draw a large log for seconds */
+    pid_t got;
+    while ((got = waitpid(pid, st, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) {
+        if (got == 0 && sn_interrupt_pending())
+            kill(pid, SIGKILL);
+        if (got == 0)
+            nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+    }
     return all != NULL;
 }
 
@@ -245,7 +253,9 @@ int cli_gnuplot(const char *script, const char *dir, const char *png, int width,
     bool fed = run_script(pid, to, script, width, height, &st);
     char msg[512];
     read_message(errp, msg, sizeof msg);
-    int rc = judge(fed, st, msg, tmp, png);
+    int rc = sn_interrupt_check("drawing the picture");
+    if (!rc)
+        rc = judge(fed, st, msg, tmp, png);
     if (rc) {
         remove(tmp);
         return rc;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fsutil.h"
 
@@ -196,7 +197,8 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
     int cnt = 0, cap = 0, lineno = 0, rc = SN_OK;
     struct cli_log_line *v = NULL;
     while (!rc && (len = getline(&line, &cap_line, in)) >= 0) {
-        lineno++;
+        if (++lineno % 4096 == 0 && (rc = sn_interrupt_check("reading the log")))
+            break;
         if (strspn(line, " \t\r\n") == (size_t)len)
             continue;
         if (cnt == cap) {

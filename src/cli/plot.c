@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/gnuplot.h"
 #include "cli/jsonlog.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fsutil.h"
 
@@ -76,7 +77,9 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
     FILE *out = rc ? NULL : fopen(table, "w");
     if (!rc && !out)
         rc = sn_fail(SN_EIO, "%s: cannot write", table);
-    for (int i = 0; out && i < c.n; i++) {
+    for (int i = 0; out && !rc && i < c.n; i++) {
+        if (i % 4096 == 4095 && (rc = sn_interrupt_check("writing gnuplot's table")))
+            break;
         for (int k = 0; k < COLS; k++) {
             double x = k >= 3 ? 100.0 * c.v[i][k] : c.v[i][k];   /* accuracies in percent */
             have[k] = have[k] || !isnan(x);

@@ -102,6 +102,32 @@ static void test_plot_draws_png(void **state)
     free(err);
 }
 
+/* SIGTERM while a long log is read or drawn: exit 1 within a moment,
+ * naming the signal, the old picture kept, nothing left behind (plot read
+ * and drew 190 MB to the end, exit 0). */
+static void test_plot_stops_on_sigterm(void **state)
+{
+    (void)state;
+    const char *log = sn_test_path("long.jsonl");
+    FILE *f = fopen(log, "w");
+    assert_non_null(f);
+    for (int e = 1; e <= 300000; e++)
+        fprintf(f, "{\"epoch\": %d, \"train_loss\": %g, \"train_acc\": 0.5, "
+                "\"test_loss\": 0.4, \"test_acc\": 0.6}\n", e, 1.0 / e);
+    fclose(f);
+    write_text(sn_test_path("kept.png"), "precious");
+    int rc = sn_test_run("%s plot %s -o %s & p=$!; sleep 0.5; kill -TERM $p; "
+                         "t=$(date +%%s); wait $p; st=$?; [ $(( $(date +%%s) - t )) -le 5 ] || "
+                         "exit 99; exit $st", BIN, log, sn_test_path("kept.png"));
+    assert_int_equal(rc, 1);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "interrupted by SIGTERM while"));
+    free(err);
+    char *kept = sn_test_slurp(sn_test_path("kept.png"));
+    assert_string_equal(kept, "precious");
+    free(kept);
+}
+
 static void test_plot_bad_input_keeps_png(void **state)
 {
     (void)state;
@@ -184,6 +210,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plot_draws_png),
+        cmocka_unit_test(test_plot_stops_on_sigterm),
         cmocka_unit_test(test_plot_bad_input_keeps_png),
         cmocka_unit_test(test_plot_full_disk_keeps_png),
     };
