@@ -100,6 +100,9 @@ mpich)
     ;;
 *) die "MPI must be openmpi or mpich, got '$MPI'" ;;
 esac
+case "$bin" in -*)   # never an option of the launcher's
+    die "SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" ;;
+esac
 # the binary: which build it is, and whether the sources changed since
 # (build-mpich/ is rebuilt only by make MPI=mpich, build/ only by make)
 make_it="make"

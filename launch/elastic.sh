@@ -44,8 +44,8 @@ while [ $# -gt 0 ]; do
         fi
         max=$(whole "$v" 0 9999) ||
             die "--max-restarts must be a whole number from 0 to 9999, got '$v'" ;;
-    -*) die "unknown option $1 (its options: --max-restarts N; then HOSTFILE and scratchnet's arguments)" ;;
     -h|--help) usage ;;
+    -*) die "unknown option $1 (its options: --max-restarts N; then HOSTFILE and scratchnet's arguments)" ;;
     *) break ;;
     esac
 done
@@ -93,6 +93,9 @@ if [ -z "$batch" ]; then
     esac
     bin=${SCRATCHNET:-$bin}
     [ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet || echo "$bin")
+    case "$bin" in -*)
+        die "SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" ;;
+    esac
     info=$("$bin" info --model "$model" 2>&1) || die "cannot read the global batch of '$model': $info"
     batch=$(printf '%s\n' "$info" | sed -n 's/^input .*  batch \([0-9]*\)  .*/\1/p' | head -1)
 fi

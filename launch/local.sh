@@ -28,6 +28,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHNET:-$here/build/scratchnet}
 # installed (share/doc/scratchnet/launch): the scratchnet on PATH
 [ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet || echo "$bin")
+case "$bin" in -*)   # never an option of mpirun's
+    echo "launch/local.sh: SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" >&2
+    exit 2 ;;
+esac
 # nproc alone would answer OMP_NUM_THREADS (GNU coreutils reads it): the
 # affinity mask is what this process may use
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)

@@ -172,6 +172,19 @@ THREADS=$((cores + 1)) SCRATCHNET=/bin/true bash "$top/launch/cluster.sh" \
 st=$?
 [ "$st" = 2 ] && grep -qF "1 rank(s) x $((cores + 1)) thread(s) on localhost do not fit its $cores cores" \
     "$t/err" || bad "cluster.sh with THREADS over the cores: exit $st: $(head -3 "$t/err")"
+# SCRATCHNET is a program's path, never an option of mpirun's (-V made
+# mpirun print its version and exit 0); elastic.sh -h prints its usage
+for script in local.sh cluster.sh; do
+    printf 'localhost slots=1\n' > "$t/one"
+    arg=1; [ $script = cluster.sh ] && arg=$t/one
+    SCRATCHNET=-V bash "$top/launch/$script" "$arg" info > "$t/out" 2> "$t/err"
+    st=$?
+    [ "$st" = 2 ] && grep -qF "SCRATCHNET='-V': the path of a program, not an option" "$t/err" ||
+        bad "$script with SCRATCHNET=-V: exit $st: $(head -3 "$t/err")"
+done
+bash "$top/launch/elastic.sh" -h > "$t/out" 2> "$t/err"
+grep -qF "launch/elastic.sh: run scratchnet over a hostfile" "$t/err" ||
+    bad "elastic.sh -h: $(head -2 "$t/err")"
 # launch/local.sh counts the cores this process may use, whatever
 # OMP_NUM_THREADS says (GNU nproc alone answers it)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
