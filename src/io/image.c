@@ -128,32 +128,28 @@ static int read_png(FILE *f, const char *path, struct sn_image *out)
         png_image_free(&img);
         return rc;
     }
-    /* libpng's simplified API takes 16-bit samples for linear light and
-     * would gamma-encode them on the way to 8 bits (a 16-bit copy of an
-     * 8-bit image read brighter): read them as they are, then scale. */
-    const bool sixteen = img.format & PNG_FORMAT_FLAG_LINEAR;
+    /* 8-bit sRGB out, whatever the file holds: libpng converts from the
+     * encoding the file declares (gAMA, sRGB, iCCP), as for 8-bit files, and
+     * a 16-bit file that declares none is taken as sRGB, as an 8-bit one is
+     * (libpng's default for those is linear light: a 16-bit copy of an 8-bit
+     * image read brighter; reading 16-bit files as linear light made one
+     * that declares sRGB darker, mid-grey 128 as 56). */
     bool grey = !(img.format & PNG_FORMAT_FLAG_COLOR);
-    img.format = (grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB) | (sixteen ? PNG_FORMAT_FLAG_LINEAR : 0);
+    img.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+    img.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
     out->width = (int)img.width;
     out->height = (int)img.height;
     out->channels = grey ? 1 : 3;
     const size_t n = (size_t)img.width * img.height * (size_t)out->channels;
-    out->data = sn_alloc_bytes(n);
-    uint16_t *wide = sixteen ? malloc(n * sizeof *wide) : NULL;
-    if (!out->data || (sixteen && !wide)) {
-        free(wide);
-        sn_image_free(out);
+    out->data = sn_alloc_bytes(n);   /* zeroed: transparent pixels composite onto black */
+    if (!out->data) {
         png_image_free(&img);
         return sn_fail(SN_ENOMEM, "%s: out of memory", path);
     }
-    if (!png_image_finish_read(&img, NULL, sixteen ? (void *)wide : out->data, 0, NULL)) {
-        free(wide);
+    if (!png_image_finish_read(&img, NULL, out->data, 0, NULL)) {
         sn_image_free(out);
         return sn_fail(SN_EINVAL, "%s: damaged PNG (%s)", path, img.message);
     }
-    for (size_t i = 0; sixteen && i < n; i++)   /* 0..65535 to 0..255, 257 v back to v */
-        out->data[i] = (uint8_t)((wide[i] + 128u) / 257u);
-    free(wide);
     return SN_OK;
 }
 
