@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -627,10 +628,13 @@ static void warn_busy_cores(const struct run *r, struct cpu_use before, int64_t 
         before.cores <= 0 || others < 0.5 || others + r->threads <= cores + 0.5)
         return;
     const int free_cores = (int)(cores - others + 0.5);
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    const bool passive = wait && strcasecmp(wait, "passive") == 0;   /* then they sleep */
     cli_eprintf("scratchnet: warning: other work kept %.1f of rank 0's %.0f cores busy while it "
-                "trained with %d threads, and threads that wait for each other spin: "
-                "--threads %d or OMP_WAIT_POLICY=passive may run much faster\n", others, cores,
-                r->threads, free_cores > 1 ? free_cores : 1);
+                "trained with %d threads, and threads that wait for each other %s: "
+                "--threads %d%s may run much faster\n", others, cores, r->threads,
+                passive ? "lose their turn" : "spin", free_cores > 1 ? free_cores : 1,
+                passive ? "" : " or OMP_WAIT_POLICY=passive");
 }
 
 /* A classifier whose training loss, after 100 steps or more, is above

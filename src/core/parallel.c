@@ -45,6 +45,18 @@ int sn_parallel_thread_id(void)
 
 int sn_parallel_cores(void)
 {
+#ifdef _OPENMP
+    /* with OMP_PROC_BIND, libgomp has pinned this (initial) thread to its
+     * first place before main: the places, made of the process's cores,
+     * tell how many the rank has */
+    if (omp_get_proc_bind() != omp_proc_bind_false && omp_get_num_places() > 0) {
+        int n = 0;
+        for (int p = 0; p < omp_get_num_places(); p++)
+            n += omp_get_place_num_procs(p);
+        if (n > 0)
+            return n;
+    }
+#endif
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
         int n = CPU_COUNT(&set);

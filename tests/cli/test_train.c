@@ -1171,6 +1171,20 @@ static void test_train_warns_settings_unused(void **state)
     err = err_text();
     assert_non_null(strstr(err, "1024 threads on "));
     free(err);
+    /* OMP_PROC_BIND pins the first thread to one core before main: the
+     * rank's cores are its places (2 threads on 2 cores were "on 1 core") */
+    for (int cores = 2; cores >= 1; cores--) {
+        assert_int_equal(sn_test_run("OMP_PROC_BIND=true taskset -c %s " BIN " train --model %s "
+                                     "--data %s --steps 1 --threads 2 --quiet",
+                                     cores == 2 ? "0,1" : "0", sn_test_path("warm.cfg"),
+                                     sn_test_path("blobs.h5")), 0);
+        err = err_text();
+        if (cores == 2)
+            assert_null(strstr(err, "threads on"));
+        else
+            assert_non_null(strstr(err, "2 threads on 1 core (the cores this rank is bound to)"));
+        free(err);
+    }
 }
 
 /* A reader that goes away (| head) does not kill a run: it trains on and
