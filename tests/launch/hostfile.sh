@@ -185,6 +185,12 @@ done
 bash "$top/launch/elastic.sh" -h > "$t/out" 2> "$t/err"
 grep -qF "launch/elastic.sh: run scratchnet over a hostfile" "$t/err" ||
     bad "elastic.sh -h: $(head -2 "$t/err")"
+# slurm.sbatch run from another folder without SCRATCHNET: its binary is
+# not found, said before mpirun's box (exit 132 there)
+(cd "$t" && bash "$top/launch/slurm.sbatch" --steps 2) > "$t/out" 2>&1
+st=$?
+[ "$st" = 2 ] && grep -qF "build/scratchnet: no such program from $t: submit from the scratchnet folder" \
+    "$t/out" || bad "slurm.sbatch from another folder: exit $st: $(head -2 "$t/out")"
 # launch/local.sh counts the cores this process may use, whatever
 # OMP_NUM_THREADS says (GNU nproc alone answers it)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
