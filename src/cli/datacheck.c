@@ -49,7 +49,19 @@ void cli_warn_layout(const struct sn_split *split, const char *data, const struc
             j++;
         perm = perm && j < 3 && (used[j] = true);
     }
-    if (!same && perm)
+    /* axes of size 1 move without changing the order of the values: (28,
+     * 28, 1) holds what (1, 28, 28) does */
+    int a[3], b[3], na = 0, nb = 0;
+    for (int i = 0; i < 3; i++) {
+        if (s->d[i] != 1)
+            a[na++] = s->d[i];
+        if (in->d[i] != 1)
+            b[nb++] = in->d[i];
+    }
+    bool order = na == nb;
+    for (int i = 0; order && i < na; i++)
+        order = a[i] == b[i];
+    if (!same && perm && !order)
         cli_eprintf("scratchnet: warning: %s /%s/x holds samples of %dx%dx%d, the model reads "
                     "%dx%dx%d: the same values in another order (images stored channels-last, "
                     "H x W x C?); the model reads channels first (C,H,W: docs/FORMATS.md)\n",

@@ -396,6 +396,20 @@ static void test_datacheck_small_rank_batch(void **state)
     free(err);
 }
 
+/* A train split of n uint8 samples of dims[1..3] with labels y and the
+ * attribute scale. */
+static void write_u8(const char *path, const size_t dims[4], const uint8_t *x, const int32_t *y,
+                     double scale)
+{
+    struct sn_h5 *f;
+    size_t yd[1] = { dims[0] };
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/x", 4, dims, SN_H5_U8, x), SN_OK);
+    assert_int_equal(sn_h5_attr_set_f64(f, "/train/x", "scale", &scale, 1), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
 /* uint8 pixels without a scale attribute reach the model as 0 .. 255, and
  * channels-last images fit a channels-first model in number only: train
  * says so once each (a file without either gets no word: the counts
@@ -426,24 +440,36 @@ static void test_datacheck_raw_pixels(void **state)
     assert_int_equal(count(err, "scratchnet: warning:"), 1);
     assert_non_null(strstr(err, "raw.h5 /train/x holds uint8 values without a scale attribute"));
     free(err);
-    /* the same values stored channels-last (2 x 2 x 1) for a model of 1 x 2 x 2 */
-    assert_int_equal(sn_h5_create(sn_test_path("hwc.h5"), &f), SN_OK);
+    /* one channel stored last (2 x 2 x 1) is the same values in the same
+     * order as 1 x 2 x 2: nothing said of the layout */
     size_t hd[4] = { N, 2, 2, 1 };
     double scale = 1.0 / 255.0;
-    assert_int_equal(sn_h5_write(f, "/train/x", 4, hd, SN_H5_U8, x), SN_OK);
-    assert_int_equal(sn_h5_attr_set_f64(f, "/train/x", "scale", &scale, 1), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
-    assert_int_equal(sn_h5_close(f), SN_OK);
+    write_u8(sn_test_path("hw1.h5"), hd, x, y, scale);
     rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
-                     sn_test_path("raw.cfg"), sn_test_path("hwc.h5"));
+                     sn_test_path("raw.cfg"), sn_test_path("hw1.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 0);
+    free(err);
+    /* three channels stored last (2 x 2 x 3) for a model of 3 x 2 x 2 */
+    uint8_t x3[N * 12];
+    for (int i = 0; i < N * 12; i++)
+        x3[i] = (uint8_t)(y[i / 12] ? 200 + i % 12 : 20 + i % 12);
+    size_t cd[4] = { N, 3, 2, 2 }, ld[4] = { N, 2, 2, 3 };
+    write_u8(sn_test_path("chw3.h5"), cd, x3, y, scale);
+    write_u8(sn_test_path("hwc.h5"), ld, x3, y, scale);
+    write_text(sn_test_path("rgb.cfg"), "[net]\ninput = 3,2,2\nbatch = 8\noptimizer = sgd\n"
+               "lr = 0.01\n[dense]\nunits = 2\n");
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
+                     sn_test_path("rgb.cfg"), sn_test_path("hwc.h5"));
     assert_int_equal(rc, 0);
     err = err_text();
     assert_int_equal(count(err, "scratchnet: warning:"), 1);
-    assert_non_null(strstr(err, "hwc.h5 /train/x holds samples of 2x2x1, the model reads 1x2x2"));
+    assert_non_null(strstr(err, "hwc.h5 /train/x holds samples of 2x2x3, the model reads 3x2x2"));
     free(err);
     /* eval and predict of channels-first weights on it say so too */
     rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2 --quiet --out %s",
-                     sn_test_path("raw.cfg"), sn_test_path("raw.h5"), sn_test_path("chw.h5"));
+                     sn_test_path("rgb.cfg"), sn_test_path("chw3.h5"), sn_test_path("chw.h5"));
     assert_int_equal(rc, 0);
     const char *looks[] = { " eval --weights %s --data %s --split train",
                             " predict --weights %s --input %s -o %s.csv" };
@@ -454,8 +480,8 @@ static void test_datacheck_raw_pixels(void **state)
                          sn_test_path("hwc_pred"));
         assert_int_equal(rc, 0);
         err = err_text();
-        assert_non_null(strstr(err, "hwc.h5 /train/x holds samples of 2x2x1, the model reads "
-                                    "1x2x2"));
+        assert_non_null(strstr(err, "hwc.h5 /train/x holds samples of 2x2x3, the model reads "
+                                    "3x2x2"));
         free(err);
     }
 }
