@@ -284,4 +284,10 @@ void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dat
 int cli_load_weights(const char *weights, const char *model_path, int max_batch,
                      struct sn_netcfg *net, struct sn_model **m, char **cfg_text);
 
+/* Rank 0 warns when the weights' run record says the training split was
+ * float data: an image's pixels (predict, export's pixel input) meet the
+ * stored scale, mean and std as if they were that data. */
+struct sn_data_meta;
+void cli_warn_float_training(const char *weights, const struct sn_data_meta *meta);
+
 #endif

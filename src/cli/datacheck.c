@@ -157,3 +157,19 @@ void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dat
     sn_data_meta_free(&w);
     sn_data_meta_free(&d);
 }
+
+void cli_warn_float_training(const char *weights, const struct sn_data_meta *meta)
+{
+    const char *data = sn_record_get(&meta->record, "data");
+    if (!data || strncmp(data, "train ", 6) != 0 || sn_dist_rank() != 0)
+        return;
+    const size_t train_part = strcspn(data, ";");
+    const char *f32 = strstr(data, " f32 ");
+    if (!f32 || (size_t)(f32 - data) > train_part)
+        return;
+    cli_eprintf("scratchnet: warning: %s was trained on float data (/train/x float32, scale "
+                "%g%s): an image's pixels 0 to 255 are prepared with that scale, which fits only "
+                "if the data held pixel values; predict a dataset prepared like the training "
+                "data, or train on uint8 pixels with a scale\n", cli_line(weights), meta->scale,
+                meta->n_norm ? ", mean and std" : "");
+}

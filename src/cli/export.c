@@ -56,6 +56,8 @@ static int read_meta(const char *weights, const struct sn_model *m, int outputs,
     if (!rc)
         rc = sn_data_meta_read(f, meta);
     sn_h5_close(f);
+    if (!rc && m->in_shape.ndim == 3)   /* an image model: the graph takes pixels */
+        cli_warn_float_training(weights, meta);
     if (!rc)   /* as predict: the graph's metadata names each class once */
         rc = cli_check_class_names(weights, "/model classes", meta->classes, meta->n_classes,
                                    outputs);

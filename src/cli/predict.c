@@ -202,6 +202,8 @@ static int run_image(const char *weights, const char *model, const char *input, 
     sn_h5_close(f);
     for (size_t k = 0; !rc && k < meta.n_classes; k++)   /* shown one a line */
         sn_text_clean(meta.classes[k], false);
+    if (!rc)
+        cli_warn_float_training(weights, &meta);
     const struct sn_shape *is = m ? &m->in_shape : NULL;
     if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "

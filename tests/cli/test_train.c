@@ -264,6 +264,34 @@ static void test_train_predict_image(void **state)
     assert_non_null(strstr(out, "grey 4x4 (height x width) -> model input 1x4x6 (stretched: its "
                                 "shape is not the input's"));
     free(out);
+    /* weights trained on float data meet an image's 0..255 pixels as if
+     * they were that data: said (it answered with certainty, silently) */
+    write_text(sn_test_path("fimg.cfg"), "[net]\ninput = 1,2,4\nbatch = 24\n[dense]\n"
+               "units = 3\n");
+    rc = sn_test_run(BIN " train --model %s --data %s --steps 2 --quiet --out %s",
+                     sn_test_path("fimg.cfg"), sn_test_path("images.h5"), sn_test_path("wf.h5"));
+    assert_int_equal(rc, 0);
+    pg = fopen(sn_test_path("f24.pgm"), "wb");
+    assert_non_null(pg);
+    fprintf(pg, "P5\n4 2\n255\n");
+    assert_int_equal(fwrite(row0, 1, 8, pg), 8);
+    fclose(pg);
+    for (int e = 0; e < 2; e++) {
+        rc = e ? sn_test_run(BIN " export --weights %s -o %s", sn_test_path("wf.h5"),
+                             sn_test_path("wf.onnx"))
+               : sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wf.h5"),
+                             sn_test_path("f24.pgm"));
+        assert_int_equal(rc, 0);
+        err = err_text();
+        assert_non_null(strstr(err, "wf.h5 was trained on float data (/train/x float32, scale 1): "
+                                    "an image's pixels 0 to 255"));
+        free(err);
+    }
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
+                     sn_test_path("row0.pgm"));
+    err = err_text();
+    assert_null(strstr(err, "trained on float data"));   /* uint8 pixels with a scale */
+    free(err);
     /* an autoencoder's outputs (its image) go to -o; without -o, said */
     write_text(sn_test_path("ae.cfg"), "[net]\ninput = 1,4,6\nbatch = 20\nloss = mse\n"
                "target = input\n[dense]\nunits = 4\nactivation = relu\n[dense]\nunits = 24\n");
