@@ -113,6 +113,14 @@ static bool parses_at(int fd, off_t off, off_t len)
     return o != NULL;
 }
 
+/* Whether the len bytes at off could be a record cut short by a failed
+ * write: a line no longer than a record and starting as one ('{'). */
+static bool torn_record(int fd, off_t off, off_t len)
+{
+    char c;
+    return len <= LOG_LINE_MAX && pread(fd, &c, 1, off) == 1 && c == '{';
+}
+
 FILE *cli_log_open(const char *path, bool *created, long long *cut)
 {
     struct stat st;
@@ -136,6 +144,12 @@ FILE *cli_log_open(const char *path, bool *created, long long *cut)
             return f;
         fclose(f);
         errno = EIO;
+        return NULL;
+    }
+    if (!torn_record(fileno(f), keep, st.st_size - keep)) {   /* not ours to remove */
+        *cut = (long long)(st.st_size - keep);
+        fclose(f);
+        errno = EILSEQ;
         return NULL;
     }
     if (ftruncate(fileno(f), keep) == 0)

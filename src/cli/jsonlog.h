@@ -37,9 +37,11 @@ int cli_log_replace_guard(const char *target, const char *tmp);
  * absent.  A last line without its end of line that does not parse as
  * JSON (a write cut short by a full disk or a kill) is removed first:
  * *cut gets the bytes removed (0 if none); one that parses gets its end
- * of line, so the next line starts a line of its own.  The file stays
- * locked (flock) while it is open: NULL with errno EBUSY when another
- * process holds it, else NULL with errno set on failure. */
+ * of line, so the next line starts a line of its own.  A last line that
+ * cannot be a record cut short (over 1 MiB, or not starting with '{':
+ * someone's note) is left: NULL with errno EILSEQ, *cut its length.  The
+ * file stays locked (flock) while it is open: NULL with errno EBUSY when
+ * another process holds it, else NULL with errno set on failure. */
 FILE *cli_log_open(const char *path, bool *created, long long *cut);
 
 /* Append e to f (from cli_log_open) as one line, written past stdio's

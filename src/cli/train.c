@@ -320,6 +320,11 @@ static int open_log(const struct train_flags *f, struct run *r)
         return sn_fail(SN_EINVAL, "--log %s is being written by another run now: two runs in "
                        "one log would interleave their epochs (and plot would draw them as one "
                        "run); give this run its own --log", f->log);
+    if (!r->log && errno == EILSEQ)
+        return sn_fail(SN_EINVAL, "--log %s: its last line (%lld bytes without an end of line) "
+                       "is not a record cut short (one starts with '{' and is at most 1 MiB): "
+                       "appending would damage it; end that line or give another --log",
+                       f->log, cut);
     if (!r->log)
         return sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
                        strerror(errno));

@@ -79,6 +79,7 @@ static void make_fixtures(void)
     write_text("badkey.cfg", "[net]\ninput = 8\n[dense]\nunits = 3\nunitz = 4\n");
     write_text("empty.cfg", "");
     write_text("runlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n");   /* a --log at rest */
+    write_text("notelog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n# runs 1-2: old data");
     write_text("typonest.cfg", "[net]\ninput = 8\noptimizer = sgd\nmomentm = 0.9\nnesterov = 1\n"
                                "[dense]\nunits = 3\n");
     write_text("dence.cfg", "[net]\ninput = 8\n[dence]\nunits = 3\n");
