@@ -274,6 +274,15 @@ static void test_folder_cifar10_binary(void **state)
     fclose(f);
     assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "label 42"));
+    write_batch("cb/test_batch.bin", 1, 0);
+    /* a batch of 100,001 records (sparse: no disk) is no batch of the set:
+     * refused before anything is allocated for it (3 GB was read whole) */
+    assert_int_equal(sn_test_run("truncate -s %d %s", 3073 * 100001,
+                                 sn_test_path("cb/data_batch_2.bin")), 0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "data_batch_2.bin: the CIFAR-10 batch is larger than "
+                                        "307300000 bytes"));
+    write_batch("cb/data_batch_2.bin", 1, 0);
     remove(sn_test_path("cb/data_batch_3.bin"));
     assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "data_batch_3.bin"));
