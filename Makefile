@@ -143,6 +143,15 @@ VERSION  := 0.2.0
 PREFIX   ?= /usr/local
 # absolute: scratchnet.pc and the library's rpath name it (PREFIX=build/x would
 # work only from this folder)
+# make cannot quote a name for the shell: a space would split PREFIX into
+# two folders (one inside the source tree) and ; | & $ ` ' " \ would be
+# read by the shell or by sed
+ifneq ($(words $(PREFIX) $(DESTDIR)),$(if $(DESTDIR),2,1))
+$(error PREFIX and DESTDIR must not hold spaces: '$(PREFIX)' '$(DESTDIR)')
+endif
+ifneq ($(shell printf '%s' '$(subst ',!,$(PREFIX)$(DESTDIR))' | tr -d 'A-Za-z0-9/._+-'),)
+$(error PREFIX and DESTDIR may hold letters, digits and / . _ + - only)
+endif
 override PREFIX := $(abspath $(PREFIX))
 # scratchnet --version prints these: the version, the commit built (with
 # -dirty for uncommitted changes) and the machine code it targets, written

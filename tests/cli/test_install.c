@@ -100,6 +100,14 @@ static void test_install_prefix(void **state)
     char *out = sn_test_slurp(sn_test_path("out.txt"));
     assert_non_null(strstr(out, "61706 learnt"));   /* LeNet-5's parameter count */
     free(out);
+    /* a PREFIX make cannot quote for the shell is refused before anything
+     * runs (a space made two folders, one in the source tree; ';' ran a
+     * command) */
+    rc = sn_test_run("make -n install 'PREFIX=%s/a b' 2>&1 | grep -q 'must not hold spaces' && "
+                     "make -n install 'PREFIX=%s/p;touch${IFS}%s/pwned' 2>&1 | "
+                     "grep -q 'may hold letters, digits' && ! test -e %s/pwned",
+                     sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir());
+    assert_int_equal(rc, 0);
     /* README's `make` builds the command: the default goal is `all`, not
      * whichever rule the Makefile happens to list first */
     rc = sn_test_run("make -pq -f Makefile 2>/dev/null | grep -qx '.DEFAULT_GOAL := all'");
