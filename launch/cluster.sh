@@ -11,7 +11,8 @@
 # Environment (all optional):
 #   MPI=openmpi|mpich  the MPI scratchnet was built with (make MPI=...); default openmpi
 #   SCRATCHNET=PATH    the command (default build/scratchnet, build-mpich/scratchnet for mpich)
-#   THREADS=T          OpenMP threads per rank (default: this node's cores / ranks per node)
+#   THREADS=T          OpenMP threads per rank, 1 to 1024 (default: this node's cores /
+#                      ranks per node)
 #   BIND=core|none     bind each rank to its T cores (default) or not at all
 #   AGENT=CMD          how the launcher reaches a node (default ssh; words, such
 #                      as `ssh -p 2222`)
@@ -33,7 +34,7 @@
 # MPI's mpirun passes SIGUSR1 alone to the ranks of every node, so it gets
 # SIGUSR1 for each of the three; MPICH's mpiexec gets the signal itself.
 set -uo pipefail
-[ $# -ge 2 ] || { sed -n '2,33p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,35p' "$0" >&2; exit 2; }
 hostfile=$1; shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
@@ -52,12 +53,14 @@ me=launch/cluster.sh
 read_hostfile "$hostfile" || exit 2
 np=$((per * ${#nodes[@]}))
 if [ -n "${THREADS:-}" ]; then
-    v=$(whole "$THREADS" 1 4096) || die "THREADS must be a whole number from 1 to 4096, got '$THREADS'"
+    # scratchnet's range for a rank's threads (--threads, OMP_NUM_THREADS)
+    v=$(whole "$THREADS" 1 1024) || die "THREADS must be a whole number from 1 to 1024, got '$THREADS'"
     THREADS=$v
 else   # this node's cores: nproc alone answers OMP_NUM_THREADS
     cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
     THREADS=$(( cores / per ))
     [ "$THREADS" -ge 1 ] || THREADS=1
+    [ "$THREADS" -le 1024 ] || THREADS=1024
     threads_from=" (from this machine's $cores cores; THREADS= to set)"
 fi
 
@@ -81,8 +84,9 @@ openmpi)
         cmd+=(--map-by "ppr:$per:node" --bind-to none)
     fi
     [ "$AGENT" = ssh ] || cmd+=(--mca plm_rsh_agent "$AGENT")
+    read -ra pass <<< "${PASS_ENV:-}"   # its words, never file names a '*' would match
     for v in HDF5_USE_FILE_LOCKING HDF5_PLUGIN_PATH OPENBLAS_CORETYPE SN_MODEL_MAX_BYTES SN_MPI \
-             ${PASS_ENV:-}; do
+             "${pass[@]}"; do
         case "$v" in [A-Za-z_]*) ;; *) die "PASS_ENV: '$v' is not a variable name" ;; esac
         case "$v" in *[!A-Za-z0-9_]*) die "PASS_ENV: '$v' is not a variable name" ;; esac
         [ -n "${!v+set}" ] && cmd+=(-x "$v")

@@ -101,7 +101,8 @@ for f in /dev/zero /tmp; do
 done
 # cluster.sh's settings are checked before anything starts
 printf 'n1\n' > "$t/hosts"
-for setting in THREADS=0 THREADS=abc THREADS=5000 BIND=socket GRACE=0 GRACE=x "PASS_ENV=A-B"; do
+for setting in THREADS=0 THREADS=abc THREADS=5000 THREADS=1025 BIND=socket GRACE=0 GRACE=x \
+    "PASS_ENV=A-B" "PASS_ENV=*"; do
     env "$setting" AGENT=false SCRATCHNET=/bin/false bash "$top/launch/cluster.sh" "$t/hosts" info \
         > "$t/out" 2> "$t/err"
     st=$?
