@@ -338,6 +338,9 @@ static int read_pgm(FILE *f, const char *path, struct sn_image *out)
     if (!rc && magic[1] == '5') {
         if (fread(out->data, 1, n, f) != n)
             rc = sn_fail(SN_EINVAL, "%s: PGM pixel data is cut short", path);
+        else if (fgetc(f) != EOF)   /* the pixels started a byte early: a CRLF header */
+            rc = sn_fail(SN_EINVAL, "%s: bytes follow the PGM's pixel data (a header whose "
+                         "lines end in CR LF? netpbm allows one whitespace after maxval)", path);
         for (size_t i = 0; i < n && !rc; i++)   /* as in P2: scaled, it would wrap */
             if (out->data[i] > maxval)
                 rc = sn_fail(SN_EINVAL, "%s: PGM pixel %zu is %d, above maxval %ld", path, i,

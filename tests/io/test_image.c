@@ -298,6 +298,8 @@ static void test_image_pgm(void **state)
         { "P5\n99999 99999\n255\n", "each side must be 1 to 16384" },
         { "P5\n4294967300 1\n255\n", "PGM width is more than 100000000: expected a number in "
                                       "[1, 100000000]" },
+        { "P5\r\n2 1\r\n255\r\n\x01\x02", "bytes follow the PGM's pixel data (a header whose "
+                                          "lines end in CR LF?" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_bytes(sn_test_path("bad.pgm"), bad[i][0], strlen(bad[i][0]));
