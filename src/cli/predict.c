@@ -288,11 +288,15 @@ static int run(const char *weights, const char *model, const char *input, const 
         rc = sn_dataset_reserve(ds, (size_t)batch);
     if (!rc) {
         x = sn_alloc_f32((size_t)batch * in_len);
-        probs = sn_alloc_f32(s->n * (size_t)K);
+        /* filled whole before they are written: not zeroed first */
+        probs = s->n <= SIZE_MAX / sizeof(float) / (size_t)K
+                    ? sn_alloc_bytes_unzeroed(s->n * (size_t)K * sizeof(float)) : NULL;
         pred = malloc(s->n * sizeof *pred);
         zsum = sn_alloc_f32(sn_eval_scratch_len(m, &net, batch) + 1);
         if (!x || !probs || !pred || !zsum)
-            rc = sn_fail(SN_ENOMEM, "out of memory for %zu predictions", s->n);
+            rc = sn_fail(SN_ENOMEM, "out of memory for %zu predictions of %d outputs (%.0f MB, "
+                         "held until they are written at the end)", s->n, K,
+                         (double)s->n * (K * 4.0 + 4.0) / 1048576.0);
     }
     for (size_t at = 0; !rc && at < s->n; at += (size_t)batch) {
         int n = (int)(s->n - at < (size_t)batch ? s->n - at : (size_t)batch);
