@@ -290,4 +290,11 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
 struct sn_data_meta;
 void cli_warn_float_training(const char *weights, const struct sn_data_meta *meta);
 
+/* For commands whose work rank 0 does alone (predict, info, convert,
+ * plot, export): every rank meets here, the others waiting for rank 0
+ * without blocking in MPI, so that a stop signal to one of them ends the
+ * job at once (rank 0 writes its outputs whole or not at all) instead of
+ * being swallowed while rank 0 works on. */
+void cli_await_rank0(void);
+
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
@@ -29,6 +30,7 @@
 #include "core/loss.h"
 #include "core/number.h"
 #include "core/parallel.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "dist/dist.h"
@@ -849,4 +851,23 @@ int cli_print_ranks(int threads)
     }
     free(all);
     return rc;
+}
+
+void cli_await_rank0(void)
+{
+    float token = 0.0f;
+    int rc = sn_dist_iallreduce_sum_f32(&token, 1, SN_DIST_WORLD);
+    for (bool done = false; !rc && !done && sn_dist_rank() != 0;) {
+        rc = sn_dist_test(0, &done);
+        if (!rc && !done && sn_interrupt_pending()) {
+            cli_eprintf("scratchnet: error: rank %d: interrupted by %s while rank 0 did the "
+                        "work: ending the job, nothing written\n", sn_dist_rank(),
+                        sn_signal_name(sn_interrupt_pending()));
+            fflush(stderr);
+            sn_dist_abort(1);
+        }
+        if (!rc && !done)
+            nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+    }
+    sn_dist_finish_all();   /* a failure here shows in the agreement that follows */
 }

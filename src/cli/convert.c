@@ -221,6 +221,7 @@ static int convert_idx(int argc, char **argv)
         if (!rc)
             cli_printf("wrote %s\n", cli_line(out));
     }
+    cli_await_rank0();
     return cli_agree(rc);   /* the other ranks wait here and learn the outcome */
 }
 
@@ -443,6 +444,7 @@ static int convert_subset(int argc, char **argv)
             cli_printf("wrote %s\n", cli_line(out));
         sn_dataset_close(d);
     }
+    cli_await_rank0();
     return cli_agree(rc);
 }
 
@@ -541,6 +543,7 @@ static int convert_images(int argc, char **argv)
         }
         sn_folder_free(&te);
     }
+    cli_await_rank0();
     return cli_agree(rc);
 }
 

@@ -173,6 +173,7 @@ static void finalize_within_limit(int code)
 static int run_on_rank0(int (*run)(int, char **), int argc, char **argv)
 {
     int code = sn_dist_rank() == 0 ? run(argc, argv) : 0;
+    cli_await_rank0();
     if (sn_dist_bcast(&code, sizeof code, 0) != SN_OK && code == 0)
         code = 1;
     return code;

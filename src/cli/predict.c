@@ -368,5 +368,6 @@ int sn_cmd_predict(int argc, char **argv)
     if (!rc && sn_dist_rank() == 0)
         rc = image ? run_image(weights, model, input, (int)top, out)
                    : run(weights, model, input, split, out, (int)batch);
+    cli_await_rank0();
     return cli_agree(rc);
 }
