@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -91,6 +92,14 @@ static bool is_image_name(const char *name)
     return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
+/* A dataset is held whole until it is written: at most half of the
+ * machine's memory (a --size of 16384x16384 doubled its buffer until
+ * realloc failed, tens of GB on a shared machine).  0 if unknown. */
+static double half_memory(void)
+{
+    return 0.5 * (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+}
+
 /* Append img (read from path, class c) to out, fitted to fit_h x fit_w
  * when they are > 0; the first image sets out's shape. */
 static int add_image(struct sn_folder *out, const struct sn_folder *like, int fit_h, int fit_w,
@@ -117,6 +126,12 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
         size_t ncap = *cap ? 2 * *cap : 1 + (64u << 20) / row, bytes = 0;
         if (!*cap && ncap > 1024)
             ncap = 1024;
+        const double half = half_memory();
+        if (sn_mul_ok(ncap, row, &bytes) && half > 0 && (double)bytes > half && out->n > 0)
+            return sn_fail(SN_ENOMEM, "%s: %zu images of %dx%dx%d would take more than half of "
+                           "this machine's %.0f MB of memory (a dataset is held whole until it "
+                           "is written): a smaller --size, or fewer images", path, ncap, out->C,
+                           out->H, out->W, 2.0 * half / 1048576.0);
         uint8_t *gx = sn_mul_ok(ncap, row, &bytes) ? realloc(out->x, bytes) : NULL;
         if (gx)
             out->x = gx;
@@ -190,6 +205,15 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
         if ((rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])) ||
             (rc = list_dir(sub, false, &files, &n_files, &out->skipped)))
             break;
+        /* with --size, a class's images are known to be too many for
+         * memory before one is read (one channel at least each) */
+        const double need = (double)(out->n + n_files) * (out->n ? out->C : 1) * fit_h * fit_w;
+        if (fit_h > 0 && half_memory() > 0 && need > half_memory())
+            rc = sn_fail(SN_ENOMEM, "%s: %zu images of %dx%d take %.0f MB or more, more than "
+                         "half of this machine's %.0f MB of memory (a dataset is held whole "
+                         "until it is written): a smaller --size, or fewer images", sub,
+                         out->n + n_files, fit_h, fit_w, need / 1048576.0,
+                         2.0 * half_memory() / 1048576.0);
         for (size_t i = 0; i < n_files && !rc; i++) {
             if (!is_image_name(files[i])) {
                 out->skipped++;

@@ -164,6 +164,21 @@ static void test_folder_read_sized(void **state)
     assert_int_equal(t.C * t.H * t.W, 48);
     sn_folder_free(&t);
     sn_folder_free(&s);
+    /* images that --size makes more than half of the machine's memory are
+     * refused before one is read (the buffer doubled until realloc failed) */
+    const double half = 0.5 * (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    const int n = (int)(half / (16384.0 * 16384.0)) + 2;
+    mk("huge");
+    mk("huge/a");
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "huge/a/%d.png", i);
+        png(sn_test_path(name), 2, 2, 10);
+    }
+    assert_int_equal(sn_folder_read_sized(sn_test_path("huge"), NULL, 16384, 16384, &s),
+                     SN_ENOMEM);
+    assert_non_null(strstr(sn_errmsg(), "images of 16384x16384 take"));
+    assert_non_null(strstr(sn_errmsg(), "more than half of this machine's"));
 }
 
 /* Batches in the official record format: label byte, then the 3 planes. */
