@@ -100,8 +100,36 @@ static double half_memory(void)
     return 0.5 * (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
 }
 
+/* A colour image among grey ones makes the whole set colour: the grey
+ * images read so far become three equal channels (nothing is lost; the
+ * other way round, sort order would decide that a colour set turns grey). */
+static int widen_to_colour(struct sn_folder *out, size_t cap, const char *path)
+{
+    const size_t plane = (size_t)out->H * out->W;
+    size_t bytes = 0;
+    const double half = half_memory();
+    if (!sn_mul_ok(cap, 3 * plane, &bytes) || (half > 0 && (double)bytes > half))
+        return sn_fail(SN_ENOMEM, "%s: a colour image: %zu images of 3x%dx%d would take more "
+                       "than half of this machine's %.0f MB of memory (a smaller --size, or "
+                       "fewer images)", path, cap, out->H, out->W, 2.0 * half / 1048576.0);
+    uint8_t *x = realloc(out->x, bytes);
+    if (!x)
+        return sn_fail(SN_ENOMEM, "%s: out of memory widening %zu grey images to colour "
+                       "(%.0f MB)", path, out->n, (double)bytes / 1048576.0);
+    out->x = x;
+    /* from the last image down: image i moves from i*plane to 3*i*plane,
+     * which never overlaps an image not yet moved */
+    for (size_t i = out->n; i-- > 0;)
+        for (int c = 2; c >= 0; c--)
+            memmove(x + (3 * i + (size_t)c) * plane, x + i * plane, plane);
+    out->recoloured += out->n;
+    out->C = 3;
+    return SN_OK;
+}
+
 /* Append img (read from path, class c) to out, fitted to fit_h x fit_w
- * when they are > 0; the first image sets out's shape. */
+ * when they are > 0; the first image sets out's shape, and with fitting
+ * the set is colour as soon as one image is (test images follow like's). */
 static int add_image(struct sn_folder *out, const struct sn_folder *like, int fit_h, int fit_w,
                      const struct sn_image *img, const char *path, int c, size_t *cap)
 {
@@ -118,6 +146,11 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
         return sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the first image is %dx%dx%d (--size HxW "
                        "fits every image to one size)", path, img->channels, img->height,
                        img->width, out->C, out->H, out->W);
+    }
+    if (fit && !like && out->C == 1 && img->channels == 3 && out->n > 0) {
+        int rc = widen_to_colour(out, *cap, path);
+        if (rc)
+            return rc;
     }
     const size_t row = (size_t)out->C * out->H * out->W;
     if (out->n == *cap) {

@@ -28,9 +28,10 @@ struct sn_folder {
  * the offending folder or file. */
 int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_folder *out);
 
-/* The same, every image fitted to fit_h x fit_w pixels (both > 0) and to
- * the channels of the first image (or of like's): grey and colour images
- * of any sizes make one dataset; resized and recoloured count them. */
+/* The same, every image fitted to fit_h x fit_w pixels (both > 0): grey
+ * and colour images of any sizes make one dataset, colour if any image is
+ * colour (grey images become three equal channels), a test split fitted to
+ * like's channels; resized and recoloured count them. */
 int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_h, int fit_w,
                          struct sn_folder *out);
 void sn_folder_free(struct sn_folder *f);

@@ -119,39 +119,43 @@ static void png_pattern(const char *path, int w, int h)
 }
 
 /* With a size, images of mixed sizes and of grey and colour become one
- * dataset: each row is exactly what sn_image_fit (predict's resampling)
- * makes of the file, and the conversions are counted. */
+ * dataset, colour as one image is colour whatever the order of the names
+ * (grey images first did make the whole set grey): each row is exactly
+ * what sn_image_fit (predict's resampling) makes of the file, and the
+ * conversions are counted. */
 static void test_folder_read_sized(void **state)
 {
     (void)state;
     mk("mixed");
     mk("mixed/a");
     mk("mixed/b");
-    png_pattern(sn_test_path("mixed/a/1.png"), 12, 10);   /* grey: sets C = 1 */
+    png_pattern(sn_test_path("mixed/a/1.png"), 12, 10);   /* grey first */
     png_pattern(sn_test_path("mixed/a/2.png"), 5, 3);     /* grown */
-    png(sn_test_path("mixed/b/1.png"), 16, 16, 90);       /* colour, shrunk */
+    png(sn_test_path("mixed/b/1.png"), 16, 16, 90);       /* colour, shrunk: C = 3 */
     png_pattern(sn_test_path("mixed/b/2.png"), 8, 6);     /* already 8 wide, 6 high */
     struct sn_folder s;
     assert_int_equal(sn_folder_read(sn_test_path("mixed"), NULL, &s), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "--size HxW"));
     assert_int_equal(sn_folder_read_sized(sn_test_path("mixed"), NULL, 6, 8, &s), SN_OK);
     assert_int_equal(s.n, 4);
-    assert_int_equal(s.C, 1);
+    assert_int_equal(s.C, 3);
     assert_int_equal(s.H, 6);
     assert_int_equal(s.W, 8);
     assert_int_equal(s.resized, 3);
-    assert_int_equal(s.recoloured, 1);
+    assert_int_equal(s.recoloured, 3);   /* the three grey ones, three equal channels */
     static const char *const files[4] = { "mixed/a/1.png", "mixed/a/2.png", "mixed/b/1.png",
                                           "mixed/b/2.png" };
     for (int i = 0; i < 4; i++) {
         struct sn_image img;
-        unsigned char want[6 * 8];
+        unsigned char want[3 * 6 * 8];
         assert_int_equal(sn_image_read(sn_test_path(files[i]), &img), SN_OK);
-        sn_image_fit(&img, 1, 6, 8, want);
+        sn_image_fit(&img, 3, 6, 8, want);
         sn_image_free(&img);
-        assert_memory_equal(s.x + (size_t)i * 48, want, 48);
+        assert_memory_equal(s.x + (size_t)i * 144, want, 144);
+        if (i != 2)   /* grey: the three planes equal */
+            assert_memory_equal(want, want + 2 * 48, 48);
     }
-    assert_int_equal(s.x[2 * 48 + 17], 90);   /* a uniform colour image stays uniform grey */
+    assert_int_equal(s.x[2 * 144 + 2 * 48 + 17], 90);
     /* a test tree of other sizes is fitted to the same shape */
     mk("mixedte");
     mk("mixedte/a");
@@ -161,8 +165,18 @@ static void test_folder_read_sized(void **state)
     struct sn_folder t;
     assert_int_equal(sn_folder_read_sized(sn_test_path("mixedte"), &s, 6, 8, &t), SN_OK);
     assert_int_equal(t.n, 2);
-    assert_int_equal(t.C * t.H * t.W, 48);
+    assert_int_equal(t.C * t.H * t.W, 144);   /* the training set's colour */
     sn_folder_free(&t);
+    sn_folder_free(&s);
+    /* a set of grey images stays grey */
+    mk("grey");
+    mk("grey/a");
+    mk("grey/b");
+    png_pattern(sn_test_path("grey/a/1.png"), 12, 10);
+    png_pattern(sn_test_path("grey/b/1.png"), 5, 3);
+    assert_int_equal(sn_folder_read_sized(sn_test_path("grey"), NULL, 6, 8, &s), SN_OK);
+    assert_int_equal(s.C, 1);
+    assert_int_equal(s.recoloured, 0);
     sn_folder_free(&s);
     /* images that --size makes more than half of the machine's memory are
      * refused before one is read (the buffer doubled until realloc failed) */
