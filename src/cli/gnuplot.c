@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fsutil.h"
@@ -170,9 +171,13 @@ static bool whole_png(const char *path)
     return ok;
 }
 
+double cli_gnuplot_limit_s = CLI_GNUPLOT_SECONDS;
+
 /* Feed gnuplot (pid, stdin to) the script after the terminal settings;
- * its exit status into *st.  false when memory ran out (nothing fed). */
-static bool run_script(pid_t pid, int to, const char *script, int width, int height, int *st)
+ * its exit status into *st, and whether it ran out of time into *late.
+ * false when memory ran out (nothing fed). */
+static bool run_script(pid_t pid, int to, const char *script, int width, int height, int *st,
+                       bool *late)
 {
     char head[160];
     int hl = snprintf(head, sizeof head, "set terminal pngcairo size %d,%d noenhanced font ',10'\n"
@@ -186,9 +191,17 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
         close(to);
     }
     *st = 0;
-    /* a stop request ends gnuplot too: it may draw a large log for seconds */
+    *late = false;
+    /* a stop request ends gnuplot too: it may draw a large log for seconds;
+     * and a gnuplot that hangs (a broken build, a wrapper on PATH) must not
+     * hold the command, or a job script, forever */
+    const double start = sn_clock_s();
     pid_t got;
     while ((got = waitpid(pid, st, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) {
+        if (got == 0 && !*late && sn_clock_s() - start > cli_gnuplot_limit_s) {
+            *late = true;
+            kill(pid, SIGKILL);
+        }
         if (got == 0 && sn_interrupt_pending())
             kill(pid, SIGKILL);
         if (got == 0)
@@ -216,8 +229,11 @@ int cli_gnuplot_check(const char *png)
 
 /* Why gnuplot's picture in tmp is not to be kept (st its exit status,
  * msg its stderr), or SN_OK. */
-static int judge(bool fed, int st, const char *msg, const char *tmp, const char *png)
+static int judge(bool fed, int st, bool late, const char *msg, const char *tmp, const char *png)
 {
+    if (late)
+        return sn_fail(SN_EIO, "gnuplot did not finish drawing %s within %g s and was "
+                       "stopped; the file is left as it was", png, cli_gnuplot_limit_s);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
         return sn_fail(SN_EIO, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); "
                        "it draws %s", png);
@@ -250,12 +266,13 @@ int cli_gnuplot(const char *script, const char *dir, const char *png, int width,
         return sn_fail(SN_EIO, "cannot start gnuplot: %s", strerror(errno));
     }
     int st;
-    bool fed = run_script(pid, to, script, width, height, &st);
+    bool late;
+    bool fed = run_script(pid, to, script, width, height, &st, &late);
     char msg[512];
     read_message(errp, msg, sizeof msg);
     int rc = sn_interrupt_check("drawing the picture");
     if (!rc)
-        rc = judge(fed, st, msg, tmp, png);
+        rc = judge(fed, st, late, msg, tmp, png);
     if (rc) {
         remove(tmp);
         return rc;

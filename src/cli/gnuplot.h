@@ -38,6 +38,12 @@ void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
  * gnuplot is missing (naming the package) or fails (with its message). */
 int cli_gnuplot(const char *script, const char *dir, const char *png, int width, int height);
 
+/* The seconds gnuplot is given to draw one picture before it is stopped
+ * (SN_EIO, the file left as it was): a plot of a year-long log draws in a
+ * few seconds.  A variable so that tests can shorten it. */
+#define CLI_GNUPLOT_SECONDS 300.0
+extern double cli_gnuplot_limit_s;
+
 /* Before the work whose picture it draws: SN_EUSAGE, as cli_gnuplot says
  * it, when no gnuplot is on PATH. */
 int cli_gnuplot_check(const char *png);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/gnuplot.h"
+#include "core/clock.h"
 #include "core/status.h"
 
 static const char *const hostile[] = {
@@ -168,6 +169,46 @@ static void test_gnuplot_hostile_output_name(void **state)
     assert_int_not_equal(stat(png, &st), 0);
 }
 
+/* A gnuplot that never ends is stopped after its time: an error naming
+ * the picture and the limit, and the picture already there is kept. */
+static void test_gnuplot_hung_stopped(void **state)
+{
+    (void)state;
+    char fake[1100], exe[1200], png[1200], path[8192];
+    snprintf(fake, sizeof fake, "%s/fakebin", dir);
+    snprintf(exe, sizeof exe, "%s/gnuplot", fake);
+    snprintf(png, sizeof png, "%s/kept.png", dir);
+    assert_int_equal(mkdir(fake, 0700), 0);
+    FILE *f = fopen(exe, "w");
+    fputs("#!/bin/sh\nexec sleep 60\n", f);
+    fclose(f);
+    chmod(exe, 0700);
+    f = fopen(png, "w");
+    fputs("the old picture", f);
+    fclose(f);
+    const char *old = getenv("PATH");
+    snprintf(path, sizeof path, "%s:%s", fake, old ? old : "/usr/bin:/bin");
+    char *saved = strdup(old ? old : "/usr/bin:/bin");
+    setenv("PATH", path, 1);
+    cli_gnuplot_limit_s = 0.5;
+    const double t0 = sn_clock_s();
+    int rc = cli_gnuplot("plot x\n", dir, png, 200, 150);
+    const double took = sn_clock_s() - t0;
+    cli_gnuplot_limit_s = CLI_GNUPLOT_SECONDS;
+    setenv("PATH", saved, 1);
+    free(saved);
+    assert_int_equal(rc, SN_EIO);
+    assert_non_null(strstr(sn_errmsg(), "did not finish drawing"));
+    assert_non_null(strstr(sn_errmsg(), "within 0.5 s"));
+    assert_true(took < 30.0);
+    char buf[64] = { 0 };
+    f = fopen(png, "r");
+    assert_non_null(f);
+    assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
+    fclose(f);
+    assert_string_equal(buf, "the old picture");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_gnuplot_text_field_inert),
         cmocka_unit_test(test_gnuplot_text_cut),
         cmocka_unit_test(test_gnuplot_hostile_output_name),
+        cmocka_unit_test(test_gnuplot_hung_stopped),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
