@@ -55,7 +55,14 @@ command -v curl >/dev/null || {
 }
 [ -x "$BIN" ] || { echo "fetch.sh: $BIN is missing; run make first" >&2; exit 1; }
 dir="$out/$name-download"
+# a failed download leaves no folder it made, empty (nothing else is removed)
+made=
+[ -d "$out" ] || made="$out"
+[ -d "$dir" ] || made="$dir${made:+ $made}"
 mkdir -p "$dir"
+unmake() {
+    for d in $made; do rmdir "$d" 2>/dev/null || true; done
+}
 for entry in $files; do
     f=${entry%%:*}
     md5=${entry#*:}
@@ -66,6 +73,7 @@ for entry in $files; do
     echo "fetching $base/$f"
     if ! curl -fsSL --connect-timeout 15 --retry 2 -o "$dir/$f.part" "$base/$f"; then
         rm -f "$dir/$f.part"
+        unmake
         echo "fetch.sh: could not download $base/$f (no internet access?)." >&2
         echo "  Offline: make data (Fashion-MNIST from Debian's dataset-fashion-mnist) or" >&2
         echo "  make data-cifar10 (the JPEG copy of CIFAR-10); see datasets/README.md." >&2
@@ -74,6 +82,7 @@ for entry in $files; do
     got=$(md5sum < "$dir/$f.part" | cut -d' ' -f1)
     if [ "$got" != "$md5" ]; then
         rm -f "$dir/$f.part"
+        unmake
         echo "fetch.sh: $f has MD5 $got, the publishers give $md5: refused and deleted" >&2
         exit 1
     fi
