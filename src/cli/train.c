@@ -404,6 +404,8 @@ static void print_start(const struct train_flags *f, const struct run *r,
         cli_printf("resume: continuing with this run's settings where they differ "
                    "(--resume-override): "
                    "%s\n", s->overridden);
+    if (s->lr_jump[0])
+        cli_printf("resume: %s\n", s->lr_jump);
     fflush(stdout);
 }
 

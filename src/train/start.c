@@ -18,6 +18,8 @@
 
 #include "core/checked.h"
 #include "core/interrupt.h"
+#include "core/number.h"
+#include "core/sched.h"
 #include "core/status.h"
 #include "core/whiten.h"
 #include "dist/dist.h"
@@ -187,6 +189,28 @@ static void model_difference(const struct sn_trainer *t, const char *path, char 
     free(text);
 }
 
+/* A horizon that --resume-override let change stretches the schedule
+ * over the new one: the rate at the resumed step jumps (a cosine that had
+ * ended restarts).  Said at the start, with both rates. */
+static void horizon_jump(const struct sn_trainer *t, struct sn_train_start *s)
+{
+    const char *was = sn_record_get(&t->st.record, "horizon");
+    long long old = 0;
+    const struct sn_sched *now = &t->net.sched;
+    if (!was || now->kind == SN_SCHED_CONSTANT || now->kind == SN_SCHED_STEP ||
+        sn_parse_int(was, 1, INT64_MAX, &old) || old == now->total_steps)
+        return;
+    struct sn_sched then = *now;
+    then.total_steps = old;
+    const int64_t step = t->st.global_step;
+    const float a = sn_sched_lr(&then, step), b = sn_sched_lr(now, step);
+    if (a != b)
+        snprintf(s->lr_jump, sizeof s->lr_jump, "the learning rate of step %lld is %.4g on "
+                 "this run's horizon of %lld steps, %.4g on the checkpoint's %lld (the %s "
+                 "schedule is stretched over the new horizon)", (long long)step + 1, (double)b,
+                 (long long)now->total_steps, (double)a, old, sn_sched_name(now->kind));
+}
+
 /* Rank 0: load the checkpoint (choosing it, for auto) and check that it
  * continues this run. */
 static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_train_start *s)
@@ -210,6 +234,8 @@ static int load_resumed(struct sn_trainer *t, struct sn_optim *o, struct sn_trai
                                    sizeof s->overridden);
     if (!rc && s->resumed_from[0])
         rc = check_resumed(t, s->resumed_from);
+    if (!rc && s->resumed_from[0])
+        horizon_jump(t, s);
     return rc;
 }
 

@@ -113,6 +113,8 @@ struct sn_train_start {
     bool auto_found_none;       /* resume auto found no checkpoint: a fresh start */
     char overridden[1024];      /* settings that differ from the checkpoint's, accepted
                                  * by resume_override ("" when none) */
+    char lr_jump[256];          /* a changed horizon's effect on the resumed step's
+                                 * learning rate ("" when none) */
     char whitened[1024];        /* init = whiten layers computed by this start, with what
                                  * they were computed from (rank 0; "" when none) */
 };

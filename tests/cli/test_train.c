@@ -1009,6 +1009,38 @@ static char *weights_bytes(const char *path)
 }
 
 
+/* A longer run resumed with --resume-override horizon stretches its cosine
+ * schedule: the start says what the learning rate of the next step is on
+ * each horizon (a cosine that had ended restarts at half its peak). */
+static void test_train_horizon_override_says_rate(void **state)
+{
+    (void)state;
+    const char *cfg = sn_test_path("cos.cfg");
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 8\nbatch = 24\nepochs = 2\noptimizer = sgd\nlr = 0.05\n"
+          "lr_schedule = cosine\n[dense]\nunits = 3\n", f);
+    fclose(f);
+    const char *run = BIN " train --model %s --data %s --checkpoint-dir %s --threads 1 %s";
+    const char *ck = sn_test_path("ck_horizon"), *blobs = sn_test_path("blobs.h5");
+    assert_int_equal(sn_test_run(run, cfg, blobs, ck, "--quiet"), 0);
+    assert_int_equal(sn_test_run(run, cfg, blobs, ck, "--resume auto --epochs 4 --quiet"), 2);
+    assert_int_equal(sn_test_run(run, cfg, blobs, ck,
+                                 "--resume auto --epochs 4 --resume-override horizon"), 0);
+    char *out = out_text();
+    const char *line = strstr(out, "resume: the learning rate of step ");
+    assert_non_null(line);
+    long long step = 0, now = 0, then = 0;
+    double a = -1, b = -1;
+    assert_int_equal(sscanf(line, "resume: the learning rate of step %lld is %lf on this run's "
+                            "horizon of %lld steps, %lf on the checkpoint's %lld", &step, &a,
+                            &now, &b, &then), 5);
+    assert_true(now == 2 * then && step == then + 1);
+    assert_true(fabs(a - 0.025) < 1e-3 && b == 0.0);
+    assert_non_null(strstr(line, "(the cosine schedule is stretched over the new horizon)"));
+    free(out);
+}
+
 /* --resume auto never writes over checkpoints it cannot continue.  One
  * written with an EMA of the weights, resumed by a model file without it:
  * the file is whole (its checksum covers what it holds, not what this run
@@ -2640,6 +2672,7 @@ int main(void)
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_auto_keeps_checkpoints),
+        cmocka_unit_test(test_train_horizon_override_says_rate),
         cmocka_unit_test(test_train_keep_only_this_runs),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_eval_checkpoint_uses_average),
