@@ -581,7 +581,8 @@ zoo-cifar-fast:
 
 # data-cifar10: CIFAR-10 as data/cifar10.h5, from the official binary
 # batches in data/cifar-10-batches-bin when present, else from the offline
-# JPEG copy in ../shared/datasets/cifar10-images (see its README).
+# JPEG copy in ../shared/datasets/cifar10-images (see its README; the
+# 60,000 JPEGs are unpacked into data/ for the conversion and removed after).
 CIFAR_JPEG := ../shared/datasets/cifar10-images
 .PHONY: data-cifar10
 data-cifar10: $(BIN)
@@ -594,7 +595,8 @@ data-cifar10: $(BIN)
 	    tar xf $(CIFAR_JPEG)/train.tar -C data/cifar10-images && \
 	    tar xf $(CIFAR_JPEG)/test.tar -C data/cifar10-images && \
 	    $(BIN) convert folder data/cifar10-images/train --test data/cifar10-images/test \
-	        -o data/cifar10.h5 --source "CIFAR-10 (JPEG copy)"; \
+	        -o data/cifar10.h5 --source "CIFAR-10 (JPEG copy)"; rc=$$?; \
+	    rm -rf data/cifar10-images; exit $$rc; \
 	else \
 	    echo "data-cifar10: neither data/cifar-10-batches-bin nor $(CIFAR_JPEG) is here;"; \
 	    echo "  with internet, download the binary version from the CIFAR-10 page into data/"; exit 2; \
