@@ -368,6 +368,91 @@ static int confusion_setup(const struct eval_flags *f, const struct sn_model *m,
     return rc;
 }
 
+/* What one evaluation holds; eval_free releases it. */
+struct eval_run {
+    struct sn_netcfg net;
+    struct sn_model *m;
+    struct sn_dataset *ds;
+    const struct sn_split *s;
+    float *x, *targets;     /* one batch of inputs and targets */
+    int *labels;
+    int64_t *cm;            /* K x K confusion counts, or NULL */
+    char **names;           /* K class names for the matrix, or NULL */
+    int K;
+};
+
+static void eval_free(struct eval_run *r)
+{
+    sn_model_destroy(r->m);
+    sn_dataset_close(r->ds);
+    sn_free(r->x);
+    sn_free(r->targets);
+    free(r->labels);
+    free(r->cm);
+    if (r->names)
+        sn_h5_free_strs(r->names, (size_t)r->K);
+}
+
+/* The weights, the split and the buffers, the same on every rank: every
+ * rank evaluates its block with the same model and weights, and hosts may
+ * hold different files under one path. */
+static int eval_open(const struct eval_flags *f, int argc, char **argv, struct eval_run *r)
+{
+    char *text = NULL;
+    int rc = cli_load_weights(f->weights, f->model, (int)f->batch, &r->net, &r->m, &text);
+    if (!(rc = sn_dist_agree(rc)))
+        rc = cli_same_file(f->weights, "weights file");
+    if (!rc)   /* the flags, and the --model text */
+        rc = cli_same_everywhere(argc, argv, 2, text);
+    free(text);
+    if (!rc)   /* only the split evaluated must be there: a held-out file of /test alone */
+        rc = cli_data_hint(sn_dataset_open_split(f->data, f->split, &r->ds), f->data);
+    if (!(rc = sn_dist_agree(rc)))   /* and the same data on every rank */
+        rc = cli_same_data(r->ds, f->data);
+    if (!rc && !(r->s = sn_dataset_split(r->ds, f->split)))
+        rc = sn_fail(SN_EINVAL, "%s: dataset /%s/x is missing", f->data, f->split);
+    if (!rc)
+        rc = sn_check_split(r->m, &r->net, r->ds, r->s);
+    if (!rc)
+        rc = sn_dataset_reserve(r->ds, (size_t)f->batch);
+    if (!rc) {
+        const size_t b = (size_t)f->batch;
+        r->x = sn_alloc_f32(b * sn_shape_len(&r->m->in_shape));
+        r->targets = sn_alloc_f32(b * sn_model_out_len(r->m));
+        r->labels = malloc(b * sizeof *r->labels);
+        if (!r->x || !r->targets || !r->labels)
+            rc = sn_fail(SN_ENOMEM, "out of memory");
+    }
+    if (!rc)
+        rc = confusion_setup(f, r->m, &r->net, r->ds, r->s, &r->K, &r->cm, &r->names);
+    return rc;
+}
+
+/* Evaluate, print on rank 0 and draw the matrix: the exit code. */
+static int eval_pass(const struct eval_flags *f, struct eval_run *r)
+{
+    cli_warn_data_mismatch(f->weights, f->data, r->ds, r->s, true);
+    cli_warn_layout(r->s, f->data, &r->m->in_shape);
+    struct sn_eval_sums e;
+    int rc = sn_evaluate(r->m, &r->net, r->ds, r->s, (int)f->batch, r->x, r->labels, r->targets,
+                         &e, r->cm, stop_requested, NULL);
+    if (rc == SN_EINTR)
+        rc = stopped(rc);
+    if (rc == SN_ENUM)   /* agreed: the same on every rank; the weights' fault */
+        rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", f->weights, f->data);
+    int code = cli_agree(rc);
+    if (code)
+        return code;
+    if (sn_dist_rank() == 0)
+        print_result(f->split, &e, r->s, &r->net, r->cm, r->K, r->names);
+    rc = f->cpng && sn_dist_rank() == 0 ? draw_confusion(r->cm, r->K, r->names, f->cpng) : SN_OK;
+    if ((code = cli_agree(rc)))
+        return code;
+    if (f->cpng && sn_dist_rank() == 0)
+        cli_printf("wrote %s\n", cli_line(f->cpng));
+    return 0;
+}
+
 int sn_cmd_eval(int argc, char **argv)
 {
     struct eval_flags f = { .split = "test", .batch = 256 };
@@ -379,75 +464,11 @@ int sn_cmd_eval(int argc, char **argv)
     int used;
     if ((code = cli_agree(cli_setup_threads(f.threads, &used))))
         return code;
-    const char *weights = f.weights, *data = f.data, *split = f.split, *cpng = f.cpng;
-    const long batch = f.batch;
-
-    struct sn_netcfg net;
-    struct sn_model *m = NULL;
-    struct sn_dataset *ds = NULL;
-    const struct sn_split *s = NULL;
-    float *x = NULL, *targets = NULL;
-    int *labels = NULL;
-    int64_t *cm = NULL;
-    char **names = NULL;
-    int K = 0;
-    char *text = NULL;
-    rc = cli_load_weights(weights, f.model, (int)batch, &net, &m, &text);
-    /* every rank evaluates its block with the same model and weights:
-     * hosts may hold different files under one path */
-    if (!(rc = sn_dist_agree(rc)))
-        rc = cli_same_file(weights, "weights file");
-    if (!rc)   /* the flags, and the --model text */
-        rc = cli_same_everywhere(argc, argv, 2, text);
-    free(text);
-    if (!rc)   /* only the split evaluated must be there: a held-out file of /test alone */
-        rc = cli_data_hint(sn_dataset_open_split(data, split, &ds), data);
-    if (!(rc = sn_dist_agree(rc)))   /* and the same data on every rank */
-        rc = cli_same_data(ds, data);
-    if (!rc && !(s = sn_dataset_split(ds, split)))
-        rc = sn_fail(SN_EINVAL, "%s: dataset /%s/x is missing", data, split);
-    if (!rc)
-        rc = sn_check_split(m, &net, ds, s);
-    if (!rc)
-        rc = sn_dataset_reserve(ds, (size_t)batch);
-    if (!rc) {
-        x = sn_alloc_f32((size_t)batch * sn_shape_len(&m->in_shape));
-        targets = sn_alloc_f32((size_t)batch * sn_model_out_len(m));
-        labels = malloc((size_t)batch * sizeof *labels);
-        if (!x || !targets || !labels)
-            rc = sn_fail(SN_ENOMEM, "out of memory");
-    }
-    if (!rc)
-        rc = confusion_setup(&f, m, &net, ds, s, &K, &cm, &names);
-    if ((code = cli_agree(rc)))
-        goto out;
-    cli_warn_data_mismatch(weights, data, ds, s, true);
-    cli_warn_layout(s, data, &m->in_shape);
-    struct sn_eval_sums e;
-    rc = sn_evaluate(m, &net, ds, s, (int)batch, x, labels, targets, &e, cm, stop_requested,
-                     NULL);
-    if (rc == SN_EINTR)
-        rc = stopped(rc);
-    if (rc == SN_ENUM)   /* agreed: the same on every rank; the weights' fault */
-        rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, data);
-    if ((code = cli_agree(rc)))
-        goto out;
-    if (sn_dist_rank() == 0)
-        print_result(split, &e, s, &net, cm, K, names);
-    rc = cpng && sn_dist_rank() == 0 ? draw_confusion(cm, K, names, cpng) : SN_OK;
-    if ((code = cli_agree(rc)))
-        goto out;
-    if (cpng && sn_dist_rank() == 0)
-        cli_printf("wrote %s\n", cli_line(cpng));
-    code = 0;
-out:
-    sn_model_destroy(m);
-    sn_dataset_close(ds);
-    sn_free(x);
-    sn_free(targets);
-    free(labels);
-    free(cm);
-    if (names)
-        sn_h5_free_strs(names, (size_t)K);
+    struct eval_run r;
+    memset(&r, 0, sizeof r);
+    code = cli_agree(eval_open(&f, argc, argv, &r));
+    if (!code)
+        code = eval_pass(&f, &r);
+    eval_free(&r);
     return code;
 }

@@ -85,6 +85,84 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
                    (double)limit / 1e6, limit);
 }
 
+/* The table's running sums. */
+struct info_sums {
+    size_t total, bufs, acts, frozen;   /* parameters, buffer values, activation bytes */
+    double flops;
+};
+
+/* Layer i's row of the table, added to t. */
+static void print_layer(const struct sn_model *m, int i, struct info_sums *t)
+{
+    const struct sn_layer *l = m->layers[i];
+    size_t n = 0;
+    char mark[96] = "";   /* "  (frozen)", or the parameters that are: "  (weight frozen)" */
+    for (int p = 0; p < l->n_params; p++) {
+        const struct sn_param *q = &l->params[p];
+        if (q->buffer) {
+            t->bufs += q->len;
+            continue;
+        }
+        n += q->len;
+        if (!q->trainable || l->freeze) {
+            t->frozen += q->len;
+            size_t k = strlen(mark);
+            snprintf(mark + k, sizeof mark - k, "%s%s", k ? ", " : "  (", q->name);
+        }
+    }
+    if (l->freeze)
+        snprintf(mark, sizeof mark, "  (frozen)");
+    else if (mark[0])
+        snprintf(mark + strlen(mark), sizeof mark - strlen(mark), " frozen)");
+    t->total += n;
+    double f = sn_layer_flops(l);
+    size_t a = sn_shape_len(&l->out_shape) * sizeof(float);
+    t->flops += f;
+    t->acts += a;
+    char buf[64], fb[32], ab[32], ins[96] = "";
+    if (l->n_in > 1 || l->in[0] != i - 1) {
+        size_t used = (size_t)snprintf(ins, sizeof ins, "  <- ");
+        for (int j = 0; j < l->n_in && used < sizeof ins; j++)
+            used += (size_t)snprintf(ins + used, sizeof ins - used, "%s%s", j ? ", " : "",
+                                     l->in[j] < 0 ? "input" : m->layers[l->in[j]]->name);
+    }
+    cli_printf("%-4d %-18s %-11s %-14s %10zu %11s %11s%s%s\n", i, l->name, l->ops->kind,
+               sn_shape_str(&l->out_shape, buf, sizeof buf), n, human(f, fb, sizeof fb),
+               human((double)a, ab, sizeof ab), mark, ins);
+}
+
+/* Rank 0: the model's line, its layer table and the totals. */
+static void print_table(const char *model, const char *weights, const struct sn_netcfg *net,
+                        const struct sn_model *m)
+{
+    char buf[64];
+    cli_printf("model %s%s\n", cli_line(model ? model : weights),
+               weights && sn_ckpt_is_checkpoint(weights) ? " (checkpoint)" : "");
+    cli_printf("input %s  batch %d  epochs %d  loss %s  optimizer %s  lr %g  seed %llu%s\n\n",
+               sn_shape_str(&net->input, buf, sizeof buf), net->batch, net->epochs,
+               sn_loss_name(net->loss), sn_optim_name(net->optim.kind), net->sched.lr,
+               (unsigned long long)net->seed, weights ? "  (its model file's [net]; what the "
+               "run used, flags included, is its run record below)" : "");
+    cli_printf("%-4s %-18s %-11s %-14s %10s %11s %11s\n", "#", "name", "kind", "output",
+               "params", "FLOPs/ex", "act. bytes");
+    cli_printf("%-4s %-18s %-11s %-14s\n", "-", "(input)", "",
+               sn_shape_str(&m->in_shape, buf, sizeof buf));
+    struct info_sums t = { 0 };
+    for (int i = 0; i < m->n_layers; i++)
+        print_layer(m, i, &t);
+    char fb[32], tb[32];
+    if (t.frozen)
+        cli_printf("\nparameters: %zu, %zu learnt and %zu frozen (%.2f MB as float32), %zu "
+                   "buffer values\n", t.total, t.total - t.frozen, t.frozen,
+                   (double)t.total * 4 / 1e6, t.bufs);
+    else
+        cli_printf("\nparameters: %zu learnt (%.2f MB as float32), %zu buffer values\n",
+                   t.total, (double)t.total * 4 / 1e6, t.bufs);
+    cli_printf("forward: %s FLOPs per example; a training step (forward + backward) is about "
+               "3x: %s FLOPs per example\n", human(t.flops, fb, sizeof fb),
+               human(3 * t.flops, tb, sizeof tb));
+}
+
 int sn_cmd_info(int argc, char **argv)
 {
     const char *model = NULL, *weights = NULL;
@@ -109,77 +187,12 @@ int sn_cmd_info(int argc, char **argv)
     size_t limit;
     if (!rc)   /* refused as train refuses it, before the table */
         rc = sn_model_max_bytes(&limit);
-    if ((code = cli_agree(rc)))
-        goto out;
-    if (sn_dist_rank() == 0) {
-        char buf[64];
-        cli_printf("model %s%s\n", cli_line(model ? model : weights),
-                   weights && sn_ckpt_is_checkpoint(weights) ? " (checkpoint)" : "");
-        cli_printf("input %s  batch %d  epochs %d  loss %s  optimizer %s  lr %g  seed %llu%s\n\n",
-                   sn_shape_str(&net.input, buf, sizeof buf), net.batch, net.epochs,
-                   sn_loss_name(net.loss), sn_optim_name(net.optim.kind), net.sched.lr,
-                   (unsigned long long)net.seed, weights ? "  (its model file's [net]; what the "
-                   "run used, flags included, is its run record below)" : "");
-        cli_printf("%-4s %-18s %-11s %-14s %10s %11s %11s\n", "#", "name", "kind", "output",
-                   "params", "FLOPs/ex", "act. bytes");
-        cli_printf("%-4s %-18s %-11s %-14s\n", "-", "(input)", "",
-                   sn_shape_str(&m->in_shape, buf, sizeof buf));
-        size_t total = 0, bufs = 0, acts = 0, frozen = 0;
-        double flops = 0;
-        for (int i = 0; i < m->n_layers; i++) {
-            const struct sn_layer *l = m->layers[i];
-            size_t n = 0;
-            char mark[96] = "";   /* "  (frozen)", or the parameters that are: "  (weight frozen)" */
-            for (int p = 0; p < l->n_params; p++) {
-                const struct sn_param *q = &l->params[p];
-                if (q->buffer) {
-                    bufs += q->len;
-                    continue;
-                }
-                n += q->len;
-                if (!q->trainable || l->freeze) {
-                    frozen += q->len;
-                    size_t k = strlen(mark);
-                    snprintf(mark + k, sizeof mark - k, "%s%s", k ? ", " : "  (", q->name);
-                }
-            }
-            if (l->freeze)
-                snprintf(mark, sizeof mark, "  (frozen)");
-            else if (mark[0])
-                snprintf(mark + strlen(mark), sizeof mark - strlen(mark), " frozen)");
-            total += n;
-            double f = sn_layer_flops(l);
-            size_t a = sn_shape_len(&l->out_shape) * sizeof(float);
-            flops += f;
-            acts += a;
-            char fb[32], ab[32], ins[96] = "";
-            if (l->n_in > 1 || l->in[0] != i - 1) {
-                size_t used = (size_t)snprintf(ins, sizeof ins, "  <- ");
-                for (int j = 0; j < l->n_in && used < sizeof ins; j++)
-                    used += (size_t)snprintf(ins + used, sizeof ins - used, "%s%s", j ? ", " : "",
-                                             l->in[j] < 0 ? "input" : m->layers[l->in[j]]->name);
-            }
-            cli_printf("%-4d %-18s %-11s %-14s %10zu %11s %11s%s%s\n", i, l->name, l->ops->kind,
-                       sn_shape_str(&l->out_shape, buf, sizeof buf), n, human(f, fb, sizeof fb),
-                       human((double)a, ab, sizeof ab), mark, ins);
-        }
-        char fb[32], tb[32];
-        if (frozen)
-            cli_printf("\nparameters: %zu, %zu learnt and %zu frozen (%.2f MB as float32), %zu "
-                       "buffer values\n", total, total - frozen, frozen, (double)total * 4 / 1e6,
-                       bufs);
-        else
-            cli_printf("\nparameters: %zu learnt (%.2f MB as float32), %zu buffer values\n",
-                       total, (double)total * 4 / 1e6, bufs);
-        cli_printf("forward: %s FLOPs per example; a training step (forward + backward) is about "
-                   "3x: %s FLOPs per example\n", human(flops, fb, sizeof fb),
-                   human(3 * flops, tb, sizeof tb));
+    if (!(code = cli_agree(rc)) && sn_dist_rank() == 0) {
+        print_table(model, weights, &net, m);
         print_memory(m, &net, ranks);
         if (weights)
             print_record(weights);
     }
-    code = 0;
-out:
     sn_model_destroy(m);
     free(text);
     return code;
