@@ -134,14 +134,20 @@ static int read_png(FILE *f, const char *path, struct sn_image *out)
      * (libpng's default for those is linear light: a 16-bit copy of an 8-bit
      * image read brighter; reading 16-bit files as linear light made one
      * that declares sRGB darker, mid-grey 128 as 56). */
-    bool grey = !(img.format & PNG_FORMAT_FLAG_COLOR);
-    img.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+    /* An alpha channel is read and dropped, the colours kept as stored, as
+     * PIL's convert("RGB") and torchvision's read_image do (libpng would
+     * composite onto black in linear light: half-transparent white read
+     * as 188, where PyTorch's pipelines see 255). */
+    const bool grey = !(img.format & PNG_FORMAT_FLAG_COLOR);
+    const bool alpha = img.format & PNG_FORMAT_FLAG_ALPHA;
+    img.format = grey ? (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY)
+                      : (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB);
     img.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
     out->width = (int)img.width;
     out->height = (int)img.height;
     out->channels = grey ? 1 : 3;
-    const size_t n = (size_t)img.width * img.height * (size_t)out->channels;
-    out->data = sn_alloc_bytes(n);   /* zeroed: transparent pixels composite onto black */
+    const size_t px = (size_t)img.width * img.height, ch = (size_t)out->channels;
+    out->data = sn_alloc_bytes(px * (ch + alpha));
     if (!out->data) {
         png_image_free(&img);
         return sn_fail(SN_ENOMEM, "%s: out of memory", path);
@@ -150,6 +156,8 @@ static int read_png(FILE *f, const char *path, struct sn_image *out)
         sn_image_free(out);
         return sn_fail(SN_EINVAL, "%s: damaged PNG (%s)", path, img.message);
     }
+    for (size_t i = 0; alpha && i < px; i++)   /* in place: the copy never overtakes */
+        memmove(out->data + i * ch, out->data + i * (ch + 1), ch);
     return SN_OK;
 }
 

@@ -132,6 +132,36 @@ static void test_image_png(void **state)
     }
 }
 
+/* An alpha channel is dropped and the colours read as stored, as PIL's
+ * convert("RGB") and torchvision do: half-transparent white is 255 (it
+ * read 188, composited onto black in linear light), a transparent pixel
+ * keeps its colour; the same for grey with alpha. */
+static void test_image_png_alpha(void **state)
+{
+    (void)state;
+    const unsigned char rgba[3 * 4] = { 255, 255, 255, 128, 10, 20, 30, 0, 90, 160, 220, 255 };
+    const unsigned char ga[3 * 2] = { 255, 128, 40, 0, 200, 255 };
+    for (int grey = 0; grey < 2; grey++) {
+        png_image img;
+        memset(&img, 0, sizeof img);
+        img.version = PNG_IMAGE_VERSION;
+        img.width = 3;
+        img.height = 1;
+        img.format = grey ? PNG_FORMAT_GA : PNG_FORMAT_RGBA;
+        const char *path = sn_test_path(grey ? "ga.png" : "rgba.png");
+        assert_true(png_image_write_to_file(&img, path, 0, grey ? ga : rgba, 0, NULL));
+        struct sn_image r;
+        assert_int_equal(sn_image_read(path, &r), SN_OK);
+        assert_int_equal(r.channels, grey ? 1 : 3);
+        assert_int_equal(r.width * r.height, 3);
+        for (int i = 0; i < 3; i++)
+            for (int c = 0; c < r.channels; c++)
+                assert_int_equal(r.data[i * r.channels + c],
+                                 grey ? ga[2 * i] : rgba[4 * i + c]);
+        sn_image_free(&r);
+    }
+}
+
 /* A flat-colour JPEG decodes to (nearly) that colour. */
 static void test_image_jpeg(void **state)
 {
@@ -366,6 +396,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_png),
+        cmocka_unit_test(test_image_png_alpha),
         cmocka_unit_test(test_image_jpeg),
         cmocka_unit_test(test_image_jpeg_cmyk),
         cmocka_unit_test(test_image_pixel_budget),
