@@ -224,7 +224,10 @@ if [ "$status" != 0 ] && [ -f "$tmp/overbound" ]; then
     exit 2
 fi
 [ "$status" -gt 128 ] && echo "launch/cluster.sh: a rank or the launcher was ended by signal" \
-    "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" >&2
+    "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" \
+    "$([ "$status" = 137 ] && echo "(by scratchnet's watchdog when 'no progress' lines" \
+       "above name a rank, else by the kernel's out-of-memory killer or a user; a" \
+       "training run continues with --resume auto)")" >&2
 if [ "$status" != 0 ] && [ -f "$tmp/gaveup" ]; then
     lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
     [ -n "$lost" ] && echo "launch/cluster.sh: a rank gave up waiting; no answer from: $lost" >&2

@@ -72,5 +72,8 @@ while :; do
     kill -0 "$pid" 2>/dev/null || break   # a trapped signal ended the wait, not mpirun
 done
 [ "$status" -gt 128 ] && echo "launch/local.sh: a rank was ended by signal" \
-    "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" >&2
+    "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" \
+    "$([ "$status" = 137 ] && echo "(by scratchnet's watchdog when 'no progress' lines" \
+       "above name a rank, else by the kernel's out-of-memory killer or a user; a" \
+       "training run continues with --resume auto)")" >&2
 exit "$status"

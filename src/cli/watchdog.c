@@ -70,7 +70,8 @@ static void *watch(void *arg)
             int n = snprintf(msg, sizeof msg,
                              "scratchnet: error: rank %d: no progress for %.0f s after step %lld "
                              "on host %s (another rank stopped responding?); %s; a rank missing "
-                             "from these lines, or behind them, is the one stuck; ending the job\n",
+                             "from these lines, or behind them, is the one stuck; ending the job by "
+                             "SIGKILL (--resume auto continues from its newest checkpoint)\n",
                              my_rank, idle, (long long)atomic_load(&last_step), my_host, at);
             if (n > 0 && write(2, msg, (size_t)n) < 0)
                 n = 0;
