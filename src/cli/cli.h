@@ -244,7 +244,8 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow);
 
 /* Rank 0 warns on stderr when /train/x is uint8 with no
  * scale attribute and no mean/std: pixels fed to the model as 0 .. 255
- * train badly without a word otherwise. */
+ * train badly without a word otherwise; and when float values held in
+ * memory already within [-1, 1] get a scale under 0.1 (scaled twice). */
 void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data);
 
 /* Rank 0 warns on stderr when split s's samples are the model's 3-D input

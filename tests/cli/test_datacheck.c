@@ -440,6 +440,29 @@ static void test_datacheck_raw_pixels(void **state)
     assert_int_equal(count(err, "scratchnet: warning:"), 1);
     assert_non_null(strstr(err, "raw.h5 /train/x holds uint8 values without a scale attribute"));
     free(err);
+    /* floats already in 0..1 given scale 1/255 too (scaled twice); with
+     * scale 1, or values up to 255, nothing is said */
+    float xf[N * 4];
+    for (int k = 0; k < 3; k++) {
+        const double sc = k == 1 ? 1.0 : 1.0 / 255.0;
+        for (int i = 0; i < N * 4; i++)
+            xf[i] = (float)x[i] / (k == 2 ? 1.0f : 255.0f);
+        assert_int_equal(sn_h5_create(sn_test_path("dbl.h5"), &f), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/train/x", 4, xd, SN_H5_F32, xf), SN_OK);
+        assert_int_equal(sn_h5_attr_set_f64(f, "/train/x", "scale", &sc, 1), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+        assert_int_equal(sn_h5_close(f), SN_OK);
+        rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
+                         sn_test_path("raw.cfg"), sn_test_path("dbl.h5"));
+        assert_int_equal(rc, 0);
+        err = err_text();
+        assert_int_equal(count(err, "scratchnet: warning:"), k == 0);
+        if (k == 0)
+            assert_non_null(strstr(err, "dbl.h5 /train/x holds float values from 0.0784314 to "
+                                        "0.796078 and has scale 0.00392157: the model sees them "
+                                        "from 0.000308 to 0.00312 (scaled twice?"));
+        free(err);
+    }
     /* one channel stored last (2 x 2 x 1) is the same values in the same
      * order as 1 x 2 x 2: nothing said of the layout */
     size_t hd[4] = { N, 2, 2, 1 };
