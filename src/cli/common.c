@@ -797,8 +797,16 @@ static void warn_oversubscribed(int n)
     const long have = bound ? mine : host, want = bound ? n : (long)local * n;
     if (sn_dist_rank() != 0 || want <= have)
         return;
+    if (n == 1) {   /* fewer threads cannot help: the ranks are too many */
+        cli_eprintf("scratchnet: warning: %d ranks on %ld core%s (this host's): ranks that share "
+                    "a core slow every step, as each step waits for the slowest; use at most %ld "
+                    "rank%s on this host\n", local, have, have == 1 ? "" : "s", have,
+                    have == 1 ? "" : "s");
+        return;
+    }
     cli_eprintf("scratchnet: warning: %ld thread%s on %ld core%s (%s): threads that share a core "
-                "wait for each other, spinning (give --threads %ld)\n", want, want == 1 ? "" : "s",
+                "can wait for each other, spinning (--threads %ld is usually faster; compare "
+                "the two with --profile)\n", want, want == 1 ? "" : "s",
                 have, have == 1 ? "" : "s", bound ? "the cores this rank is bound to"
                 : local == 1 ? "this host's" : "this host's, for its ranks",
                 bound ? have : (have / local > 0 ? have / local : 1));

@@ -1245,6 +1245,23 @@ static void test_train_warns_settings_unused(void **state)
             assert_non_null(strstr(err, "2 threads on 1 core (the cores this rank is bound to)"));
         free(err);
     }
+    /* more single-threaded ranks than cores: fewer ranks is the advice, not
+     * --threads 1 (which they have); tried where cores + 1 ranks are few */
+    const long host = sysconf(_SC_NPROCESSORS_ONLN);
+    if (host > 4) {
+        printf("%ld cores: more ranks than cores left out\n", host);
+        return;
+    }
+    assert_int_equal(sn_test_run("%s -np %ld " BIN " train --model %s --data %s --steps 1 "
+                                 "--threads 1 --quiet", mpirun(), host + 1,
+                                 sn_test_path("warm.cfg"), sn_test_path("blobs.h5")), 0);
+    err = err_text();
+    char want[160];
+    snprintf(want, sizeof want, "%ld ranks on %ld core%s (this host's): ranks that share a core "
+             "slow every step", host + 1, host, host == 1 ? "" : "s");
+    assert_non_null(strstr(err, want));
+    assert_null(strstr(err, "--threads 1 is usually faster"));
+    free(err);
 }
 
 /* A reader that goes away (| head) does not kill a run: it trains on and
