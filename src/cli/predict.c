@@ -35,10 +35,10 @@
 static const char usage[] =
     "usage: scratchnet predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg]\n"
     "                          [--split test|train|val] [--batch N]\n"
-    "       scratchnet predict --weights W.h5 --input IMAGE.png|.jpg|.pgm [--top K]\n"
-    "                          [--max-pixels N]\n"
-    "                          [-o OUT.h5|OUT.csv]\n"
+    "       scratchnet predict --weights W.h5 --input IMAGE.png|.jpg|.pgm [IMAGE ...]\n"
+    "                          [--top K] [--max-pixels N] [-o OUT.h5|OUT.csv]\n"
     "  OUT.h5: /probs (N, K) float32 and /pred (N) int32; OUT.csv: index,pred,p0..pK-1\n"
+    "  (for images, row i is the i-th image given, as the printed lines name them)\n"
     "  --split  which /<split>/x of D.h5 (default: test if present, else train, else val)\n"
     "  --top K  for an image: print the K most likely classes (default 5)\n"
     "  --max-pixels N  refuse an image of more pixels (default 67108864, 8192 x 8192)\n"
@@ -178,79 +178,115 @@ static void print_image_line(const char *input, const struct sn_image *img, int 
                scale_known ? "" : " (no scale stored in the weights: pixels / 255)");
 }
 
-/* One image: fit, scale, forward, print the top classes, write out if asked. */
-static int run_image(const char *weights, const char *model, const char *input, int top,
-                     const char *out)
-{
+/* What predicting images holds; image_free releases it. */
+struct image_run {
     struct sn_netcfg net;
-    struct sn_model *m = NULL;
+    struct sn_model *m;
     struct sn_data_meta meta;
-    struct sn_image img = { 0 };
-    uint8_t *px = NULL;
-    float *x = NULL, *probs = NULL, *zsum = NULL;
-    int32_t pred = 0;
-    memset(&meta, 0, sizeof meta);
-    int rc = cli_load_weights(weights, model, 1, &net, &m, NULL);
-    if (!rc && net.target_input && !out)   /* its outputs are an image, not classes */
+    int C, H, W, K;
+    uint8_t *px;                /* one fitted image */
+    float *x, *zsum;            /* its input, the forward pass's scratch */
+    float *probs;               /* n x K */
+    int32_t *pred;              /* n */
+};
+
+static void image_free(struct image_run *r)
+{
+    sn_model_destroy(r->m);
+    sn_data_meta_free(&r->meta);
+    free(r->px);
+    sn_free(r->x);
+    sn_free(r->zsum);
+    sn_free(r->probs);
+    free(r->pred);
+}
+
+/* The weights, the data's preparation they keep, and buffers for n images. */
+static int image_open(const char *weights, const char *model, bool out, size_t n,
+                      struct image_run *r)
+{
+    int rc = cli_load_weights(weights, model, 1, &r->net, &r->m, NULL);
+    if (!rc && r->net.target_input && !out)   /* its outputs are an image, not classes */
         rc = sn_fail(SN_EUSAGE, "%s: an autoencoder (target = input): its outputs are no classes "
                      "to show; give -o OUT.csv or OUT.h5 to get them", weights);
     struct sn_h5 *f = NULL;
     if (!rc)
         rc = sn_weights_open(weights, &f);
     if (!rc)
-        rc = sn_data_meta_read(f, &meta);
+        rc = sn_data_meta_read(f, &r->meta);
     sn_h5_close(f);
-    for (size_t k = 0; !rc && k < meta.n_classes; k++)   /* shown one a line */
-        sn_text_clean(meta.classes[k], false);
+    for (size_t k = 0; !rc && k < r->meta.n_classes; k++)   /* shown one a line */
+        sn_text_clean(r->meta.classes[k], false);
     if (!rc)
-        cli_warn_float_training(weights, &meta);
-    const struct sn_shape *is = m ? &m->in_shape : NULL;
+        cli_warn_float_training(weights, &r->meta);
+    const struct sn_shape *is = r->m ? &r->m->in_shape : NULL;
     if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "
                      "channels: predict from an .h5 dataset instead", weights, is->ndim);
-    if (!rc && meta.n_norm > 1 && meta.n_norm != is->d[0])
+    if (!rc && r->meta.n_norm > 1 && r->meta.n_norm != is->d[0])
         rc = sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input",
-                     weights, meta.n_norm, is->d[0]);
-    if (!rc)
-        rc = sn_image_read(input, &img);
-    const int C = is ? is->d[0] : 0, H = is ? is->d[1] : 0, W = is ? is->d[2] : 0;
-    const int K = m ? (int)sn_model_out_len(m) : 0;
+                     weights, r->meta.n_norm, is->d[0]);
+    if (rc)
+        return rc;
+    r->C = is->d[0];
+    r->H = is->d[1];
+    r->W = is->d[2];
+    r->K = (int)sn_model_out_len(r->m);
+    const size_t len = (size_t)r->C * r->H * r->W;
+    r->px = malloc(len);
+    r->x = sn_alloc_f32(len);
+    r->zsum = sn_alloc_f32(sn_eval_scratch_len(r->m, &r->net, 1) + 1);
+    r->probs = sn_alloc_f32(n * (size_t)r->K);
+    r->pred = malloc(n * sizeof *r->pred);
+    if (!r->px || !r->x || !r->zsum || !r->probs || !r->pred)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    return SN_OK;
+}
+
+/* Image i of input: read, fit, scale, forward, print its top classes. */
+static int image_one(const char *weights, const char *input, int top, size_t i,
+                     struct image_run *r)
+{
+    struct sn_image img = { 0 };
+    int rc = sn_image_read(input, &img);
+    if (rc)
+        return rc;
+    float *probs = r->probs + i * (size_t)r->K;
+    sn_image_fit(&img, r->C, r->H, r->W, r->px);
+    prepare(r->px, &r->meta, r->C, r->H * r->W, r->x);
+    const float *z = sn_forward_eval(r->m, &r->net, r->x, 1, r->zsum);
+    to_probs(r->net.loss, z, probs, 1, r->K);
+    r->pred[i] = sn_loss_predict(z, r->K);
+    if ((rc = sn_check_outputs(z, 1, r->K, 0)))   /* the weights' fault: bad input */
+        rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, cli_line(input));
     if (!rc) {
-        px = malloc((size_t)C * H * W);
-        x = sn_alloc_f32((size_t)C * H * W);
-        probs = sn_alloc_f32((size_t)K);
-        zsum = sn_alloc_f32(sn_eval_scratch_len(m, &net, 1) + 1);
-        if (!px || !x || !probs || !zsum)
-            rc = sn_fail(SN_ENOMEM, "out of memory");
+        print_image_line(input, &img, r->C, r->H, r->W, r->meta.known);
+        if (!r->net.target_input)   /* an autoencoder's outputs go to -o only */
+            print_top(r->net.loss, probs, r->K, top, r->meta.classes, r->meta.n_classes);
     }
-    if (!rc) {
-        sn_image_fit(&img, C, H, W, px);
-        prepare(px, &meta, C, H * W, x);
-        const float *z = sn_forward_eval(m, &net, x, 1, zsum);
-        to_probs(net.loss, z, probs, 1, K);
-        pred = sn_loss_predict(z, K);
-        if ((rc = sn_check_outputs(z, 1, K, 0)))   /* the weights' fault: bad input */
-            rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, cli_line(input));
-    }
-    if (!rc) {
-        print_image_line(input, &img, C, H, W, meta.known);
-        if (!net.target_input)   /* an autoencoder's outputs go to -o only */
-            print_top(net.loss, probs, K, top, meta.classes, meta.n_classes);
-        if (out) {
-            struct outputs o = { 1, K, probs, &pred };
-            rc = ends_with(out, ".csv") ? write_csv(out, &o)
-                                        : sn_h5_write_atomic(out, fill_outputs, &o);
-            if (!rc)
-                cli_printf("wrote %s\n", cli_line(out));
-        }
-    }
-    sn_model_destroy(m);
-    sn_data_meta_free(&meta);
     sn_image_free(&img);
-    free(px);
-    sn_free(x);
-    sn_free(probs);
-    sn_free(zsum);
+    return rc;
+}
+
+/* Images (n of them, in the order given): each one's top classes, and
+ * one row each in out if asked. */
+static int run_images(const char *weights, const char *model, char *const *inputs, size_t n,
+                      int top, const char *out)
+{
+    struct image_run r;
+    memset(&r, 0, sizeof r);
+    int rc = image_open(weights, model, out != NULL, n, &r);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!(rc = image_one(weights, inputs[i], top, i, &r)))
+            rc = sn_interrupt_check("predicting the images");
+    if (!rc && out) {
+        struct outputs o = { n, r.K, r.probs, r.pred };
+        rc = ends_with(out, ".csv") ? write_csv(out, &o)
+                                    : sn_h5_write_atomic(out, fill_outputs, &o);
+        if (!rc)
+            cli_printf("wrote %s\n", cli_line(out));
+    }
+    image_free(&r);
     return rc;
 }
 
@@ -334,6 +370,53 @@ static int run(const char *weights, const char *model, const char *input, const 
     return rc;
 }
 
+/* The images to predict: --input's, then the arguments after the flags
+ * (what a shell glob after --input gives); each named as an image.  *n of them
+ * in *list (malloc'd; its strings are argv's). */
+static int image_list(const char *input, const char **pos, int n_pos, const char ***list,
+                      size_t *n)
+{
+    for (int k = 0; k < n_pos; k++)
+        if (!is_image_name(pos[k]))
+            return sn_fail(SN_EUSAGE, "unexpected argument '%s': predict takes one .h5 dataset, "
+                           "or images (.png, .jpg, .jpeg, .pgm): --input A.png B.jpg ...",
+                           pos[k]);
+    if (n_pos > 0 && !is_image_name(input))
+        return sn_fail(SN_EUSAGE, "unexpected argument '%s': --input %s is a dataset; more "
+                       "inputs are images only", pos[0], input);
+    if (!(*list = malloc(((size_t)n_pos + 1) * sizeof **list)))
+        return sn_fail(SN_ENOMEM, "out of memory");
+    (*list)[0] = input;
+    for (int k = 0; k < n_pos; k++)
+        (*list)[k + 1] = pos[k];
+    *n = (size_t)n_pos + 1;
+    return SN_OK;
+}
+
+/* Refused before any work: outputs that name an input, inputs missing. */
+static int check_files(const char *weights, const char *model, const char **images, size_t n,
+                       const char **out)
+{
+    const char **ins = malloc((n + 2) * sizeof *ins), **iflags = malloc((n + 2) * sizeof *iflags);
+    if (!ins || !iflags) {
+        free(ins);
+        free(iflags);
+        return sn_fail(SN_ENOMEM, "out of memory");
+    }
+    ins[0] = weights;
+    iflags[0] = "--weights";
+    ins[1] = model;
+    iflags[1] = "--model";
+    for (size_t k = 0; k < n; k++) {
+        ins[k + 2] = images[k];
+        iflags[k + 2] = "--input";
+    }
+    int rc = cli_check_outputs(out, (const char *[]){ "-o" }, 1, ins, iflags, (int)n + 2);
+    free(ins);
+    free(iflags);
+    return rc;
+}
+
 int sn_cmd_predict(int argc, char **argv)
 {
     const char *weights = NULL, *input = NULL, *out = NULL, *model = NULL, *split = NULL;
@@ -344,9 +427,15 @@ int sn_cmd_predict(int argc, char **argv)
         CLI_STR("split", &split),     CLI_INT("batch", &batch, 1, 65536),
         CLI_INT("top", &top, 1, 1 << 24),   CLI_INT("max-pixels", &max_pixels, 1, 1L << 28),
     };
-    int code, rc = cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
-    if (rc == CLI_HELP)
+    const char **pos = malloc((size_t)argc * sizeof *pos), **images = NULL;
+    int n_pos = 0, code;
+    size_t n = 0;
+    int rc = pos ? cli_parse(argc, argv, 2, opts, (int)(sizeof opts / sizeof opts[0]), pos, argc,
+                             &n_pos) : sn_fail(SN_ENOMEM, "out of memory");
+    if (rc == CLI_HELP) {
+        free(pos);
         return cli_usage(usage);
+    }
     sn_image_set_max_pixels((size_t)max_pixels);
     bool image = input && is_image_name(input);
     if (!rc && input && !image && !ends_with(input, ".h5"))   /* before asking for -o */
@@ -357,17 +446,19 @@ int sn_cmd_predict(int argc, char **argv)
                      "(see --help)");
     if (!rc && out && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
         rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 or .csv", out);
-    if (!rc) {
-        const char *ins[] = { weights, input, model }, *iflags[] = { "--weights", "--input", "--model" };
-        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, ins, iflags, 3);
-    }
-    if ((code = cli_agree(rc)))
-        return code;
+    if (!rc)
+        rc = image_list(input, pos, n_pos, &images, &n);
+    if (!rc)
+        rc = check_files(weights, model, images, n, &out);
     int used;
-    rc = cli_setup_threads(0, &used);
-    if (!rc && sn_dist_rank() == 0)
-        rc = image ? run_image(weights, model, input, (int)top, out)
+    if (!(code = cli_agree(rc)))
+        rc = cli_setup_threads(0, &used);
+    if (!code && !rc && sn_dist_rank() == 0)
+        rc = image ? run_images(weights, model, (char *const *)images, n, (int)top, out)
                    : run(weights, model, input, split, out, (int)batch);
-    cli_await_rank0();
-    return cli_agree(rc);
+    if (!code)
+        cli_await_rank0();
+    free(pos);
+    free(images);
+    return code ? code : cli_agree(rc);
 }

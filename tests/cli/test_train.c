@@ -235,6 +235,30 @@ static void test_train_predict_image(void **state)
     char *ck = sn_test_slurp(sn_test_path("ck.csv"));
     assert_string_equal(ck, one);
     free(ck);
+    /* several images (a shell glob after --input): a row each, in the order
+     * given, each the row it gets alone; anything but an image is refused */
+    rc = sn_test_run(BIN " predict --weights %s --input %s %s -o %s --top 1",
+                     sn_test_path("wu8.h5"), sn_test_path("row0.pgm"), sn_test_path("row0.pgm"),
+                     sn_test_path("many.csv"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    const char *second = strstr(out, "grey 4x6 (height x width)");
+    assert_non_null(second);
+    assert_non_null(strstr(second + 1, "grey 4x6 (height x width)"));
+    free(out);
+    char *many = sn_test_slurp(sn_test_path("many.csv"));
+    char *m1 = strchr(many, '\n') + 1, *m2 = strchr(m1, '\n') + 1;
+    assert_memory_equal(m1, o1, len + 1);
+    assert_true(m2[0] == '1' && m2[1] == ',');
+    assert_memory_equal(m2 + 1, o1 + 1, len);
+    free(many);
+    rc = sn_test_run(BIN " predict --weights %s --input %s %s", sn_test_path("wu8.h5"),
+                     sn_test_path("row0.pgm"), sn_test_path("u8.cfg"));
+    assert_int_equal(rc, 2);
+    out = err_text();
+    assert_non_null(strstr(out, "unexpected argument"));
+    assert_non_null(strstr(out, "u8.cfg': predict takes one .h5 dataset, or images"));
+    free(out);
     free(all);
     free(one);
     /* wrong inputs: not an image model (weights of its own, one step of
