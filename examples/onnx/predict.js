@@ -20,6 +20,48 @@ function readPgm(path) {
     return { w, h, pixels: Float32Array.from(bytes.subarray(at, at + w * h)) };
 }
 
+// The class names `scratchnet export` keeps in the model's metadata_props
+// (ModelProto field 14: key "classes", a JSON array), read from the file's
+// top-level protobuf fields; ONNX Runtime's JavaScript API does not show
+// custom metadata.  [] when absent.
+function classNames(path) {
+    const b = fs.readFileSync(path);
+    let at = 0;
+    const varint = (end) => {
+        let v = 0, mul = 1;
+        while (at < end) {
+            const byte = b[at++];
+            v += (byte & 0x7f) * mul;
+            if (byte < 0x80) return v;
+            mul *= 128;
+        }
+        throw new Error(`${path}: not an ONNX model (a varint runs past its end)`);
+    };
+    const fields = (end, want) => {   // string values of field numbers in want
+        const got = {};
+        while (at < end) {
+            const tag = varint(end), field = Math.floor(tag / 8), type = tag % 8;
+            if (type === 0) { varint(end); continue; }
+            const len = type === 2 ? varint(end) : type === 1 ? 8 : type === 5 ? 4 : -1;
+            if (len < 0 || at + len > end)
+                throw new Error(`${path}: not an ONNX model (field ${field} runs past its end)`);
+            if (want(field, at, at + len, got) !== true)
+                at += len;
+        }
+        return got;
+    };
+    let names = [];
+    fields(b.length, (field, start, end) => {
+        if (field !== 14)
+            return false;
+        const entry = fields(end, (f, s, e, got) => { got[f] = b.toString('utf8', s, e); return false; });
+        if (entry[1] === 'classes')
+            names = JSON.parse(entry[2]);
+        return true;   // fields() moved past it
+    });
+    return names;
+}
+
 async function main() {
     const [model, image] = process.argv.slice(2);
     const session = await ort.InferenceSession.create(model);
@@ -31,7 +73,8 @@ async function main() {
     const probs = out.probs.data;
     let best = 0;
     probs.forEach((p, k) => { if (p > probs[best]) best = k; });
-    console.log(`class ${best}  p = ${probs[best].toFixed(4)}`);
+    const names = classNames(model);
+    console.log(`class ${best}${names[best] ? ` (${names[best]})` : ''}  p = ${probs[best].toFixed(4)}`);
 }
 
 main().catch((e) => {
