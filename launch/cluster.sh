@@ -127,7 +127,14 @@ if [ "$BIND" = core ] && [ -n "$self_node" ]; then
     [ $((per * THREADS)) -le "$have" ] ||
         die "$per rank(s) x $THREADS thread(s) on $self_node do not fit its $have cores: lower THREADS or the slots, or BIND=none"
 fi
-echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $THREADS thread(s)${threads_from:-}, $MPI: ${version:-$bin}" >&2
+given="" prev=""   # a --threads among scratchnet's arguments wins over THREADS
+for a in "$@"; do
+    case "$prev" in --threads) given=$a ;; esac
+    case "$a" in --threads=*) given=${a#--threads=} ;; esac
+    prev=$a
+done
+[ -n "$given" ] && threads_from=" (--threads $given given: that many run; THREADS $THREADS sets the binding)"
+echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x ${given:-$THREADS} thread(s)${threads_from:-}, $MPI: ${version:-$bin}" >&2
 
 # The job, its stderr copied through a watcher that notes the first line
 # of a rank's watchdog and the line that says the ranks took a stop.  The

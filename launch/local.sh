@@ -43,7 +43,14 @@ if [ "$P" -gt "$cores" ]; then
 else
     flags="$flags --map-by slot:PE=$threads --bind-to core"
 fi
-echo "launch/local.sh: $P rank(s) x $threads thread(s) on $cores core(s)" >&2
+# a --threads among scratchnet's arguments wins over OMP_NUM_THREADS
+given="" prev=""
+for a in "$@"; do
+    case "$prev" in --threads) given=$a ;; esac
+    case "$a" in --threads=*) given=${a#--threads=} ;; esac
+    prev=$a
+done
+echo "launch/local.sh: $P rank(s) x ${given:-$threads} thread(s) on $cores core(s)${given:+ (--threads $given given; $threads would fit)}" >&2
 # In the background (a shell runs traps between commands, and `wait` is one),
 # in a session of its own (a Ctrl-C at the terminal reaches this script's
 # process group only): setsid and setpriv do not fork here, so $! is mpirun.

@@ -201,6 +201,11 @@ for omp in 1 64; do
     grep -qF "1 rank(s) x $cores thread(s) on $cores core(s)" "$t/err" ||
         bad "local.sh under OMP_NUM_THREADS=$omp: $(cat "$t/err"), want $cores core(s)"
 done
+# a --threads among the arguments wins, and the first line says so
+SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x --threads 3 > /dev/null 2> "$t/err" ||
+    bad "local.sh with --threads 3: $(cat "$t/err")"
+grep -qF "1 rank(s) x 3 thread(s) on $cores core(s) (--threads 3 given; $cores would fit)" "$t/err" ||
+    bad "local.sh with --threads 3 says: $(cat "$t/err")"
 # local.sh's rank count is decimal (sh read 010 as octal and 08 failed)
 SCRATCHNET=/bin/true sh "$top/launch/local.sh" 08 x > /dev/null 2> "$t/err" &&
     grep -qF "8 rank(s)" "$t/err" || bad "local.sh 08: $(cat "$t/err")"
