@@ -276,6 +276,8 @@ static int run_images(const char *weights, const char *model, char *const *input
     struct image_run r;
     memset(&r, 0, sizeof r);
     int rc = image_open(weights, model, out != NULL, n, &r);
+    for (size_t i = 0; !rc && i < n; i++)   /* every one there before any is shown */
+        rc = sn_fs_check_input(inputs[i], "image", SN_IMAGE_MAX_FILE_BYTES);
     for (size_t i = 0; !rc && i < n; i++)
         if (!(rc = image_one(weights, inputs[i], top, i, &r)))
             rc = sn_interrupt_check("predicting the images");
