@@ -372,11 +372,12 @@ static int run(const char *weights, const char *model, const char *input, const 
     return rc;
 }
 
-/* The images to predict: --input's, then the arguments after the flags
- * (what a shell glob after --input gives); each named as an image.  *n of them
- * in *list (malloc'd; its strings are argv's). */
-static int image_list(const char *input, const char **pos, int n_pos, const char ***list,
-                      size_t *n)
+/* The images to predict: --input's and the arguments that are no flag's
+ * (what a shell glob after --input gives), in the order of the command
+ * line, as -o's rows are; each named as an image.  *n of them in *list
+ * (malloc'd; its strings are argv's, which pos and input point into). */
+static int image_list(int argc, char **argv, const char *input, const char **pos, int n_pos,
+                      const char ***list, size_t *n)
 {
     for (int k = 0; k < n_pos; k++)
         if (!is_image_name(pos[k]))
@@ -388,10 +389,15 @@ static int image_list(const char *input, const char **pos, int n_pos, const char
                        "inputs are images only", pos[0], input);
     if (!(*list = malloc(((size_t)n_pos + 1) * sizeof **list)))
         return sn_fail(SN_ENOMEM, "out of memory");
-    (*list)[0] = input;
-    for (int k = 0; k < n_pos; k++)
-        (*list)[k + 1] = pos[k];
-    *n = (size_t)n_pos + 1;
+    size_t at = 0;
+    int k = 0;
+    for (int j = 2; j < argc; j++) {   /* pos[] holds argv's strings in argv's order */
+        if (k < n_pos && argv[j] == pos[k])
+            (*list)[at++] = pos[k++];
+        else if (input >= argv[j] && input <= argv[j] + strlen(argv[j]))   /* --input's */
+            (*list)[at++] = input;
+    }
+    *n = at;
     return SN_OK;
 }
 
@@ -449,7 +455,7 @@ int sn_cmd_predict(int argc, char **argv)
     if (!rc && out && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
         rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 or .csv", out);
     if (!rc)
-        rc = image_list(input, pos, n_pos, &images, &n);
+        rc = image_list(argc, argv, input, pos, n_pos, &images, &n);
     if (!rc)
         rc = check_files(weights, model, images, n, &out);
     int used;

@@ -288,6 +288,15 @@ static void test_train_predict_image(void **state)
     assert_non_null(strstr(out, "grey 4x4 (height x width) -> model input 1x4x6 (stretched: its "
                                 "shape is not the input's"));
     free(out);
+    /* several images come in the order of the command line, an image
+     * before --input too (-o's rows follow it) */
+    rc = sn_test_run(BIN " predict --weights %s %s --input %s --top 1", sn_test_path("wu8.h5"),
+                     sn_test_path("square.pgm"), sn_test_path("row0.pgm"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    const char *sq = strstr(out, "grey 4x4"), *r0 = strstr(out, "grey 4x6");
+    assert_true(sq && r0 && sq < r0);
+    free(out);
     /* weights trained on float data meet an image's 0..255 pixels as if
      * they were that data: said (it answered with certainty, silently) */
     write_text(sn_test_path("fimg.cfg"), "[net]\ninput = 1,2,4\nbatch = 24\n[dense]\n"
