@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 #include "cli/cli.h"
@@ -372,6 +373,12 @@ static int run(const char *weights, const char *model, const char *input, const 
     return rc;
 }
 
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The images to predict: --input's and the arguments that are no flag's
  * (what a shell glob after --input gives), in the order of the command
  * line, as -o's rows are; each named as an image.  *n of them in *list
@@ -447,8 +454,11 @@ int sn_cmd_predict(int argc, char **argv)
     sn_image_set_max_pixels((size_t)max_pixels);
     bool image = input && is_image_name(input);
     if (!rc && input && !image && !ends_with(input, ".h5"))   /* before asking for -o */
-        rc = sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or an image (.png, "
-                     ".jpg, .jpeg, .pgm)", input);
+        rc = is_dir(input)
+                 ? sn_fail(SN_EUSAGE, "--input %s is a folder: give its images (--input %s/*.png, "
+                           "or *.jpg), or an HDF5 dataset (.h5)", input, input)
+                 : sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or images "
+                           "(.png, .jpg, .jpeg, .pgm)", input);
     if (!rc && (!weights || !input || (!out && !image)))
         rc = sn_fail(SN_EUSAGE, "predict needs --weights and --input, and -o for a dataset "
                      "(see --help)");
