@@ -185,7 +185,6 @@ struct image_run {
     struct sn_model *m;
     struct sn_data_meta meta;
     int C, H, W, K;
-    uint8_t *px;                /* one fitted image */
     float *x, *zsum;            /* its input, the forward pass's scratch */
     float *probs;               /* n x K */
     int32_t *pred;              /* n */
@@ -195,7 +194,6 @@ static void image_free(struct image_run *r)
 {
     sn_model_destroy(r->m);
     sn_data_meta_free(&r->meta);
-    free(r->px);
     sn_free(r->x);
     sn_free(r->zsum);
     sn_free(r->probs);
@@ -234,38 +232,52 @@ static int image_open(const char *weights, const char *model, bool out, size_t n
     r->W = is->d[2];
     r->K = (int)sn_model_out_len(r->m);
     const size_t len = (size_t)r->C * r->H * r->W;
-    r->px = malloc(len);
     r->x = sn_alloc_f32(len);
     r->zsum = sn_alloc_f32(sn_eval_scratch_len(r->m, &r->net, 1) + 1);
     r->probs = sn_alloc_f32(n * (size_t)r->K);
     r->pred = malloc(n * sizeof *r->pred);
-    if (!r->px || !r->x || !r->zsum || !r->probs || !r->pred)
+    if (!r->x || !r->zsum || !r->probs || !r->pred)
         return sn_fail(SN_ENOMEM, "out of memory");
     return SN_OK;
 }
 
-/* Image i of input: read, fit, scale, forward, print its top classes. */
-static int image_one(const char *weights, const char *input, int top, size_t i,
-                     struct image_run *r)
+/* Image i: its fitted pixels px (read by fit_all), scaled, forward; its
+ * line (img: its stored size) and top classes printed. */
+static int image_one(const char *weights, const char *input, const struct sn_image *img,
+                     const uint8_t *px, int top, size_t i, struct image_run *r)
 {
-    struct sn_image img = { 0 };
-    int rc = sn_image_read(input, &img);
-    if (rc)
-        return rc;
     float *probs = r->probs + i * (size_t)r->K;
-    sn_image_fit(&img, r->C, r->H, r->W, r->px);
-    prepare(r->px, &r->meta, r->C, r->H * r->W, r->x);
+    prepare(px, &r->meta, r->C, r->H * r->W, r->x);
     const float *z = sn_forward_eval(r->m, &r->net, r->x, 1, r->zsum);
     to_probs(r->net.loss, z, probs, 1, r->K);
     r->pred[i] = sn_loss_predict(z, r->K);
-    if ((rc = sn_check_outputs(z, 1, r->K, 0)))   /* the weights' fault: bad input */
-        rc = sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, cli_line(input));
-    if (!rc) {
-        print_image_line(input, &img, r->C, r->H, r->W, r->meta.known);
-        if (!r->net.target_input)   /* an autoencoder's outputs go to -o only */
-            print_top(r->net.loss, probs, r->K, top, r->meta.classes, r->meta.n_classes);
+    int rc = sn_check_outputs(z, 1, r->K, 0);
+    if (rc)   /* the weights' fault: bad input */
+        return sn_fail_prefix(SN_EINVAL, "%s on %s: ", weights, cli_line(input));
+    print_image_line(input, img, r->C, r->H, r->W, r->meta.known);
+    if (!r->net.target_input)   /* an autoencoder's outputs go to -o only */
+        print_top(r->net.loss, probs, r->K, top, r->meta.classes, r->meta.n_classes);
+    return SN_OK;
+}
+
+/* Every image read and fitted (into px, n rows of C x H x W; their stored
+ * sizes into dims, without pixels) before any result is shown: a damaged
+ * last image refuses the command, not half of it. */
+static int fit_all(char *const *inputs, size_t n, const struct image_run *r, uint8_t *px,
+                   struct sn_image *dims)
+{
+    const size_t len = (size_t)r->C * r->H * r->W;
+    int rc = SN_OK;
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct sn_image img = { 0 };
+        if (!(rc = sn_image_read(inputs[i], &img))) {
+            sn_image_fit(&img, r->C, r->H, r->W, px + i * len);
+            dims[i] = (struct sn_image){ img.width, img.height, img.channels, NULL };
+        }
+        sn_image_free(&img);
+        if (!rc)
+            rc = sn_interrupt_check("reading the images");
     }
-    sn_image_free(&img);
     return rc;
 }
 
@@ -277,11 +289,20 @@ static int run_images(const char *weights, const char *model, char *const *input
     struct image_run r;
     memset(&r, 0, sizeof r);
     int rc = image_open(weights, model, out != NULL, n, &r);
-    for (size_t i = 0; !rc && i < n; i++)   /* every one there before any is shown */
+    for (size_t i = 0; !rc && i < n; i++)   /* every one there before any is read */
         rc = sn_fs_check_input(inputs[i], "image", SN_IMAGE_MAX_FILE_BYTES);
+    const size_t len = (size_t)r.C * r.H * r.W;
+    uint8_t *px = rc ? NULL : malloc(n * len);
+    struct sn_image *dims = rc ? NULL : calloc(n, sizeof *dims);
+    if (!rc && (!px || !dims))
+        rc = sn_fail(SN_ENOMEM, "out of memory for %zu images of %zu bytes", n, len);
+    if (!rc)
+        rc = fit_all(inputs, n, &r, px, dims);
     for (size_t i = 0; !rc && i < n; i++)
-        if (!(rc = image_one(weights, inputs[i], top, i, &r)))
+        if (!(rc = image_one(weights, inputs[i], &dims[i], px + i * len, top, i, &r)))
             rc = sn_interrupt_check("predicting the images");
+    free(px);
+    free(dims);
     if (!rc && out) {
         struct outputs o = { n, r.K, r.probs, r.pred };
         rc = ends_with(out, ".csv") ? write_csv(out, &o)
