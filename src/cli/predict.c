@@ -14,6 +14,7 @@
  * its top K classes are printed with their names.
  */
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,9 @@ static int write_csv(const char *path, const struct outputs *o)
         fprintf(f, "\n");
     }
     if (fclose(f) != 0) {
+        const int e = errno;
         remove(tmp);
-        return sn_fail(SN_EIO, "%s: writing failed (disk full?)", path);
+        return sn_fail(SN_EIO, "%s: writing failed (%s)", path, sn_fs_write_why(e));
     }
     return sn_fs_commit(tmp, path);
 }

@@ -1,6 +1,7 @@
 /* trace: the Chrome trace-event timeline (see trace.h). */
 #include "cli/trace.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +88,9 @@ int trace_write(const struct trace *t, const char *path, const struct sn_model *
         if (f) {
             fprintf(f, "\n]}\n");
             if (fclose(f) != 0) {
+                const int e = errno;
                 remove(tmp);   /* a full disk: nothing half written left beside path */
-                rc = sn_fail(SN_EIO, "%s: writing failed (disk full?)", path);
+                rc = sn_fail(SN_EIO, "%s: writing failed (%s)", path, sn_fs_write_why(e));
             } else
                 rc = sn_fs_commit(tmp, path);
         }

@@ -374,3 +374,14 @@ int sn_fs_hash(FILE *fp, long from, uint64_t *hash, uint64_t *len)
     *len = n + (uint64_t)from;
     return 0;
 }
+
+const char *sn_fs_write_why(int err)
+{
+    if (err == ENOSPC)
+        return "no space left on the device";
+    if (err == EDQUOT)
+        return "disk quota exceeded";
+    if (err == EFBIG)
+        return "file too large";
+    return err ? strerror(err) : "disk full?";
+}

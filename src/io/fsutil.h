@@ -110,6 +110,11 @@ int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *
  * "a block device", "a socket", "a file" (a regular one). */
 const char *sn_fs_kind(const struct stat *st);
 
+/* Why a write failed, from its errno: "no space left on the device",
+ * "disk quota exceeded", "file too large" (a file-size limit), another
+ * system reason, or "disk full?" when errno says nothing. */
+const char *sn_fs_write_why(int err);
+
 /* The one way scratchnet says an input could not be opened, with the
  * reason: SN_EINVAL "PATH: cannot open: <strerror(err)>" and the hint, if
  * not NULL, after it ("(is this ...?)"). */

@@ -202,13 +202,7 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
 /* Why a write failed, from errno where libhdf5 left it. */
 static const char *write_why(int e)
 {
-    if (e == ENOSPC)
-        return "no space left on the device";
-    if (e == EDQUOT)
-        return "disk quota exceeded";
-    if (e == EFBIG)
-        return "file too large";
-    return e ? strerror(e) : "disk full?";
+    return sn_fs_write_why(e);
 }
 
 static int create_file(const char *path, bool sealed, struct sn_h5 **out)
@@ -330,7 +324,11 @@ static int write_atomic(const char *path, bool here, int (*fill)(struct sn_h5 *f
         rc = seal(tmp);
     if (rc) {
         remove(tmp);
-        return rc;
+        /* named as the user named it: the temporary file is gone */
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s", sn_errmsg());
+        const size_t tl = strlen(tmp);
+        return strncmp(msg, tmp, tl) == 0 ? sn_fail(rc, "%s%s", path, msg + tl) : rc;
     }
     return here ? sn_fs_commit_here(tmp, path) : sn_fs_commit(tmp, path);
 }

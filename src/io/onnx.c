@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -867,11 +868,14 @@ static int write_file(const char *path, const Onnx__ModelProto *mp)
         free(buf);
         return rc;
     }
+    errno = 0;
     size_t w = fwrite(buf, 1, n, f);
+    int e = errno;
     free(buf);
     if (fclose(f) != 0 || w != n) {
+        e = e ? e : errno;
         remove(tmp);
-        return sn_fail(SN_EIO, "%s: writing failed (disk full?)", path);
+        return sn_fail(SN_EIO, "%s: writing failed (%s)", path, sn_fs_write_why(e));
     }
     return sn_fs_commit(tmp, path);
 }
