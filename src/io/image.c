@@ -356,6 +356,17 @@ static int read_pgm(FILE *f, const char *path, struct sn_image *out)
     } else if (!rc) {
         for (size_t i = 0; i < n && !rc; i++)
             rc = pgm_pixel(f, path, i, maxval, &out->data[i]);
+        int c = rc ? EOF : fgetc(f);
+        while (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '#') {
+            if (c == '#')   /* a comment, to the end of its line */
+                while (c != '\n' && c != EOF)
+                    c = fgetc(f);
+            if (c != EOF)
+                c = fgetc(f);
+        }
+        if (c != EOF)   /* more values than width x height: the header's size is wrong */
+            rc = sn_fail(SN_EINVAL, "%s: more follows the PGM's %ld x %ld pixel values (a width "
+                         "or height that does not match the data?)", path, w, h);
     }
     if (!rc && maxval != 255)
         for (size_t i = 0; i < n; i++)

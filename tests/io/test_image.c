@@ -304,7 +304,7 @@ static void test_image_pgm(void **state)
     assert_memory_equal(img.data, want, 6);
     sn_image_free(&img);
 
-    const char p2[] = "P2 2 2 15\n0 15\n# mid\n5 10\n";
+    const char p2[] = "P2 2 2 15\n0 15\n# mid\n5 10\n# end\n\n";
     write_bytes(sn_test_path("b.pgm"), p2, sizeof p2 - 1);
     assert_int_equal(sn_image_read(sn_test_path("b.pgm"), &img), SN_OK);
     const unsigned char want2[4] = { 0, 255, 85, 170 };   /* v * 255 / 15 */
@@ -322,6 +322,7 @@ static void test_image_pgm(void **state)
         { "P2 2 1 10\n3 11\n", "PGM pixel 1 is 11, above maxval 10" },
         { "P2 2 1 10\n3 99999999999999999999\n", "PGM pixel 1 is more than 100000000, above" },
         { "P2 2 1 10\n3 x\n", "PGM pixel 1 is missing or not a number" },
+        { "P2 2 1 10\n3 4 5\n", "more follows the PGM's 2 x 1 pixel values" },
         /* above maxval in binary: 101 would wrap to 2 */
         { "P5\n2 1\n100\n\x64\x65", "PGM pixel 1 is 101, above maxval 100" },
         { "P5\n0x1c 28\n255\n", "damaged PGM header (no width)" },   /* not ended by a blank */
