@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/interrupt.h"
@@ -142,6 +143,19 @@ static int check_names(const char *list)
     }
 }
 
+/* A test split read from the training split's own file or folder (the
+ * same name, a link, a trailing slash) would score training examples as
+ * test ones: SN_EUSAGE naming both. */
+static int not_same(const char *train, const char *tflag, const char *test)
+{
+    struct stat a, b;
+    if (!test || stat(train, &a) != 0 || stat(test, &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino)
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "%s %s is %s itself: the test split would be the training "
+                   "examples (give held-out ones, or leave %s out)", tflag, test, train, tflag);
+}
+
 /* Split "a,b,c" (checked by check_names) into names (pointers into buf). */
 static size_t split_names(char *buf, const char **names)
 {
@@ -170,6 +184,8 @@ static int convert_idx(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "--test-images and --test-labels go together");
     if (!rc && classes)
         rc = check_names(classes);
+    if (!rc)
+        rc = not_same(images, "--test-images", timages);
     if (!rc) {
         const char *ins[] = { images, labels, timages, tlabels },
                    *iflags[] = { "--images", "--labels", "--test-images", "--test-labels" };
@@ -494,6 +510,8 @@ static int convert_images(int argc, char **argv)
         rc = parse_size(size, &fit_h, &fit_w);
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "convert %s needs DIR and -o (see --help)", argv[2]);
+    if (!rc)
+        rc = not_same(dir[0], "--test", test);
     cli_outputs_write_datasets();
     if (!rc)   /* before reading a single image */
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, NULL, NULL, 0);
