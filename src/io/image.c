@@ -22,6 +22,10 @@
 
 #define MAX_SIDE 16384
 #define MAX_SCANS 1000   /* a progressive JPEG needs about 10; thousands are a CPU bomb */
+/* Every scan, even a tiny refinement, walks all the image's blocks: scans
+ * x pixels is the work.  64 scans of the largest image allowed by default
+ * (8192 x 8192) decode in about 2 s; a normal progressive file has ~10. */
+#define MAX_SCAN_PIXELS (64.0 * 8192.0 * 8192.0)
 
 static size_t max_pixels = SN_IMAGE_MAX_PIXELS;
 
@@ -192,8 +196,12 @@ static void jpeg_progress(j_common_ptr cinfo)
 {
     struct jerr *e = (struct jerr *)cinfo->err;
     struct jpeg_decompress_struct *d = (struct jpeg_decompress_struct *)cinfo;
+    const double pixels = (double)d->image_width * d->image_height;
     if (d->input_scan_number > MAX_SCANS)
         e->refusal = "more than 1000 scans";
+    else if (d->input_scan_number * pixels > MAX_SCAN_PIXELS)
+        e->refusal = "more scans than an image of its size needs (scans x pixels above 64 x "
+                     "8192 x 8192)";
     else if (sn_interrupt_pending())
         e->refusal = "interrupted";
     if (e->refusal)
