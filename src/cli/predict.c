@@ -482,6 +482,11 @@ int sn_cmd_predict(int argc, char **argv)
                            "or *.jpg), or an HDF5 dataset (.h5)", input, input)
                  : sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or images "
                            "(.png, .jpg, .jpeg, .pgm)", input);
+    for (int k = 4; !rc && input && k < 8; k++)   /* split, batch: a dataset's; top, max-pixels: images' */
+        if (opts[k].seen && (k < 6) == image)
+            rc = sn_fail(SN_EUSAGE, "--%s applies to %s only, and --input %s is %s", opts[k].name,
+                         k < 6 ? "a dataset (.h5)" : "images", input,
+                         image ? "an image" : "a dataset");
     if (!rc && (!weights || !input || (!out && !image)))
         rc = sn_fail(SN_EUSAGE, "predict needs --weights and --input, and -o for a dataset "
                      "(see --help)");
