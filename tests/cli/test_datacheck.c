@@ -319,7 +319,8 @@ static void test_datacheck_weights_of_other_data(void **state)
             png(file, S, S, (unsigned char)(40 * c + 10 * i));
         }
     }
-    rc = sn_test_run(BIN " convert folder %s/three --test %s/three -o %s", sn_test_tmpdir(),
+    rc = sn_test_run("cp -r %s/three %s/three_test && " BIN " convert folder %s/three --test "
+                     "%s/three_test -o %s", sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir(),
                      sn_test_tmpdir(), sn_test_path("three.h5"));
     assert_int_equal(rc, 0);
     rc = sn_test_run(BIN " eval --weights %s --data %s", sn_test_path("wfm.h5"),
