@@ -199,12 +199,6 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
 #define SEAL_BYTES 512
 #define SEAL_MAGIC "SNSEAL1"
 
-/* Why a write failed, from errno where libhdf5 left it. */
-static const char *write_why(int e)
-{
-    return sn_fs_write_why(e);
-}
-
 static int create_file(const char *path, bool sealed, struct sn_h5 **out)
 {
     quiet_hdf5();
@@ -220,7 +214,7 @@ static int create_file(const char *path, bool sealed, struct sn_h5 **out)
     H5Pclose(fcpl);
     if (f->id < 0) {
         free(f);
-        return sn_fail(SN_EIO, "%s: cannot create the file (%s)", path, write_why(e));
+        return sn_fail(SN_EIO, "%s: cannot create the file (%s)", path, sn_fs_write_why(e));
     }
     f->writable = true;
     f->fd = -1;
@@ -284,12 +278,12 @@ int sn_h5_close(struct sn_h5 *f)
     int rc = SN_OK;
     errno = 0;
     if (f->writable && H5Fflush(f->id, H5F_SCOPE_GLOBAL) < 0)
-        rc = sn_fail(SN_EIO, "%s: writing failed (%s)", f->path, write_why(errno));
+        rc = sn_fail(SN_EIO, "%s: writing failed (%s)", f->path, sn_fs_write_why(errno));
     for (int i = 0; i < f->n_open; i++)
         H5Dclose(f->open[i].id);
     errno = 0;
     if (H5Fclose(f->id) < 0 && rc == SN_OK)
-        rc = sn_fail(SN_EIO, "%s: closing failed (%s)", f->path, write_why(errno));
+        rc = sn_fail(SN_EIO, "%s: closing failed (%s)", f->path, sn_fs_write_why(errno));
     if (f->fd >= 0)
         close(f->fd);
     free(f);
@@ -1626,13 +1620,13 @@ static int write_dataset(struct sn_h5 *f, const char *path, int ndim, const size
         }
     }
     if (e < 0 && !rc)
-        rc = sn_fail(SN_EIO, "%s: writing %s failed (%s)", f->path, path, write_why(errno));
+        rc = sn_fail(SN_EIO, "%s: writing %s failed (%s)", f->path, path, sn_fs_write_why(errno));
     /* a small dataset's data may still sit in libhdf5's sieve buffer,
      * written out here: a full disk shows first at the close (the file
      * then held zeros where the data should be, and was sealed over them) */
     errno = 0;
     if (H5Dclose(d) < 0 && !rc)
-        rc = sn_fail(SN_EIO, "%s: writing %s failed (%s)", f->path, path, write_why(errno));
+        rc = sn_fail(SN_EIO, "%s: writing %s failed (%s)", f->path, path, sn_fs_write_why(errno));
     H5Sclose(s);
     return rc;
 }

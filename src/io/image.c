@@ -364,15 +364,8 @@ static int read_pgm(FILE *f, const char *path, struct sn_image *out)
     } else if (!rc) {
         for (size_t i = 0; i < n && !rc; i++)
             rc = pgm_pixel(f, path, i, maxval, &out->data[i]);
-        int c = rc ? EOF : fgetc(f);
-        while (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '#') {
-            if (c == '#')   /* a comment, to the end of its line */
-                while (c != '\n' && c != EOF)
-                    c = fgetc(f);
-            if (c != EOF)
-                c = fgetc(f);
-        }
-        if (c != EOF)   /* more values than width x height: the header's size is wrong */
+        long more;   /* another number, or anything but blanks and comments, before the end */
+        if (!rc && (pgm_number(f, &more) != 0 || !feof(f)))   /* the header's size is wrong */
             rc = sn_fail(SN_EINVAL, "%s: more follows the PGM's %ld x %ld pixel values (a width "
                          "or height that does not match the data?)", path, w, h);
     }
