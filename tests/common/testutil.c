@@ -367,3 +367,25 @@ void sn_test_layer_ref(struct sn_test_layer *t, const float *x, const float *con
             k++;
         }
 }
+
+long sn_test_status_kb(const char *field)
+{
+    FILE *st = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    const size_t n = strlen(field);
+    assert_non_null(st);
+    while (fgets(line, sizeof line, st))
+        if (strncmp(line, field, n) == 0 && line[n] == ':' && sscanf(line + n + 1, "%ld", &kb) == 1)
+            break;
+    fclose(st);
+    return kb;
+}
+
+void sn_test_reset_peak(void)
+{
+    FILE *c = fopen("/proc/self/clear_refs", "w");
+    assert_non_null(c);
+    fputs("5", c);
+    fclose(c);
+}

@@ -59,6 +59,11 @@ int sn_test_use_bin(void);
  * Open MPI, `mpiexec.mpich` for MPICH), plain `mpirun` when unset. */
 const char *sn_test_mpirun(void);
 
+/* A field of /proc/self/status in KB ("VmHWM", the peak resident size,
+ * or "VmSize"); sn_test_reset_peak starts VmHWM again from now. */
+long sn_test_status_kb(const char *field);
+void sn_test_reset_peak(void);
+
 /* Write /<split>/x as uint8 (n, 1, h, w) with scale 1/255 and /<split>/y. */
 struct sn_h5;
 void sn_test_write_u8(struct sn_h5 *f, const char *split, size_t n, int h, int w,

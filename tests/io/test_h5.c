@@ -178,38 +178,6 @@ static void write_tiny_chunks(const char *path)
     H5Fclose(f);
 }
 
-/* A field of /proc/self/status in KB ("VmHWM: %ld"). */
-static long status_kb(const char *format)
-{
-    FILE *st = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    assert_non_null(st);
-    while (fgets(line, sizeof line, st))
-        if (sscanf(line, format, &kb) == 1)
-            break;
-    fclose(st);
-    return kb;
-}
-
-static long peak_kb(void)
-{
-    return status_kb("VmHWM: %ld");
-}
-
-static long vm_size_kb(void)
-{
-    return status_kb("VmSize: %ld");
-}
-
-static void reset_peak(void)
-{
-    FILE *c = fopen("/proc/self/clear_refs", "w");
-    assert_non_null(c);
-    fputs("5", c);
-    fclose(c);
-}
-
 static void test_h5_tiny_chunks_bounded_memory(void **state)
 {
     (void)state;
@@ -221,12 +189,12 @@ static void test_h5_tiny_chunks_bounded_memory(void **state)
         struct sn_h5 *f;
         assert_int_equal(sn_h5_open(path, &f), SN_OK);
         memset(x, 0xff, (size_t)TINY_ROWS * TINY_COLS);
-        reset_peak();
-        const long before = peak_kb();
+        sn_test_reset_peak();
+        const long before = sn_test_status_kb("VmHWM");
         assert_int_equal(how ? sn_h5_read_all(f, "/x", SN_H5_U8, x, TINY_ROWS * TINY_COLS)
                              : sn_h5_read_block(f, "/x", 0, TINY_ROWS, TINY_COLS, SN_H5_U8, x),
                          SN_OK);
-        const long rise = peak_kb() - before;
+        const long rise = sn_test_status_kb("VmHWM") - before;
         print_message("%s: the peak resident size rose by %ld KB\n",
                       how ? "sn_h5_read_all" : "sn_h5_read_block", rise);
         for (size_t i = 0; i < (size_t)TINY_ROWS * TINY_COLS; i++)
@@ -319,7 +287,7 @@ static void test_h5_out_of_memory_said(void **state)
     struct rlimit was, tight;
     assert_int_equal(getrlimit(RLIMIT_AS, &was), 0);
     tight = was;
-    tight.rlim_cur = (rlim_t)vm_size_kb() * 1024 + ((rlim_t)64 << 20);
+    tight.rlim_cur = (rlim_t)sn_test_status_kb("VmSize") * 1024 + ((rlim_t)64 << 20);
     assert_int_equal(setrlimit(RLIMIT_AS, &tight), 0);
     const int rc = sn_h5_read_block(h, "/x", 7, 1, 4096, SN_H5_U8, row);
     assert_int_equal(setrlimit(RLIMIT_AS, &was), 0);

@@ -8,6 +8,7 @@
 
 #include <jpeglib.h>
 #include <png.h>
+#include <zlib.h>
 
 #include "core/status.h"
 #include "io/image.h"
@@ -227,6 +228,71 @@ static void test_image_jpeg_cmyk(void **state)
     sn_image_free(&img);
 }
 
+/* A PNG chunk of the given type and data, CRC and all, appended to f. */
+static void put_chunk(FILE *f, const char *type, const unsigned char *data, size_t n)
+{
+    unsigned char len[4] = { (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                             (unsigned char)(n >> 8), (unsigned char)n };
+    uLong crc = crc32(crc32(0, NULL, 0), (const Bytef *)type, 4);
+    crc = crc32(crc, data, (uInt)n);
+    unsigned char c[4] = { (unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
+                           (unsigned char)(crc >> 8), (unsigned char)crc };
+    fwrite(len, 1, 4, f);
+    fwrite(type, 1, 4, f);
+    fwrite(data, 1, n, f);
+    fwrite(c, 1, 4, f);
+}
+
+/* Text chunks change no pixel and cost nothing: 40 zTXt chunks of 7.5 MB
+ * of zeros each before the pixels (300 MB, were they inflated and kept)
+ * and a text chunk after them; libpng's simplified reader skips every
+ * chunk it does not use, and the pixels read as the file without them. */
+static void test_image_png_text_skipped(void **state)
+{
+    (void)state;
+    if (getenv("SN_SANITIZE"))   /* the sanitizers' own memory hides the peak */
+        skip();
+    unsigned char px[4 * 2 * 3];
+    for (int i = 0; i < 24; i++)
+        px[i] = (unsigned char)(i * 11);
+    write_png(sn_test_path("plain.png"), 4, 2, 3, px);
+    char *plain = NULL;
+    size_t plain_n = 0;
+    FILE *f = fopen(sn_test_path("plain.png"), "rb");
+    assert_non_null(f);
+    plain = malloc(4096);
+    plain_n = fread(plain, 1, 4096, f);
+    fclose(f);
+    assert_true(plain_n > 45 && plain_n < 4096);
+    const uLong raw = 7500000;
+    uLongf zn = compressBound(raw);
+    unsigned char *zeros = calloc(raw, 1), *z = malloc(3 + zn);
+    assert_true(zeros && z);
+    memcpy(z, "k\0\0", 3);   /* keyword "k", compression method 0 */
+    assert_int_equal(compress2(z + 3, &zn, zeros, raw, 9), Z_OK);
+    f = fopen(sn_test_path("ztxt.png"), "wb");
+    fwrite(plain, 1, 33, f);   /* the signature and IHDR */
+    for (int i = 0; i < 40; i++)
+        put_chunk(f, "zTXt", z, 3 + zn);
+    fwrite(plain + 33, 1, plain_n - 33 - 12, f);   /* up to IEND */
+    put_chunk(f, "tEXt", (const unsigned char *)"Comment\0after the pixels", 25);
+    fwrite(plain + plain_n - 12, 1, 12, f);
+    fclose(f);
+    free(zeros);
+    free(z);
+    free(plain);
+    struct sn_image img;
+    sn_test_reset_peak();
+    const long before = sn_test_status_kb("VmHWM");
+    assert_int_equal(sn_image_read(sn_test_path("ztxt.png"), &img), SN_OK);
+    const long rise = sn_test_status_kb("VmHWM") - before;
+    assert_true(rise < 32 * 1024);
+    assert_int_equal(img.width, 4);
+    assert_int_equal(img.channels, 3);
+    assert_memory_equal(img.data, px, 24);
+    sn_image_free(&img);
+}
+
 /* A header claiming more pixels than the budget is refused before any
  * decoding; raising the budget admits it. */
 static void test_image_pixel_budget(void **state)
@@ -400,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_image_png_alpha),
         cmocka_unit_test(test_image_jpeg),
         cmocka_unit_test(test_image_jpeg_cmyk),
+        cmocka_unit_test(test_image_png_text_skipped),
         cmocka_unit_test(test_image_pixel_budget),
         cmocka_unit_test(test_image_rejects_bad_files),
         cmocka_unit_test(test_image_pgm),
