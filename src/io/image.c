@@ -298,6 +298,9 @@ static int pgm_number(FILE *f, long *v)
         n = n * 10 + (c - '0');
         c = fgetc(f);
     }
+    if (c == '#')   /* a comment right after the number: its newline ends the number */
+        while (c != '\n' && c != EOF)
+            c = fgetc(f);
     *v = n;   /* the one whitespace after the number is consumed: it must be one */
     return n > PGM_MAX_NUMBER ? -1
            : c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == EOF;

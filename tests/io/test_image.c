@@ -377,6 +377,14 @@ static void test_image_pgm(void **state)
     assert_memory_equal(img.data, want2, 4);
     sn_image_free(&img);
 
+    /* a comment right after a number, as netpbm allows: its newline is the
+     * one whitespace before the pixels (it was refused) */
+    const char p5c[] = "P5 3# w\n2#h\n255# maxval\n\x00\x10\x20\x30\x40\xff";
+    write_bytes(sn_test_path("c.pgm"), p5c, sizeof p5c - 1);
+    assert_int_equal(sn_image_read(sn_test_path("c.pgm"), &img), SN_OK);
+    assert_memory_equal(img.data, want, 6);
+    sn_image_free(&img);
+
     static const char *const bad[][2] = {   /* the file, what the error says */
         { "P5\n3 2\n255\n\x01\x02", "PGM pixel data is cut short" },
         { "P5\n3 2\n65535\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c",
