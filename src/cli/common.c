@@ -516,6 +516,41 @@ static int check_replaceable(const char *out, const char *flag, const char *targ
     return SN_OK;
 }
 
+/* /proc, /sys and /dev (by the real name of path, or of the nearest
+ * folder above it that exists, or by its file system) hold kernel objects
+ * and devices: files made there are not files on a disk, or cannot be
+ * made.  /dev/shm is a file system in memory, for files. */
+static int check_not_system(const char *dir, const char *flag)
+{
+    static const char *const sys[] = { "/proc", "/sys", "/dev" };
+    char near[4096], real[PATH_MAX] = "";
+    struct stat st;
+    struct statfs fs;
+    snprintf(near, sizeof near, "%s", dir);
+    while (stat(near, &st) != 0) {
+        char *slash = strrchr(near, '/');
+        if (!slash || slash == near) {
+            snprintf(near, sizeof near, "%s", slash ? "/" : ".");
+            break;
+        }
+        *slash = '\0';
+    }
+    const char *in = statfs(near, &fs) != 0 ? NULL
+                   : fs.f_type == PROC_SUPER_MAGIC ? "/proc"
+                   : fs.f_type == SYSFS_MAGIC ? "/sys" : NULL;
+    if (realpath(near, real))
+        for (size_t i = 0; !in && i < sizeof sys / sizeof *sys; i++) {
+            size_t n = strlen(sys[i]);
+            if (strncmp(real, sys[i], n) == 0 && (real[n] == '\0' || real[n] == '/') &&
+                !(strncmp(real, "/dev/shm", 8) == 0 && (real[8] == '\0' || real[8] == '/')))
+                in = sys[i];
+        }
+    if (in)
+        return sn_fail(SN_EUSAGE, "%s %s is in %s, whose entries are kernel objects and "
+                       "devices, not files on a disk (give a folder on a disk)", flag, dir, in);
+    return SN_OK;
+}
+
 /* One output: its final file (through links, sn_fs_output_target) into
  * target, whose folder must exist and be writable now, not after hours of
  * training; *so is what is there (st_mode 0: nothing yet). */
@@ -545,16 +580,19 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
         return sn_fail(SN_EUSAGE, "%s %s: the folder %s does not exist%s", flag, out, dir, via);
     if (access(dir, W_OK) != 0)
         return sn_fail(SN_EUSAGE, "%s %s: the folder %s is not writable%s", flag, out, dir, via);
-    if (so->st_mode == 0)
-        return SN_OK;
-    if (S_ISDIR(so->st_mode))
+    if (so->st_mode != 0 && S_ISDIR(so->st_mode))
         return sn_fail(SN_EUSAGE, "%s %s is a folder, not a file", flag, out);
     /* outputs are replaced by rename: a device node, a FIFO or a socket
      * under that name would be replaced (as root, /dev/null itself) */
-    if (!S_ISREG(so->st_mode))
+    if (so->st_mode != 0 && !S_ISREG(so->st_mode))
         return sn_fail(SN_EUSAGE, "%s %s is %s: an output must be a regular file or not "
                        "exist", flag, out, sn_fs_kind(so));
-    int rc = strcmp(flag, "--log") != 0 ? cli_log_guard(out, flag) : SN_OK;
+    /* root may write in /sys's folders, but no file can be made there:
+     * that showed only when the output was written, after the training */
+    int rc = check_not_system(target, flag);
+    if (rc || so->st_mode == 0)
+        return rc;
+    rc = strcmp(flag, "--log") != 0 ? cli_log_guard(out, flag) : SN_OK;
     return rc ? rc : check_replaceable(out, flag, target, so, &sd);
 }
 
@@ -662,39 +700,6 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
         if ((rc = kind_guard(outputs[i], out_flags[i])))
             return rc;
     }
-    return SN_OK;
-}
-
-/* /proc, /sys and /dev (by the real name of dir, or of the nearest folder
- * above it that exists, or by its file system) hold kernel objects and
- * devices: files made there are not files on a disk, or cannot be made. */
-static int check_not_system(const char *dir, const char *flag)
-{
-    static const char *const sys[] = { "/proc", "/sys", "/dev" };
-    char near[4096], real[PATH_MAX] = "";
-    struct stat st;
-    struct statfs fs;
-    snprintf(near, sizeof near, "%s", dir);
-    while (stat(near, &st) != 0) {
-        char *slash = strrchr(near, '/');
-        if (!slash || slash == near) {
-            snprintf(near, sizeof near, "%s", slash ? "/" : ".");
-            break;
-        }
-        *slash = '\0';
-    }
-    const char *in = statfs(near, &fs) != 0 ? NULL
-                   : fs.f_type == PROC_SUPER_MAGIC ? "/proc"
-                   : fs.f_type == SYSFS_MAGIC ? "/sys" : NULL;
-    if (realpath(near, real))
-        for (size_t i = 0; !in && i < sizeof sys / sizeof *sys; i++) {
-            size_t n = strlen(sys[i]);
-            if (strncmp(real, sys[i], n) == 0 && (real[n] == '\0' || real[n] == '/'))
-                in = sys[i];
-        }
-    if (in)
-        return sn_fail(SN_EUSAGE, "%s %s is in %s, whose entries are kernel objects and "
-                       "devices, not files on a disk (give a folder on a disk)", flag, dir, in);
     return SN_OK;
 }
 
