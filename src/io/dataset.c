@@ -555,6 +555,29 @@ static int check_finite(const struct sn_dataset *d, const char *path, const floa
     return SN_OK;
 }
 
+/* Float inputs as check_finite, and each also within NORM_MAX once
+ * prepared: a finite 3e38 ran into Inf in training's first steps and gave
+ * eval and predict a confident answer from nothing.  (uint8 pixels are
+ * held to it by check_norm_range when the split opens.) */
+static int check_inputs(const struct sn_dataset *d, const struct sn_split *s, const char *xp,
+                        const float *v, size_t n, const int32_t *rows, size_t first)
+{
+    const size_t L = s->row_len;
+    int rc = check_finite(d, xp, v, n, L, rows, first);
+    for (size_t i = 0; i < n * L && !rc; i++) {
+        const size_t k = s->n_norm ? (i % L) / s->norm_inner % (size_t)s->n_norm : 0;
+        const double m = s->n_norm ? s->mean[k] : 0.0, sd = s->n_norm ? s->std[k] : 1.0;
+        const double x = ((double)v[i] * s->scale - m) / sd;
+        if (!(fabs(x) <= NORM_MAX))
+            rc = sn_fail(SN_EINVAL, "%s: %s row %zu element %zu is %g, which x = (v * scale - "
+                         "mean) / std makes %g, beyond the +-%g inputs may reach (a value far "
+                         "out of scale, or the wrong scale, mean or std)", sn_h5_path(d->f), xp,
+                         rows ? (size_t)rows[i / L] : first + i / L, i % L, (double)v[i], x,
+                         NORM_MAX);
+    }
+    return rc;
+}
+
 int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
 {
     struct sn_split *s = (struct sn_split *)cs;   /* one of d's own splits */
@@ -586,7 +609,7 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
                                              (float *)y + at * (size_t)s->y_k);
     }
     if (!rc && !s->x_u8)
-        rc = check_finite(d, xp, x, s->n, s->row_len, NULL, 0);
+        rc = check_inputs(d, s, xp, x, s->n, NULL, 0);
     if (!rc && s->has_y && !s->y_int)
         rc = check_finite(d, yp, y, s->n, (size_t)s->y_k, NULL, 0);
     if (rc) {
@@ -654,7 +677,7 @@ static int read_common(struct sn_dataset *d, const struct sn_split *s, const int
     int rc = rows ? sn_h5_read_rows(d->f, xp, rows, n, s->row_len, xt, xdst)
                   : sn_h5_read_block(d->f, xp, first, n, s->row_len, xt, xdst);
     if (!rc && !s->x_u8)
-        rc = check_finite(d, xp, x, n, s->row_len, rows, first);
+        rc = check_inputs(d, s, xp, x, n, rows, first);
     if (rc)
         return rc;
     convert_rows(s, d->stage, x, n);
@@ -682,7 +705,7 @@ int sn_dataset_read_raw(struct sn_dataset *d, const struct sn_split *s, const in
         return sn_fail(SN_EINVAL, "%s: not a file", sn_dataset_name(d));
     int rc = sn_h5_read_rows(d->f, xp, rows, n, s->row_len, s->x_u8 ? SN_H5_U8 : SN_H5_F32, raw);
     if (!rc && !s->x_u8)
-        rc = check_finite(d, xp, raw, n, s->row_len, rows, 0);
+        rc = check_inputs(d, s, xp, raw, n, rows, 0);
     if (!rc && s->y_int && labels) {
         rc = sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels);
         if (!rc)

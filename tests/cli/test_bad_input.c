@@ -139,6 +139,7 @@ static void make_fixtures(void)
     sn_test_write_blobs(fx_path("floaty.h5"), (struct sn_test_blobs){ .float_y = true });
     sn_test_write_blobs(fx_path("nan.h5"), (struct sn_test_blobs){ .nan_row7 = true });
     sn_test_write_blobs(fx_path("inftest.h5"), (struct sn_test_blobs){ .inf_test_row3 = true });
+    sn_test_write_blobs(fx_path("hugetest.h5"), (struct sn_test_blobs){ .test_row3 = 3e38f });
     sn_test_write_blobs(fx_path("trainscale.h5"), (struct sn_test_blobs){ .train_scale = 0.5 });
     sn_test_write_blobs(fx_path("mean3.h5"), (struct sn_test_blobs){ .root_norm = 3 });
 

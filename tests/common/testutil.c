@@ -201,6 +201,8 @@ void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
             x[7 * fdim + 3] = NAN;
         if (split && o.inf_test_row3)
             x[3 * fdim + 2] = INFINITY;
+        if (split && o.test_row3 != 0.0f)
+            x[3 * fdim + 2] = o.test_row3;
         size_t xd[4] = { (size_t)n, (size_t)fdim, 0, 0 }, xi[4] = { (size_t)n, 1, 2, 4 };
         size_t yd[1] = { (size_t)(!split && o.y_rows ? o.y_rows : n) };
         assert_int_equal(sn_h5_write(f, split ? "/test/x" : "/train/x", o.image ? 4 : 2,

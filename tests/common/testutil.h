@@ -85,6 +85,7 @@ struct sn_test_blobs {
     int label_shift;     /* added to every label */
     bool nan_row7;       /* train x[7][3] = NaN */
     bool inf_test_row3;  /* test x[3][2] = Inf */
+    float test_row3;     /* test x[3][2] = this (0: unchanged) */
     double train_scale;  /* attribute scale on /train/x only (0: none) */
     int root_norm;       /* values of mean (0) and std (1) on the root (0: none) */
 };
