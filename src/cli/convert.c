@@ -44,8 +44,8 @@ static const char usage[] =
     "          the class names from DIR/batches.meta.txt, one a line, or CIFAR-10's\n"
     "          own when that file is absent\n"
     "  subset: the rows of some classes (labels kept as they are), the first N per\n"
-    "          class of /train (all of them without --per-class) and of /test (all of\n"
-    "          them without --test-per-class)\n";
+    "          class of /train (all of them without --per-class) and of /test and /val\n"
+    "          (all of them without --test-per-class)\n";
 
 /* A stop while out was written (SN_EINTR) said with out's name, not its
  * temporary file's: the temporary file is removed, nothing is written. */
@@ -326,8 +326,9 @@ static int parse_classes(const char *list, bool *mask, int K)
 struct subset_job {
     struct sn_dataset *d;
     const bool *mask;
-    long per_class, test_per_class;
+    long per_class, test_per_class;   /* 0: all; test_per_class is /val's too */
     int K;
+    const char *classes;   /* --classes as given, for the source attribute */
 };
 
 /* The kept rows of one split (x as stored, y, attributes) into f. */
@@ -392,13 +393,39 @@ static int write_subset_split(struct sn_h5 *f, const struct subset_job *j, const
     return rc;
 }
 
+/* The root's source: the subset's making, then the source it was made
+ * from (kept: it says where the rows first came from). */
+static int subset_source(struct sn_h5 *f, const struct subset_job *j)
+{
+    char *was = NULL;   /* one that is not text is left out */
+    if (sn_h5_has_attr(j->d->f, "/", "source") &&
+        sn_h5_attr_get_str(j->d->f, "/", "source", &was) != SN_OK)
+        was = NULL;
+    int rc = SN_OK;
+    const size_t n = strlen(j->classes) + strlen(sn_h5_path(j->d->f)) + (was ? strlen(was) : 0);
+    char *text = rc ? NULL : malloc(n + 64);
+    if (!rc && !text)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
+    if (!rc) {
+        sprintf(text, "classes %s of %s%s%s", j->classes, sn_h5_path(j->d->f),
+                was ? ", made from " : "", was ? was : "");
+        rc = sn_h5_attr_set_str(f, "/", "source", text);
+    }
+    free(text);
+    free(was);
+    return rc;
+}
+
 static int fill_subset(struct sn_h5 *f, const void *ctx)
 {
     const struct subset_job *j = ctx;
     const struct sn_split *tr = sn_dataset_split(j->d, "train"), *te = sn_dataset_split(j->d, "test");
+    const struct sn_split *va = sn_dataset_split(j->d, "val");
     int rc = write_subset_split(f, j, tr, j->per_class);
     if (!rc && te)
         rc = write_subset_split(f, j, te, j->test_per_class);
+    if (!rc && va)
+        rc = write_subset_split(f, j, va, j->test_per_class);
     char **names = NULL;
     size_t nn = 0;
     if (!rc && sn_h5_has_attr(j->d->f, "/", "classes")) {
@@ -408,7 +435,7 @@ static int fill_subset(struct sn_h5 *f, const void *ctx)
         sn_h5_free_strs(names, nn);
     }
     if (!rc)
-        rc = sn_h5_attr_set_str(f, "/", "source", sn_h5_path(j->d->f));
+        rc = subset_source(f, j);
     return rc ? rc : sn_interrupt_check("writing the file");   /* nothing committed */
 }
 
@@ -441,19 +468,22 @@ static int convert_subset(int argc, char **argv)
         rc = sn_dataset_open(pos[0], &d);
         const struct sn_split *tr = d ? sn_dataset_split(d, "train") : NULL;
         const struct sn_split *te = d ? sn_dataset_split(d, "test") : NULL;
+        const struct sn_split *va = d ? sn_dataset_split(d, "val") : NULL;
         if (!rc && !tr->y_int)
             rc = sn_fail(SN_EINVAL, "%s: /train/y holds targets, not class labels", pos[0]);
         if (!rc)
             rc = sn_dataset_cache(d, tr);
         if (!rc && te)
             rc = sn_dataset_cache(d, te);
+        if (!rc && va)
+            rc = sn_dataset_cache(d, va);
         for (size_t r = 0; !rc && r < tr->n; r++)
             K = ((const int32_t *)tr->y_mem)[r] + 1 > K ? ((const int32_t *)tr->y_mem)[r] + 1 : K;
         if (!rc && (K < 1 || K > 4096))
             rc = sn_fail(SN_EINVAL, "%s: labels must lie in [0, 4096)", pos[0]);
         if (!rc)
             rc = parse_classes(classes, mask, K);
-        struct subset_job j = { d, mask, per_class, test_per_class, K };
+        struct subset_job j = { d, mask, per_class, test_per_class, K, classes };
         if (!rc)
             rc = stopped_writing(sn_h5_write_atomic(out, fill_subset, &j), out);
         if (!rc)

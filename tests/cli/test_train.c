@@ -537,6 +537,24 @@ static void test_train_init_replaced_head(void **state)
     assert_int_equal(sn_h5_info(f, "/test/y", &nd, dims, &cls, &size), SN_OK);
     assert_int_equal(dims[0], NTEST * 2 / K);
     sn_h5_close(f);
+    /* /val as /test (--test-per-class for both), and the source kept after
+     * the subset's own making (/val was dropped, the source replaced) */
+    sn_test_write_blobs(sn_test_path("blobsval.h5"), (struct sn_test_blobs){ .val = true });
+    rc = sn_test_run(BIN " convert subset %s --classes 1-2 --test-per-class 5 -o %s",
+                     sn_test_path("blobsval.h5"), sn_test_path("subval.h5"));
+    assert_int_equal(rc, 0);
+    assert_int_equal(sn_h5_open(sn_test_path("subval.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_info(f, "/val/y", &nd, dims, &cls, &size), SN_OK);
+    assert_int_equal(dims[0], 10);
+    assert_int_equal(sn_h5_read_all(f, "/val/y", SN_H5_I32, y, 10), SN_OK);
+    for (int i = 0; i < 10; i++)
+        assert_true(y[i] == 1 || y[i] == 2);
+    char *source = NULL;
+    assert_int_equal(sn_h5_attr_get_str(f, "/", "source", &source), SN_OK);
+    assert_non_null(strstr(source, "classes 1-2 of "));
+    assert_non_null(strstr(source, "blobsval.h5, made from blobs of testutil"));
+    free(source);
+    sn_h5_close(f);
     rc = sn_test_run(BIN " convert subset %s --classes 7 -o %s", sn_test_path("blobs.h5"),
                      sn_test_path("sub2.h5"));
     assert_int_equal(rc, 2);

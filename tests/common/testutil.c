@@ -184,7 +184,11 @@ void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
     assert_int_equal(sn_h5_create(path, &f), SN_OK);
     struct sn_rng r;
     sn_rng_seed(&r, 99, 1);
-    for (int split = 0; split < 2; split++) {
+    for (int split = 0; split < (o.val ? 3 : 2); split++) {
+        static const char *const name[3] = { "train", "test", "val" };
+        char xp[16], yp[16];
+        snprintf(xp, sizeof xp, "/%s/x", name[split]);
+        snprintf(yp, sizeof yp, "/%s/y", name[split]);
         int n = split ? NTEST : NTRAIN, fdim = split && o.test_f ? o.test_f : F;
         float *x = malloc((size_t)n * fdim * sizeof *x), *yf = malloc((size_t)n * sizeof *yf);
         int32_t *y = malloc((size_t)n * sizeof *y);
@@ -205,16 +209,18 @@ void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
             x[3 * fdim + 2] = o.test_row3;
         size_t xd[4] = { (size_t)n, (size_t)fdim, 0, 0 }, xi[4] = { (size_t)n, 1, 2, 4 };
         size_t yd[1] = { (size_t)(!split && o.y_rows ? o.y_rows : n) };
-        assert_int_equal(sn_h5_write(f, split ? "/test/x" : "/train/x", o.image ? 4 : 2,
+        assert_int_equal(sn_h5_write(f, xp, o.image ? 4 : 2,
                                      o.image ? xi : xd, SN_H5_F32, x), SN_OK);
         if (!o.no_y)
-            assert_int_equal(sn_h5_write(f, split ? "/test/y" : "/train/y", 1, yd,
+            assert_int_equal(sn_h5_write(f, yp, 1, yd,
                                          o.float_y ? SN_H5_F32 : SN_H5_I32,
                                          o.float_y ? (void *)yf : (void *)y), SN_OK);
         free(x);
         free(y);
         free(yf);
     }
+    if (o.val)
+        assert_int_equal(sn_h5_attr_set_str(f, "/", "source", "blobs of testutil"), SN_OK);
     if (o.train_scale != 0)
         assert_int_equal(sn_h5_attr_set_f64(f, "/train/x", "scale", &o.train_scale, 1), SN_OK);
     double zeros[64] = { 0 }, ones[64];

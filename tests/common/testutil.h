@@ -88,6 +88,7 @@ struct sn_test_blobs {
     float test_row3;     /* test x[3][2] = this (0: unchanged) */
     double train_scale;  /* attribute scale on /train/x only (0: none) */
     int root_norm;       /* values of mean (0) and std (1) on the root (0: none) */
+    bool val;            /* also /val (120 rows, as /test), and a root source */
 };
 void sn_test_write_blobs(const char *path, struct sn_test_blobs o);
 
