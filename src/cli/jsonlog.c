@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -172,6 +173,24 @@ static bool is_record(const json_t *o)
     return json_is_object(o) && !isnan(number(o, "epoch")) && !isnan(number(o, "train_loss"));
 }
 
+/* The whole number at key into *v, within [0, hi] (-1 when the key is
+ * absent and may be): scratchnet writes these as integers; a fraction, a
+ * negative or a number past hi is not its line (1e300 converted to an
+ * integer is undefined behaviour). */
+static int whole(const char *path, int lineno, const json_t *o, const char *key, bool need,
+                 double hi, int64_t *v)
+{
+    const double x = number(o, key);
+    *v = -1;
+    if (isnan(x) && !need && !json_object_get(o, key))
+        return SN_OK;
+    if (!(x >= 0 && x <= hi && x == floor(x)))
+        return sn_fail(SN_EINVAL, "%s:%d: \"%s\" is %.17g: expected a whole number from 0 to "
+                       "%.0f (a train --log line?)", path, lineno, key, x, hi);
+    *v = (int64_t)x;
+    return SN_OK;
+}
+
 /* One non-blank line into r; SN_EINVAL with path:lineno. */
 static int parse_line(const char *path, int lineno, const char *line, size_t len,
                       struct cli_log_line *r)
@@ -186,18 +205,27 @@ static int parse_line(const char *path, int lineno, const char *line, size_t len
         return sn_fail(SN_EINVAL, "%s:%d: not a train --log line (needs the numbers \"epoch\" "
                        "and \"train_loss\")", path, lineno);
     }
-    double step = number(o, "step"), ranks = number(o, "ranks"), threads = number(o, "threads"),
-           rss = number(o, "peak_rss_mb");
-    *r = (struct cli_log_line){
-        .epoch = (int64_t)number(o, "epoch"), .step = isnan(step) ? -1 : (int64_t)step,
-        .train_loss = number(o, "train_loss"), .train_acc = number(o, "train_acc"),
-        .test_loss = number(o, "test_loss"), .test_acc = number(o, "test_acc"),
-        .lr = number(o, "lr"), .images_per_s = number(o, "images_per_s"),
-        .elapsed_s = number(o, "elapsed_s"), .ranks = isnan(ranks) ? 0 : (int)ranks,
-        .threads = isnan(threads) ? 0 : (int)threads, .peak_rss_mb = isnan(rss) ? 0 : (int)rss,
-    };
+    int64_t epoch, step, ranks, threads, rss;
+    int rc = whole(path, lineno, o, "epoch", true, INT_MAX, &epoch);
+    if (!rc)
+        rc = whole(path, lineno, o, "step", false, 0x1p53, &step);
+    if (!rc)
+        rc = whole(path, lineno, o, "ranks", false, INT_MAX, &ranks);
+    if (!rc)
+        rc = whole(path, lineno, o, "threads", false, INT_MAX, &threads);
+    if (!rc)
+        rc = whole(path, lineno, o, "peak_rss_mb", false, INT_MAX, &rss);
+    if (!rc)
+        *r = (struct cli_log_line){
+            .epoch = epoch, .step = step,
+            .train_loss = number(o, "train_loss"), .train_acc = number(o, "train_acc"),
+            .test_loss = number(o, "test_loss"), .test_acc = number(o, "test_acc"),
+            .lr = number(o, "lr"), .images_per_s = number(o, "images_per_s"),
+            .elapsed_s = number(o, "elapsed_s"), .ranks = ranks < 0 ? 0 : (int)ranks,
+            .threads = threads < 0 ? 0 : (int)threads, .peak_rss_mb = rss < 0 ? 0 : (int)rss,
+        };
     json_decref(o);
-    return SN_OK;
+    return rc;
 }
 
 int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,

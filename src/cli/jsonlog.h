@@ -54,7 +54,8 @@ int cli_log_epoch(FILE *f, const struct cli_log_line *e);
 /* Every line of the log at path, in order, into *rows (malloc'd, caller
  * frees; *n of them).  Blank lines are skipped; any valid JSON object with
  * the numbers "epoch" and "train_loss" is a line, whatever its spacing,
- * key order or other keys (epoch is truncated to an integer).  A last line
+ * key order or other keys (epoch, and step, ranks, threads and
+ * peak_rss_mb where present, must be whole numbers).  A last line
  * without an end of line that is not such a line (a write cut short) is
  * skipped: *cut_line gets its number (0 when there is none; cut_line may
  * be NULL).  SN_EINVAL naming path:line for any other line that is not

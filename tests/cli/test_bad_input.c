@@ -128,6 +128,9 @@ static void make_fixtures(void)
     write_text("mine.jsonl", "{\"epoch\":1,\"note\":\"mine\"}");
     write_text("notimage.png", "this is not a picture");
     write_text("badlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
+    write_text("fraclog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n"
+                                "{\"epoch\": 1.5, \"train_loss\": 0.4}\n");
+    write_text("ranklog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5, \"ranks\": 1e300}\n");
 
     sn_test_write_blobs(fx_path("blobs.h5"), (struct sn_test_blobs){ 0 });
     sn_test_write_blobs(fx_path("images.h5"), (struct sn_test_blobs){ .image = true });
