@@ -479,8 +479,9 @@ static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
     size_t cnt;
     if ((rc = sn_h5_attr_get_f64(f, "/optimizer", "t", &t, 1, &cnt)))
         return rc;
-    if (!(t >= 0 && t < 9e15))
-        return sn_fail(SN_EINVAL, "%s: /optimizer attribute t is invalid", file);
+    if (!(t >= 0 && t < 9e15 && t == floor(t)))
+        return sn_fail(SN_EINVAL, "%s: /optimizer attribute t is %g: expected the whole number "
+                       "of optimizer steps taken", file, t);
     o->t = (int64_t)t;
     if ((rc = read_states(f, m, o, fs)))
         return rc;
@@ -495,6 +496,10 @@ static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
     if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
         st->global_batch < 1)
         return sn_fail(SN_EDAMAGED, "%s: /state holds negative or zero counters", file);
+    if (o->t > st->global_step)   /* one optimizer step a step at most (fewer after a change) */
+        return sn_fail(SN_EDAMAGED, "%s: /optimizer attribute t is %lld, more than the %lld "
+                       "steps of /state/global_step", file, (long long)o->t,
+                       (long long)st->global_step);
     if ((rc = read_extra(f, st, m->n_params, st->extra_pieces, &st->extra)))
         return rc == SN_EINVAL ? sn_fail_prefix(SN_EDAMAGED, "damaged: ") : rc;
     uint64_t stored;
