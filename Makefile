@@ -146,6 +146,11 @@ PREFIX   ?= /usr/local
 # make cannot quote a name for the shell: a space would split PREFIX into
 # two folders (one inside the source tree) and ; | & $ ` ' " \ would be
 # read by the shell or by sed
+# (a $ is checked in the text as given: make expands it first, so
+# PREFIX='/tmp/$(shell ...)' ran the command before any check saw it)
+ifneq ($(findstring $$,$(value PREFIX)$(value DESTDIR)),)
+$(error PREFIX and DESTDIR may hold letters, digits and / . _ + - only (not $$))
+endif
 ifneq ($(words $(PREFIX) $(DESTDIR)),$(if $(DESTDIR),2,1))
 $(error PREFIX and DESTDIR must not hold spaces: '$(PREFIX)' '$(DESTDIR)')
 endif

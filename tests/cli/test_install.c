@@ -108,6 +108,11 @@ static void test_install_prefix(void **state)
                      "grep -q 'may hold letters, digits' && ! test -e %s/pwned",
                      sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir());
     assert_int_equal(rc, 0);
+    /* make expands a $ before a check could see it: $(shell ...) ran */
+    rc = sn_test_run("make -n install 'PREFIX=%s/p$(shell touch %s/pwned2)' 2>&1 | "
+                     "grep -q 'may hold letters, digits' && ! test -e %s/pwned2",
+                     sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir());
+    assert_int_equal(rc, 0);
     /* README's `make` builds the command: the default goal is `all`, not
      * whichever rule the Makefile happens to list first */
     rc = sn_test_run("make -pq -f Makefile 2>/dev/null | grep -qx '.DEFAULT_GOAL := all'");
