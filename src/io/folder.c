@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -159,12 +160,17 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
         size_t ncap = *cap ? 2 * *cap : 1 + (64u << 20) / row, bytes = 0;
         if (!*cap && ncap > 1024)
             ncap = 1024;
+        /* doubling stops at what half the memory holds: the images, not
+         * the doubled buffer, must fit (a set of 130 was refused as 256) */
         const double half = half_memory();
-        if (sn_mul_ok(ncap, row, &bytes) && half > 0 && (double)bytes > half && out->n > 0)
+        const size_t fits = half > 0 ? (size_t)(half / (double)row) : SIZE_MAX;
+        if (ncap > fits)
+            ncap = fits;
+        if (ncap <= out->n)
             return sn_fail(SN_ENOMEM, "%s: %zu images of %dx%dx%d would take more than half of "
                            "this machine's %.0f MB of memory (a dataset is held whole until it "
-                           "is written): a smaller --size, or fewer images", path, ncap, out->C,
-                           out->H, out->W, 2.0 * half / 1048576.0);
+                           "is written): a smaller --size, or fewer images", path, out->n + 1,
+                           out->C, out->H, out->W, 2.0 * half / 1048576.0);
         uint8_t *gx = sn_mul_ok(ncap, row, &bytes) ? realloc(out->x, bytes) : NULL;
         if (gx)
             out->x = gx;
