@@ -447,6 +447,41 @@ static int read_metrics(struct sn_h5 *f, struct sn_train_state *st)
 }
 
 /* read_all, with the file's optimizer states in fs (the caller frees). */
+/* The optimizer's step count, its states and the run's position
+ * (/state's counters), each checked against the others. */
+static int read_position(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
+                         struct sn_train_state *st, struct file_states *fs)
+{
+    const char *file = sn_h5_path(f);
+    double t;
+    size_t cnt;
+    int rc = sn_h5_attr_get_f64(f, "/optimizer", "t", &t, 1, &cnt);
+    if (rc)
+        return rc;
+    if (!(t >= 0 && t < 9e15 && t == floor(t)))
+        return sn_fail(SN_EINVAL, "%s: /optimizer attribute t is %g: expected the whole number "
+                       "of optimizer steps taken", file, t);
+    o->t = (int64_t)t;
+    if ((rc = read_states(f, m, o, fs)))
+        return rc;
+    if ((rc = sn_record_read(f, &st->record)) ||
+        (rc = read_i64(f, "/state/epoch", &st->epoch)) ||
+        (rc = read_i64(f, "/state/step_in_epoch", &st->step_in_epoch)) ||
+        (rc = read_i64(f, "/state/global_step", &st->global_step)) ||
+        (rc = read_i64(f, "/state/world_size", &st->world_size)) ||
+        (rc = read_i64(f, "/state/global_batch", &st->global_batch)) ||
+        (rc = read_i64(f, "/state/seed", &st->seed)))
+        return rc;
+    if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
+        st->global_batch < 1)
+        return sn_fail(SN_EDAMAGED, "%s: /state holds negative or zero counters", file);
+    if (o->t > st->global_step)   /* one optimizer step a step at most (fewer after a change) */
+        return sn_fail(SN_EDAMAGED, "%s: /optimizer attribute t is %lld, more than the %lld "
+                       "steps of /state/global_step", file, (long long)o->t,
+                       (long long)st->global_step);
+    return SN_OK;
+}
+
 static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
                      struct sn_train_state *st, struct file_states *fs)
 {
@@ -475,31 +510,8 @@ static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         return rc;
     if ((rc = sn_weights_read(f, m, true, NULL)))
         return rc;
-    double t;
-    size_t cnt;
-    if ((rc = sn_h5_attr_get_f64(f, "/optimizer", "t", &t, 1, &cnt)))
+    if ((rc = read_position(f, m, o, st, fs)))
         return rc;
-    if (!(t >= 0 && t < 9e15 && t == floor(t)))
-        return sn_fail(SN_EINVAL, "%s: /optimizer attribute t is %g: expected the whole number "
-                       "of optimizer steps taken", file, t);
-    o->t = (int64_t)t;
-    if ((rc = read_states(f, m, o, fs)))
-        return rc;
-    if ((rc = sn_record_read(f, &st->record)) ||
-        (rc = read_i64(f, "/state/epoch", &st->epoch)) ||
-        (rc = read_i64(f, "/state/step_in_epoch", &st->step_in_epoch)) ||
-        (rc = read_i64(f, "/state/global_step", &st->global_step)) ||
-        (rc = read_i64(f, "/state/world_size", &st->world_size)) ||
-        (rc = read_i64(f, "/state/global_batch", &st->global_batch)) ||
-        (rc = read_i64(f, "/state/seed", &st->seed)))
-        return rc;
-    if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
-        st->global_batch < 1)
-        return sn_fail(SN_EDAMAGED, "%s: /state holds negative or zero counters", file);
-    if (o->t > st->global_step)   /* one optimizer step a step at most (fewer after a change) */
-        return sn_fail(SN_EDAMAGED, "%s: /optimizer attribute t is %lld, more than the %lld "
-                       "steps of /state/global_step", file, (long long)o->t,
-                       (long long)st->global_step);
     if ((rc = read_extra(f, st, m->n_params, st->extra_pieces, &st->extra)))
         return rc == SN_EINVAL ? sn_fail_prefix(SN_EDAMAGED, "damaged: ") : rc;
     uint64_t stored;
