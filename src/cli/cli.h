@@ -175,6 +175,9 @@ int cli_replace_guard(const char *path, const char *target, const char *tmp);
 /* ---- plot's log reader (the entry point its fuzz target calls) ---- */
 #define CLI_CURVE_COLS 5
 #define CLI_LOG_MAX_BYTES ((size_t)256 << 20)   /* the largest log plot reads */
+/* A log has a line an epoch: more lines than this are not one run's log,
+ * and drawing 3 million took gnuplot 34 s (and plot 870 MB to hold them) */
+#define CLI_LOG_MAX_RECORDS 100000
 
 /* The learning curves of a train --log file: one row per epoch of the
  * latest run (a log several runs appended to holds epochs that start over;

@@ -243,6 +243,12 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
             break;
         if (strspn(line, " \t\r\n") == (size_t)len)
             continue;
+        if (cnt == CLI_LOG_MAX_RECORDS) {
+            rc = sn_fail(SN_EINVAL, "%s:%d: more than %d records, the most plot draws (a log "
+                         "has a line an epoch; `tail -n %d` of it plots the latest)", name,
+                         lineno, CLI_LOG_MAX_RECORDS, CLI_LOG_MAX_RECORDS);
+            break;
+        }
         if (cnt == cap) {
             cap = cap ? 2 * cap : 64;
             struct cli_log_line *g = realloc(v, (size_t)cap * sizeof *v);

@@ -131,6 +131,11 @@ static void make_fixtures(void)
     write_text("fraclog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n"
                                 "{\"epoch\": 1.5, \"train_loss\": 0.4}\n");
     write_text("ranklog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5, \"ranks\": 1e300}\n");
+    FILE *lf = fopen(fx_path("longlog.jsonl"), "w");   /* one record more than plot reads */
+    assert_non_null(lf);
+    for (int e = 1; e <= 100001; e++)
+        fprintf(lf, "{\"epoch\": %d, \"train_loss\": 1}\n", e);
+    fclose(lf);
 
     sn_test_write_blobs(fx_path("blobs.h5"), (struct sn_test_blobs){ 0 });
     sn_test_write_blobs(fx_path("images.h5"), (struct sn_test_blobs){ .image = true });
