@@ -57,37 +57,54 @@ static int read_dims(gzFile g, const char *path, struct sn_idx *out)
     return SN_OK;
 }
 
-int sn_idx_read(const char *path, struct sn_idx *out)
+/* Open path and read its header into out (no data yet): *g is left open
+ * at the data on success. */
+static int read_header(const char *path, struct sn_idx *out, gzFile *g)
 {
     memset(out, 0, sizeof *out);
     int rc = sn_fs_check_input(path, "IDX file", SIZE_MAX);   /* never a FIFO or a device */
     if (rc)
         return rc;
     errno = 0;
-    gzFile g = gzopen(path, "rb");
-    if (!g)
+    *g = gzopen(path, "rb");
+    if (!*g)
         return sn_fs_open_failed(path, errno, NULL);
     unsigned char hdr[4];
-    if (read_exact(g, hdr, 4) != 0) {
+    if (read_exact(*g, hdr, 4) != 0)
         rc = sn_fail(SN_EINVAL, "%s: too short for an IDX header", path);
-        goto out_close;
-    }
-    if (hdr[0] != 0 || hdr[1] != 0) {
+    else if (hdr[0] != 0 || hdr[1] != 0)
         rc = sn_fail(SN_EINVAL, "%s: not an IDX file (bad magic)", path);
-        goto out_close;
-    }
-    if (hdr[2] != 0x08) {
+    else if (hdr[2] != 0x08)
         rc = sn_fail(SN_EINVAL, "%s: IDX element type 0x%02x is not unsigned byte (0x08)",
                      path, hdr[2]);
-        goto out_close;
-    }
-    if (hdr[3] < 1 || hdr[3] > SN_IDX_MAX_DIMS) {
+    else if (hdr[3] < 1 || hdr[3] > SN_IDX_MAX_DIMS)
         rc = sn_fail(SN_EINVAL, "%s: IDX rank %d is not 1 to %d", path, hdr[3], SN_IDX_MAX_DIMS);
-        goto out_close;
+    if (!rc) {
+        out->ndim = hdr[3];
+        rc = read_dims(*g, path, out);
     }
-    out->ndim = hdr[3];
-    if ((rc = read_dims(g, path, out)))
-        goto out_close;
+    if (rc) {
+        gzclose(*g);
+        *g = NULL;
+    }
+    return rc;
+}
+
+int sn_idx_read_header(const char *path, struct sn_idx *out)
+{
+    gzFile g;
+    int rc = read_header(path, out, &g);
+    if (!rc)
+        gzclose(g);
+    return rc;
+}
+
+int sn_idx_read(const char *path, struct sn_idx *out)
+{
+    gzFile g;
+    int rc = read_header(path, out, &g);
+    if (rc)
+        return rc;
     /* Grow the buffer as data arrives, so a header that promises a
      * gigabyte in a short (or hostile) file costs no gigabyte. */
     size_t cap = out->len < ((size_t)1 << 20) ? out->len : ((size_t)1 << 20), have = 0;

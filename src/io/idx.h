@@ -22,6 +22,10 @@ struct sn_idx {
  * of 0, a truncated file or trailing bytes, or a file that cannot be
  * opened (a bad input: exit status 2). */
 int sn_idx_read(const char *path, struct sn_idx *out);
+
+/* The header alone (ndim, dims, len; data NULL), checked as sn_idx_read
+ * checks it: what a file will take, known before any data is inflated. */
+int sn_idx_read_header(const char *path, struct sn_idx *out);
 void sn_idx_free(struct sn_idx *x);
 
 #endif

@@ -957,6 +957,12 @@ static void make_hostile_fixtures(void)
     static const unsigned char bigidx[] = { 0, 0, 8, 3, 0, 0x1e, 0x84, 0x80, 0, 0, 0, 28,
                                             0, 0, 0, 28 };
     write_bytes("bigidx.idx", bigidx, sizeof bigidx);
+    /* headers alone: 10^9 one-pixel images and 10^9 labels, each under
+     * 1 GiB, together (with the labels as int32) 6 GB */
+    const unsigned char manyimg[16] = { 0, 0, 8, 3, 0x3b, 0x9a, 0xca, 0, 0, 0, 0, 1, 0, 0, 0, 1 };
+    const unsigned char manylab[8] = { 0, 0, 8, 1, 0x3b, 0x9a, 0xca, 0 };
+    write_bytes("manyimg.idx", manyimg, sizeof manyimg);
+    write_bytes("manylab.idx", manylab, sizeof manylab);
     wide_labels("u64label.h5", H5T_STD_U64LE);
     wide_labels("i64label.h5", H5T_STD_I64LE);
     crashing_copy("w.h5", "crashw.h5");
