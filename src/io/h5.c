@@ -83,7 +83,8 @@ static int check_filters(struct sn_h5 *f, const char *path, hid_t pl)
         size_t nvals = 0;
         const H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &nvals, NULL, 0, NULL,
                                                NULL);
-        if (!(flags & H5Z_FLAG_OPTIONAL) && (id < 0 || H5Zfilter_avail(id) <= 0))
+        /* optional too: the chunks it did shrink cannot be read (h5py sets lzf so) */
+        if (id < 0 || H5Zfilter_avail(id) <= 0)
             return sn_fail(SN_EINVAL, "%s: %s is compressed with HDF5 filter %d, which "
                            "scratchnet does not read (it reads gzip and shuffle; it loads no "
                            "filter plugins): rewrite it with `h5repack -f GZIP=4 IN OUT`",

@@ -279,6 +279,19 @@ static void x_external(hid_t f)
     H5Pclose(pl);
 }
 
+/* h5py's lzf (32000), which no libhdf5 here has, set optional as h5py
+ * sets it: chunks it shrank cannot be read (the file was called damaged,
+ * or trained on when no chunk shrank) */
+static void x_optional_filter(hid_t f)
+{
+    hsize_t dims[2] = { 480, 8 }, chunk[2] = { 16, 8 };
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 2, chunk);
+    assert_true(H5Pset_filter(pl, 32000, H5Z_FLAG_OPTIONAL, 0, NULL) >= 0);
+    x_dataset(f, 2, dims, H5T_NATIVE_FLOAT, pl, true);
+    H5Pclose(pl);
+}
+
 static void x_int8(hid_t f)
 {
     hsize_t dims[2] = { 480, 8 };
@@ -888,6 +901,7 @@ static void make_hostile_fixtures(void)
     write_h5("unwritten.h5", x_unwritten, 480);
     write_h5("external.h5", x_external, 480);
     write_h5("int8.h5", x_int8, 480);
+    write_h5("lzf.h5", x_optional_filter, 480);
     write_h5("bigchunk.h5", x_bigchunk, 480);
     write_h5("zipbomb.h5", x_zipbomb, 480);
     write_h5("tinychunks.h5", x_tinychunks, 480);
