@@ -163,6 +163,18 @@ static int check_names(const char *list)
                            SN_H5_MAX_STR);
         if (++n > MAX_NAMES)
             return sn_fail(SN_EUSAGE, "--classes: more than %d names", MAX_NAMES);
+        for (size_t i = 0; i < len; i++)   /* names are shown on terminals and pictures */
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+                return sn_fail(SN_EUSAGE, "--classes: name %zu holds a control character "
+                               "(byte 0x%02x)", n, (unsigned char)p[i]);
+        if (p[0] == ' ' || p[len - 1] == ' ')   /* ' a' would be another class than 'a' */
+            return sn_fail(SN_EUSAGE, "--classes: name %zu '%.*s' starts or ends with a blank",
+                           n, (int)len, p);
+        /* the readers refuse a dataset naming a class twice: refuse it here */
+        for (const char *q = list; q < p; q += strcspn(q, ",") + 1)
+            if (strcspn(q, ",") == len && strncmp(q, p, len) == 0)
+                return sn_fail(SN_EUSAGE, "--classes: the class '%.*s' is named twice",
+                               (int)len, p);
         p += len;
         if (!*p)
             return SN_OK;
