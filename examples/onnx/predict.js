@@ -3,6 +3,8 @@
 //
 //   npm install --ignore-scripts onnxruntime-node
 //   node predict.js MODEL.onnx IMAGE.pgm
+// (make deps installs it in build/ort: from the source folder,
+//  NODE_PATH=$PWD/build/ort/node_modules node examples/onnx/predict.js ...)
 //
 // The model takes raw pixels (0..255), as `scratchnet predict` does: the
 // scaling the training data had is part of the graph.  IMAGE.pgm is a
