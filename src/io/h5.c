@@ -670,8 +670,14 @@ __attribute__((constructor)) static void note_own_file(void)
 {
     Dl_info info;
     struct sn_file_stamp lib, exe;
-    if (!dladdr((void *)note_own_file, &info) || !info.dli_fname || !info.dli_fname[0] ||
-        !realpath(info.dli_fname, own_file))
+    /* the program started by a bare name from PATH (`scratchnet`) gets that
+     * bare name here, which realpath would take in the current folder:
+     * only the program's own name can lack a '/', so /proc/self/exe says it */
+    const char *name = dladdr((void *)note_own_file, &info) && info.dli_fname &&
+                       info.dli_fname[0] ? info.dli_fname : NULL;
+    if (name && !strchr(name, '/'))
+        name = "/proc/self/exe";
+    if (!name || !realpath(name, own_file))
         own_file[0] = '\0';
     own_is_program = own_file[0] && sn_fs_stamp(own_file, &lib) == 0 &&
                      sn_fs_stamp("/proc/self/exe", &exe) == 0 && lib.dev == exe.dev &&

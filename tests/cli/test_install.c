@@ -95,6 +95,20 @@ static void test_install_prefix(void **state)
     if (rc)
         fprintf(stderr, "links to missing files:\n%s\n", sn_test_slurp(sn_test_path("err.txt")));
     assert_int_equal(rc, 0);
+    /* by its bare name from PATH, as the man page's example runs it, in a
+     * folder of its own: the HDF5 probe must find the program (it looked
+     * for ./scratchnet and refused every file) */
+    sn_test_write_blobs(sn_test_path("blobs.h5"), (struct sn_test_blobs){ 0 });
+    FILE *mcfg = fopen(sn_test_path("m.cfg"), "w");
+    assert_non_null(mcfg);
+    fputs("[net]\ninput = 8\nbatch = 24\noptimizer = sgd\nlr = 0.05\n[dense]\nunits = 3\n", mcfg);
+    fclose(mcfg);
+    rc = sn_test_run("cd %s && PATH=%s/bin:$PATH && scratchnet train --model m.cfg --data blobs.h5 "
+                     "--steps 1 --quiet --threads 1 --out w.h5 && scratchnet info --weights w.h5",
+                     sn_test_tmpdir(), p);
+    if (rc)
+        fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
     rc = sn_test_run("%s/bin/scratchnet info --model %s/share/scratchnet/models/lenet5.cfg", p, p);
     assert_int_equal(rc, 0);
     char *out = sn_test_slurp(sn_test_path("out.txt"));
