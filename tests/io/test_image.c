@@ -293,6 +293,41 @@ static void test_image_png_text_skipped(void **state)
     sn_image_free(&img);
 }
 
+/* plain.png (written first) with n empty private chunks before its pixels. */
+static void png_with_chunks(const char *name, long n)
+{
+    unsigned char px[4 * 2 * 3] = { 0 }, plain[4096];
+    write_png(sn_test_path("plain.png"), 4, 2, 3, px);
+    FILE *f = fopen(sn_test_path("plain.png"), "rb");
+    assert_non_null(f);
+    const size_t plain_n = fread(plain, 1, sizeof plain, f);
+    fclose(f);
+    assert_true(plain_n > 45 && plain_n < sizeof plain);
+    f = fopen(sn_test_path(name), "wb");
+    assert_non_null(f);
+    fwrite(plain, 1, 33, f);   /* the signature and IHDR */
+    for (long i = 0; i < n; i++)
+        put_chunk(f, "prVt", (const unsigned char *)"", 0);
+    fwrite(plain + 33, 1, plain_n - 33, f);
+    fclose(f);
+}
+
+/* libpng spends about 5 us on every chunk: a PNG of 22 million empty
+ * chunks decoded for 115 s.  More than 300,000 chunks are refused before
+ * libpng reads any; a thousand read as usual. */
+static void test_image_png_chunk_count(void **state)
+{
+    (void)state;
+    struct sn_image img;
+    png_with_chunks("some.png", 1000);
+    assert_int_equal(sn_image_read(sn_test_path("some.png"), &img), SN_OK);
+    assert_int_equal(img.width, 4);
+    sn_image_free(&img);
+    png_with_chunks("many.png", 300001);
+    assert_int_equal(sn_image_read(sn_test_path("many.png"), &img), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "many.png: PNG of more than 300000 chunks"));
+}
+
 /* A header claiming more pixels than the budget is refused before any
  * decoding; raising the budget admits it. */
 static void test_image_pixel_budget(void **state)
@@ -475,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_image_jpeg),
         cmocka_unit_test(test_image_jpeg_cmyk),
         cmocka_unit_test(test_image_png_text_skipped),
+        cmocka_unit_test(test_image_png_chunk_count),
         cmocka_unit_test(test_image_pixel_budget),
         cmocka_unit_test(test_image_rejects_bad_files),
         cmocka_unit_test(test_image_pgm),
