@@ -133,22 +133,62 @@ static int set_names(const char *dir, struct sn_folder *s)
     return rc;
 }
 
+/* The six batch files, by name: data_batch_1.bin .. 5, test_batch.bin. */
+static int batch_path(const char *dir, int b, char *path, size_t len)
+{
+    char name[32];
+    snprintf(name, sizeof name, b < 5 ? "data_batch_%d.bin" : "test_batch.bin", b + 1);
+    return sn_fs_join(path, len, dir, name);
+}
+
+/* The set as a whole, before anything is read: six files, none of them
+ * another's name for the same file (one sparse file linked six times was
+ * read as 600,000 records, 1.8 GB), and at most SET_MAX_RECORDS in all
+ * (the official set holds 60,000). */
+#define SET_MAX_RECORDS 200000
+
+static int check_set(const char *dir)
+{
+    struct stat st[6];
+    char path[4096], first[4096];
+    long long records = 0;
+    for (int b = 0; b < 6; b++) {
+        int rc = batch_path(dir, b, path, sizeof path);
+        if (rc)
+            return rc;
+        if (stat(path, &st[b]) != 0) {
+            st[b].st_ino = 0;
+            continue;   /* read_batch says why */
+        }
+        for (int k = 0; k < b; k++)
+            if (st[k].st_ino && st[k].st_dev == st[b].st_dev && st[k].st_ino == st[b].st_ino) {
+                batch_path(dir, k, first, sizeof first);
+                return sn_fail(SN_EINVAL, "%s is the same file as %s (a link): CIFAR-10's six "
+                               "batches are six different files", path, first);
+            }
+        if (S_ISREG(st[b].st_mode))
+            records += (long long)(st[b].st_size / REC);
+    }
+    if (records > SET_MAX_RECORDS)
+        return sn_fail(SN_EINVAL, "%s: the six batches hold %lld records; CIFAR-10 has 60,000 "
+                       "and scratchnet reads at most %d (is this the CIFAR-10 binary version?)",
+                       dir, records, SET_MAX_RECORDS);
+    return SN_OK;
+}
+
 int sn_cifar10_read(const char *dir, struct sn_folder *train, struct sn_folder *test)
 {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     char path[4096];
-    int rc = set_names(dir, train);
+    int rc = check_set(dir);
+    if (!rc)
+        rc = set_names(dir, train);
     if (!rc)
         rc = set_names(dir, test);
-    for (int b = 1; b <= 5 && !rc; b++) {
-        char name[32];
-        snprintf(name, sizeof name, "data_batch_%d.bin", b);
-        if (!(rc = sn_fs_join(path, sizeof path, dir, name)))
-            rc = read_batch(path, train);
-    }
-    if (!rc && !(rc = sn_fs_join(path, sizeof path, dir, "test_batch.bin")))
-        rc = read_batch(path, test);
+    for (int b = 0; b < 6 && !rc; b++)
+        if (!(rc = batch_path(dir, b, path, sizeof path)))
+            rc = read_batch(path, b < 5 ? train : test);
     if (rc) {
         sn_folder_free(train);
         sn_folder_free(test);

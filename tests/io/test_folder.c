@@ -312,6 +312,23 @@ static void test_folder_cifar10_binary(void **state)
     assert_non_null(strstr(sn_errmsg(), "data_batch_2.bin: the CIFAR-10 batch is larger than "
                                         "307300000 bytes"));
     write_batch("cb/data_batch_2.bin", 1, 0);
+    /* each batch within its limit, the set not: three of 100,000 records
+     * (1.8 GB was read from six); one file linked as two batches */
+    assert_int_equal(sn_test_run("cd %s && truncate -s %d data_batch_2.bin data_batch_3.bin "
+                                 "data_batch_4.bin", sn_test_path("cb"), 3073 * 100000), 0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "the six batches hold 300007 records; CIFAR-10 has "
+                                        "60,000 and scratchnet reads at most 200000"));
+    write_batch("cb/data_batch_2.bin", 1, 0);
+    write_batch("cb/data_batch_3.bin", 1, 0);
+    remove(sn_test_path("cb/data_batch_4.bin"));
+    assert_int_equal(link(sn_test_path("cb/data_batch_1.bin"), sn_test_path("cb/data_batch_4.bin")),
+                     0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "data_batch_4.bin is the same file as "));
+    assert_non_null(strstr(sn_errmsg(), "data_batch_1.bin (a link)"));
+    remove(sn_test_path("cb/data_batch_4.bin"));
+    write_batch("cb/data_batch_4.bin", 1, 0);
     remove(sn_test_path("cb/data_batch_3.bin"));
     assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "data_batch_3.bin"));
