@@ -76,22 +76,26 @@ static const struct {
 /* The signals that ask a command to stop: SIGTERM (kill, Slurm), SIGINT
  * (Ctrl-C), SIGUSR1, the one signal both Open MPI's mpirun and MPICH's
  * mpiexec pass on to every rank of a job (mpirun answers SIGTERM and SIGINT
- * by ending the job itself), and SIGHUP (the terminal or ssh session
- * closed: a run killed by it lost its --out and the steps since its last
- * checkpoint; under nohup it stays ignored, see below). */
-static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+ * by ending the job itself), SIGHUP (the terminal or ssh session closed;
+ * under nohup it stays ignored, see below), and the others whose default
+ * ends a process and that launchers and schedulers send or pass on:
+ * SIGUSR2 and SIGALRM (MPICH's mpiexec forwards them; Slurm's --signal),
+ * SIGQUIT (Ctrl-\) and SIGXCPU (a CPU-time limit's warning).  Killed by
+ * one, a run lost its --out and the steps since its last checkpoint. */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP,
+                                    SIGUSR2, SIGALRM, SIGQUIT, SIGXCPU };
 enum { N_STOP_SIGNALS = sizeof stop_signals / sizeof stop_signals[0] };
 static bool left_ignored[N_STOP_SIGNALS];
 
 /* The one handler: record the request (core/interrupt.h), which the
- * trainer and the loads look at.  A SIGINT after a request ends the process
- * at once (Ctrl-C twice); a repeated SIGTERM does not, because launchers
+ * trainer and the loads look at.  A SIGINT or SIGQUIT after a request ends
+ * the process at once (Ctrl-C twice); a repeated SIGTERM does not, because launchers
  * send it more than once (srun after a double Ctrl-C, Slurm to the task
  * and to srun). */
 static void on_signal(int sig, siginfo_t *info, void *context)
 {
     (void)context;
-    if (sn_interrupt_pending() && sig == SIGINT) {
+    if (sn_interrupt_pending() && (sig == SIGINT || sig == SIGQUIT)) {
         signal(sig, SIG_DFL);
         raise(sig);
         return;

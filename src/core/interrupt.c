@@ -44,6 +44,8 @@ const char *sn_signal_name(int sig)
     case SIGUSR2: return "SIGUSR2";
     case SIGHUP: return "SIGHUP";
     case SIGQUIT: return "SIGQUIT";
+    case SIGALRM: return "SIGALRM";
+    case SIGXCPU: return "SIGXCPU";
     default: return sig < 0 ? "a stop request" : "a signal";
     }
 }

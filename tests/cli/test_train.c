@@ -2272,17 +2272,22 @@ static void test_train_stop_sigint_three_ways(void **state)
     stop_three_ways("SIGINT", "terminal");
 }
 
-/* SIGHUP, a terminal or ssh session closing, stops a run like SIGTERM:
- * the checkpoint and --out of the step the line names (it ended the
- * process at once, with nothing saved since the last checkpoint). */
+/* SIGHUP (a terminal or ssh session closing), SIGUSR2 and SIGALRM (which
+ * MPICH's mpiexec and Slurm's --signal send) stop a run like SIGTERM: the
+ * checkpoint and --out of the step the line names (each ended the process
+ * at once, with nothing saved since the last checkpoint). */
 static void test_train_stop_sighup(void **state)
 {
     (void)state;
-    char dir[1024], extra[2400];
-    snprintf(dir, sizeof dir, "%s/hup", sn_test_tmpdir());
-    snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
-    long step = check_stopped(dir, signalled_run(dir, BIN, extra, "job", "HUP"), 0, "SIGHUP");
-    fprintf(stderr, "  SIGHUP to the command: stopped after step %ld, exit 0\n", step);
+    const char *sigs[] = { "HUP", "USR2", "ALRM" };
+    for (int i = 0; i < 3; i++) {
+        char dir[1024], extra[2400], name[16];
+        snprintf(dir, sizeof dir, "%s/sig%s", sn_test_tmpdir(), sigs[i]);
+        snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
+        snprintf(name, sizeof name, "SIG%s", sigs[i]);
+        long step = check_stopped(dir, signalled_run(dir, BIN, extra, "job", sigs[i]), 0, name);
+        fprintf(stderr, "  %s to the command: stopped after step %ld, exit 0\n", name, step);
+    }
 }
 
 /* kill -9 of launch/local.sh, a user's last resort when a script does not
