@@ -443,11 +443,9 @@ static int subset_source(struct sn_h5 *f, const struct subset_job *j)
     if (sn_h5_has_attr(j->d->f, "/", "source") &&
         sn_h5_attr_get_str(j->d->f, "/", "source", &was) != SN_OK)
         was = NULL;
-    int rc = SN_OK;
     const size_t n = strlen(j->classes) + strlen(sn_h5_path(j->d->f)) + (was ? strlen(was) : 0);
-    char *text = rc ? NULL : malloc(n + 64);
-    if (!rc && !text)
-        rc = sn_fail(SN_ENOMEM, "out of memory");
+    char *text = malloc(n + 64);
+    int rc = text ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
     if (!rc) {
         sprintf(text, "classes %s of %s%s%s", j->classes, sn_h5_path(j->d->f),
                 was ? ", made from " : "", was ? was : "");

@@ -564,16 +564,22 @@ static int check_inputs(const struct sn_dataset *d, const struct sn_split *s, co
 {
     const size_t L = s->row_len;
     int rc = check_finite(d, xp, v, n, L, rows, first);
-    for (size_t i = 0; i < n * L && !rc; i++) {
-        const size_t k = s->n_norm ? (i % L) / s->norm_inner % (size_t)s->n_norm : 0;
-        const double m = s->n_norm ? s->mean[k] : 0.0, sd = s->n_norm ? s->std[k] : 1.0;
-        const double x = ((double)v[i] * s->scale - m) / sd;
-        if (!(fabs(x) <= NORM_MAX))
-            rc = sn_fail(SN_EINVAL, "%s: %s row %zu element %zu is %g, which x = (v * scale - "
-                         "mean) / std makes %g, beyond the +-%g inputs may reach (a value far "
-                         "out of scale, or the wrong scale, mean or std)", sn_h5_path(d->f), xp,
-                         rows ? (size_t)rows[i / L] : first + i / L, i % L, (double)v[i], x,
-                         NORM_MAX);
+    for (size_t r = 0; r < n && !rc; r++) {
+        size_t k = 0, in = 0;   /* the norm group of element j, without a division each */
+        for (size_t j = 0; j < L && !rc; j++) {
+            const double m = s->n_norm ? s->mean[k] : 0.0, sd = s->n_norm ? s->std[k] : 1.0;
+            const double x = ((double)v[r * L + j] * s->scale - m) / sd;
+            if (!(fabs(x) <= NORM_MAX))
+                rc = sn_fail(SN_EINVAL, "%s: %s row %zu element %zu is %g, which x = (v * scale "
+                             "- mean) / std makes %g, beyond the +-%g inputs may reach (a value "
+                             "far out of scale, or the wrong scale, mean or std)",
+                             sn_h5_path(d->f), xp, rows ? (size_t)rows[r] : first + r, j,
+                             (double)v[r * L + j], x, NORM_MAX);
+            if (s->n_norm && ++in == s->norm_inner) {
+                in = 0;
+                k = k + 1 == (size_t)s->n_norm ? 0 : k + 1;
+            }
+        }
     }
     return rc;
 }
