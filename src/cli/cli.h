@@ -178,6 +178,9 @@ int cli_replace_guard(const char *path, const char *target, const char *tmp);
 /* A log has a line an epoch: more lines than this are not one run's log,
  * and drawing 3 million took gnuplot 34 s (and plot 870 MB to hold them) */
 #define CLI_LOG_MAX_RECORDS 100000
+/* A record is one line of a few hundred bytes: a line of 8 million keys
+ * (103 MB) took the JSON parser 44 s and 1.1 GB. */
+#define CLI_LOG_MAX_LINE 65536
 
 /* The learning curves of a train --log file: one row per epoch of the
  * latest run (a log several runs appended to holds epochs that start over;

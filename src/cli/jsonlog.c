@@ -2,6 +2,7 @@
 #include "cli/jsonlog.h"
 
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -191,6 +192,21 @@ static int whole(const char *path, int lineno, const json_t *o, const char *key,
     return SN_OK;
 }
 
+/* The numbers plot draws are the floats a run computed: a finite 1e308
+ * is no value of a run's, and gnuplot fails on a range it cannot span. */
+static int drawable(const char *path, int lineno, const json_t *o)
+{
+    static const char *const keys[] = { "train_loss", "train_acc", "test_loss", "test_acc",
+                                        "lr", "images_per_s", "elapsed_s" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const double x = number(o, keys[i]);
+        if (isfinite(x) && fabs(x) > FLT_MAX)
+            return sn_fail(SN_EINVAL, "%s:%d: \"%s\" is %.17g: beyond a float's range, so no "
+                           "train --log line's", path, lineno, keys[i], x);
+    }
+    return SN_OK;
+}
+
 /* One non-blank line into r; SN_EINVAL with path:lineno. */
 static int parse_line(const char *path, int lineno, const char *line, size_t len,
                       struct cli_log_line *r)
@@ -206,7 +222,9 @@ static int parse_line(const char *path, int lineno, const char *line, size_t len
                        "and \"train_loss\")", path, lineno);
     }
     int64_t epoch, step, ranks, threads, rss;
-    int rc = whole(path, lineno, o, "epoch", true, INT_MAX, &epoch);
+    int rc = drawable(path, lineno, o);
+    if (!rc)
+        rc = whole(path, lineno, o, "epoch", true, INT_MAX, &epoch);
     if (!rc)
         rc = whole(path, lineno, o, "step", false, 0x1p53, &step);
     if (!rc)
@@ -247,6 +265,12 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
             rc = sn_fail(SN_EINVAL, "%s:%d: more than %d records, the most plot draws (a log "
                          "has a line an epoch; `tail -n %d` of it plots the latest)", name,
                          lineno, CLI_LOG_MAX_RECORDS, CLI_LOG_MAX_RECORDS);
+            break;
+        }
+        if ((size_t)len > CLI_LOG_MAX_LINE) {
+            rc = sn_fail(SN_EINVAL, "%s:%d: a line of %zd bytes: a train --log line (a record) "
+                         "has a few hundred, and plot reads lines of at most %d", name, lineno,
+                         len, CLI_LOG_MAX_LINE);
             break;
         }
         if (cnt == cap) {

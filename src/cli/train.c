@@ -7,7 +7,9 @@
  * (main.c's handler sets the request the trainer acts on), runs the
  * watchdog, and ends the job on an error in one way (cli_end).
  */
+#define _DEFAULT_SOURCE   /* realpath */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +286,26 @@ static int check_not_in_ckdir(const char *ckdir, const char *out, const char *fl
                    out, via, ckdir);
 }
 
+/* An input of the run (its data, model or --init file) at a name its
+ * checkpoint folder uses would be taken for a damaged checkpoint when the
+ * run resumes, and moved aside (.damaged) when the run writes that step:
+ * the run's --data then named a checkpoint. */
+static int check_input_not_in_ckdir(const char *ckdir, const char *in, const char *flag)
+{
+    struct stat sd, si;
+    char target[PATH_MAX], dir[PATH_MAX];
+    if (!realpath(in, target))
+        return SN_OK;   /* the reading says why */
+    const char *slash = strrchr(target, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash == target ? 1 : (int)(slash - target), target);
+    if (!sn_ckptdir_is_name(slash + 1) || stat(ckdir, &sd) != 0 || stat(dir, &si) != 0 ||
+        sd.st_dev != si.st_dev || sd.st_ino != si.st_ino)
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "%s %s is in --checkpoint-dir %s under a name the run uses for "
+                   "its checkpoints: the run would take it for one, or move it aside to write "
+                   "one (keep inputs out of the checkpoint folder)", flag, in, ckdir);
+}
+
 /* Collective, before any work: the world, the checkpoint folder (first:
  * --out may name a file inside it; without --resume it must hold no
  * checkpoints, which the trainer checks again), every output. */
@@ -303,6 +325,9 @@ static int prepare_outputs(const struct train_flags *f, struct run *r)
     for (int i = 0; i < 3 && !rc && f->ckdir; i++)
         if (outs[i])
             rc = check_not_in_ckdir(f->ckdir, outs[i], oflags[i]);
+    for (int i = 0; i < 3 && !rc && f->ckdir; i++)   /* --resume may name a checkpoint */
+        if (ins[i])
+            rc = check_input_not_in_ckdir(f->ckdir, ins[i], iflags[i]);
     if (!rc)
         rc = cli_check_outputs(outs, oflags, 3, ins, iflags, 4);
     if (!rc && f->log)

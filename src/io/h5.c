@@ -23,6 +23,7 @@
 
 #include "core/checked.h"
 #include "core/interrupt.h"
+#include "core/model.h"
 #include "core/number.h"
 #include "core/status.h"
 #include "io/fsutil.h"
@@ -54,6 +55,8 @@ struct sn_h5 {
     struct direct direct[DIRECT_MAX];
     int n_open;
     struct rows_dset open[ROWS_OPEN_MAX];
+    char looked_up[256];     /* the last path lookup resolved in a read-only file */
+    int look_result;
 };
 
 /* Called before every way into libhdf5.  H5dont_atexit: libhdf5 1.10.8
@@ -113,6 +116,7 @@ static hid_t mem_type(enum sn_h5_type t)
 struct checked {
     char path[4096];
     struct sn_file_stamp stamp;
+    bool all;   /* by sn_h5_probe_all: every object and link */
 };
 static struct checked checked[CHECKED_MAX];
 static int n_checked;
@@ -133,6 +137,7 @@ static void note_checked(const char *path, const struct sn_file_stamp *stamp)
     if (!c)
         return;
     c->stamp = *stamp;
+    c->all = false;
     snprintf(c->path, sizeof c->path, "%s", path);
 }
 
@@ -356,15 +361,10 @@ const char *sn_h5_path(const struct sn_h5 *f)
 
 /* How path resolves: 0 missing, 1 an object reached by hard links only,
  * 2 through a soft or external link (which is not followed). */
-static int lookup(struct sn_h5 *f, const char *path)
+static int resolve(struct sn_h5 *f, const char *path, size_t n)
 {
     /* Check each prefix: H5Lexists fails on a missing intermediate group. */
     char buf[1024];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf || path[0] != '/')
-        return 0;
-    if (n == 1)
-        return 1;
     for (size_t i = 1; i <= n; i++) {
         if (path[i] == '/' || path[i] == '\0') {
             memcpy(buf, path, i);
@@ -378,6 +378,27 @@ static int lookup(struct sn_h5 *f, const char *path)
         }
     }
     return H5Oexists_by_name(f->id, path, H5P_DEFAULT) > 0;
+}
+
+/* Reading one array asks about its path several times (is it a link,
+ * is it there, its shape, its values): in a file opened for reading the
+ * last answer stands, which makes a file of thousands of arrays read
+ * several times faster. */
+static int lookup(struct sn_h5 *f, const char *path)
+{
+    size_t n = strlen(path);
+    if (n == 0 || n >= 1024 || path[0] != '/')
+        return 0;
+    if (n == 1)
+        return 1;
+    if (!f->writable && strcmp(f->looked_up, path) == 0)
+        return f->look_result;
+    const int r = resolve(f, path, n);
+    if (!f->writable && n < sizeof f->looked_up) {
+        memcpy(f->looked_up, path, n + 1);
+        f->look_result = r;
+    }
+    return r;
 }
 
 bool sn_h5_exists(struct sn_h5 *f, const char *path)
@@ -508,6 +529,12 @@ static size_t probe_inflated;   /* in the probe's child only */
 #define PROBE_MAX_DEPTH 32
 #define PROBE_TOO_DEEP 44
 static bool probe_too_deep;     /* in the probe's child only */
+/* A checkpoint holds at most about 20 objects per layer (a group, its
+ * arrays, the optimizer's state of each): more is no file of scratchnet's,
+ * and the check stops there rather than walk a file of empty groups. */
+#define PROBE_MAX_OBJECTS (20 * SN_MAX_LAYERS + 4096)
+#define PROBE_TOO_MANY 47
+static long probe_objects;
 /* The memory the child may have needed at its peak: this program and its
  * libraries take about 30 MB, a real file's check a few MB more; a 15 KB
  * file damaged in 4 bytes made libhdf5 take 2.1 GB (and 9 s of CPU), and
@@ -602,6 +629,7 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     const char *arg = getenv(PROBE_ENV_ARG);
     const int rc = try_open(PROBE_FD_PATH, arg ? arg : "");
     _exit(probe_too_deep ? PROBE_TOO_DEEP
+          : probe_objects > PROBE_MAX_OBJECTS ? PROBE_TOO_MANY
           : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET
           : sn_peak_rss_mb() > PROBE_RSS_BUDGET_MB ? PROBE_TOO_LARGE : rc ? 42 : 0);
 }
@@ -916,6 +944,10 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_DEEP)
         return sn_fail(SN_EINVAL, "%s: it nests groups more than %d deep; scratchnet's files "
                        "nest 4 deep (a crafted file?)", path, PROBE_MAX_DEPTH);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_MANY)
+        return sn_fail(SN_EINVAL, "%s: it holds more than %d groups and arrays; a file of "
+                       "scratchnet's of the largest model (%d layers) holds fewer (a crafted "
+                       "file?)", path, PROBE_MAX_OBJECTS, SN_MAX_LAYERS);
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_LARGE)
         return sn_fail(SN_EINVAL, "%s: libhdf5 needed more than %d MB of memory to read what "
                        "the command reads of it; no file of scratchnet's kinds needs that "
@@ -1005,8 +1037,15 @@ static void touch_dataset(struct sn_h5 *f, const char *name, hid_t d)
         double v[2];
         hsize_t two = nd ? 2 : 1;
         hid_t m = H5Screate_simple(1, &two, NULL);
+        /* a conversion buffer for two values, not libhdf5's cleared 1 MB
+         * per read (most of the check's time for a file of many arrays) */
+        hid_t x = H5Pcreate(H5P_DATASET_XFER);
+        if (x >= 0)
+            H5Pset_buffer(x, 4096, NULL, NULL);
         if (nd == 0 || H5Sselect_elements(s, H5S_SELECT_SET, 2, at) >= 0)
-            H5Dread(d, H5T_NATIVE_DOUBLE, m, s, H5P_DEFAULT, v);
+            H5Dread(d, H5T_NATIVE_DOUBLE, m, s, x >= 0 ? x : H5P_DEFAULT, v);
+        if (x >= 0)
+            H5Pclose(x);
         H5Sclose(m);
     }
     H5Tclose(t);
@@ -1022,6 +1061,8 @@ static herr_t touch_object(hid_t root, const char *name, const H5O_info_t *info,
         probe_too_deep = true;
         return 1;   /* stops the visit */
     }
+    if (++probe_objects > PROBE_MAX_OBJECTS)
+        return 1;
     hid_t o = H5Oopen(root, name, H5P_DEFAULT);
     if (o < 0)
         return 0;   /* the command explains what it cannot open */
@@ -1078,10 +1119,21 @@ __attribute__((constructor)) static void probe_all_child(int argc, char **argv)
     sn_h5_probe_child("all", touch_all, argc, argv);
 }
 
+/* A command reads a weights file or checkpoint several times (its model,
+ * then its arrays): the whole check runs once per file as it is, since for
+ * a file of thousands of layers it costs seconds each time. */
 int sn_h5_probe_all(const char *path)
 {
+    struct checked *c = find_checked(path);
+    struct sn_file_stamp now;
+    if (c && c->all && sn_fs_stamp(path, &now) == 0 && sn_fs_stamp_same(&now, &c->stamp))
+        return SN_OK;
     int rc = sn_h5_probe(path, "all", NULL);
-    return rc ? rc : refuse_links(path);
+    if (!rc)
+        rc = refuse_links(path);
+    if (!rc && (c = find_checked(path)) != NULL)
+        c->all = true;
+    return rc;
 }
 
 bool sn_h5_is_signed(struct sn_h5 *f, const char *path)

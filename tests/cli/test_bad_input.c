@@ -185,7 +185,9 @@ static void make_fixtures(void)
     assert_int_equal(sn_test_run("cd %s && head -c %lld ck.h5 > trunc.h5 && cp ck.h5 flip.h5 && "
                                  "mkdir dmg && cp trunc.h5 dmg/ckpt-00000003.h5 && mkdir tmpleft && "
                                  "cp ck.h5 tmpleft/ckpt-00000003.h5 && "
-                                 "echo partial > tmpleft/.ckpt-00000004.h5.tmp.4242", fx,
+                                 "echo partial > tmpleft/.ckpt-00000004.h5.tmp.4242 && "
+                                 "mkdir dataind && cp ck.h5 dataind/ckpt-00000001.h5 && "
+                                 "cp blobs.h5 dataind/ckpt-00000003.h5", fx,
                                  (long long)st.st_size / 2), 0);
     FILE *f = fopen(fx_path("flip.h5"), "r+b");
     assert_non_null(f);
@@ -661,6 +663,27 @@ static void deep_groups(void)
     reseal("wdeep.h5");
 }
 
+/* w.h5 with 86,100 empty groups in /params/junk (wmany.h5), resealed:
+ * 120,000 such groups held every reader of the file for 25 s. */
+static void many_groups(void)
+{
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 wmany.h5", fx), 0);
+    hid_t f = H5Fopen(fx_path("wmany.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t g = H5Gcreate2(f, "/params/junk", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(g >= 0);
+    char name[32];
+    for (int i = 0; i < 86100; i++) {
+        snprintf(name, sizeof name, "g%d", i);
+        hid_t e = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(e >= 0);
+        H5Gclose(e);
+    }
+    H5Gclose(g);
+    H5Fclose(f);
+    reseal("wmany.h5");
+}
+
 /* Copy attribute name of object o to the object *(hid_t *)to. */
 static herr_t copy_attr(hid_t o, const char *name, const H5A_info_t *info, void *to)
 {
@@ -851,15 +874,26 @@ static void make_hostile_fixtures(void)
     write_text("emptyview.cfg", "[net]\ninput = 1,2,4\n[augment]\ntest_views = 0 0,,flip\n"
                                 "[flatten]\n[dense]\nunits = 3\n");
     write_text("ctrlkey.cfg", "[net]\ninput = 8\n[dense]\nunits = 3\nun\x1bits = 3\n");
-    {   /* 100,001 layers in under 1 MiB */
+    {   /* one layer more than SN_MAX_LAYERS */
         FILE *f = fopen(fx_path("deep.cfg"), "w");
         assert_non_null(f);
         fputs("[net]\ninput = 8\n", f);
-        for (int i = 0; i < 100001; i++)
+        for (int i = 0; i < 4097; i++)
             fputs("[flatten]\n", f);
         fclose(f);
     }
     write_text("log.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, \"train_loss\": 0.4}\n");
+    write_text("hugeloss.jsonl", "{\"epoch\": 1, \"train_loss\": 1e308}\n"
+                                 "{\"epoch\": 2, \"train_loss\": -1e308}\n");
+    {   /* a record of 6,000 keys: 66,030 bytes */
+        FILE *f = fopen(fx_path("longline.jsonl"), "w");
+        assert_non_null(f);
+        fputs("{\"epoch\": 1, \"train_loss\": 1", f);
+        for (int i = 0; i < 6000; i++)
+            fprintf(f, ",\"k%05d\":1", i);
+        fputs("}\n", f);
+        fclose(f);
+    }
 
     /* things that are not regular files */
     assert_int_equal(mkfifo(fx_path("pipe"), 0666), 0);
@@ -947,6 +981,7 @@ static void make_hostile_fixtures(void)
     reducer_pieces();
     link_and_half();
     deep_groups();
+    many_groups();
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
                                  "--per-class 8 -o onebatch.h5 > /dev/null", fx), 0);

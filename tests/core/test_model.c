@@ -350,8 +350,8 @@ static void test_model_add_rejects(void **state)
     sn_model_destroy(empty);
 }
 
-/* Deep models: every name is found among 20,000 layers (a hash table, not
- * a scan), a repeated name is refused, and the model stops at
+/* Deep models: every name is found among SN_MAX_LAYERS layers (a hash
+ * table, not a scan), a repeated name is refused, and the model stops at
  * SN_MAX_LAYERS. */
 static void test_model_many_layers(void **state)
 {
@@ -359,24 +359,31 @@ static void test_model_many_layers(void **state)
     struct sn_model *m;
     assert_int_equal(sn_model_create(sn_shape_make(4, 0, 0, 0), &m), SN_OK);
     char name[32];
-    for (int i = 0; i < 20000; i++) {
-        struct sn_layer *l;
+    struct sn_layer *l;
+    for (int i = 0; i < SN_MAX_LAYERS; i++) {
         snprintf(name, sizeof name, "act%d", i);
         assert_int_equal(sn_activation_create(name, sn_shape_make(4, 0, 0, 0), SN_ACT_RELU, &l),
                          SN_OK);
         l->in[0] = i - 1;
         assert_int_equal(sn_model_add(m, l), SN_OK);
+        if (i == 100) {   /* a name taken */
+            assert_int_equal(sn_activation_create("act12", sn_shape_make(4, 0, 0, 0),
+                                                  SN_ACT_RELU, &l), SN_OK);
+            assert_int_equal(sn_model_add(m, l), SN_ESHAPE);
+            assert_non_null(strstr(sn_errmsg(), "used twice"));
+        }
     }
-    for (int i = 0; i < 20000; i += 7) {
+    for (int i = 0; i < SN_MAX_LAYERS; i += 7) {
         snprintf(name, sizeof name, "act%d", i);
         assert_int_equal(sn_model_find(m, name), i);
     }
-    assert_int_equal(sn_model_find(m, "act20000"), -1);
-    struct sn_layer *l;
-    assert_int_equal(sn_activation_create("act123", sn_shape_make(4, 0, 0, 0), SN_ACT_RELU, &l),
+    snprintf(name, sizeof name, "act%d", SN_MAX_LAYERS);
+    assert_int_equal(sn_model_find(m, name), -1);
+    assert_int_equal(sn_activation_create(name, sn_shape_make(4, 0, 0, 0), SN_ACT_RELU, &l),
                      SN_OK);
+    l->in[0] = SN_MAX_LAYERS - 1;
     assert_int_equal(sn_model_add(m, l), SN_ESHAPE);
-    assert_non_null(strstr(sn_errmsg(), "used twice"));
+    assert_non_null(strstr(sn_errmsg(), "at most 4096 layers"));
     sn_model_destroy(m);
 }
 
