@@ -76,12 +76,17 @@ static long long bytes_left(FILE *f)
  * (2 GB for a 141-byte file): no chunk may declare more than the file
  * holds after it.  libpng takes about 5 us a chunk, empty or not (22
  * million empty IDAT chunks: 115 s): PNG_MAX_CHUNKS bounds their count
- * (a 256 MiB file in chunks of 1 KiB has 262,144; encoders write 8 KiB). */
+ * (a 256 MiB file in chunks of 1 KiB has 262,144; encoders write 8 KiB).
+ * The compressed text and colour-profile chunks before the pixels (zTXt,
+ * iTXt, iCCP) are inflated by libpng, up to 8 MB each, to be thrown away:
+ * 2,000 of 8 KB took 26 s; PNG_MAX_ZTEXT bounds their bytes (a real
+ * profile or XMP packet is a few KB; 256 KiB inflates in about 1 s). */
 #define PNG_MAX_CHUNKS 300000
+#define PNG_MAX_ZTEXT ((uint64_t)256 << 10)
 static int check_png_idat(FILE *f, const char *path)
 {
     unsigned char b[13];
-    uint64_t idat = 0, raw = 0;
+    uint64_t idat = 0, raw = 0, ztext = 0;
     long chunks = 0;
     if (fseek(f, 8, SEEK_SET) != 0)
         return SN_OK;   /* libpng says what is wrong */
@@ -113,6 +118,12 @@ static int check_png_idat(FILE *f, const char *path)
         }
         if (memcmp(b + 4, "IDAT", 4) == 0)
             idat += len;
+        if (!idat && (memcmp(b + 4, "zTXt", 4) == 0 || memcmp(b + 4, "iTXt", 4) == 0 ||
+                      memcmp(b + 4, "iCCP", 4) == 0) && (ztext += len) > PNG_MAX_ZTEXT)
+            return sn_fail(SN_EINVAL, "%s: PNG holds more than %llu bytes of compressed text and "
+                           "colour profile (zTXt, iTXt, iCCP) before its pixels, which libpng "
+                           "would inflate (a decompression bomb?)", path,
+                           (unsigned long long)PNG_MAX_ZTEXT);
         if (memcmp(b + 4, "IEND", 4) == 0 || fseek(f, (long)len + 4, SEEK_CUR) != 0)
             break;
     }
