@@ -178,6 +178,7 @@ static void print_confusion(const int64_t *cm, int K, char **names)
     }
     cli_printf("\n%-*s %9s %9s %9s %9s\n", w + 3, "class", "precision", "recall", "F1", "support");
     double sp = 0, sr = 0, sf = 0;
+    int present = 0;   /* the macro mean is over the classes the data holds */
     for (int k = 0; k < K; k++) {
         int64_t tp = cm[(size_t)k * K + k], pred = 0, sup = 0;
         for (int i = 0; i < K; i++) {
@@ -186,13 +187,20 @@ static void print_confusion(const int64_t *cm, int K, char **names)
         }
         double p = pred ? (double)tp / (double)pred : 0.0, r = sup ? (double)tp / (double)sup : 0.0;
         double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-        sp += p;
-        sr += r;
-        sf += f;
+        if (sup) {
+            present++;
+            sp += p;
+            sr += r;
+            sf += f;
+        }
         cli_printf("%2d %-*.*s %9.4f %9.4f %9.4f %9lld\n", k, w, w, names[k], p, r, f,
                        (long long)sup);
     }
-    cli_printf("%-*s %9.4f %9.4f %9.4f\n", w + 3, "macro mean", sp / K, sr / K, sf / K);
+    const int n = present ? present : 1;
+    cli_printf("%-*s %9.4f %9.4f %9.4f\n", w + 3, "macro mean", sp / n, sr / n, sf / n);
+    if (present < K)
+        cli_printf("(the macro mean is over the %d classes with examples; %d ha%s none)\n",
+                   present, K - present, K - present == 1 ? "s" : "ve");
 }
 
 /* The confusion matrix of more classes than this is neither printed nor

@@ -468,7 +468,7 @@ static void print_plan(const struct train_flags *f, const struct run *r)
     if (sn_dist_size() == 1)
         cli_printf("gradients: one rank, nothing to average\n");
     else
-        cli_printf("gradients averaged by %s (%d host%s, up to %d rank%s on one)\n",
+        cli_printf("gradients averaged by the %s reducer (%d host%s, up to %d rank%s on one)\n",
                    sn_trainer_reducer_name(r->t), h.n_hosts, cli_s(h.n_hosts), h.max_local_size,
                    cli_s(h.max_local_size));
     if (sn_trainer_done(r->t)) {
@@ -584,9 +584,16 @@ static void report_epoch(const struct train_flags *f, struct run *r,
                          const struct sn_epoch_info *e)
 {
     const struct sn_metrics *mt = &e->m;
-    char text[256];
-    int n = snprintf(text, sizeof text, "epoch %.0f/%d  step %.0f  train loss %.4f", mt->epoch,
-                     sn_trainer_net(r->t)->epochs, mt->step, mt->train_loss);
+    struct sn_train_plan p;
+    sn_trainer_plan(r->t, &p);
+    char text[320], part[96] = "";
+    /* an epoch cut short (--steps, a stop) says how much of it ran */
+    const int64_t within = (int64_t)mt->step - ((int64_t)mt->epoch - 1) * p.steps_per_epoch;
+    if (within > 0 && within < p.steps_per_epoch)
+        snprintf(part, sizeof part, " (%lld of the epoch's %lld steps)", (long long)within,
+                 (long long)p.steps_per_epoch);
+    int n = snprintf(text, sizeof text, "epoch %.0f/%d  step %.0f%s  train loss %.4f", mt->epoch,
+                     sn_trainer_net(r->t)->epochs, mt->step, part, mt->train_loss);
     if (e->has_acc)
         n += snprintf(text + n, sizeof text - (size_t)n, " acc %.2f%%", 100 * mt->train_acc);
     if (e->tested)

@@ -874,6 +874,15 @@ static void test_train_end_to_end(void **state)
         free(out);
     }
     free(matrix1);
+    /* data of two of the three classes: the macro mean is theirs, and said so */
+    rc = sn_test_run(BIN " convert subset %s --classes 1-2 -o %s && " BIN " eval --weights %s "
+                     "--data %s", sn_test_path("blobs.h5"), sn_test_path("two.h5"),
+                     sn_test_path("w.h5"), sn_test_path("two.h5"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    assert_non_null(strstr(out, "(the macro mean is over the 2 classes with examples; 1 has "
+                                "none)"));
+    free(out);
     /* --confusion-png: a real PNG; on a regression target it is refused */
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " eval --weights %s --data %s --confusion-png %s",
                      mpirun(), sn_test_path("w.h5"), sn_test_path("blobs.h5"),
@@ -1699,7 +1708,8 @@ static void test_train_steps_bound(void **state)
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "the run ends at step 30: --steps"));
     assert_non_null(strstr(out, "epoch 1/2  step 20"));
-    assert_non_null(strstr(out, "epoch 2/2  step 30"));   /* the part of epoch 2 it trained */
+    /* the part of epoch 2 it trained, said */
+    assert_non_null(strstr(out, "epoch 2/2  step 30 (10 of the epoch's 20 steps)"));
     free(out);
     assert_int_equal(sn_test_run("ls %s/ckpt-00000030.h5", dir), 0);
     rc = sn_test_run(BIN " train --model %s --data %s --steps 30 --epochs 1 --quiet --out %s",
