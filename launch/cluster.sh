@@ -65,7 +65,10 @@ else   # this node's cores: nproc alone answers OMP_NUM_THREADS
 fi
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# only this shell removes it: a child it forks (the watcher, a `sleep 1 &`)
+# that a signal to the process group reaches before it has dropped this
+# trap must not take the folder from under the watcher
+trap '[ "$BASHPID" = "$$" ] && rm -rf "$tmp"' EXIT
 case "$MPI" in
 openmpi)
     bin=${SCRATCHNET:-$here/build/scratchnet}
@@ -148,11 +151,11 @@ mkfifo "$tmp/err"
         # scratchnet's own lines, from their first word: a name a user
         # gave (a --log path in a warning) must not read as one
         if [[ $line =~ ^scratchnet:\ error:\ rank\ [0-9]+:\ no\ progress\ for\ [0-9]+\ s\ after ]]; then
-            [ -f "$tmp/gaveup" ] || date +%s > "$tmp/gaveup"
+            [ -f "$tmp/gaveup" ] || { date +%s > "$tmp/gaveup"; } 2>/dev/null
         fi
         case "$line" in
-        "scratchnet: stopped by SIG"*|"scratchnet: interrupted by SIG"*) : > "$tmp/stopped" ;;
-        *"binding more processes than cpus"*) : > "$tmp/overbound" ;;
+        "scratchnet: stopped by SIG"*|"scratchnet: interrupted by SIG"*) { : > "$tmp/stopped"; } 2>/dev/null ;;
+        *"binding more processes than cpus"*) { : > "$tmp/overbound"; } 2>/dev/null ;;
         esac
     done
 } < "$tmp/err" &

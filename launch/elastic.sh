@@ -128,7 +128,10 @@ newest_step() {
 }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# only this shell removes it: a child it forks (the watcher, a `sleep 1 &`)
+# that a signal to the process group reaches before it has dropped this
+# trap must not take the folder from under the watcher
+trap '[ "$BASHPID" = "$$" ] && rm -rf "$tmp"' EXIT
 stopped=""
 job=""
 # SIGINT goes on as SIGTERM (the same stop): a job started in the
