@@ -1,4 +1,4 @@
-/* jsonlog: the train --log file (INTERFACES.md, "Metrics log"), one JSON
+/* jsonlog: the train --log file (docs/FORMATS.md, "Metrics log"), one JSON
  * object a line, written and read with jansson. */
 #ifndef SN_CLI_JSONLOG_H
 #define SN_CLI_JSONLOG_H

@@ -1,4 +1,4 @@
-/* dataset: the HDF5 dataset layout of INTERFACES.md, read by rows.
+/* dataset: the HDF5 dataset layout of docs/FORMATS.md, read by rows.
  *
  *   /<split>/x  uint8 or float, (N, sample shape...)
  *   /<split>/y  integer labels (N) or float targets (N, K)

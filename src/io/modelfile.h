@@ -1,4 +1,4 @@
-/* modelfile: the INI model file (INTERFACES.md), parsed with libinih.
+/* modelfile: the INI model file (docs/FORMATS.md), parsed with libinih.
  *
  * [net] comes first and holds the training settings; every following
  * section is one layer, in order.  Unknown sections and keys, repeated keys

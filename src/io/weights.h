@@ -1,4 +1,4 @@
-/* weights: the weights file layout of INTERFACES.md.
+/* weights: the weights file layout of docs/FORMATS.md.
  *
  *   /model                   attribute cfg: the full model file text
  *                            optional attributes from the training data:
