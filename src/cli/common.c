@@ -660,10 +660,52 @@ void cli_outputs_write_datasets(void)
     writes_datasets = true;
 }
 
+static bool writes_onnx;
+
+void cli_outputs_write_onnx(void)
+{
+    writes_onnx = true;
+}
+
+/* The file kinds that are not HDF5, from their first bytes: a model file
+ * (its first line that is not blank or a comment is [net]) and an ONNX
+ * model (a protobuf ModelProto: ir_version first, then another of its
+ * fields).  NULL for anything else. */
+static const char *text_kind(const char *path, bool *onnx)
+{
+    unsigned char b[4096];
+    FILE *fp = fopen(path, "rb");
+    const size_t n = fp ? fread(b, 1, sizeof b, fp) : 0;
+    if (fp)
+        fclose(fp);
+    *onnx = n >= 3 && b[0] == 0x08 && b[1] >= 1 && b[1] <= 15 &&
+            memchr("\x12\x1a\x22\x28\x32\x3a\x42", b[2], 7);
+    if (*onnx)
+        return "an ONNX model";
+    size_t i = 0;
+    while (i < n) {   /* line by line */
+        while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r'))
+            i++;
+        if (i < n && (b[i] == '#' || b[i] == ';' || b[i] == '\n')) {
+            while (i < n && b[i] != '\n')
+                i++;
+            i++;
+            continue;
+        }
+        return n - i >= 5 && memcmp(b + i, "[net]", 5) == 0 ? "a model file" : NULL;
+    }
+    return NULL;
+}
+
 static int kind_guard(const char *out, const char *flag)
 {
     if (strcmp(flag, "--log") == 0)
         return SN_OK;   /* appended to, never replaced: cli_log_guard refuses all but a log */
+    bool onnx;
+    const char *held = text_kind(out, &onnx);
+    if (held && !(onnx && writes_onnx))
+        return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
+                       "first, or name another file)", flag, out, held);
     const enum sn_file_kind k = sn_file_kind(out);
     const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
     if ((k == SN_FILE_DATASET && !writes_datasets) || (k == SN_FILE_WEIGHTS && !weights_out))

@@ -133,6 +133,7 @@ int sn_cmd_export(int argc, char **argv)
         rc = parse_batch(batch, &o.batch);
     if (!rc) {
         const char *ins[] = { weights, model }, *iflags[] = { "--weights", "--model" };
+        cli_outputs_write_onnx();
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, ins, iflags, 2);
     }
     o.opset = (int)opset;

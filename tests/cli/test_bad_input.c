@@ -179,7 +179,8 @@ static void make_fixtures(void)
                                  "--checkpoint-dir run1 --quiet && mv run1/ckpt-00000001.h5 ck1.h5 && "
                                  "rm -r run1 && "
                                  BIN " train --model img.cfg --data images.h5 --steps 2 "
-                                 "--out wimg.h5 --quiet", fx), 0);
+                                 "--out wimg.h5 --quiet && "
+                                 BIN " export --weights w.h5 -o w.onnx > /dev/null", fx), 0);
     struct stat st;
     assert_int_equal(stat(fx_path("ck.h5"), &st), 0);
     assert_int_equal(sn_test_run("cd %s && head -c %lld ck.h5 > trunc.h5 && cp ck.h5 flip.h5 && "
