@@ -2,6 +2,7 @@
  * it catches the stop signals, starts the distributed runtime, runs one
  * command, and turns its status into the exit status (0 ok, 2 usage or
  * invalid input, 1 other). */
+#define _DEFAULT_SOURCE   /* NSIG, SIGPWR, SIGSTKFLT */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -77,21 +78,22 @@ static const struct {
  * (Ctrl-C), SIGUSR1, the one signal both Open MPI's mpirun and MPICH's
  * mpiexec pass on to every rank of a job (mpirun answers SIGTERM and SIGINT
  * by ending the job itself), SIGHUP (the terminal or ssh session closed;
- * under nohup it stays ignored, see below), and the others whose default
- * ends a process and that launchers and schedulers send or pass on:
- * SIGUSR2 and SIGALRM (MPICH's mpiexec forwards them; Slurm's --signal),
- * SIGQUIT (Ctrl-\) and SIGXCPU (a CPU-time limit's warning).  Killed by
- * one, a run lost its --out and the steps since its last checkpoint. */
-static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP,
-                                    SIGUSR2, SIGALRM, SIGQUIT, SIGXCPU };
-enum { N_STOP_SIGNALS = sizeof stop_signals / sizeof stop_signals[0] };
-static bool left_ignored[N_STOP_SIGNALS];
+ * under nohup it stays ignored, see below), and every other signal whose
+ * default ends a process without a crash: launchers, schedulers and
+ * daemons send them (SIGUSR2 and SIGALRM pass through MPICH's mpiexec,
+ * Slurm's --signal takes any, SIGPWR comes from a UPS, SIGXCPU from a CPU
+ * limit, SIGQUIT is Ctrl-\).  Killed by one, a run lost its --out and the
+ * steps since its last checkpoint. */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+static const int other_stop_signals[] = { SIGUSR2, SIGALRM, SIGQUIT, SIGXCPU, SIGPWR,
+                                          SIGPROF, SIGVTALRM, SIGIO, SIGSTKFLT };
+static bool left_ignored[NSIG];
 
 /* The one handler: record the request (core/interrupt.h), which the
  * trainer and the loads look at.  A SIGINT or SIGQUIT after a request ends
- * the process at once (Ctrl-C twice); a repeated SIGTERM does not, because launchers
- * send it more than once (srun after a double Ctrl-C, Slurm to the task
- * and to srun). */
+ * the process at once (Ctrl-C twice); a repeated SIGTERM does not, because
+ * launchers send it more than once (srun after a double Ctrl-C, Slurm to the
+ * task and to srun). */
 static void on_signal(int sig, siginfo_t *info, void *context)
 {
     (void)context;
@@ -105,9 +107,26 @@ static void on_signal(int sig, siginfo_t *info, void *context)
     sn_interrupt_set(sig);
 }
 
+/* One signal: a signal the command was started with ignored stays ignored
+ * (that is how a shell keeps Ctrl-C away from its background jobs).  Once
+ * MPI runs, the four stop signals are taken back from a runtime that
+ * installed its own; the others are left to a runtime that uses them (UCX
+ * can signal with SIGALRM, profilers with SIGPROF). */
+static void catch_one(int sig, bool first, bool insist, const struct sigaction *sa)
+{
+    struct sigaction old;
+    if (sig <= 0 || sig >= NSIG || sigaction(sig, NULL, &old) != 0)
+        return;
+    if (first)
+        left_ignored[sig] = old.sa_handler == SIG_IGN;
+    const bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_signal;
+    if (left_ignored[sig] || (!first && !insist && !ours && old.sa_handler != SIG_DFL))
+        return;
+    sigaction(sig, sa, NULL);
+}
+
 /* Installed at the start and again once MPI runs (a runtime may install
- * its own).  A signal the command was started with ignored stays ignored:
- * that is how a shell keeps Ctrl-C away from its background jobs. */
+ * its own). */
 static void catch_stop_signals(bool first)
 {
     struct sigaction sa;
@@ -115,13 +134,12 @@ static void catch_stop_signals(bool first)
     sa.sa_sigaction = on_signal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;   /* system calls in flight carry on */
     sigemptyset(&sa.sa_mask);
-    for (int i = 0; i < N_STOP_SIGNALS; i++) {
-        struct sigaction old;
-        if (first && sigaction(stop_signals[i], NULL, &old) == 0)
-            left_ignored[i] = old.sa_handler == SIG_IGN;
-        if (!left_ignored[i])
-            sigaction(stop_signals[i], &sa, NULL);
-    }
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+        catch_one(stop_signals[i], first, true, &sa);
+    for (size_t i = 0; i < sizeof other_stop_signals / sizeof other_stop_signals[0]; i++)
+        catch_one(other_stop_signals[i], first, false, &sa);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        catch_one(sig, first, false, &sa);
 }
 
 /* A process that a launcher started joins its MPI job; one started

@@ -46,6 +46,12 @@ const char *sn_signal_name(int sig)
     case SIGQUIT: return "SIGQUIT";
     case SIGALRM: return "SIGALRM";
     case SIGXCPU: return "SIGXCPU";
-    default: return sig < 0 ? "a stop request" : "a signal";
+    case SIGPWR: return "SIGPWR";
+    case SIGPROF: return "SIGPROF";
+    case SIGVTALRM: return "SIGVTALRM";
+    case SIGIO: return "SIGIO";
+    case SIGSTKFLT: return "SIGSTKFLT";
+    default: return sig < 0 ? "a stop request"
+                    : sig >= SIGRTMIN && sig <= SIGRTMAX ? "a real-time signal" : "a signal";
     }
 }

@@ -2283,18 +2283,19 @@ static void test_train_stop_sigint_three_ways(void **state)
 }
 
 /* SIGHUP (a terminal or ssh session closing), SIGUSR2 and SIGALRM (which
- * MPICH's mpiexec and Slurm's --signal send) stop a run like SIGTERM: the
- * checkpoint and --out of the step the line names (each ended the process
- * at once, with nothing saved since the last checkpoint). */
+ * MPICH's mpiexec and Slurm's --signal send), SIGPWR (a UPS daemon) and a
+ * real-time signal (Slurm's --signal takes any) stop a run like SIGTERM:
+ * the checkpoint and --out of the step the line names (each ended the
+ * process at once, with nothing saved since the last checkpoint). */
 static void test_train_stop_sighup(void **state)
 {
     (void)state;
-    const char *sigs[] = { "HUP", "USR2", "ALRM" };
-    for (int i = 0; i < 3; i++) {
-        char dir[1024], extra[2400], name[16];
+    const char *sigs[] = { "HUP", "USR2", "ALRM", "PWR", "RTMIN" };
+    for (int i = 0; i < 5; i++) {
+        char dir[1024], extra[2400], name[32];
         snprintf(dir, sizeof dir, "%s/sig%s", sn_test_tmpdir(), sigs[i]);
         snprintf(extra, sizeof extra, "--checkpoint-dir %s/ck --out %s/w.h5", dir, dir);
-        snprintf(name, sizeof name, "SIG%s", sigs[i]);
+        snprintf(name, sizeof name, i == 4 ? "a real-time signal" : "SIG%s", sigs[i]);
         long step = check_stopped(dir, signalled_run(dir, BIN, extra, "job", sigs[i]), 0, name);
         fprintf(stderr, "  %s to the command: stopped after step %ld, exit 0\n", name, step);
     }
