@@ -27,6 +27,8 @@ static void png(const char *path, int w, int h, unsigned char v)
     assert_true(png_image_write_to_file(&img, path, 0, px, 0, NULL));
 }
 
+static void png_pattern(const char *path, int w, int h);
+
 static const char *mk(const char *rel)
 {
     const char *p = sn_test_path(rel);
@@ -96,6 +98,12 @@ static void test_folder_reads_tree(void **state)
     png(sn_test_path("tr/cat/3.png"), 6, 4, 30);
     assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "3.png"));
+    /* a grey one of the same size: the hint names the colour too */
+    png_pattern(sn_test_path("tr/cat/3.png"), 5, 4);
+    assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "3.png: 1x4x5, but the first image is 3x4x5 (--size HxW "
+                                        "fits every image to one size, in colour when any image "
+                                        "is colour)"));
     assert_int_equal(sn_folder_read(sn_test_path("nowhere"), NULL, &s), SN_EINVAL);
     mk("empty");
     assert_int_equal(sn_folder_read(sn_test_path("empty"), NULL, &s), SN_EINVAL);
