@@ -259,6 +259,10 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
     while (!rc && (len = getline(&line, &cap_line, in)) >= 0) {
         if (++lineno % 4096 == 0 && (rc = sn_interrupt_check("reading the log")))
             break;
+        if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+            memmove(line, line + 3, (size_t)len - 2);   /* a UTF-8 byte-order mark (an editor's) */
+            len -= 3;
+        }
         if (strspn(line, " \t\r\n") == (size_t)len)
             continue;
         if (cnt == CLI_LOG_MAX_RECORDS) {

@@ -155,8 +155,9 @@ int sn_dense_create(const char *name, struct sn_shape in, int units, enum sn_act
 int sn_dense_set_scale(struct sn_layer *l, float scale)
 {
     struct dense *d = (struct dense *)l;
-    if (!(scale > 0.0f && scale < 1e30f))
-        return sn_fail(SN_EINVAL, "dense: scale must be a positive number, got %g", scale);
+    if (!(scale >= SN_DENSE_SCALE_MIN && scale <= SN_DENSE_SCALE_MAX))
+        return sn_fail(SN_EINVAL, "dense: scale must be from %g to %g, got %g",
+                       SN_DENSE_SCALE_MIN, SN_DENSE_SCALE_MAX, scale);
     if (scale != 1.0f && d->act != SN_ACT_LINEAR)
         return sn_fail(SN_EINVAL, "dense: scale needs the linear activation");
     d->scale = scale;

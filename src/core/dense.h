@@ -29,7 +29,11 @@ int sn_dense_create(const char *name, struct sn_shape in, int units, enum sn_act
 
 /* Make dense layer l compute y = scale (x W^T + b) (PyTorch: Linear, then
  * a multiplication by the constant: a temperature of the logits).  Linear
- * activation only; SN_EINVAL otherwise or for scale <= 0. */
+ * activation only, scale within [SN_DENSE_SCALE_MIN, SN_DENSE_SCALE_MAX]
+ * (a temperature is near 1; 1e20 made every output overflow at the first
+ * step); SN_EINVAL otherwise. */
+#define SN_DENSE_SCALE_MIN 1e-6
+#define SN_DENSE_SCALE_MAX 1e6
 int sn_dense_set_scale(struct sn_layer *l, float scale);
 
 #endif

@@ -34,7 +34,12 @@ static int read_batch(const char *path, struct sn_folder *s)
     fseek(f, 0, SEEK_END);
     long bytes = ftell(f);
     fseek(f, 0, SEEK_SET);
-    if (bytes <= 0 || bytes % REC != 0) {
+    if (bytes == 0) {
+        fclose(f);
+        return sn_fail(SN_EINVAL, "%s: the file is empty (a CIFAR-10 batch holds 10,000 records "
+                       "of %d bytes)", path, REC);
+    }
+    if (bytes < 0 || bytes % REC != 0) {
         fclose(f);
         return sn_fail(SN_EINVAL, "%s: %ld bytes is not a whole number of %d-byte records", path,
                        bytes, REC);

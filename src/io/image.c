@@ -256,7 +256,11 @@ static int read_jpeg(FILE *f, const char *path, struct sn_image *out)
             return rc;
         if (err.refusal && strcmp(err.refusal, "interrupted") == 0)
             return sn_interrupt_check("decoding an image");
-        return sn_fail(SN_EINVAL, "%s: damaged JPEG (%s)", path, err.refusal ? err.refusal : err.msg);
+        return sn_fail(SN_EINVAL, strncmp(err.msg, "Unsupported", 11) == 0 && !err.refusal
+                                      ? "%s: a kind of JPEG scratchnet does not read (%s): "
+                                        "save it as an 8-bit baseline or progressive JPEG or a PNG"
+                                      : "%s: damaged JPEG (%s)",
+                       path, err.refusal ? err.refusal : err.msg);
     }
     jpeg_create_decompress(&cinfo);
     cinfo.progress = &progress;

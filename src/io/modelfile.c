@@ -740,7 +740,7 @@ static int build_dense(struct build *b, struct section *s, const char *name,
     enum sn_init init;
     float scale;
     if (need_int(b, s, "units", 1 << 24, &units) || get_act(b, s, &act) || get_init(b, s, &init) ||
-        get_float(b->p, s, "scale", 1.0, 1e-30, 1e30, &scale))
+        get_float(b->p, s, "scale", 1.0, SN_DENSE_SCALE_MIN, SN_DENSE_SCALE_MAX, &scale))
         return b->p->rc;
     int rc = sn_dense_create(name, b->in_shape[0], (int)units, act, init, out);
     if (!rc && (rc = sn_dense_set_scale(*out, scale))) {

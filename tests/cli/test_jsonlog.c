@@ -79,7 +79,8 @@ static void test_jsonlog_numbers_round_trip(void **state)
 
 /* Lines other tools might write: no spaces, many spaces and tabs, keys in
  * another order, strings with escaped quotes, braces and a fake
- * "train_loss", nested values, unicode escapes, CRLF, blank lines. */
+ * "train_loss", nested values, unicode escapes, CRLF, blank lines, a
+ * byte-order mark. */
 static void test_jsonlog_reads_any_valid_line(void **state)
 {
     (void)state;
@@ -105,6 +106,12 @@ static void test_jsonlog_reads_any_valid_line(void **state)
     assert_int_equal(r[2].epoch, 3);
     assert_true(r[2].train_loss == 0.01);
     assert_true(isnan(r[2].train_acc) && isnan(r[2].lr));
+    free(r);
+    /* a UTF-8 byte-order mark an editor put first is skipped, as in model files */
+    write_text(path, "\xef\xbb\xbf{\"epoch\":1,\"train_loss\":0.5}\n{\"epoch\":2,\"train_loss\":0.4}\n");
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_OK);
+    assert_int_equal(n, 2);
+    assert_true(r[0].train_loss == 0.5);
     free(r);
 }
 

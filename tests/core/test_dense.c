@@ -213,7 +213,7 @@ static void test_dense_sgemm_matches_naive(void **state)
 
 /* scale = 1/9 (airbench's logit temperature): y is 1/9 of the unscaled
  * layer's, the gradients match finite differences; refused with an
- * activation or a scale <= 0. */
+ * activation or a scale outside [1e-6, 1e6]. */
 static void test_dense_scale(void **state)
 {
     (void)state;
@@ -241,6 +241,9 @@ static void test_dense_scale(void **state)
     assert_int_equal(sn_dense_create("fc", sn_shape_make(7, 0, 0, 0), 5, SN_ACT_LINEAR,
                                      SN_INIT_FANIN_UNIFORM, &l), SN_OK);
     assert_int_equal(sn_dense_set_scale(l, 0.0f), SN_EINVAL);
+    assert_int_equal(sn_dense_set_scale(l, 1e20f), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "scale must be from 1e-06 to 1e+06, got 1e+20"));
+    assert_int_equal(sn_dense_set_scale(l, 1e6f), SN_OK);
     sn_layer_destroy(l);
 }
 

@@ -299,7 +299,11 @@ static void test_folder_cifar10_binary(void **state)
     assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "the class list is a folder, not a regular file"));
     rmdir(sn_test_path("cb/batches.meta.txt"));
-    /* a truncated batch and a bad label are refused */
+    /* an empty batch, a truncated one and a bad label are refused */
+    write_batch("cb/test_batch.bin", 0, 0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "test_batch.bin: the file is empty"));
+    write_batch("cb/test_batch.bin", 2, 7);
     f = fopen(sn_test_path("cb/test_batch.bin"), "ab");
     fputc(1, f);
     fclose(f);

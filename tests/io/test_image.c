@@ -182,6 +182,24 @@ static void test_image_jpeg(void **state)
     for (int i = 0; i < 16 * 8 * 3; i++)
         assert_true(abs((int)img.data[i] - (int)px[i]) <= 3);
     sn_image_free(&img);
+    /* its frame marker made lossless (SOF3): a valid kind libjpeg does not
+     * decode, not a damaged file */
+    FILE *f = fopen(sn_test_path("a.jpg"), "rb");
+    assert_non_null(f);
+    unsigned char b[4096];
+    const size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    size_t at = 0;
+    while (at + 1 < n && !(b[at] == 0xff && b[at + 1] == 0xc0))
+        at++;
+    assert_true(at + 1 < n);
+    b[at + 1] = 0xc3;
+    f = fopen(sn_test_path("sof3.jpg"), "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+    assert_int_equal(sn_image_read(sn_test_path("sof3.jpg"), &img), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "sof3.jpg: a kind of JPEG scratchnet does not read "
+                                        "(Unsupported JPEG process: SOF type 0xc3)"));
 }
 
 /* A CMYK JPEG (no Adobe marker: plain, not inverted values) comes back
