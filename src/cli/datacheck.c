@@ -122,9 +122,20 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
     if (outputs > 0 && n < (size_t)outputs)
         return sn_fail(SN_EINVAL, "%s: %s names %zu class%s but the model has %d outputs: a "
                        "name for each is needed", file, where, n, n == 1 ? "" : "es", outputs);
-    for (size_t k = 0; k < n; k++)   /* a table or a prediction would show nothing */
+    for (size_t k = 0; k < n; k++) {   /* a table or a prediction would show nothing */
         if (!names[k][0])
             return sn_fail(SN_EINVAL, "%s: %s gives class %zu an empty name", file, where, k);
+        /* shown by every command, stored by export as UTF-8 text */
+        char *clean = strdup(names[k]);
+        if (!clean)
+            return sn_fail(SN_ENOMEM, "out of memory");
+        sn_text_clean(clean, false);
+        const bool same = strcmp(clean, names[k]) == 0;
+        free(clean);
+        if (!same)
+            return sn_fail(SN_EINVAL, "%s: %s gives class %zu a name that is not UTF-8 text "
+                           "('%s')", file, where, k, names[k]);
+    }
     char **sorted = malloc(n * sizeof *sorted);   /* sorted, repeats are neighbours */
     if (!sorted)
         return sn_fail(SN_ENOMEM, "out of memory");

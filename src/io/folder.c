@@ -195,6 +195,23 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
     return SN_OK;
 }
 
+/* A class folder's name becomes a class name, which every command shows
+ * and ONNX stores as UTF-8 text: a name holding a control character or
+ * bytes that are not UTF-8 is refused here, not after a training run. */
+static int check_class_text(const char *dir, char **classes, size_t n)
+{
+    for (size_t c = 0; c < n; c++) {
+        char clean[256];
+        snprintf(clean, sizeof clean, "%s", classes[c]);
+        sn_text_clean(clean, false);
+        if (strcmp(clean, classes[c]) != 0)
+            return sn_fail(SN_EINVAL, "%s: class folder %zu '%s' holds a control character or "
+                           "bytes that are not UTF-8 (rename it: it is a class name)", dir, c,
+                           classes[c]);
+    }
+    return SN_OK;
+}
+
 /* The class folders of dir (checked against like's), into out. */
 static int read_classes(const char *dir, const struct sn_folder *like, struct sn_folder *out)
 {
@@ -207,6 +224,10 @@ static int read_classes(const char *dir, const struct sn_folder *like, struct sn
         free_names(classes, n_classes);
         return sn_fail(SN_EINVAL, "%s: expected 1 to %d class folders, found %zu", dir,
                        SN_FOLDER_MAX_CLASSES, n_classes);
+    }
+    if ((rc = check_class_text(dir, classes, n_classes))) {
+        free_names(classes, n_classes);
+        return rc;
     }
     if (like) {   /* the first difference named */
         size_t c = 0;

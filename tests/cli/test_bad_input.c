@@ -994,6 +994,7 @@ static void make_hostile_fixtures(void)
     many_classes("wimg.h5", "wimgcls1.h5", 1);
     with_classes(fx_path("cls2.h5"), (const char *const[]){ "a", "b" }, 2);
     with_classes(fx_path("clsdup.h5"), (const char *const[]){ "a", "b", "a" }, 3);
+    with_classes(fx_path("clsutf.h5"), (const char *const[]){ "a", "\xff\xfe", "c" }, 3);
     with_classes(fx_path("clsempty.h5"), (const char *const[]){ "a", "", "c" }, 3);
     long_cfg("cfgbig.h5");
     with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);

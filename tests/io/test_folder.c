@@ -94,6 +94,15 @@ static void test_folder_reads_tree(void **state)
     assert_non_null(strstr(sn_errmsg(), "its class 1 is 'bee', the training folder's 'cat'"));
     sn_folder_free(&s);
 
+    /* a class folder whose name is not UTF-8 text: refused, named */
+    mk("tr/\xff\xfe");
+    png(sn_test_path("tr/\xff\xfe/x.png"), 5, 4, 10);
+    assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "class folder 2 '?" "?' holds a control character or bytes "
+                                        "that are not UTF-8"));
+    remove(sn_test_path("tr/\xff\xfe/x.png"));
+    rmdir(sn_test_path("tr/\xff\xfe"));
+
     /* images of different sizes */
     png(sn_test_path("tr/cat/3.png"), 6, 4, 30);
     assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
