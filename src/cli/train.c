@@ -7,7 +7,7 @@
  * (main.c's handler sets the request the trainer acts on), runs the
  * watchdog, and ends the job on an error in one way (cli_end).
  */
-#define _DEFAULT_SOURCE   /* realpath */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -286,24 +286,31 @@ static int check_not_in_ckdir(const char *ckdir, const char *out, const char *fl
                    out, via, ckdir);
 }
 
-/* An input of the run (its data, model or --init file) at a name its
- * checkpoint folder uses would be taken for a damaged checkpoint when the
- * run resumes, and moved aside (.damaged) when the run writes that step:
- * the run's --data then named a checkpoint. */
+/* An input of the run (its data, model or --init file) that is a file of
+ * its checkpoint folder under a checkpoint's name (by that path, or a
+ * hard link: the same device and inode) would be taken for a damaged
+ * checkpoint when the run resumes, and moved aside (.damaged) when the run
+ * writes that step: the run's --data then named a checkpoint. */
 static int check_input_not_in_ckdir(const char *ckdir, const char *in, const char *flag)
 {
-    struct stat sd, si;
-    char target[PATH_MAX], dir[PATH_MAX];
-    if (!realpath(in, target))
-        return SN_OK;   /* the reading says why */
-    const char *slash = strrchr(target, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash == target ? 1 : (int)(slash - target), target);
-    if (!sn_ckptdir_is_name(slash + 1) || stat(ckdir, &sd) != 0 || stat(dir, &si) != 0 ||
-        sd.st_dev != si.st_dev || sd.st_ino != si.st_ino)
+    struct stat si, se;
+    DIR *d = stat(in, &si) == 0 ? opendir(ckdir) : NULL;
+    if (!d)
+        return SN_OK;   /* the reading, or the folder's checks, say why */
+    char entry[4200] = "";
+    for (struct dirent *e; !entry[0] && (e = readdir(d)) != NULL;) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", ckdir, e->d_name);
+        if (sn_ckptdir_is_name(e->d_name) && stat(path, &se) == 0 && se.st_dev == si.st_dev &&
+            se.st_ino == si.st_ino)
+            snprintf(entry, sizeof entry, "%s", path);
+    }
+    closedir(d);
+    if (!entry[0])
         return SN_OK;
-    return sn_fail(SN_EUSAGE, "%s %s is in --checkpoint-dir %s under a name the run uses for "
-                   "its checkpoints: the run would take it for one, or move it aside to write "
-                   "one (keep inputs out of the checkpoint folder)", flag, in, ckdir);
+    return sn_fail(SN_EUSAGE, "%s %s is the file %s of --checkpoint-dir, under a checkpoint's "
+                   "name: the run would take it for one, or move it aside to write one (keep "
+                   "inputs out of the checkpoint folder)", flag, in, entry);
 }
 
 /* Collective, before any work: the world, the checkpoint folder (first:

@@ -188,7 +188,8 @@ static void make_fixtures(void)
                                  "cp ck.h5 tmpleft/ckpt-00000003.h5 && "
                                  "echo partial > tmpleft/.ckpt-00000004.h5.tmp.4242 && "
                                  "mkdir dataind && cp ck.h5 dataind/ckpt-00000001.h5 && "
-                                 "cp blobs.h5 dataind/ckpt-00000003.h5", fx,
+                                 "cp blobs.h5 dataind/ckpt-00000003.h5 && "
+                                 "ln dataind/ckpt-00000003.h5 dataindlink.h5", fx,
                                  (long long)st.st_size / 2), 0);
     FILE *f = fopen(fx_path("flip.h5"), "r+b");
     assert_non_null(f);
