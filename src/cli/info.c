@@ -71,11 +71,12 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
     cli_printf("memory per rank at batch %d / %ld rank%s = %d: about %.4g MB (parameters, "
                "gradients and %d optimizer state%s %.4g MB; layer outputs, output gradients, the "
                "input batch and what layers keep for backward %.4g MB, per example %.4g MB of "
-               "outputs and %.4g MB kept; fixed workspace on top)\n", net->batch, ranks,
+               "outputs and %.4g MB kept; the layers' workspace %.4g MB)\n", net->batch, ranks,
                ranks == 1 ? "" : "s", b, (double)z.total_bytes / 1e6, states,
                states == 1 ? "" : "s",
                (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
-               (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
+               (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6,
+               (double)z.ws_bytes / 1e6);
     if (net->batch % ranks != 0)   /* train refuses such a run: say so here, where it is planned */
         cli_printf("note: the global batch %d is not divisible by %ld ranks, which train "
                    "refuses (--batch, or another rank count)\n", net->batch, ranks);

@@ -68,20 +68,24 @@ struct conv {
                              * its backward when it needs them (GELU); owned */
 };
 
+/* The threads the workspace has room for (*nt) and the examples of a
+ * Winograd group (*nb), for batches of up to max_batch. */
+static void conv_plan(const struct conv *k, int max_batch, int *nt, int *nb)
+{
+    int n = sn_parallel_threads();
+    n = n < max_batch ? n : max_batch;
+    n = n < 1 ? 1 : n;
+    size_t T = k->wino ? sn_wino_tiles(&k->g, k->wino->m) : 1;
+    int per = (max_batch + n - 1) / n, b = (int)((WINO_TILES + T - 1) / T);
+    b = b > per ? per : b;
+    *nt = n;
+    *nb = b < 1 ? 1 : b;
+}
+
 static int conv_reserve(struct sn_layer *l, int max_batch)
 {
     struct conv *k = (struct conv *)l;
-    int nt = sn_parallel_threads();
-    k->nt = nt < max_batch ? nt : max_batch;
-    if (k->nt < 1)
-        k->nt = 1;
-    size_t T = k->wino ? sn_wino_tiles(&k->g, k->wino->m) : 1;
-    int per = (max_batch + k->nt - 1) / k->nt;
-    k->nb = (int)((WINO_TILES + T - 1) / T);
-    if (k->nb > per)
-        k->nb = per;
-    if (k->nb < 1)
-        k->nb = 1;
+    conv_plan(k, max_batch, &k->nt, &k->nb);
     if (sn_act_needs_x(k->act) &&
         !(k->z = sn_alloc_f32((size_t)max_batch * k->OC * k->g.OH * k->g.OW)))
         return sn_fail(SN_ENOMEM, "%s: out of memory", l->name);
@@ -179,6 +183,12 @@ static struct wino_ws wino_ws(const struct conv *k, float *ws, int t)
 static size_t conv_workspace_len(const struct sn_layer *l, int B)
 {
     const struct conv *k = (const struct conv *)l;
+    struct conv planned;
+    if (k->nt < 1) {   /* not reserved yet: what reserving for B would make it */
+        planned = *k;
+        conv_plan(k, B, &planned.nt, &planned.nb);
+        k = &planned;
+    }
     if (k->wino)
         return (size_t)k->wino->npos * k->OC * k->g.C + (size_t)k->nt * wino_per_thread(k);
     return (size_t)k->nt * per_thread(k);

@@ -73,7 +73,7 @@ size_t sn_model_bytes(const struct sn_model *m)
 int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_model_size *o)
 {
     memset(o, 0, sizeof *o);
-    size_t act = 0, largest = 0, len, floats, b = batch > 0 ? (size_t)batch : 1;
+    size_t act = 0, largest = 0, len, floats, b = batch > 0 ? (size_t)batch : 1, ws = 0;
     /* the input batch twice: the rows read and the model's input */
     bool ok = sn_mul_ok(sn_shape_len(&m->in_shape), 2, &o->kept_len);
     for (int i = 0; i < m->n_layers && ok; i++) {
@@ -86,6 +86,8 @@ int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_m
         largest = len > largest ? len : largest;
         if (ok && l->ops->kept_len)   /* time steps, masks, indices */
             ok = sn_add_ok(o->kept_len, l->ops->kept_len(l), &o->kept_len);
+        const size_t w = l->ops->workspace_len ? l->ops->workspace_len(l, (int)b) : 0;
+        ws = w > ws ? w : ws;   /* one workspace, the largest layer's */
     }
     size_t per_learnt = 2 + (size_t)(n_states > 0 ? n_states : 0), acts;
     ok = ok && sn_mul_ok(o->n_learnt, per_learnt, &floats) &&
@@ -93,7 +95,9 @@ int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_m
          sn_mul_ok(act, sizeof(float), &o->act_bytes) && sn_mul_ok(largest, 2, &acts) &&
          sn_add_ok(acts, act, &acts) && sn_add_ok(acts, o->kept_len, &acts) &&
          sn_mul3_ok(acts, b, sizeof(float), &o->batch_act_bytes) &&
-         sn_add_ok(o->state_bytes, o->batch_act_bytes, &o->total_bytes);
+         sn_mul_ok(ws, sizeof(float), &o->ws_bytes) &&
+         sn_add_ok(o->state_bytes, o->batch_act_bytes, &o->total_bytes) &&
+         sn_add_ok(o->total_bytes, o->ws_bytes, &o->total_bytes);
     return ok ? SN_OK : sn_fail(SN_ESHAPE, "the model's sizes do not fit in %zu bytes", SIZE_MAX);
 }
 
@@ -123,11 +127,13 @@ int sn_model_check_budget(const struct sn_model *m, int batch, int n_states, con
                    "(SN_MODEL_MAX_BYTES=%zu): %zu parameters take %.4g MB with their gradients "
                    "and %d optimizer state%s, layer outputs, the input batch and what layers keep "
                    "for backward %.4g MB at batch %d (%.4g MB of outputs and %.4g MB kept per "
-                   "example); set SN_MODEL_MAX_BYTES to allow more", what,
+                   "example), the layers' workspace %.4g MB; set SN_MODEL_MAX_BYTES to allow "
+                   "more", what,
                    (double)z.total_bytes / 1e6, (double)limit / 1e6, limit,
                    z.n_learnt + z.n_buffers, (double)z.state_bytes / 1e6, n_states,
                    n_states == 1 ? "" : "s", (double)z.batch_act_bytes / 1e6, batch,
-                   (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6);
+                   (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6,
+                   (double)z.ws_bytes / 1e6);
 }
 
 /* FNV-1a of a layer name: its slot in the by_name table. */

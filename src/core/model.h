@@ -99,14 +99,15 @@ struct sn_model_size {
                                    * kept_len (recurrent time steps, masks, indices) */
     size_t batch_act_bytes;       /* at the batch: every output, two output-gradient
                                    * buffers of the largest (a chain's need), kept_len */
-    size_t total_bytes;           /* state_bytes + batch_act_bytes */
+    size_t ws_bytes;              /* the largest layer workspace at the batch (im2col's
+                                   * columns, per thread) */
+    size_t total_bytes;           /* state_bytes + batch_act_bytes + ws_bytes */
 };
 
 /* The sizes of m (built or not) for batches of batch with n_states
  * optimizer states per learnt parameter, with overflow-checked arithmetic
  * (SN_ESHAPE if a size does not fit in size_t).  An estimate: layers that
- * share buffers need less; workspaces that do not grow with the batch come
- * on top. */
+ * share buffers need less. */
 int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_model_size *out);
 
 /* The most bytes sn_model_check_budget lets a model take: 4 GiB, or the

@@ -428,7 +428,8 @@ static void test_model_size_and_budget(void **state)
     assert_int_equal(z.act_bytes, (5 + 1000) * 4);
     assert_int_equal(z.kept_len, 2 * 6);   /* the input batch, twice; relu keeps nothing */
     assert_int_equal(z.batch_act_bytes, (5 + 1000 + 2 * 1000 + 2 * 6) * 10 * 4);
-    assert_int_equal(z.total_bytes, z.state_bytes + z.batch_act_bytes);
+    assert_int_equal(z.ws_bytes, 10 * 1000 * 4);   /* dense b's: batch x units */
+    assert_int_equal(z.total_bytes, z.state_bytes + z.batch_act_bytes + z.ws_bytes);
     assert_null(m->params);   /* nothing allocated */
     setenv("SN_MODEL_MAX_BYTES", "1000", 1);
     assert_int_equal(sn_model_check_budget(m, 10, 2, "x.cfg"), SN_EINVAL);
@@ -444,6 +445,31 @@ static void test_model_size_and_budget(void **state)
     unsetenv("SN_MODEL_MAX_BYTES");
     assert_int_equal(sn_model_check_budget(m, 10, 2, "x.cfg"), SN_OK);
     sn_model_destroy(m);
+}
+
+/* The workspace the estimate counts before the build is the one the build
+ * allocates, for a 5x5 conv over 3 x 40 x 40 and a 3x3 one (Winograd's):
+ * a conv's scratch (per thread) went uncounted, and a 14 KB weights file
+ * took 4.5 GB under the 4 GiB budget. */
+static void test_model_size_counts_workspace(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        struct sn_model *m;
+        struct sn_layer *l;
+        assert_int_equal(sn_model_create(sn_shape_make(3, 40, 40, 0), &m), SN_OK);
+        assert_int_equal(sn_conv_create("c", m->in_shape, 8, k ? 3 : 5, 1, 1, SN_ACT_RELU,
+                                        SN_INIT_HE, &l), SN_OK);
+        assert_int_equal(sn_model_add(m, l), SN_OK);
+        struct sn_model_size z;
+        assert_int_equal(sn_model_size(m, 16, 0, &z), SN_OK);
+        assert_true(z.ws_bytes > (size_t)3 * 38 * 38 * 4);   /* beyond one input plane set */
+        struct sn_rng r;
+        sn_rng_seed(&r, 1, 1);
+        assert_int_equal(sn_model_build(m, 16, &r), SN_OK);
+        assert_int_equal(z.ws_bytes, m->ws_len * sizeof(float));
+        sn_model_destroy(m);
+    }
 }
 
 /* What layers keep per example beyond their outputs counts: an lstm's
@@ -478,6 +504,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_gradient_fd),
         cmocka_unit_test(test_model_size_and_budget),
+        cmocka_unit_test(test_model_size_counts_workspace),
         cmocka_unit_test(test_model_size_counts_kept_state),
         cmocka_unit_test(test_model_memory_plan),
         cmocka_unit_test(test_model_arena_layout),
