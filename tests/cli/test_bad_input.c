@@ -1571,7 +1571,7 @@ static void test_model_budget(void **state)
     if (rc)
         fail_msg("info: exit %d: %s", rc, sn_test_slurp(sn_test_path("err.txt")));
     assert_non_null(strstr(out, "parameters: 1009001000 learnt"));
-    assert_non_null(strstr(out, "about 8840 MB"));
+    assert_non_null(strstr(out, "about 9096 MB"));
     assert_non_null(strstr(out, "over the limit of 4295 MB (SN_MODEL_MAX_BYTES=4294967296)"));
     free(out);
     refused_with("1000", "eval --weights w.h5 --data blobs.h5",
