@@ -38,6 +38,12 @@ set -uo pipefail
 hostfile=$1; shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
+# A stop signal before the job starts: noted, and nothing is started (it
+# killed the script, exit 143 and no line, or came too early to be passed on)
+early=""
+trap 'early=TERM' TERM
+trap 'early=INT' INT
+trap 'early=USR1' USR1
 [ -r "$hostfile" ] || die "cannot read the hostfile '$hostfile'"
 MPI=${MPI:-openmpi}
 AGENT=${AGENT:-ssh}
@@ -173,6 +179,12 @@ orphan=()
 deathsig=TERM
 [ "$MPI" = openmpi ] && deathsig=USR1
 setpriv --pdeathsig $deathsig true 2>/dev/null && orphan=(setpriv --pdeathsig $deathsig)
+if [ -n "$early" ]; then
+    echo "launch/cluster.sh: SIG$early before the job started: nothing started, nothing saved" >&2
+    exec 2>/dev/null   # not the watcher's end
+    kill -KILL "$watcher" 2>/dev/null
+    exit 1
+fi
 setsid "${orphan[@]}" "${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
 job=$!
 
@@ -197,6 +209,7 @@ trap 'pass_on TERM' TERM
 trap 'pass_on INT' INT
 trap 'pass_on USR1' USR1
 trap 'kill -HUP "$job" 2>/dev/null' HUP   # the terminal went away: the launcher ends the job
+[ -n "$early" ] && pass_on "$early"   # one that came while the job started
 
 ended_by_us=0
 while kill -0 "$job" 2>/dev/null; do
@@ -232,6 +245,13 @@ if [ "$status" != 0 ] && [ -f "$tmp/overbound" ]; then
     echo "launch/cluster.sh: $per rank(s) x $THREADS thread(s) do not fit a node's cores" \
          "(Open MPI could not bind them): lower THREADS or the slots, or BIND=none" >&2
     exit 2
+fi
+if [ -n "$stop" ] && [ "$status" -gt 128 ]; then   # a rank still starting cannot save yet
+    echo "launch/cluster.sh: the job ended by signal" \
+         "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128))) after the stop" \
+         "was passed on: a rank that had not started yet could not take it; the lines above" \
+         "say what was saved (--resume auto continues from the last checkpoint)" >&2
+    exit 1
 fi
 [ "$status" -gt 128 ] && echo "launch/cluster.sh: a rank or the launcher was ended by signal" \
     "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" \

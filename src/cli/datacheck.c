@@ -120,8 +120,9 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
     if (!names || n == 0)
         return SN_OK;
     if (outputs > 0 && n < (size_t)outputs)
-        return sn_fail(SN_EINVAL, "%s: %s names %zu class%s but the model has %d outputs: a "
-                       "name for each is needed", file, where, n, n == 1 ? "" : "es", outputs);
+        return sn_fail(SN_EINVAL, "%s: %s names %zu class%s but the model has %d outputs: "
+                       "give its last layer %zu unit%s (or the data a name for each output)",
+                       file, where, n, n == 1 ? "" : "es", outputs, n, n == 1 ? "" : "s");
     for (size_t k = 0; k < n; k++) {   /* a table or a prediction would show nothing */
         if (!names[k][0])
             return sn_fail(SN_EINVAL, "%s: %s gives class %zu an empty name", file, where, k);
