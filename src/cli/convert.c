@@ -356,8 +356,12 @@ static int parse_classes(const char *list, bool *mask, int K)
         if (a < 0 || b < a || b >= K)
             return sn_fail(SN_EUSAGE, "--classes %.80s: %.47s is not within the %d classes (0 "
                            "to %d)", list, item, K, K - 1);
-        for (long long c = a; c <= b; c++)
-            n += !mask[c], mask[c] = true;
+        for (long long c = a; c <= b; c++) {   /* the readers refuse a name given twice */
+            if (mask[c])
+                return sn_fail(SN_EUSAGE, "--classes %.80s: class %lld is given twice", list, c);
+            mask[c] = true;
+            n++;
+        }
         p += len;
         if (!*p)
             break;

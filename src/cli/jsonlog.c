@@ -287,6 +287,12 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
             v = g;
         }
         rc = parse_line(name, lineno, line, (size_t)len, &v[cnt]);
+        const char *cr = rc ? memchr(line, '\r', (size_t)len) : NULL;
+        if (cr && cr + 1 < line + len && cr[1] != '\n') {   /* not CRLF: records joined */
+            rc = sn_fail(SN_EINVAL, "%s:%d: lines end in a carriage return alone (converted "
+                         "for an old Mac?); a train --log line ends in a newline", name, lineno);
+            break;
+        }
         if (rc && line[len - 1] != '\n') {   /* the last line, cut short */
             if (cut_line)
                 *cut_line = lineno;

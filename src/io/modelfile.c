@@ -102,8 +102,9 @@ int sn_modelfile_read(const char *path, char **text)
     if (n >= 8 && (memcmp(buf, "\x89HDF\r\n\x1a\n", 8) == 0 || memcmp(buf, "SNSEAL1", 8) == 0)) {
         free(buf);
         return sn_fail(SN_EINVAL, "%s is an HDF5 file (a dataset, weights or a checkpoint), not a "
-                       "model file: give the model's text file (models/*.cfg); the model a "
-                       "weights file holds is shown by `scratchnet info --weights %s`", path, path);
+                       "model file: give the model's text file (models/*.cfg; are two file "
+                       "names swapped?); the model a weights file holds is shown by `scratchnet "
+                       "info --weights %s`", path, path);
     }
     if (n > MAX_FILE_BYTES) {
         free(buf);

@@ -290,7 +290,12 @@ int sn_weights_read_cfg(const char *path, char **cfg_text)
     int rc = sn_weights_open(path, &f);
     if (rc)
         return rc;
-    if (!sn_h5_has_attr(f, "/model", "cfg"))
+    if (!sn_h5_has_attr(f, "/model", "cfg") &&
+        (sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x")))
+        rc = sn_fail(SN_EINVAL, "%s is a dataset (it holds %s), not a weights file: are two "
+                     "file names swapped?", path,
+                     sn_h5_exists(f, "/train/x") ? "/train/x" : "/test/x");
+    else if (!sn_h5_has_attr(f, "/model", "cfg"))
         rc = sn_fail(SN_EINVAL, "%s: not a scratchnet weights file (no /model cfg attribute)",
                      path);
     else
