@@ -32,8 +32,8 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
         return SN_OK;
     }
     if (loss == SN_LOSS_CROSS_ENTROPY && !s->y_int)
-        return sn_fail(SN_EINVAL, "/%s/y holds float targets; cross_entropy needs integer labels",
-                       s->name);
+        return sn_fail(SN_EINVAL, "%s: /%s/y holds float targets; cross_entropy needs integer "
+                       "labels", sn_dataset_name(ds), s->name);
     if (loss == SN_LOSS_CROSS_ENTROPY && K < 2)
         return sn_fail(SN_EINVAL, "cross_entropy needs at least 2 outputs, the model has %zu", K);
     if (!s->y_int && (size_t)s->y_k != K)

@@ -347,7 +347,7 @@ static int record_run(struct sn_trainer *t)
         return SN_OK;
     int rc = sn_trajectory_record(&t->net, t->cfg_text, !t->o.no_shuffle, t->o.accumulate,
                                   sn_half_name(t->o.compress), t->ds, t->x, &t->record);
-    return rc ? sn_fail_prefix(rc, "fingerprinting the data: ") : SN_OK;
+    return rc;   /* the message names the file and what is wrong in it */
 }
 
 int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
