@@ -246,6 +246,43 @@ static int parse_line(const char *path, int lineno, const char *line, size_t len
     return rc;
 }
 
+/* The limits a line meets before it is parsed: a record of a few hundred
+ * bytes, and a line an epoch. */
+static int check_line(const char *name, int lineno, int cnt, size_t len)
+{
+    if (cnt == CLI_LOG_MAX_RECORDS)
+        return sn_fail(SN_EINVAL, "%s:%d: more than %d records, the most plot draws (a log has "
+                       "a line an epoch; `tail -n %d` of it plots the latest)", name, lineno,
+                       CLI_LOG_MAX_RECORDS, CLI_LOG_MAX_RECORDS);
+    if (len > CLI_LOG_MAX_LINE)
+        return sn_fail(SN_EINVAL, "%s:%d: a line of %zu bytes: a train --log line (a record) "
+                       "has a few hundred, and plot reads lines of at most %d", name, lineno,
+                       len, CLI_LOG_MAX_LINE);
+    return SN_OK;
+}
+
+/* Room for one more row in *v (of *cap). */
+static int grow_rows(struct cli_log_line **v, int cnt, int *cap)
+{
+    if (cnt < *cap)
+        return SN_OK;
+    const int more = *cap ? 2 * *cap : 64;
+    struct cli_log_line *g = realloc(*v, (size_t)more * sizeof *g);
+    if (!g)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    *v = g;
+    *cap = more;
+    return SN_OK;
+}
+
+/* A line that did not parse because it holds records joined by a carriage
+ * return alone (not CRLF). */
+static bool joined_by_cr(const char *line, size_t len)
+{
+    const char *cr = memchr(line, '\r', len);
+    return cr && cr + 1 < line + len && cr[1] != '\n';
+}
+
 int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
                         int *cut_line)
 {
@@ -265,30 +302,10 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
         }
         if (strspn(line, " \t\r\n") == (size_t)len)
             continue;
-        if (cnt == CLI_LOG_MAX_RECORDS) {
-            rc = sn_fail(SN_EINVAL, "%s:%d: more than %d records, the most plot draws (a log "
-                         "has a line an epoch; `tail -n %d` of it plots the latest)", name,
-                         lineno, CLI_LOG_MAX_RECORDS, CLI_LOG_MAX_RECORDS);
+        if ((rc = check_line(name, lineno, cnt, (size_t)len)) || (rc = grow_rows(&v, cnt, &cap)))
             break;
-        }
-        if ((size_t)len > CLI_LOG_MAX_LINE) {
-            rc = sn_fail(SN_EINVAL, "%s:%d: a line of %zd bytes: a train --log line (a record) "
-                         "has a few hundred, and plot reads lines of at most %d", name, lineno,
-                         len, CLI_LOG_MAX_LINE);
-            break;
-        }
-        if (cnt == cap) {
-            cap = cap ? 2 * cap : 64;
-            struct cli_log_line *g = realloc(v, (size_t)cap * sizeof *v);
-            if (!g) {
-                rc = sn_fail(SN_ENOMEM, "out of memory");
-                break;
-            }
-            v = g;
-        }
         rc = parse_line(name, lineno, line, (size_t)len, &v[cnt]);
-        const char *cr = rc ? memchr(line, '\r', (size_t)len) : NULL;
-        if (cr && cr + 1 < line + len && cr[1] != '\n') {   /* not CRLF: records joined */
+        if (rc && joined_by_cr(line, (size_t)len)) {
             rc = sn_fail(SN_EINVAL, "%s:%d: lines end in a carriage return alone (converted "
                          "for an old Mac?); a train --log line ends in a newline", name, lineno);
             break;
