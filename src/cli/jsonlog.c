@@ -255,9 +255,8 @@ static int check_line(const char *name, int lineno, int cnt, size_t len)
                        "a line an epoch; `tail -n %d` of it plots the latest)", name, lineno,
                        CLI_LOG_MAX_RECORDS, CLI_LOG_MAX_RECORDS);
     if (len > CLI_LOG_MAX_LINE)
-        return sn_fail(SN_EINVAL, "%s:%d: a line of %zu bytes: a train --log line (a record) "
-                       "has a few hundred, and plot reads lines of at most %d", name, lineno,
-                       len, CLI_LOG_MAX_LINE);
+        return sn_fail(SN_EINVAL, "%s:%d: a line of more than %d bytes: a train --log line (a "
+                       "record) has a few hundred", name, lineno, CLI_LOG_MAX_LINE);
     return SN_OK;
 }
 
@@ -283,19 +282,42 @@ static bool joined_by_cr(const char *line, size_t len)
     return cr && cr + 1 < line + len && cr[1] != '\n';
 }
 
+/* The next line of in into line (room for CLI_LOG_MAX_LINE + 1 bytes and
+ * a NUL): its length, with its newline; -1 at the end; CLI_LOG_MAX_LINE + 1
+ * for a longer line, which is not read further (a file that reads longer
+ * than its size says, /proc's, was read whole as one line).  *total counts
+ * the bytes read. */
+static ssize_t bounded_line(FILE *in, char *line, size_t *total)
+{
+    size_t len = 0;
+    int c = EOF;
+    while (len <= CLI_LOG_MAX_LINE && (c = getc(in)) != EOF) {
+        line[len++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    line[len] = '\0';
+    *total += len;
+    return len == 0 && c == EOF ? -1 : (ssize_t)len;
+}
+
 int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
                         int *cut_line)
 {
-    if (cut_line)
-        *cut_line = 0;
-    char *line = NULL;
-    size_t cap_line = 0;
+    char *line = malloc(CLI_LOG_MAX_LINE + 2);
+    size_t total = 0;
     ssize_t len;
-    int cnt = 0, cap = 0, lineno = 0, rc = SN_OK;
+    int cnt = 0, cap = 0, lineno = 0, cut = 0;
+    int rc = line ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
     struct cli_log_line *v = NULL;
-    while (!rc && (len = getline(&line, &cap_line, in)) >= 0) {
+    while (!rc && (len = bounded_line(in, line, &total)) >= 0) {
         if (++lineno % 4096 == 0 && (rc = sn_interrupt_check("reading the log")))
             break;
+        if (total > CLI_LOG_MAX_BYTES) {
+            rc = sn_fail(SN_EINVAL, "%s: the log reads longer than %zu bytes, the most plot "
+                         "reads", name, CLI_LOG_MAX_BYTES);
+            break;
+        }
         if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
             memmove(line, line + 3, (size_t)len - 2);   /* a UTF-8 byte-order mark (an editor's) */
             len -= 3;
@@ -311,17 +333,21 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
             break;
         }
         if (rc && line[len - 1] != '\n') {   /* the last line, cut short */
-            if (cut_line)
-                *cut_line = lineno;
+            cut = lineno;
             rc = SN_OK;
             continue;
         }
         cnt += rc ? 0 : 1;
     }
     free(line);
+    if (cut_line)
+        *cut_line = cut;
     if (!rc && ferror(in))
         rc = sn_fail(SN_EINVAL, "%s: cannot read the log", name);
-    if (!rc && cnt == 0)
+    if (!rc && cnt == 0 && cut)
+        rc = sn_fail(SN_EINVAL, "%s:%d: not a train --log line, and without an end of line (a "
+                     "write cut short?): no epochs in the log", name, cut);
+    else if (!rc && cnt == 0)
         rc = sn_fail(SN_EINVAL, "%s: no epochs in the log", name);
     if (rc) {
         free(v);

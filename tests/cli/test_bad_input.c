@@ -889,6 +889,7 @@ static void make_hostile_fixtures(void)
         fclose(f);
     }
     write_text("log.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, \"train_loss\": 0.4}\n");
+    write_text("cutonly.jsonl", "{\"epoch\": 1, \"train_lo");
     write_text("crlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\r{\"epoch\": 2, "
                               "\"train_loss\": 0.4}\r");
     write_text("hugeloss.jsonl", "{\"epoch\": 1, \"train_loss\": 1e308}\n"
