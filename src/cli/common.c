@@ -668,33 +668,18 @@ void cli_outputs_write_onnx(void)
 }
 
 /* The file kinds that are not HDF5, from their first bytes: a model file
- * (its first line that is not blank or a comment is [net]) and an ONNX
- * model (a protobuf ModelProto: ir_version first, then another of its
- * fields).  NULL for anything else. */
+ * (sn_fs_is_model_text) and an ONNX model (a protobuf ModelProto:
+ * ir_version first, then another of its fields).  NULL for anything else. */
 static const char *text_kind(const char *path, bool *onnx)
 {
-    unsigned char b[4096];
+    unsigned char b[3];
     FILE *fp = fopen(path, "rb");
     const size_t n = fp ? fread(b, 1, sizeof b, fp) : 0;
     if (fp)
         fclose(fp);
-    *onnx = n >= 3 && b[0] == 0x08 && b[1] >= 1 && b[1] <= 15 &&
+    *onnx = n == 3 && b[0] == 0x08 && b[1] >= 1 && b[1] <= 15 &&
             memchr("\x12\x1a\x22\x28\x32\x3a\x42", b[2], 7);
-    if (*onnx)
-        return "an ONNX model";
-    size_t i = 0;
-    while (i < n) {   /* line by line */
-        while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r'))
-            i++;
-        if (i < n && (b[i] == '#' || b[i] == ';' || b[i] == '\n')) {
-            while (i < n && b[i] != '\n')
-                i++;
-            i++;
-            continue;
-        }
-        return n - i >= 5 && memcmp(b + i, "[net]", 5) == 0 ? "a model file" : NULL;
-    }
-    return NULL;
+    return *onnx ? "an ONNX model" : sn_fs_is_model_text(path) ? "a model file" : NULL;
 }
 
 static int kind_guard(const char *out, const char *flag)

@@ -487,6 +487,10 @@ static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
 {
     const char *file = sn_h5_path(f);
     int64_t version;
+    if (!sn_h5_exists(f, "/state/format_version") && sn_h5_has_attr(f, "/model", "cfg"))
+        return sn_fail(SN_EINVAL, "%s is a weights file (train --out), not a checkpoint: a run "
+                       "continues only from a checkpoint (--checkpoint-dir); --init %s starts a "
+                       "new run from its weights", file, file);
     if (!sn_h5_exists(f, "/state/format_version"))
         return sn_fail(SN_EINVAL, "%s: not a checkpoint (no /state/format_version)", file);
     int rc = read_i64(f, "/state/format_version", &version);

@@ -760,7 +760,10 @@ static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int 
     }
     return sn_fail(SN_EINVAL, "%s: %s row %zu has label %s, outside [0, %d) for a model with %d "
                    "outputs%s", sn_dataset_name(d), yp, i, v, K, K,
-                   y == K ? " (labels count from 0: labels 1 to K need 1 subtracted)" : "");
+                   y == K ? " (labels count from 0: labels 1 to K need 1 subtracted, or the "
+                            "model's last layer needs more units)"
+                   : y > K ? " (the model's last layer needs more units: a subset of a "
+                             "dataset keeps its labels' numbers)" : "");
 }
 
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,

@@ -272,6 +272,28 @@ static void stamp_of(const struct stat *st, struct sn_file_stamp *s)
                                  .mtime_s = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec };
 }
 
+bool sn_fs_is_model_text(const char *path)
+{
+    unsigned char b[4096];
+    FILE *fp = fopen(path, "rb");
+    const size_t n = fp ? fread(b, 1, sizeof b, fp) : 0;
+    if (fp)
+        fclose(fp);
+    size_t i = 0;
+    while (i < n) {   /* line by line */
+        while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r'))
+            i++;
+        if (i < n && (b[i] == '#' || b[i] == ';' || b[i] == '\n')) {
+            while (i < n && b[i] != '\n')
+                i++;
+            i++;
+            continue;
+        }
+        return n - i >= 5 && memcmp(b + i, "[net]", 5) == 0;
+    }
+    return false;
+}
+
 int sn_fs_stamp(const char *path, struct sn_file_stamp *s)
 {
     struct stat st;

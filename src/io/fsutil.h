@@ -9,6 +9,7 @@
 #ifndef SN_IO_FSUTIL_H
 #define SN_IO_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,6 +106,11 @@ int sn_fs_stamp(const char *path, struct sn_file_stamp *s);
 int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s);
 /* 1 if a and b are the same file unchanged, else 0. */
 int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b);
+
+/* Whether path holds a model file's text: its first line that is not blank
+ * or a comment (within its first 4 KiB) is [net].  For messages and for
+ * outputs that would replace one. */
+bool sn_fs_is_model_text(const char *path);
 
 /* What st is, for a message: "a folder", "a FIFO", "a character device",
  * "a block device", "a socket", "a file" (a regular one). */

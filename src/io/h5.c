@@ -179,7 +179,10 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     if (rc)
         return rc;
     if (H5Fis_hdf5(path) <= 0)
-        return sn_fail(SN_EINVAL, "%s: not an HDF5 file", path);
+        return sn_fail(SN_EINVAL, sn_fs_is_model_text(path)
+                                      ? "%s: not an HDF5 file but a model file (text): are two "
+                                        "file names swapped? (a model file goes to --model)"
+                                      : "%s: not an HDF5 file", path);
     struct sn_h5 *f = calloc(1, sizeof *f);
     if (!f)
         return sn_fail(SN_ENOMEM, "%s: out of memory", path);

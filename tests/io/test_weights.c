@@ -130,7 +130,9 @@ static void test_ckpt_round_trip(void **state)
     /* a weights file is not a checkpoint; another optimizer is refused */
     assert_int_equal(sn_weights_save(sn_test_path("plain.h5"), a, cfg_a), SN_OK);
     assert_int_equal(sn_ckpt_load(sn_test_path("plain.h5"), b, &ob, &back), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "not a checkpoint"));
+    assert_non_null(strstr(sn_errmsg(), "plain.h5 is a weights file (train --out), not a "
+                                        "checkpoint"));
+    assert_non_null(strstr(sn_errmsg(), "plain.h5 starts a new run from its weights"));
     /* a file without the seal (written by another tool) is not loaded */
     struct sn_h5 *raw;
     assert_int_equal(sn_h5_create(sn_test_path("raw.h5"), &raw), SN_OK);
