@@ -121,6 +121,11 @@ esac
 make_it="make"
 [ "$MPI" = mpich ] && make_it="make MPI=mpich"
 version=""
+# a path given that names no program here (mpirun then exits 132, read
+# as SIGILL): every node runs it by that path, this one too
+case "${SCRATCHNET:-}" in */*)
+    [ -f "$bin" ] && [ -x "$bin" ] || die "SCRATCHNET=$bin: no executable file at that path" ;;
+esac
 if [ -z "${SCRATCHNET:-}" ]; then
     [ -x "$bin" ] || die "$bin is not built: $make_it builds it"
     version=$("$bin" --version 2>/dev/null | head -1)
@@ -246,18 +251,26 @@ if [ "$status" != 0 ] && [ -f "$tmp/overbound" ]; then
          "(Open MPI could not bind them): lower THREADS or the slots, or BIND=none" >&2
     exit 2
 fi
-if [ -n "$stop" ] && [ "$status" -gt 128 ]; then   # a rank still starting cannot save yet
+# 129 to 192: ended by signal status - 128; 255 is a launcher's own failure
+by_signal=0
+[ "$status" -gt 128 ] && [ "$status" -le 192 ] && by_signal=1
+if [ -n "$stop" ] && [ "$by_signal" = 1 ]; then   # a rank still starting cannot save yet
     echo "launch/cluster.sh: the job ended by signal" \
          "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128))) after the stop" \
          "was passed on: a rank that had not started yet could not take it; the lines above" \
          "say what was saved (--resume auto continues from the last checkpoint)" >&2
     exit 1
 fi
-[ "$status" -gt 128 ] && echo "launch/cluster.sh: a rank or the launcher was ended by signal" \
+[ "$by_signal" = 1 ] && echo "launch/cluster.sh: a rank or the launcher was ended by signal" \
     "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" \
     "$([ "$status" = 137 ] && echo "(by scratchnet's watchdog when 'no progress' lines" \
        "above name a rank, else by the kernel's out-of-memory killer or a user; a" \
        "training run continues with --resume auto)")" >&2
+if [ "$status" = 255 ]; then   # the launcher's own failure, not a rank's
+    lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
+    msg="launch/cluster.sh: $MPI's launcher could not run the job (status 255)"
+    echo "$msg${lost:+; no answer from: $lost}" >&2
+fi
 if [ "$status" != 0 ] && [ -f "$tmp/gaveup" ]; then
     lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
     [ -n "$lost" ] && echo "launch/cluster.sh: a rank gave up waiting; no answer from: $lost" >&2

@@ -16,14 +16,31 @@ set -u
 [ $# -gt 0 ] || set -- ${SN_FAMILIES:-mpich openmpi}
 steps=40
 grad_bytes=$((235146 * 4))
+# The probe's job, launched once more when it failed after its ranks had
+# reported: MPICH 4.0 over UCX can fail a rank at MPI_Finalize
+# (pmodels/mpich#6596; once in make test while two other jobs loaded the
+# machine).  The second launch is the verdict; the retry is said.
+probe_run() {
+    local o st
+    o=$(launch "$@" 2>&1)
+    st=$?
+    if [ $st != 0 ] && echo "$o" | grep -q 'mean ok'; then
+        echo "  (the probe's job ended with status $st after its ranks reported: launched again)" >&2
+        o=$(launch "$@" 2>&1)
+        st=$?
+    fi
+    printf '%s\n' "$o"
+    return $st
+}
+
 for fam in "$@"; do
     echo "$fam, 2 hosts x 1 rank against 1 host x 2 ranks:"
     b=$(bin "$fam")
     probe=$(dirname "$b")/tests/cluster/arena_probe
-    out=$(launch "$fam" 2 "1" "$probe" 2>&1)
+    out=$(probe_run "$fam" 2 "1" "$probe")
     [ $? = 0 ] && [ "$(echo "$out" | grep -c 'on snbed1: 2 of 2 ranks on this host, arena shared, mean ok')" = 2 ]
     check $? "one host: the arena is shared"
-    out2=$(launch "$fam" 1 "1 2" "$probe" 2>&1)
+    out2=$(probe_run "$fam" 1 "1 2" "$probe")
     [ $? = 0 ] && echo "$out2" | grep -q 'rank 0 on snbed1: 1 of 2 ranks on this host, arena own, mean ok' &&
         echo "$out2" | grep -q 'rank 1 on snbed2: 1 of 2 ranks on this host, arena own, mean ok'
     check $? "two hosts: each rank keeps its own arena, the mean goes through MPI"
