@@ -20,6 +20,7 @@
 
 static const char usage[] =
     "usage: scratchnet eval --weights W.h5 --data D.h5 [--split test|train|val] [--model M.cfg]\n"
+    "                       [--batch N] [--confusion-png F.png] [--threads T]\n"
     "  --weights W.h5   a weights file or a checkpoint\n"
     "  --model M.cfg    use this model file instead of the one stored in W.h5\n"
     "  --batch N        rows per forward pass on each rank (default 256)\n"
