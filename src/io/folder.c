@@ -212,6 +212,28 @@ static int check_class_text(const char *dir, char **classes, size_t n)
     return SN_OK;
 }
 
+/* Each class folder its own: one that is another's folder (a symbolic
+ * link to it) would put the same images in the set twice, under two
+ * labels the model cannot tell apart. */
+static int check_class_folders(const char *dir, char **classes, size_t n)
+{
+    struct stat *st = calloc(n, sizeof *st);
+    if (!st)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    int rc = SN_OK;
+    for (size_t c = 0; c < n && !rc; c++) {
+        char sub[4096];
+        if ((rc = sn_fs_join(sub, sizeof sub, dir, classes[c])) || stat(sub, &st[c]) != 0)
+            continue;   /* reading it says why */
+        for (size_t k = 0; k < c && !rc; k++)
+            if (st[k].st_ino == st[c].st_ino && st[k].st_dev == st[c].st_dev)
+                rc = sn_fail(SN_EINVAL, "%s: class folder '%s' is the folder '%s' (a link): each "
+                             "class needs a folder of its own", dir, classes[c], classes[k]);
+    }
+    free(st);
+    return rc;
+}
+
 /* The class folders of dir (checked against like's), into out. */
 static int read_classes(const char *dir, const struct sn_folder *like, struct sn_folder *out)
 {
@@ -225,7 +247,8 @@ static int read_classes(const char *dir, const struct sn_folder *like, struct sn
         return sn_fail(SN_EINVAL, "%s: expected 1 to %d class folders, found %zu", dir,
                        SN_FOLDER_MAX_CLASSES, n_classes);
     }
-    if ((rc = check_class_text(dir, classes, n_classes))) {
+    if ((rc = check_class_text(dir, classes, n_classes)) ||
+        (rc = check_class_folders(dir, classes, n_classes))) {
         free_names(classes, n_classes);
         return rc;
     }

@@ -103,6 +103,12 @@ static void test_folder_reads_tree(void **state)
     remove(sn_test_path("tr/\xff\xfe/x.png"));
     rmdir(sn_test_path("tr/\xff\xfe"));
 
+    /* a class folder that is another's (a link): refused, both named */
+    assert_int_equal(symlink("cat", sn_test_path("tr/dog")), 0);
+    assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "class folder 'dog' is the folder 'cat' (a link)"));
+    remove(sn_test_path("tr/dog"));
+
     /* images of different sizes */
     png(sn_test_path("tr/cat/3.png"), 6, 4, 30);
     assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
