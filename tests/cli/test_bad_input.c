@@ -690,6 +690,31 @@ static void many_groups(void)
     reseal("wmany.h5");
 }
 
+/* w.h5 with 86,100 hard links to one empty group in /params/junk
+ * (wlinks.h5), resealed: one object to a walk of objects, 300,000 such
+ * links took every reader 9 s. */
+static void many_links(void)
+{
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 wlinks.h5", fx), 0);
+    hid_t fa = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fa, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fopen(fx_path("wlinks.h5"), H5F_ACC_RDWR, fa);
+    H5Pclose(fa);
+    assert_true(f >= 0);
+    hid_t g = H5Gcreate2(f, "/params/junk", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t e = H5Gcreate2(g, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(g >= 0 && e >= 0);
+    char name[32];
+    for (int i = 0; i < 86100; i++) {
+        snprintf(name, sizeof name, "l%d", i);
+        assert_true(H5Lcreate_hard(e, ".", g, name, H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    }
+    H5Gclose(e);
+    H5Gclose(g);
+    H5Fclose(f);
+    reseal("wlinks.h5");
+}
+
 /* Copy attribute name of object o to the object *(hid_t *)to. */
 static herr_t copy_attr(hid_t o, const char *name, const H5A_info_t *info, void *to)
 {
@@ -991,6 +1016,7 @@ static void make_hostile_fixtures(void)
     link_and_half();
     deep_groups();
     many_groups();
+    many_links();
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
                                  "--per-class 8 -o onebatch.h5 > /dev/null", fx), 0);
