@@ -665,54 +665,38 @@ static void deep_groups(void)
     reseal("wdeep.h5");
 }
 
-/* w.h5 with 86,100 empty groups in /params/junk (wmany.h5), resealed:
- * 120,000 such groups held every reader of the file for 25 s.  In the
- * newest format (15 MB, not 68): every row checksums every fixture. */
-static void many_groups(void)
+/* w.h5 with 86,100 entries in /params/junk, resealed, in the newest
+ * format (15 MB, not 68: every row checksums every fixture): empty groups
+ * (wmany.h5; 120,000 held every reader for 25 s), or hard links to one
+ * empty group (wlinks.h5; one object to a walk of objects, 300,000 took
+ * every reader 9 s). */
+static void junk_entries(const char *name, bool links)
 {
-    assert_int_equal(sn_test_run("cd %s && cp w.h5 wmany.h5", fx), 0);
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, name), 0);
     hid_t fa = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fa, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    hid_t f = H5Fopen(fx_path("wmany.h5"), H5F_ACC_RDWR, fa);
+    hid_t f = H5Fopen(fx_path(name), H5F_ACC_RDWR, fa);
     H5Pclose(fa);
     assert_true(f >= 0);
     hid_t g = H5Gcreate2(f, "/params/junk", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(g >= 0);
-    char name[32];
+    hid_t one = links ? H5Gcreate2(g, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : g;
+    assert_true(g >= 0 && one >= 0);
+    char entry[32];
     for (int i = 0; i < 86100; i++) {
-        snprintf(name, sizeof name, "g%d", i);
-        hid_t e = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        snprintf(entry, sizeof entry, "e%d", i);
+        if (links) {
+            assert_true(H5Lcreate_hard(one, ".", g, entry, H5P_DEFAULT, H5P_DEFAULT) >= 0);
+            continue;
+        }
+        hid_t e = H5Gcreate2(g, entry, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         assert_true(e >= 0);
         H5Gclose(e);
     }
+    if (links)
+        H5Gclose(one);
     H5Gclose(g);
     H5Fclose(f);
-    reseal("wmany.h5");
-}
-
-/* w.h5 with 86,100 hard links to one empty group in /params/junk
- * (wlinks.h5), resealed: one object to a walk of objects, 300,000 such
- * links took every reader 9 s. */
-static void many_links(void)
-{
-    assert_int_equal(sn_test_run("cd %s && cp w.h5 wlinks.h5", fx), 0);
-    hid_t fa = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fa, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    hid_t f = H5Fopen(fx_path("wlinks.h5"), H5F_ACC_RDWR, fa);
-    H5Pclose(fa);
-    assert_true(f >= 0);
-    hid_t g = H5Gcreate2(f, "/params/junk", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t e = H5Gcreate2(g, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(g >= 0 && e >= 0);
-    char name[32];
-    for (int i = 0; i < 86100; i++) {
-        snprintf(name, sizeof name, "l%d", i);
-        assert_true(H5Lcreate_hard(e, ".", g, name, H5P_DEFAULT, H5P_DEFAULT) >= 0);
-    }
-    H5Gclose(e);
-    H5Gclose(g);
-    H5Fclose(f);
-    reseal("wlinks.h5");
+    reseal(name);
 }
 
 /* Copy attribute name of object o to the object *(hid_t *)to. */
@@ -1015,8 +999,8 @@ static void make_hostile_fixtures(void)
     reducer_pieces();
     link_and_half();
     deep_groups();
-    many_groups();
-    many_links();
+    junk_entries("wmany.h5", false);
+    junk_entries("wlinks.h5", true);
     /* one batch of blobs.h5: ck.h5's step 3 of its epoch is past this data's 1-step epochs */
     assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-2 "
                                  "--per-class 8 -o onebatch.h5 > /dev/null", fx), 0);
