@@ -217,9 +217,15 @@ static int create_file(const char *path, bool sealed, struct sn_h5 **out)
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     if (sealed)
         H5Pset_userblock(fcpl, SEAL_BYTES);
+    /* The 1.8 format, not the earliest: its object headers keep an attribute
+     * of more than 64 KiB (a dataset's names of 5,000 classes) in dense
+     * storage, where the earliest format cannot create it at all. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
     errno = 0;
-    f->id = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    f->id = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
     int e = errno;
+    H5Pclose(fapl);
     H5Pclose(fcpl);
     if (f->id < 0) {
         free(f);

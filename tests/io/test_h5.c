@@ -297,6 +297,48 @@ static void test_h5_out_of_memory_said(void **state)
     assert_int_equal(sn_h5_close(h), SN_OK);
 }
 
+/* A dataset may name SN_H5_MAX_STRS classes: their attribute (1.6 MB of
+ * references here) is far past the 64 KiB an object header holds, so the
+ * files scratchnet writes must keep it in dense storage; the earliest
+ * HDF5 format cannot create it at all ("cannot create attribute"). */
+struct names {
+    char **s;
+    size_t n;
+};
+
+static int fill_names(struct sn_h5 *f, const void *ctx)
+{
+    const struct names *nm = ctx;
+    int rc = sn_h5_mkgroup(f, "/model");
+    return rc ? rc : sn_h5_attr_set_strs(f, "/model", "classes", (const char *const *)nm->s,
+                                         nm->n);
+}
+
+static void test_h5_attribute_past_64k(void **state)
+{
+    (void)state;
+    struct names nm = { calloc(SN_H5_MAX_STRS, sizeof(char *)), SN_H5_MAX_STRS };
+    assert_non_null(nm.s);
+    for (size_t i = 0; i < nm.n; i++) {
+        nm.s[i] = malloc(32);
+        assert_non_null(nm.s[i]);
+        snprintf(nm.s[i], 32, "class-%06zu", i);
+    }
+    const char *path = sn_test_path("names.h5");
+    assert_int_equal(sn_h5_write_atomic(path, fill_names, &nm), SN_OK);
+    struct sn_h5 *f;
+    char **back = NULL;
+    size_t n = 0;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    assert_int_equal(sn_h5_attr_get_strs(f, "/model", "classes", &back, &n), SN_OK);
+    assert_int_equal(n, nm.n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(back[i], nm.s[i]);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    sn_h5_free_strs(back, n);
+    sn_h5_free_strs(nm.s, nm.n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_h5_tiny_chunks_bounded_memory),
         cmocka_unit_test(test_h5_chunks_of_every_row_read_once),
         cmocka_unit_test(test_h5_out_of_memory_said),
+        cmocka_unit_test(test_h5_attribute_past_64k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
