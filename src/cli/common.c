@@ -860,8 +860,12 @@ int cli_setup_threads(long requested, int *threads)
     }
     if ((rc = sn_blas_use_threads(n)))
         return rc;
-    warn_oversubscribed(n);
-    *threads = sn_parallel_threads() < n ? sn_parallel_threads() : n;
+    const int run = sn_parallel_threads() < n ? sn_parallel_threads() : n;
+    if (run < n && sn_dist_rank() == 0)   /* OpenBLAS's build caps it (64 in Debian's) */
+        cli_eprintf("scratchnet: warning: %d threads asked for; this build runs at most %d, "
+                    "and the run uses %d\n", n, run, run);
+    warn_oversubscribed(run);
+    *threads = run;
     return SN_OK;
 }
 

@@ -120,6 +120,30 @@ static void test_train_progress(void **state)
     free(out);
 }
 
+/* More threads than the build runs (Debian's OpenBLAS: 64) are said, with
+ * the number the run uses, which the rank table shows. */
+static void test_train_threads_capped(void **state)
+{
+    (void)state;
+    int rc = sn_test_run(BIN " train --model %s --data %s --steps 1 --threads 1024",
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    char *err = err_text(), *out = out_text();
+    int most = 0;
+    const char *w = strstr(err, "warning: 1024 threads asked for; this build runs at most ");
+    if (w) {
+        most = atoi(w + strlen("warning: 1024 threads asked for; this build runs at most "));
+        assert_true(most >= 1 && most < 1024);
+    } else {
+        most = 1024;   /* a build that runs them all */
+    }
+    char row[64];
+    snprintf(row, sizeof row, " %d  ", most);
+    assert_non_null(strstr(out, row));   /* the rank table's threads column */
+    free(err);
+    free(out);
+}
+
 /* A binary model (binary_cross_entropy, one output) predicting an image
  * shows both classes, each with its name and probability: class 0 (dark
  * left columns vs bright) first for an image of class 0. */
@@ -2758,6 +2782,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_end_to_end),
         cmocka_unit_test(test_train_progress),
+        cmocka_unit_test(test_train_threads_capped),
         cmocka_unit_test(test_train_predict_image),
         cmocka_unit_test(test_train_predict_image_binary),
         cmocka_unit_test(test_train_test_flip),
