@@ -555,6 +555,26 @@ static int check_finite(const struct sn_dataset *d, const char *path, const floa
     return SN_OK;
 }
 
+/* Float targets as check_finite, and each also within the range the
+ * loss takes (sn_dataset_check_targets), by default +-NORM_MAX: a target
+ * of 3e38 made mse's loss Inf at the first step (exit 1, the data unnamed),
+ * and binary_cross_entropy takes any target outside [0, 1] without a word,
+ * its loss then falling without bound. */
+static int check_targets(const struct sn_dataset *d, const char *path, const float *v,
+                         size_t n, size_t K, const int32_t *rows, size_t first)
+{
+    const float lo = d->target_why ? d->target_lo : (float)-NORM_MAX;
+    const float hi = d->target_why ? d->target_hi : (float)NORM_MAX;
+    int rc = check_finite(d, path, v, n, K, rows, first);
+    for (size_t i = 0; i < n * K && !rc; i++)
+        if (!(v[i] >= lo && v[i] <= hi))
+            rc = sn_fail(SN_EINVAL, "%s: %s row %zu holds %g (target %zu), outside %s",
+                         sn_dataset_name(d), path, rows ? (size_t)rows[i / K] : first + i / K,
+                         (double)v[i], i % K, d->target_why ? d->target_why
+                         : "+-1e6, the range targets may have (scale them down)");
+    return rc;
+}
+
 /* Float inputs as check_finite, and each also within NORM_MAX once
  * prepared: a finite 3e38 ran into Inf in training's first steps and gave
  * eval and predict a confident answer from nothing.  (uint8 pixels are
@@ -617,7 +637,7 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
     if (!rc && !s->x_u8)
         rc = check_inputs(d, s, xp, x, s->n, NULL, 0);
     if (!rc && s->has_y && !s->y_int)
-        rc = check_finite(d, yp, y, s->n, (size_t)s->y_k, NULL, 0);
+        rc = check_targets(d, yp, y, s->n, (size_t)s->y_k, NULL, 0);
     if (rc) {
         sn_free(x);
         sn_free(y);
@@ -696,7 +716,7 @@ static int read_common(struct sn_dataset *d, const struct sn_split *s, const int
         rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets)
                   : sn_h5_read_block(d->f, yp, first, n, (size_t)s->y_k, SN_H5_F32, targets);
         if (!rc)
-            rc = check_finite(d, yp, targets, n, (size_t)s->y_k, rows, first);
+            rc = check_targets(d, yp, targets, n, (size_t)s->y_k, rows, first);
     }
     return rc;
 }
@@ -719,7 +739,7 @@ int sn_dataset_read_raw(struct sn_dataset *d, const struct sn_split *s, const in
     } else if (!rc && !s->y_int && targets && s->has_y) {
         rc = sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets);
         if (!rc)
-            rc = check_finite(d, yp, targets, n, (size_t)s->y_k, rows, 0);
+            rc = check_targets(d, yp, targets, n, (size_t)s->y_k, rows, 0);
     }
     return rc;
 }
@@ -794,6 +814,36 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
         for (size_t i = 0; i < cnt && rc == SN_OK; i++)
             if (buf[i] < 0 || buf[i] >= K)
                 rc = bad_label(d, yp, at + i, buf[i], K);
+    }
+    free(buf);
+    return rc;
+}
+
+int sn_dataset_check_targets(struct sn_dataset *d, const struct sn_split *s, size_t first,
+                             size_t n, float lo, float hi, const char *why)
+{
+    if (s->y_int || !s->has_y)
+        return SN_OK;
+    d->target_lo = lo;
+    d->target_hi = hi;
+    d->target_why = why;
+    char yp[64];
+    snprintf(yp, sizeof yp, "/%s/y", s->name);
+    const size_t K = (size_t)s->y_k;
+    if (s->y_mem)   /* held in memory: no reading */
+        return check_targets(d, yp, (const float *)s->y_mem + first * K, n, K, NULL, first);
+    const size_t block = K < 65536 ? 65536 / K : 1;   /* rows of at most 256 KB */
+    float *buf = malloc(block * K * sizeof *buf);
+    if (!buf)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    int rc = SN_OK;
+    for (size_t at = first; at < first + n && rc == SN_OK; at += block) {
+        size_t cnt = first + n - at < block ? first + n - at : block;
+        rc = sn_interrupt_check("checking the targets");
+        if (!rc)
+            rc = sn_h5_read_block(d->f, yp, at, cnt, K, SN_H5_F32, buf);
+        if (!rc)
+            rc = check_targets(d, yp, buf, cnt, K, NULL, at);
     }
     free(buf);
     return rc;

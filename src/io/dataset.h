@@ -54,6 +54,9 @@ struct sn_dataset {
     int label_k;              /* labels checked to lie in [0, label_k)
                                * (sn_dataset_check_labels); each batch read from
                                * the file is checked again; 0: not checked */
+    float target_lo, target_hi;   /* float targets' range, with target_why saying
+                                   * why; NULL: +-1e6 (sn_dataset_check_targets) */
+    const char *target_why;
 };
 
 /* Open and validate the file: /train/x and /train/y must exist (test and val
@@ -134,5 +137,13 @@ int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t
  * SN_EINVAL naming the first bad row.  Reads labels only, in blocks. */
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
                             size_t n, int K);
+
+/* Check that every float target in rows [first, first+n) of s lies in
+ * [lo, hi] (why, a static string, says whose range that is, for messages);
+ * each batch read later is held to it too.  SN_EINVAL naming the first bad
+ * row.  Without it, targets are held to +-1e6, whose squares a float's sum
+ * still holds. */
+int sn_dataset_check_targets(struct sn_dataset *d, const struct sn_split *s, size_t first,
+                             size_t n, float lo, float hi, const char *why);
 
 #endif

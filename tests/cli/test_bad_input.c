@@ -63,6 +63,7 @@ static void write_bytes(const char *name, const void *bytes, size_t n)
 
 static void make_hostile_fixtures(void);
 static void with_classes(const char *to, const char *const *names, size_t n);
+static void target_dataset(const char *name, float v);
 static void long_cfg(const char *to);
 
 static const char m_cfg[] =
@@ -495,9 +496,11 @@ static void wide_labels(const char *name, hid_t type)
     H5Fclose(f);
 }
 
-/* A copy of a scratchnet file damaged the way crash.h5 is (the root
- * group's symbol-table message points nowhere: its local heap address is
- * made undefined), resealed: libhdf5 1.10 crashes opening it. */
+/* A copy of a scratchnet file damaged the way heapsegv.h5 is: the size of
+ * the first object of its global heap (the strings of its attributes) made
+ * 2^64-1, resealed: libhdf5 1.10 crashes reading that attribute.  (The
+ * global heap collection: "GCOL", version, 3 reserved bytes and its size,
+ * then each object's index, reference count, 4 reserved bytes and size.) */
 static void crashing_copy(const char *from, const char *to)
 {
     assert_int_equal(sn_test_run("cd %s && cp %s %s", fx, from, to), 0);
@@ -507,13 +510,11 @@ static void crashing_copy(const char *from, const char *to)
     assert_non_null(f);
     fseek(f, 0, SEEK_END);
     n = (size_t)ftell(f);
-    /* message type 0x11 (symbol table), 16 bytes: B-tree, then heap address */
-    static const char msg[] = { 0x11, 0, 0x10, 0 };
     size_t at = 512;
-    while (at + 24 <= n && memcmp(b + at, msg, sizeof msg) != 0)
+    while (at + 32 <= n && memcmp(b + at, "GCOL", 4) != 0)
         at++;
-    assert_true(at + 24 <= n);
-    fseek(f, (long)(at + 16), SEEK_SET);
+    assert_true(at + 32 <= n);
+    fseek(f, (long)(at + 24), SEEK_SET);
     for (int i = 0; i < 8; i++)
         fputc(0xff, f);
     fclose(f);
@@ -1039,6 +1040,10 @@ static void make_hostile_fixtures(void)
     with_weight("wnan.h5", NAN, false);
     with_weight("winf.h5", INFINITY, false);
     with_weight("wbig.h5", 3e38f, true);   /* finite, but every sum overflows */
+    target_dataset("bcetarget.h5", 1.5f);   /* outside binary_cross_entropy's [0, 1] */
+    target_dataset("bigtarget.h5", 3e38f);   /* finite, but its square is not */
+    write_text("bce.cfg", "[net]\ninput = 8\nbatch = 24\nloss = binary_cross_entropy\n"
+                          "[dense]\nunits = 3\n");
 }
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
@@ -1206,6 +1211,27 @@ static void long_cfg(const char *to)
     H5Fclose(f);
     free(text);
     reseal(to);
+}
+
+/* 480 train and 120 test rows of 8 features, 3 float targets each in
+ * [0, 1]; train row 5's second target is v. */
+static void target_dataset(const char *name, float v)
+{
+    enum { NTR = 480, NTE = 120 };
+    static float x[NTR * 8], y[NTR * 3];
+    for (int i = 0; i < NTR * 8; i++)
+        x[i] = (float)(i % 7) / 7.0f;
+    for (int i = 0; i < NTR * 3; i++)
+        y[i] = (float)(i % 5) / 4.0f;
+    y[5 * 3 + 1] = v;
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(fx_path(name), &f), SN_OK);
+    const size_t xtr[2] = { NTR, 8 }, ytr[2] = { NTR, 3 }, xte[2] = { NTE, 8 }, yte[2] = { NTE, 3 };
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, xtr, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 2, ytr, SN_H5_F32, y), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/x", 2, xte, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/y", 2, yte, SN_H5_F32, y + NTR * 3 - NTE * 3), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
 /* Root attribute classes of a copy of blobs.h5: n names. */
