@@ -374,9 +374,16 @@ int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_
  * or it is longer. */
 static bool first_line(FILE *in, char *buf, size_t *len, bool *whole)
 {
-    int c;
-    while ((c = fgetc(in)) == ' ' || c == '\t' || c == '\r' || c == '\n')
-        ;
+    *len = 0;
+    *whole = false;
+    int c = fgetc(in);
+    if (c == 0xef) {   /* a UTF-8 byte-order mark, which plot skips too */
+        if (fgetc(in) != 0xbb || fgetc(in) != 0xbf)
+            return false;
+        c = fgetc(in);
+    }
+    while (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+        c = fgetc(in);
     for (*len = 0; c != EOF && c != '\n' && *len < LOG_LINE_MAX; c = fgetc(in))
         buf[(*len)++] = (char)c;
     *whole = c == '\n';

@@ -272,26 +272,46 @@ static void stamp_of(const struct stat *st, struct sn_file_stamp *s)
                                  .mtime_s = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec };
 }
 
+/* The first of [section] read from fp: its name between the brackets,
+ * spaces trimmed, into w; false when the line is not a section. */
+static bool section_name(FILE *fp, char *w, size_t len)
+{
+    size_t k = 0;
+    int c;
+    while ((c = getc(fp)) != EOF && c != ']' && c != '\n')
+        if (k + 1 < len && (k > 0 || (c != ' ' && c != '\t')))
+            w[k++] = (char)c;
+    while (k > 0 && (w[k - 1] == ' ' || w[k - 1] == '\t'))
+        k--;
+    w[k] = '\0';
+    return c == ']';
+}
+
 bool sn_fs_is_model_text(const char *path)
 {
-    unsigned char b[4096];
     FILE *fp = fopen(path, "rb");
-    const size_t n = fp ? fread(b, 1, sizeof b, fp) : 0;
-    if (fp)
-        fclose(fp);
-    size_t i = 0;
-    while (i < n) {   /* line by line */
-        while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r'))
-            i++;
-        if (i < n && (b[i] == '#' || b[i] == ';' || b[i] == '\n')) {
-            while (i < n && b[i] != '\n')
-                i++;
-            i++;
+    if (!fp)
+        return false;
+    /* as the model parser reads it: a UTF-8 byte-order mark, then blank
+     * lines and comments, as many as its 1 MiB holds */
+    int c = getc(fp);
+    if (c == 0xef && getc(fp) == 0xbb && getc(fp) == 0xbf)
+        c = getc(fp);
+    bool net = false;
+    for (long at = 0; c != EOF && at < (1L << 20); c = getc(fp), at++) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (c == '#' || c == ';') {
+            while ((c = getc(fp)) != EOF && c != '\n')
+                at++;
             continue;
         }
-        return n - i >= 5 && memcmp(b + i, "[net]", 5) == 0;
+        char w[8];
+        net = c == '[' && section_name(fp, w, sizeof w) && strcmp(w, "net") == 0;
+        break;
     }
-    return false;
+    fclose(fp);
+    return net;
 }
 
 int sn_fs_stamp(const char *path, struct sn_file_stamp *s)

@@ -107,9 +107,10 @@ int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s);
 /* 1 if a and b are the same file unchanged, else 0. */
 int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b);
 
-/* Whether path holds a model file's text: its first line that is not blank
- * or a comment (within its first 4 KiB) is [net].  For messages and for
- * outputs that would replace one. */
+/* Whether path holds a model file's text: after a UTF-8 byte-order mark,
+ * its first line that is not blank or a comment (within the 1 MiB a model
+ * file may have) is [net].  For messages and for outputs that would
+ * replace one. */
 bool sn_fs_is_model_text(const char *path);
 
 /* What st is, for a message: "a folder", "a FIFO", "a character device",

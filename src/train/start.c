@@ -67,7 +67,12 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
         rc = sn_ckptdir_path(t->o.ckpt_dir, steps[tried], path, sizeof s->resumed_from);
         if (!rc)
             rc = sn_ckpt_load(path, t->m, o, &t->st);
-        if (rc == SN_EINVAL) {   /* intact, but not this run's: say what to do */
+        if (!rc && t->st.global_step != steps[tried])   /* the name decides what is newest */
+            rc = sn_fail(SN_EINVAL, "%s holds step %lld (/state/global_step), not the step its "
+                         "name says: renamed or copied there? --resume auto takes the newest "
+                         "checkpoint by its name; move it away, or name it as its step",
+                         path, (long long)t->st.global_step);
+        else if (rc == SN_EINVAL) {   /* intact, but not this run's: say what to do */
             char why[1024];
             snprintf(why, sizeof why, "%s", sn_errmsg());
             rc = sn_fail(SN_EINVAL, "%s; --resume auto continues the newest checkpoint of %s, "

@@ -190,7 +190,8 @@ static void make_fixtures(void)
                                  "echo partial > tmpleft/.ckpt-00000004.h5.tmp.4242 && "
                                  "mkdir dataind && cp ck.h5 dataind/ckpt-00000001.h5 && "
                                  "cp blobs.h5 dataind/ckpt-00000003.h5 && "
-                                 "ln dataind/ckpt-00000003.h5 dataindlink.h5", fx,
+                                 "ln dataind/ckpt-00000003.h5 dataindlink.h5 && "
+                                 "mkdir misname && cp ck.h5 misname/ckpt-00000009.h5", fx,
                                  (long long)st.st_size / 2), 0);
     FILE *f = fopen(fx_path("flip.h5"), "r+b");
     assert_non_null(f);
@@ -883,6 +884,19 @@ static void make_hostile_fixtures(void)
                                  "filters = 4\nsize = 1\ninit = whiten\n[dense]\nunits = 3\n");
     write_text("freezebias.cfg", "[net]\ninput = 8\n[dense]\nunits = 3\nfreeze = bias\n");
     write_text("bom.cfg", "\xef\xbb\xbf[net]\ninput = 8\n[dense]\nunitz = 3\n");
+    write_text("bomlog.jsonl", "\xef\xbb\xbf{\"epoch\": 1, \"train_loss\": 0.5}\n");
+    {   /* m.cfg after 5,000 blank lines and 60 comment lines: 5.9 KB before [net] */
+        char *t = malloc(8192 + sizeof m_cfg);
+        assert_non_null(t);
+        size_t at = 0;
+        for (int i = 0; i < 5000; i++)
+            t[at++] = '\n';
+        for (int i = 0; i < 60; i++)
+            at += (size_t)sprintf(t + at, "# comment line %02d of the model's notes ....\n", i);
+        strcpy(t + at, m_cfg);
+        write_text("longhead.cfg", t);
+        free(t);
+    }
     write_text("longname.cfg", "[net]\ninput = 8\n[dense]\nname = "
                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nunits = 3\n");
     write_text("emptyfrom.cfg", "[net]\ninput = 8\n[dense]\nname = a\nunits = 3\n[dense]\n"
