@@ -123,8 +123,16 @@ make_it="make"
 version=""
 # a path given that names no program here (mpirun then exits 132, read
 # as SIGILL): every node runs it by that path, this one too
-case "${SCRATCHNET:-}" in */*)
-    [ -f "$bin" ] && [ -x "$bin" ] || die "SCRATCHNET=$bin: no executable file at that path" ;;
+case "${SCRATCHNET:-}" in
+'') ;;
+*/*) [ -f "$bin" ] && [ -x "$bin" ] || die "SCRATCHNET=$bin: no executable file at that path" ;;
+*)   # a name the nodes look up on PATH (mpirun then exits 134, read as SIGABRT)
+    if ! command -v "$bin" > /dev/null; then
+        [ -n "$self_node" ] && die "SCRATCHNET=$bin: no program of that name on PATH here" \
+                                   "(every node runs it by that name; give its path)"
+        echo "$me: warning: SCRATCHNET=$bin: no program of that name on PATH here; the nodes" \
+             "must each have one" >&2
+    fi ;;
 esac
 if [ -z "${SCRATCHNET:-}" ]; then
     [ -x "$bin" ] || die "$bin is not built: $make_it builds it"

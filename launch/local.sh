@@ -32,6 +32,20 @@ case "$bin" in -*)   # never an option of mpirun's
     echo "launch/local.sh: SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" >&2
     exit 2 ;;
 esac
+# a program that is not there: mpirun -q exits 132 or 131 without a word
+# (read below as SIGILL, SIGQUIT)
+case "$bin" in
+*/*) if ! [ -f "$bin" ] || ! [ -x "$bin" ]; then
+        if [ -n "${SCRATCHNET:-}" ]; then
+            echo "launch/local.sh: SCRATCHNET=$bin: no executable file at that path" >&2
+        else
+            echo "launch/local.sh: $bin is not built: make builds it (or set SCRATCHNET)" >&2
+        fi
+        exit 2
+    fi ;;
+*) command -v "$bin" > /dev/null || {
+    echo "launch/local.sh: SCRATCHNET=$bin: no program of that name on PATH" >&2; exit 2; } ;;
+esac
 # nproc alone would answer OMP_NUM_THREADS (GNU coreutils reads it): the
 # affinity mask is what this process may use
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)

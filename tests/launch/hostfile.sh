@@ -183,6 +183,20 @@ for script in local.sh cluster.sh; do
     [ "$st" = 2 ] && grep -qF "SCRATCHNET='-V': the path of a program, not an option" "$t/err" ||
         bad "$script with SCRATCHNET=-V: exit $st: $(head -3 "$t/err")"
 done
+# a SCRATCHNET that names no program: said before mpirun, whose exit status
+# (132, 131, 134) was read as a rank's signal (SIGILL, SIGQUIT, SIGABRT)
+printf 'x' > "$t/notexec"
+for prog in "$t/nosuch" "$t/notexec" "$t" nosuchprogram-sn; do
+    want="SCRATCHNET=$prog: no executable file at that path"
+    case "$prog" in */*) ;; *) want="SCRATCHNET=$prog: no program of that name on PATH" ;; esac
+    for script in local.sh cluster.sh; do
+        arg=1; [ $script = cluster.sh ] && arg=$t/one
+        SCRATCHNET=$prog timeout 30 bash "$top/launch/$script" "$arg" info > "$t/out" 2> "$t/err"
+        st=$?
+        [ "$st" = 2 ] && grep -qF "$want" "$t/err" && ! grep -q "signal" "$t/err" ||
+            bad "$script with SCRATCHNET=$prog: exit $st: $(head -3 "$t/err")"
+    done
+done
 bash "$top/launch/elastic.sh" -h > "$t/out" 2> "$t/err"
 grep -qF "launch/elastic.sh: run scratchnet over a hostfile" "$t/err" ||
     bad "elastic.sh -h: $(head -2 "$t/err")"
