@@ -872,7 +872,7 @@ int sn_cmd_train(int argc, char **argv)
         return code;
     }
     /* the watchdog guards every collective from here on, setup included */
-    code = cli_agree(watchdog_start(f.timeout, sn_dist_rank()));
+    code = cli_agree(watchdog_start(f.timeout, sn_dist_rank(), f.ckdir != NULL));
     if (!code)
         code = start_run(&f, argc, argv, &r);
     if (!code)

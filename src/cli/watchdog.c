@@ -27,6 +27,7 @@ static atomic_llong last_step;
 static atomic_int running;
 static double limit_s;
 static int my_rank;
+static bool resumable;
 static char my_host[64];
 static pthread_t thread;
 /* watchdog_stop writes a byte to wake[1]: the thread, waiting up to a
@@ -71,8 +72,9 @@ static void *watch(void *arg)
                              "scratchnet: error: rank %d: no progress for %.0f s after step %lld "
                              "on host %s (another rank stopped responding?); %s; a rank missing "
                              "from these lines, or behind them, is the one stuck; ending the job by "
-                             "SIGKILL (--resume auto continues from its newest checkpoint)\n",
-                             my_rank, idle, (long long)atomic_load(&last_step), my_host, at);
+                             "SIGKILL%s\n", my_rank, idle, (long long)atomic_load(&last_step),
+                             my_host, at, resumable ? " (--resume auto continues from its newest "
+                                                      "checkpoint)" : "");
             if (n > 0 && write(2, msg, (size_t)n) < 0)
                 n = 0;
             kill(getpid(), SIGKILL);
@@ -89,12 +91,13 @@ static void close_wake(void)
     wake[0] = wake[1] = -1;
 }
 
-int watchdog_start(double timeout_s, int rank)
+int watchdog_start(double timeout_s, int rank, bool checkpoints)
 {
     if (timeout_s <= 0)
         return SN_OK;
     limit_s = timeout_s;
     my_rank = rank;
+    resumable = checkpoints;
     if (gethostname(my_host, sizeof my_host - 1) != 0)
         strcpy(my_host, "?");
     atomic_store(&last_ns, now_ns());

@@ -16,10 +16,12 @@
 #ifndef SN_CLI_WATCHDOG_H
 #define SN_CLI_WATCHDOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-/* Start watching (timeout_s > 0) or do nothing (0). */
-int watchdog_start(double timeout_s, int rank);
+/* Start watching (timeout_s > 0) or do nothing (0); checkpoints: whether
+ * the run writes any (the message then says how to continue). */
+int watchdog_start(double timeout_s, int rank, bool checkpoints);
 
 /* Record progress at global step `step` (step < 0: progress within the
  * current step, e.g. an evaluation batch). */

@@ -75,7 +75,9 @@ static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
         if (!isfinite(v[i]))
             rc = sn_fail(SN_EINVAL, "%s: mean of %s must be finite", file, name);
         else if (!(v[cm + i] > 0.0) || !isfinite(v[cm + i]))
-            rc = sn_fail(SN_EINVAL, "%s: std of %s must be positive", file, name);
+            rc = sn_fail(SN_EINVAL, "%s: std of %s must be positive and finite; value %zu (of "
+                         "%zu) is %g%s", file, name, i, cm, v[cm + i], v[cm + i] == 0.0
+                         ? " (a constant feature: 1 leaves it as it is)" : "");
         for (int k = 0; k < 2 && !rc; k++) {
             char what[4200];
             snprintf(what, sizeof what, "%s: attribute %s of %s (value %zu)", file,

@@ -1001,6 +1001,10 @@ static void make_hostile_fixtures(void)
     sn_test_write_blobs(fx_path("norm1.h5"), (struct sn_test_blobs){ .root_norm = 1 });
     with_attr_as("norm1.h5", "mean300.h5", "/", "mean", 1e300, false);
     with_attr_as("norm1.h5", "stdtiny.h5", "/", "std", 1e-300, false);
+    with_attr_n("blobs.h5", "mean8.h5", "/", "mean", (const double[]){ 0, 0, 0, 0, 0, 0, 0, 0 }, 8,
+                false);
+    with_attr_n("mean8.h5", "std0.h5", "/", "std", (const double[]){ 1, 1, 0, 1, 1, 1, 1, 1 }, 8,
+                false);
     /* normalisations that map the data beyond +-1e6: std 2e-38 or scale
      * 1e30 (both floats) on one split's x, or on the root */
     with_attr_as("blobs.h5", "mean0train.h5", "/train/x", "mean", 0.0, false);

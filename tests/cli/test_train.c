@@ -1826,6 +1826,7 @@ static void test_train_hung_rank_times_out(void **state)
     assert_non_null(strstr(at, "waiting in "));
     assert_non_null(strstr(at, "(collective #"));
     assert_non_null(strstr(at, ", step "));
+    assert_non_null(strstr(at, "(--resume auto continues"));   /* it has a checkpoint folder */
     assert_true(atoi(secs) < 30);
     free(secs);
     free(log);
