@@ -158,7 +158,12 @@ static void test_install_prefix(void **state)
     assert_non_null(cpp);
     fputs("#include <scratchnet.h>\n#include <cstdio>\nint main()\n{\n    struct sn_rng r;\n"
           "    sn_rng_seed(&r, 1, 2);\n    std::printf(\"%s %.3f\\n\", sn_strstatus(SN_EINVAL), "
-          "sn_rng_normal(&r));\n    return 0;\n}\n", cpp);
+          "sn_rng_normal(&r));\n"
+          /* every layer kind from the one include: linked, not only declared */
+          "    typedef void (*fn)();\n"
+          "    fn volatile kinds[] = { (fn)&sn_conv_create, (fn)&sn_lstm_create, (fn)&sn_gru_create,\n"
+          "                            (fn)&sn_batchnorm_create, (fn)&sn_concat_create };\n"
+          "    return kinds[4] == 0;\n}\n", cpp);
     fclose(cpp);
     rc = sn_test_run("g++ -std=c++11 -Wall -Werror %s $(PKG_CONFIG_PATH=%s/lib/pkgconfig "
                      "pkg-config --cflags --libs scratchnet) -o %s/use_cpp && "
