@@ -604,7 +604,7 @@ data-cifar10: $(BIN)
 	    rm -rf data/cifar10-images; exit $$rc; \
 	else \
 	    echo "data-cifar10: neither data/cifar-10-batches-bin nor $(CIFAR_JPEG) is here;"; \
-	    echo "  with internet, download the binary version from the CIFAR-10 page into data/"; exit 2; \
+	    echo "  with internet, datasets/fetch.sh cifar10 downloads and converts it (datasets/README.md)"; exit 2; \
 	fi
 
 # faults: the end-to-end suite with 20 random SIGKILL points (make test

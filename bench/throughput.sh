@@ -24,7 +24,10 @@ for layout in "1 1" "1 2" "2 1"; do
     i=0
     while [ $i -lt "$REPEATS" ]; do
         rm -f "$tmp/log.jsonl"
-        OMP_NUM_THREADS=$T $MPIRUN -np "$P" $BIN train --model "$MODEL" --data "$DATA" \
+        # each rank bound to T cores of its own (Open MPI binds a rank to one
+        # core by default: 1 x 2 ran both threads on one core)
+        OMP_NUM_THREADS=$T $MPIRUN -np "$P" --map-by "slot:PE=$T" --bind-to core \
+            $BIN train --model "$MODEL" --data "$DATA" \
             --epochs 1 --quiet --threads "$T" --log "$tmp/log.jsonl"
         sed 's/.*"images_per_s": \([-0-9.eE+]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/ips"
         sed 's/.*"elapsed_s": \([-0-9.eE+]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/sec"
@@ -34,5 +37,5 @@ for layout in "1 1" "1 2" "2 1"; do
     min=$(sort -n "$tmp/ips" | head -1)
     max=$(sort -n "$tmp/ips" | tail -1)
     sec=$(sort -n "$tmp/sec" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    echo "| $P x $T | $med | $min | $max | $sec |"
+    printf '| %s x %s | %.0f | %.0f | %.0f | %.2f |\n' "$P" "$T" "$med" "$min" "$max" "$sec"
 done
