@@ -18,7 +18,7 @@ whole() {
 # every node has: Open MPI's `node01 slots=2`, 1 without slots=;
 # max_slots= is left to MPI; # starts a comment).  Says why (after "$me: ")
 # and returns 2 when the file is not a regular file or a pipe, or over 1
-# MiB, or has no nodes, a slots= that is not a whole
+# MiB, or gives nothing within 10 s, or has no nodes, a slots= that is not a whole
 # number from 1 to 4096, nodes of different slots, another word, a name
 # that is not a host name (or longer than DNS allows), a node listed twice
 # (Open MPI refuses its second slot count only after the checks; the
@@ -35,7 +35,18 @@ read_hostfile() {
         echo "$me: $1: the hostfile is not a regular file (or a pipe)" >&2
         return 2
     fi
-    if [ -f "$1" ] && [ "$(stat -L -c %s -- "$1")" -gt 1048576 ]; then
+    # read once, at most 1 MiB and a byte, within 10 s: a FIFO that no one
+    # writes holds open() forever, deaf to the scripts' signal traps
+    local text st=0
+    text=$(timeout 10 head -c 1048577 -- "$1") || st=$?
+    if [ "$st" = 124 ]; then
+        echo "$me: $1: nothing to read from the hostfile within 10 s (a FIFO that no one writes?)" >&2
+        return 2
+    elif [ "$st" != 0 ]; then
+        echo "$me: $1: cannot read the hostfile" >&2
+        return 2
+    fi
+    if [ "$(LC_ALL=C; echo "${#text}")" -gt 1048576 ]; then
         echo "$me: $1: the hostfile is larger than 1 MiB" >&2
         return 2
     fi
@@ -92,7 +103,7 @@ read_hostfile() {
             self=$name self_node=$name ;;
         esac
         nodes+=("$name")
-    done < "$1"
+    done <<< "$text"
     [ ${#nodes[@]} -gt 0 ] || { echo "$me: $1: no nodes" >&2; return 2; }
 }
 

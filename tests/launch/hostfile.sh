@@ -197,6 +197,15 @@ for prog in "$t/nosuch" "$t/notexec" "$t" nosuchprogram-sn; do
             bad "$script with SCRATCHNET=$prog: exit $st: $(head -3 "$t/err")"
     done
 done
+# a FIFO that no one writes: said after 10 s (it held open() forever, and
+# the script deaf to SIGTERM, until SIGKILL)
+mkfifo "$t/fifo"
+start=$(date +%s)
+SCRATCHNET=/bin/true timeout 60 bash "$top/launch/cluster.sh" "$t/fifo" info > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && [ $(( $(date +%s) - start )) -lt 30 ] &&
+    grep -qF "nothing to read from the hostfile within 10 s (a FIFO that no one writes?)" "$t/err" ||
+    bad "cluster.sh with a FIFO no one writes as hostfile: exit $st: $(head -3 "$t/err")"
 bash "$top/launch/elastic.sh" -h > "$t/out" 2> "$t/err"
 grep -qF "launch/elastic.sh: run scratchnet over a hostfile" "$t/err" ||
     bad "elastic.sh -h: $(head -2 "$t/err")"
