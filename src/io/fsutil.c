@@ -1,6 +1,7 @@
 /* fsutil: temporary file, fsync, rename (see fsutil.h). */
 #include "io/fsutil.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -279,9 +280,9 @@ static bool section_name(FILE *fp, char *w, size_t len)
     size_t k = 0;
     int c;
     while ((c = getc(fp)) != EOF && c != ']' && c != '\n')
-        if (k + 1 < len && (k > 0 || (c != ' ' && c != '\t')))
+        if (k + 1 < len && (k > 0 || !isspace(c)))
             w[k++] = (char)c;
-    while (k > 0 && (w[k - 1] == ' ' || w[k - 1] == '\t'))
+    while (k > 0 && isspace((unsigned char)w[k - 1]))
         k--;
     w[k] = '\0';
     return c == ']';
@@ -299,7 +300,7 @@ bool sn_fs_is_model_text(const char *path)
         c = getc(fp);
     bool net = false;
     for (long at = 0; c != EOF && at < (1L << 20); c = getc(fp), at++) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+        if (isspace(c))   /* the INI reader's blanks: \f and \v too */
             continue;
         if (c == '#' || c == ';') {
             while ((c = getc(fp)) != EOF && c != '\n')

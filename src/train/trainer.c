@@ -261,13 +261,20 @@ static int stage_reducer(struct sn_trainer *t)
     int rc = sn_reducer_create(&rc_cfg, t->m, &t->red);
     if (rc)
         return rc;
-    /* a setting that would change nothing here, yet go into the run record */
-    if (t->o.compress != SN_HALF_NONE && !sn_reducer_compressed(t->red))
+    /* a setting that would change nothing here, yet go into the run record:
+     * refused for a new run; a resumed one keeps its job's setting, as an
+     * elastic restart on the hosts left must (its residuals start again) */
+    const char *why = t->P == 1 ? "1 rank" : "the ranks of one host read each other's "
+                                             "through a shared window";
+    if (t->o.compress != SN_HALF_NONE && !sn_reducer_compressed(t->red) && t->o.resume)
+        sn_trainer_warn(t, "--compress %s: no gradients are sent as messages here (%s): they "
+                        "go uncompressed until the run has more hosts again",
+                        sn_half_name(t->o.compress), why);
+    else if (t->o.compress != SN_HALF_NONE && !sn_reducer_compressed(t->red))
         return sn_fail(SN_EUSAGE, "--compress %s: no gradients are sent as messages here (%s), "
                        "so there is nothing to compress; --allreduce mpi sends them as "
                        "messages between the ranks of one host", sn_half_name(t->o.compress),
-                       t->P == 1 ? "1 rank" : "the ranks of one host read each other's "
-                       "through a shared window");
+                       why);
     size_t lo, len;
     sn_reducer_block(t->red, &lo, &len);
     rc = sn_optim_init_block(&t->opt, &t->net.optim, lo, len);

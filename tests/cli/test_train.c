@@ -645,6 +645,22 @@ static void test_train_overlap_accumulate(void **state)
         free(bad);
         assert_int_not_equal(access(sn_test_path("comp.h5"), F_OK), 0);
     }
+    /* a compressed run resumed where nothing is sent (one rank, as an
+     * elastic restart on the host left): it goes on, uncompressed, saying so */
+    rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --quiet --threads 1 "
+                     "--allreduce mpi --compress bf16 --steps 2 --checkpoint-dir %s", mp,
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("compck"));
+    assert_int_equal(rc, 0);
+    rc = sn_test_run("timeout 60 %s -np 1 " BIN " train --model %s --data %s --quiet --threads 1 "
+                     "--allreduce mpi --compress bf16 --steps 4 --checkpoint-dir %s --resume auto "
+                     "2>%s", mp, sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                     sn_test_path("compck"), sn_test_path("err.txt"));
+    assert_int_equal(rc, 0);
+    bad = err_text();
+    assert_non_null(strstr(bad, "--compress bf16: no gradients are sent as messages here (1 rank): "
+                                "they go uncompressed until the run has more hosts again"));
+    free(bad);
+    assert_int_equal(access(sn_test_path("compck/ckpt-00000004.h5"), F_OK), 0);
 
     /* an LSTM, whose W_hh and biases are reduced while its W_ih product
      * runs: bucket boundaries inside the layer, the same bits */
