@@ -633,7 +633,9 @@ valgrind:
 # loading, the dataset loader, the PNG/JPEG/PGM decoders, the flag parser
 # and plot's log reader, each run for FUZZ_SECONDS (default 600) from the
 # seed corpus in tests/fuzz/corpus, with -rss_limit_mb=2048 (a bomb is a
-# finding) and -timeout=10 (so is a hang); for the HDF5 targets a request
+# finding) and -timeout=10 (so is a hang; 30 for the HDF5 targets, whose
+# files the probe's child may read for its 8 s of CPU, twice when libFuzzer
+# runs an input again to look for leaks); for the HDF5 targets a request
 # libhdf5 makes beyond what malloc can give returns NULL, as glibc does.  FUZZ_TARGETS="image flags"
 # runs some.  Not part of make test.  Findings go to
 # build-fuzz/<target>-crash-* (or -oom-, -timeout-).  fuzz_ckpt and
@@ -659,9 +661,10 @@ fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p build-fuzz/corpus-$$t && \
 	    echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
-	    opts=detect_leaks=1; case $$t in ckpt|dataset) opts=detect_leaks=0:allocator_may_return_null=1;; esac; \
+	    opts=detect_leaks=1; tmo=10; \
+	    case $$t in ckpt|dataset) opts=detect_leaks=0:allocator_may_return_null=1; tmo=30;; esac; \
 	    ASAN_OPTIONS=$$opts build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
-	        -rss_limit_mb=2048 -timeout=10 -artifact_prefix=build-fuzz/$$t- -print_final_stats=1 \
+	        -rss_limit_mb=2048 -timeout=$$tmo -artifact_prefix=build-fuzz/$$t- -print_final_stats=1 \
 	        build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | tail -12 || exit 1; \
 	done
 
