@@ -234,6 +234,7 @@ $(BIN): $(CLI_OBJ) $(LIB)
 
 $(SO): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libscratchnet.so.0 $(LDFLAGS) $^ $(LDLIBS) -o $@
+	ln -sf libscratchnet.so $(BUILD)/libscratchnet.so.0   # the name programs ask for
 
 # install: the command, libscratchnet.a and .so, the headers (under
 # include/scratchnet, found through pkg-config), scratchnet.pc, the man
@@ -584,16 +585,23 @@ zoo-cifar-fast:
 	@[ -f data/cifar10.h5 ] || $(MAKE) --no-print-directory data-cifar10
 	ZOO_SEEDS="$(SEEDS)" sh bench/zoo.sh cifar_fast
 
-# data-cifar10: CIFAR-10 as data/cifar10.h5, from the official binary
-# batches in data/cifar-10-batches-bin when present, else from the offline
+# data-cifar10: CIFAR-10 as data/cifar10.h5 (never made again over one
+# that is there), from the official binary batches in
+# data/cifar-10-batches-bin or data/cifar10-download/cifar-10-batches-bin
+# (where datasets/fetch.sh cifar10 leaves them) when present, else from the offline
 # JPEG copy in ../shared/datasets/cifar10-images (see its README; the
 # 60,000 JPEGs are unpacked into data/ for the conversion and removed after).
 CIFAR_JPEG := ../shared/datasets/cifar10-images
 .PHONY: data-cifar10
 data-cifar10: $(BIN)
 	@mkdir -p data
-	@if [ -f data/cifar-10-batches-bin/data_batch_1.bin ]; then \
+	@if [ -f data/cifar10.h5 ]; then \
+	    echo "data-cifar10: data/cifar10.h5 is there already (remove it to make it again)"; \
+	elif [ -f data/cifar-10-batches-bin/data_batch_1.bin ]; then \
 	    $(BIN) convert cifar10 data/cifar-10-batches-bin -o data/cifar10.h5 \
+	        --source "CIFAR-10 (official binary version)"; \
+	elif [ -f data/cifar10-download/cifar-10-batches-bin/data_batch_1.bin ]; then \
+	    $(BIN) convert cifar10 data/cifar10-download/cifar-10-batches-bin -o data/cifar10.h5 \
 	        --source "CIFAR-10 (official binary version)"; \
 	elif [ -f $(CIFAR_JPEG)/train.tar ]; then \
 	    rm -rf data/cifar10-images && mkdir -p data/cifar10-images && \
