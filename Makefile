@@ -189,7 +189,7 @@ FMNIST := /usr/share/datasets/fashion-mnist
 
 .PHONY: all build deps data run test test-build clean
 .SECONDARY: $(TEST_COMMON)
-all build: $(BIN) $(LIB)
+all build: $(BIN) $(LIB) $(SO)
 
 # Objects depend on the flags they were compiled with: changing a knob
 # (PORTABLE, SAN, DEBUG ...) rebuilds what it affects.
