@@ -31,6 +31,43 @@
 #include "train/ckptdir.h"
 #include "train/trajectory.h"
 
+/* Whether name is one of the comma-separated names of list. */
+static bool listed(const char *list, const char *name)
+{
+    const size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+/* A frozen layer --init did not load keeps its random initialisation and
+ * never trains: in fine-tuning nearly always a name that does not match. */
+static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
+                                 const struct sn_train_start *s)
+{
+    char names[1024] = "";
+    size_t used = 0;
+    for (int i = 0; i < t->m->n_layers; i++) {
+        const struct sn_layer *l = t->m->layers[i];
+        bool all = l->freeze && l->n_params > 0 && !listed(s->init_refit, l->name);
+        for (int p = 0; all && p < l->n_params; p++) {
+            char path[256];
+            snprintf(path, sizeof path, "/params/%s/%s", l->name, l->params[p].name);
+            all = sn_h5_exists(f, path);
+        }
+        if (l->freeze && l->n_params > 0 && !all && used < sizeof names)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+                                     used ? ", " : "", l->name);
+    }
+    if (names[0])
+        sn_trainer_warn(t, "--init %s: frozen layer%s %s not loaded from it (not there by that "
+                        "name, or in other shapes): %s its random initialisation and never "
+                        "train%s", t->o.init, strchr(names, ',') ? "s" : "", names,
+                        strchr(names, ',') ? "they keep" : "it keeps",
+                        strchr(names, ',') ? "" : "s");
+}
+
 /* --init on rank 0: every layer of the file whose shapes fit. */
 static int load_init(struct sn_trainer *t, struct sn_train_start *s)
 {
@@ -38,6 +75,8 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
     int rc = sn_weights_open(t->o.init, &f);
     if (!rc) {
         rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit, sizeof s->init_refit);
+        if (!rc && s->init_loaded > 0)
+            warn_frozen_unloaded(t, f, s);
         sn_h5_close(f);
     }
     if (!rc && s->init_loaded == 0 && s->init_refit[0])

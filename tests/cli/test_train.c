@@ -535,6 +535,22 @@ static void test_train_init_replaced_head(void **state)
     assert_int_equal(sn_h5_read_all(f, "/params/dense0/bias", SN_H5_F32, b + 128, 16), SN_OK);
     sn_h5_close(f);
     assert_memory_equal(a, b, sizeof a);   /* frozen: exactly as loaded */
+    char *e0 = err_text();
+    assert_null(strstr(e0, "frozen layer"));   /* it was loaded: no word */
+    free(e0);
+    /* a frozen layer the file does not hold by that name: said */
+    write_text(sn_test_path("head4r.cfg"),
+               "[net]\ninput = 8\nbatch = 24\nepochs = 1\noptimizer = sgd\nlr = 0.05\n"
+               "[dense]\nname = body\nunits = 16\nactivation = relu\nfreeze = 1\n"
+               "[dense]\nname = dense1\nunits = 3\n");
+    rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --quiet --threads 1",
+                     sn_test_path("head4r.cfg"), sn_test_path("blobs.h5"), sn_test_path("base.h5"));
+    assert_int_equal(rc, 0);
+    e0 = err_text();
+    assert_non_null(strstr(e0, "frozen layer body not loaded from it (not there by that name, "
+                               "or in other shapes): it keeps its random initialisation and "
+                               "never trains"));
+    free(e0);
 
     /* a file of an unrelated model: nothing fits, a clear error */
     rc = sn_test_run(BIN " train --model %s --data %s --init %s --threads 1", sn_test_path("img.cfg"),
