@@ -44,6 +44,10 @@ int sn_reduce_sharded_plan(struct sn_reducer *r)
 
 static int sharded_finish(struct sn_reducer *r, struct sn_reduced *out)
 {
+    /* what the profile counts as sent, as for an allreduce's two halves:
+     * the others' blocks of the gradient, then this block to each other */
+    const uint64_t others = (uint64_t)(sn_dist_size() - 1);
+    r->bytes += 4 * ((uint64_t)(r->n - r->len) + (uint64_t)r->len * others);
     int rc = sn_dist_reduce_scatter_mean_f32(r->arena, r->counts, r->displs);
     double sums[SN_REDUCE_CTRL + 1];
     for (int i = 0; i < SN_REDUCE_CTRL; i++)

@@ -272,9 +272,9 @@ static int stage_reducer(struct sn_trainer *t)
                         sn_half_name(t->o.compress), why);
     else if (t->o.compress != SN_HALF_NONE && !sn_reducer_compressed(t->red))
         return sn_fail(SN_EUSAGE, "--compress %s: no gradients are sent as messages here (%s), "
-                       "so there is nothing to compress; --allreduce mpi sends them as "
-                       "messages between the ranks of one host", sn_half_name(t->o.compress),
-                       why);
+                       "so there is nothing to compress%s", sn_half_name(t->o.compress), why,
+                       t->P == 1 ? "" : "; --allreduce mpi sends them as messages between "
+                                        "the ranks of one host");
     size_t lo, len;
     sn_reducer_block(t->red, &lo, &len);
     rc = sn_optim_init_block(&t->opt, &t->net.optim, lo, len);

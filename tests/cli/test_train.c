@@ -842,6 +842,24 @@ static void test_train_shard_optimizer(void **state)
     read_params(sn_test_path("unsharded.h5"), a, 256);
     read_params(sn_test_path("resharded.h5"), b, 256);
     assert_close_arrays(b, a, n, 1e-6, 1e-4);
+    /* --profile's bytes handed to MPI: the sharded exchange sends what the
+     * allreduce sends, less its control sums (it read 0) */
+    double sent[2] = { 0, 0 };
+    write_text(sn_test_path("prof.cfg"), "[net]\ninput = 8\nbatch = 48\noptimizer = adam\n"
+               "[dense]\nunits = 512\nactivation = relu\n[dense]\nunits = 3\n");
+    for (int sh = 0; sh < 2; sh++) {
+        rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --steps 30 "
+                         "--threads 1 --quiet --profile --allreduce mpi %s", mp,
+                         sn_test_path("prof.cfg"), d, sh ? "--shard-optimizer" : "");
+        assert_int_equal(rc, 0);
+        char *out = out_text();
+        const char *at = strstr(out, "gradient messages sent by rank 0: ");
+        assert_non_null(at);
+        sent[sh] = atof(at + strlen("gradient messages sent by rank 0: "));
+        free(out);
+    }
+    assert_true(sent[0] > 0.02);   /* the same but the allreduce's two control sums */
+    assert_true(fabs(sent[1] - sent[0]) <= 0.00015);
 }
 
 static void test_train_end_to_end(void **state)
