@@ -21,10 +21,11 @@ whole() {
 # MiB, or gives nothing within 10 s, or has no nodes, a slots= that is not a whole
 # number from 1 to 4096, nodes of different slots, another word, a name
 # that is not a host name (or longer than DNS allows), a node listed twice
+# (also by two names that agree up to the first dot, as Open MPI compares them)
 # (Open MPI refuses its second slot count only after the checks; the
 # scripts would count its ranks twice), or MPICH's node01:2 form.
 read_hostfile() {
-    local line name tok s raw words self="" self_names
+    local line name key tok s raw words self="" self_names
     local -A listed=()
     nodes=() per="" self_node=""
     self_names="localhost localhost.localdomain 127.0.0.1 ::1 $(hostname; hostname -s; hostname -f 2>/dev/null)"
@@ -37,8 +38,9 @@ read_hostfile() {
     fi
     # read once, at most 1 MiB and a byte, within 10 s: a FIFO that no one
     # writes holds open() forever, deaf to the scripts' signal traps
-    local text st=0
-    text=$(timeout 10 head -c 1048577 -- "$1") || st=$?
+    local text st=0 file=$1
+    [ "$file" = - ] && file=./-   # the file of that name, which head would take for stdin
+    text=$(timeout 10 head -c 1048577 -- "$file") || st=$?
     if [ "$st" = 124 ]; then
         echo "$me: $1: nothing to read from the hostfile within 10 s (a FIFO that no one writes?)" >&2
         return 2
@@ -90,12 +92,22 @@ read_hostfile() {
             return 2
         fi
         per=$s
-        if [ -n "${listed[${name,,}]:-}" ]; then
-            echo "$me: $1: node $name is listed twice; list each node once, with its slots=" >&2
+        # Open MPI takes a name up to its first dot for the node (node01 and
+        # node01.cluster.local are one node, and a second slot count for it
+        # ends the job, exit 1, without a word under -q): so do these checks
+        key=${name,,}
+        case "$key" in *[!0-9.]*) key=${key%%.*} ;; esac
+        key=${key:-${name,,}}
+        if [ -n "${listed[$key]:-}" ]; then
+            if [ "${listed[$key],,}" = "${name,,}" ]; then
+                echo "$me: $1: node $name is listed twice; list each node once, with its slots=" >&2
+            else
+                echo "$me: $1: nodes ${listed[$key]} and $name are one node to MPI (a name up to its first dot); list it once, with its slots=" >&2
+            fi
             return 2
         fi
-        listed[${name,,}]=1
-        case " $self_names " in *" ${name,,} "*)   # one of this machine's own names
+        listed[$key]=$name
+        case " $self_names " in *" ${name,,} "*|*" $key "*)   # one of this machine's own names
             if [ -n "$self" ]; then
                 echo "$me: $1: nodes $self and $name are both this machine; list it once, with its slots=" >&2
                 return 2

@@ -197,6 +197,19 @@ for prog in "$t/nosuch" "$t/notexec" "$t" nosuchprogram-sn; do
             bad "$script with SCRATCHNET=$prog: exit $st: $(head -3 "$t/err")"
     done
 done
+# two names MPI takes for one node (up to the first dot): said, not an
+# exit 1 without a word; a hostfile named - is that file, not stdin
+printf 'node01 slots=1\nnode01.cluster.local slots=1\n' > "$t/twonames"
+SCRATCHNET=/bin/true AGENT=false bash "$top/launch/cluster.sh" "$t/twonames" info > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && grep -qF "nodes node01 and node01.cluster.local are one node to MPI" "$t/err" ||
+    bad "cluster.sh with two names of one node: exit $st: $(head -3 "$t/err")"
+mkdir -p "$t/dash" && printf 'node01 slots=2 nonsense\n' > "$t/dash/-"
+(cd "$t/dash" && echo "node02 slots=1" | SCRATCHNET=/bin/true AGENT=false \
+    bash "$top/launch/cluster.sh" - info) > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && grep -qF "node node01: 'nonsense' is not slots=N" "$t/err" ||
+    bad "cluster.sh with a hostfile named -: exit $st: $(head -3 "$t/err")"
 # a FIFO that no one writes: said after 10 s (it held open() forever, and
 # the script deaf to SIGTERM, until SIGKILL)
 mkfifo "$t/fifo"
