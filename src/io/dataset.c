@@ -682,15 +682,15 @@ static void read_cached(struct sn_dataset *d, const struct sn_split *s, const in
 /* Labels read from the file at each batch were checked when the run began
  * (sn_dataset_check_labels); one out of range now was written since, and
  * would index past the loss's outputs. */
-static int recheck_labels(const struct sn_dataset *d, const char *yp, const int *labels,
-                          size_t n, const int32_t *rows, size_t first)
+static int recheck_labels(const struct sn_dataset *d, const struct sn_split *s, const char *yp,
+                          const int *labels, size_t n, const int32_t *rows, size_t first)
 {
-    for (size_t i = 0; i < n && d->label_k > 0; i++)
-        if (labels[i] < 0 || labels[i] >= d->label_k)
+    for (size_t i = 0; i < n && s->label_k > 0; i++)
+        if (labels[i] < 0 || labels[i] >= s->label_k)
             return sn_fail(SN_EINVAL, "%s: %s row %lld has label %d, outside [0, %d): the file "
                            "changed during the run?", sn_dataset_name(d), yp,
                            rows ? (long long)rows[i] : (long long)(first + i), labels[i],
-                           d->label_k);
+                           s->label_k);
     return SN_OK;
 }
 
@@ -720,7 +720,7 @@ static int read_common(struct sn_dataset *d, const struct sn_split *s, const int
         rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels)
                   : sn_h5_read_block(d->f, yp, first, n, 1, SN_H5_I32, labels);
         if (!rc)
-            rc = recheck_labels(d, yp, labels, n, rows, first);
+            rc = recheck_labels(d, s, yp, labels, n, rows, first);
     } else if (!s->y_int && targets) {
         rc = rows ? sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets)
                   : sn_h5_read_block(d->f, yp, first, n, (size_t)s->y_k, SN_H5_F32, targets);
@@ -744,7 +744,7 @@ int sn_dataset_read_raw(struct sn_dataset *d, const struct sn_split *s, const in
     if (!rc && s->y_int && labels) {
         rc = sn_h5_read_rows(d->f, yp, rows, n, 1, SN_H5_I32, labels);
         if (!rc)
-            rc = recheck_labels(d, yp, labels, n, rows, 0);
+            rc = recheck_labels(d, s, yp, labels, n, rows, 0);
     } else if (!rc && !s->y_int && targets && s->has_y) {
         rc = sn_h5_read_rows(d->f, yp, rows, n, (size_t)s->y_k, SN_H5_F32, targets);
         if (!rc)
@@ -800,7 +800,7 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
 {
     if (!s->y_int)
         return SN_OK;
-    d->label_k = K;
+    ((struct sn_split *)s)->label_k = K;   /* one of d's own splits */
     char yp[64];
     snprintf(yp, sizeof yp, "/%s/y", s->name);
     enum { CHUNK = 65536 };

@@ -42,6 +42,9 @@ struct sn_split {
     enum sn_prep_from scale_from, norm_from;
     void *x_mem;              /* whole x as stored, after sn_dataset_cache (owned) */
     void *y_mem;              /* whole y: int32 labels or float targets (owned) */
+    int label_k;              /* labels checked to lie in [0, label_k)
+                               * (sn_dataset_check_labels); each batch read from
+                               * the file is checked again; 0: not checked */
 };
 
 struct sn_dataset {
@@ -51,9 +54,6 @@ struct sn_dataset {
     uint8_t *stage;           /* uint8 staging for max_rows rows (owned) */
     bool inputs_only;         /* opened by sn_dataset_open_inputs */
     size_t stage_rows;
-    int label_k;              /* labels checked to lie in [0, label_k)
-                               * (sn_dataset_check_labels); each batch read from
-                               * the file is checked again; 0: not checked */
     float target_lo, target_hi;   /* float targets' range, with target_why saying
                                    * why; NULL: +-1e6 (sn_dataset_check_targets) */
     const char *target_why;

@@ -152,6 +152,38 @@ static void test_dataset_labels_changed_during_run(void **state)
     sn_dataset_close(d);
 }
 
+/* The check holds for the split checked: another split's labels, never
+ * checked against the model (an unused /val), are not called changed when
+ * they are read (train read /val's rows and blamed a change for its 7). */
+static void test_dataset_unchecked_split_not_blamed(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("valbad.h5");
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    float x[4 * 2] = { 0 };
+    int32_t y[4] = { 0, 1, 2, 1 }, yv[4] = { 7, 0, 1, 2 };
+    size_t xd[2] = { 4, 2 }, yd[1] = { 4 };
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, xd, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/val/x", 2, xd, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/val/y", 1, yd, SN_H5_I32, yv), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    struct sn_dataset *d;
+    assert_int_equal(sn_dataset_open(path, &d), SN_OK);
+    assert_int_equal(sn_dataset_check_labels(d, sn_dataset_split(d, "train"), 0, 4, 3), SN_OK);
+    assert_int_equal(sn_dataset_reserve(d, 2), SN_OK);
+    const int32_t rows[2] = { 0, 1 };
+    float xr[2 * 2];
+    int yr[2];
+    const struct sn_split *v = sn_dataset_split(d, "val");
+    assert_int_equal(sn_dataset_read(d, v, rows, 2, xr, yr, NULL), SN_OK);
+    assert_int_equal(yr[0], 7);
+    assert_int_equal(sn_dataset_check_labels(d, v, 0, 4, 3), SN_EINVAL);   /* checked: named */
+    assert_non_null(strstr(sn_errmsg(), "/val/y row 0 has label 7, outside [0, 3) for a model"));
+    sn_dataset_close(d);
+}
+
 /* Build a file with the given parts; NULL data means "do not write". */
 static const char *write_parts(const char *name, int xnd, const size_t *xd, enum sn_h5_type xt,
                                int ynd, const size_t *yd, enum sn_h5_type yt)
@@ -508,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_dataset_normalises_and_targets),
         cmocka_unit_test(test_dataset_check_labels),
         cmocka_unit_test(test_dataset_labels_changed_during_run),
+        cmocka_unit_test(test_dataset_unchecked_split_not_blamed),
         cmocka_unit_test(test_dataset_rejects_bad_files),
         cmocka_unit_test(test_dataset_prep_mismatch_named),
         cmocka_unit_test(test_dataset_prep_precedence),
