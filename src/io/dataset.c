@@ -556,10 +556,20 @@ static int check_finite(const struct sn_dataset *d, const char *path, const floa
 {
     for (size_t i = 0; i < n * row_len; i++)
         if (!isfinite(v[i])) {
-            const size_t r = i / row_len;
+            const size_t r = rows ? (size_t)rows[i / row_len] : first + i / row_len;
+            /* a float64 file's finite value past a float's range reads as Inf:
+             * the row again, as stored, for the message */
+            double *row = isinf(v[i]) ? malloc(row_len * sizeof *row) : NULL;
+            const bool wide = row && sn_h5_read_block(d->f, path, r, 1, row_len, SN_H5_F64,
+                                                      row) == SN_OK && isfinite(row[i % row_len]);
+            char what[64];
+            if (wide)
+                snprintf(what, sizeof what, "%g, beyond a float's range", row[i % row_len]);
+            else
+                snprintf(what, sizeof what, "%s", isnan(v[i]) ? "NaN" : "Inf");
+            free(row);
             return sn_fail(SN_EINVAL, "%s: %s row %zu holds %s (element %zu)", sn_h5_path(d->f),
-                           path, rows ? (size_t)rows[r] : first + r, isnan(v[i]) ? "NaN" : "Inf",
-                           i % row_len);
+                           path, r, what, i % row_len);
         }
     return SN_OK;
 }

@@ -139,10 +139,10 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
                             size_t n, int K);
 
 /* Check that every float target in rows [first, first+n) of s lies in
- * [lo, hi] (why, a static string, says whose range that is, for messages);
- * each batch read later is held to it too.  SN_EINVAL naming the first bad
- * row.  Without it, targets are held to +-1e6, whose squares a float's sum
- * still holds. */
+ * [lo, hi] (why, a static string, says whose range that is, for messages;
+ * NULL: +-1e6, lo and hi unused); each batch read later is held to it too.
+ * SN_EINVAL naming the first bad row.  Without it, targets are held to
+ * +-1e6, whose squares a float's sum still holds. */
 int sn_dataset_check_targets(struct sn_dataset *d, const struct sn_split *s, size_t first,
                              size_t n, float lo, float hi, const char *why);
 

@@ -45,14 +45,13 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
         sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
         return sn_dataset_check_labels(ds, s, begin, end - begin, n_classes);
     }
-    if (loss == SN_LOSS_BCE) {
-        size_t begin, end;
-        sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
-        return sn_dataset_check_targets(ds, s, begin, end - begin, 0.0f, 1.0f,
-                                        "[0, 1], the probabilities binary_cross_entropy's "
-                                        "targets are");
-    }
-    return SN_OK;
+    /* float targets: this rank's rows before the run, as labels are */
+    size_t begin, end;
+    sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
+    const bool unit = loss == SN_LOSS_BCE;
+    return sn_dataset_check_targets(ds, s, begin, end - begin, 0.0f, 1.0f,
+                                    unit ? "[0, 1], the probabilities binary_cross_entropy's "
+                                           "targets are" : NULL);
 }
 
 static const float *forward_eval(void *m, const float *x, int n)

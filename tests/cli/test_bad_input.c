@@ -1061,6 +1061,7 @@ static void make_hostile_fixtures(void)
     with_weight("wbig.h5", 3e38f, true);   /* finite, but every sum overflows */
     target_dataset("bcetarget.h5", 1.5f);   /* outside binary_cross_entropy's [0, 1] */
     target_dataset("bigtarget.h5", 3e38f);   /* finite, but its square is not */
+    target_dataset("widetarget.h5", INFINITY);   /* float64 1e300 */
     write_text("bce.cfg", "[net]\ninput = 8\nbatch = 24\nloss = binary_cross_entropy\n"
                           "[dense]\nunits = 3\n");
 }
@@ -1233,7 +1234,8 @@ static void long_cfg(const char *to)
 }
 
 /* 480 train and 120 test rows of 8 features, 3 float targets each in
- * [0, 1]; train row 5's second target is v. */
+ * [0, 1]; train row 5's second target is v (Inf: /train/y as float64,
+ * that target 1e300). */
 static void target_dataset(const char *name, float v)
 {
     enum { NTR = 480, NTE = 120 };
@@ -1247,7 +1249,14 @@ static void target_dataset(const char *name, float v)
     assert_int_equal(sn_h5_create(fx_path(name), &f), SN_OK);
     const size_t xtr[2] = { NTR, 8 }, ytr[2] = { NTR, 3 }, xte[2] = { NTE, 8 }, yte[2] = { NTE, 3 };
     assert_int_equal(sn_h5_write(f, "/train/x", 2, xtr, SN_H5_F32, x), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/train/y", 2, ytr, SN_H5_F32, y), SN_OK);
+    if (v == INFINITY) {   /* stored as float64: a finite 1e300, beyond a float's range */
+        static double wide[NTR * 3];
+        for (int i = 0; i < NTR * 3; i++)
+            wide[i] = i == 5 * 3 + 1 ? 1e300 : (double)y[i];
+        assert_int_equal(sn_h5_write(f, "/train/y", 2, ytr, SN_H5_F64, wide), SN_OK);
+    } else {
+        assert_int_equal(sn_h5_write(f, "/train/y", 2, ytr, SN_H5_F32, y), SN_OK);
+    }
     assert_int_equal(sn_h5_write(f, "/test/x", 2, xte, SN_H5_F32, x), SN_OK);
     assert_int_equal(sn_h5_write(f, "/test/y", 2, yte, SN_H5_F32, y + NTR * 3 - NTE * 3), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
