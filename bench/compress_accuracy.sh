@@ -12,7 +12,7 @@
 #
 # Each run takes the shared lock when SN_LOCK names it (flock), so heavy
 # jobs of other people wait between runs, not for the whole table:
-#   SN_LOCK=/work/heavy.lock sh bench/compress_accuracy.sh
+#   SN_LOCK=/tmp/heavy.lock sh bench/compress_accuracy.sh
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA:-data/fashion-mnist.h5}

@@ -8,7 +8,7 @@
 # REPEATS times each (default 5).  images/s is --profile's (rank 0, the
 # steps after the warm-up).  Prints the medians and streamed / cached.
 #
-#   SN_LOCK=/work/heavy.lock sh bench/stream.sh   (each run under the shared lock)
+#   SN_LOCK=/tmp/heavy.lock sh bench/stream.sh   (each run under the shared lock)
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA:-data/fashion-mnist.h5}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/sim/scaling.sh: weak-scaling efficiency of zoo models on simulated
-# fat trees (make sim; run it alone: flock /work/heavy.lock make sim).
+# fat trees (make sim; run it alone on the machine: make sim).
 #
 # For each model, platform (bench/sim/platforms/PLATFORM.xml), ranks per
 # node K and rank count P, the replay (build/bench/sim/replay.so) takes

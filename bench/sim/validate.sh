@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/sim/validate.sh: the simulator against this machine (make sim-validate;
-# about 3 minutes a model; run it alone: flock /work/heavy.lock).
+# about 3 minutes a model; run it alone on the machine).
 #
 # For each model, RUNS times in turn:
 #   - `train --profile` at 1 rank x 1 thread, the model file's batch / 2

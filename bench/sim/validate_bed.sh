@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/sim/validate_bed.sh: the simulator against the multi-host test bed
-# (make sim-validate-bed; as root, a few minutes; run it alone:
-# flock /work/heavy.lock).  Inside a bed of 2 hosts (tests/cluster/bed.sh),
+# (make sim-validate-bed; as root, a few minutes; run it alone on the
+# machine).  Inside a bed of 2 hosts (tests/cluster/bed.sh),
 # for each link cap in RATES (default "10gbit 1gbit") and placement in PER
 # (ranks a host, default "1 2"), RUNS times (default 3) in turn:
 #   - `train --profile` of MODEL (default mlp) at 1 rank x 1 thread on bed

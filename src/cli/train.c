@@ -813,8 +813,8 @@ static int wrap_up(const struct train_flags *f, struct run *r)
     if (f->profile && rank0) {
         profile_print(&r->prof, m, sn_trainer_net(r->t)->batch, r->threads);
         const int64_t steps = sn_trainer_state(r->t)->global_step - r->prof.first_step;
-        if (steps > 0)
-            cli_printf("gradient messages sent by rank 0: %.4f MB per step (%s)\n",
+        if (steps > 0 && sn_dist_size() > 1)   /* one rank sends nothing */
+            cli_printf("gradient messages sent by rank 0: %.4f MiB per step (%s)\n",
                        (double)sn_trainer_bytes_sent(r->t) / (double)steps / 1048576.0,
                        sn_trainer_reducer_name(r->t));
     }
