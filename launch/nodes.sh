@@ -40,7 +40,11 @@ read_hostfile() {
     # writes holds open() forever, deaf to the scripts' signal traps
     local text st=0 file=$1
     [ "$file" = - ] && file=./-   # the file of that name, which head would take for stdin
-    text=$(timeout 10 head -c 1048577 -- "$file") || st=$?
+    # a NUL byte, which bash would drop with a warning of its own, becomes
+    # \001: refused as any other character a host name cannot hold
+    local -
+    set -o pipefail
+    text=$(timeout 10 head -c 1048577 -- "$file" | tr '\000' '\001') || st=$?
     if [ "$st" = 124 ]; then
         echo "$me: $1: nothing to read from the hostfile within 10 s (a FIFO that no one writes?)" >&2
         return 2

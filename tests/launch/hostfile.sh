@@ -210,6 +210,13 @@ mkdir -p "$t/dash" && printf 'node01 slots=2 nonsense\n' > "$t/dash/-"
 st=$?
 [ "$st" = 2 ] && grep -qF "node node01: 'nonsense' is not slots=N" "$t/err" ||
     bad "cluster.sh with a hostfile named -: exit $st: $(head -3 "$t/err")"
+# a NUL byte in a name: named like any character a host name cannot hold,
+# without bash's own "ignored null byte" warning
+printf 'local\000host slots=1\n' > "$t/nul"
+SCRATCHNET=/bin/true AGENT=false bash "$top/launch/cluster.sh" "$t/nul" info > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && grep -qF "node 'local?host': a host name is" "$t/err" && ! grep -q "null byte" "$t/err" ||
+    bad "cluster.sh with a NUL byte in the hostfile: exit $st: $(head -3 "$t/err")"
 # a FIFO that no one writes: said after 10 s (it held open() forever, and
 # the script deaf to SIGTERM, until SIGKILL)
 mkfifo "$t/fifo"
