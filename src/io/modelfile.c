@@ -1175,6 +1175,9 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
 {
     if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
         text += 3;   /* a UTF-8 byte-order mark, as some Windows editors write */
+    if (strncmp(text, "\xef\xbb\xbf", 3) == 0)   /* libinih would take a second one */
+        return sn_fail(SN_EINVAL, "%s:1: two UTF-8 byte-order marks at the start (saved twice "
+                       "by an editor?): remove one", fname);
     struct parser p = { .fname = fname, .text = text };
     int ini_rc = ini_parse_stream(reader, &p, handler, &p);
     if (!p.rc && ini_rc > 0)

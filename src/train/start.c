@@ -41,6 +41,16 @@ static bool listed(const char *list, const char *name)
     return false;
 }
 
+/* Whether parameter p of l is frozen at a random start: it never trains
+ * (freeze = 1, or freeze = weight), and its start is drawn (not zeros,
+ * ones, identities or whitening filters, which a recipe may freeze). */
+static bool frozen_random(const struct sn_layer *l, const struct sn_param *pr)
+{
+    const bool frozen = !pr->buffer && (l->freeze || !pr->trainable);
+    return frozen && (pr->init == SN_INIT_FANIN_UNIFORM || pr->init == SN_INIT_HE ||
+                      pr->init == SN_INIT_XAVIER);
+}
+
 /* A frozen layer --init did not load keeps its random initialisation and
  * never trains: in fine-tuning nearly always a name that does not match. */
 static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
@@ -50,13 +60,14 @@ static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
     size_t used = 0;
     for (int i = 0; i < t->m->n_layers; i++) {
         const struct sn_layer *l = t->m->layers[i];
-        bool all = l->freeze && l->n_params > 0 && !listed(s->init_refit, l->name);
-        for (int p = 0; all && p < l->n_params; p++) {
+        bool missed = false;
+        for (int p = 0; p < l->n_params && !missed; p++) {
             char path[256];
             snprintf(path, sizeof path, "/params/%s/%s", l->name, l->params[p].name);
-            all = sn_h5_exists(f, path);
+            missed = frozen_random(l, &l->params[p]) &&
+                     (listed(s->init_refit, l->name) || !sn_h5_exists(f, path));
         }
-        if (l->freeze && l->n_params > 0 && !all && used < sizeof names)
+        if (missed && used < sizeof names)
             used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
                                      used ? ", " : "", l->name);
     }

@@ -884,6 +884,7 @@ static void make_hostile_fixtures(void)
                                  "filters = 4\nsize = 1\ninit = whiten\n[dense]\nunits = 3\n");
     write_text("freezebias.cfg", "[net]\ninput = 8\n[dense]\nunits = 3\nfreeze = bias\n");
     write_text("bom.cfg", "\xef\xbb\xbf[net]\ninput = 8\n[dense]\nunitz = 3\n");
+    write_text("bom2.cfg", "\xef\xbb\xbf\xef\xbb\xbf\n[net]\ninput = 8\n[dense]\nunits = 3\n");
     write_text("ffhead.cfg", "\f\n\v\n[net]\ninput = 8\n[dense]\nunits = 3\n");
     write_text("bomlog.jsonl", "\xef\xbb\xbf{\"epoch\": 1, \"train_loss\": 0.5}\n");
     {   /* m.cfg after 5,000 blank lines and 60 comment lines: 5.9 KB before [net] */
