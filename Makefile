@@ -611,7 +611,7 @@ data-cifar10: $(BIN)
 	        -o data/cifar10.h5 --source "CIFAR-10 (JPEG copy)"; rc=$$?; \
 	    rm -rf data/cifar10-images; exit $$rc; \
 	else \
-	    echo "data-cifar10: neither data/cifar-10-batches-bin nor $(CIFAR_JPEG) is here;"; \
+	    echo "data-cifar10: none of data/cifar-10-batches-bin, data/cifar10-download/cifar-10-batches-bin and $(CIFAR_JPEG) is here;"; \
 	    echo "  with internet, datasets/fetch.sh cifar10 downloads and converts it (datasets/README.md)"; exit 2; \
 	fi
 

@@ -1,7 +1,8 @@
 /* scratchnet: the public API, one include for programs built on
  * libscratchnet (installed: cc prog.c $(pkg-config --cflags --libs scratchnet);
  * in the source tree, after make: cc prog.c -Iinclude -Isrc -Lbuild
- * -lscratchnet -Wl,-rpath,$PWD/build, the shared library bringing its own).
+ * -lscratchnet -lm -Wl,-rpath,$PWD/build, the shared library bringing its
+ * own).
  *
  *   train  the trainer: a model file's text and a dataset in, training on
  *          every MPI rank out (create, step, end of epoch, save, destroy;

@@ -155,7 +155,11 @@ for a in "$@"; do
     case "$a" in --threads=*) given=${a#--threads=} ;; esac
     prev=$a
 done
-[ -n "$given" ] && threads_from=" (--threads $given given: that many run; THREADS $THREADS sets the binding)"
+if [ -n "$given" ]; then
+    threads_from=" (--threads $given given: that many run"
+    [ "$BIND" = core ] && threads_from="$threads_from, on the $THREADS core(s) bound to each rank (THREADS=)"
+    threads_from="$threads_from)"
+fi
 echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x ${given:-$THREADS} thread(s)${threads_from:-}, $MPI: ${version:-$bin}" >&2
 
 # The job, its stderr copied through a watcher that notes the first line
@@ -263,10 +267,11 @@ fi
 by_signal=0
 [ "$status" -gt 128 ] && [ "$status" -le 192 ] && by_signal=1
 if [ -n "$stop" ] && [ "$by_signal" = 1 ]; then   # a rank still starting cannot save yet
+    saved="nothing was saved (no rank had started training)"
+    [ -f "$tmp/stopped" ] && saved="the lines above say what was saved (--resume auto continues from the last checkpoint)"
     echo "launch/cluster.sh: the job ended by signal" \
          "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128))) after the stop" \
-         "was passed on: a rank that had not started yet could not take it; the lines above" \
-         "say what was saved (--resume auto continues from the last checkpoint)" >&2
+         "was passed on: a rank that had not started yet could not take it; $saved" >&2
     exit 1
 fi
 [ "$by_signal" = 1 ] && echo "launch/cluster.sh: a rank or the launcher was ended by signal" \

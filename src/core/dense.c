@@ -1,7 +1,9 @@
 /* dense: fully connected layer (see dense.h).
  *
  * Legend: B batch, I inputs, O outputs.  x (B,I), w (O,I), b (O), y (B,O).
- * Both directions are three GEMMs through sn_sgemm (OpenBLAS threads them);
+ * Three GEMMs through sn_sgemm (OpenBLAS threads them): one forward (y =
+ * x w^T), two backward (dw = dz^T x, dx = dz w, dz the output gradient
+ * through the activation);
  * the bias and activation are fused into one pass over y.
  */
 #include "core/dense.h"
