@@ -157,7 +157,7 @@ for a in "$@"; do
 done
 if [ -n "$given" ]; then
     threads_from=" (--threads $given given: that many run"
-    [ "$BIND" = core ] && threads_from="$threads_from, on the $THREADS core(s) bound to each rank (THREADS=)"
+    [ "$BIND" = core ] && threads_from="$threads_from, on the $THREADS core(s) bound to each rank, which THREADS= sets"
     threads_from="$threads_from)"
 fi
 echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x ${given:-$THREADS} thread(s)${threads_from:-}, $MPI: ${version:-$bin}" >&2
