@@ -167,6 +167,12 @@ static int check_names(const char *list)
             if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
                 return sn_fail(SN_EUSAGE, "--classes: name %zu holds a control character "
                                "(byte 0x%02x)", n, (unsigned char)p[i]);
+        char name[SN_H5_MAX_STR + 1];   /* UTF-8 text, as train and eval will require */
+        memcpy(name, p, len);
+        name[len] = '\0';
+        sn_text_clean(name, false);
+        if (strncmp(name, p, len) != 0)
+            return sn_fail(SN_EUSAGE, "--classes: name %zu is not UTF-8 text ('%s')", n, name);
         if (p[0] == ' ' || p[len - 1] == ' ')   /* ' a' would be another class than 'a' */
             return sn_fail(SN_EUSAGE, "--classes: name %zu '%.*s' starts or ends with a blank",
                            n, (int)len, p);
@@ -515,6 +521,9 @@ static int convert_subset(int argc, char **argv)
         const struct sn_split *va = d ? sn_dataset_split(d, "val") : NULL;
         if (!rc && !tr->y_int)
             rc = sn_fail(SN_EINVAL, "%s: /train/y holds targets, not class labels", pos[0]);
+        size_t n_names;   /* names train and eval would refuse are not passed on */
+        if (!rc)
+            rc = cli_check_dataset_classes(d, pos[0], 0, &n_names);
         if (!rc)
             rc = sn_dataset_cache(d, tr);
         if (!rc && te)
@@ -598,6 +607,10 @@ static int convert_images(int argc, char **argv)
         if (cifar) {
             rc = sn_cifar10_read(dir[0], &tr, &te);
             test = dir[0];
+            char meta[4200];   /* its names as train and eval will read them */
+            snprintf(meta, sizeof meta, "%s/batches.meta.txt", dir[0]);
+            if (!rc)
+                rc = cli_check_class_names(meta, "the file", tr.classes, (size_t)tr.n_classes, 0);
         } else {
             rc = sn_folder_read_sized(dir[0], NULL, fit_h, fit_w, &tr);
             if (!rc && test)
