@@ -1,14 +1,18 @@
 /* gnuplot: run gnuplot to draw a PNG, with user text kept inert (see
  * gnuplot.h). */
+#define _DEFAULT_SOURCE   /* syscall, for getdents64 in a signal handler */
 #include "cli/gnuplot.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +21,11 @@
 #include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fsutil.h"
+
+/* What a second Ctrl-C removes (cli_gnuplot_abandon): each name is
+ * complete before the flag that publishes it is set. */
+static char held_dir[4200], held_png[4200];
+static volatile sig_atomic_t have_dir, have_png;
 
 int cli_tmpdir(char *dir, size_t len)
 {
@@ -29,11 +38,16 @@ int cli_tmpdir(char *dir, size_t len)
     if (!mkdtemp(dir))
         return sn_fail(SN_EIO, "cannot create a temporary directory in %s (TMPDIR): %s", base,
                        strerror(errno));
+    if (strlen(dir) < sizeof held_dir) {
+        strcpy(held_dir, dir);
+        have_dir = 1;
+    }
     return SN_OK;
 }
 
 void cli_tmpdir_remove(const char *dir)
 {
+    have_dir = 0;
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
@@ -114,6 +128,36 @@ static void feed(int fd, const char *text, size_t len)
     sigaction(SIGPIPE, &old, NULL);
 }
 
+static bool is_dot(const char *n)
+{
+    return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
+}
+
+void cli_gnuplot_abandon(void)
+{
+    if (have_png)
+        unlink(held_png);
+    if (!have_dir)
+        return;
+    /* the folder's files by getdents64: opendir allocates, which a signal
+     * handler may not */
+    const int fd = open(held_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char buf[4096] __attribute__((aligned(8)));
+    long n;
+    while (fd >= 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long at = 0; at < n;) {
+            const char *name = buf + at + 19;   /* after ino, off, reclen, type */
+            unsigned short reclen;
+            memcpy(&reclen, buf + at + 16, sizeof reclen);
+            if (!is_dot(name))
+                unlinkat(fd, name, 0);
+            at += reclen;
+        }
+    if (fd >= 0)
+        close(fd);
+    rmdir(held_dir);
+}
+
 /* Start gnuplot in dir with stdin from a new pipe (its write end in
  * *to), stdout to out, stderr to err; its pid, or -1. */
 static pid_t start_gnuplot(const char *dir, int out, int err, int *to)
@@ -121,8 +165,13 @@ static pid_t start_gnuplot(const char *dir, int out, int err, int *to)
     int p[2];
     if (pipe(p) != 0)
         return -1;
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {   /* the child: only async-signal-safe calls, then exec */
+        /* it ends with the command, however that ends (a second Ctrl-C
+         * left it drawing, orphaned) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(126);
         close(p[1]);
         if (dup2(p[0], 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || chdir(dir) != 0)
             _exit(126);
@@ -255,6 +304,8 @@ int cli_gnuplot(const char *script, const char *dir, const char *png, int width,
     int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (out < 0)
         return sn_fail(SN_EIO, "%s: cannot write the picture here: %s", png, strerror(errno));
+    strcpy(held_png, tmp);   /* tmp fits: checked above */
+    have_png = 1;
     int err = open(errp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int to = -1;
     pid_t pid = err < 0 ? -1 : start_gnuplot(dir, out, err, &to);
@@ -262,6 +313,7 @@ int cli_gnuplot(const char *script, const char *dir, const char *png, int width,
     if (err >= 0)
         close(err);
     if (pid < 0) {
+        have_png = 0;
         remove(tmp);
         return sn_fail(SN_EIO, "cannot start gnuplot: %s", strerror(errno));
     }
@@ -274,8 +326,11 @@ int cli_gnuplot(const char *script, const char *dir, const char *png, int width,
     if (!rc)
         rc = judge(fed, st, late, msg, tmp, png);
     if (rc) {
+        have_png = 0;
         remove(tmp);
         return rc;
     }
-    return sn_fs_commit(tmp, png);
+    rc = sn_fs_commit(tmp, png);
+    have_png = 0;
+    return rc;
 }

@@ -53,4 +53,9 @@ int cli_gnuplot_check(const char *png);
 int cli_tmpdir(char *dir, size_t len);
 void cli_tmpdir_remove(const char *dir);
 
+/* A second Ctrl-C ends the command at once (src/cli/main.c): what the
+ * picture's drawing leaves meanwhile (the temporary folder and the hidden
+ * picture beside its name) is removed first.  Async-signal-safe. */
+void cli_gnuplot_abandon(void);
+
 #endif
