@@ -978,6 +978,26 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
                    : WTERMSIG(st) == SIGKILL ? "was killed" : "crashed");
 }
 
+/* The bytes of obj's attributes kept in dense storage (past 64 KiB an
+ * object), which libhdf5 reads whole when any of them is looked at, even
+ * to learn whether one exists or its size (an 800 MB mean took 1.6 GB). */
+static hsize_t dense_attr_bytes(hid_t obj)
+{
+    H5O_info_t oi;
+    if (H5Oget_info2(obj, &oi, H5O_INFO_META_SIZE) < 0)
+        return 0;   /* the command says what it cannot read */
+    return oi.meta_size.attr.heap_size + oi.meta_size.attr.index_size;
+}
+
+static hsize_t dense_attr_bytes_at(struct sn_h5 *f, const char *path)
+{
+    hid_t o = H5Oopen(f->id, path, H5P_DEFAULT);
+    hsize_t n = o < 0 ? 0 : dense_attr_bytes(o);
+    if (o >= 0)
+        H5Oclose(o);
+    return n;
+}
+
 /* Attribute values up to this size are read by the probe (the class names
  * of SN_H5_MAX_STRS strings fit). */
 #define PROBE_ATTR_BYTES ((size_t)64 << 20)
@@ -1075,7 +1095,8 @@ static herr_t touch_object(hid_t root, const char *name, const H5O_info_t *info,
     hid_t o = H5Oopen(root, name, H5P_DEFAULT);
     if (o < 0)
         return 0;   /* the command explains what it cannot open */
-    H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, touch_attr, NULL);
+    if (dense_attr_bytes(o) <= SN_H5_MAX_ATTR_BYTES)   /* else the command refuses them */
+        H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, touch_attr, NULL);
     if (info->type == H5O_TYPE_DATASET)
         touch_dataset(ctx, name, o);
     H5Oclose(o);
@@ -1733,12 +1754,20 @@ int sn_h5_write_stoppable(struct sn_h5 *f, const char *path, int ndim, const siz
 
 bool sn_h5_has_attr(struct sn_h5 *f, const char *path, const char *name)
 {
-    return sn_h5_exists(f, path) &&
-           H5Aexists_by_name(f->id, path, name, H5P_DEFAULT) > 0;
+    /* too many to look at: said by the read (open_attr), not passed over */
+    return sn_h5_exists(f, path) && (dense_attr_bytes_at(f, path) > SN_H5_MAX_ATTR_BYTES ||
+                                     H5Aexists_by_name(f->id, path, name, H5P_DEFAULT) > 0);
 }
 
 static int open_attr(struct sn_h5 *f, const char *path, const char *name, hid_t *a)
 {
+    const hsize_t dense = sn_h5_exists(f, path) ? dense_attr_bytes_at(f, path) : 0;
+    if (dense > SN_H5_MAX_ATTR_BYTES)
+        return sn_fail(SN_EINVAL, "%s: the attributes of %s take %llu MB, more than the %d MB "
+                       "scratchnet reads (libhdf5 reads them whole to look at any; a "
+                       "per-feature mean or std holds at most %d values)", f->path, path,
+                       (unsigned long long)(dense >> 20), (int)(SN_H5_MAX_ATTR_BYTES >> 20),
+                       SN_H5_MAX_NORM);
     if (!sn_h5_has_attr(f, path, name))
         return sn_fail(SN_EINVAL, "%s: attribute %s of %s is missing", f->path, name, path);
     *a = H5Aopen_by_name(f->id, path, name, H5P_DEFAULT, H5P_DEFAULT);

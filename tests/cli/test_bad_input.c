@@ -1005,6 +1005,14 @@ static void make_hostile_fixtures(void)
     with_attr_as("norm1.h5", "stdtiny.h5", "/", "std", 1e-300, false);
     with_attr_n("blobs.h5", "mean8.h5", "/", "mean", (const double[]){ 0, 0, 0, 0, 0, 0, 0, 0 }, 8,
                 false);
+    {   /* a mean of 11 million values (88 MB in dense storage): libhdf5 reads
+         * all of it to look at any attribute of /train/x */
+        const size_t n = 11000000;
+        double *zeros = calloc(n, sizeof *zeros);
+        assert_non_null(zeros);
+        with_attr_n("blobs.h5", "bigmean.h5", "/train/x", "mean", zeros, n, false);
+        free(zeros);
+    }
     with_attr_n("mean8.h5", "std0.h5", "/", "std", (const double[]){ 1, 1, 0, 1, 1, 1, 1, 1 }, 8,
                 false);
     /* normalisations that map the data beyond +-1e6: std 2e-38 or scale
