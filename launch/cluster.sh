@@ -77,9 +77,7 @@ tmp=$(mktemp -d)
 trap '[ "$BASHPID" = "$$" ] && rm -rf "$tmp"' EXIT
 case "$MPI" in
 openmpi)
-    bin=${SCRATCHNET:-$here/build/scratchnet}
-    # installed (share/doc/scratchnet/launch): the scratchnet on PATH
-    [ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet || echo "$bin")
+    bin=${SCRATCHNET:-$(default_bin "$here/build/scratchnet")}
     # the nodes as read and checked: mpirun never reads the user's file
     # again (a pipe would be empty, a file changed since unchecked)
     for n in "${nodes[@]}"; do echo "$n slots=$per"; done > "$tmp/hosts"
@@ -135,7 +133,7 @@ case "${SCRATCHNET:-}" in
     fi ;;
 esac
 if [ -z "${SCRATCHNET:-}" ]; then
-    [ -x "$bin" ] || die "$bin is not built: $make_it builds it"
+    [ -x "$bin" ] || no_bin "$bin" "$make_it"
     version=$("$bin" --version 2>/dev/null | head -1)
     newer=$(find "$here/src" "$here/Makefile" -newer "$bin" \( -name '*.[ch]' -o -name Makefile \) \
             2>/dev/null | head -1)

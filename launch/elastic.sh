@@ -89,13 +89,17 @@ if [ -z "$batch" ]; then
     [ -n "$model" ] || die "needs --model (or --batch) to know the global batch"
     case "${MPI:-openmpi}" in
     mpich) bin=$here/build-mpich/scratchnet ;;
-    *) bin=$here/build/scratchnet ;;
+    *) bin=$(default_bin "$here/build/scratchnet") ;;
     esac
     bin=${SCRATCHNET:-$bin}
-    [ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet || echo "$bin")
     case "$bin" in -*)
         die "SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" ;;
     esac
+    if [ -n "${SCRATCHNET:-}" ]; then
+        command -v "$bin" > /dev/null || die "SCRATCHNET=$bin: no such program"
+    else
+        [ -x "$bin" ] || no_bin "$bin" "make"
+    fi
     info=$("$bin" info --model "$model" 2>&1) || die "cannot read the global batch of '$model': $info"
     batch=$(printf '%s\n' "$info" | sed -n 's/^input .*  batch \([0-9]*\)  .*/\1/p' | head -1)
 fi

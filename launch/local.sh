@@ -26,8 +26,11 @@ case "$P_ok:$P_n" in yes:?|yes:??|yes:???|yes:????) P=$P_n ;; *)
     echo "launch/local.sh: ranks must be a whole number from 1 to 9999, got '$P'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHNET:-$here/build/scratchnet}
-# installed (share/doc/scratchnet/launch): the scratchnet on PATH
-[ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet || echo "$bin")
+# installed (share/doc/scratchnet/launch): the scratchnet on PATH, else
+# the one installed with the scripts (PREFIX/bin)
+[ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet ||
+    { [ -x "$here/../../../bin/scratchnet" ] && echo "$here/../../../bin/scratchnet"; } ||
+    echo "$bin")
 case "$bin" in -*)   # never an option of mpirun's
     echo "launch/local.sh: SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" >&2
     exit 2 ;;
@@ -38,8 +41,10 @@ case "$bin" in
 */*) if ! [ -f "$bin" ] || ! [ -x "$bin" ]; then
         if [ -n "${SCRATCHNET:-}" ]; then
             echo "launch/local.sh: SCRATCHNET=$bin: no executable file at that path" >&2
-        else
+        elif [ -f "$here/Makefile" ]; then
             echo "launch/local.sh: $bin is not built: make builds it (or set SCRATCHNET)" >&2
+        else   # an installed copy
+            echo "launch/local.sh: no scratchnet on PATH or in $(cd "$here/../../.." && pwd)/bin: add its folder to PATH, or set SCRATCHNET" >&2
         fi
         exit 2
     fi ;;

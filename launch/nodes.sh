@@ -13,6 +13,24 @@ whole() {
     echo "$v"
 }
 
+# default_bin PATH: the program when SCRATCHNET is not set: PATH when it is
+# built, else the scratchnet on PATH, else (an installed copy of the
+# scripts, in PREFIX/share/doc/scratchnet/launch) PREFIX/bin's.
+default_bin() {
+    if [ -x "$1" ]; then echo "$1"; return; fi
+    command -v scratchnet && return
+    if [ -x "$here/../../../bin/scratchnet" ]; then echo "$here/../../../bin/scratchnet"; return; fi
+    echo "$1"
+}
+
+# no_bin PATH MAKE: why there is no program at PATH (exit 2)
+no_bin() {
+    if [ -f "$here/Makefile" ]; then
+        die "$1 is not built: $2 builds it"
+    fi
+    die "no scratchnet on PATH or in $(cd "$here/../../.." && pwd)/bin: add its folder to PATH, or set SCRATCHNET"
+}
+
 # read_hostfile FILE: sets nodes (the names, in order), self_node (the one
 # that is this machine, or empty) and per (the slots
 # every node has: Open MPI's `node01 slots=2`, 1 without slots=;

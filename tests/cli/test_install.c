@@ -86,6 +86,14 @@ static void test_install_prefix(void **state)
         assert_non_null(f);
         fclose(f);
     }
+    /* the installed launch scripts find the installed program without PATH
+     * (they said "PREFIX/share/doc/scratchnet/build/scratchnet is not built") */
+    rc = sn_test_run("PATH=/usr/bin:/bin OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                     "sh %s/share/doc/scratchnet/launch/local.sh 1 --version", p);
+    assert_int_equal(rc, 0);
+    char *ver = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(ver, "scratchnet "));
+    free(ver);
     /* every relative link of the installed guides leads to an installed file */
     rc = sn_test_run("cd %s/share/doc/scratchnet && for f in $(find . -name '*.md'); do "
                      "grep -o '](\\([^)#]*\\)' \"$f\" | sed 's/^](//' | "
