@@ -134,6 +134,8 @@ void sn_act_forward_seq(enum sn_act a, const float *x, float *y, size_t n)
         for (size_t i = 0; i < n; i++)
             y[i] = gelu_tanh(x[i]);
         break;
+    case SN_ACT_COUNT:   /* not a kind: -Wswitch names a kind without its case */
+        break;
     }
 }
 
@@ -197,6 +199,8 @@ static void backward_seq(enum sn_act a, const float *x, const float *y, const fl
             for (size_t i = 0; i < n; i++)
                 dx[i] = dy[i] * gelu_tanh_grad(x[i]);
         }
+        break;
+    case SN_ACT_COUNT:
         break;
     }
 }

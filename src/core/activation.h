@@ -30,8 +30,8 @@ enum sn_act {
     SN_ACT_SOFTMAX,   /* over the F features of each row */
     SN_ACT_GELU,      /* "gelu": x Phi(x), PyTorch's GELU(approximate='none') */
     SN_ACT_GELU_TANH, /* "gelu_tanh": PyTorch's GELU(approximate='tanh') */
+    SN_ACT_COUNT      /* how many: a new kind goes above (tests loop over them all) */
 };
-#define SN_ACT_COUNT (SN_ACT_GELU_TANH + 1)
 
 #define SN_LEAKY_SLOPE 0.01f
 

@@ -60,12 +60,13 @@ void sn_test_fd_check(sn_test_fn f, void *ctx, float *p, const float *g, size_t 
         double fd = (fp - fm) / step;
         double err = fabs(fd - g[i]);
         double allowed = atol + rtol * fabs(fd);
-        if (err - allowed > worst || (!fail && err > allowed)) {
+        const bool bad = !(err <= allowed);   /* a NaN fails too */
+        if (err - allowed > worst || (!fail && bad)) {
             worst = err - allowed;
             wi = i;
             wfd = fd;
         }
-        if (err > allowed)
+        if (bad)
             fail = true;
     }
     if (fail) {
