@@ -1837,7 +1837,5 @@ int main(void)
         cmocka_unit_test(test_init_loads_whole_layers),
         cmocka_unit_test(test_printed_names_are_clean),
     };
-    if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*budget */
-        cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, NULL);
 }

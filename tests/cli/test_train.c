@@ -2889,7 +2889,5 @@ int main(void)
         cmocka_unit_test(test_train_speedrun_features_resume),
         cmocka_unit_test(test_train_whiten_lookahead_resume),
     };
-    if (getenv("SN_TEST_FILTER"))   /* one test by name, e.g. SN_TEST_FILTER=*full_disk */
-        cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -8,6 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* SN_TEST_FILTER=name (a cmocka pattern, * and ?) runs only the tests of
+ * that name, in every test program: set before main. */
+__attribute__((constructor)) static void test_filter(void)
+{
+    if (getenv("SN_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("SN_TEST_FILTER"));
+}
+
 void sn_test_close_arrays(const float *a, const float *b, size_t n, double atol, double rtol,
                           const char *an, const char *bn, const char *file, int line)
 {
