@@ -181,10 +181,13 @@ int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,
  * pictures); free with sn_h5_free_strs.  Class names, the run record's
  * keys and the reducer's array names are read this way. */
 #define SN_H5_MAX_STR 4096
-/* The attributes of one object in dense storage (past 64 KiB), which
- * libhdf5 reads whole to look at any of them: at most this many bytes, which
- * hold a per-feature mean and std of SN_H5_MAX_NORM values each. */
+/* The attributes of one object (its header, and dense storage past 64
+ * KiB), which libhdf5 reads whole to look at any of them: at most this many
+ * bytes, which hold a per-feature mean and std of SN_H5_MAX_NORM values each. */
 #define SN_H5_MAX_ATTR_BYTES ((hsize_t)80 << 20)
+/* ... and at most this many attributes on one object (scratchnet's files
+ * have a few each) */
+#define SN_H5_MAX_ATTRS 4096
 #define SN_H5_MAX_NORM 4194304
 #define SN_H5_MAX_STRS 100000
 int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, char ***out,
