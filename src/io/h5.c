@@ -1773,7 +1773,7 @@ static int open_attr(struct sn_h5 *f, const char *path, const char *name, hid_t 
                        "%d MB (libhdf5 reads them whole to look at any; a per-feature mean or "
                        "std holds at most %d values)", f->path, path, SN_H5_MAX_ATTRS,
                        (int)(SN_H5_MAX_ATTR_BYTES >> 20), SN_H5_MAX_NORM);
-    if (!sn_h5_has_attr(f, path, name))
+    if (!sn_h5_exists(f, path) || H5Aexists_by_name(f->id, path, name, H5P_DEFAULT) <= 0)
         return sn_fail(SN_EINVAL, "%s: attribute %s of %s is missing", f->path, name, path);
     *a = H5Aopen_by_name(f->id, path, name, H5P_DEFAULT, H5P_DEFAULT);
     if (*a < 0)

@@ -538,30 +538,25 @@ static void test_train_init_replaced_head(void **state)
     char *e0 = err_text();
     assert_null(strstr(e0, "frozen layer"));   /* it was loaded: no word */
     free(e0);
-    /* a frozen layer the file does not hold by that name: said */
-    write_text(sn_test_path("head4r.cfg"),
-               "[net]\ninput = 8\nbatch = 24\nepochs = 1\noptimizer = sgd\nlr = 0.05\n"
-               "[dense]\nname = body\nunits = 16\nactivation = relu\nfreeze = 1\n"
-               "[dense]\nname = dense1\nunits = 3\n");
-    rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --quiet --threads 1",
-                     sn_test_path("head4r.cfg"), sn_test_path("blobs.h5"), sn_test_path("base.h5"));
-    assert_int_equal(rc, 0);
-    e0 = err_text();
-    assert_non_null(strstr(e0, "frozen layer body not loaded from it (not there by that name, "
-                               "or in other shapes): it keeps its random initialisation and "
-                               "never trains"));
-    free(e0);
-    /* freeze = weight alike: the weights stay random */
-    write_text(sn_test_path("head4w.cfg"),
-               "[net]\ninput = 8\nbatch = 24\nepochs = 1\noptimizer = sgd\nlr = 0.05\n"
-               "[dense]\nname = body\nunits = 16\nactivation = relu\nfreeze = weight\n"
-               "[dense]\nname = dense1\nunits = 3\n");
-    rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --quiet --threads 1",
-                     sn_test_path("head4w.cfg"), sn_test_path("blobs.h5"), sn_test_path("base.h5"));
-    assert_int_equal(rc, 0);
-    e0 = err_text();
-    assert_non_null(strstr(e0, "frozen layer body not loaded from it"));
-    free(e0);
+    /* a frozen layer the file does not hold by that name, all of it or its
+     * weights (freeze = weight): said */
+    static const char *const freezes[] = { "1", "weight" };
+    for (int k = 0; k < 2; k++) {
+        char cfg[400];
+        snprintf(cfg, sizeof cfg, "[net]\ninput = 8\nbatch = 24\nepochs = 1\noptimizer = sgd\n"
+                 "lr = 0.05\n[dense]\nname = body\nunits = 16\nactivation = relu\n"
+                 "freeze = %s\n[dense]\nname = dense1\nunits = 3\n", freezes[k]);
+        write_text(sn_test_path("head4r.cfg"), cfg);
+        rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --quiet "
+                         "--threads 1", sn_test_path("head4r.cfg"), sn_test_path("blobs.h5"),
+                         sn_test_path("base.h5"));
+        assert_int_equal(rc, 0);
+        e0 = err_text();
+        assert_non_null(strstr(e0, "frozen layer body not loaded from it (not there by that "
+                                   "name, or in other shapes): it keeps its random "
+                                   "initialisation and never trains"));
+        free(e0);
+    }
 
     /* a file of an unrelated model: nothing fits, a clear error */
     rc = sn_test_run(BIN " train --model %s --data %s --init %s --threads 1", sn_test_path("img.cfg"),
