@@ -220,10 +220,10 @@ pass_on() {
          "step and save" >&2
     kill -"$stop" "$job" 2>/dev/null
 }
-trap 'pass_on TERM' TERM
-trap 'pass_on INT' INT
-trap 'pass_on USR1' USR1
-trap 'kill -HUP "$job" 2>/dev/null' HUP   # the terminal went away: the launcher ends the job
+trap 'trapped=yes; pass_on TERM' TERM
+trap 'trapped=yes; pass_on INT' INT
+trap 'trapped=yes; pass_on USR1' USR1
+trap 'trapped=yes; kill -HUP "$job" 2>/dev/null' HUP   # the terminal went away: the launcher ends the job
 [ -n "$early" ] && pass_on "$early"   # one that came while the job started
 
 ended_by_us=0
@@ -246,9 +246,16 @@ while kill -0 "$job" 2>/dev/null; do
         break
     fi
 done
-while :; do   # a trapped signal ends a wait early: wait until the job has ended
-    { wait "$job"; status=$?; } 2>/dev/null   # not bash's "Killed" line
-    kill -0 "$job" 2>/dev/null || break
+# The launcher's own exit status.  A trapped signal ends a wait early (128 +
+# its number), and the launcher may end meanwhile: bash keeps its status for
+# the next wait, and answers 127 to a wait after that one.
+status=0 waited=""
+while :; do
+    trapped="" s=0
+    { wait "$job" || s=$?; } 2>/dev/null   # not bash's "Killed" line
+    [ "$s" = 127 ] && [ -n "$waited" ] && break
+    status=$s waited=yes
+    [ -n "$trapped" ] || break
 done
 if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop reading
     sleep 1

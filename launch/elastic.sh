@@ -144,9 +144,9 @@ pass_on() {
     stopped=$1
     [ -n "$job" ] && kill -"${1/INT/TERM}" "$job" 2>/dev/null
 }
-trap 'pass_on TERM' TERM
-trap 'pass_on INT' INT
-trap 'pass_on USR1' USR1
+trap 'trapped=yes; pass_on TERM' TERM
+trap 'trapped=yes; pass_on INT' INT
+trap 'trapped=yes; pass_on USR1' USR1
 
 restart=0 status=1 args=("${first[@]}")
 while :; do
@@ -172,9 +172,14 @@ while :; do
     fi
     "$here/launch/cluster.sh" "$tmp/hosts" "${args[@]}" &
     job=$!
-    while :; do   # a trapped signal ends a wait early: wait until the job has ended
-        wait "$job"; status=$?
-        kill -0 "$job" 2>/dev/null || break
+    # cluster.sh's own status: as cluster.sh waits for its launcher
+    status=0 waited=""
+    while :; do
+        trapped="" s=0
+        { wait "$job" || s=$?; } 2>/dev/null
+        [ "$s" = 127 ] && [ -n "$waited" ] && break
+        status=$s waited=yes
+        [ -n "$trapped" ] || break
     done
     ended=$(date +%s.%N)
     job=""

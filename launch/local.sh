@@ -88,14 +88,22 @@ to_ranks() {
         sleep 0.1
     done
 }
-trap 'to_ranks TERM' TERM
-trap 'to_ranks INT' INT
-trap 'to_ranks USR1' USR1
-trap 'kill -HUP "$pid" 2>/dev/null' HUP   # the terminal went away: mpirun ends the job
+trap 'trapped=yes; to_ranks TERM' TERM
+trap 'trapped=yes; to_ranks INT' INT
+trap 'trapped=yes; to_ranks USR1' USR1
+trap 'trapped=yes; kill -HUP "$pid" 2>/dev/null' HUP   # the terminal went away: mpirun ends the job
+# mpirun's own exit status.  A trapped signal ends a wait early (128 + its
+# number), and mpirun may end while the trap runs, reaped by the shell as it
+# waits for the trap's pkill or sleep (timeout(1) sends SIGTERM twice: the
+# second finds no rank left): the shell keeps its status for the next wait,
+# and bash answers 127 to a wait after that one.
+status=0 waited=""
 while :; do
-    status=0
-    wait "$pid" || status=$?
-    kill -0 "$pid" 2>/dev/null || break   # a trapped signal ended the wait, not mpirun
+    trapped="" s=0
+    wait "$pid" 2>/dev/null || s=$?
+    [ "$s" = 127 ] && [ -n "$waited" ] && break
+    status=$s waited=yes
+    [ -n "$trapped" ] || break
 done
 [ "$status" -gt 128 ] && echo "launch/local.sh: a rank was ended by signal" \
     "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" \
