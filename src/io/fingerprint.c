@@ -1,6 +1,7 @@
 /* fingerprint: dataset and model-text fingerprints (see fingerprint.h). */
 #include "io/fingerprint.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,17 +20,44 @@ uint64_t sn_fnv1a(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+/* The line as it is written: what fits of it in out, and a hash of all of
+ * it (a split's per-channel mean and std alone may be thousands of numbers;
+ * a cut line must still tell every difference). */
+struct fp_line {
+    char *out;
+    size_t len, at;
+    bool cut;
+    uint64_t h;
+};
+
+static void put(struct fp_line *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct fp_line *t, const char *fmt, ...)
+{
+    char piece[256];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(piece, sizeof piece, fmt, ap);
+    va_end(ap);
+    const size_t k = n < 0 ? 0 : (size_t)n < sizeof piece ? (size_t)n : sizeof piece - 1;
+    t->h = sn_fnv1a(t->h, piece, k);
+    if (!t->cut && t->at + k < t->len) {
+        memcpy(t->out + t->at, piece, k + 1);
+        t->at += k;
+    } else {
+        t->cut = true;
+    }
+}
+
 /* One split's part of the line, and its rows into *h. */
 static int split_part(struct sn_dataset *d, const struct sn_split *s, float *row, uint64_t *h,
-                      char *out, size_t len)
+                      struct fp_line *t)
 {
     char shape[64];
     sn_shape_str(&s->shape, shape, sizeof shape);
-    int n = snprintf(out, len, "%s %zu x %s %s scale %.9g", s->name, s->n, shape,
-                     s->x_u8 ? "u8" : "f32", s->scale);
-    for (int c = 0; c < s->n_norm && n > 0 && (size_t)n < len; c++)
-        n += snprintf(out + n, len - (size_t)n, "%s%.6g/%.6g", c ? "," : " mean/std ",
-                      s->mean[c], s->std[c]);
+    put(t, "%s %zu x %s %s scale %.9g", s->name, s->n, shape, s->x_u8 ? "u8" : "f32", s->scale);
+    for (int c = 0; c < s->n_norm; c++)
+        put(t, "%s%.6g/%.6g", c ? "," : " mean/std ", s->mean[c], s->std[c]);
     const size_t samples = s->n < 256 ? s->n : 256;
     int rc = SN_OK;
     for (size_t k = 0; k < samples && !rc; k++) {
@@ -42,38 +70,60 @@ static int split_part(struct sn_dataset *d, const struct sn_split *s, float *row
     return rc;
 }
 
+/* The count and hash of the file's class names into *n, *h. */
+static int classes_hash(struct sn_dataset *d, size_t *n, uint64_t *h)
+{
+    char **classes = NULL;
+    *n = 0;
+    *h = SN_FNV_START;
+    if (d->f && sn_h5_has_attr(d->f, "/", "classes")) {
+        int rc = sn_h5_attr_get_strs(d->f, "/", "classes", &classes, n);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < *n; i++)
+        *h = sn_fnv1a(*h, classes[i], strlen(classes[i]) + 1);
+    if (classes)
+        sn_h5_free_strs(classes, *n);
+    return SN_OK;
+}
+
 int sn_dataset_fingerprint(struct sn_dataset *d, float *row, char *out, size_t len)
 {
     static const char *const splits[] = { "train", "test", "val" };
-    uint64_t rows = SN_FNV_START;
-    size_t at = 0;
+    uint64_t rows = SN_FNV_START, ch;
+    struct fp_line t = { .out = out, .len = len, .h = SN_FNV_START };
     out[0] = '\0';
     for (int i = 0; i < 3; i++) {
         const struct sn_split *s = sn_dataset_split(d, splits[i]);
-        if (!s || at + 2 >= len)
+        if (!s)
             continue;
-        if (at)
-            at += (size_t)snprintf(out + at, len - at, "; ");
-        int rc = split_part(d, s, row, &rows, out + at, len - at);
-        if (rc)
-            return rc;
-        at = strlen(out);
-    }
-    char **classes = NULL;
-    size_t n = 0;
-    if (d->f && sn_h5_has_attr(d->f, "/", "classes")) {
-        int rc = sn_h5_attr_get_strs(d->f, "/", "classes", &classes, &n);
+        if (t.h != SN_FNV_START)
+            put(&t, "; ");
+        int rc = split_part(d, s, row, &rows, &t);
         if (rc)
             return rc;
     }
-    uint64_t ch = SN_FNV_START;
-    for (size_t i = 0; i < n; i++)
-        ch = sn_fnv1a(ch, classes[i], strlen(classes[i]) + 1);
-    if (classes)
-        sn_h5_free_strs(classes, n);
-    if (at < len)
-        snprintf(out + at, len - at, "; %zu classes %016llx; rows %016llx", n,
-                 (unsigned long long)ch, (unsigned long long)rows);
+    size_t n;
+    int rc = classes_hash(d, &n, &ch);
+    if (rc)
+        return rc;
+    char tail[96], mark[48];
+    snprintf(tail, sizeof tail, "; %zu classes %016llx; rows %016llx", n,
+             (unsigned long long)ch, (unsigned long long)rows);
+    snprintf(mark, sizeof mark, " ...; all %016llx", (unsigned long long)t.h);
+    const size_t need = strlen(tail) + strlen(mark);
+    if (!t.cut && t.at + strlen(tail) < len) {
+        memcpy(out + t.at, tail, strlen(tail) + 1);
+    } else if (len > need) {   /* what fits, then the hash of the whole and the tail */
+        size_t keep = t.at < len - 1 - need ? t.at : len - 1 - need;
+        for (size_t k = keep; k > keep / 2; k--)   /* at a word's end, for the reader */
+            if (out[k] == ' ' || out[k] == ',') {
+                keep = k;
+                break;
+            }
+        snprintf(out + keep, len - keep, "%s%s", mark, tail);
+    }
     return SN_OK;
 }
 

@@ -18,7 +18,10 @@ uint64_t sn_fnv1a(uint64_t h, const void *p, size_t n);
  * and preprocessing (scale, mean, std), the class names' count and hash,
  * and a hash of up to 256 rows spread over each split (as the model sees
  * them, after scaling), e.g. "train 60000 x 1,28,28 u8 scale 0.00392157;
- * test 10000 ...; 10 classes 5e1f...; rows 9a3c...".  Reads those rows
+ * test 10000 ...; 10 classes 5e1f...; rows 9a3c...".  A line longer than
+ * len - 1 keeps its start, then " ...; all " and a hash of the whole line,
+ * then the classes and rows: a cut line still tells every difference (len
+ * at least 96).  Reads those rows
  * (rows must have room for one row's floats; the dataset's staging must
  * hold one row).  SN_EIO, SN_EINVAL. */
 int sn_dataset_fingerprint(struct sn_dataset *d, float *row, char *out, size_t len);

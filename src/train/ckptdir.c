@@ -233,7 +233,7 @@ int sn_ckptdir_check(const char *dir, bool fresh)
 
 /* sn_ckptdir_lock, once: *replaced when the file locked lost its name
  * meanwhile (try again). */
-static int lock_once(const char *dir, int *fd, bool *replaced)
+static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t was_len)
 {
     char path[4096], holder[256] = "";
     *fd = -1;
@@ -277,6 +277,8 @@ static int lock_once(const char *dir, int *fd, bool *replaced)
         *replaced = true;
         return SN_OK;
     }
+    const ssize_t had = pread(f, was, was_len - 1, 0);   /* the last holder's, kept */
+    was[had > 0 ? had : 0] = '\0';
     char host[128] = "";
     gethostname(host, sizeof host - 1);
     int len = snprintf(holder, sizeof holder, "host %s, pid %ld\n", host, (long)getpid());
@@ -289,12 +291,12 @@ static int lock_once(const char *dir, int *fd, bool *replaced)
     return SN_OK;
 }
 
-int sn_ckptdir_lock(const char *dir, int *fd)
+int sn_ckptdir_lock(const char *dir, int *fd, char *was, size_t was_len)
 {
     bool replaced = true;
     int rc = SN_OK;
     for (int tries = 0; !rc && replaced && tries < 10; tries++)
-        rc = lock_once(dir, fd, &replaced);
+        rc = lock_once(dir, fd, &replaced, was, was_len);
     if (!rc && replaced)
         rc = sn_fail(SN_EIO, "%s/.lock keeps being replaced while it is locked", dir);
     return rc;
@@ -305,6 +307,15 @@ void sn_ckptdir_unlock_remove(const char *dir, int fd)
     char path[4096];
     if (fd >= 0 && snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) < (int)sizeof path)
         unlink(path);   /* still locked: a run opening it now finds it replaced (lock_once) */
+    sn_ckptdir_unlock(fd);
+}
+
+void sn_ckptdir_unlock_restore(int fd, const char *was)
+{
+    if (fd >= 0 && ftruncate(fd, 0) == 0) {
+        ssize_t w = pwrite(fd, was, strlen(was), 0);   /* failed: a holder's name lost, no more */
+        (void)w;
+    }
     sn_ckptdir_unlock(fd);
 }
 

@@ -71,14 +71,18 @@ int sn_ckptdir_check_slot(const char *path);
 int sn_ckptdir_set_aside(const char *path, char *aside, size_t len);
 
 /* Take dir's lock for this process.  *fd is the descriptor that holds it
- * (sn_ckptdir_unlock releases it).  SN_EUSAGE naming the holder's host
- * and pid when another run holds it; SN_EIO when the lock file cannot be
- * made (a read-only folder). */
-int sn_ckptdir_lock(const char *dir, int *fd);
+ * (sn_ckptdir_unlock releases it); was receives what the lock file held
+ * before (up to was_len - 1 bytes, "" for a new file).  SN_EUSAGE naming the
+ * holder's host and pid when another run holds it; SN_EIO when the lock
+ * file cannot be made (a read-only folder). */
+int sn_ckptdir_lock(const char *dir, int *fd, char *was, size_t was_len);
 void sn_ckptdir_unlock(int fd);
 /* Release it and remove the lock file: for a run that made the file and
  * stops before its first step, so that it leaves the folder as it was. */
 void sn_ckptdir_unlock_remove(const char *dir, int fd);
+/* Release it with the lock file's text back to was: for a run that found
+ * the file and stops before its first step. */
+void sn_ckptdir_unlock_restore(int fd, const char *was);
 bool sn_ckptdir_has_lock_file(const char *dir);
 
 /* path is a checkpoint of the model of fingerprint model_fp that this run

@@ -321,7 +321,7 @@ static int stage_folder(struct sn_trainer *t)
         rc = sn_fs_mkdirs(t->o.ckpt_dir);
     t->lock_made = !rc && !sn_ckptdir_has_lock_file(t->o.ckpt_dir);
     if (!rc)
-        rc = sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd);
+        rc = sn_ckptdir_lock(t->o.ckpt_dir, &t->lock_fd, t->lock_was, sizeof t->lock_was);
     return rc;
 }
 
@@ -469,10 +469,11 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     t->lock_fd = -1;
     rc = create_stages(t, model_text, name, sn_dataset_name(ds), start);
     if (rc && rc != SN_EFATAL) {
-        if (t->lock_made) {   /* a refused run leaves the folder as it found it */
+        if (t->lock_made)   /* a refused run leaves the folder as it found it */
             sn_ckptdir_unlock_remove(t->o.ckpt_dir, t->lock_fd);
-            t->lock_fd = -1;
-        }
+        else
+            sn_ckptdir_unlock_restore(t->lock_fd, t->lock_was);
+        t->lock_fd = -1;
         sn_trainer_destroy(t);
         return rc;
     }

@@ -75,24 +75,32 @@ static void test_ckptdir_list(void **state)
 static void test_ckptdir_lock(void **state)
 {
     (void)state;
+    char was[256];
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/lock", sn_test_tmpdir());
     assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
     int a, b;
-    assert_int_equal(sn_ckptdir_lock(dir, &a), SN_OK);
-    assert_int_equal(sn_ckptdir_lock(dir, &b), SN_EUSAGE);
+    assert_int_equal(sn_ckptdir_lock(dir, &a, was, sizeof was), SN_OK);
+    assert_int_equal(sn_ckptdir_lock(dir, &b, was, sizeof was), SN_EUSAGE);
     assert_int_equal(b, -1);
     char want[64];
     snprintf(want, sizeof want, "pid %ld", (long)getpid());
     assert_non_null(strstr(sn_errmsg(), want));
     assert_non_null(strstr(sn_errmsg(), "is in use by another run"));
     sn_ckptdir_unlock(a);
-    assert_int_equal(sn_ckptdir_lock(dir, &b), SN_OK);
-    sn_ckptdir_unlock(b);
+    assert_int_equal(sn_ckptdir_lock(dir, &b, was, sizeof was), SN_OK);
+    assert_non_null(strstr(was, want));   /* the last holder's text */
+    /* a run that fails to start puts back what the file held */
+    sn_ckptdir_unlock_restore(b, "host elsewhere, pid 1\n");
+    char lockpath[1200];
+    snprintf(lockpath, sizeof lockpath, "%s/.lock", dir);
+    char *held = sn_test_slurp(lockpath);
+    assert_string_equal(held, "host elsewhere, pid 1\n");
+    free(held);
     /* removed by its holder (a run that fails before its first step): gone,
      * and a run that opened it just before locks a new file, not the old */
     assert_true(sn_ckptdir_has_lock_file(dir));
-    assert_int_equal(sn_ckptdir_lock(dir, &a), SN_OK);
+    assert_int_equal(sn_ckptdir_lock(dir, &a, was, sizeof was), SN_OK);
     char path[1200];
     snprintf(path, sizeof path, "%s/.lock", dir);
     int early = open(path, O_RDWR);
@@ -100,12 +108,12 @@ static void test_ckptdir_lock(void **state)
     sn_ckptdir_unlock_remove(dir, a);
     assert_false(sn_ckptdir_has_lock_file(dir));
     assert_int_equal(flock(early, LOCK_EX | LOCK_NB), 0);   /* the old file, now nameless */
-    assert_int_equal(sn_ckptdir_lock(dir, &b), SN_OK);      /* a new file: not held */
+    assert_int_equal(sn_ckptdir_lock(dir, &b, was, sizeof was), SN_OK);      /* a new file: not held */
     assert_true(sn_ckptdir_has_lock_file(dir));
     sn_ckptdir_unlock(b);
     close(early);
     /* a folder where the lock file cannot be made */
-    assert_int_equal(sn_ckptdir_lock("/proc/self", &a), SN_EIO);
+    assert_int_equal(sn_ckptdir_lock("/proc/self", &a, was, sizeof was), SN_EIO);
 }
 
 /* The lock file is truncated and written: a link planted under its name
@@ -114,12 +122,13 @@ static void test_ckptdir_lock(void **state)
 static void test_ckptdir_lock_not_through_links(void **state)
 {
     (void)state;
+    char was[256];
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/locklink", sn_test_tmpdir());
     assert_int_equal(sn_test_run("mkdir -p %s && echo precious > %s/victim && "
                                  "ln -s %s/victim %s/.lock", dir, dir, dir, dir), 0);
     int fd;
-    assert_int_equal(sn_ckptdir_lock(dir, &fd), SN_EUSAGE);
+    assert_int_equal(sn_ckptdir_lock(dir, &fd, was, sizeof was), SN_EUSAGE);
     assert_int_equal(fd, -1);
     assert_non_null(strstr(sn_errmsg(), ".lock is a symbolic link"));
     char path[1200];
@@ -128,7 +137,7 @@ static void test_ckptdir_lock_not_through_links(void **state)
     assert_string_equal(text, "precious\n");
     free(text);
     assert_int_equal(sn_test_run("rm %s/.lock && mkfifo %s/.lock", dir, dir), 0);
-    assert_int_equal(sn_ckptdir_lock(dir, &fd), SN_EUSAGE);
+    assert_int_equal(sn_ckptdir_lock(dir, &fd, was, sizeof was), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), ".lock is not a regular file"));
 }
 
@@ -194,12 +203,13 @@ static void test_ckptdir_check(void **state)
 static void test_ckptdir_lock_not_hard_linked(void **state)
 {
     (void)state;
+    char was[256];
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/hard", sn_test_tmpdir());
     assert_int_equal(sn_test_run("mkdir -p %s && echo precious > %s/victim && ln %s/victim "
                                  "%s/.lock", dir, dir, dir, dir), 0);
     int a;
-    assert_int_equal(sn_ckptdir_lock(dir, &a), SN_EUSAGE);
+    assert_int_equal(sn_ckptdir_lock(dir, &a, was, sizeof was), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), "has 2 names (a hard link to another file)"));
     assert_int_equal(sn_test_run("grep -qx precious %s/victim", dir), 0);
 }
