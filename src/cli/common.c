@@ -317,13 +317,27 @@ static struct cli_opt *find_opt(const char *a, struct cli_opt *opts, int n_opts,
     return NULL;
 }
 
+/* Other programs' names of flags scratchnet spells otherwise (PyTorch's
+ * and Keras's scripts, darknet's cfg), for the hint. */
+static const char *const other_names[][2] = {
+    { "learning-rate", "lr" }, { "learning_rate", "lr" }, { "batch-size", "batch" },
+    { "batch_size", "batch" }, { "num-epochs", "epochs" }, { "max-epochs", "epochs" },
+    { "output", "out" }, { "output", "o" }, { "num-threads", "threads" },
+    { "workers", "threads" },
+};
+
 /* An unknown flag, with the flag a typo away from it when there is one
- * ("--epoch": did you mean --epochs?). */
+ * ("--epoch": did you mean --epochs?) or the one other programs name so. */
 static int unknown_flag(const char *a, const struct cli_opt *opts, int n_opts)
 {
     char word[64];
     const int len = (int)strcspn(a, "=");
     snprintf(word, sizeof word, "%.*s", len, a + strspn(a, "-"));
+    for (size_t k = 0; k < sizeof other_names / sizeof other_names[0]; k++)
+        for (int i = 0; i < n_opts && strcmp(word, other_names[k][0]) == 0; i++)
+            if (strcmp(opts[i].name, other_names[k][1]) == 0)
+                return sn_fail(SN_EUSAGE, "unknown flag %.*s (did you mean %s%s?)", len, a,
+                               opts[i].name[1] ? "--" : "-", opts[i].name);
     for (int i = 0; i < n_opts; i++)
         if (opts[i].name[1] && sn_text_near(word, opts[i].name))
             return sn_fail(SN_EUSAGE, "unknown flag %.*s (did you mean --%s?)", len, a,

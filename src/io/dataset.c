@@ -39,6 +39,21 @@ static int read_scale(struct sn_h5 *h, const char *obj, float *scale, bool *foun
     return rc;
 }
 
+/* When n values of mean and std match another dimension of the samples
+ * than the one they are for: the likely cause, the dimensions stored in
+ * another order. */
+static const char *swapped_hint(const struct sn_shape *sh, size_t n)
+{
+    const size_t last = (size_t)sh->d[sh->ndim - 1];
+    if (sh->ndim == 2 && n == (size_t)sh->d[0] && n != last)
+        return " (samples of T x F, features last: time steps and features stored the other "
+               "way round?)";
+    if (sh->ndim >= 3 && n == last && n != (size_t)sh->d[0])
+        return " (samples of C x H x W, channels first: images stored channels-last, "
+               "H x W x C?)";
+    return "";
+}
+
 /* mean and std of obj into s if it has them: 1 value, or `want` (one per
  * channel or feature, `unit`), each std positive. */
 static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
@@ -60,7 +75,8 @@ static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
         return rc;
     if (cm != cs || (cm != 1 && cm != (size_t)want))
         return sn_fail(SN_EINVAL, "%s: mean and std of %s need 1 or %d values (one per %s of "
-                       "%s), found %zu and %zu", file, name, want, unit, xp, cm, cs);
+                       "%s), found %zu and %zu%s", file, name, want, unit, xp, cm, cs,
+                       swapped_hint(&s->shape, cm));
     double *v = malloc(2 * cm * sizeof *v);
     s->mean = malloc(cm * sizeof *s->mean);
     s->std = malloc(cm * sizeof *s->std);
@@ -166,6 +182,26 @@ static int read_prep(struct sn_dataset *d, const char *xp, struct sn_split *s)
     return rc ? rc : check_norm_range(d, xp, s);
 }
 
+/* /SPLIT/y is neither integer labels (N) nor float targets (N, K): what
+ * it is, and the fix of the likeliest mistake. */
+static int bad_y_shape(const char *file, const char *yp, int ny, const size_t *ydims, int ycls)
+{
+    char shape[96] = "";
+    size_t at = 0;
+    for (int i = 0; i < ny && at < sizeof shape; i++)
+        at += (size_t)snprintf(shape + at, sizeof shape - at, "%s%zu", i ? ", " : "", ydims[i]);
+    const char *kind = ycls == SN_H5_CLASS_INT ? "integers" : ycls == SN_H5_CLASS_FLOAT ? "floats"
+                     : "values that are neither integers nor floats";
+    const char *fix = ycls == SN_H5_CLASS_FLOAT && ny == 1
+        ? ": float targets of a regression take the shape (N, 1) (h5py: y.reshape(-1, 1)), and "
+          "class labels are integers (y.astype('int32'))"
+        : ycls == SN_H5_CLASS_INT && ny == 2 && ydims[1] == 1
+        ? ": class labels take the shape (N) (h5py: y.reshape(-1)), and float targets are floats"
+        : "";
+    return sn_fail(SN_EINVAL, "%s: %s holds %s of shape (%s); it must be integer labels (N) or "
+                   "float targets (N, K)%s", file, yp, kind, shape, fix);
+}
+
 /* " (the file's splits: train, val)" or " (the file has no split)": what
  * a command asking for a missing one could take instead. */
 static void splits_there(struct sn_dataset *d, char *buf, size_t len)
@@ -258,8 +294,7 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
             s->y_int = false;
             s->y_k = (int)ydims[1];
         } else {
-            return sn_fail(SN_EINVAL, "%s: %s must be integer labels (N) or float targets (N, K)",
-                           file, yp);
+            return bad_y_shape(file, yp, ny, ydims, ycls);
         }
     }
 

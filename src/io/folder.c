@@ -238,14 +238,16 @@ static int check_class_folders(const char *dir, char **classes, size_t n)
 static int read_classes(const char *dir, const struct sn_folder *like, struct sn_folder *out)
 {
     char **classes;
-    size_t n_classes;
-    int rc = list_dir(dir, true, &classes, &n_classes, NULL);
+    size_t n_classes, files = 0;
+    int rc = list_dir(dir, true, &classes, &n_classes, &files);
     if (rc)
         return rc;
     if (n_classes == 0 || n_classes > SN_FOLDER_MAX_CLASSES) {
         free_names(classes, n_classes);
-        return sn_fail(SN_EINVAL, "%s: expected 1 to %d class folders, found %zu", dir,
-                       SN_FOLDER_MAX_CLASSES, n_classes);
+        return sn_fail(SN_EINVAL, "%s: expected 1 to %d class folders, found %zu%s", dir,
+                       SN_FOLDER_MAX_CLASSES, n_classes, n_classes || !files ? ""
+                       : " (only files: the images of each class go in a folder of its own, "
+                         "DIR/<class>/)");
     }
     if ((rc = check_class_text(dir, classes, n_classes)) ||
         (rc = check_class_folders(dir, classes, n_classes))) {

@@ -34,11 +34,16 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
     if (loss == SN_LOSS_CROSS_ENTROPY && !s->y_int)
         return sn_fail(SN_EINVAL, "%s: /%s/y holds float targets; cross_entropy needs integer "
                        "labels", sn_dataset_name(ds), s->name);
+    if (loss == SN_LOSS_MSE && s->y_int && K == 1)
+        return sn_fail(SN_EINVAL, "%s: /%s/y holds integer labels, which mse reads as one-hot "
+                       "targets over the outputs, but the model has 1 output: for a regression, "
+                       "store the targets as floats of shape (N, 1) (h5py: "
+                       "y.astype('float32').reshape(-1, 1))", sn_dataset_name(ds), s->name);
     if (loss == SN_LOSS_CROSS_ENTROPY && K < 2)
         return sn_fail(SN_EINVAL, "cross_entropy needs at least 2 outputs, the model has %zu", K);
     if (!s->y_int && (size_t)s->y_k != K)
-        return sn_fail(SN_EINVAL, "/%s/y has %d targets per row but the model has %zu outputs",
-                       s->name, s->y_k, K);
+        return sn_fail(SN_EINVAL, "%s: /%s/y has %d targets per row but the model has %zu "
+                       "outputs (its last layer's units)", sn_dataset_name(ds), s->name, s->y_k, K);
     if (s->y_int) {
         size_t begin, end;
         int n_classes = sn_loss_classes(loss, (int)K);

@@ -844,6 +844,50 @@ static void png_idat(const char *name, size_t n)
     free(b);
 }
 
+/* ycol.h5: blobs.h5 with /train/y stored as a column (N, 1) of int32 */
+static void column_labels(void)
+{
+    assert_int_equal(sn_test_run("cd %s && cp blobs.h5 ycol.h5", fx), 0);
+    hid_t f = H5Fopen(fx_path("ycol.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "/train/y", H5P_DEFAULT), s = H5Dget_space(d);
+    hsize_t dims[2] = { 0, 1 };
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    int32_t *y = malloc(dims[0] * sizeof *y);
+    assert_true(H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Ldelete(f, "/train/y", H5P_DEFAULT);
+    s = H5Screate_simple(2, dims, NULL);
+    d = H5Dcreate2(f, "/train/y", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    free(y);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+/* longnorm.h5: blobs.h5 whose root mean and std, 8 values each of many
+ * digits, make the data's line in a run record longer than a record value
+ * holds; cklong/, a run of 3 steps on it; longnorm2.h5, the same with one
+ * /test value changed (its hash was cut from the line, and a resume on it
+ * went on without a word). */
+static void long_record_pair(void)
+{
+    const double mean[8] = { 0.1234567, 1.1234567, 2.1234567, 3.1234567, 4.1234567, 5.1234567,
+                             6.1234567, 7.1234567 };
+    const double std[8] = { 1.7654321, 2.7654321, 3.7654321, 4.7654321, 5.7654321, 6.7654321,
+                            7.7654321, 8.7654321 };
+    sn_test_write_blobs(fx_path("ln2tmp.h5"), (struct sn_test_blobs){ .test_row3 = 0.5f });
+    with_attr_n("blobs.h5", "lntmp.h5", "/", "mean", mean, 8, false);
+    with_attr_n("lntmp.h5", "longnorm.h5", "/", "std", std, 8, false);
+    with_attr_n("ln2tmp.h5", "lntmp.h5", "/", "mean", mean, 8, false);
+    with_attr_n("lntmp.h5", "longnorm2.h5", "/", "std", std, 8, false);
+    assert_int_equal(sn_test_run("cd %s && rm lntmp.h5 ln2tmp.h5 && " BIN " train --model m.cfg "
+                                 "--data longnorm.h5 --steps 3 --checkpoint-dir cklong --quiet",
+                                 fx), 0);
+}
+
 static void make_hostile_fixtures(void)
 {
     /* model files: sizes that overflow, values out of range, reserved names */
@@ -1073,6 +1117,15 @@ static void make_hostile_fixtures(void)
     target_dataset("widetarget.h5", INFINITY);   /* float64 1e300 */
     write_text("bce.cfg", "[net]\ninput = 8\nbatch = 24\nloss = binary_cross_entropy\n"
                           "[dense]\nunits = 3\n");
+    long_record_pair();
+    column_labels();
+    {   /* 4 values for images of 1 x 2 x 4: one per column, as channels-last data has */
+        const double m4[4] = { 0.1, 0.2, 0.3, 0.4 }, s4[4] = { 1, 1, 1, 1 };
+        with_attr_n("images.h5", "m4tmp.h5", "/", "mean", m4, 4, false);
+        with_attr_n("m4tmp.h5", "mean4img.h5", "/", "std", s4, 4, false);
+        assert_int_equal(sn_test_run("rm %s/m4tmp.h5", fx), 0);
+    }
+    write_text("mse1.cfg", "[net]\ninput = 8\nbatch = 24\nloss = mse\n[dense]\nunits = 1\n");
 }
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };

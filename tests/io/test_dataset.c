@@ -223,8 +223,13 @@ static void test_dataset_rejects_bad_files(void **state)
                "has 9 rows but /train/x has 10");
     expect_bad(write_parts("rank1.h5", 1, x1, SN_H5_U8, 1, yd, SN_H5_I32), SN_EINVAL, "/train/x must have shape");
     expect_bad(write_parts("i32x.h5", 4, xd, SN_H5_I32, 1, yd, SN_H5_I32), SN_EINVAL, "uint8 or float");
-    expect_bad(write_parts("inty2.h5", 4, xd, SN_H5_U8, 2, yd, SN_H5_I32), SN_EINVAL, "/train/y must be");
-    expect_bad(write_parts("floaty1.h5", 4, xd, SN_H5_U8, 1, yd, SN_H5_F32), SN_EINVAL, "/train/y must be");
+    expect_bad(write_parts("inty2.h5", 4, xd, SN_H5_U8, 2, yd, SN_H5_I32), SN_EINVAL,
+               "/train/y holds integers of shape (10, 3); it must be integer labels (N) or float "
+               "targets (N, K)");
+    expect_bad(write_parts("floaty1.h5", 4, xd, SN_H5_U8, 1, yd, SN_H5_F32), SN_EINVAL,
+               "/train/y holds floats of shape (10); it must be integer labels (N) or float "
+               "targets (N, K): float targets of a regression take the shape (N, 1) (h5py: "
+               "y.reshape(-1, 1)), and class labels are integers (y.astype('int32'))");
     expect_bad(sn_test_path("absent.h5"), SN_EINVAL, "absent.h5: cannot open: No such file or directory");
     FILE *f = fopen(sn_test_path("text.h5"), "w");
     fputs("not hdf5\n", f);
@@ -434,6 +439,17 @@ static void test_dataset_prep_per_feature(void **state)
     expect_bad(sn_test_path("tab3.h5"), SN_EINVAL,
                "mean and std of the file's root need 1 or 8 values (one per feature of /train/x), "
                "found 3 and 3");
+
+    /* sequences stored features first, (F, T): the values match T */
+    const int swapped[2] = { F4, T };
+    assert_int_equal(sn_h5_create(sn_test_path("seqft.h5"), &f), SN_OK);
+    write_float_split(f, "train", 3, 2, swapped);
+    set_attr(f, "/", "mean", m4, F4);
+    set_attr(f, "/", "std", s4, F4);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    expect_bad(sn_test_path("seqft.h5"), SN_EINVAL,
+               "need 1 or 3 values (one per feature of /train/x), found 4 and 4 (samples of T x F, "
+               "features last: time steps and features stored the other way round?)");
 }
 
 /* A stop request during a stoppable write (convert's) ends it with
