@@ -665,6 +665,17 @@ struct build {
     struct sn_shape in_shape[SN_MAX_INPUTS];
 };
 
+/* For a layer that does not fit its input (code SN_ESHAPE): when [net]
+ * input looks like H,W,C (a few values last), that it reads C,H,W. */
+static void channels_last_hint(const struct sn_shape *in, int code, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (code == SN_ESHAPE && in->ndim == 3 && in->d[2] <= 4 && in->d[0] > 4)
+        snprintf(out, len, " ([net] input %d,%d,%d reads as C,H,W: %d channels of %dx%d; "
+                 "%d channels of %dx%d are %d,%d,%d)", in->d[0], in->d[1], in->d[2], in->d[0],
+                 in->d[1], in->d[2], in->d[2], in->d[0], in->d[1], in->d[2], in->d[0], in->d[1]);
+}
+
 /* A required positive integer key. */
 static int need_int(struct build *b, struct section *s, const char *key, long max, long *out)
 {
@@ -1141,8 +1152,11 @@ static int build_layer(struct build *b, struct section *s, int index)
             return p->rc;
         struct sn_layer *l = NULL;
         int rc = kinds[i].build(b, s, name, &l);
-        if (rc)
-            return p->rc ? p->rc : perr(p, s->line, rc, "%s", sn_errmsg());
+        if (rc) {
+            char hint[160];
+            channels_last_hint(&b->net->input, rc, hint, sizeof hint);
+            return p->rc ? p->rc : perr(p, s->line, rc, "%s%s", sn_errmsg(), hint);
+        }
         if (set_freeze(b, s, l) || set_mults(b, s, l)) {
             sn_layer_destroy(l);
             return p->rc;

@@ -144,6 +144,10 @@ static void test_modelfile_graph_errors(void **state)
     (void)state;
     expect_error(IMG "[conv]\nfilters = 2\nsize = 9\n", SN_ESHAPE, "bad.cfg:3:", "does not fit");
     expect_error(IMG "[maxpool]\nsize = 9\n", SN_ESHAPE, "bad.cfg:3:", "does not fit");
+    /* an input written H,W,C: read as C,H,W, the hint says so */
+    expect_error("[net]\ninput = 24,24,3\n[maxpool]\nsize = 2\n[maxpool]\nsize = 2\n", SN_ESHAPE,
+                 "bad.cfg:5:", "the 12x1 input ([net] input 24,24,3 reads as C,H,W: 24 channels "
+                 "of 24x3; 3 channels of 24x24 are 3,24,24)");
     expect_error(IMG "[conv]\nname = a\nfilters = 2\nsize = 3\n[conv]\nname = b\nfilters = 2\n"
                  "size = 5\nfrom = input\n[concat]\nfrom = a, b\n", SN_ESHAPE, "bad.cfg:12:",
                  "does not fit");
