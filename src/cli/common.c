@@ -707,6 +707,10 @@ static int kind_guard(const char *out, const char *flag)
                        "first, or name another file)", flag, out, held);
     const enum sn_file_kind k = sn_file_kind(out);
     const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
+    if (k == SN_FILE_CHECKPOINT)   /* no output is one: train --out writes weights alone */
+        return sn_fail(SN_EUSAGE, "%s %s holds a checkpoint (a run's weights with its optimizer "
+                       "state, to resume from), which this output would replace (remove it "
+                       "first, or name another file)", flag, out);
     if ((k == SN_FILE_DATASET && !writes_datasets) || (k == SN_FILE_WEIGHTS && !weights_out))
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
                        "first, or name another file)", flag, out,

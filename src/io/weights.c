@@ -275,7 +275,9 @@ enum sn_file_kind sn_file_kind(const char *path)
     struct sn_h5 *f;
     if (sn_h5_probe_all(path) || sn_h5_open(path, &f))
         return SN_FILE_OTHER;   /* the output's own checks say what is wrong, if anything */
-    enum sn_file_kind k = sn_h5_has_attr(f, "/model", "cfg") ? SN_FILE_WEIGHTS
+    const bool model = sn_h5_has_attr(f, "/model", "cfg");
+    enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
+                        : model ? SN_FILE_WEIGHTS
                         : sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") ||
                                   sn_h5_exists(f, "/val/x")
                             ? SN_FILE_DATASET

@@ -75,7 +75,8 @@ int sn_weights_open(const char *path, struct sn_h5 **f);
 enum sn_file_kind {
     SN_FILE_OTHER,     /* not HDF5, unreadable, or neither of these */
     SN_FILE_DATASET,   /* a split's examples: /train/x, /test/x or /val/x */
-    SN_FILE_WEIGHTS,   /* a model: weights or a checkpoint (/model cfg) */
+    SN_FILE_WEIGHTS,   /* a model's weights (/model cfg) */
+    SN_FILE_CHECKPOINT,   /* a model's weights with its run's state (/state) */
 };
 enum sn_file_kind sn_file_kind(const char *path);
 
