@@ -2382,6 +2382,34 @@ static void test_train_stop_sighup(void **state)
     }
 }
 
+/* Another run writes --out and --trace while this one trains: neither is
+ * replaced, and the one error line names both kept files (the trace's
+ * failure alone was said, and the weights looked lost). */
+static void test_train_raced_outputs_both_named(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/raced", sn_test_tmpdir());
+    int rc = sn_test_run("rm -rf %s && mkdir -p %s && cd %s && " BIN " train " LONG_RUN
+                         " --out w.h5 --trace t.json > run.txt 2>&1 & job=$!; "
+                         "for i in $(seq 1200); do grep -q 'img/s' %s/run.txt && break; "
+                         "sleep 0.1; done; echo other > %s/w.h5; echo other > %s/t.json; "
+                         "kill -TERM $job; wait $job", dir, dir, dir, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), dir, dir, dir);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.txt", dir);
+    char *out = sn_test_slurp(path);
+    if (rc != 2)
+        fprintf(stderr, "exit %d\n%s\n", rc, out);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "w.h5 appeared while this command ran (another run wrote it?): "
+                                "it was not replaced; the output is kept as .w.h5.tmp."));
+    assert_non_null(strstr(out, "; and t.json appeared while this command ran"));
+    free(out);
+    assert_int_equal(sn_test_run("cd %s && grep -qx other w.h5 && ls -a | grep -q '^.w.h5.tmp.'",
+                                 dir), 0);
+}
+
 /* kill -9 of launch/local.sh, a user's last resort when a script does not
  * stop at once: the script cannot pass it on, and mpirun, in a session of
  * its own, went on training detached.  Its parent-death signal (setpriv
@@ -2877,6 +2905,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_sigint_three_ways),
         cmocka_unit_test(test_train_stop_plain_mpirun),
         cmocka_unit_test(test_train_stop_kill9_local_sh),
+        cmocka_unit_test(test_train_raced_outputs_both_named),
         cmocka_unit_test(test_train_stop_sighup),
         cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
