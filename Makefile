@@ -151,6 +151,12 @@ PREFIX   ?= /usr/local
 ifneq ($(findstring $$,$(value PREFIX)$(value DESTDIR)),)
 $(error PREFIX and DESTDIR may hold letters, digits and / . _ + - only (not $$))
 endif
+ifeq ($(strip $(PREFIX)),)
+$(error PREFIX is empty: give the folder to install under, such as /usr/local (the default))
+endif
+ifeq ($(patsubst -%,-,$(DESTDIR)),-)
+$(error DESTDIR '$(DESTDIR)' starts with -, which install would read as an option: give a folder (./$(DESTDIR) for one of that name))
+endif
 ifneq ($(words $(PREFIX) $(DESTDIR)),$(if $(DESTDIR),2,1))
 $(error PREFIX and DESTDIR must not hold spaces: '$(PREFIX)' '$(DESTDIR)')
 endif

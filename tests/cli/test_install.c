@@ -130,6 +130,11 @@ static void test_install_prefix(void **state)
                      "grep -q 'may hold letters, digits' && ! test -e %s/pwned",
                      sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir());
     assert_int_equal(rc, 0);
+    /* an empty PREFIX, and a DESTDIR install would read as an option */
+    rc = sn_test_run("make -n install PREFIX= 2>&1 | grep -q 'PREFIX is empty' && "
+                     "make -n install DESTDIR=-v PREFIX=%s/p 2>&1 | grep -q \"DESTDIR '-v' "
+                     "starts with -\"", sn_test_tmpdir());
+    assert_int_equal(rc, 0);
     /* make expands a $ before a check could see it: $(shell ...) ran */
     rc = sn_test_run("make -n install 'PREFIX=%s/p$(shell touch %s/pwned2)' 2>&1 | "
                      "grep -q 'may hold letters, digits' && ! test -e %s/pwned2",
