@@ -856,6 +856,10 @@ static const char *describe_input(struct gb *g, const struct sn_data_meta *meta)
 static int write_file(const char *path, const Onnx__ModelProto *mp)
 {
     size_t n = onnx__model_proto__get_packed_size(mp);
+    if (n > (size_t)INT32_MAX)   /* protobuf parses no message past 2 GiB */
+        return sn_fail(SN_EINVAL, "onnx: the model would take %zu bytes, past the 2 GiB that "
+                       "protobuf, and so every ONNX reader, takes in one file (ONNX's external "
+                       "data form, which holds larger models, is not written)", n);
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf)
         return sn_fail(SN_ENOMEM, "onnx: out of memory for %zu bytes", n);
