@@ -48,10 +48,17 @@ def torch_param(kind, param):
 
 
 def act_module(name):
-    return {"linear": nn.Identity(), "relu": nn.ReLU(), "sigmoid": nn.Sigmoid(),
-            "tanh": nn.Tanh(), "leaky_relu": nn.LeakyReLU(LEAKY_SLOPE),
-            "softmax": nn.Softmax(dim=-1), "gelu": nn.GELU(),
-            "gelu_tanh": nn.GELU(approximate="tanh")}[name]
+    """The PyTorch module of scratchnet's activation `name` (the names of
+    src/core/activation.c: a new one needs its line here too)."""
+    acts = {"linear": nn.Identity, "relu": nn.ReLU, "sigmoid": nn.Sigmoid,
+            "tanh": nn.Tanh, "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE),
+            "softmax": lambda: nn.Softmax(dim=-1), "gelu": nn.GELU,
+            "gelu_tanh": lambda: nn.GELU(approximate="tanh")}
+    if name not in acts:
+        raise ValueError(f"activation '{name}' has no PyTorch module here "
+                         f"(known: {', '.join(acts)}): add it to act_module in "
+                         f"tools/scratchnet_torch.py")
+    return acts[name]()
 
 
 def _with_act(base):

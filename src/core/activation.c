@@ -6,13 +6,14 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/fastmath.h"
 #include "core/parallel.h"
 #include "core/status.h"
 
-static const char *const act_names[] = {
+static const char *const act_names[SN_ACT_COUNT] = {
     [SN_ACT_LINEAR] = "linear",   [SN_ACT_RELU] = "relu",
     [SN_ACT_LEAKY_RELU] = "leaky_relu", [SN_ACT_SIGMOID] = "sigmoid",
     [SN_ACT_TANH] = "tanh",       [SN_ACT_SOFTMAX] = "softmax",
@@ -27,9 +28,12 @@ int sn_act_parse(const char *name, enum sn_act *out)
             return SN_OK;
         }
     }
-    return sn_fail(SN_EINVAL,
-                   "unknown activation '%s' (expected linear, relu, leaky_relu, "
-                   "sigmoid, tanh, softmax, gelu or gelu_tanh)", name);
+    char names[256];   /* every name, from the table: a new kind is listed by itself */
+    size_t at = 0;
+    for (int i = 0; i < SN_ACT_COUNT && at < sizeof names; i++)
+        at += (size_t)snprintf(names + at, sizeof names - at, "%s%s",
+                               i == 0 ? "" : i + 1 == SN_ACT_COUNT ? " or " : ", ", act_names[i]);
+    return sn_fail(SN_EINVAL, "unknown activation '%s' (expected %s)", name, names);
 }
 
 const char *sn_act_name(enum sn_act a)

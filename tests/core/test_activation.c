@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/activation.h"
@@ -194,8 +195,16 @@ static void test_activation_parse(void **state)
     assert_int_equal(sn_act_parse("gelu_tanh", &a), SN_OK);
     assert_int_equal(a, SN_ACT_GELU_TANH);
     assert_true(sn_act_needs_x(SN_ACT_GELU) && !sn_act_needs_x(SN_ACT_RELU));
-    assert_int_equal(sn_act_parse("swish", &a), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "swish"));
+    assert_int_equal(sn_act_parse("not_an_activation", &a), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "unknown activation 'not_an_activation' (expected "
+                                        "linear, relu, leaky_relu,"));
+    for (int i = 0; i < SN_ACT_COUNT; i++) {   /* every name, each parsed back */
+        char quoted[40];
+        snprintf(quoted, sizeof quoted, i + 1 == SN_ACT_COUNT ? " or %s)" : " %s", sn_act_name(i));
+        assert_non_null(strstr(sn_errmsg(), quoted));
+        assert_int_equal(sn_act_parse(sn_act_name(i), &a), SN_OK);
+        assert_int_equal(a, i);
+    }
 }
 
 int main(void)
