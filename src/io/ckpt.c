@@ -504,11 +504,11 @@ static int read_with(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o,
         return rc;
     bool same = strcmp(kind, sn_optim_name(o->cfg.kind)) == 0;
     if (!same)   /* their states are other arrays: no override can map one onto the other */
-        rc = sn_fail(SN_EINVAL, "%s: checkpoint was written with optimizer %s, this run uses "
-                     "%s: an optimizer's kind cannot change on a resume, not even with "
+        rc = sn_fail(SN_EINVAL, "%s: checkpoint was written with optimizer %.32s%s, this run "
+                     "uses %s: an optimizer's kind cannot change on a resume, not even with "
                      "--resume-override optimizer; to go on from its weights with %s, start a "
-                     "run with --init %s", file, kind, sn_optim_name(o->cfg.kind),
-                     sn_optim_name(o->cfg.kind), file);
+                     "run with --init %s", file, kind, strlen(kind) > 32 ? "..." : "",
+                     sn_optim_name(o->cfg.kind), sn_optim_name(o->cfg.kind), file);
     free(kind);
     if (rc)
         return rc;
