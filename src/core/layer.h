@@ -1,8 +1,9 @@
 /* layer: the interface every layer kind implements.
  *
- * A layer kind is one file: pure kernels (pointers and sizes in, no state),
- * a private struct that embeds struct sn_layer first, and a static const
- * ops table.  Layers declare their parameters (name, shape, how to
+ * A layer kind is one .c file (and its .h): pure kernels (pointers and
+ * sizes in, no state), a private struct that embeds struct sn_layer first
+ * when it keeps state, and a static const ops table.  Layers declare their
+ * parameters (name, shape, how to
  * initialise); the model points every w and dw into one parameter arena and
  * one gradient arena, so the optimizer, the allreduce and the checkpoint see
  * flat arrays.
@@ -11,8 +12,10 @@
  *   forward   y = f(x[0..n_in-1]) for c->B examples; never allocates, never
  *             fails (shapes were checked at create time).
  *   backward  ADDS dL/dw into each param's dw and dL/dx into each non-NULL
- *             dx[i]; a NULL dx[i] means nobody needs that gradient.  Uses
- *             c->ws (workspace_len floats) as scratch.
+ *             dx[i] (a kind whose ops set overwrites_dx stores into dx
+ *             instead where c->fresh says no other layer wrote it: below);
+ *             a NULL dx[i] means nobody needs that gradient.  Uses c->ws
+ *             (workspace_len floats) as scratch.
  */
 #ifndef SN_CORE_LAYER_H
 #define SN_CORE_LAYER_H
