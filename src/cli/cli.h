@@ -260,10 +260,16 @@ int cli_check_splits(const struct sn_dataset *ds, bool allow);
  * memory already within [-1, 1] get a scale under 0.1 (scaled twice). */
 void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data);
 
-/* Rank 0 warns on stderr when split s's samples are the model's 3-D input
- * shape in another order (channels-last images: the values match in
- * number, so they would train, or be evaluated, scrambled without a word). */
+/* Rank 0 warns on stderr when split s's samples are the model's 3-D or
+ * 2-D input shape in another order (channels-last images, sequences stored
+ * features first: the values match in number, so they would train, or be
+ * evaluated, scrambled without a word). */
 void cli_warn_layout(const struct sn_split *s, const char *data, const struct sn_shape *in);
+
+/* Rank 0 warns on stderr when the model file's input looks written H,W,C
+ * (1, 3 or 4 last, more than 4 first and second): it reads C,H,W, and data
+ * stored the same way trains a network over the wrong axes without a word. */
+void cli_warn_input_order(const struct sn_shape *in, const char *model);
 
 /* Rank 0 warns on stderr when P > 1 ranks each take fewer
  * than CLI_MIN_RANK_BATCH examples of a global batch (and, for a model

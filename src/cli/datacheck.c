@@ -64,37 +64,59 @@ void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data)
                 "datasets/README.md, docs/FORMATS.md)\n", cli_line(data));
 }
 
+/* Whether b's dimensions are a's in another order that moves values: a
+ * permutation of them, other than one that only moves axes of size 1 ((28,
+ * 28, 1) holds what (1, 28, 28) does). */
+static bool reordered(const struct sn_shape *a, const struct sn_shape *b)
+{
+    bool same = true, used[SN_MAX_DIMS] = { false }, perm = true;
+    for (int i = 0; i < a->ndim; i++) {
+        same = same && a->d[i] == b->d[i];
+        int j = 0;
+        while (j < b->ndim && (used[j] || b->d[j] != a->d[i]))
+            j++;
+        perm = perm && j < b->ndim && (used[j] = true);
+    }
+    int x[SN_MAX_DIMS], y[SN_MAX_DIMS], nx = 0, ny = 0;
+    for (int i = 0; i < a->ndim; i++) {
+        if (a->d[i] != 1)
+            x[nx++] = a->d[i];
+        if (b->d[i] != 1)
+            y[ny++] = b->d[i];
+    }
+    bool order = nx == ny;
+    for (int i = 0; order && i < nx; i++)
+        order = x[i] == y[i];
+    return !same && perm && !order;
+}
+
 void cli_warn_layout(const struct sn_split *split, const char *data, const struct sn_shape *in)
 {
     const struct sn_shape *s = &split->shape;
-    if (sn_dist_rank() != 0 || s->ndim != 3 || in->ndim != 3)
+    if (sn_dist_rank() != 0 || s->ndim != in->ndim || (s->ndim != 2 && s->ndim != 3) ||
+        !reordered(s, in))
         return;
-    bool same = true, used[3] = { false, false, false }, perm = true;
-    for (int i = 0; i < 3; i++) {
-        same = same && s->d[i] == in->d[i];
-        int j = 0;
-        while (j < 3 && (used[j] || in->d[j] != s->d[i]))
-            j++;
-        perm = perm && j < 3 && (used[j] = true);
-    }
-    /* axes of size 1 move without changing the order of the values: (28,
-     * 28, 1) holds what (1, 28, 28) does */
-    int a[3], b[3], na = 0, nb = 0;
-    for (int i = 0; i < 3; i++) {
-        if (s->d[i] != 1)
-            a[na++] = s->d[i];
-        if (in->d[i] != 1)
-            b[nb++] = in->d[i];
-    }
-    bool order = na == nb;
-    for (int i = 0; order && i < na; i++)
-        order = a[i] == b[i];
-    if (!same && perm && !order)
-        cli_eprintf("scratchnet: warning: %s /%s/x holds samples of %dx%dx%d, the model reads "
-                    "%dx%dx%d: the same values in another order (images stored channels-last, "
-                    "H x W x C?); the model reads channels first (C,H,W: docs/FORMATS.md)\n",
-                    cli_line(data), split->name, s->d[0], s->d[1], s->d[2], in->d[0], in->d[1],
-                    in->d[2]);
+    char a[64], b[64];
+    cli_eprintf("scratchnet: warning: %s /%s/x holds samples of %s, the model reads %s: the "
+                "same values in another order (%s, or a model whose input is written so?); the "
+                "model reads %s (docs/FORMATS.md)\n", cli_line(data), split->name,
+                sn_shape_str(s, a, sizeof a), sn_shape_str(in, b, sizeof b),
+                s->ndim == 3 ? "images stored channels-last, H x W x C" :
+                               "sequences stored features first, F x T",
+                s->ndim == 3 ? "channels first, C,H,W" : "time steps first, T,F");
+}
+
+void cli_warn_input_order(const struct sn_shape *in, const char *model)
+{
+    if (sn_dist_rank() != 0 || in->ndim != 3 || in->d[2] > 4 || in->d[2] == 2 ||
+        in->d[0] <= 4 || in->d[1] <= 4)
+        return;
+    cli_eprintf("scratchnet: warning: %s: [net] input = %d,%d,%d reads as C,H,W: %d channels "
+                "of %dx%d; images of %dx%d with %d channel%s are input = %d,%d,%d, their data "
+                "(N, %d, %d, %d) (docs/FORMATS.md)\n", cli_line(model), in->d[0], in->d[1],
+                in->d[2], in->d[0], in->d[1], in->d[2], in->d[0], in->d[1], in->d[2],
+                in->d[2] == 1 ? "" : "s", in->d[2], in->d[0], in->d[1], in->d[2], in->d[0],
+                in->d[1]);
 }
 
 void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm)

@@ -189,6 +189,8 @@ int sn_cmd_info(int argc, char **argv)
     if (!rc)   /* refused as train refuses it, before the table */
         rc = sn_model_max_bytes(&limit);
     if (!(code = cli_agree(rc)) && sn_dist_rank() == 0) {
+        if (model)
+            cli_warn_input_order(&m->in_shape, model);
         print_table(model, weights, &net, m);
         print_memory(m, &net, ranks);
         if (weights)

@@ -552,6 +552,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         cli_warn_raw_pixels(r->ds, f->data);
         cli_warn_layout(sn_dataset_split(r->ds, "train"), f->data,
                         &sn_trainer_model(r->t)->in_shape);
+        cli_warn_input_order(&sn_trainer_model(r->t)->in_shape, f->model);
     }
     if (!rc && f->log && rank0)
         rc = open_log(f, r);

@@ -672,8 +672,9 @@ static void channels_last_hint(const struct sn_shape *in, int code, char *out, s
     out[0] = '\0';
     if (code == SN_ESHAPE && in->ndim == 3 && in->d[2] <= 4 && in->d[0] > 4)
         snprintf(out, len, " ([net] input %d,%d,%d reads as C,H,W: %d channels of %dx%d; "
-                 "%d channels of %dx%d are %d,%d,%d)", in->d[0], in->d[1], in->d[2], in->d[0],
-                 in->d[1], in->d[2], in->d[2], in->d[0], in->d[1], in->d[2], in->d[0], in->d[1]);
+                 "%d channel%s of %dx%d %s %d,%d,%d)", in->d[0], in->d[1], in->d[2], in->d[0],
+                 in->d[1], in->d[2], in->d[2], in->d[2] == 1 ? "" : "s", in->d[0], in->d[1],
+                 in->d[2] == 1 ? "is" : "are", in->d[2], in->d[0], in->d[1]);
 }
 
 /* A required positive integer key. */

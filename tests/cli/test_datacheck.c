@@ -508,6 +508,44 @@ static void test_datacheck_raw_pixels(void **state)
                                     "3x2x2"));
         free(err);
     }
+    /* a model file written H,W,C for data stored so: the shapes agree, the
+     * network runs over the wrong axes; the model file is named */
+    uint8_t x6[N * 108];
+    for (int i = 0; i < N * 108; i++)
+        x6[i] = (uint8_t)(y[i / 108] ? 200 : 20);
+    size_t d6[4] = { N, 6, 6, 3 };
+    write_u8(sn_test_path("hwc6.h5"), d6, x6, y, scale);
+    write_text(sn_test_path("hwc6.cfg"), "[net]\ninput = 6,6,3\nbatch = 8\noptimizer = sgd\n"
+               "lr = 0.01\n[dense]\nunits = 2\n");
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
+                     sn_test_path("hwc6.cfg"), sn_test_path("hwc6.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "hwc6.cfg: [net] input = 6,6,3 reads as C,H,W: 6 channels of "
+                                "6x3; images of 6x6 with 3 channels are input = 3,6,6, their "
+                                "data (N, 3, 6, 6)"));
+    free(err);
+    /* sequences stored features first, (N, F, T), for a model of T,F */
+    float xs[N * 15];
+    for (int i = 0; i < N * 15; i++)
+        xs[i] = y[i / 15] ? 0.5f : -0.5f;
+    size_t sd[3] = { N, 3, 5 };
+    assert_int_equal(sn_h5_create(sn_test_path("seqft.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/x", 3, sd, SN_H5_F32, xs), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    write_text(sn_test_path("seq.cfg"), "[net]\ninput = 5,3\nbatch = 8\noptimizer = sgd\n"
+               "lr = 0.01\n[rnn]\nunits = 4\n[dense]\nunits = 2\n");
+    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
+                     sn_test_path("seq.cfg"), sn_test_path("seqft.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_int_equal(count(err, "scratchnet: warning:"), 1);
+    assert_non_null(strstr(err, "seqft.h5 /train/x holds samples of 3x5, the model reads 5x3: "
+                                "the same values in another order (sequences stored features "
+                                "first, F x T, or a model whose input is written so?)"));
+    free(err);
 }
 
 /* The HDF5 probe (io/h5.c) whatever the environment it starts in: its
