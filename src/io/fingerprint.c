@@ -266,3 +266,48 @@ void sn_model_text_difference(const char *run, const char *ckpt, char *out, size
         return;
     }
 }
+
+/* The part of a data line that starts with word (a split's name, "all",
+ * "rows") into out ("" when the line has none); "N classes ..." for word
+ * "classes". */
+static void data_part(const char *line, const char *word, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (const char *p = line; p && *p;) {
+        const char *end = strstr(p, "; ");
+        const size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *sp = memchr(p, ' ', n);
+        const size_t w = sp ? (size_t)(sp - p) : n;
+        const bool hit = strcmp(word, "classes") == 0
+            ? sp && (size_t)(sp - p) < n && strncmp(sp + 1, "classes ", 8) == 0
+            : w == strlen(word) && strncmp(p, word, w) == 0;
+        if (hit) {
+            snprintf(out, len, "%.*s", (int)n, p);
+            return;
+        }
+        p = end ? end + 2 : NULL;
+    }
+}
+
+void sn_dataset_fingerprint_difference(const char *run, const char *ckpt, char *out, size_t len)
+{
+    static const char *const parts[] = { "train", "test", "val", "all", "classes", "rows" };
+    static const char *const said[] = { "/train", "/test", "/val",
+                                        "the splits past the line's cut ('...')",
+                                        "the class names", "the sampled rows' contents" };
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0] && at < len; i++) {
+        char a[SN_FP_PART], b[SN_FP_PART];
+        data_part(run, parts[i], a, sizeof a);
+        data_part(ckpt, parts[i], b, sizeof b);
+        if (strcmp(a, b) == 0 || (i == 3 && at > 0))   /* a cut line's hash: if nothing else */
+            continue;
+        const char *how = i > 2 ? "differ" : !b[0] ? "is new (the checkpoint's data had none)"
+                        : !a[0] ? "is gone (the checkpoint's data had it)"
+                                : "differs in rows, shape, type or preparation";
+        at += (size_t)snprintf(out + at, len - at, "%s%s %s", at ? "; " : "the data differ: ",
+                               said[i], how);
+    }
+}
+

@@ -43,4 +43,10 @@ void sn_model_text_fingerprint(const char *text, char *out, size_t len);
  * "" when they do not (or only past 95 bytes of a line). */
 void sn_model_text_difference(const char *run, const char *ckpt, char *out, size_t len);
 
+/* What differs between two data lines (sn_dataset_fingerprint), in words
+ * for a message ("the data differ: /val is new (the checkpoint's data had
+ * none)"); "" when the parts compared agree. */
+#define SN_FP_PART 256
+void sn_dataset_fingerprint_difference(const char *run, const char *ckpt, char *out, size_t len);
+
 #endif

@@ -227,8 +227,12 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
         bool ok = can && listed(overrides, keys[k]);
         char *dst = ok ? overridden : refused;
         size_t *pos = ok ? &oat : &at, cap = ok ? overridden_len : sizeof refused;
+        char data_why[320] = "";
+        if (strcmp(keys[k], "data") == 0)
+            sn_dataset_fingerprint_difference(now, was, data_why, sizeof data_why);
         const char *why = strcmp(keys[k], "horizon") == 0 ? horizon_why
-                        : strcmp(keys[k], "model") == 0 ? model_why : NULL;
+                        : strcmp(keys[k], "model") == 0 ? model_why
+                        : strcmp(keys[k], "data") == 0 ? data_why : NULL;
         why = why && why[0] ? why : NULL;
         if (*pos < cap)
             *pos += (size_t)snprintf(dst + *pos, cap - *pos, "%s%s %s (%s%scheckpoint: %s)",

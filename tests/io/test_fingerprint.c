@@ -103,11 +103,39 @@ static void test_fingerprint_long_line_tells_every_change(void **state)
     assert_string_not_equal(b, c);
 }
 
+/* What differs between two data lines, in words. */
+static void test_fingerprint_difference_named(void **state)
+{
+    (void)state;
+    char why[320];
+    const char *base = "train 48 x 8 f32 scale 1; 3 classes 00000000000000aa; rows "
+                       "0000000000000001";
+    sn_dataset_fingerprint_difference(base, base, why, sizeof why);
+    assert_string_equal(why, "");
+    sn_dataset_fingerprint_difference("train 48 x 8 f32 scale 1; val 12 x 8 f32 scale 1; 3 classes "
+                                      "00000000000000aa; rows 0000000000000002", base, why,
+                                      sizeof why);
+    assert_string_equal(why, "the data differ: /val is new (the checkpoint's data had none); "
+                             "the sampled rows' contents differ");
+    sn_dataset_fingerprint_difference("train 48 x 4 f32 scale 1; 2 classes 00000000000000bb; rows "
+                                      "0000000000000001", base, why, sizeof why);
+    assert_string_equal(why, "the data differ: /train differs in rows, shape, type or "
+                             "preparation; the class names differ");
+    /* cut lines: the hash of what was cut, when nothing shown differs */
+    sn_dataset_fingerprint_difference("train 48 x 8 f32 scale 1 ...; all 0000000000000003; 0 "
+                                      "classes 00000000000000aa; rows 0000000000000001",
+                                      "train 48 x 8 f32 scale 1 ...; all 0000000000000004; 0 "
+                                      "classes 00000000000000aa; rows 0000000000000001", why,
+                                      sizeof why);
+    assert_string_equal(why, "the data differ: the splits past the line's cut ('...') differ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fingerprint_short_line_whole),
         cmocka_unit_test(test_fingerprint_long_line_tells_every_change),
+        cmocka_unit_test(test_fingerprint_difference_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
