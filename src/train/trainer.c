@@ -442,7 +442,7 @@ static int create_stages(struct sn_trainer *t, const char *text, const char *nam
     if (!rc)
         tidy_folder(t);
     sn_trainer_alive(t, -1);
-    t->saved_step = t->st.global_step;   /* finish writes only when this moves */
+    t->saved_step = t->started_at = t->st.global_step;   /* finish writes only when this moves */
     return rc;
 }
 
@@ -465,7 +465,7 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     t->rank = sn_dist_rank();
     t->stats_epoch = -1;
     t->perm_of[0] = t->perm_of[1] = -1;
-    t->saved_step = t->kept_step = -1;
+    t->saved_step = t->kept_step = t->started_at = -1;
     t->lock_fd = -1;
     rc = create_stages(t, model_text, name, sn_dataset_name(ds), start);
     if (rc && rc != SN_EFATAL) {
@@ -483,7 +483,8 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
 
 /* A lock file this run made goes with it when the folder holds no
  * checkpoint: a run that failed before its first one leaves the folder
- * as it found it.  Anything else keeps the file; only the lock goes. */
+ * as it found it, and one that found the file and took no step puts its
+ * text back.  Anything else keeps the file; only the lock goes. */
 static void release_folder(struct sn_trainer *t)
 {
     int64_t *steps = NULL;
@@ -491,6 +492,8 @@ static void release_folder(struct sn_trainer *t)
     if (t->lock_fd >= 0 && t->lock_made && sn_ckptdir_list(t->o.ckpt_dir, &steps, &n) == SN_OK &&
         n == 0)
         sn_ckptdir_unlock_remove(t->o.ckpt_dir, t->lock_fd);
+    else if (!t->lock_made && t->st.global_step == t->started_at)
+        sn_ckptdir_unlock_restore(t->lock_fd, t->lock_was);
     else
         sn_ckptdir_unlock(t->lock_fd);
     free(steps);

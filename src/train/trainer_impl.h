@@ -45,6 +45,7 @@ struct sn_trainer {
     int64_t steps_done;
     double epoch_t0, t0;
     int64_t saved_step;            /* the step of the newest checkpoint written or loaded */
+    int64_t started_at;            /* global_step when the run started (-1 before) */
     int64_t kept_step;             /* the step of a checkpoint that exists (resumed from or
                                     * written), or -1 */
     int lock_fd;                   /* holds the checkpoint folder's lock (rank 0), or -1 */
