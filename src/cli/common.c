@@ -707,6 +707,13 @@ static int kind_guard(const char *out, const char *flag)
                        "first, or name another file)", flag, out, held);
     const enum sn_file_kind k = sn_file_kind(out);
     const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
+    if (k == SN_FILE_UNKNOWN) {   /* it may be a checkpoint, a dataset, weights */
+        char why[768];
+        snprintf(why, sizeof why, "%s", sn_errmsg());
+        return sn_fail(SN_EUSAGE, "%s %s is a file whose contents cannot be checked (%s), so "
+                       "this output would replace what it cannot tell (remove it first, or name "
+                       "another file)", flag, out, why);
+    }
     if (k == SN_FILE_CHECKPOINT)   /* no output is one: train --out writes weights alone */
         return sn_fail(SN_EUSAGE, "%s %s holds a checkpoint (a run's weights with its optimizer "
                        "state, to resume from), which this output would replace (remove it "

@@ -1,10 +1,14 @@
 /* weights: write and read the weights layout (see weights.h). */
 #include "io/weights.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/interrupt.h"
 #include "core/number.h"
@@ -270,11 +274,44 @@ int sn_weights_open(const char *path, struct sn_h5 **f)
     return rc ? rc : sn_h5_open(path, f);
 }
 
+/* A file the probe refused (why): SN_FILE_UNKNOWN, with why as the last
+ * message, when it is HDF5 by its signature (at 0 or after a user block of
+ * 512, 1024, ... bytes) or by scratchnet's seal, read without libhdf5, and
+ * when it cannot be read at all; else SN_FILE_OTHER. */
+static enum sn_file_kind signature_kind(const char *path, const char *why)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return SN_FILE_OTHER;
+    if (fd < 0) {
+        sn_fail(SN_EIO, "it cannot be read: %s", strerror(errno));
+        return SN_FILE_UNKNOWN;
+    }
+    struct stat st;
+    bool hdf5 = false;
+    for (off_t at = 0; !hdf5 && fstat(fd, &st) == 0 && at + 8 <= st.st_size && at <= (1 << 24);
+         at = at ? 2 * at : 512) {
+        char sig[8];
+        hdf5 = pread(fd, sig, 8, at) == 8 && (memcmp(sig, "\x89HDF\r\n\x1a\n", 8) == 0 ||
+                                               (at == 0 && memcmp(sig, "SNSEAL1", 7) == 0));
+    }
+    close(fd);
+    if (!hdf5)
+        return SN_FILE_OTHER;
+    sn_fail(SN_EINVAL, "%s", why);
+    return SN_FILE_UNKNOWN;
+}
+
 enum sn_file_kind sn_file_kind(const char *path)
 {
     struct sn_h5 *f;
-    if (sn_h5_probe_all(path) || sn_h5_open(path, &f))
-        return SN_FILE_OTHER;   /* the output's own checks say what is wrong, if anything */
+    if (sn_h5_probe_all(path) || sn_h5_open(path, &f)) {
+        /* what an HDF5 file holds stays unknown when it cannot be checked
+         * (a link, damage, a limit): never taken for a file of no kind */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", sn_errmsg());
+        return signature_kind(path, why);
+    }
     const bool model = sn_h5_has_attr(f, "/model", "cfg");
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS

@@ -77,6 +77,8 @@ enum sn_file_kind {
     SN_FILE_DATASET,   /* a split's examples: /train/x, /test/x or /val/x */
     SN_FILE_WEIGHTS,   /* a model's weights (/model cfg) */
     SN_FILE_CHECKPOINT,   /* a model's weights with its run's state (/state) */
+    SN_FILE_UNKNOWN,   /* HDF5 that cannot be checked, or a file that cannot be
+                        * read: sn_errmsg() says why */
 };
 enum sn_file_kind sn_file_kind(const char *path);
 
