@@ -331,8 +331,8 @@ static const char *const other_names[][2] = {
 static int unknown_flag(const char *a, const struct cli_opt *opts, int n_opts)
 {
     char word[64];
-    const int len = (int)strcspn(a, "=");
-    snprintf(word, sizeof word, "%.*s", len, a + strspn(a, "-"));
+    const int len = (int)strcspn(a, "="), dashes = (int)strspn(a, "-");
+    snprintf(word, sizeof word, "%.*s", len > dashes ? len - dashes : 0, a + dashes);
     for (size_t k = 0; k < sizeof other_names / sizeof other_names[0]; k++)
         for (int i = 0; i < n_opts && strcmp(word, other_names[k][0]) == 0; i++)
             if (strcmp(opts[i].name, other_names[k][1]) == 0)

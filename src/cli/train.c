@@ -828,16 +828,16 @@ static int wrap_up(const struct train_flags *f, struct run *r)
             print_wrote(r, f->out);
     }
     int trace_rc = SN_OK;
-    char out_err[512] = "";   /* said with the trace's failure, not lost under it */
+    char out_err[1024] = "";   /* the error line; the trace's failure a warning beside it */
     if (rc)
         snprintf(out_err, sizeof out_err, "%s", sn_errmsg());
     if (f->trace) {
         trace_rc = sn_dist_agree(trace_write(&r->prof.tr, f->trace, m, sn_phase_names,
                                              SN_PHASE_N));
-        if (trace_rc && rc) {
-            char trace_err[512];
-            snprintf(trace_err, sizeof trace_err, "%s", sn_errmsg());
-            sn_fail(rc, "%s; and %s", out_err, trace_err);
+        if (trace_rc && rc) {   /* each message whole: each names the file it kept */
+            if (sn_dist_rank() == 0)
+                cli_eprintf("scratchnet: warning: --trace: %s\n", sn_errmsg());
+            sn_fail(rc, "%s", out_err);
         }
         if (!trace_rc && r->prof.tr.n == 0 && sn_dist_rank() == 0)
             cli_eprintf("scratchnet: warning: --trace %s holds no step: the run ended within "

@@ -157,7 +157,8 @@ int sn_dense_create(const char *name, struct sn_shape in, int units, enum sn_act
 int sn_dense_set_scale(struct sn_layer *l, float scale)
 {
     struct dense *d = (struct dense *)l;
-    if (!(scale >= SN_DENSE_SCALE_MIN && scale <= SN_DENSE_SCALE_MAX))
+    /* the bounds as floats: 1e-6 given as the bound rounds below the double 1e-6 */
+    if (!(scale >= (float)SN_DENSE_SCALE_MIN && scale <= (float)SN_DENSE_SCALE_MAX))
         return sn_fail(SN_EINVAL, "dense: scale must be from %g to %g, got %g",
                        SN_DENSE_SCALE_MIN, SN_DENSE_SCALE_MAX, scale);
     if (scale != 1.0f && d->act != SN_ACT_LINEAR)

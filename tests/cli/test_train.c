@@ -2404,7 +2404,10 @@ static void test_train_raced_outputs_both_named(void **state)
     assert_int_equal(rc, 2);
     assert_non_null(strstr(out, "w.h5 appeared while this command ran (another run wrote it?): "
                                 "it was not replaced; the output is kept as .w.h5.tmp."));
-    assert_non_null(strstr(out, "; and t.json appeared while this command ran"));
+    assert_non_null(strstr(out, "scratchnet: warning: --trace: t.json appeared while this "
+                                "command ran (another run wrote it?): it was not replaced; the "
+                                "output is kept as .t.json.tmp."));
+    assert_non_null(strstr(out, "scratchnet: error: w.h5 appeared"));
     free(out);
     assert_int_equal(sn_test_run("cd %s && grep -qx other w.h5 && ls -a | grep -q '^.w.h5.tmp.'",
                                  dir), 0);

@@ -239,6 +239,10 @@ static void test_dense_scale(void **state)
     assert_int_equal(sn_dense_set_scale(l, 0.0f), SN_EINVAL);
     assert_int_equal(sn_dense_set_scale(l, 1e20f), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "scale must be from 1e-06 to 1e+06, got 1e+20"));
+    /* the documented bounds themselves, given as floats */
+    assert_int_equal(sn_dense_set_scale(l, (float)SN_DENSE_SCALE_MIN), SN_OK);
+    assert_int_equal(sn_dense_set_scale(l, (float)SN_DENSE_SCALE_MAX), SN_OK);
+    assert_int_equal(sn_dense_set_scale(l, 0.99e-6f), SN_EINVAL);
     assert_int_equal(sn_dense_set_scale(l, 1e6f), SN_OK);
     sn_layer_destroy(l);
 }
