@@ -80,17 +80,33 @@ setpriv --pdeathsig USR1 true 2>/dev/null && orphan="setpriv --pdeathsig USR1"
 setsid $orphan mpirun -q -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
     -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=true "$bin" "$@" &
 pid=$!
-# The ranks are mpirun's children.  A signal that comes before they exist
-# waits for them; one that comes after mpirun has gone has nothing to stop.
-to_ranks() {
-    until pkill "-$1" -P "$pid"; do
-        kill -0 "$pid" 2>/dev/null || return 0
+# The ranks are mpirun's children.  A signal goes to each once it runs
+# scratchnet and has its handler for the signal (SigCgt in /proc): a child
+# mpirun has forked but not yet started as scratchnet, or one still
+# loading, would die of it at once.  A signal that comes before the ranks
+# are ready waits for them; one that comes after mpirun has gone has nothing
+# to stop.
+name=$(basename "$bin" | cut -c1-15)   # the kernel's name of a process: 15 bytes
+catches() {   # catches PID SIGNUM: the process has a handler for the signal
+    mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+    [ -n "$mask" ] || return 1
+    mask=$(printf '%s' "$mask" | tail -c 8)   # signals 1-32
+    [ $(( (0x$mask >> ($2 - 1)) & 1 )) = 1 ]
+}
+to_ranks() {   # to_ranks NAME NUMBER
+    num=$2 sent=""
+    while kill -0 "$pid" 2>/dev/null; do
+        for r in $(pgrep -P "$pid" -x "$name"); do
+            case " $sent " in *" $r "*) continue ;; esac
+            catches "$r" "$num" && kill "-$1" "$r" 2>/dev/null && sent="$sent $r"
+        done
+        [ "$(echo $sent | wc -w)" -ge "$P" ] && return 0
         sleep 0.1
     done
 }
-trap 'trapped=yes; to_ranks TERM' TERM
-trap 'trapped=yes; to_ranks INT' INT
-trap 'trapped=yes; to_ranks USR1' USR1
+trap 'trapped=yes; to_ranks TERM 15' TERM
+trap 'trapped=yes; to_ranks INT 2' INT
+trap 'trapped=yes; to_ranks USR1 10' USR1
 trap 'trapped=yes; kill -HUP "$pid" 2>/dev/null' HUP   # the terminal went away: mpirun ends the job
 # mpirun's own exit status.  A trapped signal ends a wait early (128 + its
 # number), and mpirun may end while the trap runs, reaped by the shell as it
@@ -105,7 +121,8 @@ while :; do
     status=$s waited=yes
     [ -n "$trapped" ] || break
 done
-[ "$status" -gt 128 ] && echo "launch/local.sh: a rank was ended by signal" \
+[ "$status" -gt 192 ] && echo "launch/local.sh: mpirun failed (status $status)" >&2
+[ "$status" -gt 128 ] && [ "$status" -le 192 ] && echo "launch/local.sh: a rank was ended by signal" \
     "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" \
     "$([ "$status" = 137 ] && echo "(by scratchnet's watchdog when 'no progress' lines" \
        "above name a rank, else by the kernel's out-of-memory killer or a user; a" \

@@ -5,7 +5,9 @@
 # end.  The stand-in mpirun on PATH starts one "rank" that ends with 0 at
 # SIGTERM, then lingers half a second without children before it ends with
 # FAKE_STATUS: the second signal's trap waits for it to end, and the shell
-# reaps it meanwhile.  Run with sh (dash) and with bash, whose waits differ.
+# reaps it meanwhile; and a signal that comes while the rank is still
+# loading waits for its handler.  Run with sh (dash) and with bash, whose
+# waits differ.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 t=$(mktemp -d)
@@ -16,12 +18,19 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 mkdir "$t/bin"
 cat > "$t/bin/mpirun" <<'FAKE'
 #!/bin/sh
-sh -c 'trap "touch \"$T/ended\"; exit 0" TERM; touch "$T/started"
-       while :; do sleep 0.02; done' &
+"$SCRATCHNET" &
 wait $!
 exec perl -e 'select(undef, undef, undef, 0.5); exit($ENV{FAKE_STATUS} // 0)'
 FAKE
-chmod +x "$t/bin/mpirun"
+# the stand-in rank: named as the program, its handler set before it says so
+cat > "$t/bin/scratchnet" <<'FAKE'
+#!/bin/sh
+sleep "${FAKE_LOAD:-0}"   # a program still loading: no handler yet
+trap 'touch "$T/ended"; exit 0' TERM
+touch "$T/started"
+while :; do sleep 0.02; done
+FAKE
+chmod +x "$t/bin/mpirun" "$t/bin/scratchnet"
 
 # waits_for FILE: up to 10 s
 waits_for() {
@@ -34,7 +43,7 @@ waits_for() {
 # has ended; local.sh must exit STATUS, mpirun's
 twice() {
     rm -f "$t/started" "$t/ended"
-    T=$t FAKE_STATUS=$2 PATH="$t/bin:$PATH" SCRATCHNET=/bin/true \
+    T=$t FAKE_STATUS=$2 PATH="$t/bin:$PATH" SCRATCHNET=$t/bin/scratchnet \
         $1 "$top/launch/local.sh" 1 train > "$t/out" 2>&1 &
     job=$!
     waits_for "$t/started" || bad "$1: the stand-in rank did not start"
@@ -46,9 +55,25 @@ twice() {
     [ "$got" = "$2" ] || bad "$1, mpirun exits $2 after a second SIGTERM: local.sh exited $got" \
                              "($(tr '\n' ' ' < "$t/out"))"
 }
+# early SHELL: SIGTERM as the job starts, while the rank has no handler
+# yet; it must wait for it, not kill it (exit 143)
+early() {
+    rm -f "$t/started" "$t/ended"
+    T=$t FAKE_STATUS=0 FAKE_LOAD=0.5 PATH="$t/bin:$PATH" SCRATCHNET=$t/bin/scratchnet \
+        $1 "$top/launch/local.sh" 1 train > "$t/out" 2>&1 &
+    job=$!
+    sleep 0.2
+    kill -TERM $job
+    wait $job
+    got=$?
+    [ "$got" = 0 ] && [ -e "$t/ended" ] ||
+        bad "$1, SIGTERM before the rank has its handler: local.sh exited $got," \
+            "$([ -e "$t/ended" ] || echo 'the rank was killed, not stopped') ($(tr '\n' ' ' < "$t/out"))"
+}
 for sh in sh bash; do
     twice $sh 0
     twice $sh 3
+    early $sh
 done
 
 [ $fails = 0 ] && echo "launch signals: all passed"
