@@ -440,8 +440,9 @@ int cli_log_guard(const char *path, const char *flag)
 {
     const int k = log_there(path);
     if (k == 1)
-        return sn_fail(SN_EUSAGE, "%s %s is the --log a running run appends to (it holds its "
-                       "lock): writing there would lose the log; name another file", flag, path);
+        return sn_fail(SN_EUSAGE, "%s %s is locked by a program writing it (the --log a "
+                       "running run appends to holds its lock so; HDF5 writers too): writing "
+                       "there would lose what it writes; name another file", flag, path);
     if (k == 2)
         return sn_fail(SN_EUSAGE, "%s %s is a scratchnet log (its first line is an epoch's "
                        "record): writing there would lose it; name another file, or remove "

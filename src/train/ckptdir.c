@@ -277,6 +277,12 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
         *replaced = true;
         return SN_OK;
     }
+    if (st.st_size >= (off_t)was_len) {   /* one line names a holder: this is no lock file */
+        close(f);
+        return sn_fail(SN_EUSAGE, "%s holds %lld bytes, more than a lock file's line naming a "
+                       "host and a pid: not scratchnet's lock file? (remove it, or give this run "
+                       "another --checkpoint-dir)", path, (long long)st.st_size);
+    }
     const ssize_t had = pread(f, was, was_len - 1, 0);   /* the last holder's, kept */
     was[had > 0 ? had : 0] = '\0';
     char host[128] = "";

@@ -50,7 +50,7 @@ struct sn_trainer {
                                     * written), or -1 */
     int lock_fd;                   /* holds the checkpoint folder's lock (rank 0), or -1 */
     bool lock_made;                /* this run made the lock file (removed if it fails to start) */
-    char lock_was[256];            /* else what it held (put back if it fails to start) */
+    char lock_was[4096];           /* else what it held (put back if it fails to start) */
 };
 
 /* The optimizer covers the whole arena on every rank (not sharded, or one

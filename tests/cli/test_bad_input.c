@@ -1119,6 +1119,14 @@ static void make_hostile_fixtures(void)
                           "[dense]\nunits = 3\n");
     long_record_pair();
     column_labels();
+    {   /* a checkpoint folder whose .lock holds 5,000 bytes: no lock file of ours */
+        assert_int_equal(mkdir(fx_path("biglock"), 0777), 0);
+        FILE *lf = fopen(fx_path("biglock/.lock"), "w");
+        assert_non_null(lf);
+        for (int i = 0; i < 5000; i++)
+            fputc('x', lf);
+        fclose(lf);
+    }
     {   /* 4 values for images of 1 x 2 x 4: one per column, as channels-last data has */
         const double m4[4] = { 0.1, 0.2, 0.3, 0.4 }, s4[4] = { 1, 1, 1, 1 };
         with_attr_n("images.h5", "m4tmp.h5", "/", "mean", m4, 4, false);
