@@ -11,7 +11,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+trap 'pkill -f "$t/bin/" 2>/dev/null; rm -rf "$t"' EXIT   # a failed case leaves no stand-in running
 fails=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
