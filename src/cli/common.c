@@ -606,6 +606,12 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
     int rc = check_not_system(target, flag);
     if (rc || so->st_mode == 0)
         return rc;
+    /* a file its owner (this user) made read-only is kept as shell
+     * redirection and cp keep it (root may write any: as for them, it is
+     * replaced; another user's file is check_replaceable's) */
+    if (so->st_uid == geteuid() && access(target, W_OK) != 0 && errno == EACCES)
+        return sn_fail(SN_EUSAGE, "%s %s is read-only: this output would replace it (remove "
+                       "it first, or chmod u+w it)", flag, out);
     rc = strcmp(flag, "--log") != 0 ? cli_log_guard(out, flag) : SN_OK;
     return rc ? rc : check_replaceable(out, flag, target, so, &sd);
 }

@@ -1649,6 +1649,36 @@ static void refused_with(const char *limit, const char *args, const char *msg)
  * than root, another user's file in a folder with the sticky bit.  Parts
  * the machine cannot set up (a file system without chattr, a build that
  * user cannot run) are said and left out. */
+/* A file its owner made read-only (mode 444) is kept, as shell redirection
+ * keeps it: the output is refused.  Run as a user without root's right to
+ * write any file (nobody, through setpriv, when the test runs as root). */
+static void test_read_only_output_kept(void **state)
+{
+    (void)state;
+    const char *as = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+    char dir[] = "/tmp/sn_ro_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int rc = sn_test_run("chmod 777 %s && cp %s/w.h5 %s/blobs.h5 %s/ && cd %s && chmod 644 w.h5 "
+                         "blobs.h5 && echo precious > ro.csv && chmod 444 ro.csv && "
+                         "%s[ ! -w ro.csv ]", dir, fx, fx, dir, dir, as);
+    if (rc) {
+        printf("no user without write access to a 444 file here: left out\n");
+        sn_test_run("rm -rf %s", dir);
+        return;
+    }
+    if (geteuid() == 0)
+        assert_int_equal(sn_test_run("chown 65534 %s/ro.csv", dir), 0);
+    rc = sn_test_run("cd %s && %s" BIN " predict --weights w.h5 --input blobs.h5 -o ro.csv", dir,
+                     as);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "-o ro.csv is read-only: this output would replace it"));
+    free(err);
+    assert_int_equal(sn_test_run("cd %s && grep -qx precious ro.csv && [ \"$(stat -c %%a ro.csv)\" "
+                                 "= 444 ]", dir), 0);
+    sn_test_run("rm -rf %s", dir);
+}
+
 static void test_outputs_not_replaceable(void **state)
 {
     (void)state;
@@ -1895,6 +1925,7 @@ int main(void)
         cmocka_unit_test(test_ranks_read_same_data),
         cmocka_unit_test(test_fake_hosts_on_one_rank),
         cmocka_unit_test(test_outputs_not_replaceable),
+        cmocka_unit_test(test_read_only_output_kept),
         cmocka_unit_test(test_init_loads_whole_layers),
         cmocka_unit_test(test_printed_names_are_clean),
     };
