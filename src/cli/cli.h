@@ -267,7 +267,7 @@ void cli_warn_raw_pixels(const struct sn_dataset *ds, const char *data);
 void cli_warn_layout(const struct sn_split *s, const char *data, const struct sn_shape *in);
 
 /* Rank 0 warns on stderr when the model file's input looks written H,W,C
- * (1, 3 or 4 last, more than 4 first and second): it reads C,H,W, and data
+ * (sn_input_looks_hwc): it reads C,H,W, and data
  * stored the same way trains a network over the wrong axes without a word. */
 void cli_warn_input_order(const struct sn_shape *in, const char *model);
 

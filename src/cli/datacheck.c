@@ -108,8 +108,7 @@ void cli_warn_layout(const struct sn_split *split, const char *data, const struc
 
 void cli_warn_input_order(const struct sn_shape *in, const char *model)
 {
-    if (sn_dist_rank() != 0 || in->ndim != 3 || in->d[2] > 4 || in->d[2] == 2 ||
-        in->d[0] <= 4 || in->d[1] <= 4)
+    if (sn_dist_rank() != 0 || !sn_input_looks_hwc(in))
         return;
     cli_eprintf("scratchnet: warning: %s: [net] input = %d,%d,%d reads as C,H,W: %d channels "
                 "of %dx%d; images of %dx%d with %d channel%s are input = %d,%d,%d, their data "

@@ -665,12 +665,17 @@ struct build {
     struct sn_shape in_shape[SN_MAX_INPUTS];
 };
 
+bool sn_input_looks_hwc(const struct sn_shape *in)
+{
+    return in->ndim == 3 && in->d[2] <= 4 && in->d[2] != 2 && in->d[0] > 4 && in->d[1] > 4;
+}
+
 /* For a layer that does not fit its input (code SN_ESHAPE): when [net]
- * input looks like H,W,C (a few values last), that it reads C,H,W. */
+ * input looks like H,W,C, that it reads C,H,W. */
 static void channels_last_hint(const struct sn_shape *in, int code, char *out, size_t len)
 {
     out[0] = '\0';
-    if (code == SN_ESHAPE && in->ndim == 3 && in->d[2] <= 4 && in->d[0] > 4)
+    if (code == SN_ESHAPE && sn_input_looks_hwc(in))
         snprintf(out, len, " ([net] input %d,%d,%d reads as C,H,W: %d channels of %dx%d; "
                  "%d channel%s of %dx%d %s %d,%d,%d)", in->d[0], in->d[1], in->d[2], in->d[0],
                  in->d[1], in->d[2], in->d[2], in->d[2] == 1 ? "" : "s", in->d[0], in->d[1],

@@ -44,6 +44,10 @@ struct sn_netcfg {
     struct sn_augment augment; /* [augment]: training-time image transformations */
 };
 
+/* Whether a model's input looks written H,W,C: 3 dimensions, 1, 3 or 4
+ * last and more than 4 first and second (it reads C,H,W). */
+bool sn_input_looks_hwc(const struct sn_shape *in);
+
 /* Read a model file into a malloc'd NUL-terminated string (caller frees).
  * SN_EINVAL if it cannot be read, is larger than 1 MiB or is not text. */
 int sn_modelfile_read(const char *path, char **text);

@@ -274,11 +274,11 @@ int sn_weights_open(const char *path, struct sn_h5 **f)
     return rc ? rc : sn_h5_open(path, f);
 }
 
-/* A file the probe refused (why): SN_FILE_UNKNOWN, with why as the last
- * message, when it is HDF5 by its signature (at 0 or after a user block of
+/* A file the probe refused: SN_FILE_UNKNOWN (the probe's message stays the
+ * last) when it is HDF5 by its signature (at 0 or after a user block of
  * 512, 1024, ... bytes) or by scratchnet's seal, read without libhdf5, and
  * when it cannot be read at all; else SN_FILE_OTHER. */
-static enum sn_file_kind signature_kind(const char *path, const char *why)
+static enum sn_file_kind signature_kind(const char *path)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
@@ -289,29 +289,23 @@ static enum sn_file_kind signature_kind(const char *path, const char *why)
     }
     struct stat st;
     bool hdf5 = false;
-    for (off_t at = 0; !hdf5 && fstat(fd, &st) == 0 && at + 8 <= st.st_size && at <= (1 << 24);
-         at = at ? 2 * at : 512) {
+    const off_t size = fstat(fd, &st) == 0 ? st.st_size : 0;
+    for (off_t at = 0; !hdf5 && at + 8 <= size && at <= (1 << 24); at = at ? 2 * at : 512) {
         char sig[8];
         hdf5 = pread(fd, sig, 8, at) == 8 && (memcmp(sig, "\x89HDF\r\n\x1a\n", 8) == 0 ||
                                                (at == 0 && memcmp(sig, "SNSEAL1", 7) == 0));
     }
     close(fd);
-    if (!hdf5)
-        return SN_FILE_OTHER;
-    sn_fail(SN_EINVAL, "%s", why);
-    return SN_FILE_UNKNOWN;
+    return hdf5 ? SN_FILE_UNKNOWN : SN_FILE_OTHER;
 }
 
 enum sn_file_kind sn_file_kind(const char *path)
 {
     struct sn_h5 *f;
-    if (sn_h5_probe_all(path) || sn_h5_open(path, &f)) {
+    if (sn_h5_probe_all(path) || sn_h5_open(path, &f))
         /* what an HDF5 file holds stays unknown when it cannot be checked
          * (a link, damage, a limit): never taken for a file of no kind */
-        char why[1024];
-        snprintf(why, sizeof why, "%s", sn_errmsg());
-        return signature_kind(path, why);
-    }
+        return signature_kind(path);
     const bool model = sn_h5_has_attr(f, "/model", "cfg");
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS
