@@ -311,9 +311,14 @@ void cli_warn_float_training(const char *weights, const struct sn_data_meta *met
 
 /* For commands whose work rank 0 does alone (predict, info, convert,
  * plot, export): every rank meets here, the others waiting for rank 0
- * without blocking in MPI, so that a stop signal to one of them ends the
- * job at once (rank 0 writes its outputs whole or not at all) instead of
- * being swallowed while rank 0 works on. */
+ * without blocking in MPI.  A stop signal to one of them is passed to
+ * rank 0 (sn_dist_stop_send; cli_relay_stops), which stops at its next
+ * look, saying so once, or has finished and says what it wrote: the job
+ * has one outcome, told by rank 0. */
 void cli_await_rank0(void);
+
+/* On rank 0 of a job of several ranks: its stop looks take in the stops
+ * the other ranks pass (cli_await_rank0).  Once, after MPI starts. */
+void cli_relay_stops(void);
 
 #endif

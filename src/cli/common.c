@@ -928,21 +928,23 @@ int cli_print_ranks(int threads)
     return rc;
 }
 
+void cli_relay_stops(void)
+{
+    if (sn_dist_rank() == 0 && sn_dist_size() > 1)
+        sn_interrupt_relay(sn_dist_stop_received);
+}
+
 void cli_await_rank0(void)
 {
     float token = 0.0f;
     int rc = sn_dist_iallreduce_sum_f32(&token, 1, SN_DIST_WORLD);
     for (bool done = false; !rc && !done && sn_dist_rank() != 0;) {
         rc = sn_dist_test(0, &done);
-        if (!rc && !done && sn_interrupt_pending()) {
-            cli_eprintf("scratchnet: error: rank %d: interrupted by %s while rank 0 did the "
-                        "work: ending the job, nothing written\n", sn_dist_rank(),
-                        sn_signal_name(sn_interrupt_pending()));
-            fflush(stderr);
-            sn_dist_abort(1);
-        }
+        if (!rc && !done && sn_interrupt_pending())   /* rank 0 stops, or has finished */
+            rc = sn_dist_stop_send(sn_interrupt_pending());
         if (!rc && !done)
             nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
     }
     sn_dist_finish_all();   /* a failure here shows in the agreement that follows */
+    sn_dist_stop_settle();
 }

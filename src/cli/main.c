@@ -98,13 +98,13 @@ static bool left_ignored[NSIG];
 static void on_signal(int sig, siginfo_t *info, void *context)
 {
     (void)context;
-    if (sn_interrupt_pending() && (sig == SIGINT || sig == SIGQUIT)) {
+    if (sn_interrupt_recorded() && (sig == SIGINT || sig == SIGQUIT)) {
         cli_gnuplot_abandon();   /* a picture being drawn leaves nothing behind */
         signal(sig, SIG_DFL);
         raise(sig);
         return;
     }
-    if (!sn_interrupt_pending())
+    if (!sn_interrupt_recorded())
         cli_note_stop_sender(info->si_code == SI_USER && info->si_pid == getppid());
     sn_interrupt_set(sig);
 }
@@ -259,6 +259,9 @@ int main(int argc, char **argv)
         return rc == SN_EUSAGE ? 2 : 1;
     }
     catch_stop_signals(false);   /* again: the MPI runtime may have installed its own */
+    if (local)
+        cli_relay_stops();   /* rank 0 works alone; a stop another rank gets is passed on
+                                (predict and convert install it themselves) */
     /* the whole command line, first: in an MPMD launch of two commands (or
      * of one, with --help on one side, which answers without the flags'
      * agreement) each would wait in the other's collectives */

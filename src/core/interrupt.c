@@ -7,10 +7,14 @@
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "core/status.h"
 
 static atomic_int pending;
+/* thread-local: the thread that installed it alone asks it (MPI, which a
+ * relay calls, takes calls from one thread) */
+static _Thread_local int (*relay)(void);
 
 void sn_interrupt_set(int sig)
 {
@@ -20,7 +24,27 @@ void sn_interrupt_set(int sig)
 
 int sn_interrupt_pending(void)
 {
+    int sig = atomic_load(&pending);
+    if (!sig && relay) {
+        int (*ask)(void) = relay;
+        relay = NULL;   /* no second call from within the first */
+        const int sent = ask();
+        relay = ask;
+        if (sent)
+            sn_interrupt_set(sent);
+        sig = atomic_load(&pending);
+    }
+    return sig;
+}
+
+int sn_interrupt_recorded(void)
+{
     return atomic_load(&pending);
+}
+
+void sn_interrupt_relay(int (*ask)(void))
+{
+    relay = ask;
 }
 
 void sn_interrupt_clear(void)

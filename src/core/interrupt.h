@@ -15,8 +15,17 @@
  * is not a signal.  Async-signal-safe, any thread; the first one is kept. */
 void sn_interrupt_set(int sig);
 
-/* The request recorded (its signal number), or 0. */
+/* The request recorded (its signal number), or 0.  On the thread that
+ * installed a relay, a request the relay brings is recorded first. */
 int sn_interrupt_pending(void);
+
+/* The request recorded, without asking a relay: for a signal handler. */
+int sn_interrupt_recorded(void);
+
+/* Install ask (NULL: remove it) on the calling thread: sn_interrupt_pending
+ * there also asks it for a request made elsewhere, such as a stop signal
+ * that another MPI rank received (ask returns its number, or 0). */
+void sn_interrupt_relay(int (*ask)(void));
 
 /* Forget the request: for a program that goes on after a stop (a test
  * that resumes in the same process). */

@@ -187,6 +187,17 @@ int sn_dist_gather(const void *mine, void *out, size_t each);
  * displs as there; ignored elsewhere) into mine on rank r. */
 int sn_dist_scatter_f32(const float *whole, float *mine, const int *counts, const int *displs);
 
+/* Stops relayed to rank 0, for work that rank 0 does alone while the
+ * other ranks wait for it (a local command under a launcher): a waiting
+ * rank that receives a stop signal sends its number (stop_send, once; a
+ * no-op on rank 0); rank 0 takes one in (stop_received: the number, or 0)
+ * where it looks for its own (core/interrupt.h's relay).  stop_settle,
+ * collective, after the work: rank 0 takes in every stop still on its way,
+ * so none outlives the work. */
+int sn_dist_stop_send(int sig);
+int sn_dist_stop_received(void);
+int sn_dist_stop_settle(void);
+
 /* Collective: every rank's status rc into one, so that every rank takes
  * the same decision and the error is reported once.  Returns SN_OK when
  * every rank succeeded.  Otherwise every rank returns the status of the

@@ -41,6 +41,8 @@ static MPI_Comm node_comm = MPI_COMM_NULL, leaders_comm = MPI_COMM_NULL;
 /* per group (enum sn_dist_group): the alltoalls' and the allgathers' duplicates */
 static MPI_Comm a2a_comm[2] = { MPI_COMM_NULL, MPI_COMM_NULL },
                 ag_comm[2] = { MPI_COMM_NULL, MPI_COMM_NULL };
+/* relayed stops (sn_dist_stop_send) travel on a duplicate of their own */
+static MPI_Comm stop_comm = MPI_COMM_NULL;
 
 void sn_dist_set_chunk(size_t max_count)
 {
@@ -189,7 +191,8 @@ int sn_dist_init(int *argc, char ***argv)
         return mpi_fail(err, "MPI_Comm_split_type");
     MPI_Comm_size(node, &local_size);
     MPI_Comm_free(&node);
-    if ((err = dup_group(MPI_COMM_WORLD, SN_DIST_WORLD)) != MPI_SUCCESS)
+    if ((err = dup_group(MPI_COMM_WORLD, SN_DIST_WORLD)) != MPI_SUCCESS ||
+        (err = MPI_Comm_dup(MPI_COMM_WORLD, &stop_comm)) != MPI_SUCCESS)
         return mpi_fail(err, "MPI_Comm_dup");
     /* agreed: one rank's bad value stops every rank, and main says it once */
     int k, rc = sn_dist_agree(fake_hosts_env(&k));
@@ -258,6 +261,7 @@ void sn_dist_finalize(void)
     }
     free_comm(&node_comm);
     free_comm(&leaders_comm);
+    free_comm(&stop_comm);   /* sn_dist_stop_received asks nothing from here on */
     /* every rank keeps MPI progressing until all have arrived: UCX's TCP
      * transport (MPICH) needs a peer's progress to close a connection, and
      * a peer already blocked in MPI_Finalize's own barrier gave none */
@@ -832,4 +836,63 @@ _Noreturn void sn_dist_abort(int code)
     }
     MPI_Abort(MPI_COMM_WORLD, code);
     _Exit(code);   /* MPI_Abort does not return; this keeps the promise if it did */
+}
+
+/* ---- stops relayed to rank 0 ---- */
+
+static int stop_sig;   /* the number a waiting rank sent: Isend's buffer */
+static MPI_Request stop_req = MPI_REQUEST_NULL;
+static int64_t stops_sent, stops_taken;
+
+int sn_dist_stop_send(int sig)
+{
+    if (alone || world_rank == 0 || stop_comm == MPI_COMM_NULL || stops_sent)
+        return SN_OK;
+    stop_sig = sig;
+    int err = MPI_Isend(&stop_sig, 1, MPI_INT, 0, 0, stop_comm, &stop_req);
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "MPI_Isend (a stop to rank 0)");
+    stops_sent = 1;
+    return SN_OK;
+}
+
+/* One stop that has arrived, taken in: its number (-1 for 0), or 0. */
+static int take_stop(bool wait)
+{
+    int flag = 0, sig = 0;
+    MPI_Status st;
+    if (wait)
+        flag = MPI_Probe(MPI_ANY_SOURCE, 0, stop_comm, &st) == MPI_SUCCESS;
+    else if (MPI_Iprobe(MPI_ANY_SOURCE, 0, stop_comm, &flag, &st) != MPI_SUCCESS)
+        flag = 0;
+    if (!flag || MPI_Recv(&sig, 1, MPI_INT, st.MPI_SOURCE, 0, stop_comm,
+                          MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        return 0;
+    stops_taken++;
+    return sig ? sig : -1;
+}
+
+int sn_dist_stop_received(void)
+{
+    if (alone || world_rank != 0 || stop_comm == MPI_COMM_NULL)
+        return 0;
+    return take_stop(false);
+}
+
+int sn_dist_stop_settle(void)
+{
+    if (alone || stop_comm == MPI_COMM_NULL)
+        return SN_OK;
+    int64_t sent = stops_sent;
+    int rc = sn_dist_allreduce_sum_i64(&sent, 1);
+    while (!rc && world_rank == 0 && stops_taken < sent)
+        if (!take_stop(true))
+            rc = sn_fail(SN_EDIST, "rank 0 could not take in a stop another rank sent");
+    if (stop_req != MPI_REQUEST_NULL) {
+        int err = MPI_Wait(&stop_req, MPI_STATUS_IGNORE);
+        if (!rc && err != MPI_SUCCESS)
+            rc = mpi_fail(err, "MPI_Wait (a stop sent to rank 0)");
+    }
+    stops_sent = stops_taken = 0;
+    return rc;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/activation.h"
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fsutil.h"
 #include "onnx/onnx.pb-c.h"
@@ -853,6 +854,23 @@ static const char *describe_input(struct gb *g, const struct sn_data_meta *meta)
                    norm, at ? ")" : "");
 }
 
+/* buf's n bytes into f in parts, looking for a stop between them: the
+ * bytes written, fewer than n on a failure (errno in *e) or a stop. */
+static size_t write_parts(FILE *f, const uint8_t *buf, size_t n, int *e)
+{
+    enum { PART = 16 << 20 };
+    size_t w = 0;
+    errno = 0;
+    while (w < n && !sn_interrupt_pending()) {
+        const size_t part = n - w < PART ? n - w : PART, got = fwrite(buf + w, 1, part, f);
+        w += got;
+        if (got < part)
+            break;
+    }
+    *e = errno;
+    return w;
+}
+
 static int write_file(const char *path, const Onnx__ModelProto *mp)
 {
     size_t n = onnx__model_proto__get_packed_size(mp);
@@ -867,18 +885,19 @@ static int write_file(const char *path, const Onnx__ModelProto *mp)
     char tmp[4200];
     sn_fs_tmpname(path, tmp, sizeof tmp);
     FILE *f;
-    int rc = sn_fs_create_tmp(tmp, path, &f);
+    int e, rc = sn_fs_create_tmp(tmp, path, &f);
     if (rc) {
         free(buf);
         return rc;
     }
-    errno = 0;
-    size_t w = fwrite(buf, 1, n, f);
-    int e = errno;
+    size_t w = write_parts(f, buf, n, &e);
     free(buf);
-    if (fclose(f) != 0 || w != n) {
+    if (fclose(f) != 0 || w != n || sn_interrupt_pending()) {
         e = e ? e : errno;
         remove(tmp);
+        if (sn_interrupt_pending())
+            return sn_fail(SN_EINTR, "interrupted by %s while writing %s: nothing written",
+                           sn_signal_name(sn_interrupt_pending()), path);
         return sn_fail(SN_EIO, "%s: writing failed (%s)", path, sn_fs_write_why(e));
     }
     return sn_fs_commit(tmp, path);

@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/status.h"
+#include "core/interrupt.h"
 #include "dist/dist.h"
 
 /* The mean of rank-dependent values is the same known value everywhere,
@@ -151,6 +153,32 @@ static void test_dist_agree(void **state)
     rc = sn_fail(r == 0 ? SN_EIO : SN_EINVAL, "trouble at %d", r);
     assert_int_equal(sn_dist_agree(rc), SN_EIO);
     assert_string_equal(sn_errmsg(), "trouble at 0");
+}
+
+/* Stops relayed to rank 0: each other rank sends one (its rank + 100);
+ * rank 0's relay brings one of them into its stop request, and the
+ * settling takes in the rest, so that none is left for a later ask.  A
+ * settling with no stop sent is a no-op, and rank 0 sends nothing. */
+static void test_dist_stop_relay(void **state)
+{
+    (void)state;
+    const int P = sn_dist_size(), r = sn_dist_rank();
+    assert_int_equal(sn_dist_stop_settle(), SN_OK);
+    assert_int_equal(sn_dist_stop_send(r + 100), SN_OK);
+    assert_int_equal(sn_dist_stop_send(r + 200), SN_OK);   /* once: the second is not sent */
+    if (r == 0 && P > 1) {
+        sn_interrupt_relay(sn_dist_stop_received);
+        int sig = 0;
+        for (int i = 0; i < 5000 && !(sig = sn_interrupt_pending()); i++)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+        sn_interrupt_relay(NULL);
+        assert_true(sig >= 101 && sig < 100 + P);
+        sn_interrupt_clear();
+    }
+    assert_int_equal(sn_dist_stop_settle(), SN_OK);
+    assert_int_equal(sn_dist_stop_received(), 0);
+    assert_int_equal(sn_interrupt_pending(), 0);
+    assert_int_equal(sn_dist_barrier(), SN_OK);
 }
 
 /* The sharded optimizer's collectives with blocks of unequal sizes (one
@@ -336,6 +364,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dist_shared_arena),
         cmocka_unit_test(test_dist_shared_windows),
         cmocka_unit_test(test_dist_agree),
+        cmocka_unit_test(test_dist_stop_relay),
         cmocka_unit_test(test_dist_blocks),
         cmocka_unit_test(test_dist_exchange_u16),
         cmocka_unit_test(test_dist_flight),
