@@ -318,6 +318,12 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
                          "reads", name, CLI_LOG_MAX_BYTES);
             break;
         }
+        if (lineno == 1 && len >= 2 && (memcmp(line, "\xff\xfe", 2) == 0 ||
+                                         memcmp(line, "\xfe\xff", 2) == 0)) {
+            rc = sn_fail(SN_EINVAL, "%s: the log is UTF-16 (PowerShell's > writes it so); a "
+                         "train --log is UTF-8: convert it (iconv -f UTF-16 -t UTF-8)", name);
+            break;
+        }
         if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
             memmove(line, line + 3, (size_t)len - 2);   /* a UTF-8 byte-order mark (an editor's) */
             len -= 3;
@@ -369,45 +375,46 @@ int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_
     return rc;
 }
 
-/* The first non-blank line of in (at most LOG_LINE_MAX bytes) into buf
- * (*len bytes, *whole: it ends with a newline); false when there is none
- * or it is longer. */
-static bool first_line(FILE *in, char *buf, size_t *len, bool *whole)
+/* The first non-blank line of t (at most LOG_LINE_MAX bytes) into buf
+ * (*len bytes), and what ended it in *end: '\n' (LF or CR LF), '\r' (a CR
+ * alone) or EOF; false when there is none or it is longer. */
+static bool first_line(struct sn_fs_text *t, char *buf, size_t *len, int *end)
 {
-    *len = 0;
-    *whole = false;
-    int c = fgetc(in);
-    if (c == 0xef) {   /* a UTF-8 byte-order mark, which plot skips too */
-        if (fgetc(in) != 0xbb || fgetc(in) != 0xbf)
-            return false;
-        c = fgetc(in);
-    }
+    int c = sn_fs_text_getc(t);
     while (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-        c = fgetc(in);
-    for (*len = 0; c != EOF && c != '\n' && *len < LOG_LINE_MAX; c = fgetc(in))
+        c = sn_fs_text_getc(t);
+    for (*len = 0; c != EOF && c != '\n' && c != '\r' && *len < LOG_LINE_MAX;
+         c = sn_fs_text_getc(t))
         buf[(*len)++] = (char)c;
-    *whole = c == '\n';
+    if (c == '\r')
+        c = sn_fs_text_getc(t) == '\n' ? '\n' : '\r';
+    *end = c;
     return *len > 0 && *len < LOG_LINE_MAX;
 }
 
-enum log_start { LOG_ABSENT, LOG_BLANK, LOG_RECORD, LOG_OTHER, LOG_NO_MEMORY };
+/* LOG_FOREIGN: a record in a file with CR-only line ends or in UTF-16 (a
+ * log converted by an editor or saved by PowerShell), which plot names
+ * and refuses: never replaced, never appended to. */
+enum log_start { LOG_ABSENT, LOG_BLANK, LOG_RECORD, LOG_FOREIGN, LOG_OTHER, LOG_NO_MEMORY };
 
 /* How the file at path starts: LOG_BLANK when it is empty or blank, or
  * its only line is the start of a record cut short while scratchnet wrote
  * it (the open removes it); LOG_RECORD when its first line is a record. */
 static enum log_start log_start(const char *path)
 {
-    FILE *in = fopen(path, "r");
-    if (!in)
+    struct sn_fs_text t;
+    if (!sn_fs_text_open(path, &t))
         return LOG_ABSENT;
     char *buf = malloc(LOG_LINE_MAX);
     size_t len = 0;
-    bool whole = false, any = buf && first_line(in, buf, &len, &whole);
-    bool empty = buf && len == 0 && feof(in);
-    fclose(in);
+    int end = EOF;
+    bool any = buf && first_line(&t, buf, &len, &end);
+    bool empty = buf && len == 0 && feof(t.fp);
+    const bool foreign = t.utf16 || end == '\r';
+    fclose(t.fp);
     json_t *o = any ? json_loadb(buf, len, 0, NULL) : NULL;
-    bool torn = any && !o && !whole && strncmp(buf, "{\"epoch\"", len < 8 ? len : 8) == 0;
-    enum log_start k = !buf ? LOG_NO_MEMORY : is_record(o) ? LOG_RECORD
+    bool torn = any && !o && end == EOF && strncmp(buf, "{\"epoch\"", len < 8 ? len : 8) == 0;
+    enum log_start k = !buf ? LOG_NO_MEMORY : is_record(o) ? (foreign ? LOG_FOREIGN : LOG_RECORD)
                      : empty || torn ? LOG_BLANK : LOG_OTHER;
     json_decref(o);
     free(buf);
@@ -419,6 +426,10 @@ int cli_log_check(const char *path)
     const enum log_start k = log_start(path);   /* absent: made when the run starts */
     if (k == LOG_NO_MEMORY)
         return sn_fail(SN_ENOMEM, "out of memory");
+    if (k == LOG_FOREIGN)
+        return sn_fail(SN_EUSAGE, "--log %s is a scratchnet log converted to CR line ends or "
+                       "to UTF-16, which train does not append to (nor plot read): convert it "
+                       "back to UTF-8 with LF line ends, or give another --log", path);
     return k != LOG_OTHER ? SN_OK
          : sn_fail(SN_EUSAGE, "--log %s exists and is not a scratchnet log (its first line is "
                    "not a record with the numbers \"epoch\" and \"train_loss\"): appending to "
@@ -433,7 +444,8 @@ static int log_there(const char *path)
     bool held = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     if (fd >= 0)
         close(fd);   /* and with it the shared lock, if it was taken */
-    return held ? 1 : log_start(path) == LOG_RECORD ? 2 : 0;
+    const enum log_start k = held ? LOG_OTHER : log_start(path);
+    return held ? 1 : k == LOG_RECORD || k == LOG_FOREIGN ? 2 : 0;
 }
 
 int cli_log_guard(const char *path, const char *flag)

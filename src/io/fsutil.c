@@ -273,13 +273,46 @@ static void stamp_of(const struct stat *st, struct sn_file_stamp *s)
                                  .mtime_s = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec };
 }
 
-/* The first of [section] read from fp: its name between the brackets,
+bool sn_fs_text_open(const char *path, struct sn_fs_text *t)
+{
+    t->utf16 = 0;
+    if (!(t->fp = fopen(path, "rb")))
+        return false;
+    unsigned char b[3] = { 0 };
+    const size_t n = fread(b, 1, 3, t->fp);
+    size_t skip = 0;
+    if (n == 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)
+        skip = 3;
+    else if (n >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff))) {
+        skip = 2;
+        t->utf16 = b[0] == 0xff ? 1 : 2;
+    }
+    if (fseek(t->fp, (long)skip, SEEK_SET) != 0) {
+        fclose(t->fp);
+        return false;
+    }
+    return true;
+}
+
+int sn_fs_text_getc(struct sn_fs_text *t)
+{
+    const int a = getc(t->fp);
+    if (!t->utf16 || a == EOF)
+        return a;
+    const int b = getc(t->fp);
+    if (b == EOF)
+        return EOF;
+    const int unit = t->utf16 == 1 ? a | b << 8 : a << 8 | b;
+    return unit < 0x80 ? unit : 0x80;
+}
+
+/* The first of [section] read from t: its name between the brackets,
  * spaces trimmed, into w; false when the line is not a section. */
-static bool section_name(FILE *fp, char *w, size_t len)
+static bool section_name(struct sn_fs_text *t, char *w, size_t len)
 {
     size_t k = 0;
     int c;
-    while ((c = getc(fp)) != EOF && c != ']' && c != '\n')
+    while ((c = sn_fs_text_getc(t)) != EOF && c != ']' && c != '\n' && c != '\r')
         if (k + 1 < len && (k > 0 || !isspace(c)))
             w[k++] = (char)c;
     while (k > 0 && isspace((unsigned char)w[k - 1]))
@@ -290,28 +323,26 @@ static bool section_name(FILE *fp, char *w, size_t len)
 
 bool sn_fs_is_model_text(const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    struct sn_fs_text t;
+    if (!sn_fs_text_open(path, &t))
         return false;
-    /* as the model parser reads it: a UTF-8 byte-order mark, then blank
-     * lines and comments, as many as its 1 MiB holds */
-    int c = getc(fp);
-    if (c == 0xef && getc(fp) == 0xbb && getc(fp) == 0xbf)
-        c = getc(fp);
+    /* as the model parser reads it: blank lines and comments, as many as
+     * its 1 MiB holds */
     bool net = false;
-    for (long at = 0; c != EOF && at < (1L << 20); c = getc(fp), at++) {
+    int c = sn_fs_text_getc(&t);
+    for (long at = 0; c != EOF && at < (1L << 20); c = sn_fs_text_getc(&t), at++) {
         if (isspace(c))   /* the INI reader's blanks: \f and \v too */
             continue;
         if (c == '#' || c == ';') {
-            while ((c = getc(fp)) != EOF && c != '\n')
+            while ((c = sn_fs_text_getc(&t)) != EOF && c != '\n' && c != '\r')
                 at++;
             continue;
         }
         char w[8];
-        net = c == '[' && section_name(fp, w, sizeof w) && strcmp(w, "net") == 0;
+        net = c == '[' && section_name(&t, w, sizeof w) && strcmp(w, "net") == 0;
         break;
     }
-    fclose(fp);
+    fclose(t.fp);
     return net;
 }
 

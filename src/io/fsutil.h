@@ -107,10 +107,24 @@ int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s);
 /* 1 if a and b are the same file unchanged, else 0. */
 int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b);
 
-/* Whether path holds a model file's text: after a UTF-8 byte-order mark,
- * its first line that is not blank or a comment (within the 1 MiB a model
- * file may have) is [net].  For messages and for outputs that would
- * replace one. */
+/* A text file read a character at a time as its readers would recognise
+ * it, for the checks that tell what a file is: a UTF-8 byte-order mark is
+ * skipped; after a UTF-16 one (FF FE, FE FF; the readers name such files)
+ * each 2-byte unit is one character.  Characters past ASCII come as 0x80,
+ * which no check looks for.  sn_fs_text_open: false when path cannot be
+ * opened; close with fclose(t.fp). */
+struct sn_fs_text {
+    FILE *fp;
+    int utf16;   /* 0, or 1 (little-endian), 2 (big-endian) */
+};
+bool sn_fs_text_open(const char *path, struct sn_fs_text *t);
+int sn_fs_text_getc(struct sn_fs_text *t);
+
+/* Whether path holds a model file's text: after a byte-order mark, its
+ * first line that is not blank or a comment (within the 1 MiB a model file
+ * may have; lines may end in LF, CR LF or CR alone) is [net].  For messages
+ * and for outputs that would replace one, so it recognises what the model
+ * reader names and refuses too (CR line ends, UTF-16). */
 bool sn_fs_is_model_text(const char *path);
 
 /* What st is, for a message: "a folder", "a FIFO", "a character device",

@@ -61,6 +61,23 @@ static void write_bytes(const char *name, const void *bytes, size_t n)
     fclose(f);
 }
 
+/* text (ASCII) as UTF-16 with its byte-order mark, as PowerShell's > and
+ * some editors save it. */
+static void write_utf16(const char *name, const char *text, bool big_endian)
+{
+    size_t n = strlen(text), k = 2;
+    unsigned char *b = malloc(2 * n + 2);
+    assert_non_null(b);
+    b[0] = big_endian ? 0xfe : 0xff;
+    b[1] = big_endian ? 0xff : 0xfe;
+    for (size_t i = 0; i < n; i++, k += 2) {
+        b[k + !big_endian] = 0;
+        b[k + big_endian] = (unsigned char)text[i];
+    }
+    write_bytes(name, b, k);
+    free(b);
+}
+
 static void make_hostile_fixtures(void);
 static void with_classes(const char *to, const char *const *names, size_t n);
 static void target_dataset(const char *name, float v);
@@ -962,6 +979,9 @@ static void make_hostile_fixtures(void)
     write_text("cutonly.jsonl", "{\"epoch\": 1, \"train_lo");
     write_text("crlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\r{\"epoch\": 2, "
                               "\"train_loss\": 0.4}\r");
+    write_utf16("u16log.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", false);
+    write_utf16("u16.cfg", m_cfg, true);
+    write_text("crm.cfg", "# a model saved with CR line ends\r[net]\rinput = 8\r");
     write_text("hugeloss.jsonl", "{\"epoch\": 1, \"train_loss\": 1e308}\n"
                                  "{\"epoch\": 2, \"train_loss\": -1e308}\n");
     {   /* a record of 6,000 keys: 66,030 bytes */

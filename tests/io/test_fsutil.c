@@ -257,12 +257,55 @@ static void test_fsutil_stamp(void **state)
     unlink(a);
 }
 
+static void write_file(const char *path, const void *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+}
+
+/* The text reader as the model and log readers see a file: a UTF-8 mark
+ * skipped, UTF-16 in either order one character a unit (past ASCII: 0x80,
+ * an odd last byte: the end), plain bytes as they are; and the model-text
+ * test on LF, CR-only and UTF-16 files. */
+static void test_fsutil_text(void **state)
+{
+    (void)state;
+    const char *p = sn_test_path("text.cfg");
+    struct sn_fs_text t;
+    static const struct { const char *bytes; size_t n; int want[4]; } cases[] = {
+        { "\xef\xbb\xbf[n", 5, { '[', 'n', EOF, EOF } },
+        { "\xff\xfe[\0\xe9\x00\x00", 7, { '[', 0x80, EOF, EOF } },   /* LE; odd byte */
+        { "\xfe\xff\0[\x04\x10", 6, { '[', 0x80, EOF, EOF } },         /* BE */
+        { "\xef[\r", 3, { 0xef, '[', '\r', EOF } },                      /* no mark */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file(p, cases[i].bytes, cases[i].n);
+        assert_true(sn_fs_text_open(p, &t));
+        for (int k = 0; k < 4; k++)
+            assert_int_equal(sn_fs_text_getc(&t), cases[i].want[k]);
+        fclose(t.fp);
+    }
+    static const char *const model[] = { "# m\n[net]\n", "# m\r[ net ]\r", "\r\r[net]",
+                                         "\xff\xfe#\0\r\0[\0n\0e\0t\0]\0" };
+    for (size_t i = 0; i < sizeof model / sizeof model[0]; i++) {
+        write_file(p, model[i], i < 3 ? strlen(model[i]) : 16);
+        assert_true(sn_fs_is_model_text(p));
+    }
+    write_file(p, "# [net]\n[dense]\n", 17);   /* [net] in a comment only */
+    assert_false(sn_fs_is_model_text(p));
+    unlink(p);
+    assert_false(sn_fs_text_open(p, &t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fsutil_open_input),
         cmocka_unit_test(test_fsutil_longest_name),
         cmocka_unit_test(test_fsutil_stamp),
+        cmocka_unit_test(test_fsutil_text),
         cmocka_unit_test(test_fsutil_mkdirs_made),
         cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),
