@@ -88,7 +88,8 @@ static const char m_cfg[] =
     "lr = 0.05\nmomentum = 0.9\nseed = 3\n"
     "[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n";
 
-static void make_fixtures(void)
+/* Model files with one mistake each, and the logs and texts the commands refuse */
+static void fixtures_model_files(void)
 {
     write_text("m.cfg", m_cfg);
     write_text("other.cfg", "[net]\ninput = 8\nbatch = 24\noptimizer = sgd\nmomentum = 0.9\n"
@@ -118,6 +119,11 @@ static void make_fixtures(void)
     write_text("rate.cfg", "[net]\ninput = 8\n[dense]\nunits = 3\n[dropout]\nrate = 1.5\n");
     write_text("bigkernel.cfg", "[net]\ninput = 1,8,8\n[conv]\nfilters = 3\nsize = 9\n[dense]\n"
                                 "units = 3\n");
+}
+
+/* M.cfg and its variants (optimizers, freezing, schedules) */
+static void fixtures_model_variants(void)
+{
     write_text("img.cfg", "[net]\ninput = 1,2,4\nbatch = 24\n[conv]\nfilters = 2\nsize = 1\n"
                           "[flatten]\n[dense]\nunits = 3\n");
     write_text("mom0.cfg", "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\n"
@@ -141,6 +147,11 @@ static void make_fixtures(void)
                           "[dense]\nunits = 16\nactivation = relu\n[dense]\nunits = 3\n");
     write_text("mse.cfg", "[net]\ninput = 8\nloss = mse\n[dense]\nunits = 16\nactivation = relu\n"
                           "[dense]\nunits = 3\n");
+}
+
+/* Texts that are no model, logs plot refuses */
+static void fixtures_text_files(void)
+{
     write_text("notcfg.h5", "hello");
     write_text("settings.json", "{\n  \"lr\": 0.1\n}");   /* pretty JSON, no final newline */
     write_text("mine.jsonl", "{\"epoch\":1,\"note\":\"mine\"}");
@@ -154,7 +165,11 @@ static void make_fixtures(void)
     for (int e = 1; e <= 100001; e++)
         fprintf(lf, "{\"epoch\": %d, \"train_loss\": 1}\n", e);
     fclose(lf);
+}
 
+/* Datasets, IDX files and image folders, each with one mistake */
+static void fixtures_data_files(void)
+{
     sn_test_write_blobs(fx_path("blobs.h5"), (struct sn_test_blobs){ 0 });
     sn_test_write_blobs(fx_path("images.h5"), (struct sn_test_blobs){ .image = true });
     sn_test_write_blobs(fx_path("label3.h5"), (struct sn_test_blobs){ .label_shift = 1 });
@@ -188,8 +203,11 @@ static void make_fixtures(void)
     assert_int_equal(sn_test_run("cd %s && mkdir -p emptycls/a emptycls/b danglink/a && "
                                  "echo x > emptycls/b/1.png && ln -s nowhere.png danglink/a/1.png",
                                  fx), 0);
+}
 
-    /* weights and checkpoints the commands make themselves */
+/* Weights and checkpoints the commands make themselves, and damaged copies */
+static void fixtures_made_files(void)
+{
     /* run/: the checkpoint folder that run left (a checkpoint and .lock) */
     assert_int_equal(sn_test_run("cd %s && " BIN " train --model m.cfg --data blobs.h5 --steps 3 "
                                  "--out w.h5 --checkpoint-dir run --quiet && cp run/ckpt-00000003.h5 ck.h5 && "
@@ -217,9 +235,17 @@ static void make_fixtures(void)
     fseek(f, (long)st.st_size - 100, SEEK_SET);
     fputc(c ^ 0xff, f);
     fclose(f);
-    make_hostile_fixtures();
 }
 
+static void make_fixtures(void)
+{
+    fixtures_model_files();
+    fixtures_model_variants();
+    fixtures_text_files();
+    fixtures_data_files();
+    fixtures_made_files();
+    make_hostile_fixtures();
+}
 
 /* ---- hostile fixtures ---------------------------------------------------- */
 
@@ -905,9 +931,9 @@ static void long_record_pair(void)
                                  fx), 0);
 }
 
-static void make_hostile_fixtures(void)
+/* Model files: sizes that overflow, values out of range, reserved names */
+static void hostile_model_values(void)
 {
-    /* model files: sizes that overflow, values out of range, reserved names */
     write_text("huge4.cfg", "[net]\ninput = 65536,65536,65536,65536\n[dense]\nunits = 3\n");
     write_text("band.cfg", "[net]\ninput = 4096\nbatch = 24\n[dense]\nunits = 3\n");
     write_text("convparam.cfg", "[net]\ninput = 16384,8,8\n[conv]\nfilters = 65536\nsize = 8\n"
@@ -924,8 +950,6 @@ static void make_hostile_fixtures(void)
     write_text("seedneg.cfg", "[net]\ninput = 8\nseed = -1\n[dense]\nunits = 3\n");
     write_text("unitshex.cfg", "[net]\ninput = 8\n[dense]\nunits = 0x10\n");
     write_text("lrhex.cfg", "[net]\ninput = 8\nlr = 0x1p-4\n[dense]\nunits = 3\n");
-    png_idat("idatbomb.png", 200000);
-    png_long_chunk("longchunk.png");
     write_text("typokey.cfg", "[net]\ninput = 8\n[dense]\nunitz = 3\n");
     write_text("typoinput.cfg", "[net]\ninptu = 8\n[dense]\nunits = 3\n");
     write_text("dims5.cfg", "[net]\ninput = 1,2,3,4,5\n[dense]\nunits = 3\n");
@@ -944,6 +968,11 @@ static void make_hostile_fixtures(void)
     write_text("whitendeep.cfg", "[net]\ninput = 1,2,4\n[conv]\nfilters = 2\nsize = 1\n[conv]\n"
                                  "filters = 4\nsize = 1\ninit = whiten\n[dense]\nunits = 3\n");
     write_text("freezebias.cfg", "[net]\ninput = 8\n[dense]\nunits = 3\nfreeze = bias\n");
+}
+
+/* Model files in odd encodings and shapes: marks, long heads, long names, deep */
+static void hostile_model_text(void)
+{
     write_text("bom.cfg", "\xef\xbb\xbf[net]\ninput = 8\n[dense]\nunitz = 3\n");
     write_text("bom2.cfg", "\xef\xbb\xbf\xef\xbb\xbf\n[net]\ninput = 8\n[dense]\nunits = 3\n");
     write_text("ffhead.cfg", "\f\n\v\n[net]\ninput = 8\n[dense]\nunits = 3\n");
@@ -975,6 +1004,11 @@ static void make_hostile_fixtures(void)
             fputs("[flatten]\n", f);
         fclose(f);
     }
+}
+
+/* Logs: CR and UTF-16 line ends, cut, huge values, long lines */
+static void hostile_logs(void)
+{
     write_text("log.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, \"train_loss\": 0.4}\n");
     write_text("cutonly.jsonl", "{\"epoch\": 1, \"train_lo");
     write_text("crlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\r{\"epoch\": 2, "
@@ -993,8 +1027,11 @@ static void make_hostile_fixtures(void)
         fputs("}\n", f);
         fclose(f);
     }
+}
 
-    /* things that are not regular files */
+/* Things that are not regular files, where files are expected */
+static void hostile_non_files(void)
+{
     assert_int_equal(mkfifo(fx_path("pipe"), 0666), 0);
     assert_int_equal(symlink("/dev/null", fx_path("null.csv")), 0);
     assert_int_equal(symlink("/dev/zero", fx_path("zero.png")), 0);
@@ -1020,8 +1057,14 @@ static void make_hostile_fixtures(void)
     assert_int_equal(mkdir(fx_path("fifoclass"), 0777), 0);
     assert_int_equal(mkdir(fx_path("fifoclass/cat"), 0777), 0);
     assert_int_equal(mkfifo(fx_path("fifoclass/cat/a.png"), 0666), 0);
+}
 
+/* Images and HDF5 files that declare more than they hold, or crash libhdf5 */
+static void hostile_bombs(void)
+{
     /* image bombs */
+    png_idat("idatbomb.png", 200000);
+    png_long_chunk("longchunk.png");
     bomb_jpeg("bomb.jpg");
     write_text("big.pgm", "P5\n9000 9000\n255\n");
     png_header("bigpng.png", 16000, 16000);
@@ -1057,8 +1100,11 @@ static void make_hostile_fixtures(void)
     /* a dataset compressed with a filter no libhdf5 has (id 40000): libhdf5
      * would load every library of HDF5_PLUGIN_PATH looking for it */
     assert_int_equal(sn_test_run("cp tests/cli/fixtures/hdf5-filter.h5 %s/filter.h5", fx), 0);
+}
 
-    /* weights and checkpoints with hostile values, resealed */
+/* Weights, checkpoints and datasets with hostile values, resealed */
+static void hostile_weights(void)
+{
     write_bytes("img.pgm", "P5\n4 2\n255\n01234567", 19);
     with_attr("wimg.h5", "scale0.h5", "/model", "input_scale", 0.0);
     with_attr("wimg.h5", "scalenan.h5", "/model", "input_scale", NAN);
@@ -1105,6 +1151,11 @@ static void make_hostile_fixtures(void)
     with_classes(fx_path("clsempty.h5"), (const char *const[]){ "a", "", "c" }, 3);
     long_cfg("cfgbig.h5");
     with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);
+}
+
+/* Sizes past the budgets, labels and targets out of range, odd folders */
+static void hostile_sizes(void)
+{
     /* models within every per-layer limit but too big in all: 1 G
      * parameters (8 GB with gradients) in 61 bytes; 256 M parameters
      * (2 GB with gradients, within the budget) that w.h5 does not fit */
@@ -1154,6 +1205,17 @@ static void make_hostile_fixtures(void)
         assert_int_equal(sn_test_run("rm %s/m4tmp.h5", fx), 0);
     }
     write_text("mse1.cfg", "[net]\ninput = 8\nbatch = 24\nloss = mse\n[dense]\nunits = 1\n");
+}
+
+static void make_hostile_fixtures(void)
+{
+    hostile_model_values();
+    hostile_model_text();
+    hostile_logs();
+    hostile_non_files();
+    hostile_bombs();
+    hostile_weights();
+    hostile_sizes();
 }
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };

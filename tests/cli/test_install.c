@@ -58,16 +58,9 @@ static void dlopen_host(const char *p)
     free(mains);
 }
 
-static void test_install_prefix(void **state)
+/* Every file the install promises is there. */
+static void installed_files(const char *p)
 {
-    (void)state;
-    char p[1024];   /* sn_test_path's buffers are reused */
-    snprintf(p, sizeof p, "%s", sn_test_path("prefix"));
-    /* the same build settings as the suite (make passes them in MAKEFLAGS) */
-    int rc = sn_test_run("make --no-print-directory install PREFIX=%s", p);
-    if (rc)
-        fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
-    assert_int_equal(rc, 0);
     static const char *const files[] = {
         "bin/scratchnet", "lib/libscratchnet.a", "lib/libscratchnet.so.0", "lib/libscratchnet.so",
         "lib/pkgconfig/scratchnet.pc", "include/scratchnet/scratchnet.h",
@@ -86,10 +79,17 @@ static void test_install_prefix(void **state)
         assert_non_null(f);
         fclose(f);
     }
-    /* the installed launch scripts find the installed program without PATH
-     * (they said "PREFIX/share/doc/scratchnet/build/scratchnet is not built") */
-    rc = sn_test_run("PATH=/usr/bin:/bin OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
-                     "sh %s/share/doc/scratchnet/launch/local.sh 1 --version", p);
+}
+
+/* The installed launch scripts find the installed program without PATH
+ * (they said "PREFIX/share/doc/scratchnet/build/scratchnet is not built"),
+ * and every relative link of the installed guides leads to an installed
+ * file. */
+static void installed_launch_and_links(const char *p)
+{
+    int rc = sn_test_run("PATH=/usr/bin:/bin OMPI_ALLOW_RUN_AS_ROOT=1 "
+                         "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                         "sh %s/share/doc/scratchnet/launch/local.sh 1 --version", p);
     assert_int_equal(rc, 0);
     char *ver = sn_test_slurp(sn_test_path("out.txt"));
     assert_non_null(strstr(ver, "scratchnet "));
@@ -103,9 +103,14 @@ static void test_install_prefix(void **state)
     if (rc)
         fprintf(stderr, "links to missing files:\n%s\n", sn_test_slurp(sn_test_path("err.txt")));
     assert_int_equal(rc, 0);
-    /* by its bare name from PATH, as the man page's example runs it, in a
-     * folder of its own: the HDF5 probe must find the program (it looked
-     * for ./scratchnet and refused every file) */
+}
+
+/* By its bare name from PATH, as the man page's example runs it, in a
+ * folder of its own: the HDF5 probe must find the program (it looked for
+ * ./scratchnet and refused every file); the installed model zoo. */
+static void installed_by_bare_name(const char *p)
+{
+    int rc;
     sn_test_write_blobs(sn_test_path("blobs.h5"), (struct sn_test_blobs){ 0 });
     FILE *mcfg = fopen(sn_test_path("m.cfg"), "w");
     assert_non_null(mcfg);
@@ -122,6 +127,13 @@ static void test_install_prefix(void **state)
     char *out = sn_test_slurp(sn_test_path("out.txt"));
     assert_non_null(strstr(out, "61706 learnt"));   /* LeNet-5's parameter count */
     free(out);
+}
+
+/* make refuses a PREFIX it cannot quote for the shell, an empty one, and a
+ * DESTDIR that reads as an option, before anything runs. */
+static void install_refusals(void)
+{
+    int rc;
     /* a PREFIX make cannot quote for the shell is refused before anything
      * runs (a space made two folders, one in the source tree; ';' ran a
      * command) */
@@ -144,6 +156,13 @@ static void test_install_prefix(void **state)
      * whichever rule the Makefile happens to list first */
     rc = sn_test_run("make -pq -f Makefile 2>/dev/null | grep -qx '.DEFAULT_GOAL := all'");
     assert_int_equal(rc, 0);
+}
+
+/* The man page reads, pkg-config gives the library. */
+static void installed_man_and_pkgconfig(const char *p)
+{
+    int rc;
+    char *out;
     rc = sn_test_run("man -l %s/share/man/man1/scratchnet.1 | grep -q 'scratchnet train'", p);
     assert_int_equal(rc, 0);
     rc = sn_test_run("PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config --cflags --libs scratchnet", p);
@@ -151,12 +170,14 @@ static void test_install_prefix(void **state)
     out = sn_test_slurp(sn_test_path("out.txt"));
     assert_non_null(strstr(out, "-lscratchnet"));
     free(out);
-    if (getenv("SN_SANITIZE")) {   /* a sanitised library wants its runtime first */
-        print_message("skipping the example program in a sanitizer build\n");
-        return;
-    }
-    /* every installed header compiles on its own with only pkg-config's
-     * flags: none includes a file the install does not ship */
+}
+
+/* Every installed header compiles on its own with only pkg-config's flags
+ * (none includes a file the install does not ship), and from C++. */
+static void installed_headers_compile(const char *p)
+{
+    int rc;
+    char *out;
     rc = sn_test_run("cd %s/include/scratchnet && for h in $(find . -name '*.h'); do "
                      "echo \"#include \\\"$h\\\"\" > %s/h.c && cc -std=c11 -fsyntax-only "
                      "$(PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config --cflags scratchnet) "
@@ -187,9 +208,15 @@ static void test_install_prefix(void **state)
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "invalid input "));
     free(out);
-    run_as_written(p);
-    /* train_h5 on two ranks: three epochs with a checkpoint each, then a
-     * second start resumes from the newest and has nothing left to do */
+}
+
+/* examples/train_h5.c built against the install, on two ranks: three
+ * epochs with a checkpoint each, then a second start resumes from the
+ * newest and has nothing left to do. */
+static void installed_train_h5(const char *p)
+{
+    int rc;
+    char *out;
     sn_test_write_blobs(sn_test_path("blobs.h5"), (struct sn_test_blobs){ 0 });
     FILE *cfg = fopen(sn_test_path("m.cfg"), "w");
     assert_non_null(cfg);
@@ -218,6 +245,30 @@ static void test_install_prefix(void **state)
     assert_non_null(strstr(out, "resumed from"));
     assert_null(strstr(out, "epoch 1 "));
     free(out);
+}
+
+static void test_install_prefix(void **state)
+{
+    (void)state;
+    char p[1024];   /* sn_test_path's buffers are reused */
+    snprintf(p, sizeof p, "%s", sn_test_path("prefix"));
+    /* the same build settings as the suite (make passes them in MAKEFLAGS) */
+    int rc = sn_test_run("make --no-print-directory install PREFIX=%s", p);
+    if (rc)
+        fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    installed_files(p);
+    installed_launch_and_links(p);
+    installed_by_bare_name(p);
+    install_refusals();
+    installed_man_and_pkgconfig(p);
+    if (getenv("SN_SANITIZE")) {   /* a sanitised library wants its runtime first */
+        print_message("skipping the example program in a sanitizer build\n");
+        return;
+    }
+    installed_headers_compile(p);
+    run_as_written(p);
+    installed_train_h5(p);
     dlopen_host(p);
 }
 

@@ -185,32 +185,48 @@ static void test_train_predict_image_binary(void **state)
     free(out);
 }
 
-/* Predict from an image file: a PGM holding test row 0 of a uint8 dataset
- * gives the same probabilities as predicting from the dataset (the weights
- * keep the data's scale), with the class names. */
-static void test_train_predict_image(void **state)
+/* A PGM of h x w pixels, the first h * w of px. */
+static void write_pgm(const char *name, const uint8_t *px, int h, int w)
 {
-    (void)state;
-    enum { N = 300, NT = 30, IH = 4, IW = 6 };
+    FILE *pg = fopen(sn_test_path(name), "wb");
+    assert_non_null(pg);
+    fprintf(pg, "P5\n%d %d\n255\n", w, h);   /* W H order in the header */
+    assert_int_equal(fwrite(px, 1, (size_t)(h * w), pg), (size_t)(h * w));
+    fclose(pg);
+}
+
+enum { IMG_N = 300, IMG_NT = 30, IMG_H = 4, IMG_W = 6 };
+
+/* u8.h5: 4x6 grey uint8 images of 3 classes (a bright vertical band at
+ * columns 2c, 2c+1) with class names and a mean/std; wu8.h5, a small CNN
+ * trained on it, its checkpoints in ck_u8/; row0.pgm, test row 0 (also
+ * into row0).  Made once for the tests that use it. */
+static void image_fixture(uint8_t row0[IMG_H * IMG_W])
+{
+    if (access(sn_test_path("wu8.h5"), F_OK) == 0) {
+        char *pgm = sn_test_slurp(sn_test_path("row0.pgm"));
+        memcpy(row0, pgm + strlen("P5\n6 4\n255\n"), IMG_H * IMG_W);
+        free(pgm);
+        return;
+    }
     struct sn_h5 *f;
     assert_int_equal(sn_h5_create(sn_test_path("u8.h5"), &f), SN_OK);
     struct sn_rng r;
     sn_rng_seed(&r, 5, 5);
-    uint8_t row0[IH * IW];
     for (int split = 0; split < 2; split++) {
-        int n = split ? NT : N;
-        uint8_t *x = malloc((size_t)n * IH * IW);
+        int n = split ? IMG_NT : IMG_N;
+        uint8_t *x = malloc((size_t)n * IMG_H * IMG_W);
         int32_t *y = malloc((size_t)n * sizeof *y);
         for (int i = 0; i < n; i++) {
-            y[i] = i % 3;   /* a bright vertical band at columns 2c, 2c+1 */
-            for (int p = 0; p < IH * IW; p++) {
-                int col = p % IW, v = (col / 2 == y[i] ? 200 : 40) + (int)(sn_rng_u32(&r) % 40);
-                x[(size_t)i * IH * IW + (size_t)p] = (uint8_t)v;
+            y[i] = i % 3;
+            for (int p = 0; p < IMG_H * IMG_W; p++) {
+                int col = p % IMG_W, v = (col / 2 == y[i] ? 200 : 40) + (int)(sn_rng_u32(&r) % 40);
+                x[(size_t)i * IMG_H * IMG_W + (size_t)p] = (uint8_t)v;
             }
         }
         if (split)
-            memcpy(row0, x, sizeof row0);
-        sn_test_write_u8(f, split ? "test" : "train", (size_t)n, IH, IW, x, y);
+            memcpy(row0, x, IMG_H * IMG_W);
+        sn_test_write_u8(f, split ? "test" : "train", (size_t)n, IMG_H, IMG_W, x, y);
         free(x);
         free(y);
     }
@@ -223,19 +239,25 @@ static void test_train_predict_image(void **state)
     write_text(sn_test_path("u8.cfg"), "[net]\ninput = 1,4,6\nbatch = 20\nepochs = 3\n"
                "optimizer = adam\nlr = 0.01\nseed = 4\n[conv]\nfilters = 4\nsize = 3\n"
                "pad = 1\nactivation = relu\n[dense]\nunits = 3\n");
-    int rc = sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1 "
-                         "--checkpoint-dir %s", sn_test_path("u8.cfg"), sn_test_path("u8.h5"),
-                         sn_test_path("wu8.h5"), sn_test_path("ck_u8"));
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1 "
+                                 "--checkpoint-dir %s", sn_test_path("u8.cfg"),
+                                 sn_test_path("u8.h5"), sn_test_path("wu8.h5"),
+                                 sn_test_path("ck_u8")), 0);
+    write_pgm("row0.pgm", row0, IMG_H, IMG_W);
+}
+
+/* Predict from an image file: a PGM holding test row 0 of a uint8 dataset
+ * gives the same probabilities as predicting from the dataset (the weights
+ * keep the data's scale), with the class names; so does the last
+ * checkpoint, which holds the same weights and the data's scaling. */
+static void test_train_predict_image(void **state)
+{
+    (void)state;
+    uint8_t row0[IMG_H * IMG_W];
+    image_fixture(row0);
+    int rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("wu8.h5"),
+                         sn_test_path("u8.h5"), sn_test_path("all.csv"));
     assert_int_equal(rc, 0);
-    rc = sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("wu8.h5"),
-                     sn_test_path("u8.h5"), sn_test_path("all.csv"));
-    assert_int_equal(rc, 0);
-    /* test row 0 as a PGM (W H order in the header), and as a 12x8 PNG */
-    FILE *pg = fopen(sn_test_path("row0.pgm"), "wb");
-    assert_non_null(pg);
-    fprintf(pg, "P5\n%d %d\n255\n", IW, IH);
-    assert_int_equal(fwrite(row0, 1, sizeof row0, pg), sizeof row0);
-    fclose(pg);
     rc = sn_test_run(BIN " predict --weights %s --input %s -o %s --top 2", sn_test_path("wu8.h5"),
                      sn_test_path("row0.pgm"), sn_test_path("one.csv"));
     char *out = out_text();
@@ -252,30 +274,46 @@ static void test_train_predict_image(void **state)
     size_t len = (size_t)(strchr(a1, '\n') - a1);
     assert_int_equal(strlen(o1), len + 1);
     assert_memory_equal(a1, o1, len);
-    /* the last checkpoint holds the same weights and the data's scaling */
     rc = sn_test_run(BIN " predict --weights %s/ckpt-00000045.h5 --input %s -o %s",
                      sn_test_path("ck_u8"), sn_test_path("row0.pgm"), sn_test_path("ck.csv"));
     assert_int_equal(rc, 0);
     char *ck = sn_test_slurp(sn_test_path("ck.csv"));
     assert_string_equal(ck, one);
     free(ck);
-    /* several images (a shell glob after --input): a row each, in the order
-     * given, each the row it gets alone; anything but an image is refused */
+    free(all);
+    free(one);
+}
+
+/* Several images (a shell glob after --input, or one before it): a row
+ * each, in the order of the command line, each the row it gets alone;
+ * anything but an image among them is refused. */
+static void test_train_predict_images_in_order(void **state)
+{
+    (void)state;
+    uint8_t row0[IMG_H * IMG_W];
+    image_fixture(row0);
+    int rc = sn_test_run(BIN " predict --weights %s --input %s -o %s --top 1",
+                         sn_test_path("wu8.h5"), sn_test_path("row0.pgm"),
+                         sn_test_path("alone.csv"));
+    assert_int_equal(rc, 0);
     rc = sn_test_run(BIN " predict --weights %s --input %s %s -o %s --top 1",
                      sn_test_path("wu8.h5"), sn_test_path("row0.pgm"), sn_test_path("row0.pgm"),
                      sn_test_path("many.csv"));
     assert_int_equal(rc, 0);
-    out = out_text();
+    char *out = out_text();
     const char *second = strstr(out, "grey 4x6 (height x width)");
     assert_non_null(second);
     assert_non_null(strstr(second + 1, "grey 4x6 (height x width)"));
     free(out);
+    char *one = sn_test_slurp(sn_test_path("alone.csv"));
     char *many = sn_test_slurp(sn_test_path("many.csv"));
-    char *m1 = strchr(many, '\n') + 1, *m2 = strchr(m1, '\n') + 1;
+    char *o1 = strchr(one, '\n') + 1, *m1 = strchr(many, '\n') + 1, *m2 = strchr(m1, '\n') + 1;
+    const size_t len = strlen(o1) - 1;
     assert_memory_equal(m1, o1, len + 1);
     assert_true(m2[0] == '1' && m2[1] == ',');
     assert_memory_equal(m2 + 1, o1 + 1, len);
     free(many);
+    free(one);
     rc = sn_test_run(BIN " predict --weights %s --input %s %s", sn_test_path("wu8.h5"),
                      sn_test_path("row0.pgm"), sn_test_path("u8.cfg"));
     assert_int_equal(rc, 2);
@@ -283,12 +321,26 @@ static void test_train_predict_image(void **state)
     assert_non_null(strstr(out, "unexpected argument"));
     assert_non_null(strstr(out, "u8.cfg': predict takes one .h5 dataset, or images"));
     free(out);
-    free(all);
-    free(one);
-    /* wrong inputs: not an image model (weights of its own, one step of
-     * m.cfg), an unknown extension, a damaged image */
-    rc = sn_test_run(BIN " train --model %s --data %s --steps 1 --quiet --out %s",
-                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("wvec.h5"));
+    write_pgm("square.pgm", row0, 4, 4);
+    rc = sn_test_run(BIN " predict --weights %s %s --input %s --top 1", sn_test_path("wu8.h5"),
+                     sn_test_path("square.pgm"), sn_test_path("row0.pgm"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    const char *sq = strstr(out, "grey 4x4"), *r0 = strstr(out, "grey 4x6");
+    assert_true(sq && r0 && sq < r0);
+    free(out);
+}
+
+/* Wrong images and models: weights of no image model, an unknown
+ * extension, a damaged image are refused; a square image for the 4x6
+ * input is stretched, and said so. */
+static void test_train_predict_image_refused(void **state)
+{
+    (void)state;
+    uint8_t row0[IMG_H * IMG_W];
+    image_fixture(row0);
+    int rc = sn_test_run(BIN " train --model %s --data %s --steps 1 --quiet --out %s",
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("wvec.h5"));
     assert_int_equal(rc, 0);
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wvec.h5"),
                      sn_test_path("row0.pgm"));
@@ -299,68 +351,73 @@ static void test_train_predict_image(void **state)
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
                      sn_test_path("u8.cfg"));
     assert_int_equal(rc, 2);
-    /* a square image for the 4x6 input is stretched, and said so */
-    pg = fopen(sn_test_path("square.pgm"), "wb");
-    assert_non_null(pg);
-    fprintf(pg, "P5\n4 4\n255\n");
-    assert_int_equal(fwrite(row0, 1, 16, pg), 16);
-    fclose(pg);
+    write_text(sn_test_path("broken.png"), "not a png");
+    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
+                     sn_test_path("broken.png"));
+    assert_int_equal(rc, 2);
+    err = err_text();
+    assert_non_null(strstr(err, "broken.png: not a PNG, JPEG or PGM file"));
+    free(err);
+    write_pgm("square.pgm", row0, 4, 4);
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
                      sn_test_path("square.pgm"));
     assert_int_equal(rc, 0);
-    out = out_text();
+    char *out = out_text();
     assert_non_null(strstr(out, "grey 4x4 (height x width) -> model input 1x4x6 (stretched: its "
                                 "shape is not the input's"));
     free(out);
-    /* several images come in the order of the command line, an image
-     * before --input too (-o's rows follow it) */
-    rc = sn_test_run(BIN " predict --weights %s %s --input %s --top 1", sn_test_path("wu8.h5"),
-                     sn_test_path("square.pgm"), sn_test_path("row0.pgm"));
-    assert_int_equal(rc, 0);
-    out = out_text();
-    const char *sq = strstr(out, "grey 4x4"), *r0 = strstr(out, "grey 4x6");
-    assert_true(sq && r0 && sq < r0);
-    free(out);
-    /* weights trained on float data meet an image's 0..255 pixels as if
-     * they were that data: said (it answered with certainty, silently) */
+}
+
+/* Weights trained on float data meet an image's 0..255 pixels as if they
+ * were that data: predict and export say so (it answered with certainty,
+ * silently); not for uint8 pixels with a scale. */
+static void test_train_predict_image_of_float_data(void **state)
+{
+    (void)state;
+    uint8_t row0[IMG_H * IMG_W];
+    image_fixture(row0);
     write_text(sn_test_path("fimg.cfg"), "[net]\ninput = 1,2,4\nbatch = 24\n[dense]\n"
                "units = 3\n");
-    rc = sn_test_run(BIN " train --model %s --data %s --steps 2 --quiet --out %s",
-                     sn_test_path("fimg.cfg"), sn_test_path("images.h5"), sn_test_path("wf.h5"));
+    int rc = sn_test_run(BIN " train --model %s --data %s --steps 2 --quiet --out %s",
+                         sn_test_path("fimg.cfg"), sn_test_path("images.h5"),
+                         sn_test_path("wf.h5"));
     assert_int_equal(rc, 0);
-    pg = fopen(sn_test_path("f24.pgm"), "wb");
-    assert_non_null(pg);
-    fprintf(pg, "P5\n4 2\n255\n");
-    assert_int_equal(fwrite(row0, 1, 8, pg), 8);
-    fclose(pg);
+    write_pgm("f24.pgm", row0, 2, 4);
     for (int e = 0; e < 2; e++) {
         rc = e ? sn_test_run(BIN " export --weights %s -o %s", sn_test_path("wf.h5"),
                              sn_test_path("wf.onnx"))
                : sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wf.h5"),
                              sn_test_path("f24.pgm"));
         assert_int_equal(rc, 0);
-        err = err_text();
+        char *err = err_text();
         assert_non_null(strstr(err, "wf.h5 was trained on float data (/train/x float32, scale 1): "
                                     "an image's pixels 0 to 255"));
         free(err);
     }
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
                      sn_test_path("row0.pgm"));
-    err = err_text();
-    assert_null(strstr(err, "trained on float data"));   /* uint8 pixels with a scale */
+    char *err = err_text();
+    assert_null(strstr(err, "trained on float data"));
     free(err);
-    /* an autoencoder's outputs (its image) go to -o; without -o, said */
+}
+
+/* An autoencoder's outputs (its image) go to -o; without -o, said. */
+static void test_train_predict_image_autoencoder(void **state)
+{
+    (void)state;
+    uint8_t row0[IMG_H * IMG_W];
+    image_fixture(row0);
     write_text(sn_test_path("ae.cfg"), "[net]\ninput = 1,4,6\nbatch = 20\nloss = mse\n"
                "target = input\n[dense]\nunits = 4\nactivation = relu\n[dense]\nunits = 24\n");
-    rc = sn_test_run(BIN " train --model %s --data %s --steps 3 --quiet --out %s",
-                     sn_test_path("ae.cfg"), sn_test_path("u8.h5"), sn_test_path("ae.h5"));
+    int rc = sn_test_run(BIN " train --model %s --data %s --steps 3 --quiet --out %s",
+                         sn_test_path("ae.cfg"), sn_test_path("u8.h5"), sn_test_path("ae.h5"));
     if (rc)
         fprintf(stderr, "%s\n", err_text());
     assert_int_equal(rc, 0);
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("ae.h5"),
                      sn_test_path("row0.pgm"));
     assert_int_equal(rc, 2);
-    err = err_text();
+    char *err = err_text();
     assert_non_null(strstr(err, "an autoencoder (target = input): its outputs are no classes to "
                                 "show; give -o OUT.csv or OUT.h5 to get them"));
     free(err);
@@ -372,13 +429,6 @@ static void test_train_predict_image(void **state)
     char *csv = sn_test_slurp(sn_test_path("ae.csv"));
     assert_non_null(strstr(csv, "p23"));   /* 24 outputs, one row */
     free(csv);
-    write_text(sn_test_path("broken.png"), "not a png");
-    rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),
-                     sn_test_path("broken.png"));
-    assert_int_equal(rc, 2);
-    err = err_text();
-    assert_non_null(strstr(err, "broken.png: not a PNG, JPEG or PGM file"));
-    free(err);
 }
 
 /* Read predict's CSV (index,pred,p0..pK-1) into probs (n x k); returns n. */
@@ -868,9 +918,16 @@ static void test_train_shard_optimizer(void **state)
     assert_true(fabs(sent[1] - sent[0]) <= 0.00015);
 }
 
-static void test_train_end_to_end(void **state)
+/* w.h5 and log.jsonl: m.cfg trained at 2 ranks for 3 epochs, made by the
+ * first test that needs them (the tests after these use w.h5 too), with
+ * its output and log checked: progress as plain lines under mpirun's
+ * pseudo-terminal, a record per epoch, the test accuracy (returned) over
+ * 0.95 and the rank count. */
+static double e2e_trained(void)
 {
-    (void)state;
+    static double made = -1;
+    if (made >= 0)
+        return made;
     int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --out %s "
                          "--log %s --threads 1", mpirun(), sn_test_path("m.cfg"),
                          sn_test_path("blobs.h5"), sn_test_path("w.h5"), sn_test_path("log.jsonl"));
@@ -896,7 +953,23 @@ static void test_train_end_to_end(void **state)
     assert_true(acc > 0.95);
     assert_non_null(strstr(last, "\"ranks\": 2"));
     free(log);
-    /* --eval-every 2 over 3 epochs: the test split after epochs 2 and 3 only */
+    made = acc;
+    return acc;
+}
+
+static void test_train_end_to_end(void **state)
+{
+    (void)state;
+    assert_true(e2e_trained() > 0.95);
+}
+
+/* --eval-every 2 over 3 epochs: the test split after epochs 2 and 3 only;
+ * 0 is refused. */
+static void test_train_eval_every(void **state)
+{
+    (void)state;
+    int rc;
+    char *log, *err;
     rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --quiet "
                      "--log %s --threads 1 --eval-every 2", mpirun(), sn_test_path("m.cfg"),
                      sn_test_path("blobs.h5"), sn_test_path("log2.jsonl"));
@@ -915,6 +988,18 @@ static void test_train_end_to_end(void **state)
     assert_non_null(strstr(err, "--eval-every: expected an integer in [1, 1048576], got '0'"));
     free(err);
 
+}
+
+/* eval at 1, 2 and 3 ranks: the accuracy train logged, and the same
+ * confusion matrix and per-class table (40 examples of each class, the
+ * diagonal holding the correct ones); on data of two of the three classes
+ * the macro mean is theirs, and said so. */
+static void test_train_eval_any_ranks(void **state)
+{
+    (void)state;
+    const double acc = e2e_trained();
+    int rc;
+    char *out;
     char want[64];
     snprintf(want, sizeof want, "accuracy %.2f%%", 100 * acc);
     char *matrix1 = NULL;
@@ -963,6 +1048,16 @@ static void test_train_end_to_end(void **state)
     assert_non_null(strstr(out, "(the macro mean is over the 2 classes with examples; 1 has "
                                 "none)"));
     free(out);
+}
+
+/* --confusion-png: a real PNG of the size eval asks gnuplot for; without
+ * gnuplot on PATH refused before the evaluation (exit 2, no accuracy
+ * printed), the picture left as it was. */
+static void test_train_eval_confusion_png(void **state)
+{
+    (void)state;
+    e2e_trained();
+    int rc;
     /* --confusion-png: a real PNG; on a regression target it is refused */
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " eval --weights %s --data %s --confusion-png %s",
                      mpirun(), sn_test_path("w.h5"), sn_test_path("blobs.h5"),
@@ -993,6 +1088,15 @@ static void test_train_end_to_end(void **state)
         free(gp_err);
         free(gp_out);
     }
+}
+
+/* predict: one row per example, argmax agreeing with eval's accuracy; a
+ * dataset without -o is refused. */
+static void test_train_predict_matches_eval(void **state)
+{
+    (void)state;
+    const double acc = e2e_trained();
+    int rc;
     /* predict: one row per example, argmax agreeing with eval's accuracy */
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " predict --weights %s --input %s -o %s", mpirun(),
                      sn_test_path("w.h5"), sn_test_path("blobs.h5"), sn_test_path("pred.csv"));
@@ -1011,6 +1115,16 @@ static void test_train_end_to_end(void **state)
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("w.h5"),
                      sn_test_path("blobs.h5"));
     assert_int_equal(rc, 2);
+}
+
+/* info on weights: layers, parameters, FLOPs; results written to a full
+ * disk are no success; frozen parameters counted apart and marked. */
+static void test_train_info(void **state)
+{
+    (void)state;
+    e2e_trained();
+    int rc;
+    char *out, *err;
     rc = sn_test_run(BIN " info --weights %s", sn_test_path("w.h5"));
     assert_int_equal(rc, 0);
     out = out_text();
@@ -2870,9 +2984,18 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_end_to_end),
+        cmocka_unit_test(test_train_eval_every),
+        cmocka_unit_test(test_train_eval_any_ranks),
+        cmocka_unit_test(test_train_eval_confusion_png),
+        cmocka_unit_test(test_train_predict_matches_eval),
+        cmocka_unit_test(test_train_info),
         cmocka_unit_test(test_train_progress),
         cmocka_unit_test(test_train_threads_capped),
         cmocka_unit_test(test_train_predict_image),
+        cmocka_unit_test(test_train_predict_images_in_order),
+        cmocka_unit_test(test_train_predict_image_refused),
+        cmocka_unit_test(test_train_predict_image_of_float_data),
+        cmocka_unit_test(test_train_predict_image_autoencoder),
         cmocka_unit_test(test_train_predict_image_binary),
         cmocka_unit_test(test_train_test_flip),
         cmocka_unit_test(test_train_init_replaced_head),
