@@ -411,29 +411,37 @@ static void write_u8(const char *path, const size_t dims[4], const uint8_t *x, c
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
-/* uint8 pixels without a scale attribute reach the model as 0 .. 255, and
- * channels-last images fit a channels-first model in number only: train
- * says so once each (a file without either gets no word: the counts
- * above). */
-static void test_datacheck_raw_pixels(void **state)
+enum { RAW_N = 40 };
+
+/* RAW_N images of 1 x 2 x 2 uint8 pixels, two classes (dark, bright),
+ * and raw.cfg, a model for them. */
+static void two_class_pixels(uint8_t x[RAW_N * 4], int32_t y[RAW_N])
 {
-    (void)state;
-    enum { N = 40 };
-    uint8_t x[N * 4];
-    int32_t y[N];
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < RAW_N; i++) {
         y[i] = i % 2;
         for (int p = 0; p < 4; p++)
             x[i * 4 + p] = (uint8_t)(y[i] ? 200 + p : 20 + p);
     }
+    write_text(sn_test_path("raw.cfg"), "[net]\ninput = 1,2,2\nbatch = 8\noptimizer = sgd\n"
+               "lr = 0.01\n[dense]\nunits = 2\n");
+}
+
+/* uint8 pixels without a scale attribute reach the model as 0 .. 255:
+ * train says so once; floats already in 0..1 given scale 1/255 too (scaled
+ * twice) are said too; with scale 1, or values up to 255, nothing is said
+ * (a file without either gets no word: the counts above). */
+static void test_datacheck_raw_pixels(void **state)
+{
+    (void)state;
+    uint8_t x[RAW_N * 4];
+    int32_t y[RAW_N];
+    two_class_pixels(x, y);
+    const size_t xd[4] = { RAW_N, 1, 2, 2 }, yd[1] = { RAW_N };
     struct sn_h5 *f;
     assert_int_equal(sn_h5_create(sn_test_path("raw.h5"), &f), SN_OK);
-    size_t xd[4] = { N, 1, 2, 2 }, yd[1] = { N };
     assert_int_equal(sn_h5_write(f, "/train/x", 4, xd, SN_H5_U8, x), SN_OK);
     assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
-    write_text(sn_test_path("raw.cfg"), "[net]\ninput = 1,2,2\nbatch = 8\noptimizer = sgd\n"
-               "lr = 0.01\n[dense]\nunits = 2\n");
     int rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
                          sn_test_path("raw.cfg"), sn_test_path("raw.h5"));
     assert_int_equal(rc, 0);
@@ -441,12 +449,10 @@ static void test_datacheck_raw_pixels(void **state)
     assert_int_equal(count(err, "scratchnet: warning:"), 1);
     assert_non_null(strstr(err, "raw.h5 /train/x holds uint8 values without a scale attribute"));
     free(err);
-    /* floats already in 0..1 given scale 1/255 too (scaled twice); with
-     * scale 1, or values up to 255, nothing is said */
-    float xf[N * 4];
+    float xf[RAW_N * 4];
     for (int k = 0; k < 3; k++) {
         const double sc = k == 1 ? 1.0 : 1.0 / 255.0;
-        for (int i = 0; i < N * 4; i++)
+        for (int i = 0; i < RAW_N * 4; i++)
             xf[i] = (float)x[i] / (k == 2 ? 1.0f : 255.0f);
         assert_int_equal(sn_h5_create(sn_test_path("dbl.h5"), &f), SN_OK);
         assert_int_equal(sn_h5_write(f, "/train/x", 4, xd, SN_H5_F32, xf), SN_OK);
@@ -464,9 +470,20 @@ static void test_datacheck_raw_pixels(void **state)
                                         "from 0.000308 to 0.00312 (scaled twice?"));
         free(err);
     }
-    /* one channel stored last (2 x 2 x 1) is the same values in the same
-     * order as 1 x 2 x 2: nothing said of the layout */
-    size_t hd[4] = { N, 2, 2, 1 };
+}
+
+/* Channels-last images fit a channels-first model in number only: train,
+ * eval and predict say so once; one channel stored last (2 x 2 x 1) is the
+ * same values in the same order as 1 x 2 x 2: nothing said. */
+static void test_datacheck_channels_last(void **state)
+{
+    (void)state;
+    uint8_t x[RAW_N * 4];
+    int32_t y[RAW_N];
+    two_class_pixels(x, y);
+    int rc;
+    char *err;
+    size_t hd[4] = { RAW_N, 2, 2, 1 };
     double scale = 1.0 / 255.0;
     write_u8(sn_test_path("hw1.h5"), hd, x, y, scale);
     rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
@@ -476,10 +493,10 @@ static void test_datacheck_raw_pixels(void **state)
     assert_int_equal(count(err, "scratchnet: warning:"), 0);
     free(err);
     /* three channels stored last (2 x 2 x 3) for a model of 3 x 2 x 2 */
-    uint8_t x3[N * 12];
-    for (int i = 0; i < N * 12; i++)
+    uint8_t x3[RAW_N * 12];
+    for (int i = 0; i < RAW_N * 12; i++)
         x3[i] = (uint8_t)(y[i / 12] ? 200 + i % 12 : 20 + i % 12);
-    size_t cd[4] = { N, 3, 2, 2 }, ld[4] = { N, 2, 2, 3 };
+    size_t cd[4] = { RAW_N, 3, 2, 2 }, ld[4] = { RAW_N, 2, 2, 3 };
     write_u8(sn_test_path("chw3.h5"), cd, x3, y, scale);
     write_u8(sn_test_path("hwc.h5"), ld, x3, y, scale);
     write_text(sn_test_path("rgb.cfg"), "[net]\ninput = 3,2,2\nbatch = 8\noptimizer = sgd\n"
@@ -508,39 +525,59 @@ static void test_datacheck_raw_pixels(void **state)
                                     "3x2x2"));
         free(err);
     }
-    /* a model file written H,W,C for data stored so: the shapes agree, the
-     * network runs over the wrong axes; the model file is named */
-    uint8_t x6[N * 108];
-    for (int i = 0; i < N * 108; i++)
+}
+
+/* A model file written H,W,C for data stored so: the shapes agree, the
+ * network runs over the wrong axes; the model file is named. */
+static void test_datacheck_hwc_model_file(void **state)
+{
+    (void)state;
+    uint8_t x[RAW_N * 4];
+    int32_t y[RAW_N];
+    two_class_pixels(x, y);
+    const double scale = 1.0 / 255.0;
+    uint8_t x6[RAW_N * 108];
+    for (int i = 0; i < RAW_N * 108; i++)
         x6[i] = (uint8_t)(y[i / 108] ? 200 : 20);
-    size_t d6[4] = { N, 6, 6, 3 };
+    size_t d6[4] = { RAW_N, 6, 6, 3 };
     write_u8(sn_test_path("hwc6.h5"), d6, x6, y, scale);
     write_text(sn_test_path("hwc6.cfg"), "[net]\ninput = 6,6,3\nbatch = 8\noptimizer = sgd\n"
                "lr = 0.01\n[dense]\nunits = 2\n");
-    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
+    int rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
                      sn_test_path("hwc6.cfg"), sn_test_path("hwc6.h5"));
     assert_int_equal(rc, 0);
-    err = err_text();
+    char *err = err_text();
     assert_int_equal(count(err, "scratchnet: warning:"), 1);
     assert_non_null(strstr(err, "hwc6.cfg: [net] input = 6,6,3 reads as C,H,W: 6 channels of "
                                 "6x3; images of 6x6 with 3 channels are input = 3,6,6, their "
                                 "data (N, 3, 6, 6)"));
     free(err);
-    /* sequences stored features first, (N, F, T), for a model of T,F */
-    float xs[N * 15];
-    for (int i = 0; i < N * 15; i++)
+}
+
+/* Sequences stored features first, (N, F, T), for a model of T,F: the same
+ * values in another order, said. */
+static void test_datacheck_sequence_order(void **state)
+{
+    (void)state;
+    uint8_t x[RAW_N * 4];
+    int32_t y[RAW_N];
+    two_class_pixels(x, y);
+    const size_t yd[1] = { RAW_N };
+    struct sn_h5 *f;
+    float xs[RAW_N * 15];
+    for (int i = 0; i < RAW_N * 15; i++)
         xs[i] = y[i / 15] ? 0.5f : -0.5f;
-    size_t sd[3] = { N, 3, 5 };
+    size_t sd[3] = { RAW_N, 3, 5 };
     assert_int_equal(sn_h5_create(sn_test_path("seqft.h5"), &f), SN_OK);
     assert_int_equal(sn_h5_write(f, "/train/x", 3, sd, SN_H5_F32, xs), SN_OK);
     assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
     write_text(sn_test_path("seq.cfg"), "[net]\ninput = 5,3\nbatch = 8\noptimizer = sgd\n"
                "lr = 0.01\n[rnn]\nunits = 4\n[dense]\nunits = 2\n");
-    rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
+    int rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
                      sn_test_path("seq.cfg"), sn_test_path("seqft.h5"));
     assert_int_equal(rc, 0);
-    err = err_text();
+    char *err = err_text();
     assert_int_equal(count(err, "scratchnet: warning:"), 1);
     assert_non_null(strstr(err, "seqft.h5 /train/x holds samples of 3x5, the model reads 5x3: "
                                 "the same values in another order (sequences stored features "
@@ -649,6 +686,9 @@ int main(void)
         cmocka_unit_test(test_datacheck_weights_of_other_data),
         cmocka_unit_test(test_datacheck_small_rank_batch),
         cmocka_unit_test(test_datacheck_raw_pixels),
+        cmocka_unit_test(test_datacheck_channels_last),
+        cmocka_unit_test(test_datacheck_hwc_model_file),
+        cmocka_unit_test(test_datacheck_sequence_order),
         cmocka_unit_test(test_datacheck_probe_environment),
         cmocka_unit_test(test_datacheck_probe_memory),
     };

@@ -664,25 +664,34 @@ static void test_train_init_replaced_head(void **state)
     free(err);
 }
 
+/* blocking.h5: m.cfg trained at 2 ranks through the blocking allreduce
+ * (--no-overlap), made once; its parameters into a (at most cap), their
+ * count returned. */
+static size_t blocking_params(float *a, size_t cap)
+{
+    if (access(sn_test_path("blocking.h5"), F_OK) != 0)
+        assert_int_equal(sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s "
+                                     "--out %s --quiet --threads 1 --no-overlap", mpirun(),
+                                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                                     sn_test_path("blocking.h5")), 0);
+    return read_params(sn_test_path("blocking.h5"), a, cap);
+}
+
 /* Overlapped, bucketed allreduce gives bitwise the blocking path's result
- * (each float is the same sum of the same two numbers); --accumulate K is
- * the same step as one batch within float rounding; bad combinations are
- * refused on every rank, and so are ranks started with different flags. */
-static void test_train_overlap_accumulate(void **state)
+ * (each float is the same sum of the same two numbers), through the shared
+ * arena and through MPI_Allreduce; an unknown --allreduce is refused. */
+static void test_train_overlap_bitwise(void **state)
 {
     (void)state;
     const char *mp = mpirun();
     float a[256], b[256];
-    int rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s "
-                         "--quiet --threads 1 --no-overlap", mp, sn_test_path("m.cfg"),
-                         sn_test_path("blobs.h5"), sn_test_path("blocking.h5"));
-    assert_int_equal(rc, 0);
+    const size_t n = blocking_params(a, 256);
+    int rc;
     /* 0.0002 MB = 52 floats: the 195 gradients in several buckets */
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s "
                      "--quiet --threads 1 --bucket-mb 0.0002", mp, sn_test_path("m.cfg"),
                      sn_test_path("blobs.h5"), sn_test_path("overlap.h5"));
     assert_int_equal(rc, 0);
-    size_t n = read_params(sn_test_path("blocking.h5"), a, 256);
     read_params(sn_test_path("overlap.h5"), b, 256);
     assert_memory_equal(a, b, n * sizeof(float));
     /* both ranks on this host: those two took the shared arena; through
@@ -700,8 +709,18 @@ static void test_train_overlap_accumulate(void **state)
     char *bad = err_text();
     assert_non_null(strstr(bad, "--allreduce must be auto, flat, hier or mpi, got 'nccl'"));
     free(bad);
-    /* --compress where the two ranks send nothing (the shared window), and
-     * a format that does not exist: refused, nothing written */
+}
+
+/* --compress where the two ranks send nothing (the shared window), and a
+ * format that does not exist: refused, nothing written; a compressed run
+ * resumed where nothing is sent (one rank, as an elastic restart on the
+ * host left) goes on, uncompressed, saying so. */
+static void test_train_compress_where_nothing_is_sent(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    int rc;
+    char *bad;
     const char *compress[2][2] = {
         { "bf16", "--compress bf16: no gradients are sent as messages here (the ranks of one "
                   "host read each other's through a shared window)" },
@@ -734,8 +753,15 @@ static void test_train_overlap_accumulate(void **state)
     free(bad);
     assert_int_equal(access(sn_test_path("compck/ckpt-00000004.h5"), F_OK), 0);
 
-    /* an LSTM, whose W_hh and biases are reduced while its W_ih product
-     * runs: bucket boundaries inside the layer, the same bits */
+}
+
+/* An LSTM, whose W_hh and biases are reduced while its W_ih product runs:
+ * bucket boundaries inside the layer, the same bits as blocking. */
+static void test_train_overlap_lstm(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    int rc;
     write_text(sn_test_path("lstm.cfg"), "[net]\ninput = 1,2,4\nbatch = 24\nepochs = 2\n"
                "optimizer = adam\nlr = 0.01\nseed = 4\n[lstm]\nunits = 6\n[dense]\nunits = 3\n");
     for (int mode = 0; mode < 2; mode++) {
@@ -761,14 +787,24 @@ static void test_train_overlap_accumulate(void **state)
         }
         assert_memory_equal(la, lb, lstm_lens[i] * sizeof(float));
     }
+}
 
+/* --accumulate K is the same step as one batch within float rounding; a K
+ * that does not divide a rank's batch, and a batch smaller than the rank
+ * count, are refused on every rank. */
+static void test_train_accumulate(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    float a[256], b[256];
+    const size_t n = blocking_params(a, 256);
+    int rc;
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --out %s "
                      "--quiet --threads 1 --accumulate 3", mp, sn_test_path("m.cfg"),
                      sn_test_path("blobs.h5"), sn_test_path("acc.h5"));
     assert_int_equal(rc, 0);
     read_params(sn_test_path("acc.h5"), b, 256);
     assert_close_arrays(b, a, n, 1e-5, 1e-4);
-
     rc = sn_test_run("timeout 60 %s -np 2 " BIN " train --model %s --data %s --accumulate 5 "
                      "--threads 1", mp, sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
     assert_int_equal(rc, 2);
@@ -781,6 +817,16 @@ static void test_train_overlap_accumulate(void **state)
     err = err_text();
     assert_non_null(strstr(err, "global batch 2 is smaller than the 3 ranks"));
     free(err);
+}
+
+/* Ranks started with different flags, or as different commands (MPMD),
+ * are refused on every rank at once. */
+static void test_train_mpmd_refused(void **state)
+{
+    (void)state;
+    const char *mp = mpirun();
+    int rc;
+    char *err;
     /* MPMD: two ranks with different learning rates */
     rc = sn_test_run("timeout 60 %s -np 1 " BIN " train --model %s --data %s --lr 0.1 "
                      "--threads 1 : -np 1 " BIN " train --model %s --data %s --lr 0.2 --threads 1",
@@ -2999,7 +3045,11 @@ int main(void)
         cmocka_unit_test(test_train_predict_image_binary),
         cmocka_unit_test(test_train_test_flip),
         cmocka_unit_test(test_train_init_replaced_head),
-        cmocka_unit_test(test_train_overlap_accumulate),
+        cmocka_unit_test(test_train_overlap_bitwise),
+        cmocka_unit_test(test_train_compress_where_nothing_is_sent),
+        cmocka_unit_test(test_train_overlap_lstm),
+        cmocka_unit_test(test_train_accumulate),
+        cmocka_unit_test(test_train_mpmd_refused),
         cmocka_unit_test(test_train_shard_optimizer),
         cmocka_unit_test(test_train_one_vs_two_ranks),
         cmocka_unit_test(test_train_resume_is_exact),

@@ -232,18 +232,27 @@ static void write_batch(const char *name, int n, int first_label)
     fclose(f);
 }
 
+/* The official binary batches in folder dir: 3 records in each of the
+ * five training batches, 2 in the test batch. */
+static void cifar_set(const char *dir)
+{
+    mk(dir);
+    char name[64];
+    for (int b = 1; b <= 5; b++) {
+        snprintf(name, sizeof name, "%s/data_batch_%d.bin", dir, b);
+        write_batch(name, 3, b);
+    }
+    snprintf(name, sizeof name, "%s/test_batch.bin", dir);
+    write_batch(name, 2, 7);
+}
+
+/* The batches read in order, labels and planes where they belong, and
+ * CIFAR-10's own class names without batches.meta.txt. */
 static void test_folder_cifar10_binary(void **state)
 {
     (void)state;
-    mk("cb");
-    for (int b = 1; b <= 5; b++) {
-        char name[64];
-        snprintf(name, sizeof name, "cb/data_batch_%d.bin", b);
-        write_batch(name, 3, b);
-    }
-    write_batch("cb/test_batch.bin", 2, 7);
+    cifar_set("cb");
     struct sn_folder tr, te;
-    FILE *f;
     assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_OK);
     assert_int_equal(tr.n, 15);
     assert_int_equal(te.n, 2);
@@ -255,8 +264,18 @@ static void test_folder_cifar10_binary(void **state)
     assert_string_equal(tr.classes[9], "truck");
     sn_folder_free(&tr);
     sn_folder_free(&te);
-    /* batches.meta.txt names the classes, one a line: a name too long or
-     * missing would shift or repeat the names of the labels after it */
+}
+
+/* batches.meta.txt names the classes, one a line: a name too long or
+ * missing would shift or repeat the names of the labels after it; a list
+ * that is there but cannot be read is an error, never the default names in
+ * its place. */
+static void test_folder_cifar10_class_list(void **state)
+{
+    (void)state;
+    cifar_set("cbm");
+    struct sn_folder tr, te;
+    FILE *f;
     static const struct { const char *text, *err; } metas[] = {
         { "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n", NULL },
         { "a\nb\n\nd\ne\nf\ng\nh\ni\nj\n", "batches.meta.txt:3: an empty line" },
@@ -270,14 +289,14 @@ static void test_folder_cifar10_binary(void **state)
         { NULL, "batches.meta.txt:1: a class name longer than 254 bytes" },
     };
     for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++) {
-        f = fopen(sn_test_path("cb/batches.meta.txt"), "w");
+        f = fopen(sn_test_path("cbm/batches.meta.txt"), "w");
         if (metas[i].text)
             fputs(metas[i].text, f);
         else
             for (int k = 0; k < 300; k++)
                 fputc('x', f);
         fclose(f);
-        int rc = sn_cifar10_read(sn_test_path("cb"), &tr, &te);
+        int rc = sn_cifar10_read(sn_test_path("cbm"), &tr, &te);
         if (!metas[i].err) {
             assert_int_equal(rc, SN_OK);
             assert_string_equal(tr.classes[2], "c");
@@ -289,75 +308,84 @@ static void test_folder_cifar10_binary(void **state)
             assert_non_null(strstr(sn_errmsg(), metas[i].err));
         }
     }
-    f = fopen(sn_test_path("cb/batches.meta.txt"), "w");
+    f = fopen(sn_test_path("cbm/batches.meta.txt"), "w");
     fwrite("a\0x\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", 1, 21, f);
     fclose(f);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbm"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "batches.meta.txt:1: a NUL byte in a class name"));
     /* in the last name too, with no newline after it */
-    f = fopen(sn_test_path("cb/batches.meta.txt"), "w");
+    f = fopen(sn_test_path("cbm/batches.meta.txt"), "w");
     fwrite("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\0junk", 1, 24, f);
     fclose(f);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbm"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "batches.meta.txt:10: a NUL byte in a class name"));
     /* a list that is there but cannot be read is an error, never the
      * default names in its place: too large, not a regular file */
-    f = fopen(sn_test_path("cb/batches.meta.txt"), "w");
+    f = fopen(sn_test_path("cbm/batches.meta.txt"), "w");
     fputs("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", f);
     for (int k = 0; k < (1 << 20); k++)
         fputc('\n', f);
     fclose(f);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbm"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "the class list is larger than 1048576 bytes"));
-    remove(sn_test_path("cb/batches.meta.txt"));
-    assert_int_equal(mkdir(sn_test_path("cb/batches.meta.txt"), 0755), 0);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    remove(sn_test_path("cbm/batches.meta.txt"));
+    assert_int_equal(mkdir(sn_test_path("cbm/batches.meta.txt"), 0755), 0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbm"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "the class list is a folder, not a regular file"));
-    rmdir(sn_test_path("cb/batches.meta.txt"));
-    /* an empty batch, a truncated one and a bad label are refused */
-    write_batch("cb/test_batch.bin", 0, 0);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    rmdir(sn_test_path("cbm/batches.meta.txt"));
+}
+
+/* An empty batch, a truncated one, a bad label, a batch or a set past the
+ * limits, one file linked as two batches and a missing batch are refused. */
+static void test_folder_cifar10_bad_batches(void **state)
+{
+    (void)state;
+    cifar_set("cbb");
+    struct sn_folder tr, te;
+    FILE *f;
+    write_batch("cbb/test_batch.bin", 0, 0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "test_batch.bin: the file is empty"));
-    write_batch("cb/test_batch.bin", 2, 7);
-    f = fopen(sn_test_path("cb/test_batch.bin"), "ab");
+    write_batch("cbb/test_batch.bin", 2, 7);
+    f = fopen(sn_test_path("cbb/test_batch.bin"), "ab");
     fputc(1, f);
     fclose(f);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "whole number of"));
-    write_batch("cb/test_batch.bin", 1, 0);
-    f = fopen(sn_test_path("cb/test_batch.bin"), "r+b");
+    write_batch("cbb/test_batch.bin", 1, 0);
+    f = fopen(sn_test_path("cbb/test_batch.bin"), "r+b");
     fputc(42, f);
     fclose(f);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "label 42"));
-    write_batch("cb/test_batch.bin", 1, 0);
+    write_batch("cbb/test_batch.bin", 1, 0);
     /* a batch of 100,001 records (sparse: no disk) is no batch of the set:
      * refused before anything is allocated for it (3 GB was read whole) */
     assert_int_equal(sn_test_run("truncate -s %d %s", 3073 * 100001,
-                                 sn_test_path("cb/data_batch_2.bin")), 0);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+                                 sn_test_path("cbb/data_batch_2.bin")), 0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "data_batch_2.bin: the CIFAR-10 batch is larger than "
                                         "307300000 bytes"));
-    write_batch("cb/data_batch_2.bin", 1, 0);
+    write_batch("cbb/data_batch_2.bin", 1, 0);
     /* each batch within its limit, the set not: three of 100,000 records
      * (1.8 GB was read from six); one file linked as two batches */
     assert_int_equal(sn_test_run("cd %s && truncate -s %d data_batch_2.bin data_batch_3.bin "
-                                 "data_batch_4.bin", sn_test_path("cb"), 3073 * 100000), 0);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+                                 "data_batch_4.bin", sn_test_path("cbb"), 3073 * 100000), 0);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "the six batches hold 300007 records; CIFAR-10 has "
                                         "60,000 and scratchnet reads at most 200000"));
-    write_batch("cb/data_batch_2.bin", 1, 0);
-    write_batch("cb/data_batch_3.bin", 1, 0);
-    remove(sn_test_path("cb/data_batch_4.bin"));
-    assert_int_equal(link(sn_test_path("cb/data_batch_1.bin"), sn_test_path("cb/data_batch_4.bin")),
+    write_batch("cbb/data_batch_2.bin", 1, 0);
+    write_batch("cbb/data_batch_3.bin", 1, 0);
+    remove(sn_test_path("cbb/data_batch_4.bin"));
+    assert_int_equal(link(sn_test_path("cbb/data_batch_1.bin"), sn_test_path("cbb/data_batch_4.bin")),
                      0);
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "data_batch_4.bin is the same file as "));
     assert_non_null(strstr(sn_errmsg(), "data_batch_1.bin (a link)"));
-    remove(sn_test_path("cb/data_batch_4.bin"));
-    write_batch("cb/data_batch_4.bin", 1, 0);
-    remove(sn_test_path("cb/data_batch_3.bin"));
-    assert_int_equal(sn_cifar10_read(sn_test_path("cb"), &tr, &te), SN_EINVAL);
+    remove(sn_test_path("cbb/data_batch_4.bin"));
+    write_batch("cbb/data_batch_4.bin", 1, 0);
+    remove(sn_test_path("cbb/data_batch_3.bin"));
+    assert_int_equal(sn_cifar10_read(sn_test_path("cbb"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "data_batch_3.bin"));
 }
 
@@ -367,6 +395,8 @@ int main(void)
         cmocka_unit_test(test_folder_reads_tree),
         cmocka_unit_test(test_folder_read_sized),
         cmocka_unit_test(test_folder_cifar10_binary),
+        cmocka_unit_test(test_folder_cifar10_class_list),
+        cmocka_unit_test(test_folder_cifar10_bad_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

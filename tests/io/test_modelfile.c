@@ -329,6 +329,12 @@ static void test_modelfile_training_features(void **state)
     assert_float_equal(net.sched.warmup_fraction, 0.0f, 0);
     assert_int_equal(net.sched.warmup_steps, 7);
     sn_model_destroy(m);
+}
+
+/* The same keys out of place or out of range, each named with its line. */
+static void test_modelfile_training_feature_errors(void **state)
+{
+    (void)state;
     expect_error(NET "lr_end_factor = 0.1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
                  "lr_schedule = onecycle");
     expect_error(NET "lr_schedule = onecycle\nwarmup_steps = 3\nwarmup_fraction = 0.2\n"
@@ -346,7 +352,17 @@ static void test_modelfile_training_features(void **state)
                  "not softmax");
     expect_error(NET "decoupled_weight_decay = 2\n[dense]\nunits = 2\n", SN_EINVAL,
                  "bad.cfg:3:", "decoupled_weight_decay");
-    /* [augment]: airbench's translation, alternating flips and six views */
+    expect_error(NET "[dense]\nunits = 2\nactivation = relu\nscale = 0.5\n[dense]\nunits = 2\n",
+                 SN_EINVAL, "bad.cfg:3:", "scale needs the linear activation");
+}
+
+/* [augment]: airbench's translation, alternating flips and six weighted
+ * test views; test_flip as two views; bad views and weights named. */
+static void test_modelfile_augment(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
     static const char aug[] = IMG "[augment]\ntranslate = 2\nflip = alternate\n"
         "test_views = 0 0, flip, 1 1, 1 1 flip, -1 -1, -1 -1 flip\n"
         "test_weights = 2, 2, 1, 1, 1, 1\n[flatten]\n[dense]\nunits = 3\n";
@@ -384,7 +400,19 @@ static void test_modelfile_training_features(void **state)
                  "units = 2\n", SN_EINVAL, "bad.cfg:5:", "more weights than the 2 views");
     expect_error(IMG "[augment]\ntest_views = 0 0, 99999999999999999999 0\n[dense]\n"
                  "units = 2\n", SN_EINVAL, "bad.cfg:4:", "test_views");
-    /* weight averaging */
+    expect_error(IMG "[augment]\ntest_flip = 1\ntest_views = flip\n[dense]\nunits = 2\n",
+                 SN_EINVAL, "bad.cfg:5:", "give one");
+    expect_error(IMG "[augment]\ntest_weights = 1\n[dense]\nunits = 2\n", SN_EINVAL,
+                 "bad.cfg:4:", "needs test_views");
+}
+
+/* Weight averaging (ema, ema_every, ema_warmup) and Lookahead (k and
+ * alpha, Zhang et al.'s default 0.5), and their refusals. */
+static void test_modelfile_averaging(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
     assert_int_equal(sn_modelfile_parse(NET "ema = 0.99\nema_every = 5\nema_warmup = 1\n"
                                         "[dense]\nunits = 2\n", "f.cfg", &net, &m), SN_OK);
     assert_float_equal(net.optim.ema, 0.99f, 0);
@@ -396,7 +424,6 @@ static void test_modelfile_training_features(void **state)
                  "bad.cfg:4:", "ema_every");
     expect_error(NET "ema_every = 3\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
                  "need ema > 0");
-    /* Lookahead: k and alpha (Zhang et al.'s default 0.5) */
     assert_int_equal(sn_modelfile_parse(NET "lookahead_k = 5\n[dense]\nunits = 2\n", "f.cfg",
                                         &net, &m), SN_OK);
     assert_int_equal(net.optim.lookahead_k, 5);
@@ -415,12 +442,6 @@ static void test_modelfile_training_features(void **state)
                  "bad.cfg:4:", "lookahead_alpha");
     expect_error(NET "lookahead_k = -1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
                  "lookahead_k");
-    expect_error(IMG "[augment]\ntest_flip = 1\ntest_views = flip\n[dense]\nunits = 2\n",
-                 SN_EINVAL, "bad.cfg:5:", "give one");
-    expect_error(IMG "[augment]\ntest_weights = 1\n[dense]\nunits = 2\n", SN_EINVAL,
-                 "bad.cfg:4:", "needs test_views");
-    expect_error(NET "[dense]\nunits = 2\nactivation = relu\nscale = 0.5\n[dense]\nunits = 2\n",
-                 SN_EINVAL, "bad.cfg:3:", "scale needs the linear activation");
 }
 
 /* init = whiten with its keys and defaults (airbench's 5000 images, eps
@@ -483,6 +504,9 @@ int main(void)
         cmocka_unit_test(test_modelfile_builds_branches),
         cmocka_unit_test(test_modelfile_zoo),
         cmocka_unit_test(test_modelfile_training_features),
+        cmocka_unit_test(test_modelfile_training_feature_errors),
+        cmocka_unit_test(test_modelfile_augment),
+        cmocka_unit_test(test_modelfile_averaging),
         cmocka_unit_test(test_modelfile_whiten_and_freeze),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
