@@ -646,6 +646,9 @@ static void watch_output(const char *path, const char *target)
 int cli_replace_guard(const char *path, const char *target, const char *tmp)
 {
     struct stat st;
+    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode))   /* a FIFO made there meanwhile */
+        return sn_fail(SN_EUSAGE, "%s became %s while this command ran: it was not replaced; "
+                       "the output is kept as %s", target, sn_fs_kind(&st), tmp);
     int rc = lstat(target, &st) == 0 ? cli_log_replace_guard(target, tmp) : SN_OK;
     for (int i = 0; i < n_watched && !rc; i++) {
         struct watched *w = &watched[i];
@@ -693,7 +696,7 @@ void cli_outputs_write_onnx(void)
 static const char *text_kind(const char *path, bool *onnx)
 {
     unsigned char b[3];
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = sn_fs_open_regular(path);
     const size_t n = fp ? fread(b, 1, sizeof b, fp) : 0;
     if (fp)
         fclose(fp);

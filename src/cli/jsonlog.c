@@ -84,11 +84,13 @@ int cli_log_epoch(FILE *f, const struct cli_log_line *e)
 }
 
 /* Where the last line of the file fd (size bytes) ends: the offset after
- * its last newline (0 if it has none). */
+ * its last newline (0 if it has none); -1 when the last LOG_LINE_MAX + 1
+ * bytes hold none (a last line longer than any record: not looked at
+ * further, a 20 GB file of one line took 80 s). */
 static off_t after_last_newline(int fd, off_t size)
 {
     char buf[4096];
-    for (off_t end = size; end > 0;) {
+    for (off_t end = size; end > 0 && size - end <= LOG_LINE_MAX;) {
         off_t at = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
         ssize_t n = pread(fd, buf, (size_t)(end - at), at);
         if (n <= 0)
@@ -98,7 +100,7 @@ static off_t after_last_newline(int fd, off_t size)
                 return at + i;
         end = at;
     }
-    return 0;
+    return size > LOG_LINE_MAX ? -1 : 0;
 }
 
 /* Whether the len bytes at off in fd (a last line without its end of
@@ -116,11 +118,19 @@ static bool parses_at(int fd, off_t off, off_t len)
 }
 
 /* Whether the len bytes at off could be a record cut short by a failed
- * write: a line no longer than a record and starting as one ('{'). */
+ * write: a line no longer than a record, starting as one ('{'), and no
+ * more than the start of one: no '}' (a whole record ends there) and no
+ * carriage return (records joined by CR alone are no torn record). */
 static bool torn_record(int fd, off_t off, off_t len)
 {
-    char c;
-    return len <= LOG_LINE_MAX && pread(fd, &c, 1, off) == 1 && c == '{';
+    if (len > LOG_LINE_MAX)
+        return false;
+    char *buf = malloc((size_t)len + 1);
+    const bool ok = buf && len > 0 && pread(fd, buf, (size_t)len, off) == (ssize_t)len &&
+                    buf[0] == '{' && !memchr(buf, '}', (size_t)len) &&
+                    !memchr(buf, '\r', (size_t)len);
+    free(buf);
+    return ok;
 }
 
 FILE *cli_log_open(const char *path, bool *created, long long *cut)
@@ -141,6 +151,12 @@ FILE *cli_log_open(const char *path, bool *created, long long *cut)
     off_t keep = after_last_newline(fileno(f), st.st_size);
     if (keep == st.st_size)
         return f;
+    if (keep < 0) {   /* a last line longer than any record */
+        *cut = -1;
+        fclose(f);
+        errno = EILSEQ;
+        return NULL;
+    }
     if (parses_at(fileno(f), keep, st.st_size - keep)) {
         if (append_line(f, "") == SN_OK)   /* the next line starts a line of its own */
             return f;
@@ -301,6 +317,22 @@ static ssize_t bounded_line(FILE *in, char *line, size_t *total)
     return len == 0 && c == EOF ? -1 : (ssize_t)len;
 }
 
+/* A log whose first line starts with a UTF-16 or UTF-32 byte-order mark:
+ * named, with the conversion that makes it UTF-8 again. */
+static int wide_log(const char *name, const char *line, size_t len)
+{
+    const bool utf32 = len >= 4 && (memcmp(line, "\xff\xfe\0\0", 4) == 0 ||
+                                    memcmp(line, "\0\0\xfe\xff", 4) == 0);
+    const bool utf16 = len >= 2 && (memcmp(line, "\xff\xfe", 2) == 0 ||
+                                    memcmp(line, "\xfe\xff", 2) == 0);
+    if (!utf32 && !utf16)
+        return SN_OK;
+    const char *code = utf32 ? "UTF-32" : "UTF-16";
+    return sn_fail(SN_EINVAL, "%s: the log is %s%s; a train --log is UTF-8: convert it (iconv "
+                   "-f %s -t UTF-8)", name, code, utf32 ? "" : ", as PowerShell's > writes it",
+                   code);
+}
+
 int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
                         int *cut_line)
 {
@@ -318,12 +350,8 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
                          "reads", name, CLI_LOG_MAX_BYTES);
             break;
         }
-        if (lineno == 1 && len >= 2 && (memcmp(line, "\xff\xfe", 2) == 0 ||
-                                         memcmp(line, "\xfe\xff", 2) == 0)) {
-            rc = sn_fail(SN_EINVAL, "%s: the log is UTF-16 (PowerShell's > writes it so); a "
-                         "train --log is UTF-8: convert it (iconv -f UTF-16 -t UTF-8)", name);
+        if (lineno == 1 && (rc = wide_log(name, line, (size_t)len)))
             break;
-        }
         if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
             memmove(line, line + 3, (size_t)len - 2);   /* a UTF-8 byte-order mark (an editor's) */
             len -= 3;
@@ -410,7 +438,7 @@ static enum log_start log_start(const char *path)
     int end = EOF;
     bool any = buf && first_line(&t, buf, &len, &end);
     bool empty = buf && len == 0 && feof(t.fp);
-    const bool foreign = t.utf16 || end == '\r';
+    const bool foreign = t.unit > 1 || end == '\r';
     fclose(t.fp);
     json_t *o = any ? json_loadb(buf, len, 0, NULL) : NULL;
     bool torn = any && !o && end == EOF && strncmp(buf, "{\"epoch\"", len < 8 ? len : 8) == 0;

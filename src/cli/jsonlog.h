@@ -38,8 +38,10 @@ int cli_log_replace_guard(const char *target, const char *tmp);
  * JSON (a write cut short by a full disk or a kill) is removed first:
  * *cut gets the bytes removed (0 if none); one that parses gets its end
  * of line, so the next line starts a line of its own.  A last line that
- * cannot be a record cut short (over 1 MiB, or not starting with '{':
- * someone's note) is left: NULL with errno EILSEQ, *cut its length.  The
+ * cannot be a record cut short (over 1 MiB, not starting with '{' (some-
+ * one's note), holding a '}' or a carriage return (records joined by CR
+ * alone)) is left: NULL with errno EILSEQ, *cut its length (-1: over
+ * 1 MiB, not read to its start).  The
  * file stays locked (flock) while it is open: NULL with errno EBUSY when
  * another process holds it, else NULL with errno set on failure. */
 FILE *cli_log_open(const char *path, bool *created, long long *cut);

@@ -351,11 +351,14 @@ static int open_log(const struct train_flags *f, struct run *r)
         return sn_fail(SN_EINVAL, "--log %s is being written by another run now: two runs in "
                        "one log would interleave their epochs (and plot would draw them as one "
                        "run); give this run its own --log", f->log);
+    char len[64] = "more than 1048576";   /* cut < 0: not read further */
+    if (cut >= 0)
+        snprintf(len, sizeof len, "%lld", cut);
     if (!r->log && errno == EILSEQ)
-        return sn_fail(SN_EINVAL, "--log %s: its last line (%lld bytes without an end of line) "
-                       "is not a record cut short (one starts with '{' and is at most 1 MiB): "
-                       "appending would damage it; end that line or give another --log",
-                       f->log, cut);
+        return sn_fail(SN_EINVAL, "--log %s: its last line (%s bytes without an end of line) "
+                       "is not a record cut short (one starts with '{', is at most 1 MiB and "
+                       "holds no '}' or carriage return): appending would damage it; end that "
+                       "line or give another --log", f->log, len);
     if (!r->log)
         return sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
                        strerror(errno));

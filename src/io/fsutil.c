@@ -9,6 +9,7 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -273,20 +274,47 @@ static void stamp_of(const struct stat *st, struct sn_file_stamp *s)
                                  .mtime_s = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec };
 }
 
+FILE *sn_fs_open_regular(const char *path)
+{
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return NULL;
+    FILE *fp = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "rb") : NULL;
+    if (!fp)
+        close(fd);
+    return fp;
+}
+
+/* The byte-order mark at the start of b (n bytes): its length, and the
+ * encoding it marks into t. */
+static size_t byte_order_mark(const unsigned char *b, size_t n, struct sn_fs_text *t)
+{
+    static const struct { const char *mark; size_t len; int unit; bool big; } marks[] = {
+        { "\xff\xfe\0\0", 4, 4, false }, { "\0\0\xfe\xff", 4, 4, true },   /* before UTF-16's */
+        { "\xff\xfe", 2, 2, false },       { "\xfe\xff", 2, 2, true },
+        { "\xef\xbb\xbf", 3, 1, false },
+    };
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+        if (n >= marks[i].len && memcmp(b, marks[i].mark, marks[i].len) == 0) {
+            t->unit = marks[i].unit;
+            t->big_endian = marks[i].big;
+            return marks[i].len;
+        }
+    return 0;
+}
+
 bool sn_fs_text_open(const char *path, struct sn_fs_text *t)
 {
-    t->utf16 = 0;
-    if (!(t->fp = fopen(path, "rb")))
+    *t = (struct sn_fs_text){ .fp = sn_fs_open_regular(path), .unit = 1 };
+    if (!t->fp)
         return false;
-    unsigned char b[3] = { 0 };
-    const size_t n = fread(b, 1, 3, t->fp);
-    size_t skip = 0;
-    if (n == 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)
-        skip = 3;
-    else if (n >= 2 && ((b[0] == 0xff && b[1] == 0xfe) || (b[0] == 0xfe && b[1] == 0xff))) {
-        skip = 2;
-        t->utf16 = b[0] == 0xff ? 1 : 2;
-    }
+    unsigned char b[64];   /* room for a few UTF-8 marks in a row (an editor's, twice) */
+    const size_t n = fread(b, 1, sizeof b, t->fp);
+    size_t skip = 0, len;
+    while ((len = byte_order_mark(b + skip, n - skip, t)) > 0 && t->unit == 1)
+        skip += len;
+    skip += t->unit > 1 ? len : 0;
     if (fseek(t->fp, (long)skip, SEEK_SET) != 0) {
         fclose(t->fp);
         return false;
@@ -296,14 +324,14 @@ bool sn_fs_text_open(const char *path, struct sn_fs_text *t)
 
 int sn_fs_text_getc(struct sn_fs_text *t)
 {
-    const int a = getc(t->fp);
-    if (!t->utf16 || a == EOF)
-        return a;
-    const int b = getc(t->fp);
-    if (b == EOF)
-        return EOF;
-    const int unit = t->utf16 == 1 ? a | b << 8 : a << 8 | b;
-    return unit < 0x80 ? unit : 0x80;
+    uint32_t c = 0;
+    for (int k = 0; k < t->unit; k++) {
+        const int b = getc(t->fp);
+        if (b == EOF)
+            return EOF;
+        c = t->big_endian ? c << 8 | (uint32_t)b : c | (uint32_t)b << (8 * k);
+    }
+    return c == 0xfeff && t->unit > 1 ? ' ' : c < 0x80 ? (int)c : t->unit > 1 ? 0x80 : (int)c;
 }
 
 /* The first of [section] read from t: its name between the brackets,

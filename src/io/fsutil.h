@@ -108,16 +108,22 @@ int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s);
 int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b);
 
 /* A text file read a character at a time as its readers would recognise
- * it, for the checks that tell what a file is: a UTF-8 byte-order mark is
- * skipped; after a UTF-16 one (FF FE, FE FF; the readers name such files)
- * each 2-byte unit is one character.  Characters past ASCII come as 0x80,
- * which no check looks for.  sn_fs_text_open: false when path cannot be
- * opened; close with fclose(t.fp). */
+ * it, for the checks that tell what a file is: UTF-8 byte-order marks are
+ * skipped; after a UTF-32 or UTF-16 one (the readers name such files) each
+ * 4- or 2-byte unit is one character.  Characters past ASCII come as 0x80,
+ * which no check looks for, but for U+FEFF (a byte-order mark kept inside
+ * the text by a conversion), which comes as a blank.  sn_fs_text_open:
+ * false when path is no regular file or cannot be opened (it never waits
+ * for a FIFO's writer); close with fclose(t.fp). */
 struct sn_fs_text {
     FILE *fp;
-    int utf16;   /* 0, or 1 (little-endian), 2 (big-endian) */
+    int unit;          /* bytes a character: 1, or 2 (UTF-16), 4 (UTF-32) */
+    bool big_endian;
 };
 bool sn_fs_text_open(const char *path, struct sn_fs_text *t);
+/* path opened for reading if it is a regular file, without waiting for a
+ * FIFO's writer or a device; NULL otherwise. */
+FILE *sn_fs_open_regular(const char *path);
 int sn_fs_text_getc(struct sn_fs_text *t);
 
 /* Whether path holds a model file's text: after a byte-order mark, its

@@ -61,20 +61,21 @@ static void write_bytes(const char *name, const void *bytes, size_t n)
     fclose(f);
 }
 
-/* text (ASCII) as UTF-16 with its byte-order mark, as PowerShell's > and
- * some editors save it. */
-static void write_utf16(const char *name, const char *text, bool big_endian)
+/* text (ASCII) as UTF-16 (unit 2) or UTF-32 (unit 4) after its byte-order
+ * mark, as PowerShell's > and some editors save it; with feff, a second
+ * U+FEFF after the mark (iconv's from a file that had a UTF-8 mark). */
+static void write_wide(const char *name, const char *text, int unit, bool big_endian, bool feff)
 {
-    size_t n = strlen(text), k = 2;
-    unsigned char *b = malloc(2 * n + 2);
+    const size_t n = strlen(text);
+    unsigned char *b = calloc((n + 2) * (size_t)unit, 1), *at = b;
     assert_non_null(b);
-    b[0] = big_endian ? 0xfe : 0xff;
-    b[1] = big_endian ? 0xff : 0xfe;
-    for (size_t i = 0; i < n; i++, k += 2) {
-        b[k + !big_endian] = 0;
-        b[k + big_endian] = (unsigned char)text[i];
+    for (size_t i = 0; i < n + 1 + feff; i++, at += unit) {
+        const unsigned c = i == 0 || (feff && i == 1) ? 0xfeff
+                         : (unsigned char)text[i - 1 - feff];
+        for (int k = 0; k < unit; k++)
+            at[big_endian ? unit - 1 - k : k] = (unsigned char)(c >> (8 * k));
     }
-    write_bytes(name, b, k);
+    write_bytes(name, b, (size_t)(at - b));
     free(b);
 }
 
@@ -1013,8 +1014,15 @@ static void hostile_logs(void)
     write_text("cutonly.jsonl", "{\"epoch\": 1, \"train_lo");
     write_text("crlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\r{\"epoch\": 2, "
                               "\"train_loss\": 0.4}\r");
-    write_utf16("u16log.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", false);
-    write_utf16("u16.cfg", m_cfg, true);
+    write_wide("u16log.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", 2, false, false);
+    write_wide("u16.cfg", m_cfg, 2, true, false);
+    write_wide("u16feff.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", 2, false, true);
+    write_wide("u16feff.cfg", m_cfg, 2, false, true);
+    write_wide("u32.cfg", m_cfg, 4, false, false);
+    write_text("lfcrlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, "
+                                "\"train_loss\": 0.4}\r{\"epoch\": 3, \"train_loss\": 0.3}\r");
+    write_text("longtail.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n");
+    assert_int_equal(truncate(fx_path("longtail.jsonl"), 64LL << 30), 0);   /* sparse: 4 KB */
     write_text("crm.cfg", "# a model saved with CR line ends\r[net]\rinput = 8\r");
     write_text("hugeloss.jsonl", "{\"epoch\": 1, \"train_loss\": 1e308}\n"
                                  "{\"epoch\": 2, \"train_loss\": -1e308}\n");

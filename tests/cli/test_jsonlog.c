@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -270,6 +271,17 @@ static void test_jsonlog_guard_at_the_rename(void **state)
     text = sn_test_slurp(out);
     assert_string_equal(text, "index,pred\n");
     free(text);
+    /* a FIFO made there meanwhile: refused at once (opening it to look
+     * waited forever for a writer, deaf to SIGTERM) */
+    write_text(tmp, "index,pred\n");
+    assert_int_equal(unlink(out), 0);
+    assert_int_equal(mkfifo(out, 0600), 0);
+    assert_int_equal(sn_fs_commit(tmp, out), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "late.csv became a FIFO while this command ran: it was "
+                                        "not replaced; the output is kept as "));
+    assert_int_equal(access(tmp, F_OK), 0);
+    unlink(tmp);
+    unlink(out);
     sn_fs_set_replace_guard(NULL);
 }
 

@@ -279,6 +279,10 @@ static void test_fsutil_text(void **state)
         { "\xff\xfe[\0\xe9\x00\x00", 7, { '[', 0x80, EOF, EOF } },   /* LE; odd byte */
         { "\xfe\xff\0[\x04\x10", 6, { '[', 0x80, EOF, EOF } },         /* BE */
         { "\xef[\r", 3, { 0xef, '[', '\r', EOF } },                      /* no mark */
+        { "\xff\xfe\xff\xfe[\0", 6, { ' ', '[', EOF, EOF } },   /* U+FEFF: a blank */
+        { "\xff\xfe\0\0[\0\0\0\xe9\0\0\0", 12, { '[', 0x80, EOF, EOF } },   /* UTF-32 */
+        { "\0\0\xfe\xff\0\0\0[", 8, { '[', EOF, EOF, EOF } },
+        { "\xef\xbb\xbf\xef\xbb\xbf#", 7, { '#', EOF, EOF, EOF } },   /* marks twice */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_file(p, cases[i].bytes, cases[i].n);
@@ -297,6 +301,10 @@ static void test_fsutil_text(void **state)
     assert_false(sn_fs_is_model_text(p));
     unlink(p);
     assert_false(sn_fs_text_open(p, &t));
+    assert_int_equal(mkfifo(p, 0600), 0);   /* no writer: not waited for */
+    assert_false(sn_fs_text_open(p, &t));
+    assert_false(sn_fs_is_model_text(p));
+    unlink(p);
 }
 
 int main(void)
