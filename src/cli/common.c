@@ -442,10 +442,8 @@ int cli_data_hint(int rc, const char *path)
     struct stat st;
     if (rc != SN_EINVAL || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return rc;
-    char why[1024];
-    snprintf(why, sizeof why, "%s", sn_errmsg());
-    return sn_fail(rc, "%s (a folder of images, one folder a class? scratchnet convert folder "
-                   "%s -o D.h5 makes a dataset of it)", why, path);
+    return sn_fail_suffix(rc, " (a folder of images, one folder a class? scratchnet convert "
+                          "folder %s -o D.h5 makes a dataset of it)", path);
 }
 
 int cli_check_world(void)
@@ -717,11 +715,9 @@ static int kind_guard(const char *out, const char *flag)
     const enum sn_file_kind k = sn_file_kind(out);
     const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
     if (k == SN_FILE_UNKNOWN) {   /* it may be a checkpoint, a dataset, weights */
-        char why[768];
-        snprintf(why, sizeof why, "%s", sn_errmsg());
-        return sn_fail(SN_EUSAGE, "%s %s is a file whose contents cannot be checked (%s), so "
-                       "this output would replace what it cannot tell (remove it first, or name "
-                       "another file)", flag, out, why);
+        sn_fail_prefix(SN_EUSAGE, "%s %s is a file whose contents cannot be checked (", flag, out);
+        return sn_fail_suffix(SN_EUSAGE, "), so this output would replace what it cannot tell "
+                              "(remove it first, or name another file)");
     }
     if (k == SN_FILE_CHECKPOINT)   /* no output is one: train --out writes weights alone */
         return sn_fail(SN_EUSAGE, "%s %s holds a checkpoint (a run's weights with its optimizer "

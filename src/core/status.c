@@ -105,6 +105,20 @@ int sn_fail_prefix(int code, const char *fmt, ...)
     return code;
 }
 
+int sn_fail_suffix(int code, const char *fmt, ...)
+{
+    char full[MSG_LEN + FULL_LEN];
+    const size_t n = strlen(last_msg);
+    memcpy(full, last_msg, n + 1);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(full + n, sizeof full - n, fmt, ap);
+    va_end(ap);
+    keep_ends(full, strlen(full));
+    clean(last_msg, false);
+    return code;
+}
+
 const char *sn_errmsg(void)
 {
     return last_msg;

@@ -34,6 +34,10 @@ int sn_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * and return code unchanged; used as errors pass up through a layer. */
 int sn_fail_prefix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Append a printf-style sequel to the current message ("; what to do")
+ * and return code: a layer that knows the remedy adds it to the reason. */
+int sn_fail_suffix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The calling thread's last message ("" when there was none). */
 const char *sn_errmsg(void);
 

@@ -26,11 +26,8 @@ static const char *const default_names[10] = {
 static int read_batch(const char *path, struct sn_folder *s)
 {
     FILE *f;
-    if (sn_fs_open_input(path, "CIFAR-10 batch", (size_t)BATCH_MAX_RECORDS * REC, &f, NULL)) {
-        char why[768];
-        snprintf(why, sizeof why, "%s", sn_errmsg());
-        return sn_fail(SN_EINVAL, "%s (is this the CIFAR-10 binary version?)", why);
-    }
+    if (sn_fs_open_input(path, "CIFAR-10 batch", (size_t)BATCH_MAX_RECORDS * REC, &f, NULL))
+        return sn_fail_suffix(SN_EINVAL, " (is this the CIFAR-10 binary version?)");
     fseek(f, 0, SEEK_END);
     long bytes = ftell(f);
     fseek(f, 0, SEEK_SET);

@@ -228,12 +228,9 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     snprintf(s->name, sizeof s->name, "%s", name);
     const char *file = sn_h5_path(d->f);
     /* a split assembled by links (h5py shows it) is not called missing */
-    if (sn_h5_check_no_link(d->f, xp) || sn_h5_check_no_link(d->f, yp)) {
-        char why[1200];
-        snprintf(why, sizeof why, "%s", sn_errmsg());
-        return sn_fail(SN_EINVAL, "%s (copy the array into the file: h5repack, or h5py's "
-                       "copy)", why);
-    }
+    if (sn_h5_check_no_link(d->f, xp) || sn_h5_check_no_link(d->f, yp))
+        return sn_fail_suffix(SN_EINVAL, " (copy the array into the file: h5repack, or h5py's "
+                              "copy)");
     bool hx = sn_h5_exists(d->f, xp), hy = sn_h5_exists(d->f, yp);
     if (!hx && !hy && !required)
         return SN_OK;

@@ -50,12 +50,9 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
         int n_classes = sn_loss_classes(loss, (int)K);
         sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
         int rc = sn_dataset_check_labels(ds, s, begin, end - begin, n_classes);
-        if (rc == SN_EINVAL && loss == SN_LOSS_MSE) {   /* regression targets stored as integers? */
-            char why[768];
-            snprintf(why, sizeof why, "%s", sn_errmsg());
-            rc = sn_fail(rc, "%s; mse reads integer labels as one-hot class labels: a "
-                         "regression's targets are floats of shape (N, K)", why);
-        }
+        if (rc == SN_EINVAL && loss == SN_LOSS_MSE)   /* regression targets stored as integers? */
+            rc = sn_fail_suffix(rc, "; mse reads integer labels as one-hot class labels: a "
+                                "regression's targets are floats of shape (N, K)");
         return rc;
     }
     /* float targets: this rank's rows before the run, as labels are */

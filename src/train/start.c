@@ -122,14 +122,11 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
                          "name says: renamed or copied there? --resume auto takes the newest "
                          "checkpoint by its name; move it away, or name it as its step",
                          path, (long long)t->st.global_step);
-        else if (rc == SN_EINVAL) {   /* intact, but not this run's: say what to do */
-            char why[1024];
-            snprintf(why, sizeof why, "%s", sn_errmsg());
-            rc = sn_fail(SN_EINVAL, "%s; --resume auto continues the newest checkpoint of %s, "
-                         "which does not fit this run: if it is another run's, give this run "
-                         "another --checkpoint-dir or move that run's checkpoints away", why,
-                         t->o.ckpt_dir);
-        }
+        else if (rc == SN_EINVAL)   /* intact, but not this run's: say what to do */
+            rc = sn_fail_suffix(SN_EINVAL, "; --resume auto continues the newest checkpoint of "
+                                "%s, which does not fit this run: if it is another run's, give "
+                                "this run another --checkpoint-dir or move that run's "
+                                "checkpoints away", t->o.ckpt_dir);
         if (rc != SN_EDAMAGED)
             break;
         sn_trainer_warn(t, "%s; trying the one before", sn_errmsg());

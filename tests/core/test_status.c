@@ -53,6 +53,14 @@ static void test_status_long_keeps_reason(void **state)
     sn_fail_prefix(SN_EINVAL, "--data %s: ", path);
     assert_true(strncmp(sn_errmsg(), "--data ppp", 10) == 0);
     assert_non_null(strstr(sn_errmsg(), "p: cannot open: No such file or directory"));
+    /* a sequel is kept whole after a long message: what to do is said last */
+    assert_int_equal(sn_fail_suffix(SN_EUSAGE, "; remove it \x1b first"), SN_EUSAGE);
+    assert_true(strlen(sn_errmsg()) < 1024);
+    assert_true(strncmp(sn_errmsg(), "--data ppp", 10) == 0);
+    assert_non_null(strstr(sn_errmsg(), "No such file or directory; remove it ? first"));
+    sn_fail(SN_EINVAL, "short");
+    sn_fail_suffix(SN_EINVAL, " (%d)", 7);
+    assert_string_equal(sn_errmsg(), "short (7)");
 }
 
 int main(void)
