@@ -17,6 +17,15 @@
 # (its parent-death signal, setpriv --pdeathsig): the ranks save and stop
 # the same way instead of training on, detached.
 set -eu
+# A stop signal before mpirun starts: nothing is started (as in
+# launch/cluster.sh); one between the start and the traps below is passed
+# on once they are set.  Without these traps it ended the script at once
+# (exit 143) and left the job to start alone.
+early="" pid=""
+trap 'early=TERM' TERM
+trap 'early=INT' INT
+trap 'early=USR1' USR1
+trap 'early=HUP' HUP
 [ $# -ge 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
 P=$1; shift
 case "$P" in ''|*[!0-9]*) P_ok=no ;; *) P_ok=yes ;; esac
@@ -77,16 +86,21 @@ orphan=""   # setpriv has --pdeathsig from util-linux 2.33 (Debian 10) on
 setpriv --pdeathsig USR1 true 2>/dev/null && orphan="setpriv --pdeathsig USR1"
 # -q: without Open MPI's boxes after a rank's own one-line error (a rank
 # ended by a signal is said below instead)
+if [ -n "$early" ]; then
+    echo "launch/local.sh: SIG$early before the job started: nothing started, nothing saved" >&2
+    exit 1
+fi
 setsid $orphan mpirun -q -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
     -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=true "$bin" "$@" &
 pid=$!
-# The ranks are mpirun's children.  A signal goes to each once it runs
-# scratchnet and has its handler for the signal (SigCgt in /proc): a child
-# mpirun has forked but not yet started as scratchnet, or one still
-# loading, would die of it at once.  A signal that comes before the ranks
-# are ready waits for them; one that comes after mpirun has gone has nothing
-# to stop.
-name=$(basename "$bin" | cut -c1-15)   # the kernel's name of a process: 15 bytes
+# The ranks are mpirun's children.  A signal goes to each once it runs a
+# program of its own (its name is no longer mpirun's: a child mpirun has
+# forked but not yet started would die of it, as mpirun) and has its handler
+# for the signal (SigCgt in /proc): one still loading would die of it too.
+# The name is compared, never matched as a pattern, so any SCRATCHNET works,
+# a wrapper that execs scratchnet too.  A signal that comes before the ranks
+# are ready waits for them (up to 10 s, then mpirun gets it and ends the
+# job); one that comes after mpirun has gone has nothing to stop.
 catches() {   # catches PID SIGNUM: the process has a handler for the signal
     mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
     [ -n "$mask" ] || return 1
@@ -94,13 +108,22 @@ catches() {   # catches PID SIGNUM: the process has a handler for the signal
     [ $(( (0x$mask >> ($2 - 1)) & 1 )) = 1 ]
 }
 to_ranks() {   # to_ranks NAME NUMBER
-    num=$2 sent=""
+    num=$2 sent="" tries=0
     while kill -0 "$pid" 2>/dev/null; do
-        for r in $(pgrep -P "$pid" -x "$name"); do
+        own=$(cat "/proc/$pid/comm" 2>/dev/null || :)
+        for r in $(pgrep -P "$pid"); do
             case " $sent " in *" $r "*) continue ;; esac
+            [ "$(cat "/proc/$r/comm" 2>/dev/null || :)" != "$own" ] || continue
             catches "$r" "$num" && kill "-$1" "$r" 2>/dev/null && sent="$sent $r"
         done
         [ "$(echo $sent | wc -w)" -ge "$P" ] && return 0
+        tries=$((tries + 1))
+        if [ "$tries" -ge 100 ]; then
+            echo "launch/local.sh: $(echo $sent | wc -w) of $P rank(s) took SIG$1 in 10 s" \
+                "(no handler for it?): passing it to mpirun, which ends the job" >&2
+            kill "-$1" "$pid" 2>/dev/null
+            return 0
+        fi
         sleep 0.1
     done
 }
@@ -108,6 +131,12 @@ trap 'trapped=yes; to_ranks TERM 15' TERM
 trap 'trapped=yes; to_ranks INT 2' INT
 trap 'trapped=yes; to_ranks USR1 10' USR1
 trap 'trapped=yes; kill -HUP "$pid" 2>/dev/null' HUP   # the terminal went away: mpirun ends the job
+case "$early" in
+TERM) trapped=yes; to_ranks TERM 15 ;;
+INT) trapped=yes; to_ranks INT 2 ;;
+USR1) trapped=yes; to_ranks USR1 10 ;;
+HUP) trapped=yes; kill -HUP "$pid" 2>/dev/null ;;
+esac
 # mpirun's own exit status.  A trapped signal ends a wait early (128 + its
 # number), and mpirun may end while the trap runs, reaped by the shell as it
 # waits for the trap's pkill or sleep (timeout(1) sends SIGTERM twice: the

@@ -6,8 +6,8 @@
 # SIGTERM, then lingers half a second without children before it ends with
 # FAKE_STATUS: the second signal's trap waits for it to end, and the shell
 # reaps it meanwhile; and a signal that comes while the rank is still
-# loading waits for its handler.  Run with sh (dash) and with bash, whose
-# waits differ.
+# loading waits for its handler; a rank is found whatever its program's
+# name.  Run with sh (dash) and with bash, whose waits differ.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 t=$(mktemp -d)
@@ -62,7 +62,10 @@ early() {
     T=$t FAKE_STATUS=0 FAKE_LOAD=0.5 PATH="$t/bin:$PATH" SCRATCHNET=$t/bin/scratchnet \
         $1 "$top/launch/local.sh" 1 train > "$t/out" 2>&1 &
     job=$!
-    sleep 0.2
+    i=0   # the stand-in rank runs, still loading
+    while ! pgrep -f "$t/bin/scratchnet" > /dev/null && [ $i -lt 100 ]; do
+        sleep 0.05; i=$((i + 1))
+    done
     kill -TERM $job
     wait $job
     got=$?
@@ -70,10 +73,31 @@ early() {
         bad "$1, SIGTERM before the rank has its handler: local.sh exited $got," \
             "$([ -e "$t/ended" ] || echo 'the rank was killed, not stopped') ($(tr '\n' ' ' < "$t/out"))"
 }
+# stops SHELL PROGRAM: SIGTERM to local.sh reaches a rank whose program
+# name holds a pattern's characters, or a wrapper that execs the program
+# (a name matched as a pattern found no rank: the run trained on)
+stops() {
+    rm -f "$t/started" "$t/ended"
+    T=$t FAKE_STATUS=0 PATH="$t/bin:$PATH" SCRATCHNET=$2 \
+        $1 "$top/launch/local.sh" 1 train > "$t/out" 2>&1 &
+    job=$!
+    waits_for "$t/started" || bad "$1 $2: the stand-in rank did not start"
+    kill -TERM $job
+    wait $job
+    got=$?
+    [ "$got" = 0 ] && [ -e "$t/ended" ] ||
+        bad "$1, SIGTERM to local.sh running $2: exit $got," \
+            "$([ -e "$t/ended" ] || echo 'the rank never got it') ($(tr '\n' ' ' < "$t/out"))"
+}
+cp "$t/bin/scratchnet" "$t/bin/sn+(1.x"
+printf '#!/bin/sh\nexec "%s/bin/scratchnet" "$@"\n' "$t" > "$t/bin/wrapper"
+chmod +x "$t/bin/wrapper"
 for sh in sh bash; do
     twice $sh 0
     twice $sh 3
     early $sh
+    stops $sh "$t/bin/sn+(1.x"
+    stops $sh "$t/bin/wrapper"
 done
 
 [ $fails = 0 ] && echo "launch signals: all passed"
