@@ -171,7 +171,7 @@ int sn_cmd_plot(int argc, char **argv)
     if (!rc)
         rc = draw(pos[0], out, (int)w, (int)h);
     if (rc) {   /* a local command: its code is the job's (main.c) */
-        cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
+        cli_print_error(rc);
         return cli_exit_code(rc);
     }
     cli_printf("wrote %s (%ldx%ld)\n", cli_line(out), w, h);

@@ -202,7 +202,8 @@ int sn_dist_stop_settle(void);
  * the same decision and the error is reported once.  Returns SN_OK when
  * every rank succeeded.  Otherwise every rank returns the status of the
  * lowest failing rank with its message (prefixed "rank R: " unless every
- * rank failed), so rank 0 alone can print it.  SN_EFATAL if the agreement
+ * rank failed or it is a stop, SN_EINTR: the job's, whichever rank saw it
+ * first), so rank 0 alone can print it.  SN_EFATAL if the agreement
  * itself failed: the ranks cannot be brought to one decision any more,
  * only sn_dist_abort is safe. */
 int sn_dist_agree(int rc);

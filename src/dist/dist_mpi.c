@@ -813,7 +813,7 @@ static int agree(int rc)
         mpi_fail(err, "agreeing on a status");
         return SN_EFATAL;
     }
-    if (n_failed == world_size)
+    if (n_failed == world_size || note.rc == SN_EINTR)   /* a stop is the job's, not a rank's */
         return sn_fail(note.rc, "%s", note.msg);
     return sn_fail(note.rc, "rank %d: %s", root, note.msg);
 }

@@ -1718,8 +1718,8 @@ static void test_sigterm_waiting_rank_of_predict(void **state)
     snprintf(out, sizeof out, "%s/rank1_stop.h5", sn_test_tmpdir());
     snprintf(args, sizeof args, "--weights %s --input %s -o %s", w, data, out);
     static const char *const msgs[] = {
-        "rank 0: interrupted by SIGTERM while predicting, after ",
-        "rank 0: interrupted by SIGTERM while checking the HDF5 file", NULL
+        "scratchnet: interrupted by SIGTERM while predicting, after ",
+        "scratchnet: interrupted by SIGTERM while checking the HDF5 file", NULL
     };
     sigterm_rank1("predict", args, w, msgs);
     assert_int_not_equal(access(out, F_OK), 0);

@@ -2731,7 +2731,7 @@ static void test_train_stop_during_setup(void **state)
     if (rc != 1 || !strstr(out, "SIGTERM while ") || !strstr(out, "before the first step"))
         fprintf(stderr, "%.3000s\n", out);
     assert_int_equal(rc, 1);
-    assert_non_null(strstr(out, "interrupted by SIGTERM while "));   /* "rank R: " before it */
+    assert_non_null(strstr(out, "scratchnet: interrupted by SIGTERM while "));   /* the job's stop */
     assert_non_null(strstr(out, ", before the first step: nothing trained, nothing saved"));
     assert_null(strstr(out, "img/s"));   /* no step was taken */
     assert_true(atoi(secs) < 30);
