@@ -120,6 +120,11 @@ int cli_end(int rc);
  * lowest failing rank's error, printed once. */
 int cli_agree(int rc);
 
+/* For a command whose output is written whole or not at all (predict,
+ * convert, export, plot): a stop (SN_EINTR) at any moment leaves nothing,
+ * and its message says so, ": nothing written", once.  rc unchanged. */
+int cli_nothing_written(int rc);
+
 /* Print "scratchnet: error: <message>" for a local failure
  * ("scratchnet: <message>" for SN_EINTR, a stop someone asked for). */
 void cli_print_error(int rc);

@@ -409,6 +409,13 @@ bool cli_stop_sent_by_parent(void)
     return stop_from_parent;
 }
 
+int cli_nothing_written(int rc)
+{
+    if (rc != SN_EINTR || strstr(sn_errmsg(), "nothing written"))
+        return rc;
+    return sn_fail_suffix(rc, ": nothing written");
+}
+
 void cli_print_error(int rc)
 {
     const char *msg = sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc);

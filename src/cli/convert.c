@@ -286,7 +286,7 @@ static int convert_idx(int argc, char **argv)
             cli_printf("wrote %s\n", cli_line(out));
     }
     cli_await_rank0();
-    return cli_agree(rc);   /* the other ranks wait here and learn the outcome */
+    return cli_agree(cli_nothing_written(rc));   /* the others learn the outcome here */
 }
 
 struct folder_job {
@@ -544,7 +544,7 @@ static int convert_subset(int argc, char **argv)
         sn_dataset_close(d);
     }
     cli_await_rank0();
-    return cli_agree(rc);
+    return cli_agree(cli_nothing_written(rc));
 }
 
 /* --size HxW: two integers in [1, 16384] through the one number parser. */
@@ -649,7 +649,7 @@ static int convert_images(int argc, char **argv)
         sn_folder_free(&te);
     }
     cli_await_rank0();
-    return cli_agree(rc);
+    return cli_agree(cli_nothing_written(rc));
 }
 
 int sn_cmd_convert(int argc, char **argv)

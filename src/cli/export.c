@@ -141,7 +141,7 @@ int sn_cmd_export(int argc, char **argv)
     if (!rc)
         rc = run(weights, model, out, &o);
     if (rc) {   /* a local command: its code is the job's (main.c) */
-        cli_print_error(rc);
+        cli_print_error(cli_nothing_written(rc));
         return cli_exit_code(rc);
     }
     return 0;

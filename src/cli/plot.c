@@ -171,7 +171,7 @@ int sn_cmd_plot(int argc, char **argv)
     if (!rc)
         rc = draw(pos[0], out, (int)w, (int)h);
     if (rc) {   /* a local command: its code is the job's (main.c) */
-        cli_print_error(rc);
+        cli_print_error(cli_nothing_written(rc));
         return cli_exit_code(rc);
     }
     cli_printf("wrote %s (%ldx%ld)\n", cli_line(out), w, h);

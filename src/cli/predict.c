@@ -507,5 +507,5 @@ int sn_cmd_predict(int argc, char **argv)
         cli_await_rank0();
     free(pos);
     free(images);
-    return code ? code : cli_agree(rc);
+    return code ? code : cli_agree(cli_nothing_written(rc));
 }
