@@ -92,7 +92,8 @@ static bool left_ignored[NSIG];
 
 /* The one handler: record the request (core/interrupt.h), which the
  * trainer and the loads look at.  A SIGINT or SIGQUIT after a request ends
- * the process at once (Ctrl-C twice); a repeated SIGTERM does not, because
+ * the process at once (Ctrl-C twice), removing the temporary files it was
+ * writing; a repeated SIGTERM does not, because
  * launchers send it more than once (srun after a double Ctrl-C, Slurm to the
  * task and to srun). */
 static void on_signal(int sig, siginfo_t *info, void *context)
@@ -100,6 +101,7 @@ static void on_signal(int sig, siginfo_t *info, void *context)
     (void)context;
     if (sn_interrupt_recorded() && (sig == SIGINT || sig == SIGQUIT)) {
         cli_gnuplot_abandon();   /* a picture being drawn leaves nothing behind */
+        sn_fs_abandon_tmp();     /* nor a file being written */
         signal(sig, SIG_DFL);
         raise(sig);
         return;

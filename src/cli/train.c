@@ -377,10 +377,16 @@ static void on_warn(void *ctx, const char *msg)
         cli_eprintf("scratchnet: warning: %s\n", msg);
 }
 
+/* The run's trainer once made, for on_alive (the observer's ctx is the
+ * profile): whether a checkpoint exists, for the watchdog's last line. */
+static const struct sn_trainer *alive_trainer;
+
 static void on_alive(void *ctx, int64_t step)
 {
     (void)ctx;
     watchdog_progress(step);
+    if (alive_trainer && sn_trainer_checkpoint_step(alive_trainer) >= 0)
+        watchdog_checkpointed();
 }
 
 /* The observer: profile, trace and watchdog listen to the trainer. */
@@ -544,6 +550,10 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     make_opts(f, &r->ob, &o);
     if (!rc)
         rc = sn_trainer_create(r->text, f->model, r->ds, &o, &s, &r->t);
+    if (!rc) {
+        alive_trainer = r->t;
+        on_alive(NULL, -1);   /* resumed: a checkpoint exists already */
+    }
     if (!rc)   /* the data now in memory, compared whole */
         rc = cli_same_held_data(r->ds, f->data);
     if (!rc)
@@ -860,6 +870,7 @@ static void end_run(const struct train_flags *f, struct run *r)
 {
     watchdog_stop();
     profile_free(&r->prof);
+    alive_trainer = NULL;
     sn_trainer_destroy(r->t);
     sn_dataset_close(r->ds);
     free(r->text);

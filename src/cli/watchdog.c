@@ -28,6 +28,7 @@ static atomic_int running;
 static double limit_s;
 static int my_rank;
 static bool resumable;
+static atomic_int checkpointed;
 static char my_host[64];
 static pthread_t thread;
 /* watchdog_stop writes a byte to wake[1]: the thread, waiting up to a
@@ -73,8 +74,10 @@ static void *watch(void *arg)
                              "on host %s (another rank stopped responding?); %s; a rank missing "
                              "from these lines, or behind them, is the one stuck; ending the job by "
                              "SIGKILL%s\n", my_rank, idle, (long long)atomic_load(&last_step),
-                             my_host, at, resumable ? " (--resume auto continues from its newest "
-                                                      "checkpoint)" : "");
+                             my_host, at, !resumable ? ""
+                             : atomic_load(&checkpointed) ? " (--resume auto continues from its "
+                                                            "newest checkpoint)"
+                             : " (no checkpoint written yet: a rerun starts over)");
             if (n > 0 && write(2, msg, (size_t)n) < 0)
                 n = 0;
             kill(getpid(), SIGKILL);
@@ -114,6 +117,11 @@ int watchdog_start(double timeout_s, int rank, bool checkpoints)
         return sn_fail(SN_EIO, "cannot start the watchdog thread");
     }
     return SN_OK;
+}
+
+void watchdog_checkpointed(void)
+{
+    atomic_store(&checkpointed, 1);
 }
 
 void watchdog_progress(int64_t step)

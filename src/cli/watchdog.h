@@ -27,6 +27,10 @@ int watchdog_start(double timeout_s, int rank, bool checkpoints);
  * current step, e.g. an evaluation batch). */
 void watchdog_progress(int64_t step);
 
+/* A checkpoint exists now (written, or resumed from): the message says
+ * --resume auto continues from it; before, that a rerun starts over. */
+void watchdog_checkpointed(void);
+
 void watchdog_stop(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,40 @@ void sn_fs_tmpname_here(const char *path, char *tmp, size_t tmp_len)
     tmpname_beside(path, tmp, tmp_len);
 }
 
+/* The temporary files this process writes, for sn_fs_abandon_tmp (a
+ * signal handler's): each name is complete before the flag that publishes
+ * it is set; the oldest slot is reused.  Names end in this process's pid,
+ * so one already renamed or removed is no other file. */
+enum { HELD_TMP = 4 };
+static char held_tmp[HELD_TMP][4200];
+static volatile sig_atomic_t held_on[HELD_TMP];
+static int held_next;
+
+static void hold_tmp(const char *tmp)
+{
+    if (strlen(tmp) >= sizeof held_tmp[0])
+        return;
+    const int i = held_next;
+    held_next = (held_next + 1) % HELD_TMP;
+    held_on[i] = 0;
+    strcpy(held_tmp[i], tmp);
+    held_on[i] = 1;
+}
+
+static void release_tmp(const char *tmp)
+{
+    for (int i = 0; i < HELD_TMP; i++)
+        if (held_on[i] && strcmp(held_tmp[i], tmp) == 0)
+            held_on[i] = 0;
+}
+
+void sn_fs_abandon_tmp(void)
+{
+    for (int i = 0; i < HELD_TMP; i++)
+        if (held_on[i])
+            unlink(held_tmp[i]);
+}
+
 int sn_fs_create_tmp(const char *tmp, const char *path, FILE **out)
 {
     /* O_EXCL: never through a link or into a file someone placed at the
@@ -113,14 +148,16 @@ int sn_fs_create_tmp(const char *tmp, const char *path, FILE **out)
         return sn_fail(SN_EIO, "%s: cannot create the temporary file %s: %s", path, tmp,
                        strerror(errno));
     FILE *f = out ? fdopen(fd, "wb") : NULL;
-    if (!out || !f) {
+    if (out && !f) {
         close(fd);
-        if (!out)
-            return SN_OK;
         unlink(tmp);
         return sn_fail(SN_ENOMEM, "out of memory");
     }
-    *out = f;
+    if (!out)
+        close(fd);
+    else
+        *out = f;
+    hold_tmp(tmp);
     return SN_OK;
 }
 
@@ -185,16 +222,18 @@ int sn_fs_commit(const char *tmp, const char *path)
     char target[4096];
     struct stat st;
     rc = sn_fs_output_target(path, target, sizeof target, &st);
-    if (!rc && replace_guard && (rc = replace_guard(path, target, tmp)))
-        return rc;   /* the new file stays at tmp, which the message names */
-    if (!rc)
-        rc = replace(tmp, path, target, &st);
-    if (rc) {
-        unlink(tmp);
+    if (!rc && replace_guard && (rc = replace_guard(path, target, tmp))) {
+        release_tmp(tmp);   /* kept on purpose: the message names it */
         return rc;
     }
-    sync_folder_of(target);
-    return SN_OK;
+    if (!rc)
+        rc = replace(tmp, path, target, &st);
+    if (rc)
+        unlink(tmp);
+    release_tmp(tmp);
+    if (!rc)
+        sync_folder_of(target);
+    return rc;
 }
 
 int sn_fs_commit_here(const char *tmp, const char *path)
@@ -207,10 +246,11 @@ int sn_fs_commit_here(const char *tmp, const char *path)
     if (rename(tmp, path) != 0) {
         rc = sn_fail(SN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
         unlink(tmp);
-        return rc;
     }
-    sync_folder_of(path);
-    return SN_OK;
+    release_tmp(tmp);
+    if (!rc)
+        sync_folder_of(path);
+    return rc;
 }
 
 int sn_fs_mkdirs(const char *dir)

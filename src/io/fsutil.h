@@ -61,6 +61,12 @@ int sn_fs_commit_here(const char *tmp, const char *path);
  * writer that opens by name (libhdf5 truncates the empty file). */
 int sn_fs_create_tmp(const char *tmp, const char *path, FILE **out);
 
+/* Remove every temporary file this process created (sn_fs_create_tmp) and
+ * has not yet renamed into place: for a second Ctrl-C, which ends the
+ * process at once (a 170 MB `.w.h5.tmp.PID` of a save cut off stayed).
+ * Async-signal-safe. */
+void sn_fs_abandon_tmp(void);
+
 /* out = "dir/name" (len bytes); SN_EINVAL naming both when it does not fit
  * (never a path cut short, which names another file or folder). */
 int sn_fs_join(char *out, size_t len, const char *dir, const char *name);

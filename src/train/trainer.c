@@ -540,6 +540,7 @@ const struct sn_train_state *sn_trainer_state(const struct sn_trainer *t) { retu
 const struct sn_netcfg *sn_trainer_net(const struct sn_trainer *t) { return &t->net; }
 const struct sn_model *sn_trainer_model(const struct sn_trainer *t) { return t->m; }
 const char *sn_trainer_reducer_name(const struct sn_trainer *t) { return sn_reducer_name(t->red); }
+int64_t sn_trainer_checkpoint_step(const struct sn_trainer *t) { return t->kept_step; }
 uint64_t sn_trainer_bytes_sent(const struct sn_trainer *t) { return sn_reducer_bytes_sent(t->red); }
 
 void sn_trainer_plan(const struct sn_trainer *t, struct sn_train_plan *out)

@@ -202,6 +202,9 @@ const struct sn_train_state *sn_trainer_state(const struct sn_trainer *t);
 const struct sn_netcfg *sn_trainer_net(const struct sn_trainer *t);
 const struct sn_model *sn_trainer_model(const struct sn_trainer *t);
 const char *sn_trainer_reducer_name(const struct sn_trainer *t);
+/* The step of a checkpoint of this run that exists (written, or the one it
+ * resumed from), -1 when there is none yet. */
+int64_t sn_trainer_checkpoint_step(const struct sn_trainer *t);
 
 /* Bytes this rank has sent across hosts since the trainer was created
  * (sn_reducer_bytes_sent). */

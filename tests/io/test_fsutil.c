@@ -307,6 +307,28 @@ static void test_fsutil_text(void **state)
     unlink(p);
 }
 
+/* The temporary files being written are what sn_fs_abandon_tmp (a second
+ * Ctrl-C's) removes: not one renamed into place, nor one kept on purpose. */
+static void test_fsutil_abandon_tmp(void **state)
+{
+    (void)state;
+    char out[1024], tmp[1100], done[1024], dtmp[1100];
+    snprintf(out, sizeof out, "%s", sn_test_path("cut.h5"));
+    snprintf(done, sizeof done, "%s", sn_test_path("done.h5"));
+    sn_fs_tmpname(out, tmp, sizeof tmp);
+    sn_fs_tmpname(done, dtmp, sizeof dtmp);
+    FILE *f;
+    assert_int_equal(sn_fs_create_tmp(tmp, out, &f), SN_OK);
+    fputs("half", f);
+    fclose(f);
+    assert_int_equal(sn_fs_create_tmp(dtmp, done, NULL), SN_OK);
+    assert_int_equal(sn_fs_commit(dtmp, done), SN_OK);
+    sn_fs_abandon_tmp();
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    assert_int_equal(access(done, F_OK), 0);
+    unlink(done);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_fsutil_longest_name),
         cmocka_unit_test(test_fsutil_stamp),
         cmocka_unit_test(test_fsutil_text),
+        cmocka_unit_test(test_fsutil_abandon_tmp),
         cmocka_unit_test(test_fsutil_mkdirs_made),
         cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),
