@@ -455,8 +455,9 @@ int cli_data_hint(int rc, const char *path)
 
 int cli_check_world(void)
 {
+    /* WORLD_SIZE: torchrun's, which starts processes that never meet */
     static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
-                                        "SLURM_NTASKS" };
+                                        "SLURM_NTASKS", "WORLD_SIZE" };
     if (sn_dist_size() != 1)
         return SN_OK;
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
@@ -465,13 +466,21 @@ int cli_check_world(void)
         /* digits past every integer are more than 1 too */
         const bool huge = v && v[0] && strspn(v, "0123456789") == strlen(v) &&
                           sn_parse_int(v, 0, LLONG_MAX, &n) != SN_OK;
-        if (v && (huge || sn_parse_int(v, 2, LLONG_MAX, &n) == SN_OK))
-            return sn_fail(SN_EUSAGE,
-                           "this process sees a world of 1 rank but %s=%s says the job has more: "
-                           "scratchnet was started by a launcher of another MPI, or built "
-                           "without MPI (WITH_MPI=0); refusing to train alone (to train as "
-                           "one process on purpose, in a job script or an salloc shell: srun "
-                           "-n 1, or unset %s)", vars[i], v, vars[i]);
+        if (!v || !(huge || sn_parse_int(v, 2, LLONG_MAX, &n) == SN_OK))
+            continue;
+        if (strcmp(vars[i], "WORLD_SIZE") == 0)
+            return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but WORLD_SIZE=%s "
+                           "says the job has more: torchrun (or another launcher of PyTorch's) "
+                           "starts processes that are no MPI job and would each train alone; "
+                           "start scratchnet with launch/local.sh, mpirun or srun (or unset "
+                           "WORLD_SIZE to train as one process)", v);
+        return sn_fail(SN_EUSAGE,
+                       "this process sees a world of 1 rank but %s=%s says the job has more: "
+                       "scratchnet was started by a launcher of another MPI (build/scratchnet "
+                       "goes with Open MPI's mpirun, build-mpich/scratchnet with MPICH's "
+                       "mpiexec), or built without MPI (WITH_MPI=0); refusing to train alone "
+                       "(to train as one process on purpose, in a job script or an salloc "
+                       "shell: srun -n 1, or unset %s)", vars[i], v, vars[i]);
     }
     return SN_OK;
 }
