@@ -403,14 +403,20 @@ int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_
     return rc;
 }
 
-/* The first non-blank line of t (at most LOG_LINE_MAX bytes) into buf
- * (*len bytes), and what ended it in *end: '\n' (LF or CR LF), '\r' (a CR
- * alone) or EOF; false when there is none or it is longer. */
+/* The first non-blank line of t (at most LOG_LINE_MAX bytes, after at
+ * most LOG_LINE_MAX blanks) into buf (*len bytes), and what ended it in
+ * *end: '\n' (LF or CR LF), '\r' (a CR alone) or EOF; false when there is
+ * none or it is longer (3 GB of newlines were read to their end, twice). */
 static bool first_line(struct sn_fs_text *t, char *buf, size_t *len, int *end)
 {
     int c = sn_fs_text_getc(t);
-    while (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+    *len = 0;
+    *end = EOF;
+    for (long blanks = 0; c == ' ' || c == '\t' || c == '\r' || c == '\n'; blanks++) {
+        if (blanks == LOG_LINE_MAX)
+            return false;   /* not at the end: not blank either (log_start) */
         c = sn_fs_text_getc(t);
+    }
     for (*len = 0; c != EOF && c != '\n' && c != '\r' && *len < LOG_LINE_MAX;
          c = sn_fs_text_getc(t))
         buf[(*len)++] = (char)c;
@@ -422,8 +428,11 @@ static bool first_line(struct sn_fs_text *t, char *buf, size_t *len, int *end)
 
 /* LOG_FOREIGN: a record in a file with CR-only line ends or in UTF-16 (a
  * log converted by an editor or saved by PowerShell), which plot names
- * and refuses: never replaced, never appended to. */
-enum log_start { LOG_ABSENT, LOG_BLANK, LOG_RECORD, LOG_FOREIGN, LOG_OTHER, LOG_NO_MEMORY };
+ * and refuses: never replaced, never appended to.  LOG_WIDE: a blank
+ * UTF-16 or UTF-32 file (PowerShell's `"" > f`), no log, but no file to
+ * append UTF-8 lines to either. */
+enum log_start { LOG_ABSENT, LOG_BLANK, LOG_RECORD, LOG_FOREIGN, LOG_WIDE, LOG_OTHER,
+                 LOG_NO_MEMORY };
 
 /* How the file at path starts: LOG_BLANK when it is empty or blank, or
  * its only line is the start of a record cut short while scratchnet wrote
@@ -438,12 +447,12 @@ static enum log_start log_start(const char *path)
     int end = EOF;
     bool any = buf && first_line(&t, buf, &len, &end);
     bool empty = buf && len == 0 && feof(t.fp);
-    const bool foreign = t.unit > 1 || end == '\r';
+    const bool wide = t.unit > 1, foreign = wide || end == '\r';
     fclose(t.fp);
     json_t *o = any ? json_loadb(buf, len, 0, NULL) : NULL;
     bool torn = any && !o && end == EOF && strncmp(buf, "{\"epoch\"", len < 8 ? len : 8) == 0;
     enum log_start k = !buf ? LOG_NO_MEMORY : is_record(o) ? (foreign ? LOG_FOREIGN : LOG_RECORD)
-                     : empty || torn ? LOG_BLANK : LOG_OTHER;
+                     : empty && wide ? LOG_WIDE : empty || torn ? LOG_BLANK : LOG_OTHER;
     json_decref(o);
     free(buf);
     return k;
@@ -458,6 +467,10 @@ int cli_log_check(const char *path)
         return sn_fail(SN_EUSAGE, "--log %s is a scratchnet log converted to CR line ends or "
                        "to UTF-16, which train does not append to (nor plot read): convert it "
                        "back to UTF-8 with LF line ends, or give another --log", path);
+    if (k == LOG_WIDE)
+        return sn_fail(SN_EUSAGE, "--log %s is a blank UTF-16 or UTF-32 file (PowerShell's > "
+                       "makes one): a train --log is UTF-8, and plot would refuse the whole "
+                       "file for its byte-order mark; remove it, or give another --log", path);
     return k != LOG_OTHER ? SN_OK
          : sn_fail(SN_EUSAGE, "--log %s exists and is not a scratchnet log (its first line is "
                    "not a record with the numbers \"epoch\" and \"train_loss\"): appending to "

@@ -842,16 +842,23 @@ static Onnx__GraphProto *emit_graph(struct gb *g, const struct sn_model *m,
     return gp;
 }
 
-static const char *describe_input(struct gb *g, const struct sn_data_meta *meta)
+static const char *describe_input(struct gb *g, const struct sn_data_meta *meta,
+                                  const struct sn_shape *in)
 {
-    char norm[2048] = "";
+    char norm[2048] = "", scaled[64] = "";
     size_t at = 0;
     for (int c = 0; meta && c < meta->n_norm && at < sizeof norm; c++)
         at += (size_t)snprintf(norm + at, sizeof norm - at, "%s%g/%g", c ? ", " : "",
                                meta->mean[c], meta->std[c]);
-    return gb_name(g, "raw values (images: pixels 0..255), multiplied by %g%s%s%s",
-                   meta ? meta->scale : 1.0, at ? ", then (x - mean) / std per channel (" : "",
-                   norm, at ? ")" : "");
+    const double scale = meta ? meta->scale : 1.0;
+    if (scale != 1.0)
+        snprintf(scaled, sizeof scaled, ", multiplied by %g", scale);
+    /* pixels: images (1 or 3 channels) stored as bytes with a scale */
+    const bool pixels = scale != 1.0 && in->ndim == 3 && (in->d[0] == 1 || in->d[0] == 3);
+    return gb_name(g, "raw values (%s)%s%s%s%s",
+                   pixels ? "images: pixels 0..255" : "as the training data stored them",
+                   scaled, at ? ", then (x - mean) / std per " : "",
+                   at ? (in->ndim == 3 ? "channel (" : "feature (") : "", at ? norm : "");
 }
 
 /* buf's n bytes into f in parts, looking for a stop between them: the
@@ -924,7 +931,7 @@ int sn_onnx_save(const char *path, const struct sn_model *m, const struct sn_net
     mp.producer_name = "scratchnet";
     mp.doc_string = "exported by scratchnet export";
     mp.graph = emit_graph(&g, m, net, o);
-    fill_metadata(&g, &mp, o, describe_input(&g, o->meta));
+    fill_metadata(&g, &mp, o, describe_input(&g, o->meta, &m->in_shape));
     rc = g.rc ? g.rc : write_file(path, &mp);
     gb_free(&g);
     return rc;

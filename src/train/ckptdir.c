@@ -308,10 +308,27 @@ int sn_ckptdir_lock(const char *dir, int *fd, char *was, size_t was_len)
     return rc;
 }
 
+int sn_ckptdir_still_ours(const char *dir, int fd)
+{
+    char path[4096];
+    struct stat held, now;
+    if (fd < 0)
+        return SN_OK;
+    if (snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) >= (int)sizeof path ||
+        fstat(fd, &held) != 0 || stat(path, &now) != 0 || held.st_dev != now.st_dev ||
+        held.st_ino != now.st_ino)
+        return sn_fail(SN_EIO, "the checkpoint folder %s is no longer the one this run locked "
+                       "(moved, replaced by a link, or its .lock removed, while the run ran): "
+                       "nothing more is "
+                       "written there; its checkpoints are where the folder went", dir);
+    return SN_OK;
+}
+
 void sn_ckptdir_unlock_remove(const char *dir, int fd)
 {
     char path[4096];
-    if (fd >= 0 && snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) < (int)sizeof path)
+    if (fd >= 0 && sn_ckptdir_still_ours(dir, fd) == SN_OK &&
+        snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) < (int)sizeof path)
         unlink(path);   /* still locked: a run opening it now finds it replaced (lock_once) */
     sn_ckptdir_unlock(fd);
 }

@@ -77,8 +77,14 @@ int sn_ckptdir_set_aside(const char *path, char *aside, size_t len);
  * file cannot be made (a read-only folder). */
 int sn_ckptdir_lock(const char *dir, int *fd, char *was, size_t was_len);
 void sn_ckptdir_unlock(int fd);
-/* Release it and remove the lock file: for a run that made the file and
- * stops before its first step, so that it leaves the folder as it was. */
+/* SN_OK while dir/.lock is still the file locked through fd; SN_EIO
+ * naming dir when the folder was moved or replaced (a link to another
+ * run's folder) or its lock file removed: writing there would bypass that
+ * folder's lock.  SN_OK for fd < 0 (no lock held). */
+int sn_ckptdir_still_ours(const char *dir, int fd);
+/* Release it and remove the lock file (only while still ours): for a run
+ * that made the file and stops before its first step, so that it leaves
+ * the folder as it was. */
 void sn_ckptdir_unlock_remove(const char *dir, int fd);
 /* Release it with the lock file's text back to was: for a run that found
  * the file and stops before its first step. */

@@ -422,7 +422,9 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
         return rc;
     if (!rc && t->rank == 0) {
         char aside[4200];
-        rc = sn_ckptdir_check_slot(path);
+        rc = sn_ckptdir_still_ours(t->o.ckpt_dir, t->lock_fd);
+        if (!rc)
+            rc = sn_ckptdir_check_slot(path);
         if (!rc && !(rc = sn_ckptdir_set_aside(path, aside, sizeof aside)) && aside[0])
             sn_trainer_warn(t, "%s was there already (passed over as damaged when the run "
                             "resumed?): kept as %s", path, aside);

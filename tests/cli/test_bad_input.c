@@ -1021,6 +1021,14 @@ static void hostile_logs(void)
     write_wide("u32.cfg", m_cfg, 4, false, false);
     write_text("lfcrlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, "
                                 "\"train_loss\": 0.4}\r{\"epoch\": 3, \"train_loss\": 0.3}\r");
+    write_bytes("wideblank.jsonl", "\xff\xfe\r\0\n\0", 6);   /* PowerShell 5's "" > f */
+    {   /* 2 MiB of newlines: read no further than a record's length */
+        FILE *f = fopen(fx_path("blanks.jsonl"), "w");
+        assert_non_null(f);
+        for (int i = 0; i < (2 << 20); i++)
+            fputc('\n', f);
+        fclose(f);
+    }
     write_text("longtail.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n");
     assert_int_equal(truncate(fx_path("longtail.jsonl"), 64LL << 30), 0);   /* sparse: 4 KB */
     write_text("crm.cfg", "# a model saved with CR line ends\r[net]\rinput = 8\r");

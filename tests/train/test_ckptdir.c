@@ -69,6 +69,35 @@ static void test_ckptdir_list(void **state)
     free(steps);
 }
 
+/* The folder a run locked, swapped for a link to another run's folder
+ * while it runs: no longer ours (its checkpoints went into the other
+ * folder, whose own checkpoint was set aside); its lock file is not
+ * removed through the link. */
+static void test_ckptdir_swapped(void **state)
+{
+    (void)state;
+    char was[256], dir[1100], moved[1100], other[1100];
+    snprintf(dir, sizeof dir, "%s/swap", sn_test_tmpdir());
+    snprintf(moved, sizeof moved, "%s/swap.old", sn_test_tmpdir());
+    snprintf(other, sizeof other, "%s/swap.other", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("rm -rf %s %s %s && mkdir -p %s %s && echo theirs > %s/.lock",
+                                 dir, moved, other, dir, other, other), 0);
+    int fd;
+    assert_int_equal(sn_ckptdir_lock(dir, &fd, was, sizeof was), SN_OK);
+    assert_int_equal(sn_ckptdir_still_ours(dir, fd), SN_OK);
+    assert_int_equal(sn_test_run("mv %s %s && ln -s %s %s", dir, moved, other, dir), 0);
+    assert_int_equal(sn_ckptdir_still_ours(dir, fd), SN_EIO);
+    assert_non_null(strstr(sn_errmsg(), "is no longer the one this run locked"));
+    sn_ckptdir_unlock_remove(dir, fd);
+    char lockpath[1200];
+    snprintf(lockpath, sizeof lockpath, "%s/.lock", other);
+    char *held = sn_test_slurp(lockpath);
+    assert_non_null(held);
+    assert_string_equal(held, "theirs\n");
+    free(held);
+    assert_int_equal(sn_ckptdir_still_ours(dir, -1), SN_OK);
+}
+
 /* One run at a time: a second lock on the folder is refused naming the
  * holder; once released, it can be taken again.  (Pruning needs real
  * checkpoints: tests/train/test_trainer_mpi.c.) */
@@ -241,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_ckptdir_path),
         cmocka_unit_test(test_ckptdir_list),
         cmocka_unit_test(test_ckptdir_lock),
+        cmocka_unit_test(test_ckptdir_swapped),
         cmocka_unit_test(test_ckptdir_lock_not_through_links),
         cmocka_unit_test(test_ckptdir_lock_not_hard_linked),
         cmocka_unit_test(test_ckptdir_remove_tmp),
