@@ -855,10 +855,11 @@ static const char *describe_input(struct gb *g, const struct sn_data_meta *meta,
         snprintf(scaled, sizeof scaled, ", multiplied by %g", scale);
     /* pixels: images (1 or 3 channels) stored as bytes with a scale */
     const bool pixels = scale != 1.0 && in->ndim == 3 && (in->d[0] == 1 || in->d[0] == 3);
-    return gb_name(g, "raw values (%s)%s%s%s%s",
-                   pixels ? "images: pixels 0..255" : "as the training data stored them",
+    return gb_name(g, "raw values %s%s%s%s%s%s",
+                   pixels ? "(images: pixels 0..255)" : "as the training data stored them",
                    scaled, at ? ", then (x - mean) / std per " : "",
-                   at ? (in->ndim == 3 ? "channel (" : "feature (") : "", at ? norm : "");
+                   at ? (in->ndim == 3 ? "channel (" : "feature (") : "", at ? norm : "",
+                   at ? ")" : "");
 }
 
 /* buf's n bytes into f in parts, looking for a stop between them: the

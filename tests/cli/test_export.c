@@ -410,6 +410,8 @@ static void test_export_metadata(void **state)
                        "names = open(sys.argv[2], encoding=\"utf-8\").read().split(\"\\n\")[:-1]\n"
                        "assert json.loads(d[\"classes\"]) == names, d[\"classes\"]\n"
                        "assert \"[net]\" in d[\"scratchnet.model\"]\n"
+                       "assert d[\"scratchnet.input\"] == \"raw values (images: pixels 0..255), "
+                       "multiplied by 0.00392157\", d[\"scratchnet.input\"]\n"
                        "assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 7\n"
                        "assert m.graph.output[0].name == \"output\"' %s %s",
                        sn_test_path("m.onnx"), sn_test_path("names.txt")), "metadata check");
