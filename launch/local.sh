@@ -26,6 +26,7 @@ trap 'early=TERM' TERM
 trap 'early=INT' INT
 trap 'early=USR1' USR1
 trap 'early=HUP' HUP
+case "${1:-}" in -h|--help) sed -n '2,9p' "$0"; exit 0 ;; esac
 [ $# -ge 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
 P=$1; shift
 case "$P" in ''|*[!0-9]*) P_ok=no ;; *) P_ok=yes ;; esac

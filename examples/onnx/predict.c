@@ -1,8 +1,13 @@
 /* predict.c: classify a grey image with a model written by `scratchnet
  * export --softmax`, through ONNX Runtime's C API.
  *
- *   cc predict.c -I$ORT/include -L$ORT/lib -lonnxruntime -o predict
+ *   cc predict.c -I$ORT/include -L$ORT/lib -Wl,-rpath,$ORT/lib -lonnxruntime -o predict
  *   ./predict MODEL.onnx IMAGE.pgm
+ *
+ * (-rpath: the program finds libonnxruntime.so.1 where it was built
+ * against; without it, LD_LIBRARY_PATH=$ORT/lib ./predict ...)  It prints
+ * the class index, its probability and the model's class list (a JSON
+ * array; predict.js prints the class's name).
  *
  * ($ORT: an ONNX Runtime release, which ships include/onnxruntime_c_api.h
  * and lib/libonnxruntime.so.)  The model takes raw pixels (0..255), as
