@@ -70,9 +70,36 @@ size_t sn_model_bytes(const struct sn_model *m)
     return n * sizeof(float);
 }
 
+/* How many layers read each layer's output (calloc'ed; NULL: no memory). */
+static int *count_readers(const struct sn_model *m)
+{
+    int *readers = calloc((size_t)(m->n_layers ? m->n_layers : 1), sizeof *readers);
+    for (int j = 0; readers && j < m->n_layers; j++)
+        for (int k = 0; k < m->layers[j]->n_in; k++)
+            if (m->layers[j]->in[k] >= 0)
+                readers[m->layers[j]->in[k]]++;
+    return readers;
+}
+
+/* Whether layer i writes its output over its input's (the build's rule,
+ * which the size estimate follows): its kind allows it, it is that
+ * input's only reader, the input's layer does not read its own output
+ * backward, and the two have one length. */
+static bool runs_in_place(const struct sn_model *m, int i, const int *readers)
+{
+    const struct sn_layer *l = m->layers[i];
+    const int src = l->in[0];
+    return !m->plain_memory && l->ops->in_place && l->n_in == 1 && src >= 0 &&
+           readers[src] == 1 && !m->layers[src]->backward_reads_y &&
+           sn_shape_len(&m->layers[src]->out_shape) == sn_shape_len(&l->out_shape);
+}
+
 int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_model_size *o)
 {
     memset(o, 0, sizeof *o);
+    int *readers = count_readers(m);
+    if (!readers)
+        return sn_fail(SN_ENOMEM, "out of memory");
     size_t act = 0, largest = 0, len, floats, b = batch > 0 ? (size_t)batch : 1, ws = 0;
     /* the input batch twice: the rows read and the model's input */
     bool ok = sn_mul_ok(sn_shape_len(&m->in_shape), 2, &o->kept_len);
@@ -82,7 +109,8 @@ int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_m
             ok = sn_add_ok(l->params[p].buffer ? o->n_buffers : o->n_learnt, l->params[p].len,
                            l->params[p].buffer ? &o->n_buffers : &o->n_learnt);
         len = sn_shape_len(&l->out_shape);
-        ok = ok && sn_add_ok(act, len, &act);
+        if (!runs_in_place(m, i, readers))   /* in place: no buffer of its own */
+            ok = ok && sn_add_ok(act, len, &act);
         largest = len > largest ? len : largest;
         if (ok && l->ops->kept_len)   /* time steps, masks, indices */
             ok = sn_add_ok(o->kept_len, l->ops->kept_len(l), &o->kept_len);
@@ -98,6 +126,7 @@ int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_m
          sn_mul_ok(ws, sizeof(float), &o->ws_bytes) &&
          sn_add_ok(o->state_bytes, o->batch_act_bytes, &o->total_bytes) &&
          sn_add_ok(o->total_bytes, o->ws_bytes, &o->total_bytes);
+    free(readers);
     return ok ? SN_OK : sn_fail(SN_ESHAPE, "the model's sizes do not fit in %zu bytes", SIZE_MAX);
 }
 
@@ -369,16 +398,12 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
     m->y = calloc((size_t)m->n_layers, sizeof *m->y);
     m->y_shared = calloc((size_t)m->n_layers, sizeof *m->y_shared);
     m->dy = calloc((size_t)m->n_layers, sizeof *m->dy);
-    int *readers = calloc((size_t)m->n_layers, sizeof *readers);
+    int *readers = count_readers(m);
     if (!m->params || !m->grads || !m->buffers || !m->plist || !m->y || !m->y_shared ||
         !m->dy || !readers) {
         free(readers);
         return sn_fail(SN_ENOMEM, "model: out of memory for %zu parameters", total);
     }
-    for (int j = 0; j < m->n_layers; j++)
-        for (int k = 0; k < m->layers[j]->n_in; k++)
-            if (m->layers[j]->in[k] >= 0)
-                readers[m->layers[j]->in[k]]++;
 
     size_t ws = 0;
     for (int i = 0; i < m->n_layers; i++) {
@@ -393,11 +418,8 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r)
             m->plist[m->n_plist++] = pr;
         }
         size_t len = (size_t)max_batch * sn_shape_len(&l->out_shape);
-        int src = l->in[0];
-        if (!m->plain_memory && l->ops->in_place && l->n_in == 1 && src >= 0 && readers[src] == 1 &&
-            !m->layers[src]->backward_reads_y &&
-            sn_shape_len(&m->layers[src]->out_shape) == sn_shape_len(&l->out_shape)) {
-            m->y[i] = m->y[src];
+        if (runs_in_place(m, i, readers)) {
+            m->y[i] = m->y[l->in[0]];
             m->y_shared[i] = true;
         } else {
             m->y[i] = sn_alloc_f32(len);

@@ -106,8 +106,10 @@ struct sn_model_size {
 
 /* The sizes of m (built or not) for batches of batch with n_states
  * optimizer states per learnt parameter, with overflow-checked arithmetic
- * (SN_ESHAPE if a size does not fit in size_t).  An estimate: layers that
- * share buffers need less. */
+ * (SN_ESHAPE if a size does not fit in size_t).  A layer that the build
+ * runs in place (relu, dropout, flatten after their input's only reader)
+ * has no output of its own here either; GELU, whose backward reads its
+ * input, has. */
 int sn_model_size(const struct sn_model *m, int batch, int n_states, struct sn_model_size *out);
 
 /* The most bytes sn_model_check_budget lets a model take: 4 GiB, or the

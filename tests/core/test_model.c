@@ -447,6 +447,38 @@ static void test_model_size_and_budget(void **state)
     sn_model_destroy(m);
 }
 
+/* A separate activation layer after a dense one: relu runs in place, so
+ * the estimate counts no output for it, as the build allocates none; GELU
+ * keeps its input for backward and has an output of its own. */
+static void test_model_size_counts_in_place(void **state)
+{
+    (void)state;
+    const enum sn_act acts[2] = { SN_ACT_RELU, SN_ACT_GELU };
+    for (int k = 0; k < 2; k++) {
+        struct sn_model *m;
+        struct sn_layer *l;
+        assert_int_equal(sn_model_create(sn_shape_make(8, 0, 0, 0), &m), SN_OK);
+        assert_int_equal(sn_dense_create("d", m->in_shape, 16, SN_ACT_LINEAR, SN_INIT_HE, &l),
+                         SN_OK);
+        assert_int_equal(sn_model_add(m, l), SN_OK);
+        assert_int_equal(sn_activation_create("a", sn_model_shape(m, 0), acts[k], &l), SN_OK);
+        l->in[0] = 0;
+        assert_int_equal(sn_model_add(m, l), SN_OK);
+        assert_int_equal(sn_dense_create("o", sn_model_shape(m, 1), 3, SN_ACT_LINEAR,
+                                         SN_INIT_HE, &l), SN_OK);
+        l->in[0] = 1;
+        assert_int_equal(sn_model_add(m, l), SN_OK);
+        struct sn_model_size z;
+        assert_int_equal(sn_model_size(m, 4, 0, &z), SN_OK);
+        assert_int_equal(z.act_bytes, (k ? 16 + 16 + 3 : 16 + 3) * 4);
+        struct sn_rng r;
+        sn_rng_seed(&r, 1, 1);
+        assert_int_equal(sn_model_build(m, 4, &r), SN_OK);
+        assert_int_equal(m->y[1] == m->y[0], k == 0);   /* the build agrees */
+        sn_model_destroy(m);
+    }
+}
+
 /* The workspace the estimate counts before the build is the one the build
  * allocates, for a 5x5 conv over 3 x 40 x 40 and a 3x3 one (Winograd's):
  * a conv's scratch (per thread) went uncounted, and a 14 KB weights file
@@ -505,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_model_gradient_fd),
         cmocka_unit_test(test_model_size_and_budget),
         cmocka_unit_test(test_model_size_counts_workspace),
+        cmocka_unit_test(test_model_size_counts_in_place),
         cmocka_unit_test(test_model_size_counts_kept_state),
         cmocka_unit_test(test_model_memory_plan),
         cmocka_unit_test(test_model_arena_layout),
