@@ -1,25 +1,33 @@
-// predict.js: classify a grey image with a model written by `scratchnet
+// predict.js: classify an image with a model written by `scratchnet
 // export --softmax`, in ONNX Runtime for Node.
 //
 //   npm install --ignore-scripts onnxruntime-node
-//   node predict.js MODEL.onnx IMAGE.pgm
+//   node predict.js MODEL.onnx IMAGE.pgm (or IMAGE.ppm)
 // (make deps installs it in build/ort: from the source folder,
 //  NODE_PATH=$PWD/build/ort/node_modules node examples/onnx/predict.js ...)
 //
 // The model takes raw pixels (0..255), as `scratchnet predict` does: the
-// scaling the training data had is part of the graph.  IMAGE.pgm is a
-// binary (P5) grey image of the model's input size.
+// scaling the training data had is part of the graph.  IMAGE is a binary
+// grey PGM (P5) for a grey model or colour PPM (P6) for a colour one, of
+// the model's input size (ImageMagick: convert photo.jpg -resize 32x32!
+// image.ppm).
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
 
-function readPgm(path) {
+// A binary 8-bit PGM (P5, grey) or PPM (P6, colour) as the model's input
+// layout: channels first, (c, h, w).
+function readImage(path) {
     const bytes = fs.readFileSync(path);
-    const head = bytes.toString('latin1', 0, 64).match(/^P5\s+(\d+)\s+(\d+)\s+255\s/);
+    const head = bytes.toString('latin1', 0, 64).match(/^P([56])\s+(\d+)\s+(\d+)\s+255\s/);
     if (!head)
-        throw new Error(`${path}: not a binary 8-bit PGM (P5) image`);
-    const w = Number(head[1]), h = Number(head[2]), at = head[0].length;
-    return { w, h, pixels: Float32Array.from(bytes.subarray(at, at + w * h)) };
+        throw new Error(`${path}: not a binary 8-bit PGM (P5) or PPM (P6) image`);
+    const c = head[1] === '6' ? 3 : 1, w = Number(head[2]), h = Number(head[3]);
+    const at = head[0].length, pixels = new Float32Array(c * h * w);
+    for (let i = 0; i < h * w; i++)   // interleaved RGB to planes
+        for (let k = 0; k < c; k++)
+            pixels[k * h * w + i] = bytes[at + i * c + k];
+    return { c, w, h, pixels };
 }
 
 // The class names `scratchnet export` keeps in the model's metadata_props
@@ -67,9 +75,12 @@ function classNames(path) {
 async function main() {
     const [model, image] = process.argv.slice(2);
     const session = await ort.InferenceSession.create(model);
-    const { w, h, pixels } = readPgm(image);
-    const input = new ort.Tensor('float32', pixels, [1, 1, h, w]);
-    const out = await session.run({ input });
+    const { c, w, h, pixels } = readImage(image);
+    const input = new ort.Tensor('float32', pixels, [1, c, h, w]);
+    const out = await session.run({ input }).catch((e) => {
+        throw new Error(`${e.message} (the image is ${c}x${h}x${w}, channels x height x width: ` +
+                        'a colour model takes a P6 .ppm, a grey one a P5 .pgm, of its input size)');
+    });
     if (!out.probs)   // exported without --softmax: the raw outputs only
         throw new Error('the model has no "probs" output: export it with scratchnet export --softmax');
     const probs = out.probs.data;

@@ -170,9 +170,9 @@ static int check_names(const char *list)
         char name[SN_H5_MAX_STR + 1];   /* UTF-8 text, as train and eval will require */
         memcpy(name, p, len);
         name[len] = '\0';
-        sn_text_clean(name, false);
-        if (strncmp(name, p, len) != 0)
-            return sn_fail(SN_EUSAGE, "--classes: name %zu is not UTF-8 text ('%s')", n, name);
+        char why[64];
+        if (sn_text_problem(name, why, sizeof why))
+            return sn_fail(SN_EUSAGE, "--classes: name %zu holds %s ('%s')", n, why, name);
         if (p[0] == ' ' || p[len - 1] == ' ')   /* ' a' would be another class than 'a' */
             return sn_fail(SN_EUSAGE, "--classes: name %zu '%.*s' starts or ends with a blank",
                            n, (int)len, p);

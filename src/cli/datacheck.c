@@ -148,15 +148,11 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
         if (!names[k][0])
             return sn_fail(SN_EINVAL, "%s: %s gives class %zu an empty name", file, where, k);
         /* shown by every command, stored by export as UTF-8 text */
-        char *clean = strdup(names[k]);
-        if (!clean)
-            return sn_fail(SN_ENOMEM, "out of memory");
-        sn_text_clean(clean, false);
-        const bool same = strcmp(clean, names[k]) == 0;
-        free(clean);
-        if (!same)
-            return sn_fail(SN_EINVAL, "%s: %s gives class %zu a name that is not UTF-8 text "
-                           "('%s')", file, where, k, names[k]);
+        char why[64];
+        if (sn_text_problem(names[k], why, sizeof why))
+            return sn_fail(SN_EINVAL, "%s: %s gives class %zu a name holding %s ('%s'): a class "
+                           "name is shown on terminals and pictures", file, where, k, why,
+                           names[k]);
     }
     char **sorted = malloc(n * sizeof *sorted);   /* sorted, repeats are neighbours */
     if (!sorted)

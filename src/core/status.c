@@ -60,6 +60,27 @@ void sn_text_clean(char *s, bool keep_lines)
     clean(s, keep_lines);
 }
 
+bool sn_text_problem(const char *s, char *why, size_t len)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        const size_t n = utf8_len(p);
+        if (n == 0) {
+            snprintf(why, len, "the byte 0x%02x, which is not UTF-8", *p);
+            return true;
+        }
+        const unsigned cp = n == 1 ? p[0]
+                          : n == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)
+                          : (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+        if ((n == 1 && (cp < 0x20 || cp == 0x7f)) || unsafe_char(p, n)) {
+            snprintf(why, len, "%s (U+%04X)", cp < 0xa0 ? "a control character"
+                                                        : "a bidirectional control", cp);
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
 /* A message longer than MSG_LEN keeps its beginning and its end, with
  * " ... " between: a message quoting a 4000-byte path must still say what
  * is wrong with it, and that is said last. */

@@ -9,6 +9,7 @@
 #define SN_CORE_STATUS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum sn_status {
     SN_OK = 0,
@@ -45,6 +46,12 @@ const char *sn_errmsg(void);
  * C1, bytes that are not strict UTF-8, bidi overrides), as in the messages
  * sn_errmsg returns; keep_lines spares newline and tab. */
 void sn_text_clean(char *s, bool keep_lines);
+
+/* What sn_text_clean would change first in s, in words ("a control
+ * character (U+001B)", "a bidirectional control (U+202E)", "the byte 0xff,
+ * which is not UTF-8") into why (len bytes): true; false when s is clean
+ * text.  One rule for every name a person gives (class names). */
+bool sn_text_problem(const char *s, char *why, size_t len);
 
 /* Whether two short names (under 64 bytes) are at most two edits apart:
  * a typo ("unitz", "unit", "uints" for "units"; "--epoch" for "--epochs"). */

@@ -201,13 +201,10 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
 static int check_class_text(const char *dir, char **classes, size_t n)
 {
     for (size_t c = 0; c < n; c++) {
-        char clean[256];
-        snprintf(clean, sizeof clean, "%s", classes[c]);
-        sn_text_clean(clean, false);
-        if (strcmp(clean, classes[c]) != 0)
-            return sn_fail(SN_EINVAL, "%s: class folder %zu '%s' holds a control character or "
-                           "bytes that are not UTF-8 (rename it: it is a class name)", dir, c,
-                           classes[c]);
+        char why[64];
+        if (sn_text_problem(classes[c], why, sizeof why))
+            return sn_fail(SN_EINVAL, "%s: class folder %zu '%s' holds %s (rename it: it is a "
+                           "class name)", dir, c, classes[c], why);
     }
     return SN_OK;
 }

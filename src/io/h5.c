@@ -1977,10 +1977,16 @@ int sn_h5_attr_get_strs(struct sn_h5 *f, const char *path, const char *name, cha
         sn_h5_free_strs(res, n);
         return rc;
     }
-    for (size_t i = 0; i < n; i++)   /* names are shown: no byte may act on a terminal */
-        for (char *c = res[i]; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                *c = '?';
+    for (size_t i = 0; i < n && !rc; i++)   /* names are shown: no byte may act on a terminal */
+        for (char *c = res[i]; *c && !rc; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)   /* refused, never changed silently */
+                rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s: string %zu holds a control "
+                             "character (U+%04X)", sn_h5_path(f), name, path, i,
+                             (unsigned)(unsigned char)*c);
+    if (rc) {
+        sn_h5_free_strs(res, n);
+        return rc;
+    }
     *out = res;
     *n_out = n;
     return SN_OK;

@@ -1165,6 +1165,12 @@ static void hostile_weights(void)
     with_classes(fx_path("clsdup.h5"), (const char *const[]){ "a", "b", "a" }, 3);
     with_classes(fx_path("clsutf.h5"), (const char *const[]){ "a", "\xff\xfe", "c" }, 3);
     with_classes(fx_path("clsempty.h5"), (const char *const[]){ "a", "", "c" }, 3);
+    /* a terminal sequence, two names that differ in a control byte only, a
+     * bidirectional override: refused, never shown or stored changed */
+    with_classes(fx_path("clsesc.h5"), (const char *const[]){ "a\x1b[31mRED", "b", "c" }, 3);
+    with_classes(fx_path("clsctl.h5"), (const char *const[]){ "a\x01", "a\x02", "c" }, 3);
+    with_classes(fx_path("clsbidi.h5"), (const char *const[]){ "\xe2\x80\xae" "evil", "b", "c" },
+                 3);
     long_cfg("cfgbig.h5");
     with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);
 }
