@@ -296,6 +296,7 @@ void sn_dataset_fingerprint_difference(const char *run, const char *ckpt, char *
                                         "the splits past the line's cut ('...')",
                                         "the class names", "the sampled rows' contents" };
     size_t at = 0;
+    bool split_set = false;   /* a split new or gone: the rows sampled from it changed too */
     out[0] = '\0';
     for (size_t i = 0; i < sizeof parts / sizeof parts[0] && at < len; i++) {
         char a[SN_FP_PART], b[SN_FP_PART];
@@ -303,7 +304,9 @@ void sn_dataset_fingerprint_difference(const char *run, const char *ckpt, char *
         data_part(ckpt, parts[i], b, sizeof b);
         if (strcmp(a, b) == 0 || (i == 3 && at > 0))   /* a cut line's hash: if nothing else */
             continue;
-        const char *how = i > 2 ? "differ" : !b[0] ? "is new (the checkpoint's data had none)"
+        split_set |= i <= 2 && (!a[0] || !b[0]);
+        const char *how = i == 5 && split_set ? "differ, as they are sampled from every split"
+                        : i > 2 ? "differ" : !b[0] ? "is new (the checkpoint's data had none)"
                         : !a[0] ? "is gone (the checkpoint's data had it)"
                                 : "differs in rows, shape, type or preparation";
         at += (size_t)snprintf(out + at, len - at, "%s%s %s", at ? "; " : "the data differ: ",

@@ -116,7 +116,8 @@ static void test_fingerprint_difference_named(void **state)
                                       "00000000000000aa; rows 0000000000000002", base, why,
                                       sizeof why);
     assert_string_equal(why, "the data differ: /val is new (the checkpoint's data had none); "
-                             "the sampled rows' contents differ");
+                             "the sampled rows' contents differ, as they are sampled from every "
+                             "split");   /* not a word that the other splits' rows changed */
     sn_dataset_fingerprint_difference("train 48 x 4 f32 scale 1; 2 classes 00000000000000bb; rows "
                                       "0000000000000001", base, why, sizeof why);
     assert_string_equal(why, "the data differ: /train differs in rows, shape, type or "
