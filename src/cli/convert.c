@@ -80,7 +80,11 @@ static int write_split(struct sn_h5 *f, const char *split, const uint8_t *x, con
 
 /* The headers of one split's files, before any data is inflated: their
  * shapes agree, and what the split holds fits IDX_HOLD_MAX. */
-static int check_idx_split(const char *img_path, const char *lab_path)
+/* The headers of a split's IDX files, checked; *hw gets its images' height
+ * and width, and, when hw[0] is set already (the training split's), they
+ * must be those: one model reads both splits. */
+static int check_idx_split(const char *img_path, const char *lab_path, const char *train_path,
+                           size_t hw[2])
 {
     struct sn_idx img, lab;
     int rc = sn_idx_read_header(img_path, &img);
@@ -100,6 +104,14 @@ static int check_idx_split(const char *img_path, const char *lab_path)
                      "%.0f MB in memory, more than the %zu MB a split may (IDX_HOLD_MAX in "
                      "src/cli/convert.c)", img_path, lab_path, img.dims[0], img.dims[1],
                      img.dims[2], hold / 1048576.0, IDX_HOLD_MAX >> 20);
+    if (!rc && hw[0] && (img.dims[1] != hw[0] || img.dims[2] != hw[1]))
+        rc = sn_fail(SN_EINVAL, "%s: test images of %zux%zu, but the training images (%s) are "
+                     "%zux%zu: one model reads both", img_path, img.dims[1], img.dims[2],
+                     train_path, hw[0], hw[1]);
+    if (!rc) {
+        hw[0] = img.dims[1];
+        hw[1] = img.dims[2];
+    }
     return rc;
 }
 
@@ -243,9 +255,10 @@ static int convert_idx(int argc, char **argv)
         char tmp[4200];
         struct sn_h5 *f = NULL;
         sn_fs_tmpname(out, tmp, sizeof tmp);
-        rc = check_idx_split(images, labels);
+        size_t hw[2] = { 0, 0 };
+        rc = check_idx_split(images, labels, images, hw);
         if (!rc && timages)
-            rc = check_idx_split(timages, tlabels);
+            rc = check_idx_split(timages, tlabels, images, hw);
         if (!rc)
             rc = sn_fs_create_tmp(tmp, out, NULL);   /* before H5Fcreate truncates it */
         const bool claimed = !rc;

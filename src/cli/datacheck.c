@@ -147,6 +147,10 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
     for (size_t k = 0; k < n; k++) {   /* a table or a prediction would show nothing */
         if (!names[k][0])
             return sn_fail(SN_EINVAL, "%s: %s gives class %zu an empty name", file, where, k);
+        if (names[k][0] == ' ' || names[k][strlen(names[k]) - 1] == ' ')   /* 'a ' shows as 'a' */
+            return sn_fail(SN_EINVAL, "%s: %s gives class %zu the name '%s', which starts or ends "
+                           "with a blank (a table would show it as another name)", file, where,
+                           k, names[k]);
         /* shown by every command, stored by export as UTF-8 text */
         char why[64];
         if (sn_text_problem(names[k], why, sizeof why))

@@ -205,6 +205,11 @@ static int check_class_text(const char *dir, char **classes, size_t n)
         if (sn_text_problem(classes[c], why, sizeof why))
             return sn_fail(SN_EINVAL, "%s: class folder %zu '%s' holds %s (rename it: it is a "
                            "class name)", dir, c, classes[c], why);
+        const size_t n_c = strlen(classes[c]);
+        if (n_c && (classes[c][0] == ' ' || classes[c][n_c - 1] == ' '))
+            return sn_fail(SN_EINVAL, "%s: class folder %zu '%s' starts or ends with a blank "
+                           "(rename it: it is a class name, and 'a ' would show as 'a')", dir, c,
+                           classes[c]);
     }
     return SN_OK;
 }

@@ -195,6 +195,10 @@ static void fixtures_data_files(void)
     write_bytes("labels3.idx", lab3, sizeof lab3);
     static const unsigned char lab2[] = { 0, 0, 8, 1, 0, 0, 0, 2, 0, 2 };   /* labels 0 and 2 */
     write_bytes("labels2.idx", lab2, sizeof lab2);
+    static const unsigned char img32[] = { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 2,
+                                           'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k',
+                                           'l' };   /* 2 images of 3x2 */
+    write_bytes("images32.idx", img32, sizeof img32);
 
     assert_int_equal(mkdir(fx_path("sub"), 0777), 0);
     assert_int_equal(mkdir(fx_path("classes"), 0777), 0);
@@ -202,7 +206,9 @@ static void fixtures_data_files(void)
     write_text("classes/cat/a.png", "not a png");
     /* a class folder without images (first in name order), a link to nowhere */
     assert_int_equal(sn_test_run("cd %s && mkdir -p emptycls/a emptycls/b danglink/a && "
-                                 "echo x > emptycls/b/1.png && ln -s nowhere.png danglink/a/1.png",
+                                 "echo x > emptycls/b/1.png && ln -s nowhere.png danglink/a/1.png "
+                                 "&& mkdir -p blankcls/a 'blankcls/a ' && echo x > blankcls/a/1.png "
+                                 "&& echo x > 'blankcls/a /1.png'",
                                  fx), 0);
 }
 
@@ -1165,6 +1171,7 @@ static void hostile_weights(void)
     with_classes(fx_path("clsdup.h5"), (const char *const[]){ "a", "b", "a" }, 3);
     with_classes(fx_path("clsutf.h5"), (const char *const[]){ "a", "\xff\xfe", "c" }, 3);
     with_classes(fx_path("clsempty.h5"), (const char *const[]){ "a", "", "c" }, 3);
+    with_classes(fx_path("clsblank.h5"), (const char *const[]){ "a", "a ", "c" }, 3);
     /* a terminal sequence, two names that differ in a control byte only, a
      * bidirectional override: refused, never shown or stored changed */
     with_classes(fx_path("clsesc.h5"), (const char *const[]){ "a\x1b[31mRED", "b", "c" }, 3);
