@@ -1,7 +1,7 @@
 /* convert: other formats into the HDF5 dataset layout.
  *
  *   convert idx --images F --labels F [--test-images F --test-labels F] -o D.h5
- *   convert folder DIR [--test DIR] [--size HxW] -o D.h5  (DIR/<class>/<image>.png|.jpg)
+ *   convert folder DIR [--test DIR] [--size HxW] -o D.h5  (DIR/<class>/<image>.png|.jpg|.jpeg)
  *   convert subset D.h5 --classes LIST [--per-class N] [--test-per-class N] -o OUT.h5
  * write /train/x uint8 (N, C, H, W) with attribute scale = 1/255, /train/y
  * int32 (N), the same under /test, and root attributes classes and source.
@@ -36,7 +36,8 @@ static const char usage[] =
     "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N]\n"
     "                                 [--test-per-class N] -o OUT.h5\n"
     "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
-    "  folder: DIR/<class>/<image>.png|.jpg, classes in name order, all images one size;\n"
+    "  folder: DIR/<class>/<image>.png|.jpg|.jpeg (any case), classes in name order, all\n"
+    "          images one size;\n"
     "          --size HxW fits every image to H x W pixels with predict's resampling (area\n"
     "          averaging down, bilinear up), in colour if any image is colour\n"
     "          an image of more than --max-pixels pixels (default 67108864) is refused\n"

@@ -416,6 +416,8 @@ static int eval_open(const struct eval_flags *f, int argc, char **argv, struct e
     free(text);
     if (!rc)   /* only the split evaluated must be there: a held-out file of /test alone */
         rc = cli_data_hint(sn_dataset_open_split(f->data, f->split, &r->ds), f->data);
+    if (rc == SN_EINVAL && strstr(sn_errmsg(), " is missing (the file's splits: "))
+        rc = sn_fail_suffix(rc, ": evaluate one of those with --split");
     if (!(rc = sn_dist_agree(rc)))   /* and the same data on every rank */
         rc = cli_same_data(r->ds, f->data);
     if (!rc && !(r->s = sn_dataset_split(r->ds, f->split)))

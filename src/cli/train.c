@@ -113,7 +113,7 @@ static const char usage[] =
     "                        normalised unlike /train (a warning instead of an error)\n"
     "  --profile             at the end, print images/s and the time split of a step\n"
     "                        (data, forward, backward, allreduce, optimizer), the\n"
-    "                        first 5 steps (PROFILE_WARMUP) left out as warm-up\n"
+    "                        first 5 steps left out as warm-up\n"
     "Stopping: on SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 the step in progress finishes,\n"
     "the checkpoint (with --checkpoint-dir) and --out are written, and the command\n"
     "exits 0; with neither flag it says nothing was saved and exits 1.  Before the\n"

@@ -318,12 +318,12 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
         }
         free_names(files, n_files);
         if (!rc && per_class == 0)   /* its label could never be learnt, or tested */
-            rc = sn_fail(SN_EINVAL, "%s: a class folder without a .png or .jpg image: give it "
-                         "images or remove it%s", sub,
+            rc = sn_fail(SN_EINVAL, "%s: a class folder without a .png, .jpg or .jpeg image: "
+                         "give it images or remove it%s", sub,
                          like ? " (and its training folder: every class is tested)" : "");
     }
     if (!rc && out->n == 0)
-        rc = sn_fail(SN_EINVAL, "%s: no .png or .jpg images in the class folders", dir);
+        rc = sn_fail(SN_EINVAL, "%s: no .png, .jpg or .jpeg images in the class folders", dir);
     if (rc)
         sn_folder_free(out);
     return rc;

@@ -80,7 +80,7 @@ static void test_folder_reads_tree(void **state)
     /* a test class folder without images: that class would never be tested */
     unlink(sn_test_path("te/cat/b.png"));
     assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "te/cat: a class folder without a .png or .jpg image"));
+    assert_non_null(strstr(sn_errmsg(), "te/cat: a class folder without a .png, .jpg or .jpeg image"));
     png(sn_test_path("te/cat/b.png"), 5, 4, 2);
     mk("te/dog");
     png(sn_test_path("te/dog/c.png"), 5, 4, 2);
