@@ -8,6 +8,7 @@
  * Rank 0 does the work; the output appears atomically (temporary file,
  * fsync, rename), so a failed conversion never leaves a partial file.
  */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,33 @@ static int not_same(const char *train, const char *tflag, const char *test)
         return SN_OK;
     return sn_fail(SN_EUSAGE, "%s %s is %s itself: the test split would be the training "
                    "examples (give held-out ones, or leave %s out)", tflag, test, train, tflag);
+}
+
+/* The same one level down: a test class folder that is a training class
+ * folder (a link to it) would score training examples as test ones. */
+static int no_shared_class(const char *train, const char *test)
+{
+    DIR *dt = test ? opendir(test) : NULL;
+    int rc = SN_OK;
+    for (struct dirent *e; dt && !rc && (e = readdir(dt));) {
+        char a[4096], b[4096];
+        struct stat st, sr;
+        if (e->d_name[0] == '.' || sn_fs_join(a, sizeof a, test, e->d_name) ||
+            stat(a, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        DIR *dr = opendir(train);
+        for (struct dirent *r; dr && !rc && (r = readdir(dr));)
+            if (r->d_name[0] != '.' && !sn_fs_join(b, sizeof b, train, r->d_name) &&
+                stat(b, &sr) == 0 && sr.st_dev == st.st_dev && sr.st_ino == st.st_ino)
+                rc = sn_fail(SN_EUSAGE, "--test %s: its class folder '%s' is the training "
+                             "folder's '%s' (a link): the test split would be training "
+                             "examples", test, e->d_name, r->d_name);
+        if (dr)
+            closedir(dr);
+    }
+    if (dt)
+        closedir(dt);
+    return rc;
 }
 
 /* Split "a,b,c" (checked by check_names) into names (pointers into buf). */
@@ -609,6 +637,8 @@ static int convert_images(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "convert %s needs DIR and -o (see --help)", argv[2]);
     if (!rc)
         rc = not_same(dir[0], "--test", test);
+    if (!rc && !cifar)
+        rc = no_shared_class(dir[0], test);
     cli_outputs_write_datasets();
     if (!rc)   /* before reading a single image */
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, NULL, NULL, 0);

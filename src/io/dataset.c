@@ -326,6 +326,17 @@ static int open_dataset(const char *path, struct open_how how, struct sn_dataset
         rc = open_split(d, "val", !strcmp(need, "val"), &d->val);
     if (!rc && how.inputs_only && !d->train.present && !d->test.present && !d->val.present)
         rc = sn_fail(SN_EINVAL, "%s: none of /train/x, /test/x, /val/x is there", path);
+    for (int i = 0; !rc && i < 2; i++) {   /* a held-out split that is the training rows */
+        const char *s = i ? "val" : "test";
+        char x[16], y[16];
+        snprintf(x, sizeof x, "/%s/x", s);
+        snprintf(y, sizeof y, "/%s/y", s);
+        if (sn_h5_same_object(d->f, x, "/train/x") || sn_h5_same_object(d->f, y, "/train/y"))
+            rc = sn_fail(SN_EINVAL, "%s: /%s is /train's arrays under another name (an HDF5 "
+                         "hard link, as h5py's f[\"%s\"] = f[\"train\"] makes): its figures "
+                         "would be the training rows'; copy held-out rows there instead", path,
+                         s, s);
+    }
     if (!rc && d->train.present && d->test.present && d->test.row_len != d->train.row_len)
         rc = sn_fail(SN_EINVAL, "%s: /test/x samples have %zu elements, /train/x %zu", path,
                      d->test.row_len, d->train.row_len);

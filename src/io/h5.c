@@ -423,6 +423,16 @@ int sn_h5_check_no_link(struct sn_h5 *f, const char *path)
     return SN_OK;
 }
 
+bool sn_h5_same_object(struct sn_h5 *f, const char *a, const char *b)
+{
+    if (!sn_h5_exists(f, a) || !sn_h5_exists(f, b))
+        return false;
+    H5O_info_t ia, ib;
+    return H5Oget_info_by_name2(f->id, a, &ia, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+           H5Oget_info_by_name2(f->id, b, &ib, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+           ia.fileno == ib.fileno && ia.addr == ib.addr;
+}
+
 /* Open dataset path, or fail naming it. */
 static int open_dset(struct sn_h5 *f, const char *path, hid_t *d)
 {

@@ -97,6 +97,10 @@ bool sn_h5_exists(struct sn_h5 *f, const char *path);
  * (sn_h5_exists says false for it: links are not followed). */
 int sn_h5_check_no_link(struct sn_h5 *f, const char *path);
 
+/* Whether a and b (both there) are one object under two names (an HDF5
+ * hard link: h5py's f["test"] = f["train"]). */
+bool sn_h5_same_object(struct sn_h5 *f, const char *a, const char *b);
+
 /* Budgets a dataset must meet to be read (see sn_h5_info). */
 #define SN_H5_MAX_RATIO 1100                       /* declared bytes per stored byte, compressed */
 #define SN_H5_MAX_CHUNK_BYTES ((size_t)256 << 20)  /* one chunk, as stored uncompressed */

@@ -208,7 +208,9 @@ static void fixtures_data_files(void)
     assert_int_equal(sn_test_run("cd %s && mkdir -p emptycls/a emptycls/b danglink/a && "
                                  "echo x > emptycls/b/1.png && ln -s nowhere.png danglink/a/1.png "
                                  "&& mkdir -p blankcls/a 'blankcls/a ' && echo x > blankcls/a/1.png "
-                                 "&& echo x > 'blankcls/a /1.png'",
+                                 "&& echo x > 'blankcls/a /1.png' && mkdir -p linktest/tr/cat "
+                                 "linktest/te && echo x > linktest/tr/cat/1.png && "
+                                 "ln -s ../tr/cat linktest/te/cat",
                                  fx), 0);
 }
 
@@ -895,6 +897,28 @@ static void png_idat(const char *name, size_t n)
 }
 
 /* ycol.h5: blobs.h5 with /train/y stored as a column (N, 1) of int32 */
+/* blobs.h5 whose held-out split is /train under another name: the group
+ * (hardtest.h5: h5py's f["test"] = f["train"]) or the arrays of /val
+ * (hardval.h5). */
+static void hard_linked_splits(void)
+{
+    assert_int_equal(sn_test_run("cd %s && cp blobs.h5 hardtest.h5 && cp blobs.h5 hardval.h5", fx),
+                     0);
+    hid_t f = H5Fopen(fx_path("hardtest.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    assert_true(H5Ldelete(f, "/test", H5P_DEFAULT) >= 0);
+    assert_true(H5Lcreate_hard(f, "/train", f, "/test", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+    f = H5Fopen(fx_path("hardval.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t g = H5Gcreate2(f, "/val", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(g >= 0);
+    H5Gclose(g);
+    assert_true(H5Lcreate_hard(f, "/train/x", f, "/val/x", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    assert_true(H5Lcreate_hard(f, "/train/y", f, "/val/y", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+}
+
 static void column_labels(void)
 {
     assert_int_equal(sn_test_run("cd %s && cp blobs.h5 ycol.h5", fx), 0);
@@ -1219,6 +1243,7 @@ static void hostile_sizes(void)
                           "[dense]\nunits = 3\n");
     long_record_pair();
     column_labels();
+    hard_linked_splits();
     {   /* a checkpoint folder whose .lock holds 5,000 bytes: no lock file of ours */
         assert_int_equal(mkdir(fx_path("biglock"), 0777), 0);
         FILE *lf = fopen(fx_path("biglock/.lock"), "w");
