@@ -43,7 +43,11 @@ static void print_record(const char *weights)
         return;
     int rc = sn_record_read(f, &r);
     sn_h5_close(f);
-    if (rc || r.n == 0) {
+    if (rc) {   /* eval, predict and export refuse the file for it: said, not hidden */
+        cli_printf("\nrun record: unreadable: %s\n", sn_errmsg());
+        return;
+    }
+    if (r.n == 0) {
         cli_printf("\nrun record: none (written without one)\n");
         return;
     }

@@ -66,8 +66,8 @@ int sn_record_read(struct sn_h5 *f, struct sn_run_record *r)
     for (size_t i = 0; i < n && !rc; i++) {
         char *v = NULL;
         rc = sn_h5_attr_get_str(f, "/run", keys[i], &v);
-        if (!rc)
-            rc = sn_record_set(r, keys[i], "%s", v);
+        if (!rc && (rc = sn_record_set(r, keys[i], "%s", v)))
+            sn_fail_prefix(rc, "%s: /run: ", sn_h5_path(f));
         free(v);
     }
     if (keys)

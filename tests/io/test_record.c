@@ -1,0 +1,54 @@
+/* test_record: the run record of weights files and checkpoints (/run). */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "core/status.h"
+#include "io/h5.h"
+#include "io/record.h"
+
+/* A record reads back as written; one whose key list is damaged (a key
+ * named "keys", a key without its value) is refused naming the file, not
+ * taken for a file written without one. */
+static void test_record_round_trip_and_damage(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("rec.h5");
+    struct sn_run_record r, back;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(sn_record_set(&r, "lr", "%g", 0.05), SN_OK);
+    assert_int_equal(sn_record_set(&r, "batch", "%d", 64), SN_OK);
+    assert_int_equal(sn_record_set(&r, "keys", "x"), SN_EINVAL);
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    assert_int_equal(sn_record_write(f, &r), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    assert_int_equal(sn_record_read(f, &back), SN_OK);
+    assert_int_equal(back.n, 2);
+    assert_string_equal(back.kv[0].key, "lr");
+    assert_string_equal(back.kv[0].value, "0.05");
+    sn_h5_close(f);
+    static const char *const bad[2][2] = { { "keys", NULL }, { "nosuch", NULL } };
+    static const char *const want[2] = { "rec.h5: /run: record: bad key 'keys'",
+                                         "nosuch" };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sn_h5_create(path, &f), SN_OK);
+        assert_int_equal(sn_h5_mkgroup(f, "/run"), SN_OK);
+        assert_int_equal(sn_h5_attr_set_strs(f, "/run", "keys", bad[i], 1), SN_OK);
+        assert_int_equal(sn_h5_close(f), SN_OK);
+        assert_int_equal(sn_h5_open(path, &f), SN_OK);
+        assert_int_equal(sn_record_read(f, &back), SN_EINVAL);
+        assert_non_null(strstr(sn_errmsg(), want[i]));
+        assert_int_equal(back.n, 0);
+        sn_h5_close(f);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_round_trip_and_damage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
