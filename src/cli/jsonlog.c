@@ -321,16 +321,17 @@ static ssize_t bounded_line(FILE *in, char *line, size_t *total)
  * named, with the conversion that makes it UTF-8 again. */
 static int wide_log(const char *name, const char *line, size_t len)
 {
-    const bool utf32 = len >= 4 && (memcmp(line, "\xff\xfe\0\0", 4) == 0 ||
-                                    memcmp(line, "\0\0\xfe\xff", 4) == 0);
-    const bool utf16 = len >= 2 && (memcmp(line, "\xff\xfe", 2) == 0 ||
-                                    memcmp(line, "\xfe\xff", 2) == 0);
+    bool big, marked;
+    const int unit = sn_fs_wide_unit((const unsigned char *)line, len, &big, &marked);
+    const bool utf32 = unit == 4, utf16 = unit == 2;
     if (!utf32 && !utf16)
         return SN_OK;
-    const char *code = utf32 ? "UTF-32" : "UTF-16";
+    /* without a mark, iconv must be told the byte order */
+    const char *code = utf32 ? (marked ? "UTF-32" : big ? "UTF-32BE" : "UTF-32LE")
+                             : (marked ? "UTF-16" : big ? "UTF-16BE" : "UTF-16LE");
     return sn_fail(SN_EINVAL, "%s: the log is %s%s; a train --log is UTF-8: convert it (iconv "
-                   "-f %s -t UTF-8)", name, code, utf32 ? "" : ", as PowerShell's > writes it",
-                   code);
+                   "-f %s -t UTF-8)", name, code,
+                   utf16 && marked ? ", as PowerShell's > writes it" : "", code);
 }
 
 int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,

@@ -344,6 +344,25 @@ static size_t byte_order_mark(const unsigned char *b, size_t n, struct sn_fs_tex
     return 0;
 }
 
+int sn_fs_wide_unit(const unsigned char *b, size_t n, bool *big_endian, bool *marked)
+{
+    struct sn_fs_text t = { .unit = 1 };
+    *marked = byte_order_mark(b, n, &t) > 0 && t.unit > 1;
+    if (!*marked && n >= 8) {   /* ASCII text in UTF-32 or UTF-16: its NUL bytes' pattern */
+        const bool z[8] = { !b[0], !b[1], !b[2], !b[3], !b[4], !b[5], !b[6], !b[7] };
+        if (!z[0] && z[1] && z[2] && z[3] && !z[4] && z[5] && z[6] && z[7])
+            t = (struct sn_fs_text){ .unit = 4 };
+        else if (z[0] && z[1] && z[2] && !z[3] && z[4] && z[5] && z[6] && !z[7])
+            t = (struct sn_fs_text){ .unit = 4, .big_endian = true };
+        else if (!z[0] && z[1] && !z[2] && z[3] && !z[4] && z[5])
+            t = (struct sn_fs_text){ .unit = 2 };
+        else if (z[0] && !z[1] && z[2] && !z[3] && z[4] && !z[5])
+            t = (struct sn_fs_text){ .unit = 2, .big_endian = true };
+    }
+    *big_endian = t.big_endian;
+    return t.unit;
+}
+
 bool sn_fs_text_open(const char *path, struct sn_fs_text *t)
 {
     *t = (struct sn_fs_text){ .fp = sn_fs_open_regular(path), .unit = 1 };
@@ -355,6 +374,9 @@ bool sn_fs_text_open(const char *path, struct sn_fs_text *t)
     while ((len = byte_order_mark(b + skip, n - skip, t)) > 0 && t->unit == 1)
         skip += len;
     skip += t->unit > 1 ? len : 0;
+    bool marked;
+    if (skip == 0)   /* no mark: UTF-16 or UTF-32 told by where its NULs are */
+        t->unit = sn_fs_wide_unit(b, n, &t->big_endian, &marked);
     if (fseek(t->fp, (long)skip, SEEK_SET) != 0) {
         fclose(t->fp);
         return false;

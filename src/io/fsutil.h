@@ -127,6 +127,11 @@ struct sn_fs_text {
     bool big_endian;
 };
 bool sn_fs_text_open(const char *path, struct sn_fs_text *t);
+/* The bytes a character of the text starting with b (n bytes) takes: 4
+ * for UTF-32, 2 for UTF-16, told by a byte-order mark (*marked) or, for
+ * ASCII text without one (iconv -t UTF-16LE writes none), by where its NUL
+ * bytes are; 1 otherwise.  *big_endian: the order. */
+int sn_fs_wide_unit(const unsigned char *b, size_t n, bool *big_endian, bool *marked);
 /* path opened for reading if it is a regular file, without waiting for a
  * FIFO's writer or a device; NULL otherwise. */
 FILE *sn_fs_open_regular(const char *path);

@@ -111,15 +111,15 @@ int sn_modelfile_read(const char *path, char **text)
         return sn_fail(SN_EINVAL, "%s: model file is larger than 1 MiB", path);
     }
     if (memchr(buf, '\0', n)) {
-        /* UTF-32 or UTF-16 (a byte-order mark): most of its bytes are NUL */
-        const bool utf32 = n >= 4 && (memcmp(buf, "\xff\xfe\0\0", 4) == 0 ||
-                                      memcmp(buf, "\0\0\xfe\xff", 4) == 0);
-        const bool utf16 = n >= 2 && ((unsigned char)buf[0] ^ (unsigned char)buf[1]) == 1 &&
-                           ((unsigned char)buf[0] & 0xfe) == 0xfe;
+        /* UTF-32 or UTF-16, with a byte-order mark or without */
+        bool big, marked;
+        const int unit = sn_fs_wide_unit((const unsigned char *)buf, n, &big, &marked);
         free(buf);
-        return sn_fail(SN_EINVAL, "%s: model file is not text (it contains NUL bytes)%s", path,
-                       utf32 ? ": it is UTF-32; save it as UTF-8"
-                       : utf16 ? ": it is UTF-16; save it as UTF-8" : "");
+        return sn_fail(SN_EINVAL, "%s: model file is not text (it contains NUL bytes)%s%s%s%s",
+                       path, unit == 4 ? ": it is UTF-32" : unit == 2 ? ": it is UTF-16" : "",
+                       unit > 1 && !marked ? (big ? "BE" : "LE") : "",
+                       unit > 1 && !marked ? " without a byte-order mark" : "",
+                       unit > 1 ? "; save it as UTF-8" : "");
     }
     buf[n] = '\0';
     *text = buf;

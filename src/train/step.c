@@ -433,6 +433,8 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
             t->st.prep = &prep;
             rc = sn_ckpt_save(path, t->m, &whole, &t->st, t->cfg_text);
             t->st.prep = NULL;
+            if (rc && sn_ckptdir_still_ours(t->o.ckpt_dir, t->lock_fd) != SN_OK)
+                rc = SN_EIO;   /* moved while written: that is the reason, said as such */
         }
         sn_data_meta_free(&prep);
         if (!rc && t->o.keep > 0) {

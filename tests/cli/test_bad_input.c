@@ -61,17 +61,17 @@ static void write_bytes(const char *name, const void *bytes, size_t n)
     fclose(f);
 }
 
-/* text (ASCII) as UTF-16 (unit 2) or UTF-32 (unit 4) after its byte-order
- * mark, as PowerShell's > and some editors save it; with feff, a second
- * U+FEFF after the mark (iconv's from a file that had a UTF-8 mark). */
-static void write_wide(const char *name, const char *text, int unit, bool big_endian, bool feff)
+/* text (ASCII) as UTF-16 (unit 2) or UTF-32 (unit 4), as PowerShell's >,
+ * iconv and some editors save it: marks byte-order marks (U+FEFF) before
+ * it, 0 (iconv -t UTF-16LE), 1, or 2 (iconv's from a file that had a
+ * UTF-8 mark). */
+static void write_wide(const char *name, const char *text, int unit, bool big_endian, int marks)
 {
     const size_t n = strlen(text);
     unsigned char *b = calloc((n + 2) * (size_t)unit, 1), *at = b;
     assert_non_null(b);
-    for (size_t i = 0; i < n + 1 + feff; i++, at += unit) {
-        const unsigned c = i == 0 || (feff && i == 1) ? 0xfeff
-                         : (unsigned char)text[i - 1 - feff];
+    for (size_t i = 0; i < n + (size_t)marks; i++, at += unit) {
+        const unsigned c = i < (size_t)marks ? 0xfeff : (unsigned char)text[i - (size_t)marks];
         for (int k = 0; k < unit; k++)
             at[big_endian ? unit - 1 - k : k] = (unsigned char)(c >> (8 * k));
     }
@@ -1044,11 +1044,13 @@ static void hostile_logs(void)
     write_text("cutonly.jsonl", "{\"epoch\": 1, \"train_lo");
     write_text("crlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\r{\"epoch\": 2, "
                               "\"train_loss\": 0.4}\r");
-    write_wide("u16log.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", 2, false, false);
-    write_wide("u16.cfg", m_cfg, 2, true, false);
-    write_wide("u16feff.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", 2, false, true);
-    write_wide("u16feff.cfg", m_cfg, 2, false, true);
-    write_wide("u32.cfg", m_cfg, 4, false, false);
+    write_wide("u16log.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", 2, false, 1);
+    write_wide("u16.cfg", m_cfg, 2, true, 1);
+    write_wide("u16feff.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", 2, false, 2);
+    write_wide("u16feff.cfg", m_cfg, 2, false, 2);
+    write_wide("u32.cfg", m_cfg, 4, false, 1);
+    write_wide("u16le.cfg", m_cfg, 2, false, 0);
+    write_wide("u32be.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n", 4, true, 0);
     write_text("lfcrlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, "
                                 "\"train_loss\": 0.4}\r{\"epoch\": 3, \"train_loss\": 0.3}\r");
     write_bytes("wideblank.jsonl", "\xff\xfe\r\0\n\0", 6);   /* PowerShell 5's "" > f */

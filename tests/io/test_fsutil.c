@@ -283,6 +283,8 @@ static void test_fsutil_text(void **state)
         { "\xff\xfe\0\0[\0\0\0\xe9\0\0\0", 12, { '[', 0x80, EOF, EOF } },   /* UTF-32 */
         { "\0\0\xfe\xff\0\0\0[", 8, { '[', EOF, EOF, EOF } },
         { "\xef\xbb\xbf\xef\xbb\xbf#", 7, { '#', EOF, EOF, EOF } },   /* marks twice */
+        { "[\0n\0e\0t\0", 8, { '[', 'n', 'e', 't' } },   /* UTF-16LE, no mark: its NULs */
+        { "\0\0\0[\0\0\0n", 8, { '[', 'n', EOF, EOF } },   /* UTF-32BE, no mark */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_file(p, cases[i].bytes, cases[i].n);
