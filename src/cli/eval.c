@@ -208,6 +208,10 @@ static void print_confusion(const int64_t *cm, int K, char **names)
  * drawn (K x K counts, and a picture nobody could read). */
 #define MAX_CONFUSION_CLASSES 1000
 
+/* A class name on the picture's axes: cut after this many bytes (and
+ * "..."), so that long names leave room for every column and row. */
+#define CONFUSION_NAME_MAX 32
+
 /* The picture's three data files in dir: frac.dat (each cell's share of
  * its true class), counts.dat (column, row, count, label colour) and
  * names.dat (index, class name as an inert text field). */
@@ -232,7 +236,7 @@ static int write_confusion_data(const int64_t *cm, int K, char **names, const ch
         }
         fputc('\n', f[0]);
         fprintf(f[2], "%d\t", i);
-        cli_gnuplot_text(f[2], names[i], true);
+        cli_gnuplot_text_cut(f[2], names[i], true, CONFUSION_NAME_MAX);
         fputc('\n', f[2]);
     }
     int rc = SN_OK;

@@ -79,6 +79,11 @@ static int utf8_char(const unsigned char *s)
 
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
 {
+    cli_gnuplot_text_cut(f, s, as_field, CLI_GNUPLOT_TEXT_MAX);
+}
+
+void cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, size_t max)
+{
     const unsigned char *p = (const unsigned char *)s;
     size_t kept = 0;
     if (!as_field)
@@ -87,7 +92,7 @@ void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
         fputc('?', f);
     while (*p) {
         int n = utf8_char(p);
-        if (kept + (n ? (size_t)n : 1) > CLI_GNUPLOT_TEXT_MAX) {
+        if (kept + (n ? (size_t)n : 1) > max) {
             fputs("...", f);
             break;
         }

@@ -28,6 +28,8 @@
  * one).  Either way control bytes (newline, tab, ...) and bytes that are
  * not UTF-8 become '?', and empty text becomes "?". */
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
+/* The same, cut after max bytes (whole characters) instead. */
+void cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, size_t max);
 
 /* Run gnuplot on script, inside folder dir (the script reads its data
  * files by their names in dir, with `set datafile separator "\t"` already

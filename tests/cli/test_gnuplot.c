@@ -145,6 +145,13 @@ static void test_gnuplot_text_cut(void **state)
     assert_int_equal(strlen(text), CLI_GNUPLOT_TEXT_MAX + 3);
     assert_string_equal(text + CLI_GNUPLOT_TEXT_MAX, "...");
     free(text);
+    /* a shorter cut (the confusion picture's axes): 5 bytes keep two
+     * whole characters, never half of one */
+    m = open_memstream(&text, &len);
+    cli_gnuplot_text_cut(m, big, true, 5);
+    fclose(m);
+    assert_string_equal(text, "\xc3\xa9\xc3\xa9...");
+    free(text);
 }
 
 /* cli_gnuplot draws into a hostile output name without a shell: the file
