@@ -531,6 +531,21 @@ static int fill_subset(struct sn_h5 *f, const void *ctx)
     return rc ? rc : sn_interrupt_check("writing the file");   /* nothing committed */
 }
 
+/* The labels of split s (cached; NULL: absent) in [0, 4096), the classes
+ * a subset can name; *K grows to the most any split has.  A row outside
+ * is named (fill_subset would drop it without a word). */
+static int subset_labels(const char *file, const struct sn_split *s, int *K)
+{
+    for (size_t r = 0; s && s->y_int && r < s->n; r++) {
+        const int32_t y = ((const int32_t *)s->y_mem)[r];
+        if (y < 0 || y >= 4096)
+            return sn_fail(SN_EINVAL, "%s: /%s/y row %zu has label %d, outside [0, 4096) (a "
+                           "subset names classes 0 to 4095)", file, s->name, r, (int)y);
+        *K = y + 1 > *K ? y + 1 : *K;
+    }
+    return SN_OK;
+}
+
 static int convert_subset(int argc, char **argv)
 {
     const char *out = NULL, *classes = NULL, *pos[1] = { NULL };
@@ -572,10 +587,9 @@ static int convert_subset(int argc, char **argv)
             rc = sn_dataset_cache(d, te);
         if (!rc && va)
             rc = sn_dataset_cache(d, va);
-        for (size_t r = 0; !rc && r < tr->n; r++)
-            K = ((const int32_t *)tr->y_mem)[r] + 1 > K ? ((const int32_t *)tr->y_mem)[r] + 1 : K;
-        if (!rc && (K < 1 || K > 4096))
-            rc = sn_fail(SN_EINVAL, "%s: labels must lie in [0, 4096)", pos[0]);
+        const struct sn_split *all[3] = { tr, te, va };
+        for (int i = 0; i < 3 && !rc; i++)   /* every row placed, or named: none dropped */
+            rc = subset_labels(pos[0], all[i], &K);
         if (!rc)
             rc = parse_classes(classes, mask, K);
         struct subset_job j = { d, mask, per_class, test_per_class, K, classes };
