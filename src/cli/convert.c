@@ -8,6 +8,7 @@
  * Rank 0 does the work; the output appears atomically (temporary file,
  * fsync, rename), so a failed conversion never leaves a partial file.
  */
+#define _DEFAULT_SOURCE   /* realpath */
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
@@ -212,6 +213,49 @@ static int not_same(const char *train, const char *tflag, const char *test)
         return SN_OK;
     return sn_fail(SN_EUSAGE, "%s %s is %s itself: the test split would be the training "
                    "examples (give held-out ones, or leave %s out)", tflag, test, train, tflag);
+}
+
+/* The file -o would replace (its links followed), or where it would go,
+ * into real (PATH_MAX bytes); false when its folder cannot be resolved. */
+static bool resolved_output(const char *out, char *real)
+{
+    if (realpath(out, real))
+        return true;
+    char dir[4096];
+    const char *slash = strrchr(out, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) : 1, slash ? out : ".");
+    char rdir[PATH_MAX];
+    if (!realpath(slash && slash == out ? "/" : dir, rdir))
+        return false;
+    return snprintf(real, PATH_MAX, "%s/%s", rdir, slash ? slash + 1 : out) < PATH_MAX;
+}
+
+/* -o must not be one of the inputs: an image inside a class folder of dir
+ * (or test), directly or through a link, or a CIFAR-10 batch file or its
+ * class list (convert wrote its HDF5 file over it, exit 0).  -o inside a
+ * class folder is refused as well: it would be read as one of its images
+ * next time. */
+static int out_not_an_input(const char *out, const char *dir, const char *test, bool cifar)
+{
+    char real[PATH_MAX], rdir[PATH_MAX];
+    if (!resolved_output(out, real))
+        return SN_OK;   /* the output checks say why it cannot be written */
+    for (int i = 0; i < 2; i++) {
+        const char *d = i ? test : dir;
+        if (!d || !realpath(d, rdir))
+            continue;
+        const size_t n = strlen(rdir);
+        const char *rest = strncmp(real, rdir, n) == 0 && real[n] == '/' ? real + n + 1 : NULL;
+        if (rest && (cifar ? !strchr(rest, '/') && (strncmp(rest, "data_batch_", 11) == 0 ||
+                                                     strcmp(rest, "test_batch.bin") == 0 ||
+                                                     strcmp(rest, "batches.meta.txt") == 0)
+                           : strchr(rest, '/') != NULL))
+            return sn_fail(SN_EUSAGE, "-o %s is %s %s (%s): writing it would destroy an input; "
+                           "name %s", out,
+                           cifar ? "a file convert cifar10 reads in" : "inside a class folder of",
+                           d, real, cifar ? "another file" : "a file outside the class folders");
+    }
+    return SN_OK;
 }
 
 /* The same one level down: a test class folder that is a training class
@@ -653,6 +697,8 @@ static int convert_images(int argc, char **argv)
         rc = not_same(dir[0], "--test", test);
     if (!rc && !cifar)
         rc = no_shared_class(dir[0], test);
+    if (!rc && out)
+        rc = out_not_an_input(out, dir[0], test, cifar);
     cli_outputs_write_datasets();
     if (!rc)   /* before reading a single image */
         rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, NULL, NULL, 0);
