@@ -578,13 +578,16 @@ static int fill_subset(struct sn_h5 *f, const void *ctx)
 /* The labels of split s (cached; NULL: absent) in [0, 4096), the classes
  * a subset can name; *K grows to the most any split has.  A row outside
  * is named (fill_subset would drop it without a word). */
-static int subset_labels(const char *file, const struct sn_split *s, int *K)
+static int subset_labels(struct sn_dataset *d, const struct sn_split *s, int *K)
 {
     for (size_t r = 0; s && s->y_int && r < s->n; r++) {
         const int32_t y = ((const int32_t *)s->y_mem)[r];
-        if (y < 0 || y >= 4096)
-            return sn_fail(SN_EINVAL, "%s: /%s/y row %zu has label %d, outside [0, 4096) (a "
-                           "subset names classes 0 to 4095)", file, s->name, r, (int)y);
+        char v[32];
+        if (y < 0 || y >= 4096) {   /* read clamped: the message gives the stored value */
+            sn_dataset_stored_label(d, s, r, y, v);
+            return sn_fail(SN_EINVAL, "%s: /%s/y row %zu has label %s, outside [0, 4096) (a "
+                           "subset names classes 0 to 4095)", sn_dataset_name(d), s->name, r, v);
+        }
         *K = y + 1 > *K ? y + 1 : *K;
     }
     return SN_OK;
@@ -633,7 +636,7 @@ static int convert_subset(int argc, char **argv)
             rc = sn_dataset_cache(d, va);
         const struct sn_split *all[3] = { tr, te, va };
         for (int i = 0; i < 3 && !rc; i++)   /* every row placed, or named: none dropped */
-            rc = subset_labels(pos[0], all[i], &K);
+            rc = subset_labels(d, all[i], &K);
         if (!rc)
             rc = parse_classes(classes, mask, K);
         struct subset_job j = { d, mask, per_class, test_per_class, K, classes };

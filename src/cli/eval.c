@@ -235,7 +235,7 @@ static int write_confusion_data(const int64_t *cm, int K, char **names, const ch
                     v > 0.5 ? 0xffffff : 0x000000);
         }
         fputc('\n', f[0]);
-        fprintf(f[2], "%d\t", i);
+        fprintf(f[2], "%d\t%d ", i, i);   /* the number: names cut alike stay apart */
         cli_gnuplot_text_cut(f[2], names[i], true, CONFUSION_NAME_MAX);
         fputc('\n', f[2]);
     }

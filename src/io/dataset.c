@@ -828,18 +828,31 @@ int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t
 /* Refuse the label y of row i, giving the value the file stores: labels
  * are read as int32, which clamps (2^64-1 reads as 2147483647), so the
  * row is read again in 64 bits for the message. */
+static void stored_label(struct sn_dataset *d, const char *yp, size_t i, int y, char v[32])
+{
+    int64_t s64;
+    uint64_t u64;
+    snprintf(v, 32, "%d", y);
+    if (d->f && sn_h5_is_signed(d->f, yp)) {
+        if (sn_h5_read_block(d->f, yp, i, 1, 1, SN_H5_I64, &s64) == SN_OK)
+            snprintf(v, 32, "%lld", (long long)s64);
+    } else if (d->f && sn_h5_read_block(d->f, yp, i, 1, 1, SN_H5_U64, &u64) == SN_OK) {
+        snprintf(v, 32, "%llu", (unsigned long long)u64);
+    }
+}
+
+void sn_dataset_stored_label(struct sn_dataset *d, const struct sn_split *s, size_t i, int y,
+                             char v[32])
+{
+    char yp[64];
+    snprintf(yp, sizeof yp, "/%s/y", s->name);
+    stored_label(d, yp, i, y, v);
+}
+
 static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int K)
 {
     char v[32];
-    int64_t s64;
-    uint64_t u64;
-    snprintf(v, sizeof v, "%d", y);
-    if (d->f && sn_h5_is_signed(d->f, yp)) {
-        if (sn_h5_read_block(d->f, yp, i, 1, 1, SN_H5_I64, &s64) == SN_OK)
-            snprintf(v, sizeof v, "%lld", (long long)s64);
-    } else if (d->f && sn_h5_read_block(d->f, yp, i, 1, 1, SN_H5_U64, &u64) == SN_OK) {
-        snprintf(v, sizeof v, "%llu", (unsigned long long)u64);
-    }
+    stored_label(d, yp, i, y, v);
     return sn_fail(SN_EINVAL, "%s: %s row %zu has label %s, outside [0, %d) for a model with %d "
                    "outputs%s", sn_dataset_name(d), yp, i, v, K, K,
                    y == K ? " (labels count from 0: labels 1 to K need 1 subtracted, or the "

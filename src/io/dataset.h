@@ -133,6 +133,11 @@ void sn_dataset_convert(const struct sn_split *s, const void *raw, float *x, siz
 int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t first,
                           size_t n, float *x, int *labels, float *targets);
 
+/* Label y of row i of s (read as int32, which clamps) as the file stores
+ * it, in words (2^64-1, not 2147483647). */
+void sn_dataset_stored_label(struct sn_dataset *d, const struct sn_split *s, size_t i, int y,
+                             char v[32]);
+
 /* Check that every label in rows [first, first+n) of s lies in [0, K);
  * SN_EINVAL naming the first bad row.  Reads labels only, in blocks. */
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
