@@ -82,10 +82,9 @@ static int write_split(struct sn_h5 *f, const char *split, const uint8_t *x, con
 #define IDX_HOLD_MAX ((size_t)2 << 30)
 
 /* The headers of one split's files, before any data is inflated: their
- * shapes agree, and what the split holds fits IDX_HOLD_MAX. */
-/* The headers of a split's IDX files, checked; *hw gets its images' height
- * and width, and, when hw[0] is set already (the training split's), they
- * must be those: one model reads both splits. */
+ * shapes agree, and what the split holds fits IDX_HOLD_MAX.  *hw gets its
+ * images' height and width; when hw[0] is set already (the training
+ * split's), they must be those: one model reads both splits. */
 static int check_idx_split(const char *img_path, const char *lab_path, const char *train_path,
                            size_t hw[2])
 {
