@@ -47,7 +47,7 @@ DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin mpich libmpich
             libopenblas-openmp-dev libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev \
             libpng-dev libjpeg-dev procps iproute2 gnuplot-nox bsdutils dataset-fashion-mnist \
             python3-h5py libprotobuf-c-dev protobuf-c-compiler libonnx-dev libjansson-dev \
-            libonnx-testdata python3-onnx libsimgrid-dev
+            libonnx-testdata python3-onnx libsimgrid-dev libunistring-dev
 # Node and npm run ONNX Runtime (npm onnxruntime-node) in the export test.
 # Installed only when missing: a node from another source (NodeSource)
 # brings its own npm, which Debian's npm package conflicts with.
@@ -103,7 +103,7 @@ endif
 PC_CFLAGS := $(shell pkg-config --cflags $(PC_PKGS) 2>/dev/null)
 PC_LIBS   := $(shell pkg-config --libs $(PC_PKGS) 2>/dev/null)
 CFLAGS    += $(PC_CFLAGS)
-LDLIBS    := $(PC_LIBS) -lpthread -lm
+LDLIBS    := $(PC_LIBS) -lunistring -lpthread -lm
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 TEST_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 
@@ -308,7 +308,7 @@ deps:
 	@if pkg-config --exists $(PC_PKGS) ompi-c mpich cmocka && command -v mpirun >/dev/null && \
 	    command -v mpiexec.mpich >/dev/null && command -v pkill >/dev/null && command -v tc >/dev/null && \
 	    command -v gnuplot >/dev/null && command -v script >/dev/null && command -v protoc-c >/dev/null && \
-	    command -v smpicc >/dev/null && \
+	    command -v smpicc >/dev/null && [ -f /usr/include/uninorm.h ] && \
 	    [ -f $(ONNX_PROTO) ] && [ -d $(ONNX_TESTDATA) ] && /usr/bin/python3 -c 'import onnx, h5py' 2>/dev/null && \
 	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
 	    echo "deps: all present"; \
@@ -492,7 +492,7 @@ $(SIM_DIR)/replay.so: $(SIM_SRC) $(SIM_HDR) $(SIM_DIR)/libsimregion.so
 	    -Wno-unused-parameter -Wno-unknown-pragmas -ffunction-sections -fdata-sections \
 	    -Isrc -iquote bench/sim $(SIM_SRC) -Wl,-Bsymbolic -Wl,--gc-sections \
 	    -Wl,--wrap=aligned_alloc -Wl,--wrap=smpi_shared_free -L$(SIM_DIR) -lsimregion \
-	    -Wl,-rpath,$(abspath $(SIM_DIR)) -linih -lm -o $@
+	    -Wl,-rpath,$(abspath $(SIM_DIR)) -linih -lunistring -lm -o $@
 
 $(SIM_DIR)/events: bench/sim/events.c $(LIB)
 	@mkdir -p $(dir $@)

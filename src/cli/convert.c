@@ -20,6 +20,7 @@
 #include "core/interrupt.h"
 #include "core/number.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "io/cifar10.h"
 #include "io/dataset.h"
@@ -159,6 +160,36 @@ static int write_idx_split(struct sn_h5 *f, const char *split, const char *img_p
 
 enum { MAX_NAMES = 1024 };
 
+/* Split "a,b,c" (checked by check_names) into names (pointers into buf). */
+static size_t split_names(char *buf, const char **names)
+{
+    size_t n = 0;
+    for (char *tok = strtok(buf, ","); tok && n < MAX_NAMES; tok = strtok(NULL, ","))
+        names[n++] = tok;
+    return n;
+}
+
+/* The readers refuse a dataset naming a class twice, in the same bytes or
+ * as the same text in two Unicode forms: refuse it here. */
+static int check_repeats(const char *list)
+{
+    char *buf = strdup(list);
+    const char *names[MAX_NAMES];
+    if (!buf)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    const size_t n = split_names(buf, names);
+    bool twice = false;
+    size_t k[2];
+    int rc = sn_text_clash(names, n, &twice, k);
+    if (!rc && twice)
+        rc = strcmp(names[k[0]], names[k[1]]) == 0
+           ? sn_fail(SN_EUSAGE, "--classes: the class '%s' is named twice", names[k[0]])
+           : sn_fail(SN_EUSAGE, "--classes: names %zu and %zu are the same text '%s' in two "
+                     "Unicode forms (they would show alike)", k[0] + 1, k[1] + 1, names[k[0]]);
+    free(buf);
+    return rc;
+}
+
 /* convert idx --classes: 1 to MAX_NAMES names separated by commas, none
  * empty (strtok would pass over it and shift every later name to another
  * label), none longer than a reader of the file takes. */
@@ -187,17 +218,12 @@ static int check_names(const char *list)
         char why[64];
         if (sn_text_problem(name, why, sizeof why))
             return sn_fail(SN_EUSAGE, "--classes: name %zu holds %s ('%s')", n, why, name);
-        if (p[0] == ' ' || p[len - 1] == ' ')   /* ' a' would be another class than 'a' */
-            return sn_fail(SN_EUSAGE, "--classes: name %zu '%.*s' starts or ends with a blank",
-                           n, (int)len, p);
-        /* the readers refuse a dataset naming a class twice: refuse it here */
-        for (const char *q = list; q < p; q += strcspn(q, ",") + 1)
-            if (strcspn(q, ",") == len && strncmp(q, p, len) == 0)
-                return sn_fail(SN_EUSAGE, "--classes: the class '%.*s' is named twice",
-                               (int)len, p);
+        if (sn_text_blank_edge(name))   /* ' a' would be another class than 'a' */
+            return sn_fail(SN_EUSAGE, "--classes: name %zu '%s' starts or ends with a blank",
+                           n, name);
         p += len;
         if (!*p)
-            return SN_OK;
+            return check_repeats(list);
     }
 }
 
@@ -282,15 +308,6 @@ static int no_shared_class(const char *train, const char *test)
     if (dt)
         closedir(dt);
     return rc;
-}
-
-/* Split "a,b,c" (checked by check_names) into names (pointers into buf). */
-static size_t split_names(char *buf, const char **names)
-{
-    size_t n = 0;
-    for (char *tok = strtok(buf, ","); tok && n < MAX_NAMES; tok = strtok(NULL, ","))
-        names[n++] = tok;
-    return n;
 }
 
 static int convert_idx(int argc, char **argv)

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "io/h5.h"
 #include "io/weights.h"
@@ -130,11 +131,6 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm)
                 batchnorm ? " and batchnorm statistics get noisy" : "");
 }
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
                           int outputs)
 {
@@ -147,7 +143,7 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
     for (size_t k = 0; k < n; k++) {   /* a table or a prediction would show nothing */
         if (!names[k][0])
             return sn_fail(SN_EINVAL, "%s: %s gives class %zu an empty name", file, where, k);
-        if (names[k][0] == ' ' || names[k][strlen(names[k]) - 1] == ' ')   /* 'a ' shows as 'a' */
+        if (sn_text_blank_edge(names[k]))   /* 'a ' shows as 'a' */
             return sn_fail(SN_EINVAL, "%s: %s gives class %zu the name '%s', which starts or ends "
                            "with a blank (a table would show it as another name)", file, where,
                            k, names[k]);
@@ -158,16 +154,15 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
                            "name is shown on terminals and pictures", file, where, k, why,
                            names[k]);
     }
-    char **sorted = malloc(n * sizeof *sorted);   /* sorted, repeats are neighbours */
-    if (!sorted)
-        return sn_fail(SN_ENOMEM, "out of memory");
-    memcpy(sorted, names, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, by_name);
-    int rc = SN_OK;
-    for (size_t i = 1; i < n && !rc; i++)
-        if (strcmp(sorted[i - 1], sorted[i]) == 0)
-            rc = sn_fail(SN_EINVAL, "%s: %s names the class '%s' twice", file, where, sorted[i]);
-    free(sorted);
+    bool twice = false;
+    size_t c[2];
+    int rc = sn_text_clash((const char *const *)names, n, &twice, c);
+    if (!rc && twice)
+        rc = strcmp(names[c[0]], names[c[1]]) == 0
+           ? sn_fail(SN_EINVAL, "%s: %s names the class '%s' twice", file, where, names[c[0]])
+           : sn_fail(SN_EINVAL, "%s: %s gives classes %zu and %zu the same text '%s' in two "
+                     "Unicode forms (they would show alike)", file, where, c[0], c[1],
+                     names[c[0]]);
     return rc;
 }
 

@@ -25,14 +25,17 @@ static size_t utf8_len(const unsigned char *p)
     return n;
 }
 
-/* C1 controls (U+0080-U+009F; 0x9b is a terminal's CSI) and the
- * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069),
- * which reorder how the rest of a terminal line is shown. */
+/* C1 controls (U+0080-U+009F; 0x9b is a terminal's CSI), the
+ * bidirectional marks, overrides and isolates (U+061C, U+200E-F,
+ * U+202A-E, U+2066-9), which reorder how the rest of a terminal line is
+ * shown, and the line and paragraph separators (U+2028-9), which some
+ * viewers break a line at. */
 static bool unsafe_char(const unsigned char *p, size_t n)
 {
-    return (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) ||
-           (n == 3 && p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
-                                       (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)));
+    return (n == 2 && ((p[0] == 0xc2 && p[1] < 0xa0) || (p[0] == 0xd8 && p[1] == 0x9c))) ||
+           (n == 3 && p[0] == 0xe2 &&
+            ((p[1] == 0x80 && (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xa8 && p[2] <= 0xae))) ||
+             (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)));
 }
 
 /* A message is one line whatever it quotes (a file name, a flag value, a
@@ -58,27 +61,6 @@ static void clean(char *s, bool keep_lines)
 void sn_text_clean(char *s, bool keep_lines)
 {
     clean(s, keep_lines);
-}
-
-bool sn_text_problem(const char *s, char *why, size_t len)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        const size_t n = utf8_len(p);
-        if (n == 0) {
-            snprintf(why, len, "the byte 0x%02x, which is not UTF-8", *p);
-            return true;
-        }
-        const unsigned cp = n == 1 ? p[0]
-                          : n == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)
-                          : (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
-        if ((n == 1 && (cp < 0x20 || cp == 0x7f)) || unsafe_char(p, n)) {
-            snprintf(why, len, "%s (U+%04X)", cp < 0xa0 ? "a control character"
-                                                        : "a bidirectional control", cp);
-            return true;
-        }
-        p += n;
-    }
-    return false;
 }
 
 /* A message longer than MSG_LEN keeps its beginning and its end, with

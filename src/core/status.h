@@ -43,15 +43,10 @@ int sn_fail_suffix(int code, const char *fmt, ...) __attribute__((format(printf,
 const char *sn_errmsg(void);
 
 /* In place: every byte that could act on a terminal becomes '?' (controls,
- * C1, bytes that are not strict UTF-8, bidi overrides), as in the messages
- * sn_errmsg returns; keep_lines spares newline and tab. */
+ * C1, bytes that are not strict UTF-8, bidi marks and overrides, line
+ * separators), as in the messages sn_errmsg returns; keep_lines spares
+ * newline and tab. */
 void sn_text_clean(char *s, bool keep_lines);
-
-/* What sn_text_clean would change first in s, in words ("a control
- * character (U+001B)", "a bidirectional control (U+202E)", "the byte 0xff,
- * which is not UTF-8") into why (len bytes): true; false when s is clean
- * text.  One rule for every name a person gives (class names). */
-bool sn_text_problem(const char *s, char *why, size_t len);
 
 /* Whether two short names (under 64 bytes) are at most two edits apart:
  * a typo ("unitz", "unit", "uints" for "units"; "--epoch" for "--epochs"). */

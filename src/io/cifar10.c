@@ -67,9 +67,6 @@ static int read_batch(const char *path, struct sn_folder *s)
     return rc;
 }
 
-/* The first 10 lines of batches.meta.txt into names: each a name of 1 to
- * 254 bytes, no NUL, each once (a longer line, an empty one or a repeated
- * name would shift or confuse the names of the labels after it). */
 /* Line c + 1 of f into line (at most 254 bytes, without its newline and a
  * CR before it), or fail naming what is wrong with it. */
 static int read_line(FILE *f, const char *path, int c, char line[256])
@@ -92,11 +89,38 @@ static int read_line(FILE *f, const char *path, int c, char line[256])
     return SN_OK;
 }
 
+/* The class list is UTF-8 text, as the names are stored: byte-order marks
+ * at its start are skipped (editors write one), UTF-16 and UTF-32 are
+ * named (their NUL bytes are no class name's). */
+static int skip_marks(FILE *f, const char *path)
+{
+    unsigned char b[256];
+    const size_t n = fread(b, 1, sizeof b, f);
+    bool big = false, marked = false;
+    const int unit = memchr(b, '\0', n) ? sn_fs_wide_unit(b, n, &big, &marked) : 1;
+    if (unit > 1)
+        return sn_fail(SN_EINVAL, "%s: the class list is UTF-%d%s%s; save it as UTF-8 (iconv -t "
+                       "UTF-8)", path, unit * 8, marked ? "" : big ? "BE" : "LE",
+                       marked ? "" : " without a byte-order mark");
+    long skip = 0;
+    while (skip + 3 <= (long)n && memcmp(b + skip, "\xef\xbb\xbf", 3) == 0)
+        skip += 3;
+    if (fseek(f, skip, SEEK_SET) != 0)
+        return sn_fail(SN_EIO, "%s: cannot read: %s", path, strerror(errno));
+    return SN_OK;
+}
+
+/* The first 10 lines of batches.meta.txt into names: each a name of 1 to
+ * 254 bytes, no NUL, each once (a longer line, an empty one or a repeated
+ * name would shift or confuse the names of the labels after it). */
 static int read_names(FILE *f, const char *path, char names[10][256])
 {
+    int rc = skip_marks(f, path);
+    if (rc)
+        return rc;
     for (int c = 0; c < 10; c++) {
         char *line = names[c];
-        int rc = read_line(f, path, c, line);
+        rc = read_line(f, path, c, line);
         if (rc)
             return rc;
         if (line[0] == '\0')

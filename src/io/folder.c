@@ -15,6 +15,7 @@
 #include "core/checked.h"
 #include "core/interrupt.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "core/tensor.h"
 #include "io/image.h"
 #include "io/fsutil.h"
@@ -196,8 +197,10 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
 }
 
 /* A class folder's name becomes a class name, which every command shows
- * and ONNX stores as UTF-8 text: a name holding a control character or
- * bytes that are not UTF-8 is refused here, not after a training run. */
+ * and ONNX stores as UTF-8 text: a name that would not show as itself (a
+ * control or invisible character, bytes that are not UTF-8, a blank at an
+ * end, another folder's name in another Unicode form) is refused here, not
+ * after a training run. */
 static int check_class_text(const char *dir, char **classes, size_t n)
 {
     for (size_t c = 0; c < n; c++) {
@@ -205,13 +208,19 @@ static int check_class_text(const char *dir, char **classes, size_t n)
         if (sn_text_problem(classes[c], why, sizeof why))
             return sn_fail(SN_EINVAL, "%s: class folder %zu '%s' holds %s (rename it: it is a "
                            "class name)", dir, c, classes[c], why);
-        const size_t n_c = strlen(classes[c]);
-        if (n_c && (classes[c][0] == ' ' || classes[c][n_c - 1] == ' '))
+        if (sn_text_blank_edge(classes[c]))
             return sn_fail(SN_EINVAL, "%s: class folder %zu '%s' starts or ends with a blank "
                            "(rename it: it is a class name, and 'a ' would show as 'a')", dir, c,
                            classes[c]);
     }
-    return SN_OK;
+    bool twice = false;
+    size_t k[2];
+    int rc = sn_text_clash((const char *const *)classes, n, &twice, k);
+    if (!rc && twice)   /* two byte-different folder names: the same text in two forms */
+        rc = sn_fail(SN_EINVAL, "%s: class folders '%s' and '%s' are the same text in two "
+                     "Unicode forms (they would show alike: rename one)", dir, classes[k[0]],
+                     classes[k[1]]);
+    return rc;
 }
 
 /* Each class folder its own: one that is another's folder (a symbolic

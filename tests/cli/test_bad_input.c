@@ -212,6 +212,12 @@ static void fixtures_data_files(void)
                                  "linktest/te && echo x > linktest/tr/cat/1.png && "
                                  "ln -s ../tr/cat linktest/te/cat",
                                  fx), 0);
+    /* class folders that show alike: e-acute in its two Unicode forms; an
+     * invisible zero-width space */
+    assert_int_equal(sn_test_run("cd %s && mkdir -p nfdcls/caf\xc3\xa9 nfdcls/cafe\xcc\x81 "
+                                 "zwcls/a zwcls/a\xe2\x80\x8b && echo x > nfdcls/caf\xc3\xa9/1.png "
+                                 "&& echo x > nfdcls/cafe\xcc\x81/1.png && echo x > zwcls/a/1.png "
+                                 "&& echo x > zwcls/a\xe2\x80\x8b/1.png", fx), 0);
 }
 
 /* Weights and checkpoints the commands make themselves, and damaged copies */
@@ -1204,6 +1210,15 @@ static void hostile_weights(void)
     with_classes(fx_path("clsctl.h5"), (const char *const[]){ "a\x01", "a\x02", "c" }, 3);
     with_classes(fx_path("clsbidi.h5"), (const char *const[]){ "\xe2\x80\xae" "evil", "b", "c" },
                  3);
+    /* names that would show as another's: a right-to-left mark, a zero-width
+     * space, a no-break space at the end, a line separator, e-acute as one
+     * character and as e with a combining accent */
+    with_classes(fx_path("clsrlm.h5"), (const char *const[]){ "a\xe2\x80\x8f", "b", "c" }, 3);
+    with_classes(fx_path("clszw.h5"), (const char *const[]){ "a", "a\xe2\x80\x8b", "c" }, 3);
+    with_classes(fx_path("clsnbsp.h5"), (const char *const[]){ "a", "a\xc2\xa0", "c" }, 3);
+    with_classes(fx_path("clsls.h5"), (const char *const[]){ "a\xe2\x80\xa8" "b", "b", "c" }, 3);
+    with_classes(fx_path("clsnfd.h5"),
+                 (const char *const[]){ "caf\xc3\xa9", "b", "cafe\xcc\x81" }, 3);
     long_cfg("cfgbig.h5");
     with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);
 }

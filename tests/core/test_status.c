@@ -18,12 +18,14 @@ static void test_status_one_line(void **state)
     sn_fail(SN_EINVAL, "a\xed\xa0\x80" "b\xf4\x90\x80\x80" "c\xe0\x80\xaf" "d\xe2\x80\xae"
             "e\xe2\x81\xa6" "f\xe2\x80\x94" "g");
     assert_string_equal(sn_errmsg(), "a???b????c???d???e???f\xe2\x80\x94g");
+    /* the bidi marks (U+200F, U+061C) and the line separator (U+2028) */
+    sn_fail(SN_EINVAL, "a\xe2\x80\x8f" "b\xd8\x9c" "c\xe2\x80\xa8" "d\xe2\x80\x8b" "e");
+    assert_string_equal(sn_errmsg(), "a???b??c???d\xe2\x80\x8b" "e");
     /* a character cut at the end of the text */
     sn_fail(SN_EINVAL, "x\xe6\x97");
     assert_string_equal(sn_errmsg(), "x??");
 }
 
-/* A message longer than the buffer keeps its beginning and its end. */
 /* sn_text_clean, for lines printed on stdout: the same bytes become '?'
  * as in error messages; newline and tab stay unless keep_lines is false. */
 static void test_text_clean(void **state)
@@ -37,6 +39,7 @@ static void test_text_clean(void **state)
     assert_string_equal(b, "3?]0;t??fake line?");
 }
 
+/* A message longer than the buffer keeps its beginning and its end. */
 static void test_status_long_keeps_reason(void **state)
 {
     (void)state;

@@ -284,6 +284,7 @@ static void test_folder_cifar10_class_list(void **state)
         { "a\nb\nc\nd\ne\nf\ng\nh\ni\nb\n", "batches.meta.txt:10: the class name 'b' again (line 2)" },
         { "a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\ni\r\nj\r\n", NULL },
         { "a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\ni\r\nj", NULL },
+        { "\xef\xbb\xbf" "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n", NULL },   /* a byte-order mark */
         { "air\rplane\nb\nc\nd\ne\nf\ng\nh\ni\nj\n",
           "batches.meta.txt:1: a carriage return inside a class name" },
         { NULL, "batches.meta.txt:1: a class name longer than 254 bytes" },
@@ -299,6 +300,7 @@ static void test_folder_cifar10_class_list(void **state)
         int rc = sn_cifar10_read(sn_test_path("cbm"), &tr, &te);
         if (!metas[i].err) {
             assert_int_equal(rc, SN_OK);
+            assert_string_equal(tr.classes[0], "a");
             assert_string_equal(tr.classes[2], "c");
             assert_string_equal(te.classes[9], "j");
             sn_folder_free(&tr);
@@ -319,6 +321,17 @@ static void test_folder_cifar10_class_list(void **state)
     fclose(f);
     assert_int_equal(sn_cifar10_read(sn_test_path("cbm"), &tr, &te), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "batches.meta.txt:10: a NUL byte in a class name"));
+    /* UTF-16, with its byte-order mark or without: named, not a NUL byte */
+    static const char u16[] = "\xff\xfe" "a\0\n\0b\0\n\0";
+    for (int marked = 1; marked >= 0; marked--) {
+        f = fopen(sn_test_path("cbm/batches.meta.txt"), "w");
+        fwrite(u16 + (marked ? 0 : 2), 1, sizeof u16 - 1 - (marked ? 0 : 2), f);
+        fclose(f);
+        assert_int_equal(sn_cifar10_read(sn_test_path("cbm"), &tr, &te), SN_EINVAL);
+        assert_non_null(strstr(sn_errmsg(), marked ? "the class list is UTF-16; save it as UTF-8"
+                                                   : "the class list is UTF-16LE without a "
+                                                     "byte-order mark; save it as UTF-8"));
+    }
     /* a list that is there but cannot be read is an error, never the
      * default names in its place: too large, not a regular file */
     f = fopen(sn_test_path("cbm/batches.meta.txt"), "w");

@@ -1,0 +1,112 @@
+/* text: class names that show as themselves (see text.h).  Unicode's
+ * character properties and normalization come from GNU libunistring:
+ * tables of a hundred thousand characters are not hand-written here. */
+#include "core/text.h"
+
+#include "core/status.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
+
+/* What c would do to a name shown on a screen, in words; NULL for none. */
+static const char *trouble(ucs4_t c)
+{
+    if (uc_is_general_category(c, UC_CATEGORY_Cc))
+        return "a control character";
+    if (uc_is_property_bidi_control(c))
+        return "a bidirectional control";
+    if (uc_is_general_category(c, UC_CATEGORY_Zl))
+        return "a line separator";
+    if (uc_is_general_category(c, UC_CATEGORY_Zp))
+        return "a paragraph separator";
+    if (uc_is_property_default_ignorable_code_point(c))
+        return "an invisible character";
+    if (uc_is_property_not_a_character(c))
+        return "a noncharacter";
+    return NULL;
+}
+
+bool sn_text_problem(const char *s, char *why, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
+    while (p < end) {
+        ucs4_t c;
+        const int n = u8_mbtoucr(&c, p, (size_t)(end - p));
+        if (n < 0) {
+            snprintf(why, len, "the byte 0x%02x, which is not UTF-8", *p);
+            return true;
+        }
+        const char *what = trouble(c);
+        if (what) {
+            snprintf(why, len, "%s (U+%04X)", what, (unsigned)c);
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
+bool sn_text_blank_edge(const char *s)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
+    if (p == end)
+        return false;
+    ucs4_t c;
+    if (u8_mbtoucr(&c, p, (size_t)(end - p)) > 0 && uc_is_property_white_space(c))
+        return true;
+    const uint8_t *last = u8_prev(&c, end, p);
+    return last && uc_is_property_white_space(c);
+}
+
+struct key {
+    uint8_t *text;   /* NFC form, or a copy of the bytes */
+    size_t len;
+    size_t index;
+};
+
+static int by_text(const void *a, const void *b)
+{
+    const struct key *x = a, *y = b;
+    const int c = memcmp(x->text, y->text, x->len < y->len ? x->len : y->len);
+    return c ? c : x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* The name's normal form (a copy of its bytes when it is not UTF-8). */
+static int key_of(const char *name, size_t index, struct key *k)
+{
+    const uint8_t *s = (const uint8_t *)name;
+    const size_t len = strlen(name);
+    k->index = index;
+    k->text = len && !u8_check(s, len) ? u8_normalize(UNINORM_NFC, s, len, NULL, &k->len) : NULL;
+    if (!k->text && (k->text = malloc(len ? len : 1)))
+        memcpy(k->text, s, k->len = len);
+    return k->text ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
+}
+
+/* Sorted by their normal forms, names that are the same text are
+ * neighbours. */
+int sn_text_clash(const char *const *names, size_t n, bool *found, size_t pair[2])
+{
+    *found = false;
+    struct key *k = calloc(n ? n : 1, sizeof *k);
+    int rc = k ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = key_of(names[i], i, &k[i]);
+    if (!rc)
+        qsort(k, n, sizeof *k, by_text);
+    for (size_t i = 1; i < n && !rc && !*found; i++)
+        if (by_text(&k[i - 1], &k[i]) == 0) {
+            *found = true;
+            pair[0] = k[i - 1].index < k[i].index ? k[i - 1].index : k[i].index;
+            pair[1] = k[i - 1].index ^ k[i].index ^ pair[0];
+        }
+    for (size_t i = 0; k && i < n; i++)
+        free(k[i].text);
+    free(k);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* text: what a name a person gives (a class name) must be to show as
+ * itself on a terminal, in a table and in a picture. */
+#ifndef SN_CORE_TEXT_H
+#define SN_CORE_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The first character of s that could make it show as something else, in
+ * words, into why (len bytes): "the byte 0xff, which is not UTF-8", "a
+ * control character (U+001B)", "a bidirectional control (U+200F)", "a line
+ * separator (U+2028)", "an invisible character (U+200B)" (Unicode's
+ * Default_Ignorable_Code_Point: zero-width spaces and joiners, variation
+ * selectors, soft hyphens, fillers, tags) or "a noncharacter (U+FFFF)":
+ * true; false when s is clean text. */
+bool sn_text_problem(const char *s, char *why, size_t len);
+
+/* Whether s starts or ends with a blank (Unicode White_Space: ' ', the
+ * no-break and ideographic spaces, ...): 'a' and 'a ' show alike. */
+bool sn_text_blank_edge(const char *s);
+
+/* Whether two of the n names are the same text (equal in Unicode's
+ * normalization form C: "é" as one character or as e and a combining
+ * accent, "Å" as the letter or as the angstrom sign): *found, with their
+ * indexes in pair[0] < pair[1].  Names that are not UTF-8 are compared as
+ * bytes.  SN_OK or SN_ENOMEM. */
+int sn_text_clash(const char *const *names, size_t n, bool *found, size_t pair[2]);
+
+#endif

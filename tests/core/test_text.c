@@ -1,0 +1,99 @@
+/* test_text: a class name must show as itself: no character that acts on
+ * a terminal or shows as nothing, no blank at an end, no two names that
+ * are one text in two Unicode forms. */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "core/status.h"
+#include "core/text.h"
+
+static void problem_is(const char *name, const char *want)
+{
+    char why[64] = "";
+    assert_true(sn_text_problem(name, why, sizeof why));
+    assert_string_equal(why, want);
+}
+
+static void test_text_problem(void **state)
+{
+    (void)state;
+    char why[64];
+    /* letters of any script, marks that show, punctuation, emoji without selectors */
+    const char *good[] = { "cat", "caf\xc3\xa9", "cafe\xcc\x81", "\xe7\x8c\xab", "T-shirt/top",
+                           "a b", "\xf0\x9f\x90\x88", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_false(sn_text_problem(good[i], why, sizeof why));
+    problem_is("a\xff", "the byte 0xff, which is not UTF-8");
+    problem_is("a\xed\xa0\x80", "the byte 0xed, which is not UTF-8");   /* a surrogate */
+    problem_is("a\xc0\xaf", "the byte 0xc0, which is not UTF-8");       /* overlong */
+    problem_is("a\x1b[31m", "a control character (U+001B)");
+    problem_is("a\xc2\x9b", "a control character (U+009B)");
+    problem_is("a\x7f", "a control character (U+007F)");
+    problem_is("\xe2\x80\xae" "cba", "a bidirectional control (U+202E)");
+    problem_is("a\xe2\x80\x8f", "a bidirectional control (U+200F)");
+    problem_is("a\xd8\x9c", "a bidirectional control (U+061C)");
+    problem_is("a\xe2\x80\xa8" "b", "a line separator (U+2028)");
+    problem_is("a\xe2\x80\xa9" "b", "a paragraph separator (U+2029)");
+    problem_is("a\xe2\x80\x8b", "an invisible character (U+200B)");
+    problem_is("a\xe2\x81\xa0", "an invisible character (U+2060)");
+    problem_is("\xef\xbb\xbf" "a", "an invisible character (U+FEFF)");
+    problem_is("a\xc2\xad" "b", "an invisible character (U+00AD)");
+    problem_is("a\xe3\x85\xa4", "an invisible character (U+3164)");
+    problem_is("a\xf3\xa0\x80\x81", "an invisible character (U+E0001)");
+    problem_is("a\xef\xbf\xbf", "a noncharacter (U+FFFF)");
+}
+
+static void test_text_blank_edge(void **state)
+{
+    (void)state;
+    assert_false(sn_text_blank_edge(""));
+    assert_false(sn_text_blank_edge("a b"));
+    assert_false(sn_text_blank_edge("caf\xc3\xa9"));
+    assert_true(sn_text_blank_edge(" a"));
+    assert_true(sn_text_blank_edge("a "));
+    assert_true(sn_text_blank_edge("a\xc2\xa0"));          /* no-break space */
+    assert_true(sn_text_blank_edge("\xe3\x80\x80" "a"));   /* ideographic space */
+    assert_true(sn_text_blank_edge("a\xe2\x80\x83"));      /* em space */
+    assert_false(sn_text_blank_edge("a\xff"));             /* not UTF-8: not a blank */
+}
+
+static void clash_is(const char *const *names, size_t n, bool want, size_t a, size_t b)
+{
+    bool found = !want;
+    size_t pair[2] = { 99, 99 };
+    assert_int_equal(sn_text_clash(names, n, &found, pair), SN_OK);
+    assert_int_equal(found, want);
+    if (want) {
+        assert_int_equal(pair[0], a);
+        assert_int_equal(pair[1], b);
+    }
+}
+
+static void test_text_clash(void **state)
+{
+    (void)state;
+    const char *distinct[] = { "cat", "dog", "caf\xc3\xa9", "cafe", "Cat", "\xff" };
+    clash_is(distinct, 6, false, 0, 0);
+    clash_is(distinct, 0, false, 0, 0);
+    const char *same[] = { "cat", "dog", "bird", "dog" };
+    clash_is(same, 4, true, 1, 3);
+    /* e-acute as one character (NFC) and as e with a combining accent (NFD) */
+    const char *forms[] = { "cafe\xcc\x81", "tea", "caf\xc3\xa9" };
+    clash_is(forms, 3, true, 0, 2);
+    /* the angstrom sign U+212B and the letter U+00C5 */
+    const char *angstrom[] = { "\xc3\x85", "\xe2\x84\xab" };
+    clash_is(angstrom, 2, true, 0, 1);
+    const char *bytes[] = { "a\xff", "b", "a\xff" };   /* not UTF-8: compared as bytes */
+    clash_is(bytes, 3, true, 0, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_problem),
+        cmocka_unit_test(test_text_blank_edge),
+        cmocka_unit_test(test_text_clash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
