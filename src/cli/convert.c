@@ -255,12 +255,11 @@ static bool resolved_output(const char *out, char *real)
     return snprintf(real, PATH_MAX, "%s/%s", rdir, slash ? slash + 1 : out) < PATH_MAX;
 }
 
-/* -o must not be one of the inputs: an image inside a class folder of dir
- * (or test), directly or through a link, or a CIFAR-10 batch file or its
- * class list (convert wrote its HDF5 file over it, exit 0).  -o inside a
- * class folder is refused as well: it would be read as one of its images
- * next time. */
-static int out_not_an_input(const char *out, const char *dir, const char *test, bool cifar)
+/* -o must not be inside a class folder of dir (or test), directly or
+ * through a link: over an image, it destroys an input (convert wrote its
+ * HDF5 file over it, exit 0); beside them, it would be read as one of the
+ * images next time. */
+static int out_not_an_input(const char *out, const char *dir, const char *test)
 {
     char real[PATH_MAX], rdir[PATH_MAX];
     if (!resolved_output(out, real))
@@ -270,17 +269,28 @@ static int out_not_an_input(const char *out, const char *dir, const char *test, 
         if (!d || !realpath(d, rdir))
             continue;
         const size_t n = strlen(rdir);
-        const char *rest = strncmp(real, rdir, n) == 0 && real[n] == '/' ? real + n + 1 : NULL;
-        if (rest && (cifar ? !strchr(rest, '/') && (strncmp(rest, "data_batch_", 11) == 0 ||
-                                                     strcmp(rest, "test_batch.bin") == 0 ||
-                                                     strcmp(rest, "batches.meta.txt") == 0)
-                           : strchr(rest, '/') != NULL))
-            return sn_fail(SN_EUSAGE, "-o %s is %s %s (%s): writing it would destroy an input; "
-                           "name %s", out,
-                           cifar ? "a file convert cifar10 reads in" : "inside a class folder of",
-                           d, real, cifar ? "another file" : "a file outside the class folders");
+        if (strncmp(real, rdir, n) == 0 && real[n] == '/' && strchr(real + n + 1, '/'))
+            return sn_fail(SN_EUSAGE, "-o %s is inside a class folder of %s (%s): writing it "
+                           "would destroy an input; name a file outside the class folders", out,
+                           d, real);
     }
     return SN_OK;
+}
+
+/* -o against the inputs: convert cifar10's seven files (a batch, or the
+ * class list, written over with exit 0), by cli_check_outputs. */
+static int check_images_out(const char *out, const char *dir, const char *test, bool cifar)
+{
+    char paths[SN_CIFAR10_FILES][4200];
+    const char *ins[SN_CIFAR10_FILES];
+    int n_in = 0;
+    for (int i = 0; cifar && i < SN_CIFAR10_FILES; i++, n_in++)
+        ins[i] = sn_cifar10_file(dir, i, paths[i], sizeof paths[i]) ? NULL : paths[i];
+    int rc = cifar ? SN_OK : out_not_an_input(out, dir, test);
+    cli_outputs_write_datasets();
+    if (!rc)   /* before reading a single image */
+        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, ins, ins, n_in);
+    return rc;
 }
 
 /* The same one level down: a test class folder that is a training class
@@ -716,11 +726,8 @@ static int convert_images(int argc, char **argv)
         rc = not_same(dir[0], "--test", test);
     if (!rc && !cifar)
         rc = no_shared_class(dir[0], test);
-    if (!rc && out)
-        rc = out_not_an_input(out, dir[0], test, cifar);
-    cli_outputs_write_datasets();
-    if (!rc)   /* before reading a single image */
-        rc = cli_check_outputs(&out, (const char *[]){ "-o" }, 1, NULL, NULL, 0);
+    if (!rc)
+        rc = check_images_out(out, dir[0], test, cifar);
     int code = cli_agree(rc);
     if (code)
         return code;

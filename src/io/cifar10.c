@@ -143,7 +143,7 @@ static int set_names(const char *dir, struct sn_folder *s)
     char path[4096], names[10][256];
     FILE *f = NULL;   /* optional: absent, the default names; there, it must be read */
     struct stat st;
-    int rc = sn_fs_join(path, sizeof path, dir, "batches.meta.txt");
+    int rc = sn_cifar10_file(dir, SN_CIFAR10_FILES - 1, path, sizeof path);
     if (!rc && !(lstat(path, &st) != 0 && errno == ENOENT))
         rc = sn_fs_open_input(path, "class list", (size_t)1 << 20, &f, NULL);
     if (!rc && f)
@@ -159,11 +159,11 @@ static int set_names(const char *dir, struct sn_folder *s)
     return rc;
 }
 
-/* The six batch files, by name: data_batch_1.bin .. 5, test_batch.bin. */
-static int batch_path(const char *dir, int b, char *path, size_t len)
+int sn_cifar10_file(const char *dir, int i, char *path, size_t len)
 {
     char name[32];
-    snprintf(name, sizeof name, b < 5 ? "data_batch_%d.bin" : "test_batch.bin", b + 1);
+    snprintf(name, sizeof name, i < 5 ? "data_batch_%d.bin" : i == 5 ? "test_batch.bin"
+                                      : "batches.meta.txt", i + 1);
     return sn_fs_join(path, len, dir, name);
 }
 
@@ -179,7 +179,7 @@ static int check_set(const char *dir)
     char path[4096], first[4096];
     long long records = 0;
     for (int b = 0; b < 6; b++) {
-        int rc = batch_path(dir, b, path, sizeof path);
+        int rc = sn_cifar10_file(dir, b, path, sizeof path);
         if (rc)
             return rc;
         if (stat(path, &st[b]) != 0) {
@@ -188,7 +188,7 @@ static int check_set(const char *dir)
         }
         for (int k = 0; k < b; k++)
             if (st[k].st_ino && st[k].st_dev == st[b].st_dev && st[k].st_ino == st[b].st_ino) {
-                batch_path(dir, k, first, sizeof first);
+                sn_cifar10_file(dir, k, first, sizeof first);
                 return sn_fail(SN_EINVAL, "%s is the same file as %s (a link): CIFAR-10's six "
                                "batches are six different files", path, first);
             }
@@ -213,7 +213,7 @@ int sn_cifar10_read(const char *dir, struct sn_folder *train, struct sn_folder *
     if (!rc)
         rc = set_names(dir, test);
     for (int b = 0; b < 6 && !rc; b++)
-        if (!(rc = batch_path(dir, b, path, sizeof path)))
+        if (!(rc = sn_cifar10_file(dir, b, path, sizeof path)))
             rc = read_batch(path, b < 5 ? train : test);
     if (rc) {
         sn_folder_free(train);

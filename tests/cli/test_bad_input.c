@@ -212,6 +212,13 @@ static void fixtures_data_files(void)
                                  "linktest/te && echo x > linktest/tr/cat/1.png && "
                                  "ln -s ../tr/cat linktest/te/cat",
                                  fx), 0);
+    /* a CIFAR-10 folder of one record a batch, a link to its class list */
+    assert_int_equal(sn_test_run("cd %s && mkdir cifsub && for f in 1 2 3 4 5; do head -c 3073 "
+                                 "/dev/zero > cifsub/data_batch_$f.bin; done && cp "
+                                 "cifsub/data_batch_1.bin cifsub/test_batch.bin && printf "
+                                 "'a\\nb\\nc\\nd\\ne\\nf\\ng\\nh\\ni\\nj\\n' > "
+                                 "cifsub/batches.meta.txt && ln -s cifsub/batches.meta.txt "
+                                 "metalink.h5", fx), 0);
     /* class folders that show alike: e-acute in its two Unicode forms; an
      * invisible zero-width space */
     assert_int_equal(sn_test_run("cd %s && mkdir -p nfdcls/caf\xc3\xa9 nfdcls/cafe\xcc\x81 "
