@@ -289,12 +289,44 @@ static int read_classes(const char *dir, const struct sn_folder *like, struct sn
     return SN_OK;
 }
 
+static int by_file(const void *a, const void *b)
+{
+    const struct sn_folder_file *x = a, *y = b;
+    return x->dev != y->dev ? (x->dev < y->dev ? -1 : 1)
+                            : x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Record path's file as image out->n (files grows with it, to *cap), or,
+ * reading a test split, refuse it when it is one of like's image files:
+ * a test image linked to a training image would be scored as held out. */
+static int note_file(struct sn_folder *out, const struct sn_folder *like, const char *path,
+                     size_t *cap)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sn_fail(SN_EINVAL, "%s: cannot read it: %s", path, strerror(errno));
+    const struct sn_folder_file f = { (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+    if (like && like->files && bsearch(&f, like->files, like->n, sizeof f, by_file))
+        return sn_fail(SN_EINVAL, "%s is one of the training images (a link to the same file): "
+                       "the test split would score a training example", path);
+    if (out->n == *cap) {
+        const size_t ncap = *cap ? 2 * *cap : 256;
+        struct sn_folder_file *g = realloc(out->files, ncap * sizeof *g);
+        if (!g)
+            return sn_fail(SN_ENOMEM, "out of memory");
+        out->files = g;
+        *cap = ncap;
+    }
+    out->files[out->n] = f;
+    return SN_OK;
+}
+
 int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_h, int fit_w,
                          struct sn_folder *out)
 {
     memset(out, 0, sizeof *out);
     int rc = read_classes(dir, like, out);
-    size_t cap = 0;
+    size_t cap = 0, files_cap = 0;
     for (int c = 0; c < out->n_classes && !rc; c++) {
         char sub[4096];
         char **files;
@@ -319,7 +351,8 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
             char path[4096];
             struct sn_image img;
             if ((rc = sn_fs_join(path, sizeof path, sub, files[i])) ||
-                (rc = sn_interrupt_check("converting images")) || (rc = sn_image_read(path, &img)))
+                (rc = sn_interrupt_check("converting images")) ||
+                (rc = note_file(out, like, path, &files_cap)) || (rc = sn_image_read(path, &img)))
                 break;
             rc = add_image(out, like, fit_h, fit_w, &img, path, c, &cap);
             sn_image_free(&img);
@@ -333,6 +366,8 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
     }
     if (!rc && out->n == 0)
         rc = sn_fail(SN_EINVAL, "%s: no .png, .jpg or .jpeg images in the class folders", dir);
+    if (!rc)
+        qsort(out->files, out->n, sizeof *out->files, by_file);
     if (rc)
         sn_folder_free(out);
     return rc;
@@ -349,5 +384,6 @@ void sn_folder_free(struct sn_folder *f)
         free(f->classes[c]);
     free(f->x);
     free(f->y);
+    free(f->files);
     memset(f, 0, sizeof *f);
 }

@@ -219,6 +219,19 @@ static void fixtures_data_files(void)
                                  "'a\\nb\\nc\\nd\\ne\\nf\\ng\\nh\\ni\\nj\\n' > "
                                  "cifsub/batches.meta.txt && ln -s cifsub/batches.meta.txt "
                                  "metalink.h5", fx), 0);
+    /* test images that are training images: a hard link, a symbolic link */
+    static const unsigned char png2x2[] =
+        "\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x02\0\0\0\x02\x08\0\0\0\0\x57\xdd\x52\xf8"
+        "\0\0\0\x0eIDAT\x78\x9c\x63\x10\x50\x60\x30\x70\0\0\x01\x76\0\xa1\xec\x30\x8a\xf4"
+        "\0\0\0\0IEND\xae\x42\x60\x82";
+    assert_int_equal(sn_test_run("cd %s && mkdir -p linkimg/tr/cat linkimg/tr/dog linkimg/te/cat "
+                                 "linkimg/te/dog linkimg/ts/cat linkimg/ts/dog", fx), 0);
+    write_bytes("linkimg/tr/cat/1.png", png2x2, sizeof png2x2 - 1);
+    write_bytes("linkimg/tr/dog/1.png", png2x2, sizeof png2x2 - 1);
+    write_bytes("linkimg/te/cat/2.png", png2x2, sizeof png2x2 - 1);
+    write_bytes("linkimg/ts/cat/2.png", png2x2, sizeof png2x2 - 1);
+    assert_int_equal(sn_test_run("cd %s/linkimg && ln tr/dog/1.png te/dog/3.png && ln -s "
+                                 "../../tr/cat/1.png ts/dog/3.png", fx), 0);
     /* class folders that show alike: e-acute in its two Unicode forms; an
      * invisible zero-width space */
     assert_int_equal(sn_test_run("cd %s && mkdir -p nfdcls/caf\xc3\xa9 nfdcls/cafe\xcc\x81 "
