@@ -11,6 +11,7 @@
 #include "core/interrupt.h"
 #include "core/blas.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "io/h5.h"
 #include "io/fingerprint.h"
@@ -161,18 +162,20 @@ static int class_names(struct sn_dataset *ds, const char *data, int K, char ***n
 
 static void print_confusion(const int64_t *cm, int K, char **names)
 {
-    int w = 6;
+    int w = 6;   /* in columns, as a terminal shows them */
     for (int k = 0; k < K; k++)
-        if ((int)strlen(names[k]) > w)
-            w = (int)strlen(names[k]);
+        if (sn_text_width(names[k]) > w)
+            w = sn_text_width(names[k]);
     if (w > 24)
         w = 24;
+    char cell[4 * 24 + 1];
     cli_printf("\nconfusion matrix (rows: true class, columns: predicted class)\n%*s", w + 4, "");
     for (int j = 0; j < K; j++)
         cli_printf(" %6d", j);
     cli_printf("\n");
     for (int i = 0; i < K; i++) {
-        cli_printf("%2d %-*.*s ", i, w, w, names[i]);
+        sn_text_pad(names[i], w, cell, sizeof cell);
+        cli_printf("%2d %s ", i, cell);
         for (int j = 0; j < K; j++)
             cli_printf(" %6lld", (long long)cm[(size_t)i * K + j]);
         cli_printf("\n");
@@ -194,8 +197,8 @@ static void print_confusion(const int64_t *cm, int K, char **names)
             sr += r;
             sf += f;
         }
-        cli_printf("%2d %-*.*s %9.4f %9.4f %9.4f %9lld\n", k, w, w, names[k], p, r, f,
-                       (long long)sup);
+        sn_text_pad(names[k], w, cell, sizeof cell);
+        cli_printf("%2d %s %9.4f %9.4f %9.4f %9lld\n", k, cell, p, r, f, (long long)sup);
     }
     const int n = present ? present : 1;
     cli_printf("%-*s %9.4f %9.4f %9.4f\n", w + 3, "macro mean", sp / n, sr / n, sf / n);

@@ -27,6 +27,7 @@
 #include "core/loss.h"
 #include "core/interrupt.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
 #include "io/h5.h"
@@ -148,7 +149,11 @@ static void print_top(enum sn_loss loss, const float *probs, int K, int top, cha
             if (!used[k] && (best < 0 || probs[k] > probs[best]))
                 best = k;
         used[best] = true;
-        cli_printf("  %d. %-3d %-24s %.4f\n", r + 1, best, named ? names[best] : "", probs[best]);
+        const char *name = named ? names[best] : "";
+        char cell[1100];   /* a name (at most 255 bytes) padded to 24 columns */
+        const int w = sn_text_width(name);
+        sn_text_pad(name, w > 24 ? w : 24, cell, sizeof cell);
+        cli_printf("  %d. %-3d %s %.4f\n", r + 1, best, cell, probs[best]);
     }
     free(used);
 }

@@ -12,6 +12,7 @@
 #include <unictype.h>
 #include <uninorm.h>
 #include <unistr.h>
+#include <uniwidth.h>
 
 /* What c would do to a name shown on a screen, in words; NULL for none. */
 static const char *trouble(ucs4_t c)
@@ -109,4 +110,43 @@ int sn_text_clash(const char *const *names, size_t n, bool *found, size_t pair[2
         free(k[i].text);
     free(k);
     return rc;
+}
+
+/* The columns of the character at p (n bytes left) into *cols; its bytes. */
+static int next_char(const uint8_t *p, size_t n, int *cols)
+{
+    ucs4_t c;
+    const int len = u8_mbtoucr(&c, p, n);
+    const int w = len > 0 ? uc_width(c, "UTF-8") : 1;
+    *cols = w < 0 ? 1 : w;
+    return len > 0 ? len : 1;
+}
+
+int sn_text_width(const char *s)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
+    int cols = 0, w;
+    while (p < end) {
+        p += next_char(p, (size_t)(end - p), &w);
+        cols += w;
+    }
+    return cols;
+}
+
+void sn_text_pad(const char *s, int cols, char *out, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
+    size_t at = 0;
+    int used = 0, w;
+    while (p < end) {
+        const int n = next_char(p, (size_t)(end - p), &w);
+        if (used + w > cols || at + (size_t)n + 1 > len)
+            break;
+        memcpy(out + at, p, (size_t)n);
+        at += (size_t)n, used += w, p += n;
+    }
+    for (; used < cols && at + 1 < len; used++)
+        out[at++] = ' ';
+    if (len)
+        out[at] = '\0';
 }

@@ -26,4 +26,13 @@ bool sn_text_blank_edge(const char *s);
  * bytes.  SN_OK or SN_ENOMEM. */
 int sn_text_clash(const char *const *names, size_t n, bool *found, size_t pair[2]);
 
+/* The columns s takes on a terminal: a wide (East Asian) character two, a
+ * combining mark none, anything else one. */
+int sn_text_width(const char *s);
+
+/* s in exactly cols columns, into out (len bytes): cut after its last
+ * whole character that fits, then padded with blanks; a table's column of
+ * names stays straight whatever their scripts. */
+void sn_text_pad(const char *s, int cols, char *out, size_t len);
+
 #endif

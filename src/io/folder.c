@@ -273,7 +273,9 @@ static int read_classes(const char *dir, const struct sn_folder *like, struct sn
             rc = c < n_classes && (int)c < like->n_classes
                      ? sn_fail(SN_EINVAL, "%s: its class folders differ from the training "
                                "folder's: its class %zu is '%.80s', the training folder's "
-                               "'%.80s'", dir, c, classes[c], like->classes[c])
+                               "'%.80s'%s", dir, c, classes[c], like->classes[c],
+                               strcasecmp(classes[c], like->classes[c]) == 0
+                                   ? " (names are compared exactly: letter case counts)" : "")
                      : sn_fail(SN_EINVAL, "%s: its class folders differ from the training "
                                "folder's: it has %zu, the training folder %d ('%.80s' is in "
                                "one only)", dir, n_classes, like->n_classes,

@@ -88,12 +88,32 @@ static void test_text_clash(void **state)
     clash_is(bytes, 3, true, 0, 2);
 }
 
+/* Columns as a terminal shows them: a table of names stays straight. */
+static void test_text_pad(void **state)
+{
+    (void)state;
+    assert_int_equal(sn_text_width("cat"), 3);
+    assert_int_equal(sn_text_width("caf\xc3\xa9"), 4);          /* e-acute, 2 bytes */
+    assert_int_equal(sn_text_width("cafe\xcc\x81"), 4);         /* e and a combining accent */
+    assert_int_equal(sn_text_width("\xe7\x8c\xab\xe5\xad\x90"), 4);   /* two wide characters */
+    char out[64];
+    sn_text_pad("caf\xc3\xa9", 6, out, sizeof out);
+    assert_string_equal(out, "caf\xc3\xa9  ");
+    sn_text_pad("\xe7\x8c\xab\xe5\xad\x90", 3, out, sizeof out);   /* never half a character */
+    assert_string_equal(out, "\xe7\x8c\xab ");
+    sn_text_pad("abcdef", 4, out, sizeof out);
+    assert_string_equal(out, "abcd");
+    sn_text_pad("ab", 4, out, 4);   /* the buffer's end comes first */
+    assert_string_equal(out, "ab ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_problem),
         cmocka_unit_test(test_text_blank_edge),
         cmocka_unit_test(test_text_clash),
+        cmocka_unit_test(test_text_pad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
