@@ -5,7 +5,7 @@
 #   bench/throughput.sh [MODEL] [DATA] [REPEATS]      (make throughput)
 #
 # Prints one Markdown table row per layout: images/s (median, min, max)
-# and epoch seconds.  Test evaluation is part of the epoch time, not of
+# and epoch seconds; below the table, what the runs said on stderr.  Test evaluation is part of the epoch time, not of
 # images/s (which counts training steps only).
 set -eu
 MODEL=${1:-models/mlp.cfg}
@@ -26,9 +26,13 @@ for layout in "1 1" "1 2" "2 1"; do
         rm -f "$tmp/log.jsonl"
         # each rank bound to T cores of its own (Open MPI binds a rank to one
         # core by default: 1 x 2 ran both threads on one core)
-        OMP_NUM_THREADS=$T $MPIRUN -np "$P" --map-by "slot:PE=$T" --bind-to core \
+        # warnings (a busy core, say) go below the table, not inside it
+        if ! OMP_NUM_THREADS=$T $MPIRUN -np "$P" --map-by "slot:PE=$T" --bind-to core \
             $BIN train --model "$MODEL" --data "$DATA" \
-            --epochs 1 --quiet --threads "$T" --log "$tmp/log.jsonl"
+            --epochs 1 --quiet --threads "$T" --log "$tmp/log.jsonl" 2>> "$tmp/warn"; then
+            cat "$tmp/warn" >&2
+            exit 1
+        fi
         sed 's/.*"images_per_s": \([-0-9.eE+]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/ips"
         sed 's/.*"elapsed_s": \([-0-9.eE+]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/sec"
         i=$((i + 1))
@@ -39,3 +43,8 @@ for layout in "1 1" "1 2" "2 1"; do
     sec=$(sort -n "$tmp/sec" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
     printf '| %s x %s | %.0f | %.0f | %.0f | %.2f |\n' "$P" "$T" "$med" "$min" "$max" "$sec"
 done
+if [ -s "$tmp/warn" ]; then
+    echo
+    echo "What the runs said on stderr (count, line):"
+    sort "$tmp/warn" | uniq -c
+fi
