@@ -43,7 +43,7 @@ no_bin() {
 # (Open MPI refuses its second slot count only after the checks; the
 # scripts would count its ranks twice), or MPICH's node01:2 form.
 read_hostfile() {
-    local line name key tok s raw words self="" self_names
+    local line name key tok s ms raw words self="" self_names
     local -A listed=()
     nodes=() per="" self_node=""
     self_names="localhost localhost.localdomain 127.0.0.1 ::1 $(hostname; hostname -s; hostname -f 2>/dev/null)"
@@ -78,7 +78,7 @@ read_hostfile() {
         line=${line%$'\r'}   # a file written on Windows
         read -ra words <<< "${line%%#*}"
         [ ${#words[@]} -gt 0 ] || continue
-        name=${words[0]} s=1 raw=1
+        name=${words[0]} s=1 ms="" raw=1
         case "$name" in *:*)
             echo "$me: $1: node $name: MPICH's NODE:N form; write it as Open MPI's '${name%%:*} slots=${name##*:}'" >&2
             return 2 ;;
@@ -97,7 +97,7 @@ read_hostfile() {
             case "$tok" in
             slots=*) s=${tok#slots=} raw=$s ;;
             max_slots=*)
-                if ! whole "${tok#max_slots=}" 1 9999 > /dev/null; then
+                if ! ms=$(whole "${tok#max_slots=}" 1 9999); then
                     echo "$me: $1: node $name: max_slots= must be a whole number from 1 to 9999" >&2
                     return 2
                 fi ;;
@@ -107,6 +107,10 @@ read_hostfile() {
         done
         if ! s=$(whole "$s" 1 4096); then
             echo "$me: $1: node $name: slots= must be a whole number from 1 to 4096, got '${raw//[^[:print:]]/?}'" >&2
+            return 2
+        fi
+        if [ -n "$ms" ] && [ "$ms" -lt "$s" ]; then   # Open MPI would refuse the file
+            echo "$me: $1: node $name: max_slots=$ms is below its slots=$s; a node's ranks are at most its max_slots" >&2
             return 2
         fi
         if [ -n "$per" ] && [ "$s" != "$per" ]; then

@@ -65,6 +65,7 @@ localhost slots=1' 'nodes 127.0.0.1 and localhost are both this machine' "$t/hos
     refused $script 'n1 slots=2 cpus=4' "node n1: 'cpus=4' is not slots=N or max_slots=N" "$t/hosts" info
     refused $script 'n1 max_slots=$(id)' "node n1: max_slots= must be a whole number" "$t/hosts" info
     refused $script 'n1 max_slots=00' "node n1: max_slots= must be a whole number from 1" "$t/hosts" info
+    refused $script 'n1 slots=4 max_slots=2' "node n1: max_slots=2 is below its slots=4" "$t/hosts" info
     refused $script '-oProxyCommand=touch${IFS}/tmp/PWNED slots=2' "a host name is letters, digits" "$t/hosts" info
     refused $script 'n$(id) slots=2' "node 'n\$(id)': a host name is letters" "$t/hosts" info
     refused $script "$(printf 'a%.0s' $(seq 254)) slots=2" "254 characters; a host name has at most 253" \
