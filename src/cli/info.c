@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/optim.h"
+#include "core/parallel.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/ckpt.h"
@@ -17,8 +18,10 @@
 #include "io/weights.h"
 
 static const char usage[] =
-    "usage: scratchnet info --model M.cfg | --weights W.h5 [--ranks P]\n"
-    "  --ranks P   estimate memory per rank for P ranks (default 1)\n";
+    "usage: scratchnet info --model M.cfg | --weights W.h5 [--ranks P] [--threads T]\n"
+    "  --ranks P     estimate memory per rank for P ranks (default 1)\n"
+    "  --threads T   threads per rank, for the layers' workspace (default:\n"
+    "                OMP_NUM_THREADS, else this machine's cores / P, as train picks)\n";
 
 /* "1.23 M" style numbers. */
 static const char *human(double v, char *buf, size_t n)
@@ -75,12 +78,13 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
     cli_printf("memory per rank at batch %d / %ld rank%s = %d: about %.4g MB (parameters, "
                "gradients and %d optimizer state%s %.4g MB; layer outputs, output gradients, the "
                "input batch and what layers keep for backward %.4g MB, per example %.4g MB of "
-               "outputs and %.4g MB kept; the layers' workspace %.4g MB)\n", net->batch, ranks,
-               ranks == 1 ? "" : "s", b, (double)z.total_bytes / 1e6, states,
+               "outputs and %.4g MB kept; the layers' workspace %.4g MB at %d thread%s)\n",
+               net->batch, ranks, ranks == 1 ? "" : "s", b, (double)z.total_bytes / 1e6, states,
                states == 1 ? "" : "s",
                (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
                (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6,
-               (double)z.ws_bytes / 1e6);
+               (double)z.ws_bytes / 1e6, sn_parallel_threads(),
+               sn_parallel_threads() == 1 ? "" : "s");
     if (net->batch % ranks != 0)   /* train refuses such a run: say so here, where it is planned */
         cli_printf("note: the global batch %d is not divisible by %ld ranks, which train "
                    "refuses (--batch, or another rank count)\n", net->batch, ranks);
@@ -171,13 +175,14 @@ static void print_table(const char *model, const char *weights, const struct sn_
 int sn_cmd_info(int argc, char **argv)
 {
     const char *model = NULL, *weights = NULL;
-    long ranks = 1;
+    long ranks = 1, threads = 0;
     struct cli_opt opts[] = {
         CLI_STR("model", &model),
         CLI_STR("weights", &weights),
         CLI_INT("ranks", &ranks, 1, 1 << 24),
+        CLI_INT("threads", &threads, 1, CLI_MAX_THREADS),
     };
-    int code, rc = cli_parse(argc, argv, 2, opts, 3, NULL, 0, NULL);
+    int code, rc = cli_parse(argc, argv, 2, opts, 4, NULL, 0, NULL);
     if (rc == CLI_HELP)
         return cli_usage(usage);
     if (!rc && !model == !weights)
@@ -196,6 +201,12 @@ int sn_cmd_info(int argc, char **argv)
         if (model)
             cli_warn_input_order(&m->in_shape, model);
         print_table(model, weights, &net, m);
+        /* the workspace grows with the threads: a rank's, as train picks them
+         * (--threads, else OMP_NUM_THREADS, which OpenMP has read, else the
+         * cores shared by the ranks) */
+        const long per_rank = sn_parallel_cores() / ranks;
+        sn_parallel_set_threads(threads ? (int)threads : getenv("OMP_NUM_THREADS")
+                                ? sn_parallel_threads() : per_rank > 1 ? (int)per_rank : 1);
         print_memory(m, &net, ranks);
         if (weights)
             print_record(weights);

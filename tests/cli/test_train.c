@@ -1197,6 +1197,20 @@ static void test_train_info(void **state)
         !strstr(out, "parameters: 103, 2 learnt and 101 frozen"))
         fail_msg("exit %d: %s", rc, out);
     free(out);
+    /* the workspace is a rank's: --threads, else OMP_NUM_THREADS, else cores / P */
+    static const struct { const char *env, *flags, *want; } threads[] = {
+        { "", "--threads 3", "MB at 3 threads)" },
+        { "OMP_NUM_THREADS=1 ", "--ranks 2", "MB at 1 thread)" },
+        { "", "--ranks 4096", "MB at 1 thread)" },
+    };
+    for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++) {
+        rc = sn_test_run("%s" BIN " info --model %s %s", threads[i].env,
+                         sn_test_path("frozen.cfg"), threads[i].flags);
+        out = out_text();
+        if (rc != 0 || !strstr(out, threads[i].want))
+            fail_msg("info %s: exit %d: %s", threads[i].flags, rc, out);
+        free(out);
+    }
 }
 
 /* 1 rank and 2 ranks at the same global batch reach the same parameters
