@@ -2,6 +2,8 @@
 #include "io/idx.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -29,6 +31,50 @@ static int read_exact(gzFile g, void *buf, size_t n)
     return 0;
 }
 
+/* After a gzread that came short: zlib's reason when the gzip data is
+ * damaged or cut short (a short IDX file is named only when it is one). */
+static int gz_damage(gzFile g, const char *path)
+{
+    int err = Z_OK;
+    const char *msg = gzerror(g, &err);
+    if (err == Z_ERRNO)
+        return sn_fail(SN_EIO, "%s: cannot read: %s", path, strerror(errno));
+    if (err == Z_BUF_ERROR)
+        return sn_fail(SN_EDAMAGED, "%s: the gzip data is cut short (the file ends inside its "
+                       "compressed stream)", path);
+    const size_t n = strlen(path);   /* zlib's message starts "path: " */
+    if (err != Z_OK)
+        return sn_fail(SN_EDAMAGED, "%s: damaged gzip data (%s)", path,
+                       strncmp(msg, path, n) == 0 && msg[n] == ':' ? msg + n + 2 : msg);
+    return SN_OK;
+}
+
+/* A gzip file ends with its stream's trailer, the CRC-32 and the length
+ * of what it holds: bytes after the stream, which gzread passes over, leave
+ * other last 8 bytes (as trailing bytes of an uncompressed file are
+ * refused).  x is the whole content read: its header, then its data. */
+static int gz_trailer_last(const char *path, const struct sn_idx *x)
+{
+    unsigned char hdr[4 + 4 * SN_IDX_MAX_DIMS] = { 0, 0, 0x08, (unsigned char)x->ndim }, t[8];
+    for (int i = 0; i < x->ndim; i++)
+        for (int k = 0; k < 4; k++)
+            hdr[4 + 4 * i + k] = (unsigned char)(x->dims[i] >> (24 - 8 * k));
+    const size_t hlen = 4 + 4 * (size_t)x->ndim;
+    uLong crc = crc32(crc32(0L, hdr, (uInt)hlen), x->data, (uInt)x->len);
+    const uint32_t size = (uint32_t)(hlen + x->len);
+    FILE *f = fopen(path, "rb");
+    const bool read = f && fseek(f, -8, SEEK_END) == 0 && fread(t, 1, 8, f) == 8;
+    if (f)
+        fclose(f);
+    if (!read)
+        return sn_fail(SN_EIO, "%s: cannot read its gzip trailer: %s", path, strerror(errno));
+    for (int k = 0; k < 4; k++)
+        if (t[k] != (unsigned char)(crc >> (8 * k)) || t[4 + k] != (unsigned char)(size >> (8 * k)))
+            return sn_fail(SN_EINVAL, "%s: bytes after the gzip stream of the IDX file (or a "
+                           "second stream): give the file as gzip wrote it", path);
+    return SN_OK;
+}
+
 /* The header's dimensions into out->dims and their product (bytes of
  * data) into out->len, refused when one is 0 or the data exceeds
  * IDX_MAX_BYTES, naming every dimension. */
@@ -40,8 +86,10 @@ static int read_dims(gzFile g, const char *path, struct sn_idx *out)
     out->len = 1;
     for (int i = 0; i < out->ndim; i++) {
         unsigned char b[4];
-        if (read_exact(g, b, 4) != 0)
-            return sn_fail(SN_EINVAL, "%s: truncated IDX header", path);
+        if (read_exact(g, b, 4) != 0) {
+            const int rc = gz_damage(g, path);
+            return rc ? rc : sn_fail(SN_EINVAL, "%s: truncated IDX header", path);
+        }
         size_t d = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
         if (d == 0)
             return sn_fail(SN_EINVAL, "%s: IDX dimension %d has size 0", path, i);
@@ -70,9 +118,10 @@ static int read_header(const char *path, struct sn_idx *out, gzFile *g)
     if (!*g)
         return sn_fs_open_failed(path, errno, NULL);
     unsigned char hdr[4];
-    if (read_exact(*g, hdr, 4) != 0)
-        rc = sn_fail(SN_EINVAL, "%s: too short for an IDX header", path);
-    else if (hdr[0] != 0 || hdr[1] != 0)
+    if (read_exact(*g, hdr, 4) != 0) {
+        if (!(rc = gz_damage(*g, path)))
+            rc = sn_fail(SN_EINVAL, "%s: too short for an IDX header", path);
+    } else if (hdr[0] != 0 || hdr[1] != 0)
         rc = sn_fail(SN_EINVAL, "%s: not an IDX file (bad magic)", path);
     else if (hdr[2] != 0x08)
         rc = sn_fail(SN_EINVAL, "%s: IDX element type 0x%02x is not unsigned byte (0x08)",
@@ -123,8 +172,9 @@ int sn_idx_read(const char *path, struct sn_idx *out)
             goto out_close;
         int got = gzread(g, out->data + have, want > (1u << 30) ? (1u << 30) : (unsigned)want);
         if (got <= 0) {
-            rc = sn_fail(SN_EINVAL, "%s: truncated: the header promises %zu data bytes, the file "
-                         "has %zu", path, out->len, have);
+            if (!(rc = gz_damage(g, path)))
+                rc = sn_fail(SN_EINVAL, "%s: truncated: the header promises %zu data bytes, the "
+                             "file has %zu", path, out->len, have);
             goto out_close;
         }
         have += (size_t)got;
@@ -136,8 +186,12 @@ int sn_idx_read(const char *path, struct sn_idx *out)
     unsigned char extra;
     if (gzread(g, &extra, 1) != 0)
         rc = sn_fail(SN_EINVAL, "%s: trailing bytes after the %zu data bytes", path, out->len);
+    else if (!(rc = gz_damage(g, path)) && !gzdirect(g))
+        rc = gz_trailer_last(path, out);
 out_close:
-    gzclose(g);
+    if (gzclose(g) == Z_BUF_ERROR && !rc)   /* the stream ended before its trailer */
+        rc = sn_fail(SN_EDAMAGED, "%s: the gzip data is cut short (the file ends inside its "
+                     "compressed stream)", path);
     if (rc)
         sn_idx_free(out);
     return rc;

@@ -199,6 +199,12 @@ static void fixtures_data_files(void)
                                            'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k',
                                            'l' };   /* 2 images of 3x2 */
     write_bytes("images32.idx", img32, sizeof img32);
+    /* images2.idx gzipped, then damaged: its CRC changed, its end cut, junk after it */
+    assert_int_equal(sn_test_run("cd %s && gzip -nc images2.idx > gzcrc.idx.gz && "
+                                 "cp gzcrc.idx.gz gzcut.idx.gz && cp gzcrc.idx.gz gzjunk.idx.gz && "
+                                 "printf '\\377\\377' | dd of=gzcrc.idx.gz bs=1 seek=$(( $(stat -c %%s "
+                                 "gzcrc.idx.gz) - 8 )) conv=notrunc 2>/dev/null && truncate -s -5 "
+                                 "gzcut.idx.gz && printf junk >> gzjunk.idx.gz", fx), 0);
 
     assert_int_equal(mkdir(fx_path("sub"), 0777), 0);
     assert_int_equal(mkdir(fx_path("classes"), 0777), 0);

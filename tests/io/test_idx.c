@@ -93,11 +93,52 @@ static void test_idx_rejects_bad_files(void **state)
     assert_int_equal(sn_idx_read(sn_test_path("nothing-here"), &x), SN_EINVAL);
 }
 
+/* A gzip file damaged, cut or followed by other bytes is named as such:
+ * never read as a short IDX file, never converted as if whole. */
+static void test_idx_rejects_bad_gzip(void **state)
+{
+    (void)state;
+    unsigned char b[16 + 12] = { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3 };
+    const char *p = sn_test_path("g.gz");
+    write_file(p, b, sizeof b, true);
+    FILE *f = fopen(p, "rb");
+    unsigned char z[256];
+    const size_t n = fread(z, 1, sizeof z, f);
+    fclose(f);
+    static const struct { int how; int code; const char *words; } cases[] = {
+        { 0, SN_EDAMAGED, "damaged gzip data (incorrect data check)" },   /* CRC byte flipped */
+        { 1, SN_EDAMAGED, "the gzip data is cut short" },                 /* trailer cut */
+        { 2, SN_EDAMAGED, "the gzip data is cut short" },                 /* cut in the middle */
+        { 3, SN_EINVAL, "bytes after the gzip stream" },                  /* junk after it */
+        { 4, SN_EINVAL, "trailing bytes after the 12 data bytes" },       /* a second stream */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char c[600];
+        size_t m = n;
+        memcpy(c, z, n);
+        if (cases[i].how == 0)
+            c[n - 8] ^= 1;
+        m = cases[i].how == 1 ? n - 6 : cases[i].how == 2 ? n / 2 : m;
+        if (cases[i].how == 3)
+            memcpy(c + n, "junkjunk", 8), m = n + 8;
+        if (cases[i].how == 4)
+            memcpy(c + n, z, n), m = 2 * n;
+        write_file(p, c, m, false);
+        struct sn_idx x;
+        const int rc = sn_idx_read(p, &x);
+        if (rc != cases[i].code || !strstr(sn_errmsg(), cases[i].words))
+            fail_msg("case %zu: got %d '%s', wanted %d '%s'", i, rc, sn_errmsg(), cases[i].code,
+                     cases[i].words);
+        assert_null(x.data);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idx_reads_images),
         cmocka_unit_test(test_idx_rejects_bad_files),
+        cmocka_unit_test(test_idx_rejects_bad_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
