@@ -83,6 +83,10 @@ int cli_printf(const char *fmt, ...)
 
 int cli_eprintf(const char *fmt, ...)
 {
+    /* what stdout holds goes first: with 2>&1 (a batch job's log) an error
+     * or stop line lands after the table rows printed before it, not inside
+     * one when stdout's buffer is flushed at exit */
+    fflush(stdout);
     va_list ap;
     va_start(ap, fmt);
     int n = say(stderr, fmt, ap);

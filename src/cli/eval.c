@@ -463,8 +463,12 @@ static int eval_pass(const struct eval_flags *f, struct eval_run *r)
         return code;
     if (sn_dist_rank() == 0)
         print_result(f->split, &e, r->s, &r->net, r->cm, r->K, r->names);
-    rc = f->cpng && sn_dist_rank() == 0 ? draw_confusion(r->cm, r->K, r->names, f->cpng) : SN_OK;
-    if ((code = cli_agree(rc)))
+    if (f->cpng) {   /* rank 0 draws alone; a stop another rank gets is passed on */
+        cli_relay_stops();
+        rc = sn_dist_rank() == 0 ? draw_confusion(r->cm, r->K, r->names, f->cpng) : SN_OK;
+        cli_await_rank0();
+    }
+    if ((code = cli_agree(cli_nothing_written(rc))))   /* a stop says the picture is not there */
         return code;
     if (f->cpng && sn_dist_rank() == 0)
         cli_printf("wrote %s\n", cli_line(f->cpng));
