@@ -69,10 +69,13 @@ static int read_meta(const char *weights, const struct sn_model *m, int outputs,
     if (!meta->known && !image)
         meta->scale = 1.0;
     size_t len = sn_shape_len(is);
-    if (meta->n_norm > 0 && (len % (size_t)meta->n_norm != 0 ||
+    /* one value for every element, or one a channel (a feature), as the
+     * data reader and predict apply them */
+    if (meta->n_norm > 1 && (len % (size_t)meta->n_norm != 0 ||
                              (is->ndim == 3 && meta->n_norm != is->d[0])))
-        return sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input",
-                       weights, meta->n_norm, is->ndim == 3 ? is->d[0] : 1);
+        return sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input "
+                       "(1, or one a channel)", weights, meta->n_norm,
+                       is->ndim == 3 ? is->d[0] : 1);
     return SN_OK;
 }
 

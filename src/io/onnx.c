@@ -599,10 +599,11 @@ static const char *emit_preprocess(struct gb *g, const struct sn_shape *in,
     }
     if (!meta || meta->n_norm == 0)
         return x;
-    /* per channel (C,1,1) for images; for (F) and (T,F) samples one per
-     * feature (the last dimension) or one for all, spread over every
-     * element as the data reader applies them (element k: value k mod n) */
-    bool image = in->ndim == 3 && in->d[0] == meta->n_norm;
+    /* per channel (C,1,1) for images, or one (1,1,1) for all; for (F) and
+     * (T,F) samples one per feature (the last dimension) or one for all,
+     * spread over every element as the data reader applies them (element
+     * k: value k mod n) */
+    bool image = in->ndim == 3 && (in->d[0] == meta->n_norm || meta->n_norm == 1);
     int64_t d[SN_MAX_DIMS] = { meta->n_norm, 1, 1 };
     int nd = 3;
     if (!image) {

@@ -40,8 +40,9 @@ static const char *const class_names[K] = {
 static uint8_t grey_test[N_TEST * 28 * 28], colour_test[N_TEST * 3 * 32 * 32];
 
 /* /train and /test of (C,H,W) uint8 pixels from a fixed stream, scale
- * 1/255, per-channel mean and std when norm; classes at the root. */
-static void write_dataset(const char *path, int C, int H, int W, bool norm, uint8_t *test_x)
+ * 1/255, n_norm values of mean and std (none, one for every channel, or
+ * one a channel); classes at the root. */
+static void write_dataset(const char *path, int C, int H, int W, int n_norm, uint8_t *test_x)
 {
     struct sn_h5 *f;
     assert_int_equal(sn_h5_create(path, &f), SN_OK);
@@ -63,9 +64,9 @@ static void write_dataset(const char *path, int C, int H, int W, bool norm, uint
         assert_int_equal(sn_h5_write(f, yp, 1, yd, SN_H5_I32, y), SN_OK);
         double scale = 1.0 / 255.0, mean[3] = { 0.49, 0.48, 0.45 }, std[3] = { 0.25, 0.24, 0.26 };
         assert_int_equal(sn_h5_attr_set_f64(f, xp, "scale", &scale, 1), SN_OK);
-        if (norm) {
-            assert_int_equal(sn_h5_attr_set_f64(f, xp, "mean", mean, (size_t)C), SN_OK);
-            assert_int_equal(sn_h5_attr_set_f64(f, xp, "std", std, (size_t)C), SN_OK);
+        if (n_norm) {
+            assert_int_equal(sn_h5_attr_set_f64(f, xp, "mean", mean, (size_t)n_norm), SN_OK);
+            assert_int_equal(sn_h5_attr_set_f64(f, xp, "std", std, (size_t)n_norm), SN_OK);
         }
         if (!split)
             free(x);
@@ -98,8 +99,8 @@ static int setup(void **state)
     if (!have_ort)
         printf("SKIP: no node or no %s/onnxruntime-node: ONNX Runtime is not run (make deps "
                "installs them)\n", ort_modules);
-    write_dataset(sn_test_path("grey.h5"), 1, 28, 28, false, grey_test);
-    write_dataset(sn_test_path("colour.h5"), 3, 32, 32, true, colour_test);
+    write_dataset(sn_test_path("grey.h5"), 1, 28, 28, 0, grey_test);
+    write_dataset(sn_test_path("colour.h5"), 3, 32, 32, 3, colour_test);
     return 0;
 }
 
@@ -417,6 +418,37 @@ static void test_export_metadata(void **state)
                        sn_test_path("m.onnx"), sn_test_path("names.txt")), "metadata check");
 }
 
+/* A colour dataset with one mean and std for every channel (which the
+ * data format allows): export takes the weights train wrote from it, and
+ * ONNX Runtime gives predict's probabilities. */
+static void test_export_one_mean_for_colour(void **state)
+{
+    (void)state;
+    static uint8_t test_x[N_TEST * 3 * 32 * 32];
+    const char *cfg = sn_test_path("col1.cfg"), *data = sn_test_path("colour1.h5");
+    write_dataset(data, 3, 32, 32, 1, test_x);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 3,32,32\n[conv]\nfilters = 2\nsize = 3\nstride = 2\n[flatten]\n"
+          "[dense]\nunits = 10\n", f);
+    fclose(f);
+    run_ok(sn_test_run(BIN " train --model %s --data %s --steps 2 --batch 16 --out %s --quiet",
+                       cfg, data, sn_test_path("w1.h5")), "train");
+    run_ok(sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("w1.h5"), data,
+                       sn_test_path("p1.h5")), "predict");
+    run_ok(sn_test_run(BIN " export --weights %s -o %s --softmax", sn_test_path("w1.h5"),
+                       sn_test_path("m1.onnx")), "export");
+    check_model(sn_test_path("m1.onnx"));
+    const size_t n_y = (size_t)N_TEST * K;
+    float *p = malloc(n_y * sizeof *p), *y = malloc(n_y * sizeof *y);
+    assert_true(p && y);
+    read_probs(sn_test_path("p1.h5"), p, n_y);
+    if (ort_run(sn_test_path("m1.onnx"), test_x, N_TEST, 3, 32, 32, y, n_y))
+        assert_true(max_abs_diff(y, p, n_y) <= 1e-5);
+    free(p);
+    free(y);
+}
+
 /* examples/onnx/predict.js (the README's Node example) gives the class
  * and probability that scratchnet predict prints for the same image. */
 static void test_export_node_example(void **state)
@@ -470,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_export_every_kind),
         cmocka_unit_test(test_export_batch_opset_raw),
         cmocka_unit_test(test_export_metadata),
+        cmocka_unit_test(test_export_one_mean_for_colour),
         cmocka_unit_test(test_export_node_example),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
