@@ -74,10 +74,17 @@ static int check_prep(struct sn_h5 *f, const char *weights, const struct sn_mode
                       const struct sn_netcfg *net)
 {
     struct sn_data_meta meta;
+    const int outputs = net->target_input ? 0 : (int)sn_model_out_len(m);
     int rc = sn_data_meta_read(f, &meta);
     if (!rc)
         rc = cli_check_class_names(weights, "/model classes", meta.classes, meta.n_classes,
-                                   net->target_input ? 0 : (int)sn_model_out_len(m));
+                                   outputs);
+    /* a dataset may name classes a model does not predict; weights name
+     * what its outputs are (train keeps those names only) */
+    if (!rc && outputs > 0 && meta.n_classes > (size_t)outputs)
+        rc = sn_fail(SN_EINVAL, "%s: /model classes names %zu classes but the model has %d "
+                     "outputs: weights name one class an output", weights, meta.n_classes,
+                     outputs);
     sn_data_meta_free(&meta);
     return rc;
 }

@@ -174,7 +174,9 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
             rc = check_f32s(f, "input_mean", out->mean, n);
         if (!rc)
             rc = check_f32s(f, "input_std", out->std, n2);
-    }
+    } else if (!rc && sn_h5_has_attr(f, "/model", "input_std"))   /* it would be dropped */
+        rc = sn_fail(SN_EINVAL, "%s: /model has input_std but no input_mean: the two go "
+                     "together", sn_h5_path(f));
     if (!rc && sn_h5_has_attr(f, "/model", "classes"))
         rc = sn_h5_attr_get_strs(f, "/model", "classes", &out->classes, &out->n_classes);
     if (!rc)

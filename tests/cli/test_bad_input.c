@@ -81,6 +81,8 @@ static void write_wide(const char *name, const char *text, int unit, bool big_en
 
 static void make_hostile_fixtures(void);
 static void with_classes(const char *to, const char *const *names, size_t n);
+static void classes_at(const char *from, const char *to, const char *obj,
+                       const char *const *names, size_t n);
 static void target_dataset(const char *name, float v);
 static void long_cfg(const char *to);
 
@@ -1246,6 +1248,13 @@ static void hostile_weights(void)
     with_classes(fx_path("clsls.h5"), (const char *const[]){ "a\xe2\x80\xa8" "b", "b", "c" }, 3);
     with_classes(fx_path("clsnfd.h5"),
                  (const char *const[]){ "caf\xc3\xa9", "b", "cafe\xcc\x81" }, 3);
+    /* weights naming a class more than the model's 3 outputs; an input_std
+     * without input_mean */
+    char w[1100];
+    snprintf(w, sizeof w, "%s", fx_path("w.h5"));
+    classes_at(w, fx_path("wcls4.h5"), "/model", (const char *const[]){ "a", "b", "c", "d" }, 4);
+    reseal("wcls4.h5");
+    with_attr_n("w.h5", "wstdonly.h5", "/model", "input_std", (const double[]){ 0.5 }, 1, true);
     long_cfg("cfgbig.h5");
     with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);
 }
@@ -1512,24 +1521,36 @@ static void target_dataset(const char *name, float v)
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
-/* Root attribute classes of a copy of blobs.h5: n names. */
-static void with_classes(const char *to, const char *const *names, size_t n)
+/* The attribute classes of object obj in a copy of from (paths): n names. */
+static void classes_at(const char *from, const char *to, const char *obj,
+                       const char *const *names, size_t n)
 {
-    assert_int_equal(sn_test_run("cp %s/blobs.h5 %s", fx, to), 0);
+    assert_int_equal(sn_test_run("cp %s %s", from, to), 0);
     hid_t f = H5Fopen(to, H5F_ACC_RDWR, H5P_DEFAULT);
     assert_true(f >= 0);
-    if (H5Aexists(f, "classes") > 0)
-        H5Adelete(f, "classes");
+    hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
+    assert_true(o >= 0);
+    if (H5Aexists(o, "classes") > 0)
+        H5Adelete(o, "classes");
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
     hsize_t dims = n;
     hid_t sp = H5Screate_simple(1, &dims, NULL);
-    hid_t a = H5Acreate2(f, "classes", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t a = H5Acreate2(o, "classes", t, sp, H5P_DEFAULT, H5P_DEFAULT);
     assert_true(H5Awrite(a, t, names) >= 0);
     H5Aclose(a);
     H5Sclose(sp);
     H5Tclose(t);
+    H5Oclose(o);
     H5Fclose(f);
+}
+
+/* Root attribute classes of a copy of blobs.h5: n names. */
+static void with_classes(const char *to, const char *const *names, size_t n)
+{
+    char from[1100];
+    snprintf(from, sizeof from, "%s/blobs.h5", fx);
+    classes_at(from, to, "/", names, n);
 }
 
 /* Strings are data: class names, a log name and output names that try to
