@@ -169,6 +169,31 @@ static size_t split_names(char *buf, const char **names)
     return n;
 }
 
+/* --source is text a person gives, kept in the file and shown by other
+ * tools (h5dump, h5py): the rule of class names (no control, bidi or
+ * invisible character, UTF-8). */
+static int check_source(const char *source)
+{
+    char why[64];
+    if (source && sn_text_problem(source, why, sizeof why))
+        return sn_fail(SN_EUSAGE, "--source: the text holds %s; give plain text", why);
+    return SN_OK;
+}
+
+/* The root attribute source: text as check_source takes it; a path or a
+ * source carried on from another file with bytes that are not is kept
+ * with each such byte as '?', as messages show them. */
+static int set_source(struct sn_h5 *f, const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return sn_fail(SN_ENOMEM, "out of memory");
+    sn_text_clean(copy, false);
+    int rc = sn_h5_attr_set_str(f, "/", "source", copy);
+    free(copy);
+    return rc;
+}
+
 /* The readers refuse a dataset naming a class twice, in the same bytes or
  * as the same text in two Unicode forms: refuse it here. */
 static int check_repeats(const char *list)
@@ -340,6 +365,8 @@ static int convert_idx(int argc, char **argv)
     if (!rc && classes)
         rc = check_names(classes);
     if (!rc)
+        rc = check_source(source);
+    if (!rc)
         rc = not_same(images, "--test-images", timages);
     if (!rc) {
         const char *ins[] = { images, labels, timages, tlabels },
@@ -382,7 +409,7 @@ static int convert_idx(int argc, char **argv)
             free(buf);
         }
         if (!rc)
-            rc = sn_h5_attr_set_str(f, "/", "source", source ? source : images);
+            rc = set_source(f, source ? source : images);
         if (!rc)   /* a stop: nothing committed */
             rc = sn_interrupt_check("writing the file");
         if (f) {
@@ -420,7 +447,7 @@ static int fill_folder(struct sn_h5 *f, const void *ctx)
         rc = sn_h5_attr_set_strs(f, "/", "classes", (const char *const *)j->train->classes,
                                  (size_t)j->train->n_classes);
     if (!rc)
-        rc = sn_h5_attr_set_str(f, "/", "source", j->source);
+        rc = set_source(f, j->source);
     return rc ? rc : sn_interrupt_check("writing the file");   /* nothing committed */
 }
 
@@ -571,7 +598,7 @@ static int subset_source(struct sn_h5 *f, const struct subset_job *j)
     if (!rc) {
         sprintf(text, "classes %s of %s%s%s", j->classes, sn_h5_path(j->d->f),
                 was ? ", made from " : "", was ? was : "");
-        rc = sn_h5_attr_set_str(f, "/", "source", text);
+        rc = set_source(f, text);
     }
     free(text);
     free(was);
@@ -720,6 +747,8 @@ static int convert_images(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --size: its images are all 32x32");
     if (!rc && size)
         rc = parse_size(size, &fit_h, &fit_w);
+    if (!rc)
+        rc = check_source(source);
     if (!rc && (n_pos != 1 || !out))
         rc = sn_fail(SN_EUSAGE, "convert %s needs DIR and -o (see --help)", argv[2]);
     if (!rc)
