@@ -265,11 +265,24 @@ void sn_data_meta_classes_str(const struct sn_data_meta *m, char *buf, size_t le
         snprintf(buf + at, len - at, m->n_classes > 4 ? ", ... %zu names)" : ")", m->n_classes);
 }
 
+/* path is a dataset given where weights belong. */
+static int dataset_not_weights(const char *path, const char *holds)
+{
+    return sn_fail(SN_EINVAL, "%s is a dataset (it holds %s), not a weights file: are two file "
+                   "names swapped?", path, holds);
+}
+
 int sn_weights_open(const char *path, struct sn_h5 **f)
 {
     int rc = sn_h5_check_seal(path);
-    if (rc == SN_EDAMAGED)
-        return rc;
+    if (rc == SN_EDAMAGED) {
+        /* a dataset convert sealed and h5py then extended (a /val added)
+         * fails the seal, and is still a dataset: that is said first */
+        char was[1024];
+        snprintf(was, sizeof was, "%s", sn_errmsg());
+        return sn_file_kind(path) == SN_FILE_DATASET ? dataset_not_weights(path, "/SPLIT/x arrays")
+                                                      : sn_fail(rc, "%s", was);
+    }
     /* the seal is a checksum anyone can recompute: a crafted file that
      * crashes libhdf5 may carry one */
     rc = sn_h5_probe_all(path);
@@ -327,9 +340,7 @@ int sn_weights_read_cfg(const char *path, char **cfg_text)
         return rc;
     if (!sn_h5_has_attr(f, "/model", "cfg") &&
         (sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x")))
-        rc = sn_fail(SN_EINVAL, "%s is a dataset (it holds %s), not a weights file: are two "
-                     "file names swapped?", path,
-                     sn_h5_exists(f, "/train/x") ? "/train/x" : "/test/x");
+        rc = dataset_not_weights(path, sn_h5_exists(f, "/train/x") ? "/train/x" : "/test/x");
     else if (!sn_h5_has_attr(f, "/model", "cfg"))
         rc = sn_fail(SN_EINVAL, "%s: not a scratchnet weights file (no /model cfg attribute)",
                      path);

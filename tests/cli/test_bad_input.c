@@ -1255,6 +1255,8 @@ static void hostile_weights(void)
     classes_at(w, fx_path("wcls4.h5"), "/model", (const char *const[]){ "a", "b", "c", "d" }, 4);
     reseal("wcls4.h5");
     with_attr_n("w.h5", "wstdonly.h5", "/model", "input_std", (const double[]){ 0.5 }, 1, true);
+    /* a dataset convert wrote, then changed by another tool (its seal no longer matches) */
+    with_attr_n("onebatch.h5", "dataedit.h5", "/", "note", (const double[]){ 1 }, 1, false);
     long_cfg("cfgbig.h5");
     with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);
 }
