@@ -2,7 +2,9 @@
  * in the spirit of Keras's model.summary(): the [net] settings, then per
  * layer its name, kind, output shape, parameters, forward FLOPs and
  * activation memory per example; totals; and an estimate of the memory a
- * rank needs at the configured batch (--ranks P splits it). */
+ * rank needs at the configured batch (--ranks P splits it).  --data: what
+ * a dataset holds, as the readers take it (splits, preparation, class
+ * names as text, source). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +15,20 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/ckpt.h"
+#include "io/dataset.h"
+#include "io/h5.h"
 #include "io/modelfile.h"
 #include "io/record.h"
 #include "io/weights.h"
 
 static const char usage[] =
-    "usage: scratchnet info --model M.cfg | --weights W.h5 [--ranks P] [--threads T]\n"
+    "usage: scratchnet info --model M.cfg | --weights W.h5 [--ranks P] [--threads T] [--batch B]\n"
+    "       scratchnet info --data D.h5\n"
     "  --ranks P     estimate memory per rank for P ranks (default 1)\n"
+    "  --batch B     the global batch to estimate at (default: the model file's)\n"
     "  --threads T   threads per rank, for the layers' workspace (default:\n"
-    "                OMP_NUM_THREADS, else this machine's cores / P, as train picks)\n";
+    "                OMP_NUM_THREADS, else this machine's cores / P, as train picks)\n"
+    "  --data D.h5   the dataset's splits, preparation, class names and source\n";
 
 /* "1.23 M" style numbers. */
 static const char *human(double v, char *buf, size_t n)
@@ -172,21 +179,76 @@ static void print_table(const char *model, const char *weights, const struct sn_
                human(3 * t.flops, tb, sizeof tb));
 }
 
+/* One split as the readers take it: rows, sample shape and type, labels
+ * or targets, and how its inputs are prepared. */
+static void print_split(const struct sn_split *s)
+{
+    char shape[64], prep[96] = "";
+    sn_shape_str(&s->shape, shape, sizeof shape);
+    if (s->n_norm == 1)
+        snprintf(prep, sizeof prep, ", mean %g, std %g", s->mean[0], s->std[0]);
+    else if (s->n_norm > 1)
+        snprintf(prep, sizeof prep, ", mean and std %d values each (first %g, %g)", s->n_norm,
+                 s->mean[0], s->std[0]);
+    cli_printf("  /%-5s %zu rows of %s %s, %s, scale %g%s\n", s->name, s->n, shape,
+               s->x_u8 ? "uint8" : "float", !s->has_y ? "no y" : s->y_int ? "int labels"
+               : s->y_k == 1 ? "1 float target" : "float targets", s->scale, prep);
+}
+
+/* What a dataset holds, checked as train and eval check it. */
+static int print_data(const char *path)
+{
+    struct sn_dataset *ds = NULL;
+    char **names = NULL, *source = NULL;
+    size_t n_names = 0;
+    int rc = sn_dataset_open(path, &ds);
+    if (!rc)
+        rc = cli_check_dataset_classes(ds, path, 0, &n_names);
+    if (!rc && n_names)
+        rc = sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n_names);
+    if (!rc && sn_h5_has_attr(ds->f, "/", "source") &&
+        sn_h5_attr_get_str(ds->f, "/", "source", &source) != SN_OK)
+        source = NULL;   /* a source that is not text is no reason to refuse the data */
+    if (!rc && sn_dist_rank() == 0) {
+        cli_printf("dataset %s\n", cli_line(path));
+        const struct sn_split *sp[] = { &ds->train, &ds->val, &ds->test };
+        for (int i = 0; i < 3; i++)
+            if (sp[i]->present)
+                print_split(sp[i]);
+        cli_printf("classes: %zu%s\n", n_names, n_names ? "" : " named (labels are numbers)");
+        for (size_t k = 0; k < n_names; k++)
+            cli_printf("  %zu %s\n", k, cli_line(names[k]));
+        if (source)
+            cli_printf("source: %s\n", cli_line(source));
+    }
+    sn_h5_free_strs(names, n_names);
+    free(source);
+    sn_dataset_close(ds);
+    return rc;
+}
+
 int sn_cmd_info(int argc, char **argv)
 {
-    const char *model = NULL, *weights = NULL;
-    long ranks = 1, threads = 0;
+    const char *model = NULL, *weights = NULL, *data = NULL;
+    long ranks = 1, threads = 0, batch = 0;
     struct cli_opt opts[] = {
         CLI_STR("model", &model),
         CLI_STR("weights", &weights),
         CLI_INT("ranks", &ranks, 1, 1 << 24),
         CLI_INT("threads", &threads, 1, CLI_MAX_THREADS),
+        CLI_STR("data", &data),
+        CLI_INT("batch", &batch, 1, 1 << 24),
     };
-    int code, rc = cli_parse(argc, argv, 2, opts, 4, NULL, 0, NULL);
+    int code, rc = cli_parse(argc, argv, 2, opts, 6, NULL, 0, NULL);
     if (rc == CLI_HELP)
         return cli_usage(usage);
-    if (!rc && !model == !weights)
-        rc = sn_fail(SN_EUSAGE, "info needs exactly one of --model and --weights");
+    if (!rc && (!model + !weights + !data) != 2)
+        rc = sn_fail(SN_EUSAGE, "info needs exactly one of --model, --weights and --data");
+    if (!rc && data && (cli_seen(opts, 6, "ranks") || threads || batch))
+        rc = sn_fail(SN_EUSAGE, "info --data takes no --ranks, --threads or --batch: they "
+                     "size a model");
+    if (!rc && data)
+        return cli_agree(print_data(data));
     char *text = NULL;
     struct sn_netcfg net;
     struct sn_model *m = NULL;
@@ -207,6 +269,8 @@ int sn_cmd_info(int argc, char **argv)
         const long per_rank = sn_parallel_cores() / ranks;
         sn_parallel_set_threads(threads ? (int)threads : getenv("OMP_NUM_THREADS")
                                 ? sn_parallel_threads() : per_rank > 1 ? (int)per_rank : 1);
+        if (batch)   /* as train --batch sets it */
+            net.batch = (int)batch;
         print_memory(m, &net, ranks);
         if (weights)
             print_record(weights);

@@ -202,8 +202,9 @@ static int bad_y_shape(const char *file, const char *yp, int ny, const size_t *y
                    "float targets (N, K)%s", file, yp, kind, shape, fix);
 }
 
-/* " (the file's splits: train, val)" or " (the file has no split)": what
- * a command asking for a missing one could take instead. */
+/* " (the file's splits: train, val)", or what the file is when it is a
+ * weights file or a checkpoint, or " (the file has no split)": what a
+ * command asking for a missing one could take instead. */
 static void splits_there(struct sn_dataset *d, char *buf, size_t len)
 {
     static const char *const names[] = { "train", "test", "val" };
@@ -216,7 +217,12 @@ static void splits_there(struct sn_dataset *d, char *buf, size_t len)
             n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : " (the file's splits: ",
                                   names[i]);
     }
-    snprintf(buf + n, len - n, "%s", n ? ")" : " (the file has no split)");
+    snprintf(buf + n, len - n, "%s", n ? ")"
+             : sn_h5_exists(d->f, "/state") ? " (the file is a checkpoint: are two file names "
+                                              "swapped?)"
+             : sn_h5_has_attr(d->f, "/model", "cfg") ? " (the file is a model's weights: are "
+                                                       "two file names swapped?)"
+             : " (the file has no split)");
 }
 
 static int open_split(struct sn_dataset *d, const char *name, bool required,

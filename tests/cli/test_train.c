@@ -1199,6 +1199,19 @@ static void test_train_info(void **state)
         !strstr(out, "parameters: 103, 2 learnt and 101 frozen"))
         fail_msg("exit %d: %s", rc, out);
     free(out);
+    /* --data: the splits as the readers take them, and the class names */
+    rc = sn_test_run(BIN " info --data %s", sn_test_path("blobs.h5"));
+    out = out_text();
+    if (rc != 0 || !strstr(out, "  /train ") || !strstr(out, " rows of 8 float, int labels, "
+                                                          "scale 1\n") || !strstr(out, "classes: "))
+        fail_msg("info --data: exit %d: %s", rc, out);
+    free(out);
+    /* --batch sizes the estimate as train --batch would */
+    rc = sn_test_run(BIN " info --model %s --batch 96 --ranks 2", sn_test_path("frozen.cfg"));
+    out = out_text();
+    if (rc != 0 || !strstr(out, "memory per rank at batch 96 / 2 ranks = 48: "))
+        fail_msg("info --batch: exit %d: %s", rc, out);
+    free(out);
     /* the workspace is a rank's: --threads, else OMP_NUM_THREADS, else cores / P */
     static const struct { const char *env, *flags, *want; } threads[] = {
         { "", "--threads 3", "MB at 3 threads)" },
