@@ -1136,6 +1136,20 @@ static void test_train_eval_confusion_png(void **state)
         free(gp_err);
         free(gp_out);
     }
+    /* a gnuplot that fails: its error follows the results in a 2>&1 log
+     * (stdout is flushed before every stderr line) */
+    rc = sn_test_run("mkdir -p %s && printf '#!/bin/sh\\nexit 3\\n' > %s/gnuplot && chmod +x "
+                     "%s/gnuplot && PATH=%s:$PATH " BIN " eval --weights %s --data %s "
+                     "--confusion-png %s > %s 2>&1", sn_test_path("fakegp"),
+                     sn_test_path("fakegp"), sn_test_path("fakegp"), sn_test_path("fakegp"),
+                     sn_test_path("w.h5"), sn_test_path("blobs.h5"), sn_test_path("cm3.png"),
+                     sn_test_path("both.txt"));
+    char *both = sn_test_slurp(sn_test_path("both.txt"));
+    const char *res = both ? strstr(both, "macro mean") : NULL,
+               *gp = both ? strstr(both, "scratchnet: error: gnuplot failed") : NULL;
+    if (rc != 1 || !res || !gp || gp < res)
+        fail_msg("eval with a failing gnuplot: exit %d, log: %s", rc, both ? both : "");
+    free(both);
 }
 
 /* predict: one row per example, argmax agreeing with eval's accuracy; a
