@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "core/checked.h"
@@ -95,11 +96,18 @@ static bool is_image_name(const char *name)
 }
 
 /* A dataset is held whole until it is written: at most half of the
- * machine's memory (a --size of 16384x16384 doubled its buffer until
- * realloc failed, tens of GB on a shared machine).  0 if unknown. */
+ * memory the process may use, the machine's or its address-space limit
+ * (ulimit -v) when lower (a --size of 16384x16384 doubled its buffer until
+ * realloc failed, tens of GB on a shared machine; under a limit, it decoded
+ * for 30 s first).  0 if unknown. */
 static double half_memory(void)
 {
-    return 0.5 * (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        (double)as.rlim_cur < mem)
+        mem = (double)as.rlim_cur;
+    return 0.5 * mem;
 }
 
 /* A colour image among grey ones makes the whole set colour: the grey
@@ -112,8 +120,9 @@ static int widen_to_colour(struct sn_folder *out, size_t cap, const char *path)
     const double half = half_memory();
     if (!sn_mul_ok(cap, 3 * plane, &bytes) || (half > 0 && (double)bytes > half))
         return sn_fail(SN_ENOMEM, "%s: a colour image: %zu images of 3x%dx%d would take more "
-                       "than half of this machine's %.0f MB of memory (a smaller --size, or "
-                       "fewer images)", path, cap, out->H, out->W, 2.0 * half / 1048576.0);
+                       "than half of the %.0f MB of memory this process may use (a smaller "
+                       "--size, or fewer images)", path, cap, out->H, out->W,
+                       2.0 * half / 1048576.0);
     uint8_t *x = realloc(out->x, bytes);
     if (!x)
         return sn_fail(SN_ENOMEM, "%s: out of memory widening %zu grey images to colour "
@@ -129,11 +138,17 @@ static int widen_to_colour(struct sn_folder *out, size_t cap, const char *path)
     return SN_OK;
 }
 
+/* The images out's buffers hold room for, and how many the class folders
+ * hold (counted before any is read): the buffers never grow past that. */
+struct room {
+    size_t cap, expect;
+};
+
 /* Append img (read from path, class c) to out, fitted to fit_h x fit_w
  * when they are > 0; the first image sets out's shape, and with fitting
  * the set is colour as soon as one image is (test images follow like's). */
 static int add_image(struct sn_folder *out, const struct sn_folder *like, int fit_h, int fit_w,
-                     const struct sn_image *img, const char *path, int c, size_t *cap)
+                     const struct sn_image *img, const char *path, int c, struct room *room)
 {
     const bool fit = fit_h > 0 && fit_w > 0;
     if (out->n == 0) {
@@ -151,17 +166,19 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
                        img->channels != out->C ? ", in colour when any image is colour" : "");
     }
     if (fit && !like && out->C == 1 && img->channels == 3 && out->n > 0) {
-        int rc = widen_to_colour(out, *cap, path);
+        int rc = widen_to_colour(out, room->cap, path);
         if (rc)
             return rc;
     }
     const size_t row = (size_t)out->C * out->H * out->W;
-    if (out->n == *cap) {
+    if (out->n == room->cap) {
         /* Start with about 64 MB of images (at most 1024): a first image of
          * 200 MB must not ask for 1024 of its size at once. */
-        size_t ncap = *cap ? 2 * *cap : 1 + (64u << 20) / row, bytes = 0;
-        if (!*cap && ncap > 1024)
+        size_t ncap = room->cap ? 2 * room->cap : 1 + (64u << 20) / row, bytes = 0;
+        if (!room->cap && ncap > 1024)
             ncap = 1024;
+        if (ncap > room->expect)   /* no room for images that are not there */
+            ncap = room->expect;
         /* doubling stops at what half the memory holds: the images, not
          * the doubled buffer, must fit (a set of 130 was refused as 256) */
         const double half = half_memory();
@@ -170,9 +187,9 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
             ncap = fits;
         if (ncap <= out->n)
             return sn_fail(SN_ENOMEM, "%s: %zu images of %dx%dx%d would take more than half of "
-                           "this machine's %.0f MB of memory (a dataset is held whole until it "
-                           "is written): a smaller --size, or fewer images", path, out->n + 1,
-                           out->C, out->H, out->W, 2.0 * half / 1048576.0);
+                           "the %.0f MB of memory this process may use (a dataset is held whole "
+                           "until it is written): a smaller --size, or fewer images", path,
+                           out->n + 1, out->C, out->H, out->W, 2.0 * half / 1048576.0);
         uint8_t *gx = sn_mul_ok(ncap, row, &bytes) ? realloc(out->x, bytes) : NULL;
         if (gx)
             out->x = gx;
@@ -183,7 +200,7 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
             return sn_fail(SN_ENOMEM, "%s: out of memory for %zu images of %dx%dx%d (%.0f MB) "
                            "after %zu images (--size HxW makes them smaller)", path, ncap,
                            out->C, out->H, out->W, (double)bytes / 1048576.0, out->n);
-        *cap = ncap;
+        room->cap = ncap;
     }
     if (fit) {
         out->resized += img->height != out->H || img->width != out->W;
@@ -298,11 +315,11 @@ static int by_file(const void *a, const void *b)
                             : x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-/* Record path's file as image out->n (files grows with it, to *cap), or,
+/* Record path's file as image out->n (files has room for expect), or,
  * reading a test split, refuse it when it is one of like's image files:
  * a test image linked to a training image would be scored as held out. */
 static int note_file(struct sn_folder *out, const struct sn_folder *like, const char *path,
-                     size_t *cap)
+                     size_t expect)
 {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -311,15 +328,42 @@ static int note_file(struct sn_folder *out, const struct sn_folder *like, const 
     if (like && like->files && bsearch(&f, like->files, like->n, sizeof f, by_file))
         return sn_fail(SN_EINVAL, "%s is one of the training images (a link to the same file): "
                        "the test split would score a training example", path);
-    if (out->n == *cap) {
-        const size_t ncap = *cap ? 2 * *cap : 256;
-        struct sn_folder_file *g = realloc(out->files, ncap * sizeof *g);
-        if (!g)
-            return sn_fail(SN_ENOMEM, "out of memory");
-        out->files = g;
-        *cap = ncap;
-    }
+    if (out->n >= expect)
+        return sn_fail(SN_EINVAL, "%s: more images than its class folders held a moment ago: "
+                       "a folder changed while it was read", path);
     out->files[out->n] = f;
+    return SN_OK;
+}
+
+/* The image files in dir's class folders, counted before any is read: the
+ * buffers are sized, and with --size the memory checked, for the whole set
+ * (six images asked for at 16384x16384 were refused after four). */
+static int count_images(const char *dir, const struct sn_folder *out, size_t *n)
+{
+    *n = 0;
+    for (int c = 0; c < out->n_classes; c++) {
+        char sub[4096], **files;
+        size_t n_files, others = 0;
+        int rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c]);
+        if (rc || (rc = list_dir(sub, false, &files, &n_files, &others)))
+            return rc;
+        for (size_t i = 0; i < n_files; i++)
+            *n += is_image_name(files[i]);
+        free_names(files, n_files);
+    }
+    return SN_OK;
+}
+
+/* With --size, the set's memory is known before one image is read (one
+ * channel each at least; a test split has the training images' channels). */
+static int check_sized(const char *dir, size_t n, int C, int fit_h, int fit_w)
+{
+    const double need = (double)n * C * fit_h * fit_w, half = half_memory();
+    if (fit_h > 0 && half > 0 && need > half)
+        return sn_fail(SN_ENOMEM, "%s: %zu images of %dx%dx%d take %.0f MB, more than half of "
+                       "the %.0f MB of memory this process may use (a dataset is held whole "
+                       "until it is written): a smaller --size, or fewer images", dir, n, C,
+                       fit_h, fit_w, need / 1048576.0, 2.0 * half / 1048576.0);
     return SN_OK;
 }
 
@@ -328,7 +372,13 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
 {
     memset(out, 0, sizeof *out);
     int rc = read_classes(dir, like, out);
-    size_t cap = 0, files_cap = 0;
+    struct room room = { 0, 0 };
+    if (!rc)
+        rc = count_images(dir, out, &room.expect);
+    if (!rc)
+        rc = check_sized(dir, room.expect, like ? like->C : 1, fit_h, fit_w);
+    if (!rc && room.expect && !(out->files = malloc(room.expect * sizeof *out->files)))
+        rc = sn_fail(SN_ENOMEM, "out of memory");
     for (int c = 0; c < out->n_classes && !rc; c++) {
         char sub[4096];
         char **files;
@@ -336,15 +386,6 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
         if ((rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])) ||
             (rc = list_dir(sub, false, &files, &n_files, &out->skipped)))
             break;
-        /* with --size, a class's images are known to be too many for
-         * memory before one is read (one channel at least each) */
-        const double need = (double)(out->n + n_files) * (out->n ? out->C : 1) * fit_h * fit_w;
-        if (fit_h > 0 && half_memory() > 0 && need > half_memory())
-            rc = sn_fail(SN_ENOMEM, "%s: %zu images of %dx%d take %.0f MB or more, more than "
-                         "half of this machine's %.0f MB of memory (a dataset is held whole "
-                         "until it is written): a smaller --size, or fewer images", sub,
-                         out->n + n_files, fit_h, fit_w, need / 1048576.0,
-                         2.0 * half_memory() / 1048576.0);
         for (size_t i = 0; i < n_files && !rc; i++) {
             if (!is_image_name(files[i])) {
                 out->skipped++;
@@ -354,9 +395,10 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
             struct sn_image img;
             if ((rc = sn_fs_join(path, sizeof path, sub, files[i])) ||
                 (rc = sn_interrupt_check("converting images")) ||
-                (rc = note_file(out, like, path, &files_cap)) || (rc = sn_image_read(path, &img)))
+                (rc = note_file(out, like, path, room.expect)) ||
+                (rc = sn_image_read(path, &img)))
                 break;
-            rc = add_image(out, like, fit_h, fit_w, &img, path, c, &cap);
+            rc = add_image(out, like, fit_h, fit_w, &img, path, c, &room);
             sn_image_free(&img);
             per_class++;
         }

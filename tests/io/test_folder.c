@@ -214,8 +214,23 @@ static void test_folder_read_sized(void **state)
     }
     assert_int_equal(sn_folder_read_sized(sn_test_path("huge"), NULL, 16384, 16384, &s),
                      SN_ENOMEM);
-    assert_non_null(strstr(sn_errmsg(), "images of 16384x16384 take"));
-    assert_non_null(strstr(sn_errmsg(), "more than half of this machine's"));
+    char want[64];
+    snprintf(want, sizeof want, ": %d images of 1x16384x16384 take", n);
+    assert_non_null(strstr(sn_errmsg(), want));
+    assert_non_null(strstr(sn_errmsg(), "MB of memory this process may use"));
+    /* counted over every class folder, before any is read: two folders of
+     * n / 2 + 1 images each are refused as one set */
+    mk("huge2");
+    mk("huge2/a");
+    mk("huge2/b");
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "huge2/%c/%d.png", i % 2 ? 'b' : 'a', i);
+        png(sn_test_path(name), 2, 2, 10);
+    }
+    assert_int_equal(sn_folder_read_sized(sn_test_path("huge2"), NULL, 16384, 16384, &s),
+                     SN_ENOMEM);
+    assert_non_null(strstr(sn_errmsg(), want));
 }
 
 /* Batches in the official record format: label byte, then the 3 planes. */
