@@ -135,15 +135,21 @@ int sn_text_width(const char *s)
 
 void sn_text_pad(const char *s, int cols, char *out, size_t len)
 {
+    static const char dots[] = "\xe2\x80\xa6";   /* U+2026, one column */
+    const bool cut = sn_text_width(s) > cols && cols > 0;
     const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
     size_t at = 0;
     int used = 0, w;
     while (p < end) {
         const int n = next_char(p, (size_t)(end - p), &w);
-        if (used + w > cols || at + (size_t)n + 1 > len)
+        if (used + w > cols - cut || at + (size_t)n + (cut ? 3 : 0) + 1 > len)
             break;
         memcpy(out + at, p, (size_t)n);
         at += (size_t)n, used += w, p += n;
+    }
+    if (cut && at + 4 <= len) {   /* a name cut short says so */
+        memcpy(out + at, dots, 3);
+        at += 3, used++;
     }
     for (; used < cols && at + 1 < len; used++)
         out[at++] = ' ';

@@ -30,9 +30,10 @@ int sn_text_clash(const char *const *names, size_t n, bool *found, size_t pair[2
  * combining mark none, anything else one. */
 int sn_text_width(const char *s);
 
-/* s in exactly cols columns, into out (len bytes): cut after its last
- * whole character that fits, then padded with blanks; a table's column of
- * names stays straight whatever their scripts. */
+/* s in exactly cols columns, into out (len bytes): padded with blanks, or,
+ * when longer, cut after its last whole character that fits before a
+ * closing "…"; a table's column of names stays straight whatever their
+ * scripts, and a cut name says it is one. */
 void sn_text_pad(const char *s, int cols, char *out, size_t len);
 
 #endif

@@ -99,9 +99,15 @@ static void test_text_pad(void **state)
     char out[64];
     sn_text_pad("caf\xc3\xa9", 6, out, sizeof out);
     assert_string_equal(out, "caf\xc3\xa9  ");
-    sn_text_pad("\xe7\x8c\xab\xe5\xad\x90", 3, out, sizeof out);   /* never half a character */
-    assert_string_equal(out, "\xe7\x8c\xab ");
+    /* cut: never half a character, and an ellipsis says so */
+    sn_text_pad("\xe7\x8c\xab\xe5\xad\x90", 3, out, sizeof out);
+    assert_string_equal(out, "\xe7\x8c\xab\xe2\x80\xa6");
+    sn_text_pad("\xe7\x8c\xab\xe5\xad\x90x", 4, out, sizeof out);
+    assert_string_equal(out, "\xe7\x8c\xab\xe2\x80\xa6 ");
     sn_text_pad("abcdef", 4, out, sizeof out);
+    assert_string_equal(out, "abc\xe2\x80\xa6");
+    assert_int_equal(sn_text_width(out), 4);
+    sn_text_pad("abcd", 4, out, sizeof out);   /* exactly full: no cut */
     assert_string_equal(out, "abcd");
     sn_text_pad("ab", 4, out, 4);   /* the buffer's end comes first */
     assert_string_equal(out, "ab ");
