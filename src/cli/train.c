@@ -408,7 +408,6 @@ static bool has_batchnorm(const struct sn_model *m)
     return false;
 }
 
-/* What the trainer did to start, and the run's shape (rank 0). */
 /* A warm-up the run never leaves (a warning: also with --quiet). */
 static void warn_warmup(const struct run *r)
 {
@@ -421,6 +420,21 @@ static void warn_warmup(const struct run *r)
                     (long long)warm, (long long)p.end_step);
 }
 
+/* --bucket-mb where the reducer averages in one pass: accepted, and it
+ * does nothing (a warning: also with --quiet). */
+static void warn_buckets(const struct train_flags *f, const struct run *r)
+{
+    const char *red = sn_trainer_reducer_name(r->t);
+    const bool one_pass = !strncmp(red, "shared", 6) || !strncmp(red, "blocking", 8);
+    if (sn_dist_size() > 1 && f->bucket_mb != 1.0 && one_pass)
+        cli_eprintf("scratchnet: warning: --bucket-mb has no effect: the %s reducer averages "
+                    "every gradient in one pass after backward (%s)\n", red,
+                    red[0] == 's' ? "every rank is on one host, which shares memory; "
+                                    "--allreduce mpi sends buckets during backward"
+                                  : "--no-overlap");
+}
+
+/* What the trainer did to start, and the run's shape (rank 0). */
 static void print_start(const struct train_flags *f, const struct run *r,
                         const struct sn_train_start *s)
 {
@@ -579,8 +593,10 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         rc = sn_dist_agree(cli_print_ranks(r->threads));
     if (!rc && rank0 && !f->quiet)
         print_start(f, r, &s);
-    if (!rc && rank0)
+    if (!rc && rank0) {
         warn_warmup(r);
+        warn_buckets(f, r);
+    }
     if (!rc && s.init_loaded)   /* a warning: also with --quiet */
         cli_warn_data_mismatch(f->init, f->data, r->ds, &r->ds->train, false);
     if (!rc && rank0 && !f->quiet)

@@ -1242,6 +1242,27 @@ static void test_train_info(void **state)
     }
 }
 
+/* --bucket-mb where the reducer averages in one pass (2 ranks on one host:
+ * shared) is accepted and said to do nothing; with --allreduce mpi it is
+ * used, and nothing is said. */
+static void test_train_bucket_mb_one_host(void **state)
+{
+    (void)state;
+    e2e_trained();
+    for (int mpi = 0; mpi < 2; mpi++) {
+        int rc = sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s --steps 2 "
+                             "--quiet --threads 1 --bucket-mb 0.5%s", mpirun(),
+                             sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                             mpi ? " --allreduce mpi" : "");
+        char *err = err_text();
+        const bool said = strstr(err, "warning: --bucket-mb has no effect: the shared reducer "
+                                      "averages every gradient in one pass") != NULL;
+        if (rc != 0 || said == (bool)mpi)
+            fail_msg("--bucket-mb%s: exit %d: %s", mpi ? " --allreduce mpi" : "", rc, err);
+        free(err);
+    }
+}
+
 /* 1 rank and 2 ranks at the same global batch reach the same parameters
  * after 20 steps (within 1e-5 relative: only the order of sums differs). */
 static void test_train_one_vs_two_ranks(void **state)
@@ -3099,6 +3120,7 @@ int main(void)
         cmocka_unit_test(test_train_mpmd_refused),
         cmocka_unit_test(test_train_shard_optimizer),
         cmocka_unit_test(test_train_one_vs_two_ranks),
+        cmocka_unit_test(test_train_bucket_mb_one_host),
         cmocka_unit_test(test_train_resume_is_exact),
         cmocka_unit_test(test_train_resume_auto_keeps_checkpoints),
         cmocka_unit_test(test_train_horizon_override_says_rate),
