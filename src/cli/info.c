@@ -45,6 +45,40 @@ static const char *human(double v, char *buf, size_t n)
 
 /* The run record of a weights file or checkpoint: what it was trained on
  * and how (io/record.h). */
+/* The class names the weights predict, as text, one a line. */
+static void print_classes(char *const *names, size_t n)
+{
+    if (n == 0)
+        cli_printf("classes: none named (they are numbers)\n");
+    else
+        cli_printf("classes: %zu\n", n);
+    for (size_t k = 0; k < n; k++)
+        cli_printf("  %zu %s\n", k, cli_line(names[k]));
+}
+
+/* What the weights keep of their training data: how inputs are prepared,
+ * and the class names. */
+static void print_meta(const char *weights)
+{
+    struct sn_h5 *f;
+    struct sn_data_meta meta;
+    if (sn_weights_open(weights, &f))
+        return;
+    int rc = sn_data_meta_read(f, &meta);
+    sn_h5_close(f);
+    if (rc) {   /* eval, predict and export refuse the file for it */
+        cli_printf("\ninput preparation: unreadable: %s\n", sn_errmsg());
+        return;
+    }
+    cli_printf("\ninputs: scale %g", meta.scale);
+    if (meta.n_norm)
+        cli_printf(", mean and std %d value%s each (first %g, %g)", meta.n_norm,
+                   meta.n_norm == 1 ? "" : "s", meta.mean[0], meta.std[0]);
+    cli_printf("%s\n", meta.known ? "" : " (none kept: predict takes images as pixels / 255)");
+    print_classes(meta.classes, meta.n_classes);
+    sn_data_meta_free(&meta);
+}
+
 static void print_record(const char *weights)
 {
     struct sn_h5 *f;
@@ -215,9 +249,7 @@ static int print_data(const char *path)
         for (int i = 0; i < 3; i++)
             if (sp[i]->present)
                 print_split(sp[i]);
-        cli_printf("classes: %zu%s\n", n_names, n_names ? "" : " named (labels are numbers)");
-        for (size_t k = 0; k < n_names; k++)
-            cli_printf("  %zu %s\n", k, cli_line(names[k]));
+        print_classes(names, n_names);
         if (source)
             cli_printf("source: %s\n", cli_line(source));
     }
@@ -272,8 +304,10 @@ int sn_cmd_info(int argc, char **argv)
         if (batch)   /* as train --batch sets it */
             net.batch = (int)batch;
         print_memory(m, &net, ranks);
-        if (weights)
+        if (weights) {
+            print_meta(weights);
             print_record(weights);
+        }
     }
     sn_model_destroy(m);
     free(text);

@@ -1194,6 +1194,7 @@ static void test_train_info(void **state)
     assert_non_null(strstr(out, "parameters: 195 learnt"));
     /* dense 8->16: 2*8*16 + 2*16 = 288; dense 16->3: 2*16*3 + 2*3 = 102 */
     assert_non_null(strstr(out, "forward: 390 FLOPs per example"));
+    assert_non_null(strstr(out, "\ninputs: scale 1\n"));   /* blobs: floats as they are */
     free(out);
     /* results that cannot be written (a full disk) are no success */
     rc = sn_test_run("sh -c '" BIN " info --weights %s > /dev/full'", sn_test_path("w.h5"));
