@@ -262,6 +262,50 @@ static int check_class_folders(const char *dir, char **classes, size_t n)
     return rc;
 }
 
+static bool listed(char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* A test split's class folders are the training folder's, name for name:
+ * the first name in one list only is named, with what it likely is (the
+ * other's name in another letter case or Unicode form, which look alike). */
+static int same_classes(const char *dir, char **classes, size_t n, const struct sn_folder *like)
+{
+    const char *extra = NULL, *missing = NULL;
+    for (size_t c = 0; c < n && !extra; c++)
+        extra = listed(like->classes, (size_t)like->n_classes, classes[c]) ? NULL : classes[c];
+    for (int k = 0; k < like->n_classes && !missing; k++)
+        missing = listed(classes, n, like->classes[k]) ? NULL : like->classes[k];
+    bool same_text = false;
+    size_t pair[2];
+    if (extra && missing &&
+        sn_text_clash((const char *const[]){ extra, missing }, 2, &same_text, pair))
+        return SN_ENOMEM;
+    if (same_text)
+        return sn_fail(SN_EINVAL, "%s: its class folder '%s' and the training folder's '%s' are "
+                       "the same text in two Unicode forms (one with accents as separate marks, "
+                       "as macOS and some zip tools write names): rename one so both are "
+                       "stored alike (convmv -f utf8 -t utf8 --nfc -r --notest %s)", dir, extra,
+                       missing, dir);
+    if (extra && missing && strcasecmp(extra, missing) == 0)
+        return sn_fail(SN_EINVAL, "%s: its class folder '%s' is the training folder's '%s' in "
+                       "other letter case: names are compared exactly; rename it", dir, extra,
+                       missing);
+    if (extra)
+        return sn_fail(SN_EINVAL, "%s: its class folder '%.80s' is not one of the training "
+                       "folder's %d classes%s%.80s%s: every test class must be a training class",
+                       dir, extra, like->n_classes, missing ? " (and its '" : "",
+                       missing ? missing : "", missing ? "' has no test folder)" : "");
+    if (missing)
+        return sn_fail(SN_EINVAL, "%s: the training folder's class '%.80s' has no folder here: "
+                       "every class is tested (give it test images)", dir, missing);
+    return SN_OK;   /* the same names, both in byte order: the same labels */
+}
+
 /* The class folders of dir (checked against like's), into out. */
 static int read_classes(const char *dir, const struct sn_folder *like, struct sn_folder *out)
 {
@@ -282,24 +326,9 @@ static int read_classes(const char *dir, const struct sn_folder *like, struct sn
         free_names(classes, n_classes);
         return rc;
     }
-    if (like) {   /* the first difference named */
-        size_t c = 0;
-        while (c < n_classes && (int)c < like->n_classes && !strcmp(classes[c], like->classes[c]))
-            c++;
-        if (c < n_classes || (int)c < like->n_classes) {
-            rc = c < n_classes && (int)c < like->n_classes
-                     ? sn_fail(SN_EINVAL, "%s: its class folders differ from the training "
-                               "folder's: its class %zu is '%.80s', the training folder's "
-                               "'%.80s'%s", dir, c, classes[c], like->classes[c],
-                               strcasecmp(classes[c], like->classes[c]) == 0
-                                   ? " (names are compared exactly: letter case counts)" : "")
-                     : sn_fail(SN_EINVAL, "%s: its class folders differ from the training "
-                               "folder's: it has %zu, the training folder %d ('%.80s' is in "
-                               "one only)", dir, n_classes, like->n_classes,
-                               c < n_classes ? classes[c] : like->classes[c]);
-            free_names(classes, n_classes);
-            return rc;
-        }
+    if (like && (rc = same_classes(dir, classes, n_classes, like))) {
+        free_names(classes, n_classes);
+        return rc;
     }
     out->n_classes = (int)n_classes;
     for (size_t c = 0; c < n_classes; c++)
@@ -367,6 +396,27 @@ static int check_sized(const char *dir, size_t n, int C, int fit_h, int fit_w)
     return SN_OK;
 }
 
+/* A class folder sub of dir without images.  One that holds folders is
+ * likely a split (DIR/train/<class>/), DIR the folder that holds the
+ * splits: that is said, not "remove it" about a test set. */
+static int no_images(const char *dir, const char *sub, bool test)
+{
+    char **dirs = NULL;
+    size_t n_dirs = 0;
+    if (list_dir(sub, true, &dirs, &n_dirs, NULL) == SN_OK && n_dirs > 0) {
+        int rc = sn_fail(SN_EINVAL, "%s: holds folders ('%.80s'), not images: is %s a folder of "
+                         "splits (DIR/train/<class>/, DIR/test/<class>/)? Give the training "
+                         "split's folder as DIR, and the test split's as --test", sub, dirs[0],
+                         dir);
+        free_names(dirs, n_dirs);
+        return rc;
+    }
+    free_names(dirs, n_dirs);
+    return sn_fail(SN_EINVAL, "%s: a class folder without a .png, .jpg or .jpeg image: give it "
+                   "images or remove it%s", sub,
+                   test ? " (and its training folder: every class is tested)" : "");
+}
+
 int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_h, int fit_w,
                          struct sn_folder *out)
 {
@@ -404,9 +454,7 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
         }
         free_names(files, n_files);
         if (!rc && per_class == 0)   /* its label could never be learnt, or tested */
-            rc = sn_fail(SN_EINVAL, "%s: a class folder without a .png, .jpg or .jpeg image: "
-                         "give it images or remove it%s", sub,
-                         like ? " (and its training folder: every class is tested)" : "");
+            rc = no_images(dir, sub, like != NULL);
     }
     if (!rc && out->n == 0)
         rc = sn_fail(SN_EINVAL, "%s: no .png, .jpg or .jpeg images in the class folders", dir);

@@ -238,6 +238,9 @@ static void fixtures_data_files(void)
     write_bytes("linkimg/tr/dog/1.png", png2x2, sizeof png2x2 - 1);
     write_bytes("linkimg/te/cat/2.png", png2x2, sizeof png2x2 - 1);
     write_bytes("linkimg/ts/cat/2.png", png2x2, sizeof png2x2 - 1);
+    assert_int_equal(sn_test_run("cd %s && mkdir -p nfdtr/caf\xc3\xa9 nfdte/cafe\xcc\x81", fx), 0);
+    write_bytes("nfdtr/caf\xc3\xa9/1.png", png2x2, sizeof png2x2 - 1);
+    write_bytes("nfdte/cafe\xcc\x81/1.png", png2x2, sizeof png2x2 - 1);
     assert_int_equal(sn_test_run("cd %s/linkimg && ln tr/dog/1.png te/dog/3.png && ln -s "
                                  "../../tr/cat/1.png ts/dog/3.png && mkdir -p tc/Cat tc/dog && "
                                  "cp tr/cat/1.png tc/Cat/ && cp tr/cat/1.png tc/dog/", fx), 0);

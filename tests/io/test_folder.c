@@ -85,13 +85,24 @@ static void test_folder_reads_tree(void **state)
     mk("te/dog");
     png(sn_test_path("te/dog/c.png"), 5, 4, 2);
     assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "class folders differ from the training folder's: it "
-                                        "has 3, the training folder 2 ('dog' is in one only)"));
+    assert_non_null(strstr(sn_errmsg(), "te: its class folder 'dog' is not one of the training "
+                                        "folder's 2 classes: every test class must be a "
+                                        "training class"));
     rename(sn_test_path("te/dog"), sn_test_path("te/bee"));
     unlink(sn_test_path("te/cat/b.png"));
     rmdir(sn_test_path("te/cat"));
     assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "its class 1 is 'bee', the training folder's 'cat'"));
+    assert_non_null(strstr(sn_errmsg(), "its class folder 'bee' is not one of the training "
+                                        "folder's 2 classes (and its 'cat' has no test folder)"));
+    /* a training class missing; the same name in other letter case; in
+     * another Unicode form (e-acute as e and a combining accent) */
+    assert_int_equal(rename(sn_test_path("te/bee"), sn_test_path("bee")), 0);
+    assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "the training folder's class 'cat' has no folder here"));
+    assert_int_equal(rename(sn_test_path("bee"), sn_test_path("te/CAT")), 0);
+    assert_int_equal(sn_folder_read(sn_test_path("te"), &s, &t), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "its class folder 'CAT' is the training folder's 'cat' "
+                                        "in other letter case"));
     sn_folder_free(&s);
 
     /* a class folder whose name is not UTF-8 text: refused, named */
