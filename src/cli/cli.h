@@ -289,6 +289,11 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm);
 int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
                           int outputs);
 
+/* A warning (rank 0) naming the root groups of ds's file that hold an x
+ * but are no split name (/validation, /Test): written by someone who meant
+ * a split, and never read. */
+void cli_warn_unread_splits(struct sn_dataset *ds, const char *file);
+
 /* cli_check_class_names on the root attribute classes of ds; *n_names the
  * count (0: none). */
 int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs,

@@ -166,6 +166,18 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
     return rc;
 }
 
+void cli_warn_unread_splits(struct sn_dataset *ds, const char *file)
+{
+    static const char *const names[] = { "train", "test", "val", NULL };
+    char others[200];
+    if (!ds->f || sn_dist_rank() != 0)
+        return;
+    sn_h5_root_others(ds->f, names, "x", others, sizeof others);
+    if (others[0])
+        cli_eprintf("scratchnet: warning: %s also holds %s, not read: splits are named train, "
+                    "test and val, in lower case\n", cli_line(file), others);
+}
+
 int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs, size_t *n_names)
 {
     *n_names = 0;

@@ -434,6 +434,8 @@ static int eval_open(const struct eval_flags *f, int argc, char **argv, struct e
         rc = sn_fail_suffix(rc, ": evaluate one of those with --split");
     if (!(rc = sn_dist_agree(rc)))   /* and the same data on every rank */
         rc = cli_same_data(r->ds, f->data);
+    if (!rc)
+        cli_warn_unread_splits(r->ds, f->data);
     if (!rc && !(r->s = sn_dataset_split(r->ds, f->split)))
         rc = sn_fail(SN_EINVAL, "%s: dataset /%s/x is missing", f->data, f->split);
     if (!rc)

@@ -236,8 +236,12 @@ static int print_data(const char *path)
     char **names = NULL, *source = NULL;
     size_t n_names = 0;
     int rc = sn_dataset_open(path, &ds);
+    if (!rc)   /* what train would refuse: splits prepared unlike /train */
+        rc = cli_check_splits(ds, false);
     if (!rc)
         rc = cli_check_dataset_classes(ds, path, 0, &n_names);
+    if (!rc)
+        cli_warn_unread_splits(ds, path);
     if (!rc && n_names)
         rc = sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n_names);
     if (!rc && sn_h5_has_attr(ds->f, "/", "source") &&

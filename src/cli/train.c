@@ -531,6 +531,7 @@ static int check_classes(const struct train_flags *f, struct run *r)
     const int K = (int)sn_model_out_len(sn_trainer_model(r->t));
     const int classes = sn_loss_classes(net->loss, K);
     size_t n = 0;
+    cli_warn_unread_splits(r->ds, f->data);
     int rc = sn_dist_agree(cli_check_dataset_classes(r->ds, f->data, K, &n));
     if (!rc && n > (size_t)classes && sn_dist_rank() == 0)
         cli_eprintf("scratchnet: warning: %s names %zu classes, the model predicts %d: it learns "

@@ -203,11 +203,13 @@ static int bad_y_shape(const char *file, const char *yp, int ny, const size_t *y
 }
 
 /* " (the file's splits: train, val)", or what the file is when it is a
- * weights file or a checkpoint, or " (the file has no split)": what a
+ * weights file or a checkpoint, or what else it holds (/training, /Test:
+ * names the readers do not take), or " (the file has no split)": what a
  * command asking for a missing one could take instead. */
 static void splits_there(struct sn_dataset *d, char *buf, size_t len)
 {
-    static const char *const names[] = { "train", "test", "val" };
+    static const char *const names[] = { "train", "test", "val", NULL };
+    char others[160];
     size_t n = 0;
     buf[0] = '\0';
     for (int i = 0; i < 3; i++) {
@@ -217,12 +219,17 @@ static void splits_there(struct sn_dataset *d, char *buf, size_t len)
             n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : " (the file's splits: ",
                                   names[i]);
     }
-    snprintf(buf + n, len - n, "%s", n ? ")"
-             : sn_h5_exists(d->f, "/state") ? " (the file is a checkpoint: are two file names "
-                                              "swapped?)"
-             : sn_h5_has_attr(d->f, "/model", "cfg") ? " (the file is a model's weights: are "
-                                                       "two file names swapped?)"
-             : " (the file has no split)");
+    sn_h5_root_others(d->f, names, NULL, others, sizeof others);
+    if (others[0] && !sn_h5_exists(d->f, "/state") && !sn_h5_has_attr(d->f, "/model", "cfg"))
+        snprintf(buf + n, len - n, "%sthe file also holds %s: splits are named train, test and "
+                 "val, in lower case)", n ? "; " : " (", others);
+    else
+        snprintf(buf + n, len - n, "%s", n ? ")"
+                 : sn_h5_exists(d->f, "/state") ? " (the file is a checkpoint: are two file "
+                                                  "names swapped?)"
+                 : sn_h5_has_attr(d->f, "/model", "cfg") ? " (the file is a model's weights: "
+                                                           "are two file names swapped?)"
+                 : " (the file has no split)");
 }
 
 static int open_split(struct sn_dataset *d, const char *name, bool required,
@@ -241,7 +248,7 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     if (!hx && !hy && !required)
         return SN_OK;
     if (!hx || (!hy && !d->inputs_only)) {
-        char there[96] = "";
+        char there[320] = "";
         if (!hx)
             splits_there(d, there, sizeof there);
         return sn_fail(SN_EINVAL, "%s: dataset %s is missing%s", file, hx ? yp : xp, there);

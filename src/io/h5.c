@@ -1119,6 +1119,45 @@ static herr_t touch_object(hid_t root, const char *name, const H5O_info_t *info,
     return 0;
 }
 
+struct root_names {
+    struct sn_h5 *f;
+    const char *const *skip, *member;
+    char *buf;
+    size_t len, used;
+    int seen;
+};
+
+static herr_t add_root_name(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
+{
+    (void)g;
+    (void)info;
+    struct root_names *r = ctx;
+    for (const char *const *s = r->skip; *s; s++)
+        if (strcmp(*s, name) == 0)
+            return 0;
+    char path[600];
+    if (r->member && (snprintf(path, sizeof path, "/%s/%s", name, r->member) >= (int)sizeof path ||
+                      !sn_h5_exists(r->f, path)))
+        return 0;
+    if (++r->seen > 8 || r->used + strlen(name) + 8 > r->len) {   /* a message, not a listing */
+        snprintf(r->buf + r->used, r->len - r->used, ", ...");
+        return 1;
+    }
+    r->used += (size_t)snprintf(r->buf + r->used, r->len - r->used, "%s/%s", r->used ? ", " : "",
+                                name);
+    return 0;
+}
+
+void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *member, char *buf,
+                       size_t len)
+{
+    struct root_names r = { f, skip, member, buf, len, 0, 0 };
+    buf[0] = '\0';
+    if (len > 16)
+        H5Literate(f->id, H5_INDEX_NAME, H5_ITER_INC, NULL, add_root_name, &r);
+    sn_text_clean(buf, false);   /* names from the file, shown on a terminal */
+}
+
 /* H5Lvisit's walk: the first link that is not a hard link, and the count
  * of links (hard links to one array are one object to the probe, and
  * 300,000 of them took every reader 9 s). */

@@ -93,6 +93,13 @@ const char *sn_h5_path(const struct sn_h5 *f);
  * hard links only. */
 bool sn_h5_exists(struct sn_h5 *f, const char *path);
 
+/* The names of the root's links other than those in skip (NULL-ended),
+ * and, with member, only those holding it (/NAME/member), as "/a, /b" into
+ * buf (len bytes; ", ..." when they do not fit); "" when there are none.
+ * For messages: what a file holds besides what was asked. */
+void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *member, char *buf,
+                       size_t len);
+
 /* SN_EINVAL naming path if it is reached through a soft or external link
  * (sn_h5_exists says false for it: links are not followed). */
 int sn_h5_check_no_link(struct sn_h5 *f, const char *path);

@@ -1258,6 +1258,14 @@ static void hostile_weights(void)
     classes_at(w, fx_path("wcls4.h5"), "/model", (const char *const[]){ "a", "b", "c", "d" }, 4);
     reseal("wcls4.h5");
     with_attr_n("w.h5", "wstdonly.h5", "/model", "input_std", (const double[]){ 0.5 }, 1, true);
+    /* blobs.h5 with its /test also under the name /validation, which no reader takes */
+    assert_int_equal(sn_test_run("cd %s && cp blobs.h5 validsplit.h5", fx), 0);
+    {
+        hid_t h = H5Fopen(fx_path("validsplit.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+        assert_true(h >= 0);
+        assert_true(H5Lcreate_hard(h, "/test", h, "/validation", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+        H5Fclose(h);
+    }
     /* a dataset convert wrote, then changed by another tool (its seal no longer matches) */
     with_attr_n("onebatch.h5", "dataedit.h5", "/", "note", (const double[]){ 1 }, 1, false);
     long_cfg("cfgbig.h5");

@@ -1221,6 +1221,26 @@ static void test_train_info(void **state)
                                                           "scale 1\n") || !strstr(out, "classes: "))
         fail_msg("info --data: exit %d: %s", rc, out);
     free(out);
+    /* a split under a name no reader takes (/validation) is said, not passed over */
+    {
+        struct sn_h5 *h;
+        float x[24 * 8] = { 0 };
+        int32_t y[24] = { 0 };
+        const size_t xd[2] = { 24, 8 }, yd[1] = { 24 };
+        assert_int_equal(sn_h5_create(sn_test_path("validation.h5"), &h), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/train/x", 2, xd, SN_H5_F32, x), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/validation/x", 2, xd, SN_H5_F32, x), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/validation/y", 1, yd, SN_H5_I32, y), SN_OK);
+        assert_int_equal(sn_h5_close(h), SN_OK);
+    }
+    rc = sn_test_run(BIN " info --data %s", sn_test_path("validation.h5"));
+    err = err_text();
+    if (rc != 0 || !strstr(err, "warning: ") ||
+        !strstr(err, "validation.h5 also holds /validation, not read: splits are named train, "
+                     "test and val, in lower case"))
+        fail_msg("info --data with /validation: exit %d: %s", rc, err);
+    free(err);
     /* --batch sizes the estimate as train --batch would */
     rc = sn_test_run(BIN " info --model %s --batch 96 --ranks 2", sn_test_path("frozen.cfg"));
     out = out_text();
