@@ -80,11 +80,11 @@ static int check_prep(struct sn_h5 *f, const char *weights, const struct sn_mode
         rc = cli_check_class_names(weights, "/model classes", meta.classes, meta.n_classes,
                                    outputs);
     /* a dataset may name classes a model does not predict; weights name
-     * what its outputs are (train keeps those names only) */
-    if (!rc && outputs > 0 && meta.n_classes > (size_t)outputs)
-        rc = sn_fail(SN_EINVAL, "%s: /model classes names %zu classes but the model has %d "
-                     "outputs: weights name one class an output", weights, meta.n_classes,
-                     outputs);
+     * what it predicts (train keeps those names only; 2 for one binary output) */
+    const int classes = outputs > 0 ? sn_loss_classes(net->loss, outputs) : 0;
+    if (!rc && classes > 0 && meta.n_classes > (size_t)classes)
+        rc = sn_fail(SN_EINVAL, "%s: /model classes names %zu classes but the model predicts %d: "
+                     "weights name the classes it predicts", weights, meta.n_classes, classes);
     sn_data_meta_free(&meta);
     return rc;
 }
