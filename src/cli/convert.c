@@ -93,9 +93,11 @@ static int check_idx_split(const char *img_path, const char *lab_path, const cha
     int rc = sn_idx_read_header(img_path, &img);
     if (!rc)
         rc = sn_idx_read_header(lab_path, &lab);
+    const bool swapped = !rc && img.ndim == 1 && lab.ndim == 3;   /* labels given as images */
     if (!rc && img.ndim != 3)
-        rc = sn_fail(SN_EINVAL, "%s: images must have 3 dimensions (N, H, W), found %d",
-                     img_path, img.ndim);
+        rc = sn_fail(SN_EINVAL, "%s: images must have 3 dimensions (N, H, W), found %d%s",
+                     img_path, img.ndim, swapped ? ", and the labels file has 3: are the two "
+                                                   "file names swapped?" : "");
     else if (!rc && lab.ndim != 1)
         rc = sn_fail(SN_EINVAL, "%s: labels must have 1 dimension, found %d", lab_path, lab.ndim);
     else if (!rc && lab.dims[0] != img.dims[0])

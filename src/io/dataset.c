@@ -263,9 +263,17 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
         rc = sn_h5_check_row_reads(d->f, xp);
     if (rc)
         return rc;
-    if (nd < 2 || nd > 1 + SN_MAX_DIMS)
+    if (nd < 2 || nd > 1 + SN_MAX_DIMS) {
+        int y_nd = 0;   /* labels (N) in x and samples in y: written the other way round */
+        size_t yd[SN_H5_MAX_DIMS], ys;
+        enum sn_h5_class yc;
+        const bool swapped = nd == 1 && hy && sn_h5_info(d->f, yp, &y_nd, yd, &yc, &ys) == SN_OK &&
+                             y_nd >= 2;
         return sn_fail(SN_EINVAL, "%s: %s must have shape (N, sample...) with 1 to %d sample "
-                       "dimensions, it has rank %d", file, xp, SN_MAX_DIMS, nd);
+                       "dimensions, it has %d dimension%s%s%s%s", file, xp, SN_MAX_DIMS, nd,
+                       nd == 1 ? "" : "s", swapped ? " and " : "", swapped ? yp : "",
+                       swapped ? " has the samples' shape: are x and y swapped?" : "");
+    }
     if (!(cls == SN_H5_CLASS_INT && size == 1) && !(cls == SN_H5_CLASS_FLOAT))
         return sn_fail(SN_EINVAL, "%s: %s must be uint8 or float", file, xp);
     if (cls == SN_H5_CLASS_INT && sn_h5_is_signed(d->f, xp))   /* -1 is not pixel 255 */

@@ -1258,6 +1258,17 @@ static void hostile_weights(void)
     classes_at(w, fx_path("wcls4.h5"), "/model", (const char *const[]){ "a", "b", "c", "d" }, 4);
     reseal("wcls4.h5");
     with_attr_n("w.h5", "wstdonly.h5", "/model", "input_std", (const double[]){ 0.5 }, 1, true);
+    /* labels written as x and samples as y */
+    {
+        struct sn_h5 *h;
+        int32_t lab[24] = { 0 };
+        uint8_t px[24 * 8] = { 0 };
+        const size_t ld[1] = { 24 }, pd[2] = { 24, 8 };
+        assert_int_equal(sn_h5_create(fx_path("swapxy.h5"), &h), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/train/x", 1, ld, SN_H5_I32, lab), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/train/y", 2, pd, SN_H5_U8, px), SN_OK);
+        assert_int_equal(sn_h5_close(h), SN_OK);
+    }
     /* blobs.h5 with its /test also under the name /validation, which no reader takes */
     assert_int_equal(sn_test_run("cd %s && cp blobs.h5 validsplit.h5", fx), 0);
     {
