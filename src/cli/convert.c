@@ -211,15 +211,17 @@ static int check_repeats(const char *list)
     if (!rc && twice)
         rc = strcmp(names[k[0]], names[k[1]]) == 0
            ? sn_fail(SN_EUSAGE, "--classes: the class '%s' is named twice", names[k[0]])
-           : sn_fail(SN_EUSAGE, "--classes: names %zu and %zu are the same text '%s' in two "
-                     "Unicode forms (they would show alike)", k[0] + 1, k[1] + 1, names[k[0]]);
+           : sn_fail(SN_EUSAGE, "--classes: the names of labels %zu and %zu are the same text "
+                     "'%s' in two Unicode forms (they would show alike)", k[0], k[1],
+                     names[k[0]]);
     free(buf);
     return rc;
 }
 
 /* convert idx --classes: 1 to MAX_NAMES names separated by commas, none
  * empty (strtok would pass over it and shift every later name to another
- * label), none longer than a reader of the file takes. */
+ * label), none longer than a reader of the file takes.  Messages number
+ * them by label, from 0, as every other command numbers classes. */
 static int check_names(const char *list)
 {
     size_t n = 0;
@@ -231,23 +233,25 @@ static int check_names(const char *list)
                            list[0] ? "an empty name (a comma at the start or the end, or two "
                                      "together)" : "the list is empty");
         if (len > SN_H5_MAX_STR)
-            return sn_fail(SN_EUSAGE, "--classes: name %zu is longer than %d bytes", n + 1,
-                           SN_H5_MAX_STR);
+            return sn_fail(SN_EUSAGE, "--classes: the name of label %zu is longer than %d bytes",
+                           n, SN_H5_MAX_STR);
         if (++n > MAX_NAMES)
             return sn_fail(SN_EUSAGE, "--classes: more than %d names", MAX_NAMES);
         for (size_t i = 0; i < len; i++)   /* names are shown on terminals and pictures */
             if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-                return sn_fail(SN_EUSAGE, "--classes: name %zu holds a control character "
-                               "(byte 0x%02x)", n, (unsigned char)p[i]);
+                return sn_fail(SN_EUSAGE, "--classes: the name of label %zu holds a control "
+                               "character (byte 0x%02x)", n - 1, (unsigned char)p[i]);
         char name[SN_H5_MAX_STR + 1];   /* UTF-8 text, as train and eval will require */
         memcpy(name, p, len);
         name[len] = '\0';
         char why[64];
         if (sn_text_problem(name, why, sizeof why))
-            return sn_fail(SN_EUSAGE, "--classes: name %zu holds %s ('%s')", n, why, name);
+            return sn_fail(SN_EUSAGE, "--classes: the name of label %zu holds %s ('%s')", n - 1,
+                           why, name);
         if (sn_text_blank_edge(name))   /* ' a' would be another class than 'a' */
-            return sn_fail(SN_EUSAGE, "--classes: name %zu '%s' starts or ends with a blank",
-                           n, name);
+            return sn_fail(SN_EUSAGE, "--classes: the name of label %zu '%s' starts or ends with "
+                           "a blank (a blank after a comma? --classes 'a,b c,d' names a, 'b c' "
+                           "and d)", n - 1, name);
         p += len;
         if (!*p)
             return check_repeats(list);

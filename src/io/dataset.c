@@ -46,8 +46,9 @@ static const char *swapped_hint(const struct sn_shape *sh, size_t n)
 {
     const size_t last = (size_t)sh->d[sh->ndim - 1];
     if (sh->ndim == 2 && n == (size_t)sh->d[0] && n != last)
-        return " (samples of T x F, features last: time steps and features stored the other "
-               "way round?)";
+        return " (samples of T x F, features last: statistics taken per time step, as "
+               "x.mean((0, 2)) gives, where x.mean((0, 1)) gives one per feature? or time steps "
+               "and features stored the other way round?)";
     if (sh->ndim >= 3 && n == last && n != (size_t)sh->d[0])
         return " (samples of C x H x W, channels first: images stored channels-last, "
                "H x W x C?)";
@@ -63,7 +64,8 @@ static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
     bool hm = sn_h5_has_attr(h, obj, "mean"), hs = sn_h5_has_attr(h, obj, "std");
     *found = hm || hs;
     if (hm != hs)
-        return sn_fail(SN_EINVAL, "%s: %s has %s without %s", file, name, hm ? "mean" : "std",
+        return sn_fail(SN_EINVAL, "%s: %s has %s without %s: the two go together (std 1 and "
+                       "mean 0 leave the values as they are)", file, name, hm ? "mean" : "std",
                        hm ? "std" : "mean");
     if (!hm)
         return SN_OK;
@@ -73,10 +75,13 @@ static int read_norm(struct sn_h5 *h, const char *obj, const char *xp, int want,
         rc = sn_h5_attr_len(h, obj, "std", &cs);
     if (rc)
         return rc;
-    if (cm != cs || (cm != 1 && cm != (size_t)want))
-        return sn_fail(SN_EINVAL, "%s: mean and std of %s need 1 or %d values (one per %s of "
-                       "%s), found %zu and %zu%s", file, name, want, unit, xp, cm, cs,
-                       swapped_hint(&s->shape, cm));
+    if (cm != cs || (cm != 1 && cm != (size_t)want)) {
+        char need[64] = "1 value";   /* "1 or 1 values" read like a slip */
+        if (want != 1)
+            snprintf(need, sizeof need, "1 or %d values (one per %s of %s)", want, unit, xp);
+        return sn_fail(SN_EINVAL, "%s: mean and std of %s need %s, found %zu and %zu%s", file,
+                       name, need, cm, cs, swapped_hint(&s->shape, cm));
+    }
     double *v = malloc(2 * cm * sizeof *v);
     s->mean = malloc(cm * sizeof *s->mean);
     s->std = malloc(cm * sizeof *s->std);

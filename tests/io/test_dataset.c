@@ -449,7 +449,9 @@ static void test_dataset_prep_per_feature(void **state)
     assert_int_equal(sn_h5_close(f), SN_OK);
     expect_bad(sn_test_path("seqft.h5"), SN_EINVAL,
                "need 1 or 3 values (one per feature of /train/x), found 4 and 4 (samples of T x F, "
-               "features last: time steps and features stored the other way round?)");
+               "features last: statistics taken per time step, as x.mean((0, 2)) gives, where "
+               "x.mean((0, 1)) gives one per feature? or time steps and features stored the other "
+               "way round?)");
 }
 
 /* A stop request during a stoppable write (convert's) ends it with
