@@ -87,7 +87,7 @@ static int write_split(struct sn_h5 *f, const char *split, const uint8_t *x, con
  * images' height and width; when hw[0] is set already (the training
  * split's), they must be those: one model reads both splits. */
 static int check_idx_split(const char *img_path, const char *lab_path, const char *train_path,
-                           size_t hw[2])
+                           size_t hw[2], size_t *rows)
 {
     struct sn_idx img, lab;
     int rc = sn_idx_read_header(img_path, &img);
@@ -116,8 +116,23 @@ static int check_idx_split(const char *img_path, const char *lab_path, const cha
     if (!rc) {
         hw[0] = img.dims[1];
         hw[1] = img.dims[2];
+        *rows = img.dims[0];
     }
     return rc;
+}
+
+/* "wrote D.h5: 60000 training images, 10000 test images of 28x28, 10
+ * classes named", as convert folder says what it wrote. */
+static void say_idx_written(const char *out, size_t n_train, size_t n_test, const size_t hw[2],
+                            size_t n_names)
+{
+    char test[48] = "", named[48] = "";
+    if (n_test)
+        snprintf(test, sizeof test, ", %zu test image%s", n_test, n_test == 1 ? "" : "s");
+    if (n_names)
+        snprintf(named, sizeof named, ", %zu class%s named", n_names, n_names == 1 ? "" : "es");
+    cli_printf("wrote %s: %zu training image%s%s of %zux%zu%s\n", cli_line(out), n_train,
+               n_train == 1 ? "" : "s", test, hw[0], hw[1], named);
 }
 
 /* Write one split from an image IDX (N,H,W) and a label IDX (N). */
@@ -387,10 +402,10 @@ static int convert_idx(int argc, char **argv)
         char tmp[4200];
         struct sn_h5 *f = NULL;
         sn_fs_tmpname(out, tmp, sizeof tmp);
-        size_t hw[2] = { 0, 0 };
-        rc = check_idx_split(images, labels, images, hw);
+        size_t hw[2] = { 0, 0 }, n_train = 0, n_test = 0;
+        rc = check_idx_split(images, labels, images, hw, &n_train);
         if (!rc && timages)
-            rc = check_idx_split(timages, tlabels, images, hw);
+            rc = check_idx_split(timages, tlabels, images, hw, &n_test);
         if (!rc)
             rc = sn_fs_create_tmp(tmp, out, NULL);   /* before H5Fcreate truncates it */
         const bool claimed = !rc;
@@ -428,7 +443,7 @@ static int convert_idx(int argc, char **argv)
             remove(tmp);
         rc = stopped_writing(rc, out);
         if (!rc)
-            cli_printf("wrote %s\n", cli_line(out));
+            say_idx_written(out, n_train, n_test, hw, n_names);
     }
     cli_await_rank0();
     return cli_agree(cli_nothing_written(rc));   /* the others learn the outcome here */

@@ -45,6 +45,17 @@ static const char *human(double v, char *buf, size_t n)
 
 /* The run record of a weights file or checkpoint: what it was trained on
  * and how (io/record.h). */
+/* ", mean M, std S" for one value, ", mean and std N values each (first
+ * M, S)" for one a channel or feature, "" for none. */
+static void norm_text(int n, const double *mean, const double *std, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (n == 1)
+        snprintf(buf, len, ", mean %g, std %g", mean[0], std[0]);
+    else if (n > 1)
+        snprintf(buf, len, ", mean and std %d values each (first %g, %g)", n, mean[0], std[0]);
+}
+
 /* The class names the weights predict, as text, one a line. */
 static void print_classes(char *const *names, size_t n)
 {
@@ -70,11 +81,10 @@ static void print_meta(const char *weights)
         cli_printf("\ninput preparation: unreadable: %s\n", sn_errmsg());
         return;
     }
-    cli_printf("\ninputs: scale %g", meta.scale);
-    if (meta.n_norm)
-        cli_printf(", mean and std %d value%s each (first %g, %g)", meta.n_norm,
-                   meta.n_norm == 1 ? "" : "s", meta.mean[0], meta.std[0]);
-    cli_printf("%s\n", meta.known ? "" : " (none kept: predict takes images as pixels / 255)");
+    char norm[96];
+    norm_text(meta.n_norm, meta.mean, meta.std, norm, sizeof norm);
+    cli_printf("\ninputs: scale %g%s%s\n", meta.scale, norm,
+               meta.known ? "" : " (none kept: predict takes images as pixels / 255)");
     print_classes(meta.classes, meta.n_classes);
     sn_data_meta_free(&meta);
 }
@@ -217,13 +227,10 @@ static void print_table(const char *model, const char *weights, const struct sn_
  * or targets, and how its inputs are prepared. */
 static void print_split(const struct sn_split *s)
 {
-    char shape[64], prep[96] = "";
+    char shape[64], prep[96];
     sn_shape_str(&s->shape, shape, sizeof shape);
-    if (s->n_norm == 1)
-        snprintf(prep, sizeof prep, ", mean %g, std %g", s->mean[0], s->std[0]);
-    else if (s->n_norm > 1)
-        snprintf(prep, sizeof prep, ", mean and std %d values each (first %g, %g)", s->n_norm,
-                 s->mean[0], s->std[0]);
+    const double m0 = s->n_norm ? s->mean[0] : 0, s0 = s->n_norm ? s->std[0] : 1;
+    norm_text(s->n_norm, &m0, &s0, prep, sizeof prep);
     cli_printf("  /%-5s %zu rows of %s %s, %s, scale %g%s\n", s->name, s->n, shape,
                s->x_u8 ? "uint8" : "float", !s->has_y ? "no y" : s->y_int ? "int labels"
                : s->y_k == 1 ? "1 float target" : "float targets", s->scale, prep);

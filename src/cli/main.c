@@ -27,7 +27,7 @@ static const char usage[] =
     "  train    train a model file on an HDF5 dataset, on every rank of the job\n"
     "  eval     loss and accuracy of a weights file or checkpoint on a dataset split\n"
     "  predict  class probabilities and predictions for the rows of a dataset or an image\n"
-    "  info     summary of a model file or of the model in a weights file\n"
+    "  info     summary of a model file, of a weights file's model, or of a dataset\n"
     "  convert  other data formats to the HDF5 dataset layout (idx, folder, cifar10),\n"
     "           or a subset of a dataset's classes\n"
     "  plot     learning curves of a train --log file as a PNG (gnuplot)\n"

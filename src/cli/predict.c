@@ -339,8 +339,13 @@ static int run(const char *weights, const char *model, const char *input, const 
                   : sn_dataset_split(ds, "test") ? sn_dataset_split(ds, "test")
                   : sn_dataset_split(ds, "train") ? sn_dataset_split(ds, "train")
                                                   : sn_dataset_split(ds, "val");
+        char there[320] = "";
+        if (!s && ds->f)
+            sn_dataset_splits_there(ds, there, sizeof there);
         if (!s)
-            rc = sn_fail(SN_EINVAL, "%s: /%s/x is missing", input, split ? split : "test");
+            rc = sn_fail(SN_EINVAL, "%s: dataset /%s/x is missing%s%s", input,
+                         split ? split : "test", there,
+                         strstr(there, "splits: ") ? ": predict from one of those with --split" : "");
     }
     size_t in_len = m ? sn_shape_len(&m->in_shape) : 0;
     if (!rc && s->row_len != in_len)

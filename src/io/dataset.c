@@ -211,7 +211,7 @@ static int bad_y_shape(const char *file, const char *yp, int ny, const size_t *y
  * weights file or a checkpoint, or what else it holds (/training, /Test:
  * names the readers do not take), or " (the file has no split)": what a
  * command asking for a missing one could take instead. */
-static void splits_there(struct sn_dataset *d, char *buf, size_t len)
+void sn_dataset_splits_there(struct sn_dataset *d, char *buf, size_t len)
 {
     static const char *const names[] = { "train", "test", "val", NULL };
     char others[160];
@@ -255,7 +255,7 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     if (!hx || (!hy && !d->inputs_only)) {
         char there[320] = "";
         if (!hx)
-            splits_there(d, there, sizeof there);
+            sn_dataset_splits_there(d, there, sizeof there);
         return sn_fail(SN_EINVAL, "%s: dataset %s is missing%s", file, hx ? yp : xp, there);
     }
     s->has_y = hy;

@@ -84,6 +84,11 @@ int sn_dataset_open_inputs(const char *path, struct sn_dataset **out);
 /* The file's path, for messages. */
 const char *sn_dataset_name(const struct sn_dataset *d);
 
+/* For a message about a missing split, into buf (len bytes): " (the
+ * file's splits: train, test)", or what else the file holds (/validation)
+ * and how splits are named, or that it is weights or a checkpoint. */
+void sn_dataset_splits_there(struct sn_dataset *d, char *buf, size_t len);
+
 /* Whether splits a and b turn stored values into the same inputs: equal
  * scale, and equal mean and std (absent counts as mean 0, std 1; one value
  * counts as that value for every channel or feature). */
