@@ -881,8 +881,9 @@ static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int 
     stored_label(d, yp, i, y, v);
     return sn_fail(SN_EINVAL, "%s: %s row %zu has label %s, outside [0, %d) for a model with %d "
                    "outputs%s", sn_dataset_name(d), yp, i, v, K, K,
-                   y == K ? " (labels count from 0: labels 1 to K need 1 subtracted, or the "
-                            "model's last layer needs more units)"
+                   y == K ? " (the model's last layer needs more units, or, if the labels "
+                            "run from 1 to K, 1 subtracted from each: labels count from 0; a "
+                            "subset of a dataset keeps its labels' numbers)"
                    : y > K ? " (the model's last layer needs more units: a subset of a "
                              "dataset keeps its labels' numbers)" : "");
 }
