@@ -310,8 +310,8 @@ int sn_cmd_info(int argc, char **argv)
          * (--threads, else OMP_NUM_THREADS, which OpenMP has read, else the
          * cores shared by the ranks) */
         const long per_rank = sn_parallel_cores() / ranks;
-        sn_parallel_set_threads(threads ? (int)threads : getenv("OMP_NUM_THREADS")
-                                ? sn_parallel_threads() : per_rank > 1 ? (int)per_rank : 1);
+        sn_parallel_set_loop_threads(threads ? (int)threads : getenv("OMP_NUM_THREADS")
+                                     ? sn_parallel_threads() : per_rank > 1 ? (int)per_rank : 1);
         if (batch)   /* as train --batch sets it */
             net.batch = (int)batch;
         print_memory(m, &net, ranks);

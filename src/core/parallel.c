@@ -25,6 +25,15 @@ void sn_parallel_set_threads(int n)
 #endif
 }
 
+void sn_parallel_set_loop_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n < 1 ? 1 : n);
+#else
+    (void)n;
+#endif
+}
+
 int sn_parallel_threads(void)
 {
 #ifdef _OPENMP

@@ -10,6 +10,11 @@
 /* Use n threads (n >= 1) for our loops and for OpenBLAS. */
 void sn_parallel_set_threads(int n);
 
+/* Our loops only, not OpenBLAS: what n threads need can be sized (info)
+ * without OpenBLAS mapping its buffers for them, 128 MiB a thread, which
+ * under an address-space limit it retries forever. */
+void sn_parallel_set_loop_threads(int n);
+
 /* Threads our parallel loops will use (1 without OpenMP). */
 int sn_parallel_threads(void);
 
