@@ -404,6 +404,11 @@ static int try_open(const char *path, const char *arg)
         if (sn_h5_attr_get_strs(d->f, "/", "classes", &names, &n) == SN_OK)
             sn_h5_free_strs(names, n);
     }
+    if (!rc && sn_h5_has_attr(d->f, "/", "source")) {   /* info --data, convert subset */
+        char *source = NULL;
+        if (sn_h5_attr_get_str(d->f, "/", "source", &source) == SN_OK)
+            free(source);
+    }
     sn_dataset_close(d);   /* the child exits next, but make valgrind follows it */
     return rc;
 }

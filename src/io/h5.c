@@ -554,6 +554,7 @@ static bool probe_too_deep;     /* in the probe's child only */
 #define PROBE_MAX_OBJECTS (20 * SN_MAX_LAYERS + 4096)
 #define PROBE_TOO_MANY 47
 static long probe_objects;
+static bool probe_short_of_memory;   /* a read failed for want of memory (read_attr) */
 /* The memory the child may have needed at its peak: this program and its
  * libraries take about 30 MB, a real file's check a few MB more; a 15 KB
  * file damaged in 4 bytes made libhdf5 take 2.1 GB (and 9 s of CPU), and
@@ -615,6 +616,27 @@ static bool probe_started(int argc, char **argv, const char *parent, long long *
     return ok;
 }
 
+/* The child's address space: what it has mapped so far (this program and
+ * its libraries) plus PROBE_RSS_BUDGET_MB, never more than it may have
+ * already.  A request past it fails at once: a variable-length string of
+ * 500 MB took 2.7 GB and 15 s to read whole before its length could be
+ * checked; now the read fails when it asks for the room. */
+static void limit_address_space(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    const bool known = f && fscanf(f, "%lu", &pages) == 1;
+    if (f)
+        fclose(f);
+    struct rlimit as;
+    if (!known || getrlimit(RLIMIT_AS, &as) != 0)
+        return;
+    const rlim_t want = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+                        ((rlim_t)PROBE_RSS_BUDGET_MB << 20);
+    if (as.rlim_cur == RLIM_INFINITY || want < as.rlim_cur)
+        setrlimit(RLIMIT_AS, &(struct rlimit){ want, as.rlim_max });
+}
+
 void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg),
                        int argc, char **argv)
 {
@@ -645,12 +667,14 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     if (room == MAP_FAILED)
         _exit(PROBE_NO_ROOM);
     munmap(room, (size_t)PROBE_ROOM_MB << 20);
+    limit_address_space();
     const char *arg = getenv(PROBE_ENV_ARG);
     const int rc = try_open(PROBE_FD_PATH, arg ? arg : "");
     _exit(probe_too_deep ? PROBE_TOO_DEEP
           : probe_objects > PROBE_MAX_OBJECTS ? PROBE_TOO_MANY
           : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET
-          : sn_peak_rss_mb() > PROBE_RSS_BUDGET_MB ? PROBE_TOO_LARGE : rc ? 42 : 0);
+          : sn_peak_rss_mb() > PROBE_RSS_BUDGET_MB || probe_short_of_memory ? PROBE_TOO_LARGE
+          : rc ? 42 : 0);
 }
 
 /* The command's environment (MPI's, OpenMP's, the sanitizers' settings)
@@ -1018,6 +1042,18 @@ static hsize_t dense_attr_bytes_at(struct sn_h5 *f, const char *path)
  * of SN_H5_MAX_STRS strings fit). */
 #define PROBE_ATTR_BYTES ((size_t)64 << 20)
 
+/* H5Aread, noting a read that failed for want of memory: in the probe's
+ * child, whose address space is bounded (limit_address_space), that is a
+ * string or array too large to read, said as such (PROBE_TOO_LARGE). */
+static herr_t read_attr(hid_t a, hid_t mt, void *buf)
+{
+    errno = 0;
+    const herr_t r = H5Aread(a, mt, buf);
+    if (r < 0 && errno == ENOMEM)
+        probe_short_of_memory = true;
+    return r;
+}
+
 static herr_t touch_attr(hid_t o, const char *name, const H5A_info_t *info, void *ctx)
 {
     (void)info;
@@ -1030,7 +1066,7 @@ static herr_t touch_attr(hid_t o, const char *name, const H5A_info_t *info, void
     if (n > 0 && size > 0 && sn_mul_ok((size_t)n, size, &bytes) && bytes <= PROBE_ATTR_BYTES) {
         void *buf = malloc(bytes);
         /* variable-length strings are given back to libhdf5: valgrind follows the child */
-        if (buf && H5Aread(a, nt, buf) >= 0 &&
+        if (buf && read_attr(a, nt, buf) >= 0 &&
             (H5Tis_variable_str(nt) > 0 || H5Tdetect_class(nt, H5T_VLEN) > 0))
             H5Dvlen_reclaim(nt, s, H5P_DEFAULT, buf);
         free(buf);
@@ -1852,7 +1888,7 @@ int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char
         H5Tset_size(mt, H5T_VARIABLE);
         H5Tset_cset(mt, H5Tget_cset(t));   /* HDF5 does not convert ASCII <-> UTF-8 */
         char *v = NULL;
-        if (H5Aread(a, mt, &v) < 0 || !v)
+        if (read_attr(a, mt, &v) < 0 || !v)
             rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
         else if (strlen(v) > SN_H5_MAX_TEXT)
             rc = too_long(f, path, name, strlen(v));
@@ -1871,7 +1907,7 @@ int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char
         H5Tset_cset(mt, H5Tget_cset(t));
         if (!res)
             rc = sn_fail(SN_ENOMEM, "out of memory");
-        else if (H5Aread(a, mt, res) < 0)
+        else if (read_attr(a, mt, res) < 0)
             rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
         H5Tclose(mt);
     }
@@ -1961,7 +1997,7 @@ static int read_var_strs(struct sn_h5 *f, const char *path, const char *name, hi
     H5Tset_size(mt, H5T_VARIABLE);
     H5Tset_cset(mt, H5Tget_cset(t));
     char **v = calloc(n, sizeof *v);
-    if (!v || H5Aread(a, mt, v) < 0)
+    if (!v || read_attr(a, mt, v) < 0)
         rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
     for (size_t i = 0; v && i < n; i++) {
         if (!rc && v[i] && strlen(v[i]) > SN_H5_MAX_STR)
@@ -1988,7 +2024,7 @@ static int read_fixed_strs(struct sn_h5 *f, const char *path, const char *name, 
     H5Tset_cset(mt, H5Tget_cset(t));
     H5Tset_strpad(mt, H5T_STR_NULLPAD);
     char *buf = calloc(n, len + 1);
-    if (!buf || H5Aread(a, mt, buf) < 0)
+    if (!buf || read_attr(a, mt, buf) < 0)
         rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
     for (size_t i = 0; !rc && i < n; i++) {
         res[i] = calloc(len + 1, 1);
@@ -2084,7 +2120,7 @@ int sn_h5_attr_get_f64(struct sn_h5 *f, const char *path, const char *name, doub
     else if (cnt > max)
         rc = sn_fail(SN_EINVAL, "%s: attribute %s of %s must be 1 to %zu numbers, it holds %zu",
                      f->path, name, path, max, cnt);
-    else if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0)
+    else if (read_attr(a, H5T_NATIVE_DOUBLE, v) < 0)
         rc = sn_fail(SN_EINVAL, "%s: cannot read attribute %s of %s", f->path, name, path);
     else
         *n = cnt;

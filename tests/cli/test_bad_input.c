@@ -1258,6 +1258,28 @@ static void hostile_weights(void)
     classes_at(w, fx_path("wcls4.h5"), "/model", (const char *const[]){ "a", "b", "c", "d" }, 4);
     reseal("wcls4.h5");
     with_attr_n("w.h5", "wstdonly.h5", "/model", "input_std", (const double[]){ 0.5 }, 1, true);
+    /* blobs.h5 with a variable-length source of 250 MB: its length is known
+     * only once it is read, which the probe's bounded address space stops */
+    assert_int_equal(sn_test_run("cd %s && cp blobs.h5 bigsource.h5", fx), 0);
+    {
+        const size_t n = (size_t)250 << 20;
+        char *text = malloc(n + 1);
+        assert_non_null(text);
+        memset(text, 's', n);
+        text[n] = '\0';
+        hid_t h = H5Fopen(fx_path("bigsource.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+        hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+        H5Tset_size(t, H5T_VARIABLE);
+        if (H5Aexists(h, "source") > 0)
+            H5Adelete(h, "source");
+        hid_t a = H5Acreate2(h, "source", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(a >= 0 && H5Awrite(a, t, &text) >= 0);
+        H5Aclose(a);
+        H5Sclose(sp);
+        H5Tclose(t);
+        H5Fclose(h);
+        free(text);
+    }
     /* labels written as x and samples as y */
     {
         struct sn_h5 *h;
