@@ -504,11 +504,23 @@ static bool is_ckpt_tmp(const char *name)
     return name[step_end + pid_end] == '\0';
 }
 
-int sn_ckptdir_remove_tmp(const char *dir, char *first, size_t first_len)
+/* A write cut short is no whole file: no seal, or a seal its bytes do not
+ * match.  A sealed file, or a dataset or weights another tool wrote, only
+ * carries the name (a complete 55 MB dataset so named was removed). */
+static bool cut_short(const char *path)
+{
+    if (sn_h5_check_seal(path) == SN_OK)
+        return false;
+    const enum sn_file_kind k = sn_file_kind(path);
+    return k != SN_FILE_DATASET && k != SN_FILE_WEIGHTS;
+}
+
+int sn_ckptdir_remove_tmp(const char *dir, char *first, size_t first_len, char *kept,
+                          size_t kept_len)
 {
     DIR *d = opendir(dir);
     int n = 0;
-    first[0] = '\0';
+    first[0] = kept[0] = '\0';
     if (!d)
         return 0;
     for (struct dirent *e; (e = readdir(d));) {
@@ -517,9 +529,13 @@ int sn_ckptdir_remove_tmp(const char *dir, char *first, size_t first_len)
         if (!is_ckpt_tmp(e->d_name) ||
             snprintf(path, sizeof path, "%.*s/%s", dir_len(dir), dir, e->d_name) >=
                 (int)sizeof path ||
-            lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || unlink(path) != 0)
+            lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (n++ == 0)
+        if (!cut_short(path)) {
+            snprintf(kept, kept_len, "%s", path);
+            continue;
+        }
+        if (unlink(path) == 0 && n++ == 0)
             snprintf(first, first_len, "%s", path);
     }
     closedir(d);

@@ -54,8 +54,10 @@ int sn_ckptdir_check_name(const char *dir);
 /* For the run that holds dir's lock: remove the temporary files of
  * checkpoint writes that never finished (a second Ctrl-C, SIGKILL, a
  * crash), which no other run can be writing now.  Returns how many;
- * first gets the first one's path. */
-int sn_ckptdir_remove_tmp(const char *dir, char *first, size_t first_len);
+ * first gets the first one's path.  A whole file that only carries such a
+ * name (sealed, or a dataset or weights) is kept: kept gets its path. */
+int sn_ckptdir_remove_tmp(const char *dir, char *first, size_t first_len, char *kept,
+                          size_t kept_len);
 
 /* Just before a checkpoint is written to path: SN_OK if nothing is there
  * or a regular file; else SN_EUSAGE as sn_ckptdir_check (a link planted

@@ -330,14 +330,18 @@ static int stage_folder(struct sn_trainer *t)
  * run leaves them, as it leaves the whole folder. */
 static void tidy_folder(struct sn_trainer *t)
 {
-    char first[4096];
+    char first[4096], kept[4096];
     if (!t->o.ckpt_dir || t->rank != 0)
         return;
-    const int left = sn_ckptdir_remove_tmp(t->o.ckpt_dir, first, sizeof first);
+    const int left = sn_ckptdir_remove_tmp(t->o.ckpt_dir, first, sizeof first, kept,
+                                           sizeof kept);
     if (left)
         sn_trainer_warn(t, "removed %d temporary file%s of checkpoint writes that never "
                         "finished (%s%s)", left, left == 1 ? "" : "s", first,
                         left > 1 ? ", ..." : "");
+    if (kept[0])
+        sn_trainer_warn(t, "kept %s: named like the temporary file of a checkpoint write, but "
+                        "a whole file (move it out of the checkpoint folder)", kept);
 }
 
 /* A train split read from the file every step: a thread reads the next

@@ -244,11 +244,12 @@ static void test_ckptdir_lock_not_hard_linked(void **state)
 }
 
 /* The temporary files of checkpoint writes that never finished are
- * removed, and only those: not a checkpoint, not another name. */
+ * removed, and only those: not a checkpoint, not another name, not a
+ * whole file that carries such a name (a sealed dataset). */
 static void test_ckptdir_remove_tmp(void **state)
 {
     (void)state;
-    char dir[1100], first[2048];
+    char dir[1100], first[2048], kept[2048], whole[1200];
     snprintf(dir, sizeof dir, "%s/tmps", sn_test_tmpdir());
     assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
     touch(dir, ".ckpt-00000005.h5.tmp.123");
@@ -257,11 +258,15 @@ static void test_ckptdir_remove_tmp(void **state)
     touch(dir, ".ckpt-5.h5.tmp.");
     touch(dir, ".ckpt-00000005.h5.tmp.1x");
     touch(dir, "out.h5.tmp.12");
-    assert_int_equal(sn_ckptdir_remove_tmp(dir, first, sizeof first), 2);
+    snprintf(whole, sizeof whole, "%s/.ckpt-00000007.h5.tmp.77", dir);
+    sn_test_write_blobs(whole, (struct sn_test_blobs){ 0 });
+    assert_int_equal(sn_ckptdir_remove_tmp(dir, first, sizeof first, kept, sizeof kept), 2);
     assert_non_null(strstr(first, "/.ckpt-0000000"));
+    assert_string_equal(kept, whole);
     assert_int_equal(sn_test_run("cd %s && ls -A | LC_ALL=C sort | tr '\\n' ' ' | grep -qx '.ckpt-00000005.h5.tmp.1x "
-                                 ".ckpt-5.h5.tmp. ckpt-00000005.h5 out.h5.tmp.12 '", dir), 0);
-    assert_int_equal(sn_ckptdir_remove_tmp(dir, first, sizeof first), 0);
+                                 ".ckpt-00000007.h5.tmp.77 .ckpt-5.h5.tmp. ckpt-00000005.h5 "
+                                 "out.h5.tmp.12 '", dir), 0);
+    assert_int_equal(sn_ckptdir_remove_tmp(dir, first, sizeof first, kept, sizeof kept), 0);
 }
 
 int main(void)
