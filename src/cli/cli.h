@@ -60,6 +60,7 @@ int cli_same_file(const char *path, const char *what);
  * rows, types, preprocessing, class names, a sample of rows), naming the
  * lowest rank that differs.  Reads a few hundred rows, not the whole file. */
 struct sn_dataset;
+struct sn_data_meta;
 int cli_same_data(struct sn_dataset *ds, const char *path);
 /* Collective: the splits the ranks hold in memory are the same, every
  * byte (train holds them when they fit in --cache-mb). */
@@ -288,6 +289,11 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm);
  * naming file and where. */
 int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
                           int outputs);
+
+/* The weights' preparation of pixels (0 to 255, each of channels): every
+ * value within +-1e6, as a uint8 dataset's must be; SN_EINVAL naming the
+ * first that is not (predict and export feed pixels through it). */
+int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta, int channels);
 
 /* A warning (rank 0) naming the root groups of ds's file that hold an x
  * but are no split name (/validation, /Test): written by someone who meant

@@ -166,6 +166,23 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
     return rc;
 }
 
+int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta, int channels)
+{
+    for (int c = 0; c < channels; c++) {
+        const int k = meta->n_norm ? c % meta->n_norm : 0;
+        const double m = meta->n_norm ? meta->mean[k] : 0.0, sd = meta->n_norm ? meta->std[k] : 1.0;
+        for (int v = 0; v <= 255; v += 255) {
+            const double x = (v * meta->scale - m) / sd;
+            if (!(fabs(x) <= 1e6))   /* as a uint8 dataset's preparation is held */
+                return sn_fail(SN_EINVAL, "%s: /model prepares pixel %d of channel %d as %g "
+                               "(scale %g, mean %g, std %g), beyond +-1e6: no training data is "
+                               "prepared so (damaged or crafted?)", weights, v, c, x,
+                               meta->scale, m, sd);
+        }
+    }
+    return SN_OK;
+}
+
 void cli_warn_unread_splits(struct sn_dataset *ds, const char *file)
 {
     static const char *const names[] = { "train", "test", "val", NULL };

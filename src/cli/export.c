@@ -76,7 +76,7 @@ static int read_meta(const char *weights, const struct sn_model *m, int outputs,
         return sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input "
                        "(1, or one a channel)", weights, meta->n_norm,
                        is->ndim == 3 ? is->d[0] : 1);
-    return SN_OK;
+    return image ? cli_check_pixel_prep(weights, meta, is->d[0]) : SN_OK;   /* it takes pixels */
 }
 
 static int run(const char *weights, const char *model, const char *out, struct sn_onnx_opts *o)

@@ -232,6 +232,8 @@ static int image_open(const char *weights, const char *model, bool out, size_t n
     if (!rc && r->meta.n_norm > 1 && r->meta.n_norm != is->d[0])
         rc = sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input "
                      "(1, or one a channel)", weights, r->meta.n_norm, is->d[0]);
+    if (!rc)
+        rc = cli_check_pixel_prep(weights, &r->meta, is->d[0]);
     if (rc)
         return rc;
     r->C = is->d[0];

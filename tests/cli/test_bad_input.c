@@ -1258,6 +1258,8 @@ static void hostile_weights(void)
     classes_at(w, fx_path("wcls4.h5"), "/model", (const char *const[]){ "a", "b", "c", "d" }, 4);
     reseal("wcls4.h5");
     with_attr_n("w.h5", "wstdonly.h5", "/model", "input_std", (const double[]){ 0.5 }, 1, true);
+    with_attr_n("wimg.h5", "wimgbig.h5", "/model", "input_scale", (const double[]){ 1e30 }, 1,
+                true);
     /* blobs.h5 with a variable-length source of 250 MB: its length is known
      * only once it is read, which the probe's bounded address space stops */
     assert_int_equal(sn_test_run("cd %s && cp blobs.h5 bigsource.h5", fx), 0);
