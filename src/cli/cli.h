@@ -282,6 +282,11 @@ void cli_warn_input_order(const struct sn_shape *in, const char *model);
  * with batchnorm, that its statistics get noisy). */
 void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm);
 
+/* Class names in all take at most this many bytes: each is checked as
+ * text and compared with the others by every rank (100,000 names of 4,000
+ * bytes took 28 s to show; 100,000 of 160 bytes fit). */
+#define CLI_MAX_NAME_BYTES (16 << 20)
+
 /* Class names, when a file gives them (names NULL or n 0: none), must all
  * differ and, when outputs > 0, name at least each output of the model
  * (labels index them: names beyond the outputs are classes the model does

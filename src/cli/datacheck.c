@@ -140,6 +140,13 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
         return sn_fail(SN_EINVAL, "%s: %s names %zu class%s but the model has %d outputs: "
                        "give its last layer %zu unit%s (or the data a name for each output)",
                        file, where, n, n == 1 ? "" : "es", outputs, n, n == 1 ? "" : "s");
+    size_t bytes = 0;   /* checked, compared and shown by every rank: a bound on the work */
+    for (size_t k = 0; k < n; k++)
+        bytes += strlen(names[k]);
+    if (bytes > CLI_MAX_NAME_BYTES)
+        return sn_fail(SN_EINVAL, "%s: %s names %zu classes in %.1f MB of text, more than the %d "
+                       "MB class names may take (CLI_MAX_NAME_BYTES in src/cli/cli.h)", file,
+                       where, n, (double)bytes / 1048576.0, CLI_MAX_NAME_BYTES >> 20);
     for (size_t k = 0; k < n; k++) {   /* a table or a prediction would show nothing */
         if (!names[k][0])
             return sn_fail(SN_EINVAL, "%s: %s gives class %zu an empty name", file, where, k);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/interrupt.h"
 #include "core/optim.h"
 #include "core/parallel.h"
 #include "core/status.h"
@@ -247,6 +248,8 @@ static int print_data(const char *path)
         rc = cli_check_splits(ds, false);
     if (!rc)
         rc = cli_check_dataset_classes(ds, path, 0, &n_names);
+    if (!rc)   /* a stop during the reads: one line, no table */
+        rc = sn_interrupt_check("reading the dataset");
     if (!rc)
         cli_warn_unread_splits(ds, path);
     if (!rc && n_names)
@@ -254,6 +257,8 @@ static int print_data(const char *path)
     if (!rc && sn_h5_has_attr(ds->f, "/", "source") &&
         sn_h5_attr_get_str(ds->f, "/", "source", &source) != SN_OK)
         source = NULL;   /* a source that is not text is no reason to refuse the data */
+    if (!rc)
+        rc = sn_interrupt_check("reading the dataset");
     if (!rc && sn_dist_rank() == 0) {
         cli_printf("dataset %s\n", cli_line(path));
         const struct sn_split *sp[] = { &ds->train, &ds->val, &ds->test };

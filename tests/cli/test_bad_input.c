@@ -1282,6 +1282,28 @@ static void hostile_weights(void)
         H5Fclose(h);
         free(text);
     }
+    /* blobs.h5 naming 5,000 classes of 3,500 bytes each: 16.7 MB of names */
+    assert_int_equal(sn_test_run("cd %s && cp blobs.h5 bignames.h5", fx), 0);
+    {
+        const size_t n = 5000, len = 3500;
+        char *names = malloc(n * len);
+        assert_non_null(names);
+        memset(names, 'c', n * len);
+        hid_t h = H5Fopen(fx_path("bignames.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, len);
+        hsize_t dims = n;
+        hid_t sp = H5Screate_simple(1, &dims, NULL);
+        if (H5Aexists(h, "classes") > 0)
+            H5Adelete(h, "classes");
+        hid_t a = H5Acreate2(h, "classes", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(a >= 0 && H5Awrite(a, t, names) >= 0);
+        H5Aclose(a);
+        H5Sclose(sp);
+        H5Tclose(t);
+        H5Fclose(h);
+        free(names);
+    }
     /* labels written as x and samples as y */
     {
         struct sn_h5 *h;
