@@ -295,6 +295,13 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm);
 int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
                           int outputs);
 
+/* The training data's description on /model of weights f (scale, mean,
+ * std, class names), read and checked the one way every command does:
+ * names against what the model predicts, mean/std against its input. */
+struct sn_h5;
+int cli_check_weights_meta(struct sn_h5 *f, const char *weights, const struct sn_model *m,
+                           const struct sn_netcfg *net);
+
 /* The weights' preparation of pixels (0 to 255, each of channels): every
  * value within +-1e6, as a uint8 dataset's must be; SN_EINVAL naming the
  * first that is not (predict and export feed pixels through it). */

@@ -70,8 +70,8 @@ static void warn_other_layers(const char *weights, const char *model_path, const
 /* The training data's description stored on /model (scale, mean, std,
  * class names), read the one way every command reads it: a value that
  * predict or export would refuse is refused by eval too. */
-static int check_prep(struct sn_h5 *f, const char *weights, const struct sn_model *m,
-                      const struct sn_netcfg *net)
+int cli_check_weights_meta(struct sn_h5 *f, const char *weights, const struct sn_model *m,
+                           const struct sn_netcfg *net)
 {
     struct sn_data_meta meta;
     const int outputs = net->target_input ? 0 : (int)sn_model_out_len(m);
@@ -85,6 +85,14 @@ static int check_prep(struct sn_h5 *f, const char *weights, const struct sn_mode
     if (!rc && classes > 0 && meta.n_classes > (size_t)classes)
         rc = sn_fail(SN_EINVAL, "%s: /model classes names %zu classes but the model predicts %d: "
                      "weights name the classes it predicts", weights, meta.n_classes, classes);
+    /* mean and std: one value, or one a channel (a feature), as the data had */
+    const struct sn_shape *is = &m->in_shape;
+    const int per = is->ndim == 3 ? is->d[0] : is->d[is->ndim - 1];
+    if (!rc && meta.n_norm > 1 && meta.n_norm != per)
+        rc = sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for an input of %d %s%s "
+                     "(1, or one a %s)", weights, meta.n_norm, per,
+                     is->ndim == 3 ? "channel" : "feature", per == 1 ? "" : "s",
+                     is->ndim == 3 ? "channel" : "feature");
     sn_data_meta_free(&meta);
     return rc;
 }
@@ -113,7 +121,7 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
     if (!rc)
         rc = sn_weights_read(f, *m, true, NULL);
     if (!rc)
-        rc = check_prep(f, weights, *m, net);
+        rc = cli_check_weights_meta(f, weights, *m, net);
     bool average = false;   /* a checkpoint's: what its run evaluated */
     if (!rc)   /* the checkpoint's own run says (a --model without ema may be given) */
         rc = sn_weights_read_average(f, *m, net->optim.ema > 0.0f ? net->optim.ema_every : 0,

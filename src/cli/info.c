@@ -69,19 +69,23 @@ static void print_classes(char *const *names, size_t n)
 }
 
 /* What the weights keep of their training data: how inputs are prepared,
- * and the class names. */
-static void print_meta(const char *weights)
+ * and the class names; what eval, predict and export refuse of it, said. */
+static void print_meta(const char *weights, const struct sn_model *m,
+                       const struct sn_netcfg *net)
 {
     struct sn_h5 *f;
     struct sn_data_meta meta;
     if (sn_weights_open(weights, &f))
         return;
     int rc = sn_data_meta_read(f, &meta);
+    const int bad = rc ? SN_OK : cli_check_weights_meta(f, weights, m, net);
     sn_h5_close(f);
     if (rc) {   /* eval, predict and export refuse the file for it */
         cli_printf("\ninput preparation: unreadable: %s\n", sn_errmsg());
         return;
     }
+    if (bad)
+        cli_printf("\nrefused by eval, predict and export: %s\n", sn_errmsg());
     char norm[96];
     norm_text(meta.n_norm, meta.mean, meta.std, norm, sizeof norm);
     cli_printf("\ninputs: scale %g%s%s\n", meta.scale, norm,
@@ -321,7 +325,7 @@ int sn_cmd_info(int argc, char **argv)
             net.batch = (int)batch;
         print_memory(m, &net, ranks);
         if (weights) {
-            print_meta(weights);
+            print_meta(weights, m, &net);
             print_record(weights);
         }
     }
