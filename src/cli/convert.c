@@ -711,6 +711,8 @@ static int convert_subset(int argc, char **argv)
         const struct sn_split *all[3] = { tr, te, va };
         for (int i = 0; i < 3 && !rc; i++)   /* every row placed, or named: none dropped */
             rc = subset_labels(d, all[i], &K);
+        if (!rc && n_names > (size_t)K)   /* a named class may have no rows yet */
+            K = n_names < 4096 ? (int)n_names : 4096;
         if (!rc)
             rc = parse_classes(classes, mask, K);
         struct subset_job j = { d, mask, per_class, test_per_class, K, classes };

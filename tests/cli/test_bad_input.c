@@ -1232,6 +1232,7 @@ static void hostile_weights(void)
     many_classes("w.h5", "manyclasses.h5", 2000000);
     many_classes("wimg.h5", "wimgcls1.h5", 1);
     with_classes(fx_path("cls2.h5"), (const char *const[]){ "a", "b" }, 2);
+    with_classes(fx_path("cls5.h5"), (const char *const[]){ "a", "b", "c", "d", "e" }, 5);
     with_classes(fx_path("clsdup.h5"), (const char *const[]){ "a", "b", "a" }, 3);
     with_classes(fx_path("clsutf.h5"), (const char *const[]){ "a", "\xff\xfe", "c" }, 3);
     with_classes(fx_path("clsempty.h5"), (const char *const[]){ "a", "", "c" }, 3);
