@@ -248,6 +248,9 @@ static int print_data(const char *path)
     char **names = NULL, *source = NULL;
     size_t n_names = 0;
     int rc = sn_dataset_open(path, &ds);
+    const bool inputs_only = rc == SN_EINVAL && strstr(sn_errmsg(), "/y is missing");
+    if (inputs_only)   /* a file to predict from: shown, and said to be no training data */
+        rc = sn_dataset_open_inputs(path, &ds);
     if (!rc)   /* what train would refuse: splits prepared unlike /train */
         rc = cli_check_splits(ds, false);
     if (!rc)
@@ -270,6 +273,9 @@ static int print_data(const char *path)
             if (sp[i]->present)
                 print_split(sp[i]);
         print_classes(names, n_names);
+        if (inputs_only)
+            cli_printf("note: a split without y: predict reads the file; train and eval need "
+                       "/SPLIT/y\n");
         if (source)
             cli_printf("source: %s\n", cli_line(source));
     }

@@ -1233,7 +1233,19 @@ static void test_train_info(void **state)
         assert_int_equal(sn_h5_write(h, "/validation/x", 2, xd, SN_H5_F32, x), SN_OK);
         assert_int_equal(sn_h5_write(h, "/validation/y", 1, yd, SN_H5_I32, y), SN_OK);
         assert_int_equal(sn_h5_close(h), SN_OK);
+        /* a file to predict from: /val without y */
+        assert_int_equal(sn_h5_create(sn_test_path("noy.h5"), &h), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/train/x", 2, xd, SN_H5_F32, x), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/val/x", 2, xd, SN_H5_F32, x), SN_OK);
+        assert_int_equal(sn_h5_close(h), SN_OK);
     }
+    rc = sn_test_run(BIN " info --data %s", sn_test_path("noy.h5"));
+    out = out_text();
+    if (rc != 0 || !strstr(out, "  /val   24 rows of 8 float, no y, scale 1\n") ||
+        !strstr(out, "note: a split without y: predict reads the file"))
+        fail_msg("info --data of a file without /val/y: exit %d: %s", rc, out);
+    free(out);
     rc = sn_test_run(BIN " info --data %s", sn_test_path("validation.h5"));
     err = err_text();
     if (rc != 0 || !strstr(err, "warning: ") ||
