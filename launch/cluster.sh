@@ -169,6 +169,7 @@ mkfifo "$tmp/err"
     trap '' TERM INT USR1
     while IFS= read -r line; do
         printf '%s\n' "$line" >&2
+        [ -e "$tmp/said" ] || { : > "$tmp/said"; } 2>/dev/null
         # scratchnet's own lines, from their first word: a name a user
         # gave (a --log path in a warning) must not read as one
         if [[ $line =~ ^scratchnet:\ error:\ rank\ [0-9]+:\ no\ progress\ for\ [0-9]+\ s\ after ]]; then
@@ -288,6 +289,12 @@ if [ "$status" = 255 ]; then   # the launcher's own failure, not a rank's
     lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
     msg="launch/cluster.sh: $MPI's launcher could not run the job (status 255)"
     echo "$msg${lost:+; no answer from: $lost}" >&2
+fi
+if [ "$status" != 0 ] && [ "$status" != 255 ] && [ "$by_signal" = 0 ] && [ ! -e "$tmp/said" ]; then
+    # nothing on stderr: no rank said why, so the launcher or an agent failed first
+    echo "launch/cluster.sh: $MPI's launcher ended with status $status and no message: it or" \
+         "its agent (AGENT=${AGENT:-ssh}) failed before a rank could say anything; check that" \
+         "every node answers and runs $bin" >&2
 fi
 if [ "$status" != 0 ] && [ -f "$tmp/gaveup" ]; then
     lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')

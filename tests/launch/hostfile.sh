@@ -45,6 +45,12 @@ refused() {
     [ "$st" = 2 ] && grep -qF -- "$msg" "$t/err" ||
         bad "$script $* on '$text': exit $st, stderr: $(cat "$t/err")"
 }
+# a launcher (its agent) that fails without a word: said, not a silent exit 1
+printf '127.0.0.2 slots=1\n' > "$t/hosts"
+AGENT=false SCRATCHNET=/bin/false bash "$top/launch/cluster.sh" "$t/hosts" info > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 1 ] && grep -qF "launcher ended with status 1 and no message: it or its agent (AGENT=false)" "$t/err" ||
+    bad "cluster.sh with AGENT=false: exit $st, stderr: $(cat "$t/err")"
 for script in cluster.sh elastic.sh; do
     refused $script 'n1 slots=0' 'node n1: slots= must be a whole number from 1 to 4096' "$t/hosts" info
     refused $script 'n1 slots=99999999999999999999' 'slots= must be a whole number' "$t/hosts" info
