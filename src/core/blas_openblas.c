@@ -85,7 +85,14 @@ int sn_blas_use_threads(int threads)
         sn_parallel_set_threads(threads);
         return SN_OK;
     }
-    const size_t n = (size_t)(threads > 0 ? threads : 1) * OPENBLAS_BUFFER_BYTES;
+    /* each thread's stack too, OpenMP's and OpenBLAS's own (the default
+     * pthread stack is RLIMIT_STACK): 27 threads under 4 GB passed a check
+     * of the buffers alone, and libgomp then ended the run with its own
+     * "Thread creation failed" */
+    struct rlimit st;
+    const size_t stack = getrlimit(RLIMIT_STACK, &st) == 0 && st.rlim_cur != RLIM_INFINITY
+                             ? (size_t)st.rlim_cur : (size_t)8 << 20;
+    const size_t n = (size_t)(threads > 0 ? threads : 1) * (OPENBLAS_BUFFER_BYTES + 2 * stack);
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                    -1, 0);
     if (p != MAP_FAILED) {
@@ -94,8 +101,9 @@ int sn_blas_use_threads(int threads)
         return take_buffer();
     }
     return sn_fail(SN_ENOMEM, "out of memory: the address-space limit (ulimit -v, %llu MB) leaves "
-                   "no room for the %zu MB of buffers OpenBLAS takes for %d thread%s (it would "
-                   "wait for them forever): raise the limit, or give fewer threads",
+                   "no room for the %zu MB of buffers and stacks OpenBLAS and OpenMP take for %d "
+                   "thread%s (OpenBLAS would wait for them forever): raise the limit, or give "
+                   "fewer threads",
                    (unsigned long long)(as.rlim_cur >> 20), n >> 20, threads,
                    threads == 1 ? "" : "s");
 }
