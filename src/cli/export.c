@@ -46,10 +46,12 @@ static int parse_batch(const char *s, int *batch)
     return SN_OK;
 }
 
-/* The input description the weights file keeps; without one, images are
- * taken as predict takes them (pixels / 255) and other inputs as they are. */
-static int read_meta(const char *weights, const struct sn_model *m, int outputs,
-                     struct sn_data_meta *meta, bool *assumed)
+/* The input description the weights file keeps (its names and mean/std
+ * counts checked by cli_load_weights, as for every command); without one,
+ * images are taken as predict takes them (pixels / 255) and other inputs
+ * as they are. */
+static int read_meta(const char *weights, const struct sn_model *m, struct sn_data_meta *meta,
+                     bool *assumed)
 {
     struct sn_h5 *f = NULL;
     int rc = sn_weights_open(weights, &f);
@@ -58,9 +60,6 @@ static int read_meta(const char *weights, const struct sn_model *m, int outputs,
     sn_h5_close(f);
     if (!rc && m->in_shape.ndim == 3)   /* an image model: the graph takes pixels */
         cli_warn_float_training(weights, meta);
-    if (!rc)   /* as predict: the graph's metadata names each class once */
-        rc = cli_check_class_names(weights, "/model classes", meta->classes, meta->n_classes,
-                                   outputs);
     if (rc)
         return rc;
     const struct sn_shape *is = &m->in_shape;
@@ -68,14 +67,6 @@ static int read_meta(const char *weights, const struct sn_model *m, int outputs,
     *assumed = !meta->known;
     if (!meta->known && !image)
         meta->scale = 1.0;
-    size_t len = sn_shape_len(is);
-    /* one value for every element, or one a channel (a feature), as the
-     * data reader and predict apply them */
-    if (meta->n_norm > 1 && (len % (size_t)meta->n_norm != 0 ||
-                             (is->ndim == 3 && meta->n_norm != is->d[0])))
-        return sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input "
-                       "(1, or one a channel)", weights, meta->n_norm,
-                       is->ndim == 3 ? is->d[0] : 1);
     return image ? cli_check_pixel_prep(weights, meta, is->d[0]) : SN_OK;   /* it takes pixels */
 }
 
@@ -89,8 +80,7 @@ static int run(const char *weights, const char *model, const char *out, struct s
     memset(&meta, 0, sizeof meta);
     int rc = cli_load_weights(weights, model, 1, &net, &m, &text);
     if (!rc)
-        rc = read_meta(weights, m, net.target_input ? 0 : (int)sn_model_out_len(m), &meta,
-                       &assumed);   /* an autoencoder's outputs are no classes */
+        rc = read_meta(weights, m, &meta, &assumed);
     if (!rc) {
         o->meta = &meta;
         o->cfg_text = text;

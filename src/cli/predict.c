@@ -229,10 +229,7 @@ static int image_open(const char *weights, const char *model, bool out, size_t n
     if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "
                      "channels: predict from an .h5 dataset instead", weights, is->ndim);
-    if (!rc && r->meta.n_norm > 1 && r->meta.n_norm != is->d[0])
-        rc = sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for a %d-channel input "
-                     "(1, or one a channel)", weights, r->meta.n_norm, is->d[0]);
-    if (!rc)
+    if (!rc)   /* its mean/std count was checked by cli_load_weights */
         rc = cli_check_pixel_prep(weights, &r->meta, is->d[0]);
     if (rc)
         return rc;
