@@ -809,6 +809,27 @@ static herr_t copy_attr(hid_t o, const char *name, const H5A_info_t *info, void 
     return 0;
 }
 
+/* The attribute classes of obj (there before or not): n fixed-length names
+ * of len bytes, each all 'c'. */
+static void fixed_names(hid_t obj, size_t n, size_t len)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, len);
+    hsize_t dims = n;
+    hid_t s = H5Screate_simple(1, &dims, NULL);
+    char *names = malloc(n * len);
+    assert_non_null(names);
+    memset(names, 'c', n * len);
+    if (H5Aexists(obj, "classes") > 0)
+        H5Adelete(obj, "classes");
+    hid_t a = H5Acreate2(obj, "classes", t, s, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, names) >= 0);
+    free(names);
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+}
+
 /* from (weights) with n one-letter class names on /model, resealed.  More than
  * about 60,000 do not fit an object header of the format scratchnet
  * writes: /model is made again in the newest one (dense attribute
@@ -824,18 +845,7 @@ static void many_classes(const char *from, const char *to, size_t n)
     hid_t old = H5Gopen2(f, "/old", H5P_DEFAULT);
     hid_t g = H5Gcreate2(f, "/model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     H5Aiterate2(old, H5_INDEX_NAME, H5_ITER_INC, NULL, copy_attr, &g);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, 1);
-    hsize_t dims = n;
-    hid_t s = H5Screate_simple(1, &dims, NULL);
-    char *names = malloc(n);
-    memset(names, 'c', n);
-    hid_t a = H5Acreate2(g, "classes", t, s, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(a >= 0 && H5Awrite(a, t, names) >= 0);
-    free(names);
-    H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
+    fixed_names(g, n, 1);
     H5Gclose(g);
     H5Gclose(old);
     H5Ldelete(f, "/old", H5P_DEFAULT);
@@ -1286,24 +1296,10 @@ static void hostile_weights(void)
     /* blobs.h5 naming 5,000 classes of 3,500 bytes each: 16.7 MB of names */
     assert_int_equal(sn_test_run("cd %s && cp blobs.h5 bignames.h5", fx), 0);
     {
-        const size_t n = 5000, len = 3500;
-        char *names = malloc(n * len);
-        assert_non_null(names);
-        memset(names, 'c', n * len);
         hid_t h = H5Fopen(fx_path("bignames.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
-        hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, len);
-        hsize_t dims = n;
-        hid_t sp = H5Screate_simple(1, &dims, NULL);
-        if (H5Aexists(h, "classes") > 0)
-            H5Adelete(h, "classes");
-        hid_t a = H5Acreate2(h, "classes", t, sp, H5P_DEFAULT, H5P_DEFAULT);
-        assert_true(a >= 0 && H5Awrite(a, t, names) >= 0);
-        H5Aclose(a);
-        H5Sclose(sp);
-        H5Tclose(t);
+        assert_true(h >= 0);
+        fixed_names(h, 5000, 3500);
         H5Fclose(h);
-        free(names);
     }
     /* labels written as x and samples as y */
     {
