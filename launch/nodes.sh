@@ -39,9 +39,22 @@ no_bin() {
 # MiB, or gives nothing within 10 s, or has no nodes, a slots= that is not a whole
 # number from 1 to 4096, nodes of different slots, another word, a name
 # that is not a host name (or longer than DNS allows), a node listed twice
-# (also by two names that agree up to the first dot, as Open MPI compares them)
+# (also by two names that agree up to the first dot, as Open MPI compares them,
+# or two spellings of one IPv4 address)
 # (Open MPI refuses its second slot count only after the checks; the
 # scripts would count its ranks twice), or MPICH's node01:2 form.
+# numeric_address NAME: prints NAME as the IPv4 address it spells when it is
+# one in any form the C library reads (127.1, 0x7f.0.0.1, 2130706433 are
+# 127.0.0.1: one machine by three names); fails for a host name.  Only
+# such names are read, so no name server is ever asked.
+numeric_address() {
+    local part='(0x[0-9a-f]+|[0-9]+)' a
+    [[ $1 =~ ^$part(\.$part){0,3}$ ]] || return 1
+    a=$(timeout 5 getent ahostsv4 "$1" 2>/dev/null | head -1) || return 1
+    a=${a%% *}
+    [ -n "$a" ] && echo "$a"
+}
+
 read_hostfile() {
     local line name key tok s ms raw words self="" self_names
     local -A listed=()
@@ -122,11 +135,16 @@ read_hostfile() {
         # node01.cluster.local are one node, and a second slot count for it
         # ends the job, exit 1, without a word under -q): so do these checks
         key=${name,,}
-        case "$key" in *[!0-9.]*) key=${key%%.*} ;; esac
-        key=${key:-${name,,}}
+        if ! key=$(numeric_address "$key"); then
+            key=${name,,}
+            key=${key%%.*}
+            key=${key:-${name,,}}
+        fi
         if [ -n "${listed[$key]:-}" ]; then
             if [ "${listed[$key],,}" = "${name,,}" ]; then
                 echo "$me: $1: node $name is listed twice; list each node once, with its slots=" >&2
+            elif numeric_address "$key" > /dev/null; then
+                echo "$me: $1: nodes ${listed[$key]} and $name are one address, $key; list it once, with its slots=" >&2
             else
                 echo "$me: $1: nodes ${listed[$key]} and $name are one node to MPI (a name up to its first dot); list it once, with its slots=" >&2
             fi

@@ -67,6 +67,10 @@ N1 slots=2' 'node N1 is listed twice' "$t/hosts" info
 $(hostname) slots=1" "nodes localhost and $(hostname) are both this machine" "$t/hosts" info
     refused $script '127.0.0.1 slots=1
 localhost slots=1' 'nodes 127.0.0.1 and localhost are both this machine' "$t/hosts" info
+    refused $script '10.0.0.1 slots=1
+0xa.1 slots=1' 'nodes 10.0.0.1 and 0xa.1 are one address, 10.0.0.1' "$t/hosts" info
+    refused $script '127.1 slots=1
+localhost slots=1' 'nodes 127.1 and localhost are both this machine' "$t/hosts" info
     refused $script 'localhost:2' "node localhost:2: MPICH's NODE:N form; write it as Open MPI's 'localhost slots=2'" "$t/hosts" info
     refused $script 'n1 slots=2 cpus=4' "node n1: 'cpus=4' is not slots=N or max_slots=N" "$t/hosts" info
     refused $script 'n1 max_slots=$(id)' "node n1: max_slots= must be a whole number" "$t/hosts" info
