@@ -32,6 +32,7 @@
 #include "core/parallel.h"
 #include "core/interrupt.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "core/tensor.h"
 #include "dist/dist.h"
 #include "dist/shard.h"

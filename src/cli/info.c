@@ -14,6 +14,7 @@
 #include "core/optim.h"
 #include "core/parallel.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "io/ckpt.h"
 #include "io/dataset.h"

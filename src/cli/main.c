@@ -18,6 +18,7 @@
 #include "core/blas.h"
 #include "core/interrupt.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
 #include "io/h5.h"

@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "core/text.h"
 
 void progress_format_duration(double s, char *buf, size_t len)
 {

@@ -29,6 +29,7 @@
 #include "core/interrupt.h"
 #include "core/parallel.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
 #include "train/ckptdir.h"

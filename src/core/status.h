@@ -42,16 +42,6 @@ int sn_fail_suffix(int code, const char *fmt, ...) __attribute__((format(printf,
 /* The calling thread's last message ("" when there was none). */
 const char *sn_errmsg(void);
 
-/* In place: every byte that could act on a terminal becomes '?' (controls,
- * C1, bytes that are not strict UTF-8, bidi marks and overrides, line
- * separators), as in the messages sn_errmsg returns; keep_lines spares
- * newline and tab. */
-void sn_text_clean(char *s, bool keep_lines);
-
-/* Whether two short names (under 64 bytes) are at most two edits apart:
- * a typo ("unitz", "unit", "uints" for "units"; "--epoch" for "--epochs"). */
-bool sn_text_near(const char *a, const char *b);
-
 /* A short name of a code ("invalid input", ...). */
 const char *sn_strstatus(int code);
 

@@ -156,3 +156,47 @@ void sn_text_pad(const char *s, int cols, char *out, size_t len)
     if (len)
         out[at] = '\0';
 }
+
+void sn_text_clean(char *s, bool keep_lines)
+{
+    uint8_t *p = (uint8_t *)s, *end = p + strlen(s);
+    while (p < end) {
+        ucs4_t c;
+        const int n = u8_mbtoucr(&c, p, (size_t)(end - p));
+        if (keep_lines && (*p == '\n' || *p == '\t'))
+            p++;
+        else if (n < 0)   /* not UTF-8: each such byte on its own */
+            *p++ = '?';
+        else if (trouble(c))
+            p = memset(p, '?', (size_t)n) + n;
+        else
+            p += n;
+    }
+}
+
+/* Edit distance of two short names, stopping early above 2. */
+#define TEXT_NEAR_MAX 64
+
+bool sn_text_near(const char *a, const char *b)
+{
+    const size_t la = strlen(a), lb = strlen(b);
+    int row[TEXT_NEAR_MAX + 1];
+    if (la >= TEXT_NEAR_MAX || lb >= TEXT_NEAR_MAX || (la > lb ? la - lb : lb - la) > 2)
+        return false;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0], best = row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            const int up = row[j];
+            int v = diag + (a[i - 1] != b[j - 1]);
+            v = up + 1 < v ? up + 1 : v;
+            v = row[j - 1] + 1 < v ? row[j - 1] + 1 : v;
+            row[j] = v, diag = up;
+            best = v < best ? v : best;
+        }
+        if (best > 2)
+            return false;
+    }
+    return row[lb] <= 2;
+}

@@ -1,5 +1,6 @@
 /* text: what a name a person gives (a class name) must be to show as
- * itself on a terminal, in a table and in a picture. */
+ * itself on a terminal, in a table and in a picture, and how any text is
+ * made safe to print (messages, lines quoting files). */
 #ifndef SN_CORE_TEXT_H
 #define SN_CORE_TEXT_H
 
@@ -35,5 +36,17 @@ int sn_text_width(const char *s);
  * closing "…"; a table's column of names stays straight whatever their
  * scripts, and a cut name says it is one. */
 void sn_text_pad(const char *s, int cols, char *out, size_t len);
+
+/* In place: every byte of a character that could act on a terminal or
+ * hide becomes '?' (the characters sn_text_problem names: controls, C1,
+ * bidirectional marks and overrides, line and paragraph separators,
+ * invisible characters, noncharacters; and each byte that is not strict
+ * UTF-8), as in the messages sn_errmsg returns; keep_lines spares newline
+ * and tab. */
+void sn_text_clean(char *s, bool keep_lines);
+
+/* Whether two short names (under 64 bytes) are at most two edits apart:
+ * a typo ("unitz", "unit", "uints" for "units"; "--epoch" for "--epochs"). */
+bool sn_text_near(const char *a, const char *b);
 
 #endif

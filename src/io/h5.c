@@ -26,6 +26,7 @@
 #include "core/model.h"
 #include "core/number.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "io/fsutil.h"
 
 /* A dataset that sn_h5_read_rows reads straight from the file (below). */

@@ -36,6 +36,7 @@
 #include "core/rnn.h"
 #include "core/interrupt.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "io/fsutil.h"
 
 #define MAX_KEYS 48

@@ -18,25 +18,14 @@ static void test_status_one_line(void **state)
     sn_fail(SN_EINVAL, "a\xed\xa0\x80" "b\xf4\x90\x80\x80" "c\xe0\x80\xaf" "d\xe2\x80\xae"
             "e\xe2\x81\xa6" "f\xe2\x80\x94" "g");
     assert_string_equal(sn_errmsg(), "a???b????c???d???e???f\xe2\x80\x94g");
-    /* the bidi marks (U+200F, U+061C) and the line separator (U+2028) */
-    sn_fail(SN_EINVAL, "a\xe2\x80\x8f" "b\xd8\x9c" "c\xe2\x80\xa8" "d\xe2\x80\x8b" "e");
-    assert_string_equal(sn_errmsg(), "a???b??c???d\xe2\x80\x8b" "e");
+    /* the bidi marks (U+200F, U+061C), the line separator (U+2028), an
+     * invisible character (U+200B), a noncharacter (U+FFFF) */
+    sn_fail(SN_EINVAL, "a\xe2\x80\x8f" "b\xd8\x9c" "c\xe2\x80\xa8" "d\xe2\x80\x8b" "e"
+            "\xef\xbf\xbf" "f");
+    assert_string_equal(sn_errmsg(), "a???b??c???d???e???f");
     /* a character cut at the end of the text */
     sn_fail(SN_EINVAL, "x\xe6\x97");
     assert_string_equal(sn_errmsg(), "x??");
-}
-
-/* sn_text_clean, for lines printed on stdout: the same bytes become '?'
- * as in error messages; newline and tab stay unless keep_lines is false. */
-static void test_text_clean(void **state)
-{
-    (void)state;
-    char a[] = "x\x1b[2J\ny\t\x9b\xc2\x9b\xe2\x80\xae\x07\xc3\xa9";
-    sn_text_clean(a, true);
-    assert_string_equal(a, "x?[2J\ny\t???????\xc3\xa9");   /* one ? a byte */
-    char b[] = "3\x1b]0;t\x07\nfake line\t";
-    sn_text_clean(b, false);
-    assert_string_equal(b, "3?]0;t??fake line?");
 }
 
 /* A message longer than the buffer keeps its beginning and its end. */
@@ -71,7 +60,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_one_line),
         cmocka_unit_test(test_status_long_keeps_reason),
-        cmocka_unit_test(test_text_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

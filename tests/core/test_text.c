@@ -1,6 +1,6 @@
 /* test_text: a class name must show as itself: no character that acts on
  * a terminal or shows as nothing, no blank at an end, no two names that
- * are one text in two Unicode forms. */
+ * are one text in two Unicode forms; printed text is made inert. */
 #include "testutil.h"
 
 #include <string.h>
@@ -113,6 +113,34 @@ static void test_text_pad(void **state)
     assert_string_equal(out, "ab ");
 }
 
+/* sn_text_clean, for lines printed on stdout: the same bytes become '?'
+ * as in error messages (test_status); newline and tab stay unless keep_lines is false. */
+static void test_text_clean(void **state)
+{
+    (void)state;
+    char a[] = "x\x1b[2J\ny\t\x9b\xc2\x9b\xe2\x80\xae\x07\xc3\xa9";
+    sn_text_clean(a, true);
+    assert_string_equal(a, "x?[2J\ny\t???????\xc3\xa9");   /* one ? a byte */
+    char b[] = "3\x1b]0;t\x07\nfake line\t";
+    sn_text_clean(b, false);
+    assert_string_equal(b, "3?]0;t??fake line?");
+}
+
+/* A typo is near: at most two edits, between short names. */
+static void test_text_near(void **state)
+{
+    (void)state;
+    assert_true(sn_text_near("unitz", "units"));
+    assert_true(sn_text_near("--epoch", "--epochs"));
+    assert_true(sn_text_near("uints", "units"));
+    assert_false(sn_text_near("abc", "xyz"));
+    assert_false(sn_text_near("dense", "conv"));
+    char long_name[80];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_false(sn_text_near(long_name, long_name));   /* not short */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +148,8 @@ int main(void)
         cmocka_unit_test(test_text_blank_edge),
         cmocka_unit_test(test_text_clash),
         cmocka_unit_test(test_text_pad),
+        cmocka_unit_test(test_text_clean),
+        cmocka_unit_test(test_text_near),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
