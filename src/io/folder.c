@@ -344,11 +344,10 @@ static int by_file(const void *a, const void *b)
                             : x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-/* Record path's file as image out->n (files has room for expect), or,
- * reading a test split, refuse it when it is one of like's image files:
- * a test image linked to a training image would be scored as held out. */
-static int note_file(struct sn_folder *out, const struct sn_folder *like, const char *path,
-                     size_t expect)
+/* Record path's file as image out->n, or, reading a test split, refuse it
+ * when it is one of like's image files: a test image linked to a training
+ * image would be scored as held out. */
+static int note_file(struct sn_folder *out, const struct sn_folder *like, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -357,28 +356,44 @@ static int note_file(struct sn_folder *out, const struct sn_folder *like, const 
     if (like && like->files && bsearch(&f, like->files, like->n, sizeof f, by_file))
         return sn_fail(SN_EINVAL, "%s is one of the training images (a link to the same file): "
                        "the test split would score a training example", path);
-    if (out->n >= expect)
-        return sn_fail(SN_EINVAL, "%s: more images than its class folders held a moment ago: "
-                       "a folder changed while it was read", path);
     out->files[out->n] = f;
     return SN_OK;
 }
 
-/* The image files in dir's class folders, counted before any is read: the
- * buffers are sized, and with --size the memory checked, for the whole set
- * (six images asked for at 16384x16384 were refused after four). */
-static int count_images(const char *dir, const struct sn_folder *out, size_t *n)
+/* A class folder's files, listed once: counted, then read. */
+struct listing {
+    char **files;
+    size_t n, others;
+};
+
+static void free_listings(struct listing *ls, int n)
+{
+    for (int c = 0; ls && c < n; c++)
+        free_names(ls[c].files, ls[c].n);
+    free(ls);
+}
+
+/* The files of dir's class folders into *ls (one listing a class) and the
+ * images among them counted, before any is read: the buffers are sized,
+ * and with --size the memory checked, for the whole set (six images asked
+ * for at 16384x16384 were refused after four). */
+static int list_classes(const char *dir, const struct sn_folder *out, struct listing **ls,
+                        size_t *n)
 {
     *n = 0;
+    if (!(*ls = calloc((size_t)out->n_classes, sizeof **ls)))
+        return sn_fail(SN_ENOMEM, "out of memory");
     for (int c = 0; c < out->n_classes; c++) {
-        char sub[4096], **files;
-        size_t n_files, others = 0;
+        char sub[4096];
+        struct listing *l = &(*ls)[c];
         int rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c]);
-        if (rc || (rc = list_dir(sub, false, &files, &n_files, &others)))
+        if (rc || (rc = list_dir(sub, false, &l->files, &l->n, &l->others))) {
+            free_listings(*ls, c);
+            *ls = NULL;
             return rc;
-        for (size_t i = 0; i < n_files; i++)
-            *n += is_image_name(files[i]);
-        free_names(files, n_files);
+        }
+        for (size_t i = 0; i < l->n; i++)
+            *n += is_image_name(l->files[i]);
     }
     return SN_OK;
 }
@@ -417,45 +432,54 @@ static int no_images(const char *dir, const char *sub, bool test)
                    test ? " (and its training folder: every class is tested)" : "");
 }
 
+/* Read class c's images (listed in l, in the folder sub) into out. */
+static int read_class(const char *dir, const char *sub, const struct listing *l, int c,
+                      const struct sn_folder *like, int fit_h, int fit_w, struct sn_folder *out,
+                      struct room *room)
+{
+    size_t per_class = 0;
+    int rc = SN_OK;
+    out->skipped += l->others;
+    for (size_t i = 0; i < l->n && !rc; i++) {
+        if (!is_image_name(l->files[i])) {
+            out->skipped++;
+            continue;
+        }
+        char path[4096];
+        struct sn_image img;
+        if ((rc = sn_fs_join(path, sizeof path, sub, l->files[i])) ||
+            (rc = sn_interrupt_check("converting images")) ||
+            (rc = note_file(out, like, path)) ||
+            (rc = sn_image_read(path, &img)))
+            break;
+        rc = add_image(out, like, fit_h, fit_w, &img, path, c, room);
+        sn_image_free(&img);
+        per_class++;
+    }
+    if (!rc && per_class == 0)   /* its label could never be learnt, or tested */
+        rc = no_images(dir, sub, like != NULL);
+    return rc;
+}
+
 int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_h, int fit_w,
                          struct sn_folder *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = read_classes(dir, like, out);
+    struct listing *ls = NULL;
     struct room room = { 0, 0 };
+    int rc = read_classes(dir, like, out);
     if (!rc)
-        rc = count_images(dir, out, &room.expect);
+        rc = list_classes(dir, out, &ls, &room.expect);
     if (!rc)
         rc = check_sized(dir, room.expect, like ? like->C : 1, fit_h, fit_w);
     if (!rc && room.expect && !(out->files = malloc(room.expect * sizeof *out->files)))
         rc = sn_fail(SN_ENOMEM, "out of memory");
     for (int c = 0; c < out->n_classes && !rc; c++) {
         char sub[4096];
-        char **files;
-        size_t n_files, per_class = 0;
-        if ((rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])) ||
-            (rc = list_dir(sub, false, &files, &n_files, &out->skipped)))
-            break;
-        for (size_t i = 0; i < n_files && !rc; i++) {
-            if (!is_image_name(files[i])) {
-                out->skipped++;
-                continue;
-            }
-            char path[4096];
-            struct sn_image img;
-            if ((rc = sn_fs_join(path, sizeof path, sub, files[i])) ||
-                (rc = sn_interrupt_check("converting images")) ||
-                (rc = note_file(out, like, path, room.expect)) ||
-                (rc = sn_image_read(path, &img)))
-                break;
-            rc = add_image(out, like, fit_h, fit_w, &img, path, c, &room);
-            sn_image_free(&img);
-            per_class++;
-        }
-        free_names(files, n_files);
-        if (!rc && per_class == 0)   /* its label could never be learnt, or tested */
-            rc = no_images(dir, sub, like != NULL);
+        if (!(rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])))
+            rc = read_class(dir, sub, &ls[c], c, like, fit_h, fit_w, out, &room);
     }
+    free_listings(ls, out->n_classes);
     if (!rc && out->n == 0)
         rc = sn_fail(SN_EINVAL, "%s: no .png, .jpg or .jpeg images in the class folders", dir);
     if (!rc)
