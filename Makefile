@@ -547,11 +547,11 @@ $(BUILD)/bench/allreduce_shm: bench/allreduce_shm.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
-$(BUILD)/bench/gemm_peak: bench/gemm_peak.c
+$(BUILD)/bench/gemm_peak: bench/gemm_peak.c bench/load.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $< $(shell pkg-config --cflags --libs openblas) -o $@
 
-$(BUILD)/bench/conv_algos: bench/conv_algos.c $(LIB)
+$(BUILD)/bench/conv_algos: bench/conv_algos.c bench/load.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 

@@ -30,6 +30,7 @@ MPIRUN=${SN_MPIRUN:-mpirun --oversubscribe}
 MODELS=${*:-mlp lenet5 lstm cnn}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. bench/load.sh
 
 [ -f "$DATA" ] || { echo "bench: $DATA is missing; run make data" >&2; exit 2; }
 # the train split only: the runs stop at --steps, no test evaluation to wait for
@@ -66,6 +67,7 @@ echo "## training (median of $REPEATS runs each, ratios the median of the $REPEA
 echo
 echo "| model | batch | scratchnet 1x2 img/s | PyTorch 1x2 img/s | ratio | scratchnet 2x1 img/s | 2x1 / 1x2 | GFLOP/s (share of peak) | RSS MB scratchnet / PyTorch | step ms: data fwd bwd allreduce optim |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
+load_start
 for m in $MODELS; do
     cfg=models/$m.cfg
     S=$(steps_of "$m")
@@ -110,3 +112,4 @@ for m in $MODELS; do
         }'
     done
 done
+load_warn bench/bench.sh

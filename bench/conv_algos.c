@@ -24,6 +24,7 @@
 #include "core/conv.h"
 #include "core/parallel.h"
 #include "core/tensor.h"
+#include "load.h"
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
     static const enum sn_conv_algo algos[NA] = { SN_CONV_IM2COL, SN_CONV_WINOGRAD,
                                                  SN_CONV_WINOGRAD4, SN_CONV_DIRECT };
     static const char *names[NA] = { "im2col", "F(2x2)", "F(4x4)", "direct" };
+    const struct load before = load_start();
     printf("# %d threads; ms, median of %d calls\n", threads, REPS);
     printf("%-22s", "C,HxW,OC,KxK,P,batch");
     for (int a = 0; a < NA; a++)
@@ -153,5 +155,6 @@ int main(int argc, char **argv)
         sn_free(y);
         sn_free(dy);
     }
+    load_warn("conv_algos", before);
     return 0;
 }

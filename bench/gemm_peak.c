@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "load.h"
+
 void openblas_set_num_threads(int num_threads);
 
 static double now_s(void)
@@ -36,6 +38,7 @@ int main(int argc, char **argv)
         return 2;
     }
     openblas_set_num_threads(threads);
+    const struct load before = load_start();
     static const int sizes[] = { 256, 512, 1024, 1536, 2048 };
     double peak = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -71,5 +74,6 @@ int main(int argc, char **argv)
         free(c);
     }
     printf("peak %.1f\n", peak);
+    load_warn("gemm_peak", before);
     return 0;
 }

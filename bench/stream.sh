@@ -17,12 +17,14 @@ REPEATS=${REPEATS:-5}
 MPIRUN=${SN_MPIRUN:-mpirun --oversubscribe}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. bench/load.sh
 run() {
     if [ -n "${SN_LOCK:-}" ]; then flock "$SN_LOCK" "$@"; else "$@"; fi
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| model | steps | cached images/s | streamed images/s | streamed / cached | data ms/step cached / streamed |"
 echo "|---|---|---|---|---|---|"
+load_start
 for m in $MODELS; do
     case $m in cnn) N=${STEPS:-40} ;; *) N=${STEPS:-300} ;; esac
     : > "$tmp/c.ips"; : > "$tmp/s.ips"; : > "$tmp/c.data"; : > "$tmp/s.data"
@@ -42,3 +44,4 @@ for m in $MODELS; do
         -v ds="$(median < "$tmp/s.data")" \
         'BEGIN {printf "| %s | %d | %.0f | %.0f | %.3f | %s / %s |\n", m, n, c, s, s / c, dc, ds}'
 done
+load_warn bench/stream.sh

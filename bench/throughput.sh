@@ -15,8 +15,10 @@ BIN=build/scratchnet
 MPIRUN=${SN_MPIRUN:-mpirun --oversubscribe}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/load.sh"
 echo "| ranks x threads | images/s median | min | max | epoch s (median) |"
 echo "|---|---|---|---|---|"
+load_start
 for layout in "1 1" "1 2" "2 1"; do
     set -- $layout
     P=$1; T=$2
@@ -43,6 +45,7 @@ for layout in "1 1" "1 2" "2 1"; do
     sec=$(sort -n "$tmp/sec" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
     printf '| %s x %s | %.0f | %.0f | %.0f | %.2f |\n' "$P" "$T" "$med" "$min" "$max" "$sec"
 done
+load_warn bench/throughput.sh
 if [ -s "$tmp/warn" ]; then
     echo
     echo "What the runs said on stderr (count, line):"

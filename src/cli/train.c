@@ -672,8 +672,6 @@ static void start_progress(const struct train_flags *f, struct run *r)
                   sn_trainer_state(r->t)->global_step);
 }
 
-/* Steps until the run's bound or a stop request (a signal: every rank
- * learns of it in the step's reduction and stops after that step). */
 /* CPU seconds: the busy time of the cores this process may use
  * (/proc/stat), this process's own (all its threads), and the wall clock. */
 struct cpu_use {
@@ -732,6 +730,8 @@ static void warn_not_learnt(const struct run *r, double loss, int64_t steps)
                 "inputs' scale\n", loss, K, log(K), (double)net->sched.lr);
 }
 
+/* Steps until the run's bound or a stop request (a signal: every rank
+ * learns of it in the step's reduction and stops after that step). */
 static int train_loop(const struct train_flags *f, struct run *r)
 {
     r->made_ckdir[0] = '\0';   /* the run has started: the folder it made stays */
