@@ -100,7 +100,7 @@ openmpi)
     done
     ;;
 mpich)
-    bin=${SCRATCHNET:-$here/build-mpich/scratchnet}
+    bin=${SCRATCHNET:-$(default_bin "$here/build-mpich/scratchnet")}
     for n in "${nodes[@]}"; do echo "$n:$per"; done > "$tmp/hosts"
     mpiexec=mpiexec.mpich
     command -v "$mpiexec" >/dev/null || mpiexec=mpiexec
@@ -140,6 +140,8 @@ if [ -z "${SCRATCHNET:-}" ]; then
     [ -n "$newer" ] && echo "launch/cluster.sh: warning: $bin is older than ${newer#"$here"/}:" \
                            "$make_it rebuilds it (the ranks run the old code otherwise)" >&2
 fi
+# a program this machine can run: built with the MPI family MPI= names
+command -v "$bin" > /dev/null && same_mpi "$bin"
 # on a node of the hostfile, its cores are known: bound ranks that do not
 # fit end in Open MPI's binding error otherwise
 if [ "$BIND" = core ] && [ -n "$self_node" ]; then

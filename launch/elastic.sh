@@ -88,7 +88,7 @@ if [ -z "$batch" ]; then
     # the model file as scratchnet reads it (its parser, its defaults)
     [ -n "$model" ] || die "needs --model (or --batch) to know the global batch"
     case "${MPI:-openmpi}" in
-    mpich) bin=$here/build-mpich/scratchnet ;;
+    mpich) bin=$(default_bin "$here/build-mpich/scratchnet") ;;
     *) bin=$(default_bin "$here/build/scratchnet") ;;
     esac
     bin=${SCRATCHNET:-$bin}

@@ -36,11 +36,12 @@ case "$P_ok:$P_n" in yes:?|yes:??|yes:???|yes:????) P=$P_n ;; *)
     echo "launch/local.sh: ranks must be a whole number from 1 to 9999, got '$P'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SCRATCHNET:-$here/build/scratchnet}
-# installed (share/doc/scratchnet/launch): the scratchnet on PATH, else
-# the one installed with the scripts (PREFIX/bin)
-[ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] || bin=$(command -v scratchnet ||
-    { [ -x "$here/../../../bin/scratchnet" ] && echo "$here/../../../bin/scratchnet"; } ||
-    echo "$bin")
+# installed (share/doc/scratchnet/launch): the one installed with the
+# scripts (PREFIX/bin: a site's other versions, or a user's own build on
+# PATH, never mix with these docs), else the scratchnet on PATH
+[ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] ||
+    bin=$({ [ -x "$here/../../../bin/scratchnet" ] && echo "$here/../../../bin/scratchnet"; } ||
+          command -v scratchnet || echo "$bin")
 case "$bin" in -*)   # never an option of mpirun's
     echo "launch/local.sh: SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" >&2
     exit 2 ;;
@@ -60,6 +61,13 @@ case "$bin" in
     fi ;;
 *) command -v "$bin" > /dev/null || {
     echo "launch/local.sh: SCRATCHNET=$bin: no program of that name on PATH" >&2; exit 2; } ;;
+esac
+# Open MPI's mpirun starts a program built with MPICH as one single-rank
+# job a rank
+case "$("$bin" --version 2>/dev/null | sed -n 's/^  MPI: *//p' | head -1)" in
+MPICH*|*"Intel(R) MPI"*|MVAPICH*)
+    echo "launch/local.sh: $bin was built with an MPICH-family MPI; this script runs Open MPI's mpirun: run it as mpiexec -n $P $bin ..." >&2
+    exit 2 ;;
 esac
 # nproc alone would answer OMP_NUM_THREADS (GNU coreutils reads it): the
 # affinity mask is what this process may use

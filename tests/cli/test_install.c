@@ -82,7 +82,8 @@ static void installed_files(const char *p)
 }
 
 /* The installed launch scripts find the installed program without PATH
- * (they said "PREFIX/share/doc/scratchnet/build/scratchnet is not built"),
+ * (they said "PREFIX/share/doc/scratchnet/build/scratchnet is not built")
+ * and before any other on PATH,
  * and every relative link of the installed guides leads to an installed
  * file. */
 static void installed_launch_and_links(const char *p)
@@ -92,6 +93,21 @@ static void installed_launch_and_links(const char *p)
                          "sh %s/share/doc/scratchnet/launch/local.sh 1 --version", p);
     assert_int_equal(rc, 0);
     char *ver = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(ver, "scratchnet "));
+    free(ver);
+    /* and their own, not another scratchnet first on PATH (a site's other
+     * version, a user's own build) */
+    const char *fake = sn_test_path("fakebin");
+    rc = sn_test_run("mkdir -p %s && printf '#!/bin/sh\\necho FAKE\\n' > %s/scratchnet && "
+                     "chmod +x %s/scratchnet && echo 'localhost slots=1' > %s/hosts && "
+                     "export PATH=%s:/usr/bin:/bin OMPI_ALLOW_RUN_AS_ROOT=1 "
+                     "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 && "
+                     "sh %s/share/doc/scratchnet/launch/local.sh 1 --version && "
+                     "bash %s/share/doc/scratchnet/launch/cluster.sh %s/hosts --version",
+                     fake, fake, fake, fake, fake, p, p, fake);
+    assert_int_equal(rc, 0);
+    ver = sn_test_slurp(sn_test_path("out.txt"));
+    assert_null(strstr(ver, "FAKE"));
     assert_non_null(strstr(ver, "scratchnet "));
     free(ver);
     /* every relative link of the installed guides leads to an installed file */
