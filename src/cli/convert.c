@@ -30,26 +30,40 @@
 #include "io/idx.h"
 #include "io/image.h"
 
-static const char usage[] =
-    "usage: scratchnet convert idx --images F --labels F [--test-images F --test-labels F]\n"
+/* Each conversion's synopsis and description: its --help shows its own,
+ * convert --help all four. */
+#define IDX_SYN                                                                              \
+    "scratchnet convert idx --images F --labels F [--test-images F --test-labels F]\n"      \
     "                              [--classes a,b,...] [--source TEXT] -o D.h5\n"
-    "       scratchnet convert folder DIR [--test DIR] [--size HxW] [--source TEXT]\n"
+#define FOLDER_SYN                                                                           \
+    "scratchnet convert folder DIR [--test DIR] [--size HxW] [--source TEXT]\n"             \
     "                                  [--max-pixels N] -o D.h5\n"
-    "       scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
-    "       scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N]\n"
+#define CIFAR_SYN "scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
+#define SUBSET_SYN                                                                           \
+    "scratchnet convert subset D.h5 --classes 5-9|0,2,4 [--per-class N]\n"                  \
     "                                 [--test-per-class N] -o OUT.h5\n"
-    "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
-    "  folder: DIR/<class>/<image>.png|.jpg|.jpeg (any case), classes in name order, all\n"
-    "          images one size;\n"
-    "          --size HxW fits every image to H x W pixels with predict's resampling (area\n"
-    "          averaging down, bilinear up), in colour if any image is colour\n"
+#define IDX_DOC "  idx: IDX files (MNIST, Fashion-MNIST; plain or .gz)\n"
+#define FOLDER_DOC                                                                           \
+    "  folder: DIR/<class>/<image>.png|.jpg|.jpeg (any case), classes in name order, all\n"  \
+    "          images one size;\n"                                                          \
+    "          --size HxW fits every image to H x W pixels with predict's resampling (area\n" \
+    "          averaging down, bilinear up), in colour if any image is colour\n"            \
     "          an image of more than --max-pixels pixels (default 67108864) is refused\n"
-    "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin);\n"
-    "          the class names from DIR/batches.meta.txt, one a line, or CIFAR-10's\n"
+#define CIFAR_DOC                                                                            \
+    "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin);\n"     \
+    "          the class names from DIR/batches.meta.txt, one a line, or CIFAR-10's\n"       \
     "          own when that file is absent\n"
-    "  subset: the rows of some classes (labels kept as they are), the first N per\n"
-    "          class of /train (all of them without --per-class) and of /test and /val\n"
-    "          (all of them without --test-per-class)\n";
+#define SUBSET_DOC                                                                           \
+    "  subset: the rows of some classes (labels kept as they are), the first N per\n"       \
+    "          class of /train (all of them without --per-class) and of /test and /val\n"   \
+    "          (all of them without --test-per-class)\n"
+
+static const char usage[] = "usage: " IDX_SYN "       " FOLDER_SYN "       " CIFAR_SYN
+                            "       " SUBSET_SYN IDX_DOC FOLDER_DOC CIFAR_DOC SUBSET_DOC;
+static const char usage_idx[] = "usage: " IDX_SYN IDX_DOC;
+static const char usage_folder[] = "usage: " FOLDER_SYN FOLDER_DOC;
+static const char usage_cifar[] = "usage: " CIFAR_SYN CIFAR_DOC;
+static const char usage_subset[] = "usage: " SUBSET_SYN SUBSET_DOC;
 
 /* A stop while out was written (SN_EINTR) said with out's name, not its
  * temporary file's: the temporary file is removed, nothing is written. */
@@ -378,7 +392,7 @@ static int convert_idx(int argc, char **argv)
     };
     int rc = cli_parse(argc, argv, 3, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, NULL);
     if (rc == CLI_HELP)
-        return cli_usage(usage);
+        return cli_usage(usage_idx);
     if (!rc && (!images || !labels || !out))
         rc = sn_fail(SN_EUSAGE, "convert idx needs --images, --labels and -o (see --help)");
     if (!rc && !timages != !tlabels)
@@ -680,7 +694,7 @@ static int convert_subset(int argc, char **argv)
     };
     int rc = cli_parse(argc, argv, 3, opts, 4, pos, 1, &n_pos);
     if (rc == CLI_HELP)
-        return cli_usage(usage);
+        return cli_usage(usage_subset);
     if (!rc && (n_pos != 1 || !out || !classes))
         rc = sn_fail(SN_EUSAGE, "convert subset needs D.h5, --classes and -o (see --help)");
     cli_outputs_write_datasets();
@@ -762,7 +776,7 @@ static int convert_images(int argc, char **argv)
     bool cifar = strcmp(argv[2], "cifar10") == 0;
     int rc = cli_parse(argc, argv, 3, opts, 5, dir, 1, &n_pos);
     if (rc == CLI_HELP)
-        return cli_usage(usage);
+        return cli_usage(cifar ? usage_cifar : usage_folder);
     sn_image_set_max_pixels((size_t)max_pixels);
     if (!rc && cifar && test)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --test: test_batch.bin is in DIR");

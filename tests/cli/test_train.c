@@ -2419,6 +2419,13 @@ static void test_train_help_and_lone_rank(void **state)
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "usage: scratchnet train"));
     free(out);
+    /* a conversion's --help is its own */
+    rc = sn_test_run(BIN " convert subset --help");
+    out = out_text();
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "usage: scratchnet convert subset"));
+    assert_null(strstr(out, "convert idx"));
+    free(out);
     rc = sn_test_run(BIN " train --model %s --data %s --out -h", sn_test_path("m.cfg"),
                      sn_test_path("blobs.h5"));
     assert_int_equal(rc, 2);
