@@ -302,10 +302,10 @@ struct sn_h5;
 int cli_check_weights_meta(struct sn_h5 *f, const char *weights, const struct sn_model *m,
                            const struct sn_netcfg *net);
 
-/* The weights' preparation of pixels (0 to 255, each of channels): every
- * value within +-1e6, as a uint8 dataset's must be; SN_EINVAL naming the
+/* The weights' preparation of pixels (0 and 255, by each mean/std value):
+ * every result within +-1e6, as a uint8 dataset's must be; SN_EINVAL naming the
  * first that is not (predict and export feed pixels through it). */
-int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta, int channels);
+int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta);
 
 /* A warning (rank 0) naming the root groups of ds's file that hold an x
  * but are no split name (/validation, /Test): written by someone who meant

@@ -173,17 +173,16 @@ int cli_check_class_names(const char *file, const char *where, char *const *name
     return rc;
 }
 
-int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta, int channels)
+int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta)
 {
-    for (int c = 0; c < channels; c++) {
-        const int k = meta->n_norm ? c % meta->n_norm : 0;
+    for (int k = 0; k < (meta->n_norm ? meta->n_norm : 1); k++) {
         const double m = meta->n_norm ? meta->mean[k] : 0.0, sd = meta->n_norm ? meta->std[k] : 1.0;
         for (int v = 0; v <= 255; v += 255) {
             const double x = (v * meta->scale - m) / sd;
             if (!(fabs(x) <= 1e6))   /* as a uint8 dataset's preparation is held */
-                return sn_fail(SN_EINVAL, "%s: /model prepares pixel %d of channel %d as %g "
-                               "(scale %g, mean %g, std %g), beyond +-1e6: no training data is "
-                               "prepared so (damaged or crafted?)", weights, v, c, x,
+                return sn_fail(SN_EINVAL, "%s: /model prepares pixel %d (mean/std value %d) as "
+                               "%g (scale %g, mean %g, std %g), beyond +-1e6: no training data "
+                               "is prepared so (damaged or crafted?)", weights, v, k, x,
                                meta->scale, m, sd);
         }
     }

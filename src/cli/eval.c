@@ -85,17 +85,10 @@ int cli_check_weights_meta(struct sn_h5 *f, const char *weights, const struct sn
     if (!rc && classes > 0 && meta.n_classes > (size_t)classes)
         rc = sn_fail(SN_EINVAL, "%s: /model classes names %zu classes but the model predicts %d: "
                      "weights name the classes it predicts", weights, meta.n_classes, classes);
-    /* mean and std: one value, one a channel of an image, or a count that
-     * divides the input (element k takes value k mod n), as the data had */
-    const struct sn_shape *is = &m->in_shape;
-    const bool image = is->ndim == 3;
-    if (!rc && meta.n_norm > 1 && (image ? meta.n_norm != is->d[0]
-                                         : sn_shape_len(is) % (size_t)meta.n_norm != 0))
-        rc = sn_fail(SN_EINVAL, "%s: /model input_mean has %d values for an input of %d %s%s "
-                     "(1, or %s)", weights, meta.n_norm,
-                     image ? is->d[0] : (int)sn_shape_len(is), image ? "channel" : "value",
-                     (image ? is->d[0] : (int)sn_shape_len(is)) == 1 ? "" : "s",
-                     image ? "one a channel" : "a count that divides it");
+    /* mean and std: as many values as tile the input in runs of
+     * input_norm_block elements, as the data had them */
+    if (!rc)
+        rc = sn_data_meta_place(&meta, &m->in_shape, weights);
     sn_data_meta_free(&meta);
     return rc;
 }

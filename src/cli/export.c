@@ -58,6 +58,8 @@ static int read_meta(const char *weights, const struct sn_model *m, struct sn_da
     if (!rc)
         rc = sn_data_meta_read(f, meta);
     sn_h5_close(f);
+    if (!rc)
+        rc = sn_data_meta_place(meta, &m->in_shape, weights);
     if (!rc && m->in_shape.ndim == 3)   /* an image model: the graph takes pixels */
         cli_warn_float_training(weights, meta);
     if (rc)
@@ -67,7 +69,7 @@ static int read_meta(const char *weights, const struct sn_model *m, struct sn_da
     *assumed = !meta->known;
     if (!meta->known && !image)
         meta->scale = 1.0;
-    return image ? cli_check_pixel_prep(weights, meta, is->d[0]) : SN_OK;   /* it takes pixels */
+    return image ? cli_check_pixel_prep(weights, meta) : SN_OK;   /* it takes pixels */
 }
 
 static int run(const char *weights, const char *model, const char *out, struct sn_onnx_opts *o)

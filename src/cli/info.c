@@ -49,11 +49,15 @@ static const char *human(double v, char *buf, size_t n)
  * and how (io/record.h). */
 /* ", mean M, std S" for one value, ", mean and std N values each (first
  * M, S)" for one a channel or feature, "" for none. */
-static void norm_text(int n, const double *mean, const double *std, char *buf, size_t len)
+static void norm_text(int n, const double *mean, const double *std, size_t block, char *buf,
+                      size_t len)
 {
     buf[0] = '\0';
     if (n == 1)
         snprintf(buf, len, ", mean %g, std %g", mean[0], std[0]);
+    else if (n > 1 && block > 0)
+        snprintf(buf, len, ", mean and std %d values each (first %g, %g), one a run of %zu "
+                 "element%s", n, mean[0], std[0], block, block == 1 ? "" : "s");
     else if (n > 1)
         snprintf(buf, len, ", mean and std %d values each (first %g, %g)", n, mean[0], std[0]);
 }
@@ -87,8 +91,8 @@ static void print_meta(const char *weights, const struct sn_model *m,
     }
     if (bad)
         cli_printf("\nrefused by eval, predict and export: %s\n", sn_errmsg());
-    char norm[96];
-    norm_text(meta.n_norm, meta.mean, meta.std, norm, sizeof norm);
+    char norm[160];
+    norm_text(meta.n_norm, meta.mean, meta.std, meta.norm_block, norm, sizeof norm);
     cli_printf("\ninputs: scale %g%s%s\n", meta.scale, norm,
                meta.known ? "" : " (none kept: predict takes images as pixels / 255)");
     print_classes(meta.classes, meta.n_classes);
@@ -233,10 +237,10 @@ static void print_table(const char *model, const char *weights, const struct sn_
  * or targets, and how its inputs are prepared. */
 static void print_split(const struct sn_split *s)
 {
-    char shape[64], prep[96];
+    char shape[64], prep[160];
     sn_shape_str(&s->shape, shape, sizeof shape);
     const double m0 = s->n_norm ? s->mean[0] : 0, s0 = s->n_norm ? s->std[0] : 1;
-    norm_text(s->n_norm, &m0, &s0, prep, sizeof prep);
+    norm_text(s->n_norm, &m0, &s0, 0, prep, sizeof prep);
     cli_printf("  /%-5s %zu rows of %s %s, %s, scale %g%s\n", s->name, s->n, shape,
                s->x_u8 ? "uint8" : "float", !s->has_y ? "no y" : s->y_int ? "int labels"
                : s->y_k == 1 ? "1 float target" : "float targets", s->scale, prep);

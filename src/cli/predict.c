@@ -159,15 +159,18 @@ static void print_top(enum sn_loss loss, const float *probs, int K, int top, cha
 }
 
 /* The fitted pixels px (C planes of HW) as the training data was
- * prepared: scaled, and normalised by one mean and std or one a channel. */
+ * prepared: scaled, and normalised as its elements were (one mean and
+ * std, one a channel, or one an element). */
 static void prepare(const uint8_t *px, const struct sn_data_meta *meta, int C, int HW, float *x)
 {
     for (int c = 0; c < C; c++)
         for (int i = 0; i < HW; i++) {
             const size_t at = (size_t)c * (size_t)HW + (size_t)i;
             double v = px[at] * meta->scale;
-            if (meta->n_norm)
-                v = (v - meta->mean[c % meta->n_norm]) / meta->std[c % meta->n_norm];
+            if (meta->n_norm) {
+                const size_t k = sn_data_meta_index(meta, at);
+                v = (v - meta->mean[k]) / meta->std[k];
+            }
             x[at] = (float)v;
         }
 }
@@ -221,6 +224,8 @@ static int image_open(const char *weights, const char *model, bool out, size_t n
     if (!rc)
         rc = sn_data_meta_read(f, &r->meta);
     sn_h5_close(f);
+    if (!rc)
+        rc = sn_data_meta_place(&r->meta, &r->m->in_shape, weights);
     for (size_t k = 0; !rc && k < r->meta.n_classes; k++)   /* shown one a line */
         sn_text_clean(r->meta.classes[k], false);
     if (!rc)
@@ -230,7 +235,7 @@ static int image_open(const char *weights, const char *model, bool out, size_t n
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "
                      "channels: predict from an .h5 dataset instead", weights, is->ndim);
     if (!rc)   /* its mean/std count was checked by cli_load_weights */
-        rc = cli_check_pixel_prep(weights, &r->meta, is->d[0]);
+        rc = cli_check_pixel_prep(weights, &r->meta);
     if (rc)
         return rc;
     r->C = is->d[0];

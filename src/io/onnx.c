@@ -599,26 +599,27 @@ static const char *emit_preprocess(struct gb *g, const struct sn_shape *in,
     }
     if (!meta || meta->n_norm == 0)
         return x;
-    /* per channel (C,1,1) for images, or one (1,1,1) for all; for (F) and
-     * (T,F) samples one per feature (the last dimension) or one for all,
-     * spread over every element as the data reader applies them (element
-     * k: value k mod n) */
-    bool image = in->ndim == 3 && (in->d[0] == meta->n_norm || meta->n_norm == 1);
-    int64_t d[SN_MAX_DIMS] = { meta->n_norm, 1, 1 };
+    /* one value a channel of an image, (C,1,1), or one for all, (1,1,1);
+     * otherwise a value for every element of the input's shape, each the
+     * one the data reader gave that element (runs of norm_block elements) */
+    const size_t n = (size_t)meta->n_norm, all = sn_shape_len(in);
+    const bool image = in->ndim == 3 && (n == 1 || ((size_t)in->d[0] == n &&
+                                                    meta->norm_block == all / n));
+    int64_t d[SN_MAX_DIMS] = { (int64_t)n, 1, 1 };
     int nd = 3;
     if (!image) {
         nd = in->ndim;
         for (int i = 0; i < nd; i++)
             d[i] = in->d[i];
     }
-    size_t len = dims_len(nd, d), per = image ? len / (size_t)meta->n_norm : 1;
+    const size_t len = dims_len(nd, d);
     float *mean = NULL, *inv = NULL;
     const char *mn = init_f32(g, "input.mean", NULL, &mean, nd, d);
     const char *sn = init_f32(g, "input.inv_std", NULL, &inv, nd, d);
     if (!mean || !inv)
         return NULL;
     for (size_t i = 0; i < len; i++) {
-        size_t k = image ? i / per : i % (size_t)meta->n_norm;
+        const size_t k = image ? i : sn_data_meta_index(meta, i);
         mean[i] = (float)meta->mean[k];
         inv[i] = 1.0f / (float)meta->std[k];
     }

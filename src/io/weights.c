@@ -64,6 +64,9 @@ int sn_weights_write_prep(struct sn_h5 *f, const struct sn_data_meta *d)
         rc = sn_h5_attr_set_f64(f, "/model", "input_mean", d->mean, (size_t)d->n_norm);
     if (!rc && d->n_norm > 0)
         rc = sn_h5_attr_set_f64(f, "/model", "input_std", d->std, (size_t)d->n_norm);
+    const double block = (double)d->norm_block;   /* whole, far below 2^53 */
+    if (!rc && d->n_norm > 0 && d->norm_block > 0)
+        rc = sn_h5_attr_set_f64(f, "/model", "input_norm_block", &block, 1);
     if (!rc && d->n_classes > 0)
         rc = sn_h5_attr_set_strs(f, "/model", "classes", (const char *const *)d->classes,
                                  d->n_classes);
@@ -118,6 +121,7 @@ int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_
         out->mean[c] = s->mean[c];
         out->std[c] = s->std[c];
     }
+    out->norm_block = s->n_norm > 1 ? s->norm_inner : s->row_len;
     if (!rc && d->f && sn_h5_has_attr(d->f, "/", "classes"))
         rc = sn_h5_attr_get_strs(d->f, "/", "classes", &out->classes, &out->n_classes);
     if (rc)
@@ -134,6 +138,23 @@ static int check_f32s(struct sn_h5 *f, const char *name, const double *v, size_t
         snprintf(what, sizeof what, "%s: /model %s (value %zu)", sn_h5_path(f), name, i);
         rc = sn_check_f32(v[i], what);
     }
+    return rc;
+}
+
+/* /model input_norm_block, when kept: a whole number of elements. */
+static int read_norm_block(struct sn_h5 *f, struct sn_data_meta *out)
+{
+    double v = 0;
+    size_t n = 0;
+    out->norm_block = 0;
+    if (!sn_h5_has_attr(f, "/model", "input_norm_block"))
+        return SN_OK;
+    int rc = sn_h5_attr_get_f64(f, "/model", "input_norm_block", &v, 1, &n);
+    if (!rc && !(n == 1 && v >= 1 && v <= 1e15 && v == floor(v)))
+        rc = sn_fail(SN_EINVAL, "%s: /model input_norm_block must be one whole number from 1 "
+                     "(the elements of a sample that share a mean/std value)", sn_h5_path(f));
+    if (!rc)
+        out->norm_block = (size_t)v;
     return rc;
 }
 
@@ -174,6 +195,8 @@ int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out)
             rc = check_f32s(f, "input_mean", out->mean, n);
         if (!rc)
             rc = check_f32s(f, "input_std", out->std, n2);
+        if (!rc)
+            rc = read_norm_block(f, out);
     } else if (!rc && sn_h5_has_attr(f, "/model", "input_std"))   /* it would be dropped */
         rc = sn_fail(SN_EINVAL, "%s: /model has input_std but no input_mean: the two go "
                      "together", sn_h5_path(f));
@@ -197,22 +220,52 @@ void sn_data_meta_free(struct sn_data_meta *m)
     m->n_norm = 0;
 }
 
-/* mean[k] and std[k] as they act, in float as the data reader uses them */
-static void meta_norm_at(const struct sn_data_meta *m, size_t k, float *mean, float *sd)
+int sn_data_meta_place(struct sn_data_meta *m, const struct sn_shape *in, const char *file)
 {
-    *mean = m->n_norm ? (float)m->mean[k % (size_t)m->n_norm] : 0.0f;
-    *sd = m->n_norm ? (float)m->std[k % (size_t)m->n_norm] : 1.0f;
+    const size_t len = sn_shape_len(in), n = (size_t)m->n_norm;
+    if (n == 0)
+        return SN_OK;
+    if (m->norm_block == 0)   /* not kept: the rule such weights were read by */
+        m->norm_block = n == 1 ? len : in->ndim == 3 && (size_t)in->d[0] == n ? len / n : 1;
+    if (m->norm_block <= len / n && len % (n * m->norm_block) == 0)
+        return SN_OK;
+    return sn_fail(SN_EINVAL, "%s: /model input_mean has %zu value%s for runs of %zu elements, "
+                   "which do not tile the model's input of %zu values", file, n,
+                   n == 1 ? "" : "s", m->norm_block, len);
+}
+
+size_t sn_data_meta_index(const struct sn_data_meta *m, size_t k)
+{
+    return (k / (m->norm_block ? m->norm_block : 1)) % (size_t)m->n_norm;
+}
+
+/* mean and std as they act on element k, in float as the data reader
+ * uses them; by_value: the k-th value (a meta whose runs are not known) */
+static void meta_norm_at(const struct sn_data_meta *m, size_t k, bool by_value, float *mean,
+                         float *sd)
+{
+    const size_t i = !m->n_norm ? 0 : by_value ? k % (size_t)m->n_norm : sn_data_meta_index(m, k);
+    *mean = m->n_norm ? (float)m->mean[i] : 0.0f;
+    *sd = m->n_norm ? (float)m->std[i] : 1.0f;
+}
+
+/* Elements after which m's values repeat (1 for one value or none). */
+static size_t norm_period(const struct sn_data_meta *m)
+{
+    return m->n_norm > 1 ? (size_t)m->n_norm * (m->norm_block ? m->norm_block : 1) : 1;
 }
 
 bool sn_data_meta_same_prep(const struct sn_data_meta *a, const struct sn_data_meta *b)
 {
     if ((float)a->scale != (float)b->scale)
         return false;
-    size_t n = (size_t)(a->n_norm > b->n_norm ? a->n_norm : b->n_norm);
-    for (size_t k = 0; k < n; k++) {
+    const bool by_value = !a->norm_block || !b->norm_block;
+    const size_t pa = by_value ? (size_t)a->n_norm : norm_period(a);
+    const size_t pb = by_value ? (size_t)b->n_norm : norm_period(b);
+    for (size_t k = 0; k < (pa > pb ? pa : pb); k++) {
         float ma, sa, mb, sb;
-        meta_norm_at(a, k, &ma, &sa);
-        meta_norm_at(b, k, &mb, &sb);
+        meta_norm_at(a, k, by_value, &ma, &sa);
+        meta_norm_at(b, k, by_value, &mb, &sb);
         if (ma != mb || sa != sb)
             return false;
     }

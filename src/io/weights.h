@@ -25,6 +25,9 @@ struct sn_data_meta {
     double scale;                    /* default 1/255 */
     int n_norm;                      /* values of mean and std (0: none) */
     double *mean, *std;              /* n_norm each (owned) */
+    size_t norm_block;               /* consecutive elements of a sample that share one
+                                      * mean/std value: an image channel's H*W, 1 a
+                                      * feature's (0: not kept, sn_data_meta_place) */
     char **classes;                  /* NULL or n_classes names (owned) */
     size_t n_classes;
     struct sn_run_record record;     /* how the weights were trained (/run; empty: unknown) */
@@ -53,6 +56,17 @@ int sn_data_meta_from(struct sn_dataset *d, const struct sn_split *s, struct sn_
  * record. */
 int sn_data_meta_read(struct sn_h5 *f, struct sn_data_meta *out);
 void sn_data_meta_free(struct sn_data_meta *m);
+
+/* Place m's mean/std over a model input of shape in: weights written
+ * before input_norm_block was kept get the rule they were read by (one
+ * value a channel of a (C,H,W) input, else element k takes value k mod
+ * n); then the values must tile the input.  file names the weights in a
+ * message.  SN_OK or SN_EINVAL. */
+int sn_data_meta_place(struct sn_data_meta *m, const struct sn_shape *in, const char *file);
+
+/* The mean/std value element k of a sample takes: (k / norm_block) mod
+ * n_norm, as the data reader applies them (m->n_norm > 0). */
+size_t sn_data_meta_index(const struct sn_data_meta *m, size_t k);
 
 /* Whether a and b turn stored values into the same inputs (scale, mean and
  * std as float, absent mean/std as 0 and 1, one value as every channel's). */

@@ -1271,6 +1271,13 @@ static void hostile_weights(void)
     with_attr_n("w.h5", "wstdonly.h5", "/model", "input_std", (const double[]){ 0.5 }, 1, true);
     with_attr_n("wimg.h5", "wimgbig.h5", "/model", "input_scale", (const double[]){ 1e30 }, 1,
                 true);
+    /* two mean/std values in runs of 3 elements, on the 8 inputs of m.cfg;
+     * and a run that is no whole number */
+    with_attr_n("w.h5", "wblk1.h5", "/model", "input_mean", (const double[]){ 0, 0 }, 2, false);
+    with_attr_n("wblk1.h5", "wblk2.h5", "/model", "input_std", (const double[]){ 1, 1 }, 2, false);
+    with_attr_as("wblk2.h5", "wblock.h5", "/model", "input_norm_block", 3, true);
+    with_attr_as("wblk2.h5", "wblockhalf.h5", "/model", "input_norm_block", 0.5, true);
+    assert_int_equal(sn_test_run("cd %s && rm wblk1.h5 wblk2.h5", fx), 0);
     /* blobs.h5 with a variable-length source of 250 MB: its length is known
      * only once it is read, which the probe's bounded address space stops */
     assert_int_equal(sn_test_run("cd %s && cp blobs.h5 bigsource.h5", fx), 0);
