@@ -378,7 +378,7 @@ static int confusion_setup(const struct eval_flags *f, const struct sn_model *m,
                            const struct sn_split *s, int *K, int64_t **cm, char ***names)
 {
     const bool classes = s->y_int && !net->target_input;
-    const size_t k = sn_model_out_len(m);
+    const size_t k = (size_t)sn_loss_classes(net->loss, (int)sn_model_out_len(m));
     if (f->cpng && !classes)
         return sn_fail(SN_EUSAGE, "--confusion-png needs class labels; %s /%s/y holds targets",
                        f->data, f->split);

@@ -98,16 +98,14 @@ int sn_check_outputs(const float *z, int n, int K, size_t first_row)
     return SN_OK;
 }
 
-/* Count confusion[true * K + predicted] for n rows of outputs z. */
-static void count_confusion(const float *z, const int *lab, int n, int K, int64_t *confusion)
+/* Count confusion[true * C + predicted] for n rows of K outputs z, the
+ * prediction the loss counts as correct (one binary output: class 1 when
+ * it is above 0), C classes. */
+static void count_confusion(const float *z, const int *lab, int n, int K, int C,
+                            int64_t *confusion)
 {
-    for (int r = 0; r < n; r++) {
-        int best = 0;
-        for (int k = 1; k < K; k++)
-            if (z[(size_t)r * K + k] > z[(size_t)r * K + best])
-                best = k;
-        confusion[(size_t)lab[r] * K + best]++;
-    }
+    for (int r = 0; r < n; r++)
+        confusion[(size_t)lab[r] * (size_t)C + (size_t)sn_loss_predict(z + (size_t)r * K, K)]++;
 }
 
 /* One batch's agreement, the training step's rule (step.c, CTRL_STOP and
@@ -138,7 +136,7 @@ int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_datas
                 void *ctx)
 {
     size_t begin, end, b0, e0;
-    int K = (int)sn_model_out_len(m);
+    const int K = (int)sn_model_out_len(m), C = sn_loss_classes(net->loss, K);
     sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
     sn_shard_range(s->n, 0, sn_dist_size(), &b0, &e0);   /* rank 0's block is the largest */
     /* every rank takes part in every batch's agreement, at least one, even
@@ -168,7 +166,7 @@ int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_datas
         sum += sn_loss_eval(net->loss, z, lab, tgt, n, K, net->label_smoothing, 1.0f, NULL,
                             &correct);
         if (confusion && lab)
-            count_confusion(z, lab, n, K, confusion);
+            count_confusion(z, lab, n, K, C, confusion);
     }
     sn_free(zsum);
     if (rc)   /* agreed: every rank returns here */
@@ -178,7 +176,7 @@ int sn_evaluate(struct sn_model *m, const struct sn_netcfg *net, struct sn_datas
     if (!rc)
         rc = sn_dist_allreduce_sum_i64(counts, 2);
     if (!rc && confusion)
-        rc = sn_dist_allreduce_sum_i64(confusion, K * K);
+        rc = sn_dist_allreduce_sum_i64(confusion, C * C);
     if (!rc && !isfinite(sum))   /* the same sum on every rank: all return this */
         rc = sn_fail(SN_ENUM, NOT_FINITE " on some rows" TOO_LARGE);
     out->loss_sum = sum;

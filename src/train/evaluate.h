@@ -44,8 +44,9 @@ size_t sn_eval_scratch_len(const struct sn_model *m, const struct sn_netcfg *net
 /* Collective: evaluate m on split s, rank r taking its block of rows, in
  * batches of up to chunk rows (chunk <= m->max_batch, x holds chunk
  * inputs, labels and targets chunk rows).  Global sums in *out; when
- * confusion is not NULL (K x K, zeroed by the caller; class labels only),
- * confusion[true * K + predicted] counts.  alive (may be NULL) is called
+ * confusion is not NULL (C x C for the C classes the model predicts,
+ * sn_loss_classes: 2 for one binary output; zeroed by the caller; class
+ * labels only), confusion[true * C + predicted] counts.  alive (may be NULL) is called
  * after each batch is read, with ctx: evaluation is progress for a
  * watchdog; SN_EINTR from it asks to stop.  After each batch the ranks
  * agree in one small reduction (as a training step's control words do):

@@ -183,6 +183,18 @@ static void test_train_predict_image_binary(void **state)
     if (rc || !strstr(out, "  1. 0   dark") || !strstr(out, "  2. 1   bright"))
         fail_msg("exit %d: %s", rc, out);
     free(out);
+    /* eval's confusion matrix has both classes, each of its 100 rows (it
+     * had one column, class 0's, and class 1's rows were lost), at 2 ranks */
+    rc = sn_test_run("%s -np 2 " BIN " eval --weights %s --data %s --split train --threads 1",
+                     mpirun(), sn_test_path("wbin.h5"), sn_test_path("bin.h5"));
+    out = out_text();
+    const char *table = strstr(out, "class ");
+    const char *one = table ? strstr(table, " 1 bright") : NULL;
+    const char *end = one ? strchr(one, '\n') : NULL;
+    if (rc || !strstr(out, "accuracy 100.00%") || !table || !strstr(table, " 0 dark") || !end ||
+        strncmp(end - 3, "100", 3) != 0)
+        fail_msg("exit %d: %s", rc, out);
+    free(out);
 }
 
 /* A PGM of h x w pixels, the first h * w of px. */
