@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistr.h>
 
 #include "core/clock.h"
 #include "core/interrupt.h"
@@ -62,21 +63,6 @@ void cli_tmpdir_remove(const char *dir)
     rmdir(dir);
 }
 
-/* Length of the well-formed UTF-8 character at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), 0 if there is none. */
-static int utf8_char(const unsigned char *s)
-{
-    int n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-          : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-    for (int i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-        return 0;
-    return n;
-}
-
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
 {
     cli_gnuplot_text_cut(f, s, as_field, CLI_GNUPLOT_TEXT_MAX);
@@ -84,24 +70,27 @@ void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
 
 void cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
     size_t kept = 0;
     if (!as_field)
         fputc('\'', f);
-    if (!*p)
+    if (p == end)
         fputc('?', f);
-    while (*p) {
-        int n = utf8_char(p);
-        if (kept + (n ? (size_t)n : 1) > max) {
+    while (p < end) {
+        ucs4_t c;
+        int n = u8_mbtoucr(&c, p, (size_t)(end - p));
+        if (kept + (n > 0 ? (size_t)n : 1) > max) {
             fputs("...", f);
             break;
         }
-        if (n == 0 || *p < 0x20 || *p == 0x7f) {
+        if (n <= 0 || c < 0x20 || c == 0x7f) {
             fputc('?', f);   /* a control byte or a byte that is not UTF-8 */
             n = 1;
-        } else if (*p == '"' && as_field) {
-            fputc('\'', f);
-        } else if (*p == '\'' && !as_field) {
+        } else if (as_field && c == '\\') {
+            fputs("\\\\", f);   /* a field's escapes: \\ is one backslash */
+        } else if (as_field && c == '"') {
+            fputs("\\042", f);   /* a quote would start a quoted field; octal is taken whole */
+        } else if (!as_field && c == '\'') {
             fputs("\xe2\x80\x99", f);   /* U+2019: gnuplot's doubled '' misparses at the start */
         } else {
             fwrite(p, 1, (size_t)n, f);

@@ -24,8 +24,9 @@
  * backslashes, backquotes nor macros; a single quote inside becomes U+2019,
  * because gnuplot's doubled '' misparses at the start of a string) or as
  * one field of a tab-separated data file (as_field true; read as a string
- * by xticlabels(), never as a format; a double quote becomes a single
- * one).  Either way control bytes (newline, tab, ...) and bytes that are
+ * by xticlabels(), never as a format; gnuplot expands escapes in fields,
+ * so a backslash is written \\ and a double quote, which would start a
+ * quoted field, \042: each shows as itself).  Either way control bytes (newline, tab, ...) and bytes that are
  * not UTF-8 become '?', and empty text becomes "?". */
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
 /* The same, cut after max bytes (whole characters) instead. */
