@@ -421,11 +421,20 @@ static int same_shape(struct sn_h5 *f, const char *path, const struct sn_param *
  * gradient later, naming no file: the file is refused where it is read. */
 static int check_finite(struct sn_h5 *f, const char *path, const float *w, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    /* a negative variance (batchnorm's running_var) normalises by the root
+     * of a negative number: NaN outputs blamed on large weights, an ONNX
+     * graph of NaN */
+    const size_t pl = strlen(path), vl = strlen("/running_var");
+    const bool variance = pl >= vl && strcmp(path + pl - vl, "/running_var") == 0;
+    for (size_t i = 0; i < n; i++) {
         if (!isfinite(w[i]))
             return sn_fail(SN_EINVAL, "%s: %s holds %s (element %zu): weights must be "
                            "finite numbers", sn_h5_path(f), path, isnan(w[i]) ? "NaN" : "Inf",
                            i);
+        if (variance && w[i] < 0.0f)
+            return sn_fail(SN_EINVAL, "%s: %s holds %g (element %zu): a variance is never "
+                           "negative", sn_h5_path(f), path, (double)w[i], i);
+    }
     return SN_OK;
 }
 

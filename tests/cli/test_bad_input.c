@@ -560,6 +560,27 @@ static void with_weight(const char *to, float v, bool every)
     reseal(to);
 }
 
+/* wbnneg.h5: weights of bn.cfg (dense, batchnorm, dense) whose
+ * running_var is -1 everywhere, resealed */
+static void negative_variance(const char *to)
+{
+    write_text("bn.cfg", "[net]\ninput = 8\nbatch = 24\n[dense]\nunits = 16\n[batchnorm]\n"
+                         "[dense]\nunits = 3\n");
+    assert_int_equal(sn_test_run("cd %s && " BIN " train --model bn.cfg --data blobs.h5 --steps 2 "
+                                 "--out %s --quiet", fx, to), 0);
+    hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "/params/batchnorm1/running_var", H5P_DEFAULT);
+    assert_true(d >= 0);
+    float v[16];
+    for (int i = 0; i < 16; i++)
+        v[i] = -1.0f;
+    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+    reseal(to);
+}
+
 /* blobs.h5 with /train/y stored as type (64-bit), row 5 holding 2^64-1
  * (unsigned) or -2^63 (signed). */
 static void wide_labels(const char *name, hid_t type)
@@ -1363,6 +1384,7 @@ static void hostile_sizes(void)
     with_weight("wnan.h5", NAN, false);
     with_weight("winf.h5", INFINITY, false);
     with_weight("wbig.h5", 3e38f, true);   /* finite, but every sum overflows */
+    negative_variance("wbnneg.h5");
     target_dataset("bcetarget.h5", 1.5f);   /* outside binary_cross_entropy's [0, 1] */
     target_dataset("bigtarget.h5", 3e38f);   /* finite, but its square is not */
     target_dataset("widetarget.h5", INFINITY);   /* float64 1e300 */
