@@ -109,8 +109,9 @@ static int check_png_idat(FILE *f, const char *path)
         if (memcmp(b + 4, "IHDR", 4) == 0 && len == 13 && fread(b, 1, 13, f) == 13) {
             static const int chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
             const uint32_t w = be32(b), h = be32(b + 4), bits = b[8] * (b[9] < 7 ? chans[b[9]] : 0);
-            if (check_size(path, "PNG", w, h) || bits == 0)
-                return SN_OK;   /* libpng refuses it, or check_size does after it */
+            const int rc = check_size(path, "PNG", w, h);   /* before libpng's "Invalid IHDR" */
+            if (rc || bits == 0)
+                return rc;   /* a bad colour type: libpng names it */
             raw = (uint64_t)h * (((uint64_t)w * bits + 7) / 8 + 1);
             if (fseek(f, 4, SEEK_CUR) != 0)
                 break;
@@ -176,7 +177,9 @@ static int read_png(FILE *f, const char *path, struct sn_image *out)
     }
     if (!png_image_finish_read(&img, NULL, out->data, 0, NULL)) {
         sn_image_free(out);
-        return sn_fail(SN_EINVAL, "%s: damaged PNG (%s)", path, img.message);
+        return sn_fail(strstr(img.message, "memory") ? SN_ENOMEM : SN_EINVAL,
+                       strstr(img.message, "memory") ? "%s: out of memory decoding a PNG (%s)"
+                                                     : "%s: damaged PNG (%s)", path, img.message);
     }
     for (size_t i = 0; alpha && i < px; i++)   /* in place: the copy never overtakes */
         memmove(out->data + i * ch, out->data + i * (ch + 1), ch);
@@ -187,6 +190,7 @@ struct jerr {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
     char msg[JMSG_LENGTH_MAX];
+    int code;              /* libjpeg's message code */
     const char *refusal;   /* set by the progress monitor: why it stopped */
 };
 
@@ -194,6 +198,7 @@ static void jpeg_fail(j_common_ptr cinfo)
 {
     struct jerr *e = (struct jerr *)cinfo->err;
     (*cinfo->err->format_message)(cinfo, e->msg);
+    e->code = cinfo->err->msg_code;
     longjmp(e->jump, 1);
 }
 
@@ -249,6 +254,12 @@ static int read_jpeg(FILE *f, const char *path, struct sn_image *out)
     uint8_t *volatile data = NULL, *volatile row4 = NULL;
     volatile int rc = SN_OK;
     if (setjmp(err.jump)) {
+        /* libjpeg's own buffers (a progressive file's coefficients, 2 bytes
+         * a sample of the whole image) are not the pixels budgeted */
+        if (!rc && err.code == JERR_OUT_OF_MEMORY && !err.refusal)
+            rc = sn_fail(SN_ENOMEM, "%s: out of memory decoding a %ux%u%s JPEG (height x width)",
+                         path, cinfo.image_height, cinfo.image_width,
+                         cinfo.progressive_mode ? " progressive" : "");
         jpeg_destroy_decompress(&cinfo);
         sn_free(data);
         free(row4);

@@ -1376,6 +1376,12 @@ static void hostile_sizes(void)
     const unsigned char manyimg[16] = { 0, 0, 8, 3, 0x3b, 0x9a, 0xca, 0, 0, 0, 0, 1, 0, 0, 0, 1 };
     const unsigned char manylab[8] = { 0, 0, 8, 1, 0x3b, 0x9a, 0xca, 0 };
     write_bytes("manyimg.idx", manyimg, sizeof manyimg);
+    /* a PNG header of 1000001 x 1 pixels, past libpng's own side limit */
+    const unsigned char widepng[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
+                                      'I', 'H', 'D', 'R', 0, 0x0f, 0x42, 0x41, 0, 0, 0, 1, 8, 0,
+                                      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae,
+                                      0x42, 0x60, 0x82 };
+    write_bytes("widepng.png", widepng, sizeof widepng);
     write_bytes("manylab.idx", manylab, sizeof manylab);
     wide_labels("u64label.h5", H5T_STD_U64LE);
     wide_labels("i64label.h5", H5T_STD_I64LE);
