@@ -43,6 +43,10 @@ bool sn_text_problem(const char *s, char *why, size_t len)
             return true;
         }
         const char *what = trouble(c);
+        /* a mark joins the character before it: a name of marks alone
+         * shows as nothing, or as part of the text beside it */
+        if (!what && p == (const uint8_t *)s && uc_is_general_category(c, UC_CATEGORY_M))
+            what = "a combining mark at its start";
         if (what) {
             snprintf(why, len, "%s (U+%04X)", what, (unsigned)c);
             return true;

@@ -12,7 +12,9 @@
  * control character (U+001B)", "a bidirectional control (U+200F)", "a line
  * separator (U+2028)", "an invisible character (U+200B)" (Unicode's
  * Default_Ignorable_Code_Point: zero-width spaces and joiners, variation
- * selectors, soft hyphens, fillers, tags) or "a noncharacter (U+FFFF)":
+ * selectors, soft hyphens, fillers, tags), "a noncharacter (U+FFFF)" or
+ * "a combining mark at its start (U+0301)" (it would join what is shown
+ * before the name):
  * true; false when s is clean text. */
 bool sn_text_problem(const char *s, char *why, size_t len);
 

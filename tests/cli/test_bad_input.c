@@ -1283,6 +1283,7 @@ static void hostile_weights(void)
     with_classes(fx_path("clsls.h5"), (const char *const[]){ "a\xe2\x80\xa8" "b", "b", "c" }, 3);
     with_classes(fx_path("clsnfd.h5"),
                  (const char *const[]){ "caf\xc3\xa9", "b", "cafe\xcc\x81" }, 3);
+    with_classes(fx_path("clscomb.h5"), (const char *const[]){ "a", "\xcc\x81", "c" }, 3);
     /* weights naming a class more than the model's 3 outputs; an input_std
      * without input_mean */
     char w[1100];

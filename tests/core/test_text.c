@@ -42,6 +42,10 @@ static void test_text_problem(void **state)
     problem_is("a\xe3\x85\xa4", "an invisible character (U+3164)");
     problem_is("a\xf3\xa0\x80\x81", "an invisible character (U+E0001)");
     problem_is("a\xef\xbf\xbf", "a noncharacter (U+FFFF)");
+    /* a name that starts with a combining mark (alone it shows as nothing) */
+    problem_is("\xcc\x81", "a combining mark at its start (U+0301)");
+    problem_is("\xcc\x80\xcc\x82", "a combining mark at its start (U+0300)");
+    assert_false(sn_text_problem("cafe\xcc\x81", why, sizeof why));   /* after a letter: fine */
 }
 
 static void test_text_blank_edge(void **state)
