@@ -379,6 +379,9 @@ static int confusion_setup(const struct eval_flags *f, const struct sn_model *m,
 {
     const bool classes = s->y_int && !net->target_input;
     const size_t k = (size_t)sn_loss_classes(net->loss, (int)sn_model_out_len(m));
+    if (f->cpng && net->target_input)
+        return sn_fail(SN_EUSAGE, "--confusion-png: %s is an autoencoder (target = input): its "
+                       "outputs are no classes", f->weights);
     if (f->cpng && !classes)
         return sn_fail(SN_EUSAGE, "--confusion-png needs class labels; %s /%s/y holds targets",
                        f->data, f->split);

@@ -600,7 +600,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         warn_buckets(f, r);
     }
     if (!rc && s.init_loaded)   /* a warning: also with --quiet */
-        cli_warn_data_mismatch(f->init, f->data, r->ds, &r->ds->train, false);
+        cli_warn_data_mismatch(f->init, f->data, r->ds, &r->ds->train, s.init_head);
     if (!rc && rank0 && !f->quiet)
         print_plan(f, r);
     return cli_end(setup_stopped(rc));

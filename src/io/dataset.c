@@ -350,8 +350,11 @@ static int open_dataset(const char *path, struct open_how how, struct sn_dataset
         rc = open_split(d, "test", !strcmp(need, "test"), &d->test);
     if (!rc)
         rc = open_split(d, "val", !strcmp(need, "val"), &d->val);
-    if (!rc && how.inputs_only && !d->train.present && !d->test.present && !d->val.present)
-        rc = sn_fail(SN_EINVAL, "%s: none of /train/x, /test/x, /val/x is there", path);
+    if (!rc && how.inputs_only && !d->train.present && !d->test.present && !d->val.present) {
+        char there[320];
+        sn_dataset_splits_there(d, there, sizeof there);   /* a weights file, other names */
+        rc = sn_fail(SN_EINVAL, "%s: none of /train/x, /test/x, /val/x is there%s", path, there);
+    }
     for (int i = 0; !rc && i < 2; i++) {   /* a held-out split that is the training rows */
         const char *s = i ? "val" : "test";
         char x[16], y[16];

@@ -416,6 +416,18 @@ static int same_shape(struct sn_h5 *f, const char *path, const struct sn_param *
     return rc;
 }
 
+bool sn_weights_has_layer(struct sn_h5 *f, const struct sn_layer *l)
+{
+    bool same = l->n_params > 0;
+    for (int p = 0; same && p < l->n_params; p++) {
+        char path[320];
+        snprintf(path, sizeof path, "/params/%s/%s", l->name, l->params[p].name);
+        if (!sn_h5_exists(f, path) || same_shape(f, path, &l->params[p], &same))
+            same = false;
+    }
+    return same;
+}
+
 /* values false: the shapes only (m may be unbuilt) */
 /* A NaN or Inf weight would only show as a NaN loss or an infinite
  * gradient later, naming no file: the file is refused where it is read. */

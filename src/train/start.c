@@ -88,6 +88,11 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
         rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit, sizeof s->init_refit);
         if (!rc && s->init_loaded > 0)
             warn_frozen_unloaded(t, f, s);
+        for (int i = t->m->n_layers - 1; !rc && i >= 0; i--)
+            if (t->m->layers[i]->n_params > 0) {
+                s->init_head = sn_weights_has_layer(f, t->m->layers[i]);
+                break;
+            }
         sn_h5_close(f);
     }
     if (!rc && s->init_loaded == 0 && s->init_refit[0])

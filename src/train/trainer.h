@@ -107,6 +107,8 @@ void sn_train_opts_defaults(struct sn_train_opts *o);
 /* Where the run starts, for the caller to tell the user. */
 struct sn_train_start {
     int init_loaded;            /* parameter arrays taken from opts->init */
+    bool init_head;             /* the last layer with parameters among them: its
+                                 * outputs mean the classes the file was trained on */
     char init_refit[1024];      /* layers re-initialised: in the file in other shapes or in part */
     char resumed_from[4096];    /* the checkpoint loaded ("" for a fresh start) */
     int64_t resumed_world_size; /* the rank count that checkpoint was written with */

@@ -562,6 +562,55 @@ static void test_train_test_flip(void **state)
     free(out);
 }
 
+/* pixels.h5-like data of 1x2x4 images, two classes named names. */
+static void two_class_data(const char *path, const char *const names[2])
+{
+    enum { N = 60, P = 8 };
+    uint8_t x[N * P];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 2;
+        for (int p = 0; p < P; p++)
+            x[i * P + p] = (uint8_t)(y[i] ? 200 + p : 40 + p);
+    }
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    sn_test_write_u8(f, "train", N, 2, 4, x, y);
+    assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", names, 2), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
+/* --init of weights trained on other class names warns, as eval does, when
+ * it loads their output layer (its outputs mean the file's classes), not
+ * when the head is new. */
+static void test_train_init_other_classes(void **state)
+{
+    (void)state;
+    two_class_data(sn_test_path("pets.h5"), (const char *const[]){ "cat", "dog" });
+    two_class_data(sn_test_path("cars.h5"), (const char *const[]){ "car", "bus" });
+    for (int k = 0; k < 2; k++) {   /* the head loaded, then a new head (another name) */
+        char cfg[200];
+        snprintf(cfg, sizeof cfg, "[net]\ninput = 1,2,4\nbatch = 20\n[dense]\nunits = 4\n"
+                 "activation = relu\n[dense]\n%sunits = 2\n", k ? "name = newhead\n" : "");
+        write_text(sn_test_path("two.cfg"), cfg);
+        int rc = k ? 0 : sn_test_run(BIN " train --model %s --data %s --steps 2 --out %s "
+                                          "--quiet --threads 1", sn_test_path("two.cfg"),
+                                          sn_test_path("pets.h5"), sn_test_path("wpets.h5"));
+        assert_int_equal(rc, 0);
+        rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --quiet --threads 1",
+                         sn_test_path("two.cfg"), sn_test_path("cars.h5"),
+                         sn_test_path("wpets.h5"));
+        char *err = err_text();
+        if (rc)
+            fail_msg("exit %d: %s", rc, err);
+        const bool warned = strstr(err, "wpets.h5 was trained on the classes (cat, dog) but") &&
+                            strstr(err, "a label may not mean the same class in both");
+        if (warned != (k == 0))
+            fail_msg("%s head: %s", k ? "a new" : "the loaded", err);
+        free(err);
+    }
+}
+
 /* Fine-tuning: --init loads the layers whose shapes match, re-initialises
  * a replaced head and names it; a frozen layer keeps the loaded values bit
  * for bit.  convert subset keeps the chosen classes' rows and labels. */
@@ -3201,6 +3250,7 @@ int main(void)
         cmocka_unit_test(test_predict_full_disk_every_level),
         cmocka_unit_test(test_train_log_one_run_at_a_time),
         cmocka_unit_test(test_train_help_and_lone_rank),
+        cmocka_unit_test(test_train_init_other_classes),
         cmocka_unit_test(test_train_alone_without_mpi),
         cmocka_unit_test(test_train_stop_sigterm_three_ways),
         cmocka_unit_test(test_train_stop_sigint_three_ways),
