@@ -100,10 +100,22 @@ int sn_blas_use_threads(int threads)
         sn_parallel_set_threads(threads);
         return take_buffer();
     }
+    /* OpenBLAS takes buffers for OMP_NUM_THREADS (or every core) as the
+     * program loads, before --threads is read: that count is what frees
+     * the room, fewer --threads alone does not */
+    const char *omp = getenv("OMP_NUM_THREADS");
+    const int at_start = omp ? atoi(omp) : sn_parallel_cores();
+    char fix[160];
+    if (at_start > threads)
+        snprintf(fix, sizeof fix, ", or set OMP_NUM_THREADS=%d in the environment (OpenBLAS "
+                 "takes buffers for %s%.8s%s as the program starts)", threads,
+                 omp ? "the OMP_NUM_THREADS=" : "every core", omp ? omp : "", omp ? " threads" : "");
+    else
+        snprintf(fix, sizeof fix, "%s", threads > 1 ? ", or give fewer threads (OMP_NUM_THREADS "
+                 "and --threads)" : "");
     return sn_fail(SN_ENOMEM, "out of memory: the address-space limit (ulimit -v, %llu MB) leaves "
                    "no room for the %zu MB of buffers and stacks OpenBLAS and OpenMP take for %d "
-                   "thread%s (OpenBLAS would wait for them forever): raise the limit, or give "
-                   "fewer threads",
+                   "thread%s (OpenBLAS would wait for them forever): raise the limit%s",
                    (unsigned long long)(as.rlim_cur >> 20), n >> 20, threads,
-                   threads == 1 ? "" : "s");
+                   threads == 1 ? "" : "s", fix);
 }

@@ -1871,6 +1871,15 @@ static void test_train_threads_need_room(void **state)
             fail_msg("%s: exit %d\n%s", cmds[i], rc, err);
         free(err);
     }
+    /* fewer --threads than OpenBLAS took buffers for as it loaded: the fix
+     * named is OMP_NUM_THREADS, which --threads alone is not */
+    int rc = sn_test_run("ulimit -v 450000 && OMP_NUM_THREADS=2 timeout -k 5 60 " BIN " train "
+                         "--model %s --data %s --steps 2 --quiet --threads 1", cfg, blobs);
+    char *err = err_text();
+    if (rc != 1 || !strstr(err, "or set OMP_NUM_THREADS=1 in the environment (OpenBLAS takes "
+                                "buffers for the OMP_NUM_THREADS=2 threads"))
+        fail_msg("--threads 1 under OMP_NUM_THREADS=2: exit %d\n%s", rc, err);
+    free(err);
 }
 
 /* --resume auto passes over a damaged newest checkpoint and continues the
