@@ -23,6 +23,7 @@ static const char usage[] =
     "usage: scratchnet eval --weights W.h5 --data D.h5 [--split test|train|val] [--model M.cfg]\n"
     "                       [--batch N] [--confusion-png F.png] [--threads T]\n"
     "  --weights W.h5   a weights file or a checkpoint\n"
+    "  --split S        the split of D.h5 to evaluate: test (default), train or val\n"
     "  --model M.cfg    use this model file instead of the one stored in W.h5\n"
     "  --batch N        rows per forward pass on each rank (default 256)\n"
     "  --confusion-png F.png  draw the confusion matrix with class names (gnuplot)\n"
