@@ -319,8 +319,9 @@ int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outpu
 
 /* Rank 0 warns on stderr, one line each, naming both, when the class names
  * (if classes: for train --init only when the output layer was loaded
- * from the file; a new head may learn other classes) or the preparation (scale, mean, std) of split s of ds differ
- * from the ones stored in the weights file (when it stores them). */
+ * from the file; a new head may learn other classes) or the preparation
+ * (scale, mean, std) of split s of ds differ from the ones stored in the
+ * weights file (when it stores them). */
 void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dataset *ds,
                             const struct sn_split *s, bool classes);
 

@@ -26,8 +26,9 @@
  * one field of a tab-separated data file (as_field true; read as a string
  * by xticlabels(), never as a format; gnuplot expands escapes in fields,
  * so a backslash is written \\ and a double quote, which would start a
- * quoted field, \042: each shows as itself).  Either way control bytes (newline, tab, ...) and bytes that are
- * not UTF-8 become '?', and empty text becomes "?". */
+ * quoted field, \042: each shows as itself).  Either way control bytes
+ * (newline, tab, ...) and bytes that are not UTF-8 become '?', and empty
+ * text becomes "?". */
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
 /* The same, cut after max bytes (whole characters) instead. */
 void cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, size_t max);

@@ -109,7 +109,8 @@ int sn_blas_use_threads(int threads)
     if (at_start > threads)
         snprintf(fix, sizeof fix, ", or set OMP_NUM_THREADS=%d in the environment (OpenBLAS "
                  "takes buffers for %s%.8s%s as the program starts)", threads,
-                 omp ? "the OMP_NUM_THREADS=" : "every core", omp ? omp : "", omp ? " threads" : "");
+                 omp ? "the OMP_NUM_THREADS=" : "every core", omp ? omp : "",
+                 omp ? " threads" : "");
     else
         snprintf(fix, sizeof fix, "%s", threads > 1 ? ", or give fewer threads (OMP_NUM_THREADS "
                  "and --threads)" : "");

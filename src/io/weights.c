@@ -428,7 +428,6 @@ bool sn_weights_has_layer(struct sn_h5 *f, const struct sn_layer *l)
     return same;
 }
 
-/* values false: the shapes only (m may be unbuilt) */
 /* A NaN or Inf weight would only show as a NaN loss or an infinite
  * gradient later, naming no file: the file is refused where it is read. */
 static int check_finite(struct sn_h5 *f, const char *path, const float *w, size_t n)
@@ -473,6 +472,7 @@ static int layer_differs(struct sn_h5 *f, const struct sn_layer *l, bool *differ
     return SN_OK;
 }
 
+/* values false: the shapes only (m may be unbuilt) */
 static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fit, bool values,
                        int *n_loaded, char *refit, size_t refit_len)
 {
