@@ -87,9 +87,16 @@ int main(int argc, char **argv)
     check(ort->GetTensorTypeAndShape(output, &info));
     check(ort->GetTensorShapeElementCount(info, &K));
     size_t best = 0;
-    for (size_t k = 1; k < K; k++)
-        if (probs[k] > probs[best])
-            best = k;
+    float p = probs[0];
+    if (K == 1) {   /* one binary output: the probability of class 1 */
+        best = probs[0] > 0.5f;
+        p = best ? probs[0] : 1.0f - probs[0];
+    } else {
+        for (size_t k = 1; k < K; k++)
+            if (probs[k] > probs[best])
+                best = k;
+        p = probs[best];
+    }
 
     OrtModelMetadata *meta;
     OrtAllocator *alloc;
@@ -97,7 +104,7 @@ int main(int argc, char **argv)
     check(ort->SessionGetModelMetadata(session, &meta));
     check(ort->GetAllocatorWithDefaultOptions(&alloc));
     check(ort->ModelMetadataLookupCustomMetadataMap(meta, alloc, "classes", &classes));
-    printf("class %zu  p = %.4f  (classes: %s)\n", best, probs[best], classes ? classes : "none");
+    printf("class %zu  p = %.4f  (classes: %s)\n", best, p, classes ? classes : "none");
 
     if (classes)
         check(ort->AllocatorFree(alloc, classes));

@@ -84,10 +84,16 @@ async function main() {
     if (!out.probs)   // exported without --softmax: the raw outputs only
         throw new Error('the model has no "probs" output: export it with scratchnet export --softmax');
     const probs = out.probs.data;
-    let best = 0;
-    probs.forEach((p, k) => { if (p > probs[best]) best = k; });
+    let best = 0, p = probs[0];
+    if (probs.length === 1) {   // one binary output: the probability of class 1
+        best = probs[0] > 0.5 ? 1 : 0;
+        p = best ? probs[0] : 1 - probs[0];
+    } else {
+        probs.forEach((q, k) => { if (q > probs[best]) best = k; });
+        p = probs[best];
+    }
     const names = classNames(model);
-    console.log(`class ${best}${names[best] ? ` (${names[best]})` : ''}  p = ${probs[best].toFixed(4)}`);
+    console.log(`class ${best}${names[best] ? ` (${names[best]})` : ''}  p = ${p.toFixed(4)}`);
 }
 
 main().catch((e) => {

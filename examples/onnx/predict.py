@@ -22,10 +22,17 @@ names = json.loads(meta.get("classes", "[]"))
 
 data = open(image_path, "rb").read()
 head = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
+if not head:
+    sys.exit(f"predict.py: {image_path}: not a binary 8-bit PGM (P5)")
 w, h = int(head[1]), int(head[2])
 x = np.frombuffer(data, np.uint8, w * h, head.end()).astype(np.float32).reshape(1, 1, h, w)
 
 session = ort.InferenceSession(model_path)
 probs = session.run(["probs"], {"input": x})[0][0]
-k = int(probs.argmax())
-print(f"class {k} {names[k] if k < len(names) else ''}  p = {probs[k]:.4f}")
+if len(probs) == 1:  # one binary output: the probability of class 1
+    k = int(probs[0] > 0.5)
+    p = probs[0] if k else 1 - probs[0]
+else:
+    k = int(probs.argmax())
+    p = probs[k]
+print(f"class {k} {names[k] if k < len(names) else ''}  p = {p:.4f}")

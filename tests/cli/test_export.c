@@ -510,22 +510,16 @@ static void test_export_prep_follows_data(void **state)
     free(y);
 }
 
-/* examples/onnx/predict.js (the README's Node example) gives the class
- * and probability that scratchnet predict prints for the same image. */
-static void test_export_node_example(void **state)
+/* cfg trained on data, exported, then examples/onnx/predict.js (the
+ * README's Node example) gives the class and probability that scratchnet
+ * predict prints for img.pgm. */
+static void node_agrees(const char *cfg_path, const char *data_path)
 {
-    (void)state;
-    if (!have_ort) {
-        printf("SKIP: the Node example needs node and onnxruntime-node\n");
-        return;
-    }
-    FILE *f = fopen(sn_test_path("img.pgm"), "wb");
-    assert_non_null(f);
-    fprintf(f, "P5\n28 28\n255\n");
-    assert_int_equal(fwrite(grey_test + 5 * 28 * 28, 1, 28 * 28, f), 28 * 28);
-    fclose(f);
-    run_ok(sn_test_run(BIN " train --model models/lenet5.cfg --data %s --steps 3 --batch 16 --out %s "
-                       "--quiet", sn_test_path("grey.h5"), sn_test_path("w.h5")), "train");
+    char cfg[1100], data[1100];   /* sn_test_path's buffer is reused below */
+    snprintf(cfg, sizeof cfg, "%s", cfg_path);
+    snprintf(data, sizeof data, "%s", data_path);
+    run_ok(sn_test_run(BIN " train --model %s --data %s --steps 3 --batch 16 --out %s --quiet",
+                       cfg, data, sn_test_path("w.h5")), "train");
     run_ok(sn_test_run(BIN " export --weights %s -o %s --softmax", sn_test_path("w.h5"),
                        sn_test_path("m.onnx")), "export");
     run_ok(sn_test_run(BIN " predict --weights %s --input %s --top 1", sn_test_path("w.h5"),
@@ -548,12 +542,53 @@ static void test_export_node_example(void **state)
     char name[64] = "";   /* the class name, when the data has them: predict's */
     if (sscanf(theirs, "class %*d (%63[^)])", name) == 1)
         assert_non_null(strstr(line, name));
-    printf("predict.js: class %d p %.4f; scratchnet predict: class %d p %.4f\n", k, p, k_ours,
-           p_ours);
+    printf("%s: predict.js class %d p %.4f; scratchnet predict class %d p %.4f\n", cfg, k, p,
+           k_ours, p_ours);
     assert_int_equal(k, k_ours);
     assert_float_equal(p, p_ours, 1e-4);
     free(ours);
     free(theirs);
+}
+
+/* The Node example agrees with predict for a 10-class model and for a
+ * binary one (one output, binary_cross_entropy: its one probability is
+ * class 1's; the example named class 0 for every image). */
+static void test_export_node_example(void **state)
+{
+    (void)state;
+    if (!have_ort) {
+        printf("SKIP: the Node example needs node and onnxruntime-node\n");
+        return;
+    }
+    FILE *f = fopen(sn_test_path("img.pgm"), "wb");
+    assert_non_null(f);
+    fprintf(f, "P5\n28 28\n255\n");
+    assert_int_equal(fwrite(grey_test + 5 * 28 * 28, 1, 28 * 28, f), 28 * 28);
+    fclose(f);
+    node_agrees("models/lenet5.cfg", sn_test_path("grey.h5"));
+    /* the grey test images as both splits, labels 0 and 1 */
+    struct sn_h5 *h;
+    assert_int_equal(sn_h5_create(sn_test_path("bin.h5"), &h), SN_OK);
+    int32_t y[N_TEST];
+    for (int i = 0; i < N_TEST; i++)
+        y[i] = i % 2;
+    for (int split = 0; split < 2; split++) {
+        const char *xp = split ? "/test/x" : "/train/x", *yp = split ? "/test/y" : "/train/y";
+        size_t xd[4] = { N_TEST, 1, 28, 28 }, yd[1] = { N_TEST };
+        double scale = 1.0 / 255.0;
+        assert_int_equal(sn_h5_write(h, xp, 4, xd, SN_H5_U8, grey_test), SN_OK);
+        assert_int_equal(sn_h5_write(h, yp, 1, yd, SN_H5_I32, y), SN_OK);
+        assert_int_equal(sn_h5_attr_set_f64(h, xp, "scale", &scale, 1), SN_OK);
+    }
+    assert_int_equal(sn_h5_attr_set_strs(h, "/", "classes", (const char *const[]){ "even", "odd" },
+                                         2), SN_OK);
+    assert_int_equal(sn_h5_close(h), SN_OK);
+    f = fopen(sn_test_path("bin.cfg"), "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 1,28,28\nloss = binary_cross_entropy\n[conv]\nfilters = 2\n"
+          "size = 5\nstride = 4\n[flatten]\n[dense]\nunits = 1\n", f);
+    fclose(f);
+    node_agrees(sn_test_path("bin.cfg"), sn_test_path("bin.h5"));
 }
 
 int main(void)
