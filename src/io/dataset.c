@@ -883,10 +883,15 @@ void sn_dataset_stored_label(struct sn_dataset *d, const struct sn_split *s, siz
     stored_label(d, yp, i, y, v);
 }
 
-static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int K)
+static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int K, int outputs)
 {
     char v[32];
     stored_label(d, yp, i, y, v);
+    if (outputs == 1 && K == 2)   /* binary_cross_entropy's one output */
+        return sn_fail(SN_EINVAL, "%s: %s row %zu has label %s; a model of one binary_cross_entropy "
+                       "output takes the labels 0 and 1 (more classes: loss = cross_entropy and "
+                       "a unit a class; a subset of a dataset keeps its labels' numbers)",
+                       sn_dataset_name(d), yp, i, v);
     return sn_fail(SN_EINVAL, "%s: %s row %zu has label %s, outside [0, %d) for a model with %d "
                    "outputs%s", sn_dataset_name(d), yp, i, v, K, K,
                    y == K ? " (the model's last layer needs more units, or, if the labels "
@@ -897,7 +902,7 @@ static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int 
 }
 
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
-                            size_t n, int K)
+                            size_t n, int K, int outputs)
 {
     if (!s->y_int)
         return SN_OK;
@@ -909,7 +914,7 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
         const int32_t *y = s->y_mem;
         for (size_t i = first; i < first + n; i++)
             if (y[i] < 0 || y[i] >= K)
-                return bad_label(d, yp, i, y[i], K);
+                return bad_label(d, yp, i, y[i], K, outputs);
         return SN_OK;
     }
     int *buf = malloc(CHUNK * sizeof *buf);
@@ -923,7 +928,7 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
             rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
         for (size_t i = 0; i < cnt && rc == SN_OK; i++)
             if (buf[i] < 0 || buf[i] >= K)
-                rc = bad_label(d, yp, at + i, buf[i], K);
+                rc = bad_label(d, yp, at + i, buf[i], K, outputs);
     }
     free(buf);
     return rc;

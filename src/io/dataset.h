@@ -143,10 +143,12 @@ int sn_dataset_read_block(struct sn_dataset *d, const struct sn_split *s, size_t
 void sn_dataset_stored_label(struct sn_dataset *d, const struct sn_split *s, size_t i, int y,
                              char v[32]);
 
-/* Check that every label in rows [first, first+n) of s lies in [0, K);
- * SN_EINVAL naming the first bad row.  Reads labels only, in blocks. */
+/* Check that every label in rows [first, first+n) of s lies in [0, K),
+ * for a model of outputs outputs (K, or 1 for binary_cross_entropy's two
+ * classes); SN_EINVAL naming the first bad row.  Reads labels only, in
+ * blocks. */
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
-                            size_t n, int K);
+                            size_t n, int K, int outputs);
 
 /* Check that every float target in rows [first, first+n) of s lies in
  * [lo, hi] (why, a static string, says whose range that is, for messages;

@@ -274,7 +274,7 @@ bool sn_data_meta_same_prep(const struct sn_data_meta *a, const struct sn_data_m
 
 bool sn_data_meta_same_classes(const struct sn_data_meta *a, const struct sn_data_meta *b)
 {
-    if (a->n_classes != b->n_classes)
+    if (a->n_classes > b->n_classes)   /* weights keep the first names, those they predict */
         return false;
     for (size_t k = 0; k < a->n_classes; k++)
         if (strcmp(a->classes[k], b->classes[k]) != 0)

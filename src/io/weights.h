@@ -72,7 +72,9 @@ size_t sn_data_meta_index(const struct sn_data_meta *m, size_t k);
  * std as float, absent mean/std as 0 and 1, one value as every channel's). */
 bool sn_data_meta_same_prep(const struct sn_data_meta *a, const struct sn_data_meta *b);
 
-/* Whether a and b name the same classes in the same order. */
+/* Whether the classes a (weights) names are the first of b's, in order:
+ * weights keep the names of the classes their model predicts, the first
+ * of their data's (a subset of a dataset keeps all its names). */
 bool sn_data_meta_same_classes(const struct sn_data_meta *a, const struct sn_data_meta *b);
 
 /* For messages: "scale 0.00392157, mean (0.5) std (0.25)" and

@@ -49,7 +49,7 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
         size_t begin, end;
         int n_classes = sn_loss_classes(loss, (int)K);
         sn_shard_range(s->n, sn_dist_rank(), sn_dist_size(), &begin, &end);
-        int rc = sn_dataset_check_labels(ds, s, begin, end - begin, n_classes);
+        int rc = sn_dataset_check_labels(ds, s, begin, end - begin, n_classes, (int)K);
         if (rc == SN_EINVAL && loss == SN_LOSS_MSE)   /* regression targets stored as integers? */
             rc = sn_fail_suffix(rc, "; mse reads integer labels as one-hot class labels: a "
                                 "regression's targets are floats of shape (N, K)");

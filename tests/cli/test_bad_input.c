@@ -1395,6 +1395,8 @@ static void hostile_sizes(void)
     target_dataset("bcetarget.h5", 1.5f);   /* outside binary_cross_entropy's [0, 1] */
     target_dataset("bigtarget.h5", 3e38f);   /* finite, but its square is not */
     target_dataset("widetarget.h5", INFINITY);   /* float64 1e300 */
+    write_text("bce1.cfg", "[net]\ninput = 8\nbatch = 24\nloss = binary_cross_entropy\n"
+                           "[dense]\nunits = 1\n");
     write_text("bce.cfg", "[net]\ninput = 8\nbatch = 24\nloss = binary_cross_entropy\n"
                           "[dense]\nunits = 3\n");
     long_record_pair();

@@ -562,8 +562,8 @@ static void test_train_test_flip(void **state)
     free(out);
 }
 
-/* pixels.h5-like data of 1x2x4 images, two classes named names. */
-static void two_class_data(const char *path, const char *const names[2])
+/* Data of 1x2x4 images of two classes, labels 0 and 1, and n names. */
+static void two_class_data(const char *path, const char *const *names, size_t n)
 {
     enum { N = 60, P = 8 };
     uint8_t x[N * P];
@@ -576,7 +576,7 @@ static void two_class_data(const char *path, const char *const names[2])
     struct sn_h5 *f;
     assert_int_equal(sn_h5_create(path, &f), SN_OK);
     sn_test_write_u8(f, "train", N, 2, 4, x, y);
-    assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", names, 2), SN_OK);
+    assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", names, n), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
@@ -586,8 +586,8 @@ static void two_class_data(const char *path, const char *const names[2])
 static void test_train_init_other_classes(void **state)
 {
     (void)state;
-    two_class_data(sn_test_path("pets.h5"), (const char *const[]){ "cat", "dog" });
-    two_class_data(sn_test_path("cars.h5"), (const char *const[]){ "car", "bus" });
+    two_class_data(sn_test_path("pets.h5"), (const char *const[]){ "cat", "dog" }, 2);
+    two_class_data(sn_test_path("cars.h5"), (const char *const[]){ "car", "bus" }, 2);
     for (int k = 0; k < 2; k++) {   /* the head loaded, then a new head (another name) */
         char cfg[200];
         snprintf(cfg, sizeof cfg, "[net]\ninput = 1,2,4\nbatch = 20\n[dense]\nunits = 4\n"
@@ -609,6 +609,15 @@ static void test_train_init_other_classes(void **state)
             fail_msg("%s head: %s", k ? "a new" : "the loaded", err);
         free(err);
     }
+    /* data naming more classes, the weights' two first (a subset keeps
+     * every name): the same classes, no warning */
+    two_class_data(sn_test_path("pets3.h5"), (const char *const[]){ "cat", "dog", "cow" }, 3);
+    int rc = sn_test_run(BIN " eval --weights %s --data %s --split train --threads 1",
+                         sn_test_path("wpets.h5"), sn_test_path("pets3.h5"));
+    char *err = err_text();
+    if (rc || strstr(err, "may not mean"))
+        fail_msg("eval on pets3.h5: exit %d: %s", rc, err);
+    free(err);
 }
 
 /* Fine-tuning: --init loads the layers whose shapes match, re-initialises

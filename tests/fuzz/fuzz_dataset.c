@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int labels[4];
         if (x && t && sn_dataset_reserve(d, n) == SN_OK)
             sn_dataset_read_block(d, s, 0, n, x, labels, t);
-        sn_dataset_check_labels(d, s, 0, s->n < 100000 ? s->n : 100000, 10);
+        sn_dataset_check_labels(d, s, 0, s->n < 100000 ? s->n : 100000, 10, 10);
         sn_free(x);
         sn_free(t);
         sn_dataset_close(d);

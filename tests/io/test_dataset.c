@@ -113,11 +113,11 @@ static void test_dataset_check_labels(void **state)
     struct sn_dataset *d;
     assert_int_equal(sn_dataset_open(write_good(), &d), SN_OK);
     const struct sn_split *s = sn_dataset_split(d, "train");
-    assert_int_equal(sn_dataset_check_labels(d, s, 0, N, 3), SN_OK);
-    assert_int_equal(sn_dataset_check_labels(d, s, 0, N, 2), SN_EINVAL);
+    assert_int_equal(sn_dataset_check_labels(d, s, 0, N, 3, 3), SN_OK);
+    assert_int_equal(sn_dataset_check_labels(d, s, 0, N, 2, 2), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "row 2"));
-    assert_int_equal(sn_dataset_check_labels(d, s, 3, 2, 2), SN_OK);   /* rows 3, 4: labels 0, 1 */
-    assert_int_equal(sn_dataset_check_labels(d, s, 3, 3, 2), SN_EINVAL);
+    assert_int_equal(sn_dataset_check_labels(d, s, 3, 2, 2, 2), SN_OK);   /* rows 3, 4: labels 0, 1 */
+    assert_int_equal(sn_dataset_check_labels(d, s, 3, 3, 2, 2), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "row 5"));
     sn_dataset_close(d);
 }
@@ -131,7 +131,7 @@ static void test_dataset_labels_changed_during_run(void **state)
     struct sn_dataset *d;
     assert_int_equal(sn_dataset_open(path, &d), SN_OK);
     const struct sn_split *s = sn_dataset_split(d, "train");
-    assert_int_equal(sn_dataset_check_labels(d, s, 0, N, 3), SN_OK);
+    assert_int_equal(sn_dataset_check_labels(d, s, 0, N, 3, 3), SN_OK);
     assert_int_equal(sn_dataset_reserve(d, 2), SN_OK);
     const int32_t rows[2] = { 4, 5 };
     float x[2 * L];
@@ -171,7 +171,8 @@ static void test_dataset_unchecked_split_not_blamed(void **state)
     assert_int_equal(sn_h5_close(f), SN_OK);
     struct sn_dataset *d;
     assert_int_equal(sn_dataset_open(path, &d), SN_OK);
-    assert_int_equal(sn_dataset_check_labels(d, sn_dataset_split(d, "train"), 0, 4, 3), SN_OK);
+    assert_int_equal(sn_dataset_check_labels(d, sn_dataset_split(d, "train"), 0, 4, 3, 3),
+                     SN_OK);
     assert_int_equal(sn_dataset_reserve(d, 2), SN_OK);
     const int32_t rows[2] = { 0, 1 };
     float xr[2 * 2];
@@ -179,7 +180,7 @@ static void test_dataset_unchecked_split_not_blamed(void **state)
     const struct sn_split *v = sn_dataset_split(d, "val");
     assert_int_equal(sn_dataset_read(d, v, rows, 2, xr, yr, NULL), SN_OK);
     assert_int_equal(yr[0], 7);
-    assert_int_equal(sn_dataset_check_labels(d, v, 0, 4, 3), SN_EINVAL);   /* checked: named */
+    assert_int_equal(sn_dataset_check_labels(d, v, 0, 4, 3, 3), SN_EINVAL);   /* checked: named */
     assert_non_null(strstr(sn_errmsg(), "/val/y row 0 has label 7, outside [0, 3) for a model"));
     sn_dataset_close(d);
 }
