@@ -78,8 +78,10 @@ async function main() {
     const { c, w, h, pixels } = readImage(image);
     const input = new ort.Tensor('float32', pixels, [1, c, h, w]);
     const out = await session.run({ input }).catch((e) => {
-        throw new Error(`${e.message} (the image is ${c}x${h}x${w}, channels x height x width: ` +
-                        'a colour model takes a P6 .ppm, a grey one a P5 .pgm, of its input size)');
+        throw new Error(`${e.message} (the image is fed as 1x${c}x${h}x${w}, batch x channels x ` +
+                        'height x width: a colour model takes a P6 .ppm, a grey one a P5 .pgm, of ' +
+                        'its input size; a model of another input shape, or exported with ' +
+                        '--batch B > 1, takes the pixels reshaped to its input, as docs/FORMATS.md shows)');
     });
     if (!out.probs)   // exported without --softmax: the raw outputs only
         throw new Error('the model has no "probs" output: export it with scratchnet export --softmax');

@@ -94,7 +94,7 @@ static int run(const char *weights, const char *model, const char *out, struct s
             snprintf(b, sizeof b, "%d", o->batch);
         cli_printf("wrote %s: opset %d, batch %s, %d layer%s%s%s\n", cli_line(out), o->opset,
                    b, m->n_layers, cli_s(m->n_layers),
-                   net.augment.test_flip ? ", test_flip in the graph" : "",
+                   sn_augment_is_test_flip(&net.augment) ? ", test_flip in the graph" : "",
                    o->probs ? ", output probs" : ", output the raw outputs");
         if (assumed)
             cli_printf("note: %s keeps no input scale: the graph takes %s\n", cli_line(weights),

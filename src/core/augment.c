@@ -168,3 +168,11 @@ const float *sn_tta_forward(const struct sn_augment *a, sn_forward_fn forward, v
     }
     return zsum;
 }
+
+bool sn_augment_is_test_flip(const struct sn_augment *a)
+{
+    const struct sn_view *v = a->views;
+    return a->test_flip ||
+           (a->n_views == 2 && v[0].dy == 0 && v[0].dx == 0 && v[1].dy == 0 && v[1].dx == 0 &&
+            v[0].flip != v[1].flip && a->view_weight[0] == a->view_weight[1]);
+}

@@ -102,4 +102,8 @@ const float *sn_tta_forward(const struct sn_augment *a, sn_forward_fn forward, v
                             const float *x, int n, int C, int H, int W, size_t K,
                             float *scratch);
 
+/* Whether a's test-time views are test_flip's: the image and its mirror,
+ * weighed alike (test_flip = 1, or test_views = 0 0, flip). */
+bool sn_augment_is_test_flip(const struct sn_augment *a);
+
 #endif

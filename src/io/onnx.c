@@ -797,9 +797,10 @@ static int check_opts(const struct sn_model *m, const struct sn_netcfg *net,
     if (o->probs && net->loss == SN_LOSS_MSE)
         return sn_fail(SN_EINVAL, "the model's loss is mse: its outputs are not probabilities "
                        "(export without the softmax)");
-    if (net->augment.n_views > 0 && !net->augment.test_flip)
-        return sn_fail(SN_EINVAL, "[augment] test_views has no ONNX form (only test_flip "
-                       "does): export the weights of a model file without it (--model)");
+    if (net->augment.n_views > 0 && !sn_augment_is_test_flip(&net->augment))
+        return sn_fail(SN_EINVAL, "[augment] test_views has no ONNX form (only test_flip, the "
+                       "views 0 0 and flip, does): export the weights of a model file without it "
+                       "(--model)");
     if (m->n_layers < 1 || !m->params)
         return sn_fail(SN_EINVAL, "onnx: the model has no layers or is not built");
     return SN_OK;
@@ -810,7 +811,7 @@ static int check_opts(const struct sn_model *m, const struct sn_netcfg *net,
 static Onnx__GraphProto *emit_graph(struct gb *g, const struct sn_model *m,
                                     const struct sn_netcfg *net, const struct sn_onnx_opts *o)
 {
-    bool flip = net->augment.test_flip;
+    bool flip = sn_augment_is_test_flip(&net->augment);
     const char *x = emit_preprocess(g, &m->in_shape, o->meta, "input");
     if (flip)
         x = emit_flip_batch(g, x);
@@ -857,11 +858,21 @@ static const char *describe_input(struct gb *g, const struct sn_data_meta *meta,
         snprintf(scaled, sizeof scaled, ", multiplied by %g", scale);
     /* pixels: images (1 or 3 channels) stored as bytes with a scale */
     const bool pixels = scale != 1.0 && in->ndim == 3 && (in->d[0] == 1 || in->d[0] == 3);
-    return gb_name(g, "raw values %s%s%s%s%s%s",
+    /* each value's run of inputs: a channel, a feature, or so many inputs */
+    char per[64] = "";
+    const size_t n = meta ? (size_t)meta->n_norm : 0, all = sn_shape_len(in);
+    if (n == 1)
+        snprintf(per, sizeof per, "all inputs");
+    else if (n > 1 && in->ndim == 3 && (size_t)in->d[0] == n && meta->norm_block == all / n)
+        snprintf(per, sizeof per, "channel");
+    else if (n > 1 && meta->norm_block <= 1)
+        snprintf(per, sizeof per, "feature");
+    else if (n > 1)
+        snprintf(per, sizeof per, "run of %zu consecutive inputs", meta->norm_block);
+    return gb_name(g, "raw values %s%s%s%s%s%s%s",
                    pixels ? "(images: pixels 0..255)" : "as the training data stored them",
-                   scaled, at ? ", then (x - mean) / std per " : "",
-                   at ? (in->ndim == 3 ? "channel (" : "feature (") : "", at ? norm : "",
-                   at ? ")" : "");
+                   scaled, at ? ", then (x - mean) / std per " : "", per, at ? " (" : "",
+                   at ? norm : "", at ? ")" : "");
 }
 
 /* buf's n bytes into f in parts, looking for a stop between them: the

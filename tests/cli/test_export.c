@@ -510,6 +510,38 @@ static void test_export_prep_follows_data(void **state)
     free(y);
 }
 
+/* test_views = 0 0, flip is test_flip = 1 (FORMATS): exported with the
+ * flip in the graph (it was refused as views with no ONNX form), agreeing
+ * with predict. */
+static void test_export_test_views_flip(void **state)
+{
+    (void)state;
+    const char *cfg = sn_test_path("views.cfg");
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 1,28,28\n[augment]\ntest_views = 0 0, flip\n[conv]\nfilters = 2\n"
+          "size = 5\nstride = 3\n[flatten]\n[dense]\nunits = 10\n", f);
+    fclose(f);
+    run_ok(sn_test_run(BIN " train --model %s --data %s --steps 2 --batch 16 --out %s --quiet",
+                       cfg, sn_test_path("grey.h5"), sn_test_path("wv.h5")), "train");
+    run_ok(sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("wv.h5"),
+                       sn_test_path("grey.h5"), sn_test_path("pv.h5")), "predict");
+    run_ok(sn_test_run(BIN " export --weights %s -o %s --softmax", sn_test_path("wv.h5"),
+                       sn_test_path("v.onnx")), "export");
+    char *out = sn_test_slurp(sn_test_path("out.txt"));
+    assert_non_null(strstr(out, "test_flip in the graph"));
+    free(out);
+    check_model(sn_test_path("v.onnx"));
+    const size_t n_y = (size_t)N_TEST * K;
+    float *p = malloc(n_y * sizeof *p), *y = malloc(n_y * sizeof *y);
+    assert_true(p && y);
+    read_probs(sn_test_path("pv.h5"), p, n_y);
+    if (ort_run(sn_test_path("v.onnx"), grey_test, N_TEST, 1, 28, 28, y, n_y))
+        assert_true(max_abs_diff(y, p, n_y) <= 1e-5);
+    free(p);
+    free(y);
+}
+
 /* cfg trained on data, exported, then examples/onnx/predict.js (the
  * README's Node example) gives the class and probability that scratchnet
  * predict prints for img.pgm. */
@@ -600,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_export_metadata),
         cmocka_unit_test(test_export_one_mean_for_colour),
         cmocka_unit_test(test_export_prep_follows_data),
+        cmocka_unit_test(test_export_test_views_flip),
         cmocka_unit_test(test_export_node_example),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
