@@ -184,6 +184,30 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
 }
 
 /* The model's input shape and output length, from its file. */
+/* The weights w predict data's test rows (x, per values each) and the
+ * exported graph onnx, fed them in shape, agrees within 1e-5 in ONNX
+ * Runtime (when it is here); the largest difference, or -1 without it. */
+static double ort_agrees(const char *w, const char *data, const char *onnx, const uint8_t *x,
+                         size_t per, const char *shape)
+{
+    char pred[1100];
+    snprintf(pred, sizeof pred, "%s", sn_test_path("agree.h5"));
+    run_ok(sn_test_run(BIN " predict --weights %s --input %s -o %s", w, data, pred), "predict");
+    check_model(onnx);
+    const size_t n_y = (size_t)N_TEST * K;
+    float *p = malloc(n_y * sizeof *p), *y = malloc(n_y * sizeof *y);
+    assert_true(p && y);
+    read_probs(pred, p, n_y);
+    double d = -1;
+    if (ort_run_shape(onnx, x, N_TEST, per, shape, y, n_y)) {
+        d = max_abs_diff(y, p, n_y);
+        assert_true(d <= 1e-5);
+    }
+    free(p);
+    free(y);
+    return d;
+}
+
 static void model_shape(const char *cfg, struct sn_shape *in, size_t *out_len)
 {
     char *text = NULL;
@@ -446,19 +470,12 @@ static void test_export_one_mean_for_colour(void **state)
     fclose(f);
     run_ok(sn_test_run(BIN " train --model %s --data %s --steps 2 --batch 16 --out %s --quiet",
                        cfg, data, sn_test_path("w1.h5")), "train");
-    run_ok(sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("w1.h5"), data,
-                       sn_test_path("p1.h5")), "predict");
     run_ok(sn_test_run(BIN " export --weights %s -o %s --softmax", sn_test_path("w1.h5"),
                        sn_test_path("m1.onnx")), "export");
-    check_model(sn_test_path("m1.onnx"));
-    const size_t n_y = (size_t)N_TEST * K;
-    float *p = malloc(n_y * sizeof *p), *y = malloc(n_y * sizeof *y);
-    assert_true(p && y);
-    read_probs(sn_test_path("p1.h5"), p, n_y);
-    if (ort_run(sn_test_path("m1.onnx"), test_x, N_TEST, 3, 32, 32, y, n_y))
-        assert_true(max_abs_diff(y, p, n_y) <= 1e-5);
-    free(p);
-    free(y);
+    char w[1100], onnx[1100];
+    snprintf(w, sizeof w, "%s", sn_test_path("w1.h5"));
+    snprintf(onnx, sizeof onnx, "%s", sn_test_path("m1.onnx"));
+    ort_agrees(w, data, onnx, test_x, 3 * 32 * 32, "3,32,32");
 }
 
 /* A model may read the data in another shape (FORMATS: as many values as a
@@ -474,17 +491,18 @@ static void test_export_prep_follows_data(void **state)
     static const char *const bodies[] = { "[dense]\nunits = 10\n", "[dense]\nunits = 10\n",
         "[conv]\nfilters = 2\nsize = 3\nstride = 2\n[flatten]\n[dense]\nunits = 10\n",
         "[flatten]\n[dense]\nunits = 10\n" };
-    const size_t n_y = (size_t)N_TEST * K;
-    float *p = malloc(n_y * sizeof *p), *y = malloc(n_y * sizeof *y);
-    assert_true(p && y);
     for (int i = 0; i < 4; i++) {
-        const char *cfg = sn_test_path("shape.cfg"), *w = sn_test_path("ws.h5");
+        char cfg[1100], w[1100], data[1100], onnx[1100];
+        snprintf(cfg, sizeof cfg, "%s", sn_test_path("shape.cfg"));
+        snprintf(w, sizeof w, "%s", sn_test_path("ws.h5"));
+        snprintf(data, sizeof data, "%s", sn_test_path("colour.h5"));
+        snprintf(onnx, sizeof onnx, "%s", sn_test_path("s.onnx"));
         FILE *f = fopen(cfg, "w");
         assert_non_null(f);
         fprintf(f, "[net]\ninput = %s\n%s", inputs[i], bodies[i]);
         fclose(f);
         run_ok(sn_test_run(BIN " train --model %s --data %s --steps 2 --batch 16 --out %s --quiet",
-                           cfg, sn_test_path("colour.h5"), w), "train");
+                           cfg, data, w), "train");
         struct sn_h5 *h;
         double block = 0;
         size_t got = 0;
@@ -493,21 +511,10 @@ static void test_export_prep_follows_data(void **state)
                          SN_OK);
         sn_h5_close(h);
         assert_true(got == 1 && block == 1024.0);
-        run_ok(sn_test_run(BIN " predict --weights %s --input %s -o %s", w,
-                           sn_test_path("colour.h5"), sn_test_path("ps.h5")), "predict");
-        run_ok(sn_test_run(BIN " export --weights %s -o %s --softmax", w, sn_test_path("s.onnx")),
-               "export");
-        check_model(sn_test_path("s.onnx"));
-        read_probs(sn_test_path("ps.h5"), p, n_y);
-        if (ort_run_shape(sn_test_path("s.onnx"), colour_test, N_TEST, 3 * 32 * 32, inputs[i], y,
-                          n_y)) {
-            print_message("input %s: ONNX Runtime within %.2g of predict\n", inputs[i],
-                          max_abs_diff(y, p, n_y));
-            assert_true(max_abs_diff(y, p, n_y) <= 1e-5);
-        }
+        run_ok(sn_test_run(BIN " export --weights %s -o %s --softmax", w, onnx), "export");
+        const double d = ort_agrees(w, data, onnx, colour_test, 3 * 32 * 32, inputs[i]);
+        print_message("input %s: ONNX Runtime within %.2g of predict\n", inputs[i], d);
     }
-    free(p);
-    free(y);
 }
 
 /* test_views = 0 0, flip is test_flip = 1 (FORMATS): exported with the
@@ -524,22 +531,16 @@ static void test_export_test_views_flip(void **state)
     fclose(f);
     run_ok(sn_test_run(BIN " train --model %s --data %s --steps 2 --batch 16 --out %s --quiet",
                        cfg, sn_test_path("grey.h5"), sn_test_path("wv.h5")), "train");
-    run_ok(sn_test_run(BIN " predict --weights %s --input %s -o %s", sn_test_path("wv.h5"),
-                       sn_test_path("grey.h5"), sn_test_path("pv.h5")), "predict");
     run_ok(sn_test_run(BIN " export --weights %s -o %s --softmax", sn_test_path("wv.h5"),
                        sn_test_path("v.onnx")), "export");
     char *out = sn_test_slurp(sn_test_path("out.txt"));
     assert_non_null(strstr(out, "test_flip in the graph"));
     free(out);
-    check_model(sn_test_path("v.onnx"));
-    const size_t n_y = (size_t)N_TEST * K;
-    float *p = malloc(n_y * sizeof *p), *y = malloc(n_y * sizeof *y);
-    assert_true(p && y);
-    read_probs(sn_test_path("pv.h5"), p, n_y);
-    if (ort_run(sn_test_path("v.onnx"), grey_test, N_TEST, 1, 28, 28, y, n_y))
-        assert_true(max_abs_diff(y, p, n_y) <= 1e-5);
-    free(p);
-    free(y);
+    char w[1100], data[1100], onnx[1100];
+    snprintf(w, sizeof w, "%s", sn_test_path("wv.h5"));
+    snprintf(data, sizeof data, "%s", sn_test_path("grey.h5"));
+    snprintf(onnx, sizeof onnx, "%s", sn_test_path("v.onnx"));
+    ort_agrees(w, data, onnx, grey_test, 28 * 28, "1,28,28");
 }
 
 /* cfg trained on data, exported, then examples/onnx/predict.js (the
