@@ -239,36 +239,36 @@ size_t sn_data_meta_index(const struct sn_data_meta *m, size_t k)
     return (k / (m->norm_block ? m->norm_block : 1)) % (size_t)m->n_norm;
 }
 
-/* mean and std as they act on element k, in float as the data reader
- * uses them; by_value: the k-th value (a meta whose runs are not known) */
-static void meta_norm_at(const struct sn_data_meta *m, size_t k, bool by_value, float *mean,
-                         float *sd)
+/* The values of m as they act, in float as the data reader uses them:
+ * how many differ (1 when all are one value, 0 for none) */
+static size_t distinct_norm(const struct sn_data_meta *m)
 {
-    const size_t i = !m->n_norm ? 0 : by_value ? k % (size_t)m->n_norm : sn_data_meta_index(m, k);
-    *mean = m->n_norm ? (float)m->mean[i] : 0.0f;
-    *sd = m->n_norm ? (float)m->std[i] : 1.0f;
-}
-
-/* Elements after which m's values repeat (1 for one value or none). */
-static size_t norm_period(const struct sn_data_meta *m)
-{
-    return m->n_norm > 1 ? (size_t)m->n_norm * (m->norm_block ? m->norm_block : 1) : 1;
+    for (int k = 1; k < m->n_norm; k++)
+        if ((float)m->mean[k] != (float)m->mean[0] || (float)m->std[k] != (float)m->std[0])
+            return (size_t)m->n_norm;
+    return m->n_norm > 0 ? 1 : 0;
 }
 
 bool sn_data_meta_same_prep(const struct sn_data_meta *a, const struct sn_data_meta *b)
 {
     if ((float)a->scale != (float)b->scale)
         return false;
-    const bool by_value = !a->norm_block || !b->norm_block;
-    const size_t pa = by_value ? (size_t)a->n_norm : norm_period(a);
-    const size_t pb = by_value ? (size_t)b->n_norm : norm_period(b);
-    for (size_t k = 0; k < (pa > pb ? pa : pb); k++) {
-        float ma, sa, mb, sb;
-        meta_norm_at(a, k, by_value, &ma, &sa);
-        meta_norm_at(b, k, by_value, &mb, &sb);
-        if (ma != mb || sa != sb)
+    /* compared by their values and runs, never element by element: a run
+     * read from a file may claim 10^15 elements */
+    const size_t na = distinct_norm(a), nb = distinct_norm(b);
+    const bool unit_a = na == 0 || (na == 1 && (float)a->mean[0] == 0.0f &&
+                                    (float)a->std[0] == 1.0f);
+    const bool unit_b = nb == 0 || (nb == 1 && (float)b->mean[0] == 0.0f &&
+                                    (float)b->std[0] == 1.0f);
+    if (unit_a || unit_b)
+        return unit_a == unit_b;
+    if (na != nb)
+        return false;
+    if (na > 1 && a->norm_block && b->norm_block && a->norm_block != b->norm_block)
+        return false;
+    for (size_t k = 0; k < na; k++)
+        if ((float)a->mean[k] != (float)b->mean[k] || (float)a->std[k] != (float)b->std[k])
             return false;
-    }
     return true;
 }
 
@@ -305,7 +305,10 @@ void sn_data_meta_prep_str(const struct sn_data_meta *m, char *buf, size_t len)
         if (at < len)
             at += (size_t)snprintf(buf + at, len - at, " std ");
         if (at < len)
-            doubles_str(m->std, m->n_norm, buf + at, len - at);
+            at += doubles_str(m->std, m->n_norm, buf + at, len - at);
+        if (at < len && m->n_norm > 1 && m->norm_block > 0)
+            snprintf(buf + at, len - at, ", one a run of %zu element%s", m->norm_block,
+                     m->norm_block == 1 ? "" : "s");
     }
 }
 

@@ -12,6 +12,7 @@
 #include "io/ckpt.h"
 #include "io/h5.h"
 #include "io/modelfile.h"
+#include "core/clock.h"
 #include "io/weights.h"
 
 static const char cfg_a[] = "[net]\ninput = 6\noptimizer = adam\n[dense]\nunits = 4\nactivation = relu\n[dense]\nunits = 3\n";
@@ -403,10 +404,38 @@ static void test_not_finite_never_written_nor_resumed(void **state)
     sn_model_destroy(b);
 }
 
+/* Two preparations compare by their values and runs: one value and three
+ * equal ones are the same, runs that differ are not, and a run read from
+ * a file as 10^15 elements compares at once (it was walked element by
+ * element, for hours, deaf to SIGTERM). */
+static void test_data_meta_same_prep(void **state)
+{
+    (void)state;
+    double m1[1] = { 0.5 }, s1[1] = { 0.25 }, m3[3] = { 0.5, 0.5, 0.5 }, s3[3] = { 0.25, 0.25, 0.25 };
+    double m3b[3] = { 0.1, 0.2, 0.3 }, s3b[3] = { 1, 1, 1 };
+    struct sn_data_meta one = { .scale = 1, .n_norm = 1, .mean = m1, .std = s1, .norm_block = 64 };
+    struct sn_data_meta three = { .scale = 1, .n_norm = 3, .mean = m3, .std = s3, .norm_block = 1 };
+    struct sn_data_meta a = { .scale = 1, .n_norm = 3, .mean = m3b, .std = s3b, .norm_block = 64 };
+    struct sn_data_meta b = a, none = { .scale = 1 };
+    assert_true(sn_data_meta_same_prep(&one, &three));
+    assert_true(sn_data_meta_same_prep(&a, &b));
+    b.norm_block = 1;   /* per feature against per channel */
+    assert_false(sn_data_meta_same_prep(&a, &b));
+    b.norm_block = 1000000000000000;
+    const double t0 = sn_clock_s();
+    assert_false(sn_data_meta_same_prep(&a, &b));
+    assert_true(sn_clock_s() - t0 < 1.0);
+    double m0[1] = { 0 }, s0[1] = { 1 };
+    struct sn_data_meta unit = { .scale = 1, .n_norm = 1, .mean = m0, .std = s0 };
+    assert_true(sn_data_meta_same_prep(&none, &unit));
+    assert_false(sn_data_meta_same_prep(&none, &a));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weights_round_trip),
+        cmocka_unit_test(test_data_meta_same_prep),
         cmocka_unit_test(test_not_finite_never_written_nor_resumed),
         cmocka_unit_test(test_weights_refuses_other_model),
         cmocka_unit_test(test_ckpt_round_trip),
