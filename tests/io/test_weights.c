@@ -411,7 +411,8 @@ static void test_not_finite_never_written_nor_resumed(void **state)
 static void test_data_meta_same_prep(void **state)
 {
     (void)state;
-    double m1[1] = { 0.5 }, s1[1] = { 0.25 }, m3[3] = { 0.5, 0.5, 0.5 }, s3[3] = { 0.25, 0.25, 0.25 };
+    double m1[1] = { 0.5 }, s1[1] = { 0.25 };
+    double m3[3] = { 0.5, 0.5, 0.5 }, s3[3] = { 0.25, 0.25, 0.25 };
     double m3b[3] = { 0.1, 0.2, 0.3 }, s3b[3] = { 1, 1, 1 };
     struct sn_data_meta one = { .scale = 1, .n_norm = 1, .mean = m1, .std = s1, .norm_block = 64 };
     struct sn_data_meta three = { .scale = 1, .n_norm = 3, .mean = m3, .std = s3, .norm_block = 1 };
