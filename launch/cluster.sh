@@ -36,7 +36,7 @@
 set -uo pipefail
 [ $# -ge 2 ] || { sed -n '2,35p' "$0" >&2; exit 2; }
 hostfile=$1; shift
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
 # A stop signal before the job starts: noted, and nothing is started (it
 # killed the script, exit 143 and no line, or came too early to be passed on)
@@ -134,14 +134,15 @@ case "${SCRATCHNET:-}" in
 esac
 if [ -z "${SCRATCHNET:-}" ]; then
     [ -x "$bin" ] || no_bin "$bin" "$make_it"
-    version=$("$bin" --version 2>/dev/null | head -1)
+    version=$(timeout 10 "$bin" --version 2>/dev/null | head -1)
     newer=$(find "$here/src" "$here/Makefile" -newer "$bin" \( -name '*.[ch]' -o -name Makefile \) \
             2>/dev/null | head -1)
     [ -n "$newer" ] && echo "launch/cluster.sh: warning: $bin is older than ${newer#"$here"/}:" \
                            "$make_it rebuilds it (the ranks run the old code otherwise)" >&2
 fi
-# a program this machine can run: built with the MPI family MPI= names
-command -v "$bin" > /dev/null && same_mpi "$bin"
+# the program this script found: built with the MPI family MPI= names
+# (one SCRATCHNET names is the user's to know)
+[ -z "${SCRATCHNET:-}" ] && same_mpi "$bin"
 # on a node of the hostfile, its cores are known: bound ranks that do not
 # fit end in Open MPI's binding error otherwise
 if [ "$BIND" = core ] && [ -n "$self_node" ]; then

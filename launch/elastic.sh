@@ -28,7 +28,7 @@
 # restarts.
 set -uo pipefail
 me=launch/elastic.sh
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 die() { echo "$me: $*" >&2; exit 2; }
 . "$here/launch/nodes.sh"   # whole, read_hostfile
 usage() { sed -n '2,28p' "$0" >&2; exit 2; }

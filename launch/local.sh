@@ -34,14 +34,14 @@ case "$P" in ''|*[!0-9]*) P_ok=no ;; *) P_ok=yes ;; esac
 P_n=$(printf '%s' "$P" | sed 's/^0*//')
 case "$P_ok:$P_n" in yes:?|yes:??|yes:???|yes:????) P=$P_n ;; *)
     echo "launch/local.sh: ranks must be a whole number from 1 to 9999, got '$P'" >&2; exit 2 ;; esac
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 bin=${SCRATCHNET:-$here/build/scratchnet}
 # installed (share/doc/scratchnet/launch): the one installed with the
 # scripts (PREFIX/bin: a site's other versions, or a user's own build on
 # PATH, never mix with these docs), else the scratchnet on PATH
 [ -x "$bin" ] || [ -n "${SCRATCHNET:-}" ] ||
-    bin=$({ [ -x "$here/../../../bin/scratchnet" ] && echo "$here/../../../bin/scratchnet"; } ||
-          command -v scratchnet || echo "$bin")
+    bin=$({ [ ! -f "$here/Makefile" ] && [ -x "$here/../../../bin/scratchnet" ] &&
+            echo "$here/../../../bin/scratchnet"; } || command -v scratchnet || echo "$bin")
 case "$bin" in -*)   # never an option of mpirun's
     echo "launch/local.sh: SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" >&2
     exit 2 ;;
@@ -63,8 +63,10 @@ case "$bin" in
     echo "launch/local.sh: SCRATCHNET=$bin: no program of that name on PATH" >&2; exit 2; } ;;
 esac
 # Open MPI's mpirun starts a program built with MPICH as one single-rank
-# job a rank
-case "$("$bin" --version 2>/dev/null | sed -n 's/^  MPI: *//p' | head -1)" in
+# job a rank: the program this script found says which MPI it has (one
+# SCRATCHNET names is the user's to know; --version within 10 s)
+[ -n "${SCRATCHNET:-}" ] ||
+case "$(timeout 10 "$bin" --version 2>/dev/null | sed -n 's/^  MPI: *//p' | head -1)" in
 MPICH*|*"Intel(R) MPI"*|MVAPICH*)
     echo "launch/local.sh: $bin was built with an MPICH-family MPI; this script runs Open MPI's mpirun: run it as mpiexec -n $P $bin ..." >&2
     exit 2 ;;

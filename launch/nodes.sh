@@ -15,22 +15,25 @@ whole() {
 
 # default_bin PATH: the program when SCRATCHNET is not set: PATH when it is
 # built; in an installed copy of the scripts (PREFIX/share/doc/scratchnet/
-# launch) PREFIX/bin's, the one installed with them (a site's several
+# launch, no Makefile beside) PREFIX/bin's, the one installed with them (a site's several
 # versions, or a user's own build on PATH, never mix with these docs);
 # else the scratchnet on PATH.
 default_bin() {
     if [ -x "$1" ]; then echo "$1"; return; fi
-    if [ -x "$here/../../../bin/scratchnet" ]; then echo "$here/../../../bin/scratchnet"; return; fi
+    if [ ! -f "$here/Makefile" ] && [ -x "$here/../../../bin/scratchnet" ]; then
+        echo "$here/../../../bin/scratchnet"; return
+    fi
     command -v scratchnet && return
     echo "$1"
 }
 
 # same_mpi BIN: dies when BIN (a program this machine can run) was built
 # with the other MPI family than MPI= names: the other launcher would start
-# one single-rank job a rank.
+# one single-rank job a rank.  --version has 10 s to answer.
 same_mpi() {
     local built
-    built=$("$1" --version 2>/dev/null | sed -n 's/^  MPI: *//p' | head -1 | tr -s '\t ' '  ')
+    built=$(timeout 10 "$1" --version 2>/dev/null | sed -n 's/^  MPI: *//p' | head -1 |
+            tr -s '\t ' '  ')
     case "$MPI:$built" in
     openmpi:MPICH*|openmpi:*"Intel(R) MPI"*|openmpi:MVAPICH*)
         die "$1 was built with an MPICH-family MPI ($built): run with MPI=mpich" ;;

@@ -96,15 +96,17 @@ static void installed_launch_and_links(const char *p)
     assert_non_null(strstr(ver, "scratchnet "));
     free(ver);
     /* and their own, not another scratchnet first on PATH (a site's other
-     * version, a user's own build) */
+     * version, a user's own build), also through a link to a script */
     const char *fake = sn_test_path("fakebin");
     rc = sn_test_run("mkdir -p %s && printf '#!/bin/sh\\necho FAKE\\n' > %s/scratchnet && "
                      "chmod +x %s/scratchnet && echo 'localhost slots=1' > %s/hosts && "
                      "export PATH=%s:/usr/bin:/bin OMPI_ALLOW_RUN_AS_ROOT=1 "
                      "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 && "
                      "sh %s/share/doc/scratchnet/launch/local.sh 1 --version && "
-                     "bash %s/share/doc/scratchnet/launch/cluster.sh %s/hosts --version",
-                     fake, fake, fake, fake, fake, p, p, fake);
+                     "bash %s/share/doc/scratchnet/launch/cluster.sh %s/hosts --version && "
+                     "ln -sf %s/share/doc/scratchnet/launch/local.sh %s/local.sh && "
+                     "sh %s/local.sh 1 --version",
+                     fake, fake, fake, fake, fake, p, p, fake, p, fake, fake);
     assert_int_equal(rc, 0);
     ver = sn_test_slurp(sn_test_path("out.txt"));
     assert_null(strstr(ver, "FAKE"));
