@@ -78,8 +78,10 @@ def read_meta(h5_path):
         classes = [c.decode() if isinstance(c, bytes) else str(c)
                    for c in np.atleast_1d(a["classes"])] if "classes" in a else None
         scale = float(np.atleast_1d(a["input_scale"])[0]) if "input_scale" in a else None
+        block = (int(np.atleast_1d(a["input_norm_block"])[0])
+                 if "input_norm_block" in a else None)
         return {"scale": scale, "mean": floats("input_mean"), "std": floats("input_std"),
-                "classes": classes}
+                "block": block, "classes": classes}
 
 
 PREPARE = '''
@@ -87,13 +89,19 @@ PREPARE = '''
 def prepare(x):
     """Stored values (N, sample...) -- uint8 pixels, raw features -- as the
     network's input, the way scratchnet prepares them: x * INPUT_SCALE, then
-    (x - INPUT_MEAN) / INPUT_STD per channel of (C, H, W) samples (axis 1)
-    or per feature of (F) and (T, F) samples (the last axis)."""
+    (x - INPUT_MEAN) / INPUT_STD, element k of a sample taking value
+    (k // INPUT_NORM_BLOCK) % len(INPUT_MEAN) (one a channel of (C, H, W)
+    samples, one a feature of (F) and (T, F) ones); without a block, per
+    channel of (C, H, W) samples (axis 1) or per feature (the last axis)."""
     scale = INPUT_SCALE if INPUT_SCALE is not None else 1.0 / 255.0
     x = torch.as_tensor(x).to(torch.float32) * scale
     if INPUT_MEAN is not None:
         m = torch.tensor(INPUT_MEAN, dtype=torch.float32)
         s = torch.tensor(INPUT_STD, dtype=torch.float32)
+        if INPUT_NORM_BLOCK is not None and len(INPUT_MEAN) > 1:
+            flat = x.reshape(x.shape[0], -1)
+            k = (torch.arange(flat.shape[1]) // INPUT_NORM_BLOCK) % len(INPUT_MEAN)
+            return ((flat - m[k]) / s[k]).reshape(x.shape)
         if x.dim() >= 4 and len(INPUT_MEAN) > 1:
             shape = [1, len(INPUT_MEAN)] + [1] * (x.dim() - 2)
             m, s = m.view(shape), s.view(shape)
@@ -109,10 +117,11 @@ def write_module(path, cfg, meta):
         out.write("\n\nCFG = %r\n\n\ndef make():\n    \"\"\"The network of CFG, in eval mode.\"\"\"\n"
                   "    net = Net(CFG)\n    net.eval()\n    return net\n" % cfg)
         out.write("\n\n# How the training data was prepared and named (the weights file's /model\n"
-                  "# input_scale, input_mean, input_std, classes; None: not stored there, and\n"
-                  "# prepare() then divides by 255 as scratchnet predict does).\n"
-                  "INPUT_SCALE = %r\nINPUT_MEAN = %r\nINPUT_STD = %r\nCLASSES = %r\n"
-                  % (meta["scale"], meta["mean"], meta["std"], meta["classes"]))
+                  "# input_scale, input_mean, input_std, input_norm_block, classes; None: not\n"
+                  "# stored there, and prepare() then divides by 255 as scratchnet predict does).\n"
+                  "INPUT_SCALE = %r\nINPUT_MEAN = %r\nINPUT_STD = %r\nINPUT_NORM_BLOCK = %r\n"
+                  "CLASSES = %r\n"
+                  % (meta["scale"], meta["mean"], meta["std"], meta["block"], meta["classes"]))
         out.write(PREPARE)
 
 

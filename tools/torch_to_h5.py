@@ -13,9 +13,9 @@ is skipped.  W.h5 gets /model cfg (the text of M.cfg) and
 /params/<layer>/<param>, readable by scratchnet eval, predict, train --init.
 --module net.py (a module tools/h5_to_torch.py wrote) takes the model text
 from it (unless --model is given) and writes its INPUT_SCALE, INPUT_MEAN,
-INPUT_STD and CLASSES back as /model input_scale, input_mean, input_std and
-classes: predict then prepares an image and names classes as the original
-weights file did.
+INPUT_STD, INPUT_NORM_BLOCK and CLASSES back as /model input_scale,
+input_mean, input_std, input_norm_block and classes: predict and export then
+prepare inputs and name classes as the original weights file did.
 
 Needs Debian's python3-h5py and python3-torch (never needed by scratchnet).
 """
@@ -53,12 +53,15 @@ def load_module(path):
 
 
 def write_meta(group, mod):
-    """The module's INPUT_SCALE, INPUT_MEAN, INPUT_STD, CLASSES as /model attributes."""
+    """The module's INPUT_SCALE, INPUT_MEAN, INPUT_STD, INPUT_NORM_BLOCK, CLASSES as
+    /model attributes."""
     if getattr(mod, "INPUT_SCALE", None) is not None:
         group.attrs["input_scale"] = float(mod.INPUT_SCALE)
     if getattr(mod, "INPUT_MEAN", None) is not None:
         group.attrs["input_mean"] = np.asarray(mod.INPUT_MEAN, dtype=np.float64)
         group.attrs["input_std"] = np.asarray(mod.INPUT_STD, dtype=np.float64)
+        if getattr(mod, "INPUT_NORM_BLOCK", None) is not None:
+            group.attrs["input_norm_block"] = float(mod.INPUT_NORM_BLOCK)
     if getattr(mod, "CLASSES", None):
         group.attrs["classes"] = [str(c) for c in mod.CLASSES]
 

@@ -266,9 +266,12 @@ static int print_data(const char *path)
         cli_warn_unread_splits(ds, path);
     if (!rc && n_names)
         rc = sn_h5_attr_get_strs(ds->f, "/", "classes", &names, &n_names);
+    char why[320] = "";   /* a source that is not text is no reason to refuse the data */
     if (!rc && sn_h5_has_attr(ds->f, "/", "source") &&
-        sn_h5_attr_get_str(ds->f, "/", "source", &source) != SN_OK)
-        source = NULL;   /* a source that is not text is no reason to refuse the data */
+        sn_h5_attr_get_str(ds->f, "/", "source", &source) != SN_OK) {
+        snprintf(why, sizeof why, "%s", sn_errmsg());
+        source = NULL;
+    }
     if (!rc)
         rc = sn_interrupt_check("reading the dataset");
     if (!rc && sn_dist_rank() == 0) {
@@ -283,6 +286,8 @@ static int print_data(const char *path)
                        "/SPLIT/y\n");
         if (source)
             cli_printf("source: %s\n", cli_line(source));
+        else if (why[0])
+            cli_printf("source: unreadable (%s)\n", cli_line(why));
     }
     sn_h5_free_strs(names, n_names);
     free(source);

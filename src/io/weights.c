@@ -388,19 +388,26 @@ enum sn_file_kind sn_file_kind(const char *path)
     return k;
 }
 
+int sn_weights_not_dataset(struct sn_h5 *f)
+{
+    if (sn_h5_has_attr(f, "/model", "cfg") ||
+        !(sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x")))
+        return SN_OK;
+    return dataset_not_weights(sn_h5_path(f), sn_h5_exists(f, "/train/x") ? "/train/x"
+                                                                         : "/test/x");
+}
+
 int sn_weights_read_cfg(const char *path, char **cfg_text)
 {
     struct sn_h5 *f;
     int rc = sn_weights_open(path, &f);
     if (rc)
         return rc;
-    if (!sn_h5_has_attr(f, "/model", "cfg") &&
-        (sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x")))
-        rc = dataset_not_weights(path, sn_h5_exists(f, "/train/x") ? "/train/x" : "/test/x");
-    else if (!sn_h5_has_attr(f, "/model", "cfg"))
+    rc = sn_weights_not_dataset(f);
+    if (!rc && !sn_h5_has_attr(f, "/model", "cfg"))
         rc = sn_fail(SN_EINVAL, "%s: not a scratchnet weights file (no /model cfg attribute)",
                      path);
-    else
+    else if (!rc)
         rc = sn_h5_attr_get_str(f, "/model", "cfg", cfg_text);
     sn_h5_close(f);
     return rc;

@@ -129,6 +129,10 @@ int sn_weights_check(struct sn_h5 *f, const struct sn_model *m, bool strict);
 int sn_weights_read_fit(struct sn_h5 *f, struct sn_model *m, int *n_loaded, char *refit,
                         size_t refit_len);
 
+/* SN_EINVAL when the open file f is a dataset (a /train/x or /test/x and
+ * no /model cfg), naming it one: two file names swapped. */
+int sn_weights_not_dataset(struct sn_h5 *f);
+
 /* Whether the file holds every parameter of layer l in l's shapes (what
  * sn_weights_read_fit loads of it). */
 bool sn_weights_has_layer(struct sn_h5 *f, const struct sn_layer *l);

@@ -85,7 +85,10 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
     struct sn_h5 *f;
     int rc = sn_weights_open(t->o.init, &f);
     if (!rc) {
-        rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit, sizeof s->init_refit);
+        rc = sn_weights_not_dataset(f);
+        if (!rc)
+            rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit,
+                                     sizeof s->init_refit);
         if (!rc && s->init_loaded > 0)
             warn_frozen_unloaded(t, f, s);
         for (int i = t->m->n_layers - 1; !rc && i >= 0; i--)
