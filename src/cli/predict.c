@@ -2,7 +2,7 @@
  * checkpoint for every row of a dataset split.
  *
  *   predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg] [--split S]
- *   predict --weights W.h5 --input IMAGE.png|.jpg|.pgm [--top K] [-o OUT.h5|OUT.csv]
+ *   predict --weights W.h5 --input IMAGE.png|.jpg|.pgm|.ppm [--top K] [-o OUT.h5|OUT.csv]
  * OUT.h5 holds /probs (N, K) float32 and /pred (N) int32; OUT.csv holds
  * lines "index,pred,p0,...,pK-1".  Probabilities are the softmax of the
  * outputs for cross_entropy, the sigmoid for binary_cross_entropy, and the
@@ -38,7 +38,7 @@
 static const char usage[] =
     "usage: scratchnet predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg]\n"
     "                          [--split test|train|val] [--batch N]\n"
-    "       scratchnet predict --weights W.h5 --input IMAGE.png|.jpg|.pgm [IMAGE ...]\n"
+    "       scratchnet predict --weights W.h5 --input IMAGE.png|.jpg|.pgm|.ppm [IMAGE ...]\n"
     "                          [--top K] [--max-pixels N] [-o OUT.h5|OUT.csv]\n"
     "  OUT.h5: /probs (N, K) float32 and /pred (N) int32; OUT.csv: index,pred,p0..pK-1\n"
     "  (for images, row i is the i-th image given, as the printed lines name them)\n"
@@ -100,7 +100,7 @@ static bool ends_with(const char *s, const char *suffix)
 
 static bool is_image_name(const char *s)
 {
-    static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".pgm" };
+    static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".pgm", ".ppm" };
     size_t a = strlen(s);
     for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++) {
         size_t b = strlen(ext[e]);
@@ -426,8 +426,8 @@ static int image_list(int argc, char **argv, const char *input, const char **pos
     for (int k = 0; k < n_pos; k++)
         if (!is_image_name(pos[k]))
             return sn_fail(SN_EUSAGE, "unexpected argument '%s': predict takes one .h5 dataset, "
-                           "or images (.png, .jpg, .jpeg, .pgm): --input A.png B.jpg ...",
-                           pos[k]);
+                           "or images (.png, .jpg, .jpeg, .pgm, .ppm): --input A.png B.jpg "
+                           "...", pos[k]);
     if (n_pos > 0 && !is_image_name(input))
         return sn_fail(SN_EUSAGE, "unexpected argument '%s': --input %s is a dataset; more "
                        "inputs are images only", pos[0], input);
@@ -495,7 +495,7 @@ int sn_cmd_predict(int argc, char **argv)
                  ? sn_fail(SN_EUSAGE, "--input %s is a folder: give its images (--input %s/*.png, "
                            "or *.jpg), or an HDF5 dataset (.h5)", input, input)
                  : sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or images "
-                           "(.png, .jpg, .jpeg, .pgm)", input);
+                           "(.png, .jpg, .jpeg, .pgm, .ppm)", input);
     for (int k = 4; !rc && input && k < 8; k++)   /* split, batch: a dataset's; top, max-pixels: images' */
         if (opts[k].seen && (k < 6) == image)
             rc = sn_fail(SN_EUSAGE, "--%s applies to %s only, and --input %s is %s", opts[k].name,

@@ -339,14 +339,14 @@ static int pgm_number(FILE *f, long *v)
            : c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == EOF;
 }
 
-/* The header's field name (width, height, maxval) into *v. */
-static int pgm_field(FILE *f, const char *path, const char *name, long *v)
+/* The header's field name (width, height, maxval) into *v; kind: PGM or PPM. */
+static int pgm_field(FILE *f, const char *path, const char *kind, const char *name, long *v)
 {
     const int got = pgm_number(f, v);
     if (got < 0)
-        return sn_fail(SN_EINVAL, "%s: PGM %s is more than %d: expected a number in [1, %d]",
-                       path, name, PGM_MAX_NUMBER, PGM_MAX_NUMBER);
-    return got ? SN_OK : sn_fail(SN_EINVAL, "%s: damaged PGM header (no %s)", path, name);
+        return sn_fail(SN_EINVAL, "%s: %s %s is more than %d: expected a number in [1, %d]",
+                       path, kind, name, PGM_MAX_NUMBER, PGM_MAX_NUMBER);
+    return got ? SN_OK : sn_fail(SN_EINVAL, "%s: damaged %s header (no %s)", path, kind, name);
 }
 
 /* P2's pixel i, 0 .. maxval, into *px. */
@@ -363,40 +363,46 @@ static int pgm_pixel(FILE *f, const char *path, size_t i, long maxval, uint8_t *
     return SN_OK;
 }
 
-/* netpbm greymap: P5 (binary) or P2 (ASCII), maxval 1..255 (scaled to 255). */
+/* netpbm greymap, P5 (binary) or P2 (ASCII), or pixmap, P6 (binary RGB,
+ * the colour image examples/onnx/predict.js reads); maxval 1..255 (scaled
+ * to 255). */
 static int read_pgm(FILE *f, const char *path, struct sn_image *out)
 {
-    char magic[2];
+    char magic[2] = "";
     long w, h, maxval;
     int rc = SN_OK;
     if (fread(magic, 1, 2, f) != 2)
         rc = sn_fail(SN_EINVAL, "%s: damaged PGM header", path);
-    if (!rc && !(rc = pgm_field(f, path, "width", &w)) && !(rc = pgm_field(f, path, "height", &h)))
-        rc = pgm_field(f, path, "maxval", &maxval);
+    const int ch = magic[1] == '6' ? 3 : 1;
+    const char *kind = ch == 3 ? "PPM" : "PGM";
+    if (!rc && !(rc = pgm_field(f, path, kind, "width", &w)) &&
+        !(rc = pgm_field(f, path, kind, "height", &h)))
+        rc = pgm_field(f, path, kind, "maxval", &maxval);
     if (!rc)
-        rc = check_size(path, "PGM", w, h);
+        rc = check_size(path, kind, w, h);
     if (!rc && (maxval < 1 || maxval > 255))
-        rc = sn_fail(SN_EINVAL, "%s: PGM maxval %ld: expected 1 to 255 (8-bit greymaps only)",
-                     path, maxval);
+        rc = sn_fail(SN_EINVAL, "%s: %s maxval %ld: expected 1 to 255 (8-bit %s only)",
+                     path, kind, maxval, ch == 3 ? "pixmaps" : "greymaps");
     if (!rc) {
         out->width = (int)w;
         out->height = (int)h;
-        out->channels = 1;
-        out->data = sn_alloc_bytes((size_t)w * (size_t)h);
+        out->channels = ch;
+        out->data = sn_alloc_bytes((size_t)w * (size_t)h * (size_t)ch);
         if (!out->data)
             rc = sn_fail(SN_ENOMEM, "%s: out of memory", path);
     }
-    size_t n = rc ? 0 : (size_t)w * (size_t)h;
-    if (!rc && magic[1] == '5') {
+    size_t n = rc ? 0 : (size_t)w * (size_t)h * (size_t)ch;
+    if (!rc && magic[1] != '2') {
         if (fread(out->data, 1, n, f) != n)
-            rc = sn_fail(SN_EINVAL, "%s: PGM pixel data is cut short", path);
+            rc = sn_fail(SN_EINVAL, "%s: %s pixel data is cut short", path, kind);
         else if (fgetc(f) != EOF)   /* the pixels started a byte early: a CRLF header */
-            rc = sn_fail(SN_EINVAL, "%s: bytes follow the PGM's pixel data (a header whose "
-                         "lines end in CR LF? netpbm allows one whitespace after maxval)", path);
+            rc = sn_fail(SN_EINVAL, "%s: bytes follow the %s's pixel data (a header whose "
+                         "lines end in CR LF? netpbm allows one whitespace after maxval)", path,
+                         kind);
         for (size_t i = 0; i < n && !rc; i++)   /* as in P2: scaled, it would wrap */
             if (out->data[i] > maxval)
-                rc = sn_fail(SN_EINVAL, "%s: PGM pixel %zu is %d, above maxval %ld", path, i,
-                             out->data[i], maxval);
+                rc = sn_fail(SN_EINVAL, "%s: %s %s %zu is %d, above maxval %ld", path, kind,
+                             ch == 3 ? "value" : "pixel", i, out->data[i], maxval);
     } else if (!rc) {
         for (size_t i = 0; i < n && !rc; i++)
             rc = pgm_pixel(f, path, i, maxval, &out->data[i]);
@@ -427,11 +433,11 @@ int sn_image_read(const char *path, struct sn_image *out)
         rc = read_png(f, path, out);
     else if (n >= 3 && sig[0] == 0xff && sig[1] == 0xd8 && sig[2] == 0xff)
         rc = read_jpeg(f, path, out);
-    else if (n >= 3 && sig[0] == 'P' && (sig[1] == '5' || sig[1] == '2') &&
+    else if (n >= 3 && sig[0] == 'P' && (sig[1] == '5' || sig[1] == '2' || sig[1] == '6') &&
              (sig[2] == ' ' || sig[2] == '\n' || sig[2] == '\r' || sig[2] == '\t' || sig[2] == '#'))
         rc = read_pgm(f, path, out);
     else
-        rc = sn_fail(SN_EINVAL, "%s: not a PNG, JPEG or PGM file", path);
+        rc = sn_fail(SN_EINVAL, "%s: not a PNG, JPEG, PGM or PPM (P6) file", path);
     fclose(f);
     return rc;
 }

@@ -368,7 +368,7 @@ static void test_train_predict_image_refused(void **state)
                      sn_test_path("broken.png"));
     assert_int_equal(rc, 2);
     err = err_text();
-    assert_non_null(strstr(err, "broken.png: not a PNG, JPEG or PGM file"));
+    assert_non_null(strstr(err, "broken.png: not a PNG, JPEG, PGM or PPM (P6) file"));
     free(err);
     write_pgm("square.pgm", row0, 4, 4);
     rc = sn_test_run(BIN " predict --weights %s --input %s", sn_test_path("wu8.h5"),

@@ -383,7 +383,7 @@ static void test_image_rejects_bad_files(void **state)
     fputs("hello", f);
     fclose(f);
     assert_int_equal(sn_image_read(sn_test_path("text.png"), &img), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "not a PNG, JPEG or PGM file"));
+    assert_non_null(strstr(sn_errmsg(), "not a PNG, JPEG, PGM or PPM (P6) file"));
     /* a JPEG cut to a third */
     f = fopen(sn_test_path("a.jpg"), "rb");
     unsigned char buf[4096];
@@ -415,7 +415,8 @@ static void write_bytes(const char *path, const void *b, size_t n)
     fclose(f);
 }
 
-/* PGM: binary P5 and ASCII P2, comments in the header, maxval < 255 scaled. */
+/* PGM: binary P5 and ASCII P2, comments in the header, maxval < 255 scaled;
+ * PPM: binary P6. */
 static void test_image_pgm(void **state)
 {
     (void)state;
@@ -436,6 +437,20 @@ static void test_image_pgm(void **state)
     const unsigned char want2[4] = { 0, 255, 85, 170 };   /* v * 255 / 15 */
     assert_memory_equal(img.data, want2, 4);
     sn_image_free(&img);
+
+    /* P6, a colour pixmap: RGB interleaved, as a colour PNG is read */
+    const char p6[] = "P6\n2 1\n255\n\x01\x02\x03\xfd\xfe\xff";
+    write_bytes(sn_test_path("d.ppm"), p6, sizeof p6 - 1);
+    assert_int_equal(sn_image_read(sn_test_path("d.ppm"), &img), SN_OK);
+    assert_int_equal(img.channels, 3);
+    assert_int_equal(img.width, 2);
+    const unsigned char want6[6] = { 1, 2, 3, 0xfd, 0xfe, 0xff };
+    assert_memory_equal(img.data, want6, 6);
+    sn_image_free(&img);
+    const char p6cut[] = "P6\n2 1\n255\n\x01\x02\x03";
+    write_bytes(sn_test_path("e.ppm"), p6cut, sizeof p6cut - 1);
+    assert_int_equal(sn_image_read(sn_test_path("e.ppm"), &img), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "PPM pixel data is cut short"));
 
     /* a comment right after a number, as netpbm allows: its newline is the
      * one whitespace before the pixels (it was refused) */
