@@ -45,6 +45,8 @@ while [ $# -gt 0 ]; do
         max=$(whole "$v" 0 9999) ||
             die "--max-restarts must be a whole number from 0 to 9999, got '$v'" ;;
     -h|--help) usage ;;
+    --) shift; break ;;
+    -) break ;;   # a hostfile named -, as cluster.sh reads it
     -*) die "unknown option $1 (its options: --max-restarts N; then HOSTFILE and scratchnet's arguments)" ;;
     *) break ;;
     esac

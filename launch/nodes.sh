@@ -6,11 +6,17 @@
 # bash arithmetic would read octal) when it is a whole number from LO to
 # HI; prints nothing and returns 1 otherwise.
 whole() {
+    whole_v "$@" || return 1
+    echo "$wv"
+}
+
+# whole_v VALUE LO HI: the same into $wv, without a subshell (a hostfile's
+# every line is read with it: a fork a line took 30 s for 2,000 lines)
+whole_v() {
     case "$1" in ''|*[!0-9]*) return 1 ;; esac
-    local v=${1#"${1%%[!0]*}"}
-    v=${v:-0}
-    [ ${#v} -le ${#3} ] && [ "$v" -ge "$2" ] && [ "$v" -le "$3" ] || return 1
-    echo "$v"
+    wv=${1#"${1%%[!0]*}"}
+    wv=${wv:-0}
+    [ ${#wv} -le ${#3} ] && [ "$wv" -ge "$2" ] && [ "$wv" -le "$3" ]
 }
 
 # default_bin PATH: the program when SCRATCHNET is not set: PATH when it is
@@ -59,7 +65,8 @@ no_bin() {
 # number from 1 to 4096, nodes of different slots, another word, a name
 # that is not a host name (or longer than DNS allows), a node listed twice
 # (also by two names that agree up to the first dot, as Open MPI compares them,
-# or two spellings of one IPv4 address)
+# or two spellings of one IPv4 address), slots= or max_slots= twice on a line,
+# an IPv6 address, more than 16384 nodes
 # (Open MPI refuses its second slot count only after the checks; the
 # scripts would count its ranks twice), or MPICH's node01:2 form.
 # numeric_address NAME: prints NAME as the IPv4 address it spells when it is
@@ -75,7 +82,9 @@ numeric_address() {
 }
 
 read_hostfile() {
-    local line name key tok s ms raw words self="" self_names
+    local line name key tok s ms raw words self="" self_names seen_s seen_ms wv
+    local part='(0x[0-9a-f]+|[0-9]+)' numeric
+    numeric="^$part(\.$part){0,3}\$"
     local -A listed=()
     nodes=() per="" self_node=""
     self_names="localhost localhost.localdomain 127.0.0.1 ::1 $(hostname; hostname -s; hostname -f 2>/dev/null)"
@@ -110,8 +119,11 @@ read_hostfile() {
         line=${line%$'\r'}   # a file written on Windows
         read -ra words <<< "${line%%#*}"
         [ ${#words[@]} -gt 0 ] || continue
-        name=${words[0]} s=1 ms="" raw=1
-        case "$name" in *:*)
+        name=${words[0]} s=1 ms="" raw=1 seen_s="" seen_ms=""
+        case "$name" in *:*:*)
+            echo "$me: $1: node $name: an IPv6 address; give the node's host name" >&2
+            return 2 ;;
+        *:*)
             echo "$me: $1: node $name: MPICH's NODE:N form; write it as Open MPI's '${name%%:*} slots=${name##*:}'" >&2
             return 2 ;;
         esac
@@ -126,21 +138,28 @@ read_hostfile() {
             return 2
         fi
         for tok in "${words[@]:1}"; do
-            case "$tok" in
-            slots=*) s=${tok#slots=} raw=$s ;;
+            case "$tok" in   # each once: Open MPI refuses a second
+            slots=*) [ -z "$seen_s" ] || { echo "$me: $1: node $name: slots= given twice" >&2
+                                           return 2; }
+                s=${tok#slots=} raw=$s seen_s=1 ;;
             max_slots=*)
-                if ! ms=$(whole "${tok#max_slots=}" 1 9999); then
+                [ -z "$seen_ms" ] || { echo "$me: $1: node $name: max_slots= given twice" >&2
+                                       return 2; }
+                seen_ms=1
+                if ! whole_v "${tok#max_slots=}" 1 9999; then
                     echo "$me: $1: node $name: max_slots= must be a whole number from 1 to 9999" >&2
                     return 2
-                fi ;;
+                fi
+                ms=$wv ;;
             *) echo "$me: $1: node $name: '$tok' is not slots=N or max_slots=N" >&2
                return 2 ;;
             esac
         done
-        if ! s=$(whole "$s" 1 4096); then
+        if ! whole_v "$s" 1 4096; then
             echo "$me: $1: node $name: slots= must be a whole number from 1 to 4096, got '${raw//[^[:print:]]/?}'" >&2
             return 2
         fi
+        s=$wv
         if [ -n "$ms" ] && [ "$ms" -lt "$s" ]; then   # Open MPI would refuse the file
             echo "$me: $1: node $name: max_slots=$ms is below its slots=$s; a node's ranks are at most its max_slots" >&2
             return 2
@@ -154,7 +173,7 @@ read_hostfile() {
         # node01.cluster.local are one node, and a second slot count for it
         # ends the job, exit 1, without a word under -q): so do these checks
         key=${name,,}
-        if ! key=$(numeric_address "$key"); then
+        if ! [[ $key =~ $numeric ]] || ! key=$(numeric_address "$key"); then
             key=${name,,}
             key=${key%%.*}
             key=${key:-${name,,}}
@@ -178,6 +197,10 @@ read_hostfile() {
             self=$name self_node=$name ;;
         esac
         nodes+=("$name")
+        if [ ${#nodes[@]} -gt 16384 ]; then   # each node is asked for an answer at once
+            echo "$me: $1: more than 16384 nodes; a hostfile lists at most 16384" >&2
+            return 2
+        fi
     done <<< "$text"
     [ ${#nodes[@]} -gt 0 ] || { echo "$me: $1: no nodes" >&2; return 2; }
 }

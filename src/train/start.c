@@ -85,7 +85,10 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
     struct sn_h5 *f;
     int rc = sn_weights_open(t->o.init, &f);
     if (!rc) {
+        struct sn_data_meta meta;   /* what the other readers refuse of it, refused */
         rc = sn_weights_not_dataset(f);
+        if (!rc && !(rc = sn_data_meta_read(f, &meta)))
+            sn_data_meta_free(&meta);
         if (!rc)
             rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit,
                                      sizeof s->init_refit);

@@ -71,6 +71,8 @@ localhost slots=1' 'nodes 127.0.0.1 and localhost are both this machine' "$t/hos
 0xa.1 slots=1' 'nodes 10.0.0.1 and 0xa.1 are one address, 10.0.0.1' "$t/hosts" info
     refused $script '127.1 slots=1
 localhost slots=1' 'nodes 127.1 and localhost are both this machine' "$t/hosts" info
+    refused $script 'n1 slots=1 slots=2' 'node n1: slots= given twice' "$t/hosts" info
+    refused $script 'fe80::1 slots=2' 'node fe80::1: an IPv6 address' "$t/hosts" info
     refused $script 'localhost:2' "node localhost:2: MPICH's NODE:N form; write it as Open MPI's 'localhost slots=2'" "$t/hosts" info
     refused $script 'n1 slots=2 cpus=4' "node n1: 'cpus=4' is not slots=N or max_slots=N" "$t/hosts" info
     refused $script 'n1 max_slots=$(id)' "node n1: max_slots= must be a whole number" "$t/hosts" info
@@ -81,6 +83,21 @@ localhost slots=1' 'nodes 127.1 and localhost are both this machine' "$t/hosts" 
     refused $script "$(printf 'a%.0s' $(seq 254)) slots=2" "254 characters; a host name has at most 253" \
         "$t/hosts" info
 done
+# a long hostfile is read without a process a line (2,000 lines took 30 s)
+for i in $(seq 1 2000); do echo "n$i slots=1"; done > "$t/long"
+echo "bad slots=0" >> "$t/long"
+start=$(date +%s)
+AGENT=false SCRATCHNET=/bin/false bash "$top/launch/cluster.sh" "$t/long" info > "$t/out" 2> "$t/err"
+st=$? took=$(( $(date +%s) - start ))
+[ "$st" = 2 ] && [ "$took" -le 10 ] && grep -qF "node bad: slots= must be a whole number" "$t/err" ||
+    bad "cluster.sh on 2,001 lines: exit $st in $took s: $(head -3 "$t/err")"
+# elastic.sh takes a hostfile named -, as cluster.sh does
+mkdir -p "$t/dashe" && printf 'node01 slots=2 nonsense\n' > "$t/dashe/-"
+(cd "$t/dashe" && AGENT=false SCRATCHNET=/bin/true bash "$top/launch/elastic.sh" - info) \
+    > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && grep -qF "node node01: 'nonsense' is not slots=N" "$t/err" ||
+    bad "elastic.sh with a hostfile named -: exit $st: $(head -3 "$t/err")"
 refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
     --max-restarts 18446744073709551615 "$t/hosts" train
 refused elastic.sh 'n1' '--max-restarts must be a whole number from 0 to 9999' \
