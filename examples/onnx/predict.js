@@ -23,7 +23,13 @@ function readImage(path) {
     if (!head)
         throw new Error(`${path}: not a binary 8-bit PGM (P5) or PPM (P6) image`);
     const c = head[1] === '6' ? 3 : 1, w = Number(head[2]), h = Number(head[3]);
-    const at = head[0].length, pixels = new Float32Array(c * h * w);
+    if (w < 1 || h < 1 || w > 16384 || h > 16384)   // scratchnet predict's side limit
+        throw new Error(`${path}: ${w}x${h} pixels (width x height): each side must be 1 to 16384`);
+    const at = head[0].length;
+    if (bytes.length !== at + c * h * w)
+        throw new Error(`${path}: ${bytes.length - at} bytes of pixels, not the ${c * h * w} ` +
+                        `its header promises (cut short, or more follows)`);
+    const pixels = new Float32Array(c * h * w);
     for (let i = 0; i < h * w; i++)   // interleaved RGB to planes
         for (let k = 0; k < c; k++)
             pixels[k * h * w + i] = bytes[at + i * c + k];

@@ -25,6 +25,11 @@ head = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
 if not head:
     sys.exit(f"predict.py: {image_path}: not a binary 8-bit PGM (P5)")
 w, h = int(head[1]), int(head[2])
+if not (1 <= w <= 16384 and 1 <= h <= 16384):  # scratchnet predict's side limit
+    sys.exit(f"predict.py: {image_path}: {w}x{h} pixels: each side must be 1 to 16384")
+if len(data) != head.end() + w * h:
+    sys.exit(f"predict.py: {image_path}: {len(data) - head.end()} bytes of pixels, "
+             f"not the {w * h} its header promises")
 x = np.frombuffer(data, np.uint8, w * h, head.end()).astype(np.float32).reshape(1, 1, h, w)
 
 session = ort.InferenceSession(model_path)
