@@ -147,8 +147,10 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
                (double)z.ws_bytes / 1e6, sn_parallel_threads(),
                sn_parallel_threads() == 1 ? "" : "s");
     if (net->batch % ranks != 0)   /* train refuses such a run: say so here, where it is planned */
-        cli_printf("note: the global batch %d is not divisible by %ld ranks, which train "
-                   "refuses (--batch, or another rank count)\n", net->batch, ranks);
+        cli_printf("note: the global batch %d is %s %ld ranks, which train refuses (--batch, or "
+                   "another rank count%s)\n", net->batch,
+                   net->batch < ranks ? "smaller than" : "not divisible by", ranks,
+                   net->batch < ranks ? "; the figures above are for 1 example a rank" : "");
     if (z.total_bytes > limit)
         cli_printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval, predict and "
                    "export refuse this model unless SN_MODEL_MAX_BYTES allows it\n",
