@@ -66,7 +66,8 @@ no_bin() {
 # that is not a host name (or longer than DNS allows), a node listed twice
 # (also by two names that agree up to the first dot, as Open MPI compares them,
 # or two spellings of one IPv4 address), slots= or max_slots= twice on a line,
-# an IPv6 address, more than 16384 nodes
+# an IPv6 address, more than 16384 nodes, a line of more than 4096
+# characters, or lines ended by CR alone
 # (Open MPI refuses its second slot count only after the checks; the
 # scripts would count its ranks twice), or MPICH's node01:2 form.
 # numeric_address NAME: prints NAME as the IPv4 address it spells when it is
@@ -85,6 +86,8 @@ read_hostfile() {
     local line name key tok s ms raw words self="" self_names seen_s seen_ms wv
     local part='(0x[0-9a-f]+|[0-9]+)' numeric
     numeric="^$part(\.$part){0,3}\$"
+    local byte='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])' quad
+    quad="^$byte\.$byte\.$byte\.$byte\$"
     local -A listed=()
     nodes=() per="" self_node=""
     self_names="localhost localhost.localdomain 127.0.0.1 ::1 $(hostname; hostname -s; hostname -f 2>/dev/null)"
@@ -115,9 +118,25 @@ read_hostfile() {
         echo "$me: $1: the hostfile is larger than 1 MiB" >&2
         return 2
     fi
+    case "$text" in *$'\n'*) ;; *)   # CR alone ends its lines: one line to bash
+        if [ "${text: -1}" = $'\r' ] || [ "$(printf '%s' "$text" | tr -cd '\r' | wc -c)" -ge 2 ]; then
+            echo "$me: $1: the hostfile's lines end in CR alone (an old Mac file): write it with LF line ends" >&2
+            return 2
+        fi ;;
+    esac
+    # comments, blank lines and a line too long go in one process: bash's
+    # loop takes tens of microseconds a line (1 MiB of blank lines took 59
+    # s) and splits a long line slowly (a line of 1 MB: 29 s)
+    text=$(printf '%s\n' "$text" | awk '{ sub(/#.*/, "") }
+        length($0) > 4096 { print "#" length($0); exit }
+        $0 !~ /^[[:space:]]*$/ { print }')
+    case "$text" in *'#'*)   # no line keeps a '#': awk's mark of a long line
+        echo "$me: $1: a line of ${text##*#} characters; a hostfile's lines have at most 4096" >&2
+        return 2 ;;
+    esac
     while IFS= read -r line || [ -n "$line" ]; do
         line=${line%$'\r'}   # a file written on Windows
-        read -ra words <<< "${line%%#*}"
+        read -ra words <<< "$line"
         [ ${#words[@]} -gt 0 ] || continue
         name=${words[0]} s=1 ms="" raw=1 seen_s="" seen_ms=""
         case "$name" in *:*:*)
@@ -173,7 +192,8 @@ read_hostfile() {
         # node01.cluster.local are one node, and a second slot count for it
         # ends the job, exit 1, without a word under -q): so do these checks
         key=${name,,}
-        if ! [[ $key =~ $numeric ]] || ! key=$(numeric_address "$key"); then
+        # a dotted quad is its own address; another numeric form asks getent
+        if ! [[ $key =~ $numeric ]] || { ! [[ $key =~ $quad ]] && ! key=$(numeric_address "$key"); }; then
             key=${name,,}
             key=${key%%.*}
             key=${key:-${name,,}}

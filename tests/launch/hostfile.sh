@@ -71,6 +71,9 @@ localhost slots=1' 'nodes 127.0.0.1 and localhost are both this machine' "$t/hos
 0xa.1 slots=1' 'nodes 10.0.0.1 and 0xa.1 are one address, 10.0.0.1' "$t/hosts" info
     refused $script '127.1 slots=1
 localhost slots=1' 'nodes 127.1 and localhost are both this machine' "$t/hosts" info
+    refused $script "$(printf 'n1 slots=1\rn2 slots=1\r')" 'lines end in CR alone' "$t/hosts" info
+    refused $script "n1 slots=1
+$(head -c 5000 /dev/zero | tr '\0' b)" 'a line of 5000 characters' "$t/hosts" info
     refused $script 'n1 slots=1 slots=2' 'node n1: slots= given twice' "$t/hosts" info
     refused $script 'fe80::1 slots=2' 'node fe80::1: an IPv6 address' "$t/hosts" info
     refused $script 'localhost:2' "node localhost:2: MPICH's NODE:N form; write it as Open MPI's 'localhost slots=2'" "$t/hosts" info
