@@ -415,21 +415,30 @@ static void write_bytes(const char *path, const void *b, size_t n)
     fclose(f);
 }
 
+/* The file name of len bytes text reads as a w x h image of c channels
+ * holding the bytes want. */
+static void netpbm_is(const char *name, const char *text, size_t len, int w, int h, int c,
+                      const unsigned char *want)
+{
+    write_bytes(sn_test_path(name), text, len);
+    struct sn_image img;
+    assert_int_equal(sn_image_read(sn_test_path(name), &img), SN_OK);
+    assert_int_equal(img.width, w);
+    assert_int_equal(img.height, h);
+    assert_int_equal(img.channels, c);
+    assert_memory_equal(img.data, want, (size_t)(w * h * c));
+    sn_image_free(&img);
+}
+
 /* PGM: binary P5 and ASCII P2, comments in the header, maxval < 255 scaled;
  * PPM: binary P6. */
 static void test_image_pgm(void **state)
 {
     (void)state;
     const char p5[] = "P5\n# a comment\n3 2\n255\n\x00\x10\x20\x30\x40\xff";
-    write_bytes(sn_test_path("a.pgm"), p5, sizeof p5 - 1);
-    struct sn_image img;
-    assert_int_equal(sn_image_read(sn_test_path("a.pgm"), &img), SN_OK);
-    assert_int_equal(img.width, 3);
-    assert_int_equal(img.height, 2);
-    assert_int_equal(img.channels, 1);
     const unsigned char want[6] = { 0x00, 0x10, 0x20, 0x30, 0x40, 0xff };
-    assert_memory_equal(img.data, want, 6);
-    sn_image_free(&img);
+    netpbm_is("a.pgm", p5, sizeof p5 - 1, 3, 2, 1, want);
+    struct sn_image img;
 
     const char p2[] = "P2 2 2 15\n0 15\n# mid\n5 10\n# end\n\n";
     write_bytes(sn_test_path("b.pgm"), p2, sizeof p2 - 1);
@@ -440,13 +449,8 @@ static void test_image_pgm(void **state)
 
     /* P6, a colour pixmap: RGB interleaved, as a colour PNG is read */
     const char p6[] = "P6\n2 1\n255\n\x01\x02\x03\xfd\xfe\xff";
-    write_bytes(sn_test_path("d.ppm"), p6, sizeof p6 - 1);
-    assert_int_equal(sn_image_read(sn_test_path("d.ppm"), &img), SN_OK);
-    assert_int_equal(img.channels, 3);
-    assert_int_equal(img.width, 2);
     const unsigned char want6[6] = { 1, 2, 3, 0xfd, 0xfe, 0xff };
-    assert_memory_equal(img.data, want6, 6);
-    sn_image_free(&img);
+    netpbm_is("d.ppm", p6, sizeof p6 - 1, 2, 1, 3, want6);
     const char p6cut[] = "P6\n2 1\n255\n\x01\x02\x03";
     write_bytes(sn_test_path("e.ppm"), p6cut, sizeof p6cut - 1);
     assert_int_equal(sn_image_read(sn_test_path("e.ppm"), &img), SN_EINVAL);
