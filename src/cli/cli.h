@@ -282,26 +282,6 @@ void cli_warn_input_order(const struct sn_shape *in, const char *model);
  * with batchnorm, that its statistics get noisy). */
 void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm);
 
-/* Class names in all take at most this many bytes: each is checked as
- * text and compared with the others by every rank (100,000 names of 4,000
- * bytes took 28 s to show; 100,000 of 160 bytes fit). */
-#define CLI_MAX_NAME_BYTES (16 << 20)
-
-/* Class names, when a file gives them (names NULL or n 0: none), must all
- * differ and, when outputs > 0, name at least each output of the model
- * (labels index them: names beyond the outputs are classes the model does
- * not predict, as a subset of a dataset keeps every name); else SN_EINVAL
- * naming file and where. */
-int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
-                          int outputs);
-
-/* The training data's description on /model of weights f (scale, mean,
- * std, class names), read and checked the one way every command does:
- * names against what the model predicts, mean/std against its input. */
-struct sn_h5;
-int cli_check_weights_meta(struct sn_h5 *f, const char *weights, const struct sn_model *m,
-                           const struct sn_netcfg *net);
-
 /* The weights' preparation of pixels (0 and 255, by each mean/std value):
  * every result within +-1e6, as a uint8 dataset's must be; SN_EINVAL naming the
  * first that is not (predict and export feed pixels through it). */
@@ -312,9 +292,9 @@ int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta);
  * a split, and never read. */
 void cli_warn_unread_splits(struct sn_dataset *ds, const char *file);
 
-/* cli_check_class_names on the root attribute classes of ds; *n_names the
+/* sn_check_class_names on the root attribute classes of ds; *n_names the
  * count (0: none). */
-int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs,
+int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs, int classes,
                               size_t *n_names);
 
 /* Rank 0 warns on stderr, one line each, naming both, when the class names

@@ -27,6 +27,7 @@
 #include "io/folder.h"
 #include "io/fsutil.h"
 #include "io/h5.h"
+#include "io/metacheck.h"
 #include "io/idx.h"
 #include "io/image.h"
 
@@ -715,7 +716,7 @@ static int convert_subset(int argc, char **argv)
             rc = sn_fail(SN_EINVAL, "%s: /train/y holds targets, not class labels", pos[0]);
         size_t n_names;   /* names train and eval would refuse are not passed on */
         if (!rc)
-            rc = cli_check_dataset_classes(d, pos[0], 0, &n_names);
+            rc = cli_check_dataset_classes(d, pos[0], 0, 0, &n_names);
         if (!rc)
             rc = sn_dataset_cache(d, tr);
         if (!rc && te)
@@ -806,7 +807,8 @@ static int convert_images(int argc, char **argv)
             char meta[4200];   /* its names as train and eval will read them */
             snprintf(meta, sizeof meta, "%s/batches.meta.txt", dir[0]);
             if (!rc)
-                rc = cli_check_class_names(meta, "the file", tr.classes, (size_t)tr.n_classes, 0);
+                rc = sn_check_class_names(meta, "the file", tr.classes, (size_t)tr.n_classes,
+                                          0, 0);
         } else {
             rc = sn_folder_read_sized(dir[0], NULL, fit_h, fit_w, &tr);
             if (!rc && test)

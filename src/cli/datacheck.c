@@ -12,6 +12,7 @@
 #include "core/text.h"
 #include "dist/dist.h"
 #include "io/h5.h"
+#include "io/metacheck.h"
 #include "io/weights.h"
 
 int cli_check_splits(const struct sn_dataset *ds, bool allow)
@@ -131,48 +132,6 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm)
                 batchnorm ? " and batchnorm statistics get noisy" : "");
 }
 
-int cli_check_class_names(const char *file, const char *where, char *const *names, size_t n,
-                          int outputs)
-{
-    if (!names || n == 0)
-        return SN_OK;
-    if (outputs > 0 && n < (size_t)outputs)
-        return sn_fail(SN_EINVAL, "%s: %s names %zu class%s but the model has %d outputs: "
-                       "give its last layer %zu unit%s (or the data a name for each output)",
-                       file, where, n, n == 1 ? "" : "es", outputs, n, n == 1 ? "" : "s");
-    size_t bytes = 0;   /* checked, compared and shown by every rank: a bound on the work */
-    for (size_t k = 0; k < n; k++)
-        bytes += strlen(names[k]);
-    if (bytes > CLI_MAX_NAME_BYTES)
-        return sn_fail(SN_EINVAL, "%s: %s names %zu classes in %.1f MB of text, more than the %d "
-                       "MB class names may take (CLI_MAX_NAME_BYTES in src/cli/cli.h)", file,
-                       where, n, (double)bytes / 1048576.0, CLI_MAX_NAME_BYTES >> 20);
-    for (size_t k = 0; k < n; k++) {   /* a table or a prediction would show nothing */
-        if (!names[k][0])
-            return sn_fail(SN_EINVAL, "%s: %s gives class %zu an empty name", file, where, k);
-        if (sn_text_blank_edge(names[k]))   /* 'a ' shows as 'a' */
-            return sn_fail(SN_EINVAL, "%s: %s gives class %zu the name '%s', which starts or ends "
-                           "with a blank (a table would show it as another name)", file, where,
-                           k, names[k]);
-        /* shown by every command, stored by export as UTF-8 text */
-        char why[64];
-        if (sn_text_problem(names[k], why, sizeof why))
-            return sn_fail(SN_EINVAL, "%s: %s gives class %zu a name holding %s ('%s'): a class "
-                           "name is shown on terminals and pictures", file, where, k, why,
-                           names[k]);
-    }
-    bool twice = false;
-    size_t c[2];
-    int rc = sn_text_clash((const char *const *)names, n, &twice, c);
-    if (!rc && twice)
-        rc = strcmp(names[c[0]], names[c[1]]) == 0
-           ? sn_fail(SN_EINVAL, "%s: %s names the class '%s' twice", file, where, names[c[0]])
-           : sn_fail(SN_EINVAL, "%s: %s gives classes %zu and %zu the same text '%s' in two "
-                     "Unicode forms (they would show alike)", file, where, c[0], c[1],
-                     names[c[0]]);
-    return rc;
-}
-
 int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta)
 {
     for (int k = 0; k < (meta->n_norm ? meta->n_norm : 1); k++) {
@@ -201,7 +160,8 @@ void cli_warn_unread_splits(struct sn_dataset *ds, const char *file)
                     "test and val, in lower case\n", cli_line(file), others);
 }
 
-int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs, size_t *n_names)
+int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs, int classes,
+                              size_t *n_names)
 {
     *n_names = 0;
     if (!ds->f || !sn_h5_has_attr(ds->f, "/", "classes"))
@@ -209,7 +169,8 @@ int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outpu
     char **names = NULL;
     int rc = sn_h5_attr_get_strs(ds->f, "/", "classes", &names, n_names);
     if (!rc)
-        rc = cli_check_class_names(file, "the attribute classes", names, *n_names, outputs);
+        rc = sn_check_class_names(file, "the attribute classes", names, *n_names, outputs,
+                                  classes);
     sn_h5_free_strs(names, *n_names);
     return rc;
 }

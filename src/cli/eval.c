@@ -15,6 +15,7 @@
 #include "dist/dist.h"
 #include "io/h5.h"
 #include "io/fingerprint.h"
+#include "io/metacheck.h"
 #include "io/modelfile.h"
 #include "io/weights.h"
 #include "train/evaluate.h"
@@ -68,32 +69,6 @@ static void warn_other_layers(const char *weights, const char *model_path, const
     free(own);
 }
 
-/* The training data's description stored on /model (scale, mean, std,
- * class names), read the one way every command reads it: a value that
- * predict or export would refuse is refused by eval too. */
-int cli_check_weights_meta(struct sn_h5 *f, const char *weights, const struct sn_model *m,
-                           const struct sn_netcfg *net)
-{
-    struct sn_data_meta meta;
-    const int outputs = net->target_input ? 0 : (int)sn_model_out_len(m);
-    int rc = sn_data_meta_read(f, &meta);
-    if (!rc)
-        rc = cli_check_class_names(weights, "/model classes", meta.classes, meta.n_classes,
-                                   outputs);
-    /* a dataset may name classes a model does not predict; weights name
-     * what it predicts (train keeps those names only; 2 for one binary output) */
-    const int classes = outputs > 0 ? sn_loss_classes(net->loss, outputs) : 0;
-    if (!rc && classes > 0 && meta.n_classes > (size_t)classes)
-        rc = sn_fail(SN_EINVAL, "%s: /model classes names %zu classes but the model predicts %d: "
-                     "weights name the classes it predicts", weights, meta.n_classes, classes);
-    /* mean and std: as many values as tile the input in runs of
-     * input_norm_block elements, as the data had them */
-    if (!rc)
-        rc = sn_data_meta_place(&meta, &m->in_shape, weights);
-    sn_data_meta_free(&meta);
-    return rc;
-}
-
 int cli_load_weights(const char *weights, const char *model_path, int max_batch,
                      struct sn_netcfg *net, struct sn_model **m, char **cfg_text)
 {
@@ -118,7 +93,7 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
     if (!rc)
         rc = sn_weights_read(f, *m, true, NULL);
     if (!rc)
-        rc = cli_check_weights_meta(f, weights, *m, net);
+        rc = sn_weights_check_meta(f, weights, *m, net);
     bool average = false;   /* a checkpoint's: what its run evaluated */
     if (!rc)   /* the checkpoint's own run says (a --model without ema may be given) */
         rc = sn_weights_read_average(f, *m, net->optim.ema > 0.0f ? net->optim.ema_every : 0,
@@ -154,7 +129,7 @@ static int class_names(struct sn_dataset *ds, const char *data, int K, char ***n
     int rc = sn_h5_has_attr(ds->f, "/", "classes")
                  ? sn_h5_attr_get_strs(ds->f, "/", "classes", names, &n) : SN_OK;
     if (!rc)
-        rc = cli_check_class_names(data, "the attribute classes", *names, n, 0);
+        rc = sn_check_class_names(data, "the attribute classes", *names, n, 0, 0);
     if (!rc && n >= (size_t)K) {
         while (n > (size_t)K)
             free((*names)[--n]);
@@ -170,6 +145,26 @@ static int class_names(struct sn_dataset *ds, const char *data, int K, char ***n
             snprintf((*names)[k], 16, "%d", k);
     }
     return rc;
+}
+
+/* Which classes the macro mean leaves out (no examples in the data), by
+ * number as the rows above show them: a count alone reads like a class. */
+static void print_absent(const int64_t *cm, int K, int present)
+{
+    const int absent = K - present, shown_max = 8;
+    cli_printf("(the macro mean is over the %d class%s with examples; class%s without: ", present,
+               present == 1 ? "" : "es", absent == 1 ? "" : "es");
+    int shown = 0;
+    for (int k = 0; k < K && shown < shown_max; k++) {
+        int64_t sup = 0;
+        for (int i = 0; i < K; i++)
+            sup += cm[(size_t)k * K + i];
+        if (!sup)
+            cli_printf("%s%d", shown++ ? ", " : "", k);
+    }
+    if (absent > shown)
+        cli_printf(" and %d more", absent - shown);
+    cli_printf(")\n");
 }
 
 static void print_confusion(const int64_t *cm, int K, char **names)
@@ -215,8 +210,7 @@ static void print_confusion(const int64_t *cm, int K, char **names)
     const int n = present ? present : 1;
     cli_printf("%-*s %9.4f %9.4f %9.4f\n", w + 3, "macro mean", sp / n, sr / n, sf / n);
     if (present < K)
-        cli_printf("(the macro mean is over the %d classes with examples; %d ha%s none)\n",
-                   present, K - present, K - present == 1 ? "s" : "ve");
+        print_absent(cm, K, present);
 }
 
 /* The confusion matrix of more classes than this is neither printed nor

@@ -19,6 +19,7 @@
 #include "io/ckpt.h"
 #include "io/dataset.h"
 #include "io/h5.h"
+#include "io/metacheck.h"
 #include "io/modelfile.h"
 #include "io/record.h"
 #include "io/weights.h"
@@ -83,7 +84,7 @@ static void print_meta(const char *weights, const struct sn_model *m,
     if (sn_weights_open(weights, &f))
         return;
     int rc = sn_data_meta_read(f, &meta);
-    const int bad = rc ? SN_OK : cli_check_weights_meta(f, weights, m, net);
+    const int bad = rc ? SN_OK : sn_weights_check_meta(f, weights, m, net);
     sn_h5_close(f);
     if (rc) {   /* eval, predict and export refuse the file for it */
         cli_printf("\ninput preparation: unreadable: %s\n", sn_errmsg());
@@ -261,7 +262,7 @@ static int print_data(const char *path)
     if (!rc)   /* what train would refuse: splits prepared unlike /train */
         rc = cli_check_splits(ds, false);
     if (!rc)
-        rc = cli_check_dataset_classes(ds, path, 0, &n_names);
+        rc = cli_check_dataset_classes(ds, path, 0, 0, &n_names);
     if (!rc)   /* a stop during the reads: one line, no table */
         rc = sn_interrupt_check("reading the dataset");
     if (!rc)

@@ -533,7 +533,7 @@ static int check_classes(const struct train_flags *f, struct run *r)
     const int classes = sn_loss_classes(net->loss, K);
     size_t n = 0;
     cli_warn_unread_splits(r->ds, f->data);
-    int rc = sn_dist_agree(cli_check_dataset_classes(r->ds, f->data, K, &n));
+    int rc = sn_dist_agree(cli_check_dataset_classes(r->ds, f->data, K, classes, &n));
     if (!rc && n > (size_t)classes && sn_dist_rank() == 0)
         cli_eprintf("scratchnet: warning: %s names %zu classes, the model predicts %d: it learns "
                     "labels 0-%d, and the weights keep those %d names\n", cli_line(f->data), n,

@@ -26,6 +26,8 @@
 #include "io/ckpt.h"
 #include "io/fingerprint.h"
 #include "io/h5.h"
+#include "io/metacheck.h"
+#include "io/modelfile.h"
 #include "io/record.h"
 #include "io/weights.h"
 #include "train/ckptdir.h"
@@ -79,16 +81,33 @@ static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
                         strchr(names, ',') ? "" : "s");
 }
 
+/* The data description --init's weights keep, checked against the model
+ * they were trained as (their own /model cfg, whose head this run may
+ * replace) the one way eval, predict and export check it. */
+static int check_init_meta(struct sn_h5 *f, const char *path)
+{
+    char *text = NULL;
+    struct sn_netcfg net;
+    struct sn_model *m = NULL;
+    int rc = sn_weights_read_cfg(path, &text);
+    if (!rc)
+        rc = sn_modelfile_parse(text, path, &net, &m);
+    if (!rc)
+        rc = sn_weights_check_meta(f, path, m, &net);
+    sn_model_destroy(m);
+    free(text);
+    return rc;
+}
+
 /* --init on rank 0: every layer of the file whose shapes fit. */
 static int load_init(struct sn_trainer *t, struct sn_train_start *s)
 {
     struct sn_h5 *f;
     int rc = sn_weights_open(t->o.init, &f);
     if (!rc) {
-        struct sn_data_meta meta;   /* what the other readers refuse of it, refused */
         rc = sn_weights_not_dataset(f);
-        if (!rc && !(rc = sn_data_meta_read(f, &meta)))
-            sn_data_meta_free(&meta);
+        if (!rc)
+            rc = check_init_meta(f, t->o.init);
         if (!rc)
             rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit,
                                      sizeof s->init_refit);

@@ -1284,6 +1284,14 @@ static void hostile_weights(void)
     with_classes(fx_path("clsnfd.h5"),
                  (const char *const[]){ "caf\xc3\xa9", "b", "cafe\xcc\x81" }, 3);
     with_classes(fx_path("clscomb.h5"), (const char *const[]){ "a", "\xcc\x81", "c" }, 3);
+    {   /* labels 0 and 1, one name: which class is 'a'? */
+        assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-1 "
+                                     "-o bin2tmp.h5 > /dev/null", fx), 0);
+        char from[1100];
+        snprintf(from, sizeof from, "%s", fx_path("bin2tmp.h5"));
+        classes_at(from, fx_path("cls1.h5"), "/", (const char *const[]){ "a" }, 1);
+        assert_int_equal(sn_test_run("rm %s/bin2tmp.h5", fx), 0);
+    }
     /* weights naming a class more than the model's 3 outputs; an input_std
      * without input_mean */
     char w[1100];
