@@ -18,6 +18,7 @@
 #include <onnxruntime_c_api.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 static const OrtApi *ort;
 
@@ -31,22 +32,38 @@ static void check(OrtStatus *st)
     }
 }
 
-/* A binary 8-bit PGM as floats 0..255 (w * h, malloc'd). */
+/* Stop the program with one line naming the image. */
+static void refuse(const char *path, const char *why)
+{
+    fprintf(stderr, "predict: %s: %s\n", path, why);
+    exit(1);
+}
+
+/* A binary 8-bit PGM as floats 0..255 (w * h, malloc'd): a regular file
+ * (a FIFO or a device would be read without end) whose sides are 1 to
+ * 16384, as scratchnet predict takes them, holding exactly the pixels its
+ * header promises. */
 static float *read_pgm(const char *path, int *w, int *h)
 {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        refuse(path, "cannot be read (missing, or no permission)");
+    if (!S_ISREG(st.st_mode))
+        refuse(path, "not a regular file");
     FILE *f = fopen(path, "rb");
     int maxval = 0;
-    if (!f || fscanf(f, "P5 %d %d %d", w, h, &maxval) != 3 || maxval != 255 || fgetc(f) == EOF) {
-        fprintf(stderr, "predict: %s: not a binary 8-bit PGM (P5) image\n", path);
-        exit(1);
-    }
+    if (!f || fscanf(f, "P5 %d %d %d", w, h, &maxval) != 3 || maxval != 255 || fgetc(f) == EOF)
+        refuse(path, "not a binary 8-bit PGM (P5) image");
+    if (*w < 1 || *h < 1 || *w > 16384 || *h > 16384)
+        refuse(path, "each side must be 1 to 16384 pixels");
     size_t n = (size_t)*w * (size_t)*h;
+    long at = ftell(f);
+    if (at < 0 || (unsigned long long)st.st_size != (unsigned long long)at + n)
+        refuse(path, "its pixel bytes are not the width x height its header promises");
     unsigned char *px = malloc(n);
     float *x = malloc(n * sizeof *x);
-    if (!px || !x || fread(px, 1, n, f) != n) {
-        fprintf(stderr, "predict: %s: truncated\n", path);
-        exit(1);
-    }
+    if (!px || !x || fread(px, 1, n, f) != n)
+        refuse(path, "cut short while read");
     for (size_t i = 0; i < n; i++)
         x[i] = px[i];
     free(px);

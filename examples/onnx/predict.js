@@ -18,6 +18,11 @@ const ort = require('onnxruntime-node');
 // A binary 8-bit PGM (P5, grey) or PPM (P6, colour) as the model's input
 // layout: channels first, (c, h, w).
 function readImage(path) {
+    const st = fs.statSync(path);   // a FIFO or a device would be read without end
+    if (!st.isFile())
+        throw new Error(`${path}: not a regular file`);
+    if (st.size > 64 + 3 * 16384 * 16384)   // more than the largest image it takes
+        throw new Error(`${path}: ${st.size} bytes, more than an image of 16384x16384 pixels`);
     const bytes = fs.readFileSync(path);
     const head = bytes.toString('latin1', 0, 64).match(/^P([56])\s+(\d+)\s+(\d+)\s+255\s/);
     if (!head)

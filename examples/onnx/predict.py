@@ -9,7 +9,9 @@ names are in the model's metadata_props, as a JSON array under "classes".
 IMAGE.pgm is a binary (P5) grey image of the model's input size.
 """
 import json
+import os
 import re
+import stat
 import sys
 
 import numpy as np
@@ -20,6 +22,15 @@ model_path, image_path = sys.argv[1:3]
 meta = {p.key: p.value for p in onnx.load(model_path).metadata_props}
 names = json.loads(meta.get("classes", "[]"))
 
+try:
+    st = os.stat(image_path)  # a FIFO or a device would be read without end
+except OSError as e:
+    sys.exit(f"predict.py: {image_path}: {e.strerror}")
+if not stat.S_ISREG(st.st_mode):
+    sys.exit(f"predict.py: {image_path}: not a regular file")
+if st.st_size > 64 + 16384 * 16384:  # more than the largest image it takes
+    sys.exit(f"predict.py: {image_path}: {st.st_size} bytes, more than an image of "
+             "16384x16384 pixels")
 data = open(image_path, "rb").read()
 head = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
 if not head:

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/status.h"
 #include "io/h5.h"
@@ -622,6 +623,21 @@ static void test_export_node_example(void **state)
           "size = 5\nstride = 4\n[flatten]\n[dense]\nunits = 1\n", f);
     fclose(f);
     node_agrees(sn_test_path("bin.cfg"), sn_test_path("bin.h5"));
+    /* a FIFO or a device is refused before anything is read (/dev/zero
+     * took 2.9 GB, a FIFO waited for ever) */
+    char fifo[1100];
+    snprintf(fifo, sizeof fifo, "%s", sn_test_path("fifo.pgm"));
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *const bad[] = { fifo, "/dev/zero" };
+    for (int i = 0; i < 2; i++) {
+        int rc = sn_test_run("NODE_PATH=%s timeout 60 node examples/onnx/predict.js %s %s",
+                             ort_modules, sn_test_path("m.onnx"), bad[i]);
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        printf("predict.js %s: exit %d, %s", bad[i], rc, err);
+        assert_true(rc != 0 && rc != 124);
+        assert_non_null(strstr(err, "not a regular file"));
+        free(err);
+    }
 }
 
 int main(void)
