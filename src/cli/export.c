@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "core/number.h"
 #include "core/status.h"
+#include "dist/dist.h"
 #include "io/h5.h"
 #include "io/onnx.h"
 #include "io/weights.h"
@@ -70,6 +72,16 @@ static int read_meta(const char *weights, const struct sn_model *m, struct sn_da
     if (!meta->known && !image)
         meta->scale = 1.0;
     return image ? cli_check_pixel_prep(weights, meta) : SN_OK;   /* it takes pixels */
+}
+
+/* An ONNX model under a name other readers take for HDF5, CSV or a
+ * picture: written as asked, and said (the name is the user's). */
+static void warn_suffix(const char *out)
+{
+    const char *dot = strrchr(out, '.');
+    if (sn_dist_rank() == 0 && !(dot && !strchr(dot, '/') && strcasecmp(dot, ".onnx") == 0))
+        cli_eprintf("scratchnet: warning: -o %s: the file is an ONNX model, though its name does "
+                    "not end in .onnx\n", cli_line(out));
 }
 
 static int run(const char *weights, const char *model, const char *out, struct sn_onnx_opts *o)
@@ -133,6 +145,8 @@ int sn_cmd_export(int argc, char **argv)
     }
     o.opset = (int)opset;
     o.probs = softmax;
+    if (!rc)
+        warn_suffix(out);
     if (!rc)
         rc = run(weights, model, out, &o);
     if (rc) {   /* a local command: its code is the job's (main.c) */

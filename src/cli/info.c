@@ -46,8 +46,6 @@ static const char *human(double v, char *buf, size_t n)
     return buf;
 }
 
-/* The run record of a weights file or checkpoint: what it was trained on
- * and how (io/record.h). */
 /* ", mean M, std S" for one value, ", mean and std N values each (first
  * M, S)" for one a channel or feature, "" for none. */
 static void norm_text(int n, const double *mean, const double *std, size_t block, char *buf,
@@ -100,6 +98,28 @@ static void print_meta(const char *weights, const struct sn_model *m,
     sn_data_meta_free(&meta);
 }
 
+/* A checkpoint's step, and which of its weights eval, predict and export
+ * use: the weight average when its run keeps one, as cli_load_weights. */
+static void print_checkpoint(const char *weights, const struct sn_model *m,
+                             const struct sn_netcfg *net)
+{
+    int64_t step = 0;
+    struct sn_h5 *f;
+    bool average = false;
+    if (!sn_ckpt_is_checkpoint(weights) || sn_ckpt_read_step(weights, &step) ||
+        sn_weights_open(weights, &f))
+        return;
+    int rc = sn_weights_has_average(f, m, net->optim.ema > 0.0f ? net->optim.ema_every : 0,
+                                    &average);
+    sn_h5_close(f);
+    if (!rc)
+        cli_printf("\ncheckpoint at step %lld: eval, predict and export use its %s\n",
+                   (long long)step, average ? "weight average (ema), as its run evaluated"
+                                            : "weights (no weight average kept)");
+}
+
+/* The run record of a weights file or checkpoint: what it was trained on
+ * and how (io/record.h). */
 static void print_record(const char *weights)
 {
     struct sn_h5 *f;
@@ -345,6 +365,7 @@ int sn_cmd_info(int argc, char **argv)
         print_memory(m, &net, ranks);
         if (weights) {
             print_meta(weights, m, &net);
+            print_checkpoint(weights, m, &net);
             print_record(weights);
         }
     }

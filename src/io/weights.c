@@ -567,19 +567,28 @@ static int record_ema_every(struct sn_h5 *f, int fallback)
     return every;
 }
 
-int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, bool *used)
+int sn_weights_has_average(struct sn_h5 *f, const struct sn_model *m, int ema_every, bool *has)
 {
     double t = 0;
     size_t cnt;
-    *used = false;
+    *has = false;
     if (!sn_h5_exists(f, "/state/format_version") || !sn_h5_has_attr(f, "/optimizer", "t"))
         return SN_OK;   /* not a checkpoint */
     ema_every = record_ema_every(f, ema_every);
     if (ema_every < 1)
         return SN_OK;   /* no average kept (a --model without ema, an older file) */
     int rc = sn_h5_attr_get_f64(f, "/optimizer", "t", &t, 1, &cnt);
-    if (rc || !(t >= ema_every) || !has_every_average(f, m))
-        return rc;   /* no average taken yet: the live weights are the run's */
+    *has = !rc && t >= ema_every && has_every_average(f, m);
+    return rc;   /* no average taken yet: the live weights are the run's */
+}
+
+int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, bool *used)
+{
+    bool has = false;
+    *used = false;
+    int rc = sn_weights_has_average(f, m, ema_every, &has);
+    if (rc || !has)
+        return rc;
     for (int i = 0; i < m->n_layers && !rc; i++)
         for (int p = 0; p < m->layers[i]->n_params && !rc; p++) {
             struct sn_param *pr = &m->layers[i]->params[p];

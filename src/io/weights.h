@@ -116,6 +116,10 @@ int sn_weights_read(struct sn_h5 *f, struct sn_model *m, bool strict, int *n_loa
  * average, leave m as it is. */
 int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, bool *used);
 
+/* Whether sn_weights_read_average would read an average: *has true for a
+ * checkpoint whose run keeps one and has taken it. */
+int sn_weights_has_average(struct sn_h5 *f, const struct sn_model *m, int ema_every, bool *has);
+
 /* What sn_weights_read(f, m, strict) checks before it reads a value: every
  * stored array of m's parameters has its shape (and, strict, none is
  * missing); m need not be built, so the file is checked against the model

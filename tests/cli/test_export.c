@@ -453,6 +453,13 @@ static void test_export_metadata(void **state)
                        "assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 7\n"
                        "assert m.graph.output[0].name == \"output\"' %s %s",
                        sn_test_path("m.onnx"), sn_test_path("names.txt")), "metadata check");
+    /* an ONNX model under an HDF5 name is written, and said */
+    run_ok(sn_test_run(BIN " export --weights %s -o %s", sn_test_path("w.h5"),
+                       sn_test_path("m_onnx.h5")), "export -o .h5");
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "m_onnx.h5: the file is an ONNX model, though its name does not "
+                                "end in .onnx"));
+    free(err);
 }
 
 /* A colour dataset with one mean and std for every channel (which the

@@ -1644,6 +1644,12 @@ static void test_eval_checkpoint_uses_average(void **state)
     assert_string_equal(a, b);
     free(want);
     free(got);
+    /* info says which weights the readers take, and the step */
+    assert_int_equal(sn_test_run(BIN " info --weights %s/ckpt-00000010.h5", ck), 0);
+    got = out_text();
+    assert_non_null(strstr(got, "\ncheckpoint at step 10: eval, predict and export use its "
+                                "weight average (ema), as its run evaluated\n"));
+    free(got);
 }
 
 /* A warm-up longer than the run, and --optimizer dropping the model
