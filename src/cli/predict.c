@@ -283,7 +283,7 @@ static int fit_all(char *const *inputs, size_t n, const struct image_run *r, uin
         struct sn_image img = { 0 };
         if (!(rc = sn_image_read(inputs[i], &img))) {
             sn_image_fit(&img, r->C, r->H, r->W, px + i * len);
-            dims[i] = (struct sn_image){ img.width, img.height, img.channels, NULL };
+            dims[i] = (struct sn_image){ img.width, img.height, img.channels, NULL, img.palette };
         }
         sn_image_free(&img);
         if (!rc)

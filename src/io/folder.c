@@ -160,9 +160,10 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
                            path, out->C, out->H, out->W, like->C, like->H, like->W,
                            fit ? "" : " (--size HxW fits every image to one size)");
     } else if (!fit && (img->channels != out->C || img->height != out->H || img->width != out->W)) {
-        return sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the first image is %dx%dx%d (--size HxW "
+        return sn_fail(SN_EINVAL, "%s: %dx%dx%d%s, but the first image is %dx%dx%d (--size HxW "
                        "fits every image to one size%s)", path, img->channels, img->height,
-                       img->width, out->C, out->H, out->W,
+                       img->width, img->palette ? " (a palette PNG: read as colour)" : "",
+                       out->C, out->H, out->W,
                        img->channels != out->C ? ", in colour when any image is colour" : "");
     }
     if (fit && !like && out->C == 1 && img->channels == 3 && out->n > 0) {

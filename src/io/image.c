@@ -80,10 +80,12 @@ static long long bytes_left(FILE *f)
  * The compressed text and colour-profile chunks before the pixels (zTXt,
  * iTXt, iCCP) are inflated by libpng, up to 8 MB each, to be thrown away:
  * 2,000 of 8 KB took 26 s; PNG_MAX_ZTEXT bounds their bytes (a real
- * profile or XMP packet is a few KB; 256 KiB inflates in about 1 s). */
+ * profile or XMP packet is a few KB; 256 KiB inflates in about 1 s).
+ * *colour_type: IHDR's (libpng's simplified reader does not tell a
+ * palette). */
 #define PNG_MAX_CHUNKS 300000
 #define PNG_MAX_ZTEXT ((uint64_t)256 << 10)
-static int check_png_idat(FILE *f, const char *path)
+static int check_png_idat(FILE *f, const char *path, int *colour_type)
 {
     unsigned char b[13];
     uint64_t idat = 0, raw = 0, ztext = 0;
@@ -109,6 +111,7 @@ static int check_png_idat(FILE *f, const char *path)
         if (memcmp(b + 4, "IHDR", 4) == 0 && len == 13 && fread(b, 1, 13, f) == 13) {
             static const int chans[7] = { 1, 0, 3, 1, 2, 0, 4 };
             const uint32_t w = be32(b), h = be32(b + 4), bits = b[8] * (b[9] < 7 ? chans[b[9]] : 0);
+            *colour_type = b[9];
             const int rc = check_size(path, "PNG", w, h);   /* before libpng's "Invalid IHDR" */
             if (rc || bits == 0)
                 return rc;   /* a bad colour type: libpng names it */
@@ -137,7 +140,8 @@ static int check_png_idat(FILE *f, const char *path)
 
 static int read_png(FILE *f, const char *path, struct sn_image *out)
 {
-    int rc0 = check_png_idat(f, path);
+    int colour_type = -1;   /* as IHDR says: 3 a palette */
+    int rc0 = check_png_idat(f, path, &colour_type);
     rewind(f);
     if (rc0)
         return rc0;
@@ -169,6 +173,7 @@ static int read_png(FILE *f, const char *path, struct sn_image *out)
     out->width = (int)img.width;
     out->height = (int)img.height;
     out->channels = grey ? 1 : 3;
+    out->palette = colour_type == 3;
     const size_t px = (size_t)img.width * img.height, ch = (size_t)out->channels;
     out->data = sn_alloc_bytes(px * (ch + alpha));
     if (!out->data) {

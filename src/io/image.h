@@ -4,12 +4,14 @@
 #ifndef SN_IO_IMAGE_H
 #define SN_IO_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct sn_image {
     int width, height, channels;   /* channels 1 or 3 */
     uint8_t *data;                 /* height * width * channels, owned */
+    bool palette;                  /* a palette PNG: colour, whatever its colours */
 };
 
 /* The default pixel budget: 8192 x 8192. */

@@ -133,6 +133,36 @@ static void test_image_png(void **state)
     }
 }
 
+/* A palette PNG reads as colour, and says it is one (convert folder
+ * names it when it sits among grey images), even when its colours are
+ * greys. */
+static void test_image_png_palette(void **state)
+{
+    (void)state;
+    const unsigned char map[2 * 3] = { 0, 0, 0, 128, 128, 128 }, idx[4] = { 0, 1, 1, 0 };
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = 2;
+    img.height = 2;
+    img.format = PNG_FORMAT_RGB_COLORMAP;
+    img.colormap_entries = 2;
+    assert_true(png_image_write_to_file(&img, sn_test_path("pal.png"), 0, idx, 0, map));
+    struct sn_image got;
+    assert_int_equal(sn_image_read(sn_test_path("pal.png"), &got), SN_OK);
+    assert_int_equal(got.channels, 3);
+    assert_true(got.palette);
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(got.data[i * 3 + k], map[idx[i] * 3 + k]);
+    sn_image_free(&got);
+    unsigned char px[12] = { 0 };
+    write_png(sn_test_path("rgbplain.png"), 2, 2, 3, px);
+    assert_int_equal(sn_image_read(sn_test_path("rgbplain.png"), &got), SN_OK);
+    assert_false(got.palette);
+    sn_image_free(&got);
+}
+
 /* An alpha channel is dropped and the colours read as stored, as PIL's
  * convert("RGB") and torchvision do: half-transparent white is 255 (it
  * read 188, composited onto black in linear light), a transparent pixel
@@ -551,6 +581,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_image_png),
         cmocka_unit_test(test_image_png_alpha),
+        cmocka_unit_test(test_image_png_palette),
         cmocka_unit_test(test_image_jpeg),
         cmocka_unit_test(test_image_jpeg_cmyk),
         cmocka_unit_test(test_image_png_text_skipped),
