@@ -376,7 +376,7 @@ CLUSTER_TOOLS := $(BUILD)/tests/cluster/arena_probe $(BUILD)/tests/cluster/param
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory test-build
-	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh tests/launch/hostfile.sh tests/launch/signals.sh $(SIM_TEST)
+	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh tests/launch/hostfile.sh tests/launch/signals.sh tests/launch/sandbox.sh $(SIM_TEST)
 ifeq ($(MPI),openmpi)
 	@$(MAKE) --no-print-directory -j2 MPI=mpich BUILD=$(BUILD)-mpich test-ranks
 	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)

@@ -70,27 +70,45 @@ no_bin() {
 # characters, or lines ended by CR alone
 # (Open MPI refuses its second slot count only after the checks; the
 # scripts would count its ranks twice), or MPICH's node01:2 form.
-# numeric_address NAME: prints NAME as the IPv4 address it spells when it is
-# one in any form the C library reads (127.1, 0x7f.0.0.1, 2130706433 are
-# 127.0.0.1: one machine by three names); fails for a host name.  Only
-# such names are read, so no name server is ever asked.
+# numeric_address NAME: sets na to the IPv4 address NAME spells in any
+# form the C library's inet_aton reads (127.1, 0x7f.0.0.1, 2130706433 and
+# 0177.0.0.1 are 127.0.0.1: one machine by four names), and fails for
+# anything else, which is then a host name.  Read here, in bash, without
+# a process or a name server (getent would ask DNS about 999.1).
 numeric_address() {
-    local part='(0x[0-9a-f]+|[0-9]+)' a
+    local part='(0x[0-9a-f]+|[0-9]+)' IFS=. p d v i n base addr=0 max
+    local -a parts
+    na=""
     [[ $1 =~ ^$part(\.$part){0,3}$ ]] || return 1
-    a=$(timeout 5 getent ahostsv4 "$1" 2>/dev/null | head -1) || return 1
-    a=${a%% *}
-    [ -n "$a" ] && echo "$a"
+    read -ra parts <<< "$1"
+    n=${#parts[@]}
+    for ((i = 0; i < n; i++)); do
+        p=${parts[i]}
+        case "$p" in
+        0x*) d=${p#0x} base=16 ;;
+        0?*) d=${p#0} base=8 ;;
+        *) d=$p base=10 ;;
+        esac
+        while [[ $d == 0?* ]]; do d=${d#0}; done
+        [ ${#d} -le 11 ] || return 1   # beyond 32 bits in any base
+        [ $base = 8 ] && [[ $d == *[89]* ]] && return 1
+        v=$(($base#$d))
+        # the last part fills the bytes the others leave: 32, 24, 16 or 8 bits
+        max=$(( i == n - 1 ? (1 << (8 * (5 - n))) - 1 : 255 ))
+        [ "$v" -le "$max" ] || return 1
+        addr=$(( i == n - 1 ? addr + v : addr + (v << (8 * (3 - i))) ))
+    done
+    na="$((addr >> 24 & 255)).$((addr >> 16 & 255)).$((addr >> 8 & 255)).$((addr & 255))"
 }
 
 read_hostfile() {
     local line name key tok s ms raw words self="" self_names seen_s seen_ms wv
-    local part='(0x[0-9a-f]+|[0-9]+)' numeric
-    numeric="^$part(\.$part){0,3}\$"
-    local byte='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])' quad
-    quad="^$byte\.$byte\.$byte\.$byte\$"
+    local na
     local -A listed=()
     nodes=() per="" self_node=""
-    self_names="localhost localhost.localdomain 127.0.0.1 ::1 $(hostname; hostname -s; hostname -f 2>/dev/null)"
+    # Open MPI takes this machine's own addresses, and 0.0.0.0, for it too
+    self_names="localhost localhost.localdomain 127.0.0.1 0.0.0.0 ::1 $(hostname; hostname -s
+        hostname -f 2>/dev/null; hostname -I 2>/dev/null)"
     self_names=${self_names,,}
     self_names=${self_names//$'\n'/ }
     # a file or a pipe (a typo naming a device would be read forever)
@@ -192,16 +210,16 @@ read_hostfile() {
         # node01.cluster.local are one node, and a second slot count for it
         # ends the job, exit 1, without a word under -q): so do these checks
         key=${name,,}
-        # a dotted quad is its own address; another numeric form asks getent
-        if ! [[ $key =~ $numeric ]] || { ! [[ $key =~ $quad ]] && ! key=$(numeric_address "$key"); }; then
-            key=${name,,}
+        if numeric_address "$key"; then   # one address, however spelt
+            key=$na
+        else
             key=${key%%.*}
             key=${key:-${name,,}}
         fi
         if [ -n "${listed[$key]:-}" ]; then
             if [ "${listed[$key],,}" = "${name,,}" ]; then
                 echo "$me: $1: node $name is listed twice; list each node once, with its slots=" >&2
-            elif numeric_address "$key" > /dev/null; then
+            elif numeric_address "$key"; then
                 echo "$me: $1: nodes ${listed[$key]} and $name are one address, $key; list it once, with its slots=" >&2
             else
                 echo "$me: $1: nodes ${listed[$key]} and $name are one node to MPI (a name up to its first dot); list it once, with its slots=" >&2
@@ -227,13 +245,14 @@ read_hostfile() {
 
 # silent NODE...: prints the names of the nodes that give no answer to
 # `AGENT NODE true` within 10 s (asked all at once).  With ssh, this
-# machine (localhost, its own name) answers without being asked: mpirun
+# machine (localhost, its own name, or the node read_hostfile found to be
+# it in any spelling) answers without being asked: mpirun
 # starts the ranks of its own host directly, without an ssh server.
 silent() {
     local n probe
     for n in "$@"; do
-        if [ "$AGENT" = ssh ]; then
-            case "$n" in localhost|127.0.0.1|"$(hostname)"|"$(hostname -s)") continue ;; esac
+        if [ "$AGENT" = ssh ]; then   # self_node: the name read_hostfile found for it
+            case "$n" in localhost|127.0.0.1|"$(hostname)"|"$(hostname -s)"|"${self_node:-}") continue ;; esac
         fi
         read -ra probe <<< "$AGENT"   # its words: `ssh -p 2222`
         probe+=("$n" true)

@@ -13,7 +13,8 @@
 # without a time limit, daemons as root on ports 16817 and 16818), the
 # state, spool, logs and pid files; /etc/slurm and /etc/munge are not read
 # or changed.  It runs until `stop`, which ends exactly the three daemons of
-# its pid files.  `start` needs Debian's slurm-wlm and munge packages:
+# its pid files that were started for DIR, and acts only on a DIR of this
+# user that no one else may write in.  `start` needs Debian's slurm-wlm and munge packages:
 # without them it prints the apt-get line to run, with --install it runs it.
 # start and stop need root (the daemons run as root); status does not.
 # Exit status: 0 done (status: running), 1 failed (status: not running or
@@ -28,13 +29,32 @@ DAEMONS="ctld:slurmctld d:slurmd munge:munged"   # pid file stem : process name
 say() { echo "slurm-sandbox: $*" >&2; }
 usage() { sed -n '5,8p' "$0" >&2; exit 2; }
 
-# the pid in DIR/$1.pid if that process runs and is the daemon $2
-# (a pid left in a stale file may belong to another process by now)
+# the pid in DIR/$1.pid if that process runs, is the daemon $2 and was
+# started for DIR (its command line names a file in DIR): a pid left in a
+# stale file may belong to another process by now, such as the machine's
+# own munged
 live_pid() {
-    local pid
+    local pid cmd
     pid=$(cat "$DIR/$1.pid" 2>/dev/null) || return 1
     [[ $pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] || return 1
-    echo "$pid"
+    cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
+    case "$cmd" in *"$DIR/"*) echo "$pid" ;; *) return 1 ;; esac
+}
+
+# DIR must be this user's own folder, writable by no one else: stop and a
+# stale start remove it and end the processes its pid files name, and in
+# /tmp anyone can make a folder of that name for root's `stop` to act on
+own_dir() {
+    local owner mode
+    if [ -L "$DIR" ] || [ ! -d "$DIR" ]; then
+        say "$DIR is not a folder (a link or a file): left alone"
+        exit 1
+    fi
+    read -r owner mode <<< "$(stat -c '%u %a' -- "$DIR")"
+    if [ "$owner" != "$(id -u)" ] || (( 8#$mode & 8#022 )); then
+        say "$DIR belongs to another user (uid $owner) or others may write in it (mode $mode): left alone"
+        exit 1
+    fi
 }
 
 # how many of the three daemons run
@@ -134,6 +154,7 @@ start_failed() {
 check_dir() {
     [ -e "$DIR" ] || return 0
     [ -f "$MARK" ] || { say "$DIR exists and is not a sandbox folder: choose another with SANDBOX=DIR"; exit 1; }
+    own_dir
     if [ "$(count_live)" != 0 ]; then
         say "already running in $DIR (to use it: export SLURM_CONF=$CONF; to stop it: $0 stop)"
         exit 1
@@ -194,6 +215,7 @@ stop() {
     need_root stop
     [ -e "$DIR" ] || { say "not running (no $DIR)"; return 0; }
     [ -f "$MARK" ] || { say "$DIR is not a sandbox folder: left alone"; exit 1; }
+    own_dir
     [ "$(count_live)" = 3 ] && cancel_jobs
     teardown
     say "stopped; $DIR removed"

@@ -34,6 +34,9 @@ reads "$(printf 'n1 slots=2\r\nn2 slots=2\r\n')" '2: n1 n2'   # a Windows file
 # there does not
 got=$(AGENT=ssh; . "$top/launch/nodes.sh"; silent localhost "$(hostname)" nosuchnode.invalid)
 [ "$got" = nosuchnode.invalid ] || bad "silent localhost, own name, nosuchnode.invalid: got '$got'"
+# nor does the node read_hostfile found to be this machine, in any spelling
+got=$(AGENT=ssh; . "$top/launch/nodes.sh"; self_node=myself.invalid; silent myself.invalid)
+[ -z "$got" ] || bad "silent of self_node myself.invalid: got '$got'"
 
 # refused SCRIPT FILE_TEXT MESSAGE [ARGS...]: exit 2, MESSAGE on stderr
 refused() {
@@ -71,6 +74,15 @@ localhost slots=1' 'nodes 127.0.0.1 and localhost are both this machine' "$t/hos
 0xa.1 slots=1' 'nodes 10.0.0.1 and 0xa.1 are one address, 10.0.0.1' "$t/hosts" info
     refused $script '127.1 slots=1
 localhost slots=1' 'nodes 127.1 and localhost are both this machine' "$t/hosts" info
+    refused $script '10.1 slots=1
+167772161 slots=1' 'nodes 10.1 and 167772161 are one address, 10.0.0.1' "$t/hosts" info
+    refused $script '0177.0.0.1 slots=1
+localhost slots=1' 'nodes 0177.0.0.1 and localhost are both this machine' "$t/hosts" info
+    refused $script 'localhost slots=1
+0.0.0.0 slots=1' 'nodes localhost and 0.0.0.0 are both this machine' "$t/hosts" info
+    own=$(hostname -I 2>/dev/null | awk '{ print $1 }')
+    [ -z "$own" ] || refused $script "$(hostname) slots=1
+$own slots=1" "nodes $(hostname) and $own are both this machine" "$t/hosts" info
     refused $script "$(printf 'n1 slots=1\rn2 slots=1\r')" 'lines end in CR alone' "$t/hosts" info
     refused $script "n1 slots=1
 $(head -c 5000 /dev/zero | tr '\0' b)" 'a line of 5000 characters' "$t/hosts" info
@@ -94,6 +106,14 @@ AGENT=false SCRATCHNET=/bin/false bash "$top/launch/cluster.sh" "$t/long" info >
 st=$? took=$(( $(date +%s) - start ))
 [ "$st" = 2 ] && [ "$took" -le 10 ] && grep -qF "node bad: slots= must be a whole number" "$t/err" ||
     bad "cluster.sh on 2,001 lines: exit $st in $took s: $(head -3 "$t/err")"
+# nor numeric names of other forms (10.1, 167772161: a getent a line took 70 ms)
+for i in $(seq 1 2000); do echo "10.$i slots=1"; done > "$t/long"
+echo "bad slots=0" >> "$t/long"
+start=$(date +%s)
+AGENT=false SCRATCHNET=/bin/false bash "$top/launch/cluster.sh" "$t/long" info > "$t/out" 2> "$t/err"
+st=$? took=$(( $(date +%s) - start ))
+[ "$st" = 2 ] && [ "$took" -le 10 ] && grep -qF "node bad: slots= must be a whole number" "$t/err" ||
+    bad "cluster.sh on 2,001 lines of 10.N: exit $st in $took s: $(head -3 "$t/err")"
 # elastic.sh takes a hostfile named -, as cluster.sh does
 mkdir -p "$t/dashe" && printf 'node01 slots=2 nonsense\n' > "$t/dashe/-"
 (cd "$t/dashe" && AGENT=false SCRATCHNET=/bin/true bash "$top/launch/elastic.sh" - info) \
@@ -120,6 +140,21 @@ for args in "--batch 0012" "--batch=0012" "--model=$t/b.cfg" "--model $t/b.cfg";
     grep -q '^+ batch=12$' "$t/err" && grep -q 'no node of .* answers' "$t/err" ||
         bad "elastic.sh with $args: want global batch 12, got: $(grep -v '^+' "$t/err" | head -3)"
 done
+# a stop while the nodes are asked starts nothing (it was noted, and the
+# job started and ran to its end)
+printf '#!/bin/bash\ntouch "%s/probing"\nsleep 3\n' "$t" > "$t/agent"
+chmod +x "$t/agent"
+printf 'localhost slots=1\n' > "$t/hosts1"
+AGENT="$t/agent" SCRATCHNET=/bin/true bash "$top/launch/elastic.sh" "$t/hosts1" train --batch 4 \
+    --checkpoint-dir "$t/ck" --checkpoint-every 1 > "$t/out" 2> "$t/err" &
+job=$!
+for i in $(seq 200); do [ -e "$t/probing" ] && break; sleep 0.1; done
+kill -TERM "$job"
+wait "$job"
+st=$?
+[ "$st" = 1 ] && grep -qF "SIGTERM before the job started: nothing started" "$t/err" &&
+    ! grep -qF "rank(s) on" "$t/err" ||
+    bad "elastic.sh stopped while asking the nodes: exit $st: $(head -3 "$t/err")"
 # a hostfile that is a device or a folder (bash read /dev/zero forever)
 for f in /dev/zero /tmp; do
     for script in cluster.sh elastic.sh; do
