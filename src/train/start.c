@@ -83,17 +83,27 @@ static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
 
 /* The data description --init's weights keep, checked against the model
  * they were trained as (their own /model cfg, whose head this run may
- * replace) the one way eval, predict and export check it. */
+ * replace) the one way eval, predict and export check it.  Weights
+ * without that text (parameters written by another tool) or with text
+ * today's parser refuses still give their layers by name, as they did:
+ * eval and predict take them with --model, which --init has no use for;
+ * their description is only read. */
 static int check_init_meta(struct sn_h5 *f, const char *path)
 {
     char *text = NULL;
     struct sn_netcfg net;
     struct sn_model *m = NULL;
-    int rc = sn_weights_read_cfg(path, &text);
-    if (!rc)
-        rc = sn_modelfile_parse(text, path, &net, &m);
-    if (!rc)
+    int rc = sn_h5_has_attr(f, "/model", "cfg") ? sn_weights_read_cfg(path, &text) : SN_OK;
+    const int parsed = !rc && text ? sn_modelfile_parse(text, path, &net, &m) : SN_EINVAL;
+    if (parsed == SN_OK)
         rc = sn_weights_check_meta(f, path, m, &net);
+    else if (parsed == SN_EINTR || parsed == SN_ENOMEM)   /* a stop, not the text */
+        rc = parsed;
+    else if (!rc) {
+        struct sn_data_meta meta;
+        if (!(rc = sn_data_meta_read(f, &meta)))
+            sn_data_meta_free(&meta);
+    }
     sn_model_destroy(m);
     free(text);
     return rc;
