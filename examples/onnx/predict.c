@@ -18,6 +18,7 @@
 #include <onnxruntime_c_api.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 static const OrtApi *ort;
@@ -39,6 +40,17 @@ static void refuse(const char *path, const char *why)
     exit(1);
 }
 
+/* A number of the header after blanks: digits only, at most 9 of them
+ * (fscanf's %d cuts 4294967297 to 1). */
+static int number(FILE *f, long *v)
+{
+    char d[16];
+    if (fscanf(f, " %15[0-9]", d) != 1 || strlen(d) > 9)
+        return 0;
+    *v = strtol(d, NULL, 10);
+    return 1;
+}
+
 /* A binary 8-bit PGM as floats 0..255 (w * h, malloc'd): a regular file
  * (a FIFO or a device would be read without end) whose sides are 1 to
  * 16384, as scratchnet predict takes them, holding exactly the pixels its
@@ -51,11 +63,14 @@ static float *read_pgm(const char *path, int *w, int *h)
     if (!S_ISREG(st.st_mode))
         refuse(path, "not a regular file");
     FILE *f = fopen(path, "rb");
-    int maxval = 0;
-    if (!f || fscanf(f, "P5 %d %d %d", w, h, &maxval) != 3 || maxval != 255 || fgetc(f) == EOF)
+    long maxval = 0, side[2];
+    if (!f || fgetc(f) != 'P' || fgetc(f) != '5' || !number(f, &side[0]) ||
+        !number(f, &side[1]) || !number(f, &maxval) || maxval != 255 || fgetc(f) == EOF)
         refuse(path, "not a binary 8-bit PGM (P5) image");
-    if (*w < 1 || *h < 1 || *w > 16384 || *h > 16384)
+    if (side[0] < 1 || side[1] < 1 || side[0] > 16384 || side[1] > 16384)
         refuse(path, "each side must be 1 to 16384 pixels");
+    *w = (int)side[0];
+    *h = (int)side[1];
     size_t n = (size_t)*w * (size_t)*h;
     long at = ftell(f);
     if (at < 0 || (unsigned long long)st.st_size != (unsigned long long)at + n)
