@@ -28,7 +28,8 @@
 static char held_dir[4200], held_png[4200];
 static volatile sig_atomic_t have_dir, have_png;
 
-int cli_tmpdir(char *dir, size_t len)
+/* A new folder in TMPDIR (or /tmp), named into dir. */
+static int make_tmpdir(char *dir, size_t len)
 {
     const char *base = getenv("TMPDIR");
     if (!base || !*base)
@@ -39,6 +40,14 @@ int cli_tmpdir(char *dir, size_t len)
     if (!mkdtemp(dir))
         return sn_fail(SN_EIO, "cannot create a temporary directory in %s (TMPDIR): %s", base,
                        strerror(errno));
+    return SN_OK;
+}
+
+int cli_tmpdir(char *dir, size_t len)
+{
+    int rc = make_tmpdir(dir, len);
+    if (rc)
+        return rc;
     if (strlen(dir) < sizeof held_dir) {
         strcpy(held_dir, dir);
         have_dir = 1;
@@ -260,8 +269,14 @@ int cli_gnuplot_check(const char *png)
     for (const char *p = path ? path : "/usr/bin:/bin"; ; p++) {
         size_t n = strcspn(p, ":");
         if (snprintf(dir, sizeof dir, "%.*s/gnuplot", (int)n, n ? p : ".") < (int)sizeof dir &&
-            access(dir, X_OK) == 0)
-            return SN_OK;
+            access(dir, X_OK) == 0) {
+            /* the folder gnuplot's files go in, tried now: after the work
+             * a TMPDIR that is no folder lost it all */
+            int rc = make_tmpdir(dir, sizeof dir);
+            if (!rc)
+                rmdir(dir);
+            return rc;
+        }
         p += n;
         if (!*p)
             break;

@@ -1230,6 +1230,20 @@ static void test_train_eval_confusion_png(void **state)
         free(gp_err);
         free(gp_out);
     }
+    /* a TMPDIR where gnuplot's files cannot go: said before the evaluation
+     * too (it was said after the whole evaluation) */
+    rc = sn_test_run("TMPDIR=%s " BIN " eval --weights %s --data %s --confusion-png %s",
+                     sn_test_path("blobs.h5"), sn_test_path("w.h5"), sn_test_path("blobs.h5"),
+                     sn_test_path("cm.png"));
+    assert_int_equal(rc, 1);
+    {
+        char *gp_err = err_text(), *gp_out = sn_test_slurp(sn_test_path("out.txt"));
+        assert_non_null(strstr(gp_err, "cannot create a temporary directory in "));
+        assert_non_null(strstr(gp_err, "(TMPDIR): Not a directory"));
+        assert_null(strstr(gp_out, "accuracy"));
+        free(gp_err);
+        free(gp_out);
+    }
     /* a gnuplot that fails: its error follows the results in a 2>&1 log
      * (stdout is flushed before every stderr line) */
     rc = sn_test_run("mkdir -p %s && printf '#!/bin/sh\\nexit 3\\n' > %s/gnuplot && chmod +x "
