@@ -70,7 +70,8 @@ else   # this node's cores: nproc alone answers OMP_NUM_THREADS
     threads_from=" (from this machine's $cores cores; THREADS= to set)"
 fi
 
-tmp=$(mktemp -d)
+tmp=$(mktemp -d 2>/dev/null) ||   # every file of the launch goes there, never into /
+    die "cannot make a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): set TMPDIR to a folder you may write in"
 # only this shell removes it: a child it forks (the watcher, a `sleep 1 &`)
 # that a signal to the process group reaches before it has dropped this
 # trap must not take the folder from under the watcher

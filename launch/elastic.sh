@@ -10,7 +10,8 @@
 # AGENT, GRACE).  When it ends with a status other than 0 or 2 (a lost node,
 # a rank that died), this script asks every node of HOSTFILE for an answer
 # (AGENT NODE true), and starts the job again on those that answer with
-# `--resume auto` (in place of any --resume given), up to N times (default
+# `--resume auto` (in place of any --resume given; a job started with
+# --resume FILE restarts from FILE while DIR holds no checkpoint), up to N times (default
 # 3).  Each start takes the largest rank count that divides the global
 # batch (train --batch, else the model file's [net] batch) with at most the
 # hostfile's slots on each answering node, so every rank keeps the same
@@ -31,7 +32,7 @@ me=launch/elastic.sh
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 die() { echo "$me: $*" >&2; exit 2; }
 . "$here/launch/nodes.sh"   # whole, read_hostfile
-usage() { sed -n '2,28p' "$0" >&2; exit 2; }
+usage() { sed -n '2,29p' "$0" >&2; exit 2; }
 max=3
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -61,7 +62,7 @@ read_hostfile "$hostfile" || exit 2
 # What the restarts need from scratchnet's arguments; `rest` is the
 # arguments without --resume, for the restarts to add their own.
 # scratchnet takes --flag VALUE and --flag=VALUE alike.
-first=("$@") ckdir="" every="" batch="" model="" rest=()
+first=("$@") ckdir="" every="" batch="" model="" resume="" rest=()
 note() {   # note FLAG VALUE: what the restarts need to know
     case "$1" in
     --checkpoint-dir) ckdir=$2 ;;
@@ -74,13 +75,13 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --checkpoint-dir|--checkpoint-every|--batch|--model|--resume)
         [ $# -ge 2 ] || die "$1 needs a value"
-        [ "$1" = --resume ] && { shift 2; continue; }
+        [ "$1" = --resume ] && { resume=$2; shift 2; continue; }
         note "$1" "$2"
         rest+=("$1" "$2"); shift 2 ;;
     --checkpoint-dir=*|--checkpoint-every=*|--batch=*|--model=*)
         note "${1%%=*}" "${1#*=}"
         rest+=("$1"); shift ;;
-    --resume=*) shift ;;
+    --resume=*) resume=${1#--resume=}; shift ;;
     *) rest+=("$1"); shift ;;
     esac
 done
@@ -141,7 +142,21 @@ newest_step() {
     echo "${s:-0}"
 }
 
-tmp=$(mktemp -d)
+# what a restart continues, for its line
+resumes_from() {
+    local s
+    s=$(newest_step)
+    if [ "$s" != 0 ]; then
+        echo "resumes from step $s (the newest checkpoint in $ckdir)"
+    elif [ -n "$resume" ] && [ "$resume" != auto ]; then
+        echo "resumes from $resume, as the job did (no checkpoint in $ckdir yet)"
+    else
+        echo "starts afresh (no checkpoint in $ckdir yet)"
+    fi
+}
+
+tmp=$(mktemp -d 2>/dev/null) ||   # every file of the launch goes there, never into /
+    die "cannot make a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): set TMPDIR to a folder you may write in"
 # only this shell removes it: a child it forks (the watcher, a `sleep 1 &`)
 # that a signal to the process group reaches before it has dropped this
 # trap must not take the folder from under the watcher
@@ -185,8 +200,7 @@ while :; do
     if [ "$restart" -gt 0 ]; then
         echo "$me: restart $restart/$max at $(date -u -d "@$ended" '+%Y-%m-%dT%H:%M:%S.%3NZ'):" \
              "hosts kept ${alive[*]:0:use_hosts}; dropped ${lost:-none}; world size" \
-             "$((use_hosts * use_per)) ($use_hosts x $use_per), global batch $batch; resumes from" \
-             "step $(newest_step)" >&2
+             "$((use_hosts * use_per)) ($use_hosts x $use_per), global batch $batch; $(resumes_from)" >&2
     elif [ -n "$lost" ] || [ "$((use_hosts * use_per))" != "$((per * ${#nodes[@]}))" ]; then
         echo "$me: starting on ${alive[*]:0:use_hosts}: $use_hosts x $use_per rank(s), the most that" \
              "divide the global batch $batch on the nodes that answer; no answer from: ${lost:-none}" >&2
@@ -216,5 +230,11 @@ while :; do
         exit "$status"
     fi
     restart=$((restart + 1))
-    args=("${rest[@]}" --resume auto)
+    # the run's own checkpoint once there is one; until then what it
+    # started from (--resume FILE: auto in an empty folder starts afresh)
+    if [ "$(newest_step)" = 0 ] && [ -n "$resume" ] && [ "$resume" != auto ]; then
+        args=("${rest[@]}" --resume "$resume")
+    else
+        args=("${rest[@]}" --resume auto)
+    fi
 done

@@ -139,6 +139,29 @@ for args in "--batch 0012" "--batch=0012" "--model=$t/b.cfg" "--model $t/b.cfg";
     grep -q '^+ batch=12$' "$t/err" && grep -q 'no node of .* answers' "$t/err" ||
         bad "elastic.sh with $args: want global batch 12, got: $(grep -v '^+' "$t/err" | head -3)"
 done
+# a job started with --resume FILE that fails before its first checkpoint
+# restarts from FILE (--resume auto in the empty folder started afresh)
+printf '#!/bin/bash\necho "$*" >> "%s/calls"\n[ "$(wc -l < "%s/calls")" = 1 ] && exit 3\nexit 0\n' \
+    "$t" "$t" > "$t/fails_once"
+chmod +x "$t/fails_once"
+printf 'localhost slots=1\n' > "$t/hosts1"
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 AGENT=true BIND=none \
+    SCRATCHNET=$t/fails_once bash "$top/launch/elastic.sh" "$t/hosts1" train --batch 4 \
+    --resume "$t/from.h5" --checkpoint-dir "$t/ck" --checkpoint-every 1 > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 0 ] && [ "$(sed -n 2p "$t/calls")" = "train --batch 4 --checkpoint-dir $t/ck --checkpoint-every 1 --resume $t/from.h5" ] &&
+    grep -qF "resumes from $t/from.h5, as the job did (no checkpoint in $t/ck yet)" "$t/err" ||
+    bad "elastic.sh restart of a --resume FILE job: exit $st, calls: $(cat "$t/calls"): $(tail -2 "$t/err")"
+# no temporary folder: refused before anything is written (the launch's
+# files went into /)
+for script in cluster.sh elastic.sh; do
+    printf 'n1 slots=1\n' > "$t/hosts"
+    TMPDIR=$t/none AGENT=false SCRATCHNET=/bin/true bash "$top/launch/$script" "$t/hosts" train \
+        --batch 4 --checkpoint-dir "$t/ck" --checkpoint-every 1 > "$t/out" 2> "$t/err"
+    st=$?
+    [ "$st" = 2 ] && grep -qF "cannot make a temporary folder in $t/none (TMPDIR)" "$t/err" ||
+        bad "$script with a TMPDIR that does not exist: exit $st: $(head -3 "$t/err")"
+done
 # a stop while the nodes are asked starts nothing (it was noted, and the
 # job started and ran to its end)
 printf '#!/bin/bash\ntouch "%s/probing"\nsleep 3\n' "$t" > "$t/agent"
