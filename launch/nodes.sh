@@ -63,7 +63,8 @@ no_bin() {
 # and returns 2 when the file is not a regular file or a pipe, or over 1
 # MiB, or gives nothing within 10 s, or has no nodes, a slots= that is not a whole
 # number from 1 to 4096, nodes of different slots, another word, a name
-# that is not a host name (or longer than DNS allows), a node listed twice
+# that is not a host name (or longer than DNS allows, or with more than 56
+# characters before its first dot under Open MPI), a node listed twice
 # (also by two names that agree up to the first dot, as Open MPI compares them,
 # or two spellings of one IPv4 address), slots= or max_slots= twice on a line,
 # an IPv6 address, more than 16384 nodes, a line of more than 4096
@@ -102,7 +103,7 @@ numeric_address() {
 }
 
 read_hostfile() {
-    local line name key tok s ms raw words self="" self_names seen_s seen_ms wv
+    local line name key tok s ms raw words self="" self_names seen_s seen_ms wv label
     local na
     local -A listed=()
     nodes=() per="" self_node=""
@@ -172,6 +173,16 @@ read_hostfile() {
         esac
         if [ ${#name} -gt 253 ]; then
             echo "$me: $1: node '${name:0:40}...': ${#name} characters; a host name has at most 253" >&2
+            return 2
+        fi
+        # DNS allows at most 63 characters between dots; Open MPI 4.1's
+        # mpirun overflows a buffer on 57 or more before the first
+        label=${name%%.*}
+        if [[ .$name. =~ \.[^.]{64,}\. ]]; then
+            echo "$me: $1: node '${name:0:40}...': a part between dots longer than 63 characters (DNS's limit)" >&2
+            return 2
+        elif [ ${#label} -gt 56 ] && [ "${MPI:-openmpi}" = openmpi ]; then
+            echo "$me: $1: node '${name:0:40}...': its name up to the first dot has ${#label} characters; Open MPI's mpirun crashes on more than 56 (give its short name or address)" >&2
             return 2
         fi
         for tok in "${words[@]:1}"; do

@@ -97,6 +97,10 @@ $(head -c 5000 /dev/zero | tr '\0' b)" 'a line of 5000 characters' "$t/hosts" in
     refused $script 'n$(id) slots=2' "node 'n\$(id)': a host name is letters" "$t/hosts" info
     refused $script "$(printf 'a%.0s' $(seq 254)) slots=2" "254 characters; a host name has at most 253" \
         "$t/hosts" info
+    refused $script "x.$(printf 'a%.0s' $(seq 64)) slots=2" "a part between dots longer than 63" \
+        "$t/hosts" info
+    refused $script "$(printf 'a%.0s' $(seq 57)).example slots=2" \
+        "its name up to the first dot has 57 characters; Open MPI's mpirun crashes" "$t/hosts" info
 done
 # a long hostfile is read without a process a line: 2,000 lines of PREFIXN
 # (n: names took 30 s; 10.: numeric ones ran getent a line, 70 ms each),
