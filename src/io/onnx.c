@@ -33,6 +33,8 @@ struct gb {
     size_t n_inits, cap_inits;
     void **owned;
     size_t n_owned, cap_owned;
+    const char **names;   /* every tensor's name, hashed: each is made once */
+    size_t n_names, cap_names;
     int opset;
     int rc;   /* the first failure, its message recorded */
 };
@@ -92,11 +94,60 @@ static char *gb_name(struct gb *g, const char *fmt, ...)
     return s;
 }
 
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* name for a new tensor: a graph names each once (SSA).  Layer names may
+ * hold '.', and the tensors derived from a layer are NAME.conv,
+ * NAME.weight, ...: a layer named c1.conv beside a conv c1 gave two
+ * tensors one name, a file ONNX Runtime refuses, written with exit 0. */
+static bool gb_claim(struct gb *g, const char *name)
+{
+    if (g->rc || !name)
+        return false;
+    if (2 * (g->n_names + 1) > g->cap_names) {   /* grow, and place every name again */
+        size_t cap = g->cap_names ? 2 * g->cap_names : 1024;
+        const char **t = calloc(cap, sizeof *t);
+        if (!t)
+            return gb_fail_nomem(g), false;
+        for (size_t i = 0; i < g->cap_names; i++)
+            if (g->names[i]) {
+                size_t k = name_hash(g->names[i]) & (cap - 1);
+                while (t[k])
+                    k = (k + 1) & (cap - 1);
+                t[k] = g->names[i];
+            }
+        free(g->names);
+        g->names = t;
+        g->cap_names = cap;
+    }
+    size_t k = name_hash(name) & (g->cap_names - 1);
+    for (; g->names[k]; k = (k + 1) & (g->cap_names - 1))
+        if (strcmp(g->names[k], name) == 0) {
+            g->rc = sn_fail(SN_EINVAL, "two tensors of the ONNX graph would be named '%s': a "
+                            "layer is named like a tensor the exporter derives from another "
+                            "layer's name (NAME.conv, NAME.weight, ...) or like the graph's "
+                            "input, output or probs; rename that layer in a copy of the model file and give it "
+                            "to export --model",
+                            name);
+            return false;
+        }
+    g->names[k] = name;
+    g->n_names++;
+    return true;
+}
+
 static void gb_free(struct gb *g)
 {
     for (size_t i = 0; i < g->n_owned; i++)
         free(g->owned[i]);
     free(g->owned);
+    free(g->names);
     free(g->nodes);
     free(g->inits);
 }
@@ -110,6 +161,8 @@ static Onnx__NodeProto *node(struct gb *g, const char *op, const char *y, int n_
     char **out = gb_alloc(g, sizeof *out);
     if (!n || !in || !out || !y)
         return gb_fail_nomem(g), NULL;
+    if (!gb_claim(g, y))
+        return NULL;
     onnx__node_proto__init(n);
     va_list ap;
     va_start(ap, n_in);
@@ -192,6 +245,8 @@ static Onnx__TensorProto *tensor(struct gb *g, const char *name, int nd, const i
     int64_t *d = gb_alloc(g, (size_t)nd * sizeof *d);
     if (!t || !d || !name)
         return gb_fail_nomem(g), NULL;
+    if (!gb_claim(g, name))
+        return NULL;
     onnx__tensor_proto__init(t);
     if (nd)   /* a scalar has no dims */
         memcpy(d, dims, (size_t)nd * sizeof *d);
@@ -812,6 +867,7 @@ static Onnx__GraphProto *emit_graph(struct gb *g, const struct sn_model *m,
                                     const struct sn_netcfg *net, const struct sn_onnx_opts *o)
 {
     bool flip = sn_augment_is_test_flip(&net->augment);
+    gb_claim(g, "input");
     const char *x = emit_preprocess(g, &m->in_shape, o->meta, "input");
     if (flip)
         x = emit_flip_batch(g, x);
