@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 struct sn_shape sn_shape_make(int d0, int d1, int d2, int d3)
 {
@@ -67,6 +69,16 @@ void *sn_alloc_bytes_unzeroed(size_t bytes)
         (void)madvise(p, rounded, MADV_HUGEPAGE);   /* a hint: refused is fine */
 #endif
     return p;
+}
+
+double sn_memory_half(void)
+{
+    double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        (double)as.rlim_cur < mem)
+        mem = (double)as.rlim_cur;
+    return mem > 0 ? 0.5 * mem : 0.0;
 }
 
 void *sn_alloc_bytes(size_t bytes)

@@ -45,6 +45,16 @@ void *sn_alloc_bytes(size_t bytes);
 void *sn_alloc_bytes_unzeroed(size_t bytes);
 void sn_free(void *p);
 
+/* Half of the memory this process may use: the machine's, or its
+ * address-space limit (ulimit -v) when lower; 0 if unknown.  The bound
+ * on what is held whole for convenience, which must leave room for the
+ * rest: a folder of images being converted (a --size of 16384x16384
+ * doubled its buffer until realloc failed, tens of GB on a shared
+ * machine), a dataset held in memory for training (under ulimit -v 1 GiB
+ * a 1.25 MB gzip file of 937 MB was refused where reading per batch
+ * runs). */
+double sn_memory_half(void);
+
 /* out[k] += sum over rows i of m[i * n + k]: the bias gradient of a layer
  * whose output rows are examples (or time steps).  Rows are read in order
  * (cache lines used whole), in blocks of 256 columns spread over threads;

@@ -95,21 +95,6 @@ static bool is_image_name(const char *name)
     return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
-/* A dataset is held whole until it is written: at most half of the
- * memory the process may use, the machine's or its address-space limit
- * (ulimit -v) when lower (a --size of 16384x16384 doubled its buffer until
- * realloc failed, tens of GB on a shared machine; under a limit, it decoded
- * for 30 s first).  0 if unknown. */
-static double half_memory(void)
-{
-    double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    struct rlimit as;
-    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
-        (double)as.rlim_cur < mem)
-        mem = (double)as.rlim_cur;
-    return 0.5 * mem;
-}
-
 /* A colour image among grey ones makes the whole set colour: the grey
  * images read so far become three equal channels (nothing is lost; the
  * other way round, sort order would decide that a colour set turns grey). */
@@ -117,7 +102,7 @@ static int widen_to_colour(struct sn_folder *out, size_t cap, const char *path)
 {
     const size_t plane = (size_t)out->H * out->W;
     size_t bytes = 0;
-    const double half = half_memory();
+    const double half = sn_memory_half();
     if (!sn_mul_ok(cap, 3 * plane, &bytes) || (half > 0 && (double)bytes > half))
         return sn_fail(SN_ENOMEM, "%s: a colour image: %zu images of 3x%dx%d would take more "
                        "than half of the %.0f MB of memory this process may use (a smaller "
@@ -182,7 +167,7 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
             ncap = room->expect;
         /* doubling stops at what half the memory holds: the images, not
          * the doubled buffer, must fit (a set of 130 was refused as 256) */
-        const double half = half_memory();
+        const double half = sn_memory_half();
         const size_t fits = half > 0 ? (size_t)(half / (double)row) : SIZE_MAX;
         if (ncap > fits)
             ncap = fits;
@@ -403,7 +388,7 @@ static int list_classes(const char *dir, const struct sn_folder *out, struct lis
  * channel each at least; a test split has the training images' channels). */
 static int check_sized(const char *dir, size_t n, int C, int fit_h, int fit_w)
 {
-    const double need = (double)n * C * fit_h * fit_w, half = half_memory();
+    const double need = (double)n * C * fit_h * fit_w, half = sn_memory_half();
     if (fit_h > 0 && half > 0 && need > half)
         return sn_fail(SN_ENOMEM, "%s: %zu images of %dx%dx%d take %.0f MB, more than half of "
                        "the %.0f MB of memory this process may use (a dataset is held whole "

@@ -194,10 +194,21 @@ static int stage_data(struct sn_trainer *t, const char *data_name)
     /* in memory when it fits: no file access inside a step */
     double bytes = (double)sn_dataset_cache_bytes(t->train) +
                    (t->test ? (double)sn_dataset_cache_bytes(t->test) : 0.0);
-    if (bytes <= t->o.cache_mb * 1048576.0) {
-        rc = sn_dataset_cache(t->ds, t->train);
-        if (!rc && t->test)
-            rc = sn_dataset_cache(t->ds, t->test);
+    const double half = sn_memory_half();
+    if (bytes > t->o.cache_mb * 1048576.0)
+        return SN_OK;
+    if (half > 0 && bytes > half) {
+        sn_trainer_warn(t, "%s: train and test take %.0f MB, more than half of the %.0f MB this "
+                        "process may use (ulimit -v, or the machine's): read per batch from the "
+                        "file", data_name, bytes / 1048576.0, 2.0 * half / 1048576.0);
+        return SN_OK;
+    }
+    rc = sn_dataset_cache(t->ds, t->train);
+    if (!rc && t->test)
+        rc = sn_dataset_cache(t->ds, t->test);
+    if (rc == SN_ENOMEM) {   /* what is not held is read per batch: slower, not wrong */
+        sn_trainer_warn(t, "%s; read per batch from the file", sn_errmsg());
+        rc = SN_OK;
     }
     return rc;
 }

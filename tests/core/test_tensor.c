@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/tensor.h"
 
@@ -58,11 +61,32 @@ static void test_tensor_unzeroed_touches_nothing(void **state)
     sn_free(p);
 }
 
+/* Half of what the process may use: the address-space limit when it is
+ * the lower (a forked child sets one, so this process keeps its own). */
+static void test_tensor_memory_half(void **state)
+{
+    (void)state;
+    const double half = sn_memory_half();
+    const double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    assert_true(half > 0 && half <= 0.5 * phys);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit as = { (rlim_t)1 << 30, (rlim_t)1 << 30 };
+        _exit(setrlimit(RLIMIT_AS, &as) != 0 || sn_memory_half() != (double)(1 << 29));
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tensor_alloc),
         cmocka_unit_test(test_tensor_unzeroed_touches_nothing),
+        cmocka_unit_test(test_tensor_memory_half),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
