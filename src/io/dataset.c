@@ -191,6 +191,10 @@ static int read_prep(struct sn_dataset *d, const char *xp, struct sn_split *s)
  * it is, and the fix of the likeliest mistake. */
 static int bad_y_shape(const char *file, const char *yp, int ny, const size_t *ydims, int ycls)
 {
+    if (ycls == SN_H5_CLASS_FLOAT && ny == 2 && ydims[1] >= (1u << 20))
+        return sn_fail(SN_EINVAL, "%s: %s holds float targets of %zu columns: at most %u a row "
+                       "(a limit set when scratchnet is built, in src/io/dataset.c)", file, yp,
+                       ydims[1], (1u << 20) - 1);
     char shape[96] = "";
     size_t at = 0;
     for (int i = 0; i < ny && at < sizeof shape; i++)

@@ -1406,6 +1406,17 @@ static void hostile_sizes(void)
     target_dataset("bcetarget.h5", 1.5f);   /* outside binary_cross_entropy's [0, 1] */
     target_dataset("bigtarget.h5", 3e38f);   /* finite, but its square is not */
     target_dataset("widetarget.h5", INFINITY);   /* float64 1e300 */
+    {   /* two rows of 2^20 float targets: one past the limit (8 MB) */
+        float *y = calloc((size_t)2 << 20, sizeof *y), x[16] = { 0 };
+        assert_non_null(y);
+        struct sn_h5 *f;
+        const size_t xd[2] = { 2, 8 }, yd[2] = { 2, (size_t)1 << 20 };
+        assert_int_equal(sn_h5_create(fx_path("manytargets.h5"), &f), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/train/x", 2, xd, SN_H5_F32, x), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/train/y", 2, yd, SN_H5_F32, y), SN_OK);
+        assert_int_equal(sn_h5_close(f), SN_OK);
+        free(y);
+    }
     write_text("bce1.cfg", "[net]\ninput = 8\nbatch = 24\nloss = binary_cross_entropy\n"
                            "[dense]\nunits = 1\n");
     write_text("bce.cfg", "[net]\ninput = 8\nbatch = 24\nloss = binary_cross_entropy\n"
