@@ -328,7 +328,7 @@ static const char *const other_names[][2] = {
     { "learning-rate", "lr" }, { "learning_rate", "lr" }, { "batch-size", "batch" },
     { "batch_size", "batch" }, { "num-epochs", "epochs" }, { "max-epochs", "epochs" },
     { "output", "out" }, { "output", "o" }, { "num-threads", "threads" },
-    { "workers", "threads" },
+    { "workers", "threads" }, { "o", "out" },   /* predict's -o is train's --out */
 };
 
 /* An unknown flag, with the flag a typo away from it when there is one
