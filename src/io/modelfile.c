@@ -278,7 +278,8 @@ static int handler(void *user, const char *section, const char *name, const char
         }
     }
     if (s->n_kv == MAX_KEYS) {
-        perr(p, p->line, SN_EINVAL, "[%s] has more than %d keys", s->word, MAX_KEYS);
+        perr(p, p->line, SN_EINVAL, "[%s] has more than %d keys, more than any section takes: "
+             "are some misspelt? (docs/FORMATS.md lists each section's keys)", s->word, MAX_KEYS);
         return 0;
     }
     if (s->n_kv == s->cap_kv) {
