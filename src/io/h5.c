@@ -1856,8 +1856,8 @@ static int open_attr(struct sn_h5 *f, const char *path, const char *name, hid_t 
     const hsize_t dense = sn_h5_exists(f, path) ? dense_attr_bytes_at(f, path) : 0;
     if (dense > SN_H5_MAX_ATTR_BYTES)
         return sn_fail(SN_EINVAL, "%s: the attributes of %s are more than %d or take more than "
-                       "%d MB (libhdf5 reads them whole to look at any; a per-feature mean or "
-                       "std holds at most %d values)", f->path, path, SN_H5_MAX_ATTRS,
+                       "%d MB (libhdf5 reads them whole to look at any; a per-feature mean and "
+                       "std of up to %d float64 values each fit)", f->path, path, SN_H5_MAX_ATTRS,
                        (int)(SN_H5_MAX_ATTR_BYTES >> 20), SN_H5_MAX_NORM);
     if (!sn_h5_exists(f, path) || H5Aexists_by_name(f->id, path, name, H5P_DEFAULT) <= 0)
         return sn_fail(SN_EINVAL, "%s: attribute %s of %s is missing", f->path, name, path);
