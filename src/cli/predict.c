@@ -301,7 +301,7 @@ static int run_images(const char *weights, const char *model, char *const *input
     memset(&r, 0, sizeof r);
     int rc = image_open(weights, model, out != NULL, n, &r);
     for (size_t i = 0; !rc && i < n; i++)   /* every one there before any is read */
-        rc = sn_fs_check_input(inputs[i], "image", SN_IMAGE_MAX_FILE_BYTES);
+        rc = sn_image_check_file(inputs[i]);
     const size_t len = (size_t)r.C * r.H * r.W;
     uint8_t *px = rc ? NULL : malloc(n * len);
     struct sn_image *dims = rc ? NULL : calloc(n, sizeof *dims);

@@ -427,12 +427,29 @@ static int read_pgm(FILE *f, const char *path, struct sn_image *out)
     return rc;
 }
 
+/* A file over the size limit: the way out, said (a binary PGM or PPM of
+ * the largest pixel count --max-pixels allows is over it). */
+static int size_hint(int rc, const char *path)
+{
+    struct stat st;
+    if (rc && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        (unsigned long long)st.st_size > SN_IMAGE_MAX_FILE_BYTES)
+        return sn_fail_suffix(rc, ": SN_IMAGE_MAX_FILE_BYTES in src/io/image.h; a PNG or JPEG "
+                              "holds as many pixels in fewer bytes");
+    return rc;
+}
+
+int sn_image_check_file(const char *path)
+{
+    return size_hint(sn_fs_check_input(path, "image", SN_IMAGE_MAX_FILE_BYTES), path);
+}
+
 int sn_image_read(const char *path, struct sn_image *out)
 {
     memset(out, 0, sizeof *out);
     unsigned char sig[8] = { 0 };
     FILE *f;
-    int rc = sn_fs_open_input(path, "image", SN_IMAGE_MAX_FILE_BYTES, &f, NULL);
+    int rc = size_hint(sn_fs_open_input(path, "image", SN_IMAGE_MAX_FILE_BYTES, &f, NULL), path);
     if (rc)
         return rc;
     size_t n = fread(sig, 1, sizeof sig, f);

@@ -19,6 +19,10 @@ struct sn_image {
 /* The largest image file read (a regular file; see io/fsutil.h). */
 #define SN_IMAGE_MAX_FILE_BYTES ((size_t)1 << 28)
 
+/* path is a regular file of at most SN_IMAGE_MAX_FILE_BYTES, else
+ * SN_EINVAL saying so (and, when larger, what to do). */
+int sn_image_check_file(const char *path);
+
 /* The pixel budget of every later sn_image_read in this process (the
  * command's --max-pixels): an image whose header claims more pixels is
  * refused before anything is decoded or allocated. */
