@@ -282,11 +282,6 @@ void cli_warn_input_order(const struct sn_shape *in, const char *model);
  * with batchnorm, that its statistics get noisy). */
 void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm);
 
-/* The weights' preparation of pixels (0 and 255, by each mean/std value):
- * every result within +-1e6, as a uint8 dataset's must be; SN_EINVAL naming the
- * first that is not (predict and export feed pixels through it). */
-int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta);
-
 /* A warning (rank 0) naming the root groups of ds's file that hold an x
  * but are no split name (/validation, /Test): written by someone who meant
  * a split, and never read. */

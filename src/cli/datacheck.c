@@ -2,7 +2,6 @@
  * from giving a wrong answer without a word: splits prepared differently,
  * weights used on data of other classes or preparation, and a per-rank
  * batch too small to compute well (see cli.h). */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,22 +129,6 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm)
                 "machine's speed%s; raise --batch (and --lr with it, docs/CLUSTER.md) or use "
                 "fewer ranks\n", ranks, b, b == 1 ? "" : "s", global_batch, CLI_MIN_RANK_BATCH,
                 batchnorm ? " and batchnorm statistics get noisy" : "");
-}
-
-int cli_check_pixel_prep(const char *weights, const struct sn_data_meta *meta)
-{
-    for (int k = 0; k < (meta->n_norm ? meta->n_norm : 1); k++) {
-        const double m = meta->n_norm ? meta->mean[k] : 0.0, sd = meta->n_norm ? meta->std[k] : 1.0;
-        for (int v = 0; v <= 255; v += 255) {
-            const double x = (v * meta->scale - m) / sd;
-            if (!(fabs(x) <= 1e6))   /* as a uint8 dataset's preparation is held */
-                return sn_fail(SN_EINVAL, "%s: /model prepares pixel %d (mean/std value %d) as "
-                               "%g (scale %g, mean %g, std %g), beyond +-1e6: no training data "
-                               "is prepared so (damaged or crafted?)", weights, v, k, x,
-                               meta->scale, m, sd);
-        }
-    }
-    return SN_OK;
 }
 
 void cli_warn_unread_splits(struct sn_dataset *ds, const char *file)

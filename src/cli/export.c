@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/h5.h"
+#include "io/metacheck.h"
 #include "io/onnx.h"
 #include "io/weights.h"
 
@@ -71,7 +72,7 @@ static int read_meta(const char *weights, const struct sn_model *m, struct sn_da
     *assumed = !meta->known;
     if (!meta->known && !image)
         meta->scale = 1.0;
-    return image ? cli_check_pixel_prep(weights, meta) : SN_OK;   /* it takes pixels */
+    return image ? sn_check_pixel_prep(weights, meta) : SN_OK;   /* it takes pixels */
 }
 
 /* An ONNX model under a name other readers take for HDF5, CSV or a

@@ -32,6 +32,7 @@
 #include "io/fsutil.h"
 #include "io/h5.h"
 #include "io/image.h"
+#include "io/metacheck.h"
 #include "io/weights.h"
 #include "train/evaluate.h"
 
@@ -235,7 +236,7 @@ static int image_open(const char *weights, const char *model, bool out, size_t n
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "
                      "channels: predict from an .h5 dataset instead", weights, is->ndim);
     if (!rc)   /* its mean/std count was checked by cli_load_weights */
-        rc = cli_check_pixel_prep(weights, &r->meta);
+        rc = sn_check_pixel_prep(weights, &r->meta);
     if (rc)
         return rc;
     r->C = is->d[0];

@@ -2,6 +2,7 @@
  * metacheck.h). */
 #include "io/metacheck.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/loss.h"
@@ -62,6 +63,22 @@ int sn_check_class_names(const char *file, const char *where, char *const *names
     return rc;
 }
 
+int sn_check_pixel_prep(const char *weights, const struct sn_data_meta *meta)
+{
+    for (int k = 0; k < (meta->n_norm ? meta->n_norm : 1); k++) {
+        const double m = meta->n_norm ? meta->mean[k] : 0.0, sd = meta->n_norm ? meta->std[k] : 1.0;
+        for (int v = 0; v <= 255; v += 255) {
+            const double x = (v * meta->scale - m) / sd;
+            if (!(fabs(x) <= 1e6))   /* as a uint8 dataset's preparation is held */
+                return sn_fail(SN_EINVAL, "%s: /model prepares pixel %d (mean/std value %d) as "
+                               "%g (scale %g, mean %g, std %g), beyond +-1e6: no training data "
+                               "is prepared so (damaged or crafted?)", weights, v, k, x,
+                               meta->scale, m, sd);
+        }
+    }
+    return SN_OK;
+}
+
 int sn_weights_check_meta(struct sn_h5 *f, const char *weights, const struct sn_model *m,
                           const struct sn_netcfg *net)
 {
@@ -81,6 +98,9 @@ int sn_weights_check_meta(struct sn_h5 *f, const char *weights, const struct sn_
      * input_norm_block elements, as the data had them */
     if (!rc)
         rc = sn_data_meta_place(&meta, &m->in_shape, weights);
+    const struct sn_shape *is = &m->in_shape;   /* an image model: its inputs were pixels */
+    if (!rc && meta.known && is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3))
+        rc = sn_check_pixel_prep(weights, &meta);
     sn_data_meta_free(&meta);
     return rc;
 }

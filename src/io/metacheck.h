@@ -24,9 +24,16 @@
 int sn_check_class_names(const char *file, const char *where, char *const *names, size_t n,
                          int outputs, int classes);
 
+/* The weights' preparation of pixels (0 and 255, by each mean/std value):
+ * every result within +-1e6, as a uint8 dataset's must be; SN_EINVAL naming the
+ * first that is not. */
+struct sn_data_meta;
+int sn_check_pixel_prep(const char *weights, const struct sn_data_meta *meta);
+
 /* The training data's description on /model of weights f (scale, mean,
  * std, class names), read and checked the one way every command does:
- * names against what m predicts, mean/std against its input. */
+ * names against what m predicts, mean/std against its input, and for a
+ * model of images (1 or 3 channels) the preparation of pixels. */
 int sn_weights_check_meta(struct sn_h5 *f, const char *weights, const struct sn_model *m,
                           const struct sn_netcfg *net);
 
