@@ -388,8 +388,11 @@ static int read_pgm(FILE *f, const char *path, struct sn_image *out)
     if (!rc && (maxval < 1 || maxval > 255))
         rc = sn_fail(SN_EINVAL, "%s: %s maxval %ld: expected 1 to 255 (8-bit %s only)",
                      path, kind, maxval, ch == 3 ? "pixmaps" : "greymaps");
-    const long long left = rc || magic[1] == '2' ? -1 : bytes_left(f);
-    if (left >= 0 && left < w * h * ch)   /* known before a byte is set aside */
+    /* known before a byte is set aside: binary pixels take a byte each,
+     * text ones a digit and a blank each (the last one a digit) */
+    const long long left = rc ? -1 : bytes_left(f);
+    const long long need = magic[1] == '2' ? 2 * w * h - 1 : w * h * ch;
+    if (left >= 0 && left < need)
         rc = sn_fail(SN_EINVAL, "%s: %s pixel data is cut short", path, kind);
     if (!rc) {
         out->width = (int)w;

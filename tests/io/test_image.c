@@ -505,6 +505,8 @@ static void test_image_pgm(void **state)
         { "P2 2 1 10\n3 11\n", "PGM pixel 1 is 11, above maxval 10" },
         { "P2 2 1 10\n3 99999999999999999999\n", "PGM pixel 1 is more than 100000000, above" },
         { "P2 2 1 10\n3 x\n", "PGM pixel 1 is missing or not a number" },
+        /* text pixels take two bytes each: 21 bytes set aside 268 MB first */
+        { "P2 8192 8192 255\n1\n", "PGM pixel data is cut short" },
         { "P2 2 1 10\n3 4 5\n", "more follows the PGM's 2 x 1 pixel values" },
         /* above maxval in binary: 101 would wrap to 2 */
         { "P5\n2 1\n100\n\x64\x65", "PGM pixel 1 is 101, above maxval 100" },
