@@ -731,6 +731,9 @@ static int convert_subset(int argc, char **argv)
         if (!rc)
             rc = parse_classes(classes, mask, K);
         struct subset_job j = { d, mask, per_class, test_per_class, K, classes };
+        if (!rc && test_per_class && !te && !va)   /* the flag would do nothing */
+            cli_eprintf("scratchnet: warning: --test-per-class %ld: %s has no /test or /val "
+                        "split; the output holds /train alone\n", test_per_class, cli_line(pos[0]));
         if (!rc)
             rc = stopped_writing(sn_h5_write_atomic(out, fill_subset, &j), out);
         if (!rc)
