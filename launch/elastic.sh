@@ -176,9 +176,13 @@ trap 'trapped=yes; pass_on USR1' USR1
 restart=0 status=1 args=("${first[@]}")
 while :; do
     lost=$(silent "${nodes[@]}" | paste -sd ' ')
+    # by a table, not by scanning the list for each node (16,384 nodes: 18 s)
+    unset silent_node
+    declare -A silent_node=()
+    for n in $lost; do silent_node[$n]=1; done
     alive=()
     for n in "${nodes[@]}"; do
-        case " $lost " in *" $n "*) ;; *) alive+=("$n") ;; esac
+        [ -n "${silent_node[$n]:-}" ] || alive+=("$n")
     done
     if [ ${#alive[@]} = 0 ] && [ "$restart" = 0 ]; then
         echo "$me: no node of $hostfile answers (AGENT=$AGENT): no job started" >&2
