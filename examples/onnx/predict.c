@@ -40,12 +40,23 @@ static void refuse(const char *path, const char *why)
     exit(1);
 }
 
-/* A number of the header after blanks: digits only, at most 9 of them
+/* One of the blanks netpbm allows between the header's fields. */
+static int blank(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A number of the header after blanks and comments: digits only, at most 9 of them
  * (fscanf's %d cuts 4294967297 to 1). */
 static int number(FILE *f, long *v)
 {
     char d[16];
-    if (fscanf(f, " %15[0-9]", d) != 1 || strlen(d) > 9)
+    int c;
+    while (blank(c = fgetc(f)) || c == '#')
+        if (c == '#')   /* a comment line, as netpbm writes them (GIMP does) */
+            while ((c = fgetc(f)) != '\n' && c != EOF)
+                ;
+    if (c == EOF || ungetc(c, f) == EOF || fscanf(f, "%15[0-9]", d) != 1 || strlen(d) > 9)
         return 0;
     *v = strtol(d, NULL, 10);
     return 1;
@@ -64,8 +75,8 @@ static float *read_pgm(const char *path, int *w, int *h)
         refuse(path, "not a regular file");
     FILE *f = fopen(path, "rb");
     long maxval = 0, side[2];
-    if (!f || fgetc(f) != 'P' || fgetc(f) != '5' || !number(f, &side[0]) ||
-        !number(f, &side[1]) || !number(f, &maxval) || maxval != 255 || fgetc(f) == EOF)
+    if (!f || fgetc(f) != 'P' || fgetc(f) != '5' || !blank(fgetc(f)) || !number(f, &side[0]) ||
+        !number(f, &side[1]) || !number(f, &maxval) || maxval != 255 || !blank(fgetc(f)))
         refuse(path, "not a binary 8-bit PGM (P5) image");
     if (side[0] < 1 || side[1] < 1 || side[0] > 16384 || side[1] > 16384)
         refuse(path, "each side must be 1 to 16384 pixels");

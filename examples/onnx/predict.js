@@ -24,7 +24,9 @@ function readImage(path) {
     if (st.size > 64 + 3 * 16384 * 16384)   // more than the largest image it takes
         throw new Error(`${path}: ${st.size} bytes, more than an image of 16384x16384 pixels`);
     const bytes = fs.readFileSync(path);
-    const head = bytes.toString('latin1', 0, 64).match(/^P([56])\s+(\d+)\s+(\d+)\s+255\s/);
+    // blanks and '#' comment lines between the fields, as netpbm writes them (GIMP does)
+    const head = bytes.toString('latin1', 0, 4096)
+        .match(/^P([56])(?:\s|#[^\n]*\n)+(\d{1,9})(?:\s|#[^\n]*\n)+(\d{1,9})(?:\s|#[^\n]*\n)+255\s/);
     if (!head)
         throw new Error(`${path}: not a binary 8-bit PGM (P5) or PPM (P6) image`);
     const c = head[1] === '6' ? 3 : 1, w = Number(head[2]), h = Number(head[3]);

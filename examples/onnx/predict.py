@@ -32,7 +32,9 @@ if st.st_size > 64 + 16384 * 16384:  # more than the largest image it takes
     sys.exit(f"predict.py: {image_path}: {st.st_size} bytes, more than an image of "
              "16384x16384 pixels")
 data = open(image_path, "rb").read()
-head = re.match(rb"P5\s+(\d{1,9})\s+(\d{1,9})\s+255\s", data)  # 9 digits a side at most: int() refuses over 4,300
+sep = rb"(?:\s|#[^\n]*\n)+"  # blanks and '#' comment lines, as netpbm writes them (GIMP does)
+# 9 digits a side at most: int() refuses over 4,300
+head = re.match(rb"P5" + sep + rb"(\d{1,9})" + sep + rb"(\d{1,9})" + sep + rb"255\s", data)
 if not head:
     sys.exit(f"predict.py: {image_path}: not a binary 8-bit PGM (P5)")
 w, h = int(head[1]), int(head[2])
