@@ -426,6 +426,26 @@ static int same_shape(struct sn_h5 *f, const char *path, const struct sn_param *
     return rc;
 }
 
+/* Why path is not pr's: another shape (another model), or the shape in
+ * another type (written by another tool: weights are floats). */
+static int not_same(struct sn_h5 *f, const char *path, const struct sn_param *pr)
+{
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    char want[64];
+    sn_shape_str(&pr->shape, want, sizeof want);
+    bool shape = sn_h5_info(f, path, &nd, dims, &cls, &size) == SN_OK && nd == pr->shape.ndim;
+    for (int d = 0; shape && d < nd; d++)
+        shape = dims[d] == (size_t)pr->shape.d[d];
+    if (shape)
+        return sn_fail(SN_EINVAL, "%s: %s has the model's shape %s but holds %s, not floats: "
+                       "store weights as float32", sn_h5_path(f), path, want,
+                       cls == SN_H5_CLASS_INT ? "integers" : "values of another type");
+    return sn_fail(SN_EINVAL, "%s: %s does not have the model's shape %s (float): the file "
+                   "holds another model", sn_h5_path(f), path, want);
+}
+
 bool sn_weights_has_layer(struct sn_h5 *f, const struct sn_layer *l)
 {
     bool same = l->n_params > 0;
@@ -517,12 +537,8 @@ static int read_params(struct sn_h5 *f, struct sn_model *m, bool strict, bool fi
             bool same;
             if ((rc = same_shape(f, path, pr, &same)))
                 return rc;
-            if (!same) {
-                char want[64];
-                return sn_fail(SN_EINVAL, "%s: %s does not have the model's shape %s "
-                               "(float): the file holds another model", sn_h5_path(f), path,
-                               sn_shape_str(&pr->shape, want, sizeof want));
-            }
+            if (!same)
+                return not_same(f, path, pr);
             if (values && ((rc = sn_interrupt_check("reading the weights")) ||
                            (rc = sn_h5_read_all(f, path, SN_H5_F32, pr->w, pr->len)) ||
                            (rc = check_finite(f, path, pr->w, pr->len))))

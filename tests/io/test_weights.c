@@ -86,6 +86,16 @@ static void test_weights_refuses_other_model(void **state)
     assert_non_null(strstr(sn_errmsg(), "/params/dense0/weight"));
     sn_h5_close(f);
     assert_int_equal(sn_weights_read_cfg(sn_test_path("nope.h5"), &(char *){ NULL }), SN_EINVAL);
+    /* the model's shapes as integers (another tool's file): the type is
+     * what differs, and said so */
+    assert_int_equal(sn_h5_create(sn_test_path("int.h5"), &f), SN_OK);
+    int32_t v[24] = { 0 };
+    const size_t wd[2] = { 4, 6 };
+    assert_int_equal(sn_h5_write(f, "/params/dense0/weight", 2, wd, SN_H5_I32, v), SN_OK);
+    assert_int_equal(sn_weights_read(f, a, false, NULL), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "/params/dense0/weight has the model's shape 4x6 but "
+                                        "holds integers, not floats"));
+    sn_h5_close(f);
     sn_model_destroy(a);
     sn_model_destroy(b);
 }
