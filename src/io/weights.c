@@ -460,6 +460,26 @@ bool sn_weights_has_layer(struct sn_h5 *f, const struct sn_layer *l)
 
 /* A NaN or Inf weight would only show as a NaN loss or an infinite
  * gradient later, naming no file: the file is refused where it is read. */
+/* Element i of path's n as stored, read as float64: a float64 weight past
+ * float range reads as Inf once converted, and is named as the file
+ * holds it.  False when it cannot be read so. */
+static bool stored_value(struct sn_h5 *f, const char *path, size_t i, size_t n, double *v)
+{
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    if (sn_h5_info(f, path, &nd, dims, &cls, &size) || nd < 1 || dims[0] == 0 ||
+        cls != SN_H5_CLASS_FLOAT || size != sizeof(double))
+        return false;
+    const size_t row_len = n / dims[0];
+    double *row = malloc(row_len * sizeof *row);
+    bool ok = row && sn_h5_read_block(f, path, i / row_len, 1, row_len, SN_H5_F64, row) == SN_OK;
+    if (ok)
+        *v = row[i % row_len];
+    free(row);
+    return ok && isfinite(*v);
+}
+
 static int check_finite(struct sn_h5 *f, const char *path, const float *w, size_t n)
 {
     /* a negative variance (batchnorm's running_var) normalises by the root
@@ -468,6 +488,10 @@ static int check_finite(struct sn_h5 *f, const char *path, const float *w, size_
     const size_t pl = strlen(path), vl = strlen("/running_var");
     const bool variance = pl >= vl && strcmp(path + pl - vl, "/running_var") == 0;
     for (size_t i = 0; i < n; i++) {
+        double v;
+        if (isinf(w[i]) && stored_value(f, path, i, n, &v))
+            return sn_fail(SN_EINVAL, "%s: %s holds %g (element %zu), beyond float range: "
+                           "weights are float32", sn_h5_path(f), path, v, i);
         if (!isfinite(w[i]))
             return sn_fail(SN_EINVAL, "%s: %s holds %s (element %zu): weights must be "
                            "finite numbers", sn_h5_path(f), path, isnan(w[i]) ? "NaN" : "Inf",

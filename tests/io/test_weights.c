@@ -96,6 +96,15 @@ static void test_weights_refuses_other_model(void **state)
     assert_non_null(strstr(sn_errmsg(), "/params/dense0/weight has the model's shape 4x6 but "
                                         "holds integers, not floats"));
     sn_h5_close(f);
+    /* as float64 past float range: named as stored, not as the Inf it becomes */
+    assert_int_equal(sn_h5_create(sn_test_path("f64.h5"), &f), SN_OK);
+    double big[24] = { 0 };
+    big[7] = 8.5e297;
+    assert_int_equal(sn_h5_write(f, "/params/dense0/weight", 2, wd, SN_H5_F64, big), SN_OK);
+    assert_int_equal(sn_weights_read(f, a, false, NULL), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "/params/dense0/weight holds 8.5e+297 (element 7), beyond "
+                                        "float range"));
+    sn_h5_close(f);
     sn_model_destroy(a);
     sn_model_destroy(b);
 }
