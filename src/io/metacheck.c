@@ -34,9 +34,10 @@ int sn_check_class_names(const char *file, const char *where, char *const *names
     for (size_t k = 0; k < n; k++)
         bytes += strlen(names[k]);
     if (bytes > SN_MAX_NAME_BYTES)
-        return sn_fail(SN_EINVAL, "%s: %s names %zu classes in %.1f MB of text, more than the %d "
-                       "MB class names may take (SN_MAX_NAME_BYTES in src/io/metacheck.h)", file,
-                       where, n, (double)bytes / 1048576.0, SN_MAX_NAME_BYTES >> 20);
+        return sn_fail(SN_EINVAL, "%s: %s names %zu classes in %zu bytes of text, more than the "
+                       "%d (%d MiB) class names may take (SN_MAX_NAME_BYTES in "
+                       "src/io/metacheck.h)", file, where, n, bytes, SN_MAX_NAME_BYTES,
+                       SN_MAX_NAME_BYTES >> 20);
     for (size_t k = 0; k < n; k++) {   /* a table or a prediction would show nothing */
         if (!names[k][0])
             return sn_fail(SN_EINVAL, "%s: %s gives class %zu an empty name", file, where, k);
