@@ -81,14 +81,13 @@ static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
                         strchr(names, ',') ? "" : "s");
 }
 
-/* The data description --init's weights keep, checked against the model
- * they were trained as (their own /model cfg, whose head this run may
- * replace) the one way eval, predict and export check it.  Weights
- * without that text (parameters written by another tool) or with text
- * today's parser refuses still give their layers by name, as they did:
- * eval and predict take them with --model, which --init has no use for;
- * their description is only read. */
-static int check_init_meta(struct sn_h5 *f, const char *path)
+/* The data description --init's weights keep, checked the one way eval,
+ * predict and export check it: against the model they were trained as
+ * (their own /model cfg, whose head this run may replace), or, for
+ * weights without that text (parameters written by another tool) or with
+ * text today's parser refuses, against this run's model, as eval takes
+ * such weights with --model. */
+static int check_init_meta(const struct sn_trainer *t, struct sn_h5 *f, const char *path)
 {
     char *text = NULL;
     struct sn_netcfg net;
@@ -99,11 +98,8 @@ static int check_init_meta(struct sn_h5 *f, const char *path)
         rc = sn_weights_check_meta(f, path, m, &net);
     else if (parsed == SN_EINTR || parsed == SN_ENOMEM)   /* a stop, not the text */
         rc = parsed;
-    else if (!rc) {
-        struct sn_data_meta meta;
-        if (!(rc = sn_data_meta_read(f, &meta)))
-            sn_data_meta_free(&meta);
-    }
+    else if (!rc)
+        rc = sn_weights_check_meta(f, path, t->m, &t->net);
     sn_model_destroy(m);
     free(text);
     return rc;
@@ -117,7 +113,7 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
     if (!rc) {
         rc = sn_weights_not_dataset(f);
         if (!rc)
-            rc = check_init_meta(f, t->o.init);
+            rc = check_init_meta(t, f, t->o.init);
         if (!rc)
             rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit,
                                      sizeof s->init_refit);
