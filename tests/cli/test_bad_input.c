@@ -1301,6 +1301,14 @@ static void hostile_weights(void)
     snprintf(w, sizeof w, "%s", fx_path("w.h5"));
     classes_at(w, fx_path("wcls4.h5"), "/model", (const char *const[]){ "a", "b", "c", "d" }, 4);
     reseal("wcls4.h5");
+    {   /* wcls4.h5 without its model text: --init checks it against its own run's model */
+        assert_int_equal(sn_test_run("cd %s && cp wcls4.h5 wcls4nocfg.h5", fx), 0);
+        hid_t f = H5Fopen(fx_path("wcls4nocfg.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+        assert_true(f >= 0);
+        assert_true(H5Adelete_by_name(f, "/model", "cfg", H5P_DEFAULT) >= 0);
+        H5Fclose(f);
+        reseal("wcls4nocfg.h5");
+    }
     with_attr_n("w.h5", "wstdonly.h5", "/model", "input_std", (const double[]){ 0.5 }, 1, true);
     with_attr_n("wimg.h5", "wimgbig.h5", "/model", "input_scale", (const double[]){ 1e30 }, 1,
                 true);
