@@ -750,6 +750,16 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
     return SN_OK;
 }
 
+void sn_dataset_uncache(struct sn_dataset *d, const struct sn_split *cs)
+{
+    (void)d;
+    struct sn_split *s = (struct sn_split *)cs;   /* one of d's own splits */
+    sn_free(s->x_mem);
+    sn_free(s->y_mem);
+    s->x_mem = NULL;
+    s->y_mem = NULL;
+}
+
 /* Rows of a split held in memory: gather, then convert like a file read. */
 static void read_cached(struct sn_dataset *d, const struct sn_split *s, const int32_t *rows,
                         size_t first, size_t n, float *x, int *labels, float *targets)

@@ -113,6 +113,10 @@ size_t sn_dataset_cache_bytes(const struct sn_split *s);
  * come from there.  SN_ENOMEM if it does not fit (s stays on file). */
 int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *s);
 
+/* Give back what sn_dataset_cache holds of s: its rows are read from the
+ * file again (when another rank could not hold its copy). */
+void sn_dataset_uncache(struct sn_dataset *d, const struct sn_split *s);
+
 /* Allocate staging for reads of up to max_rows rows (call before reading). */
 int sn_dataset_reserve(struct sn_dataset *d, size_t max_rows);
 

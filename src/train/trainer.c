@@ -182,6 +182,45 @@ static int stage_model(struct sn_trainer *t, const char *text, const char *name)
 }
 
 /* The data checked against the model, and held in memory when it fits. */
+/* Hold train and test in memory, or every rank reads them per batch: the
+ * ranks agree (one rank holding them and another not read as different
+ * data to the same-data check).  Collective, whatever a rank's checks
+ * found: its error is agreed after. */
+static int hold_data(struct sn_trainer *t, int rc, const char *data_name)
+{
+    const double bytes = (t->train ? (double)sn_dataset_cache_bytes(t->train) : 0.0) +
+                         (t->test ? (double)sn_dataset_cache_bytes(t->test) : 0.0);
+    const double half = sn_memory_half();
+    const bool asked = bytes <= t->o.cache_mb * 1048576.0, room = !(half > 0 && bytes > half);
+    double no[2] = { rc != SN_OK, asked && room ? 0.0 : 1.0 };
+    int drc = sn_dist_allreduce_sum_f64(no, 2);
+    if (rc || drc || no[0] > 0)
+        return rc ? rc : drc;
+    if (no[1] > 0) {   /* one rank's --cache-mb or memory: no rank holds them */
+        if (asked)
+            sn_trainer_warn(t, "%s: train and test take %.0f MB, more than half of the memory "
+                            "%s may use (ulimit -v, or the machine's): every rank reads per batch "
+                            "from the file", data_name, bytes / 1048576.0,
+                            room ? "another rank" : "this process");
+        return SN_OK;
+    }
+    rc = sn_dataset_cache(t->ds, t->train);
+    if (!rc && t->test)
+        rc = sn_dataset_cache(t->ds, t->test);
+    double failed[2] = { rc && rc != SN_ENOMEM, rc == SN_ENOMEM };
+    if (rc == SN_ENOMEM)
+        sn_trainer_warn(t, "%s; every rank reads per batch from the file", sn_errmsg());
+    drc = sn_dist_allreduce_sum_f64(failed, 2);
+    if ((rc && rc != SN_ENOMEM) || drc || failed[0] > 0)
+        return rc && rc != SN_ENOMEM ? rc : drc;
+    if (failed[1] > 0) {   /* what is not held is read per batch: slower, not wrong */
+        sn_dataset_uncache(t->ds, t->train);
+        if (t->test)
+            sn_dataset_uncache(t->ds, t->test);
+    }
+    return SN_OK;
+}
+
 static int stage_data(struct sn_trainer *t, const char *data_name)
 {
     t->train = sn_dataset_split(t->ds, "train");
@@ -189,28 +228,7 @@ static int stage_data(struct sn_trainer *t, const char *data_name)
     int rc = sn_check_split(t->m, &t->net, t->ds, t->train);
     if (!rc && t->test)
         rc = sn_check_split(t->m, &t->net, t->ds, t->test);
-    if (rc)
-        return rc;
-    /* in memory when it fits: no file access inside a step */
-    double bytes = (double)sn_dataset_cache_bytes(t->train) +
-                   (t->test ? (double)sn_dataset_cache_bytes(t->test) : 0.0);
-    const double half = sn_memory_half();
-    if (bytes > t->o.cache_mb * 1048576.0)
-        return SN_OK;
-    if (half > 0 && bytes > half) {
-        sn_trainer_warn(t, "%s: train and test take %.0f MB, more than half of the %.0f MB this "
-                        "process may use (ulimit -v, or the machine's): read per batch from the "
-                        "file", data_name, bytes / 1048576.0, 2.0 * half / 1048576.0);
-        return SN_OK;
-    }
-    rc = sn_dataset_cache(t->ds, t->train);
-    if (!rc && t->test)
-        rc = sn_dataset_cache(t->ds, t->test);
-    if (rc == SN_ENOMEM) {   /* what is not held is read per batch: slower, not wrong */
-        sn_trainer_warn(t, "%s; read per batch from the file", sn_errmsg());
-        rc = SN_OK;
-    }
-    return rc;
+    return hold_data(t, rc, data_name);   /* in memory when it fits: no file access in a step */
 }
 
 /* The model built for micro-batches, from the seed's initialisation. */
