@@ -71,9 +71,69 @@ void *sn_alloc_bytes_unzeroed(size_t bytes)
     return p;
 }
 
+/* The smallest limit in file of dir and of each folder above it up to
+ * top (a limit on a parent cgroup holds for its children); 0 if none. */
+static double limit_up(char *dir, size_t top, const char *file)
+{
+    double least = 0;
+    for (;;) {
+        char path[4300];
+        FILE *f = (size_t)snprintf(path, sizeof path, "%s/%s", dir, file) < sizeof path
+                ? fopen(path, "r") : NULL;
+        char word[64] = "";
+        if (f && fscanf(f, "%63s", word) == 1 && word[0] >= '0' && word[0] <= '9') {
+            const double v = strtod(word, NULL);   /* "max": none */
+            if (v > 0 && (least == 0 || v < least))
+                least = v;
+        }
+        if (f)
+            fclose(f);
+        char *slash = strrchr(dir, '/');
+        if (!slash || (size_t)(slash - dir) < top)
+            return least;
+        *slash = '\0';
+    }
+}
+
+double sn_memory_cgroup_limit(const char *cgroup_file, const char *fs_root)
+{
+    FILE *f = fopen(cgroup_file, "r");
+    char line[4096];
+    double least = 0;
+    while (f && fgets(line, sizeof line, f)) {   /* id:controllers:path */
+        line[strcspn(line, "\n")] = '\0';
+        char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+        if (!p)
+            continue;
+        *c = '\0';
+        *p++ = '\0';
+        const bool v2 = strcmp(line, "0") == 0 && c[1] == '\0';
+        char ctl[256];
+        snprintf(ctl, sizeof ctl, ",%s,", c + 1);
+        if (!v2 && !strstr(ctl, ",memory,"))
+            continue;
+        char dir[4200];
+        const int top = snprintf(dir, sizeof dir, "%s%s", fs_root, v2 ? "" : "/memory");
+        if (top < 0 || (size_t)top >= sizeof dir ||
+            snprintf(dir + top, sizeof dir - (size_t)top, "%s", strcmp(p, "/") ? p : "") < 0)
+            continue;
+        const double v = limit_up(dir, (size_t)top, v2 ? "memory.max" : "memory.limit_in_bytes");
+        if (v > 0 && (least == 0 || v < least))
+            least = v;
+    }
+    if (f)
+        fclose(f);
+    return least;
+}
+
 double sn_memory_half(void)
 {
     double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    /* a job's memory limit (Slurm --mem, a container's): the kernel ends a
+     * process past it with SIGKILL, without a word */
+    const double cg = sn_memory_cgroup_limit("/proc/self/cgroup", "/sys/fs/cgroup");
+    if (cg > 0 && cg < mem)
+        mem = cg;
     struct rlimit as;
     if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
         (double)as.rlim_cur < mem)

@@ -45,8 +45,9 @@ void *sn_alloc_bytes(size_t bytes);
 void *sn_alloc_bytes_unzeroed(size_t bytes);
 void sn_free(void *p);
 
-/* Half of the memory this process may use: the machine's, or its
- * address-space limit (ulimit -v) when lower; 0 if unknown.  The bound
+/* Half of the memory this process may use: the machine's, or its cgroup's
+ * limit (Slurm --mem, a container's) or its address-space limit (ulimit
+ * -v) when lower; 0 if unknown.  The bound
  * on what is held whole for convenience, which must leave room for the
  * rest: a folder of images being converted (a --size of 16384x16384
  * doubled its buffer until realloc failed, tens of GB on a shared
@@ -54,6 +55,12 @@ void sn_free(void *p);
  * a 1.25 MB gzip file of 937 MB was refused where reading per batch
  * runs). */
 double sn_memory_half(void);
+
+/* The least memory limit of the cgroups cgroup_file names (the form of
+ * /proc/self/cgroup: v2's memory.max and v1's memory.limit_in_bytes, of
+ * the process's cgroup and each above it, under fs_root, such as
+ * /sys/fs/cgroup); 0 when none is set. */
+double sn_memory_cgroup_limit(const char *cgroup_file, const char *fs_root);
 
 /* out[k] += sum over rows i of m[i * n + k]: the bias gradient of a layer
  * whose output rows are examples (or time steps).  Rows are read in order

@@ -81,12 +81,38 @@ static void test_tensor_memory_half(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A job's cgroup limits: v1's and v2's files, the least of the cgroup's
+ * and each above it ("max" and v1's huge number: none). */
+static void test_tensor_cgroup_limit(void **state)
+{
+    (void)state;
+    const char *t = sn_test_tmpdir();
+    assert_int_equal(sn_test_run("cd %s && mkdir -p v1/memory/a/b v2/x/y && "
+                                 "echo 9223372036854771712 > v1/memory/memory.limit_in_bytes && "
+                                 "echo 500000000 > v1/memory/a/memory.limit_in_bytes && "
+                                 "echo 1000000000 > v1/memory/a/b/memory.limit_in_bytes && "
+                                 "echo max > v2/x/y/memory.max && echo 300000000 > v2/x/memory.max && "
+                                 "printf '4:memory:/a/b\\n1:cpu:/\\n0::/\\n' > cg1 && "
+                                 "printf '0::/x/y\\n' > cg2 && printf '0::/\\n' > cg3", t), 0);
+    char cg[1100], root[1100];
+    snprintf(cg, sizeof cg, "%s/cg1", t);
+    snprintf(root, sizeof root, "%s/v1", t);
+    assert_true(sn_memory_cgroup_limit(cg, root) == 500000000.0);
+    snprintf(cg, sizeof cg, "%s/cg2", t);
+    snprintf(root, sizeof root, "%s/v2", t);
+    assert_true(sn_memory_cgroup_limit(cg, root) == 300000000.0);
+    snprintf(cg, sizeof cg, "%s/cg3", t);
+    assert_true(sn_memory_cgroup_limit(cg, root) == 0.0);
+    assert_true(sn_memory_cgroup_limit("/nonexistent", root) == 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tensor_alloc),
         cmocka_unit_test(test_tensor_unzeroed_touches_nothing),
         cmocka_unit_test(test_tensor_memory_half),
+        cmocka_unit_test(test_tensor_cgroup_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
