@@ -199,8 +199,9 @@ static int hold_data(struct sn_trainer *t, int rc, const char *data_name)
     if (no[1] > 0) {   /* one rank's --cache-mb or memory: no rank holds them */
         if (asked)
             sn_trainer_warn(t, "%s: train and test take %.0f MB, more than half of the memory "
-                            "%s may use (ulimit -v, or the machine's): every rank reads per batch "
-                            "from the file", data_name, bytes / 1048576.0,
+                            "%s may use (a cgroup's or ulimit -v's limit, or the machine's): "
+                            "every rank reads per batch from the file", data_name,
+                            bytes / 1048576.0,
                             room ? "another rank" : "this process");
         return SN_OK;
     }
