@@ -217,14 +217,20 @@ static void print_confusion(const int64_t *cm, int K, char **names)
  * drawn (K x K counts, and a picture nobody could read). */
 #define MAX_CONFUSION_CLASSES 1000
 
-/* A class name on the picture's axes: cut after this many bytes (and
+/* A class name on the picture's axes: cut after this many columns (and
  * "..."), so that long names leave room for every column and row. */
-#define CONFUSION_NAME_MAX 32
+#define CONFUSION_NAME_MAX 24
+
+/* Pixels a column of the picture's text takes (pngcairo, 10 points),
+ * wide enough for the widest Latin letters. */
+#define CONFUSION_PX_PER_COL 9
 
 /* The picture's three data files in dir: frac.dat (each cell's share of
  * its true class), counts.dat (column, row, count, label colour) and
- * names.dat (index, class name as an inert text field). */
-static int write_confusion_data(const int64_t *cm, int K, char **names, const char *dir)
+ * names.dat (index, class name as an inert text field); the columns of
+ * the longest label into *cols. */
+static int write_confusion_data(const int64_t *cm, int K, char **names, const char *dir,
+                                int *cols)
 {
     char p[3][4300];
     const char *base[3] = { "frac.dat", "counts.dat", "names.dat" };
@@ -244,8 +250,11 @@ static int write_confusion_data(const int64_t *cm, int K, char **names, const ch
                     v > 0.5 ? 0xffffff : 0x000000);
         }
         fputc('\n', f[0]);
-        fprintf(f[2], "%d\t%d ", i, i);   /* the number: names cut alike stay apart */
-        cli_gnuplot_text_cut(f[2], names[i], true, CONFUSION_NAME_MAX);
+        /* the number: names cut alike stay apart */
+        int c = fprintf(f[2], "%d\t%d ", i, i) / 2;
+        c += cli_gnuplot_text_cut(f[2], names[i], true, CONFUSION_NAME_MAX);
+        if (c > *cols)
+            *cols = c;
         fputc('\n', f[2]);
     }
     int rc = SN_OK;
@@ -264,7 +273,8 @@ static int draw_confusion(const int64_t *cm, int K, char **names, const char *pn
     int rc = cli_tmpdir(dir, sizeof dir);
     if (rc)
         return rc;
-    rc = write_confusion_data(cm, K, names, dir);
+    int cols = 0;
+    rc = write_confusion_data(cm, K, names, dir, &cols);
     char *script = NULL;
     size_t len = 0;
     FILE *s = rc ? NULL : open_memstream(&script, &len);
@@ -283,9 +293,11 @@ static int draw_confusion(const int64_t *cm, int K, char **names, const char *pn
                 cell >= 30 ? ", 'counts.dat' using 1:2:3:4 with labels tc rgb variable" : "");
         if (fclose(s) != 0)
             rc = sn_fail(SN_ENOMEM, "out of memory");
-        int side = 260 + cell * K;
+        /* the labels' room: the y labels beside the matrix, the x labels
+         * below it (rotated by 40 degrees, so about two thirds as high) */
+        int label = CONFUSION_PX_PER_COL * cols, side = 150 + cell * K;
         if (!rc)
-            rc = cli_gnuplot(script, dir, png, side + 120, side);
+            rc = cli_gnuplot(script, dir, png, side + label + 150, side + label);
     }
     free(script);
     cli_tmpdir_remove(dir);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <unistr.h>
+#include <uniwidth.h>
 
 #include "core/clock.h"
 #include "core/interrupt.h"
@@ -77,38 +78,62 @@ void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
     cli_gnuplot_text_cut(f, s, as_field, CLI_GNUPLOT_TEXT_MAX);
 }
 
-void cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, size_t max)
+/* Marks drawn on one character (combining accents): more are dropped,
+ * gnuplot draws a long stack of them as a line across the picture. */
+#define GNUPLOT_MARKS_MAX 2
+
+/* The character at p (n bytes left) into *c, its columns into *cols (1
+ * for what shows as '?', 0 for a mark drawn on the one before); its
+ * bytes, or -1 for a byte that is not UTF-8 or a control byte. */
+static int drawn_char(const uint8_t *p, size_t n, ucs4_t *c, int *cols)
+{
+    int len = u8_mbtoucr(c, p, n);
+    if (len <= 0 || *c < 0x20 || *c == 0x7f) {
+        *cols = 1;
+        return -1;
+    }
+    int w = uc_width(*c, "UTF-8");
+    *cols = w < 0 ? 1 : w;
+    return len;
+}
+
+int cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, int max)
 {
     const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
-    size_t kept = 0;
+    int cols = 0, marks = 0;
     if (!as_field)
         fputc('\'', f);
     if (p == end)
-        fputc('?', f);
+        fputc('?', f), cols = 1;
     while (p < end) {
         ucs4_t c;
-        int n = u8_mbtoucr(&c, p, (size_t)(end - p));
-        if (kept + (n > 0 ? (size_t)n : 1) > max) {
+        int w, n = drawn_char(p, (size_t)(end - p), &c, &w);
+        if (cols + w > max) {
             fputs("...", f);
+            cols += 3;
             break;
         }
-        if (n <= 0 || c < 0x20 || c == 0x7f) {
-            fputc('?', f);   /* a control byte or a byte that is not UTF-8 */
-            n = 1;
-        } else if (as_field && c == '\\') {
-            fputs("\\\\", f);   /* a field's escapes: \\ is one backslash */
-        } else if (as_field && c == '"') {
-            fputs("\\042", f);   /* a quote would start a quoted field; octal is taken whole */
-        } else if (!as_field && c == '\'') {
-            fputs("\xe2\x80\x99", f);   /* U+2019: gnuplot's doubled '' misparses at the start */
-        } else {
-            fwrite(p, 1, (size_t)n, f);
+        marks = w == 0 ? marks + 1 : 0;
+        if (marks > GNUPLOT_MARKS_MAX) {
+            p += n;   /* dropped: it takes no column */
+            continue;
         }
-        p += n;
-        kept += (size_t)n;
+        if (n < 0)
+            fputc('?', f);   /* a control byte or a byte that is not UTF-8 */
+        else if (as_field && c == '\\')
+            fputs("\\\\", f);   /* a field's escapes: \\ is one backslash */
+        else if (as_field && c == '"')
+            fputs("\\042", f);   /* a quote would start a quoted field; octal is taken whole */
+        else if (!as_field && c == '\'')
+            fputs("\xe2\x80\x99", f);   /* U+2019: gnuplot's doubled '' misparses at the start */
+        else
+            fwrite(p, 1, (size_t)n, f);
+        p += n < 0 ? 1 : n;
+        cols += w;
     }
     if (!as_field)
         fputc('\'', f);
+    return cols;
 }
 
 /* Feed text to fd; SIGPIPE is ignored meanwhile, so a gnuplot that died
@@ -233,7 +258,7 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
 {
     char head[160];
     int hl = snprintf(head, sizeof head, "set terminal pngcairo size %d,%d noenhanced font ',10'\n"
-                      "set output\nset datafile separator \"\\t\"\n", width, height);
+                      "set encoding utf8\nset output\nset datafile separator \"\\t\"\n", width, height);
     char *all = malloc((size_t)hl + strlen(script) + 32);
     if (all) {
         int n = sprintf(all, "%s%s\nunset output\n", head, script);

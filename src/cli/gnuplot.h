@@ -14,8 +14,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* The longest user text kept, in bytes; longer text is cut (at a character
- * boundary) and ends in "...". */
+/* The longest user text kept, in the columns it is drawn in (a wide
+ * character two, each other character one, a combining mark none, and at
+ * most two marks on one character); longer text is cut at a character
+ * boundary and ends in "...". */
 #define CLI_GNUPLOT_TEXT_MAX 120
 
 /* Write the user text s to f so that no byte sequence can do anything but
@@ -30,8 +32,9 @@
  * (newline, tab, ...) and bytes that are not UTF-8 become '?', and empty
  * text becomes "?". */
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
-/* The same, cut after max bytes (whole characters) instead. */
-void cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, size_t max);
+/* The same, cut after max columns instead; the columns written (the
+ * "..." of a cut counts 3), for sizing a picture to its labels. */
+int cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, int max);
 
 /* Run gnuplot on script, inside folder dir (the script reads its data
  * files by their names in dir, with `set datafile separator "\t"` already

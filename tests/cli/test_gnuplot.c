@@ -138,27 +138,39 @@ static void test_gnuplot_text_field_inert(void **state)
     }
 }
 
-/* Long text is cut at a character boundary and marked. */
+/* Long text is cut at a character boundary and marked, after the columns
+ * it is drawn in. */
 static void test_gnuplot_text_cut(void **state)
 {
     (void)state;
     char big[400], *text = NULL;
     size_t len = 0;
     for (size_t i = 0; i + 2 < sizeof big; i += 2)
-        memcpy(big + i, "\xc3\xa9", 2);   /* e-acute, two bytes each */
+        memcpy(big + i, "\xc3\xa9", 2);   /* e-acute, two bytes, one column each */
     big[sizeof big - 2] = '\0';
     FILE *m = open_memstream(&text, &len);
     cli_gnuplot_text(m, big, true);
     fclose(m);
-    assert_int_equal(strlen(text), CLI_GNUPLOT_TEXT_MAX + 3);
-    assert_string_equal(text + CLI_GNUPLOT_TEXT_MAX, "...");
+    assert_int_equal(strlen(text), 2 * CLI_GNUPLOT_TEXT_MAX + 3);
+    assert_string_equal(text + 2 * CLI_GNUPLOT_TEXT_MAX, "...");
     free(text);
-    /* a shorter cut (the confusion picture's axes): 5 bytes keep two
-     * whole characters, never half of one */
+    /* a shorter cut (the confusion picture's axes): 5 columns keep five
+     * whole characters, never half of one; the columns written, "..."
+     * included, are returned */
     m = open_memstream(&text, &len);
-    cli_gnuplot_text_cut(m, big, true, 5);
+    assert_int_equal(cli_gnuplot_text_cut(m, big, true, 5), 8);
     fclose(m);
-    assert_string_equal(text, "\xc3\xa9\xc3\xa9...");
+    assert_string_equal(text, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9...");
+    free(text);
+    /* a wide character takes two columns; a letter keeps two combining
+     * marks and drops the rest (gnuplot draws a stack of them as a line);
+     * bytes that are not UTF-8 show as one '?' each */
+    m = open_memstream(&text, &len);
+    assert_int_equal(cli_gnuplot_text_cut(m, "\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad", true, 5), 7);
+    assert_int_equal(cli_gnuplot_text_cut(m, "|x\xcc\x81\xcc\x82\xcc\x83\xcc\x84y\xcc\x81|", true, 9), 4);
+    assert_int_equal(cli_gnuplot_text_cut(m, "\xff\xfe", true, 9), 2);
+    fclose(m);
+    assert_string_equal(text, "\xe4\xb8\xad\xe4\xb8\xad...|x\xcc\x81\xcc\x82y\xcc\x81|??");
     free(text);
 }
 

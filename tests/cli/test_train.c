@@ -1192,6 +1192,20 @@ static void test_train_eval_any_ranks(void **state)
     free(out);
 }
 
+/* The width and height of the PNG at path, from its header. */
+static void png_size(const char *path, unsigned *w, unsigned *h)
+{
+    unsigned char b[24] = { 0 };
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(b, 1, sizeof b, f), sizeof b);
+    fclose(f);
+    assert_memory_equal(b + 1, "PNG", 3);
+    assert_memory_equal(b + 12, "IHDR", 4);
+    *w = (unsigned)b[18] << 8 | b[19];
+    *h = (unsigned)b[22] << 8 | b[23];
+}
+
 /* --confusion-png: a real PNG of the size eval asks gnuplot for; without
  * gnuplot on PATH refused before the evaluation (exit 2, no accuracy
  * printed), the picture left as it was. */
@@ -1205,18 +1219,35 @@ static void test_train_eval_confusion_png(void **state)
                      mpirun(), sn_test_path("w.h5"), sn_test_path("blobs.h5"),
                      sn_test_path("cm.png"));
     assert_int_equal(rc, 0);
-    {
-        unsigned char b[24] = { 0 };
-        FILE *f = fopen(sn_test_path("cm.png"), "rb");
-        assert_non_null(f);
-        assert_int_equal(fread(b, 1, sizeof b, f), sizeof b);
-        fclose(f);
-        assert_memory_equal(b + 1, "PNG", 3);
-        assert_memory_equal(b + 12, "IHDR", 4);
-        unsigned w = (unsigned)b[18] << 8 | b[19], h = (unsigned)b[22] << 8 | b[23];
-        assert_int_equal(w, 260 + 55 * K + 120);   /* the size eval asks gnuplot for */
-        assert_int_equal(h, 260 + 55 * K);
+    /* the size eval asks gnuplot for: room for the matrix and for its
+     * labels ("0 0" ...: 3 columns of 9 pixels) */
+    unsigned w, h;
+    png_size(sn_test_path("cm.png"), &w, &h);
+    assert_int_equal(h, 150 + 55 * K + 9 * 3);
+    assert_int_equal(w, h + 150);
+    /* class names of any length: the canvas grows with the longest label
+     * as drawn: "2 " and 24 columns, then "..."; a wide character takes two
+     * columns, a letter's third and later combining marks are dropped */
+    char *marks = calloc(700, 1), *letters = calloc(1001, 1);
+    assert_true(marks && letters);
+    marks[0] = 'e';
+    for (int i = 0; i < 300; i++)
+        memcpy(marks + 1 + 2 * i, "\xcc\x81", 2);   /* U+0301, combining acute */
+    memset(letters, 'n', 1000);
+    const char *names[3][3] = { { "a", marks, "c" }, { "a", "b", letters },
+                                { "a", "\xe4\xb8\xad\xe4\xb8\xad", "c" } };
+    const unsigned cols[3] = { 3, 2 + 24 + 3, 2 + 4 };
+    for (int c = 0; c < 3; c++) {
+        sn_test_write_blobs(sn_test_path("named.h5"), (struct sn_test_blobs){ .classes = names[c] });
+        rc = sn_test_run(BIN " eval --weights %s --data %s --confusion-png %s", sn_test_path("w.h5"),
+                         sn_test_path("named.h5"), sn_test_path("cmn.png"));
+        assert_int_equal(rc, 0);
+        png_size(sn_test_path("cmn.png"), &w, &h);
+        assert_int_equal(h, 150 + 55 * K + 9 * cols[c]);
+        assert_int_equal(w, h + 150);
     }
+    free(marks);
+    free(letters);
     /* without gnuplot on PATH: refused before the evaluation (exit 2, no
      * accuracy printed), the picture left as it was */
     rc = sn_test_run("PATH=/nonexistent " BIN " eval --weights %s --data %s --confusion-png %s",

@@ -234,6 +234,8 @@ void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
                          SN_OK);
     if (o.train_scale != 0)
         assert_int_equal(sn_h5_attr_set_f64(f, "/train/x", "scale", &o.train_scale, 1), SN_OK);
+    if (o.classes)
+        assert_int_equal(sn_h5_attr_set_strs(f, "/", "classes", o.classes, 3), SN_OK);
     double zeros[64] = { 0 }, ones[64];
     for (int i = 0; i < 64; i++)
         ones[i] = 1;

@@ -90,6 +90,7 @@ struct sn_test_blobs {
     double train_scale;  /* attribute scale on /train/x only (0: none) */
     int root_norm;       /* values of mean (0) and std (1) on the root (0: none) */
     bool val;            /* also /val (120 rows, as /test), and a root source */
+    const char *const *classes;   /* names of the 3 classes (NULL: none) */
 };
 void sn_test_write_blobs(const char *path, struct sn_test_blobs o);
 
