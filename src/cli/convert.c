@@ -266,7 +266,8 @@ static int check_names(const char *list)
             return sn_fail(SN_EUSAGE, "--classes: the name of label %zu is longer than %d bytes",
                            n, SN_H5_MAX_STR);
         if (++n > MAX_NAMES)
-            return sn_fail(SN_EUSAGE, "--classes: more than %d names", MAX_NAMES);
+            return sn_fail(SN_EUSAGE, "--classes: more than %d names"
+                           SN_BUILD_LIMIT("MAX_NAMES", "src/cli/convert.c"), MAX_NAMES);
         for (size_t i = 0; i < len; i++)   /* names are shown on terminals and pictures */
             if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
                 return sn_fail(SN_EUSAGE, "--classes: the name of label %zu holds a control "

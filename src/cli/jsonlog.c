@@ -348,7 +348,8 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
             break;
         if (total > CLI_LOG_MAX_BYTES) {
             rc = sn_fail(SN_EINVAL, "%s: the log reads longer than %zu bytes, the most plot "
-                         "reads", name, CLI_LOG_MAX_BYTES);
+                         "reads (`tail -n %d` of it plots the latest records)", name,
+                         CLI_LOG_MAX_BYTES, CLI_LOG_MAX_RECORDS);
             break;
         }
         if (lineno == 1 && (rc = wide_log(name, line, (size_t)len)))
@@ -393,10 +394,20 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
     return SN_OK;
 }
 
+int cli_log_open_input(const char *path, FILE **in)
+{
+    size_t size = 0;
+    int rc = sn_fs_open_input(path, "log", CLI_LOG_MAX_BYTES, in, &size);
+    if (rc && size > CLI_LOG_MAX_BYTES)
+        return sn_fail_suffix(rc, ", the most plot reads: `tail -n %d` of it plots the latest "
+                              "records", CLI_LOG_MAX_RECORDS);
+    return rc;
+}
+
 int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line)
 {
     FILE *in;
-    int rc = sn_fs_open_input(path, "log", CLI_LOG_MAX_BYTES, &in, NULL);
+    int rc = cli_log_open_input(path, &in);
     if (rc)
         return rc;
     rc = cli_log_read_stream(in, path, rows, n, cut_line);

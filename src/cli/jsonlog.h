@@ -64,6 +64,10 @@ int cli_log_epoch(FILE *f, const struct cli_log_line *e);
  * JSON or not such an object, or for a log without lines. */
 int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line);
 
+/* Open the log at path for reading into *in: a regular file of at most
+ * CLI_LOG_MAX_BYTES (a larger one is refused, saying how to plot its end). */
+int cli_log_open_input(const char *path, FILE **in);
+
 /* The same from an open stream (name for the messages); path's file must
  * be a regular file of at most CLI_LOG_MAX_BYTES (cli.h), the stream is
  * read as it is. */

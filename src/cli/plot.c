@@ -65,7 +65,7 @@ int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c)
 static int write_table(const char *log, const char *table, int *rows, bool have[COLS])
 {
     FILE *in;
-    int rc = sn_fs_open_input(log, "log", CLI_LOG_MAX_BYTES, &in, NULL);
+    int rc = cli_log_open_input(log, &in);
     if (rc)
         return rc;
     struct cli_curves c;

@@ -251,7 +251,8 @@ int sn_model_add(struct sn_model *m, struct sn_layer *l)
 {
     int rc = SN_OK;
     if (m->n_layers >= SN_MAX_LAYERS)
-        rc = sn_fail(SN_ESHAPE, "a model may have at most %d layers", SN_MAX_LAYERS);
+        rc = sn_fail(SN_ESHAPE, "a model may have at most %d layers"
+                     SN_BUILD_LIMIT("SN_MAX_LAYERS", "src/core/model.h"), SN_MAX_LAYERS);
     else if (sn_model_find(m, l->name) >= 0)
         rc = sn_fail(SN_ESHAPE, "layer name '%s' is used twice", l->name);
     for (int j = 0; j < l->n_in && !rc; j++)

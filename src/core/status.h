@@ -39,6 +39,11 @@ int sn_fail_prefix(int code, const char *fmt, ...) __attribute__((format(printf,
  * and return code: a layer that knows the remedy adds it to the reason. */
 int sn_fail_suffix(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The end of a refusal at a limit fixed when scratchnet is built: the
+ * constant to raise (then rebuild) and where every limit is listed. */
+#define SN_BUILD_LIMIT(name, file) \
+    " (a build limit: " name " in " file "; docs/RELIABILITY.md lists them)"
+
 /* The calling thread's last message ("" when there was none). */
 const char *sn_errmsg(void);
 

@@ -17,6 +17,12 @@
 #include "core/status.h"
 #include "io/h5.h"
 
+/* Elements of one sample (its x row), and float target columns of one
+ * row plus one: bounds that keep every size computed from them far
+ * inside their types. */
+#define MAX_SAMPLE (1u << 26)
+#define MAX_TARGETS (1u << 20)
+
 /* scale of obj (a split's x, or the root "/") into *scale if it has one. */
 static int read_scale(struct sn_h5 *h, const char *obj, float *scale, bool *found)
 {
@@ -191,10 +197,10 @@ static int read_prep(struct sn_dataset *d, const char *xp, struct sn_split *s)
  * it is, and the fix of the likeliest mistake. */
 static int bad_y_shape(const char *file, const char *yp, int ny, const size_t *ydims, int ycls)
 {
-    if (ycls == SN_H5_CLASS_FLOAT && ny == 2 && ydims[1] >= (1u << 20))
-        return sn_fail(SN_EINVAL, "%s: %s holds float targets of %zu columns: at most %u a row "
-                       "(a limit set when scratchnet is built, in src/io/dataset.c)", file, yp,
-                       ydims[1], (1u << 20) - 1);
+    if (ycls == SN_H5_CLASS_FLOAT && ny == 2 && ydims[1] >= MAX_TARGETS)
+        return sn_fail(SN_EINVAL, "%s: %s holds float targets of %zu columns: at most %u a row"
+                       SN_BUILD_LIMIT("MAX_TARGETS", "src/io/dataset.c"), file, yp, ydims[1],
+                       MAX_TARGETS - 1);
     char shape[96] = "";
     size_t at = 0;
     for (int i = 0; i < ny && at < sizeof shape; i++)
@@ -297,13 +303,14 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
         if (dims[i] == 0 || dims[i] > (1u << 24))
             return sn_fail(SN_EINVAL, "%s: %s has a bad dimension %zu", file, xp, dims[i]);
         s->shape.d[i - 1] = (int)dims[i];
-        if (!sn_mul_ok(s->row_len, dims[i], &s->row_len) || s->row_len > (1u << 26))
-            return sn_fail(SN_EINVAL, "%s: samples of %s are too large (more than %u elements)",
-                           file, xp, 1u << 26);
+        if (!sn_mul_ok(s->row_len, dims[i], &s->row_len) || s->row_len > MAX_SAMPLE)
+            return sn_fail(SN_EINVAL, "%s: samples of %s are too large (more than %u elements)"
+                           SN_BUILD_LIMIT("MAX_SAMPLE", "src/io/dataset.c"), file, xp, MAX_SAMPLE);
     }
-    if (s->row_len > (1u << 26))
-        return sn_fail(SN_EINVAL, "%s: samples of %s are too large (%zu elements)", file, xp,
-                       s->row_len);
+    if (s->row_len > MAX_SAMPLE)
+        return sn_fail(SN_EINVAL, "%s: samples of %s are too large (%zu elements, more than %u)"
+                       SN_BUILD_LIMIT("MAX_SAMPLE", "src/io/dataset.c"), file, xp, s->row_len,
+                       MAX_SAMPLE);
     s->x_u8 = cls == SN_H5_CLASS_INT;
 
     rc = hy ? sn_h5_info(d->f, yp, &ny, ydims, &ycls, &ysize) : SN_OK;
@@ -317,7 +324,7 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
                            xp, s->n);
         if (ny == 1 && ycls == SN_H5_CLASS_INT) {
             s->y_int = true;
-        } else if (ny == 2 && ycls == SN_H5_CLASS_FLOAT && ydims[1] >= 1 && ydims[1] < (1u << 20)) {
+        } else if (ny == 2 && ycls == SN_H5_CLASS_FLOAT && ydims[1] >= 1 && ydims[1] < MAX_TARGETS) {
             s->y_int = false;
             s->y_k = (int)ydims[1];
         } else {
@@ -473,7 +480,7 @@ int sn_dataset_from_memory(const char *name, struct sn_shape shape, const float 
 {
     *out = NULL;
     size_t L = sn_shape_len(&shape);
-    if (n == 0 || n > INT32_MAX || L == 0 || L > (1u << 26))
+    if (n == 0 || n > INT32_MAX || L == 0 || L > MAX_SAMPLE)
         return sn_fail(SN_EINVAL, "%s: a dataset of %zu rows of %zu values cannot be made", name,
                        n, L);
     struct sn_dataset *d = calloc(1, sizeof *d);

@@ -485,7 +485,7 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return sn_fs_open_failed(path, errno, NULL);
-    struct stat st;
+    struct stat st = { 0 };
     int rc = fstat(fd, &st) != 0 ? sn_fail(SN_EINVAL, "%s: cannot read the %s: %s", path, what,
                                            strerror(errno))
                                  : check_stat(path, what, max_bytes, &st);
@@ -494,12 +494,12 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
     FILE *f = rc ? NULL : fdopen(fd, "rb");
     if (!rc && !f)
         rc = sn_fail(SN_ENOMEM, "out of memory");
+    if (size)   /* on a refusal too: the caller may say the way out */
+        *size = (size_t)st.st_size;
     if (rc) {
         close(fd);
         return rc;
     }
-    if (size)
-        *size = (size_t)st.st_size;
     *out = f;
     return SN_OK;
 }

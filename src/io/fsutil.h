@@ -85,7 +85,8 @@ double sn_peak_rss_mb(void);
 /* Inputs are regular files: open path for reading only if it is one (a
  * FIFO, a device such as /dev/zero, a folder or a socket is refused
  * without blocking: the open itself does not wait for a FIFO's writer)
- * of at most max_bytes bytes.  *size gets its size (may be NULL).
+ * of at most max_bytes bytes.  *size gets its size (may be NULL; set on a
+ * refusal too, 0 when it could not be known).
  * SN_EINVAL naming path and what it is ("what": "model file", "image"). */
 int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE **out,
                      size_t *size);

@@ -1857,7 +1857,9 @@ static int open_attr(struct sn_h5 *f, const char *path, const char *name, hid_t 
     if (dense > SN_H5_MAX_ATTR_BYTES)
         return sn_fail(SN_EINVAL, "%s: the attributes of %s are more than %d or take more than "
                        "%d MB (libhdf5 reads them whole to look at any; a per-feature mean and "
-                       "std of up to %d float64 values each fit)", f->path, path, SN_H5_MAX_ATTRS,
+                       "std of up to %d float64 values each fit)"
+                       SN_BUILD_LIMIT("SN_H5_MAX_ATTRS, SN_H5_MAX_ATTR_BYTES", "src/io/h5.h"),
+                       f->path, path, SN_H5_MAX_ATTRS,
                        (int)(SN_H5_MAX_ATTR_BYTES >> 20), SN_H5_MAX_NORM);
     if (!sn_h5_exists(f, path) || H5Aexists_by_name(f->id, path, name, H5P_DEFAULT) <= 0)
         return sn_fail(SN_EINVAL, "%s: attribute %s of %s is missing", f->path, name, path);

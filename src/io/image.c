@@ -45,7 +45,8 @@ static int check_size(const char *path, const char *kind, long long w, long long
 {
     if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE)
         return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels (height x width, as every size "
-                       "scratchnet prints): each side must be 1 to %d", path, kind, h, w, MAX_SIDE);
+                       "scratchnet prints): each side must be 1 to %d"
+                       SN_BUILD_LIMIT("MAX_SIDE", "src/io/image.c"), path, kind, h, w, MAX_SIDE);
     if ((unsigned long long)w * (unsigned long long)h > max_pixels)
         return sn_fail(SN_EINVAL, "%s: %s of %lldx%lld pixels (height x width) is more than the "
                        "limit of %zu pixels (--max-pixels raises it)", path, kind, h, w,
@@ -96,7 +97,9 @@ static int check_png_idat(FILE *f, const char *path, int *colour_type)
         const uint32_t len = be32(b);
         if (++chunks > PNG_MAX_CHUNKS)
             return sn_fail(SN_EINVAL, "%s: PNG of more than %d chunks (encoders write one per "
-                           "8 KiB of pixel data or more): crafted?", path, PNG_MAX_CHUNKS);
+                           "8 KiB of pixel data or more): crafted?"
+                           SN_BUILD_LIMIT("PNG_MAX_CHUNKS", "src/io/image.c"), path,
+                           PNG_MAX_CHUNKS);
         const long long left = bytes_left(f);
         if (left >= 0 && (long long)len + 4 > left) {
             char type[5];
@@ -126,7 +129,8 @@ static int check_png_idat(FILE *f, const char *path, int *colour_type)
                       memcmp(b + 4, "iCCP", 4) == 0) && (ztext += len) > PNG_MAX_ZTEXT)
             return sn_fail(SN_EINVAL, "%s: PNG holds more than %llu bytes of compressed text and "
                            "colour profile (zTXt, iTXt, iCCP) before its pixels, which libpng "
-                           "would inflate (a decompression bomb?)", path,
+                           "would inflate (a decompression bomb?)"
+                           SN_BUILD_LIMIT("PNG_MAX_ZTEXT", "src/io/image.c"), path,
                            (unsigned long long)PNG_MAX_ZTEXT);
         if (memcmp(b + 4, "IEND", 4) == 0 || fseek(f, (long)len + 4, SEEK_CUR) != 0)
             break;

@@ -109,7 +109,8 @@ int sn_modelfile_read(const char *path, char **text)
     }
     if (n > MAX_FILE_BYTES) {
         free(buf);
-        return sn_fail(SN_EINVAL, "%s: model file is larger than 1 MiB", path);
+        return sn_fail(SN_EINVAL, "%s: model file is larger than 1 MiB"
+                       SN_BUILD_LIMIT("MAX_FILE_BYTES", "src/io/modelfile.c"), path);
     }
     if (memchr(buf, '\0', n)) {
         /* UTF-32 or UTF-16, with a byte-order mark or without */
@@ -279,7 +280,8 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (s->n_kv == MAX_KEYS) {
         perr(p, p->line, SN_EINVAL, "[%s] has more than %d keys, more than any section takes: "
-             "are some misspelt? (docs/FORMATS.md lists each section's keys)", s->word, MAX_KEYS);
+             "are some misspelt? (docs/FORMATS.md lists each section's keys)"
+             SN_BUILD_LIMIT("MAX_KEYS", "src/io/modelfile.c"), s->word, MAX_KEYS);
         return 0;
     }
     if (s->n_kv == s->cap_kv) {
@@ -296,7 +298,8 @@ static int handler(void *user, const char *section, const char *name, const char
     memset(kv, 0, sizeof *kv);
     if (strlen(name) >= sizeof kv->key || strlen(value) >= sizeof kv->value) {
         perr(p, p->line, SN_EINVAL, "key or value is too long (keys up to %d bytes, values up "
-             "to %d)", SN_NAME_LEN - 1, MAX_VALUE - 1);
+             "to %d%s)", SN_NAME_LEN - 1, MAX_VALUE - 1,
+             "; build limits: SN_NAME_LEN in src/core/layer.h, MAX_VALUE in src/io/modelfile.c");
         return 0;
     }
     snprintf(kv->key, sizeof kv->key, "%s", name);
