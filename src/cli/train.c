@@ -69,7 +69,7 @@ static const char usage[] =
     "  --eval-every N        evaluate the test split after every N-th epoch and\n"
     "                        after the run's last (default 1: every epoch)\n"
     "  --cache-mb N          hold train and test in memory (as stored: uint8 stays\n"
-    "                        uint8) when they fit in N MB per rank (default 4096);\n"
+    "                        uint8) when they fit in N MiB per rank (default 4096);\n"
     "                        0 = read each batch from the file\n"
     "  --accumulate K        split each rank's share of a step into K micro-batches\n"
     "                        (less activation memory; the same step up to batchnorm\n"
@@ -495,6 +495,10 @@ static void print_plan(const struct train_flags *f, const struct run *r)
         cli_printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", p.optim_states,
                    p.optim_len, (double)p.optim_states * (double)p.optim_len * 4.0 / 1048576.0,
                    f->shard ? ", sharded over the ranks" : "");
+    cli_printf(p.data_held ? "data: train and test held in memory (%.1f MiB per rank; "
+                             "--cache-mb %ld)\n"
+                           : "data: read per batch from the file (train and test take %.1f MiB; "
+                             "--cache-mb %ld)\n", p.data_mib, f->cache_mb);
     struct sn_dist_hosts h;
     sn_dist_hosts(&h);
     if (sn_dist_size() == 1)

@@ -724,7 +724,7 @@ int sn_dataset_cache(struct sn_dataset *d, const struct sn_split *cs)
     void *x = sn_alloc_bytes_unzeroed(x_bytes ? x_bytes : 1);   /* read whole below */
     void *y = sn_alloc_bytes_unzeroed(y_len ? y_len * 4 : 1);
     int rc = x && y ? SN_OK
-                    : sn_fail(SN_ENOMEM, "%s: out of memory to hold %s in memory (%zu MB)",
+                    : sn_fail(SN_ENOMEM, "%s: out of memory to hold %s in memory (%zu MiB)",
                               sn_h5_path(d->f), s->name, (x_bytes + 4 * y_len) >> 20);
     /* in blocks: HDF5's own conversion buffers stay small */
     const size_t block = 8192;

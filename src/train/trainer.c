@@ -191,6 +191,7 @@ static int hold_data(struct sn_trainer *t, int rc, const char *data_name)
     const double bytes = (t->train ? (double)sn_dataset_cache_bytes(t->train) : 0.0) +
                          (t->test ? (double)sn_dataset_cache_bytes(t->test) : 0.0);
     const double half = sn_memory_half();
+    t->data_bytes = bytes;
     const bool asked = bytes <= t->o.cache_mb * 1048576.0, room = !(half > 0 && bytes > half);
     double no[2] = { rc != SN_OK, asked && room ? 0.0 : 1.0 };
     int drc = sn_dist_allreduce_sum_f64(no, 2);
@@ -198,7 +199,7 @@ static int hold_data(struct sn_trainer *t, int rc, const char *data_name)
         return rc ? rc : drc;
     if (no[1] > 0) {   /* one rank's --cache-mb or memory: no rank holds them */
         if (asked)
-            sn_trainer_warn(t, "%s: train and test take %.0f MB, more than half of the memory "
+            sn_trainer_warn(t, "%s: train and test take %.0f MiB, more than half of the memory "
                             "%s may use (a cgroup's or ulimit -v's limit, or the machine's): "
                             "every rank reads per batch from the file", data_name,
                             bytes / 1048576.0,
@@ -219,6 +220,7 @@ static int hold_data(struct sn_trainer *t, int rc, const char *data_name)
         if (t->test)
             sn_dataset_uncache(t->ds, t->test);
     }
+    t->data_held = failed[1] == 0;
     return SN_OK;
 }
 
@@ -587,4 +589,6 @@ void sn_trainer_plan(const struct sn_trainer *t, struct sn_train_plan *out)
     out->skipped_per_epoch = t->train->n % (size_t)t->net.batch;
     out->optim_states = t->opt.n_states;
     out->optim_len = t->opt.len;
+    out->data_mib = t->data_bytes / 1048576.0;
+    out->data_held = t->data_held;
 }

@@ -80,7 +80,7 @@ struct sn_train_opts {
     int64_t steps;           /* stop after this many optimizer steps in all; 0: none */
     bool no_shuffle;         /* keep file order */
     int accumulate;          /* micro-batches per step (>= 1) */
-    double cache_mb;         /* hold the splits in memory when they fit in this many MB */
+    double cache_mb;         /* hold the splits in memory when they fit in this many MiB */
     const char *init;        /* weights to start from (by layer name), or NULL */
     int eval_every;          /* the test split every N epochs and at the run's end */
     /* checkpoints */
@@ -225,6 +225,8 @@ struct sn_train_plan {
     size_t skipped_per_epoch;
     int optim_states;
     size_t optim_len;
+    double data_mib;         /* train and test as stored, per rank */
+    bool data_held;          /* in memory, or read per batch from the file */
 };
 void sn_trainer_plan(const struct sn_trainer *t, struct sn_train_plan *out);
 

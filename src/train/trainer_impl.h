@@ -25,6 +25,8 @@ struct sn_trainer {
     size_t in_len;
     int64_t steps_per_epoch, end_step;
     bool bound_steps, bound_epochs;
+    double data_bytes;             /* train and test as stored, per rank */
+    bool data_held;                /* held in memory (else read per batch) */
     /* a step's buffers, all sized at creation */
     int32_t *perm[2], *rows;       /* two epochs' permutations (one without prefetch) */
     int64_t perm_of[2];            /* the epoch each was drawn for (-1: none) */

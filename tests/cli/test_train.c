@@ -82,7 +82,8 @@ static char *out_text(void) { return sn_test_slurp(sn_test_path("out.txt")); }
 static char *err_text(void) { return sn_test_slurp(sn_test_path("err.txt")); }
 
 /* Progress: plain lines every N steps without a terminal, one redrawn line
- * on a pseudo-terminal (script(1) provides one), nothing with --quiet. */
+ * on a pseudo-terminal (script(1) provides one), nothing with --quiet; the
+ * header says whether the data is held in memory. */
 static void test_train_progress(void **state)
 {
     (void)state;
@@ -99,6 +100,16 @@ static void test_train_progress(void **state)
     assert_null(strchr(out, '\r'));
     assert_non_null(strstr(out, "[####################]"));   /* the epoch's last step */
     assert_non_null(strstr(out, "epoch 1/1  step"));            /* then the epoch line */
+    /* the header says the data is held in memory (the default --cache-mb) */
+    assert_non_null(strstr(out, "\ndata: train and test held in memory (0.0 MiB per rank; "
+                                "--cache-mb 4096)\n"));
+    free(out);
+    rc = sn_test_run(BIN " train --model %s --data %s --steps 1 --threads 1 --cache-mb 0",
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    assert_non_null(strstr(out, "\ndata: read per batch from the file (train and test take "
+                                "0.0 MiB; --cache-mb 0)\n"));
     free(out);
 
     rc = sn_test_run("script -qec \"" BIN " train --model %s --data %s --epochs 2 --threads 1\" "
