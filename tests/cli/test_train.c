@@ -720,9 +720,17 @@ static void test_train_init_replaced_head(void **state)
     char *err = err_text();
     assert_non_null(strstr(err, "no parameter of this model's layers is in the file"));
     free(err);
+}
 
+/* convert subset: the classes asked, so many rows each, /val as /test,
+ * the source kept; too many asked per class or a split to act on missing
+ * is said. */
+static void test_train_convert_subset(void **state)
+{
+    (void)state;
+    struct sn_h5 *f;
     /* convert subset: classes 1-2, 10 training rows each, all their test rows */
-    rc = sn_test_run(BIN " convert subset %s --classes 1-2 --per-class 10 -o %s",
+    int rc = sn_test_run(BIN " convert subset %s --classes 1-2 --per-class 10 -o %s",
                      sn_test_path("blobs.h5"), sn_test_path("sub.h5"));
     assert_int_equal(rc, 0);
     assert_int_equal(sn_h5_open(sn_test_path("sub.h5"), &f), SN_OK);
@@ -765,9 +773,19 @@ static void test_train_init_replaced_head(void **state)
     rc = sn_test_run(BIN " convert subset %s --classes 1-2 --per-class 100000 -o %s",
                      sn_test_path("blobs.h5"), sn_test_path("sub3.h5"));
     assert_int_equal(rc, 0);
-    err = err_text();
+    char *err = err_text();
     assert_non_null(strstr(err, "warning: /train: class 1 has "));
     assert_non_null(strstr(err, "fewer than the 100000 asked per class: all of them are kept"));
+    free(err);
+    /* --test-per-class on data with /train alone: said, the subset written */
+    two_class_data(sn_test_path("trainonly.h5"), (const char *const[]){ "a", "b" }, 2);
+    rc = sn_test_run(BIN " convert subset %s --classes 1 --test-per-class 3 -o %s",
+                     sn_test_path("trainonly.h5"), sn_test_path("sub4.h5"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_non_null(strstr(err, "warning: --test-per-class 3: "));
+    assert_non_null(strstr(err, "trainonly.h5 has no /test or /val split; the output holds "
+                                "/train alone"));
     free(err);
 }
 
@@ -3321,6 +3339,7 @@ int main(void)
         cmocka_unit_test(test_train_predict_image_binary),
         cmocka_unit_test(test_train_test_flip),
         cmocka_unit_test(test_train_init_replaced_head),
+        cmocka_unit_test(test_train_convert_subset),
         cmocka_unit_test(test_train_overlap_bitwise),
         cmocka_unit_test(test_train_compress_where_nothing_is_sent),
         cmocka_unit_test(test_train_overlap_lstm),
