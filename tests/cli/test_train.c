@@ -11,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hdf5.h>
+#include <zlib.h>
+
 #include "core/status.h"
 #include "io/h5.h"
 
@@ -1897,6 +1900,73 @@ static void test_train_not_learnt_warned(void **state)
     free(err);
 }
 
+/* big.h5: 1,100 zero images of 512x1024 bytes (550 MiB as stored, a few
+ * MB on disk: each row is a chunk of deflated zeros, deflated once and
+ * written as it is to every chunk), labels 0 and 1. */
+static void write_big_images(const char *path)
+{
+    enum { ROWS = 1100, H = 512, W = 1024 };
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t xd[4] = { ROWS, 1, H, W }, chunk[4] = { 1, 1, H, W }, yd = ROWS;
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 4, chunk);
+    H5Pset_deflate(pl, 1);
+    hid_t g = H5Gcreate2(f, "/train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sx = H5Screate_simple(4, xd, NULL), sy = H5Screate_simple(1, &yd, NULL);
+    hid_t dx = H5Dcreate2(f, "/train/x", H5T_NATIVE_UINT8, sx, H5P_DEFAULT, pl, H5P_DEFAULT);
+    hid_t dy = H5Dcreate2(f, "/train/y", H5T_NATIVE_INT32, sy, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    uint8_t *zero = calloc((size_t)H * W, 1), packed[4096];
+    uLongf len = sizeof packed;
+    assert_non_null(zero);
+    assert_int_equal(compress2(packed, &len, zero, (uLong)H * W, 1), Z_OK);
+    for (hsize_t r = 0; r < ROWS; r++) {
+        hsize_t at[4] = { r, 0, 0, 0 };
+        assert_true(H5Dwrite_chunk(dx, H5P_DEFAULT, 0, at, len, packed) >= 0);
+    }
+    int32_t y[ROWS];
+    for (int i = 0; i < ROWS; i++)
+        y[i] = i % 2;
+    assert_true(H5Dwrite(dy, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    free(zero);
+    H5Dclose(dx);
+    H5Dclose(dy);
+    H5Sclose(sx);
+    H5Sclose(sy);
+    H5Gclose(g);
+    H5Pclose(pl);
+    assert_true(H5Fclose(f) >= 0);
+}
+
+/* Data larger than half of what the process may use (ulimit -v) is read
+ * per batch, said in a warning and in the header; the run trains (it was
+ * refused for want of memory).  Not under the sanitizers, which reserve
+ * terabytes of address space. */
+static void test_train_reads_per_batch_under_limit(void **state)
+{
+    (void)state;
+    if (getenv("SN_SANITIZE"))
+        skip();
+    write_big_images(sn_test_path("big.h5"));
+    write_text(sn_test_path("big.cfg"), "[net]\ninput = 1,512,1024\nbatch = 8\n"
+                                        "[avgpool]\nsize = 16\n[dense]\nunits = 2\n");
+    int rc = sn_test_run("ulimit -v 1000000 && OMP_NUM_THREADS=1 timeout -k 5 120 " BIN " train "
+                         "--model %s --data %s --steps 3 --threads 1 --out %s",
+                         sn_test_path("big.cfg"), sn_test_path("big.h5"),
+                         sn_test_path("bigw.h5"));
+    char *out = out_text(), *err = err_text();
+    if (rc != 0 || !strstr(err, "warning: ") ||
+        !strstr(err, "big.h5: train and test take 550 MiB, more than half of the memory this "
+                     "process may use (a cgroup's or ulimit -v's limit, or the machine's): every "
+                     "rank reads per batch from the file") ||
+        !strstr(out, "\ndata: read per batch from the file (train and test take 550.0 MiB; "
+                     "--cache-mb 4096)\n") || !strstr(out, "wrote "))
+        fail_msg("exit %d\nstdout: %s\nstderr: %s", rc, out, err);
+    free(out);
+    free(err);
+    remove(sn_test_path("big.h5"));
+}
+
 /* Under a tight ulimit -v, the HDF5 probe's child (the program started
  * again to open a file first) may find too little room: a good file is
  * then "cannot check it ... (ulimit -v)", exit 1, never "damaged".  The
@@ -3356,6 +3426,7 @@ int main(void)
         cmocka_unit_test(test_eval_checkpoint_uses_average),
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),
+        cmocka_unit_test(test_train_reads_per_batch_under_limit),
         cmocka_unit_test(test_train_busy_cores_warned),
         cmocka_unit_test(test_train_pipe_and_file_limit),
         cmocka_unit_test(test_train_tight_limit_not_damaged),
