@@ -124,7 +124,11 @@ class Net(nn.Module):
                 if "from" in kv else [index - 1]
             shape = shapes[srcs[0]]
             module, out, flat = self._layer(word, kv, shape, [shapes[s] for s in srcs])
-            self.layers[key_of(name)] = module
+            key = key_of(name)
+            if key in self.layers:   # a.b and a__b: one module name in PyTorch
+                raise ValueError("model file: layers %r and %r are both %r in PyTorch: rename one"
+                                 % (self.names[list(self.layers).index(key)], name, key))
+            self.layers[key] = module
             self.kinds.append(word)
             self.names.append(name)
             self.inputs.append(srcs)
