@@ -98,7 +98,11 @@ static int check_init_meta(const struct sn_trainer *t, struct sn_h5 *f, const ch
         rc = sn_weights_check_meta(f, path, m, &net);
     else if (parsed == SN_EINTR || parsed == SN_ENOMEM)   /* a stop, not the text */
         rc = parsed;
-    else if (!rc)
+    if (parsed != SN_OK && !rc && text)   /* weights of another tool may carry any text */
+        sn_trainer_warn(t, "%s: its /model cfg is no model this scratchnet reads (%s): its "
+                        "classes and input preparation are checked against this run's model",
+                        path, sn_errmsg());
+    if (parsed != SN_OK && !rc)
         rc = sn_weights_check_meta(f, path, t->m, &t->net);
     sn_model_destroy(m);
     free(text);

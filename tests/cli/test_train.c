@@ -596,7 +596,8 @@ static void two_class_data(const char *path, const char *const *names, size_t n)
 
 /* --init of weights trained on other class names warns, as eval does, when
  * it loads their output layer (its outputs mean the file's classes), not
- * when the head is new. */
+ * when the head is new; parameters alone load, and a model text the
+ * parser refuses is said. */
 static void test_train_init_other_classes(void **state)
 {
     (void)state;
@@ -634,28 +635,38 @@ static void test_train_init_other_classes(void **state)
     free(err);
     /* parameters alone, as another tool writes them (no /model, no model
      * text): --init loads them by name, as eval takes them with --model */
-    struct sn_h5 *f;
-    assert_int_equal(sn_h5_create(sn_test_path("paramsonly.h5"), &f), SN_OK);
-    float v[32];
-    for (int i = 0; i < 32; i++)
-        v[i] = 0.01f * (float)(i % 7);
-    const size_t w0[2] = { 4, 8 }, b0[1] = { 4 }, w1[2] = { 2, 4 }, b1[1] = { 2 };
-    assert_int_equal(sn_h5_write(f, "/params/dense0/weight", 2, w0, SN_H5_F32, v), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/params/dense0/bias", 1, b0, SN_H5_F32, v), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/params/dense1/weight", 2, w1, SN_H5_F32, v), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/params/dense1/bias", 1, b1, SN_H5_F32, v), SN_OK);
-    assert_int_equal(sn_h5_close(f), SN_OK);
     write_text(sn_test_path("two.cfg"), "[net]\ninput = 1,2,4\nbatch = 20\n[dense]\nunits = 4\n"
                "activation = relu\n[dense]\nunits = 2\n");
-    rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --threads 1",
-                     sn_test_path("two.cfg"), sn_test_path("cars.h5"),
-                     sn_test_path("paramsonly.h5"));
-    char *out = out_text();
-    err = err_text();
-    if (rc || !strstr(out, "init: 4 parameter arrays from"))
-        fail_msg("--init of parameters alone: exit %d: %s%s", rc, out, err);
-    free(out);
-    free(err);
+    for (int k = 0; k < 2; k++) {   /* and with a model text this parser refuses: said */
+        const char *name = k ? "paramsbadcfg.h5" : "paramsonly.h5";
+        struct sn_h5 *f;
+        assert_int_equal(sn_h5_create(sn_test_path(name), &f), SN_OK);
+        float v[32];
+        for (int i = 0; i < 32; i++)
+            v[i] = 0.01f * (float)(i % 7);
+        const size_t w0[2] = { 4, 8 }, b0[1] = { 4 }, w1[2] = { 2, 4 }, b1[1] = { 2 };
+        assert_int_equal(sn_h5_write(f, "/params/dense0/weight", 2, w0, SN_H5_F32, v), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/params/dense0/bias", 1, b0, SN_H5_F32, v), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/params/dense1/weight", 2, w1, SN_H5_F32, v), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/params/dense1/bias", 1, b1, SN_H5_F32, v), SN_OK);
+        if (k) {
+            assert_int_equal(sn_h5_mkgroup(f, "/model"), SN_OK);
+            assert_int_equal(sn_h5_attr_set_str(f, "/model", "cfg", "[net\ngarbage\n"), SN_OK);
+        }
+        assert_int_equal(sn_h5_close(f), SN_OK);
+        rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --threads 1",
+                         sn_test_path("two.cfg"), sn_test_path("cars.h5"), sn_test_path(name));
+        char *out = out_text();
+        err = err_text();
+        const bool said = strstr(err, "paramsbadcfg.h5: its /model cfg is no model this "
+                                      "scratchnet reads (") &&
+                          strstr(err, ":1: section header without ']'): its classes and input "
+                                      "preparation are checked against this run's model");
+        if (rc || !strstr(out, "init: 4 parameter arrays from") || said != (k == 1))
+            fail_msg("--init of %s: exit %d: %s%s", name, rc, out, err);
+        free(out);
+        free(err);
+    }
 }
 
 /* Fine-tuning: --init loads the layers whose shapes match, re-initialises
