@@ -164,6 +164,23 @@ static int check_norm_range(struct sn_dataset *d, const char *xp, const struct s
     return SN_OK;
 }
 
+/* The root's scale, mean and std, read and checked where a split's own
+ * win too: a root value that is no number is damage in the file (a split
+ * without attributes of its own, /val added later, would take it). */
+static int check_root_prep(struct sn_dataset *d, const char *xp, int want, const char *unit,
+                           const struct sn_split *s)
+{
+    float scale;
+    bool found;
+    int rc = read_scale(d->f, "/", &scale, &found);
+    struct sn_split root = { .shape = s->shape };
+    if (!rc)
+        rc = read_norm(d->f, "/", xp, want, unit, &root, &found);
+    free(root.mean);
+    free(root.std);
+    return rc;
+}
+
 /* The preparation of split s (x at xp): its own attributes, else the
  * root's, else scale 1 and no mean/std.  Values per channel C for (C,H,W)
  * samples (C = the first of 3 or more dimensions), per feature F (the
@@ -188,6 +205,8 @@ static int read_prep(struct sn_dataset *d, const char *xp, struct sn_split *s)
         rc = read_norm(d->f, "/", xp, want, unit, s, &found);
         s->norm_from = found ? SN_PREP_FILE : SN_PREP_DEFAULT;
     }
+    if (!rc && (s->scale_from == SN_PREP_SPLIT || s->norm_from == SN_PREP_SPLIT))
+        rc = check_root_prep(d, xp, want, unit, s);
     /* channel c covers elements [c*L/C, (c+1)*L/C); feature f every F-th */
     s->norm_inner = s->n_norm <= 1 ? s->row_len : image ? s->row_len / (size_t)want : 1;
     return rc ? rc : check_norm_range(d, xp, s);

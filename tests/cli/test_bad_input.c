@@ -1230,6 +1230,8 @@ static void hostile_weights(void)
     with_attr("wimg.h5", "scalenan.h5", "/model", "input_scale", NAN);
     with_attr("wimg.h5", "scalebig.h5", "/model", "input_scale", 1e300);
     with_attr_as("blobs.h5", "scale300.h5", "/", "scale", 1e300, false);
+    with_attr_as("trainscale.h5", "ownscale.h5", "/test/x", "scale", 0.5, false);
+    with_attr_as("ownscale.h5", "rootnan.h5", "/", "scale", NAN, false);
     sn_test_write_blobs(fx_path("norm1.h5"), (struct sn_test_blobs){ .root_norm = 1 });
     with_attr_as("norm1.h5", "mean300.h5", "/", "mean", 1e300, false);
     with_attr_as("norm1.h5", "stdtiny.h5", "/", "std", 1e-300, false);
