@@ -231,6 +231,10 @@ void cli_undo_outputs(const char *file, bool file_created, const char *dir, cons
  * is out of range or an address-space limit leaves no room for them. */
 int cli_setup_threads(long requested, int *threads);
 
+/* OMP_NUM_THREADS's count into *n (0 when unset), refused as
+ * cli_setup_threads refuses it (said). */
+int cli_env_threads(int *n);
+
 /* Collective: rank 0 prints rank, host, threads and pid of every rank. */
 int cli_print_ranks(int threads);
 

@@ -895,6 +895,14 @@ static void warn_oversubscribed(int n)
                 bound ? have : (have / local > 0 ? have / local : 1));
 }
 
+int cli_env_threads(int *n)
+{
+    int rc;
+    if (!omp_threads_of(getenv("OMP_NUM_THREADS"), n, &rc))
+        *n = 0;
+    return rc;
+}
+
 int cli_setup_threads(long requested, int *threads)
 {
     int n, rc = SN_OK;

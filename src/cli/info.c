@@ -348,8 +348,11 @@ int sn_cmd_info(int argc, char **argv)
     if (!rc)
         rc = sn_modelfile_parse(text, model ? model : weights, &net, &m);
     size_t limit;
+    int env_threads;
     if (!rc)   /* refused as train refuses it, before the table */
         rc = sn_model_max_bytes(&limit);
+    if (!rc && !threads)
+        rc = cli_env_threads(&env_threads);
     if (!(code = cli_agree(rc)) && sn_dist_rank() == 0) {
         if (model)
             cli_warn_input_order(&m->in_shape, model);
