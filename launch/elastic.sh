@@ -13,9 +13,10 @@
 # `--resume auto` (in place of any --resume given; a job started with
 # --resume FILE restarts from FILE while DIR holds no checkpoint), up to N times (default
 # 3).  Each start takes the largest rank count that divides the global
-# batch (train --batch, else the model file's [net] batch) with at most the
-# hostfile's slots on each answering node, so every rank keeps the same
-# share B/P and the global batch B, which is what the checkpoint continues
+# batch (train --batch, else the model file's [net] batch) into shares
+# that --accumulate divides, with at most the hostfile's slots on each
+# answering node, so every rank keeps the same share B/P and the global
+# batch B, which is what the checkpoint continues
 # exactly (another world size at the same global batch resumes the same
 # run; docs/CLUSTER.md).  Each restart is one line on stderr: its time,
 # number, the nodes kept and dropped, the world size and the step it
@@ -62,23 +63,24 @@ read_hostfile "$hostfile" || exit 2
 # What the restarts need from scratchnet's arguments; `rest` is the
 # arguments without --resume, for the restarts to add their own.
 # scratchnet takes --flag VALUE and --flag=VALUE alike.
-first=("$@") ckdir="" every="" batch="" model="" resume="" rest=()
+first=("$@") ckdir="" every="" batch="" accum=1 model="" resume="" rest=()
 note() {   # note FLAG VALUE: what the restarts need to know
     case "$1" in
     --checkpoint-dir) ckdir=$2 ;;
     --checkpoint-every) every=$2 ;;
     --batch) batch=$2 ;;
+    --accumulate) accum=$2 ;;
     --model) model=$2 ;;
     esac
 }
 while [ $# -gt 0 ]; do
     case "$1" in
-    --checkpoint-dir|--checkpoint-every|--batch|--model|--resume)
+    --checkpoint-dir|--checkpoint-every|--batch|--accumulate|--model|--resume)
         [ $# -ge 2 ] || die "$1 needs a value"
         [ "$1" = --resume ] && { resume=$2; shift 2; continue; }
         note "$1" "$2"
         rest+=("$1" "$2"); shift 2 ;;
-    --checkpoint-dir=*|--checkpoint-every=*|--batch=*|--model=*)
+    --checkpoint-dir=*|--checkpoint-every=*|--batch=*|--accumulate=*|--model=*)
         note "${1%%=*}" "${1#*=}"
         rest+=("$1"); shift ;;
     --resume=*) resume=${1#--resume=}; shift ;;
@@ -110,6 +112,15 @@ fi
 v=$(whole "$batch" 1 9999999999) ||
     die "the global batch must be a whole number from 1 to 9999999999, got '$batch'"
 batch=$v
+# each rank's share must split into --accumulate micro-batches: the world
+# size P must divide B / accumulate, or scratchnet refuses the start
+v=$(whole "$accum" 1 9999999999) ||
+    die "--accumulate must be a whole number from 1 to 9999999999, got '$accum'"
+accum=$v
+[ $((batch % accum)) = 0 ] ||
+    die "--accumulate $accum does not divide the global batch $batch: no rank count can run it"
+share=""
+[ "$accum" = 1 ] || share=" into shares --accumulate $accum divides"
 
 # place B: the world size for the answering nodes in `alive`: the largest
 # hosts x ranks-per-host (at most `per`) that divides B, more hosts first.
@@ -191,7 +202,7 @@ while :; do
         echo "$me: no node of $hostfile answers (AGENT=$AGENT); ending with the job's status $status" >&2
         exit "$status"
     fi
-    place "$batch" || die "no rank count divides the global batch $batch"
+    place "$((batch / accum))" || die "no rank count divides the global batch $batch"
     # a stop that came while the nodes were asked: nothing more is started
     if [ -n "$stopped" ] && [ "$restart" = 0 ]; then
         echo "$me: SIG$stopped before the job started: nothing started" >&2
@@ -207,7 +218,7 @@ while :; do
              "$((use_hosts * use_per)) ($use_hosts x $use_per), global batch $batch; $(resumes_from)" >&2
     elif [ -n "$lost" ] || [ "$((use_hosts * use_per))" != "$((per * ${#nodes[@]}))" ]; then
         echo "$me: starting on ${alive[*]:0:use_hosts}: $use_hosts x $use_per rank(s), the most that" \
-             "divide the global batch $batch on the nodes that answer; no answer from: ${lost:-none}" >&2
+             "divide the global batch $batch$share on the nodes that answer; no answer from: ${lost:-none}" >&2
     fi
     "$here/launch/cluster.sh" "$tmp/hosts" "${args[@]}" &
     job=$!

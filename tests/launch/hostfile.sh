@@ -156,6 +156,23 @@ st=$?
 [ "$st" = 0 ] && [ "$(sed -n 2p "$t/calls")" = "train --batch 4 --checkpoint-dir $t/ck --checkpoint-every 1 --resume $t/from.h5" ] &&
     grep -qF "resumes from $t/from.h5, as the job did (no checkpoint in $t/ck yet)" "$t/err" ||
     bad "elastic.sh restart of a --resume FILE job: exit $st, calls: $(cat "$t/calls"): $(tail -2 "$t/err")"
+# the world size also lets --accumulate split each rank's share: a global
+# batch of 32 in micro-batches of 32 runs at 1 rank of 3 slots (2 ranks
+# were started, which scratchnet refuses, and the job ended); an
+# --accumulate that divides no share is refused before any start
+printf '#!/bin/bash\necho "$OMPI_COMM_WORLD_SIZE" >> "%s/sizes"\n' "$t" > "$t/size_of"
+chmod +x "$t/size_of"
+printf 'localhost slots=3\n' > "$t/hosts3"
+rm -f "$t/sizes"
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 AGENT=true BIND=none \
+    SCRATCHNET=$t/size_of bash "$top/launch/elastic.sh" "$t/hosts3" train --batch 32 \
+    --accumulate=32 --checkpoint-dir "$t/ck" --checkpoint-every 1 > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 0 ] && [ "$(cat "$t/sizes")" = 1 ] &&
+    grep -qF "divide the global batch 32 into shares --accumulate 32 divides" "$t/err" ||
+    bad "elastic.sh --accumulate 32 of batch 32: exit $st, sizes $(cat "$t/sizes"): $(tail -2 "$t/err")"
+refused elastic.sh 'n1' "--accumulate 3 does not divide the global batch 32: no rank count can run it" \
+    "$t/hosts" train --batch 32 --accumulate 3 --checkpoint-dir "$t/ck" --checkpoint-every 1
 # no temporary folder: refused before anything is written (the launch's
 # files went into /)
 for script in cluster.sh elastic.sh; do
