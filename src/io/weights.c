@@ -377,7 +377,9 @@ enum sn_file_kind sn_file_kind(const char *path)
         /* what an HDF5 file holds stays unknown when it cannot be checked
          * (a link, damage, a limit): never taken for a file of no kind */
         return signature_kind(path);
-    const bool model = sn_h5_has_attr(f, "/model", "cfg");
+    /* /params without model text is weights too: another tool's, which
+     * eval (--model) and train --init read */
+    const bool model = sn_h5_has_attr(f, "/model", "cfg") || sn_h5_exists(f, "/params");
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS
                         : sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") ||

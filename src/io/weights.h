@@ -91,7 +91,7 @@ int sn_weights_open(const char *path, struct sn_h5 **f);
 enum sn_file_kind {
     SN_FILE_OTHER,     /* not HDF5, unreadable, or neither of these */
     SN_FILE_DATASET,   /* a split's examples: /train/x, /test/x or /val/x */
-    SN_FILE_WEIGHTS,   /* a model's weights (/model cfg) */
+    SN_FILE_WEIGHTS,   /* a model's weights (/model cfg, or /params alone) */
     SN_FILE_CHECKPOINT,   /* a model's weights with its run's state (/state) */
     SN_FILE_UNKNOWN,   /* HDF5 that cannot be checked, or a file that cannot be
                         * read: sn_errmsg() says why */
