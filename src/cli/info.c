@@ -269,13 +269,29 @@ static void print_split(const struct sn_split *s)
                : s->y_k == 1 ? "1 float target" : "float targets", s->scale, prep);
 }
 
+/* The dataset at path as train opens it, else as eval opens a held-out
+ * file of /test or /val alone. */
+static int open_data(const char *path, struct sn_dataset **ds)
+{
+    int rc = sn_dataset_open(path, ds);
+    const char *split[2] = { "test", "val" };
+    for (int i = 0; i < 2 && rc == SN_EINVAL; i++) {
+        char missing[32];
+        snprintf(missing, sizeof missing, "/%s/x is missing", i ? "test" : "train");
+        if (!strstr(sn_errmsg(), missing))
+            break;
+        rc = sn_dataset_open_split(path, split[i], ds);
+    }
+    return rc;
+}
+
 /* What a dataset holds, checked as train and eval check it. */
 static int print_data(const char *path)
 {
     struct sn_dataset *ds = NULL;
     char **names = NULL, *source = NULL;
     size_t n_names = 0;
-    int rc = sn_dataset_open(path, &ds);
+    int rc = open_data(path, &ds);
     const bool inputs_only = rc == SN_EINVAL && strstr(sn_errmsg(), "/y is missing");
     if (inputs_only)   /* a file to predict from: shown, and said to be no training data */
         rc = sn_dataset_open_inputs(path, &ds);
@@ -307,6 +323,9 @@ static int print_data(const char *path)
         if (inputs_only)
             cli_printf("note: a split without y: predict reads the file; train and eval need "
                        "/SPLIT/y\n");
+        else if (!sn_dataset_split(ds, "train"))
+            cli_printf("note: no /train: a held-out file, for eval --split %s and predict; "
+                       "train needs /train\n", sn_dataset_split(ds, "test") ? "test" : "val");
         if (source)
             cli_printf("source: %s\n", cli_line(source));
         else if (why[0])

@@ -1421,7 +1421,18 @@ static void test_train_info(void **state)
         assert_int_equal(sn_h5_write(h, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
         assert_int_equal(sn_h5_write(h, "/val/x", 2, xd, SN_H5_F32, x), SN_OK);
         assert_int_equal(sn_h5_close(h), SN_OK);
+        /* a held-out file: /val alone, as eval --split val reads it */
+        assert_int_equal(sn_h5_create(sn_test_path("heldout.h5"), &h), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/val/x", 2, xd, SN_H5_F32, x), SN_OK);
+        assert_int_equal(sn_h5_write(h, "/val/y", 1, yd, SN_H5_I32, y), SN_OK);
+        assert_int_equal(sn_h5_close(h), SN_OK);
     }
+    rc = sn_test_run(BIN " info --data %s", sn_test_path("heldout.h5"));
+    out = out_text();
+    if (rc != 0 || !strstr(out, "  /val   24 rows of 8 float, int labels, scale 1\n") ||
+        !strstr(out, "note: no /train: a held-out file, for eval --split val and predict"))
+        fail_msg("info --data of a held-out file: exit %d: %s", rc, out);
+    free(out);
     rc = sn_test_run(BIN " info --data %s", sn_test_path("noy.h5"));
     out = out_text();
     if (rc != 0 || !strstr(out, "  /val   24 rows of 8 float, no y, scale 1\n") ||
