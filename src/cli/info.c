@@ -29,7 +29,7 @@ static const char usage[] =
     "       scratchnet info --data D.h5\n"
     "  --ranks P     estimate memory per rank for P ranks (default 1)\n"
     "  --batch B     the global batch to estimate at (default: the model file's)\n"
-    "  --threads T   threads per rank, for the layers' workspace (default:\n"
+    "  --threads T   threads per rank, for the layers' workspace (default, or 0:\n"
     "                OMP_NUM_THREADS, else this machine's cores / P, as train picks)\n"
     "  --data D.h5   the dataset's splits, preparation, class names and source\n";
 
@@ -345,7 +345,7 @@ int sn_cmd_info(int argc, char **argv)
         CLI_STR("model", &model),
         CLI_STR("weights", &weights),
         CLI_INT("ranks", &ranks, 1, 1 << 24),
-        CLI_INT("threads", &threads, 1, CLI_MAX_THREADS),
+        CLI_INT("threads", &threads, 0, CLI_MAX_THREADS),
         CLI_STR("data", &data),
         CLI_INT("batch", &batch, 1, 1 << 24),
     };
@@ -354,7 +354,7 @@ int sn_cmd_info(int argc, char **argv)
         return cli_usage(usage);
     if (!rc && (!model + !weights + !data) != 2)
         rc = sn_fail(SN_EUSAGE, "info needs exactly one of --model, --weights and --data");
-    if (!rc && data && (cli_seen(opts, 6, "ranks") || threads || batch))
+    if (!rc && data && (cli_seen(opts, 6, "ranks") || cli_seen(opts, 6, "threads") || batch))
         rc = sn_fail(SN_EUSAGE, "info --data takes no --ranks, --threads or --batch: they "
                      "size a model");
     if (!rc && data)
