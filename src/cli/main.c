@@ -274,7 +274,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof commands / sizeof commands[0] && !like; i++)
             like = sn_text_near(argv[1], commands[i].name) ? commands[i].name : NULL;
         if (sn_dist_rank() == 0)
-            cli_eprintf("scratchnet: error: unknown command '%s'%s%s%s\n%s", argv[1],
+            cli_eprintf("scratchnet: error: unknown command '%s'%s%s%s\n%s", cli_line(argv[1]),
                         like ? " (did you mean '" : "", like ? like : "", like ? "'?)" : "",
                         usage);
         code = 2;
