@@ -103,7 +103,7 @@ numeric_address() {
 }
 
 read_hostfile() {
-    local line name key tok s ms raw words self="" self_names seen_s seen_ms wv label
+    local line name key tok s ms raw words self="" is_self self_names seen_s seen_ms wv label
     local na
     local -A listed=()
     nodes=() per="" self_node=""
@@ -238,13 +238,16 @@ read_hostfile() {
             return 2
         fi
         listed[$key]=$name
-        case " $self_names " in *" ${name,,} "*|*" $key "*)   # one of this machine's own names
+        is_self=""
+        case " $self_names " in *" ${name,,} "*|*" $key "*) is_self=1 ;; esac   # its own names
+        [ -n "$na" ] && [ "${na%%.*}" = 127 ] && is_self=1   # all of 127/8 reaches this machine
+        if [ -n "$is_self" ]; then
             if [ -n "$self" ]; then
                 echo "$me: $1: nodes $self and $name are both this machine; list it once, with its slots=" >&2
                 return 2
             fi
-            self=$name self_node=$name ;;
-        esac
+            self=$name self_node=$name
+        fi
         nodes+=("$name")
         if [ ${#nodes[@]} -gt 16384 ]; then   # each node is asked for an answer at once
             echo "$me: $1: more than 16384 nodes; a hostfile lists at most 16384" >&2

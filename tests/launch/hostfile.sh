@@ -80,6 +80,11 @@ localhost slots=1' 'nodes 127.1 and localhost are both this machine' "$t/hosts" 
 localhost slots=1' 'nodes 0177.0.0.1 and localhost are both this machine' "$t/hosts" info
     refused $script 'localhost slots=1
 0.0.0.0 slots=1' 'nodes localhost and 0.0.0.0 are both this machine' "$t/hosts" info
+    # every loopback address (127/8, Debian's 127.0.1.1 for the host name)
+    refused $script 'localhost slots=1
+127.0.1.1 slots=1' 'nodes localhost and 127.0.1.1 are both this machine' "$t/hosts" info
+    refused $script '127.2.3.4 slots=1
+0x7f000002 slots=1' 'nodes 127.2.3.4 and 0x7f000002 are both this machine' "$t/hosts" info
     own=$(hostname -I 2>/dev/null | awk '{ print $1 }')
     [ -z "$own" ] || refused $script "$(hostname) slots=1
 $own slots=1" "nodes $(hostname) and $own are both this machine" "$t/hosts" info
