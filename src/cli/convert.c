@@ -49,7 +49,8 @@
     "          images one size;\n"                                                          \
     "          --size HxW fits every image to H x W pixels with predict's resampling (area\n" \
     "          averaging down, bilinear up), in colour if any image is colour\n"            \
-    "          an image of more than --max-pixels pixels (default 67108864) is refused\n"
+    "          an image of more than --max-pixels pixels (default 67108864) is refused,\n"  \
+    "          and so is a --size of more\n"
 #define CIFAR_DOC                                                                            \
     "  cifar10: the official binary batches (data_batch_1.bin .. 5, test_batch.bin);\n"     \
     "          the class names from DIR/batches.meta.txt, one a line, or CIFAR-10's\n"       \
@@ -789,6 +790,10 @@ static int convert_images(int argc, char **argv)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --size: its images are all 32x32");
     if (!rc && size)
         rc = parse_size(size, &fit_h, &fit_w);
+    if (!rc && size && (long)fit_h * fit_w > max_pixels)   /* what it makes, as what it reads */
+        rc = sn_fail(SN_EUSAGE, "--size %dx%d makes images of %ld pixels, more than --max-pixels "
+                     "%ld (raise it to allow them)", fit_h, fit_w, (long)fit_h * fit_w,
+                     max_pixels);
     if (!rc)
         rc = check_source(source);
     if (!rc && (n_pos != 1 || !out))
