@@ -53,13 +53,13 @@ static bool frozen_random(const struct sn_layer *l, const struct sn_param *pr)
                       pr->init == SN_INIT_XAVIER);
 }
 
-/* A frozen layer --init did not load keeps its random initialisation and
- * never trains: in fine-tuning nearly always a name that does not match. */
-static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
-                                 const struct sn_train_start *s)
+/* The layers frozen at a random start that f does not load (f NULL: no
+ * file loads them), into names: a list, "" when there is none. */
+static void frozen_unloaded(const struct sn_trainer *t, struct sn_h5 *f,
+                            const struct sn_train_start *s, char *names, size_t len)
 {
-    char names[1024] = "";
     size_t used = 0;
+    names[0] = '\0';
     for (int i = 0; i < t->m->n_layers; i++) {
         const struct sn_layer *l = t->m->layers[i];
         bool missed = false;
@@ -67,18 +67,43 @@ static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
             char path[256];
             snprintf(path, sizeof path, "/params/%s/%s", l->name, l->params[p].name);
             missed = frozen_random(l, &l->params[p]) &&
-                     (listed(s->init_refit, l->name) || !sn_h5_exists(f, path));
+                     (!f || listed(s->init_refit, l->name) || !sn_h5_exists(f, path));
         }
-        if (missed && used < sizeof names)
-            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
-                                     used ? ", " : "", l->name);
+        if (missed && used < len)
+            used += (size_t)snprintf(names + used, len - used, "%s%s", used ? ", " : "",
+                                     l->name);
     }
+}
+
+/* A frozen layer --init did not load keeps its random initialisation and
+ * never trains: in fine-tuning nearly always a name that does not match. */
+static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
+                                 const struct sn_train_start *s)
+{
+    char names[1024];
+    frozen_unloaded(t, f, s, names, sizeof names);
     if (names[0])
         sn_trainer_warn(t, "--init %s: frozen layer%s %s not loaded from it (not there by that "
                         "name, or in other shapes): %s its random initialisation and never "
                         "train%s", t->o.init, strchr(names, ',') ? "s" : "", names,
                         strchr(names, ',') ? "they keep" : "it keeps",
                         strchr(names, ',') ? "" : "s");
+}
+
+/* A fresh run without --init whose frozen layers start at random: they
+ * never train (fine-tuning with --init forgotten), which the accuracy
+ * alone does not show. */
+static void warn_frozen_fresh(const struct sn_trainer *t, const struct sn_train_start *s)
+{
+    char names[1024];
+    frozen_unloaded(t, NULL, s, names, sizeof names);
+    if (names[0])
+        sn_trainer_warn(t, "frozen layer%s %s %s from %s random initialisation and never "
+                        "train%s: no --init gives %s trained values (fine-tuning: --init "
+                        "PRETRAINED.h5)", strchr(names, ',') ? "s" : "", names,
+                        strchr(names, ',') ? "start" : "starts",
+                        strchr(names, ',') ? "their" : "its", strchr(names, ',') ? "" : "s",
+                        strchr(names, ',') ? "them" : "it");
 }
 
 /* The data description --init's weights keep, checked the one way eval,
@@ -461,6 +486,11 @@ int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
         rc = sn_dist_agree(t->rank == 0 ? load_init(t, start) : SN_OK);
     if (rc)
         return rc;
+    if (fresh && !t->o.init)
+        warn_frozen_fresh(t, start);
+    else if (!fresh && t->o.init)   /* the checkpoint holds the run's parameters */
+        sn_trainer_warn(t, "--init %s is not loaded: the run resumes from %s, which holds its "
+                        "parameters", t->o.init, start->resumed_from);
     t->st.world_size = t->P;
     t->st.record = t->record;   /* what this run's checkpoints say of it */
     /* one set of parameters everywhere, whatever each rank read */

@@ -725,6 +725,15 @@ static void test_train_init_replaced_head(void **state)
                                    "name, or in other shapes): it keeps its random "
                                    "initialisation and never trains"));
         free(e0);
+        /* and without --init at all (fine-tuning, --init forgotten): said */
+        rc = sn_test_run(BIN " train --model %s --data %s --steps 1 --quiet --threads 1",
+                         sn_test_path("head4r.cfg"), sn_test_path("blobs.h5"));
+        assert_int_equal(rc, 0);
+        e0 = err_text();
+        assert_non_null(strstr(e0, "warning: frozen layer body starts from its random "
+                                   "initialisation and never trains: no --init gives it "
+                                   "trained values"));
+        free(e0);
     }
 
     /* a file of an unrelated model: nothing fits, a clear error */
@@ -1551,14 +1560,17 @@ static void test_train_resume_is_exact(void **state)
                                  sn_test_path("ck2/ckpt-00000017.h5"), sn_test_path("elastic.h5")), 0);
     read_params(sn_test_path("elastic.h5"), b, 256);
     assert_close_arrays(b, a, n, 1e-6, 1e-5);
-    /* auto passes over a damaged newest checkpoint to the one before */
+    /* auto passes over a damaged newest checkpoint to the one before; an
+     * --init beside it is not loaded (the checkpoint holds the run's
+     * parameters): said */
     assert_int_equal(sn_test_run("truncate -s 2000 %s/ckpt-00000060.h5", sn_test_path("ck2")), 0);
     assert_int_equal(sn_test_run("timeout 120 %s -np 2 " BIN " train --model %s --data %s "
-                                 "--checkpoint-dir %s --resume auto --threads 1", mp,
+                                 "--checkpoint-dir %s --resume auto --threads 1 --init %s", mp,
                                  sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
-                                 sn_test_path("ck2")), 0);
+                                 sn_test_path("ck2"), sn_test_path("auto.h5")), 0);
     char *err = err_text();
     out = out_text();
+    assert_non_null(strstr(err, "auto.h5 is not loaded: the run resumes from "));
     assert_non_null(strstr(err, "ckpt-00000060.h5: damaged"));
     assert_non_null(strstr(err, "trying the one before"));
     assert_non_null(strstr(out, "ckpt-00000040.h5 after epoch 2 (step 40)"));
