@@ -488,9 +488,6 @@ static void print_plan(const struct train_flags *f, const struct run *r)
                p.bound_by_steps && p.bound_by_epochs ? "--steps and the epoch count agree"
                : p.bound_by_steps                    ? "--steps"
                                                      : "the epoch count");
-    if (!f->out && !f->ckdir)
-        cli_printf("kept: nothing (no --out and no --checkpoint-dir: the weights end with the "
-                   "run)\n");
     if (p.optim_states)
         cli_printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", p.optim_states,
                    p.optim_len, (double)p.optim_states * (double)p.optim_len * 4.0 / 1048576.0,
@@ -604,6 +601,9 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     if (!rc && rank0) {
         warn_warmup(r);
         warn_buckets(f, r);
+        if (!f->out && !f->ckdir)   /* also with --quiet: a whole run could be lost unsaid */
+            cli_eprintf("scratchnet: warning: kept: nothing (no --out and no --checkpoint-dir: "
+                        "the weights end with the run)\n");
     }
     if (!rc && s.init_loaded)   /* a warning: also with --quiet */
         cli_warn_data_mismatch(f->init, f->data, r->ds, &r->ds->train, s.init_head);

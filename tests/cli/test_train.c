@@ -132,6 +132,11 @@ static void test_train_progress(void **state)
     out = out_text();
     assert_string_equal(out, "");
     free(out);
+    /* but a run that keeps nothing says so, also under --quiet */
+    char *err = err_text();
+    assert_non_null(strstr(err, "scratchnet: warning: kept: nothing (no --out and no "
+                                "--checkpoint-dir: the weights end with the run)\n"));
+    free(err);
 }
 
 /* More threads than the build runs (Debian's OpenBLAS: 64) are said, with
