@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -339,6 +342,33 @@ static void test_h5_attribute_past_64k(void **state)
     sn_h5_free_strs(nm.s, nm.n);
 }
 
+/* A file another process holds open for writing (HDF5's exclusive lock,
+ * as h5py's mode 'a' takes it) is named as such, not as damaged; once
+ * the lock is gone it opens. */
+static void test_h5_held_for_writing(void **state)
+{
+    (void)state;
+    if (getenv("HDF5_USE_FILE_LOCKING"))   /* the lock may be switched off */
+        skip();
+    const char *path = sn_test_path("held.h5");
+    struct sn_h5 *f;
+    assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    const size_t d[1] = { 2 };
+    const float v[2] = { 1, 2 };
+    assert_int_equal(sn_h5_write(f, "/x", 1, d, SN_H5_F32, v), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);   /* the writer's lock */
+    assert_int_equal(sn_h5_open(path, &f), SN_EINVAL);
+    if (!strstr(sn_errmsg(), "held.h5: another program has the file open for writing (it holds "
+                             "HDF5's lock): close it there, or open it read-only"))
+        fail_msg("%s", sn_errmsg());
+    close(fd);
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_h5_chunks_of_every_row_read_once),
         cmocka_unit_test(test_h5_out_of_memory_said),
         cmocka_unit_test(test_h5_attribute_past_64k),
+        cmocka_unit_test(test_h5_held_for_writing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
