@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -437,6 +438,32 @@ static void warn_buckets(const struct train_flags *f, const struct run *r)
                                   : "--no-overlap");
 }
 
+/* Checkpoints every one kept (no --keep) that would not fit in the space
+ * left where they go: said before the first is written (a warning: also
+ * with --quiet).  Counted from here to the run's end: one an epoch and
+ * one every --checkpoint-every steps, each at least the parameters,
+ * buffers and optimizer states. */
+static void warn_checkpoint_space(const struct train_flags *f, const struct run *r)
+{
+    struct statvfs fs;
+    if (!f->ckdir || f->keep > 0 || statvfs(f->ckdir, &fs) != 0)
+        return;
+    struct sn_train_plan p;
+    sn_trainer_plan(r->t, &p);
+    const struct sn_model *m = sn_trainer_model(r->t);
+    const double steps = (double)(p.end_step - sn_trainer_state(r->t)->global_step);
+    const double count = steps / (double)p.steps_per_epoch + 1.0 +
+                         (f->ckevery > 0 ? steps / (double)f->ckevery : 0.0);
+    const double each = 4.0 * ((double)m->n_params + (double)m->n_buffers +
+                               (double)p.optim_states * (double)p.optim_len);
+    const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
+    if (count * each > free_bytes)
+        cli_eprintf("scratchnet: warning: --checkpoint-dir %s: this run writes about %.0f "
+                    "checkpoints of at least %.3g MB, %.0f MB in all, and every one is kept, but "
+                    "%.0f MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
+                    count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
+}
+
 /* What the trainer did to start, and the run's shape (rank 0). */
 static void print_start(const struct train_flags *f, const struct run *r,
                         const struct sn_train_start *s)
@@ -601,6 +628,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
     if (!rc && rank0) {
         warn_warmup(r);
         warn_buckets(f, r);
+        warn_checkpoint_space(f, r);
         if (!f->out && !f->ckdir)   /* also with --quiet: a whole run could be lost unsaid */
             cli_eprintf("scratchnet: warning: kept: nothing (no --out and no --checkpoint-dir: "
                         "the weights end with the run)\n");

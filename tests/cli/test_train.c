@@ -1939,6 +1939,28 @@ static void test_train_not_learnt_warned(void **state)
     free(err);
 }
 
+/* Checkpoints that would not fit where they go, every one kept (no
+ * --keep): said before the first is written (5,000 steps, 250 epochs).
+ * On a 1 MiB tmpfs in a mount namespace of its own (as root; skipped
+ * otherwise). */
+static void test_train_checkpoint_space(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    int rc = sn_test_run("mkdir -p %s && unshare --mount sh -c 'mount -t tmpfs -o size=1m tmpfs %s "
+                         "&& exec " BIN " train --model %s --data %s --steps 5000 --quiet "
+                         "--threads 1 --checkpoint-dir %s/ck --checkpoint-every 1'",
+                         sn_test_path("tiny"), sn_test_path("tiny"), sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), sn_test_path("tiny"));
+    char *err = err_text();
+    if (rc != 1 || !strstr(err, "ck: this run writes about 5251 checkpoints of at least ") ||
+        !strstr(err, "and every one is kept, but 1 MB are free there: --keep K keeps the "
+                     "newest K") || !strstr(err, "no space left"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+}
+
 /* big.h5: 1,100 zero images of 512x1024 bytes (550 MiB as stored, a few
  * MB on disk: each row is a chunk of deflated zeros, deflated once and
  * written as it is to every chunk), labels 0 and 1. */
@@ -3466,6 +3488,7 @@ int main(void)
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),
         cmocka_unit_test(test_train_reads_per_batch_under_limit),
+        cmocka_unit_test(test_train_checkpoint_space),
         cmocka_unit_test(test_train_busy_cores_warned),
         cmocka_unit_test(test_train_pipe_and_file_limit),
         cmocka_unit_test(test_train_tight_limit_not_damaged),
