@@ -144,7 +144,8 @@ bool cli_stop_sent_by_parent(void);
 int cli_check_world(void);
 
 /* rc from opening the dataset path: for a folder given as a dataset, the
- * error says how one is made of a folder of images (convert folder). */
+ * error says how one is made of a folder of images (convert folder); for
+ * an IDX file (gzipped or not) or an image, which command takes it. */
 int cli_data_hint(int rc, const char *path);
 
 /* Every output must be a regular file or not exist, in a writable folder,

@@ -449,13 +449,39 @@ int cli_agree(int rc)
     return cli_end(sn_dist_agree(rc));
 }
 
+/* What a file that is not HDF5 is, by its first bytes, and the command
+ * that makes a dataset of it ("" when it is none of these). */
+static const char *raw_data_hint(const char *path)
+{
+    unsigned char b[4] = { 0 };
+    FILE *f = fopen(path, "rb");
+    const size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f)
+        fclose(f);
+    if (n == 4 && b[0] == 0 && b[1] == 0 && b[2] == 0x08 && b[3] >= 1 && b[3] <= 4)
+        return " (an IDX file of images or labels: scratchnet convert idx makes a dataset of "
+               "them, datasets/README.md)";
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+        return " (gzip data: an IDX file such as train-images-idx3-ubyte.gz? scratchnet convert "
+               "idx reads them as they are and makes a dataset, datasets/README.md)";
+    if ((n >= 4 && memcmp(b, "\x89PNG", 4) == 0) || (n >= 3 && memcmp(b, "\xff\xd8\xff", 3) == 0) ||
+        (n >= 2 && b[0] == 'P' && (b[1] == '2' || b[1] == '5' || b[1] == '6')))
+        return " (an image: predict --input takes images; train and eval read a dataset, which "
+               "scratchnet convert folder makes of a folder of images, one folder a class)";
+    return "";
+}
+
 int cli_data_hint(int rc, const char *path)
 {
     struct stat st;
-    if (rc != SN_EINVAL || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+    if (rc != SN_EINVAL || stat(path, &st) != 0)
         return rc;
-    return sn_fail_suffix(rc, " (a folder of images, one folder a class? scratchnet convert "
-                          "folder %s -o D.h5 makes a dataset of it)", path);
+    if (S_ISDIR(st.st_mode))
+        return sn_fail_suffix(rc, " (a folder of images, one folder a class? scratchnet convert "
+                              "folder %s -o D.h5 makes a dataset of it)", path);
+    if (S_ISREG(st.st_mode) && strstr(sn_errmsg(), ": not an HDF5 file") && *raw_data_hint(path))
+        return sn_fail_suffix(rc, "%s", raw_data_hint(path));
+    return rc;
 }
 
 int cli_check_world(void)
