@@ -207,11 +207,19 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
             snprintf(kept, sizeof kept, "the %s checkpoint (step %lld) is kept",
                      t->o.ckpt_dir ? "last" : "starting", (long long)t->kept_step);
         const char *layer = nonfinite_layer(t, red->lo, red->hi);
+        /* on the first step the data is to blame; after steps that went
+         * well, more likely a learning rate that makes the weights grow */
+        const char *cause = t->st.global_step > t->started_at
+                                ? "the training diverged (lower the learning rate, lr %g at this "
+                                  "step, or set clip_norm; or the inputs are far out of scale)"
+                                : "the inputs or the loss are far out of scale (check the "
+                                  "dataset's scale, mean and std; lr %g)";
+        char why[200];
+        snprintf(why, sizeof why, cause, sn_sched_lr(&t->net.sched, t->st.global_step));
         if (!layer)   /* every value finite, their squares summed in float are not */
             return sn_fail(SN_ENUM, "step %lld: the gradient's values are finite but too large "
-                           "to sum their squares (beyond 3.4e38): the inputs or the loss are "
-                           "far out of scale (check the dataset's scale, mean and std); %s",
-                           (long long)t->st.global_step + 1, kept);
+                           "to sum their squares (beyond 3.4e38): %s; %s",
+                           (long long)t->st.global_step + 1, why, kept);
         return sn_fail(SN_ENUM, "step %lld: the gradient of layer %s is not finite (NaN or "
                        "Inf); lower the learning rate or set clip_norm; %s",
                        (long long)t->st.global_step + 1, layer, kept);
