@@ -4,6 +4,7 @@
  * invalid input, 1 other). */
 #define _DEFAULT_SOURCE   /* NSIG, SIGPWR, SIGSTKFLT */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -225,6 +226,12 @@ static int flush_output(int code)
 
 int main(int argc, char **argv)
 {
+    /* one malloc arena for every thread: each further arena reserves 64 MiB
+     * of address space, and glibc makes one when a large allocation fails
+     * too (a failed hold of the data then left no room under ulimit -v for
+     * the read-ahead thread at 2 ranks); no training step allocates, so
+     * the threads have nothing to contend for */
+    mallopt(M_ARENA_MAX, 1);
     catch_stop_signals(true);   /* from the start: set-up is interruptible too */
     /* a SIGCHLD left ignored by whoever started us (a job agent, `trap ''
      * CHLD`) lets the kernel reap the HDF5 probe's child (io/h5.c) before
