@@ -470,6 +470,25 @@ static enum log_start log_start(const char *path)
     return k;
 }
 
+/* A log that starts as one but holds other lines (notes pasted in, two
+ * files joined) is refused too: the run's epochs would go into a file
+ * plot refuses.  Past plot's own limits (records, bytes) it is let be:
+ * plot reads the end of such a log (tail), and its lines were checked as
+ * they were appended. */
+static int check_whole_log(const char *path)
+{
+    struct cli_log_line *rows = NULL;
+    int n = 0;
+    int rc = cli_log_read(path, &rows, &n, NULL);
+    free(rows);
+    if (!rc || rc == SN_ENOMEM || strstr(sn_errmsg(), ", the most plot "))
+        return rc == SN_ENOMEM ? rc : SN_OK;
+    char why[600];
+    snprintf(why, sizeof why, "%s", sn_errmsg());
+    return sn_fail(SN_EUSAGE, "--log %s is not a whole train log (%s): plot refuses it, and "
+                   "this run's epochs would go into it; give another --log", path, why);
+}
+
 int cli_log_check(const char *path)
 {
     const enum log_start k = log_start(path);   /* absent: made when the run starts */
@@ -483,10 +502,11 @@ int cli_log_check(const char *path)
         return sn_fail(SN_EUSAGE, "--log %s is a blank UTF-16 or UTF-32 file (PowerShell's > "
                        "makes one): a train --log is UTF-8, and plot would refuse the whole "
                        "file for its byte-order mark; remove it, or give another --log", path);
-    return k != LOG_OTHER ? SN_OK
-         : sn_fail(SN_EUSAGE, "--log %s exists and is not a scratchnet log (its first line is "
-                   "not a record with the numbers \"epoch\" and \"train_loss\"): appending to "
-                   "it would damage it; give another --log", path);
+    if (k == LOG_OTHER)
+        return sn_fail(SN_EUSAGE, "--log %s exists and is not a scratchnet log (its first line "
+                       "is not a record with the numbers \"epoch\" and \"train_loss\"): "
+                       "appending to it would damage it; give another --log", path);
+    return k == LOG_RECORD ? check_whole_log(path) : SN_OK;
 }
 
 /* 1 when a run holds the log at path (its lock), 2 when it starts with a
