@@ -274,14 +274,15 @@ static void print_split(const struct sn_split *s)
 static int open_data(const char *path, struct sn_dataset **ds)
 {
     int rc = sn_dataset_open(path, ds);
-    const char *split[2] = { "test", "val" };
-    for (int i = 0; i < 2 && rc == SN_EINVAL; i++) {
-        char missing[32];
-        snprintf(missing, sizeof missing, "/%s/x is missing", i ? "test" : "train");
-        if (!strstr(sn_errmsg(), missing))
-            break;
-        rc = sn_dataset_open_split(path, split[i], ds);
-    }
+    if (rc != SN_EINVAL || !strstr(sn_errmsg(), "/train/x is missing"))
+        return rc;
+    char first[1200];   /* what the file lacks for train: said when it is no held-out file */
+    snprintf(first, sizeof first, "%s", sn_errmsg());
+    rc = sn_dataset_open_split(path, "test", ds);
+    if (rc == SN_EINVAL && strstr(sn_errmsg(), "/test/x is missing"))
+        rc = sn_dataset_open_split(path, "val", ds);
+    if (rc == SN_EINVAL && strstr(sn_errmsg(), "/val/x is missing"))
+        rc = sn_fail(rc, "%s", first);
     return rc;
 }
 
