@@ -876,7 +876,7 @@ int sn_cmd_convert(int argc, char **argv)
         return convert_subset(argc, argv);
     if (sn_dist_rank() == 0)
         cli_eprintf("scratchnet: error: unknown conversion '%s' (expected idx, folder, "
-                    "cifar10 or subset)\n%s", argv[2],
+                    "cifar10 or subset)\n%s", cli_line(argv[2]),
                     usage);
     return 2;
 }

@@ -258,7 +258,8 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
 {
     char head[160];
     int hl = snprintf(head, sizeof head, "set terminal pngcairo size %d,%d noenhanced font ',10'\n"
-                      "set encoding utf8\nset output\nset datafile separator \"\\t\"\n", width, height);
+                      "set encoding utf8\nset output\nset datafile separator \"\\t\"\n", width,
+                      height);
     char *all = malloc((size_t)hl + strlen(script) + 32);
     if (all) {
         int n = sprintf(all, "%s%s\nunset output\n", head, script);

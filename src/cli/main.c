@@ -49,7 +49,8 @@ static int print_usage(int argc, char **argv)
 static int print_version(int argc, char **argv)
 {
     if (argc > 2) {
-        cli_eprintf("scratchnet: error: --version takes nothing after it (got '%s')\n", argv[2]);
+        cli_eprintf("scratchnet: error: --version takes nothing after it (got '%s')\n",
+                    cli_line(argv[2]));
         return 2;
     }
     printf("scratchnet %s (%s)\n  MPI:  %s\n  HDF5: %s\n  BLAS: %s\n", SN_VERSION, SN_BUILD,

@@ -343,7 +343,8 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
                            xp, s->n);
         if (ny == 1 && ycls == SN_H5_CLASS_INT) {
             s->y_int = true;
-        } else if (ny == 2 && ycls == SN_H5_CLASS_FLOAT && ydims[1] >= 1 && ydims[1] < MAX_TARGETS) {
+        } else if (ny == 2 && ycls == SN_H5_CLASS_FLOAT && ydims[1] >= 1 &&
+                   ydims[1] < MAX_TARGETS) {
             s->y_int = false;
             s->y_k = (int)ydims[1];
         } else {
