@@ -1213,7 +1213,9 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
     if (!p.rc && ini_rc < 0)
         perr(&p, 0, SN_ENOMEM, "the INI parser failed (%d)", ini_rc);
     if (!p.rc && (p.n_secs == 0 || strcmp(p.secs[0].word, "net") != 0))
-        perr(&p, p.n_secs ? p.secs[0].line : 1, SN_EINVAL, "the first section must be [net]");
+        perr(&p, p.n_secs ? p.secs[0].line : 1, SN_EINVAL, "the first section must be [net]%s",
+             p.n_secs && strcasecmp(p.secs[0].word, "net") == 0
+                 ? " (section names are lower case)" : "");
     if (!p.rc && p.n_secs < 2)
         perr(&p, p.secs[0].line, SN_EINVAL, "the model has no layers after [net]");
     if (!p.rc) {

@@ -95,6 +95,8 @@ static void test_modelfile_errors(void **state)
     expect_error(NET "[dense]\nactivation = relu\n", SN_EINVAL, "bad.cfg:3:", "needs 'units'");
     expect_error(NET "[dense]\nunits = 3\nactivation = swish\n", SN_EINVAL, "bad.cfg:5:", "swish");
     expect_error("[dense]\nunits = 3\n", SN_EINVAL, "bad.cfg:1:", "first section must be [net]");
+    expect_error("[Net]\ninput = 8\n[dense]\nunits = 3\n", SN_EINVAL, "bad.cfg:1:",
+                 "first section must be [net] (section names are lower case)");
     expect_error("units = 3\n[net]\ninput = 4\n", SN_EINVAL, "bad.cfg:1:", "before the first section");
     expect_error("[net]\nbatch = 4\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:1:", "needs 'input'");
     /* [net]'s own keys are read after input: none of them is blamed */
