@@ -401,7 +401,24 @@ int cli_log_open_input(const char *path, FILE **in)
     if (rc && size > CLI_LOG_MAX_BYTES)
         return sn_fail_suffix(rc, ", the most plot reads: `tail -n %d` of it plots the latest "
                               "records", CLI_LOG_MAX_RECORDS);
-    return rc;
+    char head[8] = { 0 };   /* the files a log is mistaken for, named as what they are */
+    const size_t got = rc ? 0 : fread(head, 1, sizeof head, *in);
+    if (!rc && fseek(*in, 0, SEEK_SET) != 0) {
+        fclose(*in);
+        *in = NULL;
+        return sn_fail(SN_EIO, "%s: cannot read the log: %s", path, strerror(errno));
+    }
+    if (rc || got < 4)
+        return rc;
+    const bool hdf5 = memcmp(head, "SNSEAL1", 7) == 0 || memcmp(head, "\x89HDF", 4) == 0;
+    if (hdf5 || sn_fs_is_model_text(path)) {
+        fclose(*in);
+        *in = NULL;
+        return sn_fail(SN_EINVAL, "%s is %s, not a log: plot draws the file train --log "
+                       "FILE.jsonl wrote", path, hdf5 ? "an HDF5 file (weights, a dataset or a "
+                       "checkpoint)" : "a model file");
+    }
+    return SN_OK;
 }
 
 int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line)
