@@ -1,6 +1,7 @@
 /* weights: write and read the weights layout (see weights.h). */
 #include "io/weights.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -328,8 +329,37 @@ static int dataset_not_weights(const char *path, const char *holds)
                    "names swapped?", path, holds);
 }
 
+/* A folder given as weights: a checkpoint folder is named as one, with
+ * the file to give instead (its newest checkpoint by name). */
+static int folder_not_weights(const char *path)
+{
+    DIR *d = opendir(path);
+    char newest[64] = "";
+    long long most = -1;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        long long step;
+        char tail[4];
+        if (strlen(e->d_name) < sizeof newest &&
+            sscanf(e->d_name, "ckpt-%lld.%3s", &step, tail) == 2 && strcmp(tail, "h5") == 0 &&
+            step > most) {
+            most = step;
+            snprintf(newest, sizeof newest, "%s", e->d_name);
+        }
+    }
+    if (d)
+        closedir(d);
+    if (!newest[0])
+        return sn_fail(SN_EINVAL, "%s is a folder, not a weights file", path);
+    return sn_fail(SN_EINVAL, "%s is a checkpoint folder, not a weights file: give one of its "
+                   "checkpoints (the newest: %s/%s), or continue its run with train "
+                   "--checkpoint-dir %s --resume auto", path, path, newest, path);
+}
+
 int sn_weights_open(const char *path, struct sn_h5 **f)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return folder_not_weights(path);
     int rc = sn_h5_check_seal(path);
     if (rc == SN_EDAMAGED) {
         /* a dataset convert sealed and h5py then extended (a /val added)
