@@ -38,13 +38,15 @@
 
 static const char usage[] =
     "usage: scratchnet predict --weights W.h5 --input D.h5 -o OUT.h5|OUT.csv [--model M.cfg]\n"
-    "                          [--split test|train|val] [--batch N]\n"
+    "                          [--split test|train|val] [--batch N] [--threads T]\n"
     "       scratchnet predict --weights W.h5 --input IMAGE.png|.jpg|.pgm|.ppm [IMAGE ...]\n"
     "                          [--top K] [--max-pixels N] [-o OUT.h5|OUT.csv] [--model M.cfg]\n"
+    "                          [--threads T]\n"
     "  OUT.h5: /probs (N, K) float32 and /pred (N) int32; OUT.csv: index,pred,p0..pK-1\n"
     "  (for images, row i is the i-th image given, as the printed lines name them)\n"
     "  --split  which /<split>/x of D.h5 (default: test if present, else train, else val)\n"
     "  --batch N  rows computed at once (default 256)\n"
+    "  --threads T  threads (default, or 0: OMP_NUM_THREADS, else this machine's cores)\n"
     "  --top K  for an image: print the K most likely classes (default 5)\n"
     "  --max-pixels N  refuse an image of more pixels (default 67108864, 8192 x 8192)\n"
     "  An image is converted to the model's input: grey or colour, resized to its\n"
@@ -474,12 +476,13 @@ static int check_files(const char *weights, const char *model, const char **imag
 int sn_cmd_predict(int argc, char **argv)
 {
     const char *weights = NULL, *input = NULL, *out = NULL, *model = NULL, *split = NULL;
-    long batch = 256, top = 5, max_pixels = (long)SN_IMAGE_MAX_PIXELS;
+    long batch = 256, top = 5, max_pixels = (long)SN_IMAGE_MAX_PIXELS, threads = 0;
     struct cli_opt opts[] = {
         CLI_STR("weights", &weights), CLI_STR("input", &input),
         CLI_STR("o", &out),           CLI_STR("model", &model),
         CLI_STR("split", &split),     CLI_INT("batch", &batch, 1, 65536),
         CLI_INT("top", &top, 1, 1 << 24),   CLI_INT("max-pixels", &max_pixels, 1, 1L << 28),
+        CLI_INT("threads", &threads, 0, CLI_MAX_THREADS),
     };
     const char **pos = malloc((size_t)argc * sizeof *pos), **images = NULL;
     int n_pos = 0, code;
@@ -514,7 +517,7 @@ int sn_cmd_predict(int argc, char **argv)
         rc = check_files(weights, model, images, n, &out);
     int used;
     if (!(code = cli_agree(rc)))
-        rc = cli_setup_threads(0, &used);
+        rc = cli_setup_threads(threads, &used);
     cli_relay_stops();   /* rank 0 predicts alone; a stop another rank gets is passed on */
     if (!code && !rc && sn_dist_rank() == 0)
         rc = image ? run_images(weights, model, (char *const *)images, n, (int)top, out)
