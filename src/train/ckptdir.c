@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/status.h"
@@ -221,12 +222,17 @@ int sn_ckptdir_check(const char *dir, bool fresh)
         if (!rc)
             rc = check_entry(path);
     }
-    if (!rc && n && fresh && !(rc = sn_ckptdir_path(dir, steps[0], path, sizeof path)))
+    if (!rc && n && fresh && !(rc = sn_ckptdir_path(dir, steps[0], path, sizeof path))) {
+        struct stat st;   /* when: a run of someone else's folder is told from one's own */
+        char when[64] = "";
+        if (stat(path, &st) == 0)
+            strftime(when, sizeof when, ", written %Y-%m-%d %H:%M", localtime(&st.st_mtime));
         rc = sn_fail(SN_EUSAGE, "--checkpoint-dir %s already holds %zu checkpoint%s of an "
-                     "earlier run (the newest: %s): a run started without --resume would "
-                     "overwrite and remove them; add --resume auto to continue that run (if it "
-                     "is this model's), or give this run another folder", dir, n,
-                     n == 1 ? "" : "s", path);
+                     "earlier run (the newest: %s%s): a run started without --resume would "
+                     "overwrite and remove them; if that run is yours, add --resume auto to "
+                     "continue it, else give this run another folder", dir, n,
+                     n == 1 ? "" : "s", path, when);
+    }
     free(steps);
     return rc;
 }

@@ -2282,8 +2282,8 @@ static void test_train_fresh_run_refused_in_used_folder(void **state)
     char *err = err_text();
     assert_int_equal(rc, 2);
     assert_non_null(strstr(err, "already holds 1 checkpoint of an earlier run (the newest: "));
-    assert_non_null(strstr(err, "/used/ckpt-00000005.h5)"));
-    assert_non_null(strstr(err, "add --resume auto to continue that run"));
+    assert_non_null(strstr(err, "/used/ckpt-00000005.h5, written 2"));
+    assert_non_null(strstr(err, "if that run is yours, add --resume auto to continue it"));
     free(err);
     assert_int_equal(sn_test_run("cd %s && ls -a && md5sum ckpt-* .lock", dir), 0);
     char *after = out_text();
