@@ -534,8 +534,9 @@ static void print_plan(const struct train_flags *f, const struct run *r)
     if (sn_trainer_done(r->t)) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
-        cli_printf("nothing to train: this run starts %s and ends after epoch %d%s\n",
-                   where, net->epochs, f->seen_steps ? " or at --steps" : "");
+        cli_printf("nothing to train: this run starts %s, and its end, step %lld (%s), is "
+                   "not after that\n", where, (long long)p.end_step,
+                   p.bound_by_steps ? "--steps" : "the epoch count");
     }
     fflush(stdout);
 }
