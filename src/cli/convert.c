@@ -710,7 +710,7 @@ static int convert_subset(int argc, char **argv)
         struct sn_dataset *d = NULL;
         bool mask[4096] = { false };
         int K = 0;
-        rc = sn_dataset_open(pos[0], &d);
+        rc = cli_data_hint(sn_dataset_open(pos[0], &d), pos[0]);
         const struct sn_split *tr = d ? sn_dataset_split(d, "train") : NULL;
         const struct sn_split *te = d ? sn_dataset_split(d, "test") : NULL;
         const struct sn_split *va = d ? sn_dataset_split(d, "val") : NULL;

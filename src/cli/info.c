@@ -275,7 +275,7 @@ static int open_data(const char *path, struct sn_dataset **ds)
 {
     int rc = sn_dataset_open(path, ds);
     if (rc != SN_EINVAL || !strstr(sn_errmsg(), "/train/x is missing"))
-        return rc;
+        return cli_data_hint(rc, path);
     char first[1200];   /* what the file lacks for train: said when it is no held-out file */
     snprintf(first, sizeof first, "%s", sn_errmsg());
     rc = sn_dataset_open_split(path, "test", ds);

@@ -103,18 +103,22 @@ static off_t after_last_newline(int fd, off_t size)
     return size > LOG_LINE_MAX ? -1 : 0;
 }
 
+static int parse_line(const char *path, int lineno, const char *line, size_t len,
+                      struct cli_log_line *r);
+
 /* Whether the len bytes at off in fd (a last line without its end of
- * line) parse as JSON: a record whose newline is missing, not a torn one. */
+ * line) are a record plot reads: one whose newline is missing, not a torn
+ * one (other JSON there would leave a log plot refuses). */
 static bool parses_at(int fd, off_t off, off_t len)
 {
     if (len > LOG_LINE_MAX)
         return false;
     char *buf = malloc((size_t)len);
-    bool ok = buf && pread(fd, buf, (size_t)len, off) == (ssize_t)len;
-    json_t *o = ok ? json_loadb(buf, (size_t)len, 0, NULL) : NULL;
+    struct cli_log_line row;
+    const bool ok = buf && pread(fd, buf, (size_t)len, off) == (ssize_t)len &&
+                    parse_line("", 0, buf, (size_t)len, &row) == SN_OK;
     free(buf);
-    json_decref(o);
-    return o != NULL;
+    return ok;
 }
 
 /* Whether the len bytes at off could be a record cut short by a failed
@@ -433,16 +437,17 @@ int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_
 }
 
 /* The first non-blank line of t (at most LOG_LINE_MAX bytes, after at
- * most LOG_LINE_MAX blanks) into buf (*len bytes), and what ended it in
- * *end: '\n' (LF or CR LF), '\r' (a CR alone) or EOF; false when there is
- * none or it is longer (3 GB of newlines were read to their end, twice). */
+ * most CLI_LOG_MAX_BYTES blanks, as plot skips them) into buf (*len
+ * bytes), and what ended it in *end: '\n' (LF or CR LF), '\r' (a CR
+ * alone) or EOF; false when there is none or it is longer (3 GB of
+ * newlines were read to their end, twice). */
 static bool first_line(struct sn_fs_text *t, char *buf, size_t *len, int *end)
 {
     int c = sn_fs_text_getc(t);
     *len = 0;
     *end = EOF;
     for (long blanks = 0; c == ' ' || c == '\t' || c == '\r' || c == '\n'; blanks++) {
-        if (blanks == LOG_LINE_MAX)
+        if ((size_t)blanks == CLI_LOG_MAX_BYTES)
             return false;   /* not at the end: not blank either (log_start) */
         c = sn_fs_text_getc(t);
     }
@@ -498,7 +503,10 @@ static int check_whole_log(const char *path)
     int n = 0;
     int rc = cli_log_read(path, &rows, &n, NULL);
     free(rows);
-    if (!rc || rc == SN_ENOMEM || strstr(sn_errmsg(), ", the most plot "))
+    const char *msg = sn_errmsg();   /* after the path it names: a name holds any text */
+    if (rc && strncmp(msg, path, strlen(path)) == 0)
+        msg += strlen(path);
+    if (!rc || rc == SN_ENOMEM || strstr(msg, ", the most plot "))
         return rc == SN_ENOMEM ? rc : SN_OK;
     char why[600];
     snprintf(why, sizeof why, "%s", sn_errmsg());

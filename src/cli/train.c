@@ -460,7 +460,7 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
     if (count * each > free_bytes)
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: this run writes about %.0f "
                     "checkpoints of at least %.3g MB, %.0f MB in all, and every one is kept, but "
-                    "%.0f MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
+                    "%.1f MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
                     count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
 }
 

@@ -163,6 +163,8 @@ static void fixtures_text_files(void)
     write_text("mine.jsonl", "{\"epoch\":1,\"note\":\"mine\"}");
     write_text("notimage.png", "this is not a picture");
     write_text("badlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
+    write_text("junk, the most plot .jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
+    write_text("jsonlast.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 3}");
     write_text("fraclog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n"
                                 "{\"epoch\": 1.5, \"train_loss\": 0.4}\n");
     write_text("ranklog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5, \"ranks\": 1e300}\n");
@@ -1132,6 +1134,10 @@ static void hostile_logs(void)
         for (int i = 0; i < (2 << 20); i++)
             fputc('\n', f);
         fclose(f);
+        /* then a record: a log to plot, which skips blank lines */
+        assert_int_equal(sn_test_run("cd %s && cp blanks.jsonl blankhead.jsonl && cat runlog.jsonl "
+                                     ">> blankhead.jsonl && cp blanks.jsonl blankbad.jsonl && "
+                                     "echo 'not json' >> blankbad.jsonl", fx), 0);
     }
     write_text("longtail.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n");
     assert_int_equal(truncate(fx_path("longtail.jsonl"), 64LL << 30), 0);   /* sparse: 4 KB */

@@ -1955,7 +1955,7 @@ static void test_train_checkpoint_space(void **state)
                          sn_test_path("blobs.h5"), sn_test_path("tiny"));
     char *err = err_text();
     if (rc != 1 || !strstr(err, "ck: this run writes about 5251 checkpoints of at least ") ||
-        !strstr(err, "and every one is kept, but 1 MB are free there: --keep K keeps the "
+        !strstr(err, "and every one is kept, but 1.0 MB are free there: --keep K keeps the "
                      "newest K") || !strstr(err, "no space left"))
         fail_msg("exit %d: %s", rc, err);
     free(err);
