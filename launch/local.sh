@@ -89,6 +89,12 @@ for a in "$@"; do
     case "$a" in --threads=*) given=${a#--threads=} ;; esac
     prev=$a
 done
+# mpirun keeps its session files in TMPDIR: one that is no folder it may
+# write in ends it with ORTE_ERROR_LOG lines that do not say so
+if [ -n "${TMPDIR:-}" ] && { [ ! -d "$TMPDIR" ] || [ ! -w "$TMPDIR" ]; }; then
+    echo "launch/local.sh: TMPDIR=$TMPDIR is no folder this user may write in (mpirun keeps its session files there): set TMPDIR to one, or unset it" >&2
+    exit 2
+fi
 echo "launch/local.sh: $P rank(s) x ${given:-$threads} thread(s) on $cores core(s)${given:+ (--threads $given given; $threads would fit)}" >&2
 # In the background (a shell runs traps between commands, and `wait` is one),
 # in a session of its own (a Ctrl-C at the terminal reaches this script's

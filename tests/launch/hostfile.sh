@@ -349,6 +349,12 @@ grep -qF "launch/elastic.sh: run scratchnet over a hostfile" "$t/err" ||
 st=$?
 [ "$st" = 2 ] && grep -qF "build/scratchnet: no such program from $t: submit from the scratchnet folder" \
     "$t/out" || bad "slurm.sbatch from another folder: exit $st: $(head -2 "$t/out")"
+# a TMPDIR that is no folder: said by local.sh (mpirun printed only
+# ORTE_ERROR_LOG lines), exit 2, nothing started
+TMPDIR=/dev/null SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x > /dev/null 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && grep -qF "TMPDIR=/dev/null is no folder this user may write in" "$t/err" ||
+    bad "local.sh with TMPDIR=/dev/null: exit $st: $(cat "$t/err")"
 # launch/local.sh counts the cores this process may use, whatever
 # OMP_NUM_THREADS says (GNU nproc alone answers it)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
