@@ -438,29 +438,37 @@ static void warn_buckets(const struct train_flags *f, const struct run *r)
                                   : "--no-overlap");
 }
 
-/* Checkpoints every one kept (no --keep) that would not fit in the space
- * left where they go: said before the first is written (a warning: also
- * with --quiet).  Counted from here to the run's end: one an epoch and
- * one every --checkpoint-every steps, each at least the parameters,
- * buffers and optimizer states. */
+/* Checkpoints the run keeps that would not fit in the space left where
+ * they go: said before the first is written (a warning: also with
+ * --quiet).  Counted from here to the run's end: one an epoch and one
+ * every --checkpoint-every steps, each at least the parameters, buffers
+ * and optimizer states; with --keep K, K + 1 at most (the newest is
+ * written before the oldest goes). */
 static void warn_checkpoint_space(const struct train_flags *f, const struct run *r)
 {
     struct statvfs fs;
-    if (!f->ckdir || f->keep > 0 || statvfs(f->ckdir, &fs) != 0)
+    if (!f->ckdir || statvfs(f->ckdir, &fs) != 0)
         return;
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
     const struct sn_model *m = sn_trainer_model(r->t);
     const double steps = (double)(p.end_step - sn_trainer_state(r->t)->global_step);
-    const double count = steps / (double)p.steps_per_epoch + 1.0 +
-                         (f->ckevery > 0 ? steps / (double)f->ckevery : 0.0);
+    double count = steps / (double)p.steps_per_epoch + 1.0 +
+                   (f->ckevery > 0 ? steps / (double)f->ckevery : 0.0);
+    if (f->keep > 0 && count > (double)f->keep + 1.0)
+        count = (double)f->keep + 1.0;
     const double each = 4.0 * ((double)m->n_params + (double)m->n_buffers +
                                (double)p.optim_states * (double)p.optim_len);
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
-    if (count * each > free_bytes)
+    if (count * each > free_bytes && f->keep == 0)
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: this run writes about %.0f "
                     "checkpoints of at least %.3g MB, %.0f MB in all, and every one is kept, but "
                     "%.1f MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
+                    count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
+    else if (count * each > free_bytes)
+        cli_eprintf("scratchnet: warning: --checkpoint-dir %s: --keep %ld holds up to %.0f "
+                    "checkpoints of at least %.3g MB at once, %.0f MB, but %.1f MB are free "
+                    "there: a smaller --keep or another folder\n", cli_line(f->ckdir), f->keep,
                     count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
 }
 

@@ -1940,7 +1940,8 @@ static void test_train_not_learnt_warned(void **state)
 }
 
 /* Checkpoints that would not fit where they go, every one kept (no
- * --keep): said before the first is written (5,000 steps, 250 epochs).
+ * --keep), or K + 1 of them with --keep K: said before the first is
+ * written (5,000 steps, 250 epochs).
  * On a 1 MiB tmpfs in a mount namespace of its own (as root; skipped
  * otherwise). */
 static void test_train_checkpoint_space(void **state)
@@ -1958,6 +1959,16 @@ static void test_train_checkpoint_space(void **state)
         !strstr(err, "and every one is kept, but 1.0 MB are free there: --keep K keeps the "
                      "newest K") || !strstr(err, "no space left"))
         fail_msg("exit %d: %s", rc, err);
+    free(err);
+    /* --keep 2000: at most 2001 at once, still more than the space */
+    rc = sn_test_run("unshare --mount sh -c 'mount -t tmpfs -o size=1m tmpfs %s && exec " BIN
+                     " train --model %s --data %s --steps 5000 --quiet --threads 1 "
+                     "--checkpoint-dir %s/ck --checkpoint-every 1 --keep 2000'", sn_test_path("tiny"),
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("tiny"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "ck: --keep 2000 holds up to 2001 checkpoints of at least ") ||
+        !strstr(err, "but 1.0 MB are free there: a smaller --keep or another folder"))
+        fail_msg("--keep 2000: exit %d: %s", rc, err);
     free(err);
 }
 
