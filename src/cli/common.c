@@ -7,6 +7,7 @@
 #include "cli/jsonlog.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -471,14 +472,38 @@ static const char *raw_data_hint(const char *path)
     return "";
 }
 
+/* What a folder given as a dataset holds, by its entries, and what to
+ * do with it ("" when it is none of these). */
+static const char *folder_data_hint(const char *path)
+{
+    DIR *d = opendir(path);
+    bool ckpt = false, cifar = false, sub = false;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        long long step;
+        char tail[4];
+        ckpt = ckpt || (sscanf(e->d_name, "ckpt-%lld.%3s", &step, tail) == 2 &&
+                        strcmp(tail, "h5") == 0);
+        cifar = cifar || strcmp(e->d_name, "data_batch_1.bin") == 0;
+        sub = sub || (e->d_type == DT_DIR && e->d_name[0] != '.');
+    }
+    if (d)
+        closedir(d);
+    return ckpt    ? " (a checkpoint folder, not a dataset: its checkpoints go to --resume or "
+                     "--weights)"
+         : cifar ? " (CIFAR-10's binary batches? scratchnet convert cifar10 makes a dataset "
+                   "of them)"
+         : sub   ? " (a folder of images, one folder a class? scratchnet convert folder makes "
+                   "a dataset of it)"
+                 : "";
+}
+
 int cli_data_hint(int rc, const char *path)
 {
     struct stat st;
     if (rc != SN_EINVAL || stat(path, &st) != 0)
         return rc;
     if (S_ISDIR(st.st_mode))
-        return sn_fail_suffix(rc, " (a folder of images, one folder a class? scratchnet convert "
-                              "folder %s -o D.h5 makes a dataset of it)", path);
+        return sn_fail_suffix(rc, "%s", folder_data_hint(path));
     if (S_ISREG(st.st_mode) && strstr(sn_errmsg(), ": not an HDF5 file") && *raw_data_hint(path))
         return sn_fail_suffix(rc, "%s", raw_data_hint(path));
     return rc;
