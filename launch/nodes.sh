@@ -73,8 +73,9 @@ no_bin() {
 # scripts would count its ranks twice), or MPICH's node01:2 form.
 # numeric_address NAME: sets na to the IPv4 address NAME spells in any
 # form the C library's inet_aton reads (127.1, 0x7f.0.0.1, 2130706433 and
-# 0177.0.0.1 are 127.0.0.1: one machine by four names), and fails for
-# anything else, which is then a host name.  Read here, in bash, without
+# 0177.0.0.1 are 127.0.0.1: one machine by four names; read_hostfile
+# takes only the dotted decimal form, which Open MPI reads alike), and
+# fails for anything else, which is then a host name.  Read here, in bash, without
 # a process or a name server (getent would ask DNS about 999.1).
 numeric_address() {
     local part='(0x[0-9a-f]+|[0-9]+)' IFS=. p d v i n base addr=0 max
@@ -175,6 +176,10 @@ read_hostfile() {
             echo "$me: $1: node '${name:0:40}...': ${#name} characters; a host name has at most 253" >&2
             return 2
         fi
+        case "$name" in .*|*.|*..*)   # mpirun took 127.0.0.1. for the host 127
+            echo "$me: $1: node $name: a dot at an end or two together; write the name without them" >&2
+            return 2 ;;
+        esac
         # DNS allows at most 63 characters between dots; Open MPI 4.1's
         # mpirun overflows a buffer on 57 or more before the first
         label=${name%%.*}
@@ -221,7 +226,15 @@ read_hostfile() {
         # node01.cluster.local are one node, and a second slot count for it
         # ends the job, exit 1, without a word under -q): so do these checks
         key=${name,,}
-        if numeric_address "$key"; then   # one address, however spelt
+        if numeric_address "$key"; then   # one address, in the one spelling MPI reads alike
+            if [ "$key" != "$na" ]; then   # mpirun read 017700000001 as 520130817
+                echo "$me: $1: node $name: write this address as $na (Open MPI reads other spellings of an address its own way)" >&2
+                return 2
+            fi
+            if [ "${na%%.*}" = 127 ] && [ "$na" != 127.0.0.1 ]; then   # mpirun's agent would be asked
+                echo "$me: $1: node $name: a loopback address other than 127.0.0.1, which Open MPI reaches through the agent as another node: write localhost" >&2
+                return 2
+            fi
             key=$na
         else
             key=${key%%.*}
@@ -240,7 +253,6 @@ read_hostfile() {
         listed[$key]=$name
         is_self=""
         case " $self_names " in *" ${name,,} "*|*" $key "*) is_self=1 ;; esac   # its own names
-        [ -n "$na" ] && [ "${na%%.*}" = 127 ] && is_self=1   # all of 127/8 reaches this machine
         if [ -n "$is_self" ]; then
             if [ -n "$self" ]; then
                 echo "$me: $1: nodes $self and $name are both this machine; list it once, with its slots=" >&2

@@ -345,10 +345,14 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
     size_t total = 0;
     ssize_t len;
     int cnt = 0, cap = 0, lineno = 0, cut = 0;
+    long pieces = 0;
+    bool starts = true;   /* the piece starts a line: a long one comes in several */
     int rc = line ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
     struct cli_log_line *v = NULL;
     while (!rc && (len = bounded_line(in, line, &total)) >= 0) {
-        if (++lineno % 4096 == 0 && (rc = sn_interrupt_check("reading the log")))
+        lineno += starts;
+        starts = len > 0 && line[len - 1] == '\n';
+        if (++pieces % 4096 == 0 && (rc = sn_interrupt_check("reading the log")))
             break;
         if (total > CLI_LOG_MAX_BYTES) {
             rc = sn_fail(SN_EINVAL, "%s: the log reads longer than %zu bytes, the most plot "
@@ -356,9 +360,9 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
                          CLI_LOG_MAX_BYTES, CLI_LOG_MAX_RECORDS);
             break;
         }
-        if (lineno == 1 && (rc = wide_log(name, line, (size_t)len)))
+        if (pieces == 1 && (rc = wide_log(name, line, (size_t)len)))   /* the file's start */
             break;
-        if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+        if (pieces == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
             memmove(line, line + 3, (size_t)len - 2);   /* a UTF-8 byte-order mark (an editor's) */
             len -= 3;
         }

@@ -49,7 +49,7 @@ refused() {
         bad "$script $* on '$text': exit $st, stderr: $(cat "$t/err")"
 }
 # a launcher (its agent) that fails without a word: said, not a silent exit 1
-printf '127.0.0.2 slots=1\n' > "$t/hosts"
+printf '10.255.255.1 slots=1\n' > "$t/hosts"
 AGENT=false SCRATCHNET=/bin/false bash "$top/launch/cluster.sh" "$t/hosts" info > "$t/out" 2> "$t/err"
 st=$?
 [ "$st" = 1 ] && grep -qF "launcher ended with status 1 and no message: it or its agent (AGENT=false)" "$t/err" ||
@@ -71,20 +71,25 @@ $(hostname) slots=1" "nodes localhost and $(hostname) are both this machine" "$t
     refused $script '127.0.0.1 slots=1
 localhost slots=1' 'nodes 127.0.0.1 and localhost are both this machine' "$t/hosts" info
     refused $script '10.0.0.1 slots=1
-0xa.1 slots=1' 'nodes 10.0.0.1 and 0xa.1 are one address, 10.0.0.1' "$t/hosts" info
+0xa.1 slots=1' 'node 0xa.1: write this address as 10.0.0.1 (Open MPI reads other spellings' "$t/hosts" info
     refused $script '127.1 slots=1
-localhost slots=1' 'nodes 127.1 and localhost are both this machine' "$t/hosts" info
-    refused $script '10.1 slots=1
-167772161 slots=1' 'nodes 10.1 and 167772161 are one address, 10.0.0.1' "$t/hosts" info
+localhost slots=1' 'node 127.1: write this address as 127.0.0.1' "$t/hosts" info
+    refused $script '10.0.0.1 slots=1
+167772161 slots=1' 'node 167772161: write this address as 10.0.0.1' "$t/hosts" info
+    refused $script '017700000001 slots=1' 'node 017700000001: write this address as 127.0.0.1' \
+        "$t/hosts" info
+    refused $script '127.0.0.1. slots=1' 'node 127.0.0.1.: a dot at an end or two together' \
+        "$t/hosts" info
     refused $script '0177.0.0.1 slots=1
-localhost slots=1' 'nodes 0177.0.0.1 and localhost are both this machine' "$t/hosts" info
+localhost slots=1' 'node 0177.0.0.1: write this address as 127.0.0.1' "$t/hosts" info
     refused $script 'localhost slots=1
 0.0.0.0 slots=1' 'nodes localhost and 0.0.0.0 are both this machine' "$t/hosts" info
-    # every loopback address (127/8, Debian's 127.0.1.1 for the host name)
+    # a loopback address but 127.0.0.1 (Debian's 127.0.1.1 for the host
+    # name): Open MPI asks the agent for it, as for another node
     refused $script 'localhost slots=1
-127.0.1.1 slots=1' 'nodes localhost and 127.0.1.1 are both this machine' "$t/hosts" info
-    refused $script '127.2.3.4 slots=1
-0x7f000002 slots=1' 'nodes 127.2.3.4 and 0x7f000002 are both this machine' "$t/hosts" info
+127.0.1.1 slots=1' 'node 127.0.1.1: a loopback address other than 127.0.0.1' "$t/hosts" info
+    refused $script '127.2.3.4 slots=1' 'node 127.2.3.4: a loopback address other than 127.0.0.1' \
+        "$t/hosts" info
     own=$(hostname -I 2>/dev/null | awk '{ print $1 }')
     [ -z "$own" ] || refused $script "$(hostname) slots=1
 $own slots=1" "nodes $(hostname) and $own are both this machine" "$t/hosts" info
@@ -108,11 +113,17 @@ $(head -c 5000 /dev/zero | tr '\0' b)" 'a line of 5000 characters' "$t/hosts" in
         "its name up to the first dot has 57 characters; Open MPI's mpirun crashes" "$t/hosts" info
 done
 # a long hostfile is read without a process a line: 2,000 lines of PREFIXN
-# (n: names took 30 s; 10.: numeric ones ran getent a line, 70 ms each),
+# (n: names took 30 s; 10.: addresses 10.0.X.Y, numeric ones ran getent a
+# line, 70 ms each),
 # then a bad line, refused within 10 s
 reads_fast() {
     local i start st took
-    for i in $(seq 1 2000); do echo "$1$i slots=1"; done > "$t/long"
+    for i in $(seq 1 2000); do
+        case "$1" in
+        10.) echo "10.0.$((i / 256)).$((i % 256)) slots=1" ;;   # the one spelling taken
+        *) echo "$1$i slots=1" ;;
+        esac
+    done > "$t/long"
     echo "bad slots=0" >> "$t/long"
     start=$(date +%s)
     AGENT=false SCRATCHNET=/bin/false bash "$top/launch/cluster.sh" "$t/long" info > "$t/out" 2> "$t/err"
