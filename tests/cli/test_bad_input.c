@@ -1303,6 +1303,12 @@ static void hostile_weights(void)
         classes_at(from, fx_path("cls1.h5"), "/", (const char *const[]){ "a" }, 1);
         assert_int_equal(sn_test_run("rm %s/bin2tmp.h5", fx), 0);
     }
+}
+
+/* Weights with hostile data descriptions: more class names than outputs,
+ * an input_std without input_mean, preparations out of range, resealed. */
+static void hostile_weights_meta(void)
+{
     /* weights naming a class more than the model's 3 outputs; an input_std
      * without input_mean */
     char w[1100];
@@ -1465,6 +1471,7 @@ static void make_hostile_fixtures(void)
     hostile_non_files();
     hostile_bombs();
     hostile_weights();
+    hostile_weights_meta();
     hostile_sizes();
 }
 
