@@ -542,10 +542,7 @@ int cli_log_check(const char *path)
  * record, else 0. */
 static int log_there(const char *path)
 {
-    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    bool held = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    if (fd >= 0)
-        close(fd);   /* and with it the shared lock, if it was taken */
+    const bool held = sn_fs_held_for_writing(path);
     const enum log_start k = held ? LOG_OTHER : log_start(path);
     return held ? 1 : k == LOG_RECORD || k == LOG_FOREIGN ? 2 : 0;
 }

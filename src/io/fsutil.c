@@ -11,6 +11,7 @@
 #include <linux/magic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -548,4 +549,14 @@ const char *sn_fs_write_why(int err)
     if (err == EFBIG)
         return "file too large";
     return err ? strerror(err) : "disk full?";
+}
+
+bool sn_fs_held_for_writing(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    const bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);   /* and with it the shared lock, when it was taken */
+    return held;
 }

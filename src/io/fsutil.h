@@ -145,6 +145,11 @@ int sn_fs_text_getc(struct sn_fs_text *t);
  * reader names and refuses too (CR line ends, UTF-16). */
 bool sn_fs_is_model_text(const char *path);
 
+/* Whether another process holds the file at path locked for writing (an
+ * exclusive flock: a run appending to its --log, HDF5's writers such as
+ * h5py's mode 'a'); false when it cannot be opened. */
+bool sn_fs_held_for_writing(const char *path);
+
 /* What st is, for a message: "a folder", "a FIFO", "a character device",
  * "a block device", "a socket", "a file" (a regular one). */
 const char *sn_fs_kind(const struct stat *st);

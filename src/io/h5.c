@@ -15,7 +15,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/auxv.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -172,19 +171,6 @@ static int check_same(struct sn_h5 *f, const char *path)
                    "meanwhile); run the command again once it is complete", path);
 }
 
-/* Whether another process holds path open for writing by HDF5's lock (an
- * exclusive flock: h5py's mode 'a' or 'w' in a notebook), which makes
- * every read-only open fail. */
-static bool held_for_writing(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    const bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd);   /* and with it the shared lock, when it was taken */
-    return held;
-}
-
 int sn_h5_open(const char *path, struct sn_h5 **out)
 {
     quiet_hdf5();
@@ -202,7 +188,7 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     if (!f)
         return sn_fail(SN_ENOMEM, "%s: out of memory", path);
     f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f->id < 0 && held_for_writing(path)) {
+    if (f->id < 0 && sn_fs_held_for_writing(path)) {   /* h5py's mode 'a' in a notebook */
         free(f);
         return sn_fail(SN_EINVAL, "%s: another program has the file open for writing (it holds "
                        "HDF5's lock): close it there, or open it read-only (h5py: mode 'r'), "
