@@ -498,28 +498,30 @@ static enum log_start log_start(const char *path)
 
 /* A log that starts as one but holds other lines (notes pasted in, two
  * files joined) is refused too: the run's epochs would go into a file
- * plot refuses.  Past plot's own limits (records, bytes) it is let be:
- * plot reads the end of such a log (tail), and its lines were checked as
- * they were appended. */
-static int check_whole_log(const char *path)
+ * plot refuses.  So is one already at plot's own limits (records, bytes):
+ * plot draws none of it, and would draw none of this run's epochs. */
+static int check_whole_log(const char *path, int *records)
 {
     struct cli_log_line *rows = NULL;
-    int n = 0;
-    int rc = cli_log_read(path, &rows, &n, NULL);
+    int rc = cli_log_read(path, &rows, records, NULL);
     free(rows);
     const char *msg = sn_errmsg();   /* after the path it names: a name holds any text */
     if (rc && strncmp(msg, path, strlen(path)) == 0)
         msg += strlen(path);
-    if (!rc || rc == SN_ENOMEM || strstr(msg, ", the most plot "))
-        return rc == SN_ENOMEM ? rc : SN_OK;
+    if (!rc || rc == SN_ENOMEM)
+        return rc;
     char why[600];
     snprintf(why, sizeof why, "%s", sn_errmsg());
+    if (strstr(msg, ", the most plot "))
+        return sn_fail(SN_EUSAGE, "--log %s is as long as plot reads (%s): plot would draw none "
+                       "of this run's epochs; give another --log", path, why);
     return sn_fail(SN_EUSAGE, "--log %s is not a whole train log (%s): plot refuses it, and "
                    "this run's epochs would go into it; give another --log", path, why);
 }
 
-int cli_log_check(const char *path)
+int cli_log_check(const char *path, int *records)
 {
+    *records = 0;
     const enum log_start k = log_start(path);   /* absent: made when the run starts */
     if (k == LOG_NO_MEMORY)
         return sn_fail(SN_ENOMEM, "out of memory");
@@ -535,7 +537,7 @@ int cli_log_check(const char *path)
         return sn_fail(SN_EUSAGE, "--log %s exists and is not a scratchnet log (its first line "
                        "is not a record with the numbers \"epoch\" and \"train_loss\"): "
                        "appending to it would damage it; give another --log", path);
-    return k == LOG_RECORD ? check_whole_log(path) : SN_OK;
+    return k == LOG_RECORD ? check_whole_log(path, records) : SN_OK;
 }
 
 /* 1 when a run holds the log at path (its lock), 2 when it starts with a

@@ -21,8 +21,10 @@ struct cli_log_line {
 /* SN_EUSAGE unless the file at path is absent, blank, or a log: its first
  * line a record scratchnet writes (a JSON object with the numbers "epoch"
  * and "train_loss"), or, as its only line, the start of one cut short.
- * Appending to any other file (settings, a weights file) would damage it. */
-int cli_log_check(const char *path);
+ * Appending to any other file (settings, a weights file) would damage it;
+ * to a log plot refuses (other lines in it, past plot's limits) would put
+ * the run's epochs where plot cannot draw them.  *records: the log's. */
+int cli_log_check(const char *path, int *records);
 
 /* SN_EUSAGE naming flag if the file at path is a log a run holds (its
  * lock) or starts with a record: an output (--out, -o) would replace it. */

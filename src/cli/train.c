@@ -152,6 +152,7 @@ struct run {
     int stopped;                 /* the stop request that ended the loop (sn_step_info.stop) */
     char made_ckdir[4096];       /* what this run made, removed again if it is refused */
     bool made_log;               /* by this run: removed at the end while empty */
+    int log_records;             /* in the --log before the run */
 };
 
 static int parse_flags(int argc, char **argv, struct train_flags *f)
@@ -341,7 +342,7 @@ static int prepare_outputs(const struct train_flags *f, struct run *r)
     if (!rc)
         rc = cli_check_outputs(outs, oflags, 3, ins, iflags, 4);
     if (!rc && f->log)
-        rc = cli_log_check(f->log);   /* appended to: only a log */
+        rc = cli_log_check(f->log, &r->log_records);   /* appended to: only a log */
     return rc;
 }
 
@@ -436,6 +437,22 @@ static void warn_buckets(const struct train_flags *f, const struct run *r)
                     red[0] == 's' ? "every rank is on one host, which shares memory; "
                                     "--allreduce mpi sends buckets during backward"
                                   : "--no-overlap");
+}
+
+/* A --log that this run's epochs would carry past the records plot
+ * draws (a warning: also with --quiet; the run may end sooner). */
+static void warn_log_room(const struct train_flags *f, const struct run *r)
+{
+    struct sn_train_plan p;
+    sn_trainer_plan(r->t, &p);
+    const int64_t steps = p.end_step - sn_trainer_state(r->t)->global_step;
+    const int64_t epochs = (steps + p.steps_per_epoch - 1) / p.steps_per_epoch;
+    if (!f->log || steps <= 0 || r->log_records + epochs <= CLI_LOG_MAX_RECORDS)
+        return;
+    cli_eprintf("scratchnet: warning: --log %s holds %d records and this run adds up to %lld: "
+                "past %d, the most plot draws, plot refuses the log (`tail -n %d` of it plots "
+                "the latest); another --log keeps this run's epochs drawable\n", cli_line(f->log),
+                r->log_records, (long long)epochs, CLI_LOG_MAX_RECORDS, CLI_LOG_MAX_RECORDS);
 }
 
 /* Checkpoints the run keeps that would not fit in the space left where
@@ -638,6 +655,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         warn_warmup(r);
         warn_buckets(f, r);
         warn_checkpoint_space(f, r);
+        warn_log_room(f, r);
         if (!f->out && !f->ckdir)   /* also with --quiet: a whole run could be lost unsaid */
             cli_eprintf("scratchnet: warning: kept: nothing (no --out and no --checkpoint-dir: "
                         "the weights end with the run)\n");

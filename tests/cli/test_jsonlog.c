@@ -235,13 +235,42 @@ static void test_jsonlog_check_refuses_other_files(void **state)
     const char *path = sn_test_path("other.json");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_text(path, cases[i].text);
-        int rc = cli_log_check(path);
+        int records;
+        int rc = cli_log_check(path, &records);
         if (rc != cases[i].rc)
             fail_msg("case %zu: %d, want %d (%s)", i, rc, cases[i].rc, sn_errmsg());
         if (rc)
             assert_non_null(strstr(sn_errmsg(), "is not a scratchnet log"));
     }
-    assert_int_equal(cli_log_check(sn_test_path("absent.jsonl")), SN_OK);
+    int records = -1;
+    assert_int_equal(cli_log_check(sn_test_path("absent.jsonl"), &records), SN_OK);
+    assert_int_equal(records, 0);
+}
+
+/* A log of as many records as plot draws takes no more: appending to it
+ * is refused, as plot would draw none of the run's epochs; one record
+ * fewer is a log like any other, its records counted. */
+static void test_jsonlog_check_at_plots_limit(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("full.jsonl");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int e = 1; e < CLI_LOG_MAX_RECORDS; e++)
+        fprintf(f, "{\"epoch\": %d, \"train_loss\": 0.5}\n", e);
+    fclose(f);
+    int records = 0;
+    assert_int_equal(cli_log_check(path, &records), SN_OK);
+    assert_int_equal(records, CLI_LOG_MAX_RECORDS - 1);
+    for (int e = 0; e < 2; e++) {
+        f = fopen(path, "a");
+        assert_non_null(f);
+        fprintf(f, "{\"epoch\": %d, \"train_loss\": 0.5}\n", CLI_LOG_MAX_RECORDS + e);
+        fclose(f);
+    }
+    assert_int_equal(cli_log_check(path, &records), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "is as long as plot reads"));
+    assert_non_null(strstr(sn_errmsg(), "tail -n 100000"));
 }
 
 /* An output renamed into place at the end of a command does not replace a
@@ -367,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_jsonlog_cut_last_line),
         cmocka_unit_test(test_jsonlog_keeps_whole_last_line),
         cmocka_unit_test(test_jsonlog_check_refuses_other_files),
+        cmocka_unit_test(test_jsonlog_check_at_plots_limit),
         cmocka_unit_test(test_jsonlog_guard_at_the_rename),
         cmocka_unit_test(test_output_changed_since_check_kept),
     };

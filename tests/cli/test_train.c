@@ -2659,6 +2659,30 @@ static void test_train_log_one_run_at_a_time(void **state)
                                  sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log), 0);
 }
 
+/* A run whose epochs would carry its --log past the records plot draws
+ * says so before it starts, and appends as asked. */
+static void test_train_log_near_plots_limit(void **state)
+{
+    (void)state;
+    const char *log = sn_test_path("nearfull.jsonl");
+    FILE *f = fopen(log, "w");
+    assert_non_null(f);
+    for (int e = 1; e <= 100000; e++)
+        fprintf(f, "{\"epoch\": %d, \"train_loss\": 0.5}\n", e);
+    fclose(f);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 2 --log %s --quiet",
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log), 0);
+    char *err = err_text();
+    assert_non_null(strstr(err, "nearfull.jsonl holds 100000 records and this run adds up to 1"));
+    free(err);
+    char *text = sn_test_slurp(log);
+    size_t lines = 0;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    free(text);
+    assert_int_equal(lines, 100001);
+}
+
 /* The predictions of the file at path: /pred, and /probs (n x 3). */
 static void read_preds(const char *path, int32_t *pred, float *probs, size_t n)
 {
@@ -3516,6 +3540,7 @@ int main(void)
         cmocka_unit_test(test_train_full_disk),
         cmocka_unit_test(test_predict_full_disk_every_level),
         cmocka_unit_test(test_train_log_one_run_at_a_time),
+        cmocka_unit_test(test_train_log_near_plots_limit),
         cmocka_unit_test(test_train_help_and_lone_rank),
         cmocka_unit_test(test_train_init_other_classes),
         cmocka_unit_test(test_train_alone_without_mpi),
