@@ -366,8 +366,8 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
             memmove(line, line + 3, (size_t)len - 2);   /* a UTF-8 byte-order mark (an editor's) */
             len -= 3;
         }
-        if (strspn(line, " \t\r\n") == (size_t)len)
-            continue;
+        if (strspn(line, " \t\r\n") == (size_t)len && len <= CLI_LOG_MAX_LINE)
+            continue;   /* a blank line; blanks that start a longer one count as it */
         if ((rc = check_line(name, lineno, cnt, (size_t)len)) || (rc = grow_rows(&v, cnt, &cap)))
             break;
         rc = parse_line(name, lineno, line, (size_t)len, &v[cnt]);

@@ -147,6 +147,15 @@ static void test_jsonlog_refuses_bad_lines(void **state)
     struct cli_log_line *r = NULL;
     int n = 0;
     assert_int_equal(cli_log_read(sn_test_path("missing.jsonl"), &r, &n, NULL), SN_EINVAL);
+    /* a line longer than plot reads is one however it starts: 70,000
+     * blanks before a record were skipped as a blank piece of it */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"epoch\": 1, \"train_loss\": 0.5}\n%70000s{\"epoch\": 2, \"train_loss\": 0.4}\n",
+            "");
+    fclose(f);
+    assert_int_equal(cli_log_read(path, &r, &n, NULL), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "bad.jsonl:2: a line of more than 65536 bytes"));
 }
 
 /* A last line cut short (no end of line: a write that failed) is removed
