@@ -774,21 +774,29 @@ static void warn_busy_cores(const struct run *r, struct cpu_use before, int64_t 
 }
 
 /* A classifier whose training loss, after 100 steps or more, is above
- * that of guessing every class alike (ln K) has not learnt: a learning
- * rate too large makes the loss explode (1.5e10 after 200 steps of
+ * that of guessing by the label frequencies alone (ln K for K classes
+ * alike; less for fewer classes or uneven ones: a 5-class subset under a
+ * 10-output head guesses at ln 5) has not learnt: a learning rate too
+ * large makes the loss explode (1.5e10 after 200 steps of
  * models/mlp.cfg at --lr 5) or kills every ReLU (3.56 at --lr 0.8), and
- * the run ended with exit 0 and nothing said. */
+ * the run ended with exit 0 and nothing said.  Rank 0's labels stand for
+ * all. */
 static void warn_not_learnt(const struct run *r, double loss, int64_t steps)
 {
     const struct sn_netcfg *net = sn_trainer_net(r->t);
     const int K = sn_loss_classes(net->loss, (int)sn_model_out_len(sn_trainer_model(r->t)));
+    const struct sn_split *s = sn_dataset_split(r->ds, "train");
+    const bool counted = net->loss == SN_LOSS_CROSS_ENTROPY && s->label_classes > 1;
+    const int classes = counted ? s->label_classes : K;
+    const double guess = counted ? s->label_entropy : log(K);
     if (sn_dist_rank() != 0 || steps < 100 || net->target_input || K < 2 ||
-        (net->loss != SN_LOSS_CROSS_ENTROPY && net->loss != SN_LOSS_BCE) || !(loss > log(K)))
+        (net->loss != SN_LOSS_CROSS_ENTROPY && net->loss != SN_LOSS_BCE) || !(loss > guess))
         return;
     cli_eprintf("scratchnet: warning: the training loss ended at %.4g, no better than guessing "
-                "among %d classes (%.4g): the network did not learn; check the learning rate "
+                "among %s%d classes (%.4g): the network did not learn; check the learning rate "
                 "(lr %g here: too large makes the loss explode or silences every ReLU) and the "
-                "inputs' scale\n", loss, K, log(K), (double)net->sched.lr);
+                "inputs' scale\n", loss, counted && classes < K ? "the data's " : "", classes,
+                guess, (double)net->sched.lr);
 }
 
 /* Steps until the run's bound or a stop request (a signal: every rank

@@ -942,36 +942,65 @@ static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int 
                              "dataset keeps its labels' numbers)" : "");
 }
 
+/* The entropy (nats) of the labels counted in counts[0..K): the loss of
+ * guessing by their frequencies alone, the most a classifier that
+ * learnt nothing from the inputs reaches. */
+static double label_entropy(const size_t *counts, int K, int *present)
+{
+    size_t total = 0;
+    for (int k = 0; k < K; k++)
+        total += counts[k];
+    double h = 0.0;
+    *present = 0;
+    for (int k = 0; k < K; k++) {
+        if (!counts[k])
+            continue;
+        const double p = (double)counts[k] / (double)total;
+        h -= p * log(p);
+        ++*present;
+    }
+    return h;
+}
+
+/* Labels y[0..n) (rows from first on) checked against [0, K) and counted. */
+static int count_labels(struct sn_dataset *d, const char *yp, const int32_t *y, size_t n,
+                        size_t first, int K, int outputs, size_t *counts)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (y[i] < 0 || y[i] >= K)
+            return bad_label(d, yp, first + i, y[i], K, outputs);
+        counts[y[i]]++;
+    }
+    return SN_OK;
+}
+
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
                             size_t n, int K, int outputs)
 {
     if (!s->y_int)
         return SN_OK;
-    ((struct sn_split *)s)->label_k = K;   /* one of d's own splits */
+    struct sn_split *w = (struct sn_split *)s;   /* one of d's own splits */
+    w->label_k = K;
     char yp[64];
     snprintf(yp, sizeof yp, "/%s/y", s->name);
     enum { CHUNK = 65536 };
-    if (s->y_mem) {   /* held in memory: no reading */
-        const int32_t *y = s->y_mem;
-        for (size_t i = first; i < first + n; i++)
-            if (y[i] < 0 || y[i] >= K)
-                return bad_label(d, yp, i, y[i], K, outputs);
-        return SN_OK;
-    }
-    int *buf = malloc(CHUNK * sizeof *buf);
-    if (!buf)
-        return sn_fail(SN_ENOMEM, "out of memory");
-    int rc = SN_OK;
-    for (size_t at = first; at < first + n && rc == SN_OK; at += CHUNK) {
+    size_t *counts = calloc((size_t)K, sizeof *counts);
+    int *buf = s->y_mem ? NULL : malloc(CHUNK * sizeof *buf);
+    int rc = counts && (s->y_mem || buf) ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
+    if (!rc && s->y_mem)   /* held in memory: no reading */
+        rc = count_labels(d, yp, (const int32_t *)s->y_mem + first, n, first, K, outputs, counts);
+    for (size_t at = first; !s->y_mem && at < first + n && rc == SN_OK; at += CHUNK) {
         size_t cnt = first + n - at < CHUNK ? first + n - at : CHUNK;
         rc = sn_interrupt_check("checking the labels");
         if (!rc)
             rc = sn_h5_read_block(d->f, yp, at, cnt, 1, SN_H5_I32, buf);
-        for (size_t i = 0; i < cnt && rc == SN_OK; i++)
-            if (buf[i] < 0 || buf[i] >= K)
-                rc = bad_label(d, yp, at + i, buf[i], K, outputs);
+        if (!rc)
+            rc = count_labels(d, yp, buf, cnt, at, K, outputs, counts);
     }
+    if (!rc)
+        w->label_entropy = label_entropy(counts, K, &w->label_classes);
     free(buf);
+    free(counts);
     return rc;
 }
 

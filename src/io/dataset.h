@@ -45,6 +45,9 @@ struct sn_split {
     int label_k;              /* labels checked to lie in [0, label_k)
                                * (sn_dataset_check_labels); each batch read from
                                * the file is checked again; 0: not checked */
+    double label_entropy;     /* of the labels checked (nats): what guessing by
+                               * their frequencies alone scores */
+    int label_classes;        /* classes among the labels checked */
 };
 
 struct sn_dataset {
@@ -150,7 +153,7 @@ void sn_dataset_stored_label(struct sn_dataset *d, const struct sn_split *s, siz
 /* Check that every label in rows [first, first+n) of s lies in [0, K),
  * for a model of outputs outputs (K, or 1 for binary_cross_entropy's two
  * classes); SN_EINVAL naming the first bad row.  Reads labels only, in
- * blocks. */
+ * blocks, and counts them into s's label_entropy and label_classes. */
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
                             size_t n, int K, int outputs);
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -117,6 +118,11 @@ static void test_dataset_check_labels(void **state)
     assert_int_equal(sn_dataset_check_labels(d, s, 0, N, 2, 2), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "row 2"));
     assert_int_equal(sn_dataset_check_labels(d, s, 3, 2, 2, 2), SN_OK);   /* rows 3, 4: labels 0, 1 */
+    assert_int_equal(s->label_classes, 2);   /* counted: guessing scores ln 2 */
+    assert_float_equal(s->label_entropy, log(2.0), 1e-12);
+    assert_int_equal(sn_dataset_check_labels(d, s, 3, 4, 5, 5), SN_OK);   /* 0, 1, 2, 0 */
+    assert_int_equal(s->label_classes, 3);   /* of 5 outputs */
+    assert_float_equal(s->label_entropy, -0.5 * log(0.5) - 0.5 * log(0.25), 1e-12);
     assert_int_equal(sn_dataset_check_labels(d, s, 3, 3, 2, 2), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "row 5"));
     sn_dataset_close(d);
