@@ -200,7 +200,8 @@ int cli_replace_guard(const char *path, const char *target, const char *tmp);
  * an epoch not after the previous row replaces the rows from it on), each
  * epoch, train_loss, test_loss, train_acc, test_acc (NaN where absent). */
 struct cli_curves {
-    int n;
+    int n;                         /* rows drawn: the latest run's epochs */
+    int records;                   /* in the log: of every run appended to it */
     double (*v)[CLI_CURVE_COLS];   /* malloc'd; the caller frees v */
     int cut_line;                  /* a last line cut short, skipped (0: none) */
 };

@@ -57,6 +57,7 @@ int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c)
     }
     c->v = v;
     c->n = n;
+    c->records = n_lines;
     return SN_OK;
 }
 
@@ -94,10 +95,14 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
         rc = sn_fail(SN_EIO, "%s: write failed", table);
     free(c.v);
     *rows = c.n;
-    if (!rc && c.n == 1)   /* a run of --steps shorter than an epoch */
+    if (!rc && c.n == 1 && c.records == 1)   /* a run of --steps shorter than an epoch */
         cli_eprintf("scratchnet: warning: %s holds one epoch: each curve is one point (the log "
                     "has a line per epoch; train for more epochs to see a curve)\n",
                     cli_line(log));
+    else if (!rc && c.n == 1)
+        cli_eprintf("scratchnet: warning: %s: its latest run has one epoch, and plot draws the "
+                    "latest run of a log several runs appended to (this one holds %d records): "
+                    "each curve is one point\n", cli_line(log), c.records);
     return rc;
 }
 

@@ -100,6 +100,17 @@ static void test_plot_draws_png(void **state)
     err = sn_test_slurp(sn_test_path("err.txt"));
     assert_non_null(strstr(err, "one.jsonl holds one epoch: each curve is one point"));
     free(err);
+    /* two epochs, then a new run of one: the latest run's one point, said so */
+    write_text(sn_test_path("two.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.1}\n"
+                                          "{\"epoch\": 2, \"train_loss\": 0.05}\n"
+                                          "{\"epoch\": 1, \"train_loss\": 0.2}\n");
+    rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("two.jsonl"), sn_test_path("m.png"));
+    assert_int_equal(rc, 0);
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "two.jsonl: its latest run has one epoch, and plot draws the "
+                                "latest run of a log several runs appended to (this one holds 3 "
+                                "records)"));
+    free(err);
 }
 
 /* SIGTERM while a long log is read or drawn: exit 1 within a moment,
