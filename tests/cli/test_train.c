@@ -1391,6 +1391,12 @@ static void test_train_info(void **state)
     /* dense 8->16: 2*8*16 + 2*16 = 288; dense 16->3: 2*16*3 + 2*3 = 102 */
     assert_non_null(strstr(out, "forward: 390 FLOPs per example"));
     assert_non_null(strstr(out, "\ninputs: scale 1\n"));   /* blobs: floats as they are */
+    const char *trained = strstr(out, "\n  trained     step ");   /* how far, in the record */
+    assert_non_null(trained);
+    long long step = 0, end = -1;
+    assert_int_equal(sscanf(trained, "\n  trained     step %lld of %lld", &step, &end), 2);
+    assert_true(step > 0 && step == end);   /* finished: no "stopped before" */
+    assert_null(strstr(out, "stopped before the run's end"));
     free(out);
     /* results that cannot be written (a full disk) are no success */
     rc = sn_test_run("sh -c '" BIN " info --weights %s > /dev/full'", sn_test_path("w.h5"));
@@ -3158,6 +3164,12 @@ static void test_train_stop_saves_what_it_can(void **state)
     snprintf(path, sizeof path, "%s/w.h5", dir);
     float w[256];
     assert_true(read_params(path, w, 256) > 0);
+    /* the weights say they are a stopped run's, not a finished one's */
+    assert_int_equal(sn_test_run(BIN " info --weights %s > %s/info.txt", path, dir), 0);
+    snprintf(path, sizeof path, "%s/info.txt", dir);
+    out = sn_test_slurp(path);
+    assert_non_null(strstr(out, ": stopped before the run's end\n"));
+    free(out);
 }
 
 /* A signal during set-up ends the run before its first step, promptly,
