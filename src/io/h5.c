@@ -159,6 +159,17 @@ static int vfd_of(struct sn_h5 *f)
     return *(int *)handle;
 }
 
+/* A file another program holds open for writing (HDF5's lock: h5py's
+ * mode 'a' in a notebook), which libhdf5 may be rewriting (it changes
+ * superblock bytes while open, so a sealed file fails its seal): neither
+ * damaged nor readable now. */
+static int held_for_writing(const char *path)
+{
+    return sn_fail(SN_EINVAL, "%s: another program has the file open for writing (it holds "
+                   "HDF5's lock): close it there, or open it read-only (h5py: mode 'r'), then "
+                   "run again", path);
+}
+
 /* The file f's descriptor holds is the one the probe checked at its name. */
 static int check_same(struct sn_h5 *f, const char *path)
 {
@@ -188,11 +199,9 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     if (!f)
         return sn_fail(SN_ENOMEM, "%s: out of memory", path);
     f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f->id < 0 && sn_fs_held_for_writing(path)) {   /* h5py's mode 'a' in a notebook */
+    if (f->id < 0 && sn_fs_held_for_writing(path)) {
         free(f);
-        return sn_fail(SN_EINVAL, "%s: another program has the file open for writing (it holds "
-                       "HDF5's lock): close it there, or open it read-only (h5py: mode 'r'), "
-                       "then run again", path);
+        return held_for_writing(path);
     }
     if (f->id < 0) {
         free(f);
@@ -285,6 +294,8 @@ int sn_h5_check_seal(const char *path)
     memcpy(&want_h, block + 16, 8);
     int r = sn_fs_hash(fp, SEAL_BYTES, &h, &len);
     fclose(fp);
+    if ((r != 0 || len != want_len || h != want_h) && sn_fs_held_for_writing(path))
+        return held_for_writing(path);   /* not damaged: never passed over or set aside */
     if (r != 0 || len != want_len || h != want_h)
         return sn_fail(SN_EDAMAGED, "%s: damaged: %s", path,
                        r != 0 || len != want_len ? "its length differs from the one sealed in it "

@@ -2,10 +2,12 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/status.h"
@@ -159,6 +161,21 @@ static void test_ckpt_round_trip(void **state)
     sn_h5_close(raw);
     assert_int_equal(sn_ckpt_load(sn_test_path("raw.h5"), b, &ob, &back), SN_EDAMAGED);
     assert_non_null(strstr(sn_errmsg(), "no scratchnet seal"));
+    /* a checkpoint another program holds open for writing (HDF5's lock;
+     * its library rewrites bytes while open) is said so, not damaged:
+     * --resume auto must not pass it over and set it aside */
+    int fd = open(p, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char byte;
+    assert_int_equal(pread(fd, &byte, 1, 600), 1);
+    byte ^= 1;
+    assert_int_equal(pwrite(fd, &byte, 1, 600), 1);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    assert_int_equal(sn_ckpt_load(p, b, &ob, &back), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "another program has the file open for writing"));
+    byte ^= 1;
+    assert_int_equal(pwrite(fd, &byte, 1, 600), 1);
+    close(fd);
     struct sn_optim osgd;
     struct sn_optim_cfg sgd = sn_optim_defaults(SN_OPT_SGD);
     assert_int_equal(sn_optim_init(&osgd, &sgd, b->n_params), SN_OK);
