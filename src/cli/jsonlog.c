@@ -338,9 +338,12 @@ static int wide_log(const char *name, const char *line, size_t len)
                    utf16 && marked ? ", as PowerShell's > writes it" : "", code);
 }
 
-int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
-                        int *cut_line)
+/* cli_log_read_stream; *at_limit: it stopped at one of plot's limits
+ * (records, bytes), not at a line that is no record. */
+static int read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
+                       int *cut_line, bool *at_limit)
 {
+    *at_limit = false;
     char *line = malloc(CLI_LOG_MAX_LINE + 2);
     size_t total = 0;
     ssize_t len;
@@ -355,6 +358,7 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
         if (++pieces % 4096 == 0 && (rc = sn_interrupt_check("reading the log")))
             break;
         if (total > CLI_LOG_MAX_BYTES) {
+            *at_limit = true;
             rc = sn_fail(SN_EINVAL, "%s: the log reads longer than %zu bytes, the most plot "
                          "reads (`tail -n %d` of it plots the latest records)", name,
                          CLI_LOG_MAX_BYTES, CLI_LOG_MAX_RECORDS);
@@ -368,7 +372,11 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
         }
         if (strspn(line, " \t\r\n") == (size_t)len && len <= CLI_LOG_MAX_LINE)
             continue;   /* a blank line; blanks that start a longer one count as it */
-        if ((rc = check_line(name, lineno, cnt, (size_t)len)) || (rc = grow_rows(&v, cnt, &cap)))
+        if ((rc = check_line(name, lineno, cnt, (size_t)len))) {
+            *at_limit = cnt == CLI_LOG_MAX_RECORDS;
+            break;
+        }
+        if ((rc = grow_rows(&v, cnt, &cap)))
             break;
         rc = parse_line(name, lineno, line, (size_t)len, &v[cnt]);
         if (rc && joined_by_cr(line, (size_t)len)) {
@@ -402,11 +410,18 @@ int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, 
     return SN_OK;
 }
 
-int cli_log_open_input(const char *path, FILE **in)
+int cli_log_read_stream(FILE *in, const char *name, struct cli_log_line **rows, int *n,
+                        int *cut_line)
 {
-    size_t size = 0;
-    int rc = sn_fs_open_input(path, "log", CLI_LOG_MAX_BYTES, in, &size);
-    if (rc && size > CLI_LOG_MAX_BYTES)
+    bool at_limit;
+    return read_stream(in, name, rows, n, cut_line, &at_limit);
+}
+
+/* cli_log_open_input; *size: the file's, when it is past plot's limit. */
+static int open_input_size(const char *path, FILE **in, size_t *size)
+{
+    int rc = sn_fs_open_input(path, "log", CLI_LOG_MAX_BYTES, in, size);
+    if (rc && *size > CLI_LOG_MAX_BYTES)
         return sn_fail_suffix(rc, ", the most plot reads: `tail -n %d` of it plots the latest "
                               "records", CLI_LOG_MAX_RECORDS);
     char head[8] = { 0 };   /* the files a log is mistaken for, named as what they are */
@@ -429,15 +444,33 @@ int cli_log_open_input(const char *path, FILE **in)
     return SN_OK;
 }
 
-int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line)
+int cli_log_open_input(const char *path, FILE **in)
+{
+    size_t size = 0;
+    return open_input_size(path, in, &size);
+}
+
+/* cli_log_read, and whether one of plot's limits stopped it (*at_limit). */
+static int read_log(const char *path, struct cli_log_line **rows, int *n, int *cut_line,
+                    bool *at_limit)
 {
     FILE *in;
-    int rc = cli_log_open_input(path, &in);
-    if (rc)
+    size_t size = 0;
+    *at_limit = false;
+    int rc = open_input_size(path, &in, &size);
+    if (rc) {
+        *at_limit = size > CLI_LOG_MAX_BYTES;
         return rc;
-    rc = cli_log_read_stream(in, path, rows, n, cut_line);
+    }
+    rc = read_stream(in, path, rows, n, cut_line, at_limit);
     fclose(in);
     return rc;
+}
+
+int cli_log_read(const char *path, struct cli_log_line **rows, int *n, int *cut_line)
+{
+    bool at_limit;
+    return read_log(path, rows, n, cut_line, &at_limit);
 }
 
 /* The first non-blank line of t (at most LOG_LINE_MAX bytes, after at
@@ -503,16 +536,14 @@ static enum log_start log_start(const char *path)
 static int check_whole_log(const char *path, int *records)
 {
     struct cli_log_line *rows = NULL;
-    int rc = cli_log_read(path, &rows, records, NULL);
+    bool at_limit;
+    int rc = read_log(path, &rows, records, NULL, &at_limit);
     free(rows);
-    const char *msg = sn_errmsg();   /* after the path it names: a name holds any text */
-    if (rc && strncmp(msg, path, strlen(path)) == 0)
-        msg += strlen(path);
     if (!rc || rc == SN_ENOMEM)
         return rc;
     char why[600];
     snprintf(why, sizeof why, "%s", sn_errmsg());
-    if (strstr(msg, ", the most plot "))
+    if (at_limit)
         return sn_fail(SN_EUSAGE, "--log %s is as long as plot reads (%s): plot would draw none "
                        "of this run's epochs; give another --log", path, why);
     return sn_fail(SN_EUSAGE, "--log %s is not a whole train log (%s): plot refuses it, and "

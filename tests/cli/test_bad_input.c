@@ -164,6 +164,7 @@ static void fixtures_text_files(void)
     write_text("notimage.png", "this is not a picture");
     write_text("badlog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
     write_text("junk, the most plot .jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
+    write_text("plotword.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n\"x, the most plot y\"\n");
     write_text("jsonlast.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 3}");
     write_text("fraclog.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5}\n"
                                 "{\"epoch\": 1.5, \"train_loss\": 0.4}\n");
