@@ -458,19 +458,29 @@ static int same_shape(struct sn_h5 *f, const char *path, const struct sn_param *
     return rc;
 }
 
+/* Whether path has pr's dimensions (whatever its type, *cls if not NULL). */
+static bool same_dims(struct sn_h5 *f, const char *path, const struct sn_param *pr,
+                      enum sn_h5_class *cls)
+{
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class c;
+    bool same = sn_h5_info(f, path, &nd, dims, &c, &size) == SN_OK && nd == pr->shape.ndim;
+    for (int d = 0; same && d < nd; d++)
+        same = dims[d] == (size_t)pr->shape.d[d];
+    if (cls)
+        *cls = c;
+    return same;
+}
+
 /* Why path is not pr's: another shape (another model), or the shape in
  * another type (written by another tool: weights are floats). */
 static int not_same(struct sn_h5 *f, const char *path, const struct sn_param *pr)
 {
-    int nd;
-    size_t dims[SN_H5_MAX_DIMS], size;
-    enum sn_h5_class cls;
     char want[64];
     sn_shape_str(&pr->shape, want, sizeof want);
-    bool shape = sn_h5_info(f, path, &nd, dims, &cls, &size) == SN_OK && nd == pr->shape.ndim;
-    for (int d = 0; shape && d < nd; d++)
-        shape = dims[d] == (size_t)pr->shape.d[d];
-    if (shape)
+    enum sn_h5_class cls;
+    if (same_dims(f, path, pr, &cls))
         return sn_fail(SN_EINVAL, "%s: %s has the model's shape %s but holds %s, not floats: "
                        "store weights as float32", sn_h5_path(f), path, want,
                        cls == SN_H5_CLASS_INT ? "integers" : "values of another type");
@@ -552,6 +562,8 @@ static int layer_differs(struct sn_h5 *f, const struct sn_layer *l, bool *differ
             present++;
         if (rc)
             return rc;
+        if (!same && same_dims(f, path, &l->params[p], NULL))   /* this layer's, not floats */
+            return not_same(f, path, &l->params[p]);
         *differs = *differs || !same;
     }
     *differs = *differs || (present > 0 && present < l->n_params);

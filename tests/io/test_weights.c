@@ -97,6 +97,12 @@ static void test_weights_refuses_other_model(void **state)
     assert_int_equal(sn_weights_read(f, a, false, NULL), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "/params/dense0/weight has the model's shape 4x6 but "
                                         "holds integers, not floats"));
+    /* train --init refuses it too: it is this layer's array, not another
+     * model's to re-initialise (a frozen layer trained from random) */
+    int loaded = -1;
+    char refit[256];
+    assert_int_equal(sn_weights_read_fit(f, a, &loaded, refit, sizeof refit), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "has the model's shape 4x6 but holds integers"));
     sn_h5_close(f);
     /* as float64 past float range: named as stored, not as the Inf it becomes */
     assert_int_equal(sn_h5_create(sn_test_path("f64.h5"), &f), SN_OK);
