@@ -47,12 +47,12 @@ DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin mpich libmpich
             libopenblas-openmp-dev libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev \
             libpng-dev libjpeg-dev procps iproute2 gnuplot-nox bsdutils dataset-fashion-mnist \
             python3-h5py libprotobuf-c-dev protobuf-c-compiler libonnx-dev libjansson-dev \
-            libonnx-testdata python3-onnx libsimgrid-dev libunistring-dev
+            libonnx-testdata python3-onnx libsimgrid-dev libunistring-dev libfontconfig-dev
 # Node and npm run ONNX Runtime (npm onnxruntime-node) in the export test.
 # Installed only when missing: a node from another source (NodeSource)
 # brings its own npm, which Debian's npm package conflicts with.
 NODE_PKGS := nodejs npm
-PC_PKGS  := hdf5-serial inih zlib libpng libjpeg libprotobuf-c jansson
+PC_PKGS  := hdf5-serial inih zlib libpng libjpeg libprotobuf-c jansson fontconfig
 ifeq ($(WITH_MPI),1)
 PC_PKGS  += $(MPI_PC)
 endif

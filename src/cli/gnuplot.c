@@ -19,6 +19,8 @@
 #include <unistr.h>
 #include <uniwidth.h>
 
+#include <fontconfig/fontconfig.h>
+
 #include "core/clock.h"
 #include "core/interrupt.h"
 #include "core/status.h"
@@ -82,19 +84,70 @@ void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
  * gnuplot draws a long stack of them as a line across the picture. */
 #define GNUPLOT_MARKS_MAX 2
 
-/* The character at p (n bytes left) into *c, its columns into *cols (1
- * for what shows as '?', 0 for a mark drawn on the one before); its
- * bytes, or -1 for a byte that is not UTF-8 or a control byte. */
-static int drawn_char(const uint8_t *p, size_t n, ucs4_t *c, int *cols)
+/* Every character some installed font has a glyph for (fontconfig's
+ * list, read once), which is what pango's fallback can draw; NULL when
+ * fontconfig finds no fonts (nothing is then second-guessed).  A
+ * character no font has is drawn by pngcairo as shapes across the whole
+ * picture (Thai names with no Thai font installed hid the matrix). */
+static FcCharSet *installed_glyphs(void)
 {
-    int len = u8_mbtoucr(c, p, n);
-    if (len <= 0 || *c < 0x20 || *c == 0x7f) {
+    static FcCharSet *all;
+    static bool read;
+    if (read)
+        return all;
+    read = true;
+    FcPattern *any = FcInit() ? FcPatternCreate() : NULL;
+    FcObjectSet *os = any ? FcObjectSetBuild(FC_CHARSET, (char *)NULL) : NULL;
+    FcFontSet *fs = os ? FcFontList(NULL, any, os) : NULL;
+    all = fs && fs->nfont > 0 ? FcCharSetCreate() : NULL;
+    for (int i = 0; all && i < fs->nfont; i++) {
+        FcCharSet *cs;
+        if (FcPatternGetCharSet(fs->fonts[i], FC_CHARSET, 0, &cs) == FcResultMatch)
+            FcCharSetMerge(all, cs, NULL);
+    }
+    if (fs)
+        FcFontSetDestroy(fs);
+    if (os)
+        FcObjectSetDestroy(os);
+    if (any)
+        FcPatternDestroy(any);
+    return all;
+}
+
+bool cli_gnuplot_can_draw(uint32_t c)
+{
+    const FcCharSet *all = c < 0x80 ? NULL : installed_glyphs();
+    return !all || FcCharSetHasChar(all, c);
+}
+
+uint32_t cli_gnuplot_undrawable(const char *s)
+{
+    const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
+    while (p < end) {
+        ucs4_t c;
+        int len = u8_mbtoucr(&c, p, (size_t)(end - p));
+        if (len > 0 && !cli_gnuplot_can_draw(c))
+            return c;
+        p += len > 0 ? len : 1;
+    }
+    return 0;
+}
+
+/* The character at p (n bytes left) into *c, its columns into *cols (1
+ * for what shows as '?', 0 for a mark drawn on the one before) and its
+ * bytes into *len; false for what shows as '?': a byte that is not UTF-8
+ * (*len 1), a control byte, a character no installed font can draw. */
+static bool drawn_char(const uint8_t *p, size_t n, ucs4_t *c, int *cols, int *len)
+{
+    *len = u8_mbtoucr(c, p, n);
+    if (*len <= 0 || *c < 0x20 || *c == 0x7f || !cli_gnuplot_can_draw(*c)) {
+        *len = *len <= 0 ? 1 : *len;
         *cols = 1;
-        return -1;
+        return false;
     }
     int w = uc_width(*c, "UTF-8");
     *cols = w < 0 ? 1 : w;
-    return len;
+    return true;
 }
 
 int cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, int max)
@@ -107,7 +160,8 @@ int cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, int max)
         fputc('?', f), cols = 1;
     while (p < end) {
         ucs4_t c;
-        int w, n = drawn_char(p, (size_t)(end - p), &c, &w);
+        int w, n;
+        const bool shown = drawn_char(p, (size_t)(end - p), &c, &w, &n);
         if (cols + w > max) {
             fputs("...", f);
             cols += 3;
@@ -118,8 +172,8 @@ int cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, int max)
             p += n;   /* dropped: it takes no column */
             continue;
         }
-        if (n < 0)
-            fputc('?', f);   /* a control byte or a byte that is not UTF-8 */
+        if (!shown)
+            fputc('?', f);   /* a control byte, a byte that is not UTF-8, no font's */
         else if (as_field && c == '\\')
             fputs("\\\\", f);   /* a field's escapes: \\ is one backslash */
         else if (as_field && c == '"')
@@ -128,7 +182,7 @@ int cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, int max)
             fputs("\xe2\x80\x99", f);   /* U+2019: gnuplot's doubled '' misparses at the start */
         else
             fwrite(p, 1, (size_t)n, f);
-        p += n < 0 ? 1 : n;
+        p += n;
         cols += w;
     }
     if (!as_field)

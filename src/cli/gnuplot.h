@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The longest user text kept, in the columns it is drawn in (a wide
@@ -29,12 +30,21 @@
  * by xticlabels(), never as a format; gnuplot expands escapes in fields,
  * so a backslash is written \\ and a double quote, which would start a
  * quoted field, \042: each shows as itself).  Either way control bytes
- * (newline, tab, ...) and bytes that are not UTF-8 become '?', and empty
+ * (newline, tab, ...), bytes that are not UTF-8 and characters no
+ * installed font can draw (cli_gnuplot_can_draw) become '?', and empty
  * text becomes "?". */
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
 /* The same, cut after max columns instead; the columns written (the
  * "..." of a cut counts 3), for sizing a picture to its labels. */
 int cli_gnuplot_text_cut(FILE *f, const char *s, bool as_field, int max);
+
+/* Whether some installed font has a glyph for the character c (ASCII:
+ * always); cli_gnuplot_text writes '?' for one that none has, which
+ * pngcairo would draw as shapes across the picture. */
+bool cli_gnuplot_can_draw(uint32_t c);
+/* The first character of the UTF-8 text s that no installed font can
+ * draw, or 0. */
+uint32_t cli_gnuplot_undrawable(const char *s);
 
 /* Run gnuplot on script, inside folder dir (the script reads its data
  * files by their names in dir, with `set datafile separator "\t"` already
