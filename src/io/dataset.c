@@ -432,13 +432,16 @@ static int try_open(const char *path, const char *arg)
             sn_free(x);
             sn_free(t);
         }
-    if (!rc && sn_h5_has_attr(d->f, "/", "classes")) {   /* then, as the commands do */
+    /* the class names even when a row failed: info --data and convert
+     * subset read them before any row (a file whose names libhdf5 spins
+     * on, without end and deaf to SIGTERM, had its rows refused here) */
+    if (d && sn_h5_has_attr(d->f, "/", "classes")) {
         char **names = NULL;
         size_t n = 0;
         if (sn_h5_attr_get_strs(d->f, "/", "classes", &names, &n) == SN_OK)
             sn_h5_free_strs(names, n);
     }
-    if (!rc && sn_h5_has_attr(d->f, "/", "source")) {   /* info --data, convert subset */
+    if (d && sn_h5_has_attr(d->f, "/", "source")) {   /* info --data, convert subset */
         char *source = NULL;
         if (sn_h5_attr_get_str(d->f, "/", "source", &source) == SN_OK)
             free(source);
