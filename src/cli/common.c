@@ -571,8 +571,9 @@ static bool same_place(const char *a, const char *b)
 /* An existing output is replaced by a rename over it, which a writable
  * folder does not always allow: in a folder with the sticky bit (/tmp, a
  * cluster's shared scratch) only the file's or the folder's owner may, and
- * nobody may replace an immutable or append-only file (chattr +i, +a).
- * Found now, not when the work is done. */
+ * nobody may replace an immutable or append-only file (chattr +i, +a),
+ * nor a file that is a mount point.  Found now, not when the work is done
+ * (a run trained to its end and lost its weights at the rename). */
 static int check_replaceable(const char *out, const char *flag, const char *target,
                              const struct stat *so, const struct stat *sd)
 {
@@ -597,6 +598,10 @@ static int check_replaceable(const char *out, const char *flag, const char *targ
         return sn_fail(SN_EUSAGE, "%s %s is %s (chattr %s): it cannot be replaced", flag, out,
                        attr & FS_IMMUTABLE_FL ? "immutable" : "append-only",
                        attr & FS_IMMUTABLE_FL ? "+i" : "+a");
+    if (strcmp(flag, "--log") != 0 && sn_fs_is_mount_point(target))   /* --log: in place */
+        return sn_fail(SN_EUSAGE, "%s %s is a mount point (a file bound onto its name, as "
+                       "docker -v or singularity --bind make): no rename can replace it, and "
+                       "outputs are renamed into place; name another file", flag, out);
     return SN_OK;
 }
 

@@ -1,4 +1,5 @@
 /* fsutil: temporary file, fsync, rename (see fsutil.h). */
+#define _GNU_SOURCE   /* statx */
 #include "io/fsutil.h"
 
 #include <ctype.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -549,6 +551,23 @@ const char *sn_fs_write_why(int err)
     if (err == EFBIG)
         return "file too large";
     return err ? strerror(err) : "disk full?";
+}
+
+bool sn_fs_is_mount_point(const char *path)
+{
+    struct statx sx;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) != 0)
+        return false;
+    if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+        return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+    char dir[4096];   /* an older kernel: a file of another device than its folder's */
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    struct stat sd;
+    return stat(slash ? dir : ".", &sd) == 0 &&
+           (sd.st_dev != makedev(sx.stx_dev_major, sx.stx_dev_minor));
 }
 
 bool sn_fs_held_for_writing(const char *path)

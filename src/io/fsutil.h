@@ -150,6 +150,11 @@ bool sn_fs_is_model_text(const char *path);
  * h5py's mode 'a'); false when it cannot be opened. */
 bool sn_fs_held_for_writing(const char *path);
 
+/* Whether the file at path (not followed if a link) is the root of a
+ * mount: a file bound onto its name (docker -v, singularity --bind, mount
+ * --bind), which no rename can replace (EBUSY). */
+bool sn_fs_is_mount_point(const char *path);
+
 /* What st is, for a message: "a folder", "a FIFO", "a character device",
  * "a block device", "a socket", "a file" (a regular one). */
 const char *sn_fs_kind(const struct stat *st);
