@@ -479,12 +479,12 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
     if (count * each > free_bytes && f->keep == 0)
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: this run writes about %.0f "
-                    "checkpoints of at least %.3g MB, %.0f MB in all, and every one is kept, but "
-                    "%.1f MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
+                    "checkpoints of at least %.3g MB, %.3g MB in all, and every one is kept, but "
+                    "%.3g MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
                     count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
     else if (count * each > free_bytes)
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: --keep %ld holds up to %.0f "
-                    "checkpoints of at least %.3g MB at once, %.0f MB, but %.1f MB are free "
+                    "checkpoints of at least %.3g MB at once, %.3g MB, but %.3g MB are free "
                     "there: a smaller --keep or another folder\n", cli_line(f->ckdir), f->keep,
                     count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
 }
