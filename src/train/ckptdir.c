@@ -163,9 +163,14 @@ int sn_ckptdir_set_aside(const char *path, char *aside, size_t len)
  * from what it wrote there (closes f). */
 static int refuse_held(const char *dir, int f, int err)
 {
-    char holder[256];
-    ssize_t n = pread(f, holder, sizeof holder - 1, 0);
-    holder[n > 0 ? n : 0] = '\0';
+    char holder[256] = "";
+    /* the holder writes its line just after it locks: a moment to do so */
+    for (int tries = 0; tries < 20 && !strchr(holder, '\n'); tries++) {
+        if (tries)
+            nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        ssize_t n = pread(f, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = '\0';
+    }
     holder[strcspn(holder, "\n")] = '\0';
     close(f);
     if (err != EWOULDBLOCK)
@@ -294,7 +299,9 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
     char host[128] = "";
     gethostname(host, sizeof host - 1);
     int len = snprintf(holder, sizeof holder, "host %s, pid %ld\n", host, (long)getpid());
-    if (ftruncate(f, 0) != 0 || pwrite(f, holder, (size_t)len, 0) != len) {
+    /* the line first, then the length: a run that finds the lock held
+     * reads a whole line, never an empty file between the two */
+    if (pwrite(f, holder, (size_t)len, 0) != len || ftruncate(f, len) != 0) {
         int err = errno;
         close(f);
         return sn_fail(SN_EIO, "%s: cannot write the lock file: %s", path, strerror(err));
