@@ -6,6 +6,7 @@
  */
 #include "train/trainer_impl.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,6 +349,20 @@ static int reduce_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
     return SN_OK;
 }
 
+/* An epoch's loss past a float's range (summed in double, it stays
+ * finite): the training diverged, and no log, plot or checkpoint history
+ * takes such a number (the same on every rank: the sums are reduced). */
+static int loss_in_range(const struct sn_metrics *m)
+{
+    const bool train = fabs(m->train_loss) > FLT_MAX, test = fabs(m->test_loss) > FLT_MAX;
+    if (!train && !test)
+        return SN_OK;
+    return sn_fail(SN_ENUM, "epoch %.0f: the %s loss is %.4g, beyond a float's range (3.4e38): "
+                   "the training diverged (lower the learning rate, lr %g, or set clip_norm; "
+                   "or the inputs or targets are far out of scale)", m->epoch,
+                   train ? "training" : "test", train ? m->train_loss : m->test_loss, m->lr);
+}
+
 int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -356,6 +371,8 @@ int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
     out->tested = t->test && ((t->step_epoch + 1) % t->o.eval_every == 0 || sn_trainer_done(t));
     if (!rc && out->tested)
         rc = evaluate_test(t, &out->m);
+    if (!rc)
+        rc = loss_in_range(&out->m);
     if (rc)
         return rc;
     if (t->st.n_metrics < t->st.cap_metrics)

@@ -1957,6 +1957,43 @@ static void test_train_not_learnt_warned(void **state)
     free(err);
 }
 
+/* A loss past a float's range, summed in double to a finite number, ends
+ * the run as diverged, exit 1, before its epoch is logged: plot refuses
+ * such a record, and the next train --log refused the whole log.  Here
+ * --init weights of 3e24 and a layer scale of 1e-6 make every output
+ * 2.4e19, each squared error 5.8e38. */
+static void test_train_loss_past_float_range(void **state)
+{
+    (void)state;
+    struct sn_h5 *f;
+    float x[48 * 8], y[48], w[8], b[1] = { 0 };
+    for (int i = 0; i < 48 * 8; i++)
+        x[i] = 1.0f;
+    memset(y, 0, sizeof y);
+    for (int i = 0; i < 8; i++)
+        w[i] = 3e24f;
+    const size_t xd[2] = { 48, 8 }, yd[2] = { 48, 1 }, wd[2] = { 1, 8 }, bd[1] = { 1 };
+    assert_int_equal(sn_h5_create(sn_test_path("reg.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, xd, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 2, yd, SN_H5_F32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_h5_create(sn_test_path("bigw.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/dense0/weight", 2, wd, SN_H5_F32, w), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/dense0/bias", 1, bd, SN_H5_F32, b), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    write_text(sn_test_path("reg.cfg"), "[net]\ninput = 8\nbatch = 24\nepochs = 1\nloss = mse\n"
+                                        "optimizer = sgd\nlr = 1e-30\n\n[dense]\nunits = 1\n"
+                                        "scale = 1e-6\n");
+    int rc = sn_test_run(BIN " train --model %s --data %s --init %s --log %s --quiet",
+                         sn_test_path("reg.cfg"), sn_test_path("reg.h5"), sn_test_path("bigw.h5"),
+                         sn_test_path("inf.jsonl"));
+    char *err = err_text();
+    if (rc != 1 || !strstr(err, "epoch 1: the training loss is 5.76e+38, beyond a float's range"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+    assert_int_equal(access(sn_test_path("inf.jsonl"), F_OK), -1);   /* no epoch logged */
+}
+
 /* Checkpoints that would not fit where they go, every one kept (no
  * --keep), or K + 1 of them with --keep K: said before the first is
  * written (5,000 steps, 250 epochs).
@@ -3567,6 +3604,7 @@ int main(void)
         cmocka_unit_test(test_predict_full_disk_every_level),
         cmocka_unit_test(test_train_log_one_run_at_a_time),
         cmocka_unit_test(test_train_log_near_plots_limit),
+        cmocka_unit_test(test_train_loss_past_float_range),
         cmocka_unit_test(test_train_help_and_lone_rank),
         cmocka_unit_test(test_train_init_other_classes),
         cmocka_unit_test(test_train_alone_without_mpi),
