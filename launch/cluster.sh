@@ -72,6 +72,12 @@ fi
 
 tmp=$(mktemp -d 2>/dev/null) ||   # every file of the launch goes there, never into /
     die "cannot make a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): set TMPDIR to a folder you may write in"
+# a full TMPDIR ends mpirun with PMIx's OUT-OF-RESOURCE lines that do not say so
+free_kb=$(df -Pk "$tmp" 2>/dev/null | awk 'NR == 2 { print $4 }')
+if [ -n "$free_kb" ] && [ "$free_kb" -lt 16384 ]; then
+    rmdir "$tmp"
+    die "${TMPDIR:-/tmp} (TMPDIR) is full (${free_kb} KiB free; mpirun keeps its session files there): free some, or set TMPDIR to another folder"
+fi
 # only this shell removes it: a child it forks (the watcher, a `sleep 1 &`)
 # that a signal to the process group reaches before it has dropped this
 # trap must not take the folder from under the watcher

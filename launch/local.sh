@@ -95,6 +95,13 @@ if [ -n "${TMPDIR:-}" ] && { [ ! -d "$TMPDIR" ] || [ ! -w "$TMPDIR" ]; }; then
     echo "launch/local.sh: TMPDIR=$TMPDIR is no folder this user may write in (mpirun keeps its session files there): set TMPDIR to one, or unset it" >&2
     exit 2
 fi
+# and a full one ends it with PMIx's OUT-OF-RESOURCE lines (16 MiB: its
+# session files and gnuplot's)
+free_kb=$(df -Pk "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $4 }')
+if [ -n "$free_kb" ] && [ "$free_kb" -lt 16384 ]; then
+    echo "launch/local.sh: TMPDIR=${TMPDIR:-/tmp} is full (${free_kb} KiB free; mpirun keeps its session files there): free some, or set TMPDIR to another folder" >&2
+    exit 2
+fi
 echo "launch/local.sh: $P rank(s) x ${given:-$threads} thread(s) on $cores core(s)${given:+ (--threads $given given; $threads would fit)}" >&2
 # In the background (a shell runs traps between commands, and `wait` is one),
 # in a session of its own (a Ctrl-C at the terminal reaches this script's

@@ -1,6 +1,7 @@
 /* eval: loss and accuracy of a weights file or checkpoint on a dataset
  * split, spread over the ranks (each evaluates one block of rows; the sums
  * are reduced, so the figures do not depend on the rank count). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "dist/dist.h"
 #include "io/h5.h"
 #include "io/fingerprint.h"
+#include "io/fsutil.h"
 #include "io/metacheck.h"
 #include "io/modelfile.h"
 #include "io/weights.h"
@@ -260,7 +262,8 @@ static int write_confusion_data(const int64_t *cm, int K, char **names, const ch
     int rc = SN_OK;
     for (int i = 0; i < 3; i++)
         if (!f[i] || ferror(f[i]) | (fclose(f[i]) != 0))
-            rc = sn_fail(SN_EIO, "%s: cannot write the picture's data", dir);
+            rc = sn_fail(SN_EIO, "%s: cannot write the picture's data (%s)", dir,
+                         sn_fs_write_why(errno));
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -342,6 +343,10 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
     return all != NULL;
 }
 
+/* The room gnuplot's data files need at least in TMPDIR (a confusion
+ * matrix of 1,000 classes writes about 8 MB; a log's table 5 MB). */
+#define GNUPLOT_ROOM_BYTES (16.0 * 1048576.0)
+
 int cli_gnuplot_check(const char *png)
 {
     const char *path = getenv("PATH");
@@ -353,9 +358,19 @@ int cli_gnuplot_check(const char *png)
             /* the folder gnuplot's files go in, tried now: after the work
              * a TMPDIR that is no folder lost it all */
             int rc = make_tmpdir(dir, sizeof dir);
-            if (!rc)
-                rmdir(dir);
-            return rc;
+            if (rc)
+                return rc;
+            struct statvfs fs;   /* and room in it: a full one failed after the work too */
+            const double room = statvfs(dir, &fs) == 0
+                                    ? (double)fs.f_bavail * (double)fs.f_frsize : 1e300;
+            rmdir(dir);
+            const char *slash = strrchr(dir, '/');   /* TMPDIR itself, named */
+            if (room < GNUPLOT_ROOM_BYTES)
+                return sn_fail(SN_EIO, "%.*s (TMPDIR, for gnuplot's files): no space left on "
+                               "the device (%.0f KiB free); free some, or set TMPDIR to another "
+                               "folder", slash ? (int)(slash - dir) : 1, slash ? dir : ".",
+                               room / 1024.0);
+            return SN_OK;
         }
         p += n;
         if (!*p)

@@ -9,6 +9,7 @@
  * A local command: one process does the work (under a launcher, rank 0:
  * src/cli/main.c).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +92,9 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
         }
         fputc('\n', out);
     }
+    errno = 0;
     if (out && (ferror(out) | (fclose(out) != 0)))
-        rc = sn_fail(SN_EIO, "%s: write failed", table);
+        rc = sn_fail(SN_EIO, "%s: write failed (%s)", table, sn_fs_write_why(errno));
     free(c.v);
     *rows = c.n;
     if (!rc && c.n == 1 && c.records == 1)   /* a run of --steps shorter than an epoch */

@@ -205,7 +205,15 @@ static void test_plot_full_disk_keeps_png(void **state)
     int same = sn_test_run("cmp %s/p.png %s", dir, sn_test_path("before.png"));
     int ls = sn_test_run("ls -A %s", dir);
     char *names = sn_test_slurp(sn_test_path("out.txt"));
+    /* a TMPDIR without room for gnuplot's files: said before any work,
+     * with the reason (a full one failed after it, "write failed") */
+    int tmp_rc = sn_test_run("TMPDIR=%s " BIN " plot %s -o %s", dir, sn_test_path("log.jsonl"),
+                             sn_test_path("t.png"));
+    char *tmp_err = sn_test_slurp(sn_test_path("err.txt"));
     assert_int_equal(sn_test_run("umount %s", dir), 0);
+    assert_int_equal(tmp_rc, 1);
+    assert_non_null(strstr(tmp_err, "(TMPDIR, for gnuplot's files): no space left on the device"));
+    free(tmp_err);
     assert_int_equal(first, 0);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(err, "p.png: gnuplot wrote an incomplete picture (disk full?"));

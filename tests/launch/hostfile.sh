@@ -366,6 +366,22 @@ TMPDIR=/dev/null SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x > /dev/null 
 st=$?
 [ "$st" = 2 ] && grep -qF "TMPDIR=/dev/null is no folder this user may write in" "$t/err" ||
     bad "local.sh with TMPDIR=/dev/null: exit $st: $(cat "$t/err")"
+# a full TMPDIR: said by local.sh and cluster.sh (mpirun printed PMIx's
+# OUT-OF-RESOURCE lines), exit 2; on a small tmpfs (as root; left out
+# otherwise)
+mkdir -p "$t/full"
+if unshare -m true 2> /dev/null; then
+    unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$t/full' && echo 'localhost slots=1' > '$t/h1' &&
+        TMPDIR='$t/full' SCRATCHNET=/bin/true sh '$top/launch/local.sh' 1 x > /dev/null 2> '$t/err';
+        echo \$? > '$t/st1'; TMPDIR='$t/full' SCRATCHNET=/bin/true AGENT=false bash '$top/launch/cluster.sh' \
+        '$t/h1' x > /dev/null 2> '$t/err2'; echo \$? > '$t/st2'"
+    [ "$(cat "$t/st1")" = 2 ] && grep -qF "TMPDIR=$t/full is full (" "$t/err" ||
+        bad "local.sh with a full TMPDIR: exit $(cat "$t/st1"): $(cat "$t/err")"
+    [ "$(cat "$t/st2")" = 2 ] && grep -qF "$t/full (TMPDIR) is full (" "$t/err2" ||
+        bad "cluster.sh with a full TMPDIR: exit $(cat "$t/st2"): $(cat "$t/err2")"
+else
+    echo "hostfile.sh: unshare -m is not allowed here: the full TMPDIR case is left out"
+fi
 # launch/local.sh counts the cores this process may use, whatever
 # OMP_NUM_THREADS says (GNU nproc alone answers it)
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
