@@ -261,6 +261,17 @@ int sn_fs_mkdirs(const char *dir)
     return sn_fs_mkdirs_made(dir, NULL, 0);
 }
 
+/* The folders above the one path names, deepest first, down to the one
+ * of length first (0: none was made): each is removed while empty. */
+static void unmake(char *path, size_t first)
+{
+    for (char *slash; first && (slash = strrchr(path, '/')) && (size_t)(slash - path) >= first;) {
+        *slash = '\0';
+        if (rmdir(path) != 0)
+            break;
+    }
+}
+
 int sn_fs_mkdirs_made(const char *dir, char *made, size_t made_len)
 {
     char buf[4096];
@@ -270,6 +281,7 @@ int sn_fs_mkdirs_made(const char *dir, char *made, size_t made_len)
     if (n == 0 || n >= sizeof buf)
         return sn_fail(SN_EIO, "bad folder name '%s'", dir);
     memcpy(buf, dir, n + 1);
+    size_t first = 0;   /* the length of the first folder this call made */
     for (size_t i = 1; i <= n; i++) {
         if (buf[i] != '/' && buf[i] != '\0')
             continue;
@@ -278,8 +290,13 @@ int sn_fs_mkdirs_made(const char *dir, char *made, size_t made_len)
         if (mkdir(buf, 0777) == 0) {
             if (made && made_len && !made[0])   /* another process may make the rest */
                 snprintf(made, made_len, "%s", buf);
+            first = first ? first : i;
         } else if (errno != EEXIST) {
-            return sn_fail(SN_EINVAL, "%s: cannot create folder: %s", buf, strerror(errno));
+            int rc = sn_fail(SN_EINVAL, "%s: cannot create folder: %s", buf, strerror(errno));
+            unmake(buf, first);   /* a refused run leaves no folder made on the way */
+            if (made && made_len)
+                made[0] = '\0';
+            return rc;
         }
         buf[i] = c;
     }

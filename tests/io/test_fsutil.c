@@ -211,6 +211,16 @@ static void test_fsutil_mkdirs_made(void **state)
     assert_int_equal(sn_fs_mkdirs_made("/proc/self/x", made, sizeof made), SN_EINVAL);
     assert_string_equal(made, "");
     assert_int_equal(sn_test_run("rm -r %s", top), 0);
+    /* a deeper name that cannot be made (longer than NAME_MAX): the
+     * folders made on the way are removed again, nothing is left */
+    char longer[400];
+    memset(longer, 'b', 300);
+    longer[300] = '\0';
+    snprintf(want, sizeof want, "%s/x/%s/y", top, longer);
+    assert_int_equal(sn_fs_mkdirs_made(want, made, sizeof made), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "File name too long"));
+    assert_string_equal(made, "");
+    assert_int_equal(access(top, F_OK), -1);
 }
 
 static void test_fsutil_join(void **state)
