@@ -192,7 +192,7 @@ start() {
         start_failed "node $host not idle after 30 s"
     trap - INT TERM HUP
     say "running in $DIR: cluster sntest, node $host ($(nproc) CPUs), partition debug;"
-    say "stop it with: $0 stop.  To use it in a shell, run:"
+    say "stop it with: ${SANDBOX:+SANDBOX=$SANDBOX }$0 stop.  To use it in a shell, run:"
     echo "export SLURM_CONF=$CONF"
 }
 
