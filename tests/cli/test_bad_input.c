@@ -1819,7 +1819,13 @@ static void stopped_by_sigterm(const char *cmd, const char *msg, const char *ope
            WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), err);
     assert_true(secs < 5.0);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    assert_non_null(strstr(err, msg));
+    char want[600];   /* msg: one text, or several separated by '|' */
+    snprintf(want, sizeof want, "%s", msg);
+    bool said = false;
+    for (char *m = strtok(want, "|"); m && !said; m = strtok(NULL, "|"))
+        said = strstr(err, m) != NULL;
+    if (!said)
+        fail_msg("none of '%s' in: %s", msg, err);
     free(err);
 }
 
@@ -1922,10 +1928,14 @@ static void test_sigterm_during_eval_and_predict(void **state)
     snprintf(out, sizeof out, "%s/slow.csv", sn_test_tmpdir());
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" eval --weights %s --data %s", w, data);
-    stopped_by_sigterm(cmd, "interrupted by SIGTERM while evaluating: no result, nothing written", NULL);
+    /* 2 s in, a slow machine (make sanitize, a loaded one) may still be
+     * checking the labels */
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while evaluating: no result, nothing written|"
+                            "interrupted by SIGTERM while checking the labels", NULL);
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" predict --weights %s --input %s -o %s", w, data,
              out);
-    stopped_by_sigterm(cmd, "interrupted by SIGTERM while predicting, after ", NULL);
+    stopped_by_sigterm(cmd, "interrupted by SIGTERM while predicting, after |"
+                            "interrupted by SIGTERM while checking the HDF5 file", NULL);
     assert_int_not_equal(access(out, F_OK), 0);
 }
 
