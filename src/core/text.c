@@ -27,6 +27,10 @@ static const char *trouble(ucs4_t c)
         return "a paragraph separator";
     if (uc_is_property_default_ignorable_code_point(c))
         return "an invisible character";
+    if (uc_is_general_category(c, UC_CATEGORY_Cf))   /* U+FFF9-U+FFFB, U+0600-U+0605 */
+        return "a format character (shown as nothing, or as a box)";
+    if (c == 0x2800)   /* a symbol, neither white space nor ignorable */
+        return "a blank Braille pattern (shown as a blank)";
     if (uc_is_property_not_a_character(c))
         return "a noncharacter";
     return NULL;

@@ -40,6 +40,9 @@ static void test_text_problem(void **state)
     problem_is("\xef\xbb\xbf" "a", "an invisible character (U+FEFF)");
     problem_is("a\xc2\xad" "b", "an invisible character (U+00AD)");
     problem_is("a\xe3\x85\xa4", "an invisible character (U+3164)");
+    problem_is("\xe2\xa0\x80", "a blank Braille pattern (shown as a blank) (U+2800)");
+    problem_is("a\xef\xbf\xb9" "b", "a format character (shown as nothing, or as a box) (U+FFF9)");
+    problem_is("\xd8\x80" "1", "a format character (shown as nothing, or as a box) (U+0600)");
     problem_is("a\xf3\xa0\x80\x81", "an invisible character (U+E0001)");
     problem_is("a\xef\xbf\xbf", "a noncharacter (U+FFFF)");
     /* a name that starts with a combining mark (alone it shows as nothing) */
