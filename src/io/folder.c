@@ -333,12 +333,13 @@ static int by_file(const void *a, const void *b)
 /* Record path's file as image out->n, or, reading a test split, refuse it
  * when it is one of like's image files: a test image linked to a training
  * image would be scored as held out. */
-static int note_file(struct sn_folder *out, const struct sn_folder *like, const char *path)
+static int note_file(struct sn_folder *out, const struct sn_folder *like, const char *path,
+                     int label)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return sn_fail(SN_EINVAL, "%s: cannot read it: %s", path, strerror(errno));
-    const struct sn_folder_file f = { (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+    const struct sn_folder_file f = { (uint64_t)st.st_dev, (uint64_t)st.st_ino, label };
     if (like && like->files && bsearch(&f, like->files, like->n, sizeof f, by_file))
         return sn_fail(SN_EINVAL, "%s is one of the training images (a link to the same file): "
                        "the test split would score a training example", path);
@@ -347,10 +348,56 @@ static int note_file(struct sn_folder *out, const struct sn_folder *like, const 
 }
 
 /* A class folder's files, listed once: counted, then read. */
+struct listing;
+static int same_file_named(const char *dir, const struct sn_folder *out,
+                           const struct listing *ls, const struct sn_folder_file *f,
+                           const struct sn_folder_file *g);
+
+/* One image file read as two classes (a hard or symbolic link in another
+ * class folder): contradictory examples.  out->files sorted. */
+static int one_label_a_file(const char *dir, const struct sn_folder *out,
+                            const struct listing *ls)
+{
+    for (size_t i = 1; i < out->n; i++) {
+        const struct sn_folder_file *f = &out->files[i - 1], *g = &out->files[i];
+        if (f->dev == g->dev && f->ino == g->ino && f->label != g->label)
+            return same_file_named(dir, out, ls, f, g);
+    }
+    return SN_OK;
+}
+
 struct listing {
     char **files;
     size_t n, others;
 };
+
+/* The path in class c's folder of dir of the image file f, into path
+ * ("DIR/CLASS/?" when it cannot be found again). */
+static void find_path(const char *dir, const struct sn_folder *out, const struct listing *l,
+                      int c, const struct sn_folder_file *f, char *path, size_t len)
+{
+    char sub[4096];
+    struct stat st;
+    bool ok = sn_fs_join(sub, sizeof sub, dir, out->classes[c]) == SN_OK;
+    for (size_t i = 0; ok && i < l->n; i++)
+        if (is_image_name(l->files[i]) && sn_fs_join(path, len, sub, l->files[i]) == SN_OK &&
+            stat(path, &st) == 0 && (uint64_t)st.st_dev == f->dev &&
+            (uint64_t)st.st_ino == f->ino)
+            return;
+    snprintf(path, len, "%s/%s/?", dir, out->classes[c]);
+}
+
+static int same_file_named(const char *dir, const struct sn_folder *out,
+                           const struct listing *ls, const struct sn_folder_file *f,
+                           const struct sn_folder_file *g)
+{
+    char a[4096], b[4096];
+    find_path(dir, out, &ls[f->label], f->label, f, a, sizeof a);
+    find_path(dir, out, &ls[g->label], g->label, g, b, sizeof b);
+    return sn_fail(SN_EINVAL, "%s and %s are one file (a hard or symbolic link): one image "
+                   "would be an example of both '%s' and '%s'", a, b, out->classes[f->label],
+                   out->classes[g->label]);
+}
 
 static void free_listings(struct listing *ls, int n)
 {
@@ -435,7 +482,7 @@ static int read_class(const char *dir, const char *sub, const struct listing *l,
         struct sn_image img;
         if ((rc = sn_fs_join(path, sizeof path, sub, l->files[i])) ||
             (rc = sn_interrupt_check("converting images")) ||
-            (rc = note_file(out, like, path)) ||
+            (rc = note_file(out, like, path, c)) ||
             (rc = sn_image_read(path, &img)))
             break;
         rc = add_image(out, like, fit_h, fit_w, &img, path, c, room);
@@ -465,11 +512,13 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
         if (!(rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])))
             rc = read_class(dir, sub, &ls[c], c, like, fit_h, fit_w, out, &room);
     }
-    free_listings(ls, out->n_classes);
     if (!rc && out->n == 0)
         rc = sn_fail(SN_EINVAL, "%s: no .png, .jpg or .jpeg images in the class folders", dir);
     if (!rc)
         qsort(out->files, out->n, sizeof *out->files, by_file);
+    if (!rc)
+        rc = one_label_a_file(dir, out, ls);
+    free_listings(ls, out->n_classes);
     if (rc)
         sn_folder_free(out);
     return rc;

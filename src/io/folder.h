@@ -23,13 +23,15 @@ struct sn_folder {
     size_t resized, recoloured;             /* images fitted to H x W, to C channels */
     struct sn_folder_file {                 /* the n image files (device, inode), sorted: */
         uint64_t dev, ino;                  /* a test split must not read one of them */
+        int32_t label;                      /* the class it was read as */
     } *files;                               /* owned; NULL for CIFAR-10's batches */
 };
 
 /* Read every image under dir.  With `like` (may be NULL), the class list
  * and image shape must equal like's, and no image may be one of like's
- * files (a hard or symbolic link to it), for a test split.  SN_EINVAL
- * naming the offending folder or file. */
+ * files (a hard or symbolic link to it), for a test split; nor may one
+ * file be the image of two classes.  SN_EINVAL naming the offending folder
+ * or files. */
 int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_folder *out);
 
 /* The same, every image fitted to fit_h x fit_w pixels (both > 0): grey

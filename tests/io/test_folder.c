@@ -119,6 +119,13 @@ static void test_folder_reads_tree(void **state)
     assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "class folder 'dog' is the folder 'cat' (a link)"));
     remove(sn_test_path("tr/dog"));
+    /* one image file in two class folders (a link): refused, both named */
+    assert_int_equal(symlink("../cat/1.png", sn_test_path("tr/ant/dup.png")), 0);
+    assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "tr/ant/dup.png and "));
+    assert_non_null(strstr(sn_errmsg(), "tr/cat/1.png are one file (a hard or symbolic link): "
+                                        "one image would be an example of both 'ant' and 'cat'"));
+    remove(sn_test_path("tr/ant/dup.png"));
 
     /* images of different sizes */
     png(sn_test_path("tr/cat/3.png"), 6, 4, 30);
