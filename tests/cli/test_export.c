@@ -92,6 +92,9 @@ static int setup(void **state)
         f = fopen(pkg, "r");
     }
     have_ort = f && system("node --version >/dev/null 2>&1") == 0;
+    /* ONNX Runtime for Node leaves a .ses and a mat-debug-PID.log in TMPDIR
+     * at every start: here they go with the test's own folder */
+    setenv("TMPDIR", sn_test_tmpdir(), 1);
     if (f)
         fclose(f);
     if (!have_checker)
