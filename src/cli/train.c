@@ -981,8 +981,11 @@ int sn_cmd_train(int argc, char **argv)
         cli_undo_outputs(NULL, false, f.ckdir, r.made_ckdir);
         return code;
     }
-    /* the watchdog guards every collective from here on, setup included */
-    code = cli_agree(watchdog_start(f.timeout, sn_dist_rank(), f.ckdir != NULL));
+    /* the watchdog guards every collective from here on, setup included;
+     * a world of one rank has no peer to wait for (it killed a healthy
+     * run whose step was slower than --timeout) */
+    code = cli_agree(watchdog_start(sn_dist_size() > 1 ? f.timeout : 0, sn_dist_rank(),
+                                    f.ckdir != NULL));
     if (!code)
         code = start_run(&f, argc, argv, &r);
     if (!code)

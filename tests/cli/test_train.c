@@ -1994,6 +1994,21 @@ static void test_train_loss_past_float_range(void **state)
     assert_int_equal(access(sn_test_path("inf.jsonl"), F_OK), -1);   /* no epoch logged */
 }
 
+/* A run of one rank has no watchdog: frozen 3 s (SIGSTOP) under
+ * --timeout 1, it goes on to its end (the watchdog killed such a run, a
+ * slow step of a healthy one, blaming "another rank"). */
+static void test_train_one_rank_no_watchdog(void **state)
+{
+    (void)state;
+    int rc = sn_test_run(BIN " train --model %s --data %s --steps 12000 --threads 1 --quiet "
+                         "--timeout 1 & p=$!; sleep 0.3; kill -STOP $p || exit 97; sleep 3; "
+                         "kill -CONT $p; wait $p", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    char *err = err_text();
+    if (rc != 0 || strstr(err, "no progress"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+}
+
 /* Checkpoints that would not fit where they go, every one kept (no
  * --keep), or K + 1 of them with --keep K: said before the first is
  * written (5,000 steps, 250 epochs).
@@ -3605,6 +3620,7 @@ int main(void)
         cmocka_unit_test(test_train_log_one_run_at_a_time),
         cmocka_unit_test(test_train_log_near_plots_limit),
         cmocka_unit_test(test_train_loss_past_float_range),
+        cmocka_unit_test(test_train_one_rank_no_watchdog),
         cmocka_unit_test(test_train_help_and_lone_rank),
         cmocka_unit_test(test_train_init_other_classes),
         cmocka_unit_test(test_train_alone_without_mpi),
