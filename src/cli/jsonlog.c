@@ -121,6 +121,21 @@ static bool parses_at(int fd, off_t off, off_t len)
     return ok;
 }
 
+/* Whether the len bytes at off are blanks alone (spaces, tabs, carriage
+ * returns), a line plot skips: ended, and appended after. */
+static bool blank_at(int fd, off_t off, off_t len)
+{
+    if (len > LOG_LINE_MAX)
+        return false;
+    char *buf = malloc((size_t)len + 1);
+    bool ok = buf && pread(fd, buf, (size_t)len, off) == (ssize_t)len;
+    if (ok)
+        buf[len] = '\0';
+    ok = ok && strspn(buf, " \t\r") == (size_t)len;
+    free(buf);
+    return ok;
+}
+
 /* Whether the len bytes at off could be a record cut short by a failed
  * write: a line no longer than a record, starting as one ('{'), and no
  * more than the start of one: no '}' (a whole record ends there) and no
@@ -161,7 +176,8 @@ FILE *cli_log_open(const char *path, bool *created, long long *cut)
         errno = EILSEQ;
         return NULL;
     }
-    if (parses_at(fileno(f), keep, st.st_size - keep)) {
+    if (parses_at(fileno(f), keep, st.st_size - keep) ||
+        blank_at(fileno(f), keep, st.st_size - keep)) {
         if (append_line(f, "") == SN_OK)   /* the next line starts a line of its own */
             return f;
         fclose(f);

@@ -226,6 +226,16 @@ static void test_jsonlog_keeps_whole_last_line(void **state)
     assert_memory_equal(left, text, strlen(text));
     assert_int_equal(left[strlen(text)], '\n');
     free(left);
+    /* a last line of blanks alone, which plot skips: ended too, kept */
+    const char *blank = "{\"epoch\": 1, \"train_loss\": 0.5}\n \t\r";
+    write_text(path, blank);
+    f = cli_log_open(path, &created, &cut);
+    assert_non_null(f);
+    fclose(f);
+    left = sn_test_slurp(path);
+    assert_int_equal(strlen(left), strlen(blank) + 1);
+    assert_int_equal(left[strlen(blank)], '\n');
+    free(left);
 }
 
 /* Only a log is appended to: a file whose first line is not a record
