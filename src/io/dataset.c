@@ -254,7 +254,12 @@ void sn_dataset_splits_there(struct sn_dataset *d, char *buf, size_t len)
                                   names[i]);
     }
     sn_h5_root_others(d->f, names, NULL, others, sizeof others);
-    if (others[0] && !sn_h5_exists(d->f, "/state") && !sn_h5_has_attr(d->f, "/model", "cfg"))
+    const bool preds = n == 0 && sn_h5_exists(d->f, "/pred") && sn_h5_exists(d->f, "/probs");
+    if (preds)   /* predict -o's output */
+        snprintf(buf, len, " (the file is predict's output, /pred and /probs: are two file "
+                 "names swapped?)");
+    else if (others[0] && !sn_h5_exists(d->f, "/state") &&
+             !sn_h5_has_attr(d->f, "/model", "cfg"))
         snprintf(buf + n, len - n, "%sthe file also holds %s: splits are named train, test and "
                  "val, in lower case)", n ? "; " : " (", others);
     else

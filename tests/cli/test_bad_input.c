@@ -269,7 +269,9 @@ static void fixtures_made_files(void)
                                  "rm -r run1 && "
                                  BIN " train --model img.cfg --data images.h5 --steps 2 "
                                  "--out wimg.h5 --quiet && "
-                                 BIN " export --weights w.h5 -o w.onnx > /dev/null", fx), 0);
+                                 BIN " export --weights w.h5 -o w.onnx > /dev/null && "
+                                 BIN " predict --weights w.h5 --input blobs.h5 -o preds.h5 "
+                                 "> /dev/null", fx), 0);
     struct stat st;
     assert_int_equal(stat(fx_path("ck.h5"), &st), 0);
     assert_int_equal(sn_test_run("cd %s && head -c %lld ck.h5 > trunc.h5 && cp ck.h5 flip.h5 && "
