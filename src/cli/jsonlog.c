@@ -449,7 +449,7 @@ static int open_input_size(const char *path, FILE **in, size_t *size)
     }
     if (rc || got < 4)
         return rc;
-    const bool hdf5 = memcmp(head, "SNSEAL1", 7) == 0 || memcmp(head, "\x89HDF", 4) == 0;
+    const bool hdf5 = sn_fs_is_hdf5(path);
     if (hdf5 || sn_fs_is_model_text(path)) {
         fclose(*in);
         *in = NULL;

@@ -570,6 +570,24 @@ const char *sn_fs_write_why(int err)
     return err ? strerror(err) : "disk full?";
 }
 
+bool sn_fs_is_hdf5(const char *path)
+{
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    bool hdf5 = false;
+    char head[8];
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        for (off_t at = 0; !hdf5 && at + 8 <= st.st_size; at = at ? 2 * at : 512) {
+            hdf5 = pread(fd, head, 8, at) == 8 &&
+                   (memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0 ||
+                    (at == 0 && memcmp(head, "SNSEAL1", 8) == 0));
+        }
+    close(fd);
+    return hdf5;
+}
+
 bool sn_fs_is_mount_point(const char *path)
 {
     struct statx sx;

@@ -150,6 +150,11 @@ bool sn_fs_is_model_text(const char *path);
  * h5py's mode 'a'); false when it cannot be opened. */
 bool sn_fs_held_for_writing(const char *path);
 
+/* Whether the file at path is HDF5: its signature at 0 or after a user
+ * block (512, 1024, 2048, ... bytes: h5py's userblock_size), or the seal
+ * scratchnet writes before it. */
+bool sn_fs_is_hdf5(const char *path);
+
 /* Whether the file at path (not followed if a link) is the root of a
  * mount: a file bound onto its name (docker -v, singularity --bind, mount
  * --bind), which no rename can replace (EBUSY). */

@@ -100,12 +100,20 @@ int sn_modelfile_read(const char *path, char **text)
         return sn_fail(SN_EIO, "%s: cannot read model file", path);
     }
     /* HDF5's signature, or the seal scratchnet puts before it */
-    if (n >= 8 && (memcmp(buf, "\x89HDF\r\n\x1a\n", 8) == 0 || memcmp(buf, "SNSEAL1", 8) == 0)) {
+    if (sn_fs_is_hdf5(path)) {
         free(buf);
         return sn_fail(SN_EINVAL, "%s is an HDF5 file (a dataset, weights or a checkpoint), not a "
                        "model file: give the model's text file (models/*.cfg; are two file "
                        "names swapped?); the model a weights file holds is shown by `scratchnet "
                        "info --weights %s`", path, path);
+    }
+    size_t lead = 0;   /* a train --log's record, after blanks */
+    while (lead < n && buf[lead] && strchr(" \t\r\n", buf[lead]))
+        lead++;
+    if (n - lead >= 8 && memcmp(buf + lead, "{\"epoch\"", 8) == 0) {
+        free(buf);
+        return sn_fail(SN_EINVAL, "%s is a training log (train --log), not a model file: give "
+                       "the model's text file (models/*.cfg; are two file names swapped?)", path);
     }
     if (n > MAX_FILE_BYTES) {
         free(buf);

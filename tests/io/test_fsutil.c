@@ -223,6 +223,32 @@ static void test_fsutil_mkdirs_made(void **state)
     assert_int_equal(access(top, F_OK), -1);
 }
 
+/* HDF5 is known by its signature at 0 or after a user block (h5py's
+ * userblock_size: 512, 1024, ...), or by scratchnet's seal; text is not. */
+static void test_fsutil_is_hdf5(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("ub.h5");
+    static const char sig[8] = "\x89HDF\r\n\x1a\n";
+    for (long at = 0; at <= 4096; at = at ? 2 * at : 512) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        for (long i = 0; i < at; i++)
+            fputc(' ', f);
+        fwrite(sig, 1, 8, f);
+        fputs("rest", f);
+        fclose(f);
+        assert_true(sn_fs_is_hdf5(path));
+    }
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%300s", "");
+    fwrite(sig, 1, 8, f);   /* at 300: no user block is so long */
+    fclose(f);
+    assert_false(sn_fs_is_hdf5(path));
+    assert_false(sn_fs_is_hdf5(sn_test_path("absent.h5")));
+}
+
 static void test_fsutil_join(void **state)
 {
     (void)state;
@@ -350,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_fsutil_text),
         cmocka_unit_test(test_fsutil_abandon_tmp),
         cmocka_unit_test(test_fsutil_mkdirs_made),
+        cmocka_unit_test(test_fsutil_is_hdf5),
         cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),
         cmocka_unit_test(test_fsutil_checkpoint_never_through_links),
