@@ -159,6 +159,28 @@ static int vfd_of(struct sn_h5 *f)
     return *(int *)handle;
 }
 
+/* Whether the superblock (version 2 or 3: after a user block of 0, 512,
+ * 1024, ... bytes) has its file-consistency flags set: a writer has the
+ * file open (bit 0), in SWMR mode (bit 2), or died without closing it.
+ * libhdf5 then refuses every open, whatever HDF5_USE_FILE_LOCKING says. */
+static bool marked_open_for_writing(const char *path)
+{
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    unsigned char sb[12];
+    bool marked = false, found = false;
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) == 0)
+        for (off_t at = 0; !found && at + 12 <= st.st_size; at = at ? 2 * at : 512) {
+            found = pread(fd, sb, sizeof sb, at) == (ssize_t)sizeof sb &&
+                    memcmp(sb, "\x89HDF\r\n\x1a\n", 8) == 0;
+            marked = found && sb[8] >= 2 && (sb[11] & 0x05) != 0;
+        }
+    close(fd);
+    return marked;
+}
+
 /* A file another program holds open for writing (HDF5's lock: h5py's
  * mode 'a' in a notebook), which libhdf5 may be rewriting (it changes
  * superblock bytes while open, so a sealed file fails its seal): neither
@@ -202,6 +224,13 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     if (f->id < 0 && sn_fs_held_for_writing(path)) {
         free(f);
         return held_for_writing(path);
+    }
+    if (f->id < 0 && marked_open_for_writing(path)) {
+        free(f);
+        return sn_fail(SN_EINVAL, "%s: HDF5 marks the file as open for writing (a writer in "
+                       "SWMR mode still at work, or one that ended without closing it): close "
+                       "it there or, if no program writes it, clear the mark with `h5clear -s "
+                       "%s` (hdf5-tools)", path, path);
     }
     if (f->id < 0) {
         free(f);
