@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -472,29 +473,78 @@ static const char *raw_data_hint(const char *path)
     return "";
 }
 
+static bool image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") ||
+                   !strcasecmp(dot, ".jpeg"));
+}
+
+/* Whether the folder dir/sub holds an image among its first entries. */
+static bool holds_images(const char *dir, const char *sub)
+{
+    char path[4200];
+    if (sn_fs_join(path, sizeof path, dir, sub) != SN_OK)
+        return false;
+    DIR *d = opendir(path);
+    bool found = false;
+    int seen = 0;
+    for (struct dirent *e; d && !found && seen++ < 256 && (e = readdir(d));)
+        found = image_name(e->d_name);
+    if (d)
+        closedir(d);
+    return found;
+}
+
 /* What a folder given as a dataset holds, by its entries, and what to
- * do with it ("" when it is none of these). */
+ * do with it ("" when it is none of these): checkpoints, CIFAR-10's
+ * batches (also as its tarball unpacks them, one folder down), class
+ * folders of images, IDX files, HDF5 files. */
 static const char *folder_data_hint(const char *path)
 {
+    static char hint[400];
+    char newest[64], h5[64] = "";
+    if (sn_fs_newest_checkpoint(path, NULL, newest, sizeof newest))
+        return " (a checkpoint folder, not a dataset: its checkpoints go to --resume or "
+               "--weights)";
     DIR *d = opendir(path);
-    bool ckpt = false, cifar = false, sub = false;
+    bool cifar = false, cifar_below = false, classes = false, idx = false;
+    int subs = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
-        long long step;
-        char tail[4];
-        ckpt = ckpt || (sscanf(e->d_name, "ckpt-%lld.%3s", &step, tail) == 2 &&
-                        strcmp(tail, "h5") == 0);
-        cifar = cifar || strcmp(e->d_name, "data_batch_1.bin") == 0;
-        sub = sub || (e->d_type == DT_DIR && e->d_name[0] != '.');
+        cifar = cifar || !strcmp(e->d_name, "data_batch_1.bin");
+        cifar_below = cifar_below ||
+                      (!strcmp(e->d_name, "cifar-10-batches-bin") &&
+                       sn_fs_join(hint, sizeof hint, path,
+                                  "cifar-10-batches-bin/data_batch_1.bin") == SN_OK &&
+                       access(hint, F_OK) == 0);
+        if (e->d_type == DT_DIR && e->d_name[0] != '.' && subs++ < 16 && !classes)
+            classes = holds_images(path, e->d_name);
+        idx = idx || strstr(e->d_name, "-idx3-ubyte");
+        const char *dot = strrchr(e->d_name, '.');
+        if (!h5[0] && e->d_type == DT_REG && dot && !strcmp(dot, ".h5") &&
+            strlen(e->d_name) < sizeof h5)
+            snprintf(h5, sizeof h5, "%s", e->d_name);
     }
     if (d)
         closedir(d);
-    return ckpt    ? " (a checkpoint folder, not a dataset: its checkpoints go to --resume or "
-                     "--weights)"
-         : cifar ? " (CIFAR-10's binary batches? scratchnet convert cifar10 makes a dataset "
+    if (cifar_below && !cifar) {
+        snprintf(hint, sizeof hint, " (CIFAR-10's binary batches are in its folder "
+                 "cifar-10-batches-bin: scratchnet convert cifar10 %.200s/cifar-10-batches-bin "
+                 "makes a dataset of them)", path);
+        return hint;
+    }
+    if (!cifar && !classes && !idx && h5[0]) {
+        snprintf(hint, sizeof hint, " (a folder of HDF5 files: give one of them, such as "
+                 "%.200s/%s)", path, h5);
+        return hint;
+    }
+    return cifar ? " (CIFAR-10's binary batches? scratchnet convert cifar10 makes a dataset "
                    "of them)"
-         : sub   ? " (a folder of images, one folder a class? scratchnet convert folder makes "
-                   "a dataset of it)"
-                 : "";
+         : classes ? " (a folder of images, one folder a class? scratchnet convert folder "
+                     "makes a dataset of it)"
+         : idx ? " (IDX files? scratchnet convert idx --images FILE --labels FILE makes a "
+                 "dataset of them)"
+               : "";
 }
 
 int cli_data_hint(int rc, const char *path)

@@ -3,6 +3,7 @@
 #include "io/fsutil.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -568,6 +569,47 @@ const char *sn_fs_write_why(int err)
     if (err == EFBIG)
         return "file too large";
     return err ? strerror(err) : "disk full?";
+}
+
+struct named_step {
+    long long step;
+    char name[64];
+};
+
+static int by_step_down(const void *a, const void *b)
+{
+    const struct named_step *x = a, *y = b;
+    return x->step < y->step ? 1 : x->step > y->step ? -1 : 0;
+}
+
+bool sn_fs_newest_checkpoint(const char *dir, bool (*ok)(const char *path), char *name,
+                             size_t len)
+{
+    enum { MAX_SEEN = 4096 };   /* a message's hint: the newest 4,096 names are enough */
+    struct named_step *v = malloc(MAX_SEEN * sizeof *v);
+    size_t n = 0;
+    DIR *d = v ? opendir(dir) : NULL;
+    for (struct dirent *e; d && n < MAX_SEEN && (e = readdir(d));) {
+        char tail[4];
+        if (strlen(e->d_name) < sizeof v[n].name &&
+            sscanf(e->d_name, "ckpt-%lld.%3s", &v[n].step, tail) == 2 && strcmp(tail, "h5") == 0)
+            snprintf(v[n++].name, sizeof v->name, "%s", e->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        qsort(v, n, sizeof *v, by_step_down);
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++) {
+        char path[4200];
+        struct stat st;
+        found = sn_fs_join(path, sizeof path, dir, v[i].name) == SN_OK &&
+                lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (!ok || ok(path));
+        if (found)
+            snprintf(name, len, "%s", v[i].name);
+    }
+    free(v);
+    return found;
 }
 
 bool sn_fs_is_hdf5(const char *path)

@@ -150,6 +150,13 @@ bool sn_fs_is_model_text(const char *path);
  * h5py's mode 'a'); false when it cannot be opened. */
 bool sn_fs_held_for_writing(const char *path);
 
+/* The newest checkpoint of the folder dir by its name (ckpt-<step>.h5, the
+ * highest step) that is a regular file (not a folder, a link, a FIFO) and
+ * that ok (if not NULL) accepts, into name (its name in dir); false when
+ * there is none.  For messages: src/train/ckptdir.c keeps the real list. */
+bool sn_fs_newest_checkpoint(const char *dir, bool (*ok)(const char *path), char *name,
+                             size_t len);
+
 /* Whether the file at path is HDF5: its signature at 0 or after a user
  * block (512, 1024, 2048, ... bytes: h5py's userblock_size), or the seal
  * scratchnet writes before it. */

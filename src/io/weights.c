@@ -1,7 +1,6 @@
 /* weights: write and read the weights layout (see weights.h). */
 #include "io/weights.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -14,6 +13,7 @@
 #include "core/interrupt.h"
 #include "core/number.h"
 #include "core/status.h"
+#include "io/fsutil.h"
 #include "io/record.h"
 
 /* Weights that are not finite are never written: every reader refuses
@@ -331,24 +331,15 @@ static int dataset_not_weights(const char *path, const char *holds)
 
 /* A folder given as weights: a checkpoint folder is named as one, with
  * the file to give instead (its newest checkpoint by name). */
+static bool sealed(const char *path)
+{
+    return sn_h5_check_seal(path) == SN_OK;
+}
+
 static int folder_not_weights(const char *path)
 {
-    DIR *d = opendir(path);
-    char newest[64] = "";
-    long long most = -1;
-    for (struct dirent *e; d && (e = readdir(d));) {
-        long long step;
-        char tail[4];
-        if (strlen(e->d_name) < sizeof newest &&
-            sscanf(e->d_name, "ckpt-%lld.%3s", &step, tail) == 2 && strcmp(tail, "h5") == 0 &&
-            step > most) {
-            most = step;
-            snprintf(newest, sizeof newest, "%s", e->d_name);
-        }
-    }
-    if (d)
-        closedir(d);
-    if (!newest[0])
+    char newest[64];
+    if (!sn_fs_newest_checkpoint(path, sealed, newest, sizeof newest))
         return sn_fail(SN_EINVAL, "%s is a folder, not a weights file", path);
     return sn_fail(SN_EINVAL, "%s is a checkpoint folder, not a weights file: give one of its "
                    "checkpoints (the newest: %s/%s), or continue its run with train "

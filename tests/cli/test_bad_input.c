@@ -218,6 +218,12 @@ static void fixtures_data_files(void)
     assert_int_equal(mkdir(fx_path("classes"), 0777), 0);
     assert_int_equal(mkdir(fx_path("classes/cat"), 0777), 0);
     write_text("classes/cat/a.png", "not a png");
+    /* folders given as --data: CIFAR-10 as its tarball unpacks, IDX files,
+     * HDF5 files, a folder under a checkpoint's name */
+    assert_int_equal(sn_test_run("cd %s && mkdir -p cifpar/cifar-10-batches-bin idxdir h5dir "
+                                 "ckdirs/ckpt-00000001.h5 && : > cifpar/cifar-10-batches-bin/"
+                                 "data_batch_1.bin && : > idxdir/train-images-idx3-ubyte.gz && "
+                                 ": > h5dir/part1.h5", fx), 0);
     /* a class folder without images (first in name order), a link to nowhere */
     assert_int_equal(sn_test_run("cd %s && mkdir -p emptycls/a emptycls/b danglink/a && "
                                  "echo x > emptycls/b/1.png && ln -s nowhere.png danglink/a/1.png "

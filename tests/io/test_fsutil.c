@@ -249,6 +249,31 @@ static void test_fsutil_is_hdf5(void **state)
     assert_false(sn_fs_is_hdf5(sn_test_path("absent.h5")));
 }
 
+static bool not_ten(const char *path)
+{
+    return !strstr(path, "ckpt-00000010.h5");
+}
+
+/* The newest checkpoint by name that is a regular file (a folder or a
+ * link under a newer checkpoint's name was named as the newest), and one
+ * the caller's check accepts. */
+static void test_fsutil_newest_checkpoint(void **state)
+{
+    (void)state;
+    const char *dir = sn_test_path("ckn");
+    char name[64];
+    assert_int_equal(sn_test_run("rm -rf %s && mkdir -p %s/ckpt-00000099.h5 && cd %s && "
+                                 "echo a > ckpt-00000002.h5 && echo b > ckpt-00000010.h5 && "
+                                 "ln -s /etc/passwd ckpt-00000098.h5 && : > ckpt-x.h5", dir, dir,
+                                 dir), 0);
+    assert_true(sn_fs_newest_checkpoint(dir, NULL, name, sizeof name));
+    assert_string_equal(name, "ckpt-00000010.h5");
+    assert_true(sn_fs_newest_checkpoint(dir, not_ten, name, sizeof name));
+    assert_string_equal(name, "ckpt-00000002.h5");
+    assert_int_equal(sn_test_run("rm %s/ckpt-00000002.h5 %s/ckpt-00000010.h5", dir, dir), 0);
+    assert_false(sn_fs_newest_checkpoint(dir, NULL, name, sizeof name));
+}
+
 static void test_fsutil_join(void **state)
 {
     (void)state;
@@ -377,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_fsutil_abandon_tmp),
         cmocka_unit_test(test_fsutil_mkdirs_made),
         cmocka_unit_test(test_fsutil_is_hdf5),
+        cmocka_unit_test(test_fsutil_newest_checkpoint),
         cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),
         cmocka_unit_test(test_fsutil_checkpoint_never_through_links),
