@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,9 @@ static void catch_stop_signals(bool first)
         catch_one(sig, first, false, &sa);
 }
 
+/* The fewest open files a rank under MPI is let start with. */
+#define MIN_OPEN_FILES 64
+
 /* A process that a launcher started joins its MPI job; one started
  * alone is the whole job and does not start MPI (sn_dist_init_alone),
  * unless SN_MPI=1 asks for it (a launcher scratchnet does not recognise:
@@ -159,9 +163,19 @@ static int start_runtime(int *argc, char ***argv)
     if (force && *force && strcmp(force, "0") != 0 && strcmp(force, "1") != 0)
         return sn_fail(SN_EUSAGE, "SN_MPI='%s': 1 starts MPI even without a launcher, 0 (or "
                        "unset) only under one", force);
-    if (cli_launched() || (force && strcmp(force, "1") == 0))
-        return sn_dist_init(argc, argv);
-    return sn_dist_init_alone();
+    if (!cli_launched() && !(force && strcmp(force, "1") == 0))
+        return sn_dist_init_alone();
+    /* Open MPI's shared-memory window crashed (SIGSEGV in
+     * MPI_Win_shared_query) in a rank of 20 open files at most: a limit
+     * that low is said before MPI starts */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur < MIN_OPEN_FILES)
+        return sn_fail(SN_EIO, "the open-file limit (ulimit -n) is %llu, below the %d a rank "
+                       "needs (MPI's connections and shared memory, the data, checkpoints and "
+                       "logs): raise it (ulimit -n 1024)", (unsigned long long)files.rlim_cur,
+                       MIN_OPEN_FILES);
+    return sn_dist_init(argc, argv);
 }
 
 /* MPI_Finalize can hang after the work is done: MPICH 4.0 over UCX's TCP

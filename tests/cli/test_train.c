@@ -2009,6 +2009,22 @@ static void test_train_one_rank_no_watchdog(void **state)
     free(err);
 }
 
+/* A rank started with too few open files (ulimit -n 20: Open MPI crashed
+ * in MPI_Win_shared_query) says so before MPI starts, and the job ends. */
+static void test_train_open_file_limit(void **state)
+{
+    (void)state;
+    int rc = sn_test_run("timeout 60 %s -np 1 " BIN " train --model %s --data %s --steps 2 "
+                         "--quiet : -np 1 sh -c 'ulimit -n 20; exec " BIN " train --model %s "
+                         "--data %s --steps 2 --quiet'", mpirun(), sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    char *err = err_text();
+    if (rc == 0 || rc == 124 || rc == 139 ||
+        !strstr(err, "the open-file limit (ulimit -n) is 20, below the 64 a rank needs"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+}
+
 /* Checkpoints that would not fit where they go, every one kept (no
  * --keep), or K + 1 of them with --keep K: said before the first is
  * written (5,000 steps, 250 epochs).
@@ -3621,6 +3637,7 @@ int main(void)
         cmocka_unit_test(test_train_log_near_plots_limit),
         cmocka_unit_test(test_train_loss_past_float_range),
         cmocka_unit_test(test_train_one_rank_no_watchdog),
+        cmocka_unit_test(test_train_open_file_limit),
         cmocka_unit_test(test_train_help_and_lone_rank),
         cmocka_unit_test(test_train_init_other_classes),
         cmocka_unit_test(test_train_alone_without_mpi),
