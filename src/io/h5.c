@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/checked.h"
 #include "core/interrupt.h"
@@ -58,7 +59,11 @@ struct sn_h5 {
     struct rows_dset open[ROWS_OPEN_MAX];
     char looked_up[256];     /* the last path lookup resolved in a read-only file */
     int look_result;
+    char streams[8][64];     /* datasets whose compressed chunks were counted */
+    int n_streams;
 };
+
+static bool in_probe_child;   /* this process is the HDF5 probe's child */
 
 /* Called before every way into libhdf5.  H5dont_atexit: libhdf5 1.10.8
  * crashes in its exit handler (H5F__close_cb) when a file whose H5Fclose
@@ -522,6 +527,129 @@ static size_t chunk_span(hid_t d, size_t *rows_per_chunk)
     return n;
 }
 
+/* Whether path's chunk streams were counted in f already (a command asks
+ * sn_h5_info of one dataset several times); mark: say now that they were. */
+static bool streams_checked(struct sn_h5 *f, const char *path, bool mark)
+{
+    for (int i = 0; i < f->n_streams; i++)
+        if (strcmp(f->streams[i], path) == 0)
+            return true;
+    if (mark && f->n_streams < 8 && strlen(path) < sizeof f->streams[0])
+        snprintf(f->streams[f->n_streams++], sizeof f->streams[0], "%s", path);
+    return false;
+}
+
+/* The deflate stream of one stored chunk (size bytes at addr; tail bytes
+ * of a later checksum left out) inflated through a small window, only to
+ * count: more than nominal bytes is no chunk of this dataset. */
+static bool zlib_header(const unsigned char *b)
+{
+    return (b[0] & 0x0f) == 8 && (b[0] >> 4) <= 7 && ((unsigned)b[0] * 256u + b[1]) % 31u == 0;
+}
+
+static bool stream_within(int fd, haddr_t addr, haddr_t base, size_t size, size_t tail,
+                          size_t nominal, unsigned char **buf, size_t *cap)
+{
+    if (size > *cap) {
+        unsigned char *g = realloc(*buf, size);
+        if (!g)
+            return true;   /* no room to look: libhdf5's read says what it can */
+        *buf = g;
+        *cap = size;
+    }
+    /* the address counts from the superblock, after a user block of base
+     * bytes (1.10.8); a library that counts from the file's start is read
+     * right too: a zlib stream's header tells */
+    const bool read = size > tail && ((pread(fd, *buf, size, (off_t)(addr + base)) ==
+                                       (ssize_t)size && zlib_header(*buf)) ||
+                                      (pread(fd, *buf, size, (off_t)addr) == (ssize_t)size &&
+                                       zlib_header(*buf)));
+    if (!read)
+        return true;   /* unreadable here: libhdf5's read names it */
+    unsigned char window[65536];
+    z_stream z = { .next_in = *buf, .avail_in = (uInt)(size - tail) };
+    if (inflateInit(&z) != Z_OK)
+        return true;
+    int st = Z_OK;
+    while (st == Z_OK && z.total_out <= nominal) {
+        z.next_out = window;
+        z.avail_out = sizeof window;
+        st = inflate(&z, Z_NO_FLUSH);
+    }
+    const bool within = z.total_out <= nominal;
+    inflateEnd(&z);
+    return within;
+}
+
+/* Where deflate sits in d's pipeline (pl), and whether a checksum
+ * (fletcher32) follows it; false when the pipeline holds a filter whose
+ * stored form is not deflate's stream (then the streams are not read). */
+static bool deflate_stage(hid_t pl, int *at, bool *checksum)
+{
+    *at = -1;
+    *checksum = false;
+    for (int i = 0, n = H5Pget_nfilters(pl); i < n; i++) {
+        unsigned flags, cd[8];
+        size_t ncd = 8;
+        const H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
+        if (id == H5Z_FILTER_DEFLATE)
+            *at = i;
+        else if (id == H5Z_FILTER_FLETCHER32 && *at >= 0)
+            *checksum = true;
+        else if (id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32)
+            return false;
+    }
+    return *at >= 0;
+}
+
+/* Every stored chunk of a deflated dataset inflates to its own size at
+ * most: libhdf5 1.10 inflates a chunk's whole stream, whatever the chunk
+ * declares (a 3 MB stream stored as one chunk of 78 KB took 3 GiB and
+ * 22 s, deaf to SIGTERM, at the first read of a row of it).  Counted once
+ * through a small window, before libhdf5 reads any. */
+static int check_streams(struct sn_h5 *f, const char *path, hid_t d, hid_t pl, int nd,
+                         const hsize_t *dims, const hsize_t *chunk, size_t nominal)
+{
+    int at;
+    bool checksum;
+    const int fd = vfd_of(f);
+    /* the probe's child reads the last row of each split within its own
+     * memory limit; the streams are the command's to count, once */
+    if (in_probe_child || !deflate_stage(pl, &at, &checksum) || fd < 0)
+        return SN_OK;
+    hsize_t base = 0;   /* the user block before the superblock */
+    const hid_t fcpl = H5Fget_create_plist(f->id);
+    if (fcpl < 0 || H5Pget_userblock(fcpl, &base) < 0)
+        base = 0;
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    hsize_t off[H5S_MAX_RANK] = { 0 };
+    unsigned char *buf = NULL;
+    size_t cap = 0;
+    int rc = SN_OK;
+    for (long n = 0; !rc; n++) {
+        unsigned mask = 0;
+        haddr_t addr = HADDR_UNDEF;
+        hsize_t size = 0;
+        if ((n & 255) == 255)
+            rc = sn_interrupt_check("checking the HDF5 file");
+        if (!rc && H5Dget_chunk_info_by_coord(d, off, &mask, &addr, &size) >= 0 &&
+            addr != HADDR_UNDEF && !(mask & (1u << at)) &&
+            !stream_within(fd, addr, base, (size_t)size, checksum ? 4 : 0, nominal, &buf,
+                           &cap))
+            rc = sn_fail(SN_EINVAL, "%s: %s has a compressed chunk (%llu stored bytes) that "
+                         "inflates past the chunk's own %zu bytes: a decompression bomb, or "
+                         "a damaged file", f->path, path, (unsigned long long)size, nominal);
+        int i = nd - 1;   /* the next chunk's offset, the last dimension fastest */
+        for (; i >= 0 && (off[i] += chunk[i]) >= dims[i]; i--)
+            off[i] = 0;
+        if (i < 0)
+            break;
+    }
+    free(buf);
+    return rc;
+}
+
 /* Budget before allocation: a dataset's declared size must be backed by
  * what the file really holds.  Refused: external or virtual storage (data
  * in other files, which could be anything: a device, a FIFO, a secret);
@@ -564,6 +692,9 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
             rc = sn_fail(SN_EINVAL, "%s: %s is stored in chunks so small that one row spans "
                          "over %d of them (h5repack -l %s:CHUNK=... rewrites it in larger ones)",
                          f->path, path, SN_H5_MAX_ROW_CHUNKS, path);
+        if (!rc && !streams_checked(f, path, false) &&
+            !(rc = check_streams(f, path, d, pl, cn, dims, chunk, chunk_bytes)))
+            streams_checked(f, path, true);
     }
     if (!rc && layout != H5D_COMPACT) {
         size_t stored = (size_t)H5Dget_storage_size(d);
@@ -716,6 +847,7 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     munmap(room, (size_t)PROBE_ROOM_MB << 20);
     limit_address_space();
     const char *arg = getenv(PROBE_ENV_ARG);
+    in_probe_child = true;
     const int rc = try_open(PROBE_FD_PATH, arg ? arg : "");
     _exit(probe_too_deep ? PROBE_TOO_DEEP
           : probe_objects > PROBE_MAX_OBJECTS ? PROBE_TOO_MANY

@@ -265,6 +265,46 @@ static void fixtures_data_files(void)
 }
 
 /* Weights and checkpoints the commands make themselves, and damaged copies */
+/* bomb.h5: /train/x of 100 x 8 floats in deflated chunks of 10 rows
+ * (320 bytes), the first one a 64 KB stream of 64 MiB of zeros; /train/y
+ * 100 labels of 3 classes. */
+static void write_chunk_bomb(const char *path)
+{
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t xd[2] = { 100, 8 }, chunk[2] = { 10, 8 }, yd = 100, at[2] = { 0, 0 };
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 2, chunk);
+    H5Pset_deflate(pl, 6);
+    hid_t g = H5Gcreate2(f, "/train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sx = H5Screate_simple(2, xd, NULL), sy = H5Screate_simple(1, &yd, NULL);
+    hid_t dx = H5Dcreate2(f, "/train/x", H5T_NATIVE_FLOAT, sx, H5P_DEFAULT, pl, H5P_DEFAULT);
+    hid_t dy = H5Dcreate2(f, "/train/y", H5T_NATIVE_INT32, sy, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    float x[800];
+    int32_t y[100];
+    for (int i = 0; i < 800; i++)
+        x[i] = (float)(i % 13) / 13.0f;
+    for (int i = 0; i < 100; i++)
+        y[i] = i % 3;
+    assert_true(H5Dwrite(dx, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    assert_true(H5Dwrite(dy, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    const uLong big = 64ul << 20;
+    uint8_t *zero = calloc(big, 1), *packed = malloc(compressBound(big));
+    uLongf len = compressBound(big);
+    assert_true(zero && packed);
+    assert_int_equal(compress2(packed, &len, zero, big, 9), Z_OK);
+    assert_true(H5Dwrite_chunk(dx, H5P_DEFAULT, 0, at, len, packed) >= 0);
+    free(zero);
+    free(packed);
+    H5Dclose(dx);
+    H5Dclose(dy);
+    H5Sclose(sx);
+    H5Sclose(sy);
+    H5Gclose(g);
+    H5Pclose(pl);
+    H5Fclose(f);
+}
+
 static void fixtures_made_files(void)
 {
     /* run/: the checkpoint folder that run left (a checkpoint and .lock) */
@@ -305,6 +345,7 @@ static void make_fixtures(void)
     fixtures_text_files();
     fixtures_data_files();
     fixtures_made_files();
+    write_chunk_bomb(fx_path("bomb.h5"));
     make_hostile_fixtures();
 }
 
