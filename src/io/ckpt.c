@@ -575,7 +575,7 @@ int sn_ckpt_load(const char *path, struct sn_model *m, struct sn_optim *o,
         return rc;
     /* The seal first: a damaged file never reaches HDF5's parser. */
     rc = sn_h5_check_seal(path);   /* SN_EINVAL: no seal, or held open for writing */
-    if (rc == SN_EINVAL && access(path, R_OK) == 0 && !sn_fs_held_for_writing(path))
+    if (rc == SN_EINVAL && access(path, R_OK) == 0 && !sn_h5_held_for_writing(path))
         return sn_fail(SN_EDAMAGED, "%s: no scratchnet seal: not a scratchnet checkpoint, or its "
                        "first bytes are damaged", path);
     if (rc)

@@ -186,15 +186,20 @@ static bool marked_open_for_writing(const char *path)
     return marked;
 }
 
+bool sn_h5_held_for_writing(const char *path)
+{
+    return sn_fs_held_for_writing(path) || marked_open_for_writing(path);
+}
+
 /* A file another program holds open for writing (HDF5's lock: h5py's
  * mode 'a' in a notebook), which libhdf5 may be rewriting (it changes
  * superblock bytes while open, so a sealed file fails its seal): neither
  * damaged nor readable now. */
 static int held_for_writing(const char *path)
 {
-    return sn_fail(SN_EINVAL, "%s: another program has the file open for writing (it holds "
-                   "HDF5's lock): close it there, or open it read-only (h5py: mode 'r'), then "
-                   "run again", path);
+    return sn_fail(SN_EINVAL, "%s: another program has the file open for writing (HDF5's lock "
+                   "or its mark in the file): close it there, or open it read-only (h5py: mode "
+                   "'r'), then run again", path);
 }
 
 /* The file f's descriptor holds is the one the probe checked at its name. */
@@ -328,7 +333,7 @@ int sn_h5_check_seal(const char *path)
     memcpy(&want_h, block + 16, 8);
     int r = sn_fs_hash(fp, SEAL_BYTES, &h, &len);
     fclose(fp);
-    if ((r != 0 || len != want_len || h != want_h) && sn_fs_held_for_writing(path))
+    if ((r != 0 || len != want_len || h != want_h) && sn_h5_held_for_writing(path))
         return held_for_writing(path);   /* not damaged: never passed over or set aside */
     if (r != 0 || len != want_len || h != want_h)
         return sn_fail(SN_EDAMAGED, "%s: damaged: %s", path,

@@ -25,6 +25,12 @@ enum sn_h5_class { SN_H5_CLASS_INT, SN_H5_CLASS_FLOAT, SN_H5_CLASS_OTHER };
  * or not HDF5: files opened this way are inputs the user named (exit 2). */
 int sn_h5_open(const char *path, struct sn_h5 **out);
 
+/* Whether another program has the file at path open for writing: it holds
+ * HDF5's lock (flock), or the superblock marks it so (a writer without
+ * locking, HDF5_USE_FILE_LOCKING=FALSE; SWMR; one that died), which also
+ * breaks a sealed file's seal while it lasts. */
+bool sn_h5_held_for_writing(const char *path);
+
 /* Files other people made (datasets, weights, checkpoints) can crash
  * libhdf5: 1.10 crashes on some damaged ones (make fuzz finds such files in
  * seconds), and a seal anyone can recompute does not stop them.  So a child

@@ -352,6 +352,8 @@ int sn_weights_open(const char *path, struct sn_h5 **f)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return folder_not_weights(path);
     int rc = sn_h5_check_seal(path);
+    if (rc == SN_EINVAL && sn_h5_held_for_writing(path))
+        return rc;   /* another program writes it: said so (a file of no seal is read) */
     if (rc == SN_EDAMAGED) {
         /* a dataset convert sealed and h5py then extended (a /val added)
          * fails the seal, and is still a dataset: that is said first */

@@ -188,7 +188,7 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
                          "name says: renamed or copied there? --resume auto takes the newest "
                          "checkpoint by its name; move it away, or name it as its step",
                          path, (long long)t->st.global_step);
-        else if (rc == SN_EINVAL && !sn_fs_held_for_writing(path))   /* intact, not this run's */
+        else if (rc == SN_EINVAL && !sn_h5_held_for_writing(path))   /* intact, not this run's */
             rc = sn_fail_suffix(SN_EINVAL, "; --resume auto continues the newest checkpoint of "
                                 "%s, which does not fit this run: if it is another run's, give "
                                 "this run another --checkpoint-dir or move that run's "
