@@ -273,6 +273,36 @@ static void unmake(char *path, size_t first)
     }
 }
 
+/* The folders to make, after the longest part of dir that exists, named
+ * plainly: no ".", ".." or empty name among them.  Folders made are
+ * removed again by their names' text, deepest first, up to the first
+ * made: a ".." there would name folders that were there before (a
+ * refused run removed the user's empty results/run1). */
+static int plain_new_part(const char *dir)
+{
+    char buf[4096];
+    struct stat st;
+    snprintf(buf, sizeof buf, "%s", dir);
+    size_t have = strlen(buf);
+    while (have > 0 && stat(buf, &st) != 0) {   /* the longest prefix that exists */
+        char *slash = strrchr(buf, '/');
+        have = slash ? (size_t)(slash - buf) : 0;
+        buf[have] = '\0';
+    }
+    for (const char *p = dir + have; *p;) {
+        p += *p == '/';
+        const size_t n = strcspn(p, "/");
+        const bool last = p[n] == '\0' || (p[n] == '/' && p[n + 1] == '\0');
+        if ((n == 0 && !last && *p) || (n == 1 && p[0] == '.') ||
+            (n == 2 && p[0] == '.' && p[1] == '.'))
+            return sn_fail(SN_EINVAL, "%s: the folders it would make are not named plainly "
+                           "('.', '..' or an empty name among them): give the folder's name "
+                           "without them", dir);
+        p += n;
+    }
+    return SN_OK;
+}
+
 int sn_fs_mkdirs_made(const char *dir, char *made, size_t made_len)
 {
     char buf[4096];
@@ -281,6 +311,9 @@ int sn_fs_mkdirs_made(const char *dir, char *made, size_t made_len)
     size_t n = strlen(dir);
     if (n == 0 || n >= sizeof buf)
         return sn_fail(SN_EIO, "bad folder name '%s'", dir);
+    int plain = plain_new_part(dir);
+    if (plain)
+        return plain;
     memcpy(buf, dir, n + 1);
     size_t first = 0;   /* the length of the first folder this call made */
     for (size_t i = 1; i <= n; i++) {

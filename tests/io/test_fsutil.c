@@ -221,6 +221,20 @@ static void test_fsutil_mkdirs_made(void **state)
     assert_non_null(strstr(sn_errmsg(), "File name too long"));
     assert_string_equal(made, "");
     assert_int_equal(access(top, F_OK), -1);
+    /* new folders named with '..', '.' or '//': refused before any is
+     * made (their removal by name would reach the user's own folders) */
+    static const char *const odd[] = { "mk/../kept/x", "mk//y", "mk/./y" };
+    assert_int_equal(sn_test_run("mkdir -p %s", sn_test_path("kept")), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sn_fs_mkdirs_made(sn_test_path(odd[i]), made, sizeof made), SN_EINVAL);
+        assert_non_null(strstr(sn_errmsg(), "not named plainly"));
+        assert_int_equal(access(top, F_OK), -1);
+    }
+    assert_int_equal(access(sn_test_path("kept"), F_OK), 0);
+    snprintf(want, sizeof want, "%s/../kept/new/", top);   /* '..' in what exists: fine */
+    assert_int_equal(sn_test_run("mkdir -p %s", top), 0);
+    assert_int_equal(sn_fs_mkdirs_made(want, made, sizeof made), SN_OK);
+    assert_int_equal(access(sn_test_path("kept/new"), F_OK), 0);
 }
 
 /* HDF5 is known by its signature at 0 or after a user block (h5py's
