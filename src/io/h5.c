@@ -532,7 +532,7 @@ static size_t chunk_span(hid_t d, size_t *rows_per_chunk)
     return n;
 }
 
-/* Whether path's chunk streams were counted in f already (a command asks
+/* Whether path's chunks were counted in f already (a command asks
  * sn_h5_info of one dataset several times); mark: say now that they were. */
 static bool streams_checked(struct sn_h5 *f, const char *path, bool mark)
 {
@@ -544,21 +544,22 @@ static bool streams_checked(struct sn_h5 *f, const char *path, bool mark)
     return false;
 }
 
-/* The deflate stream of one stored chunk (size bytes at addr; tail bytes
- * of a later checksum left out) inflated through a small window, only to
- * count: more than nominal bytes is no chunk of this dataset. */
 static bool zlib_header(const unsigned char *b)
 {
     return (b[0] & 0x0f) == 8 && (b[0] >> 4) <= 7 && ((unsigned)b[0] * 256u + b[1]) % 31u == 0;
 }
 
-static bool stream_within(int fd, haddr_t addr, haddr_t base, size_t size, size_t tail,
-                          size_t nominal, unsigned char **buf, size_t *cap)
+/* The bytes the deflate stream of one stored chunk (size bytes at addr;
+ * tail bytes of a later checksum left out) inflates to, counted through a
+ * small window and no further than nominal + 1; nominal itself when the
+ * stream cannot be read here (libhdf5's read then names the problem). */
+static size_t inflated_size(int fd, haddr_t addr, haddr_t base, size_t size, size_t tail,
+                            size_t nominal, unsigned char **buf, size_t *cap)
 {
     if (size > *cap) {
         unsigned char *g = realloc(*buf, size);
         if (!g)
-            return true;   /* no room to look: libhdf5's read says what it can */
+            return nominal;
         *buf = g;
         *cap = size;
     }
@@ -569,66 +570,77 @@ static bool stream_within(int fd, haddr_t addr, haddr_t base, size_t size, size_
                                        (ssize_t)size && zlib_header(*buf)) ||
                                       (pread(fd, *buf, size, (off_t)addr) == (ssize_t)size &&
                                        zlib_header(*buf)));
-    if (!read)
-        return true;   /* unreadable here: libhdf5's read names it */
     unsigned char window[65536];
     z_stream z = { .next_in = *buf, .avail_in = (uInt)(size - tail) };
-    if (inflateInit(&z) != Z_OK)
-        return true;
+    if (!read || inflateInit(&z) != Z_OK)
+        return nominal;
     int st = Z_OK;
     while (st == Z_OK && z.total_out <= nominal) {
         z.next_out = window;
         z.avail_out = sizeof window;
         st = inflate(&z, Z_NO_FLUSH);
     }
-    const bool within = z.total_out <= nominal;
+    const size_t got = st == Z_STREAM_END || z.total_out > nominal ? z.total_out : nominal;
     inflateEnd(&z);
-    return within;
+    return got;
 }
 
-/* Where deflate sits in d's pipeline (pl), and whether a checksum
- * (fletcher32) follows it; false when the pipeline holds a filter whose
- * stored form is not deflate's stream (then the streams are not read). */
-static bool deflate_stage(hid_t pl, int *at, bool *checksum)
+/* A dataset's pipeline: where deflate and a checksum (fletcher32) sit in
+ * it (-1: not there); false when it holds another filter, whose stored
+ * form is not known here (then its chunks are not counted). */
+struct pipeline {
+    int deflate, checksum;
+};
+
+static bool known_pipeline(hid_t pl, struct pipeline *p)
 {
-    *at = -1;
-    *checksum = false;
+    p->deflate = p->checksum = -1;
     for (int i = 0, n = H5Pget_nfilters(pl); i < n; i++) {
         unsigned flags, cd[8];
         size_t ncd = 8;
         const H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
         if (id == H5Z_FILTER_DEFLATE)
-            *at = i;
-        else if (id == H5Z_FILTER_FLETCHER32 && *at >= 0)
-            *checksum = true;
-        else if (id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32)
+            p->deflate = i;
+        else if (id == H5Z_FILTER_FLETCHER32)
+            p->checksum = i;
+        else if (id != H5Z_FILTER_SHUFFLE)
             return false;
     }
-    return *at >= 0;
+    return true;
 }
 
-/* Every stored chunk of a deflated dataset inflates to its own size at
- * most: libhdf5 1.10 inflates a chunk's whole stream, whatever the chunk
- * declares (a 3 MB stream stored as one chunk of 78 KB took 3 GiB and
- * 22 s, deaf to SIGTERM, at the first read of a row of it).  Counted once
- * through a small window, before libhdf5 reads any. */
-static int check_streams(struct sn_h5 *f, const char *path, hid_t d, hid_t pl, int nd,
-                         const hsize_t *dims, const hsize_t *chunk, size_t nominal)
+/* What one stored chunk (mask: the filters skipped for it) unpacks to:
+ * its stream inflated, or its bytes as stored, less a checksum. */
+static size_t unpacked_size(int fd, haddr_t addr, haddr_t base, size_t size, unsigned mask,
+                            const struct pipeline *p, size_t nominal, unsigned char **buf,
+                            size_t *cap)
 {
-    int at;
-    bool checksum;
+    const size_t tail = p->checksum >= 0 && !(mask & (1u << p->checksum)) ? 4 : 0;
+    if (p->deflate >= 0 && !(mask & (1u << p->deflate)))
+        return inflated_size(fd, addr, base, size, tail, nominal, buf, cap);
+    return size >= tail ? size - tail : 0;
+}
+
+/* Every stored chunk unpacks to its own size exactly, checked before
+ * libhdf5 reads any: 1.10 inflates a chunk's whole stream, whatever the
+ * chunk declares (a 3 MB stream stored as one chunk of 78 KB took 3 GiB
+ * and 22 s, deaf to SIGTERM), and a chunk that unpacks short crashed it
+ * (SIGSEGV in H5VM_memcpyvv) or read leftover memory as rows. */
+static int check_chunks(struct sn_h5 *f, const char *path, hid_t d, hid_t pl, int nd,
+                        const hsize_t *dims, const hsize_t *chunk, size_t nominal)
+{
+    struct pipeline p;
     const int fd = vfd_of(f);
     /* the probe's child reads the last row of each split within its own
-     * memory limit; the streams are the command's to count, once */
-    if (in_probe_child || !deflate_stage(pl, &at, &checksum) || fd < 0)
+     * memory limit; the chunks are the command's to count, once */
+    if (in_probe_child || !known_pipeline(pl, &p) || fd < 0)
         return SN_OK;
-    hsize_t base = 0;   /* the user block before the superblock */
-    const hid_t fcpl = H5Fget_create_plist(f->id);
+    hsize_t base = 0, off[H5S_MAX_RANK] = { 0 };
+    const hid_t fcpl = H5Fget_create_plist(f->id);   /* the user block before the superblock */
     if (fcpl < 0 || H5Pget_userblock(fcpl, &base) < 0)
         base = 0;
     if (fcpl >= 0)
         H5Pclose(fcpl);
-    hsize_t off[H5S_MAX_RANK] = { 0 };
     unsigned char *buf = NULL;
     size_t cap = 0;
     int rc = SN_OK;
@@ -638,13 +650,18 @@ static int check_streams(struct sn_h5 *f, const char *path, hid_t d, hid_t pl, i
         hsize_t size = 0;
         if ((n & 255) == 255)
             rc = sn_interrupt_check("checking the HDF5 file");
+        size_t got = nominal;
         if (!rc && H5Dget_chunk_info_by_coord(d, off, &mask, &addr, &size) >= 0 &&
-            addr != HADDR_UNDEF && !(mask & (1u << at)) &&
-            !stream_within(fd, addr, base, (size_t)size, checksum ? 4 : 0, nominal, &buf,
-                           &cap))
+            addr != HADDR_UNDEF)
+            got = unpacked_size(fd, addr, base, (size_t)size, mask, &p, nominal, &buf, &cap);
+        if (!rc && got > nominal)
             rc = sn_fail(SN_EINVAL, "%s: %s has a compressed chunk (%llu stored bytes) that "
-                         "inflates past the chunk's own %zu bytes: a decompression bomb, or "
-                         "a damaged file", f->path, path, (unsigned long long)size, nominal);
+                         "inflates past the chunk's own %zu bytes: a decompression bomb, or a "
+                         "damaged file", f->path, path, (unsigned long long)size, nominal);
+        else if (!rc && got < nominal)
+            rc = sn_fail(SN_EINVAL, "%s: %s has a chunk (%llu stored bytes) that unpacks to %zu "
+                         "bytes, not the chunk's own %zu: a damaged file", f->path, path,
+                         (unsigned long long)size, got, nominal);
         int i = nd - 1;   /* the next chunk's offset, the last dimension fastest */
         for (; i >= 0 && (off[i] += chunk[i]) >= dims[i]; i--)
             off[i] = 0;
@@ -698,7 +715,7 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
                          "over %d of them (h5repack -l %s:CHUNK=... rewrites it in larger ones)",
                          f->path, path, SN_H5_MAX_ROW_CHUNKS, path);
         if (!rc && !streams_checked(f, path, false) &&
-            !(rc = check_streams(f, path, d, pl, cn, dims, chunk, chunk_bytes)))
+            !(rc = check_chunks(f, path, d, pl, cn, dims, chunk, chunk_bytes)))
             streams_checked(f, path, true);
     }
     if (!rc && layout != H5D_COMPACT) {

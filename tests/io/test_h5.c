@@ -368,7 +368,12 @@ static void write_deflated(const char *path, bool bomb, bool checked)
     for (int i = 0; i < 512; i++)
         v[i] = (float)i;
     assert_true(H5Dwrite(x, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
-    if (bomb) {
+    if (bomb && checked) {   /* a stream of 10 bytes: short of the chunk's 256 */
+        uint8_t ten[10] = { 7 }, packed[64];
+        uLongf len = sizeof packed;
+        assert_int_equal(compress2(packed, &len, ten, sizeof ten, 6), Z_OK);
+        assert_true(H5Dwrite_chunk(x, H5P_DEFAULT, 0x4, at, len, packed) >= 0);  /* no checksum */
+    } else if (bomb) {
         const uLong big = 4ul << 20;
         uint8_t *zero = calloc(big, 1), *packed = malloc(compressBound(big));
         uLongf len = compressBound(big);
@@ -387,14 +392,15 @@ static void write_deflated(const char *path, bool bomb, bool checked)
 
 /* A compressed chunk is inflated through a window and counted before
  * libhdf5 reads it: one past its own size is refused (libhdf5 1.10
- * inflated a 3 MB stream of a 78 KB chunk to 3 GiB); honest ones, also
- * behind a user block and with shuffle and a checksum, read. */
+ * inflated a 3 MB stream of a 78 KB chunk to 3 GiB), and one short of it
+ * (libhdf5 crashed); honest ones, also behind a user block and with
+ * shuffle and a checksum, read. */
 static void test_h5_chunk_streams_counted(void **state)
 {
     (void)state;
     const char *path = sn_test_path("deflated.h5");
-    for (int k = 0; k < 3; k++) {
-        write_deflated(path, k == 2, k == 1);
+    for (int k = 0; k < 4; k++) {
+        write_deflated(path, k >= 2, k == 1 || k == 3);
         struct sn_h5 *f;
         assert_int_equal(sn_h5_open(path, &f), SN_OK);
         int nd;
@@ -406,10 +412,13 @@ static void test_h5_chunk_streams_counted(void **state)
             assert_int_equal(rc, SN_OK);
             assert_int_equal(sn_h5_read_all(f, "/x", SN_H5_F32, v, 512), SN_OK);
             assert_true(v[511] == 511.0f);
-        } else {
+        } else if (k == 2) {
             assert_int_equal(rc, SN_EINVAL);
             assert_non_null(strstr(sn_errmsg(), "/x has a compressed chunk ("));
             assert_non_null(strstr(sn_errmsg(), "inflates past the chunk's own 256 bytes"));
+        } else {   /* a chunk that unpacks short crashed libhdf5 (SIGSEGV in H5VM_memcpyvv) */
+            assert_int_equal(rc, SN_EINVAL);
+            assert_non_null(strstr(sn_errmsg(), "unpacks to 10 bytes, not the chunk's own 256"));
         }
         sn_h5_close(f);
     }
