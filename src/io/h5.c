@@ -197,9 +197,14 @@ bool sn_h5_held_for_writing(const char *path)
  * damaged nor readable now. */
 static int held_for_writing(const char *path)
 {
-    return sn_fail(SN_EINVAL, "%s: another program has the file open for writing (HDF5's lock "
-                   "or its mark in the file): close it there, or open it read-only (h5py: mode "
-                   "'r'), then run again", path);
+    if (sn_fs_held_for_writing(path))
+        return sn_fail(SN_EINVAL, "%s: another program has the file open for writing (it holds "
+                       "HDF5's lock): close it there, or open it read-only (h5py: mode 'r'), "
+                       "then run again", path);
+    return sn_fail(SN_EINVAL, "%s: HDF5 marks the file as open for writing (a writer without "
+                   "HDF5's lock or in SWMR mode still at work, or one that ended without "
+                   "closing it): close it there or, if no program writes it, clear the mark "
+                   "with `h5clear -s %s` (hdf5-tools)", path, path);
 }
 
 /* The file f's descriptor holds is the one the probe checked at its name. */
@@ -227,20 +232,17 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
                                       ? "%s: not an HDF5 file but a model file (text): are two "
                                         "file names swapped? (a model file goes to --model)"
                                       : "%s: not an HDF5 file", path);
+    /* asked first: with HDF5_USE_FILE_LOCKING=FALSE (a cluster's advice)
+     * libhdf5 opens a file a writer holds and reads it mid-write */
+    if (sn_h5_held_for_writing(path))
+        return held_for_writing(path);
     struct sn_h5 *f = calloc(1, sizeof *f);
     if (!f)
         return sn_fail(SN_ENOMEM, "%s: out of memory", path);
     f->id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f->id < 0 && sn_fs_held_for_writing(path)) {
+    if (f->id < 0 && sn_h5_held_for_writing(path)) {   /* a writer that came meanwhile */
         free(f);
         return held_for_writing(path);
-    }
-    if (f->id < 0 && marked_open_for_writing(path)) {
-        free(f);
-        return sn_fail(SN_EINVAL, "%s: HDF5 marks the file as open for writing (a writer in "
-                       "SWMR mode still at work, or one that ended without closing it): close "
-                       "it there or, if no program writes it, clear the mark with `h5clear -s "
-                       "%s` (hdf5-tools)", path, path);
     }
     if (f->id < 0) {
         free(f);
