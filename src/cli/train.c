@@ -590,6 +590,14 @@ static int check_classes(const struct train_flags *f, struct run *r)
     size_t n = 0;
     cli_warn_unread_splits(r->ds, f->data);
     int rc = sn_dist_agree(cli_check_dataset_classes(r->ds, f->data, K, classes, &n));
+    /* each rank counted its own share of the labels: the whole set's
+     * frequencies are the guess the not-learnt warning compares with (a
+     * dataset stored class by class gave rank 0 half the classes) */
+    struct sn_split *s = (struct sn_split *)sn_dataset_split(r->ds, "train");
+    if (!rc && sn_dist_size() > 1 && s->label_counts) {
+        rc = sn_dist_allreduce_sum_i64(s->label_counts, s->label_k);
+        s->label_entropy = sn_label_entropy(s->label_counts, s->label_k, &s->label_classes);
+    }
     if (!rc && n > (size_t)classes && sn_dist_rank() == 0)
         cli_eprintf("scratchnet: warning: %s names %zu classes, the model predicts %d: it learns "
                     "labels 0-%d, and the weights keep those %d names\n", cli_line(f->data), n,
@@ -779,14 +787,16 @@ static void warn_busy_cores(const struct run *r, struct cpu_use before, int64_t 
  * 10-output head guesses at ln 5) has not learnt: a learning rate too
  * large makes the loss explode (1.5e10 after 200 steps of
  * models/mlp.cfg at --lr 5) or kills every ReLU (3.56 at --lr 0.8), and
- * the run ended with exit 0 and nothing said.  Rank 0's labels stand for
- * all. */
+ * the run ended with exit 0 and nothing said.  The labels are every
+ * rank's (check_classes sums their counts). */
 static void warn_not_learnt(const struct run *r, double loss, int64_t steps)
 {
     const struct sn_netcfg *net = sn_trainer_net(r->t);
     const int K = sn_loss_classes(net->loss, (int)sn_model_out_len(sn_trainer_model(r->t)));
     const struct sn_split *s = sn_dataset_split(r->ds, "train");
-    const bool counted = net->loss == SN_LOSS_CROSS_ENTROPY && s->label_classes > 1;
+    /* cross_entropy's and binary's labels; with label smoothing even a
+     * perfect fit scores above their entropy on uneven classes */
+    const bool counted = s->label_classes > 1 && net->label_smoothing == 0;
     const int classes = counted ? s->label_classes : K;
     const double guess = counted ? s->label_entropy : log(K);
     if (sn_dist_rank() != 0 || steps < 100 || net->target_input || K < 2 ||

@@ -494,6 +494,7 @@ void sn_dataset_close(struct sn_dataset *d)
         sn_free(sp[i]->y_mem);
         free(sp[i]->mean);
         free(sp[i]->std);
+        free(sp[i]->label_counts);
     }
     free(d);
 }
@@ -950,18 +951,15 @@ static int bad_label(struct sn_dataset *d, const char *yp, size_t i, int y, int 
                              "dataset keeps its labels' numbers)" : "");
 }
 
-/* The entropy (nats) of the labels counted in counts[0..K): the loss of
- * guessing by their frequencies alone, the most a classifier that
- * learnt nothing from the inputs reaches. */
-static double label_entropy(const size_t *counts, int K, int *present)
+double sn_label_entropy(const int64_t *counts, int K, int *present)
 {
-    size_t total = 0;
+    int64_t total = 0;
     for (int k = 0; k < K; k++)
         total += counts[k];
     double h = 0.0;
     *present = 0;
     for (int k = 0; k < K; k++) {
-        if (!counts[k])
+        if (counts[k] <= 0)
             continue;
         const double p = (double)counts[k] / (double)total;
         h -= p * log(p);
@@ -972,7 +970,7 @@ static double label_entropy(const size_t *counts, int K, int *present)
 
 /* Labels y[0..n) (rows from first on) checked against [0, K) and counted. */
 static int count_labels(struct sn_dataset *d, const char *yp, const int32_t *y, size_t n,
-                        size_t first, int K, int outputs, size_t *counts)
+                        size_t first, int K, int outputs, int64_t *counts)
 {
     for (size_t i = 0; i < n; i++) {
         if (y[i] < 0 || y[i] >= K)
@@ -992,7 +990,8 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
     char yp[64];
     snprintf(yp, sizeof yp, "/%s/y", s->name);
     enum { CHUNK = 65536 };
-    size_t *counts = calloc((size_t)K, sizeof *counts);
+    free(w->label_counts);
+    int64_t *counts = w->label_counts = calloc((size_t)K, sizeof *counts);
     int *buf = s->y_mem ? NULL : malloc(CHUNK * sizeof *buf);
     int rc = counts && (s->y_mem || buf) ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
     if (!rc && s->y_mem)   /* held in memory: no reading */
@@ -1006,9 +1005,8 @@ int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size
             rc = count_labels(d, yp, buf, cnt, at, K, outputs, counts);
     }
     if (!rc)
-        w->label_entropy = label_entropy(counts, K, &w->label_classes);
+        w->label_entropy = sn_label_entropy(counts, K, &w->label_classes);
     free(buf);
-    free(counts);
     return rc;
 }
 

@@ -45,9 +45,11 @@ struct sn_split {
     int label_k;              /* labels checked to lie in [0, label_k)
                                * (sn_dataset_check_labels); each batch read from
                                * the file is checked again; 0: not checked */
-    double label_entropy;     /* of the labels checked (nats): what guessing by
-                               * their frequencies alone scores */
-    int label_classes;        /* classes among the labels checked */
+    int64_t *label_counts;    /* of each class among the labels checked (label_k;
+                               * owned): this rank's rows */
+    double label_entropy;     /* of those labels (nats): what guessing by their
+                               * frequencies alone scores */
+    int label_classes;        /* classes among them */
 };
 
 struct sn_dataset {
@@ -156,6 +158,10 @@ void sn_dataset_stored_label(struct sn_dataset *d, const struct sn_split *s, siz
  * blocks, and counts them into s's label_entropy and label_classes. */
 int sn_dataset_check_labels(struct sn_dataset *d, const struct sn_split *s, size_t first,
                             size_t n, int K, int outputs);
+
+/* The entropy (nats) of labels counted counts[0..K) times, and the
+ * classes present: the loss of guessing by their frequencies alone. */
+double sn_label_entropy(const int64_t *counts, int K, int *present);
 
 /* Check that every float target in rows [first, first+n) of s lies in
  * [lo, hi] (why, a static string, says whose range that is, for messages;

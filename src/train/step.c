@@ -491,10 +491,14 @@ int sn_trainer_save(struct sn_trainer *t, const char *path)
         struct sn_train_plan p;   /* how far: weights of a stopped run are not a finished one's */
         sn_trainer_plan(t, &p);
         if (!rc)
-            rc = sn_record_set(&meta.record, "trained", "step %lld of %lld%s",
-                               (long long)t->st.global_step, (long long)p.end_step,
-                               t->st.global_step < p.end_step ? ": stopped before the run's end"
-                                                               : "");
+            rc = t->st.global_step > p.end_step   /* resumed from a checkpoint past it */
+                     ? sn_record_set(&meta.record, "trained", "step %lld (this run's end, step "
+                                     "%lld, was before the checkpoint it resumed from)",
+                                     (long long)t->st.global_step, (long long)p.end_step)
+                     : sn_record_set(&meta.record, "trained", "step %lld of %lld%s",
+                                     (long long)t->st.global_step, (long long)p.end_step,
+                                     t->st.global_step < p.end_step
+                                         ? ": stopped before the run's end" : "");
         sn_trainer_use_average(t);   /* with ema, --out holds the average */
         if (!rc)
             rc = sn_weights_save_meta(path, t->m, t->cfg_text, &meta);
