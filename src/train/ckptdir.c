@@ -497,9 +497,17 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner
             warn_left(path, warn, ctx);
         if (who != 1 || ++ours <= keep)
             continue;
-        if (remove(path) != 0 && errno != ENOENT)
-            rc = sn_fail(SN_EIO, "%s: cannot remove an old checkpoint: %s", path, strerror(errno));
-        removed += rc == SN_OK;
+        /* one that cannot go (immutable, a mount point) is left, said:
+         * ending the run for it lost the run's --out */
+        if (remove(path) != 0 && errno != ENOENT) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "--keep leaves %.600s: it cannot be removed (%s)", path,
+                     strerror(errno));
+            if (warn)
+                warn(ctx, msg);
+            continue;
+        }
+        removed++;
     }
     free(steps);
     return rc ? rc : removed;
