@@ -98,6 +98,12 @@ fi
 # and a full one ends it with PMIx's OUT-OF-RESOURCE lines (16 MiB: its
 # session files and gnuplot's)
 free_kb=$(df -Pk "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $4 }')
+free_files=$(df -Pi "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $4 }')
+case "$free_files" in *[!0-9]*|'') free_files="" ;; esac   # "-": a file system without a count
+if [ -n "$free_files" ] && [ "$free_files" -lt 256 ]; then
+    echo "launch/local.sh: TMPDIR=${TMPDIR:-/tmp} has no room for more files (${free_files} inodes free; mpirun keeps its session files there): free some, or set TMPDIR to another folder" >&2
+    exit 2
+fi
 if [ -n "$free_kb" ] && [ "$free_kb" -lt 16384 ]; then
     echo "launch/local.sh: TMPDIR=${TMPDIR:-/tmp} is full (${free_kb} KiB free; mpirun keeps its session files there): free some, or set TMPDIR to another folder" >&2
     exit 2
