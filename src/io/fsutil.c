@@ -645,22 +645,29 @@ bool sn_fs_newest_checkpoint(const char *dir, bool (*ok)(const char *path), char
     return found;
 }
 
-bool sn_fs_is_hdf5(const char *path)
+bool sn_fs_hdf5_superblock(const char *path, unsigned char sb[12], bool *sealed)
 {
-    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO: no wait */
     struct stat st;
-    bool hdf5 = false;
-    char head[8];
+    bool found = false;
+    *sealed = false;
     if (fd < 0)
         return false;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-        for (off_t at = 0; !hdf5 && at + 8 <= st.st_size; at = at ? 2 * at : 512) {
-            hdf5 = pread(fd, head, 8, at) == 8 &&
-                   (memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0 ||
-                    (at == 0 && memcmp(head, "SNSEAL1", 8) == 0));
+        for (off_t at = 0; !found && at + 12 <= st.st_size; at = at ? 2 * at : 512) {
+            const bool got = pread(fd, sb, 12, at) == 12;
+            *sealed = *sealed || (at == 0 && got && memcmp(sb, "SNSEAL1", 8) == 0);
+            found = got && memcmp(sb, "\x89HDF\r\n\x1a\n", 8) == 0;
         }
     close(fd);
-    return hdf5;
+    return found;
+}
+
+bool sn_fs_is_hdf5(const char *path)
+{
+    unsigned char sb[12];
+    bool sealed;
+    return sn_fs_hdf5_superblock(path, sb, &sealed) || sealed;
 }
 
 bool sn_fs_is_mount_point(const char *path)

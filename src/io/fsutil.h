@@ -162,6 +162,11 @@ bool sn_fs_newest_checkpoint(const char *dir, bool (*ok)(const char *path), char
  * scratchnet writes before it. */
 bool sn_fs_is_hdf5(const char *path);
 
+/* The first 12 bytes of the HDF5 superblock of the file at path (its
+ * signature at 0 or after a user block) into sb; false when there is
+ * none.  *sealed: the file starts with scratchnet's seal. */
+bool sn_fs_hdf5_superblock(const char *path, unsigned char sb[12], bool *sealed);
+
 /* Whether the file at path (not followed if a link) is the root of a
  * mount: a file bound onto its name (docker -v, singularity --bind, mount
  * --bind), which no rename can replace (EBUSY). */

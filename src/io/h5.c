@@ -170,20 +170,9 @@ static int vfd_of(struct sn_h5 *f)
  * libhdf5 then refuses every open, whatever HDF5_USE_FILE_LOCKING says. */
 static bool marked_open_for_writing(const char *path)
 {
-    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO: no wait */
-    struct stat st;
     unsigned char sb[12];
-    bool marked = false, found = false;
-    if (fd < 0)
-        return false;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-        for (off_t at = 0; !found && at + 12 <= st.st_size; at = at ? 2 * at : 512) {
-            found = pread(fd, sb, sizeof sb, at) == (ssize_t)sizeof sb &&
-                    memcmp(sb, "\x89HDF\r\n\x1a\n", 8) == 0;
-            marked = found && sb[8] >= 2 && (sb[11] & 0x05) != 0;
-        }
-    close(fd);
-    return marked;
+    bool sealed;
+    return sn_fs_hdf5_superblock(path, sb, &sealed) && sb[8] >= 2 && (sb[11] & 0x05) != 0;
 }
 
 bool sn_h5_held_for_writing(const char *path)
