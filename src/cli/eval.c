@@ -267,25 +267,21 @@ static int write_confusion_data(const int64_t *cm, int K, char **names, const ch
     return rc;
 }
 
-/* The matrix as a picture: each cell coloured by its share of the true
- * class (row), labelled with its count while the cells are large enough,
- * the class names as tic labels read from names.dat. */
 /* Class names with characters no installed font has: drawn with '?' in
  * their place (cli_gnuplot_text), said once. */
 static void warn_undrawable(int K, char **names)
 {
+    char whose[64];
     for (int i = 0; i < K; i++) {
-        const uint32_t c = cli_gnuplot_undrawable(names[i]);
-        if (c)
-            cli_eprintf("scratchnet: warning: --confusion-png: class %d's name holds U+%04X, "
-                        "which no installed font can draw (fc-list ':charset=%x' lists none): "
-                        "it and others like it are drawn as '?'; install a font that has "
-                        "them\n", i, (unsigned)c, (unsigned)c);
-        if (c)
+        snprintf(whose, sizeof whose, "--confusion-png: class %d's name", i);
+        if (cli_gnuplot_warn_undrawable(whose, names[i]))
             return;
     }
 }
 
+/* The matrix as a picture: each cell coloured by its share of the true
+ * class (row), labelled with its count while the cells are large enough,
+ * the class names as tic labels read from names.dat. */
 static int draw_confusion(const int64_t *cm, int K, char **names, const char *png)
 {
     warn_undrawable(K, names);

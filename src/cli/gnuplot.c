@@ -25,6 +25,8 @@
 #include "core/clock.h"
 #include "core/interrupt.h"
 #include "core/status.h"
+#include "core/text.h"
+#include "cli/cli.h"
 #include "io/fsutil.h"
 
 /* What a second Ctrl-C removes (cli_gnuplot_abandon): each name is
@@ -134,14 +136,26 @@ uint32_t cli_gnuplot_undrawable(const char *s)
     return 0;
 }
 
+bool cli_gnuplot_warn_undrawable(const char *whose, const char *s)
+{
+    const uint32_t c = cli_gnuplot_undrawable(s);
+    if (c)
+        cli_eprintf("scratchnet: warning: %s holds U+%04X, which no installed font can draw "
+                    "(fc-list ':charset=%x' lists none): it and others like it are drawn as "
+                    "'?'; install a font that has them\n", whose, (unsigned)c, (unsigned)c);
+    return c != 0;
+}
+
 /* The character at p (n bytes left) into *c, its columns into *cols (1
  * for what shows as '?', 0 for a mark drawn on the one before) and its
  * bytes into *len; false for what shows as '?': a byte that is not UTF-8
- * (*len 1), a control byte, a character no installed font can draw. */
+ * (*len 1), a character that acts on the text around it or shows as
+ * nothing (controls, separators, bidirectional overrides), a character no
+ * installed font can draw. */
 static bool drawn_char(const uint8_t *p, size_t n, ucs4_t *c, int *cols, int *len)
 {
     *len = u8_mbtoucr(c, p, n);
-    if (*len <= 0 || *c < 0x20 || *c == 0x7f || !cli_gnuplot_can_draw(*c)) {
+    if (*len <= 0 || sn_text_hides(*c) || !cli_gnuplot_can_draw(*c)) {
         *len = *len <= 0 ? 1 : *len;
         *cols = 1;
         return false;

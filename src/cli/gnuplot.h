@@ -30,8 +30,10 @@
  * by xticlabels(), never as a format; gnuplot expands escapes in fields,
  * so a backslash is written \\ and a double quote, which would start a
  * quoted field, \042: each shows as itself).  Either way control bytes
- * (newline, tab, ...), bytes that are not UTF-8 and characters no
- * installed font can draw (cli_gnuplot_can_draw) become '?', and empty
+ * (newline, tab, ...), bytes that are not UTF-8, characters that act on
+ * the text around them or show as nothing (sn_text_hides: line
+ * separators, bidirectional overrides, format characters) and characters
+ * no installed font can draw (cli_gnuplot_can_draw) become '?', and empty
  * text becomes "?". */
 void cli_gnuplot_text(FILE *f, const char *s, bool as_field);
 /* The same, cut after max columns instead; the columns written (the
@@ -45,6 +47,9 @@ bool cli_gnuplot_can_draw(uint32_t c);
 /* The first character of the UTF-8 text s that no installed font can
  * draw, or 0. */
 uint32_t cli_gnuplot_undrawable(const char *s);
+/* Warn, naming whose text it is ("class 3's name"), when s holds a
+ * character no installed font can draw; whether it warned. */
+bool cli_gnuplot_warn_undrawable(const char *whose, const char *s);
 
 /* Run gnuplot on script, inside folder dir (the script reads its data
  * files by their names in dir, with `set datafile separator "\t"` already

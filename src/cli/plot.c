@@ -127,6 +127,7 @@ static int draw(const char *log, const char *png, int w, int h)
         fprintf(s, "set datafile missing 'NaN'\nset key top right\nset grid\n"
                 "set xlabel 'epoch'\n%sset multiplot layout 1,%d title ",
                 rows <= 20 ? "set xtics 1\n" : "", have[3] ? 2 : 1);
+        cli_gnuplot_warn_undrawable("the picture's title (the log's name)", log);
         cli_gnuplot_text(s, log, false);
         fprintf(s, "\nset title 'loss'\nset ylabel 'loss'\n"
                 "plot 'curves.dat' using 1:2 with linespoints title 'train'%s\n",

@@ -73,7 +73,7 @@ bool sn_text_blank_edge(const char *s)
 }
 
 struct key {
-    uint8_t *text;   /* NFC form, or a copy of the bytes */
+    uint8_t *text;   /* NFKC form, or a copy of the bytes */
     size_t len;
     size_t index;
 };
@@ -85,13 +85,15 @@ static int by_text(const void *a, const void *b)
     return c ? c : x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* The name's normal form (a copy of its bytes when it is not UTF-8). */
+/* The name's normal form (a copy of its bytes when it is not UTF-8):
+ * compatibility (NFKC), which also makes one of the forms that show
+ * alike: a no-break space and a space, a ligature and its letters. */
 static int key_of(const char *name, size_t index, struct key *k)
 {
     const uint8_t *s = (const uint8_t *)name;
     const size_t len = strlen(name);
     k->index = index;
-    k->text = len && !u8_check(s, len) ? u8_normalize(UNINORM_NFC, s, len, NULL, &k->len) : NULL;
+    k->text = len && !u8_check(s, len) ? u8_normalize(UNINORM_NFKC, s, len, NULL, &k->len) : NULL;
     if (!k->text && (k->text = malloc(len ? len : 1)))
         memcpy(k->text, s, k->len = len);
     return k->text ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
@@ -180,6 +182,11 @@ void sn_text_clean(char *s, bool keep_lines)
         else
             p += n;
     }
+}
+
+bool sn_text_hides(uint32_t c)
+{
+    return trouble(c) != NULL;
 }
 
 /* Edit distance of two short names, stopping early above 2. */

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The first character of s that could make it show as something else, in
  * words, into why (len bytes): "the byte 0xff, which is not UTF-8", "a
@@ -23,8 +24,9 @@ bool sn_text_problem(const char *s, char *why, size_t len);
 bool sn_text_blank_edge(const char *s);
 
 /* Whether two of the n names are the same text (equal in Unicode's
- * normalization form C: "é" as one character or as e and a combining
- * accent, "Å" as the letter or as the angstrom sign): *found, with their
+ * normalization form KC: "é" as one character or as e and a combining
+ * accent, "Å" as the letter or as the angstrom sign, "a b" with a space or
+ * a no-break space, "ﬁ" and "fi", fullwidth and plain letters): *found, with their
  * indexes in pair[0] < pair[1].  Names that are not UTF-8 are compared as
  * bytes.  SN_OK or SN_ENOMEM. */
 int sn_text_clash(const char *const *names, size_t n, bool *found, size_t pair[2]);
@@ -46,6 +48,9 @@ void sn_text_pad(const char *s, int cols, char *out, size_t len);
  * UTF-8), as in the messages sn_errmsg returns; keep_lines spares newline
  * and tab. */
 void sn_text_clean(char *s, bool keep_lines);
+/* Whether the character c is one sn_text_clean turns into '?': it would
+ * act on the text around it or show as nothing. */
+bool sn_text_hides(uint32_t c);
 
 /* Whether two short names (under 64 bytes) are at most two edits apart:
  * a typo ("unitz", "unit", "uints" for "units"; "--epoch" for "--epochs"). */

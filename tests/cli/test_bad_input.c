@@ -1348,6 +1348,8 @@ static void hostile_weights(void)
     with_classes(fx_path("clsls.h5"), (const char *const[]){ "a\xe2\x80\xa8" "b", "b", "c" }, 3);
     with_classes(fx_path("clsnfd.h5"),
                  (const char *const[]){ "caf\xc3\xa9", "b", "cafe\xcc\x81" }, 3);
+    /* and a compatibility form: a no-break space inside a name */
+    with_classes(fx_path("clsnfkc.h5"), (const char *const[]){ "a b", "a\xc2\xa0" "b", "c" }, 3);
     with_classes(fx_path("clscomb.h5"), (const char *const[]){ "a", "\xcc\x81", "c" }, 3);
     {   /* labels 0 and 1, one name: which class is 'a'? */
         assert_int_equal(sn_test_run("cd %s && " BIN " convert subset blobs.h5 --classes 0-1 "

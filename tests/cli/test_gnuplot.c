@@ -186,6 +186,13 @@ static void test_gnuplot_text_cut(void **state)
     fclose(m);
     assert_string_equal(text, "a?b");
     free(text);
+    /* a line separator, a right-to-left override and a zero-width space
+     * (a title that would break into lines, reorder or hide) show as '?' */
+    m = open_memstream(&text, &len);
+    cli_gnuplot_text(m, "a\xe2\x80\xa8" "b\xe2\x80\xae" "c\xe2\x80\x8b" "d", false);
+    fclose(m);
+    assert_string_equal(text, "'a?b?c?d'");
+    free(text);
 }
 
 /* cli_gnuplot draws into a hostile output name without a shell: the file

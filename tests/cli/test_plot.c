@@ -111,6 +111,16 @@ static void test_plot_draws_png(void **state)
                                 "latest run of a log several runs appended to (this one holds 3 "
                                 "records)"));
     free(err);
+    /* a log named with a character no installed font can draw (U+3FFFD,
+     * unassigned): its title shows '?' there, said as eval says it */
+    write_text(sn_test_path("odd\xf0\xbf\xbf\xbd.jsonl"), log_text);
+    rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("odd\xf0\xbf\xbf\xbd.jsonl"),
+                     sn_test_path("m.png"));
+    assert_int_equal(rc, 0);
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "warning: the picture's title (the log's name) holds U+3FFFD, "
+                                "which no installed font can draw"));
+    free(err);
 }
 
 /* SIGTERM while a long log is read or drawn: exit 1 within a moment,

@@ -91,6 +91,14 @@ static void test_text_clash(void **state)
     /* the angstrom sign U+212B and the letter U+00C5 */
     const char *angstrom[] = { "\xc3\x85", "\xe2\x84\xab" };
     clash_is(angstrom, 2, true, 0, 1);
+    /* compatibility forms (NFKC): a no-break space inside, the fi ligature,
+     * fullwidth letters */
+    const char *nbsp[] = { "a b", "c", "a\xc2\xa0" "b" };
+    clash_is(nbsp, 3, true, 0, 2);
+    const char *liga[] = { "\xef\xac\x81" "sh", "fish" };
+    clash_is(liga, 2, true, 0, 1);
+    const char *wide[] = { "cat", "\xef\xbd\x83\xef\xbd\x81\xef\xbd\x94" };
+    clash_is(wide, 2, true, 0, 1);
     const char *bytes[] = { "a\xff", "b", "a\xff" };   /* not UTF-8: compared as bytes */
     clash_is(bytes, 3, true, 0, 2);
 }
