@@ -439,20 +439,36 @@ static void warn_buckets(const struct train_flags *f, const struct run *r)
                                   : "--no-overlap");
 }
 
-/* A --log that this run's epochs would carry past the records plot
- * draws (a warning: also with --quiet; the run may end sooner). */
+/* The most bytes train writes for one epoch's record (about 300 with
+ * every field at its longest number), for the log's room below. */
+#define LOG_RECORD_BYTES 512
+
+/* A --log that this run's epochs would carry past the records or the
+ * bytes plot reads (a warning: also with --quiet; the run may end
+ * sooner). */
 static void warn_log_room(const struct train_flags *f, const struct run *r)
 {
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
     const int64_t steps = p.end_step - sn_trainer_state(r->t)->global_step;
     const int64_t epochs = (steps + p.steps_per_epoch - 1) / p.steps_per_epoch;
-    if (!f->log || steps <= 0 || r->log_records + epochs <= CLI_LOG_MAX_RECORDS)
+    struct stat st;
+    if (!f->log || steps <= 0)
         return;
-    cli_eprintf("scratchnet: warning: --log %s holds %d records and this run adds up to %lld: "
-                "past %d, the most plot draws, plot refuses the log (`tail -n %d` of it plots "
-                "the latest); another --log keeps this run's epochs drawable\n", cli_line(f->log),
-                r->log_records, (long long)epochs, CLI_LOG_MAX_RECORDS, CLI_LOG_MAX_RECORDS);
+    if (r->log_records + epochs > CLI_LOG_MAX_RECORDS)
+        cli_eprintf("scratchnet: warning: --log %s holds %d records and this run adds up to "
+                    "%lld: past %d, the most plot draws, plot refuses the log (`tail -n %d` of "
+                    "it plots the latest); another --log keeps this run's epochs drawable\n",
+                    cli_line(f->log), r->log_records, (long long)epochs, CLI_LOG_MAX_RECORDS,
+                    CLI_LOG_MAX_RECORDS);
+    else if (stat(f->log, &st) == 0 &&
+             (double)st.st_size + (double)epochs * LOG_RECORD_BYTES > (double)CLI_LOG_MAX_BYTES)
+        cli_eprintf("scratchnet: warning: --log %s holds %lld bytes and this run adds a record "
+                    "of at most %d bytes for each of up to %lld epochs: past %zu MiB, the most "
+                    "plot reads, plot refuses the log (`tail -n 1000` of it plots the latest); "
+                    "another --log keeps this run's epochs drawable\n", cli_line(f->log),
+                    (long long)st.st_size, LOG_RECORD_BYTES, (long long)epochs,
+                    CLI_LOG_MAX_BYTES >> 20);
 }
 
 /* Checkpoints the run keeps that would not fit in the space left where
@@ -487,6 +503,28 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
                     "checkpoints of at least %.3g MB at once, %.3g MB, but %.3g MB are free "
                     "there: a smaller --keep or another folder\n", cli_line(f->ckdir), f->keep,
                     count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
+}
+
+/* An --out whose folder has less room than the weights: said before the
+ * run (a warning: also with --quiet), not found at its end. */
+static void warn_out_space(const struct train_flags *f, const struct run *r)
+{
+    char dir[4096];
+    const char *slash = f->out ? strrchr(f->out, '/') : NULL;
+    if (!f->out)
+        return;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - f->out) + 1 : 1,
+             slash ? f->out : ".");
+    struct statvfs fs;
+    if (statvfs(dir, &fs) != 0)
+        return;
+    const struct sn_model *m = sn_trainer_model(r->t);
+    const double size = 4.0 * ((double)m->n_params + (double)m->n_buffers);
+    const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
+    if (size > free_bytes)
+        cli_eprintf("scratchnet: warning: --out %s: the weights take at least %.3g MB and "
+                    "%.3g MB are free there: the run would end without them; free some room "
+                    "or name another folder\n", cli_line(f->out), size / 1e6, free_bytes / 1e6);
 }
 
 /* What the trainer did to start, and the run's shape (rank 0). */
@@ -663,6 +701,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         warn_warmup(r);
         warn_buckets(f, r);
         warn_checkpoint_space(f, r);
+        warn_out_space(f, r);
         warn_log_room(f, r);
         if (!f->out && !f->ckdir)   /* also with --quiet: a whole run could be lost unsaid */
             cli_eprintf("scratchnet: warning: kept: nothing (no --out and no --checkpoint-dir: "

@@ -2058,6 +2058,19 @@ static void test_train_checkpoint_space(void **state)
         !strstr(err, " MB are free there: a smaller --keep or another folder"))
         fail_msg("--keep 2000: exit %d: %s", rc, err);
     free(err);
+    /* --out: weights of 786,435 floats (3.15 MB), said before
+     * the run, which then ends without them (exit 1) */
+    write_text(sn_test_path("wide.cfg"), "[net]\ninput = 8\nloss = cross_entropy\n"
+               "[dense]\nunits = 65536\n[dense]\nunits = 3\n");
+    rc = sn_test_run("unshare --mount sh -c 'mount -t tmpfs -o size=1m tmpfs %s && exec " BIN
+                     " train --model %s --data %s --steps 1 --quiet --threads 1 --out %s/w.h5'",
+                     sn_test_path("tiny"), sn_test_path("wide.cfg"), sn_test_path("blobs.h5"),
+                     sn_test_path("tiny"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "w.h5: the weights take at least 3.15 MB and 1.0") ||
+        !strstr(err, " MB are free there: the run would end without them"))
+        fail_msg("--out: exit %d: %s", rc, err);
+    free(err);
 }
 
 /* big.h5: 1,100 zero images of 512x1024 bytes (550 MiB as stored, a few
@@ -2769,6 +2782,25 @@ static void test_train_log_near_plots_limit(void **state)
         lines += *c == '\n';
     free(text);
     assert_int_equal(lines, 100001);
+    /* or past the bytes plot reads: 4,130 records of 65,000 bytes (JSON
+     * allows the blanks) end 456 bytes short of 256 MiB */
+    f = fopen(log, "w");
+    assert_non_null(f);
+    for (long e = 1, left = 268435000; left > 0; e++) {
+        const int n = left < 65000 ? (int)left : 65000;
+        left -= fprintf(f, "{\"epoch\": %ld, \"train_loss\": 0.5%*s}\n", e,
+                        n - 32 - (e >= 10) - (e >= 100) - (e >= 1000), "");
+    }
+    assert_int_equal(ftell(f), 268435000);
+    fclose(f);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 2 --log %s --quiet",
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log), 0);
+    err = err_text();
+    assert_non_null(strstr(err, "nearfull.jsonl holds 268435000 bytes and this run adds a "
+                                "record of at most 512 bytes for each of up to 1 epochs: past "
+                                "256 MiB, the most plot reads"));
+    free(err);
+    remove(log);
 }
 
 /* The predictions of the file at path: /pred, and /probs (n x 3). */
