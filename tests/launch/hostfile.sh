@@ -366,7 +366,7 @@ TMPDIR=/dev/null SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x > /dev/null 
 st=$?
 [ "$st" = 2 ] && grep -qF "TMPDIR=/dev/null is no folder this user may write in" "$t/err" ||
     bad "local.sh with TMPDIR=/dev/null: exit $st: $(cat "$t/err")"
-# a full TMPDIR: said by local.sh and cluster.sh (mpirun printed PMIx's
+# a full TMPDIR: said by local.sh, cluster.sh and slurm.sbatch (mpirun printed PMIx's
 # OUT-OF-RESOURCE lines), exit 2; on a small tmpfs (as root; left out
 # otherwise)
 mkdir -p "$t/full"
@@ -374,11 +374,15 @@ if unshare -m true 2> /dev/null; then
     unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$t/full' && echo 'localhost slots=1' > '$t/h1' &&
         TMPDIR='$t/full' SCRATCHNET=/bin/true sh '$top/launch/local.sh' 1 x > /dev/null 2> '$t/err';
         echo \$? > '$t/st1'; TMPDIR='$t/full' SCRATCHNET=/bin/true AGENT=false bash '$top/launch/cluster.sh' \
-        '$t/h1' x > /dev/null 2> '$t/err2'; echo \$? > '$t/st2'"
+        '$t/h1' x > /dev/null 2> '$t/err2'; echo \$? > '$t/st2'; cd '$t' &&
+        TMPDIR='$t/full' SCRATCHNET=/bin/true bash '$top/launch/slurm.sbatch' > /dev/null \
+        2> '$t/err3'; echo \$? > '$t/st3'"
     [ "$(cat "$t/st1")" = 2 ] && grep -qF "TMPDIR=$t/full is full (" "$t/err" ||
         bad "local.sh with a full TMPDIR: exit $(cat "$t/st1"): $(cat "$t/err")"
     [ "$(cat "$t/st2")" = 2 ] && grep -qF "$t/full (TMPDIR) is full (" "$t/err2" ||
         bad "cluster.sh with a full TMPDIR: exit $(cat "$t/st2"): $(cat "$t/err2")"
+    [ "$(cat "$t/st3")" = 2 ] && grep -qF "TMPDIR=$t/full is full (" "$t/err3" ||
+        bad "slurm.sbatch with a full TMPDIR: exit $(cat "$t/st3"): $(cat "$t/err3")"
 else
     echo "hostfile.sh: unshare -m is not allowed here: the full TMPDIR case is left out"
 fi
