@@ -426,6 +426,7 @@ static struct known_owner {
     struct sn_file_stamp stamp;
     char fp[64];
     int who;
+    bool stuck_said;   /* --keep could not remove it, and said so */
 } owners[OWNERS_MAX];
 static int n_owners;
 
@@ -462,6 +463,22 @@ static int owner_of(const char *path, const struct sn_ckptdir_owner *own, bool *
     int who = owner(path, own);
     remember(&stamp, own->model_fp, who);
     return who;
+}
+
+/* Whether the file at path was already said to be one --keep cannot
+ * remove (marked said now): said once, not at every save. */
+static bool stuck_said_before(const char *path)
+{
+    struct sn_file_stamp stamp;
+    if (sn_fs_stamp(path, &stamp) != 0)
+        return false;
+    for (int i = 0; i < n_owners; i++)
+        if (sn_fs_stamp_same(&owners[i].stamp, &stamp)) {
+            const bool before = owners[i].stuck_said;
+            owners[i].stuck_said = true;
+            return before;
+        }
+    return false;
 }
 
 /* "--keep leaves PATH: why", the why (sn_errmsg) without PATH again */
@@ -503,7 +520,7 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner
             char msg[1200];
             snprintf(msg, sizeof msg, "--keep leaves %.600s: it cannot be removed (%s)", path,
                      strerror(errno));
-            if (warn)
+            if (warn && !stuck_said_before(path))
                 warn(ctx, msg);
             continue;
         }

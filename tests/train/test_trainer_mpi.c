@@ -567,6 +567,19 @@ static void test_trainer_keep_only_own(void **state)
         free(out);
         assert_non_null(strstr(warnings, "ckpt-99999998.h5"));
         assert_null(strstr(warnings, "ckpt-99999999.h5"));
+        /* one it cannot remove (immutable; as root on a file system that
+         * has the flag): left, and said at the first save only */
+        if (sn_test_run("chattr +i %s/ckpt-00000035.h5", dir) == 0) {
+            warnings[0] = '\0';
+            const int first = sn_ckptdir_prune(dir, 1, &owner, INT64_MAX, on_warn, NULL);
+            const int second = sn_ckptdir_prune(dir, 1, &owner, INT64_MAX, on_warn, NULL);
+            assert_int_equal(sn_test_run("chattr -i %s/ckpt-00000035.h5", dir), 0);
+            assert_int_equal(first, 0);
+            assert_int_equal(second, 0);
+            const char *said = strstr(warnings, "ckpt-00000035.h5: it cannot be removed");
+            assert_non_null(said);
+            assert_null(strstr(said + 1, "ckpt-00000035.h5: it cannot be removed"));
+        }
     }
     assert_int_equal(sn_dist_barrier(), SN_OK);
 }
