@@ -70,6 +70,9 @@ else   # this node's cores: nproc alone answers OMP_NUM_THREADS
     threads_from=" (from this machine's $cores cores; THREADS= to set)"
 fi
 
+# Open MPI takes a relative TMPDIR from / ("/reltmp/...": three errors,
+# though the run goes on): made absolute
+case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
 tmp=$(mktemp -d 2>/dev/null) ||   # every file of the launch goes there, never into /
     die "cannot make a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): set TMPDIR to a folder you may write in"
 # a full TMPDIR ends mpirun with PMIx's OUT-OF-RESOURCE lines that do not say so

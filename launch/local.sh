@@ -95,6 +95,9 @@ if [ -n "${TMPDIR:-}" ] && { [ ! -d "$TMPDIR" ] || [ ! -w "$TMPDIR" ]; }; then
     echo "launch/local.sh: TMPDIR=$TMPDIR is no folder this user may write in (mpirun keeps its session files there): set TMPDIR to one, or unset it" >&2
     exit 2
 fi
+# Open MPI takes a relative TMPDIR from / ("/reltmp/...": three errors,
+# though the run goes on): made absolute
+case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
 # and a full one ends it with PMIx's OUT-OF-RESOURCE lines (16 MiB: its
 # session files and gnuplot's)
 free_kb=$(df -Pk "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $4 }')

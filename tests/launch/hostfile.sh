@@ -366,6 +366,15 @@ TMPDIR=/dev/null SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x > /dev/null 
 st=$?
 [ "$st" = 2 ] && grep -qF "TMPDIR=/dev/null is no folder this user may write in" "$t/err" ||
     bad "local.sh with TMPDIR=/dev/null: exit $st: $(cat "$t/err")"
+# a relative TMPDIR reaches the ranks absolute (Open MPI took "reltmp" as
+# "/reltmp" and printed three errors, though the run went on)
+mkdir -p "$t/reltmp"
+printf '#!/bin/sh\necho "$TMPDIR" > "$1"\n' > "$t/tmpdir.sh"
+chmod +x "$t/tmpdir.sh"
+(cd "$t" && TMPDIR=reltmp SCRATCHNET="$t/tmpdir.sh" sh "$top/launch/local.sh" 1 "$t/seen" \
+    > /dev/null 2> "$t/err")
+[ "$(cat "$t/seen" 2>/dev/null)" = "$(cd "$t/reltmp" && pwd -P)" ] ||
+    bad "local.sh with TMPDIR=reltmp: the rank saw TMPDIR=$(cat "$t/seen" 2>/dev/null): $(cat "$t/err")"
 # a full TMPDIR: said by local.sh, cluster.sh and slurm.sbatch (mpirun printed PMIx's
 # OUT-OF-RESOURCE lines), exit 2; on a small tmpfs (as root; left out
 # otherwise)
