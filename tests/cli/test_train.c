@@ -1957,6 +1957,36 @@ static void test_train_not_learnt_warned(void **state)
     free(err);
 }
 
+/* The guess the not-learnt warning compares with is the whole set's, not
+ * rank 0's share: stored class by class, rank 0's half holds classes 0
+ * and 1 (ln 2 = 0.6931), the whole set 12, 12 and 24 rows of 0, 1, 2
+ * (1.04).  Inputs of a thousand times their scale and a tiny lr keep the
+ * loss above either. */
+static void test_train_not_learnt_counts_every_rank(void **state)
+{
+    (void)state;
+    float x[48 * 8];
+    int32_t y[48];
+    for (int i = 0; i < 48; i++) {
+        y[i] = i < 24 ? i % 2 : 2;
+        for (int j = 0; j < 8; j++)
+            x[i * 8 + j] = 1e3f * (float)((i * 7 + j * 3) % 11 - 5);
+    }
+    struct sn_h5 *f;
+    const size_t xd[2] = { 48, 8 }, yd[1] = { 48 };
+    assert_int_equal(sn_h5_create(sn_test_path("sorted.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, xd, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_test_run("%s -np 2 " BIN " train --model %s --data %s --steps 120 "
+                                 "--threads 1 --quiet --lr 1e-9", mpirun(),
+                                 sn_test_path("m.cfg"), sn_test_path("sorted.h5")), 0);
+    char *err = err_text();
+    if (!strstr(err, "no better than guessing among 3 classes (1.04): the network did not learn"))
+        fail_msg("%s", err);
+    free(err);
+}
+
 /* A loss past a float's range, summed in double to a finite number, ends
  * the run as diverged, exit 1, before its epoch is logged: plot refuses
  * such a record, and the next train --log refused the whole log.  Here
@@ -3654,6 +3684,7 @@ int main(void)
         cmocka_unit_test(test_train_pipe_and_file_limit),
         cmocka_unit_test(test_train_tight_limit_not_damaged),
         cmocka_unit_test(test_train_not_learnt_warned),
+        cmocka_unit_test(test_train_not_learnt_counts_every_rank),
         cmocka_unit_test(test_train_resume_stochastic_model),
         cmocka_unit_test(test_train_killed_and_resumed),
         cmocka_unit_test(test_train_sigterm_before_first_step),
