@@ -106,50 +106,35 @@ static off_t after_last_newline(int fd, off_t size)
 static int parse_line(const char *path, int lineno, const char *line, size_t len,
                       struct cli_log_line *r);
 
-/* Whether the len bytes at off in fd (a last line without its end of
- * line) are a record plot reads: one whose newline is missing, not a torn
- * one (other JSON there would leave a log plot refuses). */
-static bool parses_at(int fd, off_t off, off_t len)
+/* What a last line without its end of line can be (last_line). */
+enum last_line { LAST_ENDED, LAST_TORN, LAST_OTHER };
+
+/* What the len bytes at off in fd (a last line without its end of line)
+ * are: LAST_ENDED for a record plot reads (its newline missing) or blanks
+ * alone (spaces, tabs, carriage returns: a line plot skips), both ended
+ * and appended after; LAST_TORN for a record cut short by a failed write:
+ * starting as one ('{') and no more than the start of one (no '}': a
+ * whole record ends there; no carriage return: records joined by CR alone
+ * are no torn record); LAST_OTHER for anything else, not ours to remove
+ * (other JSON there would leave a log plot refuses). */
+static enum last_line last_line_kind(int fd, off_t off, off_t len)
 {
-    if (len > LOG_LINE_MAX)
-        return false;
-    char *buf = malloc((size_t)len);
+    if (len <= 0 || len > LOG_LINE_MAX)
+        return LAST_OTHER;
+    char *buf = malloc((size_t)len + 1);
+    if (!buf || pread(fd, buf, (size_t)len, off) != (ssize_t)len) {
+        free(buf);
+        return LAST_OTHER;
+    }
+    buf[len] = '\0';
     struct cli_log_line row;
-    const bool ok = buf && pread(fd, buf, (size_t)len, off) == (ssize_t)len &&
-                    parse_line("", 0, buf, (size_t)len, &row) == SN_OK;
+    const size_t n = (size_t)len;
+    const enum last_line k =
+        parse_line("", 0, buf, n, &row) == SN_OK || strspn(buf, " \t\r") == n ? LAST_ENDED
+        : buf[0] == '{' && !memchr(buf, '}', n) && !memchr(buf, '\r', n) ? LAST_TORN
+        : LAST_OTHER;
     free(buf);
-    return ok;
-}
-
-/* Whether the len bytes at off are blanks alone (spaces, tabs, carriage
- * returns), a line plot skips: ended, and appended after. */
-static bool blank_at(int fd, off_t off, off_t len)
-{
-    if (len > LOG_LINE_MAX)
-        return false;
-    char *buf = malloc((size_t)len + 1);
-    bool ok = buf && pread(fd, buf, (size_t)len, off) == (ssize_t)len;
-    if (ok)
-        buf[len] = '\0';
-    ok = ok && strspn(buf, " \t\r") == (size_t)len;
-    free(buf);
-    return ok;
-}
-
-/* Whether the len bytes at off could be a record cut short by a failed
- * write: a line no longer than a record, starting as one ('{'), and no
- * more than the start of one: no '}' (a whole record ends there) and no
- * carriage return (records joined by CR alone are no torn record). */
-static bool torn_record(int fd, off_t off, off_t len)
-{
-    if (len > LOG_LINE_MAX)
-        return false;
-    char *buf = malloc((size_t)len + 1);
-    const bool ok = buf && len > 0 && pread(fd, buf, (size_t)len, off) == (ssize_t)len &&
-                    buf[0] == '{' && !memchr(buf, '}', (size_t)len) &&
-                    !memchr(buf, '\r', (size_t)len);
-    free(buf);
-    return ok;
+    return k;
 }
 
 FILE *cli_log_open(const char *path, bool *created, long long *cut)
@@ -176,15 +161,15 @@ FILE *cli_log_open(const char *path, bool *created, long long *cut)
         errno = EILSEQ;
         return NULL;
     }
-    if (parses_at(fileno(f), keep, st.st_size - keep) ||
-        blank_at(fileno(f), keep, st.st_size - keep)) {
+    const enum last_line last = last_line_kind(fileno(f), keep, st.st_size - keep);
+    if (last == LAST_ENDED) {
         if (append_line(f, "") == SN_OK)   /* the next line starts a line of its own */
             return f;
         fclose(f);
         errno = EIO;
         return NULL;
     }
-    if (!torn_record(fileno(f), keep, st.st_size - keep)) {   /* not ours to remove */
+    if (last == LAST_OTHER) {   /* not ours to remove */
         *cut = (long long)(st.st_size - keep);
         fclose(f);
         errno = EILSEQ;
