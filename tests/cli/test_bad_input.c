@@ -1984,13 +1984,15 @@ static void test_sigterm_during_eval_and_predict(void **state)
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" eval --weights %s --data %s", w, data);
     /* 2 s in, a slow machine (make sanitize, a loaded one) may still be
-     * checking the labels */
+     * reading the weights or checking the labels */
     stopped_by_sigterm(cmd, "interrupted by SIGTERM while evaluating: no result, nothing written|"
-                            "interrupted by SIGTERM while checking the labels", NULL);
+                            "interrupted by SIGTERM while checking the labels|"
+                            "interrupted by SIGTERM while reading the weights", NULL);
     snprintf(cmd, sizeof cmd, "exec \"$SN_BIN\" predict --weights %s --input %s -o %s", w, data,
              out);
     stopped_by_sigterm(cmd, "interrupted by SIGTERM while predicting, after |"
-                            "interrupted by SIGTERM while checking the HDF5 file", NULL);
+                            "interrupted by SIGTERM while checking the HDF5 file|"
+                            "interrupted by SIGTERM while reading the weights", NULL);
     assert_int_not_equal(access(out, F_OK), 0);
 }
 
@@ -2027,8 +2029,9 @@ static void sigterm_rank1(const char *verb, const char *args, const char *w,
  * ranks agree on a stop after every batch, so the whole job ends (a rank
  * that went on alone ended 43 s after it), one line naming the signal.
  * On a loaded machine (make sanitize beside other jobs) the signal can
- * come while the ranks still check the labels, or the HDF5 file in the
- * probe's child: those stops end the job too and name their phase. */
+ * come while the ranks still read the weights, check the labels, or the
+ * HDF5 file in the probe's child: those stops end the job too and name
+ * their phase. */
 static void test_sigterm_one_rank_of_eval(void **state)
 {
     (void)state;
@@ -2038,7 +2041,8 @@ static void test_sigterm_one_rank_of_eval(void **state)
     static const char *const msgs[] = {
         "interrupted by SIGTERM while evaluating: no result, nothing written",
         "interrupted by SIGTERM while checking the labels",
-        "interrupted by SIGTERM while checking the HDF5 file", NULL
+        "interrupted by SIGTERM while checking the HDF5 file",
+        "interrupted by SIGTERM while reading the weights", NULL
     };
     sigterm_rank1("eval", args, w, msgs);
 }
@@ -2057,7 +2061,8 @@ static void test_sigterm_waiting_rank_of_predict(void **state)
     snprintf(args, sizeof args, "--weights %s --input %s -o %s", w, data, out);
     static const char *const msgs[] = {
         "scratchnet: interrupted by SIGTERM while predicting, after ",
-        "scratchnet: interrupted by SIGTERM while checking the HDF5 file", NULL
+        "scratchnet: interrupted by SIGTERM while checking the HDF5 file",
+        "scratchnet: interrupted by SIGTERM while reading the weights", NULL
     };
     sigterm_rank1("predict", args, w, msgs);
     assert_int_not_equal(access(out, F_OK), 0);
