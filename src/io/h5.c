@@ -48,6 +48,10 @@ struct rows_dset {
     hid_t id;
 };
 
+/* The datasets of one file whose chunks are remembered as counted: a
+ * read by rows asks before every piece, and a ring keeps the latest. */
+#define STREAMS_MAX 16
+
 struct sn_h5 {
     hid_t id;
     bool writable;
@@ -59,8 +63,8 @@ struct sn_h5 {
     struct rows_dset open[ROWS_OPEN_MAX];
     char looked_up[256];     /* the last path lookup resolved in a read-only file */
     int look_result;
-    char streams[8][64];     /* datasets whose compressed chunks were counted */
-    int n_streams;
+    char streams[STREAMS_MAX][256];   /* datasets whose chunks were counted, a ring */
+    int n_streams, next_stream;
 };
 
 static bool in_probe_child;   /* this process is the HDF5 probe's child */
@@ -82,22 +86,41 @@ static void quiet_hdf5(void)
     H5PLset_loading_state(0);
 }
 
-/* Each mandatory filter of a dataset's creation list pl is one this
- * libhdf5 has (plugins are off: quiet_hdf5). */
+/* The filters scratchnet reads, and only in an order whose stored bytes
+ * check_chunks can follow to the chunk's own size (libhdf5's szip, nbit
+ * and scaleoffset decoders take sizes from the chunk's own bytes, and a
+ * stream inflated twice or shuffled after deflate hides a bomb): gzip
+ * (deflate), shuffle before it, fletcher32 anywhere, each at most once.
+ * Optional filters too: the chunks they did shrink could not be read
+ * (h5py sets lzf so).  Filter plugins are never loaded. */
 static int check_filters(struct sn_h5 *f, const char *path, hid_t pl)
 {
     const int n = H5Pget_nfilters(pl);
+    int seen_deflate = 0, seen_shuffle = 0, seen_checksum = 0;
     for (int i = 0; i < n; i++) {
         unsigned flags = 0;
         size_t nvals = 0;
-        const H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &nvals, NULL, 0, NULL,
-                                               NULL);
-        /* optional too: the chunks it did shrink cannot be read (h5py sets lzf so) */
-        if (id < 0 || H5Zfilter_avail(id) <= 0)
-            return sn_fail(SN_EINVAL, "%s: %s is compressed with HDF5 filter %d, which "
-                           "scratchnet does not read (it reads gzip and shuffle; it loads no "
-                           "filter plugins): rewrite it with `h5repack -f GZIP=4 IN OUT`",
-                           f->path, path, (int)id);
+        char name[64] = "";
+        const H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &nvals, NULL,
+                                               sizeof name, name, NULL);
+        const bool known = id == H5Z_FILTER_DEFLATE || id == H5Z_FILTER_SHUFFLE ||
+                           id == H5Z_FILTER_FLETCHER32;
+        name[sizeof name - 1] = '\0';
+        sn_text_clean(name, false);
+        if (!known || H5Zfilter_avail(id) <= 0)
+            return sn_fail(SN_EINVAL, "%s: %s is stored with HDF5 filter %d (%s), which "
+                           "scratchnet does not read (it reads gzip, shuffle and fletcher32; it "
+                           "loads no filter plugins): rewrite it with `h5repack -f SHUF -f GZIP=4 "
+                           "IN OUT`", f->path, path, (int)id,
+                           name[0] ? name : "unnamed");
+        int *seen = id == H5Z_FILTER_DEFLATE ? &seen_deflate
+                  : id == H5Z_FILTER_SHUFFLE ? &seen_shuffle : &seen_checksum;
+        if ((*seen)++ || (id == H5Z_FILTER_SHUFFLE && seen_deflate))
+            return sn_fail(SN_EINVAL, "%s: %s is stored with %s, which scratchnet does not "
+                           "read (gzip once, shuffle before it: h5py's order): rewrite it with "
+                           "`h5repack -f SHUF -f GZIP=4 IN OUT`",
+                           f->path, path, *seen > 1 ? "a filter applied twice"
+                                                    : "shuffle after gzip");
     }
     return SN_OK;
 }
@@ -523,15 +546,19 @@ static size_t chunk_span(hid_t d, size_t *rows_per_chunk)
     return n;
 }
 
-/* Whether path's chunks were counted in f already (a command asks
- * sn_h5_info of one dataset several times); mark: say now that they were. */
+/* Whether path's chunks were counted in f already (every read asks);
+ * mark: say now that they were. */
 static bool streams_checked(struct sn_h5 *f, const char *path, bool mark)
 {
     for (int i = 0; i < f->n_streams; i++)
         if (strcmp(f->streams[i], path) == 0)
             return true;
-    if (mark && f->n_streams < 8 && strlen(path) < sizeof f->streams[0])
-        snprintf(f->streams[f->n_streams++], sizeof f->streams[0], "%s", path);
+    if (!mark || strlen(path) >= sizeof f->streams[0])
+        return false;
+    snprintf(f->streams[f->next_stream], sizeof f->streams[0], "%s", path);
+    f->next_stream = (f->next_stream + 1) % STREAMS_MAX;
+    if (f->n_streams < STREAMS_MAX)
+        f->n_streams++;
     return false;
 }
 
@@ -540,19 +567,28 @@ static bool zlib_header(const unsigned char *b)
     return (b[0] & 0x0f) == 8 && (b[0] >> 4) <= 7 && ((unsigned)b[0] * 256u + b[1]) % 31u == 0;
 }
 
+/* The bytes inflated per look at a signal: a chunk may inflate to 256 MiB
+ * (a second or more), and SIGTERM ends the count promptly. */
+#define INFLATE_WINDOW 65536
+#define INFLATE_WINDOWS_PER_CHECK 64
+
 /* The bytes the deflate stream of one stored chunk (size bytes at addr;
  * tail bytes of a later checksum left out) inflates to, counted through a
- * small window and no further than nominal + 1; nominal itself when the
- * stream cannot be read here (libhdf5's read then names the problem). */
+ * window (on the heap, after the stream: a tight stack limit crashed on
+ * it) and no further than nominal + 1; nominal itself when the stream
+ * cannot be read here (libhdf5's read then names the problem) or a signal
+ * came (the caller asks). */
 static size_t inflated_size(int fd, haddr_t addr, haddr_t base, size_t size, size_t tail,
                             size_t nominal, unsigned char **buf, size_t *cap)
 {
-    if (size > *cap) {
-        unsigned char *g = realloc(*buf, size);
+    if (size > SIZE_MAX - INFLATE_WINDOW)
+        return nominal;
+    if (size + INFLATE_WINDOW > *cap) {
+        unsigned char *g = realloc(*buf, size + INFLATE_WINDOW);
         if (!g)
             return nominal;
         *buf = g;
-        *cap = size;
+        *cap = size + INFLATE_WINDOW;
     }
     /* the address counts from the superblock, after a user block of base
      * bytes (1.10.8); a library that counts from the file's start is read
@@ -561,14 +597,15 @@ static size_t inflated_size(int fd, haddr_t addr, haddr_t base, size_t size, siz
                                        (ssize_t)size && zlib_header(*buf)) ||
                                       (pread(fd, *buf, size, (off_t)addr) == (ssize_t)size &&
                                        zlib_header(*buf)));
-    unsigned char window[65536];
     z_stream z = { .next_in = *buf, .avail_in = (uInt)(size - tail) };
     if (!read || inflateInit(&z) != Z_OK)
         return nominal;
     int st = Z_OK;
-    while (st == Z_OK && z.total_out <= nominal) {
-        z.next_out = window;
-        z.avail_out = sizeof window;
+    for (long w = 1; st == Z_OK && z.total_out <= nominal; w++) {
+        if (w % INFLATE_WINDOWS_PER_CHECK == 0 && sn_interrupt_pending())
+            break;
+        z.next_out = *buf + size;
+        z.avail_out = INFLATE_WINDOW;
         st = inflate(&z, Z_NO_FLUSH);
     }
     const size_t got = st == Z_STREAM_END || z.total_out > nominal ? z.total_out : nominal;
@@ -576,14 +613,14 @@ static size_t inflated_size(int fd, haddr_t addr, haddr_t base, size_t size, siz
     return got;
 }
 
-/* A dataset's pipeline: where deflate and a checksum (fletcher32) sit in
- * it (-1: not there); false when it holds another filter, whose stored
- * form is not known here (then its chunks are not counted). */
+/* Where deflate and a checksum (fletcher32) sit in a dataset's pipeline
+ * (-1: not there); check_filters admitted no other filter but shuffle,
+ * and shuffle only before deflate. */
 struct pipeline {
     int deflate, checksum;
 };
 
-static bool known_pipeline(hid_t pl, struct pipeline *p)
+static void pipeline_of(hid_t pl, struct pipeline *p)
 {
     p->deflate = p->checksum = -1;
     for (int i = 0, n = H5Pget_nfilters(pl); i < n; i++) {
@@ -594,22 +631,25 @@ static bool known_pipeline(hid_t pl, struct pipeline *p)
             p->deflate = i;
         else if (id == H5Z_FILTER_FLETCHER32)
             p->checksum = i;
-        else if (id != H5Z_FILTER_SHUFFLE)
-            return false;
     }
-    return true;
 }
 
-/* What one stored chunk (mask: the filters skipped for it) unpacks to:
- * its stream inflated, or its bytes as stored, less a checksum. */
+/* What one stored chunk (mask: the filters skipped for it) unpacks to,
+ * less its checksum: its stream inflated, or its bytes as stored.  A
+ * checksum taken after deflate is the stored bytes' last 4; one taken
+ * before it (h5repack -f FLET -f GZIP) is the inflated bytes' last 4. */
 static size_t unpacked_size(int fd, haddr_t addr, haddr_t base, size_t size, unsigned mask,
                             const struct pipeline *p, size_t nominal, unsigned char **buf,
                             size_t *cap)
 {
-    const size_t tail = p->checksum >= 0 && !(mask & (1u << p->checksum)) ? 4 : 0;
-    if (p->deflate >= 0 && !(mask & (1u << p->deflate)))
-        return inflated_size(fd, addr, base, size, tail, nominal, buf, cap);
-    return size >= tail ? size - tail : 0;
+    const bool sum = p->checksum >= 0 && !(mask & (1u << p->checksum));
+    const bool gz = p->deflate >= 0 && !(mask & (1u << p->deflate));
+    if (!gz)
+        return sum ? (size >= 4 ? size - 4 : 0) : size;
+    const size_t inside = sum && p->checksum < p->deflate ? 4 : 0;
+    const size_t got = inflated_size(fd, addr, base, size, sum && !inside ? 4 : 0,
+                                     nominal + inside, buf, cap);
+    return got >= inside ? got - inside : 0;
 }
 
 /* The chunks counted at most: libhdf5 1.10 looks each up in 0.4 ms
@@ -625,55 +665,112 @@ static double chunk_count(int nd, const hsize_t *dims, const hsize_t *chunk)
     return n;
 }
 
-/* Every stored chunk unpacks to its own size exactly, checked before
- * libhdf5 reads any: 1.10 inflates a chunk's whole stream, whatever the
+/* What counting a dataset's chunks needs: the file's descriptor, the
+ * pipeline, the user block before the superblock (chunk addresses count
+ * from the superblock), the chunk's own size and a buffer. */
+struct chunk_count {
+    int fd;
+    struct pipeline p;
+    hsize_t base;
+    size_t nominal;
+    unsigned char *buf;
+    size_t cap;
+};
+
+/* false when the chunks cannot be counted here (no descriptor, not
+ * chunked, a chunk of no size) */
+static bool chunk_count_start(struct sn_h5 *f, hid_t d, int *nd, hsize_t *dims, hsize_t *chunk,
+                              struct chunk_count *c)
+{
+    *c = (struct chunk_count){ .fd = vfd_of(f) };
+    hid_t pl = H5Dget_create_plist(d), s = H5Dget_space(d), t = H5Dget_type(d);
+    const bool chunked = pl >= 0 && H5Pget_layout(pl) == H5D_CHUNKED;
+    *nd = chunked && s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+    c->nominal = t >= 0 ? H5Tget_size(t) : 0;
+    const bool ok = c->fd >= 0 && *nd >= 1 && H5Pget_chunk(pl, H5S_MAX_RANK, chunk) == *nd &&
+                    H5Sget_simple_extent_dims(s, dims, NULL) == *nd;
+    for (int i = 0; ok && i < *nd; i++)
+        c->nominal *= (size_t)chunk[i];   /* at most SN_H5_MAX_CHUNK_BYTES: check_backed */
+    if (ok)
+        pipeline_of(pl, &c->p);
+    const hid_t fcpl = H5Fget_create_plist(f->id);
+    if (fcpl < 0 || H5Pget_userblock(fcpl, &c->base) < 0)
+        c->base = 0;
+    H5Pclose(fcpl);
+    H5Pclose(pl);
+    H5Sclose(s);
+    H5Tclose(t);
+    return ok && c->nominal > 0;
+}
+
+/* The stored chunk at off (its first element) unpacks to its own size
+ * exactly: libhdf5 1.10 inflates a chunk's whole stream, whatever the
  * chunk declares (a 3 MB stream stored as one chunk of 78 KB took 3 GiB
  * and 22 s, deaf to SIGTERM), and a chunk that unpacks short crashed it
- * (SIGSEGV in H5VM_memcpyvv) or read leftover memory as rows. */
-static int check_chunks(struct sn_h5 *f, const char *path, hid_t d, hid_t pl, int nd,
-                        const hsize_t *dims, const hsize_t *chunk, size_t nominal)
+ * (SIGSEGV in H5VM_memcpyvv) or read leftover memory as rows.  A chunk
+ * never written is none of these. */
+static int check_chunk_at(struct sn_h5 *f, const char *path, hid_t d, const hsize_t *off,
+                          struct chunk_count *c)
 {
-    struct pipeline p;
-    const int fd = vfd_of(f);
-    /* the probe's child reads the last row of each split within its own
-     * memory limit; the chunks are the command's to count, once */
-    if (in_probe_child || !known_pipeline(pl, &p) || fd < 0 ||
-        chunk_count(nd, dims, chunk) > COUNT_MAX_CHUNKS)
-        return SN_OK;
-    hsize_t base = 0, off[H5S_MAX_RANK] = { 0 };
-    const hid_t fcpl = H5Fget_create_plist(f->id);   /* the user block before the superblock */
-    if (fcpl < 0 || H5Pget_userblock(fcpl, &base) < 0)
-        base = 0;
-    if (fcpl >= 0)
-        H5Pclose(fcpl);
-    unsigned char *buf = NULL;
-    size_t cap = 0;
+    unsigned mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    size_t got = c->nominal;
+    if (H5Dget_chunk_info_by_coord(d, off, &mask, &addr, &size) >= 0 && addr != HADDR_UNDEF)
+        got = unpacked_size(c->fd, addr, c->base, (size_t)size, mask, &c->p, c->nominal, &c->buf,
+                            &c->cap);
+    int rc = sn_interrupt_check("checking the HDF5 file");   /* a count stops at a signal */
+    if (!rc && got > c->nominal)
+        rc = sn_fail(SN_EINVAL, "%s: %s has a compressed chunk (%llu stored bytes) that "
+                     "inflates past the chunk's own %zu bytes: a decompression bomb, or a "
+                     "damaged file", f->path, path, (unsigned long long)size, c->nominal);
+    else if (!rc && got < c->nominal)
+        rc = sn_fail(SN_EINVAL, "%s: %s has a chunk (%llu stored bytes) that unpacks to %zu "
+                     "bytes, not the chunk's own %zu: a damaged file", f->path, path,
+                     (unsigned long long)size, got, c->nominal);
+    return rc;
+}
+
+/* Every stored chunk holding elements from lo to hi (each dimension's
+ * first and last index), in order, the last dimension fastest. */
+static int check_chunks_in(struct sn_h5 *f, const char *path, hid_t d, int nd,
+                           const hsize_t *lo, const hsize_t *hi, const hsize_t *chunk,
+                           struct chunk_count *c)
+{
+    hsize_t off[H5S_MAX_RANK];
+    for (int i = 0; i < nd; i++)
+        off[i] = lo[i] / chunk[i] * chunk[i];
     int rc = SN_OK;
-    for (long n = 0; !rc; n++) {
-        unsigned mask = 0;
-        haddr_t addr = HADDR_UNDEF;
-        hsize_t size = 0;
-        if ((n & 255) == 255)
-            rc = sn_interrupt_check("checking the HDF5 file");
-        size_t got = nominal;
-        if (!rc && H5Dget_chunk_info_by_coord(d, off, &mask, &addr, &size) >= 0 &&
-            addr != HADDR_UNDEF)
-            got = unpacked_size(fd, addr, base, (size_t)size, mask, &p, nominal, &buf, &cap);
-        if (!rc && got > nominal)
-            rc = sn_fail(SN_EINVAL, "%s: %s has a compressed chunk (%llu stored bytes) that "
-                         "inflates past the chunk's own %zu bytes: a decompression bomb, or a "
-                         "damaged file", f->path, path, (unsigned long long)size, nominal);
-        else if (!rc && got < nominal)
-            rc = sn_fail(SN_EINVAL, "%s: %s has a chunk (%llu stored bytes) that unpacks to %zu "
-                         "bytes, not the chunk's own %zu: a damaged file", f->path, path,
-                         (unsigned long long)size, got, nominal);
-        int i = nd - 1;   /* the next chunk's offset, the last dimension fastest */
-        for (; i >= 0 && (off[i] += chunk[i]) >= dims[i]; i--)
-            off[i] = 0;
-        if (i < 0)
-            break;
+    for (int i = 0; !rc && i >= 0;) {
+        rc = check_chunk_at(f, path, d, off, c);
+        for (i = nd - 1; i >= 0 && (off[i] += chunk[i]) > hi[i]; i--)
+            off[i] = lo[i] / chunk[i] * chunk[i];
     }
-    free(buf);
+    return rc;
+}
+
+/* The chunks libhdf5 is about to inflate to read the selection fsel of d
+ * (H5S_ALL: all of it), counted first: every chunk of a dataset of at
+ * most COUNT_MAX_CHUNKS, once per open file; in the probe's child, which
+ * reads a split's last row under its own limits, the chunks that row
+ * touches. */
+static int check_chunks(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel)
+{
+    int nd;
+    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK], lo[H5S_MAX_RANK] = { 0 }, hi[H5S_MAX_RANK];
+    struct chunk_count c;
+    if ((!in_probe_child && streams_checked(f, path, false)) ||
+        !chunk_count_start(f, d, &nd, dims, chunk, &c))
+        return SN_OK;
+    for (int i = 0; i < nd; i++)
+        hi[i] = dims[i] - 1;
+    const bool part = in_probe_child && fsel != H5S_ALL && H5Sget_select_bounds(fsel, lo, hi) >= 0;
+    if (!part && (in_probe_child || chunk_count(nd, dims, chunk) > COUNT_MAX_CHUNKS))
+        return SN_OK;
+    const int rc = check_chunks_in(f, path, d, nd, lo, hi, chunk, &c);
+    free(c.buf);
+    if (!rc && !in_probe_child)
+        streams_checked(f, path, true);
     return rc;
 }
 
@@ -719,9 +816,6 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
             rc = sn_fail(SN_EINVAL, "%s: %s is stored in chunks so small that one row spans "
                          "over %d of them (h5repack -l %s:CHUNK=... rewrites it in larger ones)",
                          f->path, path, SN_H5_MAX_ROW_CHUNKS, path);
-        if (!rc && !streams_checked(f, path, false) &&
-            !(rc = check_chunks(f, path, d, pl, cn, dims, chunk, chunk_bytes)))
-            streams_checked(f, path, true);
     }
     if (!rc && layout != H5D_COMPACT) {
         size_t stored = (size_t)H5Dget_storage_size(d);
@@ -1559,6 +1653,9 @@ static bool hdf5_out_of_memory(void)
 static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size_t count,
                     enum sn_h5_type type, void *out)
 {
+    int rc = check_chunks(f, path, d, fsel);   /* before libhdf5 inflates any of them */
+    if (rc)
+        return rc;
     hsize_t mdim = count;
     hid_t m = H5Screate_simple(1, &mdim, NULL);
     herr_t e = H5Dread(d, mem_type(type), m, fsel, H5P_DEFAULT, out);

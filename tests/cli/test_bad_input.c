@@ -266,12 +266,12 @@ static void fixtures_data_files(void)
 
 /* Weights and checkpoints the commands make themselves, and damaged copies */
 /* bomb.h5: /train/x of 100 x 8 floats in deflated chunks of 10 rows
- * (320 bytes), the first one a 64 KB stream of 64 MiB of zeros; /train/y
- * 100 labels of 3 classes. */
-static void write_chunk_bomb(const char *path)
+ * (320 bytes), the one from row `row` a 64 KB stream of 64 MiB of zeros;
+ * /train/y 100 labels of 3 classes. */
+static void write_chunk_bomb(const char *path, hsize_t row)
 {
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hsize_t xd[2] = { 100, 8 }, chunk[2] = { 10, 8 }, yd = 100, at[2] = { 0, 0 };
+    hsize_t xd[2] = { 100, 8 }, chunk[2] = { 10, 8 }, yd = 100, at[2] = { row, 0 };
     hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(pl, 2, chunk);
     H5Pset_deflate(pl, 6);
@@ -345,7 +345,8 @@ static void make_fixtures(void)
     fixtures_text_files();
     fixtures_data_files();
     fixtures_made_files();
-    write_chunk_bomb(fx_path("bomb.h5"));
+    write_chunk_bomb(fx_path("bomb.h5"), 0);
+    write_chunk_bomb(fx_path("lastbomb.h5"), 90);   /* the last row's: the probe reads it */
     make_hostile_fixtures();
 }
 

@@ -343,25 +343,36 @@ static void test_h5_attribute_past_64k(void **state)
     sn_h5_free_strs(nm.s, nm.n);
 }
 
-/* A file another process holds open for writing (HDF5's exclusive lock,
- * as h5py's mode 'a' takes it) is named as such, not as damaged; once
- * the lock is gone it opens. */
+/* The filters of write_deflated's /x, in the order they apply. */
+enum pipe { GZ, SHUF_GZ_FLET, FLET_GZ, GZ_SHUF, GZ_GZ, SZIP };
+
 /* /x of 64 x 8 floats in chunks of 8 rows behind a user block of 512
- * bytes, deflated (after shuffle, before a fletcher32 checksum when
- * checked): honest, or its first chunk a stream of 4 MiB of zeros. */
-static void write_deflated(const char *path, bool bomb, bool checked)
+ * bytes, stored through pipe: honest, or its first chunk a stream of 4 MiB
+ * of zeros (bomb; SHUF_GZ_FLET: a stream of 10 bytes, short of the
+ * chunk's 256). */
+static void write_deflated(const char *path, bool bomb, enum pipe pipe)
 {
+    const bool checked = pipe == SHUF_GZ_FLET;
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     H5Pset_userblock(fcpl, 512);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
     hsize_t d[2] = { 64, 8 }, c[2] = { 8, 8 }, at[2] = { 0, 0 };
     hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(pl, 2, c);
-    if (checked)
+    if (pipe == SHUF_GZ_FLET)
         H5Pset_shuffle(pl);
-    H5Pset_deflate(pl, 6);
-    if (checked)
+    if (pipe == FLET_GZ)
         H5Pset_fletcher32(pl);
+    if (pipe == SZIP)
+        H5Pset_szip(pl, H5_SZIP_NN_OPTION_MASK, 8);
+    else
+        H5Pset_deflate(pl, 6);
+    if (pipe == SHUF_GZ_FLET)
+        H5Pset_fletcher32(pl);
+    if (pipe == GZ_SHUF)
+        H5Pset_shuffle(pl);
+    if (pipe == GZ_GZ)
+        H5Pset_deflate(pl, 6);
     hid_t s = H5Screate_simple(2, d, NULL);
     hid_t x = H5Dcreate2(f, "/x", H5T_NATIVE_FLOAT, s, H5P_DEFAULT, pl, H5P_DEFAULT);
     float v[512];
@@ -391,7 +402,8 @@ static void write_deflated(const char *path, bool bomb, bool checked)
 }
 
 /* A compressed chunk is inflated through a window and counted before
- * libhdf5 reads it: one past its own size is refused (libhdf5 1.10
+ * libhdf5 reads any of the dataset (not when only its shape is asked):
+ * one past its own size is refused (libhdf5 1.10
  * inflated a 3 MB stream of a 78 KB chunk to 3 GiB), and one short of it
  * (libhdf5 crashed); honest ones, also behind a user block and with
  * shuffle and a checksum, read. */
@@ -400,17 +412,17 @@ static void test_h5_chunk_streams_counted(void **state)
     (void)state;
     const char *path = sn_test_path("deflated.h5");
     for (int k = 0; k < 4; k++) {
-        write_deflated(path, k >= 2, k == 1 || k == 3);
+        write_deflated(path, k >= 2, k == 1 || k == 3 ? SHUF_GZ_FLET : GZ);
         struct sn_h5 *f;
         assert_int_equal(sn_h5_open(path, &f), SN_OK);
         int nd;
         size_t dims[SN_H5_MAX_DIMS], size;
         enum sn_h5_class cls;
-        const int rc = sn_h5_info(f, "/x", &nd, dims, &cls, &size);
+        assert_int_equal(sn_h5_info(f, "/x", &nd, dims, &cls, &size), SN_OK);   /* no read */
+        float v[512];
+        const int rc = sn_h5_read_all(f, "/x", SN_H5_F32, v, 512);
         if (k < 2) {
-            float v[512];
             assert_int_equal(rc, SN_OK);
-            assert_int_equal(sn_h5_read_all(f, "/x", SN_H5_F32, v, 512), SN_OK);
             assert_true(v[511] == 511.0f);
         } else if (k == 2) {
             assert_int_equal(rc, SN_EINVAL);
@@ -420,6 +432,53 @@ static void test_h5_chunk_streams_counted(void **state)
             assert_int_equal(rc, SN_EINVAL);
             assert_non_null(strstr(sn_errmsg(), "unpacks to 10 bytes, not the chunk's own 256"));
         }
+        sn_h5_close(f);
+    }
+    /* a checksum taken before deflate (h5repack -f FLET -f GZIP=4) is
+     * inside the stream: an honest file reads, the bomb is refused */
+    for (int bomb = 0; bomb < 2; bomb++) {
+        write_deflated(path, bomb, FLET_GZ);
+        struct sn_h5 *f;
+        int nd;
+        size_t dims[SN_H5_MAX_DIMS], size;
+        enum sn_h5_class cls;
+        float v[512];
+        assert_int_equal(sn_h5_open(path, &f), SN_OK);
+        assert_int_equal(sn_h5_info(f, "/x", &nd, dims, &cls, &size), SN_OK);
+        const int rc = sn_h5_read_all(f, "/x", SN_H5_F32, v, 512);
+        if (bomb)
+            assert_non_null(strstr(sn_errmsg(), "inflates past the chunk's own 256 bytes"));
+        assert_int_equal(rc, bomb ? SN_EINVAL : SN_OK);
+        sn_h5_close(f);
+    }
+}
+
+/* Pipelines whose stored bytes the chunk count cannot follow are refused
+ * before any chunk is read: shuffle after deflate, deflate twice (an 18 KB
+ * file inflated 768 MiB), szip (its decoder takes sizes from the chunk's
+ * own bytes: a short chunk crashed libhdf5). */
+static void test_h5_pipelines_refused(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("pipe.h5");
+    const enum pipe pipes[3] = { GZ_SHUF, GZ_GZ, SZIP };
+    const char *said[3] = { "/x is stored with shuffle after gzip, which scratchnet does not "
+                            "read (gzip once, shuffle before it",
+                            "/x is stored with a filter applied twice",
+                            "/x is stored with HDF5 filter 4 (szip), which scratchnet does not "
+                            "read (it reads gzip, shuffle and fletcher32" };
+    for (int k = 0; k < 3; k++) {
+        if (pipes[k] == SZIP && H5Zfilter_avail(H5Z_FILTER_SZIP) <= 0)
+            continue;   /* a libhdf5 without szip cannot write one */
+        write_deflated(path, false, pipes[k]);
+        struct sn_h5 *f;
+        int nd;
+        size_t dims[SN_H5_MAX_DIMS], size;
+        enum sn_h5_class cls;
+        assert_int_equal(sn_h5_open(path, &f), SN_OK);
+        assert_int_equal(sn_h5_info(f, "/x", &nd, dims, &cls, &size), SN_EINVAL);
+        if (!strstr(sn_errmsg(), said[k]))
+            fail_msg("%s", sn_errmsg());
         sn_h5_close(f);
     }
 }
@@ -432,6 +491,9 @@ static int fill_x(struct sn_h5 *f, const void *ctx)
     return sn_h5_write(f, "/x", 1, d, SN_H5_F32, v);
 }
 
+/* A file another process holds open for writing (HDF5's exclusive lock,
+ * as h5py's mode 'a' takes it) is named as such, not as damaged; once
+ * the lock is gone it opens. */
 static void test_h5_held_for_writing(void **state)
 {
     (void)state;
@@ -485,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_h5_attribute_past_64k),
         cmocka_unit_test(test_h5_held_for_writing),
         cmocka_unit_test(test_h5_chunk_streams_counted),
+        cmocka_unit_test(test_h5_pipelines_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
