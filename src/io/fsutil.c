@@ -568,6 +568,10 @@ int sn_fs_check_input(const char *path, const char *what, size_t max_bytes)
 
 int sn_fs_open_failed(const char *path, int err, const char *hint)
 {
+    struct stat st;
+    if (err == ENXIO && lstat(path, &st) == 0 && !S_ISREG(st.st_mode))   /* a socket */
+        return sn_fail(SN_EINVAL, "%s: cannot open: it is %s, not a regular file%s%s", path,
+                       sn_fs_kind(&st), hint ? " " : "", hint ? hint : "");
     return sn_fail(SN_EINVAL, "%s: cannot open: %s%s%s", path,
                    err ? strerror(err) : "unknown reason", hint ? " " : "", hint ? hint : "");
 }

@@ -261,10 +261,13 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
     if (f < 0 && errno == EISDIR)
         return sn_fail(SN_EUSAGE, "%s is a folder: the checkpoint folder's lock file must be a "
                        "regular file (remove it)", path);
+    struct stat st;
+    if (f < 0 && errno == ENXIO && lstat(path, &st) == 0)   /* a socket */
+        return sn_fail(SN_EUSAGE, "%s is %s, not a regular file: the checkpoint folder's lock "
+                       "file must be one (remove it)", path, sn_fs_kind(&st));
     if (f < 0)
         return sn_fail(SN_EIO, "%s: cannot make the folder's lock file: %s", path,
                        strerror(errno));
-    struct stat st;
     if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(f);
         return sn_fail(SN_EUSAGE, "%s is not a regular file: the checkpoint folder's lock file "

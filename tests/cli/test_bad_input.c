@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <time.h>
@@ -338,6 +340,19 @@ static void fixtures_made_files(void)
     fclose(f);
 }
 
+/* A Unix socket at the fixture name (opening one fails with ENXIO, which
+ * said nothing of what the file is). */
+static void make_socket(const char *name)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    assert_true(snprintf(a.sun_path, sizeof a.sun_path, "%s", fx_path(name)) <
+                (int)sizeof a.sun_path);
+    const int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    close(s);
+}
+
 static void make_fixtures(void)
 {
     fixtures_model_files();
@@ -347,6 +362,9 @@ static void make_fixtures(void)
     fixtures_made_files();
     write_chunk_bomb(fx_path("bomb.h5"), 0);
     write_chunk_bomb(fx_path("lastbomb.h5"), 90);   /* the last row's: the probe reads it */
+    assert_int_equal(sn_test_run("mkdir -p %s/sockck", fx), 0);
+    make_socket("sock");
+    make_socket("sockck/.lock");
     make_hostile_fixtures();
 }
 
