@@ -70,23 +70,9 @@ else   # this node's cores: nproc alone answers OMP_NUM_THREADS
     threads_from=" (from this machine's $cores cores; THREADS= to set)"
 fi
 
-# Open MPI takes a relative TMPDIR from / ("/reltmp/...": three errors,
-# though the run goes on): made absolute
-case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
+tmpdir_room || die "$room_why"
 tmp=$(mktemp -d 2>/dev/null) ||   # every file of the launch goes there, never into /
     die "cannot make a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): set TMPDIR to a folder you may write in"
-# a full TMPDIR ends mpirun with PMIx's OUT-OF-RESOURCE lines that do not say so
-free_kb=$(df -Pk "$tmp" 2>/dev/null | awk 'NR == 2 { print $4 }')
-free_files=$(df -Pi "$tmp" 2>/dev/null | awk 'NR == 2 { print $4 }')
-case "$free_files" in *[!0-9]*|'') free_files="" ;; esac   # "-": a file system without a count
-if [ -n "$free_files" ] && [ "$free_files" -lt 256 ]; then
-    rmdir "$tmp"
-    die "${TMPDIR:-/tmp} (TMPDIR) has no room for more files (${free_files} inodes free; mpirun keeps its session files there): free some, or set TMPDIR to another folder"
-fi
-if [ -n "$free_kb" ] && [ "$free_kb" -lt 16384 ]; then
-    rmdir "$tmp"
-    die "${TMPDIR:-/tmp} (TMPDIR) is full (${free_kb} KiB free; mpirun keeps its session files there): free some, or set TMPDIR to another folder"
-fi
 # only this shell removes it: a child it forks (the watcher, a `sleep 1 &`)
 # that a signal to the process group reaches before it has dropped this
 # trap must not take the folder from under the watcher

@@ -2,6 +2,30 @@
 # bash): reading a hostfile and asking its nodes for an answer.  AGENT must
 # be set (ssh, or a command called as `AGENT NODE COMMAND...`).
 
+# tmpdir_room: TMPDIR (or /tmp) has room for mpirun's session files (16
+# MiB and 256 files; a full one ends mpirun with PMIx's OUT-OF-RESOURCE
+# lines that do not say so); what lacks into $room_why, and status 1,
+# otherwise (no subshell: TMPDIR is exported from here).  A
+# relative TMPDIR is made absolute first (Open MPI took "reltmp" as
+# "/reltmp" and printed three errors, though the run went on).
+tmpdir_room() {
+    local d abs kb files
+    case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
+    d=${TMPDIR:-/tmp}
+    kb=$(df -Pk "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
+    files=$(df -Pi "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
+    case "$files" in *[!0-9]*|'') files="" ;; esac   # "-": a file system without a count
+    case "$kb" in *[!0-9]*|'') kb="" ;; esac
+    if [ -n "$files" ] && [ "$files" -lt 256 ]; then
+        room_why="$d (TMPDIR) has no room for more files (${files} inodes free; mpirun keeps its session files there): free some, or set TMPDIR to another folder"
+        return 1
+    fi
+    if [ -n "$kb" ] && [ "$kb" -lt 16384 ]; then
+        room_why="$d (TMPDIR) is full (${kb} KiB free; mpirun keeps its session files there): free some, or set TMPDIR to another folder"
+        return 1
+    fi
+}
+
 # whole VALUE LO HI: prints VALUE as a decimal number (0012 is 12, where
 # bash arithmetic would read octal) when it is a whole number from LO to
 # HI; prints nothing and returns 1 otherwise.

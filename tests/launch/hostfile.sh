@@ -392,6 +392,15 @@ if unshare -m true 2> /dev/null; then
         bad "cluster.sh with a full TMPDIR: exit $(cat "$t/st2"): $(cat "$t/err2")"
     [ "$(cat "$t/st3")" = 2 ] && grep -qF "TMPDIR=$t/full is full (" "$t/err3" ||
         bad "slurm.sbatch with a full TMPDIR: exit $(cat "$t/st3"): $(cat "$t/err3")"
+    # no inode left: said as such before mktemp fails (which said \"set TMPDIR
+    # to a folder you may write in\")
+    mkdir -p "$t/noinode"
+    unshare -m sh -c "mount -t tmpfs -o size=1m,nr_inodes=8 tmpfs '$t/noinode' &&
+        i=0; while touch '$t/noinode/f'\$i 2> /dev/null; do i=\$((i + 1)); done;
+        TMPDIR='$t/noinode' SCRATCHNET=/bin/true AGENT=false bash '$top/launch/cluster.sh' \
+        '$t/h1' x > /dev/null 2> '$t/err4'; echo \$? > '$t/st4'"
+    [ "$(cat "$t/st4")" = 2 ] && grep -qF "$t/noinode (TMPDIR) has no room for more files (0 inodes" \
+        "$t/err4" || bad "cluster.sh with no inode left in TMPDIR: exit $(cat "$t/st4"): $(cat "$t/err4")"
 else
     echo "hostfile.sh: unshare -m is not allowed here: the full TMPDIR case is left out"
 fi
