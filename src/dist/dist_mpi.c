@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "core/number.h"
 #include "core/status.h"
@@ -334,6 +335,32 @@ static int shm_alloc_alone(struct shm_window *w, size_t n, size_t bytes, float *
     return SN_OK;
 }
 
+/* Room in /dev/shm, where MPI keeps a shared window, for comm's members'
+ * parts of bytes each, agreed by them before the window is asked for:
+ * Open MPI's failure inside MPI_Win_allocate_shared returns on one rank
+ * and leaves the others in its broadcast (a 2-rank run under a
+ * container's 64 MB /dev/shm hung in set-up, deaf to signals, until the
+ * watchdog blamed "another rank").  A system without /dev/shm is let be. */
+static int shm_room(MPI_Comm comm, size_t bytes)
+{
+    int members = 1, ok, all = 1;
+    MPI_Comm_size(comm, &members);
+    struct statvfs fs;
+    const double need = (double)members * ((double)bytes + 8192.0) + (1 << 20);
+    const double have = statvfs("/dev/shm", &fs) == 0
+                      ? (double)fs.f_bavail * (double)fs.f_frsize : need;
+    ok = have >= need;
+    int err = MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "agreeing on the room for the gradient arena");
+    if (!all)
+        return sn_fail(SN_EDIST, "/dev/shm, where the %d ranks of this host share their "
+                       "gradient arena, has %.0f MB free and the arena needs %.0f MB: give it "
+                       "more room (a container's --shm-size), or run with --allreduce mpi, "
+                       "which sends messages instead", members, have / 1e6, need / 1e6);
+    return SN_OK;
+}
+
 /* A window over comm of nfloats floats (and the flags) per member. */
 static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
 {
@@ -346,6 +373,9 @@ static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
     const size_t bytes = n * sizeof(float) + SN_DIST_HOST_FLAGS * sizeof(uint32_t);
     if (alone)
         return shm_alloc_alone(w, n, bytes, out);
+    int rc = shm_room(comm, bytes);
+    if (rc)
+        return rc;
     MPI_Info info;
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "true");   /* each part near its rank */
@@ -359,7 +389,7 @@ static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
     w->n = n;
     MPI_Comm_rank(comm, &w->me);
     MPI_Comm_size(comm, &w->members);
-    int rc = shm_map(w);
+    rc = shm_map(w);
     if (rc) {
         MPI_Win_free(&w->win);
         free(w->base);

@@ -2103,6 +2103,31 @@ static void test_train_checkpoint_space(void **state)
     free(err);
 }
 
+/* A /dev/shm without room for the ranks' shared gradient arena (a
+ * container's 64 MB) is said before the window is asked for, on every
+ * rank: Open MPI failed inside MPI_Win_allocate_shared on one rank and
+ * left the other in its broadcast, a hang only the watchdog ended.  An
+ * 8 MiB tmpfs over /dev/shm in a mount namespace of its own (as root;
+ * skipped otherwise), 2.9 M parameters. */
+static void test_train_small_dev_shm(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    write_text(sn_test_path("wide8.cfg"), "[net]\ninput = 8\nloss = cross_entropy\n"
+               "[dense]\nunits = 262144\n[dense]\nunits = 3\n");
+    int rc = sn_test_run("unshare --mount sh -c 'mount -t tmpfs -o size=8m tmpfs /dev/shm && "
+                         "exec timeout 120 %s -np 2 " BIN " train --model %s --data %s --steps 2 "
+                         "--quiet --threads 1'", mpirun(), sn_test_path("wide8.cfg"),
+                         sn_test_path("blobs.h5"));
+    char *err = err_text();
+    if (rc != 1 || !strstr(err, "/dev/shm, where the 2 ranks of this host share their gradient "
+                                "arena, has 8 MB free and the arena needs ") ||
+        !strstr(err, "or run with --allreduce mpi, which sends messages instead"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+}
+
 /* big.h5: 1,100 zero images of 512x1024 bytes (550 MiB as stored, a few
  * MB on disk: each row is a chunk of deflated zeros, deflated once and
  * written as it is to every chunk), labels 0 and 1. */
@@ -3680,6 +3705,7 @@ int main(void)
         cmocka_unit_test(test_train_threads_need_room),
         cmocka_unit_test(test_train_reads_per_batch_under_limit),
         cmocka_unit_test(test_train_checkpoint_space),
+        cmocka_unit_test(test_train_small_dev_shm),
         cmocka_unit_test(test_train_busy_cores_warned),
         cmocka_unit_test(test_train_pipe_and_file_limit),
         cmocka_unit_test(test_train_tight_limit_not_damaged),
