@@ -92,6 +92,8 @@ void cli_gnuplot_text(FILE *f, const char *s, bool as_field)
  * fontconfig finds no fonts (nothing is then second-guessed).  A
  * character no font has is drawn by pngcairo as shapes across the whole
  * picture (Thai names with no Thai font installed hid the matrix). */
+static bool no_fonts;   /* fontconfig listed none: pngcairo draws no text at all */
+
 static FcCharSet *installed_glyphs(void)
 {
     static FcCharSet *all;
@@ -103,6 +105,7 @@ static FcCharSet *installed_glyphs(void)
     FcObjectSet *os = any ? FcObjectSetBuild(FC_CHARSET, (char *)NULL) : NULL;
     FcFontSet *fs = os ? FcFontList(NULL, any, os) : NULL;
     all = fs && fs->nfont > 0 ? FcCharSetCreate() : NULL;
+    no_fonts = fs && fs->nfont == 0;
     for (int i = 0; all && i < fs->nfont; i++) {
         FcCharSet *cs;
         if (FcPatternGetCharSet(fs->fonts[i], FC_CHARSET, 0, &cs) == FcResultMatch)
@@ -384,6 +387,11 @@ int cli_gnuplot_check(const char *png)
                                "the device (%.0f KiB free); free some, or set TMPDIR to another "
                                "folder", slash ? (int)(slash - dir) : 1, slash ? dir : ".",
                                room / 1024.0);
+            installed_glyphs();
+            if (no_fonts)   /* a minimal container: pictures without a word on them */
+                return sn_fail(SN_EUSAGE, "no font is installed (fontconfig lists none): "
+                               "gnuplot would draw %s without any text (Debian: apt-get "
+                               "install fonts-dejavu-core)", png);
             return SN_OK;
         }
         p += n;

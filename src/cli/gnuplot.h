@@ -67,8 +67,9 @@ int cli_gnuplot(const char *script, const char *dir, const char *png, int width,
 extern double cli_gnuplot_limit_s;
 
 /* Before the work whose picture it draws: SN_EUSAGE, as cli_gnuplot says
- * it, when no gnuplot is on PATH; SN_EIO when no folder can be made in
- * TMPDIR (or /tmp) for gnuplot's files. */
+ * it, when no gnuplot is on PATH or fontconfig lists no font (the picture
+ * would have no text); SN_EIO when no folder can be made in TMPDIR (or
+ * /tmp) for gnuplot's files, or it has no room. */
 int cli_gnuplot_check(const char *png);
 
 /* A fresh private directory for data files (mkdtemp under $TMPDIR or

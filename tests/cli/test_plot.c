@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BIN SN_TEST_BIN
 
@@ -121,6 +122,18 @@ static void test_plot_draws_png(void **state)
     assert_non_null(strstr(err, "warning: the picture's title (the log's name) holds U+3FFFD, "
                                 "which no installed font can draw"));
     free(err);
+    /* no font at all (a minimal container; here a fontconfig file listing
+     * none): refused before the work, not a picture without any text */
+    write_text(sn_test_path("nofonts.conf"), "<?xml version=\"1.0\"?>\n<fontconfig>"
+               "</fontconfig>\n");
+    rc = sn_test_run("FONTCONFIG_FILE=%s " BIN " plot %s -o %s", sn_test_path("nofonts.conf"),
+                     sn_test_path("log.jsonl"), sn_test_path("nf.png"));
+    assert_int_equal(rc, 2);
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "no font is installed (fontconfig lists none): gnuplot would "
+                                "draw "));
+    free(err);
+    assert_int_not_equal(access(sn_test_path("nf.png"), F_OK), 0);
 }
 
 /* SIGTERM while a long log is read or drawn: exit 1 within a moment,
