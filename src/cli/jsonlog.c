@@ -175,8 +175,13 @@ FILE *cli_log_open(const char *path, bool *created, long long *cut)
         errno = EILSEQ;
         return NULL;
     }
-    if (ftruncate(fileno(f), keep) == 0)
-        *cut = (long long)(st.st_size - keep);
+    *cut = (long long)(st.st_size - keep);
+    if (ftruncate(fileno(f), keep) != 0) {   /* append-only: records would join its line */
+        const int err = errno;
+        fclose(f);
+        errno = err == EPERM ? EPERM : EIO;
+        return NULL;
+    }
     return f;
 }
 

@@ -43,8 +43,9 @@ int cli_log_replace_guard(const char *target, const char *tmp);
  * cannot be a record cut short (over 1 MiB, not starting with '{' (some-
  * one's note), holding a '}' or a carriage return (records joined by CR
  * alone)) is left: NULL with errno EILSEQ, *cut its length (-1: over
- * 1 MiB, not read to its start).  The
- * file stays locked (flock) while it is open: NULL with errno EBUSY when
+ * 1 MiB, not read to its start); a record cut short that cannot be
+ * removed (an append-only file) is left too: NULL with errno EPERM (or
+ * EIO), *cut its length.  The file stays locked (flock) while it is open: NULL with errno EBUSY when
  * another process holds it, else NULL with errno set on failure. */
 FILE *cli_log_open(const char *path, bool *created, long long *cut);
 

@@ -364,6 +364,11 @@ static int open_log(const struct train_flags *f, struct run *r)
                        "is not a record cut short (one starts with '{', is at most 1 MiB and "
                        "holds no '}' or carriage return): appending would damage it; end that "
                        "line or give another --log", f->log, len);
+    if (!r->log && cut > 0)
+        return sn_fail(SN_EINVAL, "--log %s: its last line was cut short (%s bytes without an "
+                       "end of line, from a write that failed) and cannot be removed (%s; an "
+                       "append-only file?): this run's records would join it; remove that line "
+                       "or give another --log", f->log, len, strerror(errno));
     if (!r->log)
         return sn_fail(SN_EINVAL, "%s: cannot open the log for appending: %s", f->log,
                        strerror(errno));

@@ -2815,6 +2815,30 @@ static void test_train_log_one_run_at_a_time(void **state)
                                  sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log), 0);
 }
 
+/* A --log whose last line is a record cut short that cannot be removed
+ * (append-only, chattr +a; as root on a file system that has the flag):
+ * refused, not appended to (the run's record joined the cut line, exit
+ * 0, and plot refused the whole log). */
+static void test_train_log_cut_append_only(void **state)
+{
+    (void)state;
+    const char *log = sn_test_path("appendonly.jsonl");
+    write_text(log, "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, \"tra");
+    if (sn_test_run("chattr +a %s", log) != 0)
+        skip();
+    const int rc = sn_test_run(BIN " train --model %s --data %s --steps 2 --log %s --quiet",
+                               sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log);
+    char *err = err_text();
+    assert_int_equal(sn_test_run("chattr -a %s", log), 0);
+    if (rc != 2 || !strstr(err, "appendonly.jsonl: its last line was cut short (17 bytes without "
+                                "an end of line, from a write that failed) and cannot be removed"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+    char *text = sn_test_slurp(log);
+    assert_string_equal(text, "{\"epoch\": 1, \"train_loss\": 0.5}\n{\"epoch\": 2, \"tra");
+    free(text);
+}
+
 /* A run whose epochs would carry its --log past the records plot draws
  * says so before it starts, and appends as asked. */
 static void test_train_log_near_plots_limit(void **state)
@@ -3724,6 +3748,7 @@ int main(void)
         cmocka_unit_test(test_predict_full_disk_every_level),
         cmocka_unit_test(test_train_log_one_run_at_a_time),
         cmocka_unit_test(test_train_log_near_plots_limit),
+        cmocka_unit_test(test_train_log_cut_append_only),
         cmocka_unit_test(test_train_loss_past_float_range),
         cmocka_unit_test(test_train_one_rank_no_watchdog),
         cmocka_unit_test(test_train_open_file_limit),
