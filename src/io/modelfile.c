@@ -1206,6 +1206,30 @@ static int build_layer(struct build *b, struct section *s, int index)
                 like ? " (did you mean [" : "", like ? like : "", like ? "]?)" : "");
 }
 
+/* Every layer but the last is read by a later one: a path left out of a
+ * [concat] or [add] `from` ran every step, took no gradient, and was
+ * saved and exported as dead weight, without a word. */
+static void check_all_read(struct parser *p, const struct build *b)
+{
+    const struct sn_model *m = b->m;
+    bool *read = calloc((size_t)m->n_layers, sizeof *read);
+    if (!read) {
+        perr(p, 0, SN_ENOMEM, "out of memory");
+        return;
+    }
+    for (int j = 0; j < m->n_layers; j++)
+        for (int k = 0; k < m->layers[j]->n_in; k++)
+            if (m->layers[j]->in[k] >= 0)
+                read[m->layers[j]->in[k]] = true;
+    for (int i = 0; i + 1 < m->n_layers && !p->rc; i++)
+        if (!read[i])
+            perr(p, p->secs[b->sec_of[i]].line, SN_EINVAL, "[%s] %s: no later layer reads its "
+                 "output (a path left out of a [concat] or [add] `from`?): it would run every "
+                 "step and learn nothing; add it to one, or remove it",
+                 p->secs[b->sec_of[i]].word, m->layers[i]->name);
+    free(read);
+}
+
 int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *net,
                        struct sn_model **model)
 {
@@ -1278,6 +1302,8 @@ int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *ne
                      last->word);
         }
     }
+    if (!p.rc)
+        check_all_read(&p, &b);
     free(b.sec_of);
     for (int i = 0; i < p.n_secs; i++)
         free(p.secs[i].kv);

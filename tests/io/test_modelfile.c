@@ -162,6 +162,13 @@ static void test_modelfile_graph_errors(void **state)
                  SN_ESHAPE, "bad.cfg:5:", "no earlier layer is named 'later'");
     expect_error(IMG "[dense]\nname = self\nunits = 4\nfrom = self\n", SN_ESHAPE, "bad.cfg:6:",
                  "no earlier layer is named 'self'");
+    /* a path left out of the concat that should join it: refused at its
+     * section (it ran every step, learnt nothing, and was exported) */
+    expect_error(IMG "[conv]\nname = a\nfilters = 2\nsize = 3\npad = 1\n[conv]\nname = b\n"
+                 "filters = 2\nsize = 5\npad = 2\nfrom = input\n[conv]\nname = c\nfilters = 2\n"
+                 "size = 1\nfrom = input\n[concat]\nfrom = a, c\n", SN_EINVAL, "bad.cfg:8:",
+                 "[conv] b: no later layer reads its output (a path left out of a [concat] or "
+                 "[add] `from`?)");
     expect_error(IMG "[add]\nfrom = input\n", SN_EINVAL, "bad.cfg:4:", "two or more");
     expect_error(IMG "[add]\n", SN_EINVAL, "bad.cfg:3:", "needs 'from'");
     expect_error(IMG "[dense]\nunits = 4\n[lstm]\nunits = 3\n", SN_ESHAPE, "bad.cfg:5:",
@@ -458,7 +465,9 @@ static void test_modelfile_whiten_and_freeze(void **state)
     struct sn_model *m = NULL;
     static const char text[] = "[net]\ninput = 3,8,8\n[conv]\nfilters = 24\nsize = 2\n"
         "init = whiten\nwhiten_images = 700\nwhiten_eps = 0.01\nfreeze = weight\n"
-        "[conv]\nfilters = 27\nsize = 3\nfrom = input\ninit = whiten\n[flatten]\n"
+        "[conv]\nfilters = 27\nsize = 3\nfrom = input\ninit = whiten\n"
+        "[flatten]\nname = f0\nfrom = conv0\n[flatten]\nname = f1\nfrom = conv1\n"
+        "[concat]\nfrom = f0, f1\n"
         "[dense]\nunits = 2\n";
     int rc = sn_modelfile_parse(text, "f.cfg", &net, &m);
     if (rc)
