@@ -33,6 +33,11 @@ trap 'rm -rf "$tmp"' EXIT
 . bench/load.sh
 
 [ -f "$DATA" ] || { echo "bench: $DATA is missing; run make data" >&2; exit 2; }
+# the PyTorch side, asked before minutes of other runs (make bench installs it)
+$PY -c 'import torch, h5py' 2> /dev/null || {
+    echo "bench: $PY cannot import torch and h5py, which the PyTorch runs need: apt-get install" \
+         "python3-torch python3-h5py (make bench does), or run make bench" >&2
+    exit 2; }
 # the train split only: the runs stop at --steps, no test evaluation to wait for
 h5copy -i "$DATA" -o "$tmp/train.h5" -s /train -d /train
 
