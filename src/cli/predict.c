@@ -235,7 +235,13 @@ static int image_open(const char *weights, const char *model, bool out, size_t n
     if (!rc)
         cli_warn_float_training(weights, &r->meta);
     const struct sn_shape *is = r->m ? &r->m->in_shape : NULL;
-    if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
+    if (!rc && is->ndim == 2)   /* a recurrent model of H steps of W features */
+        rc = sn_fail(SN_EINVAL, "%s: the model reads %dx%d input (steps x features), not images: "
+                     "predict from an .h5 dataset instead, or train the model with [net] input "
+                     "= 1,%d,%d, which reads a grey image of %dx%d (height x width) as the same "
+                     "steps", weights, (int)is->d[0], (int)is->d[1], (int)is->d[0], (int)is->d[1],
+                     (int)is->d[0], (int)is->d[1]);
+    else if (!rc && !(is->ndim == 3 && (is->d[0] == 1 || is->d[0] == 3)))
         rc = sn_fail(SN_EINVAL, "%s: the model reads %d-dimensional input, not images of 1 or 3 "
                      "channels: predict from an .h5 dataset instead", weights, is->ndim);
     if (!rc)   /* its mean/std count was checked by cli_load_weights */

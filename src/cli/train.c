@@ -233,6 +233,13 @@ static int check_flags(const struct train_flags *f)
         return sn_fail(SN_EUSAGE, "--resume auto needs --checkpoint-dir");
     if (f->override && !f->resume)
         return sn_fail(SN_EUSAGE, "--resume-override needs --resume");
+    struct stat st;
+    char newest[300];
+    if (f->resume && strcmp(f->resume, "auto") != 0 && stat(f->resume, &st) == 0 &&
+        S_ISDIR(st.st_mode) && sn_fs_newest_checkpoint(f->resume, NULL, newest, sizeof newest))
+        return sn_fail(SN_EUSAGE, "--resume %s is a folder: give one checkpoint in it (%s/%s), "
+                       "or --checkpoint-dir %s --resume auto to continue from its newest",
+                       f->resume, f->resume, newest, f->resume);   /* a checkpoint folder */
     return sn_trajectory_check_keys(f->override);
 }
 
