@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -366,6 +367,11 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
 
 int cli_gnuplot_check(const char *png)
 {
+    const char *base = strrchr(png, '/') ? strrchr(png, '/') + 1 : png;
+    const char *dot = strrchr(base, '.');
+    if (dot && dot != base && strcasecmp(dot, ".png") != 0)   /* c.jpg held a PNG */
+        return sn_fail(SN_EUSAGE, "%s: the picture is a PNG: name it .png (or with no "
+                       "extension)", png);
     const char *path = getenv("PATH");
     char dir[4096];
     for (const char *p = path ? path : "/usr/bin:/bin"; ; p++) {
