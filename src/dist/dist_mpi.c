@@ -22,6 +22,8 @@
  */
 #include "dist/dist.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <mpi.h>
 #include <sched.h>
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "core/number.h"
 #include "core/status.h"
@@ -335,29 +338,61 @@ static int shm_alloc_alone(struct shm_window *w, size_t n, size_t bytes, float *
     return SN_OK;
 }
 
-/* Room in /dev/shm, where MPI keeps a shared window, for comm's members'
- * parts of bytes each, agreed by them before the window is asked for:
- * Open MPI's failure inside MPI_Win_allocate_shared returns on one rank
- * and leaves the others in its broadcast (a 2-rank run under a
- * container's 64 MB /dev/shm hung in set-up, deaf to signals, until the
- * watchdog blamed "another rank").  A system without /dev/shm is let be. */
+/* Where Open MPI keeps a shared window's backing file (its osc sm
+ * component's MCA parameter, as mpirun --mca or the environment gives
+ * it; MPICH keeps its own in /dev/shm too). */
+static const char *shm_dir(void)
+{
+    const char *d = getenv("OMPI_MCA_osc_sm_backing_directory");
+    return d && d[0] == '/' ? d : "/dev/shm";
+}
+
+/* Whether a file of bytes can be made in dir (a name, its blocks, and
+ * removed again); the reason in why otherwise. */
+static bool shm_fits(const char *dir, double bytes, char *why, size_t len)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.scratchnet-room.%ld", dir, (long)getpid());
+    const int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int err = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)bytes);
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    struct statvfs fs;
+    const double free_mb = statvfs(dir, &fs) == 0 ? (double)fs.f_bavail * fs.f_frsize / 1e6 : 0;
+    if (err == ENOSPC && fd >= 0)
+        snprintf(why, len, "has %.0f MB free and the arena needs %.0f MB", free_mb, bytes / 1e6);
+    else if (err)
+        snprintf(why, len, "cannot hold it (%s%s)", strerror(err),
+                 err == ENOSPC ? ": no free inode, df -i" : "");
+    return err == 0 || err == EOPNOTSUPP || err == EINVAL;   /* no fallocate there: let be */
+}
+
+/* Room for comm's members' parts of bytes each where MPI keeps the shared
+ * window, tried on one rank of the host and agreed by all before the
+ * window is asked for: Open MPI's failure inside MPI_Win_allocate_shared
+ * returns on one rank and leaves the others in its broadcast (a 2-rank
+ * run under a container's 64 MB /dev/shm, or one with no inode left, hung
+ * in set-up, deaf to signals, until the watchdog blamed "another rank"). */
 static int shm_room(MPI_Comm comm, size_t bytes)
 {
-    int members = 1, ok, all = 1;
+    int members = 1, me = 0, ok = 1, all = 1;
     MPI_Comm_size(comm, &members);
-    struct statvfs fs;
+    MPI_Comm_rank(comm, &me);
     const double need = (double)members * ((double)bytes + 8192.0) + (1 << 20);
-    const double have = statvfs("/dev/shm", &fs) == 0
-                      ? (double)fs.f_bavail * (double)fs.f_frsize : need;
-    ok = have >= need;
+    char why[200] = "";
+    if (me == 0)
+        ok = shm_fits(shm_dir(), need, why, sizeof why);
     int err = MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
     if (err != MPI_SUCCESS)
         return mpi_fail(err, "agreeing on the room for the gradient arena");
     if (!all)
-        return sn_fail(SN_EDIST, "/dev/shm, where the %d ranks of this host share their "
-                       "gradient arena, has %.0f MB free and the arena needs %.0f MB: give it "
-                       "more room (a container's --shm-size), or run with --allreduce mpi, "
-                       "which sends messages instead", members, have / 1e6, need / 1e6);
+        return sn_fail(SN_EDIST, "%s, where the %d ranks of this host share their gradient "
+                       "arena, %s: give it more room (a container's --shm-size; Open MPI: "
+                       "--mca osc_sm_backing_directory DIR), or run with --allreduce mpi, which "
+                       "sends messages instead", shm_dir(), members,
+                       why[0] ? why : "has no room for it (rank 0 of this host says)");
     return SN_OK;
 }
 

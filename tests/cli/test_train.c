@@ -2126,6 +2126,18 @@ static void test_train_small_dev_shm(void **state)
         !strstr(err, "or run with --allreduce mpi, which sends messages instead"))
         fail_msg("exit %d: %s", rc, err);
     free(err);
+    /* the same where Open MPI is told to keep the window instead (a site's
+     * way round a small /dev/shm): the check looks there */
+    rc = sn_test_run("mkdir -p %s/bk && unshare --mount sh -c 'mount -t tmpfs -o size=8m tmpfs "
+                     "%s/bk && OMPI_MCA_osc_sm_backing_directory=%s/bk exec timeout 120 %s -np 2 "
+                     BIN " train --model %s --data %s --steps 2 --quiet --threads 1'",
+                     sn_test_tmpdir(), sn_test_tmpdir(), sn_test_tmpdir(), mpirun(),
+                     sn_test_path("wide8.cfg"), sn_test_path("blobs.h5"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "/bk, where the 2 ranks of this host share their gradient arena, "
+                                "has 8 MB free"))
+        fail_msg("backing directory: exit %d: %s", rc, err);
+    free(err);
 }
 
 /* big.h5: 1,100 zero images of 512x1024 bytes (550 MiB as stored, a few
