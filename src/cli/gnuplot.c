@@ -365,13 +365,26 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
  * matrix of 1,000 classes writes about 8 MB; a log's table 5 MB). */
 #define GNUPLOT_ROOM_BYTES (16.0 * 1048576.0)
 
+/* Whether the file name (its last part) has an extension other than .png. */
+static bool named_other(const char *name)
+{
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base && strcasecmp(dot, ".png") != 0;
+}
+
 int cli_gnuplot_check(const char *png)
 {
-    const char *base = strrchr(png, '/') ? strrchr(png, '/') + 1 : png;
-    const char *dot = strrchr(base, '.');
-    if (dot && dot != base && strcasecmp(dot, ".png") != 0)   /* c.jpg held a PNG */
+    char target[4096];
+    struct stat st;
+    if (named_other(png))   /* c.jpg held a PNG */
         return sn_fail(SN_EUSAGE, "%s: the picture is a PNG: name it .png (or with no "
                        "extension)", png);
+    /* a link is written through: its file's name counts (curves -> photo.jpg) */
+    if (sn_fs_output_target(png, target, sizeof target, &st) == SN_OK &&
+        strcmp(target, png) != 0 && named_other(target))
+        return sn_fail(SN_EUSAGE, "%s is a link to %s: the picture is a PNG: name a .png "
+                       "file (or one with no extension)", png, target);
     const char *path = getenv("PATH");
     char dir[4096];
     for (const char *p = path ? path : "/usr/bin:/bin"; ; p++) {
