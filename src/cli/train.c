@@ -537,6 +537,10 @@ static void warn_out_space(const struct train_flags *f, const struct run *r)
         cli_eprintf("scratchnet: warning: --out %s: the weights take at least %.3g MB and "
                     "%.3g MB are free there: the run would end without them; free some room "
                     "or name another folder\n", cli_line(f->out), size / 1e6, free_bytes / 1e6);
+    else if (fs.f_files > 0 && fs.f_favail == 0)   /* bytes, but no name for the file */
+        cli_eprintf("scratchnet: warning: --out %s: its folder's file system has no free inode "
+                    "(df -i): the run would end without its weights; free some or name another "
+                    "folder\n", cli_line(f->out));
 }
 
 /* What the trainer did to start, and the run's shape (rank 0). */

@@ -2101,6 +2101,16 @@ static void test_train_checkpoint_space(void **state)
         !strstr(err, " MB are free there: the run would end without them"))
         fail_msg("--out: exit %d: %s", rc, err);
     free(err);
+    /* room for the bytes, but no inode left for the file's name */
+    rc = sn_test_run("unshare --mount sh -c 'mount -t tmpfs -o size=8m,nr_inodes=4 tmpfs %s && "
+                     "i=0; while touch %s/f$i 2> /dev/null; do i=$((i + 1)); done; exec " BIN
+                     " train --model %s --data %s --steps 1 --quiet --threads 1 --out %s/w.h5'",
+                     sn_test_path("tiny"), sn_test_path("tiny"), sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"), sn_test_path("tiny"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "w.h5: its folder's file system has no free inode (df -i)"))
+        fail_msg("--out without an inode: exit %d: %s", rc, err);
+    free(err);
 }
 
 /* A /dev/shm without room for the ranks' shared gradient arena (a
