@@ -380,7 +380,9 @@ static int shm_room(MPI_Comm comm, size_t bytes)
     int members = 1, me = 0, ok = 1, all = 1;
     MPI_Comm_size(comm, &members);
     MPI_Comm_rank(comm, &me);
-    const double need = (double)members * ((double)bytes + 8192.0) + (1 << 20);
+    /* Open MPI 4.1 wants about 5% more free than it asks for (165.5 MB free
+     * was refused for 160.3 MB): 10% more here */
+    const double need = 1.1 * (double)members * ((double)bytes + 8192.0) + (1 << 20);
     char why[200] = "";
     if (me == 0)
         ok = shm_fits(shm_dir(), need, why, sizeof why);
