@@ -89,8 +89,13 @@ for a in "$@"; do
     case "$a" in --threads=*) given=${a#--threads=} ;; esac
     prev=$a
 done
-# mpirun keeps its session files in TMPDIR: one that is no folder it may
-# write in ends it with ORTE_ERROR_LOG lines that do not say so
+# mpirun keeps its session files in TMPDIR (else TEMP, else TMP, else
+# /tmp): the one it takes is the one checked here.  One that is no folder
+# it may write in ends it with ORTE_ERROR_LOG lines that do not say so
+if [ -z "${TMPDIR:-}" ] && [ -n "${TEMP:-${TMP:-}}" ]; then
+    TMPDIR=${TEMP:-$TMP}
+    export TMPDIR
+fi
 if [ -n "${TMPDIR:-}" ] && { [ ! -d "$TMPDIR" ] || [ ! -w "$TMPDIR" ]; }; then
     echo "launch/local.sh: TMPDIR=$TMPDIR is no folder this user may write in (mpirun keeps its session files there): set TMPDIR to one, or unset it" >&2
     exit 2

@@ -10,6 +10,8 @@
 # "/reltmp" and printed three errors, though the run went on).
 tmpdir_room() {
     local d abs kb files
+    # Open MPI takes TMPDIR, else TEMP, else TMP: the one it takes is checked
+    [ -n "${TMPDIR:-}" ] || [ -z "${TEMP:-${TMP:-}}" ] || export TMPDIR="${TEMP:-$TMP}"
     case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
     d=${TMPDIR:-/tmp}
     kb=$(df -Pk "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
