@@ -852,6 +852,10 @@ static bool probe_too_deep;     /* in the probe's child only */
  * and the check stops there rather than walk a file of empty groups. */
 #define PROBE_MAX_OBJECTS (20 * SN_MAX_LAYERS + 4096)
 #define PROBE_TOO_MANY 47
+/* A chunk the probe was about to read that does not unpack to its own
+ * size (check_chunk_at): refused before libhdf5 inflates it. */
+#define PROBE_BAD_CHUNK 48
+static bool probe_bad_chunk;    /* in the probe's child only */
 static long probe_objects;
 static bool probe_short_of_memory;   /* a read failed for want of memory (read_attr) */
 /* The memory the child may have needed at its peak: this program and its
@@ -970,7 +974,7 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     const char *arg = getenv(PROBE_ENV_ARG);
     in_probe_child = true;
     const int rc = try_open(PROBE_FD_PATH, arg ? arg : "");
-    _exit(probe_too_deep ? PROBE_TOO_DEEP
+    _exit(probe_bad_chunk ? PROBE_BAD_CHUNK : probe_too_deep ? PROBE_TOO_DEEP
           : probe_objects > PROBE_MAX_OBJECTS ? PROBE_TOO_MANY
           : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET
           : sn_peak_rss_mb() > PROBE_RSS_BUDGET_MB || probe_short_of_memory ? PROBE_TOO_LARGE
@@ -1284,6 +1288,10 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
         note_checked(path, &before);
         return SN_OK;
     }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_BAD_CHUNK)
+        return sn_fail(SN_EINVAL, "%s: the first or last chunk of one of its compressed arrays "
+                       "does not unpack to the chunk's own size: a decompression bomb, or a "
+                       "damaged file", path);
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_TOO_DEEP)
         return sn_fail(SN_EINVAL, "%s: it nests groups more than %d deep; scratchnet's files "
                        "nest 4 deep (a crafted file?)", path, PROBE_MAX_DEPTH);
@@ -1399,8 +1407,25 @@ static size_t inflate_cost(hid_t d)
 /* The first and last elements of a numeric dataset the file backs: the
  * chunk index or the contiguous address a read goes through, within the
  * probe's budget of inflated bytes (past it the probe stops and says so). */
+/* Whether the chunks holding the two points at (nd values each) unpack to
+ * their own size (or d is not chunked). */
+static bool points_unpack(struct sn_h5 *f, const char *name, hid_t d, int nd, const hsize_t *at)
+{
+    int cnd;
+    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+    struct chunk_count c;
+    if (!chunk_count_start(f, d, &cnd, dims, chunk, &c) || cnd != nd)
+        return true;
+    const bool ok = check_chunks_in(f, name, d, nd, at, at, chunk, &c) == SN_OK &&
+                    check_chunks_in(f, name, d, nd, at + nd, at + nd, chunk, &c) == SN_OK;
+    free(c.buf);
+    return ok;
+}
+
 static void touch_dataset(struct sn_h5 *f, const char *name, hid_t d)
 {
+    if (probe_bad_chunk)
+        return;
     if (probe_inflated > PROBE_INFLATE_BUDGET ||
         (probe_inflated += inflate_cost(d)) > PROBE_INFLATE_BUDGET)
         return;
@@ -1408,13 +1433,18 @@ static void touch_dataset(struct sn_h5 *f, const char *name, hid_t d)
     H5T_class_t c = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
     int nd = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
     hsize_t dims[H5S_MAX_RANK], at[2 * SN_H5_MAX_DIMS];   /* two points, packed */
-    if ((c == H5T_INTEGER || c == H5T_FLOAT) && nd >= 0 && nd <= SN_H5_MAX_DIMS &&
-        H5Sget_simple_extent_npoints(s) > 0 && check_backed(f, name, d) == SN_OK) {
+    const bool readable = (c == H5T_INTEGER || c == H5T_FLOAT) && nd >= 0 &&
+                          nd <= SN_H5_MAX_DIMS && H5Sget_simple_extent_npoints(s) > 0 &&
+                          check_backed(f, name, d) == SN_OK;
+    if (readable) {
         H5Sget_simple_extent_dims(s, dims, NULL);
         for (int i = 0; i < nd; i++) {
             at[i] = 0;
             at[nd + i] = dims[i] - 1;
         }
+        probe_bad_chunk = nd > 0 && !points_unpack(f, name, d, nd, at);
+    }
+    if (readable && !probe_bad_chunk) {
         double v[2];
         hsize_t two = nd ? 2 : 1;
         hid_t m = H5Screate_simple(1, &two, NULL);

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/interrupt.h"
 #include "core/status.h"
@@ -555,6 +556,41 @@ static void test_h5_probe_then_replaced(void **state)
     sn_h5_close(f);
 }
 
+/* A weights file's array whose last chunk is a stream of 4 MiB of zeros
+ * (its own 256 bytes): the probe's child counts the chunks of the two
+ * values it reads before libhdf5 inflates them, and refuses the file as a
+ * bomb (it inflated it, 1 GB per rank, and blamed memory). */
+static void test_h5_probe_counts_its_chunks(void **state)
+{
+    (void)state;
+    const char *p = sn_test_path("wbomb.h5");
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t d[2] = { 64, 8 }, c[2] = { 8, 8 }, last[2] = { 56, 0 };
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 2, c);
+    H5Pset_deflate(pl, 6);
+    hid_t sp = H5Screate_simple(2, d, NULL);
+    hid_t x = H5Dcreate2(f, "/w", H5T_NATIVE_FLOAT, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    float v[512] = { 0 };
+    assert_true(H5Dwrite(x, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    const uLong big = 4ul << 20;
+    uint8_t *zero = calloc(big, 1), *packed = malloc(compressBound(big));
+    uLongf len = compressBound(big);
+    assert_true(zero && packed);
+    assert_int_equal(compress2(packed, &len, zero, big, 9), Z_OK);
+    assert_true(H5Dwrite_chunk(x, H5P_DEFAULT, 0, last, len, packed) >= 0);
+    free(zero);
+    free(packed);
+    H5Dclose(x);
+    H5Sclose(sp);
+    H5Pclose(pl);
+    H5Fclose(f);
+    assert_int_equal(sn_h5_probe_all(p), SN_EINVAL);
+    if (!strstr(sn_errmsg(), "wbomb.h5: the first or last chunk of one of its compressed arrays "
+                             "does not unpack to the chunk's own size: a decompression bomb"))
+        fail_msg("%s", sn_errmsg());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_h5_write_stoppable),
         cmocka_unit_test(test_h5_probe_fresh_child),
         cmocka_unit_test(test_h5_probe_then_replaced),
+        cmocka_unit_test(test_h5_probe_counts_its_chunks),
         cmocka_unit_test(test_dataset_normalises_and_targets),
         cmocka_unit_test(test_dataset_check_labels),
         cmocka_unit_test(test_dataset_labels_changed_during_run),
