@@ -2045,6 +2045,57 @@ static void sigterm_rank1(const char *verb, const char *args, const char *w,
     free(err);
 }
 
+/* convert subset of a split larger than its memory budget (half of the
+ * address space here: 300 rows of 1 MiB, stored as one deflated chunk of
+ * zeros each, under a 1 GiB limit): refused before reading, not grown
+ * until the kernel ends it (14.9 GB resident from a 60 MB file).  Not
+ * under make sanitize, which runs without the limit. */
+static void test_subset_past_memory_budget(void **state)
+{
+    (void)state;
+    if (getenv("SN_SANITIZE"))
+        skip();
+    char path[1100];
+    snprintf(path, sizeof path, "%s/widesub.h5", fx);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t xd[2] = { 300, 1 << 20 }, chunk[2] = { 1, 1 << 20 }, yd = 300;
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 2, chunk);
+    H5Pset_deflate(pl, 1);
+    hid_t g = H5Gcreate2(f, "/train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sx = H5Screate_simple(2, xd, NULL), sy = H5Screate_simple(1, &yd, NULL);
+    hid_t dx = H5Dcreate2(f, "/train/x", H5T_NATIVE_UINT8, sx, H5P_DEFAULT, pl, H5P_DEFAULT);
+    hid_t dy = H5Dcreate2(f, "/train/y", H5T_NATIVE_INT32, sy, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    int32_t y[300];
+    for (int i = 0; i < 300; i++)
+        y[i] = i % 2;
+    assert_true(H5Dwrite(dy, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    uint8_t *zero = calloc(1 << 20, 1), *packed = malloc(compressBound(1 << 20));
+    uLongf len = compressBound(1 << 20);
+    assert_true(zero && packed);
+    assert_int_equal(compress2(packed, &len, zero, 1 << 20, 1), Z_OK);
+    for (hsize_t r = 0; r < 300; r++)
+        assert_true(H5Dwrite_chunk(dx, H5P_DEFAULT, 0, (hsize_t[2]){ r, 0 }, len, packed) >= 0);
+    free(zero);
+    free(packed);
+    H5Dclose(dx);
+    H5Dclose(dy);
+    H5Sclose(sx);
+    H5Sclose(sy);
+    H5Gclose(g);
+    H5Pclose(pl);
+    H5Fclose(f);
+    int rc = sn_test_run("cd %s && ulimit -v 1048576 && " BIN " convert subset widesub.h5 "
+                         "--classes 0 --per-class 1 -o widesub_out.h5", fx);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    if (rc != 2 || !strstr(err, "widesub.h5: convert subset holds its splits in memory (315 MB, "
+                                "and up to 315 MB more for the rows kept), more than the 537 MB"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+    remove(path);
+}
+
 /* SIGTERM to one rank of a 2-rank eval, 2 s into the slow evaluation: the
  * ranks agree on a stop after every batch, so the whole job ends (a rank
  * that went on alone ended 43 s after it), one line naming the signal.
@@ -2394,6 +2445,7 @@ int main(void)
         cmocka_unit_test(test_hostile_names_draw_safely),
         cmocka_unit_test(test_sigterm_during_load),
         cmocka_unit_test(test_sigterm_during_eval_and_predict),
+        cmocka_unit_test(test_subset_past_memory_budget),
         cmocka_unit_test(test_sigterm_one_rank_of_eval),
         cmocka_unit_test(test_sigterm_waiting_rank_of_predict),
         cmocka_unit_test(test_model_budget),
