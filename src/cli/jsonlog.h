@@ -45,8 +45,9 @@ int cli_log_replace_guard(const char *target, const char *tmp);
  * alone)) is left: NULL with errno EILSEQ, *cut its length (-1: over
  * 1 MiB, not read to its start); a record cut short that cannot be
  * removed (an append-only file) is left too: NULL with errno EPERM (or
- * EIO), *cut its length.  The file stays locked (flock) while it is open: NULL with errno EBUSY when
- * another process holds it, else NULL with errno set on failure. */
+ * EIO), *cut its length.  The file stays locked (flock) while it is
+ * open: NULL with errno EBUSY when another process holds it, else NULL
+ * with errno set on failure. */
 FILE *cli_log_open(const char *path, bool *created, long long *cut);
 
 /* Append e to f (from cli_log_open) as one line, written past stdio's

@@ -517,6 +517,13 @@ int sn_cmd_predict(int argc, char **argv)
                      "(see --help)");
     if (!rc && out && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
         rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 or .csv", out);
+    char target[4096];
+    struct stat st;
+    if (!rc && out && sn_fs_output_target(out, target, sizeof target, &st) == SN_OK &&
+        strcmp(target, out) != 0 && (st.st_mode == 0 || S_ISREG(st.st_mode)) &&
+        !ends_with(target, ends_with(out, ".h5") ? ".h5" : ".csv"))   /* others: check_files */
+        rc = sn_fail(SN_EUSAGE, "-o %s is a link to %s: the output must be a file whose name "
+                     "ends in %s", out, target, ends_with(out, ".h5") ? ".h5" : ".csv");
     if (!rc)
         rc = image_list(argc, argv, input, pos, n_pos, &images, &n);
     if (!rc)
