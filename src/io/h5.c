@@ -759,14 +759,21 @@ static int check_chunks(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel)
     int nd;
     hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK], lo[H5S_MAX_RANK] = { 0 }, hi[H5S_MAX_RANK];
     struct chunk_count c;
-    if ((!in_probe_child && streams_checked(f, path, false)) ||
-        !chunk_count_start(f, d, &nd, dims, chunk, &c))
+    if (!in_probe_child && streams_checked(f, path, false))
         return SN_OK;
-    for (int i = 0; i < nd; i++)
+    const bool countable = chunk_count_start(f, d, &nd, dims, chunk, &c);
+    for (int i = 0; countable && i < nd; i++)
         hi[i] = dims[i] - 1;
-    const bool part = in_probe_child && fsel != H5S_ALL && H5Sget_select_bounds(fsel, lo, hi) >= 0;
-    if (!part && (in_probe_child || chunk_count(nd, dims, chunk) > COUNT_MAX_CHUNKS))
+    const bool part = countable && in_probe_child && fsel != H5S_ALL &&
+                      H5Sget_select_bounds(fsel, lo, hi) >= 0;
+    /* nothing to count here (not chunked, too many chunks): remembered
+     * too, so that a read by rows does not ask again every batch */
+    if (!part &&
+        (!countable || in_probe_child || chunk_count(nd, dims, chunk) > COUNT_MAX_CHUNKS)) {
+        if (!in_probe_child)
+            streams_checked(f, path, true);
         return SN_OK;
+    }
     const int rc = check_chunks_in(f, path, d, nd, lo, hi, chunk, &c);
     free(c.buf);
     if (!rc && !in_probe_child)
