@@ -48,9 +48,26 @@ struct rows_dset {
     hid_t id;
 };
 
-/* The datasets of one file whose chunks are remembered as counted: a
- * read by rows asks before every piece, and a ring keeps the latest. */
-#define STREAMS_MAX 16
+/* The chunks counted at most: libhdf5 1.10 looks each up in 0.4 ms
+ * (H5Dget_chunk_info_by_coord; H5Dchunk_iter came in 1.12), so 78,400
+ * one-value chunks took 35 s.  A dataset of more is read unchecked. */
+#define COUNT_MAX_CHUNKS 4096
+
+/* What was counted of a dataset's chunks, by rows of chunks (band b: the
+ * chunks that hold rows b x chunk[0] to (b + 1) x chunk[0] - 1), each band
+ * when a read first touches it: a run of one step reads a batch, not the
+ * whole dataset (counting all of a 60 MB file that inflates to 17.5 GB
+ * took 28 s before the first step), and a whole epoch counts each chunk
+ * once, as libhdf5 inflates it anyway.  whole: nothing left to count (all
+ * counted, not chunked, or too many chunks to count).  A read by rows asks
+ * before every piece; a ring keeps the latest COUNTED_MAX datasets. */
+#define COUNTED_MAX 16
+struct counted {
+    char path[256];
+    bool whole;
+    long left;   /* bands not counted yet; -1 before the first count */
+    uint64_t band[COUNT_MAX_CHUNKS / 64];
+};
 
 struct sn_h5 {
     hid_t id;
@@ -63,8 +80,10 @@ struct sn_h5 {
     struct rows_dset open[ROWS_OPEN_MAX];
     char looked_up[256];     /* the last path lookup resolved in a read-only file */
     int look_result;
-    char streams[STREAMS_MAX][256];   /* datasets whose chunks were counted, a ring */
-    int n_streams, next_stream;
+    struct counted counted[COUNTED_MAX];   /* a ring */
+    int n_counted, next_counted;
+    unsigned char *count_buf;   /* a stored chunk and the inflate window */
+    size_t count_cap;
 };
 
 static bool in_probe_child;   /* this process is the HDF5 probe's child */
@@ -372,6 +391,7 @@ int sn_h5_close(struct sn_h5 *f)
         rc = sn_fail(SN_EIO, "%s: closing failed (%s)", f->path, sn_fs_write_why(errno));
     if (f->fd >= 0)
         close(f->fd);
+    free(f->count_buf);
     free(f);
     return rc;
 }
@@ -546,20 +566,22 @@ static size_t chunk_span(hid_t d, size_t *rows_per_chunk)
     return n;
 }
 
-/* Whether path's chunks were counted in f already (every read asks);
- * mark: say now that they were. */
-static bool streams_checked(struct sn_h5 *f, const char *path, bool mark)
+/* What was counted of path's chunks in f, a new entry the first time
+ * (the ring's oldest replaced); NULL for a path too long to remember. */
+static struct counted *counted_of(struct sn_h5 *f, const char *path)
 {
-    for (int i = 0; i < f->n_streams; i++)
-        if (strcmp(f->streams[i], path) == 0)
-            return true;
-    if (!mark || strlen(path) >= sizeof f->streams[0])
-        return false;
-    snprintf(f->streams[f->next_stream], sizeof f->streams[0], "%s", path);
-    f->next_stream = (f->next_stream + 1) % STREAMS_MAX;
-    if (f->n_streams < STREAMS_MAX)
-        f->n_streams++;
-    return false;
+    for (int i = 0; i < f->n_counted; i++)
+        if (strcmp(f->counted[i].path, path) == 0)
+            return &f->counted[i];
+    if (strlen(path) >= sizeof f->counted[0].path)
+        return NULL;
+    struct counted *m = &f->counted[f->next_counted];
+    *m = (struct counted){ .left = -1 };
+    snprintf(m->path, sizeof m->path, "%s", path);
+    f->next_counted = (f->next_counted + 1) % COUNTED_MAX;
+    if (f->n_counted < COUNTED_MAX)
+        f->n_counted++;
+    return m;
 }
 
 static bool zlib_header(const unsigned char *b)
@@ -652,11 +674,6 @@ static size_t unpacked_size(int fd, haddr_t addr, haddr_t base, size_t size, uns
     return got >= inside ? got - inside : 0;
 }
 
-/* The chunks counted at most: libhdf5 1.10 looks each up in 0.4 ms
- * (H5Dget_chunk_info_by_coord; H5Dchunk_iter came in 1.12), so 78,400
- * one-value chunks took 35 s.  A dataset of more is read unchecked. */
-#define COUNT_MAX_CHUNKS 4096
-
 static double chunk_count(int nd, const hsize_t *dims, const hsize_t *chunk)
 {
     double n = 1.0;
@@ -677,20 +694,26 @@ struct chunk_count {
     size_t cap;
 };
 
+/* A chunked dataset's extent and chunk. */
+struct chunk_shape {
+    int nd;
+    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+};
+
 /* false when the chunks cannot be counted here (no descriptor, not
  * chunked, a chunk of no size) */
-static bool chunk_count_start(struct sn_h5 *f, hid_t d, int *nd, hsize_t *dims, hsize_t *chunk,
+static bool chunk_count_start(struct sn_h5 *f, hid_t d, struct chunk_shape *sh,
                               struct chunk_count *c)
 {
     *c = (struct chunk_count){ .fd = vfd_of(f) };
     hid_t pl = H5Dget_create_plist(d), s = H5Dget_space(d), t = H5Dget_type(d);
     const bool chunked = pl >= 0 && H5Pget_layout(pl) == H5D_CHUNKED;
-    *nd = chunked && s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+    const int nd = sh->nd = chunked && s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
     c->nominal = t >= 0 ? H5Tget_size(t) : 0;
-    const bool ok = c->fd >= 0 && *nd >= 1 && H5Pget_chunk(pl, H5S_MAX_RANK, chunk) == *nd &&
-                    H5Sget_simple_extent_dims(s, dims, NULL) == *nd;
-    for (int i = 0; ok && i < *nd; i++)
-        c->nominal *= (size_t)chunk[i];   /* at most SN_H5_MAX_CHUNK_BYTES: check_backed */
+    const bool ok = c->fd >= 0 && nd >= 1 && H5Pget_chunk(pl, H5S_MAX_RANK, sh->chunk) == nd &&
+                    H5Sget_simple_extent_dims(s, sh->dims, NULL) == nd;
+    for (int i = 0; ok && i < nd; i++)
+        c->nominal *= (size_t)sh->chunk[i];   /* at most SN_H5_MAX_CHUNK_BYTES: check_backed */
     if (ok)
         pipeline_of(pl, &c->p);
     const hid_t fcpl = H5Fget_create_plist(f->id);
@@ -749,35 +772,85 @@ static int check_chunks_in(struct sn_h5 *f, const char *path, hid_t d, int nd,
     return rc;
 }
 
+/* The bands from row lo to row hi that m has not counted yet, counted. */
+static int count_bands(struct sn_h5 *f, const char *path, hid_t d, const struct chunk_shape *sh,
+                       hsize_t lo, hsize_t hi, struct counted *m, struct chunk_count *c)
+{
+    hsize_t from[H5S_MAX_RANK] = { 0 }, to[H5S_MAX_RANK];
+    int rc = SN_OK;
+    for (hsize_t b = lo / sh->chunk[0]; !rc && b <= hi / sh->chunk[0]; b++) {
+        if (m->band[b / 64] & (UINT64_C(1) << (b % 64)))
+            continue;
+        for (int i = 1; i < sh->nd; i++)
+            to[i] = sh->dims[i] - 1;
+        from[0] = b * sh->chunk[0];
+        to[0] = from[0] + sh->chunk[0] - 1 < sh->dims[0] ? from[0] + sh->chunk[0] - 1
+                                                         : sh->dims[0] - 1;
+        rc = check_chunks_in(f, path, d, sh->nd, from, to, sh->chunk, c);
+        if (!rc) {
+            m->band[b / 64] |= UINT64_C(1) << (b % 64);
+            m->whole = --m->left == 0;
+        }
+    }
+    return rc;
+}
+
+/* The bands the rows of fsel touch (a hyperslab selection: its blocks,
+ * a few at a time; any other: every row), counted. */
+static int count_selection(struct sn_h5 *f, const char *path, hid_t d,
+                           const struct chunk_shape *sh, hid_t fsel, struct counted *m,
+                           struct chunk_count *c)
+{
+    if (fsel == H5S_ALL || H5Sget_select_type(fsel) != H5S_SEL_HYPERSLABS)
+        return count_bands(f, path, d, sh, 0, sh->dims[0] - 1, m, c);
+    enum { BLOCKS = 32 };
+    hsize_t corners[BLOCKS * 2 * H5S_MAX_RANK];
+    const hssize_t n = H5Sget_select_hyper_nblocks(fsel);
+    int rc = n < 0 ? count_bands(f, path, d, sh, 0, sh->dims[0] - 1, m, c) : SN_OK;
+    for (hssize_t at = 0; !rc && at < n; at += BLOCKS) {
+        const hsize_t k = n - at < BLOCKS ? (hsize_t)(n - at) : BLOCKS;
+        if (H5Sget_select_hyper_blocklist(fsel, (hsize_t)at, k, corners) < 0)
+            return count_bands(f, path, d, sh, 0, sh->dims[0] - 1, m, c);
+        for (hsize_t j = 0; !rc && j < k; j++)   /* block j: its first corner, then its last */
+            rc = count_bands(f, path, d, sh, corners[j * 2 * sh->nd],
+                             corners[(j * 2 + 1) * sh->nd], m, c);
+    }
+    return rc;
+}
+
 /* The chunks libhdf5 is about to inflate to read the selection fsel of d
- * (H5S_ALL: all of it), counted first: every chunk of a dataset of at
- * most COUNT_MAX_CHUNKS, once per open file; in the probe's child, which
- * reads a split's last row under its own limits, the chunks that row
- * touches. */
+ * (H5S_ALL: all of it), counted first: those of the rows of chunks it
+ * touches that no earlier read of this open file counted, in a dataset of
+ * at most COUNT_MAX_CHUNKS.  The probe's child, which reads a split's last
+ * row under its own limits, counts the rows it reads each time, and
+ * nothing for a whole dataset (its address-space limit stops that). */
 static int check_chunks(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel)
 {
-    int nd;
-    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK], lo[H5S_MAX_RANK] = { 0 }, hi[H5S_MAX_RANK];
-    struct chunk_count c;
-    if (!in_probe_child && streams_checked(f, path, false))
+    struct counted scratch = { .left = -1 };
+    struct counted *m = in_probe_child ? &scratch : counted_of(f, path);
+    if (!m)
+        m = &scratch;
+    if (m->whole || (in_probe_child && fsel == H5S_ALL))
         return SN_OK;
-    const bool countable = chunk_count_start(f, d, &nd, dims, chunk, &c);
-    for (int i = 0; countable && i < nd; i++)
-        hi[i] = dims[i] - 1;
-    const bool part = countable && in_probe_child && fsel != H5S_ALL &&
-                      H5Sget_select_bounds(fsel, lo, hi) >= 0;
-    /* nothing to count here (not chunked, too many chunks): remembered
-     * too, so that a read by rows does not ask again every batch */
-    if (!part &&
-        (!countable || in_probe_child || chunk_count(nd, dims, chunk) > COUNT_MAX_CHUNKS)) {
-        if (!in_probe_child)
-            streams_checked(f, path, true);
+    struct chunk_shape sh;
+    struct chunk_count c;
+    if (!chunk_count_start(f, d, &sh, &c) || chunk_count(sh.nd, sh.dims, sh.chunk) < 1.0 ||
+        chunk_count(sh.nd, sh.dims, sh.chunk) > COUNT_MAX_CHUNKS) {
+        m->whole = true;   /* nothing to count: not asked again every batch */
         return SN_OK;
     }
-    const int rc = check_chunks_in(f, path, d, nd, lo, hi, chunk, &c);
-    free(c.buf);
-    if (!rc && !in_probe_child)
-        streams_checked(f, path, true);
+    if (m->left < 0)
+        m->left = (long)((sh.dims[0] + sh.chunk[0] - 1) / sh.chunk[0]);
+    c.buf = f->count_buf;
+    c.cap = f->count_cap;
+    const int rc = count_selection(f, path, d, &sh, fsel, m, &c);
+    f->count_buf = c.buf;
+    f->count_cap = c.cap;
+    if (m->whole) {   /* the buffer is not needed again for this dataset */
+        free(f->count_buf);
+        f->count_buf = NULL;
+        f->count_cap = 0;
+    }
     return rc;
 }
 
@@ -1418,13 +1491,12 @@ static size_t inflate_cost(hid_t d)
  * their own size (or d is not chunked). */
 static bool points_unpack(struct sn_h5 *f, const char *name, hid_t d, int nd, const hsize_t *at)
 {
-    int cnd;
-    hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
+    struct chunk_shape sh;
     struct chunk_count c;
-    if (!chunk_count_start(f, d, &cnd, dims, chunk, &c) || cnd != nd)
+    if (!chunk_count_start(f, d, &sh, &c) || sh.nd != nd)
         return true;
-    const bool ok = check_chunks_in(f, name, d, nd, at, at, chunk, &c) == SN_OK &&
-                    check_chunks_in(f, name, d, nd, at + nd, at + nd, chunk, &c) == SN_OK;
+    const bool ok = check_chunks_in(f, name, d, nd, at, at, sh.chunk, &c) == SN_OK &&
+                    check_chunks_in(f, name, d, nd, at + nd, at + nd, sh.chunk, &c) == SN_OK;
     free(c.buf);
     return ok;
 }

@@ -556,14 +556,10 @@ static void test_h5_probe_then_replaced(void **state)
     sn_h5_close(f);
 }
 
-/* A weights file's array whose last chunk is a stream of 4 MiB of zeros
- * (its own 256 bytes): the probe's child counts the chunks of the two
- * values it reads before libhdf5 inflates them, and refuses the file as a
- * bomb (it inflated it, 1 GB per rank, and blamed memory). */
-static void test_h5_probe_counts_its_chunks(void **state)
+/* A 64 x 8 array of floats in chunks of 8 x 8, deflated, whose last
+ * chunk is a stream of 4 MiB of zeros (its own 256 bytes). */
+static void write_last_chunk_bomb(const char *p)
 {
-    (void)state;
-    const char *p = sn_test_path("wbomb.h5");
     hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hsize_t d[2] = { 64, 8 }, c[2] = { 8, 8 }, last[2] = { 56, 0 };
     hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
@@ -585,10 +581,45 @@ static void test_h5_probe_counts_its_chunks(void **state)
     H5Sclose(sp);
     H5Pclose(pl);
     H5Fclose(f);
+}
+
+/* The weights file above: the probe's child counts the chunks of the two
+ * values it reads before libhdf5 inflates them, and refuses the file as a
+ * bomb (it inflated it, 1 GB per rank, and blamed memory). */
+static void test_h5_probe_counts_its_chunks(void **state)
+{
+    (void)state;
+    const char *p = sn_test_path("wbomb.h5");
+    write_last_chunk_bomb(p);
     assert_int_equal(sn_h5_probe_all(p), SN_EINVAL);
     if (!strstr(sn_errmsg(), "wbomb.h5: the first or last chunk of one of its compressed arrays "
                              "does not unpack to the chunk's own size: a decompression bomb"))
         fail_msg("%s", sn_errmsg());
+}
+
+/* A read counts the chunks of the rows it reads, each once: rows far from
+ * the bomb read (counting every chunk at the first read of one row cost a
+ * 60 MB file 28 s before its first step), the bomb's rows are refused
+ * before libhdf5 inflates them, whenever they are read. */
+static void test_h5_counts_the_chunks_it_reads(void **state)
+{
+    (void)state;
+    const char *p = sn_test_path("rbomb.h5");
+    write_last_chunk_bomb(p);
+    struct sn_h5 *f = NULL;
+    float rows[64 * 8];
+    assert_int_equal(sn_h5_open(p, &f), SN_OK);
+    for (int again = 0; again < 2; again++) {
+        assert_int_equal(sn_h5_read_block(f, "/w", 0, 16, 8, SN_H5_F32, rows), SN_OK);
+        assert_int_equal(sn_h5_read_block(f, "/w", 40, 16, 8, SN_H5_F32, rows), SN_OK);
+        const int32_t pick[3] = { 3, 30, 57 };
+        assert_int_equal(sn_h5_read_rows(f, "/w", pick, 3, 8, SN_H5_F32, rows), SN_EINVAL);
+        if (!strstr(sn_errmsg(), "/w has a compressed chunk") ||
+            !strstr(sn_errmsg(), "inflates past the chunk's own 256 bytes"))
+            fail_msg("%s", sn_errmsg());
+        assert_int_equal(sn_h5_read_block(f, "/w", 0, 64, 8, SN_H5_F32, rows), SN_EINVAL);
+    }
+    sn_h5_close(f);
 }
 
 int main(void)
@@ -599,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_h5_probe_fresh_child),
         cmocka_unit_test(test_h5_probe_then_replaced),
         cmocka_unit_test(test_h5_probe_counts_its_chunks),
+        cmocka_unit_test(test_h5_counts_the_chunks_it_reads),
         cmocka_unit_test(test_dataset_normalises_and_targets),
         cmocka_unit_test(test_dataset_check_labels),
         cmocka_unit_test(test_dataset_labels_changed_during_run),
