@@ -1,7 +1,8 @@
 /* convert: other formats into the HDF5 dataset layout.
  *
  *   convert idx --images F --labels F [--test-images F --test-labels F] -o D.h5
- *   convert folder DIR [--test DIR] [--size HxW] -o D.h5  (DIR/<class>/<image>.png|.jpg|.jpeg)
+ *   convert folder DIR [--test DIR] [--size HxW] [--grey] -o D.h5
+ *                                                  (DIR/<class>/<image>.png|.jpg|.jpeg)
  *   convert subset D.h5 --classes LIST [--per-class N] [--test-per-class N] -o OUT.h5
  * write /train/x uint8 (N, C, H, W) with attribute scale = 1/255, /train/y
  * int32 (N), the same under /test, and root attributes classes and source.
@@ -38,7 +39,7 @@
     "scratchnet convert idx --images F --labels F [--test-images F --test-labels F]\n"      \
     "                              [--classes a,b,...] [--source TEXT] -o D.h5\n"
 #define FOLDER_SYN                                                                           \
-    "scratchnet convert folder DIR [--test DIR] [--size HxW] [--source TEXT]\n"             \
+    "scratchnet convert folder DIR [--test DIR] [--size HxW] [--grey] [--source TEXT]\n"    \
     "                                  [--max-pixels N] -o D.h5\n"
 #define CIFAR_SYN "scratchnet convert cifar10 DIR [--source TEXT] -o D.h5\n"
 #define SUBSET_SYN                                                                           \
@@ -50,6 +51,8 @@
     "          images one size;\n"                                                          \
     "          --size HxW fits every image to H x W pixels with predict's resampling (area\n" \
     "          averaging down, bilinear up), in colour if any image is colour\n"            \
+    "          --grey reads every image as grey (the luma of a colour one), as a\n"        \
+    "          network trained on grey images (Fashion-MNIST) takes them\n"                \
     "          an image of more than --max-pixels pixels (default 67108864) is refused,\n"  \
     "          and so is a --size of more\n"
 #define CIFAR_DOC                                                                            \
@@ -794,33 +797,71 @@ static int parse_size(const char *text, int *h, int *w)
     return SN_OK;
 }
 
+/* What convert folder wrote: the counts, what it changed and skipped, and
+ * warnings for images it did not read and a set of one class. */
+static void say_written(const char *out, const char *dir, const char *test,
+                        const struct sn_folder *tr, const struct sn_folder *te)
+{
+    cli_printf("wrote %s: %zu training image%s", cli_line(out), tr->n, cli_s((long long)tr->n));
+    if (test)
+        cli_printf(", %zu test image%s", te->n, cli_s((long long)te->n));
+    cli_printf(" of %dx%dx%d, %d class%s", tr->C, tr->H, tr->W, tr->n_classes,
+               tr->n_classes == 1 ? "" : "es");
+    size_t skipped = tr->skipped + te->skipped, resized = tr->resized + te->resized,
+           recoloured = tr->recoloured + te->recoloured, nested = tr->nested + te->nested;
+    if (resized)
+        cli_printf("; %zu image%s resized to %dx%d", resized, cli_s((long long)resized), tr->H,
+                   tr->W);
+    if (recoloured)
+        cli_printf("; %zu image%s converted to %s", recoloured, cli_s((long long)recoloured),
+                   tr->C == 1 ? "grey" : "colour");
+    if (skipped)
+        cli_printf(" (%zu %s that %s not a .png/.jpg image skipped, the first: %s)", skipped,
+                   skipped == 1 ? "entry" : "entries", skipped == 1 ? "is" : "are",
+                   cli_line(tr->skipped ? tr->first_skipped : te->first_skipped));
+    cli_printf("\n");
+    if (nested)
+        cli_eprintf("scratchnet: warning: %zu image%s in sub-folders of class folders not read "
+                    "(the first folder: %s/): only DIR/<class>/<image> is read; move them up "
+                    "into their class folder\n", nested, cli_s((long long)nested),
+                    cli_line(tr->nested ? tr->first_nested : te->first_nested));
+    if (tr->n_classes == 1)
+        cli_eprintf("scratchnet: warning: %s holds one class folder: a classifier learns nothing "
+                    "from one class (give a folder for each class)\n", cli_line(dir));
+}
+
 static int convert_images(int argc, char **argv)
 {
     const char *test = NULL, *out = NULL, *source = NULL, *size = NULL, *dir[1];
     long max_pixels = (long)SN_IMAGE_MAX_PIXELS;
-    int n_pos = 0, fit_h = 0, fit_w = 0;
+    int n_pos = 0;
+    bool grey = false;
+    struct sn_folder_fit fit = { 0, 0, 0 };
     struct cli_opt opts[] = {
         CLI_STR("test", &test),
         CLI_STR("o", &out),
         CLI_STR("source", &source),
         CLI_STR("size", &size),
         CLI_INT("max-pixels", &max_pixels, 1, 1L << 28),
+        CLI_FLAG("grey", &grey),
     };
     bool cifar = strcmp(argv[2], "cifar10") == 0;
-    int rc = cli_parse(argc, argv, 3, opts, 5, dir, 1, &n_pos);
+    int rc = cli_parse(argc, argv, 3, opts, 6, dir, 1, &n_pos);
     if (rc == CLI_HELP)
         return cli_usage(cifar ? usage_cifar : usage_folder);
     sn_image_set_max_pixels((size_t)max_pixels);
     if (!rc && cifar && test)
         rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --test: test_batch.bin is in DIR");
-    if (!rc && cifar && size)
-        rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --size: its images are all 32x32");
+    if (!rc && cifar && (size || grey))
+        rc = sn_fail(SN_EUSAGE, "convert cifar10 takes no --%s: its images are all 32x32, in "
+                     "colour", size ? "size" : "grey");
     if (!rc && size)
-        rc = parse_size(size, &fit_h, &fit_w);
-    if (!rc && size && (long)fit_h * fit_w > max_pixels)   /* what it makes, as what it reads */
+        rc = parse_size(size, &fit.H, &fit.W);
+    if (!rc && size && (long)fit.H * fit.W > max_pixels)   /* what it makes, as what it reads */
         rc = sn_fail(SN_EUSAGE, "--size %dx%d makes images of %ld pixels, more than --max-pixels "
-                     "%ld (raise it to allow them)", fit_h, fit_w, (long)fit_h * fit_w,
+                     "%ld (raise it to allow them)", fit.H, fit.W, (long)fit.H * fit.W,
                      max_pixels);
+    fit.C = grey ? 1 : 0;
     if (!rc)
         rc = check_source(source);
     if (!rc && (n_pos != 1 || !out))
@@ -846,38 +887,16 @@ static int convert_images(int argc, char **argv)
                 rc = sn_check_class_names(meta, "the file", tr.classes, (size_t)tr.n_classes,
                                           0, 0);
         } else {
-            rc = sn_folder_read_sized(dir[0], NULL, fit_h, fit_w, &tr);
+            rc = sn_folder_read_sized(dir[0], NULL, &fit, &tr);
             if (!rc && test)
-                rc = sn_folder_read_sized(test, &tr, fit_h, fit_w, &te);
+                rc = sn_folder_read_sized(test, &tr, &fit, &te);
         }
         if (!rc) {
             struct folder_job j = { &tr, test ? &te : NULL, source ? source : dir[0] };
             rc = stopped_writing(sn_h5_write_atomic(out, fill_folder, &j), out);
         }
         if (!rc) {
-            cli_printf("wrote %s: %zu training image%s", cli_line(out), tr.n,
-                       cli_s((long long)tr.n));
-            if (test)
-                cli_printf(", %zu test image%s", te.n, cli_s((long long)te.n));
-            cli_printf(" of %dx%dx%d, %d class%s", tr.C, tr.H, tr.W, tr.n_classes,
-                       tr.n_classes == 1 ? "" : "es");
-            size_t skipped = tr.skipped + te.skipped, resized = tr.resized + te.resized,
-                   recoloured = tr.recoloured + te.recoloured;
-            if (resized)
-                cli_printf("; %zu image%s resized to %dx%d", resized, cli_s((long long)resized),
-                           tr.H, tr.W);
-            if (recoloured)
-                cli_printf("; %zu image%s converted to %s", recoloured,
-                           cli_s((long long)recoloured),
-                           tr.C == 1 ? "grey" : "colour");
-            if (skipped)
-                cli_printf(" (%zu %s that %s not a .png/.jpg image skipped)", skipped,
-                           skipped == 1 ? "entry" : "entries", skipped == 1 ? "is" : "are");
-            cli_printf("\n");
-            if (tr.n_classes == 1)
-                cli_eprintf("scratchnet: warning: %s holds one class folder: a classifier "
-                            "learns nothing from one class (give a folder for each class)\n",
-                            cli_line(dir[0]));
+            say_written(out, dir[0], test, &tr, &te);
             sn_folder_free(&tr);
         }
         sn_folder_free(&te);

@@ -129,29 +129,33 @@ struct room {
     size_t cap, expect;
 };
 
-/* Append img (read from path, class c) to out, fitted to fit_h x fit_w
- * when they are > 0; the first image sets out's shape, and with fitting
- * the set is colour as soon as one image is (test images follow like's). */
-static int add_image(struct sn_folder *out, const struct sn_folder *like, int fit_h, int fit_w,
-                     const struct sn_image *img, const char *path, int c, struct room *room)
+/* Append img (read from path, class c) to out, fitted to fit's size and
+ * channels where they are > 0; the first image sets out's shape, and with
+ * a size (no channels given) the set is colour as soon as one image is
+ * (test images follow like's). */
+static int add_image(struct sn_folder *out, const struct sn_folder *like,
+                     const struct sn_folder_fit *fit, const struct sn_image *img, const char *path,
+                     int c, struct room *room)
 {
-    const bool fit = fit_h > 0 && fit_w > 0;
+    const bool sized = fit->H > 0 && fit->W > 0;
     if (out->n == 0) {
-        out->C = like && fit ? like->C : img->channels;
-        out->H = fit ? fit_h : img->height;
-        out->W = fit ? fit_w : img->width;
+        out->C = fit->C ? fit->C : like && sized ? like->C : img->channels;
+        out->H = sized ? fit->H : img->height;
+        out->W = sized ? fit->W : img->width;
         if (like && (out->C != like->C || out->H != like->H || out->W != like->W))
             return sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the training images are %dx%dx%d%s",
                            path, out->C, out->H, out->W, like->C, like->H, like->W,
-                           fit ? "" : " (--size HxW fits every image to one size)");
-    } else if (!fit && (img->channels != out->C || img->height != out->H || img->width != out->W)) {
+                           sized ? "" : " (--size HxW fits every image to one size)");
+    } else if (!sized && ((!fit->C && img->channels != out->C) || img->height != out->H ||
+                          img->width != out->W)) {
         return sn_fail(SN_EINVAL, "%s: %dx%dx%d%s, but the first image is %dx%dx%d (--size HxW "
                        "fits every image to one size%s)", path, img->channels, img->height,
                        img->width, img->palette ? " (a palette PNG: read as colour)" : "",
                        out->C, out->H, out->W,
-                       img->channels != out->C ? ", in colour when any image is colour" : "");
+                       img->channels != out->C ? ", in colour when any image is colour; --grey "
+                                                 "reads every image as grey" : "");
     }
-    if (fit && !like && out->C == 1 && img->channels == 3 && out->n > 0) {
+    if (sized && !like && !fit->C && out->C == 1 && img->channels == 3 && out->n > 0) {
         int rc = widen_to_colour(out, room->cap, path);
         if (rc)
             return rc;
@@ -188,7 +192,7 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like, int fi
                            out->C, out->H, out->W, (double)bytes / 1048576.0, out->n);
         room->cap = ncap;
     }
-    if (fit) {
+    if (sized || fit->C) {
         out->resized += img->height != out->H || img->width != out->W;
         out->recoloured += img->channels != out->C;
         sn_image_fit(img, out->C, out->H, out->W, out->x + out->n * row);
@@ -444,11 +448,48 @@ static int check_sized(const char *dir, size_t n, int C, int fit_h, int fit_w)
     return SN_OK;
 }
 
-/* A class folder sub of dir without images.  One that holds folders is
- * likely a split (DIR/train/<class>/), DIR the folder that holds the
- * splits: that is said, not "remove it" about a test set. */
-static int no_images(const char *dir, const char *sub, bool test)
+/* The images in the sub-folders of the class folder sub (only
+ * DIR/<class>/<image> is read): counted into out->nested, the first such
+ * folder named, so that a class that lost its images to a folder one
+ * level down is said (a class of 70 images read as 1); a sub-folder
+ * without images is a skipped entry.  The count of images found, or 0. */
+static size_t look_below(const char *sub, struct sn_folder *out)
 {
+    char **dirs = NULL;
+    size_t n_dirs = 0, found = 0;
+    if (list_dir(sub, true, &dirs, &n_dirs, NULL) != SN_OK)
+        return 0;
+    for (size_t i = 0; i < n_dirs; i++) {
+        char path[4096], **files = NULL;
+        size_t n = 0, images = 0;
+        if (sn_fs_join(path, sizeof path, sub, dirs[i]) == SN_OK &&
+            list_dir(path, false, &files, &n, NULL) == SN_OK) {
+            for (size_t k = 0; k < n; k++)
+                images += is_image_name(files[k]);
+            free_names(files, n);
+        }
+        char *first = images ? out->first_nested : out->first_skipped;
+        if (!first[0])
+            snprintf(first, sizeof out->first_nested, "%s", path);
+        out->nested += images;
+        out->skipped += images == 0;
+        found += images;
+    }
+    free_names(dirs, n_dirs);
+    return found;
+}
+
+/* A class folder sub of dir without images.  One whose sub-folders hold
+ * images (nested) has them one level too deep; one that holds folders of
+ * folders is likely a split (DIR/train/<class>/), DIR the folder that
+ * holds the splits: that is said, not "remove it" about a test set. */
+static int no_images(const char *dir, const char *sub, bool test, size_t nested,
+                     const struct sn_folder *out)
+{
+    if (nested)
+        return sn_fail(SN_EINVAL, "%s: holds no images, but its sub-folders hold %zu (the first: "
+                       "%s/): only DIR/<class>/<image> is read: move them up into %s/", sub,
+                       nested, out->first_nested, sub);
     char **dirs = NULL;
     size_t n_dirs = 0;
     if (list_dir(sub, true, &dirs, &n_dirs, NULL) == SN_OK && n_dirs > 0) {
@@ -467,36 +508,42 @@ static int no_images(const char *dir, const char *sub, bool test)
 
 /* Read class c's images (listed in l, in the folder sub) into out. */
 static int read_class(const char *dir, const char *sub, const struct listing *l, int c,
-                      const struct sn_folder *like, int fit_h, int fit_w, struct sn_folder *out,
-                      struct room *room)
+                      const struct sn_folder *like, const struct sn_folder_fit *fit,
+                      struct sn_folder *out, struct room *room)
 {
     size_t per_class = 0;
+    const size_t nested = l->others ? look_below(sub, out) : 0;
     int rc = SN_OK;
-    out->skipped += l->others;
     for (size_t i = 0; i < l->n && !rc; i++) {
+        char path[4096];
+        if ((rc = sn_fs_join(path, sizeof path, sub, l->files[i])))
+            break;
         if (!is_image_name(l->files[i])) {
+            if (!out->first_skipped[0])
+                snprintf(out->first_skipped, sizeof out->first_skipped, "%s", path);
             out->skipped++;
             continue;
         }
-        char path[4096];
         struct sn_image img;
-        if ((rc = sn_fs_join(path, sizeof path, sub, l->files[i])) ||
-            (rc = sn_interrupt_check("converting images")) ||
+        if ((rc = sn_interrupt_check("converting images")) ||
             (rc = note_file(out, like, path, c)) ||
             (rc = sn_image_read(path, &img)))
             break;
-        rc = add_image(out, like, fit_h, fit_w, &img, path, c, room);
+        rc = add_image(out, like, fit, &img, path, c, room);
         sn_image_free(&img);
         per_class++;
     }
     if (!rc && per_class == 0)   /* its label could never be learnt, or tested */
-        rc = no_images(dir, sub, like != NULL);
+        rc = no_images(dir, sub, like != NULL, nested, out);
     return rc;
 }
 
-int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_h, int fit_w,
-                         struct sn_folder *out)
+int sn_folder_read_sized(const char *dir, const struct sn_folder *like,
+                         const struct sn_folder_fit *fit, struct sn_folder *out)
 {
+    static const struct sn_folder_fit as_they_are = { 0, 0, 0 };
+    if (!fit)
+        fit = &as_they_are;
     memset(out, 0, sizeof *out);
     struct listing *ls = NULL;
     struct room room = { 0, 0 };
@@ -504,13 +551,13 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
     if (!rc)
         rc = list_classes(dir, out, &ls, &room.expect);
     if (!rc)
-        rc = check_sized(dir, room.expect, like ? like->C : 1, fit_h, fit_w);
+        rc = check_sized(dir, room.expect, fit->C ? fit->C : like ? like->C : 1, fit->H, fit->W);
     if (!rc && room.expect && !(out->files = malloc(room.expect * sizeof *out->files)))
         rc = sn_fail(SN_ENOMEM, "out of memory");
     for (int c = 0; c < out->n_classes && !rc; c++) {
         char sub[4096];
         if (!(rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])))
-            rc = read_class(dir, sub, &ls[c], c, like, fit_h, fit_w, out, &room);
+            rc = read_class(dir, sub, &ls[c], c, like, fit, out, &room);
     }
     if (!rc && out->n == 0)
         rc = sn_fail(SN_EINVAL, "%s: no .png, .jpg or .jpeg images in the class folders", dir);
@@ -526,7 +573,7 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_
 
 int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_folder *out)
 {
-    return sn_folder_read_sized(dir, like, 0, 0, out);
+    return sn_folder_read_sized(dir, like, NULL, out);
 }
 
 void sn_folder_free(struct sn_folder *f)

@@ -20,6 +20,9 @@ struct sn_folder {
     uint8_t *x;                             /* n x C x H x W, owned */
     int32_t *y;                             /* n, owned */
     size_t skipped;                         /* files that are not .png/.jpg/.jpeg */
+    char first_skipped[4096];               /* the first of them, as a path */
+    size_t nested;                          /* images in sub-folders of class folders */
+    char first_nested[4096];                /* the first such sub-folder */
     size_t resized, recoloured;             /* images fitted to H x W, to C channels */
     struct sn_folder_file {                 /* the n image files (device, inode), sorted: */
         uint64_t dev, ino;                  /* a test split must not read one of them */
@@ -34,12 +37,20 @@ struct sn_folder {
  * or files. */
 int sn_folder_read(const char *dir, const struct sn_folder *like, struct sn_folder *out);
 
-/* The same, every image fitted to fit_h x fit_w pixels (both > 0): grey
- * and colour images of any sizes make one dataset, colour if any image is
- * colour (grey images become three equal channels), a test split fitted to
- * like's channels; resized and recoloured count them. */
-int sn_folder_read_sized(const char *dir, const struct sn_folder *like, int fit_h, int fit_w,
-                         struct sn_folder *out);
+/* What every image is fitted to: C channels (1 grey, 3 colour; 0: as the
+ * images are) and H x W pixels (0: as they are). */
+struct sn_folder_fit {
+    int C, H, W;
+};
+
+/* The same, every image fitted to fit (NULL: none).  With a size, grey and
+ * colour images of any sizes make one dataset, colour if any image is
+ * colour (grey images become three equal channels) unless fit->C says, a
+ * test split fitted to like's channels; without one, every image has the
+ * first one's size, and fit->C its channels (colour to grey is the luma).
+ * resized and recoloured count them. */
+int sn_folder_read_sized(const char *dir, const struct sn_folder *like,
+                         const struct sn_folder_fit *fit, struct sn_folder *out);
 void sn_folder_free(struct sn_folder *f);
 
 #endif

@@ -128,8 +128,19 @@ static void test_words_one_skipped_file(void **state)
     assert_int_equal(rc, 0);
     char *out = sn_test_slurp(sn_test_path("out.txt"));
     assert_non_null(strstr(out, "2 training images of 1x4x4, 2 classes (1 entry that is not "
-                                "a .png/.jpg image skipped)"));
+                                "a .png/.jpg image skipped, the first: "));
+    assert_non_null(strstr(out, "/f/a/readme.txt)\n"));
     free(out);
+    /* images one folder down: not read, and a warning names the folder */
+    assert_int_equal(sn_test_run("mkdir %s/f/b/more && cp %s/f/b/1.png %s/f/b/more/ && " BIN
+                                 " convert folder %s/f --grey -o %s/f.h5", t, t, t, t, t), 0);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    if (!strstr(err, "scratchnet: warning: 1 image in sub-folders of class folders not read (the "
+                     "first folder: ") ||
+        !strstr(err, "/f/b/more/): only DIR/<class>/<image> is read; move them up into their "
+                     "class folder\n"))
+        fail_msg("%s", err);
+    free(err);
 }
 
 /* --version names the program's version, the commit and machine code it

@@ -49,7 +49,7 @@ static void test_folder_reads_tree(void **state)
     FILE *f = fopen(sn_test_path("tr/ant/notes.txt"), "w");
     fputs("not an image", f);
     fclose(f);
-    mk("tr/ant/more");   /* a folder in a class folder: skipped, and counted */
+    mk("tr/ant/more");   /* a folder of images in a class folder: not read, counted */
     png(sn_test_path("tr/ant/more/y.png"), 5, 4, 10);
     struct sn_folder s;
     assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_OK);
@@ -60,7 +60,8 @@ static void test_folder_reads_tree(void **state)
     assert_int_equal(s.C, 3);
     assert_int_equal(s.H, 4);
     assert_int_equal(s.W, 5);
-    assert_int_equal(s.skipped, 2);
+    assert_int_equal(s.skipped, 1);   /* notes.txt */
+    assert_int_equal(s.nested, 1);    /* more/y.png */
     assert_int_equal(s.y[0], 0);
     assert_int_equal(s.y[1], 1);
     assert_int_equal(s.x[0], 10);
@@ -136,7 +137,7 @@ static void test_folder_reads_tree(void **state)
     assert_int_equal(sn_folder_read(sn_test_path("tr"), NULL, &s), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "3.png: 1x4x5, but the first image is 3x4x5 (--size HxW "
                                         "fits every image to one size, in colour when any image "
-                                        "is colour)"));
+                                        "is colour; --grey reads every image as grey)"));
     assert_int_equal(sn_folder_read(sn_test_path("nowhere"), NULL, &s), SN_EINVAL);
     mk("empty");
     assert_int_equal(sn_folder_read(sn_test_path("empty"), NULL, &s), SN_EINVAL);
@@ -164,6 +165,8 @@ static void png_pattern(const char *path, int w, int h)
  * (grey images first did make the whole set grey): each row is exactly
  * what sn_image_fit (predict's resampling) makes of the file, and the
  * conversions are counted. */
+static const struct sn_folder_fit to6x8 = { 0, 6, 8 }, to16k = { 0, 16384, 16384 };
+
 static void test_folder_read_sized(void **state)
 {
     (void)state;
@@ -177,7 +180,7 @@ static void test_folder_read_sized(void **state)
     struct sn_folder s;
     assert_int_equal(sn_folder_read(sn_test_path("mixed"), NULL, &s), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "--size HxW"));
-    assert_int_equal(sn_folder_read_sized(sn_test_path("mixed"), NULL, 6, 8, &s), SN_OK);
+    assert_int_equal(sn_folder_read_sized(sn_test_path("mixed"), NULL, &to6x8, &s), SN_OK);
     assert_int_equal(s.n, 4);
     assert_int_equal(s.C, 3);
     assert_int_equal(s.H, 6);
@@ -204,7 +207,7 @@ static void test_folder_read_sized(void **state)
     png(sn_test_path("mixedte/a/x.png"), 3, 30, 10);
     png_pattern(sn_test_path("mixedte/b/y.png"), 7, 7);
     struct sn_folder t;
-    assert_int_equal(sn_folder_read_sized(sn_test_path("mixedte"), &s, 6, 8, &t), SN_OK);
+    assert_int_equal(sn_folder_read_sized(sn_test_path("mixedte"), &s, &to6x8, &t), SN_OK);
     assert_int_equal(t.n, 2);
     assert_int_equal(t.C * t.H * t.W, 144);   /* the training set's colour */
     sn_folder_free(&t);
@@ -215,7 +218,7 @@ static void test_folder_read_sized(void **state)
     mk("grey/b");
     png_pattern(sn_test_path("grey/a/1.png"), 12, 10);
     png_pattern(sn_test_path("grey/b/1.png"), 5, 3);
-    assert_int_equal(sn_folder_read_sized(sn_test_path("grey"), NULL, 6, 8, &s), SN_OK);
+    assert_int_equal(sn_folder_read_sized(sn_test_path("grey"), NULL, &to6x8, &s), SN_OK);
     assert_int_equal(s.C, 1);
     assert_int_equal(s.recoloured, 0);
     sn_folder_free(&s);
@@ -230,7 +233,7 @@ static void test_folder_read_sized(void **state)
         snprintf(name, sizeof name, "huge/a/%d.png", i);
         png(sn_test_path(name), 2, 2, 10);
     }
-    assert_int_equal(sn_folder_read_sized(sn_test_path("huge"), NULL, 16384, 16384, &s),
+    assert_int_equal(sn_folder_read_sized(sn_test_path("huge"), NULL, &to16k, &s),
                      SN_ENOMEM);
     char want[64];
     snprintf(want, sizeof want, ": %d images of 1x16384x16384 take", n);
@@ -246,12 +249,79 @@ static void test_folder_read_sized(void **state)
         snprintf(name, sizeof name, "huge2/%c/%d.png", i % 2 ? 'b' : 'a', i);
         png(sn_test_path(name), 2, 2, 10);
     }
-    assert_int_equal(sn_folder_read_sized(sn_test_path("huge2"), NULL, 16384, 16384, &s),
+    assert_int_equal(sn_folder_read_sized(sn_test_path("huge2"), NULL, &to16k, &s),
                      SN_ENOMEM);
     assert_non_null(strstr(sn_errmsg(), want));
 }
 
 /* Batches in the official record format: label byte, then the 3 planes. */
+/* --grey: every image one channel, its luma, with a size or without one
+ * (then every image has the first one's size). */
+static void test_folder_grey(void **state)
+{
+    (void)state;
+    mk("g");
+    mk("g/a");
+    mk("g/b");
+    png_pattern(sn_test_path("g/a/1.png"), 8, 6);
+    png(sn_test_path("g/b/1.png"), 8, 6, 90);   /* colour */
+    struct sn_folder s;
+    const struct sn_folder_fit grey = { 1, 0, 0 }, grey_sized = { 1, 3, 4 };
+    assert_int_equal(sn_folder_read_sized(sn_test_path("g"), NULL, &grey, &s), SN_OK);
+    assert_int_equal(s.C * 1000 + s.H * 10 + s.W, 1068);
+    assert_int_equal(s.recoloured, 1);
+    assert_int_equal(s.resized, 0);
+    assert_int_equal(s.x[48 + 17], 90);   /* the luma of (90, 90, 90) */
+    sn_folder_free(&s);
+    assert_int_equal(sn_folder_read_sized(sn_test_path("g"), NULL, &grey_sized, &s), SN_OK);
+    assert_int_equal(s.C * 1000 + s.H * 10 + s.W, 1034);
+    assert_int_equal(s.resized, 2);
+    sn_folder_free(&s);
+    png_pattern(sn_test_path("g/b/2.png"), 5, 5);   /* another size, no --size: refused */
+    assert_int_equal(sn_folder_read_sized(sn_test_path("g"), NULL, &grey, &s), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "g/b/2.png: 1x5x5, but the first image is 1x6x8"));
+    /* without --grey, a colour image among grey ones of one size says --grey */
+    assert_int_equal(unlink(sn_test_path("g/b/2.png")), 0);
+    assert_int_equal(sn_folder_read(sn_test_path("g"), NULL, &s), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "--grey reads every image as grey"));
+}
+
+/* Images one folder below their class folder are not read, and said:
+ * counted with the first such folder named (a class of 70 read as 1);
+ * a class folder whose only images are below it is refused naming them,
+ * not guessed to be a folder of splits. */
+static void test_folder_nested_images_said(void **state)
+{
+    (void)state;
+    mk("nest");
+    mk("nest/bag");
+    mk("nest/shoe");
+    mk("nest/shoe/batch1");
+    mk("nest/shoe/empty");
+    png_pattern(sn_test_path("nest/bag/1.png"), 4, 4);
+    png_pattern(sn_test_path("nest/shoe/3.png"), 4, 4);
+    png_pattern(sn_test_path("nest/shoe/batch1/1.png"), 4, 4);
+    png_pattern(sn_test_path("nest/shoe/batch1/2.png"), 4, 4);
+    FILE *t = fopen(sn_test_path("nest/shoe/notes.txt"), "w");
+    assert_non_null(t);
+    fclose(t);
+    struct sn_folder s;
+    assert_int_equal(sn_folder_read(sn_test_path("nest"), NULL, &s), SN_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.nested, 2);
+    assert_non_null(strstr(s.first_nested, "nest/shoe/batch1"));
+    assert_int_equal(s.skipped, 2);   /* notes.txt and the empty folder */
+    assert_non_null(strstr(s.first_skipped, "nest/shoe/empty"));
+    sn_folder_free(&s);
+    assert_int_equal(unlink(sn_test_path("nest/shoe/3.png")), 0);
+    assert_int_equal(sn_folder_read(sn_test_path("nest"), NULL, &s), SN_EINVAL);
+    if (!strstr(sn_errmsg(), "nest/shoe: holds no images, but its sub-folders hold 2 (the "
+                             "first: ") ||
+        !strstr(sn_errmsg(), "nest/shoe/batch1/): only DIR/<class>/<image> is read: move them "
+                             "up into "))
+        fail_msg("%s", sn_errmsg());
+}
+
 static void write_batch(const char *name, int n, int first_label)
 {
     FILE *f = fopen(sn_test_path(name), "wb");
@@ -440,6 +510,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_folder_reads_tree),
         cmocka_unit_test(test_folder_read_sized),
+        cmocka_unit_test(test_folder_grey),
+        cmocka_unit_test(test_folder_nested_images_said),
         cmocka_unit_test(test_folder_cifar10_binary),
         cmocka_unit_test(test_folder_cifar10_class_list),
         cmocka_unit_test(test_folder_cifar10_bad_batches),
