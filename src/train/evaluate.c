@@ -20,12 +20,20 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
     size_t in_len = sn_shape_len(&m->in_shape);
     size_t K = sn_model_out_len(m);
     char a[64], b[64];
+    const struct sn_shape *d = &s->shape, *w = &m->in_shape;
+    /* images of one size, 1 channel against 3: grey against colour */
+    const bool grey = d->ndim == 3 && w->ndim == 3 && d->d[1] == w->d[1] &&
+                      d->d[2] == w->d[2] && d->d[0] * w->d[0] == 3 && d->d[0] + w->d[0] == 4;
     if (s->row_len != in_len)
         return sn_fail(SN_EINVAL, "%s: /%s/x samples have shape %s (%zu values) but the model "
                        "takes %s (%zu values): the data and the model's [net] input must agree "
-                       "(for train, the model file's; for eval and predict, the weights')", sn_dataset_name(ds), s->name,
-                       sn_shape_str(&s->shape, a, sizeof a), s->row_len,
-                       sn_shape_str(&m->in_shape, b, sizeof b), in_len);
+                       "(for train, the model file's; for eval and predict, the weights')%s",
+                       sn_dataset_name(ds), s->name, sn_shape_str(d, a, sizeof a), s->row_len,
+                       sn_shape_str(w, b, sizeof b), in_len,
+                       !grey ? ""
+                       : d->d[0] == 3 ? ": the images are colour, the model reads grey (convert "
+                                        "folder --grey makes a grey set)"
+                                      : ": the images are grey, the model reads colour");
     if (net->target_input) {
         if (K != in_len)
             return sn_fail(SN_EINVAL, "target = input: the model has %zu outputs for %zu inputs",

@@ -76,19 +76,56 @@ static void frozen_unloaded(const struct sn_trainer *t, struct sn_h5 *f,
     }
 }
 
+/* The first frozen parameter f holds in another shape, as "; c1.weight is
+ * 16x1x3x3 in F, 16x3x3x3 here", and when that is a network's input
+ * channels, grey against colour, what makes the data match ("" when none). */
+static void other_shape(const struct sn_trainer *t, struct sn_h5 *f, char *why, size_t len)
+{
+    why[0] = '\0';
+    for (int i = 0; i < t->m->n_layers && !why[0]; i++) {
+        const struct sn_layer *l = t->m->layers[i];
+        for (int p = 0; p < l->n_params && !why[0]; p++) {
+            const struct sn_param *q = &l->params[p];
+            char path[256], here[64], there[64] = "";
+            struct sn_shape fs = { 0 };
+            size_t dims[SN_H5_MAX_DIMS], size;
+            enum sn_h5_class cls;
+            snprintf(path, sizeof path, "/params/%s/%s", l->name, q->name);
+            if (!frozen_random(l, q) || !sn_h5_exists(f, path) ||
+                sn_h5_info(f, path, &fs.ndim, dims, &cls, &size) != SN_OK ||
+                fs.ndim < 1 || fs.ndim > SN_MAX_DIMS)
+                continue;
+            for (int k = 0; k < fs.ndim; k++)
+                fs.d[k] = dims[k] < 1u << 30 ? (int)dims[k] : 0;
+            sn_shape_str(&fs, there, sizeof there);
+            sn_shape_str(&q->shape, here, sizeof here);
+            const bool rgb = i == 0 && fs.ndim == 4 && q->shape.ndim == 4 &&
+                             fs.d[1] + q->shape.d[1] == 4 && fs.d[1] * q->shape.d[1] == 3;
+            snprintf(why, len, "; %s.%s is %s in the file, %s here%s", l->name, q->name, there,
+                     here, !rgb ? ""
+                     : fs.d[1] == 1 ? ": the file's network reads grey images, this data is "
+                                      "colour (convert folder --grey makes a grey set)"
+                                    : ": the file's network reads colour images, this data is "
+                                      "grey");
+        }
+    }
+}
+
 /* A frozen layer --init did not load keeps its random initialisation and
- * never trains: in fine-tuning nearly always a name that does not match. */
+ * never trains: in fine-tuning nearly always a name that does not match,
+ * or a first layer for other channels (grey against colour). */
 static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
                                  const struct sn_train_start *s)
 {
-    char names[1024];
+    char names[1024], why[320];
     frozen_unloaded(t, f, s, names, sizeof names);
-    if (names[0])
-        sn_trainer_warn(t, "--init %s: frozen layer%s %s not loaded from it (not there by that "
-                        "name, or in other shapes): %s its random initialisation and never "
-                        "train%s", t->o.init, strchr(names, ',') ? "s" : "", names,
-                        strchr(names, ',') ? "they keep" : "it keeps",
-                        strchr(names, ',') ? "" : "s");
+    if (!names[0])
+        return;
+    other_shape(t, f, why, sizeof why);
+    sn_trainer_warn(t, "--init %s: frozen layer%s %s not loaded from it (not there by that "
+                    "name, or in other shapes%s): %s its random initialisation and never "
+                    "train%s", t->o.init, strchr(names, ',') ? "s" : "", names, why,
+                    strchr(names, ',') ? "they keep" : "it keeps", strchr(names, ',') ? "" : "s");
 }
 
 /* A fresh run without --init whose frozen layers start at random: they

@@ -131,6 +131,8 @@ static void fixtures_model_variants(void)
 {
     write_text("img.cfg", "[net]\ninput = 1,2,4\nbatch = 24\n[conv]\nfilters = 2\nsize = 1\n"
                           "[flatten]\n[dense]\nunits = 3\n");
+    write_text("img3.cfg", "[net]\ninput = 3,2,4\nbatch = 24\n[conv]\nfilters = 2\nsize = 1\n"
+                           "[flatten]\n[dense]\nunits = 3\n");
     /* img.cfg's flatten named as the exporter names conv0's output */
     write_text("imgclash.cfg", "[net]\ninput = 1,2,4\nbatch = 24\n[conv]\nfilters = 2\nsize = 1\n"
                                "[flatten]\nname = conv0.conv\n[dense]\nname = dense2\nunits = 3\n");

@@ -741,6 +741,19 @@ static void test_train_init_replaced_head(void **state)
         free(e0);
     }
 
+    /* a frozen layer the file holds in another shape: both shapes said */
+    write_text(sn_test_path("head4s.cfg"),
+               "[net]\ninput = 8\nbatch = 24\nepochs = 1\noptimizer = sgd\nlr = 0.05\n"
+               "[dense]\nname = dense0\nunits = 16\nactivation = relu\n"
+               "[dense]\nname = dense1\nunits = 4\nfreeze = 1\n");
+    rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --quiet --threads 1",
+                     sn_test_path("head4s.cfg"), sn_test_path("blobs.h5"), sn_test_path("base.h5"));
+    e0 = err_text();
+    if (rc || !strstr(e0, "frozen layer dense1 not loaded from it (not there by that name, or in "
+                          "other shapes; dense1.weight is 3x16 in the file, 4x16 here): it keeps"))
+        fail_msg("exit %d: %s", rc, e0);
+    free(e0);
+
     /* a file of an unrelated model: nothing fits, a clear error */
     rc = sn_test_run(BIN " train --model %s --data %s --init %s --threads 1", sn_test_path("img.cfg"),
                      sn_test_path("images.h5"), sn_test_path("base.h5"));
