@@ -503,8 +503,8 @@ int sn_cmd_predict(int argc, char **argv)
     bool image = input && is_image_name(input);
     if (!rc && input && !image && !ends_with(input, ".h5"))   /* before asking for -o */
         rc = is_dir(input)
-                 ? sn_fail(SN_EUSAGE, "--input %s is a folder: give its images (--input %s/*.png, "
-                           "or *.jpg), or an HDF5 dataset (.h5)", input, input)
+                 ? sn_fail(SN_EUSAGE, "--input %s is a folder: give its images (--input %s/*, "
+                           "or %s/*.png), or an HDF5 dataset (.h5)", input, input, input)
                  : sn_fail(SN_EUSAGE, "--input %s: expected an HDF5 dataset (.h5) or images "
                            "(.png, .jpg, .jpeg, .pgm, .ppm)", input);
     for (int k = 4; !rc && input && k < 8; k++)   /* split, batch: a dataset's; top, max-pixels: images' */
