@@ -31,9 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/checked.h"
 #include "core/number.h"
 #include "core/status.h"
 
@@ -216,28 +219,36 @@ void sn_dist_hosts(struct sn_dist_hosts *out)
     *out = hosts;
 }
 
-/* ---- shared windows ---- */
+/* ---- shared arenas ---- */
 
-/* A shared window over comm: base[r] is member r's part mapped into this
- * process (n floats, then SN_DIST_HOST_FLAGS flags). */
+/* A shared arena over comm: one POSIX shared-memory segment (in /dev/shm)
+ * that member 0 names and sizes, whose part r member r reserves
+ * (posix_fallocate: its pages then exist, near that rank, and a full
+ * /dev/shm cannot take them away later, where a write to a missing tmpfs
+ * page is SIGBUS) and every member maps; member 0 removes the name once
+ * all have mapped it, so no file outlives the run.  Every step's failure
+ * is agreed by the members before any of them waits on another: Open
+ * MPI's MPI_Win_allocate_shared, used before, failed on one rank (a
+ * container's 64 MB /dev/shm, no inode left, a backing directory it was
+ * told of) and left the others in its broadcast until the watchdog.
+ * base[r] is member r's part: n floats, then SN_DIST_HOST_FLAGS flags. */
 struct shm_window {
     bool on;
-    MPI_Win win;
     MPI_Comm comm;       /* borrowed: the world or node_comm */
     int me, members;
     float **base;
     size_t n;
+    void *map;           /* the whole segment, map_bytes long */
+    size_t map_bytes;
 };
 static struct shm_window shm[SN_DIST_MAX_WINDOWS];
 
 static void shm_release(struct shm_window *w)
 {
-    if (alone) {
+    if (alone)
         free(w->base[0]);
-    } else {
-        MPI_Win_unlock_all(w->win);
-        MPI_Win_free(&w->win);
-    }
+    else
+        munmap(w->map, w->map_bytes);
     free(w->base);
     memset(w, 0, sizeof *w);
 }
@@ -304,23 +315,6 @@ static _Atomic uint32_t *flags_of(const struct shm_window *w, int member)
     return (_Atomic uint32_t *)(void *)(w->base[member] + w->n);
 }
 
-/* Map every member's part and open the window's one passive epoch. */
-static int shm_map(struct shm_window *w)
-{
-    int err = MPI_Win_set_errhandler(w->win, MPI_ERRORS_RETURN);
-    w->base = calloc((size_t)w->members, sizeof *w->base);
-    if (!w->base)
-        return sn_fail(SN_ENOMEM, "out of memory for %d window addresses", w->members);
-    for (int r = 0; r < w->members && err == MPI_SUCCESS; r++) {
-        MPI_Aint size;
-        int unit;
-        err = MPI_Win_shared_query(w->win, r, &size, &unit, &w->base[r]);
-    }
-    if (err == MPI_SUCCESS)   /* one passive epoch for the window's life */
-        err = MPI_Win_lock_all(MPI_MODE_NOCHECK, w->win);
-    return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Win_shared_query / MPI_Win_lock_all");
-}
-
 /* Alone: a window of one member in this process's memory. */
 static int shm_alloc_alone(struct shm_window *w, size_t n, size_t bytes, float **out)
 {
@@ -338,67 +332,108 @@ static int shm_alloc_alone(struct shm_window *w, size_t n, size_t bytes, float *
     return SN_OK;
 }
 
-/* Where Open MPI keeps a shared window's backing file (its osc sm
- * component's MCA parameter, as mpirun --mca or the environment gives
- * it; MPICH keeps its own in /dev/shm too). */
-static const char *shm_dir(void)
-{
-    const char *d = getenv("OMPI_MCA_osc_sm_backing_directory");
-    return d && d[0] == '/' ? d : "/dev/shm";
-}
+#define SHM_DIR "/dev/shm"   /* where glibc's shm_open keeps segments */
 
-/* Whether a file of bytes can be made in dir (a name, its blocks, and
- * removed again); the reason in why otherwise. */
-static bool shm_fits(const char *dir, double bytes, char *why, size_t len)
+/* Member 0: a new segment of total bytes, its name into name (a fresh one:
+ * the pid and the clock, another on a clash), when /dev/shm has the room;
+ * the reason in why otherwise. */
+static bool shm_create(char *name, size_t len, size_t total, char *why, size_t why_len)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/.scratchnet-room.%ld", dir, (long)getpid());
-    const int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int err = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)bytes);
-    if (fd >= 0) {
-        close(fd);
-        unlink(path);
-    }
     struct statvfs fs;
-    const double free_mb = statvfs(dir, &fs) == 0 ? (double)fs.f_bavail * fs.f_frsize / 1e6 : 0;
-    if (err == ENOSPC && fd >= 0)
-        snprintf(why, len, "has %.0f MB free and the arena needs %.0f MB", free_mb, bytes / 1e6);
-    else if (err)
-        snprintf(why, len, "cannot hold it (%s%s)", strerror(err),
+    const double free_b = statvfs(SHM_DIR, &fs) == 0 ? (double)fs.f_bavail * fs.f_frsize : -1;
+    if (free_b >= 0 && free_b < (double)total) {
+        snprintf(why, why_len, "has %.0f MB free and the arena needs %.0f MB", free_b / 1e6,
+                 (double)total / 1e6);
+        return false;
+    }
+    int fd = -1;
+    for (int t = 0; t < 8 && fd < 0; t++) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        snprintf(name, len, "/scratchnet-%ld-%lx", (long)getpid(),
+                 (unsigned long)now.tv_nsec ^ ((unsigned long)t << 24));
+        fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    const int err = fd < 0 ? errno : ftruncate(fd, (off_t)total) ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    if (err && fd >= 0)
+        shm_unlink(name);
+    if (err)
+        snprintf(why, why_len, "cannot hold it (%s%s)", strerror(err),
                  err == ENOSPC ? ": no free inode, df -i" : "");
-    return err == 0 || err == EOPNOTSUPP || err == EINVAL;   /* no fallocate there: let be */
+    return err == 0;
 }
 
-/* Room for comm's members' parts of bytes each where MPI keeps the shared
- * window, tried on one rank of the host and agreed by all before the
- * window is asked for: Open MPI's failure inside MPI_Win_allocate_shared
- * returns on one rank and leaves the others in its broadcast (a 2-rank
- * run under a container's 64 MB /dev/shm, or one with no inode left, hung
- * in set-up, deaf to signals, until the watchdog blamed "another rank"). */
-static int shm_room(MPI_Comm comm, size_t bytes)
+/* Every member: part me of the segment reserved, and the whole mapped. */
+static bool shm_attach(struct shm_window *w, const char *name, size_t part, char *why,
+                       size_t why_len)
 {
-    int members = 1, me = 0, ok = 1, all = 1;
-    MPI_Comm_size(comm, &members);
-    MPI_Comm_rank(comm, &me);
-    /* Open MPI 4.1 wants about 5% more free than it asks for (165.5 MB free
-     * was refused for 160.3 MB): 10% more here */
-    const double need = 1.1 * (double)members * ((double)bytes + 8192.0) + (1 << 20);
-    char why[200] = "";
-    if (me == 0)
-        ok = shm_fits(shm_dir(), need, why, sizeof why);
-    int err = MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
-    if (err != MPI_SUCCESS)
-        return mpi_fail(err, "agreeing on the room for the gradient arena");
-    if (!all)
-        return sn_fail(SN_EDIST, "%s, where the %d ranks of this host share their gradient "
-                       "arena, %s: give it more room (a container's --shm-size; Open MPI: "
-                       "--mca osc_sm_backing_directory DIR), or run with --allreduce mpi, which "
-                       "sends messages instead", shm_dir(), members,
-                       why[0] ? why : "has no room for it (rank 0 of this host says)");
-    return SN_OK;
+    const int fd = shm_open(name, O_RDWR, 0);
+    int err = fd < 0 ? errno : posix_fallocate(fd, (off_t)(part * (size_t)w->me), (off_t)part);
+    if (err == EOPNOTSUPP || err == EINVAL)   /* no reservation there: pages on first touch */
+        err = 0;
+    if (!err) {
+        w->map = mmap(NULL, w->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        err = w->map == MAP_FAILED ? errno : 0;
+        if (err)
+            w->map = NULL;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (err)
+        snprintf(why, why_len, "cannot hold it (%s, reserving rank %d's %.0f MB of it)",
+                 strerror(err), w->me, (double)part / 1e6);
+    return err == 0;
 }
 
-/* A window over comm of nfloats floats (and the flags) per member. */
+/* Whether every member of comm says ok; if not, the first failing
+ * member's why, on all of them. */
+static int shm_agree(MPI_Comm comm, int me, bool ok, char *why, int why_len)
+{
+    int in[2] = { ok ? INT_MAX : me, 0 }, first[2];
+    int err = MPI_Allreduce(in, first, 1, MPI_2INT, MPI_MINLOC, comm);
+    if (err == MPI_SUCCESS && first[0] != INT_MAX)
+        err = MPI_Bcast(why, why_len, MPI_CHAR, first[0], comm);
+    if (err != MPI_SUCCESS)
+        return mpi_fail(err, "agreeing on the shared gradient arena");
+    return first[0] == INT_MAX ? SN_OK : SN_EDIST;
+}
+
+static int shm_refused(const struct shm_window *w, const char *why)
+{
+    return sn_fail(SN_EDIST, SHM_DIR ", where the %d ranks of this host share their gradient "
+                   "arena, %s: give it more room (a container's --shm-size), or run with "
+                   "--allreduce mpi, which sends messages instead", w->members, why);
+}
+
+/* The segment made, reserved and mapped by every member of w->comm, then
+ * unnamed; SN_EDIST on every member when any step fails on one. */
+static int shm_share(struct shm_window *w, size_t part)
+{
+    char name[64] = "", why[256] = "";
+    bool ok = w->me != 0 || shm_create(name, sizeof name, w->map_bytes, why, sizeof why);
+    int rc = shm_agree(w->comm, w->me, ok, why, (int)sizeof why);
+    if (rc)
+        return rc == SN_EDIST ? shm_refused(w, why) : rc;
+    int err = MPI_Bcast(name, (int)sizeof name, MPI_CHAR, 0, w->comm);
+    if (err != MPI_SUCCESS)
+        rc = mpi_fail(err, "sharing the gradient arena's name");
+    ok = !rc && shm_attach(w, name, part, why, sizeof why);
+    if (!rc)
+        rc = shm_agree(w->comm, w->me, ok, why, (int)sizeof why);
+    if (w->me == 0)   /* mapped by all, or given up: the name is not needed */
+        shm_unlink(name);
+    if (rc && w->map)
+        munmap(w->map, w->map_bytes);
+    if (rc)
+        w->map = NULL;
+    return rc == SN_EDIST ? shm_refused(w, why) : rc;
+}
+
+/* An arena over comm of nfloats floats (and the flags) per member. */
 static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
 {
     struct shm_window *w = NULL;
@@ -410,32 +445,29 @@ static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
     const size_t bytes = n * sizeof(float) + SN_DIST_HOST_FLAGS * sizeof(uint32_t);
     if (alone)
         return shm_alloc_alone(w, n, bytes, out);
-    int rc = shm_room(comm, bytes);
-    if (rc)
-        return rc;
-    MPI_Info info;
-    MPI_Info_create(&info);
-    MPI_Info_set(info, "alloc_shared_noncontig", "true");   /* each part near its rank */
-    float *mine = NULL;
-    int err = MPI_Win_allocate_shared((MPI_Aint)bytes, sizeof(float), info, comm, &mine, &w->win);
-    MPI_Info_free(&info);
-    if (err != MPI_SUCCESS)   /* e.g. a container's small /dev/shm */
-        return mpi_fail(err, "MPI_Win_allocate_shared of the gradient arena (--allreduce mpi "
-                        "sends messages instead)");
-    w->comm = comm;
-    w->n = n;
+    *w = (struct shm_window){ .comm = comm, .n = n };
     MPI_Comm_rank(comm, &w->me);
     MPI_Comm_size(comm, &w->members);
-    rc = shm_map(w);
+    const size_t part = (bytes + 4095) & ~(size_t)4095;     /* each part its own pages */
+    if (!sn_mul_ok(part, (size_t)w->members, &w->map_bytes))
+        return sn_fail(SN_EDIST, "a shared arena of %d x %zu bytes overflows", w->members, part);
+    w->base = calloc((size_t)w->members, sizeof *w->base);
+    char why[64] = "out of memory for the shared arena's addresses";
+    int rc = shm_agree(comm, w->me, w->base != NULL, why, (int)sizeof why);
+    if (rc == SN_EDIST)
+        rc = sn_fail(SN_ENOMEM, "%s", why);
+    if (!rc)
+        rc = shm_share(w, part);
     if (rc) {
-        MPI_Win_free(&w->win);
         free(w->base);
         memset(w, 0, sizeof *w);
         return rc;
     }
-    memset(mine, 0, bytes);
+    for (int r = 0; r < w->members; r++)
+        w->base[r] = (float *)(void *)((char *)w->map + part * (size_t)r);
+    memset(w->base[w->me], 0, bytes);
     w->on = true;
-    *out = mine;
+    *out = w->base[w->me];
     return SN_OK;
 }
 
@@ -531,11 +563,9 @@ int sn_dist_host_wait(const float *mine, int r, int slot, uint32_t value, int bu
 static int shm_fence(struct shm_window *w)
 {
     sn_dist_flight_enter(SN_OP_SHARED_BARRIER);
-    int err = MPI_Win_sync(w->win);
-    if (err == MPI_SUCCESS)
-        err = MPI_Barrier(w->comm);
-    if (err == MPI_SUCCESS)
-        err = MPI_Win_sync(w->win);
+    atomic_thread_fence(memory_order_seq_cst);   /* this rank's stores, before the barrier */
+    int err = MPI_Barrier(w->comm);
+    atomic_thread_fence(memory_order_seq_cst);   /* and the others', after it */
     sn_dist_flight_leave();
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "the shared arena's barrier");
 }
