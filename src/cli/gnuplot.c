@@ -373,6 +373,28 @@ static bool named_other(const char *name)
     return dot && dot != base && strcasecmp(dot, ".png") != 0;
 }
 
+static bool named_png(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && strcasecmp(dot, ".png") == 0 && !strchr(dot, '/');
+}
+
+/* Whether the file at path starts with PNG's signature (opened without
+ * waiting: a FIFO is none). */
+static bool holds_png(const char *path)
+{
+    static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    unsigned char got[8];
+    struct stat st;
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const bool is = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                    read(fd, got, sizeof got) == (ssize_t)sizeof got &&
+                    memcmp(got, sig, sizeof sig) == 0;
+    if (fd >= 0)
+        close(fd);
+    return is;
+}
+
 int cli_gnuplot_check(const char *png)
 {
     char target[4096];
@@ -380,11 +402,17 @@ int cli_gnuplot_check(const char *png)
     if (named_other(png))   /* c.jpg held a PNG */
         return sn_fail(SN_EUSAGE, "%s: the picture is a PNG: name it .png (or with no "
                        "extension)", png);
-    /* a link is written through: its file's name counts (curves -> photo.jpg) */
-    if (sn_fs_output_target(png, target, sizeof target, &st) == SN_OK &&
-        strcmp(target, png) != 0 && named_other(target))
+    /* a link is written through: its file's name counts (curves -> photo.jpg),
+     * and a file without an extension is a picture only when it holds one
+     * (cur.png -> Makefile replaced the Makefile) */
+    const bool linked = sn_fs_output_target(png, target, sizeof target, &st) == SN_OK &&
+                        strcmp(target, png) != 0;
+    if (linked && named_other(target))
         return sn_fail(SN_EUSAGE, "%s is a link to %s: the picture is a PNG: name a .png "
                        "file (or one with no extension)", png, target);
+    if (linked && st.st_mode && !named_png(target) && !holds_png(target))
+        return sn_fail(SN_EUSAGE, "%s is a link to %s, which holds no PNG: the picture would "
+                       "replace it (name a .png file, or remove the link)", png, target);
     const char *path = getenv("PATH");
     char dir[4096];
     for (const char *p = path ? path : "/usr/bin:/bin"; ; p++) {

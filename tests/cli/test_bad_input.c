@@ -366,7 +366,8 @@ static void make_fixtures(void)
     write_chunk_bomb(fx_path("lastbomb.h5"), 90);   /* the last row's: the probe reads it */
     assert_int_equal(sn_test_run("mkdir -p %s/sockck", fx), 0);
     assert_int_equal(sn_test_run("ln -s photo.jpg %s/piclink && ln -s predout.txt "
-                                 "%s/predlink.csv", fx, fx), 0);
+                                 "%s/predlink.csv && printf 'all:\\n' > %s/Makefile && "
+                                 "ln -s Makefile %s/mkpic.png", fx, fx, fx, fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();
