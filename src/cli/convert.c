@@ -636,8 +636,7 @@ static int subset_fits(const char *path, const struct sn_split *const *all, int 
     for (int i = 0; i < n; i++) {
         if (!all[i])
             continue;
-        const double b = (double)all[i]->n * (double)all[i]->row_len *
-                         (all[i]->x_u8 ? 1.0 : (double)sizeof(float));
+        const double b = (double)sn_dataset_cache_bytes(all[i]);   /* rows and labels */
         held += b;
         most = b > most ? b : most;
     }
