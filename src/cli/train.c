@@ -515,18 +515,26 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
                     "checkpoints of at least %.3g MB at once, %.3g MB, but %.3g MB are free "
                     "there: a smaller --keep or another folder\n", cli_line(f->ckdir), f->keep,
                     count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
+    else if (fs.f_files > 0 && fs.f_favail == 0)   /* bytes, but no name for a checkpoint */
+        cli_eprintf("scratchnet: warning: --checkpoint-dir %s: its file system has no free "
+                    "inode (df -i): the run would end at its first checkpoint; free some or name "
+                    "another folder\n", cli_line(f->ckdir));
 }
 
 /* An --out whose folder has less room than the weights: said before the
  * run (a warning: also with --quiet), not found at its end. */
 static void warn_out_space(const struct train_flags *f, const struct run *r)
 {
-    char dir[4096];
-    const char *slash = f->out ? strrchr(f->out, '/') : NULL;
+    char dir[4096], target[4096];
+    struct stat st;
     if (!f->out)
         return;
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - f->out) + 1 : 1,
-             slash ? f->out : ".");
+    /* the folder of the file written: a link's target's (olink.h5 into a
+     * full file system was checked beside the link) */
+    const char *out = sn_fs_output_target(f->out, target, sizeof target, &st) == SN_OK ? target
+                                                                                      : f->out;
+    const char *slash = strrchr(out, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + 1 : 1, slash ? out : ".");
     struct statvfs fs;
     if (statvfs(dir, &fs) != 0)
         return;

@@ -2124,6 +2124,20 @@ static void test_train_checkpoint_space(void **state)
     if (rc != 1 || !strstr(err, "w.h5: its folder's file system has no free inode (df -i)"))
         fail_msg("--out without an inode: exit %d: %s", rc, err);
     free(err);
+    /* the same through a link made elsewhere (the folder of the file
+     * written counts), and a checkpoint folder there */
+    const char *t = sn_test_tmpdir();
+    rc = sn_test_run("cd %s && ln -sf tiny/w.h5 olink.h5 && unshare --mount sh -c 'mount -t "
+                     "tmpfs -o size=8m,nr_inodes=4 tmpfs tiny && mkdir tiny/ck && touch "
+                     "tiny/ck/.lock && i=0; while touch tiny/f$i 2> /dev/null; do i=$((i + 1)); "
+                     "done; exec " BIN " train --model m.cfg --data blobs.h5 --steps 1 --quiet "
+                     "--threads 1 --out olink.h5 --checkpoint-dir tiny/ck'", t);
+    err = err_text();
+    if (rc != 1 || !strstr(err, "olink.h5: its folder's file system has no free inode (df -i)") ||
+        !strstr(err, "/ck: its file system has no free inode (df -i): the run would end at its "
+                     "first checkpoint"))
+        fail_msg("--out link, --checkpoint-dir without an inode: exit %d: %s", rc, err);
+    free(err);
 }
 
 /* A /dev/shm without room for the ranks' shared gradient arena (a
