@@ -486,10 +486,12 @@ static size_t look_below(const char *sub, struct sn_folder *out)
 static int no_images(const char *dir, const char *sub, bool test, size_t nested,
                      const struct sn_folder *out)
 {
-    if (nested)
+    if (nested)   /* DIR/<split>/<class>/ and DIR/<class>/<folder>/ look alike: both said */
         return sn_fail(SN_EINVAL, "%s: holds no images, but its sub-folders hold %zu (the first: "
-                       "%s/): only DIR/<class>/<image> is read: move them up into %s/", sub,
-                       nested, out->first_nested, sub);
+                       "%s/): is %s a folder of splits (DIR/train/<class>/, DIR/test/<class>/)? "
+                       "Give the training split's folder as DIR, and the test split's as --test; "
+                       "if not, only DIR/<class>/<image> is read: move the images up into %s/",
+                       sub, nested, out->first_nested, dir, sub);
     char **dirs = NULL;
     size_t n_dirs = 0;
     if (list_dir(sub, true, &dirs, &n_dirs, NULL) == SN_OK && n_dirs > 0) {

@@ -317,8 +317,10 @@ static void test_folder_nested_images_said(void **state)
     assert_int_equal(sn_folder_read(sn_test_path("nest"), NULL, &s), SN_EINVAL);
     if (!strstr(sn_errmsg(), "nest/shoe: holds no images, but its sub-folders hold 2 (the "
                              "first: ") ||
-        !strstr(sn_errmsg(), "nest/shoe/batch1/): only DIR/<class>/<image> is read: move them "
-                             "up into "))
+        !strstr(sn_errmsg(), "nest/shoe/batch1/): is ") ||
+        !strstr(sn_errmsg(), "a folder of splits (DIR/train/<class>/, DIR/test/<class>/)? Give "
+                             "the training split's folder as DIR, and the test split's as --test; "
+                             "if not, only DIR/<class>/<image> is read: move the images up into "))
         fail_msg("%s", sn_errmsg());
 }
 
