@@ -104,16 +104,23 @@ fi
 # though the run goes on): made absolute
 case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
 # and a full one ends it with PMIx's OUT-OF-RESOURCE lines (16 MiB: its
-# session files and gnuplot's)
-free_kb=$(df -Pk "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $4 }')
-free_files=$(df -Pi "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $4 }')
+# session files and gnuplot's); Open MPI's orte_tmpdir_base, when the
+# environment sets it, comes before all of them
+sess=${TMPDIR:-/tmp}
+sess_name=TMPDIR
+if [ -n "${OMPI_MCA_orte_tmpdir_base:-}" ]; then
+    sess=$OMPI_MCA_orte_tmpdir_base
+    sess_name=OMPI_MCA_orte_tmpdir_base
+fi
+free_kb=$(df -Pk "$sess" 2>/dev/null | awk 'NR == 2 { print $4 }')
+free_files=$(df -Pi "$sess" 2>/dev/null | awk 'NR == 2 { print $4 }')
 case "$free_files" in *[!0-9]*|'') free_files="" ;; esac   # "-": a file system without a count
 if [ -n "$free_files" ] && [ "$free_files" -lt 256 ]; then
-    echo "launch/local.sh: TMPDIR=${TMPDIR:-/tmp} has no room for more files (${free_files} inodes free; mpirun keeps its session files there): free some, or set TMPDIR to another folder" >&2
+    echo "launch/local.sh: $sess_name=$sess has no room for more files (${free_files} inodes free; mpirun keeps its session files there): free some, or set $sess_name to another folder" >&2
     exit 2
 fi
 if [ -n "$free_kb" ] && [ "$free_kb" -lt 16384 ]; then
-    echo "launch/local.sh: TMPDIR=${TMPDIR:-/tmp} is full (${free_kb} KiB free; mpirun keeps its session files there): free some, or set TMPDIR to another folder" >&2
+    echo "launch/local.sh: $sess_name=$sess is full (${free_kb} KiB free; mpirun keeps its session files there): free some, or set $sess_name to another folder" >&2
     exit 2
 fi
 echo "launch/local.sh: $P rank(s) x ${given:-$threads} thread(s) on $cores core(s)${given:+ (--threads $given given; $threads would fit)}" >&2

@@ -9,21 +9,23 @@
 # relative TMPDIR is made absolute first (Open MPI took "reltmp" as
 # "/reltmp" and printed three errors, though the run went on).
 tmpdir_room() {
-    local d abs kb files
+    local d abs kb files name=TMPDIR
     # Open MPI takes TMPDIR, else TEMP, else TMP: the one it takes is checked
     [ -n "${TMPDIR:-}" ] || [ -z "${TEMP:-${TMP:-}}" ] || export TMPDIR="${TEMP:-$TMP}"
     case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
     d=${TMPDIR:-/tmp}
+    # and its orte_tmpdir_base before all of them, when the environment sets it
+    [ -z "${OMPI_MCA_orte_tmpdir_base:-}" ] || { d=$OMPI_MCA_orte_tmpdir_base; name=OMPI_MCA_orte_tmpdir_base; }
     kb=$(df -Pk "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
     files=$(df -Pi "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
     case "$files" in *[!0-9]*|'') files="" ;; esac   # "-": a file system without a count
     case "$kb" in *[!0-9]*|'') kb="" ;; esac
     if [ -n "$files" ] && [ "$files" -lt 256 ]; then
-        room_why="$d (TMPDIR) has no room for more files (${files} inodes free; mpirun keeps its session files there): free some, or set TMPDIR to another folder"
+        room_why="$d ($name) has no room for more files (${files} inodes free; mpirun keeps its session files there): free some, or set $name to another folder"
         return 1
     fi
     if [ -n "$kb" ] && [ "$kb" -lt 16384 ]; then
-        room_why="$d (TMPDIR) is full (${kb} KiB free; mpirun keeps its session files there): free some, or set TMPDIR to another folder"
+        room_why="$d ($name) is full (${kb} KiB free; mpirun keeps its session files there): free some, or set $name to another folder"
         return 1
     fi
 }

@@ -392,6 +392,18 @@ if unshare -m true 2> /dev/null; then
         bad "cluster.sh with a full TMPDIR: exit $(cat "$t/st2"): $(cat "$t/err2")"
     [ "$(cat "$t/st3")" = 2 ] && grep -qF "TMPDIR=$t/full is full (" "$t/err3" ||
         bad "slurm.sbatch with a full TMPDIR: exit $(cat "$t/st3"): $(cat "$t/err3")"
+    # the same where Open MPI's orte_tmpdir_base names it, above a roomy TMPDIR
+    unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$t/full' && export OMPI_MCA_orte_tmpdir_base='$t/full' &&
+        SCRATCHNET=/bin/true sh '$top/launch/local.sh' 1 x > /dev/null 2> '$t/err';
+        echo \$? > '$t/st1'; SCRATCHNET=/bin/true AGENT=false bash '$top/launch/cluster.sh' \
+        '$t/h1' x > /dev/null 2> '$t/err2'; echo \$? > '$t/st2'; cd '$t' &&
+        SCRATCHNET=/bin/true bash '$top/launch/slurm.sbatch' > /dev/null \
+        2> '$t/err3'; echo \$? > '$t/st3'"
+    for k in 1 2 3; do
+        e=$t/err; [ $k = 1 ] || e=$t/err$k
+        [ "$(cat "$t/st$k")" = 2 ] && grep -q "OMPI_MCA_orte_tmpdir_base.* is full (" "$e" ||
+            bad "script $k with a full orte_tmpdir_base: exit $(cat "$t/st$k"): $(cat "$e")"
+    done
     # no inode left: said as such before mktemp fails (which said \"set TMPDIR
     # to a folder you may write in\")
     mkdir -p "$t/noinode"
