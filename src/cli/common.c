@@ -1001,6 +1001,46 @@ static void warn_oversubscribed(int n)
                 bound ? have : (have / local > 0 ? have / local : 1));
 }
 
+/* The smallest OpenMP thread stack let through: a convolution crashed
+ * (SIGSEGV) on stacks of 72 KiB, libgomp could not start threads below
+ * about 70 KiB ("Thread creation failed"), and every bundled model ran on
+ * 128 KiB; twice that. */
+#define OMP_MIN_STACK ((size_t)256 << 10)
+
+/* OMP_STACKSIZE (else GOMP_STACKSIZE) as libgomp reads it: a whole number
+ * with an optional unit B, K, M or G (K when none), blanks around it;
+ * into *bytes, 0 when neither is set.  One libgomp would ignore with a
+ * complaint of its own, or a stack too small for the kernels, refused. */
+static int omp_stack_of(size_t *bytes)
+{
+    const char *name = getenv("OMP_STACKSIZE") ? "OMP_STACKSIZE" : "GOMP_STACKSIZE";
+    const char *env = getenv(name);
+    *bytes = 0;
+    if (!env)
+        return SN_OK;
+    char num[32];
+    const char *at = env + strspn(env, " \t");
+    size_t len = strspn(at, "0123456789"), shift = 10;
+    const char *unit = at + len + strspn(at + len, " \t");
+    if (*unit && strchr("bBkKmMgG", *unit)) {
+        shift = strchr("bB", *unit) ? 0 : strchr("kK", *unit) ? 10 : strchr("mM", *unit) ? 20 : 30;
+        unit++;
+    }
+    long long v = 0;
+    bool ok = len > 0 && len < sizeof num && !unit[strspn(unit, " \t")];
+    if (ok) {
+        memcpy(num, at, len);
+        num[len] = '\0';
+        ok = sn_parse_int(num, 1, (long long)(((size_t)1 << 40) >> shift), &v) == SN_OK;
+    }
+    if (!ok || ((size_t)v << shift) < OMP_MIN_STACK)
+        return sn_fail(SN_EUSAGE, "%s='%.40s': expected a stack size of at least 256K (a number "
+                       "with a unit B, K, M or G, K when none) up to 1T: the kernels need %s "
+                       "(or unset it)", name, env, ok ? "more" : "a size they can read");
+    *bytes = (size_t)v << shift;
+    return SN_OK;
+}
+
 int cli_env_threads(int *n)
 {
     int rc;
@@ -1023,7 +1063,8 @@ int cli_setup_threads(long requested, int *threads)
         if (n < 1)
             n = 1;
     }
-    if ((rc = sn_blas_use_threads(n)))
+    size_t stack;
+    if ((rc = omp_stack_of(&stack)) || (rc = sn_blas_use_threads(n, stack)))
         return rc;
     const int run = sn_parallel_threads() < n ? sn_parallel_threads() : n;
     if (run < n && sn_dist_rank() == 0)   /* OpenBLAS's build caps it (64 in Debian's) */

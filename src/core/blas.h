@@ -10,6 +10,7 @@
 #define SN_CORE_BLAS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
@@ -28,8 +29,10 @@ const char *sn_blas_library(void);
 /* Before the command allocates anything of its own: sets the thread count
  * of OpenMP and the BLAS and returns SN_OK with the BLAS's own buffers
  * taken now (under an address-space limit); SN_ENOMEM (said), with the
- * thread count left as it was, when the limit leaves no room for them
- * (OpenBLAS would wait for them forever, deaf to signals). */
-int sn_blas_use_threads(int threads);
+ * thread count left as it was, when the limit leaves no room for them and
+ * the threads' stacks (OpenBLAS would wait for them forever, deaf to
+ * signals).  omp_stack: each OpenMP thread's stack in bytes (OMP_STACKSIZE),
+ * 0 for the default (the stack limit, ulimit -s). */
+int sn_blas_use_threads(int threads, size_t omp_stack);
 
 #endif

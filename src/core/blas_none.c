@@ -18,8 +18,9 @@ int sn_eigh(int n, double *a, double *w)
     return sn_eigh_jacobi(n, a, w);
 }
 
-int sn_blas_use_threads(int threads)
+int sn_blas_use_threads(int threads, size_t omp_stack)
 {
+    (void)omp_stack;
     sn_parallel_set_threads(threads);   /* the plain loops take no buffers of their own */
     return 0;
 }

@@ -78,7 +78,7 @@ static int take_buffer(void)
     return SN_OK;
 }
 
-int sn_blas_use_threads(int threads)
+int sn_blas_use_threads(int threads, size_t omp_stack)
 {
     struct rlimit as;
     if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY) {
@@ -92,7 +92,11 @@ int sn_blas_use_threads(int threads)
     struct rlimit st;
     const size_t stack = getrlimit(RLIMIT_STACK, &st) == 0 && st.rlim_cur != RLIM_INFINITY
                              ? (size_t)st.rlim_cur : (size_t)8 << 20;
-    const size_t n = (size_t)(threads > 0 ? threads : 1) * (OPENBLAS_BUFFER_BYTES + 2 * stack);
+    /* OMP_STACKSIZE=1G for 8 threads ended the run in libgomp's own line */
+    const double per = (double)OPENBLAS_BUFFER_BYTES + (double)stack +
+                       (double)(omp_stack ? omp_stack : stack);
+    const double want = (double)(threads > 0 ? threads : 1) * per;
+    const size_t n = want < (double)SIZE_MAX / 2 ? (size_t)want : SIZE_MAX / 2;
     void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                    -1, 0);
     if (p != MAP_FAILED) {
@@ -116,7 +120,8 @@ int sn_blas_use_threads(int threads)
                  "and --threads)" : "");
     return sn_fail(SN_ENOMEM, "out of memory: the address-space limit (ulimit -v, %llu MB) leaves "
                    "no room for the %zu MB of buffers and stacks OpenBLAS and OpenMP take for %d "
-                   "thread%s (OpenBLAS would wait for them forever): raise the limit%s",
+                   "thread%s (OpenBLAS would wait for them forever): raise the limit%s%s",
                    (unsigned long long)(as.rlim_cur >> 20), n >> 20, threads,
-                   threads == 1 ? "" : "s", fix);
+                   threads == 1 ? "" : "s", fix,
+                   omp_stack > stack ? ", or a smaller OMP_STACKSIZE (each thread's stack)" : "");
 }

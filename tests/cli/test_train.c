@@ -2342,6 +2342,15 @@ static void test_train_threads_need_room(void **state)
                                 "buffers for the OMP_NUM_THREADS=2 threads"))
         fail_msg("--threads 1 under OMP_NUM_THREADS=2: exit %d\n%s", rc, err);
     free(err);
+    /* OpenMP's stacks of OMP_STACKSIZE each count (1G for 8 threads under
+     * 6 GB: libgomp's own "Thread creation failed") */
+    rc = sn_test_run("ulimit -v 6000000 && OMP_STACKSIZE=1G timeout -k 5 60 " BIN " train "
+                     "--model %s --data %s --steps 2 --quiet --threads 8", cfg, blobs);
+    err = err_text();
+    if (rc != 1 || !strstr(err, "MB of buffers and stacks OpenBLAS and OpenMP take for 8 threads") ||
+        !strstr(err, "or a smaller OMP_STACKSIZE (each thread's stack)"))
+        fail_msg("OMP_STACKSIZE=1G: exit %d\n%s", rc, err);
+    free(err);
 }
 
 /* --resume auto passes over a damaged newest checkpoint and continues the
