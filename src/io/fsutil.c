@@ -365,7 +365,8 @@ int sn_fs_join(char *out, size_t len, const char *dir, const char *name)
 static void stamp_of(const struct stat *st, struct sn_file_stamp *s)
 {
     *s = (struct sn_file_stamp){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
-                                 .mtime_s = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec };
+                                 .mtime_s = st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec,
+                                 .ctime_s = st->st_ctim.tv_sec, .ctime_ns = st->st_ctim.tv_nsec };
 }
 
 FILE *sn_fs_open_regular(const char *path)
@@ -511,7 +512,8 @@ int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s)
 int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns;
+           a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns && a->ctime_s == b->ctime_s &&
+           a->ctime_ns == b->ctime_ns;
 }
 
 const char *sn_fs_kind(const struct stat *st)

@@ -103,9 +103,12 @@ int sn_fs_hash(FILE *fp, long from, uint64_t *hash, uint64_t *len);
  * time): two equal stamps are, as far as a reader can tell without
  * reading it again, the same bytes at the same place.  Fixed-width fields,
  * so this header needs no POSIX types. */
+/* A file's identity and its last change: the change time too, which no
+ * user can set back (touch -d sets the modification time: a file rewritten
+ * in place with its size and time put back passed as checked). */
 struct sn_file_stamp {
     uint64_t dev, ino;
-    int64_t size, mtime_s, mtime_ns;
+    int64_t size, mtime_s, mtime_ns, ctime_s, ctime_ns;
 };
 /* *s = the stamp of path (following links) or of the open descriptor fd;
  * -1 (errno set) when it cannot be read. */

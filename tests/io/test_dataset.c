@@ -554,6 +554,15 @@ static void test_h5_probe_then_replaced(void **state)
     assert_int_equal(sn_h5_close(f), SN_OK);
     assert_int_equal(sn_h5_open(copy, &f), SN_OK);
     sn_h5_close(f);
+    /* rewritten in place, its size and modification time put back (any
+     * owner may): the change time tells */
+    assert_int_equal(sn_h5_probe_all(copy), SN_OK);
+    snprintf(cmd, sizeof cmd, "touch -r '%s' '%s.t' && dd if='%s' of='%s' bs=1 count=1 seek=600 "
+             "skip=600 conv=notrunc status=none && touch -r '%s.t' '%s'", copy, copy, copy, copy,
+             copy, copy);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sn_h5_open(copy, &f), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "other.h5: the file changed after it was checked"));
 }
 
 /* A 64 x 8 array of floats in chunks of 8 x 8, deflated, whose last
