@@ -102,7 +102,7 @@ if [ -n "${TMPDIR:-}" ] && { [ ! -d "$TMPDIR" ] || [ ! -w "$TMPDIR" ]; }; then
 fi
 # Open MPI takes a relative TMPDIR from / ("/reltmp/...": three errors,
 # though the run goes on): made absolute
-case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
+case "${TMPDIR:-/}" in /*) ;; *) abs=$(CDPATH= cd -- "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
 # and a full one ends it with PMIx's OUT-OF-RESOURCE lines (16 MiB: its
 # session files and gnuplot's); Open MPI's orte_tmpdir_base, when the
 # environment sets it, comes before all of them

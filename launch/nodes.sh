@@ -12,7 +12,7 @@ tmpdir_room() {
     local d abs kb files name=TMPDIR
     # Open MPI takes TMPDIR, else TEMP, else TMP: the one it takes is checked
     [ -n "${TMPDIR:-}" ] || [ -z "${TEMP:-${TMP:-}}" ] || export TMPDIR="${TEMP:-$TMP}"
-    case "${TMPDIR:-/}" in /*) ;; *) abs=$(cd "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
+    case "${TMPDIR:-/}" in /*) ;; *) abs=$(CDPATH= cd -- "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
     d=${TMPDIR:-/tmp}
     # and its orte_tmpdir_base before all of them, when the environment sets it
     [ -z "${OMPI_MCA_orte_tmpdir_base:-}" ] || { d=$OMPI_MCA_orte_tmpdir_base; name=OMPI_MCA_orte_tmpdir_base; }

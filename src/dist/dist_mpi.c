@@ -339,8 +339,9 @@ static int shm_alloc_alone(struct shm_window *w, size_t n, size_t bytes, float *
  * the reason in why otherwise. */
 static bool shm_create(char *name, size_t len, size_t total, char *why, size_t why_len)
 {
-    struct statvfs fs;
-    const double free_b = statvfs(SHM_DIR, &fs) == 0 ? (double)fs.f_bavail * fs.f_frsize : -1;
+    struct statvfs fs;   /* ramfs and tmpfs's size=0 have no size, and say 0 free: not asked */
+    const double free_b = statvfs(SHM_DIR, &fs) == 0 && fs.f_blocks > 0
+                              ? (double)fs.f_bavail * fs.f_frsize : -1;
     if (free_b >= 0 && free_b < (double)total) {
         snprintf(why, why_len, "has %.0f MB free and the arena needs %.0f MB", free_b / 1e6,
                  (double)total / 1e6);

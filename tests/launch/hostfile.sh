@@ -368,10 +368,12 @@ st=$?
     bad "local.sh with TMPDIR=/dev/null: exit $st: $(cat "$t/err")"
 # a relative TMPDIR reaches the ranks absolute (Open MPI took "reltmp" as
 # "/reltmp" and printed three errors, though the run went on)
-mkdir -p "$t/reltmp"
+# (an exported CDPATH holding another reltmp is not searched: cd printed
+# that folder's name and the ranks got both, joined by a newline)
+mkdir -p "$t/reltmp" "$t/cdp/reltmp"
 printf '#!/bin/sh\necho "$TMPDIR" > "$1"\n' > "$t/tmpdir.sh"
 chmod +x "$t/tmpdir.sh"
-(cd "$t" && TMPDIR=reltmp SCRATCHNET="$t/tmpdir.sh" sh "$top/launch/local.sh" 1 "$t/seen" \
+(cd "$t" && CDPATH="$t/cdp" TMPDIR=reltmp SCRATCHNET="$t/tmpdir.sh" sh "$top/launch/local.sh" 1 "$t/seen" \
     > /dev/null 2> "$t/err")
 [ "$(cat "$t/seen" 2>/dev/null)" = "$(cd "$t/reltmp" && pwd -P)" ] ||
     bad "local.sh with TMPDIR=reltmp: the rank saw TMPDIR=$(cat "$t/seen" 2>/dev/null): $(cat "$t/err")"
