@@ -224,11 +224,29 @@ static int hold_data(struct sn_trainer *t, int rc, const char *data_name)
     return SN_OK;
 }
 
+/* The permutations of the training rows (two epochs' when read per batch)
+ * weighed against the memory before the data is checked: a 10 MB file of
+ * 2^31 - 1 rows spent 98 s counting its chunks and labels, then had no
+ * room for them (8.6 GB). */
+static int perm_fits(const struct sn_trainer *t, const char *data_name)
+{
+    const double bytes = 2.0 * (double)t->train->n * sizeof *t->perm[0];
+    const double half = sn_memory_half();
+    if (half > 0 && bytes > half)
+        return sn_fail(SN_ENOMEM, "%s: /train has %zu rows, whose shuffled order takes %.0f MB, "
+                       "more than half of the %.0f MB this process may use (a cgroup's or "
+                       "ulimit -v's limit, or the machine's): fewer rows (convert subset), or a "
+                       "larger machine", data_name, t->train->n, bytes / 1e6, 2.0 * half / 1e6);
+    return SN_OK;
+}
+
 static int stage_data(struct sn_trainer *t, const char *data_name)
 {
     t->train = sn_dataset_split(t->ds, "train");
     t->test = sn_dataset_split(t->ds, "test");
-    int rc = sn_check_split(t->m, &t->net, t->ds, t->train);
+    int rc = perm_fits(t, data_name);
+    if (!rc)
+        rc = sn_check_split(t->m, &t->net, t->ds, t->train);
     if (!rc && t->test)
         rc = sn_check_split(t->m, &t->net, t->ds, t->test);
     return hold_data(t, rc, data_name);   /* in memory when it fits: no file access in a step */

@@ -2217,6 +2217,72 @@ static void write_big_images(const char *path)
     assert_true(H5Fclose(f) >= 0);
 }
 
+/* many.h5: 2^28 one-byte rows of zeros and their labels, each split in
+ * deflated chunks of 2^24 rows written as they are (a file of a few MB). */
+static void write_many_rows(const char *path)
+{
+    const hsize_t rows = (hsize_t)1 << 28, per = (hsize_t)1 << 24;
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "/train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t xd[2] = { rows, 1 }, xc[2] = { per, 1 };
+    hid_t px = H5Pcreate(H5P_DATASET_CREATE), py = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(px, 2, xc);
+    H5Pset_chunk(py, 1, &per);
+    H5Pset_deflate(px, 9);
+    H5Pset_deflate(py, 9);
+    hid_t sx = H5Screate_simple(2, xd, NULL), sy = H5Screate_simple(1, &rows, NULL);
+    hid_t dx = H5Dcreate2(f, "/train/x", H5T_NATIVE_UINT8, sx, H5P_DEFAULT, px, H5P_DEFAULT);
+    hid_t dy = H5Dcreate2(f, "/train/y", H5T_NATIVE_INT32, sy, H5P_DEFAULT, py, H5P_DEFAULT);
+    const uLong raw = 4 * (uLong)per;
+    uint8_t *zero = calloc(raw, 1), *packed[2] = { malloc(compressBound(raw)),
+                                                   malloc(compressBound(raw)) };
+    uLongf len[2] = { compressBound(raw), compressBound(raw) };
+    assert_true(zero && packed[0] && packed[1]);
+    assert_int_equal(compress2(packed[0], &len[0], zero, (uLong)per, 9), Z_OK);
+    assert_int_equal(compress2(packed[1], &len[1], zero, raw, 9), Z_OK);
+    for (hsize_t r = 0; r < rows; r += per) {
+        hsize_t at[2] = { r, 0 };
+        assert_true(H5Dwrite_chunk(dx, H5P_DEFAULT, 0, at, len[0], packed[0]) >= 0);
+        assert_true(H5Dwrite_chunk(dy, H5P_DEFAULT, 0, at, len[1], packed[1]) >= 0);
+    }
+    free(zero);
+    free(packed[0]);
+    free(packed[1]);
+    H5Dclose(dx);
+    H5Dclose(dy);
+    H5Sclose(sx);
+    H5Sclose(sy);
+    H5Pclose(px);
+    H5Pclose(py);
+    H5Gclose(g);
+    assert_true(H5Fclose(f) >= 0);
+}
+
+/* Rows whose shuffled order alone would pass half of what the process may
+ * use are refused at once, before the file's chunks and labels are
+ * checked (2^31 - 1 rows took 98 s of checks, then "out of memory for the
+ * training buffers"). */
+static void test_train_rows_past_memory(void **state)
+{
+    (void)state;
+    if (getenv("SN_SANITIZE"))
+        skip();
+    write_many_rows(sn_test_path("many.h5"));
+    write_text(sn_test_path("one.cfg"), "[net]\ninput = 1\nbatch = 20\nloss = cross_entropy\n"
+               "[dense]\nunits = 2\n");
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int rc = sn_test_run("ulimit -v 3000000 && " BIN " train --model %s --data %s --steps 1",
+                         sn_test_path("one.cfg"), sn_test_path("many.h5"));
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    const double secs = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+    char *err = err_text();
+    if (rc != 1 || secs > 20.0 || !strstr(err, "many.h5: /train has 268435456 rows, whose "
+                                                "shuffled order takes 2147 MB, more than half"))
+        fail_msg("exit %d after %.1f s: %s", rc, secs, err);
+    free(err);
+}
+
 /* Data larger than half of what the process may use (ulimit -v) is read
  * per batch, said in a warning and in the header; the run trains (it was
  * refused for want of memory).  Not under the sanitizers, which reserve
@@ -3788,6 +3854,7 @@ int main(void)
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),
         cmocka_unit_test(test_train_reads_per_batch_under_limit),
+        cmocka_unit_test(test_train_rows_past_memory),
         cmocka_unit_test(test_train_checkpoint_space),
         cmocka_unit_test(test_train_small_dev_shm),
         cmocka_unit_test(test_train_busy_cores_warned),
