@@ -249,6 +249,8 @@ static int check_repeats(const char *list)
            : sn_fail(SN_EUSAGE, "--classes: the names of labels %zu and %zu are the same text "
                      "'%s' in two Unicode forms (they would show alike)", k[0], k[1],
                      names[k[0]]);
+    if (!rc)
+        rc = sn_text_refuse_look_alike(names, n, SN_EUSAGE, "--classes");
     free(buf);
     return rc;
 }

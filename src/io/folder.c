@@ -227,6 +227,8 @@ static int check_class_text(const char *dir, char **classes, size_t n)
         rc = sn_fail(SN_EINVAL, "%s: class folders '%s' and '%s' are the same text in two "
                      "Unicode forms (they would show alike: rename one)", dir, classes[k[0]],
                      classes[k[1]]);
+    if (!rc)
+        rc = sn_text_refuse_look_alike((const char *const *)classes, n, SN_EINVAL, dir);
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #include "io/metacheck.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/loss.h"
@@ -61,6 +62,10 @@ int sn_check_class_names(const char *file, const char *where, char *const *names
            : sn_fail(SN_EINVAL, "%s: %s gives classes %zu and %zu the same text '%s' in two "
                      "Unicode forms (they would show alike)", file, where, c[0], c[1],
                      names[c[0]]);
+    char at[4200];
+    snprintf(at, sizeof at, "%s: %s", file, where);
+    if (!rc)
+        rc = sn_text_refuse_look_alike((const char *const *)names, n, SN_EINVAL, at);
     return rc;
 }
 

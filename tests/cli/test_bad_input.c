@@ -1354,6 +1354,7 @@ static void hostile_weights(void)
     with_classes(fx_path("cls2.h5"), (const char *const[]){ "a", "b" }, 2);
     with_classes(fx_path("cls5.h5"), (const char *const[]){ "a", "b", "c", "d", "e" }, 5);
     with_classes(fx_path("clsdup.h5"), (const char *const[]){ "a", "b", "a" }, 3);
+    with_classes(fx_path("clscyr.h5"), (const char *const[]){ "Coat", "C\xd0\xbe" "at", "c" }, 3);
     with_classes(fx_path("clsutf.h5"), (const char *const[]){ "a", "\xff\xfe", "c" }, 3);
     with_classes(fx_path("clsempty.h5"), (const char *const[]){ "a", "", "c" }, 3);
     with_classes(fx_path("clsblank.h5"), (const char *const[]){ "a", "a ", "c" }, 3);

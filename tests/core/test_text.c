@@ -103,6 +103,24 @@ static void test_text_clash(void **state)
     clash_is(bytes, 3, true, 0, 2);
 }
 
+/* Names that differ in a Cyrillic or Greek letter drawn as a Latin one
+ * look alike: refused with the code asked for, naming both; names in
+ * those scripts that differ otherwise, and Latin ones, pass. */
+static void test_text_look_alike(void **state)
+{
+    (void)state;
+    const char *coat[] = { "Coat", "Bag", "C\xd0\xbe" "at" };   /* Cyrillic o */
+    assert_int_equal(sn_text_refuse_look_alike(coat, 3, SN_EUSAGE, "here"), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "here: the class names 'Coat' (0) and 'C\xd0\xbe" "at' (2) "
+                                        "look alike (one has a Cyrillic or Greek letter drawn "
+                                        "as a Latin one): rename one"));
+    const char *greek[] = { "T\xce\x9fP", "TOP" };   /* Greek capital omicron */
+    assert_int_equal(sn_text_refuse_look_alike(greek, 2, SN_EINVAL, "g"), SN_EINVAL);
+    const char *fine[] = { "\xd0\xba\xd0\xbe\xd1\x82", "cat", "\xd0\xbf\xd1\x91\xd1\x81",
+                           "Cat", "\xff" };   /* kot, pyos: other words */
+    assert_int_equal(sn_text_refuse_look_alike(fine, 5, SN_EINVAL, "f"), SN_OK);
+}
+
 /* Columns as a terminal shows them: a table of names stays straight. */
 static void test_text_pad(void **state)
 {
@@ -162,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_text_problem),
         cmocka_unit_test(test_text_blank_edge),
         cmocka_unit_test(test_text_clash),
+        cmocka_unit_test(test_text_look_alike),
         cmocka_unit_test(test_text_pad),
         cmocka_unit_test(test_text_clean),
         cmocka_unit_test(test_text_near),
