@@ -47,12 +47,13 @@ DEB_PKGS := build-essential pkg-config libopenmpi-dev openmpi-bin mpich libmpich
             libopenblas-openmp-dev libhdf5-dev hdf5-tools libcmocka-dev libinih-dev zlib1g-dev \
             libpng-dev libjpeg-dev procps iproute2 gnuplot-nox bsdutils dataset-fashion-mnist \
             python3-h5py libprotobuf-c-dev protobuf-c-compiler libonnx-dev libjansson-dev \
-            libonnx-testdata python3-onnx libsimgrid-dev libunistring-dev libfontconfig-dev
+            libonnx-testdata python3-onnx libsimgrid-dev libunistring-dev libfontconfig-dev \
+            libicu-dev
 # Node and npm run ONNX Runtime (npm onnxruntime-node) in the export test.
 # Installed only when missing: a node from another source (NodeSource)
 # brings its own npm, which Debian's npm package conflicts with.
 NODE_PKGS := nodejs npm
-PC_PKGS  := hdf5-serial inih zlib libpng libjpeg libprotobuf-c jansson fontconfig
+PC_PKGS  := hdf5-serial inih zlib libpng libjpeg libprotobuf-c jansson fontconfig icu-uc icu-i18n
 ifeq ($(WITH_MPI),1)
 PC_PKGS  += $(MPI_PC)
 endif
@@ -492,7 +493,7 @@ $(SIM_DIR)/replay.so: $(SIM_SRC) $(SIM_HDR) $(SIM_DIR)/libsimregion.so
 	    -Wno-unused-parameter -Wno-unknown-pragmas -ffunction-sections -fdata-sections \
 	    -Isrc -iquote bench/sim $(SIM_SRC) -Wl,-Bsymbolic -Wl,--gc-sections \
 	    -Wl,--wrap=aligned_alloc -Wl,--wrap=smpi_shared_free -L$(SIM_DIR) -lsimregion \
-	    -Wl,-rpath,$(abspath $(SIM_DIR)) -linih -lunistring -lm -o $@
+	    -Wl,-rpath,$(abspath $(SIM_DIR)) -linih -lunistring -licui18n -licuuc -lm -o $@
 
 $(SIM_DIR)/events: bench/sim/events.c $(LIB)
 	@mkdir -p $(dir $@)

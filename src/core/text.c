@@ -1,6 +1,7 @@
 /* text: class names that show as themselves (see text.h).  Unicode's
- * character properties and normalization come from GNU libunistring:
- * tables of a hundred thousand characters are not hand-written here. */
+ * character properties and normalization come from GNU libunistring, its
+ * confusables table from ICU: tables of a hundred thousand characters are
+ * not hand-written here. */
 #include "core/text.h"
 
 #include "core/status.h"
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/uspoof.h>
 #include <unictype.h>
 #include <uninorm.h>
 #include <unistr.h>
@@ -85,70 +87,53 @@ static int by_text(const void *a, const void *b)
     return c ? c : x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Cyrillic and Greek letters drawn as a Latin one in common fonts, and
- * that Latin letter: "Coat" with a Cyrillic о is another name that shows
- * as "Coat".  The letters of Unicode's confusables table (security/
- * confusables.txt) most fonts draw alike; that table itself is not in
- * libunistring or another Debian library. */
-static const struct { ucs4_t from; char to; } look_alike[] = {
-    { 0x0405, 'S' }, { 0x0406, 'I' }, { 0x0408, 'J' }, { 0x0410, 'A' }, { 0x0412, 'B' },
-    { 0x0415, 'E' }, { 0x041A, 'K' }, { 0x041C, 'M' }, { 0x041D, 'H' }, { 0x041E, 'O' },
-    { 0x0420, 'P' }, { 0x0421, 'C' }, { 0x0422, 'T' }, { 0x0423, 'Y' }, { 0x0425, 'X' },
-    { 0x0430, 'a' }, { 0x0435, 'e' }, { 0x043E, 'o' }, { 0x0440, 'p' }, { 0x0441, 'c' },
-    { 0x0443, 'y' }, { 0x0445, 'x' }, { 0x0455, 's' }, { 0x0456, 'i' }, { 0x0458, 'j' },
-    { 0x04BB, 'h' }, { 0x0501, 'd' }, { 0x0391, 'A' }, { 0x0392, 'B' }, { 0x0395, 'E' },
-    { 0x0396, 'Z' }, { 0x0397, 'H' }, { 0x0399, 'I' }, { 0x039A, 'K' }, { 0x039C, 'M' },
-    { 0x039D, 'N' }, { 0x039F, 'O' }, { 0x03A1, 'P' }, { 0x03A4, 'T' }, { 0x03A5, 'Y' },
-    { 0x03A7, 'X' }, { 0x03BF, 'o' }, { 0x03BD, 'v' }, { 0x03C1, 'p' },
-};
-
-/* text (len bytes of UTF-8) with each letter of look_alike replaced by its
- * Latin letter, in place (each is 2 bytes of UTF-8, the letter 1). */
-static void latin_of(uint8_t *text, size_t *len)
+/* name's skeleton by Unicode's confusables table (UTS #39, ICU's spoof
+ * checker): names that show alike have one skeleton ("Coat" with a
+ * Latin o or a Cyrillic о, "l" and "I", "rn" and "m").  NULL on failure. */
+static uint8_t *skeleton_of(const char *name, size_t *len)
 {
-    size_t at = 0, to = 0;
-    while (at < *len) {
-        ucs4_t c;
-        const int n = u8_mbtouc(&c, text + at, *len - at);
-        char latin = 0;
-        for (size_t i = 0; i < sizeof look_alike / sizeof look_alike[0] && !latin; i++)
-            latin = look_alike[i].from == c ? look_alike[i].to : 0;
-        if (latin)
-            text[to++] = (uint8_t)latin;
-        else
-            memmove(text + to, text + at, (size_t)n), to += (size_t)n;
-        at += (size_t)n;
+    UErrorCode st = U_ZERO_ERROR;
+    USpoofChecker *sc = uspoof_open(&st);
+    int32_t n = U_SUCCESS(st) ? uspoof_getSkeletonUTF8(sc, 0, name, -1, NULL, 0, &st) : -1;
+    char *out = n >= 0 && (st == U_BUFFER_OVERFLOW_ERROR || U_SUCCESS(st)) ? malloc((size_t)n + 1)
+                                                                          : NULL;
+    st = U_ZERO_ERROR;
+    if (out && uspoof_getSkeletonUTF8(sc, 0, name, -1, out, n + 1, &st) != n) {
+        free(out);
+        out = NULL;
     }
-    *len = to;
+    if (sc)
+        uspoof_close(sc);
+    *len = out ? (size_t)n : 0;
+    return (uint8_t *)out;
 }
 
 /* The name's normal form (a copy of its bytes when it is not UTF-8):
  * compatibility (NFKC), which also makes one of the forms that show
  * alike: a no-break space and a space, a ligature and its letters; with
- * latin, look-alike letters of other scripts made Latin too. */
-static int key_of(const char *name, size_t index, bool latin, struct key *k)
+ * alike, its confusables skeleton instead. */
+static int key_of(const char *name, size_t index, bool alike, struct key *k)
 {
     const uint8_t *s = (const uint8_t *)name;
     const size_t len = strlen(name);
     const bool utf8 = len && !u8_check(s, len);
     k->index = index;
-    k->text = utf8 ? u8_normalize(UNINORM_NFKC, s, len, NULL, &k->len) : NULL;
+    k->text = !utf8 ? NULL : alike ? skeleton_of(name, &k->len)
+                                   : u8_normalize(UNINORM_NFKC, s, len, NULL, &k->len);
     if (!k->text && (k->text = malloc(len ? len : 1)))
         memcpy(k->text, s, k->len = len);
-    if (k->text && utf8 && latin)
-        latin_of(k->text, &k->len);
     return k->text ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
 }
 
 /* Sorted by their keys, names that are the same text (or look alike) are
  * neighbours. */
-static int clash(const char *const *names, size_t n, bool latin, bool *found, size_t pair[2])
+static int clash(const char *const *names, size_t n, bool alike, bool *found, size_t pair[2])
 {
     *found = false;
     struct key *k = calloc(n ? n : 1, sizeof *k);
     int rc = k ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
     for (size_t i = 0; i < n && !rc; i++)
-        rc = key_of(names[i], i, latin, &k[i]);
+        rc = key_of(names[i], i, alike, &k[i]);
     if (!rc)
         qsort(k, n, sizeof *k, by_text);
     for (size_t i = 1; i < n && !rc && !*found; i++)
@@ -174,9 +159,9 @@ int sn_text_refuse_look_alike(const char *const *names, size_t n, int code, cons
     size_t k[2];
     int rc = clash(names, n, true, &found, k);
     if (!rc && found)
-        rc = sn_fail(code, "%s: the class names '%s' (%zu) and '%s' (%zu) look alike (one has a "
-                     "Cyrillic or Greek letter drawn as a Latin one): rename one", where,
-                     names[k[0]], k[0], names[k[1]], k[1]);
+        rc = sn_fail(code, "%s: the class names '%s' (%zu) and '%s' (%zu) look alike (letters "
+                     "Unicode lists as confusable, such as a Cyrillic o for a Latin one, or l "
+                     "and I): rename one", where, names[k[0]], k[0], names[k[1]], k[1]);
     return rc;
 }
 

@@ -31,11 +31,11 @@ bool sn_text_blank_edge(const char *s);
  * bytes.  SN_OK or SN_ENOMEM. */
 int sn_text_clash(const char *const *names, size_t n, bool *found, size_t pair[2]);
 
-/* code (said, naming where) when two of the n names differ only in
- * letters of other scripts drawn as Latin ones (Latin "Coat" and "Cоat"
- * with a Cyrillic о; a table of the Cyrillic and Greek letters most fonts
- * draw as Latin ones, text.c's look_alike), after the forms of
- * sn_text_clash; SN_OK otherwise (SN_ENOMEM). */
+/* code (said, naming where) when two of the n names look alike by
+ * Unicode's confusables table (UTS #39 skeletons, ICU's spoof checker:
+ * Latin "Coat" and "Cоat" with a Cyrillic о, "l" and "I"); meant after
+ * sn_text_clash, whose forms have a message of their own; SN_OK otherwise
+ * (SN_ENOMEM). */
 int sn_text_refuse_look_alike(const char *const *names, size_t n, int code, const char *where);
 
 /* The columns s takes on a terminal: a wide (East Asian) character two, a
