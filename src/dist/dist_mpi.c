@@ -334,6 +334,26 @@ static int shm_alloc_alone(struct shm_window *w, size_t n, size_t bytes, float *
 
 #define SHM_DIR "/dev/shm"   /* where glibc's shm_open keeps segments */
 
+#define SHM_MPI_FIX "or run with --allreduce mpi, which sends messages instead"
+
+/* Why the arena could not be had (err, while doing; of bytes), into why:
+ * /dev/shm's room, or a limit of the process's own (ulimit -f, -v), with
+ * what to do. */
+static void shm_why(char *why, size_t len, int err, const char *doing, double bytes)
+{
+    if (err == EFBIG)
+        snprintf(why, len, "cannot take its %.3g MB: the file-size limit (ulimit -f) is lower: "
+                 "raise it, " SHM_MPI_FIX, bytes / 1e6);
+    else if (err == ENOMEM && strcmp(doing, "mapping") == 0)
+        snprintf(why, len, "cannot be mapped (%.3g MB): the address-space limit (ulimit -v) "
+                 "leaves no room for it: raise it, " SHM_MPI_FIX, bytes / 1e6);
+    else
+        snprintf(why, len, "cannot hold it (%s%s, %s %.3g MB): give it more room (a "
+                 "container's --shm-size), " SHM_MPI_FIX, strerror(err),
+                 err == ENOSPC && strcmp(doing, "naming") == 0 ? ": no free inode, df -i" : "",
+                 doing, bytes / 1e6);
+}
+
 /* Member 0: a new segment of total bytes, its name into name (a fresh one:
  * the pid and the clock, another on a clash), when /dev/shm has the room;
  * the reason in why otherwise. */
@@ -343,8 +363,8 @@ static bool shm_create(char *name, size_t len, size_t total, char *why, size_t w
     const double free_b = statvfs(SHM_DIR, &fs) == 0 && fs.f_blocks > 0
                               ? (double)fs.f_bavail * fs.f_frsize : -1;
     if (free_b >= 0 && free_b < (double)total) {
-        snprintf(why, why_len, "has %.0f MB free and the arena needs %.0f MB", free_b / 1e6,
-                 (double)total / 1e6);
+        snprintf(why, why_len, "has %.3g MB free and the arena needs %.3g MB: give it more room "
+                 "(a container's --shm-size), " SHM_MPI_FIX, free_b / 1e6, (double)total / 1e6);
         return false;
     }
     int fd = -1;
@@ -363,31 +383,27 @@ static bool shm_create(char *name, size_t len, size_t total, char *why, size_t w
     if (err && fd >= 0)
         shm_unlink(name);
     if (err)
-        snprintf(why, why_len, "cannot hold it (%s%s)", strerror(err),
-                 err == ENOSPC ? ": no free inode, df -i" : "");
+        shm_why(why, why_len, err, fd < 0 ? "naming" : "sizing", (double)total);
     return err == 0;
 }
 
-/* Every member: part me of the segment reserved, and the whole mapped. */
-static bool shm_attach(struct shm_window *w, const char *name, size_t part, char *why,
-                       size_t why_len)
+/* Every member, the name already removed (its descriptor keeps the
+ * segment): part me reserved, and the whole mapped. */
+static bool shm_reserve(struct shm_window *w, int fd, size_t part, char *why, size_t why_len)
 {
-    const int fd = shm_open(name, O_RDWR, 0);
-    int err = fd < 0 ? errno : posix_fallocate(fd, (off_t)(part * (size_t)w->me), (off_t)part);
+    int err = posix_fallocate(fd, (off_t)(part * (size_t)w->me), (off_t)part);
     if (err == EOPNOTSUPP || err == EINVAL)   /* no reservation there: pages on first touch */
         err = 0;
-    if (!err) {
-        w->map = mmap(NULL, w->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        err = w->map == MAP_FAILED ? errno : 0;
-        if (err)
-            w->map = NULL;
+    if (err) {
+        shm_why(why, why_len, err, "reserving this rank's", (double)part);
+        return false;
     }
-    if (fd >= 0)
-        close(fd);
-    if (err)
-        snprintf(why, why_len, "cannot hold it (%s, reserving rank %d's %.0f MB of it)",
-                 strerror(err), w->me, (double)part / 1e6);
-    return err == 0;
+    w->map = mmap(NULL, w->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (w->map != MAP_FAILED)
+        return true;
+    shm_why(why, why_len, errno, "mapping", (double)w->map_bytes);
+    w->map = NULL;
+    return false;
 }
 
 /* Whether every member of comm says ok; if not, the first failing
@@ -403,35 +419,43 @@ static int shm_agree(MPI_Comm comm, int me, bool ok, char *why, int why_len)
     return first[0] == INT_MAX ? SN_OK : SN_EDIST;
 }
 
-static int shm_refused(const struct shm_window *w, const char *why)
+static int shm_refused(const struct shm_window *w, int rc, const char *why)
 {
-    return sn_fail(SN_EDIST, SHM_DIR ", where the %d ranks of this host share their gradient "
-                   "arena, %s: give it more room (a container's --shm-size), or run with "
-                   "--allreduce mpi, which sends messages instead", w->members, why);
+    return rc != SN_EDIST ? rc
+         : sn_fail(SN_EDIST, SHM_DIR ", where the %d ranks of this host share their gradient "
+                   "arena, %s", w->members, why);
 }
 
-/* The segment made, reserved and mapped by every member of w->comm, then
- * unnamed; SN_EDIST on every member when any step fails on one. */
+/* The segment made by member 0 and opened by every member of w->comm,
+ * then unnamed at once (a job killed later leaves nothing in /dev/shm:
+ * the descriptors keep it), then reserved and mapped by each; SN_EDIST on
+ * every member when any step fails on one. */
 static int shm_share(struct shm_window *w, size_t part)
 {
-    char name[64] = "", why[256] = "";
+    char name[64] = "", why[320] = "";
     bool ok = w->me != 0 || shm_create(name, sizeof name, w->map_bytes, why, sizeof why);
     int rc = shm_agree(w->comm, w->me, ok, why, (int)sizeof why);
     if (rc)
-        return rc == SN_EDIST ? shm_refused(w, why) : rc;
+        return shm_refused(w, rc, why);
     int err = MPI_Bcast(name, (int)sizeof name, MPI_CHAR, 0, w->comm);
     if (err != MPI_SUCCESS)
-        rc = mpi_fail(err, "sharing the gradient arena's name");
-    ok = !rc && shm_attach(w, name, part, why, sizeof why);
+        return mpi_fail(err, "sharing the gradient arena's name");
+    const int fd = shm_open(name, O_RDWR, 0);
+    if (fd < 0)
+        shm_why(why, sizeof why, errno, "opening", (double)w->map_bytes);
+    rc = shm_agree(w->comm, w->me, fd >= 0, why, (int)sizeof why);
+    if (w->me == 0)   /* open everywhere, or given up: the name is not needed */
+        shm_unlink(name);
+    ok = !rc && shm_reserve(w, fd, part, why, sizeof why);
+    if (fd >= 0)
+        close(fd);
     if (!rc)
         rc = shm_agree(w->comm, w->me, ok, why, (int)sizeof why);
-    if (w->me == 0)   /* mapped by all, or given up: the name is not needed */
-        shm_unlink(name);
     if (rc && w->map)
         munmap(w->map, w->map_bytes);
     if (rc)
         w->map = NULL;
-    return rc == SN_EDIST ? shm_refused(w, why) : rc;
+    return shm_refused(w, rc, why);
 }
 
 /* An arena over comm of nfloats floats (and the flags) per member. */
