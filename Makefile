@@ -279,7 +279,12 @@ install: $(BIN) $(LIB) $(SO)
 	install -m 644 examples/*.c $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/
 	install -m 644 examples/transfer/*.cfg $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/transfer/
 	install -m 644 examples/onnx/* $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/onnx/
-	install -m 755 launch/*.sh launch/slurm.sbatch $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/
+	install -m 755 launch/*.sh $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/
+	@# sbatch runs a copy of the script from its spool, which cannot find the
+	@# folder it was installed in: the installed copy names the installed binary
+	sed 's|^BIN=$${SCRATCHNET:-build/scratchnet}$$|BIN=$${SCRATCHNET:-$(PREFIX)/bin/scratchnet}|' \
+	    launch/slurm.sbatch > $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/slurm.sbatch
+	chmod 755 $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/slurm.sbatch
 	install -m 644 launch/hostfile.example $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/
 	install -m 644 tests/cli/bad_inputs.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tests/cli/
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"

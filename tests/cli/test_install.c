@@ -112,6 +112,14 @@ static void installed_launch_and_links(const char *p)
     assert_null(strstr(ver, "FAKE"));
     assert_non_null(strstr(ver, "scratchnet "));
     free(ver);
+    /* slurm.sbatch, which sbatch runs as a copy from its spool, names the
+     * installed binary itself (it asked for one in the working folder) */
+    rc = sn_test_run("cd %s && cp %s/share/doc/scratchnet/launch/slurm.sbatch spool.sh && "
+                     "MODEL=nowhere.cfg DATA=nowhere.h5 bash spool.sh", fake, p);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    if (rc == 0 || strstr(err, "no such program") || !strstr(err, "nowhere"))
+        fail_msg("installed slurm.sbatch: exit %d: %s", rc, err);
+    free(err);
     /* every relative link of the installed guides leads to an installed file */
     rc = sn_test_run("cd %s/share/doc/scratchnet && for f in $(find . -name '*.md'); do "
                      "grep -o '](\\([^)#]*\\)' \"$f\" | sed 's/^](//' | "
