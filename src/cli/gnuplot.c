@@ -398,13 +398,13 @@ static bool holds_png(const char *path)
 int cli_gnuplot_check(const char *png)
 {
     char target[4096];
-    struct stat st;
+    struct stat st = { 0 };
     if (named_other(png))   /* c.jpg held a PNG */
         return sn_fail(SN_EUSAGE, "%s: the picture is a PNG: name it .png (or with no "
                        "extension)", png);
     /* a link is written through: its file's name counts (curves -> photo.jpg),
-     * and a file without an extension is a picture only when it holds one
-     * (cur.png -> Makefile replaced the Makefile) */
+     * and a file there without an extension is a picture only when it holds
+     * one (cur.png -> Makefile, or -o Makefile, replaced the Makefile) */
     const bool linked = sn_fs_output_target(png, target, sizeof target, &st) == SN_OK &&
                         strcmp(target, png) != 0;
     if (linked && named_other(target))
@@ -413,6 +413,9 @@ int cli_gnuplot_check(const char *png)
     if (linked && st.st_mode && !named_png(target) && !holds_png(target))
         return sn_fail(SN_EUSAGE, "%s is a link to %s, which holds no PNG: the picture would "
                        "replace it (name a .png file, or remove the link)", png, target);
+    if (!linked && st.st_mode && !named_png(png) && !holds_png(png))
+        return sn_fail(SN_EUSAGE, "%s holds no PNG: the picture would replace it (name a .png "
+                       "file, or a new one)", png);
     const char *path = getenv("PATH");
     char dir[4096];
     for (const char *p = path ? path : "/usr/bin:/bin"; ; p++) {
