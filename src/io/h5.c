@@ -1853,6 +1853,29 @@ static hid_t open_with_cache(struct sn_h5 *f, const char *path, hid_t d)
     return d;
 }
 
+size_t sn_h5_row_inflate(struct sn_h5 *f, const char *path, size_t *bands, size_t *tall)
+{
+    hid_t d = -1;
+    *bands = *tall = 0;
+    if (open_dset(f, path, &d) != SN_OK)
+        return 0;
+    const size_t bytes = chunk_bytes(d), per_row = chunk_span(d, tall);
+    hid_t pl = H5Dget_create_plist(d), s = H5Dget_space(d);
+    hsize_t dims[H5S_MAX_RANK] = { 0 };
+    const bool packed = pl >= 0 && H5Pget_nfilters(pl) > 0 && s >= 0 &&
+                        H5Sget_simple_extent_dims(s, dims, NULL) >= 1 && bytes && *tall;
+    const size_t band = per_row * bytes;
+    *bands = packed ? (size_t)((dims[0] + *tall - 1) / *tall) : 0;
+    const size_t cache = band > ROWS_CACHE_BYTES ? band : ROWS_CACHE_BYTES;
+    if (pl >= 0)
+        H5Pclose(pl);
+    if (s >= 0)
+        H5Sclose(s);
+    H5Dclose(d);
+    /* all the bands in the cache: each inflated once, whatever the order */
+    return packed && (double)*bands * (double)band > (double)cache ? band : 0;
+}
+
 /* Dataset path for reading rows: kept open (read-only files), or opened
  * now when *close_it comes back true. */
 static int rows_dset(struct sn_h5 *f, const char *path, hid_t *d, bool *close_it)

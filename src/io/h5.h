@@ -142,6 +142,12 @@ int sn_h5_check_row_reads(struct sn_h5 *f, const char *path);
 int sn_h5_read_rows(struct sn_h5 *f, const char *path, const int32_t *rows, size_t n,
                     size_t row_len, enum sn_h5_type type, void *out);
 
+/* The bytes libhdf5 inflates to read one row of path that its chunk
+ * cache does not hold (the compressed chunks holding that row: a band of
+ * *tall rows, *bands of them), 0 when path is not stored in compressed
+ * chunks or all its bands fit the cache a read by rows keeps. */
+size_t sn_h5_row_inflate(struct sn_h5 *f, const char *path, size_t *bands, size_t *tall);
+
 /* Read rows [first, first+n) (n * row_len elements). */
 int sn_h5_read_block(struct sn_h5 *f, const char *path, size_t first, size_t n,
                      size_t row_len, enum sn_h5_type type, void *out);

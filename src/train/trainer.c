@@ -240,6 +240,33 @@ static int perm_fits(const struct sn_trainer *t, const char *data_name)
     return SN_OK;
 }
 
+/* What one shuffled batch may inflate, read per batch from the file: each
+ * row can need a band of compressed chunks of its own (the chunks holding
+ * its rows), inflated whole when the cache does not hold it.  A 9 MB file
+ * of 32 chunks of 266 MB, each under the chunk and band limits, inflated
+ * about 7 GB a step (60-90 s), which its stop signal waited for. */
+#define MAX_BATCH_INFLATE ((double)(1u << 30))
+
+static int batch_inflate_fits(const struct sn_trainer *t, const char *data_name)
+{
+    static const char *const paths[] = { "/train/x", "/train/y" };
+    for (int i = 0; i < 2 && !t->data_held && !t->o.no_shuffle && t->ds->f; i++) {
+        size_t bands = 0, tall = 0;
+        const size_t band = sn_h5_exists(t->ds->f, paths[i])
+                                ? sn_h5_row_inflate(t->ds->f, paths[i], &bands, &tall) : 0;
+        const size_t rows = (size_t)t->b < bands ? (size_t)t->b : bands;
+        const double most = (double)band * (double)rows;
+        if (most > MAX_BATCH_INFLATE)
+            return sn_fail(SN_EINVAL, "%s: %s is read per batch in random order, and its "
+                           "compressed chunks hold %zu rows each (%.0f MB hold one row): a batch "
+                           "of %d rows would inflate up to %.0f MB every step: rewrite it in "
+                           "chunks of fewer rows (h5repack -l %s:CHUNK=...), give it room in "
+                           "memory (--cache-mb), or train with --no-shuffle", data_name,
+                           paths[i], tall, (double)band / 1e6, t->b, most / 1e6, paths[i]);
+    }
+    return SN_OK;
+}
+
 static int stage_data(struct sn_trainer *t, const char *data_name)
 {
     t->train = sn_dataset_split(t->ds, "train");
@@ -249,7 +276,8 @@ static int stage_data(struct sn_trainer *t, const char *data_name)
         rc = sn_check_split(t->m, &t->net, t->ds, t->train);
     if (!rc && t->test)
         rc = sn_check_split(t->m, &t->net, t->ds, t->test);
-    return hold_data(t, rc, data_name);   /* in memory when it fits: no file access in a step */
+    rc = hold_data(t, rc, data_name);   /* in memory when it fits: no file access in a step */
+    return rc ? rc : batch_inflate_fits(t, data_name);
 }
 
 /* The model built for micro-batches, from the seed's initialisation. */

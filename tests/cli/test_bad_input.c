@@ -526,6 +526,38 @@ static void x_band(hid_t f)
     H5Pclose(pl);
 }
 
+/* 307,200 rows of 1,024 floats in 48 deflated chunks of 6,400 rows (26 MB
+ * each, a band each): a shuffled batch of 64 rows touches up to 48 of
+ * them, 1.26 GB of inflation a step */
+enum { SHUF_ROWS = 307200, SHUF_COLS = 1024, SHUF_CHUNK_ROWS = 6400 };
+static void x_shuffled_bands(hid_t f)
+{
+    hsize_t dims[2] = { SHUF_ROWS, SHUF_COLS }, chunk[2] = { SHUF_CHUNK_ROWS, SHUF_COLS };
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(pl, 2, chunk);
+    H5Pset_deflate(pl, 6);
+    hid_t s = H5Screate_simple(2, dims, NULL);
+    hid_t d = H5Dcreate2(f, "/train/x", H5T_NATIVE_FLOAT, s, H5P_DEFAULT, pl, H5P_DEFAULT);
+    const size_t n = (size_t)SHUF_CHUNK_ROWS * SHUF_COLS;
+    float *raw = calloc(n, sizeof *raw);
+    uLongf packed_len = compressBound(n * sizeof *raw);
+    Bytef *packed = malloc(packed_len);
+    assert_true(d >= 0 && raw && packed);
+    for (size_t i = 0; i < n; i += 61)   /* not all zeros: under deflate's ratio of about 1000 */
+        raw[i] = (float)(i % 977);
+    assert_int_equal(compress2(packed, &packed_len, (const Bytef *)raw, n * sizeof *raw, 6),
+                     Z_OK);
+    for (hsize_t r = 0; r < SHUF_ROWS; r += SHUF_CHUNK_ROWS) {
+        hsize_t at[2] = { r, 0 };
+        assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, at, packed_len, packed) >= 0);
+    }
+    free(raw);
+    free(packed);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Pclose(pl);
+}
+
 /* 64 GiB declared, compressed, one chunk of zeros written */
 static void x_zipbomb(hid_t f)
 {
@@ -1282,6 +1314,8 @@ static void hostile_bombs(void)
     write_h5("zipbomb.h5", x_zipbomb, 480);
     write_h5("tinychunks.h5", x_tinychunks, 480);
     write_h5("band.h5", x_band, BAND_ROWS);
+    write_h5("shufband.h5", x_shuffled_bands, SHUF_ROWS);
+    write_text("wide1024.cfg", "[net]\ninput = 1024\nbatch = 64\n[dense]\nunits = 3\n");
     write_h5("meannan.h5", x_meannan, 480);
     write_h5("softlink.h5", x_softlink, 480);
     assert_int_equal(sn_test_run("cp tests/cli/fixtures/hdf5-crash.h5 %s/crash.h5", fx), 0);
