@@ -494,36 +494,45 @@ static void x_tinychunks(hid_t f)
     H5Pclose(pl);
 }
 
-/* 36,000 rows of 4,096 floats in chunks that each hold every row and 32
- * columns: the 128 chunks that hold a row take 590 MB, each 4.6 MB
- * compressed to a few KB and written as it is stored (H5Dwrite_chunk) */
-enum { BAND_ROWS = 36000, BAND_COLS = 4096, BAND_CHUNK_COLS = 32 };
-static void x_band(hid_t f)
+/* /train/x of dims floats in deflated chunks of chunk, every one the same
+ * stream (not all zeros: under deflate's ratio of about 1000), written as
+ * it is: a file of a few MB */
+static void x_deflated_chunks(hid_t f, const hsize_t dims[2], const hsize_t chunk[2])
 {
-    hsize_t dims[2] = { BAND_ROWS, BAND_COLS }, chunk[2] = { BAND_ROWS, BAND_CHUNK_COLS };
     hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(pl, 2, chunk);
     H5Pset_deflate(pl, 6);
     hid_t s = H5Screate_simple(2, dims, NULL);
     hid_t d = H5Dcreate2(f, "/train/x", H5T_NATIVE_FLOAT, s, H5P_DEFAULT, pl, H5P_DEFAULT);
-    const size_t n = (size_t)BAND_ROWS * BAND_CHUNK_COLS;
+    const size_t n = (size_t)(chunk[0] * chunk[1]);
     float *raw = calloc(n, sizeof *raw);
     uLongf packed_len = compressBound(n * sizeof *raw);
     Bytef *packed = malloc(packed_len);
     assert_true(d >= 0 && raw && packed);
-    for (size_t i = 0; i < n; i += 61)   /* not all zeros: under deflate's ratio of about 1000 */
+    for (size_t i = 0; i < n; i += 61)
         raw[i] = (float)(i % 977);
     assert_int_equal(compress2(packed, &packed_len, (const Bytef *)raw, n * sizeof *raw, 6),
                      Z_OK);
-    for (hsize_t c = 0; c < BAND_COLS / BAND_CHUNK_COLS; c++) {
-        hsize_t at[2] = { 0, c * BAND_CHUNK_COLS };
-        assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, at, packed_len, packed) >= 0);
-    }
+    for (hsize_t r = 0; r < dims[0]; r += chunk[0])
+        for (hsize_t c = 0; c < dims[1]; c += chunk[1]) {
+            hsize_t at[2] = { r, c };
+            assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, at, packed_len, packed) >= 0);
+        }
     free(raw);
     free(packed);
     H5Dclose(d);
     H5Sclose(s);
     H5Pclose(pl);
+}
+
+/* 36,000 rows of 4,096 floats in chunks that each hold every row and 32
+ * columns: the 128 chunks that hold a row take 590 MB, each 4.6 MB
+ * compressed to a few KB */
+enum { BAND_ROWS = 36000, BAND_COLS = 4096, BAND_CHUNK_COLS = 32 };
+static void x_band(hid_t f)
+{
+    x_deflated_chunks(f, (const hsize_t[]){ BAND_ROWS, BAND_COLS },
+                      (const hsize_t[]){ BAND_ROWS, BAND_CHUNK_COLS });
 }
 
 /* 307,200 rows of 1,024 floats in 48 deflated chunks of 6,400 rows (26 MB
@@ -532,30 +541,8 @@ static void x_band(hid_t f)
 enum { SHUF_ROWS = 307200, SHUF_COLS = 1024, SHUF_CHUNK_ROWS = 6400 };
 static void x_shuffled_bands(hid_t f)
 {
-    hsize_t dims[2] = { SHUF_ROWS, SHUF_COLS }, chunk[2] = { SHUF_CHUNK_ROWS, SHUF_COLS };
-    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(pl, 2, chunk);
-    H5Pset_deflate(pl, 6);
-    hid_t s = H5Screate_simple(2, dims, NULL);
-    hid_t d = H5Dcreate2(f, "/train/x", H5T_NATIVE_FLOAT, s, H5P_DEFAULT, pl, H5P_DEFAULT);
-    const size_t n = (size_t)SHUF_CHUNK_ROWS * SHUF_COLS;
-    float *raw = calloc(n, sizeof *raw);
-    uLongf packed_len = compressBound(n * sizeof *raw);
-    Bytef *packed = malloc(packed_len);
-    assert_true(d >= 0 && raw && packed);
-    for (size_t i = 0; i < n; i += 61)   /* not all zeros: under deflate's ratio of about 1000 */
-        raw[i] = (float)(i % 977);
-    assert_int_equal(compress2(packed, &packed_len, (const Bytef *)raw, n * sizeof *raw, 6),
-                     Z_OK);
-    for (hsize_t r = 0; r < SHUF_ROWS; r += SHUF_CHUNK_ROWS) {
-        hsize_t at[2] = { r, 0 };
-        assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, at, packed_len, packed) >= 0);
-    }
-    free(raw);
-    free(packed);
-    H5Dclose(d);
-    H5Sclose(s);
-    H5Pclose(pl);
+    x_deflated_chunks(f, (const hsize_t[]){ SHUF_ROWS, SHUF_COLS },
+                      (const hsize_t[]){ SHUF_CHUNK_ROWS, SHUF_COLS });
 }
 
 /* 64 GiB declared, compressed, one chunk of zeros written */
