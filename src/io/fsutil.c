@@ -512,8 +512,12 @@ int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s)
 int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns && a->ctime_s == b->ctime_s &&
-           a->ctime_ns == b->ctime_ns;
+           a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns;
+}
+
+int sn_fs_stamp_unchanged(const struct sn_file_stamp *a, const struct sn_file_stamp *b)
+{
+    return sn_fs_stamp_same(a, b) && a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns;
 }
 
 const char *sn_fs_kind(const struct stat *st)

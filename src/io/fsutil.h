@@ -99,13 +99,12 @@ int sn_fs_check_input(const char *path, const char *what, size_t max_bytes);
  * and from + the bytes read into *len.  -1 on a seek or read error. */
 int sn_fs_hash(FILE *fp, long from, uint64_t *hash, uint64_t *len);
 
-/* A file's identity and version (device, inode, size, modification
- * time): two equal stamps are, as far as a reader can tell without
- * reading it again, the same bytes at the same place.  Fixed-width fields,
- * so this header needs no POSIX types. */
-/* A file's identity and its last change: the change time too, which no
- * user can set back (touch -d sets the modification time: a file rewritten
- * in place with its size and time put back passed as checked). */
+/* A file's identity and version (device, inode, size, modification and
+ * change times): two equal stamps are, as far as a reader can tell without
+ * reading it again, the same bytes at the same place.  The change time is
+ * the one no user can set back (touch -d sets the modification time: a
+ * file rewritten in place with its size and time put back passed as
+ * checked).  Fixed-width fields, so this header needs no POSIX types. */
 struct sn_file_stamp {
     uint64_t dev, ino;
     int64_t size, mtime_s, mtime_ns, ctime_s, ctime_ns;
@@ -114,8 +113,13 @@ struct sn_file_stamp {
  * -1 (errno set) when it cannot be read. */
 int sn_fs_stamp(const char *path, struct sn_file_stamp *s);
 int sn_fs_stamp_fd(int fd, struct sn_file_stamp *s);
-/* 1 if a and b are the same file unchanged, else 0. */
+/* 1 if a and b are the same file with the same size and modification
+ * time, else 0: what a writer that renames its file into place keeps (a
+ * rename moves the change time). */
 int sn_fs_stamp_same(const struct sn_file_stamp *a, const struct sn_file_stamp *b);
+/* The same, and the same change time: nothing written, renamed or
+ * re-dated since (what a check of the file's contents relies on). */
+int sn_fs_stamp_unchanged(const struct sn_file_stamp *a, const struct sn_file_stamp *b);
 
 /* A text file read a character at a time as its readers would recognise
  * it, for the checks that tell what a file is: UTF-8 byte-order marks are

@@ -244,7 +244,7 @@ static int check_same(struct sn_h5 *f, const char *path)
     const struct checked *c = find_checked(path);
     struct sn_file_stamp now;
     const int fd = c ? vfd_of(f) : -1;
-    if (fd < 0 || sn_fs_stamp_fd(fd, &now) != 0 || sn_fs_stamp_same(&now, &c->stamp))
+    if (fd < 0 || sn_fs_stamp_fd(fd, &now) != 0 || sn_fs_stamp_unchanged(&now, &c->stamp))
         return SN_OK;
     return sn_fail(SN_EINVAL, "%s: the file changed after it was checked (replaced or written "
                    "meanwhile); run the command again once it is complete", path);
@@ -1361,7 +1361,7 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
     if (rc)
         return rc;
     if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42)) {
-        if (sn_fs_stamp(path, &after) != 0 || !sn_fs_stamp_same(&after, &before))
+        if (sn_fs_stamp(path, &after) != 0 || !sn_fs_stamp_unchanged(&after, &before))
             return sn_fail(SN_EINVAL, "%s: the file changed while it was being checked (replaced "
                            "or written meanwhile); run the command again once it is complete",
                            path);
@@ -1676,7 +1676,7 @@ int sn_h5_probe_all(const char *path)
 {
     struct checked *c = find_checked(path);
     struct sn_file_stamp now;
-    if (c && c->all && sn_fs_stamp(path, &now) == 0 && sn_fs_stamp_same(&now, &c->stamp))
+    if (c && c->all && sn_fs_stamp(path, &now) == 0 && sn_fs_stamp_unchanged(&now, &c->stamp))
         return SN_OK;
     int rc = sn_h5_probe(path, "all", NULL);
     if (!rc)
