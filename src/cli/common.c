@@ -580,6 +580,12 @@ int cli_check_world(void)
                            "starts processes that are no MPI job and would each train alone; "
                            "start scratchnet with launch/local.sh, mpirun or srun (or unset "
                            "WORLD_SIZE to train as one process)", v);
+        if (strcmp(vars[i], "SLURM_NTASKS") == 0 && !getenv("SLURM_STEP_ID"))
+            return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but SLURM_NTASKS=%s "
+                           "says the job has more: it was started in a Slurm job script "
+                           "without srun; start it with srun --mpi=pmix (as launch/slurm.sbatch "
+                           "does), or, to train as one process on purpose, srun -n 1 or unset "
+                           "SLURM_NTASKS", v);
         return sn_fail(SN_EUSAGE,
                        "this process sees a world of 1 rank but %s=%s says the job has more: "
                        "scratchnet was started by a launcher of another MPI (build/scratchnet "

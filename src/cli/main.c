@@ -165,9 +165,8 @@ static int start_runtime(int *argc, char ***argv)
                        "unset) only under one", force);
     if (!cli_launched() && !(force && strcmp(force, "1") == 0))
         return sn_dist_init_alone();
-    /* Open MPI's shared-memory window crashed (SIGSEGV in
-     * MPI_Win_shared_query) in a rank of 20 open files at most: a limit
-     * that low is said before MPI starts */
+    /* Open MPI crashed (SIGSEGV, in its shared-memory code) in a rank of 20
+     * open files at most: a limit that low is said before MPI starts */
     struct rlimit files;
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
         files.rlim_cur < MIN_OPEN_FILES)

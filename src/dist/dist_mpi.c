@@ -179,9 +179,32 @@ static int fake_hosts_same(int k)
                    differ == 1 ? "" : "s", differ == 1 ? "s" : "");
 }
 
+/* A task that srun started without an MPI plugin (Slurm's own default,
+ * MpiDefault=none): Open MPI's MPI_Init then fails in words that blame
+ * its build ("OMPI was not built with SLURM's PMI support"); the plugin
+ * is what is missing.  An Open MPI build only: MPICH's may take Slurm's
+ * own PMI library. */
+static int srun_without_plugin(void)
+{
+#ifdef OMPI_MAJOR_VERSION
+    const char *tasks = getenv("SLURM_STEP_NUM_TASKS");
+    long long n = 0;
+    if (getenv("SLURM_STEP_ID") && tasks && sn_parse_int(tasks, 2, LLONG_MAX, &n) == SN_OK &&
+        !getenv("PMIX_RANK") && !getenv("PMI_RANK") && !getenv("PMI_FD") &&
+        !getenv("OMPI_COMM_WORLD_RANK"))
+        return sn_fail(SN_EUSAGE, "srun started this task, one of %s, without an MPI plugin "
+                       "(this Slurm's MpiDefault): start it with srun --mpi=pmix (srun "
+                       "--mpi=list shows the plugins this Slurm has), or with "
+                       "launch/slurm.sbatch", tasks);
+#endif
+    return SN_OK;
+}
+
 int sn_dist_init(int *argc, char ***argv)
 {
-    int provided, err;
+    int provided, err = srun_without_plugin();
+    if (err)
+        return err;
     err = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     if (err != MPI_SUCCESS)
         return sn_fail(SN_EDIST, "MPI_Init_thread failed (error %d)", err);
