@@ -230,13 +230,16 @@ static int hold_data(struct sn_trainer *t, int rc, const char *data_name)
  * room for them (8.6 GB). */
 static int perm_fits(const struct sn_trainer *t, const char *data_name)
 {
+    const int local = sn_dist_local_size() > 0 ? sn_dist_local_size() : 1;
     const double bytes = 2.0 * (double)t->train->n * sizeof *t->perm[0];
-    const double half = sn_memory_half();
-    if (half > 0 && bytes > half)
-        return sn_fail(SN_ENOMEM, "%s: /train has %zu rows, whose shuffled order takes %.0f MB, "
-                       "more than half of the %.0f MB this process may use (a cgroup's or "
-                       "ulimit -v's limit, or the machine's): fewer rows (convert subset), or a "
-                       "larger machine", data_name, t->train->n, bytes / 1e6, 2.0 * half / 1e6);
+    const double half = sn_memory_half();   /* the host's, shared by its ranks */
+    if (half > 0 && bytes * local > half)
+        return sn_fail(SN_ENOMEM, "%s: /train has %zu rows, whose shuffled order takes %.0f MB "
+                       "on each of this host's %d rank%s, more than half of the %.0f MB this "
+                       "process may use (a cgroup's or ulimit -v's limit, or the machine's): "
+                       "fewer rows (convert subset), fewer ranks a host, or a larger machine",
+                       data_name, t->train->n, bytes / 1e6, local, local == 1 ? "" : "s",
+                       2.0 * half / 1e6);
     return SN_OK;
 }
 
