@@ -84,6 +84,8 @@ struct sn_h5 {
     int n_counted, next_counted;
     unsigned char *count_buf;   /* a stored chunk and the inflate window */
     size_t count_cap;
+    struct sn_file_stamp opened;   /* read-only: the file as it was opened */
+    bool stamped;
 };
 
 static bool in_probe_child;   /* this process is the HDF5 probe's child */
@@ -283,6 +285,8 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     }
     snprintf(f->path, sizeof f->path, "%s", path);
     f->fd = -1;
+    const int vfd = vfd_of(f);
+    f->stamped = vfd >= 0 && sn_fs_stamp_fd(vfd, &f->opened) == 0;
     int rc2 = check_same(f, path);
     if (rc2) {
         H5Fclose(f->id);
@@ -1759,10 +1763,26 @@ static bool hdf5_out_of_memory(void)
 }
 
 /* Read the selection fsel (with `count` elements) of dataset d into out. */
+/* A read-only file written while this command reads it (a chunk counted
+ * earlier rewritten in place, a bomb now) is not read on: every read by
+ * libhdf5 first looks at the open file's stamp (one fstat). */
+static int still_as_opened(struct sn_h5 *f)
+{
+    struct sn_file_stamp now;
+    const int fd = f->stamped ? vfd_of(f) : -1;
+    if (fd < 0 || (sn_fs_stamp_fd(fd, &now) == 0 && sn_fs_stamp_unchanged(&now, &f->opened)))
+        return SN_OK;
+    return sn_fail(SN_EINVAL, "%s: the file changed while this command read it (written in "
+                   "place?): run again once it is complete", f->path);
+}
+
 static int read_sel(struct sn_h5 *f, const char *path, hid_t d, hid_t fsel, size_t count,
                     enum sn_h5_type type, void *out)
 {
-    int rc = check_chunks(f, path, d, fsel);   /* before libhdf5 inflates any of them */
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* per thread: the batch reader's too */
+    int rc = still_as_opened(f);
+    if (!rc)
+        rc = check_chunks(f, path, d, fsel);   /* before libhdf5 inflates any of them */
     if (rc)
         return rc;
     hsize_t mdim = count;

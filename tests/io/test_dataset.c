@@ -629,6 +629,18 @@ static void test_h5_counts_the_chunks_it_reads(void **state)
         assert_int_equal(sn_h5_read_block(f, "/w", 0, 64, 8, SN_H5_F32, rows), SN_EINVAL);
     }
     sn_h5_close(f);
+    /* written in place while open (a counted chunk could now be a bomb):
+     * the next read stops */
+    assert_int_equal(sn_h5_open(p, &f), SN_OK);
+    assert_int_equal(sn_h5_read_block(f, "/w", 0, 16, 8, SN_H5_F32, rows), SN_OK);
+    char cmd[2200];
+    snprintf(cmd, sizeof cmd, "dd if=/dev/zero of='%s' bs=1 count=1 seek=700 conv=notrunc "
+             "status=none", p);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sn_h5_read_block(f, "/w", 0, 16, 8, SN_H5_F32, rows), SN_EINVAL);
+    if (!strstr(sn_errmsg(), "rbomb.h5: the file changed while this command read it"))
+        fail_msg("%s", sn_errmsg());
+    sn_h5_close(f);
 }
 
 int main(void)
