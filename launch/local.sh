@@ -109,6 +109,16 @@ case "${TMPDIR:-/}" in /*) ;; *) abs=$(CDPATH= cd -- "$TMPDIR" 2>/dev/null && pw
 sess=${TMPDIR:-/tmp}
 sess_name=TMPDIR
 if [ -n "${OMPI_MCA_orte_tmpdir_base:-}" ]; then
+    # as TMPDIR: relative made absolute (Open MPI takes it from /), a
+    # folder this user may write in when it is there (Open MPI makes it)
+    case "$OMPI_MCA_orte_tmpdir_base" in /*) ;; *)
+        OMPI_MCA_orte_tmpdir_base="$(pwd -P)/$OMPI_MCA_orte_tmpdir_base"
+        export OMPI_MCA_orte_tmpdir_base ;; esac
+    if [ -e "$OMPI_MCA_orte_tmpdir_base" ] &&
+       { [ ! -d "$OMPI_MCA_orte_tmpdir_base" ] || [ ! -w "$OMPI_MCA_orte_tmpdir_base" ]; }; then
+        echo "launch/local.sh: OMPI_MCA_orte_tmpdir_base=$OMPI_MCA_orte_tmpdir_base is no folder this user may write in (mpirun keeps its session files there): set it to one, or unset it" >&2
+        exit 2
+    fi
     sess=$OMPI_MCA_orte_tmpdir_base
     sess_name=OMPI_MCA_orte_tmpdir_base
 fi
@@ -120,7 +130,7 @@ if [ -n "$free_files" ] && [ "$free_files" -lt 256 ]; then
     exit 2
 fi
 if [ -n "$free_kb" ] && [ "$free_kb" -lt 16384 ]; then
-    echo "launch/local.sh: $sess_name=$sess is full (${free_kb} KiB free; mpirun keeps its session files there): free some, or set $sess_name to another folder" >&2
+    echo "launch/local.sh: $sess_name=$sess is full for mpirun (${free_kb} KiB free of the 16384 KiB its session files need): free some, or set $sess_name to another folder" >&2
     exit 2
 fi
 echo "launch/local.sh: $P rank(s) x ${given:-$threads} thread(s) on $cores core(s)${given:+ (--threads $given given; $threads would fit)}" >&2

@@ -14,8 +14,18 @@ tmpdir_room() {
     [ -n "${TMPDIR:-}" ] || [ -z "${TEMP:-${TMP:-}}" ] || export TMPDIR="${TEMP:-$TMP}"
     case "${TMPDIR:-/}" in /*) ;; *) abs=$(CDPATH= cd -- "$TMPDIR" 2>/dev/null && pwd -P) && export TMPDIR="$abs" ;; esac
     d=${TMPDIR:-/tmp}
-    # and its orte_tmpdir_base before all of them, when the environment sets it
-    [ -z "${OMPI_MCA_orte_tmpdir_base:-}" ] || { d=$OMPI_MCA_orte_tmpdir_base; name=OMPI_MCA_orte_tmpdir_base; }
+    # and its orte_tmpdir_base before all of them, when the environment sets
+    # it: relative made absolute, and a folder this user may write in
+    if [ -n "${OMPI_MCA_orte_tmpdir_base:-}" ]; then
+        case "$OMPI_MCA_orte_tmpdir_base" in /*) ;; *)
+            export OMPI_MCA_orte_tmpdir_base="$(pwd -P)/$OMPI_MCA_orte_tmpdir_base" ;; esac
+        d=$OMPI_MCA_orte_tmpdir_base
+        name=OMPI_MCA_orte_tmpdir_base
+        if [ -e "$d" ] && { [ ! -d "$d" ] || [ ! -w "$d" ]; }; then
+            room_why="$d ($name) is no folder this user may write in (mpirun keeps its session files there): set $name to one, or unset it"
+            return 1
+        fi
+    fi
     kb=$(df -Pk "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
     files=$(df -Pi "$d" 2>/dev/null | awk 'NR == 2 { print $4 }')
     case "$files" in *[!0-9]*|'') files="" ;; esac   # "-": a file system without a count
@@ -25,7 +35,7 @@ tmpdir_room() {
         return 1
     fi
     if [ -n "$kb" ] && [ "$kb" -lt 16384 ]; then
-        room_why="$d ($name) is full (${kb} KiB free; mpirun keeps its session files there): free some, or set $name to another folder"
+        room_why="$d ($name) is full for mpirun (${kb} KiB free of the 16384 KiB its session files need): free some, or set $name to another folder"
         return 1
     fi
 }

@@ -370,10 +370,14 @@ static void shm_why(char *why, size_t len, int err, const char *doing, double by
     else if (err == ENOMEM && strcmp(doing, "mapping") == 0)
         snprintf(why, len, "cannot be mapped (%.3g MB): the address-space limit (ulimit -v) "
                  "leaves no room for it: raise it, " SHM_MPI_FIX, bytes / 1e6);
+    else if (err == EROFS || err == EACCES || err == EPERM)
+        snprintf(why, len, "cannot hold it (%s, %s %.3g MB): make it writable for this user "
+                 "(a container's mount of /dev/shm), " SHM_MPI_FIX, strerror(err), doing,
+                 bytes / 1e6);
     else
         snprintf(why, len, "cannot hold it (%s%s, %s %.3g MB): give it more room (a "
                  "container's --shm-size), " SHM_MPI_FIX, strerror(err),
-                 err == ENOSPC && strcmp(doing, "naming") == 0 ? ": no free inode, df -i" : "",
+                 err == ENOSPC && strcmp(doing, "making a segment of") == 0 ? ": no free inode, df -i" : "",
                  doing, bytes / 1e6);
 }
 
@@ -406,7 +410,7 @@ static bool shm_create(char *name, size_t len, size_t total, char *why, size_t w
     if (err && fd >= 0)
         shm_unlink(name);
     if (err)
-        shm_why(why, why_len, err, fd < 0 ? "naming" : "sizing", (double)total);
+        shm_why(why, why_len, err, fd < 0 ? "making a segment of" : "sizing it to", (double)total);
     return err == 0;
 }
 
@@ -465,7 +469,7 @@ static int shm_share(struct shm_window *w, size_t part)
         return mpi_fail(err, "sharing the gradient arena's name");
     const int fd = shm_open(name, O_RDWR, 0);
     if (fd < 0)
-        shm_why(why, sizeof why, errno, "opening", (double)w->map_bytes);
+        shm_why(why, sizeof why, errno, "opening a segment of", (double)w->map_bytes);
     rc = shm_agree(w->comm, w->me, fd >= 0, why, (int)sizeof why);
     if (w->me == 0)   /* open everywhere, or given up: the name is not needed */
         shm_unlink(name);

@@ -2158,7 +2158,7 @@ static void test_train_small_dev_shm(void **state)
     static const char *const mounts[] = { "size=16m", "size=64m,nr_inodes=1", "size=64m" };
     static const char *const said[] = {
         "MB free and the arena needs 25.2 MB: give it more room",
-        "cannot hold it (No space left on device: no free inode, df -i, naming ",
+        "cannot hold it (No space left on device: no free inode, df -i, making a segment of ",
         NULL,
     };
     for (int k = 0; k < 3; k++) {

@@ -388,11 +388,11 @@ if unshare -m true 2> /dev/null; then
         '$t/h1' x > /dev/null 2> '$t/err2'; echo \$? > '$t/st2'; cd '$t' &&
         TMPDIR='$t/full' SCRATCHNET=/bin/true bash '$top/launch/slurm.sbatch' > /dev/null \
         2> '$t/err3'; echo \$? > '$t/st3'"
-    [ "$(cat "$t/st1")" = 2 ] && grep -qF "TMPDIR=$t/full is full (" "$t/err" ||
+    [ "$(cat "$t/st1")" = 2 ] && grep -qF "TMPDIR=$t/full is full for mpirun (" "$t/err" ||
         bad "local.sh with a full TMPDIR: exit $(cat "$t/st1"): $(cat "$t/err")"
-    [ "$(cat "$t/st2")" = 2 ] && grep -qF "$t/full (TMPDIR) is full (" "$t/err2" ||
+    [ "$(cat "$t/st2")" = 2 ] && grep -qF "$t/full (TMPDIR) is full for mpirun (" "$t/err2" ||
         bad "cluster.sh with a full TMPDIR: exit $(cat "$t/st2"): $(cat "$t/err2")"
-    [ "$(cat "$t/st3")" = 2 ] && grep -qF "TMPDIR=$t/full is full (" "$t/err3" ||
+    [ "$(cat "$t/st3")" = 2 ] && grep -qF "TMPDIR=$t/full is full for mpirun (" "$t/err3" ||
         bad "slurm.sbatch with a full TMPDIR: exit $(cat "$t/st3"): $(cat "$t/err3")"
     # the same where Open MPI's orte_tmpdir_base names it, above a roomy TMPDIR
     unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$t/full' && export OMPI_MCA_orte_tmpdir_base='$t/full' &&
@@ -403,9 +403,19 @@ if unshare -m true 2> /dev/null; then
         2> '$t/err3'; echo \$? > '$t/st3'"
     for k in 1 2 3; do
         e=$t/err; [ $k = 1 ] || e=$t/err$k
-        [ "$(cat "$t/st$k")" = 2 ] && grep -q "OMPI_MCA_orte_tmpdir_base.* is full (" "$e" ||
+        [ "$(cat "$t/st$k")" = 2 ] && grep -q "OMPI_MCA_orte_tmpdir_base.* is full for mpirun (" "$e" ||
             bad "script $k with a full orte_tmpdir_base: exit $(cat "$t/st$k"): $(cat "$e")"
     done
+fi
+# an orte_tmpdir_base that is a file: said as for TMPDIR (Open MPI printed
+# ORTE_ERROR_LOG lines)
+touch "$t/afile"
+OMPI_MCA_orte_tmpdir_base="$t/afile" SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x \
+    > /dev/null 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && grep -qF "OMPI_MCA_orte_tmpdir_base=$t/afile is no folder this user may write in" "$t/err" ||
+    bad "local.sh with orte_tmpdir_base a file: exit $st: $(cat "$t/err")"
+if unshare -m true 2> /dev/null; then
     # no inode left: said as such before mktemp fails (which said \"set TMPDIR
     # to a folder you may write in\")
     mkdir -p "$t/noinode"
