@@ -76,12 +76,18 @@ static void frozen_unloaded(const struct sn_trainer *t, struct sn_h5 *f,
     }
 }
 
-/* The first frozen parameter f holds in another shape, as "; c1.weight is
- * 16x1x3x3 in F, 16x3x3x3 here", and when that is a network's input
- * channels, grey against colour, what makes the data match ("" when none). */
-static void other_shape(const struct sn_trainer *t, struct sn_h5 *f, char *why, size_t len)
+/* The first parameter f holds in another shape (of a frozen layer left
+ * random, or with frozen false of any layer --init re-initialised), as
+ * "; c1.weight is 16x1x3x3 in the file, 16x3x3x3 here", and when that is
+ * the first layer's input channels, 1 against 3, grey against colour and
+ * what makes the data match (*rgb); "" when none. */
+static void other_shape(const struct sn_trainer *t, struct sn_h5 *f,
+                        const struct sn_train_start *s, bool frozen, char *why, size_t len,
+                        bool *rgb)
 {
     why[0] = '\0';
+    *rgb = false;
+    bool first = true;   /* the first layer with parameters: the one the input meets */
     for (int i = 0; i < t->m->n_layers && !why[0]; i++) {
         const struct sn_layer *l = t->m->layers[i];
         for (int p = 0; p < l->n_params && !why[0]; p++) {
@@ -91,41 +97,63 @@ static void other_shape(const struct sn_trainer *t, struct sn_h5 *f, char *why, 
             size_t dims[SN_H5_MAX_DIMS], size;
             enum sn_h5_class cls;
             snprintf(path, sizeof path, "/params/%s/%s", l->name, q->name);
-            if (!frozen_random(l, q) || !sn_h5_exists(f, path) ||
-                sn_h5_info(f, path, &fs.ndim, dims, &cls, &size) != SN_OK ||
+            if ((frozen ? !frozen_random(l, q) : !listed(s->init_refit, l->name)) ||
+                !sn_h5_exists(f, path) || sn_h5_info(f, path, &fs.ndim, dims, &cls, &size) ||
                 fs.ndim < 1 || fs.ndim > SN_MAX_DIMS)
                 continue;
             for (int k = 0; k < fs.ndim; k++)
                 fs.d[k] = dims[k] < 1u << 30 ? (int)dims[k] : 0;
             sn_shape_str(&fs, there, sizeof there);
             sn_shape_str(&q->shape, here, sizeof here);
-            const bool rgb = i == 0 && fs.ndim == 4 && q->shape.ndim == 4 &&
-                             fs.d[1] + q->shape.d[1] == 4 && fs.d[1] * q->shape.d[1] == 3;
+            if (!strcmp(there, here))
+                continue;
+            *rgb = first && t->m->in_shape.ndim == 3 && fs.ndim == q->shape.ndim &&
+                   fs.ndim >= 2 && (fs.d[1] == 3 * q->shape.d[1] || 3 * fs.d[1] == q->shape.d[1]);
             snprintf(why, len, "; %s.%s is %s in the file, %s here%s", l->name, q->name, there,
-                     here, !rgb ? ""
-                     : fs.d[1] == 1 ? ": the file's network reads grey images, this data is "
-                                      "colour (convert folder --grey makes a grey set)"
-                                    : ": the file's network reads colour images, this data is "
-                                      "grey");
+                     here, !*rgb ? ""
+                     : fs.d[1] < q->shape.d[1] ? ": the file's network reads grey images, this "
+                                                 "data is colour (convert folder --grey makes "
+                                                 "a grey set)"
+                                               : ": the file's network reads colour images, "
+                                                 "this data is grey");
         }
+        first = first && l->n_params == 0;
     }
+}
+
+/* A layer --init re-initialised because the file's network read other
+ * channels (grey against colour): the run trains, but its first layer
+ * starts from random, which the init line alone (hidden by --quiet) did
+ * not say. */
+static void warn_other_channels(struct sn_trainer *t, struct sn_h5 *f,
+                                const struct sn_train_start *s)
+{
+    char why[320];
+    bool rgb;
+    other_shape(t, f, s, false, why, sizeof why, &rgb);
+    if (rgb)
+        sn_trainer_warn(t, "--init %s: %s re-initialised, not loaded%s", t->o.init,
+                        s->init_refit, why);
 }
 
 /* A frozen layer --init did not load keeps its random initialisation and
  * never trains: in fine-tuning nearly always a name that does not match,
- * or a first layer for other channels (grey against colour). */
-static void warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
+ * or a first layer for other channels (grey against colour).  Whether it
+ * said so. */
+static bool warn_frozen_unloaded(struct sn_trainer *t, struct sn_h5 *f,
                                  const struct sn_train_start *s)
 {
     char names[1024], why[320];
+    bool rgb;
     frozen_unloaded(t, f, s, names, sizeof names);
     if (!names[0])
-        return;
-    other_shape(t, f, why, sizeof why);
+        return false;
+    other_shape(t, f, s, true, why, sizeof why, &rgb);
     sn_trainer_warn(t, "--init %s: frozen layer%s %s not loaded from it (not there by that "
                     "name, or in other shapes%s): %s its random initialisation and never "
                     "train%s", t->o.init, strchr(names, ',') ? "s" : "", names, why,
                     strchr(names, ',') ? "they keep" : "it keeps", strchr(names, ',') ? "" : "s");
+    return true;
 }
 
 /* A fresh run without --init whose frozen layers start at random: they
@@ -184,8 +212,8 @@ static int load_init(struct sn_trainer *t, struct sn_train_start *s)
         if (!rc)
             rc = sn_weights_read_fit(f, t->m, &s->init_loaded, s->init_refit,
                                      sizeof s->init_refit);
-        if (!rc && s->init_loaded > 0)
-            warn_frozen_unloaded(t, f, s);
+        if (!rc && s->init_loaded > 0 && !warn_frozen_unloaded(t, f, s) && s->init_refit[0])
+            warn_other_channels(t, f, s);
         for (int i = t->m->n_layers - 1; !rc && i >= 0; i--)
             if (t->m->layers[i]->n_params > 0) {
                 s->init_head = sn_weights_has_layer(f, t->m->layers[i]);
