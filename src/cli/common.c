@@ -848,9 +848,15 @@ static int kind_guard(const char *out, const char *flag)
     const enum sn_file_kind k = sn_file_kind(out);
     const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
     if (k == SN_FILE_UNKNOWN) {   /* it may be a checkpoint, a dataset, weights */
+        /* on a file system without locks every HDF5 file fails alike: that
+         * fix first, not the removal of a sound file */
+        const bool locks = strstr(sn_errmsg(), "HDF5_USE_FILE_LOCKING") != NULL;
         sn_fail_prefix(SN_EUSAGE, "%s %s is a file whose contents cannot be checked (", flag, out);
         return sn_fail_suffix(SN_EUSAGE, "), so this output would replace what it cannot tell "
-                              "(remove it first, or name another file)");
+                              "(%sremove it first, or name another file)",
+                              locks ? "if its file system has no file locks, set "
+                                      "HDF5_USE_FILE_LOCKING=FALSE and run again; if it is "
+                                      "damaged, " : "");
     }
     if (k == SN_FILE_CHECKPOINT)   /* no output is one: train --out writes weights alone */
         return sn_fail(SN_EUSAGE, "%s %s holds a checkpoint (a run's weights with its optimizer "
