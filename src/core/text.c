@@ -125,6 +125,17 @@ static int key_of(const char *name, size_t index, bool alike, struct key *k)
     return k->text ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
 }
 
+/* Whether s is plain ASCII: two such names that look alike ('0' and 'O',
+ * 'l' and 'I' in EMNIST's 62 classes) are the user's own choice of
+ * letters, not another script's letter passing for one. */
+static bool ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
 /* Sorted by their keys, names that are the same text (or look alike) are
  * neighbours. */
 static int clash(const char *const *names, size_t n, bool alike, bool *found, size_t pair[2])
@@ -137,7 +148,8 @@ static int clash(const char *const *names, size_t n, bool alike, bool *found, si
     if (!rc)
         qsort(k, n, sizeof *k, by_text);
     for (size_t i = 1; i < n && !rc && !*found; i++)
-        if (by_text(&k[i - 1], &k[i]) == 0) {
+        if (by_text(&k[i - 1], &k[i]) == 0 &&
+            !(alike && ascii(names[k[i - 1].index]) && ascii(names[k[i].index]))) {
             *found = true;
             pair[0] = k[i - 1].index < k[i].index ? k[i - 1].index : k[i].index;
             pair[1] = k[i - 1].index ^ k[i].index ^ pair[0];
@@ -159,9 +171,9 @@ int sn_text_refuse_look_alike(const char *const *names, size_t n, int code, cons
     size_t k[2];
     int rc = clash(names, n, true, &found, k);
     if (!rc && found)
-        rc = sn_fail(code, "%s: the class names '%s' (%zu) and '%s' (%zu) look alike (letters "
-                     "Unicode lists as confusable, such as a Cyrillic o for a Latin one, or l "
-                     "and I): rename one", where, names[k[0]], k[0], names[k[1]], k[1]);
+        rc = sn_fail(code, "%s: the class names '%s' (%zu) and '%s' (%zu) look alike (a letter "
+                     "of another script that Unicode lists as confusable with a Latin one, such "
+                     "as a Cyrillic o): rename one", where, names[k[0]], k[0], names[k[1]], k[1]);
     return rc;
 }
 

@@ -1765,12 +1765,14 @@ static bool hdf5_out_of_memory(void)
 /* Read the selection fsel (with `count` elements) of dataset d into out. */
 /* A read-only file written while this command reads it (a chunk counted
  * earlier rewritten in place, a bomb now) is not read on: every read by
- * libhdf5 first looks at the open file's stamp (one fstat). */
+ * libhdf5 first looks at the open file's size and modification time (one
+ * fstat), not its change time, which a chmod, a link or a rename moves
+ * without writing a byte (a training run stopped for them). */
 static int still_as_opened(struct sn_h5 *f)
 {
     struct sn_file_stamp now;
     const int fd = f->stamped ? vfd_of(f) : -1;
-    if (fd < 0 || (sn_fs_stamp_fd(fd, &now) == 0 && sn_fs_stamp_unchanged(&now, &f->opened)))
+    if (fd < 0 || (sn_fs_stamp_fd(fd, &now) == 0 && sn_fs_stamp_same(&now, &f->opened)))
         return SN_OK;
     return sn_fail(SN_EINVAL, "%s: the file changed while this command read it (written in "
                    "place?): run again once it is complete", f->path);
