@@ -836,6 +836,15 @@ static const char *text_kind(const char *path, bool *onnx)
     return *onnx ? "an ONNX model" : sn_fs_is_model_text(path) ? "a model file" : NULL;
 }
 
+/* Whether path's last part ends in .h5, .hdf5 or .onnx (any case). */
+static bool binary_name(const char *path)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && (!strcasecmp(dot, ".h5") || !strcasecmp(dot, ".hdf5") ||
+                   !strcasecmp(dot, ".onnx"));
+}
+
 static int kind_guard(const char *out, const char *flag)
 {
     if (strcmp(flag, "--log") == 0)
@@ -866,6 +875,16 @@ static int kind_guard(const char *out, const char *flag)
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
                        "first, or name another file)", flag, out,
                        k == SN_FILE_DATASET ? "a dataset" : "a model's weights");
+    /* through a link, the file it leads to counts, as for pictures: a
+     * Makefile or a script behind out.h5 was replaced without a word */
+    char target[4096];
+    struct stat st;
+    if (k == SN_FILE_OTHER && !onnx && binary_name(out) &&
+        sn_fs_output_target(out, target, sizeof target, &st) == SN_OK &&
+        strcmp(target, out) != 0 && st.st_size > 0 && !binary_name(target))
+        return sn_fail(SN_EUSAGE, "%s %s is a link to %s, which holds neither HDF5 nor ONNX "
+                       "data: this output would replace it (remove the link, or name another "
+                       "file)", flag, out, target);
     return SN_OK;
 }
 

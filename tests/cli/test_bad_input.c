@@ -367,7 +367,8 @@ static void make_fixtures(void)
     assert_int_equal(sn_test_run("mkdir -p %s/sockck", fx), 0);
     assert_int_equal(sn_test_run("ln -s photo.jpg %s/piclink && ln -s predout.txt "
                                  "%s/predlink.csv && printf 'all:\\n' > %s/Makefile && "
-                                 "ln -s Makefile %s/mkpic.png", fx, fx, fx, fx), 0);
+                                 "ln -s Makefile %s/mkpic.png && ln -s Makefile %s/mklink.h5 && "
+                                 "ln -s Makefile %s/mklink.onnx", fx, fx, fx, fx, fx, fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();
