@@ -291,9 +291,15 @@ static const char *const launcher_vars[] = {
 
 void cli_note_launcher(void)
 {
-    launched = false;
+    int set = 0;
     for (size_t i = 0; i < sizeof launcher_vars / sizeof launcher_vars[0]; i++)
-        launched = launched || getenv(launcher_vars[i]);
+        set += getenv(launcher_vars[i]) != NULL;
+    /* one task of srun without an MPI plugin (Slurm's MpiDefault=none),
+     * SLURM_PROCID its only mark: Open MPI's MPI_Init would fail in its own
+     * words; one task is the whole job, run alone (several: sn_dist_init
+     * names --mpi=pmix) */
+    const char *tasks = getenv("SLURM_STEP_NUM_TASKS");
+    launched = set > 0 && !(set == 1 && getenv("SLURM_PROCID") && tasks && !strcmp(tasks, "1"));
 }
 
 bool cli_launched(void)
@@ -567,6 +573,10 @@ int cli_check_world(void)
     if (sn_dist_size() != 1)
         return SN_OK;
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        /* an MPI launcher's own count (mpirun -np 1, local.sh 1 inside a
+         * Slurm allocation of more tasks) is the world asked for */
+        if (i >= 3 && (getenv(vars[0]) || getenv(vars[1]) || getenv(vars[2])))
+            break;
         const char *v = getenv(vars[i]);
         long long n;
         /* digits past every integer are more than 1 too */
