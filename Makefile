@@ -282,7 +282,9 @@ install: $(BIN) $(LIB) $(SO)
 	install -m 755 launch/*.sh $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/
 	@# sbatch runs a copy of the script from its spool, which cannot find the
 	@# folder it was installed in: the installed copy names the installed binary
-	sed 's|^BIN=$${SCRATCHNET:-build/scratchnet}$$|BIN=$${SCRATCHNET:-$(PREFIX)/bin/scratchnet}|' \
+	sed -e 's|^BIN=$${SCRATCHNET:-build/scratchnet}$$|BIN=$${SCRATCHNET:-$(PREFIX)/bin/scratchnet}|' \
+	    -e 's|^MODEL=$${MODEL:-models/mlp.cfg}$$|MODEL=$${MODEL:-$(PREFIX)/share/scratchnet/models/mlp.cfg}|' \
+	    -e 's|submit from the scratchnet folder, or set SCRATCHNET|set SCRATCHNET|' \
 	    launch/slurm.sbatch > $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/slurm.sbatch
 	chmod 755 $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/slurm.sbatch
 	install -m 644 launch/hostfile.example $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/

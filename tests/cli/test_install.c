@@ -120,6 +120,11 @@ static void installed_launch_and_links(const char *p)
     if (rc == 0 || strstr(err, "no such program") || !strstr(err, "nowhere"))
         fail_msg("installed slurm.sbatch: exit %d: %s", rc, err);
     free(err);
+    /* and its default model is the installed zoo's */
+    rc = sn_test_run("grep -qxF 'MODEL=${MODEL:-%s/share/scratchnet/models/mlp.cfg}' "
+                     "%s/share/doc/scratchnet/launch/slurm.sbatch && "
+                     "test -f %s/share/scratchnet/models/mlp.cfg", p, p, p);
+    assert_int_equal(rc, 0);
     /* every relative link of the installed guides leads to an installed file */
     rc = sn_test_run("cd %s/share/doc/scratchnet && for f in $(find . -name '*.md'); do "
                      "grep -o '](\\([^)#]*\\)' \"$f\" | sed 's/^](//' | "
