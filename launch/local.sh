@@ -114,8 +114,9 @@ if [ -n "${OMPI_MCA_orte_tmpdir_base:-}" ]; then
     case "$OMPI_MCA_orte_tmpdir_base" in /*) ;; *)
         OMPI_MCA_orte_tmpdir_base="$(pwd -P)/$OMPI_MCA_orte_tmpdir_base"
         export OMPI_MCA_orte_tmpdir_base ;; esac
-    if [ -e "$OMPI_MCA_orte_tmpdir_base" ] &&
-       { [ ! -d "$OMPI_MCA_orte_tmpdir_base" ] || [ ! -w "$OMPI_MCA_orte_tmpdir_base" ]; }; then
+    # made now when missing, as Open MPI would (its failure said only ORTE_ERROR_LOG lines)
+    [ -e "$OMPI_MCA_orte_tmpdir_base" ] || mkdir -p "$OMPI_MCA_orte_tmpdir_base" 2> /dev/null || :
+    if [ ! -d "$OMPI_MCA_orte_tmpdir_base" ] || [ ! -w "$OMPI_MCA_orte_tmpdir_base" ]; then
         echo "launch/local.sh: OMPI_MCA_orte_tmpdir_base=$OMPI_MCA_orte_tmpdir_base is no folder this user may write in (mpirun keeps its session files there): set it to one, or unset it" >&2
         exit 2
     fi

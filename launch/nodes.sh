@@ -21,7 +21,8 @@ tmpdir_room() {
             export OMPI_MCA_orte_tmpdir_base="$(pwd -P)/$OMPI_MCA_orte_tmpdir_base" ;; esac
         d=$OMPI_MCA_orte_tmpdir_base
         name=OMPI_MCA_orte_tmpdir_base
-        if [ -e "$d" ] && { [ ! -d "$d" ] || [ ! -w "$d" ]; }; then
+        [ -e "$d" ] || mkdir -p "$d" 2> /dev/null || :   # as Open MPI would
+        if [ ! -d "$d" ] || [ ! -w "$d" ]; then
             room_why="$d ($name) is no folder this user may write in (mpirun keeps its session files there): set $name to one, or unset it"
             return 1
         fi

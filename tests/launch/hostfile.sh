@@ -415,6 +415,12 @@ OMPI_MCA_orte_tmpdir_base="$t/afile" SCRATCHNET=/bin/true sh "$top/launch/local.
 st=$?
 [ "$st" = 2 ] && grep -qF "OMPI_MCA_orte_tmpdir_base=$t/afile is no folder this user may write in" "$t/err" ||
     bad "local.sh with orte_tmpdir_base a file: exit $st: $(cat "$t/err")"
+# one that cannot be made (under a file): the same
+OMPI_MCA_orte_tmpdir_base="$t/afile/sub" SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x \
+    > /dev/null 2> "$t/err"
+st=$?
+[ "$st" = 2 ] && grep -qF "OMPI_MCA_orte_tmpdir_base=$t/afile/sub is no folder" "$t/err" ||
+    bad "local.sh with orte_tmpdir_base under a file: exit $st: $(cat "$t/err")"
 if unshare -m true 2> /dev/null; then
     # no inode left: said as such before mktemp fails (which said \"set TMPDIR
     # to a folder you may write in\")
