@@ -1105,7 +1105,19 @@ int cli_setup_threads(long requested, int *threads)
             n = 1;
     }
     size_t stack;
-    if ((rc = omp_stack_of(&stack)) || (rc = sn_blas_use_threads(n, stack)))
+    if ((rc = omp_stack_of(&stack)))
+        return rc;
+    /* each thread's stack is committed at its start: more than the memory
+     * ended the run in libgomp's "Thread creation failed", with no limit set */
+    const double memory = 2.0 * sn_memory_half(), stacks = (double)stack * n;
+    if (memory > 0 && stacks > memory)
+        return sn_fail(SN_EUSAGE, "%s=%s for %d thread%s reserves %.0f MB of stacks, more than "
+                       "the %.0f MB of memory this process may use: a smaller one (a few MB is "
+                       "plenty), or fewer threads", getenv("OMP_STACKSIZE") ? "OMP_STACKSIZE"
+                       : "GOMP_STACKSIZE", getenv("OMP_STACKSIZE") ? getenv("OMP_STACKSIZE")
+                       : getenv("GOMP_STACKSIZE"), n, n == 1 ? "" : "s", stacks / 1e6,
+                       memory / 1e6);
+    if ((rc = sn_blas_use_threads(n, stack)))
         return rc;
     const int run = sn_parallel_threads() < n ? sn_parallel_threads() : n;
     if (run < n && sn_dist_rank() == 0)   /* OpenBLAS's build caps it (64 in Debian's) */

@@ -2412,13 +2412,21 @@ static void test_train_threads_need_room(void **state)
         fail_msg("--threads 1 under OMP_NUM_THREADS=2: exit %d\n%s", rc, err);
     free(err);
     /* OpenMP's stacks of OMP_STACKSIZE each count (1G for 8 threads under
-     * 6 GB: libgomp's own "Thread creation failed") */
+     * 6 GB: libgomp's own "Thread creation failed"): more than the memory
+     * outright, or with OpenBLAS's buffers past the address-space room */
     rc = sn_test_run("ulimit -v 6000000 && OMP_STACKSIZE=1G timeout -k 5 60 " BIN " train "
+                     "--model %s --data %s --steps 2 --quiet --threads 8", cfg, blobs);
+    err = err_text();
+    if (rc != 2 || !strstr(err, "OMP_STACKSIZE=1G for 8 threads reserves 8590 MB of stacks, "
+                                "more than the 6144 MB of memory this process may use"))
+        fail_msg("OMP_STACKSIZE=1G: exit %d\n%s", rc, err);
+    free(err);
+    rc = sn_test_run("ulimit -v 6000000 && OMP_STACKSIZE=600M timeout -k 5 60 " BIN " train "
                      "--model %s --data %s --steps 2 --quiet --threads 8", cfg, blobs);
     err = err_text();
     if (rc != 1 || !strstr(err, "MB of buffers and stacks OpenBLAS and OpenMP take for 8 threads") ||
         !strstr(err, "or a smaller OMP_STACKSIZE (each thread's stack)"))
-        fail_msg("OMP_STACKSIZE=1G: exit %d\n%s", rc, err);
+        fail_msg("OMP_STACKSIZE=600M: exit %d\n%s", rc, err);
     free(err);
 }
 
