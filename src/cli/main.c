@@ -152,6 +152,7 @@ static void catch_stop_signals(bool first)
 
 /* The fewest open files a rank under MPI is let start with. */
 #define MIN_OPEN_FILES 64
+#define MIN_FILE_BYTES (16 << 20)
 
 /* A process that a launcher started joins its MPI job; one started
  * alone is the whole job and does not start MPI (sn_dist_init_alone),
@@ -174,6 +175,14 @@ static int start_runtime(int *argc, char ***argv)
                        "needs (MPI's connections and shared memory, the data, checkpoints and "
                        "logs): raise it (ulimit -n 1024)", (unsigned long long)files.rlim_cur,
                        MIN_OPEN_FILES);
+    /* and a file-size limit under MPI's session files (PMIx's shared
+     * store): a 2-rank start hung after PMIx's OUT-OF-RESOURCE lines */
+    struct rlimit size;
+    if (getrlimit(RLIMIT_FSIZE, &size) == 0 && size.rlim_cur != RLIM_INFINITY &&
+        size.rlim_cur < MIN_FILE_BYTES)
+        return sn_fail(SN_EIO, "the file-size limit (ulimit -f) is %llu KiB, below the %d KiB "
+                       "a rank's MPI needs for its session files: raise it",
+                       (unsigned long long)(size.rlim_cur >> 10), MIN_FILE_BYTES >> 10);
     return sn_dist_init(argc, argv);
 }
 

@@ -2219,6 +2219,23 @@ static void write_big_images(const char *path)
     assert_true(H5Fclose(f) >= 0);
 }
 
+/* A file-size limit under the 16 MiB a rank's MPI session files need is
+ * said by every rank before MPI starts: a 2-rank start hung after PMIx's
+ * OUT-OF-RESOURCE lines, mpirun deaf to SIGTERM. */
+static void test_train_small_file_limit(void **state)
+{
+    (void)state;
+    /* sh's ulimit -f counts blocks of 512 bytes: 2000 KiB */
+    int rc = sn_test_run("ulimit -f 4000 && timeout 120 %s -np 2 " BIN " info --model %s",
+                         mpirun(), sn_test_path("m.cfg"));
+    char *err = err_text();
+    if (rc == 0 || rc == 124 ||
+        !strstr(err, "scratchnet: error: the file-size limit (ulimit -f) is 2000 KiB, below "
+                     "the 16384 KiB a rank's MPI needs for its session files: raise it"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+}
+
 /* many.h5: 2^28 one-byte rows of zeros and their labels, each split in
  * deflated chunks of 2^24 rows written as they are (a file of a few MB). */
 static void write_many_rows(const char *path)
@@ -3866,6 +3883,7 @@ int main(void)
         cmocka_unit_test(test_train_threads_need_room),
         cmocka_unit_test(test_train_reads_per_batch_under_limit),
         cmocka_unit_test(test_train_rows_past_memory),
+        cmocka_unit_test(test_train_small_file_limit),
         cmocka_unit_test(test_train_checkpoint_space),
         cmocka_unit_test(test_train_small_dev_shm),
         cmocka_unit_test(test_train_busy_cores_warned),
