@@ -76,6 +76,24 @@ static void frozen_unloaded(const struct sn_trainer *t, struct sn_h5 *f,
     }
 }
 
+/* Whether the first layer's parameter, of shape here in this model and
+ * there in the file, is the same layer for the other of grey and colour
+ * images: a convolution's input channels 1 against 3, or a dense layer's
+ * inputs C x H x W against (4 - C) x H x W (a grey 28x84 network from a
+ * grey 28x28 one is not). */
+static bool other_channels(const struct sn_trainer *t, const struct sn_shape *there,
+                           const struct sn_shape *here)
+{
+    const struct sn_shape *in = &t->m->in_shape;
+    const int c = in->ndim == 3 ? in->d[0] : 0, other = 4 - c;
+    if (c != 1 && c != 3)
+        return false;
+    const long long plane = (long long)in->d[1] * in->d[2];
+    if (here->ndim == 4)
+        return here->d[1] == c && there->d[1] == other;
+    return here->ndim == 2 && here->d[1] == c * plane && there->d[1] == other * plane;
+}
+
 /* The first parameter f holds in another shape (of a frozen layer left
  * random, or with frozen false of any layer --init re-initialised), as
  * "; c1.weight is 16x1x3x3 in the file, 16x3x3x3 here", and when that is
@@ -107,8 +125,7 @@ static void other_shape(const struct sn_trainer *t, struct sn_h5 *f,
             sn_shape_str(&q->shape, here, sizeof here);
             if (!strcmp(there, here))
                 continue;
-            *rgb = first && t->m->in_shape.ndim == 3 && fs.ndim == q->shape.ndim &&
-                   fs.ndim >= 2 && (fs.d[1] == 3 * q->shape.d[1] || 3 * fs.d[1] == q->shape.d[1]);
+            *rgb = first && fs.ndim == q->shape.ndim && other_channels(t, &fs, &q->shape);
             snprintf(why, len, "; %s.%s is %s in the file, %s here%s", l->name, q->name, there,
                      here, !*rgb ? ""
                      : fs.d[1] < q->shape.d[1] ? ": the file's network reads grey images, this "
