@@ -142,6 +142,23 @@ static int check_png_idat(FILE *f, const char *path, int *colour_type)
     return SN_OK;
 }
 
+/* A palette PNG whose pixels are all grey (pnmtopng and many tools write
+ * small grey images so) is a grey image: one channel, as its greys. */
+static void grey_palette(struct sn_image *img)
+{
+    const size_t px = (size_t)img->width * img->height;
+    if (!img->palette || img->channels != 3)
+        return;
+    for (size_t i = 0; i < px; i++) {
+        const uint8_t *p = img->data + 3 * i;
+        if (p[0] != p[1] || p[1] != p[2])
+            return;
+    }
+    for (size_t i = 0; i < px; i++)   /* in place: the copy never overtakes */
+        img->data[i] = img->data[3 * i];
+    img->channels = 1;
+}
+
 static int read_png(FILE *f, const char *path, struct sn_image *out)
 {
     int colour_type = -1;   /* as IHDR says: 3 a palette */
@@ -192,6 +209,7 @@ static int read_png(FILE *f, const char *path, struct sn_image *out)
     }
     for (size_t i = 0; alpha && i < px; i++)   /* in place: the copy never overtakes */
         memmove(out->data + i * ch, out->data + i * (ch + 1), ch);
+    grey_palette(out);
     return SN_OK;
 }
 

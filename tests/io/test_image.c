@@ -133,13 +133,9 @@ static void test_image_png(void **state)
     }
 }
 
-/* A palette PNG reads as colour, and says it is one (convert folder
- * names it when it sits among grey images), even when its colours are
- * greys. */
-static void test_image_png_palette(void **state)
+static void write_palette_png(const char *path, const unsigned char map[6],
+                              const unsigned char idx[4])
 {
-    (void)state;
-    const unsigned char map[2 * 3] = { 0, 0, 0, 128, 128, 128 }, idx[4] = { 0, 1, 1, 0 };
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
@@ -147,14 +143,31 @@ static void test_image_png_palette(void **state)
     img.height = 2;
     img.format = PNG_FORMAT_RGB_COLORMAP;
     img.colormap_entries = 2;
-    assert_true(png_image_write_to_file(&img, sn_test_path("pal.png"), 0, idx, 0, map));
+    assert_true(png_image_write_to_file(&img, path, 0, idx, 0, map));
+}
+
+/* A palette PNG reads as colour, and says it is one (convert folder
+ * names it when it sits among grey images); one whose pixels are all
+ * greys (pnmtopng writes small grey images so) reads as grey. */
+static void test_image_png_palette(void **state)
+{
+    (void)state;
+    const unsigned char greys[2 * 3] = { 0, 0, 0, 128, 128, 128 }, idx[4] = { 0, 1, 1, 0 };
+    const unsigned char map[2 * 3] = { 0, 0, 0, 200, 100, 50 };
     struct sn_image got;
+    write_palette_png(sn_test_path("pal.png"), map, idx);
     assert_int_equal(sn_image_read(sn_test_path("pal.png"), &got), SN_OK);
     assert_int_equal(got.channels, 3);
     assert_true(got.palette);
     for (int i = 0; i < 4; i++)
         for (int k = 0; k < 3; k++)
             assert_int_equal(got.data[i * 3 + k], map[idx[i] * 3 + k]);
+    sn_image_free(&got);
+    write_palette_png(sn_test_path("palgrey.png"), greys, idx);
+    assert_int_equal(sn_image_read(sn_test_path("palgrey.png"), &got), SN_OK);
+    assert_int_equal(got.channels, 1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(got.data[i], greys[idx[i] * 3]);
     sn_image_free(&got);
     unsigned char px[12] = { 0 };
     write_png(sn_test_path("rgbplain.png"), 2, 2, 3, px);
