@@ -1076,7 +1076,7 @@ static int omp_stack_of(size_t *bytes)
     }
     if (!ok || ((size_t)v << shift) < OMP_MIN_STACK)
         return sn_fail(SN_EUSAGE, "%s='%.40s': expected a stack size of at least 256K (a number "
-                       "with a unit B, K, M or G, K when none) up to 1T: the kernels need %s "
+                       "with a unit B, K, M or G, K when none) up to 1024G: the kernels need %s "
                        "(or unset it)", name, env, ok ? "more" : "a size they can read");
     *bytes = (size_t)v << shift;
     return SN_OK;
