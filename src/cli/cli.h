@@ -321,14 +321,16 @@ void cli_warn_float_training(const char *weights, const struct sn_data_meta *met
 
 /* For commands whose work rank 0 does alone (predict, info, convert,
  * plot, export): every rank meets here, the others waiting for rank 0
- * without blocking in MPI.  A stop signal to one of them is passed to
- * rank 0 (sn_dist_stop_send; cli_relay_stops), which stops at its next
+ * without blocking in MPI.  A stop signal to one of them is passed on
+ * (sn_dist_stop_send; cli_relay_stops), and rank 0 stops at its next
  * look, saying so once, or has finished and says what it wrote: the job
  * has one outcome, told by rank 0. */
 void cli_await_rank0(void);
 
-/* On rank 0 of a job of several ranks: its stop looks take in the stops
- * the other ranks pass (cli_await_rank0).  Once, after MPI starts. */
+/* In a job of several ranks: a rank's stop looks (sn_interrupt_pending)
+ * pass its own stop signal to every other rank and take in theirs, so one
+ * rank's signal ends the others' work at their next look (set-up's file
+ * checks, rank 0's local work).  Once, after MPI starts, on every rank. */
 void cli_relay_stops(void);
 
 #endif

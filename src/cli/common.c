@@ -1158,8 +1158,8 @@ int cli_print_ranks(int threads)
 
 void cli_relay_stops(void)
 {
-    if (sn_dist_rank() == 0 && sn_dist_size() > 1)
-        sn_interrupt_relay(sn_dist_stop_received);
+    if (sn_dist_size() > 1)
+        sn_interrupt_relay(sn_dist_stop_relay);
 }
 
 void cli_await_rank0(void)

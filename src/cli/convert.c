@@ -908,7 +908,6 @@ static int convert_images(int argc, char **argv)
 
 int sn_cmd_convert(int argc, char **argv)
 {
-    cli_relay_stops();   /* rank 0 converts alone; a stop another rank gets is passed on */
     if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
         if (sn_dist_rank() == 0)
             fputs(usage, argc < 3 ? stderr : stdout);

@@ -503,7 +503,6 @@ static int eval_pass(const struct eval_flags *f, struct eval_run *r)
     if (sn_dist_rank() == 0)
         print_result(f->split, &e, r->s, &r->net, r->cm, r->K, r->names);
     if (f->cpng) {   /* rank 0 draws alone; a stop another rank gets is passed on */
-        cli_relay_stops();
         rc = sn_dist_rank() == 0 ? draw_confusion(r->cm, r->K, r->names, f->cpng) : SN_OK;
         cli_await_rank0();
     }

@@ -292,9 +292,7 @@ int main(int argc, char **argv)
         return rc == SN_EUSAGE ? 2 : 1;
     }
     catch_stop_signals(false);   /* again: the MPI runtime may have installed its own */
-    if (local)
-        cli_relay_stops();   /* rank 0 works alone; a stop another rank gets is passed on
-                                (predict and convert install it themselves) */
+    cli_relay_stops();   /* a stop one rank gets reaches the others' next look */
     /* the whole command line, first: in an MPMD launch of two commands (or
      * of one, with --help on one side, which answers without the flags'
      * agreement) each would wait in the other's collectives */

@@ -531,7 +531,6 @@ int sn_cmd_predict(int argc, char **argv)
     int used;
     if (!(code = cli_agree(rc)))
         rc = cli_setup_threads(threads, &used);
-    cli_relay_stops();   /* rank 0 predicts alone; a stop another rank gets is passed on */
     if (!code && !rc && sn_dist_rank() == 0)
         rc = image ? run_images(weights, model, (char *const *)images, n, (int)top, out)
                    : run(weights, model, input, split, out, (int)batch);

@@ -14,7 +14,7 @@
 static atomic_int pending;
 /* thread-local: the thread that installed it alone asks it (MPI, which a
  * relay calls, takes calls from one thread) */
-static _Thread_local int (*relay)(void);
+static _Thread_local int (*relay)(int mine);
 
 void sn_interrupt_set(int sig)
 {
@@ -25,10 +25,10 @@ void sn_interrupt_set(int sig)
 int sn_interrupt_pending(void)
 {
     int sig = atomic_load(&pending);
-    if (!sig && relay) {
-        int (*ask)(void) = relay;
+    if (relay) {
+        int (*ask)(int) = relay;
         relay = NULL;   /* no second call from within the first */
-        const int sent = ask();
+        const int sent = ask(sig);
         relay = ask;
         if (sent)
             sn_interrupt_set(sent);
@@ -42,7 +42,7 @@ int sn_interrupt_recorded(void)
     return atomic_load(&pending);
 }
 
-void sn_interrupt_relay(int (*ask)(void))
+void sn_interrupt_relay(int (*ask)(int mine))
 {
     relay = ask;
 }

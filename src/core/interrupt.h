@@ -16,16 +16,18 @@
 void sn_interrupt_set(int sig);
 
 /* The request recorded (its signal number), or 0.  On the thread that
- * installed a relay, a request the relay brings is recorded first. */
+ * installed a relay, the relay is asked first (a request it brings is
+ * recorded, unless one is already). */
 int sn_interrupt_pending(void);
 
 /* The request recorded, without asking a relay: for a signal handler. */
 int sn_interrupt_recorded(void);
 
 /* Install ask (NULL: remove it) on the calling thread: sn_interrupt_pending
- * there also asks it for a request made elsewhere, such as a stop signal
- * that another MPI rank received (ask returns its number, or 0). */
-void sn_interrupt_relay(int (*ask)(void));
+ * there also asks it, with the request recorded (0 for none), to pass that
+ * request on or to bring one made elsewhere, such as a stop signal that
+ * another MPI rank received (ask returns its number, or 0). */
+void sn_interrupt_relay(int (*ask)(int mine));
 
 /* Forget the request: for a program that goes on after a stop (a test
  * that resumes in the same process). */

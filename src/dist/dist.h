@@ -187,15 +187,19 @@ int sn_dist_gather(const void *mine, void *out, size_t each);
  * displs as there; ignored elsewhere) into mine on rank r. */
 int sn_dist_scatter_f32(const float *whole, float *mine, const int *counts, const int *displs);
 
-/* Stops relayed to rank 0, for work that rank 0 does alone while the
- * other ranks wait for it (a local command under a launcher): a waiting
- * rank that receives a stop signal sends its number (stop_send, once; a
- * no-op on rank 0); rank 0 takes one in (stop_received: the number, or 0)
- * where it looks for its own (core/interrupt.h's relay).  stop_settle,
- * collective, after the work: rank 0 takes in every stop still on its way,
- * so none outlives the work. */
+/* Stops passed to every rank, so that one rank's stop signal ends the
+ * work of all at their next look, even where the others compute alone
+ * (each checking an HDF5 file in set-up; rank 0 doing a local command's
+ * work while the others wait for it).  stop_send: a rank that received a
+ * stop signal sends its number to every other rank (once; nothing from a
+ * rank already told of a stop).  stop_received: one stop another rank
+ * sent, taken in (its number), or 0.  stop_relay (core/interrupt.h's
+ * relay, given this rank's own request): sends it, or takes one in.
+ * stop_settle, collective: every rank takes in every stop still on its
+ * way, so none outlives the work (sn_dist_finalize settles too). */
 int sn_dist_stop_send(int sig);
 int sn_dist_stop_received(void);
+int sn_dist_stop_relay(int mine);
 int sn_dist_stop_settle(void);
 
 /* Collective: every rank's status rc into one, so that every rank takes

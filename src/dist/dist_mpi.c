@@ -48,8 +48,9 @@ static MPI_Comm node_comm = MPI_COMM_NULL, leaders_comm = MPI_COMM_NULL;
 /* per group (enum sn_dist_group): the alltoalls' and the allgathers' duplicates */
 static MPI_Comm a2a_comm[2] = { MPI_COMM_NULL, MPI_COMM_NULL },
                 ag_comm[2] = { MPI_COMM_NULL, MPI_COMM_NULL };
-/* relayed stops (sn_dist_stop_send) travel on a duplicate of their own */
+/* stops passed between ranks (sn_dist_stop_send) travel on a duplicate of their own */
 static MPI_Comm stop_comm = MPI_COMM_NULL;
+static MPI_Request *stop_reqs;   /* one per other rank, made with stop_comm */
 
 void sn_dist_set_chunk(size_t max_count)
 {
@@ -224,6 +225,8 @@ int sn_dist_init(int *argc, char ***argv)
     if ((err = dup_group(MPI_COMM_WORLD, SN_DIST_WORLD)) != MPI_SUCCESS ||
         (err = MPI_Comm_dup(MPI_COMM_WORLD, &stop_comm)) != MPI_SUCCESS)
         return mpi_fail(err, "MPI_Comm_dup");
+    if (!(stop_reqs = malloc((size_t)world_size * sizeof *stop_reqs)))
+        return sn_fail(SN_ENOMEM, "out of memory for the stop requests");
     /* agreed: one rank's bad value stops every rank, and main says it once */
     int k, rc = sn_dist_agree(fake_hosts_env(&k));
     if (!rc)   /* before any path depends on it */
@@ -293,6 +296,7 @@ void sn_dist_finalize(void)
             shm_release(&shm[i]);
     if (alone)
         return;
+    sn_dist_stop_settle();   /* no stop left on its way: every rank is here */
     for (int g = 0; g < 2; g++) {
         free_comm(&a2a_comm[g]);
         free_comm(&ag_comm[g]);
@@ -300,6 +304,8 @@ void sn_dist_finalize(void)
     free_comm(&node_comm);
     free_comm(&leaders_comm);
     free_comm(&stop_comm);   /* sn_dist_stop_received asks nothing from here on */
+    free(stop_reqs);
+    stop_reqs = NULL;
     /* every rank keeps MPI progressing until all have arrived: UCX's TCP
      * transport (MPICH) needs a peer's progress to close a connection, and
      * a peer already blocked in MPI_Finalize's own barrier gave none */
@@ -1004,21 +1010,24 @@ _Noreturn void sn_dist_abort(int code)
     _Exit(code);   /* MPI_Abort does not return; this keeps the promise if it did */
 }
 
-/* ---- stops relayed to rank 0 ---- */
+/* ---- stops passed to every rank ---- */
 
-static int stop_sig;   /* the number a waiting rank sent: Isend's buffer */
-static MPI_Request stop_req = MPI_REQUEST_NULL;
+static int stop_sig;   /* the number this rank sent: the Isends' buffer */
 static int64_t stops_sent, stops_taken;
 
 int sn_dist_stop_send(int sig)
 {
-    if (alone || world_rank == 0 || stop_comm == MPI_COMM_NULL || stops_sent)
-        return SN_OK;
+    if (alone || stop_comm == MPI_COMM_NULL || stops_sent || stops_taken)
+        return SN_OK;   /* once; a rank told of a stop already has nothing new to say */
     stop_sig = sig;
-    int err = MPI_Isend(&stop_sig, 1, MPI_INT, 0, 0, stop_comm, &stop_req);
-    if (err != MPI_SUCCESS)
-        return mpi_fail(err, "MPI_Isend (a stop to rank 0)");
     stops_sent = 1;
+    for (int r = 0, i = 0; r < world_size; r++) {
+        if (r == world_rank)
+            continue;
+        int err = MPI_Isend(&stop_sig, 1, MPI_INT, r, 0, stop_comm, &stop_reqs[i++]);
+        if (err != MPI_SUCCESS)
+            return mpi_fail(err, "MPI_Isend (a stop to the other ranks)");
+    }
     return SN_OK;
 }
 
@@ -1040,24 +1049,33 @@ static int take_stop(bool wait)
 
 int sn_dist_stop_received(void)
 {
-    if (alone || world_rank != 0 || stop_comm == MPI_COMM_NULL)
+    if (alone || stop_comm == MPI_COMM_NULL)
         return 0;
     return take_stop(false);
+}
+
+int sn_dist_stop_relay(int mine)
+{
+    if (!mine)
+        return sn_dist_stop_received();
+    sn_dist_stop_send(mine);   /* a failure to tell leaves each rank its own look */
+    return 0;
 }
 
 int sn_dist_stop_settle(void)
 {
     if (alone || stop_comm == MPI_COMM_NULL)
         return SN_OK;
-    int64_t sent = stops_sent;
+    int64_t sent = stops_sent;   /* every sender told every other rank */
     int rc = sn_dist_allreduce_sum_i64(&sent, 1);
-    while (!rc && world_rank == 0 && stops_taken < sent)
+    while (!rc && stops_taken < sent - stops_sent)
         if (!take_stop(true))
-            rc = sn_fail(SN_EDIST, "rank 0 could not take in a stop another rank sent");
-    if (stop_req != MPI_REQUEST_NULL) {
-        int err = MPI_Wait(&stop_req, MPI_STATUS_IGNORE);
+            rc = sn_fail(SN_EDIST, "rank %d could not take in a stop another rank sent",
+                         world_rank);
+    if (stops_sent) {
+        int err = MPI_Waitall(world_size - 1, stop_reqs, MPI_STATUSES_IGNORE);
         if (!rc && err != MPI_SUCCESS)
-            rc = mpi_fail(err, "MPI_Wait (a stop sent to rank 0)");
+            rc = mpi_fail(err, "MPI_Waitall (the stops sent to the other ranks)");
     }
     stops_sent = stops_taken = 0;
     return rc;

@@ -7,11 +7,12 @@
 #include "core/interrupt.h"
 #include "core/status.h"
 
-static int asked, answer;
+static int asked, answer, told;
 
-static int relay(void)
+static int relay(int mine)
 {
     asked++;
+    told = mine;
     return answer;
 }
 
@@ -40,18 +41,21 @@ static void *pending_elsewhere(void *out)
     return NULL;
 }
 
-/* A relay is asked only while nothing is recorded, only on the thread that
- * installed it, and never by sn_interrupt_recorded (a signal handler's);
- * what it brings is recorded as the request. */
+/* A relay is asked only on the thread that installed it, and never by
+ * sn_interrupt_recorded (a signal handler's); it is told the request
+ * recorded (to pass it on), and what it brings is recorded as the request
+ * unless one is already. */
 static void test_interrupt_relay(void **state)
 {
     (void)state;
     sn_interrupt_clear();
     asked = 0;
     answer = 0;
+    told = -5;
     sn_interrupt_relay(relay);
     assert_int_equal(sn_interrupt_pending(), 0);
     assert_int_equal(asked, 1);
+    assert_int_equal(told, 0);
     answer = SIGUSR1;
     int there = -1;
     pthread_t t;
@@ -63,13 +67,15 @@ static void test_interrupt_relay(void **state)
     assert_int_equal(sn_interrupt_pending(), SIGUSR1);
     assert_int_equal(asked, 2);
     answer = SIGTERM;
-    assert_int_equal(sn_interrupt_pending(), SIGUSR1);   /* recorded: not asked again */
+    assert_int_equal(sn_interrupt_pending(), SIGUSR1);   /* the first kept */
+    assert_int_equal(asked, 3);
+    assert_int_equal(told, SIGUSR1);   /* told of it, to pass it on */
     assert_int_equal(sn_interrupt_recorded(), SIGUSR1);
-    assert_int_equal(asked, 2);
+    assert_int_equal(asked, 3);
     sn_interrupt_relay(NULL);
     sn_interrupt_clear();
     assert_int_equal(sn_interrupt_pending(), 0);
-    assert_int_equal(asked, 2);
+    assert_int_equal(asked, 3);
 }
 
 int main(void)

@@ -155,26 +155,35 @@ static void test_dist_agree(void **state)
     assert_string_equal(sn_errmsg(), "trouble at 0");
 }
 
-/* Stops relayed to rank 0: each other rank sends one (its rank + 100);
- * rank 0's relay brings one of them into its stop request, and the
- * settling takes in the rest, so that none is left for a later ask.  A
- * settling with no stop sent is a no-op, and rank 0 sends nothing. */
+/* Stops passed to every rank.  The last rank's relay, told of its own
+ * stop (its rank + 100), sends it to every other rank, whose relays bring
+ * it in; told of it, they send nothing of theirs, and a second send is not
+ * sent.  Then every rank sends at once: each settling takes in the others'
+ * P - 1, so none is left for a later ask.  A settling with no stop sent is
+ * a no-op. */
 static void test_dist_stop_relay(void **state)
 {
     (void)state;
     const int P = sn_dist_size(), r = sn_dist_rank();
     assert_int_equal(sn_dist_stop_settle(), SN_OK);
-    assert_int_equal(sn_dist_stop_send(r + 100), SN_OK);
-    assert_int_equal(sn_dist_stop_send(r + 200), SN_OK);   /* once: the second is not sent */
-    if (r == 0 && P > 1) {
-        sn_interrupt_relay(sn_dist_stop_received);
+    sn_interrupt_clear();
+    sn_interrupt_relay(sn_dist_stop_relay);
+    if (r == P - 1) {
+        sn_interrupt_set(r + 100);
+        assert_int_equal(sn_interrupt_pending(), r + 100);
+        assert_int_equal(sn_dist_stop_send(r + 200), SN_OK);   /* once: not sent */
+    } else {
         int sig = 0;
         for (int i = 0; i < 5000 && !(sig = sn_interrupt_pending()); i++)
             nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-        sn_interrupt_relay(NULL);
-        assert_true(sig >= 101 && sig < 100 + P);
-        sn_interrupt_clear();
+        assert_int_equal(sig, P - 1 + 100);
+        assert_int_equal(sn_dist_stop_send(r + 300), SN_OK);   /* told already: not sent */
     }
+    sn_interrupt_relay(NULL);
+    sn_interrupt_clear();
+    assert_int_equal(sn_dist_stop_settle(), SN_OK);
+    assert_int_equal(sn_dist_stop_received(), 0);
+    assert_int_equal(sn_dist_stop_send(r + 400), SN_OK);   /* every rank at once */
     assert_int_equal(sn_dist_stop_settle(), SN_OK);
     assert_int_equal(sn_dist_stop_received(), 0);
     assert_int_equal(sn_interrupt_pending(), 0);
