@@ -229,8 +229,10 @@ void cli_undo_outputs(const char *file, bool file_created, const char *dir, cons
 
 /* Set threads per rank, before the command allocates anything: `requested`
  * if > 0, else OMP_NUM_THREADS if set, else cores / ranks on this host.
- * Sets *threads to the count in use; an error (said) when OMP_NUM_THREADS
- * is out of range or an address-space limit leaves no room for them. */
+ * Sets *threads to the count in use; an error (agreed over the ranks) when
+ * OMP_NUM_THREADS is out of range or an address-space limit leaves no room
+ * for them.  Collective: warns once when a host's threads are more than
+ * the cores its ranks may use together. */
 int cli_setup_threads(long requested, int *threads);
 
 /* OMP_NUM_THREADS's count into *n (0 when unset), refused as

@@ -1016,30 +1016,79 @@ static bool omp_threads_of(const char *env, int *n, int *rc)
     return true;
 }
 
-/* More threads than cores: they wait for each other, spinning.  A rank
- * bound to some cores (mpirun's --bind-to) has those; an unbound one
- * shares the host's with the host's other ranks. */
-static void warn_oversubscribed(int n)
+/* What a rank runs on, for rank 0's count of a host's cores. */
+struct core_use {
+    int host, threads, cores, online;   /* cores: the count of mask; online: the host's */
+    unsigned long long mask[SN_PARALLEL_MASK_WORDS];
+    char name[64];
+};
+
+/* Host host's threads against the cores its ranks may use together
+ * (all: every rank's record); said when more, true then. */
+static bool warn_host(const struct core_use *all, int P, int host, bool several)
 {
-    const long host = sysconf(_SC_NPROCESSORS_ONLN), mine = sn_parallel_cores();
-    const int local = sn_dist_local_size() > 0 ? sn_dist_local_size() : 1;
-    const bool bound = mine < host;
-    const long have = bound ? mine : host, want = bound ? n : (long)local * n;
-    if (sn_dist_rank() != 0 || want <= have)
-        return;
-    if (n == 1) {   /* fewer threads cannot help: the ranks are too many */
-        cli_eprintf("scratchnet: warning: %d ranks on %ld core%s (this host's): ranks that share "
-                    "a core slow every step, as each step waits for the slowest; use at most %ld "
-                    "rank%s on this host\n", local, have, have == 1 ? "" : "s", have,
-                    have == 1 ? "" : "s");
-        return;
+    unsigned long long u[SN_PARALLEL_MASK_WORDS] = { 0 };
+    long ranks = 0, want = 0, have = 0;
+    bool single = true, bound = false;
+    const char *name = "";
+    for (int r = 0; r < P; r++) {
+        if (all[r].host != host)
+            continue;
+        if (all[r].cores <= 0)   /* a rank whose cores cannot be named: nothing said */
+            return false;
+        name = all[r].name;
+        ranks++;
+        want += all[r].threads;
+        single &= all[r].threads == 1;
+        bound |= all[r].cores < all[r].online;
+        for (int w = 0; w < SN_PARALLEL_MASK_WORDS; w++)
+            u[w] |= all[r].mask[w];
     }
-    cli_eprintf("scratchnet: warning: %ld thread%s on %ld core%s (%s): threads that share a core "
-                "can wait for each other, spinning (--threads %ld is usually faster; compare "
-                "the two with --profile)\n", want, want == 1 ? "" : "s",
-                have, have == 1 ? "" : "s", bound ? "the cores this rank is bound to"
-                : local == 1 ? "this host's" : "this host's, for its ranks",
-                bound ? have : (have / local > 0 ? have / local : 1));
+    for (int w = 0; w < SN_PARALLEL_MASK_WORDS; w++)
+        have += __builtin_popcountll(u[w]);
+    if (ranks == 0 || want <= have)
+        return false;
+    char where[160], s_have[2] = { have == 1 ? '\0' : 's', '\0' };
+    snprintf(where, sizeof where, "%s%s%s", !bound ? (ranks == 1 || single ? "this host's"
+             : "this host's, for its ranks") : ranks == 1 ? "the cores this rank is bound to"
+             : "the cores this host's ranks may use", several ? ", " : "", several ? name : "");
+    if (single)   /* fewer threads cannot help: the ranks are too many */
+        cli_eprintf("scratchnet: warning: %ld ranks on %ld core%s (%s): ranks that share a core "
+                    "slow every step, as each step waits for the slowest; use at most %ld rank%s "
+                    "on %s\n", ranks, have, s_have, where, have, s_have,
+                    several ? name : "this host");
+    else
+        cli_eprintf("scratchnet: warning: %ld threads on %ld core%s (%s): threads that share a "
+                    "core can wait for each other, spinning (--threads %ld is usually faster; "
+                    "compare the two with --profile)\n", want, have, s_have, where,
+                    have / ranks > 0 ? have / ranks : 1);
+    return true;
+}
+
+/* More threads than cores: they wait for each other, spinning.  A rank
+ * knows only the cores it may run on (a cpuset, mpirun's --bind-to), so
+ * rank 0 gathers every rank's and counts each host's threads against the
+ * cores its ranks may use together (two ranks confined to one core each
+ * saw one thread on one core).  Collective; one warning, for the first
+ * host that has too many. */
+static void warn_shared_cores(int threads)
+{
+    struct sn_dist_hosts h;
+    sn_dist_hosts(&h);
+    struct core_use me = { .host = h.host, .threads = threads };
+    me.cores = sn_parallel_core_mask(me.mask);
+    me.online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    gethostname(me.name, sizeof me.name - 1);
+    const int P = sn_dist_size();
+    struct core_use *all = sn_dist_rank() == 0 ? calloc((size_t)P, sizeof *all) : NULL;
+    if (sn_dist_agree(sn_dist_rank() != 0 || all ? SN_OK : SN_ENOMEM) ||
+        sn_dist_gather(&me, all, sizeof me) != SN_OK || !all) {
+        free(all);
+        return;   /* a warning only */
+    }
+    for (int host = 0; host < h.n_hosts && !warn_host(all, P, host, h.n_hosts > 1); host++)
+        ;
+    free(all);
 }
 
 /* The smallest OpenMP thread stack let through: a convolution crashed
@@ -1090,7 +1139,8 @@ int cli_env_threads(int *n)
     return rc;
 }
 
-int cli_setup_threads(long requested, int *threads)
+/* cli_setup_threads on this rank, before the ranks agree. */
+static int setup_threads(long requested, int *threads)
 {
     int n, rc = SN_OK;
     if (requested > 0) {
@@ -1123,9 +1173,17 @@ int cli_setup_threads(long requested, int *threads)
     if (run < n && sn_dist_rank() == 0)   /* OpenBLAS's build caps it (64 in Debian's) */
         cli_eprintf("scratchnet: warning: %d threads asked for; this build runs at most %d, "
                     "and the run uses %d\n", n, run, run);
-    warn_oversubscribed(run);
     *threads = run;
     return SN_OK;
+}
+
+int cli_setup_threads(long requested, int *threads)
+{
+    *threads = 1;
+    int rc = sn_dist_agree(setup_threads(requested, threads));
+    if (!rc)
+        warn_shared_cores(*threads);
+    return rc;
 }
 
 struct rank_info {

@@ -76,6 +76,42 @@ int sn_parallel_cores(void)
     return n > 0 ? (int)n : 1;
 }
 
+static void mask_add(unsigned long long *bits, int c)
+{
+    if (c >= 0 && c < SN_PARALLEL_MASK_WORDS * 64)
+        bits[c / 64] |= 1ull << (c % 64);
+}
+
+int sn_parallel_core_mask(unsigned long long bits[SN_PARALLEL_MASK_WORDS])
+{
+    for (int w = 0; w < SN_PARALLEL_MASK_WORDS; w++)
+        bits[w] = 0;
+    int n = 0;
+#ifdef _OPENMP
+    if (omp_get_proc_bind() != omp_proc_bind_false && omp_get_num_places() > 0) {
+        for (int p = 0; p < omp_get_num_places(); p++) {   /* as sn_parallel_cores */
+            int ids[SN_PARALLEL_MASK_WORDS * 64];
+            const int k = omp_get_place_num_procs(p);
+            if (k > (int)(sizeof ids / sizeof ids[0]))
+                continue;
+            omp_get_place_proc_ids(p, ids);
+            for (int i = 0; i < k; i++)
+                mask_add(bits, ids[i]);
+        }
+    } else
+#endif
+    {
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof set, &set) == 0)
+            for (int c = 0; c < CPU_SETSIZE; c++)
+                if (CPU_ISSET(c, &set))
+                    mask_add(bits, c);
+    }
+    for (int w = 0; w < SN_PARALLEL_MASK_WORDS; w++)
+        n += __builtin_popcountll(bits[w]);
+    return n;
+}
+
 double sn_parallel_cores_busy_s(void)
 {
     cpu_set_t set;

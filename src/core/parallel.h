@@ -25,6 +25,12 @@ int sn_parallel_thread_id(void);
 /* Cores this process may run on (sched_getaffinity, else sysconf). */
 int sn_parallel_cores(void);
 
+/* The cores of sn_parallel_cores as bits of words (bit c % 64 of word
+ * c / 64 for core c; cores past words * 64 are left out): its count, or 0
+ * when this process's cores cannot be named (then no bit is set). */
+#define SN_PARALLEL_MASK_WORDS 16
+int sn_parallel_core_mask(unsigned long long bits[SN_PARALLEL_MASK_WORDS]);
+
 /* Seconds the cores this process may run on have been busy since boot,
  * every process's work counted (/proc/stat; idle and I/O wait are not
  * busy); 0 where that cannot be read. */

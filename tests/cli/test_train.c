@@ -1909,6 +1909,16 @@ static void test_train_warns_settings_unused(void **state)
     assert_non_null(strstr(err, want));
     assert_null(strstr(err, "--threads 1 is usually faster"));
     free(err);
+    /* two ranks confined to one core (a container's cpuset; mpirun binding
+     * nothing, as launch/local.sh when the ranks outnumber its cores): each
+     * saw one thread on its one core, and nothing was said */
+    assert_int_equal(sn_test_run("taskset -c 0 %s --bind-to none -np 2 " BIN " train --model %s "
+                                 "--data %s --steps 1 --threads 1 --quiet", mpirun(),
+                                 sn_test_path("warm.cfg"), sn_test_path("blobs.h5")), 0);
+    err = err_text();
+    assert_non_null(strstr(err, "2 ranks on 1 core (the cores this host's ranks may use): ranks "
+                                "that share a core slow every step"));
+    free(err);
 }
 
 /* A reader that goes away (| head) does not kill a run: it trains on and
