@@ -763,6 +763,55 @@ static void test_train_init_replaced_head(void **state)
     free(err);
 }
 
+/* --init from a network that read colour images, onto a grey one: the
+ * first layer cannot be loaded and starts from random; the run says so,
+ * also under --quiet (which hides the init line), with both shapes and
+ * which side is grey. */
+static void test_train_init_other_channels(void **state)
+{
+    (void)state;
+    enum { N = 48, NF = 24 };
+    float x[N * NF];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 3;
+        for (int j = 0; j < NF; j++)
+            x[i * NF + j] = (float)((i * 7 + j * 3) % 11) / 11.0f + (j / 8 == y[i] ? 1.0f : 0.0f);
+    }
+    struct sn_h5 *f;
+    size_t dims[2] = { N, NF }, n = N;
+    assert_int_equal(sn_h5_create(sn_test_path("colour.h5"), &f), SN_OK);
+    for (int k = 0; k < 2; k++) {
+        char xs[16], ys[16];
+        snprintf(xs, sizeof xs, "/%s/x", k ? "test" : "train");
+        snprintf(ys, sizeof ys, "/%s/y", k ? "test" : "train");
+        assert_int_equal(sn_h5_write(f, xs, 2, dims, SN_H5_F32, x), SN_OK);
+        assert_int_equal(sn_h5_write(f, ys, 1, &n, SN_H5_I32, y), SN_OK);
+    }
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    static const char conv[] = "[net]\ninput = %d,2,4\nbatch = 24\nepochs = 1\noptimizer = sgd\n"
+                               "lr = 0.05\nseed = 4\n[conv]\nname = c\nfilters = 4\nsize = 2\n"
+                               "pad = 1\n[activation]\nactivation = relu\n[flatten]\n"
+                               "[dense]\nname = head\nunits = 3\n";
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, conv, 3);
+    write_text(sn_test_path("colour.cfg"), cfg);
+    snprintf(cfg, sizeof cfg, conv, 1);
+    write_text(sn_test_path("grey.cfg"), cfg);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --out %s --quiet --threads 1",
+                                 sn_test_path("colour.cfg"), sn_test_path("colour.h5"),
+                                 sn_test_path("colourw.h5")), 0);
+    int rc = sn_test_run(BIN " train --model %s --data %s --init %s --steps 1 --quiet "
+                         "--threads 1", sn_test_path("grey.cfg"), sn_test_path("images.h5"),
+                         sn_test_path("colourw.h5"));
+    char *err = err_text();
+    if (rc || !strstr(err, "c re-initialised, not loaded; c.weight is 4x3x2x2 in the file, "
+                           "4x1x2x2 here: the file's network reads colour images, this data "
+                           "is grey"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
+}
+
 /* convert subset: the classes asked, so many rows each, /val as /test,
  * the source kept; too many asked per class or a split to act on missing
  * is said. */
@@ -3874,6 +3923,7 @@ int main(void)
         cmocka_unit_test(test_train_predict_image_binary),
         cmocka_unit_test(test_train_test_flip),
         cmocka_unit_test(test_train_init_replaced_head),
+        cmocka_unit_test(test_train_init_other_channels),
         cmocka_unit_test(test_train_convert_subset),
         cmocka_unit_test(test_train_overlap_bitwise),
         cmocka_unit_test(test_train_compress_where_nothing_is_sent),
