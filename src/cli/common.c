@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -29,16 +28,17 @@
 
 #include "core/augment.h"
 #include "core/blas.h"
+#include "core/interrupt.h"
 #include "core/loss.h"
 #include "core/number.h"
 #include "core/parallel.h"
-#include "core/interrupt.h"
 #include "core/status.h"
-#include "core/text.h"
 #include "core/tensor.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "dist/shard.h"
 #include "io/fingerprint.h"
+#include "io/folder.h"
 #include "io/fsutil.h"
 #include "io/weights.h"
 #include "train/ckptdir.h"
@@ -479,13 +479,6 @@ static const char *raw_data_hint(const char *path)
     return "";
 }
 
-static bool image_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") ||
-                   !strcasecmp(dot, ".jpeg"));
-}
-
 /* Whether the folder dir/sub holds an image among its first entries. */
 static bool holds_images(const char *dir, const char *sub)
 {
@@ -496,7 +489,7 @@ static bool holds_images(const char *dir, const char *sub)
     bool found = false;
     int seen = 0;
     for (struct dirent *e; d && !found && seen++ < 256 && (e = readdir(d));)
-        found = image_name(e->d_name);
+        found = sn_text_ext_in(e->d_name, SN_FOLDER_IMAGE_EXTS);
     if (d)
         closedir(d);
     return found;
@@ -846,14 +839,9 @@ static const char *text_kind(const char *path, bool *onnx)
     return *onnx ? "an ONNX model" : sn_fs_is_model_text(path) ? "a model file" : NULL;
 }
 
-/* Whether path's last part ends in .h5, .hdf5 or .onnx (any case). */
-static bool binary_name(const char *path)
-{
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    const char *dot = strrchr(base, '.');
-    return dot && (!strcasecmp(dot, ".h5") || !strcasecmp(dot, ".hdf5") ||
-                   !strcasecmp(dot, ".onnx"));
-}
+/* The names of the files scratchnet writes in binary: a link under such a
+ * name must lead to one of them too. */
+#define BINARY_EXTS ".h5 .hdf5 .onnx"
 
 static int kind_guard(const char *out, const char *flag)
 {
@@ -889,9 +877,9 @@ static int kind_guard(const char *out, const char *flag)
      * Makefile or a script behind out.h5 was replaced without a word */
     char target[4096];
     struct stat st;
-    if (k == SN_FILE_OTHER && !onnx && binary_name(out) &&
+    if (k == SN_FILE_OTHER && !onnx && sn_text_ext_in(out, BINARY_EXTS) &&
         sn_fs_output_target(out, target, sizeof target, &st) == SN_OK &&
-        strcmp(target, out) != 0 && st.st_size > 0 && !binary_name(target))
+        strcmp(target, out) != 0 && st.st_size > 0 && !sn_text_ext_in(target, BINARY_EXTS))
         return sn_fail(SN_EUSAGE, "%s %s is a link to %s, which holds neither HDF5 nor ONNX "
                        "data: this output would replace it (remove the link, or name another "
                        "file)", flag, out, target);

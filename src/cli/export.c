@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli/cli.h"
 #include "core/number.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 #include "io/h5.h"
 #include "io/metacheck.h"
@@ -79,8 +79,7 @@ static int read_meta(const char *weights, const struct sn_model *m, struct sn_da
  * picture: written as asked, and said (the name is the user's). */
 static void warn_suffix(const char *out)
 {
-    const char *dot = strrchr(out, '.');
-    if (sn_dist_rank() == 0 && !(dot && !strchr(dot, '/') && strcasecmp(dot, ".onnx") == 0))
+    if (sn_dist_rank() == 0 && !sn_text_ext_in(out, ".onnx"))
         cli_eprintf("scratchnet: warning: -o %s: the file is an ONNX model, though its name does "
                     "not end in .onnx\n", cli_line(out));
 }

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -368,15 +367,7 @@ static bool run_script(pid_t pid, int to, const char *script, int width, int hei
 /* Whether the file name (its last part) has an extension other than .png. */
 static bool named_other(const char *name)
 {
-    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-    const char *dot = strrchr(base, '.');
-    return dot && dot != base && strcasecmp(dot, ".png") != 0;
-}
-
-static bool named_png(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return dot && strcasecmp(dot, ".png") == 0 && !strchr(dot, '/');
+    return sn_text_ext(name) && !sn_text_ext_in(name, ".png");
 }
 
 /* Whether the file at path starts with PNG's signature (opened without
@@ -410,10 +401,10 @@ int cli_gnuplot_check(const char *png)
     if (linked && named_other(target))
         return sn_fail(SN_EUSAGE, "%s is a link to %s: the picture is a PNG: name a .png "
                        "file (or one with no extension)", png, target);
-    if (linked && st.st_mode && !named_png(target) && !holds_png(target))
+    if (linked && st.st_mode && !sn_text_ext_in(target, ".png") && !holds_png(target))
         return sn_fail(SN_EUSAGE, "%s is a link to %s, which holds no PNG: the picture would "
                        "replace it (name a .png file, or remove the link)", png, target);
-    if (!linked && st.st_mode && !named_png(png) && !holds_png(png))
+    if (!linked && st.st_mode && !sn_text_ext_in(png, ".png") && !holds_png(png))
         return sn_fail(SN_EUSAGE, "%s holds no PNG: the picture would replace it (name a .png "
                        "file, or a new one)", png);
     const char *path = getenv("PATH");

@@ -24,11 +24,12 @@
 #include "cli/cli.h"
 #include "core/activation.h"
 #include "core/blas.h"
-#include "core/loss.h"
 #include "core/interrupt.h"
+#include "core/loss.h"
 #include "core/status.h"
 #include "core/text.h"
 #include "dist/dist.h"
+#include "io/folder.h"
 #include "io/fsutil.h"
 #include "io/h5.h"
 #include "io/image.h"
@@ -102,21 +103,10 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
+/* The images predict reads: a folder's, and the PNM formats. */
 static bool is_image_name(const char *s)
 {
-    static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".pgm", ".ppm" };
-    size_t a = strlen(s);
-    for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++) {
-        size_t b = strlen(ext[e]);
-        if (a >= b) {
-            bool same = true;
-            for (size_t i = 0; i < b; i++)
-                same = same && (s[a - b + i] | 0x20) == ext[e][i];
-            if (same)
-                return true;
-        }
-    }
-    return false;
+    return sn_text_ext_in(s, SN_FOLDER_IMAGE_EXTS " .pgm .ppm");
 }
 
 /* Probabilities from the model's outputs, as the loss defines them. */

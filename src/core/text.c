@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unicode/uspoof.h>
 #include <unictype.h>
 #include <uninorm.h>
@@ -269,4 +270,24 @@ bool sn_text_near(const char *a, const char *b)
             return false;
     }
     return row[lb] <= 2;
+}
+
+const char *sn_text_ext(const char *path)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? dot : NULL;
+}
+
+bool sn_text_ext_in(const char *path, const char *list)
+{
+    const char *ext = sn_text_ext(path);
+    const size_t n = ext ? strlen(ext) : 0;
+    for (const char *at = list; ext && *at; at += strspn(at, " ")) {
+        const size_t len = strcspn(at, " ");
+        if (len == n && strncasecmp(at, ext, n) == 0)
+            return true;
+        at += len;
+    }
+    return false;
 }

@@ -64,4 +64,12 @@ bool sn_text_hides(uint32_t c);
  * a typo ("unitz", "unit", "uints" for "units"; "--epoch" for "--epochs"). */
 bool sn_text_near(const char *a, const char *b);
 
+/* The extension of path's last part, its dot included (".png"), or NULL
+ * when it has none (a name whose one dot leads it, ".profile", has none). */
+const char *sn_text_ext(const char *path);
+
+/* Whether path's extension is one of list's (".png .jpg .jpeg"), in any
+ * case. */
+bool sn_text_ext_in(const char *path, const char *list);
+
 #endif

@@ -89,12 +89,6 @@ static void free_names(char **v, size_t n)
     free(v);
 }
 
-static bool is_image_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
-}
-
 /* A colour image among grey ones makes the whole set colour: the grey
  * images read so far become three equal channels (nothing is lost; the
  * other way round, sort order would decide that a colour set turns grey). */
@@ -386,7 +380,8 @@ static void find_path(const char *dir, const struct sn_folder *out, const struct
     struct stat st;
     bool ok = sn_fs_join(sub, sizeof sub, dir, out->classes[c]) == SN_OK;
     for (size_t i = 0; ok && i < l->n; i++)
-        if (is_image_name(l->files[i]) && sn_fs_join(path, len, sub, l->files[i]) == SN_OK &&
+        if (sn_text_ext_in(l->files[i], SN_FOLDER_IMAGE_EXTS) &&
+            sn_fs_join(path, len, sub, l->files[i]) == SN_OK &&
             stat(path, &st) == 0 && (uint64_t)st.st_dev == f->dev &&
             (uint64_t)st.st_ino == f->ino)
             return;
@@ -432,7 +427,7 @@ static int list_classes(const char *dir, const struct sn_folder *out, struct lis
             return rc;
         }
         for (size_t i = 0; i < l->n; i++)
-            *n += is_image_name(l->files[i]);
+            *n += sn_text_ext_in(l->files[i], SN_FOLDER_IMAGE_EXTS);
     }
     return SN_OK;
 }
@@ -467,7 +462,7 @@ static size_t look_below(const char *sub, struct sn_folder *out)
         if (sn_fs_join(path, sizeof path, sub, dirs[i]) == SN_OK &&
             list_dir(path, false, &files, &n, NULL) == SN_OK) {
             for (size_t k = 0; k < n; k++)
-                images += is_image_name(files[k]);
+                images += sn_text_ext_in(files[k], SN_FOLDER_IMAGE_EXTS);
             free_names(files, n);
         }
         char *first = images ? out->first_nested : out->first_skipped;
@@ -522,7 +517,7 @@ static int read_class(const char *dir, const char *sub, const struct listing *l,
         char path[4096];
         if ((rc = sn_fs_join(path, sizeof path, sub, l->files[i])))
             break;
-        if (!is_image_name(l->files[i])) {
+        if (!sn_text_ext_in(l->files[i], SN_FOLDER_IMAGE_EXTS)) {
             if (!out->first_skipped[0])
                 snprintf(out->first_skipped, sizeof out->first_skipped, "%s", path);
             out->skipped++;

@@ -12,6 +12,9 @@
 
 #define SN_FOLDER_MAX_CLASSES 1000
 
+/* The names of the images a folder is read from (sn_text_ext_in's list). */
+#define SN_FOLDER_IMAGE_EXTS ".png .jpg .jpeg"
+
 struct sn_folder {
     int n_classes;
     char *classes[SN_FOLDER_MAX_CLASSES];   /* owned */

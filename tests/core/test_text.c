@@ -178,6 +178,25 @@ static void test_text_near(void **state)
     assert_false(sn_text_near(long_name, long_name));   /* not short */
 }
 
+/* A file name's extension: its last part's, a leading dot no extension;
+ * a list matched whole, in any case. */
+static void test_text_ext(void **state)
+{
+    (void)state;
+    assert_string_equal(sn_text_ext("a/b.c/x.PNG"), ".PNG");
+    assert_null(sn_text_ext("a.png/x"));
+    assert_null(sn_text_ext("dir/.profile"));
+    assert_string_equal(sn_text_ext("..png"), ".png");
+    assert_null(sn_text_ext(""));
+    assert_true(sn_text_ext_in("img/x.JPeg", ".png .jpg .jpeg"));
+    assert_false(sn_text_ext_in("img/x.jp", ".png .jpg .jpeg"));
+    assert_false(sn_text_ext_in("img/x.jpegs", ".png .jpg .jpeg"));
+    assert_false(sn_text_ext_in("x.h5/", ".h5"));
+    assert_false(sn_text_ext_in(".h5", ".h5"));
+    assert_true(sn_text_ext_in("w.tar.h5", ".h5 .hdf5"));
+    assert_false(sn_text_ext_in("w", ".h5"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_text_blank_edge),
         cmocka_unit_test(test_text_clash),
         cmocka_unit_test(test_text_look_alike),
+        cmocka_unit_test(test_text_ext),
         cmocka_unit_test(test_text_pad),
         cmocka_unit_test(test_text_clean),
         cmocka_unit_test(test_text_near),
