@@ -183,6 +183,7 @@ static void test_dist_stop_relay(void **state)
     sn_interrupt_clear();
     assert_int_equal(sn_dist_stop_settle(), SN_OK);
     assert_int_equal(sn_dist_stop_received(), 0);
+    assert_int_equal(sn_dist_barrier(), SN_OK);   /* every rank has looked before the next sends */
     assert_int_equal(sn_dist_stop_send(r + 400), SN_OK);   /* every rank at once */
     assert_int_equal(sn_dist_stop_settle(), SN_OK);
     assert_int_equal(sn_dist_stop_received(), 0);
