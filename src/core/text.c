@@ -126,19 +126,38 @@ static int key_of(const char *name, size_t index, bool alike, struct key *k)
     return k->text ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
 }
 
-/* Whether s is plain ASCII: two such names that look alike ('0' and 'O',
- * 'l' and 'I' in EMNIST's 62 classes) are the user's own choice of
- * letters, not another script's letter passing for one. */
-static bool ascii(const char *s)
+/* Whether two names of one skeleton pass for each other across scripts:
+ * one mixes in a letter of another script ("Coat" with a Cyrillic о) or
+ * each is of another ("a" and a Cyrillic "а").  Look-alikes of one script
+ * are the user's own choice of letters, not another script's letter
+ * passing for one: '0' and 'O', 'l' and 'I' of EMNIST's classes; へ and
+ * ヘ, ニ and 二 of a Japanese character set (ICU counts Hiragana, Katakana
+ * and Han as one); '-' and '−' of handwritten mathematics. */
+static bool across_scripts(const char *a, const char *b)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s >= 0x80)
-            return false;
-    return true;
+    UErrorCode st = U_ZERO_ERROR;
+    USpoofChecker *sc = uspoof_open(&st);
+    const int32_t r = U_SUCCESS(st) ? uspoof_areConfusableUTF8(sc, a, -1, b, -1, &st) : 0;
+    if (sc)
+        uspoof_close(sc);
+    return U_SUCCESS(st) && (r & (USPOOF_MIXED_SCRIPT_CONFUSABLE | USPOOF_WHOLE_SCRIPT_CONFUSABLE));
 }
 
+/* Whether names i and j (of the same key) clash: the same text always,
+ * with alike only across scripts. */
+static bool clash_pair(const char *const *names, size_t i, size_t j, bool alike)
+{
+    return !alike || across_scripts(names[i], names[j]);
+}
+
+/* The most names of one skeleton compared pair by pair; more than that
+ * many names that all look alike are no set of classes anyone reads, and
+ * are refused as they are (pair by pair, 4^8 names made of l, I, 1 and |
+ * would cost billions of comparisons). */
+#define ALIKE_RUN_MAX 64
+
 /* Sorted by their keys, names that are the same text (or look alike) are
- * neighbours. */
+ * neighbours: each run of one key is compared pair by pair. */
 static int clash(const char *const *names, size_t n, bool alike, bool *found, size_t pair[2])
 {
     *found = false;
@@ -148,13 +167,15 @@ static int clash(const char *const *names, size_t n, bool alike, bool *found, si
         rc = key_of(names[i], i, alike, &k[i]);
     if (!rc)
         qsort(k, n, sizeof *k, by_text);
-    for (size_t i = 1; i < n && !rc && !*found; i++)
-        if (by_text(&k[i - 1], &k[i]) == 0 &&
-            !(alike && ascii(names[k[i - 1].index]) && ascii(names[k[i].index]))) {
-            *found = true;
-            pair[0] = k[i - 1].index < k[i].index ? k[i - 1].index : k[i].index;
-            pair[1] = k[i - 1].index ^ k[i].index ^ pair[0];
-        }
+    for (size_t i = 1, run = 1; i < n && !rc && !*found; i++) {
+        run = by_text(&k[i - 1], &k[i]) == 0 ? run + 1 : 1;
+        for (size_t j = i; j-- > 0 && !*found && by_text(&k[j], &k[i]) == 0;)
+            if (run > ALIKE_RUN_MAX || clash_pair(names, k[j].index, k[i].index, alike)) {
+                *found = true;
+                pair[0] = k[j].index < k[i].index ? k[j].index : k[i].index;
+                pair[1] = k[j].index ^ k[i].index ^ pair[0];
+            }
+    }
     for (size_t i = 0; k && i < n; i++)
         free(k[i].text);
     free(k);
@@ -172,9 +193,9 @@ int sn_text_refuse_look_alike(const char *const *names, size_t n, int code, cons
     size_t k[2];
     int rc = clash(names, n, true, &found, k);
     if (!rc && found)
-        rc = sn_fail(code, "%s: the class names '%s' (%zu) and '%s' (%zu) look alike (a letter "
-                     "of another script that Unicode lists as confusable with a Latin one, such "
-                     "as a Cyrillic o): rename one", where, names[k[0]], k[0], names[k[1]], k[1]);
+        rc = sn_fail(code, "%s: the class names '%s' (%zu) and '%s' (%zu) look alike (Unicode "
+                     "lists them as confusable across scripts, such as a Cyrillic o among Latin "
+                     "letters): rename one", where, names[k[0]], k[0], names[k[1]], k[1]);
     return rc;
 }
 

@@ -31,10 +31,11 @@ bool sn_text_blank_edge(const char *s);
  * bytes.  SN_OK or SN_ENOMEM. */
 int sn_text_clash(const char *const *names, size_t n, bool *found, size_t pair[2]);
 
-/* code (said, naming where) when two of the n names, not both plain
- * ASCII, look alike by Unicode's confusables table (UTS #39 skeletons,
- * ICU's spoof checker: Latin "Coat" and "Cоat" with a Cyrillic о; ASCII
- * pairs such as '0' and 'O' are the user's own letters); meant after
+/* code (said, naming where) when two of the n names look alike across
+ * scripts by Unicode's confusables table (UTS #39, ICU's spoof checker:
+ * Latin "Coat" and "Cоat" with a Cyrillic о, "a" and a Cyrillic "а"), or
+ * more than 64 names all look alike; look-alikes of one script, such as
+ * '0' and 'O' or へ and ヘ, are the user's own letters.  Meant after
  * sn_text_clash, whose forms have a message of their own; SN_OK otherwise
  * (SN_ENOMEM). */
 int sn_text_refuse_look_alike(const char *const *names, size_t n, int code, const char *where);

@@ -113,9 +113,9 @@ static void test_text_look_alike(void **state)
     const char *coat[] = { "Coat", "Bag", "C\xd0\xbe" "at" };   /* Cyrillic o */
     assert_int_equal(sn_text_refuse_look_alike(coat, 3, SN_EUSAGE, "here"), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), "here: the class names 'Coat' (0) and 'C\xd0\xbe" "at' (2) "
-                                        "look alike (a letter of another script that Unicode "
-                                        "lists as confusable with a Latin one, such as a "
-                                        "Cyrillic o): rename one"));
+                                        "look alike (Unicode lists them as confusable across "
+                                        "scripts, such as a Cyrillic o among Latin letters): "
+                                        "rename one"));
     const char *ascii[] = { "0", "O", "1", "l", "I", "corn", "com" };
     assert_int_equal(sn_text_refuse_look_alike(ascii, 7, SN_EINVAL, "a"), SN_OK);
     const char *greek[] = { "T\xce\x9fP", "TOP" };   /* Greek capital omicron */
@@ -123,6 +123,29 @@ static void test_text_look_alike(void **state)
     const char *fine[] = { "\xd0\xba\xd0\xbe\xd1\x82", "cat", "\xd0\xbf\xd1\x91\xd1\x81",
                            "Cat", "\xff" };   /* kot, pyos: other words */
     assert_int_equal(sn_text_refuse_look_alike(fine, 5, SN_EINVAL, "f"), SN_OK);
+    /* one script's look-alikes are the user's letters: hiragana he and
+     * katakana he, katakana ni and the kanji two, hyphen and minus, x and
+     * times; a Latin a and a Cyrillic a are not */
+    const char *one[] = { "\xe3\x81\xb8", "\xe3\x83\x98", "\xe3\x83\x8b", "\xe4\xba\x8c", "-",
+                          "\xe2\x88\x92", "x", "\xc3\x97" };
+    assert_int_equal(sn_text_refuse_look_alike(one, 8, SN_EINVAL, "j"), SN_OK);
+    const char *two[] = { "a", "b", "\xd0\xb0" };
+    assert_int_equal(sn_text_refuse_look_alike(two, 3, SN_EINVAL, "c"), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "'a' (0) and '\xd0\xb0' (2)"));
+    /* a cross-script pair among ASCII look-alikes of its skeleton is found */
+    const char *among[] = { "l", "I", "\xd3\x80", "1", "|" };   /* Cyrillic palochka */
+    assert_int_equal(sn_text_refuse_look_alike(among, 5, SN_EINVAL, "p"), SN_EINVAL);
+    /* more than 64 names of one skeleton: refused without comparing every pair */
+    char many[128][8];
+    const char *m[128];
+    for (int i = 0; i < 128; i++) {
+        for (int b = 0; b < 7; b++)
+            many[i][b] = (i >> b) & 1 ? 'l' : 'I';
+        many[i][7] = '\0';
+        m[i] = many[i];
+    }
+    assert_int_equal(sn_text_refuse_look_alike(m, 64, SN_EINVAL, "m"), SN_OK);
+    assert_int_equal(sn_text_refuse_look_alike(m, 65, SN_EINVAL, "m"), SN_EINVAL);
 }
 
 /* Columns as a terminal shows them: a table of names stays straight. */
