@@ -121,7 +121,16 @@ static int widen_to_colour(struct sn_folder *out, size_t cap, const char *path)
  * hold (counted before any is read): the buffers never grow past that. */
 struct room {
     size_t cap, expect;
+    size_t palette_greys;   /* images read grey only because their palette's pixels are */
 };
+
+/* A palette PNG read grey only because its pixels are (src/io/image.c)
+ * fits a colour set of its size: one grey icon among colour ones, or a
+ * set begun by one, was refused (--size was needed). */
+static bool palette_grey(const struct sn_image *img)
+{
+    return img->palette && img->channels == 1;
+}
 
 /* Append img (read from path, class c) to out, fitted to fit's size and
  * channels where they are > 0; the first image sets out's shape, and with
@@ -132,24 +141,29 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like,
                      int c, struct room *room)
 {
     const bool sized = fit->H > 0 && fit->W > 0;
+    const bool soft = !sized && !fit->C && (palette_grey(img) || room->palette_greys == out->n);
     if (out->n == 0) {
-        out->C = fit->C ? fit->C : like && sized ? like->C : img->channels;
+        out->C = fit->C ? fit->C
+                 : like && (sized || (palette_grey(img) && like->C == 3)) ? like->C
+                                                                          : img->channels;
         out->H = sized ? fit->H : img->height;
         out->W = sized ? fit->W : img->width;
         if (like && (out->C != like->C || out->H != like->H || out->W != like->W))
             return sn_fail(SN_EINVAL, "%s: %dx%dx%d, but the training images are %dx%dx%d%s",
                            path, out->C, out->H, out->W, like->C, like->H, like->W,
                            sized ? "" : " (--size HxW fits every image to one size)");
-    } else if (!sized && ((!fit->C && img->channels != out->C) || img->height != out->H ||
-                          img->width != out->W)) {
+    } else if (!sized && ((!fit->C && img->channels != out->C && !soft) ||
+                          img->height != out->H || img->width != out->W)) {
         return sn_fail(SN_EINVAL, "%s: %dx%dx%d%s, but the first image is %dx%dx%d (--size HxW "
                        "fits every image to one size%s)", path, img->channels, img->height,
-                       img->width, img->palette ? " (a palette PNG: read as colour)" : "",
+                       img->width, !img->palette ? "" : img->channels == 1
+                       ? " (a palette PNG of greys: read as grey)"
+                       : " (a palette PNG: read as colour)",
                        out->C, out->H, out->W,
                        img->channels != out->C ? ", in colour when any image is colour; --grey "
                                                  "reads every image as grey" : "");
     }
-    if (sized && !like && !fit->C && out->C == 1 && img->channels == 3 && out->n > 0) {
+    if ((sized || soft) && !like && !fit->C && out->C == 1 && img->channels == 3 && out->n > 0) {
         int rc = widen_to_colour(out, room->cap, path);
         if (rc)
             return rc;
@@ -186,7 +200,8 @@ static int add_image(struct sn_folder *out, const struct sn_folder *like,
                            out->C, out->H, out->W, (double)bytes / 1048576.0, out->n);
         room->cap = ncap;
     }
-    if (sized || fit->C) {
+    room->palette_greys += palette_grey(img) && out->C == 1;
+    if (sized || fit->C || img->channels != out->C) {
         out->resized += img->height != out->H || img->width != out->W;
         out->recoloured += img->channels != out->C;
         sn_image_fit(img, out->C, out->H, out->W, out->x + out->n * row);
@@ -545,7 +560,7 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like,
         fit = &as_they_are;
     memset(out, 0, sizeof *out);
     struct listing *ls = NULL;
-    struct room room = { 0, 0 };
+    struct room room = { 0, 0, 0 };
     int rc = read_classes(dir, like, out);
     if (!rc)
         rc = list_classes(dir, out, &ls, &room.expect);

@@ -11,7 +11,7 @@
 struct sn_image {
     int width, height, channels;   /* channels 1 or 3 */
     uint8_t *data;                 /* height * width * channels, owned */
-    bool palette;                  /* a palette PNG: colour, whatever its colours */
+    bool palette;                  /* a palette PNG (grey when its pixels all are) */
 };
 
 /* The default pixel budget: 8192 x 8192. */

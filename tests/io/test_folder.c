@@ -351,6 +351,85 @@ static void cifar_set(const char *dir)
     write_batch(name, 2, 7);
 }
 
+/* A 2x2 palette PNG of two entries (an RGB colormap), pixels idx. */
+static void palette_png(const char *path, const unsigned char map[6])
+{
+    const unsigned char idx[4] = { 0, 1, 1, 0 };
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = 2;
+    img.height = 2;
+    img.format = PNG_FORMAT_RGB_COLORMAP;
+    img.colormap_entries = 2;
+    assert_true(png_image_write_to_file(&img, path, 0, idx, 0, map));
+}
+
+/* A palette PNG read grey because its pixels are (a grey icon among
+ * colour ones) joins a colour set of its size as three equal channels,
+ * first or later (it was refused, "read as colour" said of a grey image);
+ * a set of such images alone stays grey; an ordinary grey PNG among colour
+ * ones still needs --size. */
+static void test_folder_palette_greys(void **state)
+{
+    (void)state;
+    const unsigned char col[6] = { 10, 20, 30, 200, 100, 50 }, grey[6] = { 0, 0, 0, 90, 90, 90 };
+    struct sn_folder s;
+    for (int first = 0; first < 2; first++) {
+        const char *dir = mk(first ? "palf" : "pall");
+        char p[1200];
+        for (int c = 0; c < 2; c++) {
+            snprintf(p, sizeof p, "%s/%c", dir, 'a' + c);
+            mkdir(p, 0777);
+            for (int k = 0; k < 2; k++) {
+                snprintf(p, sizeof p, "%s/%c/%d.png", dir, 'a' + c, k);
+                palette_png(p, (first ? c == 0 && k == 0 : c == 1 && k == 1) ? grey : col);
+            }
+        }
+        assert_int_equal(sn_folder_read(dir, NULL, &s), SN_OK);
+        assert_int_equal(s.C, 3);
+        assert_int_equal(s.n, 4);
+        assert_int_equal(s.recoloured, 1);
+        const size_t at = first ? 0 : 3 * 12;   /* the grey image, its three planes */
+        for (int i = 0; i < 4; i++)
+            for (int c = 0; c < 3; c++)
+                assert_int_equal(s.x[at + (size_t)c * 4 + (size_t)i], i == 0 || i == 3 ? 0 : 90);
+        sn_folder_free(&s);
+    }
+    const char *dir = mk("palg");
+    char p[1200];
+    for (int c = 0; c < 2; c++) {
+        snprintf(p, sizeof p, "%s/%c", dir, 'a' + c);
+        mkdir(p, 0777);
+        snprintf(p, sizeof p, "%s/%c/0.png", dir, 'a' + c);
+        palette_png(p, grey);
+    }
+    assert_int_equal(sn_folder_read(dir, NULL, &s), SN_OK);
+    assert_int_equal(s.C, 1);
+    sn_folder_free(&s);
+    snprintf(p, sizeof p, "%s/b/1.png", dir);   /* an ordinary colour PNG: widens them */
+    png(p, 2, 2, 7);
+    assert_int_equal(sn_folder_read(dir, NULL, &s), SN_OK);
+    assert_int_equal(s.C, 3);
+    sn_folder_free(&s);
+    dir = mk("plaing");
+    for (int c = 0; c < 2; c++) {
+        snprintf(p, sizeof p, "%s/%c", dir, 'a' + c);
+        mkdir(p, 0777);
+        snprintf(p, sizeof p, "%s/%c/0.png", dir, 'a' + c);
+        palette_png(p, col);
+    }
+    unsigned char g[4] = { 1, 2, 3, 4 };
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = img.height = 2;
+    img.format = PNG_FORMAT_GRAY;
+    snprintf(p, sizeof p, "%s/b/1.png", dir);
+    assert_true(png_image_write_to_file(&img, p, 0, g, 0, NULL));
+    assert_int_equal(sn_folder_read(dir, NULL, &s), SN_EINVAL);
+}
+
 /* The batches read in order, labels and planes where they belong, and
  * CIFAR-10's own class names without batches.meta.txt. */
 static void test_folder_cifar10_binary(void **state)
@@ -514,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_folder_read_sized),
         cmocka_unit_test(test_folder_grey),
         cmocka_unit_test(test_folder_nested_images_said),
+        cmocka_unit_test(test_folder_palette_greys),
         cmocka_unit_test(test_folder_cifar10_binary),
         cmocka_unit_test(test_folder_cifar10_class_list),
         cmocka_unit_test(test_folder_cifar10_bad_batches),
