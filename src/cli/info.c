@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "core/interrupt.h"
+#include "core/number.h"
 #include "core/optim.h"
 #include "core/parallel.h"
 #include "core/status.h"
@@ -157,25 +158,24 @@ static void print_memory(const struct sn_model *m, const struct sn_netcfg *net, 
         cli_printf("memory per rank at batch %d: %s\n", net->batch, sn_errmsg());
         return;
     }
-    cli_printf("memory per rank at batch %d / %ld rank%s = %d: about %.4g MB (parameters, "
-               "gradients and %d optimizer state%s %.4g MB; layer outputs, output gradients, the "
-               "input batch and what layers keep for backward %.4g MB, per example %.4g MB of "
-               "outputs and %.4g MB kept; the layers' workspace %.4g MB at %d thread%s)\n",
-               net->batch, ranks, ranks == 1 ? "" : "s", b, (double)z.total_bytes / 1e6, states,
-               states == 1 ? "" : "s",
-               (double)z.state_bytes / 1e6, (double)z.batch_act_bytes / 1e6,
-               (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6,
-               (double)z.ws_bytes / 1e6, sn_parallel_threads(),
-               sn_parallel_threads() == 1 ? "" : "s");
+    cli_printf("memory per rank at batch %d / %ld rank%s = %d: about %s MB (parameters, "
+               "gradients and %d optimizer state%s %s MB; layer outputs, output gradients, the "
+               "input batch and what layers keep for backward %s MB, per example %s MB of "
+               "outputs and %s MB kept; the layers' workspace %s MB at %d thread%s)\n",
+               net->batch, ranks, ranks == 1 ? "" : "s", b, sn_mb((double)z.total_bytes).s,
+               states, states == 1 ? "" : "s", sn_mb((double)z.state_bytes).s,
+               sn_mb((double)z.batch_act_bytes).s, sn_mb((double)z.act_bytes).s,
+               sn_mb((double)z.kept_len * sizeof(float)).s, sn_mb((double)z.ws_bytes).s,
+               sn_parallel_threads(), sn_parallel_threads() == 1 ? "" : "s");
     if (net->batch % ranks != 0)   /* train refuses such a run: say so here, where it is planned */
         cli_printf("note: the global batch %d is %s %ld ranks, which train refuses (--batch, or "
                    "another rank count%s)\n", net->batch,
                    net->batch < ranks ? "smaller than" : "not divisible by", ranks,
                    net->batch < ranks ? "; the figures above are for 1 example a rank" : "");
     if (z.total_bytes > limit)
-        cli_printf("over the limit of %.4g MB (SN_MODEL_MAX_BYTES=%zu): train, eval, predict and "
+        cli_printf("over the limit of %s MB (SN_MODEL_MAX_BYTES=%zu): train, eval, predict and "
                    "export refuse this model unless SN_MODEL_MAX_BYTES allows it\n",
-                   (double)limit / 1e6, limit);
+                   sn_mb((double)limit).s, limit);
 }
 
 /* The table's running sums. */

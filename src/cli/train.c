@@ -28,6 +28,7 @@
 #include "core/blas.h"
 #include "core/clock.h"
 #include "core/interrupt.h"
+#include "core/number.h"
 #include "core/parallel.h"
 #include "core/status.h"
 #include "core/text.h"
@@ -507,14 +508,14 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
     if (count * each > free_bytes && f->keep == 0)
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: this run writes about %.0f "
-                    "checkpoints of at least %.3g MB, %.3g MB in all, and every one is kept, but "
-                    "%.3g MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
-                    count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
+                    "checkpoints of at least %s MB, %s MB in all, and every one is kept, but "
+                    "%s MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
+                    count, sn_mb(each).s, sn_mb(count * each).s, sn_mb(free_bytes).s);
     else if (count * each > free_bytes)
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: --keep %ld holds up to %.0f "
-                    "checkpoints of at least %.3g MB at once, %.3g MB, but %.3g MB are free "
+                    "checkpoints of at least %s MB at once, %s MB, but %s MB are free "
                     "there: a smaller --keep or another folder\n", cli_line(f->ckdir), f->keep,
-                    count, each / 1e6, count * each / 1e6, free_bytes / 1e6);
+                    count, sn_mb(each).s, sn_mb(count * each).s, sn_mb(free_bytes).s);
     else if (fs.f_files > 0 && fs.f_favail == 0)   /* bytes, but no name for a checkpoint */
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: its file system has no free "
                     "inode (df -i): the run would end at its first checkpoint; free some or name "
@@ -542,9 +543,10 @@ static void warn_out_space(const struct train_flags *f, const struct run *r)
     const double size = 4.0 * ((double)m->n_params + (double)m->n_buffers);
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
     if (size > free_bytes)
-        cli_eprintf("scratchnet: warning: --out %s: the weights take at least %.3g MB and "
-                    "%.3g MB are free there: the run would end without them; free some room "
-                    "or name another folder\n", cli_line(f->out), size / 1e6, free_bytes / 1e6);
+        cli_eprintf("scratchnet: warning: --out %s: the weights take at least %s MB and "
+                    "%s MB are free there: the run would end without them; free some room "
+                    "or name another folder\n", cli_line(f->out), sn_mb(size).s,
+                    sn_mb(free_bytes).s);
     else if (fs.f_files > 0 && fs.f_favail == 0)   /* bytes, but no name for the file */
         cli_eprintf("scratchnet: warning: --out %s: its folder's file system has no free inode "
                     "(df -i): the run would end without its weights; free some or name another "

@@ -152,17 +152,16 @@ int sn_model_check_budget(const struct sn_model *m, int batch, int n_states, con
         return sn_fail_prefix(rc, "%s: ", what);
     if ((rc = sn_model_max_bytes(&limit)) || z.total_bytes <= limit)
         return rc;
-    return sn_fail(SN_EINVAL, "%s: the model needs %.4g MB, more than the limit of %.4g MB "
-                   "(SN_MODEL_MAX_BYTES=%zu) by %zu bytes: %zu parameters take %.4g MB with their gradients "
-                   "and %d optimizer state%s, layer outputs, the input batch and what layers keep "
-                   "for backward %.4g MB at batch %d (%.4g MB of outputs and %.4g MB kept per "
-                   "example), the layers' workspace %.4g MB; set SN_MODEL_MAX_BYTES to allow "
-                   "more", what,
-                   (double)z.total_bytes / 1e6, (double)limit / 1e6, limit,
-                   z.total_bytes - limit, z.n_learnt + z.n_buffers, (double)z.state_bytes / 1e6, n_states,
-                   n_states == 1 ? "" : "s", (double)z.batch_act_bytes / 1e6, batch,
-                   (double)z.act_bytes / 1e6, (double)z.kept_len * sizeof(float) / 1e6,
-                   (double)z.ws_bytes / 1e6);
+    return sn_fail(SN_EINVAL, "%s: the model needs %s MB, more than the limit of %s MB "
+                   "(SN_MODEL_MAX_BYTES=%zu) by %zu bytes: %zu parameters take %s MB with their "
+                   "gradients and %d optimizer state%s, layer outputs, the input batch and what "
+                   "layers keep for backward %s MB at batch %d (%s MB of outputs and %s MB kept "
+                   "per example), the layers' workspace %s MB; set SN_MODEL_MAX_BYTES to allow "
+                   "more", what, sn_mb((double)z.total_bytes).s, sn_mb((double)limit).s, limit,
+                   z.total_bytes - limit, z.n_learnt + z.n_buffers, sn_mb((double)z.state_bytes).s,
+                   n_states, n_states == 1 ? "" : "s", sn_mb((double)z.batch_act_bytes).s, batch,
+                   sn_mb((double)z.act_bytes).s, sn_mb((double)z.kept_len * sizeof(float)).s,
+                   sn_mb((double)z.ws_bytes).s);
 }
 
 /* FNV-1a of a layer name: its slot in the by_name table. */

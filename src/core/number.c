@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,4 +61,11 @@ int sn_parse_real(const char *text, double min, double max, double *out)
                        strlen(text) > SHOWN ? "..." : "", (double)FLT_MIN);
     *out = v;
     return SN_OK;
+}
+
+struct sn_mb_text sn_mb(double bytes)
+{
+    struct sn_mb_text t;
+    snprintf(t.s, sizeof t.s, bytes < 1e9 ? "%.3g" : "%.0f", bytes / 1e6);
+    return t;
 }

@@ -32,4 +32,12 @@ bool sn_f32_fits(double v);
  * 1.17549e-38 to 3.40282e+38". */
 int sn_check_f32(double v, const char *what);
 
+/* bytes in MB (10^6 bytes) for a message: three digits, and whole from
+ * 1000 MB ("1220", not "1.22e+03"); a temporary's array lives to the end
+ * of the call it is an argument of: printf("%s MB", sn_mb(b).s). */
+struct sn_mb_text {
+    char s[24];
+};
+struct sn_mb_text sn_mb(double bytes);
+
 #endif

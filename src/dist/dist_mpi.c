@@ -365,19 +365,6 @@ static int shm_alloc_alone(struct shm_window *w, size_t n, size_t bytes, float *
 
 #define SHM_MPI_FIX "or run with --allreduce mpi, which sends messages instead"
 
-/* bytes in MB to three digits, and whole from 1000 MB ("1020", not
- * "1.02e+03"); a temporary's array lives to the end of the call it is
- * an argument of */
-struct mb_text {
-    char s[24];
-};
-static struct mb_text mb(double bytes)
-{
-    struct mb_text t;
-    snprintf(t.s, sizeof t.s, bytes < 1e9 ? "%.3g" : "%.0f", bytes / 1e6);
-    return t;
-}
-
 /* Why the arena could not be had (err, while doing; of bytes), into why:
  * /dev/shm's room, or a limit of the process's own (ulimit -f, -v), with
  * what to do. */
@@ -385,10 +372,10 @@ static void shm_why(char *why, size_t len, int err, const char *doing, double by
 {
     if (err == EFBIG)
         snprintf(why, len, "cannot take its %s MB: the file-size limit (ulimit -f) is lower: "
-                 "raise it, " SHM_MPI_FIX, mb(bytes).s);
+                 "raise it, " SHM_MPI_FIX, sn_mb(bytes).s);
     else if (err == ENOMEM && strcmp(doing, "mapping") == 0)
         snprintf(why, len, "cannot be mapped (%s MB): the address-space limit (ulimit -v) "
-                 "leaves no room for it: raise it, " SHM_MPI_FIX, mb(bytes).s);
+                 "leaves no room for it: raise it, " SHM_MPI_FIX, sn_mb(bytes).s);
     else if (err == ENOENT && strcmp(doing, "opening a segment of") == 0)
         snprintf(why, len, "cannot be opened by every rank (%s): the ranks of this host do not "
                  "share one /dev/shm (separate containers or mount namespaces): give them one, "
@@ -396,12 +383,12 @@ static void shm_why(char *why, size_t len, int err, const char *doing, double by
     else if (err == EROFS || err == EACCES || err == EPERM)
         snprintf(why, len, "cannot hold it (%s, %s %s MB): make it writable for this user "
                  "(a container's mount of /dev/shm), " SHM_MPI_FIX, strerror(err), doing,
-                 mb(bytes).s);
+                 sn_mb(bytes).s);
     else
         snprintf(why, len, "cannot hold it (%s%s, %s %s MB): give it more room (a "
                  "container's --shm-size), " SHM_MPI_FIX, strerror(err),
                  err == ENOSPC && strcmp(doing, "making a segment of") == 0 ? ": no free inode, df -i" : "",
-                 doing, mb(bytes).s);
+                 doing, sn_mb(bytes).s);
 }
 
 /* Member 0: a new segment of total bytes, its name into name (a fresh one:
@@ -414,7 +401,7 @@ static bool shm_create(char *name, size_t len, size_t total, char *why, size_t w
                               ? (double)fs.f_bavail * fs.f_frsize : -1;
     if (free_b >= 0 && free_b < (double)total) {
         snprintf(why, why_len, "has %s MB free and the arena needs %s MB: give it more room "
-                 "(a container's --shm-size), " SHM_MPI_FIX, mb(free_b).s, mb((double)total).s);
+                 "(a container's --shm-size), " SHM_MPI_FIX, sn_mb(free_b).s, sn_mb((double)total).s);
         return false;
     }
     int fd = -1;
