@@ -843,6 +843,40 @@ static const char *text_kind(const char *path, bool *onnx)
  * name must lead to one of them too. */
 #define BINARY_EXTS ".h5 .hdf5 .onnx"
 
+/* The first bytes of a file that is not HDF5, for an output of another
+ * kind that would replace it: a binary output (weights, a dataset, an ONNX
+ * model, predictions in HDF5) only replaces a file of HDF5 or ONNX data,
+ * and --trace only a JSON file, named directly or through a link (a
+ * Makefile, a script, notes.h5 were replaced without a word).  Empty files
+ * are taken (mktemp's). */
+static int other_guard(const char *out, const char *flag, bool onnx)
+{
+    char target[4096];
+    struct stat st;
+    const bool trace = strcmp(flag, "--trace") == 0;
+    const bool binary = !trace && (writes_datasets || writes_onnx || strcmp(flag, "--out") == 0 ||
+                                   sn_text_ext_in(out, BINARY_EXTS));
+    if ((!binary && !trace) || onnx ||
+        sn_fs_output_target(out, target, sizeof target, &st) != SN_OK || !S_ISREG(st.st_mode) ||
+        st.st_size == 0 || sn_fs_is_hdf5(target))
+        return SN_OK;
+    char first = 0;
+    FILE *fp = trace ? sn_fs_open_regular(target) : NULL;
+    while (fp && fread(&first, 1, 1, fp) == 1 && strchr(" \t\r\n", first))
+        ;
+    if (fp)
+        fclose(fp);
+    if (trace && (first == '{' || first == '['))
+        return SN_OK;
+    const char *what = trace ? "no JSON" : "neither HDF5 nor ONNX data";
+    if (strcmp(target, out) != 0)
+        return sn_fail(SN_EUSAGE, "%s %s is a link to %s, which holds %s: this output would "
+                       "replace it (remove the link, or name another file)", flag, out, target,
+                       what);
+    return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
+                   "first, or name another file)", flag, out, what);
+}
+
 static int kind_guard(const char *out, const char *flag)
 {
     if (strcmp(flag, "--log") == 0)
@@ -873,17 +907,7 @@ static int kind_guard(const char *out, const char *flag)
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
                        "first, or name another file)", flag, out,
                        k == SN_FILE_DATASET ? "a dataset" : "a model's weights");
-    /* through a link, the file it leads to counts, as for pictures: a
-     * Makefile or a script behind out.h5 was replaced without a word */
-    char target[4096];
-    struct stat st;
-    if (k == SN_FILE_OTHER && !onnx && sn_text_ext_in(out, BINARY_EXTS) &&
-        sn_fs_output_target(out, target, sizeof target, &st) == SN_OK &&
-        strcmp(target, out) != 0 && st.st_size > 0 && !sn_text_ext_in(target, BINARY_EXTS))
-        return sn_fail(SN_EUSAGE, "%s %s is a link to %s, which holds neither HDF5 nor ONNX "
-                       "data: this output would replace it (remove the link, or name another "
-                       "file)", flag, out, target);
-    return SN_OK;
+    return other_guard(out, flag, onnx);
 }
 
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
