@@ -67,6 +67,11 @@ int cli_same_data(struct sn_dataset *ds, const char *path);
 int cli_same_held_data(const struct sn_dataset *ds, const char *path);
 bool cli_launched(void);
 
+/* Before MPI starts, whether the launcher made this process rank 0 (its
+ * rank variable is 0, or none is set): the one process that speaks for
+ * a failure every process meets alike before the ranks can agree. */
+bool cli_launcher_rank0(void);
+
 /* ---- command-line options ---- */
 enum cli_opt_type { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT };
 

@@ -307,6 +307,16 @@ bool cli_launched(void)
     return launched;
 }
 
+bool cli_launcher_rank0(void)
+{
+    static const char *const ranks[] = { "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                         "SLURM_PROCID", "PALS_RANKID", "ALPS_APP_PE" };
+    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
+        if (getenv(ranks[i]))
+            return strcmp(getenv(ranks[i]), "0") == 0;
+    return true;
+}
+
 /* The option named by argument a ("--out", "--out=x", "-o"), or NULL;
  * *eq is the '=' of "--out=x", if any. */
 static struct cli_opt *find_opt(const char *a, struct cli_opt *opts, int n_opts, const char **eq)

@@ -154,6 +154,10 @@ static void catch_stop_signals(bool first)
 #define MIN_OPEN_FILES 64
 #define MIN_FILE_BYTES (16 << 20)
 
+/* A process limit refused before MPI starts: every rank of the job meets
+ * it alike, and no agreement can pick one to say it. */
+static bool limit_refused;
+
 /* A process that a launcher started joins its MPI job; one started
  * alone is the whole job and does not start MPI (sn_dist_init_alone),
  * unless SN_MPI=1 asks for it (a launcher scratchnet does not recognise:
@@ -169,6 +173,7 @@ static int start_runtime(int *argc, char ***argv)
     /* Open MPI crashed (SIGSEGV, in its shared-memory code) in a rank of 20
      * open files at most: a limit that low is said before MPI starts */
     struct rlimit files;
+    limit_refused = true;   /* every process meets these alike: one says it */
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
         files.rlim_cur < MIN_OPEN_FILES)
         return sn_fail(SN_EIO, "the open-file limit (ulimit -n) is %llu, below the %d a rank "
@@ -181,8 +186,10 @@ static int start_runtime(int *argc, char ***argv)
     if (getrlimit(RLIMIT_FSIZE, &size) == 0 && size.rlim_cur != RLIM_INFINITY &&
         size.rlim_cur < MIN_FILE_BYTES)
         return sn_fail(SN_EIO, "the file-size limit (ulimit -f) is %llu KiB, below the %d KiB "
-                       "a rank's MPI needs for its session files: raise it",
-                       (unsigned long long)(size.rlim_cur >> 10), MIN_FILE_BYTES >> 10);
+                       "a rank's MPI needs for its session files: raise it (ulimit -f "
+                       "unlimited)", (unsigned long long)(size.rlim_cur >> 10),
+                       MIN_FILE_BYTES >> 10);
+    limit_refused = false;
     return sn_dist_init(argc, argv);
 }
 
@@ -287,7 +294,7 @@ int main(int argc, char **argv)
         /* a usage error is agreed over the ranks (sn_dist_init) and said
          * once, by rank 0 (before MPI runs, every process is rank 0); a
          * runtime failure may be one rank's own */
-        if (rc != SN_EUSAGE || sn_dist_rank() == 0)
+        if ((rc != SN_EUSAGE || sn_dist_rank() == 0) && (!limit_refused || cli_launcher_rank0()))
             cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return rc == SN_EUSAGE ? 2 : 1;
     }

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "core/eigh.h"
+#include "core/number.h"
 #include "core/parallel.h"
 #include "core/status.h"
 
@@ -118,10 +119,10 @@ int sn_blas_use_threads(int threads, size_t omp_stack)
     else
         snprintf(fix, sizeof fix, "%s", threads > 1 ? ", or give fewer threads (OMP_NUM_THREADS "
                  "and --threads)" : "");
-    return sn_fail(SN_ENOMEM, "out of memory: the address-space limit (ulimit -v, %llu MB) leaves "
-                   "no room for the %zu MB of buffers and stacks OpenBLAS and OpenMP take for %d "
+    return sn_fail(SN_ENOMEM, "out of memory: the address-space limit (ulimit -v, %s MB) leaves "
+                   "no room for the %s MB of buffers and stacks OpenBLAS and OpenMP take for %d "
                    "thread%s (OpenBLAS would wait for them forever): raise the limit%s%s",
-                   (unsigned long long)(as.rlim_cur >> 20), n >> 20, threads,
+                   sn_mb((double)as.rlim_cur).s, sn_mb((double)n).s, threads,
                    threads == 1 ? "" : "s", fix,
                    omp_stack > stack ? ", or a smaller OMP_STACKSIZE (each thread's stack)" : "");
 }

@@ -78,9 +78,9 @@ static void frozen_unloaded(const struct sn_trainer *t, struct sn_h5 *f,
 
 /* Whether the first layer's parameter, of shape here in this model and
  * there in the file, is the same layer for the other of grey and colour
- * images: a convolution's input channels 1 against 3, or a dense layer's
- * inputs C x H x W against (4 - C) x H x W (a grey 28x84 network from a
- * grey 28x28 one is not). */
+ * images: a convolution's input channels 1 against 3, a batchnorm's
+ * channels, or a dense layer's inputs C x H x W against (4 - C) x H x W (a
+ * grey 28x84 network from a grey 28x28 one is not). */
 static bool other_channels(const struct sn_trainer *t, const struct sn_shape *there,
                            const struct sn_shape *here)
 {
@@ -91,6 +91,8 @@ static bool other_channels(const struct sn_trainer *t, const struct sn_shape *th
     const long long plane = (long long)in->d[1] * in->d[2];
     if (here->ndim == 4)
         return here->d[1] == c && there->d[1] == other;
+    if (here->ndim == 1)   /* a batchnorm over the input's channels */
+        return here->d[0] == c && there->d[0] == other;
     return here->ndim == 2 && here->d[1] == c * plane && there->d[1] == other * plane;
 }
 
@@ -128,11 +130,10 @@ static void other_shape(const struct sn_trainer *t, struct sn_h5 *f,
             *rgb = first && fs.ndim == q->shape.ndim && other_channels(t, &fs, &q->shape);
             snprintf(why, len, "; %s.%s is %s in the file, %s here%s", l->name, q->name, there,
                      here, !*rgb ? ""
-                     : fs.d[1] < q->shape.d[1] ? ": the file's network reads grey images, this "
-                                                 "data is colour (convert folder --grey makes "
-                                                 "a grey set)"
-                                               : ": the file's network reads colour images, "
-                                                 "this data is grey");
+                     : fs.d[fs.ndim > 1] < q->shape.d[fs.ndim > 1]   /* the channels' place */
+                         ? ": the file's network reads grey images, this data is colour "
+                           "(convert folder --grey makes a grey set)"
+                         : ": the file's network reads colour images, this data is grey");
         }
         first = first && l->n_params == 0;
     }
