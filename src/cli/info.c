@@ -48,16 +48,19 @@ static const char *human(double v, char *buf, size_t n)
 }
 
 /* ", mean M, std S" for one value, ", mean and std N values each (first
- * M, S)" for one a channel or feature, "" for none. */
+ * M, S), a value per feature" (or channel), "" for none. */
 static void norm_text(int n, const double *mean, const double *std, size_t block, char *buf,
                       size_t len)
 {
     buf[0] = '\0';
     if (n == 1)
         snprintf(buf, len, ", mean %g, std %g", mean[0], std[0]);
-    else if (n > 1 && block > 0)
-        snprintf(buf, len, ", mean and std %d values each (first %g, %g), one a run of %zu "
-                 "element%s", n, mean[0], std[0], block, block == 1 ? "" : "s");
+    else if (n > 1 && block == 1)
+        snprintf(buf, len, ", mean and std %d values each (first %g, %g), a value per feature",
+                 n, mean[0], std[0]);
+    else if (n > 1 && block > 1)
+        snprintf(buf, len, ", mean and std %d values each (first %g, %g), a value per channel "
+                 "of %zu inputs", n, mean[0], std[0], block);
     else if (n > 1)
         snprintf(buf, len, ", mean and std %d values each (first %g, %g)", n, mean[0], std[0]);
 }

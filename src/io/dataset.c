@@ -226,7 +226,10 @@ static int bad_y_shape(const char *file, const char *yp, int ny, const size_t *y
         at += (size_t)snprintf(shape + at, sizeof shape - at, "%s%zu", i ? ", " : "", ydims[i]);
     const char *kind = ycls == SN_H5_CLASS_INT ? "integers" : ycls == SN_H5_CLASS_FLOAT ? "floats"
                      : "values that are neither integers nor floats";
-    const char *fix = ycls == SN_H5_CLASS_FLOAT && ny == 1
+    const char *fix = ycls != SN_H5_CLASS_FLOAT && ycls != SN_H5_CLASS_INT
+        ? " (a NumPy bool array is stored as an HDF5 enum): class labels are integers (h5py: "
+          "y.astype('int32'))"
+        : ycls == SN_H5_CLASS_FLOAT && ny == 1
         ? ": float targets of a regression take the shape (N, 1) (h5py: y.reshape(-1, 1)), and "
           "class labels are integers (y.astype('int32'))"
         : ycls == SN_H5_CLASS_INT && ny == 2 && ydims[1] == 1

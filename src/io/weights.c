@@ -307,9 +307,10 @@ void sn_data_meta_prep_str(const struct sn_data_meta *m, char *buf, size_t len)
             at += (size_t)snprintf(buf + at, len - at, " std ");
         if (at < len)
             at += doubles_str(m->std, m->n_norm, buf + at, len - at);
-        if (at < len && m->n_norm > 1 && m->norm_block > 0)
-            snprintf(buf + at, len - at, ", one a run of %zu element%s", m->norm_block,
-                     m->norm_block == 1 ? "" : "s");
+        if (at < len && m->n_norm > 1 && m->norm_block == 1)
+            snprintf(buf + at, len - at, ", a value per feature");
+        else if (at < len && m->n_norm > 1 && m->norm_block > 1)
+            snprintf(buf + at, len - at, ", a value per channel of %zu inputs", m->norm_block);
     }
 }
 
