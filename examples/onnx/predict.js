@@ -1,7 +1,7 @@
 // predict.js: classify an image with a model written by `scratchnet
 // export --softmax`, in ONNX Runtime for Node.
 //
-//   npm install --ignore-scripts onnxruntime-node
+//   npm install --ignore-scripts onnxruntime-node@1.30.0
 //   node predict.js MODEL.onnx IMAGE.pgm (or IMAGE.ppm)
 // (make deps installs it in build/ort: from the source folder,
 //  NODE_PATH=$PWD/build/ort/node_modules node examples/onnx/predict.js ...)
