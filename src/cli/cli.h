@@ -247,6 +247,20 @@ int cli_env_threads(int *n);
 /* Collective: rank 0 prints rank, host, threads and pid of every rank. */
 int cli_print_ranks(int threads);
 
+/* The cores' busy time (every process's), this process's CPU time and
+ * the wall clock, now: cli_warn_busy_cores's start. */
+struct cli_cpu_use {
+    double cores, mine, wall;
+};
+struct cli_cpu_use cli_cpu_use_now(void);
+
+/* On rank 0, after work that ran with threads threads since before (did:
+ * "trained", "evaluated"): warns when other work kept its cores so busy
+ * that the threads waited for each other, naming --threads and
+ * OMP_WAIT_POLICY=passive; nothing for work too short to tell. */
+void cli_warn_busy_cores(struct cli_cpu_use before, int threads, bool long_enough,
+                         const char *did);
+
 /* ---- words.c: phrases printed in more than one place ---- */
 
 /* "s" unless n is 1: "%d rank%s", n, cli_s(n). */

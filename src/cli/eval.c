@@ -432,6 +432,7 @@ struct eval_run {
     int64_t *cm;            /* K x K confusion counts, or NULL */
     char **names;           /* K class names for the matrix, or NULL */
     int K;
+    int threads;            /* each rank's */
 };
 
 static void eval_free(struct eval_run *r)
@@ -491,8 +492,11 @@ static int eval_pass(const struct eval_flags *f, struct eval_run *r)
     cli_warn_data_mismatch(f->weights, f->data, r->ds, r->s, true);
     cli_warn_layout(r->s, f->data, &r->m->in_shape);
     struct sn_eval_sums e;
+    const struct cli_cpu_use before = cli_cpu_use_now();
     int rc = sn_evaluate(r->m, &r->net, r->ds, r->s, (int)f->batch, r->x, r->labels, r->targets,
                          &e, r->cm, stop_requested, NULL);
+    if (!rc)
+        cli_warn_busy_cores(before, r->threads, true, "evaluated");
     if (rc == SN_EINTR)
         rc = stopped(rc);
     if (rc == SN_ENUM)   /* agreed: the same on every rank; the weights' fault */
@@ -526,6 +530,7 @@ int sn_cmd_eval(int argc, char **argv)
         return code;
     struct eval_run r;
     memset(&r, 0, sizeof r);
+    r.threads = used;
     code = cli_agree(eval_open(&f, argc, argv, &r));
     if (!code)
         code = eval_pass(&f, &r);

@@ -521,9 +521,12 @@ int sn_cmd_predict(int argc, char **argv)
     int used;
     if (!(code = cli_agree(rc)))
         rc = cli_setup_threads(threads, &used);
+    const struct cli_cpu_use before = cli_cpu_use_now();
     if (!code && !rc && sn_dist_rank() == 0)
         rc = image ? run_images(weights, model, (char *const *)images, n, (int)top, out)
                    : run(weights, model, input, split, out, (int)batch);
+    if (!code && !rc)
+        cli_warn_busy_cores(before, used, true, "predicted");
     if (!code)
         cli_await_rank0();
     free(pos);

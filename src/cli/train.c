@@ -808,44 +808,6 @@ static void start_progress(const struct train_flags *f, struct run *r)
 
 /* CPU seconds: the busy time of the cores this process may use
  * (/proc/stat), this process's own (all its threads), and the wall clock. */
-struct cpu_use {
-    double cores, mine, wall;
-};
-
-static struct cpu_use cpu_use_now(void)
-{
-    struct cpu_use u = { sn_parallel_cores_busy_s(), 0, sn_clock_s() };
-    struct rusage r;
-    if (getrusage(RUSAGE_SELF, &r) == 0)
-        u.mine = (double)r.ru_utime.tv_sec + (double)r.ru_stime.tv_sec +
-                 1e-6 * (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec);
-    return u;
-}
-
-/* OpenMP threads spin while they wait for each other: with other work on
- * their cores, each wait lasts until the scheduler takes a spinner off.
- * mlp, 400 steps, a busy loop beside it on 2 cores: 2 threads 32,900
- * images/s, --threads 1 78,600.  Said when other work kept half a core or
- * more of this rank's cores busy, more than its threads left free. */
-static void warn_busy_cores(const struct run *r, struct cpu_use before, int64_t steps0)
-{
-    const struct cpu_use now = cpu_use_now();
-    const double wall = now.wall - before.wall, cores = (double)sn_parallel_cores();
-    const double others = ((now.cores - before.cores) - (now.mine - before.mine)) / wall;
-    const int64_t steps = sn_trainer_state(r->t)->global_step - steps0;
-    if (sn_dist_rank() != 0 || r->threads < 2 || steps < 50 || wall < 0.2 ||
-        before.cores <= 0 || others < 0.5 || others + r->threads <= cores + 0.5)
-        return;
-    const int free_cores = (int)(cores - others + 0.5);
-    const char *wait = getenv("OMP_WAIT_POLICY");
-    const bool passive = wait && strcasecmp(wait, "passive") == 0;   /* then they sleep */
-    cli_eprintf("scratchnet: warning: other work kept %.1f of rank 0's %.0f cores busy while it "
-                "trained with %d threads, and threads that wait for each other %s: "
-                "--threads %d%s may run much faster\n", others, cores, r->threads,
-                passive ? "lose their turn" : "spin", free_cores > 1 ? free_cores : 1,
-                passive ? "" : " or OMP_WAIT_POLICY=passive");
-}
-
 /* A classifier whose training loss, after 100 steps or more, is above
  * that of guessing by the label frequencies alone (ln K for K classes
  * alike; less for fewer classes or uneven ones: a 5-class subset under a
@@ -885,7 +847,7 @@ static int train_loop(const struct train_flags *f, struct run *r)
     const int epochs = sn_trainer_net(r->t)->epochs, batch = sn_trainer_net(r->t)->batch;
     int rc = SN_OK;
     struct sn_step_info si = { 0 };
-    const struct cpu_use before = cpu_use_now();
+    const struct cli_cpu_use before = cli_cpu_use_now();
     double settled = NAN;   /* the training loss of the last epoch, or of enough of it */
     const int64_t steps0 = sn_trainer_state(r->t)->global_step;
     while (!rc && !sn_trainer_done(r->t)) {
@@ -913,7 +875,8 @@ static int train_loop(const struct train_flags *f, struct run *r)
         }
     }
     progress_break(&r->pg);
-    warn_busy_cores(r, before, steps0);
+    cli_warn_busy_cores(before, r->threads,   /* a shorter run is too short to tell */
+                        sn_trainer_state(r->t)->global_step - steps0 >= 50, "trained");
     if (!rc)
         warn_not_learnt(r, settled, sn_trainer_state(r->t)->global_step - steps0);
     return cli_end(rc);

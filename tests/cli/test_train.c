@@ -2471,6 +2471,33 @@ static void test_train_busy_cores_warned(void **state)
         }
         free(err);
     }
+    /* eval too: 8,000 rows through the same layers */
+    enum { ROWS = 8000 };
+    float *x = calloc((size_t)ROWS * 8, sizeof *x);
+    int32_t *y = calloc(ROWS, sizeof *y);
+    assert_true(x && y);
+    for (size_t i = 0; i < (size_t)ROWS * 8; i++)
+        x[i] = (float)(i % 13) / 13.0f;
+    struct sn_h5 *f;
+    size_t dims[2] = { ROWS, 8 }, n = ROWS;
+    assert_int_equal(sn_h5_create(sn_test_path("busyeval.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/x", 2, dims, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/y", 1, &n, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    free(x);
+    free(y);
+    assert_int_equal(sn_test_run(BIN " train --model %s --data %s --steps 1 --quiet --out %s", cfg,
+                                 sn_test_path("blobs.h5"), sn_test_path("busyw.h5")), 0);
+    int rc = sn_test_run("taskset -c 0 sh -c 'while :; do :; done' & a=$!; "
+                         "taskset -c 1 sh -c 'while :; do :; done' & b=$!; sleep 0.2; "
+                         "taskset -c 0,1 %s eval --weights %s --data %s --threads 2; st=$?; "
+                         "kill $a $b; exit $st", BIN, sn_test_path("busyw.h5"),
+                         sn_test_path("busyeval.h5"));
+    char *err = err_text();
+    if (rc || !strstr(err, "while it evaluated with 2 threads, and threads that wait for each "
+                           "other spin"))
+        fail_msg("exit %d: %s", rc, err);
+    free(err);
 }
 
 /* OpenBLAS takes a 128 MiB buffer per thread when the thread count is
