@@ -335,21 +335,22 @@ static void test_jsonlog_guard_at_the_rename(void **state)
 
 /* The command's guard: an output checked at the start (cli_check_outputs)
  * is replaced at the end only if its file is still what the check saw;
- * one that appeared or changed since (another run with the same --out
- * finished first) is kept, the new file staying at its temporary name. */
+ * one that appeared or changed since (another run with the same -o
+ * finished first) is kept, the new file staying at its temporary name.
+ * Text outputs (-o x.csv): a binary one replaces only HDF5 or ONNX data. */
 static void test_output_changed_since_check_kept(void **state)
 {
     (void)state;
     sn_fs_set_replace_guard(cli_replace_guard);
     char out[1024], tmp[1100];
-    snprintf(out, sizeof out, "%s", sn_test_path("raced.h5"));
-    const char *outs[1] = { out }, *flags[1] = { "--out" };
+    snprintf(out, sizeof out, "%s", sn_test_path("raced.csv"));
+    const char *outs[1] = { out }, *flags[1] = { "-o" };
     assert_int_equal(cli_check_outputs(outs, flags, 1, NULL, NULL, 0), SN_OK);
     write_text(out, "the other run's weights\n");   /* appeared since the check */
     sn_fs_tmpname(out, tmp, sizeof tmp);
     write_text(tmp, "this run's weights\n");
     assert_int_equal(sn_fs_commit(tmp, out), SN_EUSAGE);
-    assert_non_null(strstr(sn_errmsg(), "raced.h5 appeared while this command ran"));
+    assert_non_null(strstr(sn_errmsg(), "raced.csv appeared while this command ran"));
     char *text = sn_test_slurp(out);
     assert_string_equal(text, "the other run's weights\n");
     free(text);
@@ -359,7 +360,7 @@ static void test_output_changed_since_check_kept(void **state)
     write_text(out, "rewritten meanwhile, and longer\n");
     write_text(tmp, "this run's weights\n");
     assert_int_equal(sn_fs_commit(tmp, out), SN_EUSAGE);
-    assert_non_null(strstr(sn_errmsg(), "raced.h5 changed while this command ran"));
+    assert_non_null(strstr(sn_errmsg(), "raced.csv changed while this command ran"));
     /* unchanged since the check: replaced, and a second write of the same
      * output by the same command (its own file there now) too */
     assert_int_equal(cli_check_outputs(outs, flags, 1, NULL, NULL, 0), SN_OK);
@@ -372,32 +373,32 @@ static void test_output_changed_since_check_kept(void **state)
     /* a link checked while it led to one file and re-pointed to another
      * (the command's own --data, say) is not written through */
     char link[1024], other[1024];
-    snprintf(link, sizeof link, "%s", sn_test_path("best.h5"));
-    snprintf(other, sizeof other, "%s", sn_test_path("other.h5"));
+    snprintf(link, sizeof link, "%s", sn_test_path("best.csv"));
+    snprintf(other, sizeof other, "%s", sn_test_path("other.csv"));
     write_text(other, "another file\n");
-    assert_int_equal(symlink("raced.h5", link), 0);
+    assert_int_equal(symlink("raced.csv", link), 0);
     const char *louts[1] = { link };
     assert_int_equal(cli_check_outputs(louts, flags, 1, NULL, NULL, 0), SN_OK);
     assert_int_equal(remove(link), 0);
-    assert_int_equal(symlink("other.h5", link), 0);
+    assert_int_equal(symlink("other.csv", link), 0);
     sn_fs_tmpname(link, tmp, sizeof tmp);
     write_text(tmp, "this run's weights\n");
     assert_int_equal(sn_fs_commit(tmp, link), SN_EUSAGE);
-    assert_non_null(strstr(sn_errmsg(), "best.h5 led to"));
+    assert_non_null(strstr(sn_errmsg(), "best.csv led to"));
     text = sn_test_slurp(other);
     assert_string_equal(text, "another file\n");
     free(text);
     assert_int_equal(remove(tmp), 0);
     /* a file when checked, made a link meanwhile: said so */
     char plain[1024];
-    snprintf(plain, sizeof plain, "%s", sn_test_path("plain.h5"));
+    snprintf(plain, sizeof plain, "%s", sn_test_path("plain.csv"));
     const char *pouts[1] = { plain };
     assert_int_equal(cli_check_outputs(pouts, flags, 1, NULL, NULL, 0), SN_OK);
-    assert_int_equal(symlink("other.h5", plain), 0);
+    assert_int_equal(symlink("other.csv", plain), 0);
     sn_fs_tmpname(plain, tmp, sizeof tmp);
     write_text(tmp, "this run's weights\n");
     assert_int_equal(sn_fs_commit(tmp, plain), SN_EUSAGE);
-    assert_non_null(strstr(sn_errmsg(), "plain.h5 was no link when the command started and is "
+    assert_non_null(strstr(sn_errmsg(), "plain.csv was no link when the command started and is "
                            "a link to"));
     text = sn_test_slurp(other);
     assert_string_equal(text, "another file\n");
