@@ -4,6 +4,7 @@
  * not hand-written here. */
 #include "core/text.h"
 
+#include "core/interrupt.h"
 #include "core/status.h"
 
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unicode/uscript.h>
 #include <unicode/uspoof.h>
 #include <unictype.h>
 #include <uninorm.h>
@@ -75,10 +77,17 @@ bool sn_text_blank_edge(const char *s)
     return last && uc_is_property_white_space(c);
 }
 
+/* A set of Unicode scripts (ICU's UScriptCode, below 256), as bits. */
+#define SCRIPT_WORDS 4
+struct script_set {
+    uint64_t w[SCRIPT_WORDS];
+};
+
 struct key {
     uint8_t *text;   /* NFKC form, or a copy of the bytes */
     size_t len;
     size_t index;
+    struct script_set scripts;   /* with alike: the name's resolved scripts */
 };
 
 static int by_text(const void *a, const void *b)
@@ -91,11 +100,10 @@ static int by_text(const void *a, const void *b)
 /* name's skeleton by Unicode's confusables table (UTS #39, ICU's spoof
  * checker): names that show alike have one skeleton ("Coat" with a
  * Latin o or a Cyrillic о, "l" and "I", "rn" and "m").  NULL on failure. */
-static uint8_t *skeleton_of(const char *name, size_t *len)
+static uint8_t *skeleton_of(USpoofChecker *sc, const char *name, size_t *len)
 {
     UErrorCode st = U_ZERO_ERROR;
-    USpoofChecker *sc = uspoof_open(&st);
-    int32_t n = U_SUCCESS(st) ? uspoof_getSkeletonUTF8(sc, 0, name, -1, NULL, 0, &st) : -1;
+    int32_t n = sc ? uspoof_getSkeletonUTF8(sc, 0, name, -1, NULL, 0, &st) : -1;
     char *out = n >= 0 && (st == U_BUFFER_OVERFLOW_ERROR || U_SUCCESS(st)) ? malloc((size_t)n + 1)
                                                                           : NULL;
     st = U_ZERO_ERROR;
@@ -103,51 +111,110 @@ static uint8_t *skeleton_of(const char *name, size_t *len)
         free(out);
         out = NULL;
     }
-    if (sc)
-        uspoof_close(sc);
     *len = out ? (size_t)n : 0;
     return (uint8_t *)out;
 }
 
 /* The name's normal form (a copy of its bytes when it is not UTF-8):
  * compatibility (NFKC), which also makes one of the forms that show
- * alike: a no-break space and a space, a ligature and its letters; with
- * alike, its confusables skeleton instead. */
-static int key_of(const char *name, size_t index, bool alike, struct key *k)
+ * alike: a no-break space and a space, a ligature and its letters; given
+ * a spoof checker (alike), its confusables skeleton instead. */
+static int key_of(USpoofChecker *alike, const char *name, size_t index, struct key *k)
 {
     const uint8_t *s = (const uint8_t *)name;
     const size_t len = strlen(name);
     const bool utf8 = len && !u8_check(s, len);
     k->index = index;
-    k->text = !utf8 ? NULL : alike ? skeleton_of(name, &k->len)
+    k->text = !utf8 ? NULL : alike ? skeleton_of(alike, name, &k->len)
                                    : u8_normalize(UNINORM_NFKC, s, len, NULL, &k->len);
     if (!k->text && (k->text = malloc(len ? len : 1)))
         memcpy(k->text, s, k->len = len);
     return k->text ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
 }
 
-/* Whether two names of one skeleton pass for each other across scripts:
- * one mixes in a letter of another script ("Coat" with a Cyrillic о) or
- * each is of another ("a" and a Cyrillic "а").  Look-alikes of one script
- * are the user's own choice of letters, not another script's letter
- * passing for one: '0' and 'O', 'l' and 'I' of EMNIST's classes; へ and
- * ヘ, ニ and 二 of a Japanese character set (ICU counts Hiragana, Katakana
- * and Han as one); '-' and '−' of handwritten mathematics. */
-static bool across_scripts(const char *a, const char *b)
+static void script_add(struct script_set *s, int code)
 {
-    UErrorCode st = U_ZERO_ERROR;
-    USpoofChecker *sc = uspoof_open(&st);
-    const int32_t r = U_SUCCESS(st) ? uspoof_areConfusableUTF8(sc, a, -1, b, -1, &st) : 0;
-    if (sc)
-        uspoof_close(sc);
-    return U_SUCCESS(st) && (r & (USPOOF_MIXED_SCRIPT_CONFUSABLE | USPOOF_WHOLE_SCRIPT_CONFUSABLE));
+    if (code >= 0 && code < 64 * SCRIPT_WORDS)
+        s->w[code / 64] |= UINT64_C(1) << (code % 64);
 }
 
-/* Whether names i and j (of the same key) clash: the same text always,
- * with alike only across scripts. */
-static bool clash_pair(const char *const *names, size_t i, size_t j, bool alike)
+static bool script_has(const struct script_set *s, int code)
 {
-    return !alike || across_scripts(names[i], names[j]);
+    return code >= 0 && code < 64 * SCRIPT_WORDS && (s->w[code / 64] >> (code % 64)) & 1;
+}
+
+/* The scripts of character c (its Script_Extensions), with UTS #39's
+ * augmentation: Han counts as Japanese, Korean and Han with Bopomofo too,
+ * Hiragana and Katakana as Japanese, Hangul as Korean; false for Common
+ * and Inherited, which go with any script. */
+static bool char_scripts(ucs4_t c, struct script_set *out)
+{
+    UScriptCode sc[32];
+    UErrorCode st = U_ZERO_ERROR;
+    const int k = uscript_getScriptExtensions((UChar32)c, sc, 32, &st);
+    if (U_FAILURE(st) || k <= 0 ||
+        (k == 1 && (sc[0] == USCRIPT_COMMON || sc[0] == USCRIPT_INHERITED)))
+        return false;
+    *out = (struct script_set){ { 0 } };
+    for (int i = 0; i < k; i++)
+        script_add(out, sc[i]);
+    if (script_has(out, USCRIPT_HAN)) {
+        script_add(out, USCRIPT_JAPANESE);
+        script_add(out, USCRIPT_KOREAN);
+        script_add(out, USCRIPT_HAN_WITH_BOPOMOFO);
+    }
+    if (script_has(out, USCRIPT_HIRAGANA) || script_has(out, USCRIPT_KATAKANA))
+        script_add(out, USCRIPT_JAPANESE);
+    if (script_has(out, USCRIPT_HANGUL))
+        script_add(out, USCRIPT_KOREAN);
+    if (script_has(out, USCRIPT_BOPOMOFO))
+        script_add(out, USCRIPT_HAN_WITH_BOPOMOFO);
+    return true;
+}
+
+/* name's resolved script set (UTS #39): the scripts every one of its
+ * characters belongs to; all of them for a name of Common characters
+ * alone ("0", "-"), none for a name that mixes scripts ("Cоat" with a
+ * Cyrillic о). */
+static struct script_set resolved_scripts(const char *name)
+{
+    struct script_set r;
+    memset(&r, 0xff, sizeof r);
+    const uint8_t *p = (const uint8_t *)name;
+    size_t n = strlen(name);
+    while (n > 0) {
+        ucs4_t c;
+        const int len = u8_mbtouc(&c, p, n);
+        struct script_set here;
+        if (char_scripts(c, &here))
+            for (int w = 0; w < SCRIPT_WORDS; w++)
+                r.w[w] &= here.w[w];
+        p += len;
+        n -= (size_t)len;
+    }
+    return r;
+}
+
+/* Whether two names of one skeleton pass for each other across scripts
+ * (ICU's uspoof_areConfusable's mixed- and whole-script cases, from each
+ * name's resolved scripts, worked out once a name): their resolved sets
+ * share no script, or one is empty.  Look-alikes of one script are the
+ * user's own choice of letters, not another script's letter passing for
+ * one: '0' and 'O', 'l' and 'I' of EMNIST's classes; へ and ヘ, ニ and 二
+ * of a Japanese character set; '-' and '−' of handwritten mathematics. */
+static bool across_scripts(const struct key *a, const struct key *b)
+{
+    for (int w = 0; w < SCRIPT_WORDS; w++)
+        if (a->scripts.w[w] & b->scripts.w[w])
+            return false;
+    return true;
+}
+
+/* Whether two names of the same key clash: the same text always, with
+ * alike only across scripts. */
+static bool clash_pair(const struct key *a, const struct key *b, bool alike)
+{
+    return !alike || across_scripts(a, b);
 }
 
 /* The most names of one skeleton compared pair by pair; more than that
@@ -163,14 +230,25 @@ static int clash(const char *const *names, size_t n, bool alike, bool *found, si
     *found = false;
     struct key *k = calloc(n ? n : 1, sizeof *k);
     int rc = k ? SN_OK : sn_fail(SN_ENOMEM, "out of memory comparing class names");
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = key_of(names[i], i, alike, &k[i]);
+    UErrorCode st = U_ZERO_ERROR;
+    USpoofChecker *sc = alike && !rc ? uspoof_open(&st) : NULL;
+    if (alike && !rc && (!sc || U_FAILURE(st)))
+        rc = sn_fail(SN_ENOMEM, "ICU's spoof checker could not be opened (%s)", u_errorName(st));
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = key_of(sc, names[i], i, &k[i]);
+        if (!rc && alike)
+            k[i].scripts = resolved_scripts(names[i]);
+        if (!rc && i % 4096 == 4095)   /* 100,000 names take about a second */
+            rc = sn_interrupt_check("comparing the class names");
+    }
+    if (sc)
+        uspoof_close(sc);
     if (!rc)
         qsort(k, n, sizeof *k, by_text);
     for (size_t i = 1, run = 1; i < n && !rc && !*found; i++) {
         run = by_text(&k[i - 1], &k[i]) == 0 ? run + 1 : 1;
         for (size_t j = i; j-- > 0 && !*found && by_text(&k[j], &k[i]) == 0;)
-            if (run > ALIKE_RUN_MAX || clash_pair(names, k[j].index, k[i].index, alike)) {
+            if (run > ALIKE_RUN_MAX || clash_pair(&k[j], &k[i], alike)) {
                 *found = true;
                 pair[0] = k[j].index < k[i].index ? k[j].index : k[i].index;
                 pair[1] = k[j].index ^ k[i].index ^ pair[0];
