@@ -66,6 +66,17 @@ int sn_parse_real(const char *text, double min, double max, double *out)
 struct sn_mb_text sn_mb(double bytes)
 {
     struct sn_mb_text t;
-    snprintf(t.s, sizeof t.s, bytes < 1e9 ? "%.3g" : "%.0f", bytes / 1e6);
+    const double mb = bytes / 1e6;
+    if (mb >= 999.5 || !(mb >= 0.001))   /* "%.3g" would write 1e+03 or 4e-06 */
+        snprintf(t.s, sizeof t.s, mb >= 999.5 ? "%.0f" : "%.6f", mb);
+    else
+        snprintf(t.s, sizeof t.s, "%.3g", mb);
+    char *dot = strchr(t.s, '.');   /* 0.000016, not 0.000016000 */
+    for (size_t n = strlen(t.s); dot && n > 0 && (t.s[n - 1] == '0' || t.s[n - 1] == '.'); n--) {
+        const bool was_dot = t.s[n - 1] == '.';
+        t.s[n - 1] = '\0';
+        if (was_dot)
+            break;
+    }
     return t;
 }

@@ -85,9 +85,26 @@ static void test_number_float_range(void **state)
     assert_int_equal(sn_check_f32(0.5, "x"), SN_OK);
 }
 
+/* Sizes in MB for messages: three digits, whole from 1000 MB, and never
+ * an exponent ("1e+03", "4e-06" were written). */
+static void test_number_mb(void **state)
+{
+    (void)state;
+    assert_string_equal(sn_mb(1.22e9).s, "1220");
+    assert_string_equal(sn_mb(999.7e6).s, "1000");
+    assert_string_equal(sn_mb(999.4e6).s, "999");
+    assert_string_equal(sn_mb(33.55e6).s, "33.5");
+    assert_string_equal(sn_mb(4108.0).s, "0.00411");
+    assert_string_equal(sn_mb(16.0).s, "0.000016");
+    assert_string_equal(sn_mb(4.0).s, "0.000004");
+    assert_string_equal(sn_mb(0.0).s, "0");
+    assert_string_equal(sn_mb(3.956e10).s, "39560");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_number_mb),
         cmocka_unit_test(test_number_int),
         cmocka_unit_test(test_number_real),
         cmocka_unit_test(test_number_message_one_line),
