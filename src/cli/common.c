@@ -856,6 +856,27 @@ static const char *text_kind(const char *path, bool *onnx)
  * name must lead to one of them too. */
 #define BINARY_EXTS ".h5 .hdf5 .onnx"
 
+/* Whether the file at path starts as a trace's JSON does, blanks aside:
+ * an object, '{' then '"' or '}', or an array of them, '[' then '{' or ']'
+ * (a TOML or INI file's "[section]" or "[[table]]" and a README's
+ * "[![badge]" do not). */
+static bool json_start(const char *path)
+{
+    char c[2] = { 0, 0 };
+    FILE *fp = sn_fs_open_regular(path);
+    for (int k = 0; fp && k < 2;) {
+        const int ch = fgetc(fp);
+        if (ch == EOF)
+            break;
+        if (!strchr(" \t\r\n", ch))
+            c[k++] = (char)ch;
+    }
+    if (fp)
+        fclose(fp);
+    return (c[0] == '{' && (c[1] == '"' || c[1] == '}')) ||
+           (c[0] == '[' && (c[1] == '{' || c[1] == ']'));
+}
+
 /* The first bytes of a file that is not HDF5, for an output of another
  * kind that would replace it: a binary output (weights, a dataset, an ONNX
  * model, predictions in HDF5) only replaces a file of HDF5 or ONNX data,
@@ -873,13 +894,7 @@ static int other_guard(const char *out, const char *flag, bool onnx)
         sn_fs_output_target(out, target, sizeof target, &st) != SN_OK || !S_ISREG(st.st_mode) ||
         st.st_size == 0 || sn_fs_is_hdf5(target))
         return SN_OK;
-    char first = 0;
-    FILE *fp = trace ? sn_fs_open_regular(target) : NULL;
-    while (fp && fread(&first, 1, 1, fp) == 1 && strchr(" \t\r\n", first))
-        ;
-    if (fp)
-        fclose(fp);
-    if (trace && (first == '{' || first == '['))
+    if (trace && json_start(target))
         return SN_OK;
     const char *what = trace ? "no JSON" : "neither HDF5 nor ONNX data";
     if (strcmp(target, out) != 0)
@@ -899,6 +914,10 @@ static int kind_guard(const char *out, const char *flag)
     if (held && !(onnx && writes_onnx))
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
                        "first, or name another file)", flag, out, held);
+    if (sn_fs_hdf5_after_other_data(out))   /* a tar of weights reads as its first member */
+        return sn_fail(SN_EUSAGE, "%s %s holds other data before an HDF5 part (a tar archive?), "
+                       "which this output would replace (remove it first, or name another file)",
+                       flag, out);
     const enum sn_file_kind k = sn_file_kind(out);
     const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
     if (k == SN_FILE_UNKNOWN) {   /* it may be a checkpoint, a dataset, weights */

@@ -673,6 +673,26 @@ bool sn_fs_hdf5_superblock(const char *path, unsigned char sb[12], bool *sealed)
     return found;
 }
 
+bool sn_fs_hdf5_after_other_data(const char *path)
+{
+    unsigned char sb[12], b[512];
+    bool sealed;
+    if (!sn_fs_hdf5_superblock(path, sb, &sealed) || sealed)
+        return false;
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    bool other = false;
+    for (off_t at = 0; fd >= 0 && !other; at += (off_t)sizeof b) {
+        const ssize_t got = pread(fd, b, sizeof b, at);
+        if (got < 8 || memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0)
+            break;   /* the signature starts a block: all before it was zero */
+        for (ssize_t i = 0; i < got && !other; i++)
+            other = b[i] != 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    return other;
+}
+
 bool sn_fs_is_hdf5(const char *path)
 {
     unsigned char sb[12];

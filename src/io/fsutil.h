@@ -169,6 +169,11 @@ bool sn_fs_newest_checkpoint(const char *dir, bool (*ok)(const char *path), char
  * scratchnet writes before it. */
 bool sn_fs_is_hdf5(const char *path);
 
+/* Whether the file at path holds HDF5 after a user block of other data
+ * (not zeros, not scratchnet's seal): a tar archive whose first member is
+ * an HDF5 file (its data at byte 512) reads as that file. */
+bool sn_fs_hdf5_after_other_data(const char *path);
+
 /* The first 12 bytes of the HDF5 superblock of the file at path (its
  * signature at 0 or after a user block) into sb; false when there is
  * none.  *sealed: the file starts with scratchnet's seal. */
