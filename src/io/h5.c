@@ -879,7 +879,11 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
     hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK];
     size_t bytes = t < 0 ? 0 : H5Tget_size(t), chunk_bytes = bytes;
     H5D_layout_t layout = pl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(pl);
-    if (nd < 0 || nd > SN_H5_MAX_DIMS || bytes == 0 || layout == H5D_LAYOUT_ERROR)
+    if (nd > SN_H5_MAX_DIMS)   /* HDF5 allows 32: a sound file, of too many */
+        rc = sn_fail(SN_EINVAL, "%s: %s has %d dimensions, more than the %d scratchnet reads "
+                     "(data: (N, sample...) with 1 to 4 sample dimensions)", f->path, path, nd,
+                     SN_H5_MAX_DIMS);
+    else if (nd < 0 || bytes == 0 || layout == H5D_LAYOUT_ERROR)
         rc = sn_fail(SN_EINVAL, "%s: %s cannot be read (damaged?)", f->path, path);
     else if (layout == H5D_VIRTUAL || H5Pget_external_count(pl) != 0)
         rc = sn_fail(SN_EINVAL, "%s: %s keeps its data in other files (external or virtual "

@@ -1570,8 +1570,32 @@ static void hostile_sizes(void)
     write_text("mse1.cfg", "[net]\ninput = 8\nbatch = 24\nloss = mse\n[dense]\nunits = 1\n");
 }
 
+/* rank9.h5: /train/x of 9 dimensions (HDF5 allows 32), (4, 1 x 7, 2). */
+static void write_rank9(void)
+{
+    hsize_t dims[9] = { 4, 1, 1, 1, 1, 1, 1, 1, 2 }, n = 4;
+    const uint8_t x[8] = { 0 };
+    const int32_t y[4] = { 0, 1, 0, 1 };
+    hid_t f = H5Fcreate(fx_path("rank9.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "/train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sx = H5Screate_simple(9, dims, NULL), sy = H5Screate_simple(1, &n, NULL);
+    hid_t dx = H5Dcreate2(f, "/train/x", H5T_NATIVE_UINT8, sx, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    hid_t dy = H5Dcreate2(f, "/train/y", H5T_NATIVE_INT32, sy, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    assert_true(H5Dwrite(dx, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    assert_true(H5Dwrite(dy, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(dx);
+    H5Dclose(dy);
+    H5Sclose(sx);
+    H5Sclose(sy);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
 static void make_hostile_fixtures(void)
 {
+    write_rank9();
     hostile_model_values();
     hostile_model_text();
     hostile_logs();
