@@ -167,6 +167,7 @@ struct checked {
     char path[4096];
     struct sn_file_stamp stamp;
     bool all;   /* by sn_h5_probe_all: every object and link */
+    char kind[16], arg[64];   /* the check's (sn_h5_probe), to run it again */
 };
 static struct checked checked[CHECKED_MAX];
 static int n_checked;
@@ -179,7 +180,8 @@ static struct checked *find_checked(const char *path)
     return NULL;
 }
 
-static void note_checked(const char *path, const struct sn_file_stamp *stamp)
+static void note_checked(const char *path, const struct sn_file_stamp *stamp, const char *kind,
+                         const char *arg)
 {
     struct checked *c = find_checked(path);
     if (!c && strlen(path) < sizeof c->path)
@@ -189,6 +191,15 @@ static void note_checked(const char *path, const struct sn_file_stamp *stamp)
     c->stamp = *stamp;
     c->all = false;
     snprintf(c->path, sizeof c->path, "%s", path);
+    snprintf(c->kind, sizeof c->kind, "%s", kind);
+    snprintf(c->arg, sizeof c->arg, "%s", arg ? arg : "");
+}
+
+/* Whether a and b are the same file of the same size: a new time alone
+ * (a touch, a chmod) is no proof of a write, and the check runs again. */
+static bool redated(const struct sn_file_stamp *a, const struct sn_file_stamp *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size;
 }
 
 /* This program writes path: what was checked there is gone. */
@@ -240,7 +251,8 @@ static int held_for_writing(const char *path)
                    "with `h5clear -s %s` (hdf5-tools)", path, path);
 }
 
-/* The file f's descriptor holds is the one the probe checked at its name. */
+/* The file f's descriptor holds is the one the probe checked at its name;
+ * one only dated anew since (a touch, a chmod) is checked again. */
 static int check_same(struct sn_h5 *f, const char *path)
 {
     const struct checked *c = find_checked(path);
@@ -248,7 +260,16 @@ static int check_same(struct sn_h5 *f, const char *path)
     const int fd = c ? vfd_of(f) : -1;
     if (fd < 0 || sn_fs_stamp_fd(fd, &now) != 0 || sn_fs_stamp_unchanged(&now, &c->stamp))
         return SN_OK;
-    return sn_fail(SN_EINVAL, "%s: the file changed after it was checked (replaced or written "
+    if (redated(&now, &c->stamp)) {
+        char kind[16], arg[64];
+        snprintf(kind, sizeof kind, "%s", c->kind);
+        snprintf(arg, sizeof arg, "%s", c->arg);
+        int rc = sn_h5_probe(path, kind, arg[0] ? arg : NULL);
+        if (rc || ((c = find_checked(path)) && sn_fs_stamp_fd(fd, &now) == 0 &&
+                   sn_fs_stamp_unchanged(&now, &c->stamp)))
+            return rc;
+    }
+    return sn_fail(SN_EIO, "%s: the file changed after it was checked (replaced or written "
                    "meanwhile); run the command again once it is complete", path);
 }
 
@@ -1345,7 +1366,9 @@ static int no_room(const char *path)
                    "command again with more room", path, limit, PROBE_ROOM_MB);
 }
 
-int sn_h5_probe(const char *path, const char *kind, const char *arg)
+/* sn_h5_probe, once: *again when the file was only dated anew while
+ * the child checked it. */
+static int probe_once(const char *path, const char *kind, const char *arg, bool *again)
 {
     int err = -1, st = 0;
     struct err_tail tail = { "", 0 };
@@ -1374,11 +1397,14 @@ int sn_h5_probe(const char *path, const char *kind, const char *arg)
     if (rc)
         return rc;
     if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 42)) {
-        if (sn_fs_stamp(path, &after) != 0 || !sn_fs_stamp_unchanged(&after, &before))
-            return sn_fail(SN_EINVAL, "%s: the file changed while it was being checked (replaced "
+        const bool stamped = sn_fs_stamp(path, &after) == 0;
+        if (!stamped || !sn_fs_stamp_unchanged(&after, &before)) {
+            *again = stamped && redated(&after, &before);
+            return sn_fail(SN_EIO, "%s: the file changed while it was being checked (replaced "
                            "or written meanwhile); run the command again once it is complete",
                            path);
-        note_checked(path, &before);
+        }
+        note_checked(path, &before, kind, arg);
         return SN_OK;
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == PROBE_BAD_CHUNK)
@@ -1680,6 +1706,20 @@ static int refuse_links(const char *path)
 __attribute__((constructor)) static void probe_all_child(int argc, char **argv)
 {
     sn_h5_probe_child("all", touch_all, argc, argv);
+}
+
+/* A file dated anew while it was checked (a touch against a scratch
+ * purge, a chmod) is checked again, up to three times: a checkpoint
+ * touched during --resume auto was called damaged, and set aside. */
+int sn_h5_probe(const char *path, const char *kind, const char *arg)
+{
+    int rc = SN_OK;
+    for (int tries = 0; tries < 3; tries++) {
+        bool again = false;
+        if (!(rc = probe_once(path, kind, arg, &again)) || !again)
+            break;
+    }
+    return rc;
 }
 
 /* A command reads a weights file or checkpoint several times (its model,
