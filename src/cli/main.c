@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -94,23 +95,30 @@ static const int other_stop_signals[] = { SIGUSR2, SIGALRM, SIGQUIT, SIGXCPU, SI
                                           SIGPROF, SIGVTALRM, SIGIO, SIGSTKFLT };
 static bool left_ignored[NSIG];
 
+/* Stop signals this process received itself: a stop another rank passed
+ * on (sn_interrupt_relay) is recorded too, and a rank's own first Ctrl-C
+ * after it was taken for a second one, which ends the process at once
+ * (launch/local.sh's SIGINT to each rank of a 2-rank job: 1 in 4 died). */
+static atomic_int own_signals;
+
 /* The one handler: record the request (core/interrupt.h), which the
- * trainer and the loads look at.  A SIGINT or SIGQUIT after a request ends
- * the process at once (Ctrl-C twice), removing the temporary files it was
+ * trainer and the loads look at.  A second SIGINT or SIGQUIT ends the
+ * process at once (Ctrl-C twice), removing the temporary files it was
  * writing; a repeated SIGTERM does not, because
  * launchers send it more than once (srun after a double Ctrl-C, Slurm to the
  * task and to srun). */
 static void on_signal(int sig, siginfo_t *info, void *context)
 {
     (void)context;
-    if (sn_interrupt_recorded() && (sig == SIGINT || sig == SIGQUIT)) {
+    const bool again = atomic_fetch_add(&own_signals, 1) > 0;
+    if (again && (sig == SIGINT || sig == SIGQUIT)) {
         cli_gnuplot_abandon();   /* a picture being drawn leaves nothing behind */
         sn_fs_abandon_tmp();     /* nor a file being written */
         signal(sig, SIG_DFL);
         raise(sig);
         return;
     }
-    if (!sn_interrupt_recorded())
+    if (!again)
         cli_note_stop_sender(info->si_code == SI_USER && info->si_pid == getppid());
     sn_interrupt_set(sig);
 }
