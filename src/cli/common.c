@@ -839,7 +839,8 @@ void cli_outputs_write_onnx(void)
 
 /* The file kinds that are not HDF5, from their first bytes: a model file
  * (sn_fs_is_model_text) and an ONNX model (a protobuf ModelProto:
- * ir_version first, then another of its fields).  NULL for anything else. */
+ * ir_version first, 3 or more: TensorFlow's saved_model.pb starts alike,
+ * with 1; then another of its fields).  NULL for anything else. */
 static const char *text_kind(const char *path, bool *onnx)
 {
     unsigned char b[3];
@@ -847,7 +848,7 @@ static const char *text_kind(const char *path, bool *onnx)
     const size_t n = fp ? fread(b, 1, sizeof b, fp) : 0;
     if (fp)
         fclose(fp);
-    *onnx = n == 3 && b[0] == 0x08 && b[1] >= 1 && b[1] <= 15 &&
+    *onnx = n == 3 && b[0] == 0x08 && b[1] >= 3 && b[1] <= 15 &&
             memchr("\x12\x1a\x22\x28\x32\x3a\x42", b[2], 7);
     return *onnx ? "an ONNX model" : sn_fs_is_model_text(path) ? "a model file" : NULL;
 }
@@ -856,25 +857,22 @@ static const char *text_kind(const char *path, bool *onnx)
  * name must lead to one of them too. */
 #define BINARY_EXTS ".h5 .hdf5 .onnx"
 
-/* Whether the file at path starts as a trace's JSON does, blanks aside:
- * an object, '{' then '"' or '}', or an array of them, '[' then '{' or ']'
- * (a TOML or INI file's "[section]" or "[[table]]" and a README's
- * "[![badge]" do not). */
-static bool json_start(const char *path)
+/* Whether the file at path is a trace (Chrome's JSON trace format, as
+ * --trace writes it): after a UTF-8 byte-order mark and blanks, '{' or
+ * '[', and "traceEvents" or the events' "ph" key among its first 4 KiB (a
+ * TOML or INI file's "[section]", a README's "[![badge]", a notebook's
+ * JSON are no trace). */
+static bool trace_like(const char *path)
 {
-    char c[2] = { 0, 0 };
+    char buf[4097];
     FILE *fp = sn_fs_open_regular(path);
-    for (int k = 0; fp && k < 2;) {
-        const int ch = fgetc(fp);
-        if (ch == EOF)
-            break;
-        if (!strchr(" \t\r\n", ch))
-            c[k++] = (char)ch;
-    }
+    const size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
     if (fp)
         fclose(fp);
-    return (c[0] == '{' && (c[1] == '"' || c[1] == '}')) ||
-           (c[0] == '[' && (c[1] == '{' || c[1] == ']'));
+    buf[n] = '\0';
+    const char *p = buf + (n >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0);
+    p += strspn(p, " \t\r\n");
+    return (*p == '{' || *p == '[') && (strstr(p, "\"traceEvents\"") || strstr(p, "\"ph\""));
 }
 
 /* The first bytes of a file that is not HDF5, for an output of another
@@ -894,9 +892,10 @@ static int other_guard(const char *out, const char *flag, bool onnx)
         sn_fs_output_target(out, target, sizeof target, &st) != SN_OK || !S_ISREG(st.st_mode) ||
         st.st_size == 0 || sn_fs_is_hdf5(target))
         return SN_OK;
-    if (trace && json_start(target))
+    if (trace && trace_like(target))
         return SN_OK;
-    const char *what = trace ? "no JSON" : "neither HDF5 nor ONNX data";
+    const char *what = trace ? "no trace (Chrome's JSON trace format)"
+                             : "neither HDF5 nor ONNX data";
     if (strcmp(target, out) != 0)
         return sn_fail(SN_EUSAGE, "%s %s is a link to %s, which holds %s: this output would "
                        "replace it (remove the link, or name another file)", flag, out, target,
