@@ -542,7 +542,8 @@ static void test_h5_held_for_writing(void **state)
  * same values as from its contiguous twin, for about the same CPU time
  * (read as one line of elements, libhdf5 mapped each element onto its
  * chunk: 10 times the time, 55 s for Fashion-MNIST's eval).  CPU time of
- * this thread, the median of three: a loaded machine slows both alike. */
+ * this thread, the median of three: a loaded machine slows both alike
+ * (the values alone are checked under the sanitizers). */
 enum { IMG_ROWS = 12000, IMG_SIDE = 28 };
 
 static void write_images(const char *path, bool chunked)
@@ -609,7 +610,8 @@ static void test_h5_chunked_rows_read_fast(void **state)
     qsort(a, 3, sizeof a[0], by_value);
     qsort(b, 3, sizeof b[0], by_value);
     print_message("CPU time of the reads: contiguous %.3f s, chunked %.3f s\n", a[1], b[1]);
-    assert_true(b[1] < 4.0 * a[1] + 0.05);
+    if (!getenv("SN_SANITIZE"))   /* the sanitizers slow this program's code, not libhdf5's */
+        assert_true(b[1] < 4.0 * a[1] + 0.05);
     free(rows);
     remove(cont);
     remove(chunk);
