@@ -131,8 +131,10 @@ static int check_filters(struct sn_h5 *f, const char *path, hid_t pl)
         if (!known || H5Zfilter_avail(id) <= 0)
             return sn_fail(SN_EINVAL, "%s: %s is stored with HDF5 filter %d (%s), which "
                            "scratchnet does not read (it reads gzip, shuffle and fletcher32; it "
-                           "loads no filter plugins): rewrite it with `h5repack -f SHUF -f GZIP=4 "
-                           "IN OUT`", f->path, path, (int)id,
+                           "loads no filter plugins): rewrite it with the tool that wrote it "
+                           "(h5py, which has lzf: g.create_dataset(name, data=f[name][()], "
+                           "compression=\"gzip\")), or with `h5repack -f SHUF -f GZIP=4 IN OUT` "
+                           "where libhdf5 has that filter's plugin", f->path, path, (int)id,
                            name[0] ? name : "unnamed");
         int *seen = id == H5Z_FILTER_DEFLATE ? &seen_deflate
                   : id == H5Z_FILTER_SHUFFLE ? &seen_shuffle : &seen_checksum;
