@@ -163,7 +163,10 @@ static void catch_stop_signals(bool first)
 #define MIN_FILE_BYTES (16 << 20)
 
 /* A process limit refused before MPI starts: every rank of the job meets
- * it alike, and no agreement can pick one to say it. */
+ * it alike, most often, and no agreement can pick one to say it; the
+ * launcher's rank 0 says it at once, the others after a pause in which the
+ * launcher, seeing rank 0 fail, ends them (one line), or say it themselves
+ * when only they have the limit (an MPMD launch, another node's ulimit). */
 static bool limit_refused;
 
 /* A process that a launcher started joins its MPI job; one started
@@ -302,7 +305,10 @@ int main(int argc, char **argv)
         /* a usage error is agreed over the ranks (sn_dist_init) and said
          * once, by rank 0 (before MPI runs, every process is rank 0); a
          * runtime failure may be one rank's own */
-        if ((rc != SN_EUSAGE || sn_dist_rank() == 0) && (!limit_refused || cli_launcher_rank0()))
+        if (limit_refused && !cli_launcher_rank0())
+            sleep(2);   /* rank 0 refused it too, most often: the launcher ends us first */
+        const bool ended = limit_refused && !cli_launcher_rank0() && sn_interrupt_recorded();
+        if ((rc != SN_EUSAGE || sn_dist_rank() == 0) && !ended)
             cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return rc == SN_EUSAGE ? 2 : 1;
     }
