@@ -42,7 +42,8 @@ int sn_check_split(const struct sn_model *m, const struct sn_netcfg *net,
     }
     if (loss == SN_LOSS_CROSS_ENTROPY && !s->y_int)
         return sn_fail(SN_EINVAL, "%s: /%s/y holds float targets; cross_entropy needs integer "
-                       "labels", sn_dataset_name(ds), s->name);
+                       "labels (one-hot rows, as Keras's to_categorical makes them: h5py "
+                       "y.argmax(1).astype('int32'))", sn_dataset_name(ds), s->name);
     if (loss == SN_LOSS_MSE && s->y_int && K == 1)
         return sn_fail(SN_EINVAL, "%s: /%s/y holds integer labels, which mse reads as one-hot "
                        "targets over the outputs, but the model has 1 output: for a regression, "
