@@ -401,7 +401,8 @@ static bool shm_create(char *name, size_t len, size_t total, char *why, size_t w
                               ? (double)fs.f_bavail * fs.f_frsize : -1;
     if (free_b >= 0 && free_b < (double)total) {
         snprintf(why, why_len, "has %s MB free and the arena needs %s MB: give it more room "
-                 "(a container's --shm-size), " SHM_MPI_FIX, sn_mb(free_b).s, sn_mb((double)total).s);
+                 "(a container's --shm-size), " SHM_MPI_FIX, sn_mb(free_b).s,
+                 sn_mb((double)total).s);
         return false;
     }
     int fd = -1;
