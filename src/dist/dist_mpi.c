@@ -1009,6 +1009,8 @@ int sn_dist_stop_send(int sig)
         return SN_OK;   /* once; a rank told of a stop already has nothing new to say */
     stop_sig = sig;
     stops_sent = 1;
+    for (int i = 0; i < world_size - 1; i++)   /* one that fails leaves the rest waitable */
+        stop_reqs[i] = MPI_REQUEST_NULL;
     for (int r = 0, i = 0; r < world_size; r++) {
         if (r == world_rank)
             continue;
