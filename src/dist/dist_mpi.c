@@ -1062,10 +1062,12 @@ int sn_dist_stop_settle(void)
         if (!take_stop(true))
             rc = sn_fail(SN_EDIST, "rank %d could not take in a stop another rank sent",
                          world_rank);
-    if (stops_sent) {
-        int err = MPI_Waitall(world_size - 1, stop_reqs, MPI_STATUSES_IGNORE);
+    /* one MPI_Wait each: MPICH declares MPI_Waitall's statuses an array, and
+     * gcc 12 refuses MPI_STATUSES_IGNORE (a pointer to address 1) there */
+    for (int i = 0; stops_sent && i < world_size - 1; i++) {
+        int err = MPI_Wait(&stop_reqs[i], MPI_STATUS_IGNORE);
         if (!rc && err != MPI_SUCCESS)
-            rc = mpi_fail(err, "MPI_Waitall (the stops sent to the other ranks)");
+            rc = mpi_fail(err, "MPI_Wait (a stop sent to another rank)");
     }
     stops_sent = stops_taken = 0;
     return rc;
