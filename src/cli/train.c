@@ -608,10 +608,13 @@ static void print_plan(const struct train_flags *f, const struct run *r)
         cli_printf("optimizer state: %d x %zu floats on rank 0 (%.2f MB)%s\n", p.optim_states,
                    p.optim_len, (double)p.optim_states * (double)p.optim_len * 4.0 / 1048576.0,
                    f->shard ? ", sharded over the ranks" : "");
-    cli_printf(p.data_held ? "data: train and test held in memory (%.1f MiB per rank; "
-                             "--cache-mb %ld)\n"
-                           : "data: read per batch from the file (train and test take %.1f MiB; "
-                             "--cache-mb %ld)\n", p.data_mib, f->cache_mb);
+    const bool test = sn_dataset_split(r->ds, "test") != NULL;
+    if (p.data_held)
+        cli_printf("data: %s held in memory (%.1f MiB per rank; --cache-mb %ld)\n",
+                   test ? "train and test" : "train", p.data_mib, f->cache_mb);
+    else
+        cli_printf("data: read per batch from the file (%s %.1f MiB; --cache-mb %ld)\n",
+                   test ? "train and test take" : "train takes", p.data_mib, f->cache_mb);
     struct sn_dist_hosts h;
     sn_dist_hosts(&h);
     if (sn_dist_size() == 1)
@@ -836,11 +839,22 @@ static void warn_not_learnt(const struct run *r, double loss, int64_t steps)
                 guess, (double)net->sched.lr);
 }
 
+/* Collective: a stop that came while the first step's rows were shuffled
+ * ends the run as a stop during set-up does (the highest signal number
+ * any rank holds names it, as in report_stop). */
+static int stopped_untrained(int stop)
+{
+    int v = stop;
+    if (sn_dist_allreduce_max_int(&v, 1))
+        return sn_fail(SN_EFATAL, "agreeing on the stop signal failed");
+    return sn_fail(SN_EINTR, "interrupted by %s while shuffling the training rows, before the "
+                   "first step: nothing trained, nothing saved", sn_signal_name(v ? v : -1));
+}
+
 /* Steps until the run's bound or a stop request (a signal: every rank
  * learns of it in the step's reduction and stops after that step). */
 static int train_loop(const struct train_flags *f, struct run *r)
 {
-    r->made_ckdir[0] = '\0';   /* the run has started: the folder it made stays */
     start_progress(f, r);
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
@@ -853,6 +867,13 @@ static int train_loop(const struct train_flags *f, struct run *r)
     while (!rc && !sn_trainer_done(r->t)) {
         if ((rc = sn_trainer_step(r->t, &si)))
             break;
+        if (si.skipped) {   /* stopped before the step had its rows: nothing to show */
+            r->stopped = si.stop;
+            if (sn_trainer_state(r->t)->global_step == steps0)
+                rc = stopped_untrained(si.stop);
+            break;
+        }
+        r->made_ckdir[0] = '\0';   /* a step is trained: the folder it made stays */
         /* the bar counts to where this epoch ends: its last step, or the
          * run's (--steps) when that comes first */
         const int64_t epoch_start = si.global_step - si.step_in_epoch;

@@ -17,9 +17,10 @@
 #include <stdint.h>
 
 /* perm[0..N-1] = the row order of epoch `epoch` (identity if !shuffle):
- * a Fisher-Yates shuffle from a stream seeded by (seed, epoch). */
-void sn_shard_permutation(uint64_t seed, int64_t epoch, bool shuffle, int32_t *perm,
-                          size_t N);
+ * a Fisher-Yates shuffle from a stream seeded by (seed, epoch).  SN_OK, or
+ * SN_EINTR when a stop request (core/interrupt.h) comes while it shuffles
+ * (perm is then not an order to use). */
+int sn_shard_permutation(uint64_t seed, int64_t epoch, bool shuffle, int32_t *perm, size_t N);
 
 /* Optimizer steps in one epoch of N rows at global batch B (floor(N/B)). */
 static inline int64_t sn_shard_steps(size_t N, int B)

@@ -32,6 +32,11 @@
 /* the control words every rank sends with its gradients (reducer.h) */
 enum { CTRL_STOP, CTRL_FAILED };
 
+/* The stop word of a rank that has no rows for the step (stopped while
+ * shuffling): beyond any count of 1s (up to 1024 ranks), so the sum over
+ * ranks tells "some rank has no rows" even in 16-bit messages. */
+#define STOP_NO_ROWS 4096.0f
+
 /* Tell the observer that phase ph ran from *last until now. */
 static void mark(const struct sn_trainer *t, enum sn_phase ph, double *last)
 {
@@ -52,17 +57,22 @@ static int cmp_i32(const void *a, const void *b)
  * in file order), from that epoch's permutation: drawn when first needed,
  * into the place of the older of the two kept (the next epoch's is needed
  * before the current one ends when reading ahead). */
-static void batch_rows(struct sn_trainer *t, int64_t epoch, int64_t step, int32_t *out)
+static int batch_rows(struct sn_trainer *t, int64_t epoch, int64_t step, int32_t *out)
 {
     int k = t->perm_of[0] == epoch ? 0 : t->perm_of[1] == epoch ? 1 : -1;
     if (k < 0) {
         k = t->perm[1] && t->perm_of[1] < t->perm_of[0] ? 1 : 0;
-        sn_shard_permutation(t->net.seed, epoch, !t->o.no_shuffle, t->perm[k], t->train->n);
+        t->perm_of[k] = -1;   /* a shuffle stopped half way is no order */
+        int rc = sn_shard_permutation(t->net.seed, epoch, !t->o.no_shuffle, t->perm[k],
+                                      t->train->n);
+        if (rc)
+            return rc;
         t->perm_of[k] = epoch;
     }
     memcpy(out, sn_shard_rows(t->perm[k], step, t->net.batch, t->rank, t->P),
            (size_t)t->b * sizeof *out);
     qsort(out, (size_t)t->b, sizeof *out, cmp_i32);
+    return SN_OK;
 }
 
 /* With a reader thread: start reading the step after this one, unless the
@@ -74,8 +84,9 @@ static void read_ahead(struct sn_trainer *t)
     if (!t->pf || next >= t->end_step)
         return;
     const bool wraps = t->st.step_in_epoch + 1 >= t->steps_per_epoch;
-    batch_rows(t, t->st.epoch + wraps, wraps ? 0 : t->st.step_in_epoch + 1, t->next_rows);
-    sn_prefetch_start(t->pf, t->next_rows, (size_t)t->b, next);
+    /* a stop during the next epoch's shuffle: this step is the last */
+    if (!batch_rows(t, t->st.epoch + wraps, wraps ? 0 : t->st.step_in_epoch + 1, t->next_rows))
+        sn_prefetch_start(t->pf, t->next_rows, (size_t)t->b, next);
 }
 
 /* This rank's rows of the step's global batch, read (taken from the
@@ -95,11 +106,12 @@ static int read_batch(struct sn_trainer *t)
     int rc;
     if (t->pf && sn_prefetch_tag(t->pf) == t->st.global_step) {
         rc = sn_prefetch_take(t->pf, t->x, t->labels, t->targets);
-    } else {
-        batch_rows(t, t->st.epoch, t->st.step_in_epoch, t->rows);
+    } else if (!(rc = batch_rows(t, t->st.epoch, t->st.step_in_epoch, t->rows))) {
         rc = sn_dataset_read(t->ds, t->train, t->rows, (size_t)t->b, t->x, t->labels,
                              t->targets);
     }
+    if (rc == SN_EINTR)   /* stopped while shuffling: no rows, and none read ahead */
+        return rc;
     read_ahead(t);
     if (rc)
         return sn_fail_prefix(rc, "step %lld: ", (long long)t->st.global_step + 1);
@@ -228,21 +240,46 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
     return SN_OK;
 }
 
+/* A rank had no rows for the step (a stop came while it shuffled): every
+ * rank drops the step, so the state stays the previous step's exactly
+ * (parameters, optimizer, running statistics restored) and the run stops
+ * there.  A failure on some rank is still that failure. */
+static int skip_step(struct sn_trainer *t, const struct sn_reduced *red, int local_rc, int stop,
+                     struct sn_step_info *info)
+{
+    if (red->ctrl[CTRL_FAILED] > 0.0f)
+        return verdict(t, red, local_rc);
+    memcpy(t->m->buffers, t->buffers_before, t->m->n_buffers * sizeof *t->buffers_before);
+    info->epoch = t->st.epoch;
+    info->step_in_epoch = t->st.step_in_epoch;
+    info->global_step = t->st.global_step;
+    info->skipped = true;
+    info->stop = stop ? stop : -1;
+    return SN_OK;
+}
+
 /* The step up to its checkpoint (sn_trainer_step). */
 static int step_body(struct sn_trainer *t, struct sn_step_info *info)
 {
     double last = sn_clock_s();
-    const int local_rc = read_batch(t);
+    int local_rc = read_batch(t);
     mark(t, SN_PHASE_DATA, &last);
     sn_model_zero_grad(t->m);
     const int stop = sn_interrupt_pending();   /* read once: the word sent is the one kept */
-    const float ctrl[SN_REDUCE_CTRL] = { [CTRL_STOP] = stop ? 1.0f : 0.0f,
+    const bool no_rows = local_rc == SN_EINTR;
+    if (no_rows)
+        local_rc = SN_OK;
+    const float ctrl[SN_REDUCE_CTRL] = { [CTRL_STOP] = no_rows ? STOP_NO_ROWS : stop ? 1.0f : 0.0f,
                                          [CTRL_FAILED] = local_rc ? 1.0f : 0.0f };
     sn_reducer_begin(t->red, ctrl);
-    if (!local_rc)   /* a rank that could not read its rows sends zeros and its word */
+    if (t->m->n_buffers)   /* forward moves the running statistics: kept for a skipped step */
+        memcpy(t->buffers_before, t->m->buffers, t->m->n_buffers * sizeof *t->buffers_before);
+    if (!local_rc && !no_rows)   /* a rank without rows sends zeros and its word */
         compute(t, &last);
     struct sn_reduced red;
     int rc = sn_reducer_finish(t->red, &red);
+    if (!rc && red.ctrl[CTRL_STOP] * (float)t->P > STOP_NO_ROWS / 2)
+        return skip_step(t, &red, local_rc, stop, info);
     /* running statistics come from each rank's slice: average them so every
      * replica evaluates and saves the same model */
     if (!rc && t->m->n_buffers && sn_dist_allreduce_mean_f32(t->m->buffers, t->m->n_buffers))

@@ -199,9 +199,10 @@ static int hold_data(struct sn_trainer *t, int rc, const char *data_name)
         return rc ? rc : drc;
     if (no[1] > 0) {   /* one rank's --cache-mb or memory: no rank holds them */
         if (asked)
-            sn_trainer_warn(t, "%s: train and test take %.0f MiB, more than half of the memory "
+            sn_trainer_warn(t, "%s: %s take%s %.0f MiB, more than half of the memory "
                             "%s may use (a cgroup's or ulimit -v's limit, or the machine's): "
                             "every rank reads per batch from the file", data_name,
+                            t->test ? "train and test" : "train", t->test ? "" : "s",
                             bytes / 1048576.0,
                             room ? "another rank" : "this process");
         return SN_OK;
@@ -459,8 +460,12 @@ static int stage_buffers(struct sn_trainer *t)
     const bool ema = t->net.optim.ema > 0.0f;
     if (ema)
         t->live = sn_alloc_f32(t->m->n_params);
+    const size_t nb = t->m->n_buffers;
+    if (nb)
+        t->buffers_before = sn_alloc_f32(nb);
     if (!rc && (!t->st.history || !t->perm[0] || !t->rows || !t->x || !t->targets || !t->dz ||
-                !t->labels || (aug && !t->aug_tmp) || (ema && !t->live)))
+                !t->labels || (aug && !t->aug_tmp) || (ema && !t->live) ||
+                (nb && !t->buffers_before)))
         rc = sn_fail(SN_ENOMEM, "out of memory for the training buffers");
     return rc ? rc : stage_prefetch(t);
 }
@@ -605,6 +610,7 @@ void sn_trainer_destroy(struct sn_trainer *t)
     sn_free(t->dz);
     sn_free(t->aug_tmp);
     sn_free(t->live);
+    sn_free(t->buffers_before);
     free(t->labels);
     release_folder(t);
     free(t);

@@ -134,6 +134,8 @@ struct sn_step_info {
     int stop;                   /* non-zero: some rank asked to stop (core/interrupt.h):
                                  * this rank's signal number, or -1 when the request
                                  * was another rank's */
+    bool skipped;               /* the stop came before a rank had its rows (while it
+                                 * shuffled): no step was done, global_step is the last */
 };
 
 /* After an epoch. */

@@ -34,6 +34,7 @@ struct sn_trainer {
     int32_t *next_rows;            /* the rows it reads (with pf) */
     float *x, *targets, *dz;
     float *aug_tmp;                /* augmentation scratch (NULL without [augment]) */
+    float *buffers_before;         /* the running statistics before the step's forward */
     float *live;                   /* the live parameter arena while the weight
                                     * average stands in it (NULL without ema) */
     int *labels;

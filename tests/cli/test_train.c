@@ -2403,10 +2403,10 @@ static void test_train_reads_per_batch_under_limit(void **state)
                          sn_test_path("bigw.h5"));
     char *out = out_text(), *err = err_text();
     if (rc != 0 || !strstr(err, "warning: ") ||
-        !strstr(err, "big.h5: train and test take 550 MiB, more than half of the memory this "
+        !strstr(err, "big.h5: train takes 550 MiB, more than half of the memory this "
                      "process may use (a cgroup's or ulimit -v's limit, or the machine's): every "
                      "rank reads per batch from the file") ||
-        !strstr(out, "\ndata: read per batch from the file (train and test take 550.0 MiB; "
+        !strstr(out, "\ndata: read per batch from the file (train takes 550.0 MiB; "
                      "--cache-mb 4096)\n") || !strstr(out, "wrote "))
         fail_msg("exit %d\nstdout: %s\nstderr: %s", rc, out, err);
     free(out);

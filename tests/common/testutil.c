@@ -153,6 +153,20 @@ char *sn_test_slurp(const char *path)
     return s;
 }
 
+static int count_of(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+int sn_test_warnings(const char *err)
+{
+    return count_of(err, "scratchnet: warning:") -
+           count_of(err, "scratchnet: warning: other work kept");
+}
+
 /* ---- datasets ----------------------------------------------------------- */
 #include "core/status.h"
 #include "io/h5.h"
@@ -198,7 +212,7 @@ void sn_test_write_blobs(const char *path, struct sn_test_blobs o)
         char xp[16], yp[16];
         snprintf(xp, sizeof xp, "/%s/x", name[split]);
         snprintf(yp, sizeof yp, "/%s/y", name[split]);
-        int n = split ? NTEST : NTRAIN, fdim = split && o.test_f ? o.test_f : F;
+        int n = split ? NTEST : o.train_rows ? o.train_rows : NTRAIN, fdim = split && o.test_f ? o.test_f : F;
         float *x = malloc((size_t)n * fdim * sizeof *x), *yf = malloc((size_t)n * sizeof *yf);
         int32_t *y = malloc((size_t)n * sizeof *y);
         for (int i = 0; i < n; i++) {

@@ -49,6 +49,11 @@ int sn_test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The whole file as a malloc'd string (NULL if unreadable). */
 char *sn_test_slurp(const char *path);
 
+/* The "scratchnet: warning:" lines in err, leaving out the one that says
+ * other work kept the cores busy (true of a loaded test machine, whatever
+ * the command was given). */
+int sn_test_warnings(const char *err);
+
 /* The command under test for sn_test_run: sets SN_BIN to the absolute path
  * of $BUILD/scratchnet (build/ by default; absolute, so commands may cd);
  * SN_TEST_BIN is its quoted expansion for the shell.  0 or -1. */
@@ -79,6 +84,7 @@ struct sn_test_blobs {
     bool image;
     bool no_y, float_y;  /* no /y, or float labels of shape (N) */
     int y_rows;          /* rows of /train/y (0: as x) */
+    int train_rows;      /* rows of /train (0: 480) */
     int test_f;          /* features of /test/x (0: 8) */
     bool set_label5;     /* train row 5 (or label_row) gets label5 */
     int label5;

@@ -2,9 +2,12 @@
  * several world sizes inside one process (no MPI needed). */
 #include "testutil.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/interrupt.h"
+#include "core/status.h"
 #include "dist/shard.h"
 
 /* Each epoch's permutation is a permutation, differs between epochs and
@@ -104,6 +107,29 @@ static void test_shard_eval_ranges(void **state)
         }
 }
 
+/* A stop request ends a long shuffle on the way, naming it; a short one
+ * (under 2^16 rows, a millisecond) is done whole, the stop taken after. */
+static void test_shard_permutation_stops(void **state)
+{
+    (void)state;
+    enum { N = 1 << 17 };
+    int32_t *perm = malloc(N * sizeof *perm);
+    sn_interrupt_set(SIGTERM);
+    assert_int_equal(sn_shard_permutation(3, 0, true, perm, N), SN_EINTR);
+    assert_string_equal(sn_errmsg(), "interrupted by SIGTERM while shuffling the training rows");
+    assert_int_equal(sn_shard_permutation(3, 0, false, perm, N), SN_OK);   /* nothing to stop */
+    assert_int_equal(sn_shard_permutation(3, 0, true, perm, 1000), SN_OK);
+    sn_interrupt_clear();
+    assert_int_equal(sn_shard_permutation(3, 0, true, perm, N), SN_OK);
+    char *seen = calloc(N, 1);
+    for (int i = 0; i < N; i++)
+        seen[perm[i]]++;
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    free(seen);
+    free(perm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -111,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_shard_epoch_coverage),
         cmocka_unit_test(test_shard_same_rows_any_world_size),
         cmocka_unit_test(test_shard_eval_ranges),
+        cmocka_unit_test(test_shard_permutation_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -686,6 +686,74 @@ static void test_trainer_stop_during_setup(void **state)
     sn_dataset_close(ds);
 }
 
+/* 2^17 rows in 10 steps an epoch: the shuffle looks at the stop request on
+ * the way (every 2^16 swaps). */
+static const char big_cfg[] =
+    "[net]\ninput = 8\nbatch = 12288\nepochs = 2\noptimizer = adam\nlr = 0.01\nseed = 5\n"
+    "[dense]\nunits = 16\nactivation = relu\n[batchnorm]\n[dense]\nunits = 3\n";
+
+/* The parameters and running statistics (malloc'd, one block, *n floats)
+ * after a run with o that rank P-1 stops before step stop_at (0: never). */
+static float *big_run(const char *path, const struct sn_train_opts *o, int64_t stop_at,
+                      struct sn_step_info *last, size_t *n)
+{
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    assert_int_equal(sn_dataset_open(path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(big_cfg, "big.cfg", ds, o, &s, &t), SN_OK);
+    assert_int_equal(run(t, stop_at, sn_dist_size() - 1, last), SN_OK);
+    const struct sn_model *m = sn_trainer_model(t);
+    *n = m->n_params + m->n_buffers;
+    float *p = malloc(*n * sizeof *p);
+    memcpy(p, m->params, m->n_params * sizeof *p);
+    memcpy(p + m->n_params, m->buffers, m->n_buffers * sizeof *p);
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+    sn_interrupt_clear();
+    return p;
+}
+
+/* A stop that comes while a rank shuffles an epoch's rows ends the shuffle
+ * on that rank at once; it has no rows, so every rank drops the step: the
+ * parameters and running statistics (moved by the others' forward: put
+ * back) are those of the step before, and a resume from there ends with
+ * the bits of an uninterrupted run.  Read ahead (streamed), the next
+ * epoch's order is drawn a step earlier, and the stop ends the step that
+ * drew it. */
+static void test_trainer_stop_while_shuffling(void **state)
+{
+    (void)state;
+    char path[1100], dir[1100];
+    snprintf(path, sizeof path, "%s", sn_test_path("big_blobs.h5"));
+    sn_test_write_blobs(path, (struct sn_test_blobs){ .train_rows = 1 << 17 });
+    const double cache[2] = { 4096, 0 };
+    for (int k = 0; k < 2; k++) {
+        struct sn_train_opts o = plain();
+        o.cache_mb = cache[k];
+        struct sn_step_info last;
+        size_t n;
+        float *whole = big_run(path, &o, 0, &last, &n);
+        o.steps = 10 + k;   /* where the stop before step 11 ends */
+        float *part = big_run(path, &o, 0, &last, &n);
+        o.steps = 0;
+        snprintf(dir, sizeof dir, "%s/shuffle_stop%d", sn_test_tmpdir(), k);
+        o.ckpt_dir = dir;
+        float *got = big_run(path, &o, 11, &last, &n);
+        assert_true(last.skipped == (k == 0));
+        assert_int_not_equal(last.stop, 0);
+        assert_int_equal(last.global_step, 10 + k);
+        assert_memory_equal(got, part, n * sizeof *got);
+        free(got);
+        o.resume = "auto";
+        got = big_run(path, &o, 0, &last, &n);
+        assert_memory_equal(got, whole, n * sizeof *got);
+        free(got);
+        free(part);
+        free(whole);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (sn_dist_init(&argc, &argv)) {
@@ -706,6 +774,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_keep_only_own),
         cmocka_unit_test(test_trainer_resume_other_run),
         cmocka_unit_test(test_trainer_stop_during_setup),
+        cmocka_unit_test(test_trainer_stop_while_shuffling),
     };
     /* one rank's failure must fail the run: agree on the result */
     int failed = cmocka_run_group_tests(tests, setup, NULL);
