@@ -244,9 +244,9 @@ static int verdict(struct sn_trainer *t, const struct sn_reduced *red, int local
  * rank drops the step, so the state stays the previous step's exactly
  * (parameters, optimizer, running statistics restored) and the run stops
  * there.  A failure on some rank is still that failure.  Compressed
- * messages' residuals keep this step's rounding: a skip comes only at an
- * epoch's first step, and the checkpoint of the epoch's end is the one
- * kept (sn_trainer_finish writes none for the same step). */
+ * messages' residuals keep this step's rounding: a skip comes only where
+ * an order is drawn (an epoch's first step, the first after a resume),
+ * whose checkpoint is already there (sn_trainer_finish writes none). */
 static int skip_step(struct sn_trainer *t, const struct sn_reduced *red, int local_rc, int stop,
                      struct sn_step_info *info)
 {
