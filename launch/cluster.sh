@@ -28,13 +28,14 @@
 # when a rank's watchdog has given up and the launcher is still running
 # GRACE seconds later, this script asks every node for an answer (AGENT
 # NODE true), names those that give none, ends the launcher and exits 1.
-# SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 to this script stops the run as
-# launch/local.sh does: the ranks finish the step, save (checkpoint, --out)
-# and exit 0, and this script exits with the launcher's status (0).  Open
-# MPI's mpirun passes SIGUSR1 alone to the ranks of every node, so it gets
-# SIGUSR1 for each of the three; MPICH's mpiexec gets the signal itself.
+# SIGTERM, SIGINT (Ctrl-C), SIGUSR1 or SIGHUP (the terminal or ssh session
+# closed) to this script stops the run as launch/local.sh does: the ranks
+# finish the step, save (checkpoint, --out) and exit 0, and this script
+# exits with the launcher's status (0).  Open MPI's mpirun passes SIGUSR1
+# alone to the ranks of every node, so it gets SIGUSR1 for each of the
+# four; MPICH's mpiexec gets the signal itself (SIGTERM for SIGHUP).
 set -uo pipefail
-[ $# -ge 2 ] || { sed -n '2,35p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,36p' "$0" >&2; exit 2; }
 hostfile=$1; shift
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
@@ -44,6 +45,7 @@ early=""
 trap 'early=TERM' TERM
 trap 'early=INT' INT
 trap 'early=USR1' USR1
+trap 'early=HUP' HUP
 [ -r "$hostfile" ] || die "cannot read the hostfile '$hostfile'"
 MPI=${MPI:-openmpi}
 AGENT=${AGENT:-ssh}
@@ -171,7 +173,7 @@ echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $
 # launcher's stderr must stay readable.
 mkfifo "$tmp/err"
 {
-    trap '' TERM INT USR1
+    trap '' TERM INT USR1 HUP
     while IFS= read -r line; do
         printf '%s\n' "$line" >&2
         [ -e "$tmp/said" ] || { : > "$tmp/said"; } 2>/dev/null
@@ -221,6 +223,7 @@ pass_on() {
         return
     fi
     stop=$1
+    [ "$1" = HUP ] && stop=TERM   # mpiexec answers SIGHUP by ending the job
     [ "$MPI" = openmpi ] && stop=USR1
     echo "launch/cluster.sh: SIG$1, passed on to the ranks as SIG$stop: they stop after this" \
          "step and save" >&2
@@ -229,7 +232,7 @@ pass_on() {
 trap 'trapped=yes; pass_on TERM' TERM
 trap 'trapped=yes; pass_on INT' INT
 trap 'trapped=yes; pass_on USR1' USR1
-trap 'trapped=yes; kill -HUP "$job" 2>/dev/null' HUP   # the terminal went away: the launcher ends the job
+trap 'trapped=yes; pass_on HUP' HUP
 [ -n "$early" ] && pass_on "$early"   # one that came while the job started
 
 ended_by_us=0

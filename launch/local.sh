@@ -8,7 +8,8 @@
 # exceeds the cores, binds each rank to its own cores when they fit, and
 # adds Open MPI's root and oversubscribe permissions only where needed.
 #
-# SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 to this script goes to the ranks
+# SIGTERM, SIGINT (Ctrl-C), SIGUSR1 or SIGHUP (the terminal or ssh session
+# closed) to this script goes to the ranks
 # themselves: they finish the step, save (checkpoint, --out) and exit 0,
 # and so do mpirun and this script.  mpirun never sees those signals (it runs in a
 # session of its own): Open MPI's mpirun answers them by ending the job
@@ -186,12 +187,12 @@ to_ranks() {   # to_ranks NAME NUMBER
 trap 'trapped=yes; to_ranks TERM 15' TERM
 trap 'trapped=yes; to_ranks INT 2' INT
 trap 'trapped=yes; to_ranks USR1 10' USR1
-trap 'trapped=yes; kill -HUP "$pid" 2>/dev/null' HUP   # the terminal went away: mpirun ends the job
+trap 'trapped=yes; to_ranks HUP 1' HUP   # not to mpirun: it would end the job, 1 s to save
 case "$early" in
 TERM) trapped=yes; to_ranks TERM 15 ;;
 INT) trapped=yes; to_ranks INT 2 ;;
 USR1) trapped=yes; to_ranks USR1 10 ;;
-HUP) trapped=yes; kill -HUP "$pid" 2>/dev/null ;;
+HUP) trapped=yes; to_ranks HUP 1 ;;
 esac
 # mpirun's own exit status.  A trapped signal ends a wait early (128 + its
 # number), and mpirun may end while the trap runs, reaped by the shell as it

@@ -26,7 +26,7 @@ FAKE
 cat > "$t/bin/scratchnet" <<'FAKE'
 #!/bin/sh
 sleep "${FAKE_LOAD:-0}"   # a program still loading: no handler yet
-trap 'touch "$T/ended"; exit 0' TERM
+trap 'touch "$T/ended"; exit 0' TERM HUP
 touch "$T/started"
 while :; do sleep 0.02; done
 FAKE
@@ -73,20 +73,23 @@ early() {
         bad "$1, SIGTERM before the rank has its handler: local.sh exited $got," \
             "$([ -e "$t/ended" ] || echo 'the rank was killed, not stopped') ($(tr '\n' ' ' < "$t/out"))"
 }
-# stops SHELL PROGRAM: SIGTERM to local.sh reaches a rank whose program
-# name holds a pattern's characters, or a wrapper that execs the program
-# (a name matched as a pattern found no rank: the run trained on)
+# stops SHELL PROGRAM [SIGNAL]: SIGTERM (or SIGNAL) to local.sh reaches a
+# rank whose program name holds a pattern's characters, or a wrapper that
+# execs the program (a name matched as a pattern found no rank: the run
+# trained on); SIGHUP, a closed ssh session, too (it went to mpirun, which
+# ends the job: a large model's save was cut)
 stops() {
+    sig=${3:-TERM}
     rm -f "$t/started" "$t/ended"
     T=$t FAKE_STATUS=0 PATH="$t/bin:$PATH" SCRATCHNET=$2 \
         $1 "$top/launch/local.sh" 1 train > "$t/out" 2>&1 &
     job=$!
     waits_for "$t/started" || bad "$1 $2: the stand-in rank did not start"
-    kill -TERM $job
+    kill -$sig $job
     wait $job
     got=$?
     [ "$got" = 0 ] && [ -e "$t/ended" ] ||
-        bad "$1, SIGTERM to local.sh running $2: exit $got," \
+        bad "$1, SIG$sig to local.sh running $2: exit $got," \
             "$([ -e "$t/ended" ] || echo 'the rank never got it') ($(tr '\n' ' ' < "$t/out"))"
 }
 cp "$t/bin/scratchnet" "$t/bin/sn+(1.x"
@@ -98,6 +101,7 @@ for sh in sh bash; do
     early $sh
     stops $sh "$t/bin/sn+(1.x"
     stops $sh "$t/bin/wrapper"
+    stops $sh "$t/bin/scratchnet" HUP
 done
 
 [ $fails = 0 ] && echo "launch signals: all passed"
