@@ -207,8 +207,28 @@ while :; do
     status=$s waited=yes
     [ -n "$trapped" ] || break
 done
+# mpirun killed outright (SIGKILL, the out-of-memory killer) leaves its
+# ranks running, detached, still writing checkpoints for a few seconds:
+# they are in its session.  They are told to stop (they save, as for any
+# stop) and waited for, so that nothing started next (a requeue) runs
+# beside them.
+ranks=$(ps -o pid= -s "$pid" 2>/dev/null | tr -d ' ' | paste -sd ' ' -)
+who="a rank"
+if [ -n "$ranks" ]; then
+    who="mpirun"
+    echo "launch/local.sh: mpirun ended (status $status) and left its ranks ($ranks) running:" \
+        "sent SIGTERM, waiting for them to save and stop" >&2
+    kill -TERM $ranks 2>/dev/null
+    i=0
+    while [ -n "$(ps -o pid= -s "$pid" 2>/dev/null)" ] && [ $i -lt 600 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -z "$(ps -o pid= -s "$pid" 2>/dev/null)" ] ||
+        echo "launch/local.sh: ranks still running after 60 s: $(ps -o pid= -s "$pid" | paste -sd ' ' -)" >&2
+fi
 [ "$status" -gt 192 ] && echo "launch/local.sh: mpirun failed (status $status)" >&2
-[ "$status" -gt 128 ] && [ "$status" -le 192 ] && echo "launch/local.sh: a rank was ended by signal" \
+[ "$status" -gt 128 ] && [ "$status" -le 192 ] && echo "launch/local.sh: $who was ended by signal" \
     "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" \
     "$([ "$status" = 137 ] && echo "(by scratchnet's watchdog when 'no progress' lines" \
        "above name a rank, else by the kernel's out-of-memory killer or a user; a" \
