@@ -19,7 +19,8 @@
 #   PASS_ENV="A B"     more variables for every rank (Open MPI passes only what
 #                      it is told with -x: this script passes OMP_NUM_THREADS,
 #                      and HDF5_USE_FILE_LOCKING, HDF5_PLUGIN_PATH,
-#                      OPENBLAS_CORETYPE, SN_MODEL_MAX_BYTES and SN_MPI when set;
+#                      OPENBLAS_CORETYPE, SN_MODEL_MAX_BYTES, SN_MPI and
+#                      SN_CKPT_LOCK when set;
 #                      MPICH's mpiexec passes the whole environment)
 #   GRACE=S            seconds the launcher may take to end the job after a rank's
 #                      watchdog (train --timeout) gave up (default 5)
@@ -35,7 +36,7 @@
 # alone to the ranks of every node, so it gets SIGUSR1 for each of the
 # four; MPICH's mpiexec gets the signal itself (SIGTERM for SIGHUP).
 set -uo pipefail
-[ $# -ge 2 ] || { sed -n '2,36p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,37p' "$0" >&2; exit 2; }
 hostfile=$1; shift
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
@@ -97,7 +98,7 @@ openmpi)
     [ "$AGENT" = ssh ] || cmd+=(--mca plm_rsh_agent "$AGENT")
     read -ra pass <<< "${PASS_ENV:-}"   # its words, never file names a '*' would match
     for v in HDF5_USE_FILE_LOCKING HDF5_PLUGIN_PATH OPENBLAS_CORETYPE SN_MODEL_MAX_BYTES SN_MPI \
-             "${pass[@]}"; do
+             SN_CKPT_LOCK "${pass[@]}"; do
         case "$v" in [A-Za-z_]*) ;; *) die "PASS_ENV: '$v' is not a variable name" ;; esac
         case "$v" in *[!A-Za-z0-9_]*) die "PASS_ENV: '$v' is not a variable name" ;; esac
         [ -n "${!v+set}" ] && cmd+=(-x "$v")

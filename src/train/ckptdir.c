@@ -159,6 +159,20 @@ int sn_ckptdir_set_aside(const char *path, char *aside, size_t len)
                    "(%s.damaged and up to .damaged-100 are taken)", path, path);
 }
 
+/* Whether the folder is locked with flock(2): SN_CKPT_LOCK=none leaves it
+ * out, for a file system that has no flock (Lustre mounted without it:
+ * ENOSYS); a run there must never share its folder.  SN_EUSAGE for another
+ * value. */
+static int lock_wanted(bool *wanted)
+{
+    const char *v = getenv("SN_CKPT_LOCK");
+    *wanted = !v || strcmp(v, "flock") == 0;
+    if (v && !*wanted && strcmp(v, "none") != 0)
+        return sn_fail(SN_EUSAGE, "SN_CKPT_LOCK=%.40s: give flock (the default) or none (no "
+                       "lock on the checkpoint folder)", v);
+    return SN_OK;
+}
+
 /* flock on the lock file f failed with err: the run holding it, named
  * from what it wrote there (closes f). */
 static int refuse_held(const char *dir, int f, int err)
@@ -173,6 +187,11 @@ static int refuse_held(const char *dir, int f, int err)
     }
     holder[strcspn(holder, "\n")] = '\0';
     close(f);
+    if (err == ENOSYS || err == ENOLCK || err == EOPNOTSUPP || err == EINVAL)
+        return sn_fail(SN_EIO, "%s: cannot lock the checkpoint folder: %s: its file system "
+                       "has no flock(2) locks (Lustre mounts them with -o flock); give a folder "
+                       "on one that has, or set SN_CKPT_LOCK=none and never start two runs in "
+                       "this folder", dir, strerror(err));
     if (err != EWOULDBLOCK)
         return sn_fail(SN_EIO, "%s: cannot lock the checkpoint folder: %s", dir, strerror(err));
     return sn_fail(SN_EUSAGE, "%s is in use by another run (%s): two runs in one "
@@ -196,9 +215,13 @@ static int check_not_held(const char *dir)
         close(f);
         return SN_OK;   /* sn_ckptdir_lock refuses it, naming what it is */
     }
-    if (flock(f, LOCK_SH | LOCK_NB) != 0)
+    bool wanted;
+    int rc = lock_wanted(&wanted);
+    if (!rc && wanted && flock(f, LOCK_SH | LOCK_NB) != 0)
         return refuse_held(dir, f, errno);
     close(f);   /* gives the shared lock back */
+    if (rc)
+        return rc;
     return SN_OK;
 }
 
@@ -279,8 +302,18 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
                        "checkpoint folder's lock file is written, which would change that file "
                        "(remove %s)", path, (long)st.st_nlink, path);
     }
-    if (flock(f, LOCK_EX | LOCK_NB) != 0)
-        return refuse_held(dir, f, errno);
+    bool wanted;
+    int rc = lock_wanted(&wanted);
+    if (rc) {
+        close(f);
+        return rc;
+    }
+    if (wanted && flock(f, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        if (err != EWOULDBLOCK && st.st_size == 0)   /* made just now: a refused run leaves none */
+            unlink(path);
+        return refuse_held(dir, f, err);
+    }
     /* the lock must be on the file that has the name now: a run that
      * failed before its first step removes the lock file it made
      * (sn_ckptdir_unlock_remove), and one that opened it just before

@@ -145,6 +145,31 @@ static void test_ckptdir_lock(void **state)
     assert_int_equal(sn_ckptdir_lock("/proc/self", &a, was, sizeof was), SN_EIO);
 }
 
+/* SN_CKPT_LOCK=none (a file system without flock) takes no lock: a
+ * second run is not kept out; another value is refused, naming it. */
+static void test_ckptdir_lock_none(void **state)
+{
+    (void)state;
+    char was[256], dir[1100];
+    snprintf(dir, sizeof dir, "%s/lock_none", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("mkdir -p %s", dir), 0);
+    int a, b;
+    setenv("SN_CKPT_LOCK", "none", 1);
+    assert_int_equal(sn_ckptdir_lock(dir, &a, was, sizeof was), SN_OK);
+    assert_int_equal(sn_ckptdir_lock(dir, &b, was, sizeof was), SN_OK);
+    assert_int_equal(sn_ckptdir_check(dir, false), SN_OK);
+    sn_ckptdir_unlock(b);
+    setenv("SN_CKPT_LOCK", "off", 1);
+    assert_int_equal(sn_ckptdir_lock(dir, &b, was, sizeof was), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "SN_CKPT_LOCK=off: give flock"));
+    assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
+    setenv("SN_CKPT_LOCK", "flock", 1);
+    assert_int_equal(sn_ckptdir_lock(dir, &b, was, sizeof was), SN_OK);   /* a's took none */
+    sn_ckptdir_unlock(b);
+    unsetenv("SN_CKPT_LOCK");
+    sn_ckptdir_unlock(a);
+}
+
 /* The lock file is truncated and written: a link planted under its name
  * (to a file of the user's, say) is refused, the file it points to left
  * as it was; so is a FIFO (opening it must not block either). */
@@ -275,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_ckptdir_path),
         cmocka_unit_test(test_ckptdir_list),
         cmocka_unit_test(test_ckptdir_lock),
+        cmocka_unit_test(test_ckptdir_lock_none),
         cmocka_unit_test(test_ckptdir_swapped),
         cmocka_unit_test(test_ckptdir_lock_not_through_links),
         cmocka_unit_test(test_ckptdir_lock_not_hard_linked),
