@@ -58,23 +58,45 @@ static int where(char *buf, size_t len)
                     sn_dist_op_name(f.op), (unsigned long long)f.seq, step, bucket);
 }
 
+/* Whose fault, for the line: a rank frozen itself (SIGSTOP, a host that
+ * froze it) speaks too when the launcher wakes it to end the job, and may
+ * be a collective ahead of the others (its last one entered, theirs not):
+ * its own clock jumped past the watchdog's one-second waits. */
+static void whose(double stopped_s, char *buf, size_t len)
+{
+    if (stopped_s > 0)
+        snprintf(buf, len, "this rank itself was not running for %.0f s, stopped or frozen by "
+                 "its host: it is the one stuck", stopped_s);
+    else
+        snprintf(buf, len, "another rank stopped responding?");
+}
+
 static void *watch(void *arg)
 {
     (void)arg;
     struct pollfd woken = { .fd = wake[0], .events = POLLIN };
+    double stopped_s = 0;   /* the last jump of this rank's clock, since its progress */
+    long long stopped_at = 0;
     while (atomic_load(&running)) {
+        const long long before = now_ns();
         if (poll(&woken, 1, 1000) > 0)
             break;
+        const double gap = (double)(now_ns() - before) * 1e-9 - 1.0;
+        if (gap > 2.0) {
+            stopped_s = gap;
+            stopped_at = now_ns();
+        }
         double idle = (double)(now_ns() - atomic_load(&last_ns)) * 1e-9;
         if (atomic_load(&running) && idle > limit_s) {
-            char msg[512], at[256];
+            char msg[640], at[256], who[128];
             where(at, sizeof at);
+            whose(stopped_at > atomic_load(&last_ns) ? stopped_s : 0, who, sizeof who);
             int n = snprintf(msg, sizeof msg,
                              "scratchnet: error: rank %d: no progress for %.0f s after step %lld "
-                             "on host %s (another rank stopped responding?); %s; a rank missing "
-                             "from these lines, or behind them, is the one stuck; ending the job by "
-                             "SIGKILL%s\n", my_rank, idle, (long long)atomic_load(&last_step),
-                             my_host, at, !resumable ? ""
+                             "on host %s (%s); %s; a rank missing from these lines, or behind "
+                             "them, is the one stuck; ending the job by SIGKILL%s\n", my_rank,
+                             idle, (long long)atomic_load(&last_step), my_host, who, at,
+                             !resumable ? ""
                              : atomic_load(&checkpointed) ? " (--resume auto continues from its "
                                                             "newest checkpoint)"
                              : " (no checkpoint written yet: a rerun starts over)");

@@ -2886,6 +2886,14 @@ static void test_train_hung_rank_times_out(void **state)
     assert_non_null(strstr(at, "waiting in "));
     assert_non_null(strstr(at, "(collective #"));
     assert_non_null(strstr(at, ", step "));
+    /* the frozen rank, when it speaks, says it was the one not running;
+     * the waiting one does not */
+    const char *one = strstr(log, "rank 1: no progress for");
+    if (one)
+        assert_non_null(strstr(one, "(this rank itself was not running for "));
+    char line0[1024];
+    snprintf(line0, sizeof line0, "%.*s", (int)strcspn(at, "\n"), at);
+    assert_non_null(strstr(line0, "(another rank stopped responding?)"));
     /* it has a checkpoint folder: what a rerun does depends on whether
      * the frozen run wrote a checkpoint before */
     const bool saved = sn_test_run("ls %s/ckpt-*.h5", dir) == 0;
