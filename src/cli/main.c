@@ -95,11 +95,12 @@ static const int other_stop_signals[] = { SIGUSR2, SIGALRM, SIGQUIT, SIGXCPU, SI
                                           SIGPROF, SIGVTALRM, SIGIO, SIGSTKFLT };
 static bool left_ignored[NSIG];
 
-/* Stop signals this process received itself: a stop another rank passed
- * on (sn_interrupt_relay) is recorded too, and a rank's own first Ctrl-C
- * after it was taken for a second one, which ends the process at once
- * (launch/local.sh's SIGINT to each rank of a 2-rank job: 1 in 4 died). */
-static atomic_int own_signals;
+/* Stop signals this process received itself, and of them SIGINT and
+ * SIGQUIT: a stop another rank passed on (sn_interrupt_relay) is recorded
+ * too, and a rank's own first Ctrl-C after it was taken for a second one
+ * (launch/local.sh's SIGINT to each rank of a 2-rank job: 1 in 4 died);
+ * so was one after a SIGTERM (a timeout's), which lost the save. */
+static atomic_int own_signals, own_ctrl_c;
 
 /* The one handler: record the request (core/interrupt.h), which the
  * trainer and the loads look at.  A second SIGINT or SIGQUIT ends the
@@ -111,7 +112,8 @@ static void on_signal(int sig, siginfo_t *info, void *context)
 {
     (void)context;
     const bool again = atomic_fetch_add(&own_signals, 1) > 0;
-    if (again && (sig == SIGINT || sig == SIGQUIT)) {
+    const bool ctrl_c = sig == SIGINT || sig == SIGQUIT;
+    if (ctrl_c && atomic_fetch_add(&own_ctrl_c, 1) > 0) {
         cli_gnuplot_abandon();   /* a picture being drawn leaves nothing behind */
         sn_fs_abandon_tmp();     /* nor a file being written */
         signal(sig, SIG_DFL);
@@ -124,10 +126,12 @@ static void on_signal(int sig, siginfo_t *info, void *context)
 }
 
 /* One signal: a signal the command was started with ignored stays ignored
- * (that is how a shell keeps Ctrl-C away from its background jobs).  Once
- * MPI runs, the four stop signals are taken back from a runtime that
- * installed its own; the others are left to a runtime that uses them (UCX
- * can signal with SIGALRM, profilers with SIGPROF). */
+ * (that is how a shell keeps Ctrl-C away from its background jobs).  The
+ * four stop signals are taken, and taken back once MPI runs from a runtime
+ * that installed its own; the others are left to a handler already there,
+ * at the start or once MPI runs (UCX can signal with SIGALRM; a profiler
+ * preloaded with SIGPROF, gperftools' was taken for a stop at its first
+ * tick). */
 static void catch_one(int sig, bool first, bool insist, const struct sigaction *sa)
 {
     struct sigaction old;
@@ -136,7 +140,7 @@ static void catch_one(int sig, bool first, bool insist, const struct sigaction *
     if (first)
         left_ignored[sig] = old.sa_handler == SIG_IGN;
     const bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_signal;
-    if (left_ignored[sig] || (!first && !insist && !ours && old.sa_handler != SIG_DFL))
+    if (left_ignored[sig] || (!insist && !ours && old.sa_handler != SIG_DFL))
         return;
     sigaction(sig, sa, NULL);
 }

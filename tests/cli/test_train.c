@@ -3493,6 +3493,35 @@ static void test_train_stop_sighup(void **state)
     }
 }
 
+/* A handler installed before main for a signal the command would take as
+ * a stop (a sampling profiler's SIGPROF, preloaded: gperftools) is left to
+ * it: a run with a profiling timer ticking every 10 ms trains to its end
+ * (the first tick stopped it). */
+static void test_train_profiler_signal_left_alone(void **state)
+{
+    (void)state;
+    char so[1100];
+    snprintf(so, sizeof so, "%s/prof.so", sn_test_tmpdir());
+    write_text(sn_test_path("prof.c"),
+               "#include <signal.h>\n#include <string.h>\n#include <sys/time.h>\n"
+               "static void tick(int s) { (void)s; }\n"
+               "__attribute__((constructor)) static void start(void) {\n"
+               "    struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = tick;\n"
+               "    sigaction(SIGPROF, &sa, 0);\n"
+               "    struct itimerval t = { { 0, 10000 }, { 0, 10000 } };\n"
+               "    setitimer(ITIMER_PROF, &t, 0);\n}\n");
+    assert_int_equal(sn_test_run("cc -shared -fPIC -o %s %s", so, sn_test_path("prof.c")), 0);
+    int rc = sn_test_run("LD_PRELOAD=%s " BIN " train --model %s --data %s --steps 200 "
+                         "--threads 1 --quiet --out %s", so, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), sn_test_path("prof_w.h5"));
+    char *err = err_text();
+    if (rc != 0)
+        fprintf(stderr, "exit %d\n%s\n", rc, err);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(err, "SIGPROF"));
+    free(err);
+}
+
 /* Another run writes --out and --trace while this one trains: neither is
  * replaced, and the one error line names both kept files (the trace's
  * failure alone was said, and the weights looked lost). */
@@ -4055,6 +4084,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_kill9_local_sh),
         cmocka_unit_test(test_train_raced_outputs_both_named),
         cmocka_unit_test(test_train_stop_sighup),
+        cmocka_unit_test(test_train_profiler_signal_left_alone),
         cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
