@@ -218,8 +218,11 @@ int cli_same_file(const char *path, const char *what)
     uint64_t mine[2] = { 0, 0 }, first[2], other[2];
     int rc = sn_fs_open_input(path, what, SIZE_MAX, &fp, NULL);
     if (!rc) {
-        if (sn_fs_hash(fp, 0, &mine[0], &mine[1]) != 0)
-            rc = sn_fail(SN_EIO, "%s: cannot read: %s", path, strerror(errno));
+        char doing[4200];
+        snprintf(doing, sizeof doing, "checking %s", path);
+        const int h = sn_fs_hash(fp, 0, doing, &mine[0], &mine[1]);
+        if (h)
+            rc = h == SN_EINTR ? h : sn_fail(SN_EIO, "%s: cannot read: %s", path, strerror(errno));
         fclose(fp);
     }
     int r;

@@ -96,8 +96,10 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
 int sn_fs_check_input(const char *path, const char *what, size_t max_bytes);
 
 /* FNV-1a 64 of the bytes of fp from byte `from` to its end into *hash,
- * and from + the bytes read into *len.  -1 on a seek or read error. */
-int sn_fs_hash(FILE *fp, long from, uint64_t *hash, uint64_t *len);
+ * and from + the bytes read into *len.  -1 on a seek or read error; with
+ * stop_doing, SN_EINTR when a stop request comes ("interrupted by SIGTERM
+ * while <stop_doing>"). */
+int sn_fs_hash(FILE *fp, long from, const char *stop_doing, uint64_t *hash, uint64_t *len);
 
 /* A file's identity and version (device, inode, size, modification and
  * change times): two equal stamps are, as far as a reader can tell without
@@ -171,7 +173,8 @@ bool sn_fs_is_hdf5(const char *path);
 
 /* Whether the file at path holds HDF5 after a user block of other data
  * (not zeros, not scratchnet's seal): a tar archive whose first member is
- * an HDF5 file (its data at byte 512) reads as that file. */
+ * an HDF5 file (its data at byte 512) reads as that file.  More than 64
+ * MiB of zeros before it count as other data (holes are not read). */
 bool sn_fs_hdf5_after_other_data(const char *path);
 
 /* The first 12 bytes of the HDF5 superblock of the file at path (its

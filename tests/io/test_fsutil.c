@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/status.h"
@@ -263,6 +264,45 @@ static void test_fsutil_is_hdf5(void **state)
     assert_false(sn_fs_is_hdf5(sn_test_path("absent.h5")));
 }
 
+/* path: `lead` bytes of the character c (c 0 and lead past 4096: a hole),
+ * then the HDF5 signature. */
+static void write_after(const char *path, long lead, int c)
+{
+    static const char sig[8] = "\x89HDF\r\n\x1a\n";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    if (c == 0 && lead > 4096)
+        assert_int_equal(fseek(f, lead, SEEK_SET), 0);
+    else
+        for (long i = 0; i < lead; i++)
+            fputc(c, f);
+    fwrite(sig, 1, 8, f);
+    fputs("rest", f);
+    fclose(f);
+}
+
+/* HDF5 after other data (a tar's first member) is told from HDF5 after a
+ * user block of zeros; zeros past 64 MiB (a sparse file of 1 GiB here, 16
+ * GiB took 2 minutes to read) count as other data, told at once. */
+static void test_fsutil_hdf5_after_other_data(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("after.h5");
+    write_after(path, 0, 0);
+    assert_false(sn_fs_hdf5_after_other_data(path));
+    write_after(path, 4096, 0);
+    assert_false(sn_fs_hdf5_after_other_data(path));
+    write_after(path, 512, 'x');
+    assert_true(sn_fs_hdf5_after_other_data(path));
+    write_after(path, 1L << 20, 0);   /* 1 MiB of zeros as a hole */
+    assert_false(sn_fs_hdf5_after_other_data(path));
+    write_after(path, 1L << 30, 0);
+    const clock_t t0 = clock();   /* CPU time: a loaded machine stretches wall time */
+    assert_true(sn_fs_hdf5_after_other_data(path));
+    assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 0.5);
+    remove(path);
+}
+
 static bool not_ten(const char *path)
 {
     return !strstr(path, "ckpt-00000010.h5");
@@ -416,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_fsutil_abandon_tmp),
         cmocka_unit_test(test_fsutil_mkdirs_made),
         cmocka_unit_test(test_fsutil_is_hdf5),
+        cmocka_unit_test(test_fsutil_hdf5_after_other_data),
         cmocka_unit_test(test_fsutil_newest_checkpoint),
         cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),

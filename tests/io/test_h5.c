@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <hdf5.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/h5.h"
 
@@ -71,6 +73,21 @@ static void test_h5_read_rows(void **state)
     const char *sealed = sn_test_path("sealed.h5"), *plain = sn_test_path("plain.h5");
     assert_int_equal(sn_h5_write_atomic(sealed, fill, &t), SN_OK);
     assert_int_equal(sn_h5_check_seal(sealed), SN_OK);
+    sn_interrupt_set(SIGTERM);   /* the seal's hash looks at a stop (a GB takes seconds) */
+    assert_int_equal(sn_h5_check_seal(sealed), SN_EINTR);
+    assert_non_null(strstr(sn_errmsg(), "interrupted by SIGTERM while checking "));
+    sn_interrupt_clear();
+    /* a seal's magic and 1 GiB of hole: its length tells, nothing is hashed */
+    const char *holed = sn_test_path("holed.h5");
+    FILE *hf = fopen(holed, "w");
+    assert_non_null(hf);
+    fwrite("SNSEAL1", 1, 8, hf);
+    fclose(hf);
+    assert_int_equal(truncate(holed, 1L << 30), 0);
+    const clock_t t0 = clock();
+    assert_int_equal(sn_h5_check_seal(holed), SN_EDAMAGED);
+    assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 0.5);
+    remove(holed);
     struct sn_h5 *f;
     assert_int_equal(sn_h5_create(plain, &f), SN_OK);
     assert_int_equal(fill(f, &t), SN_OK);
