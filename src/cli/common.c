@@ -840,19 +840,55 @@ void cli_outputs_write_onnx(void)
     writes_onnx = true;
 }
 
-/* The file kinds that are not HDF5, from their first bytes: a model file
- * (sn_fs_is_model_text) and an ONNX model (a protobuf ModelProto:
- * ir_version first, 3 or more: TensorFlow's saved_model.pb starts alike,
- * with 1; then another of its fields).  NULL for anything else. */
+/* A protobuf varint from fp (at most 10 bytes); false at its end. */
+static bool read_varint(FILE *fp, uint64_t *v)
+{
+    *v = 0;
+    for (int i = 0, c; i < 10 && (c = getc(fp)) != EOF; i++) {
+        *v |= (uint64_t)(c & 0x7f) << (7 * i);
+        if (!(c & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/* Whether fp holds an ONNX ModelProto, field by field to its end: the
+ * ir_version first, 3 to 15 (TensorFlow's saved_model.pb starts with 1),
+ * then only ModelProto's fields, each of its wire type, and a graph.  Core
+ * ML's Model starts as ONNX does (its version, then a length-delimited
+ * field 2) and was replaced; its model is field 200 or more. */
+static bool onnx_model(FILE *fp)
+{
+    uint64_t key, v;
+    if (fseek(fp, 0, SEEK_END) != 0)
+        return false;
+    const long size = ftell(fp);
+    rewind(fp);
+    if (!read_varint(fp, &key) || key != 0x08 || !read_varint(fp, &v) || v < 3 || v > 15)
+        return false;
+    bool graph = false;
+    for (int fields = 0; fields < 4096 && read_varint(fp, &key); fields++) {
+        const uint64_t field = key >> 3, wire = key & 7;
+        const bool varint = field == 5, bytes = (field >= 2 && field <= 8 && field != 5) ||
+                                                 field == 14 || field == 20 || field == 25;
+        if (!(varint && wire == 0) && !(bytes && wire == 2))
+            return false;
+        if (!read_varint(fp, &v) || (wire == 2 && (v > (uint64_t)(size - ftell(fp)) ||
+                                                   fseek(fp, (long)v, SEEK_CUR) != 0)))
+            return false;   /* cut short, or no protobuf */
+        graph = graph || field == 7;
+    }
+    return graph && feof(fp);
+}
+
+/* The file kinds that are not HDF5: a model file (sn_fs_is_model_text)
+ * and an ONNX model (onnx_model).  NULL for anything else. */
 static const char *text_kind(const char *path, bool *onnx)
 {
-    unsigned char b[3];
     FILE *fp = sn_fs_open_regular(path);
-    const size_t n = fp ? fread(b, 1, sizeof b, fp) : 0;
+    *onnx = fp && onnx_model(fp);
     if (fp)
         fclose(fp);
-    *onnx = n == 3 && b[0] == 0x08 && b[1] >= 3 && b[1] <= 15 &&
-            memchr("\x12\x1a\x22\x28\x32\x3a\x42", b[2], 7);
     return *onnx ? "an ONNX model" : sn_fs_is_model_text(path) ? "a model file" : NULL;
 }
 

@@ -374,6 +374,10 @@ static void make_fixtures(void)
      * whose first member is weights (HDF5 at byte 512, after its header) */
     assert_int_equal(sn_test_run("cd %s && printf '[tool]\\nname = 1\\n' > proj.toml && "
                                  "tar cf wtar.tar w.h5 Makefile", fx), 0);
+    /* a Core ML model: its first bytes are an ONNX model's (a version,
+     * then a length-delimited field 2); its model is field 500 */
+    assert_int_equal(sn_test_run("cd %s && printf '\\010\\004\\022\\003\\012\\001a"
+                                 "\\242\\037\\002\\010\\001' > cml.mlmodel", fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();
