@@ -897,10 +897,10 @@ static const char *text_kind(const char *path, bool *onnx)
 #define BINARY_EXTS ".h5 .hdf5 .onnx"
 
 /* Whether the file at path is a trace (Chrome's JSON trace format, as
- * --trace writes it): after a UTF-8 byte-order mark and blanks, '{' or
- * '[', and "traceEvents" or the events' "ph" key among its first 4 KiB (a
- * TOML or INI file's "[section]", a README's "[![badge]", a notebook's
- * JSON are no trace). */
+ * --trace writes it): after a UTF-8 byte-order mark and blanks, '{' and
+ * the key "traceEvents" among its first 4 KiB (a TOML or INI file's
+ * "[section]", a README's "[![badge]", a notebook's JSON are no trace,
+ * nor a JSON of pH readings, whose "ph" key the events have too). */
 static bool trace_like(const char *path)
 {
     char buf[4097];
@@ -911,7 +911,7 @@ static bool trace_like(const char *path)
     buf[n] = '\0';
     const char *p = buf + (n >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0);
     p += strspn(p, " \t\r\n");
-    return (*p == '{' || *p == '[') && (strstr(p, "\"traceEvents\"") || strstr(p, "\"ph\""));
+    return *p == '{' && strstr(p, "\"traceEvents\"");
 }
 
 /* The first bytes of a file that is not HDF5, for an output of another

@@ -377,7 +377,8 @@ static void make_fixtures(void)
     /* a Core ML model: its first bytes are an ONNX model's (a version,
      * then a length-delimited field 2); its model is field 500 */
     assert_int_equal(sn_test_run("cd %s && printf '\\010\\004\\022\\003\\012\\001a"
-                                 "\\242\\037\\002\\010\\001' > cml.mlmodel", fx), 0);
+                                 "\\242\\037\\002\\010\\001' > cml.mlmodel && "
+                                 "printf '{\"site\": \"A\", \"ph\": 7.2}\\n' > ph.json", fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();
