@@ -401,12 +401,14 @@ int cli_gnuplot_check(const char *png)
     if (linked && named_other(target))
         return sn_fail(SN_EUSAGE, "%s is a link to %s: the picture is a PNG: name a .png "
                        "file (or one with no extension)", png, target);
-    if (linked && st.st_mode && !sn_text_ext_in(target, ".png") && !holds_png(target))
+    /* whatever its name: a .png of other data (a file misnamed, another
+     * program's) was replaced too; an empty file is taken (mktemp's) */
+    if (linked && st.st_mode && st.st_size > 0 && !holds_png(target))
         return sn_fail(SN_EUSAGE, "%s is a link to %s, which holds no PNG: the picture would "
                        "replace it (name a .png file, or remove the link)", png, target);
-    if (!linked && st.st_mode && !sn_text_ext_in(png, ".png") && !holds_png(png))
-        return sn_fail(SN_EUSAGE, "%s holds no PNG: the picture would replace it (name a .png "
-                       "file, or a new one)", png);
+    if (!linked && st.st_mode && st.st_size > 0 && !holds_png(png))
+        return sn_fail(SN_EUSAGE, "%s holds no PNG: the picture would replace it (remove it "
+                       "first, or name a new file)", png);
     const char *path = getenv("PATH");
     char dir[4096];
     for (const char *p = path ? path : "/usr/bin:/bin"; ; p++) {

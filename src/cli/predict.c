@@ -96,6 +96,28 @@ static int write_csv(const char *path, const struct outputs *o)
     return sn_fs_commit(tmp, path);
 }
 
+/* An existing -o NAME.csv is replaced only when it holds predictions, as
+ * write_csv starts them (a spreadsheet, a label table or a dataset in CSV
+ * was replaced); an empty file is taken (mktemp's). */
+static int csv_guard(const char *out)
+{
+    char target[4096], head[11] = "";
+    struct stat st;
+    if (sn_fs_output_target(out, target, sizeof target, &st) != SN_OK || !S_ISREG(st.st_mode) ||
+        st.st_size == 0)
+        return SN_OK;   /* none there, or cli_check_outputs says what it is */
+    FILE *fp = sn_fs_open_regular(target);
+    const size_t n = fp ? fread(head, 1, sizeof head - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    head[n] = '\0';
+    if (strcmp(head, "index,pred") == 0)
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "-o %s holds no predictions (predict's CSV starts with "
+                   "index,pred), which this output would replace (remove it first, or name "
+                   "another file)", out);
+}
+
 /* In any case, as image names are: photo.PNG, data.H5, out.CSV. */
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -514,6 +536,8 @@ int sn_cmd_predict(int argc, char **argv)
         !ends_with(target, ends_with(out, ".h5") ? ".h5" : ".csv"))   /* others: check_files */
         rc = sn_fail(SN_EUSAGE, "-o %s is a link to %s: the output must be a file whose name "
                      "ends in %s", out, target, ends_with(out, ".h5") ? ".h5" : ".csv");
+    if (!rc && out && ends_with(out, ".csv"))
+        rc = csv_guard(out);
     if (!rc)
         rc = image_list(argc, argv, input, pos, n_pos, &images, &n);
     if (!rc)

@@ -5,7 +5,7 @@
  * the message, end within 10 s under a 1 GiB address-space limit, and leave
  * the fixture folder as it was: the same entries (files, folders, FIFOs,
  * links), no file written (the same size, inode and times; the out.* files
- * still hold "precious"), none added or removed. */
+ * still hold their precious contents), none added or removed. */
 #include "testutil.h"
 
 #include <math.h>
@@ -378,7 +378,9 @@ static void make_fixtures(void)
      * then a length-delimited field 2); its model is field 500 */
     assert_int_equal(sn_test_run("cd %s && printf '\\010\\004\\022\\003\\012\\001a"
                                  "\\242\\037\\002\\010\\001' > cml.mlmodel && "
-                                 "printf '{\"site\": \"A\", \"ph\": 7.2}\\n' > ph.json", fx), 0);
+                                 "printf '{\"site\": \"A\", \"ph\": 7.2}\\n' > ph.json && "
+                                 "printf 'notes\\n' > notes.png && printf 'a,b\\n1,2\\n' > sheet.csv",
+                                 fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();
@@ -1615,8 +1617,9 @@ static void make_hostile_fixtures(void)
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
 
 /* The outputs' precious contents, of the kind each output may replace: out.h5 an HDF5 file
- * holding /precious (made once: libhdf5 stamps times into a file it writes), out.onnx the
- * start of an ONNX model (ir_version 7, producer "precious"), the others the word. */
+ * holding /precious (made once: libhdf5 stamps times into a file it writes), out.onnx an
+ * ONNX model (ir_version 7, producer "precious", an empty graph), out.png a PNG's signature
+ * and the word, out.csv predict's header and the word, out.jsonl the word. */
 static void write_precious(void)
 {
     static char *h5;
@@ -1640,7 +1643,11 @@ static void write_precious(void)
         if (strcmp(outs[i], "out.h5") == 0)
             write_bytes(outs[i], h5, h5_len);
         else if (strcmp(outs[i], "out.onnx") == 0)
-            write_bytes(outs[i], "\x08\x07\x12\x08precious", 12);
+            write_bytes(outs[i], "\x08\x07\x12\x08precious\x3a\x00", 14);
+        else if (strcmp(outs[i], "out.png") == 0)
+            write_text(outs[i], "\x89PNG\r\n\x1a\nprecious");
+        else if (strcmp(outs[i], "out.csv") == 0)
+            write_text(outs[i], "index,pred\nprecious");
         else
             write_text(outs[i], "precious");
 }

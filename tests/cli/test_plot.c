@@ -136,6 +136,9 @@ static void test_plot_draws_png(void **state)
     assert_int_not_equal(access(sn_test_path("nf.png"), F_OK), 0);
 }
 
+/* An old picture the tests keep: a PNG (an output replaces only one). */
+#define PRECIOUS_PNG "\x89PNG\r\n\x1a\nprecious"
+
 /* SIGTERM while a long log is read or drawn: exit 1 within a moment,
  * naming the signal, the old picture kept, nothing left behind (plot read
  * and drew 190 MB to the end, exit 0). */
@@ -149,7 +152,7 @@ static void test_plot_stops_on_sigterm(void **state)
         fprintf(f, "{\"epoch\": %d, \"train_loss\": %g, \"train_acc\": 0.5, "
                 "\"test_loss\": 0.4, \"test_acc\": 0.6}\n", e, 1.0 / e);
     fclose(f);
-    write_text(sn_test_path("kept.png"), "precious");
+    write_text(sn_test_path("kept.png"), PRECIOUS_PNG);
     int rc = sn_test_run("%s plot %s -o %s & p=$!; sleep 0.5; kill -TERM $p; "
                          "t=$(date +%%s); wait $p; st=$?; [ $(( $(date +%%s) - t )) -le 5 ] || "
                          "exit 99; exit $st", BIN, log, sn_test_path("kept.png"));
@@ -158,14 +161,14 @@ static void test_plot_stops_on_sigterm(void **state)
     assert_non_null(strstr(err, "interrupted by SIGTERM while"));
     free(err);
     char *kept = sn_test_slurp(sn_test_path("kept.png"));
-    assert_string_equal(kept, "precious");
+    assert_string_equal(kept, PRECIOUS_PNG);
     free(kept);
 }
 
 static void test_plot_bad_input_keeps_png(void **state)
 {
     (void)state;
-    write_text(sn_test_path("keep.png"), "precious");
+    write_text(sn_test_path("keep.png"), PRECIOUS_PNG);
     write_text(sn_test_path("bad.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
     int rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("bad.jsonl"), sn_test_path("keep.png"));
     assert_int_equal(rc, 2);
@@ -173,7 +176,7 @@ static void test_plot_bad_input_keeps_png(void **state)
     assert_non_null(strstr(err, "bad.jsonl:2: not JSON"));
     free(err);
     char *kept = sn_test_slurp(sn_test_path("keep.png"));
-    assert_string_equal(kept, "precious");
+    assert_string_equal(kept, PRECIOUS_PNG);
     free(kept);
 
     write_text(sn_test_path("empty.jsonl"), "\n");
@@ -200,7 +203,7 @@ static void test_plot_bad_input_keeps_png(void **state)
     assert_non_null(strstr(err, "gnuplot-nox"));
     free(err);
     kept = sn_test_slurp(sn_test_path("keep.png"));
-    assert_string_equal(kept, "precious");
+    assert_string_equal(kept, PRECIOUS_PNG);
     free(kept);
 }
 
