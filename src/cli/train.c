@@ -893,6 +893,10 @@ static int train_loop(const struct train_flags *f, struct run *r)
             if (!(rc = sn_trainer_end_epoch(r->t, &e)) && sn_dist_rank() == 0)
                 report_epoch(f, r, &e);
             settled = rc ? settled : e.m.train_loss;
+            if (!rc && e.stop) {   /* stopped while testing: the epoch's end is saved */
+                r->stopped = e.stop;
+                break;
+            }
         }
     }
     progress_break(&r->pg);

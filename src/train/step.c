@@ -320,12 +320,13 @@ int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
     return rc;
 }
 
-/* The test split, evaluated in micro-batch chunks with the step's buffers;
- * a stop request waits for the step's reduction, not for this. */
+/* The test split, evaluated in micro-batch chunks with the step's buffers:
+ * a stop request ends it (a large split took 20 s, then a step more was
+ * trained), agreed over the ranks batch by batch (sn_evaluate). */
 static int eval_alive(void *ctx)
 {
     sn_trainer_alive(ctx, -1);
-    return SN_OK;
+    return sn_interrupt_pending() ? SN_EINTR : SN_OK;
 }
 
 void sn_trainer_use_average(struct sn_trainer *t)
@@ -411,6 +412,12 @@ int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
     out->tested = t->test && ((t->step_epoch + 1) % t->o.eval_every == 0 || sn_trainer_done(t));
     if (!rc && out->tested)
         rc = evaluate_test(t, &out->m);
+    if (rc == SN_EINTR) {   /* stopped while testing: the epoch without test figures */
+        const int sig = sn_interrupt_pending();
+        out->stop = sig ? sig : -1;
+        out->tested = false;
+        rc = SN_OK;
+    }
     if (!rc)
         rc = loss_in_range(&out->m);
     if (rc)

@@ -145,6 +145,9 @@ struct sn_epoch_info {
     bool has_acc;               /* accuracies mean something (class labels) */
     double images_per_s;        /* this epoch's training throughput */
     double peak_rss_mb;         /* the largest rank's peak resident memory */
+    int stop;                   /* non-zero: a stop request ended the test split's
+                                 * evaluation (this rank's signal, or -1): the epoch's
+                                 * checkpoint is written, and the run should stop */
 };
 
 /* Collective.  A trainer for the model described by model_text (a model

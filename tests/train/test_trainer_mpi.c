@@ -11,6 +11,7 @@
  * rank 0 alone writes and reads checkpoints, in its own folder. */
 #include "testutil.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -754,6 +755,42 @@ static void test_trainer_stop_while_shuffling(void **state)
     }
 }
 
+/* A stop on one rank while the epoch's test split is evaluated ends the
+ * evaluation on every rank; the epoch ends without test figures, its
+ * checkpoint is written, and every rank is told to stop (a large split
+ * kept a stop waiting, then a step more was trained). */
+static void test_trainer_stop_while_testing(void **state)
+{
+    (void)state;
+    const int P = sn_dist_size();
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/test_stop", sn_test_tmpdir());
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = dir;
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info si;
+    struct sn_epoch_info e;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    do
+        assert_int_equal(sn_trainer_step(t, &si), SN_OK);
+    while (!si.epoch_done);
+    if (sn_dist_rank() == P - 1)
+        sn_interrupt_set(SIGTERM);
+    assert_int_equal(sn_trainer_end_epoch(t, &e), SN_OK);
+    assert_int_equal(e.stop, sn_dist_rank() == P - 1 ? SIGTERM : -1);
+    assert_false(e.tested);
+    assert_true(isnan(e.m.test_loss));
+    assert_int_equal(sn_trainer_finish(t), SN_OK);
+    if (sn_dist_rank() == 0)
+        assert_int_equal(access(sn_test_path("test_stop/ckpt-00000020.h5"), R_OK), 0);
+    sn_trainer_destroy(t);
+    sn_interrupt_clear();
+    sn_dataset_close(ds);
+}
+
 int main(int argc, char **argv)
 {
     if (sn_dist_init(&argc, &argv)) {
@@ -775,6 +812,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_resume_other_run),
         cmocka_unit_test(test_trainer_stop_during_setup),
         cmocka_unit_test(test_trainer_stop_while_shuffling),
+        cmocka_unit_test(test_trainer_stop_while_testing),
     };
     /* one rank's failure must fail the run: agree on the result */
     int failed = cmocka_run_group_tests(tests, setup, NULL);
