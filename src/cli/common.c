@@ -1338,15 +1338,5 @@ void cli_relay_stops(void)
 
 void cli_await_rank0(void)
 {
-    float token = 0.0f;
-    int rc = sn_dist_iallreduce_sum_f32(&token, 1, SN_DIST_WORLD);
-    for (bool done = false; !rc && !done && sn_dist_rank() != 0;) {
-        rc = sn_dist_test(0, &done);
-        if (!rc && !done && sn_interrupt_pending())   /* rank 0 stops, or has finished */
-            rc = sn_dist_stop_send(sn_interrupt_pending());
-        if (!rc && !done)
-            nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
-    }
-    sn_dist_finish_all();   /* a failure here shows in the agreement that follows */
-    sn_dist_stop_settle();
+    sn_dist_await_rank0();
 }

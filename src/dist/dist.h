@@ -202,6 +202,13 @@ int sn_dist_stop_received(void);
 int sn_dist_stop_relay(int mine);
 int sn_dist_stop_settle(void);
 
+/* Collective, where rank 0 works alone (a local command, a trainer's
+ * whitening or --init): every rank meets here, the others waiting for
+ * rank 0 without blocking in MPI, passing on a stop signal they receive
+ * (sn_dist_stop_send), so that rank 0 stops at its next look.  A failure
+ * of the wait shows in the agreement that follows. */
+void sn_dist_await_rank0(void);
+
 /* Collective: every rank's status rc into one, so that every rank takes
  * the same decision and the error is reported once.  Returns SN_OK when
  * every rank succeeded.  Otherwise every rank returns the status of the

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "core/checked.h"
+#include "core/interrupt.h"
 #include "core/number.h"
 #include "core/status.h"
 
@@ -1050,6 +1051,22 @@ int sn_dist_stop_relay(int mine)
         return sn_dist_stop_received();
     sn_dist_stop_send(mine);   /* a failure to tell leaves each rank its own look */
     return 0;
+}
+
+void sn_dist_await_rank0(void)
+{
+    float token = 0.0f;
+    const struct timespec pause = { 0, 20000000 };   /* a variable: SMPI makes nanosleep a macro */
+    int rc = sn_dist_iallreduce_sum_f32(&token, 1, SN_DIST_WORLD);
+    for (bool done = false; !rc && !done && world_rank != 0;) {
+        rc = sn_dist_test(0, &done);
+        if (!rc && !done && sn_interrupt_pending())   /* rank 0 stops, or has finished */
+            rc = sn_dist_stop_send(sn_interrupt_pending());
+        if (!rc && !done)
+            nanosleep(&pause, NULL);
+    }
+    sn_dist_finish_all();
+    sn_dist_stop_settle();
 }
 
 int sn_dist_stop_settle(void)

@@ -507,13 +507,19 @@ static int whiten_layer(struct sn_trainer *t, const struct sn_layer *l, struct s
     double *lambda = m + (size_t)n * n;
     size_t windows = 0;
     int rc = SN_OK;
+    /* a look at the stop every 2^28 multiply-adds or so (a second or two):
+     * a batch of large windows is minutes (n = 972: 1.1e11 a batch) */
+    const double per_image = (double)n * n / 2 * (H - K + 1) * (W - K + 1);
+    const size_t step = per_image >= (double)(1 << 28) ? 1
+                                                       : (size_t)((double)(1 << 28) / per_image);
     for (size_t first = 0; first < N && !rc; first += (size_t)t->b) {
         size_t k = N - first < (size_t)t->b ? N - first : (size_t)t->b;
         rc = sn_dataset_read_block(t->ds, t->train, first, k, t->x, NULL, NULL);
-        if (!rc)
-            windows += sn_whiten_moments(t->x, (int)k, C, H, W, K, m);
-        if (!rc)
+        for (size_t i = 0; i < k && !rc; i += step) {   /* images in order: the same sums */
+            const size_t part = k - i < step ? k - i : step;
+            windows += sn_whiten_moments(t->x + i * (size_t)C * H * W, (int)part, C, H, W, K, m);
             rc = sn_interrupt_check("whitening the first layer");
+        }
     }
     if (!rc)
         rc = sn_whiten_filters(m, windows, n, pr->whiten_eps, pr->shape.d[0], pr->w, lambda);
@@ -551,6 +557,15 @@ static int record_run(struct sn_trainer *t)
     return rc;   /* the message names the file and what is wrong in it */
 }
 
+/* After work rank 0 did alone (rc, SN_OK elsewhere): the others waited
+ * for it passing on a stop they received, not blocked in a collective
+ * (a stop to rank 1 waited 105 s for rank 0's whitening). */
+static int rank0_alone(int rc)
+{
+    sn_dist_await_rank0();
+    return sn_dist_agree(rc);
+}
+
 int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
 {
     t->st.world_size = t->P;
@@ -558,16 +573,16 @@ int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
     t->st.seed = (int64_t)t->net.seed;
     int rc = sn_dist_agree(sn_trajectory_check_keys(t->o.resume_override));
     if (!rc)
-        rc = sn_dist_agree(record_run(t));
+        rc = rank0_alone(record_run(t));
     if (rc)
         return rc;
     if (t->o.resume)
         rc = sn_trainer_opt_whole(t) ? resume(t, &t->opt, start) : resume_sharded(t, start);
     const bool fresh = !start->resumed_from[0];
     if (!rc && fresh)
-        rc = sn_dist_agree(whiten_all(t, start));
+        rc = rank0_alone(whiten_all(t, start));
     if (!rc && fresh && t->o.init)
-        rc = sn_dist_agree(t->rank == 0 ? load_init(t, start) : SN_OK);
+        rc = rank0_alone(t->rank == 0 ? load_init(t, start) : SN_OK);
     if (rc)
         return rc;
     if (fresh && !t->o.init)
