@@ -146,6 +146,9 @@ static void test_text_look_alike(void **state)
     }
     assert_int_equal(sn_text_refuse_look_alike(m, 64, SN_EINVAL, "m"), SN_OK);
     assert_int_equal(sn_text_refuse_look_alike(m, 65, SN_EINVAL, "m"), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "m: more than 64 class names look alike by Unicode's "
+                                        "confusables (among them '"));
+    assert_null(strstr(sn_errmsg(), "Cyrillic"));   /* plain ASCII: no script to blame */
 }
 
 /* Columns as a terminal shows them: a table of names stays straight. */
