@@ -63,6 +63,11 @@ endif
 
 CC      ?= cc
 BUILD   ?= $(MPI_BUILD)
+# a BUILD exported for one MPI's folder would put the other's build there
+ifeq ($(origin BUILD)$(MPI),environmentmpich)
+$(warning BUILD=$(BUILD) is set in the environment: the MPICH build goes there, not in \
+  build-mpich/ (unset BUILD, or give BUILD= on the command line))
+endif
 # -fno-trapping-math -fno-math-errno: nothing here reads FP exception flags
 # or errno after math calls; saying so lets gcc vectorise loops with
 # branches and calls (the gates' exp and tanh).  Results do not change (no
@@ -413,7 +418,7 @@ test-ranks: $(BIN) $(RANK_TESTS:%=$(BUILD)/%) $(CLUSTER_TOOLS)
 # bench-cluster: the table of docs/CLUSTER.md on the bed.
 CLUSTER_ENV = SN_BIN_OPENMPI=$(CURDIR)/build/scratchnet SN_BIN_MPICH=$(CURDIR)/build-mpich/scratchnet \
               SN_CLUSTER_WORK=$(CURDIR)/build/cluster-work
-.PHONY: test-cluster bench-cluster cluster-build
+.PHONY: test-cluster test-cluster-short bench-cluster cluster-build
 cluster-build:
 	@$(MAKE) --no-print-directory MPI=openmpi BUILD=build build build/tests/cluster/arena_probe \
 	    build/tests/cluster/params_close build/bench/allreduce
@@ -422,6 +427,9 @@ cluster-build:
 	@$(MAKE) --no-print-directory $(DATA)
 test-cluster: cluster-build
 	@$(CLUSTER_ENV) sh tests/run.sh tests/cluster/short.sh tests/cluster/suite.sh
+# test-cluster-short: the short multi-host test alone (what make test runs of the bed)
+test-cluster-short: cluster-build
+	@$(CLUSTER_ENV) sh tests/run.sh tests/cluster/short.sh
 bench-cluster: cluster-build
 	$(CLUSTER_ENV) bash tests/cluster/bench.sh
 
