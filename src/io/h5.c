@@ -377,6 +377,26 @@ static int seal(const char *path)
     return ok ? SN_OK : sn_fail(SN_EIO, "%s: cannot seal the file (disk full?)", path);
 }
 
+/* Files whose seal held, by identity and change time: a command checks
+ * one file in several places (eval: the model text, then the weights),
+ * and a 1 GB file's hash takes seconds.  Any write moves the change time,
+ * which no one can set; only a file changed more than a second before its
+ * check is kept (the kernel's clock for it ticks every few ms: a write
+ * just after could leave the same time). */
+static struct sealed_file {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec ctime;
+} sealed_seen[8];
+static int sealed_next;
+
+static bool same_sealed(const struct stat *st, const struct sealed_file *f)
+{
+    return f->ino && f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
+           f->ctime.tv_sec == st->st_ctim.tv_sec && f->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
 int sn_h5_check_seal(const char *path)
 {
     FILE *fp;
@@ -393,6 +413,11 @@ int sn_h5_check_seal(const char *path)
     memcpy(&want_h, block + 16, 8);
     struct stat st;   /* the length first: a sparse 8 GiB took 30 s to hash */
     int r = fstat(fileno(fp), &st) != 0 || (uint64_t)st.st_size != want_len ? -1 : 0;
+    for (int i = 0; !r && i < 8; i++)
+        if (same_sealed(&st, &sealed_seen[i])) {
+            fclose(fp);
+            return SN_OK;
+        }
     char doing[4200];
     snprintf(doing, sizeof doing, "checking %s", path);
     if (!r)
@@ -407,6 +432,10 @@ int sn_h5_check_seal(const char *path)
                        r != 0 || len != want_len ? "its length differs from the one sealed in it "
                                                    "(truncated?)"
                                                  : "its bytes do not match the seal (corrupted)");
+    struct timespec now;
+    if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st.st_ctim.tv_sec > 1)
+        sealed_seen[sealed_next++ % 8] = (struct sealed_file){ st.st_dev, st.st_ino,
+                                                               st.st_size, st.st_ctim };
     return SN_OK;
 }
 
