@@ -9,8 +9,10 @@
 #define SHUFFLE_STREAM 0x5348554646ULL
 
 /* Swaps between looks at the stop request: a shuffle of 200 million rows
- * takes 20 s (each swap a cache miss); 2^16 of them about a millisecond. */
-#define STOP_LOOK_EVERY 65536
+ * takes 20 s (each swap a cache miss); 4,096 of them well under a
+ * millisecond, and a look (an MPI_Iprobe for a stop another rank sent)
+ * about a microsecond. */
+#define STOP_LOOK_EVERY 4096
 
 int sn_shard_permutation(uint64_t seed, int64_t epoch, bool shuffle, int32_t *perm, size_t N)
 {

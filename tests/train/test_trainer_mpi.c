@@ -687,10 +687,10 @@ static void test_trainer_stop_during_setup(void **state)
     sn_dataset_close(ds);
 }
 
-/* 2^17 rows in 10 steps an epoch: the shuffle looks at the stop request on
- * the way (every 2^16 swaps). */
+/* 8,192 rows in 10 steps an epoch: the shuffle looks at the stop request
+ * on the way (every 4,096 swaps). */
 static const char big_cfg[] =
-    "[net]\ninput = 8\nbatch = 12288\nepochs = 2\noptimizer = adam\nlr = 0.01\nseed = 5\n"
+    "[net]\ninput = 8\nbatch = 768\nepochs = 2\noptimizer = adam\nlr = 0.01\nseed = 5\n"
     "[dense]\nunits = 16\nactivation = relu\n[batchnorm]\n[dense]\nunits = 3\n";
 
 /* The parameters and running statistics (malloc'd, one block, *n floats)
@@ -727,7 +727,7 @@ static void test_trainer_stop_while_shuffling(void **state)
     (void)state;
     char path[1100], dir[1100];
     snprintf(path, sizeof path, "%s", sn_test_path("big_blobs.h5"));
-    sn_test_write_blobs(path, (struct sn_test_blobs){ .train_rows = 1 << 17 });
+    sn_test_write_blobs(path, (struct sn_test_blobs){ .train_rows = 1 << 13 });
     const double cache[2] = { 4096, 0 };
     for (int k = 0; k < 2; k++) {
         struct sn_train_opts o = plain();
