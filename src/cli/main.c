@@ -154,8 +154,14 @@ static void catch_stop_signals(bool first)
     sa.sa_sigaction = on_signal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;   /* system calls in flight carry on */
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
+    sigset_t stops;   /* blocked by whoever started us (a mask outlives exec): never seen */
+    sigemptyset(&stops);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) {
         catch_one(stop_signals[i], first, true, &sa);
+        sigaddset(&stops, stop_signals[i]);
+    }
+    if (first)
+        sigprocmask(SIG_UNBLOCK, &stops, NULL);
     for (size_t i = 0; i < sizeof other_stop_signals / sizeof other_stop_signals[0]; i++)
         catch_one(other_stop_signals[i], first, false, &sa);
     for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)

@@ -101,7 +101,7 @@ static int write_csv(const char *path, const struct outputs *o)
  * was replaced); an empty file is taken (mktemp's). */
 static int csv_guard(const char *out)
 {
-    char target[4096], head[11] = "";
+    char target[4096], head[15] = "";
     struct stat st;
     if (sn_fs_output_target(out, target, sizeof target, &st) != SN_OK || !S_ISREG(st.st_mode) ||
         st.st_size == 0)
@@ -110,11 +110,11 @@ static int csv_guard(const char *out)
     const size_t n = fp ? fread(head, 1, sizeof head - 1, fp) : 0;
     if (fp)
         fclose(fp);
-    head[n] = '\0';
-    if (strcmp(head, "index,pred") == 0)
+    head[n] = '\0';   /* whole fields: index,predator_count... is another table */
+    if (strncmp(head, "index,pred,p0", 13) == 0 && (head[13] == ',' || head[13] == '\n'))
         return SN_OK;
     return sn_fail(SN_EUSAGE, "-o %s holds no predictions (predict's CSV starts with "
-                   "index,pred), which this output would replace (remove it first, or name "
+                   "index,pred,p0), which this output would replace (remove it first, or name "
                    "another file)", out);
 }
 

@@ -76,17 +76,23 @@ static void *watch(void *arg)
     (void)arg;
     struct pollfd woken = { .fd = wake[0], .events = POLLIN };
     double stopped_s = 0;   /* the last jump of this rank's clock, since its progress */
-    long long stopped_at = 0;
+    long long stopped_at = 0, paused_ns = 0, since = atomic_load(&last_ns);
     while (atomic_load(&running)) {
         const long long before = now_ns();
         if (poll(&woken, 1, 1000) > 0)
             break;
-        const double gap = (double)(now_ns() - before) * 1e-9 - 1.0;
-        if (gap > 2.0) {
-            stopped_s = gap;
-            stopped_at = now_ns();
+        const long long gap_ns = now_ns() - before - 1000000000LL;
+        if (since != atomic_load(&last_ns)) {   /* progress: its pauses are behind it */
+            since = atomic_load(&last_ns);
+            paused_ns = 0;
         }
-        double idle = (double)(now_ns() - atomic_load(&last_ns)) * 1e-9;
+        if (gap_ns > 2000000000LL) {   /* this rank was not running: not its idle time */
+            stopped_s = (double)gap_ns * 1e-9;
+            stopped_at = now_ns();
+            paused_ns += gap_ns;
+        }
+        /* a whole job suspended (scontrol suspend, Ctrl-Z) killed itself on resume */
+        double idle = (double)(now_ns() - since - paused_ns) * 1e-9;
         if (atomic_load(&running) && idle > limit_s) {
             char msg[640], at[256], who[128];
             where(at, sizeof at);

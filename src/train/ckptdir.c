@@ -159,18 +159,25 @@ int sn_ckptdir_set_aside(const char *path, char *aside, size_t len)
                    "(%s.damaged and up to .damaged-100 are taken)", path, path);
 }
 
-/* Whether the folder is locked with flock(2): SN_CKPT_LOCK=none leaves it
- * out, for a file system that has no flock (Lustre mounted without it:
- * ENOSYS); a run there must never share its folder.  SN_EUSAGE for another
- * value. */
+/* Whether the folder's flock(2) lock is required: SN_CKPT_LOCK=none makes
+ * it optional, for a file system that has no flock (Lustre mounted
+ * without it: ENOSYS), where a run must never share its folder; a lock
+ * another run holds is still seen where locks work.  SN_EUSAGE for
+ * another value. */
 static int lock_wanted(bool *wanted)
 {
     const char *v = getenv("SN_CKPT_LOCK");
     *wanted = !v || strcmp(v, "flock") == 0;
     if (v && !*wanted && strcmp(v, "none") != 0)
-        return sn_fail(SN_EUSAGE, "SN_CKPT_LOCK=%.40s: give flock (the default) or none (no "
-                       "lock on the checkpoint folder)", v);
+        return sn_fail(SN_EUSAGE, "SN_CKPT_LOCK=%.40s: give flock (the default) or none (the "
+                       "checkpoint folder's lock only where its file system has flock)", v);
     return SN_OK;
+}
+
+/* flock's errors for a file system that has no such locks. */
+static bool no_locks(int err)
+{
+    return err == ENOSYS || err == ENOLCK || err == EOPNOTSUPP || err == EINVAL;
 }
 
 /* flock on the lock file f failed with err: the run holding it, named
@@ -187,7 +194,7 @@ static int refuse_held(const char *dir, int f, int err)
     }
     holder[strcspn(holder, "\n")] = '\0';
     close(f);
-    if (err == ENOSYS || err == ENOLCK || err == EOPNOTSUPP || err == EINVAL)
+    if (no_locks(err))
         return sn_fail(SN_EIO, "%s: cannot lock the checkpoint folder: %s: its file system "
                        "has no flock(2) locks (Lustre mounts them with -o flock); give a folder "
                        "on one that has, or set SN_CKPT_LOCK=none and never start two runs in "
@@ -217,7 +224,7 @@ static int check_not_held(const char *dir)
     }
     bool wanted;
     int rc = lock_wanted(&wanted);
-    if (!rc && wanted && flock(f, LOCK_SH | LOCK_NB) != 0)
+    if (!rc && flock(f, LOCK_SH | LOCK_NB) != 0 && (wanted || !no_locks(errno)))
         return refuse_held(dir, f, errno);
     close(f);   /* gives the shared lock back */
     if (rc)
@@ -274,6 +281,10 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
     *replaced = false;
     if (snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) >= (int)sizeof path)
         return sn_fail(SN_EINVAL, "%s: the checkpoint folder's name is too long", dir);
+    bool wanted;   /* before anything is made: a refused run leaves no .lock */
+    int rc = lock_wanted(&wanted);
+    if (rc)
+        return rc;
     /* never through a link, never a FIFO or device: the lock file is
      * truncated and written, and whoever can write the folder could plant
      * a link to a file of ours under its name */
@@ -302,13 +313,7 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
                        "checkpoint folder's lock file is written, which would change that file "
                        "(remove %s)", path, (long)st.st_nlink, path);
     }
-    bool wanted;
-    int rc = lock_wanted(&wanted);
-    if (rc) {
-        close(f);
-        return rc;
-    }
-    if (wanted && flock(f, LOCK_EX | LOCK_NB) != 0) {
+    if (flock(f, LOCK_EX | LOCK_NB) != 0 && (wanted || !no_locks(errno))) {
         const int err = errno;
         if (err != EWOULDBLOCK && st.st_size == 0)   /* made just now: a refused run leaves none */
             unlink(path);

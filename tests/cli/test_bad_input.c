@@ -1647,7 +1647,7 @@ static void write_precious(void)
         else if (strcmp(outs[i], "out.png") == 0)
             write_text(outs[i], "\x89PNG\r\n\x1a\nprecious");
         else if (strcmp(outs[i], "out.csv") == 0)
-            write_text(outs[i], "index,pred\nprecious");
+            write_text(outs[i], "index,pred,p0,p1\nprecious");
         else
             write_text(outs[i], "precious");
 }
