@@ -866,8 +866,10 @@ static bool onnx_model(FILE *fp)
     rewind(fp);
     if (!read_varint(fp, &key) || key != 0x08 || !read_varint(fp, &v) || v < 3 || v > 15)
         return false;
-    bool graph = false;
-    for (int fields = 0; fields < 4096 && read_varint(fp, &key); fields++) {
+    bool graph = false;   /* each field a few bytes at least: bounded by the file's size */
+    for (long fields = 1; read_varint(fp, &key); fields++) {
+        if (fields % (1 << 20) == 0 && sn_interrupt_pending())
+            return false;   /* the command stops at its next look */
         const uint64_t field = key >> 3, wire = key & 7;
         const bool varint = field == 5, bytes = (field >= 2 && field <= 8 && field != 5) ||
                                                  field == 14 || field == 20 || field == 25;

@@ -942,11 +942,11 @@ static int report_stop(const struct train_flags *f, const struct run *r)
         parent_name(parent, sizeof parent);
         snprintf(by + strlen(by), sizeof by - strlen(by), " from %s", parent);
     }
+    const char *cont = sn_trainer_done(r->t) ? "" : " (continue with --resume auto)";
     if (f->ckdir && f->out)
-        snprintf(kept, sizeof kept, "checkpoint written (continue with --resume auto), weights "
-                 "in %s", f->out);
+        snprintf(kept, sizeof kept, "checkpoint written%s, weights in %s", cont, f->out);
     else if (f->ckdir)
-        snprintf(kept, sizeof kept, "checkpoint written (continue with --resume auto)");
+        snprintf(kept, sizeof kept, "checkpoint written%s", cont);
     else if (f->out)
         snprintf(kept, sizeof kept, "weights in %s (without --checkpoint-dir the run cannot be "
                  "continued)", f->out);
@@ -954,8 +954,14 @@ static int report_stop(const struct train_flags *f, const struct run *r)
         snprintf(kept, sizeof kept, "nothing saved (give --checkpoint-dir or --out to keep a "
                  "stopped run's work)");
     char line[4800];
-    snprintf(line, sizeof line, "scratchnet: stopped by %s after step %lld: %s\n", by,
-             (long long)sn_trainer_state(r->t)->global_step, kept);
+    if (sn_trainer_done(r->t))   /* a resume has nothing left to do: the figures are eval's */
+        snprintf(line, sizeof line, "scratchnet: stopped by %s during the run's final test, "
+                 "after its last step (%lld): training is complete, its test figures are not "
+                 "(scratchnet eval gives them); %s\n", by,
+                 (long long)sn_trainer_state(r->t)->global_step, kept);
+    else
+        snprintf(line, sizeof line, "scratchnet: stopped by %s after step %lld: %s\n", by,
+                 (long long)sn_trainer_state(r->t)->global_step, kept);
     sn_text_clean(line, true);      /* it quotes --out */
     cli_output_now(stderr, line);   /* best effort: mpirun may have stopped reading */
     return saved ? 0 : 1;
