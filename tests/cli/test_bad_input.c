@@ -2390,7 +2390,8 @@ static void test_read_only_output_kept(void **state)
     char dir[] = "/tmp/sn_ro_XXXXXX";
     assert_non_null(mkdtemp(dir));
     int rc = sn_test_run("chmod 777 %s && cp %s/w.h5 %s/blobs.h5 %s/ && cd %s && chmod 644 w.h5 "
-                         "blobs.h5 && echo precious > ro.csv && chmod 444 ro.csv && "
+                         "blobs.h5 && printf 'index,pred,p0\\nprecious\\n' > ro.csv && "
+                         "chmod 444 ro.csv && "
                          "%s[ ! -w ro.csv ]", dir, fx, fx, dir, dir, as);
     if (rc) {
         printf("no user without write access to a 444 file here: left out\n");
