@@ -64,8 +64,8 @@ void profile_print(const struct profile *p, const struct sn_model *m, int global
     for (int ph = 0; ph < SN_PHASE_N; ph++)
         total += p->sum[ph];
     if (n <= 0 || total <= 0) {
-        cli_printf("profile: fewer than %d steps after the warm-up, nothing to report\n",
-                   PROFILE_WARMUP + 1);
+        cli_printf("profile: every step was warm-up (the first %d are left out), nothing to "
+                   "report: run %d steps or more\n", PROFILE_WARMUP, PROFILE_WARMUP + 1);
         return;
     }
     cli_printf("profile: %lld step%s after %d warm-up, %d rank%s x %d thread%s: %.1f images/s, "
