@@ -913,7 +913,30 @@ static bool trace_like(const char *path)
     buf[n] = '\0';
     const char *p = buf + (n >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0);
     p += strspn(p, " \t\r\n");
-    return *p == '{' && strstr(p, "\"traceEvents\"");
+    if (*p != '{')
+        return false;
+    /* "traceEvents": [ as a key of the top-level object, not words inside
+     * it (a JSON Schema of the format names it in "required") */
+    int depth = 0;
+    for (const char *q = p; *q; q++) {
+        if (*q == '"') {
+            const char *end = q + 1;
+            while (*end && *end != '"')
+                end += *end == '\\' && end[1] ? 2 : 1;
+            const char *after = *end ? end + 1 + strspn(end + 1, " \t\r\n") : end;
+            if (depth == 1 && end - q == 12 && !strncmp(q, "\"traceEvents", 12) && *after == ':' &&
+                after[1 + strspn(after + 1, " \t\r\n")] == '[')
+                return true;
+            if (!*end)
+                return false;
+            q = end;
+        } else if (*q == '{' || *q == '[') {
+            depth++;
+        } else if (*q == '}' || *q == ']') {
+            depth--;
+        }
+    }
+    return false;
 }
 
 /* The first bytes of a file that is not HDF5, for an output of another

@@ -23,12 +23,18 @@ static size_t at_of(int i, int H, int W, int K)
 
 size_t sn_whiten_moments(const float *x, int B, int C, int H, int W, int K, double *m)
 {
+    return sn_whiten_moments_rows(x, B, C, H, W, K, 0, C * K * K, m);
+}
+
+size_t sn_whiten_moments_rows(const float *x, int B, int C, int H, int W, int K, int i0, int i1,
+                              double *m)
+{
     const int n = C * K * K, OH = H - K + 1, OW = W - K + 1;
     if (B <= 0 || OH <= 0 || OW <= 0)
         return 0;
     const size_t image = (size_t)C * H * W;
 #pragma omp parallel for schedule(dynamic)
-    for (int i = 0; i < n; i++) {   /* row i of m: one thread, images in order */
+    for (int i = i0; i < i1; i++) {   /* row i of m: one thread, images in order */
         const size_t ai = at_of(i, H, W, K);
         for (int b = 0; b < B; b++) {
             const float *img = x + (size_t)b * image;

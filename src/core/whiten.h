@@ -25,6 +25,12 @@
  * the windows added. */
 size_t sn_whiten_moments(const float *x, int B, int C, int H, int W, int K, double *m);
 
+/* The same for rows i0 <= i < i1 of m only (the same bits: each row is
+ * summed alone), so that a caller can look at a stop between blocks of
+ * rows of one large image.  Returns the windows of x. */
+size_t sn_whiten_moments_rows(const float *x, int B, int C, int H, int W, int K, int i0, int i1,
+                              double *m);
+
 /* The filters from m as sn_whiten_moments left it, summed over n_windows
  * windows: S = m / n_windows (made symmetric) is decomposed (core/eigh.h);
  * filter f of w (filters x n) is v_f / sqrt(max(l_f, 0) + eps) for the

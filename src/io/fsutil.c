@@ -740,7 +740,7 @@ bool sn_fs_hdf5_after_other_data(const char *path)
         const off_t data = lseek(fd, at, SEEK_DATA);   /* a hole reads as zeros */
         if (data > at)
             at = data & ~(off_t)511;
-        if (at >= USER_BLOCK_MAX) {
+        if (at > USER_BLOCK_MAX) {   /* a user block of 64 MiB itself is looked at */
             other = true;
             break;
         }

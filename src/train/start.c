@@ -508,17 +508,26 @@ static int whiten_layer(struct sn_trainer *t, const struct sn_layer *l, struct s
     size_t windows = 0;
     int rc = SN_OK;
     /* a look at the stop every 2^28 multiply-adds or so (a second or two):
-     * a batch of large windows is minutes (n = 972: 1.1e11 a batch) */
-    const double per_image = (double)n * n / 2 * (H - K + 1) * (W - K + 1);
+     * a batch of large windows is minutes (n = 972: 1.1e11 a batch), one
+     * image of 2048x2048 with n = 1024 four minutes */
+    const double per_row = (double)n / 2 * (H - K + 1) * (W - K + 1), per_image = per_row * n;
     const size_t step = per_image >= (double)(1 << 28) ? 1
                                                        : (size_t)((double)(1 << 28) / per_image);
+    const int rows = per_row >= (double)(1 << 28) ? 1
+                   : per_image <= (double)(1 << 28) ? n : (int)((double)(1 << 28) / per_row);
     for (size_t first = 0; first < N && !rc; first += (size_t)t->b) {
         size_t k = N - first < (size_t)t->b ? N - first : (size_t)t->b;
         rc = sn_dataset_read_block(t->ds, t->train, first, k, t->x, NULL, NULL);
         for (size_t i = 0; i < k && !rc; i += step) {   /* images in order: the same sums */
             const size_t part = k - i < step ? k - i : step;
-            windows += sn_whiten_moments(t->x + i * (size_t)C * H * W, (int)part, C, H, W, K, m);
-            rc = sn_interrupt_check("whitening the first layer");
+            const float *x = t->x + i * (size_t)C * H * W;
+            size_t added = 0;
+            for (int r = 0; r < n && !rc; r += rows) {
+                added = sn_whiten_moments_rows(x, (int)part, C, H, W, K, r,
+                                               n - r < rows ? n : r + rows, m);
+                rc = sn_interrupt_check("whitening the first layer");
+            }
+            windows += added;
         }
     }
     if (!rc)

@@ -72,6 +72,14 @@ static void test_whiten_moments_bits(void **state)
         sn_whiten_moments(c->x + b * image, 1, c->C, c->H, c->W, c->K, m3);
     assert_memory_equal(m1, m2, len * sizeof *m1);
     assert_memory_equal(m1, m3, len * sizeof *m1);
+    /* and in blocks of rows of m, each image alone (a stop looked at between) */
+    memset(m3, 0, len * sizeof *m3);
+    for (int b = 0; b < c->B; b++)
+        for (int r = 0; r < n; r += 3)
+            assert_int_equal(sn_whiten_moments_rows(c->x + b * image, 1, c->C, c->H, c->W, c->K,
+                                                    r, r + 3 < n ? r + 3 : n, m3),
+                             (size_t)(c->H - c->K + 1) * (c->W - c->K + 1));
+    assert_memory_equal(m1, m3, len * sizeof *m1);
     free(m1);
     free(m2);
     free(m3);
