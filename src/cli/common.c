@@ -983,6 +983,8 @@ static int kind_guard(const char *out, const char *flag)
                        flag, out);
     const enum sn_file_kind k = sn_file_kind(out);
     const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
+    if (k == SN_FILE_UNKNOWN && sn_interrupt_pending())   /* the check was stopped */
+        return sn_interrupt_check("checking the existing output");
     if (k == SN_FILE_UNKNOWN) {   /* it may be a checkpoint, a dataset, weights */
         /* on a file system without locks every HDF5 file fails alike: that
          * fix first, not the removal of a sound file */

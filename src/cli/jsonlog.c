@@ -545,7 +545,7 @@ static int check_whole_log(const char *path, int *records)
     bool at_limit;
     int rc = read_log(path, &rows, records, NULL, &at_limit);
     free(rows);
-    if (!rc || rc == SN_ENOMEM)
+    if (!rc || rc == SN_ENOMEM || rc == SN_EINTR)   /* a stop is no fault of the log's */
         return rc;
     char why[600];
     snprintf(why, sizeof why, "%s", sn_errmsg());
