@@ -278,15 +278,19 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
                                 "checkpoints away", t->o.ckpt_dir);
         if (rc != SN_EDAMAGED)
             break;
-        sn_trainer_warn(t, "%s; trying the one before", sn_errmsg());
+        if (tried < 10)   /* a folder of 20,000 placeholders gave 20,000 lines */
+            sn_trainer_warn(t, "%s; trying the one before", sn_errmsg());
+        else if (tried == 10)
+            sn_trainer_warn(t, "%s: more checkpoints that cannot be read are passed over "
+                            "without a word", t->o.ckpt_dir);
         path[0] = '\0';
         rc = SN_OK;
     }
     if (!rc && tried == n && n > 0)   /* every one damaged: a fresh start would write over them */
         rc = sn_fail(SN_EINVAL, "--resume auto: none of the %zu checkpoint%s in %s can be read "
-                     "(each is named above): a fresh run there would write over them; move them "
-                     "away (or remove them) to start afresh", n, n == 1 ? "" : "s",
-                     t->o.ckpt_dir);
+                     "(%s): a fresh run there would write over them; move them away (or remove "
+                     "them) to start afresh", n, n == 1 ? "" : "s", t->o.ckpt_dir,
+                     n <= 10 ? "each is named above" : "the newest 10 are named above");
     free(steps);
     if (rc)
         s->resumed_from[0] = '\0';
