@@ -253,6 +253,11 @@ static int skip_step(struct sn_trainer *t, const struct sn_reduced *red, int loc
     if (red->ctrl[CTRL_FAILED] > 0.0f)
         return verdict(t, red, local_rc);
     memcpy(t->m->buffers, t->buffers_before, t->m->n_buffers * sizeof *t->buffers_before);
+    /* the reducer's step ends as every step's does (hier: the leader's arena
+     * is free again once every rank copied; sharded: the unchanged blocks) */
+    int rc = sn_reducer_after_update(t->red, t->m->params);
+    if (rc)
+        return rc;
     info->epoch = t->st.epoch;
     info->step_in_epoch = t->st.step_in_epoch;
     info->global_step = t->st.global_step;
