@@ -8,8 +8,8 @@
 /* Stream id reserved for data shuffling. */
 #define SHUFFLE_STREAM 0x5348554646ULL
 
-/* Swaps between looks at the stop request: a shuffle of 200 million rows
- * takes 20 s (each swap a cache miss); 4,096 of them well under a
+/* Swaps between looks at the stop request: a shuffle of hundreds of
+ * millions of rows takes seconds (each swap a cache miss); 4,096 well under a
  * millisecond, and a look (an MPI_Iprobe for a stop another rank sent)
  * about a microsecond. */
 #define STOP_LOOK_EVERY 4096
