@@ -166,9 +166,12 @@ int cli_data_hint(int rc, const char *path);
  * output whose file is named like a checkpoint folder's member
  * (ckpt-<step>.h5, .lock: sn_ckptdir_is_name), in any folder, and so is an
  * output other than --log onto a scratchnet log (cli_log_guard), and one
- * onto a dataset, a model's weights, a model file or an ONNX model unless it
- * writes that kind (convert -o a dataset, train --out weights, export -o an
- * ONNX model: cli_outputs_write_datasets, cli_outputs_write_onnx).  SN_EUSAGE
+ * onto a dataset, a model's weights, predictions, a model file or an ONNX
+ * model unless it writes that kind (convert -o a dataset, train --out
+ * weights, predict -o predictions, export -o an ONNX model:
+ * cli_outputs_write_datasets, cli_outputs_write_predictions,
+ * cli_outputs_write_onnx); no output replaces a checkpoint or HDF5 of
+ * another program (a user's h5py data, a Keras model).  SN_EUSAGE
  * naming the flags, so `--out D.h5 --data D.h5` never replaces the dataset
  * and nothing is checked after hours of work. */
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
@@ -182,6 +185,10 @@ void cli_outputs_write_datasets(void);
  * one.  No output replaces a model file (.cfg) or, but export's, an ONNX
  * model. */
 void cli_outputs_write_onnx(void);
+
+/* predict: the output checked next writes predictions (/pred, /probs), so
+ * it may replace predict's earlier output. */
+void cli_outputs_write_predictions(void);
 
 /* sn_fs_commit's replace guard for the command (sn_fs_set_replace_guard):
  * an output checked by cli_check_outputs is renamed into place only if

@@ -840,6 +840,13 @@ void cli_outputs_write_onnx(void)
     writes_onnx = true;
 }
 
+static bool writes_predictions;
+
+void cli_outputs_write_predictions(void)
+{
+    writes_predictions = true;
+}
+
 /* A protobuf varint from fp (at most 10 bytes); false at its end. */
 static bool read_varint(FILE *fp, uint64_t *v)
 {
@@ -996,15 +1003,39 @@ static int kind_guard(const char *out, const char *flag)
                                       "HDF5_USE_FILE_LOCKING=FALSE and run again; if it is "
                                       "damaged, " : "");
     }
-    if (k == SN_FILE_CHECKPOINT)   /* no output is one: train --out writes weights alone */
-        return sn_fail(SN_EUSAGE, "%s %s holds a checkpoint (a run's weights with its optimizer "
-                       "state, to resume from), which this output would replace (remove it "
-                       "first, or name another file)", flag, out);
-    if ((k == SN_FILE_DATASET && !writes_datasets) || (k == SN_FILE_WEIGHTS && !weights_out))
+    /* each HDF5 output replaces its own kind alone; no output is a
+     * checkpoint (train --out writes weights alone) or another program's
+     * HDF5 (a user's h5py data, a Keras model) */
+    const bool own = (k == SN_FILE_DATASET && writes_datasets) ||
+                     (k == SN_FILE_WEIGHTS && weights_out) ||
+                     (k == SN_FILE_PREDICTIONS && writes_predictions);
+    const char *held_h5 = k == SN_FILE_CHECKPOINT ? "a checkpoint (a run's weights with its "
+                                                    "optimizer state, to resume from)"
+                        : k == SN_FILE_DATASET ? "a dataset"
+                        : k == SN_FILE_WEIGHTS ? "a model's weights"
+                        : k == SN_FILE_PREDICTIONS ? "predict's predictions (/pred, /probs)"
+                        : k == SN_FILE_HDF5 ? "HDF5 data of another program (no scratchnet "
+                                              "dataset, weights or predictions)"
+                                            : NULL;
+    if (held_h5 && !own)
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
-                       "first, or name another file)", flag, out,
-                       k == SN_FILE_DATASET ? "a dataset" : "a model's weights");
+                       "first, or name another file)", flag, out, held_h5);
     return other_guard(out, flag, onnx);
+}
+
+/* An HDF5 output under a name other readers take for ONNX, CSV or a
+ * picture (train --out model.onnx): written as asked, and said, as export
+ * says of ONNX under another name. */
+static void warn_hdf5_name(const char *out, const char *flag)
+{
+    const bool weights = !writes_datasets && strcmp(flag, "--out") == 0;
+    if (sn_dist_rank() != 0 || (!weights && !writes_datasets) ||
+        sn_text_ext_in(out, ".h5 .hdf5 .he5"))
+        return;
+    cli_eprintf("scratchnet: warning: %s %s: the file is HDF5 (%s), though its name does not "
+                "end in .h5%s\n", flag, cli_line(out), weights ? "a model's weights" : "a dataset",
+                weights && sn_text_ext_in(out, ".onnx") ? "; scratchnet export writes an ONNX "
+                                                          "model from it" : "");
 }
 
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
@@ -1034,6 +1065,9 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
         if ((rc = kind_guard(outputs[i], out_flags[i])))
             return rc;
     }
+    for (int i = 0; i < n_out; i++)
+        if (outputs[i])
+            warn_hdf5_name(outputs[i], out_flags[i]);
     return SN_OK;
 }
 

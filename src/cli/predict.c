@@ -485,6 +485,7 @@ static int check_files(const char *weights, const char *model, const char **imag
         ins[k + 2] = images[k];
         iflags[k + 2] = "--input";
     }
+    cli_outputs_write_predictions();
     int rc = cli_check_outputs(out, (const char *[]){ "-o" }, 1, ins, iflags, (int)n + 2);
     free(ins);
     free(iflags);

@@ -409,7 +409,9 @@ enum sn_file_kind sn_file_kind(const char *path)
                         : sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") ||
                                   sn_h5_exists(f, "/val/x")
                             ? SN_FILE_DATASET
-                            : SN_FILE_OTHER;
+                        : sn_h5_exists(f, "/pred") && sn_h5_exists(f, "/probs")
+                            ? SN_FILE_PREDICTIONS
+                            : SN_FILE_HDF5;
     sn_h5_close(f);
     return k;
 }

@@ -1616,40 +1616,101 @@ static void make_hostile_fixtures(void)
 
 static const char *outs[] = { "out.h5", "out.csv", "out.png", "out.jsonl", "out.onnx" };
 
-/* The outputs' precious contents, of the kind each output may replace: out.h5 an HDF5 file
- * holding /precious (made once: libhdf5 stamps times into a file it writes), out.onnx an
- * ONNX model (ir_version 7, producer "precious", an empty graph), out.png a PNG's signature
- * and the word, out.csv predict's header and the word, out.jsonl the word. */
-static void write_precious(void)
+/* A whole file's bytes (binary: HDF5 holds NULs), or NULL if unreadable. */
+static char *read_whole(const char *path, size_t *n)
 {
-    static char *h5;
-    static size_t h5_len;
-    if (!h5) {
+    FILE *fp = fopen(path, "rb");
+    char *b = NULL;
+    *n = 0;
+    if (fp && fseek(fp, 0, SEEK_END) == 0) {
+        const long size = ftell(fp);
+        rewind(fp);
+        b = size >= 0 ? malloc((size_t)size + 1) : NULL;
+        if (b && fread(b, 1, (size_t)size, fp) == (size_t)size)
+            *n = (size_t)size;
+        else if (b) {
+            free(b);
+            b = NULL;
+        }
+    }
+    if (fp)
+        fclose(fp);
+    return b;
+}
+
+/* What write_precious put in each out.* file for the row, to compare. */
+static char *precious[sizeof outs / sizeof outs[0]];
+static size_t precious_len[sizeof outs / sizeof outs[0]];
+
+/* The bytes of fixture name, read once (the fixtures never change). */
+static const char *fixture_bytes(const char *name, size_t *n)
+{
+    static struct { const char *name; char *b; size_t n; } cache[6];
+    size_t i = 0;
+    while (cache[i].name && strcmp(cache[i].name, name) != 0)
+        i++;
+    if (!cache[i].name) {
+        assert_true(i < sizeof cache / sizeof cache[0] - 1);
+        cache[i].b = read_whole(fx_path(name), &cache[i].n);
+        assert_non_null(cache[i].b);
+        cache[i].name = name;
+    }
+    *n = cache[i].n;
+    return cache[i].b;
+}
+
+/* out.h5 before a row: a file of the kind the row's command writes, which
+ * the output guard lets it replace (train --out weights, convert -o a
+ * dataset, predict -o predictions, export -o an ONNX model), so the row's
+ * own error is what stops it; for other commands, HDF5 of another program
+ * (/precious). */
+static const char *precious_h5(const char *cmd, size_t *n)
+{
+    cmd += strspn(cmd, " ");
+    while (strchr(cmd, '=') && strchr(cmd, '=') < strchr(cmd, ' '))   /* NAME=value words */
+        cmd = strchr(cmd, ' ') + 1;
+    const char *kind = !strncmp(cmd, "train ", 6) ? "w.h5" : !strncmp(cmd, "convert ", 8) ? "blobs.h5"
+                     : !strncmp(cmd, "predict ", 8) ? "preds.h5" : !strncmp(cmd, "export ", 7)
+                     ? "precious.onnx" : "precious.h5";
+    return fixture_bytes(kind, n);
+}
+
+/* The outputs' precious contents, of the kind each output may replace:
+ * out.h5 by the row's command (precious_h5), out.onnx an ONNX model
+ * (ir_version 7, producer "precious", an empty graph), out.png a PNG's
+ * signature and the word, out.csv predict's header and the word, out.jsonl
+ * the word. */
+static void write_precious(const char *cmd)
+{
+    static const char onnx[] = "\x08\x07\x12\x08precious\x3a\x00";
+    if (access(fx_path("precious.h5"), F_OK) != 0) {   /* made once: libhdf5 stamps times */
         struct sn_h5 *f;
         size_t n = 8;
-        assert_int_equal(sn_h5_create(fx_path("precious.tmp"), &f), SN_OK);
+        assert_int_equal(sn_h5_create(fx_path("precious.h5"), &f), SN_OK);
         assert_int_equal(sn_h5_write(f, "/precious", 1, &n, SN_H5_U8, "precious"), SN_OK);
         assert_int_equal(sn_h5_close(f), SN_OK);
-        FILE *fp = fopen(fx_path("precious.tmp"), "rb");
-        assert_non_null(fp);
-        h5 = malloc(1 << 16);
-        assert_non_null(h5);
-        h5_len = fread(h5, 1, 1 << 16, fp);
-        assert_true(h5_len > 0 && feof(fp));
-        fclose(fp);
-        remove(fx_path("precious.tmp"));
+        write_bytes("precious.onnx", onnx, sizeof onnx - 1);
     }
-    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        const char *b = "precious";
+        size_t n;
         if (strcmp(outs[i], "out.h5") == 0)
-            write_bytes(outs[i], h5, h5_len);
+            b = precious_h5(cmd, &n);
         else if (strcmp(outs[i], "out.onnx") == 0)
-            write_bytes(outs[i], "\x08\x07\x12\x08precious\x3a\x00", 14);
+            b = onnx, n = sizeof onnx - 1;
         else if (strcmp(outs[i], "out.png") == 0)
-            write_text(outs[i], "\x89PNG\r\n\x1a\nprecious");
+            b = "\x89PNG\r\n\x1a\nprecious", n = strlen(b);
         else if (strcmp(outs[i], "out.csv") == 0)
-            write_text(outs[i], "index,pred,p0,p1\nprecious");
+            b = "index,pred,p0,p1\nprecious", n = strlen(b);
         else
-            write_text(outs[i], "precious");
+            n = strlen(b);
+        write_bytes(outs[i], b, n);
+        free(precious[i]);
+        precious[i] = malloc(n + 1);
+        assert_non_null(precious[i]);
+        memcpy(precious[i], b, n);
+        precious_len[i] = n;
+    }
 }
 
 /* One line per entry under the fixture folder, in name order: its type,
@@ -1678,7 +1739,18 @@ static void snap_entry(FILE *to, const char *path, const char *rel, const struct
         link[n > 0 ? n : 0] = '\0';
     }
     fprintf(to, "%o %s -> %s", (unsigned)st->st_mode, rel, link);
-    if (S_ISREG(st->st_mode) && is_out(rel)) {
+    size_t out = 0;
+    while (out < sizeof outs / sizeof outs[0] && strcmp(rel, outs[out]) != 0)
+        out++;
+    if (S_ISREG(st->st_mode) && out < sizeof outs / sizeof outs[0]) {   /* every byte */
+        size_t n;
+        char *b = read_whole(path, &n);
+        if (b && n == precious_len[out] && !memcmp(b, precious[out], n))
+            fprintf(to, " [precious]");
+        else
+            fprintf(to, " [changed: %zu bytes]", n);
+        free(b);
+    } else if (S_ISREG(st->st_mode) && is_out(rel)) {   /* a .lock: its text */
         char *text = sn_test_slurp(path);
         fprintf(to, " [%s]", text);
         free(text);
@@ -1804,7 +1876,7 @@ static void first_change(const char *before, const char *after, char *line, size
 
 static int run_row(const struct row *r, int np, const char *before)
 {
-    write_precious();
+    write_precious(r->cmd);
     const char *limit = mem_limit();
     char env[256] = "";   /* a row may start with NAME=value words: the command's environment */
     const char *cmd = r->cmd, *eq, *sp;
@@ -1843,7 +1915,7 @@ static void test_every_bad_input(void **state)
     FILE *t = fopen(TABLE, "r");
     if (!t)
         fail_msg("%s: cannot open (run from the top of the source tree)", TABLE);
-    write_precious();
+    write_precious("");
     char *before = snapshot();
     char line[2048];
     int rows = 0, runs = 0, failed = 0, last = 0;
