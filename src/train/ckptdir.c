@@ -198,12 +198,42 @@ static int refuse_held(const char *dir, int f, int err)
         return sn_fail(SN_EIO, "%s: cannot lock the checkpoint folder: %s: its file system "
                        "has no flock(2) locks (Lustre mounts them with -o flock); give a folder "
                        "on one that has, or set SN_CKPT_LOCK=none and never start two runs in "
-                       "this folder", dir, strerror(err));
+                       "this folder from two hosts", dir, strerror(err));
     if (err != EWOULDBLOCK)
         return sn_fail(SN_EIO, "%s: cannot lock the checkpoint folder: %s", dir, strerror(err));
     return sn_fail(SN_EUSAGE, "%s is in use by another run (%s): two runs in one "
                    "checkpoint folder would overwrite each other's checkpoints; give this "
                    "run its own --checkpoint-dir", dir, holder[0] ? holder : "holder unknown");
+}
+
+/* Whether the lock file's line (host NAME, pid N) names a scratchnet
+ * process alive on this host other than this one: where the file system
+ * has no flock (SN_CKPT_LOCK=none), the line is all that tells a live run
+ * from a finished one (a reused pid of another program is no run). */
+static bool holder_alive(const char *line)
+{
+    char host[128], me[128] = "", comm[64] = "", path[64];
+    long pid;
+    if (sscanf(line, "host %127[^,], pid %ld", host, &pid) != 2 || pid <= 0 ||
+        pid == (long)getpid() || gethostname(me, sizeof me - 1) != 0 || strcmp(host, me) != 0)
+        return false;
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    FILE *fp = fopen(path, "r");
+    const bool read = fp && fgets(comm, sizeof comm, fp);
+    if (fp)
+        fclose(fp);
+    return read && strncmp(comm, "scratchnet", 10) == 0;
+}
+
+/* refuse_held's refusal of a folder whose lock file names a live run (its
+ * file system has no flock to say so). */
+static int refuse_named(const char *dir, int f, const char *line)
+{
+    close(f);
+    return sn_fail(SN_EUSAGE, "%s is in use by another run (%.*s, alive; its file system has no "
+                   "flock(2) locks, so the lock file's line tells): two runs in one checkpoint "
+                   "folder would overwrite each other's checkpoints; give this run its own "
+                   "--checkpoint-dir", dir, (int)strcspn(line, "\n"), line);
 }
 
 /* Whether another run holds dir's lock, asked without writing anything
@@ -224,8 +254,14 @@ static int check_not_held(const char *dir)
     }
     bool wanted;
     int rc = lock_wanted(&wanted);
-    if (!rc && flock(f, LOCK_SH | LOCK_NB) != 0 && (wanted || !no_locks(errno)))
+    const bool locked = !rc && flock(f, LOCK_SH | LOCK_NB) == 0;
+    if (!rc && !locked && (wanted || !no_locks(errno)))
         return refuse_held(dir, f, errno);
+    char line[256];
+    const ssize_t n = rc || locked ? 0 : pread(f, line, sizeof line - 1, 0);
+    line[n > 0 ? n : 0] = '\0';
+    if (holder_alive(line))
+        return refuse_named(dir, f, line);
     close(f);   /* gives the shared lock back */
     if (rc)
         return rc;
@@ -313,7 +349,8 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
                        "checkpoint folder's lock file is written, which would change that file "
                        "(remove %s)", path, (long)st.st_nlink, path);
     }
-    if (flock(f, LOCK_EX | LOCK_NB) != 0 && (wanted || !no_locks(errno))) {
+    const bool locked = flock(f, LOCK_EX | LOCK_NB) == 0;
+    if (!locked && (wanted || !no_locks(errno))) {
         const int err = errno;
         if (err != EWOULDBLOCK && st.st_size == 0)   /* made just now: a refused run leaves none */
             unlink(path);
@@ -337,6 +374,8 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
     }
     const ssize_t had = pread(f, was, was_len - 1, 0);   /* the last holder's, kept */
     was[had > 0 ? had : 0] = '\0';
+    if (!locked && holder_alive(was))
+        return refuse_named(dir, f, was);
     char host[128] = "";
     gethostname(host, sizeof host - 1);
     int len = snprintf(holder, sizeof holder, "host %s, pid %ld\n", host, (long)getpid());

@@ -2938,12 +2938,14 @@ static void test_train_nan_stops(void **state)
     free(out);
 }
 
-/* An HDF5 file of one dataset, /precious, holding that word. */
+/* Weights as another tool writes them (/params alone), which an --out may
+ * replace, with one more dataset, /precious, holding that word. */
 static void write_precious_h5(const char *path)
 {
     struct sn_h5 *f;
     size_t n = 8;
     assert_int_equal(sn_h5_create(path, &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params", 1, &n, SN_H5_U8, "weights!"), SN_OK);
     assert_int_equal(sn_h5_write(f, "/precious", 1, &n, SN_H5_U8, "precious"), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
@@ -3524,6 +3526,66 @@ static void test_train_profiler_signal_left_alone(void **state)
     free(err);
 }
 
+/* A checkpoint folder on a file system without flock (flock fails with
+ * ENOSYS, as on Lustre mounted noflock; a preloaded flock here): refused
+ * by default, nothing made; with SN_CKPT_LOCK=none a run goes on, and a
+ * second run in the folder on this host is refused while the first is
+ * alive (both trained, rc 0, and called each other's checkpoints
+ * damaged), then let in once it has ended. */
+static void test_train_lock_none_sees_a_live_run(void **state)
+{
+    (void)state;
+    if (getenv("SN_SANITIZE"))   /* ASan's runtime must come first: no LD_PRELOAD beside it */
+        skip();
+    char so[1100], dir[1024];
+    snprintf(so, sizeof so, "%s/noflock.so", sn_test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/noflock", sn_test_tmpdir());
+    write_text(sn_test_path("noflock.c"), "#include <errno.h>\n"
+               "int flock(int fd, int op) { (void)fd; (void)op; errno = ENOSYS; return -1; }\n");
+    assert_int_equal(sn_test_run("cc -shared -fPIC -o %s %s && rm -rf %s && mkdir -p %s", so,
+                                 sn_test_path("noflock.c"), dir, dir), 0);
+    int rc = sn_test_run("cd %s && LD_PRELOAD=%s " BIN " train --model %s --data %s --steps 2 "
+                         "--threads 1 --quiet --checkpoint-dir ck", dir, so, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"));
+    char *err = err_text();
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "has no flock(2) locks"));
+    free(err);
+    assert_int_equal(sn_test_run("test ! -e %s/ck", dir), 0);
+    /* the second run in its own time limit: it trained on (forever) before */
+    rc = sn_test_run("cd %s && export LD_PRELOAD=%s SN_CKPT_LOCK=none && { " BIN " train " LONG_RUN
+                     " --checkpoint-dir ck > a.txt 2>&1 & job=$!; "
+                     "for i in $(seq 1200); do grep -q 'img/s' a.txt && break; sleep 0.1; done; "
+                     "timeout 60 " BIN " train " LONG_RUN " --checkpoint-dir ck --resume auto "
+                     "> b.txt 2>&1; echo $? > b.rc; kill -TERM $job; wait $job; }", dir, so,
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/b.rc", dir);
+    char *brc = sn_test_slurp(path);
+    snprintf(path, sizeof path, "%s/b.txt", dir);
+    err = sn_test_slurp(path);
+    if (atoi(brc) != 2)
+        fprintf(stderr, "second run: exit %s%s\n", brc, err);
+    assert_int_equal(atoi(brc), 2);
+    assert_non_null(strstr(err, "ck is in use by another run (host "));
+    assert_non_null(strstr(err, ", alive; its file system has no flock(2) locks"));
+    free(err);
+    free(brc);
+    /* the first run has ended: its line names a pid no longer alive, and
+     * the next run resumes it (stopped by timeout's SIGTERM once it trains) */
+    rc = sn_test_run("cd %s && LD_PRELOAD=%s SN_CKPT_LOCK=none timeout 10 " BIN " train " LONG_RUN
+                     " --checkpoint-dir ck --resume auto", dir, so, sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"));
+    err = err_text();
+    if (rc != 0 && rc != 124)
+        fprintf(stderr, "third run: exit %d\n%s\n", rc, err);
+    assert_true(rc == 0 || rc == 124);
+    assert_null(strstr(err, "in use by another run"));
+    free(err);
+}
+
 /* Another run writes --out and --trace while this one trains: neither is
  * replaced, and the one error line names both kept files (the trace's
  * failure alone was said, and the weights looked lost). */
@@ -4087,6 +4149,7 @@ int main(void)
         cmocka_unit_test(test_train_raced_outputs_both_named),
         cmocka_unit_test(test_train_stop_sighup),
         cmocka_unit_test(test_train_profiler_signal_left_alone),
+        cmocka_unit_test(test_train_lock_none_sees_a_live_run),
         cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
