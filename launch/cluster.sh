@@ -190,6 +190,17 @@ mkfifo "$tmp/err"
     done
 } < "$tmp/err" &
 watcher=$!
+# Its stdout through a copier that outlives a terminal that hangs up: it
+# drops what it cannot write, where MPICH's mpiexec, writing to the gone
+# terminal itself, ended with status 255 after the ranks had saved.
+mkfifo "$tmp/out"
+{
+    trap '' TERM INT USR1 HUP
+    while IFS= read -r line || [ -n "$line" ]; do
+        printf '%s\n' "$line" 2>/dev/null
+    done
+} < "$tmp/out" &
+copier=$!
 # In a session of its own, as in launch/local.sh: a Ctrl-C at the terminal
 # or a signal to this script's process group reaches this script only
 # (mpirun answers SIGTERM and SIGINT by ending the job itself, exit 1).
@@ -206,10 +217,10 @@ setpriv --pdeathsig $deathsig true 2>/dev/null && orphan=(setpriv --pdeathsig $d
 if [ -n "$early" ]; then
     echo "launch/cluster.sh: SIG$early before the job started: nothing started, nothing saved" >&2
     exec 2>/dev/null   # not the watcher's end
-    kill -KILL "$watcher" 2>/dev/null
+    kill -KILL "$watcher" "$copier" 2>/dev/null
     exit 1
 fi
-setsid "${orphan[@]}" "${cmd[@]}" "$bin" "$@" 2> "$tmp/err" &
+setsid "${orphan[@]}" "${cmd[@]}" "$bin" "$@" > "$tmp/out" 2> "$tmp/err" &
 job=$!
 
 # A stop signal: passed on once (see the top); mpirun passes SIGUSR1 only
@@ -269,10 +280,11 @@ while :; do
 done
 if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop reading
     sleep 1
-    kill -KILL "$watcher" 2>/dev/null   # it ignores SIGTERM
+    kill -KILL "$watcher" "$copier" 2>/dev/null   # they ignore SIGTERM
     exit 1
 fi
 while kill -0 "$watcher" 2>/dev/null; do wait "$watcher"; done   # to the job's last line
+while kill -0 "$copier" 2>/dev/null; do wait "$copier"; done
 if [ "$status" != 0 ] && [ -f "$tmp/overbound" ]; then
     echo "launch/cluster.sh: $per rank(s) x $THREADS thread(s) do not fit a node's cores" \
          "(Open MPI could not bind them): lower THREADS or the slots, or BIND=none" >&2

@@ -104,5 +104,38 @@ for sh in sh bash; do
     stops $sh "$t/bin/scratchnet" HUP
 done
 
+# A terminal that really hangs up (an ssh session dropped) under MPICH:
+# cluster.sh passes the stop on and the ranks save, but mpiexec, writing
+# their last lines to the gone terminal, ended with status 255, which
+# cluster.sh returned.  A pty is closed under it (python's pty module); the
+# stand-in rank prints its lines after the stop and ends with 0.
+cat > "$t/bin/talker" <<'FAKE'
+#!/bin/sh
+trap 'echo "scratchnet: stopped by SIGTERM" >&2; for i in 1 2 3 4 5 6 7 8; do echo "line $i"; done; exit 0' TERM
+touch "$T/started"
+while :; do echo tick; sleep 0.05; done
+FAKE
+chmod +x "$t/bin/talker"
+if command -v mpiexec.mpich > /dev/null && [ -x /usr/bin/python3 ]; then
+    rm -f "$t/started"
+    printf 'localhost slots=1\n' > "$t/one"
+    got=$(T=$t MPI=mpich THREADS=1 BIND=none SCRATCHNET=$t/bin/talker /usr/bin/python3 -c '
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv("/bin/bash", ["bash", sys.argv[1], sys.argv[2], "info"])
+t0 = time.time()
+while not os.path.exists(sys.argv[3]) and time.time() - t0 < 30:
+    try:
+        os.read(fd, 65536)
+    except OSError:
+        break
+time.sleep(0.3)
+os.close(fd)   # the terminal hangs up
+_, st = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(st))' "$top/launch/cluster.sh" "$t/one" "$t/started" 2>&1)
+    [ "$got" = 0 ] || bad "MPI=mpich cluster.sh on a terminal that hangs up: exit $got (want 0)"
+fi
+
 [ $fails = 0 ] && echo "launch signals: all passed"
 [ $fails = 0 ]
