@@ -380,7 +380,7 @@ test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN) $(SIM_TEST_BUILD)
 # test: the whole suite with $(MPI).  With Open MPI (the default) also the
 # MPI layer's, the reducers' and the trainer's ranks tests with MPICH (built in
 # $(BUILD)-mpich, at 2 ranks; make test MPI=mpich runs the whole suite with
-# MPICH, 15+ minutes more, which keeps make test under 10 minutes), and
+# MPICH, which would double make test's time, about 12 minutes here), and
 # then the short multi-host test with both families (tests/cluster/short.sh:
 # 2 namespace hosts x 1 rank; skipped with a message where namespaces cannot
 # be made).

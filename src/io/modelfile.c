@@ -916,6 +916,17 @@ static const struct {
     { "add", build_merge, true },
 };
 
+/* A `from` name no earlier layer has: the nearest earlier one a typo away
+ * ("concat5" for concat4: the default names count every layer from 0, a
+ * named one too), or NULL.  Looked for only on this error. */
+static const char *nearest_layer(const struct sn_model *m, const char *name)
+{
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        if (sn_text_near(name, m->layers[i]->name))
+            return m->layers[i]->name;
+    return NULL;
+}
+
 /* Resolve `from` (names of earlier layers, or "input") into b->in[];
  * without it a layer reads the previous one. */
 static int resolve_inputs(struct build *b, struct section *s, bool many)
@@ -941,9 +952,11 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
         tok = trim(tok);
         bool is_input = strcmp(tok, "input") == 0;
         int idx = is_input ? -1 : sn_model_find(b->m, tok);
+        const char *like = idx == -1 && !is_input ? nearest_layer(b->m, tok) : NULL;
         if (idx == -1 && !is_input)
             return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: no earlier layer is named '%s' "
-                        "(a layer may only read layers above it)", s->word, tok);
+                        "(%s%s%sa layer may only read layers above it)", s->word, tok, like ? "did you mean '" : "",
+                        like ? like : "", like ? "'? " : "");
         if (b->n_in == SN_MAX_INPUTS)
             return perr(b->p, kv->line, SN_EINVAL, "[%s] from: at most %d inputs", s->word,
                         SN_MAX_INPUTS);

@@ -162,6 +162,13 @@ static void test_modelfile_graph_errors(void **state)
                  SN_ESHAPE, "bad.cfg:5:", "no earlier layer is named 'later'");
     expect_error(IMG "[dense]\nname = self\nunits = 4\nfrom = self\n", SN_ESHAPE, "bad.cfg:6:",
                  "no earlier layer is named 'self'");
+    /* a default name miscounted (a named layer takes its position too):
+     * the nearest earlier name a typo away is offered */
+    expect_error(IMG "[conv]\nfilters = 2\nsize = 3\npad = 1\n[conv]\nname = b\nfilters = 2\n"
+                 "size = 3\npad = 1\nfrom = input\n[concat]\nfrom = conv0, b\n[add]\n"
+                 "from = concat3, concat2\n", SN_ESHAPE, "bad.cfg:16:",
+                 "no earlier layer is named 'concat3' (did you mean 'concat2'? a layer may only "
+                 "read layers above it)");
     /* a path left out of the concat that should join it: refused at its
      * section (it ran every step, learnt nothing, and was exported) */
     expect_error(IMG "[conv]\nname = a\nfilters = 2\nsize = 3\npad = 1\n[conv]\nname = b\n"
