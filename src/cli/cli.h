@@ -72,6 +72,11 @@ bool cli_launched(void);
  * a failure every process meets alike before the ranks can agree. */
 bool cli_launcher_rank0(void);
 
+/* Whether the launcher says every rank of the job runs on this host (Open
+ * MPI's and hydra's local and world sizes agree): then the launcher's rank
+ * 0 has the limits this process inherited. */
+bool cli_launched_all_here(void);
+
 /* ---- command-line options ---- */
 enum cli_opt_type { OPT_FLAG, OPT_STR, OPT_INT, OPT_FLOAT };
 

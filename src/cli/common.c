@@ -323,6 +323,16 @@ bool cli_launcher_rank0(void)
     return true;
 }
 
+bool cli_launched_all_here(void)
+{
+    static const char *const pairs[][2] = { { "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_SIZE" },
+                                            { "MPI_LOCALNRANKS", "PMI_SIZE" } };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        if (getenv(pairs[i][0]) && getenv(pairs[i][1]))
+            return strcmp(getenv(pairs[i][0]), getenv(pairs[i][1])) == 0;
+    return false;
+}
+
 /* The option named by argument a ("--out", "--out=x", "-o"), or NULL;
  * *eq is the '=' of "--out=x", if any. */
 static struct cli_opt *find_opt(const char *a, struct cli_opt *opts, int n_opts, const char **eq)

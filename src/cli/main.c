@@ -315,9 +315,14 @@ int main(int argc, char **argv)
         /* a usage error is agreed over the ranks (sn_dist_init) and said
          * once, by rank 0 (before MPI runs, every process is rank 0); a
          * runtime failure may be one rank's own */
-        if (limit_refused && !cli_launcher_rank0())
-            sleep(2);   /* rank 0 refused it too, most often: the launcher ends us first */
-        const bool ended = limit_refused && !cli_launcher_rank0() && sn_interrupt_recorded();
+        /* rank 0 refused it too, most often: the launcher ends us first
+         * (hydra does not: it waits for every rank), and when every rank
+         * runs here rank 0 has our limits and has said it */
+        const bool said = limit_refused && !cli_launcher_rank0() && cli_launched_all_here();
+        if (limit_refused && !cli_launcher_rank0() && !said)
+            sleep(2);
+        const bool ended = said || (limit_refused && !cli_launcher_rank0() &&
+                                    sn_interrupt_recorded());
         if ((rc != SN_EUSAGE || sn_dist_rank() == 0) && !ended)
             cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         return rc == SN_EUSAGE ? 2 : 1;
