@@ -37,7 +37,7 @@ void profile_on_phase(void *ctx, int64_t global_step, enum sn_phase ph, double t
     if (p->cur >= PROFILE_WARMUP)
         p->sum[ph] += t1 - t0;
     if (traced(p))
-        trace_add(&p->tr, TR_PHASE, (int)ph, t0, t1);
+        trace_add(&p->tr, TR_PHASE, (int)ph, global_step, t0, t1);
 }
 
 void profile_on_layer(void *ctx, int layer, bool backward, double t0, double t1)
@@ -46,14 +46,15 @@ void profile_on_layer(void *ctx, int layer, bool backward, double t0, double t1)
     if (p->cur >= PROFILE_WARMUP)
         p->layer_s[2 * layer + backward] += t1 - t0;
     if (traced(p))
-        trace_add(&p->tr, backward ? TR_BACKWARD : TR_FORWARD, layer, t0, t1);
+        trace_add(&p->tr, backward ? TR_BACKWARD : TR_FORWARD, layer, p->first_step + p->cur, t0,
+                  t1);
 }
 
 void profile_on_bucket(void *ctx, int bucket, double t)
 {
     struct profile *p = ctx;
     if (traced(p))
-        trace_add(&p->tr, TR_BUCKET, bucket, t, t);
+        trace_add(&p->tr, TR_BUCKET, bucket, p->first_step + p->cur, t, t);
 }
 
 void profile_print(const struct profile *p, const struct sn_model *m, int global_batch,

@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "io/fsutil.h"
+#include "train/trainer.h"
 
 int trace_init(struct trace *t, bool on)
 {
@@ -26,11 +27,43 @@ void trace_free(struct trace *t)
     t->ev = NULL;
 }
 
-void trace_add(struct trace *t, int kind, int id, double t0, double t1)
+void trace_add(struct trace *t, int kind, int id, int64_t step, double t0, double t1)
 {
     if (!t->on || t->n == TRACE_MAX_EVENTS)
         return;
-    t->ev[t->n++] = (struct trace_event){ kind, id, t0, t1 };
+    t->ev[t->n++] = (struct trace_event){ kind, id, step, t0, t1 };
+}
+
+/* Rank r's events (e[0].id of them after e[0]), times from origin. */
+static void write_rank(FILE *f, int r, const struct trace_event *e, double origin,
+                       const struct sn_model *m, const char *const *phase_names, int n_phases)
+{
+    static const char *const tracks[] = { "phases", "layers", "allreduce starts" };
+    fprintf(f, "%s{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": %d, "
+            "\"args\": {\"name\": \"rank %d\"}}", r ? ",\n" : "", r, r);
+    for (int tid = 0; tid < 3; tid++)
+        fprintf(f, ",\n{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": %d, \"tid\": %d, "
+                "\"args\": {\"name\": \"%s\"}}", r, tid, tracks[tid]);
+    bool after_update = false;   /* the reduce phase after the optimizer's: another name */
+    for (int i = 1; i <= e[0].id; i++) {
+        const struct trace_event *v = e + i;
+        const bool reduce = v->kind == TR_PHASE && v->id == SN_PHASE_REDUCE;
+        const char *name = reduce && after_update ? "allreduce (after the update)"
+                         : v->kind == TR_PHASE && v->id < n_phases ? phase_names[v->id]
+                         : v->kind == TR_BUCKET ? "allreduce start" : m->layers[v->id]->name;
+        if (v->kind == TR_PHASE)
+            after_update = v->id == SN_PHASE_OPTIMIZER;
+        const int tid = v->kind == TR_PHASE ? 0 : v->kind == TR_BUCKET ? 2 : 1;
+        if (v->kind == TR_BUCKET)
+            fprintf(f, ",\n{\"name\": \"%s\", \"ph\": \"i\", \"s\": \"t\", \"pid\": %d, "
+                    "\"tid\": %d, \"ts\": %.1f, \"args\": {\"step\": %lld, \"bucket\": %d}}",
+                    name, r, tid, 1e6 * (v->t0 - origin), (long long)v->step + 1, v->id);
+        else
+            fprintf(f, ",\n{\"name\": \"%s%s\", \"ph\": \"X\", \"pid\": %d, \"tid\": %d, "
+                    "\"ts\": %.1f, \"dur\": %.1f, \"args\": {\"step\": %lld}}", name,
+                    v->kind == TR_BACKWARD ? " (backward)" : "", r, tid, 1e6 * (v->t0 - origin),
+                    1e6 * (v->t1 - v->t0), (long long)v->step + 1);
+    }
 }
 
 int trace_write(const struct trace *t, const char *path, const struct sn_model *m,
@@ -62,29 +95,9 @@ int trace_write(const struct trace *t, const char *path, const struct sn_model *
         }
         if (f)
             fprintf(f, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n");
-        bool first = true;
-        for (int r = 0; f && r < P; r++) {
-            const struct trace_event *e = all + (size_t)r * (TRACE_MAX_EVENTS + 1);
-            fprintf(f, "%s{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": %d, "
-                    "\"args\": {\"name\": \"rank %d\"}}", first ? "" : ",\n", r, r);
-            first = false;
-            for (int i = 1; i <= e[0].id; i++) {
-                const struct trace_event *v = e + i;
-                const char *name = v->kind == TR_PHASE && v->id < n_phases ? phase_names[v->id]
-                                 : v->kind == TR_BUCKET ? "allreduce start"
-                                 : m->layers[v->id]->name;
-                int tid = v->kind == TR_PHASE ? 0 : v->kind == TR_BUCKET ? 2 : 1;
-                if (v->kind == TR_BUCKET)
-                    fprintf(f, ",\n{\"name\": \"%s\", \"ph\": \"i\", \"s\": \"t\", \"pid\": %d, "
-                            "\"tid\": %d, \"ts\": %.1f, \"args\": {\"bucket\": %d}}", name, r,
-                            tid, 1e6 * (v->t0 - origin), v->id);
-                else
-                    fprintf(f, ",\n{\"name\": \"%s%s\", \"ph\": \"X\", \"pid\": %d, \"tid\": %d, "
-                            "\"ts\": %.1f, \"dur\": %.1f}", name,
-                            v->kind == TR_BACKWARD ? " (backward)" : "", r, tid,
-                            1e6 * (v->t0 - origin), 1e6 * (v->t1 - v->t0));
-            }
-        }
+        for (int r = 0; f && r < P; r++)
+            write_rank(f, r, all + (size_t)r * (TRACE_MAX_EVENTS + 1), origin, m, phase_names,
+                       n_phases);
         if (f) {
             fprintf(f, "\n]}\n");
             if (fclose(f) != 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <jansson.h>
 #include <zlib.h>
 
 #include "core/status.h"
@@ -3526,6 +3527,51 @@ static void test_train_profiler_signal_left_alone(void **state)
     free(err);
 }
 
+/* --trace of 2 ranks with a sharded optimizer: each rank's three tracks
+ * named (they were bare "Thread 0/1/2"), each traced step (6 to 15, after
+ * the 5 of warm-up, numbered as the log counts) with one allreduce and one
+ * "allreduce (after the update)", the gather of the updated blocks (two
+ * events of one name, one of them a gather), and every event its step. */
+static void test_train_trace_events(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("tr.json");
+    assert_int_equal(sn_test_run("%s -np 2 " BIN " train --model %s --data %s --steps 16 "
+                                 "--threads 1 --shard-optimizer --quiet --trace %s", mpirun(),
+                                 sn_test_path("m.cfg"), sn_test_path("blobs.h5"), path), 0);
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    assert_non_null(root);
+    json_t *events = json_object_get(root, "traceEvents"), *e;
+    assert_true(json_is_array(events));
+    int named[2][3] = { { 0 } }, reduce[2][17] = { { 0 } }, after[2][17] = { { 0 } };
+    size_t i;
+    json_array_foreach(events, i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const int pid = (int)json_integer_value(json_object_get(e, "pid"));
+        const int tid = (int)json_integer_value(json_object_get(e, "tid"));
+        assert_true(name && pid >= 0 && pid < 2);
+        if (strcmp(name, "thread_name") == 0 && tid >= 0 && tid < 3)
+            named[pid][tid]++;
+        if (strcmp(json_string_value(json_object_get(e, "ph")), "M") == 0)
+            continue;
+        const json_int_t step = json_integer_value(json_object_get(json_object_get(e, "args"),
+                                                                   "step"));
+        assert_true(step >= 6 && step <= 15);
+        reduce[pid][step] += strcmp(name, "allreduce") == 0;
+        after[pid][step] += strcmp(name, "allreduce (after the update)") == 0;
+    }
+    json_decref(root);
+    for (int r = 0; r < 2; r++) {
+        for (int tid = 0; tid < 3; tid++)
+            assert_int_equal(named[r][tid], 1);
+        for (int step = 6; step <= 15; step++) {
+            assert_int_equal(reduce[r][step], 1);
+            assert_int_equal(after[r][step], 1);
+        }
+    }
+}
+
 /* A checkpoint folder on a file system without flock (flock fails with
  * ENOSYS, as on Lustre mounted noflock; a preloaded flock here): refused
  * by default, nothing made; with SN_CKPT_LOCK=none a run goes on, and a
@@ -4150,6 +4196,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_sighup),
         cmocka_unit_test(test_train_profiler_signal_left_alone),
         cmocka_unit_test(test_train_lock_none_sees_a_live_run),
+        cmocka_unit_test(test_train_trace_events),
         cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
