@@ -201,7 +201,10 @@ FMNIST := /usr/share/datasets/fashion-mnist
 
 .PHONY: all build deps data run test test-build clean
 .SECONDARY: $(TEST_COMMON)
-all build: $(BIN) $(LIB) $(SO)
+# the bench programs a make bench or make scaling built are rebuilt too: a
+# stale one ran the old library's kernels without a word
+BENCH_BUILT := $(wildcard $(addprefix $(BUILD)/bench/,gemm_peak conv_algos allreduce allreduce_shm))
+all build: $(BIN) $(LIB) $(SO) $(BENCH_BUILT)
 
 # Objects depend on the flags they were compiled with: changing a knob
 # (PORTABLE, SAN, DEBUG ...) rebuilds what it affects.
