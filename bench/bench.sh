@@ -3,7 +3,8 @@
 # (make bench).  Not part of make test.
 #
 #   bench/bench.sh [MODELS...]          default: mlp lenet5 lstm cnn
-#   env: DATA (default data/fashion-mnist.h5), REPEATS (default 5)
+#   env: DATA (default data/fashion-mnist.h5), REPEATS (default 5),
+#        NO_TORCH=1 (scratchnet's half alone: PyTorch's columns say -)
 #
 # 1. OpenBLAS sgemm peak at 1 and 2 threads (build/bench/gemm_peak), and
 #    one conv layer's time with each conv algorithm on the zoo's shapes
@@ -34,10 +35,13 @@ trap 'rm -rf "$tmp"' EXIT
 
 [ -f "$DATA" ] || { echo "bench: $DATA is missing; run make data" >&2; exit 2; }
 # the PyTorch side, asked before minutes of other runs (make bench installs it)
-$PY -c 'import torch, h5py' 2> /dev/null || {
+NO_TORCH=${NO_TORCH:-0}
+[ "$NO_TORCH" = 1 ] || $PY -c 'import torch, h5py' 2> /dev/null || {
     echo "bench: $PY cannot import torch and h5py, which the PyTorch runs need: apt-get install" \
-         "python3-torch python3-h5py (make bench does), or run make bench" >&2
+         "python3-torch python3-h5py (make bench does), or run make bench; NO_TORCH=1" \
+         "measures scratchnet alone" >&2
     exit 2; }
+torch_version() { [ "$NO_TORCH" = 1 ] && echo "not run" || $PY -c 'import torch; print(torch.__version__)'; }
 # the train split only: the runs stop at --steps, no test evaluation to wait for
 h5copy -i "$DATA" -o "$tmp/train.h5" -s /train -d /train
 
@@ -53,7 +57,7 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), 
      "SIMD: $(grep -m1 '^flags' /proc/cpuinfo | grep -o 'avx512f\|avx2\|fma\|sse4_2' | sort -u | tr '\n' ' ')"
 echo "openblas $(dpkg-query -W -f '${Version}' libopenblas0-openmp 2>/dev/null || echo '?')," \
      "open mpi $(dpkg-query -W -f '${Version}' openmpi-bin 2>/dev/null || echo '?')," \
-     "torch $($PY -c 'import torch; print(torch.__version__)')," \
+     "torch $(torch_version)," \
      "gcc $(gcc -dumpfullversion)"
 echo
 echo "## sgemm peak (square n = 256 ... 2048, median of 5)"
@@ -91,13 +95,17 @@ for m in $MODELS; do
             OMP_NUM_THREADS=1 $MPIRUN -np 2 $BIN train --model "$cfg" --data "$tmp/train.h5" \
                 --batch "$B" --steps "$N" --threads 1 --quiet --profile > "$tmp/out"
             sed -n 's/.*: \([0-9.]*\) images\/s.*/\1/p' "$tmp/out" >> "$tmp/s21"
-            $PY bench/torch_bench.py --model "$m" --data "$tmp/train.h5" --batch "$B" \
-                --threads 2 --steps "$S" --warmup 5 > "$tmp/out"
+            if [ "$NO_TORCH" = 1 ]; then
+                echo "images_per_s=0 peak_rss_mb=0" > "$tmp/out"
+            else
+                $PY bench/torch_bench.py --model "$m" --data "$tmp/train.h5" --batch "$B" \
+                    --threads 2 --steps "$S" --warmup 5 > "$tmp/out"
+            fi
             sed -n 's/.*images_per_s=\([0-9.]*\).*/\1/p' "$tmp/out" >> "$tmp/pt"
             sed -n 's/.*peak_rss_mb=\([0-9.]*\).*/\1/p' "$tmp/out" >> "$tmp/ptrss"
             # this round's ratios: its last line of each file
             a=$(tail -n 1 "$tmp/s12"); b=$(tail -n 1 "$tmp/s21"); c=$(tail -n 1 "$tmp/pt")
-            awk -v a="$a" -v c="$c" 'BEGIN { print a / c }' >> "$tmp/ratio"
+            awk -v a="$a" -v c="$c" 'BEGIN { print c > 0 ? a / c : 0 }' >> "$tmp/ratio"
             awk -v a="$a" -v b="$b" 'BEGIN { print b / a }' >> "$tmp/r21"
             i=$((i + 1))
         done
@@ -112,8 +120,10 @@ for m in $MODELS; do
             -v peak="$P2" -v rss="$rss" -v ptrss="$ptrss" -v sp="$split" -v ratio="$ratio" \
             -v r21="$r21" 'BEGIN {
             gf = s12 * tf / 1000
-            printf "| %s | %d | %.0f | %.0f | %.2fx | %.0f | %.2f | %.1f (%.0f%%) | %.0f / %.0f | %s |\n",
-                   m, B, s12, pt, ratio, s21, r21, gf, 100 * gf / peak, rss, ptrss, sp
+            ptc = pt > 0 ? sprintf("%.0f", pt) : "-"; rc = pt > 0 ? sprintf("%.2fx", ratio) : "-"
+            ptm = pt > 0 ? sprintf("%.0f", ptrss) : "-"
+            printf "| %s | %d | %.0f | %s | %s | %.0f | %.2f | %.1f (%.0f%%) | %.0f / %s | %s |\n",
+                   m, B, s12, ptc, rc, s21, r21, gf, 100 * gf / peak, rss, ptm, sp
         }'
     done
 done
