@@ -62,9 +62,47 @@ int cli_plot_read_log(FILE *in, const char *log, struct cli_curves *c)
     return SN_OK;
 }
 
+/* One row of the table, accuracies in percent; have[k] notes a number. */
+static void table_row(FILE *out, const double *r, bool have[COLS])
+{
+    for (int k = 0; k < COLS; k++) {
+        double x = k >= 3 ? 100.0 * r[k] : r[k];
+        have[k] = have[k] || !isnan(x);
+        if (isnan(x) || isinf(x))
+            fprintf(out, "%sNaN", k ? "\t" : "");
+        else
+            fprintf(out, "%s%.9g", k ? "\t" : "", x);
+    }
+    fputc('\n', out);
+}
+
+/* Rows from..to-1 of c as two rows, each column's least and greatest value
+ * (NaN where none is a number): a pixel column of the picture.  gnuplot's
+ * time grows with the points and how much their line zig-zags (100,000
+ * noisy epochs ran past its 300 s); the envelope is what a pixel shows. */
+static void envelope_rows(FILE *out, const struct cli_curves *c, int from, int to,
+                          bool have[COLS])
+{
+    double lo[COLS], hi[COLS];
+    lo[0] = c->v[from][0];
+    hi[0] = c->v[to - 1][0];
+    for (int k = 1; k < COLS; k++) {
+        lo[k] = hi[k] = NAN;
+        for (int i = from; i < to; i++) {
+            const double x = c->v[i][k];
+            lo[k] = isnan(lo[k]) || x < lo[k] ? (isnan(x) ? lo[k] : x) : lo[k];
+            hi[k] = isnan(hi[k]) || x > hi[k] ? (isnan(x) ? hi[k] : x) : hi[k];
+        }
+    }
+    table_row(out, lo, have);
+    table_row(out, hi, have);
+}
+
 /* Rows of the log into a tab-separated table for gnuplot ("NaN" for
- * missing); have[c] tells which columns hold a number somewhere. */
-static int write_table(const char *log, const char *table, int *rows, bool have[COLS])
+ * missing); have[c] tells which columns hold a number somewhere.  More
+ * rows than twice the picture's width w are drawn as each pixel column's
+ * envelope (envelope_rows). */
+static int write_table(const char *log, const char *table, int w, int *rows, bool have[COLS])
 {
     FILE *in;
     int rc = cli_log_open_input(log, &in);
@@ -79,18 +117,14 @@ static int write_table(const char *log, const char *table, int *rows, bool have[
     FILE *out = rc ? NULL : fopen(table, "w");
     if (!rc && !out)
         rc = sn_fail(SN_EIO, "%s: cannot write", table);
-    for (int i = 0; out && !rc && i < c.n; i++) {
-        if (i % 4096 == 4095 && (rc = sn_interrupt_check("writing gnuplot's table")))
+    const int per = c.n > 2 * w ? (c.n + w - 1) / w : 1;   /* rows a pixel column */
+    for (int i = 0; out && !rc && i < c.n; i += per) {
+        if (i / per % 4096 == 4095 && (rc = sn_interrupt_check("writing gnuplot's table")))
             break;
-        for (int k = 0; k < COLS; k++) {
-            double x = k >= 3 ? 100.0 * c.v[i][k] : c.v[i][k];   /* accuracies in percent */
-            have[k] = have[k] || !isnan(x);
-            if (isnan(x) || isinf(x))
-                fprintf(out, "%sNaN", k ? "\t" : "");
-            else
-                fprintf(out, "%s%.9g", k ? "\t" : "", x);
-        }
-        fputc('\n', out);
+        if (per > 1)
+            envelope_rows(out, &c, i, i + per < c.n ? i + per : c.n, have);
+        else
+            table_row(out, c.v[i], have);
     }
     errno = 0;
     if (out && (ferror(out) | (fclose(out) != 0)))
@@ -117,7 +151,7 @@ static int draw(const char *log, const char *png, int w, int h)
     snprintf(table, sizeof table, "%s/curves.dat", dir);
     int rows = 0;
     bool have[COLS] = { false };
-    rc = write_table(log, table, &rows, have);
+    rc = write_table(log, table, w, &rows, have);
     char *script = NULL;
     size_t len = 0;
     FILE *s = rc ? NULL : open_memstream(&script, &len);

@@ -148,9 +148,12 @@ static void test_plot_stops_on_sigterm(void **state)
     const char *log = sn_test_path("long.jsonl");
     FILE *f = fopen(log, "w");
     assert_non_null(f);
+    char note[1001];   /* 110 MB to read: 2.2 s here, the stop comes at 0.5 s */
+    memset(note, 'x', 1000);
+    note[1000] = '\0';
     for (int e = 1; e <= 100000; e++)   /* the most plot reads */
         fprintf(f, "{\"epoch\": %d, \"train_loss\": %g, \"train_acc\": 0.5, "
-                "\"test_loss\": 0.4, \"test_acc\": 0.6}\n", e, 1.0 / e);
+                "\"test_loss\": 0.4, \"test_acc\": 0.6, \"note\": \"%s\"}\n", e, 1.0 / e, note);
     fclose(f);
     write_text(sn_test_path("kept.png"), PRECIOUS_PNG);
     int rc = sn_test_run("%s plot %s -o %s & p=$!; sleep 0.5; kill -TERM $p; "
@@ -163,6 +166,36 @@ static void test_plot_stops_on_sigterm(void **state)
     char *kept = sn_test_slurp(sn_test_path("kept.png"));
     assert_string_equal(kept, PRECIOUS_PNG);
     free(kept);
+}
+
+/* 100,000 records of values that jump around (a tiny, noisy test split):
+ * gnuplot's time grows with how much the line zig-zags, and it ran past its
+ * 300 s allowance, no picture; each pixel column's envelope draws in about
+ * a second (1.1 s here).  The bound leaves room for a loaded machine. */
+static void test_plot_noisy_long_log(void **state)
+{
+    (void)state;
+    const char *log = sn_test_path("noisy.jsonl");
+    FILE *f = fopen(log, "w");
+    assert_non_null(f);
+    uint32_t x = 12345;
+    for (int e = 1; e <= 100000; e++) {
+        double r[4];
+        for (int k = 0; k < 4; k++) {
+            x = x * 1664525u + 1013904223u;
+            r[k] = (x >> 8) / 16777216.0;
+        }
+        fprintf(f, "{\"epoch\": %d, \"train_loss\": %.6f, \"train_acc\": %.6f, "
+                "\"test_loss\": %.6f, \"test_acc\": %.6f}\n", e, r[0], r[1], r[2], r[3]);
+    }
+    fclose(f);
+    int rc = sn_test_run("t=$(date +%%s); %s plot %s -o %s || exit $?; "
+                         "[ $(( $(date +%%s) - t )) -le 60 ] || exit 99", BIN, log,
+                         sn_test_path("noisy.png"));
+    assert_int_equal(rc, 0);
+    uint32_t w, h;
+    assert_true(png_size(sn_test_path("noisy.png"), &w, &h));
+    assert_true(w == 1000 && h == 420);
 }
 
 static void test_plot_bad_input_keeps_png(void **state)
@@ -256,6 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plot_draws_png),
         cmocka_unit_test(test_plot_stops_on_sigterm),
+        cmocka_unit_test(test_plot_noisy_long_log),
         cmocka_unit_test(test_plot_bad_input_keeps_png),
         cmocka_unit_test(test_plot_full_disk_keeps_png),
     };
