@@ -325,8 +325,10 @@ bool cli_launcher_rank0(void)
 
 bool cli_launched_all_here(void)
 {
-    static const char *const pairs[][2] = { { "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_SIZE" },
-                                            { "MPI_LOCALNRANKS", "PMI_SIZE" } };
+    static const char *const pairs[][2] = {
+        { "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_SIZE" },
+        { "MPI_LOCALNRANKS", "PMI_SIZE" },
+    };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
         if (getenv(pairs[i][0]) && getenv(pairs[i][1]))
             return strcmp(getenv(pairs[i][0]), getenv(pairs[i][1])) == 0;
@@ -950,7 +952,8 @@ static bool trace_like(const char *path)
         } else if (*q == '{' || *q == '[') {
             depth++;
         } else if (*q == '}' || *q == ']') {
-            depth--;
+            if (--depth == 0)
+                return false;   /* the object closed: a later one (JSON Lines) is no trace */
         }
     }
     return false;
@@ -991,6 +994,8 @@ static int kind_guard(const char *out, const char *flag)
         return SN_OK;   /* appended to, never replaced: cli_log_guard refuses all but a log */
     bool onnx;
     const char *held = text_kind(out, &onnx);
+    if (!held && sn_interrupt_pending())   /* the ONNX walk was stopped: no answer */
+        return sn_interrupt_check("checking the existing output");
     if (held && !(onnx && writes_onnx))
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
                        "first, or name another file)", flag, out, held);

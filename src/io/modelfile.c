@@ -955,8 +955,8 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
         const char *like = idx == -1 && !is_input ? nearest_layer(b->m, tok) : NULL;
         if (idx == -1 && !is_input)
             return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: no earlier layer is named '%s' "
-                        "(%s%s%sa layer may only read layers above it)", s->word, tok, like ? "did you mean '" : "",
-                        like ? like : "", like ? "'? " : "");
+                        "(%s%s%sa layer may only read layers above it)", s->word, tok,
+                        like ? "did you mean '" : "", like ? like : "", like ? "'? " : "");
         if (b->n_in == SN_MAX_INPUTS)
             return perr(b->p, kv->line, SN_EINVAL, "[%s] from: at most %d inputs", s->word,
                         SN_MAX_INPUTS);

@@ -379,8 +379,9 @@ static void make_fixtures(void)
     assert_int_equal(sn_test_run("cd %s && printf '\\010\\004\\022\\003\\012\\001a"
                                  "\\242\\037\\002\\010\\001' > cml.mlmodel && "
                                  "printf '{\"site\": \"A\", \"ph\": 7.2}\\n' > ph.json && "
-                                 "printf 'notes\\n' > notes.png && printf 'a,b\\n1,2\\n' > sheet.csv",
-                                 fx), 0);
+                                 "printf 'notes\\n' > notes.png && printf 'a,b\\n1,2\\n' > sheet.csv && "
+                                 "printf '{\"run\": 1}\\n{\"traceEvents\": [], \"run\": 2}\\n' "
+                                 "> runs.jsonl", fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();
