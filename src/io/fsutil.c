@@ -598,7 +598,7 @@ static uint64_t fnv_zeros(uint64_t h, uint64_t n)
 
 int sn_fs_hash(FILE *fp, long from, const char *stop_doing, uint64_t *hash, uint64_t *len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL, read_bytes = 0;
+    uint64_t h = 0xcbf29ce484222325ULL, read_bytes = 0, next_look = 0;
     unsigned char buf[65536];
     struct stat st;
     const int fd = fileno(fp);
@@ -618,8 +618,12 @@ int sn_fs_hash(FILE *fp, long from, const char *stop_doing, uint64_t *hash, uint
         if (hole <= at || hole > st.st_size)
             hole = st.st_size;
         while (at < hole) {
-            if (stop_doing && read_bytes % (16u << 20) == 0 && sn_interrupt_check(stop_doing))
-                return SN_EINTR;   /* 16 MiB: about 0.05 s */
+            /* every 16 MiB read (about 0.05 s), counted from the last look:
+             * holes and short reads leave the total at any value */
+            if (stop_doing && read_bytes >= next_look && sn_interrupt_check(stop_doing))
+                return SN_EINTR;
+            if (read_bytes >= next_look)
+                next_look = read_bytes + (16u << 20);
             const size_t want = hole - at < (off_t)sizeof buf ? (size_t)(hole - at) : sizeof buf;
             const ssize_t got = pread(fd, buf, want, at);
             if (got <= 0)

@@ -3,12 +3,15 @@
  * Outputs are replaced through symbolic links, never the links. */
 #include "testutil.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fsutil.h"
 #include "io/h5.h"
@@ -338,6 +341,40 @@ static void test_fsutil_hash_over_holes(void **state)
     remove(path);
 }
 
+static void stop_now(int sig)
+{
+    sn_interrupt_set(sig);
+}
+
+/* A stop that comes while the hash reads data after a hole is seen: the
+ * looks came when the running total was a multiple of 16 MiB, which a hole
+ * (4 KiB blocks after the first bytes) made it never be again; a 3 GiB
+ * file was hashed to its end, deaf, then called damaged. */
+static void test_fsutil_hash_stops_after_a_hole(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("holestop.bin");
+    FILE *f = fopen(path, "w+b");
+    assert_non_null(f);
+    fputs("head", f);
+    assert_int_equal(fseek(f, 1 << 20, SEEK_SET), 0);
+    static char block[1 << 20];
+    memset(block, 7, sizeof block);
+    for (int i = 0; i < 256; i++)   /* 256 MiB: a quarter second of hashing at the least */
+        assert_int_equal(fwrite(block, 1, sizeof block, f), sizeof block);
+    fflush(f);
+    signal(SIGALRM, stop_now);
+    const struct itimerval in_20ms = { { 0, 0 }, { 0, 20000 } };
+    setitimer(ITIMER_REAL, &in_20ms, NULL);
+    uint64_t h, len;
+    const int rc = sn_fs_hash(f, 0, "hashing", &h, &len);
+    signal(SIGALRM, SIG_DFL);
+    sn_interrupt_clear();
+    fclose(f);
+    remove(path);
+    assert_int_equal(rc, SN_EINTR);
+}
+
 static bool not_ten(const char *path)
 {
     return !strstr(path, "ckpt-00000010.h5");
@@ -493,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_fsutil_is_hdf5),
         cmocka_unit_test(test_fsutil_hdf5_after_other_data),
         cmocka_unit_test(test_fsutil_hash_over_holes),
+        cmocka_unit_test(test_fsutil_hash_stops_after_a_hole),
         cmocka_unit_test(test_fsutil_newest_checkpoint),
         cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),
