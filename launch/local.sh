@@ -212,7 +212,11 @@ done
 # they are in its session.  They are told to stop (they save, as for any
 # stop) and waited for, so that nothing started next (a requeue) runs
 # beside them.
-ranks=$(ps -o pid= -s "$pid" 2>/dev/null | tr -d ' ' | paste -sd ' ' -)
+# living: a rank that ended and that mpirun left unreaped (it exits when
+# the job fails, not waiting) is a zombie until its new parent reaps it,
+# which a container's PID 1 without --init never does
+living() { ps -o pid=,stat= -s "$pid" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' | paste -sd ' ' -; }
+ranks=$(living)
 who="a rank"
 if [ -n "$ranks" ]; then
     who="mpirun"
@@ -220,12 +224,11 @@ if [ -n "$ranks" ]; then
         "sent SIGTERM, waiting for them to save and stop" >&2
     kill -TERM $ranks 2>/dev/null
     i=0
-    while [ -n "$(ps -o pid= -s "$pid" 2>/dev/null)" ] && [ $i -lt 600 ]; do
+    while [ -n "$(living)" ] && [ $i -lt 600 ]; do
         sleep 0.1
         i=$((i + 1))
     done
-    [ -z "$(ps -o pid= -s "$pid" 2>/dev/null)" ] ||
-        echo "launch/local.sh: ranks still running after 60 s: $(ps -o pid= -s "$pid" | paste -sd ' ' -)" >&2
+    [ -z "$(living)" ] || echo "launch/local.sh: ranks still running after 60 s: $(living)" >&2
 fi
 [ "$status" -gt 192 ] && echo "launch/local.sh: mpirun failed (status $status)" >&2
 [ "$status" -gt 128 ] && [ "$status" -le 192 ] && echo "launch/local.sh: $who was ended by signal" \

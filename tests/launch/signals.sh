@@ -104,6 +104,28 @@ for sh in sh bash; do
     stops $sh "$t/bin/scratchnet" HUP
 done
 
+# mpirun that ends (a failed job) without reaping a rank that has ended:
+# the rank stays a zombie in its session until its new parent reaps it,
+# which a container's PID 1 without --init never does (a subreaper here):
+# local.sh took it for a rank left running, and waited 60 s for it.
+if [ -x /usr/bin/python3 ]; then
+    mkdir -p "$t/bin2"
+    printf '#!/bin/sh\nexec perl -e %s\n' "'if (fork() == 0) { exit 1 } select(undef, undef, undef, 0.3); exit 2'" \
+        > "$t/bin2/mpirun"
+    chmod +x "$t/bin2/mpirun"
+    got=$(PATH="$t/bin2:$PATH" SCRATCHNET=$t/bin/scratchnet /usr/bin/python3 -c '
+import ctypes, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER, reaping nothing
+t0 = time.time()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+print(p.returncode, int(time.time() - t0), "left" if "left its ranks" in p.stderr else "-")
+' "$top/launch/local.sh" 1 train 2>&1)
+    case $got in
+    "2 "[0-9]" -") ;;
+    *) bad "local.sh after an mpirun that left a zombie rank: $got (want: 2, within 10 s, no rank said left)" ;;
+    esac
+fi
+
 # A terminal that really hangs up (an ssh session dropped) under MPICH:
 # cluster.sh passes the stop on and the ranks save, but mpiexec, writing
 # their last lines to the gone terminal, ended with status 255, which
