@@ -86,10 +86,10 @@ static const struct {
  * by ending the job itself), SIGHUP (the terminal or ssh session closed;
  * under nohup it stays ignored, see below), and every other signal whose
  * default ends a process without a crash: launchers, schedulers and
- * daemons send them (SIGUSR2 and SIGALRM pass through MPICH's mpiexec,
- * Slurm's --signal takes any, SIGPWR comes from a UPS, SIGXCPU from a CPU
- * limit, SIGQUIT is Ctrl-\).  Killed by one, a run lost its --out and the
- * steps since its last checkpoint. */
+ * daemons send them (SIGALRM passes through MPICH's mpiexec, which dies
+ * of SIGUSR2 and SIGHUP itself; Slurm's --signal takes any, SIGPWR comes
+ * from a UPS, SIGXCPU from a CPU limit, SIGQUIT is Ctrl-\).  Killed by
+ * one, a run lost its --out and the steps since its last checkpoint. */
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
 static const int other_stop_signals[] = { SIGUSR2, SIGALRM, SIGQUIT, SIGXCPU, SIGPWR,
                                           SIGPROF, SIGVTALRM, SIGIO, SIGSTKFLT };
@@ -132,17 +132,17 @@ static void on_signal(int sig, siginfo_t *info, void *context)
  * at the start or once MPI runs (UCX can signal with SIGALRM; a profiler
  * preloaded with SIGPROF, gperftools' was taken for a stop at its first
  * tick). */
-static void catch_one(int sig, bool first, bool insist, const struct sigaction *sa)
+static bool catch_one(int sig, bool first, bool insist, const struct sigaction *sa)
 {
     struct sigaction old;
     if (sig <= 0 || sig >= NSIG || sigaction(sig, NULL, &old) != 0)
-        return;
+        return false;
     if (first)
         left_ignored[sig] = old.sa_handler == SIG_IGN;
     const bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_signal;
     if (left_ignored[sig] || (!insist && !ours && old.sa_handler != SIG_DFL))
-        return;
-    sigaction(sig, sa, NULL);
+        return false;
+    return sigaction(sig, sa, NULL) == 0;
 }
 
 /* Installed at the start and again once MPI runs (a runtime may install
@@ -154,18 +154,22 @@ static void catch_stop_signals(bool first)
     sa.sa_sigaction = on_signal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;   /* system calls in flight carry on */
     sigemptyset(&sa.sa_mask);
-    sigset_t stops;   /* blocked by whoever started us (a mask outlives exec): never seen */
+    /* each signal taken here, if blocked by whoever started us (a mask
+     * outlives exec), would never be seen: unblocked at the start */
+    sigset_t stops;
     sigemptyset(&stops);
     for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) {
         catch_one(stop_signals[i], first, true, &sa);
         sigaddset(&stops, stop_signals[i]);
     }
+    for (size_t i = 0; i < sizeof other_stop_signals / sizeof other_stop_signals[0]; i++)
+        if (catch_one(other_stop_signals[i], first, false, &sa))
+            sigaddset(&stops, other_stop_signals[i]);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        if (catch_one(sig, first, false, &sa))
+            sigaddset(&stops, sig);
     if (first)
         sigprocmask(SIG_UNBLOCK, &stops, NULL);
-    for (size_t i = 0; i < sizeof other_stop_signals / sizeof other_stop_signals[0]; i++)
-        catch_one(other_stop_signals[i], first, false, &sa);
-    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
-        catch_one(sig, first, false, &sa);
 }
 
 /* The fewest open files a rank under MPI is let start with. */

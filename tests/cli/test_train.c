@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -3527,6 +3528,48 @@ static void test_train_profiler_signal_left_alone(void **state)
     free(err);
 }
 
+/* A stop signal blocked by whoever started the command (a signal mask
+ * outlives exec): unblocked at the start, so the run stops at it and
+ * saves (the signal stayed pending and the run trained on; SIGXCPU is a
+ * CPU-time limit's warning before its SIGKILL, SIGUSR2 a common
+ * sbatch --signal). */
+static void test_train_blocked_stop_signals_seen(void **state)
+{
+    (void)state;
+    char blk[1100];
+    snprintf(blk, sizeof blk, "%s/blockexec", sn_test_tmpdir());
+    write_text(sn_test_path("blockexec.c"),
+               "#include <signal.h>\n#include <stdlib.h>\n#include <unistd.h>\n"
+               "int main(int argc, char **argv) {\n    sigset_t s; sigemptyset(&s);\n"
+               "    sigaddset(&s, atoi(argv[1])); sigprocmask(SIG_BLOCK, &s, 0);\n"
+               "    execv(argv[2], argv + 2); return 127;\n}\n");
+    assert_int_equal(sn_test_run("cc -o %s %s", blk, sn_test_path("blockexec.c")), 0);
+    static const int sigs[] = { SIGTERM, SIGUSR2, SIGXCPU };
+    static const char *const names[] = { "SIGTERM", "SIGUSR2", "SIGXCPU" };
+    for (int k = 0; k < 3; k++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/blocked%d", sn_test_tmpdir(), k);
+        int rc = sn_test_run("rm -rf %s && mkdir -p %s && cd %s && %s %d %s train " LONG_RUN
+                             " --out w.h5 > run.txt 2>&1 & job=$!; "
+                             "for i in $(seq 1200); do grep -q 'img/s' %s/run.txt && break; "
+                             "sleep 0.1; done; kill -%d $job; "
+                             "for i in $(seq 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; "
+                             "done; kill -0 $job 2>/dev/null && { kill -KILL $job; exit 99; }; "
+                             "wait $job", dir, dir, dir, blk, sigs[k], SN_TEST_BIN,
+                             sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, sigs[k]);
+        char path[1100], want[64];
+        snprintf(path, sizeof path, "%s/run.txt", dir);
+        char *out = sn_test_slurp(path);
+        snprintf(want, sizeof want, "stopped by %s", names[k]);
+        if (rc != 0 || !strstr(out, want))
+            fprintf(stderr, "%s blocked at the start: exit %d (99: still running 30 s after)\n%s\n",
+                    names[k], rc, out);
+        assert_int_equal(rc, 0);
+        assert_non_null(strstr(out, want));
+        free(out);
+    }
+}
+
 /* --trace of 2 ranks with a sharded optimizer: each rank's three tracks
  * named (they were bare "Thread 0/1/2"), each traced step (6 to 15, after
  * the 5 of warm-up, numbered as the log counts) with one allreduce and one
@@ -4197,6 +4240,7 @@ int main(void)
         cmocka_unit_test(test_train_profiler_signal_left_alone),
         cmocka_unit_test(test_train_lock_none_sees_a_live_run),
         cmocka_unit_test(test_train_trace_events),
+        cmocka_unit_test(test_train_blocked_stop_signals_seen),
         cmocka_unit_test(test_train_stop_cluster_script),
         cmocka_unit_test(test_train_stop_saves_what_it_can),
         cmocka_unit_test(test_train_stop_during_setup),
