@@ -38,3 +38,19 @@ load_warn() {
                    > "/dev/stderr"
     }'
 }
+
+# load_said: what the runs wrote to $tmp/warn (their stderr, each run's
+# "kept: nothing" and the like), counted, below the table instead of in it.
+load_said() {
+    if [ -s "$tmp/warn" ]; then
+        echo
+        echo "What the runs said on stderr (count, line):"
+        sort "$tmp/warn" | uniq -c
+    fi
+}
+
+# load_failed: a run failed: what it said, then the script ends.
+load_failed() {
+    cat "$tmp/warn" >&2
+    exit 1
+}

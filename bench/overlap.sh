@@ -50,7 +50,7 @@ for m in ${MODELS:-cnn lstm mlp}; do
         while [ $i -lt "$REPEATS" ]; do
             OMP_NUM_THREADS=1 $MPIRUN -np 2 build/scratchnet train --model models/$m.cfg \
                 --data "$tmp/train.h5" --steps $N --threads 1 --quiet --profile --trace "$tmp/t.json" \
-                --allreduce mpi $flag $BK > "$tmp/out"
+                --allreduce mpi $flag $BK > "$tmp/out" 2>> "$tmp/warn" || load_failed
             exposed "$tmp/t.json" >> "$tmp/$mode.ex"
             sed -n 's/.* allreduce \([0-9.]*\) optimizer.*/\1/p' "$tmp/out" >> "$tmp/$mode.ar"
             sed -n 's/.* \([0-9.]*\) ms\/step.*/\1/p' "$tmp/out" >> "$tmp/$mode.step"
@@ -67,3 +67,4 @@ for m in ${MODELS:-cnn lstm mlp}; do
                hid, bs, os }'
 done
 load_warn bench/overlap.sh
+load_said

@@ -33,7 +33,8 @@ for m in $MODELS; do
         for mode in c s; do
             mb=4096; [ $mode = s ] && mb=0
             run env OMP_NUM_THREADS=1 $MPIRUN -np 2 build/scratchnet train --model "models/$m.cfg" \
-                --data "$DATA" --steps $N --threads 1 --quiet --profile --cache-mb $mb > "$tmp/out"
+                --data "$DATA" --steps $N --threads 1 --quiet --profile --cache-mb $mb > "$tmp/out" \
+                2>> "$tmp/warn" || load_failed
             sed -n 's/.* threads*: \([0-9.]*\) images\/s.*/\1/p' "$tmp/out" >> "$tmp/$mode.ips"
             sed -n 's/.*(rank 0): data \([0-9.]*\) .*/\1/p' "$tmp/out" >> "$tmp/$mode.data"
         done
@@ -45,3 +46,4 @@ for m in $MODELS; do
         'BEGIN {printf "| %s | %d | %.0f | %.0f | %.3f | %s / %s |\n", m, n, c, s, s / c, dc, ds}'
 done
 load_warn bench/stream.sh
+load_said

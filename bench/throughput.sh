@@ -32,8 +32,7 @@ for layout in "1 1" "1 2" "2 1"; do
         if ! OMP_NUM_THREADS=$T $MPIRUN -np "$P" --map-by "slot:PE=$T" --bind-to core \
             $BIN train --model "$MODEL" --data "$DATA" \
             --epochs 1 --quiet --threads "$T" --log "$tmp/log.jsonl" 2>> "$tmp/warn"; then
-            cat "$tmp/warn" >&2
-            exit 1
+            load_failed
         fi
         sed 's/.*"images_per_s": \([-0-9.eE+]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/ips"
         sed 's/.*"elapsed_s": \([-0-9.eE+]*\).*/\1/' "$tmp/log.jsonl" >> "$tmp/sec"
@@ -46,8 +45,4 @@ for layout in "1 1" "1 2" "2 1"; do
     printf '| %s x %s | %.0f | %.0f | %.0f | %.2f |\n' "$P" "$T" "$med" "$min" "$max" "$sec"
 done
 load_warn bench/throughput.sh
-if [ -s "$tmp/warn" ]; then
-    echo
-    echo "What the runs said on stderr (count, line):"
-    sort "$tmp/warn" | uniq -c
-fi
+load_said
