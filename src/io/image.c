@@ -159,11 +159,47 @@ static void grey_palette(struct sn_image *img)
     img->channels = 1;
 }
 
+/* A palette PNG whose pixels index past its palette is damaged (the PNG
+ * specification's error), which libpng's RGB reading hides: such pixels
+ * read black.  The indices are read once as they are stored (a byte a
+ * pixel, freed after) and checked; f is rewound. */
+static int check_palette_indexes(FILE *f, const char *path)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    int rc = SN_OK;
+    /* a failure to begin, or a size past the limits: read_png says it */
+    if (png_image_begin_read_from_stdio(&img, f) &&
+        check_size(path, "PNG", img.width, img.height) == SN_OK) {
+        img.format = PNG_FORMAT_RGBA_COLORMAP;
+        const size_t px = (size_t)img.width * img.height;
+        unsigned char *idx = sn_alloc_bytes(px), *map = malloc(PNG_IMAGE_COLORMAP_SIZE(img));
+        if (!idx || !map)
+            rc = sn_fail(SN_ENOMEM, "%s: out of memory", path);
+        if (!rc && png_image_finish_read(&img, NULL, idx, 0, map)) {
+            unsigned top = 0;
+            for (size_t i = 0; i < px; i++)
+                top = idx[i] > top ? idx[i] : top;
+            if (top >= img.colormap_entries)
+                rc = sn_fail(SN_EINVAL, "%s: damaged PNG (a pixel is entry %u of a palette of %u "
+                             "entries)", path, top, img.colormap_entries);
+        }
+        free(idx);
+        free(map);
+    }
+    png_image_free(&img);
+    rewind(f);
+    return rc;
+}
+
 static int read_png(FILE *f, const char *path, struct sn_image *out)
 {
     int colour_type = -1;   /* as IHDR says: 3 a palette */
     int rc0 = check_png_idat(f, path, &colour_type);
     rewind(f);
+    if (!rc0 && colour_type == 3)
+        rc0 = check_palette_indexes(f, path);
     if (rc0)
         return rc0;
     png_image img;

@@ -304,6 +304,43 @@ static void put_chunk(FILE *f, const char *type, const unsigned char *data, size
     fwrite(c, 1, 4, f);
 }
 
+/* A palette PNG whose pixels index past its palette (the specification's
+ * error; a damaged or crafted file) is refused naming the entry: libpng's
+ * RGB reading made those pixels black without a word.  The same file with
+ * every index in the palette reads. */
+static void test_image_png_index_past_palette(void **state)
+{
+    (void)state;
+    for (int bad = 1; bad >= 0; bad--) {
+        const char *path = sn_test_path(bad ? "palbad.png" : "palok.png");
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
+        const unsigned char ihdr[13] = { 0, 0, 0, 2, 0, 0, 0, 2, 8, 3, 0, 0, 0 };
+        const unsigned char plte[6] = { 0, 0, 0, 255, 255, 255 };
+        const unsigned char rows[6] = { 0, 0, 1, 0, (unsigned char)(bad ? 7 : 1), 0 };
+        unsigned char z[64];
+        uLongf zn = sizeof z;
+        assert_int_equal(compress(z, &zn, rows, sizeof rows), Z_OK);
+        put_chunk(f, "IHDR", ihdr, sizeof ihdr);
+        put_chunk(f, "PLTE", plte, sizeof plte);
+        put_chunk(f, "IDAT", z, zn);
+        put_chunk(f, "IEND", NULL, 0);
+        fclose(f);
+        struct sn_image got;
+        if (bad) {
+            assert_int_equal(sn_image_read(path, &got), SN_EINVAL);
+            assert_non_null(strstr(sn_errmsg(), "palbad.png: damaged PNG (a pixel is entry 7 of "
+                                                "a palette of 2 entries)"));
+        } else {
+            assert_int_equal(sn_image_read(path, &got), SN_OK);
+            assert_int_equal(got.data[0], 0);
+            assert_int_equal(got.data[2 * got.channels], 255);
+            sn_image_free(&got);
+        }
+    }
+}
+
 /* Text chunks change no pixel and cost no memory: 30 zTXt chunks of 7.5
  * MB of zeros each before the pixels (225 MB, were they inflated and
  * kept) and a text chunk after them; libpng's simplified reader inflates
@@ -597,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_image_png),
         cmocka_unit_test(test_image_png_alpha),
         cmocka_unit_test(test_image_png_palette),
+        cmocka_unit_test(test_image_png_index_past_palette),
         cmocka_unit_test(test_image_jpeg),
         cmocka_unit_test(test_image_jpeg_cmyk),
         cmocka_unit_test(test_image_png_text_skipped),
