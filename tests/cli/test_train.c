@@ -3664,7 +3664,7 @@ static void test_train_lock_none_sees_a_live_run(void **state)
     free(brc);
     /* the first run has ended: its line names a pid no longer alive, and
      * the next run resumes it (stopped by timeout's SIGTERM once it trains) */
-    rc = sn_test_run("cd %s && LD_PRELOAD=%s SN_CKPT_LOCK=none timeout 10 " BIN " train " LONG_RUN
+    rc = sn_test_run("cd %s && LD_PRELOAD=%s SN_CKPT_LOCK=none timeout 4 " BIN " train " LONG_RUN
                      " --checkpoint-dir ck --resume auto", dir, so, sn_test_path("m.cfg"),
                      sn_test_path("blobs.h5"));
     err = err_text();
