@@ -105,7 +105,7 @@ for m in $MODELS; do
             sed -n 's/.*peak_rss_mb=\([0-9.]*\).*/\1/p' "$tmp/out" >> "$tmp/ptrss"
             # this round's ratios: its last line of each file
             a=$(tail -n 1 "$tmp/s12"); b=$(tail -n 1 "$tmp/s21"); c=$(tail -n 1 "$tmp/pt")
-            awk -v a="$a" -v c="$c" 'BEGIN { print c > 0 ? a / c : 0 }' >> "$tmp/ratio"
+            awk -v a="$a" -v c="$c" 'BEGIN { print (c > 0 ? a / c : 0) }' >> "$tmp/ratio"
             awk -v a="$a" -v b="$b" 'BEGIN { print b / a }' >> "$tmp/r21"
             i=$((i + 1))
         done
