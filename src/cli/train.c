@@ -489,7 +489,8 @@ static void warn_log_room(const struct train_flags *f, const struct run *r)
  * --quiet).  Counted from here to the run's end: one an epoch and one
  * every --checkpoint-every steps, each at least the parameters, buffers
  * and optimizer states; with --keep K, K + 1 at most (the newest is
- * written before the oldest goes). */
+ * written before the oldest goes), of which those in the folder already
+ * (a resumed run's) take no more space. */
 static void warn_checkpoint_space(const struct train_flags *f, const struct run *r)
 {
     struct statvfs fs;
@@ -501,8 +502,14 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
     const double steps = (double)(p.end_step - sn_trainer_state(r->t)->global_step);
     double count = steps / (double)p.steps_per_epoch + 1.0 +
                    (f->ckevery > 0 ? steps / (double)f->ckevery : 0.0);
+    int64_t *there = NULL;
+    size_t n_there = 0;
+    if (f->keep > 0 && sn_ckptdir_list(f->ckdir, &there, &n_there) != SN_OK)
+        n_there = 0;
+    free(there);
     if (f->keep > 0 && count > (double)f->keep + 1.0)
-        count = (double)f->keep + 1.0;
+        count = (double)f->keep + 1.0 - (double)n_there;
+    count = count < 0.0 ? 0.0 : count;
     const double each = 4.0 * ((double)m->n_params + (double)m->n_buffers +
                                (double)p.optim_states * (double)p.optim_len);
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
@@ -512,10 +519,11 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
                     "%s MB are free there: --keep K keeps the newest K\n", cli_line(f->ckdir),
                     count, sn_mb(each).s, sn_mb(count * each).s, sn_mb(free_bytes).s);
     else if (count * each > free_bytes)
-        cli_eprintf("scratchnet: warning: --checkpoint-dir %s: --keep %ld holds up to %.0f "
-                    "checkpoints of at least %s MB at once, %s MB, but %s MB are free "
-                    "there: a smaller --keep or another folder\n", cli_line(f->ckdir), f->keep,
-                    count, sn_mb(each).s, sn_mb(count * each).s, sn_mb(free_bytes).s);
+        cli_eprintf("scratchnet: warning: --checkpoint-dir %s: --keep %ld needs %.0f more "
+                    "checkpoint%s of at least %s MB at once, %s MB, but %s MB are free "
+                    "there: %sanother folder\n", cli_line(f->ckdir), f->keep, count,
+                    count == 1.0 ? "" : "s", sn_mb(each).s, sn_mb(count * each).s,
+                    sn_mb(free_bytes).s, f->keep > 1 ? "a smaller --keep or " : "");
     else if (fs.f_files > 0 && fs.f_favail == 0)   /* bytes, but no name for a checkpoint */
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: its file system has no free "
                     "inode (df -i): the run would end at its first checkpoint; free some or name "

@@ -2178,7 +2178,7 @@ static void test_train_checkpoint_space(void **state)
                      "--checkpoint-dir %s/ck --checkpoint-every 1 --keep 2000'", sn_test_path("tiny"),
                      sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("tiny"));
     err = err_text();
-    if (rc != 1 || !strstr(err, "ck: --keep 2000 holds up to 2001 checkpoints of at least ") ||
+    if (rc != 1 || !strstr(err, "ck: --keep 2000 needs 2001 more checkpoints of at least ") ||
         !strstr(err, " MB at once, ") || !strstr(err, "but 1.0") ||
         !strstr(err, " MB are free there: a smaller --keep or another folder"))
         fail_msg("--keep 2000: exit %d: %s", rc, err);
