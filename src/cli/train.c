@@ -873,8 +873,12 @@ static int train_loop(const struct train_flags *f, struct run *r)
     double settled = NAN;   /* the training loss of the last epoch, or of enough of it */
     const int64_t steps0 = sn_trainer_state(r->t)->global_step;
     while (!rc && !sn_trainer_done(r->t)) {
-        if ((rc = sn_trainer_step(r->t, &si)))
+        if ((rc = sn_trainer_step(r->t, &si))) {
+            if (rc == SN_EIO && f->ckdir && strstr(sn_errmsg(), "no space left"))
+                rc = sn_fail_suffix(rc, "; the checkpoints written before it are whole: free "
+                                    "space, then continue with --resume auto");
             break;
+        }
         if (si.skipped) {   /* stopped before the step had its rows: nothing to show */
             r->stopped = si.stop;
             if (sn_trainer_state(r->t)->global_step == steps0)
