@@ -78,8 +78,14 @@ cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 threads=$((cores / P)); [ "$threads" -ge 1 ] || threads=1
 flags=""
 [ "$(id -u)" = 0 ] && flags="$flags --allow-run-as-root"
+# in a narrower set of cores than the machine's (taskset -c, as when
+# several jobs share a machine), the ranks keep that set: mpirun's own
+# binding counts cores from the machine's first, and bound a rank of
+# `taskset -c 1 launch/local.sh 1` to core 0, two such jobs to one core
 if [ "$P" -gt "$cores" ]; then
     flags="$flags --oversubscribe --bind-to none"
+elif [ "$cores" -lt "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc --all)" ]; then
+    flags="$flags --bind-to none"
 else
     flags="$flags --map-by slot:PE=$threads --bind-to core"
 fi

@@ -3736,6 +3736,37 @@ static void test_train_stop_kill9_local_sh(void **state)
     fprintf(stderr, "  SIGKILL to launch/local.sh: stopped after step %ld\n", step);
 }
 
+/* launch/local.sh in a narrower set of cores than the machine's (taskset,
+ * as when several jobs share a machine): its rank stays in that set
+ * (mpirun's binding counted cores from the machine's first: `taskset -c 1`
+ * ran the rank on core 0, and two such jobs on one core). */
+static void test_train_local_sh_keeps_the_cores_given(void **state)
+{
+    (void)state;
+    if (!launcher_is_open_mpi() || sn_test_run("test $(nproc --all) -ge 2") != 0) {
+        printf("skipped: needs Open MPI's mpirun and 2 cores\n");
+        skip();
+    }
+    char dir[1024], cwd[1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(dir, sizeof dir, "%s/taskset", sn_test_tmpdir());
+    int rc = sn_test_run("rm -rf %s && mkdir -p %s && cd %s && SCRATCHNET=" BIN " taskset -c 1 "
+                         "%s/launch/local.sh 1 train " LONG_RUN " --out w.h5 > run.txt 2>&1 & job=$!; "
+                         "for i in $(seq 1200); do grep -q 'img/s' %s/run.txt && break; "
+                         "sleep 0.1; done; for p in $(pgrep -x scratchnet); do "
+                         "[ \"$(readlink /proc/$p/cwd)\" = %s ] && "
+                         "awk '/^Cpus_allowed_list/ {print $2}' /proc/$p/status > %s/cpus.txt; "
+                         "done; kill -TERM $job; wait $job", dir, dir, dir, cwd,
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, dir, dir);
+    assert_int_equal(rc, 0);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/cpus.txt", dir);
+    char *cpus = sn_test_slurp(path);
+    assert_non_null(cpus);
+    assert_string_equal(cpus, "1\n");
+    free(cpus);
+}
+
 /* Open MPI's mpirun as the README starts it: SIGUSR1, which it passes on,
  * stops the run like SIGTERM with exit 0.  SIGTERM it answers itself and
  * exits 1 whatever the ranks do (the limit the README states:
@@ -4239,6 +4270,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_sigint_three_ways),
         cmocka_unit_test(test_train_stop_plain_mpirun),
         cmocka_unit_test(test_train_stop_kill9_local_sh),
+        cmocka_unit_test(test_train_local_sh_keeps_the_cores_given),
         cmocka_unit_test(test_train_raced_outputs_both_named),
         cmocka_unit_test(test_train_stop_sighup),
         cmocka_unit_test(test_train_profiler_signal_left_alone),
