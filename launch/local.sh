@@ -76,7 +76,7 @@ esac
 # affinity mask is what this process may use
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 threads=$((cores / P)); [ "$threads" -ge 1 ] || threads=1
-flags=""
+flags="" procbind=true
 [ "$(id -u)" = 0 ] && flags="$flags --allow-run-as-root"
 # in a narrower set of cores than the machine's (taskset -c, as when
 # several jobs share a machine), the ranks keep that set: mpirun's own
@@ -85,7 +85,10 @@ flags=""
 if [ "$P" -gt "$cores" ]; then
     flags="$flags --oversubscribe --bind-to none"
 elif [ "$cores" -lt "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc --all)" ]; then
+    # and their threads float in it: OpenMP's binding put every rank's
+    # first thread on the set's first core
     flags="$flags --bind-to none"
+    procbind=false
 else
     flags="$flags --map-by slot:PE=$threads --bind-to core"
 fi
@@ -154,7 +157,7 @@ if [ -n "$early" ]; then
     exit 1
 fi
 setsid $orphan mpirun -q -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
-    -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=true "$bin" "$@" &
+    -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=$procbind "$bin" "$@" &
 pid=$!
 # The ranks are mpirun's children.  A signal goes to each once it runs a
 # program of its own (its name is no longer mpirun's: a child mpirun has
