@@ -1030,7 +1030,7 @@ static int kind_guard(const char *out, const char *flag)
                         : k == SN_FILE_WEIGHTS ? "a model's weights"
                         : k == SN_FILE_PREDICTIONS ? "predict's predictions (/pred, /probs)"
                         : k == SN_FILE_HDF5 ? "HDF5 data of another program (no scratchnet "
-                                              "dataset, weights or predictions)"
+                                              "dataset, weights or predictions alone)"
                                             : NULL;
     if (held_h5 && !own)
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "

@@ -394,6 +394,14 @@ static enum sn_file_kind signature_kind(const char *path)
     return hdf5 ? SN_FILE_UNKNOWN : SN_FILE_OTHER;
 }
 
+/* Whether the file's top level holds no name but those of names. */
+static bool only_names(struct sn_h5 *f, const char *const *names)
+{
+    char others[64];
+    sn_h5_root_others(f, names, NULL, others, sizeof others);
+    return others[0] == '\0';
+}
+
 enum sn_file_kind sn_file_kind(const char *path)
 {
     struct sn_h5 *f;
@@ -402,14 +410,23 @@ enum sn_file_kind sn_file_kind(const char *path)
          * (a link, damage, a limit): never taken for a file of no kind */
         return signature_kind(path);
     /* /params without model text is weights too: another tool's, which
-     * eval (--model) and train --init read */
-    const bool model = sn_h5_has_attr(f, "/model", "cfg") || sn_h5_exists(f, "/params");
+     * eval (--model) and train --init read.  Each kind holds its own names
+     * alone: a simulation's file with a /params group of settings, or a
+     * dataset with recordings beside it, is another program's data, which
+     * an output of that kind would replace whole */
+    static const char *const model_names[] = { "model", "params", "run", "state", "optimizer",
+                                               "reducer", "metrics", NULL };
+    static const char *const data_names[] = { "train", "test", "val", NULL };
+    static const char *const pred_names[] = { "pred", "probs", NULL };
+    const bool model = (sn_h5_has_attr(f, "/model", "cfg") || sn_h5_exists(f, "/params")) &&
+                       only_names(f, model_names);
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS
-                        : sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") ||
-                                  sn_h5_exists(f, "/val/x")
+                        : (sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") ||
+                           sn_h5_exists(f, "/val/x")) && only_names(f, data_names)
                             ? SN_FILE_DATASET
-                        : sn_h5_exists(f, "/pred") && sn_h5_exists(f, "/probs")
+                        : sn_h5_exists(f, "/pred") && sn_h5_exists(f, "/probs") &&
+                                  only_names(f, pred_names)
                             ? SN_FILE_PREDICTIONS
                             : SN_FILE_HDF5;
     sn_h5_close(f);

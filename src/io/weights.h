@@ -90,11 +90,14 @@ int sn_weights_open(const char *path, struct sn_h5 **f);
 /* What an existing file holds, for an output that would replace it. */
 enum sn_file_kind {
     SN_FILE_OTHER,     /* not HDF5, or no file there */
-    SN_FILE_DATASET,   /* a split's examples: /train/x, /test/x or /val/x */
-    SN_FILE_WEIGHTS,   /* a model's weights (/model cfg, or /params alone) */
+    SN_FILE_DATASET,   /* a split's examples: /train/x, /test/x or /val/x (and
+                        * /train, /test, /val alone at the top) */
+    SN_FILE_WEIGHTS,   /* a model's weights (/model cfg, or /params alone; the
+                        * names scratchnet writes alone at the top) */
     SN_FILE_CHECKPOINT,   /* a model's weights with its run's state (/state) */
-    SN_FILE_PREDICTIONS,  /* predict's output: /pred and /probs */
-    SN_FILE_HDF5,      /* HDF5 of none of these kinds: another program's data */
+    SN_FILE_PREDICTIONS,  /* predict's output: /pred and /probs alone */
+    SN_FILE_HDF5,      /* HDF5 of none of these kinds, or one of them with other
+                        * data beside it: another program's */
     SN_FILE_UNKNOWN,   /* HDF5 that cannot be checked, or a file that cannot be
                         * read: sn_errmsg() says why */
 };

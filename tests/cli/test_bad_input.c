@@ -1602,9 +1602,37 @@ static void write_rank9(void)
     H5Fclose(f);
 }
 
+/* Another program's HDF5 with a scratchnet name among its own: sim.h5, a
+ * simulation's (a /params group of settings, /positions); dsparams.h5, a
+ * dataset (/train/x, /train/y) with a /params group beside it; simpred.h5,
+ * /pred and /probs with notes beside them.  Each kind holds its names
+ * alone: these are none, and no output replaces them. */
+static void write_mixed_h5(void)
+{
+    struct sn_h5 *f;
+    size_t n8 = 8, n4 = 4, d2[2] = { 4, 2 };
+    const float x[8] = { 0 };
+    const int32_t y[4] = { 0, 1, 0, 1 };
+    assert_int_equal(sn_h5_create(fx_path("sim.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_mkgroup(f, "/params"), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/positions", 1, &n8, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_h5_create(fx_path("dsparams.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, d2, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, &n4, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_mkgroup(f, "/params"), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_h5_create(fx_path("simpred.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/pred", 1, &n4, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/probs", 2, d2, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/notes", 1, &n8, SN_H5_U8, "precious"), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
 static void make_hostile_fixtures(void)
 {
     write_rank9();
+    write_mixed_h5();
     hostile_model_values();
     hostile_model_text();
     hostile_logs();
