@@ -102,6 +102,10 @@ static bool left_ignored[NSIG];
  * so was one after a SIGTERM (a timeout's), which lost the save. */
 static atomic_int own_signals, own_ctrl_c;
 
+/* Set while MPI starts: a stop then ends the process at once (nothing is
+ * done yet; MPI_Init waited for a rank that had ended, deaf to SIGTERM). */
+static volatile sig_atomic_t mpi_starting;
+
 /* The one handler: record the request (core/interrupt.h), which the
  * trainer and the loads look at.  A second SIGINT or SIGQUIT ends the
  * process at once (Ctrl-C twice), removing the temporary files it was
@@ -119,6 +123,13 @@ static void on_signal(int sig, siginfo_t *info, void *context)
         signal(sig, SIG_DFL);
         raise(sig);
         return;
+    }
+    if (mpi_starting) {
+        static const char msg[] = "scratchnet: interrupted by a stop signal while MPI started: "
+                                  "nothing done\n";
+        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)n;
+        _exit(1);
     }
     if (!again)
         cli_note_stop_sender(info->si_code == SI_USER && info->si_pid == getppid());
@@ -181,7 +192,32 @@ static void catch_stop_signals(bool first)
  * launcher's rank 0 says it at once, the others after a pause in which the
  * launcher, seeing rank 0 fail, ends them (one line), or say it themselves
  * when only they have the limit (an MPMD launch, another node's ulimit). */
-static bool limit_refused;
+static bool limit_refused, limit_inherited;
+
+/* Whether this process's parent (the launcher's process on this host:
+ * orted, hydra_pmi_proxy) has the soft limit cur of /proc/PID/limits's
+ * line name: then every rank it started has it, rank 0 too, which says
+ * it; a limit of this rank's own (a wrapper's ulimit) is said here. */
+static bool parent_has_limit(const char *name, rlim_t cur)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/limits", (long)getppid());
+    FILE *fp = fopen(path, "r");
+    bool same = false;
+    while (fp && fgets(line, sizeof line, fp))
+        if (strncmp(line, name, strlen(name)) == 0) {
+            char soft[32] = "";
+            sscanf(line + strlen(name), "%31s", soft);
+            same = strcmp(soft, "unlimited") == 0
+                       ? cur == RLIM_INFINITY
+                       : cur != RLIM_INFINITY && strtoull(soft, NULL, 10) == (unsigned long long)cur;
+            break;
+        }
+    if (fp)
+        fclose(fp);
+    return same;
+}
+
 
 /* A process that a launcher started joins its MPI job; one started
  * alone is the whole job and does not start MPI (sn_dist_init_alone),
@@ -200,22 +236,29 @@ static int start_runtime(int *argc, char ***argv)
     struct rlimit files;
     limit_refused = true;   /* every process meets these alike: one says it */
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
-        files.rlim_cur < MIN_OPEN_FILES)
+        files.rlim_cur < MIN_OPEN_FILES) {
+        limit_inherited = parent_has_limit("Max open files", files.rlim_cur);
         return sn_fail(SN_EIO, "the open-file limit (ulimit -n) is %llu, below the %d a rank "
                        "needs (MPI's connections and shared memory, the data, checkpoints and "
                        "logs): raise it (ulimit -n 1024)", (unsigned long long)files.rlim_cur,
                        MIN_OPEN_FILES);
+    }
     /* and a file-size limit under MPI's session files (PMIx's shared
      * store): a 2-rank start hung after PMIx's OUT-OF-RESOURCE lines */
     struct rlimit size;
     if (getrlimit(RLIMIT_FSIZE, &size) == 0 && size.rlim_cur != RLIM_INFINITY &&
-        size.rlim_cur < MIN_FILE_BYTES)
+        size.rlim_cur < MIN_FILE_BYTES) {
+        limit_inherited = parent_has_limit("Max file size", size.rlim_cur);
         return sn_fail(SN_EIO, "the file-size limit (ulimit -f) is %llu KiB, below the %d KiB "
                        "a rank's MPI needs for its session files: raise it (ulimit -f "
                        "unlimited)", (unsigned long long)(size.rlim_cur >> 10),
                        MIN_FILE_BYTES >> 10);
+    }
     limit_refused = false;
-    return sn_dist_init(argc, argv);
+    mpi_starting = 1;
+    int rc = sn_dist_init(argc, argv);
+    mpi_starting = 0;
+    return rc;
 }
 
 /* MPI_Finalize can hang after the work is done: MPICH 4.0 over UCX's TCP
@@ -322,7 +365,8 @@ int main(int argc, char **argv)
         /* rank 0 refused it too, most often: the launcher ends us first
          * (hydra does not: it waits for every rank), and when every rank
          * runs here rank 0 has our limits and has said it */
-        const bool said = limit_refused && !cli_launcher_rank0() && cli_launched_all_here();
+        const bool said = limit_refused && !cli_launcher_rank0() && cli_launched_all_here() &&
+                          limit_inherited;
         if (limit_refused && !cli_launcher_rank0() && !said)
             sleep(2);
         const bool ended = said || (limit_refused && !cli_launcher_rank0() &&
