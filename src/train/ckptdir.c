@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,23 +207,34 @@ static int refuse_held(const char *dir, int f, int err)
                    "run its own --checkpoint-dir", dir, holder[0] ? holder : "holder unknown");
 }
 
-/* Whether the lock file's line (host NAME, pid N) names a scratchnet
- * process alive on this host other than this one: where the file system
- * has no flock (SN_CKPT_LOCK=none), the line is all that tells a live run
- * from a finished one (a reused pid of another program is no run). */
-static bool holder_alive(const char *line)
+/* Whether the lock file's line (host NAME, pid N) names a process alive on
+ * this host, other than this one, that holds the lock file f open: where
+ * the file system has no flock (SN_CKPT_LOCK=none), the line is all that
+ * tells a live run from a finished one, and the open file tells a run
+ * under any program name (a link, valgrind, ld.so) from a reused pid or a
+ * zombie.  A process whose files this user cannot see counts as alive. */
+static bool holder_alive(const char *line, int f)
 {
-    char host[128], me[128] = "", comm[64] = "", path[64];
+    char host[128], me[128] = "", path[64];
     long pid;
+    struct stat lock, st;
     if (sscanf(line, "host %127[^,], pid %ld", host, &pid) != 2 || pid <= 0 ||
-        pid == (long)getpid() || gethostname(me, sizeof me - 1) != 0 || strcmp(host, me) != 0)
+        pid == (long)getpid() || gethostname(me, sizeof me - 1) != 0 || strcmp(host, me) != 0 ||
+        fstat(f, &lock) != 0)
         return false;
-    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-    FILE *fp = fopen(path, "r");
-    const bool read = fp && fgets(comm, sizeof comm, fp);
-    if (fp)
-        fclose(fp);
-    return read && strncmp(comm, "scratchnet", 10) == 0;
+    snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == EACCES && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    bool open_here = false;
+    for (struct dirent *e; !open_here && (e = readdir(d));) {
+        char fd_path[128];
+        snprintf(fd_path, sizeof fd_path, "%s/%.40s", path, e->d_name);
+        open_here = e->d_name[0] != '.' && stat(fd_path, &st) == 0 && st.st_dev == lock.st_dev &&
+                    st.st_ino == lock.st_ino;
+    }
+    closedir(d);
+    return open_here;
 }
 
 /* refuse_held's refusal of a folder whose lock file names a live run (its
@@ -260,7 +272,7 @@ static int check_not_held(const char *dir)
     char line[256];
     const ssize_t n = rc || locked ? 0 : pread(f, line, sizeof line - 1, 0);
     line[n > 0 ? n : 0] = '\0';
-    if (holder_alive(line))
+    if (holder_alive(line, f))
         return refuse_named(dir, f, line);
     close(f);   /* gives the shared lock back */
     if (rc)
@@ -374,7 +386,7 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
     }
     const ssize_t had = pread(f, was, was_len - 1, 0);   /* the last holder's, kept */
     was[had > 0 ? had : 0] = '\0';
-    if (!locked && holder_alive(was))
+    if (!locked && holder_alive(was, f))
         return refuse_named(dir, f, was);
     char host[128] = "";
     gethostname(host, sizeof host - 1);
