@@ -2148,6 +2148,17 @@ static void test_train_open_file_limit(void **state)
         !strstr(err, "the open-file limit (ulimit -n) is 20, below the 64 a rank needs"))
         fail_msg("exit %d: %s", rc, err);
     free(err);
+    /* every rank inherits it from the launcher: said once, by rank 0 */
+    rc = sn_test_run("ulimit -n 40; timeout 60 %s -np 3 " BIN " train --model %s --data %s "
+                     "--steps 2 --quiet", mpirun(), sn_test_path("m.cfg"),
+                     sn_test_path("blobs.h5"));
+    err = err_text();
+    int lines = 0;
+    for (const char *p = err; (p = strstr(p, "the open-file limit (ulimit -n) is 40")); p++)
+        lines++;
+    if (rc == 0 || rc == 124 || lines != 1)
+        fail_msg("3 ranks, each with the limit: exit %d, %d lines: %s", rc, lines, err);
+    free(err);
 }
 
 /* Checkpoints that would not fit where they go, every one kept (no
@@ -2941,14 +2952,13 @@ static void test_train_nan_stops(void **state)
 }
 
 /* Weights as another tool writes them (/params alone), which an --out may
- * replace, with one more dataset, /precious, holding that word. */
+ * replace: one array, /params/precious, holding that word. */
 static void write_precious_h5(const char *path)
 {
     struct sn_h5 *f;
     size_t n = 8;
     assert_int_equal(sn_h5_create(path, &f), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/params", 1, &n, SN_H5_U8, "weights!"), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/precious", 1, &n, SN_H5_U8, "precious"), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/precious", 1, &n, SN_H5_U8, "precious"), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
@@ -2958,7 +2968,7 @@ static bool holds_precious_h5(const char *path)
     char word[9] = "";
     if (sn_h5_open(path, &f) != SN_OK)
         return false;
-    const bool read = sn_h5_read_all(f, "/precious", SN_H5_U8, word, 8) == SN_OK;
+    const bool read = sn_h5_read_all(f, "/params/precious", SN_H5_U8, word, 8) == SN_OK;
     sn_h5_close(f);
     return read && strcmp(word, "precious") == 0;
 }
@@ -3646,8 +3656,9 @@ static void test_train_lock_none_sees_a_live_run(void **state)
     free(err);
     assert_int_equal(sn_test_run("test ! -e %s/ck", dir), 0);
     /* the second run in its own time limit: it trained on (forever) before */
-    rc = sn_test_run("cd %s && export LD_PRELOAD=%s SN_CKPT_LOCK=none && { " BIN " train " LONG_RUN
-                     " --checkpoint-dir ck > a.txt 2>&1 & job=$!; "
+    /* the first run under another name (a link): it holds the lock file open */
+    rc = sn_test_run("cd %s && ln -sf " BIN " sn-link && export LD_PRELOAD=%s SN_CKPT_LOCK=none && "
+                     "{ ./sn-link train " LONG_RUN " --checkpoint-dir ck > a.txt 2>&1 & job=$!; "
                      "for i in $(seq 1200); do grep -q 'img/s' a.txt && break; sleep 0.1; done; "
                      "timeout 60 " BIN " train " LONG_RUN " --checkpoint-dir ck --resume auto "
                      "> b.txt 2>&1; echo $? > b.rc; kill -TERM $job; wait $job; }", dir, so,
