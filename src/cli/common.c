@@ -937,26 +937,26 @@ static bool trace_like(const char *path)
     /* "traceEvents": [ as a key of the top-level object, not words inside
      * it (a JSON Schema of the format names it in "required") */
     int depth = 0;
+    bool key = false;
     for (const char *q = p; *q; q++) {
         if (*q == '"') {
             const char *end = q + 1;
             while (*end && *end != '"')
                 end += *end == '\\' && end[1] ? 2 : 1;
             const char *after = *end ? end + 1 + strspn(end + 1, " \t\r\n") : end;
-            if (depth == 1 && end - q == 12 && !strncmp(q, "\"traceEvents", 12) && *after == ':' &&
-                after[1 + strspn(after + 1, " \t\r\n")] == '[')
-                return true;
+            key = key || (depth == 1 && end - q == 12 && !strncmp(q, "\"traceEvents", 12) &&
+                          *after == ':' && after[1 + strspn(after + 1, " \t\r\n")] == '[');
             if (!*end)
-                return false;
+                return key;   /* past what was read: a trace is longer */
             q = end;
         } else if (*q == '{' || *q == '[') {
             depth++;
-        } else if (*q == '}' || *q == ']') {
-            if (--depth == 0)
-                return false;   /* the object closed: a later one (JSON Lines) is no trace */
+        } else if ((*q == '}' || *q == ']') && --depth == 0) {
+            /* the object closed: the file's one value, or JSON Lines (no trace) */
+            return key && q[1 + strspn(q + 1, " \t\r\n")] == '\0';
         }
     }
-    return false;
+    return key;
 }
 
 /* The first bytes of a file that is not HDF5, for an output of another

@@ -381,7 +381,8 @@ static void make_fixtures(void)
                                  "printf '{\"site\": \"A\", \"ph\": 7.2}\\n' > ph.json && "
                                  "printf 'notes\\n' > notes.png && printf 'a,b\\n1,2\\n' > sheet.csv && "
                                  "printf '{\"run\": 1}\\n{\"traceEvents\": [], \"run\": 2}\\n' "
-                                 "> runs.jsonl", fx), 0);
+                                 "> runs.jsonl && printf '{\"traceEvents\": [], \"run\": 1}\\n"
+                                 "{\"run\": 2}\\n' > runs1.jsonl", fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();
