@@ -174,9 +174,9 @@ echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $
 # launcher's stderr must stay readable.
 mkfifo "$tmp/err"
 {
-    trap '' TERM INT USR1 HUP
+    trap '' TERM INT USR1 HUP PIPE
     while IFS= read -r line; do
-        printf '%s\n' "$line" >&2
+        printf '%s\n' "$line" >&2 2>/dev/null || :
         [ -e "$tmp/said" ] || { : > "$tmp/said"; } 2>/dev/null
         # scratchnet's own lines, from their first word: a name a user
         # gave (a --log path in a warning) must not read as one
@@ -190,14 +190,15 @@ mkfifo "$tmp/err"
     done
 } < "$tmp/err" &
 watcher=$!
-# Its stdout through a copier that outlives a terminal that hangs up: it
-# drops what it cannot write, where MPICH's mpiexec, writing to the gone
-# terminal itself, ended with status 255 after the ranks had saved.
+# Its stdout through a copier that outlives a terminal that hangs up or a
+# reader that went away (| head): it drops what it cannot write, where
+# MPICH's mpiexec, writing to the gone terminal itself, ended with status
+# 255 after the ranks had saved, and a pipe's SIGPIPE ended the job.
 mkfifo "$tmp/out"
 {
-    trap '' TERM INT USR1 HUP
+    trap '' TERM INT USR1 HUP PIPE
     while IFS= read -r line || [ -n "$line" ]; do
-        printf '%s\n' "$line" 2>/dev/null
+        printf '%s\n' "$line" 2>/dev/null || :
     done
 } < "$tmp/out" &
 copier=$!

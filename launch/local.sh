@@ -156,8 +156,24 @@ if [ -n "$early" ]; then
     echo "launch/local.sh: SIG$early before the job started: nothing started, nothing saved" >&2
     exit 1
 fi
+# mpirun's output through copiers that drop what a reader that went away
+# (| head, a pager quit) cannot take: mpirun, writing to it itself, aborted
+# the job on SIGPIPE and then crashed (exit 139), where scratchnet alone
+# trains on
+pipes=$(mktemp -d)
+trap 'rm -rf "$pipes"' EXIT
+mkfifo "$pipes/out" "$pipes/err"
+copy_from() {
+    ( trap '' TERM INT USR1 HUP PIPE
+      while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line" 2>/dev/null || :; done ) < "$1" &
+}
+copy_from "$pipes/out"
+copiers=$!
+copy_from "$pipes/err" >&2
+copiers="$copiers $!"
 setsid $orphan mpirun -q -np "$P" $flags --mca btl_vader_single_copy_mechanism none \
-    -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=$procbind "$bin" "$@" &
+    -x OMP_NUM_THREADS="$threads" -x OMP_PROC_BIND=$procbind "$bin" "$@" \
+    > "$pipes/out" 2> "$pipes/err" &
 pid=$!
 # The ranks are mpirun's children.  A signal goes to each once it runs a
 # program of its own (its name is no longer mpirun's: a child mpirun has
@@ -215,6 +231,9 @@ while :; do
     [ "$s" = 127 ] && [ -n "$waited" ] && break
     status=$s waited=yes
     [ -n "$trapped" ] || break
+done
+for c in $copiers; do   # to mpirun's last line (a trap may end a wait early)
+    while kill -0 "$c" 2>/dev/null; do wait "$c" 2>/dev/null || :; done
 done
 # mpirun killed outright (SIGKILL, the out-of-memory killer) leaves its
 # ranks running, detached, still writing checkpoints for a few seconds:

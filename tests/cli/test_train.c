@@ -3747,6 +3747,33 @@ static void test_train_stop_kill9_local_sh(void **state)
     fprintf(stderr, "  SIGKILL to launch/local.sh: stopped after step %ld\n", step);
 }
 
+/* launch/local.sh and launch/cluster.sh piped into a reader that goes away
+ * (| head): the run trains to its end, exit 0, as scratchnet alone does
+ * (mpirun, writing to the gone reader itself, aborted the job on SIGPIPE
+ * and crashed: exit 139, blaming a rank). */
+static void test_train_launchers_outlive_their_reader(void **state)
+{
+    (void)state;
+    if (!launcher_is_open_mpi()) {
+        printf("skipped: launch/local.sh runs Open MPI's mpirun\n");
+        skip();
+    }
+    char dir[1024], cwd[1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(dir, sizeof dir, "%s/piped", sn_test_tmpdir());
+    static const char *const how[] = { "local.sh 2", "cluster.sh hf" };
+    for (int k = 0; k < 2; k++) {
+        int rc = sn_test_run("rm -rf %s && mkdir -p %s && cd %s && echo \"$(hostname) slots=2\" > hf "
+                             "&& { SCRATCHNET=" BIN " timeout 300 %s/launch/%s train " LONG_RUN
+                             " --steps 3000 --out w.h5 2> err.txt; echo $? > rc.txt; } | head -c 200 "
+                             "> /dev/null; test \"$(cat rc.txt)\" = 0 && test -s w.h5", dir, dir,
+                             dir, cwd, how[k], sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+        if (rc != 0)
+            sn_test_run("cat %s/rc.txt %s/err.txt >&2", dir, dir);
+        assert_int_equal(rc, 0);
+    }
+}
+
 /* launch/local.sh in a narrower set of cores than the machine's (taskset,
  * as when several jobs share a machine): its rank stays in that set
  * (mpirun's binding counted cores from the machine's first: `taskset -c 1`
@@ -4282,6 +4309,7 @@ int main(void)
         cmocka_unit_test(test_train_stop_plain_mpirun),
         cmocka_unit_test(test_train_stop_kill9_local_sh),
         cmocka_unit_test(test_train_local_sh_keeps_the_cores_given),
+        cmocka_unit_test(test_train_launchers_outlive_their_reader),
         cmocka_unit_test(test_train_raced_outputs_both_named),
         cmocka_unit_test(test_train_stop_sighup),
         cmocka_unit_test(test_train_profiler_signal_left_alone),
