@@ -198,7 +198,7 @@ mkfifo "$tmp/out"
 {
     trap '' TERM INT USR1 HUP PIPE
     while IFS= read -r line || [ -n "$line" ]; do
-        printf '%s\n' "$line" 2>/dev/null || :
+        printf '%s\n' "$line" 2>/dev/null || echo >> "$tmp/out.lost"
     done
 } < "$tmp/out" &
 copier=$!
@@ -286,6 +286,16 @@ if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop read
 fi
 while kill -0 "$watcher" 2>/dev/null; do wait "$watcher"; done   # to the job's last line
 while kill -0 "$copier" 2>/dev/null; do wait "$copier"; done
+# lines a reader that went away (a pipe, a terminal hung up) did not take
+# were dropped on purpose; to a file or a device (> /dev/full, a full
+# disk) they are results lost
+case $(readlink "/proc/$$/fd/1" 2>/dev/null) in /dev/pts/*|/dev/tty*) tty_out=yes ;; *) tty_out="" ;; esac
+if [ -s "$tmp/out.lost" ] && [ ! -p /dev/stdout ] && [ -z "$tty_out" ]; then
+    echo "launch/cluster.sh: $(wc -l < "$tmp/out.lost") line(s) of the job's output could not" \
+         "be written (a full disk?): they are lost" >&2
+    [ "$status" = 0 ] && status=1
+    : > "$tmp/said"
+fi
 if [ "$status" != 0 ] && [ -f "$tmp/overbound" ]; then
     echo "launch/cluster.sh: $per rank(s) x $THREADS thread(s) do not fit a node's cores" \
          "(Open MPI could not bind them): lower THREADS or the slots, or BIND=none" >&2

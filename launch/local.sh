@@ -163,9 +163,11 @@ fi
 pipes=$(mktemp -d)
 trap 'rm -rf "$pipes"' EXIT
 mkfifo "$pipes/out" "$pipes/err"
-copy_from() {
+copy_from() {   # copy_from FIFO: a line that cannot be written is counted in FIFO.lost
     ( trap '' TERM INT USR1 HUP PIPE
-      while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line" 2>/dev/null || :; done ) < "$1" &
+      while IFS= read -r line || [ -n "$line" ]; do
+          printf '%s\n' "$line" 2>/dev/null || echo >> "$1.lost"
+      done ) < "$1" &
 }
 copy_from "$pipes/out"
 copiers=$!
@@ -235,6 +237,15 @@ done
 for c in $copiers; do   # to mpirun's last line (a trap may end a wait early)
     while kill -0 "$c" 2>/dev/null; do wait "$c" 2>/dev/null || :; done
 done
+# lines a reader that went away (a pipe, a terminal hung up) did not take
+# were dropped on purpose; to a file or a device (> /dev/full, a full
+# disk) they are results lost
+case $(readlink "/proc/$$/fd/1" 2>/dev/null) in /dev/pts/*|/dev/tty*) tty_out=yes ;; *) tty_out="" ;; esac
+if [ -s "$pipes/out.lost" ] && [ ! -p /dev/stdout ] && [ -z "$tty_out" ]; then
+    echo "launch/local.sh: $(wc -l < "$pipes/out.lost") line(s) of the job's output could not be" \
+         "written (a full disk?): they are lost" >&2
+    [ "$status" = 0 ] && status=1
+fi
 # mpirun killed outright (SIGKILL, the out-of-memory killer) leaves its
 # ranks running, detached, still writing checkpoints for a few seconds:
 # they are in its session.  They are told to stop (they save, as for any

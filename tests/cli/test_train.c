@@ -3750,7 +3750,8 @@ static void test_train_stop_kill9_local_sh(void **state)
 /* launch/local.sh and launch/cluster.sh piped into a reader that goes away
  * (| head): the run trains to its end, exit 0, as scratchnet alone does
  * (mpirun, writing to the gone reader itself, aborted the job on SIGPIPE
- * and crashed: exit 139, blaming a rank). */
+ * and crashed: exit 139, blaming a rank); their output to a full disk is
+ * said lost, exit 1. */
 static void test_train_launchers_outlive_their_reader(void **state)
 {
     (void)state;
@@ -3771,6 +3772,14 @@ static void test_train_launchers_outlive_their_reader(void **state)
         if (rc != 0)
             sn_test_run("cat %s/rc.txt %s/err.txt >&2", dir, dir);
         assert_int_equal(rc, 0);
+        /* results to a full disk are lost, not dropped: said, exit 1 (exit
+         * 0 and no word through either launcher) */
+        rc = sn_test_run("cd %s && SCRATCHNET=" BIN " %s/launch/%s eval --weights w.h5 --data %s "
+                         "> /dev/full", dir, cwd, how[k], sn_test_path("blobs.h5"));
+        char *err = err_text();
+        if (rc != 1 || !strstr(err, "line(s) of the job's output could not be written"))
+            fail_msg("%s eval > /dev/full: exit %d: %s", how[k], rc, err);
+        free(err);
     }
 }
 
