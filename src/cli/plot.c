@@ -158,9 +158,12 @@ static int draw(const char *log, const char *png, int w, int h)
     if (!rc && !s)
         rc = sn_fail(SN_ENOMEM, "out of memory");
     if (s) {
+        /* 10k, 20k ... past ten thousand epochs: six-digit labels every
+         * 10,000 ran together into one string on a 400-pixel panel */
         fprintf(s, "set datafile missing 'NaN'\nset key top right\nset grid\n"
                 "set xlabel 'epoch'\n%sset multiplot layout 1,%d title ",
-                rows <= 20 ? "set xtics 1\n" : "", have[3] ? 2 : 1);
+                rows <= 20 ? "set xtics 1\n" : rows >= 10000 ? "set format x '%.0s%c'\n" : "",
+                have[3] ? 2 : 1);
         cli_gnuplot_warn_undrawable("the picture's title (the log's name)", log);
         cli_gnuplot_text(s, log, false);
         fprintf(s, "\nset title 'loss'\nset ylabel 'loss'\n"
