@@ -942,6 +942,9 @@ static int check_backed(struct sn_h5 *f, const char *path, hid_t d)
         rc = sn_fail(SN_EINVAL, "%s: %s has %d dimensions, more than the %d scratchnet reads "
                      "(data: (N, sample...) with 1 to 4 sample dimensions)", f->path, path, nd,
                      SN_H5_MAX_DIMS);
+    else if (H5Sget_simple_extent_type(s) == H5S_NULL)   /* before its one element's bytes */
+        rc = sn_fail(SN_EINVAL, "%s: %s is an empty array (a null dataspace, as h5py.Empty "
+                     "writes): it holds no values", f->path, path);
     else if (nd < 0 || bytes == 0 || layout == H5D_LAYOUT_ERROR)
         rc = sn_fail(SN_EINVAL, "%s: %s cannot be read (damaged?)", f->path, path);
     else if (layout == H5D_VIRTUAL || H5Pget_external_count(pl) != 0)

@@ -501,6 +501,31 @@ static void test_h5_pipelines_refused(void **state)
     }
 }
 
+/* An array of a null dataspace (h5py.Empty, a placeholder some tools
+ * write): said to be empty (it was said to declare one element's bytes
+ * that the file did not hold). */
+static void test_h5_null_dataspace_said(void **state)
+{
+    (void)state;
+    const char *path = sn_test_path("null.h5");
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t sp = H5Screate(H5S_NULL);
+    hid_t d = H5Dcreate2(file, "/x", H5T_NATIVE_FLOAT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(file >= 0 && sp >= 0 && d >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(file);
+    struct sn_h5 *f;
+    int nd;
+    size_t dims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls;
+    assert_int_equal(sn_h5_open(path, &f), SN_OK);
+    assert_int_equal(sn_h5_info(f, "/x", &nd, dims, &cls, &size), SN_EINVAL);
+    if (!strstr(sn_errmsg(), "/x is an empty array (a null dataspace, as h5py.Empty writes)"))
+        fail_msg("%s", sn_errmsg());
+    sn_h5_close(f);
+}
+
 static int fill_x(struct sn_h5 *f, const void *ctx)
 {
     (void)ctx;
@@ -646,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_h5_held_for_writing),
         cmocka_unit_test(test_h5_chunk_streams_counted),
         cmocka_unit_test(test_h5_pipelines_refused),
+        cmocka_unit_test(test_h5_null_dataspace_said),
         cmocka_unit_test(test_h5_chunked_rows_read_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
