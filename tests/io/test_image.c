@@ -325,7 +325,7 @@ static void test_image_png_index_past_palette(void **state)
         put_chunk(f, "IHDR", ihdr, sizeof ihdr);
         put_chunk(f, "PLTE", plte, sizeof plte);
         put_chunk(f, "IDAT", z, zn);
-        put_chunk(f, "IEND", NULL, 0);
+        put_chunk(f, "IEND", (const unsigned char *)"", 0);
         fclose(f);
         struct sn_image got;
         if (bad) {
