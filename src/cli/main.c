@@ -102,8 +102,9 @@ static bool left_ignored[NSIG];
  * so was one after a SIGTERM (a timeout's), which lost the save. */
 static atomic_int own_signals, own_ctrl_c;
 
-/* Set while MPI starts: a stop then ends the process at once (nothing is
- * done yet; MPI_Init waited for a rank that had ended, deaf to SIGTERM). */
+/* Set while MPI starts: a stop is kept for the set-up's first look, as
+ * always, and a second one ends the process at once (nothing is done yet;
+ * MPI_Init waited forever for a rank that had ended, deaf to SIGTERM). */
 static volatile sig_atomic_t mpi_starting;
 
 /* The one handler: record the request (core/interrupt.h), which the
@@ -124,9 +125,8 @@ static void on_signal(int sig, siginfo_t *info, void *context)
         raise(sig);
         return;
     }
-    if (mpi_starting) {
-        static const char msg[] = "scratchnet: interrupted by a stop signal while MPI started: "
-                                  "nothing done\n";
+    if (mpi_starting && again) {
+        static const char msg[] = "scratchnet: stopped twice while MPI started: nothing done\n";
         ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)n;
         _exit(1);
