@@ -1683,6 +1683,59 @@ void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *mem
     sn_text_clean(buf, false);   /* names from the file, shown on a terminal */
 }
 
+/* sn_h5_is_layer_tree's walk: depth 0 at the group's members (groups),
+ * 1 at theirs (float arrays); counts what it saw, stops at the first
+ * member of another kind (or past PROBE_MAX_OBJECTS). */
+struct tree_walk {
+    int depth;
+    long seen;
+    bool ok;
+};
+
+static herr_t tree_member(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
+{
+    struct tree_walk *w = ctx;
+    H5O_info_t oi;
+    if (info->type != H5L_TYPE_HARD || ++w->seen > PROBE_MAX_OBJECTS ||
+        H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        w->ok = false;
+        return 1;
+    }
+    if (w->depth == 0 && oi.type == H5O_TYPE_GROUP) {
+        hid_t sub = H5Gopen2(g, name, H5P_DEFAULT);
+        struct tree_walk inner = { 1, 0, sub >= 0 };
+        if (sub >= 0)
+            H5Literate(sub, H5_INDEX_NAME, H5_ITER_INC, NULL, tree_member, &inner);
+        if (sub >= 0)
+            H5Gclose(sub);
+        w->ok = inner.ok && inner.seen > 0;
+        w->seen += inner.seen;
+    } else if (w->depth == 1 && oi.type == H5O_TYPE_DATASET) {
+        hid_t d = H5Dopen2(g, name, H5P_DEFAULT), t = d < 0 ? -1 : H5Dget_type(d);
+        w->ok = t >= 0 && H5Tget_class(t) == H5T_FLOAT;
+        if (t >= 0)
+            H5Tclose(t);
+        if (d >= 0)
+            H5Dclose(d);
+    } else {
+        w->ok = false;
+    }
+    return w->ok ? 0 : 1;
+}
+
+bool sn_h5_is_layer_tree(struct sn_h5 *f, const char *group)
+{
+    struct tree_walk w = { 0, 0, true };
+    hid_t g = H5Gopen2(f->id, group, H5P_DEFAULT);
+    if (g < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+    }
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, tree_member, &w);
+    H5Gclose(g);
+    return w.ok && w.seen > 0;
+}
+
 /* H5Lvisit's walk: the first link that is not a hard link, and the count
  * of links (hard links to one array are one object to the probe, and
  * 300,000 of them took every reader 9 s). */

@@ -106,6 +106,10 @@ bool sn_h5_exists(struct sn_h5 *f, const char *path);
 void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *member, char *buf,
                        size_t len);
 
+/* Whether group holds groups of float arrays alone (a model's parameters
+ * by layer, /params/LAYER/NAME, as scratchnet and other tools write them). */
+bool sn_h5_is_layer_tree(struct sn_h5 *f, const char *group);
+
 /* SN_EINVAL naming path if it is reached through a soft or external link
  * (sn_h5_exists says false for it: links are not followed). */
 int sn_h5_check_no_link(struct sn_h5 *f, const char *path);

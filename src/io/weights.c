@@ -402,6 +402,21 @@ static bool only_names(struct sn_h5 *f, const char *const *names)
     return others[0] == '\0';
 }
 
+/* Whether /pred and /probs are what predict writes: N integer classes and
+ * N rows of float outputs (groups of that name are another program's). */
+static bool predictions_shaped(struct sn_h5 *f)
+{
+    int nd, np;
+    size_t dims[SN_H5_MAX_DIMS], pdims[SN_H5_MAX_DIMS], size;
+    enum sn_h5_class cls, pcls;
+    if (!sn_h5_exists(f, "/pred") || !sn_h5_exists(f, "/probs") ||
+        sn_h5_info(f, "/pred", &nd, dims, &cls, &size) != SN_OK ||
+        sn_h5_info(f, "/probs", &np, pdims, &pcls, &size) != SN_OK)
+        return false;
+    return nd == 1 && cls == SN_H5_CLASS_INT && np == 2 && pcls == SN_H5_CLASS_FLOAT &&
+           pdims[0] == dims[0];
+}
+
 enum sn_file_kind sn_file_kind(const char *path)
 {
     struct sn_h5 *f;
@@ -418,15 +433,16 @@ enum sn_file_kind sn_file_kind(const char *path)
                                                "reducer", "metrics", NULL };
     static const char *const data_names[] = { "train", "test", "val", NULL };
     static const char *const pred_names[] = { "pred", "probs", NULL };
-    const bool model = (sn_h5_has_attr(f, "/model", "cfg") || sn_h5_exists(f, "/params")) &&
-                       only_names(f, model_names);
+    /* without its model text, /params must be groups of float arrays (a
+     * curve fit's /params vector, a simulation's settings are not) */
+    const bool model = only_names(f, model_names) &&
+                       (sn_h5_has_attr(f, "/model", "cfg") || sn_h5_is_layer_tree(f, "/params"));
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS
                         : (sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") ||
                            sn_h5_exists(f, "/val/x")) && only_names(f, data_names)
                             ? SN_FILE_DATASET
-                        : sn_h5_exists(f, "/pred") && sn_h5_exists(f, "/probs") &&
-                                  only_names(f, pred_names)
+                        : only_names(f, pred_names) && predictions_shaped(f)
                             ? SN_FILE_PREDICTIONS
                             : SN_FILE_HDF5;
     sn_h5_close(f);

@@ -1628,6 +1628,15 @@ static void write_mixed_h5(void)
     assert_int_equal(sn_h5_write(f, "/probs", 2, d2, SN_H5_F32, x), SN_OK);
     assert_int_equal(sn_h5_write(f, "/notes", 1, &n8, SN_H5_U8, "precious"), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
+    /* fit.h5: a curve fit's /params vector alone; predx.h5: groups named
+     * pred and probs of other data */
+    assert_int_equal(sn_h5_create(fx_path("fit.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params", 1, &n8, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_h5_create(fx_path("predx.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/pred/notes", 1, &n8, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/probs/more", 1, &n8, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
 static void make_hostile_fixtures(void)

@@ -2951,26 +2951,27 @@ static void test_train_nan_stops(void **state)
     free(out);
 }
 
-/* Weights as another tool writes them (/params alone), which an --out may
- * replace: one array, /params/precious, holding that word. */
+/* Weights as another tool writes them (/params/LAYER/NAME float arrays
+ * alone), which an --out may replace: /params/kept/precious, 1 to 8. */
 static void write_precious_h5(const char *path)
 {
     struct sn_h5 *f;
     size_t n = 8;
+    const float v[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
     assert_int_equal(sn_h5_create(path, &f), SN_OK);
-    assert_int_equal(sn_h5_write(f, "/params/precious", 1, &n, SN_H5_U8, "precious"), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/kept/precious", 1, &n, SN_H5_F32, v), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
 static bool holds_precious_h5(const char *path)
 {
     struct sn_h5 *f;
-    char word[9] = "";
+    float v[8] = { 0 };
     if (sn_h5_open(path, &f) != SN_OK)
         return false;
-    const bool read = sn_h5_read_all(f, "/params/precious", SN_H5_U8, word, 8) == SN_OK;
+    const bool read = sn_h5_read_all(f, "/params/kept/precious", SN_H5_F32, v, 8) == SN_OK;
     sn_h5_close(f);
-    return read && strcmp(word, "precious") == 0;
+    return read && v[0] == 1 && v[7] == 8;
 }
 
 /* A full disk: a small tmpfs fills up while the job checkpoints every
