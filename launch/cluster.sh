@@ -284,6 +284,9 @@ if [ "$ended_by_us" = 1 ]; then   # its agents may hold the pipe open: stop read
     kill -KILL "$watcher" "$copier" 2>/dev/null   # they ignore SIGTERM
     exit 1
 fi
+# a launcher ended by a stop before it opened its FIFOs left their readers
+# waiting in open() for good: a writer opened and closed here ends them
+for fifo in "$tmp/out" "$tmp/err"; do : 3<>"$fifo"; done
 while kill -0 "$watcher" 2>/dev/null; do wait "$watcher"; done   # to the job's last line
 while kill -0 "$copier" 2>/dev/null; do wait "$copier"; done
 # lines a reader that went away (a pipe, a terminal hung up) did not take

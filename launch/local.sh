@@ -82,8 +82,9 @@ flags="" procbind=true
 # several jobs share a machine), the ranks keep that set: mpirun's own
 # binding counts cores from the machine's first, and bound a rank of
 # `taskset -c 1 launch/local.sh 1` to core 0, two such jobs to one core
-if [ "$P" -gt "$cores" ]; then
+if [ "$P" -gt "$cores" ]; then   # threads float too (see below)
     flags="$flags --oversubscribe --bind-to none"
+    procbind=false
 elif [ "$cores" -lt "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc --all)" ]; then
     # and their threads float in it: OpenMP's binding put every rank's
     # first thread on the set's first core
@@ -234,6 +235,9 @@ while :; do
     status=$s waited=yes
     [ -n "$trapped" ] || break
 done
+# an mpirun ended by a stop before it opened its FIFOs left their readers
+# waiting in open() for good: a writer opened and closed here ends them
+for fifo in "$pipes/out" "$pipes/err"; do : 3<>"$fifo"; done
 for c in $copiers; do   # to mpirun's last line (a trap may end a wait early)
     while kill -0 "$c" 2>/dev/null; do wait "$c" 2>/dev/null || :; done
 done
