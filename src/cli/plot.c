@@ -102,7 +102,8 @@ static void envelope_rows(FILE *out, const struct cli_curves *c, int from, int t
  * missing); have[c] tells which columns hold a number somewhere.  More
  * rows than twice the picture's width w are drawn as each pixel column's
  * envelope (envelope_rows). */
-static int write_table(const char *log, const char *table, int w, int *rows, bool have[COLS])
+static int write_table(const char *log, const char *table, int w, int *rows, bool have[COLS],
+                       double span[2])
 {
     FILE *in;
     int rc = cli_log_open_input(log, &in);
@@ -129,6 +130,10 @@ static int write_table(const char *log, const char *table, int w, int *rows, boo
     errno = 0;
     if (out && (ferror(out) | (fclose(out) != 0)))
         rc = sn_fail(SN_EIO, "%s: write failed (%s)", table, sn_fs_write_why(errno));
+    if (c.n > 0) {
+        span[0] = c.v[0][0];
+        span[1] = c.v[c.n - 1][0];
+    }
     free(c.v);
     *rows = c.n;
     if (!rc && c.n == 1 && c.records == 1)   /* a run of --steps shorter than an epoch */
@@ -142,6 +147,18 @@ static int write_table(const char *log, const char *table, int w, int *rows, boo
     return rc;
 }
 
+/* A step of 1, 2 or 5 times a power of ten that puts at most five ticks
+ * on an axis of this width: whole labels of up to seven digits fit. */
+static double tick_step(double width)
+{
+    static const double mult[] = { 1, 2, 5 };
+    const double base = pow(10.0, floor(log10(width > 5.0 ? width / 5.0 : 1.0)));
+    for (int i = 0; i < 3; i++)
+        if (width / (base * mult[i]) <= 5.0)
+            return base * mult[i];
+    return base * 10.0;
+}
+
 static int draw(const char *log, const char *png, int w, int h)
 {
     char dir[4096], table[4200];
@@ -151,19 +168,22 @@ static int draw(const char *log, const char *png, int w, int h)
     snprintf(table, sizeof table, "%s/curves.dat", dir);
     int rows = 0;
     bool have[COLS] = { false };
-    rc = write_table(log, table, w, &rows, have);
+    double span[2] = { 0, 0 };
+    rc = write_table(log, table, w, &rows, have, span);
     char *script = NULL;
     size_t len = 0;
     FILE *s = rc ? NULL : open_memstream(&script, &len);
     if (!rc && !s)
         rc = sn_fail(SN_ENOMEM, "out of memory");
     if (s) {
-        /* 10k, 20k ... past ten thousand epochs: six-digit labels every
-         * 10,000 ran together into one string on a 400-pixel panel */
         fprintf(s, "set datafile missing 'NaN'\nset key top right\nset grid\n"
-                "set xlabel 'epoch'\n%sset multiplot layout 1,%d title ",
-                rows <= 20 ? "set xtics 1\n" : rows >= 10000 ? "set format x '%.0s%c'\n" : "",
-                have[3] ? 2 : 1);
+                "set xlabel 'epoch'\n");
+        if (rows <= 20)
+            fprintf(s, "set xtics 1\n");
+        else if (span[1] >= 10000)   /* six-digit labels ran together on a panel */
+            fprintf(s, "set xtics %.17g\nset format x '%%.0f'\nset rmargin 5\n",
+                    tick_step(span[1] - span[0]));
+        fprintf(s, "set multiplot layout 1,%d title ", have[3] ? 2 : 1);
         cli_gnuplot_warn_undrawable("the picture's title (the log's name)", log);
         cli_gnuplot_text(s, log, false);
         fprintf(s, "\nset title 'loss'\nset ylabel 'loss'\n"

@@ -873,12 +873,8 @@ static int train_loop(const struct train_flags *f, struct run *r)
     double settled = NAN;   /* the training loss of the last epoch, or of enough of it */
     const int64_t steps0 = sn_trainer_state(r->t)->global_step;
     while (!rc && !sn_trainer_done(r->t)) {
-        if ((rc = sn_trainer_step(r->t, &si))) {
-            if (rc == SN_EIO && f->ckdir && strstr(sn_errmsg(), "no space left"))
-                rc = sn_fail_suffix(rc, "; the checkpoints written before it are whole: free "
-                                    "space, then continue with --resume auto");
+        if ((rc = sn_trainer_step(r->t, &si)))
             break;
-        }
         if (si.skipped) {   /* stopped before the step had its rows: nothing to show */
             r->stopped = si.stop;
             if (sn_trainer_state(r->t)->global_step == steps0)
@@ -912,6 +908,9 @@ static int train_loop(const struct train_flags *f, struct run *r)
         }
     }
     progress_break(&r->pg);
+    if (rc == SN_EIO && f->ckdir && strstr(sn_errmsg(), "no space left"))   /* a checkpoint cut */
+        rc = sn_fail_suffix(rc, "; the checkpoints written before it are whole: free space, "
+                            "then continue with --resume auto");
     /* a shorter run is too short to tell, unless its steps are long (15 of
      * cnn's at batch 256, 3 times slower beside other work, said nothing) */
     cli_warn_busy_cores(before, r->threads,
