@@ -208,9 +208,9 @@ static bool parent_has_limit(const char *name, rlim_t cur)
         if (strncmp(line, name, strlen(name)) == 0) {
             char soft[32] = "";
             sscanf(line + strlen(name), "%31s", soft);
-            same = strcmp(soft, "unlimited") == 0
-                       ? cur == RLIM_INFINITY
-                       : cur != RLIM_INFINITY && strtoull(soft, NULL, 10) == (unsigned long long)cur;
+            const unsigned long long v = strtoull(soft, NULL, 10);
+            same = strcmp(soft, "unlimited") == 0 ? cur == RLIM_INFINITY
+                                                  : cur != RLIM_INFINITY && v == cur;
             break;
         }
     if (fp)

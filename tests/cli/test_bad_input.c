@@ -379,7 +379,8 @@ static void make_fixtures(void)
     assert_int_equal(sn_test_run("cd %s && printf '\\010\\004\\022\\003\\012\\001a"
                                  "\\242\\037\\002\\010\\001' > cml.mlmodel && "
                                  "printf '{\"site\": \"A\", \"ph\": 7.2}\\n' > ph.json && "
-                                 "printf 'notes\\n' > notes.png && printf 'a,b\\n1,2\\n' > sheet.csv && "
+                                 "printf 'notes\\n' > notes.png && "
+                                 "printf 'a,b\\n1,2\\n' > sheet.csv && "
                                  "printf '{\"run\": 1}\\n{\"traceEvents\": [], \"run\": 2}\\n' "
                                  "> runs.jsonl && printf '{\"traceEvents\": [], \"run\": 1}\\n"
                                  "{\"run\": 2}\\n' > runs1.jsonl", fx), 0);
@@ -1708,9 +1709,11 @@ static const char *precious_h5(const char *cmd, size_t *n)
     cmd += strspn(cmd, " ");
     while (strchr(cmd, '=') && strchr(cmd, '=') < strchr(cmd, ' '))   /* NAME=value words */
         cmd = strchr(cmd, ' ') + 1;
-    const char *kind = !strncmp(cmd, "train ", 6) ? "w.h5" : !strncmp(cmd, "convert ", 8) ? "blobs.h5"
-                     : !strncmp(cmd, "predict ", 8) ? "preds.h5" : !strncmp(cmd, "export ", 7)
-                     ? "precious.onnx" : "precious.h5";
+    const char *kind = !strncmp(cmd, "train ", 6)     ? "w.h5"
+                     : !strncmp(cmd, "convert ", 8)   ? "blobs.h5"
+                     : !strncmp(cmd, "predict ", 8)   ? "preds.h5"
+                     : !strncmp(cmd, "export ", 7)    ? "precious.onnx"
+                                                      : "precious.h5";
     return fixture_bytes(kind, n);
 }
 

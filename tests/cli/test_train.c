@@ -3568,8 +3568,9 @@ static void test_train_blocked_stop_signals_seen(void **state)
                              " --out w.h5 > run.txt 2>&1 & job=$!; "
                              "for i in $(seq 1200); do grep -q 'img/s' %s/run.txt && break; "
                              "sleep 0.1; done; kill -%d $job; "
-                             "for i in $(seq 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; "
-                             "done; kill -0 $job 2>/dev/null && { kill -KILL $job; exit 99; }; "
+                             "for i in $(seq 300); do kill -0 $job 2>/dev/null || break; "
+                             "sleep 0.1; done; "
+                             "kill -0 $job 2>/dev/null && { kill -KILL $job; exit 99; }; "
                              "wait $job", dir, dir, dir, blk, sigs[k], SN_TEST_BIN,
                              sn_test_path("m.cfg"), sn_test_path("blobs.h5"), dir, sigs[k]);
         char path[1100], want[64];
@@ -3765,11 +3766,13 @@ static void test_train_launchers_outlive_their_reader(void **state)
     snprintf(dir, sizeof dir, "%s/piped", sn_test_tmpdir());
     static const char *const how[] = { "local.sh 2", "cluster.sh hf" };
     for (int k = 0; k < 2; k++) {
-        int rc = sn_test_run("rm -rf %s && mkdir -p %s && cd %s && echo \"$(hostname) slots=2\" > hf "
-                             "&& { SCRATCHNET=" BIN " timeout 300 %s/launch/%s train " LONG_RUN
-                             " --steps 3000 --out w.h5 2> err.txt; echo $? > rc.txt; } | head -c 200 "
-                             "> /dev/null; test \"$(cat rc.txt)\" = 0 && test -s w.h5", dir, dir,
-                             dir, cwd, how[k], sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+        int rc = sn_test_run("rm -rf %s && mkdir -p %s && cd %s && "
+                             "echo \"$(hostname) slots=2\" > hf && "
+                             "{ SCRATCHNET=" BIN " timeout 300 %s/launch/%s train " LONG_RUN
+                             " --steps 3000 --out w.h5 2> err.txt; echo $? > rc.txt; } | "
+                             "head -c 200 > /dev/null; test \"$(cat rc.txt)\" = 0 && test -s w.h5",
+                             dir, dir, dir, cwd, how[k], sn_test_path("m.cfg"),
+                             sn_test_path("blobs.h5"));
         if (rc != 0)
             sn_test_run("cat %s/rc.txt %s/err.txt >&2", dir, dir);
         assert_int_equal(rc, 0);
@@ -3799,7 +3802,8 @@ static void test_train_local_sh_keeps_the_cores_given(void **state)
     assert_non_null(getcwd(cwd, sizeof cwd));
     snprintf(dir, sizeof dir, "%s/taskset", sn_test_tmpdir());
     int rc = sn_test_run("rm -rf %s && mkdir -p %s && cd %s && SCRATCHNET=" BIN " taskset -c 1 "
-                         "%s/launch/local.sh 1 train " LONG_RUN " --out w.h5 > run.txt 2>&1 & job=$!; "
+                         "%s/launch/local.sh 1 train " LONG_RUN " --out w.h5 > run.txt 2>&1 & "
+                         "job=$!; "
                          "for i in $(seq 1200); do grep -q 'img/s' %s/run.txt && break; "
                          "sleep 0.1; done; for p in $(pgrep -x scratchnet); do "
                          "[ \"$(readlink /proc/$p/cwd)\" = %s ] && "
