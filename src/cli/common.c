@@ -1038,19 +1038,23 @@ static int kind_guard(const char *out, const char *flag)
     return other_guard(out, flag, onnx);
 }
 
-/* An HDF5 output under a name other readers take for ONNX, CSV or a
- * picture (train --out model.onnx): written as asked, and said, as export
- * says of ONNX under another name. */
-static void warn_hdf5_name(const char *out, const char *flag)
+/* An output under a name other readers take for another format (train
+ * --out model.onnx writes HDF5, export -o m.h5 an ONNX model): written as
+ * asked, and said (the name is the user's). */
+static void warn_format_name(const char *out, const char *flag)
 {
-    const bool weights = !writes_datasets && strcmp(flag, "--out") == 0;
-    if (sn_dist_rank() != 0 || (!weights && !writes_datasets) ||
-        sn_text_ext_in(out, ".h5 .hdf5 .he5"))
+    const bool weights = !writes_datasets && !writes_onnx && strcmp(flag, "--out") == 0;
+    if (sn_dist_rank() != 0)
         return;
-    cli_eprintf("scratchnet: warning: %s %s: the file is HDF5 (%s), though its name does not "
-                "end in .h5%s\n", flag, cli_line(out), weights ? "a model's weights" : "a dataset",
-                weights && sn_text_ext_in(out, ".onnx") ? "; scratchnet export writes an ONNX "
-                                                          "model from it" : "");
+    if (writes_onnx && !sn_text_ext_in(out, ".onnx"))
+        cli_eprintf("scratchnet: warning: %s %s: the file is an ONNX model, though its name does "
+                    "not end in .onnx\n", flag, cli_line(out));
+    if ((weights || writes_datasets) && !sn_text_ext_in(out, ".h5 .hdf5 .he5"))
+        cli_eprintf("scratchnet: warning: %s %s: the file is HDF5 (%s), though its name does not "
+                    "end in .h5%s\n", flag, cli_line(out),
+                    weights ? "a model's weights" : "a dataset",
+                    weights && sn_text_ext_in(out, ".onnx") ? "; scratchnet export writes an ONNX "
+                                                              "model from it" : "");
 }
 
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,
@@ -1082,7 +1086,7 @@ int cli_check_outputs(const char *const *outputs, const char *const *out_flags, 
     }
     for (int i = 0; i < n_out; i++)
         if (outputs[i])
-            warn_hdf5_name(outputs[i], out_flags[i]);
+            warn_format_name(outputs[i], out_flags[i]);
     return SN_OK;
 }
 

@@ -15,8 +15,6 @@
 #include "cli/cli.h"
 #include "core/number.h"
 #include "core/status.h"
-#include "core/text.h"
-#include "dist/dist.h"
 #include "io/h5.h"
 #include "io/metacheck.h"
 #include "io/onnx.h"
@@ -73,15 +71,6 @@ static int read_meta(const char *weights, const struct sn_model *m, struct sn_da
     if (!meta->known && !image)
         meta->scale = 1.0;
     return image ? sn_check_pixel_prep(weights, meta) : SN_OK;   /* it takes pixels */
-}
-
-/* An ONNX model under a name other readers take for HDF5, CSV or a
- * picture: written as asked, and said (the name is the user's). */
-static void warn_suffix(const char *out)
-{
-    if (sn_dist_rank() == 0 && !sn_text_ext_in(out, ".onnx"))
-        cli_eprintf("scratchnet: warning: -o %s: the file is an ONNX model, though its name does "
-                    "not end in .onnx\n", cli_line(out));
 }
 
 static int run(const char *weights, const char *model, const char *out, struct sn_onnx_opts *o)
@@ -145,8 +134,6 @@ int sn_cmd_export(int argc, char **argv)
     }
     o.opset = (int)opset;
     o.probs = softmax;
-    if (!rc)
-        warn_suffix(out);
     if (!rc)
         rc = run(weights, model, out, &o);
     if (rc) {   /* a local command: its code is the job's (main.c) */
