@@ -917,46 +917,83 @@ static const char *text_kind(const char *path, bool *onnx)
  * name must lead to one of them too. */
 #define BINARY_EXTS ".h5 .hdf5 .onnx"
 
+/* A reading of a file as one JSON object, byte by byte, enough to tell a
+ * trace from other JSON: the depth, whether a string is open, the start of
+ * the last string and whether the key "traceEvents" of the top-level
+ * object holds an array. */
+struct trace_scan {
+    int depth;
+    bool in_string, escaped;
+    char name[12];
+    size_t len;
+    int after;   /* 1 after the key "traceEvents", 2 after its ':' */
+    bool key, closed;
+};
+
+/* Takes one byte; false when the file can no longer be one trace: a NUL
+ * (no JSON), a first value that is not an object, or anything but blanks
+ * after the object closed (JSON Lines, a trace with other data after it). */
+static bool trace_byte(struct trace_scan *s, int c)
+{
+    const bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (c == '\0' || (s->closed && !blank))
+        return false;
+    if (s->in_string) {
+        if (s->escaped)
+            s->escaped = false;
+        else if (c == '\\')
+            s->escaped = true;
+        else if (c == '"') {
+            s->in_string = false;
+            s->after = s->depth == 1 && s->len == 11 && !memcmp(s->name, "traceEvents", 11);
+            return true;
+        }
+        if (s->len < sizeof s->name)
+            s->name[s->len] = (char)c;
+        s->len++;
+        return true;
+    }
+    if (blank)
+        return true;
+    if (s->after == 1 && c == ':') {
+        s->after = 2;
+        return true;
+    }
+    s->key = s->key || (s->after == 2 && c == '[');
+    s->after = 0;
+    if (s->depth == 0 && c != '{')
+        return false;
+    if (c == '"') {
+        s->in_string = true;
+        s->len = 0;
+    } else if (c == '{' || c == '[')
+        s->depth++;
+    else if (c == '}' || c == ']')
+        s->closed = --s->depth == 0;
+    return true;
+}
+
 /* Whether the file at path is a trace (Chrome's JSON trace format, as
- * --trace writes it): after a UTF-8 byte-order mark and blanks, '{' and
- * the key "traceEvents" among its first 4 KiB (a TOML or INI file's
- * "[section]", a README's "[![badge]", a notebook's JSON are no trace,
- * nor a JSON of pH readings, whose "ph" key the events have too). */
+ * --trace writes it): after a UTF-8 byte-order mark and blanks, one JSON
+ * object whose key "traceEvents" holds an array, and nothing after it but
+ * blanks.  The whole file is read (a trace is written whole, through a
+ * temporary file): a TOML or INI file's "[section]", a README's "[![badge]",
+ * a notebook's JSON, a JSON Schema naming "traceEvents" in "required", JSON
+ * Lines of traces and a trace with other data after it are no trace. */
 static bool trace_like(const char *path)
 {
-    char buf[4097];
     FILE *fp = sn_fs_open_regular(path);
-    const size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
-    if (fp)
-        fclose(fp);
-    buf[n] = '\0';
-    const char *p = buf + (n >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0);
-    p += strspn(p, " \t\r\n");
-    if (*p != '{')
+    if (!fp)
         return false;
-    /* "traceEvents": [ as a key of the top-level object, not words inside
-     * it (a JSON Schema of the format names it in "required") */
-    int depth = 0;
-    bool key = false;
-    for (const char *q = p; *q; q++) {
-        if (*q == '"') {
-            const char *end = q + 1;
-            while (*end && *end != '"')
-                end += *end == '\\' && end[1] ? 2 : 1;
-            const char *after = *end ? end + 1 + strspn(end + 1, " \t\r\n") : end;
-            key = key || (depth == 1 && end - q == 12 && !strncmp(q, "\"traceEvents", 12) &&
-                          *after == ':' && after[1 + strspn(after + 1, " \t\r\n")] == '[');
-            if (!*end)
-                return key;   /* past what was read: a trace is longer */
-            q = end;
-        } else if (*q == '{' || *q == '[') {
-            depth++;
-        } else if ((*q == '}' || *q == ']') && --depth == 0) {
-            /* the object closed: the file's one value, or JSON Lines (no trace) */
-            return key && q[1 + strspn(q + 1, " \t\r\n")] == '\0';
-        }
-    }
-    return key;
+    unsigned char bom[3];
+    if (fread(bom, 1, 3, fp) != 3 || memcmp(bom, "\xef\xbb\xbf", 3) != 0)
+        rewind(fp);
+    struct trace_scan s = {0};
+    bool ok = true;
+    for (int c; ok && (c = getc(fp)) != EOF;)
+        ok = trace_byte(&s, c);
+    fclose(fp);
+    return ok && s.closed && s.key;
 }
 
 /* The first bytes of a file that is not HDF5, for an output of another

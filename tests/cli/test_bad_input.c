@@ -384,6 +384,12 @@ static void make_fixtures(void)
                                  "printf '{\"run\": 1}\\n{\"traceEvents\": [], \"run\": 2}\\n' "
                                  "> runs.jsonl && printf '{\"traceEvents\": [], \"run\": 1}\\n"
                                  "{\"run\": 2}\\n' > runs1.jsonl", fx), 0);
+    /* JSON Lines whose first record is longer than a first read, and a
+     * trace with a NUL and other data after it */
+    assert_int_equal(sn_test_run("cd %s && { printf '{\"traceEvents\": [], \"pad\": \"'; "
+                                 "head -c 5000 /dev/zero | tr '\\000' x; "
+                                 "printf '\"}\\n{\"run\": 2}\\n'; } > runsbig.jsonl && "
+                                 "printf '{\"traceEvents\": []}\\000notes\\n' > nul.json", fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();
