@@ -295,7 +295,7 @@ while kill -0 "$copier" 2>/dev/null; do wait "$copier"; done
 case $(readlink "/proc/$$/fd/1" 2>/dev/null) in /dev/pts/*|/dev/tty*) tty_out=yes ;; *) tty_out="" ;; esac
 if [ -s "$tmp/out.lost" ] && [ ! -p /dev/stdout ] && [ -z "$tty_out" ]; then
     echo "launch/cluster.sh: $(wc -l < "$tmp/out.lost") line(s) of the job's output could not" \
-         "be written (a full disk?): they are lost" >&2
+         "be written (a full disk, a closed output?): they are lost" >&2
     [ "$status" = 0 ] && status=1
     : > "$tmp/said"
 fi

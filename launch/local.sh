@@ -18,6 +18,11 @@
 # (its parent-death signal, setpriv --pdeathsig): the ranks save and stop
 # the same way instead of training on, detached.
 set -eu
+# The script's own messages are best effort: a closed stderr (2>&-) is
+# opened on /dev/null and a full one (2>/dev/full) skipped, so the job runs
+# as it does without the launcher (set -e ended it at its first message)
+if ! true >&2; then exec 2>/dev/null; fi
+say() { printf 'launch/local.sh: %s\n' "$*" >&2 2>/dev/null || :; }
 # A stop signal before mpirun starts: nothing is started (as in
 # launch/cluster.sh); one between the start and the traps below is passed
 # on once they are set.  Without these traps it ended the script at once
@@ -34,7 +39,7 @@ case "$P" in ''|*[!0-9]*) P_ok=no ;; *) P_ok=yes ;; esac
 # decimal (sh reads 010 as octal), 1 to 9999
 P_n=$(printf '%s' "$P" | sed 's/^0*//')
 case "$P_ok:$P_n" in yes:?|yes:??|yes:???|yes:????) P=$P_n ;; *)
-    echo "launch/local.sh: ranks must be a whole number from 1 to 9999, got '$P'" >&2; exit 2 ;; esac
+    say "ranks must be a whole number from 1 to 9999, got '$P'"; exit 2 ;; esac
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 bin=${SCRATCHNET:-$here/build/scratchnet}
 # installed (share/doc/scratchnet/launch): the one installed with the
@@ -44,7 +49,7 @@ bin=${SCRATCHNET:-$here/build/scratchnet}
     bin=$({ [ ! -f "$here/Makefile" ] && [ -x "$here/../../../bin/scratchnet" ] &&
             echo "$here/../../../bin/scratchnet"; } || command -v scratchnet || echo "$bin")
 case "$bin" in -*)   # never an option of mpirun's
-    echo "launch/local.sh: SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)" >&2
+    say "SCRATCHNET='$bin': the path of a program, not an option (./$bin for a file of that name)"
     exit 2 ;;
 esac
 # a program that is not there: mpirun -q exits 132 or 131 without a word
@@ -52,16 +57,16 @@ esac
 case "$bin" in
 */*) if ! [ -f "$bin" ] || ! [ -x "$bin" ]; then
         if [ -n "${SCRATCHNET:-}" ]; then
-            echo "launch/local.sh: SCRATCHNET=$bin: no executable file at that path" >&2
+            say "SCRATCHNET=$bin: no executable file at that path"
         elif [ -f "$here/Makefile" ]; then
-            echo "launch/local.sh: $bin is not built: make builds it (or set SCRATCHNET)" >&2
+            say "$bin is not built: make builds it (or set SCRATCHNET)"
         else   # an installed copy
-            echo "launch/local.sh: no scratchnet on PATH or in $(cd "$here/../../.." && pwd)/bin: add its folder to PATH, or set SCRATCHNET" >&2
+            say "no scratchnet on PATH or in $(cd "$here/../../.." && pwd)/bin: add its folder to PATH, or set SCRATCHNET"
         fi
         exit 2
     fi ;;
 *) command -v "$bin" > /dev/null || {
-    echo "launch/local.sh: SCRATCHNET=$bin: no program of that name on PATH" >&2; exit 2; } ;;
+    say "SCRATCHNET=$bin: no program of that name on PATH"; exit 2; } ;;
 esac
 # Open MPI's mpirun starts a program built with MPICH as one single-rank
 # job a rank: the program this script found says which MPI it has (one
@@ -69,7 +74,7 @@ esac
 [ -n "${SCRATCHNET:-}" ] ||
 case "$(timeout 10 "$bin" --version 2>/dev/null | sed -n 's/^  MPI: *//p' | head -1)" in
 MPICH*|*"Intel(R) MPI"*|MVAPICH*)
-    echo "launch/local.sh: $bin was built with an MPICH-family MPI; this script runs Open MPI's mpirun: run it as mpiexec -n $P $bin ..." >&2
+    say "$bin was built with an MPICH-family MPI; this script runs Open MPI's mpirun: run it as mpiexec -n $P $bin ..."
     exit 2 ;;
 esac
 # nproc alone would answer OMP_NUM_THREADS (GNU coreutils reads it): the
@@ -108,7 +113,7 @@ if [ -z "${TMPDIR:-}" ] && [ -n "${TEMP:-${TMP:-}}" ]; then
     export TMPDIR
 fi
 if [ -n "${TMPDIR:-}" ] && { [ ! -d "$TMPDIR" ] || [ ! -w "$TMPDIR" ]; }; then
-    echo "launch/local.sh: TMPDIR=$TMPDIR is no folder this user may write in (mpirun keeps its session files there): set TMPDIR to one, or unset it" >&2
+    say "TMPDIR=$TMPDIR is no folder this user may write in (mpirun keeps its session files there): set TMPDIR to one, or unset it"
     exit 2
 fi
 # Open MPI takes a relative TMPDIR from / ("/reltmp/...": three errors,
@@ -128,7 +133,7 @@ if [ -n "${OMPI_MCA_orte_tmpdir_base:-}" ]; then
     # made now when missing, as Open MPI would (its failure said only ORTE_ERROR_LOG lines)
     [ -e "$OMPI_MCA_orte_tmpdir_base" ] || mkdir -p "$OMPI_MCA_orte_tmpdir_base" 2> /dev/null || :
     if [ ! -d "$OMPI_MCA_orte_tmpdir_base" ] || [ ! -w "$OMPI_MCA_orte_tmpdir_base" ]; then
-        echo "launch/local.sh: OMPI_MCA_orte_tmpdir_base=$OMPI_MCA_orte_tmpdir_base is no folder this user may write in (mpirun keeps its session files there): set it to one, or unset it" >&2
+        say "OMPI_MCA_orte_tmpdir_base=$OMPI_MCA_orte_tmpdir_base is no folder this user may write in (mpirun keeps its session files there): set it to one, or unset it"
         exit 2
     fi
     sess=$OMPI_MCA_orte_tmpdir_base
@@ -138,14 +143,14 @@ free_kb=$(df -Pk "$sess" 2>/dev/null | awk 'NR == 2 { print $4 }')
 free_files=$(df -Pi "$sess" 2>/dev/null | awk 'NR == 2 { print $4 }')
 case "$free_files" in *[!0-9]*|'') free_files="" ;; esac   # "-": a file system without a count
 if [ -n "$free_files" ] && [ "$free_files" -lt 256 ]; then
-    echo "launch/local.sh: $sess_name=$sess has no room for more files (${free_files} inodes free; mpirun keeps its session files there): free some, or set $sess_name to another folder" >&2
+    say "$sess_name=$sess has no room for more files (${free_files} inodes free; mpirun keeps its session files there): free some, or set $sess_name to another folder"
     exit 2
 fi
 if [ -n "$free_kb" ] && [ "$free_kb" -lt 16384 ]; then
-    echo "launch/local.sh: $sess_name=$sess is full for mpirun (${free_kb} KiB free of the 16384 KiB its session files need): free some, or set $sess_name to another folder" >&2
+    say "$sess_name=$sess is full for mpirun (${free_kb} KiB free of the 16384 KiB its session files need): free some, or set $sess_name to another folder"
     exit 2
 fi
-echo "launch/local.sh: $P rank(s) x ${given:-$threads} thread(s) on $cores core(s)${given:+ (--threads $given given; $threads would fit)}" >&2
+say "$P rank(s) x ${given:-$threads} thread(s) on $cores core(s)${given:+ (--threads $given given; $threads would fit)}"
 # In the background (a shell runs traps between commands, and `wait` is one),
 # in a session of its own (a Ctrl-C at the terminal reaches this script's
 # process group only): setsid and setpriv do not fork here, so $! is mpirun.
@@ -154,7 +159,7 @@ setpriv --pdeathsig USR1 true 2>/dev/null && orphan="setpriv --pdeathsig USR1"
 # -q: without Open MPI's boxes after a rank's own one-line error (a rank
 # ended by a signal is said below instead)
 if [ -n "$early" ]; then
-    echo "launch/local.sh: SIG$early before the job started: nothing started, nothing saved" >&2
+    say "SIG$early before the job started: nothing started, nothing saved"
     exit 1
 fi
 # mpirun's output through copiers that drop what a reader that went away
@@ -204,8 +209,8 @@ to_ranks() {   # to_ranks NAME NUMBER
         [ "$(echo $sent | wc -w)" -ge "$P" ] && return 0
         tries=$((tries + 1))
         if [ "$tries" -ge 100 ]; then
-            echo "launch/local.sh: $(echo $sent | wc -w) of $P rank(s) took SIG$1 in 10 s" \
-                "(no handler for it?): passing it to mpirun, which ends the job" >&2
+            say "$(echo $sent | wc -w) of $P rank(s) took SIG$1 in 10 s" \
+                "(no handler for it?): passing it to mpirun, which ends the job"
             kill "-$1" "$pid" 2>/dev/null
             return 0
         fi
@@ -246,8 +251,8 @@ done
 # disk) they are results lost
 case $(readlink "/proc/$$/fd/1" 2>/dev/null) in /dev/pts/*|/dev/tty*) tty_out=yes ;; *) tty_out="" ;; esac
 if [ -s "$pipes/out.lost" ] && [ ! -p /dev/stdout ] && [ -z "$tty_out" ]; then
-    echo "launch/local.sh: $(wc -l < "$pipes/out.lost") line(s) of the job's output could not be" \
-         "written (a full disk?): they are lost" >&2
+    say "$(wc -l < "$pipes/out.lost") line(s) of the job's output could not be" \
+         "written (a full disk, a closed output?): they are lost"
     [ "$status" = 0 ] && status=1
 fi
 # mpirun killed outright (SIGKILL, the out-of-memory killer) leaves its
@@ -263,20 +268,20 @@ ranks=$(living)
 who="a rank"
 if [ -n "$ranks" ]; then
     who="mpirun"
-    echo "launch/local.sh: mpirun ended (status $status) and left its ranks ($ranks) running:" \
-        "sent SIGTERM, waiting for them to save and stop" >&2
+    say "mpirun ended (status $status) and left its ranks ($ranks) running:" \
+        "sent SIGTERM, waiting for them to save and stop"
     kill -TERM $ranks 2>/dev/null
     i=0
     while [ -n "$(living)" ] && [ $i -lt 600 ]; do
         sleep 0.1
         i=$((i + 1))
     done
-    [ -z "$(living)" ] || echo "launch/local.sh: ranks still running after 60 s: $(living)" >&2
+    [ -z "$(living)" ] || say "ranks still running after 60 s: $(living)"
 fi
-[ "$status" -gt 192 ] && echo "launch/local.sh: mpirun failed (status $status)" >&2
-[ "$status" -gt 128 ] && [ "$status" -le 192 ] && echo "launch/local.sh: $who was ended by signal" \
+[ "$status" -gt 192 ] && say "mpirun failed (status $status)"
+[ "$status" -gt 128 ] && [ "$status" -le 192 ] && say "$who was ended by signal" \
     "SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))" \
     "$([ "$status" = 137 ] && echo "(by scratchnet's watchdog when 'no progress' lines" \
        "above name a rank, else by the kernel's out-of-memory killer or a user; a" \
-       "training run continues with --resume auto)")" >&2
+       "training run continues with --resume auto)")"
 exit "$status"
