@@ -1683,6 +1683,20 @@ void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *mem
     sn_text_clean(buf, false);   /* names from the file, shown on a terminal */
 }
 
+bool sn_h5_group_holds_only(struct sn_h5 *f, const char *group, const char *const *names)
+{
+    char buf[64] = "";
+    struct root_names r = { f, names, NULL, buf, sizeof buf, 0, 0 };
+    hid_t g = H5Gopen2(f->id, group, H5P_DEFAULT);
+    if (g < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return false;
+    }
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, add_root_name, &r);
+    H5Gclose(g);
+    return buf[0] == '\0';
+}
+
 /* sn_h5_is_layer_tree's walk: depth 0 at the group's members (groups),
  * 1 at theirs (float arrays); counts what it saw, stops at the first
  * member of another kind (or past PROBE_MAX_OBJECTS). */

@@ -106,6 +106,10 @@ bool sn_h5_exists(struct sn_h5 *f, const char *path);
 void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *member, char *buf,
                        size_t len);
 
+/* Whether group is a group whose links all have names in names (NULL-ended;
+ * a dataset's split holds x and y alone). */
+bool sn_h5_group_holds_only(struct sn_h5 *f, const char *group, const char *const *names);
+
 /* Whether group holds groups of float arrays alone (a model's parameters
  * by layer, /params/LAYER/NAME, as scratchnet and other tools write them). */
 bool sn_h5_is_layer_tree(struct sn_h5 *f, const char *group);

@@ -417,6 +417,25 @@ static bool predictions_shaped(struct sn_h5 *f)
            pdims[0] == dims[0];
 }
 
+/* Whether the file's top level holds dataset splits alone, at least one
+ * with its examples, and each split x and y alone (arrays beside them in a
+ * split are another program's, which convert -o would replace). */
+static bool dataset_shaped(struct sn_h5 *f)
+{
+    static const char *const data_names[] = { "train", "test", "val", NULL };
+    static const char *const split_names[] = { "x", "y", NULL };
+    if (!only_names(f, data_names) ||
+        !(sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") || sn_h5_exists(f, "/val/x")))
+        return false;
+    for (const char *const *s = data_names; *s; s++) {
+        char group[8];
+        snprintf(group, sizeof group, "/%s", *s);
+        if (sn_h5_exists(f, group) && !sn_h5_group_holds_only(f, group, split_names))
+            return false;
+    }
+    return true;
+}
+
 enum sn_file_kind sn_file_kind(const char *path)
 {
     struct sn_h5 *f;
@@ -431,7 +450,6 @@ enum sn_file_kind sn_file_kind(const char *path)
      * an output of that kind would replace whole */
     static const char *const model_names[] = { "model", "params", "run", "state", "optimizer",
                                                "reducer", "metrics", NULL };
-    static const char *const data_names[] = { "train", "test", "val", NULL };
     static const char *const pred_names[] = { "pred", "probs", NULL };
     /* without its model text, /params must be groups of float arrays (a
      * curve fit's /params vector, a simulation's settings are not) */
@@ -439,9 +457,7 @@ enum sn_file_kind sn_file_kind(const char *path)
                        (sn_h5_has_attr(f, "/model", "cfg") || sn_h5_is_layer_tree(f, "/params"));
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS
-                        : (sn_h5_exists(f, "/train/x") || sn_h5_exists(f, "/test/x") ||
-                           sn_h5_exists(f, "/val/x")) && only_names(f, data_names)
-                            ? SN_FILE_DATASET
+                        : dataset_shaped(f) ? SN_FILE_DATASET
                         : only_names(f, pred_names) && predictions_shaped(f)
                             ? SN_FILE_PREDICTIONS
                             : SN_FILE_HDF5;

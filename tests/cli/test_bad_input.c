@@ -1644,6 +1644,12 @@ static void write_mixed_h5(void)
     assert_int_equal(sn_h5_write(f, "/pred/notes", 1, &n8, SN_H5_F32, x), SN_OK);
     assert_int_equal(sn_h5_write(f, "/probs/more", 1, &n8, SN_H5_F32, x), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
+    /* dsids.h5: a dataset whose split holds ids beside x and y */
+    assert_int_equal(sn_h5_create(fx_path("dsids.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, d2, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, &n4, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/ids", 1, &n4, SN_H5_I32, y), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
 static void make_hostile_fixtures(void)

@@ -524,6 +524,34 @@ static void test_h5_null_dataspace_said(void **state)
     info_refused(path, "/x is an empty array (a null dataspace, as h5py.Empty writes)");
 }
 
+/* What a group holds, as the output-kind test reads it: a split of x and
+ * y alone, a split with more, a missing group, an array where a group is
+ * expected; a layer tree (groups of float arrays) and what is none. */
+static void test_h5_group_members(void **state)
+{
+    (void)state;
+    struct sn_h5 *f;
+    const size_t n[1] = { 2 };
+    const float v[2] = { 1, 2 };
+    const int32_t k[2] = { 0, 1 };
+    assert_int_equal(sn_h5_create(sn_test_path("groups.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/x", 1, n, SN_H5_F32, v), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/y", 1, n, SN_H5_I32, k), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/x", 1, n, SN_H5_F32, v), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/test/ids", 1, n, SN_H5_I32, k), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/dense1/w", 1, n, SN_H5_F32, v), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/fit/a", 1, n, SN_H5_I32, k), SN_OK);
+    static const char *const xy[] = { "x", "y", NULL };
+    assert_true(sn_h5_group_holds_only(f, "/train", xy));
+    assert_false(sn_h5_group_holds_only(f, "/test", xy));
+    assert_false(sn_h5_group_holds_only(f, "/val", xy));
+    assert_false(sn_h5_group_holds_only(f, "/train/x", xy));
+    assert_true(sn_h5_is_layer_tree(f, "/params"));
+    assert_false(sn_h5_is_layer_tree(f, "/train"));   /* arrays, not groups of them */
+    assert_false(sn_h5_is_layer_tree(f, "/fit"));
+    assert_int_equal(sn_h5_close(f), SN_OK);
+}
+
 static int fill_x(struct sn_h5 *f, const void *ctx)
 {
     (void)ctx;
@@ -670,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_h5_chunk_streams_counted),
         cmocka_unit_test(test_h5_pipelines_refused),
         cmocka_unit_test(test_h5_null_dataspace_said),
+        cmocka_unit_test(test_h5_group_members),
         cmocka_unit_test(test_h5_chunked_rows_read_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
