@@ -384,7 +384,8 @@ test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN) $(SIM_TEST_BUILD)
 # MPI layer's, the reducers' and the trainer's ranks tests with MPICH (built in
 # $(BUILD)-mpich, at 2 ranks; make test MPI=mpich runs the whole suite with
 # MPICH, which would double make test's time, about 12 minutes here), and
-# then the short multi-host test with both families (tests/cluster/short.sh:
+# then the pre-MPI limits' test with both families (tests/cli/prelimits.sh)
+# and the short multi-host test with both families (tests/cluster/short.sh:
 # 2 namespace hosts x 1 rank; skipped with a message where namespaces cannot
 # be made).
 RANK_TESTS    := tests/dist/test_dist_mpi tests/train/test_reducer_mpi tests/train/test_trainer_mpi
@@ -395,11 +396,14 @@ test:
 	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh tests/launch/hostfile.sh tests/launch/signals.sh tests/launch/sandbox.sh $(SIM_TEST)
 ifeq ($(MPI),openmpi)
 	@$(MAKE) --no-print-directory -j2 MPI=mpich BUILD=$(BUILD)-mpich test-ranks
+	@SN_BIN_OPENMPI=$(CURDIR)/$(BUILD)/scratchnet SN_BIN_MPICH=$(CURDIR)/$(BUILD)-mpich/scratchnet \
+	    sh tests/run.sh tests/cli/prelimits.sh
 	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)
 	@SN_BIN_OPENMPI=$(CURDIR)/$(BUILD)/scratchnet SN_BIN_MPICH=$(CURDIR)/$(BUILD)-mpich/scratchnet \
 	    SN_CLUSTER_WORK=$(CURDIR)/$(BUILD)/cluster-work SN_FAMILIES="mpich openmpi" \
 	    sh tests/run.sh tests/cluster/short.sh
 else
+	@SN_BIN_MPICH=$(CURDIR)/$(BUILD)/scratchnet sh tests/run.sh tests/cli/prelimits.sh
 	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)
 	@SN_BIN_MPICH=$(CURDIR)/$(BUILD)/scratchnet SN_CLUSTER_WORK=$(CURDIR)/$(BUILD)/cluster-work \
 	    SN_FAMILIES=mpich sh tests/run.sh tests/cluster/short.sh

@@ -72,6 +72,10 @@ bool cli_launched(void);
  * a failure every process meets alike before the ranks can agree. */
 bool cli_launcher_rank0(void);
 
+/* The launcher's rank variable this process has (OMPI_COMM_WORLD_RANK,
+ * PMI_RANK, ...), or NULL when none is set. */
+const char *cli_launcher_rank_var(void);
+
 /* Whether the launcher says every rank of the job runs on this host (Open
  * MPI's and hydra's local and world sizes agree): then the launcher's rank
  * 0 has the limits this process inherited. */

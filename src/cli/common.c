@@ -313,14 +313,20 @@ bool cli_launched(void)
     return launched;
 }
 
-bool cli_launcher_rank0(void)
+const char *cli_launcher_rank_var(void)
 {
     static const char *const ranks[] = { "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
                                          "SLURM_PROCID", "PALS_RANKID", "ALPS_APP_PE" };
     for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
         if (getenv(ranks[i]))
-            return strcmp(getenv(ranks[i]), "0") == 0;
-    return true;
+            return ranks[i];
+    return NULL;
+}
+
+bool cli_launcher_rank0(void)
+{
+    const char *var = cli_launcher_rank_var();
+    return !var || strcmp(getenv(var), "0") == 0;
 }
 
 bool cli_launched_all_here(void)
