@@ -6,7 +6,8 @@
 #   1. a job trains and leaves a checkpoint, the final weights and FINISHED;
 #      a second submission resumes from it
 #   2. the default checkpoint folder is per job name, model and data: a job
-#      on other data does not resume the first one's checkpoint
+#      on other data does not resume the first one's checkpoint, one on the
+#      same data staged to another folder does
 #   3. requeue of a job that is certainly running (a progress line seen, far
 #      from its end): clean stop (exit 75, checkpoint), resume, finish
 #   4. a chain: a job cut off by SIGTERM to its batch shell (what
@@ -15,6 +16,7 @@
 #      successor of a finished job never runs
 #   5. the time limit itself: --time=1 --signal=B:TERM@50 cuts the job off
 #      cleanly with a checkpoint
+#   6. an MPICH build (build-mpich/, when built) runs at 2 ranks
 # Jobs run from a folder of their own (checkpoints/ lands there).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -79,6 +81,14 @@ grep -q "resumed from" "$tmp/job2b.out" && fail "a job on other data resumed ano
 grep -q "resume auto: no checkpoint in checkpoints/scratchnet-mlp-five-" "$tmp/job2b.out" ||
     fail "the job on other data did not get a folder of its own"
 [ "$(ls -d checkpoints/scratchnet-mlp-*/ | wc -l)" = 2 ] || fail "expected two checkpoint folders"
+# ... and the same data staged to a folder of the job's own (a per-job
+# local disk) continues the first job's run
+mkdir -p "$tmp/stage/job9" && cp "$data" "$tmp/stage/job9/"
+DATA=$tmp/stage/job9/fashion-mnist.h5 sbatch --wait -o "$tmp/job2c.out" "$sb" --steps 60 ||
+    fail "job 2c exit status"
+cat "$tmp/job2c.out"
+grep -q "resumed from checkpoints/scratchnet-mlp-fashion-mnist-" "$tmp/job2c.out" ||
+    fail "a job on the same data staged elsewhere did not continue the first one's run"
 
 # 3. requeue a job that is certainly running: wait for its first progress
 # line (step 50 of 8000; the requeue reaches it a few hundred steps later)
@@ -143,6 +153,18 @@ if grep -q "^epoch 1/1000 \[" "$tmp/job7.out"; then   # training had started
         fail "no checkpoint at the time limit"
 else
     echo "(the time-limit signal came before training started: nothing to checkpoint)"
+fi
+
+# 6. an MPICH build at 2 ranks: srun starts it with PMI-2 (under PMIx each
+# rank saw a world of one)
+if [ -x "$top/build-mpich/scratchnet" ]; then
+    SCRATCHNET=$top/build-mpich/scratchnet CKPT=$tmp/ckmpich sbatch --wait -n 2 \
+        -o "$tmp/job8.out" "$sb" --steps 40 || fail "job 8 (MPICH) exit status"
+    cat "$tmp/job8.out"
+    grep -q "2 ranks (mpi)" "$tmp/job8.out" || fail "the MPICH build did not run as 2 ranks"
+    [ -f "$tmp/ckmpich/FINISHED" ] || fail "no FINISHED marker after the MPICH job"
+else
+    echo "(no build-mpich/scratchnet: the MPICH case is skipped; make MPI=mpich builds it)"
 fi
 
 if [ $status = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
