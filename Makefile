@@ -710,7 +710,7 @@ fuzz: fuzz-build
 # train, resubmit and resume, a folder per job, requeue of a running job,
 # an afternotok chain, the time limit (tests/slurm/run.sh).  Needs root;
 # installs Debian's slurm-wlm and munge when missing.  Not part of make test
-# (92 s with the packages installed, at 051a6e0: docs/CLUSTER.md, section 6).
+# (100 s with the packages installed, at 653a60c: docs/CLUSTER.md, section 6).
 .PHONY: test-slurm
 test-slurm: build
 	bash tests/slurm/run.sh
