@@ -346,6 +346,8 @@ static int open_split(struct sn_dataset *d, const char *name, bool required,
     if (rc)
         return rc;
     if (hy) {
+        if (ny < 1)   /* a scalar: no rows to count */
+            return bad_y_shape(file, yp, ny, ydims, ycls);
         if (ydims[0] != s->n)
             return sn_fail(SN_EINVAL, "%s: %s has %zu rows but %s has %zu", file, yp, ydims[0],
                            xp, s->n);

@@ -1888,8 +1888,8 @@ int sn_h5_info(struct sn_h5 *f, const char *path, int *ndim, size_t dims[SN_H5_M
     } else {
         hsize_t hd[SN_H5_MAX_DIMS];
         H5Sget_simple_extent_dims(s, hd, NULL);
-        for (int i = 0; i < n; i++)
-            dims[i] = (size_t)hd[i];
+        for (int i = 0; i < SN_H5_MAX_DIMS; i++)   /* past the rank: 0, never the stack's */
+            dims[i] = i < n ? (size_t)hd[i] : 0;
         *ndim = n;
         H5T_class_t c = H5Tget_class(t);
         *cls = c == H5T_INTEGER ? SN_H5_CLASS_INT

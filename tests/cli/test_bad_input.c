@@ -1652,9 +1652,32 @@ static void write_mixed_h5(void)
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
+/* ys.h5: 4 rows of x, and a scalar /train/y (its row count was read from
+ * the stack: "has 65024 rows") */
+static void write_scalar_y(void)
+{
+    struct sn_h5 *f;
+    size_t d2[2] = { 4, 2 };
+    const float x[8] = { 0 };
+    assert_int_equal(sn_h5_create(fx_path("ys.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/train/x", 2, d2, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    hid_t file = H5Fopen(fx_path("ys.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(file, "/train/y", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT,
+                         H5P_DEFAULT);
+    const int one = 1;
+    assert_true(file >= 0 && sp >= 0 && d >= 0);
+    assert_true(H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &one) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(file);
+}
+
 static void make_hostile_fixtures(void)
 {
     write_rank9();
+    write_scalar_y();
     write_mixed_h5();
     hostile_model_values();
     hostile_model_text();
