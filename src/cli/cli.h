@@ -72,6 +72,9 @@ bool cli_launched(void);
  * a failure every process meets alike before the ranks can agree. */
 bool cli_launcher_rank0(void);
 
+/* The names of HDF5 files, in any case (sn_text_ext_in). */
+#define CLI_HDF5_EXTS ".h5 .hdf5 .he5"
+
 /* The launcher's rank variable this process has (OMPI_COMM_WORLD_RANK,
  * PMI_RANK, ...), or NULL when none is set. */
 const char *cli_launcher_rank_var(void);

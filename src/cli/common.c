@@ -881,9 +881,11 @@ static bool read_varint(FILE *fp, uint64_t *v)
  * ir_version first, 3 to 15 (TensorFlow's saved_model.pb starts with 1),
  * then only ModelProto's fields, each of its wire type, and a graph.  Core
  * ML's Model starts as ONNX does (its version, then a length-delimited
- * field 2) and was replaced; its model is field 200 or more. */
-static bool onnx_model(FILE *fp)
+ * field 2) and was replaced; its model is field 200 or more.  Its
+ * producer_name (field 2) into producer (up to 31 bytes, "" without). */
+static bool onnx_model(FILE *fp, char producer[32])
 {
+    producer[0] = '\0';
     uint64_t key, v;
     if (fseek(fp, 0, SEEK_END) != 0)
         return false;
@@ -900,23 +902,36 @@ static bool onnx_model(FILE *fp)
                                                  field == 14 || field == 20 || field == 25;
         if (!(varint && wire == 0) && !(bytes && wire == 2))
             return false;
-        if (!read_varint(fp, &v) || (wire == 2 && (v > (uint64_t)(size - ftell(fp)) ||
-                                                   fseek(fp, (long)v, SEEK_CUR) != 0)))
+        if (!read_varint(fp, &v) || (wire == 2 && v > (uint64_t)(size - ftell(fp))))
             return false;   /* cut short, or no protobuf */
+        const size_t name = field == 2 && v < 32 ? (size_t)v : 0;
+        if (name && fread(producer, 1, name, fp) != name)
+            return false;
+        producer[name] = field == 2 ? '\0' : producer[name];
+        if (wire == 2 && fseek(fp, (long)(v - name), SEEK_CUR) != 0)
+            return false;
         graph = graph || field == 7;
     }
     return graph && feof(fp);
 }
 
 /* The file kinds that are not HDF5: a model file (sn_fs_is_model_text)
- * and an ONNX model (onnx_model).  NULL for anything else. */
-static const char *text_kind(const char *path, bool *onnx)
+ * and an ONNX model (onnx_model), *ours when scratchnet export wrote it
+ * (another program's, a PyTorch export, export -o does not replace).
+ * NULL for anything else. */
+static const char *text_kind(const char *path, bool *onnx, bool *ours)
 {
+    static char what[96];
+    char producer[32] = "";
     FILE *fp = sn_fs_open_regular(path);
-    *onnx = fp && onnx_model(fp);
+    *onnx = fp && onnx_model(fp, producer);
+    *ours = *onnx && strcmp(producer, "scratchnet") == 0;
     if (fp)
         fclose(fp);
-    return *onnx ? "an ONNX model" : sn_fs_is_model_text(path) ? "a model file" : NULL;
+    sn_text_clean(producer, false);   /* from the file, shown on a terminal */
+    snprintf(what, sizeof what, "an ONNX model of another program (producer '%s')", producer);
+    return *ours ? "an ONNX model" : *onnx ? what
+           : sn_fs_is_model_text(path) ? "a model file" : NULL;
 }
 
 /* The names of the files scratchnet writes in binary: a link under such a
@@ -1035,11 +1050,11 @@ static int kind_guard(const char *out, const char *flag)
 {
     if (strcmp(flag, "--log") == 0)
         return SN_OK;   /* appended to, never replaced: cli_log_guard refuses all but a log */
-    bool onnx;
-    const char *held = text_kind(out, &onnx);
+    bool onnx, ours;
+    const char *held = text_kind(out, &onnx, &ours);
     if (!held && sn_interrupt_pending())   /* the ONNX walk was stopped: no answer */
         return sn_interrupt_check("checking the existing output");
-    if (held && !(onnx && writes_onnx))
+    if (held && !(ours && writes_onnx))
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
                        "first, or name another file)", flag, out, held);
     if (sn_fs_hdf5_after_other_data(out))   /* a tar of weights reads as its first member */
@@ -1092,7 +1107,7 @@ static void warn_format_name(const char *out, const char *flag)
     if (writes_onnx && !sn_text_ext_in(out, ".onnx"))
         cli_eprintf("scratchnet: warning: %s %s: the file is an ONNX model, though its name does "
                     "not end in .onnx\n", flag, cli_line(out));
-    if ((weights || writes_datasets) && !sn_text_ext_in(out, ".h5 .hdf5 .he5"))
+    if ((weights || writes_datasets) && !sn_text_ext_in(out, CLI_HDF5_EXTS))
         cli_eprintf("scratchnet: warning: %s %s: the file is HDF5 (%s), though its name does not "
                     "end in .h5%s\n", flag, cli_line(out),
                     weights ? "a model's weights" : "a dataset",

@@ -514,7 +514,7 @@ int sn_cmd_predict(int argc, char **argv)
     }
     sn_image_set_max_pixels((size_t)max_pixels);
     bool image = input && is_image_name(input);
-    if (!rc && input && !image && !ends_with(input, ".h5"))   /* before asking for -o */
+    if (!rc && input && !image && !sn_text_ext_in(input, CLI_HDF5_EXTS))   /* before -o */
         rc = is_dir(input)
                  ? sn_fail(SN_EUSAGE, "--input %s is a folder: give its images (--input %s/*, "
                            "or %s/*.png), or an HDF5 dataset (.h5)", input, input, input)
@@ -528,15 +528,17 @@ int sn_cmd_predict(int argc, char **argv)
     if (!rc && (!weights || !input || (!out && !image)))
         rc = sn_fail(SN_EUSAGE, "predict needs --weights and --input, and -o for a dataset "
                      "(see --help)");
-    if (!rc && out && !ends_with(out, ".h5") && !ends_with(out, ".csv"))
-        rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 or .csv", out);
+    const bool h5_out = out && sn_text_ext_in(out, CLI_HDF5_EXTS);
+    if (!rc && out && !h5_out && !ends_with(out, ".csv"))
+        rc = sn_fail(SN_EUSAGE, "-o %s: the output must end in .h5 (or .hdf5, .he5) or .csv",
+                     out);
     char target[4096];
     struct stat st;
     if (!rc && out && sn_fs_output_target(out, target, sizeof target, &st) == SN_OK &&
         strcmp(target, out) != 0 && (st.st_mode == 0 || S_ISREG(st.st_mode)) &&
-        !ends_with(target, ends_with(out, ".h5") ? ".h5" : ".csv"))   /* others: check_files */
+        !(h5_out ? sn_text_ext_in(target, CLI_HDF5_EXTS) : ends_with(target, ".csv")))
         rc = sn_fail(SN_EUSAGE, "-o %s is a link to %s: the output must be a file whose name "
-                     "ends in %s", out, target, ends_with(out, ".h5") ? ".h5" : ".csv");
+                     "ends in %s", out, target, h5_out ? ".h5 (or .hdf5, .he5)" : ".csv");
     if (!rc && out && ends_with(out, ".csv"))
         rc = csv_guard(out);
     if (!rc)

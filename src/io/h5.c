@@ -1697,12 +1697,13 @@ bool sn_h5_group_holds_only(struct sn_h5 *f, const char *group, const char *cons
     return buf[0] == '\0';
 }
 
-/* sn_h5_is_layer_tree's walk: depth 0 at the group's members (groups),
- * 1 at theirs (float arrays); counts what it saw, stops at the first
- * member of another kind (or past PROBE_MAX_OBJECTS). */
+/* sn_h5_is_layer_tree's walk: depth 0 at the group's members (groups, at
+ * most SN_MAX_LAYERS), 1 at theirs (float arrays of one dimension or more:
+ * a program's settings are scalars); counts what it saw, stops at the
+ * first member of another kind (or past PROBE_MAX_OBJECTS). */
 struct tree_walk {
     int depth;
-    long seen;
+    long seen, groups;
     bool ok;
 };
 
@@ -1715,9 +1716,9 @@ static herr_t tree_member(hid_t g, const char *name, const H5L_info_t *info, voi
         w->ok = false;
         return 1;
     }
-    if (w->depth == 0 && oi.type == H5O_TYPE_GROUP) {
+    if (w->depth == 0 && oi.type == H5O_TYPE_GROUP && ++w->groups <= SN_MAX_LAYERS) {
         hid_t sub = H5Gopen2(g, name, H5P_DEFAULT);
-        struct tree_walk inner = { 1, 0, sub >= 0 };
+        struct tree_walk inner = { 1, 0, 0, sub >= 0 };
         if (sub >= 0)
             H5Literate(sub, H5_INDEX_NAME, H5_ITER_INC, NULL, tree_member, &inner);
         if (sub >= 0)
@@ -1726,7 +1727,11 @@ static herr_t tree_member(hid_t g, const char *name, const H5L_info_t *info, voi
         w->seen += inner.seen;
     } else if (w->depth == 1 && oi.type == H5O_TYPE_DATASET) {
         hid_t d = H5Dopen2(g, name, H5P_DEFAULT), t = d < 0 ? -1 : H5Dget_type(d);
-        w->ok = t >= 0 && H5Tget_class(t) == H5T_FLOAT;
+        hid_t sp = d < 0 ? -1 : H5Dget_space(d);
+        w->ok = t >= 0 && H5Tget_class(t) == H5T_FLOAT && sp >= 0 &&
+                H5Sget_simple_extent_ndims(sp) >= 1;
+        if (sp >= 0)
+            H5Sclose(sp);
         if (t >= 0)
             H5Tclose(t);
         if (d >= 0)
@@ -1739,7 +1744,7 @@ static herr_t tree_member(hid_t g, const char *name, const H5L_info_t *info, voi
 
 bool sn_h5_is_layer_tree(struct sn_h5 *f, const char *group)
 {
-    struct tree_walk w = { 0, 0, true };
+    struct tree_walk w = { 0, 0, 0, true };
     hid_t g = H5Gopen2(f->id, group, H5P_DEFAULT);
     if (g < 0) {
         H5Eclear2(H5E_DEFAULT);

@@ -451,10 +451,14 @@ enum sn_file_kind sn_file_kind(const char *path)
     static const char *const model_names[] = { "model", "params", "run", "state", "optimizer",
                                                "reducer", "metrics", NULL };
     static const char *const pred_names[] = { "pred", "probs", NULL };
-    /* without its model text, /params must be groups of float arrays (a
-     * curve fit's /params vector, a simulation's settings are not) */
+    /* without its model text, /params of groups of float arrays, alone or
+     * beside the /model group (a curve fit's /params vector, a
+     * simulation's settings, or its recordings under /metrics are not) */
+    static const char *const params_name[] = { "params", NULL };
     const bool model = only_names(f, model_names) &&
-                       (sn_h5_has_attr(f, "/model", "cfg") || sn_h5_is_layer_tree(f, "/params"));
+                       (sn_h5_has_attr(f, "/model", "cfg") ||
+                        ((sn_h5_exists(f, "/model") || only_names(f, params_name)) &&
+                         sn_h5_is_layer_tree(f, "/params")));
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS
                         : dataset_shaped(f) ? SN_FILE_DATASET

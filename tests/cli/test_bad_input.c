@@ -1652,32 +1652,52 @@ static void write_mixed_h5(void)
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
+/* A scalar (0-d) int at path in the fixture file (sn_h5_write writes
+ * arrays). */
+static void add_scalar(const char *file, const char *path)
+{
+    hid_t f = H5Fopen(fx_path(file), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t lp = H5Pcreate(H5P_LINK_CREATE);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    assert_true(f >= 0 && lp >= 0 && sp >= 0 && H5Pset_create_intermediate_group(lp, 1) >= 0);
+    hid_t d = H5Dcreate2(f, path, H5T_NATIVE_INT, sp, lp, H5P_DEFAULT, H5P_DEFAULT);
+    const int one = 1;
+    assert_true(d >= 0);
+    assert_true(H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &one) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Pclose(lp);
+    H5Fclose(f);
+}
+
 /* ys.h5: 4 rows of x, and a scalar /train/y (its row count was read from
- * the stack: "has 65024 rows") */
-static void write_scalar_y(void)
+ * the stack: "has 65024 rows"); simset.h5, a simulation's settings
+ * grouped under /params as scalars; simrec.h5, grouped settings of arrays
+ * with recordings under /metrics. */
+static void write_scalars(void)
 {
     struct sn_h5 *f;
-    size_t d2[2] = { 4, 2 };
+    size_t d2[2] = { 4, 2 }, n8 = 8;
     const float x[8] = { 0 };
     assert_int_equal(sn_h5_create(fx_path("ys.h5"), &f), SN_OK);
     assert_int_equal(sn_h5_write(f, "/train/x", 2, d2, SN_H5_F32, x), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
-    hid_t file = H5Fopen(fx_path("ys.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t d = H5Dcreate2(file, "/train/y", H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT);
-    const int one = 1;
-    assert_true(file >= 0 && sp >= 0 && d >= 0);
-    assert_true(H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &one) >= 0);
-    H5Dclose(d);
-    H5Sclose(sp);
-    H5Fclose(file);
+    add_scalar("ys.h5", "/train/y");
+    assert_int_equal(sn_h5_create(fx_path("simset.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    add_scalar("simset.h5", "/params/thermostat/temperature");
+    assert_int_equal(sn_h5_create(fx_path("simrec.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/thermostat/t", 1, &n8, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/metrics/energy", 1, &n8, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
 static void make_hostile_fixtures(void)
 {
+    static const char torch[] = "\x08\x07\x12\x07pytorch\x3a\x00";   /* another's ONNX */
+    write_bytes("torch.onnx", torch, sizeof torch - 1);
     write_rank9();
-    write_scalar_y();
+    write_scalars();
     write_mixed_h5();
     hostile_model_values();
     hostile_model_text();
@@ -1753,13 +1773,13 @@ static const char *precious_h5(const char *cmd, size_t *n)
 }
 
 /* The outputs' precious contents, of the kind each output may replace:
- * out.h5 by the row's command (precious_h5), out.onnx an ONNX model
- * (ir_version 7, producer "precious", an empty graph), out.png a PNG's
+ * out.h5 by the row's command (precious_h5), out.onnx an ONNX model of
+ * export's (ir_version 7, producer "scratchnet", an empty graph), out.png a PNG's
  * signature and the word, out.csv predict's header and the word, out.jsonl
  * the word. */
 static void write_precious(const char *cmd)
 {
-    static const char onnx[] = "\x08\x07\x12\x08precious\x3a\x00";
+    static const char onnx[] = "\x08\x07\x12\x0ascratchnet\x3a\x00";
     if (access(fx_path("precious.h5"), F_OK) != 0) {   /* made once: libhdf5 stamps times */
         struct sn_h5 *f;
         size_t n = 8;
