@@ -229,20 +229,14 @@ static bool has_limit(long pid)
 static bool sibling_rank0(long pid)
 {
     char path[64], stat[512], want[64];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *fp = fopen(path, "r");
-    const size_t n = fp ? fread(stat, 1, sizeof stat - 1, fp) : 0;
-    if (fp)
-        fclose(fp);
-    stat[n] = '\0';
-    const char *end = strrchr(stat, ')');   /* after the name, which may hold anything */
+    const char *fields = sn_fs_proc_stat(pid, stat, sizeof stat);
     long ppid = -1;
-    if (!end || sscanf(end + 1, " %*c %ld", &ppid) != 1 || ppid != (long)getppid() ||
+    if (!fields || sscanf(fields, " %*c %ld", &ppid) != 1 || ppid != (long)getppid() ||
         !cli_launcher_rank_var())
         return false;
     snprintf(want, sizeof want, "%s=0", cli_launcher_rank_var());
     snprintf(path, sizeof path, "/proc/%ld/environ", pid);
-    fp = fopen(path, "r");
+    FILE *fp = fopen(path, "r");
     bool rank0 = false;
     char var[4096];
     for (size_t k = 0; fp && !rank0;) {   /* NUL-ended entries, read byte by byte */

@@ -490,7 +490,8 @@ static void warn_log_room(const struct train_flags *f, const struct run *r)
  * every --checkpoint-every steps, each at least the parameters, buffers
  * and optimizer states; with --keep K, K + 1 at most (the newest is
  * written before the oldest goes), of which those in the folder already
- * (a resumed run's) take no more space. */
+ * (a resumed run's) take no more space, but one new one is always
+ * written before any goes. */
 static void warn_checkpoint_space(const struct train_flags *f, const struct run *r)
 {
     struct statvfs fs;
@@ -507,9 +508,11 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
     if (f->keep > 0 && sn_ckptdir_list(f->ckdir, &there, &n_there) != SN_OK)
         n_there = 0;
     free(there);
-    if (f->keep > 0 && count > (double)f->keep + 1.0)
-        count = (double)f->keep + 1.0 - (double)n_there;
-    count = count < 0.0 ? 0.0 : count;
+    /* a new checkpoint is written before the oldest goes: one at least,
+     * however many a resumed run's folder holds */
+    const double peak = (double)f->keep + 1.0 - (double)n_there;
+    if (f->keep > 0 && count > (peak < 1.0 ? 1.0 : peak))
+        count = peak < 1.0 ? 1.0 : peak;
     const double each = 4.0 * ((double)m->n_params + (double)m->n_buffers +
                                (double)p.optim_states * (double)p.optim_len);
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;

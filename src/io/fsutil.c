@@ -793,3 +793,17 @@ bool sn_fs_held_for_writing(const char *path)
     close(fd);   /* and with it the shared lock, when it was taken */
     return held;
 }
+
+const char *sn_fs_proc_stat(long pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *fp = len > 1 ? fopen(path, "r") : NULL;
+    const size_t n = fp ? fread(buf, 1, len - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    if (len > 0)
+        buf[n] = '\0';
+    const char *end = n ? strrchr(buf, ')') : NULL;
+    return end ? end + 1 : NULL;
+}

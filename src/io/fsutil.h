@@ -196,6 +196,11 @@ const char *sn_fs_kind(const struct stat *st);
  * system reason, or "disk full?" when errno says nothing. */
 const char *sn_fs_write_why(int err);
 
+/* The fields of /proc/PID/stat after the process's name (its state
+ * first: "S 1234 ..."), read into buf (len bytes), or NULL when it cannot
+ * be read.  The name may hold anything, ')' and spaces too. */
+const char *sn_fs_proc_stat(long pid, char *buf, size_t len);
+
 /* The one way scratchnet says an input could not be opened, with the
  * reason: SN_EINVAL "PATH: cannot open: <strerror(err)>" and the hint, if
  * not NULL, after it ("(is this ...?)"). */

@@ -207,12 +207,36 @@ static int refuse_held(const char *dir, int f, int err)
                    "run its own --checkpoint-dir", dir, holder[0] ? holder : "holder unknown");
 }
 
+/* Whether process pid started after time t (seconds since the epoch):
+ * /proc/PID/stat's start in clock ticks after boot, /proc/stat's boot
+ * time; readable for any user's process. */
+static bool started_after(long pid, time_t t)
+{
+    char buf[1024];
+    const char *p = sn_fs_proc_stat(pid, buf, sizeof buf);
+    unsigned long long start = 0, boot = 0;
+    /* fields 3 to 21 skipped, then 22: the start */
+    if (!p || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                            "%*d %*d %*d %llu", &start) != 1)
+        return false;
+    FILE *fp = fopen("/proc/stat", "r");
+    for (char line[256]; fp && fgets(line, sizeof line, fp) && !boot;)
+        if (sscanf(line, "btime %llu", &boot) != 1)
+            boot = 0;
+    if (fp)
+        fclose(fp);
+    const long hz = sysconf(_SC_CLK_TCK);
+    return boot > 0 && hz > 0 && (double)boot + (double)start / (double)hz > (double)t + 1.0;
+}
+
 /* Whether the lock file's line (host NAME, pid N) names a process alive on
  * this host, other than this one, that holds the lock file f open: where
  * the file system has no flock (SN_CKPT_LOCK=none), the line is all that
  * tells a live run from a finished one, and the open file tells a run
  * under any program name (a link, valgrind, ld.so) from a reused pid or a
- * zombie.  A process whose files this user cannot see counts as alive. */
+ * zombie.  A process whose files this user cannot see counts as alive,
+ * unless it started after the line was written (a pid reused by another
+ * user's process on a shared node). */
 static bool holder_alive(const char *line, int f)
 {
     char host[128], me[128] = "", path[64];
@@ -225,7 +249,8 @@ static bool holder_alive(const char *line, int f)
     snprintf(path, sizeof path, "/proc/%ld/fd", pid);
     DIR *d = opendir(path);
     if (!d)
-        return errno == EACCES && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+        return errno == EACCES && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
+               !started_after(pid, lock.st_mtime);
     bool open_here = false;
     for (struct dirent *e; !open_here && (e = readdir(d));) {
         char fd_path[128];
@@ -245,7 +270,8 @@ static int refuse_named(const char *dir, int f, const char *line)
     return sn_fail(SN_EUSAGE, "%s is in use by another run (%.*s, alive; its file system has no "
                    "flock(2) locks, so the lock file's line tells): two runs in one checkpoint "
                    "folder would overwrite each other's checkpoints; give this run its own "
-                   "--checkpoint-dir", dir, (int)strcspn(line, "\n"), line);
+                   "--checkpoint-dir (if that process is no run of this folder, remove "
+                   "%s/.lock)", dir, (int)strcspn(line, "\n"), line, dir);
 }
 
 /* Whether another run holds dir's lock, asked without writing anything

@@ -2194,6 +2194,21 @@ static void test_train_checkpoint_space(void **state)
         !strstr(err, " MB are free there: a smaller --keep or another folder"))
         fail_msg("--keep 2000: exit %d: %s", rc, err);
     free(err);
+    /* a run resumed with --keep 1 in the folder a run without it filled:
+     * its checkpoints take no more room, but a new one is written before
+     * they go (nothing was said: it counted none) */
+    rc = sn_test_run("unshare --mount sh -c 'mount -t tmpfs -o size=1m tmpfs %s && { " BIN
+                     " train --model %s --data %s --steps 5000 --quiet --threads 1 "
+                     "--checkpoint-dir %s/ck --checkpoint-every 1 2> /dev/null; exec " BIN
+                     " train --model %s --data %s --steps 5000 --quiet --threads 1 "
+                     "--checkpoint-dir %s/ck --checkpoint-every 1 --keep 1 --resume auto; }'",
+                     sn_test_path("tiny"), sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                     sn_test_path("tiny"), sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                     sn_test_path("tiny"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "ck: --keep 1 needs 1 more checkpoint of at least "))
+        fail_msg("--keep 1, resumed in a full folder: exit %d: %s", rc, err);
+    free(err);
     /* --out: weights of 786,435 floats (3.15 MB), said before
      * the run, which then ends without them (exit 1) */
     write_text(sn_test_path("wide.cfg"), "[net]\ninput = 8\nloss = cross_entropy\n"
@@ -3689,6 +3704,22 @@ static void test_train_lock_none_sees_a_live_run(void **state)
         fprintf(stderr, "third run: exit %d\n%s\n", rc, err);
     assert_true(rc == 0 || rc == 124);
     assert_null(strstr(err, "in use by another run"));
+    free(err);
+    /* a line whose pid a process of another user took after it was written
+     * (a pid reused on a shared node): not the holder, though this user
+     * cannot see its files (the folder was refused for good) */
+    if (geteuid() != 0)
+        return;
+    rc = sn_test_run("chmod a+x %s && cd %s && cp %s %s . && rm -rf ck2 && mkdir ck2 && "
+                     "{ sleep 60 & p=$!; printf 'host %%s, pid %%d\\n' \"$(hostname)\" $p > ck2/.lock "
+                     "&& touch -d '1 hour ago' ck2/.lock && chmod -R a+rwX . && setpriv "
+                     "--reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD=%s "
+                     "SN_CKPT_LOCK=none " BIN " train --model m.cfg --data blobs.h5 --steps 2 "
+                     "--threads 1 --quiet --checkpoint-dir ck2; r=$?; kill $p; exit $r; }",
+                     sn_test_tmpdir(), dir, sn_test_path("m.cfg"), sn_test_path("blobs.h5"), so);
+    err = err_text();
+    if (rc != 0)
+        fail_msg("a reused pid in the lock line: exit %d: %s", rc, err);
     free(err);
 }
 

@@ -518,6 +518,20 @@ static void test_fsutil_abandon_tmp(void **state)
     unlink(done);
 }
 
+/* /proc/PID/stat's fields after the name: this process's parent is
+ * getppid(); a pid that is no process gives NULL. */
+static void test_fsutil_proc_stat(void **state)
+{
+    (void)state;
+    char buf[1024];
+    const char *f = sn_fs_proc_stat((long)getpid(), buf, sizeof buf);
+    long ppid = -1;
+    assert_non_null(f);
+    assert_int_equal(sscanf(f, " %*c %ld", &ppid), 1);
+    assert_int_equal(ppid, (long)getppid());
+    assert_null(sn_fs_proc_stat(999999999L, buf, sizeof buf));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_fsutil_join),
         cmocka_unit_test(test_fsutil_output_through_links),
         cmocka_unit_test(test_fsutil_checkpoint_never_through_links),
+        cmocka_unit_test(test_fsutil_proc_stat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
