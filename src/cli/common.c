@@ -385,10 +385,12 @@ static int unknown_flag(const char *a, const struct cli_opt *opts, int n_opts)
             if (strcmp(opts[i].name, other_names[k][1]) == 0)
                 return sn_fail(SN_EUSAGE, "unknown flag %.*s (did you mean %s%s?)", len, a,
                                opts[i].name[1] ? "--" : "-", opts[i].name);
+    struct sn_text_nearest near = { word, NULL, 0 };
     for (int i = 0; i < n_opts; i++)
-        if (opts[i].name[1] && sn_text_near(word, opts[i].name))
-            return sn_fail(SN_EUSAGE, "unknown flag %.*s (did you mean --%s?)", len, a,
-                           opts[i].name);
+        if (opts[i].name[1])
+            sn_text_offer(&near, opts[i].name);
+    if (near.best)
+        return sn_fail(SN_EUSAGE, "unknown flag %.*s (did you mean --%s?)", len, a, near.best);
     return sn_fail(SN_EUSAGE, "unknown flag %.*s (see --help)", len, a);
 }
 

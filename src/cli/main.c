@@ -460,9 +460,10 @@ int main(int argc, char **argv)
      * agreement) each would wait in the other's collectives */
     int code = cli_agree(cli_same_everywhere(argc, argv, 1, NULL));
     if (!code && !run) {   /* every rank gets it wrong the same way: say it once */
-        const char *like = NULL;   /* a typo of a command ("trian") */
-        for (size_t i = 0; i < sizeof commands / sizeof commands[0] && !like; i++)
-            like = sn_text_near(argv[1], commands[i].name) ? commands[i].name : NULL;
+        struct sn_text_nearest near = { argv[1], NULL, 0 };   /* a typo of a command ("trian") */
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            sn_text_offer(&near, commands[i].name);
+        const char *like = near.best;
         if (sn_dist_rank() == 0)
             cli_eprintf("scratchnet: error: unknown command '%s'%s%s%s\n%s", cli_line(argv[1]),
                         like ? " (did you mean '" : "", like ? like : "", like ? "'?)" : "",

@@ -356,15 +356,15 @@ bool sn_text_hides(uint32_t c)
     return trouble(c) != NULL;
 }
 
-/* Edit distance of two short names, stopping early above 2. */
+/* Edit distance of two short names, 3 for any above 2 (it stops early). */
 #define TEXT_NEAR_MAX 64
 
-bool sn_text_near(const char *a, const char *b)
+static int text_distance(const char *a, const char *b)
 {
     const size_t la = strlen(a), lb = strlen(b);
     int row[TEXT_NEAR_MAX + 1];
     if (la >= TEXT_NEAR_MAX || lb >= TEXT_NEAR_MAX || (la > lb ? la - lb : lb - la) > 2)
-        return false;
+        return 3;
     for (size_t j = 0; j <= lb; j++)
         row[j] = (int)j;
     for (size_t i = 1; i <= la; i++) {
@@ -378,9 +378,30 @@ bool sn_text_near(const char *a, const char *b)
             best = v < best ? v : best;
         }
         if (best > 2)
-            return false;
+            return 3;
     }
-    return row[lb] <= 2;
+    return row[lb] <= 2 ? row[lb] : 3;
+}
+
+/* Two edits at most, one when either name has 3 characters or fewer ("ot"
+ * is no typo of "lr"). */
+static int near_limit(const char *a, const char *b)
+{
+    return strlen(a) <= 3 || strlen(b) <= 3 ? 1 : 2;
+}
+
+bool sn_text_near(const char *a, const char *b)
+{
+    return text_distance(a, b) <= near_limit(a, b);
+}
+
+void sn_text_offer(struct sn_text_nearest *n, const char *name)
+{
+    const int d = text_distance(n->word, name);
+    if (d <= near_limit(n->word, name) && (!n->best || d < n->dist)) {
+        n->best = name;
+        n->dist = d;
+    }
 }
 
 const char *sn_text_ext(const char *path)

@@ -61,9 +61,19 @@ void sn_text_clean(char *s, bool keep_lines);
  * act on the text around it or show as nothing. */
 bool sn_text_hides(uint32_t c);
 
-/* Whether two short names (under 64 bytes) are at most two edits apart:
- * a typo ("unitz", "unit", "uints" for "units"; "--epoch" for "--epochs"). */
+/* Whether two short names (under 64 bytes) are at most two edits apart
+ * (one when either has 3 characters or fewer): a typo ("unitz", "unit",
+ * "uints" for "units"; "--epoch" for "--epochs"). */
 bool sn_text_near(const char *a, const char *b);
+
+/* The nearest of the names offered (sn_text_offer) to word, a typo away,
+ * the first offered of those equally near: { word } to start; best is
+ * NULL when none is near. */
+struct sn_text_nearest {
+    const char *word, *best;
+    int dist;
+};
+void sn_text_offer(struct sn_text_nearest *n, const char *name);
 
 /* The extension of path's last part, its dot included (".png"), or NULL
  * when it has none (a name whose one dot leads it, ".profile", has none). */

@@ -343,10 +343,17 @@ static struct kv *find(struct section *s, const char *key)
  * the section is said to need it; hint follows the key's name. */
 static int missing(struct parser *p, struct section *s, const char *key, const char *hint)
 {
+    struct sn_text_nearest near = { key, NULL, 0 };
+    int at = -1;
     for (int i = 0; i < s->n_kv; i++)
-        if (!s->kv[i].used && sn_text_near(s->kv[i].key, key))
-            return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s' (did you mean "
-                        "'%s'?)", s->word, s->kv[i].key, key);
+        if (!s->kv[i].used) {
+            const char *was = near.best;
+            sn_text_offer(&near, s->kv[i].key);
+            at = near.best != was ? i : at;
+        }
+    if (at >= 0)
+        return perr(p, s->kv[at].line, SN_EINVAL, "[%s] unknown key '%s' (did you mean "
+                    "'%s'?)", s->word, s->kv[at].key, key);
     /* the required key of another kind of section, as [dense] filters
      * (not any key unread yet: the section's own are read after this one) */
     static const struct { const char *key, *of; } theirs[] = {
@@ -470,10 +477,10 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
 static const char *nearest_asked(const struct section *s, const char *key)
 {
     const struct asked *a = s->asked;
+    struct sn_text_nearest near = { key, NULL, 0 };
     for (int i = 0; a->of == s && i < a->n; i++)
-        if (sn_text_near(key, a->key[i]))
-            return a->key[i];
-    return NULL;
+        sn_text_offer(&near, a->key[i]);
+    return near.best;
 }
 
 /* Any key nobody asked for is unknown; one a typo away from a key the
@@ -921,10 +928,10 @@ static const struct {
  * named one too), or NULL.  Looked for only on this error. */
 static const char *nearest_layer(const struct sn_model *m, const char *name)
 {
+    struct sn_text_nearest near = { name, NULL, 0 };
     for (int i = m->n_layers - 1; i >= 0; i--)
-        if (sn_text_near(name, m->layers[i]->name))
-            return m->layers[i]->name;
-    return NULL;
+        sn_text_offer(&near, m->layers[i]->name);
+    return near.best;
 }
 
 /* Resolve `from` (names of earlier layers, or "input") into b->in[];
@@ -1211,10 +1218,13 @@ static int build_layer(struct build *b, struct section *s, int index)
     }
     if (strcmp(s->word, "net") == 0)
         return perr(p, s->line, SN_EINVAL, "[net] may appear only once, first");
-    const char *like = NULL;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && !like; i++)
-        like = sn_text_near(s->word, kinds[i].word) || strcasecmp(s->word, kinds[i].word) == 0
-                   ? kinds[i].word : NULL;
+    struct sn_text_nearest near = { s->word, NULL, 0 };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcasecmp(s->word, kinds[i].word) == 0)   /* [Dense]: nearest of all */
+            near.best = kinds[i].word, near.dist = -1;
+        else
+            sn_text_offer(&near, kinds[i].word);
+    const char *like = near.best;
     return perr(p, s->line, SN_EINVAL, "unknown section [%s]%s%s%s", s->word,
                 like ? " (did you mean [" : "", like ? like : "", like ? "]?)" : "");
 }

@@ -202,6 +202,25 @@ static void test_text_near(void **state)
     memset(long_name, 'a', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
     assert_false(sn_text_near(long_name, long_name));   /* not short */
+    assert_false(sn_text_near("ot", "lr"));   /* 2 edits of 2 letters: no typo */
+    assert_true(sn_text_near("ot", "out"));
+    /* the nearest of several, not the first near one; ties go to the first */
+    static const char *const flags[] = { "data", "batch", "lr", "log", "out", "seed", "steps" };
+    static const char *const want[][2] = { { "batc", "batch" }, { "seps", "steps" },
+                                            { "lop", "log" }, { "ot", "out" }, { "xyz", NULL } };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        struct sn_text_nearest near = { want[k][0], NULL, 0 };
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+            sn_text_offer(&near, flags[i]);
+        if (want[k][1])
+            assert_string_equal(near.best, want[k][1]);
+        else
+            assert_null(near.best);
+    }
+    struct sn_text_nearest tie = { "block2", NULL, 0 };
+    sn_text_offer(&tie, "block3");
+    sn_text_offer(&tie, "block1");
+    assert_string_equal(tie.best, "block3");
 }
 
 /* A file name's extension: its last part's, a leading dot no extension;
