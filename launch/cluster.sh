@@ -175,7 +175,7 @@ echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $
 mkfifo "$tmp/err"
 {
     trap '' TERM INT USR1 HUP PIPE
-    while IFS= read -r line; do
+    while IFS= read -r line || [ -n "$line" ]; do   # a last line without its newline too
         printf '%s\n' "$line" >&2 2>/dev/null || :
         [ -e "$tmp/said" ] || { : > "$tmp/said"; } 2>/dev/null
         # scratchnet's own lines, from their first word: a name a user

@@ -172,6 +172,15 @@ st=$?
 [ "$st" = 0 ] && [ "$(sed -n 2p "$t/calls")" = "train --batch 4 --checkpoint-dir $t/ck --checkpoint-every 1 --resume $t/from.h5" ] &&
     grep -qF "resumes from $t/from.h5, as the job did (no checkpoint in $t/ck yet)" "$t/err" ||
     bad "elastic.sh restart of a --resume FILE job: exit $st, calls: $(cat "$t/calls"): $(tail -2 "$t/err")"
+# a program's last words without a newline (a wrapper, a module system)
+# reach stderr, and no agent is blamed once the job said something
+printf '#!/bin/sh\nprintf "fatal: license server unreachable" >&2\nexit 3\n' > "$t/nonl"
+chmod +x "$t/nonl"
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 AGENT=true BIND=none \
+    SCRATCHNET=$t/nonl bash "$top/launch/cluster.sh" "$t/hosts1" info > "$t/out" 2> "$t/err"
+st=$?
+[ "$st" = 3 ] && grep -q "fatal: license server unreachable" "$t/err" && ! grep -q "no message" "$t/err" ||
+    bad "cluster.sh, a last line without its newline: exit $st: $(tail -2 "$t/err")"
 # the world size also lets --accumulate split each rank's share: a global
 # batch of 32 in micro-batches of 32 runs at 1 rank of 3 slots (2 ranks
 # were started, which scratchnet refuses, and the job ended); an
