@@ -247,10 +247,12 @@ int sn_trajectory_compare(const struct sn_run_record *ckpt, const struct sn_run_
     }
     if (!refused[0])
         return SN_OK;
-    return sn_fail(SN_EINVAL, "%s belongs to another run: this run's %s%s%s%s%s%s", path, refused,
+    return sn_fail(SN_EINVAL, "%s belongs to another run: this run's %s%s%s%s%s%s%s", path, refused,
                    kat ? "; to continue it with this run's settings anyway, add "
                          "--resume-override " : "", keys_refused,
                    fat ? "; the seed and the batch cannot change on a resume (the example "
                          "sequence would not continue): give the checkpoint's (" : "", fixed,
-                   fat ? ") or another --checkpoint-dir" : "");
+                   fat ? ") or another --checkpoint-dir" : "",
+                   kat && !fat ? " (a new run, another experiment, takes another "
+                                 "--checkpoint-dir)" : "");
 }

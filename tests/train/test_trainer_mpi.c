@@ -511,7 +511,8 @@ static void test_trainer_resume_other_run(void **state)
     assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "belongs to another run"));
     assert_non_null(strstr(sn_errmsg(), "lr 0.02 (checkpoint: 0.01)"));
-    assert_non_null(strstr(sn_errmsg(), "--resume-override lr"));
+    assert_non_null(strstr(sn_errmsg(), "--resume-override lr (a new run, another experiment, "
+                                        "takes another --checkpoint-dir)"));
     assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds2, &o, &s, &t), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "data "));
     assert_non_null(strstr(sn_errmsg(), "--resume-override data,lr"));
