@@ -265,7 +265,8 @@ install: $(BIN) $(LIB) $(SO)
 	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/datasets \
 	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/transfer \
 	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/examples/onnx \
-	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tests/cli
+	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tests/cli \
+	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tools
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scratchnet
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libscratchnet.a
 	install -m 755 $(SO) $(DESTDIR)$(PREFIX)/lib/libscratchnet.so.0
@@ -296,6 +297,7 @@ install: $(BIN) $(LIB) $(SO)
 	    launch/slurm.sbatch > $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/slurm.sbatch
 	chmod 755 $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/slurm.sbatch
 	install -m 644 launch/hostfile.example $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/
+	install -m 644 tools/*.py $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tools/
 	install -m 644 tests/cli/bad_inputs.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tests/cli/
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
 	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \

@@ -125,6 +125,10 @@ static void installed_launch_and_links(const char *p)
                      "%s/share/doc/scratchnet/launch/slurm.sbatch && "
                      "test -f %s/share/scratchnet/models/mlp.cfg", p, p, p);
     assert_int_equal(rc, 0);
+    /* the PyTorch interop tools the README's commands run */
+    rc = sn_test_run("cd %s/share/doc/scratchnet/tools && test -f h5_to_torch.py && "
+                     "test -f torch_to_h5.py && test -f scratchnet_torch.py", p);
+    assert_int_equal(rc, 0);
     /* every relative link of the installed guides leads to an installed file */
     rc = sn_test_run("cd %s/share/doc/scratchnet && for f in $(find . -name '*.md'); do "
                      "grep -o '](\\([^)#]*\\)' \"$f\" | sed 's/^](//' | "
