@@ -111,6 +111,23 @@ static atomic_int own_signals, own_ctrl_c;
  * MPI_Init waited forever for a rank that had ended, deaf to SIGTERM). */
 static volatile sig_atomic_t mpi_starting;
 
+/* A stop while MPI starts whose MPI_Init has not returned this many
+ * seconds later ends the process: MPICH's launcher, stopped as the job
+ * started, stopped serving its ranks, and MPI_Init waited forever. */
+enum { START_STOP_LIMIT_S = 5 };
+
+static void start_overdue(int sig)
+{
+    (void)sig;
+    if (!mpi_starting)
+        return;
+    static const char msg[] = "scratchnet: stopped while MPI started, which had not ended 5 s "
+                              "later: nothing done, ending this rank\n";
+    ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)n;
+    _exit(1);
+}
+
 /* The one handler: record the request (core/interrupt.h), which the
  * trainer and the loads look at.  A second SIGINT or SIGQUIT ends the
  * process at once (Ctrl-C twice), removing the temporary files it was
@@ -135,6 +152,8 @@ static void on_signal(int sig, siginfo_t *info, void *context)
         (void)n;
         _exit(1);
     }
+    if (mpi_starting)
+        alarm(START_STOP_LIMIT_S);   /* start_overdue, if MPI_Init never returns */
     if (!again)
         cli_note_stop_sender(info->si_code == SI_USER && info->si_pid == getppid());
     sn_interrupt_set(sig);
@@ -339,9 +358,18 @@ static int start_runtime(int *argc, char ***argv)
                        MIN_FILE_BYTES >> 10);
     }
     limit_refused = false;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = start_overdue;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old);
     mpi_starting = 1;
     int rc = sn_dist_init(argc, argv);
     mpi_starting = 0;
+    alarm(0);
+    struct sigaction now;   /* given back, unless the MPI runtime took SIGALRM (UCX may) */
+    if (sigaction(SIGALRM, NULL, &now) == 0 && now.sa_handler == start_overdue)
+        sigaction(SIGALRM, &old, NULL);
     return rc;
 }
 

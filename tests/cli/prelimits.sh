@@ -4,7 +4,8 @@
 # (`sh -c 'ulimit -n 40; exec scratchnet ...'`, a job script's idiom) as
 # when the launcher has it: under MPICH, whose launcher waits for every
 # rank, each rank said it (N lines).  The check comes before any file is
-# read, so the command's files need not exist.
+# read, so the command's files need not exist.  And a stop while MPI
+# starts ends a rank whose MPI_Init never returns.
 # SN_BIN_OPENMPI / SN_BIN_MPICH: the binaries (a family without one is
 # skipped).
 set -u
@@ -34,5 +35,30 @@ for family in openmpi mpich; do
         fi
     done
 done
+# A rank that ended before MPI started leaves MPICH's rank 0 waiting in
+# MPI_Init for good (hydra's way); one stop ends it 5 s later with a line
+# (it waited for a second stop before)
+bin=${SN_BIN_MPICH:-}
+if [ -n "$bin" ] && [ -x "$bin" ]; then
+    mpiexec.mpich -n 1 "$bin" train --model none.cfg --data none.h5 : -n 1 sh -c \
+        "ulimit -n 40; exec $bin train --model none.cfg --data none.h5" > "$out" 2>&1 &
+    job=$!
+    for i in $(seq 100); do   # rank 0 up and the other rank gone
+        r0=$(pgrep -f "^$bin train --model none.cfg" | head -1)
+        [ -n "$r0" ] && grep -q "ulimit -n" "$out" && break
+        sleep 0.1
+    done
+    start=$(date +%s)
+    kill -TERM "$r0" 2>/dev/null
+    for i in $(seq 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$job" 2>/dev/null; then
+        bad "MPICH rank 0 in MPI_Init still running 30 s after one SIGTERM"
+        pkill -KILL -f "^$bin train --model none.cfg"; kill -KILL "$job"
+    elif ! grep -q "stopped while MPI started, which had not ended 5 s later" "$out"; then
+        bad "MPICH rank 0 stopped in MPI_Init: no line saying so: $(cat "$out")"
+    fi
+    wait "$job" 2>/dev/null
+    echo "MPICH rank 0 stopped in MPI_Init: ended after $(( $(date +%s) - start )) s"
+fi
 [ "$tried" -gt 0 ] || { echo "no binary given (SN_BIN_OPENMPI, SN_BIN_MPICH)"; exit 77; }
 [ "$fails" = 0 ]
