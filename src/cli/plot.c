@@ -178,11 +178,14 @@ static int draw(const char *log, const char *png, int w, int h)
     if (s) {
         fprintf(s, "set datafile missing 'NaN'\nset key top right\nset grid\n"
                 "set xlabel 'epoch'\n");
-        if (rows <= 20)
+        /* a tick an epoch for a few short labels; past 10,000 at most five
+         * ticks (six-digit labels ran together on a panel), whole up to
+         * seven digits, past them in %g ("2e+08") */
+        if (rows <= 20 && span[1] - span[0] <= 20 && span[1] < 10000)
             fprintf(s, "set xtics 1\n");
-        else if (span[1] >= 10000)   /* six-digit labels ran together on a panel */
-            fprintf(s, "set xtics %.17g\nset format x '%%.0f'\nset rmargin 5\n",
-                    tick_step(span[1] - span[0]));
+        else if (span[1] >= 10000)
+            fprintf(s, "set xtics %.17g\nset format x '%s'\nset rmargin 5\n",
+                    tick_step(span[1] - span[0]), span[1] < 1e7 ? "%.0f" : "%g");
         fprintf(s, "set multiplot layout 1,%d title ", have[3] ? 2 : 1);
         cli_gnuplot_warn_undrawable("the picture's title (the log's name)", log);
         cli_gnuplot_text(s, log, false);

@@ -198,6 +198,41 @@ static void test_plot_noisy_long_log(void **state)
     assert_true(w == 1000 && h == 420);
 }
 
+/* The x axis's ticks, read from the script gnuplot is given (a gnuplot
+ * on PATH that copies it): 20 epochs past a million (a log's tail) get at
+ * most five whole labels, not a tick an epoch (labels ran together); a
+ * short log with a gap to a billion gets ticks in %g (it got none); a few
+ * small epochs, a tick each. */
+static void test_plot_tick_labels(void **state)
+{
+    (void)state;
+    static const struct { int first, gap, n; const char *want; } logs[] = {
+        { 1234001, 1, 20, "set xtics 5\nset format x '%.0f'" },
+        { 1, 999999999, 2, "set format x '%g'" },
+        { 1, 1, 5, "set xtics 1\n" },
+    };
+    const char *dir = sn_test_tmpdir();
+    assert_int_equal(sn_test_run("mkdir -p %s/gp && printf '#!/bin/sh\\ntee %s/gp/script.gp | "
+                                 "exec /usr/bin/gnuplot \"$@\"\\n' > %s/gp/gnuplot && "
+                                 "chmod +x %s/gp/gnuplot", dir, dir, dir, dir), 0);
+    for (size_t k = 0; k < sizeof logs / sizeof logs[0]; k++) {
+        FILE *f = fopen(sn_test_path("ticks.jsonl"), "w");
+        assert_non_null(f);
+        for (int i = 0; i < logs[k].n; i++)
+            fprintf(f, "{\"epoch\": %d, \"train_loss\": 0.5, \"train_acc\": 0.9}\n",
+                    logs[k].first + i * logs[k].gap);
+        fclose(f);
+        assert_int_equal(sn_test_run("PATH=%s/gp:$PATH %s plot %s -o %s", dir, BIN,
+                                     sn_test_path("ticks.jsonl"), sn_test_path("ticks.png")), 0);
+        char path[1100];
+        snprintf(path, sizeof path, "%s/gp/script.gp", dir);
+        char *script = sn_test_slurp(path);
+        if (!strstr(script, logs[k].want))
+            fail_msg("log %zu: no \"%s\" in\n%s", k, logs[k].want, script);
+        free(script);
+    }
+}
+
 static void test_plot_bad_input_keeps_png(void **state)
 {
     (void)state;
@@ -290,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_plot_draws_png),
         cmocka_unit_test(test_plot_stops_on_sigterm),
         cmocka_unit_test(test_plot_noisy_long_log),
+        cmocka_unit_test(test_plot_tick_labels),
         cmocka_unit_test(test_plot_bad_input_keeps_png),
         cmocka_unit_test(test_plot_full_disk_keeps_png),
     };
