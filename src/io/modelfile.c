@@ -934,6 +934,18 @@ static const char *nearest_layer(const struct sn_model *m, const char *name)
     return near.best;
 }
 
+/* The line of a section below s named name (`name = NAME`), or 0: a
+ * `from` that names a layer below its own, which it cannot read yet.  The
+ * keys are read directly (find would mark them asked of this section). */
+static int later_layer_line(const struct parser *p, const struct section *s, const char *name)
+{
+    for (const struct section *t = s + 1; t < p->secs + p->n_secs; t++)
+        for (int i = 0; i < t->n_kv; i++)
+            if (strcmp(t->kv[i].key, "name") == 0 && strcmp(t->kv[i].value, name) == 0)
+                return t->line;
+    return 0;
+}
+
 /* Resolve `from` (names of earlier layers, or "input") into b->in[];
  * without it a layer reads the previous one. */
 static int resolve_inputs(struct build *b, struct section *s, bool many)
@@ -959,6 +971,11 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
         tok = trim(tok);
         bool is_input = strcmp(tok, "input") == 0;
         int idx = is_input ? -1 : sn_model_find(b->m, tok);
+        const int below = idx == -1 && !is_input ? later_layer_line(b->p, s, tok) : 0;
+        if (below)
+            return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: '%s' is the layer at line %d, "
+                        "below this one: a layer may only read layers above it (move it up)",
+                        s->word, tok, below);
         const char *like = idx == -1 && !is_input ? nearest_layer(b->m, tok) : NULL;
         if (idx == -1 && !is_input)
             return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: no earlier layer is named '%s' "

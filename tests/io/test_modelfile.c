@@ -158,8 +158,10 @@ static void test_modelfile_graph_errors(void **state)
                  "bad.cfg:14:", "input 1 has shape 3x8x8");
     expect_error(IMG "[concat]\nfrom = nothere, input\n", SN_ESHAPE, "bad.cfg:4:",
                  "no earlier layer is named 'nothere'");
+    /* a layer below: named with its line, not a typo hint to another */
     expect_error(IMG "[dense]\nunits = 4\nfrom = later\n[dense]\nname = later\nunits = 2\n",
-                 SN_ESHAPE, "bad.cfg:5:", "no earlier layer is named 'later'");
+                 SN_ESHAPE, "bad.cfg:5:", "[dense] from: 'later' is the layer at line 6, below "
+                 "this one: a layer may only read layers above it (move it up)");
     expect_error(IMG "[dense]\nname = self\nunits = 4\nfrom = self\n", SN_ESHAPE, "bad.cfg:6:",
                  "no earlier layer is named 'self'");
     /* a default name miscounted (a named layer takes its position too):
