@@ -594,6 +594,27 @@ int cli_data_hint(int rc, const char *path)
     return rc;
 }
 
+/* The refusal of a world of one rank whose launcher (var=v) says the job
+ * has more: this binary, by its path and the MPI it was built with, was
+ * started by another MPI's launcher, or built without MPI. */
+static int wrong_launcher(const char *var, const char *v)
+{
+    char exe[1024] = "scratchnet", why[512];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : (ssize_t)strlen(exe)] = '\0';
+    const char *lib = sn_dist_library();
+    if (strncmp(lib, "none", 4) == 0)
+        snprintf(why, sizeof why, "was built without MPI (WITH_MPI=0)");
+    else
+        snprintf(why, sizeof why, "was built with %.*s, and a launcher of another MPI started "
+                 "it (Open MPI's mpirun, or srun --mpi=pmix, starts an Open MPI build; MPICH's "
+                 "mpiexec, or srun --mpi=pmi2, an MPICH one)", (int)strcspn(lib, ","), lib);
+    return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but %s=%s says the job has "
+                   "more: %s %s; refusing to train alone (to train as one process on purpose, "
+                   "in a job script or an salloc shell: srun -n 1, or unset %s)", var, v, exe,
+                   why, var);
+}
+
 int cli_check_world(void)
 {
     /* WORLD_SIZE: torchrun's, which starts processes that never meet */
@@ -625,13 +646,7 @@ int cli_check_world(void)
                            "without srun; start it with srun --mpi=pmix (as launch/slurm.sbatch "
                            "does), or, to train as one process on purpose, srun -n 1 or unset "
                            "SLURM_NTASKS", v);
-        return sn_fail(SN_EUSAGE,
-                       "this process sees a world of 1 rank but %s=%s says the job has more: "
-                       "scratchnet was started by a launcher of another MPI (build/scratchnet "
-                       "goes with Open MPI's mpirun, build-mpich/scratchnet with MPICH's "
-                       "mpiexec), or built without MPI (WITH_MPI=0); refusing to train alone "
-                       "(to train as one process on purpose, in a job script or an salloc "
-                       "shell: srun -n 1, or unset %s)", vars[i], v, vars[i]);
+        return wrong_launcher(vars[i], v);
     }
     return SN_OK;
 }
