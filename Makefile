@@ -294,6 +294,7 @@ install: $(BIN) $(LIB) $(SO)
 	sed -e 's|^BIN=$${SCRATCHNET:-build/scratchnet}$$|BIN=$${SCRATCHNET:-$(PREFIX)/bin/scratchnet}|' \
 	    -e 's|^MODEL=$${MODEL:-models/mlp.cfg}$$|MODEL=$${MODEL:-$(PREFIX)/share/scratchnet/models/mlp.cfg}|' \
 	    -e 's|submit from the scratchnet folder, or set SCRATCHNET|set SCRATCHNET|' \
+	    -e 's|^# Run sbatch from the scratchnet folder (or set SCRATCHNET, MODEL, DATA).$$|# Set DATA (and MODEL, SCRATCHNET for others than the installed ones).|' \
 	    launch/slurm.sbatch > $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/slurm.sbatch
 	chmod 755 $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/slurm.sbatch
 	install -m 644 launch/hostfile.example $(DESTDIR)$(PREFIX)/share/doc/scratchnet/launch/
