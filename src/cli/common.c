@@ -1119,17 +1119,33 @@ static int kind_guard(const char *out, const char *flag)
 static void warn_format_name(const char *out, const char *flag)
 {
     const bool weights = !writes_datasets && !writes_onnx && strcmp(flag, "--out") == 0;
+    char target[4096];
+    struct stat st;
     if (sn_dist_rank() != 0)
         return;
-    if (writes_onnx && !sn_text_ext_in(out, ".onnx"))
+    /* the file written: a link's target's name, not the link's */
+    const char *name = sn_fs_output_target(out, target, sizeof target, &st) == SN_OK ? target
+                                                                                     : out;
+    char shown[9000];   /* the output as named, and the file a link leads to */
+    if (strcmp(name, out) != 0)
+        snprintf(shown, sizeof shown, "%s (a link to %s)", cli_line(out), cli_line(name));
+    else
+        snprintf(shown, sizeof shown, "%s", cli_line(out));
+    if ((!strcmp(flag, "--trace") || !strcmp(flag, "--log")) &&
+        sn_text_ext_in(name, CLI_HDF5_EXTS " .onnx .png .csv"))
+        cli_eprintf("scratchnet: warning: %s %s: the file is %s, though its name ends in %s\n",
+                    flag, shown, !strcmp(flag, "--trace") ? "a JSON trace"
+                                                                   : "a JSON Lines log",
+                    sn_text_ext(name));
+    if (writes_onnx && !sn_text_ext_in(name, ".onnx"))
         cli_eprintf("scratchnet: warning: %s %s: the file is an ONNX model, though its name does "
-                    "not end in .onnx\n", flag, cli_line(out));
-    if ((weights || writes_datasets) && !sn_text_ext_in(out, CLI_HDF5_EXTS))
+                    "not end in .onnx\n", flag, shown);
+    if ((weights || writes_datasets) && !sn_text_ext_in(name, CLI_HDF5_EXTS))
         cli_eprintf("scratchnet: warning: %s %s: the file is HDF5 (%s), though its name does not "
-                    "end in .h5%s\n", flag, cli_line(out),
+                    "end in .h5%s\n", flag, shown,
                     weights ? "a model's weights" : "a dataset",
-                    weights && sn_text_ext_in(out, ".onnx") ? "; scratchnet export writes an ONNX "
-                                                              "model from it" : "");
+                    weights && sn_text_ext_in(name, ".onnx") ? "; scratchnet export writes an ONNX "
+                                                               "model from it" : "");
 }
 
 int cli_check_outputs(const char *const *outputs, const char *const *out_flags, int n_out,

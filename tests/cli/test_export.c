@@ -463,6 +463,14 @@ static void test_export_metadata(void **state)
     assert_non_null(strstr(err, "m_onnx.h5: the file is an ONNX model, though its name does not "
                                 "end in .onnx"));
     free(err);
+    /* through a link, the name of the file written counts: ONNX into a
+     * link named .onnx to an .h5 file is said, naming both */
+    run_ok(sn_test_run("cd %s && ln -sf real.h5 lnk.onnx && " BIN " export --weights w.h5 -o "
+                       "lnk.onnx", sn_test_tmpdir()), "export -o a link");
+    err = sn_test_slurp(sn_test_path("err.txt"));
+    assert_non_null(strstr(err, "-o lnk.onnx (a link to "));
+    assert_non_null(strstr(err, "real.h5): the file is an ONNX model, though its name does not"));
+    free(err);
 }
 
 /* A colour dataset with one mean and std for every channel (which the

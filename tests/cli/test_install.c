@@ -282,6 +282,18 @@ static void installed_train_h5(const char *p)
     free(out);
 }
 
+/* make uninstall leaves no file of the install under the prefix (a file
+ * of the user's in a shared folder stays). */
+static void uninstalled(const char *p)
+{
+    int rc = sn_test_run("touch %s/bin/mine && make --no-print-directory uninstall PREFIX=%s && "
+                         "test -f %s/bin/mine && rm %s/bin/mine && test -z \"$(find %s -type f -o "
+                         "-type l)\"", p, p, p, p, p);
+    if (rc)
+        fprintf(stderr, "left after make uninstall:\n%s\n", sn_test_slurp(sn_test_path("out.txt")));
+    assert_int_equal(rc, 0);
+}
+
 static void test_install_prefix(void **state)
 {
     (void)state;
@@ -305,6 +317,7 @@ static void test_install_prefix(void **state)
     run_as_written(p);
     installed_train_h5(p);
     dlopen_host(p);
+    uninstalled(p);
 }
 
 /* Run cmd (a build line as a user copies it) in folder dir of the prefix
