@@ -39,7 +39,6 @@ set -uo pipefail
 [ $# -ge 2 ] || { sed -n '2,37p' "$0" >&2; exit 2; }
 hostfile=$1; shift
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
-die() { echo "launch/cluster.sh: $*" >&2; exit 2; }
 # A stop signal before the job starts: noted, and nothing is started (it
 # killed the script, exit 143 and no line, or came too early to be passed on)
 early=""
@@ -47,6 +46,15 @@ trap 'early=TERM' TERM
 trap 'early=INT' INT
 trap 'early=USR1' USR1
 trap 'early=HUP' HUP
+# A stop to the script's process group (scancel, timeout, kill -- -PGID)
+# also ends the set-up's helpers (head, mktemp): a step that failed then
+# failed of the stop, which is said instead of blaming the user's files
+stopped_early() {
+    [ -n "$early" ] || return 0
+    echo "launch/cluster.sh: SIG$early before the job started: nothing started, nothing saved" >&2
+    exit 1
+}
+die() { stopped_early; echo "launch/cluster.sh: $*" >&2; exit 2; }
 [ -r "$hostfile" ] || die "cannot read the hostfile '$hostfile'"
 MPI=${MPI:-openmpi}
 AGENT=${AGENT:-ssh}
@@ -59,7 +67,7 @@ GRACE=$v
 
 # the nodes and their slots (every node must have the same count)
 me=launch/cluster.sh
-read_hostfile "$hostfile" || exit 2
+read_hostfile "$hostfile" || { stopped_early; exit 2; }
 np=$((per * ${#nodes[@]}))
 if [ -n "${THREADS:-}" ]; then
     # scratchnet's range for a rank's threads (--threads, OMP_NUM_THREADS)

@@ -170,7 +170,9 @@ read_hostfile() {
         echo "$me: $1: nothing to read from the hostfile within 10 s (a FIFO that no one writes?)" >&2
         return 2
     elif [ "$st" != 0 ]; then
-        echo "$me: $1: cannot read the hostfile" >&2
+        # a stop to the caller's process group ends head too: the caller
+        # says the stop ($early), not this
+        [ -n "${early:-}" ] || echo "$me: $1: cannot read the hostfile" >&2
         return 2
     fi
     if [ "$(LC_ALL=C; echo "${#text}")" -gt 1048576 ]; then
@@ -178,7 +180,7 @@ read_hostfile() {
         return 2
     fi
     case "$text" in *$'\n'*) ;; *)   # CR alone ends its lines: one line to bash
-        if [ "${text: -1}" = $'\r' ] || [ "$(printf '%s' "$text" | tr -cd '\r' | wc -c)" -ge 2 ]; then
+        if [ "${text: -1}" = $'\r' ] || [ "$(printf '%s' "$text" | tr -cd '\r' | wc -c)" -ge 2 ] 2>/dev/null; then
             echo "$me: $1: the hostfile's lines end in CR alone (an old Mac file): write it with LF line ends" >&2
             return 2
         fi ;;
@@ -305,7 +307,7 @@ read_hostfile() {
             return 2
         fi
     done <<< "$text"
-    [ ${#nodes[@]} -gt 0 ] || { echo "$me: $1: no nodes" >&2; return 2; }
+    [ ${#nodes[@]} -gt 0 ] || { [ -n "${early:-}" ] || echo "$me: $1: no nodes" >&2; return 2; }
 }
 
 # silent NODE...: prints the names of the nodes that give no answer to
