@@ -921,7 +921,7 @@ static bool onnx_model(FILE *fp, char producer[32])
             return false;
         if (!read_varint(fp, &v) || (wire == 2 && v > (uint64_t)(size - ftell(fp))))
             return false;   /* cut short, or no protobuf */
-        const size_t name = field == 2 && v < 32 ? (size_t)v : 0;
+        const size_t name = field == 2 && wire == 2 ? (size_t)(v < 31 ? v : 31) : 0;
         if (name && fread(producer, 1, name, fp) != name)
             return false;
         producer[name] = field == 2 ? '\0' : producer[name];
@@ -946,7 +946,10 @@ static const char *text_kind(const char *path, bool *onnx, bool *ours)
     if (fp)
         fclose(fp);
     sn_text_clean(producer, false);   /* from the file, shown on a terminal */
-    snprintf(what, sizeof what, "an ONNX model of another program (producer '%s')", producer);
+    if (producer[0])
+        snprintf(what, sizeof what, "an ONNX model of another program (producer '%s')", producer);
+    else
+        snprintf(what, sizeof what, "an ONNX model of another program (no producer named)");
     return *ours ? "an ONNX model" : *onnx ? what
            : sn_fs_is_model_text(path) ? "a model file" : NULL;
 }
@@ -966,6 +969,7 @@ struct trace_scan {
     size_t len;
     int after;   /* 1 after the key "traceEvents", 2 after its ':' */
     bool key, closed;
+    bool ours;   /* "scratchnet" in a top-level object (otherData's producer) */
 };
 
 /* Takes one byte; false when the file can no longer be one trace: a NUL
@@ -984,6 +988,8 @@ static bool trace_byte(struct trace_scan *s, int c)
         else if (c == '"') {
             s->in_string = false;
             s->after = s->depth == 1 && s->len == 11 && !memcmp(s->name, "traceEvents", 11);
+            s->ours = s->ours || (s->depth == 2 && s->len == 10 &&
+                                  !memcmp(s->name, "scratchnet", 10));
             return true;
         }
         if (s->len < sizeof s->name)
@@ -1017,9 +1023,11 @@ static bool trace_byte(struct trace_scan *s, int c)
  * blanks.  The whole file is read (a trace is written whole, through a
  * temporary file): a TOML or INI file's "[section]", a README's "[![badge]",
  * a notebook's JSON, a JSON Schema naming "traceEvents" in "required", JSON
- * Lines of traces and a trace with other data after it are no trace. */
-static bool trace_like(const char *path)
+ * Lines of traces and a trace with other data after it are no trace.  *ours
+ * when scratchnet wrote it ("producer": "scratchnet" in its otherData). */
+static bool trace_like(const char *path, bool *ours)
 {
+    *ours = false;
     FILE *fp = sn_fs_open_regular(path);
     if (!fp)
         return false;
@@ -1028,9 +1036,11 @@ static bool trace_like(const char *path)
         rewind(fp);
     struct trace_scan s = {0};
     bool ok = true;
-    for (int c; ok && (c = getc(fp)) != EOF;)
-        ok = trace_byte(&s, c);
+    long n = 0;
+    for (int c; ok && (c = getc(fp)) != EOF;)   /* a stop is looked for each MiB */
+        ok = trace_byte(&s, c) && (++n % (1L << 20) != 0 || !sn_interrupt_pending());
     fclose(fp);
+    *ours = ok && s.closed && s.key && s.ours;
     return ok && s.closed && s.key;
 }
 
@@ -1051,10 +1061,15 @@ static int other_guard(const char *out, const char *flag, bool onnx)
         sn_fs_output_target(out, target, sizeof target, &st) != SN_OK || !S_ISREG(st.st_mode) ||
         st.st_size == 0 || sn_fs_is_hdf5(target))
         return SN_OK;
-    if (trace && trace_like(target))
+    bool ours = false;
+    const bool a_trace = trace && trace_like(target, &ours);
+    if (trace && !a_trace && sn_interrupt_pending())   /* the reading was stopped: no answer */
+        return sn_interrupt_check("checking the existing output");
+    if (ours)
         return SN_OK;
-    const char *what = trace ? "no trace (Chrome's JSON trace format)"
-                             : "neither HDF5 nor ONNX data";
+    const char *what = a_trace ? "another program's trace (no otherData producer scratchnet)"
+                     : trace   ? "no trace (Chrome's JSON trace format)"
+                               : "neither HDF5 nor ONNX data";
     if (strcmp(target, out) != 0)
         return sn_fail(SN_EUSAGE, "%s %s is a link to %s, which holds %s: this output would "
                        "replace it (remove the link, or name another file)", flag, out, target,

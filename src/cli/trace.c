@@ -94,7 +94,9 @@ int trace_write(const struct trace *t, const char *path, const struct sn_model *
                 origin = e[i].t0 < origin ? e[i].t0 : origin;
         }
         if (f)
-            fprintf(f, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n");
+            /* otherData names the writer: --trace replaces no other program's trace */
+            fprintf(f, "{\"displayTimeUnit\": \"ms\", \"otherData\": {\"producer\": "
+                    "\"scratchnet\"}, \"traceEvents\": [\n");
         for (int r = 0; f && r < P; r++)
             write_rank(f, r, all + (size_t)r * (TRACE_MAX_EVENTS + 1), origin, m, phase_names,
                        n_phases);

@@ -492,6 +492,33 @@ static void warn_log_room(const struct train_flags *f, const struct run *r)
  * written before the oldest goes), of which those in the folder already
  * (a resumed run's) take no more space, but one new one is always
  * written before any goes. */
+/* Multiples of k in (from, to]. */
+static int64_t multiples(int64_t from, int64_t to, int64_t k)
+{
+    return k > 0 && to > from ? to / k - from / k : 0;
+}
+
+/* The steps after from up to to that write a checkpoint: each epoch's end,
+ * each multiple of every (0: none), and the last step, each once (a run of
+ * --steps 10 --checkpoint-every 10 was counted two). */
+static int64_t checkpoint_steps(int64_t from, int64_t to, int64_t per_epoch, long every)
+{
+    int64_t n = multiples(from, to, per_epoch) + multiples(from, to, every);
+    if (every > 0 && per_epoch > 0) {   /* steps that are both, once */
+        int64_t a = per_epoch, b = every;
+        while (b) {
+            const int64_t t = a % b;
+            a = b, b = t;
+        }
+        const int64_t step = per_epoch / a;   /* lcm = step * every, when it fits */
+        if (step <= to / every)
+            n -= multiples(from, to, step * every);
+    }
+    const bool last_counted = (per_epoch > 0 && to % per_epoch == 0) ||
+                              (every > 0 && to % every == 0);
+    return n + (to > from && !last_counted);
+}
+
 static void warn_checkpoint_space(const struct train_flags *f, const struct run *r)
 {
     struct statvfs fs;
@@ -500,9 +527,8 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
     const struct sn_model *m = sn_trainer_model(r->t);
-    const double steps = (double)(p.end_step - sn_trainer_state(r->t)->global_step);
-    double count = steps / (double)p.steps_per_epoch + 1.0 +
-                   (f->ckevery > 0 ? steps / (double)f->ckevery : 0.0);
+    double count = (double)checkpoint_steps(sn_trainer_state(r->t)->global_step, p.end_step,
+                                            p.steps_per_epoch, f->ckevery);
     int64_t *there = NULL;
     size_t n_there = 0;
     if (f->keep > 0 && sn_ckptdir_list(f->ckdir, &there, &n_there) != SN_OK)
@@ -626,6 +652,9 @@ static void print_plan(const struct train_flags *f, const struct run *r)
     else
         cli_printf("data: read per batch from the file (%s %.1f MiB; --cache-mb %ld)\n",
                    test ? "train and test take" : "train takes", p.data_mib, f->cache_mb);
+    if (!test)   /* a folder converted without --test: no test column, and why */
+        cli_printf("no /test split in %s: the epochs are scored on the training data alone "
+                   "(convert folder ... --test DIR makes one)\n", cli_line(f->data));
     struct sn_dist_hosts h;
     sn_dist_hosts(&h);
     if (sn_dist_size() == 1)

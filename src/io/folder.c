@@ -520,12 +520,37 @@ static int no_images(const char *dir, const char *sub, bool test, size_t nested,
                    test ? " (and its training folder: every class is tested)" : "");
 }
 
+/* An image file that could not be read as one (sn_errmsg says why): noted,
+ * and the reading goes on, so that one refusal names them all (one run a
+ * broken file, a photo dump of dozens took dozens of runs). */
+static void note_unreadable(struct sn_folder *out, const char *path)
+{
+    if (out->unreadable++ == 0) {
+        snprintf(out->first_unreadable, sizeof out->first_unreadable, "%s", sn_errmsg());
+        return;
+    }
+    const size_t at = strlen(out->more_unreadable);
+    if (out->unreadable <= 6 && at + strlen(path) + 3 < sizeof out->more_unreadable)
+        snprintf(out->more_unreadable + at, sizeof out->more_unreadable - at, "%s%s",
+                 at ? ", " : "", path);
+}
+
+/* The refusal of a folder some of whose image files are unreadable. */
+static int refuse_unreadable(const struct sn_folder *out)
+{
+    const size_t more = out->unreadable - 1;
+    return sn_fail(SN_EINVAL, "%zu image file%s could not be read: %s%s%s%s%s (fix or remove "
+                   "them)", out->unreadable, out->unreadable == 1 ? "" : "s",
+                   out->first_unreadable, more ? "; also " : "", out->more_unreadable,
+                   more > 5 ? " and " : "", more > 5 ? "more" : "");
+}
+
 /* Read class c's images (listed in l, in the folder sub) into out. */
 static int read_class(const char *dir, const char *sub, const struct listing *l, int c,
                       const struct sn_folder *like, const struct sn_folder_fit *fit,
                       struct sn_folder *out, struct room *room)
 {
-    size_t per_class = 0;
+    size_t per_class = 0, bad = 0;
     const size_t nested = l->others ? look_below(sub, out) : 0;
     int rc = SN_OK;
     for (size_t i = 0; i < l->n && !rc; i++) {
@@ -540,14 +565,21 @@ static int read_class(const char *dir, const char *sub, const struct listing *l,
         }
         struct sn_image img;
         if ((rc = sn_interrupt_check("converting images")) ||
-            (rc = note_file(out, like, path, c)) ||
-            (rc = sn_image_read(path, &img)))
+            (rc = note_file(out, like, path, c)))
+            break;
+        if ((rc = sn_image_read(path, &img)) == SN_EINVAL) {
+            note_unreadable(out, path);
+            bad++;
+            rc = SN_OK;
+            continue;
+        }
+        if (rc)
             break;
         rc = add_image(out, like, fit, &img, path, c, room);
         sn_image_free(&img);
         per_class++;
     }
-    if (!rc && per_class == 0)   /* its label could never be learnt, or tested */
+    if (!rc && per_class == 0 && bad == 0)   /* its label could never be learnt, or tested */
         rc = no_images(dir, sub, like != NULL, nested, out);
     return rc;
 }
@@ -573,6 +605,8 @@ int sn_folder_read_sized(const char *dir, const struct sn_folder *like,
         if (!(rc = sn_fs_join(sub, sizeof sub, dir, out->classes[c])))
             rc = read_class(dir, sub, &ls[c], c, like, fit, out, &room);
     }
+    if (!rc && out->unreadable)
+        rc = refuse_unreadable(out);
     if (!rc && out->n == 0)
         rc = sn_fail(SN_EINVAL, "%s: no .png, .jpg or .jpeg images in the class folders", dir);
     if (!rc)

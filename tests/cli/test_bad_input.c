@@ -389,7 +389,9 @@ static void make_fixtures(void)
     assert_int_equal(sn_test_run("cd %s && { printf '{\"traceEvents\": [], \"pad\": \"'; "
                                  "head -c 5000 /dev/zero | tr '\\000' x; "
                                  "printf '\"}\\n{\"run\": 2}\\n'; } > runsbig.jsonl && "
-                                 "printf '{\"traceEvents\": []}\\000notes\\n' > nul.json", fx), 0);
+                                 "printf '{\"traceEvents\": []}\\000notes\\n' > nul.json && "
+                                 "printf '{\"traceEvents\": [], \"otherData\": {\"producer\": "
+                                 "\"pytorch\"}}\\n' > torch.json", fx), 0);
     make_socket("sock");
     make_socket("sockck/.lock");
     make_hostile_fixtures();

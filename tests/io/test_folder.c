@@ -324,6 +324,37 @@ static void test_folder_nested_images_said(void **state)
         fail_msg("%s", sn_errmsg());
 }
 
+/* Image files that are no image (empty, text named .png, cut short) are
+ * all named in one refusal, the first with its reason; a class whose only
+ * image is such a file is not called empty. */
+static void test_folder_unreadable_named_at_once(void **state)
+{
+    (void)state;
+    mk("bad");
+    mk("bad/cat");
+    mk("bad/dog");
+    png_pattern(sn_test_path("bad/cat/1.png"), 4, 4);
+    png_pattern(sn_test_path("bad/dog/1.png"), 4, 4);
+    FILE *f = fopen(sn_test_path("bad/cat/zero.jpg"), "w");
+    assert_non_null(f);
+    fclose(f);
+    f = fopen(sn_test_path("bad/dog/text.png"), "w");
+    assert_non_null(f);
+    fputs("hello\n", f);
+    fclose(f);
+    mk("bad/owl");
+    f = fopen(sn_test_path("bad/owl/only.png"), "w");
+    assert_non_null(f);
+    fclose(f);
+    struct sn_folder s;
+    assert_int_equal(sn_folder_read(sn_test_path("bad"), NULL, &s), SN_EINVAL);
+    if (!strstr(sn_errmsg(), "3 image files could not be read: ") ||
+        !strstr(sn_errmsg(), "bad/cat/zero.jpg: ") || !strstr(sn_errmsg(), "; also ") ||
+        !strstr(sn_errmsg(), "bad/dog/text.png") || !strstr(sn_errmsg(), "bad/owl/only.png") ||
+        !strstr(sn_errmsg(), "(fix or remove them)"))
+        fail_msg("%s", sn_errmsg());
+}
+
 static void write_batch(const char *name, int n, int first_label)
 {
     FILE *f = fopen(sn_test_path(name), "wb");
@@ -593,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_folder_read_sized),
         cmocka_unit_test(test_folder_grey),
         cmocka_unit_test(test_folder_nested_images_said),
+        cmocka_unit_test(test_folder_unreadable_named_at_once),
         cmocka_unit_test(test_folder_palette_greys),
         cmocka_unit_test(test_folder_cifar10_binary),
         cmocka_unit_test(test_folder_cifar10_class_list),
