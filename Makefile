@@ -301,6 +301,10 @@ install: $(BIN) $(LIB) $(SO)
 	install -m 644 tools/*.py $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tools/
 	install -m 644 tests/cli/bad_inputs.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/tests/cli/
 	@echo "installed in $(DESTDIR)$(PREFIX); compile with: cc prog.c \$$(pkg-config --cflags --libs scratchnet)"
+	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \
+	    *"$(PREFIX)/lib/pkgconfig"*) ;; \
+	    *) echo "  (pkg-config finds it only once you: export PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)";; \
+	esac
 
 # uninstall: what install put under PREFIX: its files in the shared folders,
 # and the folders that are scratchnet's alone, whole.
@@ -312,10 +316,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/scratchnet $(DESTDIR)$(PREFIX)/share/scratchnet \
 	    $(DESTDIR)$(PREFIX)/share/doc/scratchnet
 	@echo "removed scratchnet from $(DESTDIR)$(PREFIX)"
-	@case "$$(pkg-config --variable pc_path pkg-config):$${PKG_CONFIG_PATH:-}" in \
-	    *"$(PREFIX)/lib/pkgconfig"*) ;; \
-	    *) echo "  (pkg-config finds it only once you: export PKG_CONFIG_PATH=$(PREFIX)/lib/pkgconfig)";; \
-	esac
 
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 	@mkdir -p $(dir $@)

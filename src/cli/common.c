@@ -609,6 +609,8 @@ static int wrong_launcher(const char *var, const char *v)
         snprintf(why, sizeof why, "was built with %.*s, and a launcher of another MPI started "
                  "it (Open MPI's mpirun, or srun --mpi=pmix, starts an Open MPI build; MPICH's "
                  "mpiexec, or srun --mpi=pmi2, an MPICH one)", (int)strcspn(lib, ","), lib);
+    for (char *t = strchr(why, '\t'); t; t = strchr(t, '\t'))
+        *t = ' ';   /* MPICH's "Version:<TAB>4.0.2" */
     return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but %s=%s says the job has "
                    "more: %s %s; refusing to train alone (to train as one process on purpose, "
                    "in a job script or an salloc shell: srun -n 1, or unset %s)", var, v, exe,
@@ -969,7 +971,8 @@ struct trace_scan {
     size_t len;
     int after;   /* 1 after the key "traceEvents", 2 after its ':' */
     bool key, closed;
-    bool ours;   /* "scratchnet" in a top-level object (otherData's producer) */
+    bool producer;   /* the last string at depth 2 was "producer" */
+    bool ours;       /* "producer": "scratchnet" in a top-level object (otherData) */
 };
 
 /* Takes one byte; false when the file can no longer be one trace: a NUL
@@ -988,8 +991,11 @@ static bool trace_byte(struct trace_scan *s, int c)
         else if (c == '"') {
             s->in_string = false;
             s->after = s->depth == 1 && s->len == 11 && !memcmp(s->name, "traceEvents", 11);
-            s->ours = s->ours || (s->depth == 2 && s->len == 10 &&
-                                  !memcmp(s->name, "scratchnet", 10));
+            if (s->depth == 2) {
+                s->ours = s->ours || (s->producer && s->len == 10 &&
+                                      !memcmp(s->name, "scratchnet", 10));
+                s->producer = s->len == 8 && !memcmp(s->name, "producer", 8);
+            }
             return true;
         }
         if (s->len < sizeof s->name)

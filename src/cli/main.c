@@ -119,7 +119,7 @@ enum { START_STOP_LIMIT_S = 5 };
 static void start_overdue(int sig)
 {
     (void)sig;
-    if (!mpi_starting)
+    if (!mpi_starting || atomic_load(&own_signals) == 0)   /* another's SIGALRM, no stop */
         return;
     static const char msg[] = "scratchnet: stopped while MPI started, which had not ended 5 s "
                               "later: nothing done, ending this rank\n";

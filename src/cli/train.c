@@ -654,7 +654,8 @@ static void print_plan(const struct train_flags *f, const struct run *r)
                    test ? "train and test take" : "train takes", p.data_mib, f->cache_mb);
     if (!test)   /* a folder converted without --test: no test column, and why */
         cli_printf("no /test split in %s: the epochs are scored on the training data alone "
-                   "(convert folder ... --test DIR makes one)\n", cli_line(f->data));
+                   "(convert's test flags, --test DIR for a folder, make one)\n",
+                   cli_line(f->data));
     struct sn_dist_hosts h;
     sn_dist_hosts(&h);
     if (sn_dist_size() == 1)

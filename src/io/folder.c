@@ -530,19 +530,23 @@ static void note_unreadable(struct sn_folder *out, const char *path)
         return;
     }
     const size_t at = strlen(out->more_unreadable);
-    if (out->unreadable <= 6 && at + strlen(path) + 3 < sizeof out->more_unreadable)
+    if (out->shown_unreadable < 5 && at + strlen(path) + 3 < sizeof out->more_unreadable) {
         snprintf(out->more_unreadable + at, sizeof out->more_unreadable - at, "%s%s",
                  at ? ", " : "", path);
+        out->shown_unreadable++;
+    }
 }
 
 /* The refusal of a folder some of whose image files are unreadable. */
 static int refuse_unreadable(const struct sn_folder *out)
 {
-    const size_t more = out->unreadable - 1;
-    return sn_fail(SN_EINVAL, "%zu image file%s could not be read: %s%s%s%s%s (fix or remove "
+    const size_t more = out->unreadable - 1, unnamed = more - out->shown_unreadable;
+    char rest[64] = "";
+    if (unnamed)
+        snprintf(rest, sizeof rest, "%s%zu more", out->shown_unreadable ? " and " : "", unnamed);
+    return sn_fail(SN_EINVAL, "%zu image file%s could not be read: %s%s%s%s (fix or remove "
                    "them)", out->unreadable, out->unreadable == 1 ? "" : "s",
-                   out->first_unreadable, more ? "; also " : "", out->more_unreadable,
-                   more > 5 ? " and " : "", more > 5 ? "more" : "");
+                   out->first_unreadable, more ? "; also " : "", out->more_unreadable, rest);
 }
 
 /* Read class c's images (listed in l, in the folder sub) into out. */

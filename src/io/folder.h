@@ -30,6 +30,7 @@ struct sn_folder {
     size_t unreadable;                      /* image files that are no image, or damaged: */
     char first_unreadable[1024];            /* the first's message, */
     char more_unreadable[1024];             /* the next ones' paths, for the one refusal */
+    size_t shown_unreadable;                /* how many of them that holds */
     struct sn_folder_file {                 /* the n image files (device, inode), sorted: */
         uint64_t dev, ino;                  /* a test split must not read one of them */
         int32_t label;                      /* the class it was read as */
