@@ -2495,6 +2495,29 @@ bool sn_h5_has_attr(struct sn_h5 *f, const char *path, const char *name)
                                      H5Aexists_by_name(f->id, path, name, H5P_DEFAULT) > 0);
 }
 
+/* sn_h5_attrs_only's walk: stops at the first name not in names. */
+static herr_t attr_in_names(hid_t loc, const char *name, const H5A_info_t *info, void *ctx)
+{
+    (void)loc;
+    (void)info;
+    for (const char *const *n = ctx; *n; n++)
+        if (strcmp(*n, name) == 0)
+            return 0;
+    return 1;
+}
+
+bool sn_h5_attrs_only(struct sn_h5 *f, const char *path, const char *const *names)
+{
+    if (!sn_h5_exists(f, path) || dense_attr_bytes_at(f, path) > SN_H5_MAX_ATTR_BYTES)
+        return false;
+    hsize_t at = 0;
+    herr_t rc = H5Aiterate_by_name(f->id, path, H5_INDEX_NAME, H5_ITER_INC, &at, attr_in_names,
+                                   (void *)names, H5P_DEFAULT);
+    if (rc < 0)
+        H5Eclear2(H5E_DEFAULT);
+    return rc == 0;
+}
+
 static int open_attr(struct sn_h5 *f, const char *path, const char *name, hid_t *a)
 {
     const hsize_t dense = sn_h5_exists(f, path) ? dense_attr_bytes_at(f, path) : 0;

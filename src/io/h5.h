@@ -201,6 +201,9 @@ int sn_h5_mkgroup(struct sn_h5 *f, const char *path);
  * failing. */
 #define SN_H5_MAX_TEXT ((size_t)1 << 20)
 bool sn_h5_has_attr(struct sn_h5 *f, const char *path, const char *name);
+/* Whether the object at path exists and has no attribute whose name is not
+ * in names (NULL-ended): a group of scratchnet's settings, not another's. */
+bool sn_h5_attrs_only(struct sn_h5 *f, const char *path, const char *const *names);
 int sn_h5_attr_get_str(struct sn_h5 *f, const char *path, const char *name, char **out);
 int sn_h5_attr_set_str(struct sn_h5 *f, const char *path, const char *name, const char *s);
 int sn_h5_attr_set_strs(struct sn_h5 *f, const char *path, const char *name,

@@ -436,6 +436,47 @@ static bool dataset_shaped(struct sn_h5 *f)
     return true;
 }
 
+/* Whether text is a model file's by its first section, [net] (another
+ * tool's settings kept in a cfg attribute are not). */
+static bool starts_with_net(const char *t)
+{
+    if (strncmp(t, "\xef\xbb\xbf", 3) == 0)
+        t += 3;
+    for (;;) {
+        t += strspn(t, " \t\r\n");
+        if (*t != '#' && *t != ';')
+            break;
+        t += strcspn(t, "\n");
+    }
+    if (*t++ != '[')
+        return false;
+    t += strspn(t, " \t");
+    if (strncmp(t, "net", 3) != 0)
+        return false;
+    t += 3 + strspn(t + 3, " \t");
+    return *t == ']';
+}
+
+/* Whether /model holds scratchnet's model text. */
+static bool has_model_text(struct sn_h5 *f)
+{
+    char *text = NULL;
+    bool ok = sn_h5_has_attr(f, "/model", "cfg") &&
+              sn_h5_attr_get_str(f, "/model", "cfg", &text) == SN_OK && starts_with_net(text);
+    free(text);
+    return ok;
+}
+
+/* Whether /model is the group scratchnet writes beside parameters of
+ * another tool: no members, and no attributes but the input's settings. */
+static bool settings_group(struct sn_h5 *f)
+{
+    static const char *const none[] = { NULL };
+    static const char *const settings[] = { "input_scale", "input_mean", "input_std",
+                                            "input_norm_block", "classes", NULL };
+    return sn_h5_group_holds_only(f, "/model", none) && sn_h5_attrs_only(f, "/model", settings);
+}
+
 enum sn_file_kind sn_file_kind(const char *path)
 {
     struct sn_h5 *f;
@@ -451,14 +492,15 @@ enum sn_file_kind sn_file_kind(const char *path)
     static const char *const model_names[] = { "model", "params", "run", "state", "optimizer",
                                                "reducer", "metrics", NULL };
     static const char *const pred_names[] = { "pred", "probs", NULL };
-    /* without its model text, /params of groups of float arrays, alone or
-     * beside the /model group (a curve fit's /params vector, a
-     * simulation's settings, or its recordings under /metrics are not) */
-    static const char *const params_name[] = { "params", NULL };
+    /* without its model text (a /model cfg whose first section is [net]),
+     * /params of groups of float arrays, alone or beside a /model group of
+     * the input's settings (a curve fit's /params vector, a simulation's
+     * settings or its recordings under /run or /metrics are not) */
+    static const char *const params_names[] = { "model", "params", NULL };
     const bool model = only_names(f, model_names) &&
-                       (sn_h5_has_attr(f, "/model", "cfg") ||
-                        ((sn_h5_exists(f, "/model") || only_names(f, params_name)) &&
-                         sn_h5_is_layer_tree(f, "/params")));
+                       (has_model_text(f) ||
+                        (only_names(f, params_names) && sn_h5_is_layer_tree(f, "/params") &&
+                         (!sn_h5_exists(f, "/model") || settings_group(f))));
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS
                         : dataset_shaped(f) ? SN_FILE_DATASET

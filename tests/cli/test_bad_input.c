@@ -1675,7 +1675,8 @@ static void add_scalar(const char *file, const char *path)
 /* ys.h5: 4 rows of x, and a scalar /train/y (its row count was read from
  * the stack: "has 65024 rows"); simset.h5, a simulation's settings
  * grouped under /params as scalars; simrec.h5, grouped settings of arrays
- * with recordings under /metrics. */
+ * with recordings under /metrics; simmodel.h5 and cfgyaml.h5, another
+ * program's /model group beside its arrays. */
 static void write_scalars(void)
 {
     struct sn_h5 *f;
@@ -1691,6 +1692,20 @@ static void write_scalars(void)
     assert_int_equal(sn_h5_create(fx_path("simrec.h5"), &f), SN_OK);
     assert_int_equal(sn_h5_write(f, "/params/thermostat/t", 1, &n8, SN_H5_F32, x), SN_OK);
     assert_int_equal(sn_h5_write(f, "/metrics/energy", 1, &n8, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    /* simmodel.h5: settings arrays under /params beside a /model group of
+     * another program's attribute;
+     * cfgyaml.h5, another tool's /model cfg (YAML) beside its /metrics */
+    assert_int_equal(sn_h5_create(fx_path("simmodel.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/thermostat/t", 1, &n8, SN_H5_F32, x), SN_OK);
+    assert_int_equal(sn_h5_mkgroup(f, "/model"), SN_OK);
+    assert_int_equal(sn_h5_attr_set_str(f, "/model", "name", "lennard-jones"), SN_OK);
+    assert_int_equal(sn_h5_close(f), SN_OK);
+    assert_int_equal(sn_h5_create(fx_path("cfgyaml.h5"), &f), SN_OK);
+    assert_int_equal(sn_h5_mkgroup(f, "/model"), SN_OK);
+    assert_int_equal(sn_h5_attr_set_str(f, "/model", "cfg", "lr: 0.1\nbackbone: resnet50\n"),
+                     SN_OK);
+    assert_int_equal(sn_h5_write(f, "/metrics/loss", 1, &n8, SN_H5_F32, x), SN_OK);
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 

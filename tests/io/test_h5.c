@@ -549,6 +549,15 @@ static void test_h5_group_members(void **state)
     assert_true(sn_h5_is_layer_tree(f, "/params"));
     assert_false(sn_h5_is_layer_tree(f, "/train"));   /* arrays, not groups of them */
     assert_false(sn_h5_is_layer_tree(f, "/fit"));
+    /* attributes: only those named, on an object that exists */
+    static const char *const settings[] = { "classes", "input_scale", NULL };
+    assert_int_equal(sn_h5_mkgroup(f, "/model"), SN_OK);
+    assert_true(sn_h5_attrs_only(f, "/model", settings));   /* none at all */
+    assert_int_equal(sn_h5_attr_set_str(f, "/model", "classes", "a"), SN_OK);
+    assert_true(sn_h5_attrs_only(f, "/model", settings));
+    assert_int_equal(sn_h5_attr_set_str(f, "/model", "name", "lennard-jones"), SN_OK);
+    assert_false(sn_h5_attrs_only(f, "/model", settings));
+    assert_false(sn_h5_attrs_only(f, "/nothing", settings));
     assert_int_equal(sn_h5_close(f), SN_OK);
 }
 
