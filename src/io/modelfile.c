@@ -934,21 +934,32 @@ static const char *nearest_layer(const struct sn_model *m, const char *name)
     return near.best;
 }
 
-/* The line of a section below s named name (`name = NAME`), or 0: a
- * `from` that names a layer below its own, which it cannot read yet.  The
- * keys are read directly (find would mark them asked of this section). */
-static int later_layer_line(const struct parser *p, const struct section *s, const char *name)
+/* The line of a section below s named name (`name = NAME`, or by default:
+ * its kind and layer index, counted on from s's, index), or 0: a `from`
+ * that names a layer below its own, which it cannot read yet.  The keys
+ * are read directly (find would mark them asked of this section). */
+static int later_layer_line(const struct parser *p, const struct section *s, int index,
+                            const char *name, bool *by_default)
 {
-    for (const struct section *t = s + 1; t < p->secs + p->n_secs; t++)
+    for (const struct section *t = s + 1; t < p->secs + p->n_secs; t++) {
+        if (strcmp(t->word, "augment") == 0)
+            continue;
+        const char *named = NULL;
         for (int i = 0; i < t->n_kv; i++)
-            if (strcmp(t->kv[i].key, "name") == 0 && strcmp(t->kv[i].value, name) == 0)
-                return t->line;
+            if (strcmp(t->kv[i].key, "name") == 0)
+                named = t->kv[i].value;
+        char fallback[64];
+        snprintf(fallback, sizeof fallback, "%.40s%d", t->word, ++index);
+        *by_default = !named;
+        if (strcmp(named ? named : fallback, name) == 0)
+            return t->line;
+    }
     return 0;
 }
 
 /* Resolve `from` (names of earlier layers, or "input") into b->in[];
- * without it a layer reads the previous one. */
-static int resolve_inputs(struct build *b, struct section *s, bool many)
+ * without it a layer reads the previous one.  self: this layer's name. */
+static int resolve_inputs(struct build *b, struct section *s, const char *self, bool many)
 {
     struct kv *kv = find(s, "from");
     b->n_in = 0;
@@ -971,11 +982,16 @@ static int resolve_inputs(struct build *b, struct section *s, bool many)
         tok = trim(tok);
         bool is_input = strcmp(tok, "input") == 0;
         int idx = is_input ? -1 : sn_model_find(b->m, tok);
-        const int below = idx == -1 && !is_input ? later_layer_line(b->p, s, tok) : 0;
+        bool by_default = false;
+        if (idx == -1 && strcmp(tok, self) == 0)
+            return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: '%s' is this layer's own name: a "
+                        "layer may only read layers above it", s->word, tok);
+        const int below = idx == -1 && !is_input
+                              ? later_layer_line(b->p, s, b->m->n_layers, tok, &by_default) : 0;
         if (below)
-            return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: '%s' is the layer at line %d, "
+            return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: '%s' is the layer at line %d%s, "
                         "below this one: a layer may only read layers above it (move it up)",
-                        s->word, tok, below);
+                        s->word, tok, below, by_default ? " (its default name)" : "");
         const char *like = idx == -1 && !is_input ? nearest_layer(b->m, tok) : NULL;
         if (idx == -1 && !is_input)
             return perr(b->p, kv->line, SN_ESHAPE, "[%s] from: no earlier layer is named '%s' "
@@ -1207,7 +1223,7 @@ static int build_layer(struct build *b, struct section *s, int index)
         } else {
             snprintf(name, sizeof name, "%.40s%d", s->word, index);
         }
-        if (resolve_inputs(b, s, kinds[i].many))
+        if (resolve_inputs(b, s, name, kinds[i].many))
             return p->rc;
         struct sn_layer *l = NULL;
         int rc = kinds[i].build(b, s, name, &l);

@@ -162,8 +162,14 @@ static void test_modelfile_graph_errors(void **state)
     expect_error(IMG "[dense]\nunits = 4\nfrom = later\n[dense]\nname = later\nunits = 2\n",
                  SN_ESHAPE, "bad.cfg:5:", "[dense] from: 'later' is the layer at line 6, below "
                  "this one: a layer may only read layers above it (move it up)");
+    expect_error(IMG "[augment]\nflip = 1\n[dense]\nunits = 4\nfrom = dense2\n[dense]\nunits = 3\n"
+                 "[dense]\nunits = 2\n", SN_ESHAPE, "bad.cfg:7:", "[dense] from: 'dense2' is the "
+                 "layer at line 10 (its default name), below this one");
     expect_error(IMG "[dense]\nname = self\nunits = 4\nfrom = self\n", SN_ESHAPE, "bad.cfg:6:",
-                 "no earlier layer is named 'self'");
+                 "[dense] from: 'self' is this layer's own name: a layer may only read layers "
+                 "above it");
+    expect_error(IMG "[dense]\nunits = 4\nfrom = dense0\n", SN_ESHAPE, "bad.cfg:5:",
+                 "'dense0' is this layer's own name");
     /* a default name miscounted (a named layer takes its position too):
      * the nearest earlier name a typo away is offered */
     expect_error(IMG "[conv]\nfilters = 2\nsize = 3\npad = 1\n[conv]\nname = b\nfilters = 2\n"
