@@ -1073,7 +1073,8 @@ static int other_guard(const char *out, const char *flag, bool onnx)
         return sn_interrupt_check("checking the existing output");
     if (ours)
         return SN_OK;
-    const char *what = a_trace ? "another program's trace (no otherData producer scratchnet)"
+    const char *what = a_trace ? "a trace that does not name scratchnet its producer (otherData: "
+                                 "another program's, or an older scratchnet's)"
                      : trace   ? "no trace (Chrome's JSON trace format)"
                                : "neither HDF5 nor ONNX data";
     if (strcmp(target, out) != 0)
