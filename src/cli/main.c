@@ -426,8 +426,14 @@ static int flush_output(int code)
     if (failed && (errno == EPIPE || cli_output_reader_gone(STDOUT_FILENO)))
         return code;   /* the reader stopped reading: its choice */
     if (failed && code == 0) {
-        cli_eprintf("scratchnet: error: writing the standard output failed: %s\n",
-                    strerror(errno ? errno : EIO));
+        /* a write that failed earlier (a progress line) left only the
+         * stream's error flag: its errno is gone */
+        if (errno)
+            cli_eprintf("scratchnet: error: writing the standard output failed: %s\n",
+                        strerror(errno));
+        else
+            cli_eprintf("scratchnet: error: some lines of the standard output could not be "
+                        "written (a full disk, or a device that refuses them?)\n");
         code = 1;
     }
     fflush(stderr);

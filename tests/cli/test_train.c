@@ -1501,6 +1501,14 @@ static void test_train_info(void **state)
     if (rc != 1 || !strstr(err, "writing the standard output failed: No space left on device"))
         fail_msg("info > /dev/full: exit %d: %s", rc, err);
     free(err);
+    /* a progress line that failed mid-run left no errno: said without one */
+    rc = sn_test_run("sh -c '" BIN " train --model %s --data %s --steps 2 --out %s > /dev/full'",
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"), sn_test_path("full.h5"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "some lines of the standard output could not be written (a full "
+                                "disk, or a device that refuses them?)"))
+        fail_msg("train > /dev/full: exit %d: %s", rc, err);
+    free(err);
     /* frozen parameters are counted apart and marked: a whole layer, or
      * one parameter of it */
     FILE *f = fopen(sn_test_path("frozen.cfg"), "w");
