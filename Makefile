@@ -402,11 +402,12 @@ test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN) $(SIM_TEST_BUILD)
 # and the short multi-host test with both families (tests/cluster/short.sh:
 # 2 namespace hosts x 1 rank; skipped with a message where namespaces cannot
 # be made).
+CORES         := $(shell nproc 2>/dev/null || echo 2)
 RANK_TESTS    := tests/dist/test_dist_mpi tests/train/test_reducer_mpi tests/train/test_trainer_mpi
 CLUSTER_TOOLS := $(BUILD)/tests/cluster/arena_probe $(BUILD)/tests/cluster/params_close
 test:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory -j$(CORES) test-build
 	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) tests/layering.sh tests/launch/hostfile.sh tests/launch/signals.sh tests/launch/sandbox.sh $(SIM_TEST)
 ifeq ($(MPI),openmpi)
 	@$(MAKE) --no-print-directory -j2 MPI=mpich BUILD=$(BUILD)-mpich test-ranks
@@ -437,7 +438,7 @@ test-ranks: $(BIN) $(RANK_TESTS:%=$(BUILD)/%) $(CLUSTER_TOOLS)
 # about 10 minutes, and 2.5 more for the elastic case (139-148 s alone), as
 # root (skipped otherwise).  SN_CLUSTER_CASES="5" runs only suite.sh's case 5.
 # bench-cluster: the table of docs/CLUSTER.md on the bed.
-CLUSTER_ENV = SN_BIN_OPENMPI=$(CURDIR)/build/scratchnet SN_BIN_MPICH=$(CURDIR)/build-mpich/scratchnet \
+CLUSTER_ENV = SN_TEST_JOBS=1 SN_BIN_OPENMPI=$(CURDIR)/build/scratchnet SN_BIN_MPICH=$(CURDIR)/build-mpich/scratchnet \
               SN_CLUSTER_WORK=$(CURDIR)/build/cluster-work
 .PHONY: test-cluster test-cluster-short bench-cluster cluster-build
 cluster-build:

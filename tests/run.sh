@@ -3,50 +3,93 @@
 # ($SN_MPIRUN, set by the Makefile for its MPI family) with each rank count
 # of $SN_NP as well as alone (default "2 3", and 4 for test_reducer_mpi:
 # 2 fake hosts x 2 ranks); *.sh are shell tests, and one that exits 77 was
-# skipped (it prints why).  Prints one line per run and a closing
-# "N passed, N failed" line; exits non-zero if anything failed.
+# skipped (it prints why).  $SN_TEST_JOBS runs go at once (default 2: most
+# of the slow tests wait on processes, timeouts and signals, not on the
+# cores), the slowest known first so that the others fill in beside them.
+# Prints one line per run as it ends (a failed one's output below it) and a
+# closing "N passed, N failed" line; exits non-zero if anything failed.
 MPIRUN=${SN_MPIRUN:-mpirun}
-pass=0; fail=0; skip=0; failed=""
-run() {
-    name=$1; shift
-    start=$(date +%s)
-    "$@" > "$log" 2>&1
-    st=$?
-    if [ "$st" = 0 ]; then
-        pass=$((pass + 1)); echo "PASS  $name  ($(( $(date +%s) - start )) s)"
-    elif [ "$st" = 77 ]; then
-        skip=$((skip + 1)); echo "SKIP  $name: $(tail -1 "$log")"
-    else
-        fail=$((fail + 1)); failed="$failed $name"; echo "FAIL  $name"; cat "$log"
-    fi
+dir=$(mktemp -d) || exit 1
+trap 'rm -rf "$dir"' EXIT
+n=0
+
+# add NAME ASAN_OPTIONS COMMAND...: one run, kept as a script in $dir
+add() {
+    n=$((n + 1))
+    printf '%s\n' "$1" > "$dir/$n.name"
+    { [ -n "$2" ] && printf 'ASAN_OPTIONS=%s; export ASAN_OPTIONS\n' "$2"
+      shift 2
+      printf 'exec'
+      for a in "$@"; do
+          printf " '%s'" "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"
+      done
+      echo; } > "$dir/$n.sh"
 }
-log=$(mktemp)
-for t in "$@"; do
+
+add_runs() {
+    t=$1
     case "$t" in
     *_mpi)
         # Under `make sanitize`, LeakSanitizer would report what Open MPI's
         # plugins keep until exit; leaks are checked by the MPI-free tests.
-        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}; export ASAN_OPTIONS
-        run "$t" "$t"
+        asan=${ASAN_OPTIONS:-detect_leaks=0}
+        add "$t" "$asan" "$t"
         nps=${SN_NP:-2 3}
         case "$t" in */test_reducer_mpi) nps=${SN_NP:-2 3 4} ;; esac
         for np in $nps; do
-            run "$t -np $np" $MPIRUN -np "$np" "$t"
-        done
-        unset ASAN_OPTIONS ;;
+            add "$t -np $np" "$asan" $MPIRUN -np "$np" "$t"
+        done ;;
     *.sh)
-        run "$t" bash "$t" ;;
+        add "$t" "${ASAN_OPTIONS:-}" bash "$t" ;;
     */cli/*)
         # a request past the address space the HDF5 probe's child is given
         # returns NULL, as glibc's malloc does (ASan would end the child)
-        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}; export ASAN_OPTIONS
-        run "$t" "$t"
-        unset ASAN_OPTIONS ;;
+        add "$t" "${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}" "$t" ;;
     *)
-        run "$t" "$t" ;;
+        add "$t" "${ASAN_OPTIONS:-}" "$t" ;;
+    esac
+}
+
+# the slowest, by their times in make test, first
+slow='*/test_train|*/test_bad_input|*/hostfile.sh|*/test_export|*/test_trainer_mpi|*/test_install'
+for t in "$@"; do
+    eval "case \"\$t\" in $slow) add_runs \"\$t\" ;; esac"
+done
+for t in "$@"; do
+    eval "case \"\$t\" in $slow) ;; *) add_runs \"\$t\" ;; esac"
+done
+
+# one run: its line (and a failure's output) written at once when it ends
+cat > "$dir/one.sh" <<'EOF'
+dir=$1; i=$2
+name=$(cat "$dir/$i.name")
+start=$(date +%s)
+sh "$dir/$i.sh" > "$dir/$i.log" 2>&1
+st=$?
+if [ "$st" = 0 ]; then
+    echo pass > "$dir/$i.res"
+    echo "PASS  $name  ($(( $(date +%s) - start )) s)"
+elif [ "$st" = 77 ]; then
+    echo skip > "$dir/$i.res"
+    echo "SKIP  $name: $(tail -1 "$dir/$i.log")"
+else
+    echo fail > "$dir/$i.res"
+    { echo "FAIL  $name  (exit $st)"; cat "$dir/$i.log"; } > "$dir/$i.out"
+    cat "$dir/$i.out"
+fi
+EOF
+seq 1 "$n" | xargs -P "${SN_TEST_JOBS:-2}" -I{} sh "$dir/one.sh" "$dir" {}
+
+pass=0; fail=0; skip=0; failed=""
+i=0
+while [ $i -lt $n ]; do
+    i=$((i + 1))
+    case "$(cat "$dir/$i.res" 2>/dev/null)" in
+    pass) pass=$((pass + 1)) ;;
+    skip) skip=$((skip + 1)) ;;
+    *) fail=$((fail + 1)); failed="$failed $(cat "$dir/$i.name")" ;;
     esac
 done
-rm -f "$log"
 [ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed$([ "$skip" = 0 ] || echo ", $skip skipped")"
 [ "$fail" -eq 0 ]
