@@ -1409,6 +1409,19 @@ static int no_room(const char *path)
 
 /* sn_h5_probe, once: *again when the file was only dated anew while
  * the child checked it. */
+/* The child that checks a file could not start: not the file's fault
+ * (exit 1), with the limit named when it is the user's process count. */
+static int probe_not_started(const char *path, int err)
+{
+    struct rlimit rl;
+    if (err == EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        return sn_fail(SN_EIO, "%s: cannot start the process that checks it: this user's "
+                       "process limit (ulimit -u %llu) is reached; raise it, or end some of "
+                       "this user's processes", path, (unsigned long long)rl.rlim_cur);
+    return sn_fail(SN_EIO, "%s: cannot start the process that checks it (%s)", path,
+                   strerror(err));
+}
+
 static int probe_once(const char *path, const char *kind, const char *arg, bool *again)
 {
     int err = -1, st = 0;
@@ -1429,8 +1442,7 @@ static int probe_once(const char *path, const char *kind, const char *arg, bool 
     if (pid == -2)
         return SN_EINVAL;
     if (pid < 0)   /* no check, no opening: libhdf5 may crash on it in this process */
-        return sn_fail(SN_EINVAL, "%s: cannot start the process that checks it (%s)", path,
-                       strerror(spawn_errno));
+        return probe_not_started(path, spawn_errno);
     int rc = wait_probe(path, pid, err, &tail, &st);
     close(err);
     if (!rc && sn_interrupt_pending())   /* a stop asked meanwhile comes first */
