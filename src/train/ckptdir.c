@@ -137,15 +137,35 @@ int sn_ckptdir_check_slot(const char *path)
     return check_entry(path);
 }
 
-int sn_ckptdir_set_aside(const char *path, char *aside, size_t len)
+/* What a file found at a checkpoint's name is, for the warning that keeps
+ * it aside, and whether it is damaged (what --resume auto passes over: a
+ * checkpoint whose seal fails, or HDF5 that cannot be checked). */
+static const char *found_file(const char *path, bool *damaged)
+{
+    const enum sn_file_kind k = sn_file_kind(path);
+    *damaged = k == SN_FILE_UNKNOWN ||
+               (k == SN_FILE_CHECKPOINT && sn_h5_check_seal(path) != SN_OK);
+    return *damaged ? "passed over as damaged when the run resumed?"
+         : k == SN_FILE_CHECKPOINT ? "a checkpoint this run did not write"
+         : k == SN_FILE_DATASET ? "a dataset, not this run's checkpoint"
+         : k == SN_FILE_WEIGHTS ? "a model's weights, not this run's checkpoint"
+         : k == SN_FILE_OTHER ? "no HDF5, not this run's checkpoint"
+                              : "HDF5 data of another program, not this run's checkpoint";
+}
+
+int sn_ckptdir_set_aside(const char *path, char *aside, size_t len, const char **what)
 {
     struct stat st;
+    bool damaged = false;
     aside[0] = '\0';
+    *what = "";
     if (lstat(path, &st) != 0 && errno == ENOENT)
         return SN_OK;
+    *what = found_file(path, &damaged);
+    const char *suffix = damaged ? "damaged" : "kept";
     for (int i = 1; i <= 100; i++) {
-        int n = i == 1 ? snprintf(aside, len, "%s.damaged", path)
-                       : snprintf(aside, len, "%s.damaged-%d", path, i);
+        int n = i == 1 ? snprintf(aside, len, "%s.%s", path, suffix)
+                       : snprintf(aside, len, "%s.%s-%d", path, suffix, i);
         if (n < 0 || (size_t)n >= len)
             break;
         if (lstat(aside, &st) == 0 || errno != ENOENT)
@@ -156,8 +176,9 @@ int sn_ckptdir_set_aside(const char *path, char *aside, size_t len)
                        "this run's checkpoint of that step would replace it", path, aside,
                        strerror(errno));
     }
+    aside[0] = '\0';
     return sn_fail(SN_EIO, "%s is there already and no free name is left to keep it aside "
-                   "(%s.damaged and up to .damaged-100 are taken)", path, path);
+                   "(%s.%s and up to .%s-100 are taken)", path, path, suffix, suffix);
 }
 
 /* Whether the folder's flock(2) lock is required: SN_CKPT_LOCK=none makes

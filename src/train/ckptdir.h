@@ -66,11 +66,12 @@ int sn_ckptdir_check_slot(const char *path);
 
 /* Just before a checkpoint is written to path, a file already there is
  * renamed to path.damaged (or .damaged-2, ...), whose name comes back in
- * aside ("" when there was none): the only way there is one is a
- * checkpoint --resume auto passed over as damaged, which this run's own
- * of that step must not replace unseen (it is evidence, and may be another
- * run's). */
-int sn_ckptdir_set_aside(const char *path, char *aside, size_t len);
+ * aside ("" when there was none), and *what says what it is: a checkpoint
+ * --resume auto passed over as damaged, which this run's own of that step
+ * must not replace unseen (it is evidence, and may be another run's).  A
+ * file that reads (a dataset someone copied there) is renamed path.kept
+ * instead: a name that says damaged invites its deletion. */
+int sn_ckptdir_set_aside(const char *path, char *aside, size_t len, const char **what);
 
 /* Take dir's lock for this process.  *fd is the descriptor that holds it
  * (sn_ckptdir_unlock releases it); was receives what the lock file held

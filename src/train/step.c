@@ -499,12 +499,12 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
         return rc;
     if (!rc && t->rank == 0) {
         char aside[4200];
+        const char *what = "";
         rc = sn_ckptdir_still_ours(t->o.ckpt_dir, t->lock_fd);
         if (!rc)
             rc = sn_ckptdir_check_slot(path);
-        if (!rc && !(rc = sn_ckptdir_set_aside(path, aside, sizeof aside)) && aside[0])
-            sn_trainer_warn(t, "%s was there already (passed over as damaged when the run "
-                            "resumed?): kept as %s", path, aside);
+        if (!rc && !(rc = sn_ckptdir_set_aside(path, aside, sizeof aside, &what)) && aside[0])
+            sn_trainer_warn(t, "%s was there already (%s): kept as %s", path, what, aside);
         struct sn_data_meta prep = { 0 };
         if (!rc && !(rc = data_prep(t, &prep))) {
             t->st.prep = &prep;

@@ -2595,7 +2595,8 @@ static void test_train_threads_need_room(void **state)
 /* --resume auto passes over a damaged newest checkpoint and continues the
  * one before; when the run reaches the damaged one's step, its own
  * checkpoint does not replace it unseen: the damaged file is kept as
- * NAME.damaged, said in a warning (it was renamed over silently). */
+ * NAME.damaged, said in a warning (it was renamed over silently); a file
+ * that is no checkpoint, as NAME.kept. */
 static void test_train_resume_auto_sets_damaged_aside(void **state)
 {
     (void)state;
@@ -2610,14 +2611,25 @@ static void test_train_resume_auto_sets_damaged_aside(void **state)
                                  "cp %s %s", six, six, sn_test_path("aside.before")), 0);
     assert_int_equal(sn_test_run(run, cfg, blobs, ck, "--resume auto --steps 8"), 0);
     char *err = err_text();
-    assert_non_null(strstr(err, "damaged"));
-    assert_non_null(strstr(err, "was there already"));
-    assert_non_null(strstr(err, "kept as"));
+    assert_non_null(strstr(err, "was there already (passed over as damaged when the run "
+                                "resumed?): kept as"));
     free(err);
     assert_int_equal(sn_test_run("cmp -s %s.damaged %s && ! cmp -s %s %s", six,
                                  sn_test_path("aside.before"), six, sn_test_path("aside.before")),
                      0);
     assert_int_equal(sn_test_run(BIN " eval --weights %s --data %s", six, blobs), 0);
+    /* a file that reads, a dataset copied to a checkpoint's name, is kept
+     * as NAME.kept and named for what it is, not called damaged */
+    char ten[1200];
+    snprintf(ten, sizeof ten, "%s/ckpt-00000010.h5", ck);
+    assert_int_equal(sn_test_run("cp %s %s", blobs, ten), 0);
+    assert_int_equal(sn_test_run(run, cfg, blobs, ck, "--resume auto --steps 10"), 0);
+    err = err_text();
+    if (!strstr(err, "ckpt-00000010.h5 was there already (a dataset, not this run's checkpoint): "
+                     "kept as ") || !strstr(err, "ckpt-00000010.h5.kept"))
+        fail_msg("%s", err);
+    free(err);
+    assert_int_equal(sn_test_run("cmp -s %s.kept %s", ten, blobs), 0);
 }
 
 /* With augmentation, dropout, batchnorm and adam, a run stopped at step 11
