@@ -477,6 +477,14 @@ static bool settings_group(struct sn_h5 *f)
     return sn_h5_group_holds_only(f, "/model", none) && sn_h5_attrs_only(f, "/model", settings);
 }
 
+/* Whether /run is scratchnet's run record: a group of attributes alone,
+ * among them how far it trained. */
+static bool run_record(struct sn_h5 *f)
+{
+    static const char *const none[] = { NULL };
+    return sn_h5_group_holds_only(f, "/run", none) && sn_h5_has_attr(f, "/run", "trained");
+}
+
 enum sn_file_kind sn_file_kind(const char *path)
 {
     struct sn_h5 *f;
@@ -494,13 +502,15 @@ enum sn_file_kind sn_file_kind(const char *path)
     static const char *const pred_names[] = { "pred", "probs", NULL };
     /* without its model text (a /model cfg whose first section is [net]),
      * /params of groups of float arrays, alone or beside a /model group of
-     * the input's settings (a curve fit's /params vector, a simulation's
-     * settings or its recordings under /run or /metrics are not) */
-    static const char *const params_names[] = { "model", "params", NULL };
+     * the input's settings and scratchnet's /run record (a curve fit's
+     * /params vector, a simulation's settings or its recordings under /run
+     * or /metrics are not) */
+    static const char *const params_names[] = { "model", "params", "run", NULL };
     const bool model = only_names(f, model_names) &&
                        (has_model_text(f) ||
                         (only_names(f, params_names) && sn_h5_is_layer_tree(f, "/params") &&
-                         (!sn_h5_exists(f, "/model") || settings_group(f))));
+                         (!sn_h5_exists(f, "/model") || settings_group(f)) &&
+                         (!sn_h5_exists(f, "/run") || run_record(f))));
     enum sn_file_kind k = model && sn_h5_exists(f, "/state") ? SN_FILE_CHECKPOINT
                         : model ? SN_FILE_WEIGHTS
                         : dataset_shaped(f) ? SN_FILE_DATASET
