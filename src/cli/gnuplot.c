@@ -21,6 +21,7 @@
 #include <uniwidth.h>
 
 #include <fontconfig/fontconfig.h>
+#include <zlib.h>
 
 #include "core/clock.h"
 #include "core/interrupt.h"
@@ -370,20 +371,69 @@ static bool named_other(const char *name)
     return sn_text_ext(name) && !sn_text_ext_in(name, ".png");
 }
 
-/* Whether the file at path starts with PNG's signature (opened without
- * waiting: a FIFO is none). */
-static bool holds_png(const char *path)
+/* The text chunk (tEXt, keyword Software) every picture scratchnet draws
+ * carries after its header: plot -o and --confusion-png replace only a PNG
+ * that has it (a photo named like the output was replaced whole). */
+static const char png_mark[] = "Software\0scratchnet";
+#define PNG_MARK_LEN (sizeof png_mark - 1)
+#define PNG_HEADER_END 33   /* the signature and the IHDR chunk */
+
+enum png_kind { PNG_NONE, PNG_OTHER, PNG_OURS };
+
+/* What the file at path holds: no PNG, another program's, or one
+ * scratchnet drew (its mark among the chunks before the image data).
+ * Opened without waiting: a FIFO is none. */
+static enum png_kind png_kind(const char *path)
 {
     static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-    unsigned char got[8];
+    unsigned char b[4096];
     struct stat st;
     const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    const bool is = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                    read(fd, got, sizeof got) == (ssize_t)sizeof got &&
-                    memcmp(got, sig, sizeof sig) == 0;
+    const ssize_t n = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+                          ? read(fd, b, sizeof b) : -1;
     if (fd >= 0)
         close(fd);
-    return is;
+    if (n < 8 || memcmp(b, sig, sizeof sig) != 0)
+        return PNG_NONE;
+    for (size_t at = 8; at + 8 <= (size_t)n && memcmp(b + at + 4, "IDAT", 4) != 0;) {
+        const uint32_t len = (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 |
+                             (uint32_t)b[at + 2] << 8 | b[at + 3];
+        if (len == PNG_MARK_LEN && memcmp(b + at + 4, "tEXt", 4) == 0 &&
+            at + 8 + len <= (size_t)n && memcmp(b + at + 8, png_mark, len) == 0)
+            return PNG_OURS;
+        if (len > sizeof b)
+            break;
+        at += 12 + len;
+    }
+    return PNG_OTHER;
+}
+
+/* Put the mark into gnuplot's picture at tmp, after its header. */
+static int mark_png(const char *tmp, const char *png)
+{
+    unsigned char chunk[12 + PNG_MARK_LEN];
+    const uint32_t len = PNG_MARK_LEN;
+    const unsigned char be[4] = { 0, 0, 0, (unsigned char)len };
+    memcpy(chunk, be, 4);
+    memcpy(chunk + 4, "tEXt", 4);
+    memcpy(chunk + 8, png_mark, len);
+    const uLong crc = crc32(0L, chunk + 4, 4 + len);
+    for (int i = 0; i < 4; i++)
+        chunk[8 + len + i] = (unsigned char)(crc >> (24 - 8 * i));
+    FILE *f = fopen(tmp, "r+b");
+    long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    unsigned char *rest = size > PNG_HEADER_END ? malloc((size_t)size - PNG_HEADER_END) : NULL;
+    bool ok = rest && fseek(f, PNG_HEADER_END, SEEK_SET) == 0 &&
+              fread(rest, 1, (size_t)size - PNG_HEADER_END, f) == (size_t)size - PNG_HEADER_END &&
+              fseek(f, PNG_HEADER_END, SEEK_SET) == 0 && fwrite(chunk, 1, sizeof chunk, f) ==
+              sizeof chunk && fwrite(rest, 1, (size_t)size - PNG_HEADER_END, f) ==
+              (size_t)size - PNG_HEADER_END;
+    const int err = errno;
+    free(rest);
+    if (f && fclose(f) != 0)
+        ok = false;
+    return ok ? SN_OK : sn_fail(SN_EIO, "%s: cannot finish the picture: %s", png,
+                                strerror(err ? err : EIO));
 }
 
 int cli_gnuplot_check(const char *png)
@@ -403,12 +453,17 @@ int cli_gnuplot_check(const char *png)
                        "file (or one with no extension)", png, target);
     /* whatever its name: a .png of other data (a file misnamed, another
      * program's) was replaced too; an empty file is taken (mktemp's) */
-    if (linked && st.st_mode && st.st_size > 0 && !holds_png(target))
-        return sn_fail(SN_EUSAGE, "%s is a link to %s, which holds no PNG: the picture would "
-                       "replace it (name a .png file, or remove the link)", png, target);
-    if (!linked && st.st_mode && st.st_size > 0 && !holds_png(png))
-        return sn_fail(SN_EUSAGE, "%s holds no PNG: the picture would replace it (remove it "
-                       "first, or name a new file)", png);
+    const enum png_kind held = st.st_mode && st.st_size > 0 ? png_kind(target) : PNG_OURS;
+    const char *what = held == PNG_NONE ? "no PNG"
+                                        : "a PNG scratchnet did not draw (no Software scratchnet "
+                                          "text chunk: another program's, or an older "
+                                          "scratchnet's)";
+    if (linked && held != PNG_OURS)
+        return sn_fail(SN_EUSAGE, "%s is a link to %s, which holds %s: the picture would "
+                       "replace it (name a .png file, or remove the link)", png, target, what);
+    if (held != PNG_OURS)
+        return sn_fail(SN_EUSAGE, "%s holds %s: the picture would replace it (remove it "
+                       "first, or name a new file)", png, what);
     const char *path = getenv("PATH");
     char dir[4096];
     for (const char *p = path ? path : "/usr/bin:/bin"; ; p++) {
@@ -460,7 +515,7 @@ static int judge(bool fed, int st, bool late, const char *msg, const char *tmp, 
     if (!whole_png(tmp))
         return sn_fail(SN_EIO, "%s: gnuplot wrote an incomplete picture (disk full?%s%s); the "
                        "file is left as it was", png, msg[0] ? " " : "", msg);
-    return SN_OK;
+    return mark_png(tmp, png);
 }
 
 int cli_gnuplot(const char *script, const char *dir, const char *png, int width, int height)

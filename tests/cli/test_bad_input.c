@@ -255,6 +255,7 @@ static void fixtures_data_files(void)
     write_bytes("linkimg/tr/dog/1.png", png2x2, sizeof png2x2 - 1);
     write_bytes("linkimg/te/cat/2.png", png2x2, sizeof png2x2 - 1);
     write_bytes("linkimg/ts/cat/2.png", png2x2, sizeof png2x2 - 1);
+    write_bytes("photo.png", png2x2, sizeof png2x2 - 1);   /* another program's picture */
     assert_int_equal(sn_test_run("cd %s && mkdir -p nfdtr/caf\xc3\xa9 nfdte/cafe\xcc\x81", fx), 0);
     write_bytes("nfdtr/caf\xc3\xa9/1.png", png2x2, sizeof png2x2 - 1);
     write_bytes("nfdte/cafe\xcc\x81/1.png", png2x2, sizeof png2x2 - 1);
@@ -1805,6 +1806,7 @@ static void write_precious(const char *cmd)
         assert_int_equal(sn_h5_close(f), SN_OK);
         write_bytes("precious.onnx", onnx, sizeof onnx - 1);
     }
+    static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\x13tEXtSoftware\0scratchnet\0\0\0\0precious";
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
         const char *b = "precious";
         size_t n;
@@ -1812,8 +1814,8 @@ static void write_precious(const char *cmd)
             b = precious_h5(cmd, &n);
         else if (strcmp(outs[i], "out.onnx") == 0)
             b = onnx, n = sizeof onnx - 1;
-        else if (strcmp(outs[i], "out.png") == 0)
-            b = "\x89PNG\r\n\x1a\nprecious", n = strlen(b);
+        else if (strcmp(outs[i], "out.png") == 0)   /* scratchnet's mark; its CRC not read */
+            b = png, n = sizeof png - 1;
         else if (strcmp(outs[i], "out.csv") == 0)
             b = "index,pred,p0,p1\nprecious", n = strlen(b);
         else

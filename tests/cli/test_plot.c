@@ -136,8 +136,29 @@ static void test_plot_draws_png(void **state)
     assert_int_not_equal(access(sn_test_path("nf.png"), F_OK), 0);
 }
 
-/* An old picture the tests keep: a PNG (an output replaces only one). */
-#define PRECIOUS_PNG "\x89PNG\r\n\x1a\nprecious"
+/* An old picture the tests keep: a PNG with scratchnet's mark (an output
+ * replaces only one); the mark's CRC is not checked. */
+static const char precious_png[] = "\x89PNG\r\n\x1a\n\0\0\0\x13tEXtSoftware\0scratchnet\0\0\0\0"
+                                   "precious";
+
+static void write_precious(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(precious_png, 1, sizeof precious_png - 1, f), sizeof precious_png - 1);
+    fclose(f);
+}
+
+/* Whether the file at path still holds precious_png alone. */
+static bool still_precious(const char *path)
+{
+    char b[sizeof precious_png];
+    FILE *f = fopen(path, "rb");
+    const size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f)
+        fclose(f);
+    return n == sizeof precious_png - 1 && memcmp(b, precious_png, n) == 0;
+}
 
 /* SIGTERM while a long log is read or drawn: exit 1 within a moment,
  * naming the signal, the old picture kept, nothing left behind (plot read
@@ -155,7 +176,7 @@ static void test_plot_stops_on_sigterm(void **state)
         fprintf(f, "{\"epoch\": %d, \"train_loss\": %g, \"train_acc\": 0.5, "
                 "\"test_loss\": 0.4, \"test_acc\": 0.6, \"note\": \"%s\"}\n", e, 1.0 / e, note);
     fclose(f);
-    write_text(sn_test_path("kept.png"), PRECIOUS_PNG);
+    write_precious(sn_test_path("kept.png"));
     int rc = sn_test_run("%s plot %s -o %s & p=$!; sleep 0.5; kill -TERM $p; "
                          "t=$(date +%%s); wait $p; st=$?; [ $(( $(date +%%s) - t )) -le 5 ] || "
                          "exit 99; exit $st", BIN, log, sn_test_path("kept.png"));
@@ -163,9 +184,7 @@ static void test_plot_stops_on_sigterm(void **state)
     char *err = sn_test_slurp(sn_test_path("err.txt"));
     assert_non_null(strstr(err, "interrupted by SIGTERM while"));
     free(err);
-    char *kept = sn_test_slurp(sn_test_path("kept.png"));
-    assert_string_equal(kept, PRECIOUS_PNG);
-    free(kept);
+    assert_true(still_precious(sn_test_path("kept.png")));
 }
 
 /* 100,000 records of values that jump around (a tiny, noisy test split):
@@ -237,16 +256,14 @@ static void test_plot_tick_labels(void **state)
 static void test_plot_bad_input_keeps_png(void **state)
 {
     (void)state;
-    write_text(sn_test_path("keep.png"), PRECIOUS_PNG);
+    write_precious(sn_test_path("keep.png"));
     write_text(sn_test_path("bad.jsonl"), "{\"epoch\": 1, \"train_loss\": 0.5}\nnot json\n");
     int rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("bad.jsonl"), sn_test_path("keep.png"));
     assert_int_equal(rc, 2);
     char *err = sn_test_slurp(sn_test_path("err.txt"));
     assert_non_null(strstr(err, "bad.jsonl:2: not JSON"));
     free(err);
-    char *kept = sn_test_slurp(sn_test_path("keep.png"));
-    assert_string_equal(kept, PRECIOUS_PNG);
-    free(kept);
+    assert_true(still_precious(sn_test_path("keep.png")));
 
     write_text(sn_test_path("empty.jsonl"), "\n");
     rc = sn_test_run(BIN " plot %s -o %s", sn_test_path("empty.jsonl"), sn_test_path("keep.png"));
@@ -271,9 +288,7 @@ static void test_plot_bad_input_keeps_png(void **state)
     err = sn_test_slurp(sn_test_path("err.txt"));
     assert_non_null(strstr(err, "gnuplot-nox"));
     free(err);
-    kept = sn_test_slurp(sn_test_path("keep.png"));
-    assert_string_equal(kept, PRECIOUS_PNG);
-    free(kept);
+    assert_true(still_precious(sn_test_path("keep.png")));
 }
 
 /* A disk that fills while gnuplot draws: gnuplot exits 0 with the picture
