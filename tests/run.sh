@@ -50,13 +50,15 @@ add_runs() {
     esac
 }
 
-# the slowest, by their times in make test, first
-slow='*/test_train|*/test_bad_input|*/hostfile.sh|*/test_export|*/test_trainer_mpi|*/test_install'
-for t in "$@"; do
-    eval "case \"\$t\" in $slow) add_runs \"\$t\" ;; esac"
+# the slowest, by their times in make test, first, in this order
+slow="test_train test_bad_input hostfile.sh test_export test_trainer_mpi test_install"
+for name in $slow; do
+    for t in "$@"; do
+        [ "${t##*/}" = "$name" ] && add_runs "$t"
+    done
 done
 for t in "$@"; do
-    eval "case \"\$t\" in $slow) ;; *) add_runs \"\$t\" ;; esac"
+    case " $slow " in *" ${t##*/} "*) ;; *) add_runs "$t" ;; esac
 done
 
 # one run: its line (and a failure's output) written at once when it ends
