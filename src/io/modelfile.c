@@ -938,16 +938,24 @@ static const char *nearest_layer(const struct sn_model *m, const char *name)
  * its kind and layer index, counted on from s's, index), or 0: a `from`
  * that names a layer below its own, which it cannot read yet.  The keys
  * are read directly (find would mark them asked of this section). */
+/* The section's `name =` value, or NULL: read directly, as find would
+ * mark the key asked of this section. */
+static const char *name_line_value(const struct section *t)
+{
+    const char *named = NULL;
+    for (int i = 0; i < t->n_kv; i++)
+        if (strcmp(t->kv[i].key, "name") == 0)
+            named = t->kv[i].value;
+    return named;
+}
+
 static int later_layer_line(const struct parser *p, const struct section *s, int index,
                             const char *name, bool *by_default)
 {
     for (const struct section *t = s + 1; t < p->secs + p->n_secs; t++) {
         if (strcmp(t->word, "augment") == 0)
             continue;
-        const char *named = NULL;
-        for (int i = 0; i < t->n_kv; i++)
-            if (strcmp(t->kv[i].key, "name") == 0)
-                named = t->kv[i].value;
+        const char *named = name_line_value(t);
         char fallback[64];
         snprintf(fallback, sizeof fallback, "%.40s%d", t->word, ++index);
         *by_default = !named;
@@ -1196,6 +1204,27 @@ static int set_freeze(struct build *b, struct section *s, struct sn_layer *l)
     return SN_OK;
 }
 
+/* A name an earlier layer has: said with both lines, and which of the two
+ * is a default name (a kind and its place: dense1), which the file does not
+ * show. */
+static int name_taken(struct build *b, const struct section *s, const char *name, bool given)
+{
+    const int j = sn_model_find(b->m, name);
+    if (j < 0)
+        return SN_OK;
+    const struct section *t = &b->p->secs[b->sec_of[j]];
+    if (!given)
+        return perr(b->p, s->line, SN_ESHAPE, "[%s] is named '%s' by default (its kind and "
+                    "place), which line %d gives another layer: name one of them", s->word, name,
+                    t->line);
+    if (!name_line_value(t))
+        return perr(b->p, s->line, SN_ESHAPE, "layer name '%s' is the default name of the [%s] "
+                    "at line %d (its kind and place): name one of them otherwise", name, t->word,
+                    t->line);
+    return perr(b->p, s->line, SN_ESHAPE, "layer name '%s' is used twice (lines %d and %d)", name,
+                t->line, s->line);
+}
+
 static int build_layer(struct build *b, struct section *s, int index)
 {
     struct parser *p = b->p;
@@ -1223,7 +1252,7 @@ static int build_layer(struct build *b, struct section *s, int index)
         } else {
             snprintf(name, sizeof name, "%.40s%d", s->word, index);
         }
-        if (resolve_inputs(b, s, name, kinds[i].many))
+        if (name_taken(b, s, name, nkv != NULL) || resolve_inputs(b, s, name, kinds[i].many))
             return p->rc;
         struct sn_layer *l = NULL;
         int rc = kinds[i].build(b, s, name, &l);

@@ -119,7 +119,13 @@ static void test_modelfile_errors(void **state)
     expect_error(NET "[dense]\nunits = 2\n[net]\ninput = 3\n", SN_EINVAL, "bad.cfg:5:", "only once");
     expect_error(NET "[dense]\nunits = 2\nname = a b\n", SN_EINVAL, "bad.cfg:5:", "name");
     expect_error(NET "[dense]\nunits = 2\nname = x\n[dense]\nunits = 2\nname = x\n", SN_ESHAPE,
-                 "bad.cfg:6:", "used twice");
+                 "bad.cfg:6:", "layer name 'x' is used twice (lines 3 and 6)");
+    /* a default name (kind and place) that a name line gives another layer */
+    expect_error(NET "[dense]\nunits = 2\nname = dense1\n[dense]\nunits = 2\n", SN_ESHAPE,
+                 "bad.cfg:6:", "[dense] is named 'dense1' by default (its kind and place), which "
+                 "line 3 gives another layer");
+    expect_error(NET "[dense]\nunits = 2\n[dense]\nunits = 2\nname = dense0\n", SN_ESHAPE,
+                 "bad.cfg:5:", "layer name 'dense0' is the default name of the [dense] at line 3");
     expect_error(NET "[dense]\nunits = 2\nfreeze = 2\n", SN_EINVAL, "bad.cfg:5:", "freeze");
     expect_error(NET "[dense]\nunits = 2\ninit = magic\n", SN_EINVAL, "bad.cfg:5:", "init");
     expect_error(NET "[conv]\nfilters = 2\nsize = 3\n", SN_ESHAPE, "bad.cfg:3:", "(C,H,W)");
