@@ -375,6 +375,16 @@ TMPDIR=/dev/null SCRATCHNET=/bin/true sh "$top/launch/local.sh" 1 x > /dev/null 
 st=$?
 [ "$st" = 2 ] && grep -qF "TMPDIR=/dev/null is no folder this user may write in" "$t/err" ||
     bad "local.sh with TMPDIR=/dev/null: exit $st: $(cat "$t/err")"
+# an open-file limit too low for mpirun's pipes to 10 ranks (it printed
+# ORTE_ERROR_LOG lines and waited for good): said, exit 1, nothing started
+printf '#!/bin/sh\ntouch "$1"\n' > "$t/touch.sh"
+chmod +x "$t/touch.sh"
+(ulimit -n 64; SCRATCHNET="$t/touch.sh" timeout 60 sh "$top/launch/local.sh" 10 "$t/nofile" \
+    > /dev/null 2> "$t/err")
+st=$?
+[ "$st" = 1 ] && [ ! -e "$t/nofile" ] &&
+    grep -qF "the open-file limit (ulimit -n 64) is too low for mpirun to start 10 ranks" "$t/err" ||
+    bad "local.sh 10 under ulimit -n 64: exit $st: $(cat "$t/err")"
 # a relative TMPDIR reaches the ranks absolute (Open MPI took "reltmp" as
 # "/reltmp" and printed three errors, though the run went on)
 # (an exported CDPATH holding another reltmp is not searched: cd printed
