@@ -180,7 +180,7 @@ $(BUILD_INFO): FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define SN_VERSION "%s"\n#define SN_BUILD "%s"\n' '$(VERSION)' '$(BUILD_DESC)' | \
 	    cmp -s - $@ || printf '#define SN_VERSION "%s"\n#define SN_BUILD "%s"\n' '$(VERSION)' '$(BUILD_DESC)' > $@
-$(BUILD)/src/cli/main.o: $(BUILD_INFO)
+$(BUILD)/src/cli/main.o $(BUILD)/src/cli/export.o: $(BUILD_INFO)
 
 TEST_SRC   := $(wildcard tests/core/test_*.c tests/io/test_*.c tests/dist/test_*.c tests/train/test_*.c \
                         tests/cli/test_*.c \

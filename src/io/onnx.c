@@ -999,6 +999,7 @@ int sn_onnx_save(const char *path, const struct sn_model *m, const struct sn_net
     mp.n_opset_import = 1;
     mp.opset_import = &opsp;
     mp.producer_name = "scratchnet";
+    mp.producer_version = (char *)(o->version ? o->version : "");   /* protobuf-c: not const */
     mp.doc_string = "exported by scratchnet export";
     mp.graph = emit_graph(&g, m, net, o);
     fill_metadata(&g, &mp, o, describe_input(&g, o->meta, &m->in_shape));

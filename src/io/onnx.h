@@ -29,6 +29,7 @@ struct sn_onnx_opts {
     bool probs;                        /* end with the loss's probabilities */
     const struct sn_data_meta *meta;   /* preprocessing and class names (NULL: none) */
     const char *cfg_text;              /* model text for the metadata (NULL: none) */
+    const char *version;               /* producer_version: the build (NULL: none) */
 };
 
 /* Write m (built, with its parameters) and its [net] settings as an ONNX

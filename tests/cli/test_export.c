@@ -454,7 +454,9 @@ static void test_export_metadata(void **state)
                        "assert d[\"scratchnet.input\"] == \"raw values (images: pixels 0..255), "
                        "multiplied by 0.00392157\", d[\"scratchnet.input\"]\n"
                        "assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 7\n"
-                       "assert m.graph.output[0].name == \"output\"' %s %s",
+                       "assert m.graph.output[0].name == \"output\"\n"
+                       "assert m.producer_version.startswith(\"0.\") and \"commit\" in "
+                       "m.producer_version, m.producer_version' %s %s",
                        sn_test_path("m.onnx"), sn_test_path("names.txt")), "metadata check");
     /* an ONNX model under an HDF5 name is written, and said */
     run_ok(sn_test_run(BIN " export --weights %s -o %s", sn_test_path("w.h5"),
