@@ -23,8 +23,11 @@ run --model examples/transfer/finetune.cfg --data "$OUT/classes5-9-100.h5" \
 run --model examples/transfer/scratch.cfg --data "$OUT/classes5-9-100.h5" \
     --out "$OUT/scratch.h5" --log "$OUT/scratch.jsonl"
 echo "test accuracy on the 5,000 test images of classes 5-9:"
-# eval's first line, "test: N examples  loss L  accuracy A% (k/N)", without its label
-printf "  fine-tuned from classes 0-4: "
-$BIN eval --weights "$OUT/finetuned.h5" --data "$OUT/classes5-9-100.h5" | head -1 | sed 's/^test: //'
-printf "  from scratch:                "
-$BIN eval --weights "$OUT/scratch.h5" --data "$OUT/classes5-9-100.h5" | head -1 | sed 's/^test: //'
+# eval's first line, "test: N examples  loss L  accuracy A% (k/N)", without its
+# label, printed beside this one's once eval has ended (a warning eval writes
+# to stderr came between the two)
+first() { $BIN eval --weights "$1" --data "$OUT/classes5-9-100.h5" | head -1 | sed 's/^test: //'; }
+tuned=$(first "$OUT/finetuned.h5")
+echo "  fine-tuned from classes 0-4: $tuned"
+scratch=$(first "$OUT/scratch.h5")
+echo "  from scratch:                $scratch"

@@ -430,8 +430,12 @@ int sn_h5_check_seal(const char *path)
     if (r != 0 || len != want_len || h != want_h)
         return sn_fail(SN_EDAMAGED, "%s: damaged: %s", path,
                        r != 0 || len != want_len ? "its length differs from the one sealed in it "
-                                                   "(truncated?)"
-                                                 : "its bytes do not match the seal (corrupted)");
+                                                   "(truncated, or changed in place by another "
+                                                   "program: h5py, h5repack; see FORMATS.md, "
+                                                   "the seal)"
+                                                 : "its bytes do not match the seal (corrupted, or "
+                                                   "changed in place by another program: h5py, "
+                                                   "h5repack; see FORMATS.md, the seal)");
     struct timespec now;
     if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st.st_ctim.tv_sec > 1)
         sealed_seen[sealed_next++ % 8] = (struct sealed_file){ st.st_dev, st.st_ino,
@@ -2401,7 +2405,18 @@ int sn_h5_mkgroup(struct sn_h5 *f, const char *path)
         buf[i] = '\0';
         if (H5Lexists(f->id, buf, H5P_DEFAULT) > 0)
             continue;
-        hid_t g = H5Gcreate2(f->id, buf, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        /* up to 64 attributes kept in the group's header (compact), not
+         * the dense storage libhdf5 moves them to past 8: libhdf5 1.10.8's
+         * H5Ocopy (h5py's Group.copy, h5copy) crashes copying a group of
+         * dense variable-length strings, /run's 17; one too large for the
+         * header still goes to dense storage */
+        hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+        if (gcpl >= 0)
+            H5Pset_attr_phase_change(gcpl, 64, 48);
+        hid_t g = H5Gcreate2(f->id, buf, H5P_DEFAULT, gcpl >= 0 ? gcpl : H5P_DEFAULT,
+                             H5P_DEFAULT);
+        if (gcpl >= 0)
+            H5Pclose(gcpl);
         if (g < 0)
             return sn_fail(SN_EIO, "%s: cannot create group %s", f->path, buf);
         H5Gclose(g);

@@ -541,7 +541,10 @@ int sn_weights_read_cfg(const char *path, char **cfg_text)
         rc = sn_fail(SN_EINVAL, "%s: not a scratchnet weights file (no /model cfg attribute%s)",
                      path, sn_h5_exists(f, "/pred") && sn_h5_exists(f, "/probs")
                                ? "; it is predict's output, /pred and /probs: are two file "
-                                 "names swapped?" : "");
+                                 "names swapped?"
+                           : sn_h5_exists(f, "/params")
+                               ? "; for parameters alone, as other tools write them, give "
+                                 "their model file with --model" : "");
     else if (!rc)
         rc = sn_h5_attr_get_str(f, "/model", "cfg", cfg_text);
     sn_h5_close(f);
