@@ -160,12 +160,14 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return (h ^ 0xff) * 0x100000001b3ULL;   /* a separator: "ab","c" != "a","bc" */
 }
 
+static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t other[2], int *r,
+                           char host[64]);
+
 int cli_same_everywhere(int argc, char **argv, int first, const char *text)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (int i = first; i < argc; i++)
         h = fnv1a(h, argv[i]);
-    h = fnv1a(h, text ? text : "");
     /* equal everywhere iff max(v) == -max(-v) for each 31-bit part */
     int v[4] = { (int)(h & 0x7fffffff), (int)((h >> 31) & 0x7fffffff) };
     v[2] = -v[0];
@@ -176,12 +178,26 @@ int cli_same_everywhere(int argc, char **argv, int first, const char *text)
     if (v[0] != -v[2] || v[1] != -v[3])
         return sn_fail(SN_EUSAGE, "the ranks were started with different flags or model files "
                        "(an MPMD launch?): every rank must run the same command");
-    return SN_OK;
+    /* the same command, another model file's text: the file at that path
+     * differs on a host (a node-local copy) */
+    const uint64_t mine[2] = { fnv1a(0xcbf29ce484222325ULL, text ? text : ""),
+                               text ? strlen(text) : 0 };
+    uint64_t first_text[2], other[2];
+    char host[64];
+    int r;
+    if ((rc = first_differing(mine, first_text, other, &r, host)) || r < 0)
+        return rc;
+    return sn_fail(SN_EUSAGE, "the model file differs on rank %d (%llu bytes; rank 0's: %llu): "
+                   "every rank must read the same model (a different file at this path on rank "
+                   "%d's host, %s?)", r, (unsigned long long)other[1],
+                   (unsigned long long)first_text[1], r, host);
 }
 
 /* Collective: the lowest rank whose mine[2] differs from rank 0's, its
- * values in other and rank 0's in first; -1 when every rank agrees. */
-static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t other[2], int *r)
+ * values in other and rank 0's in first, and its host's name in host;
+ * -1 when every rank agrees. */
+static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t other[2], int *r,
+                           char host[64])
 {
     memcpy(first, mine, 2 * sizeof *first);
     memcpy(other, mine, 2 * sizeof *other);
@@ -196,20 +212,27 @@ static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t o
         return SN_OK;
     }
     *r = -*r;
-    return sn_dist_bcast(other, 2 * sizeof *other, *r);
+    memset(host, 0, 64);
+    if (gethostname(host, 63) != 0)
+        snprintf(host, 64, "?");
+    if (!(rc = sn_dist_bcast(other, 2 * sizeof *other, *r)))
+        rc = sn_dist_bcast(host, 64, *r);
+    sn_text_clean(host, false);
+    return rc;
 }
 
-/* The error for rank r, whose [hash, bytes] (other) differ from rank 0's
- * (first): "PATH: rank R DIFFERS than rank 0 (...): every rank must read
- * the same SAME (...)". */
-static int differs_from_rank0(const char *path, int r, const char *differs, const char *sum,
-                              const char *same, const uint64_t first[2], const uint64_t other[2])
+/* The error for rank r on host, whose [hash, bytes] (other) differ from
+ * rank 0's (first): "PATH: rank R DIFFERS than rank 0 (...): every rank
+ * must read the same SAME (...)". */
+static int differs_from_rank0(const char *path, int r, const char *host, const char *differs,
+                              const char *sum, const char *same, const uint64_t first[2],
+                              const uint64_t other[2])
 {
     return sn_fail(SN_EINVAL, "%s: rank %d %s than rank 0 (%llu bytes, %s %016llx; rank 0: "
                    "%llu bytes, %016llx): every rank must read the same %s (a different file "
-                   "at this path on rank %d's host?)", path, r, differs,
+                   "at this path on rank %d's host, %s?)", path, r, differs,
                    (unsigned long long)other[1], sum, (unsigned long long)other[0],
-                   (unsigned long long)first[1], (unsigned long long)first[0], same, r);
+                   (unsigned long long)first[1], (unsigned long long)first[0], same, r, host);
 }
 
 int cli_same_file(const char *path, const char *what)
@@ -226,11 +249,12 @@ int cli_same_file(const char *path, const char *what)
         fclose(fp);
     }
     int r;
-    if ((rc = sn_dist_agree(rc)) || (rc = first_differing(mine, first, other, &r)) || r < 0)
+    char host[64];
+    if ((rc = sn_dist_agree(rc)) || (rc = first_differing(mine, first, other, &r, host)) || r < 0)
         return rc;
     char differs[96];
     snprintf(differs, sizeof differs, "reads another %s", what);
-    return differs_from_rank0(path, r, differs, "checksum", "file", first, other);
+    return differs_from_rank0(path, r, host, differs, "checksum", "file", first, other);
 }
 
 /* This rank's data in two numbers: the file's size (0 for a folder) and a
@@ -260,11 +284,13 @@ static int data_identity(struct sn_dataset *ds, const char *path, uint64_t id[2]
 int cli_same_data(struct sn_dataset *ds, const char *path)
 {
     uint64_t mine[2] = { 0, 0 }, first[2], other[2];
+    char host[64];
     int r, rc = sn_dist_size() > 1 ? data_identity(ds, path, mine) : SN_OK;
     if (sn_dist_size() == 1 || (rc = sn_dist_agree(rc)) ||
-        (rc = first_differing(mine, first, other, &r)) || r < 0)
+        (rc = first_differing(mine, first, other, &r, host)) || r < 0)
         return rc;
-    return differs_from_rank0(path, r, "reads other data", "fingerprint", "data", first, other);
+    return differs_from_rank0(path, r, host, "reads other data", "fingerprint", "data", first,
+                              other);
 }
 
 /* The data every rank holds in memory, compared byte for byte (a hash of
@@ -276,11 +302,12 @@ int cli_same_held_data(const struct sn_dataset *ds, const char *path)
     if (sn_dist_size() == 1)
         return SN_OK;
     mine[0] = sn_dataset_held_hash(ds, &mine[1]);
-    int r, rc = first_differing(mine, first, other, &r);
+    char host[64];
+    int r, rc = first_differing(mine, first, other, &r, host);
     if (rc || r < 0)
         return rc;
-    return differs_from_rank0(path, r, "holds other data in memory", "checksum", "data", first,
-                              other);
+    return differs_from_rank0(path, r, host, "holds other data in memory", "checksum", "data",
+                              first, other);
 }
 
 static bool launched;

@@ -965,10 +965,13 @@ static int agree(int rc)
     if (n_failed == 0)
         return SN_OK;
     /* the lowest failing rank's status and message, to every rank */
-    struct { int rc; char msg[1024]; } note = { rc, "" };
+    struct { int rc; char msg[1024]; char host[64]; } note = { rc, "", "" };
     const int root = world_size - first;
-    if (world_rank == root)
+    if (world_rank == root) {
         snprintf(note.msg, sizeof note.msg, "%s", sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
+        if (gethostname(note.host, sizeof note.host - 1) != 0)   /* on a cluster: the node */
+            snprintf(note.host, sizeof note.host, "?");
+    }
     err = MPI_Bcast(&note, (int)sizeof note, MPI_BYTE, root, MPI_COMM_WORLD);
     if (err != MPI_SUCCESS) {
         mpi_fail(err, "agreeing on a status");
@@ -976,7 +979,8 @@ static int agree(int rc)
     }
     if (n_failed == world_size || note.rc == SN_EINTR)   /* a stop is the job's, not a rank's */
         return sn_fail(note.rc, "%s", note.msg);
-    return sn_fail(note.rc, "rank %d: %s", root, note.msg);
+    note.host[sizeof note.host - 1] = '\0';
+    return sn_fail(note.rc, "rank %d (host %s): %s", root, note.host, note.msg);
 }
 
 int sn_dist_agree(int rc)

@@ -2726,10 +2726,22 @@ static void test_eval_ranks_read_same_weights(void **state)
         if (differ) {
             assert_int_equal(lines, 1);
             assert_non_null(strstr(err, "w.h5: rank 1 reads another weights file than rank 0 ("));
-            assert_non_null(strstr(err, "a different file at this path on rank 1's host?"));
+            assert_non_null(strstr(err, "a different file at this path on rank 1's host, "));
         }
         free(err);
     }
+    /* a model file of other text on rank 1's host, the command the same:
+     * not called an MPMD launch */
+    assert_int_equal(sn_test_run("cd %s/differ && cp %s/m.cfg r0/m.cfg && printf '[net]\\ninput = "
+                                 "8\\n[dense]\\nunits = 3\\n' > r1/m.cfg", t, fx), 0);
+    int rc = sn_test_run("cd %s/differ && timeout 120 %s -np 2 sh -c 'cd r${OMPI_COMM_WORLD_RANK:-"
+                         "$PMI_RANK} && exec \"$SN_BIN\" train --model m.cfg --data %s/blobs.h5 "
+                         "--steps 1 --out %s/differ/never.h5'", t, mpirun(), fx, t);
+    char *err = sn_test_slurp(sn_test_path("err.txt"));
+    if (rc != 2 || !strstr(err, "the model file differs on rank 1 (") ||
+        !strstr(err, "a different file at this path on rank 1's host, "))
+        fail_msg("a model file of other text on rank 1: exit %d: %s", rc, err);
+    free(err);
 }
 
 /* Ranks in different folders read different data under one path (one

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "core/status.h"
@@ -143,11 +144,12 @@ static void test_dist_agree(void **state)
     assert_int_equal(sn_dist_agree(SN_OK), SN_OK);
     int rc = r == P - 1 ? sn_fail(SN_EINVAL, "bad block on rank %d", r) : SN_OK;
     assert_int_equal(sn_dist_agree(rc), SN_EINVAL);
-    char want[64];
+    char want[160], host[64] = "";
+    gethostname(host, sizeof host - 1);   /* the ranks of this test share one */
     if (P == 1)
         snprintf(want, sizeof want, "bad block on rank 0");
-    else
-        snprintf(want, sizeof want, "rank %d: bad block on rank %d", P - 1, P - 1);
+    else   /* the failing rank named with its host: the node to look at */
+        snprintf(want, sizeof want, "rank %d (host %s): bad block on rank %d", P - 1, host, P - 1);
     assert_string_equal(sn_errmsg(), want);
     /* every rank fails: rank 0's words, without a name */
     rc = sn_fail(r == 0 ? SN_EIO : SN_EINVAL, "trouble at %d", r);
