@@ -218,6 +218,13 @@ static char *reader(char *str, int num, void *stream)
             perr(p, p->line, SN_EINVAL, "section header without ']'");
             return NULL;
         }
+        if (close + 1 < start + len) {   /* libinih drops it: `[net] lr = 5` trained at 0.01 */
+            const char *rest = close + 1 + strspn(close + 1, " \t");
+            perr(p, p->line, SN_EINVAL, "text after the section header %.*s: '%.*s' (put each "
+                 "key on its own line)", (int)(close + 1 - start), start,
+                 (int)(start + len - rest), rest);
+            return NULL;
+        }
         const char *w = start + 1;
         size_t wl = (size_t)(close - w);
         while (wl > 0 && isspace((unsigned char)*w)) {
@@ -343,6 +350,10 @@ static struct kv *find(struct section *s, const char *key)
  * the section is said to need it; hint follows the key's name. */
 static int missing(struct parser *p, struct section *s, const char *key, const char *hint)
 {
+    for (int i = 0; i < s->n_kv; i++)   /* UNITS: as far from units as any word */
+        if (!s->kv[i].used && strcasecmp(s->kv[i].key, key) == 0)
+            return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s' (keys are lower "
+                        "case: '%s')", s->word, s->kv[i].key, key);
     struct sn_text_nearest near = { key, NULL, 0 };
     int at = -1;
     for (int i = 0; i < s->n_kv; i++)

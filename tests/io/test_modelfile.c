@@ -118,6 +118,14 @@ static void test_modelfile_errors(void **state)
     expect_error(NET "colour = blue\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "unknown key 'colour'");
     expect_error(NET "[dense]\nunits = 2\n[net]\ninput = 3\n", SN_EINVAL, "bad.cfg:5:", "only once");
     expect_error(NET "[dense]\nunits = 2\nname = a b\n", SN_EINVAL, "bad.cfg:5:", "name");
+    /* a key on a section header's line: libinih dropped it (lr 5 trained at 0.01) */
+    expect_error("[net] lr = 5\ninput = 784\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:1:",
+                 "text after the section header [net]: 'lr = 5' (put each key on its own line)");
+    expect_error(NET "[dense] # a comment is fine\nunits = 2\n[dense] units = 3\n", SN_EINVAL,
+                 "bad.cfg:5:", "text after the section header [dense]: 'units = 3'");
+    /* a required key in other case: as far from it as any word */
+    expect_error(NET "[dense]\nUNITS = 2\n", SN_EINVAL, "bad.cfg:4:",
+                 "[dense] unknown key 'UNITS' (keys are lower case: 'units')");
     expect_error(NET "[dense]\nunits = 2\nname = x\n[dense]\nunits = 2\nname = x\n", SN_ESHAPE,
                  "bad.cfg:6:", "layer name 'x' is used twice (lines 3 and 6)");
     /* a default name (kind and place) that a name line gives another layer */
