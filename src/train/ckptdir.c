@@ -654,11 +654,18 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner
         if (who != 1 || ++ours <= keep)
             continue;
         /* one that cannot go (immutable, a mount point) is left, said:
-         * ending the run for it lost the run's --out */
-        if (remove(path) != 0 && errno != ENOENT) {
+         * ending the run for it lost the run's --out; one its owner made
+         * read-only is one it keeps (rm asks before removing it) */
+        struct stat st;
+        const bool read_only = stat(path, &st) == 0 && !(st.st_mode & S_IWUSR);
+        if (read_only || (remove(path) != 0 && errno != ENOENT)) {
             char msg[1200];
-            snprintf(msg, sizeof msg, "--keep leaves %.600s: it cannot be removed (%s)", path,
-                     strerror(errno));
+            if (read_only)
+                snprintf(msg, sizeof msg, "--keep leaves %.600s: it is read-only (chmod u+w "
+                         "lets --keep remove it)", path);
+            else
+                snprintf(msg, sizeof msg, "--keep leaves %.600s: it cannot be removed (%s)",
+                         path, strerror(errno));
             if (warn && !stuck_said_before(path))
                 warn(ctx, msg);
             continue;

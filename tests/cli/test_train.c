@@ -1851,6 +1851,19 @@ static void test_train_keep_only_this_runs(void **state)
     char *out = out_text();
     assert_string_equal(out, "ckpt-00000002.h5 ckpt-00000003.h5 ckpt-00000008.h5 ");
     free(out);
+    /* one of this run's that its owner made read-only is left, said once */
+    assert_int_equal(sn_test_run("chmod 444 %s/ckpt-00000008.h5", ck), 0);
+    snprintf(flags, sizeof flags, "--seed 1 --steps 12 --checkpoint-dir %s --resume auto "
+             "--checkpoint-every 2 --keep 1", ck);
+    assert_int_equal(sn_test_run(run, cfg, blobs, flags), 0);
+    err = err_text();
+    const char *ro = strstr(err, "--keep leaves ");
+    if (!ro || !strstr(ro, "ckpt-00000008.h5: it is read-only (chmod u+w lets --keep remove it)") ||
+        strstr(strstr(ro, "read-only") + 1, "read-only"))
+        fail_msg("%s", err);
+    free(err);
+    assert_int_equal(sn_test_run("test -f %s/ckpt-00000008.h5 && test -f %s/ckpt-00000012.h5 && "
+                                 "! test -e %s/ckpt-00000010.h5", ck, ck, ck), 0);
 }
 
 /* eval of a checkpoint of an ema run evaluates what the run evaluated and
