@@ -156,9 +156,11 @@ void cli_note_stop_sender(bool from_parent);
 bool cli_stop_sent_by_parent(void);
 
 /* Refuse to run as a world of one when the launcher's environment says the
- * job has more ranks (a program started without MPI support, or mpirun of
- * another MPI).  SN_EUSAGE. */
-int cli_check_world(void);
+ * job has more ranks (a program started without MPI support, mpirun of
+ * another MPI, torchrun): every command, as each process would do the
+ * whole command; with training, also a job script's SLURM_NTASKS without
+ * srun (a job script's own eval runs as one process).  SN_EUSAGE. */
+int cli_check_world(bool training);
 
 /* rc from opening the dataset path: for a folder given as a dataset, the
  * error says how one is made of a folder of images (convert folder); for

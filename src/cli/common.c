@@ -639,12 +639,12 @@ static int wrong_launcher(const char *var, const char *v)
     for (char *t = strchr(why, '\t'); t; t = strchr(t, '\t'))
         *t = ' ';   /* MPICH's "Version:<TAB>4.0.2" */
     return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but %s=%s says the job has "
-                   "more: %s %s; refusing to train alone (to train as one process on purpose, "
+                   "more: %s %s; refusing to run alone (to run as one process on purpose, "
                    "in a job script or an salloc shell: srun -n 1, or unset %s)", var, v, exe,
                    why, var);
 }
 
-int cli_check_world(void)
+int cli_check_world(bool training)
 {
     /* WORLD_SIZE: torchrun's, which starts processes that never meet */
     static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
@@ -656,6 +656,8 @@ int cli_check_world(void)
          * Slurm allocation of more tasks) is the world asked for */
         if (i >= 3 && (getenv(vars[0]) || getenv(vars[1]) || getenv(vars[2])))
             break;
+        if (i == 3 && !training)   /* a job script's own eval, predict, ...: one process */
+            continue;
         const char *v = getenv(vars[i]);
         long long n;
         /* digits past every integer are more than 1 too */
@@ -666,14 +668,14 @@ int cli_check_world(void)
         if (strcmp(vars[i], "WORLD_SIZE") == 0)
             return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but WORLD_SIZE=%s "
                            "says the job has more: torchrun (or another launcher of PyTorch's) "
-                           "starts processes that are no MPI job and would each train alone; "
+                           "starts processes that are no MPI job and would each run the whole command alone; "
                            "start scratchnet with launch/local.sh, mpirun or srun (or unset "
-                           "WORLD_SIZE to train as one process)", v);
+                           "WORLD_SIZE to run as one process)", v);
         if (strcmp(vars[i], "SLURM_NTASKS") == 0 && !getenv("SLURM_STEP_ID"))
             return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but SLURM_NTASKS=%s "
                            "says the job has more: it was started in a Slurm job script "
                            "without srun; start it with srun --mpi=pmix (as launch/slurm.sbatch "
-                           "does), or, to train as one process on purpose, srun -n 1 or unset "
+                           "does), or, to run as one process on purpose, srun -n 1 or unset "
                            "SLURM_NTASKS", v);
         return wrong_launcher(vars[i], v);
     }

@@ -492,7 +492,12 @@ int main(int argc, char **argv)
     /* the whole command line, first: in an MPMD launch of two commands (or
      * of one, with --help on one side, which answers without the flags'
      * agreement) each would wait in the other's collectives */
-    int code = cli_agree(cli_same_everywhere(argc, argv, 1, NULL));
+    /* a launcher of another MPI starts N jobs of one rank each, which
+     * would each do the whole command (eval's report N times, outputs
+     * raced): every command refuses it before any work */
+    int code = cli_agree(cli_check_world(false));
+    if (!code)
+        code = cli_agree(cli_same_everywhere(argc, argv, 1, NULL));
     if (!code && !run) {   /* every rank gets it wrong the same way: say it once */
         struct sn_text_nearest near = { argv[1], NULL, 0 };   /* a typo of a command ("trian") */
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -330,7 +330,7 @@ static int check_input_not_in_ckdir(const char *ckdir, const char *in, const cha
  * checkpoints, which the trainer checks again), every output. */
 static int prepare_outputs(const struct train_flags *f, struct run *r)
 {
-    int rc = cli_check_world();
+    int rc = cli_check_world(true);
     if (!rc && f->ckdir && sn_dist_rank() == 0)
         rc = sn_ckptdir_check_name(f->ckdir);   /* before a folder of that name is made */
     if (!rc && f->ckdir && sn_dist_rank() == 0)
