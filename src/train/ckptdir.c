@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/interrupt.h"
 #include "core/status.h"
 #include "io/fingerprint.h"
 #include "io/fsutil.h"
@@ -642,13 +643,23 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner
     size_t n, ours = 0;
     int rc = sn_ckptdir_list(dir, &steps, &n);
     int removed = 0;
-    for (size_t i = 0; rc == SN_OK && i < n; i++) {
+    static bool announced;   /* each file is read whole once (then remembered) */
+    if (!rc && n > 100 && !announced && warn) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "--keep %zu: reading the %zu checkpoints in %.500s once, to "
+                 "find this run's (about 0.1 s each)", keep, n, dir);
+        warn(ctx, msg);
+        announced = true;
+    }
+    for (size_t i = 0; rc == SN_OK && i < n && !sn_interrupt_pending(); i++) {
         char path[4096];
         bool fresh;
         if (steps[i] > upto)   /* later than this run's newest: another run's */
             continue;
         rc = sn_ckptdir_path(dir, steps[i], path, sizeof path);
         int who = rc ? 0 : owner_of(path, own, &fresh);
+        if (sn_interrupt_pending())   /* a stop, not a word about the file it was reading */
+            break;
         if ((who < 0 || who == 2) && fresh && warn)
             warn_left(path, warn, ctx);
         if (who != 1 || ++ours <= keep)
