@@ -607,8 +607,15 @@ static void print_start(const struct train_flags *f, const struct run *r,
     if (s->resumed_from[0]) {
         char where[128];
         cli_position(where, sizeof where, st->epoch, st->step_in_epoch, st->global_step);
-        cli_printf("resumed from %s %s, written by %lld rank%s\n", cli_line(s->resumed_from), where,
-                   (long long)s->resumed_world_size, cli_s(s->resumed_world_size));
+        char threads[160] = "";
+        const long long was = s->resumed_threads, now = sn_parallel_threads();
+        if (was > 0)   /* a requeue on a node of another cpuset changes them without a word */
+            snprintf(threads, sizeof threads, " x %lld thread%s%s", was, cli_s(was),
+                     was != now || s->resumed_world_size != sn_dist_size()
+                         ? " (this run's ranks and threads differ: it will not match an "
+                           "uninterrupted run bit for bit)" : "");
+        cli_printf("resumed from %s %s, written by %lld rank%s%s\n", cli_line(s->resumed_from),
+                   where, (long long)s->resumed_world_size, cli_s(s->resumed_world_size), threads);
     }
     if (s->overridden[0])
         cli_printf("resume: continuing with this run's settings where they differ "

@@ -180,6 +180,8 @@ static int write_all(struct sn_h5 *f, const void *ctx)
     if (!rc) rc = write_i64(f, "/state/world_size", st->world_size);
     if (!rc) rc = write_i64(f, "/state/global_batch", st->global_batch);
     if (!rc) rc = write_i64(f, "/state/seed", st->seed);
+    if (!rc && st->threads > 0)   /* for a resume's notice only: outside the checksum */
+        rc = write_i64(f, "/state/threads", st->threads);
     uint64_t sum = checksum(m, o->state, o->n_states, o->t, st, cfg_text);
     if (!rc)
         rc = checksum_extra(&sum, &st->extra, NULL);
@@ -471,6 +473,9 @@ static int read_position(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o
         (rc = read_i64(f, "/state/world_size", &st->world_size)) ||
         (rc = read_i64(f, "/state/global_batch", &st->global_batch)) ||
         (rc = read_i64(f, "/state/seed", &st->seed)))
+        return rc;
+    st->threads = 0;
+    if (sn_h5_exists(f, "/state/threads") && (rc = read_i64(f, "/state/threads", &st->threads)))
         return rc;
     if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
         st->global_batch < 1)

@@ -67,6 +67,7 @@ struct sn_train_state {
     int64_t step_in_epoch;   /* optimizer steps already done in it */
     int64_t global_step;     /* optimizer steps done in all */
     int64_t world_size;      /* when written */
+    int64_t threads;         /* threads a rank when written (0: not recorded) */
     int64_t global_batch;
     int64_t seed;
     int n_metrics;           /* rows of history used */

@@ -19,6 +19,7 @@
 #include "core/checked.h"
 #include "core/interrupt.h"
 #include "core/number.h"
+#include "core/parallel.h"
 #include "core/sched.h"
 #include "core/status.h"
 #include "core/whiten.h"
@@ -301,8 +302,8 @@ static int load_newest(struct sn_trainer *t, struct sn_optim *o, struct sn_train
 static int share_state(struct sn_trainer *t, struct sn_optim *o)
 {
     struct sn_train_state *st = &t->st;
-    int64_t v[8] = { st->epoch, st->step_in_epoch, st->global_step, st->world_size,
-                     st->global_batch, st->seed, st->n_metrics, o->t };
+    int64_t v[9] = { st->epoch, st->step_in_epoch, st->global_step, st->world_size,
+                     st->global_batch, st->seed, st->n_metrics, o->t, st->threads };
     int rc = sn_dist_bcast(v, sizeof v, 0);
     if (rc)
         return rc;
@@ -314,6 +315,7 @@ static int share_state(struct sn_trainer *t, struct sn_optim *o)
     st->seed = v[5];
     st->n_metrics = (int)v[6];
     o->t = v[7];
+    st->threads = v[8];
     rc = sn_dist_bcast(st->history, (size_t)st->n_metrics * sizeof *st->history, 0);
     for (int s = 0; s < o->n_states && !rc; s++)
         rc = sn_dist_bcast(o->state[s], t->m->n_params * sizeof(float), 0);
@@ -472,6 +474,7 @@ static int resume(struct sn_trainer *t, struct sn_optim *o, struct sn_train_star
     if (!rc)
         rc = resume_reducer(t);
     s->resumed_world_size = t->st.world_size;
+    s->resumed_threads = t->st.threads;
     t->saved_step = t->kept_step = t->st.global_step;
     return rc;
 }
@@ -604,6 +607,7 @@ int sn_trainer_start(struct sn_trainer *t, struct sn_train_start *start)
         sn_trainer_warn(t, "--init %s is not loaded: the run resumes from %s, which holds its "
                         "parameters", t->o.init, start->resumed_from);
     t->st.world_size = t->P;
+    t->st.threads = sn_parallel_threads();
     t->st.record = t->record;   /* what this run's checkpoints say of it */
     /* one set of parameters everywhere, whatever each rank read */
     rc = sn_dist_bcast(t->m->params, t->m->n_params * sizeof(float), 0);

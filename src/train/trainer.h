@@ -112,6 +112,7 @@ struct sn_train_start {
     char init_refit[1024];      /* layers re-initialised: in the file in other shapes or in part */
     char resumed_from[4096];    /* the checkpoint loaded ("" for a fresh start) */
     int64_t resumed_world_size; /* the rank count that checkpoint was written with */
+    int64_t resumed_threads;    /* and the threads a rank (0: not recorded) */
     bool auto_found_none;       /* resume auto found no checkpoint: a fresh start */
     char overridden[1024];      /* settings that differ from the checkpoint's, accepted
                                  * by resume_override ("" when none) */
