@@ -335,18 +335,24 @@ $(CLI_PART_TESTS): TEST_EXTRA = $(CLI_PART_OBJ)
 # would download GPU binaries; the CPU runtime is in the package itself);
 # without npm or the registry the export test says so and skips that part.
 deps:
-	@if pkg-config --exists $(PC_PKGS) ompi-c mpich cmocka && command -v mpirun >/dev/null && \
-	    command -v mpiexec.mpich >/dev/null && command -v pkill >/dev/null && command -v tc >/dev/null && \
-	    command -v gnuplot >/dev/null && command -v script >/dev/null && command -v protoc-c >/dev/null && \
-	    command -v smpicc >/dev/null && [ -f /usr/include/uninorm.h ] && \
-	    [ -f $(ONNX_PROTO) ] && [ -d $(ONNX_TESTDATA) ] && /usr/bin/python3 -c 'import onnx, h5py' 2>/dev/null && \
-	    [ -f $(FMNIST)/train-images-idx3-ubyte.gz ]; then \
+	@missing=""; \
+	for p in $(PC_PKGS) ompi-c mpich cmocka; do \
+	    pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p.pc"; done; \
+	for c in mpirun mpiexec.mpich pkill tc gnuplot script protoc-c smpicc; do \
+	    command -v $$c >/dev/null || [ -x /usr/sbin/$$c ] || [ -x /sbin/$$c ] || \
+	        missing="$$missing $$c"; done; \
+	[ -f /usr/include/uninorm.h ] || missing="$$missing uninorm.h"; \
+	[ -f $(ONNX_PROTO) ] || missing="$$missing onnx.proto"; \
+	[ -d $(ONNX_TESTDATA) ] || missing="$$missing onnx-testdata"; \
+	/usr/bin/python3 -c 'import onnx, h5py' 2>/dev/null || missing="$$missing python3-onnx/h5py"; \
+	[ -f $(FMNIST)/train-images-idx3-ubyte.gz ] || missing="$$missing fashion-mnist"; \
+	if [ -z "$$missing" ]; then \
 	    echo "deps: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "deps: installing $(DEB_PKGS)"; \
+	    echo "deps: missing:$$missing; installing $(DEB_PKGS)"; \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
 	else \
-	    echo "deps: missing packages; run as root:"; \
+	    echo "deps: missing:$$missing; run as root:"; \
 	    echo "  apt-get update && apt-get install -y $(DEB_PKGS)"; exit 1; \
 	fi
 	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
