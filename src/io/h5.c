@@ -1014,6 +1014,7 @@ static bool probe_too_deep;     /* in the probe's child only */
 /* A chunk the probe was about to read that does not unpack to its own
  * size (check_chunk_at): refused before libhdf5 inflates it. */
 #define PROBE_BAD_CHUNK 48
+#define PROBE_EXIT_LINE "scratchnet-probe-exit "
 static bool probe_bad_chunk;    /* in the probe's child only */
 static long probe_objects;
 static bool probe_short_of_memory;   /* a read failed for want of memory (read_attr) */
@@ -1099,6 +1100,18 @@ static void limit_address_space(void)
         setrlimit(RLIMIT_AS, &(struct rlimit){ want, as.rlim_max });
 }
 
+/* The child's exit status, also as its last line of errors: a parent whose
+ * host program ignores SIGCHLD, or reaps every child itself (glib, libuv,
+ * a server's handler), cannot wait for it and reads the verdict there. */
+static void probe_exit(int code)
+{
+    char line[32];
+    const int n = snprintf(line, sizeof line, "\n" PROBE_EXIT_LINE "%d\n", code);
+    if (write(2, line, (size_t)n) < 0)
+        _exit(code);
+    _exit(code);
+}
+
 void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const char *arg),
                        int argc, char **argv)
 {
@@ -1113,7 +1126,7 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
      * so it ends with its parent instead */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if ((long long)getppid() != pid)   /* the parent ended meanwhile */
-        _exit(1);
+        probe_exit(1);
     /* a crash is the child's death by its signal, not a sanitizer's report
      * and exit status 1; no core file */
     static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGXCPU };
@@ -1127,13 +1140,13 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
     void *room = mmap(NULL, (size_t)PROBE_ROOM_MB << 20, PROT_NONE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (room == MAP_FAILED)
-        _exit(PROBE_NO_ROOM);
+        probe_exit(PROBE_NO_ROOM);
     munmap(room, (size_t)PROBE_ROOM_MB << 20);
     limit_address_space();
     const char *arg = getenv(PROBE_ENV_ARG);
     in_probe_child = true;
     const int rc = try_open(PROBE_FD_PATH, arg ? arg : "");
-    _exit(probe_bad_chunk ? PROBE_BAD_CHUNK : probe_too_deep ? PROBE_TOO_DEEP
+    probe_exit(probe_bad_chunk ? PROBE_BAD_CHUNK : probe_too_deep ? PROBE_TOO_DEEP
           : probe_objects > PROBE_MAX_OBJECTS ? PROBE_TOO_MANY
           : probe_inflated > PROBE_INFLATE_BUDGET ? PROBE_OVER_BUDGET
           : sn_peak_rss_mb() > PROBE_RSS_BUDGET_MB || probe_short_of_memory ? PROBE_TOO_LARGE
@@ -1339,10 +1352,12 @@ struct err_tail {
     size_t len;
 };
 
-static void read_tail(int fd, struct err_tail *t)
+/* Read what is there; true at the end of the child's errors (it ended). */
+static bool read_tail(int fd, struct err_tail *t)
 {
     char buf[4096];
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
+    ssize_t n;
+    for (; (n = read(fd, buf, sizeof buf)) > 0;) {
         const size_t cap = sizeof t->text - 1, k = (size_t)n < cap ? (size_t)n : cap;
         const size_t keep = t->len + k > cap ? cap - k : t->len;
         memmove(t->text, t->text + t->len - keep, keep);
@@ -1350,6 +1365,38 @@ static void read_tail(int fd, struct err_tail *t)
         t->len = keep + k;
         t->text[t->len] = '\0';
     }
+    return n == 0;
+}
+
+/* Take the child's exit line off the end of its errors: true with its
+ * status in *code, false when there is none (it was killed, or crashed). */
+static bool take_exit_line(struct err_tail *t, int *code)
+{
+    while (t->len > 0 && t->text[t->len - 1] == '\n')
+        t->text[--t->len] = '\0';
+    char *nl = strrchr(t->text, '\n'), *line = nl ? nl + 1 : t->text;
+    if (strncmp(line, PROBE_EXIT_LINE, strlen(PROBE_EXIT_LINE)) != 0)
+        return false;
+    *code = atoi(line + strlen(PROBE_EXIT_LINE));
+    *line = '\0';
+    t->len = (size_t)(line - t->text);
+    return true;
+}
+
+/* The child was reaped by someone else (ECHILD): its verdict from the
+ * last line of its errors, once they end. */
+static int verdict_from_errors(int err, struct err_tail *tail, pid_t pid, int *st)
+{
+    while (!read_tail(err, tail)) {
+        if (sn_interrupt_pending()) {
+            kill(pid, SIGKILL);
+            return sn_interrupt_check("checking the HDF5 file");
+        }
+        nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+    }
+    int code;
+    *st = take_exit_line(tail, &code) ? (code & 0xff) << 8 : SIGKILL;   /* as waitpid's */
+    return SN_OK;
 }
 
 static const char *last_line(struct err_tail *t)
@@ -1367,9 +1414,11 @@ static int wait_probe(const char *path, pid_t pid, int err, struct err_tail *tai
 {
     for (pid_t r; (r = waitpid(pid, st, WNOHANG)) != pid;) {
         read_tail(err, tail);
+        if (r < 0 && errno == ECHILD)   /* SIGCHLD ignored, or a host's handler reaped it */
+            return verdict_from_errors(err, tail, pid, st);
         if (r < 0 && errno != EINTR)
-            return sn_fail(SN_EINVAL, "%s: the process checking it cannot be waited for (%s%s)",
-                           path, strerror(errno), errno == ECHILD ? ": SIGCHLD ignored?" : "");
+            return sn_fail(SN_EIO, "%s: the process checking it cannot be waited for (%s)",
+                           path, strerror(errno));
         if (sn_interrupt_pending()) {
             kill(pid, SIGKILL);
             while (waitpid(pid, st, 0) < 0 && errno == EINTR)
@@ -1379,6 +1428,8 @@ static int wait_probe(const char *path, pid_t pid, int err, struct err_tail *tai
         nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
     }
     read_tail(err, tail);
+    int code;
+    take_exit_line(tail, &code);
     return SN_OK;
 }
 
@@ -1411,8 +1462,6 @@ static int no_room(const char *path)
                    "command again with more room", path, limit, PROBE_ROOM_MB);
 }
 
-/* sn_h5_probe, once: *again when the file was only dated anew while
- * the child checked it. */
 /* The child that checks a file could not start: not the file's fault
  * (exit 1), with the limit named when it is the user's process count. */
 static int probe_not_started(const char *path, int err)
@@ -1426,6 +1475,8 @@ static int probe_not_started(const char *path, int err)
                    strerror(err));
 }
 
+/* sn_h5_probe, once: *again when the file was only dated anew while
+ * the child checked it. */
 static int probe_once(const char *path, const char *kind, const char *arg, bool *again)
 {
     int err = -1, st = 0;

@@ -22,8 +22,14 @@ static void dlopen_host(const char *p)
 {
     FILE *c = fopen(sn_test_path("host.c"), "w");
     assert_non_null(c);
-    fputs("#define _DEFAULT_SOURCE\n#include <dlfcn.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+    fputs("#define _DEFAULT_SOURCE\n#include <dlfcn.h>\n#include <signal.h>\n#include <stdio.h>\n"
+          "#include <stdlib.h>\n#include <string.h>\n#include <sys/wait.h>\n#include <unistd.h>\n"
+          "static void reap(int sig)\n{\n    (void)sig;\n"
+          "    while (waitpid(-1, NULL, WNOHANG) > 0)\n        ;\n}\n"
           "int main(int argc, char **argv)\n{\n"
+          "    const char *chld = getenv(\"HOST_SIGCHLD\");\n"
+          "    if (chld && !strcmp(chld, \"ignore\"))\n        signal(SIGCHLD, SIG_IGN);\n"
+          "    if (chld && !strcmp(chld, \"reap\"))\n        signal(SIGCHLD, reap);\n"
           "    FILE *log = fopen(argv[3], \"a\");\n    fputs(\"main\\n\", log);\n    fclose(log);\n"
           "    void *lib = dlopen(argv[1], RTLD_NOW);\n"
           "    int (*open)(const char *, void **) = lib ? (int (*)(const char *, void **))"
@@ -41,6 +47,17 @@ static void dlopen_host(const char *p)
     assert_int_equal(rc, 0);
     assert_string_equal(mains, "main\n");
     free(mains);
+    /* a host that ignores SIGCHLD, or reaps every child itself (glib,
+     * libuv, a server): the check's verdict comes through its errors (every
+     * file was refused: "cannot be waited for") */
+    static const char *const chld[] = { "ignore", "reap" };
+    for (int i = 0; i < 2; i++) {
+        rc = sn_test_run("unset LD_LIBRARY_PATH && HOST_SIGCHLD=%s %s/host "
+                         "%s/lib/libscratchnet.so.0 %s %s", chld[i], p, p,
+                         sn_test_path("blobs.h5"), sn_test_path("chld.txt"));
+        if (rc)
+            fail_msg("SIGCHLD %s: exit %d: %s", chld[i], rc, sn_test_slurp(sn_test_path("err.txt")));
+    }
     /* loaded by a relative name, then the host changes folder to one with
      * a program named scratchnet (and bin/scratchnet) in it: the check is
      * still the installed program's (the stand-ins said "fine" to anything) */
