@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 /* Start the runtime (MPI_Init_thread with MPI_THREAD_FUNNELED; errors are
- * returned, not fatal).  Call once, first. */
+ * returned, not fatal).  Call once, first.  In a program that started MPI
+ * itself (at FUNNELED or more), joins it: sn_dist_finalize then leaves
+ * MPI_Finalize to that program. */
 int sn_dist_init(int *argc, char ***argv);
 
 /* Instead of sn_dist_init, for one process that no launcher started: run

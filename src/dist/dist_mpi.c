@@ -43,6 +43,7 @@
 
 static int world_rank, world_size = 1, local_size = 1;
 static bool alone;   /* one process, MPI never started */
+static bool adopted;   /* MPI the program started itself: not ours to end */
 static size_t chunk = INT_MAX;   /* elements per MPI call (sn_dist_set_chunk) */
 static struct sn_dist_hosts hosts = { 1, 0, 0, 1, 1 };
 static MPI_Comm node_comm = MPI_COMM_NULL, leaders_comm = MPI_COMM_NULL;
@@ -204,10 +205,18 @@ static int srun_without_plugin(void)
 
 int sn_dist_init(int *argc, char ***argv)
 {
-    int provided, err = srun_without_plugin();
+    int provided, err = srun_without_plugin(), started = 0, ended = 0;
     if (err)
         return err;
-    err = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    /* a program that started MPI itself keeps it: joined here, and ended
+     * by that program (a second MPI_Init_thread aborted the job) */
+    MPI_Initialized(&started);
+    MPI_Finalized(&ended);
+    if (ended)
+        return sn_fail(SN_EUSAGE, "MPI was ended already (MPI_Finalize): it cannot start again");
+    adopted = started;
+    err = started ? MPI_Query_thread(&provided)
+                  : MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     if (err != MPI_SUCCESS)
         return sn_fail(SN_EDIST, "MPI_Init_thread failed (error %d)", err);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -311,7 +320,8 @@ void sn_dist_finalize(void)
      * transport (MPICH) needs a peer's progress to close a connection, and
      * a peer already blocked in MPI_Finalize's own barrier gave none */
     MPI_Barrier(MPI_COMM_WORLD);
-    MPI_Finalize();
+    if (!adopted)   /* a program's own MPI is that program's to end */
+        MPI_Finalize();
 }
 
 int sn_dist_rank(void) { return world_rank; }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/augment.h"
 #include "core/clock.h"
@@ -534,6 +536,35 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     return rc;
 }
 
+/* What the library itself checks before the weights replace a file (the
+ * command checks more, for every output, before any work): nothing there,
+ * an empty file or a model's weights alone; never a dataset (the one
+ * being trained on), a model file or another program's data, nor a file
+ * its owner made read-only (root replaces it, as root's > does). */
+static int weights_replaceable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0))
+        return SN_OK;
+    if (!S_ISREG(st.st_mode))
+        return sn_fail(SN_EUSAGE, "%s is a %s, not a file the weights may replace", path,
+                       sn_fs_kind(&st));
+    if (geteuid() != 0 && access(path, W_OK) != 0)
+        return sn_fail(SN_EUSAGE, "%s is read-only: the weights would replace it (name another "
+                       "file)", path);
+    const enum sn_file_kind k = sn_file_kind(path);
+    if (k == SN_FILE_WEIGHTS)
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "%s holds %s, which the weights would replace (remove it first, or "
+                   "name another file)", path,
+                   k == SN_FILE_DATASET ? "a dataset"
+                   : k == SN_FILE_CHECKPOINT ? "a checkpoint"
+                   : k == SN_FILE_PREDICTIONS ? "predictions"
+                   : k == SN_FILE_HDF5 ? "HDF5 data of another program"
+                   : k == SN_FILE_UNKNOWN ? "HDF5 that cannot be checked"
+                                          : "no HDF5 (a model file, text, another format)");
+}
+
 int sn_trainer_save(struct sn_trainer *t, const char *path)
 {
     int rc = SN_OK;
@@ -551,6 +582,8 @@ int sn_trainer_save(struct sn_trainer *t, const char *path)
                                      (long long)t->st.global_step, (long long)p.end_step,
                                      t->st.global_step < p.end_step
                                          ? ": stopped before the run's end" : "");
+        if (!rc)
+            rc = weights_replaceable(path);
         sn_trainer_use_average(t);   /* with ema, --out holds the average */
         if (!rc)
             rc = sn_weights_save_meta(path, t->m, t->cfg_text, &meta);

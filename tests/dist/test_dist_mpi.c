@@ -5,6 +5,8 @@
  * and test_reducer_mpi.c.) */
 #include "testutil.h"
 
+#include <mpi.h>
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -363,6 +365,13 @@ static void test_dist_hosts(void **state)
 
 int main(int argc, char **argv)
 {
+    /* a program that starts MPI itself, as an HPC code embedding the
+     * library does: sn_dist_init joins it (a second MPI_Init_thread aborted
+     * the job) and sn_dist_finalize leaves MPI_Finalize to it (the other
+     * tests and the command start MPI through sn_dist_init) */
+    int provided;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return 1;
     if (sn_dist_init(&argc, &argv)) {
         fprintf(stderr, "%s\n", sn_errmsg());
         return 1;
@@ -387,5 +396,12 @@ int main(int argc, char **argv)
     int any = failed != 0;
     sn_dist_allreduce_max_int(&any, 1);
     sn_dist_finalize();
+    int ended = 1;
+    MPI_Finalized(&ended);
+    if (ended) {
+        fprintf(stderr, "sn_dist_finalize ended the program's own MPI\n");
+        return 1;
+    }
+    MPI_Finalize();
     return any;
 }

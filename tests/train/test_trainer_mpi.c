@@ -184,6 +184,47 @@ static void test_trainer_steps_bound(void **state)
     sn_dataset_close(ds);
 }
 
+/* sn_trainer_save replaces weights, or nothing: the dataset being trained
+ * on, a text file (a model file) are refused and left as they were (the
+ * library replaced them; the command checks its outputs itself). */
+static void test_trainer_save_checks_output(void **state)
+{
+    (void)state;
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info last;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    struct sn_train_opts o = plain();
+    o.steps = 2;
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(run(t, 0, 0, &last), SN_OK);
+    char *before = sn_test_slurp(data_path);
+    assert_int_equal(sn_trainer_save(t, data_path), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "holds a dataset, which the weights would replace"));
+    char *after = sn_test_slurp(data_path);
+    assert_true(before && after && memcmp(before, after, 64) == 0);
+    free(before);
+    free(after);
+    char notes[1100];
+    snprintf(notes, sizeof notes, "%s", sn_test_path("notes.cfg"));
+    FILE *f = fopen(notes, "w");
+    assert_non_null(f);
+    fputs(cfg, f);
+    fclose(f);
+    assert_int_equal(sn_trainer_save(t, notes), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "holds no HDF5 (a model file, text, another format)"));
+    char *kept = sn_test_slurp(notes);
+    assert_string_equal(kept, cfg);
+    free(kept);
+    char w[1100];
+    snprintf(w, sizeof w, "%s", sn_test_path("saved.h5"));
+    assert_int_equal(sn_trainer_save(t, w), SN_OK);
+    assert_int_equal(sn_trainer_save(t, w), SN_OK);   /* weights replace weights */
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+}
+
 /* A stop asked on the last rank before step 7 ends that step on every
  * rank (told whose request it was), the run's checkpoint holds the
  * position after it, and resuming from it ends where an uninterrupted run
@@ -801,6 +842,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trainer_strategies_same_bits),
         cmocka_unit_test(test_trainer_steps_bound),
+        cmocka_unit_test(test_trainer_save_checks_output),
         cmocka_unit_test(test_trainer_stop_and_resume),
         cmocka_unit_test(test_trainer_read_failure_agreed),
         cmocka_unit_test(test_trainer_streamed_same_bits),
