@@ -531,16 +531,27 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
                                             p.steps_per_epoch, f->ckevery);
     int64_t *there = NULL;
     size_t n_there = 0;
-    if (f->keep > 0 && sn_ckptdir_list(f->ckdir, &there, &n_there) != SN_OK)
+    if (sn_ckptdir_list(f->ckdir, &there, &n_there) != SN_OK)
         n_there = 0;
+    /* a checkpoint the run resumes beside is its size, measured: the
+     * arrays alone leave out HDF5's own (a tiny model's 2 KB of arrays
+     * take 30 KB as a file) */
+    char newest[4096];
+    struct stat st;
+    const double measured =
+        n_there && sn_ckptdir_path(f->ckdir, there[0], newest, sizeof newest) == SN_OK &&
+                stat(newest, &st) == 0 ? (double)st.st_size : 0.0;
     free(there);
+    if (f->keep == 0)
+        n_there = 0;
     /* a new checkpoint is written before the oldest goes: one at least,
      * however many a resumed run's folder holds */
     const double peak = (double)f->keep + 1.0 - (double)n_there;
     if (f->keep > 0 && count > (peak < 1.0 ? 1.0 : peak))
         count = peak < 1.0 ? 1.0 : peak;
-    const double each = 4.0 * ((double)m->n_params + (double)m->n_buffers +
-                               (double)p.optim_states * (double)p.optim_len);
+    const double arrays = 4.0 * ((double)m->n_params + (double)m->n_buffers +
+                                 (double)p.optim_states * (double)p.optim_len);
+    const double each = measured > arrays ? measured : arrays;
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
     if (count * each > free_bytes && f->keep == 0)
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: this run writes about %.0f "

@@ -295,9 +295,10 @@ static void test_trainer_read_failure_agreed(void **state)
     assert_int_equal(sn_trainer_step(t, &last), SN_OK);
     int rc = sn_trainer_step(t, &last);
     assert_int_equal(rc, SN_EINVAL);
-    char want[64];
-    snprintf(want, sizeof want, "rank %d: step 3: ", P - 1);
+    char want[64];   /* the failing rank, with its host: "rank 2 (host h): step 3: " */
+    snprintf(want, sizeof want, "rank %d (host ", P - 1);
     assert_non_null(strstr(sn_errmsg(), P > 1 ? want : "step 3: "));
+    assert_non_null(strstr(sn_errmsg(), P > 1 ? "): step 3: " : "step 3: "));
     assert_non_null(strstr(sn_errmsg(), "/train/x"));
     assert_int_equal(sn_trainer_state(t)->global_step, 2);
     if (empty) {
