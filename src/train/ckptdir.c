@@ -561,21 +561,42 @@ static int owner(const char *path, const struct sn_ckptdir_owner *own)
  * (its seal, the HDF5 probe's child), so one unchanged since is not read
  * (nor warned about) again (--keep 40 made a run of 80 saves 30 times
  * slower). */
-#define OWNERS_MAX 64
 static struct known_owner {
     struct sn_file_stamp stamp;
     char fp[64];
     int who;
     bool stuck_said;   /* --keep could not remove it, and said so */
-} owners[OWNERS_MAX];
-static int n_owners;
+} *owners;   /* one for every file the folder holds: grown as it grows (64 slots
+              * reused made a folder of 150 kept files read whole at every save) */
+static int n_owners, cap_owners;
 
 static void remember(const struct sn_file_stamp *stamp, const char *model_fp, int who)
 {
-    const size_t slot = n_owners < OWNERS_MAX ? (size_t)n_owners++ : stamp->ino % OWNERS_MAX;
+    if (n_owners == cap_owners) {   /* at a save, not in a step */
+        const int cap = cap_owners ? 2 * cap_owners : 64;
+        struct known_owner *grown = realloc(owners, (size_t)cap * sizeof *owners);
+        if (grown) {
+            owners = grown;
+            cap_owners = cap;
+        }
+    }
+    if (cap_owners == 0)
+        return;   /* no memory: read again next time */
+    const size_t slot = n_owners < cap_owners ? (size_t)n_owners++ : stamp->ino % cap_owners;
     struct known_owner *k = &owners[slot];
     *k = (struct known_owner){ .stamp = *stamp, .who = who };
     snprintf(k->fp, sizeof k->fp, "%s", model_fp);
+}
+
+/* A file --keep removed: its slot goes to the next (the table holds what
+ * the folder holds, not every checkpoint a long run wrote). */
+static void forget(const struct sn_file_stamp *stamp)
+{
+    for (int i = 0; i < n_owners; i++)
+        if (sn_fs_stamp_same(&owners[i].stamp, stamp)) {
+            owners[i] = owners[--n_owners];
+            return;
+        }
 }
 
 void sn_ckptdir_note_ours(const char *path, const char *model_fp)
@@ -668,7 +689,9 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner
          * ending the run for it lost the run's --out; one its owner made
          * read-only is one it keeps (rm asks before removing it) */
         struct stat st;
+        struct sn_file_stamp gone;
         const bool read_only = stat(path, &st) == 0 && !(st.st_mode & S_IWUSR);
+        const bool stamped = sn_fs_stamp(path, &gone) == 0;
         if (read_only || (remove(path) != 0 && errno != ENOENT)) {
             char msg[1200];
             if (read_only)
@@ -677,10 +700,15 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner
             else
                 snprintf(msg, sizeof msg, "--keep leaves %.600s: it cannot be removed (%s)",
                          path, strerror(errno));
-            if (warn && !stuck_said_before(path))
-                warn(ctx, msg);
+            static int stuck_said;   /* a folder of 150 read-only ones: not 150 lines */
+            if (warn && !stuck_said_before(path) && ++stuck_said <= 10)
+                warn(ctx, stuck_said < 10 ? msg
+                          : "--keep leaves more checkpoints it may not remove (read-only, or "
+                            "that cannot be removed); they are not named one by one");
             continue;
         }
+        if (stamped)
+            forget(&gone);
         removed++;
     }
     free(steps);
