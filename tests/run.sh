@@ -9,6 +9,11 @@
 # Prints one line per run as it ends (a failed one's output below it) and a
 # closing "N passed, N failed" line; exits non-zero if anything failed.
 MPIRUN=${SN_MPIRUN:-mpirun}
+jobs=${SN_TEST_JOBS:-2}
+case "$jobs" in
+''|*[!0-9]*|0*) echo "tests/run.sh: SN_TEST_JOBS='$jobs': give how many test programs run at" \
+                     "once, a whole number from 1" >&2; exit 2 ;;
+esac
 dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
 n=0
@@ -61,12 +66,14 @@ for t in "$@"; do
     case " $slow " in *" ${t##*/} "*) ;; *) add_runs "$t" ;; esac
 done
 
-# one run: its line (and a failure's output) written at once when it ends
+# one run: its line (and a failure's output) written at once when it ends;
+# the shell's report of a signal that ended it goes to its log (a subshell
+# waits for it)
 cat > "$dir/one.sh" <<'EOF'
 dir=$1; i=$2
 name=$(cat "$dir/$i.name")
 start=$(date +%s)
-sh "$dir/$i.sh" > "$dir/$i.log" 2>&1
+(sh "$dir/$i.sh"; exit $?) > "$dir/$i.log" 2>&1
 st=$?
 if [ "$st" = 0 ]; then
     echo pass > "$dir/$i.res"
@@ -76,11 +83,21 @@ elif [ "$st" = 77 ]; then
     echo "SKIP  $name: $(tail -1 "$dir/$i.log")"
 else
     echo fail > "$dir/$i.res"
-    { echo "FAIL  $name  (exit $st)"; cat "$dir/$i.log"; } > "$dir/$i.out"
+    why="exit $st"
+    [ "$st" -gt 128 ] && why="$why: SIG$(kill -l $((st - 128)) 2>/dev/null)"
+    { echo "FAIL  $name  ($why)"; cat "$dir/$i.log"; } > "$dir/$i.out"
     cat "$dir/$i.out"
 fi
 EOF
-seq 1 "$n" | xargs -P "${SN_TEST_JOBS:-2}" -I{} sh "$dir/one.sh" "$dir" {}
+# in a session of their own, so that a stop of this script (a CI's cancel,
+# kill, a closed terminal) ends the runs it started too: they went on,
+# detached, beside the next make test
+setsid sh -c 'seq 1 "$1" | xargs -P "$2" -I{} sh "$3/one.sh" "$3" {}' runs "$n" "$jobs" "$dir" &
+runs=$!
+trap 'pkill -TERM -g $runs; wait $runs; rm -rf "$dir"; echo "tests/run.sh: stopped" >&2; exit 143' \
+    INT TERM HUP
+wait $runs
+trap - INT TERM HUP
 
 pass=0; fail=0; skip=0; failed=""
 i=0
