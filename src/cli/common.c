@@ -322,6 +322,12 @@ static const char *const launcher_vars[] = {
     "PALS_RANKID", "ALPS_APP_PE",    /* Cray's PALS and ALPS */
 };
 
+/* Read before MPI starts (cli_note_launcher): Open MPI's singleton start
+ * sets OMPI_COMM_WORLD_RANK=0 in every process another MPI's launcher
+ * started, which then all took themselves for rank 0. */
+static int rank0_noted = -1;
+static bool rank0_now(void);
+
 void cli_note_launcher(void)
 {
     int set = 0;
@@ -333,6 +339,7 @@ void cli_note_launcher(void)
      * names --mpi=pmix) */
     const char *tasks = getenv("SLURM_STEP_NUM_TASKS");
     launched = set > 0 && !(set == 1 && getenv("SLURM_PROCID") && tasks && !strcmp(tasks, "1"));
+    rank0_noted = rank0_now();
 }
 
 bool cli_launched(void)
@@ -350,10 +357,15 @@ const char *cli_launcher_rank_var(void)
     return NULL;
 }
 
-bool cli_launcher_rank0(void)
+static bool rank0_now(void)
 {
     const char *var = cli_launcher_rank_var();
     return !var || strcmp(getenv(var), "0") == 0;
+}
+
+bool cli_launcher_rank0(void)
+{
+    return rank0_noted >= 0 ? rank0_noted == 1 : rank0_now();
 }
 
 bool cli_launched_all_here(void)

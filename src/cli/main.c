@@ -495,7 +495,12 @@ int main(int argc, char **argv)
     /* a launcher of another MPI starts N jobs of one rank each, which
      * would each do the whole command (eval's report N times, outputs
      * raced): every command refuses it before any work */
-    int code = cli_agree(cli_check_world(false));
+    int code = cli_check_world(false);
+    if (code) {   /* N worlds of one: the launcher's rank 0 says it, once */
+        if (cli_launcher_rank0())
+            cli_print_error(code);
+        code = cli_exit_code(code);
+    }
     if (!code)
         code = cli_agree(cli_same_everywhere(argc, argv, 1, NULL));
     if (!code && !run) {   /* every rank gets it wrong the same way: say it once */
