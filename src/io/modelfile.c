@@ -218,8 +218,9 @@ static char *reader(char *str, int num, void *stream)
             perr(p, p->line, SN_EINVAL, "section header without ']'");
             return NULL;
         }
-        if (close + 1 < start + len) {   /* libinih drops it: `[net] lr = 5` trained at 0.01 */
-            const char *rest = close + 1 + strspn(close + 1, " \t");
+        const char *rest = close + 1 + strspn(close + 1, " \t");
+        const bool comment = rest > close + 1 && rest < start + len && *rest == ';';
+        if (close + 1 < start + len && !comment) {   /* libinih dropped `[net] lr = 5` */
             perr(p, p->line, SN_EINVAL, "text after the section header %.*s: '%.*s' (put each "
                  "key on its own line)", (int)(close + 1 - start), start,
                  (int)(start + len - rest), rest);
@@ -485,9 +486,24 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
 }
 
 /* The asked key a typo away from key, or NULL. */
+/* The words around a key's likely spelling: another case of it is said
+ * so ("keys are lower case"), a typo is asked about. */
+static const char *typo_hint(const char *key, const char *like)
+{
+    return !like ? "" : strcasecmp(key, like) == 0 ? " (keys are lower case: '" : " (did you mean '";
+}
+
+static const char *typo_end(const char *key, const char *like)
+{
+    return strcasecmp(key, like) == 0 ? "')" : "'?)";
+}
+
 static const char *nearest_asked(const struct section *s, const char *key)
 {
     const struct asked *a = s->asked;
+    for (int i = 0; a->of == s && i < a->n; i++)   /* LR: as far from lr as any word */
+        if (strcasecmp(a->key[i], key) == 0)
+            return a->key[i];
     struct sn_text_nearest near = { key, NULL, 0 };
     for (int i = 0; a->of == s && i < a->n; i++)
         sn_text_offer(&near, a->key[i]);
@@ -503,8 +519,8 @@ static int check_unused(struct parser *p, struct section *s)
             continue;
         const char *like = nearest_asked(s, s->kv[i].key);
         return perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s'%s%s%s", s->word,
-                    s->kv[i].key, like ? " (did you mean '" : "", like ? like : "",
-                    like ? "'?)" : "");
+                    s->kv[i].key, typo_hint(s->kv[i].key, like), like ? like : "",
+                    like ? typo_end(s->kv[i].key, like) : "");
     }
     return SN_OK;
 }
@@ -518,8 +534,9 @@ static void prefer_typo(struct parser *p, struct section *s)
         const char *like = s->kv[i].used ? NULL : nearest_asked(s, s->kv[i].key);
         if (like) {
             p->rc = SN_OK;
-            perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s' (did you mean '%s'?)",
-                 s->word, s->kv[i].key, like);
+            perr(p, s->kv[i].line, SN_EINVAL, "[%s] unknown key '%s'%s%s%s", s->word,
+                 s->kv[i].key, typo_hint(s->kv[i].key, like), like,
+                 typo_end(s->kv[i].key, like));
         }
     }
 }

@@ -123,6 +123,10 @@ static void test_modelfile_errors(void **state)
                  "text after the section header [net]: 'lr = 5' (put each key on its own line)");
     expect_error(NET "[dense] # a comment is fine\nunits = 2\n[dense] units = 3\n", SN_EINVAL,
                  "bad.cfg:5:", "text after the section header [dense]: 'units = 3'");
+    expect_error(NET "[dense] ; a comment after a blank\nunits = 2\n[dense];units = 3\n", SN_EINVAL,
+                 "bad.cfg:5:", "text after the section header [dense]: ';units = 3'");
+    expect_error(NET "LR = 0.1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:",
+                 "[net] unknown key 'LR' (keys are lower case: 'lr')");
     /* a required key in other case: as far from it as any word */
     expect_error(NET "[dense]\nUNITS = 2\n", SN_EINVAL, "bad.cfg:4:",
                  "[dense] unknown key 'UNITS' (keys are lower case: 'units')");
