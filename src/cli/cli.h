@@ -155,11 +155,12 @@ void cli_print_error(int rc);
 void cli_note_stop_sender(bool from_parent);
 bool cli_stop_sent_by_parent(void);
 
-/* Refuse to run as a world of one when the launcher's environment says the
- * job has more ranks (a program started without MPI support, mpirun of
- * another MPI, torchrun): every command, as each process would do the
- * whole command; with training, also a job script's SLURM_NTASKS without
- * srun (a job script's own eval runs as one process).  SN_EUSAGE. */
+/* Refuse to run as a world of one when an MPI launcher's environment says
+ * the job has more ranks (a program started without MPI support, mpirun of
+ * another MPI): every command, as each process would do the whole
+ * command; with training, also a job script's SLURM_NTASKS without srun
+ * and torchrun's WORLD_SIZE (a job's own eval, a PyTorch job's call of a
+ * tool, runs as one process).  SN_EUSAGE. */
 int cli_check_world(bool training);
 
 /* rc from opening the dataset path: for a folder given as a dataset, the

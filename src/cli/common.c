@@ -668,7 +668,9 @@ int cli_check_world(bool training)
          * Slurm allocation of more tasks) is the world asked for */
         if (i >= 3 && (getenv(vars[0]) || getenv(vars[1]) || getenv(vars[2])))
             break;
-        if (i == 3 && !training)   /* a job script's own eval, predict, ...: one process */
+        /* a job script's, or a PyTorch job's, own eval, predict, ...: one
+         * process that calls a tool (torchrun's WORLD_SIZE, SLURM_NTASKS) */
+        if (i >= 3 && !training)
             continue;
         const char *v = getenv(vars[i]);
         long long n;

@@ -495,7 +495,10 @@ int main(int argc, char **argv)
     /* a launcher of another MPI starts N jobs of one rank each, which
      * would each do the whole command (eval's report N times, outputs
      * raced): every command refuses it before any work */
-    int code = cli_check_world(false);
+    /* --help and --version write nothing: they answer under any launcher
+     * (--version is how one asks which MPI a binary has) */
+    const bool asks = run == print_usage || run == print_version;
+    int code = asks ? SN_OK : cli_check_world(false);
     if (code) {   /* N worlds of one: the launcher's rank 0 says it, once */
         if (cli_launcher_rank0())
             cli_print_error(code);
