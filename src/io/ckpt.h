@@ -86,7 +86,7 @@ bool sn_ckpt_is_checkpoint(const char *path);
 /* Write a checkpoint crash-safely (temporary file in the same folder,
  * fsync, rename).  Never through a symbolic link: the rename replaces a
  * link at path itself (sn_h5_write_atomic_here), so a link placed in the
- * checkpoint folder after sn_ckptdir_check_slot cannot send the
+ * checkpoint folder during the run cannot send the
  * checkpoint elsewhere.  Call on one rank. */
 int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_optim *o,
                  const struct sn_train_state *st, const char *cfg_text);

@@ -130,19 +130,18 @@ static int check_entry(const char *path)
     return SN_OK;
 }
 
-int sn_ckptdir_check_slot(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0 && errno == ENOENT)
-        return SN_OK;
-    return check_entry(path);
-}
-
 /* What a file found at a checkpoint's name is, for the warning that keeps
  * it aside, and whether it is damaged (what --resume auto passes over: a
  * checkpoint whose seal fails, or HDF5 that cannot be checked). */
 static const char *found_file(const char *path, bool *damaged)
 {
+    static char other[96];
+    struct stat st;
+    *damaged = false;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {   /* renamed as it is: the entry */
+        snprintf(other, sizeof other, "%s, not this run's checkpoint", sn_fs_kind(&st));
+        return other;
+    }
     const enum sn_file_kind k = sn_file_kind(path);
     *damaged = k == SN_FILE_UNKNOWN ||
                (k == SN_FILE_CHECKPOINT && sn_h5_check_seal(path) != SN_OK);

@@ -59,10 +59,6 @@ int sn_ckptdir_check_name(const char *dir);
 int sn_ckptdir_remove_tmp(const char *dir, char *first, size_t first_len, char *kept,
                           size_t kept_len);
 
-/* Just before a checkpoint is written to path: SN_OK if nothing is there
- * or a regular file; else SN_EUSAGE as sn_ckptdir_check (a link planted
- * during the run is not written through). */
-int sn_ckptdir_check_slot(const char *path);
 
 /* Just before a checkpoint is written to path, a file already there is
  * renamed to path.damaged (or .damaged-2, ...), whose name comes back in

@@ -503,8 +503,8 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
         char aside[4200];
         const char *what = "";
         rc = sn_ckptdir_still_ours(t->o.ckpt_dir, t->lock_fd);
-        if (!rc)
-            rc = sn_ckptdir_check_slot(path);
+        /* whatever is at the name (a file, a folder, a link planted during
+         * the run) is renamed aside, itself, not written through */
         if (!rc && !(rc = sn_ckptdir_set_aside(path, aside, sizeof aside, &what)) && aside[0])
             sn_trainer_warn(t, "%s was there already (%s): kept as %s", path, what, aside);
         struct sn_data_meta prep = { 0 };

@@ -235,14 +235,19 @@ static void test_ckptdir_check(void **state)
                                  "ln -s ../precious %s/ckpt-00000001.h5", dir, dir, dir), 0);
     assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), "ckpt-00000001.h5 is a symbolic link: in a checkpoint"));
-    char slot[4200];
+    /* at write time, what is at the name is renamed aside itself: the
+     * link (its target untouched), with what it is said */
+    char slot[4200], aside[4300];
+    const char *what;
     snprintf(slot, sizeof slot, "%s/ckpt-00000001.h5", dir);
-    assert_int_equal(sn_ckptdir_check_slot(slot), SN_EUSAGE);   /* at write time too */
-    snprintf(slot, sizeof slot, "%s/ckpt-00000003.h5", dir);
-    assert_int_equal(sn_ckptdir_check_slot(slot), SN_OK);   /* a regular file */
+    assert_int_equal(sn_ckptdir_set_aside(slot, aside, sizeof aside, &what), SN_OK);
+    assert_non_null(strstr(aside, "/ckpt-00000001.h5.kept"));
+    assert_non_null(strstr(what, "not this run's checkpoint"));
+    assert_int_equal(sn_test_run("test -L %s && grep -qx thesis %s/../precious", aside, dir), 0);
     snprintf(slot, sizeof slot, "%s/ckpt-00000099.h5", dir);
-    assert_int_equal(sn_ckptdir_check_slot(slot), SN_OK);   /* nothing there yet */
-    assert_int_equal(sn_test_run("rm %s/ckpt-00000001.h5 && mkdir %s/ckpt-00000020.h5", dir,
+    assert_int_equal(sn_ckptdir_set_aside(slot, aside, sizeof aside, &what), SN_OK);
+    assert_string_equal(aside, "");   /* nothing there yet */
+    assert_int_equal(sn_test_run("rm %s/ckpt-00000001.h5.kept && mkdir %s/ckpt-00000020.h5", dir,
                                  dir), 0);
     assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), "ckpt-00000020.h5 is a folder, not a regular file"));
