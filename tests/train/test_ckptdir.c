@@ -247,6 +247,10 @@ static void test_ckptdir_check(void **state)
     snprintf(slot, sizeof slot, "%s/ckpt-00000099.h5", dir);
     assert_int_equal(sn_ckptdir_set_aside(slot, aside, sizeof aside, &what), SN_OK);
     assert_string_equal(aside, "");   /* nothing there yet */
+    assert_int_equal(sn_test_run("mkdir %s/ckpt-00000099.h5", dir), 0);   /* made mid-run */
+    assert_int_equal(sn_ckptdir_set_aside(slot, aside, sizeof aside, &what), SN_OK);
+    assert_string_equal(what, "a folder, not this run's checkpoint");
+    assert_int_equal(sn_test_run("test -d %s && rmdir %s", aside, aside), 0);
     assert_int_equal(sn_test_run("rm %s/ckpt-00000001.h5.kept && mkdir %s/ckpt-00000020.h5", dir,
                                  dir), 0);
     assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
