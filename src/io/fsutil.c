@@ -214,6 +214,11 @@ static void sync_folder_of(const char *name)
 
 static sn_fs_replace_guard replace_guard;
 
+bool sn_fs_has_replace_guard(void)
+{
+    return replace_guard != NULL;
+}
+
 void sn_fs_set_replace_guard(sn_fs_replace_guard guard)
 {
     replace_guard = guard;

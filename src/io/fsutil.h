@@ -45,6 +45,8 @@ int sn_fs_commit(const char *tmp, const char *path);
  * (tmp).  NULL: none (the default). */
 typedef int (*sn_fs_replace_guard)(const char *path, const char *target, const char *tmp);
 void sn_fs_set_replace_guard(sn_fs_replace_guard guard);
+/* Whether a program set one (the command checks its outputs itself). */
+bool sn_fs_has_replace_guard(void);
 
 /* For files never written through a link (checkpoints, in a folder the
  * run owns): tmp beside path itself, and the rename onto path's own name,

@@ -536,8 +536,10 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     return rc;
 }
 
-/* What the library itself checks before the weights replace a file (the
- * command checks more, for every output, before any work): nothing there,
+/* What the library itself checks before the weights replace a file, for a
+ * program without a replace guard (the command checks more, for every
+ * output, before any work and at the rename, where a refused file keeps
+ * the new weights at their temporary name): nothing there,
  * an empty file or a model's weights alone; never a dataset (the one
  * being trained on), a model file or another program's data, nor a file
  * its owner made read-only (root replaces it, as root's > does). */
@@ -582,7 +584,7 @@ int sn_trainer_save(struct sn_trainer *t, const char *path)
                                      (long long)t->st.global_step, (long long)p.end_step,
                                      t->st.global_step < p.end_step
                                          ? ": stopped before the run's end" : "");
-        if (!rc)
+        if (!rc && !sn_fs_has_replace_guard())   /* the command's guard keeps new weights */
             rc = weights_replaceable(path);
         sn_trainer_use_average(t);   /* with ema, --out holds the average */
         if (!rc)
