@@ -43,6 +43,7 @@
 #include "io/fingerprint.h"
 #include "io/folder.h"
 #include "io/fsutil.h"
+#include "io/h5.h"
 #include "io/weights.h"
 #include "train/ckptdir.h"
 
@@ -1147,6 +1148,8 @@ static int kind_guard(const char *out, const char *flag)
     const bool weights_out = !writes_datasets && strcmp(flag, "--out") == 0;
     if (k == SN_FILE_UNKNOWN && sn_interrupt_pending())   /* the check was stopped */
         return sn_interrupt_check("checking the existing output");
+    if (k == SN_FILE_UNKNOWN && sn_h5_probe_unstarted())   /* the machine's, not the file's */
+        return sn_fail_prefix(SN_EIO, "%s ", flag);
     if (k == SN_FILE_UNKNOWN) {   /* it may be a checkpoint, a dataset, weights */
         /* on a file system without locks every HDF5 file fails alike: that
          * fix first, not the removal of a sound file */

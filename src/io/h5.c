@@ -1464,8 +1464,16 @@ static int no_room(const char *path)
 
 /* The child that checks a file could not start: not the file's fault
  * (exit 1), with the limit named when it is the user's process count. */
+static bool probe_unstarted;   /* the last check's child could not start */
+
+bool sn_h5_probe_unstarted(void)
+{
+    return probe_unstarted;
+}
+
 static int probe_not_started(const char *path, int err)
 {
+    probe_unstarted = true;
     struct rlimit rl;
     if (err == EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
         return sn_fail(SN_EIO, "%s: cannot start the process that checks it: this user's "
@@ -1479,6 +1487,7 @@ static int probe_not_started(const char *path, int err)
  * the child checked it. */
 static int probe_once(const char *path, const char *kind, const char *arg, bool *again)
 {
+    probe_unstarted = false;
     int err = -1, st = 0;
     struct err_tail tail = { "", 0 };
     struct sn_file_stamp before, after;

@@ -58,6 +58,10 @@ void sn_h5_probe_child(const char *kind, int (*try_open)(const char *path, const
  * touches. */
 int sn_h5_probe_all(const char *path);
 
+/* Whether the last check could not start its child (the process limit,
+ * memory): the machine's doing, not the file's. */
+bool sn_h5_probe_unstarted(void);
+
 /* The HDF5 library's version, "1.10.8". */
 const char *sn_h5_library(void);
 

@@ -2610,19 +2610,26 @@ static void test_process_limit_named(void **state)
         skip();
     char dir[] = "/tmp/sn-nproc-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    assert_int_equal(sn_test_run("cp %s/blobs.h5 %s && chmod 755 %s && chmod 644 %s/blobs.h5", fx,
-                                 dir, dir, dir), 0);
-    int rc = sn_test_run("cd %s && prlimit --nproc=1 setpriv --reuid=65534 --regid=65534 "
-                         "--clear-groups " BIN " info --data blobs.h5", dir);
-    char *err = sn_test_slurp(sn_test_path("err.txt"));
-    sn_test_run("rm -rf %s", dir);
-    if (strstr(err, "setpriv")) {
-        printf("user 65534 cannot start here (other processes of it?): left out: %s", err);
-    } else if (rc != 1 || !strstr(err, "blobs.h5: cannot start the process that checks it: this "
-                                       "user's process limit (ulimit -u 1) is reached")) {
-        fail_msg("exit %d (want 1): %s", rc, err);
+    assert_int_equal(sn_test_run("cp %s/blobs.h5 %s/m.cfg %s && cp %s/blobs.h5 %s/prev.h5 && "
+                                 "chmod 777 %s && chmod 666 %s/*", fx, fx, dir, fx, dir, dir, dir),
+                     0);
+    /* an input; an existing output (not a file to remove first) */
+    static const char *const cmds[] = { "info --data blobs.h5",
+                                        "train --model m.cfg --data blobs.h5 --out prev.h5" };
+    for (int i = 0; i < 2; i++) {
+        int rc = sn_test_run("cd %s && prlimit --nproc=1 setpriv --reuid=65534 --regid=65534 "
+                             "--clear-groups " BIN " %s", dir, cmds[i]);
+        char *err = sn_test_slurp(sn_test_path("err.txt"));
+        if (strstr(err, "setpriv")) {
+            printf("user 65534 cannot start here (other processes of it?): left out: %s", err);
+        } else if (rc != 1 || !strstr(err, ".h5: cannot start the process that checks it: this "
+                                           "user's process limit (ulimit -u 1) is reached") ||
+                   strstr(err, "remove it first")) {
+            fail_msg("%s: exit %d (want 1): %s", cmds[i], rc, err);
+        }
+        free(err);
     }
-    free(err);
+    sn_test_run("rm -rf %s", dir);
 }
 
 static void test_outputs_not_replaceable(void **state)
