@@ -683,14 +683,14 @@ int cli_check_world(bool training)
         if (strcmp(vars[i], "WORLD_SIZE") == 0)
             return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but WORLD_SIZE=%s "
                            "says the job has more: torchrun (or another launcher of PyTorch's) "
-                           "starts processes that are no MPI job and would each run the whole command alone; "
+                           "starts processes that are no MPI job and would each train alone; "
                            "start scratchnet with launch/local.sh, mpirun or srun (or unset "
-                           "WORLD_SIZE to run as one process)", v);
+                           "WORLD_SIZE to train as one process)", v);
         if (strcmp(vars[i], "SLURM_NTASKS") == 0 && !getenv("SLURM_STEP_ID"))
             return sn_fail(SN_EUSAGE, "this process sees a world of 1 rank but SLURM_NTASKS=%s "
                            "says the job has more: it was started in a Slurm job script "
                            "without srun; start it with srun --mpi=pmix (as launch/slurm.sbatch "
-                           "does), or, to run as one process on purpose, srun -n 1 or unset "
+                           "does), or, to train as one process on purpose, srun -n 1 or unset "
                            "SLURM_NTASKS", v);
         return wrong_launcher(vars[i], v);
     }

@@ -490,7 +490,9 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
  * so ("keys are lower case"), a typo is asked about. */
 static const char *typo_hint(const char *key, const char *like)
 {
-    return !like ? "" : strcasecmp(key, like) == 0 ? " (keys are lower case: '" : " (did you mean '";
+    return !like                         ? ""
+           : strcasecmp(key, like) == 0 ? " (keys are lower case: '"
+                                        : " (did you mean '";
 }
 
 static const char *typo_end(const char *key, const char *like)
