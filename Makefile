@@ -419,13 +419,13 @@ ifeq ($(MPI),openmpi)
 	@$(MAKE) --no-print-directory -j2 MPI=mpich BUILD=$(BUILD)-mpich test-ranks
 	@SN_BIN_OPENMPI=$(CURDIR)/$(BUILD)/scratchnet SN_BIN_MPICH=$(CURDIR)/$(BUILD)-mpich/scratchnet \
 	    sh tests/run.sh tests/cli/prelimits.sh
-	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)
+	@$(MAKE) --no-print-directory -j$(CORES) $(CLUSTER_TOOLS) $(DATA)
 	@SN_BIN_OPENMPI=$(CURDIR)/$(BUILD)/scratchnet SN_BIN_MPICH=$(CURDIR)/$(BUILD)-mpich/scratchnet \
 	    SN_CLUSTER_WORK=$(CURDIR)/$(BUILD)/cluster-work SN_FAMILIES="mpich openmpi" \
 	    sh tests/run.sh tests/cluster/short.sh
 else
 	@SN_BIN_MPICH=$(CURDIR)/$(BUILD)/scratchnet sh tests/run.sh tests/cli/prelimits.sh
-	@$(MAKE) --no-print-directory $(CLUSTER_TOOLS) $(DATA)
+	@$(MAKE) --no-print-directory -j$(CORES) $(CLUSTER_TOOLS) $(DATA)
 	@SN_BIN_MPICH=$(CURDIR)/$(BUILD)/scratchnet SN_CLUSTER_WORK=$(CURDIR)/$(BUILD)/cluster-work \
 	    SN_FAMILIES=mpich sh tests/run.sh tests/cluster/short.sh
 endif
