@@ -497,11 +497,15 @@ int main(int argc, char **argv)
      * raced): every command refuses it before any work */
     /* --help and --version write nothing: they answer under any launcher
      * (--version is how one asks which MPI a binary has) */
-    const bool asks = run == print_usage || run == print_version;
+    const bool asks = run == print_usage || run == print_version ||
+                      (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")));
     int code = asks ? SN_OK : cli_check_world(false);
-    if (code) {   /* N worlds of one: the launcher's rank 0 says it, once */
+    if (code) {   /* N worlds of one: the launcher's rank 0 says why, the others in short */
         if (cli_launcher_rank0())
             cli_print_error(code);
+        else   /* rank 0 may be no scratchnet (MPMD, a wrapper): its first words */
+            cli_eprintf("scratchnet: error: %.*s (the launcher's rank 0 says more, if it runs "
+                        "scratchnet)\n", (int)strcspn(sn_errmsg(), ":"), sn_errmsg());
         code = cli_exit_code(code);
     }
     if (!code)
