@@ -538,9 +538,12 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
      * take 30 KB as a file) */
     char newest[4096];
     struct stat st;
-    const double measured =
-        n_there && sn_ckptdir_path(f->ckdir, there[0], newest, sizeof newest) == SN_OK &&
-                stat(newest, &st) == 0 ? (double)st.st_size : 0.0;
+    const bool seen = n_there && sn_ckptdir_path(f->ckdir, there[0], newest, sizeof newest) ==
+                                     SN_OK && stat(newest, &st) == 0;
+    /* the bytes it holds on disk, at most its size: a sparse file of 1 TB
+     * at the name (passed over as damaged) is no checkpoint's size */
+    const double held = seen ? (double)st.st_blocks * 512.0 : 0.0;
+    const double measured = seen ? (held < (double)st.st_size ? held : (double)st.st_size) : 0.0;
     free(there);
     if (f->keep == 0)
         n_there = 0;
@@ -1036,7 +1039,7 @@ static int report_stop(const struct train_flags *f, const struct run *r)
 static void print_wrote(struct run *r, const char *path)
 {
     char text[4200];
-    snprintf(text, sizeof text, "wrote %s\n", path);
+    snprintf(text, sizeof text, "wrote %s\n", cli_line(path));
     progress_print(&r->pg, text);
 }
 

@@ -44,6 +44,7 @@
 static int world_rank, world_size = 1, local_size = 1;
 static bool alone;   /* one process, MPI never started */
 static bool adopted;   /* MPI the program started itself: not ours to end */
+static MPI_Errhandler host_errors;   /* that program's handler of MPI_COMM_WORLD, given back */
 static size_t chunk = INT_MAX;   /* elements per MPI call (sn_dist_set_chunk) */
 static struct sn_dist_hosts hosts = { 1, 0, 0, 1, 1 };
 static MPI_Comm node_comm = MPI_COMM_NULL, leaders_comm = MPI_COMM_NULL;
@@ -219,6 +220,8 @@ int sn_dist_init(int *argc, char ***argv)
                   : MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     if (err != MPI_SUCCESS)
         return sn_fail(SN_EDIST, "MPI_Init_thread failed (error %d)", err);
+    if (adopted)
+        MPI_Comm_get_errhandler(MPI_COMM_WORLD, &host_errors);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
@@ -320,8 +323,12 @@ void sn_dist_finalize(void)
      * transport (MPICH) needs a peer's progress to close a connection, and
      * a peer already blocked in MPI_Finalize's own barrier gave none */
     MPI_Barrier(MPI_COMM_WORLD);
-    if (!adopted)   /* a program's own MPI is that program's to end */
+    if (adopted) {   /* a program's own MPI is that program's to end, as it was */
+        MPI_Comm_set_errhandler(MPI_COMM_WORLD, host_errors);
+        MPI_Errhandler_free(&host_errors);
+    } else {
         MPI_Finalize();
+    }
 }
 
 int sn_dist_rank(void) { return world_rank; }

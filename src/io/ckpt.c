@@ -477,6 +477,8 @@ static int read_position(struct sn_h5 *f, struct sn_model *m, struct sn_optim *o
     st->threads = 0;
     if (sn_h5_exists(f, "/state/threads") && (rc = read_i64(f, "/state/threads", &st->threads)))
         return rc;
+    if (st->threads < 0 || st->threads > 1 << 16)   /* a notice's figure: unknown, not said */
+        st->threads = 0;
     if (st->epoch < 0 || st->step_in_epoch < 0 || st->global_step < 0 || st->world_size < 1 ||
         st->global_batch < 1)
         return sn_fail(SN_EDAMAGED, "%s: /state holds negative or zero counters", file);

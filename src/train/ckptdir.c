@@ -680,8 +680,12 @@ int sn_ckptdir_prune(const char *dir, size_t keep, const struct sn_ckptdir_owner
         int who = rc ? 0 : owner_of(path, own, &fresh);
         if (sn_interrupt_pending())   /* a stop, not a word about the file it was reading */
             break;
-        if ((who < 0 || who == 2) && fresh && warn)
+        static int left_said;   /* a folder of 1,000 foreign files: not 1,000 lines */
+        if ((who < 0 || who == 2) && fresh && warn && ++left_said <= 10)
             warn_left(path, warn, ctx);
+        else if ((who < 0 || who == 2) && fresh && warn && left_said == 11)
+            warn(ctx, "--keep leaves more files of other runs or that it cannot read; they are "
+                      "not named one by one");
         if (who != 1 || ++ours <= keep)
             continue;
         /* one that cannot go (immutable, a mount point) is left, said:

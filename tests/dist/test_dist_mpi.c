@@ -402,6 +402,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "sn_dist_finalize ended the program's own MPI\n");
         return 1;
     }
+    MPI_Errhandler h;   /* and gave its MPI_COMM_WORLD back as it was: errors fatal */
+    MPI_Comm_get_errhandler(MPI_COMM_WORLD, &h);
+    if (h != MPI_ERRORS_ARE_FATAL) {
+        fprintf(stderr, "sn_dist_finalize left the program's MPI_COMM_WORLD another handler\n");
+        return 1;
+    }
+    MPI_Errhandler_free(&h);
     MPI_Finalize();
     return any;
 }
