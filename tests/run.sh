@@ -11,8 +11,8 @@
 MPIRUN=${SN_MPIRUN:-mpirun}
 jobs=${SN_TEST_JOBS:-2}
 case "$jobs" in
-''|*[!0-9]*|0*) echo "tests/run.sh: SN_TEST_JOBS='$jobs': give how many test programs run at" \
-                     "once, a whole number from 1" >&2; exit 2 ;;
+''|*[!0-9]*|0*|?????*) echo "tests/run.sh: SN_TEST_JOBS='$jobs': give how many test programs" \
+                            "run at once, a whole number from 1 to 9999" >&2; exit 2 ;;
 esac
 dir=$(mktemp -d) || exit 1
 trap 'rm -rf "$dir"' EXIT
@@ -84,7 +84,8 @@ elif [ "$st" = 77 ]; then
 else
     echo fail > "$dir/$i.res"
     why="exit $st"
-    [ "$st" -gt 128 ] && why="$why: SIG$(kill -l $((st - 128)) 2>/dev/null)"
+    sig=$([ "$st" -gt 128 ] && kill -l $((st - 128)) 2>/dev/null)
+    [ -n "$sig" ] && why="$why: SIG$sig"
     { echo "FAIL  $name  ($why)"; cat "$dir/$i.log"; } > "$dir/$i.out"
     cat "$dir/$i.out"
 fi
@@ -94,8 +95,19 @@ EOF
 # detached, beside the next make test
 setsid sh -c 'seq 1 "$1" | xargs -P "$2" -I{} sh "$3/one.sh" "$3" {}' runs "$n" "$jobs" "$dir" &
 runs=$!
-trap 'pkill -TERM -g $runs; wait $runs; rm -rf "$dir"; echo "tests/run.sh: stopped" >&2; exit 143' \
-    INT TERM HUP
+# stopped: SIGTERM to the session, SIGKILL to what is left of it 10 s later
+# (a test's own setsid children are their test's to end)
+stop() {
+    pkill -TERM -s $runs
+    i=0
+    while pgrep -s $runs > /dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    pkill -KILL -s $runs
+    wait $runs
+    rm -rf "$dir"
+    echo "tests/run.sh: stopped" >&2
+    exit 143
+}
+trap stop INT TERM HUP
 wait $runs
 trap - INT TERM HUP
 
