@@ -403,7 +403,7 @@ test-build: $(BIN) $(LIB) $(SO) $(TEST_BIN) $(SIM_TEST_BUILD)
 # test: the whole suite with $(MPI).  With Open MPI (the default) also the
 # MPI layer's, the reducers' and the trainer's ranks tests with MPICH (built in
 # $(BUILD)-mpich, at 2 ranks; make test MPI=mpich runs the whole suite with
-# MPICH, which would double make test's time, about 12 minutes here), and
+# MPICH, which would double make test's time, about 9 minutes here), and
 # then the pre-MPI limits' test with both families (tests/cli/prelimits.sh)
 # and the short multi-host test with both families (tests/cluster/short.sh:
 # 2 namespace hosts x 1 rank; skipped with a message where namespaces cannot
@@ -466,7 +466,7 @@ bench-cluster: cluster-build
 .PHONY: sanitize
 sanitize:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory BUILD=build-san SAN=address,undefined test-build
+	@$(MAKE) --no-print-directory -j$(CORES) BUILD=build-san SAN=address,undefined test-build
 	@SN_SANITIZE=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 BUILD=build-san sh tests/run.sh \
 	    $(TEST_SRC:%.c=build-san/%)
 

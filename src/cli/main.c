@@ -485,6 +485,8 @@ int main(int argc, char **argv)
             cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         if (limit_refused && cli_launcher_rank0() && !has_limit((long)getppid()))
             nap(10);   /* a limit of its own: the ranks beside it see it (rank0_beside_has_limit) */
+        else if (ended)   /* rank 0 says it: its launcher ends the job at this rank's exit */
+            nap(20);
         return rc == SN_EUSAGE ? 2 : 1;
     }
     catch_stop_signals(false);   /* again: the MPI runtime may have installed its own */
