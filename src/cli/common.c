@@ -1167,17 +1167,9 @@ static int kind_guard(const char *out, const char *flag)
     const bool own = (k == SN_FILE_DATASET && writes_datasets) ||
                      (k == SN_FILE_WEIGHTS && weights_out) ||
                      (k == SN_FILE_PREDICTIONS && writes_predictions);
-    const char *held_h5 = k == SN_FILE_CHECKPOINT ? "a checkpoint (a run's weights with its "
-                                                    "optimizer state, to resume from)"
-                        : k == SN_FILE_DATASET ? "a dataset"
-                        : k == SN_FILE_WEIGHTS ? "a model's weights"
-                        : k == SN_FILE_PREDICTIONS ? "predict's predictions (/pred, /probs)"
-                        : k == SN_FILE_HDF5 ? "HDF5 data of another program (no scratchnet "
-                                              "dataset, weights or predictions alone)"
-                                            : NULL;
-    if (held_h5 && !own)
+    if (k != SN_FILE_OTHER && !own)
         return sn_fail(SN_EUSAGE, "%s %s holds %s, which this output would replace (remove it "
-                       "first, or name another file)", flag, out, held_h5);
+                       "first, or name another file)", flag, out, sn_file_kind_words(k));
     return other_guard(out, flag, onnx);
 }
 

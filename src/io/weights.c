@@ -485,6 +485,23 @@ static bool run_record(struct sn_h5 *f)
     return sn_h5_group_holds_only(f, "/run", none) && sn_h5_has_attr(f, "/run", "trained");
 }
 
+const char *sn_file_kind_words(enum sn_file_kind k)
+{
+    switch (k) {
+    case SN_FILE_DATASET: return "a dataset";
+    case SN_FILE_WEIGHTS: return "a model's weights";
+    case SN_FILE_CHECKPOINT:
+        return "a checkpoint (a run's weights with its optimizer state, to resume from)";
+    case SN_FILE_PREDICTIONS: return "predict's predictions (/pred, /probs)";
+    case SN_FILE_HDF5:
+        return "HDF5 data of another program (no scratchnet dataset, weights or predictions "
+               "alone)";
+    case SN_FILE_UNKNOWN: return "HDF5 that cannot be checked";
+    case SN_FILE_OTHER: break;
+    }
+    return "no HDF5 (a model file, text, another format)";
+}
+
 enum sn_file_kind sn_file_kind(const char *path)
 {
     struct sn_h5 *f;

@@ -103,6 +103,10 @@ enum sn_file_kind {
 };
 enum sn_file_kind sn_file_kind(const char *path);
 
+/* The words for what a file of kind k holds, for messages about an output
+ * that would replace it ("a dataset", "a model's weights", ...). */
+const char *sn_file_kind_words(enum sn_file_kind k);
+
 /* The model text stored in the file at path (malloc'd; caller frees).
  * SN_EINVAL if the file has no /model cfg attribute. */
 int sn_weights_read_cfg(const char *path, char **cfg_text);

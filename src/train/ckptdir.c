@@ -135,7 +135,7 @@ static int check_entry(const char *path)
  * checkpoint whose seal fails, or HDF5 that cannot be checked). */
 static const char *found_file(const char *path, bool *damaged)
 {
-    static char other[96];
+    static char other[160];
     struct stat st;
     *damaged = false;
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {   /* renamed as it is: the entry */
@@ -145,12 +145,12 @@ static const char *found_file(const char *path, bool *damaged)
     const enum sn_file_kind k = sn_file_kind(path);
     *damaged = k == SN_FILE_UNKNOWN ||
                (k == SN_FILE_CHECKPOINT && sn_h5_check_seal(path) != SN_OK);
-    return *damaged ? "passed over as damaged when the run resumed?"
-         : k == SN_FILE_CHECKPOINT ? "a checkpoint this run did not write"
-         : k == SN_FILE_DATASET ? "a dataset, not this run's checkpoint"
-         : k == SN_FILE_WEIGHTS ? "a model's weights, not this run's checkpoint"
-         : k == SN_FILE_OTHER ? "no HDF5, not this run's checkpoint"
-                              : "HDF5 data of another program, not this run's checkpoint";
+    if (*damaged)
+        return "passed over as damaged when the run resumed?";
+    if (k == SN_FILE_CHECKPOINT)
+        return "a checkpoint this run did not write";
+    snprintf(other, sizeof other, "%s, not this run's checkpoint", sn_file_kind_words(k));
+    return other;
 }
 
 int sn_ckptdir_set_aside(const char *path, char *aside, size_t len, const char **what)

@@ -558,13 +558,7 @@ static int weights_replaceable(const char *path)
     if (k == SN_FILE_WEIGHTS)
         return SN_OK;
     return sn_fail(SN_EUSAGE, "%s holds %s, which the weights would replace (remove it first, or "
-                   "name another file)", path,
-                   k == SN_FILE_DATASET ? "a dataset"
-                   : k == SN_FILE_CHECKPOINT ? "a checkpoint"
-                   : k == SN_FILE_PREDICTIONS ? "predictions"
-                   : k == SN_FILE_HDF5 ? "HDF5 data of another program"
-                   : k == SN_FILE_UNKNOWN ? "HDF5 that cannot be checked"
-                                          : "no HDF5 (a model file, text, another format)");
+                   "name another file)", path, sn_file_kind_words(k));
 }
 
 int sn_trainer_save(struct sn_trainer *t, const char *path)
