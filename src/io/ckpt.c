@@ -212,7 +212,14 @@ int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_opt
                  const struct sn_train_state *st, const char *cfg_text)
 {
     struct ckpt_job j = { m, o, st, cfg_text };
-    return sn_h5_write_atomic_here(path, write_all, &j);
+    return sn_h5_write_atomic_here(path, true, write_all, &j);
+}
+
+int sn_ckpt_save_new(const char *path, const struct sn_model *m, const struct sn_optim *o,
+                     const struct sn_train_state *st, const char *cfg_text)
+{
+    struct ckpt_job j = { m, o, st, cfg_text };
+    return sn_h5_write_atomic_here(path, false, write_all, &j);
 }
 
 /* One 1-D dataset of n_max elements at most into a new array (*n set). */

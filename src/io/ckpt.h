@@ -90,6 +90,12 @@ bool sn_ckpt_is_checkpoint(const char *path);
  * checkpoint elsewhere.  Call on one rank. */
 int sn_ckpt_save(const char *path, const struct sn_model *m, const struct sn_optim *o,
                  const struct sn_train_state *st, const char *cfg_text);
+/* The same to a name that must stay free: whatever appears at path while
+ * the checkpoint is written (a file, a folder, a link) is left as it is
+ * and the save fails (SN_EIO naming it); the caller may move it aside and
+ * save again. */
+int sn_ckpt_save_new(const char *path, const struct sn_model *m, const struct sn_optim *o,
+                     const struct sn_train_state *st, const char *cfg_text);
 
 /* Load parameters, optimizer state and training state into m, o and st
  * (st->history must have room for st->cap_metrics rows; extra rows are

@@ -246,17 +246,40 @@ int sn_fs_commit(const char *tmp, const char *path)
     return rc;
 }
 
-int sn_fs_commit_here(const char *tmp, const char *path)
+/* tmp onto path without replacing anything there: link(2) fails with
+ * EEXIST for any entry at the name (a file, a folder, a link, dangling or
+ * not).  A file system without hard links gets the rename after a look. */
+static int put_new(const char *tmp, const char *path)
+{
+    struct stat st;
+    if (link(tmp, path) == 0) {
+        unlink(tmp);
+        return SN_OK;
+    }
+    const int err = errno;
+    if (lstat(path, &st) == 0)
+        return sn_fail(SN_EIO, "%s: %s appeared at the name while the file was written: not "
+                       "replaced", path, S_ISLNK(st.st_mode) ? "a symbolic link" : sn_fs_kind(&st));
+    if (err != EPERM && err != ENOTSUP && err != EOPNOTSUPP && err != ENOSYS)
+        return sn_fail(SN_EIO, "%s: cannot put into place: %s", path, strerror(err));
+    return rename(tmp, path) == 0
+               ? SN_OK
+               : sn_fail(SN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+}
+
+int sn_fs_commit_here(const char *tmp, const char *path, bool replace)
 {
     int rc = sync_tmp(tmp);
     if (rc)
         return rc;
     /* rename replaces the name itself: a link placed there is replaced,
      * never followed */
-    if (rename(tmp, path) != 0) {
+    if (!replace)
+        rc = put_new(tmp, path);
+    else if (rename(tmp, path) != 0)
         rc = sn_fail(SN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+    if (rc)
         unlink(tmp);
-    }
     release_tmp(tmp);
     if (!rc)
         sync_folder_of(path);

@@ -51,9 +51,12 @@ bool sn_fs_has_replace_guard(void);
 /* For files never written through a link (checkpoints, in a folder the
  * run owns): tmp beside path itself, and the rename onto path's own name,
  * which replaces a link there (placed after any check) rather than the
- * file it points to.  SN_EIO; on failure tmp is removed. */
+ * file it points to.  With replace false, nothing at path is replaced:
+ * what appeared there since the caller made room fails the commit (a new
+ * name made with link(2), which never replaces, then tmp's name removed).
+ * SN_EIO; on failure tmp is removed. */
 void sn_fs_tmpname_here(const char *path, char *tmp, size_t tmp_len);
-int sn_fs_commit_here(const char *tmp, const char *path);
+int sn_fs_commit_here(const char *tmp, const char *path, bool replace);
 
 /* Create the temporary file tmp (of the output path) new: never through a
  * symbolic link and never into anything already at the name, which is

@@ -463,14 +463,18 @@ int sn_h5_close(struct sn_h5 *f)
     return rc;
 }
 
-/* sn_h5_write_atomic, committed through links at path or (here) onto
- * path's own name. */
-static int write_atomic(const char *path, bool here, int (*fill)(struct sn_h5 *f, const void *ctx),
-                        const void *ctx)
+/* How a written file takes its name: through links at path (an output),
+ * or onto path's own name (a checkpoint), replacing what is there or not. */
+enum commit_how { THROUGH_LINKS, HERE_REPLACE, HERE_NEW };
+
+/* sn_h5_write_atomic, committed as how says. */
+static int write_atomic(const char *path, enum commit_how how,
+                        int (*fill)(struct sn_h5 *f, const void *ctx), const void *ctx)
 {
     char tmp[4200];
     struct sn_h5 *f;
     forget_checked(path);
+    const bool here = how != THROUGH_LINKS;
     if (here)
         sn_fs_tmpname_here(path, tmp, sizeof tmp);
     else
@@ -497,19 +501,19 @@ static int write_atomic(const char *path, bool here, int (*fill)(struct sn_h5 *f
         const size_t tl = strlen(tmp);
         return strncmp(msg, tmp, tl) == 0 ? sn_fail(rc, "%s%s", path, msg + tl) : rc;
     }
-    return here ? sn_fs_commit_here(tmp, path) : sn_fs_commit(tmp, path);
+    return here ? sn_fs_commit_here(tmp, path, how == HERE_REPLACE) : sn_fs_commit(tmp, path);
 }
 
 int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
                        const void *ctx)
 {
-    return write_atomic(path, false, fill, ctx);
+    return write_atomic(path, THROUGH_LINKS, fill, ctx);
 }
 
-int sn_h5_write_atomic_here(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
-                            const void *ctx)
+int sn_h5_write_atomic_here(const char *path, bool replace,
+                            int (*fill)(struct sn_h5 *f, const void *ctx), const void *ctx)
 {
-    return write_atomic(path, true, fill, ctx);
+    return write_atomic(path, replace ? HERE_REPLACE : HERE_NEW, fill, ctx);
 }
 
 const char *sn_h5_library(void)

@@ -84,9 +84,10 @@ int sn_h5_write_atomic(const char *path, int (*fill)(struct sn_h5 *f, const void
 
 /* The same for a file never written through a link (a checkpoint): the
  * temporary file beside path and the rename onto path's own name
- * (sn_fs_commit_here). */
-int sn_h5_write_atomic_here(const char *path, int (*fill)(struct sn_h5 *f, const void *ctx),
-                            const void *ctx);
+ * (sn_fs_commit_here; replace false: what is at path is left, and the
+ * write fails naming it). */
+int sn_h5_write_atomic_here(const char *path, bool replace,
+                            int (*fill)(struct sn_h5 *f, const void *ctx), const void *ctx);
 
 /* SN_OK if path carries a seal that matches its contents; SN_EDAMAGED if
  * the seal does not match (truncated, corrupted); SN_EINVAL if the file

@@ -460,26 +460,53 @@ int sn_ckptdir_lock(const char *dir, int *fd, char *was, size_t was_len)
     return rc;
 }
 
-int sn_ckptdir_still_ours(const char *dir, int fd)
+/* 1 while dir/.lock is the file locked through fd; 0 when it is not; -1
+ * when that lock file lost its only name (removed, not moved) and nothing
+ * has the name now. */
+static int same_lock(const char *dir, int fd)
 {
     char path[4096];
     struct stat held, now;
-    if (fd < 0)
-        return SN_OK;
     if (snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) >= (int)sizeof path ||
-        fstat(fd, &held) != 0 || stat(path, &now) != 0 || held.st_dev != now.st_dev ||
-        held.st_ino != now.st_ino)
-        return sn_fail(SN_EIO, "the checkpoint folder %s is no longer the one this run locked "
-                       "(moved, replaced by a link, or its .lock removed, while the run ran): "
-                       "nothing more is "
-                       "written there; its checkpoints are where the folder went", dir);
-    return SN_OK;
+        fstat(fd, &held) != 0)
+        return 0;
+    if (stat(path, &now) == 0)
+        return held.st_dev == now.st_dev && held.st_ino == now.st_ino;
+    return errno == ENOENT && held.st_nlink == 0 && stat(dir, &now) == 0 &&
+                   now.st_dev == held.st_dev ? -1 : 0;
+}
+
+int sn_ckptdir_still_ours(const char *dir, int *fd, bool *relocked)
+{
+    *relocked = false;
+    if (*fd < 0)
+        return SN_OK;
+    const int same = same_lock(dir, *fd);
+    if (same == 1)
+        return SN_OK;
+    char was[256];
+    int again = -1;
+    if (same < 0) {   /* a cleanup removed .lock alone: the folder is still the run's */
+        int rc = sn_ckptdir_lock(dir, &again, was, sizeof was);
+        if (rc)
+            return sn_fail_prefix(SN_EIO, "%s/.lock was removed while the run ran and cannot be made "
+                                  "again, so no more checkpoints are written there (this run "
+                                  "stops; resume it from them): ", dir);
+        sn_ckptdir_unlock(*fd);
+        *fd = again;
+        *relocked = true;
+        return SN_OK;
+    }
+    return sn_fail(SN_EIO, "the checkpoint folder %s is no longer the one this run locked "
+                   "(moved, or replaced by a link, while the run ran): nothing more is written "
+                   "there, and this run stops; its checkpoints are where the folder went "
+                   "(resume it from them)", dir);
 }
 
 void sn_ckptdir_unlock_remove(const char *dir, int fd)
 {
     char path[4096];
-    if (fd >= 0 && sn_ckptdir_still_ours(dir, fd) == SN_OK &&
+    if (fd >= 0 && same_lock(dir, fd) == 1 &&
         snprintf(path, sizeof path, "%.*s/.lock", dir_len(dir), dir) < (int)sizeof path)
         unlink(path);   /* still locked: a run opening it now finds it replaced (lock_once) */
     sn_ckptdir_unlock(fd);

@@ -487,6 +487,48 @@ static void prune_warn(void *ctx, const char *msg)
     sn_trainer_warn(ctx, "%s", msg);
 }
 
+/* Rank 0's part of a checkpoint: the folder still this run's (its lock
+ * file made again if only that was removed), whatever is at the name
+ * (a file, a folder, a link planted during the run) renamed aside, itself,
+ * not written through, and the file written to a name nothing took
+ * meanwhile: what appears there during the write is set aside in turn. */
+static int write_checkpoint(struct sn_trainer *t, const char *path, const struct sn_optim *whole)
+{
+    bool relocked = false;
+    int rc = sn_ckptdir_still_ours(t->o.ckpt_dir, &t->lock_fd, &relocked);
+    if (relocked) {
+        t->lock_made = true;
+        sn_trainer_warn(t, "%s/.lock was removed while the run ran: made again, and held",
+                        t->o.ckpt_dir);
+    }
+    for (int tries = 0; !rc && tries < 3; tries++) {
+        char aside[4200];
+        const char *what = "";
+        struct stat st;
+        if ((rc = sn_ckptdir_set_aside(path, aside, sizeof aside, &what)))
+            break;
+        if (aside[0])
+            sn_trainer_warn(t, "%s %s (%s): kept as %s", path,
+                            tries ? "appeared while the checkpoint was written" : "was there already",
+                            what, aside);
+        struct sn_data_meta prep = { 0 };
+        if (!(rc = data_prep(t, &prep))) {
+            t->st.prep = &prep;
+            rc = sn_ckpt_save_new(path, t->m, whole, &t->st, t->cfg_text);
+            t->st.prep = NULL;
+        }
+        sn_data_meta_free(&prep);
+        if (!rc || lstat(path, &st) != 0 || tries == 2)   /* nothing appeared to say why */
+            break;
+        if (sn_ckptdir_still_ours(t->o.ckpt_dir, &t->lock_fd, &relocked) != SN_OK)
+            return SN_EIO;   /* moved while written: that is the reason, said as such */
+        rc = SN_OK;   /* something appeared at the name meanwhile: set aside, written again */
+    }
+    if (rc && sn_ckptdir_still_ours(t->o.ckpt_dir, &t->lock_fd, &relocked) != SN_OK)
+        rc = SN_EIO;   /* moved while written: that is the reason, said as such */
+    return rc;
+}
+
 int sn_trainer_checkpoint(struct sn_trainer *t)
 {
     char path[4096];
@@ -500,22 +542,7 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     if (rc == SN_EFATAL)
         return rc;
     if (!rc && t->rank == 0) {
-        char aside[4200];
-        const char *what = "";
-        rc = sn_ckptdir_still_ours(t->o.ckpt_dir, t->lock_fd);
-        /* whatever is at the name (a file, a folder, a link planted during
-         * the run) is renamed aside, itself, not written through */
-        if (!rc && !(rc = sn_ckptdir_set_aside(path, aside, sizeof aside, &what)) && aside[0])
-            sn_trainer_warn(t, "%s was there already (%s): kept as %s", path, what, aside);
-        struct sn_data_meta prep = { 0 };
-        if (!rc && !(rc = data_prep(t, &prep))) {
-            t->st.prep = &prep;
-            rc = sn_ckpt_save(path, t->m, &whole, &t->st, t->cfg_text);
-            t->st.prep = NULL;
-            if (rc && sn_ckptdir_still_ours(t->o.ckpt_dir, t->lock_fd) != SN_OK)
-                rc = SN_EIO;   /* moved while written: that is the reason, said as such */
-        }
-        sn_data_meta_free(&prep);
+        rc = write_checkpoint(t, path, &whole);
         if (!rc && t->o.keep > 0) {
             char fp[64];
             sn_model_text_fingerprint(t->cfg_text, fp, sizeof fp);

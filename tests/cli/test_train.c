@@ -2647,6 +2647,53 @@ static void test_train_resume_auto_sets_damaged_aside(void **state)
     assert_int_equal(sn_test_run("cmp -s %s.kept %s", ten, blobs), 0);
 }
 
+/* Names taken while the run writes (round 66 F2, F10): a folder made at a
+ * checkpoint's name while that checkpoint is written (a mount point) is
+ * set aside in turn and the checkpoint written again, and the folder's
+ * .lock removed mid-run (a cleanup of hidden files) is made again; the
+ * run ends with its --out. */
+static void test_train_names_taken_while_written(void **state)
+{
+    (void)state;
+    static const char plant[] =
+        "D=$1; end=$(( $(date +%s) + $2 )); shopt -s nullglob dotglob\n"
+        "while [ $(date +%s) -lt $end ]; do\n"
+        "  for t in $D/.ckpt-*.tmp.*; do n=${t##*/}; n=${n#.}; n=${n%%.tmp.*}\n"
+        "    [ -e $D/$n.kept ] || { mkdir $D/$n 2>/dev/null && echo planted $n; }; done\n"
+        "done\n";
+    char ck[1100], script[1100], cfg[1100], data[1100], out[1100], planted_txt[1100];
+    snprintf(ck, sizeof ck, "%s", sn_test_path("ck_taken"));   /* one buffer, reused */
+    snprintf(script, sizeof script, "%s", sn_test_path("plant.sh"));
+    snprintf(cfg, sizeof cfg, "%s", sn_test_path("m.cfg"));
+    snprintf(data, sizeof data, "%s", sn_test_path("blobs.h5"));
+    snprintf(out, sizeof out, "%s", sn_test_path("taken.h5"));
+    snprintf(planted_txt, sizeof planted_txt, "%s", sn_test_path("planted.txt"));
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs(plant, f);
+    fclose(f);
+    int rc = sn_test_run("rm -rf %s; " BIN " train --model %s --data %s --checkpoint-dir %s "
+                         "--checkpoint-every 1 --steps 600 --threads 1 --out %s --quiet & P=$!; "
+                         "for i in $(seq 600); do [ -e %s/ckpt-00000002.h5 ] && break; sleep 0.05; "
+                         "done; rm %s/.lock; bash %s %s 4 > %s; wait $P", ck, cfg, data, ck, out,
+                         ck, ck, script, ck, planted_txt);
+    char *err = err_text(), *planted = sn_test_slurp(planted_txt);
+    assert_non_null(planted);
+    int n_planted = 0, n_said = 0;
+    for (const char *p = planted; (p = strstr(p, "planted ")); p++)
+        n_planted++;
+    for (const char *p = err; (p = strstr(p, "appeared while the checkpoint was written (a folder, "
+                                             "not this run's checkpoint): kept as ")); p++)
+        n_said++;
+    if (rc != 0 || n_said != n_planted || !strstr(err, "/.lock was removed while the run ran: "
+                                                       "made again, and held"))
+        fail_msg("exit %d, %d planted, %d said:\n%s", rc, n_planted, n_said, err);
+    assert_int_equal(access(out, F_OK), 0);
+    assert_int_equal(sn_test_run("test -f %s/.lock && test -f %s/ckpt-00000600.h5", ck, ck), 0);
+    free(err);
+    free(planted);
+}
+
 /* With augmentation, dropout, batchnorm and adam, a run stopped at step 11
  * and resumed ends bitwise equal to an uninterrupted one. */
 static void test_train_resume_stochastic_model(void **state)
@@ -4359,6 +4406,7 @@ int main(void)
         cmocka_unit_test(test_train_horizon_override_says_rate),
         cmocka_unit_test(test_train_keep_only_this_runs),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
+        cmocka_unit_test(test_train_names_taken_while_written),
         cmocka_unit_test(test_eval_checkpoint_uses_average),
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),

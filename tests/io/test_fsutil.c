@@ -155,7 +155,7 @@ static void test_fsutil_checkpoint_never_through_links(void **state)
     /* a link pre-placed at the checkpoint's temporary name */
     sn_fs_tmpname_here(path, tmp, sizeof tmp);
     assert_int_equal(symlink(victim, tmp), 0);
-    assert_int_equal(sn_h5_write_atomic_here(path, fill_one, &one), SN_EIO);
+    assert_int_equal(sn_h5_write_atomic_here(path, true, fill_one, &one), SN_EIO);
     assert_non_null(strstr(sn_errmsg(), "is already there"));
     assert_untouched(victim, ino);
     assert_int_equal(lstat(tmp, &st), 0);
@@ -170,12 +170,26 @@ static void test_fsutil_checkpoint_never_through_links(void **state)
     assert_int_not_equal(write_via_tmp(out, "new"), SN_OK);
     assert_untouched(victim, ino);
     assert_int_equal(unlink(tmp), 0);
-    /* a link placed at the checkpoint's name */
+    /* a link placed at the checkpoint's name: a name that must stay free
+     * keeps it, and the write says so; else the link itself is replaced */
     assert_int_equal(symlink(victim, path), 0);
-    assert_int_equal(sn_h5_write_atomic_here(path, fill_one, &one), SN_OK);
+    assert_int_equal(sn_h5_write_atomic_here(path, false, fill_one, &one), SN_EIO);
+    assert_non_null(strstr(sn_errmsg(), "a symbolic link appeared at the name"));
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_not_equal(access(tmp, F_OK), 0);   /* the written file is gone */
+    assert_int_equal(sn_h5_write_atomic_here(path, true, fill_one, &one), SN_OK);
     assert_untouched(victim, ino);
     assert_int_equal(lstat(path, &st), 0);
     assert_true(S_ISREG(st.st_mode));   /* the link itself was replaced */
+    assert_int_equal(sn_h5_check_seal(path), SN_OK);
+    /* a folder (a mount point) at a name that must stay free */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkdir(path, 0777), 0);
+    assert_int_equal(sn_h5_write_atomic_here(path, false, fill_one, &one), SN_EIO);
+    assert_non_null(strstr(sn_errmsg(), "a folder appeared at the name"));
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(sn_h5_write_atomic_here(path, false, fill_one, &one), SN_OK);
     assert_int_equal(sn_h5_check_seal(path), SN_OK);
 }
 

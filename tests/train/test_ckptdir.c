@@ -82,12 +82,15 @@ static void test_ckptdir_swapped(void **state)
     snprintf(other, sizeof other, "%s/swap.other", sn_test_tmpdir());
     assert_int_equal(sn_test_run("rm -rf %s %s %s && mkdir -p %s %s && echo theirs > %s/.lock",
                                  dir, moved, other, dir, other, other), 0);
-    int fd;
+    int fd, none = -1;
+    bool relocked;
     assert_int_equal(sn_ckptdir_lock(dir, &fd, was, sizeof was), SN_OK);
-    assert_int_equal(sn_ckptdir_still_ours(dir, fd), SN_OK);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_OK);
+    assert_false(relocked);
     assert_int_equal(sn_test_run("mv %s %s && ln -s %s %s", dir, moved, other, dir), 0);
-    assert_int_equal(sn_ckptdir_still_ours(dir, fd), SN_EIO);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_EIO);
     assert_non_null(strstr(sn_errmsg(), "is no longer the one this run locked"));
+    assert_false(relocked);
     sn_ckptdir_unlock_remove(dir, fd);
     char lockpath[1200];
     snprintf(lockpath, sizeof lockpath, "%s/.lock", other);
@@ -95,7 +98,34 @@ static void test_ckptdir_swapped(void **state)
     assert_non_null(held);
     assert_string_equal(held, "theirs\n");
     free(held);
-    assert_int_equal(sn_ckptdir_still_ours(dir, -1), SN_OK);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &none, &relocked), SN_OK);
+}
+
+/* The folder's .lock removed alone while the run holds it (a cleanup of
+ * hidden files, round 66 F10): made and locked again, so a second run is
+ * still refused; when another run took the name first, that run's refusal. */
+static void test_ckptdir_lock_removed(void **state)
+{
+    (void)state;
+    char was[256], dir[1100];
+    snprintf(dir, sizeof dir, "%s/unlocked", sn_test_tmpdir());
+    assert_int_equal(sn_test_run("rm -rf %s && mkdir -p %s", dir, dir), 0);
+    int fd, other;
+    bool relocked;
+    assert_int_equal(sn_ckptdir_lock(dir, &fd, was, sizeof was), SN_OK);
+    assert_int_equal(sn_test_run("rm %s/.lock", dir), 0);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_OK);
+    assert_true(relocked);
+    assert_true(sn_ckptdir_has_lock_file(dir));
+    assert_int_equal(sn_ckptdir_lock(dir, &other, was, sizeof was), SN_EUSAGE);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_OK);
+    assert_false(relocked);
+    assert_int_equal(sn_test_run("rm %s/.lock", dir), 0);
+    assert_int_equal(sn_ckptdir_lock(dir, &other, was, sizeof was), SN_OK);   /* got there first */
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_EIO);
+    assert_false(relocked);
+    sn_ckptdir_unlock(other);
+    sn_ckptdir_unlock(fd);
 }
 
 /* One run at a time: a second lock on the folder is refused naming the
@@ -311,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_ckptdir_lock),
         cmocka_unit_test(test_ckptdir_lock_none),
         cmocka_unit_test(test_ckptdir_swapped),
+        cmocka_unit_test(test_ckptdir_lock_removed),
         cmocka_unit_test(test_ckptdir_lock_not_through_links),
         cmocka_unit_test(test_ckptdir_lock_not_hard_linked),
         cmocka_unit_test(test_ckptdir_remove_tmp),
