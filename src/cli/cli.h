@@ -160,7 +160,9 @@ bool cli_stop_sent_by_parent(void);
  * another MPI): every command, as each process would do the whole
  * command; with training, also a job script's SLURM_NTASKS without srun
  * and torchrun's WORLD_SIZE (a job's own eval, a PyTorch job's call of a
- * tool, runs as one process).  SN_EUSAGE. */
+ * tool, runs as one process).  SN_EUSAGE: in full on the launcher's rank 0
+ * (torchrun's RANK among its rank variables), in its first words on the
+ * others. */
 int cli_check_world(bool training);
 
 /* rc from opening the dataset path: for a folder given as a dataset, the

@@ -213,9 +213,7 @@ static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t o
         return SN_OK;
     }
     *r = -*r;
-    memset(host, 0, 64);
-    if (gethostname(host, 63) != 0)
-        snprintf(host, 64, "?");
+    sn_text_host(host, 64);
     if (!(rc = sn_dist_bcast(other, 2 * sizeof *other, *r)))
         rc = sn_dist_bcast(host, 64, *r);
     sn_text_clean(host, false);
@@ -355,7 +353,8 @@ const char *cli_launcher_rank_var(void)
     for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
         if (getenv(ranks[i]))
             return ranks[i];
-    return NULL;
+    /* torchrun's, a name too plain to trust without its WORLD_SIZE beside */
+    return getenv("RANK") && getenv("WORLD_SIZE") ? "RANK" : NULL;
 }
 
 static bool rank0_now(void)
@@ -657,7 +656,8 @@ static int wrong_launcher(const char *var, const char *v)
                    why, var);
 }
 
-int cli_check_world(bool training)
+/* cli_check_world's refusal, said in full on any process. */
+static int world_refusal(bool training)
 {
     /* WORLD_SIZE: torchrun's, which starts processes that never meet */
     static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
@@ -695,6 +695,18 @@ int cli_check_world(bool training)
         return wrong_launcher(vars[i], v);
     }
     return SN_OK;
+}
+
+int cli_check_world(bool training)
+{
+    const int rc = world_refusal(training);
+    if (!rc || cli_launcher_rank0())   /* N worlds of one: the launcher's rank 0 says why */
+        return rc;
+    /* the others in short; rank 0 may be no scratchnet (MPMD, a wrapper):
+     * its first words */
+    char first[200];
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(sn_errmsg(), ":"), sn_errmsg());
+    return sn_fail(rc, "%s (the launcher's rank 0 says more, if it runs scratchnet)", first);
 }
 
 /* The folder part of path ("." when it has none) into dir. */
@@ -1391,7 +1403,7 @@ static void warn_shared_cores(int threads)
     struct core_use me = { .host = h.host, .threads = threads };
     me.cores = sn_parallel_core_mask(me.mask);
     me.online = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    gethostname(me.name, sizeof me.name - 1);
+    sn_text_host(me.name, sizeof me.name);
     const int P = sn_dist_size();
     struct core_use *all = sn_dist_rank() == 0 ? calloc((size_t)P, sizeof *all) : NULL;
     if (sn_dist_agree(sn_dist_rank() != 0 || all ? SN_OK : SN_ENOMEM) ||
@@ -1467,6 +1479,12 @@ static int setup_threads(long requested, int *threads)
         if (n < 1)
             n = 1;
     }
+    const int limit = sn_parallel_thread_limit();
+    if (n > limit && sn_dist_rank() == 0)   /* more would leave OpenBLAS waiting forever */
+        cli_eprintf("scratchnet: warning: %d threads asked for; %s lets OpenMP run %d, and the "
+                    "run uses %d\n", n, getenv("OMP_THREAD_LIMIT") ? "OMP_THREAD_LIMIT"
+                    : "OMP_MAX_ACTIVE_LEVELS", limit, limit);
+    n = n > limit ? limit : n;
     size_t stack;
     if ((rc = omp_stack_of(&stack)))
         return rc;
@@ -1542,7 +1560,7 @@ void cli_warn_busy_cores(struct cli_cpu_use before, int threads, bool long_enoug
 int cli_print_ranks(int threads)
 {
     struct rank_info me = { .rank = sn_dist_rank(), .threads = threads, .pid = (long)getpid() };
-    gethostname(me.host, sizeof me.host - 1);
+    sn_text_host(me.host, sizeof me.host);
     int P = sn_dist_size();
     struct rank_info *all = sn_dist_rank() == 0 ? calloc((size_t)P, sizeof *all) : NULL;
     if (sn_dist_rank() == 0 && !all)

@@ -5,6 +5,7 @@
 #define _DEFAULT_SOURCE   /* NSIG, SIGPWR, SIGSTKFLT */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -417,6 +418,9 @@ static int run_on_rank0(int (*run)(int, char **), int argc, char **argv)
     return code;
 }
 
+/* Whether the program started without a standard output (hold_std_streams). */
+static bool stdout_was_closed;
+
 /* Results printed into a full disk or a file that cannot be written are
  * results lost: not a success (exit 1). */
 static int flush_output(int code)
@@ -428,7 +432,10 @@ static int flush_output(int code)
     if (failed && code == 0) {
         /* a write that failed earlier (a progress line) left only the
          * stream's error flag: its errno is gone */
-        if (errno)
+        if (stdout_was_closed)
+            cli_eprintf("scratchnet: error: the standard output was closed when scratchnet "
+                        "started (>&-): its lines are lost\n");
+        else if (errno)
             cli_eprintf("scratchnet: error: writing the standard output failed: %s\n",
                         strerror(errno));
         else
@@ -440,8 +447,26 @@ static int flush_output(int code)
     return code;
 }
 
+/* Standard streams the program was started without (a job agent that
+ * closes what it does not pass: `<&- >&- 2>&-`) each get a stand-in, open
+ * before any file is: else the first files opened took fds 0-2 and the
+ * program's output went into the checkpoint folder's lock file and the
+ * log.  /dev/null read-only: a write there fails as one to a closed
+ * stream does (EBADF), so lost output is still said. */
+static void hold_std_streams(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            const int got = open("/dev/null", O_RDONLY);
+            if (got >= 0 && got != fd)   /* never: the lowest free descriptor is fd */
+                close(got);
+            stdout_was_closed |= fd == STDOUT_FILENO;
+        }
+}
+
 int main(int argc, char **argv)
 {
+    hold_std_streams();
     /* one malloc arena for every thread: each further arena reserves 64 MiB
      * of address space, and glibc makes one when a large allocation fails
      * too (a failed hold of the data then left no room under ulimit -v for
@@ -503,11 +528,7 @@ int main(int argc, char **argv)
                       (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")));
     int code = asks ? SN_OK : cli_check_world(false);
     if (code) {   /* N worlds of one: the launcher's rank 0 says why, the others in short */
-        if (cli_launcher_rank0())
-            cli_print_error(code);
-        else   /* rank 0 may be no scratchnet (MPMD, a wrapper): its first words */
-            cli_eprintf("scratchnet: error: %.*s (the launcher's rank 0 says more, if it runs "
-                        "scratchnet)\n", (int)strcspn(sn_errmsg(), ":"), sn_errmsg());
+        cli_print_error(code);
         code = cli_exit_code(code);
     }
     if (!code)

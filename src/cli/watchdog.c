@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "dist/dist.h"
 
 static atomic_llong last_ns;
@@ -129,8 +130,7 @@ int watchdog_start(double timeout_s, int rank, bool checkpoints)
     limit_s = timeout_s;
     my_rank = rank;
     resumable = checkpoints;
-    if (gethostname(my_host, sizeof my_host - 1) != 0)
-        strcpy(my_host, "?");
+    sn_text_host(my_host, sizeof my_host);
     atomic_store(&last_ns, now_ns());
     if (pipe(wake) != 0)
         return sn_fail(SN_EIO, "cannot start the watchdog: pipe: %s", strerror(errno));

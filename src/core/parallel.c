@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "core/parallel.h"
 
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -13,11 +14,26 @@
 void openblas_set_num_threads(int num_threads);
 #endif
 
+int sn_parallel_thread_limit(void)
+{
+#ifdef _OPENMP
+    if (omp_get_max_active_levels() < 1)
+        return 1;
+    const int limit = omp_get_thread_limit();
+    return limit >= 1 ? limit : 1;
+#else
+    return INT_MAX;
+#endif
+}
+
 void sn_parallel_set_threads(int n)
 {
     if (n < 1)
         n = 1;
+    if (n > sn_parallel_thread_limit())
+        n = sn_parallel_thread_limit();
 #ifdef _OPENMP
+    omp_set_dynamic(0);   /* OMP_DYNAMIC=true gave OpenBLAS fewer threads than it waits for */
     omp_set_num_threads(n);
 #endif
 #ifdef SN_WITH_BLAS

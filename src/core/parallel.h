@@ -7,8 +7,16 @@
  * the threads costs more than the pass). */
 #define SN_ELEMWISE_PAR 32768
 
-/* Use n threads (n >= 1) for our loops and for OpenBLAS. */
+/* Use n threads (n >= 1) for our loops and for OpenBLAS, at most
+ * sn_parallel_thread_limit(); OpenMP may not give fewer than asked
+ * (OMP_DYNAMIC is turned off). */
 void sn_parallel_set_threads(int n);
+
+/* The most threads OpenMP runs in a parallel region: OMP_THREAD_LIMIT's,
+ * 1 under OMP_MAX_ACTIVE_LEVELS=0 (INT_MAX without OpenMP).  OpenBLAS's
+ * OpenMP build splits a product over the threads it asks for and spins
+ * until each part is done: with fewer threads given it never ends. */
+int sn_parallel_thread_limit(void);
 
 /* Our loops only, not OpenBLAS: what n threads need can be sized (info)
  * without OpenBLAS mapping its buffers for them, 128 MiB a thread, which

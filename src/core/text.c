@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <unicode/uscript.h>
 #include <unicode/uspoof.h>
 #include <unictype.h>
@@ -349,6 +350,16 @@ void sn_text_clean(char *s, bool keep_lines)
         else
             p += n;
     }
+}
+
+void sn_text_host(char *host, size_t len)
+{
+    if (len == 0)
+        return;
+    memset(host, 0, len);
+    if (gethostname(host, len - 1) != 0 || !host[0])
+        snprintf(host, len, "?");
+    sn_text_clean(host, false);
 }
 
 bool sn_text_hides(uint32_t c)

@@ -57,6 +57,10 @@ void sn_text_pad(const char *s, int cols, char *out, size_t len);
  * UTF-8), as in the messages sn_errmsg returns; keep_lines spares newline
  * and tab. */
 void sn_text_clean(char *s, bool keep_lines);
+/* This machine's host name into host (len bytes), as messages, the rank
+ * table and lock files show it: sn_text_clean'd, as sethostname(2) takes
+ * any bytes (a newline forged a line of ours); "?" when it cannot be read. */
+void sn_text_host(char *host, size_t len);
 /* Whether the character c is one sn_text_clean turns into '?': it would
  * act on the text around it or show as nothing. */
 bool sn_text_hides(uint32_t c);

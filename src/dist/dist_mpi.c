@@ -40,6 +40,7 @@
 #include "core/interrupt.h"
 #include "core/number.h"
 #include "core/status.h"
+#include "core/text.h"
 
 static int world_rank, world_size = 1, local_size = 1;
 static bool alone;   /* one process, MPI never started */
@@ -986,8 +987,7 @@ static int agree(int rc)
     const int root = world_size - first;
     if (world_rank == root) {
         snprintf(note.msg, sizeof note.msg, "%s", sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));
-        if (gethostname(note.host, sizeof note.host - 1) != 0)   /* on a cluster: the node */
-            snprintf(note.host, sizeof note.host, "?");
+        sn_text_host(note.host, sizeof note.host);   /* on a cluster: the node */
     }
     err = MPI_Bcast(&note, (int)sizeof note, MPI_BYTE, root, MPI_COMM_WORLD);
     if (err != MPI_SUCCESS) {

@@ -16,6 +16,7 @@
 
 #include "core/interrupt.h"
 #include "core/status.h"
+#include "core/text.h"
 #include "io/fingerprint.h"
 #include "io/fsutil.h"
 #include "io/h5.h"
@@ -264,7 +265,7 @@ static bool holder_alive(const char *line, int f)
     long pid;
     struct stat lock, st;
     if (sscanf(line, "host %127[^,], pid %ld", host, &pid) != 2 || pid <= 0 ||
-        pid == (long)getpid() || gethostname(me, sizeof me - 1) != 0 || strcmp(host, me) != 0 ||
+        pid == (long)getpid() || (sn_text_host(me, sizeof me), strcmp(host, me) != 0) ||
         fstat(f, &lock) != 0)
         return false;
     snprintf(path, sizeof path, "/proc/%ld/fd", pid);
@@ -435,8 +436,8 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
     was[had > 0 ? had : 0] = '\0';
     if (!locked && holder_alive(was, f))
         return refuse_named(dir, f, was);
-    char host[128] = "";
-    gethostname(host, sizeof host - 1);
+    char host[128];
+    sn_text_host(host, sizeof host);
     int len = snprintf(holder, sizeof holder, "host %s, pid %ld\n", host, (long)getpid());
     /* the line first, then the length: a run that finds the lock held
      * reads a whole line, never an empty file between the two */

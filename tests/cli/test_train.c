@@ -2607,6 +2607,67 @@ static void test_train_threads_need_room(void **state)
     free(err);
 }
 
+/* Started with its standard streams closed (a job agent's `<&- >&-`;
+ * round 67 F2): the first files opened took fds 0-2, and the run's
+ * output went into the checkpoint folder's .lock and its warnings into
+ * the log.  Now the lost output is said (exit 1) and the files are the
+ * run's own. */
+static void test_train_std_streams_closed(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", sn_test_path("closed"));
+    int rc = sn_test_run("rm -rf %s && mkdir %s && cd %s && " BIN " train --model %s --data %s "
+                         "--steps 30 --threads 1 --out o.h5 --log l.jsonl --checkpoint-dir ck "
+                         "<&- >&-", dir, dir, dir, sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    char *err = err_text();
+    if (rc != 1 || !strstr(err, "the standard output was closed when scratchnet started"))
+        fail_msg("exit %d\n%s", rc, err);
+    free(err);
+    /* the lock file holds its one line, every log line is a JSON object */
+    assert_int_equal(sn_test_run("cd %s && grep -qx 'host .*, pid [0-9]*' ck/.lock && "
+                                 "test $(wc -l < ck/.lock) = 1 && test -s l.jsonl && "
+                                 "! grep -qv '^{' l.jsonl && test -s o.h5", dir), 0);
+    rc = sn_test_run("cd %s && " BIN " train --model %s --data %s --steps 40 --threads 1 --quiet "
+                     "--log l.jsonl --checkpoint-dir ck --resume auto <&- >&- 2>&-", dir,
+                     sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    assert_int_equal(sn_test_run("cd %s && test $(wc -l < l.jsonl) -ge 2 && ! grep -qv '^{' "
+                                 "l.jsonl && test -f ck/ckpt-00000040.h5", dir), 0);
+}
+
+/* OpenMP settings that let the runtime give fewer threads than asked
+ * (round 67 F1): OpenBLAS's OpenMP build splits a product over the
+ * threads it asked for and spins until each part is done, so with 2
+ * threads asked and 1 given, train and eval hung for good, deaf to
+ * SIGTERM.  Products big enough for OpenBLAS to split (256 x 512 x 512). */
+static void test_train_omp_gives_fewer_threads(void **state)
+{
+    (void)state;
+    char cfg[1100];
+    snprintf(cfg, sizeof cfg, "%s", sn_test_path("wide.cfg"));
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs("[net]\ninput = 8\nbatch = 256\nloss = cross_entropy\noptimizer = sgd\nlr = 0.01\n"
+          "[dense]\nunits = 512\n[dense]\nunits = 512\n[dense]\nunits = 3\n", f);
+    fclose(f);
+    static const char *const envs[][2] = {
+        { "OMP_THREAD_LIMIT=1", "2 threads asked for; OMP_THREAD_LIMIT lets OpenMP run 1" },
+        { "OMP_MAX_ACTIVE_LEVELS=0", "2 threads asked for; OMP_MAX_ACTIVE_LEVELS lets OpenMP "
+                                     "run 1" },
+        { "OMP_DYNAMIC=true", NULL },
+    };
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        const int rc = sn_test_run("%s timeout -k 5 60 " BIN " train --model %s --data %s "
+                                   "--steps 3 --threads 2 --quiet --out %s", envs[i][0], cfg,
+                                   sn_test_path("blobs.h5"), sn_test_path("wide.h5"));
+        char *err = err_text();
+        if (rc != 0 || (envs[i][1] && !strstr(err, envs[i][1])))
+            fail_msg("%s: exit %d\n%s", envs[i][0], rc, err);
+        free(err);
+    }
+}
+
 /* --resume auto passes over a damaged newest checkpoint and continues the
  * one before; when the run reaches the damaged one's step, its own
  * checkpoint does not replace it unseen: the damaged file is kept as
@@ -4405,6 +4466,8 @@ int main(void)
         cmocka_unit_test(test_train_resume_auto_keeps_checkpoints),
         cmocka_unit_test(test_train_horizon_override_says_rate),
         cmocka_unit_test(test_train_keep_only_this_runs),
+        cmocka_unit_test(test_train_omp_gives_fewer_threads),
+        cmocka_unit_test(test_train_std_streams_closed),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_train_names_taken_while_written),
         cmocka_unit_test(test_eval_checkpoint_uses_average),
