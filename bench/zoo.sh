@@ -13,6 +13,10 @@
 #
 #   bench/zoo.sh [MODEL ...]        (default: every Fashion-MNIST model)
 set -eu
+if [ ! -x build/scratchnet ] || [ ! -d models ]; then   # its paths are the checkout's
+    echo "bench/zoo.sh: run it from the scratchnet folder (no build/scratchnet or models/ in $(pwd))" >&2
+    exit 2
+fi
 FMNIST=${DATA:-data/fashion-mnist.h5}
 CIFAR=${CIFAR_DATA:-data/cifar10.h5}
 DIR=${ZOO_DIR:-data/zoo}

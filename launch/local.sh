@@ -288,7 +288,13 @@ if [ -n "$ranks" ]; then
         sleep 0.1
         i=$((i + 1))
     done
-    [ -z "$(living)" ] || say "ranks still running after 60 s: $(living)"
+    if [ -n "$(living)" ]; then
+        say "ranks still running after 60 s: $(living)"
+    else   # their own 'stopped ... checkpoint written' lines went with mpirun's pipes
+        say "the ranks stopped within $((i / 10)).$((i % 10)) s; their own lines went with" \
+            "mpirun: what they saved is the newest checkpoint in --checkpoint-dir (and" \
+            "--out; scratchnet info --weights FILE names its step)"
+    fi
 fi
 [ "$status" -gt 192 ] && say "mpirun failed (status $status)"
 [ "$status" -gt 128 ] && [ "$status" -le 192 ] && say "$who was ended by signal" \
