@@ -66,6 +66,7 @@ int cli_log_epoch(FILE *f, const struct cli_log_line *e)
         return sn_fail(SN_ENOMEM, "out of memory for a log line");
     int bad = json_object_set_new(o, "epoch", json_integer(e->epoch)) |
               json_object_set_new(o, "step", json_integer(e->step)) |
+              json_object_set_new(o, "train_steps", json_integer(e->train_steps)) |
               set_real(o, "train_loss", e->train_loss) | set_real(o, "train_acc", e->train_acc) |
               set_real(o, "test_loss", e->test_loss) | set_real(o, "test_acc", e->test_acc) |
               set_real(o, "lr", e->lr) | set_real(o, "images_per_s", e->images_per_s) |

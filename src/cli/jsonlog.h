@@ -13,6 +13,7 @@
  * absent or not a number (-1 or 0 for the integers). */
 struct cli_log_line {
     int64_t epoch, step;
+    int64_t train_steps;   /* the steps the train figures cover (fewer after a resume) */
     double train_loss, train_acc, test_loss, test_acc;
     double lr, images_per_s, elapsed_s;
     int ranks, threads, peak_rss_mb;

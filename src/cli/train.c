@@ -823,12 +823,21 @@ static void report_epoch(const struct train_flags *f, struct run *r,
     const struct sn_metrics *mt = &e->m;
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
-    char text[320], part[96] = "";
-    /* an epoch cut short (--steps, a stop) says how much of it ran */
-    const int64_t within = (int64_t)mt->step - ((int64_t)mt->epoch - 1) * p.steps_per_epoch;
-    if (within > 0 && within < p.steps_per_epoch)
-        snprintf(part, sizeof part, " (%lld of the epoch's %lld steps)", (long long)within,
-                 (long long)p.steps_per_epoch);
+    char text[400], part[160] = "";
+    /* an epoch cut short (--steps, a stop) says how much of it ran, and
+     * one a run resumed in, over how many steps its train figures are */
+    const int64_t first = ((int64_t)mt->epoch - 1) * p.steps_per_epoch;
+    const int64_t within = (int64_t)mt->step - first;
+    const int64_t counted = (int64_t)mt->step - (p.start_step > first ? p.start_step : first);
+    const bool cut = within > 0 && within < p.steps_per_epoch;
+    int k = cut ? snprintf(part, sizeof part, " (%lld of the epoch's %lld steps", (long long)within,
+                           (long long)p.steps_per_epoch) : 0;
+    if (counted < within)
+        k += snprintf(part + k, sizeof part - (size_t)k, "%strain figures over the %lld %s the "
+                      "resume at step %lld", cut ? "; " : " (", (long long)counted,
+                      cut ? "since" : "steps since", (long long)p.start_step);
+    if (k)
+        snprintf(part + k, sizeof part - (size_t)k, ")");
     int n = snprintf(text, sizeof text, "epoch %.0f/%d  step %.0f%s  train loss %.4f", mt->epoch,
                      sn_trainer_net(r->t)->epochs, mt->step, part, mt->train_loss);
     if (e->has_acc)
@@ -843,7 +852,8 @@ static void report_epoch(const struct train_flags *f, struct run *r,
     if (!r->log)
         return;
     struct cli_log_line line = {   /* a by-product: a failed write does not stop training */
-        .epoch = (int64_t)mt->epoch, .step = (int64_t)mt->step, .train_loss = mt->train_loss,
+        .epoch = (int64_t)mt->epoch, .step = (int64_t)mt->step, .train_steps = counted,
+        .train_loss = mt->train_loss,
         .train_acc = e->has_acc ? mt->train_acc : NAN,
         .test_loss = e->tested ? mt->test_loss : NAN,
         .test_acc = e->tested && e->has_acc ? mt->test_acc : NAN, .lr = mt->lr,

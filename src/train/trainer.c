@@ -639,6 +639,7 @@ void sn_trainer_plan(const struct sn_trainer *t, struct sn_train_plan *out)
     out->steps_per_epoch = t->steps_per_epoch;
     out->local_batch = t->b;
     out->end_step = t->end_step;
+    out->start_step = t->started_at > 0 ? t->started_at : 0;
     out->bound_by_steps = t->bound_steps;
     out->bound_by_epochs = t->bound_epochs;
     out->skipped_per_epoch = t->train->n % (size_t)t->net.batch;

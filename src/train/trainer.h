@@ -226,6 +226,7 @@ struct sn_train_plan {
     int64_t steps_per_epoch;
     int local_batch;
     int64_t end_step;
+    int64_t start_step;      /* the global step this run started at: 0, or its checkpoint's */
     bool bound_by_steps;
     bool bound_by_epochs;
     size_t skipped_per_epoch;

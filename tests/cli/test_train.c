@@ -2987,13 +2987,23 @@ static void test_train_steps_bound(void **state)
     out = out_text();
     assert_non_null(strstr(out, "the run ends at step 40: --steps and the epoch count agree"));
     free(out);
+    char log[1100];
+    snprintf(log, sizeof log, "%s", sn_test_path("steps.jsonl"));
     rc = sn_test_run(BIN " train --model %s --data %s --steps 45 --checkpoint-dir %s "
-                     "--resume auto", sn_test_path("one.cfg"), sn_test_path("blobs.h5"), dir);
+                     "--resume auto --log %s", sn_test_path("one.cfg"), sn_test_path("blobs.h5"),
+                     dir, log);
     out = out_text();
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "resumed from"));
     assert_non_null(strstr(out, "the run ends at step 45"));
+    /* the epoch it resumed in says over how many steps its train figures
+     * are (user 43 U3), on its line and in the log */
+    assert_non_null(strstr(out, "step 40 (train figures over the 10 steps since the resume at "
+                                "step 30)  train loss"));
+    assert_non_null(strstr(out, "step 45 (5 of the epoch's 20 steps)  train loss"));
     free(out);
+    assert_int_equal(sn_test_run("grep -q '\"step\": 40, \"train_steps\": 10,' %s && "
+                                 "grep -q '\"step\": 45, \"train_steps\": 5,' %s", log, log), 0);
     assert_int_equal(sn_test_run("ls %s/ckpt-00000045.h5", dir), 0);
 }
 
