@@ -276,7 +276,9 @@ static pid_t start_gnuplot(const char *dir, int out, int err, int *to)
         close(p[1]);
         if (dup2(p[0], 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 || chdir(dir) != 0)
             _exit(126);
-        execlp("gnuplot", "gnuplot", (char *)NULL);
+        /* -d: no ~/.gnuplot or system init file, so the picture is the
+         * data's alone (a user's `set xrange` failed every plot, round 67 F5) */
+        execlp("gnuplot", "gnuplot", "-d", (char *)NULL);
         _exit(127);   /* ends the forked child only: exec failed */
     }
     close(p[0]);

@@ -87,6 +87,15 @@ static void test_plot_draws_png(void **state)
                                 "line (a write cut short); skipped"));
     assert_null(strstr(err, "holds one epoch"));
     free(err);
+    /* a user's ~/.gnuplot (a range that leaves no point to draw) is not
+     * read: the picture is the log's alone (round 67 F5) */
+    rc = sn_test_run("mkdir -p %s/home && echo 'set xrange [5000:6000]' > %s/home/.gnuplot && "
+                     "HOME=%s/home " BIN " plot %s -o %s", sn_test_tmpdir(), sn_test_tmpdir(),
+                     sn_test_tmpdir(), sn_test_path("log.jsonl"), sn_test_path("h.png"));
+    if (rc)
+        fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
+    assert_int_equal(rc, 0);
+    assert_true(png_size(sn_test_path("h.png"), &w, &h));
     /* a TMPDIR that cannot hold gnuplot's folder: the reason said */
     rc = sn_test_run("TMPDIR=%s/missing " BIN " plot %s -o %s", sn_test_tmpdir(),
                      sn_test_path("log.jsonl"), sn_test_path("t.png"));
