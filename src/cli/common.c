@@ -773,6 +773,32 @@ static int check_replaceable(const char *out, const char *flag, const char *targ
     return SN_OK;
 }
 
+/* A folder outputs are renamed into (renames=true) or files made in: one
+ * that was removed (the shell's current folder, deleted by another shell:
+ * access() still said writable), and, for renames, an immutable or
+ * append-only one (chattr +i, +a: a new file can be made there but not
+ * renamed), each found when the work is done, all of it lost. */
+static int check_folder_takes(const char *dir, const struct stat *sd, bool renames,
+                              const char *flag, const char *out)
+{
+    if (sd->st_nlink == 0)
+        return sn_fail(SN_EUSAGE, "%s %s: the folder %s was removed (a shell still in it? cd "
+                       "into it again, or give a folder that exists)", flag, out, dir);
+    int attr = 0;
+    const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        if (ioctl(fd, FS_IOC_GETFLAGS, &attr) != 0)
+            attr = 0;   /* a file system without these flags */
+        close(fd);
+    }
+    if (renames && (attr & (FS_IMMUTABLE_FL | FS_APPEND_FL)))
+        return sn_fail(SN_EUSAGE, "%s %s: the folder %s is %s (chattr %s): files are written "
+                       "beside their name and renamed into place, which it does not allow", flag,
+                       out, dir, attr & FS_IMMUTABLE_FL ? "immutable" : "append-only",
+                       attr & FS_IMMUTABLE_FL ? "+i" : "+a");
+    return SN_OK;
+}
+
 /* /proc, /sys and /dev (by the real name of path, or of the nearest
  * folder above it that exists, or by its file system) hold kernel objects
  * and devices: files made there are not files on a disk, or cannot be
@@ -837,6 +863,10 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
         return sn_fail(SN_EUSAGE, "%s %s: the folder %s does not exist%s", flag, out, dir, via);
     if (access(dir, W_OK) != 0)
         return sn_fail(SN_EUSAGE, "%s %s: the folder %s is not writable%s", flag, out, dir, via);
+    /* --log is made and appended to in place */
+    int rc = check_folder_takes(dir, &sd, strcmp(flag, "--log") != 0, flag, out);
+    if (rc)
+        return rc;
     if (so->st_mode != 0 && S_ISDIR(so->st_mode))
         return sn_fail(SN_EUSAGE, "%s %s is a folder, not a file", flag, out);
     /* outputs are replaced by rename: a device node, a FIFO or a socket
@@ -846,7 +876,7 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
                        "exist", flag, out, sn_fs_kind(so));
     /* root may write in /sys's folders, but no file can be made there:
      * that showed only when the output was written, after the training */
-    int rc = check_not_system(target, flag);
+    rc = check_not_system(target, flag);
     if (rc || so->st_mode == 0)
         return rc;
     /* a file its owner (this user) made read-only is kept as shell
@@ -1268,7 +1298,7 @@ int cli_make_folder(const char *dir, const char *flag, char *made, size_t made_l
                            sn_fs_kind(&st));
         if (access(dir, W_OK | X_OK) != 0)
             return sn_fail(SN_EUSAGE, "%s %s: the folder is not writable", flag, dir);
-        return SN_OK;
+        return check_folder_takes(dir, &st, true, flag, dir);
     }
     if (strlen(dir) >= made_len)
         return sn_fail(SN_EUSAGE, "%s: the folder name is too long", flag);

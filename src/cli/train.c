@@ -593,7 +593,14 @@ static void warn_out_space(const struct train_flags *f, const struct run *r)
     const struct sn_model *m = sn_trainer_model(r->t);
     const double size = 4.0 * ((double)m->n_params + (double)m->n_buffers);
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
-    if (size > free_bytes)
+    struct rlimit fsize;   /* a file-size limit (ulimit -f, a batch system's): known now too */
+    if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+        size > (double)fsize.rlim_cur)
+        cli_eprintf("scratchnet: warning: --out %s: the weights take at least %s MB and this "
+                    "process may write files of %s MB at most (ulimit -f): the run would end "
+                    "without them; raise the limit\n", cli_line(f->out), sn_mb(size).s,
+                    sn_mb((double)fsize.rlim_cur).s);
+    else if (size > free_bytes)
         cli_eprintf("scratchnet: warning: --out %s: the weights take at least %s MB and "
                     "%s MB are free there: the run would end without them; free some room "
                     "or name another folder\n", cli_line(f->out), sn_mb(size).s,

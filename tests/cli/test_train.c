@@ -2607,6 +2607,48 @@ static void test_train_threads_need_room(void **state)
     free(err);
 }
 
+/* Output folders that take no renamed file, found before any work
+ * (round 67 F6, F8: each trained to its end, then lost the weights): the
+ * current folder removed by another shell, and an append-only folder
+ * (chattr +a, where the file system has it). */
+static void test_train_folder_takes_no_rename(void **state)
+{
+    (void)state;
+    char dir[1100], cfg[1100], data[1100];
+    snprintf(dir, sizeof dir, "%s", sn_test_path("gone"));
+    snprintf(cfg, sizeof cfg, "%s", sn_test_path("m.cfg"));
+    snprintf(data, sizeof data, "%s", sn_test_path("blobs.h5"));
+    int rc = sn_test_run("mkdir -p %s && cd %s && rmdir %s && " BIN " train --model %s --data %s "
+                         "--epochs 100 --out o.h5", dir, dir, dir, cfg, data);
+    char *err = err_text();
+    if (rc != 2 || !strstr(err, "--out o.h5: the folder . was removed (a shell still in it?"))
+        fail_msg("exit %d\n%s", rc, err);
+    free(err);
+    /* a file-size limit below the weights' size: said at the start */
+    write_text(sn_test_path("fsize.cfg"), "[net]\ninput = 8\nbatch = 32\nloss = cross_entropy\n"
+               "optimizer = sgd\nlr = 0.01\n[dense]\nunits = 512\n[dense]\nunits = 3\n");
+    rc = sn_test_run("ulimit -f 4 && " BIN " train --model %s --data %s --steps 2 --quiet "
+                     "--out %s", sn_test_path("fsize.cfg"), data, sn_test_path("fsize.h5"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "MB at most (ulimit -f): the run would end without them"))
+        fail_msg("ulimit -f 4: exit %d\n%s", rc, err);
+    free(err);
+    if (sn_test_run("mkdir -p %s && chattr +a %s", dir, dir) != 0) {
+        printf("append-only: skipped (no chattr +a on this file system)\n");
+        return;
+    }
+    rc = sn_test_run(BIN " train --model %s --data %s --epochs 100 --out %s/o.h5", cfg, data, dir);
+    const int rc2 = sn_test_run(BIN " train --model %s --data %s --epochs 100 --checkpoint-dir %s",
+                                cfg, data, dir);
+    err = err_text();
+    sn_test_run("chattr -a %s", dir);
+    if (rc != 2 || rc2 != 2 || !strstr(err, "is append-only (chattr +a): files are written beside "
+                                             "their name and renamed into place"))
+        fail_msg("exit %d, %d\n%s", rc, rc2, err);
+    free(err);
+    assert_int_equal(sn_test_run("test -z \"$(ls -A %s)\"", dir), 0);   /* nothing made */
+}
+
 /* Started with its standard streams closed (a job agent's `<&- >&-`;
  * round 67 F2): the first files opened took fds 0-2, and the run's
  * output went into the checkpoint folder's .lock and its warnings into
@@ -4478,6 +4520,7 @@ int main(void)
         cmocka_unit_test(test_train_keep_only_this_runs),
         cmocka_unit_test(test_train_omp_gives_fewer_threads),
         cmocka_unit_test(test_train_std_streams_closed),
+        cmocka_unit_test(test_train_folder_takes_no_rename),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_train_names_taken_while_written),
         cmocka_unit_test(test_eval_checkpoint_uses_average),
