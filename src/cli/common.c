@@ -736,6 +736,20 @@ static bool same_place(const char *a, const char *b)
            sa.st_ino == sb.st_ino && strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) == 0;
 }
 
+/* The inode flags of path (chattr's: FS_IMMUTABLE_FL, FS_APPEND_FL), 0
+ * on a file system without them. */
+static int inode_flags(const char *path, int open_flags)
+{
+    int attr = 0;
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | open_flags);
+    if (fd >= 0) {
+        if (ioctl(fd, FS_IOC_GETFLAGS, &attr) != 0)
+            attr = 0;
+        close(fd);
+    }
+    return attr;
+}
+
 /* An existing output is replaced by a rename over it, which a writable
  * folder does not always allow: in a folder with the sticky bit (/tmp, a
  * cluster's shared scratch) only the file's or the folder's owner may, and
@@ -752,13 +766,7 @@ static int check_replaceable(const char *out, const char *flag, const char *targ
                        "bit (like /tmp): only its owner may replace it (name another file)",
                        flag, out, pw ? pw->pw_name : "another user", (long)so->st_uid);
     }
-    int attr = 0;
-    const int fd = open(target, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
-        if (ioctl(fd, FS_IOC_GETFLAGS, &attr) != 0)
-            attr = 0;   /* a file system without these flags */
-        close(fd);
-    }
+    const int attr = inode_flags(target, O_NOFOLLOW);
     /* --log is appended to in place, which append-only allows */
     const int forbid =
         strcmp(flag, "--log") == 0 ? FS_IMMUTABLE_FL : FS_IMMUTABLE_FL | FS_APPEND_FL;
@@ -784,13 +792,7 @@ static int check_folder_takes(const char *dir, const struct stat *sd, bool renam
     if (sd->st_nlink == 0)
         return sn_fail(SN_EUSAGE, "%s %s: the folder %s was removed (a shell still in it? cd "
                        "into it again, or give a folder that exists)", flag, out, dir);
-    int attr = 0;
-    const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) {
-        if (ioctl(fd, FS_IOC_GETFLAGS, &attr) != 0)
-            attr = 0;   /* a file system without these flags */
-        close(fd);
-    }
+    const int attr = inode_flags(dir, O_DIRECTORY);
     if (renames && (attr & (FS_IMMUTABLE_FL | FS_APPEND_FL)))
         return sn_fail(SN_EUSAGE, "%s %s: the folder %s is %s (chattr %s): files are written "
                        "beside their name and renamed into place, which it does not allow", flag,
