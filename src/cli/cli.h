@@ -165,6 +165,12 @@ bool cli_stop_sent_by_parent(void);
  * others. */
 int cli_check_world(bool training);
 
+/* Whether the launcher's rank 0 runs beside this process (a child of its
+ * parent, with the rank variable at 0) and also(its pid) holds. */
+bool cli_rank0_beside(bool (*also)(long pid));
+/* Sleeps n tenths of a second, less when a stop comes. */
+void cli_nap(int n);
+
 /* rc from opening the dataset path: for a folder given as a dataset, the
  * error says how one is made of a folder of images (convert folder); for
  * an IDX file (gzipped or not) or an image, which command takes it. */

@@ -325,6 +325,7 @@ static const char *const launcher_vars[] = {
  * sets OMPI_COMM_WORLD_RANK=0 in every process another MPI's launcher
  * started, which then all took themselves for rank 0. */
 static int rank0_noted = -1;
+static const char *rank_var_noted;   /* the launcher's rank variable, as read then */
 static bool rank0_now(void);
 
 void cli_note_launcher(void)
@@ -339,6 +340,7 @@ void cli_note_launcher(void)
     const char *tasks = getenv("SLURM_STEP_NUM_TASKS");
     launched = set > 0 && !(set == 1 && getenv("SLURM_PROCID") && tasks && !strcmp(tasks, "1"));
     rank0_noted = rank0_now();
+    rank_var_noted = cli_launcher_rank_var();
 }
 
 bool cli_launched(void)
@@ -504,8 +506,13 @@ int cli_nothing_written(int rc)
     return sn_fail_suffix(rc, ": nothing written");
 }
 
+/* Set when the error this process ends with is said by another one. */
+static bool error_said_elsewhere;
+
 void cli_print_error(int rc)
 {
+    if (error_said_elsewhere)
+        return;
     const char *msg = sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc);
     if (rc == SN_EINTR)   /* the stop someone asked for is not an error */
         cli_eprintf("scratchnet: %s\n", msg);
@@ -656,6 +663,71 @@ static int wrong_launcher(const char *var, const char *v)
                    why, var);
 }
 
+/* Whether process pid, a child of this process's parent, is the job's rank
+ * 0 (its environment holds the rank variable this process has, at 0). */
+static bool sibling_rank0(long pid)
+{
+    char path[64], stat[512], want[64];
+    const char *fields = sn_fs_proc_stat(pid, stat, sizeof stat);
+    long ppid = -1;
+    /* the variable as the launcher set it: MPI's start may add its own
+     * (Open MPI's singleton sets PMIX_RANK=0 in every process) */
+    const char *name = rank_var_noted ? rank_var_noted : cli_launcher_rank_var();
+    if (!fields || sscanf(fields, " %*c %ld", &ppid) != 1 || ppid != (long)getppid() || !name)
+        return false;
+    snprintf(want, sizeof want, "%s=0", name);
+    snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+    FILE *fp = fopen(path, "r");
+    bool rank0 = false;
+    char var[4096];
+    for (size_t k = 0; fp && !rank0;) {   /* NUL-ended entries, read byte by byte */
+        const int c = getc(fp);
+        if (c == EOF)
+            break;
+        var[k < sizeof var - 1 ? k++ : k] = (char)c;
+        if (c == '\0') {
+            rank0 = strcmp(var, want) == 0;
+            k = 0;
+        }
+    }
+    if (fp)
+        fclose(fp);
+    return rank0;
+}
+
+bool cli_rank0_beside(bool (*also)(long pid))
+{
+    DIR *d = opendir("/proc");
+    bool found = false;
+    for (struct dirent *e; d && !found && (e = readdir(d)) != NULL;) {
+        long long pid;
+        if (strspn(e->d_name, "0123456789") != strlen(e->d_name) ||
+            sn_parse_int(e->d_name, 1, LONG_MAX, &pid) != SN_OK || pid == (long long)getpid())
+            continue;
+        found = sibling_rank0((long)pid) && also((long)pid);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* Whether process pid runs this very program (one executable file). */
+static bool same_program(long pid)
+{
+    char path[64];
+    struct stat a, b;
+    snprintf(path, sizeof path, "/proc/%ld/exe", pid);
+    return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+void cli_nap(int n)
+{
+    const struct timespec tenth = { 0, 100000000L };
+    for (int i = 0; i < n && !sn_interrupt_recorded(); i++)
+        nanosleep(&tenth, NULL);
+}
+
 /* cli_check_world's refusal, said in full on any process. */
 static int world_refusal(bool training)
 {
@@ -700,10 +772,22 @@ static int world_refusal(bool training)
 int cli_check_world(bool training)
 {
     const int rc = world_refusal(training);
-    if (!rc || cli_launcher_rank0())   /* N worlds of one: the launcher's rank 0 says why */
+    if (rc && cli_launcher_rank0()) {   /* N worlds of one: the launcher's rank 0 says why */
+        cli_nap(10);   /* alive a second more, for the others to find */
         return rc;
-    /* the others in short; rank 0 may be no scratchnet (MPMD, a wrapper):
-     * its first words */
+    }
+    if (!rc)
+        return rc;
+    /* the others are silent when rank 0 beside them is scratchnet too (a
+     * job of N said it N times), else say its first words: rank 0 may be
+     * no scratchnet (MPMD, a wrapper) or on another host */
+    for (int i = 0; i < 20 && !sn_interrupt_recorded(); i++) {
+        if (cli_rank0_beside(same_program)) {
+            error_said_elsewhere = true;
+            return rc;
+        }
+        cli_nap(1);
+    }
     char first[200];
     snprintf(first, sizeof first, "%.*s", (int)strcspn(sn_errmsg(), ":"), sn_errmsg());
     return sn_fail(rc, "%s (the launcher's rank 0 says more, if it runs scratchnet)", first);

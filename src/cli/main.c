@@ -244,64 +244,6 @@ static bool has_limit(long pid)
     return same;
 }
 
-/* Whether process pid, a child of this process's parent, is the job's rank
- * 0 (its environment holds the rank variable this process has, at 0). */
-static bool sibling_rank0(long pid)
-{
-    char path[64], stat[512], want[64];
-    const char *fields = sn_fs_proc_stat(pid, stat, sizeof stat);
-    long ppid = -1;
-    if (!fields || sscanf(fields, " %*c %ld", &ppid) != 1 || ppid != (long)getppid() ||
-        !cli_launcher_rank_var())
-        return false;
-    snprintf(want, sizeof want, "%s=0", cli_launcher_rank_var());
-    snprintf(path, sizeof path, "/proc/%ld/environ", pid);
-    FILE *fp = fopen(path, "r");
-    bool rank0 = false;
-    char var[4096];
-    for (size_t k = 0; fp && !rank0;) {   /* NUL-ended entries, read byte by byte */
-        const int c = getc(fp);
-        if (c == EOF)
-            break;
-        var[k < sizeof var - 1 ? k++ : k] = (char)c;
-        if (c == '\0') {
-            rank0 = strcmp(var, want) == 0;
-            k = 0;
-        }
-    }
-    if (fp)
-        fclose(fp);
-    return rank0;
-}
-
-/* Whether the job's rank 0 runs beside this process, started by the same
- * launcher's process, and has the refused limit: it says it (a wrapper's
- * ulimit in every rank, which the launcher's process does not have: each
- * rank said it, N lines under MPICH, whose launcher waits for every rank). */
-static bool rank0_beside_has_limit(void)
-{
-    DIR *d = opendir("/proc");
-    bool found = false;
-    for (struct dirent *e; d && !found && (e = readdir(d)) != NULL;) {
-        long long pid;
-        if (strspn(e->d_name, "0123456789") != strlen(e->d_name) ||
-            sn_parse_int(e->d_name, 1, LONG_MAX, &pid) != SN_OK || pid == (long long)getpid())
-            continue;
-        found = sibling_rank0((long)pid) && has_limit((long)pid);
-    }
-    if (d)
-        closedir(d);
-    return found;
-}
-
-/* Sleeps n tenths of a second, less when a stop comes. */
-static void nap(int n)
-{
-    const struct timespec tenth = { 0, 100000000L };
-    for (int i = 0; i < n && !sn_interrupt_recorded(); i++)
-        nanosleep(&tenth, NULL);
-}
-
 /* Whether another process says the limit this one refused, so that the
  * job says it once: rank 0 says it at once.  Another rank is silent when
  * its launcher's process has the limit and every rank runs here (then rank
@@ -316,9 +258,9 @@ static bool limit_said_elsewhere(void)
     if (cli_launched_all_here() && has_limit((long)getppid()))
         return true;
     for (int i = 0; i < 20 && !sn_interrupt_recorded(); i++) {
-        if (rank0_beside_has_limit())
+        if (cli_rank0_beside(has_limit))
             return true;
-        nap(1);
+        cli_nap(1);
     }
     return sn_interrupt_recorded();
 }
@@ -509,9 +451,9 @@ int main(int argc, char **argv)
         if ((rc != SN_EUSAGE || sn_dist_rank() == 0) && !ended)
             cli_eprintf("scratchnet: error: %s\n", sn_errmsg());
         if (limit_refused && cli_launcher_rank0() && !has_limit((long)getppid()))
-            nap(10);   /* a limit of its own: the ranks beside it see it (rank0_beside_has_limit) */
+            cli_nap(10);   /* a limit of its own: the ranks beside it see it (cli_rank0_beside) */
         else if (ended)   /* rank 0 says it: its launcher ends the job at this rank's exit */
-            nap(20);
+            cli_nap(20);
         return rc == SN_EUSAGE ? 2 : 1;
     }
     catch_stop_signals(false);   /* again: the MPI runtime may have installed its own */

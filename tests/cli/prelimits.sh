@@ -34,6 +34,21 @@ for family in openmpi mpich; do
             cat "$out"
         fi
     done
+    # started by the other family's launcher: 3 worlds of one, said once by
+    # rank 0 (round 67 F7: each process said it)
+    case $family in
+    openmpi) other="mpiexec.mpich -n 3" ;;
+    mpich) other="mpirun --oversubscribe -np 3" ;;
+    esac
+    timeout 60 $other "$bin" info --model none.cfg > "$out" 2>&1
+    rc=$?
+    lines=$(grep -c "scratchnet: error:" "$out")
+    if [ "$rc" = 0 ] || [ "$rc" = 124 ] || [ "$lines" != 1 ] ||
+        ! grep -q "this process sees a world of 1 rank but .* says the job has more: " "$out"; then
+        bad "$family binary under the other family's launcher, 3 processes: exit $rc, $lines" \
+            "error line(s) (want 1, in full):"
+        cat "$out"
+    fi
 done
 # A rank that ended before MPI started leaves MPICH's rank 0 waiting in
 # MPI_Init for good (hydra's way); one stop ends it 5 s later with a line
