@@ -1580,6 +1580,40 @@ int cli_env_threads(int *n)
     return rc;
 }
 
+/* Threads this user may still start under the process limit (ulimit -u,
+ * which counts every thread of the real user; root is not held to it):
+ * the limit less the threads of the user's processes now, INT_MAX when
+ * there is no limit. */
+static int thread_room(long *limit)
+{
+    struct rlimit rl;
+    *limit = -1;
+    if (getuid() == 0 || getrlimit(RLIMIT_NPROC, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return INT_MAX;
+    DIR *d = opendir("/proc");
+    long long used = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char path[300], line[256];
+        if (strspn(e->d_name, "0123456789") != strlen(e->d_name) ||
+            snprintf(path, sizeof path, "/proc/%s/status", e->d_name) >= (int)sizeof path)
+            continue;
+        FILE *f = fopen(path, "r");
+        long uid = -1, threads = 0;
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "Uid: %ld", &uid) == 1 && uid != (long)getuid())
+                break;   /* another user's */
+            else if (sscanf(line, "Threads: %ld", &threads) == 1 && uid == (long)getuid())
+                used += threads;
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    *limit = rl.rlim_cur > LONG_MAX ? LONG_MAX : (long)rl.rlim_cur;
+    const long long room = (long long)*limit - used;
+    return room < 0 ? 0 : room > INT_MAX ? INT_MAX : (int)room;
+}
+
 /* cli_setup_threads on this rank, before the ranks agree. */
 static int setup_threads(long requested, int *threads)
 {
@@ -1601,6 +1635,13 @@ static int setup_threads(long requested, int *threads)
                     "run uses %d\n", n, getenv("OMP_THREAD_LIMIT") ? "OMP_THREAD_LIMIT"
                     : "OMP_MAX_ACTIVE_LEVELS", limit, limit);
     n = n > limit ? limit : n;
+    long nproc;   /* libgomp's "Thread creation failed", with no word of the limit */
+    const int room = thread_room(&nproc);
+    if (n - 1 > room && sn_dist_rank() == 0)
+        cli_eprintf("scratchnet: warning: %d threads asked for; the process limit (ulimit -u "
+                    "%ld) leaves this user room for %d more, and the run uses %d\n", n, nproc,
+                    room, room + 1);
+    n = n - 1 > room ? room + 1 : n;
     size_t stack;
     if ((rc = omp_stack_of(&stack)))
         return rc;

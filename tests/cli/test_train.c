@@ -2649,6 +2649,41 @@ static void test_train_folder_takes_no_rename(void **state)
     assert_int_equal(sn_test_run("test -z \"$(ls -A %s)\"", dir), 0);   /* nothing made */
 }
 
+/* Products big enough for OpenBLAS to split over threads (256 x 512 x 512). */
+static const char wide_cfg[] = "[net]\ninput = 8\nbatch = 256\nloss = cross_entropy\n"
+                               "optimizer = sgd\nlr = 0.01\n[dense]\nunits = 512\n[dense]\n"
+                               "units = 512\n[dense]\nunits = 3\n";
+
+/* A process limit (ulimit -u) with room for fewer threads than asked
+ * (round 67 F9: libgomp's own "Thread creation failed", exit 1, no word
+ * of the limit): the threads are capped, said.  As user nobody (root is
+ * not held to the limit), in a folder of its own. */
+static void test_train_process_limit_caps_threads(void **state)
+{
+    (void)state;
+    /* the sanitizers' leak check starts a task of its own at exit */
+    if (geteuid() != 0 || getenv("SN_SANITIZE") ||
+        sn_test_run("command -v setpriv && command -v prlimit") != 0) {
+        printf("skipped: needs root, setpriv and prlimit, and no sanitizer\n");
+        skip();
+    }
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/nobody", sn_test_tmpdir());
+    write_text(sn_test_path("wide.cfg"), wide_cfg);
+    const char *as_nobody = "setpriv --reuid 65534 --regid 65534 --clear-groups prlimit "
+                            "--nproc=2";
+    int rc = sn_test_run("chmod 711 %s && mkdir -p %s && cp %s %s %s && chmod 755 %s && "
+                         "chmod 644 %s/* && cd %s && %s " BIN " train --model wide.cfg --data "
+                         "blobs.h5 --steps 2 --threads 3 --quiet", sn_test_tmpdir(), dir,
+                         sn_test_path("wide.cfg"), sn_test_path("blobs.h5"), dir, dir, dir, dir,
+                         as_nobody);
+    char *err = err_text();
+    if (rc != 0 || !strstr(err, "3 threads asked for; the process limit (ulimit -u 2) leaves "
+                                "this user room for "))
+        fail_msg("exit %d\n%s", rc, err);
+    free(err);
+}
+
 /* Started with its standard streams closed (a job agent's `<&- >&-`;
  * round 67 F2): the first files opened took fds 0-2, and the run's
  * output went into the checkpoint folder's .lock and its warnings into
@@ -2682,17 +2717,13 @@ static void test_train_std_streams_closed(void **state)
  * (round 67 F1): OpenBLAS's OpenMP build splits a product over the
  * threads it asked for and spins until each part is done, so with 2
  * threads asked and 1 given, train and eval hung for good, deaf to
- * SIGTERM.  Products big enough for OpenBLAS to split (256 x 512 x 512). */
+ * SIGTERM. */
 static void test_train_omp_gives_fewer_threads(void **state)
 {
     (void)state;
     char cfg[1100];
     snprintf(cfg, sizeof cfg, "%s", sn_test_path("wide.cfg"));
-    FILE *f = fopen(cfg, "w");
-    assert_non_null(f);
-    fputs("[net]\ninput = 8\nbatch = 256\nloss = cross_entropy\noptimizer = sgd\nlr = 0.01\n"
-          "[dense]\nunits = 512\n[dense]\nunits = 512\n[dense]\nunits = 3\n", f);
-    fclose(f);
+    write_text(cfg, wide_cfg);
     static const char *const envs[][2] = {
         { "OMP_THREAD_LIMIT=1", "2 threads asked for; OMP_THREAD_LIMIT lets OpenMP run 1" },
         { "OMP_MAX_ACTIVE_LEVELS=0", "2 threads asked for; OMP_MAX_ACTIVE_LEVELS lets OpenMP "
@@ -4520,6 +4551,7 @@ int main(void)
         cmocka_unit_test(test_train_keep_only_this_runs),
         cmocka_unit_test(test_train_omp_gives_fewer_threads),
         cmocka_unit_test(test_train_std_streams_closed),
+        cmocka_unit_test(test_train_process_limit_caps_threads),
         cmocka_unit_test(test_train_folder_takes_no_rename),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_train_names_taken_while_written),
