@@ -6,7 +6,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +121,39 @@ static FcCharSet *installed_glyphs(void)
     if (any)
         FcPatternDestroy(any);
     return all;
+}
+
+static atomic_bool glyphs_read;
+
+static void *read_glyphs(void *unused)
+{
+    (void)unused;
+    installed_glyphs();
+    atomic_store(&glyphs_read, true);
+    return NULL;
+}
+
+/* installed_glyphs in a thread of its own, so that a stop ends the wait:
+ * fontconfig scanning a large font tree without a usable cache took
+ * minutes, deaf to SIGTERM (round 67 F4).  A stopped command exits with
+ * the thread still reading. */
+static int read_glyphs_stoppable(void)
+{
+    pthread_t th;
+    if (pthread_create(&th, NULL, read_glyphs, NULL) != 0) {
+        installed_glyphs();
+        return SN_OK;
+    }
+    const struct timespec pause = { 0, 10000000L };
+    while (!atomic_load(&glyphs_read)) {
+        if (sn_interrupt_pending()) {
+            pthread_detach(th);
+            return sn_interrupt_check("reading the installed fonts (fontconfig)");
+        }
+        nanosleep(&pause, NULL);
+    }
+    pthread_join(th, NULL);
+    return SN_OK;
 }
 
 bool cli_gnuplot_can_draw(uint32_t c)
@@ -487,7 +522,8 @@ int cli_gnuplot_check(const char *png)
                                "the device (%.0f KiB free); free some, or set TMPDIR to another "
                                "folder", slash ? (int)(slash - dir) : 1, slash ? dir : ".",
                                room / 1024.0);
-            installed_glyphs();
+            if ((rc = read_glyphs_stoppable()))
+                return rc;
             if (no_fonts)   /* a minimal container: pictures without a word on them */
                 return sn_fail(SN_EUSAGE, "no font is installed (fontconfig lists none): "
                                "gnuplot would draw %s without any text (Debian: apt-get "
