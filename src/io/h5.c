@@ -397,16 +397,43 @@ static bool same_sealed(const struct stat *st, const struct sealed_file *f)
            f->ctime.tv_sec == st->st_ctim.tv_sec && f->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
+/* A file with HDF5's signature at its first byte whose superblock says
+ * the HDF5 part began further in (its base address): the bytes before it,
+ * a scratchnet file's seal among them, are gone (a copy that lost its
+ * head).  How far in, or 0 for a whole file.  The base address sits after
+ * the superblock's fixed fields: 24 bytes in for version 0, 28 for 1, 12
+ * for 2 and 3; 8 bytes little-endian in the files scratchnet writes. */
+static uint64_t front_lost(const unsigned char *b, size_t n)
+{
+    static const unsigned char sig[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+    if (n < 40 || memcmp(b, sig, 8) != 0)
+        return 0;
+    const size_t at = b[8] == 0 ? 24 : b[8] == 1 ? 28 : b[8] <= 3 ? 12 : 0;
+    if (!at || b[b[8] >= 2 ? 9 : 13] != 8)   /* the size of offsets: 8 */
+        return 0;
+    uint64_t base = 0;
+    for (int i = 7; i >= 0; i--)
+        base = base << 8 | b[at + (size_t)i];
+    return base;
+}
+
 int sn_h5_check_seal(const char *path)
 {
     FILE *fp;
     int rc = sn_fs_open_input(path, "file", SIZE_MAX, &fp, NULL);
     if (rc)
         return rc;
-    unsigned char block[32];
+    unsigned char block[40];
     uint64_t want_len, want_h, h, len;
-    if (fread(block, 1, sizeof block, fp) != sizeof block || memcmp(block, SEAL_MAGIC, 8) != 0) {
+    const size_t got = fread(block, 1, sizeof block, fp);
+    if (got < 32 || memcmp(block, SEAL_MAGIC, 8) != 0) {
         fclose(fp);
+        const uint64_t lost = front_lost(block, got);
+        if (lost)
+            return sn_fail(SN_EDAMAGED, "%s: damaged: its first %llu bytes are gone (HDF5's "
+                           "superblock, now at its start, says the file began %llu bytes "
+                           "before it: a copy cut at the front?)", path, (unsigned long long)lost,
+                           (unsigned long long)lost);
         return sn_fail(SN_EINVAL, "%s: not written by scratchnet (no seal)", path);
     }
     memcpy(&want_len, block + 8, 8);

@@ -94,6 +94,15 @@ static void test_h5_read_rows(void **state)
     assert_int_equal(sn_h5_close(f), SN_OK);
     check_rows(sealed, &t);
     check_rows(plain, &t);
+    /* HDF5 that was never sealed is another program's; a sealed file that
+     * lost its first 512 bytes (the seal) reads as HDF5 all the same, and
+     * is damaged, not another program's (user 42 U4) */
+    assert_int_equal(sn_h5_check_seal(plain), SN_EINVAL);
+    const char *cut = sn_test_path("cut.h5");
+    assert_int_equal(sn_test_run("tail -c +513 %s > %s", sealed, cut), 0);
+    assert_int_equal(sn_h5_check_seal(cut), SN_EDAMAGED);
+    assert_non_null(strstr(sn_errmsg(), "its first 512 bytes are gone"));
+    check_rows(cut, &t);   /* libhdf5 finds its superblock at 0 */
 }
 
 /* A compressed dataset stored as one 4 MB chunk, read 16 rows at a time
