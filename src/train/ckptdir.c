@@ -490,9 +490,9 @@ int sn_ckptdir_still_ours(const char *dir, int *fd, bool *relocked)
     if (same < 0) {   /* a cleanup removed .lock alone: the folder is still the run's */
         int rc = sn_ckptdir_lock(dir, &again, was, sizeof was);
         if (rc)
-            return sn_fail_prefix(SN_EIO, "%s/.lock was removed while the run ran and cannot be made "
-                                  "again, so no more checkpoints are written there (this run "
-                                  "stops; resume it from them): ", dir);
+            return sn_fail_prefix(SN_EIO, "%s/.lock was removed while the run ran and cannot "
+                                  "be made again, so no more checkpoints are written there "
+                                  "(this run stops; resume it from them): ", dir);
         sn_ckptdir_unlock(*fd);
         *fd = again;
         *relocked = true;

@@ -508,8 +508,8 @@ static int write_checkpoint(struct sn_trainer *t, const char *path, const struct
         if ((rc = sn_ckptdir_set_aside(path, aside, sizeof aside, &what)))
             break;
         if (aside[0])
-            sn_trainer_warn(t, "%s %s (%s): kept as %s", path,
-                            tries ? "appeared while the checkpoint was written" : "was there already",
+            sn_trainer_warn(t, "%s %s (%s): kept as %s", path, tries
+                            ? "appeared while the checkpoint was written" : "was there already",
                             what, aside);
         struct sn_data_meta prep = { 0 };
         if (!(rc = data_prep(t, &prep))) {
