@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -368,6 +369,35 @@ int sn_ckptdir_check(const char *dir, bool fresh)
     return rc;
 }
 
+/* The lock file another user's run left (made 0644 under umask 022: this
+ * user may not write it; user 44 U4: the folder was tied to its first
+ * user).  Refused naming its holder when a run holds it now; else
+ * removed, so that this run makes its own (*replaced: try again). */
+static int other_users_lock(const char *dir, const char *path, bool *replaced)
+{
+    struct stat st;
+    const int ro = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (ro < 0 || fstat(ro, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (ro >= 0)
+            close(ro);
+        return sn_fail(SN_EIO, "%s: cannot make the folder's lock file: %s", path,
+                       strerror(EACCES));
+    }
+    if (flock(ro, LOCK_EX | LOCK_NB) != 0)
+        return refuse_held(dir, ro, errno);
+    const struct passwd *pw = getpwuid(st.st_uid);
+    const int gone = unlink(path);   /* still locked: a run opening it now finds it replaced */
+    close(ro);
+    if (gone != 0)
+        return sn_fail(SN_EUSAGE, "%s is the lock file a run of %s (uid %ld) left, which no run "
+                       "holds now, and this user may neither write nor remove it (a folder "
+                       "with the sticky bit?): its owner may remove it, or give this run "
+                       "another --checkpoint-dir", path, pw ? pw->pw_name : "another user",
+                       (long)st.st_uid);
+    *replaced = true;
+    return SN_OK;
+}
+
 /* sn_ckptdir_lock, once: *replaced when the file locked lost its name
  * meanwhile (try again). */
 static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t was_len)
@@ -384,7 +414,10 @@ static int lock_once(const char *dir, int *fd, bool *replaced, char *was, size_t
     /* never through a link, never a FIFO or device: the lock file is
      * truncated and written, and whoever can write the folder could plant
      * a link to a file of ours under its name */
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    /* 0666 less the umask: where the group may write, so may its runs */
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
+    if (f < 0 && errno == EACCES && access(dir, W_OK) == 0)
+        return other_users_lock(dir, path, replaced);
     if (f < 0 && errno == ELOOP)
         return sn_fail(SN_EUSAGE, "%s is a symbolic link: the checkpoint folder's lock file "
                        "must be a regular file (remove the link)", path);

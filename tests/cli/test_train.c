@@ -2684,6 +2684,40 @@ static void test_train_process_limit_caps_threads(void **state)
     free(err);
 }
 
+/* A checkpoint folder two users share (a team's project folder): the lock
+ * file a finished run of one left (0644 under umask 022) no longer keeps
+ * the other out (user 44 U4: "cannot make the folder's lock file:
+ * Permission denied"); in a folder with the sticky bit, where it cannot be
+ * removed, the refusal names its owner. */
+static void test_train_folder_shared_by_users(void **state)
+{
+    (void)state;
+    if (geteuid() != 0 || sn_test_run("command -v setpriv") != 0) {
+        printf("skipped: needs root and setpriv\n");
+        skip();
+    }
+    char dir[1100], run[1400];
+    snprintf(dir, sizeof dir, "%s/shared", sn_test_tmpdir());
+    snprintf(run, sizeof run, BIN " train --model m.cfg --data blobs.h5 --threads 1 --quiet "
+             "--checkpoint-dir ck --resume auto --steps");
+    const char *nobody = "setpriv --reuid 65534 --regid 65534 --clear-groups";
+    int rc = sn_test_run("chmod 711 %s && mkdir -p %s/ck && cp %s %s %s && chmod 777 %s %s/ck && "
+                         "chmod 644 %s/*.* && cd %s && umask 022 && %s 4 && %s %s 8 && "
+                         "test -f ck/ckpt-00000008.h5", sn_test_tmpdir(), dir, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), dir, dir, dir, dir, dir, run, nobody, run);
+    char *err = err_text();
+    if (rc != 0)
+        fail_msg("nobody after root: exit %d\n%s", rc, err);
+    free(err);
+    rc = sn_test_run("cd %s && chmod 1777 ck && rm ck/.lock && %s 12 && %s %s 16", dir, run,
+                     nobody, run);
+    err = err_text();
+    if (rc != 2 || !strstr(err, "is the lock file a run of root (uid 0) left, which no run holds "
+                                "now, and this user may neither write nor remove it"))
+        fail_msg("sticky folder: exit %d\n%s", rc, err);
+    free(err);
+}
+
 /* Started with its standard streams closed (a job agent's `<&- >&-`;
  * round 67 F2): the first files opened took fds 0-2, and the run's
  * output went into the checkpoint folder's .lock and its warnings into
@@ -4551,6 +4585,7 @@ int main(void)
         cmocka_unit_test(test_train_keep_only_this_runs),
         cmocka_unit_test(test_train_omp_gives_fewer_threads),
         cmocka_unit_test(test_train_std_streams_closed),
+        cmocka_unit_test(test_train_folder_shared_by_users),
         cmocka_unit_test(test_train_process_limit_caps_threads),
         cmocka_unit_test(test_train_folder_takes_no_rename),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
