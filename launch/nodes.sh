@@ -179,8 +179,10 @@ read_hostfile() {
         echo "$me: $1: the hostfile is larger than 1 MiB" >&2
         return 2
     fi
-    case "$text" in *$'\n'*) ;; *)   # CR alone ends its lines: one line to bash
-        if [ "${text: -1}" = $'\r' ] || [ "$(printf '%s' "$text" | tr -cd '\r' | wc -c)" -ge 2 ] 2>/dev/null; then
+    # CR alone ends its lines: one line to bash (one CR is a one-line
+    # file's CRLF, its LF taken by $(...), or a stray one the names refuse)
+    case "$text" in *$'\n'*) ;; *)
+        if [ "$(printf '%s' "$text" | tr -cd '\r' | wc -c)" -ge 2 ]; then
             echo "$me: $1: the hostfile's lines end in CR alone (an old Mac file): write it with LF line ends" >&2
             return 2
         fi ;;

@@ -29,6 +29,7 @@ n2 slots=03' '3: n1 n2'
 reads 'n1 slots=2
 n2 slots=2 # no newline at the end' '2: n1 n2'
 reads "$(printf 'n1 slots=2\r\nn2 slots=2\r\n')" '2: n1 n2'   # a Windows file
+reads $'n1 slots=2\r\n' '2: n1'   # of one line (user 44 U1: called an old Mac file)
 
 # with ssh, this machine answers without an ssh server; a node that is not
 # there does not
