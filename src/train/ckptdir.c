@@ -496,7 +496,7 @@ int sn_ckptdir_lock(const char *dir, int *fd, char *was, size_t was_len)
 
 /* 1 while dir/.lock is the file locked through fd; 0 when it is not; -1
  * when that lock file lost its only name (removed, not moved) and nothing
- * has the name now. */
+ * has the name now; -2 when the folder itself is gone (removed whole). */
 static int same_lock(const char *dir, int fd)
 {
     char path[4096];
@@ -506,13 +506,16 @@ static int same_lock(const char *dir, int fd)
         return 0;
     if (stat(path, &now) == 0)
         return held.st_dev == now.st_dev && held.st_ino == now.st_ino;
-    return errno == ENOENT && held.st_nlink == 0 && stat(dir, &now) == 0 &&
-                   now.st_dev == held.st_dev ? -1 : 0;
+    if (errno != ENOENT || held.st_nlink != 0)
+        return 0;
+    if (stat(dir, &now) != 0)
+        return errno == ENOENT ? -2 : 0;
+    return now.st_dev == held.st_dev ? -1 : 0;
 }
 
-int sn_ckptdir_still_ours(const char *dir, int *fd, bool *relocked)
+int sn_ckptdir_still_ours(const char *dir, int *fd, const char **remade)
 {
-    *relocked = false;
+    *remade = NULL;
     if (*fd < 0)
         return SN_OK;
     const int same = same_lock(dir, *fd);
@@ -520,15 +523,19 @@ int sn_ckptdir_still_ours(const char *dir, int *fd, bool *relocked)
         return SN_OK;
     char was[256];
     int again = -1;
-    if (same < 0) {   /* a cleanup removed .lock alone: the folder is still the run's */
-        int rc = sn_ckptdir_lock(dir, &again, was, sizeof was);
+    /* a cleanup removed .lock alone (the folder is still the run's), or
+     * the whole folder (made again: checkpoints from here on) */
+    if (same < 0) {
+        int rc = same == -2 ? sn_fs_mkdirs(dir) : SN_OK;
+        if (!rc)
+            rc = sn_ckptdir_lock(dir, &again, was, sizeof was);
         if (rc)
             return sn_fail_prefix(SN_EIO, "%s/.lock was removed while the run ran and cannot "
                                   "be made again, so no more checkpoints are written there "
                                   "(this run stops; resume it from them): ", dir);
         sn_ckptdir_unlock(*fd);
         *fd = again;
-        *relocked = true;
+        *remade = same == -2 ? "the folder" : "its lock file";
         return SN_OK;
     }
     return sn_fail(SN_EIO, "the checkpoint folder %s is no longer the one this run locked "

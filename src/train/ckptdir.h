@@ -79,10 +79,11 @@ void sn_ckptdir_unlock(int fd);
 /* SN_OK while dir/.lock is still the file locked through *fd; SN_EIO
  * naming dir when the folder was moved or replaced (a link to another
  * run's folder): writing there would bypass that folder's lock.  A lock
- * file removed alone (a cleanup of hidden files) is made and locked again,
- * *fd replaced and *relocked set; when another run took the name first,
+ * file removed alone (a cleanup of hidden files), or the folder removed
+ * whole, is made and locked again, *fd replaced and *remade naming what
+ * ("its lock file", "the folder"); when another run took the name first,
  * its refusal.  SN_OK for *fd < 0 (no lock held). */
-int sn_ckptdir_still_ours(const char *dir, int *fd, bool *relocked);
+int sn_ckptdir_still_ours(const char *dir, int *fd, const char **remade);
 /* Release it and remove the lock file (only while still ours): for a run
  * that made the file and stops before its first step, so that it leaves
  * the folder as it was. */

@@ -487,20 +487,37 @@ static void prune_warn(void *ctx, const char *msg)
     sn_trainer_warn(ctx, "%s", msg);
 }
 
-/* Rank 0's part of a checkpoint: the folder still this run's (its lock
- * file made again if only that was removed), whatever is at the name
- * (a file, a folder, a link planted during the run) renamed aside, itself,
- * not written through, and the file written to a name nothing took
- * meanwhile: what appears there during the write is set aside in turn. */
-static int write_checkpoint(struct sn_trainer *t, const char *path, const struct sn_optim *whole)
+/* Whether the checkpoint folder is still this run's (SN_EIO when it was
+ * moved or swapped for a link); *remade when its lock file or the whole
+ * folder was removed and is made again, said. */
+static int folder_still_ours(struct sn_trainer *t, bool *remade)
 {
-    bool relocked = false;
-    int rc = sn_ckptdir_still_ours(t->o.ckpt_dir, &t->lock_fd, &relocked);
-    if (relocked) {
-        t->lock_made = true;
+    const char *what = NULL;
+    const int rc = sn_ckptdir_still_ours(t->o.ckpt_dir, &t->lock_fd, &what);
+    *remade = what != NULL;
+    if (!what)
+        return rc;
+    t->lock_made = true;
+    if (strcmp(what, "the folder") == 0)
+        sn_trainer_warn(t, "the checkpoint folder %s was removed while the run ran, with its "
+                        "checkpoints: made again, and held; checkpoints from here on",
+                        t->o.ckpt_dir);
+    else
         sn_trainer_warn(t, "%s/.lock was removed while the run ran: made again, and held",
                         t->o.ckpt_dir);
-    }
+    return rc;
+}
+
+/* Rank 0's part of a checkpoint: the folder still this run's (made again
+ * if a cleanup removed it or its lock file), whatever is at the name (a
+ * file, a folder, a link planted during the run) renamed aside, itself,
+ * not written through, and the file written to a name nothing took
+ * meanwhile: what appears there during the write is set aside in turn,
+ * and a folder removed during it is made again, up to three tries. */
+static int write_checkpoint(struct sn_trainer *t, const char *path, const struct sn_optim *whole)
+{
+    bool remade;
+    int rc = folder_still_ours(t, &remade);
     for (int tries = 0; !rc && tries < 3; tries++) {
         char aside[4200];
         const char *what = "";
@@ -518,14 +535,14 @@ static int write_checkpoint(struct sn_trainer *t, const char *path, const struct
             t->st.prep = NULL;
         }
         sn_data_meta_free(&prep);
-        if (!rc || lstat(path, &st) != 0 || tries == 2)   /* nothing appeared to say why */
+        if (!rc || tries == 2)
             break;
-        if (sn_ckptdir_still_ours(t->o.ckpt_dir, &t->lock_fd, &relocked) != SN_OK)
+        if (folder_still_ours(t, &remade) != SN_OK)
             return SN_EIO;   /* moved while written: that is the reason, said as such */
-        rc = SN_OK;   /* something appeared at the name meanwhile: set aside, written again */
+        if (!remade && lstat(path, &st) != 0)   /* nothing appeared to say why */
+            break;
+        rc = SN_OK;   /* written again */
     }
-    if (rc && sn_ckptdir_still_ours(t->o.ckpt_dir, &t->lock_fd, &relocked) != SN_OK)
-        rc = SN_EIO;   /* moved while written: that is the reason, said as such */
     return rc;
 }
 

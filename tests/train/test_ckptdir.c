@@ -83,14 +83,14 @@ static void test_ckptdir_swapped(void **state)
     assert_int_equal(sn_test_run("rm -rf %s %s %s && mkdir -p %s %s && echo theirs > %s/.lock",
                                  dir, moved, other, dir, other, other), 0);
     int fd, none = -1;
-    bool relocked;
+    const char *remade;
     assert_int_equal(sn_ckptdir_lock(dir, &fd, was, sizeof was), SN_OK);
-    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_OK);
-    assert_false(relocked);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &remade), SN_OK);
+    assert_null(remade);
     assert_int_equal(sn_test_run("mv %s %s && ln -s %s %s", dir, moved, other, dir), 0);
-    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_EIO);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &remade), SN_EIO);
     assert_non_null(strstr(sn_errmsg(), "is no longer the one this run locked"));
-    assert_false(relocked);
+    assert_null(remade);
     sn_ckptdir_unlock_remove(dir, fd);
     char lockpath[1200];
     snprintf(lockpath, sizeof lockpath, "%s/.lock", other);
@@ -98,12 +98,13 @@ static void test_ckptdir_swapped(void **state)
     assert_non_null(held);
     assert_string_equal(held, "theirs\n");
     free(held);
-    assert_int_equal(sn_ckptdir_still_ours(dir, &none, &relocked), SN_OK);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &none, &remade), SN_OK);
 }
 
 /* The folder's .lock removed alone while the run holds it (a cleanup of
- * hidden files, round 66 F10): made and locked again, so a second run is
- * still refused; when another run took the name first, that run's refusal. */
+ * hidden files, round 66 F10), or the folder whole: made and locked again,
+ * so a second run is still refused; when another run took the name first,
+ * that run's refusal. */
 static void test_ckptdir_lock_removed(void **state)
 {
     (void)state;
@@ -111,20 +112,27 @@ static void test_ckptdir_lock_removed(void **state)
     snprintf(dir, sizeof dir, "%s/unlocked", sn_test_tmpdir());
     assert_int_equal(sn_test_run("rm -rf %s && mkdir -p %s", dir, dir), 0);
     int fd, other;
-    bool relocked;
+    const char *remade;
     assert_int_equal(sn_ckptdir_lock(dir, &fd, was, sizeof was), SN_OK);
     assert_int_equal(sn_test_run("rm %s/.lock", dir), 0);
-    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_OK);
-    assert_true(relocked);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &remade), SN_OK);
+    assert_string_equal(remade, "its lock file");
     assert_true(sn_ckptdir_has_lock_file(dir));
     assert_int_equal(sn_ckptdir_lock(dir, &other, was, sizeof was), SN_EUSAGE);
-    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_OK);
-    assert_false(relocked);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &remade), SN_OK);
+    assert_null(remade);
     assert_int_equal(sn_test_run("rm %s/.lock", dir), 0);
     assert_int_equal(sn_ckptdir_lock(dir, &other, was, sizeof was), SN_OK);   /* got there first */
-    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &relocked), SN_EIO);
-    assert_false(relocked);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &remade), SN_EIO);
+    assert_null(remade);
     sn_ckptdir_unlock(other);
+    /* the folder removed whole (round 68 F4: called moved, the run ended
+     * without --out): made again, and locked */
+    assert_int_equal(sn_test_run("rm -rf %s", dir), 0);
+    assert_int_equal(sn_ckptdir_still_ours(dir, &fd, &remade), SN_OK);
+    assert_string_equal(remade, "the folder");
+    assert_true(sn_ckptdir_has_lock_file(dir));
+    assert_int_equal(sn_ckptdir_lock(dir, &other, was, sizeof was), SN_EUSAGE);
     sn_ckptdir_unlock(fd);
 }
 
