@@ -162,7 +162,7 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 }
 
 static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t other[2], int *r,
-                           char host[64]);
+                           char host[SN_HOST_BYTES]);
 
 int cli_same_everywhere(int argc, char **argv, int first, const char *text)
 {
@@ -184,7 +184,7 @@ int cli_same_everywhere(int argc, char **argv, int first, const char *text)
     const uint64_t mine[2] = { fnv1a(0xcbf29ce484222325ULL, text ? text : ""),
                                text ? strlen(text) : 0 };
     uint64_t first_text[2], other[2];
-    char host[64];
+    char host[SN_HOST_BYTES];
     int r;
     if ((rc = first_differing(mine, first_text, other, &r, host)) || r < 0)
         return rc;
@@ -198,7 +198,7 @@ int cli_same_everywhere(int argc, char **argv, int first, const char *text)
  * values in other and rank 0's in first, and its host's name in host;
  * -1 when every rank agrees. */
 static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t other[2], int *r,
-                           char host[64])
+                           char host[SN_HOST_BYTES])
 {
     memcpy(first, mine, 2 * sizeof *first);
     memcpy(other, mine, 2 * sizeof *other);
@@ -213,9 +213,9 @@ static int first_differing(const uint64_t mine[2], uint64_t first[2], uint64_t o
         return SN_OK;
     }
     *r = -*r;
-    sn_text_host(host, 64);
+    sn_text_host(host, SN_HOST_BYTES);
     if (!(rc = sn_dist_bcast(other, 2 * sizeof *other, *r)))
-        rc = sn_dist_bcast(host, 64, *r);
+        rc = sn_dist_bcast(host, SN_HOST_BYTES, *r);
     sn_text_clean(host, false);
     return rc;
 }
@@ -248,7 +248,7 @@ int cli_same_file(const char *path, const char *what)
         fclose(fp);
     }
     int r;
-    char host[64];
+    char host[SN_HOST_BYTES];
     if ((rc = sn_dist_agree(rc)) || (rc = first_differing(mine, first, other, &r, host)) || r < 0)
         return rc;
     char differs[96];
@@ -283,7 +283,7 @@ static int data_identity(struct sn_dataset *ds, const char *path, uint64_t id[2]
 int cli_same_data(struct sn_dataset *ds, const char *path)
 {
     uint64_t mine[2] = { 0, 0 }, first[2], other[2];
-    char host[64];
+    char host[SN_HOST_BYTES];
     int r, rc = sn_dist_size() > 1 ? data_identity(ds, path, mine) : SN_OK;
     if (sn_dist_size() == 1 || (rc = sn_dist_agree(rc)) ||
         (rc = first_differing(mine, first, other, &r, host)) || r < 0)
@@ -301,7 +301,7 @@ int cli_same_held_data(const struct sn_dataset *ds, const char *path)
     if (sn_dist_size() == 1)
         return SN_OK;
     mine[0] = sn_dataset_held_hash(ds, &mine[1]);
-    char host[64];
+    char host[SN_HOST_BYTES];
     int r, rc = first_differing(mine, first, other, &r, host);
     if (rc || r < 0)
         return rc;
@@ -1461,7 +1461,7 @@ static bool omp_threads_of(const char *env, int *n, int *rc)
 struct core_use {
     int host, threads, cores, online;   /* cores: the count of mask; online: the host's */
     unsigned long long mask[SN_PARALLEL_MASK_WORDS];
-    char name[64];
+    char name[SN_HOST_BYTES];
 };
 
 /* Host host's threads against the cores its ranks may use together
@@ -1677,7 +1677,7 @@ int cli_setup_threads(long requested, int *threads)
 struct rank_info {
     int rank, threads;
     long pid;
-    char host[64];
+    char host[SN_HOST_BYTES];
 };
 
 struct cli_cpu_use cli_cpu_use_now(void)

@@ -30,7 +30,7 @@ static double limit_s;
 static int my_rank;
 static bool resumable;
 static atomic_int checkpointed;
-static char my_host[64];
+static char my_host[SN_HOST_BYTES];
 static pthread_t thread;
 /* watchdog_stop writes a byte to wake[1]: the thread, waiting up to a
  * second on wake[0], ends at once instead of holding every run's exit for

@@ -354,11 +354,12 @@ void sn_text_clean(char *s, bool keep_lines)
 
 void sn_text_host(char *host, size_t len)
 {
+    char whole[256] = "";   /* HOST_NAME_MAX is 64: a buffer that size failed for such a name */
     if (len == 0)
         return;
-    memset(host, 0, len);
-    if (gethostname(host, len - 1) != 0 || !host[0])
-        snprintf(host, len, "?");
+    if (gethostname(whole, sizeof whole - 1) != 0 || !whole[0])
+        snprintf(whole, sizeof whole, "?");
+    snprintf(host, len, "%s", whole);   /* cut to fit: still the host's own first bytes */
     sn_text_clean(host, false);
 }
 

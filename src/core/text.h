@@ -59,8 +59,11 @@ void sn_text_pad(const char *s, int cols, char *out, size_t len);
 void sn_text_clean(char *s, bool keep_lines);
 /* This machine's host name into host (len bytes), as messages, the rank
  * table and lock files show it: sn_text_clean'd, as sethostname(2) takes
- * any bytes (a newline forged a line of ours); "?" when it cannot be read. */
+ * any bytes (a newline forged a line of ours), cut to len - 1 bytes; "?"
+ * when it cannot be read. */
 void sn_text_host(char *host, size_t len);
+/* Room for any host name the kernel takes (HOST_NAME_MAX, 64) and its end. */
+#define SN_HOST_BYTES 65
 /* Whether the character c is one sn_text_clean turns into '?': it would
  * act on the text around it or show as nothing. */
 bool sn_text_hides(uint32_t c);

@@ -983,7 +983,7 @@ static int agree(int rc)
     if (n_failed == 0)
         return SN_OK;
     /* the lowest failing rank's status and message, to every rank */
-    struct { int rc; char msg[1024]; char host[64]; } note = { rc, "", "" };
+    struct { int rc; char msg[1024]; char host[SN_HOST_BYTES]; } note = { rc, "", "" };
     const int root = world_size - first;
     if (world_rank == root) {
         snprintf(note.msg, sizeof note.msg, "%s", sn_errmsg()[0] ? sn_errmsg() : sn_strstatus(rc));

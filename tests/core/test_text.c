@@ -260,9 +260,19 @@ static void test_text_host(void **state)
     if (pid == 0) {
         if (unshare(CLONE_NEWUTS) != 0 || sethostname(bad, sizeof bad - 1) != 0)
             _exit(77);   /* not root: no namespace of its own */
-        char host[64];
+        char host[64], longest[65], n64[65];
         sn_text_host(host, sizeof host);
-        _exit(strcmp(host, "n?scratchnet: error: forged?[31m") == 0 ? 0 : 1);
+        if (strcmp(host, "n?scratchnet: error: forged?[31m") != 0)
+            _exit(1);
+        /* the longest name (HOST_NAME_MAX, 64 bytes) whole, or cut to fit;
+         * round 68 F7: "?" in a 64-byte buffer */
+        memset(n64, 'n', 64);
+        n64[64] = '\0';
+        if (sethostname(n64, 64) != 0)
+            _exit(2);
+        sn_text_host(longest, sizeof longest);
+        sn_text_host(host, sizeof host);
+        _exit(strcmp(longest, n64) == 0 && strlen(host) == 63 && host[0] == 'n' ? 0 : 3);
     }
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
