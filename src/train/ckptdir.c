@@ -174,9 +174,8 @@ int sn_ckptdir_set_aside(const char *path, char *aside, size_t len, const char *
             continue;
         if (rename(path, aside) == 0)
             return SN_OK;
-        return sn_fail(SN_EIO, "%s is there already and cannot be kept aside as %s (%s): "
-                       "this run's checkpoint of that step would replace it", path, aside,
-                       strerror(errno));
+        return sn_fail(SN_EIO, "%s is there already and cannot be kept aside as %s (%s)", path,
+                       aside, strerror(errno));
     }
     aside[0] = '\0';
     return sn_fail(SN_EIO, "%s is there already and no free name is left to keep it aside "

@@ -513,17 +513,28 @@ static int folder_still_ours(struct sn_trainer *t, bool *remade)
  * file, a folder, a link planted during the run) renamed aside, itself,
  * not written through, and the file written to a name nothing took
  * meanwhile: what appears there during the write is set aside in turn,
- * and a folder removed during it is made again, up to three tries. */
-static int write_checkpoint(struct sn_trainer *t, const char *path, const struct sn_optim *whole)
+ * and a folder removed during it is made again, up to three tries.  What
+ * can be neither moved nor replaced (a mount point, an immutable file) is
+ * left, said, and this step's checkpoint *skipped: the run goes on. */
+static int write_checkpoint(struct sn_trainer *t, const char *path, const struct sn_optim *whole,
+                            bool *skipped)
 {
     bool remade;
     int rc = folder_still_ours(t, &remade);
+    *skipped = false;
     for (int tries = 0; !rc && tries < 3; tries++) {
         char aside[4200];
         const char *what = "";
         struct stat st;
-        if ((rc = sn_ckptdir_set_aside(path, aside, sizeof aside, &what)))
+        if ((rc = sn_ckptdir_set_aside(path, aside, sizeof aside, &what))) {
+            if (lstat(path, &st) == 0) {
+                sn_trainer_warn(t, "%s: this step's checkpoint is skipped; the run goes on",
+                                sn_errmsg());
+                *skipped = true;
+                rc = SN_OK;
+            }
             break;
+        }
         if (aside[0])
             sn_trainer_warn(t, "%s %s (%s): kept as %s", path, tries
                             ? "appeared while the checkpoint was written" : "was there already",
@@ -558,9 +569,10 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
         rc = sn_reducer_state_save(t->red, &t->st.extra);
     if (rc == SN_EFATAL)
         return rc;
+    bool skipped = false;
     if (!rc && t->rank == 0) {
-        rc = write_checkpoint(t, path, &whole);
-        if (!rc && t->o.keep > 0) {
+        rc = write_checkpoint(t, path, &whole, &skipped);
+        if (!rc && !skipped && t->o.keep > 0) {
             char fp[64];
             sn_model_text_fingerprint(t->cfg_text, fp, sizeof fp);
             sn_ckptdir_note_ours(path, fp);   /* just written: no need to read it back */

@@ -2862,6 +2862,37 @@ static void test_train_names_taken_while_written(void **state)
     free(planted);
 }
 
+/* Something at a checkpoint's name that can be neither moved nor replaced
+ * (an immutable file here; a mount point alike): left, said, that step's
+ * checkpoint skipped, the run going on to its --out (round 68 F10: the run
+ * ended, exit 1, no --out). */
+static void test_train_checkpoint_name_immovable(void **state)
+{
+    (void)state;
+    char ck[1100], out[1100];
+    snprintf(ck, sizeof ck, "%s", sn_test_path("ck_imm"));
+    snprintf(out, sizeof out, "%s", sn_test_path("imm.h5"));
+    int rc = sn_test_run("rm -rf %s && " BIN " train --model %s --data %s --checkpoint-dir %s "
+                         "--checkpoint-every 100 --steps 800 --threads 1 --quiet --out %s & P=$!; "
+                         "for i in $(seq 600); do [ -e %s/ckpt-00000100.h5 ] && break; sleep 0.05; "
+                         "done; echo x > %s/ckpt-00000700.h5 && chattr +i %s/ckpt-00000700.h5 || "
+                         "{ kill $P; wait $P; exit 77; }; wait $P", ck, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), ck, out, ck, ck, ck);
+    char *err = err_text();
+    sn_test_run("chattr -i %s/ckpt-00000700.h5", ck);
+    if (rc == 77) {
+        printf("skipped: no chattr +i on this file system\n");
+        free(err);
+        skip();
+    }
+    if (rc != 0 || !strstr(err, "ckpt-00000700.h5 is there already and cannot be kept aside as ") ||
+        !strstr(err, "this step's checkpoint is skipped; the run goes on"))
+        fail_msg("exit %d\n%s", rc, err);
+    free(err);
+    assert_int_equal(access(out, F_OK), 0);
+    assert_int_equal(sn_test_run("test -f %s/ckpt-00000800.h5", ck), 0);
+}
+
 /* With augmentation, dropout, batchnorm and adam, a run stopped at step 11
  * and resumed ends bitwise equal to an uninterrupted one. */
 static void test_train_resume_stochastic_model(void **state)
@@ -4590,6 +4621,7 @@ int main(void)
         cmocka_unit_test(test_train_folder_takes_no_rename),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
         cmocka_unit_test(test_train_names_taken_while_written),
+        cmocka_unit_test(test_train_checkpoint_name_immovable),
         cmocka_unit_test(test_eval_checkpoint_uses_average),
         cmocka_unit_test(test_train_warns_settings_unused),
         cmocka_unit_test(test_train_threads_need_room),
