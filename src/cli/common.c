@@ -1580,6 +1580,22 @@ int cli_env_threads(int *n)
     return rc;
 }
 
+/* Whether this process is root of the machine, not root in a user
+ * namespace (a rootless container, unshare -r), which the kernel still
+ * holds to the outside user's process limit (round 68 F1). */
+static bool initial_root(void)
+{
+    if (getuid() != 0)
+        return false;
+    FILE *f = fopen("/proc/self/uid_map", "r");
+    unsigned long inside = 1, outside = 1, count = 0;
+    const bool whole = f && fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+                       inside == 0 && outside == 0 && count == 4294967295UL;
+    if (f)
+        fclose(f);
+    return whole;
+}
+
 /* Threads this user may still start under the process limit (ulimit -u,
  * which counts every thread of the real user; root is not held to it):
  * the limit less the threads of the user's processes now, INT_MAX when
@@ -1588,7 +1604,7 @@ static int thread_room(long *limit)
 {
     struct rlimit rl;
     *limit = -1;
-    if (getuid() == 0 || getrlimit(RLIMIT_NPROC, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    if (initial_root() || getrlimit(RLIMIT_NPROC, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
         return INT_MAX;
     DIR *d = opendir("/proc");
     long long used = 0;

@@ -575,6 +575,26 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
 
 /* An --out whose folder has less room than the weights: said before the
  * run (a warning: also with --quiet), not found at its end. */
+/* A file-size limit (ulimit -f, a batch system's) below a checkpoint's
+ * size: the weights and the optimizer's state (adam's, 2.75 times the
+ * weights; round 68 F3: the run ended at its first checkpoint). */
+static void warn_checkpoint_fsize(const struct train_flags *f, const struct run *r)
+{
+    struct rlimit fsize;
+    struct sn_train_plan p;
+    if (!f->ckdir || getrlimit(RLIMIT_FSIZE, &fsize) != 0 || fsize.rlim_cur == RLIM_INFINITY)
+        return;
+    sn_trainer_plan(r->t, &p);
+    const struct sn_model *m = sn_trainer_model(r->t);
+    const double size = 4.0 * ((double)m->n_params + (double)m->n_buffers) +
+                        4.0 * (double)p.optim_states * (double)p.optim_len;
+    if (size > (double)fsize.rlim_cur)
+        cli_eprintf("scratchnet: warning: --checkpoint-dir %s: a checkpoint takes at least %s MB "
+                    "and this process may write files of %s MB at most (ulimit -f): the run "
+                    "would end at its first one; raise the limit\n", cli_line(f->ckdir),
+                    sn_mb(size).s, sn_mb((double)fsize.rlim_cur).s);
+}
+
 static void warn_out_space(const struct train_flags *f, const struct run *r)
 {
     char dir[4096], target[4096];
@@ -800,6 +820,7 @@ static int start_run(const struct train_flags *f, int argc, char **argv, struct 
         warn_buckets(f, r);
         warn_checkpoint_space(f, r);
         warn_out_space(f, r);
+        warn_checkpoint_fsize(f, r);
         warn_log_room(f, r);
         if (!f->out && !f->ckdir)   /* also with --quiet: a whole run could be lost unsaid */
             cli_eprintf("scratchnet: warning: kept: nothing (no --out and no --checkpoint-dir: "

@@ -139,10 +139,13 @@ int watchdog_start(double timeout_s, int rank, bool checkpoints)
     fcntl(wake[0], F_SETFD, FD_CLOEXEC);
     fcntl(wake[1], F_SETFD, FD_CLOEXEC);
     atomic_store(&running, 1);
-    if (pthread_create(&thread, NULL, watch, NULL) != 0) {
+    const int err = pthread_create(&thread, NULL, watch, NULL);
+    if (err != 0) {
         atomic_store(&running, 0);
         close_wake();
-        return sn_fail(SN_EIO, "cannot start the watchdog thread");
+        return sn_fail(SN_EIO, "cannot start the watchdog thread: %s%s", strerror(err),
+                       err == EAGAIN ? " (the process limit, ulimit -u, or a cgroup's task "
+                                       "limit reached?)" : "");
     }
     return SN_OK;
 }

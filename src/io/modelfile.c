@@ -165,8 +165,8 @@ static int new_section(struct parser *p, const char *word, size_t len)
         p->cap = cap;
     }
     if (p->n_secs > SN_MAX_LAYERS + 1)
-        return perr(p, p->line, SN_EINVAL, "more than %d layers (the limit of a model)",
-                    SN_MAX_LAYERS);
+        return perr(p, p->line, SN_EINVAL, "a model may have at most %d layers"
+                    SN_BUILD_LIMIT("SN_MAX_LAYERS", "src/core/model.h"), SN_MAX_LAYERS);
     struct section *s = &p->secs[p->n_secs++];
     memset(s, 0, sizeof *s);
     s->asked = &p->asked;

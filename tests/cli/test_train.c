@@ -2633,6 +2633,17 @@ static void test_train_folder_takes_no_rename(void **state)
     if (rc != 1 || !strstr(err, "MB at most (ulimit -f): the run would end without them"))
         fail_msg("ulimit -f 4: exit %d\n%s", rc, err);
     free(err);
+    /* and below a checkpoint's size, the optimizer's state in it (adam:
+     * 3 times the weights; round 68 F3) */
+    write_text(sn_test_path("fsize.cfg"), "[net]\ninput = 8\nbatch = 32\nloss = cross_entropy\n"
+               "optimizer = adam\nlr = 0.01\n[dense]\nunits = 512\n[dense]\nunits = 3\n");
+    rc = sn_test_run("ulimit -f 60 && " BIN " train --model %s --data %s --steps 2 --quiet "
+                     "--checkpoint-dir %s", sn_test_path("fsize.cfg"), data,
+                     sn_test_path("fsize_ck"));
+    err = err_text();
+    if (rc != 1 || !strstr(err, "MB at most (ulimit -f): the run would end at its first one"))
+        fail_msg("ulimit -f 60, --checkpoint-dir: exit %d\n%s", rc, err);
+    free(err);
     if (sn_test_run("mkdir -p %s && chattr +a %s", dir, dir) != 0) {
         printf("append-only: skipped (no chattr +a on this file system)\n");
         return;
