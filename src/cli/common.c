@@ -965,6 +965,15 @@ static int check_output(const char *out, const char *flag, char *target, size_t 
     rc = check_not_system(target, flag);
     if (rc || so->st_mode == 0)
         return rc;
+    /* the shell's > or >> into one of the run's own files: the lines went
+     * into the log between its records (round 68 F2) */
+    for (int fd = 1; fd <= 2; fd++) {
+        struct stat ss;
+        if (fstat(fd, &ss) == 0 && ss.st_dev == so->st_dev && ss.st_ino == so->st_ino)
+            return sn_fail(SN_EUSAGE, "%s %s is this command's standard %s too (> or >> into "
+                           "it): its lines would go into that file; send them elsewhere", flag,
+                           out, fd == 1 ? "output" : "error");
+    }
     /* a file its owner (this user) made read-only is kept as shell
      * redirection and cp keep it (root may write any: as for them, it is
      * replaced; another user's file is check_replaceable's) */

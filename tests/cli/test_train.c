@@ -2756,6 +2756,14 @@ static void test_train_std_streams_closed(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(sn_test_run("cd %s && test $(wc -l < l.jsonl) -ge 2 && ! grep -qv '^{' "
                                  "l.jsonl && test -f ck/ckpt-00000040.h5", dir), 0);
+    /* a standard stream the shell sent into one of the run's files (round
+     * 68 F2: `--log l.jsonl >> l.jsonl` put the run's lines in the log) */
+    rc = sn_test_run("cd %s && cp l.jsonl before.jsonl && " BIN " train --model %s --data %s "
+                     "--steps 50 --threads 1 --log l.jsonl --checkpoint-dir ck --resume auto "
+                     ">> l.jsonl 2> err2.txt; st=$?; cmp -s l.jsonl before.jsonl && "
+                     "grep -q 'is this command.s standard output too' err2.txt && exit $st",
+                     dir, sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 2);
 }
 
 /* OpenMP settings that let the runtime give fewer threads than asked
