@@ -1150,8 +1150,8 @@ int sn_cmd_train(int argc, char **argv)
     struct run r;
     memset(&r, 0, sizeof r);
     int code = cli_agree(rc);
-    if (!code)
-        code = cli_agree(prepare_outputs(&f, &r));
+    if (!code)   /* a stop while outputs are checked ends as one during set-up (user 44 U14) */
+        code = cli_agree(setup_stopped(prepare_outputs(&f, &r)));
     if (code) {
         cli_undo_outputs(NULL, false, f.ckdir, r.made_ckdir);
         return code;
