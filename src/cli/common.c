@@ -772,12 +772,12 @@ static int world_refusal(bool training)
 int cli_check_world(bool training)
 {
     const int rc = world_refusal(training);
-    if (rc && cli_launcher_rank0()) {   /* N worlds of one: the launcher's rank 0 says why */
+    if (!rc)
+        return rc;
+    if (cli_launcher_rank0()) {   /* N worlds of one: the launcher's rank 0 says why */
         cli_nap(10);   /* alive a second more, for the others to find */
         return rc;
     }
-    if (!rc)
-        return rc;
     /* the others are silent when rank 0 beside them is scratchnet too (a
      * job of N said it N times), else say its first words: rank 0 may be
      * no scratchnet (MPMD, a wrapper) or on another host */

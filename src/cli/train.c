@@ -519,6 +519,33 @@ static int64_t checkpoint_steps(int64_t from, int64_t to, int64_t per_epoch, lon
     return n + (to > from && !last_counted);
 }
 
+/* The bytes of the weights alone: the least a weights file or checkpoint takes. */
+static double weights_bytes(const struct run *r)
+{
+    const struct sn_model *m = sn_trainer_model(r->t);
+    return 4.0 * ((double)m->n_params + (double)m->n_buffers);
+}
+
+/* The bytes of a checkpoint's arrays: the weights and the optimizer's
+ * state (adam's: 2.75 times the weights as files). */
+static double checkpoint_bytes(const struct run *r)
+{
+    struct sn_train_plan p;
+    sn_trainer_plan(r->t, &p);
+    return weights_bytes(r) + 4.0 * (double)p.optim_states * (double)p.optim_len;
+}
+
+/* Whether a file of size bytes is more than the file-size limit (ulimit
+ * -f, a batch system's) lets this process write; *limit its bytes. */
+static bool over_fsize(double size, double *limit)
+{
+    struct rlimit fsize;
+    if (getrlimit(RLIMIT_FSIZE, &fsize) != 0 || fsize.rlim_cur == RLIM_INFINITY)
+        return false;
+    *limit = (double)fsize.rlim_cur;
+    return size > *limit;
+}
+
 static void warn_checkpoint_space(const struct train_flags *f, const struct run *r)
 {
     struct statvfs fs;
@@ -526,7 +553,6 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
         return;
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
-    const struct sn_model *m = sn_trainer_model(r->t);
     double count = (double)checkpoint_steps(sn_trainer_state(r->t)->global_step, p.end_step,
                                             p.steps_per_epoch, f->ckevery);
     int64_t *there = NULL;
@@ -552,8 +578,7 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
     const double peak = (double)f->keep + 1.0 - (double)n_there;
     if (f->keep > 0 && count > (peak < 1.0 ? 1.0 : peak))
         count = peak < 1.0 ? 1.0 : peak;
-    const double arrays = 4.0 * ((double)m->n_params + (double)m->n_buffers +
-                                 (double)p.optim_states * (double)p.optim_len);
+    const double arrays = checkpoint_bytes(r);
     const double each = measured > arrays ? measured : arrays;
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
     if (count * each > free_bytes && f->keep == 0)
@@ -573,28 +598,23 @@ static void warn_checkpoint_space(const struct train_flags *f, const struct run 
                     "another folder\n", cli_line(f->ckdir));
 }
 
-/* An --out whose folder has less room than the weights: said before the
- * run (a warning: also with --quiet), not found at its end. */
-/* A file-size limit (ulimit -f, a batch system's) below a checkpoint's
- * size: the weights and the optimizer's state (adam's, 2.75 times the
- * weights; round 68 F3: the run ended at its first checkpoint). */
+/* A file-size limit below a checkpoint's size (round 68 F3: the run
+ * ended at its first checkpoint). */
 static void warn_checkpoint_fsize(const struct train_flags *f, const struct run *r)
 {
-    struct rlimit fsize;
-    struct sn_train_plan p;
-    if (!f->ckdir || getrlimit(RLIMIT_FSIZE, &fsize) != 0 || fsize.rlim_cur == RLIM_INFINITY)
+    double limit;
+    if (!f->ckdir)
         return;
-    sn_trainer_plan(r->t, &p);
-    const struct sn_model *m = sn_trainer_model(r->t);
-    const double size = 4.0 * ((double)m->n_params + (double)m->n_buffers) +
-                        4.0 * (double)p.optim_states * (double)p.optim_len;
-    if (size > (double)fsize.rlim_cur)
+    const double size = checkpoint_bytes(r);
+    if (over_fsize(size, &limit))
         cli_eprintf("scratchnet: warning: --checkpoint-dir %s: a checkpoint takes at least %s MB "
                     "and this process may write files of %s MB at most (ulimit -f): the run "
                     "would end at its first one; raise the limit\n", cli_line(f->ckdir),
-                    sn_mb(size).s, sn_mb((double)fsize.rlim_cur).s);
+                    sn_mb(size).s, sn_mb(limit).s);
 }
 
+/* An --out whose folder has less room than the weights: said before the
+ * run (a warning: also with --quiet), not found at its end. */
 static void warn_out_space(const struct train_flags *f, const struct run *r)
 {
     char dir[4096], target[4096];
@@ -610,16 +630,14 @@ static void warn_out_space(const struct train_flags *f, const struct run *r)
     struct statvfs fs;
     if (statvfs(dir, &fs) != 0)
         return;
-    const struct sn_model *m = sn_trainer_model(r->t);
-    const double size = 4.0 * ((double)m->n_params + (double)m->n_buffers);
+    const double size = weights_bytes(r);
     const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
-    struct rlimit fsize;   /* a file-size limit (ulimit -f, a batch system's): known now too */
-    if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
-        size > (double)fsize.rlim_cur)
+    double limit;
+    if (over_fsize(size, &limit))   /* a file-size limit: known now too */
         cli_eprintf("scratchnet: warning: --out %s: the weights take at least %s MB and this "
                     "process may write files of %s MB at most (ulimit -f): the run would end "
                     "without them; raise the limit\n", cli_line(f->out), sn_mb(size).s,
-                    sn_mb((double)fsize.rlim_cur).s);
+                    sn_mb(limit).s);
     else if (size > free_bytes)
         cli_eprintf("scratchnet: warning: --out %s: the weights take at least %s MB and "
                     "%s MB are free there: the run would end without them; free some room "

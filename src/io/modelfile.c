@@ -485,7 +485,6 @@ static int get_shape(struct parser *p, struct section *s, const char *key,
     return SN_OK;
 }
 
-/* The asked key a typo away from key, or NULL. */
 /* The words around a key's likely spelling: another case of it is said
  * so ("keys are lower case"), a typo is asked about. */
 static const char *typo_hint(const char *key, const char *like)
@@ -500,6 +499,7 @@ static const char *typo_end(const char *key, const char *like)
     return strcasecmp(key, like) == 0 ? "')" : "'?)";
 }
 
+/* The asked key a typo away from key (or another case of it), or NULL. */
 static const char *nearest_asked(const struct section *s, const char *key)
 {
     const struct asked *a = s->asked;
