@@ -25,6 +25,7 @@
 #include "core/blas.h"
 #include "core/interrupt.h"
 #include "core/number.h"
+#include "core/parallel.h"
 #include "core/status.h"
 #include "core/text.h"
 #include "dist/dist.h"
@@ -265,6 +266,21 @@ static bool limit_said_elsewhere(void)
     return sn_interrupt_recorded();
 }
 
+/* A stack limit below what threads need is raised (sn_parallel_widen_stack)
+ * before any thread starts, MPI's included; one the hard limit keeps
+ * that low is refused, as every process of the job meets it alike. */
+static int widen_stack(void)
+{
+    unsigned long long soft, hard;
+    if (sn_parallel_widen_stack(&soft, &hard) == 0)
+        return 0;
+    limit_refused = true;
+    limit_name = "Max stack size", limit_cur = (rlim_t)soft << 10;
+    return sn_fail(SN_EIO, "the stack-size limit (ulimit -s) is %llu KiB and its hard limit "
+                   "%llu KiB, below the %d KiB a thread of the matrix products needs: raise it "
+                   "(ulimit -s 8192)", soft, hard, SN_PARALLEL_MIN_STACK >> 10);
+}
+
 /* A process that a launcher started joins its MPI job; one started
  * alone is the whole job and does not start MPI (sn_dist_init_alone),
  * unless SN_MPI=1 asks for it (a launcher scratchnet does not recognise:
@@ -440,9 +456,11 @@ int main(int argc, char **argv)
             local = commands[i].local;
         }
     cli_note_launcher();
-    if (local && !cli_launched())
+    int rc = widen_stack();
+    if (!rc && local && !cli_launched())
         return flush_output(run(argc, argv));
-    int rc = start_runtime(&argc, &argv);
+    if (!rc)
+        rc = start_runtime(&argc, &argv);
     if (rc) {
         /* a usage error is agreed over the ranks (sn_dist_init) and said
          * once, by rank 0 (before MPI runs, every process is rank 0); a

@@ -3,8 +3,10 @@
 #include "core/parallel.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #ifdef _OPENMP
@@ -24,6 +26,26 @@ int sn_parallel_thread_limit(void)
 #else
     return INT_MAX;
 #endif
+}
+
+int sn_parallel_widen_stack(unsigned long long *soft_kib, unsigned long long *hard_kib)
+{
+    struct rlimit st;
+    if (getrlimit(RLIMIT_STACK, &st) != 0 || st.rlim_cur == RLIM_INFINITY ||
+        st.rlim_cur >= SN_PARALLEL_MIN_STACK)
+        return 0;
+    *soft_kib = st.rlim_cur >> 10;
+    *hard_kib = st.rlim_max == RLIM_INFINITY ? ULLONG_MAX : st.rlim_max >> 10;
+    if (st.rlim_max != RLIM_INFINITY && st.rlim_max < SN_PARALLEL_MIN_STACK)
+        return -1;
+    st.rlim_cur = SN_PARALLEL_MIN_STACK;   /* the main thread's stack grows to it */
+    pthread_attr_t attr;   /* glibc read the old limit at start-up for the threads */
+    if (setrlimit(RLIMIT_STACK, &st) != 0 || pthread_getattr_default_np(&attr) != 0)
+        return -1;
+    const int rc = pthread_attr_setstacksize(&attr, SN_PARALLEL_MIN_STACK) == 0 &&
+                   pthread_setattr_default_np(&attr) == 0 ? 0 : -1;
+    pthread_attr_destroy(&attr);
+    return rc;
 }
 
 void sn_parallel_set_threads(int n)

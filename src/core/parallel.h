@@ -18,6 +18,14 @@ void sn_parallel_set_threads(int n);
  * until each part is done: with fewer threads given it never ends. */
 int sn_parallel_thread_limit(void);
 
+/* Threads get stacks of the stack limit's size (ulimit -s: glibc's default
+ * for pthreads, and so OpenMP's), and OpenBLAS's kernels crashed in threads
+ * of 64 KiB.  Raises a soft limit below SN_PARALLEL_MIN_STACK to it, for
+ * this thread and for the threads started later; 0 done or nothing to do,
+ * -1 when the hard limit is lower (*hard_kib: it, *soft_kib: the soft one). */
+#define SN_PARALLEL_MIN_STACK (1 << 20)
+int sn_parallel_widen_stack(unsigned long long *soft_kib, unsigned long long *hard_kib);
+
 /* Our loops only, not OpenBLAS: what n threads need can be sized (info)
  * without OpenBLAS mapping its buffers for them, 128 MiB a thread, which
  * under an address-space limit it retries forever. */

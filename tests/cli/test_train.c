@@ -2803,6 +2803,32 @@ static void test_train_omp_gives_fewer_threads(void **state)
     }
 }
 
+/* Threads get stacks of ulimit -s's size, and OpenBLAS's kernels crashed
+ * in threads of 64 KiB (round 68 F12, SIGSEGV): a soft limit that low is
+ * raised; one its hard limit keeps low is refused in one line. */
+static void test_train_small_stack_limit(void **state)
+{
+    (void)state;
+    char cfg[1100], out[1100];
+    snprintf(cfg, sizeof cfg, "%s", sn_test_path("wide.cfg"));
+    snprintf(out, sizeof out, "%s", sn_test_path("stack.h5"));
+    write_text(cfg, wide_cfg);
+    const char *run = "rm -f %s && %s && timeout -k 5 60 " BIN " train --model %s --data %s "
+                      "--steps 3 --threads 2 --quiet --out %s";
+    int rc = sn_test_run(run, out, "ulimit -S -s 64", cfg, sn_test_path("blobs.h5"), out);
+    char *err = err_text();
+    if (rc != 0 || sn_test_run("test -s %s", out) != 0)
+        fail_msg("ulimit -S -s 64: exit %d\n%s", rc, err);
+    free(err);
+    rc = sn_test_run(run, out, "ulimit -s 64", cfg, sn_test_path("blobs.h5"), out);
+    err = err_text();
+    if (rc != 1 || strchr(err, '\n') != strrchr(err, '\n') ||
+        !strstr(err, "the stack-size limit (ulimit -s) is 64 KiB and its hard limit 64 KiB, "
+                     "below the 1024 KiB") || sn_test_run("test -e %s", out) == 0)
+        fail_msg("ulimit -s 64: exit %d\n%s", rc, err);
+    free(err);
+}
+
 /* --resume auto passes over a damaged newest checkpoint and continues the
  * one before; when the run reaches the damaged one's step, its own
  * checkpoint does not replace it unseen: the damaged file is kept as
@@ -4643,6 +4669,7 @@ int main(void)
         cmocka_unit_test(test_train_horizon_override_says_rate),
         cmocka_unit_test(test_train_keep_only_this_runs),
         cmocka_unit_test(test_train_omp_gives_fewer_threads),
+        cmocka_unit_test(test_train_small_stack_limit),
         cmocka_unit_test(test_train_std_streams_closed),
         cmocka_unit_test(test_train_folder_shared_by_users),
         cmocka_unit_test(test_train_process_limit_caps_threads),
