@@ -862,6 +862,38 @@ static void close_log(const struct train_flags *f, struct run *r)
     r->log = NULL;
 }
 
+/* A log removed, moved or rotated (logrotate's create) while the run
+ * writes it: its records went on into a file no name reached, unseen
+ * (round 68 F13).  Before each record the name is looked at and, when it
+ * names another file or none, the log is opened again as a new run's
+ * --log is: made anew, or the log now there appended to after its check. */
+static void follow_log(const struct train_flags *f, struct run *r, double epoch)
+{
+    struct stat named, mine;
+    const bool gone = stat(f->log, &named) != 0;
+    if (fstat(fileno(r->log), &mine) != 0 ||
+        (!gone && named.st_dev == mine.st_dev && named.st_ino == mine.st_ino))
+        return;
+    fclose(r->log);   /* written and synced: nothing of it is lost */
+    r->log = NULL;
+    int records, rc = SN_OK;
+    if (!gone && !S_ISREG(named.st_mode))
+        rc = sn_fail(SN_EINVAL, "it is now %s", sn_fs_kind(&named));
+    if (!rc && !gone)
+        rc = cli_log_check(f->log, &records);
+    if (!rc)
+        rc = open_log(f, r);
+    const char *name = cli_line(f->log);
+    if (rc)
+        cli_eprintf("scratchnet: warning: --log %s no longer names the file this run wrote "
+                    "(removed, moved or rotated), and cannot be opened again (%s): training goes "
+                    "on without it\n", name, sn_errmsg());
+    else
+        cli_eprintf("scratchnet: warning: --log %s no longer names the file this run wrote "
+                    "(removed, moved or rotated): epoch %.0f's record and the later ones go to "
+                    "%s\n", name, epoch, gone ? "a new file of that name" : "the log now there");
+}
+
 /* The epoch's closing line and log record (rank 0). */
 static void report_epoch(const struct train_flags *f, struct run *r,
                          const struct sn_epoch_info *e)
@@ -895,6 +927,8 @@ static void report_epoch(const struct train_flags *f, struct run *r,
     snprintf(text + n, sizeof text - (size_t)n, "  lr %.4g  %.0f img/s  %.1f s\n", mt->lr,
              e->images_per_s, mt->elapsed_s);
     progress_print(&r->pg, text);   /* on unless --quiet */
+    if (r->log)
+        follow_log(f, r, mt->epoch);
     if (!r->log)
         return;
     struct cli_log_line line = {   /* a by-product: a failed write does not stop training */

@@ -3485,6 +3485,47 @@ static void test_train_log_one_run_at_a_time(void **state)
                                  sn_test_path("m.cfg"), sn_test_path("blobs.h5"), log), 0);
 }
 
+/* A --log removed or rotated while the run writes it (round 68 F13: the
+ * records went on into the file that had lost its name): the next record
+ * goes to a new file of that name, with a warning, or to the log a
+ * rotation put there; something else put there is not written to. */
+static void test_train_log_follows_its_name(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", sn_test_path("follow"));
+    static const struct { const char *then, *want; } cases[] = {
+        { "mv l.jsonl old.jsonl", "record and the later ones go to a new file of that name" },
+        /* replaced in one rename, the old file kept under another name */
+        { "ln l.jsonl old.jsonl && : > new && mv new l.jsonl", "go to the log now there" },
+        { "ln l.jsonl old.jsonl && echo precious > new && mv new l.jsonl",
+          "and cannot be opened again (--log l.jsonl exists and is not a scratchnet log" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* a run of many epochs, its log moved once it has one record,
+         * stopped once the name has one again (or 2 s later) */
+        const int rc = sn_test_run(
+            "rm -rf %s && mkdir %s && cd %s && (" BIN " train --model %s --data %s --epochs "
+            "100000 --threads 1 --quiet --log l.jsonl 2> err.txt & pid=$!; "
+            "for i in $(seq 3000); do [ -s l.jsonl ] && break; sleep 0.01; done; %s; "
+            "for i in $(seq 200); do grep -q epoch l.jsonl 2>/dev/null && break; sleep 0.01; "
+            "done; kill -TERM $pid; wait $pid; :) && test $(wc -l < old.jsonl) -ge 1", dir, dir,
+            dir, sn_test_path("m.cfg"), sn_test_path("blobs.h5"), cases[i].then);
+        char err[1200];
+        snprintf(err, sizeof err, "%s/err.txt", dir);
+        char *text = sn_test_slurp(err);
+        if (rc != 0 || !strstr(text, "warning: --log l.jsonl no longer names the file this run "
+                                     "wrote (removed, moved or rotated)") ||
+            !strstr(text, cases[i].want))
+            fail_msg("%s: exit %d\n%s", cases[i].then, rc, text);
+        free(text);
+        if (i < 2)   /* the records go on at the name */
+            assert_int_equal(sn_test_run("grep -q '^{\"epoch\"' %s/l.jsonl", dir), 0);
+        else
+            assert_int_equal(sn_test_run("test \"$(cat %s/l.jsonl)\" = precious", dir), 0);
+    }
+}
+
 /* A --log whose last line is a record cut short that cannot be removed
  * (append-only, chattr +a; as root on a file system that has the flag):
  * refused, not appended to (the run's record joined the cut line, exit
@@ -4702,6 +4743,7 @@ int main(void)
         cmocka_unit_test(test_train_full_disk),
         cmocka_unit_test(test_predict_full_disk_every_level),
         cmocka_unit_test(test_train_log_one_run_at_a_time),
+        cmocka_unit_test(test_train_log_follows_its_name),
         cmocka_unit_test(test_train_log_near_plots_limit),
         cmocka_unit_test(test_train_log_cut_append_only),
         cmocka_unit_test(test_train_loss_past_float_range),
