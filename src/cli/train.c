@@ -1101,10 +1101,15 @@ static int report_stop(const struct train_flags *f, const struct run *r)
         snprintf(by + strlen(by), sizeof by - strlen(by), " from %s", parent);
     }
     const char *cont = sn_trainer_done(r->t) ? "" : " (continue with --resume auto)";
+    const long long last = (long long)sn_trainer_checkpoint_step(r->t);
+    char ck[160] = "checkpoint written";   /* skipped at a name nothing could free: said */
+    if (last != (long long)sn_trainer_state(r->t)->global_step)
+        snprintf(ck, sizeof ck, last >= 0 ? "this step's checkpoint skipped, the last one is step "
+                 "%lld's" : "no checkpoint written", last);
     if (f->ckdir && f->out)
-        snprintf(kept, sizeof kept, "checkpoint written%s, weights in %s", cont, f->out);
+        snprintf(kept, sizeof kept, "%s%s, weights in %s", ck, last >= 0 ? cont : "", f->out);
     else if (f->ckdir)
-        snprintf(kept, sizeof kept, "checkpoint written%s", cont);
+        snprintf(kept, sizeof kept, "%s%s", ck, last >= 0 ? cont : "");
     else if (f->out)
         snprintf(kept, sizeof kept, "weights in %s (without --checkpoint-dir the run cannot be "
                  "continued)", f->out);

@@ -586,8 +586,12 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
         sn_optim_deinit(&whole);
     sn_ckpt_extra_free(&t->st.extra);
     rc = sn_dist_agree(rc);   /* also the barrier every rank meets after the rename */
+    if (!rc && sn_dist_size() > 1)   /* the last checkpoint, as every rank tells it */
+        rc = sn_dist_bcast(&skipped, sizeof skipped, 0);
     if (!rc)
-        t->saved_step = t->kept_step = t->st.global_step;
+        t->saved_step = t->st.global_step;   /* tried: a finish does not try it again */
+    if (!rc && !skipped)
+        t->kept_step = t->st.global_step;
     sn_trainer_alive(t, t->st.global_step);
     return rc;
 }

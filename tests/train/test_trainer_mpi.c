@@ -268,6 +268,45 @@ static void test_trainer_stop_and_resume(void **state)
     free(ref);
 }
 
+/* A stop's checkpoint skipped at a name nothing can free (an immutable
+ * file there; a mount point alike) is not the run's last checkpoint on
+ * any rank: the stop line said "checkpoint written" of it. */
+static void test_trainer_stop_checkpoint_skipped(void **state)
+{
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/skipstop", sn_test_tmpdir());
+    struct sn_train_opts o = plain();
+    o.ckpt_dir = dir;
+    struct sn_dataset *ds;
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_step_info last;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    int planted = 0;
+    if (sn_dist_rank() == 0)
+        planted = sn_test_run("echo x > %s/ckpt-00000003.h5 && chattr +i %s/ckpt-00000003.h5",
+                              dir, dir) == 0;
+    assert_int_equal(sn_dist_bcast(&planted, sizeof planted, 0), SN_OK);
+    if (!planted) {   /* no chattr +i on this file system */
+        sn_trainer_destroy(t);
+        sn_dataset_close(ds);
+        skip();
+    }
+    warnings[0] = '\0';
+    assert_int_equal(run(t, 3, 0, &last), SN_OK);
+    assert_int_equal(last.global_step, 3);
+    assert_int_equal(sn_trainer_checkpoint_step(t), -1);
+    if (sn_dist_rank() == 0) {
+        assert_int_equal(sn_test_run("chattr -i %s/ckpt-00000003.h5", dir), 0);
+        assert_non_null(strstr(warnings, "this step's checkpoint is skipped"));
+    }
+    sn_trainer_destroy(t);
+    sn_interrupt_clear();
+    sn_dataset_close(ds);
+}
+
 /* Reading from the file (no cache), the last rank's reads start failing
  * after the trainer began (its dataset handle is swapped for a file with
  * no /train: the rows it needs are gone): every rank's step fails with
@@ -845,6 +884,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_trainer_steps_bound),
         cmocka_unit_test(test_trainer_save_checks_output),
         cmocka_unit_test(test_trainer_stop_and_resume),
+        cmocka_unit_test(test_trainer_stop_checkpoint_skipped),
         cmocka_unit_test(test_trainer_read_failure_agreed),
         cmocka_unit_test(test_trainer_streamed_same_bits),
         cmocka_unit_test(test_trainer_resume_auto_damaged),
