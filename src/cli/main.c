@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,9 +423,25 @@ static void hold_std_streams(void)
         }
 }
 
+/* A umask that takes the owner's read or write bits (umask 277, 777) made
+ * the files the command writes unwritable to itself before they were
+ * done: a run trained to its end and lost its weights (libhdf5 opens its
+ * file again), plot's data files could not be written.  The command works
+ * under the umask's group and other bits alone, and its outputs get the
+ * mode the whole umask asks for at their rename; checkpoints keep the
+ * owner's read and write, for the run's resume. */
+static void keep_owner_rights(void)
+{
+    const mode_t u = umask(0);
+    umask(u & 077);
+    if (u & 0600)
+        sn_fs_set_output_mode(0666 & ~u);
+}
+
 int main(int argc, char **argv)
 {
     hold_std_streams();
+    keep_owner_rights();
     /* one malloc arena for every thread: each further arena reserves 64 MiB
      * of address space, and glibc makes one when a large allocation fails
      * too (a failed hold of the data then left no room under ulimit -v for

@@ -178,11 +178,21 @@ static int fsync_path(const char *p, int flags)
 
 /* The rename onto target (path's final file): refused when something
  * other than a regular file is there now. */
+static int output_mode = -1;
+
+void sn_fs_set_output_mode(unsigned mode)
+{
+    output_mode = (int)(mode & 0777);
+}
+
 static int replace(const char *tmp, const char *path, const char *target, const struct stat *st)
 {
     if (st->st_mode != 0 && !S_ISREG(st->st_mode))
         return sn_fail(SN_EIO, "%s is %s: an output must be a regular file or not exist", path,
                        sn_fs_kind(st));
+    if (output_mode >= 0 && chmod(tmp, (mode_t)output_mode) != 0)
+        return sn_fail(SN_EIO, "%s: cannot give it the mode the umask asks for: %s", path,
+                       strerror(errno));
     if (rename(tmp, target) != 0)
         return sn_fail(SN_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
     return SN_OK;

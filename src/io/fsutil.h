@@ -38,6 +38,12 @@ void sn_fs_tmpname(const char *path, char *tmp, size_t tmp_len);
  * returned and tmp is kept (the guard's message names it). */
 int sn_fs_commit(const char *tmp, const char *path);
 
+/* Outputs (sn_fs_commit) get this mode (0666 less the user's umask) just
+ * before their rename: the command sets it when the umask takes the
+ * owner's read or write bits, which it then works without (a file made
+ * 0000 could not be written on by the writer that made it). */
+void sn_fs_set_output_mode(unsigned mode);
+
 /* A rule of the program's for what sn_fs_commit may not replace, checked
  * just before the rename (the file may have changed since the command
  * checked its outputs): path as given, target the file it leads to now;

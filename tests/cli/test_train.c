@@ -2738,6 +2738,47 @@ static void test_train_folder_shared_by_users(void **state)
     free(err);
 }
 
+/* A umask that takes the owner's read or write bits (hostile round 69 F2:
+ * under umask 777 a run trained to its end, then could not write its
+ * weights; predict, export and plot failed the same way): the outputs are
+ * written, with the mode the umask asks for, and a checkpoint folder
+ * works (its checkpoints keep the owner's read and write, to resume). */
+static void test_train_umask_without_owner_bits(void **state)
+{
+    (void)state;
+    if (geteuid() != 0 || sn_test_run("command -v setpriv") != 0) {
+        printf("skipped: needs root and setpriv\n");
+        skip();
+    }
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/umask", sn_test_tmpdir());
+    const char *steps = "umask %s && " BIN " train --model m.cfg --data blobs.h5 --threads 1 "
+                        "--quiet --steps 6 --checkpoint-dir ck --resume auto --log l.jsonl "
+                        "--out o.h5 && " BIN " predict --weights o.h5 --input blobs.h5 -o p.csv "
+                        "> /dev/null && " BIN " export --weights o.h5 -o o.onnx && " BIN
+                        " plot l.jsonl -o c.png";
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, steps, "277");
+    int rc = sn_test_run("chmod 711 %s && rm -rf %s && mkdir %s && cp %s %s %s && chmod 777 %s && "
+                         "chmod 644 %s/*.* && cd %s && setpriv --reuid 65534 --regid 65534 "
+                         "--clear-groups sh -c '%s' && stat -c %%a o.h5 p.csv o.onnx c.png | "
+                         "sort -u | grep -qx 400 && stat -c %%a ck/ckpt-00000006.h5 | grep -qx 600",
+                         sn_test_tmpdir(), dir, dir, sn_test_path("m.cfg"),
+                         sn_test_path("blobs.h5"), dir, dir, dir, dir, cmd);
+    char *err = err_text();
+    if (rc != 0)
+        fail_msg("umask 277: exit %d\n%s", rc, err);
+    free(err);
+    /* 777: the weights are written, mode 0 (the next command may not read them) */
+    rc = sn_test_run("cd %s && rm -f o.h5 && setpriv --reuid 65534 --regid 65534 --clear-groups "
+                     "sh -c 'umask 777 && " BIN " train --model m.cfg --data blobs.h5 --threads 1 "
+                     "--quiet --steps 3 --out o.h5' && stat -c %%a o.h5 | grep -qx 0", dir);
+    err = err_text();
+    if (rc != 0)
+        fail_msg("umask 777: exit %d\n%s", rc, err);
+    free(err);
+}
+
 /* Started with its standard streams closed (a job agent's `<&- >&-`;
  * round 67 F2): the first files opened took fds 0-2, and the run's
  * output went into the checkpoint folder's .lock and its warnings into
@@ -4713,6 +4754,7 @@ int main(void)
         cmocka_unit_test(test_train_small_stack_limit),
         cmocka_unit_test(test_train_std_streams_closed),
         cmocka_unit_test(test_train_folder_shared_by_users),
+        cmocka_unit_test(test_train_umask_without_owner_bits),
         cmocka_unit_test(test_train_process_limit_caps_threads),
         cmocka_unit_test(test_train_folder_takes_no_rename),
         cmocka_unit_test(test_train_resume_auto_sets_damaged_aside),
