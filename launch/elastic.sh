@@ -25,9 +25,9 @@
 # whole run.
 # Exit status: 0 when the training finished; the failed job's status when no
 # restart is left or no node answers; 2 for bad arguments (this script's or
-# scratchnet's: those are not retried).  SIGTERM, SIGINT or SIGUSR1 is
-# passed on to launch/cluster.sh (the ranks save and stop) and ends the
-# restarts.
+# scratchnet's: those are not retried).  SIGTERM, SIGINT, SIGUSR1 or SIGHUP
+# (the terminal or ssh session closed) is passed on to launch/cluster.sh
+# (the ranks save and stop) and ends the restarts.
 set -uo pipefail
 me=launch/elastic.sh
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
@@ -184,6 +184,7 @@ pass_on() {
 trap 'trapped=yes; pass_on TERM' TERM
 trap 'trapped=yes; pass_on INT' INT
 trap 'trapped=yes; pass_on USR1' USR1
+trap 'trapped=yes; pass_on HUP' HUP   # ended this script alone, the job ran on unwatched
 
 restart=0 status=1 args=("${first[@]}")
 while :; do
