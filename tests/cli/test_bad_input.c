@@ -88,6 +88,7 @@ static void classes_at(const char *from, const char *to, const char *obj,
                        const char *const *names, size_t n);
 static void target_dataset(const char *name, float v);
 static void long_cfg(const char *to);
+static void with_cfg(const char *to, const char *text);
 
 static const char m_cfg[] =
     "[net]\ninput = 8\nbatch = 24\nepochs = 3\nloss = cross_entropy\noptimizer = sgd\n"
@@ -1512,6 +1513,17 @@ static void hostile_weights_meta(void)
     /* a dataset convert wrote, then changed by another tool (its seal no longer matches) */
     with_attr_n("onebatch.h5", "dataedit.h5", "/", "note", (const double[]){ 1 }, 1, false);
     long_cfg("cfgbig.h5");
+    /* weights whose model text was edited (dense0 of 17 units), and weights
+     * missing an array (dense1's bias) */
+    with_cfg("wedit.h5", "[net]\ninput = 8\nbatch = 24\nloss = cross_entropy\n"
+                         "[dense]\nunits = 17\nactivation = relu\n[dense]\nunits = 3\n");
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 wnobias.h5", fx), 0);
+    {
+        hid_t f = H5Fopen(fx_path("wnobias.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+        assert_true(f >= 0 && H5Ldelete(f, "/params/dense1/bias", H5P_DEFAULT) >= 0);
+        H5Fclose(f);
+        reseal("wnobias.h5");
+    }
     with_attr_n("w.h5", "scale2.h5", "/model", "input_scale", (const double[]){ 1, 2 }, 2, true);
 }
 
@@ -2064,17 +2076,10 @@ static void test_every_bad_input(void **state)
     assert_int_equal(failed, 0);
 }
 
-/* w.h5 whose /model cfg is a text of 1.5 MiB (a model file holds at most
- * 1 MiB), resealed. */
-static void long_cfg(const char *to)
+/* w.h5 copied to `to` with /model cfg replaced by text, resealed. */
+static void with_cfg(const char *to, const char *text)
 {
     assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, to), 0);
-    const size_t n = (size_t)3 << 19;
-    char *text = malloc(n + 1);
-    assert_non_null(text);
-    memset(text, '#', n);
-    memcpy(text, "[net]\ninput = 8\n", 16);
-    text[n] = '\0';
     hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, H5P_DEFAULT);
     assert_true(f >= 0);
     hid_t o = H5Oopen(f, "/model", H5P_DEFAULT);
@@ -2088,8 +2093,21 @@ static void long_cfg(const char *to)
     H5Tclose(t);
     H5Oclose(o);
     H5Fclose(f);
-    free(text);
     reseal(to);
+}
+
+/* w.h5 whose /model cfg is a text of 1.5 MiB (a model file holds at most
+ * 1 MiB), resealed. */
+static void long_cfg(const char *to)
+{
+    const size_t n = (size_t)3 << 19;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    memset(text, '#', n);
+    memcpy(text, "[net]\ninput = 8\n", 16);
+    text[n] = '\0';
+    with_cfg(to, text);
+    free(text);
 }
 
 /* 480 train and 120 test rows of 8 features, 3 float targets each in
