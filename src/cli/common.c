@@ -1690,12 +1690,27 @@ static int setup_threads(long requested, int *threads)
     return SN_OK;
 }
 
+/* OpenBLAS's fallback on a processor it did not recognise, said once:
+ * nothing else shows it but --version, and the run is slower by the
+ * kernels alone (user 45 U1: 2.5 times on this machine's Xeon). */
+static void warn_older_kernels(void)
+{
+    const char *running, *better = sn_blas_better_core(&running);
+    if (better && sn_dist_rank() == 0)
+        cli_eprintf("scratchnet: warning: OpenBLAS did not recognise this processor and runs "
+                    "its %s kernels, which use none of its AVX2%s: OPENBLAS_CORETYPE=%s in the "
+                    "environment (of every rank) runs several times faster (docs/PERFORMANCE.md)"
+                    "\n", running, strcmp(better, "SkylakeX") ? "" : " or AVX-512", better);
+}
+
 int cli_setup_threads(long requested, int *threads)
 {
     *threads = 1;
     int rc = sn_dist_agree(setup_threads(requested, threads));
-    if (!rc)
+    if (!rc) {
         warn_shared_cores(*threads);
+        warn_older_kernels();
+    }
     return rc;
 }
 

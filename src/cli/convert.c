@@ -310,9 +310,14 @@ static int not_same(const char *train, const char *tflag, const char *test)
 }
 
 /* The file -o would replace (its links followed), or where it would go,
- * into real (PATH_MAX bytes); false when its folder cannot be resolved. */
-static bool resolved_output(const char *out, char *real)
+ * into real (PATH_MAX bytes); false when its folder cannot be resolved.
+ * A dangling link goes where the writers put its file: its target. */
+static bool resolved_output(const char *path, char *real)
 {
+    char target[4096];
+    struct stat st;
+    const char *out = sn_fs_output_target(path, target, sizeof target, &st) == SN_OK ? target
+                                                                                   : path;
     if (realpath(out, real))
         return true;
     char dir[4096];

@@ -64,6 +64,10 @@ static int print_version(int argc, char **argv)
     }
     printf("scratchnet %s (%s)\n  MPI:  %s\n  HDF5: %s\n  BLAS: %s\n", SN_VERSION, SN_BUILD,
            sn_dist_library(), sn_h5_library(), sn_blas_library());
+    const char *running, *better = sn_blas_better_core(&running);
+    if (better)
+        printf("        (%s: OpenBLAS did not recognise this processor; OPENBLAS_CORETYPE=%s "
+               "runs faster)\n", running, better);
     return 0;
 }
 

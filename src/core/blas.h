@@ -26,6 +26,14 @@ void sn_sgemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha
  * description) or "none (plain loops)". */
 const char *sn_blas_library(void);
 
+/* The kernels OpenBLAS would run faster on this processor, when it runs
+ * ones of an older one: "SkylakeX" (AVX-512) or "Haswell" (AVX2 and FMA)
+ * where it did not recognise the processor and fell back to its SSE3
+ * kernels ("Prescott": 2.5 to 3.7 times slower on a virtual machine's
+ * Xeon whose model it did not know), and OPENBLAS_CORETYPE is not set;
+ * NULL otherwise.  *running gets the kernels' name it runs. */
+const char *sn_blas_better_core(const char **running);
+
 /* Before the command allocates anything of its own: sets the thread count
  * of OpenMP and the BLAS and returns SN_OK with the BLAS's own buffers
  * taken now (under an address-space limit); SN_ENOMEM (said), with the

@@ -13,6 +13,12 @@ void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
 
 const char *sn_blas_library(void) { return "none (plain loops)"; }
 
+const char *sn_blas_better_core(const char **running)
+{
+    *running = "none";
+    return NULL;
+}
+
 int sn_eigh(int n, double *a, double *w)
 {
     return sn_eigh_jacobi(n, a, w);

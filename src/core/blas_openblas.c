@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -32,6 +33,26 @@ void sn_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
 }
 
 const char *sn_blas_library(void) { return openblas_get_config(); }
+
+const char *sn_blas_better_core(const char **running)
+{
+    /* OpenBLAS's cores without AVX2: a processor with it runs them only
+     * when OpenBLAS did not know it (or was told to) */
+    static const char *const older[] = { "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
+                                         "Sandybridge", "Atom", "Opteron", "Barcelona" };
+    *running = openblas_get_corename();
+    if (getenv("OPENBLAS_CORETYPE") || !*running)
+        return NULL;
+    bool old = false;
+    for (size_t i = 0; i < sizeof older / sizeof older[0]; i++)
+        old |= strcasecmp(*running, older[i]) == 0;
+    __builtin_cpu_init();
+    if (!old || !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        return NULL;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+               ? "SkylakeX" : "Haswell";
+}
 
 /* The matrix is symmetric, so LAPACK's column-major reading of the
  * row-major a is the same matrix; column j of its column-major answer, the

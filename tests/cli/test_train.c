@@ -304,8 +304,9 @@ static void test_train_predict_image(void **state)
     free(out);
     char *all = sn_test_slurp(sn_test_path("all.csv")), *one = sn_test_slurp(sn_test_path("one.csv"));
     /* the same fields, the probabilities to rounding: a batch of one and
-     * one of 30 go through different OpenBLAS kernels on some processors
-     * (AVX-512's small-matrix ones), summing in another order */
+     * one of 30 may go through different OpenBLAS kernels, which sum in
+     * another order (they did in its Prescott ones, its fallback on a
+     * processor it does not know) */
     char *a1 = strchr(all, '\n') + 1, *o1 = strchr(one, '\n') + 1;
     while (*a1 != '\n' && *o1 != '\n') {
         char *a_end, *o_end;

@@ -49,9 +49,9 @@ int sn_test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The whole file as a malloc'd string (NULL if unreadable). */
 char *sn_test_slurp(const char *path);
 
-/* The "scratchnet: warning:" lines in err, leaving out the one that says
- * other work kept the cores busy (true of a loaded test machine, whatever
- * the command was given). */
+/* The "scratchnet: warning:" lines in err, leaving out the ones that say
+ * other work kept the cores busy and that OpenBLAS fell back to older
+ * kernels (true of the test machine, whatever the command was given). */
 int sn_test_warnings(const char *err);
 
 /* The command under test for sn_test_run: sets SN_BIN to the absolute path
