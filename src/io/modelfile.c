@@ -657,6 +657,12 @@ static int parse_net(struct parser *p, struct section *s, struct sn_netcfg *net)
         get_float(p, s, "eps", o->eps, 1e-30, 1.0, &o->eps) ||
         get_float(p, s, "alpha", o->alpha, 0.0, 0.999999, &o->alpha))
         return p->rc;
+    /* a file switched from sgd to another optimizer: both keys named at once */
+    if (o->nesterov && kind != SN_OPT_SGD && (kv = find(s, "momentum")) &&
+        !sn_optim_reads(kind, "momentum"))
+        return perr(p, find(s, "nesterov")->line, SN_EINVAL, "[net] nesterov = 1 needs optimizer "
+                    "= sgd and momentum > 0; this file's optimizer is %s, which reads neither "
+                    "nesterov nor momentum (line %d): remove both", sn_optim_name(kind), kv->line);
     if (o->nesterov && !(kind == SN_OPT_SGD && o->momentum > 0.0f))
         return perr(p, find(s, "nesterov")->line, SN_EINVAL,
                     "[net] nesterov = 1 needs optimizer = sgd and momentum > 0");

@@ -114,6 +114,10 @@ static void test_modelfile_errors(void **state)
     expect_error(NET "optimizer = lbfgs\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "lbfgs");
     expect_error(NET "momentum = 1.5\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "momentum");
     expect_error(NET "nesterov = 1\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "nesterov");
+    /* an sgd file switched to adam: its momentum and nesterov in one error (user 45 U4) */
+    expect_error(NET "optimizer = adam\nmomentum = 0.9\nnesterov = 1\n[dense]\nunits = 2\n",
+                 SN_EINVAL, "bad.cfg:5:", "this file's optimizer is adam, which reads neither "
+                 "nesterov nor momentum (line 4): remove both");
     expect_error(NET "lr_schedule = triangle\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "triangle");
     expect_error(NET "colour = blue\n[dense]\nunits = 2\n", SN_EINVAL, "bad.cfg:3:", "unknown key 'colour'");
     expect_error(NET "[dense]\nunits = 2\n[net]\ninput = 3\n", SN_EINVAL, "bad.cfg:5:", "only once");
