@@ -567,11 +567,38 @@ const char *sn_fs_kind(const struct stat *st)
          : "not a regular file";
 }
 
-static int check_stat(const char *path, const char *what, size_t max_bytes, const struct stat *st)
+/* The kernel's own file systems, by name; NULL for any other.  Their
+ * regular files are views of the kernel whose reads may wait for good
+ * (/proc/kmsg: a command hung in read(), deaf to SIGTERM) or never end. */
+static const char *kernel_fs(unsigned long type)
+{
+    static const struct {
+        unsigned long type;
+        const char *name;
+    } kinds[] = {
+        { PROC_SUPER_MAGIC, "/proc (procfs)" }, { SYSFS_MAGIC, "/sys (sysfs)" },
+        { DEBUGFS_MAGIC, "debugfs" }, { TRACEFS_MAGIC, "tracefs" },
+        { SECURITYFS_MAGIC, "securityfs" }, { CGROUP_SUPER_MAGIC, "cgroup" },
+        { CGROUP2_SUPER_MAGIC, "cgroup2" }, { BPF_FS_MAGIC, "bpf" },
+        { EFIVARFS_MAGIC, "efivarfs" }, { PSTOREFS_MAGIC, "pstore" },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (kinds[i].type == type)
+            return kinds[i].name;
+    return NULL;
+}
+
+/* fs: the file's file system (statfs), or NULL when it could not be read. */
+static int check_stat(const char *path, const char *what, size_t max_bytes, const struct stat *st,
+                      const struct statfs *fs)
 {
     if (!S_ISREG(st->st_mode))
         return sn_fail(SN_EINVAL, "%s: the %s is %s, not a regular file", path, what,
                        sn_fs_kind(st));
+    const char *kernel = fs ? kernel_fs((unsigned long)fs->f_type) : NULL;
+    if (kernel)
+        return sn_fail(SN_EINVAL, "%s: the %s is in the kernel's %s, not a file of data (a "
+                       "read there may wait for good)", path, what, kernel);
     if ((unsigned long long)st->st_size > (unsigned long long)max_bytes)
         return sn_fail(SN_EINVAL, "%s: the %s is larger than %zu bytes (%lld)", path, what,
                        max_bytes, (long long)st->st_size);
@@ -585,9 +612,11 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
     if (fd < 0)
         return sn_fs_open_failed(path, errno, NULL);
     struct stat st = { 0 };
+    struct statfs fs;
     int rc = fstat(fd, &st) != 0 ? sn_fail(SN_EINVAL, "%s: cannot read the %s: %s", path, what,
                                            strerror(errno))
-                                 : check_stat(path, what, max_bytes, &st);
+                                 : check_stat(path, what, max_bytes, &st,
+                                              fstatfs(fd, &fs) == 0 ? &fs : NULL);
     if (!rc && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
         rc = sn_fail(SN_EIO, "%s: %s", path, strerror(errno));
     FILE *f = rc ? NULL : fdopen(fd, "rb");
@@ -606,9 +635,10 @@ int sn_fs_open_input(const char *path, const char *what, size_t max_bytes, FILE 
 int sn_fs_check_input(const char *path, const char *what, size_t max_bytes)
 {
     struct stat st;
+    struct statfs fs;
     if (stat(path, &st) != 0)
         return sn_fs_open_failed(path, errno, NULL);
-    return check_stat(path, what, max_bytes, &st);
+    return check_stat(path, what, max_bytes, &st, statfs(path, &fs) == 0 ? &fs : NULL);
 }
 
 int sn_fs_open_failed(const char *path, int err, const char *hint)
