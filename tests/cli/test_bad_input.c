@@ -374,6 +374,8 @@ static void make_fixtures(void)
                                  "ln -s Makefile %s/mklink.onnx", fx, fx, fx, fx, fx, fx), 0);
     /* a link to a file of the kernel's (/proc/kmsg's read waits for good) */
     assert_int_equal(sn_test_run("ln -s /proc/self/status %s/procimg.png", fx), 0);
+    /* a dangling link into a class folder of `classes` */
+    assert_int_equal(sn_test_run("ln -s classes/cat/new.h5 %s/intocls.h5", fx), 0);
     /* a TOML file (its first byte '[', as a JSON array's) and a tar archive
      * whose first member is weights (HDF5 at byte 512, after its header) */
     assert_int_equal(sn_test_run("cd %s && printf '[tool]\\nname = 1\\n' > proj.toml && "
