@@ -145,6 +145,10 @@ numeric_address() {
 read_hostfile() {
     local line name key tok s ms raw words self="" is_self self_names seen_s seen_ms wv label
     local na
+    # host names compare in ASCII, as DNS and MPI compare them: bash's ${x,,}
+    # follows the locale, and in a Turkish one NODEI became nodeı, no longer
+    # nodei (hostile round 69 F6)
+    local LC_ALL=C
     local -A listed=()
     nodes=() per="" self_node=""
     # Open MPI takes this machine's own addresses, and 0.0.0.0, for it too

@@ -228,6 +228,19 @@ for sig in TERM HUP; do
         ! grep -qF "rank(s) on" "$t/err" ||
         bad "elastic.sh stopped by SIG$sig while asking the nodes: exit $st: $(head -3 "$t/err")"
 done
+# host names compare in ASCII in every locale (round 69 F6: under tr_TR
+# bash lower-cased NODEI to nodeı, and the node listed twice went through)
+mkdir -p "$t/loc"
+if localedef -i tr_TR -f UTF-8 "$t/loc/tr_TR.UTF-8" > /dev/null 2>&1; then
+    printf 'NODEI slots=1\nnodei slots=1\n' > "$t/trh"
+    LOCPATH=$t/loc LC_ALL=tr_TR.UTF-8 AGENT=false SCRATCHNET=/bin/false timeout 20 \
+        bash "$top/launch/cluster.sh" "$t/trh" info > "$t/out" 2> "$t/err"
+    st=$?
+    [ "$st" = 2 ] && grep -qF "node nodei is listed twice" "$t/err" ||
+        bad "cluster.sh under tr_TR.UTF-8, NODEI and nodei: exit $st: $(head -3 "$t/err")"
+else
+    echo "hostfile.sh: no tr_TR locale can be made here (localedef): the Turkish-locale check is skipped"
+fi
 # a hostfile that is a device or a folder (bash read /dev/zero forever)
 for f in /dev/zero /tmp; do
     for script in cluster.sh elastic.sh; do
