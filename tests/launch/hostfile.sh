@@ -287,6 +287,27 @@ THREADS=1 BIND=none GRACE=1 SCRATCHNET="$t/fake.sh" bash "$top/launch/cluster.sh
 mkdir -p "$t/ck3"
 (cd "$t" && CKPT="$t/ck3" SCRATCHNET="$t/fake.sh" bash "$top/launch/slurm.sbatch") > "$t/out" 2>&1 &&
     [ -f "$t/ck3/FINISHED" ] || bad "slurm.sbatch took a warning for a stop: $(tail -2 "$t/out")"
+# run outside Slurm, a SIGHUP (a closed session) is passed on to the ranks
+# as a stop, and the script says it was cut off (it died at once, exit 129,
+# and the job trained on: round 69 F1)
+cat > "$t/fake2.sh" <<'EOS'
+#!/bin/bash
+[ "$1" = --version ] && { printf 'scratchnet\n  MPI:  Open MPI v4.1.4\n'; exit 0; }
+trap 'echo "scratchnet: stopped by SIGUSR1 after step 3: checkpoint written" >&2; exit 0' USR1
+touch "$FAKE_STARTED"
+for i in $(seq 300); do sleep 0.1; done
+EOS
+chmod +x "$t/fake2.sh"
+mkdir -p "$t/ck4"
+(cd "$t" && FAKE_STARTED="$t/fake2.on" CKPT="$t/ck4" SCRATCHNET="$t/fake2.sh" \
+    exec bash "$top/launch/slurm.sbatch" --threads 1) > "$t/out" 2>&1 &
+job=$!
+for i in $(seq 200); do [ -e "$t/fake2.on" ] && break; sleep 0.1; done
+kill -HUP "$job"
+wait "$job"
+st=$?
+[ "$st" = 75 ] && grep -qF "cut off by SIGHUP" "$t/out" ||
+    bad "slurm.sbatch given SIGHUP outside Slurm: exit $st: $(tail -3 "$t/out")"
 for empty in "--model=" "--data" "--checkpoint-dir="; do
     # shellcheck disable=SC2086
     (cd "$t" && SCRATCHNET=/bin/true bash "$top/launch/slurm.sbatch" $empty "") > "$t/out" 2>&1
