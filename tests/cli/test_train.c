@@ -2845,6 +2845,29 @@ static void test_train_omp_gives_fewer_threads(void **state)
     }
 }
 
+/* A cgroup's pids.max (a batch system's, a container's) with room for
+ * fewer threads than asked: capped with a warning, as ulimit -u caps them
+ * (round 68 F5: libgomp's "Thread creation failed", exit 1).  Needs a
+ * pids controller this user may make a cgroup in (cgroup v1's here). */
+static void test_train_cgroup_pids_max(void **state)
+{
+    (void)state;
+    char cg[200];
+    snprintf(cg, sizeof cg, "/sys/fs/cgroup/pids/sntest%ld", (long)getpid());
+    if (getenv("SN_SANITIZE") || sn_test_run("mkdir %s && echo 4 > %s/pids.max", cg, cg) != 0) {
+        printf("skipped: no pids cgroup can be made here\n");
+        skip();
+    }
+    const int rc = sn_test_run("sh -c 'echo $$ > %s/cgroup.procs && exec " BIN " train --model %s "
+                               "--data %s --steps 3 --threads 8 --quiet'", cg,
+                               sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    char *err = err_text();
+    sn_test_run("rmdir %s", cg);
+    if (rc != 0 || !strstr(err, "8 threads asked for; the cgroup's pids.max (4) leaves room for "))
+        fail_msg("exit %d\n%s", rc, err);
+    free(err);
+}
+
 /* Threads get stacks of ulimit -s's size, and OpenBLAS's kernels crashed
  * in threads of 64 KiB (round 68 F12, SIGSEGV): a soft limit that low is
  * raised; one its hard limit keeps low is refused in one line. */
@@ -4753,6 +4776,7 @@ int main(void)
         cmocka_unit_test(test_train_keep_only_this_runs),
         cmocka_unit_test(test_train_omp_gives_fewer_threads),
         cmocka_unit_test(test_train_small_stack_limit),
+        cmocka_unit_test(test_train_cgroup_pids_max),
         cmocka_unit_test(test_train_std_streams_closed),
         cmocka_unit_test(test_train_folder_shared_by_users),
         cmocka_unit_test(test_train_umask_without_owner_bits),
