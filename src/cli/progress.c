@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "cli/output.h"
 #include "core/clock.h"
@@ -81,13 +82,19 @@ void progress_step(struct progress *p, int epoch, int epochs, int64_t step, int6
     for (int i = 0; i < BAR; i++)
         bar[i] = i < full ? '#' : '.';
     bar[BAR] = '\0';
-    char line[256];
-    int n = snprintf(line, sizeof line, "%sepoch %d/%d [%s] %lld/%lld  loss %.4f",
-                     p->tty ? "\r" : "", epoch, epochs, bar, (long long)step, (long long)steps,
-                     loss_mean);
+    char body[224], line[256];
+    int n = snprintf(body, sizeof body, "epoch %d/%d [%s] %lld/%lld  loss %.4f", epoch, epochs,
+                     bar, (long long)step, (long long)steps, loss_mean);
     if (!isnan(acc))
-        n += snprintf(line + n, sizeof line - (size_t)n, " acc %.2f%%", 100.0 * acc);
-    snprintf(line + n, sizeof line - (size_t)n, "  %.0f img/s  ETA %s%s", ips, eta_s,
+        n += snprintf(body + n, sizeof body - (size_t)n, " acc %.2f%%", 100.0 * acc);
+    snprintf(body + n, sizeof body - (size_t)n, "  %.0f img/s  ETA %s", ips, eta_s);
+    /* a line wider than the terminal wraps, and each redraw then starts a
+     * new line: cut to its width (less one, where some terminals wrap) */
+    struct winsize ws;
+    if (p->tty && ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+        strlen(body) >= ws.ws_col)
+        body[ws.ws_col - 1] = '\0';
+    snprintf(line, sizeof line, "%s%s%s", p->tty ? "\r" : "", body,
              p->tty ? "\033[K" : "\n");   /* clear what a longer line left */
     put(p, line);
     p->drawn = p->tty;

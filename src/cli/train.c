@@ -953,8 +953,12 @@ static void start_progress(const struct train_flags *f, struct run *r)
 {
     struct sn_train_plan p;
     sn_trainer_plan(r->t, &p);
+    /* a terminal that cannot redraw a line in place (TERM=dumb: an
+     * editor's shell buffer) gets plain lines too */
+    const char *term = getenv("TERM");
     bool tty = strcmp(f->progress, "tty") == 0 ||
-               (strcmp(f->progress, "auto") == 0 && !cli_launched() && isatty(STDOUT_FILENO));
+               (strcmp(f->progress, "auto") == 0 && !cli_launched() && isatty(STDOUT_FILENO) &&
+                !(term && strcmp(term, "dumb") == 0));
     int64_t every = f->progress_every > 0 ? f->progress_every
                     : p.steps_per_epoch >= 10 ? p.steps_per_epoch / 10 : 1;
     progress_init(&r->pg, stdout, sn_dist_rank() == 0 && !f->quiet, tty, every,

@@ -127,6 +127,23 @@ static void test_train_progress(void **state)
     /* the redrawn line is cleared before each epoch line */
     assert_non_null(strstr(out, "\r\033[Kepoch 1/2  step"));
     free(out);
+    /* a narrow terminal: the redrawn line is cut to its width (it wrapped,
+     * and each redraw started a new line); TERM=dumb: plain lines */
+    rc = sn_test_run("script -qec \"stty cols 40; " BIN " train --model %s --data %s --epochs 1 "
+                     "--threads 1\" /dev/null", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    const char *drawn = strstr(out, "\repoch 1/1 [");
+    assert_non_null(drawn);
+    assert_int_equal(strcspn(drawn + 1, "\033\r\n"), 39);
+    free(out);
+    rc = sn_test_run("script -qec \"TERM=dumb " BIN " train --model %s --data %s --epochs 1 "
+                     "--threads 1\" /dev/null", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    assert_int_equal(rc, 0);
+    out = out_text();
+    assert_null(strstr(out, "\repoch"));
+    assert_non_null(strstr(out, "epoch 1/1 [####################]"));
+    free(out);
 
     rc = sn_test_run(BIN " train --model %s --data %s --epochs 1 --threads 1 --quiet",
                      sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
