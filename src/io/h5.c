@@ -275,6 +275,42 @@ static int check_same(struct sn_h5 *f, const char *path)
                    "meanwhile); run the command again once it is complete", path);
 }
 
+/* The bytes an HDF5 file says it holds, from its superblock (found at 0,
+ * 512, 1024, ... as libhdf5 looks: after a user block), and what is
+ * there: true when the file is shorter than its end-of-file address, cut
+ * short by a copy or a transfer that stopped (user 44 U10: such a file
+ * was blamed on file locking). */
+static bool cut_short(const char *path, unsigned long long *want, unsigned long long *have)
+{
+    static const unsigned char sig[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+    struct stat st;
+    FILE *f = fopen(path, "rb");
+    bool cut = false;
+    unsigned char b[96];
+    for (off_t at = 0; f && !cut && fstat(fileno(f), &st) == 0 && at + 64 <= st.st_size;
+         at = at ? at * 2 : 512) {
+        if (fseeko(f, at, SEEK_SET) != 0 || fread(b, 1, sizeof b, f) < 64 || memcmp(b, sig, 8))
+            continue;
+        /* versions 0 and 1: sizes at 13, addresses from 24 (28 in 1);
+         * 2 and 3: sizes at 9, addresses from 12; the end is the third */
+        const int v = b[8], o = v < 2 ? b[13] : b[9], first = v == 0 ? 24 : v == 1 ? 28 : 12;
+        if (v > 3 || (o != 4 && o != 8) || first + 3 * o > (int)sizeof b)
+            break;
+        unsigned long long base = 0, end = 0;
+        for (int i = o - 1; i >= 0; i--) {
+            base = base << 8 | b[first + i];
+            end = end << 8 | b[first + 2 * o + i];
+        }
+        *want = base + end;
+        *have = (unsigned long long)st.st_size;
+        cut = *want > *have;
+        break;
+    }
+    if (f)
+        fclose(f);
+    return cut;
+}
+
 int sn_h5_open(const char *path, struct sn_h5 **out)
 {
     quiet_hdf5();
@@ -299,6 +335,13 @@ int sn_h5_open(const char *path, struct sn_h5 **out)
     if (f->id < 0 && sn_h5_held_for_writing(path)) {   /* a writer that came meanwhile */
         free(f);
         return held_for_writing(path);
+    }
+    unsigned long long want, have;
+    if (f->id < 0 && cut_short(path, &want, &have)) {
+        free(f);
+        return sn_fail(SN_EINVAL, "%s: the file is cut short: it holds %llu bytes of the %llu "
+                       "its HDF5 superblock says it has (a copy or transfer that stopped?)",
+                       path, have, want);
     }
     if (f->id < 0) {
         free(f);

@@ -1324,6 +1324,9 @@ static void hostile_bombs(void)
 
     /* HDF5 datasets that declare more than they hold, or hold it elsewhere */
     write_h5("unwritten.h5", x_unwritten, 480);
+    /* another tool's dataset (no seal) cut to its first 1,000 bytes */
+    write_h5("cutdata.h5", x_plain, 480);
+    assert_int_equal(sn_test_run("truncate -s 1000 %s", fx_path("cutdata.h5")), 0);
     write_h5("external.h5", x_external, 480);
     write_h5("int8.h5", x_int8, 480);
     write_h5("lzf.h5", x_optional_filter, 480);
