@@ -279,6 +279,8 @@ install: $(BIN) $(LIB) $(SO)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@LIBS_PRIVATE@|$(strip $(LDFLAGS) $(LDLIBS))|' tools/scratchnet.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/scratchnet.pc
+	@# made by a redirect, with the umask's mode: 644 as every installed file
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/scratchnet.pc
 	install -m 644 docs/scratchnet.1 $(DESTDIR)$(PREFIX)/share/man/man1/scratchnet.1
 	install -m 644 models/*.cfg $(DESTDIR)$(PREFIX)/share/scratchnet/models/
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/scratchnet/

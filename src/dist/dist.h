@@ -27,6 +27,11 @@ int sn_dist_init_alone(void);
 /* Stop the runtime (after success; on failure use sn_dist_abort). */
 void sn_dist_finalize(void);
 
+/* Whether the runtime is up: from sn_dist_init (once MPI runs) or
+ * sn_dist_init_alone to sn_dist_finalize.  The collectives need it: a
+ * library caller that skipped sn_dist_init got MPI's own abort. */
+bool sn_dist_running(void);
+
 int sn_dist_rank(void);
 int sn_dist_size(void);
 

@@ -12,6 +12,7 @@
 
 int sn_dist_init(int *argc, char ***argv) { (void)argc; (void)argv; return SN_OK; }
 int sn_dist_init_alone(void) { return SN_OK; }
+bool sn_dist_running(void) { return true; }   /* nothing to start: always up */
 int sn_dist_rank(void) { return 0; }
 int sn_dist_size(void) { return 1; }
 int sn_dist_local_size(void) { return 1; }

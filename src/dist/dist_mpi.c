@@ -44,6 +44,7 @@
 
 static int world_rank, world_size = 1, local_size = 1;
 static bool alone;   /* one process, MPI never started */
+static bool running;   /* sn_dist_running */
 static bool adopted;   /* MPI the program started itself: not ours to end */
 static MPI_Errhandler host_errors;   /* that program's handler of MPI_COMM_WORLD, given back */
 static size_t chunk = INT_MAX;   /* elements per MPI call (sn_dist_set_chunk) */
@@ -224,6 +225,7 @@ int sn_dist_init(int *argc, char ***argv)
     if (adopted)
         MPI_Comm_get_errhandler(MPI_COMM_WORLD, &host_errors);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    running = true;
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
     if (provided < MPI_THREAD_FUNNELED)
@@ -250,8 +252,13 @@ int sn_dist_init(int *argc, char ***argv)
 
 int sn_dist_init_alone(void)
 {
-    alone = true;
+    alone = running = true;
     return SN_OK;
+}
+
+bool sn_dist_running(void)
+{
+    return running;
 }
 
 void sn_dist_hosts(struct sn_dist_hosts *out)
@@ -308,6 +315,7 @@ void sn_dist_finalize(void)
     for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
         if (shm[i].on)
             shm_release(&shm[i]);
+    running = false;
     if (alone)
         return;
     sn_dist_stop_settle();   /* no stop left on its way: every rank is here */

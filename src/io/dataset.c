@@ -512,11 +512,21 @@ const char *sn_dataset_name(const struct sn_dataset *d)
 int sn_dataset_from_memory(const char *name, struct sn_shape shape, const float *x,
                            const int32_t *y, size_t n, struct sn_dataset **out)
 {
+    if (!out || !x || !y || !name)   /* each crashed a library caller (round 70 F1) */
+        return sn_fail(SN_EINVAL, "sn_dataset_from_memory: %s is NULL (a train split needs "
+                       "samples and integer labels)", !out ? "out" : !x ? "x" : !y ? "y" : "name");
     *out = NULL;
-    size_t L = sn_shape_len(&shape);
-    if (n == 0 || n > INT32_MAX || L == 0 || L > MAX_SAMPLE)
-        return sn_fail(SN_EINVAL, "%s: a dataset of %zu rows of %zu values cannot be made", name,
-                       n, L);
+    size_t L;
+    char dims[64];
+    if (!sn_shape_len_ok(&shape, MAX_SAMPLE, &L))   /* negative, zero, or past the limit */
+        return sn_fail(SN_EINVAL, "%s: samples of shape %s cannot be made: %d to %d dimensions "
+                       "of at least 1 each, at most %zu values", name,
+                       shape.ndim >= 1 && shape.ndim <= SN_MAX_DIMS
+                           ? sn_shape_str(&shape, dims, sizeof dims) : "(no dimensions)",
+                       1, SN_MAX_DIMS, (size_t)MAX_SAMPLE);
+    if (n == 0 || n > INT32_MAX)
+        return sn_fail(SN_EINVAL, "%s: a dataset of %zu rows cannot be made (1 to %d)", name, n,
+                       INT32_MAX);
     struct sn_dataset *d = calloc(1, sizeof *d);
     if (!d)
         return sn_fail(SN_ENOMEM, "out of memory");

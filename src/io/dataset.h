@@ -77,8 +77,9 @@ int sn_dataset_open_split(const char *path, const char *split, struct sn_dataset
 /* A dataset a program makes in memory instead of a file: a train split of
  * n rows, samples of shape `shape` (x, n * its length floats, used as they
  * are: scale 1, no mean or std) and integer labels y (n).  Both arrays are
- * copied.  name stands for the file in messages.  SN_EINVAL for an empty or
- * oversized shape, SN_ENOMEM. */
+ * copied and neither may be NULL.  name stands for the file in messages.
+ * SN_EINVAL for a NULL argument, a shape of a dimension below 1 or of more
+ * values than a sample may have, no rows; SN_ENOMEM. */
 int sn_dataset_from_memory(const char *name, struct sn_shape shape, const float *x,
                            const int32_t *y, size_t n, struct sn_dataset **out);
 

@@ -83,6 +83,8 @@ struct parser {
 
 int sn_modelfile_read(const char *path, char **text)
 {
+    if (!path || !text)   /* library callers' mistakes: named, not a crash */
+        return sn_fail(SN_EINVAL, "sn_modelfile_read: %s is NULL", !path ? "path" : "text");
     FILE *fp;
     int rc = sn_fs_open_input(path, "model file", SIZE_MAX, &fp, NULL);
     if (rc)
@@ -1354,6 +1356,11 @@ static void check_all_read(struct parser *p, const struct build *b)
 int sn_modelfile_parse(const char *text, const char *fname, struct sn_netcfg *net,
                        struct sn_model **model)
 {
+    if (!text || !net || !model)
+        return sn_fail(SN_EINVAL, "sn_modelfile_parse: %s is NULL", !text ? "text" : !net ? "net"
+                       : "model");
+    if (!fname)
+        fname = "(model text)";
     if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
         text += 3;   /* a UTF-8 byte-order mark, as some Windows editors write */
     if (strncmp(text, "\xef\xbb\xbf", 3) == 0)   /* libinih would take a second one */

@@ -313,6 +313,13 @@ static int step_body(struct sn_trainer *t, struct sn_step_info *info)
 
 int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info)
 {
+    if (!t || !info)
+        return sn_fail(SN_EUSAGE, "sn_trainer_step: %s is NULL", !t ? "t" : "info");
+    /* steps past the bound trained on and wrote checkpoints a resume then
+     * started past its end from (round 70 F3) */
+    if (sn_trainer_done(t))
+        return sn_fail(SN_EUSAGE, "sn_trainer_step: the run is done (step %lld of %lld): no "
+                       "step is left", (long long)t->st.global_step, (long long)t->end_step);
     memset(info, 0, sizeof *info);
     sn_dist_flight_step(t->st.global_step + 1);
     int rc = step_body(t, info);
@@ -413,6 +420,8 @@ static int loss_in_range(const struct sn_metrics *m)
 
 int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
 {
+    if (!t || !out)
+        return sn_fail(SN_EUSAGE, "sn_trainer_end_epoch: %s is NULL", !t ? "t" : "out");
     memset(out, 0, sizeof *out);
     int rc = reduce_epoch(t, out);
     /* the test split every eval_every epochs and at the end of the run */
@@ -436,6 +445,8 @@ int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
 
 int sn_trainer_finish(struct sn_trainer *t)
 {
+    if (!t)
+        return sn_fail(SN_EUSAGE, "sn_trainer_finish: t is NULL");
     if (!t->o.ckpt_dir || t->saved_step == t->st.global_step)
         return SN_OK;
     return sn_trainer_checkpoint(t);
@@ -623,6 +634,8 @@ static int weights_replaceable(const char *path)
 
 int sn_trainer_save(struct sn_trainer *t, const char *path)
 {
+    if (!t || !path)
+        return sn_fail(SN_EUSAGE, "sn_trainer_save: %s is NULL", !t ? "t" : "path");
     int rc = SN_OK;
     if (t->rank == 0) {   /* with the data's scaling and class names, for predict */
         struct sn_data_meta meta;

@@ -536,20 +536,79 @@ static int create_stages(struct sn_trainer *t, const char *text, const char *nam
     return rc;
 }
 
+/* An option the command's flag would have refused, named with its range:
+ * a library caller's was quietly mapped to something (hostile round 70
+ * F4: accumulate 0, steps -5, lr NaN trained); NaN fails both bounds. */
+static int opt_range(const char *name, double v, double lo, double hi)
+{
+    if (v >= lo && v <= hi)
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "sn_train_opts.%s is %g: it must be from %g to %g", name, v, lo,
+                   hi);
+}
+
+static int check_opts(const struct sn_train_opts *o)
+{
+    int rc = o->epochs >= 0 ? opt_range("epochs", o->epochs, 0, SN_EPOCHS_MAX) : SN_OK;
+    if (!rc && o->batch)   /* 0: the model file's */
+        rc = opt_range("batch", o->batch, 1, 1 << 20);
+    if (!rc && !(o->lr < 0))   /* < 0: the model file's */
+        rc = opt_range("lr", o->lr, 0, 1e6);
+    if (!rc)
+        rc = opt_range("steps", (double)o->steps, 0, 0x1p40);
+    if (!rc)
+        rc = opt_range("accumulate", o->accumulate, 1, 65536);
+    if (!rc)
+        rc = opt_range("cache_mb", o->cache_mb, 0, 1 << 24);
+    if (!rc)
+        rc = opt_range("eval_every", o->eval_every, 1, 1 << 20);
+    if (!rc)
+        rc = opt_range("ckpt_every", (double)o->ckpt_every, 0, 0x1p40);
+    if (!rc)
+        rc = opt_range("keep", (double)o->keep, 0, 1000000);
+    if (!rc)
+        rc = opt_range("bucket_mb", o->bucket_mb, 1e-6, 65536);
+    if (!rc && o->resume && strcmp(o->resume, "auto") == 0 && !o->ckpt_dir)
+        rc = sn_fail(SN_EUSAGE, "sn_train_opts.resume \"auto\" needs a ckpt_dir: the newest "
+                     "checkpoint of which folder?");
+    return rc;
+}
+
+/* NULL arguments crashed a library caller (round 70 F1): named instead. */
+static int check_args(const char *model_text, const struct sn_dataset *ds,
+                      const struct sn_train_opts *o, const struct sn_train_start *start,
+                      struct sn_trainer **out)
+{
+    const char *missing = !model_text ? "model_text" : !ds ? "ds" : !o ? "o" : !start ? "start"
+                          : !out ? "out" : NULL;
+    if (missing)
+        return sn_fail(SN_EUSAGE, "sn_trainer_create: %s is NULL", missing);
+    return check_opts(o);
+}
+
 int sn_trainer_create(const char *model_text, const char *name, struct sn_dataset *ds,
                       const struct sn_train_opts *o, struct sn_train_start *start,
                       struct sn_trainer **out)
 {
-    *out = NULL;
-    memset(start, 0, sizeof *start);
-    struct sn_trainer *t = calloc(1, sizeof *t);
-    int rc = t ? SN_OK : sn_fail(SN_ENOMEM, "out of memory");
+    /* its collectives need the runtime: MPI aborted the program (round 70 F7) */
+    if (!sn_dist_running())
+        return sn_fail(SN_EUSAGE, "sn_trainer_create: the distributed runtime is not running: "
+                       "call sn_dist_init (or sn_dist_init_alone) first, and destroy every "
+                       "trainer before sn_dist_finalize");
+    int rc = check_args(model_text, ds, o, start, out);
+    if (out)
+        *out = NULL;
+    if (start)
+        memset(start, 0, sizeof *start);
+    struct sn_trainer *t = rc ? NULL : calloc(1, sizeof *t);
+    if (!rc && !t)
+        rc = sn_fail(SN_ENOMEM, "out of memory");
     rc = sn_dist_agree(rc);
-    if (rc)
+    if (rc) {
+        free(t);
         return rc;
+    }
     t->o = *o;
-    if (t->o.accumulate < 1)
-        t->o.accumulate = 1;
     t->ds = ds;
     t->P = sn_dist_size();
     t->rank = sn_dist_rank();

@@ -158,7 +158,10 @@ struct sn_epoch_info {
  * fit, builds the model for the local batch, chooses the reducer, sets up
  * the optimizer, and sets the starting point (o->init, then o->resume),
  * identical on every rank.  *start says what it did.  Agreed errors: the
- * usual codes (SN_EUSAGE for options that do not fit together), SN_EINTR
+ * usual codes (SN_EUSAGE for options that do not fit together, a NULL
+ * argument, an option outside the range its flag has, named as
+ * sn_train_opts.FIELD; and, not agreed, before sn_dist_init or after
+ * sn_dist_finalize, when no collective can run), SN_EINTR
  * when a stop was requested during set-up (core/interrupt.h: checked after
  * each stage, so set-up ends before any step). */
 int sn_trainer_create(const char *model_text, const char *name, struct sn_dataset *ds,
@@ -174,7 +177,8 @@ void sn_trainer_destroy(struct sn_trainer *t);
  * advanced, and a checkpoint when ckpt_every says so.  A data read
  * failure on one rank, a NaN gradient or a stop request reach every rank
  * through the step's own reduction.  SN_ENUM for a non-finite gradient
- * (layer named; nothing saved). */
+ * (layer named; nothing saved); SN_EUSAGE once the run is done
+ * (sn_trainer_done): no step goes past its bound. */
 int sn_trainer_step(struct sn_trainer *t, struct sn_step_info *info);
 
 /* Collective.  After a step with info.epoch_done: the epoch's loss and

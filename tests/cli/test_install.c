@@ -319,11 +319,14 @@ static void test_install_prefix(void **state)
     (void)state;
     char p[1024];   /* sn_test_path's buffers are reused */
     snprintf(p, sizeof p, "%s", sn_test_path("prefix"));
-    /* the same build settings as the suite (make passes them in MAKEFLAGS) */
-    int rc = sn_test_run("make --no-print-directory install PREFIX=%s", p);
+    /* the same build settings as the suite (make passes them in MAKEFLAGS);
+     * under a root's hardened umask, every file readable by all (round 70
+     * F6: scratchnet.pc was 600, and no other user found the library) */
+    int rc = sn_test_run("umask 077 && make --no-print-directory install PREFIX=%s", p);
     if (rc)
         fprintf(stderr, "%s\n", sn_test_slurp(sn_test_path("err.txt")));
     assert_int_equal(rc, 0);
+    assert_int_equal(sn_test_run("test -z \"$(find %s ! -perm -o=r)\"", p), 0);
     assert_int_equal(sn_test_run("find %s -type f -o -type l > %s", p,
                                  sn_test_path("installed.txt")), 0);
     installed_files(p);

@@ -656,10 +656,38 @@ static void test_h5_counts_the_chunks_it_reads(void **state)
     sn_h5_close(f);
 }
 
+/* A dataset made in memory from a library caller's arrays: NULL arrays and
+ * shapes no sample can have are errors naming them (round 70 F1, F5: NULL
+ * crashed in memcpy, (-2,3) was taken, 65536^4 values overflowed to 0). */
+static void test_dataset_from_memory_checked(void **state)
+{
+    (void)state;
+    float x[16 * 4] = { 0 };
+    int32_t y[16] = { 0 };
+    struct sn_dataset *d = NULL;
+    const struct sn_shape ok = sn_shape_make(4, 0, 0, 0);
+    assert_int_equal(sn_dataset_from_memory("m", ok, NULL, y, 16, &d), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "x is NULL"));
+    assert_int_equal(sn_dataset_from_memory("m", ok, x, NULL, 16, &d), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "y is NULL"));
+    assert_int_equal(sn_dataset_from_memory("m", ok, x, y, 16, NULL), SN_EINVAL);
+    const struct sn_shape neg = { .ndim = 2, .d = { -2, 3 } };
+    assert_int_equal(sn_dataset_from_memory("m", neg, x, y, 16, &d), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "m: samples of shape -2x3 cannot be made"));
+    const struct sn_shape huge = { .ndim = 4, .d = { 65536, 65536, 65536, 65536 } };
+    assert_int_equal(sn_dataset_from_memory("m", huge, x, y, 16, &d), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "at most 67108864 values"));
+    assert_int_equal(sn_dataset_from_memory("m", ok, x, y, 0, &d), SN_EINVAL);
+    assert_null(d);
+    assert_int_equal(sn_dataset_from_memory("m", ok, x, y, 16, &d), SN_OK);
+    sn_dataset_close(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dataset_reads_rows),
+        cmocka_unit_test(test_dataset_from_memory_checked),
         cmocka_unit_test(test_h5_write_stoppable),
         cmocka_unit_test(test_h5_probe_fresh_child),
         cmocka_unit_test(test_h5_probe_then_replaced),

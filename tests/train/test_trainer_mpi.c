@@ -184,6 +184,66 @@ static void test_trainer_steps_bound(void **state)
     sn_dataset_close(ds);
 }
 
+/* A library caller's mistakes get an error naming them, on every rank
+ * alike (hostile round 70: NULL arguments crashed, out-of-range options
+ * trained, steps past the run's end trained on and wrote checkpoints). */
+static void test_trainer_misuse_named(void **state)
+{
+    (void)state;
+    struct sn_dataset *ds;
+    struct sn_trainer *t = NULL;
+    struct sn_train_start s;
+    struct sn_step_info info;
+    assert_int_equal(sn_dataset_open(data_path, &ds), SN_OK);
+    struct sn_train_opts o = plain();
+    assert_int_equal(sn_trainer_create(NULL, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "sn_trainer_create: model_text is NULL"));
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", NULL, &o, &s, &t), SN_EUSAGE);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, NULL, &s, &t), SN_EUSAGE);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, NULL, &t), SN_EUSAGE);
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, NULL), SN_EUSAGE);
+    static const struct { const char *field; int kind; double v; } bad[] = {
+        { "accumulate", 0, 0 }, { "steps", 1, -5 }, { "lr", 2, NAN }, { "eval_every", 3, 0 },
+        { "keep", 4, -3 }, { "bucket_mb", 5, -1 }, { "cache_mb", 6, NAN }, { "batch", 7, -4 },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = plain();
+        switch (bad[i].kind) {
+        case 0: o.accumulate = (int)bad[i].v; break;
+        case 1: o.steps = (int64_t)bad[i].v; break;
+        case 2: o.lr = bad[i].v; break;
+        case 3: o.eval_every = (int)bad[i].v; break;
+        case 4: o.keep = (int64_t)bad[i].v; break;
+        case 5: o.bucket_mb = bad[i].v; break;
+        case 6: o.cache_mb = bad[i].v; break;
+        default: o.batch = (int)bad[i].v; break;
+        }
+        char want[64];
+        snprintf(want, sizeof want, "sn_train_opts.%s is ", bad[i].field);
+        assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
+        if (!strstr(sn_errmsg(), want))
+            fail_msg("%s: %s", bad[i].field, sn_errmsg());
+        assert_null(t);
+    }
+    o = plain();
+    o.resume = "auto";
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "resume \"auto\" needs a ckpt_dir"));
+    /* a step past the run's end */
+    o = plain();
+    o.steps = 2;
+    assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_OK);
+    assert_int_equal(run(t, 0, 0, &info), SN_OK);
+    assert_int_equal(sn_trainer_step(t, &info), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "the run is done (step 2 of 2)"));
+    assert_int_equal(sn_trainer_state(t)->global_step, 2);
+    assert_int_equal(sn_trainer_step(t, NULL), SN_EUSAGE);
+    assert_int_equal(sn_trainer_step(NULL, &info), SN_EUSAGE);
+    assert_int_equal(sn_trainer_save(t, NULL), SN_EUSAGE);
+    sn_trainer_destroy(t);
+    sn_dataset_close(ds);
+}
+
 /* sn_trainer_save replaces weights, or nothing: the dataset being trained
  * on, a text file (a model file) are refused and left as they were (the
  * library replaced them; the command checks its outputs itself). */
@@ -875,6 +935,16 @@ static void test_trainer_stop_while_testing(void **state)
 
 int main(int argc, char **argv)
 {
+    /* before the runtime: an error, not MPI's abort of the program (round 70
+     * F7), checked before any argument */
+    struct sn_trainer *t;
+    struct sn_train_start s;
+    struct sn_train_opts o = plain();
+    if (sn_trainer_create(cfg, "t.cfg", NULL, &o, &s, &t) != SN_EUSAGE ||
+        !strstr(sn_errmsg(), "the distributed runtime is not running")) {
+        fprintf(stderr, "sn_trainer_create before sn_dist_init: %s\n", sn_errmsg());
+        return 1;
+    }
     if (sn_dist_init(&argc, &argv)) {
         fprintf(stderr, "%s\n", sn_errmsg());
         return 1;
@@ -882,6 +952,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trainer_strategies_same_bits),
         cmocka_unit_test(test_trainer_steps_bound),
+        cmocka_unit_test(test_trainer_misuse_named),
         cmocka_unit_test(test_trainer_save_checks_output),
         cmocka_unit_test(test_trainer_stop_and_resume),
         cmocka_unit_test(test_trainer_stop_checkpoint_skipped),
