@@ -29,23 +29,23 @@
 # when a rank's watchdog has given up and the launcher is still running
 # GRACE seconds later, this script asks every node for an answer (AGENT
 # NODE true), names those that give none, ends the launcher and exits 1.
-# SIGTERM, SIGINT (Ctrl-C), SIGUSR1 or SIGHUP (the terminal or ssh session
-# closed) to this script stops the run as launch/local.sh does: the ranks
-# finish the step, save (checkpoint, --out) and exit 0, and this script
-# exits with the launcher's status (0).  Open MPI's mpirun passes SIGUSR1
-# alone to the ranks of every node, so it gets SIGUSR1 for each of the
-# four; MPICH's mpiexec gets the signal itself (SIGTERM for SIGHUP).
+# SIGTERM, SIGINT (Ctrl-C), SIGUSR1, SIGHUP (the terminal or ssh session
+# closed) or another signal scratchnet stops on (SIGUSR2, SIGALRM, SIGQUIT,
+# SIGXCPU, SIGPWR) to this script stops the run as launch/local.sh does:
+# the ranks finish the step, save (checkpoint, --out) and exit 0, and this
+# script exits with the launcher's status (0).  Open MPI's mpirun passes
+# SIGUSR1 alone to the ranks of every node, so it gets SIGUSR1 for each;
+# MPICH's mpiexec gets SIGTERM, SIGINT or SIGUSR1 itself (SIGTERM for the
+# others, which it would die of).
 set -uo pipefail
-[ $# -ge 2 ] || { sed -n '2,37p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,39p' "$0" >&2; exit 2; }
 hostfile=$1; shift
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 # A stop signal before the job starts: noted, and nothing is started (it
 # killed the script, exit 143 and no line, or came too early to be passed on)
 early=""
-trap 'early=TERM' TERM
-trap 'early=INT' INT
-trap 'early=USR1' USR1
-trap 'early=HUP' HUP
+stops="TERM INT USR1 HUP USR2 ALRM QUIT XCPU PWR"   # as src/cli/main.c takes them
+for s in $stops; do trap "early=$s" "$s"; done
 # A stop to the script's process group (scancel, timeout, kill -- -PGID)
 # also ends the set-up's helpers (head, mktemp): a step that failed then
 # failed of the stop, which is said instead of blaming the user's files
@@ -182,7 +182,7 @@ echo "launch/cluster.sh: $np rank(s) on ${#nodes[@]} node(s) ($per per node) x $
 # launcher's stderr must stay readable.
 mkfifo "$tmp/err"
 {
-    trap '' TERM INT USR1 HUP PIPE
+    trap '' $stops PIPE
     while IFS= read -r line || [ -n "$line" ]; do   # a last line without its newline too
         printf '%s\n' "$line" >&2 2>/dev/null || :
         [ -e "$tmp/said" ] || { : > "$tmp/said"; } 2>/dev/null
@@ -204,7 +204,7 @@ watcher=$!
 # 255 after the ranks had saved, and a pipe's SIGPIPE ended the job.
 mkfifo "$tmp/out"
 {
-    trap '' TERM INT USR1 HUP PIPE
+    trap '' $stops PIPE
     while IFS= read -r line || [ -n "$line" ]; do
         printf '%s\n' "$line" 2>/dev/null || echo >> "$tmp/out.lost"
     done
@@ -244,16 +244,13 @@ pass_on() {
         return
     fi
     stop=$1
-    [ "$1" = HUP ] && stop=TERM   # mpiexec answers SIGHUP by ending the job
+    case $1 in TERM|INT|USR1) ;; *) stop=TERM ;; esac   # mpiexec dies of SIGHUP, SIGUSR2...
     [ "$MPI" = openmpi ] && stop=USR1
     echo "launch/cluster.sh: SIG$1, passed on to the ranks as SIG$stop: they stop after this" \
          "step and save" >&2
     kill -"$stop" "$job" 2>/dev/null
 }
-trap 'trapped=yes; pass_on TERM' TERM
-trap 'trapped=yes; pass_on INT' INT
-trap 'trapped=yes; pass_on USR1' USR1
-trap 'trapped=yes; pass_on HUP' HUP
+for s in $stops; do trap "trapped=yes; pass_on $s" "$s"; done
 [ -n "$early" ] && pass_on "$early"   # one that came while the job started
 
 ended_by_us=0

@@ -25,15 +25,16 @@
 # whole run.
 # Exit status: 0 when the training finished; the failed job's status when no
 # restart is left or no node answers; 2 for bad arguments (this script's or
-# scratchnet's: those are not retried).  SIGTERM, SIGINT, SIGUSR1 or SIGHUP
-# (the terminal or ssh session closed) is passed on to launch/cluster.sh
-# (the ranks save and stop) and ends the restarts.
+# scratchnet's: those are not retried).  SIGTERM, SIGINT, SIGUSR1, SIGHUP
+# (the terminal or ssh session closed) or another signal scratchnet stops on
+# (SIGUSR2, SIGALRM, SIGQUIT, SIGXCPU, SIGPWR) is passed on to
+# launch/cluster.sh (the ranks save and stop) and ends the restarts.
 set -uo pipefail
 me=launch/elastic.sh
 here=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)   # through a link to the script
 die() { echo "$me: $*" >&2; exit 2; }
 . "$here/launch/nodes.sh"   # whole, read_hostfile
-usage() { sed -n '2,29p' "$0" >&2; exit 2; }
+usage() { sed -n '2,31p' "$0" >&2; exit 2; }
 max=3
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -181,10 +182,9 @@ pass_on() {
     stopped=$1
     [ -n "$job" ] && kill -"${1/INT/TERM}" "$job" 2>/dev/null
 }
-trap 'trapped=yes; pass_on TERM' TERM
-trap 'trapped=yes; pass_on INT' INT
-trap 'trapped=yes; pass_on USR1' USR1
-trap 'trapped=yes; pass_on HUP' HUP   # ended this script alone, the job ran on unwatched
+# every signal scratchnet stops on: one that ended this script alone left
+# the job running unwatched (SIGHUP, SIGUSR2: rounds 69 and 70)
+for s in TERM INT USR1 HUP USR2 ALRM QUIT XCPU PWR; do trap "trapped=yes; pass_on $s" "$s"; done
 
 restart=0 status=1 args=("${first[@]}")
 while :; do

@@ -8,9 +8,9 @@
 # exceeds the cores, binds each rank to its own cores when they fit, and
 # adds Open MPI's root and oversubscribe permissions only where needed.
 #
-# SIGTERM, SIGINT (Ctrl-C), SIGUSR1 or SIGHUP (the terminal or ssh session
-# closed) to this script goes to the ranks
-# themselves: they finish the step, save (checkpoint, --out) and exit 0,
+# SIGTERM, SIGINT (Ctrl-C), SIGUSR1, SIGHUP (the terminal or ssh session
+# closed) or another signal scratchnet stops on (SIGUSR2, SIGALRM, SIGQUIT,
+# SIGXCPU, SIGPWR) to this script goes to the ranks themselves: they finish the step, save (checkpoint, --out) and exit 0,
 # and so do mpirun and this script.  mpirun never sees those signals (it runs in a
 # session of its own): Open MPI's mpirun answers them by ending the job
 # itself, SIGKILL a second after SIGTERM, and exits 1 whatever the ranks do.
@@ -27,11 +27,12 @@ say() { printf 'launch/local.sh: %s\n' "$*" >&2 2>/dev/null || :; }
 # launch/cluster.sh); one between the start and the traps below is passed
 # on once they are set.  Without these traps it ended the script at once
 # (exit 143) and left the job to start alone.
+# Every signal scratchnet takes as a stop (src/cli/main.c), with its
+# number: USR2, ALRM and the rest ended the script at once and left the
+# ranks saving unwatched (hostile round 70 F8).
+stops="TERM:15 INT:2 USR1:10 HUP:1 USR2:12 ALRM:14 QUIT:3 XCPU:24 PWR:30"
 early="" pid=""
-trap 'early=TERM' TERM
-trap 'early=INT' INT
-trap 'early=USR1' USR1
-trap 'early=HUP' HUP
+for s in $stops; do trap "early=${s%%:*}" "${s%%:*}"; done
 case "${1:-}" in -h|--help) sed -n '2,9p' "$0"; exit 0 ;; esac
 [ $# -ge 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
 P=$1; shift
@@ -182,7 +183,7 @@ pipes=$(mktemp -d)
 trap 'rm -rf "$pipes"' EXIT
 mkfifo "$pipes/out" "$pipes/err"
 copy_from() {   # copy_from FIFO: a line that cannot be written is counted in FIFO.lost
-    ( trap '' TERM INT USR1 HUP PIPE
+    ( trap '' TERM INT USR1 HUP USR2 ALRM QUIT XCPU PWR PIPE
       while IFS= read -r line || [ -n "$line" ]; do
           printf '%s\n' "$line" 2>/dev/null || echo >> "$1.lost"
       done ) < "$1" &
@@ -229,16 +230,11 @@ to_ranks() {   # to_ranks NAME NUMBER
         sleep 0.1
     done
 }
-trap 'trapped=yes; to_ranks TERM 15' TERM
-trap 'trapped=yes; to_ranks INT 2' INT
-trap 'trapped=yes; to_ranks USR1 10' USR1
-trap 'trapped=yes; to_ranks HUP 1' HUP   # not to mpirun: it would end the job, 1 s to save
-case "$early" in
-TERM) trapped=yes; to_ranks TERM 15 ;;
-INT) trapped=yes; to_ranks INT 2 ;;
-USR1) trapped=yes; to_ranks USR1 10 ;;
-HUP) trapped=yes; to_ranks HUP 1 ;;
-esac
+# each to the ranks, not to mpirun: it would end the job (HUP: 1 s to save)
+for s in $stops; do trap "trapped=yes; to_ranks ${s%%:*} ${s##*:}" "${s%%:*}"; done
+for s in $stops; do   # one that came while mpirun started
+    [ "$early" != "${s%%:*}" ] || { trapped=yes; to_ranks "$early" "${s##*:}"; }
+done
 # mpirun's own exit status.  A trapped signal ends a wait early (128 + its
 # number), and mpirun may end while the trap runs, reaped by the shell as it
 # waits for the trap's pkill or sleep (timeout(1) sends SIGTERM twice: the

@@ -26,7 +26,7 @@ FAKE
 cat > "$t/bin/scratchnet" <<'FAKE'
 #!/bin/sh
 sleep "${FAKE_LOAD:-0}"   # a program still loading: no handler yet
-trap 'touch "$T/ended"; exit 0' TERM HUP
+trap 'touch "$T/ended"; exit 0' TERM HUP USR2 ALRM
 touch "$T/started"
 while :; do sleep 0.02; done
 FAKE
@@ -77,7 +77,7 @@ early() {
 # rank whose program name holds a pattern's characters, or a wrapper that
 # execs the program (a name matched as a pattern found no rank: the run
 # trained on); SIGHUP, a closed ssh session, too (it went to mpirun, which
-# ends the job: a large model's save was cut)
+# ends the job: a large model's save was cut), and SIGUSR2 and SIGALRM
 stops() {
     sig=${3:-TERM}
     rm -f "$t/started" "$t/ended"
@@ -102,6 +102,9 @@ for sh in sh bash; do
     stops $sh "$t/bin/sn+(1.x"
     stops $sh "$t/bin/wrapper"
     stops $sh "$t/bin/scratchnet" HUP
+    # the other signals scratchnet stops on ended the script at once (round 70 F8)
+    stops $sh "$t/bin/scratchnet" USR2
+    stops $sh "$t/bin/scratchnet" ALRM
 done
 
 # mpirun that ends (a failed job) without reaping a rank that has ended:
