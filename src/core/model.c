@@ -248,6 +248,8 @@ static int check_sizes(const struct sn_model *m, const struct sn_layer *l)
 
 int sn_model_add(struct sn_model *m, struct sn_layer *l)
 {
+    if (!m || !l)
+        return sn_fail(SN_EINVAL, "sn_model_add: %s is NULL", !m ? "m" : "l");
     int rc = SN_OK;
     if (m->n_layers >= SN_MAX_LAYERS)
         rc = sn_fail(SN_ESHAPE, "a model may have at most %d layers"
@@ -478,6 +480,13 @@ static void layer_end(const struct sn_watch *w, int i, bool backward, double t0)
 const float *sn_model_forward(struct sn_model *m, const float *x, int B, bool train,
                               struct sn_rng *rng, const struct sn_watch *watch)
 {
+    /* a caller's batch past the buffers wrote past them, silently (round
+     * 70 F10): refused, as the kernels cannot */
+    if (!m || !x || B < 0 || B > m->max_batch) {
+        sn_fail(SN_ESHAPE, "sn_model_forward: %s", !m ? "m is NULL" : !x ? "x is NULL"
+                : "the batch is outside 0 to the max_batch the model was built for");
+        return NULL;
+    }
     struct sn_ctx c = { .B = B, .train = train, .ws = m->ws, .rng = rng, .watch = watch };
     m->x = x;
     for (int i = 0; i < m->n_layers; i++) {

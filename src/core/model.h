@@ -134,7 +134,8 @@ int sn_model_build(struct sn_model *m, int max_batch, struct sn_rng *r);
 
 /* Run B <= max_batch examples x (B x input length).  Returns the output
  * buffer (B x output length), owned by the model, valid until the next
- * forward.  rng feeds layers that draw (dropout); may be NULL in eval.
+ * forward; NULL (sn_errmsg says why) for a B outside 0 to max_batch or a
+ * NULL model or input.  rng feeds layers that draw (dropout); may be NULL in eval.
  * watch (layer.h; NULL: none) is told each layer's times. */
 const float *sn_model_forward(struct sn_model *m, const float *x, int B, bool train,
                               struct sn_rng *rng, const struct sn_watch *watch);

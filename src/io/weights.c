@@ -94,11 +94,41 @@ int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_
     return sn_weights_save_meta(path, m, cfg_text, NULL);
 }
 
+/* What the library itself checks before the weights replace a file, for a
+ * program without a replace guard (one saving with sn_weights_save replaced
+ * a dataset, a model file and a checkpoint: hostile round 70 F9) (the command checks more, for every
+ * output, before any work and at the rename, where a refused file keeps
+ * the new weights at their temporary name): nothing there,
+ * an empty file or a model's weights alone; never a dataset (the one
+ * being trained on), a model file or another program's data, nor a file
+ * its owner made read-only (root replaces it, as root's > does). */
+static int weights_replaceable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0))
+        return SN_OK;
+    if (!S_ISREG(st.st_mode))
+        return sn_fail(SN_EUSAGE, "%s is a %s, not a file the weights may replace", path,
+                       sn_fs_kind(&st));
+    if (geteuid() != 0 && access(path, W_OK) != 0)
+        return sn_fail(SN_EUSAGE, "%s is read-only: the weights would replace it (name another "
+                       "file)", path);
+    const enum sn_file_kind k = sn_file_kind(path);
+    if (k == SN_FILE_WEIGHTS)
+        return SN_OK;
+    return sn_fail(SN_EUSAGE, "%s holds %s, which the weights would replace (remove it first, or "
+                   "name another file)", path, sn_file_kind_words(k));
+}
+
 int sn_weights_save_meta(const char *path, const struct sn_model *m, const char *cfg_text,
                          const struct sn_data_meta *meta)
 {
+    if (!path || !m)
+        return sn_fail(SN_EINVAL, "sn_weights_save: %s is NULL", !path ? "path" : "m");
+    /* the command's guard checks more, and keeps refused weights aside */
+    int rc = sn_fs_has_replace_guard() ? SN_OK : weights_replaceable(path);
     struct weights_job j = { m, cfg_text, meta };
-    return sn_h5_write_atomic(path, fill_weights, &j);
+    return rc ? rc : sn_h5_write_atomic(path, fill_weights, &j);
 }
 
 /* mean and std of n values each, allocated in out. */

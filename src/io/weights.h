@@ -40,7 +40,11 @@ int sn_weights_write(struct sn_h5 *f, const struct sn_model *m, const char *cfg_
  * input_scale, input_mean, input_std, classes into the open file f. */
 int sn_weights_write_prep(struct sn_h5 *f, const struct sn_data_meta *d);
 
-/* Write a weights file crash-safely (temporary file, fsync, rename). */
+/* Write a weights file crash-safely (temporary file, fsync, rename).  It
+ * replaces nothing but weights or an empty file: a dataset, a checkpoint,
+ * a model file, another program's data, a read-only file or one that is
+ * not a regular file is refused (SN_EUSAGE), unless the program set a
+ * replace guard (sn_fs_set_replace_guard), which then decides. */
 int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_text);
 
 /* The same with the training data's description (meta may be NULL). */

@@ -607,31 +607,6 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
     return rc;
 }
 
-/* What the library itself checks before the weights replace a file, for a
- * program without a replace guard (the command checks more, for every
- * output, before any work and at the rename, where a refused file keeps
- * the new weights at their temporary name): nothing there,
- * an empty file or a model's weights alone; never a dataset (the one
- * being trained on), a model file or another program's data, nor a file
- * its owner made read-only (root replaces it, as root's > does). */
-static int weights_replaceable(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0))
-        return SN_OK;
-    if (!S_ISREG(st.st_mode))
-        return sn_fail(SN_EUSAGE, "%s is a %s, not a file the weights may replace", path,
-                       sn_fs_kind(&st));
-    if (geteuid() != 0 && access(path, W_OK) != 0)
-        return sn_fail(SN_EUSAGE, "%s is read-only: the weights would replace it (name another "
-                       "file)", path);
-    const enum sn_file_kind k = sn_file_kind(path);
-    if (k == SN_FILE_WEIGHTS)
-        return SN_OK;
-    return sn_fail(SN_EUSAGE, "%s holds %s, which the weights would replace (remove it first, or "
-                   "name another file)", path, sn_file_kind_words(k));
-}
-
 int sn_trainer_save(struct sn_trainer *t, const char *path)
 {
     if (!t || !path)
@@ -651,8 +626,6 @@ int sn_trainer_save(struct sn_trainer *t, const char *path)
                                      (long long)t->st.global_step, (long long)p.end_step,
                                      t->st.global_step < p.end_step
                                          ? ": stopped before the run's end" : "");
-        if (!rc && !sn_fs_has_replace_guard())   /* the command's guard keeps new weights */
-            rc = weights_replaceable(path);
         sn_trainer_use_average(t);   /* with ema, --out holds the average */
         if (!rc)
             rc = sn_weights_save_meta(path, t->m, t->cfg_text, &meta);

@@ -71,6 +71,23 @@ static void test_model_gradient_fd(void **state)
     sn_model_destroy(f.m);
 }
 
+/* A batch outside what the model was built for, or a NULL input, is
+ * refused: one more example wrote past the buffers, silently (round 70
+ * F10). */
+static void test_model_forward_batch_checked(void **state)
+{
+    (void)state;
+    struct sn_model *m = small_model();
+    float x[(B + 1) * IN] = { 0 };
+    assert_null(sn_model_forward(m, x, B + 1, false, NULL, NULL));
+    assert_non_null(strstr(sn_errmsg(), "outside 0 to the max_batch"));
+    assert_null(sn_model_forward(m, x, -1, false, NULL, NULL));
+    assert_null(sn_model_forward(m, NULL, B, false, NULL, NULL));
+    assert_non_null(sn_model_forward(m, x, B, false, NULL, NULL));
+    assert_int_equal(sn_model_add(m, NULL), SN_EINVAL);
+    sn_model_destroy(m);
+}
+
 /* Parameters live in one arena, in layer order, named as in PyTorch. */
 static void test_model_arena_layout(void **state)
 {
@@ -538,6 +555,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_gradient_fd),
+        cmocka_unit_test(test_model_forward_batch_checked),
         cmocka_unit_test(test_model_size_and_budget),
         cmocka_unit_test(test_model_size_counts_workspace),
         cmocka_unit_test(test_model_size_counts_in_place),

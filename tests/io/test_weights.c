@@ -74,6 +74,45 @@ static void test_weights_round_trip(void **state)
     sn_model_destroy(b);
 }
 
+/* sn_weights_save replaces weights, an empty file or nothing: a dataset,
+ * a checkpoint and a model file are refused and left as they were (a
+ * program saving with it replaced all three: hostile round 70 F9). */
+static void test_weights_save_replaces_only_weights(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net);
+    char data[1100], text[1100], ck[1100];
+    snprintf(data, sizeof data, "%s", sn_test_path("wsave_data.h5"));
+    snprintf(text, sizeof text, "%s", sn_test_path("wsave.cfg"));
+    snprintf(ck, sizeof ck, "%s", sn_test_path("wsave_ck.h5"));
+    sn_test_write_blobs(data, (struct sn_test_blobs){ 0 });
+    FILE *f = fopen(text, "w");
+    assert_non_null(f);
+    fputs(cfg_a, f);
+    fclose(f);
+    struct sn_optim o;
+    assert_int_equal(sn_optim_init(&o, &net.optim, a->n_params), SN_OK);
+    struct sn_train_state st = { .global_step = 1, .world_size = 1, .global_batch = 8 };
+    assert_int_equal(sn_ckpt_save(ck, a, &o, &st, cfg_a), SN_OK);
+    sn_optim_deinit(&o);
+    const char *paths[] = { data, text, ck };
+    const char *kinds[] = { "holds a dataset", "holds no HDF5 (a model file", "holds a checkpoint" };
+    for (int i = 0; i < 3; i++) {
+        char *before = sn_test_slurp(paths[i]);
+        assert_int_equal(sn_weights_save(paths[i], a, cfg_a), SN_EUSAGE);
+        if (!strstr(sn_errmsg(), kinds[i]))
+            fail_msg("%s: %s", paths[i], sn_errmsg());
+        char *after = sn_test_slurp(paths[i]);
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+    }
+    assert_int_equal(sn_weights_save(sn_test_path("wsave_w.h5"), a, cfg_a), SN_OK);
+    assert_int_equal(sn_weights_save(sn_test_path("wsave_w.h5"), a, cfg_a), SN_OK);
+    sn_model_destroy(a);
+}
+
 /* Loading into another model fails, naming the mismatched array. */
 static void test_weights_refuses_other_model(void **state)
 {
@@ -481,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_data_meta_same_prep),
         cmocka_unit_test(test_not_finite_never_written_nor_resumed),
         cmocka_unit_test(test_weights_refuses_other_model),
+        cmocka_unit_test(test_weights_save_replaces_only_weights),
         cmocka_unit_test(test_ckpt_round_trip),
         cmocka_unit_test(test_ckpt_reducer_arrays),
         cmocka_unit_test(test_ckpt_reducer_arrays_other_ranks),
