@@ -96,12 +96,13 @@ int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_
 
 /* What the library itself checks before the weights replace a file, for a
  * program without a replace guard (one saving with sn_weights_save replaced
- * a dataset, a model file and a checkpoint: hostile round 70 F9) (the command checks more, for every
- * output, before any work and at the rename, where a refused file keeps
- * the new weights at their temporary name): nothing there,
- * an empty file or a model's weights alone; never a dataset (the one
- * being trained on), a model file or another program's data, nor a file
- * its owner made read-only (root replaces it, as root's > does). */
+ * a dataset, a model file and a checkpoint: hostile round 70 F9; the
+ * command checks more, for every output, before any work and at the
+ * rename, where a refused file keeps the new weights at their temporary
+ * name): nothing there, an empty file or a model's weights alone; never a
+ * dataset (the one being trained on), a model file or another program's
+ * data, nor a file its owner made read-only (root replaces it, as root's >
+ * does). */
 static int weights_replaceable(const char *path)
 {
     struct stat st;

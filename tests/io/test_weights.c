@@ -97,7 +97,8 @@ static void test_weights_save_replaces_only_weights(void **state)
     assert_int_equal(sn_ckpt_save(ck, a, &o, &st, cfg_a), SN_OK);
     sn_optim_deinit(&o);
     const char *paths[] = { data, text, ck };
-    const char *kinds[] = { "holds a dataset", "holds no HDF5 (a model file", "holds a checkpoint" };
+    const char *kinds[] = { "holds a dataset", "holds no HDF5 (a model file",
+                            "holds a checkpoint" };
     for (int i = 0; i < 3; i++) {
         char *before = sn_test_slurp(paths[i]);
         assert_int_equal(sn_weights_save(paths[i], a, cfg_a), SN_EUSAGE);
