@@ -1754,8 +1754,9 @@ static void warn_older_kernels(void)
     if (better && sn_dist_rank() == 0)
         cli_eprintf("scratchnet: warning: OpenBLAS did not recognise this processor and runs "
                     "its %s kernels, which use none of its AVX2%s: OPENBLAS_CORETYPE=%s in the "
-                    "environment (of every rank) runs several times faster (docs/PERFORMANCE.md)"
-                    "\n", running, strcmp(better, "SkylakeX") ? "" : " or AVX-512", better);
+                    "environment (of every rank) is likely several times faster; compare the "
+                    "two (docs/PERFORMANCE.md)\n", running,
+                    strcmp(better, "SkylakeX") ? "" : " or AVX-512", better);
 }
 
 int cli_setup_threads(long requested, int *threads)
