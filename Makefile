@@ -244,8 +244,20 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The MPI the binary was linked with must be the family asked for: a
+# site's CC=mpicc of Open MPI with MPI=mpich made an Open MPI binary in
+# build-mpich/, without a word (user 46 U2).
+MPI_SAYS := $(if $(filter mpich,$(MPI)),MPICH,Open MPI)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	@if [ "$(WITH_MPI)" = 1 ]; then \
+	    said=$$($@ --version 2>&1 | sed -n 's/^  MPI: *//p' | cut -c1-60); \
+	    case "$$said" in \
+	    "$(MPI_SAYS)"*) ;; \
+	    "") echo "make: $@ does not start (ldd $@ shows what it cannot find)" >&2; exit 1 ;; \
+	    *) echo "make: $@ was linked with $$said, not the MPI=$(MPI) family: give that family's compiler wrapper (CC=...) and pkg-config name" >&2; \
+	       rm -f $@; exit 1 ;; \
+	    esac; fi
 
 $(SO): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libscratchnet.so.0 $(LDFLAGS) $^ $(LDLIBS) -o $@
