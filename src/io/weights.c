@@ -109,7 +109,7 @@ static int weights_replaceable(const char *path)
     if (stat(path, &st) != 0 || (S_ISREG(st.st_mode) && st.st_size == 0))
         return SN_OK;
     if (!S_ISREG(st.st_mode))
-        return sn_fail(SN_EUSAGE, "%s is a %s, not a file the weights may replace", path,
+        return sn_fail(SN_EUSAGE, "%s is %s, not a file the weights may replace", path,
                        sn_fs_kind(&st));
     if (geteuid() != 0 && access(path, W_OK) != 0)
         return sn_fail(SN_EUSAGE, "%s is read-only: the weights would replace it (name another "

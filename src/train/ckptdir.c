@@ -356,8 +356,9 @@ int sn_ckptdir_check(const char *dir, bool fresh)
     if (!rc && n && fresh && !(rc = sn_ckptdir_path(dir, steps[0], path, sizeof path))) {
         struct stat st;   /* when: a run of someone else's folder is told from one's own */
         char when[64] = "";
-        if (stat(path, &st) == 0)
-            strftime(when, sizeof when, ", written %Y-%m-%d %H:%M", localtime(&st.st_mtime));
+        struct tm tm;   /* none for a time past what a struct tm holds (round 70 F13) */
+        if (stat(path, &st) == 0 && localtime_r(&st.st_mtime, &tm))
+            strftime(when, sizeof when, ", written %Y-%m-%d %H:%M", &tm);
         rc = sn_fail(SN_EUSAGE, "--checkpoint-dir %s already holds %zu checkpoint%s of an "
                      "earlier run (the newest: %s%s): a run started without --resume would "
                      "overwrite and remove them; if that run is yours, add --resume auto to "

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/status.h"
@@ -264,6 +266,15 @@ static void test_ckptdir_check(void **state)
     assert_non_null(strstr(sn_errmsg(), "already holds 2 checkpoints of an earlier run (the "
                                         "newest: "));
     assert_non_null(strstr(sn_errmsg(), "/check/ckpt-00000012.h5, written 2"));
+    /* a time no struct tm holds (2^62 s; tmpfs keeps it, disks clamp it):
+     * localtime's NULL crashed the message (round 70 F13) */
+    char newest[1200];
+    snprintf(newest, sizeof newest, "%s/ckpt-00000012.h5", dir);
+    const struct timespec far[2] = { { (time_t)1 << 62, 0 }, { (time_t)1 << 62, 0 } };
+    if (utimensat(AT_FDCWD, newest, far, 0) == 0) {
+        assert_int_equal(sn_ckptdir_check(dir, true), SN_EUSAGE);
+        assert_non_null(strstr(sn_errmsg(), "already holds 2 checkpoints"));
+    }
     assert_int_equal(sn_test_run("ln -s nowhere %s/ckpt-00000001.h5", dir), 0);
     assert_int_equal(sn_ckptdir_check(dir, false), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), "ckpt-00000001.h5 is a symbolic link: in a checkpoint"));
