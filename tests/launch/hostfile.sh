@@ -298,16 +298,19 @@ touch "$FAKE_STARTED"
 for i in $(seq 300); do sleep 0.1; done
 EOS
 chmod +x "$t/fake2.sh"
-mkdir -p "$t/ck4"
-(cd "$t" && FAKE_STARTED="$t/fake2.on" CKPT="$t/ck4" SCRATCHNET="$t/fake2.sh" \
-    exec bash "$top/launch/slurm.sbatch" --threads 1) > "$t/out" 2>&1 &
-job=$!
-for i in $(seq 200); do [ -e "$t/fake2.on" ] && break; sleep 0.1; done
-kill -HUP "$job"
-wait "$job"
-st=$?
-[ "$st" = 75 ] && grep -qF "cut off by SIGHUP" "$t/out" ||
-    bad "slurm.sbatch given SIGHUP outside Slurm: exit $st: $(tail -3 "$t/out")"
+# (and SIGUSR2, which Slurm's --signal may send: round 70 F17)
+for sig in HUP USR2; do
+    rm -rf "$t/ck4" "$t/fake2.on" && mkdir -p "$t/ck4"
+    (cd "$t" && FAKE_STARTED="$t/fake2.on" CKPT="$t/ck4" SCRATCHNET="$t/fake2.sh" \
+        exec bash "$top/launch/slurm.sbatch" --threads 1) > "$t/out" 2>&1 &
+    job=$!
+    for i in $(seq 200); do [ -e "$t/fake2.on" ] && break; sleep 0.1; done
+    kill -$sig "$job"
+    wait "$job"
+    st=$?
+    [ "$st" = 75 ] && grep -qF "cut off by SIG$sig" "$t/out" ||
+        bad "slurm.sbatch given SIG$sig outside Slurm: exit $st: $(tail -3 "$t/out")"
+done
 for empty in "--model=" "--data" "--checkpoint-dir="; do
     # shellcheck disable=SC2086
     (cd "$t" && SCRATCHNET=/bin/true bash "$top/launch/slurm.sbatch" $empty "") > "$t/out" 2>&1
