@@ -527,6 +527,10 @@ int sn_dataset_from_memory(const char *name, struct sn_shape shape, const float 
     if (n == 0 || n > INT32_MAX)
         return sn_fail(SN_EINVAL, "%s: a dataset of %zu rows cannot be made (1 to %d)", name, n,
                        INT32_MAX);
+    for (size_t i = 0; i < n * L; i++)   /* a NaN was blamed on the learning rate (round 70 F14) */
+        if (!isfinite(x[i]))
+            return sn_fail(SN_EINVAL, "%s: row %zu holds a value that is not finite (%g, value "
+                           "%zu of the row)", name, i / L, (double)x[i], i % L);
     struct sn_dataset *d = calloc(1, sizeof *d);
     if (!d)
         return sn_fail(SN_ENOMEM, "out of memory");

@@ -679,6 +679,11 @@ static void test_dataset_from_memory_checked(void **state)
     assert_non_null(strstr(sn_errmsg(), "at most 67108864 values"));
     assert_int_equal(sn_dataset_from_memory("m", ok, x, y, 0, &d), SN_EINVAL);
     assert_null(d);
+    x[2 * 4 + 1] = NAN;   /* trained, and blamed on the learning rate */
+    assert_int_equal(sn_dataset_from_memory("m", ok, x, y, 16, &d), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "m: row 2 holds a value that is not finite (nan, value "
+                                        "1 of the row)"));
+    x[2 * 4 + 1] = 0;
     assert_int_equal(sn_dataset_from_memory("m", ok, x, y, 16, &d), SN_OK);
     sn_dataset_close(d);
 }
