@@ -21,6 +21,7 @@
 #include "dist/dist.h"
 #include "dist/shard.h"
 #include "io/ckpt.h"
+#include "io/fingerprint.h"
 #include "io/fsutil.h"
 #include "io/h5.h"
 #include "io/weights.h"
@@ -574,6 +575,44 @@ static int check_opts(const struct sn_train_opts *o)
     return rc;
 }
 
+/* What every rank must pass sn_trainer_create alike: the model text, the
+ * options that shape the run, and the training split's rows and row
+ * length.  Ranks given different epochs or row counts waited in a
+ * collective for good; a different width trained two models, exit 0
+ * (round 70 F12).  The command agrees its flags and data before this. */
+static uint64_t same_everywhere(const char *model_text, const struct sn_dataset *ds,
+                                const struct sn_train_opts *o)
+{
+    const double nums[] = { o->epochs, o->batch, o->lr, o->seed_set, (double)o->seed,
+                            (double)o->steps, o->no_shuffle, o->accumulate, o->cache_mb,
+                            o->eval_every, (double)o->ckpt_every, (double)o->keep,
+                            o->allreduce, o->compress, o->overlap, o->bucket_mb,
+                            o->shard_optimizer, o->ckpt_dir != NULL, o->init != NULL,
+                            o->resume != NULL, (double)ds->train.n, (double)ds->train.row_len };
+    uint64_t h = sn_fnv1a(SN_FNV_START, model_text, strlen(model_text));
+    h = sn_fnv1a(h, nums, sizeof nums);
+    /* paths may differ (a file staged to each node's disk): whether each is
+     * given counts, and auto */
+    const bool automatic = o->resume && strcmp(o->resume, "auto") == 0;
+    h = sn_fnv1a(h, &automatic, sizeof automatic);
+    const char *texts[] = { o->optimizer, o->resume_override };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        h = sn_fnv1a(h, texts[i] ? texts[i] : "", texts[i] ? strlen(texts[i]) + 1 : 1);
+    return h;
+}
+
+static int same_as_rank0(const char *model_text, const struct sn_dataset *ds,
+                         const struct sn_train_opts *o)
+{
+    uint64_t mine = same_everywhere(model_text, ds, o), first = mine;
+    int rc = sn_dist_size() > 1 ? sn_dist_bcast(&first, sizeof first, 0) : SN_OK;
+    if (!rc && first != mine)
+        rc = sn_fail(SN_EUSAGE, "sn_trainer_create on rank %d: its model text, options or "
+                     "training rows differ from rank 0's (every rank passes the same)",
+                     sn_dist_rank());
+    return sn_dist_agree(rc);
+}
+
 /* NULL arguments crashed a library caller (round 70 F1): named instead. */
 static int check_args(const char *model_text, const struct sn_dataset *ds,
                       const struct sn_train_opts *o, const struct sn_train_start *start,
@@ -604,6 +643,8 @@ int sn_trainer_create(const char *model_text, const char *name, struct sn_datase
     if (!rc && !t)
         rc = sn_fail(SN_ENOMEM, "out of memory");
     rc = sn_dist_agree(rc);
+    if (!rc)
+        rc = same_as_rank0(model_text, ds, o);
     if (rc) {
         free(t);
         return rc;

@@ -229,6 +229,15 @@ static void test_trainer_misuse_named(void **state)
     o.resume = "auto";
     assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), "resume \"auto\" needs a ckpt_dir"));
+    /* ranks given different options: refused on every rank, the rank named
+     * (they waited in a collective for good, or trained two models) */
+    if (sn_dist_size() > 1) {
+        o = plain();
+        o.epochs = sn_dist_rank() == 1 ? 3 : 2;
+        assert_int_equal(sn_trainer_create(cfg, "t.cfg", ds, &o, &s, &t), SN_EUSAGE);
+        assert_non_null(strstr(sn_errmsg(), "sn_trainer_create on rank 1: its model text, "
+                                            "options or training rows differ from rank 0's"));
+    }
     /* a step past the run's end */
     o = plain();
     o.steps = 2;
