@@ -203,6 +203,7 @@ static void advance(struct sn_trainer *t, struct sn_step_info *info)
     info->finished = t->st.global_step >= t->end_step;
     /* a run that ends inside an epoch reports the part it trained */
     info->epoch_done = full || info->finished;
+    t->epoch_pending = info->epoch_done;
     const double seen = (double)t->steps_done * t->b;
     info->loss_mean = t->loss_sum / seen;
     info->acc = t->train->y_int && !t->net.target_input ? (double)t->correct / seen : NAN;
@@ -422,6 +423,12 @@ int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
 {
     if (!t || !out)
         return sn_fail(SN_EUSAGE, "sn_trainer_end_epoch: %s is NULL", !t ? "t" : "out");
+    /* called twice, or mid-epoch, it wrote the same checkpoint again, its
+     * name set aside as taken (round 70 F15) */
+    if (!t->epoch_pending)
+        return sn_fail(SN_EUSAGE, "sn_trainer_end_epoch: no epoch has ended since the last call "
+                       "(call it after a step whose epoch_done is set)");
+    t->epoch_pending = false;
     memset(out, 0, sizeof *out);
     int rc = reduce_epoch(t, out);
     /* the test split every eval_every epochs and at the end of the run */

@@ -47,6 +47,7 @@ struct sn_trainer {
     long correct;
     int64_t steps_done;
     double epoch_t0, t0;
+    bool epoch_pending;            /* a step ended an epoch that sn_trainer_end_epoch has not */
     int64_t saved_step;            /* the step of the newest checkpoint written or loaded */
     int64_t started_at;            /* global_step when the run started (-1 before) */
     int64_t kept_step;             /* the step of a checkpoint that exists (resumed from or

@@ -245,6 +245,9 @@ static void test_trainer_misuse_named(void **state)
     assert_int_equal(run(t, 0, 0, &info), SN_OK);
     assert_int_equal(sn_trainer_step(t, &info), SN_EUSAGE);
     assert_non_null(strstr(sn_errmsg(), "the run is done (step 2 of 2)"));
+    struct sn_epoch_info e;   /* run() ended its epoch: no second end */
+    assert_int_equal(sn_trainer_end_epoch(t, &e), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "no epoch has ended since the last call"));
     assert_int_equal(sn_trainer_state(t)->global_step, 2);
     assert_int_equal(sn_trainer_step(t, NULL), SN_EUSAGE);
     assert_int_equal(sn_trainer_step(NULL, &info), SN_EUSAGE);
