@@ -193,6 +193,8 @@ mkfifo "$tmp/err"
         fi
         case "$line" in
         "scratchnet: stopped by SIG"*|"scratchnet: interrupted by SIG"*) { : > "$tmp/stopped"; } 2>/dev/null ;;
+        "scratchnet: MPI_Finalize has not returned after "*"; the command's work is done (status 0): "*)
+            { : > "$tmp/done0"; } 2>/dev/null ;;
         *"binding more processes than cpus"*) { : > "$tmp/overbound"; } 2>/dev/null ;;
         esac
     done
@@ -325,6 +327,15 @@ fi
     "$([ "$status" = 137 ] && echo "(by scratchnet's watchdog when 'no progress' lines" \
        "above name a rank, else by the kernel's out-of-memory killer or a user; a" \
        "training run continues with --resume auto)")" >&2
+# ranks whose MPI_Finalize hung ended themselves after work that every
+# rank agreed had succeeded; hydra then called the job failed, status 255
+# (user 46 U12: an 8-rank MPICH job on the bed)
+if [ "$status" != 0 ] && [ -f "$tmp/done0" ] && [ -z "$stop" ]; then
+    echo "launch/cluster.sh: $MPI's launcher ended with status $status after the job's work had" \
+         "succeeded (every rank agreed on status 0; the ranks whose MPI_Finalize hung ended" \
+         "themselves): the job's status is 0" >&2
+    exit 0
+fi
 if [ "$status" = 255 ]; then   # the launcher's own failure, not a rank's
     lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
     msg="launch/cluster.sh: $MPI's launcher could not run the job (status 255)"

@@ -345,13 +345,15 @@ static int start_runtime(int *argc, char ***argv)
  * command's own status. */
 enum { FINALIZE_LIMIT_S = 60 };
 static volatile sig_atomic_t final_code;
+/* The line names the command's status, which every rank agreed before
+ * MPI_Finalize: a launcher that calls the ranks' own end a failure (MPICH's
+ * hydra, status 255) can be told the job's outcome (launch/cluster.sh). */
+static char final_line[160];
 
 static void finalize_overdue(int sig)
 {
     (void)sig;
-    static const char msg[] = "scratchnet: MPI_Finalize has not returned after 60 s; "
-                              "the command's work is done: ending this rank\n";
-    ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+    ssize_t n = write(STDERR_FILENO, final_line, strlen(final_line));
     (void)n;
     _exit(final_code);
 }
@@ -362,6 +364,9 @@ static void finalize_within_limit(int code)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = finalize_overdue;
     sigemptyset(&sa.sa_mask);
+    snprintf(final_line, sizeof final_line, "scratchnet: MPI_Finalize has not returned after %d "
+             "s; the command's work is done (status %d): ending this rank\n", FINALIZE_LIMIT_S,
+             code);
     final_code = code;
     sigaction(SIGALRM, &sa, NULL);
     alarm(FINALIZE_LIMIT_S);

@@ -228,7 +228,7 @@ check $? "one restart, world size 2, snbed$victim dropped" || echo "$line"
 echo "$line" | cut -d' ' -f2- | sed 's/^/        /'
 from=$(sed -n 's/.*resumed from .*(step \([0-9]*\)).*/\1/p' "$log" | head -1)
 [ -n "$from" ] && [ -n "$last" ] && [ "$last" -ge "$from" ] && [ $((last - from)) -le "$every" ] &&
-    echo "$line" | grep -q "resumes from step $from$"
+    echo "$line" | grep -q "resumes from step $from (the newest checkpoint in "
 check $? "resumed from step ${from:-?}, $(( ${last:-0} - ${from:-0} )) step(s) repeated (at most $every)"
 # the same seed, only the summation order differs (3 ranks then 2): the
 # tolerance is the spread of this run's test accuracy over seeds 1-5
