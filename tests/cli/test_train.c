@@ -2170,14 +2170,18 @@ static void test_train_loss_past_float_range(void **state)
 }
 
 /* A run of one rank has no watchdog: frozen 3 s (SIGSTOP) under
- * --timeout 1, it goes on to its end (the watchdog killed such a run, a
- * slow step of a healthy one, blaming "another rank"). */
+ * --timeout 1, it goes on, and stops when told, saving (the watchdog
+ * killed such a run, a slow step of a healthy one, blaming "another
+ * rank").  Long enough to outlast the freeze on any machine: 12,000 steps
+ * ended before the first 0.3 s on a fast one. */
 static void test_train_one_rank_no_watchdog(void **state)
 {
     (void)state;
-    int rc = sn_test_run(BIN " train --model %s --data %s --steps 12000 --threads 1 --quiet "
-                         "--timeout 1 & p=$!; sleep 0.3; kill -STOP $p || exit 97; sleep 3; "
-                         "kill -CONT $p; wait $p", sn_test_path("m.cfg"), sn_test_path("blobs.h5"));
+    int rc = sn_test_run(BIN " train --model %s --data %s --steps 20000000 --threads 1 --quiet "
+                         "--timeout 1 --out %s & p=$!; sleep 0.3; kill -STOP $p || exit 97; "
+                         "sleep 3; kill -CONT $p; sleep 1; kill -TERM $p; wait $p",
+                         sn_test_path("m.cfg"), sn_test_path("blobs.h5"),
+                         sn_test_path("nowatch.h5"));
     char *err = err_text();
     if (rc != 0 || strstr(err, "no progress"))
         fail_msg("exit %d: %s", rc, err);
