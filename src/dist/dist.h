@@ -28,8 +28,9 @@ int sn_dist_init_alone(void);
 void sn_dist_finalize(void);
 
 /* Whether the runtime is up: from sn_dist_init (once MPI runs) or
- * sn_dist_init_alone to sn_dist_finalize.  The collectives need it: a
- * library caller that skipped sn_dist_init got MPI's own abort. */
+ * sn_dist_init_alone to sn_dist_finalize.  Outside it every collective
+ * and message call below returns SN_EUSAGE naming itself (MPI would abort
+ * the program), and sn_dist_finalize does nothing. */
 bool sn_dist_running(void);
 
 int sn_dist_rank(void);

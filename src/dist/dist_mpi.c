@@ -261,6 +261,14 @@ bool sn_dist_running(void)
     return running;
 }
 
+/* A call before sn_dist_init (or sn_dist_init_alone) or after
+ * sn_dist_finalize: MPI's own abort ended the program (round 71 F1). */
+static int not_running(const char *fn)
+{
+    return sn_fail(SN_EUSAGE, "%s: the distributed runtime is not running: call sn_dist_init "
+                   "(or sn_dist_init_alone) first, and nothing of it after sn_dist_finalize", fn);
+}
+
 void sn_dist_hosts(struct sn_dist_hosts *out)
 {
     *out = hosts;
@@ -302,6 +310,8 @@ static void shm_release(struct shm_window *w)
 
 int sn_dist_fake_hosts(int k)
 {
+    if (!running)
+        return not_running("sn_dist_fake_hosts");
     if (k < 0)
         return sn_fail(SN_EUSAGE, "sn_dist_fake_hosts: %d hosts", k);
     for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
@@ -312,13 +322,16 @@ int sn_dist_fake_hosts(int k)
 
 void sn_dist_finalize(void)
 {
+    if (!running)   /* never started, or ended already: nothing to end */
+        return;
     for (int i = 0; i < SN_DIST_MAX_WINDOWS; i++)
         if (shm[i].on)
             shm_release(&shm[i]);
+    if (!alone)
+        sn_dist_stop_settle();   /* no stop left on its way: every rank is here */
     running = false;
     if (alone)
         return;
-    sn_dist_stop_settle();   /* no stop left on its way: every rank is here */
     for (int g = 0; g < 2; g++) {
         free_comm(&a2a_comm[g]);
         free_comm(&ag_comm[g]);
@@ -563,6 +576,8 @@ static int shm_alloc(MPI_Comm comm, size_t nfloats, float **out)
 
 int sn_dist_shared_arena(size_t nfloats, float **out)
 {
+    if (!running)
+        return not_running("sn_dist_shared_arena");
     *out = NULL;
     /* the same answer on every rank */
     if (world_size == 1 || hosts.n_hosts != 1)
@@ -572,6 +587,8 @@ int sn_dist_shared_arena(size_t nfloats, float **out)
 
 int sn_dist_host_arena(size_t nfloats, float **out)
 {
+    if (!running)
+        return not_running("sn_dist_host_arena");
     *out = NULL;
     return shm_alloc(node_comm, nfloats, out);
 }
@@ -632,6 +649,8 @@ static struct {
 
 int sn_dist_host_wait(const float *mine, int r, int slot, uint32_t value, int bucket)
 {
+    if (!running)
+        return not_running("sn_dist_host_wait");
     if (!shm_find(mine))
         return sn_fail(SN_EDIST, "sn_dist_host_wait: not a host arena");
     if (sn_dist_host_reached(mine, r, slot, value))
@@ -666,6 +685,8 @@ static int shm_fence(struct shm_window *w)
  * MPI_Allreduce and sum_to_mean. */
 int sn_dist_shared_mean(float *arena, size_t lo, size_t hi)
 {
+    if (!running)
+        return not_running("sn_dist_shared_mean");
     struct shm_window *w = shm_find(arena);
     if (!w || w->comm != MPI_COMM_WORLD || hi > w->n || lo > hi)
         return sn_fail(SN_EDIST, "sn_dist_shared_mean: [%zu, %zu) is not in a shared arena", lo, hi);
@@ -701,6 +722,8 @@ int sn_dist_shared_mean(float *arena, size_t lo, size_t hi)
 
 int sn_dist_allreduce_mean_f32(float *buf, size_t len)
 {
+    if (!running)
+        return not_running("sn_dist_allreduce_mean_f32");
     if (alone)
         return SN_OK;
     sn_dist_flight_enter(SN_OP_ALLREDUCE);
@@ -745,6 +768,8 @@ static int next_slot(void)
 
 int sn_dist_iallreduce_sum_f32(float *buf, size_t len, enum sn_dist_group g)
 {
+    if (!running)
+        return not_running("sn_dist_iallreduce_sum_f32");
     if (alone)
         return SN_OK;
     MPI_Comm c;
@@ -769,6 +794,8 @@ int sn_dist_ialltoallv_u16(const uint16_t *send, const int *scounts, const int *
                            uint16_t *recv, const int *rcounts, const int *rdispls,
                            enum sn_dist_group g, int *req)
 {
+    if (!running)
+        return not_running("sn_dist_ialltoallv_u16");
     if (alone) {   /* the one block goes to this rank itself */
         memmove(recv + rdispls[0], send + sdispls[0], (size_t)scounts[0] * sizeof *send);
         *req = -1;
@@ -794,6 +821,8 @@ int sn_dist_ialltoallv_u16(const uint16_t *send, const int *scounts, const int *
 int sn_dist_iallgatherv_u16(uint16_t *buf, const int *counts, const int *displs,
                             enum sn_dist_group g, int *req)
 {
+    if (!running)
+        return not_running("sn_dist_iallgatherv_u16");
     if (alone) {   /* this rank's block is the whole of buf already */
         *req = -1;
         return SN_OK;
@@ -817,6 +846,8 @@ int sn_dist_iallgatherv_u16(uint16_t *buf, const int *counts, const int *displs,
 
 int sn_dist_test(int req, bool *done)
 {
+    if (!running)
+        return not_running("sn_dist_test");
     int flag = 1, err = MPI_SUCCESS;
     if (req >= 0 && req < pending.n)
         err = MPI_Test(&pending.req[req], &flag, &pending.status[req]);
@@ -826,6 +857,8 @@ int sn_dist_test(int req, bool *done)
 
 int sn_dist_wait(int req)
 {
+    if (!running)
+        return not_running("sn_dist_wait");
     if (req < 0 || req >= pending.n)
         return SN_OK;
     sn_dist_flight_enter(SN_OP_WAIT);
@@ -836,6 +869,8 @@ int sn_dist_wait(int req)
 
 int sn_dist_progress(void)
 {
+    if (!running)
+        return not_running("sn_dist_progress");
     int done, err = pending.n ? MPI_Testall(pending.n, pending.req, &done, pending.status)
                               : MPI_SUCCESS;
     return err == MPI_SUCCESS ? SN_OK : mpi_fail(err, "MPI_Testall");
@@ -843,6 +878,8 @@ int sn_dist_progress(void)
 
 int sn_dist_finish_all(void)
 {
+    if (!running)
+        return not_running("sn_dist_finish_all");
     if (alone)
         return SN_OK;
     sn_dist_flight_enter(SN_OP_WAIT);
@@ -856,6 +893,8 @@ int sn_dist_finish_all(void)
 
 int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *displs)
 {
+    if (!running)
+        return not_running("sn_dist_reduce_scatter_mean_f32");
     if (alone)
         return SN_OK;
     /* In place, MPI puts this rank's block at the start of buf: move it home. */
@@ -873,6 +912,8 @@ int sn_dist_reduce_scatter_mean_f32(float *buf, const int *counts, const int *di
 
 int sn_dist_allgather_f32(float *buf, const int *counts, const int *displs)
 {
+    if (!running)
+        return not_running("sn_dist_allgather_f32");
     if (alone)
         return SN_OK;
     sn_dist_flight_enter(SN_OP_ALLGATHER);
@@ -884,6 +925,8 @@ int sn_dist_allgather_f32(float *buf, const int *counts, const int *displs)
 
 int sn_dist_gather_f32(const float *mine, float *out, const int *counts, const int *displs)
 {
+    if (!running)
+        return not_running("sn_dist_gather_f32");
     if (alone) {
         memcpy(out + displs[0], mine, (size_t)counts[0] * sizeof *mine);
         return SN_OK;
@@ -897,6 +940,8 @@ int sn_dist_gather_f32(const float *mine, float *out, const int *counts, const i
 
 int sn_dist_scatter_f32(const float *whole, float *mine, const int *counts, const int *displs)
 {
+    if (!running)
+        return not_running("sn_dist_scatter_f32");
     if (alone) {
         memcpy(mine, whole + displs[0], (size_t)counts[0] * sizeof *mine);
         return SN_OK;
@@ -921,21 +966,29 @@ static int allreduce(void *buf, int n, MPI_Datatype t, MPI_Op op, const char *wh
 
 int sn_dist_allreduce_sum_f64(double *buf, int n)
 {
+    if (!running)
+        return not_running("sn_dist_allreduce_sum_f64");
     return allreduce(buf, n, MPI_DOUBLE, MPI_SUM, "MPI_Allreduce (sum)");
 }
 
 int sn_dist_allreduce_sum_i64(int64_t *buf, int n)
 {
+    if (!running)
+        return not_running("sn_dist_allreduce_sum_i64");
     return allreduce(buf, n, MPI_INT64_T, MPI_SUM, "MPI_Allreduce (sum)");
 }
 
 int sn_dist_allreduce_max_int(int *buf, int n)
 {
+    if (!running)
+        return not_running("sn_dist_allreduce_max_int");
     return allreduce(buf, n, MPI_INT, MPI_MAX, "MPI_Allreduce (max)");
 }
 
 int sn_dist_bcast(void *buf, size_t bytes, int root)
 {
+    if (!running)
+        return not_running("sn_dist_bcast");
     if (alone)
         return SN_OK;
     char *p = buf;
@@ -952,6 +1005,8 @@ int sn_dist_bcast(void *buf, size_t bytes, int root)
 
 int sn_dist_barrier(void)
 {
+    if (!running)
+        return not_running("sn_dist_barrier");
     if (alone)
         return SN_OK;
     sn_dist_flight_enter(SN_OP_BARRIER);
@@ -962,6 +1017,8 @@ int sn_dist_barrier(void)
 
 int sn_dist_gather(const void *mine, void *out, size_t each)
 {
+    if (!running)
+        return not_running("sn_dist_gather");
     if (each > (size_t)INT_MAX)
         return sn_fail(SN_EDIST, "MPI_Gather: record of %zu bytes is too large", each);
     if (alone) {
@@ -1010,6 +1067,8 @@ static int agree(int rc)
 
 int sn_dist_agree(int rc)
 {
+    if (!running)
+        return not_running("sn_dist_agree");
     if (alone)
         return rc;
     sn_dist_flight_enter(SN_OP_AGREE);
@@ -1035,6 +1094,8 @@ static int64_t stops_sent, stops_taken;
 
 int sn_dist_stop_send(int sig)
 {
+    if (!running)
+        return not_running("sn_dist_stop_send");
     if (alone || stop_comm == MPI_COMM_NULL || stops_sent || stops_taken)
         return SN_OK;   /* once; a rank told of a stop already has nothing new to say */
     stop_sig = sig;
@@ -1076,6 +1137,8 @@ int sn_dist_stop_received(void)
 
 int sn_dist_stop_relay(int mine)
 {
+    if (!running)
+        return not_running("sn_dist_stop_relay");
     if (!mine)
         return sn_dist_stop_received();
     sn_dist_stop_send(mine);   /* a failure to tell leaves each rank its own look */
@@ -1100,6 +1163,8 @@ void sn_dist_await_rank0(void)
 
 int sn_dist_stop_settle(void)
 {
+    if (!running)
+        return not_running("sn_dist_stop_settle");
     if (alone || stop_comm == MPI_COMM_NULL)
         return SN_OK;
     int64_t sent = stops_sent;   /* every sender told every other rank */

@@ -369,6 +369,16 @@ int main(int argc, char **argv)
      * library does: sn_dist_init joins it (a second MPI_Init_thread aborted
      * the job) and sn_dist_finalize leaves MPI_Finalize to it (the other
      * tests and the command start MPI through sn_dist_init) */
+    /* before any start: an error naming the cause, and a finalize that
+     * ends nothing (MPI's own abort ended the program: round 71 F1) */
+    float one = 1.0f;
+    sn_dist_finalize();
+    if (sn_dist_agree(SN_OK) != SN_EUSAGE || sn_dist_allreduce_mean_f32(&one, 1) != SN_EUSAGE ||
+        !strstr(sn_errmsg(), "sn_dist_allreduce_mean_f32: the distributed runtime is not "
+                             "running")) {
+        fprintf(stderr, "a collective before sn_dist_init: %s\n", sn_errmsg());
+        return 1;
+    }
     int provided;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return 1;
