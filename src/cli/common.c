@@ -1639,55 +1639,6 @@ static int thread_room(long *limit)
     return room < 0 ? 0 : room > INT_MAX ? INT_MAX : (int)room;
 }
 
-/* One number from a cgroup's file (pids.max, pids.current); -1 for "max"
- * or when it cannot be read. */
-static long long cgroup_number(const char *dir, const char *name)
-{
-    char path[4400], text[32] = "";
-    long long v = -1;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (f && fgets(text, sizeof text, f) && strcmp(text, "max\n") != 0)
-        v = strtoll(text, NULL, 10);
-    if (f)
-        fclose(f);
-    return v;
-}
-
-/* Tasks (threads) this process's cgroup and the ones above it may still
- * start: the least of pids.max less pids.current, cgroup v1's pids
- * controller or v2's; INT_MAX where none sets a limit (*limit: that
- * cgroup's pids.max, else -1).  A batch system's or a container's limit,
- * which libgomp met as "Thread creation failed" (round 68 F5). */
-static int cgroup_room(long *limit)
-{
-    char line[4200], dir[4400] = "";
-    FILE *f = fopen("/proc/self/cgroup", "r");
-    while (f && fgets(line, sizeof line, f)) {   /* "N:pids:/path" (v1), "0::/path" (v2) */
-        line[strcspn(line, "\n")] = '\0';
-        const char *v1 = strstr(line, ":pids:/"), *v2 = strncmp(line, "0::/", 4) ? NULL : line;
-        if (v1)
-            snprintf(dir, sizeof dir, "/sys/fs/cgroup/pids%s", v1 + 6);
-        else if (v2 && !dir[0])
-            snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", v2 + 3);
-    }
-    if (f)
-        fclose(f);
-    long long room = INT_MAX;
-    *limit = -1;
-    for (char *slash; dir[0]; *slash = '\0') {   /* up to the hierarchy's root */
-        const long long max = cgroup_number(dir, "pids.max");
-        const long long now = cgroup_number(dir, "pids.current");
-        if (max >= 0 && now >= 0 && max - now < room) {
-            room = max - now;
-            *limit = (long)max;
-        }
-        if (!(slash = strrchr(dir, '/')) || slash == dir)
-            break;
-    }
-    return room < 0 ? 0 : (int)room;
-}
-
 /* cli_setup_threads on this rank, before the ranks agree. */
 static int setup_threads(long requested, int *threads)
 {
@@ -1717,7 +1668,7 @@ static int setup_threads(long requested, int *threads)
                     room, room + 1);
     n = n - 1 > room ? room + 1 : n;
     long pids;
-    const int tasks = cgroup_room(&pids);
+    const int tasks = sn_parallel_task_room(&pids);
     if (n - 1 > tasks && sn_dist_rank() == 0)
         cli_eprintf("scratchnet: warning: %d threads asked for; the cgroup's pids.max (%ld) "
                     "leaves room for %d more, and the run uses %d\n", n, pids, tasks, tasks + 1);

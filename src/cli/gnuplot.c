@@ -27,6 +27,7 @@
 
 #include "core/clock.h"
 #include "core/interrupt.h"
+#include "core/parallel.h"
 #include "core/status.h"
 #include "core/text.h"
 #include "cli/cli.h"
@@ -548,6 +549,12 @@ static int judge(bool fed, int st, bool late, const char *msg, const char *tmp, 
     if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
         return sn_fail(SN_EIO, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); "
                        "it draws %s", png);
+    long pids;   /* gnuplot's own threads need tasks: say the limit that refused them */
+    const int room = sn_parallel_task_room(&pids);
+    if ((!fed || !WIFEXITED(st) || WEXITSTATUS(st) != 0) && room < 8)
+        return sn_fail(SN_EIO, "gnuplot failed drawing %s, with the cgroup's pids.max (%ld) "
+                       "leaving room for %d more tasks: raise it (the job's or container's task "
+                       "limit)%s%s", png, pids, room, msg[0] ? "; gnuplot said: " : "", msg);
     if (!fed || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return sn_fail(SN_EIO, "gnuplot failed drawing %s: %s", png, msg[0] ? msg : "no message");
     if (!whole_png(tmp))
@@ -577,7 +584,12 @@ int cli_gnuplot(const char *script, const char *dir, const char *png, int width,
     if (pid < 0) {
         have_png = 0;
         remove(tmp);
-        return sn_fail(SN_EIO, "cannot start gnuplot: %s", strerror(errno));
+        const int e = errno;
+        long pids;
+        if (e == EAGAIN && sn_parallel_task_room(&pids) == 0)
+            return sn_fail(SN_EIO, "cannot start gnuplot: the cgroup's pids.max (%ld) is reached; "
+                           "raise it (the job's or container's task limit)", pids);
+        return sn_fail(SN_EIO, "cannot start gnuplot: %s", strerror(e));
     }
     int st;
     bool late;

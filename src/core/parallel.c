@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -171,4 +173,48 @@ double sn_parallel_cores_busy_s(void)
     }
     fclose(f);
     return (double)busy / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* One number from a cgroup's file (pids.max, pids.current); -1 for "max"
+ * or when it cannot be read. */
+static long long cgroup_number(const char *dir, const char *name)
+{
+    char path[4400], text[32] = "";
+    long long v = -1;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (f && fgets(text, sizeof text, f) && strcmp(text, "max\n") != 0)
+        v = strtoll(text, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+int sn_parallel_task_room(long *limit)
+{
+    char line[4200], dir[4400] = "";
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    while (f && fgets(line, sizeof line, f)) {   /* "N:pids:/path" (v1), "0::/path" (v2) */
+        line[strcspn(line, "\n")] = '\0';
+        const char *v1 = strstr(line, ":pids:/"), *v2 = strncmp(line, "0::/", 4) ? NULL : line;
+        if (v1)
+            snprintf(dir, sizeof dir, "/sys/fs/cgroup/pids%s", v1 + 6);
+        else if (v2 && !dir[0])
+            snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", v2 + 3);
+    }
+    if (f)
+        fclose(f);
+    long long room = INT_MAX;
+    *limit = -1;
+    for (char *slash; dir[0]; *slash = '\0') {   /* up to the hierarchy's root */
+        const long long max = cgroup_number(dir, "pids.max");
+        const long long now = cgroup_number(dir, "pids.current");
+        if (max >= 0 && now >= 0 && max - now < room) {
+            room = max - now;
+            *limit = (long)max;
+        }
+        if (!(slash = strrchr(dir, '/')) || slash == dir)
+            break;
+    }
+    return room < 0 ? 0 : (int)room;
 }

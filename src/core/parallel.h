@@ -26,6 +26,13 @@ int sn_parallel_thread_limit(void);
 #define SN_PARALLEL_MIN_STACK (1 << 20)
 int sn_parallel_widen_stack(unsigned long long *soft_kib, unsigned long long *hard_kib);
 
+/* Tasks (threads, processes) this process's cgroup and the ones above it
+ * may still start: the least of pids.max less pids.current, cgroup v1's
+ * pids controller or v2's; INT_MAX where none sets a limit (*limit: that
+ * cgroup's pids.max, else -1).  A batch system's or a container's limit,
+ * which libgomp met as "Thread creation failed" (round 68 F5). */
+int sn_parallel_task_room(long *limit);
+
 /* Our loops only, not OpenBLAS: what n threads need can be sized (info)
  * without OpenBLAS mapping its buffers for them, 128 MiB a thread, which
  * under an address-space limit it retries forever. */

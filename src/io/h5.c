@@ -26,6 +26,7 @@
 #include "core/interrupt.h"
 #include "core/model.h"
 #include "core/number.h"
+#include "core/parallel.h"
 #include "core/status.h"
 #include "core/text.h"
 #include "io/fsutil.h"
@@ -1549,6 +1550,11 @@ static int probe_not_started(const char *path, int err)
 {
     probe_unstarted = true;
     struct rlimit rl;
+    long pids;   /* a batch system's or container's task limit, before the user's */
+    if (err == EAGAIN && sn_parallel_task_room(&pids) == 0)
+        return sn_fail(SN_EIO, "%s: cannot start the process that checks it: the cgroup's "
+                       "pids.max (%ld) is reached; raise it (the job's or container's task "
+                       "limit), or run fewer threads", path, pids);
     if (err == EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
         return sn_fail(SN_EIO, "%s: cannot start the process that checks it: this user's "
                        "process limit (ulimit -u %llu) is reached; raise it, or end some of "
