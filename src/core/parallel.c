@@ -206,15 +206,17 @@ int sn_parallel_task_room(long *limit)
         fclose(f);
     long long room = INT_MAX;
     *limit = -1;
-    for (char *slash; dir[0]; *slash = '\0') {   /* up to the hierarchy's root */
+    while (dir[0]) {   /* this cgroup, then each above it up to the hierarchy's root */
         const long long max = cgroup_number(dir, "pids.max");
         const long long now = cgroup_number(dir, "pids.current");
         if (max >= 0 && now >= 0 && max - now < room) {
             room = max - now;
             *limit = (long)max;
         }
-        if (!(slash = strrchr(dir, '/')) || slash == dir)
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
             break;
+        *slash = '\0';
     }
     return room < 0 ? 0 : (int)room;
 }
