@@ -67,7 +67,7 @@ static int print_version(int argc, char **argv)
     const char *running, *better = sn_blas_better_core(&running);
     if (better)
         printf("        (%s: OpenBLAS did not recognise this processor; OPENBLAS_CORETYPE=%s "
-               "runs faster)\n", running, better);
+               "is likely faster)\n", running, better);
     return 0;
 }
 
