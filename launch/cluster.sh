@@ -241,8 +241,8 @@ job=$!
 # and Slurm send SIGTERM twice).
 stop=""
 pass_on() {
-    if [ -n "$stop" ]; then
-        [ "$1" = INT ] && kill -INT "$job" 2>/dev/null
+    if [ -n "$stop" ]; then   # a second Ctrl-C: the launcher ends the job at once
+        [ "$1" = INT ] && kill -INT "$job" 2>/dev/null && second_int=yes
         return
     fi
     stop=$1
@@ -310,6 +310,12 @@ if [ "$status" != 0 ] && [ -f "$tmp/overbound" ]; then
     echo "launch/cluster.sh: $per rank(s) x $THREADS thread(s) do not fit a node's cores" \
          "(Open MPI could not bind them): lower THREADS or the slots, or BIND=none" >&2
     exit 2
+fi
+if [ -n "${second_int:-}" ] && [ "$status" != 0 ]; then   # the exit said nothing (round 71 F6)
+    echo "launch/cluster.sh: a second SIGINT ended the launcher at once (status $status):" \
+         "the ranks' lines above say what was saved; --resume auto continues from the last" \
+         "checkpoint" >&2
+    exit "$status"
 fi
 # 129 to 192: ended by signal status - 128; 255 is a launcher's own failure
 by_signal=0

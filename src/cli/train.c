@@ -869,7 +869,7 @@ static void close_log(const struct train_flags *f, struct run *r)
  * --log is: made anew, or the log now there appended to after its check. */
 static void follow_log(const struct train_flags *f, struct run *r, double epoch)
 {
-    struct stat named, mine;
+    struct stat named, mine, at;
     const bool gone = stat(f->log, &named) != 0;
     if (fstat(fileno(r->log), &mine) != 0 ||
         (!gone && named.st_dev == mine.st_dev && named.st_ino == mine.st_ino))
@@ -877,7 +877,11 @@ static void follow_log(const struct train_flags *f, struct run *r, double epoch)
     fclose(r->log);   /* written and synced: nothing of it is lost */
     r->log = NULL;
     int records, rc = SN_OK;
-    if (!gone && !S_ISREG(named.st_mode))
+    /* a link put there may lead anywhere, the run's own --out included
+     * (round 71 F4: the log was made as the weights, refused at the end) */
+    if (lstat(f->log, &at) == 0 && S_ISLNK(at.st_mode))
+        rc = sn_fail(SN_EINVAL, "it is now a symbolic link");
+    if (!rc && !gone && !S_ISREG(named.st_mode))
         rc = sn_fail(SN_EINVAL, "it is now %s", sn_fs_kind(&named));
     if (!rc && !gone)
         rc = cli_log_check(f->log, &records);

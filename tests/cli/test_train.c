@@ -3606,6 +3606,9 @@ static void test_train_log_follows_its_name(void **state)
         { "ln l.jsonl old.jsonl && : > new && mv new l.jsonl", "go to the log now there" },
         { "ln l.jsonl old.jsonl && echo precious > new && mv new l.jsonl",
           "and cannot be opened again (--log l.jsonl exists and is not a scratchnet log" },
+        /* a link, which may lead to the run's own --out (round 71 F4) */
+        { "mv l.jsonl old.jsonl && ln -s other.jsonl l.jsonl",
+          "and cannot be opened again (it is now a symbolic link)" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         /* a run of many epochs, its log moved once it has one record,
@@ -3627,8 +3630,10 @@ static void test_train_log_follows_its_name(void **state)
         free(text);
         if (i < 2)   /* the records go on at the name */
             assert_int_equal(sn_test_run("grep -q '^{\"epoch\"' %s/l.jsonl", dir), 0);
-        else
+        else if (i == 2)
             assert_int_equal(sn_test_run("test \"$(cat %s/l.jsonl)\" = precious", dir), 0);
+        else   /* nothing made through the link */
+            assert_int_equal(sn_test_run("test ! -e %s/other.jsonl", dir), 0);
     }
 }
 
