@@ -124,8 +124,11 @@ static int weights_replaceable(const char *path)
 int sn_weights_save_meta(const char *path, const struct sn_model *m, const char *cfg_text,
                          const struct sn_data_meta *meta)
 {
-    if (!path || !m)
-        return sn_fail(SN_EINVAL, "sn_weights_save: %s is NULL", !path ? "path" : "m");
+    if (!path || !m || !cfg_text)   /* weights without their model text load nowhere */
+        return sn_fail(SN_EINVAL, "sn_weights_save: %s is NULL", !path ? "path" : !m ? "m"
+                       : "cfg_text (the model text, which every loader reads first)");
+    if (!path[0])   /* a caller's mistake, not an I/O failure (round 71 F7) */
+        return sn_fail(SN_EUSAGE, "sn_weights_save: the path is empty");
     /* the command's guard checks more, and keeps refused weights aside */
     int rc = sn_fs_has_replace_guard() ? SN_OK : weights_replaceable(path);
     struct weights_job j = { m, cfg_text, meta };

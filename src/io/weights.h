@@ -44,7 +44,8 @@ int sn_weights_write_prep(struct sn_h5 *f, const struct sn_data_meta *d);
  * replaces nothing but weights or an empty file: a dataset, a checkpoint,
  * a model file, another program's data, a read-only file or one that is
  * not a regular file is refused (SN_EUSAGE), unless the program set a
- * replace guard (sn_fs_set_replace_guard), which then decides. */
+ * replace guard (sn_fs_set_replace_guard), which then decides.  cfg_text
+ * is the model text, written as it is; none may be NULL, path not empty. */
 int sn_weights_save(const char *path, const struct sn_model *m, const char *cfg_text);
 
 /* The same with the training data's description (meta may be NULL). */

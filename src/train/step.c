@@ -618,6 +618,8 @@ int sn_trainer_save(struct sn_trainer *t, const char *path)
 {
     if (!t || !path)
         return sn_fail(SN_EUSAGE, "sn_trainer_save: %s is NULL", !t ? "t" : "path");
+    if (!path[0])
+        return sn_fail(SN_EUSAGE, "sn_trainer_save: the path is empty");
     int rc = SN_OK;
     if (t->rank == 0) {   /* with the data's scaling and class names, for predict */
         struct sn_data_meta meta;

@@ -111,6 +111,8 @@ static void test_weights_save_replaces_only_weights(void **state)
     }
     assert_int_equal(sn_weights_save(sn_test_path("wsave_w.h5"), a, cfg_a), SN_OK);
     assert_int_equal(sn_weights_save(sn_test_path("wsave_w.h5"), a, cfg_a), SN_OK);
+    assert_int_equal(sn_weights_save("", a, cfg_a), SN_EUSAGE);
+    assert_int_equal(sn_weights_save(sn_test_path("wsave_n.h5"), a, NULL), SN_EINVAL);
     sn_model_destroy(a);
 }
 
