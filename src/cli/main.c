@@ -160,7 +160,12 @@ static void on_signal(int sig, siginfo_t *info, void *context)
      * SIGUSR1 each second until the ranks take it; each rank said "stopped
      * twice", round 71 F5): start_overdue still ends a start that hangs */
     if (mpi_starting && again && sig != first_stop) {
-        static const char msg[] = "scratchnet: stopped twice while MPI started: nothing done\n";
+        /* two stops of different signals: a user's, or the launcher ending
+         * the job after a rank died of one it had no handler for yet
+         * (round 72 F1) */
+        static const char msg[] = "scratchnet: a second stop signal while MPI started (another "
+                                  "than the first: a user's, or the launcher ending the job): "
+                                  "nothing done\n";
         ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
         (void)n;
         _exit(1);
