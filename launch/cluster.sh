@@ -192,6 +192,8 @@ mkfifo "$tmp/err"
             [ -f "$tmp/gaveup" ] || { date +%s > "$tmp/gaveup"; } 2>/dev/null
         fi
         case "$line" in
+        "scratchnet: interrupted by SIG"*"nothing trained, nothing saved"*)
+            { : > "$tmp/stopped"; : > "$tmp/unsaved"; } 2>/dev/null ;;
         "scratchnet: stopped by SIG"*|"scratchnet: interrupted by SIG"*) { : > "$tmp/stopped"; } 2>/dev/null ;;
         "scratchnet: MPI_Finalize has not returned after "*"; the command's work is done (status 0): "*)
             { : > "$tmp/done0"; } 2>/dev/null ;;
@@ -311,6 +313,10 @@ if [ "$status" != 0 ] && [ -f "$tmp/overbound" ]; then
          "(Open MPI could not bind them): lower THREADS or the slots, or BIND=none" >&2
     exit 2
 fi
+# a stop in the ranks' set-up ends them with 1, which MPICH's mpiexec,
+# stopped itself, turned into 0: a job that trained nothing is no success
+# (round 72 F3)
+[ "$status" = 0 ] && [ -f "$tmp/unsaved" ] && status=1
 if [ -n "${second_int:-}" ] && [ "$status" != 0 ]; then   # the exit said nothing (round 71 F6)
     echo "launch/cluster.sh: a second SIGINT ended the launcher at once (status $status):" \
          "the ranks' lines above say what was saved; --resume auto continues from the last" \

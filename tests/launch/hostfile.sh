@@ -323,6 +323,14 @@ wait "$job"
 st=$?
 [ "$st" = 75 ] && grep -qF "stopped by SIGUSR1 after step 3" "$t/out" ||
     bad "slurm.sbatch's process group given SIGINT outside Slurm: exit $st: $(tail -3 "$t/out")"
+# a rank count mpirun -q would refuse without a word (round 72 F6)
+for n in -2 100000; do
+    (cd "$t" && SLURM_NTASKS=$n SCRATCHNET=/bin/true bash "$top/launch/slurm.sbatch" --threads 1) \
+        > "$t/out" 2>&1
+    st=$?
+    [ "$st" = 2 ] && grep -q "SLURM_NTASKS must be a whole number\|do not fit the" "$t/out" ||
+        bad "slurm.sbatch with SLURM_NTASKS=$n outside Slurm: exit $st: $(tail -2 "$t/out")"
+done
 for empty in "--model=" "--data" "--checkpoint-dir="; do
     # shellcheck disable=SC2086
     (cd "$t" && SCRATCHNET=/bin/true bash "$top/launch/slurm.sbatch" $empty "") > "$t/out" 2>&1
