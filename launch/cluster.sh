@@ -260,7 +260,11 @@ for s in $stops; do trap "trapped=yes; pass_on $s" "$s"; done
 ended_by_us=0
 while kill -0 "$job" 2>/dev/null; do
     sleep 1 & wait $!   # a wait, not sleep itself: a trapped signal ends it at once
-    [ "$stop" = USR1 ] && [ ! -e "$tmp/stopped" ] && kill -USR1 "$job" 2>/dev/null
+    # until a rank says it took the stop: mpirun passes SIGUSR1 only to the
+    # ranks it has started, and mpiexec dropped a SIGTERM that came before
+    # its proxies had (the run trained on to its end: round 72 F4); never
+    # SIGINT, whose second is a rank's end at once (Ctrl-C twice)
+    case $stop in TERM|USR1) [ ! -e "$tmp/stopped" ] && kill -"$stop" "$job" 2>/dev/null ;; esac
     if [ -f "$tmp/gaveup" ] && [ $(( $(date +%s) - $(cat "$tmp/gaveup") )) -ge "$GRACE" ]; then
         lost=$(silent "${nodes[@]}" | sort | paste -sd ' ')
         echo "launch/cluster.sh: the job has not ended $GRACE s after a rank gave up;" \
