@@ -421,13 +421,15 @@ static int loss_in_range(const struct sn_metrics *m)
 
 int sn_trainer_end_epoch(struct sn_trainer *t, struct sn_epoch_info *out)
 {
-    if (!t || !out)
-        return sn_fail(SN_EUSAGE, "sn_trainer_end_epoch: %s is NULL", !t ? "t" : "out");
-    /* called twice, or mid-epoch, it wrote the same checkpoint again, its
-     * name set aside as taken (round 70 F15) */
-    if (!t->epoch_pending)
-        return sn_fail(SN_EUSAGE, "sn_trainer_end_epoch: no epoch has ended since the last call "
-                       "(call it after a step whose epoch_done is set)");
+    /* agreed, as its collectives follow; called twice, or mid-epoch, it
+     * wrote the same checkpoint again, its name set aside as taken (round
+     * 70 F15) */
+    int bad = !t || !out ? sn_fail(SN_EUSAGE, "sn_trainer_end_epoch: %s is NULL", !t ? "t" : "out")
+              : !t->epoch_pending ? sn_fail(SN_EUSAGE, "sn_trainer_end_epoch: no epoch has ended "
+                                            "since the last call (call it after a step whose "
+                                            "epoch_done is set)") : SN_OK;
+    if ((bad = sn_dist_agree(bad)))
+        return bad;
     t->epoch_pending = false;
     memset(out, 0, sizeof *out);
     int rc = reduce_epoch(t, out);
@@ -616,11 +618,12 @@ int sn_trainer_checkpoint(struct sn_trainer *t)
 
 int sn_trainer_save(struct sn_trainer *t, const char *path)
 {
-    if (!t || !path)
-        return sn_fail(SN_EUSAGE, "sn_trainer_save: %s is NULL", !t ? "t" : "path");
-    if (!path[0])
-        return sn_fail(SN_EUSAGE, "sn_trainer_save: the path is empty");
-    int rc = SN_OK;
+    /* agreed: one rank's bad path left the others in the save's agreement,
+     * their messages crossing (round 72 F8) */
+    int rc = !t || !path ? sn_fail(SN_EUSAGE, "sn_trainer_save: %s is NULL", !t ? "t" : "path")
+             : !path[0] ? sn_fail(SN_EUSAGE, "sn_trainer_save: the path is empty") : SN_OK;
+    if ((rc = sn_dist_agree(rc)))
+        return rc;
     if (t->rank == 0) {   /* with the data's scaling and class names, for predict */
         struct sn_data_meta meta;
         rc = data_prep(t, &meta);

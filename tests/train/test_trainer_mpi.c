@@ -252,6 +252,15 @@ static void test_trainer_misuse_named(void **state)
     assert_int_equal(sn_trainer_step(t, NULL), SN_EUSAGE);
     assert_int_equal(sn_trainer_step(NULL, &info), SN_EUSAGE);
     assert_int_equal(sn_trainer_save(t, NULL), SN_EUSAGE);
+    /* one rank's bad path: every rank the same status, no crossed messages
+     * (round 72 F8: MPI_ERR_TRUNCATE on the others, the file written) */
+    char good[1100];
+    snprintf(good, sizeof good, "%s/misuse_good.h5", sn_test_tmpdir());
+    const int last = sn_dist_size() - 1;
+    assert_int_equal(sn_trainer_save(t, sn_dist_rank() == last ? "" : good), SN_EUSAGE);
+    assert_non_null(strstr(sn_errmsg(), "sn_trainer_save: the path is empty"));
+    if (sn_dist_rank() == 0)
+        assert_int_equal(access(good, F_OK), -1);
     sn_trainer_destroy(t);
     sn_dataset_close(ds);
 }
