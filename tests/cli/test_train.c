@@ -3607,7 +3607,7 @@ static void test_train_log_follows_its_name(void **state)
         { "ln l.jsonl old.jsonl && echo precious > new && mv new l.jsonl",
           "and cannot be opened again (--log l.jsonl exists and is not a scratchnet log" },
         /* a link, which may lead to the run's own --out (round 71 F4) */
-        { "mv l.jsonl old.jsonl && ln -s other.jsonl l.jsonl",
+        { "ln l.jsonl old.jsonl && ln -s other.jsonl lnk && mv -T lnk l.jsonl",
           "and cannot be opened again (it is now a symbolic link)" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
