@@ -357,6 +357,13 @@ if [ "$status" = 255 ]; then   # the launcher's own failure, not a rank's
     msg="launch/cluster.sh: $MPI's launcher could not run the job (status 255)"
     echo "$msg${lost:+; no answer from: $lost}" >&2
 fi
+if [ "$status" != 0 ] && [ -n "$stop" ] && [ ! -f "$tmp/stopped" ] && [ "$by_signal" = 0 ]; then
+    # MPICH's mpiexec, stopped before its ranks had a handler, ended them
+    # (status 15): no agent or node is to blame (round 72 F5)
+    echo "launch/cluster.sh: $MPI's launcher ended with status $status after the stop was" \
+         "passed on, before a rank said it took it (its checkpoints before then are kept)" >&2
+    exit "$status"
+fi
 if [ "$status" != 0 ] && [ "$status" != 255 ] && [ "$by_signal" = 0 ] && [ ! -e "$tmp/said" ]; then
     # nothing on stderr: no rank said why, so the launcher or an agent failed first
     echo "launch/cluster.sh: $MPI's launcher ended with status $status and no message: it or" \
