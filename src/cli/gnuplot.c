@@ -549,14 +549,16 @@ static int judge(bool fed, int st, bool late, const char *msg, const char *tmp, 
     if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
         return sn_fail(SN_EIO, "gnuplot is not installed (Debian: apt-get install gnuplot-nox); "
                        "it draws %s", png);
-    long pids;   /* gnuplot's own threads need tasks: say the limit that refused them */
-    const int room = sn_parallel_task_room(&pids);
-    if ((!fed || !WIFEXITED(st) || WEXITSTATUS(st) != 0) && room < 8)
-        return sn_fail(SN_EIO, "gnuplot failed drawing %s, with the cgroup's pids.max (%ld) "
-                       "leaving room for %d more tasks: raise it (the job's or container's task "
-                       "limit)%s%s", png, pids, room, msg[0] ? "; gnuplot said: " : "", msg);
-    if (!fed || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    if (!fed || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        long pids;   /* gnuplot's own threads need tasks: say the limit that refused them */
+        const int room = sn_parallel_task_room(&pids);
+        if (room < 8)
+            return sn_fail(SN_EIO, "gnuplot failed drawing %s, with the cgroup's pids.max (%ld) "
+                           "leaving room for %d more tasks: raise it (the job's or container's "
+                           "task limit)%s%s", png, pids, room, msg[0] ? "; gnuplot said: " : "",
+                           msg);
         return sn_fail(SN_EIO, "gnuplot failed drawing %s: %s", png, msg[0] ? msg : "no message");
+    }
     if (!whole_png(tmp))
         return sn_fail(SN_EIO, "%s: gnuplot wrote an incomplete picture (disk full?%s%s); the "
                        "file is left as it was", png, msg[0] ? " " : "", msg);
