@@ -167,6 +167,7 @@ resumes_from() {
     fi
 }
 
+cwd_nameable || die "$room_why"
 tmpdir_room || die "$room_why"
 tmp=$(mktemp -d 2>/dev/null) ||   # every file of the launch goes there, never into /
     die "cannot make a temporary folder in ${TMPDIR:-/tmp} (TMPDIR): set TMPDIR to a folder you may write in"

@@ -118,6 +118,17 @@ for a in "$@"; do
     case "$a" in --threads=*) given=${a#--threads=} ;; esac
     prev=$a
 done
+# mpirun starts every rank in the current folder, which it must name
+# (getcwd): a folder another shell removed, or a path of more than the
+# system's 4,095 bytes, ended the job with Open MPI's bare "Unable to get
+# the current working directory" (hostile round 73 F1; as in launch/nodes.sh)
+if ! cwd=$(env pwd -P 2>/dev/null); then
+    say "the current folder was removed (by another shell?): mpirun starts the ranks in it; cd to a folder that exists"
+    exit 2
+elif [ "${#cwd}" -ge 4096 ]; then
+    say "the current folder's path is ${#cwd} bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
+    exit 2
+fi
 # mpirun keeps its session files in TMPDIR (else TEMP, else TMP, else
 # /tmp): the one it takes is the one checked here.  One that is no folder
 # it may write in ends it with ORTE_ERROR_LOG lines that do not say so

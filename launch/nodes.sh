@@ -2,6 +2,23 @@
 # bash): reading a hostfile and asking its nodes for an answer.  AGENT must
 # be set (ssh, or a command called as `AGENT NODE COMMAND...`).
 
+# cwd_nameable: mpirun starts every rank in its own current folder, which it
+# must name (getcwd): a folder another shell removed, or a path longer than
+# the system's 4,095 bytes, ended the job with Open MPI's bare "Unable to get
+# the current working directory", twice (hostile round 73 F1).  What is
+# wrong into $room_why, and status 1.
+cwd_nameable() {
+    local cwd
+    if ! cwd=$(env pwd -P 2>/dev/null); then
+        room_why="the current folder was removed (by another shell?): mpirun starts the ranks in it; cd to a folder that exists"
+        return 1
+    fi
+    if [ "${#cwd}" -ge 4096 ]; then
+        room_why="the current folder's path is ${#cwd} bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
+        return 1
+    fi
+}
+
 # tmpdir_room: TMPDIR (or /tmp) has room for mpirun's session files (16
 # MiB and 256 files; a full one ends mpirun with PMIx's OUT-OF-RESOURCE
 # lines that do not say so); what lacks into $room_why, and status 1,
