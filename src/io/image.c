@@ -266,13 +266,21 @@ static void jpeg_fail(j_common_ptr cinfo)
 }
 
 /* libjpeg's messages: its trace output is dropped, and so are warnings
- * that leave the pixels whole (extraneous bytes between markers, common
- * in cameras' files); a file cut short, or a data segment that ends early,
- * has its missing part made up (grey), so it is refused as damaged. */
+ * that leave the pixels whole (extraneous bytes between the segments
+ * before the first scan, common in cameras' files).  A file cut short, or a
+ * data segment that ends early, has its missing part made up (grey); a
+ * bad Huffman code or a lost restart marker, decoded on, makes up the rest
+ * of its segment; and bytes left over once a scan has begun mean the scan's
+ * data stopped making sense before its end: 30 bytes overwritten in the
+ * middle of a 28x28 picture were decoded into another picture, its top
+ * class changed, without a word (hostile round 74 F2).  Each is refused as
+ * damaged. */
 static void jpeg_quiet(j_common_ptr cinfo, int level)
 {
     const int code = cinfo->err->msg_code;
-    if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER))
+    const bool in_scans = ((j_decompress_ptr)cinfo)->input_scan_number > 0;
+    if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
+                      code == JWRN_MUST_RESYNC || (code == JWRN_EXTRANEOUS_DATA && in_scans)))
         jpeg_fail(cinfo);
 }
 

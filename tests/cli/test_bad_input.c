@@ -1003,29 +1003,55 @@ static void many_classes(const char *from, const char *to, size_t n)
     reseal(to);
 }
 
-/* A 16x16 progressive JPEG whose frame header claims 65500 x 65500. */
-static void bomb_jpeg(const char *name)
+/* A side x side RGB JPEG, grey (flat) or of a fixed pattern, at quality
+ * (libjpeg's default 75 when 0), in memory (free it). */
+static unsigned char *pattern_jpeg(int side, int quality, bool progressive, bool flat,
+                                   unsigned long *len)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr e;
-    unsigned char *buf = NULL, row[16 * 3];
-    unsigned long len = 0;
+    unsigned char *buf = NULL, row[64 * 3];
+    assert_true(side <= 64);
+    *len = 0;
     c.err = jpeg_std_error(&e);
     jpeg_create_compress(&c);
-    jpeg_mem_dest(&c, &buf, &len);
-    c.image_width = c.image_height = 16;
+    jpeg_mem_dest(&c, &buf, len);
+    c.image_width = c.image_height = (JDIMENSION)side;
     c.input_components = 3;
     c.in_color_space = JCS_RGB;
     jpeg_set_defaults(&c);
-    jpeg_simple_progression(&c);
+    if (quality)
+        jpeg_set_quality(&c, quality, TRUE);
+    if (progressive)
+        jpeg_simple_progression(&c);
     jpeg_start_compress(&c, TRUE);
-    memset(row, 128, sizeof row);
-    for (int y = 0; y < 16; y++) {
+    for (int y = 0; y < side; y++) {
+        for (int i = 0; i < side * 3; i++)
+            row[i] = flat ? 128 : (unsigned char)(((y * side * 3 + i) * 37 + y * 11) % 251);
         JSAMPROW r = row;
         jpeg_write_scanlines(&c, &r, 1);
     }
     jpeg_finish_compress(&c);
     jpeg_destroy_compress(&c);
+    return buf;
+}
+
+/* A 28x28 baseline JPEG with 30 bytes of its scan overwritten by zeros:
+ * libjpeg decodes another picture, warning only of bytes left over. */
+static void overwritten_jpeg(const char *name)
+{
+    unsigned long len;
+    unsigned char *buf = pattern_jpeg(28, 100, false, false, &len);
+    memset(buf + len / 2, 0, 30);
+    write_bytes(name, buf, len);
+    free(buf);
+}
+
+/* A 16x16 progressive JPEG whose frame header claims 65500 x 65500. */
+static void bomb_jpeg(const char *name)
+{
+    unsigned long len;
+    unsigned char *buf = pattern_jpeg(16, 0, true, true, &len);
     for (unsigned long i = 0; i + 9 < len; i++)
         if (buf[i] == 0xff && buf[i + 1] == 0xc2) {   /* SOF2: height, width at +5 */
             buf[i + 5] = buf[i + 7] = 0xff;
@@ -1321,6 +1347,10 @@ static void hostile_bombs(void)
     assert_int_equal(mkdir(fx_path("bombs"), 0777), 0);
     assert_int_equal(mkdir(fx_path("bombs/cat"), 0777), 0);
     bomb_jpeg("bombs/cat/a.jpg");
+    overwritten_jpeg("overwritten.jpg");
+    assert_int_equal(mkdir(fx_path("damaged"), 0777), 0);
+    assert_int_equal(mkdir(fx_path("damaged/cat"), 0777), 0);
+    overwritten_jpeg("damaged/cat/a.jpg");
 
     /* HDF5 datasets that declare more than they hold, or hold it elsewhere */
     write_h5("unwritten.h5", x_unwritten, 480);

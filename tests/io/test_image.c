@@ -495,6 +495,46 @@ static void write_bytes(const char *path, const void *b, size_t n)
     fclose(f);
 }
 
+/* Bytes overwritten in the middle of a JPEG's scan: libjpeg decodes on and
+ * warns (bytes left over before the end marker, a bad Huffman code), and
+ * the picture it makes is another; refused as damaged.  Bytes between the
+ * segments before the scan, as cameras leave them, are taken. */
+static void test_image_jpeg_scan_damage(void **state)
+{
+    (void)state;
+    unsigned char px[28 * 28 * 3];
+    for (int i = 0; i < 28 * 28 * 3; i++)
+        px[i] = (unsigned char)((i * 37 + (i / 84) * 11) % 251);
+    write_jpeg(sn_test_path("scan.jpg"), 28, 28, px);
+    FILE *f = fopen(sn_test_path("scan.jpg"), "rb");
+    assert_non_null(f);
+    unsigned char b[16384], junk[16384 + 15];
+    const size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    assert_true(n > 1000 && n < sizeof b);
+    struct sn_image img;
+    memcpy(junk, b, n);
+    memset(junk + n / 2, 0, 30);
+    write_bytes(sn_test_path("overwritten.jpg"), junk, n);
+    assert_int_equal(sn_image_read(sn_test_path("overwritten.jpg"), &img), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "overwritten.jpg: damaged JPEG (Corrupt JPEG data: "));
+    /* 15 bytes before the quantisation tables (0xFF 0xDB) */
+    size_t at = 2;
+    while (at + 1 < n && !(b[at] == 0xff && b[at + 1] == 0xdb))
+        at++;
+    assert_true(at + 1 < n);
+    memcpy(junk, b, at);
+    memset(junk + at, 0x11, 15);
+    memcpy(junk + at + 15, b + at, n - at);
+    write_bytes(sn_test_path("camera.jpg"), junk, n + 15);
+    assert_int_equal(sn_image_read(sn_test_path("camera.jpg"), &img), SN_OK);
+    struct sn_image whole;
+    assert_int_equal(sn_image_read(sn_test_path("scan.jpg"), &whole), SN_OK);
+    assert_memory_equal(img.data, whole.data, (size_t)28 * 28 * 3);
+    sn_image_free(&img);
+    sn_image_free(&whole);
+}
+
 /* The file name of len bytes text reads as a w x h image of c channels
  * holding the bytes want. */
 static void netpbm_is(const char *name, const char *text, size_t len, int w, int h, int c,
@@ -637,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_image_png_index_past_palette),
         cmocka_unit_test(test_image_jpeg),
         cmocka_unit_test(test_image_jpeg_cmyk),
+        cmocka_unit_test(test_image_jpeg_scan_damage),
         cmocka_unit_test(test_image_png_text_skipped),
         cmocka_unit_test(test_image_png_chunk_count),
         cmocka_unit_test(test_image_pixel_budget),
