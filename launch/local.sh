@@ -125,8 +125,10 @@ done
 if ! cwd=$(env pwd -P 2>/dev/null); then
     say "the current folder was removed (by another shell?): mpirun starts the ranks in it; cd to a folder that exists"
     exit 2
-elif [ "${#cwd}" -ge 4096 ]; then
-    say "the current folder's path is ${#cwd} bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
+# bytes, not characters, which the shell's length counts in a UTF-8 locale
+# (a 4,434-byte path of folders named é passed as 2,234: hostile round 74 F1)
+elif [ "$(printf %s "$cwd" | LC_ALL=C wc -c)" -ge 4096 ]; then
+    say "the current folder's path is $(printf %s "$cwd" | LC_ALL=C wc -c) bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
     exit 2
 fi
 # mpirun keeps its session files in TMPDIR (else TEMP, else TMP, else

@@ -8,13 +8,16 @@
 # the current working directory", twice (hostile round 73 F1).  What is
 # wrong into $room_why, and status 1.
 cwd_nameable() {
-    local cwd
+    local cwd bytes
     if ! cwd=$(env pwd -P 2>/dev/null); then
         room_why="the current folder was removed (by another shell?): mpirun starts the ranks in it; cd to a folder that exists"
         return 1
     fi
-    if [ "${#cwd}" -ge 4096 ]; then
-        room_why="the current folder's path is ${#cwd} bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
+    # bytes, not characters, which the shell's length counts in a UTF-8
+    # locale (a 4,434-byte path of folders named é passed as 2,234: round 74 F1)
+    bytes=$(printf %s "$cwd" | LC_ALL=C wc -c)
+    if [ "$bytes" -ge 4096 ]; then
+        room_why="the current folder's path is $bytes bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
         return 1
     fi
 }
