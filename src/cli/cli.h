@@ -357,6 +357,13 @@ int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outpu
 void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dataset *ds,
                             const struct sn_split *s, bool classes);
 
+/* Arrays or layer groups of the weights file f (named weights) that no
+ * parameter of m reads: with the file's own model text (model_path NULL) SN_EINVAL naming
+ * them, its arrays and its text differ; with a --model given, rank 0's
+ * warning naming them, and SN_OK. */
+int cli_check_unread(struct sn_h5 *f, const struct sn_model *m, const char *weights,
+                     const char *model_path);
+
 /* Load the model a weights file or checkpoint describes (or the one in
  * model_path, if not NULL), built for batches of max_batch, with every
  * parameter read from the file.  *cfg_text (if not NULL) receives the model

@@ -71,6 +71,22 @@ static void warn_other_layers(const char *weights, const char *model_path, const
     free(own);
 }
 
+int cli_check_unread(struct sn_h5 *f, const struct sn_model *m, const char *weights,
+                     const char *model_path)
+{
+    char names[256];
+    if (!sn_weights_unread(f, m, names, sizeof names))
+        return SN_OK;
+    if (!model_path)
+        return sn_fail(SN_EINVAL, "%s: no layer of the model text the file holds reads %s: "
+                       "its arrays and its model text differ (was the text edited?)", weights,
+                       names);
+    if (sn_dist_rank() == 0)
+        cli_eprintf("scratchnet: warning: no layer of --model %s reads %s of %s: left out\n",
+                    cli_line(model_path), names, cli_line(weights));
+    return SN_OK;
+}
+
 int cli_load_weights(const char *weights, const char *model_path, int max_batch,
                      struct sn_netcfg *net, struct sn_model **m, char **cfg_text)
 {
@@ -88,6 +104,8 @@ int cli_load_weights(const char *weights, const char *model_path, int max_batch,
         rc = sn_weights_open(weights, &f);
     if (!rc)
         rc = sn_weights_check(f, *m, true);
+    if (!rc)
+        rc = cli_check_unread(f, *m, weights, model_path);
     struct sn_rng r;
     sn_rng_seed(&r, 0, 0);
     if (!rc)

@@ -351,6 +351,8 @@ static int check_arrays(const char *weights, const struct sn_model *m)
     int rc = sn_weights_open(weights, &f);
     if (!rc)
         rc = sn_weights_check(f, m, true);
+    if (!rc)
+        rc = cli_check_unread(f, m, weights, NULL);
     sn_h5_close(f);
     return rc;
 }

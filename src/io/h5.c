@@ -1839,6 +1839,32 @@ void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *mem
     sn_text_clean(buf, false);   /* names from the file, shown on a terminal */
 }
 
+struct member_walk {
+    int (*each)(const char *name, void *ctx);
+    void *ctx;
+};
+
+static herr_t member_of(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
+{
+    (void)g;
+    (void)info;
+    const struct member_walk *w = ctx;
+    return w->each(name, w->ctx) ? 1 : 0;
+}
+
+void sn_h5_each_member(struct sn_h5 *f, const char *group, int (*each)(const char *name, void *ctx),
+                       void *ctx)
+{
+    struct member_walk w = { each, ctx };
+    hid_t g = sn_h5_exists(f, group) ? H5Gopen2(f->id, group, H5P_DEFAULT) : -1;
+    if (g < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, member_of, &w);
+    H5Gclose(g);
+}
+
 bool sn_h5_group_holds_only(struct sn_h5 *f, const char *group, const char *const *names)
 {
     char buf[64] = "";

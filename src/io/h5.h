@@ -111,6 +111,12 @@ bool sn_h5_exists(struct sn_h5 *f, const char *path);
 void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *member, char *buf,
                        size_t len);
 
+/* Calls each(name, ctx) for every link of group, in name order, until it
+ * returns non-zero; a group that is not there has none.  The file was
+ * probed when it was opened, so the links are bounded. */
+void sn_h5_each_member(struct sn_h5 *f, const char *group, int (*each)(const char *name, void *ctx),
+                       void *ctx);
+
 /* Whether group is a group whose links all have names in names (NULL-ended;
  * a dataset's split holds x and y alone). */
 bool sn_h5_group_holds_only(struct sn_h5 *f, const char *group, const char *const *names);

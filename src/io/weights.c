@@ -842,6 +842,70 @@ int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, 
     return rc;
 }
 
+/* sn_weights_unread's walk: at the top, /params's members (layers); in a
+ * layer's group (layer set), its arrays. */
+struct unread {
+    struct sn_h5 *f;
+    const struct sn_model *m;
+    const struct sn_layer *layer;
+    const char *group;
+    int count;
+    char *names;
+    size_t len, used;
+    bool more;   /* names ends in "...": no room for more */
+};
+
+static void note_unread(struct unread *u, const char *name)
+{
+    if (u->count++ && u->more)
+        return;
+    const size_t need = (u->used ? 2 : 0) + strlen(u->group) + 1 + strlen(name);
+    if (u->count > 4 || u->used + need + 5 >= u->len) {   /* room kept for ", ..." */
+        if (u->used + 5 < u->len)
+            snprintf(u->names + u->used, u->len - u->used, "%s...", u->used ? ", " : "");
+        u->more = true;
+        return;
+    }
+    u->used += (size_t)snprintf(u->names + u->used, u->len - u->used, "%s%s/%s",
+                                u->used ? ", " : "", u->group, name);
+}
+
+static int unread_member(const char *name, void *ctx)
+{
+    struct unread *u = ctx;
+    if (u->layer) {   /* an array of a layer m has */
+        for (int p = 0; p < u->layer->n_params; p++)
+            if (strcmp(u->layer->params[p].name, name) == 0)
+                return 0;
+        note_unread(u, name);
+        return 0;
+    }
+    const int i = sn_model_find(u->m, name);
+    if (i < 0) {
+        note_unread(u, name);   /* a layer m does not have */
+        return 0;
+    }
+    char group[300];
+    snprintf(group, sizeof group, "/params/%s", name);
+    struct unread in = *u;
+    in.layer = u->m->layers[i];
+    in.group = group;
+    sn_h5_each_member(u->f, group, unread_member, &in);
+    u->count = in.count;
+    u->used = in.used;
+    u->more = in.more;
+    return 0;
+}
+
+int sn_weights_unread(struct sn_h5 *f, const struct sn_model *m, char *names, size_t len)
+{
+    struct unread u = { f, m, NULL, "/params", 0, names, len, 0, false };
+    if (len)
+        names[0] = '\0';
+    sn_h5_each_member(f, "/params", unread_member, &u);
+    return u.count;
+}
+
 int sn_weights_check(struct sn_h5 *f, const struct sn_model *m, bool strict)
 {
     /* reads no value: m is not written */

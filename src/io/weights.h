@@ -134,6 +134,13 @@ int sn_weights_read_average(struct sn_h5 *f, struct sn_model *m, int ema_every, 
  * checkpoint whose run keeps one and has taken it. */
 int sn_weights_has_average(struct sn_h5 *f, const struct sn_model *m, int ema_every, bool *has);
 
+/* The arrays under the file's /params that no parameter of m reads: their
+ * count, and the first few named in names ("/params/bn, /params/d/extra":
+ * a layer's whole group when m has no layer of its name).  A file whose
+ * model text lost a layer its arrays keep evaluated the smaller network
+ * without a word (hostile round 74 F3). */
+int sn_weights_unread(struct sn_h5 *f, const struct sn_model *m, char *names, size_t len);
+
 /* What sn_weights_read(f, m, strict) checks before it reads a value: every
  * stored array of m's parameters has its shape (and, strict, none is
  * missing); m need not be built, so the file is checked against the model

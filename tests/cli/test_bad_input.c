@@ -688,6 +688,26 @@ static void with_weight(const char *to, float v, bool every)
     reseal(to);
 }
 
+/* w.h5 copied to `to` with a float array of 4 zeros at path, resealed. */
+static void with_array(const char *to, const char *path)
+{
+    assert_int_equal(sn_test_run("cd %s && cp w.h5 %s", fx, to), 0);
+    hid_t f = H5Fopen(fx_path(to), H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    const hsize_t n = 4;
+    const float zeros[4] = { 0 };
+    hid_t s = H5Screate_simple(1, &n, NULL);
+    hid_t d = H5Dcreate2(f, path, H5T_NATIVE_FLOAT, s, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros) >= 0);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Pclose(lcpl);
+    H5Fclose(f);
+    reseal(to);
+}
+
 /* wbnneg.h5: weights of bn.cfg (dense, batchnorm, dense) whose
  * running_var is -1 everywhere, resealed */
 static void negative_variance(const char *to)
@@ -1598,6 +1618,8 @@ static void hostile_sizes(void)
     crashing_copy("w.h5", "crashw.h5");
     crashing_copy("ck.h5", "crashck.h5");
     with_weight("wnan.h5", NAN, false);
+    with_array("wghost.h5", "/params/ghost/weight");
+    with_array("wextra.h5", "/params/dense0/extra");
     with_weight("winf.h5", INFINITY, false);
     with_weight("wbig.h5", 3e38f, true);   /* finite, but every sum overflows */
     negative_variance("wbnneg.h5");

@@ -205,6 +205,27 @@ static void test_datacheck_table_per_feature(void **state)
     err = err_text();
     assert_int_equal(sn_test_warnings(err), 0);
     free(err);
+    /* weights with a batchnorm between the denses, --model without it (the
+     * head named in both): the arrays no layer reads are named (hostile
+     * round 74 F3) */
+    const char *cut = strstr(table_cfg, "[dense]\nunits = 3");
+    text = malloc(sizeof table_cfg + 64);
+    snprintf(text, sizeof table_cfg + 64, "%.*s[dense]\nname = head\n%s", (int)(cut - table_cfg),
+             table_cfg, cut + 8);
+    write_text(sn_test_path("head.cfg"), text);
+    snprintf(text, sizeof table_cfg + 64, "%.*s[batchnorm]\n[dense]\nname = head\n%s",
+             (int)(cut - table_cfg), table_cfg, cut + 8);
+    write_text(sn_test_path("bn.cfg"), text);
+    free(text);
+    rc = sn_test_run(BIN " train --model %s --data %s --steps 2 --quiet --out %s",
+                     sn_test_path("bn.cfg"), sn_test_path("table.h5"), sn_test_path("wbn.h5"));
+    assert_int_equal(rc, 0);
+    rc = sn_test_run(BIN " eval --weights %s --data %s --model %s", sn_test_path("wbn.h5"),
+                     sn_test_path("table.h5"), sn_test_path("head.cfg"));
+    assert_int_equal(rc, 0);
+    err = err_text();
+    assert_non_null(strstr(err, "head.cfg reads /params/batchnorm1 of "));
+    free(err);
     /* --model reading each example in another shape (the parameters fit):
      * a warning naming both */
     text = strdup(table_cfg);

@@ -159,6 +159,40 @@ static void test_weights_refuses_other_model(void **state)
     sn_model_destroy(b);
 }
 
+/* The arrays under /params no parameter of the model reads: a layer's
+ * whole group when the model has no such layer, else the array; none for
+ * the model's own file. */
+static void test_weights_unread_named(void **state)
+{
+    (void)state;
+    struct sn_netcfg net;
+    struct sn_model *a = build(cfg_a, 1, &net);
+    const char *p = sn_test_path("u.h5");
+    assert_int_equal(sn_weights_save(p, a, cfg_a), SN_OK);
+    struct sn_h5 *f;
+    char names[64];
+    assert_int_equal(sn_h5_open(p, &f), SN_OK);
+    assert_int_equal(sn_weights_unread(f, a, names, sizeof names), 0);
+    assert_string_equal(names, "");
+    sn_h5_close(f);
+    assert_int_equal(sn_h5_create(sn_test_path("u2.h5"), &f), SN_OK);
+    const float v[24] = { 0 };
+    const size_t wd[2] = { 4, 6 }, one = 4;
+    assert_int_equal(sn_h5_write(f, "/params/dense0/weight", 2, wd, SN_H5_F32, v), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/dense0/extra", 1, &one, SN_H5_F32, v), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/ghost/w", 1, &one, SN_H5_F32, v), SN_OK);
+    assert_int_equal(sn_h5_write(f, "/params/ghost/b", 1, &one, SN_H5_F32, v), SN_OK);
+    for (int i = 0; i < 6; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/params/z%d/w", i);
+        assert_int_equal(sn_h5_write(f, path, 1, &one, SN_H5_F32, v), SN_OK);
+    }
+    assert_int_equal(sn_weights_unread(f, a, names, sizeof names), 8);
+    assert_string_equal(names, "/params/dense0/extra, /params/ghost, /params/z0, ...");
+    sn_h5_close(f);
+    sn_model_destroy(a);
+}
+
 /* A checkpoint restores parameters, optimizer state, counters and history. */
 static void test_ckpt_round_trip(void **state)
 {
@@ -523,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_data_meta_same_prep),
         cmocka_unit_test(test_not_finite_never_written_nor_resumed),
         cmocka_unit_test(test_weights_refuses_other_model),
+        cmocka_unit_test(test_weights_unread_named),
         cmocka_unit_test(test_weights_save_replaces_only_weights),
         cmocka_unit_test(test_ckpt_round_trip),
         cmocka_unit_test(test_ckpt_reducer_arrays),
