@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "core/status.h"
@@ -131,6 +132,49 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm)
                 batchnorm ? " and batchnorm statistics get noisy" : "");
 }
 
+/* An attribute of the object at path whose name is one scratchnet reads
+ * in another case, or that sits where it is not read: scale, mean and std
+ * are read on a split's x or the root, classes on the root.  A scale on
+ * /train or a Scale on /train/x got only the warning of no scale at all,
+ * and classes on /train nothing (hostile round 74 F4). */
+struct stray {
+    const char *path;
+    bool prep_read, classes_read;   /* where this object's are read */
+    char found[300];
+};
+
+static int stray_attr(const char *name, void *ctx)
+{
+    static const char *const read[] = { "scale", "mean", "std", "classes" };
+    struct stray *s = ctx;
+    for (int i = 0; i < 4; i++) {
+        const bool here = i < 3 ? s->prep_read : s->classes_read;
+        if (strcasecmp(name, read[i]) != 0 || (here && strcmp(name, read[i]) == 0))
+            continue;
+        snprintf(s->found, sizeof s->found, "attribute %s of %s", name, s->path);
+        return 1;
+    }
+    return 0;
+}
+
+static void warn_stray_attrs(struct sn_dataset *ds, const char *file)
+{
+    static const char *const at[] = { "/", "/train", "/train/x", "/train/y", "/test",
+                                       "/test/x", "/test/y", "/val", "/val/x", "/val/y" };
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+        const size_t n = strlen(at[i]);
+        struct stray s = { at[i], i == 0 || (n > 2 && strcmp(at[i] + n - 2, "/x") == 0), i == 0,
+                           "" };
+        sn_h5_each_attr(ds->f, at[i], stray_attr, &s);
+        if (s.found[0]) {
+            cli_eprintf("scratchnet: warning: %s: %s is not read: scale, mean and std are read "
+                        "on a split's x or the file's root, classes on the root, in lower case\n",
+                        cli_line(file), cli_line(s.found));
+            return;
+        }
+    }
+}
+
 void cli_warn_unread_splits(struct sn_dataset *ds, const char *file)
 {
     static const char *const names[] = { "train", "test", "val", NULL };
@@ -141,6 +185,7 @@ void cli_warn_unread_splits(struct sn_dataset *ds, const char *file)
     if (others[0])
         cli_eprintf("scratchnet: warning: %s also holds %s, not read: splits are named train, "
                     "test and val, in lower case\n", cli_line(file), others);
+    warn_stray_attrs(ds, file);
 }
 
 int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs, int classes,

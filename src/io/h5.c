@@ -1865,6 +1865,28 @@ void sn_h5_each_member(struct sn_h5 *f, const char *group, int (*each)(const cha
     H5Gclose(g);
 }
 
+static herr_t attr_of(hid_t o, const char *name, const H5A_info_t *info, void *ctx)
+{
+    (void)o;
+    (void)info;
+    const struct member_walk *w = ctx;
+    return w->each(name, w->ctx) ? 1 : 0;
+}
+
+void sn_h5_each_attr(struct sn_h5 *f, const char *path, int (*each)(const char *name, void *ctx),
+                     void *ctx)
+{
+    struct member_walk w = { each, ctx };
+    hid_t o = strcmp(path, "/") == 0 || sn_h5_exists(f, path) ? H5Oopen(f->id, path, H5P_DEFAULT)
+                                                               : -1;
+    if (o < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, NULL, attr_of, &w);
+    H5Oclose(o);
+}
+
 bool sn_h5_group_holds_only(struct sn_h5 *f, const char *group, const char *const *names)
 {
     char buf[64] = "";

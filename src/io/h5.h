@@ -117,6 +117,12 @@ void sn_h5_root_others(struct sn_h5 *f, const char *const *skip, const char *mem
 void sn_h5_each_member(struct sn_h5 *f, const char *group, int (*each)(const char *name, void *ctx),
                        void *ctx);
 
+/* Calls each(name, ctx) for every attribute of the object at path (reached
+ * through hard links), in name order, until it returns non-zero; an object
+ * that is not there has none. */
+void sn_h5_each_attr(struct sn_h5 *f, const char *path, int (*each)(const char *name, void *ctx),
+                     void *ctx);
+
 /* Whether group is a group whose links all have names in names (NULL-ended;
  * a dataset's split holds x and y alone). */
 bool sn_h5_group_holds_only(struct sn_h5 *f, const char *group, const char *const *names);

@@ -500,6 +500,39 @@ static void test_datacheck_raw_pixels(void **state)
     }
 }
 
+/* A scale on the split's group, a Scale on its x, classes on /train: each
+ * named as not read, beside the warning of raw pixels (hostile round 74 F4) */
+static void test_datacheck_stray_attributes(void **state)
+{
+    (void)state;
+    uint8_t x[RAW_N * 4];
+    int32_t y[RAW_N];
+    two_class_pixels(x, y);
+    const size_t xd[4] = { RAW_N, 1, 2, 2 }, yd[1] = { RAW_N };
+    const double sc = 1.0 / 255.0;
+    static const char *const where[][2] = { { "/train", "scale" }, { "/train/x", "Scale" },
+                                            { "/train/y", "classes" } };
+    for (int k = 0; k < 3; k++) {
+        struct sn_h5 *f;
+        assert_int_equal(sn_h5_create(sn_test_path("stray.h5"), &f), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/train/x", 4, xd, SN_H5_U8, x), SN_OK);
+        assert_int_equal(sn_h5_write(f, "/train/y", 1, yd, SN_H5_I32, y), SN_OK);
+        assert_int_equal(sn_h5_attr_set_f64(f, where[k][0], where[k][1], &sc, 1), SN_OK);
+        if (k == 2)   /* read where it is: no warning of raw pixels */
+            assert_int_equal(sn_h5_attr_set_f64(f, "/train/x", "scale", &sc, 1), SN_OK);
+        assert_int_equal(sn_h5_close(f), SN_OK);
+        int rc = sn_test_run(BIN " train --model %s --data %s --threads 1 --steps 2",
+                             sn_test_path("raw.cfg"), sn_test_path("stray.h5"));
+        assert_int_equal(rc, 0);
+        char *err = err_text(), want[120];
+        snprintf(want, sizeof want, "stray.h5: attribute %s of %s is not read: ", where[k][1],
+                 where[k][0]);
+        assert_non_null(strstr(err, want));
+        assert_int_equal(data_warnings(err), k == 2 ? 1 : 2);
+        free(err);
+    }
+}
+
 /* Channels-last images fit a channels-first model in number only: train,
  * eval and predict say so once; one channel stored last (2 x 2 x 1) is the
  * same values in the same order as 1 x 2 x 2: nothing said. */
@@ -714,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_datacheck_weights_of_other_data),
         cmocka_unit_test(test_datacheck_small_rank_batch),
         cmocka_unit_test(test_datacheck_raw_pixels),
+        cmocka_unit_test(test_datacheck_stray_attributes),
         cmocka_unit_test(test_datacheck_channels_last),
         cmocka_unit_test(test_datacheck_hwc_model_file),
         cmocka_unit_test(test_datacheck_sequence_order),
