@@ -513,8 +513,6 @@ static int eval_pass(const struct eval_flags *f, struct eval_run *r)
     const struct cli_cpu_use before = cli_cpu_use_now();
     int rc = sn_evaluate(r->m, &r->net, r->ds, r->s, (int)f->batch, r->x, r->labels, r->targets,
                          &e, r->cm, stop_requested, NULL);
-    if (!rc)
-        cli_warn_busy_cores(before, r->threads, true, "evaluated");
     if (rc == SN_EINTR)
         rc = stopped(rc);
     if (rc == SN_ENUM)   /* agreed: the same on every rank; the weights' fault */
@@ -524,6 +522,9 @@ static int eval_pass(const struct eval_flags *f, struct eval_run *r)
         return code;
     if (sn_dist_rank() == 0)
         print_result(f->split, &e, r->s, &r->net, r->cm, r->K, r->names);
+    /* after the result, which a script takes from the first line of a
+     * 2>&1 log (user 47 U3) */
+    cli_warn_busy_cores(before, r->threads, true, "evaluated");
     if (f->cpng) {   /* rank 0 draws alone; a stop another rank gets is passed on */
         rc = sn_dist_rank() == 0 ? draw_confusion(r->cm, r->K, r->names, f->cpng) : SN_OK;
         cli_await_rank0();

@@ -854,8 +854,8 @@ static int check_opts(const struct sn_model *m, const struct sn_netcfg *net,
                        "(export without the softmax)");
     if (net->augment.n_views > 0 && !sn_augment_is_test_flip(&net->augment))
         return sn_fail(SN_EINVAL, "[augment] test_views has no ONNX form (only test_flip, the "
-                       "views 0 0 and flip, does): export the weights of a model file without it "
-                       "(--model)");
+                       "views 0 0 and flip, does): export the weights of a model file without "
+                       "its test_views and test_weights lines (--model)");
     if (m->n_layers < 1 || !m->params)
         return sn_fail(SN_EINVAL, "onnx: the model has no layers or is not built");
     return SN_OK;

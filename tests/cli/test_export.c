@@ -294,6 +294,7 @@ static bool has_test_views(const char *cfg, char *path, size_t len)
     free(train_predict_export_rc(cfg, "", &in, (size_t)N_TEST * out_len, &data, 2));
     char *err = sn_test_slurp(sn_test_path("err.txt"));
     assert_non_null(strstr(err, "[augment] test_views has no ONNX form"));
+    assert_non_null(strstr(err, "without its test_views and test_weights lines (--model)"));
     free(err);
     char copy[1100];
     snprintf(copy, sizeof copy, "%s", sn_test_path("no_views.cfg"));
