@@ -344,6 +344,10 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm);
  * a split, and never read. */
 void cli_warn_unread_splits(struct sn_dataset *ds, const char *file);
 
+/* The warning for n JPEGs (the first named) whose scans left bytes over
+ * (struct sn_image's stray_bytes): padding, or damage that decodes. */
+void cli_warn_stray_jpegs(size_t n, const char *first);
+
 /* sn_check_class_names on the root attribute classes of ds; *n_names the
  * count (0: none). */
 int cli_check_dataset_classes(struct sn_dataset *ds, const char *file, int outputs, int classes,

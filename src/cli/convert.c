@@ -826,6 +826,8 @@ static void say_written(const char *out, const char *dir, const char *test,
                    skipped == 1 ? "entry" : "entries", skipped == 1 ? "is" : "are",
                    cli_line(tr->skipped ? tr->first_skipped : te->first_skipped));
     cli_printf("\n");
+    if (tr->stray + te->stray)
+        cli_warn_stray_jpegs(tr->stray + te->stray, tr->stray ? tr->first_stray : te->first_stray);
     if (nested)
         cli_eprintf("scratchnet: warning: %zu image%s in sub-folders of class folders not read "
                     "(the first folder: %s/): only DIR/<class>/<image> is read; move them up "

@@ -253,3 +253,11 @@ void cli_warn_float_training(const char *weights, const struct sn_data_meta *met
                 "data, or train on uint8 pixels with a scale\n", cli_line(weights), meta->scale,
                 meta->n_norm ? ", mean and std" : "");
 }
+
+void cli_warn_stray_jpegs(size_t n, const char *first)
+{
+    cli_eprintf("scratchnet: warning: %zu JPEG%s %s bytes after a scan's data, which libjpeg "
+                "skipped (the first: %s): an encoder's padding, or damage that still decodes; "
+                "look at %s\n", n, cli_s((long long)n), n == 1 ? "holds" : "hold", cli_line(first),
+                n == 1 ? "it" : "them");
+}

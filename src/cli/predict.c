@@ -300,17 +300,22 @@ static int fit_all(char *const *inputs, size_t n, const struct image_run *r, uin
                    struct sn_image *dims)
 {
     const size_t len = (size_t)r->C * r->H * r->W;
+    size_t stray = 0, first = 0;
     int rc = SN_OK;
     for (size_t i = 0; !rc && i < n; i++) {
         struct sn_image img = { 0 };
         if (!(rc = sn_image_read(inputs[i], &img))) {
             sn_image_fit(&img, r->C, r->H, r->W, px + i * len);
-            dims[i] = (struct sn_image){ img.width, img.height, img.channels, NULL, img.palette };
+            dims[i] = (struct sn_image){ img.width, img.height, img.channels, NULL, img.palette,
+                                         0 };
+            first = img.stray_bytes && !stray++ ? i : first;
         }
         sn_image_free(&img);
         if (!rc)
             rc = sn_interrupt_check("reading the images");
     }
+    if (!rc && stray)
+        cli_warn_stray_jpegs(stray, inputs[first]);
     return rc;
 }
 

@@ -579,6 +579,8 @@ static int read_class(const char *dir, const char *sub, const struct listing *l,
         }
         if (rc)
             break;
+        if (img.stray_bytes && !out->stray++)
+            snprintf(out->first_stray, sizeof out->first_stray, "%s", path);
         rc = add_image(out, like, fit, &img, path, c, room);
         sn_image_free(&img);
         per_class++;

@@ -27,6 +27,8 @@ struct sn_folder {
     size_t nested;                          /* images in sub-folders of class folders */
     char first_nested[4096];                /* the first such sub-folder */
     size_t resized, recoloured;             /* images fitted to H x W, to C channels */
+    size_t stray;                           /* JPEGs with bytes after a scan's data */
+    char first_stray[4096];                 /* the first of them, as a path */
     size_t unreadable;                      /* image files that are no image, or damaged: */
     char first_unreadable[1024];            /* the first's message, */
     char more_unreadable[1024];             /* the next ones' paths, for the one refusal */

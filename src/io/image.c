@@ -255,6 +255,7 @@ struct jerr {
     char msg[JMSG_LENGTH_MAX];
     int code;              /* libjpeg's message code */
     const char *refusal;   /* set by the progress monitor: why it stopped */
+    long stray;            /* bytes left over after a scan's data (jpeg_quiet) */
 };
 
 static void jpeg_fail(j_common_ptr cinfo)
@@ -268,20 +269,25 @@ static void jpeg_fail(j_common_ptr cinfo)
 /* libjpeg's messages: its trace output is dropped, and so are warnings
  * that leave the pixels whole (extraneous bytes between the segments
  * before the first scan, common in cameras' files).  A file cut short, or a
- * data segment that ends early, has its missing part made up (grey); a
+ * data segment that ends early, has its missing part made up (grey), and a
  * bad Huffman code or a lost restart marker, decoded on, makes up the rest
- * of its segment; and bytes left over once a scan has begun mean the scan's
- * data stopped making sense before its end: 30 bytes overwritten in the
- * middle of a 28x28 picture were decoded into another picture, its top
- * class changed, without a word (hostile round 74 F2).  Each is refused as
- * damaged. */
+ * of its segment: each is refused as damaged.  Bytes left over once a scan
+ * has begun are counted for the caller to warn of: encoders and editors
+ * leave padding before the end marker (a few bytes to a few KB, in
+ * ImageNet's and Kaggle's files, whose pixels decode whole: refusing them
+ * stopped a dataset's conversion, hostile round 75 F1), and a scan damaged
+ * mid-way that still decodes (30 bytes overwritten: another picture, its
+ * top class changed, round 74 F2) looks the same to libjpeg. */
 static void jpeg_quiet(j_common_ptr cinfo, int level)
 {
     const int code = cinfo->err->msg_code;
-    const bool in_scans = ((j_decompress_ptr)cinfo)->input_scan_number > 0;
-    if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
-                      code == JWRN_MUST_RESYNC || (code == JWRN_EXTRANEOUS_DATA && in_scans)))
+    if (level >= 0)
+        return;
+    if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
+        code == JWRN_MUST_RESYNC)
         jpeg_fail(cinfo);
+    if (code == JWRN_EXTRANEOUS_DATA && ((j_decompress_ptr)cinfo)->input_scan_number > 0)
+        ((struct jerr *)cinfo->err)->stray += cinfo->err->msg_parm.i[0];
 }
 
 /* Called by libjpeg as it works: stops a file of endless scans, and a
@@ -317,7 +323,7 @@ static int read_jpeg(FILE *f, const char *path, struct sn_image *out)
 {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_progress_mgr progress = { .progress_monitor = jpeg_progress };
-    struct jerr err = { .refusal = NULL };
+    struct jerr err = { .refusal = NULL, .stray = 0 };
     cinfo.err = jpeg_std_error(&err.mgr);
     err.mgr.error_exit = jpeg_fail;
     err.mgr.emit_message = jpeg_quiet;
@@ -376,6 +382,7 @@ static int read_jpeg(FILE *f, const char *path, struct sn_image *out)
     out->height = h;
     out->channels = c;
     out->data = data;
+    out->stray_bytes = err.stray;
     return SN_OK;
 }
 

@@ -12,6 +12,10 @@ struct sn_image {
     int width, height, channels;   /* channels 1 or 3 */
     uint8_t *data;                 /* height * width * channels, owned */
     bool palette;                  /* a palette PNG (grey when its pixels all are) */
+    long stray_bytes;              /* a JPEG's bytes left over after a scan's data, which
+                                    * libjpeg skips: an encoder's padding before the end
+                                    * marker, or a scan damaged in a way that still
+                                    * decodes; the caller warns (0: none) */
 };
 
 /* The default pixel budget: 8192 x 8192. */

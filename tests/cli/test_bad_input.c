@@ -1056,13 +1056,14 @@ static unsigned char *pattern_jpeg(int side, int quality, bool progressive, bool
     return buf;
 }
 
-/* A 28x28 baseline JPEG with 30 bytes of its scan overwritten by zeros:
- * libjpeg decodes another picture, warning only of bytes left over. */
+/* A 28x28 baseline JPEG with 30 bytes of its scan overwritten by stuffed
+ * 0xFF bytes (FF 00): all ones, which no Huffman code is. */
 static void overwritten_jpeg(const char *name)
 {
     unsigned long len;
     unsigned char *buf = pattern_jpeg(28, 100, false, false, &len);
-    memset(buf + len / 2, 0, 30);
+    for (unsigned long i = 0; i < 30; i += 2)
+        buf[len / 2 + i] = 0xff, buf[len / 2 + i + 1] = 0x00;
     write_bytes(name, buf, len);
     free(buf);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <jpeglib.h>
 #include <png.h>
 
 #include "core/status.h"
@@ -324,6 +325,57 @@ static void test_folder_nested_images_said(void **state)
         fail_msg("%s", sn_errmsg());
 }
 
+/* A grey w x w JPEG with 8 bytes of padding before its end marker, as
+ * some encoders leave them. */
+static void jpeg_padded(const char *path, int w)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *buf = NULL, row[64];
+    unsigned long len = 0;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &buf, &len);
+    c.image_width = c.image_height = (JDIMENSION)w;
+    c.input_components = 1;
+    c.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    jpeg_start_compress(&c, TRUE);
+    for (int y = 0; y < w; y++) {
+        for (int x = 0; x < w; x++)
+            row[x] = (unsigned char)(x * 7 + y * 13);
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(buf, 1, len - 2, f);
+    fwrite("\0\0\0\0\0\0\0\0\xff\xd9", 1, 10, f);
+    fclose(f);
+    free(buf);
+}
+
+/* A JPEG whose scan leaves bytes over (padding, or damage that decodes) is
+ * read, counted and named for the command's warning. */
+static void test_folder_stray_jpeg_bytes_counted(void **state)
+{
+    (void)state;
+    mk("pad");
+    mk("pad/a");
+    mk("pad/b");
+    png_pattern(sn_test_path("pad/a/1.png"), 8, 8);
+    jpeg_padded(sn_test_path("pad/a/2.jpg"), 8);
+    jpeg_padded(sn_test_path("pad/b/1.jpg"), 8);
+    struct sn_folder s;
+    assert_int_equal(sn_folder_read(sn_test_path("pad"), NULL, &s), SN_OK);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.stray, 2);
+    assert_non_null(strstr(s.first_stray, "pad/a/2.jpg"));
+    sn_folder_free(&s);
+}
+
 /* Image files that are no image (empty, text named .png, cut short) are
  * all named in one refusal, the first with its reason; a class whose only
  * image is such a file is not called empty. */
@@ -624,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_folder_read_sized),
         cmocka_unit_test(test_folder_grey),
         cmocka_unit_test(test_folder_nested_images_said),
+        cmocka_unit_test(test_folder_stray_jpeg_bytes_counted),
         cmocka_unit_test(test_folder_unreadable_named_at_once),
         cmocka_unit_test(test_folder_palette_greys),
         cmocka_unit_test(test_folder_cifar10_binary),

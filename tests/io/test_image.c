@@ -495,10 +495,13 @@ static void write_bytes(const char *path, const void *b, size_t n)
     fclose(f);
 }
 
-/* Bytes overwritten in the middle of a JPEG's scan: libjpeg decodes on and
- * warns (bytes left over before the end marker, a bad Huffman code), and
- * the picture it makes is another; refused as damaged.  Bytes between the
- * segments before the scan, as cameras leave them, are taken. */
+/* A JPEG's scan damaged: stuffed 0xFF bytes in the middle (all ones, no
+ * Huffman code) refused; zeros there decode into another picture with
+ * bytes left over before the end marker, which libjpeg skips: read, and
+ * counted for the caller's warning, like an encoder's padding before the
+ * end marker (whose pixels are the picture's own: hostile round 75 F1).
+ * Bytes between the segments before the scan, as cameras leave them, are
+ * neither. */
 static void test_image_jpeg_scan_damage(void **state)
 {
     (void)state;
@@ -508,28 +511,46 @@ static void test_image_jpeg_scan_damage(void **state)
     write_jpeg(sn_test_path("scan.jpg"), 28, 28, px);
     FILE *f = fopen(sn_test_path("scan.jpg"), "rb");
     assert_non_null(f);
-    unsigned char b[16384], junk[16384 + 15];
+    unsigned char b[16384], bad[16384 + 15];
     const size_t n = fread(b, 1, sizeof b, f);
     fclose(f);
     assert_true(n > 1000 && n < sizeof b);
-    struct sn_image img;
-    memcpy(junk, b, n);
-    memset(junk + n / 2, 0, 30);
-    write_bytes(sn_test_path("overwritten.jpg"), junk, n);
-    assert_int_equal(sn_image_read(sn_test_path("overwritten.jpg"), &img), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "overwritten.jpg: damaged JPEG (Corrupt JPEG data: "));
+    struct sn_image img, whole;
+    assert_int_equal(sn_image_read(sn_test_path("scan.jpg"), &whole), SN_OK);
+    assert_int_equal(whole.stray_bytes, 0);
+    memcpy(bad, b, n);
+    for (size_t i = 0; i < 30; i += 2)
+        bad[n / 2 + i] = 0xff, bad[n / 2 + i + 1] = 0x00;
+    write_bytes(sn_test_path("badcode.jpg"), bad, n);
+    assert_int_equal(sn_image_read(sn_test_path("badcode.jpg"), &img), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "badcode.jpg: damaged JPEG (Corrupt JPEG data: bad "
+                                        "Huffman code)"));
+    memcpy(bad, b, n);
+    memset(bad + n / 2, 0, 30);
+    write_bytes(sn_test_path("zeroed.jpg"), bad, n);
+    assert_int_equal(sn_image_read(sn_test_path("zeroed.jpg"), &img), SN_OK);
+    assert_true(img.stray_bytes > 0);
+    sn_image_free(&img);
+    /* 8 bytes of padding before the end marker (FF D9) */
+    memcpy(bad, b, n - 2);
+    memset(bad + n - 2, 0, 8);
+    memcpy(bad + n + 6, b + n - 2, 2);
+    write_bytes(sn_test_path("padded.jpg"), bad, n + 8);
+    assert_int_equal(sn_image_read(sn_test_path("padded.jpg"), &img), SN_OK);
+    assert_true(img.stray_bytes > 0 && img.stray_bytes <= 8);   /* its bit buffer may take some */
+    assert_memory_equal(img.data, whole.data, (size_t)28 * 28 * 3);
+    sn_image_free(&img);
     /* 15 bytes before the quantisation tables (0xFF 0xDB) */
     size_t at = 2;
     while (at + 1 < n && !(b[at] == 0xff && b[at + 1] == 0xdb))
         at++;
     assert_true(at + 1 < n);
-    memcpy(junk, b, at);
-    memset(junk + at, 0x11, 15);
-    memcpy(junk + at + 15, b + at, n - at);
-    write_bytes(sn_test_path("camera.jpg"), junk, n + 15);
+    memcpy(bad, b, at);
+    memset(bad + at, 0x11, 15);
+    memcpy(bad + at + 15, b + at, n - at);
+    write_bytes(sn_test_path("camera.jpg"), bad, n + 15);
     assert_int_equal(sn_image_read(sn_test_path("camera.jpg"), &img), SN_OK);
-    struct sn_image whole;
-    assert_int_equal(sn_image_read(sn_test_path("scan.jpg"), &whole), SN_OK);
+    assert_int_equal(img.stray_bytes, 0);
     assert_memory_equal(img.data, whole.data, (size_t)28 * 28 * 3);
     sn_image_free(&img);
     sn_image_free(&whole);
