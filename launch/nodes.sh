@@ -9,10 +9,14 @@
 # wrong into $room_why, and status 1.
 cwd_nameable() {
     local cwd bytes
-    if ! cwd=$(env pwd -P 2>/dev/null); then
+    if ! cwd=$(env pwd -P 2>/dev/null && echo x); then
         room_why="the current folder was removed (by another shell?): mpirun starts the ranks in it; cd to a folder that exists"
         return 1
     fi
+    # the x keeps a name's own trailing newlines, which $( ) strips (a folder
+    # named z and 250 newlines passed: round 75 F2); then pwd's own goes
+    cwd=${cwd%x}
+    cwd=${cwd%?}
     # bytes, not characters, which the shell's length counts in a UTF-8
     # locale (a 4,434-byte path of folders named é passed as 2,234: round 74 F1)
     bytes=$(printf %s "$cwd" | LC_ALL=C wc -c)

@@ -442,31 +442,34 @@ st=$?
 printf '#!/bin/sh\ntouch "$1"\n' > "$t/touch.sh"
 chmod +x "$t/touch.sh"
 # a current folder mpirun cannot name (removed by another shell, or a
-# path of 4,096 bytes, in fewer characters): said by each script, exit 2,
-# nothing started (Open MPI's mpirun printed "Unable to get the current
-# working directory" twice)
+# path of 4,096 bytes, in fewer characters, or ending in newlines): said by
+# each script, exit 2, nothing started (Open MPI's mpirun printed "Unable to
+# get the current working directory" twice)
 echo 'localhost slots=1' > "$t/h1"
 mkdir -p "$t/gone"
-long=$t/long   # made a folder at a time: cd and mkdir take at most 4,095 bytes at once
+long=$t/longcwd   # made a folder at a time: cd and mkdir take at most 4,095 bytes at once
 (mkdir "$long" && cd "$long" && n=${#long} &&
  d=d$(printf 'é%.0s' 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4)d &&   # 50 bytes, 26 characters
- while [ $n -lt 3800 ]; do mkdir "$d" && cd "$d"; n=$((n + 51)); done &&
- mkdir "$(printf '%*s' $((4095 - n)) '' | tr ' ' e)")   # 4,096 bytes
-for where in gone long; do
+ while [ $n -lt 3900 ]; do mkdir "$d" && cd "$d"; n=$((n + 51)); done &&   # the last name: 145-195 bytes
+ mkdir "$(printf '%*s' $((4095 - n)) '' | tr ' ' e)" &&   # 4,096 bytes
+ z=$(printf z; printf '\n%.0s' $(seq 200); printf x) && mkdir "${z%x}")   # z and 200 newlines
+for where in gone long newlines; do
     for s in local.sh cluster.sh elastic.sh slurm.sbatch; do
         case $s in local.sh) args="1 $t/nocwd" ;; cluster.sh) args="$t/h1 $t/nocwd" ;;
                   elastic.sh) args="$t/h1 $t/nocwd --batch 4 --checkpoint-dir $t/ck"
                               args="$args --checkpoint-every 1" ;;
                   *) args="" ;; esac
         (if [ $where = gone ]; then cd "$t/gone" && rmdir "$t/gone"
-         else cd "$long" && while cd d?*d 2> /dev/null; do :; done && cd e*; fi || exit
+         else cd "$long" && while cd d?*d 2> /dev/null; do :; done &&
+             if [ $where = long ]; then cd e*; else cd z*; fi; fi || exit
          # the path's length in bytes, in a UTF-8 locale too (its characters
          # are fewer), under bash (whose length counts characters) as under sh
          LC_ALL=C.UTF-8 SCRATCHNET="$t/touch.sh" AGENT=false bash "$top/launch/$s" $args \
              > /dev/null 2> "$t/err"
          echo $? > "$t/st"; mkdir -p "$t/gone")
         case $where in gone) want="the current folder was removed" ;;
-                       *) want="the current folder's path is 4096 bytes, more than" ;; esac
+                       long) want="the current folder's path is 4096 bytes, more than" ;;
+                       *) want="the current folder's path is 4" ;; esac   # $( ) kept its newlines
         [ "$(cat "$t/st")" = 2 ] && [ ! -e "$t/nocwd" ] && grep -qF "$want" "$t/err" ||
             bad "$s in a $where current folder: exit $(cat "$t/st"): $(cat "$t/err")"
     done
