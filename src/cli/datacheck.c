@@ -136,10 +136,13 @@ void cli_warn_small_batch(int global_batch, int ranks, bool batchnorm)
  * in another case, or that sits where it is not read: scale, mean and std
  * are read on a split's x or the root, classes on the root.  A scale on
  * /train or a Scale on /train/x got only the warning of no scale at all,
- * and classes on /train nothing (hostile round 74 F4). */
+ * and classes on /train nothing (hostile round 74 F4).  A split's y may
+ * keep the user's own statistics of its targets (datasets/README.md's
+ * regression advice: round 75 F3): only classes there is named. */
 struct stray {
     const char *path;
     bool prep_read, classes_read;   /* where this object's are read */
+    bool y;                         /* a split's y: its scale, mean and std are the user's */
     char found[300];
 };
 
@@ -147,7 +150,7 @@ static int stray_attr(const char *name, void *ctx)
 {
     static const char *const read[] = { "scale", "mean", "std", "classes" };
     struct stray *s = ctx;
-    for (int i = 0; i < 4; i++) {
+    for (int i = s->y ? 3 : 0; i < 4; i++) {
         const bool here = i < 3 ? s->prep_read : s->classes_read;
         if (strcasecmp(name, read[i]) != 0 || (here && strcmp(name, read[i]) == 0))
             continue;
@@ -164,7 +167,7 @@ static void warn_stray_attrs(struct sn_dataset *ds, const char *file)
     for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
         const size_t n = strlen(at[i]);
         struct stray s = { at[i], i == 0 || (n > 2 && strcmp(at[i] + n - 2, "/x") == 0), i == 0,
-                           "" };
+                           n > 2 && strcmp(at[i] + n - 2, "/y") == 0, "" };
         sn_h5_each_attr(ds->f, at[i], stray_attr, &s);
         if (s.found[0]) {
             cli_eprintf("scratchnet: warning: %s: %s is not read: scale, mean and std are read "

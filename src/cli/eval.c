@@ -368,6 +368,8 @@ static void print_result(const char *split, const struct sn_eval_sums *e,
                    (long long)correct, (long long)seen);
     if (net->augment.test_flip)
         cli_printf("  (test_flip: each image and its mirror)");
+    else if (net->augment.n_views == 1)
+        cli_printf("  (test_views: one view)");
     else if (net->augment.n_views)
         cli_printf("  (test_views: the weighted mean of %d views)", net->augment.n_views);
     cli_printf("\n");

@@ -800,8 +800,12 @@ static int init_only(struct build *b, struct section *s, const char *key, enum s
 static int get_whiten(struct build *b, struct section *s, enum sn_init init, long *images,
                       float *eps)
 {
+    /* whiten_eps alone scales a direction the patches do not vary in (its
+     * eigenvalue 0 or rounding noise), by 1 / sqrt(eps): from 1e-12, at most
+     * 1e6 (1e-30 made filters of 9e14 and a loss of 3e15, trained to the
+     * end: hostile round 75 F4) */
     if (get_int(b->p, s, "whiten_images", 5000, 1, 1L << 30, images) ||
-        get_float(b->p, s, "whiten_eps", 5e-4, 1e-30, 1e30, eps) ||
+        get_float(b->p, s, "whiten_eps", 5e-4, 1e-12, 1e30, eps) ||
         init_only(b, s, "whiten_images", init, SN_INIT_WHITEN, "whiten") ||
         init_only(b, s, "whiten_eps", init, SN_INIT_WHITEN, "whiten"))
         return b->p->rc;

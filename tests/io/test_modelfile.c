@@ -532,6 +532,9 @@ static void test_modelfile_whiten_and_freeze(void **state)
                  "bad.cfg:6:", "whiten_images needs init = whiten");
     expect_error(IMG "[conv]\nfilters = 4\nsize = 2\ninit = whiten\nwhiten_eps = 0\n",
                  SN_EINVAL, "bad.cfg:7:", "whiten_eps");
+    /* 1 / sqrt(eps) scales a direction without variance: at most 1e6 */
+    expect_error(IMG "[conv]\nfilters = 4\nsize = 2\ninit = whiten\nwhiten_eps = 1e-30\n",
+                 SN_EINVAL, "bad.cfg:7:", "whiten_eps");
     expect_error(IMG "[conv]\nfilters = 4\nsize = 2\ninit = whiten\nwhiten_images = 0\n",
                  SN_EINVAL, "bad.cfg:7:", "whiten_images");
     expect_error(IMG "[conv]\nfilters = 81\nsize = 9\npad = 1\ninit = whiten\n", SN_ESHAPE,
