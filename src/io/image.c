@@ -268,25 +268,31 @@ static void jpeg_fail(j_common_ptr cinfo)
 
 /* libjpeg's messages: its trace output is dropped, and so are warnings
  * that leave the pixels whole (extraneous bytes between the segments
- * before the first scan, common in cameras' files).  A file cut short, or a
- * data segment that ends early, has its missing part made up (grey), and a
- * bad Huffman code or a lost restart marker, decoded on, makes up the rest
- * of its segment: each is refused as damaged.  Bytes left over once a scan
- * has begun are counted for the caller to warn of: encoders and editors
- * leave padding before the end marker (a few bytes to a few KB, in
- * ImageNet's and Kaggle's files, whose pixels decode whole: refusing them
- * stopped a dataset's conversion, hostile round 75 F1), and a scan damaged
- * mid-way that still decodes (30 bytes overwritten: another picture, its
- * top class changed, round 74 F2) looks the same to libjpeg. */
+ * before the first scan, common in cameras' files).  What libjpeg decodes
+ * on after, making the rest up, is refused as damaged: a file cut short or
+ * a data segment that ends early (grey), a bad Huffman or arithmetic code,
+ * a lost restart marker, scan headers out of progression order (a flipped
+ * bit in a progressive file: pixels off by up to 37 grey levels, hostile
+ * round 76 F1), and bytes skipped before a restart marker or the next
+ * scan's headers, which no encoder writes (the rest of an interval whose
+ * data stopped making sense: round 76 F2).  Bytes before the end marker
+ * are counted for the caller to warn of: encoders and editors leave
+ * padding there (a few bytes to a few KB, in ImageNet's and Kaggle's
+ * files, whose pixels decode whole: refusing them stopped a dataset's
+ * conversion, round 75 F1), and a scan damaged mid-way that still decodes
+ * (30 bytes overwritten: another picture, round 74 F2) looks the same. */
 static void jpeg_quiet(j_common_ptr cinfo, int level)
 {
     const int code = cinfo->err->msg_code;
     if (level >= 0)
         return;
+    const bool in_scans = ((j_decompress_ptr)cinfo)->input_scan_number > 0;
+    const bool before_end = code == JWRN_EXTRANEOUS_DATA && cinfo->err->msg_parm.i[1] == 0xd9;
     if (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
-        code == JWRN_MUST_RESYNC)
+        code == JWRN_ARITH_BAD_CODE || code == JWRN_MUST_RESYNC ||
+        code == JWRN_BOGUS_PROGRESSION || (code == JWRN_EXTRANEOUS_DATA && in_scans && !before_end))
         jpeg_fail(cinfo);
-    if (code == JWRN_EXTRANEOUS_DATA && ((j_decompress_ptr)cinfo)->input_scan_number > 0)
+    if (before_end && in_scans)
         ((struct jerr *)cinfo->err)->stray += cinfo->err->msg_parm.i[0];
 }
 

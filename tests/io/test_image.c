@@ -26,7 +26,10 @@ static void write_png(const char *path, int w, int h, int c, const unsigned char
     assert_true(png_image_write_to_file(&img, path, 0, px, 0, NULL));
 }
 
-static void write_jpeg(const char *path, int w, int h, const unsigned char *rgb)
+/* An RGB JPEG at quality 100, progressive (libjpeg's simple script) or
+ * with a restart marker after every restart MCUs (0: none). */
+static void write_jpeg_as(const char *path, int w, int h, const unsigned char *rgb,
+                          bool progressive, unsigned restart)
 {
     struct jpeg_compress_struct ci;
     struct jpeg_error_mgr err;
@@ -40,6 +43,9 @@ static void write_jpeg(const char *path, int w, int h, const unsigned char *rgb)
     ci.in_color_space = JCS_RGB;
     jpeg_set_defaults(&ci);
     jpeg_set_quality(&ci, 100, TRUE);
+    if (progressive)
+        jpeg_simple_progression(&ci);
+    ci.restart_interval = restart;
     jpeg_start_compress(&ci, TRUE);
     while (ci.next_scanline < ci.image_height) {
         JSAMPROW row = (JSAMPROW)(rgb + (size_t)ci.next_scanline * w * 3);
@@ -48,6 +54,11 @@ static void write_jpeg(const char *path, int w, int h, const unsigned char *rgb)
     jpeg_finish_compress(&ci);
     fclose(f);
     jpeg_destroy_compress(&ci);
+}
+
+static void write_jpeg(const char *path, int w, int h, const unsigned char *rgb)
+{
+    write_jpeg_as(path, w, h, rgb, false, 0);
 }
 
 /* An RGB PNG of w x h pixels px at 8 or 16 bits a sample (257 px[i]),
@@ -556,6 +567,56 @@ static void test_image_jpeg_scan_damage(void **state)
     sn_image_free(&whole);
 }
 
+/* Damage libjpeg decodes on from, each refused: a progressive scan whose
+ * header skips coefficients the earlier scans did not send (a flipped bit:
+ * "Inconsistent progression sequence", hostile round 76 F1), and bytes
+ * before a restart marker, the rest of an interval whose data stopped
+ * making sense (round 76 F2); the files themselves are read. */
+static void test_image_jpeg_progression_and_restarts(void **state)
+{
+    (void)state;
+    unsigned char px[32 * 32 * 3], b[16384], bad[16384 + 5];
+    for (int i = 0; i < 32 * 32 * 3; i++)
+        px[i] = (unsigned char)((i * 29 + (i / 96) * 7) % 251);
+    struct sn_image img;
+    write_jpeg_as(sn_test_path("prog.jpg"), 32, 32, px, true, 0);
+    assert_int_equal(sn_image_read(sn_test_path("prog.jpg"), &img), SN_OK);
+    sn_image_free(&img);
+    FILE *f = fopen(sn_test_path("prog.jpg"), "rb");
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    /* the luma scan of coefficients 6-63 (libjpeg's script sent 1-5 before
+     * it) from 1 instead: coefficients 1-5 again, as if never sent */
+    size_t at = 0;
+    while (at + 9 < n && !(b[at] == 0xff && b[at + 1] == 0xda && b[at + 4] == 1 && b[at + 7] == 6))
+        at++;
+    assert_true(at + 9 < n);
+    memcpy(bad, b, n);
+    bad[at + 7] = 1;
+    write_bytes(sn_test_path("progbit.jpg"), bad, n);
+    assert_int_equal(sn_image_read(sn_test_path("progbit.jpg"), &img), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "progbit.jpg: damaged JPEG (Inconsistent progression "
+                                        "sequence for component 0 coefficient 1)"));
+    write_jpeg_as(sn_test_path("rst.jpg"), 32, 32, px, false, 1);
+    assert_int_equal(sn_image_read(sn_test_path("rst.jpg"), &img), SN_OK);
+    assert_int_equal(img.stray_bytes, 0);
+    sn_image_free(&img);
+    f = fopen(sn_test_path("rst.jpg"), "rb");
+    n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    at = 0;   /* the second restart marker (FF D1) */
+    while (at + 1 < n && !(b[at] == 0xff && b[at + 1] == 0xd1))
+        at++;
+    assert_true(at + 1 < n);
+    memcpy(bad, b, at);
+    memset(bad + at, 0x00, 5);
+    memcpy(bad + at + 5, b + at, n - at);
+    write_bytes(sn_test_path("rstgap.jpg"), bad, n + 5);
+    assert_int_equal(sn_image_read(sn_test_path("rstgap.jpg"), &img), SN_EINVAL);
+    assert_non_null(strstr(sn_errmsg(), "rstgap.jpg: damaged JPEG (Corrupt JPEG data: "));
+    assert_non_null(strstr(sn_errmsg(), " extraneous bytes before marker 0xd1)"));
+}
+
 /* The file name of len bytes text reads as a w x h image of c channels
  * holding the bytes want. */
 static void netpbm_is(const char *name, const char *text, size_t len, int w, int h, int c,
@@ -699,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_image_jpeg),
         cmocka_unit_test(test_image_jpeg_cmyk),
         cmocka_unit_test(test_image_jpeg_scan_damage),
+        cmocka_unit_test(test_image_jpeg_progression_and_restarts),
         cmocka_unit_test(test_image_png_text_skipped),
         cmocka_unit_test(test_image_png_chunk_count),
         cmocka_unit_test(test_image_pixel_budget),
