@@ -159,6 +159,9 @@ static void print_top(enum sn_loss loss, const float *probs, int K, int top, cha
     bool named = n_names >= (size_t)K;   /* labels index the names */
     int k_max = top < K ? top : K;
     bool *used = calloc((size_t)K, sizeof *used);
+    /* the ranks right-aligned and the class numbers in one width, so the
+     * columns stay in line past rank 9 and class 999 (round 77 F2) */
+    const int rank_w = snprintf(NULL, 0, "%d", k_max), class_w = snprintf(NULL, 0, "%d", K - 1);
     for (int r = 0; used && r < k_max; r++) {
         int best = -1;
         for (int k = 0; k < K; k++)
@@ -169,7 +172,8 @@ static void print_top(enum sn_loss loss, const float *probs, int K, int top, cha
         char cell[1100];   /* a name (at most 255 bytes) padded to 24 columns */
         const int w = sn_text_width(name);
         sn_text_pad(name, w > 24 ? w : 24, cell, sizeof cell);
-        cli_printf("  %d. %-3d %s %.4f\n", r + 1, best, cell, probs[best]);
+        cli_printf("  %*d. %-*d %s %.4f\n", rank_w, r + 1, class_w > 3 ? class_w : 3, best, cell,
+                   probs[best]);
     }
     free(used);
 }

@@ -34,17 +34,28 @@ int sn_parse_int(const char *text, long long min, long long max, long long *out)
     return SN_OK;
 }
 
+/* The sizes that round (to nearest) to a normal float: from halfway between
+ * the largest subnormal and FLT_MIN (2^-126 - 2^-150; ties go to FLT_MIN,
+ * whose significand is even) to below halfway between FLT_MAX and 2^128
+ * (2^128 - 2^103).  So the limits the messages print with 9 digits, which
+ * name a float exactly, are taken back when typed (1.17549435e-38 is a
+ * little below FLT_MIN as a double: round 77 F1). */
+#define F32_LEAST 0x1.fffffep-127
+#define F32_BEYOND 0x1.ffffffp+127
+
 bool sn_f32_fits(double v)
 {
-    return isfinite(v) && fabs(v) <= FLT_MAX && (v == 0.0 || fabs(v) >= FLT_MIN);
+    return isfinite(v) && fabs(v) < F32_BEYOND && (v == 0.0 || fabs(v) >= F32_LEAST);
 }
+
+/* The sentence every refusal of a setting ends with. */
+#define F32_RANGE "settings are floats, which hold 0 and sizes from %.9g to %.9g"
 
 int sn_check_f32(double v, const char *what)
 {
     if (sn_f32_fits(v))
         return SN_OK;
-    return sn_fail(SN_EINVAL, "%s is %g: settings are floats, which hold 0 and sizes from %g "
-                   "to %g", what, v, (double)FLT_MIN, (double)FLT_MAX);
+    return sn_fail(SN_EINVAL, "%s is %g: " F32_RANGE, what, v, (double)FLT_MIN, (double)FLT_MAX);
 }
 
 int sn_parse_real(const char *text, double min, double max, double *out)
@@ -55,10 +66,10 @@ int sn_parse_real(const char *text, double min, double max, double *out)
     if (errno || end == text || !decimal_text(text) || *end != '\0' || !isfinite(v) || v < min || v > max)
         return sn_fail(SN_EINVAL, "expected a number in [%g, %g], got '%.*s'%s", min, max, SHOWN,
                        text, strlen(text) > SHOWN ? "..." : "");
-    if (!sn_f32_fits(v))   /* in range, but it would round to 0 as a float */
-        return sn_fail(SN_EINVAL, "expected a number in [%g, %g], got '%.*s'%s, which is 0 as "
-                       "a float (the smallest size is %g)", min, max, SHOWN, text,
-                       strlen(text) > SHOWN ? "..." : "", (double)FLT_MIN);
+    if (!sn_f32_fits(v))   /* in range, but no normal float: 0 or a subnormal */
+        return sn_fail(SN_EINVAL, "expected a number in [%g, %g], got '%.*s'%s: " F32_RANGE,
+                       min, max, SHOWN, text, strlen(text) > SHOWN ? "..." : "",
+                       (double)FLT_MIN, (double)FLT_MAX);
     *out = v;
     return SN_OK;
 }

@@ -22,14 +22,14 @@ int sn_parse_int(const char *text, long long min, long long max, long long *out)
  * likewise. */
 int sn_parse_real(const char *text, double min, double max, double *out);
 
-/* Whether v holds as a float setting: finite, at most FLT_MAX in size,
- * and 0 or at least FLT_MIN in size (smaller ones round to 0 or lose
+/* Whether v holds as a float setting: finite, and 0 or a size that rounds
+ * to a normal float, FLT_MIN to FLT_MAX (smaller ones round to 0 or lose
  * their precision; 1e300 would become Inf). */
 bool sn_f32_fits(double v);
 
 /* The same for a value read from a file (an HDF5 attribute): SN_EINVAL
  * "<what> is 1e+300: settings are floats, which hold 0 and sizes from
- * 1.17549e-38 to 3.40282e+38". */
+ * 1.17549435e-38 to 3.40282347e+38". */
 int sn_check_f32(double v, const char *what);
 
 /* bytes in MB (10^6 bytes) for a message: three digits, and whole from

@@ -2,6 +2,7 @@
  * refuses everything else with a message stating the range. */
 #include "testutil.h"
 
+#include <float.h>
 #include <string.h>
 
 #include "core/number.h"
@@ -78,7 +79,14 @@ static void test_number_float_range(void **state)
     assert_false(sn_f32_fits(1e-300));
     assert_false(sn_f32_fits(1e-40));   /* a float subnormal */
     assert_int_equal(sn_parse_real("1e-300", 0, 1, &v), SN_EINVAL);
-    assert_non_null(strstr(sn_errmsg(), "got '1e-300', which is 0 as a float"));
+    assert_non_null(strstr(sn_errmsg(), "got '1e-300': settings are floats, which hold 0 and "
+                                        "sizes from 1.17549435e-38 to 3.40282347e+38"));
+    /* the limits as printed are taken back, and round to FLT_MIN, FLT_MAX */
+    assert_int_equal(sn_parse_real("1.17549435e-38", 0, 1, &v), SN_OK);
+    assert_true((float)v == FLT_MIN);
+    assert_int_equal(sn_parse_real("3.40282347e+38", 0, 1e39, &v), SN_OK);
+    assert_true((float)v == FLT_MAX);
+    assert_false(sn_f32_fits(3.4028236e38));   /* rounds to 2^128: Inf */
     assert_int_equal(sn_parse_real("0", 0, 1, &v), SN_OK);
     assert_int_equal(sn_check_f32(1e300, "f.h5: attribute scale"), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "f.h5: attribute scale is 1e+300: settings are floats"));
