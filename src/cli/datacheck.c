@@ -234,7 +234,9 @@ void cli_warn_data_mismatch(const char *weights, const char *data, struct sn_dat
         sn_data_meta_prep_str(&w, a, sizeof a);
         sn_data_meta_prep_str(&d, b, sizeof b);
         cli_eprintf("scratchnet: warning: %s was trained on inputs prepared with %s but %s "
-                    "/%s/x has %s: the model sees inputs unlike its training data\n",
+                    "/%s/x has %s: the model sees inputs unlike its training data (an HDF5 "
+                    "file's rows are prepared with its own attributes: copy the training "
+                    "file's scale, mean and std onto it, datasets/README.md)\n",
                     cli_line(weights), a, cli_line(data), s->name, b);
     }
     sn_data_meta_free(&w);
