@@ -65,10 +65,13 @@ static void norm_text(int n, const double *mean, const double *std, size_t block
         snprintf(buf, len, ", mean and std %d values each (first %g, %g)", n, mean[0], std[0]);
 }
 
-/* The class names the weights predict, as text, one a line. */
-static void print_classes(char *const *names, size_t n)
+/* The class names the weights predict, as text, one a line; data of float
+ * targets (floats true) has no classes to name (user 48 U3). */
+static void print_classes(char *const *names, size_t n, bool floats)
 {
-    if (n == 0)
+    if (n == 0 && floats)
+        cli_printf("classes: none (float targets)\n");
+    else if (n == 0)
         cli_printf("classes: none named (they are numbers)\n");
     else
         cli_printf("classes: %zu\n", n);
@@ -98,7 +101,7 @@ static void print_meta(const char *weights, const struct sn_model *m,
     norm_text(meta.n_norm, meta.mean, meta.std, meta.norm_block, norm, sizeof norm);
     cli_printf("\ninputs: scale %g%s%s\n", meta.scale, norm,
                meta.known ? "" : " (none kept: predict takes images as pixels / 255)");
-    print_classes(meta.classes, meta.n_classes);
+    print_classes(meta.classes, meta.n_classes, false);
     sn_data_meta_free(&meta);
 }
 
@@ -323,7 +326,9 @@ static int print_data(const char *path)
         for (int i = 0; i < 3; i++)
             if (sp[i]->present)
                 print_split(sp[i]);
-        print_classes(names, n_names);
+        const struct sn_split *first = ds->train.present ? &ds->train
+                                       : ds->test.present ? &ds->test : &ds->val;
+        print_classes(names, n_names, first->present && !first->y_int && !inputs_only);
         if (inputs_only)
             cli_printf("note: a split without y: predict reads the file; train and eval need "
                        "/SPLIT/y\n");
