@@ -122,18 +122,18 @@ done
 # (getcwd): a folder another shell removed, or a path of more than the
 # system's 4,095 bytes, ended the job with Open MPI's bare "Unable to get
 # the current working directory" (hostile round 73 F1; as in launch/nodes.sh)
-if ! cwd=$(env pwd -P 2>/dev/null && echo x); then
+if ! env pwd -P > /dev/null 2>&1; then
     say "the current folder was removed (by another shell?): mpirun starts the ranks in it; cd to a folder that exists"
     exit 2
 fi
-# the x keeps a name's own trailing newlines, which $( ) strips (a folder
-# named z and 250 newlines passed: hostile round 75 F2); then pwd's own goes
-cwd=${cwd%x}
-cwd=${cwd%?}
-# bytes, not characters, which the shell's length counts in a UTF-8 locale
-# (a 4,434-byte path of folders named é passed as 2,234: hostile round 74 F1)
-if [ "$(printf %s "$cwd" | LC_ALL=C wc -c)" -ge 4096 ]; then
-    say "the current folder's path is $(printf %s "$cwd" | LC_ALL=C wc -c) bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
+# bytes, not the characters a shell's length counts in a UTF-8 locale (a
+# 4,434-byte path of folders named é passed as 2,234: hostile round 74 F1),
+# counted on pwd's output itself, as $( ) would cut a name's own trailing
+# newlines (a folder named z and 250 newlines passed: round 75 F2); less
+# pwd's own newline
+cwd_bytes=$(( $(env pwd -P | LC_ALL=C wc -c) - 1 ))
+if [ "$cwd_bytes" -ge 4096 ]; then
+    say "the current folder's path is $cwd_bytes bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
     exit 2
 fi
 # mpirun keeps its session files in TMPDIR (else TEMP, else TMP, else

@@ -8,18 +8,16 @@
 # the current working directory", twice (hostile round 73 F1).  What is
 # wrong into $room_why, and status 1.
 cwd_nameable() {
-    local cwd bytes
-    if ! cwd=$(env pwd -P 2>/dev/null && echo x); then
+    local bytes
+    if ! env pwd -P > /dev/null 2>&1; then
         room_why="the current folder was removed (by another shell?): mpirun starts the ranks in it; cd to a folder that exists"
         return 1
     fi
-    # the x keeps a name's own trailing newlines, which $( ) strips (a folder
-    # named z and 250 newlines passed: round 75 F2); then pwd's own goes
-    cwd=${cwd%x}
-    cwd=${cwd%?}
-    # bytes, not characters, which the shell's length counts in a UTF-8
-    # locale (a 4,434-byte path of folders named é passed as 2,234: round 74 F1)
-    bytes=$(printf %s "$cwd" | LC_ALL=C wc -c)
+    # bytes, not the characters a shell's length counts in a UTF-8 locale
+    # (a 4,434-byte path of folders named é passed as 2,234: round 74 F1),
+    # counted on pwd's output itself, as $( ) would cut a name's own
+    # trailing newlines (round 75 F2); less pwd's own newline
+    bytes=$(( $(env pwd -P | LC_ALL=C wc -c) - 1 ))
     if [ "$bytes" -ge 4096 ]; then
         room_why="the current folder's path is $bytes bytes, more than the system's 4,095 (PATH_MAX): mpirun starts the ranks in it and could not name it; cd to a folder with a shorter path"
         return 1

@@ -312,7 +312,8 @@ static int fit_all(char *const *inputs, size_t n, const struct image_run *r, uin
             sn_image_fit(&img, r->C, r->H, r->W, px + i * len);
             dims[i] = (struct sn_image){ img.width, img.height, img.channels, NULL, img.palette,
                                          0 };
-            first = img.stray_bytes && !stray++ ? i : first;
+            if (img.stray_bytes && !stray++)
+                first = i;
         }
         sn_image_free(&img);
         if (!rc)

@@ -329,7 +329,7 @@ static int read_jpeg(FILE *f, const char *path, struct sn_image *out)
 {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_progress_mgr progress = { .progress_monitor = jpeg_progress };
-    struct jerr err = { .refusal = NULL, .stray = 0 };
+    struct jerr err = { .refusal = NULL };
     cinfo.err = jpeg_std_error(&err.mgr);
     err.mgr.error_exit = jpeg_fail;
     err.mgr.emit_message = jpeg_quiet;

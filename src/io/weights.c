@@ -857,7 +857,8 @@ struct unread {
 
 static void note_unread(struct unread *u, const char *name)
 {
-    if (u->count++ && u->more)
+    u->count++;
+    if (u->more)
         return;
     const size_t need = (u->used ? 2 : 0) + strlen(u->group) + 1 + strlen(name);
     if (u->count > 4 || u->used + need + 5 >= u->len) {   /* room kept for ", ..." */

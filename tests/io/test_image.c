@@ -506,6 +506,37 @@ static void write_bytes(const char *path, const void *b, size_t n)
     fclose(f);
 }
 
+/* The bytes of the file name into b (len bytes, more than the file): its
+ * size. */
+static size_t read_bytes(const char *name, unsigned char *b, size_t len)
+{
+    FILE *f = fopen(sn_test_path(name), "rb");
+    assert_non_null(f);
+    const size_t n = fread(b, 1, len, f);
+    fclose(f);
+    assert_true(n < len);
+    return n;
+}
+
+/* The JPEG b of n bytes written as name with k bytes of fill before the
+ * first 0xFF marker after its start (FF D9 is the end marker: within a
+ * scan 0xFF is followed by 0 or a restart marker alone). */
+static void with_bytes_before(const unsigned char *b, size_t n, unsigned char marker,
+                              unsigned char fill, size_t k, const char *name)
+{
+    size_t at = 2;
+    while (at + 1 < n && !(b[at] == 0xff && b[at + 1] == marker))
+        at++;
+    assert_true(at + 1 < n);
+    unsigned char *out = malloc(n + k);
+    assert_non_null(out);
+    memcpy(out, b, at);
+    memset(out + at, fill, k);
+    memcpy(out + at + k, b + at, n - at);
+    write_bytes(sn_test_path(name), out, n + k);
+    free(out);
+}
+
 /* A JPEG's scan damaged: stuffed 0xFF bytes in the middle (all ones, no
  * Huffman code) refused; zeros there decode into another picture with
  * bytes left over before the end marker, which libjpeg skips: read, and
@@ -520,12 +551,9 @@ static void test_image_jpeg_scan_damage(void **state)
     for (int i = 0; i < 28 * 28 * 3; i++)
         px[i] = (unsigned char)((i * 37 + (i / 84) * 11) % 251);
     write_jpeg(sn_test_path("scan.jpg"), 28, 28, px);
-    FILE *f = fopen(sn_test_path("scan.jpg"), "rb");
-    assert_non_null(f);
-    unsigned char b[16384], bad[16384 + 15];
-    const size_t n = fread(b, 1, sizeof b, f);
-    fclose(f);
-    assert_true(n > 1000 && n < sizeof b);
+    unsigned char b[16384], bad[16384];
+    const size_t n = read_bytes("scan.jpg", b, sizeof b);
+    assert_true(n > 1000);
     struct sn_image img, whole;
     assert_int_equal(sn_image_read(sn_test_path("scan.jpg"), &whole), SN_OK);
     assert_int_equal(whole.stray_bytes, 0);
@@ -543,23 +571,13 @@ static void test_image_jpeg_scan_damage(void **state)
     assert_true(img.stray_bytes > 0);
     sn_image_free(&img);
     /* 8 bytes of padding before the end marker (FF D9) */
-    memcpy(bad, b, n - 2);
-    memset(bad + n - 2, 0, 8);
-    memcpy(bad + n + 6, b + n - 2, 2);
-    write_bytes(sn_test_path("padded.jpg"), bad, n + 8);
+    with_bytes_before(b, n, 0xd9, 0x00, 8, "padded.jpg");
     assert_int_equal(sn_image_read(sn_test_path("padded.jpg"), &img), SN_OK);
     assert_true(img.stray_bytes > 0 && img.stray_bytes <= 8);   /* its bit buffer may take some */
     assert_memory_equal(img.data, whole.data, (size_t)28 * 28 * 3);
     sn_image_free(&img);
     /* 15 bytes before the quantisation tables (0xFF 0xDB) */
-    size_t at = 2;
-    while (at + 1 < n && !(b[at] == 0xff && b[at + 1] == 0xdb))
-        at++;
-    assert_true(at + 1 < n);
-    memcpy(bad, b, at);
-    memset(bad + at, 0x11, 15);
-    memcpy(bad + at + 15, b + at, n - at);
-    write_bytes(sn_test_path("camera.jpg"), bad, n + 15);
+    with_bytes_before(b, n, 0xdb, 0x11, 15, "camera.jpg");
     assert_int_equal(sn_image_read(sn_test_path("camera.jpg"), &img), SN_OK);
     assert_int_equal(img.stray_bytes, 0);
     assert_memory_equal(img.data, whole.data, (size_t)28 * 28 * 3);
@@ -575,16 +593,14 @@ static void test_image_jpeg_scan_damage(void **state)
 static void test_image_jpeg_progression_and_restarts(void **state)
 {
     (void)state;
-    unsigned char px[32 * 32 * 3], b[16384], bad[16384 + 5];
+    unsigned char px[32 * 32 * 3], b[16384], bad[16384];
     for (int i = 0; i < 32 * 32 * 3; i++)
         px[i] = (unsigned char)((i * 29 + (i / 96) * 7) % 251);
     struct sn_image img;
     write_jpeg_as(sn_test_path("prog.jpg"), 32, 32, px, true, 0);
     assert_int_equal(sn_image_read(sn_test_path("prog.jpg"), &img), SN_OK);
     sn_image_free(&img);
-    FILE *f = fopen(sn_test_path("prog.jpg"), "rb");
-    size_t n = fread(b, 1, sizeof b, f);
-    fclose(f);
+    size_t n = read_bytes("prog.jpg", b, sizeof b);
     /* the luma scan of coefficients 6-63 (libjpeg's script sent 1-5 before
      * it) from 1 instead: coefficients 1-5 again, as if never sent */
     size_t at = 0;
@@ -601,17 +617,9 @@ static void test_image_jpeg_progression_and_restarts(void **state)
     assert_int_equal(sn_image_read(sn_test_path("rst.jpg"), &img), SN_OK);
     assert_int_equal(img.stray_bytes, 0);
     sn_image_free(&img);
-    f = fopen(sn_test_path("rst.jpg"), "rb");
-    n = fread(b, 1, sizeof b, f);
-    fclose(f);
-    at = 0;   /* the second restart marker (FF D1) */
-    while (at + 1 < n && !(b[at] == 0xff && b[at + 1] == 0xd1))
-        at++;
-    assert_true(at + 1 < n);
-    memcpy(bad, b, at);
-    memset(bad + at, 0x00, 5);
-    memcpy(bad + at + 5, b + at, n - at);
-    write_bytes(sn_test_path("rstgap.jpg"), bad, n + 5);
+    n = read_bytes("rst.jpg", b, sizeof b);
+    /* 5 bytes before the second restart marker (FF D1) */
+    with_bytes_before(b, n, 0xd1, 0x00, 5, "rstgap.jpg");
     assert_int_equal(sn_image_read(sn_test_path("rstgap.jpg"), &img), SN_EINVAL);
     assert_non_null(strstr(sn_errmsg(), "rstgap.jpg: damaged JPEG (Corrupt JPEG data: "));
     assert_non_null(strstr(sn_errmsg(), " extraneous bytes before marker 0xd1)"));
